@@ -1,0 +1,70 @@
+"""DuckDB connections and the one way to run a SQL file of `sql/<stage>/`.
+
+SQL files hold the science; they take values as DuckDB named parameters (``$start``), may hold
+several statements, and are run statement by statement with only the parameters each one names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from migrant_assets.config import SQL_DIR, DuckDBSettings
+
+
+def connect(path: str | Path, settings: DuckDBSettings | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the study's DuckDB file with the settings large runs need (memory cap, spill dir)."""
+    settings = settings or DuckDBSettings()
+    path = Path(path)
+    if str(path) != ":memory:":
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    configure(con, settings, spill_dir=None if str(path) == ":memory:" else path.parent / "tmp")
+    return con
+
+
+def configure(
+    con: duckdb.DuckDBPyConnection, settings: DuckDBSettings, spill_dir: Path | None = None
+) -> None:
+    con.execute(f"SET memory_limit = '{settings.memory_limit}'")
+    con.execute(f"SET threads = {int(settings.threads)}")
+    con.execute("SET preserve_insertion_order = false")
+    if spill_dir is not None:
+        spill_dir.mkdir(parents=True, exist_ok=True)
+        con.execute(f"SET temp_directory = '{spill_dir}'")
+
+
+def sql_text(name: str) -> str:
+    """The text of ``sql/<name>`` (e.g. ``labels/user_labels.sql``)."""
+    return (SQL_DIR / name).read_text()
+
+
+def run_sql(
+    con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Run every statement of ``sql/<name>``; returns the cursor of the last one."""
+    params = dict(params or {})
+    statements = duckdb.extract_statements(sql_text(name))
+    missing = set().union(*(s.named_parameters for s in statements)) - params.keys()
+    if missing:
+        raise ValueError(f"sql/{name} needs parameters {sorted(missing)}")
+    result = con
+    for stmt in statements:
+        result = con.execute(stmt, {k: params[k] for k in stmt.named_parameters})
+    return result
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Delete-then-insert writes go through here: all or nothing."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
