@@ -1,0 +1,44 @@
+"""Every partitioning of the project, from the study calendar (SPEC §2). Keys are ISO dates."""
+
+from datetime import date, timedelta
+
+import dagster as dg
+
+from migrant_assets.config import StudyConfig
+
+CALENDAR = StudyConfig.load().calendar
+
+
+def _weekly(starts: list[date]) -> dg.WeeklyPartitionsDefinition:
+    return dg.WeeklyPartitionsDefinition(
+        start_date=starts[0].isoformat(),
+        end_date=(starts[-1] + timedelta(7)).isoformat(),  # exclusive
+        day_offset=starts[0].isoweekday() % 7,  # 0 = Sunday ... 6 = Saturday
+    )
+
+
+def _days(first: date, last: date) -> dg.DailyPartitionsDefinition:
+    return dg.DailyPartitionsDefinition(
+        start_date=first.isoformat(), end_date=(last + timedelta(1)).isoformat()
+    )
+
+
+#: Every day of the study month: raw calls and daily contacts.
+study_days = _days(CALENDAR.month_start, CALENDAR.month_end)
+#: Integration study weeks W1..W4 (Saturday-aligned).
+integration_weeks = _weekly(CALENDAR.integration_weeks)
+#: Departure study weeks A..C (Monday-aligned).
+departure_weeks = _weekly(CALENDAR.departure_weeks)
+#: The days a first-k-days window can cover (09-05..09-18): its upstream starts on day one.
+first_k_window_days = _days(
+    CALENDAR.first_k_start, CALENDAR.first_k_start + timedelta(CALENDAR.k_max - 1)
+)
+#: First-k-days windows keyed by their last day: k = 3 is 09-07, k = 14 is 09-18.
+first_k_days = _days(
+    CALENDAR.first_k_start + timedelta(CALENDAR.k_min - 1),
+    CALENDAR.first_k_start + timedelta(CALENDAR.k_max - 1),
+)
+#: A first-k-days window reads every day from its first day to its last.
+first_k_window_mapping = dg.TimeWindowPartitionMapping(
+    start_offset=-(CALENDAR.k_max - 1), allow_nonexistent_upstream_partitions=True
+)

@@ -1,0 +1,236 @@
+"""Ingestion (SPEC §1): read a contract table, validate it in SQL, pseudonymise, write.
+
+Each function reads through :func:`migrant_assets.contract.read_table`, judges every row with
+``sql/ingest/<table>.sql`` (a reason, or NULL when accepted) and replaces its rows and its
+quarantine rows in one transaction, so running it twice leaves the same rows. It returns
+:class:`IngestStats`, the row accounting that asset metadata and checks use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import duckdb
+
+from migrant_assets.config import StudyConfig
+from migrant_assets.contract import DataContract, RawRead, read_table
+from migrant_assets.db import run_sql, transaction
+from migrant_assets.privacy import register_pseudonym_macro
+
+#: Every reason a row can be quarantined for, by source table (docs/data_contract.md).
+QUARANTINE_REASONS: dict[str, tuple[str, ...]] = {
+    "calls": (
+        "malformed_line",
+        "missing_id",
+        "bad_timestamp",
+        "end_before_start",
+        "duration_over_24h",
+        "start_outside_day",
+        "self_call",
+        "unknown_cell",
+        "duplicate_call",
+    ),
+    "subscribers": ("malformed_line", "missing_id", "bad_attribute", "duplicate_number"),
+    "cells": ("malformed_line", "missing_id", "bad_coordinates", "outside_bbox", "duplicate_id"),
+    "estates": (
+        "malformed_line",
+        "missing_id",
+        "bad_coordinates",
+        "outside_bbox",
+        "bad_price",
+        "duplicate_id",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class IngestStats:
+    """Row accounting of one ingestion: read = accepted + quarantined."""
+
+    source: str
+    partition_key: str
+    read: int
+    accepted: int
+    quarantined_by_reason: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(self.quarantined_by_reason.values())
+
+    @property
+    def quarantine_share(self) -> float:
+        return self.quarantined / self.read if self.read else 0.0
+
+
+def prepare(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> None:
+    """Create the ingestion tables and the pseudonym macro on this connection."""
+    run_sql(con, "ingest/schema.sql")
+    register_pseudonym_macro(con, cfg.pseudonym_key)
+
+
+def _write_rejected_lines(
+    con: duckdb.DuckDBPyConnection, source: str, partition_key: str, raw: RawRead
+) -> None:
+    """CSV lines the parser could not split: the line number and error, never the text."""
+    if raw.rejected_lines:
+        con.executemany(
+            "INSERT INTO quarantine VALUES (?, ?, 'malformed_line', ?, ?, "
+            "CAST(to_json({error: ?}) AS VARCHAR))",
+            [(source, partition_key, f, line, err) for f, line, err in raw.rejected_lines],
+        )
+
+
+def _stats(
+    con: duckdb.DuckDBPyConnection, source: str, partition_key: str, judged: str, raw: RawRead
+) -> IngestStats:
+    counts = dict(
+        con.execute(
+            f"SELECT coalesce(reason, ''), count(*) FROM {judged} GROUP BY ALL"
+        ).fetchall()
+    )
+    accepted = counts.pop("", 0)
+    if raw.rejected_lines:
+        counts["malformed_line"] = len(raw.rejected_lines)
+    return IngestStats(source, partition_key, raw.read, accepted, dict(sorted(counts.items())))
+
+
+def ingest_calls(
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContract, day: date
+) -> IngestStats:
+    """One day of calls: owners merged, numbers pseudonymised, bad rows quarantined."""
+    prepare(con, cfg)
+    raw = read_table(con, contract, "calls", day)
+    key = day.isoformat()
+    run_sql(con, "ingest/calls.sql", {"day": day})
+    with transaction(con):
+        run_sql(con, "ingest/calls_write.sql", {"day": day, "partition_key": key})
+        _write_rejected_lines(con, "calls", key, raw)
+    stats = _stats(con, "calls", key, "judged_calls", raw)
+    con.execute("DROP TABLE judged_calls")
+    con.execute(f"DROP TABLE {raw.table}")
+    return stats
+
+
+def ingest_subscribers(
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContract
+) -> IngestStats:
+    """Subscribers merged into one user per owner (SPEC §1); service types from config."""
+    prepare(con, cfg)
+    raw = read_table(con, contract, "subscribers")
+    run_sql(con, "ingest/subscribers.sql")
+    with transaction(con):
+        run_sql(
+            con,
+            "ingest/subscribers_write.sql",
+            {"service_user_types": list(cfg.thresholds.service_user_types)},
+        )
+        _write_rejected_lines(con, "subscribers", "", raw)
+    stats = _stats(con, "subscribers", "", "judged_subscribers", raw)
+    con.execute("DROP TABLE judged_subscribers")
+    con.execute(f"DROP TABLE {raw.table}")
+    return stats
+
+
+def ingest_places(
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContract, table: str
+) -> IngestStats:
+    """Cells or estates: ids, coordinates inside the study area, prices (estates)."""
+    if table not in ("cells", "estates"):
+        raise ValueError(f"not a point table: {table}")
+    prepare(con, cfg)
+    raw = read_table(con, contract, table)
+    id_col, price = ("cell_id", "NULL") if table == "cells" else ("estate_id", "price_per_sqm")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE raw_place AS SELECT {id_col} AS id, lat, lon, "
+        f"{price} AS price, _file, _row FROM {raw.table}"
+    )
+    city = cfg.city
+    run_sql(
+        con,
+        "ingest/places.sql",
+        {
+            "min_lat": city.min_lat,
+            "max_lat": city.max_lat,
+            "min_lon": city.min_lon,
+            "max_lon": city.max_lon,
+            "has_price": table == "estates",
+        },
+    )
+    with transaction(con):
+        run_sql(con, f"ingest/{table}_write.sql")
+        _write_rejected_lines(con, table, "", raw)
+    stats = _stats(con, table, "", "judged_place", raw)
+    for t in ("judged_place", "raw_place", raw.table):
+        con.execute(f"DROP TABLE {t}")
+    return stats
+
+
+def stored_accounting(con: duckdb.DuckDBPyConnection, source: str, partition_key: str) -> dict:
+    """What DuckDB holds for one ingested partition: accepted rows and quarantined rows."""
+    quarantined = con.execute(
+        "SELECT count(*) FROM quarantine WHERE source = ? AND partition_key = ?",
+        [source, partition_key],
+    ).fetchone()[0]
+    if source == "calls":
+        accepted = con.execute(
+            "SELECT count(*) FROM calls WHERE call_date = CAST(? AS DATE)", [partition_key]
+        ).fetchone()[0]
+    elif source == "subscribers":
+        accepted = con.execute("SELECT count(*) FROM number_owner").fetchone()[0]
+    else:
+        accepted = con.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
+    return {"accepted": accepted, "quarantined": quarantined}
+
+
+def find_raw_identifiers(
+    con: duckdb.DuckDBPyConnection, identifiers: list[str], scope: dict[str, str] | None = None
+) -> dict[str, int]:
+    """Where raw identifiers occur in the DuckDB file: ``{"table.column": hits}`` (SPEC §1).
+
+    Integer columns are matched against the identifiers that read as integers; text columns are
+    split into alphanumeric tokens (so a number inside a JSON record is found too). ``scope``
+    restricts a table to some rows (a WHERE clause), e.g. one partition of ``calls``.
+    Identifiers shorter than 6 characters are not searched: they would match ages and counts.
+    """
+    scope = scope or {}
+    con.execute("CREATE OR REPLACE TEMP TABLE raw_identifiers (token VARCHAR, as_int BIGINT)")
+    con.executemany(
+        "INSERT INTO raw_identifiers VALUES (?, TRY_CAST(? AS BIGINT))",
+        [(i, i) for i in sorted(set(identifiers)) if len(i) >= 6],
+    )
+    columns = con.execute(
+        "SELECT table_name, column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = 'main' AND table_catalog = current_database() "
+        "AND (data_type = 'VARCHAR' OR data_type IN ('BIGINT', 'INTEGER', 'HUGEINT', 'UBIGINT'))"
+    ).fetchall()
+    hits: dict[str, int] = {}
+    for table, column, dtype in columns:
+        where = f"WHERE {scope[table]}" if table in scope else ""
+        if dtype == "VARCHAR":
+            query = (
+                f'SELECT count(*) FROM (SELECT unnest(regexp_extract_all("{column}", '
+                f"'[A-Za-z0-9+]+')) AS token FROM \"{table}\" {where}) "
+                f"WHERE token IN (SELECT token FROM raw_identifiers)"
+            )
+        else:
+            query = (
+                f'SELECT count(*) FROM (SELECT "{column}" AS v FROM "{table}" {where}) '
+                f"WHERE v IN (SELECT as_int FROM raw_identifiers WHERE as_int IS NOT NULL)"
+            )
+        n = con.execute(query).fetchone()[0]
+        if n:
+            hits[f"{table}.{column}"] = n
+    con.execute("DROP TABLE raw_identifiers")
+    return hits
+
+
+def raw_identifiers_of(con: duckdb.DuckDBPyConnection, contract: DataContract, table: str,
+                       day: date | None = None) -> list[str]:
+    """The raw identifiers of a source table (numbers and owner ids), read again from its files."""
+    raw = read_table(con, contract, table, day)
+    cols = ("caller", "callee") if table == "calls" else ("number", "owner_id")
+    union = " UNION ".join(f"SELECT trim({c}) AS v FROM {raw.table}" for c in cols)
+    values = [r[0] for r in con.execute(f"SELECT v FROM ({union}) WHERE v <> ''").fetchall()]
+    con.execute(f"DROP TABLE {raw.table}")
+    return values

@@ -1,0 +1,28 @@
+-- Replace one day's accepted calls and quarantined rows (run inside one transaction).
+DELETE FROM calls WHERE call_date = $day;
+INSERT INTO calls
+SELECT
+    CAST(start_ts AS DATE),
+    caller,
+    callee,
+    start_ts,
+    end_ts,
+    epoch(end_ts - start_ts),
+    caller_cell,
+    callee_cell
+FROM judged_calls
+WHERE reason IS NULL;
+DELETE FROM quarantine WHERE source = 'calls' AND partition_key = $partition_key;
+INSERT INTO quarantine
+SELECT
+    'calls',
+    $partition_key,
+    reason,
+    _file,
+    _row,
+    CAST(to_json({
+        caller: caller, callee: callee, start_ts: start_text, end_ts: end_text,
+        caller_cell: caller_cell, callee_cell: callee_cell
+    }) AS VARCHAR)
+FROM judged_calls
+WHERE reason IS NOT NULL;

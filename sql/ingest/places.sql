@@ -1,0 +1,35 @@
+-- Validate cells or estates (SPEC §1): one generic rule set for point tables with an id.
+-- Input: temp table raw_place(id, lat, lon, price, _file, _row) where price is NULL for cells.
+-- Output: temp table judged_place with the reason (NULL when accepted).
+CREATE OR REPLACE TEMP TABLE judged_place AS
+SELECT
+    * EXCLUDE (reason),
+    CASE
+        WHEN reason IS NOT NULL THEN reason
+        WHEN row_number() OVER (PARTITION BY id, reason IS NULL ORDER BY _file, _row) > 1
+            THEN 'duplicate_id'
+    END AS reason
+FROM (
+    SELECT
+        *,
+        CASE
+            WHEN nullif(trim(id), '') IS NULL THEN 'missing_id'
+            WHEN lat_value IS NULL OR lon_value IS NULL THEN 'bad_coordinates'
+            WHEN lat_value NOT BETWEEN $min_lat AND $max_lat
+                OR lon_value NOT BETWEEN $min_lon AND $max_lon THEN 'outside_bbox'
+            WHEN $has_price AND (price_value IS NULL OR price_value <= 0) THEN 'bad_price'
+        END AS reason
+    FROM (
+        SELECT
+            trim(id) AS id,
+            TRY_CAST(lat AS DOUBLE) AS lat_value,
+            TRY_CAST(lon AS DOUBLE) AS lon_value,
+            TRY_CAST(price AS DOUBLE) AS price_value,
+            lat,
+            lon,
+            price,
+            _file,
+            _row
+        FROM raw_place
+    )
+);

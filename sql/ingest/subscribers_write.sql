@@ -1,0 +1,32 @@
+-- Replace the subscribers, their number -> owner map and their quarantined rows. One user per
+-- owner: attributes from the owner's first number by pseudonym (deterministic), service if any
+-- number is a service number, local if any number is local.
+DELETE FROM number_owner;
+INSERT INTO number_owner SELECT number_id, user_id FROM judged_subscribers WHERE reason IS NULL;
+DELETE FROM subscribers;
+INSERT INTO subscribers
+SELECT
+    user_id,
+    arg_min(age, number_id),
+    arg_min(sex, number_id),
+    arg_min(birth_province, number_id),
+    bool_or(is_local_number),
+    bool_or(list_contains($service_user_types, user_type)),
+    count(*)
+FROM judged_subscribers
+WHERE reason IS NULL
+GROUP BY user_id;
+DELETE FROM quarantine WHERE source = 'subscribers';
+INSERT INTO quarantine
+SELECT
+    'subscribers',
+    '',
+    reason,
+    _file,
+    _row,
+    CAST(to_json({
+        number: number_id, owner_id: user_id, age: age_text, sex: sex_text,
+        birth_province: birth_province, is_local_number: local_text, user_type: user_type
+    }) AS VARCHAR)
+FROM judged_subscribers
+WHERE reason IS NOT NULL;
