@@ -101,7 +101,7 @@ class DataContract(BaseModel):
         return getattr(self, table)
 
     def files(self, table: str, day: date | None = None) -> list[Path]:
-        """The files of ``table`` (for ``calls``, of one day), sorted; an error if there are none."""
+        """The files of ``table`` (for ``calls``: of one day), sorted; an error if none."""
         pattern = self.source(table).path
         if "{date" in pattern:
             if day is None:
