@@ -22,6 +22,7 @@ holds phone numbers).
 from __future__ import annotations
 
 import glob
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -114,7 +115,11 @@ class DataContract(BaseModel):
         return found
 
 
-def contract_for(cfg: StudyConfig, generate_missing: bool = False) -> DataContract:
+def contract_for(
+    cfg: StudyConfig,
+    generate_missing: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> DataContract:
     """The data contract of a study: its mapping file, or the synthetic city's layout (generated
     first when ``generate_missing`` and it is not there yet)."""
     if isinstance(cfg.source, FilesSource):
@@ -129,6 +134,7 @@ def contract_for(cfg: StudyConfig, generate_missing: bool = False) -> DataContra
             proportions=cfg.source.proportions,
             start=cfg.calendar.month_start,
             end=cfg.calendar.month_end,
+            progress=progress,
         )
     return DataContract.synthetic(cfg.synthetic_dir)
 

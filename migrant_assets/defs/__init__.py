@@ -1,11 +1,13 @@
-"""The Dagster code location: every asset, check and resource of the pipeline."""
+"""The Dagster code location: every asset, check, job and resource of the pipeline."""
 
 import dagster as dg
 
-from migrant_assets.defs import ingest
+from migrant_assets.defs import graphs, ingest, labels
+from migrant_assets.defs.jobs import JOBS
 from migrant_assets.defs.resources import StudyResource
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([ingest]),
+    assets=dg.load_assets_from_modules([ingest, labels, graphs]),
+    jobs=JOBS,
     resources={"study": StudyResource()},
 )

@@ -1,0 +1,78 @@
+"""User population and study labels (SPEC §3), computed in DuckDB by ``sql/labels/``.
+
+Choices where SPEC §3 leaves room (also in ``docs/data_model.md``):
+
+- A *user* is a ``subscribers`` owner with ``has_local_number``; silent users (no call in the
+  month) are kept, with every activity fact false and no label.
+- Service-like owners are removed from the user population only: owners flagged ``is_service``
+  and owners whose undirected degree over the study month (distinct other parties they called or
+  were called by, every party counted, subscriber or not) is above ``thresholds.max_degree``.
+  They stay in the graphs as parties. ``service_like_users`` keeps one row per (owner, reason).
+- An unknown (null or blank) birth province gives ``is_local_born`` null and no label in either
+  study: such a user is neither local nor migrant.
+- Activity is read from ``calls`` over the study month; a call made or received counts.
+- The integration study's new migrant needs no call in W1 only: calls on the days before W1
+  (09-01, 09-02) do not matter.
+- The departure study's leaving migrant needs no call in week C (09-19..09-25) only, as SPEC §3
+  reads; calls after week C (09-26..09-30, ignored for holiday travel) do not matter. Such users
+  have ``active_after_c`` true and are counted in the stats.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import duckdb
+
+from migrant_assets.config import StudyConfig
+from migrant_assets.db import run_sql, transaction
+
+INTEGRATION_LABELS = ("local", "settled_migrant", "new_migrant")
+DEPARTURE_LABELS = ("local", "staying_migrant", "leaving_migrant")
+
+
+def calendar_params(cfg: StudyConfig) -> dict[str, date]:
+    """The dates of SPEC §2 as SQL parameters: ``w1_start``..``w4_end``, ``a_start``..``c_end``,
+    ``pre_start``/``pre_end`` and ``month_start``/``month_end``."""
+    cal = cfg.calendar
+    params = {"month_start": cal.month_start, "month_end": cal.month_end}
+    params["pre_start"], params["pre_end"] = cal.departure_pre_window
+    for w in [*cal.windows("integration_week"), *cal.windows("departure_week")]:
+        params[f"{w.label.lower()}_start"] = w.start
+        params[f"{w.label.lower()}_end"] = w.end
+    return params
+
+
+def build_user_labels(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict[str, Any]:
+    """Rebuild ``user_labels`` and ``service_like_users`` (SPEC §3); return counts for metadata.
+
+    The stats hold counts only (never identifiers): users per label per study (unlabelled
+    included), owners removed as service-like per reason, the ``max_degree`` threshold and the
+    degree range of the removed owners.
+    """
+    run_sql(con, "labels/schema.sql")
+    params = {
+        **calendar_params(cfg),
+        "province": cfg.city.province,
+        "max_degree": cfg.thresholds.max_degree,
+    }
+    with transaction(con):
+        run_sql(con, "labels/user_labels.sql", params)
+
+    row = run_sql(con, "labels/user_labels_stats.sql")
+    stats: dict[str, Any] = dict(zip([d[0] for d in row.description], row.fetchone(), strict=True))
+    counts = run_sql(con, "labels/label_counts.sql").fetchall()
+    for study, labels in (("integration", INTEGRATION_LABELS), ("departure", DEPARTURE_LABELS)):
+        per_label = dict.fromkeys([*labels, "unlabelled"], 0)
+        per_label.update({label: n for s, label, n in counts if s == study})
+        stats[f"{study}_label_counts"] = per_label
+    stats["max_degree"] = cfg.thresholds.max_degree
+    return stats
+
+
+def label_checks(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Counts the label checks assert are zero: users with two rows, labelled users without
+    attributes."""
+    cursor = run_sql(con, "labels/checks.sql")
+    return dict(zip([d[0] for d in cursor.description], cursor.fetchone(), strict=True))

@@ -1,0 +1,79 @@
+"""Shared fixtures: an in-memory DuckDB with the ingestion schema, and helpers that insert
+hand-written ``subscribers`` and ``calls`` rows with small integer ids."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta
+
+import duckdb
+import pandas as pd
+import pytest
+
+from migrant_assets.db import connect, run_sql
+
+#: Defaults of a ``subscribers`` row after ``user_id``, in column order.
+SUBSCRIBER_DEFAULTS = {
+    "birth_province": "Shanghai",
+    "has_local_number": True,
+    "is_service": False,
+    "age": 30,
+    "sex": "F",
+    "n_numbers": 1,
+}
+
+
+@pytest.fixture
+def con() -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB connection with the ingestion tables (empty)."""
+    con = connect(":memory:")
+    run_sql(con, "ingest/schema.sql")
+    yield con
+    con.close()
+
+
+def insert_subscribers(con: duckdb.DuckDBPyConnection, rows: Iterable[tuple]) -> None:
+    """Insert ``(user_id, birth_province, has_local_number, is_service, age, sex, n_numbers)``
+    tuples; trailing fields may be left out (see :data:`SUBSCRIBER_DEFAULTS`)."""
+    defaults = tuple(SUBSCRIBER_DEFAULTS.values())
+    full = [(*row, *defaults[len(row) - 1 :]) for row in rows]
+    con.executemany(
+        "INSERT INTO subscribers (user_id, birth_province, has_local_number, is_service, age, sex,"
+        " n_numbers) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        full,
+    )
+
+
+def insert_calls(con: duckdb.DuckDBPyConnection, rows: Iterable[tuple]) -> None:
+    """Insert ``(caller, callee, start, duration_s=60)`` tuples; ``start`` is a datetime, or a
+    date (the call starts at noon). ``call_date``, ``end_ts`` follow; cells are null."""
+    full = []
+    for caller, callee, start, *rest in rows:
+        duration_s = float(rest[0]) if rest else 60.0
+        if not isinstance(start, datetime):
+            start = datetime.combine(start, datetime.min.time()) + timedelta(hours=12)
+        end = start + timedelta(seconds=duration_s)
+        full.append((start.date(), caller, callee, start, end, duration_s))
+    frame = pd.DataFrame(  # noqa: F841 (read by DuckDB's replacement scan)
+        full, columns=["call_date", "caller", "callee", "start_ts", "end_ts", "duration_s"]
+    )
+    con.execute(
+        "INSERT INTO calls (call_date, caller, callee, start_ts, end_ts, duration_s)"
+        " SELECT call_date, caller, callee, start_ts, end_ts, duration_s FROM frame"
+    )
+
+
+@pytest.fixture
+def add_subscribers(con) -> Callable[[Iterable[tuple]], None]:
+    return lambda rows: insert_subscribers(con, rows)
+
+
+@pytest.fixture
+def add_calls(con) -> Callable[[Iterable[tuple]], None]:
+    return lambda rows: insert_calls(con, rows)
+
+
+@pytest.fixture
+def table_rows(con) -> Callable[[str], list[tuple]]:
+    """All rows of a table, sorted: compares table contents across re-runs."""
+    return lambda table: sorted(con.execute(f"SELECT * FROM {table}").fetchall(), key=repr)

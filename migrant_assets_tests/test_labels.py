@@ -1,0 +1,185 @@
+"""User population and labels (SPEC §3) on hand-written call logs, every rule at its boundary.
+
+Default calendar: W1 09-03..09-09, W2 09-10..16, W3 09-17..23, W4 09-24..30; departure pre-window
+09-01..09-04, A 09-05..11, B 09-12..18, C 09-19..25, ignored 09-26..30. ``max_degree`` = 3.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from migrant_assets.config import Calendar, StudyConfig, Thresholds
+from migrant_assets.labels import build_user_labels
+
+L, M = "Shanghai", "Anhui"  # local-born, migrant
+AUG31 = -1  # day offset of 2016-08-31, outside the study month
+
+# (user_id, birth_province, days with a call made, days with a call received, integration label,
+#  departure label); each user calls one private partner (party 100 + user_id), so degree 1.
+CASES = [
+    (1, L, [3, 10, 17, 24], [], "local", "local"),
+    (2, L, [3, 10, 24], [], None, None),  # silent in W3 (and in B)
+    (3, M, [5, 12, 19, 24], [], "settled_migrant", "staying_migrant"),  # first call 09-05
+    (4, M, [4, 12, 19, 24], [], "settled_migrant", None),  # first call 09-04: not new (departure)
+    (5, M, [9, 10, 17, 24], [], "settled_migrant", "staying_migrant"),  # 09-09 is in W1
+    (6, M, [10, 17, 24], [], "new_migrant", "staying_migrant"),  # first call 09-10
+    (7, M, [1, 10, 17, 24], [], "new_migrant", None),  # 09-01 is before W1 but in pre-window
+    (8, M, [5, 12], [], None, "leaving_migrant"),
+    (9, M, [5, 18], [], None, "leaving_migrant"),  # 09-18 is the last day of B
+    (10, M, [5, 12, 19], [], None, "staying_migrant"),  # one call on 09-19: active in C
+    (11, M, [5, 12, 25], [], None, "staying_migrant"),  # 09-25 is the last day of C
+    (12, M, [5, 12, 26], [], None, "leaving_migrant"),  # back on 09-26: still leaving (SPEC §3)
+    (13, M, [], [10, 17, 24], "new_migrant", "staying_migrant"),  # only receives calls
+    (14, None, [3, 10, 17, 24], [], None, None),  # unknown birth province
+    (15, "  ", [3, 10, 17, 24], [], None, None),  # blank birth province = unknown
+    (16, L, [1, 5, 12, 19, 24], [], "local", "local"),  # locals may call before A
+    (17, L, [], [], None, None),  # never active, still a user
+    (18, L, [10, 17, 24], [], None, "local"),  # a local needs W1 in the integration study
+    (19, L, [5, 12], [], None, None),  # a local silent in C has no departure label
+    (20, M, [AUG31, 10, 17, 24], [], "new_migrant", "staying_migrant"),  # 08-31 is not studied
+]
+
+DEGREE_3 = 40  # local calling 3 distinct parties (one of them also calls back): kept
+DEGREE_4 = 41  # local calling 4 distinct parties: removed (max_degree)
+SERVICE = 42  # flagged service number: removed (user_type)
+NOT_LOCAL_NUMBER = 43  # owner without a local number: not a user
+SERVICE_DEGREE_4 = 44  # removed for both reasons
+
+
+@pytest.fixture(params=[0, 30], ids=["sept", "shifted-30-days"])
+def offset(request) -> int:
+    """Days the whole calendar and every call are shifted by: labels must not change."""
+    return request.param
+
+
+@pytest.fixture
+def cfg(offset) -> StudyConfig:
+    cal = Calendar()
+    shift = timedelta(offset)
+    calendar = Calendar(
+        month_start=cal.month_start + shift,
+        month_end=cal.month_end + shift,
+        integration_weeks=[d + shift for d in cal.integration_weeks],
+        departure_weeks=[d + shift for d in cal.departure_weeks],
+    )
+    return StudyConfig(calendar=calendar, thresholds=Thresholds(max_degree=3))
+
+
+@pytest.fixture
+def city(add_subscribers, add_calls, offset) -> None:
+    def day(d: int):
+        return date(2016, 9, 1) + timedelta(d - 1 + offset)
+
+    subscribers, calls = [], []
+    for uid, province, made, received, _, _ in CASES:
+        subscribers.append((uid, province))
+        calls += [(uid, 100 + uid, day(d)) for d in made]
+        calls += [(100 + uid, uid, day(d)) for d in received]
+    subscribers += [
+        (DEGREE_3, L),
+        (DEGREE_4, L),
+        (SERVICE, L, True, True),
+        (NOT_LOCAL_NUMBER, M, False),
+        (SERVICE_DEGREE_4, L, True, True),
+    ]
+    for uid in (DEGREE_3, DEGREE_4, SERVICE, NOT_LOCAL_NUMBER, SERVICE_DEGREE_4):
+        n_parties = {DEGREE_3: 3, DEGREE_4: 4, SERVICE_DEGREE_4: 4}.get(uid, 1)
+        calls += [(uid, 10 * uid + i % n_parties, day(d)) for i, d in enumerate([3, 10, 17, 24])]
+    calls.append((10 * DEGREE_3, DEGREE_3, day(24)))  # a call back does not add a party
+    add_subscribers(subscribers)
+    add_calls(calls)
+
+
+def labels(con) -> dict[int, tuple]:
+    rows = con.execute("SELECT user_id, integration_label, departure_label FROM user_labels")
+    return {uid: (i, d) for uid, i, d in rows.fetchall()}
+
+
+def test_labels_follow_spec_rules(con, cfg, city):
+    build_user_labels(con, cfg)
+    got = labels(con)
+    expected = {uid: (i, d) for uid, _, _, _, i, d in CASES}
+    expected[DEGREE_3] = ("local", "local")
+    assert got == expected  # nobody else: no service-like owner, no owner without local number
+
+
+def test_activity_facts(con, cfg, city, offset):
+    build_user_labels(con, cfg)
+    cols = (
+        "is_local_born, degree, n_calls, first_active_day, last_active_day, active_pre, "
+        "active_w1, active_w2, active_w3, active_w4, active_a, active_b, active_c, active_after_c"
+    )
+
+    def facts(uid):
+        return con.execute(f"SELECT {cols} FROM user_labels WHERE user_id = ?", [uid]).fetchone()
+
+    day = lambda d: date(2016, 9, d) + timedelta(offset)  # noqa: E731
+    F, T = False, True
+    assert facts(12) == (F, 1, 3, day(5), day(26), F, T, T, F, T, T, T, F, T)
+    assert facts(13) == (F, 1, 3, day(10), day(24), F, F, T, T, T, T, T, T, F)
+    assert facts(14)[0] is None
+    assert facts(17) == (T, 0, 0, None, None, F, F, F, F, F, F, F, F, F)
+    assert facts(20)[3] == day(10)  # the call of 08-31 is outside the month
+    assert facts(DEGREE_3)[:3] == (T, 3, 5)
+
+
+def test_service_like_users(con, cfg, city):
+    build_user_labels(con, cfg)
+    rows = con.execute("SELECT user_id, reason, degree FROM service_like_users").fetchall()
+    assert sorted(rows) == [
+        (DEGREE_4, "max_degree", 4),
+        (SERVICE, "user_type", 1),
+        (SERVICE_DEGREE_4, "max_degree", 4),
+        (SERVICE_DEGREE_4, "user_type", 4),
+    ]
+
+
+def test_stats_are_counts(con, cfg, city):
+    stats = build_user_labels(con, cfg)
+    assert stats == {
+        "n_owners_with_local_number": 24,
+        "n_users": 21,
+        "n_unknown_birth_province": 2,
+        "n_service_like_removed": 3,
+        "n_removed_user_type": 2,
+        "n_removed_max_degree": 2,
+        "removed_degree_min": 1,
+        "removed_degree_max": 4,
+        "n_leaving_active_after_c": 1,
+        "integration_label_counts": {
+            "local": 3,
+            "settled_migrant": 3,
+            "new_migrant": 4,
+            "unlabelled": 11,
+        },
+        "departure_label_counts": {
+            "local": 4,
+            "staying_migrant": 7,
+            "leaving_migrant": 3,
+            "unlabelled": 7,
+        },
+        "max_degree": 3,
+    }
+
+
+def test_default_max_degree_keeps_everyone_but_flagged(con, city):
+    stats = build_user_labels(con, StudyConfig())
+    assert stats["max_degree"] == 500
+    assert stats["n_removed_max_degree"] == 0
+    assert stats["n_removed_user_type"] == 2
+
+
+def test_rerun_gives_identical_tables(con, cfg, city, table_rows):
+    first = build_user_labels(con, cfg)
+    before = table_rows("user_labels"), table_rows("service_like_users")
+    assert build_user_labels(con, cfg) == first
+    assert (table_rows("user_labels"), table_rows("service_like_users")) == before
+
+
+def test_empty_input(con, cfg):
+    stats = build_user_labels(con, cfg)
+    assert stats["n_users"] == 0
+    assert stats["removed_degree_min"] is None
+    assert stats["integration_label_counts"]["unlabelled"] == 0

@@ -1,0 +1,15 @@
+-- Partition $window_id of window_graph (SPEC §4): G_t over $start..$end (inclusive), an edge
+-- u -> v when u called v at least once, weighted by calls and total duration. Summed from
+-- daily_contacts. Delete-then-insert; run inside one transaction.
+DELETE FROM window_graph WHERE window_id = $window_id;
+
+INSERT INTO window_graph
+SELECT
+    $window_id AS window_id,
+    caller AS src,
+    callee AS dst,
+    sum(n_calls) AS n_calls,
+    sum(duration_s) AS duration_s
+FROM daily_contacts
+WHERE call_date BETWEEN $start AND $end
+GROUP BY caller, callee;

@@ -1,0 +1,10 @@
+-- Facts the user_labels asset checks assert (SPEC §3).
+SELECT
+    (SELECT count(*) - count(DISTINCT user_id) FROM user_labels) AS duplicate_users,
+    (
+        SELECT count(*)
+        FROM user_labels AS l
+        LEFT JOIN subscribers AS s USING (user_id)
+        WHERE (l.integration_label IS NOT NULL OR l.departure_label IS NOT NULL)
+            AND (s.user_id IS NULL OR s.birth_province IS NULL)
+    ) AS labelled_without_attributes;

@@ -1,0 +1,104 @@
+-- User population and labels of both studies (SPEC §3). Rebuilds user_labels and
+-- service_like_users from subscribers and calls; run inside one transaction.
+-- "Active" = at least one call made or received; every date is a parameter from the calendar.
+
+-- Each call seen from both of its ends, restricted to owners with a local number and to the
+-- study month, then aggregated per owner: whole-month undirected degree, call count, and the
+-- activity facts that decide the labels.
+CREATE OR REPLACE TEMP TABLE _owner_activity AS
+WITH owners AS (
+    SELECT user_id FROM subscribers WHERE has_local_number
+),
+call_ends AS (
+    SELECT caller AS user_id, callee AS other, call_date
+    FROM calls
+    WHERE call_date BETWEEN $month_start AND $month_end
+    UNION ALL
+    SELECT callee AS user_id, caller AS other, call_date
+    FROM calls
+    WHERE call_date BETWEEN $month_start AND $month_end
+)
+SELECT
+    user_id,
+    count(DISTINCT other) FILTER (WHERE other <> user_id) AS degree,
+    count(*) AS n_calls,
+    min(call_date) AS first_active_day,
+    max(call_date) AS last_active_day,
+    bool_or(call_date BETWEEN $pre_start AND $pre_end) AS active_pre,
+    bool_or(call_date BETWEEN $w1_start AND $w1_end) AS active_w1,
+    bool_or(call_date BETWEEN $w2_start AND $w2_end) AS active_w2,
+    bool_or(call_date BETWEEN $w3_start AND $w3_end) AS active_w3,
+    bool_or(call_date BETWEEN $w4_start AND $w4_end) AS active_w4,
+    bool_or(call_date BETWEEN $a_start AND $a_end) AS active_a,
+    bool_or(call_date BETWEEN $b_start AND $b_end) AS active_b,
+    bool_or(call_date BETWEEN $c_start AND $c_end) AS active_c,
+    bool_or(call_date > $c_end) AS active_after_c
+FROM call_ends
+SEMI JOIN owners USING (user_id)
+GROUP BY user_id;
+
+-- Service-like owners: flagged by user_type, or whole-month degree above max_degree.
+DELETE FROM service_like_users;
+
+INSERT INTO service_like_users
+WITH owners AS (
+    SELECT s.user_id, s.is_service, coalesce(a.degree, 0) AS degree
+    FROM subscribers AS s
+    LEFT JOIN _owner_activity AS a USING (user_id)
+    WHERE s.has_local_number
+)
+SELECT user_id, 'user_type' AS reason, degree FROM owners WHERE is_service
+UNION ALL
+SELECT user_id, 'max_degree' AS reason, degree FROM owners WHERE degree > $max_degree;
+
+-- Users: owners with a local number that are not service-like, silent ones included.
+DELETE FROM user_labels;
+
+INSERT INTO user_labels
+WITH users AS (
+    SELECT
+        s.user_id,
+        nullif(trim(s.birth_province), '') AS birth_province,
+        coalesce(a.degree, 0) AS degree,
+        coalesce(a.n_calls, 0) AS n_calls,
+        a.first_active_day,
+        a.last_active_day,
+        coalesce(a.active_pre, false) AS active_pre,
+        coalesce(a.active_w1, false) AS active_w1,
+        coalesce(a.active_w2, false) AS active_w2,
+        coalesce(a.active_w3, false) AS active_w3,
+        coalesce(a.active_w4, false) AS active_w4,
+        coalesce(a.active_a, false) AS active_a,
+        coalesce(a.active_b, false) AS active_b,
+        coalesce(a.active_c, false) AS active_c,
+        coalesce(a.active_after_c, false) AS active_after_c
+    FROM subscribers AS s
+    LEFT JOIN _owner_activity AS a USING (user_id)
+    ANTI JOIN service_like_users AS r ON r.user_id = s.user_id
+    WHERE s.has_local_number
+),
+born AS (
+    -- Unknown birth province => is_local_born null => no label in either study.
+    SELECT *, birth_province = $province AS is_local_born FROM users
+)
+SELECT
+    user_id, birth_province, is_local_born, degree, n_calls, first_active_day, last_active_day,
+    active_pre, active_w1, active_w2, active_w3, active_w4, active_a, active_b, active_c,
+    active_after_c,
+    CASE
+        WHEN NOT (active_w2 AND active_w3 AND active_w4) THEN NULL
+        WHEN is_local_born AND active_w1 THEN 'local'
+        WHEN NOT is_local_born AND active_w1 THEN 'settled_migrant'
+        WHEN NOT is_local_born AND NOT active_w1 THEN 'new_migrant'
+    END AS integration_label,
+    CASE
+        WHEN NOT (active_a AND active_b) THEN NULL
+        WHEN is_local_born AND active_c THEN 'local'
+        -- New migrants: born elsewhere and silent before week A. A leaving migrant only needs
+        -- silence in week C (SPEC §3 literally): calls after week C do not matter.
+        WHEN NOT is_local_born AND NOT active_pre AND active_c THEN 'staying_migrant'
+        WHEN NOT is_local_born AND NOT active_pre AND NOT active_c THEN 'leaving_migrant'
+    END AS departure_label
+FROM born;
+
+DROP TABLE _owner_activity;
