@@ -15,6 +15,10 @@ import yaml
 from migrant_assets.config import PROJECT_ROOT, StudyConfig, SyntheticSource
 
 
+#: Dagster's per-event console log is for the UI; the demo prints one line per run.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
 def _progress(message: str) -> None:
     print(f"  {message}", flush=True)
 
@@ -81,8 +85,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
                 tags = {"dagster/asset_partition_range_start": first,
                         "dagster/asset_partition_range_end": last}
             result = job.execute_in_process(
-                instance=instance, partition_key=first if first == last else None, tags=tags,
-                raise_on_error=False,
+                run_config=QUIET, instance=instance,
+                partition_key=first if first == last else None, tags=tags, raise_on_error=False,
             )
             span = "" if first is None else f" [{first}]" if first == last else \
                 f" [{first}..{last}]"

@@ -7,7 +7,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
     UnresolvedAssetJobDefinition,
 )
 
-from migrant_assets.defs import graphs, ingest, labels
+from migrant_assets.defs import features, graphs, ingest, labels
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,20 @@ first_k_contacts = _job(
 first_k_graphs = _job(
     "first_k_graphs", [graphs.first_k_days_graph], "First-k-days graphs, k = 3..14 (SPEC §4).")
 
+price_cells = _job("price_cells", [features.cell_prices], "Housing price of every cell (SPEC §5).")
+integration_features = _job(
+    "integration_features", [features.features_integration_weeks],
+    "Features of weeks W1..W4 (SPEC §5).",
+)
+departure_features = _job(
+    "departure_features", [features.features_departure_weeks],
+    "Features of weeks A..C (SPEC §5).",
+)
+first_k_features = _job(
+    "first_k_features", [features.features_first_k_days],
+    "Features of the first k days, k = 3..14 (SPEC §5).",
+)
+
 #: What `migrant-assets demo` materializes, in order.
 MAIN_PLAN: list[Step] = [
     Step(ingest_reference),
@@ -53,5 +67,9 @@ MAIN_PLAN: list[Step] = [
     Step(departure_graphs, partitioned=True),
     Step(first_k_contacts, partitioned=True, single_run=True),
     Step(first_k_graphs, partitioned=True),
+    Step(price_cells),
+    Step(integration_features, partitioned=True),
+    Step(departure_features, partitioned=True),
+    Step(first_k_features, partitioned=True),
 ]
 JOBS = [step.job for step in MAIN_PLAN]

@@ -1,0 +1,215 @@
+"""Integration study classifiers (SPEC §6; paper 001, Section 5).
+
+Protocol (docs/models.md):
+
+- One split per seed: a random 50% of the users of W2..W4 (stratified by label) is the training
+  half; the classifiers are fit on the training half's W2 rows. Test rows are the other half's
+  rows of W2, W3 and W4. The paper tests on "100% of data in week 3 and week 4"; here the
+  training users' W3 and W4 rows are left out too, so that no user is both trained on and
+  tested (a user's weeks are strongly correlated).
+- ℓ2 logistic regression, C chosen by stratified 5-fold CV on the training rows (F1 of the
+  migrants for the binary task, macro F1 for the three-way one), then refit on all of them.
+- Settled migrants vs locals (positive: settled migrants), no class weights (≈1:1.7). Greedy
+  backward removal of the groups D, E, C, G: at each step every remaining group is dropped in
+  turn and the candidate is scored by its cross-validated F1 on the training users (the test
+  users are never used to choose); the paper's rule (``remove="most"``) drops the group whose
+  removal lowers F1 the most ("the most influential feature set", G first in the paper), ties
+  broken in D, E, C, G order. ``remove="least"`` is classic backward elimination. After each
+  step the refit model's test F1 per week is reported.
+- Share classified as locals: the all-features model applied to the test half's settled
+  migrants and to every new migrant (never in its training set), per week.
+- Three-way (local / settled / new): multinomial ℓ2 logistic regression with
+  ``class_weight='balanced'`` (new migrants are ≈1%), F1 of each class one-vs-rest per week.
+- ``townsman`` is excluded everywhere (locals are in every classifier); housing prices are not
+  features of this study.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from migrant_assets.config import StudyConfig
+from migrant_assets.labels import INTEGRATION_LABELS
+from migrant_assets.models.classifiers import tuned_logistic_regression
+from migrant_assets.models.data import (
+    INTEGRATION_GROUPS,
+    feature_columns,
+    integration_split,
+    integration_weeks,
+    load_matrix,
+)
+from migrant_assets.models.metrics import binary_metrics, f1_interval, random_guess, share_interval
+from migrant_assets.models.reference import PAPER_F1, PAPER_SHARE
+from migrant_assets.models.store import write
+
+SETTLED_VS_LOCALS = "settled_vs_locals_lr"
+CLASSIFIED_AS_LOCALS = "classified_as_locals"
+THREE_WAY = "three_way"
+ALL_FEATURES = "all features"
+RANDOM_GUESS = "random guess"
+#: The paper's names of the three groups of users.
+GROUP_ROWS = {"local": "locals", "settled_migrant": "settled migrants",
+              "new_migrant": "new migrants"}
+PAPER_WEEK = "W2"  # the week of the paper's three-way F1 (it drops over the later weeks)
+
+COLUMNS = [
+    "experiment", "row", "target", "step", "removed_group", "window_id", "week", "precision",
+    "recall", "f1", "f1_ci_low", "f1_ci_high", "share", "share_ci_low", "share_ci_high",
+    "cv_f1", "c", "paper_value", "n_users", "prevalence", "seed",
+]
+
+
+@dataclass(frozen=True)
+class IntegrationEvaluation:
+    """Rows written to ``integration_results`` and the fitted models by name, for saving."""
+
+    results: pd.DataFrame
+    models: dict[str, object]
+
+
+def _data(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int) -> pd.DataFrame:
+    split = integration_split(con, cfg, seed)
+    data = load_matrix(con, integration_weeks(cfg), INTEGRATION_LABELS)
+    return data.merge(split[["user_id", "half"]], on="user_id", how="left", validate="m:1")
+
+
+def _split_rows(experiment: str, week_id: str, train: np.ndarray, test: np.ndarray):
+    return pd.DataFrame({
+        "experiment": experiment, "window_id": week_id, "split": "half",
+        "user_id": np.concatenate([train, test]),
+        "role": ["train"] * len(train) + ["test"] * len(test),
+    })
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(rows).reindex(columns=COLUMNS)
+
+
+def _write(con, cfg: StudyConfig, frames: dict[str, pd.DataFrame], splits: list[pd.DataFrame],
+           experiment: str) -> None:
+    weeks = [w.window_id for w in cfg.calendar.windows("integration_week")]
+    write(con, [
+        *(("integration_results", df, {"experiment": name}) for name, df in frames.items()),
+        ("split_membership", pd.concat(splits), {"experiment": experiment, "window_ids": weeks}),
+    ])
+
+
+def settled_vs_locals(
+    con: duckdb.DuckDBPyConnection,
+    cfg: StudyConfig,
+    seed: int,
+    remove: Literal["most", "least"] = "most",
+) -> IntegrationEvaluation:
+    """Settled migrants vs locals with greedy backward removal of groups, and the share of
+    settled and new migrants classified as locals per week (SPEC §6; module docstring).
+    Writes experiments ``settled_vs_locals_lr`` and ``classified_as_locals``."""
+    weeks = integration_weeks(cfg)
+    data = _data(con, cfg, seed)
+    binary = data["label"].isin(["local", "settled_migrant"])
+    train = data[binary & (data["half"] == "train") & (data["window_id"] == weeks[0].window_id)]
+    y_train = (train["label"] == "settled_migrant").to_numpy()
+
+    def fit(groups: list[str]):
+        cols = feature_columns("integration", with_locals=True, groups=groups)
+        search = tuned_logistic_regression(seed, scoring="f1")
+        return search.fit(train[cols].to_numpy(dtype=float), y_train), cols
+
+    remaining = list(INTEGRATION_GROUPS)
+    steps = [(None, *fit(remaining))]
+    while len(remaining) > 1:
+        candidates = {g: fit([r for r in remaining if r != g]) for g in remaining}
+        cv = {g: search.best_score_ for g, (search, _) in candidates.items()}
+        pick = (min if remove == "most" else max)(remaining, key=cv.__getitem__)
+        remaining.remove(pick)
+        steps.append((pick, *candidates[pick]))
+
+    rows, share_rows, splits = [], [], []
+    train_users = train["user_id"].to_numpy()
+    for week in weeks:
+        in_week, held_out = data["window_id"] == week.window_id, data["half"] == "test"
+        test = data[in_week & binary & held_out]
+        y = (test["label"] == "settled_migrant").to_numpy()
+        base = {"experiment": SETTLED_VS_LOCALS, "target": "settled_migrant",
+                "window_id": week.window_id, "week": week.label, "seed": seed}
+        removed = ""
+        for step, (group, search, cols) in enumerate(steps):
+            removed += group or ""
+            row = f"-{removed}" if removed else ALL_FEATURES
+            pred = search.predict(test[cols].to_numpy(dtype=float))
+            m = binary_metrics(y, pred)
+            lo, hi = f1_interval(y, pred, seed)
+            rows.append({
+                **base, **m, "row": row, "step": step, "removed_group": group,
+                "f1_ci_low": lo, "f1_ci_high": hi, "prevalence": m["n_pos"] / m["n_users"],
+                "cv_f1": search.best_score_, "c": search.best_params_["model__C"],
+                "paper_value": PAPER_F1.get((SETTLED_VS_LOCALS, row), np.nan),
+            })
+        rows.append({**base, **random_guess(y, seed), "row": RANDOM_GUESS,
+                     "prevalence": y.mean()})
+
+        full, cols = steps[0][1], steps[0][2]
+        applied = data[in_week & ((data["label"] == "settled_migrant") & held_out
+                                  | (data["label"] == "new_migrant"))]
+        as_local = ~full.predict(applied[cols].to_numpy(dtype=float))
+        for label in ("settled_migrant", "new_migrant"):
+            flags = as_local[(applied["label"] == label).to_numpy()]
+            lo, hi = share_interval(flags, seed)
+            row = GROUP_ROWS[label]
+            share_rows.append({
+                **base, "experiment": CLASSIFIED_AS_LOCALS, "row": row, "target": label,
+                "share": flags.mean() if len(flags) else np.nan, "share_ci_low": lo,
+                "share_ci_high": hi, "n_users": len(flags),
+                "paper_value": PAPER_SHARE.get((CLASSIFIED_AS_LOCALS, f"{row} {week.label}"),
+                                               np.nan),
+            })
+        tested = np.concatenate([test["user_id"].to_numpy(), applied["user_id"].to_numpy()])
+        splits.append(_split_rows(SETTLED_VS_LOCALS, week.window_id, train_users,
+                                  np.unique(tested)))
+
+    frames = {SETTLED_VS_LOCALS: _frame(rows), CLASSIFIED_AS_LOCALS: _frame(share_rows)}
+    _write(con, cfg, frames, splits, SETTLED_VS_LOCALS)
+    return IntegrationEvaluation(
+        pd.concat(frames.values(), ignore_index=True),
+        {ALL_FEATURES: steps[0][1].best_estimator_},
+    )
+
+
+def three_way(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int) -> IntegrationEvaluation:
+    """Locals / settled / new migrants: F1 of each class (one-vs-rest) per test week, beside the
+    class's random guess (its prevalence) (SPEC §6). Writes experiment ``three_way``."""
+    weeks = integration_weeks(cfg)
+    data = _data(con, cfg, seed)
+    cols = feature_columns("integration", with_locals=True)
+    train = data[(data["half"] == "train") & (data["window_id"] == weeks[0].window_id)]
+    search = tuned_logistic_regression(seed, scoring="f1_macro", class_weight="balanced")
+    search.fit(train[cols].to_numpy(dtype=float), train["label"].to_numpy())
+
+    rows, splits = [], []
+    for week in weeks:
+        test = data[(data["half"] == "test") & (data["window_id"] == week.window_id)]
+        pred = search.predict(test[cols].to_numpy(dtype=float))
+        base = {"experiment": THREE_WAY, "window_id": week.window_id, "week": week.label,
+                "seed": seed}
+        for label in INTEGRATION_LABELS:
+            y, hit = (test["label"] == label).to_numpy(), pred == label
+            m = binary_metrics(y, hit)
+            lo, hi = f1_interval(y, hit, seed)
+            row = GROUP_ROWS[label]
+            paper = PAPER_F1.get((THREE_WAY, row), np.nan) if week.label == PAPER_WEEK else np.nan
+            rows.append({
+                **base, **m, "row": row, "target": label, "f1_ci_low": lo, "f1_ci_high": hi,
+                "prevalence": y.mean(), "cv_f1": search.best_score_,
+                "c": search.best_params_["model__C"], "paper_value": paper,
+            })
+            rows.append({**base, **random_guess(y, seed), "row": RANDOM_GUESS, "target": label,
+                         "prevalence": y.mean()})
+        splits.append(_split_rows(THREE_WAY, week.window_id, train["user_id"].to_numpy(),
+                                  test["user_id"].to_numpy()))
+    frame = _frame(rows)
+    _write(con, cfg, {THREE_WAY: frame}, splits, THREE_WAY)
+    return IntegrationEvaluation(frame, {THREE_WAY: search.best_estimator_})

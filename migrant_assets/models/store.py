@@ -1,0 +1,61 @@
+"""Result tables (``sql/models/``): delete-then-insert writes in one transaction, saved models,
+and the checks an asset check calls."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import joblib
+import pandas as pd
+
+from migrant_assets.db import run_sql, transaction
+
+NEW_ROWS = "new_rows"
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the result tables if missing (``sql/models/schema.sql``)."""
+    run_sql(con, "models/schema.sql")
+
+
+def write(
+    con: duckdb.DuckDBPyConnection,
+    writes: Sequence[tuple[str, pd.DataFrame, Mapping[str, Any]]],
+) -> None:
+    """Run ``sql/models/write_<table>.sql`` for each ``(table, rows, params)`` with ``rows``
+    registered as ``new_rows``, all in one transaction."""
+    ensure_schema(con)
+    with transaction(con):
+        for table, rows, params in writes:
+            con.register(NEW_ROWS, rows)
+            try:
+                run_sql(con, f"models/write_{table}.sql", params)
+            finally:
+                con.unregister(NEW_ROWS)
+
+
+def save_model(model, path: str | Path) -> str:
+    """Save a fitted model with joblib; return the file's sha256 (hex)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, path)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def no_user_in_train_and_test(con: duckdb.DuckDBPyConnection) -> int:
+    """Number of (experiment, window, split, user) that are both trained on and tested; 0 when
+    every split keeps its users apart."""
+    ensure_schema(con)
+    return int(run_sql(con, "models/check_split_membership.sql").fetchone()[0])
+
+
+def beats_random_guess(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every classifier row beside the random guess of its experiment, window (and target
+    class): ``experiment, row, target, window_id, f1, f1_ci_low, random_f1, beats`` where
+    ``beats`` means the lower end of the F1 interval lies above random guess (SPEC §6)."""
+    ensure_schema(con)
+    return run_sql(con, "models/beats_random_guess.sql").df()

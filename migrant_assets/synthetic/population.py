@@ -1,0 +1,330 @@
+"""Who lives in the synthetic city (SPEC §7): the operator's owners by group, the parties of other
+operators, their attributes, numbers, presence calendar, places and behavioural parameters.
+
+Groups and the calendar (day offsets from ``start``; the defaults are the 2016-09 dates of
+SPEC §2):
+
+- locals (born in Shanghai) and settled migrants are present all month; a share of them is silent
+  for 7–9 consecutive days (so the activity rules of SPEC §3 bite);
+- new migrants arrive on 09-05..09-11 (window A, ``share_arriving_in_a``) or 09-12..09-16 and make
+  their first call on their arrival day; ``leave_share`` of the A-arrivals are leavers, whose last
+  call is on one day of 09-12..09-18 (window B), then silent;
+- 'other' owners: half short visitors (2–7 days; a tenth of them with a local number), half
+  migrants with only non-local numbers (neither are users under SPEC §3);
+- service numbers: flagged ones (delivery, customer service, fraud) and unflagged ones, whose
+  customers are in :mod:`.calls`;
+- external parties: numbers of other operators, with hidden attributes used only for homophily.
+
+Behaviour is per person: a group's :class:`GroupBehaviour` plus individual noise, so the groups'
+distributions overlap (leavers differ from stayers by 20–40% in their rates, paper 000 §3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from migrant_assets.synthetic.geography import Geography, place
+from migrant_assets.synthetic.presets import Preset
+
+#: Birth provinces; index 0 is the study city. Weights for migrants: neighbours first (SPEC §7).
+PROVINCE_WEIGHTS: dict[str, float] = {
+    "Shanghai": 0.0,
+    "Anhui": 0.22,
+    "Jiangsu": 0.17,
+    "Zhejiang": 0.10,
+    "Henan": 0.08,
+    "Jiangxi": 0.06,
+    "Sichuan": 0.06,
+    "Hubei": 0.05,
+    "Shandong": 0.045,
+    "Fujian": 0.035,
+    "Hunan": 0.035,
+    "Chongqing": 0.02,
+    "Heilongjiang": 0.012,
+    "Guizhou": 0.012,
+    "Shanxi": 0.01,
+    "Hebei": 0.01,
+    "Gansu": 0.008,
+    "Liaoning": 0.008,
+    "Shaanxi": 0.008,
+    "Guangdong": 0.008,
+    "Guangxi": 0.006,
+    "Yunnan": 0.006,
+    "Jilin": 0.006,
+    "Beijing": 0.004,
+    "Tianjin": 0.003,
+    "Inner Mongolia": 0.003,
+    "Xinjiang": 0.003,
+    "Ningxia": 0.002,
+    "Hainan": 0.002,
+    "Qinghai": 0.001,
+    "Tibet": 0.001,
+}
+PROVINCES = np.array(list(PROVINCE_WEIGHTS))
+MIGRANT_P = np.array(list(PROVINCE_WEIGHTS.values())) / sum(PROVINCE_WEIGHTS.values())
+
+ROLES = ("local", "settled_migrant", "new_migrant", "other", "service", "external")
+LOCAL, SETTLED, NEW, OTHER, SERVICE, EXTERNAL = range(6)
+USER_TYPES = ("regular", "delivery", "customer_service", "fraud")
+MAX_PLACES = 8
+
+
+@dataclass(frozen=True)
+class GroupBehaviour:
+    """Means of a group's behavioural parameters (individuals draw around them)."""
+
+    initial_ties: float  # contacts held at month start (new migrants: brought along at arrival)
+    new_ties: float  # contacts made during the month (new migrants: in their first 14 days)
+    p_townsman: float  # a new contact is born in one's own province (migrants)
+    p_local: float  # a new contact is born in Shanghai
+    p_external: float  # a new contact is on another operator
+    p_same_sex: float
+    age_sd: float  # years between one's age and a contact's
+    closure: float  # triangles closed among one's contacts, per contact
+    activity: float  # call-rate multiplier
+    out_bias: float  # log-odds of being the caller on one's ties
+    duration_shift: float  # added to log call duration
+    home_km: float  # median distance of home to the centre
+    commute_km: float  # median home-work distance
+    radius_km: float  # mean distance of other places from home/work
+    n_places: float  # mean number of other places
+    age_mean: float
+    age_spread: float
+    p_male: float
+
+
+#: Directions of the papers: locals have more local contacts (~70%), larger and older networks and
+#: live in the periphery; settled migrants have the largest networks and radius; new migrants have
+#: fewer contacts, ~30% townsmen, fewer reciprocal and more outgoing calls; leavers grow fewer, less
+#: diverse, more townsman and more close-knit contacts, move less and stay in pricier areas.
+BEHAVIOUR: dict[str, GroupBehaviour] = {
+    "local": GroupBehaviour(
+        16, 1.0, 0.0, 0.72, 0.35, 0.62, 9, 0.25, 1.0, 0.0, 0.0, 15, 7, 5.0, 4.0, 43, 13, 0.5
+    ),
+    "settled_migrant": GroupBehaviour(
+        18, 1.5, 0.40, 0.30, 0.35, 0.52, 8, 0.35, 1.1, 0.1, 0.1, 9, 7, 6.0, 4.5, 34, 9, 0.55
+    ),
+    "new_staying": GroupBehaviour(
+        4, 18.0, 0.20, 0.22, 0.35, 0.36, 8, 0.40, 1.4, 0.35, 0.2, 8.5, 6, 4.0, 3.0, 26, 6, 0.56
+    ),
+    "new_leaving": GroupBehaviour(
+        4, 13.0, 0.36, 0.14, 0.35, 0.46, 6, 0.60, 1.25, 0.2, -0.1, 6.5, 5, 2.8, 2.1, 25, 6, 0.58
+    ),
+    "other": GroupBehaviour(
+        6, 0.5, 0.30, 0.35, 0.40, 0.50, 9, 0.20, 0.6, 0.0, 0.0, 10, 6, 4.0, 2.0, 33, 11, 0.55
+    ),
+    "external": GroupBehaviour(
+        0, 0.0, 0.20, 0.55, 0.35, 0.50, 9, 0.0, 1.0, 0.0, 0.0, 10, 6, 4.0, 2.0, 37, 12, 0.52
+    ),
+}
+BKEYS = tuple(BEHAVIOUR)
+
+
+def _table(name: str) -> np.ndarray:
+    return np.array([getattr(BEHAVIOUR[k], name) for k in BKEYS], dtype=float)
+
+
+def _beta(rng: np.random.Generator, mean: np.ndarray, concentration: float = 12.0) -> np.ndarray:
+    mean = np.clip(mean, 1e-3, 1 - 1e-3)
+    return rng.beta(mean * concentration, (1 - mean) * concentration)
+
+
+@dataclass
+class Population:
+    """Struct of arrays over persons: owners first (index = owner), then external parties."""
+
+    n_owners: int
+    role: np.ndarray
+    bkey: np.ndarray  # index into BKEYS (services use 'other', they have no ties)
+    leaver: np.ndarray
+    first: np.ndarray  # first day present (offset)
+    last: np.ndarray  # last day present (inclusive)
+    quiet_start: np.ndarray
+    quiet_end: np.ndarray  # exclusive; equal to quiet_start when never quiet
+    province: np.ndarray
+    age: np.ndarray
+    sex: np.ndarray  # 1 = M
+    missing_age: np.ndarray
+    missing_sex: np.ndarray
+    missing_province: np.ndarray
+    user_type: np.ndarray
+    num1: np.ndarray  # index into the number table
+    num2: np.ndarray  # -1 when the owner has one number
+    local1: np.ndarray
+    local2: np.ndarray
+    k_initial: np.ndarray
+    k_new: np.ndarray
+    p_townsman: np.ndarray
+    p_local: np.ndarray
+    p_external: np.ndarray
+    p_same_sex: np.ndarray
+    age_sd: np.ndarray
+    closure: np.ndarray
+    activity: np.ndarray
+    out_bias: np.ndarray
+    duration_shift: np.ndarray
+    radius_km: np.ndarray
+    home_cell: np.ndarray
+    work_cell: np.ndarray
+    places: np.ndarray  # (n_owners, MAX_PLACES) cells of other places
+    n_places: np.ndarray
+    home_xy: np.ndarray
+    work_xy: np.ndarray
+    numbers: np.ndarray  # int64 11-digit numbers: operator's first, then external parties'
+
+    @property
+    def n_persons(self) -> int:
+        return self.role.size
+
+    def present(self, day: int) -> np.ndarray:
+        """Who may call or be called on ``day``."""
+        quiet = (self.quiet_start <= day) & (day < self.quiet_end)
+        return (self.first <= day) & (day <= self.last) & ~quiet
+
+    def summary(self) -> dict[str, int]:
+        owners = slice(0, self.n_owners)
+        role = self.role[owners]
+        out = {name: int((role == i).sum()) for i, name in enumerate(ROLES[:-1])}
+        out["leaving_migrant"] = int(self.leaver.sum())
+        out["service_flagged"] = int(((role == SERVICE) & (self.user_type[owners] > 0)).sum())
+        out["service_unflagged"] = out["service"] - out["service_flagged"]
+        out["owners_with_two_numbers"] = int((self.num2 >= 0).sum())
+        out["owners_without_local_number"] = int((~self.local1 & ~(self.local2 & (self.num2 >= 0)))
+                                                 [owners].sum())
+        out["external_parties"] = self.n_persons - self.n_owners
+        return out
+
+
+# China Telecom's mobile prefixes for the operator, others' for external parties.
+OPERATOR_PREFIXES = np.array([133, 149, 153, 173, 177, 180, 181, 189, 199])
+OTHER_PREFIXES = np.array([130, 131, 132, 134, 135, 136, 137, 138, 139, 150, 151, 152, 155, 156,
+                           157, 158, 159, 182, 183, 185, 186, 187, 188])
+
+
+def _numbers(rng: np.random.Generator, prefixes: np.ndarray, n: int) -> np.ndarray:
+    code = rng.choice(prefixes.size * 100_000_000, size=n, replace=False)
+    return prefixes[code // 100_000_000].astype(np.int64) * 100_000_000 + code % 100_000_000
+
+
+def build_population(
+    rng: np.random.Generator, preset: Preset, n_days: int, geo: Geography
+) -> Population:
+    """Draw every person of the city; see the module docstring for the groups."""
+    p = preset
+    n_service = p.n_delivery + p.n_customer_service + p.n_fraud + p.n_unflagged_service
+    sizes = [p.n_local, p.n_settled, p.n_new, p.n_other, n_service, p.n_external]
+    role = np.repeat(np.arange(6, dtype=np.int8), sizes)
+    n_owners = role.size - p.n_external
+    n = role.size
+    last_day = n_days - 1
+
+    # Calendar: arrivals, leavers, visitors, quiet spells.
+    first = np.zeros(n, np.int16)
+    last = np.full(n, last_day, np.int16)
+    leaver = np.zeros(n, bool)
+    new = np.flatnonzero(role == NEW)
+    n_a = round(p.share_arriving_in_a * new.size)
+    first[new[:n_a]] = 4 + rng.integers(0, 7, n_a)
+    first[new[n_a:]] = 11 + rng.integers(0, 5, new.size - n_a)
+    leavers = rng.choice(new[:n_a], size=round(p.leave_share * n_a), replace=False)
+    leaver[leavers] = True
+    last[leavers] = 11 + rng.integers(0, 7, leavers.size)
+    other = np.flatnonzero(role == OTHER)
+    visitors = other[: other.size // 2]
+    first[visitors] = rng.integers(0, n_days - 2, visitors.size)
+    last[visitors] = first[visitors] + rng.integers(1, 7, visitors.size)
+    first, last = np.minimum(first, last_day), np.minimum(last, last_day)
+    quiet_start = np.zeros(n, np.int16)
+    quiet_end = np.zeros(n, np.int16)
+    settled_or_local = np.flatnonzero((role == LOCAL) | (role == SETTLED))
+    quiet = settled_or_local[rng.random(settled_or_local.size) < p.quiet_share]
+    quiet_start[quiet] = rng.integers(0, max(1, n_days - 7), quiet.size)
+    quiet_end[quiet] = quiet_start[quiet] + rng.integers(7, 10, quiet.size)
+
+    bkey = np.select(
+        [role == LOCAL, role == SETTLED, (role == NEW) & ~leaver, leaver, role == EXTERNAL],
+        [0, 1, 2, 3, 5],
+        4,
+    ).astype(np.int8)
+
+    # Attributes (hidden for external parties, a few masked for owners).
+    province = np.where(role == LOCAL, 0, rng.choice(PROVINCES.size, n, p=MIGRANT_P))
+    ext = role == EXTERNAL
+    province[ext & (rng.random(n) < BEHAVIOUR["external"].p_local)] = 0
+    province = province.astype(np.int8)
+    age = np.clip(
+        rng.normal(_table("age_mean")[bkey], _table("age_spread")[bkey]), 16, 85
+    ).astype(np.int16)
+    sex = (rng.random(n) < _table("p_male")[bkey]).astype(np.int8)
+    owner = np.arange(n) < n_owners
+    missing = [owner & (rng.random(n) < p.missing_share) for _ in range(3)]
+    user_type = np.zeros(n, np.int8)
+    service = np.flatnonzero(role == SERVICE)
+    flags = np.repeat([1, 2, 3, 0], [p.n_delivery, p.n_customer_service, p.n_fraud,
+                                     p.n_unflagged_service])
+    user_type[service] = flags
+
+    # Numbers: operator numbers for owners (a second one for some), other operators' for externals.
+    nonlocal_only = other[other.size // 2 :]  # migrants with non-local numbers only
+    two = owner & (role != SERVICE) & (rng.random(n) < p.two_number_share)
+    two[nonlocal_only] = False
+    n_op = n_owners + int(two.sum())
+    numbers = np.concatenate([_numbers(rng, OPERATOR_PREFIXES, n_op),
+                              _numbers(rng, OTHER_PREFIXES, p.n_external)])
+    num1 = np.concatenate([np.arange(n_owners), n_op + np.arange(p.n_external)]).astype(np.int32)
+    num2 = np.full(n, -1, np.int32)
+    num2[two] = n_owners + np.arange(int(two.sum()))
+    local1 = owner.copy()
+    local1[nonlocal_only] = False
+    local1[visitors] = rng.random(visitors.size) < 0.1  # visitors rarely get a local number
+    local2 = two & ((province == 0) | (rng.random(n) >= p.nonlocal_second_share))
+
+    # Behaviour: group means with individual noise.
+    def noisy(name: str, sigma: float) -> np.ndarray:
+        return _table(name)[bkey] * rng.lognormal(0.0, sigma, n)
+
+    social = owner & (role != SERVICE)
+    k_initial = np.where(social, rng.poisson(noisy("initial_ties", 0.45)), 0).astype(np.int32)
+    k_initial[role == NEW] = np.maximum(k_initial[role == NEW], 1)  # at least the relative
+    k_new = np.where(social, rng.poisson(noisy("new_ties", 0.45)), 0).astype(np.int32)
+    p_townsman = np.where(province == 0, 0.0, _beta(rng, _table("p_townsman")[bkey]))
+    p_local = _beta(rng, _table("p_local")[bkey])
+    p_external = _beta(rng, _table("p_external")[bkey])
+    p_same_sex = _beta(rng, _table("p_same_sex")[bkey])
+    closure = noisy("closure", 0.5)
+    activity = noisy("activity", 0.45)
+    out_bias = _table("out_bias")[bkey] + rng.normal(0, 0.3, n)
+    duration_shift = _table("duration_shift")[bkey] + rng.normal(0, 0.2, n)
+    radius_km = noisy("radius_km", 0.4)
+
+    # Places of owners: home, work (pulled toward the centre), a few other places.
+    o = n_owners
+    hx, hy = place(rng, np.zeros(1), np.zeros(1), noisy("home_km", 0.6)[:o])
+    wx, wy = place(rng, hx, hy, noisy("commute_km", 0.6)[:o])
+    wx, wy = 0.85 * wx, 0.85 * wy
+    n_places = np.clip(1 + rng.poisson(np.maximum(noisy("n_places", 0.3)[:o] - 1, 0)), 1,
+                       MAX_PLACES).astype(np.int8)
+    at_work = rng.random((o, MAX_PLACES)) < 0.4
+    ax = np.where(at_work, wx[:, None], hx[:, None]).ravel()
+    ay = np.where(at_work, wy[:, None], hy[:, None]).ravel()
+    dist = rng.exponential(np.repeat(radius_km[:o], MAX_PLACES))
+    px, py = place(rng, ax, ay, dist)
+    return Population(
+        n_owners=n_owners, role=role, bkey=bkey, leaver=leaver, first=first, last=last,
+        quiet_start=quiet_start, quiet_end=quiet_end, province=province, age=age, sex=sex,
+        missing_age=missing[0], missing_sex=missing[1], missing_province=missing[2],
+        user_type=user_type, num1=num1, num2=num2, local1=local1, local2=local2,
+        k_initial=k_initial, k_new=k_new, p_townsman=p_townsman, p_local=p_local,
+        p_external=p_external, p_same_sex=p_same_sex, age_sd=_table("age_sd")[bkey],
+        closure=closure, activity=activity, out_bias=out_bias, duration_shift=duration_shift,
+        radius_km=radius_km, home_cell=geo.nearest_cell(hx, hy), work_cell=geo.nearest_cell(wx, wy),
+        places=geo.nearest_cell(px, py).reshape(o, MAX_PLACES), n_places=n_places,
+        home_xy=np.column_stack([hx, hy]), work_xy=np.column_stack([wx, wy]), numbers=numbers,
+    )
+
+
+def behaviour_table() -> dict[str, dict[str, float]]:
+    """The group behaviours as plain dicts (for the manifest)."""
+    return {k: {f.name: getattr(b, f.name) for f in fields(b)} for k, b in BEHAVIOUR.items()}

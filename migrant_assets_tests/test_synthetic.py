@@ -1,0 +1,260 @@
+"""The synthetic city (SPEC §7): layout, determinism, calibration and planted malformed rows."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from migrant_assets.config import City
+from migrant_assets.synthetic import PRESETS, generate
+
+SEED = 20160901
+CITY = City()
+REAL_ESTATES = (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "shanghai_xiaoqu_price_lianjia_2018"
+)
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("tiny")
+    generate("tiny", SEED, out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def calls(city) -> pd.DataFrame:
+    frames = []
+    for path in sorted((city / "calls").glob("*.parquet")):
+        frame = pd.read_parquet(path)
+        frame["file"] = f"calls/{path.name}"
+        frame["row"] = np.arange(len(frame))
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def malformed(city) -> pd.DataFrame:
+    return pd.read_parquet(city / "ground_truth" / "malformed.parquet")
+
+
+def _distance_km(lat, lon) -> np.ndarray:
+    dy = (np.asarray(lat) - CITY.center_lat) * 110.574
+    dx = (np.asarray(lon) - CITY.center_lon) * 111.320 * np.cos(np.radians(CITY.center_lat))
+    return np.hypot(dx, dy)
+
+
+def _inside(frame: pd.DataFrame) -> pd.Series:
+    return frame.lat.between(CITY.min_lat, CITY.max_lat) & frame.lon.between(
+        CITY.min_lon, CITY.max_lon
+    )
+
+
+def test_one_file_per_day_named_by_date(city):
+    names = sorted(p.name for p in (city / "calls").glob("*.parquet"))
+    days = [date(2016, 9, 1) + timedelta(d) for d in range(30)]
+    assert names == [f"{d.isoformat()}.parquet" for d in days]
+    for name in ["subscribers", "cells", "estates", "ground_truth/truth", "ground_truth/malformed"]:
+        assert (city / f"{name}.parquet").exists()
+    manifest = json.loads((city / "manifest.json").read_text())
+    assert manifest["preset"] == "tiny" and manifest["proportions"] == "preset"
+    assert manifest["calls_total"] == sum(v for k, v in manifest["rows"].items() if "calls/" in k)
+
+
+def test_schema(city, calls):
+    assert list(calls.columns[:6]) == [
+        "caller", "callee", "start_ts", "end_ts", "caller_cell", "callee_cell"
+    ]
+    schema = pq.read_schema(city / "calls" / "2016-09-01.parquet")
+    # Parquet has no second unit: timestamp[s] is stored as naive milliseconds, whole seconds.
+    assert schema.field("start_ts").type in (pa.timestamp("s"), pa.timestamp("ms"))
+    assert (calls.start_ts.dropna().dt.microsecond == 0).all()
+    assert schema.field("caller").type == pa.string()
+    subs = pd.read_parquet(city / "subscribers.parquet")
+    assert list(subs.columns) == [
+        "number", "owner_id", "age", "sex", "birth_province", "is_local_number", "user_type"
+    ]
+    valid = subs.number.dropna()
+    assert valid.str.fullmatch(r"1\d{10}").all()
+    assert set(subs.sex.dropna()) == {"M", "F"}
+    assert set(subs.user_type) == {"regular", "delivery", "customer_service", "fraud"}
+    assert subs.age.isna().any() and subs.sex.isna().any() and subs.birth_province.isna().any()
+    assert subs.birth_province.nunique() >= 25
+    top = subs.birth_province[subs.birth_province != "Shanghai"].value_counts().index[:3]
+    assert set(top) == {"Anhui", "Jiangsu", "Zhejiang"}
+    two = subs.dropna(subset=["number"]).groupby("owner_id").number.nunique()
+    used = set(calls.caller) | set(calls.callee)
+    second = subs[subs.owner_id.isin(two[two == 2].index)].number
+    assert len(second) > 0 and second.isin(used).mean() > 0.8
+    assert (~subs.is_local_number).any()
+    assert len(used - set(subs.number)) > 100  # other operators' parties
+
+
+def test_same_seed_same_bytes_other_seed_other_calls(city, tmp_path):
+    generate("tiny", SEED, tmp_path / "again")
+    for path in sorted(city.rglob("*")):
+        if path.is_file():
+            assert path.read_bytes() == (tmp_path / "again" / path.relative_to(city)).read_bytes()
+    generate("tiny", SEED + 1, tmp_path / "other")
+    day = "calls/2016-09-10.parquet"
+    assert (city / day).read_bytes() != (tmp_path / "other" / day).read_bytes()
+
+
+def test_rows_sorted_by_start(city):
+    for path in sorted((city / "calls").glob("*.parquet")):
+        start = pd.read_parquet(path, columns=["start_ts"]).start_ts
+        assert start.dropna().is_monotonic_increasing
+        assert start.isna().sum() == 0 or start.tail(start.isna().sum()).isna().all()
+
+
+def test_groups_and_leavers(city):
+    truth = pd.read_parquet(city / "ground_truth" / "truth.parquet")
+    new = truth[truth.group == "new_migrant"]
+    assert len(new) >= 30
+    assert new.will_leave.sum() >= 8
+    assert 0.02 <= new.will_leave.mean() <= 0.08
+    assert new.arrival_day.between(date(2016, 9, 5), date(2016, 9, 16)).all()
+    leavers = new[new.will_leave]
+    assert leavers.leave_day.between(date(2016, 9, 13), date(2016, 9, 19)).all()
+    assert truth.leave_day.notna().sum() == len(leavers)
+    assert truth.quiet_from.notna().any()
+    assert (truth.n_numbers == 2).any()
+
+
+def test_arrivals_and_departures_are_planted_in_calls(city, calls, malformed):
+    truth = pd.read_parquet(city / "ground_truth" / "truth.parquet")
+    subs = pd.read_parquet(city / "subscribers.parquet").dropna(subset=["number"])
+    merged = calls.merge(malformed[["file", "row"]], how="left", indicator=True)
+    good = calls[(merged["_merge"] == "left_only").to_numpy()]
+    days = pd.concat([
+        good[["caller", "start_ts"]].set_axis(["number", "ts"], axis=1),
+        good[["callee", "start_ts"]].set_axis(["number", "ts"], axis=1),
+    ]).merge(subs[["number", "owner_id"]])
+    span = days.groupby("owner_id").ts.agg(["min", "max"]).merge(truth, on="owner_id")
+    new = span[span.group == "new_migrant"]
+    assert (new["min"].dt.date == new.arrival_day).all()
+    leavers = new[new.will_leave]
+    assert (leavers["max"].dt.date + timedelta(1) == leavers.leave_day).all()
+
+
+def test_estate_prices_calibrated_and_fall_with_distance(city):
+    estates = pd.read_parquet(city / "estates.parquet")
+    valid = estates[(estates.price_per_sqm > 0) & _inside(estates)]
+    assert abs(valid.price_per_sqm.mean() - 54_300) < 1_500
+    assert abs(valid.price_per_sqm.std() - 29_400) < 1_500
+    r = _distance_km(valid.lat, valid.lon)
+    assert valid.price_per_sqm[r < 3].mean() > 100_000
+    assert pd.Series(r).corr(valid.price_per_sqm.reset_index(drop=True), "spearman") < -0.5
+
+
+def test_cells_denser_near_the_centre(city):
+    cells = pd.read_parquet(city / "cells.parquet")
+    r = _distance_km(cells.lat, cells.lon)
+    density = [((r >= a) & (r < b)).sum() / (np.pi * (b * b - a * a))
+               for a, b in [(0, 5), (5, 15), (15, 40)]]
+    assert density[0] > density[1] > density[2]
+
+
+def test_coordinates_inside_bbox_except_planted(city, malformed):
+    for table in ["cells", "estates"]:
+        frame = pd.read_parquet(city / f"{table}.parquet")
+        outside = set(np.flatnonzero(~_inside(frame).to_numpy()))
+        planted = malformed[(malformed.file == f"{table}.parquet")
+                            & (malformed.reason == "outside_bbox")].row
+        assert outside == set(planted) and len(outside) == 1
+
+
+def test_malformed_rows_match_the_files(city, calls, malformed):
+    manifest = json.loads((city / "manifest.json").read_text())
+    counts = malformed.groupby(malformed.file.str.split("/").str[0].str.removesuffix(".parquet"))
+    assert {k: g.reason.value_counts().to_dict() for k, g in counts} == manifest["malformed"]
+    bad_calls = malformed[malformed.file.str.startswith("calls/")]
+    assert 0.002 < len(bad_calls) / len(calls) < 0.005
+    assert bad_calls.detail.nunique() == 10
+    rows = calls.merge(bad_calls, on=["file", "row"])
+    assert len(rows) == len(bad_calls)
+    cell_ids = set(pd.read_parquet(city / "cells.parquet").cell_id)
+    checks = {
+        "null_caller": lambda f: f.caller.isna(),
+        "null_callee": lambda f: f.callee.isna(),
+        "null_start_ts": lambda f: f.start_ts.isna(),
+        "null_end_ts": lambda f: f.end_ts.isna(),
+        "end_before_start": lambda f: f.end_ts < f.start_ts,
+        "duration_over_24h": lambda f: (f.end_ts - f.start_ts) > pd.Timedelta(hours=24),
+        "self_call": lambda f: f.caller == f.callee,
+        "unknown_cell": lambda f: ~(f.caller_cell.isin(cell_ids | {None})
+                                    & f.callee_cell.isin(cell_ids | {None})),
+        "start_outside_day": lambda f: f.start_ts.dt.strftime("%Y-%m-%d")
+        != f.file.str[6:16],
+    }
+    for detail, check in checks.items():
+        subset = rows[rows.detail == detail]
+        assert len(subset) > 0 and check(subset).all(), detail
+    dup = rows[rows.detail == "duplicate_call"]
+    cols = ["caller", "callee", "start_ts", "end_ts", "caller_cell", "callee_cell"]
+    for _, r in dup.head(5).iterrows():
+        prev = calls[(calls.file == r.file) & (calls.row == r.row - 1)].iloc[0]
+        assert all(prev[c] == r[c] or (pd.isna(prev[c]) and pd.isna(r[c])) for c in cols)
+    # Outside the recorded rows the calls are clean.
+    clean = calls.merge(bad_calls[["file", "row"]], how="left", indicator=True)
+    clean = calls[(clean["_merge"] == "left_only").to_numpy()]
+    assert clean[cols[:4]].notna().all().all()
+    assert (clean.caller != clean.callee).all()
+    assert (clean.end_ts >= clean.start_ts).all()
+    assert not clean.duplicated(cols).any()
+    assert (clean.start_ts.dt.strftime("%Y-%m-%d") == clean.file.str[6:16]).all()
+
+
+def test_static_malformed_rows(city, malformed):
+    subs = pd.read_parquet(city / "subscribers.parquet")
+    row = malformed[malformed.file == "subscribers.parquet"].row.tolist()
+    assert row == np.flatnonzero(subs.number.isna()).tolist()
+    estates = pd.read_parquet(city / "estates.parquet")
+    bad_price = malformed[(malformed.file == "estates.parquet") & (malformed.reason == "bad_price")]
+    assert bad_price.row.tolist() == np.flatnonzero(estates.price_per_sqm <= 0).tolist()
+    cells = pd.read_parquet(city / "cells.parquet")
+    dup = malformed[(malformed.file == "cells.parquet") & (malformed.reason == "duplicate_id")]
+    assert sorted(dup.row) == np.flatnonzero(cells.cell_id.duplicated(keep=False)).tolist()
+
+
+def test_unflagged_high_degree_number(city, calls):
+    subs = pd.read_parquet(city / "subscribers.parquet").dropna(subset=["number"])
+    pairs = calls[["caller", "callee"]].dropna()
+    pairs = pairs[pairs.caller != pairs.callee]
+    undirected = pd.concat([pairs, pairs.set_axis(["callee", "caller"], axis=1)])
+    degree = undirected.groupby("caller").callee.nunique()
+    regular = set(subs[subs.user_type == "regular"].number)
+    assert (degree[degree.index.isin(regular)] > 500).any()
+
+
+def test_paper_proportions(tmp_path):
+    manifest = json.loads(generate("tiny", SEED, tmp_path, proportions="paper").read_text())
+    counts = manifest["counts"]
+    p = PRESETS["tiny"]
+    total = p.n_local + p.n_settled + p.n_new
+    assert counts["local"] + counts["settled_migrant"] + counts["new_migrant"] == total
+    assert counts["local"] / counts["settled_migrant"] == pytest.approx(1.7, rel=0.02)
+    assert manifest["proportions"] == "paper"
+
+
+@pytest.mark.skipif(not REAL_ESTATES.exists(), reason="shared/data is not available")
+def test_prices_resemble_real_shanghai_estates(city):
+    real = pd.read_csv(REAL_ESTATES / "xiaoqu_price_2018_geocoded.csv")
+    real = real[real.price_per_m2 > 0]
+    synthetic = pd.read_parquet(city / "estates.parquet")
+    synthetic = synthetic[(synthetic.price_per_sqm > 0) & _inside(synthetic)]
+    assert 0.85 < synthetic.price_per_sqm.median() / real.price_per_m2.median() < 1.15
+    bands = [0, 5, 15, 100]
+    r_real = pd.cut(_distance_km(real.lat_wgs84, real.lon_wgs84), bands)
+    r_syn = pd.cut(_distance_km(synthetic.lat, synthetic.lon), bands)
+    real_means = real.price_per_m2.groupby(r_real, observed=True).mean().to_numpy()
+    syn_means = synthetic.price_per_sqm.groupby(r_syn, observed=True).mean().to_numpy()
+    assert (np.diff(real_means) < 0).all() and (np.diff(syn_means) < 0).all()
+    assert np.all(np.abs(syn_means / real_means - 1) < 0.35)

@@ -1,0 +1,67 @@
+-- Geography of the featurised users of one window (SPEC §5).
+-- Reads feat_users, feat_locations, feat_centers (prepare.sql).
+--
+-- Distances are haversine great-circle km on a sphere of radius 6371.0088 km (the IUGG mean
+-- earth radius), written out in plain arithmetic. L is ordered by (start_ts, cell_id): calls
+-- starting in the same second are taken in cell order, which makes the moving distance
+-- deterministic (two tied calls in the same cell are the same location). A user whose calls
+-- have no location has null geography.
+CREATE OR REPLACE TEMP TABLE feat_geography AS
+WITH located AS (
+    SELECT
+        l.party AS user_id,
+        l.lat,
+        l.lon,
+        c.center_lat,
+        c.center_lon,
+        LAG(l.lat) OVER (PARTITION BY l.party ORDER BY l.start_ts, l.cell_id) AS prev_lat,
+        LAG(l.lon) OVER (PARTITION BY l.party ORDER BY l.start_ts, l.cell_id) AS prev_lon
+    FROM feat_locations AS l
+    JOIN feat_users AS f ON f.user_id = l.party
+    JOIN feat_centers AS c ON c.party = l.party
+),
+distances AS (
+    SELECT
+        user_id,
+        2 * 6371.0088 * ASIN(SQRT(
+            POWER(SIN(RADIANS(lat - center_lat) / 2), 2)
+            + COS(RADIANS(center_lat)) * COS(RADIANS(lat))
+            * POWER(SIN(RADIANS(lon - center_lon) / 2), 2)
+        )) AS radius,
+        2 * 6371.0088 * ASIN(SQRT(
+            POWER(SIN(RADIANS(lat - prev_lat) / 2), 2)
+            + COS(RADIANS(prev_lat)) * COS(RADIANS(lat))
+            * POWER(SIN(RADIANS(lon - prev_lon) / 2), 2)
+        )) AS step
+    FROM located
+),
+spread AS (
+    SELECT
+        user_id,
+        AVG(radius) AS avg_radius,
+        MAX(radius) AS max_radius,
+        COALESCE(SUM(step), 0.0) AS moving_distance,
+        COALESCE(SUM(step), 0.0) / COUNT(*) AS avg_moving_distance
+    FROM distances
+    GROUP BY user_id
+)
+SELECT
+    f.user_id,
+    c.center_lat,
+    c.center_lon,
+    s.avg_radius,
+    s.max_radius,
+    s.moving_distance,
+    s.avg_moving_distance,
+    c.home_lat,
+    c.home_lon,
+    c.work_lat,
+    c.work_lon,
+    2 * 6371.0088 * ASIN(SQRT(
+        POWER(SIN(RADIANS(c.work_lat - c.home_lat) / 2), 2)
+        + COS(RADIANS(c.home_lat)) * COS(RADIANS(c.work_lat))
+        * POWER(SIN(RADIANS(c.work_lon - c.home_lon) / 2), 2)
+    )) AS home_work_distance
+FROM feat_users AS f
+LEFT JOIN feat_centers AS c ON c.party = f.user_id
+LEFT JOIN spread AS s ON s.user_id = f.user_id;

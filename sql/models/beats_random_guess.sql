@@ -1,0 +1,21 @@
+-- Every classifier row of `model_results` and `integration_results` beside the random guess of
+-- the same experiment, window (and target class): does the F1 interval lie above it?
+WITH departure AS (
+    SELECT r.experiment, r."row", NULL::VARCHAR AS target, r.window_id, r.f1, r.f1_ci_low,
+           g.f1 AS random_f1
+    FROM model_results r
+    JOIN model_results g
+      ON g.experiment = r.experiment AND g.window_id = r.window_id AND g.model = 'random guess'
+    WHERE r.model <> 'random guess'
+),
+integration AS (
+    SELECT r.experiment, r."row", r.target, r.window_id, r.f1, r.f1_ci_low, g.f1 AS random_f1
+    FROM integration_results r
+    JOIN integration_results g
+      ON g.experiment = r.experiment AND g.window_id = r.window_id AND g.target = r.target
+     AND g."row" = 'random guess'
+    WHERE r."row" <> 'random guess' AND r.f1 IS NOT NULL
+)
+SELECT *, f1_ci_low > random_f1 AS beats
+FROM (SELECT * FROM departure UNION ALL SELECT * FROM integration)
+ORDER BY experiment, window_id, "row", target;

@@ -1,0 +1,101 @@
+-- Result tables of the classifier experiments (SPEC §6, docs/models.md). Idempotent.
+
+-- One row per (experiment, row, window, model): pooled out-of-fold metrics of the positive class,
+-- a 95% bootstrap interval of F1 over test users, and the paper's F1 where it gives one.
+CREATE TABLE IF NOT EXISTS model_results (
+    experiment VARCHAR NOT NULL,     -- table1_new_vs_locals_rf | leaving_vs_staying | table3_...
+    "row" VARCHAR NOT NULL,          -- the paper's row name (classifier or feature set)
+    window_id VARCHAR NOT NULL,
+    window_label VARCHAR NOT NULL,   -- k=3 .. k=14
+    model VARCHAR NOT NULL,          -- classifier, or 'random guess'
+    n_features INTEGER,
+    "precision" DOUBLE,
+    recall DOUBLE,
+    f1 DOUBLE,
+    f1_ci_low DOUBLE,
+    f1_ci_high DOUBLE,
+    pr_auc DOUBLE,
+    paper_f1 DOUBLE,                 -- null where the paper gives no number
+    n_users BIGINT NOT NULL,
+    n_pos BIGINT NOT NULL,
+    prevalence DOUBLE NOT NULL,
+    seed BIGINT NOT NULL
+);
+
+-- Per-fold metrics of the same experiments (test users of one fold).
+CREATE TABLE IF NOT EXISTS model_fold_metrics (
+    experiment VARCHAR NOT NULL,
+    "row" VARCHAR NOT NULL,
+    window_id VARCHAR NOT NULL,
+    model VARCHAR NOT NULL,
+    fold INTEGER NOT NULL,
+    "precision" DOUBLE,
+    recall DOUBLE,
+    f1 DOUBLE,
+    pr_auc DOUBLE,
+    n_test BIGINT NOT NULL,
+    n_pos BIGINT NOT NULL
+);
+
+-- Figure 8(d): trained on the fold-train users' first-k-days features, tested on the fold-test
+-- users' first-t-days features, pooled over the folds.
+CREATE TABLE IF NOT EXISTS transfer_f1 (
+    train_window VARCHAR NOT NULL,
+    test_window VARCHAR NOT NULL,
+    train_label VARCHAR NOT NULL,
+    test_label VARCHAR NOT NULL,
+    model VARCHAR NOT NULL,
+    "precision" DOUBLE,
+    recall DOUBLE,
+    f1 DOUBLE,
+    f1_ci_low DOUBLE,
+    f1_ci_high DOUBLE,
+    n_users BIGINT NOT NULL,
+    n_pos BIGINT NOT NULL
+);
+
+-- Figure 9: Gini importance of the final random forest and permutation importance on the
+-- held-out folds, every feature, ranked by Gini.
+CREATE TABLE IF NOT EXISTS feature_importance (
+    window_id VARCHAR NOT NULL,
+    feature VARCHAR NOT NULL,
+    family VARCHAR NOT NULL,
+    gini DOUBLE NOT NULL,
+    permutation_mean DOUBLE NOT NULL,
+    permutation_std DOUBLE NOT NULL,
+    "rank" INTEGER NOT NULL
+);
+
+-- Integration study (SPEC §6): one row per (experiment, row, target class, test week).
+CREATE TABLE IF NOT EXISTS integration_results (
+    experiment VARCHAR NOT NULL,     -- settled_vs_locals_lr | classified_as_locals | three_way
+    "row" VARCHAR NOT NULL,          -- ablation step, group of users, or 'random guess'
+    target VARCHAR NOT NULL,         -- positive class: migrant, or the class of a three-way row
+    step INTEGER,                    -- ablation step (0 = all features)
+    removed_group VARCHAR,           -- group removed at this step (D, E, C or G)
+    window_id VARCHAR NOT NULL,      -- test week
+    week VARCHAR NOT NULL,           -- W2 .. W4
+    "precision" DOUBLE,
+    recall DOUBLE,
+    f1 DOUBLE,
+    f1_ci_low DOUBLE,
+    f1_ci_high DOUBLE,
+    share DOUBLE,                    -- share classified as locals (classified_as_locals)
+    share_ci_low DOUBLE,
+    share_ci_high DOUBLE,
+    cv_f1 DOUBLE,                    -- cross-validated F1 on the training users
+    c DOUBLE,                        -- l2 inverse penalty chosen by 5-fold CV
+    paper_value DOUBLE,              -- the paper's F1 or share, where it gives one
+    n_users BIGINT NOT NULL,
+    prevalence DOUBLE,
+    seed BIGINT NOT NULL
+);
+
+-- Which users trained and which were tested, per split (a fold, or the integration halves).
+CREATE TABLE IF NOT EXISTS split_membership (
+    experiment VARCHAR NOT NULL,
+    window_id VARCHAR NOT NULL,      -- the window evaluated (train window for transfer)
+    split VARCHAR NOT NULL,          -- fold0 .. fold4, or half
+    user_id BIGINT NOT NULL,
+    "role" VARCHAR NOT NULL          -- train | test
+);
