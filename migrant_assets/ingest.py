@@ -184,21 +184,16 @@ def stored_accounting(con: duckdb.DuckDBPyConnection, source: str, partition_key
 
 
 def find_raw_identifiers(
-    con: duckdb.DuckDBPyConnection, identifiers: list[str], scope: dict[str, str] | None = None
+    con: duckdb.DuckDBPyConnection, scope: dict[str, str] | None = None
 ) -> dict[str, int]:
-    """Where raw identifiers occur in the DuckDB file: ``{"table.column": hits}`` (SPEC §1).
+    """Where the identifiers of temp table ``raw_identifiers`` (:func:`load_raw_identifiers`)
+    occur in the DuckDB file: ``{"table.column": hits}`` (SPEC §1).
 
     Integer columns are matched against the identifiers that read as integers; text columns are
     split into alphanumeric tokens (so a number inside a JSON record is found too). ``scope``
     restricts a table to some rows (a WHERE clause), e.g. one partition of ``calls``.
-    Identifiers shorter than 6 characters are not searched: they would match ages and counts.
     """
     scope = scope or {}
-    con.execute("CREATE OR REPLACE TEMP TABLE raw_identifiers (token VARCHAR, as_int BIGINT)")
-    con.executemany(
-        "INSERT INTO raw_identifiers VALUES (?, TRY_CAST(? AS BIGINT))",
-        [(i, i) for i in sorted(set(identifiers)) if len(i) >= 6],
-    )
     columns = con.execute(
         "SELECT table_name, column_name, data_type FROM information_schema.columns "
         "WHERE table_schema = 'main' AND table_catalog = current_database() "
@@ -221,16 +216,21 @@ def find_raw_identifiers(
         n = con.execute(query).fetchone()[0]
         if n:
             hits[f"{table}.{column}"] = n
-    con.execute("DROP TABLE raw_identifiers")
     return hits
 
 
-def raw_identifiers_of(con: duckdb.DuckDBPyConnection, contract: DataContract, table: str,
-                       day: date | None = None) -> list[str]:
-    """The raw identifiers of a source table (numbers and owner ids), read again from its files."""
+def load_raw_identifiers(
+    con: duckdb.DuckDBPyConnection, contract: DataContract, table: str, day: date | None = None
+) -> int:
+    """Read a source table's raw identifiers (numbers, owner ids) again from its files into temp
+    table ``raw_identifiers(token, as_int)``; identifiers shorter than 6 characters are left out
+    (they would match ages and counts). Returns how many there are."""
     raw = read_table(con, contract, table, day)
     cols = ("caller", "callee") if table == "calls" else ("number", "owner_id")
     union = " UNION ".join(f"SELECT trim({c}) AS v FROM {raw.table}" for c in cols)
-    values = [r[0] for r in con.execute(f"SELECT v FROM ({union}) WHERE v <> ''").fetchall()]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE raw_identifiers AS "
+        f"SELECT v AS token, TRY_CAST(v AS BIGINT) AS as_int FROM ({union}) WHERE length(v) >= 6"
+    )
     con.execute(f"DROP TABLE {raw.table}")
-    return values
+    return con.execute("SELECT count(*) FROM raw_identifiers").fetchone()[0]

@@ -12,7 +12,7 @@ from migrant_assets.ingest import (
     ingest_calls,
     ingest_places,
     ingest_subscribers,
-    raw_identifiers_of,
+    load_raw_identifiers,
     stored_accounting,
 )
 
@@ -127,7 +127,8 @@ def subscribers(context: dg.AssetExecutionContext, study: StudyResource) -> dg.M
     with study.connect() as con:
         stats = ingest_subscribers(con, cfg, contract)
         stored = stored_accounting(con, "subscribers", "")
-        hits = find_raw_identifiers(con, raw_identifiers_of(con, contract, "subscribers"))
+        load_raw_identifiers(con, contract, "subscribers")
+        hits = find_raw_identifiers(con)
         users = con.execute(
             "SELECT count(*), count(*) FILTER (has_local_number), count(*) FILTER (is_service),"
             " count(*) FILTER (n_numbers > 1) FROM subscribers"
@@ -197,9 +198,8 @@ def calls(context: dg.AssetExecutionContext, study: StudyResource) -> dg.Materia
             stats.append(s)
             stored.append(stored_accounting(con, "calls", key))
             scope = {"calls": f"call_date = DATE '{key}'"}
-            for col, n in find_raw_identifiers(
-                con, raw_identifiers_of(con, contract, "calls", day), scope
-            ).items():
+            load_raw_identifiers(con, contract, "calls", day)
+            for col, n in find_raw_identifiers(con, scope).items():
                 hits[col] = hits.get(col, 0) + n
             unknown += con.execute(
                 "SELECT count(*) FROM calls c WHERE call_date = ? AND ("
