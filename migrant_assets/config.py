@@ -143,6 +143,12 @@ class FilesSource(_Model):
     mapping: Path  # a data-contract mapping file (see docs/data_contract.md)
 
 
+class ModelSettings(_Model):
+    """SPEC §6 experiments: one seed for every random draw (folds, splits, models, bootstrap)."""
+
+    seed: int = 20161001
+
+
 class DuckDBSettings(_Model):
     memory_limit: str = "8GB"
     threads: int = 2
@@ -155,6 +161,7 @@ class StudyConfig(_Model):
     source: SyntheticSource | FilesSource = Field(default=SyntheticSource(), discriminator="kind")
     workdir: Path = Path("work")
     duckdb: DuckDBSettings = DuckDBSettings()
+    models: ModelSettings = ModelSettings()
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> StudyConfig:
@@ -176,6 +183,11 @@ class StudyConfig(_Model):
     def duckdb_path(self) -> Path:
         env = os.environ.get("MIGRANT_ASSETS_DUCKDB")
         return Path(env) if env else self.workdir / "migrant_assets.duckdb"
+
+    @property
+    def models_dir(self) -> Path:
+        """Where fitted models are saved (paths and hashes go to asset metadata)."""
+        return self.workdir / "models"
 
     @property
     def synthetic_dir(self) -> Path:

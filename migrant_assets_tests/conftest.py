@@ -3,6 +3,9 @@ hand-written ``subscribers`` and ``calls`` rows with small integer ids."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 
@@ -10,6 +13,8 @@ import duckdb
 import pandas as pd
 import pytest
 
+from migrant_assets.cli import main
+from migrant_assets.config import StudyConfig
 from migrant_assets.db import connect, run_sql
 
 #: Defaults of a ``subscribers`` row after ``user_id``, in column order.
@@ -77,3 +82,27 @@ def add_calls(con) -> Callable[[Iterable[tuple]], None]:
 def table_rows(con) -> Callable[[str], list[tuple]]:
     """All rows of a table, sorted: compares table contents across re-runs."""
     return lambda table: sorted(con.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """`migrant-assets demo --preset tiny` run once for the session (the main job end to end);
+    the environment is restored afterwards."""
+    tmp = tmp_path_factory.mktemp("tiny")
+    saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "MIGRANT_ASSETS_CONFIG",
+                                            "MIGRANT_ASSETS_DUCKDB", "MIGRANT_ASSETS_KEY")}
+    os.environ["DAGSTER_HOME"] = str(tmp / "dagster_home")
+    for k in ("MIGRANT_ASSETS_DUCKDB", "MIGRANT_ASSETS_KEY", "MIGRANT_ASSETS_CONFIG"):
+        os.environ.pop(k, None)
+    try:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            main(["demo", "--preset", "tiny", "--workdir", str(tmp / "work")])
+        cfg = StudyConfig.load(tmp / "work" / "study.yaml")
+        yield {"output": out.getvalue(), "cfg": cfg, "config_path": tmp / "work" / "study.yaml"}
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

@@ -10,37 +10,10 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pandas as pd
-import pytest
 
-from migrant_assets.cli import QUIET, main
+from migrant_assets.cli import QUIET
 from migrant_assets.config import SYNTHETIC_KEY, StudyConfig
 from migrant_assets.privacy import pseudonym
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Run `migrant-assets demo --preset tiny` once; restore the environment afterwards."""
-    tmp = tmp_path_factory.mktemp("tiny")
-    saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "MIGRANT_ASSETS_CONFIG",
-                                            "MIGRANT_ASSETS_DUCKDB", "MIGRANT_ASSETS_KEY")}
-    os.environ["DAGSTER_HOME"] = str(tmp / "dagster_home")
-    for k in ("MIGRANT_ASSETS_DUCKDB", "MIGRANT_ASSETS_KEY", "MIGRANT_ASSETS_CONFIG"):
-        os.environ.pop(k, None)
-    try:
-        import contextlib
-        import io
-
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            main(["demo", "--preset", "tiny", "--workdir", str(tmp / "work")])
-        cfg = StudyConfig.load(tmp / "work" / "study.yaml")
-        yield {"output": out.getvalue(), "cfg": cfg, "config_path": tmp / "work" / "study.yaml"}
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _read(cfg: StudyConfig, sql: str) -> pd.DataFrame:

@@ -7,7 +7,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
     UnresolvedAssetJobDefinition,
 )
 
-from migrant_assets.defs import features, graphs, ingest, labels
+from migrant_assets.defs import features, graphs, ingest, labels, models, reports
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,25 @@ first_k_features = _job(
     "Features of the first k days, k = 3..14 (SPEC §5).",
 )
 
+fold_users = _job("fold_users", [models.departure_folds], "Departure study folds (SPEC §6).")
+train_churn_models = _job(
+    "train_churn_models", [models.churn_models],
+    "The four classifiers on each first-k-days window, k = 3..14 (SPEC §6).",
+)
+prediction_results = _job(
+    "prediction_results",
+    [models.churn_curves, models.churn_transfer, models.churn_tables,
+     models.churn_feature_importance, models.integration_models],
+    "Tables 1–3, Figures 8–9 and the integration study's classifiers (SPEC §6).",
+)
+
+describe_and_report = _job(
+    "describe_and_report",
+    [reports.group_feature_trends_asset, reports.integration_trajectories_asset,
+     reports.group_maps_asset, reports.findings_asset, reports.report],
+    "Group trends, trajectories, maps, findings and the HTML report (SPEC §6).",
+)
+
 #: What `migrant-assets demo` materializes, in order.
 MAIN_PLAN: list[Step] = [
     Step(ingest_reference),
@@ -71,5 +90,9 @@ MAIN_PLAN: list[Step] = [
     Step(integration_features, partitioned=True),
     Step(departure_features, partitioned=True),
     Step(first_k_features, partitioned=True),
+    Step(fold_users),
+    Step(train_churn_models, partitioned=True),
+    Step(prediction_results),
+    Step(describe_and_report),
 ]
 JOBS = [step.job for step in MAIN_PLAN]

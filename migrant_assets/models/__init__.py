@@ -13,12 +13,14 @@ from migrant_assets.models.classifiers import (
     RANDOM_FOREST,
     SVM,
     OversampledClassifier,
+    PriorThresholdClassifier,
     make_classifier,
     tuned_logistic_regression,
 )
 from migrant_assets.models.data import (
     DEPARTURE_GROUPS,
     INTEGRATION_GROUPS,
+    assign_departure_folds,
     departure_folds,
     feature_columns,
     first_k_windows,
@@ -45,6 +47,7 @@ from migrant_assets.models.integration import (
     SETTLED_VS_LOCALS,
     THREE_WAY,
     IntegrationEvaluation,
+    backward_removal,
     settled_vs_locals,
     three_way,
 )
@@ -77,6 +80,9 @@ __all__ = [
     "Evaluation",
     "IntegrationEvaluation",
     "OversampledClassifier",
+    "PriorThresholdClassifier",
+    "backward_removal",
+    "assign_departure_folds",
     "beats_random_guess",
     "binary_metrics",
     "cross_validate",

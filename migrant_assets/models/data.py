@@ -18,6 +18,7 @@ from migrant_assets.config import StudyConfig, Window
 from migrant_assets.db import run_sql
 from migrant_assets.features import FEATURES
 from migrant_assets.labels import INTEGRATION_LABELS
+from migrant_assets.models.store import ensure_schema, write
 
 #: Departure study groups (SPEC §5; ego network includes demographics).
 DEPARTURE_GROUPS = ("ego_network", "call_behavior", "geography", "housing_price")
@@ -82,14 +83,31 @@ def stratified_folds(labels: pd.Series, seed: int, n_splits: int = N_FOLDS) -> n
     return fold
 
 
-def departure_folds(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int) -> pd.DataFrame:
-    """``user_id, label, fold`` of the staying and leaving migrants of the reference window
-    (k = 14), stratified by label. Every k reuses these folds, so Figure 8(d) trains and tests
-    the same users in the same folds (SPEC §6)."""
+def assign_departure_folds(
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int
+) -> pd.DataFrame:
+    """Assign and store (table ``departure_folds``) the folds of the reference window's (k = 14)
+    staying and leaving migrants, stratified by label. Every k reuses them, so Figure 8(d)
+    trains and tests the same users in the same folds (SPEC §6). Returns ``user_id, label,
+    fold``."""
     users = load_matrix(con, [reference_window(cfg)], LEAVING_VS_STAYING)[["user_id", "label"]]
     if users.empty:
         raise ValueError(f"no staying or leaving migrants in {reference_window(cfg).window_id}")
-    return users.assign(fold=stratified_folds(users["label"], seed))
+    folds = users.assign(fold=stratified_folds(users["label"], seed))
+    write(con, [("departure_folds", folds, {"seed": seed})])
+    return folds
+
+
+def departure_folds(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int) -> pd.DataFrame:
+    """The stored folds of :func:`assign_departure_folds` for ``seed``: ``user_id, label, fold``."""
+    ensure_schema(con)
+    folds = run_sql(con, "models/departure_folds.sql", {"seed": seed}).df()
+    if folds.empty:
+        raise ValueError(
+            f"no departure folds stored for seed {seed}: materialize departure_folds "
+            f"(assign_departure_folds) after the k = {cfg.calendar.k_max} features"
+        )
+    return folds
 
 
 def attach_folds(matrix: pd.DataFrame, folds: pd.DataFrame) -> pd.DataFrame:

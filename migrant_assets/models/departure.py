@@ -280,7 +280,7 @@ def transfer_matrix(
 
 
 def feature_importance(
-    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int, n_repeats: int = 5
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int, n_repeats: int = 3
 ) -> pd.DataFrame:
     """Figure 9: Gini importance (mean decrease in impurity) of the random forest fit on all
     staying and leaving migrants at k = 14, each feature's missing-value indicator added to the
@@ -294,7 +294,7 @@ def feature_importance(
     X, fold = data[cols].to_numpy(dtype=float), data["fold"].to_numpy()
 
     final = make_classifier(RANDOM_FOREST, seed).fit(X, y)
-    raw = final.named_steps["model"].feature_importances_
+    raw = final.named_steps["model"].estimator_.feature_importances_
     indicator = final.named_steps["impute"].indicator_
     gini = raw[: len(cols)] + np.bincount(
         indicator.features_, weights=raw[len(cols):], minlength=len(cols)

@@ -26,8 +26,9 @@ Protocol (docs/models.md):
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import duckdb
 import numpy as np
@@ -99,6 +100,28 @@ def _write(con, cfg: StudyConfig, frames: dict[str, pd.DataFrame], splits: list[
     ])
 
 
+def backward_removal(
+    groups: Sequence[str],
+    fit: Callable[[list[str]], tuple[Any, list[str]]],
+    remove: Literal["most", "least"] = "most",
+) -> list[tuple[str | None, Any, list[str]]]:
+    """Greedy backward removal of feature groups: ``fit(kept_groups)`` returns a fitted search
+    (with ``best_score_``, the cross-validated score on the training users) and its columns.
+    Each step drops the group whose removal leaves the lowest score (``"most"`` influential,
+    the paper's rule) or the highest (``"least"``), ties in ``groups`` order, until one group is
+    left. Returns ``(removed group, search, columns)`` per step, step 0 (nothing removed)
+    first."""
+    remaining = list(groups)
+    steps = [(None, *fit(remaining))]
+    while len(remaining) > 1:
+        candidates = {g: fit([r for r in remaining if r != g]) for g in remaining}
+        score = {g: search.best_score_ for g, (search, _) in candidates.items()}
+        pick = (min if remove == "most" else max)(remaining, key=score.__getitem__)
+        remaining.remove(pick)
+        steps.append((pick, *candidates[pick]))
+    return steps
+
+
 def settled_vs_locals(
     con: duckdb.DuckDBPyConnection,
     cfg: StudyConfig,
@@ -119,15 +142,7 @@ def settled_vs_locals(
         search = tuned_logistic_regression(seed, scoring="f1")
         return search.fit(train[cols].to_numpy(dtype=float), y_train), cols
 
-    remaining = list(INTEGRATION_GROUPS)
-    steps = [(None, *fit(remaining))]
-    while len(remaining) > 1:
-        candidates = {g: fit([r for r in remaining if r != g]) for g in remaining}
-        cv = {g: search.best_score_ for g, (search, _) in candidates.items()}
-        pick = (min if remove == "most" else max)(remaining, key=cv.__getitem__)
-        remaining.remove(pick)
-        steps.append((pick, *candidates[pick]))
-
+    steps = backward_removal(INTEGRATION_GROUPS, fit, remove)
     rows, share_rows, splits = [], [], []
     train_users = train["user_id"].to_numpy()
     for week in weeks:

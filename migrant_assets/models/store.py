@@ -50,12 +50,14 @@ def no_user_in_train_and_test(con: duckdb.DuckDBPyConnection) -> int:
     """Number of (experiment, window, split, user) that are both trained on and tested; 0 when
     every split keeps its users apart."""
     ensure_schema(con)
-    return int(run_sql(con, "models/check_split_membership.sql").fetchone()[0])
+    return int(run_sql(con, "models/check_split_membership.sql").fetchall()[0][0])
 
 
 def beats_random_guess(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Every classifier row beside the random guess of its experiment, window (and target
-    class): ``experiment, row, target, window_id, f1, f1_ci_low, random_f1, beats`` where
-    ``beats`` means the lower end of the F1 interval lies above random guess (SPEC §6)."""
+    class): ``experiment, row, target, window_id, f1, f1_ci_low, random_f1, beats,
+    all_positive_f1, beats_all_positive``. ``beats``: the lower end of the F1 interval lies
+    above random guess (F1 = prevalence p, SPEC §6); ``beats_all_positive``: above 2p/(1+p), the
+    F1 of predicting everyone positive, which a chance-level classifier can approach."""
     ensure_schema(con)
     return run_sql(con, "models/beats_random_guess.sql").df()

@@ -99,3 +99,12 @@ CREATE TABLE IF NOT EXISTS split_membership (
     user_id BIGINT NOT NULL,
     "role" VARCHAR NOT NULL          -- train | test
 );
+
+-- The departure study's folds: the k = 14 staying and leaving migrants, stratified 5-fold
+-- (seeded); every k and the (k, t) matrix reuse them (SPEC §6).
+CREATE TABLE IF NOT EXISTS departure_folds (
+    user_id BIGINT NOT NULL,
+    label VARCHAR NOT NULL,
+    fold INTEGER NOT NULL,
+    seed BIGINT NOT NULL
+);

@@ -1,0 +1,106 @@
+"""Shared figure style: one colour and name per group across every figure, feature units, and PNG
+helpers (matplotlib's headless Agg backend; every plot function returns PNG bytes)."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from migrant_assets.features import FEATURES  # noqa: E402
+
+#: One colour per group, the same in every figure of both studies (colour-blind safe palette).
+GROUP_COLORS: dict[str, str] = {
+    "local": "#0072B2",
+    "settled_migrant": "#E69F00",
+    "new_migrant": "#009E73",
+    "staying_migrant": "#CC79A7",
+    "leaving_migrant": "#D55E00",
+}
+
+#: The papers' names of the groups, in legend order per study.
+GROUP_NAMES: dict[str, str] = {
+    "local": "locals",
+    "settled_migrant": "settled migrants",
+    "new_migrant": "new migrants",
+    "staying_migrant": "staying migrants",
+    "leaving_migrant": "leaving migrants",
+}
+
+STUDY_GROUPS: dict[str, tuple[str, ...]] = {
+    "integration": ("local", "settled_migrant", "new_migrant"),
+    "departure": ("local", "staying_migrant", "leaving_migrant"),
+}
+
+#: Unit of each feature (axis labels); a fraction or entropy has none.
+FEATURE_UNITS: dict[str, str] = {
+    **dict.fromkeys(["degree", "in_degree", "out_degree"], "contacts"),
+    "weighted_degree": "calls",
+    "neighbor_degree": "contacts",
+    **dict.fromkeys(["clustering", "similar_age", "same_sex", "local", "townsman",
+                     "reciprocal_call"], "fraction"),
+    **dict.fromkeys(["in_calls", "out_calls", "out_minus_in"], "calls"),
+    **dict.fromkeys(["call_duration", "local_call_duration"], "s"),
+    **dict.fromkeys(["duration_variance", "local_duration_variance"], "s²"),
+    "province_diversity": "bits",
+    "communication_diversity": "normalised entropy",
+    **dict.fromkeys(["center_lat", "home_lat", "work_lat"], "° N"),
+    **dict.fromkeys(["center_lon", "home_lon", "work_lon"], "° E"),
+    **dict.fromkeys(["avg_radius", "max_radius", "moving_distance", "avg_moving_distance",
+                     "home_work_distance"], "km"),
+    **dict.fromkeys([f for f, spec in FEATURES.items() if spec.family == "housing_price"],
+                    "yuan/m²"),
+}
+
+#: Section titles of the integration groups and of the feature families (departure grouping),
+#: in the papers' order.
+FAMILY_TITLES: dict[str, str] = {
+    "D": "Demographics of contacts (D)",
+    "E": "Ego-network characteristics (E)",
+    "C": "Call behaviour (C)",
+    "G": "Geographical features (G)",
+    "ego_network": "Ego network and demographics of contacts",
+    "call_behavior": "Call behaviour",
+    "geography": "Geographical patterns",
+    "housing_price": "Housing prices",
+}
+
+
+def feature_label(feature: str) -> str:
+    """Axis label of a feature: its name and unit."""
+    return f"{feature.replace('_', ' ')} ({FEATURE_UNITS[feature]})"
+
+
+def to_png(fig: Figure, dpi: int = 110) -> bytes:
+    """Render a figure to PNG bytes and close it."""
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
+    finally:
+        plt.close(fig)
+    return buf.getvalue()
+
+
+def png_base64(png: bytes) -> str:
+    return base64.b64encode(png).decode("ascii")
+
+
+def png_markdown(png: bytes, alt: str) -> str:
+    """``![alt](data:image/png;base64,...)``: a PNG embedded in Dagster markdown metadata."""
+    return f"![{alt}](data:image/png;base64,{png_base64(png)})"
+
+
+def message_figure(title: str, message: str) -> bytes:
+    """A small figure that says why a plot has no data (e.g. every cell suppressed)."""
+    fig, ax = plt.subplots(figsize=(6, 2.5))
+    ax.set_axis_off()
+    ax.set_title(title)
+    ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True, fontsize=11,
+            transform=ax.transAxes)
+    return to_png(fig)

@@ -1,0 +1,128 @@
+"""Group feature trends (SPEC §6 "Descriptive figures"): mean ± standard error of every feature
+per window and group, and their figures in the papers' style (001 Figures 2–3; 000 Figures 3,
+5, 6, 7).
+
+- Statistics are over the non-null values of a group's users in a window (a null feature is
+  undefined for that user, never 0): n, mean, se = sample sd / sqrt(n). Computed in DuckDB by
+  ``sql/reports/group_feature_trends.sql`` (UNPIVOT of ``features``), every window of the
+  calendar: integration weeks W1..W4, departure weeks A..C and the first-k-days windows.
+- A (window, group, feature) cell of fewer than ``thresholds.min_group_size`` users is
+  suppressed (n, mean, se null; ``suppressed`` true) (SPEC §1). A group with no user in a window
+  (new migrants in W1, leaving migrants in week C) has no row.
+- Figures: one panel per feature, x = week, one line with error bars per group. The integration
+  study's panels are grouped by its feature groups D, E, C, G (housing prices are not in that
+  study), the departure study's by family (ego network = Figure 3, call behaviour = Figure 5,
+  geography = Figure 6, housing prices = Figure 7), on weeks A..C. Coordinates (centre, home,
+  work latitude/longitude) are positions, not quantities, and are left out of the figures; the
+  maps show them (:mod:`.maps`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import duckdb
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from migrant_assets.config import StudyConfig
+from migrant_assets.db import run_sql
+from migrant_assets.features import FEATURES
+from migrant_assets.reports.plots import (
+    FAMILY_TITLES,
+    GROUP_COLORS,
+    GROUP_NAMES,
+    STUDY_GROUPS,
+    feature_label,
+    message_figure,
+    to_png,
+)
+
+#: Position features: shown on maps, not as trends or trajectories.
+COORDINATE_FEATURES = tuple(f for f in FEATURES if f.endswith(("_lat", "_lon")))
+
+#: The window family whose windows are the x axis of each study's trend figure.
+TREND_FAMILY = {"integration": "integration_week", "departure": "departure_week"}
+
+#: The papers' figures each panel group corresponds to.
+PAPER_FIGURES = {
+    ("integration", "D"): "001 Fig. 2(a), 3", ("integration", "E"): "001 Fig. 2(b), 3",
+    ("integration", "C"): "001 Fig. 2(c), 3", ("integration", "G"): "001 Fig. 2(d), 3",
+    ("departure", "ego_network"): "000 Fig. 3", ("departure", "call_behavior"): "000 Fig. 5",
+    ("departure", "geography"): "000 Fig. 6", ("departure", "housing_price"): "000 Fig. 7",
+}
+
+
+def group_feature_trends(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> pd.DataFrame:
+    """Write ``group_feature_trends`` (study, window_family, feature, feature_family, window_id,
+    window_label, window_order, label, n, mean, se, suppressed, feature_order) and return it
+    without ``feature_order``, ordered by study, window, feature, group."""
+    windows = cfg.calendar.windows()
+    params = {
+        "window_ids": [w.window_id for w in windows],
+        "window_labels": [w.label for w in windows],
+        "window_families": [w.family for w in windows],
+        "features": list(FEATURES),
+        "feature_families": [f.family for f in FEATURES.values()],
+        "min_group_size": cfg.thresholds.min_group_size,
+    }
+    return run_sql(con, "reports/group_feature_trends.sql", params).df()
+
+
+def panel_groups(study: str) -> dict[str, list[str]]:
+    """The plotted features of a study, by panel group (module docstring)."""
+    out: dict[str, list[str]] = {}
+    for name, spec in FEATURES.items():
+        if name in COORDINATE_FEATURES:
+            continue
+        group = spec.integration_group if study == "integration" else spec.departure_group
+        if group is not None:
+            out.setdefault(group, []).append(name)
+    return {g: out[g] for g in FAMILY_TITLES if g in out}  # the papers' order
+
+
+def plot_trends(trends: pd.DataFrame, study: str, ncols: int = 5) -> bytes:
+    """A grid figure of one study: per feature, the group means ± s.e. over the study's weeks,
+    panels grouped by feature group with the paper's figure named (module docstring)."""
+    data = trends[(trends["study"] == study) & (trends["window_family"] == TREND_FAMILY[study])
+                  & trends["mean"].notna()].sort_values("window_order")
+    title = f"{study.capitalize()} study: group mean ± standard error per week"
+    if data.empty:
+        return message_figure(title, "no published group mean (no data, or every cell has "
+                                     "fewer users than min_group_size)")
+    weeks = data.drop_duplicates("window_label").sort_values("window_order")["window_label"]
+    x_of = {w: i for i, w in enumerate(weeks)}
+    sections = panel_groups(study)
+    n_rows = [math.ceil(len(f) / ncols) for f in sections.values()]
+    fig = plt.figure(figsize=(3.1 * ncols, 2.6 * sum(n_rows) + 0.6 * len(sections) + 0.8),
+                     layout="constrained")
+    fig.suptitle(title, fontsize=15)
+    subfigs = fig.subfigures(len(sections), 1, height_ratios=[r + 0.35 for r in n_rows])
+    handles = {}
+    for subfig, (group, features), rows in zip(
+        [subfigs] if len(sections) == 1 else subfigs, sections.items(), n_rows, strict=True
+    ):
+        subfig.suptitle(f"{FAMILY_TITLES[group]} — cf. {PAPER_FIGURES[study, group]}",
+                        fontsize=12, fontweight="bold")
+        axes = subfig.subplots(rows, ncols, squeeze=False).ravel()
+        for ax, feature in zip(axes, features, strict=False):
+            for label in STUDY_GROUPS[study]:
+                g = data[(data["feature"] == feature) & (data["label"] == label)]
+                if g.empty:
+                    continue
+                handles[label] = ax.errorbar(
+                    g["window_label"].map(x_of), g["mean"], yerr=g["se"], marker="o", ms=4,
+                    capsize=3, color=GROUP_COLORS[label], label=GROUP_NAMES[label],
+                )
+            ax.set_title(feature.replace("_", " "), fontsize=10)
+            ax.set_ylabel(feature_label(feature), fontsize=8)
+            ax.set_xticks(range(len(weeks)), list(weeks))
+            ax.set_xlabel("week", fontsize=8)
+            ax.tick_params(labelsize=8)
+            ax.grid(alpha=0.3)
+        for ax in axes[len(features):]:
+            ax.set_axis_off()
+    fig.legend([handles[g] for g in STUDY_GROUPS[study] if g in handles],
+               [GROUP_NAMES[g] for g in STUDY_GROUPS[study] if g in handles],
+               loc="outside lower center", ncols=3, fontsize=12)
+    return to_png(fig, dpi=80)

@@ -1,0 +1,127 @@
+"""A partition backfill of `churn_models` over every first-k-days window, launched through the
+webserver's GraphQL `launchPartitionBackfill` as the UI does, completes with no DuckDB lock
+error: the runs start in parallel and the `duckdb` pool (limit 1, dagster.yaml) serialises them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from migrant_assets.config import PROJECT_ROOT
+
+TIMEOUT_S = 420
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _graphql(port: int, query: str, variables: dict | None = None) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = json.loads(response.read())
+    assert "errors" not in body, body
+    return body["data"]
+
+
+LAUNCH = """
+mutation($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message }
+  }
+}"""
+STATUS = """
+query($id: String!) {
+  partitionBackfillOrError(backfillId: $id) { ... on PartitionBackfill { status } }
+  runsOrError(filter: {tags: [{key: "dagster/backfill", value: $id}]}) {
+    ... on Runs { results { runId status } }
+  }
+}"""
+
+
+@pytest.fixture()
+def webserver(tiny: dict, tmp_path: Path):
+    """`dagster dev` (webserver and daemon) on 127.0.0.1 over the tiny city's DuckDB file."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    port = _free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(home),
+           "MIGRANT_ASSETS_CONFIG": str(tiny["config_path"])}
+    log = (tmp_path / "dagster_dev.log").open("w")
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port),
+         "-w", str(PROJECT_ROOT / "workspace.yaml")],
+        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if _graphql(port, "{ version }")["version"]:
+                    break
+            except (OSError, AssertionError):
+                time.sleep(1)
+        else:
+            pytest.fail("the webserver did not start: " + (tmp_path / "dagster_dev.log").read_text())
+        yield port
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+def test_churn_models_backfill_from_the_webserver(tiny: dict, webserver: int) -> None:
+    cfg = tiny["cfg"]
+    keys = [w.key for w in cfg.calendar.windows("first_k_days")]
+    assert keys[0] == "2016-09-07" and keys[-1] == "2016-09-18"
+    launched = _graphql(webserver, LAUNCH, {"params": {
+        "assetSelection": [{"path": ["churn_models"]}], "partitionNames": keys,
+        "fromFailure": False}})["launchPartitionBackfill"]
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+    backfill = launched["backfillId"]
+
+    deadline = time.monotonic() + TIMEOUT_S
+    while time.monotonic() < deadline:
+        data = _graphql(webserver, STATUS, {"id": backfill})
+        status = data["partitionBackfillOrError"]["status"]
+        runs = data["runsOrError"]["results"]
+        if status in ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED") and runs \
+                and all(r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in runs):
+            break
+        time.sleep(3)
+    else:
+        pytest.fail(f"backfill {backfill} did not finish in {TIMEOUT_S} s: {status}, {runs}")
+    assert len(runs) == len(keys), runs
+    assert all(r["status"] == "SUCCESS" for r in runs), runs
+    con = duckdb.connect(str(cfg.duckdb_path), read_only=True)
+    try:
+        windows = con.execute(
+            "SELECT count(DISTINCT window_id) FROM model_results "
+            "WHERE experiment = 'leaving_vs_staying'").fetchone()[0]
+    finally:
+        con.close()
+    assert windows == len(keys)

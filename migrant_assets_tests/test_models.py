@@ -1,0 +1,348 @@
+"""Classifier experiments (SPEC §6) on a synthetic ``features`` table with a planted signal."""
+
+from __future__ import annotations
+
+import hashlib
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import f1_score, precision_score, recall_score
+
+import migrant_assets.models as M
+from migrant_assets.config import Calendar, StudyConfig
+from migrant_assets.db import connect
+from migrant_assets.features import FEATURES
+from migrant_assets.models.metrics import f1_interval, share_interval
+
+SEED = 11
+#: Leaving migrants call fewer people and less, and their contacts live in cheaper places.
+DEPARTURE_SIGNAL = ("degree", "in_calls", "neighbor_avg_price")
+#: Settled migrants differ from locals most in geography (G), then demographics (D), then the
+#: ego network (E); call behaviour (C) is noise. New migrants make longer calls.
+INTEGRATION_SIGNAL = {"center_lat": 3.0, "local": 1.5, "degree": 0.7}
+
+
+def make_features(cfg, *, n_staying=900, n_leaving=100, n_locals=600, n_settled=400, n_new=60,
+                  signal=2.0, seed=0, silent_share=0.1, nan_share=0.05) -> pd.DataFrame:
+    """Rows of ``features``: departure users in every first-k-days window (a random
+    ``silent_share`` missing from all but the last), integration users in W2..W4; standard
+    normal features shifted for the planted groups, ``nan_share`` of values missing, townsman 0
+    for locals. The departure signal grows with k."""
+    rng = np.random.default_rng(seed)
+    cols = list(FEATURES)
+
+    def block(window, study, labels, ids, shift):
+        X = rng.normal(size=(len(ids), len(cols)))
+        for col, delta in shift.items():
+            X[:, cols.index(col)] += delta
+        X[rng.random(X.shape) < nan_share] = np.nan
+        X[labels == "local", cols.index("townsman")] = 0.0
+        df = pd.DataFrame(X, columns=cols)
+        df.insert(0, "label", labels)
+        df.insert(0, "user_id", ids)
+        df.insert(0, "study", study)
+        df.insert(0, "window_id", window.window_id)
+        return df
+
+    frames = []
+    labels = np.repeat(["staying_migrant", "leaving_migrant", "local"],
+                       [n_staying, n_leaving, n_locals])
+    ids = rng.permutation(len(labels)) + 1000
+    windows = cfg.calendar.windows("first_k_days")
+    for i, w in enumerate(windows):
+        keep = rng.random(len(ids)) >= (silent_share if i < len(windows) - 1 else 0.0)
+        leaving = (labels[keep] == "leaving_migrant").astype(float)
+        shift = {c: -signal * (i + 1) / len(windows) * leaving for c in DEPARTURE_SIGNAL}
+        shift["local"] = 1.5 * (labels[keep] == "local")
+        frames.append(block(w, "departure", labels[keep], ids[keep], shift))
+
+    labels = np.repeat(["local", "settled_migrant", "new_migrant"], [n_locals, n_settled, n_new])
+    ids = rng.permutation(len(labels)) + 100_000
+    migrant = (labels != "local").astype(float)
+    for w in cfg.calendar.windows("integration_week")[1:]:
+        shift = {c: s * migrant for c, s in INTEGRATION_SIGNAL.items()}
+        shift["call_duration"] = 2.0 * (labels == "new_migrant")
+        frames.append(block(w, "integration", labels, ids, shift))
+    return pd.concat(frames, ignore_index=True)
+
+
+def features_db(features: pd.DataFrame):
+    """An in-memory DuckDB with ``features`` (every feature column DOUBLE)."""
+    con = connect(":memory:")
+    cols = ", ".join(f'"{c}" DOUBLE' for c in FEATURES)
+    con.execute("CREATE TABLE features (window_id VARCHAR, study VARCHAR, user_id BIGINT, "
+                f"label VARCHAR, {cols})")
+    con.register("rows", features)
+    con.execute("INSERT INTO features SELECT * FROM rows")
+    con.unregister("rows")
+    return con
+
+
+@pytest.fixture(scope="module", autouse=True)
+def small_forests():
+    """Forests of 50 trees and a coarser C grid keep the module fast; the protocol is unchanged."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("migrant_assets.models.classifiers.N_TREES", 50)
+        mp.setattr("migrant_assets.models.classifiers.C_GRID", (0.01, 1.0, 100.0))
+        yield
+
+
+@pytest.fixture(scope="module")
+def cfg() -> StudyConfig:
+    return StudyConfig(calendar=Calendar(k_min=12))  # k = 12, 13, 14
+
+
+@pytest.fixture(scope="module")
+def run(cfg):
+    """Every experiment once on the planted-signal table."""
+    con = features_db(make_features(cfg))
+    windows = M.first_k_windows(con, cfg)
+    M.assign_departure_folds(con, cfg, SEED)
+    out = {
+        "con": con,
+        "windows": windows,
+        "per_k": {w.window_id: M.evaluate_window(con, cfg, w, SEED, (M.RANDOM_FOREST,))
+                  for w in windows[:-1]},
+        "k14": M.evaluate_window(con, cfg, windows[-1], SEED),
+        "table1": M.table1_new_vs_locals(con, cfg, SEED),
+        "table3": M.table3_feature_groups(con, cfg, SEED),
+        "transfer": M.transfer_matrix(con, cfg, SEED),
+        "importance": M.feature_importance(con, cfg, SEED, n_repeats=2),
+        "settled": M.settled_vs_locals(con, cfg, SEED),
+        "three_way": M.three_way(con, cfg, SEED),
+    }
+    yield out
+    con.close()
+
+
+def test_townsman_left_out_with_locals():
+    assert "townsman" in M.feature_columns("departure", with_locals=False)
+    assert "townsman" not in M.feature_columns("departure", with_locals=True)
+    integration = M.feature_columns("integration", with_locals=True)
+    assert "townsman" not in integration and "avg_price" not in integration
+    groups = [M.feature_columns("integration", with_locals=True, groups=[g])
+              for g in M.INTEGRATION_GROUPS]
+    assert sorted(sum(groups, [])) == sorted(integration)
+
+
+def test_binary_metrics_match_sklearn():
+    rng = np.random.default_rng(0)
+    y, p = rng.random(500) < 0.1, rng.random(500) < 0.3
+    m = M.binary_metrics(y, p)
+    assert m["precision"] == pytest.approx(precision_score(y, p))
+    assert m["recall"] == pytest.approx(recall_score(y, p))
+    assert m["f1"] == pytest.approx(f1_score(y, p))
+    assert M.binary_metrics(y, np.zeros(500, bool))["f1"] == 0.0
+
+
+def test_random_guess_is_prevalence(run):
+    con = run["con"]
+    rows = con.sql("SELECT experiment, window_id, precision, recall, f1, prevalence, n_pos, "
+                   "n_users FROM model_results WHERE model = 'random guess'").df()
+    assert len(rows) == len(run["windows"]) + 2
+    by_hand = con.sql("SELECT window_id, avg((label = 'leaving_migrant')::INT) AS p FROM features "
+                      "WHERE label IN ('staying_migrant', 'leaving_migrant') GROUP BY ALL").df()
+    merged = rows[rows.experiment == M.FIRST_K].merge(by_hand, on="window_id")
+    for col in ("precision", "recall", "f1", "prevalence"):
+        np.testing.assert_allclose(merged[col], merged["p"])
+    assert (rows["f1"] == rows["n_pos"] / rows["n_users"]).all()
+
+
+def test_bootstrap_interval_contains_point_and_is_deterministic():
+    rng = np.random.default_rng(1)
+    y = rng.random(800) < 0.2
+    p = np.where(rng.random(800) < 0.7, y, ~y)
+    lo, hi = f1_interval(y, p, seed=5)
+    assert lo < f1_score(y, p) < hi
+    assert (lo, hi) == f1_interval(y, p, seed=5)
+    assert (lo, hi) != f1_interval(y, p, seed=6)
+    assert f1_interval(y, y, seed=5) == (1.0, 1.0)
+    flags = rng.random(1000) < 0.3
+    s_lo, s_hi = share_interval(flags, seed=5)
+    assert s_lo < flags.mean() < s_hi and s_hi - s_lo < 0.07
+
+
+def test_results_carry_interval_and_paper_f1(run):
+    res = run["con"].sql("SELECT * FROM model_results").df()
+    assert (res.f1_ci_low <= res.f1 + 1e-12).all() and (res.f1 <= res.f1_ci_high + 1e-12).all()
+    k14 = res[(res.experiment == M.FIRST_K) & (res.window_label == "k=14")].set_index("row")
+    assert k14.loc["random forest", "paper_f1"] == 0.2576
+    assert k14.loc["random guess", "paper_f1"] == 0.0431
+    assert res[(res.experiment == M.FIRST_K) & (res.window_label != "k=14")].paper_f1.isna().all()
+    t1 = res[res.experiment == M.TABLE1].set_index("row")
+    assert t1.loc["geographical patterns", "paper_f1"] == 0.1433
+    assert len(run["table3"].results) == 6  # all features, four groups, random guess
+
+
+def test_folds_stratified_per_user_and_identical_across_k(run, cfg):
+    con = run["con"]
+    folds = M.departure_folds(con, cfg, SEED)
+    assert folds.user_id.is_unique and set(folds.fold) == set(range(5))
+    per_fold = folds.groupby("fold").label.apply(lambda s: (s == "leaving_migrant").sum())
+    assert per_fold.max() - per_fold.min() <= 1
+    tested = con.sql("SELECT window_id, user_id, split FROM split_membership "
+                     f"WHERE experiment = '{M.FIRST_K}' AND role = 'test'").df()
+    assert tested.groupby(["window_id", "user_id"]).size().eq(1).all()
+    tested["fold"] = tested.split.str.removeprefix("fold").astype(int)
+    merged = tested.merge(folds, on="user_id", suffixes=("", "_ref"))
+    assert len(merged) == len(tested) and (merged.fold == merged.fold_ref).all()
+    assert tested.window_id.nunique() == 3
+    assert tested.groupby("window_id").size().nunique() > 1  # silent users drop out of small k
+
+
+def test_cv_f1_recomputed_from_the_splits(run, cfg):
+    """Refit the forest fold by fold from ``split_membership`` and score with scikit-learn."""
+    con, window = run["con"], run["windows"][0]
+    data = M.load_matrix(con, [window], ("staying_migrant", "leaving_migrant"))
+    splits = con.sql("SELECT user_id, split, role FROM split_membership "
+                     f"WHERE experiment = '{M.FIRST_K}' AND window_id = '{window.window_id}'").df()
+    cols = M.feature_columns("departure", with_locals=False)
+    pred = pd.Series(False, index=data.user_id)
+    for _, s in splits.groupby("split"):
+        train = data[data.user_id.isin(s[s.role == "train"].user_id)]
+        test = data[data.user_id.isin(s[s.role == "test"].user_id)]
+        model = M.make_classifier(M.RANDOM_FOREST, SEED).fit(
+            train[cols].to_numpy(), train.label == "leaving_migrant")
+        pred[test.user_id.to_numpy()] = model.predict(test[cols].to_numpy())
+    y = (data.label == "leaving_migrant").to_numpy()
+    row = run["per_k"][window.window_id].results.set_index("row").loc[M.RANDOM_FOREST]
+    assert row.f1 == pytest.approx(f1_score(y, pred.to_numpy()))
+    assert row.precision == pytest.approx(precision_score(y, pred.to_numpy()))
+
+
+def test_no_user_in_train_and_test(run, cfg):
+    con = run["con"]
+    assert M.no_user_in_train_and_test(con) == 0
+    experiments = set(con.sql("SELECT DISTINCT experiment FROM split_membership").df().experiment)
+    assert experiments == {M.FIRST_K, M.TABLE1, M.TABLE3, M.TRANSFER, M.SETTLED_VS_LOCALS,
+                           M.THREE_WAY}
+    half = M.integration_split(con, cfg, SEED)
+    train = set(half.user_id[half.half == "train"])
+    assert abs(len(train) - len(half) / 2) <= 1
+    tested = con.sql("SELECT DISTINCT window_id, user_id FROM split_membership "
+                     f"WHERE experiment = '{M.THREE_WAY}' AND role = 'test'").df()
+    assert tested.window_id.nunique() == 3 and not train & set(tested.user_id)
+    settled = con.sql("SELECT user_id FROM split_membership WHERE role = 'test' AND "
+                      f"experiment = '{M.SETTLED_VS_LOCALS}'").df().user_id
+    labels = half.set_index("user_id").label
+    assert not train & set(settled[labels[settled].to_numpy() != "new_migrant"])
+    con.execute("INSERT INTO split_membership VALUES ('transfer', 'x', 'fold0', 1, 'train'), "
+                "('transfer', 'x', 'fold0', 1, 'test')")
+    assert M.no_user_in_train_and_test(con) == 1
+    con.execute("DELETE FROM split_membership WHERE window_id = 'x'")
+
+
+def test_planted_signal_found(run):
+    k14 = run["k14"].results.set_index("row")
+    guess = k14.loc["random guess", "f1"]
+    for name in M.CLASSIFIERS:
+        assert k14.loc[name, "f1"] > 3 * guess, name
+    beats = M.beats_random_guess(run["con"])
+    ours = beats[beats.experiment.isin([M.FIRST_K, M.TABLE1, M.TABLE3, M.SETTLED_VS_LOCALS])]
+    ours = ours[ours.row.isin([*M.CLASSIFIERS, "all features"])]
+    assert len(ours) == 6 + 1 + 1 + 3 and ours.beats_all_positive.all()
+    assert set(run["k14"].models) == set(M.CLASSIFIERS)
+
+
+def test_noise_stays_near_random_guess(cfg):
+    con = features_db(make_features(cfg, signal=0.0, n_locals=0, n_settled=0, n_new=0))
+    window = M.reference_window(cfg)
+    M.assign_departure_folds(con, cfg, SEED)
+    res = M.evaluate_window(con, cfg, window, SEED, (M.RANDOM_FOREST, M.LOGISTIC_REGRESSION))
+    res = res.results.set_index("row")
+    p = res.loc["random guess", "f1"]
+    for name in (M.RANDOM_FOREST, M.LOGISTIC_REGRESSION):
+        assert abs(res.loc[name, "precision"] - p) < 0.03
+        assert abs(res.loc[name, "pr_auc"] - p) < 0.03
+        assert res.loc[name, "f1_ci_low"] < 2 * p / (1 + p)  # predicting everyone positive
+    assert not M.beats_random_guess(con).beats_all_positive.any()
+    con.close()
+
+
+def test_gini_top10_holds_planted_features(run):
+    imp = run["importance"]
+    assert list(imp["rank"]) == list(range(1, len(imp) + 1))
+    assert set(DEPARTURE_SIGNAL) <= set(imp.feature[imp["rank"] <= 10])
+    assert imp.gini.sum() == pytest.approx(1.0)
+    planted = imp.set_index("feature").loc[list(DEPARTURE_SIGNAL)]
+    assert (planted.permutation_mean > 0).all()
+
+
+def test_greedy_backward_removal(run, cfg):
+    res = run["settled"].results
+    steps = res[(res.experiment == M.SETTLED_VS_LOCALS) & (res.row != "random guess")]
+    w2 = steps[steps.week == "W2"].sort_values("step")
+    assert list(w2.row) == ["all features", "-G", "-GD", "-GDE"]  # the paper's order
+    assert list(w2.removed_group.iloc[1:]) == ["G", "D", "E"]
+    assert w2.f1.notna().all() and w2.f1.iloc[0] > w2.f1.iloc[1]
+    assert steps.groupby("week").size().eq(4).all()
+    assert res[res.row == "all features"].paper_value.eq(0.82).all()
+
+
+def test_backward_removal_rule():
+    """Scores of a fake fit: the cross-validated F1 is the sum of the kept groups' weights."""
+    weight = {"D": 0.3, "E": 0.2, "C": 0.0, "G": 0.5}
+
+    def fit(groups):
+        return SimpleNamespace(best_score_=sum(weight[g] for g in groups)), list(groups)
+
+    most = M.backward_removal("DECG", fit, "most")
+    assert [g for g, *_ in most] == [None, "G", "D", "E"]
+    assert [cols for *_, cols in most] == [list("DECG"), list("DEC"), list("EC"), ["C"]]
+    least = M.backward_removal("DECG", fit, "least")
+    assert [g for g, *_ in least] == [None, "C", "E", "D"]
+    assert [g for g, *_ in M.backward_removal("DE", lambda g: fit(["C"]), "most")] == [None, "D"]
+
+
+def test_classified_as_locals_and_three_way(run):
+    res = run["settled"].results
+    shares = res[res.experiment == M.CLASSIFIED_AS_LOCALS]
+    assert len(shares) == 6 and shares.share.between(0, 1).all()
+    assert shares.set_index(["row", "week"]).paper_value.dropna().to_dict() == {
+        ("settled migrants", "W2"): 0.152, ("new migrants", "W2"): 0.136,
+        ("new migrants", "W3"): 0.144}
+    three = run["three_way"].results
+    model_rows = three[three.row != "random guess"]
+    assert len(model_rows) == 9
+    assert set(model_rows.target) == {"local", "settled_migrant", "new_migrant"}
+    new = model_rows[model_rows.target == "new_migrant"].set_index("week")
+    guess = three[(three.row == "random guess") & (three.target == "new_migrant")]
+    assert (new.f1.to_numpy() > guess.f1.to_numpy()).all()
+    assert new.paper_value.dropna().to_dict() == {"W2": 0.1}
+
+
+def test_transfer_diagonal_is_the_per_k_evaluation(run):
+    tr = run["transfer"]
+    assert len(tr) == 9
+    for w in run["windows"]:
+        ev = run["k14"] if w == run["windows"][-1] else run["per_k"][w.window_id]
+        f1 = ev.results.set_index("row").loc[M.RANDOM_FOREST, "f1"]
+        diag = tr[(tr.train_window == w.window_id) & (tr.test_window == w.window_id)]
+        assert diag.f1.item() == pytest.approx(f1)
+
+
+def test_same_inputs_same_tables(cfg, tmp_path):
+    """Two runs on fresh databases write identical metric tables; a re-run replaces rows."""
+    tables = []
+    for run_twice in (True, False):
+        con = features_db(make_features(cfg))
+        window = M.reference_window(cfg)
+        M.assign_departure_folds(con, cfg, SEED)
+        for _ in range(1 + run_twice):
+            M.evaluate_window(con, cfg, window, SEED, (M.RANDOM_FOREST, M.MLP, M.SVM))
+        M.three_way(con, cfg, SEED)
+        tables.append({t: con.sql(f"SELECT * FROM {t} ORDER BY ALL").df() for t in
+                       ("model_results", "model_fold_metrics", "integration_results",
+                        "split_membership")})
+        con.close()
+    for name, df in tables[0].items():
+        pd.testing.assert_frame_equal(df, tables[1][name], obj=name)
+    assert len(tables[0]["model_results"]) == 4
+
+
+def test_save_model(run, tmp_path):
+    path = tmp_path / "models" / "rf.joblib"
+    digest = M.save_model(run["k14"].models[M.RANDOM_FOREST], path)
+    assert digest == hashlib.sha256(path.read_bytes()).hexdigest()

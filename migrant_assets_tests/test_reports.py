@@ -1,0 +1,376 @@
+"""Descriptive findings and the report (migrant_assets.reports) on small hand-made tables whose
+results are known: planted group differences, a group below min_group_size, model result rows."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import matplotlib.image as mpimg
+import numpy as np
+import pandas as pd
+import pytest
+
+from migrant_assets.config import City, StudyConfig
+from migrant_assets.db import connect, run_sql
+from migrant_assets.features import FEATURES
+from migrant_assets.models.classifiers import CLASSIFIERS
+from migrant_assets.models.departure import FIRST_K, TABLE1, TABLE3
+from migrant_assets.models.integration import CLASSIFIED_AS_LOCALS, SETTLED_VS_LOCALS, THREE_WAY
+from migrant_assets.reports import (
+    FIGURES,
+    FINDINGS,
+    REPORT_TABLES,
+    build_report,
+    findings,
+    group_feature_trends,
+    group_maps,
+    integration_trajectories,
+    png_markdown,
+    report_figures,
+)
+from migrant_assets.reports.maps import district_outlines
+from migrant_assets.reports.report import fmt_count, fmt_metric, fmt_z
+
+BASE_ID = 1_152_921_504_606_846_000  # pseudonym-sized ids, so no count can collide with one
+SHARED_DISTRICTS = (Path(__file__).resolve().parents[2] / "shared" / "data"
+                    / "shanghai_districts_geojson" / "shanghai_districts_wgs84.json")
+
+#: users per group; leaving migrants are below min_group_size (10)
+GROUPS = {
+    "integration": {"local": 12, "settled_migrant": 12, "new_migrant": 12},
+    "departure": {"local": 12, "staying_migrant": 12, "leaving_migrant": 5},
+}
+#: planted group means (before noise): degree settled > local > new (001 §3 holds); clustering
+#: reversed against 001 §3 (new migrants lowest: I08 must not hold); local contacts with new
+#: migrants between locals and settled migrants (not the paper's trajectory)
+PLANTED = {
+    "local": {"local": 0.7, "settled_migrant": 0.1, "new_migrant": 0.3,
+              "staying_migrant": 0.2, "leaving_migrant": 0.2},
+    "degree": {"local": 10.0, "settled_migrant": 20.0, "new_migrant": 5.0,
+               "staying_migrant": 8.0, "leaving_migrant": 3.0},
+    "clustering": {"local": 0.2, "settled_migrant": 0.3, "new_migrant": 0.1,
+                   "staying_migrant": 0.2, "leaving_migrant": 0.4},
+}
+
+
+def _features(cfg: StudyConfig) -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    rows, uid = [], BASE_ID
+    for study, groups in GROUPS.items():
+        family = "integration_week" if study == "integration" else "departure_week"
+        for label, n in groups.items():
+            users = range(uid, uid + n)
+            uid += n
+            for t, w in enumerate(cfg.calendar.windows(family)):
+                if label == "new_migrant" and t == 0 or label == "leaving_migrant" and t == 2:
+                    continue
+                for i, user in enumerate(users):
+                    row = {"window_id": w.window_id, "study": study, "user_id": user,
+                           "label": label}
+                    row.update({f: rng.normal(1.0, 0.1) for f in FEATURES})
+                    growth = 2.0 * t if label == "new_migrant" else 0.0
+                    row["degree"] = PLANTED["degree"][label] + growth + rng.normal(0, 0.5)
+                    row["clustering"] = PLANTED["clustering"][label] + rng.normal(0, 0.01)
+                    row["local"] = PLANTED["local"][label] + rng.normal(0, 0.01)
+                    row["similar_age"] = None if i == 0 else row["similar_age"]  # one null
+                    far = label == "settled_migrant" and i < 2
+                    row["center_lat"] = 31.23 + (0.3 * (i + 1) if far else 0.0)
+                    row["center_lon"] = 121.47
+                    rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _model_tables(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> None:
+    run_sql(con, "models/schema.sql")
+    windows = cfg.calendar.windows("first_k_days")
+    k14 = windows[-1]
+    common = {"n_features": 30, "pr_auc": 0.2, "paper_f1": None, "seed": 1}
+    rows = []
+    for w in windows:
+        for i, model in enumerate([*CLASSIFIERS, "random guess"]):
+            f1 = 0.1 + 0.01 * i + 0.005 * len(w.days)
+            rows.append({"experiment": FIRST_K, "row": model, "window_id": w.window_id,
+                         "window_label": w.label, "model": model, "precision": f1 - 0.02,
+                         "recall": 0.6, "f1": f1, "f1_ci_low": f1 - 0.03, "f1_ci_high": f1 + 0.03,
+                         "n_users": 500, "n_pos": 40, "prevalence": 0.08, **common})
+    for experiment in (TABLE1, TABLE3):
+        for j, row in enumerate(["all features", "ego network properties", "call behavior"]):
+            rows.append({"experiment": experiment, "row": row, "window_id": k14.window_id,
+                         "window_label": k14.label, "model": "random forest",
+                         "precision": 0.2, "recall": 0.7, "f1": 0.3123 - 0.01 * j,
+                         "f1_ci_low": 0.28, "f1_ci_high": 0.34, "n_users": 500, "n_pos": 40,
+                         "prevalence": 0.08, **common})
+    rows.append({"experiment": TABLE3, "row": "housing price information",
+                 "window_id": k14.window_id, "window_label": k14.label,
+                 "model": "random forest", "precision": 0.5, "recall": 0.5, "f1": 0.5,
+                 "f1_ci_low": 0.4, "f1_ci_high": 0.6, "n_users": 500, "n_pos": 4,  # suppressed
+                 "prevalence": 0.008, **common})
+    _insert(con, "model_results", pd.DataFrame(rows))
+    _insert(con, "transfer_f1", pd.DataFrame([
+        {"train_window": a.window_id, "test_window": b.window_id, "train_label": a.label,
+         "test_label": b.label, "model": "random forest", "precision": 0.2, "recall": 0.6,
+         "f1": 0.1 + 0.01 * i + 0.005 * j, "f1_ci_low": 0.1, "f1_ci_high": 0.4,
+         "n_users": 500, "n_pos": 40}
+        for i, a in enumerate(windows) for j, b in enumerate(windows)
+    ]))
+    names = list(FEATURES)[:15]
+    _insert(con, "feature_importance", pd.DataFrame({
+        "window_id": k14.window_id, "feature": names,
+        "family": [FEATURES[f].family for f in names],
+        "gini": np.linspace(0.08, 0.01, len(names)), "permutation_mean": 0.01,
+        "permutation_std": 0.002, "rank": np.arange(1, len(names) + 1),
+    }))
+    integ = []
+    for week in ("W2", "W3", "W4"):
+        base = {"window_id": f"integration_week:{week}", "week": week, "seed": 1,
+                "n_users": 400}
+        for step, row in enumerate(["all features", "-G", "-GD", "-GDE"]):
+            integ.append({**base, "experiment": SETTLED_VS_LOCALS, "row": row,
+                          "target": "settled_migrant", "step": step,
+                          "removed_group": row[-1] if step else None, "precision": 0.8,
+                          "recall": 0.8, "f1": 0.8 - 0.1 * step, "f1_ci_low": 0.7 - 0.1 * step,
+                          "f1_ci_high": 0.9 - 0.1 * step, "prevalence": 0.4})
+        for label, share in (("settled_migrant", 0.15), ("new_migrant", 0.13)):
+            integ.append({**base, "experiment": CLASSIFIED_AS_LOCALS,
+                          "row": "settled migrants" if label == "settled_migrant"
+                          else "new migrants", "target": label, "share": share,
+                          "share_ci_low": share - 0.02, "share_ci_high": share + 0.02})
+        for label, name in (("local", "locals"), ("settled_migrant", "settled migrants"),
+                            ("new_migrant", "new migrants")):
+            integ.append({**base, "experiment": THREE_WAY, "row": name, "target": label,
+                          "precision": 0.5, "recall": 0.5, "f1": 0.5, "f1_ci_low": 0.4,
+                          "f1_ci_high": 0.6, "prevalence": 0.3})
+    _insert(con, "integration_results", pd.DataFrame(integ))
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame) -> None:
+    con.register("new_rows", rows)
+    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM new_rows")
+    con.unregister("new_rows")
+
+
+@pytest.fixture(scope="module")
+def cfg(tmp_path_factory) -> StudyConfig:
+    return StudyConfig(workdir=tmp_path_factory.mktemp("work"))
+
+
+@pytest.fixture(scope="module")
+def study(cfg) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB with the ingestion tables, features, user_labels, estates, one
+    quarantined row and the model result tables (shared by the module's tests)."""
+    con = connect(":memory:")
+    run_sql(con, "ingest/schema.sql")
+    frame = _features(cfg)
+    cols = ", ".join(f'"{f}" DOUBLE' for f in FEATURES)
+    con.execute(f"CREATE TABLE features (window_id VARCHAR, study VARCHAR, user_id BIGINT, "
+                f"label VARCHAR, {cols})")
+    _insert(con, "features", frame)
+    con.register("new_rows", frame)
+    con.execute("""
+        CREATE TABLE user_labels AS
+        SELECT user_id,
+               any_value(label) FILTER (study = 'integration') AS integration_label,
+               any_value(label) FILTER (study = 'departure') AS departure_label
+        FROM new_rows GROUP BY user_id""")
+    con.unregister("new_rows")
+    rng = np.random.default_rng(3)
+    _insert(con, "estates", pd.DataFrame({
+        "estate_id": [f"E{i}" for i in range(300)],
+        "lat": rng.uniform(31.0, 31.5, 300), "lon": rng.uniform(121.2, 121.7, 300),
+        "price_per_sqm": rng.uniform(20_000, 100_000, 300),
+    }))
+    con.execute("INSERT INTO quarantine (source, partition_key, reason, file, row_number, record)"
+                " VALUES ('calls', '2016-09-01', 'self_call', 'f.csv', 3, '{}')")
+    _model_tables(con, cfg)
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def figures(study, cfg) -> dict[str, bytes]:
+    """Every figure of the report, after the descriptive tables are written."""
+    return report_figures(study, cfg, _descriptive(study, cfg))
+
+
+@pytest.fixture(scope="module")
+def report_html(study, cfg, figures) -> str:
+    manifest = cfg.synthetic_dir / "manifest.json"
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text(json.dumps({"preset": "tiny", "seed": 424242, "parameters": {"n": 5},
+                                    "behaviour": {"local": {"p_local": 0.7}}}))
+    return build_report(study, cfg, figures, cfg.workdir / "out" / "report.html").read_text()
+
+
+def _descriptive(con, cfg) -> pd.DataFrame:
+    trends = group_feature_trends(con, cfg)
+    integration_trajectories(con, cfg)
+    findings(con, cfg)
+    return trends
+
+
+def test_trends_match_numpy(study, cfg):
+    trends = group_feature_trends(study, cfg)
+    frame = _features(cfg)
+    w2 = cfg.calendar.windows("integration_week")[1].window_id
+    for feature, label in [("degree", "settled_migrant"), ("similar_age", "local"),
+                           ("clustering", "new_migrant")]:
+        values = frame.loc[(frame["window_id"] == w2) & (frame["label"] == label),
+                           feature].dropna().to_numpy(float)
+        row = trends[(trends["window_id"] == w2) & (trends["label"] == label)
+                     & (trends["feature"] == feature)].iloc[0]
+        assert row["n"] == len(values)
+        assert row["mean"] == pytest.approx(values.mean())
+        assert row["se"] == pytest.approx(values.std(ddof=1) / np.sqrt(len(values)))
+        assert row["window_label"] == "W2" and not row["suppressed"]
+    assert trends.loc[(trends["feature"] == "similar_age") & (trends["label"] == "local")
+                      & (trends["window_id"] == w2), "n"].item() == 11  # one null skipped
+
+
+def test_trends_suppress_small_groups(study, cfg):
+    trends = group_feature_trends(study, cfg)
+    leaving = trends[trends["label"] == "leaving_migrant"]
+    assert not leaving.empty and leaving["suppressed"].all()
+    assert leaving[["n", "mean", "se"]].isna().all().all()
+    assert not trends.loc[trends["label"] != "leaving_migrant", "suppressed"].any()
+    assert (trends["n"].dropna() >= cfg.thresholds.min_group_size).all()
+
+
+def test_findings_planted_and_reversed(study, cfg):
+    group_feature_trends(study, cfg)
+    result = findings(study, cfg).set_index("finding_id")
+    assert result.loc["I05", "holds"]  # degree: settled > local > new, planted
+    assert result.loc["I15", "holds"]  # new migrants' degree grows W2 -> W4 (paired)
+    assert result.loc["I15", "difference"] == pytest.approx(-4.0, abs=0.5)
+    assert not result.loc["I08", "holds"]  # clustering planted in the reverse order
+    assert result.loc["I08", "z"] < -1.96
+    assert pd.isna(result.loc["D05", "holds"])  # needs the suppressed leaving migrants
+    assert pd.isna(result.loc["D05", "value_b"])
+
+
+def test_findings_are_defined_with_their_source():
+    assert len(FINDINGS) >= 15
+    assert len({f.finding_id for f in FINDINGS}) == len(FINDINGS)
+    for f in FINDINGS:
+        assert re.match(r"00[01] §\d", f.paper_section), f
+        assert f.feature in FEATURES and f.statement
+    assert {f.study for f in FINDINGS} == {"integration", "departure"}
+
+
+def test_trajectories_beside_the_paper(study, cfg):
+    group_feature_trends(study, cfg)
+    table = integration_trajectories(study, cfg).set_index("feature")
+    assert table.loc["degree", "ordering"] == "new < locals < settled"
+    assert table.loc["degree", "trajectory"] == "locals_between"
+    assert table.loc["degree", "agrees"]
+    assert table.loc["degree", "new_toward_settled"]
+    assert table.loc["local", "ordering"] == "settled < new < locals"
+    assert table.loc["local", "trajectory"] == "new_between"
+    assert table.loc["local", "paper_trajectory"] == "settled_between"
+    assert not table.loc["local", "agrees"]
+    assert "center_lat" not in table.index and "avg_price" not in table.index
+
+
+def test_group_map_suppresses_small_cells(study, cfg):
+    group_feature_trends(study, cfg)
+    cells, png = group_maps(study, cfg)
+    shown = cells[~cells["suppressed"]]
+    assert set(shown["label"]) == {"all", "local", "settled_migrant", "new_migrant"}
+    assert (shown["n"] >= cfg.thresholds.min_group_size).all()
+    assert cells.loc[cells["suppressed"], ["n", "log_p", "log_ratio"]].isna().all().all()
+    centre = shown.set_index("label")
+    assert centre.loc["all", "n"] == 34  # 12 locals + 10 settled + 12 new at the centre
+    assert centre.loc["all", "log_p"] == pytest.approx(np.log(34 / 36))
+    assert centre.loc["local", "log_ratio"] == pytest.approx(np.log(12 / 12) - np.log(34 / 36))
+    _assert_png(png)
+
+
+def _square(lon: float, lat: float, d: float = 0.1) -> list:
+    return [[lon, lat], [lon + d, lat], [lon + d, lat + d], [lon, lat + d], [lon, lat]]
+
+
+def test_district_outlines_from_geojson(study, cfg, tmp_path):
+    path = tmp_path / "districts.json"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "a"},
+         "geometry": {"type": "Polygon", "coordinates": [_square(121.4, 31.2),
+                                                         _square(121.42, 31.22, 0.02)]}},
+        {"type": "Feature", "properties": {"name": "b"},
+         "geometry": {"type": "MultiPolygon", "coordinates": [[_square(121.6, 31.1)],
+                                                              [_square(121.8, 31.3)]]}},
+    ]}))
+    rings = district_outlines(path)
+    assert len(rings) == 4  # 3 exteriors, 1 hole
+    assert all(r.shape == (5, 2) for r in rings)
+    with_districts = cfg.model_copy(update={"city": City(districts_geojson=path)})
+    group_feature_trends(study, with_districts)
+    _assert_png(group_maps(study, with_districts)[1])
+
+
+@pytest.mark.skipif(not SHARED_DISTRICTS.exists(), reason="shared district outlines absent")
+def test_real_district_outlines(study, cfg):
+    rings = district_outlines(SHARED_DISTRICTS)
+    assert len(rings) >= 16
+    points = np.concatenate(rings)
+    assert points[:, 0].min() > 120.5 and points[:, 0].max() < 122.5
+    assert points[:, 1].min() > 30.5 and points[:, 1].max() < 32.0
+    with_districts = cfg.model_copy(update={"city": City(districts_geojson=SHARED_DISTRICTS)})
+    _assert_png(group_maps(study, with_districts)[1])
+
+
+def _assert_png(png: bytes) -> None:
+    image = mpimg.imread(io.BytesIO(png), format="png")
+    assert image.shape[0] > 150 and image.shape[1] > 200
+    assert image.reshape(-1, image.shape[-1]).std(axis=0).max() > 0  # not one colour
+
+
+def test_every_figure_is_a_real_png(figures):
+    assert set(figures) == set(FIGURES)
+    for png in figures.values():
+        _assert_png(png)
+    assert png_markdown(b"\x89PNG", "alt text") == "![alt text](data:image/png;base64,iVBORw==)"
+
+
+def test_report_shows_every_table_and_figure(study, report_html):
+    html = report_html
+    for key in FIGURES:
+        assert re.search(rf'<figure id="figure-{key}"><img [^>]*src="data:image/png;base64,',
+                         html), key
+    for table_id in REPORT_TABLES:
+        assert f'<table id="{table_id}">' in html, table_id
+    assert "validate the pipeline, not the social science" in html
+    assert "424242" in html
+
+    f1 = study.execute(f"SELECT f1 FROM model_results WHERE experiment = '{TABLE1}' "
+                       "AND \"row\" = 'all features'").fetchall()[0][0]
+    table1 = re.search(r'<table id="table-departure-table1">.*?</table>', html).group(0)
+    assert f"<td>all features</td><td>random forest</td><td>{fmt_metric(0.2)}</td>" in table1
+    assert f"<td>{fmt_metric(f1)}</td>" in table1
+    n_local = study.execute("SELECT count(*) FROM user_labels "
+                            "WHERE integration_label = 'local'").fetchall()[0][0]
+    assert f"<td>integration</td><td>locals</td><td>{fmt_count(n_local)}</td>" in html
+    z = study.execute("SELECT z FROM findings WHERE finding_id = 'I05'").fetchall()[0][0]
+    row = re.search(r"<tr><td>I05</td>.*?</tr>", html).group(0)
+    assert f"<td>{fmt_z(z)}</td><td>yes</td>" in row
+    table3 = re.search(r'<table id="table-departure-table3">.*?</table>', html).group(0)
+    assert "<td>housing price information</td><td>random forest</td><td>suppressed" in table3
+
+
+def test_report_never_shows_an_identifier(study, report_html):
+    ids = [r[0] for r in study.execute("SELECT DISTINCT user_id FROM features").fetchall()]
+    assert ids and not any(str(i) in report_html or f"{i:,}" in report_html for i in ids)
+
+
+def test_report_says_when_tables_are_missing(con, tmp_path):
+    cfg = StudyConfig(workdir=tmp_path)
+    figures = {"group_map": b"", "extra": b""}
+    html = build_report(con, cfg, figures, tmp_path / "report.html").read_text()
+    assert "table model_results does not exist" in html
+    assert "table integration_results does not exist" in html
+    assert "table findings does not exist" in html
+    assert "manifest.json not found" in html
+    assert "Figure trends_integration: not available" in html

@@ -1,0 +1,5 @@
+-- Figure 9: feature importances of the random forest of window $window_id, by Gini rank.
+SELECT "rank", feature, family, gini, permutation_mean, permutation_std
+FROM feature_importance
+WHERE window_id = $window_id
+ORDER BY "rank";

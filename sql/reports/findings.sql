@@ -1,0 +1,82 @@
+-- The papers' qualitative findings tested on our data (reports/findings.py). Every finding is a
+-- conjunction of pairwise comparisons (registered view finding_comparisons): value_a - value_b is
+-- expected to have the sign `sign` (+1: a > b, -1: a < b).
+-- * Between groups (paired = false): group means of group_feature_trends; se of the difference
+--   = sqrt(se_a^2 + se_b^2) (independent groups); a suppressed mean leaves it untested.
+-- * Over time within a group (paired = true): the same users in both windows; the difference is
+--   the mean of the per-user differences, se = their sample sd / sqrt(n pairs); fewer than
+--   $min_group_size pairs leaves it untested (SPEC §1).
+-- z = difference / se. A finding holds when every comparison has sign * z >= $z_critical; the
+-- comparison reported is the weakest (smallest sign * z). Untested comparisons: holds is null.
+CREATE OR REPLACE TABLE findings AS
+WITH independent AS (
+    SELECT c.finding_id, c.comparison, c.sign,
+           a.mean AS value_a, b.mean AS value_b, a.mean - b.mean AS difference,
+           sqrt(a.se ^ 2 + b.se ^ 2) AS se
+    FROM finding_comparisons c
+    LEFT JOIN group_feature_trends a
+        ON a.study = c.study AND a.feature = c.feature AND a.window_id = c.window_a
+       AND a.label = c.label_a
+    LEFT JOIN group_feature_trends b
+        ON b.study = c.study AND b.feature = c.feature AND b.window_id = c.window_b
+       AND b.label = c.label_b
+    WHERE NOT c.paired
+),
+paired_long AS (
+    UNPIVOT (
+        SELECT f.* FROM features f
+        WHERE f.window_id IN (SELECT window_a FROM finding_comparisons WHERE paired
+                              UNION SELECT window_b FROM finding_comparisons WHERE paired)
+    )
+    ON COLUMNS(* EXCLUDE (window_id, study, user_id, label))
+    INTO NAME feature VALUE value
+),
+paired_stats AS (
+    SELECT c.finding_id, c.comparison,
+           count(*) AS n,
+           avg(CAST(a.value AS DOUBLE)) AS value_a,
+           avg(CAST(b.value AS DOUBLE)) AS value_b,
+           avg(CAST(a.value AS DOUBLE) - CAST(b.value AS DOUBLE)) AS difference,
+           stddev_samp(CAST(a.value AS DOUBLE) - CAST(b.value AS DOUBLE)) / sqrt(count(*)) AS se
+    FROM finding_comparisons c
+    JOIN paired_long a
+        ON a.study = c.study AND a.feature = c.feature AND a.window_id = c.window_a
+       AND a.label = c.label_a
+    JOIN paired_long b
+        ON b.user_id = a.user_id AND b.study = c.study AND b.feature = c.feature
+       AND b.window_id = c.window_b AND b.label = c.label_b
+    WHERE c.paired
+    GROUP BY ALL
+),
+paired AS (
+    SELECT c.finding_id, c.comparison, c.sign,
+           CASE WHEN p.n >= $min_group_size THEN p.value_a END AS value_a,
+           CASE WHEN p.n >= $min_group_size THEN p.value_b END AS value_b,
+           CASE WHEN p.n >= $min_group_size THEN p.difference END AS difference,
+           CASE WHEN p.n >= $min_group_size THEN p.se END AS se
+    FROM finding_comparisons c
+    LEFT JOIN paired_stats p USING (finding_id, comparison)
+    WHERE c.paired
+),
+scored AS (
+    SELECT *, difference / nullif(se, 0) AS z, sign * difference / nullif(se, 0) AS signed_z
+    FROM (SELECT * FROM independent UNION ALL BY NAME SELECT * FROM paired)
+),
+weakest AS (
+    SELECT finding_id,
+           arg_min({'comparison': comparison, 'value_a': value_a, 'value_b': value_b,
+                    'difference': difference, 'se': se, 'z': z}, signed_z) AS w,
+           count(signed_z) = count(*) AS tested,
+           bool_and(signed_z >= $z_critical) AS all_hold
+    FROM scored
+    GROUP BY finding_id
+)
+SELECT s.finding_id, s.study, s.paper_section, s.statement, s.test, s.feature, s.groups,
+       s."window", w.w.comparison AS compared, w.w.value_a AS value_a, w.w.value_b AS value_b,
+       w.w.difference AS difference, w.w.se AS se, w.w.z AS z,
+       CASE WHEN w.tested THEN w.all_hold END AS holds,
+       s.finding_order
+FROM finding_specs s
+LEFT JOIN weakest w USING (finding_id);
+
+SELECT * EXCLUDE (finding_order) FROM findings ORDER BY finding_order;

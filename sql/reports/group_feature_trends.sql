@@ -1,0 +1,43 @@
+-- Group mean ± standard error of every feature per window and group (SPEC §6 "Descriptive
+-- figures"; 001 Figures 2-3, 000 Figures 3, 5-7). Statistics over the non-null values of the
+-- group's users in the window: n = count, mean, se = sample sd / sqrt(n). A cell of fewer than
+-- $min_group_size users is published with n, mean and se null and suppressed = true (SPEC §1).
+CREATE OR REPLACE TABLE group_feature_trends AS
+WITH windows AS (
+    SELECT unnest($window_ids) AS window_id,
+           unnest($window_labels) AS window_label,
+           unnest($window_families) AS window_family,
+           unnest(generate_series(1, len($window_ids))) AS window_order
+),
+catalogue AS (
+    SELECT unnest($features) AS feature,
+           unnest($feature_families) AS feature_family,
+           unnest(generate_series(1, len($features))) AS feature_order
+),
+long AS (
+    UNPIVOT (SELECT f.* FROM features f SEMI JOIN windows w ON f.window_id = w.window_id)
+    ON COLUMNS(* EXCLUDE (window_id, study, user_id, label))
+    INTO NAME feature VALUE value
+),
+stats AS (
+    SELECT study, window_id, label, feature,
+           count(value) AS n,
+           avg(CAST(value AS DOUBLE)) AS mean,
+           stddev_samp(CAST(value AS DOUBLE)) / sqrt(count(value)) AS se
+    FROM long
+    GROUP BY ALL
+)
+SELECT s.study, w.window_family, c.feature, c.feature_family, s.window_id, w.window_label,
+       w.window_order, s.label,
+       CASE WHEN s.n >= $min_group_size THEN s.n END AS n,
+       CASE WHEN s.n >= $min_group_size THEN s.mean END AS mean,
+       CASE WHEN s.n >= $min_group_size THEN s.se END AS se,
+       s.n < $min_group_size AS suppressed,
+       c.feature_order
+FROM stats s
+JOIN windows w USING (window_id)
+JOIN catalogue c USING (feature);
+
+SELECT * EXCLUDE (feature_order)
+FROM group_feature_trends
+ORDER BY study, window_order, feature_order, label;

@@ -1,0 +1,26 @@
+-- Rows of one integration experiment of integration_results (001 Section 5). F1 rows rest on
+-- round(prevalence * n_users) positives, share rows on n_users users of the group: a row resting
+-- on fewer than $min_group_size users (or negatives) is published with its numbers null and
+-- suppressed = true (SPEC §1).
+WITH rows AS (
+    SELECT *,
+           CASE WHEN share IS NOT NULL OR prevalence IS NULL THEN n_users >= $min_group_size
+                ELSE round(prevalence * n_users) >= $min_group_size
+                     AND n_users - round(prevalence * n_users) >= $min_group_size
+           END AS published
+    FROM integration_results
+    WHERE experiment = $experiment
+)
+SELECT "row", target, step, removed_group, week,
+       CASE WHEN published THEN "precision" END AS "precision",
+       CASE WHEN published THEN recall END AS recall,
+       CASE WHEN published THEN f1 END AS f1,
+       CASE WHEN published THEN f1_ci_low END AS f1_ci_low,
+       CASE WHEN published THEN f1_ci_high END AS f1_ci_high,
+       CASE WHEN published THEN share END AS share,
+       CASE WHEN published THEN share_ci_low END AS share_ci_low,
+       CASE WHEN published THEN share_ci_high END AS share_ci_high,
+       CASE WHEN published THEN n_users END AS n_users,
+       NOT published AS suppressed
+FROM rows
+ORDER BY week, target, step NULLS LAST, "row";

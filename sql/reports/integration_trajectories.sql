@@ -1,0 +1,71 @@
+-- The integration study's Table 2 (001 Section 4): for each feature, the ordering of the group
+-- means of locals, settled and new migrants in the reference week $ref_window (W2, the new
+-- migrants' first week, as in 001 Section 3) and which group lies in the middle:
+--   settled_between  locals > settled > new (or <): new migrants move towards locals, settled
+--                    migrants are in the middle of the process (ideal integration);
+--   locals_between   new > locals > settled (or <): new migrants move towards locals initially,
+--                    then away from them as they settle;
+--   new_between      locals > new > settled (or <): new migrants never move towards locals.
+-- Beside it: the smaller |z| of the two adjacent differences of the ordering, whether new
+-- migrants moved towards settled migrants and towards locals from $ref_window to $last_window
+-- (distance of group means), and the paper's assignment. Reads group_feature_trends.
+CREATE OR REPLACE TABLE integration_trajectories AS
+WITH catalogue AS (
+    SELECT unnest($features) AS feature, unnest($feature_groups) AS feature_group,
+           unnest(generate_series(1, len($features))) AS feature_order
+),
+paper AS (
+    SELECT unnest($paper_features) AS feature, unnest($paper_trajectories) AS paper_trajectory
+),
+means AS (
+    SELECT feature,
+           max(mean) FILTER (label = 'local' AND window_id = $ref_window) AS local_mean,
+           max(mean) FILTER (label = 'settled_migrant' AND window_id = $ref_window) AS settled_mean,
+           max(mean) FILTER (label = 'new_migrant' AND window_id = $ref_window) AS new_mean,
+           max(se) FILTER (label = 'local' AND window_id = $ref_window) AS local_se,
+           max(se) FILTER (label = 'settled_migrant' AND window_id = $ref_window) AS settled_se,
+           max(se) FILTER (label = 'new_migrant' AND window_id = $ref_window) AS new_se,
+           max(mean) FILTER (label = 'local' AND window_id = $last_window) AS local_last,
+           max(mean) FILTER (label = 'settled_migrant' AND window_id = $last_window)
+               AS settled_last,
+           max(mean) FILTER (label = 'new_migrant' AND window_id = $last_window) AS new_last
+    FROM group_feature_trends
+    WHERE study = 'integration'
+    GROUP BY feature
+),
+ordered AS (
+    SELECT *,
+           CASE WHEN local_mean IS NOT NULL AND settled_mean IS NOT NULL
+                     AND new_mean IS NOT NULL
+                THEN list_sort([{'mean': local_mean, 'se': local_se, 'name': 'locals'},
+                                {'mean': settled_mean, 'se': settled_se, 'name': 'settled'},
+                                {'mean': new_mean, 'se': new_se, 'name': 'new'}])
+           END AS sorted
+    FROM means
+),
+classified AS (
+    SELECT c.feature, c.feature_group, c.feature_order, o.* EXCLUDE (feature),
+           CASE o.sorted[2].name
+               WHEN 'settled' THEN 'settled_between'
+               WHEN 'locals' THEN 'locals_between'
+               WHEN 'new' THEN 'new_between'
+           END AS trajectory
+    FROM catalogue c
+    LEFT JOIN ordered o USING (feature)
+)
+SELECT k.feature, k.feature_group, k.local_mean, k.settled_mean, k.new_mean,
+       array_to_string(list_transform(k.sorted, lambda s: s.name), ' < ') AS ordering,
+       k.trajectory,
+       least(abs(k.sorted[2].mean - k.sorted[1].mean)
+                 / nullif(sqrt(k.sorted[2].se ^ 2 + k.sorted[1].se ^ 2), 0),
+             abs(k.sorted[3].mean - k.sorted[2].mean)
+                 / nullif(sqrt(k.sorted[3].se ^ 2 + k.sorted[2].se ^ 2), 0)) AS min_abs_z,
+       abs(k.new_last - k.settled_last) < abs(k.new_mean - k.settled_mean) AS new_toward_settled,
+       abs(k.new_last - k.local_last) < abs(k.new_mean - k.local_mean) AS new_toward_locals,
+       p.paper_trajectory,
+       k.trajectory = p.paper_trajectory AS agrees,
+       k.feature_order
+FROM classified k
+LEFT JOIN paper p USING (feature);
+
+SELECT * EXCLUDE (feature_order) FROM integration_trajectories ORDER BY feature_order;
