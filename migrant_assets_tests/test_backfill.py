@@ -83,7 +83,8 @@ def webserver(tiny: dict, tmp_path: Path):
             except (OSError, AssertionError):
                 time.sleep(1)
         else:
-            pytest.fail("the webserver did not start: " + (tmp_path / "dagster_dev.log").read_text())
+            log_text = (tmp_path / "dagster_dev.log").read_text()
+            pytest.fail(f"the webserver did not start: {log_text}")
         yield port
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
