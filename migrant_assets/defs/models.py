@@ -66,7 +66,7 @@ def _random_guess_check(con, experiments: list[str], window_ids: list[str] | Non
     losers = rows[~(rows["f1"] > rows["random_f1"])]
     return dg.AssetCheckResult(
         check_name="beats_random_guess",
-        passed=len(rows) > 0 and losers.empty,
+        passed=bool(len(rows) > 0 and losers.empty),
         metadata={
             "classifiers_checked": len(rows),
             "not_above_random_guess": dg.MetadataValue.json(
@@ -151,7 +151,7 @@ def churn_curves(context: dg.AssetExecutionContext, study: StudyResource):
         metadata={"curves": markdown_table(curves), "k_available": len(rf),
                   "figure_8abc": dg.MetadataValue.md(png_markdown(figure, "Figure 8(a-c)"))},
         check_results=[dg.AssetCheckResult(
-            check_name="f1_rises_with_k", passed=have and rf[last] >= rf[first],
+            check_name="f1_rises_with_k", passed=bool(have and rf[last] >= rf[first]),
             metadata={"rf_f1_first_k": float(rf.get(first, float("nan"))),
                       "rf_f1_last_k": float(rf.get(last, float("nan")))})],
     )
