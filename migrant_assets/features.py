@@ -17,18 +17,22 @@ Choices the SPEC leaves open, made here and in the SQL files' headers:
   local equirectangular projection (km), used as a padded prefilter; the 1 km / 5 km rule is then
   applied to exact haversine distances, and a tie for the nearest estate takes the mean of the
   tied prices. Centres (of L, home, work) are points, not cells, so ``housing_price.sql`` applies
-  the same rule to them in SQL against ``estates``: candidates from an equi-join on a grid of
-  >= r-km cells (3 x 3 neighbourhood), distances compared through the chord between unit vectors,
-  which is the haversine distance exactly (d = 2 R asin(chord / 2)); a centre at a cell's
-  position gets that cell's price.
+  the same rule to them in SQL against ``estates``, once per distinct position: candidates from
+  an equi-join on a grid of >= r/2-km cells (5 x 5 neighbourhood), distances compared through the
+  chord between unit vectors, which is the haversine distance exactly (d = 2 R asin(chord / 2));
+  a centre at a cell's position gets that cell's price.
 - **townsman** is 0 for a user born in the study province when any contact's province is known
   (null otherwise, like every demographic fraction); it is flagged ``excluded_with_locals``.
 - ``neighbor_avg_price`` / ``neighbor_center_price`` average over the contacts with a defined
   value; those values are computed for every party with a location, labelled or not.
+- **Ids.** Parties keep their BIGINT ids: measured on the `large` city, dense integer ids would
+  cost a mapping join per edge and call side and save nothing in the hash joins that follow.
 
-Each family function runs ``sql/features/prepare.sql`` (unless ``prepared=True``) and its own SQL
-file, and returns the name of the connection-local table it wrote: one row per featurised user.
-:func:`build_features` prepares once, runs the four families and writes ``features``.
+Each family function runs ``sql/features/prepare.sql`` (unless ``prepared=True``; it reads the
+``cell_prices`` table, :func:`write_cell_prices`) and its own SQL file, and returns the name of
+the connection-local table it wrote: one row per featurised user. :func:`clustering` is a step of
+its own (``sql/features/clustering.sql``), run by :func:`ego_network`. :func:`build_features`
+prepares once, runs the four families and writes ``features``.
 """
 
 from __future__ import annotations
@@ -205,7 +209,8 @@ def _params(cfg: StudyConfig, window: Window) -> dict[str, Any]:
 
 
 def prepare(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window) -> None:
-    """Featurised users, undirected edges, degrees, locations and centres of a window (§4-§5)."""
+    """Featurised users, directed and undirected edges, degrees, contacts, locations, centres and
+    mean cell prices of a window (§4-§5); needs the ``cell_prices`` table."""
     run_sql(con, "features/prepare.sql", _params(cfg, window))
 
 
@@ -218,11 +223,21 @@ def _run_family(
     return f"feat_{name}"
 
 
+def clustering(
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window, *, prepared: bool = False
+) -> str:
+    """SPEC §5 local clustering of the window's users (triangles of the undirected view);
+    writes ``feat_clustering`` (``user_id, clustering``)."""
+    return _run_family(con, cfg, window, "clustering", prepared)
+
+
 def ego_network(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window, *, prepared: bool = False
 ) -> str:
-    """SPEC §5 ego network and demographics of the window's users; writes ``feat_ego_network``."""
-    return _run_family(con, cfg, window, "ego_network", prepared)
+    """SPEC §5 ego network and demographics of the window's users; runs :func:`clustering` and
+    writes ``feat_ego_network``."""
+    clustering(con, cfg, window, prepared=prepared)
+    return _run_family(con, cfg, window, "ego_network", prepared=True)
 
 
 def call_behavior(

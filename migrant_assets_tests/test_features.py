@@ -20,6 +20,7 @@ from migrant_assets.features import (
     build_features,
     call_behavior,
     cell_prices,
+    clustering,
     ego_network,
     geography,
     housing_price,
@@ -476,6 +477,40 @@ def test_random_city_against_reference(seed, window, study, threshold):
     assert any(x is not None and 0 < x < 1 for x in values["clustering"])
     assert any(x is None for x in values["center_price"])
     assert any(x is not None for x in values["home_work_distance"])
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_clustering_alone_against_networkx(seed):
+    """The clustering step on its own: a graph with many triangles, hubs, degree ties,
+    reciprocated and one-way edges, against networkx on the undirected view."""
+    rng = np.random.default_rng(seed)
+    graph = nx.powerlaw_cluster_graph(80, 3, 0.6, seed=seed)
+    graph.add_edges_from((0, v) for v in range(1, 80, 2))  # a hub
+    graph.add_edges_from([(200, 201), (201, 202), (202, 200)])  # a lone triangle
+    graph.add_edge(300, 301)  # a lone edge
+    calls = []
+    for a, b in graph.edges:
+        a, b = (a + 1, b + 1) if rng.random() < 0.5 else (b + 1, a + 1)  # user ids from 1
+        calls.append((a, b, datetime(2016, 9, 12, 10), 60.0, None, None))
+        if rng.random() < 0.3:  # reciprocated
+            calls.append((b, a, datetime(2016, 9, 13, 11), 30.0, None, None))
+    parties = sorted({p for c in calls for p in c[:2]})
+    labels = [(p, "new_migrant" if rng.random() < 0.7 else None, None) for p in parties]
+    subscribers = [(p, 30, "F", "Anhui") for p in parties[:5]]
+    con = load(calls, subscribers, HAND_CELLS, HAND_ESTATES, labels, [W2])
+    assert clustering(con, CFG, W2) == "feat_clustering"
+    got = dict(con.execute("SELECT user_id, clustering FROM feat_clustering").fetchall())
+    want = nx.clustering(nx.relabel_nodes(graph, lambda v: v + 1))
+    labelled = {p for p, label, _ in labels if label is not None}
+    assert set(got) == labelled
+    assert all(same(got[v], want[v]) for v in got), [(v, got[v], want[v]) for v in got
+                                                     if not same(got[v], want[v])][:10]
+    assert any(0 < want[v] < 1 for v in got) and got.get(201, 1.0) == 1.0
+    assert got.get(301, 0.0) == 0.0
+    # ego_network reports the same values
+    ego = dict(con.execute(f"SELECT user_id, clustering FROM {ego_network(con, CFG, W2)}")
+               .fetchall())
+    assert ego == got
 
 
 def test_cell_prices_against_brute_force():

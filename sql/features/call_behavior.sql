@@ -1,5 +1,5 @@
 -- Call behaviour of the featurised users of one window (SPEC §5).
--- Reads feat_edges, feat_users (prepare.sql), window_graph, calls and subscribers.
+-- Reads feat_users, feat_contacts, feat_arcs, feat_directed (prepare.sql), calls and subscribers.
 --
 -- Durations are per call (both sides of every call of the window's dates); "locals" are contacts
 -- born in the study city's province. province_diversity uses the undirected contacts with a known
@@ -30,74 +30,45 @@ durations AS (
     GROUP BY u.user_id
 ),
 provinces AS (
-    SELECT e.u AS user_id, s.birth_province, COUNT(*) AS n
-    FROM feat_edges AS e
-    JOIN feat_users AS f ON f.user_id = e.u
-    JOIN subscribers AS s ON s.user_id = e.v
-    WHERE s.birth_province IS NOT NULL
-    GROUP BY e.u, s.birth_province
-),
-province_totals AS (
-    SELECT user_id, SUM(n) AS total
-    FROM provinces
-    GROUP BY user_id
+    SELECT user_id, birth_province, COUNT(*) AS n
+    FROM feat_contacts
+    WHERE birth_province IS NOT NULL
+    GROUP BY user_id, birth_province
 ),
 province_diversity AS (
-    SELECT p.user_id, -SUM((p.n / CAST(t.total AS DOUBLE)) * LOG2(p.n / CAST(t.total AS DOUBLE)))
-        AS province_diversity
-    FROM provinces AS p
-    JOIN province_totals AS t ON t.user_id = p.user_id
-    GROUP BY p.user_id
-),
-out_edges AS (
-    SELECT g.src AS user_id, g.n_calls, r.src IS NOT NULL AS is_reciprocal
-    FROM window_graph AS g
-    JOIN feat_users AS f ON f.user_id = g.src
-    LEFT JOIN window_graph AS r
-        ON r.window_id = $window_id AND r.src = g.dst AND r.dst = g.src
-    WHERE g.window_id = $window_id
-),
-out_totals AS (
-    SELECT
-        user_id,
-        COUNT(*) AS out_degree,
-        SUM(n_calls) AS out_calls,
-        SUM(CASE WHEN is_reciprocal THEN 1 ELSE 0 END) AS n_reciprocal
-    FROM out_edges
+    SELECT user_id, -SUM(p * LOG2(p)) AS province_diversity
+    FROM (
+        SELECT user_id, n / CAST(SUM(n) OVER (PARTITION BY user_id) AS DOUBLE) AS p
+        FROM provinces
+    ) AS shares
     GROUP BY user_id
 ),
 communication AS (
     SELECT
-        o.user_id,
-        -SUM((o.n_calls / CAST(t.out_calls AS DOUBLE)) * LN(o.n_calls / CAST(t.out_calls AS DOUBLE)))
-            / LN(t.out_degree) AS communication_diversity
-    FROM out_edges AS o
-    JOIN out_totals AS t ON t.user_id = o.user_id
-    WHERE t.out_degree >= 2
-    GROUP BY o.user_id, t.out_degree
-),
-in_totals AS (
-    SELECT g.dst AS user_id, SUM(g.n_calls) AS in_calls
-    FROM window_graph AS g
-    JOIN feat_users AS f ON f.user_id = g.dst
-    WHERE g.window_id = $window_id
-    GROUP BY g.dst
+        a.src AS user_id,
+        -SUM(
+            (a.n_calls / CAST(d.out_calls AS DOUBLE)) * LN(a.n_calls / CAST(d.out_calls AS DOUBLE))
+        ) / LN(d.out_degree) AS communication_diversity
+    FROM feat_arcs AS a
+    JOIN feat_directed AS d ON d.user_id = a.src
+    WHERE d.out_degree >= 2
+    GROUP BY a.src, d.out_degree
 )
 SELECT
     f.user_id,
-    COALESCE(i.in_calls, 0) AS in_calls,
-    COALESCE(o.out_calls, 0) AS out_calls,
-    COALESCE(o.out_calls, 0) - COALESCE(i.in_calls, 0) AS out_minus_in,
-    d.call_duration,
-    d.duration_variance,
-    d.local_call_duration,
-    d.local_duration_variance,
+    d.in_calls,
+    d.out_calls,
+    d.out_calls - d.in_calls AS out_minus_in,
+    u.call_duration,
+    u.duration_variance,
+    u.local_call_duration,
+    u.local_duration_variance,
     p.province_diversity,
-    o.n_reciprocal / CAST(o.out_degree AS DOUBLE) AS reciprocal_call,
+    CASE WHEN d.out_degree > 0 THEN d.n_reciprocal / CAST(d.out_degree AS DOUBLE) END
+        AS reciprocal_call,
     m.communication_diversity
 FROM feat_users AS f
-LEFT JOIN durations AS d ON d.user_id = f.user_id
+JOIN feat_directed AS d ON d.user_id = f.user_id
+LEFT JOIN durations AS u ON u.user_id = f.user_id
 LEFT JOIN province_diversity AS p ON p.user_id = f.user_id
-LEFT JOIN out_totals AS o ON o.user_id = f.user_id
-LEFT JOIN communication AS m ON m.user_id = f.user_id
-LEFT JOIN in_totals AS i ON i.user_id = f.user_id;
+LEFT JOIN communication AS m ON m.user_id = f.user_id;

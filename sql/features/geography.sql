@@ -2,10 +2,10 @@
 -- Reads feat_users, feat_locations, feat_centers (prepare.sql).
 --
 -- Distances are haversine great-circle km on a sphere of radius 6371.0088 km (the IUGG mean
--- earth radius), written out in plain arithmetic. L is ordered by (start_ts, cell_id): calls
--- starting in the same second are taken in cell order, which makes the moving distance
--- deterministic (two tied calls in the same cell are the same location). A user whose calls
--- have no location has null geography.
+-- earth radius), written out in plain arithmetic. L is ordered by (start_ts, cell_id) (through
+-- feat_locations.cell_rank): calls starting in the same second are taken in cell order, which
+-- makes the moving distance deterministic (two tied calls in the same cell are the same
+-- location). A user whose calls have no location has null geography.
 CREATE OR REPLACE TEMP TABLE feat_geography AS
 WITH located AS (
     SELECT
@@ -14,8 +14,8 @@ WITH located AS (
         l.lon,
         c.center_lat,
         c.center_lon,
-        LAG(l.lat) OVER (PARTITION BY l.party ORDER BY l.start_ts, l.cell_id) AS prev_lat,
-        LAG(l.lon) OVER (PARTITION BY l.party ORDER BY l.start_ts, l.cell_id) AS prev_lon
+        LAG(l.lat) OVER (PARTITION BY l.party ORDER BY l.start_ts, l.cell_rank) AS prev_lat,
+        LAG(l.lon) OVER (PARTITION BY l.party ORDER BY l.start_ts, l.cell_rank) AS prev_lon
     FROM feat_locations AS l
     JOIN feat_users AS f ON f.user_id = l.party
     JOIN feat_centers AS c ON c.party = l.party

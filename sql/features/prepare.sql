@@ -1,24 +1,38 @@
 -- Shared preparation of one window's features (SPEC §4-§5), read by every feature family.
 -- Connection-local TEMP tables; the SELECT bodies stay in the SQL shared by DuckDB and Spark.
+-- The window's edges (window_graph) and its calls' locations are read here once, for every family.
 --
--- feat_edges: the undirected simple view of G_t, both orientations (u, v) and (v, u) of every
--- edge; every party appears, subscriber or not. window_graph is already aggregated per directed
--- pair, so the undirected view is one DISTINCT over (least, greatest).
-CREATE OR REPLACE TEMP TABLE feat_edges AS
-WITH pairs AS (
-    SELECT DISTINCT LEAST(src, dst) AS a, GREATEST(src, dst) AS b
+-- feat_arcs: the directed edges of G_t (window_graph is already one row per directed pair) with
+-- a flag telling whether the reverse edge exists too.
+CREATE OR REPLACE TEMP TABLE feat_arcs AS
+WITH g AS (
+    SELECT src, dst, n_calls
     FROM window_graph
-    WHERE window_id = $window_id AND src <> dst
+    WHERE window_id = $window_id
 )
-SELECT a AS u, b AS v FROM pairs
-UNION ALL
-SELECT b AS u, a AS v FROM pairs;
+SELECT g.src, g.dst, g.n_calls, r.src IS NOT NULL AS is_reciprocal
+FROM g
+LEFT JOIN g AS r ON r.src = g.dst AND r.dst = g.src;
+
+-- feat_pairs: the undirected simple view of G_t, one row (a, b) with a < b per edge; every party
+-- appears, subscriber or not. A reciprocated pair is taken from its a -> b row only, so no
+-- DISTINCT is needed.
+CREATE OR REPLACE TEMP TABLE feat_pairs AS
+SELECT
+    CASE WHEN src < dst THEN src ELSE dst END AS a,
+    CASE WHEN src < dst THEN dst ELSE src END AS b
+FROM feat_arcs
+WHERE src < dst OR (src > dst AND NOT is_reciprocal);
 
 -- d_v of every party of the window (undirected view).
 CREATE OR REPLACE TEMP TABLE feat_degree AS
-SELECT u AS party, COUNT(*) AS degree
-FROM feat_edges
-GROUP BY u;
+SELECT party, COUNT(*) AS degree
+FROM (
+    SELECT a AS party FROM feat_pairs
+    UNION ALL
+    SELECT b AS party FROM feat_pairs
+) AS ends
+GROUP BY party;
 
 -- The featurised users: labelled for the window's study and active in the window (a party of
 -- G_t, i.e. at least one call made or received in its dates), with their own attributes.
@@ -34,16 +48,71 @@ JOIN feat_degree AS d ON d.party = l.user_id
 LEFT JOIN subscribers AS s ON s.user_id = l.user_id
 WHERE l.label IS NOT NULL;
 
+-- Contacts of the featurised users: both orientations of every undirected edge with a featurised
+-- end, with the contact's degree and attributes (null when it has no `subscribers` row).
+CREATE OR REPLACE TEMP TABLE feat_contacts AS
+SELECT e.user_id, e.contact, d.degree, s.age, s.sex, s.birth_province
+FROM (
+    SELECT a AS user_id, b AS contact FROM feat_pairs
+    UNION ALL
+    SELECT b AS user_id, a AS contact FROM feat_pairs
+) AS e
+JOIN feat_users AS f ON f.user_id = e.user_id
+JOIN feat_degree AS d ON d.party = e.contact
+LEFT JOIN subscribers AS s ON s.user_id = e.contact;
+
+-- Directed degrees and calls of the featurised users (self-calls count, as in window_graph).
+CREATE OR REPLACE TEMP TABLE feat_directed AS
+WITH out_edges AS (
+    SELECT
+        a.src AS user_id,
+        COUNT(*) AS out_degree,
+        SUM(a.n_calls) AS out_calls,
+        SUM(CASE WHEN a.is_reciprocal THEN 1 ELSE 0 END) AS n_reciprocal
+    FROM feat_arcs AS a
+    JOIN feat_users AS f ON f.user_id = a.src
+    GROUP BY a.src
+),
+in_edges AS (
+    SELECT a.dst AS user_id, COUNT(*) AS in_degree, SUM(a.n_calls) AS in_calls
+    FROM feat_arcs AS a
+    JOIN feat_users AS f ON f.user_id = a.dst
+    GROUP BY a.dst
+)
+SELECT
+    f.user_id,
+    COALESCE(i.in_degree, 0) AS in_degree,
+    COALESCE(o.out_degree, 0) AS out_degree,
+    COALESCE(i.in_calls, 0) AS in_calls,
+    COALESCE(o.out_calls, 0) AS out_calls,
+    COALESCE(o.n_reciprocal, 0) AS n_reciprocal
+FROM feat_users AS f
+LEFT JOIN out_edges AS o ON o.user_id = f.user_id
+LEFT JOIN in_edges AS i ON i.user_id = f.user_id;
+
+-- Cells with their position, price(cell) (cell_prices) and their rank in cell_id order.
+CREATE OR REPLACE TEMP TABLE feat_cells AS
+SELECT
+    c.cell_id,
+    ROW_NUMBER() OVER (ORDER BY c.cell_id) AS cell_rank,
+    c.lat,
+    c.lon,
+    p.price
+FROM cells AS c
+LEFT JOIN cell_prices AS p ON p.cell_id = c.cell_id;
+
 -- L_v^t of every party with a location: one row per call and side, the cell of the party's own
 -- side (caller_cell when it called, callee_cell when it was called); calls without a cell skipped.
+-- cell_rank orders ties in start_ts like cell_id. price is price(cell), null when it has none.
 -- home = local start time in [20:00, 07:00), work = [09:00, 16:00).
 CREATE OR REPLACE TEMP TABLE feat_locations AS
 SELECT
     k.party,
     k.start_ts,
-    k.cell_id,
+    c.cell_rank,
     c.lat,
     c.lon,
+    c.price,
     (HOUR(k.start_ts) >= 20 OR HOUR(k.start_ts) < 7) AS is_home,
     (HOUR(k.start_ts) >= 9 AND HOUR(k.start_ts) < 16) AS is_work
 FROM (
@@ -55,10 +124,11 @@ FROM (
     FROM calls
     WHERE call_date BETWEEN $start AND $end AND callee_cell IS NOT NULL
 ) AS k
-JOIN cells AS c ON c.cell_id = k.cell_id;
+JOIN feat_cells AS c ON c.cell_id = k.cell_id;
 
--- Centres of mass of every party with a location: all of L, its home part and its work part
--- (null when that part is empty).
+-- Per party with a location: centres of mass of all of L, its home part and its work part (null
+-- when that part is empty), and the mean price(l) over each (locations with a price; null when
+-- none has one).
 CREATE OR REPLACE TEMP TABLE feat_centers AS
 SELECT
     party,
@@ -67,6 +137,9 @@ SELECT
     AVG(CASE WHEN is_home THEN lat END) AS home_lat,
     AVG(CASE WHEN is_home THEN lon END) AS home_lon,
     AVG(CASE WHEN is_work THEN lat END) AS work_lat,
-    AVG(CASE WHEN is_work THEN lon END) AS work_lon
+    AVG(CASE WHEN is_work THEN lon END) AS work_lon,
+    AVG(price) AS avg_price,
+    AVG(CASE WHEN is_home THEN price END) AS home_avg_price,
+    AVG(CASE WHEN is_work THEN price END) AS work_avg_price
 FROM feat_locations
 GROUP BY party;
