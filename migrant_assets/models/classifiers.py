@@ -3,7 +3,7 @@
 Departure study (positive class: leaving migrants, ≈4%; new migrants vs locals ≈2% in the
 paper), class imbalance handled inside each model:
 
-- random forest: median imputation with missing-value indicators; 200 trees, each grown on a
+- random forest: median imputation with missing-value indicators; 100 trees, each grown on a
   bootstrap of half the training users (``max_samples=0.5``, halves the time) with leaves of at
   least 2% of them (``min_samples_leaf=0.02``, smoother probabilities); a user is predicted to
   leave when the forest's probability exceeds the training prevalence
@@ -49,7 +49,7 @@ CLASSIFIERS = (RANDOM_FOREST, MLP, SVM, LOGISTIC_REGRESSION)
 
 #: The grid of ℓ2 inverse penalties C searched by cross-validation (integration study).
 C_GRID = tuple(np.logspace(-4, 4, 9))
-N_TREES = 200
+N_TREES = 100
 N_JOBS = 2
 
 
