@@ -21,7 +21,7 @@ import pytest
 
 from migrant_assets.config import PROJECT_ROOT
 
-TIMEOUT_S = 420
+TIMEOUT_S = 900  # twelve runs, one at a time through the duckdb pool
 
 
 def _free_port() -> int:
