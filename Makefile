@@ -22,7 +22,7 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 demo: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/migrant-assets demo $(DEMO_ARGS)
 
-test: install
+test: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster definitions validate -m migrant_assets.defs
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
