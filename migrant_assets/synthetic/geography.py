@@ -43,15 +43,15 @@ def place(
     (bearing redrawn, and the distance shortened, for points that fall outside)."""
     x0, y0 = np.broadcast_to(x0, dist_km.shape), np.broadcast_to(y0, dist_km.shape)
     x, y = np.empty_like(dist_km), np.empty_like(dist_km)
-    todo = np.arange(dist_km.size)
+    pending = np.arange(dist_km.size)
     dist = dist_km.astype(float).copy()
-    while todo.size:
-        theta = rng.uniform(0, 2 * np.pi, todo.size)
-        x[todo] = x0[todo] + dist[todo] * np.cos(theta)
-        y[todo] = y0[todo] + dist[todo] * np.sin(theta)
-        lat, lon = to_latlon(x[todo], y[todo])
-        todo = todo[~inside_bbox(lat, lon)]
-        dist[todo] *= 0.8
+    while pending.size:
+        theta = rng.uniform(0, 2 * np.pi, pending.size)
+        x[pending] = x0[pending] + dist[pending] * np.cos(theta)
+        y[pending] = y0[pending] + dist[pending] * np.sin(theta)
+        lat, lon = to_latlon(x[pending], y[pending])
+        pending = pending[~inside_bbox(lat, lon)]
+        dist[pending] *= 0.8
     return x, y
 
 

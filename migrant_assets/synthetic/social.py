@@ -85,8 +85,8 @@ def _choose_contacts(rng, pop: Population, ego, p_town, p_local, p_ext) -> np.nd
     q_keys = _keys(q_pool, province, sex, np.clip(age, 0, 99))
     partner = np.full(n, -1, np.int64)
     for c_key, q_key in zip(c_keys, q_keys, strict=True):
-        todo = partner < 0
-        partner[todo] = _pick(c_key, candidates, q_key[todo], rng.random(int(todo.sum())))
+        open_ = partner < 0
+        partner[open_] = _pick(c_key, candidates, q_key[open_], rng.random(int(open_.sum())))
     return partner
 
 
