@@ -58,6 +58,11 @@ def run_sql(
     return result
 
 
+def first_row(cursor: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The first row of a query's result as ``{column: value}`` (stats and check counts)."""
+    return dict(zip([d[0] for d in cursor.description], cursor.fetchone(), strict=True))
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """Delete-then-insert writes go through here: all or nothing."""

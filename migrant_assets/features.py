@@ -46,7 +46,7 @@ import pandas as pd
 import shapely
 
 from migrant_assets.config import StudyConfig, Window
-from migrant_assets.db import run_sql, transaction
+from migrant_assets.db import first_row, run_sql, transaction
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean earth radius; the SQL files use the same number
 NEAR_KM = 1.0  # SPEC §5: mean price of the estates within 1 km ...
@@ -345,8 +345,7 @@ def write_cell_prices(con: duckdb.DuckDBPyConnection) -> str:
 
 def feature_checks(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window) -> dict:
     """Counts the feature checks assert are zero (``sql/features/checks.sql``)."""
-    cursor = run_sql(con, "features/checks.sql", _params(cfg, window))
-    return dict(zip([d[0] for d in cursor.description], cursor.fetchone(), strict=True))
+    return first_row(run_sql(con, "features/checks.sql", _params(cfg, window)))
 
 
 def null_shares(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, float]:

@@ -14,12 +14,7 @@ from typing import Any
 import duckdb
 
 from migrant_assets.config import Window
-from migrant_assets.db import run_sql, transaction
-
-
-def _row_dict(cursor: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    names = [d[0] for d in cursor.description]
-    return dict(zip(names, cursor.fetchone(), strict=True))
+from migrant_assets.db import first_row, run_sql, transaction
 
 
 def _window_params(window: Window) -> dict[str, Any]:
@@ -34,7 +29,7 @@ def build_daily_contacts(con: duckdb.DuckDBPyConnection, day: date) -> dict[str,
     run_sql(con, "graphs/schema.sql")
     with transaction(con):
         run_sql(con, "graphs/daily_contacts.sql", {"day": day})
-    return _row_dict(run_sql(con, "graphs/daily_contacts_stats.sql", {"day": day}))
+    return first_row(run_sql(con, "graphs/daily_contacts_stats.sql", {"day": day}))
 
 
 def build_window_graph(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, Any]:
@@ -53,7 +48,7 @@ def window_graph_stats(con: duckdb.DuckDBPyConnection, window: Window) -> dict[s
     """Stats of a stored window graph: ``n_nodes``, ``n_edges`` (directed),
     ``n_undirected_edges``, ``reciprocity`` (share of directed edges whose reverse exists, as
     ``networkx.overall_reciprocity``; None without edges), ``n_calls`` and ``duration_s``."""
-    return _row_dict(run_sql(con, "graphs/window_graph_stats.sql", _window_params(window)))
+    return first_row(run_sql(con, "graphs/window_graph_stats.sql", _window_params(window)))
 
 
 def window_graph_consistency(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, Any]:
@@ -62,7 +57,7 @@ def window_graph_consistency(con: duckdb.DuckDBPyConnection, window: Window) -> 
     Returns stored and expected edge, call and duration totals, the number of mismatched edges
     (missing, extra, or with other weights) and ``ok`` when everything agrees.
     """
-    out = _row_dict(run_sql(con, "graphs/window_graph_consistency.sql", _window_params(window)))
+    out = first_row(run_sql(con, "graphs/window_graph_consistency.sql", _window_params(window)))
     out["ok"] = (
         out["mismatched_edges"] == 0
         and out["stored_edges"] == out["expected_edges"]

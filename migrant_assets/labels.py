@@ -26,7 +26,7 @@ from typing import Any
 import duckdb
 
 from migrant_assets.config import StudyConfig
-from migrant_assets.db import run_sql, transaction
+from migrant_assets.db import first_row, run_sql, transaction
 
 INTEGRATION_LABELS = ("local", "settled_migrant", "new_migrant")
 DEPARTURE_LABELS = ("local", "staying_migrant", "leaving_migrant")
@@ -60,8 +60,7 @@ def build_user_labels(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict[
     with transaction(con):
         run_sql(con, "labels/user_labels.sql", params)
 
-    row = run_sql(con, "labels/user_labels_stats.sql")
-    stats: dict[str, Any] = dict(zip([d[0] for d in row.description], row.fetchone(), strict=True))
+    stats: dict[str, Any] = first_row(run_sql(con, "labels/user_labels_stats.sql"))
     counts = run_sql(con, "labels/label_counts.sql").fetchall()
     for study, labels in (("integration", INTEGRATION_LABELS), ("departure", DEPARTURE_LABELS)):
         per_label = dict.fromkeys([*labels, "unlabelled"], 0)
@@ -74,5 +73,4 @@ def build_user_labels(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict[
 def label_checks(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Counts the label checks assert are zero: users with two rows, labelled users without
     attributes."""
-    cursor = run_sql(con, "labels/checks.sql")
-    return dict(zip([d[0] for d in cursor.description], cursor.fetchone(), strict=True))
+    return first_row(run_sql(con, "labels/checks.sql"))

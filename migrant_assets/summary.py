@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from migrant_assets.config import StudyConfig
 from migrant_assets.papers import GROUP_SIZES
@@ -37,28 +38,29 @@ def group_proportions(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, in
     return out
 
 
-def prediction_tables(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict[str, list]:
-    """Tables 1–3 of the departure study at k = k_max: (row, precision, recall, F1, F1 interval,
-    the paper's F1) from `model_results` (SPEC §6)."""
-    from migrant_assets.models.departure import FIRST_K, TABLE1, TABLE3
+def print_departure_tables(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> None:
+    """Tables 1–3 of the departure study beside the papers' F1, as the report publishes them
+    (rows under ``min_group_size`` suppressed)."""
+    from migrant_assets.reports.report import DEPARTURE_TABLES, departure_table_rows
 
-    k_max = cfg.calendar.windows("first_k_days")[-1].window_id
-    tables = {}
-    for title, experiment in (("Table 1: new migrants vs locals, random forest", TABLE1),
-                              ("Table 2: leaving vs staying, k = 14", FIRST_K),
-                              ("Table 3: leaving vs staying, random forest per group", TABLE3)):
-        tables[title] = con.execute(
-            'SELECT "row", "precision", recall, f1, f1_ci_low, f1_ci_high, paper_f1 '
-            "FROM model_results WHERE experiment = ? AND window_id = ? "
-            "ORDER BY model = 'random guess', f1 DESC", [experiment, k_max]).fetchall()
-    return tables
+    def num(x, spec: str) -> str:
+        return "—" if pd.isna(x) else format(x, spec)
+
+    for title, experiment, key in DEPARTURE_TABLES:
+        print(f"\n{title}\n  {'':<28}{'precision':>10}{'recall':>8}{'F1':>8}"
+              f"{'F1 95% CI':>17}{'paper F1':>10}")
+        for r in departure_table_rows(con, cfg, experiment, key).itertuples():
+            ci = "suppressed" if r.suppressed else f"[{r.f1_ci_low:.3f}, {r.f1_ci_high:.3f}]"
+            print(f"  {r.row:<28}{num(r.precision, '.4f'):>10}{num(r.recall, '.4f'):>8}"
+                  f"{num(r.f1, '.4f'):>8}{ci:>17}{num(r.paper_f1, '.4f'):>10}")
 
 
 def print_summary(cfg: StudyConfig, config_path: Path) -> None:
     con = duckdb.connect(str(cfg.duckdb_path), read_only=True)
     try:
         print("Rows per table")
-        for table, n in table_rows(con).items():
+        rows = table_rows(con)
+        for table, n in rows.items():
             print(f"  {table:<28}{n:>12,}")
         print("\nQuarantined rows by reason")
         for source, reason, n in quarantine_by_reason(con):
@@ -66,14 +68,8 @@ def print_summary(cfg: StudyConfig, config_path: Path) -> None:
         print("\nStudy groups (share of the study's labelled users; the papers' share beside)")
         for study, group, n, ours, paper in group_proportions(con):
             print(f"  {study:<12}{group:<18}{n:>9,}  {ours:7.2%}   paper {paper:7.2%}")
-        tables = prediction_tables(con, cfg) if "model_results" in table_rows(con) else {}
-        for title, rows in tables.items():
-            print(f"\n{title}\n  {'':<28}{'precision':>10}{'recall':>8}{'F1':>8}"
-                  f"{'F1 95% CI':>17}{'paper F1':>10}")
-            for row, p, r, f1, lo, hi, paper in rows:
-                paper_text = f"{paper:10.4f}" if paper is not None else f"{'—':>10}"
-                print(f"  {row:<28}{p:>10.4f}{r:>8.4f}{f1:>8.4f}   [{lo:.3f}, {hi:.3f}]"
-                      f"{paper_text}")
+        if "model_results" in rows:
+            print_departure_tables(con, cfg)
     finally:
         con.close()
     print(f"\nDuckDB file: {cfg.duckdb_path}")

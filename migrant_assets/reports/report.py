@@ -320,20 +320,35 @@ _METRICS: list[Column] = [
 ]
 
 
-def _departure_table(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, table_id: str,
-                     title: str, experiment: str, paper_key: str) -> str:
-    head = f"<h3>{html.escape(title)}</h3>"
+#: Tables 1–3 of the departure study: (title, experiment in model_results, the paper's key).
+DEPARTURE_TABLES = (
+    ("Table 1: new migrants vs locals, random forest", TABLE1, TABLE1),
+    ("Table 2: leaving vs staying migrants, k = 14", FIRST_K, TABLE2),
+    ("Table 3: leaving vs staying migrants, random forest per feature group", TABLE3, TABLE3),
+)
+
+
+def departure_table_rows(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, experiment: str,
+                         paper_key: str) -> pd.DataFrame:
+    """One of Tables 1–3 at k = k_max in the paper's row order, the paper's F1 beside ours,
+    rows under ``min_group_size`` positives or negatives suppressed (SPEC §1, §6)."""
     rows = run_sql(con, "reports/model_results.sql", {
         "window_ids": [reference_window(cfg).window_id], "ks": [cfg.calendar.k_max],
         "experiment": experiment, "min_group_size": cfg.thresholds.min_group_size,
     }).df()
-    if rows.empty:
-        return head + _unavailable(title, f"model_results has no row of experiment "
-                                          f"{experiment} at {reference_window(cfg).label}")
     rows["paper_f1"] = [PAPER_F1.get((paper_key, r)) for r in rows["row"]]
     order = [r for (e, r) in PAPER_F1 if e == paper_key]
     rows["_order"] = [order.index(r) if r in order else len(order) for r in rows["row"]]
-    rows = rows.sort_values(["_order", "row"])
+    return rows.sort_values(["_order", "row"]).drop(columns="_order")
+
+
+def _departure_table(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, table_id: str,
+                     title: str, experiment: str, paper_key: str) -> str:
+    head = f"<h3>{html.escape(title)}</h3>"
+    rows = departure_table_rows(con, cfg, experiment, paper_key)
+    if rows.empty:
+        return head + _unavailable(title, f"model_results has no row of experiment "
+                                          f"{experiment} at {reference_window(cfg).label}")
     return head + html_table(table_id, rows, [
         ("row", "row", fmt_text), ("model", "classifier", fmt_text), *_METRICS,
         ("paper_f1", "F1 (paper)", fmt_metric), ("n_users", "users", fmt_count),
@@ -349,13 +364,8 @@ def _departure_models_section(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
         out.append(_unavailable("The departure classifier tables", problem))
     else:
         out += [
-            _departure_table(con, cfg, "table-departure-table1",
-                             "Table 1: new migrants vs locals, random forest", TABLE1, TABLE1),
-            _departure_table(con, cfg, "table-departure-table2",
-                             "Table 2: leaving vs staying migrants, k = 14", FIRST_K, TABLE2),
-            _departure_table(con, cfg, "table-departure-table3",
-                             "Table 3: leaving vs staying, random forest, feature groups",
-                             TABLE3, TABLE3),
+            _departure_table(con, cfg, f"table-departure-table{i}", title, experiment, key)
+            for i, (title, experiment, key) in enumerate(DEPARTURE_TABLES, start=1)
         ]
         curves = run_sql(con, "reports/model_results.sql", {
             **first_k_params(cfg), "experiment": FIRST_K,
