@@ -549,3 +549,22 @@ def test_sql_stays_in_the_duckdb_spark_subset():
         text = path.read_text().upper()
         for token in ("QUALIFY", "::", "LIST_", "STRUCT_", "ARG_M", "_BY(", "MACRO", "UNNEST"):
             assert token not in text, (path.name, token)
+
+
+@pytest.mark.parametrize("window", [W2, A_WEEK])
+def test_features_do_not_depend_on_row_order(window):
+    """The same rows stored in another order (parallel ingestion and multi-threaded aggregation
+    both reorder them) give bit-identical features. Floating-point sums of fractional durations,
+    coordinates and prices depend on their order, so this holds only because they are exact."""
+    calls, subscribers, cells, estates, labels, _ = random_city(7)
+    rng = np.random.default_rng(7)
+    calls = [(*c[:3], c[3] + round(float(rng.random()), 6), *c[4:]) for c in calls]  # µs
+    tables = []
+    for order in (list, lambda rows: rows[::-1]):
+        con = load(order(calls), order(subscribers), order(cells), order(estates),
+                   order(labels), [window])
+        build_features(con, CFG, window)
+        tables.append(con.execute("SELECT * FROM features ORDER BY user_id").fetchall())
+    assert len(tables[0]) > 20
+    differing = [(a[2], b[2]) for a, b in zip(*tables, strict=True) if a != b]
+    assert not differing, differing[:3]

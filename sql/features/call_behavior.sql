@@ -5,29 +5,49 @@
 -- born in the study city's province. province_diversity uses the undirected contacts with a known
 -- birth province (null when none is known); reciprocal_call and communication_diversity use the
 -- directed out-edges of v (window_graph), natural log in the entropy.
+-- Sums are exact (prepare.sql): durations are fixed-point to the microsecond, and the sample
+-- variance is (n sum(x^2) - sum(x)^2) / (n (n - 1)) with an exact numerator; entropy terms are
+-- fixed-point to 1e-15.
 CREATE OR REPLACE TEMP TABLE feat_call_behavior AS
 WITH user_calls AS (
-    SELECT c.caller AS user_id, c.callee AS contact, c.duration_s
+    SELECT c.caller AS user_id, c.callee AS contact, CAST(c.duration_s AS DECIMAL(18, 6)) AS x
     FROM calls AS c
     JOIN feat_users AS f ON f.user_id = c.caller
     WHERE c.call_date BETWEEN $start AND $end
     UNION ALL
-    SELECT c.callee AS user_id, c.caller AS contact, c.duration_s
+    SELECT c.callee AS user_id, c.caller AS contact, CAST(c.duration_s AS DECIMAL(18, 6)) AS x
     FROM calls AS c
     JOIN feat_users AS f ON f.user_id = c.callee
     WHERE c.call_date BETWEEN $start AND $end
 ),
+moments AS (
+    SELECT
+        user_id,
+        COUNT(*) AS n,
+        SUM(x) AS sum_x,
+        SUM(x * x) AS sum_x2,
+        COUNT(local_x) AS n_local,
+        SUM(local_x) AS sum_local_x,
+        SUM(local_x * local_x) AS sum_local_x2
+    FROM (
+        SELECT u.user_id, u.x, CASE WHEN s.birth_province = $province THEN u.x END AS local_x
+        FROM user_calls AS u
+        LEFT JOIN subscribers AS s ON s.user_id = u.contact
+    ) AS d
+    GROUP BY user_id
+),
 durations AS (
     SELECT
-        u.user_id,
-        AVG(u.duration_s) AS call_duration,
-        VAR_SAMP(u.duration_s) AS duration_variance,
-        AVG(CASE WHEN s.birth_province = $province THEN u.duration_s END) AS local_call_duration,
-        VAR_SAMP(CASE WHEN s.birth_province = $province THEN u.duration_s END)
-            AS local_duration_variance
-    FROM user_calls AS u
-    LEFT JOIN subscribers AS s ON s.user_id = u.contact
-    GROUP BY u.user_id
+        user_id,
+        CAST(sum_x AS DOUBLE) / n AS call_duration,
+        CASE WHEN n >= 2 THEN CAST(n * sum_x2 - sum_x * sum_x AS DOUBLE) / (n * (n - 1.0)) END
+            AS duration_variance,
+        CAST(sum_local_x AS DOUBLE) / n_local AS local_call_duration,
+        CASE WHEN n_local >= 2 THEN
+            CAST(n_local * sum_local_x2 - sum_local_x * sum_local_x AS DOUBLE)
+            / (n_local * (n_local - 1.0))
+        END AS local_duration_variance
+    FROM moments
 ),
 provinces AS (
     SELECT user_id, birth_province, COUNT(*) AS n
@@ -36,7 +56,9 @@ provinces AS (
     GROUP BY user_id, birth_province
 ),
 province_diversity AS (
-    SELECT user_id, -SUM(p * LOG2(p)) AS province_diversity
+    SELECT
+        user_id,
+        -CAST(SUM(CAST(p * LOG2(p) AS DECIMAL(18, 15))) AS DOUBLE) AS province_diversity
     FROM (
         SELECT user_id, n / CAST(SUM(n) OVER (PARTITION BY user_id) AS DOUBLE) AS p
         FROM provinces
@@ -46,9 +68,10 @@ province_diversity AS (
 communication AS (
     SELECT
         a.src AS user_id,
-        -SUM(
+        -CAST(SUM(CAST(
             (a.n_calls / CAST(d.out_calls AS DOUBLE)) * LN(a.n_calls / CAST(d.out_calls AS DOUBLE))
-        ) / LN(d.out_degree) AS communication_diversity
+            AS DECIMAL(18, 15)
+        )) AS DOUBLE) / LN(d.out_degree) AS communication_diversity
     FROM feat_arcs AS a
     JOIN feat_directed AS d ON d.user_id = a.src
     WHERE d.out_degree >= 2

@@ -5,7 +5,8 @@
 -- earth radius), written out in plain arithmetic. L is ordered by (start_ts, cell_id) (through
 -- feat_locations.cell_rank): calls starting in the same second are taken in cell order, which
 -- makes the moving distance deterministic (two tied calls in the same cell are the same
--- location). A user whose calls have no location has null geography.
+-- location). A user whose calls have no location has null geography. Sums are exact
+-- (prepare.sql): distances are fixed-point to 1e-12 km.
 CREATE OR REPLACE TEMP TABLE feat_geography AS
 WITH located AS (
     SELECT
@@ -38,10 +39,10 @@ distances AS (
 spread AS (
     SELECT
         user_id,
-        AVG(radius) AS avg_radius,
+        CAST(AVG(CAST(radius AS DECIMAL(18, 12))) AS DOUBLE) AS avg_radius,
         MAX(radius) AS max_radius,
-        COALESCE(SUM(step), 0.0) AS moving_distance,
-        COALESCE(SUM(step), 0.0) / COUNT(*) AS avg_moving_distance
+        CAST(COALESCE(SUM(CAST(step AS DECIMAL(18, 12))), 0) AS DOUBLE) AS moving_distance,
+        COUNT(*) AS n_locations
     FROM distances
     GROUP BY user_id
 )
@@ -52,7 +53,7 @@ SELECT
     s.avg_radius,
     s.max_radius,
     s.moving_distance,
-    s.avg_moving_distance,
+    s.moving_distance / s.n_locations AS avg_moving_distance,
     c.home_lat,
     c.home_lon,
     c.work_lat,

@@ -13,7 +13,7 @@
 -- cell (a 2.5 r square around the point: 30 % fewer candidates than 3 x 3 cells of r km).
 -- Each distinct position is priced once. Every party with a location gets its centre price
 -- (contacts' values feed the neighbour prices); home and work centres are priced for the
--- featurised users only.
+-- featurised users only. Means of prices are exact (prepare.sql): fixed-point to 1e-6 yuan.
 CREATE OR REPLACE TEMP TABLE feat_point_prices AS
 WITH points AS (
     SELECT party, 'center' AS kind, center_lat AS lat, center_lon AS lon
@@ -72,7 +72,9 @@ estate_keys AS (
     CROSS JOIN grid AS g
 ),
 near AS (
-    SELECT p.position_id, AVG(e.price_per_sqm) AS price
+    SELECT
+        p.position_id,
+        CAST(AVG(CAST(e.price_per_sqm AS DECIMAL(18, 6))) AS DOUBLE) AS price
     FROM point_keys AS p
     JOIN (
         SELECT e.price_per_sqm, e.x, e.y, e.z, e.gx1 + o.dx AS gx, e.gy1 + o.dy AS gy
@@ -107,7 +109,9 @@ nearest AS (
 prices AS (
     SELECT position_id, price FROM near
     UNION ALL
-    SELECT w.position_id, AVG(w.price_per_sqm) AS price
+    SELECT
+        w.position_id,
+        CAST(AVG(CAST(w.price_per_sqm AS DECIMAL(18, 6))) AS DOUBLE) AS price
     FROM within5 AS w
     JOIN nearest AS n ON n.position_id = w.position_id AND n.chord2 = w.chord2
     GROUP BY w.position_id
@@ -135,8 +139,8 @@ WITH party_prices AS (
 neighbors AS (
     SELECT
         c.user_id,
-        AVG(pp.avg_price) AS neighbor_avg_price,
-        AVG(pp.center_price) AS neighbor_center_price
+        CAST(AVG(CAST(pp.avg_price AS DECIMAL(18, 6))) AS DOUBLE) AS neighbor_avg_price,
+        CAST(AVG(CAST(pp.center_price AS DECIMAL(18, 6))) AS DOUBLE) AS neighbor_center_price
     FROM feat_contacts AS c
     JOIN party_prices AS pp ON pp.party = c.contact
     GROUP BY c.user_id

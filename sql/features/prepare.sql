@@ -129,17 +129,31 @@ JOIN feat_cells AS c ON c.cell_id = k.cell_id;
 -- Per party with a location: centres of mass of all of L, its home part and its work part (null
 -- when that part is empty), and the mean price(l) over each (locations with a price; null when
 -- none has one).
+-- Exact sums: every sum or mean of non-integer values in the feature SQL adds fixed-point
+-- DECIMALs (degrees to 1e-15, km to 1e-12, yuan to 1e-6, seconds to 1e-6, entropy terms to
+-- 1e-15), whose sums are exact, so a feature does not depend on the order in which rows are
+-- stored or threads combine partial sums: the same input gives bit-identical features.
 CREATE OR REPLACE TEMP TABLE feat_centers AS
+WITH fixed AS (
+    SELECT
+        party,
+        is_home,
+        is_work,
+        CAST(lat AS DECIMAL(18, 15)) AS lat,
+        CAST(lon AS DECIMAL(18, 15)) AS lon,
+        CAST(price AS DECIMAL(18, 6)) AS price
+    FROM feat_locations
+)
 SELECT
     party,
-    AVG(lat) AS center_lat,
-    AVG(lon) AS center_lon,
-    AVG(CASE WHEN is_home THEN lat END) AS home_lat,
-    AVG(CASE WHEN is_home THEN lon END) AS home_lon,
-    AVG(CASE WHEN is_work THEN lat END) AS work_lat,
-    AVG(CASE WHEN is_work THEN lon END) AS work_lon,
-    AVG(price) AS avg_price,
-    AVG(CASE WHEN is_home THEN price END) AS home_avg_price,
-    AVG(CASE WHEN is_work THEN price END) AS work_avg_price
-FROM feat_locations
+    CAST(AVG(lat) AS DOUBLE) AS center_lat,
+    CAST(AVG(lon) AS DOUBLE) AS center_lon,
+    CAST(AVG(CASE WHEN is_home THEN lat END) AS DOUBLE) AS home_lat,
+    CAST(AVG(CASE WHEN is_home THEN lon END) AS DOUBLE) AS home_lon,
+    CAST(AVG(CASE WHEN is_work THEN lat END) AS DOUBLE) AS work_lat,
+    CAST(AVG(CASE WHEN is_work THEN lon END) AS DOUBLE) AS work_lon,
+    CAST(AVG(price) AS DOUBLE) AS avg_price,
+    CAST(AVG(CASE WHEN is_home THEN price END) AS DOUBLE) AS home_avg_price,
+    CAST(AVG(CASE WHEN is_work THEN price END) AS DOUBLE) AS work_avg_price
+FROM fixed
 GROUP BY party;

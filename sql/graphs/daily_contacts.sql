@@ -1,9 +1,16 @@
 -- Daily partition of daily_contacts (SPEC §4): who called whom on $day, how often, how long.
--- Every party is kept, subscriber or not. Delete-then-insert; run inside one transaction.
+-- Every party is kept, subscriber or not. Durations are summed exactly, as fixed-point to the
+-- microsecond, so the sum does not depend on row order. Delete-then-insert; run inside one
+-- transaction.
 DELETE FROM daily_contacts WHERE call_date = $day;
 
 INSERT INTO daily_contacts
-SELECT call_date, caller, callee, count(*) AS n_calls, sum(duration_s) AS duration_s
+SELECT
+    call_date,
+    caller,
+    callee,
+    count(*) AS n_calls,
+    CAST(sum(CAST(duration_s AS DECIMAL(18, 6))) AS DOUBLE) AS duration_s
 FROM calls
 WHERE call_date = $day
 GROUP BY call_date, caller, callee;

@@ -1,6 +1,7 @@
 -- Partition $window_id of window_graph (SPEC §4): G_t over $start..$end (inclusive), an edge
 -- u -> v when u called v at least once, weighted by calls and total duration. Summed from
--- daily_contacts. Delete-then-insert; run inside one transaction.
+-- daily_contacts, durations exactly (daily_contacts.sql). Delete-then-insert; run inside one
+-- transaction.
 DELETE FROM window_graph WHERE window_id = $window_id;
 
 INSERT INTO window_graph
@@ -9,7 +10,7 @@ SELECT
     caller AS src,
     callee AS dst,
     sum(n_calls) AS n_calls,
-    sum(duration_s) AS duration_s
+    CAST(sum(CAST(duration_s AS DECIMAL(18, 6))) AS DOUBLE) AS duration_s
 FROM daily_contacts
 WHERE call_date BETWEEN $start AND $end
 GROUP BY caller, callee;

@@ -1,6 +1,6 @@
 -- Size and shape of one window graph: nodes (every party), directed and undirected edges,
 -- reciprocity = share of directed edges whose reverse edge exists (null without edges),
--- total calls and total duration.
+-- total calls and total duration (an exact sum, daily_contacts.sql).
 WITH g AS (
     SELECT src, dst, n_calls, duration_s FROM window_graph WHERE window_id = $window_id
 ),
@@ -20,5 +20,5 @@ SELECT
     count(DISTINCT (least(src, dst), greatest(src, dst))) AS n_undirected_edges,
     avg(reciprocated::INTEGER) AS reciprocity,
     coalesce(sum(n_calls), 0) AS n_calls,
-    coalesce(sum(duration_s), 0) AS duration_s
+    coalesce(CAST(sum(CAST(duration_s AS DECIMAL(18, 6))) AS DOUBLE), 0) AS duration_s
 FROM edges;

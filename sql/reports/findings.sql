@@ -6,6 +6,7 @@
 -- * Over time within a group (paired = true): the same users in both windows; the difference is
 --   the mean of the per-user differences, se = their sample sd / sqrt(n pairs); fewer than
 --   $min_group_size pairs leaves it untested (SPEC §1).
+-- Means and sds are exact two-pass sums, as in group_feature_trends.sql.
 -- z = difference / se. A finding holds when every comparison has sign * z >= $z_critical; the
 -- comparison reported is the weakest (smallest sign * z). Untested comparisons: holds is null.
 CREATE OR REPLACE TABLE findings AS
@@ -31,13 +32,11 @@ paired_long AS (
     ON COLUMNS(* EXCLUDE (window_id, study, user_id, label))
     INTO NAME feature VALUE value
 ),
-paired_stats AS (
+paired_values AS (
     SELECT c.finding_id, c.comparison,
-           count(*) AS n,
-           avg(CAST(a.value AS DOUBLE)) AS value_a,
-           avg(CAST(b.value AS DOUBLE)) AS value_b,
-           avg(CAST(a.value AS DOUBLE) - CAST(b.value AS DOUBLE)) AS difference,
-           stddev_samp(CAST(a.value AS DOUBLE) - CAST(b.value AS DOUBLE)) / sqrt(count(*)) AS se
+           CAST(a.value AS DOUBLE) AS value_a,
+           CAST(b.value AS DOUBLE) AS value_b,
+           CAST(a.value AS DOUBLE) - CAST(b.value AS DOUBLE) AS difference
     FROM finding_comparisons c
     JOIN paired_long a
         ON a.study = c.study AND a.feature = c.feature AND a.window_id = c.window_a
@@ -46,7 +45,23 @@ paired_stats AS (
         ON b.user_id = a.user_id AND b.study = c.study AND b.feature = c.feature
        AND b.window_id = c.window_b AND b.label = c.label_b
     WHERE c.paired
+),
+paired_means AS (
+    SELECT finding_id, comparison,
+           count(*) AS n,
+           CAST(avg(CAST(value_a AS DECIMAL(38, 12))) AS DOUBLE) AS value_a,
+           CAST(avg(CAST(value_b AS DECIMAL(38, 12))) AS DOUBLE) AS value_b,
+           CAST(avg(CAST(difference AS DECIMAL(38, 12))) AS DOUBLE) AS difference
+    FROM paired_values
     GROUP BY ALL
+),
+paired_stats AS (
+    SELECT m.finding_id, m.comparison, m.n, m.value_a, m.value_b, m.difference,
+           sqrt(CAST(sum(CAST((v.difference - m.difference) ^ 2 AS DECIMAL(38, 12))) AS DOUBLE)
+                / nullif(m.n - 1, 0)) / sqrt(m.n) AS se
+    FROM paired_means m
+    JOIN paired_values v USING (finding_id, comparison)
+    GROUP BY m.finding_id, m.comparison, m.n, m.value_a, m.value_b, m.difference
 ),
 paired AS (
     SELECT c.finding_id, c.comparison, c.sign,

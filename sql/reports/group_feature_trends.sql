@@ -2,6 +2,8 @@
 -- figures"; 001 Figures 2-3, 000 Figures 3, 5-7). Statistics over the non-null values of the
 -- group's users in the window: n = count, mean, se = sample sd / sqrt(n). A cell of fewer than
 -- $min_group_size users is published with n, mean and se null and suppressed = true (SPEC §1).
+-- Sums are exact, so the statistics do not depend on row order: the mean sums fixed-point values
+-- (1e-12), the sd sums the fixed-point squared deviations from that mean (two passes).
 CREATE OR REPLACE TABLE group_feature_trends AS
 WITH windows AS (
     SELECT unnest($window_ids) AS window_id,
@@ -19,13 +21,20 @@ long AS (
     ON COLUMNS(* EXCLUDE (window_id, study, user_id, label))
     INTO NAME feature VALUE value
 ),
-stats AS (
+means AS (
     SELECT study, window_id, label, feature,
            count(value) AS n,
-           avg(CAST(value AS DOUBLE)) AS mean,
-           stddev_samp(CAST(value AS DOUBLE)) / sqrt(count(value)) AS se
+           CAST(avg(CAST(value AS DECIMAL(38, 12))) AS DOUBLE) AS mean
     FROM long
     GROUP BY ALL
+),
+stats AS (
+    SELECT m.study, m.window_id, m.label, m.feature, m.n, m.mean,
+           sqrt(CAST(sum(CAST((CAST(l.value AS DOUBLE) - m.mean) ^ 2 AS DECIMAL(38, 12)))
+                     AS DOUBLE) / nullif(m.n - 1, 0)) / sqrt(m.n) AS se
+    FROM means m
+    JOIN long l USING (study, window_id, label, feature)
+    GROUP BY m.study, m.window_id, m.label, m.feature, m.n, m.mean
 )
 SELECT s.study, w.window_family, c.feature, c.feature_family, s.window_id, w.window_label,
        w.window_order, s.label,

@@ -1,13 +1,16 @@
 -- The integration study's Figure 1 (001): each labelled user placed at the mean of their weekly
--- centres of mass over $window_ids (W2..W4, the weeks all three groups are active), counted on a
--- grid of cells of $dlat x $dlon degrees from ($min_lat, $min_lon). Per cell: group 'all' with
+-- centres of mass over $window_ids (W2..W4, the weeks all three groups are active; an exact
+-- mean, as in the features), counted on a grid of cells of $dlat x $dlon degrees from
+-- ($min_lat, $min_lon). Per cell: group 'all' with
 -- log_p = ln P_all (share of all placed users in the cell), and each group with
 -- log_p = ln P_group and log_ratio = ln P_group - ln P_all. A (cell, group) of fewer than
 -- $min_group_size users, or in a cell of fewer than $min_group_size users, is suppressed
 -- (n, log_p, log_ratio null) (SPEC §1). Cells with no user have no row.
 CREATE OR REPLACE TABLE group_map AS
 WITH people AS (
-    SELECT user_id, any_value(label) AS label, avg(center_lat) AS lat, avg(center_lon) AS lon
+    SELECT user_id, any_value(label) AS label,
+           CAST(avg(CAST(center_lat AS DECIMAL(18, 15))) AS DOUBLE) AS lat,
+           CAST(avg(CAST(center_lon AS DECIMAL(18, 15))) AS DOUBLE) AS lon
     FROM features
     WHERE study = 'integration' AND list_contains($window_ids, window_id)
       AND center_lat IS NOT NULL AND center_lon IS NOT NULL
