@@ -10,12 +10,12 @@
 -- fixed-point to 1e-15.
 CREATE OR REPLACE TEMP TABLE feat_call_behavior AS
 WITH user_calls AS (
-    SELECT c.caller AS user_id, c.callee AS contact, CAST(c.duration_s AS DECIMAL(18, 6)) AS x
+    SELECT c.caller AS user_id, c.callee AS contact, CAST(c.duration_s AS DECIMAL(38, 6)) AS x
     FROM calls AS c
     JOIN feat_users AS f ON f.user_id = c.caller
     WHERE c.call_date BETWEEN $start AND $end
     UNION ALL
-    SELECT c.callee AS user_id, c.caller AS contact, CAST(c.duration_s AS DECIMAL(18, 6)) AS x
+    SELECT c.callee AS user_id, c.caller AS contact, CAST(c.duration_s AS DECIMAL(38, 6)) AS x
     FROM calls AS c
     JOIN feat_users AS f ON f.user_id = c.callee
     WHERE c.call_date BETWEEN $start AND $end
