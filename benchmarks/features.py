@@ -46,7 +46,7 @@ from migrant_assets.config import StudyConfig, Window
 from migrant_assets.contract import DataContract
 from migrant_assets.db import connect, run_sql, sql_text
 from migrant_assets.graphs import build_daily_contacts, build_window_graph
-from migrant_assets.ingest import ingest_calls, ingest_places, ingest_subscribers
+from migrant_assets.ingest import ingest_calls, ingest_places, ingest_subscribers, land_calls
 from migrant_assets.labels import build_user_labels
 from migrant_assets.synthetic import generate
 
@@ -137,8 +137,9 @@ def prepared_db(workdir: Path, preset: str, cfg: StudyConfig) -> Path:
     ingest_places(con, cfg, contract, "cells")
     ingest_places(con, cfg, contract, "estates")
     ingest_subscribers(con, cfg, contract)
+    land_calls(con, cfg, contract)
     for day in cfg.calendar.days:
-        ingest_calls(con, cfg, contract, day)
+        ingest_calls(con, cfg, day)
         build_daily_contacts(con, day)
     build_user_labels(con, cfg)
     for window in cfg.calendar.windows():

@@ -1,118 +1,282 @@
 """The input data contract (SPEC §1) and the one reader every input goes through.
 
-A *mapping file* (YAML, see ``docs/data_contract.md``) says where each contract table's files are
-and which of their columns holds each contract column::
+A *mapping file* (YAML, see ``docs/data_contract.md`` and ``docs/your_own_data.md``) says where
+each contract table's files are, which of their columns holds each contract column, and how to
+read the values (timestamps, event types, null tokens, phone numbers)::
 
     base_dir: /data/operator          # optional; default: the mapping file's folder
+    null_tokens: ["", "NULL", "N/A"]  # text that means "no value" (default: DEFAULT_NULL_TOKENS)
+    numbers: {country_code: "86", national_digits: 11}
     calls:
-      path: cdr/{date:%Y%m%d}/*.csv   # {date} is the partition day; globs allowed
-      columns: {caller: msisdn_a, callee: msisdn_b, start_ts: t_start, end_ts: t_end,
-                caller_cell: lac_ci_a, callee_cell: lac_ci_b}
-      timestamp_format: "%d/%m/%Y %H:%M:%S"   # optional, for text timestamps
-    subscribers: {path: subscribers.parquet}
-    cells: {path: cells.csv, csv: {delim: ";"}}
+      path: cdr/*.csv                 # one file, a glob, or cdr/{date:%Y%m%d}.csv
+      columns: {caller: msisdn_a, callee: msisdn_b, start_ts: t_start, duration: secs,
+                caller_cell: lac_ci_a, event_type: kind}
+      timestamps: {unit: s}           # or {format: "%d/%m/%Y %H:%M:%S", timezone: UTC}
+      event_types: {call: [voice], missed: [missed]}
+      missed_calls: contact           # or quarantine
+    subscribers: {path: subscribers.parquet, constants: {is_local_number: "true"}}
+    cells: {path: cells.csv, csv: {delim: ";"}}   # cells and estates may be left out
     estates: {path: estates.csv}
 
-Columns not listed map to themselves. The reader returns every contract column as text, with the
-file and the row number in it (Parquet) so that validation in SQL decides what is bad, and puts
-CSV lines that cannot be parsed at all aside as *rejected lines* (their text is never kept: it
-holds phone numbers).
+The reader returns every contract column already normalised (identifiers in one canonical text
+form, timestamps in the study city's local time, null tokens as NULL) with the file and row of
+each record, so that validation in SQL decides what is bad. CSV lines the parser cannot split
+are put aside as *rejected lines* with their line number; their text is never kept (it holds
+phone numbers). Nothing from a file or a mapping is pasted into SQL: column names are checked
+against the file's own columns and quoted, CSV option names are allow-listed, and every value is
+a bound parameter.
 """
 
 from __future__ import annotations
 
 import glob
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from migrant_assets.config import FilesSource, StudyConfig
+from migrant_assets.db import run_sql
+from migrant_assets.errors import MappingError
 
+#: Contract columns of each table; the reader returns them in this order.
 CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "calls": ("caller", "callee", "start_ts", "end_ts", "caller_cell", "callee_cell"),
+    "calls": (
+        "caller", "callee", "start_ts", "end_ts", "duration", "caller_cell", "callee_cell",
+        "event_type",
+    ),
     "cells": ("cell_id", "lat", "lon"),
     "subscribers": (
-        "number",
-        "owner_id",
-        "age",
-        "sex",
-        "birth_province",
-        "is_local_number",
-        "user_type",
+        "number", "owner_id", "age", "sex", "birth_province", "is_local_number", "user_type",
     ),
     "estates": ("estate_id", "lat", "lon", "price_per_sqm"),
 }
+#: Columns a file must provide (through ``columns`` or ``constants``); the others may be absent
+#: and are then NULL. Calls also need ``end_ts`` or ``duration``.
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "calls": ("caller", "callee", "start_ts"),
+    "cells": ("cell_id", "lat", "lon"),
+    "subscribers": ("number", "is_local_number"),
+    "estates": ("estate_id", "lat", "lon", "price_per_sqm"),
+}
+#: Columns holding phone numbers (canonicalised as numbers) and other identifiers.
+NUMBER_COLUMNS = ("caller", "callee", "number")
+ID_COLUMNS = ("owner_id", "cell_id", "estate_id", "caller_cell", "callee_cell")
+TIME_COLUMNS = ("start_ts", "end_ts")
+
+#: Text that means "no value" unless the mapping sets ``null_tokens``.
+DEFAULT_NULL_TOKENS = ("", "NULL", "null", "Null", "N/A", "n/a", "NA", "\\N", "None", "NaN", "nan")
+
+#: read_csv options a mapping may set (anything else is refused), with their value types.
+CSV_OPTIONS: dict[str, type] = {
+    "delim": str, "sep": str, "quote": str, "escape": str, "header": bool, "skip": int,
+    "comment": str, "encoding": str, "decimal_separator": str, "new_line": str,
+    "max_line_size": int, "strict_mode": bool, "null_padding": bool,
+}
+
+_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                  "UINTEGER", "UBIGINT", "UHUGEINT")
+_FLOAT_TYPES = ("FLOAT", "DOUBLE", "REAL")
+_UNIT_MICROS = {"s": 1_000_000, "ms": 1_000, "us": 1}
 
 
-class TableSource(BaseModel):
-    """Where one contract table's files are and how their columns map to the contract."""
-
+class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Timestamps(_Model):
+    """How a table's timestamps are written (SPEC §1: stored as the city's naive local time).
+
+    ``format``: strptime format of text timestamps (with ``%z`` when they carry an offset);
+    without it text is read as ISO-8601, with or without ``Z`` / ``±hh:mm``. ``unit``: the
+    values are numbers of seconds / milliseconds / microseconds since ``origin`` (default the
+    Unix epoch, 1970-01-01T00:00:00Z). ``timezone``: the zone of naive values (text without an
+    offset, naive Parquet timestamps, a naive ``origin``); default the study city's. Values with
+    an offset and timezone-aware Parquet columns are converted to the city's local time.
+    """
+
+    format: str | None = None
+    unit: Literal["s", "ms", "us"] | None = None
+    origin: str | None = None
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str | None) -> str | None:
+        if v is not None:
+            _zone_info(v)
+        return v
+
+    @field_validator("origin")
+    @classmethod
+    def _origin(cls, v: str | None) -> str | None:
+        if v is not None:
+            datetime.fromisoformat(v)
+        return v
+
+
+class EventTypes(_Model):
+    """Which values of the ``event_type`` column are calls and which are missed calls; rows of
+    any other type (SMS, data sessions) are not calls: counted, not ingested."""
+
+    call: list[str]
+    missed: list[str] = Field(default_factory=list)
+
+
+class Numbers(_Model):
+    """Phone-number canonical form: separators (space, ``-``, ``(``, ``)``, ``.``) removed from
+    numbers written with digits only, float-encoded integers (``1.39e10``, ``139…0.0``) written
+    as integers, and the country prefix (``+CC``, ``00CC``; bare ``CC`` only when the rest has
+    ``national_digits`` digits) removed."""
+
+    country_code: str | None = None
+    national_digits: int | None = None
+
+    @field_validator("country_code")
+    @classmethod
+    def _digits(cls, v: str | None) -> str | None:
+        if v is not None and not v.isdigit():
+            raise ValueError("numbers.country_code must be digits, e.g. '86'")
+        return v
+
+
+class TableSource(_Model):
+    """Where one contract table's files are and how to read them."""
 
     path: str
     format: Literal["csv", "parquet"] | None = None  # default: from the file extension
     columns: dict[str, str] = Field(default_factory=dict)  # contract name -> file column
-    csv: dict[str, str | bool | int] = Field(default_factory=dict)  # extra read_csv options
-    timestamp_format: str | None = None
+    constants: dict[str, str] = Field(default_factory=dict)  # contract name -> value, every row
+    csv: dict[str, str | bool | int] = Field(default_factory=dict)  # allow-listed read_csv options
+    timestamp_format: str | None = None  # shorthand for timestamps.format
+    timestamps: Timestamps = Timestamps()
+    event_types: EventTypes | None = None
+    missed_calls: Literal["contact", "quarantine"] = "contact"
+
+    @property
+    def time_rule(self) -> Timestamps:
+        if self.timestamp_format and not self.timestamps.format:
+            return self.timestamps.model_copy(update={"format": self.timestamp_format})
+        return self.timestamps
 
 
-class DataContract(BaseModel):
-    """A mapping file: the four contract tables of SPEC §1."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class DataContract(_Model):
+    """A mapping file: the contract tables of SPEC §1 (cells and estates may be absent)."""
 
     base_dir: Path
     calls: TableSource
     subscribers: TableSource
-    cells: TableSource
-    estates: TableSource
+    cells: TableSource | None = None
+    estates: TableSource | None = None
+    null_tokens: list[str] = Field(default_factory=lambda: list(DEFAULT_NULL_TOKENS))
+    numbers: Numbers = Numbers()
 
     @classmethod
     def load(cls, path: str | Path) -> DataContract:
         path = Path(path)
-        data = yaml.safe_load(path.read_text()) or {}
+        if not path.exists():
+            raise MappingError("the mapping file does not exist", str(path),
+                               "point source.mapping of the study config at your mapping file")
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise MappingError(f"the mapping file is not valid YAML ({type(e).__name__})",
+                               str(path), "check its indentation and quoting") from None
+        if not isinstance(data, dict):
+            raise MappingError("the mapping file must be a YAML mapping", str(path))
         base = Path(data.pop("base_dir", path.parent))
         if not base.is_absolute():
             base = (path.parent / base).resolve()
-        contract = cls.model_validate({"base_dir": base, **data})
-        for table in CONTRACT_COLUMNS:
-            unknown = set(contract.source(table).columns) - set(CONTRACT_COLUMNS[table])
-            if unknown:
-                raise ValueError(f"{path}: {table}.columns maps unknown contract columns {unknown}")
+        try:
+            contract = cls.model_validate({"base_dir": base, **data})
+        except ValidationError as e:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()
+            )
+            raise MappingError(f"the mapping file is invalid ({problems})", str(path),
+                               "see docs/data_contract.md for the keys it accepts") from None
+        contract.validate_columns(path)
         return contract
+
+    def validate_columns(self, where: str | Path) -> None:
+        """Mapped names are contract columns, CSV options are allowed, rules are consistent."""
+        for table in CONTRACT_COLUMNS:
+            src = self.source(table)
+            if src is None:
+                continue
+            unknown = (set(src.columns) | set(src.constants)) - set(CONTRACT_COLUMNS[table])
+            if unknown:
+                raise MappingError(
+                    f"{table}.columns maps unknown contract columns {sorted(unknown)}", str(where),
+                    f"use the contract names {list(CONTRACT_COLUMNS[table])}")
+            both = set(src.columns) & set(src.constants)
+            if both:
+                raise MappingError(f"{table}: {sorted(both)} is both a column and a constant",
+                                   str(where), "keep one of the two")
+            for option, value in src.csv.items():
+                kind = CSV_OPTIONS.get(option)
+                if kind is None or type(value) is not kind:
+                    raise MappingError(
+                        f"{table}.csv option {option!r} is not allowed or has the wrong type",
+                        str(where), f"allowed options: {sorted(CSV_OPTIONS)}")
+        calls = self.calls
+        if "end_ts" in calls.columns and "duration" in calls.columns:
+            raise MappingError("calls maps both end_ts and duration", str(where),
+                               "map one of them: a call's end or its duration in seconds")
+        if "event_type" in calls.columns and calls.event_types is None:
+            raise MappingError("calls maps event_type but gives no event_types rule", str(where),
+                               "add event_types: {call: [...], missed: [...]} to calls")
 
     @classmethod
     def synthetic(cls, directory: Path) -> DataContract:
         """The synthetic city's files follow the contract as they are."""
         return cls(
             base_dir=directory,
-            calls=TableSource(path="calls/{date}.parquet"),
+            calls=TableSource(path="calls/*.parquet"),
             subscribers=TableSource(path="subscribers.parquet"),
             cells=TableSource(path="cells.parquet"),
             estates=TableSource(path="estates.parquet"),
         )
 
-    def source(self, table: str) -> TableSource:
+    def source(self, table: str) -> TableSource | None:
+        if table not in CONTRACT_COLUMNS:
+            raise ValueError(f"not a contract table: {table}")
         return getattr(self, table)
 
-    def files(self, table: str, day: date | None = None) -> list[Path]:
-        """The files of ``table`` (for ``calls``: of one day), sorted; an error if none."""
-        pattern = self.source(table).path
+    def files(self, table: str, days: list[date] | None = None) -> list[Path]:
+        """The files of ``table``, sorted; an error if there are none. A ``{date}`` path is
+        expanded for each of ``days`` (every file found for any day)."""
+        src = self.source(table)
+        if src is None:
+            return []
+        pattern = src.path
         if "{date" in pattern:
-            if day is None:
-                raise ValueError(f"{table}.path has a {{date}} field: a day is needed")
-            pattern = pattern.format(date=day)
-        full = str(self.base_dir / pattern)
-        found = sorted(Path(p) for p in glob.glob(full))
+            if days is None:
+                raise MappingError(f"{table}.path has a {{date}} field", pattern,
+                                   "only calls may be split into one file per day")
+            patterns = [pattern.format(date=d) for d in days]
+        else:
+            patterns = [pattern]
+        found = sorted({Path(p) for pat in patterns for p in glob.glob(str(self.base_dir / pat))})
         if not found:
-            raise FileNotFoundError(f"no {table} file matches {full}")
+            raise MappingError(f"no {table} file matches the mapping's path",
+                               str(self.base_dir / pattern),
+                               f"fix {table}.path (relative to base_dir {self.base_dir})")
         return found
+
+    def missing_days(self, days: list[date]) -> list[date]:
+        """Days with no calls file when the calls path has a ``{date}`` field."""
+        pattern = self.calls.path
+        if "{date" not in pattern:
+            return []
+        return [d for d in days if not glob.glob(str(self.base_dir / pattern.format(date=d)))]
 
 
 def contract_for(
@@ -141,57 +305,212 @@ def contract_for(
 
 @dataclass(frozen=True)
 class RawRead:
-    """A contract table read as text into a temp table, plus the lines the CSV parser rejected."""
+    """A contract table read and normalised into a temp table, plus the lines the CSV parser
+    rejected (file, line number, error type: never the line's text)."""
 
-    table: str  # the temp table: contract columns as VARCHAR, then _file, _row
+    table: str  # the temp table: contract columns, *_text columns, then _file, _row
     rows: int
-    rejected_lines: list[tuple[str, int, str]]  # (file, line, error type)
+    rejected_lines: list[tuple[str, int, str]] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
 
     @property
     def read(self) -> int:
         return self.rows + len(self.rejected_lines)
 
 
-def _sql_list(files: list[Path]) -> str:
-    return "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+def _zone_info(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise MappingError(f"unknown time zone {name!r}", None,
+                           "use an IANA zone name such as 'Asia/Shanghai' or 'UTC'") from None
+
+
+def quote_identifier(name: str) -> str:
+    """A SQL identifier, quoted (embedded quotes doubled): safe for any column name."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+_REDACT = re.compile(r"[0-9][0-9 ()+.\-]{4,}[0-9]|[A-Za-z0-9_@.+\-]{24,}")
+
+
+def redact(message: str, limit: int = 300) -> str:
+    """An error message without anything that could be an identifier or a data line: runs of
+    six or more digits and long tokens are replaced, and the text is cut to ``limit``."""
+    first = message.strip().splitlines()[0] if message.strip() else ""
+    out = _REDACT.sub("<redacted>", first)
+    return out if len(out) <= limit else out[:limit] + "…"
+
+
+class _Params:
+    """Named parameters of one generated statement: every value is bound, never pasted."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def __call__(self, value: Any) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f"${name}"
+
+    def of(self, sql: str) -> dict[str, Any]:
+        """The parameters ``sql`` names (DuckDB refuses unused ones)."""
+        used = set(re.findall(r"\$(p\d+)\b", sql))
+        return {k: v for k, v in self.values.items() if k in used}
+
+
+def _scan(files: list[Path], fmt: str, src: TableSource, p: _Params, table: str) -> str:
+    if fmt == "parquet":
+        return f"read_parquet({p([str(f) for f in files])}, filename = true, " \
+               "file_row_number = true)"
+    opts = "".join(f", {k} = {p(v)}" for k, v in src.csv.items())
+    return (f"read_csv({p([str(f) for f in files])}, all_varchar = true, filename = true, "
+            f"store_rejects = true, rejects_table = 'rejects_{table}', "
+            f"rejects_scan = 'rejects_scan_{table}'{opts})")
+
+
+def _describe(con: duckdb.DuckDBPyConnection, scan: str, p: _Params, files: list[Path],
+              table: str) -> dict[str, str]:
+    """The file's columns (lower-cased name -> (name, type))."""
+    try:
+        sql = f"DESCRIBE SELECT * FROM {scan}"
+        rows = con.execute(sql, p.of(sql)).fetchall()
+    except duckdb.Error as e:
+        raise MappingError(f"{table}: the file cannot be read ({type(e).__name__}: "
+                           f"{redact(str(e))})", str(files[0]),
+                           "check the file's format and the mapping's csv options") from None
+    return {r[0].lower(): (r[0], r[1]) for r in rows}
+
+
+def _text(expr: str, p: _Params, tokens: str) -> str:
+    """Trimmed text, NULL for a null token."""
+    t = f"trim(CAST({expr} AS VARCHAR))"
+    return f"CASE WHEN list_contains({tokens}, {t}) THEN NULL ELSE {t} END"
+
+
+def _identifier(expr: str, dtype: str, p: _Params, tokens: str, number: bool,
+                numbers: Numbers) -> str:
+    """One canonical text form of an identifier, whatever the column's physical type."""
+    if dtype in _INTEGER_TYPES:
+        text = f"CAST({expr} AS VARCHAR)"
+    elif dtype in _FLOAT_TYPES or dtype.startswith("DECIMAL"):
+        text = (f"CASE WHEN isfinite(CAST({expr} AS DOUBLE)) AND {expr} = trunc({expr}) "
+                f"THEN CAST(CAST({expr} AS HUGEINT) AS VARCHAR) ELSE CAST({expr} AS VARCHAR) END")
+    else:
+        text = f"canonical_id({_text(expr, p, tokens)})"
+    if not number:
+        return text
+    return (f"canonical_number({text}, {p(numbers.country_code)}, "
+            f"{p(numbers.national_digits)})")
+
+
+def _timestamp(expr: str, dtype: str, rule: Timestamps, city_tz: str, p: _Params, tokens: str,
+               column: str, table: str) -> str:
+    """The city's naive local time of a timestamp column (NULL when unparsable)."""
+    src_tz = rule.timezone or city_tz
+    city = p(city_tz)
+
+    def from_naive(x: str) -> str:
+        return x if src_tz == city_tz else f"timezone({city}, timezone({p(src_tz)}, {x}))"
+
+    def from_aware(x: str) -> str:
+        return f"timezone({city}, {x})"
+
+    if dtype.startswith("TIMESTAMP WITH TIME ZONE"):
+        return from_aware(expr)
+    if dtype.startswith("TIMESTAMP") or dtype == "DATE":
+        return from_naive(f"CAST({expr} AS TIMESTAMP)")
+    numeric = dtype in _INTEGER_TYPES or dtype in _FLOAT_TYPES or dtype.startswith("DECIMAL")
+    if rule.unit is not None:
+        value = f"CAST({expr} AS DOUBLE)" if numeric else \
+            f"TRY_CAST({_text(expr, p, tokens)} AS DOUBLE)"
+        origin = datetime.fromisoformat(rule.origin or "1970-01-01T00:00:00+00:00")
+        if origin.tzinfo is None:
+            origin = origin.replace(tzinfo=_zone_info(src_tz))
+        origin_utc = origin.astimezone(UTC).replace(tzinfo=None)
+        micros = f"CAST(round({value} * {p(_UNIT_MICROS[rule.unit])}) AS BIGINT)"
+        instant = f"timezone({p('UTC')}, {p(origin_utc)} + to_microseconds({micros}))"
+        return f"CASE WHEN isfinite({value}) AND abs({value}) < 1e15 THEN {from_aware(instant)} END"
+    if numeric:
+        raise MappingError(
+            f"{table}.{column} holds numbers, not timestamps", None,
+            f"set {table}.timestamps.unit to s, ms or us (and origin if not the Unix epoch)")
+    text = _text(expr, p, tokens)
+    if rule.format:
+        parsed = f"try_strptime({text}, {p(rule.format)})"
+        return from_aware(parsed) if ("%z" in rule.format or "%Z" in rule.format) \
+            else from_naive(parsed)
+    offset = r"[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s*([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$"
+    aware = from_aware(f"TRY_CAST({text} AS TIMESTAMPTZ)")
+    naive = from_naive(f"TRY_CAST({text} AS TIMESTAMP)")
+    return f"CASE WHEN regexp_matches({text}, {p(offset)}) THEN {aware} ELSE {naive} END"
 
 
 def read_table(
-    con: duckdb.DuckDBPyConnection, contract: DataContract, table: str, day: date | None = None
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContract, table: str,
+    files: list[Path] | None = None,
 ) -> RawRead:
-    """Read one contract table (one day of ``calls``) into temp table ``raw_<table>``."""
+    """Read one contract table into temp table ``raw_<table>``, every row once.
+
+    Columns: each contract column normalised (identifiers canonical text, ``start_ts`` /
+    ``end_ts`` as the city's local TIMESTAMP, other values trimmed text with null tokens as
+    NULL), ``<column>_text`` (the trimmed text) for the columns whose text a quarantine record
+    may show, then ``_file`` and ``_row`` (Parquet: the row number, 1-based; CSV: the line
+    number in the file, counting the header).
+    """
     src = contract.source(table)
-    files = contract.files(table, day)
+    assert src is not None, f"{table} has no source"
+    files = files if files is not None else contract.files(table, cfg.calendar.days)
     fmt = src.format or ("parquet" if files[0].suffix == ".parquet" else "csv")
-    if fmt == "parquet":
-        scan = f"read_parquet({_sql_list(files)}, filename = true, file_row_number = true)"
-        row = "file_row_number + 1"
-    else:
-        opts = "".join(f", {k} = {_sql_value(v)}" for k, v in src.csv.items())
-        scan = (
-            f"read_csv({_sql_list(files)}, all_varchar = true, filename = true, "
-            f"store_rejects = true, rejects_table = 'rejects_{table}', "
-            f"rejects_scan = 'rejects_scan_{table}'{opts})"
-        )
-        row = "NULL"
-    present = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
-    cols = []
+    run_sql(con, "ingest/canonical.sql")
+    p = _Params()
+    tokens = p(list(contract.null_tokens))
+    scan = _scan(files, fmt, src, p, table)
+    present = _describe(con, scan, p, files, table)
+    rule = src.time_rule
+    cols: list[str] = []
     for name in CONTRACT_COLUMNS[table]:
-        col = src.columns.get(name, name)
-        if col not in present:
-            raise ValueError(
-                f"{table}: column '{col}' (contract column '{name}') is not in {files[0]}; "
-                f"it has {sorted(present - {'filename', 'file_row_number'})}"
-            )
-        value = f'CAST("{col}" AS VARCHAR)'
-        if name in ("start_ts", "end_ts") and src.timestamp_format:
-            value = f"CAST(try_strptime({value}, '{src.timestamp_format}') AS VARCHAR)"
-        cols.append(f'{value} AS "{name}"')
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE raw_{table} AS SELECT {', '.join(cols)}, "
-        f"filename AS _file, CAST({row} AS BIGINT) AS _row FROM {scan}"
-    )
-    rows = con.execute(f"SELECT count(*) FROM raw_{table}").fetchone()[0]
+        if name in src.constants:
+            expr, dtype = p(src.constants[name]), "VARCHAR"
+        else:
+            mapped = src.columns.get(name, name)
+            found = present.get(mapped.lower())
+            if found is None:
+                if name in src.columns or name in REQUIRED_COLUMNS[table] or (
+                        table == "calls" and name == "end_ts" and "duration" not in src.columns):
+                    has = sorted(v[0] for k, v in present.items()
+                                 if k not in ("filename", "file_row_number"))
+                    raise MappingError(
+                        f"{table}: column {mapped!r} (contract column {name!r}) is not in the "
+                        f"file; it has {has}",
+                        str(files[0]), f"map {name} to one of those columns in {table}.columns")
+                cols.append(f"CAST(NULL AS {'TIMESTAMP' if name in TIME_COLUMNS else 'VARCHAR'})"
+                            f" AS {name}")
+                if name in TIME_COLUMNS:
+                    cols.append(f"CAST(NULL AS VARCHAR) AS {name}_text")
+                continue
+            expr, dtype = quote_identifier(found[0]), found[1]
+        if name in TIME_COLUMNS:
+            ts = _timestamp(expr, dtype, rule, cfg.city.timezone, p, tokens, name, table)
+            cols.append(f"{ts} AS {name}")
+            cols.append(f"{_text(expr, p, tokens)} AS {name}_text")
+        elif name in NUMBER_COLUMNS or name in ID_COLUMNS:
+            ident = _identifier(expr, dtype, p, tokens, name in NUMBER_COLUMNS, contract.numbers)
+            cols.append(f"{ident} AS {name}")
+        else:
+            cols.append(f"{_text(expr, p, tokens)} AS {name}")
+    row = "file_row_number + 1" if fmt == "parquet" else "NULL"
+    con.execute("SET preserve_insertion_order = true")  # CSV rows keep file order: line numbers
+    try:
+        sql = (f"CREATE OR REPLACE TEMP TABLE raw_{table} AS SELECT {', '.join(cols)}, "
+               f"filename AS _file, CAST({row} AS BIGINT) AS _row FROM {scan}")
+        con.execute(sql, p.of(sql))
+    except duckdb.Error as e:
+        raise MappingError(f"{table}: reading the files failed ({type(e).__name__}: "
+                           f"{redact(str(e))})", str(files[0]),
+                           "check the mapping's columns, timestamps and csv options") from None
+    finally:
+        con.execute("SET preserve_insertion_order = false")
     rejected: list[tuple[str, int, str]] = []
     if fmt == "csv":
         rejected = con.execute(
@@ -200,14 +519,48 @@ def read_table(
             f"FROM rejects_{table} e JOIN rejects_scan_{table} s USING (scan_id, file_id) "
             f"GROUP BY ALL ORDER BY 1, 2"
         ).fetchall()
+        _number_csv_lines(con, table)
         con.execute(f"DROP TABLE IF EXISTS rejects_{table}")
         con.execute(f"DROP TABLE IF EXISTS rejects_scan_{table}")
-    return RawRead(f"raw_{table}", rows, rejected)
+    rows = con.execute(f"SELECT count(*) FROM raw_{table}").fetchone()[0]
+    return RawRead(f"raw_{table}", rows, rejected, [str(f) for f in files])
 
 
-def _sql_value(v: str | bool | int) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    return "'" + str(v).replace("'", "''") + "'"
+def _number_csv_lines(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Give each CSV record its line number: the i-th accepted record of a file is on line
+    ``i + header + #(rejected lines before it)`` (a quoted field spanning lines shifts the
+    count: the number is then the record's, not the physical line's)."""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE numbered_{table} AS
+        WITH ordered AS (
+            SELECT * EXCLUDE (_row),
+                row_number() OVER (PARTITION BY _file ORDER BY rowid) AS _ordinal
+            FROM raw_{table}
+        ),
+        scans AS (
+            SELECT file_path AS _file, max(skip_rows + CAST(has_header AS INTEGER)) AS head
+            FROM rejects_scan_{table}
+            GROUP BY file_path
+        ),
+        rejected AS (
+            SELECT _file, line - head - row_number() OVER (PARTITION BY _file ORDER BY line)
+                AS accepted_before
+            FROM (
+                SELECT DISTINCT r.file_path AS _file, e.line
+                FROM rejects_{table} AS e
+                JOIN rejects_scan_{table} AS r USING (scan_id, file_id)
+            )
+            JOIN scans USING (_file)
+        )
+        SELECT o.* EXCLUDE (_ordinal),
+            CAST(o._ordinal + coalesce(s.head, 1) + (
+                SELECT count(*) FROM rejected AS j
+                WHERE j._file = o._file AND j.accepted_before < o._ordinal
+            ) AS BIGINT) AS _row
+        FROM ordered AS o
+        LEFT JOIN scans AS s USING (_file)
+        """
+    )
+    con.execute(f"DROP TABLE raw_{table}")
+    con.execute(f"ALTER TABLE numbered_{table} RENAME TO raw_{table}")

@@ -30,12 +30,12 @@ def connect(path: str | Path, settings: DuckDBSettings | None = None) -> duckdb.
 def configure(
     con: duckdb.DuckDBPyConnection, settings: DuckDBSettings, spill_dir: Path | None = None
 ) -> None:
-    con.execute(f"SET memory_limit = '{settings.memory_limit}'")
-    con.execute(f"SET threads = {int(settings.threads)}")
+    con.execute("SET memory_limit = ?", [settings.memory_limit])  # values bound, never pasted
+    con.execute("SET threads = ?", [int(settings.threads)])
     con.execute("SET preserve_insertion_order = false")
     if spill_dir is not None:
         spill_dir.mkdir(parents=True, exist_ok=True)
-        con.execute(f"SET temp_directory = '{spill_dir}'")
+        con.execute("SET temp_directory = ?", [str(spill_dir)])
 
 
 def sql_text(name: str) -> str:

@@ -14,23 +14,23 @@ from datetime import date
 import duckdb
 
 from migrant_assets.config import StudyConfig
-from migrant_assets.contract import DataContract, RawRead, read_table
+from migrant_assets.contract import DataContract, RawRead, quote_identifier, read_table
 from migrant_assets.db import run_sql, transaction
 from migrant_assets.privacy import register_pseudonym_macro
 
-#: Every reason a row can be quarantined for, by source table (docs/data_contract.md).
+#: Every reason a row can be quarantined for, by source (docs/data_contract.md). The landing
+#: step (``landed_calls``) judges what a calls row says by itself; the daily ``calls`` ingestion
+#: judges it against the reference tables.
 QUARANTINE_REASONS: dict[str, tuple[str, ...]] = {
-    "calls": (
+    "landed_calls": (
         "malformed_line",
         "missing_id",
         "bad_timestamp",
         "end_before_start",
         "duration_over_24h",
-        "start_outside_day",
-        "self_call",
-        "unknown_cell",
-        "duplicate_call",
+        "missed_call",
     ),
+    "calls": ("self_call", "unknown_cell", "duplicate_call"),
     "subscribers": ("malformed_line", "missing_id", "bad_attribute", "duplicate_number"),
     "cells": ("malformed_line", "missing_id", "bad_coordinates", "outside_bbox", "duplicate_id"),
     "estates": (
@@ -42,30 +42,50 @@ QUARANTINE_REASONS: dict[str, tuple[str, ...]] = {
         "duplicate_id",
     ),
 }
+#: Rows the mapping's own rules leave out of the study: counted per file, never quarantined.
+EXCLUSION_REASONS = ("not_a_call", "outside_calendar")
 
 
 @dataclass(frozen=True)
 class IngestStats:
-    """Row accounting of one ingestion: read = accepted + quarantined."""
+    """Row accounting of one ingestion: read = accepted + quarantined + excluded."""
 
     source: str
     partition_key: str
     read: int
     accepted: int
     quarantined_by_reason: dict[str, int] = field(default_factory=dict)
+    excluded_by_reason: dict[str, int] = field(default_factory=dict)
+    note: str = ""  # why a table is empty (e.g. the mapping has no cells)
 
     @property
     def quarantined(self) -> int:
         return sum(self.quarantined_by_reason.values())
 
     @property
+    def excluded(self) -> int:
+        return sum(self.excluded_by_reason.values())
+
+    @property
     def quarantine_share(self) -> float:
-        return self.quarantined / self.read if self.read else 0.0
+        judged = self.read - self.excluded
+        return self.quarantined / judged if judged else 0.0
+
+
+@dataclass(frozen=True)
+class LandingStats(IngestStats):
+    """The landing step's accounting, plus the calendar coverage it found."""
+
+    days_without_calls: tuple[str, ...] = ()
+    days_without_file: tuple[str, ...] = ()
+    files: int = 0
+    raw_identifier_hits: dict[str, int] = field(default_factory=dict)  # SPEC §1 privacy check
 
 
 def prepare(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> None:
-    """Create the ingestion tables and the pseudonym macro on this connection."""
+    """Create the ingestion tables and the pseudonym and canonical-form macros on ``con``."""
     run_sql(con, "ingest/schema.sql")
+    run_sql(con, "ingest/canonical.sql")
     register_pseudonym_macro(con, cfg.pseudonym_key)
 
 
@@ -95,21 +115,81 @@ def _stats(
     return IngestStats(source, partition_key, raw.read, accepted, dict(sorted(counts.items())))
 
 
-def ingest_calls(
-    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContract, day: date
-) -> IngestStats:
-    """One day of calls: owners merged, numbers pseudonymised, bad rows quarantined."""
+def land_calls(
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContract
+) -> LandingStats:
+    """Read every calls file once: judge each row, give it its local day, pseudonymise its
+    numbers, and replace ``landed_calls``, the landing's quarantine rows and ``landed_files``.
+
+    Then searches the whole DuckDB file for the numbers just read (:func:`find_raw_identifiers`).
+    """
     prepare(con, cfg)
-    raw = read_table(con, contract, "calls", day)
+    cal = cfg.calendar
+    src = contract.calls
+    raw = read_table(con, cfg, contract, "calls")
+    events = src.event_types
+    params = {
+        "has_events": events is not None,
+        "call_events": [e.lower() for e in events.call] if events else [],
+        "missed_events": [e.lower() for e in events.missed] if events else [],
+        "has_duration": "duration" in src.columns,
+        "missed_rule": src.missed_calls,
+        "month_start": cal.month_start,
+        "month_end": cal.month_end,
+    }
+    run_sql(con, "ingest/landing.sql", params)
+    con.execute("CREATE OR REPLACE TEMP TABLE rejected_lines (file VARCHAR, line BIGINT)")
+    if raw.rejected_lines:
+        con.executemany("INSERT INTO rejected_lines VALUES (?, ?)",
+                        [(f, line) for f, line, _ in raw.rejected_lines])
+    with transaction(con):
+        run_sql(con, "ingest/landing_write.sql", {"files": raw.files})
+        _write_rejected_lines(con, "landed_calls", "", raw)
+    counts = dict(con.execute(
+        "SELECT outcome, count(*) FROM judged_landing GROUP BY ALL").fetchall())
+    landed = counts.pop("landed", 0)
+    excluded = {r: counts.pop(r) for r in EXCLUSION_REASONS if r in counts}
+    if raw.rejected_lines:
+        counts["malformed_line"] = len(raw.rejected_lines)
+    per_day = dict(con.execute(
+        "SELECT call_date, count(*) FROM landed_calls GROUP BY ALL").fetchall())
+    missing_files = contract.missing_days(cal.days)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE raw_identifiers AS "
+        "SELECT v AS token, TRY_CAST(v AS BIGINT) AS as_int FROM ("
+        "SELECT caller AS v FROM raw_calls UNION SELECT callee FROM raw_calls) "
+        "WHERE length(v) >= 6"
+    )
+    for t in ("judged_landing", "rejected_lines", raw.table):
+        con.execute(f"DROP TABLE {t}")
+    hits = find_raw_identifiers(con)
+    con.execute("DROP TABLE raw_identifiers")
+    return LandingStats(
+        "landed_calls", "", raw.read, landed, dict(sorted(counts.items())),
+        dict(sorted(excluded.items())),
+        days_without_calls=tuple(d.isoformat() for d in cal.days if d not in per_day),
+        days_without_file=tuple(d.isoformat() for d in missing_files),
+        files=len(raw.files),
+        raw_identifier_hits=hits,
+    )
+
+
+def ingest_calls(
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, day: date
+) -> IngestStats:
+    """One day of landed calls: owners merged, rows checked against the reference tables,
+    bad rows quarantined; read = the day's landed rows."""
+    prepare(con, cfg)
     key = day.isoformat()
     run_sql(con, "ingest/calls.sql", {"day": day})
     with transaction(con):
         run_sql(con, "ingest/calls_write.sql", {"day": day, "partition_key": key})
-        _write_rejected_lines(con, "calls", key, raw)
-    stats = _stats(con, "calls", key, "judged_calls", raw)
+    judged = dict(con.execute(
+        "SELECT coalesce(reason, ''), count(*) FROM judged_calls GROUP BY ALL").fetchall())
     con.execute("DROP TABLE judged_calls")
-    con.execute(f"DROP TABLE {raw.table}")
-    return stats
+    accepted = judged.pop("", 0)
+    return IngestStats("calls", key, accepted + sum(judged.values()), accepted,
+                       dict(sorted(judged.items())))
 
 
 def ingest_subscribers(
@@ -117,13 +197,16 @@ def ingest_subscribers(
 ) -> IngestStats:
     """Subscribers merged into one user per owner (SPEC §1); service types from config."""
     prepare(con, cfg)
-    raw = read_table(con, contract, "subscribers")
-    run_sql(con, "ingest/subscribers.sql")
+    raw = read_table(con, cfg, contract, "subscribers")
+    src = contract.subscribers
+    has_owner = "owner_id" in src.columns or "owner_id" in src.constants or con.execute(
+        f"SELECT count(owner_id) > 0 FROM {raw.table}").fetchone()[0]
+    run_sql(con, "ingest/subscribers.sql", {"has_owner": bool(has_owner)})
     with transaction(con):
         run_sql(
             con,
             "ingest/subscribers_write.sql",
-            {"service_user_types": list(cfg.thresholds.service_user_types)},
+            {"service_user_types": [t.lower() for t in cfg.thresholds.service_user_types]},
         )
         _write_rejected_lines(con, "subscribers", "", raw)
     stats = _stats(con, "subscribers", "", "judged_subscribers", raw)
@@ -135,11 +218,17 @@ def ingest_subscribers(
 def ingest_places(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContract, table: str
 ) -> IngestStats:
-    """Cells or estates: ids, coordinates inside the study area, prices (estates)."""
+    """Cells or estates: ids, coordinates inside the study area, prices (estates). A mapping
+    without the table leaves it empty (geography / housing features are then unavailable)."""
     if table not in ("cells", "estates"):
         raise ValueError(f"not a point table: {table}")
     prepare(con, cfg)
-    raw = read_table(con, contract, table)
+    if contract.source(table) is None:
+        with transaction(con):
+            con.execute(f"DELETE FROM {table}")
+            con.execute("DELETE FROM quarantine WHERE source = ?", [table])
+        return IngestStats(table, "", 0, 0, note=f"the mapping has no {table}")
+    raw = read_table(con, cfg, contract, table)
     id_col, price = ("cell_id", "NULL") if table == "cells" else ("estate_id", "price_per_sqm")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE raw_place AS SELECT {id_col} AS id, lat, lon, "
@@ -155,6 +244,7 @@ def ingest_places(
             "min_lon": city.min_lon,
             "max_lon": city.max_lon,
             "has_price": table == "estates",
+            "max_price": cfg.thresholds.max_price_per_sqm,
         },
     )
     with transaction(con):
@@ -176,6 +266,8 @@ def stored_accounting(con: duckdb.DuckDBPyConnection, source: str, partition_key
         accepted = con.execute(
             "SELECT count(*) FROM calls WHERE call_date = CAST(? AS DATE)", [partition_key]
         ).fetchone()[0]
+    elif source == "landed_calls":
+        accepted = con.execute("SELECT count(*) FROM landed_calls").fetchone()[0]
     elif source == "subscribers":
         accepted = con.execute("SELECT count(*) FROM number_owner").fetchone()[0]
     else:
@@ -204,13 +296,15 @@ def find_raw_identifiers(
         where = f"WHERE {scope[table]}" if table in scope else ""
         if dtype == "VARCHAR":
             query = (
-                f'SELECT count(*) FROM (SELECT unnest(regexp_extract_all("{column}", '
-                f"'[A-Za-z0-9+]+')) AS token FROM \"{table}\" {where}) "
+                "SELECT count(*) FROM (SELECT unnest(regexp_extract_all("
+                f"{quote_identifier(column)}, '[A-Za-z0-9+]+')) AS token "
+                f"FROM {quote_identifier(table)} {where}) "
                 f"WHERE token IN (SELECT token FROM raw_identifiers)"
             )
         else:
             query = (
-                f'SELECT count(*) FROM (SELECT "{column}" AS v FROM "{table}" {where}) '
+                f"SELECT count(*) FROM (SELECT {quote_identifier(column)} AS v "
+                f"FROM {quote_identifier(table)} {where}) "
                 f"WHERE v IN (SELECT as_int FROM raw_identifiers WHERE as_int IS NOT NULL)"
             )
         n = con.execute(query).fetchone()[0]
@@ -220,14 +314,14 @@ def find_raw_identifiers(
 
 
 def load_raw_identifiers(
-    con: duckdb.DuckDBPyConnection, contract: DataContract, table: str, day: date | None = None
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContract, table: str
 ) -> int:
-    """Read a source table's raw identifiers (numbers, owner ids) again from its files into temp
-    table ``raw_identifiers(token, as_int)``; identifiers shorter than 6 characters are left out
-    (they would match ages and counts). Returns how many there are."""
-    raw = read_table(con, contract, table, day)
+    """Read a source table's identifiers (numbers, owner ids, canonical form) again from its
+    files into temp table ``raw_identifiers(token, as_int)``; identifiers shorter than 6
+    characters are left out (they would match ages and counts). Returns how many there are."""
+    raw = read_table(con, cfg, contract, table)
     cols = ("caller", "callee") if table == "calls" else ("number", "owner_id")
-    union = " UNION ".join(f"SELECT trim({c}) AS v FROM {raw.table}" for c in cols)
+    union = " UNION ".join(f"SELECT {c} AS v FROM {raw.table}" for c in cols)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE raw_identifiers AS "
         f"SELECT v AS token, TRY_CAST(v AS BIGINT) AS as_int FROM ({union}) WHERE length(v) >= 6"

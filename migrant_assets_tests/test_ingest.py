@@ -15,18 +15,20 @@ import duckdb
 import pytest
 import yaml
 
-from migrant_assets.config import FilesSource, StudyConfig
+from migrant_assets.config import SYNTHETIC_KEY, FilesSource, StudyConfig
 from migrant_assets.contract import DataContract, contract_for
+from migrant_assets.errors import ConfigError, MappingError
 from migrant_assets.db import connect
 from migrant_assets.ingest import (
     QUARANTINE_REASONS,
     ingest_calls,
     ingest_places,
+    land_calls,
     ingest_subscribers,
 )
 from migrant_assets.privacy import pseudonym, register_pseudonym_macro
 
-KEY = "test-key"
+KEY = "test-key-of-at-least-thirty-two-bytes"
 DAY = date(2016, 9, 5)
 
 SUBSCRIBERS = [
@@ -81,23 +83,27 @@ CALLS = [
     ("13800000001", OTHER, T + "14:00:00", "", "T1", ""),  # bad_timestamp
     ("13800000001", OTHER, T + "15:00:00", T + "14:00:00", "T1", ""),  # end_before_start
     ("13800000001", OTHER, T + "15:00:00", "2016-09-07 15:00:01", "T1", ""),  # over 24 h
-    ("13800000001", OTHER, "2016-09-04 15:00:00", "2016-09-04 15:01:00", "T1", ""),  # other day
+    ("13800000001", OTHER, "2016-10-04 15:00:00", "2016-10-04 15:01:00", "T1", ""),  # outside
+    ("13800000001", OTHER, "2016-09-04 15:00:00", "2016-09-04 15:01:00", "T1", ""),  # ok, 09-04
+    ("13800000003", OTHER, T + "18:00:00", T + "18:00:00", "T2", ""),  # missed_call (0 s)
     ("13800000001", "13800000001", T + "16:00:00", T + "16:01:00", "T1", "T1"),  # self_call
     ("13800000001", "13800000002", T + "16:00:00", T + "16:01:00", "T1", "T2"),  # self (owner)
     ("13800000001", OTHER, T + "17:00:00", T + "17:01:00", "T9", ""),  # unknown_cell
     ("13800000001", OTHER, T + "17:00:00", T + "17:01:00", "T4", ""),  # unknown (quarantined)
 ]
-CALL_REASONS = {
-    "duplicate_call": 1,
+#: Reasons of the landing step (each row judged on its own) and of the daily ingestion of 09-05
+#: (rows judged against subscribers and cells).
+LANDING_REASONS = {
     "missing_id": 1,
     "bad_timestamp": 2,
     "end_before_start": 1,
     "duration_over_24h": 1,
-    "start_outside_day": 1,
-    "self_call": 2,
-    "unknown_cell": 2,
+    "missed_call": 1,
     "malformed_line": 1,  # the short line appended to the file below
 }
+LANDING_EXCLUDED = {"outside_calendar": 1}
+CALL_REASONS = {"duplicate_call": 1, "self_call": 2, "unknown_cell": 2}
+OTHER_DAY = date(2016, 9, 4)
 RAW_IDENTIFIERS = sorted(
     {r[0] for r in SUBSCRIBERS if r[0]} | {r[1] for r in SUBSCRIBERS} | {OTHER}
 )
@@ -126,6 +132,7 @@ def user_data(tmp_path: Path) -> Path:
     mapping = {
         "calls": {
             "path": "cdr/{date:%Y%m%d}.csv",
+            "missed_calls": "quarantine",
             "columns": {
                 "caller": "a_party",
                 "callee": "b_party",
@@ -174,7 +181,9 @@ def _ingest_all(cfg: StudyConfig, con: duckdb.DuckDBPyConnection) -> dict:
         "cells": ingest_places(con, cfg, contract, "cells"),
         "estates": ingest_places(con, cfg, contract, "estates"),
         "subscribers": ingest_subscribers(con, cfg, contract),
-        "calls": ingest_calls(con, cfg, contract, DAY),
+        "landed_calls": land_calls(con, cfg, contract),
+        "calls": ingest_calls(con, cfg, DAY),
+        "calls_other_day": ingest_calls(con, cfg, OTHER_DAY),
     }
 
 
@@ -207,21 +216,28 @@ def test_every_reason_is_triggered_and_counted(user_data: Path, env: None) -> No
         "subscribers": SUBSCRIBER_REASONS,
         "cells": CELL_REASONS,
         "estates": ESTATE_REASONS,
+        "landed_calls": LANDING_REASONS,
         "calls": CALL_REASONS,
     }
     for source, reasons in expected.items():
         assert stats[source].quarantined_by_reason == reasons, source
         assert _quarantine_counts(con, source) == reasons, source
         assert set(reasons) == set(QUARANTINE_REASONS[source]), "a reason is not exercised"
-    # accounting: read = accepted + quarantined, against the files' own line counts
-    assert stats["calls"].read == len(CALLS) + 1
-    assert stats["calls"].accepted == 4 == con.execute("SELECT count(*) FROM calls").fetchone()[0]
+    # accounting: read = accepted + quarantined (+ excluded), against the file's own lines
+    landing = stats["landed_calls"]
+    assert landing.read == len(CALLS) + 1
+    assert landing.excluded_by_reason == LANDING_EXCLUDED
+    assert landing.accepted == 10 == stats["calls"].read + stats["calls_other_day"].read
+    assert stats["calls"].accepted == 4 and stats["calls_other_day"].accepted == 1
+    assert con.execute("SELECT count(*) FROM calls").fetchone()[0] == 5
+    assert con.execute("SELECT rows_read, rows_landed, rows_quarantined, rows_outside_calendar "
+                       "FROM landed_files").fetchall() == [(len(CALLS) + 1, 10, 7, 1)]
     assert stats["subscribers"].read == len(SUBSCRIBERS) + 1
     assert stats["subscribers"].accepted == 4  # numbers: 4 valid rows of 3 owners
     assert stats["cells"].read == len(CELLS) + 1 and stats["cells"].accepted == 2
     assert stats["estates"].read == len(ESTATES) + 1 and stats["estates"].accepted == 1
     for s in stats.values():
-        assert s.accepted + s.quarantined == s.read
+        assert s.accepted + s.quarantined + s.excluded == s.read
 
 
 def test_owners_are_merged_and_pseudonymised(user_data: Path, env: None) -> None:
@@ -243,7 +259,8 @@ def test_owners_are_merged_and_pseudonymised(user_data: Path, env: None) -> None
     }
     calls = set(con.execute("SELECT caller, callee, duration_s FROM calls").fetchall())
     other = pseudonym(KEY, "number", OTHER)
-    assert calls == {(a, b, 60.0), (b, other, 300.0), (a, b, 30.0), (c, a, 660.0)}
+    assert calls == {(a, b, 60.0), (b, other, 300.0), (a, b, 30.0), (c, a, 660.0),
+                     (a, other, 60.0)}
 
 
 def test_no_raw_identifier_survives(user_data: Path, env: None) -> None:
@@ -281,6 +298,13 @@ def test_quarantine_records_hold_no_raw_line(user_data: Path, env: None) -> None
     records = [json.loads(r[0]) for r in con.execute(
         "SELECT record FROM quarantine WHERE reason = 'malformed_line'").fetchall()]
     assert records == [{"error": "MISSING COLUMNS"}] * 4  # one per file, no field kept
+    # every quarantined CSV row keeps its line number in its file (header = line 1)
+    lines = dict(con.execute(
+        "SELECT reason, min(row_number) FROM quarantine WHERE source = 'landed_calls' "
+        "GROUP BY 1").fetchall())
+    assert lines["missing_id"] == 7 and lines["malformed_line"] == len(CALLS) + 2
+    dup = con.execute("SELECT row_number FROM quarantine WHERE reason = 'duplicate_call'")
+    assert dup.fetchall() == [(6,)]
 
 
 def test_mapping_errors_are_clear(tmp_path: Path) -> None:
@@ -289,19 +313,25 @@ def test_mapping_errors_are_clear(tmp_path: Path) -> None:
         "subscribers": {"path": "s.csv"}, "cells": {"path": "c.csv"},
         "estates": {"path": "e.csv"},
     }))
-    with pytest.raises(ValueError, match="unknown contract columns"):
+    with pytest.raises(MappingError, match="unknown contract columns"):
         DataContract.load(tmp_path / "m.yaml")
     contract = DataContract.synthetic(tmp_path)
-    with pytest.raises(FileNotFoundError, match="no calls file matches"):
-        contract.files("calls", DAY)
+    with pytest.raises(MappingError, match="no calls file matches"):
+        contract.files("calls", [DAY])
 
 
 def test_real_data_needs_a_key(user_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MIGRANT_ASSETS_KEY", raising=False)
     cfg = StudyConfig.load(user_data)
     assert isinstance(cfg.source, FilesSource)
-    with pytest.raises(RuntimeError, match="MIGRANT_ASSETS_KEY"):
+    with pytest.raises(ConfigError, match="MIGRANT_ASSETS_KEY is not set"):
         _ = cfg.pseudonym_key
+    for weak in (SYNTHETIC_KEY, "k", "x" * 31):
+        monkeypatch.setenv("MIGRANT_ASSETS_KEY", weak)
+        with pytest.raises(ConfigError, match="MIGRANT_ASSETS_KEY is"):
+            _ = cfg.pseudonym_key
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", "x" * 32)
+    assert cfg.pseudonym_key == "x" * 32
 
 
 def test_ingestion_assets_and_checks(user_data: Path, env: None) -> None:
@@ -309,10 +339,16 @@ def test_ingestion_assets_and_checks(user_data: Path, env: None) -> None:
     from migrant_assets.defs.resources import StudyResource
 
     resources = {"study": StudyResource(config_path=str(user_data))}
-    assets = [ingest_defs.subscribers, ingest_defs.cells, ingest_defs.estates, ingest_defs.calls]
+    assets = [ingest_defs.subscribers, ingest_defs.cells, ingest_defs.estates,
+              ingest_defs.landed_calls]
     instance = dg.DagsterInstance.ephemeral()
-    first = dg.materialize(assets[:3], resources=resources, instance=instance)
+    first = dg.materialize(assets, resources=resources, instance=instance)
     assert first.success
+    landing = {e.check_name: e for e in first.get_asset_check_evaluations()
+               if e.asset_key == ingest_defs.landed_calls.key}
+    assert landing["row_accounting"].passed and landing["no_raw_identifiers"].passed
+    assert not landing["calendar_coverage"].passed  # 28 of the 30 days have no calls
+    assert landing["calendar_coverage"].severity == dg.AssetCheckSeverity.WARN
     for _ in range(2):  # twice: the second run must find the same rows
         result = dg.materialize(
             [ingest_defs.calls], resources=resources, instance=instance,
@@ -321,10 +357,11 @@ def test_ingestion_assets_and_checks(user_data: Path, env: None) -> None:
         assert result.success
         evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
         assert set(evaluations) == {
-            "row_accounting", "quarantine_share", "no_raw_identifiers", "cells_known"}
+            "row_accounting", "quarantine_share", "cells_known", "accepted_rows",
+            "linked_to_subscribers"}
         assert all(e.passed for e in evaluations.values()), evaluations
         md = result.asset_materializations_for_node("calls")[0].metadata
-        assert md["rows_read"].value == len(CALLS) + 1
+        assert md["rows_read"].value == 9  # the rows landed on 09-05
         assert md["rows_accepted"].value == 4
     con = duckdb.connect(str(StudyConfig.load(user_data).duckdb_path), read_only=True)
     assert con.execute("SELECT count(*) FROM calls").fetchone()[0] == 4

@@ -46,10 +46,16 @@ def test_calls_files_and_accounting(tiny: dict) -> None:
     planted = planted[planted["file"].str.startswith("calls/")]
     rows = sum(len(pd.read_parquet(p)) for p in (city / "calls").glob("*.parquet"))
     counts = _read(cfg, "SELECT (SELECT count(*) FROM calls) AS accepted, "
-                        "(SELECT count(*) FROM quarantine WHERE source = 'calls') AS quarantined")
-    assert counts.accepted[0] + counts.quarantined[0] == rows
-    by_reason = _read(cfg, "SELECT reason, count(*) AS n FROM quarantine WHERE source = 'calls' "
+                        "(SELECT count(*) FROM quarantine WHERE source IN ('calls', 'landed_calls'))"
+                        " AS quarantined, "
+                        "(SELECT sum(rows_outside_calendar) FROM landed_files) AS outside, "
+                        "(SELECT sum(rows_read) FROM landed_files) AS landing_read")
+    assert counts.landing_read[0] == rows
+    assert counts.accepted[0] + counts.quarantined[0] + counts.outside[0] == rows
+    by_reason = _read(cfg, "SELECT reason, count(*) AS n FROM quarantine "
+                           "WHERE source IN ('calls', 'landed_calls') "
                            "GROUP BY 1").set_index("reason")["n"].to_dict()
+    by_reason["outside_calendar"] = int(counts.outside[0])
     assert by_reason == planted["reason"].value_counts().to_dict()
 
 

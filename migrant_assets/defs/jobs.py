@@ -25,8 +25,8 @@ def _job(name: str, assets: list, description: str) -> UnresolvedAssetJobDefinit
 
 
 ingest_reference = _job(
-    "ingest_reference", [ingest.subscribers, ingest.cells, ingest.estates],
-    "Subscribers, cells and estates (SPEC §1).",
+    "ingest_reference", [ingest.subscribers, ingest.cells, ingest.estates, ingest.landed_calls],
+    "Subscribers, cells, estates, and every calls file read once (SPEC §1).",
 )
 ingest_daily = _job(
     "ingest_daily", [ingest.calls, graphs.daily_contacts],
@@ -90,6 +90,7 @@ MAIN_PLAN: list[Step] = [
     Step(integration_features, partitioned=True),
     Step(departure_features, partitioned=True),
     Step(first_k_features, partitioned=True),
+    Step(features.whole_period_job, partitioned=True),
     Step(fold_users),
     Step(train_churn_models, partitioned=True),
     Step(prediction_results),

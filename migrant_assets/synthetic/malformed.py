@@ -24,7 +24,7 @@ CALL_DEFECTS: tuple[tuple[str, str], ...] = (
     ("self_call", "self_call"),
     ("unknown_cell", "unknown_cell"),
     ("duplicate_call", "duplicate_call"),
-    ("start_outside_day", "start_outside_day"),
+    ("outside_calendar", "dated_a_year_early"),
 )
 DUPLICATE = 8
 
@@ -60,8 +60,8 @@ def inject_calls(
     on_caller = c.caller_cell[r] >= 0
     c.caller_cell[r[on_caller]] = unknown_cell
     c.callee_cell[r[~on_caller]] = unknown_cell
-    r = rows_of(9)
-    shift = rng.choice(np.array([-2, -1, 1, 2]), r.size) * 86_400
+    r = rows_of(9)  # dated outside the study calendar: counted by the landing step, not ingested
+    shift = -366 * 86_400 + rng.choice(np.array([-2, -1, 1, 2]), r.size) * 86_400
     c.start[r] += shift
     c.end[r] += shift
 

@@ -2,7 +2,7 @@
 DELETE FROM calls WHERE call_date = $day;
 INSERT INTO calls
 SELECT
-    CAST(start_ts AS DATE),
+    $day,
     caller,
     callee,
     start_ts,
@@ -18,11 +18,12 @@ SELECT
     'calls',
     $partition_key,
     reason,
-    _file,
-    _row,
+    file,
+    row_number,
     CAST(to_json({
-        caller: caller, callee: callee, start_ts: start_text, end_ts: end_text,
-        caller_cell: caller_cell, callee_cell: callee_cell
+        caller: caller, callee: callee, start_ts: CAST(start_ts AS VARCHAR),
+        end_ts: CAST(end_ts AS VARCHAR), caller_cell: safe_text(caller_cell),
+        callee_cell: safe_text(callee_cell)
     }) AS VARCHAR)
 FROM judged_calls
 WHERE reason IS NOT NULL;

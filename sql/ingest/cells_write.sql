@@ -4,6 +4,6 @@ INSERT INTO cells SELECT id, lat_value, lon_value FROM judged_place WHERE reason
 DELETE FROM quarantine WHERE source = 'cells';
 INSERT INTO quarantine
 SELECT 'cells', '', reason, _file, _row,
-    CAST(to_json({cell_id: id, lat: lat, lon: lon}) AS VARCHAR)
+    CAST(to_json({cell_id: safe_text(id), lat: safe_text(lat), lon: safe_text(lon)}) AS VARCHAR)
 FROM judged_place
 WHERE reason IS NOT NULL;

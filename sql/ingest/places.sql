@@ -1,6 +1,8 @@
 -- Validate cells or estates (SPEC §1): one generic rule set for point tables with an id.
 -- Input: temp table raw_place(id, lat, lon, price, _file, _row) where price is NULL for cells.
--- Output: temp table judged_place with the reason (NULL when accepted).
+-- Output: temp table judged_place with the reason (NULL when accepted). NaN and infinite
+-- coordinates are bad coordinates; NaN, infinite, non-positive prices and prices above
+-- $max_price are bad prices.
 CREATE OR REPLACE TEMP TABLE judged_place AS
 SELECT
     * EXCLUDE (reason),
@@ -13,15 +15,17 @@ FROM (
     SELECT
         *,
         CASE
-            WHEN nullif(trim(id), '') IS NULL THEN 'missing_id'
-            WHEN lat_value IS NULL OR lon_value IS NULL THEN 'bad_coordinates'
+            WHEN id IS NULL THEN 'missing_id'
+            WHEN lat_value IS NULL OR lon_value IS NULL
+                OR NOT isfinite(lat_value) OR NOT isfinite(lon_value) THEN 'bad_coordinates'
             WHEN lat_value NOT BETWEEN $min_lat AND $max_lat
                 OR lon_value NOT BETWEEN $min_lon AND $max_lon THEN 'outside_bbox'
-            WHEN $has_price AND (price_value IS NULL OR price_value <= 0) THEN 'bad_price'
+            WHEN $has_price AND (price_value IS NULL OR NOT isfinite(price_value)
+                OR price_value <= 0 OR price_value > $max_price) THEN 'bad_price'
         END AS reason
     FROM (
         SELECT
-            trim(id) AS id,
+            id,
             TRY_CAST(lat AS DOUBLE) AS lat_value,
             TRY_CAST(lon AS DOUBLE) AS lon_value,
             TRY_CAST(price AS DOUBLE) AS price_value,

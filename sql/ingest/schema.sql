@@ -28,8 +28,8 @@ CREATE TABLE IF NOT EXISTS calls (
     caller BIGINT NOT NULL,
     callee BIGINT NOT NULL,
     start_ts TIMESTAMP NOT NULL,
-    end_ts TIMESTAMP NOT NULL,
-    duration_s DOUBLE NOT NULL,
+    end_ts TIMESTAMP,  -- null for a missed call kept as a contact
+    duration_s DOUBLE,  -- end_ts - start_ts in seconds; null for a missed call
     caller_cell VARCHAR,
     callee_cell VARCHAR
 );
@@ -40,4 +40,29 @@ CREATE TABLE IF NOT EXISTS quarantine (
     file VARCHAR,
     row_number BIGINT,
     record VARCHAR
+);
+-- Calls read once from the files (the landing step), pseudonymised by number, each with its
+-- local day; the daily ingestion takes its day from here.
+CREATE TABLE IF NOT EXISTS landed_calls (
+    call_date DATE NOT NULL,
+    caller_number BIGINT NOT NULL,
+    callee_number BIGINT NOT NULL,
+    start_ts TIMESTAMP NOT NULL,
+    end_ts TIMESTAMP,
+    caller_cell VARCHAR,
+    callee_cell VARCHAR,
+    file VARCHAR,
+    row_number BIGINT
+);
+-- Per input file of calls: rows read, landed, quarantined, and excluded by the mapping's rules
+-- (not a call; dated outside the study calendar), with the range of days seen.
+CREATE TABLE IF NOT EXISTS landed_files (
+    file VARCHAR NOT NULL,
+    rows_read BIGINT NOT NULL,
+    rows_landed BIGINT NOT NULL,
+    rows_quarantined BIGINT NOT NULL,
+    rows_not_a_call BIGINT NOT NULL,
+    rows_outside_calendar BIGINT NOT NULL,
+    first_day DATE,
+    last_day DATE
 );

@@ -1,19 +1,27 @@
--- Validate, pseudonymise and merge subscribers by owner (SPEC §1, §3). Input: raw_subscribers.
--- Output: temp table judged_subscribers (every row with its reason, NULL when accepted).
+-- Validate, pseudonymise and merge subscribers by owner (SPEC §1, §3). Input: raw_subscribers
+-- (contract.read_table: identifiers canonical, null tokens NULL). Output: temp table
+-- judged_subscribers (every row with its reason, NULL when accepted). Without an owner_id
+-- column ($has_owner false) each number is its own owner.
 CREATE OR REPLACE TEMP TABLE typed_subscribers AS
 SELECT
     _file,
     _row,
-    CASE WHEN nullif(trim(number), '') IS NOT NULL
-        THEN pseudonym('number', trim(number)) END AS number_id,
-    CASE WHEN nullif(trim(owner_id), '') IS NOT NULL
-        THEN pseudonym('user', trim(owner_id)) END AS user_id,
-    TRY_CAST(age AS INTEGER) AS age,
-    CASE upper(trim(sex)) WHEN 'M' THEN 'M' WHEN 'MALE' THEN 'M' WHEN 'F' THEN 'F'
+    CASE WHEN number IS NOT NULL THEN pseudonym('number', number) END AS number_id,
+    CASE
+        WHEN $has_owner AND owner_id IS NOT NULL THEN pseudonym('user', owner_id)
+        WHEN NOT $has_owner AND number IS NOT NULL THEN pseudonym('user', number)
+    END AS user_id,
+    -- an age is a whole number of years: '35.5' is a bad attribute, never rounded
+    CASE WHEN regexp_full_match(age, '[0-9]{1,3}(\.0*)?')
+        THEN CAST(CAST(age AS DOUBLE) AS INTEGER) END AS age,
+    CASE upper(sex) WHEN 'M' THEN 'M' WHEN 'MALE' THEN 'M' WHEN 'F' THEN 'F'
         WHEN 'FEMALE' THEN 'F' END AS sex,
-    nullif(trim(birth_province), '') AS birth_province,
-    TRY_CAST(is_local_number AS BOOLEAN) AS is_local_number,
-    coalesce(nullif(lower(trim(user_type)), ''), 'regular') AS user_type,
+    birth_province,
+    CASE
+        WHEN lower(is_local_number) IN ('true', 't', '1', 'yes', 'y') THEN true
+        WHEN lower(is_local_number) IN ('false', 'f', '0', 'no', 'n') THEN false
+    END AS is_local_number,
+    coalesce(lower(user_type), 'regular') AS user_type,
     age AS age_text,
     sex AS sex_text,
     is_local_number AS local_text
@@ -32,9 +40,8 @@ FROM (
         *,
         CASE
             WHEN number_id IS NULL OR user_id IS NULL THEN 'missing_id'
-            WHEN (age_text IS NOT NULL AND trim(age_text) <> ''
-                    AND (age IS NULL OR age NOT BETWEEN 0 AND 120))
-                OR (sex_text IS NOT NULL AND trim(sex_text) <> '' AND sex IS NULL)
+            WHEN (age_text IS NOT NULL AND (age IS NULL OR age NOT BETWEEN 0 AND 120))
+                OR (sex_text IS NOT NULL AND sex IS NULL)
                 OR is_local_number IS NULL THEN 'bad_attribute'
         END AS reason
     FROM typed_subscribers

@@ -25,8 +25,9 @@ SELECT
     _file,
     _row,
     CAST(to_json({
-        number: number_id, owner_id: user_id, age: age_text, sex: sex_text,
-        birth_province: birth_province, is_local_number: local_text, user_type: user_type
+        number: number_id, owner_id: user_id, age: safe_text(age_text), sex: safe_text(sex_text),
+        birth_province: safe_text(birth_province), is_local_number: safe_text(local_text),
+        user_type: safe_text(user_type)
     }) AS VARCHAR)
 FROM judged_subscribers
 WHERE reason IS NOT NULL;

@@ -1,0 +1,348 @@
+"""Real data end to end (issue 10): three foreign-shaped extracts, each run through
+`migrant-assets demo --config` in its own process, as a user would.
+
+(a) one CSV with epoch seconds, a duration column, an event-type column with SMS and missed
+calls, no cell columns, numbers as floats in the calls file and as text with a country prefix in
+the subscribers file; (b) a Parquet glob of arbitrary parts with timezone-aware UTC timestamps, a
+study city in UTC+8, subscribers' numbers stored as DOUBLE; (c) a single CSV over another month
+and city (Berlin, March 2021, Monday weeks, quiet days, ISO timestamps with offsets) and no
+leaving migrant at all, so the departure classifiers cannot be trained.
+
+Each checks the row accounting against the rows written, the labels against the planted
+groups, and every feature of the weekly windows against an independent computation
+(``test_features.reference``: networkx, numpy, plain Python) on the same logical rows.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from extracts import Extract, build_extract, epoch_seconds, utc
+from test_features import reference, same
+
+from migrant_assets.config import StudyConfig
+from migrant_assets.features import FEATURES
+from migrant_assets.privacy import pseudonym
+
+KEY = "k" * 16 + "-real-shapes-test-key-0123456789"
+SHANGHAI_BBOX = (30.65, 31.90, 120.85, 122.00)
+BERLIN_BBOX = (52.33, 52.68, 13.08, 13.76)
+
+
+def _run_demo(study: Path, home: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("MIGRANT_ASSETS_") and k != "DAGSTER_HOME"}
+    env.update(MIGRANT_ASSETS_KEY=KEY, DAGSTER_HOME=str(home))
+    return subprocess.run([sys.executable, "-m", "migrant_assets.cli", "demo", "--config",
+                           str(study)], env=env, capture_output=True, text=True, timeout=900)
+
+
+def _study(root: Path, mapping: dict, extra: dict) -> Path:
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    (root / "data" / "mapping.yaml").write_text(yaml.safe_dump(mapping, sort_keys=False))
+    study = {"source": {"kind": "files", "mapping": "data/mapping.yaml"},
+             "workdir": str(root / "work"), **extra}
+    path = root / "study.yaml"
+    path.write_text(yaml.safe_dump(study, sort_keys=False, default_flow_style=None))
+    return path
+
+
+# ------------------------------------------------------------------------------- the shapes
+def shape_a(root: Path) -> tuple[Path, Extract, dict]:
+    """CSV, epoch seconds, durations, event types, no cells; floats and prefixed text numbers."""
+    ext = build_extract(11, date(2016, 9, 1), date(2016, 9, 30), "Shanghai", date(2016, 9, 10),
+                        date(2016, 9, 18), [], SHANGHAI_BBOX, with_cells=False,
+                        number_base=13_800_000_000)
+    lines = ["ts;dur;a_num;b_num;type"]
+
+    def number(n: str, i: int) -> str:  # floats, as a spreadsheet export writes them
+        return f"{float(n):.10e}" if i % 2 else f"{float(n)!r}"
+
+    for i, c in enumerate(ext.calls):
+        kind = "MISSED" if c.event == "missed" else "VOICE"
+        lines.append(f"{epoch_seconds(c.start, 'Asia/Shanghai')};{c.duration or 0};"
+                     f"{number(c.caller, i)};{number(c.callee, i + 1)};{kind}")
+        if i % 10 == 0:  # an SMS beside every tenth call: not a call
+            lines.append(f"{epoch_seconds(c.start, 'Asia/Shanghai') + 5};0;{number(c.caller, i)};"
+                         f"{number(c.callee, i)};SMS")
+    bad = [
+        f"{epoch_seconds(datetime(2016, 9, 6, 10), 'Asia/Shanghai')};30;N/A;13800000100.0;VOICE",
+        "soon;30;13800000100.0;13800000200.0;VOICE",
+        f"{epoch_seconds(datetime(2016, 10, 2, 10), 'Asia/Shanghai')};30;"
+        f"13800000100.0;13800000200.0;VOICE",
+        "1473130000;30",
+    ]
+    lines += bad
+    data = root / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    (data / "calls.csv").write_text("\n".join(lines) + "\n")
+    subs = ["msisdn,cust_id,age,gender,hometown,is_local"]
+    for s in ext.subscribers:
+        subs.append(f"+86 {s['number'][:3]} {s['number'][3:7]} {s['number'][7:]},"
+                    f"{s['owner']},{s['age']},{s['sex']},{s['province']},Y")
+    (data / "subscribers.csv").write_text("\n".join(subs) + "\n")
+    mapping = {
+        "null_tokens": ["", "N/A"],
+        "numbers": {"country_code": "86", "national_digits": 11},
+        "calls": {
+            "path": "calls.csv", "csv": {"delim": ";"},
+            "columns": {"start_ts": "ts", "duration": "dur", "caller": "a_num",
+                        "callee": "b_num", "event_type": "type"},
+            "timestamps": {"unit": "s"},
+            "event_types": {"call": ["VOICE"], "missed": ["MISSED"]},
+            "missed_calls": "contact",
+        },
+        "subscribers": {
+            "path": "subscribers.csv",
+            "columns": {"number": "msisdn", "owner_id": "cust_id", "sex": "gender",
+                        "birth_province": "hometown", "is_local_number": "is_local"},
+        },
+    }
+    n_sms = len(range(0, len(ext.calls), 10))
+    expected = {"read": len(ext.calls) + n_sms + len(bad),
+                "quarantined": {"missing_id": 1, "bad_timestamp": 1, "malformed_line": 1},
+                "excluded": {"not_a_call": n_sms, "outside_calendar": 1}}
+    return _study(root, mapping, {}), ext, expected
+
+
+def shape_b(root: Path) -> tuple[Path, Extract, dict]:
+    """A Parquet glob of arbitrary parts, UTC-aware timestamps, a city in UTC+8."""
+    ext = build_extract(12, date(2016, 9, 1), date(2016, 9, 30), "Shanghai", date(2016, 9, 10),
+                        date(2016, 9, 18), [], SHANGHAI_BBOX, with_cells=True,
+                        number_base=13_900_000_000)
+    rows = {"msisdn_a": [], "msisdn_b": [], "t_begin": [], "t_end": [], "ci_a": [], "ci_b": []}
+    for c in ext.calls:
+        rows["msisdn_a"].append(int(c.caller))
+        rows["msisdn_b"].append(int(c.callee))
+        rows["t_begin"].append(utc(c.start, "Asia/Shanghai"))
+        rows["t_end"].append(utc(c.start + timedelta(seconds=c.duration or 0), "Asia/Shanghai"))
+        rows["ci_a"].append(c.caller_cell)
+        rows["ci_b"].append(c.callee_cell)
+    table = pa.table({
+        "msisdn_a": pa.array(rows["msisdn_a"], pa.int64()),
+        "msisdn_b": pa.array(rows["msisdn_b"], pa.int64()),
+        "t_begin": pa.array(rows["t_begin"], pa.timestamp("us", tz="UTC")),
+        "t_end": pa.array(rows["t_end"], pa.timestamp("us", tz="UTC")),
+        "ci_a": pa.array(rows["ci_a"], pa.string()),
+        "ci_b": pa.array(rows["ci_b"], pa.string()),
+    })
+    cdr = root / "data" / "cdr"
+    cdr.mkdir(parents=True, exist_ok=True)
+    order = sorted(range(table.num_rows), key=lambda i: (i * 7919) % table.num_rows)
+    parts = [order[i::3] for i in range(3)]  # arbitrary parts, not days
+    for i, part in enumerate(parts):
+        pq.write_table(table.take(part), cdr / f"part-{i}.parquet")
+    subs = pa.table({
+        "number": pa.array([float(s["number"]) for s in ext.subscribers], pa.float64()),
+        "owner": pa.array([f"OWN{s['owner']}" for s in ext.subscribers]),
+        "age": pa.array([float(s["age"]) for s in ext.subscribers], pa.float64()),
+        "sex": pa.array([s["sex"] for s in ext.subscribers]),
+        "province": pa.array([s["province"] for s in ext.subscribers]),
+        "local": pa.array([True] * len(ext.subscribers)),
+    })
+    pq.write_table(subs, root / "data" / "subscribers.parquet")
+    pq.write_table(pa.table({"cell": [c[0] for c in ext.cells], "lat": [c[1] for c in ext.cells],
+                             "lng": [c[2] for c in ext.cells]}), root / "data" / "cells.parquet")
+    est = ["id,lat,lon,price"] + [f"{e[0]},{e[1]!r},{e[2]!r},{e[3]!r}" for e in ext.estates]
+    (root / "data" / "estates.csv").write_text("\n".join(est) + "\n")
+    mapping = {
+        "calls": {"path": "cdr/*.parquet",
+                  "columns": {"caller": "msisdn_a", "callee": "msisdn_b", "start_ts": "t_begin",
+                              "end_ts": "t_end", "caller_cell": "ci_a", "callee_cell": "ci_b"}},
+        "subscribers": {"path": "subscribers.parquet",
+                        "columns": {"owner_id": "owner", "birth_province": "province",
+                                    "is_local_number": "local"}},
+        "cells": {"path": "cells.parquet", "columns": {"cell_id": "cell", "lon": "lng"}},
+        "estates": {"path": "estates.csv",
+                    "columns": {"estate_id": "id", "price_per_sqm": "price"}},
+    }
+    expected = {"read": len(ext.calls), "quarantined": {}, "excluded": {}}
+    return _study(root, mapping, {}), ext, expected
+
+
+def shape_c(root: Path) -> tuple[Path, Extract, dict]:
+    """One CSV over March 2021 in Berlin: Monday weeks, quiet days, ISO offsets, no leavers."""
+    quiet = [date(2021, 3, 14), date(2021, 3, 21)]
+    ext = build_extract(13, date(2021, 3, 1), date(2021, 3, 31), "Berlin", date(2021, 3, 8),
+                        None, quiet, BERLIN_BBOX, with_cells=True, number_base=15_100_000_000)
+    zone = ZoneInfo("Europe/Berlin")
+    for c in ext.calls:  # a local time that does not exist (the spring DST gap) moves forward
+        c.start = utc(c.start, zone.key).astimezone(zone).replace(tzinfo=None)
+
+    def iso(t: datetime, i: int) -> str:  # 'Z' and '+01:00' / '+02:00' forms alternate
+        instant = utc(t, zone.key)
+        return instant.strftime("%Y-%m-%dT%H:%M:%SZ") if i % 2 else \
+            instant.astimezone(zone).isoformat()
+
+    lines = ["anum,bnum,begin,finish,cell_from,cell_to"]
+    for i, c in enumerate(ext.calls):
+        end = c.start + timedelta(seconds=c.duration or 0)
+        lines.append(f"+49{c.caller},0049{c.callee},{iso(c.start, i)},{iso(end, i + 1)},"
+                     f"{c.caller_cell or ''},{c.callee_cell or ''}")
+    data = root / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    (data / "march_export.csv").write_text("\n".join(lines) + "\n")
+    subs = ["nr;owner;age;sex;born;local"] + [
+        f"{s['number']};{s['owner']};{s['age']};{s['sex']};{s['province']};1"
+        for s in ext.subscribers]
+    (data / "subs.csv").write_text("\n".join(subs) + "\n")
+    (data / "sites.csv").write_text("\n".join(
+        ["site;latitude;longitude"] + [f"{c[0]};{c[1]!r};{c[2]!r}" for c in ext.cells]) + "\n")
+    mapping = {
+        "numbers": {"country_code": "49"},
+        "calls": {"path": "march_export.csv",
+                  "columns": {"caller": "anum", "callee": "bnum", "start_ts": "begin",
+                              "end_ts": "finish", "caller_cell": "cell_from",
+                              "callee_cell": "cell_to"}},
+        "subscribers": {"path": "subs.csv", "csv": {"delim": ";"},
+                        "columns": {"number": "nr", "owner_id": "owner",
+                                    "birth_province": "born", "is_local_number": "local"}},
+        "cells": {"path": "sites.csv", "csv": {"delim": ";"},
+                  "columns": {"cell_id": "site", "lat": "latitude", "lon": "longitude"}},
+    }
+    extra = {
+        "calendar": {
+            "month_start": "2021-03-01", "month_end": "2021-03-31",
+            "integration_weeks": ["2021-03-01", "2021-03-08", "2021-03-15", "2021-03-22"],
+            "departure_weeks": ["2021-03-08", "2021-03-15", "2021-03-22"],
+            "first_k_start": "2021-03-08",
+        },
+        "city": {"province": "Berlin", "timezone": "Europe/Berlin",
+                 "min_lat": BERLIN_BBOX[0], "max_lat": BERLIN_BBOX[1],
+                 "min_lon": BERLIN_BBOX[2], "max_lon": BERLIN_BBOX[3],
+                 "center_lat": 52.52, "center_lon": 13.405},
+    }
+    expected = {"read": len(ext.calls), "quarantined": {}, "excluded": {}}
+    return _study(root, mapping, extra), ext, expected
+
+
+# ------------------------------------------------------------------------------- the checks
+def _owner_key(owner: str, shape: str) -> int:
+    """The user id of an owner: its pseudonym as the shape's file writes the owner."""
+    return pseudonym(KEY, "user", f"OWN{owner}" if shape == "b" else owner)
+
+
+def _ids(ext: Extract, shape: str) -> dict[str, int]:
+    """Canonical number -> the id the pipeline must give it (owner's or the number's)."""
+    out = {s["number"]: _owner_key(s["owner"], shape) for s in ext.subscribers}
+    for c in ext.calls:
+        for n in (c.caller, c.callee):
+            out.setdefault(n, pseudonym(KEY, "number", n))
+    return out
+
+
+def _check(shape: str, root: Path, ext: Extract, expected: dict,
+           proc: subprocess.CompletedProcess) -> duckdb.DuckDBPyConnection:
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "Rows per table" in proc.stdout and "Traceback" not in proc.stderr
+    cfg = StudyConfig.load(root / "work" / "study.yaml")
+    assert (cfg.workdir / "report.html").exists()
+    con = duckdb.connect(str(cfg.duckdb_path), read_only=True)
+    # accounting: every row written is read once, and landed, quarantined or excluded
+    read, landed, quarantined, not_call, outside = con.execute(
+        "SELECT sum(rows_read), sum(rows_landed), sum(rows_quarantined), sum(rows_not_a_call), "
+        "sum(rows_outside_calendar) FROM landed_files").fetchone()
+    assert read == expected["read"] == landed + quarantined + not_call + outside
+    got_q = dict(con.execute("SELECT reason, count(*) FROM quarantine "
+                             "WHERE source = 'landed_calls' GROUP BY 1").fetchall())
+    assert got_q == expected["quarantined"]
+    assert {k: v for k, v in (("not_a_call", not_call), ("outside_calendar", outside)) if v} \
+        == expected["excluded"]
+    per_day = con.execute(
+        "SELECT l.call_date, l.n, coalesce(c.n, 0), coalesce(q.n, 0) FROM "
+        "(SELECT call_date, count(*) AS n FROM landed_calls GROUP BY 1) AS l "
+        "LEFT JOIN (SELECT call_date, count(*) AS n FROM calls GROUP BY 1) AS c USING (call_date)"
+        " LEFT JOIN (SELECT CAST(partition_key AS DATE) AS call_date, count(*) AS n "
+        "FROM quarantine WHERE source = 'calls' GROUP BY 1) AS q USING (call_date)").fetchall()
+    assert per_day and all(n == accepted + q for _, n, accepted, q in per_day)
+    assert sum(n for _, n, _, _ in per_day) == landed
+    assert con.execute("SELECT count(*) FROM calls").fetchone()[0] == len(ext.calls)
+    # labels: exactly the planted groups
+    labels = {r[0]: (r[1], r[2]) for r in con.execute(
+        "SELECT user_id, integration_label, departure_label FROM user_labels").fetchall()}
+    owners = {s["owner"] for s in ext.subscribers}
+    want = {_owner_key(o, shape): (ext.integration.get(o), ext.departure.get(o))
+            for o in owners}
+    assert labels == want
+    # features: every feature of every weekly window against the independent computation
+    ids = _ids(ext, shape)
+    first = {}
+    for s in sorted(ext.subscribers, key=lambda s: pseudonym(KEY, "number", s["number"])):
+        first.setdefault(s["owner"], s)
+    subscribers = [(_owner_key(o, shape), s["age"], s["sex"], s["province"])
+                   for o, s in first.items()]
+    calls = [(ids[c.caller], ids[c.callee], c.start, c.duration, c.caller_cell, c.callee_cell)
+             for c in ext.calls]
+    label_rows = [(u, i, d) for u, (i, d) in want.items()]
+    compared = 0
+    for window in [*cfg.calendar.windows("integration_week"),
+                   *cfg.calendar.windows("departure_week")]:
+        study = "integration" if window.family == "integration_week" else "departure"
+        threshold = 10 if study == "integration" else 5
+        expect, _ = reference(calls, subscribers, ext.cells, ext.estates, label_rows, window,
+                              study, threshold, cfg.city.province)
+        df = con.execute("SELECT * FROM features WHERE window_id = ?", [window.window_id]).df()
+        df = df.astype(object).where(pd.notna(df), None)
+        got = {r["user_id"]: r for r in df.to_dict("records")}
+        assert set(got) == set(expect) and expect, window.window_id
+        bad = [(v, f, got[v][f], expect[v][f]) for v in expect for f in FEATURES
+               if not same(got[v][f], expect[v][f])]
+        assert not bad, (window.window_id, bad[:5])
+        compared += len(expect)
+    assert compared > 100
+    return con
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = {}
+    for name, build in (("a", shape_a), ("b", shape_b), ("c", shape_c)):
+        root = tmp_path_factory.mktemp(f"shape_{name}")
+        study, ext, expected = build(root)
+        out[name] = (root, ext, expected, _run_demo(study, root / "dagster_home"))
+    return out
+
+
+def test_shape_a_csv_epoch_durations_events_no_cells(runs: dict) -> None:
+    con = _check("a", *runs["a"])
+    missed = sum(c.event == "missed" for c in runs["a"][1].calls)
+    assert missed > 0 and con.execute(
+        "SELECT count(*) FROM calls WHERE duration_s IS NULL AND end_ts IS NULL").fetchone()[0] \
+        == missed
+    assert con.execute("SELECT count(*) FROM cells").fetchone()[0] == 0
+    geo = con.execute("SELECT count(center_lat), count(avg_price) FROM features").fetchone()
+    assert geo == (0, 0)
+    report = (runs["a"][0] / "work" / "report.html").read_text()
+    assert "no cell locations" in report
+
+
+def test_shape_b_parquet_glob_utc_timestamps(runs: dict) -> None:
+    con = _check("b", *runs["b"])
+    ext = runs["b"][1]
+    first = min(c.start for c in ext.calls)
+    assert con.execute("SELECT min(start_ts) FROM calls").fetchone()[0] == first
+    assert con.execute("SELECT count(center_lat) FROM features").fetchone()[0] > 0
+
+
+def test_shape_c_other_month_and_city_with_an_empty_class(runs: dict) -> None:
+    root, ext, expected, proc = runs["c"]
+    con = _check("c", root, ext, expected, proc)
+    quiet = con.execute("SELECT count(*) FROM calls WHERE list_contains(?, call_date)",
+                        [ext.quiet_days]).fetchone()[0]
+    assert quiet == 0 and "landed_calls.calendar_coverage did not pass (WARN)" in proc.stdout
+    assert "calls.accepted_rows did not pass (WARN)" in proc.stdout  # the quiet day partitions
+    out = proc.stdout.lower()
+    assert "skipped" in out and "leaving" in out
+    report = (root / "work" / "report.html").read_text().lower()
+    assert "skipped" in report and "leaving" in report

@@ -1,0 +1,49 @@
+-- Canonical identifiers (docs/data_contract.md, "Identifiers"): the same text for the same
+-- identifier whatever the file stored it as, so that calls link to their subscribers. Temporary
+-- macros of the ingesting connection; idempotent.
+
+-- A float-encoded integer ('1.39e10', '13912345678.0') as the integer's digits; any other text
+-- as it is.
+CREATE OR REPLACE TEMP MACRO canonical_id(t) AS
+    CASE
+        WHEN regexp_full_match(t, '[+]?[0-9]+(\.[0-9]*)?([eE][+]?[0-9]+)?')
+            AND regexp_matches(t, '[.eE]')
+            AND isfinite(TRY_CAST(t AS DOUBLE))
+            AND TRY_CAST(t AS DOUBLE) = trunc(TRY_CAST(t AS DOUBLE))
+            AND TRY_CAST(t AS DOUBLE) < 1e18
+            THEN CAST(CAST(TRY_CAST(t AS DOUBLE) AS HUGEINT) AS VARCHAR)
+        ELSE t
+    END;
+
+-- A phone number: separators removed from a number written with digits only, then the country
+-- prefix removed: '+CC' or '00CC' always, a bare 'CC' only when the rest has national_digits.
+CREATE OR REPLACE TEMP MACRO strip_separators(t) AS
+    CASE
+        WHEN regexp_full_match(t, '[+]?[0-9][0-9 ().-]*') THEN regexp_replace(t, '[ ().-]', '', 'g')
+        ELSE t
+    END;
+
+CREATE OR REPLACE TEMP MACRO canonical_number(t, cc, national_digits) AS
+    CASE
+        WHEN cc IS NULL THEN strip_separators(t)
+        WHEN starts_with(strip_separators(t), '+' || cc)
+            THEN substr(strip_separators(t), length(cc) + 2)
+        WHEN starts_with(strip_separators(t), '00' || cc)
+            THEN substr(strip_separators(t), length(cc) + 3)
+        WHEN national_digits IS NOT NULL
+            AND regexp_full_match(strip_separators(t), '[0-9]+')
+            AND starts_with(strip_separators(t), cc)
+            AND length(strip_separators(t)) = length(cc) + national_digits
+            THEN substr(strip_separators(t), length(cc) + 1)
+        ELSE strip_separators(t)
+    END;
+
+-- Text a quarantine record may show: NULL, or the text when it cannot be an identifier (no run
+-- of 7 or more digits, at most 64 characters); otherwise only its length.
+CREATE OR REPLACE TEMP MACRO safe_text(t) AS
+    CASE
+        WHEN t IS NULL THEN NULL
+        WHEN length(t) > 64 OR regexp_matches(t, '[0-9]{7,}')
+            THEN '<redacted: ' || length(t) || ' characters>'
+        ELSE t
+    END;

@@ -1,0 +1,69 @@
+-- The landing step (docs/data_contract.md): judge every row of the calls files once, give it its
+-- local day, pseudonymise its numbers. Input: temp table raw_calls (contract.read_table).
+-- Output: temp table judged_landing with `outcome`: 'landed', a quarantine reason, or an
+-- exclusion by the mapping's rules ('not_a_call', 'outside_calendar'). The first rule that
+-- applies, in the order below, decides.
+CREATE OR REPLACE TEMP TABLE judged_landing AS
+WITH typed AS (
+    SELECT
+        *,
+        CASE
+            WHEN NOT $has_events THEN 'call'
+            WHEN list_contains($call_events, lower(event_type)) THEN 'call'
+            WHEN list_contains($missed_events, lower(event_type)) THEN 'missed'
+            ELSE 'other'
+        END AS event,
+        TRY_CAST(duration AS DOUBLE) AS duration_value
+    FROM raw_calls
+),
+timed AS (
+    SELECT
+        *,
+        CASE
+            WHEN $has_duration THEN
+                CASE WHEN isfinite(duration_value) AND abs(duration_value) < 1e9
+                    THEN start_ts + to_microseconds(CAST(round(duration_value * 1e6) AS BIGINT))
+                END
+            ELSE end_ts
+        END AS end_value,
+        CAST(start_ts AS DATE) AS day
+    FROM typed
+),
+ruled AS (
+    SELECT
+        *,
+        event = 'missed' OR end_value = start_ts AS missed,
+        CASE
+            WHEN event = 'other' THEN 'not_a_call'
+            WHEN caller IS NULL OR callee IS NULL THEN 'missing_id'
+            WHEN start_ts IS NULL THEN 'bad_timestamp'
+            WHEN day NOT BETWEEN $month_start AND $month_end THEN 'outside_calendar'
+            WHEN end_value IS NULL AND event <> 'missed' THEN 'bad_timestamp'
+            WHEN end_value < start_ts THEN 'end_before_start'
+            WHEN end_value - start_ts > INTERVAL 24 HOUR THEN 'duration_over_24h'
+        END AS rule
+    FROM timed
+)
+SELECT
+    _file,
+    _row,
+    day,
+    CASE WHEN caller IS NOT NULL THEN pseudonym('number', caller) END AS caller_number,
+    CASE WHEN callee IS NOT NULL THEN pseudonym('number', callee) END AS callee_number,
+    start_ts,
+    CASE WHEN NOT coalesce(missed, false) THEN end_value END AS end_ts,
+    caller_cell,
+    callee_cell,
+    coalesce(
+        rule,
+        CASE WHEN missed AND $missed_rule = 'quarantine' THEN 'missed_call' END,
+        'landed'
+    ) AS outcome,
+    -- what a quarantine record may show: parsed values, or text that cannot be an identifier
+    coalesce(CAST(start_ts AS VARCHAR), safe_text(start_ts_text)) AS start_shown,
+    coalesce(CAST(end_value AS VARCHAR), safe_text(end_ts_text)) AS end_shown,
+    coalesce(CAST(duration_value AS VARCHAR), safe_text(duration)) AS duration_shown,
+    safe_text(caller_cell) AS caller_cell_shown,
+    safe_text(callee_cell) AS callee_cell_shown,
+    safe_text(event_type) AS event_shown
+FROM ruled;
