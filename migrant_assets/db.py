@@ -6,6 +6,7 @@ several statements, and are run statement by statement with only the parameters 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import duckdb
 
 from migrant_assets.config import SQL_DIR, DuckDBSettings
+from migrant_assets.errors import InputError
 
 
 def connect(path: str | Path, settings: DuckDBSettings | None = None) -> duckdb.DuckDBPyConnection:
@@ -22,7 +24,18 @@ def connect(path: str | Path, settings: DuckDBSettings | None = None) -> duckdb.
     path = Path(path)
     if str(path) != ":memory:":
         path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
+    try:
+        con = duckdb.connect(str(path))
+    except duckdb.IOException as e:
+        held = re.search(r"\(PID (\d+)\)", str(e))
+        if "lock" not in str(e).lower():
+            raise
+        raise InputError(
+            f"the DuckDB file is in use by another process"
+            f"{f' (PID {held.group(1)})' if held else ''}",
+            str(path),
+            "wait for that run to finish (the Dagster UI lists it), or give this run another "
+            "workdir or MIGRANT_ASSETS_DUCKDB") from None
     configure(con, settings, spill_dir=None if str(path) == ":memory:" else path.parent / "tmp")
     return con
 

@@ -22,8 +22,7 @@ SELECT
     row_number,
     CAST(to_json({
         caller: caller, callee: callee, start_ts: CAST(start_ts AS VARCHAR),
-        end_ts: CAST(end_ts AS VARCHAR), caller_cell: safe_text(caller_cell),
-        callee_cell: safe_text(callee_cell)
+        end_ts: CAST(end_ts AS VARCHAR), caller_cell: caller_cell, callee_cell: callee_cell
     }) AS VARCHAR)
 FROM judged_calls
 WHERE reason IS NOT NULL;

@@ -19,7 +19,8 @@ CREATE OR REPLACE TEMP MACRO canonical_id(t) AS
 -- prefix removed: '+CC' or '00CC' always, a bare 'CC' only when the rest has national_digits.
 CREATE OR REPLACE TEMP MACRO strip_separators(t) AS
     CASE
-        WHEN regexp_full_match(t, '[+]?[0-9][0-9 ().-]*') THEN regexp_replace(t, '[ ().-]', '', 'g')
+        WHEN regexp_full_match(t, '[+]?[0-9 ().-]*[0-9][0-9 ().-]*')
+            THEN regexp_replace(t, '[ ().-]', '', 'g')
         ELSE t
     END;
 

@@ -52,8 +52,12 @@ SELECT
     CASE WHEN callee IS NOT NULL THEN pseudonym('number', callee) END AS callee_number,
     start_ts,
     CASE WHEN NOT coalesce(missed, false) THEN end_value END AS end_ts,
-    caller_cell,
-    callee_cell,
+    -- a cell id that is not a known cell is kept only as a keyed hash: it may be a phone number
+    -- of a misaligned row (the daily ingestion quarantines it as unknown_cell)
+    CASE WHEN caller_cell IS NULL OR caller_cell IN (SELECT cell_id FROM cells) THEN caller_cell
+        ELSE 'unknown:' || pseudonym('cell', caller_cell) END AS caller_cell,
+    CASE WHEN callee_cell IS NULL OR callee_cell IN (SELECT cell_id FROM cells) THEN callee_cell
+        ELSE 'unknown:' || pseudonym('cell', callee_cell) END AS callee_cell,
     coalesce(
         rule,
         CASE WHEN missed AND $missed_rule = 'quarantine' THEN 'missed_call' END,
@@ -63,7 +67,9 @@ SELECT
     coalesce(CAST(start_ts AS VARCHAR), safe_text(start_ts_text)) AS start_shown,
     coalesce(CAST(end_value AS VARCHAR), safe_text(end_ts_text)) AS end_shown,
     coalesce(CAST(duration_value AS VARCHAR), safe_text(duration)) AS duration_shown,
-    safe_text(caller_cell) AS caller_cell_shown,
-    safe_text(callee_cell) AS callee_cell_shown,
+    CASE WHEN caller_cell IN (SELECT cell_id FROM cells) THEN caller_cell
+        ELSE safe_text(caller_cell) END AS caller_cell_shown,
+    CASE WHEN callee_cell IN (SELECT cell_id FROM cells) THEN callee_cell
+        ELSE safe_text(callee_cell) END AS callee_cell_shown,
     safe_text(event_type) AS event_shown
 FROM ruled;

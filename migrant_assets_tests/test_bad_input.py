@@ -1,0 +1,471 @@
+"""Bad and unusual input (issues 10 and 11): each kind, its outcome, and the row accounting.
+
+Every case starts from one small valid extract (CSV files with the user's own column names) and
+changes one thing: a row of a table, a mapping key or a config value. Its outcome is one of: a
+quarantine row with its reason, a row excluded by the mapping's rules, a documented
+normalisation (the stored value), or a clear error. The table of kinds is in
+docs/data_contract.md ("Bad input: kinds and outcomes").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from migrant_assets.config import StudyConfig
+from migrant_assets.contract import contract_for
+from migrant_assets.db import connect
+from migrant_assets.errors import InputError, MappingError
+from migrant_assets.ingest import (
+    ingest_calls,
+    ingest_places,
+    ingest_subscribers,
+    land_calls,
+)
+from migrant_assets.privacy import pseudonym
+
+KEY = "bad-input-test-key-with-32-bytes-at-least"
+DAY = "2016-09-05"
+A, B, C = "13800000001", "13800000002", "13800000003"  # owners O1, O2; O1 also owns C
+SUBS = [(A, "O1", "30", "M", "Shanghai", "true", "regular"),
+        (B, "O2", "25", "F", "Anhui", "true", "regular"),
+        (C, "O1", "30", "M", "Shanghai", "true", "regular")]
+CELLS = [("T1", "31.20", "121.40"), ("T2", "31.30", "121.50")]
+ESTATES = [("E1", "31.20", "121.40", "52000")]
+CALL = (A, B, f"{DAY} 10:00:00", f"{DAY} 10:01:00", "T1", "T2")
+SUBS_HEADER = "msisdn,owner,age,gender,province,local,kind"
+CALLS_HEADER = "a_party,b_party,begin,finish,a_cell,b_cell"
+
+
+@dataclass
+class Case:
+    """One kind of bad input: what to change and what must come out."""
+
+    name: str
+    calls: list[tuple] | None = None  # extra call rows after the valid one
+    calls_text: str | None = None  # extra raw lines of the calls file
+    subs: list[tuple] | None = None
+    cells: list[tuple] | None = None
+    estates: list[tuple] | None = None
+    mapping: dict = field(default_factory=dict)  # deep-merged into the calls mapping
+    study: dict = field(default_factory=dict)
+    quarantined: tuple[str, str] | None = None  # (source, reason) of the one bad row
+    excluded: str | None = None
+    check: Callable[[duckdb.DuckDBPyConnection], None] | None = None
+    error: tuple[type, str] | None = None  # (exception type, message pattern)
+
+
+def _uid(owner: str) -> int:
+    return pseudonym(KEY, "user", owner)
+
+
+def _calls(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return con.execute("SELECT caller, callee, start_ts, end_ts, duration_s, caller_cell "
+                       "FROM calls ORDER BY start_ts, caller").fetchall()
+
+
+def _sub(con: duckdb.DuckDBPyConnection, owner: str, column: str):
+    assert column in ("age", "sex", "birth_province", "has_local_number", "is_service")
+    return con.execute(f"SELECT {column} FROM subscribers WHERE user_id = ?",
+                       [_uid(owner)]).fetchone()[0]
+
+
+def _linked(con: duckdb.DuckDBPyConnection) -> None:
+    """The extra call (at 11:00) links its caller to owner O1 and callee to O2."""
+    rows = con.execute("SELECT caller, callee FROM calls WHERE hour(start_ts) = 11").fetchall()
+    assert rows == [(_uid("O1"), _uid("O2"))]
+
+
+def _start_is(expected: str) -> Callable[[duckdb.DuckDBPyConnection], None]:
+    def check(con: duckdb.DuckDBPyConnection) -> None:
+        got = con.execute("SELECT CAST(max(start_ts) AS VARCHAR) FROM calls").fetchone()[0]
+        assert got == expected
+
+    return check
+
+
+T = f"{DAY} "
+CASES = [
+    # ---- calls: identifiers
+    Case("empty caller", calls=[("", B, T + "11:00:00", T + "11:01:00", "T1", "")],
+         quarantined=("landed_calls", "missing_id")),
+    Case("caller 'NULL'", calls=[("NULL", B, T + "11:00:00", T + "11:01:00", "T1", "")],
+         quarantined=("landed_calls", "missing_id")),
+    Case("callee 'N/A'", calls=[(A, "N/A", T + "11:00:00", T + "11:01:00", "T1", "")],
+         quarantined=("landed_calls", "missing_id")),
+    Case("caller '\\N'", calls=[("\\N", B, T + "11:00:00", T + "11:01:00", "T1", "")],
+         quarantined=("landed_calls", "missing_id")),
+    Case("configured null token '-1'", calls=[("-1", B, T + "11:00:00", T + "11:01:00", "", "")],
+         mapping={"null_tokens": ["", "-1"]}, quarantined=("landed_calls", "missing_id")),
+    Case("number with separators", calls=[("138-0000 0001", "(138)00000002", T + "11:00:00",
+                                            T + "11:01:00", "T1", "T2")], check=_linked),
+    Case("number as float text", calls=[("13800000001.0", "1.3800000002e10", T + "11:00:00",
+                                          T + "11:01:00", "T1", "T2")], check=_linked),
+    Case("number with +86 prefix", calls=[("+8613800000001", "008613800000002", T + "11:00:00",
+                                           T + "11:01:00", "T1", "T2")],
+         mapping={"numbers": {"country_code": "86", "national_digits": 11}}, check=_linked),
+    Case("number with bare 86 prefix", calls=[("8613800000001", B, T + "11:00:00",
+                                               T + "11:01:00", "T1", "T2")],
+         mapping={"numbers": {"country_code": "86", "national_digits": 11}}, check=_linked),
+    Case("number padded with spaces", calls=[(f"  {A} ", f" {B}", T + "11:00:00",
+                                              T + "11:01:00", "T1", "T2")], check=_linked),
+    Case("quoted number", calls_text=f'"{A}","{B}",{T}11:00:00,{T}11:01:00,T1,T2',
+         check=_linked),
+    Case("second number of one owner", calls=[(C, B, T + "11:00:00", T + "11:01:00", "T1",
+                                               "T2")], check=_linked),
+    Case("self call", calls=[(A, A, T + "11:00:00", T + "11:01:00", "T1", "T1")],
+         quarantined=("calls", "self_call")),
+    Case("self call through two numbers of one owner",
+         calls=[(A, C, T + "11:00:00", T + "11:01:00", "T1", "T1")],
+         quarantined=("calls", "self_call")),
+    # ---- calls: times
+    Case("unparsable start", calls=[(A, B, "yesterday", T + "11:01:00", "T1", "")],
+         quarantined=("landed_calls", "bad_timestamp")),
+    Case("missing end", calls=[(A, B, T + "11:00:00", "", "T1", "")],
+         quarantined=("landed_calls", "bad_timestamp")),
+    Case("impossible date", calls=[(A, B, "2016-09-31 11:00:00", "2016-09-31 11:01:00", "T1",
+                                    "")], quarantined=("landed_calls", "bad_timestamp")),
+    Case("hour 25", calls=[(A, B, T + "25:00:00", T + "25:01:00", "T1", "")],
+         quarantined=("landed_calls", "bad_timestamp")),
+    Case("end before start", calls=[(A, B, T + "11:00:00", T + "10:00:00", "T1", "")],
+         quarantined=("landed_calls", "end_before_start")),
+    Case("longer than 24 h", calls=[(A, B, T + "11:00:00", "2016-09-06 11:00:01", "T1", "")],
+         quarantined=("landed_calls", "duration_over_24h")),
+    Case("dated outside the calendar", calls=[(A, B, "2016-10-05 11:00:00",
+                                               "2016-10-05 11:01:00", "T1", "")],
+         excluded="outside_calendar"),
+    Case("dated the year before", calls=[(A, B, "2015-09-05 11:00:00", "2015-09-05 11:01:00",
+                                          "T1", "")], excluded="outside_calendar"),
+    Case("ISO with Z", calls=[(A, B, "2016-09-05T03:00:00Z", "2016-09-05T03:01:00Z", "T1", "")],
+         check=_start_is("2016-09-05 11:00:00")),
+    Case("ISO with -05:00", calls=[(A, B, "2016-09-04T22:00:00-05:00",
+                                    "2016-09-04T22:01:00-05:00", "T1", "")],
+         check=_start_is("2016-09-05 11:00:00")),
+    Case("ISO with T and fraction", calls=[(A, B, "2016-09-05T11:00:00.250",
+                                            "2016-09-05T11:01:00.250", "T1", "")],
+         check=_start_is("2016-09-05 11:00:00.25")),
+    Case("naive times in UTC", calls=[(A, B, T + "03:00:00", T + "03:01:00", "T1", "")],
+         mapping={"calls": {"timestamps": {"timezone": "UTC"}}},
+         check=lambda con: _assert({str(r[2]) for r in _calls(con)} == {
+             "2016-09-05 11:00:00", "2016-09-05 18:00:00"})),  # the valid call's 10:00 too
+    # ---- calls: missed, cells, duplicates, lines
+    Case("zero-duration call kept as a contact",
+         calls=[(A, B, T + "11:00:00", T + "11:00:00", "T1", "T2")],
+         check=lambda con: _linked(con) or _assert(
+             con.execute("SELECT end_ts, duration_s FROM calls WHERE hour(start_ts) = 11")
+             .fetchall() == [(None, None)])),
+    Case("zero-duration call quarantined", calls=[(A, B, T + "11:00:00", T + "11:00:00", "T1",
+                                                   "T2")],
+         mapping={"calls": {"missed_calls": "quarantine"}},
+         quarantined=("landed_calls", "missed_call")),
+    Case("unknown cell", calls=[(A, B, T + "11:00:00", T + "11:01:00", "T9", "")],
+         quarantined=("calls", "unknown_cell")),
+    Case("non-ASCII cell", calls=[(A, B, T + "11:00:00", T + "11:01:00", "Tö", "")],
+         quarantined=("calls", "unknown_cell")),
+    Case("cell padded with spaces", calls=[(A, B, T + "11:00:00", T + "11:01:00", " T1 ", "")],
+         check=lambda con: _assert(con.execute(
+             "SELECT caller_cell FROM calls WHERE hour(start_ts) = 11").fetchall() == [("T1",)])),
+    Case("misaligned row: a number in the cell column",
+         calls=[(A, B, T + "11:00:00", T + "11:01:00", "19912345678", "")],
+         quarantined=("calls", "unknown_cell"),
+         check=lambda con: _assert("19912345678" not in "".join(
+             r[0] for r in con.execute("SELECT record FROM quarantine").fetchall()))),
+    Case("duplicate call", calls=[CALL], quarantined=("calls", "duplicate_call")),
+    Case("too few fields", calls_text=f"{A},{B}", quarantined=("landed_calls", "malformed_line")),
+    Case("too many fields", calls_text=f"{A},{B},{T}11:00:00,{T}11:01:00,T1,T2,extra,more",
+         quarantined=("landed_calls", "malformed_line")),
+    # ---- subscribers
+    Case("subscriber without number", subs=[("", "O9", "30", "M", "Anhui", "true", "")],
+         quarantined=("subscribers", "missing_id")),
+    Case("subscriber without owner", subs=[("13800000009", "", "30", "M", "Anhui", "true", "")],
+         quarantined=("subscribers", "missing_id")),
+    Case("age 'old'", subs=[("13800000009", "O9", "old", "M", "Anhui", "true", "")],
+         quarantined=("subscribers", "bad_attribute")),
+    Case("age 35.5 is not rounded", subs=[("13800000009", "O9", "35.5", "M", "Anhui", "true",
+                                           "")], quarantined=("subscribers", "bad_attribute")),
+    Case("age 35.0 is 35", subs=[("13800000009", "O9", "35.0", "M", "Anhui", "true", "")],
+         check=lambda con: _assert(_sub(con, "O9", "age") == 35)),
+    Case("age 150", subs=[("13800000009", "O9", "150", "M", "Anhui", "true", "")],
+         quarantined=("subscribers", "bad_attribute")),
+    Case("age -1", subs=[("13800000009", "O9", "-1", "M", "Anhui", "true", "")],
+         quarantined=("subscribers", "bad_attribute")),
+    Case("sex 'X'", subs=[("13800000009", "O9", "30", "X", "Anhui", "true", "")],
+         quarantined=("subscribers", "bad_attribute")),
+    Case("sex 'female'", subs=[("13800000009", "O9", "30", "female", "Anhui", "true", "")],
+         check=lambda con: _assert(_sub(con, "O9", "sex") == "F")),
+    Case("local flag 'maybe'", subs=[("13800000009", "O9", "30", "M", "Anhui", "maybe", "")],
+         quarantined=("subscribers", "bad_attribute")),
+    Case("local flag 'Y'", subs=[("13800000009", "O9", "30", "M", "Anhui", "Y", "")],
+         check=lambda con: _assert(_sub(con, "O9", "has_local_number") is True)),
+    Case("province 'NULL'", subs=[("13800000009", "O9", "30", "M", "NULL", "true", "")],
+         check=lambda con: _assert(_sub(con, "O9", "birth_province") is None)),
+    Case("user type in capitals", subs=[("13800000009", "O9", "30", "M", "Anhui", "true",
+                                         "DELIVERY")],
+         check=lambda con: _assert(_sub(con, "O9", "is_service") is True)),
+    Case("duplicate number keeps the first row", subs=[(B, "O8", "40", "M", "Henan", "true", "")],
+         quarantined=("subscribers", "duplicate_number"),
+         check=lambda con: _assert(_sub(con, "O2", "age") == 25)),
+    # ---- cells and estates
+    Case("cell latitude 'north'", cells=[("T3", "north", "121.5")],
+         quarantined=("cells", "bad_coordinates")),
+    Case("cell latitude NaN", cells=[("T3", "NaN", "121.5")],
+         quarantined=("cells", "bad_coordinates")),
+    Case("cell latitude inf", cells=[("T3", "inf", "121.5")],
+         quarantined=("cells", "bad_coordinates")),
+    Case("cell outside the box", cells=[("T3", "10.0", "10.0")],
+         quarantined=("cells", "outside_bbox")),
+    Case("duplicate cell", cells=[("T1", "31.21", "121.41")],
+         quarantined=("cells", "duplicate_id")),
+    Case("cell without id", cells=[("", "31.21", "121.41")], quarantined=("cells", "missing_id")),
+    Case("price 0", estates=[("E2", "31.2", "121.4", "0")], quarantined=("estates", "bad_price")),
+    Case("price -5", estates=[("E2", "31.2", "121.4", "-5")],
+         quarantined=("estates", "bad_price")),
+    Case("price inf", estates=[("E2", "31.2", "121.4", "inf")],
+         quarantined=("estates", "bad_price")),
+    Case("price 1e300", estates=[("E2", "31.2", "121.4", "1e300")],
+         quarantined=("estates", "bad_price")),
+    Case("price NaN", estates=[("E2", "31.2", "121.4", "NaN")],
+         quarantined=("estates", "bad_price")),
+    Case("price 'cheap'", estates=[("E2", "31.2", "121.4", "cheap")],
+         quarantined=("estates", "bad_price")),
+    # ---- the mapping and the config
+    Case("mapping column with an injection",
+         mapping={"calls": {"columns": {"caller": 'x"; DROP TABLE cells; --'}}},
+         error=(MappingError, "is not in the file")),
+    Case("csv option key with an injection",
+         mapping={"calls": {"csv": {"delim = ',') ; DROP TABLE cells; --": ","}}},
+         error=(MappingError, "is not allowed")),
+    Case("csv option of the wrong type", mapping={"calls": {"csv": {"header": "yes"}}},
+         error=(MappingError, "is not allowed or has the wrong type")),
+    Case("unknown contract column", mapping={"calls": {"columns": {"caller_number": "a"}}},
+         error=(MappingError, "unknown contract columns")),
+    Case("end and duration both mapped",
+         mapping={"calls": {"columns": {"duration": "finish"}}},
+         error=(MappingError, "both end_ts and duration")),
+    Case("event type without a rule", mapping={"calls": {"columns": {"event_type": "a_cell"}}},
+         error=(MappingError, "no event_types rule")),
+    Case("no calls file", mapping={"calls": {"path": "nothing/*.csv"}},
+         error=(MappingError, "no calls file matches")),
+    Case("unknown time zone", mapping={"calls": {"timestamps": {"timezone": "Mars/Olympus"}}},
+         error=(MappingError, "unknown time zone")),
+    Case("memory limit with an injection",
+         study={"duckdb": {"memory_limit": "1GB'; DROP TABLE cells; --"}},
+         error=(ValidationError, "memory_limit")),
+]
+
+
+def _assert(ok: bool) -> None:
+    assert ok
+
+
+def _merge(base: dict, update: dict) -> dict:
+    out = dict(base)
+    for k, v in update.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _write(path: Path, header: str, rows: list[tuple], extra: str | None = None) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [header, *(",".join(r) for r in rows)] + ([extra] if extra else [])
+    path.write_text("\n".join(lines) + "\n")
+    return len(lines) - 1
+
+
+def _setup(tmp: Path, case: Case) -> tuple[Path, dict]:
+    src = tmp / "operator"
+    counts = {
+        "calls": _write(src / "cdr.csv", CALLS_HEADER, [CALL, *(case.calls or [])],
+                        case.calls_text),
+        "subscribers": _write(src / "subs.csv", SUBS_HEADER, [*SUBS, *(case.subs or [])]),
+        "cells": _write(src / "towers.csv", "tower,latitude,longitude",
+                        [*CELLS, *(case.cells or [])]),
+        "estates": _write(src / "prices.csv", "xiaoqu,lat,lon,price",
+                          [*ESTATES, *(case.estates or [])]),
+    }
+    mapping = {
+        "calls": {"path": "cdr.csv", "columns": {
+            "caller": "a_party", "callee": "b_party", "start_ts": "begin", "end_ts": "finish",
+            "caller_cell": "a_cell", "callee_cell": "b_cell"}},
+        "subscribers": {"path": "subs.csv", "columns": {
+            "number": "msisdn", "owner_id": "owner", "sex": "gender",
+            "birth_province": "province", "is_local_number": "local", "user_type": "kind"}},
+        "cells": {"path": "towers.csv",
+                  "columns": {"cell_id": "tower", "lat": "latitude", "lon": "longitude"}},
+        "estates": {"path": "prices.csv", "columns": {"estate_id": "xiaoqu",
+                                                      "price_per_sqm": "price"}},
+    }
+    (src / "mapping.yaml").write_text(yaml.safe_dump(_merge(mapping, case.mapping)))
+    study = _merge({"source": {"kind": "files", "mapping": str(src / "mapping.yaml")},
+                    "workdir": str(tmp / "work")}, case.study)
+    (tmp / "study.yaml").write_text(yaml.safe_dump(study))
+    return tmp / "study.yaml", counts
+
+
+def _ingest(study: Path) -> tuple[duckdb.DuckDBPyConnection, dict]:
+    cfg = StudyConfig.load(study)
+    contract = contract_for(cfg)
+    con = connect(":memory:")
+    stats = {t: ingest_places(con, cfg, contract, t) for t in ("cells", "estates")}
+    stats["subscribers"] = ingest_subscribers(con, cfg, contract)
+    stats["landed_calls"] = land_calls(con, cfg, contract)
+    stats["calls"] = ingest_calls(con, cfg, StudyConfig.load(study).calendar.days[4])
+    return con, stats
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_bad_input(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_WORKDIR", raising=False)
+    study, counts = _setup(tmp_path, case)
+    if case.error is not None:
+        kind, pattern = case.error
+        with pytest.raises(kind, match=pattern) as info:
+            _ingest(study)
+        assert "13800000001" not in str(info.value)  # no raw identifier in the message
+        return
+    con, stats = _ingest(study)
+    quarantine = dict(((s, r), n) for s, r, n in con.execute(
+        "SELECT source, reason, count(*) FROM quarantine GROUP BY ALL").fetchall())
+    assert quarantine == ({case.quarantined: 1} if case.quarantined else {})
+    assert stats["landed_calls"].excluded_by_reason == ({case.excluded: 1} if case.excluded
+                                                        else {})
+    # accounting, against the lines written
+    for table in ("cells", "estates", "subscribers", "landed_calls"):
+        s = stats[table]
+        assert s.read == counts["calls" if table == "landed_calls" else table], table
+        assert s.accepted + s.quarantined + s.excluded == s.read, table
+    day = stats["calls"]
+    assert day.read == stats["landed_calls"].accepted - con.execute(
+        "SELECT count(*) FROM landed_calls WHERE call_date <> DATE '2016-09-05'").fetchone()[0]
+    assert day.accepted + day.quarantined == day.read
+    # the valid call always gets through, and no raw identifier is stored anywhere
+    assert (_uid("O1"), _uid("O2")) in {(r[0], r[1]) for r in _calls(con)}
+    dump = json.dumps([con.execute(f'SELECT * FROM "{t}"').fetchall()
+                       for (t,) in con.execute("SHOW TABLES").fetchall()], default=str)
+    for raw in (A, B, C, "O1", "O2", "19912345678"):
+        assert raw not in dump
+    if case.check is not None:
+        case.check(con)
+
+
+@pytest.mark.parametrize(("fmt", "written", "start"), [
+    ("%d/%m/%Y'%H:%M", "05/09/2016'11:00", "2016-09-05 11:00:00"),  # a quote in the format
+    ("%d.%m.%Y %H:%M:%S", "05.09.2016 11:00:00", "2016-09-05 11:00:00"),
+    ("%Y-%m-%dT%H:%M:%S%z", "2016-09-05T03:11:00+0000", "2016-09-05 11:11:00"),  # an offset
+    ("%d/%m/%Y %H:%M", "2016-09-05 11:00:00", None),  # not in the format: bad_timestamp
+])
+def test_text_timestamp_formats(fmt: str, written: str, start: str | None, tmp_path: Path,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("format", mapping={"calls": {"timestamps": {
+        "format": fmt}}}))
+    end = written.replace("11:00", "11:01").replace("03:11:00", "03:12:00")
+    (tmp_path / "operator" / "cdr.csv").write_text(
+        f"{CALLS_HEADER}\n{A},{B},{written},{end},T1,T2\n")
+    con, stats = _ingest(study)
+    if start is None:
+        assert stats["landed_calls"].quarantined_by_reason == {"bad_timestamp": 1}
+        assert stats["landed_calls"].accepted == 0
+    else:
+        assert [(str(r[2]), r[4]) for r in _calls(con)] == [(start, 60.0)]
+
+
+def test_injected_names_leave_every_table_in_place(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A column whose name holds quotes and SQL is read as a column, nothing else."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    name = 'a"party\'); DROP TABLE cells; --'
+    case = Case("quoted column")
+    study, _ = _setup(tmp_path, case)
+    src = tmp_path / "operator"
+    text = (src / "cdr.csv").read_text().replace("a_party", '"' + name.replace('"', '""') + '"')
+    (src / "cdr.csv").write_text(text)
+    mapping = yaml.safe_load((src / "mapping.yaml").read_text())
+    mapping["calls"]["columns"]["caller"] = name
+    (src / "mapping.yaml").write_text(yaml.safe_dump(mapping))
+    con, stats = _ingest(study)
+    assert stats["calls"].accepted == 1
+    assert con.execute("SELECT count(*) FROM cells").fetchone()[0] == 2
+
+
+def test_paths_with_quotes_spaces_and_non_ascii(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    odd = tmp_path / "d'ata dir é"
+    study, _ = _setup(odd, Case("odd path"))
+    con, stats = _ingest(study)
+    assert stats["calls"].accepted == 1
+    db = connect(odd / "work" / "x'y.duckdb")
+    assert db.execute("SELECT current_setting('temp_directory')").fetchone()[0].startswith(
+        str(odd))
+
+
+def test_parquet_numbers_stored_as_double_link_to_text_numbers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("parquet"))
+    src = tmp_path / "operator"
+    pq.write_table(pa.table({
+        "a_party": pa.array([float(A)]), "b_party": pa.array([float(B)]),
+        "begin": pa.array([pa.scalar(1473044400_000000, pa.timestamp("us", tz="UTC")).as_py()],
+                          pa.timestamp("us", tz="UTC")),
+        "finish": pa.array([pa.scalar(1473044460_000000, pa.timestamp("us", tz="UTC")).as_py()],
+                           pa.timestamp("us", tz="UTC")),
+        "a_cell": ["T1"], "b_cell": ["T2"]}), src / "cdr.parquet")
+    mapping = yaml.safe_load((src / "mapping.yaml").read_text())
+    mapping["calls"]["path"] = "cdr.parquet"
+    (src / "mapping.yaml").write_text(yaml.safe_dump(mapping))
+    con, stats = _ingest(study)
+    # 1473044400 is 2016-09-05 03:00 UTC = 11:00 in Shanghai
+    assert _calls(con) == [(_uid("O1"), _uid("O2"), pd_ts("2016-09-05 11:00:00"),
+                            pd_ts("2016-09-05 11:01:00"), 60.0, "T1")]
+
+
+def test_numeric_times_need_a_unit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("epoch"))
+    src = tmp_path / "operator"
+    pq.write_table(pa.table({"a_party": [A], "b_party": [B], "begin": [1473044400],
+                             "finish": [1473044460], "a_cell": ["T1"], "b_cell": ["T2"]}),
+                   src / "cdr.parquet")
+    mapping = yaml.safe_load((src / "mapping.yaml").read_text())
+    mapping["calls"]["path"] = "cdr.parquet"
+    (src / "mapping.yaml").write_text(yaml.safe_dump(mapping))
+    with pytest.raises(MappingError, match="holds numbers"):
+        _ingest(study)
+    mapping["calls"]["timestamps"] = {"unit": "s"}
+    (src / "mapping.yaml").write_text(yaml.safe_dump(mapping))
+    con, _ = _ingest(study)
+    assert [r[2:5] for r in _calls(con)] == [
+        (pd_ts("2016-09-05 11:00:00"), pd_ts("2016-09-05 11:01:00"), 60.0)]
+
+
+def test_a_locked_duckdb_file_is_a_clear_error(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "busy.duckdb"
+    holder = connect(path)
+    proc = subprocess.run(
+        [sys.executable, "-c", f"from migrant_assets.db import connect; connect({str(path)!r})"],
+        capture_output=True, text=True, timeout=120)
+    holder.close()
+    assert proc.returncode != 0
+    assert "the DuckDB file is in use by another process" in proc.stderr
+    assert isinstance(InputError("x"), Exception)
+
+
+def pd_ts(text: str):
+    from datetime import datetime
+
+    return datetime.fromisoformat(text)
