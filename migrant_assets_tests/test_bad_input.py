@@ -358,20 +358,20 @@ def test_bad_input(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         case.check(con)
 
 
-@pytest.mark.parametrize(("fmt", "written", "start"), [
-    ("%d/%m/%Y'%H:%M", "05/09/2016'11:00", "2016-09-05 11:00:00"),  # a quote in the format
-    ("%d.%m.%Y %H:%M:%S", "05.09.2016 11:00:00", "2016-09-05 11:00:00"),
-    ("%Y-%m-%dT%H:%M:%S%z", "2016-09-05T03:11:00+0000", "2016-09-05 11:11:00"),  # an offset
-    ("%d/%m/%Y %H:%M", "2016-09-05 11:00:00", None),  # not in the format: bad_timestamp
+@pytest.mark.parametrize(("fmt", "begin", "finish", "start"), [
+    ("%d/%m/%Y'%H:%M", "05/09/2016'11:00", "05/09/2016'11:01", "2016-09-05 11:00:00"),  # quote
+    ("%d.%m.%Y %H:%M:%S", "05.09.2016 11:00:00", "05.09.2016 11:01:00", "2016-09-05 11:00:00"),
+    ("%Y-%m-%dT%H:%M:%S%z", "2016-09-05T03:00:00+0000", "2016-09-05T03:01:00+0000",
+     "2016-09-05 11:00:00"),  # an offset, converted to the city's time
+    ("%d/%m/%Y %H:%M", "2016-09-05 11:00:00", "2016-09-05 11:01:00", None),  # not the format
 ])
-def test_text_timestamp_formats(fmt: str, written: str, start: str | None, tmp_path: Path,
-                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_text_timestamp_formats(fmt: str, begin: str, finish: str, start: str | None,
+                                tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
     study, _ = _setup(tmp_path, Case("format", mapping={"calls": {"timestamps": {
         "format": fmt}}}))
-    end = written.replace("11:00", "11:01").replace("03:11:00", "03:12:00")
     (tmp_path / "operator" / "cdr.csv").write_text(
-        f"{CALLS_HEADER}\n{A},{B},{written},{end},T1,T2\n")
+        f"{CALLS_HEADER}\n{A},{B},{begin},{finish},T1,T2\n")
     con, stats = _ingest(study)
     if start is None:
         assert stats["landed_calls"].quarantined_by_reason == {"bad_timestamp": 1}
