@@ -14,13 +14,14 @@ working directory (synthetic city, DuckDB file, models, report).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SQL_DIR = PROJECT_ROOT / "sql"
@@ -28,6 +29,8 @@ DEFAULT_CONFIG = PROJECT_ROOT / "config" / "study.yaml"
 
 #: The documented key for the synthetic city (SPEC §1). Never use it for real data.
 SYNTHETIC_KEY = "migrant-assets-synthetic-city-key"
+#: The shortest key a ``files`` source accepts (issue 11: guessable keys are refused).
+MIN_KEY_BYTES = 32
 
 
 class _Model(BaseModel):
@@ -38,9 +41,9 @@ class _Model(BaseModel):
 class Window:
     """One study window: a date range, the Dagster partition key that names it, a paper label."""
 
-    family: Literal["integration_week", "departure_week", "first_k_days"]
-    key: str  # Dagster partition key (ISO date: week start, or last day for first-k-days)
-    label: str  # the paper's name: W1..W4, A..C, k=3..k=14
+    family: Literal["integration_week", "departure_week", "first_k_days", "whole_period"]
+    key: str  # Dagster partition key (ISO date: week start, last day for first-k-days, month start)
+    label: str  # the paper's name: W1..W4, A..C, k=3..k=14; "whole period"
     start: date
     end: date  # inclusive
 
@@ -54,7 +57,12 @@ class Window:
 
 
 class Calendar(_Model):
-    """SPEC §2. Weeks are 7 days from each listed start; every date is configurable."""
+    """SPEC §2. Weeks are 7 days from each listed start; every date is configurable.
+
+    :meth:`windows` lists the papers' windows (integration weeks, departure weeks, first k days)
+    and, last, the descriptive ``whole_period`` window: the whole study month
+    (``month_start`` .. ``month_end``), keyed by ``month_start``.
+    """
 
     month_start: date = date(2016, 9, 1)
     month_end: date = date(2016, 9, 30)  # inclusive
@@ -98,6 +106,8 @@ class Calendar(_Model):
         for k in range(self.k_min, self.k_max + 1):
             end = self.first_k_start + timedelta(k - 1)
             out.append(Window("first_k_days", end.isoformat(), f"k={k}", self.first_k_start, end))
+        out.append(Window("whole_period", self.month_start.isoformat(), "whole period",
+                          self.month_start, self.month_end))
         return [w for w in out if family is None or w.family == family]
 
     def window(self, family: str, key: str) -> Window:
@@ -129,6 +139,73 @@ class Thresholds(_Model):
     quarantine_error_share: float = 0.20  # and fails above this one
     similar_age_departure: int = 5  # SPEC §5
     similar_age_integration: int = 10
+    max_price_per_sqm: float = 1_000_000.0  # estates above are quarantined as bad_price
+    min_class_size: int = 10  # SPEC §6: an experiment needs this many users in each class
+
+
+#: Default of ``checks.max_null_share``: the largest share of nulls a feature column may have
+#: among the users whose data can support a value (each column's support is its
+#: ``migrant_assets.features.Feature.support``: every featurised user; those with a contact, and
+#: for some columns themselves, of known age / sex / birth province; those with a call of known
+#: duration; the operator's subscribers, the only parties with locations). The values follow
+#: from the definitions (SPEC §5), not from any data set:
+#:
+#: - 0 where the definition gives every supported user a value;
+#: - 0.5 for the geography of L (centre, radii, moving distance): a subscriber has a null only
+#:   without a located call; more than half of them without one means the calls' cells cannot
+#:   support the family;
+#: - 0.95 where a null also follows from behaviour (a single call, no call made, fewer than two
+#:   callees, no call at home or work hours, no call with a local, no estate within 5 km): a
+#:   column null for nearly every user carries no information.
+DEFAULT_MAX_NULL_SHARE: dict[str, float] = {
+    **dict.fromkeys(
+        ["degree", "in_degree", "out_degree", "weighted_degree", "neighbor_degree", "clustering",
+         "similar_age", "same_sex", "local", "townsman", "in_calls", "out_calls", "out_minus_in",
+         "call_duration", "province_diversity"], 0.0),
+    **dict.fromkeys(
+        ["center_lat", "center_lon", "avg_radius", "max_radius", "moving_distance",
+         "avg_moving_distance"], 0.5),
+    **dict.fromkeys(
+        ["duration_variance", "local_call_duration", "local_duration_variance",
+         "reciprocal_call", "communication_diversity", "home_lat", "home_lon", "work_lat",
+         "work_lon", "home_work_distance", "avg_price", "center_price", "home_avg_price",
+         "home_center_price", "work_avg_price", "work_center_price", "neighbor_avg_price",
+         "neighbor_center_price"], 0.95),
+}
+
+
+class Checks(_Model):
+    """Thresholds of the feature asset checks (``docs/data_model.md``, "Feature checks").
+
+    - ``max_null_share``: per feature column, the largest share of nulls among the users whose
+      data can support a value; a study config lists only the columns it changes, the others
+      keep :data:`DEFAULT_MAX_NULL_SHARE`.
+    - ``tolerance``: slack of the range checks: a value passes a bound b within
+      ``tolerance * (1 + |b|)`` (exact sums keep rounding far below the default).
+    """
+
+    max_null_share: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_MAX_NULL_SHARE))
+    tolerance: float = 1e-9
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("max_null_share") is not None:
+            given = dict(data["max_null_share"])
+            unknown = sorted(set(given) - set(DEFAULT_MAX_NULL_SHARE))
+            if unknown:
+                raise ValueError(f"checks.max_null_share: unknown feature columns {unknown}")
+            data = {**data, "max_null_share": {**DEFAULT_MAX_NULL_SHARE, **given}}
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> Checks:
+        bad = sorted(c for c, s in self.max_null_share.items() if not 0.0 <= s <= 1.0)
+        if bad:
+            raise ValueError(f"checks.max_null_share must lie in [0, 1]: {bad}")
+        if self.tolerance < 0:
+            raise ValueError("checks.tolerance must be >= 0")
+        return self
 
 
 class SyntheticSource(_Model):
@@ -150,14 +227,30 @@ class ModelSettings(_Model):
 
 
 class DuckDBSettings(_Model):
-    memory_limit: str = "8GB"
-    threads: int = 2
+    memory_limit: str = "8GB"  # a size such as 8GB, 512MiB or 75%
+    threads: int = Field(default=2, ge=1, le=1024)
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _size(cls, v: str) -> str:
+        if not re.fullmatch(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)?", v.strip()):
+            raise ValueError("duckdb.memory_limit must be a size such as '8GB', '512MiB' or '75%'")
+        return v.strip()
 
 
 class StudyConfig(_Model):
     calendar: Calendar = Calendar()
     city: City = City()
     thresholds: Thresholds = Thresholds()
+    #: Who gets a feature row in a window, hence who the group trends describe (window graphs
+    #: always hold every party; see docs/data_model.md): ``labelled`` (the papers) = the users
+    #: with the window study's label (the descriptive ``whole_period`` window: either label);
+    #: ``subscribers`` = every user of ``user_labels`` (non-service owners with a local number),
+    #: labelled or not; ``all_active`` = every party of the window graph, subscriber or not.
+    #: Only users active in the window get a row; ``label`` is null for those without one, and
+    #: group trends add an ``all`` group.
+    population: Literal["labelled", "subscribers", "all_active"] = "labelled"
+    checks: Checks = Checks()
     source: SyntheticSource | FilesSource = Field(default=SyntheticSource(), discriminator="kind")
     workdir: Path = Path("work")
     duckdb: DuckDBSettings = DuckDBSettings()
@@ -197,12 +290,24 @@ class StudyConfig(_Model):
 
     @property
     def pseudonym_key(self) -> str:
+        """The pseudonymisation key (SPEC §1). A ``files`` source needs a key of its own of at
+        least :data:`MIN_KEY_BYTES` bytes: the documented synthetic key and short keys are
+        refused."""
+        from migrant_assets.errors import ConfigError
+
         key = os.environ.get("MIGRANT_ASSETS_KEY")
-        if key:
-            return key
         if isinstance(self.source, SyntheticSource):
-            return SYNTHETIC_KEY
-        raise RuntimeError(
-            "MIGRANT_ASSETS_KEY is not set: real data must be pseudonymised with a secret key "
-            "(the fixed synthetic-city key is refused for a 'files' source)."
-        )
+            return key or SYNTHETIC_KEY
+        fix = ("export MIGRANT_ASSETS_KEY to a secret of at least 32 bytes, e.g. the output of "
+               "`python -c 'import secrets; print(secrets.token_hex(32))'`, and keep it: the "
+               "same key gives the same pseudonyms")
+        if not key:
+            raise ConfigError("MIGRANT_ASSETS_KEY is not set: real data must be pseudonymised "
+                              "with a secret key", "the environment", fix)
+        if key == SYNTHETIC_KEY:
+            raise ConfigError("MIGRANT_ASSETS_KEY is the public synthetic-city key, which is "
+                              "refused for a 'files' source", "the environment", fix)
+        if len(key.encode()) < MIN_KEY_BYTES:
+            raise ConfigError(f"MIGRANT_ASSETS_KEY is shorter than {MIN_KEY_BYTES} bytes",
+                              "the environment", fix)
+        return key

@@ -2,11 +2,23 @@
 
 Choices the SPEC leaves open, made here and in the SQL files' headers:
 
-- **Which users.** A window of family ``integration_week`` featurises the users with an
+- **Which users.** ``study.population`` decides (:data:`POPULATIONS`). With ``labelled`` (the
+  papers), a window of family ``integration_week`` featurises the users with an
   ``integration_label``, ``departure_week`` and ``first_k_days`` those with a
-  ``departure_label``; only those active in the window (a party of its ``window_graph``: at
-  least one call made or received in its dates) get a row. Degrees, neighbourhoods and
-  neighbour prices use every party of the window, attributes or not.
+  ``departure_label``, and the descriptive ``whole_period`` window those with either.
+  ``subscribers`` featurises every user of ``user_labels`` (owners with a local number, not
+  service-like), labelled or not; ``all_active`` every party of the window graph, subscriber or
+  not (another operator's numbers have no attribute and no location: their demographic,
+  geography and price features are null). Only users active in the window (a party of its
+  ``window_graph``: at least one call made or received in its dates) get a row. ``label`` is the
+  user's label in the window's study, null when there is none; the descriptive study's label is
+  the integration label, else the departure label (the integration study's labels describe the
+  whole month, W1..W4), and its similar-age threshold is the integration study's. Degrees,
+  neighbourhoods and neighbour prices use every party of the window, attributes or not.
+- **Missed calls.** A call with a null duration (``calls.duration_s``, a missed call kept as a
+  contact) is an edge and counts in degrees, ``in_calls`` / ``out_calls`` and the graph's
+  ``n_calls``, and gives a location; ``call_duration`` and the variances use the known durations
+  only (null for a user with none).
 - **Distances** are haversine km on a sphere of radius :data:`EARTH_RADIUS_KM` (6371.0088 km,
   the IUGG mean radius), in plain SQL arithmetic.
 - **Location order.** L is ordered by ``(start_ts, cell_id)``: calls starting in the same second
@@ -32,12 +44,15 @@ Each family function runs ``sql/features/prepare.sql`` (unless ``prepared=True``
 ``cell_prices`` table, :func:`write_cell_prices`) and its own SQL file, and returns the name of
 the connection-local table it wrote: one row per featurised user. :func:`clustering` is a step of
 its own (``sql/features/clustering.sql``), run by :func:`ego_network`. :func:`build_features`
-prepares once, runs the four families and writes ``features``.
+prepares once, runs the four families and writes ``features``. :func:`evaluate_feature_checks`
+judges a stored window (:data:`CHECKS`; thresholds from the study config's ``checks``; null
+shares over the users whose data can support a value, :attr:`Feature.support`); nothing to
+judge is never a pass (:class:`CheckOutcome`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import duckdb
@@ -56,6 +71,29 @@ STUDY_OF_FAMILY = {
     "integration_week": "integration",
     "departure_week": "departure",
     "first_k_days": "departure",
+    "whole_period": "descriptive",
+}
+
+#: ``study.population``: who gets a feature row (module docstring).
+POPULATIONS = ("labelled", "subscribers", "all_active")
+
+#: What a feature column needs from the data, besides an active user: the users its null share
+#: is judged over (:func:`judged_null_shares`, ``sql/features/check_support.sql``).
+Support = Literal[
+    "every", "contact_age", "contact_sex", "contact_province", "townsman", "timed_call",
+    "located", "priced",
+]
+
+#: What each support means, for check metadata and docs.
+SUPPORT_DESCRIPTIONS: dict[str, str] = {
+    "every": "every featurised user",
+    "contact_age": "users of known age with a contact of known age",
+    "contact_sex": "users of known sex with a contact of known sex",
+    "contact_province": "users with a contact of known birth province",
+    "townsman": "users of known birth province with a contact of known birth province",
+    "timed_call": "users with a call of known duration",
+    "located": "subscribers (only their calls carry cells), when `cells` has rows",
+    "priced": "subscribers, when `cells` and `estates` have rows",
 }
 
 Family = Literal["ego_network", "call_behavior", "geography", "housing_price"]
@@ -66,7 +104,10 @@ class Feature:
     """One column of ``features``: its family, SPEC §5 definition, inputs and ablation groups.
 
     The departure study's group is the family (ego network includes demographics); the
-    integration study's groups are D, E, C, G, and housing prices are not in it.
+    integration study's groups are D, E, C, G, and housing prices are not in it. ``support``: the
+    users whose data can give the column a value (:data:`SUPPORT_DESCRIPTIONS`); its null share
+    is judged over them only. By default the family's: geography ``located``, housing prices
+    ``priced``, the rest ``every``.
     """
 
     family: Family
@@ -74,6 +115,13 @@ class Feature:
     inputs: tuple[str, ...]
     demographic: bool = False
     excluded_with_locals: bool = False
+    needs: Support | None = None
+
+    @property
+    def support(self) -> Support:
+        if self.needs is not None:
+            return self.needs
+        return {"geography": "located", "housing_price": "priced"}.get(self.family, "every")
 
     @property
     def departure_group(self) -> str:
@@ -111,39 +159,44 @@ FEATURES: dict[str, Feature] = {
         "fraction of contacts with |age_u - age_v| <= 5 (departure) or 10 (integration) years, "
         "over contacts of known age; null if v's age is unknown",
         (*_GRAPH, "subscribers.age"),
-        demographic=True,
+        demographic=True, needs="contact_age",
     ),
     "same_sex": Feature(
         "ego_network", "fraction of contacts of v's sex, over contacts of known sex",
-        (*_GRAPH, "subscribers.sex"), demographic=True,
+        (*_GRAPH, "subscribers.sex"), demographic=True, needs="contact_sex",
     ),
     "local": Feature(
         "ego_network", "fraction of contacts born in the study city's province",
-        (*_GRAPH, "subscribers.birth_province"), demographic=True,
+        (*_GRAPH, "subscribers.birth_province"), demographic=True, needs="contact_province",
     ),
     "townsman": Feature(
         "ego_network", "fraction of contacts born in v's province; 0 for locals",
         (*_GRAPH, "subscribers.birth_province"), demographic=True, excluded_with_locals=True,
+        needs="townsman",
     ),
     "in_calls": Feature("call_behavior", "number of calls v received", _CALLS),
     "out_calls": Feature("call_behavior", "number of calls v made", _CALLS),
     "out_minus_in": Feature("call_behavior", "out_calls - in_calls", _CALLS),
-    "call_duration": Feature("call_behavior", "mean duration (s) of v's calls", _DURATIONS),
+    "call_duration": Feature(
+        "call_behavior", "mean duration (s) of v's calls of known duration", _DURATIONS,
+        needs="timed_call",
+    ),
     "duration_variance": Feature(
-        "call_behavior", "sample variance (ddof=1) of v's call durations; null for one call",
-        _DURATIONS,
+        "call_behavior",
+        "sample variance (ddof=1) of v's known call durations; null for fewer than two",
+        _DURATIONS, needs="timed_call",
     ),
     "local_call_duration": Feature(
-        "call_behavior", "mean duration (s) of v's calls with locals",
-        (*_DURATIONS, "subscribers.birth_province"),
+        "call_behavior", "mean duration (s) of v's calls of known duration with locals",
+        (*_DURATIONS, "subscribers.birth_province"), needs="contact_province",
     ),
     "local_duration_variance": Feature(
-        "call_behavior", "sample variance (ddof=1) of v's call durations with locals",
-        (*_DURATIONS, "subscribers.birth_province"),
+        "call_behavior", "sample variance (ddof=1) of v's known call durations with locals",
+        (*_DURATIONS, "subscribers.birth_province"), needs="contact_province",
     ),
     "province_diversity": Feature(
         "call_behavior", "-sum p_i log2 p_i over the birth provinces of v's contacts (known)",
-        (*_GRAPH, "subscribers.birth_province"),
+        (*_GRAPH, "subscribers.birth_province"), needs="contact_province",
     ),
     "reciprocal_call": Feature(
         "call_behavior", "|out(v) & in(v)| / |out(v)|; null when out_degree = 0", _GRAPH
@@ -190,7 +243,8 @@ FEATURES: dict[str, Feature] = {
 
 
 def study_of(window: Window) -> str:
-    """'integration' for integration weeks, 'departure' for departure weeks and first-k-days."""
+    """'integration' for integration weeks, 'departure' for departure weeks and first-k-days,
+    'descriptive' for the whole-period window."""
     return STUDY_OF_FAMILY[window.family]
 
 
@@ -202,9 +256,11 @@ def _params(cfg: StudyConfig, window: Window) -> dict[str, Any]:
         "start": window.start,
         "end": window.end,
         "study": study,
+        "population": cfg.population,
         "province": cfg.city.province,
-        "similar_age": t.similar_age_integration if study == "integration" else
-        t.similar_age_departure,
+        "similar_age": t.similar_age_departure if study == "departure" else
+        t.similar_age_integration,
+        "tolerance": cfg.checks.tolerance,
     }
 
 
@@ -344,32 +400,165 @@ def write_cell_prices(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def feature_checks(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window) -> dict:
-    """Counts the feature checks assert are zero (``sql/features/checks.sql``)."""
+    """The counts the feature checks judge (``sql/features/checks.sql``): rows, expected and
+    candidate users, missing / unexpected / duplicate / wrongly labelled rows, and per range
+    check the values judged and the rows out of range."""
     return first_row(run_sql(con, "features/checks.sql", _params(cfg, window)))
 
 
-def null_shares(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, float]:
-    """Share of null values of every feature column in one window's rows."""
+def null_shares(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, float | None]:
+    """Share of null values of every feature column over all of one window's rows (None without
+    rows)."""
     cols = ", ".join(f'avg(CASE WHEN "{f}" IS NULL THEN 1.0 ELSE 0.0 END)' for f in FEATURES)
     row = con.execute(
         f"SELECT {cols} FROM features WHERE window_id = ?", [window.window_id]
     ).fetchone()
-    return {f: (v if v is not None else 0.0) for f, v in zip(FEATURES, row, strict=True)}
+    return dict(zip(FEATURES, row, strict=True))
 
-#: Largest null share a feature column may have in one window before the asset check fails: the
-#: largest share seen over every window of the synthetic `tiny` and `demo` cities (seed 20160901)
-#: plus 0.1, rounded up to 0.05. Columns defined for every active user (counts, degrees,
-#: clustering, mean duration) must never be null; location-based ones may miss a few users.
-MAX_NULL_SHARE: dict[str, float] = {
-    **dict.fromkeys(FEATURES, 0.0),
-    **dict.fromkeys(
-        ["center_lat", "center_lon", "avg_radius", "max_radius", "moving_distance",
-         "avg_moving_distance", "avg_price", "center_price"], 0.05),
-    "similar_age": 0.30, "same_sex": 0.25, "local": 0.25, "townsman": 0.25,
-    "duration_variance": 0.35, "local_call_duration": 0.40, "local_duration_variance": 0.70,
-    "province_diversity": 0.25, "reciprocal_call": 0.30, "communication_diversity": 0.70,
-    "home_lat": 0.65, "home_lon": 0.65, "work_lat": 0.40, "work_lon": 0.40,
-    "home_work_distance": 0.75, "home_avg_price": 0.65, "home_center_price": 0.65,
-    "work_avg_price": 0.40, "work_center_price": 0.40,
-    "neighbor_avg_price": 0.25, "neighbor_center_price": 0.25,
+
+def judged_null_shares(
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window
+) -> dict[str, dict[str, Any]]:
+    """Per feature column, its null share among the window's users whose data can support a value
+    (:attr:`Feature.support`, ``sql/features/check_support.sql``): ``judged`` users, ``nulls``,
+    ``share`` (None when not judged), ``max_share`` (``checks.max_null_share``) and ``reason``
+    (why it is not judged: an empty ``cells`` / ``estates`` table, or no supported user)."""
+    run_sql(con, "features/check_support.sql", _params(cfg, window))
+    n_cells, n_estates = con.execute(
+        "SELECT (SELECT count(*) FROM cells), (SELECT count(*) FROM estates)"
+    ).fetchone()
+    condition = {
+        "every": "TRUE", "located": "s.subscriber", "priced": "s.subscriber",
+        **{k: f"s.{k}" for k in ("contact_age", "contact_sex", "contact_province", "townsman",
+                                  "timed_call")},
+    }
+    cols = ", ".join(
+        f"SUM(CASE WHEN {condition[f.support]} THEN 1 ELSE 0 END), "
+        f'SUM(CASE WHEN {condition[f.support]} AND r."{name}" IS NULL THEN 1 ELSE 0 END)'
+        for name, f in FEATURES.items()
+    )
+    row = con.execute(
+        f"SELECT {cols} FROM features AS r JOIN feat_check_support AS s "
+        "ON s.user_id = r.user_id WHERE r.window_id = ?", [window.window_id]
+    ).fetchone()
+    out: dict[str, dict[str, Any]] = {}
+    for i, (name, f) in enumerate(FEATURES.items()):
+        judged, nulls = int(row[2 * i] or 0), int(row[2 * i + 1] or 0)
+        reason = None
+        if f.support in ("located", "priced") and not n_cells:
+            reason = "the cells table is empty: no call has a location"
+        elif f.support == "priced" and not n_estates:
+            reason = "the estates table is empty: no location has a price"
+        elif judged == 0:
+            reason = ("no featurised user" if f.support == "every" else
+                      f"no {SUPPORT_DESCRIPTIONS[f.support]} among the window's users")
+        if reason is not None:
+            judged = nulls = 0
+        out[name] = {
+            "judged": judged, "nulls": nulls,
+            "share": nulls / judged if judged else None,
+            "max_share": cfg.checks.max_null_share[name],
+            "reason": reason,
+        }
+    return out
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """One feature check's verdict. ``judged`` counts what was judged (users, values or columns);
+    0 means not judged (``reason`` says why): the check then does not pass, with severity WARN,
+    never a silent green. A judged check that fails has severity ERROR."""
+
+    passed: bool
+    judged: int
+    reason: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def severity(self) -> str:
+        return "WARN" if self.judged == 0 else "ERROR"
+
+
+#: The feature checks, with what they assert.
+CHECKS: dict[str, str] = {
+    "one_row_per_active_labelled_user":
+        "Each user of the window's population (study.population) active in the window has "
+        "exactly one row with the study's label, and nobody else; zero rows fail while the "
+        "population has users.",
+    "fractions_in_unit_interval":
+        "clustering, similar_age, same_sex, local, townsman, reciprocal_call lie in [0, 1].",
+    "entropies_in_range":
+        "province_diversity >= 0 and 0 <= communication_diversity <= 1.",
+    "radii_consistent":
+        "Radii and distances >= 0, max_radius >= avg_radius, radii and home-work distances "
+        "within the cells' extent, centres inside the cells' bounding box.",
+    "prices_within_estates_range": "Every price feature lies within the estates' price range.",
+    "null_shares_under_thresholds":
+        "Each column's null share, among the users whose data can support a value, is at most "
+        "checks.max_null_share.",
 }
+
+
+def evaluate_feature_checks(
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window
+) -> dict[str, CheckOutcome]:
+    """Every check of :data:`CHECKS` on the stored rows of ``window`` (after
+    :func:`build_features`). No check passes on nothing: with zero rows the range and null-share
+    checks are not judged, and the row check fails if the population has users, else is not
+    judged."""
+    c = feature_checks(con, cfg, window)
+    out: dict[str, CheckOutcome] = {}
+    counts = {k: c[k] for k in ("n_rows", "n_expected", "n_candidates", "missing_users",
+                                "unexpected_users", "duplicate_rows", "wrong_labels")}
+    if c["n_rows"] == 0 and c["n_expected"] == 0 and c["n_candidates"] == 0:
+        out["one_row_per_active_labelled_user"] = CheckOutcome(
+            False, 0, "no user of the population in user_labels and no party in the window "
+            "graph: nothing to featurise", counts)
+    else:
+        ok = all(c[k] == 0 for k in ("missing_users", "unexpected_users", "duplicate_rows",
+                                     "wrong_labels"))
+        reason = None
+        if c["n_rows"] == 0:
+            ok = False
+            reason = (f"no featurised user although {c['n_expected']} users of the population "
+                      f"are active in the window and {c['n_candidates']} exist")
+        judged = c["n_expected"] + c["unexpected_users"] or c["n_candidates"]  # users judged
+        out["one_row_per_active_labelled_user"] = CheckOutcome(ok, judged, reason, counts)
+
+    no_rows = "no featurised user in the window: no value to judge"
+    ranges = {
+        "fractions_in_unit_interval": ("fraction", None),
+        "entropies_in_range": ("entropy", None),
+        "radii_consistent": (
+            "geography", "the cells table is empty: no call has a location"
+            if not c["n_cells"] else None),
+        "prices_within_estates_range": (
+            "price", "the cells table is empty: no call has a location" if not c["n_cells"]
+            else "the estates table is empty: no location has a price" if not c["n_estates"]
+            else None),
+    }
+    for check, (kind, empty) in ranges.items():
+        values, bad = c[f"{kind}_values"], c[f"{kind}_out_of_range"]
+        meta = {"values_judged": values, "rows_out_of_range": bad}
+        if values == 0:
+            reason = no_rows if c["n_rows"] == 0 else empty or "every value is null"
+            out[check] = CheckOutcome(False, 0, reason, meta)
+        else:
+            out[check] = CheckOutcome(bad == 0, values, None, meta)
+
+    shares = judged_null_shares(con, cfg, window)
+    judged = {k: v for k, v in shares.items() if v["reason"] is None}
+    too_null = {k: round(v["share"], 4) for k, v in judged.items()
+                if v["share"] > v["max_share"]}
+    meta = {
+        "too_null": too_null,
+        "shares": {k: round(v["share"], 4) for k, v in judged.items()},
+        "judged_users": {k: v["judged"] for k, v in judged.items()},
+        "not_judged": {k: v["reason"] for k, v in shares.items() if v["reason"] is not None},
+    }
+    if not judged:
+        out["null_shares_under_thresholds"] = CheckOutcome(
+            False, 0, no_rows if c["n_rows"] == 0 else "no column has a user to judge", meta)
+    else:
+        out["null_shares_under_thresholds"] = CheckOutcome(not too_null, len(judged), None, meta)
+    return out

@@ -4,6 +4,10 @@
 with their number of calls and total duration. ``window_graph`` holds G_t of each study window,
 summed from ``daily_contacts``. Every party is a node, subscriber or not; service-like owners stay
 in the graphs (they are only removed from the user population, SPEC §3).
+
+A call with no duration (a missed call kept as a contact: ``calls.end_ts`` and ``duration_s``
+null) is an edge and counts in ``n_calls``; ``duration_s`` is the exact sum of the known
+durations, null when none of the edge's calls has one.
 """
 
 from __future__ import annotations
@@ -55,7 +59,9 @@ def window_graph_consistency(con: duckdb.DuckDBPyConnection, window: Window) -> 
     """Compare a stored window graph with the same graph recomputed straight from ``calls``.
 
     Returns stored and expected edge, call and duration totals, the number of mismatched edges
-    (missing, extra, or with other weights) and ``ok`` when everything agrees.
+    (missing, extra, or with other weights) and ``ok`` when everything agrees. ``ok`` holds for an
+    empty window too; the asset check reports a window with no edge stored or expected as not
+    judged (``judged`` = stored + expected edges).
     """
     out = first_row(run_sql(con, "graphs/window_graph_consistency.sql", _window_params(window)))
     out["ok"] = (
@@ -63,4 +69,5 @@ def window_graph_consistency(con: duckdb.DuckDBPyConnection, window: Window) -> 
         and out["stored_edges"] == out["expected_edges"]
         and out["stored_calls"] == out["expected_calls"]
     )
+    out["judged"] = out["stored_edges"] + out["expected_edges"]
     return out

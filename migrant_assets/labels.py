@@ -71,6 +71,7 @@ def build_user_labels(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict[
 
 
 def label_checks(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Counts the label checks assert are zero: users with two rows, labelled users without
-    attributes."""
+    """Counts the label checks assert are zero (users with two rows, labelled users without
+    attributes) and what they judge: ``n_users``, ``n_labelled`` (either study),
+    ``n_known_province``."""
     return first_row(run_sql(con, "labels/checks.sql"))

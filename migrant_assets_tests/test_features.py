@@ -50,10 +50,13 @@ def load(calls: list[tuple], subscribers: list[tuple], cells: list[tuple], estat
     calls_df["start_ts"] = pd.to_datetime(calls_df["start_ts"])
     calls_df["call_date"] = calls_df["start_ts"].dt.date
     calls_df["end_ts"] = calls_df["start_ts"] + pd.to_timedelta(calls_df["duration_s"], "s")
-    con.executemany("INSERT INTO subscribers VALUES (?, ?, ?, ?, true, false, 1)", subscribers)
-    con.executemany("INSERT INTO cells VALUES (?, ?, ?)", cells)
-    con.executemany("INSERT INTO estates VALUES (?, ?, ?, ?)", estates)
-    con.executemany("INSERT INTO user_labels VALUES (?, ?, ?)", labels)
+    for sql, values in (("INSERT INTO subscribers VALUES (?, ?, ?, ?, true, false, 1)",
+                         subscribers),
+                        ("INSERT INTO cells VALUES (?, ?, ?)", cells),
+                        ("INSERT INTO estates VALUES (?, ?, ?, ?)", estates),
+                        ("INSERT INTO user_labels VALUES (?, ?, ?)", labels)):
+        if values:  # a data source may have no cells or no estates
+            con.executemany(sql, values)
     con.register("calls_df", calls_df)
     con.execute("INSERT INTO calls SELECT call_date, caller, callee, start_ts, end_ts, duration_s,"
                 " caller_cell, callee_cell FROM calls_df")
@@ -317,6 +320,8 @@ def haversine(lat1, lon1, lat2, lon2):
 
 def brute_price(lat, lon, estates):
     """price of a point by the SPEC §5 rule, against every estate."""
+    if not estates:
+        return None
     e = np.array([x[1:] for x in estates])
     d = haversine(lat, lon, e[:, 0], e[:, 1])
     if (d <= 1.0).any():
@@ -335,8 +340,16 @@ def mean(xs):
     return sum(xs) / len(xs) if xs else None
 
 
-def reference(calls, subscribers, cells, estates, labels, window, study, threshold):
-    """Every feature of every featurised user, computed independently of the SQL."""
+def reference(calls, subscribers, cells, estates, labels, window, study, threshold,
+              province="Shanghai", *, population="labelled"):
+    """Every feature of every featurised user, computed independently of the SQL.
+
+    ``labels`` lists the users of ``user_labels`` as (user, integration, departure); the study
+    'descriptive' labels with the integration label, else the departure label. ``population``:
+    'labelled' (users with the study's label), 'subscribers' (every user of ``labels``),
+    'all_active' (every party of the window). A call's duration may be None (a missed call): it
+    counts as a call and a contact, not in the duration statistics. ``province`` is the study
+    city's (who is local)."""
     attrs = {u: dict(age=a, sex=s, prov=p) for u, a, s, p in subscribers}
     cell_at = {c: (lat, lon) for c, lat, lon in cells}
     cell_price = {c: brute_price(lat, lon, estates) for c, lat, lon in cells}
@@ -348,8 +361,15 @@ def reference(calls, subscribers, cells, estates, labels, window, study, thresho
         dg.add_edge(a, b)
         n_calls[a, b] += 1
     clustering = nx.clustering(g)
-    label = {u: (i if study == "integration" else d) for u, i, d in labels}
-    users = [u for u in label if label[u] is not None and u in g]
+    label = {u: (i if study == "integration" else d if study == "departure" else
+                 i if i is not None else d) for u, i, d in labels}
+    if population == "all_active":
+        users = list(g)
+        label = {u: label.get(u) for u in users}
+    elif population == "subscribers":
+        users = [u for u in label if u in g]
+    else:
+        users = [u for u in label if label[u] is not None and u in g]
     locations = defaultdict(list)  # party -> [(start, cell)] of its own side
     for a, b, start, _, ca, cb in in_window:
         if ca is not None:
@@ -391,13 +411,14 @@ def reference(calls, subscribers, cells, estates, labels, window, study, thresho
         f["similar_age"] = (mean([abs(a - me["age"]) <= threshold for a in ages])
                             if me["age"] is not None else None)
         f["same_sex"] = mean([s == me["sex"] for s in sexes]) if me["sex"] is not None else None
-        f["local"] = mean([p == "Shanghai" for p in provs])
+        f["local"] = mean([p == province for p in provs])
         f["townsman"] = (None if me["prov"] is None or not provs else 0.0
-                         if me["prov"] == "Shanghai" else mean([p == me["prov"] for p in provs]))
+                         if me["prov"] == province else mean([p == me["prov"] for p in provs]))
         f["in_calls"], f["out_calls"], f["out_minus_in"] = ins, outs, outs - ins
         mine = [(b if a == v else a, dur) for a, b, _, dur, *_ in in_window if v in (a, b)]
-        durations = [d for _, d in mine]
-        local = [d for u, d in mine if attrs.get(u, {}).get("prov") == "Shanghai"]
+        durations = [d for _, d in mine if d is not None]
+        local = [d for u, d in mine
+                 if d is not None and attrs.get(u, {}).get("prov") == province]
         f["call_duration"] = mean(durations)
         f["duration_variance"] = float(np.var(durations, ddof=1)) if len(durations) > 1 else None
         f["local_call_duration"] = mean(local)
@@ -578,3 +599,71 @@ def test_features_do_not_depend_on_row_order(window, study, threshold):
                   for v in want for name in FEATURES if not same(got[v][name], want[v][name])]
     assert not mismatches, mismatches[:10]
     assert max(want[v]["duration_variance"] or 0 for v in want) > 1e8
+
+
+# ------------------------------------------------------ real data shapes: missed calls, no places
+def with_missed_calls(calls: list[tuple], seed: int) -> tuple[list[tuple], int]:
+    """A fifth of the calls lose their duration (missed calls kept as contacts), and a fresh
+    user 500 makes and gets only missed calls in weeks A and W2."""
+    rng = np.random.default_rng(seed)
+    out = [(*c[:3], None if rng.random() < 0.2 else c[3], *c[4:]) for c in calls]
+    missed_only = 500
+    for day, peer in ((10, 1), (11, 2), (11, 3)):
+        out.append((missed_only, peer, datetime(2016, 9, day, 21), None, "c01", None))
+        out.append((peer, missed_only, datetime(2016, 9, day, 10), None, None, "c02"))
+    return out, missed_only
+
+
+@pytest.mark.parametrize(("window", "study", "threshold"),
+                         [(W2, "integration", 10), (A_WEEK, "departure", 5)])
+def test_missed_calls_count_as_contacts_not_durations(window, study, threshold):
+    calls, subscribers, cells, estates, labels, _ = random_city(8)
+    calls, missed_only = with_missed_calls(calls, 8)
+    subscribers.append((missed_only, 30, "F", "Anhui"))
+    labels.append((missed_only, "new_migrant", "leaving_migrant"))
+    con = load(calls, subscribers, cells, estates, labels, [window])
+    n_missed = con.execute(
+        "SELECT count(*) FROM calls WHERE duration_s IS NULL AND end_ts IS NULL "
+        "AND call_date BETWEEN ? AND ?", [window.start, window.end]).fetchone()[0]
+    assert n_missed > 20
+    build_features(con, CFG, window)
+    got = rows(con, "features")
+    want, _ = reference(calls, subscribers, cells, estates, labels, window, study, threshold)
+    assert set(got) == set(want) and len(want) > 20
+    mismatches = [(v, name, got[v][name], want[v][name])
+                  for v in want for name in FEATURES if not same(got[v][name], want[v][name])]
+    assert not mismatches, mismatches[:10]
+    # the user with only missed calls: 6 calls, 3 contacts, a location, no duration statistic
+    m = got[missed_only]
+    assert (m["in_calls"], m["out_calls"], m["degree"]) == (3, 3, 3)
+    assert m["call_duration"] is None and m["duration_variance"] is None
+    assert m["center_lat"] is not None
+    # durations are means over the known ones: some user has calls of both kinds
+    mixed = [v for v in want if want[v]["call_duration"] is not None and any(
+        c[3] is None and v in c[:2] and window.start <= c[2].date() <= window.end for c in calls)]
+    assert mixed
+
+
+@pytest.mark.parametrize("missing", ["cells and estates", "estates"])
+def test_no_cells_or_no_estates_gives_null_geography_and_prices(missing):
+    calls, subscribers, cells, estates, labels, _ = random_city(9)
+    if missing == "cells and estates":  # no location: the contract quarantines unknown cells
+        calls = [(*c[:4], None, None) for c in calls]
+        cells = []
+    estates = []
+    con = load(calls, subscribers, cells, estates, labels, [A_WEEK])
+    prices = con.execute("SELECT count(*), count(price) FROM cell_prices").fetchone()
+    assert prices == (len(cells), 0)
+    build_features(con, CFG, A_WEEK)
+    got = rows(con, "features")
+    want, _ = reference(calls, subscribers, cells, estates, labels, A_WEEK, "departure", 5)
+    assert set(got) == set(want) and len(want) > 20
+    mismatches = [(v, name, got[v][name], want[v][name])
+                  for v in want for name in FEATURES if not same(got[v][name], want[v][name])]
+    assert not mismatches, mismatches[:10]
+    for name, f in FEATURES.items():
+        values = [got[v][name] for v in got]
+        if f.family == "housing_price" or (f.family == "geography" and not cells):
+            assert all(x is None for x in values), name
+        else:
+            assert any(x is not None for x in values), name

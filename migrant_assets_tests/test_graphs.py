@@ -1,10 +1,12 @@
-"""Daily contacts and window graphs (SPEC §4) against networkx graphs built from the same calls."""
+"""Daily contacts and window graphs (SPEC §4) against networkx graphs built from the same calls,
+missed calls (no duration) included; the whole-period window and its lineage."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+import dagster as dg
 import networkx as nx
 import numpy as np
 import pytest
@@ -17,8 +19,10 @@ from migrant_assets.graphs import (
 )
 
 CALENDAR = Calendar()
-# W4 ends on the month's last day; k=3 and k=14 are the shortest and longest first-k windows.
-WINDOWS = [w for w in CALENDAR.windows() if w.label in {"W1", "W4", "A", "C", "k=3", "k=14"}]
+# W4 ends on the month's last day; k=3 and k=14 are the shortest and longest first-k windows;
+# the whole period is the month.
+WINDOWS = [w for w in CALENDAR.windows()
+           if w.label in {"W1", "W4", "A", "C", "k=3", "k=14", "whole period"}]
 
 
 @pytest.fixture
@@ -45,15 +49,21 @@ def build_all(con, windows=WINDOWS) -> dict[str, dict]:
 
 
 def nx_graph(calls: list[tuple], start: date, end: date) -> nx.DiGraph:
-    """The window's graph; durations (tenths of a second) summed exactly, as Decimal."""
+    """The window's graph; durations (tenths of a second) summed exactly, as Decimal, over the
+    known ones (None: a missed call), None for an edge with none known."""
     g = nx.DiGraph()
     for u, v, ts, d in calls:
         if start <= ts.date() <= end:
             if not g.has_edge(u, v):
-                g.add_edge(u, v, n_calls=0, duration_s=Decimal(0))
+                g.add_edge(u, v, n_calls=0, duration_s=None)
             g[u][v]["n_calls"] += 1
-            g[u][v]["duration_s"] += Decimal(repr(d))
+            if d is not None:
+                g[u][v]["duration_s"] = (g[u][v]["duration_s"] or Decimal(0)) + Decimal(repr(d))
     return g
+
+
+def as_float(d: Decimal | None) -> float | None:
+    return None if d is None else float(d)
 
 
 def stored_graph(con, window: Window) -> nx.DiGraph:
@@ -89,7 +99,7 @@ def test_window_graph_matches_networkx(con, calls, window):
     assert set(got.edges) == set(expected.edges)
     for u, v, data in expected.edges(data=True):
         assert got[u][v]["n_calls"] == data["n_calls"]
-        assert got[u][v]["duration_s"] == float(data["duration_s"])  # exact sums
+        assert got[u][v]["duration_s"] == as_float(data["duration_s"])  # exact sums
 
     assert 0 < nx.overall_reciprocity(expected) < 1  # the city exercises both cases
     assert stats == {
@@ -98,7 +108,8 @@ def test_window_graph_matches_networkx(con, calls, window):
         "n_undirected_edges": expected.to_undirected().number_of_edges(),
         "reciprocity": pytest.approx(nx.overall_reciprocity(expected)),
         "n_calls": sum(n for _, _, n in expected.edges(data="n_calls")),
-        "duration_s": float(sum(d for _, _, d in expected.edges(data="duration_s"))),
+        "duration_s": float(sum(d for _, _, d in expected.edges(data="duration_s")
+                                if d is not None)),
     }
     assert window_graph_consistency(con, window)["ok"]
 
@@ -153,3 +164,72 @@ def test_rerun_gives_identical_tables(con, calls, table_rows):
     before = table_rows("daily_contacts"), table_rows("window_graph")
     assert build_all(con) == first
     assert (table_rows("daily_contacts"), table_rows("window_graph")) == before
+
+
+def test_empty_window_is_not_judged(con, calls):
+    """An empty window agrees with its (no) calls, but there is nothing to judge: judged = 0."""
+    from migrant_assets.defs.graphs import _edges_match_calls
+
+    window = Window("first_k_days", "2016-10-07", "k=3", date(2016, 10, 5), date(2016, 10, 7))
+    build_all(con, [window])
+    check = window_graph_consistency(con, window)
+    assert check["ok"] and check["judged"] == 0
+    result = _edges_match_calls(check)
+    assert not result.passed and result.severity == dg.AssetCheckSeverity.WARN
+    assert result.metadata["reason"].text.startswith("no call")
+    missing = window_graph_consistency(con, WINDOWS[0])  # not built: calls but no edge stored
+    assert missing["judged"] == missing["expected_edges"] > 0
+    assert not missing["ok"] and not _edges_match_calls(missing).passed
+    build_all(con, [WINDOWS[0]])
+    judged = window_graph_consistency(con, WINDOWS[0])
+    assert judged["ok"] and judged["judged"] == 2 * judged["expected_edges"] > 0
+    assert _edges_match_calls(judged).passed
+
+
+def test_missed_calls_are_edges_without_duration(con, calls):
+    """Missed calls (end_ts and duration_s null) count in n_calls; durations sum the known ones,
+    null for an edge whose calls are all missed; the consistency check agrees."""
+    rng = np.random.default_rng(7)
+    missed = [(u, v, ts, None) for u, v, ts, _ in
+              (calls[i] for i in rng.choice(len(calls), 150, replace=False))]
+    missed += [(901, 902, datetime(2016, 9, 5, 9), None), (901, 902, datetime(2016, 9, 6, 9), None)]
+    con.executemany(
+        "INSERT INTO calls (call_date, caller, callee, start_ts, end_ts, duration_s) "
+        "VALUES (?, ?, ?, ?, NULL, NULL)", [(ts.date(), u, v, ts) for u, v, ts, _ in missed])
+    everything = calls + missed
+    for window in (CALENDAR.window("first_k_days", "2016-09-18"), WINDOWS[-1]):
+        stats = build_all(con, [window])[window.window_id]
+        expected = nx_graph(everything, window.start, window.end)
+        got = stored_graph(con, window)
+        assert set(got.edges) == set(expected.edges)
+        for u, v, data in expected.edges(data=True):
+            assert got[u][v]["n_calls"] == data["n_calls"]
+            assert got[u][v]["duration_s"] == as_float(data["duration_s"])
+        assert got[901][902] == {"n_calls": 2, "duration_s": None}
+        assert stats["n_calls"] == sum(n for _, _, n in expected.edges(data="n_calls"))
+        assert stats["n_calls"] > sum(1 for c in calls if window.start <= c[2].date() <= window.end)
+        assert stats["duration_s"] == float(sum(d for _, _, d in expected.edges(data="duration_s")
+                                                if d is not None))
+        assert window_graph_consistency(con, window)["ok"]
+
+
+def test_whole_period_window_and_lineage():
+    """The whole-period window is the study month; its graph asset reads every daily partition
+    of it, and its features asset every day's calls."""
+    from migrant_assets.defs import defs
+
+    (whole,) = CALENDAR.windows("whole_period")
+    assert (whole.start, whole.end, whole.key) == (CALENDAR.month_start, CALENDAR.month_end,
+                                                   CALENDAR.month_start.isoformat())
+    assert whole.window_id == "whole_period:2016-09-01" and whole.days == CALENDAR.days
+    assert CALENDAR.windows()[-1] == whole  # after the papers' windows: their order is kept
+    graph = defs.resolve_asset_graph()
+    for asset, upstream in (("whole_period_graph", "daily_contacts"),
+                            ("features_whole_period", "calls"),
+                            ("features_whole_period", "whole_period_graph")):
+        keys = graph.get_parent_partition_keys_for_child(
+            whole.key, dg.AssetKey(upstream), dg.AssetKey(asset)
+        ).partitions_subset.get_partition_keys()
+        want = [whole.key] if upstream == "whole_period_graph" else [d.isoformat()
+                                                                    for d in whole.days]
+        assert sorted(keys) == want, (asset, upstream)

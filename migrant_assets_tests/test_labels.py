@@ -183,3 +183,59 @@ def test_empty_input(con, cfg):
     assert stats["n_users"] == 0
     assert stats["removed_degree_min"] is None
     assert stats["integration_label_counts"]["unlabelled"] == 0
+
+
+def _checks(con, cfg, population="labelled"):
+    from migrant_assets.defs.labels import _check_results
+    from migrant_assets.labels import label_checks
+
+    stats = build_user_labels(con, cfg)
+    results = _check_results(population, stats["integration_label_counts"],
+                             stats["departure_label_counts"], label_checks(con), synthetic=True)
+    return {r.check_name: r for r in results}
+
+
+def _judged(result) -> int:
+    return result.metadata["judged"].value
+
+
+def test_label_checks_judge_the_city(con, cfg, city):
+    import dagster as dg
+
+    got = _checks(con, cfg)
+    assert got["group_counts_nonzero"].passed and _judged(got["group_counts_nonzero"]) == 21
+    assert got["one_label_per_study"].passed and got["labelled_users_have_attributes"].passed
+    labelled = sum(1 for *_, i, d in CASES if i or d) + 1  # and DEGREE_3
+    assert _judged(got["labelled_users_have_attributes"]) == labelled
+    leaving = got["leaving_share"]  # 3 leaving of 10 new migrants: outside 2%..8%
+    assert not leaving.passed and leaving.severity == dg.AssetCheckSeverity.ERROR
+    assert _judged(leaving) == 10
+
+
+def test_label_checks_never_pass_on_nothing(con, cfg):
+    import dagster as dg
+
+    got = _checks(con, cfg)
+    for name, result in got.items():
+        assert not result.passed and result.severity == dg.AssetCheckSeverity.WARN, name
+        assert _judged(result) == 0 and result.metadata["reason"].text, name
+
+
+@pytest.mark.parametrize("population", ["labelled", "subscribers"])
+def test_no_birth_province_fails_the_papers_only(con, cfg, add_subscribers, add_calls,
+                                                 population):
+    """A city without birthplace data: no label can exist. The papers' population cannot be
+    studied (ERROR); another population can, so the group check is not judged (WARN)."""
+    import dagster as dg
+
+    add_subscribers([(u, None) for u in range(1, 6)])
+    add_calls([(u, 100 + u, date(2016, 9, d)) for u in range(1, 6) for d in (3, 10, 17, 24)])
+    got = _checks(con, cfg, population)
+    groups = got["group_counts_nonzero"]
+    assert not groups.passed and "birth province" in groups.metadata["reason"].text
+    if population == "labelled":
+        assert groups.severity == dg.AssetCheckSeverity.ERROR and _judged(groups) == 5
+    else:
+        assert groups.severity == dg.AssetCheckSeverity.WARN and _judged(groups) == 0
+    assert got["one_label_per_study"].passed and _judged(got["one_label_per_study"]) == 5
+    assert _judged(got["labelled_users_have_attributes"]) == 0

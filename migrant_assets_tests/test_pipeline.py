@@ -31,9 +31,9 @@ def test_demo_materializes_everything_and_every_check_passes(tiny: dict) -> None
     for table in ("calls", "quarantine", "user_labels", "window_graph", "features"):
         assert f"  {table} " in out
     windows = _read(tiny["cfg"], "SELECT DISTINCT window_id FROM window_graph")
-    assert len(windows) == len(tiny["cfg"].calendar.windows()) == 19
+    assert len(windows) == len(tiny["cfg"].calendar.windows()) == 20
     featurised = _read(tiny["cfg"], "SELECT DISTINCT window_id FROM features")
-    assert len(featurised) == 19
+    assert len(featurised) == 20
 
 
 def test_calls_files_and_accounting(tiny: dict) -> None:

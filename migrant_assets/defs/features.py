@@ -1,8 +1,14 @@
-"""Feature assets (SPEC §5): every feature of both papers, per labelled user and window.
+"""Feature assets (SPEC §5): every feature of both papers, per user and window.
 
 The study weeks of the two papers start on different weekdays, so the weekly features are two
 assets (`features_integration_weeks`, `features_departure_weeks`); with
-`features_first_k_days` they all write the one `features` table, keyed by window.
+`features_first_k_days` and the descriptive `features_whole_period` (the whole study month, one
+partition) they all write the one `features` table, keyed by window. Who gets a row is
+`study.population` (the papers: labelled users). `whole_period` is the job of the whole-period
+graph and features, a step of the main job.
+
+Checks (`migrant_assets.features.CHECKS`) never pass on nothing: a check with nothing to judge
+does not pass, with severity WARN, `judged: 0` and a reason in its metadata.
 """
 
 import dagster as dg
@@ -12,6 +18,7 @@ from migrant_assets.defs.graphs import (
     first_k_days_contacts,
     first_k_days_graph,
     integration_week_graph,
+    whole_period_graph,
 )
 from migrant_assets.defs.ingest import calls, cells, estates, subscribers
 from migrant_assets.defs.labels import user_labels
@@ -20,13 +27,16 @@ from migrant_assets.defs.partitions import (
     first_k_days,
     first_k_window_mapping,
     integration_weeks,
+    whole_period,
+    whole_period_mapping,
 )
 from migrant_assets.defs.resources import DUCKDB_POOL, StudyResource
 from migrant_assets.features import (
+    CHECKS,
     FEATURES,
-    MAX_NULL_SHARE,
+    CheckOutcome,
     build_features,
-    feature_checks,
+    evaluate_feature_checks,
     null_shares,
     write_cell_prices,
 )
@@ -58,9 +68,11 @@ def _column_metadata(graph_asset: dg.AssetsDefinition, calls_asset: dg.AssetsDef
     }
     columns = [
         dg.TableColumn("window_id", "VARCHAR", description="<family>:<partition key>"),
-        dg.TableColumn("study", "VARCHAR", description="integration | departure"),
+        dg.TableColumn("study", "VARCHAR",
+                       description="integration | departure | descriptive (whole_period)"),
         dg.TableColumn("user_id", "BIGINT", description="Pseudonymised user."),
-        dg.TableColumn("label", "VARCHAR", description="The user's label in this study."),
+        dg.TableColumn("label", "VARCHAR", description="The user's label in this study; null "
+                       "when none (study.population subscribers or all_active)."),
     ]
     lineage = {}
     for name, f in FEATURES.items():
@@ -76,18 +88,16 @@ def _column_metadata(graph_asset: dg.AssetsDefinition, calls_asset: dg.AssetsDef
     }
 
 
-CHECKS = {
-    "one_row_per_active_labelled_user":
-        "Each labelled user active in the window has exactly one row, and nobody else.",
-    "fractions_in_unit_interval":
-        "clustering, similar_age, same_sex, local, townsman, reciprocal_call lie in [0, 1].",
-    "entropies_in_range":
-        "province_diversity >= 0 and 0 <= communication_diversity <= 1.",
-    "radii_consistent": "Radii and distances >= 0 and max_radius >= avg_radius.",
-    "prices_within_estates_range": "Every price feature lies within the estates' price range.",
-    "null_shares_under_thresholds":
-        "Each column's null share is under its threshold (set from the synthetic city).",
-}
+def _check_result(check: str, outcome: CheckOutcome) -> dg.AssetCheckResult:
+    metadata = {"judged": outcome.judged,
+                **{k: dg.MetadataValue.json(v) if isinstance(v, dict) else v
+                   for k, v in outcome.metadata.items()}}
+    if outcome.reason is not None:
+        metadata["reason"] = outcome.reason
+    return dg.AssetCheckResult(
+        check_name=check, passed=bool(outcome.passed),
+        severity=dg.AssetCheckSeverity(outcome.severity), metadata=metadata,
+    )
 
 
 def _features_asset(
@@ -119,40 +129,25 @@ def _features_asset(
         window = cfg.calendar.window(family, context.partition_key)
         with study.connect() as con:
             build_features(con, cfg, window)
-            found = feature_checks(con, cfg, window)
+            outcomes = evaluate_feature_checks(con, cfg, window)
             shares = null_shares(con, window)
             n, by_label = con.execute(
-                "SELECT count(*), to_json(histogram(label)) FROM features WHERE window_id = ?",
+                "SELECT count(*), to_json(histogram(coalesce(label, 'unlabelled'))) "
+                "FROM features WHERE window_id = ?",
                 [window.window_id],
             ).fetchone()
-        too_null = {c: round(s, 4) for c, s in shares.items() if s > MAX_NULL_SHARE[c]}
-        results = {
-            "one_row_per_active_labelled_user": found["missing_users"] == 0
-            and found["unexpected_users"] == 0 and found["duplicate_rows"] == 0,
-            "fractions_in_unit_interval": found["fraction_out_of_range"] == 0,
-            "entropies_in_range": found["entropy_out_of_range"] == 0,
-            "radii_consistent": found["radius_out_of_range"] == 0,
-            "prices_within_estates_range": found["price_out_of_range"] == 0,
-            "null_shares_under_thresholds": not too_null,
-        }
         return dg.MaterializeResult(
             metadata={
                 "window": window.label,
                 "first_day": window.start.isoformat(),
                 "last_day": window.end.isoformat(),
+                "population": cfg.population,
                 "dagster/row_count": n,
-                "users_by_label": dg.MetadataValue.json(by_label),
-                "null_shares": dg.MetadataValue.json({c: round(s, 4) for c, s in shares.items()}),
+                "users_by_label": dg.MetadataValue.json(by_label or {}),
+                "null_shares": dg.MetadataValue.json(
+                    {c: None if s is None else round(s, 4) for c, s in shares.items()}),
             },
-            check_results=[
-                dg.AssetCheckResult(
-                    check_name=check, passed=bool(ok),
-                    metadata={"counts": dg.MetadataValue.json(found),
-                              **({"too_null": dg.MetadataValue.json(too_null)}
-                                 if check == "null_shares_under_thresholds" else {})},
-                )
-                for check, ok in results.items()
-            ],
+            check_results=[_check_result(check, outcomes[check]) for check in CHECKS],
         )
 
     return _asset
@@ -171,4 +166,18 @@ features_first_k_days = _features_asset(
     first_k_days_contacts, first_k_window_mapping,
     "SPEC §5 features of the departure study's users in the first k days (partition D = window "
     "09-05..D, k = 3..14).",
+)
+features_whole_period = _features_asset(
+    "features_whole_period", "whole_period", whole_period, whole_period_graph,
+    calls, whole_period_mapping,
+    "SPEC §5 features over the whole study month, the descriptive window: the users of "
+    "study.population (labelled: with either study's label; label = the integration label, else "
+    "the departure label); one partition, keyed by the month's first day.",
+)
+
+#: The main job's step for the descriptive window: its graph, then its features.
+whole_period_job = dg.define_asset_job(
+    "whole_period", selection=[whole_period_graph, features_whole_period],
+    description="Graph and features of the whole study month, the descriptive window "
+    "(SPEC §2, §4, §5).",
 )

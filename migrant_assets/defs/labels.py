@@ -38,9 +38,6 @@ def user_labels(context: dg.AssetExecutionContext, study: StudyResource) -> dg.M
         stats = build_user_labels(con, cfg)
         checks = label_checks(con)
     integ, dep = stats["integration_label_counts"], stats["departure_label_counts"]
-    new = dep["staying_migrant"] + dep["leaving_migrant"]
-    share = dep["leaving_migrant"] / new if new else 0.0
-    low, high = LEAVING_SHARE_RANGE
     synthetic = isinstance(cfg.source, SyntheticSource)
     context.log.info(f"integration groups {integ}; departure groups {dep}")
     return dg.MaterializeResult(
@@ -57,28 +54,61 @@ def user_labels(context: dg.AssetExecutionContext, study: StudyResource) -> dg.M
             "unknown_birth_province": stats["n_unknown_birth_province"],
             "leaving_migrants_active_after_week_c": stats["n_leaving_active_after_c"],
         },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name="group_counts_nonzero",
-                passed=all(n > 0 for k, n in [*integ.items(), *dep.items()] if k != "unlabelled"),
-                metadata={"integration": dg.MetadataValue.json(integ),
-                          "departure": dg.MetadataValue.json(dep)},
-            ),
-            dg.AssetCheckResult(
-                check_name="leaving_share",
-                passed=low <= share <= high,
-                severity=dg.AssetCheckSeverity.ERROR if synthetic else dg.AssetCheckSeverity.WARN,
-                metadata={"leaving_share": share, "range": dg.MetadataValue.json([low, high])},
-            ),
-            dg.AssetCheckResult(
-                check_name="one_label_per_study",
-                passed=checks["duplicate_users"] == 0,
-                metadata={"duplicate_users": checks["duplicate_users"]},
-            ),
-            dg.AssetCheckResult(
-                check_name="labelled_users_have_attributes",
-                passed=checks["labelled_without_attributes"] == 0,
-                metadata={"labelled_without_attributes": checks["labelled_without_attributes"]},
-            ),
-        ],
+        check_results=_check_results(cfg.population, integ, dep, checks, synthetic),
     )
+
+
+def _result(name: str, passed: bool, judged: int, metadata: dict, reason: str | None = None,
+            severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR) -> dg.AssetCheckResult:
+    """A check result; ``judged`` = 0 means not judged: not passed, WARN, with the reason."""
+    metadata = {**metadata, "judged": judged}
+    if reason is not None:
+        metadata["reason"] = reason
+    if judged == 0:
+        passed, severity = False, dg.AssetCheckSeverity.WARN
+    return dg.AssetCheckResult(check_name=name, passed=bool(passed), severity=severity,
+                               metadata=metadata)
+
+
+def _check_results(population: str, integ: dict, dep: dict, checks: dict,
+                   synthetic: bool) -> list[dg.AssetCheckResult]:
+    """The label checks. None passes on nothing: no user, no labelled user, no new migrant is
+    reported as not judged (WARN). Without any known birth province no label can exist: a
+    failure for the papers' population (`labelled`), not judged for the others."""
+    no_users = "user_labels is empty: no owner with a local number who is not service-like"
+    groups = {"integration": dg.MetadataValue.json(integ), "departure": dg.MetadataValue.json(dep)}
+    if checks["n_users"] == 0:
+        counts = _result("group_counts_nonzero", False, 0, groups, no_users)
+    elif checks["n_known_province"] == 0:
+        reason = "no user has a known birth province: no study label can be given"
+        counts = (_result("group_counts_nonzero", False, checks["n_users"], groups, reason)
+                  if population == "labelled" else
+                  _result("group_counts_nonzero", False, 0, groups, reason))
+    else:
+        counts = _result(
+            "group_counts_nonzero",
+            all(n > 0 for k, n in [*integ.items(), *dep.items()] if k != "unlabelled"),
+            checks["n_users"], groups)
+
+    new = dep["staying_migrant"] + dep["leaving_migrant"]
+    low, high = LEAVING_SHARE_RANGE
+    share_meta = {"range": dg.MetadataValue.json([low, high])}
+    if new == 0:
+        leaving = _result("leaving_share", False, 0, share_meta,
+                          "no new migrant (staying or leaving) in the departure study")
+    else:
+        share = dep["leaving_migrant"] / new
+        leaving = _result(
+            "leaving_share", low <= share <= high, new, {**share_meta, "leaving_share": share},
+            severity=dg.AssetCheckSeverity.ERROR if synthetic else dg.AssetCheckSeverity.WARN)
+
+    one_label = _result(
+        "one_label_per_study", checks["duplicate_users"] == 0, checks["n_users"],
+        {"duplicate_users": checks["duplicate_users"]},
+        None if checks["n_users"] else no_users)
+    without = checks["labelled_without_attributes"]
+    attributes = _result(
+        "labelled_users_have_attributes", without == 0, checks["n_labelled"],
+        {"labelled_without_attributes": without},
+        None if checks["n_labelled"] else "no user has a label in either study")
+    return [counts, leaving, one_label, attributes]

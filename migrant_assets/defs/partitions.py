@@ -42,3 +42,8 @@ first_k_days = _days(
 first_k_window_mapping = dg.TimeWindowPartitionMapping(
     start_offset=-(CALENDAR.k_max - 1), allow_nonexistent_upstream_partitions=True
 )
+#: The descriptive whole-period window (the study month): one static partition keyed by
+#: `month_start`, so its assets read their window like every other window asset does.
+whole_period = dg.StaticPartitionsDefinition([CALENDAR.month_start.isoformat()])
+#: The whole-period window reads every day of the study month, i.e. every daily partition.
+whole_period_mapping = dg.AllPartitionMapping()

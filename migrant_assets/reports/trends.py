@@ -5,7 +5,12 @@ per window and group, and their figures in the papers' style (001 Figures 2–3;
 - Statistics are over the non-null values of a group's users in a window (a null feature is
   undefined for that user, never 0): n, mean, se = sample sd / sqrt(n). Computed in DuckDB by
   ``sql/reports/group_feature_trends.sql`` (UNPIVOT of ``features``), every window of the
-  calendar: integration weeks W1..W4, departure weeks A..C and the first-k-days windows.
+  calendar: integration weeks W1..W4, departure weeks A..C, the first-k-days windows and the
+  descriptive whole-period window (study ``descriptive``).
+- Groups are the study labels. Users without a label (``study.population`` ``subscribers`` or
+  ``all_active``) belong to no labelled group; the group ``all`` (every featurised user of the
+  window, labelled or not) is added for every window when the population is not ``labelled``,
+  and for the descriptive window always. ``all`` is suppressed like any group.
 - A (window, group, feature) cell of fewer than ``thresholds.min_group_size`` users is
   suppressed (n, mean, se null; ``suppressed`` true) (SPEC §1). A group with no user in a window
   (new migrants in W1, leaving migrants in week C) has no row.
@@ -65,6 +70,7 @@ def group_feature_trends(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> pd
         "features": list(FEATURES),
         "feature_families": [f.family for f in FEATURES.values()],
         "min_group_size": cfg.thresholds.min_group_size,
+        "with_all": cfg.population != "labelled",
     }
     return run_sql(con, "reports/group_feature_trends.sql", params).df()
 

@@ -1,8 +1,11 @@
 -- Call behaviour of the featurised users of one window (SPEC §5).
 -- Reads feat_users, feat_contacts, feat_arcs, feat_directed (prepare.sql), calls and subscribers.
 --
--- Durations are per call (both sides of every call of the window's dates); "locals" are contacts
--- born in the study city's province. province_diversity uses the undirected contacts with a known
+-- Durations are per call (both sides of every call of the window's dates) and only the known ones
+-- count: a missed call (duration_s null) counts in in_calls / out_calls (through window_graph's
+-- n_calls) but not in call_duration or the variances, which are null for a user with no call of
+-- known duration (n counts known durations). "locals" are contacts born in the study city's
+-- province. province_diversity uses the undirected contacts with a known
 -- birth province (null when none is known); reciprocal_call and communication_diversity use the
 -- directed out-edges of v (window_graph), natural log in the entropy.
 -- Sums are exact (prepare.sql): durations are fixed-point to the microsecond, and the sample
@@ -23,7 +26,7 @@ WITH user_calls AS (
 moments AS (
     SELECT
         user_id,
-        COUNT(*) AS n,
+        COUNT(x) AS n,
         SUM(x) AS sum_x,
         SUM(x * x) AS sum_x2,
         COUNT(local_x) AS n_local,
@@ -39,10 +42,11 @@ moments AS (
 durations AS (
     SELECT
         user_id,
-        CAST(sum_x AS DOUBLE) / n AS call_duration,
+        CASE WHEN n >= 1 THEN CAST(sum_x AS DOUBLE) / n END AS call_duration,
         CASE WHEN n >= 2 THEN CAST(n * sum_x2 - sum_x * sum_x AS DOUBLE) / (n * (n - 1.0)) END
             AS duration_variance,
-        CAST(sum_local_x AS DOUBLE) / n_local AS local_call_duration,
+        CASE WHEN n_local >= 1 THEN CAST(sum_local_x AS DOUBLE) / n_local END
+            AS local_call_duration,
         CASE WHEN n_local >= 2 THEN
             CAST(n_local * sum_local_x2 - sum_local_x * sum_local_x AS DOUBLE)
             / (n_local * (n_local - 1.0))

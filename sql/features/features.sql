@@ -1,10 +1,12 @@
 -- The wide feature table: one row per featurised user and window (SPEC §5), joined from the
 -- four family tables and written delete-then-insert per window (run inside one transaction).
+-- label is the user's label in the window's study, null when the user has none (populations
+-- 'subscribers' and 'all_active'; study.population).
 CREATE TABLE IF NOT EXISTS features (
     window_id VARCHAR NOT NULL,
     study VARCHAR NOT NULL,
     user_id BIGINT NOT NULL,
-    label VARCHAR NOT NULL,
+    label VARCHAR,
     degree BIGINT,
     in_degree BIGINT,
     out_degree BIGINT,
@@ -45,6 +47,8 @@ CREATE TABLE IF NOT EXISTS features (
     neighbor_avg_price DOUBLE,
     neighbor_center_price DOUBLE
 );
+-- Files written when every row had a label declared it NOT NULL (a no-op otherwise).
+ALTER TABLE features ALTER COLUMN label DROP NOT NULL;
 DELETE FROM features WHERE window_id = $window_id;
 INSERT INTO features
 SELECT

@@ -34,19 +34,36 @@ FROM (
 ) AS ends
 GROUP BY party;
 
--- The featurised users: labelled for the window's study and active in the window (a party of
+-- The featurised users: the window's population ($population) active in the window (a party of
 -- G_t, i.e. at least one call made or received in its dates), with their own attributes.
+-- 'labelled': users with the study's label (the descriptive study: with either label);
+-- 'subscribers': every user of user_labels; 'all_active': every party of G_t. label is the
+-- study's label (descriptive: the integration label, else the departure label), else null.
 CREATE OR REPLACE TEMP TABLE feat_users AS
-SELECT l.user_id, l.label, s.age, s.sex, s.birth_province
-FROM (
+WITH labels AS (
     SELECT
         user_id,
-        CASE WHEN $study = 'integration' THEN integration_label ELSE departure_label END AS label
+        CASE
+            WHEN $study = 'integration' THEN integration_label
+            WHEN $study = 'departure' THEN departure_label
+            ELSE COALESCE(integration_label, departure_label)
+        END AS label
     FROM user_labels
-) AS l
-JOIN feat_degree AS d ON d.party = l.user_id
-LEFT JOIN subscribers AS s ON s.user_id = l.user_id
-WHERE l.label IS NOT NULL;
+),
+population AS (
+    SELECT l.user_id, l.label
+    FROM labels AS l
+    JOIN feat_degree AS d ON d.party = l.user_id
+    WHERE ($population = 'labelled' AND l.label IS NOT NULL) OR $population = 'subscribers'
+    UNION ALL
+    SELECT d.party AS user_id, l.label
+    FROM feat_degree AS d
+    LEFT JOIN labels AS l ON l.user_id = d.party
+    WHERE $population = 'all_active'
+)
+SELECT p.user_id, p.label, s.age, s.sex, s.birth_province
+FROM population AS p
+LEFT JOIN subscribers AS s ON s.user_id = p.user_id;
 
 -- Contacts of the featurised users: both orientations of every undirected edge with a featurised
 -- end, with the contact's degree and attributes (null when it has no `subscribers` row).
@@ -103,6 +120,8 @@ LEFT JOIN cell_prices AS p ON p.cell_id = c.cell_id;
 
 -- L_v^t of every party with a location: one row per call and side, the cell of the party's own
 -- side (caller_cell when it called, callee_cell when it was called); calls without a cell skipped.
+-- A missed call (no duration) has a start time and cells, so it is a location like any other.
+-- With an empty `cells` table nobody has a location: geography and prices are null.
 -- cell_rank orders ties in start_ts like cell_id. price is price(cell), null when it has none.
 -- home = local start time in [20:00, 07:00), work = [09:00, 16:00).
 CREATE OR REPLACE TEMP TABLE feat_locations AS

@@ -1,7 +1,8 @@
 -- Daily partition of daily_contacts (SPEC §4): who called whom on $day, how often, how long.
--- Every party is kept, subscriber or not. Durations are summed exactly, as fixed-point to the
--- microsecond, so the sum does not depend on row order. Delete-then-insert; run inside one
--- transaction.
+-- Every party is kept, subscriber or not. n_calls counts every call, missed calls (null duration)
+-- included; duration_s sums the known durations only (null when no call of the pair has one),
+-- exactly, as fixed-point to the microsecond, so the sum does not depend on row order.
+-- Delete-then-insert; run inside one transaction.
 DELETE FROM daily_contacts WHERE call_date = $day;
 
 INSERT INTO daily_contacts

@@ -1,7 +1,8 @@
 -- Partition $window_id of window_graph (SPEC §4): G_t over $start..$end (inclusive), an edge
 -- u -> v when u called v at least once, weighted by calls and total duration. Summed from
--- daily_contacts, durations exactly (daily_contacts.sql). Delete-then-insert; run inside one
--- transaction.
+-- daily_contacts, durations exactly; a day with no known duration adds nothing, so duration_s is
+-- the sum of the known durations of the window's calls, null when none is known
+-- (daily_contacts.sql). Delete-then-insert; run inside one transaction.
 DELETE FROM window_graph WHERE window_id = $window_id;
 
 INSERT INTO window_graph

@@ -2,6 +2,9 @@
 -- figures"; 001 Figures 2-3, 000 Figures 3, 5-7). Statistics over the non-null values of the
 -- group's users in the window: n = count, mean, se = sample sd / sqrt(n). A cell of fewer than
 -- $min_group_size users is published with n, mean and se null and suppressed = true (SPEC §1).
+-- Groups are the labels; users without one (study.population subscribers / all_active) are in no
+-- labelled group. Group 'all' (every featurised user of the window, labelled or not) is added
+-- when $with_all (population other than 'labelled') and for the descriptive study's windows.
 -- Sums are exact, so the statistics do not depend on row order: the mean sums fixed-point values
 -- (1e-12), the sd sums the fixed-point squared deviations from that mean (two passes).
 CREATE OR REPLACE TABLE group_feature_trends AS
@@ -21,11 +24,17 @@ long AS (
     ON COLUMNS(* EXCLUDE (window_id, study, user_id, label))
     INTO NAME feature VALUE value
 ),
+grouped AS (
+    SELECT study, window_id, label, feature, value FROM long WHERE label IS NOT NULL
+    UNION ALL
+    SELECT study, window_id, 'all' AS label, feature, value FROM long
+    WHERE $with_all OR study = 'descriptive'
+),
 means AS (
     SELECT study, window_id, label, feature,
            count(value) AS n,
            CAST(avg(CAST(value AS DECIMAL(38, 12))) AS DOUBLE) AS mean
-    FROM long
+    FROM grouped
     GROUP BY ALL
 ),
 stats AS (
@@ -33,7 +42,7 @@ stats AS (
            sqrt(CAST(sum(CAST((CAST(l.value AS DOUBLE) - m.mean) ^ 2 AS DECIMAL(38, 12)))
                      AS DOUBLE) / nullif(m.n - 1, 0)) / sqrt(m.n) AS se
     FROM means m
-    JOIN long l USING (study, window_id, label, feature)
+    JOIN grouped l USING (study, window_id, label, feature)
     GROUP BY m.study, m.window_id, m.label, m.feature, m.n, m.mean
 )
 SELECT s.study, w.window_family, c.feature, c.feature_family, s.window_id, w.window_label,

@@ -1,0 +1,120 @@
+"""Runs that died, and processes that share a work directory (issue 11).
+
+DuckDB allows one writing process per file, and every asset that writes it holds the one slot of
+the Dagster pool ``duckdb``. A run whose process was killed (``kill -9``, out of memory, power)
+never gives its slot back, and the next run would wait for it forever. The main job therefore:
+
+- tags each of its runs with the process id and host that run it (:func:`process_tags`);
+- before it starts, marks as failed every unfinished run of this host whose process is gone, and
+  frees every pool slot held by a run that is finished or dead (:func:`recover_dead_runs`);
+- holds a lock on its work directory while it runs (:func:`workdir_lock`), so a second process
+  on the same DuckDB file gets a clear "in use" error instead of a crash;
+- initialises the Dagster instance under a lock of its home (:func:`instance_lock`), so two
+  processes sharing a fresh ``DAGSTER_HOME`` do not race to create its storage.
+
+Messages name runs and process ids, never data.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+
+from migrant_assets.errors import InputError
+
+PID_TAG = "migrant_assets/pid"
+HOST_TAG = "migrant_assets/host"
+LOCK_FILE = ".migrant_assets.lock"
+_UNFINISHED = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED,
+               dg.DagsterRunStatus.CANCELING]
+
+
+def process_tags() -> dict[str, str]:
+    """Tags that let a later process tell whether this one is still alive."""
+    return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_dead_runs(instance: dg.DagsterInstance, pool: str) -> list[str]:
+    """Mark unfinished runs of dead processes of this host as failed and free the ``pool`` slots
+    of finished or dead runs. Returns one message per run recovered."""
+    messages = []
+    host = socket.gethostname()
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=_UNFINISHED)):
+        pid = run.tags.get(PID_TAG)
+        if run.tags.get(HOST_TAG) != host or not pid or not pid.isdigit() or _alive(int(pid)):
+            continue
+        instance.report_run_failed(
+            run, message=f"The process that ran it (PID {pid}) died; marked failed by the next "
+            "run of migrant-assets.")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        messages.append(f"run {run.run_id} of {run.job_name} was left unfinished by a process "
+                        f"that died (PID {pid}): marked failed and its pool slot freed")
+    info = instance.event_log_storage.get_concurrency_info(pool)
+    for run_id in sorted(info.active_run_ids):
+        run = instance.get_run_by_id(run_id)
+        if run is None or run.is_finished:
+            instance.event_log_storage.free_concurrency_slots_for_run(run_id)
+            messages.append(f"run {run_id} had finished but still held a '{pool}' pool slot: "
+                            "freed")
+    return messages
+
+
+def _holder(path: Path) -> str:
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return ""
+    return f" (PID {text})" if text.isdigit() else ""
+
+
+@contextmanager
+def workdir_lock(workdir: Path) -> Iterator[None]:
+    """Hold the work directory for this process; a second process gets a clear error. The lock
+    dies with its process, so a killed run never blocks the next one."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise InputError(
+            f"another migrant-assets process{_holder(path)} is running on this work directory "
+            "and its DuckDB file", str(workdir),
+            "wait for it to finish, or give this run another --workdir") from None
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+@contextmanager
+def instance_lock(home: Path) -> Iterator[None]:
+    """Wait for any other process initialising the same Dagster home."""
+    home.mkdir(parents=True, exist_ok=True)
+    fd = os.open(home / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

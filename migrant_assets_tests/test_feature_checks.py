@@ -1,0 +1,267 @@
+"""Feature checks that fit the data (migrant_assets.features.evaluate_feature_checks): thresholds
+from the study config, null shares judged over the users whose data can support a value, no
+check passing on nothing, planted faults caught; and the Dagster assets materializing on a data
+source without cells or estates."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import dagster as dg
+import pytest
+import yaml
+from test_features import A_WEEK, load, random_city
+
+from migrant_assets.config import Checks, StudyConfig
+from migrant_assets.db import connect
+from migrant_assets.features import (
+    CHECKS,
+    FEATURES,
+    build_features,
+    evaluate_feature_checks,
+    judged_null_shares,
+)
+from migrant_assets.graphs import build_daily_contacts
+
+CFG = StudyConfig()
+PRICES = [n for n, f in FEATURES.items() if f.family == "housing_price"]
+GEOGRAPHY = [n for n, f in FEATURES.items() if f.family == "geography"]
+
+
+@pytest.fixture
+def city():
+    return random_city(13)
+
+
+@pytest.fixture
+def built(city):
+    calls, subscribers, cells, estates, labels, _ = city
+    con = load(calls, subscribers, cells, estates, labels, [A_WEEK])
+    build_features(con, CFG, A_WEEK)
+    yield con
+    con.close()
+
+
+def not_judged(outcome) -> bool:
+    return not outcome.passed and outcome.judged == 0 and outcome.severity == "WARN" \
+        and bool(outcome.reason)
+
+
+def test_a_good_window_passes_every_check_with_something_judged(built):
+    outcomes = evaluate_feature_checks(built, CFG, A_WEEK)
+    assert set(outcomes) == set(CHECKS)
+    n = built.execute("SELECT count(*) FROM features").fetchone()[0]
+    assert all(o.passed and o.judged > 0 and o.reason is None for o in outcomes.values())
+    assert outcomes["one_row_per_active_labelled_user"].metadata["n_rows"] == n > 20
+    assert outcomes["null_shares_under_thresholds"].judged == len(FEATURES)
+
+
+def test_zero_rows_fail_while_the_population_has_users(built):
+    """A window whose features vanished (or were never written) must not pass."""
+    built.execute("DELETE FROM features")
+    outcomes = evaluate_feature_checks(built, CFG, A_WEEK)
+    rows = outcomes["one_row_per_active_labelled_user"]
+    assert not rows.passed and rows.judged > 0 and rows.severity == "ERROR"
+    assert rows.metadata["missing_users"] == rows.metadata["n_expected"] > 0
+    for check in CHECKS:
+        if check != "one_row_per_active_labelled_user":
+            assert not_judged(outcomes[check]), check
+    # a window nobody called in, while labelled users exist: still a failure
+    quiet = CFG.calendar.window("integration_week", "2016-09-24")
+    outcomes = evaluate_feature_checks(built, CFG, quiet)
+    rows = outcomes["one_row_per_active_labelled_user"]
+    assert not rows.passed and rows.severity == "ERROR" and rows.metadata["n_expected"] == 0
+    assert rows.metadata["n_candidates"] > 0 and "no featurised user" in rows.reason
+
+
+def test_nothing_at_all_is_not_judged(built):
+    built.execute("DELETE FROM features")
+    built.execute("DELETE FROM user_labels")
+    built.execute("DELETE FROM window_graph")
+    outcomes = evaluate_feature_checks(built, CFG, A_WEEK)
+    assert all(not_judged(o) for o in outcomes.values()), outcomes
+
+
+@pytest.mark.parametrize(("column", "value", "check"), [
+    ("clustering", 1.5, "fractions_in_unit_interval"),
+    ("reciprocal_call", -0.01, "fractions_in_unit_interval"),
+    ("communication_diversity", 1.1, "entropies_in_range"),
+    ("province_diversity", -0.5, "entropies_in_range"),
+    ("max_radius", 500.0, "radii_consistent"),  # further than any two cells are apart
+    ("home_work_distance", 500.0, "radii_consistent"),
+    ("center_lat", 32.5, "radii_consistent"),  # outside the cells' bounding box
+    ("work_lon", 120.0, "radii_consistent"),
+    ("neighbor_avg_price", 1e7, "prices_within_estates_range"),
+])
+def test_planted_out_of_range_values_fail(built, column, value, check):
+    uid = built.execute("SELECT min(user_id) FROM features WHERE center_lat IS NOT NULL "
+                        "AND province_diversity IS NOT NULL").fetchone()[0]
+    built.execute(f'UPDATE features SET "{column}" = ? WHERE user_id = ?', [value, uid])
+    outcomes = evaluate_feature_checks(built, CFG, A_WEEK)
+    assert not outcomes[check].passed and outcomes[check].judged > 0
+    assert outcomes[check].severity == "ERROR"
+    assert outcomes[check].metadata["rows_out_of_range"] == 1
+    assert all(o.passed for c, o in outcomes.items() if c not in (check,
+               "null_shares_under_thresholds"))
+
+
+def test_tolerance_comes_from_the_config(built):
+    uid = built.execute("SELECT min(user_id) FROM features").fetchone()[0]
+    built.execute("UPDATE features SET clustering = 1 + 1e-10 WHERE user_id = ?", [uid])
+    assert evaluate_feature_checks(built, CFG, A_WEEK)["fractions_in_unit_interval"].passed
+    strict = StudyConfig(checks=Checks(tolerance=0.0))
+    assert not evaluate_feature_checks(built, strict, A_WEEK)["fractions_in_unit_interval"].passed
+
+
+def test_label_and_row_faults_fail(built):
+    uid, other = built.execute("SELECT min(user_id), max(user_id) FROM features").fetchone()
+    built.execute("UPDATE features SET label = 'local' WHERE user_id = ? AND label <> 'local'",
+                  [uid])
+    built.execute("UPDATE features SET label = 'staying_migrant' WHERE user_id = ? "
+                  "AND label = 'local'", [uid])
+    built.execute("INSERT INTO features SELECT * FROM features WHERE user_id = ?", [other])
+    rows = evaluate_feature_checks(built, CFG, A_WEEK)["one_row_per_active_labelled_user"]
+    assert not rows.passed and rows.metadata["wrong_labels"] >= 1
+    assert rows.metadata["duplicate_rows"] == 1
+
+
+def test_demographic_null_share_is_judged_over_supported_users_only(city, built):
+    """similar_age is judged over users of known age with a contact of known age (computed here
+    from the city); users without one are null by definition and do not count."""
+    calls, subscribers, *_ = city
+    age = {u: a for u, a, *_ in subscribers}
+    featurised = {r[0] for r in built.execute("SELECT user_id FROM features").fetchall()}
+    contacts = {u: set() for u in featurised}
+    for a, b, start, *_ in calls:
+        if A_WEEK.start <= start.date() <= A_WEEK.end:
+            for u, v in ((a, b), (b, a)):
+                if u in contacts:
+                    contacts[u].add(v)
+    supported = {u for u in featurised if age.get(u) is not None
+                 and any(age.get(v) is not None for v in contacts[u])}
+    nulls = {r[0] for r in built.execute(
+        "SELECT user_id FROM features WHERE similar_age IS NULL").fetchall()}
+    assert nulls and not nulls & supported  # nulls exist, only where there is no support
+    shares = judged_null_shares(built, CFG, A_WEEK)
+    assert shares["similar_age"]["judged"] == len(supported) < len(featurised)
+    assert shares["similar_age"]["share"] == 0.0
+    # a null planted on a supported user is caught at the default threshold (0) ...
+    victim = min(supported)
+    built.execute("UPDATE features SET similar_age = NULL WHERE user_id = ?", [victim])
+    outcome = evaluate_feature_checks(built, CFG, A_WEEK)["null_shares_under_thresholds"]
+    assert not outcome.passed and outcome.severity == "ERROR"
+    assert outcome.metadata["too_null"] == {"similar_age": round(1 / len(supported), 4)}
+    # ... and passes under a threshold the study config raises
+    lenient = StudyConfig(checks={"max_null_share": {"similar_age": 0.5}})
+    assert lenient.checks.max_null_share["same_sex"] == 0.0  # the others keep their defaults
+    assert evaluate_feature_checks(built, lenient, A_WEEK)["null_shares_under_thresholds"].passed
+
+
+def test_every_feature_has_a_default_threshold_and_a_support():
+    assert set(Checks().max_null_share) == set(FEATURES)
+    assert {f.support for f in FEATURES.values()} == {
+        "every", "contact_age", "contact_sex", "contact_province", "townsman", "timed_call",
+        "located", "priced"}
+    assert {FEATURES[n].support for n in GEOGRAPHY} == {"located"}
+    assert {FEATURES[n].support for n in PRICES} == {"priced"}
+    with pytest.raises(ValueError):
+        StudyConfig(checks={"max_null_share": {"no_such_feature": 0.1}})
+    with pytest.raises(ValueError):
+        StudyConfig(checks={"max_null_share": {"degree": 1.5}})
+
+
+@pytest.mark.parametrize("missing", ["cells", "estates"])
+def test_empty_places_are_not_judged_and_say_so(city, missing):
+    calls, subscribers, cells, estates, labels, _ = city
+    if missing == "cells":
+        calls, cells = [(*c[:4], None, None) for c in calls], []
+    con = load(calls, subscribers, cells, [], labels, [A_WEEK])
+    build_features(con, CFG, A_WEEK)
+    outcomes = evaluate_feature_checks(con, CFG, A_WEEK)
+    prices = outcomes["prices_within_estates_range"]
+    assert not_judged(prices) and f"the {missing} table is empty" in prices.reason
+    radii = outcomes["radii_consistent"]
+    if missing == "cells":
+        assert not_judged(radii) and "cells table is empty" in radii.reason
+    else:
+        assert radii.passed and radii.judged > 0
+    shares = outcomes["null_shares_under_thresholds"]
+    assert shares.passed and shares.judged > 0
+    skipped = GEOGRAPHY + PRICES if missing == "cells" else PRICES
+    assert set(shares.metadata["not_judged"]) == set(skipped)
+    assert all(f"{missing} table is empty" in r for r in shares.metadata["not_judged"].values())
+    for check in ("one_row_per_active_labelled_user", "fractions_in_unit_interval",
+                  "entropies_in_range"):
+        assert outcomes[check].passed and outcomes[check].judged > 0
+
+
+# --------------------------------------------------------------------------- Dagster, end to end
+def _file_city(tmp_path, missing: str, population: str) -> StudyResource:  # noqa: F821
+    from migrant_assets.defs.resources import StudyResource
+
+    calls, subscribers, cells, estates, labels, _ = random_city(14)
+    if missing == "cells":
+        calls, cells = [(*c[:4], None, None) for c in calls], []
+    mem = load(calls, subscribers, cells, [], labels, [])
+    db = tmp_path / "migrant_assets.duckdb"
+    mem.execute(f"ATTACH '{db}' AS f")
+    mem.execute("COPY FROM DATABASE memory TO f")
+    mem.close()
+    con = connect(db)
+    for day in CFG.calendar.days:
+        build_daily_contacts(con, day)
+    con.close()
+    study = tmp_path / "study.yaml"
+    study.write_text(yaml.safe_dump({"workdir": str(tmp_path), "population": population}))
+    return StudyResource(config_path=str(study))
+
+
+@pytest.mark.parametrize(("missing", "population"),
+                         [("cells", "labelled"), ("estates", "all_active")])
+def test_assets_materialize_without_cells_or_estates(tmp_path, monkeypatch, missing, population):
+    """cell_prices, the window graphs and every feature asset materialize on a data source with
+    no locations (or no prices); the checks that cannot judge say so, the others pass."""
+    from migrant_assets.defs import features as fa
+    from migrant_assets.defs import graphs as ga
+
+    for var in ("MIGRANT_ASSETS_DUCKDB", "MIGRANT_ASSETS_WORKDIR", "MIGRANT_ASSETS_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    resources = {"study": _file_city(tmp_path, missing, population)}
+    instance = dg.DagsterInstance.ephemeral()
+    runs = [
+        ([fa.cell_prices], None),
+        ([ga.first_k_days_contacts], "2016-09-05"),
+        ([ga.integration_week_graph, fa.features_integration_weeks], "2016-09-10"),
+        ([ga.departure_week_graph, fa.features_departure_weeks], "2016-09-05"),
+        ([ga.first_k_days_graph, fa.features_first_k_days], "2016-09-11"),
+        ([ga.whole_period_graph, fa.features_whole_period], date(2016, 9, 1).isoformat()),
+    ]
+    unpriced = {"prices_within_estates_range"} | ({"radii_consistent"} if missing == "cells"
+                                                  else set())
+    for assets, key in runs:
+        result = dg.materialize(assets, resources=resources, instance=instance,
+                                partition_key=key)
+        assert result.success
+        for e in result.get_asset_check_evaluations():
+            meta = {k: getattr(v, "value", getattr(v, "text", v)) for k, v in e.metadata.items()}
+            if e.check_name in unpriced:
+                assert not e.passed and e.severity == dg.AssetCheckSeverity.WARN, e.check_name
+                assert meta["judged"] == 0 and "table is empty" in meta["reason"]
+            else:
+                assert e.passed, (e.asset_key, e.check_name, meta)
+    con = connect(tmp_path / "migrant_assets.duckdb")
+    try:
+        windows = dict(con.execute("SELECT window_id, count(*) FROM features GROUP BY 1")
+                       .fetchall())
+        assert set(windows) == {"integration_week:2016-09-10", "departure_week:2016-09-05",
+                                "first_k_days:2016-09-11", "whole_period:2016-09-01"}
+        assert all(n > 20 for n in windows.values())
+        price_cols = ", ".join(f"count({c})" for c in PRICES)
+        assert set(con.execute(f"SELECT {price_cols} FROM features").fetchone()) == {0}
+        if missing == "cells":
+            geo_cols = ", ".join(f"count({c})" for c in GEOGRAPHY)
+            assert set(con.execute(f"SELECT {geo_cols} FROM features").fetchone()) == {0}
+        nulls = con.execute("SELECT count(*) FROM features WHERE label IS NULL").fetchone()[0]
+        assert (nulls > 0) == (population == "all_active")
+    finally:
+        con.close()
