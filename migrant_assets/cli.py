@@ -1,29 +1,145 @@
 """Command line: `migrant-assets generate` writes a synthetic city; `migrant-assets demo` is the
-main job — it materializes every asset for every partition and prints a summary."""
+main job — it materializes every asset for every partition and prints a summary.
+
+The demo degrades, never discards (issue 10): when a run fails, the steps that do not need what
+it failed to materialize still run, the report is always written for what succeeded, and the
+summary is always printed. The exit status is 1 when a run failed, 2 when the study config or
+the mapping is wrong before any run, 0 otherwise (skipped experiments and checks are not
+failures). A failure prints one paragraph — what failed, where, what to change — and the
+traceback only with ``--verbose``.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import sys
 import time
+import traceback
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import yaml
+from pydantic import ValidationError
 
-from migrant_assets.config import PROJECT_ROOT, StudyConfig, SyntheticSource
+from migrant_assets.config import DEFAULT_CONFIG, PROJECT_ROOT, StudyConfig, SyntheticSource
+from migrant_assets.errors import ConfigError, InputError
 
-#: Dagster's per-event console log is for the UI; the demo prints one line per run.
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+if TYPE_CHECKING:
+    from dagster_shared.error import SerializableErrorInfo
+
+#: Dagster's per-event console log is for the UI; the demo prints one line per run and its own
+#: paragraph for a failure (Dagster's would print the traceback).
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+#: Assets the demo runs even when something they depend on failed: the report says what is
+#: missing and why.
+ALWAYS_RUN = frozenset({"report"})
+#: Exit statuses.
+FAILED_RUN, BAD_INPUT = 1, 2
 
 
 def _progress(message: str) -> None:
     print(f"  {message}", flush=True)
 
 
-def cmd_generate(args: argparse.Namespace) -> None:
+def _error(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- errors a person can act on
+
+
+def _no_raw_numbers(text: str) -> str:
+    """The first line of an error message that is not an :class:`InputError` (whose author
+    vouches for it), long digit runs (phone numbers, ids) masked, at most 300 characters."""
+    first = (text.strip().splitlines() or [""])[0]
+    return re.sub(r"\d{7,}", "<number>", first)[:300]
+
+
+def _sentence(text: str) -> str:
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def config_error(error: Exception, path: Path) -> InputError:
+    """A study config that cannot be read or validated, as one paragraph (never the values)."""
+    if isinstance(error, InputError):
+        return error
+    where = str(path)
+    if isinstance(error, ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'the file'}: {e['msg']}"
+            for e in error.errors()[:5])
+        return ConfigError(f"the study config is invalid ({problems})", where,
+                           "correct these keys; config/study.yaml shows every key with its "
+                           "default")
+    if isinstance(error, yaml.YAMLError):
+        mark = getattr(error, "problem_mark", None)
+        line = f", line {mark.line + 1}" if mark is not None else ""
+        return ConfigError("the study config is not valid YAML", where + line,
+                           "fix the YAML syntax at that line")
+    if isinstance(error, FileNotFoundError):
+        return ConfigError("the study config file does not exist", where,
+                           "pass --config with the path of a study YAML file")
+    return ConfigError(f"the study config cannot be read ({type(error).__name__})", where)
+
+
+def _input_error_names() -> set[str]:
+    names, todo = set(), [InputError]
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo += cls.__subclasses__()
+    return names
+
+
+def _chain(error: SerializableErrorInfo) -> Iterator[SerializableErrorInfo]:
+    yield error
+    for inner in (error.cause, error.context):
+        if inner is not None:
+            yield from _chain(inner)
+
+
+def _message(error: SerializableErrorInfo) -> str:
+    """The exception's message without its ``module.Class:`` prefix."""
+    text = error.message.strip()
+    head, sep, rest = text.partition(": ")
+    return rest if sep and head.split(".")[-1] == error.cls_name else text
+
+
+def explain(error: SerializableErrorInfo) -> tuple[str, bool]:
+    """One paragraph for a failed step, and whether it is an input problem: the message of the
+    innermost :class:`InputError` in the chain of causes (Dagster wraps the exception the code
+    raised), else the class and first line of the exception the code raised."""
+    names = _input_error_names()
+    inputs = [e for e in _chain(error) if e.cls_name in names]
+    if inputs:
+        return _message(inputs[-1]), True
+    raised = next((e for e in _chain(error)
+                   if e.cls_name and not e.cls_name.startswith("Dagster")), error)
+    return f"{raised.cls_name}: {_no_raw_numbers(_message(raised))}", False
+
+
+def _run_errors(result: Any) -> list[tuple[str, SerializableErrorInfo]]:
+    """``(step, error)`` of each failed step of a run (the run's own error if no step failed)."""
+    from dagster import DagsterEventType
+
+    steps = [(e.step_key, e.step_failure_data.error) for e in result.all_events
+             if e.is_step_failure and e.step_failure_data.error is not None]
+    if steps:
+        return steps
+    return [("run", e.event_specific_data.error) for e in result.all_events
+            if e.event_type == DagsterEventType.RUN_FAILURE
+            and getattr(e.event_specific_data, "error", None) is not None]
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
     from migrant_assets.synthetic import generate
 
     start = time.perf_counter()
@@ -31,11 +147,16 @@ def cmd_generate(args: argparse.Namespace) -> None:
                         progress=_progress)
     print(f"synthetic city '{args.preset}' (seed {args.seed}) written to {manifest.parent} "
           f"in {time.perf_counter() - start:.1f} s")
+    return 0
 
 
 def _effective_config(args: argparse.Namespace) -> Path:
     """The study config the demo runs, written to its workdir so the UI can open it too."""
-    cfg = StudyConfig.load(args.config)
+    source = Path(args.config or os.environ.get("MIGRANT_ASSETS_CONFIG") or DEFAULT_CONFIG)
+    try:
+        cfg = StudyConfig.load(source)
+    except (ValidationError, yaml.YAMLError, OSError, InputError) as error:
+        raise config_error(error, source) from error
     updates: dict = {}
     if args.workdir:
         updates["workdir"] = Path(args.workdir).resolve()
@@ -56,67 +177,165 @@ def _dagster_home() -> None:
         shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
 
 
-def cmd_demo(args: argparse.Namespace) -> None:
+class _Demo:
+    """The main plan run by run, keeping going after a failure with what does not need it."""
+
+    def __init__(self, verbose: bool) -> None:
+        import dagster as dg
+
+        from migrant_assets.defs import defs
+        from migrant_assets.defs.resources import DUCKDB_POOL
+        from migrant_assets.runs import instance_lock, recover_dead_runs
+
+        self.dg, self.defs, self.verbose = dg, defs, verbose
+        self.graph = defs.resolve_asset_graph()
+        with instance_lock(Path(os.environ["DAGSTER_HOME"])):
+            self.instance = dg.DagsterInstance.get()
+        for message in recover_dead_runs(self.instance, DUCKDB_POOL):
+            print(f"recovered: {message}", flush=True)
+        self.lost: set = set()  # assets not materialized because a run failed
+        self.failed_runs: list[str] = []
+        self.evaluated, self.failed_checks, self.skipped_checks = 0, 0, 0
+
+    def _upstream(self, key) -> set:
+        return self.dg.AssetSelection.assets(key).upstream().resolve(self.graph) - {key}
+
+    def step(self, step) -> None:
+        job = self.defs.resolve_job_def(step.job.name)
+        assets = step.job.selection.resolve(self.graph)
+        blocked = {k for k in assets if self._upstream(k) & self.lost
+                   and k.to_user_string() not in ALWAYS_RUN}
+        if blocked:
+            needs = sorted({u.to_user_string() for k in blocked for u in self._upstream(k)
+                            & self.lost})
+            names = sorted(k.to_user_string() for k in blocked)
+            print(f"{step.job.name}: skipped {', '.join(names)} (needs {', '.join(needs)}, "
+                  "which did not materialize)", flush=True)
+            self.lost |= blocked
+        runnable = assets - blocked
+        if not runnable:
+            return
+        selection = None if runnable == assets else sorted(runnable)
+        keys = job.partitions_def.get_partition_keys() if step.partitioned else [None]
+        runs = [(keys[0], keys[-1])] if step.single_run else [(k, k) for k in keys]
+        for first, last in runs:
+            span = "" if first is None else f" [{first}]" if first == last else \
+                f" [{first}..{last}]"
+            result = self.run(job, f"{step.job.name}{span}", first, last, selection)
+            if result.success:
+                continue
+            done = {e.asset_key for e in result.get_asset_materialization_events()}
+            failed_steps = {name for name, _ in _run_errors(result)}
+            retry = sorted(k for k in runnable - done if k.to_user_string() in ALWAYS_RUN
+                           and k.to_user_string() not in failed_steps)
+            self.lost |= runnable - done - set(retry)
+            for key in retry:  # skipped in the run because something upstream of it failed
+                self.run(job, f"{step.job.name}{span} ({key.to_user_string()} alone)", first,
+                         last, [key])
+
+    def run(self, job, name: str, first: str | None, last: str | None, selection):
+        from migrant_assets.runs import process_tags
+
+        t = time.perf_counter()
+        tags = process_tags()
+        if first is not None and first != last:
+            tags |= {"dagster/asset_partition_range_start": first,
+                     "dagster/asset_partition_range_end": last}
+        result = job.execute_in_process(
+            run_config=QUIET, instance=self.instance, asset_selection=selection,
+            partition_key=first if first == last else None, tags=tags, raise_on_error=False,
+        )
+        evaluations = result.get_asset_check_evaluations()
+        not_judged = [e for e in evaluations if _not_judged(e) is not None]
+        failed = [e for e in evaluations if not e.passed and e not in not_judged]
+        skipped = [(e.asset_key.to_user_string(), check, reason)
+                   for e in result.get_asset_materialization_events()
+                   for check, reason in _skipped_checks(e)]
+        skipped += [(e.asset_key.to_user_string(), e.check_name, _not_judged(e))
+                    for e in not_judged]
+        evaluations = [e for e in evaluations if e not in not_judged]
+        self.evaluated += len(evaluations)
+        self.failed_checks += len(failed)
+        self.skipped_checks += len(skipped)
+        print(f"{name}: {'ok' if result.success else 'FAILED'} in "
+              f"{time.perf_counter() - t:.1f} s"
+              + "".join(f"\n    check {e.asset_key.to_user_string()}.{e.check_name} did not "
+                        f"pass ({e.severity.value})" for e in failed)
+              + "".join(f"\n    check {asset}.{check} not evaluated (nothing to judge): "
+                        f"{reason}" for asset, check, reason in skipped), flush=True)
+        if not result.success:
+            self.failed_runs.append(name)
+            for step_key, error in _run_errors(result):
+                paragraph, is_input = explain(error)
+                hint = "" if is_input else " Run with --verbose for the traceback."
+                _error(f"  {step_key} failed: {_sentence(paragraph)}{hint}")
+                if self.verbose:
+                    _error(f"Traceback of {step_key} (Dagster's error chain):\n"
+                           f"{error.to_string()}")
+        return result
+
+
+def _not_judged(evaluation) -> str | None:
+    """The reason a check had nothing to judge (metadata ``judged: 0``), else None."""
+    md = evaluation.metadata
+    judged = md.get("judged")
+    if judged is None or judged.value != 0:
+        return None
+    reason = md.get("reason")
+    return str(reason.value) if reason is not None else "nothing to judge"
+
+
+def _skipped_checks(event) -> list[tuple[str, str]]:
+    """The checks an asset did not evaluate, with the reason (metadata ``skipped_checks``)."""
+    value = event.materialization.metadata.get("skipped_checks")
+    return sorted((value.value or {}).items()) if value is not None else []
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
     config_path = _effective_config(args)
     os.environ["MIGRANT_ASSETS_CONFIG"] = str(config_path)  # before the definitions load
     _dagster_home()
     cfg = StudyConfig.load(config_path)
 
-    import dagster as dg
-
     from migrant_assets.contract import contract_for
-    from migrant_assets.defs import defs
     from migrant_assets.defs.jobs import MAIN_PLAN
 
     t0 = time.perf_counter()
     if isinstance(cfg.source, SyntheticSource):
         print(f"synthetic city '{cfg.source.preset}' (seed {cfg.source.seed}): "
               f"{cfg.synthetic_dir}", flush=True)
-    contract_for(cfg, generate_missing=True, progress=_progress)  # fails early on a bad mapping
-    instance = dg.DagsterInstance.get()
-    evaluated, failed_checks = 0, []
-    for step in MAIN_PLAN:
-        job = defs.resolve_job_def(step.job.name)
-        keys = job.partitions_def.get_partition_keys() if step.partitioned else [None]
-        runs = [(keys[0], keys[-1])] if step.single_run else [(k, k) for k in keys]
-        for first, last in runs:
-            t = time.perf_counter()
-            tags = {}
-            if first is not None and first != last:
-                tags = {"dagster/asset_partition_range_start": first,
-                        "dagster/asset_partition_range_end": last}
-            result = job.execute_in_process(
-                run_config=QUIET, instance=instance,
-                partition_key=first if first == last else None, tags=tags, raise_on_error=False,
-            )
-            span = "" if first is None else f" [{first}]" if first == last else \
-                f" [{first}..{last}]"
-            evaluations = result.get_asset_check_evaluations()
-            failed = [e for e in evaluations if not e.passed]
-            evaluated += len(evaluations)
-            failed_checks += failed
-            print(f"{step.job.name}{span}: {'ok' if result.success else 'FAILED'} in "
-                  f"{time.perf_counter() - t:.1f} s"
-                  + "".join(f"\n    check {e.asset_key.to_user_string()}.{e.check_name} did "
-                            f"not pass ({e.severity.value})" for e in failed), flush=True)
-            if not result.success:
-                for event in result.all_events:
-                    if event.is_failure and event.event_specific_data is not None:
-                        err = getattr(event.event_specific_data, "error", None)
-                        if err is not None:
-                            print(err.to_string(), file=sys.stderr)
-                sys.exit(f"demo stopped: run of {step.job.name} failed ({result.run_id})")
-    print(f"\nall assets materialized in {time.perf_counter() - t0:.0f} s; "
-          + (f"{len(failed_checks)} of {evaluated} asset check evaluations did not pass (above)"
-             if failed_checks else f"every asset check passed ({evaluated} evaluations)") + "\n")
+    from migrant_assets.runs import workdir_lock
+
+    with workdir_lock(cfg.workdir):  # a second process on this DuckDB file gets a clear error
+        contract_for(cfg, generate_missing=True, progress=_progress)  # a bad mapping fails early
+        demo = _Demo(args.verbose)
+        for step in MAIN_PLAN:
+            demo.step(step)
+    elapsed = f"{time.perf_counter() - t0:.0f} s"
+    if demo.failed_runs:
+        head = (f"\n{len(demo.failed_runs)} run(s) failed in {elapsed} "
+                f"({', '.join(demo.failed_runs)}); what needs them was skipped, the rest ran")
+    else:
+        head = f"\nall assets materialized in {elapsed}"
+    checks = (f"{demo.failed_checks} of {demo.evaluated} asset check evaluations did not pass "
+              "(above)" if demo.failed_checks else
+              f"every asset check passed ({demo.evaluated} evaluations)")
+    if demo.skipped_checks:
+        checks += f"; {demo.skipped_checks} not evaluated: nothing to judge (above)"
+    print(f"{head}; {checks}\n", flush=True)
     from migrant_assets.summary import print_summary
 
     print_summary(cfg, config_path)
+    if demo.failed_runs:
+        _error(f"demo finished with {len(demo.failed_runs)} failed run(s): see the paragraphs "
+               "above" + ("" if args.verbose else " (--verbose shows the tracebacks)"))
+        return FAILED_RUN
+    return 0
 
 
 def main(argv: list[str] | None = None) -> None:
     warnings.filterwarnings("ignore", message=".*(beta|preview).*", category=Warning)
-    parser = argparse.ArgumentParser(prog="migrant-assets", description=__doc__)
+    parser = argparse.ArgumentParser(prog="migrant-assets", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     gen = sub.add_parser("generate", help="write a synthetic city (SPEC §7)")
     gen.add_argument("--preset", default="demo", choices=["tiny", "demo", "large"])
@@ -131,8 +350,26 @@ def main(argv: list[str] | None = None) -> None:
     demo.add_argument("--workdir", help="where the city, DuckDB file and outputs go")
     demo.add_argument("--config", help="study config (default: config/study.yaml)")
     demo.set_defaults(func=cmd_demo)
+    for command in (gen, demo):
+        command.add_argument("--verbose", action="store_true",
+                             help="print the full traceback of a failure")
     args = parser.parse_args(argv)
-    args.func(args)
+    try:
+        status = args.func(args)
+    except InputError as error:  # the study config or the mapping, before any run
+        _error(f"{args.command} stopped: {error.paragraph()}")
+        status = BAD_INPUT
+        if args.verbose:
+            traceback.print_exception(error)
+    except Exception as error:  # noqa: BLE001 -- one paragraph; the traceback with --verbose
+        _error(f"{args.command} stopped: "
+               f"{_sentence(f'{type(error).__name__}: {_no_raw_numbers(str(error))}')} "
+               "Run with --verbose for the traceback.")
+        status = FAILED_RUN
+        if args.verbose:
+            traceback.print_exception(error)
+    if status:
+        sys.exit(status)
 
 
 if __name__ == "__main__":

@@ -140,7 +140,7 @@ class Thresholds(_Model):
     similar_age_departure: int = 5  # SPEC §5
     similar_age_integration: int = 10
     max_price_per_sqm: float = 1_000_000.0  # estates above are quarantined as bad_price
-    min_class_size: int = 10  # SPEC §6: an experiment needs this many users in each class
+    min_class_size: int = 10  # SPEC §6: fewest users of a class an experiment runs with
 
 
 #: Default of ``checks.max_null_share``: the largest share of nulls a feature column may have

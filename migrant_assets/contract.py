@@ -406,15 +406,16 @@ def _identifier(expr: str, dtype: str, p: _Params, tokens: str, number: bool,
 
 def _timestamp(expr: str, dtype: str, rule: Timestamps, city_tz: str, p: _Params, tokens: str,
                column: str, table: str) -> str:
-    """The city's naive local time of a timestamp column (NULL when unparsable)."""
+    """The instant (TIMESTAMPTZ) of a timestamp column, NULL when unparsable. The landing step
+    takes the city's local time and the durations from it (a call across a daylight-saving
+    change keeps its length)."""
     src_tz = rule.timezone or city_tz
-    city = p(city_tz)
 
     def from_naive(x: str) -> str:
-        return x if src_tz == city_tz else f"timezone({city}, timezone({p(src_tz)}, {x}))"
+        return f"timezone({p(src_tz)}, {x})"
 
     def from_aware(x: str) -> str:
-        return f"timezone({city}, {x})"
+        return x
 
     if dtype.startswith("TIMESTAMP WITH TIME ZONE"):
         return from_aware(expr)
@@ -453,8 +454,8 @@ def read_table(
     """Read one contract table into temp table ``raw_<table>``, every row once.
 
     Columns: each contract column normalised (identifiers canonical text, ``start_ts`` /
-    ``end_ts`` as the city's local TIMESTAMP, other values trimmed text with null tokens as
-    NULL), ``<column>_text`` (the trimmed text) for the columns whose text a quarantine record
+    ``end_ts`` as instants (TIMESTAMPTZ), other values trimmed text with null tokens as NULL),
+    ``<column>_text`` (the trimmed text) for the time columns, whose text a quarantine record
     may show, then ``_file`` and ``_row`` (Parquet: the row number, 1-based; CSV: the line
     number in the file, counting the header).
     """
@@ -484,8 +485,8 @@ def read_table(
                         f"{table}: column {mapped!r} (contract column {name!r}) is not in the "
                         f"file; it has {has}",
                         str(files[0]), f"map {name} to one of those columns in {table}.columns")
-                cols.append(f"CAST(NULL AS {'TIMESTAMP' if name in TIME_COLUMNS else 'VARCHAR'})"
-                            f" AS {name}")
+                kind = "TIMESTAMPTZ" if name in TIME_COLUMNS else "VARCHAR"
+                cols.append(f"CAST(NULL AS {kind}) AS {name}")
                 if name in TIME_COLUMNS:
                     cols.append(f"CAST(NULL AS VARCHAR) AS {name}_text")
                 continue

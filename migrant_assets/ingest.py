@@ -136,6 +136,7 @@ def land_calls(
         "missed_rule": src.missed_calls,
         "month_start": cal.month_start,
         "month_end": cal.month_end,
+        "city_tz": cfg.city.timezone,
     }
     run_sql(con, "ingest/landing.sql", params)
     con.execute("CREATE OR REPLACE TEMP TABLE rejected_lines (file VARCHAR, line BIGINT)")

@@ -49,7 +49,7 @@ def build_extract(
     rng = np.random.default_rng(seed)
     groups = ["local"] * 14 + ["settled"] * 12 + ["new"] * 10 + (["leaving"] * 7 if leave_after
                                                                  else [])
-    owners = [f"{1000 + i}" for i in range(len(groups))]
+    owners = [f"{70_000_100 + 37 * i}" for i in range(len(groups))]  # customer ids: 8 digits
     subscribers, numbers_of = [], {}
     for i, (owner, group) in enumerate(zip(owners, groups, strict=True)):
         n_numbers = 2 if i % 9 == 0 else 1

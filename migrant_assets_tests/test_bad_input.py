@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -469,3 +470,30 @@ def pd_ts(text: str):
     from datetime import datetime
 
     return datetime.fromisoformat(text)
+
+
+def test_a_call_across_a_daylight_saving_change_keeps_its_length(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Berlin, 2016-10-30: clocks go back from 03:00 to 02:00. A call from 02:59 CEST (00:59Z)
+    to 02:01 CET (01:01Z) lasts 120 s, though its local end is before its local start."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    calendar = {"month_start": "2016-10-01", "month_end": "2016-10-31",
+                "integration_weeks": ["2016-10-01", "2016-10-08", "2016-10-15", "2016-10-22"],
+                "departure_weeks": ["2016-10-03", "2016-10-10", "2016-10-17"],
+                "first_k_start": "2016-10-03"}
+    study, _ = _setup(tmp_path, Case("dst", study={
+        "city": {"timezone": "Europe/Berlin"}, "calendar": calendar}))
+    (tmp_path / "operator" / "cdr.csv").write_text(
+        f"{CALLS_HEADER}\n{A},{B},2016-10-30T00:59:00Z,2016-10-30T01:01:00Z,T1,T2\n"
+        f"{B},{A},2016-10-29T22:00:00Z,2016-10-29T22:05:00Z,T2,T1\n")
+    cfg = StudyConfig.load(study)
+    con = connect(":memory:")
+    contract = contract_for(cfg)
+    ingest_places(con, cfg, contract, "cells")
+    ingest_subscribers(con, cfg, contract)
+    landing = land_calls(con, cfg, contract)
+    assert landing.accepted == 2 and landing.quarantined == 0
+    ingest_calls(con, cfg, date(2016, 10, 30))
+    rows = {(str(r[2]), str(r[3]), r[4]) for r in _calls(con)}
+    assert rows == {("2016-10-30 02:59:00", "2016-10-30 02:01:00", 120.0),
+                    ("2016-10-30 00:00:00", "2016-10-30 00:05:00", 300.0)}

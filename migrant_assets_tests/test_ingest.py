@@ -17,14 +17,14 @@ import yaml
 
 from migrant_assets.config import SYNTHETIC_KEY, FilesSource, StudyConfig
 from migrant_assets.contract import DataContract, contract_for
-from migrant_assets.errors import ConfigError, MappingError
 from migrant_assets.db import connect
+from migrant_assets.errors import ConfigError, MappingError
 from migrant_assets.ingest import (
     QUARANTINE_REASONS,
     ingest_calls,
     ingest_places,
-    land_calls,
     ingest_subscribers,
+    land_calls,
 )
 from migrant_assets.privacy import pseudonym, register_pseudonym_macro
 

@@ -178,7 +178,8 @@ def test_results_carry_interval_and_paper_f1(run):
 
 def test_folds_stratified_per_user_and_identical_across_k(run, cfg):
     con = run["con"]
-    folds = M.departure_folds(con, cfg, SEED)
+    folds, missing = M.departure_folds(con, cfg, SEED)
+    assert missing is None
     assert folds.user_id.is_unique and set(folds.fold) == set(range(5))
     per_fold = folds.groupby("fold").label.apply(lambda s: (s == "leaving_migrant").sum())
     assert per_fold.max() - per_fold.min() <= 1

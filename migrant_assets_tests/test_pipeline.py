@@ -46,8 +46,8 @@ def test_calls_files_and_accounting(tiny: dict) -> None:
     planted = planted[planted["file"].str.startswith("calls/")]
     rows = sum(len(pd.read_parquet(p)) for p in (city / "calls").glob("*.parquet"))
     counts = _read(cfg, "SELECT (SELECT count(*) FROM calls) AS accepted, "
-                        "(SELECT count(*) FROM quarantine WHERE source IN ('calls', 'landed_calls'))"
-                        " AS quarantined, "
+                        "(SELECT count(*) FROM quarantine "
+                        "WHERE source IN ('calls', 'landed_calls')) AS quarantined, "
                         "(SELECT sum(rows_outside_calendar) FROM landed_files) AS outside, "
                         "(SELECT sum(rows_read) FROM landed_files) AS landing_read")
     assert counts.landing_read[0] == rows

@@ -188,8 +188,10 @@ def shape_c(root: Path) -> tuple[Path, Extract, dict]:
 
     lines = ["anum,bnum,begin,finish,cell_from,cell_to"]
     for i, c in enumerate(ext.calls):
-        end = c.start + timedelta(seconds=c.duration or 0)
-        lines.append(f"+49{c.caller},0049{c.callee},{iso(c.start, i)},{iso(end, i + 1)},"
+        end = utc(c.start, zone.key) + timedelta(seconds=c.duration or 0)  # an instant
+        end_text = end.strftime("%Y-%m-%dT%H:%M:%SZ") if (i + 1) % 2 else \
+            end.astimezone(zone).isoformat()
+        lines.append(f"+49{c.caller},0049{c.callee},{iso(c.start, i)},{end_text},"
                      f"{c.caller_cell or ''},{c.callee_cell or ''}")
     data = root / "data"
     data.mkdir(parents=True, exist_ok=True)
@@ -347,3 +349,35 @@ def test_shape_c_other_month_and_city_with_an_empty_class(runs: dict) -> None:
     assert "skipped" in out and "leaving" in out
     report = (root / "work" / "report.html").read_text().lower()
     assert "skipped" in report and "leaving" in report
+
+
+def _raw_identifiers(ext: Extract, shape: str) -> set[str]:
+    """Every identifier the shape's files hold, in the forms they are written in."""
+    out = set()
+    for s in ext.subscribers:
+        out |= {s["number"], s["owner"], f"OWN{s['owner']}"}
+    for c in ext.calls:
+        out |= {c.caller, c.callee}
+    return out
+
+
+def test_no_raw_identifier_anywhere(runs: dict) -> None:
+    """SPEC §1: no raw number or owner id in DuckDB, the work directory, the Dagster home (event
+    log, run storage, compute logs) or what the runs printed."""
+    for shape, (root, ext, _, proc) in runs.items():
+        raw = _raw_identifiers(ext, shape)
+        assert len(raw) > 50
+        cfg = StudyConfig.load(root / "work" / "study.yaml")
+        con = duckdb.connect(str(cfg.duckdb_path), read_only=True)
+        dump = []
+        for (table,) in con.execute("SHOW TABLES").fetchall():
+            dump.append(con.execute(f'SELECT * FROM "{table}"').df().to_csv(index=False))
+        con.close()
+        texts = {"duckdb tables": "\n".join(dump), "stdout": proc.stdout, "stderr": proc.stderr}
+        for folder in (root / "work", root / "dagster_home"):
+            for path in folder.rglob("*"):
+                if path.is_file():
+                    texts[str(path)] = path.read_bytes().decode("latin-1")
+        leaks = {(where, ident) for where, text in texts.items() for ident in raw
+                 if ident in text}
+        assert not leaks, sorted(leaks)[:10]

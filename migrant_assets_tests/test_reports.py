@@ -374,3 +374,42 @@ def test_report_says_when_tables_are_missing(con, tmp_path):
     assert "table findings does not exist" in html
     assert "manifest.json not found" in html
     assert "Figure trends_integration: not available" in html
+
+
+@pytest.mark.parametrize(("sizes", "suppressed"), [
+    # integration (local, settled, new), departure (local, staying, leaving) -> suppressed labels
+    ((50, 40, 30, 50, 40, 30), set()),
+    ((50, 40, 3, 50, 40, 30), {("integration", "new_migrant"),  # primary: 3 < 10
+                               ("integration", "settled_migrant")}),  # complementary: smallest
+    ((50, 40, 3, 50, 0, 30), {("integration", "new_migrant"), ("integration", "settled_migrant"),
+                              ("departure", "staying_migrant"), ("departure", "leaving_migrant")}),
+    ((50, 4, 3, 50, 40, 30), {("integration", "new_migrant"),  # two primaries: no complement
+                              ("integration", "settled_migrant")}),
+])
+def test_group_sizes_suppress_small_groups_and_their_complement(sizes, suppressed) -> None:
+    """SPEC §1: no published count or share gives a group under min_group_size back."""
+    from migrant_assets.config import StudyConfig
+    from migrant_assets.summary import group_sizes
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE user_labels (user_id BIGINT, integration_label VARCHAR, "
+                "departure_label VARCHAR)")
+    labels = [("integration", g) for g in ("local", "settled_migrant", "new_migrant")] + \
+        [("departure", g) for g in ("local", "staying_migrant", "leaving_migrant")]
+    uid = 0
+    for (study, group), n in zip(labels, sizes, strict=True):
+        for _ in range(n):
+            uid += 1
+            con.execute(f"INSERT INTO user_labels (user_id, {study}_label) VALUES (?, ?)",
+                        [uid, group])
+    got = group_sizes(con, StudyConfig())
+    hidden = {(r.study, r.label) for r in got.itertuples() if r.suppressed}
+    assert hidden == suppressed
+    assert got[got.suppressed][["n", "share"]].isna().all().all()
+    totals = {"integration": sum(sizes[:3]), "departure": sum(sizes[3:])}
+    for r in got[~got.suppressed].itertuples():
+        n = sizes[labels.index((r.study, r.label))]
+        assert r.n == n and r.share == pytest.approx(n / totals[r.study])
+    # what is published cannot give one suppressed count back: each study hides none or >= 2
+    for study in totals:
+        assert len({label for s, label in hidden if s == study}) != 1

@@ -7,6 +7,7 @@ from migrant_assets.defs.features import (
     features_departure_weeks,
     features_first_k_days,
     features_integration_weeks,
+    features_whole_period,
 )
 from migrant_assets.defs.ingest import estates
 from migrant_assets.defs.models import (
@@ -33,7 +34,8 @@ from migrant_assets.reports import (
 GROUP = "reports"
 ALL_FEATURES = [
     dg.AssetDep(a, partition_mapping=dg.AllPartitionMapping())
-    for a in (features_integration_weeks, features_departure_weeks, features_first_k_days)
+    for a in (features_integration_weeks, features_departure_weeks, features_first_k_days,
+              features_whole_period)
 ]
 
 
@@ -108,12 +110,17 @@ def findings_asset(context: dg.AssetExecutionContext, study: StudyResource):
 )
 def report(context: dg.AssetExecutionContext, study: StudyResource):
     """One self-contained HTML report: data summary, group sizes, every table of the prediction
-    sections beside the papers' numbers, every figure, the findings, the data's parameters."""
+    sections beside the papers' numbers, every figure, the findings, the data's parameters.
+    It renders whatever its upstream tables hold: what is missing, skipped or cannot be built
+    is said in the report (and listed here under `unavailable`)."""
     cfg = study.config
     out = cfg.workdir / "report.html"
+    problems: list[str] = []
     with study.connect() as con:
         figures = report_figures(con, cfg)
-        path = build_report(con, cfg, figures, out)
-    return dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(str(path)),
-        "figures": len(figures), "bytes": path.stat().st_size})
+        path = build_report(con, cfg, figures, out, problems)
+    metadata = {"path": dg.MetadataValue.path(str(path)), "figures": len(figures),
+                "bytes": path.stat().st_size, "unavailable_parts": len(problems)}
+    if problems:
+        metadata["unavailable"] = dg.MetadataValue.md("\n".join(f"- {p}" for p in problems))
+    return dg.MaterializeResult(metadata=metadata)

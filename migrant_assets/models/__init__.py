@@ -3,7 +3,8 @@ and Figures 8–9 (:mod:`.departure`) and the integration study's Section 5 (:mo
 
 Plain functions for the assets: each takes ``(con, cfg, ..., seed)``, writes its result tables
 (``sql/models/``, delete-then-insert in one transaction) and returns small frames and the fitted
-models. Protocols and choices: ``docs/models.md``.
+models. An experiment the data cannot support is written as rows with ``status = 'skipped'`` and
+the reason, never raised (issue 10). Protocols and choices: ``docs/models.md``.
 """
 
 from migrant_assets.models.classifiers import (
@@ -21,15 +22,19 @@ from migrant_assets.models.data import (
     DEPARTURE_GROUPS,
     INTEGRATION_GROUPS,
     assign_departure_folds,
+    class_problem,
     departure_folds,
     feature_columns,
     first_k_windows,
     integration_split,
     integration_weeks,
     load_matrix,
+    min_class_size,
     reference_window,
+    usable_columns,
 )
 from migrant_assets.models.departure import (
+    FEATURE_IMPORTANCE,
     FIRST_K,
     TABLE1,
     TABLE3,
@@ -54,24 +59,30 @@ from migrant_assets.models.integration import (
 from migrant_assets.models.metrics import binary_metrics, f1_interval, random_guess
 from migrant_assets.models.reference import PAPER_F1, PAPER_SHARE
 from migrant_assets.models.store import (
+    OK,
+    SKIPPED,
     beats_random_guess,
     ensure_schema,
     no_user_in_train_and_test,
     save_model,
+    split_violations,
 )
 
 __all__ = [
     "CLASSIFIED_AS_LOCALS",
     "CLASSIFIERS",
     "DEPARTURE_GROUPS",
+    "FEATURE_IMPORTANCE",
     "FIRST_K",
     "INTEGRATION_GROUPS",
     "LOGISTIC_REGRESSION",
     "MLP",
+    "OK",
     "PAPER_F1",
     "PAPER_SHARE",
     "RANDOM_FOREST",
     "SETTLED_VS_LOCALS",
+    "SKIPPED",
     "SVM",
     "TABLE1",
     "TABLE3",
@@ -85,6 +96,7 @@ __all__ = [
     "assign_departure_folds",
     "beats_random_guess",
     "binary_metrics",
+    "class_problem",
     "cross_validate",
     "departure_folds",
     "ensure_schema",
@@ -97,14 +109,17 @@ __all__ = [
     "integration_weeks",
     "load_matrix",
     "make_classifier",
+    "min_class_size",
     "no_user_in_train_and_test",
     "random_guess",
     "reference_window",
     "save_model",
     "settled_vs_locals",
+    "split_violations",
     "table1_new_vs_locals",
     "table3_feature_groups",
     "three_way",
     "transfer_matrix",
     "tuned_logistic_regression",
+    "usable_columns",
 ]

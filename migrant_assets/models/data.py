@@ -1,13 +1,20 @@
 """Model matrices read from ``features`` (SPEC §5–§6): feature columns per group, windows, the
-departure folds and the integration halves.
+departure folds and the integration halves, and what the data cannot support (issue 10).
 
 Every draw is made over users sorted by ``user_id``, so the same table and seed give the same
 folds and halves whatever order DuckDB returns rows in.
+
+An experiment the data cannot support is skipped with a reason, never raised:
+:func:`class_problem` (no users, one class only, a class under ``thresholds.min_class_size`` or
+under the number of folds), :func:`fold_problem` (a fold's training users lack a class) and
+:func:`usable_columns` (feature groups of which every value is null are left out; nothing left).
+Reasons name classes, windows and thresholds, never a user, and no count under the threshold.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -25,8 +32,78 @@ DEPARTURE_GROUPS = ("ego_network", "call_behavior", "geography", "housing_price"
 #: Integration study groups: demographics, ego network, call behaviour, geography.
 INTEGRATION_GROUPS = ("D", "E", "C", "G")
 
+#: The groups of each study, in table order.
+STUDY_GROUPS = {"departure": DEPARTURE_GROUPS, "integration": INTEGRATION_GROUPS}
+#: How a reason names a feature group.
+GROUP_TITLES = {
+    "ego_network": "ego network", "call_behavior": "call behaviour", "geography": "geography",
+    "housing_price": "housing price", "D": "demographics (D)", "E": "ego network (E)",
+    "C": "call behaviour (C)", "G": "geography (G)",
+}
+
 LEAVING_VS_STAYING = ("staying_migrant", "leaving_migrant")
 N_FOLDS = 5
+
+
+def min_class_size(cfg: StudyConfig) -> int:
+    """Fewest users of a class an experiment is run with (``thresholds.min_class_size``)."""
+    return cfg.thresholds.min_class_size
+
+
+def class_names(labels: Sequence[str]) -> dict[str, str]:
+    """``{label: the name a reason gives its users}``, e.g. leaving_migrant: leaving migrants."""
+    return {label: label.replace("_", " ") + "s" for label in labels}
+
+
+def class_problem(
+    labels: pd.Series, classes: Mapping[Any, str], minimum: int, n_folds: int | None = N_FOLDS
+) -> str | None:
+    """Why a classifier cannot be trained (and cross-validated in ``n_folds`` stratified folds)
+    on users of ``labels``, whose values are the keys of ``classes`` (value -> name): no users,
+    a class absent, a class of fewer than ``minimum`` users (``thresholds.min_class_size``) or of
+    fewer users than folds. None when it can. Counts under the threshold are not given."""
+    counts = labels.value_counts()
+    n = {name: int(counts.get(value, 0)) for value, name in classes.items()}
+    if not any(n.values()):
+        return f"no {' and no '.join(n)}"
+    absent = [name for name, count in n.items() if count == 0]
+    if absent:
+        return f"no {' and no '.join(absent)}: only one class to classify"
+    for name, count in n.items():
+        if count < minimum:
+            return f"fewer than {minimum} {name} (thresholds.min_class_size)"
+        if n_folds and count < n_folds:
+            return f"fewer {name} than the {n_folds} cross-validation folds"
+    return None
+
+
+def fold_problem(y: np.ndarray, fold: np.ndarray, names: Mapping[bool, str]) -> str | None:
+    """Why cross-validation over ``fold`` cannot fit every fold's model: the training users of
+    a fold (all other folds) lack a class of ``y`` (names: True/False -> class name)."""
+    for f in np.unique(fold):
+        train = y[fold != f]
+        for value, name in names.items():
+            if not (train == value).any():
+                return f"the training users of fold {int(f)} have no {name}"
+    return None
+
+
+def usable_columns(
+    data: pd.DataFrame, study: str, *, with_locals: bool, groups: Sequence[str] | None = None
+) -> tuple[list[str], list[str], str | None]:
+    """The feature columns of ``groups`` (default: every group of ``study``) less the groups of
+    which every value in ``data`` is null (e.g. geography and housing prices when the data has
+    no cell locations): ``(columns, groups left out, reason)``; the reason says why no column
+    is left, else it is None."""
+    groups = list(STUDY_GROUPS[study] if groups is None else groups)
+    null = [g for g in groups if data[feature_columns(study, with_locals=with_locals,
+                                                      groups=[g])].isna().all(axis=None)]
+    kept = [g for g in groups if g not in null]
+    if not kept:
+        what = (f"every {GROUP_TITLES[null[0]]} feature" if len(null) == 1
+                else "every feature")
+        return [], null, f"{what} is null: nothing to classify on"
+    return feature_columns(study, with_locals=with_locals, groups=kept), null, None
 
 
 def feature_columns(
@@ -83,40 +160,58 @@ def stratified_folds(labels: pd.Series, seed: int, n_splits: int = N_FOLDS) -> n
     return fold
 
 
+def _reference_users(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> pd.DataFrame:
+    return load_matrix(con, [reference_window(cfg)], LEAVING_VS_STAYING)[["user_id", "label"]]
+
+
+def _reference_problem(users: pd.DataFrame, cfg: StudyConfig) -> str | None:
+    """Why the reference window's (k = 14) staying and leaving migrants cannot be split into
+    the departure folds (:func:`class_problem`), or None."""
+    return class_problem(users["label"], class_names(LEAVING_VS_STAYING), min_class_size(cfg))
+
+
 def assign_departure_folds(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int
 ) -> pd.DataFrame:
     """Assign and store (table ``departure_folds``) the folds of the reference window's (k = 14)
     staying and leaving migrants, stratified by label. Every k reuses them, so Figure 8(d)
     trains and tests the same users in the same folds (SPEC §6). Returns ``user_id, label,
-    fold``."""
-    users = load_matrix(con, [reference_window(cfg)], LEAVING_VS_STAYING)[["user_id", "label"]]
-    if users.empty:
-        raise ValueError(f"no staying or leaving migrants in {reference_window(cfg).window_id}")
-    folds = users.assign(fold=stratified_folds(users["label"], seed))
+    fold``: empty, and no folds stored, when the data cannot support them
+    (:func:`class_problem`); every departure experiment is then skipped with that reason."""
+    users = _reference_users(con, cfg)
+    if _reference_problem(users, cfg):
+        folds = users.iloc[:0].assign(fold=pd.Series(dtype=np.int64))
+    else:
+        folds = users.assign(fold=stratified_folds(users["label"], seed))
     write(con, [("departure_folds", folds, {"seed": seed})])
     return folds
 
 
-def departure_folds(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int) -> pd.DataFrame:
-    """The stored folds of :func:`assign_departure_folds` for ``seed``: ``user_id, label, fold``."""
+def departure_folds(
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int
+) -> tuple[pd.DataFrame, str | None]:
+    """The stored folds of :func:`assign_departure_folds` for ``seed`` (``user_id, label,
+    fold``), and why there are none (None when there are)."""
     ensure_schema(con)
     folds = run_sql(con, "models/departure_folds.sql", {"seed": seed}).df()
-    if folds.empty:
-        raise ValueError(
-            f"no departure folds stored for seed {seed}: materialize departure_folds "
-            f"(assign_departure_folds) after the k = {cfg.calendar.k_max} features"
-        )
-    return folds
+    if not folds.empty:
+        return folds, None
+    problem = _reference_problem(_reference_users(con, cfg), cfg)
+    if problem:
+        return folds, f"no departure folds at {reference_window(cfg).label}: {problem}"
+    return folds, (f"no departure folds stored for seed {seed}: materialize departure_folds "
+                   f"after the k = {cfg.calendar.k_max} features")
 
 
-def attach_folds(matrix: pd.DataFrame, folds: pd.DataFrame) -> pd.DataFrame:
-    """``matrix`` with the ``fold`` of each user; every user must have one (a departure new
-    migrant active in the first k days is also in the k = 14 window)."""
+def attach_folds(matrix: pd.DataFrame, folds: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+    """``matrix`` with the ``fold`` of each user, and why it cannot be used: some users have
+    no fold (a departure migrant active in the first k days is also in the k = 14 window, so
+    the folds are older than the features)."""
     out = matrix.merge(folds[["user_id", "fold"]], on="user_id", how="left", validate="m:1")
     if out["fold"].isna().any():
-        raise ValueError(f"{int(out['fold'].isna().sum())} rows have users outside the folds")
-    return out.astype({"fold": np.int64})
+        return out.assign(fold=-1), ("some users of the window have no fold: materialize "
+                                     "departure_folds again after the k = 14 features")
+    return out.astype({"fold": np.int64}), None
 
 
 def integration_split(
@@ -124,7 +219,9 @@ def integration_split(
 ) -> pd.DataFrame:
     """``user_id, label, half`` ('train' or 'test'): a random 50% of the integration study's
     users (of W2..W4, stratified by label, seeded) train; the rest are the only users tested, in
-    every week, so that no user is both trained on and tested (SPEC §6, docs/models.md)."""
+    every week, so that no user is both trained on and tested (SPEC §6, docs/models.md).
+    The halves are not stratified when a class has a single user, and there is no training
+    half when there are fewer than two users (the experiments are then skipped)."""
     users = (
         load_matrix(con, integration_weeks(cfg), INTEGRATION_LABELS)[["user_id", "label"]]
         .drop_duplicates()
@@ -132,10 +229,12 @@ def integration_split(
     )
     if users["user_id"].duplicated().any():
         raise ValueError("a user has two integration labels")
-    train, _ = train_test_split(
-        users.index.to_numpy(), train_size=0.5, stratify=users["label"], random_state=seed
-    )
     half = np.full(len(users), "test", dtype=object)
-    half[train] = "train"
+    if len(users) >= 2:
+        stratify = users["label"] if users["label"].value_counts().min() >= 2 else None
+        train, _ = train_test_split(
+            users.index.to_numpy(), train_size=0.5, stratify=stratify, random_state=seed
+        )
+        half[train] = "train"
     return users.assign(half=half)
 

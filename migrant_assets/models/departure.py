@@ -12,6 +12,10 @@ Protocol (docs/models.md):
 - Random guess: precision = recall = F1 = prevalence (SPEC §6).
 - Table 1 (new migrants vs locals) draws its own stratified folds over the reference window's
   locals and new migrants, with the same seed; ``townsman`` is left out (0 for locals).
+- What the data cannot support is written as skipped rows with the reason (issue 10), never
+  raised: a window with a class under ``thresholds.min_class_size``, one class only, no folds, a
+  fold without a class; a feature group of which every value is null is left out of the
+  all-features rows (``dropped_groups``) and its own row is skipped.
 """
 
 from __future__ import annotations
@@ -35,14 +39,20 @@ from migrant_assets.models.classifiers import (
 )
 from migrant_assets.models.data import (
     DEPARTURE_GROUPS,
+    GROUP_TITLES,
     LEAVING_VS_STAYING,
     attach_folds,
+    class_names,
+    class_problem,
     departure_folds,
     feature_columns,
     first_k_windows,
+    fold_problem,
     load_matrix,
+    min_class_size,
     reference_window,
     stratified_folds,
+    usable_columns,
 )
 from migrant_assets.models.metrics import (
     binary_metrics,
@@ -50,13 +60,14 @@ from migrant_assets.models.metrics import (
     random_guess,
 )
 from migrant_assets.models.reference import PAPER_F1
-from migrant_assets.models.store import write
+from migrant_assets.models.store import OK, SKIPPED, concat_rows, write
 
 TABLE1 = "table1_new_vs_locals_rf"
 FIRST_K = "leaving_vs_staying"  # every classifier per k: Figure 8(a–c); Table 2 at k = 14
 TABLE2 = "table2_leaving_vs_staying_k14"  # the paper's key for FIRST_K at k = 14
 TABLE3 = "table3_leaving_vs_staying_rf_k14"
 TRANSFER = "transfer"
+FEATURE_IMPORTANCE = "feature_importance"  # Figure 9, in the report's list of experiments
 ALL_FEATURES = "all features"
 RANDOM_GUESS = "random guess"
 PAPER_K = "k=14"  # the window of the papers' Tables 1–3
@@ -69,6 +80,34 @@ TABLE1_ROWS = {
     "housing_price": "housing price information",
 }
 TABLE3_ROWS = {**TABLE1_ROWS, "geography": "geographical information"}
+#: Class names of the binary problems, positive class first.
+LEAVING_NAMES = {True: "leaving migrants", False: "staying migrants"}
+NEW_NAMES = {True: "new migrants", False: "locals"}
+
+RESULT_COLUMNS = [
+    "experiment", "row", "window_id", "window_label", "model", "n_features", "precision",
+    "recall", "f1", "f1_ci_low", "f1_ci_high", "pr_auc", "paper_f1", "n_users", "n_pos",
+    "prevalence", "seed", "status", "skip_reason", "dropped_groups",
+]
+FOLD_COLUMNS = ["experiment", "row", "window_id", "model", "fold", "precision", "recall", "f1",
+                "pr_auc", "n_test", "n_pos"]
+SPLIT_COLUMNS = ["experiment", "window_id", "split", "user_id", "role"]
+IMPORTANCE_COLUMNS = ["window_id", "feature", "family", "gini", "permutation_mean",
+                      "permutation_std", "rank", "status", "skip_reason"]
+TRANSFER_COLUMNS = [
+    "train_window", "test_window", "train_label", "test_label", "model", "precision", "recall",
+    "f1", "f1_ci_low", "f1_ci_high", "n_users", "n_pos", "status", "skip_reason",
+]
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """The users of one window for a binary experiment: their rows (with ``fold``), whether each
+    is positive, and why the data cannot support the experiment (None when it can)."""
+
+    data: pd.DataFrame
+    y: np.ndarray
+    problem: str | None
 
 
 @dataclass(frozen=True)
@@ -103,7 +142,7 @@ def cross_validate(
 
 
 def _split_rows(experiment: str, window: Window, users: np.ndarray, fold: np.ndarray):
-    return pd.concat(
+    return concat_rows((
         pd.DataFrame({
             "experiment": experiment,
             "window_id": window.window_id,
@@ -112,7 +151,17 @@ def _split_rows(experiment: str, window: Window, users: np.ndarray, fold: np.nda
             "role": np.where(fold == f, "test", "train"),
         })
         for f in np.unique(fold)
-    )
+    ), SPLIT_COLUMNS)
+
+
+def _counts(y: np.ndarray) -> dict:
+    n_users, n_pos = len(y), int(np.sum(y))
+    return {"n_users": n_users, "n_pos": n_pos,
+            "prevalence": n_pos / n_users if n_users else np.nan}
+
+
+def _skipped(reason: str) -> dict:
+    return {"status": SKIPPED, "skip_reason": reason}
 
 
 def _evaluate(
@@ -120,41 +169,58 @@ def _evaluate(
     experiment: str,
     paper_experiment: str,
     window: Window,
-    data: pd.DataFrame,
-    y: np.ndarray,
-    rows: Sequence[tuple[str, str, list[str]]],
+    matrix: Matrix,
+    rows: Sequence[tuple[str, str, Sequence[str] | None]],
     seed: int,
     fit_final: bool,
+    with_locals: bool,
 ) -> Evaluation:
-    """Cross-validate each ``(row, classifier, columns)`` on ``data`` (with ``fold``), add the
-    random-guess row, write the three tables of ``(experiment, window)`` in one transaction."""
+    """Cross-validate each ``(row, classifier, groups)`` (groups None: all of them) on
+    ``matrix`` (with ``fold``), add the random-guess row, write the three tables of
+    ``(experiment, window)`` in one transaction. A row is skipped with the reason when the
+    matrix is (``matrix.problem``) or when every value of its groups is null; groups of which
+    every value is null are left out of the other rows (``dropped_groups``)."""
+    data, y, problem = matrix.data, matrix.y, matrix.problem
     fold = data["fold"].to_numpy()
     results, fold_rows, models = [], [], {}
     base = {"experiment": experiment, "window_id": window.window_id, "seed": seed}
-    for row, name, cols in rows:
+    for row, name, groups in rows:
+        cols, dropped, no_columns = usable_columns(data, "departure", with_locals=with_locals,
+                                                   groups=groups)
+        common = {
+            **base, "row": row, "window_label": window.label, "model": name,
+            "n_features": len(cols), "paper_f1": _paper_f1(paper_experiment, window, row),
+            "dropped_groups": ", ".join(dropped) or None,
+        }
+        if problem or no_columns:
+            results.append({**common, **_counts(y), **_skipped(problem or no_columns)})
+            continue
         X = data[cols].to_numpy(dtype=float)
         pred, _, per_fold = cross_validate(name, X, y, fold, seed)
         lo, hi = f1_interval(y, pred, seed)
         results.append({
-            **base, "row": row, "window_label": window.label, "model": name,
-            "n_features": len(cols), **binary_metrics(y, pred),
+            **common, **binary_metrics(y, pred), "prevalence": _counts(y)["prevalence"],
             "pr_auc": float(np.mean([m["pr_auc"] for m in per_fold])),
-            "f1_ci_low": lo, "f1_ci_high": hi,
-            "paper_f1": _paper_f1(paper_experiment, window, row),
+            "f1_ci_low": lo, "f1_ci_high": hi, "status": OK,
         })
-        fold_rows += [{**base, "row": row, "model": name, **m} for m in per_fold]
+        fold_rows += [{**base, "row": row, "model": name, **m, "n_test": m["n_users"]}
+                      for m in per_fold]
         if fit_final:
             models[row] = make_classifier(name, seed).fit(X, y)
-    results.append({
+    guess = {
         **base, "row": RANDOM_GUESS, "window_label": window.label, "model": RANDOM_GUESS,
-        "n_features": 0, **random_guess(y, seed),
-        "paper_f1": _paper_f1(paper_experiment, window, RANDOM_GUESS),
-    })
-    result_df = pd.DataFrame(results)
-    result_df["prevalence"] = result_df["n_pos"] / result_df["n_users"]
-    fold_df = pd.DataFrame(fold_rows).rename(columns={"n_users": "n_test"}).drop(columns="seed")
+        "n_features": 0, "paper_f1": _paper_f1(paper_experiment, window, RANDOM_GUESS),
+    }
+    if problem:
+        results.append({**guess, **_counts(y), **_skipped(problem)})
+    else:
+        results.append({**guess, **random_guess(y, seed), "prevalence": _counts(y)["prevalence"],
+                        "status": OK})
+    result_df = pd.DataFrame(results, columns=RESULT_COLUMNS)
+    fold_df = pd.DataFrame(fold_rows, columns=FOLD_COLUMNS)
     params = {"experiment": experiment, "window_id": window.window_id}
-    splits = _split_rows(experiment, window, data["user_id"].to_numpy(), fold)
+    kept = slice(0, 0) if problem else slice(None)  # a skipped experiment splits nobody
+    splits = _split_rows(experiment, window, data["user_id"].to_numpy()[kept], fold[kept])
     write(con, [
         ("model_results", result_df, params),
         ("model_fold_metrics", fold_df, params),
@@ -165,12 +231,21 @@ def _evaluate(
 
 
 def _leaving_vs_staying(
-    con: duckdb.DuckDBPyConnection, window: Window, folds: pd.DataFrame
-) -> tuple[pd.DataFrame, np.ndarray]:
-    data = attach_folds(load_matrix(con, [window], LEAVING_VS_STAYING), folds)
-    if data.empty:
-        raise ValueError(f"no staying or leaving migrants in {window.window_id}")
-    return data, (data["label"] == "leaving_migrant").to_numpy()
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window,
+    folds: tuple[pd.DataFrame, str | None],
+) -> Matrix:
+    """The staying and leaving migrants of ``window`` on the shared folds ``(folds, reason
+    there are none)``, and what the data cannot support: too few of a class, no folds, users
+    without a fold, a fold whose training users lack a class."""
+    data = load_matrix(con, [window], LEAVING_VS_STAYING)
+    y = (data["label"] == "leaving_migrant").to_numpy()
+    problem = class_problem(data["label"], class_names(LEAVING_VS_STAYING), min_class_size(cfg))
+    stored, no_folds = folds
+    data, no_fold = attach_folds(data, stored)
+    problem = problem or no_folds or no_fold
+    if not problem:
+        problem = fold_problem(y, data["fold"].to_numpy(), LEAVING_NAMES)
+    return Matrix(data, y, problem)
 
 
 def evaluate_window(
@@ -182,12 +257,12 @@ def evaluate_window(
 ) -> Evaluation:
     """Leaving vs staying migrants on one first-k-days window, every classifier on all features
     (Figure 8(a–c); Table 2 at k = 14), on the shared folds. Writes experiment
-    ``leaving_vs_staying`` of the window; ``models`` holds each classifier fit on all the
-    window's users."""
-    data, y = _leaving_vs_staying(con, window, departure_folds(con, cfg, seed))
-    cols = feature_columns("departure", with_locals=False)
-    rows = [(name, name, cols) for name in classifiers]
-    return _evaluate(con, FIRST_K, TABLE2, window, data, y, rows, seed, fit_final=True)
+    ``leaving_vs_staying`` of the window (skipped rows when the data cannot support it);
+    ``models`` holds each classifier fit on all the window's users."""
+    matrix = _leaving_vs_staying(con, cfg, window, departure_folds(con, cfg, seed))
+    rows = [(name, name, None) for name in classifiers]
+    return _evaluate(con, FIRST_K, TABLE2, window, matrix, rows, seed, fit_final=True,
+                     with_locals=False)
 
 
 def table1_new_vs_locals(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int) -> Evaluation:
@@ -195,16 +270,14 @@ def table1_new_vs_locals(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed:
     and each departure group alone, ``townsman`` excluded. Own stratified folds (seeded)."""
     window = reference_window(cfg)
     data = load_matrix(con, [window], DEPARTURE_LABELS)
-    if data.empty:
-        raise ValueError(f"no departure-labelled users in {window.window_id}")
-    data = data.assign(fold=stratified_folds(data["label"] == "local", seed))
     y = (data["label"] != "local").to_numpy()
-    rows = [(ALL_FEATURES, RANDOM_FOREST, feature_columns("departure", with_locals=True))]
-    rows += [
-        (TABLE1_ROWS[g], RANDOM_FOREST, feature_columns("departure", with_locals=True, groups=[g]))
-        for g in DEPARTURE_GROUPS
-    ]
-    return _evaluate(con, TABLE1, TABLE1, window, data, y, rows, seed, fit_final=False)
+    problem = class_problem(pd.Series(y), NEW_NAMES, min_class_size(cfg))
+    data = data.assign(fold=stratified_folds(data["label"] == "local", seed) if not problem
+                       else -1)
+    rows = [(ALL_FEATURES, RANDOM_FOREST, None)]
+    rows += [(TABLE1_ROWS[g], RANDOM_FOREST, [g]) for g in DEPARTURE_GROUPS]
+    return _evaluate(con, TABLE1, TABLE1, window, Matrix(data, y, problem), rows, seed,
+                     fit_final=False, with_locals=True)
 
 
 def table3_feature_groups(
@@ -213,14 +286,11 @@ def table3_feature_groups(
     """Table 3: leaving vs staying at k = 14, random forest on all features and on each
     departure group alone, on the shared folds."""
     window = reference_window(cfg)
-    data, y = _leaving_vs_staying(con, window, departure_folds(con, cfg, seed))
-    rows = [(ALL_FEATURES, RANDOM_FOREST, feature_columns("departure", with_locals=False))]
-    rows += [
-        (TABLE3_ROWS[g], RANDOM_FOREST,
-         feature_columns("departure", with_locals=False, groups=[g]))
-        for g in DEPARTURE_GROUPS
-    ]
-    return _evaluate(con, TABLE3, TABLE3, window, data, y, rows, seed, fit_final=False)
+    matrix = _leaving_vs_staying(con, cfg, window, departure_folds(con, cfg, seed))
+    rows = [(ALL_FEATURES, RANDOM_FOREST, None)]
+    rows += [(TABLE3_ROWS[g], RANDOM_FOREST, [g]) for g in DEPARTURE_GROUPS]
+    return _evaluate(con, TABLE3, TABLE3, window, matrix, rows, seed, fit_final=False,
+                     with_locals=False)
 
 
 def transfer_matrix(
@@ -230,26 +300,34 @@ def transfer_matrix(
     on the fold-train users' first-k-days features predicts the fold-test users' first-t-days
     features; metrics pooled over folds. Writes ``transfer_f1`` (of ``classifier``) and the
     splits (experiment ``transfer``, per train window) in one transaction. The diagonal k = t
-    is the per-k evaluation of :func:`evaluate_window`."""
+    is the per-k evaluation of :func:`evaluate_window`. A pair whose k or t window the data
+    cannot support is a skipped row with the reason of that window (k's first); groups of which
+    every value is null in the windows used are left out of every model."""
     windows = first_k_windows(con, cfg)
     folds = departure_folds(con, cfg, seed)
-    cols = feature_columns("departure", with_locals=False)
-    data = {w.window_id: _leaving_vs_staying(con, w, folds) for w in windows}
-    X = {k: d[cols].to_numpy(dtype=float) for k, (d, _) in data.items()}
-    fold = {k: d["fold"].to_numpy() for k, (d, _) in data.items()}
+    data = {w.window_id: _leaving_vs_staying(con, cfg, w, folds) for w in windows}
+    usable = [w for w in windows if data[w.window_id].problem is None]
+    cols, no_columns = [], None
+    if usable:
+        cols, _, no_columns = usable_columns(pd.concat([data[w.window_id].data for w in usable]),
+                                             "departure", with_locals=False)
+    if no_columns:
+        usable = []
+    X = {w.window_id: data[w.window_id].data[cols].to_numpy(dtype=float) for w in usable}
+    fold = {w.window_id: data[w.window_id].data["fold"].to_numpy() for w in usable}
     preds = {(k.window_id, t.window_id): np.zeros(len(fold[t.window_id]), dtype=bool)
-             for k in windows for t in windows}
+             for k in usable for t in usable}
     splits = []
-    for k in windows:
-        (dk, yk), fk = data[k.window_id], fold[k.window_id]
-        for f in np.unique(folds["fold"]):
-            model = make_classifier(classifier, seed).fit(X[k.window_id][fk != f], yk[fk != f])
+    for k in usable:
+        mk, fk = data[k.window_id], fold[k.window_id]
+        for f in np.unique(folds[0]["fold"]):
+            model = make_classifier(classifier, seed).fit(X[k.window_id][fk != f], mk.y[fk != f])
             tested = []
-            for t in windows:
+            for t in usable:
                 test = fold[t.window_id] == f
                 preds[k.window_id, t.window_id][test] = model.predict(X[t.window_id][test]) == 1
-                tested.append(data[t.window_id][0]["user_id"].to_numpy()[test])
-            train_users = dk["user_id"].to_numpy()[fk != f]
+                tested.append(data[t.window_id].data["user_id"].to_numpy()[test])
+            train_users = mk.data["user_id"].to_numpy()[fk != f]
             test_users = np.unique(np.concatenate(tested))
             splits.append(pd.DataFrame({
                 "experiment": TRANSFER, "window_id": k.window_id, "split": f"fold{f}",
@@ -259,40 +337,36 @@ def transfer_matrix(
     rows = []
     for k in windows:
         for t in windows:
-            y = data[t.window_id][1]
+            y = data[t.window_id].y
+            pair = {"train_window": k.window_id, "test_window": t.window_id,
+                    "train_label": k.label, "test_label": t.label, "model": classifier}
+            reason = next((data[w.window_id].problem for w in (k, t)
+                           if data[w.window_id].problem), no_columns)
+            if reason:
+                rows.append({**pair, **_counts(y), **_skipped(reason)})
+                continue
             pred = preds[k.window_id, t.window_id]
             m = binary_metrics(y, pred)
             lo, hi = f1_interval(y, pred, seed)
             rows.append({
-                "train_window": k.window_id, "test_window": t.window_id,
-                "train_label": k.label, "test_label": t.label, "model": classifier,
-                "precision": m["precision"], "recall": m["recall"], "f1": m["f1"],
+                **pair, "precision": m["precision"], "recall": m["recall"], "f1": m["f1"],
                 "f1_ci_low": lo, "f1_ci_high": hi, "n_users": m["n_users"], "n_pos": m["n_pos"],
+                "status": OK,
             })
-    result = pd.DataFrame(rows)
+    result = pd.DataFrame(rows, columns=TRANSFER_COLUMNS)
     all_windows = [w.window_id for w in cfg.calendar.windows("first_k_days")]
     write(con, [
         ("transfer_f1", result, {"model": classifier}),
-        ("split_membership", pd.concat(splits), {"experiment": TRANSFER,
-                                                 "window_ids": all_windows}),
+        ("split_membership", concat_rows(splits, SPLIT_COLUMNS),
+         {"experiment": TRANSFER, "window_ids": all_windows}),
     ])
     return result
 
 
-def feature_importance(
-    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int, n_repeats: int = 3
-) -> pd.DataFrame:
-    """Figure 9: Gini importance (mean decrease in impurity) of the random forest fit on all
-    staying and leaving migrants at k = 14, each feature's missing-value indicator added to the
-    feature; beside it, permutation importance (drop in average precision when the feature is
-    shuffled, ``n_repeats`` seeded shuffles) of each fold's forest on its held-out users, mean
-    and standard deviation over folds × repeats. Every feature, ranked by Gini (rank 1..10 is
-    Figure 9). Writes ``feature_importance`` of the window."""
-    window = reference_window(cfg)
-    data, y = _leaving_vs_staying(con, window, departure_folds(con, cfg, seed))
-    cols = feature_columns("departure", with_locals=False)
+def _ranked_importances(window: Window, data: pd.DataFrame, y: np.ndarray, cols: list[str],
+                        seed: int, n_repeats: int) -> pd.DataFrame:
+    """Gini and permutation importance of ``cols`` (:func:`feature_importance`), ranked."""
     X, fold = data[cols].to_numpy(dtype=float), data["fold"].to_numpy()
-
     final = make_classifier(RANDOM_FOREST, seed).fit(X, y)
     raw = final.named_steps["model"].estimator_.feature_importances_
     indicator = final.named_steps["impute"].indicator_
@@ -309,7 +383,7 @@ def feature_importance(
             random_state=seed,
         ).importances)
     drops = np.concatenate(drops, axis=1)
-    result = pd.DataFrame({
+    ranked = pd.DataFrame({
         "window_id": window.window_id,
         "feature": cols,
         "family": [FEATURES[c].family for c in cols],
@@ -317,6 +391,36 @@ def feature_importance(
         "permutation_mean": drops.mean(axis=1),
         "permutation_std": drops.std(axis=1, ddof=1),
     }).sort_values(["gini", "feature"], ascending=[False, True], ignore_index=True)
-    result["rank"] = np.arange(1, len(result) + 1)
+    return ranked.assign(rank=np.arange(1, len(ranked) + 1), status=OK)
+
+
+def feature_importance(
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int, n_repeats: int = 3
+) -> pd.DataFrame:
+    """Figure 9: Gini importance (mean decrease in impurity) of the random forest fit on all
+    staying and leaving migrants at k = 14, each feature's missing-value indicator added to the
+    feature; beside it, permutation importance (drop in average precision when the feature is
+    shuffled, ``n_repeats`` seeded shuffles) of each fold's forest on its held-out users, mean
+    and standard deviation over folds × repeats. Every feature, ranked by Gini (rank 1..10 is
+    Figure 9). Writes ``feature_importance`` of the window. The features of a group of which
+    every value is null are skipped rows (no rank); every feature is when the window is."""
+    window = reference_window(cfg)
+    matrix = _leaving_vs_staying(con, cfg, window, departure_folds(con, cfg, seed))
+    cols, _, no_columns = usable_columns(matrix.data, "departure", with_locals=False)
+    problem = matrix.problem or no_columns
+    if problem:
+        cols = []
+    every = feature_columns("departure", with_locals=False)
+    left_out = [c for c in every if c not in cols]
+    skipped = pd.DataFrame({
+        "window_id": window.window_id, "feature": left_out,
+        "family": [FEATURES[c].family for c in left_out], "status": SKIPPED,
+        "skip_reason": [problem or f"every {GROUP_TITLES[FEATURES[c].departure_group]} "
+                        "feature is null" for c in left_out],
+    })
+    ranked = (_ranked_importances(window, matrix.data, matrix.y, cols, seed, n_repeats)
+              if cols else skipped.iloc[:0])
+    result = concat_rows([ranked, skipped], IMPORTANCE_COLUMNS).reindex(
+        columns=IMPORTANCE_COLUMNS)
     write(con, [("feature_importance", result, {"window_id": window.window_id})])
     return result

@@ -22,6 +22,10 @@ Protocol (docs/models.md):
   ``class_weight='balanced'`` (new migrants are ≈1%), F1 of each class one-vs-rest per week.
 - ``townsman`` is excluded everywhere (locals are in every classifier); housing prices are not
   features of this study.
+- What the data cannot support is written as skipped rows with the reason (issue 10), never
+  raised: a class of the training half under ``thresholds.min_class_size`` (or under the 5 CV
+  folds), a test week without a class; a group of which every value is null in the training
+  rows is left out of every step (``dropped_groups``) and recorded as a skipped row.
 """
 
 from __future__ import annotations
@@ -38,15 +42,20 @@ from migrant_assets.config import StudyConfig
 from migrant_assets.labels import INTEGRATION_LABELS
 from migrant_assets.models.classifiers import tuned_logistic_regression
 from migrant_assets.models.data import (
+    GROUP_TITLES,
     INTEGRATION_GROUPS,
+    class_names,
+    class_problem,
     feature_columns,
     integration_split,
     integration_weeks,
     load_matrix,
+    min_class_size,
+    usable_columns,
 )
 from migrant_assets.models.metrics import binary_metrics, f1_interval, random_guess, share_interval
 from migrant_assets.models.reference import PAPER_F1, PAPER_SHARE
-from migrant_assets.models.store import write
+from migrant_assets.models.store import OK, SKIPPED, concat_rows, write
 
 SETTLED_VS_LOCALS = "settled_vs_locals_lr"
 CLASSIFIED_AS_LOCALS = "classified_as_locals"
@@ -61,8 +70,10 @@ PAPER_WEEK = "W2"  # the week of the paper's three-way F1 (it drops over the lat
 COLUMNS = [
     "experiment", "row", "target", "step", "removed_group", "window_id", "week", "precision",
     "recall", "f1", "f1_ci_low", "f1_ci_high", "share", "share_ci_low", "share_ci_high",
-    "cv_f1", "c", "paper_value", "n_users", "prevalence", "seed",
+    "cv_f1", "c", "paper_value", "n_users", "prevalence", "seed", "status", "skip_reason",
+    "dropped_groups",
 ]
+SPLIT_COLUMNS = ["experiment", "window_id", "split", "user_id", "role"]
 
 
 @dataclass(frozen=True)
@@ -88,7 +99,7 @@ def _split_rows(experiment: str, week_id: str, train: np.ndarray, test: np.ndarr
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(rows).reindex(columns=COLUMNS)
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def _write(con, cfg: StudyConfig, frames: dict[str, pd.DataFrame], splits: list[pd.DataFrame],
@@ -96,8 +107,26 @@ def _write(con, cfg: StudyConfig, frames: dict[str, pd.DataFrame], splits: list[
     weeks = [w.window_id for w in cfg.calendar.windows("integration_week")]
     write(con, [
         *(("integration_results", df, {"experiment": name}) for name, df in frames.items()),
-        ("split_membership", pd.concat(splits), {"experiment": experiment, "window_ids": weeks}),
+        ("split_membership", concat_rows(splits, SPLIT_COLUMNS),
+         {"experiment": experiment, "window_ids": weeks}),
     ])
+
+
+def _skipped(reason: str) -> dict:
+    return {"status": SKIPPED, "skip_reason": reason}
+
+
+def _dropped_rows(base: dict, dropped: list[str]) -> list[dict]:
+    """A skipped row per group left out because every value of it is null."""
+    return [{**base, "row": f"group {g}", "removed_group": g, "n_users": 0,
+             **_skipped(f"every {GROUP_TITLES[g]} feature is null in the training rows: the "
+                        "group is left out of every step")} for g in dropped]
+
+
+def _test_problem(y: pd.Series, classes: dict, week: str) -> str | None:
+    """Why the test users of one week cannot score a classifier: a class absent."""
+    problem = class_problem(y, classes, minimum=1, n_folds=None)
+    return f"test users of {week}: {problem}" if problem else None
 
 
 def backward_removal(
@@ -130,19 +159,27 @@ def settled_vs_locals(
 ) -> IntegrationEvaluation:
     """Settled migrants vs locals with greedy backward removal of groups, and the share of
     settled and new migrants classified as locals per week (SPEC §6; module docstring).
-    Writes experiments ``settled_vs_locals_lr`` and ``classified_as_locals``."""
+    Writes experiments ``settled_vs_locals_lr`` and ``classified_as_locals``; skipped rows
+    when the data cannot support them."""
     weeks = integration_weeks(cfg)
     data = _data(con, cfg, seed)
     binary = data["label"].isin(["local", "settled_migrant"])
     train = data[binary & (data["half"] == "train") & (data["window_id"] == weeks[0].window_id)]
     y_train = (train["label"] == "settled_migrant").to_numpy()
+    classes = class_names(["settled_migrant", "local"])
+    problem = class_problem(train["label"], classes, min_class_size(cfg))
+    if problem:
+        problem = f"training half ({weeks[0].label}): {problem}"
+    _, dropped, no_columns = usable_columns(train, "integration", with_locals=True)
+    problem = problem or no_columns
+    kept = [g for g in INTEGRATION_GROUPS if g not in dropped]
 
     def fit(groups: list[str]):
         cols = feature_columns("integration", with_locals=True, groups=groups)
         search = tuned_logistic_regression(seed, scoring="f1")
         return search.fit(train[cols].to_numpy(dtype=float), y_train), cols
 
-    steps = backward_removal(INTEGRATION_GROUPS, fit, remove)
+    steps = [] if problem else backward_removal(kept, fit, remove)
     rows, share_rows, splits = [], [], []
     train_users = train["user_id"].to_numpy()
     for week in weeks:
@@ -150,9 +187,17 @@ def settled_vs_locals(
         test = data[in_week & binary & held_out]
         y = (test["label"] == "settled_migrant").to_numpy()
         base = {"experiment": SETTLED_VS_LOCALS, "target": "settled_migrant",
-                "window_id": week.window_id, "week": week.label, "seed": seed}
+                "window_id": week.window_id, "week": week.label, "seed": seed,
+                "dropped_groups": ", ".join(dropped) or None}
+        applied = data[in_week & ((data["label"] == "settled_migrant") & held_out
+                                  | (data["label"] == "new_migrant"))]
+        week_problem = problem or _test_problem(test["label"], classes, week.label)
+        if week_problem:
+            rows.append({**base, "row": ALL_FEATURES, "step": 0, "n_users": len(test),
+                         "paper_value": PAPER_F1.get((SETTLED_VS_LOCALS, ALL_FEATURES), np.nan),
+                         **_skipped(week_problem)})
         removed = ""
-        for step, (group, search, cols) in enumerate(steps):
+        for step, (group, search, cols) in enumerate([] if week_problem else steps):
             removed += group or ""
             row = f"-{removed}" if removed else ALL_FEATURES
             pred = search.predict(test[cols].to_numpy(dtype=float))
@@ -162,69 +207,94 @@ def settled_vs_locals(
                 **base, **m, "row": row, "step": step, "removed_group": group,
                 "f1_ci_low": lo, "f1_ci_high": hi, "prevalence": m["n_pos"] / m["n_users"],
                 "cv_f1": search.best_score_, "c": search.best_params_["model__C"],
-                "paper_value": PAPER_F1.get((SETTLED_VS_LOCALS, row), np.nan),
+                "paper_value": PAPER_F1.get((SETTLED_VS_LOCALS, row), np.nan), "status": OK,
             })
-        rows.append({**base, **random_guess(y, seed), "row": RANDOM_GUESS,
-                     "prevalence": y.mean()})
+        if not week_problem:
+            rows.append({**base, **random_guess(y, seed), "row": RANDOM_GUESS,
+                         "prevalence": y.mean(), "status": OK})
+        rows += _dropped_rows(base, [] if problem else dropped)
 
-        full, cols = steps[0][1], steps[0][2]
-        applied = data[in_week & ((data["label"] == "settled_migrant") & held_out
-                                  | (data["label"] == "new_migrant"))]
-        as_local = ~full.predict(applied[cols].to_numpy(dtype=float))
+        full, cols = (steps[0][1], steps[0][2]) if steps else (None, [])
+        as_local = (~full.predict(applied[cols].to_numpy(dtype=float)) if full is not None
+                    and len(applied) else np.zeros(len(applied), dtype=bool))
         for label in ("settled_migrant", "new_migrant"):
             flags = as_local[(applied["label"] == label).to_numpy()]
-            lo, hi = share_interval(flags, seed)
             row = GROUP_ROWS[label]
-            share_rows.append({
-                **base, "experiment": CLASSIFIED_AS_LOCALS, "row": row, "target": label,
-                "share": flags.mean() if len(flags) else np.nan, "share_ci_low": lo,
-                "share_ci_high": hi, "n_users": len(flags),
-                "paper_value": PAPER_SHARE.get((CLASSIFIED_AS_LOCALS, f"{row} {week.label}"),
-                                               np.nan),
-            })
-        tested = np.concatenate([test["user_id"].to_numpy(), applied["user_id"].to_numpy()])
-        splits.append(_split_rows(SETTLED_VS_LOCALS, week.window_id, train_users,
-                                  np.unique(tested)))
+            share = {**base, "experiment": CLASSIFIED_AS_LOCALS, "row": row, "target": label,
+                     "n_users": len(flags),
+                     "paper_value": PAPER_SHARE.get((CLASSIFIED_AS_LOCALS, f"{row} {week.label}"),
+                                                    np.nan)}
+            reason = problem or (None if len(flags) else f"no {row} among the test users of "
+                                                          f"{week.label}")
+            if reason:
+                share_rows.append({**share, **_skipped(reason)})
+                continue
+            lo, hi = share_interval(flags, seed)
+            share_rows.append({**share, "share": flags.mean(), "share_ci_low": lo,
+                               "share_ci_high": hi, "status": OK})
+        if not problem:
+            tested = np.concatenate([test["user_id"].to_numpy(), applied["user_id"].to_numpy()])
+            splits.append(_split_rows(SETTLED_VS_LOCALS, week.window_id, train_users,
+                                      np.unique(tested)))
 
     frames = {SETTLED_VS_LOCALS: _frame(rows), CLASSIFIED_AS_LOCALS: _frame(share_rows)}
     _write(con, cfg, frames, splits, SETTLED_VS_LOCALS)
     return IntegrationEvaluation(
         pd.concat(frames.values(), ignore_index=True),
-        {ALL_FEATURES: steps[0][1].best_estimator_},
+        {ALL_FEATURES: steps[0][1].best_estimator_} if steps else {},
     )
 
 
 def three_way(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int) -> IntegrationEvaluation:
     """Locals / settled / new migrants: F1 of each class (one-vs-rest) per test week, beside the
-    class's random guess (its prevalence) (SPEC §6). Writes experiment ``three_way``."""
+    class's random guess (its prevalence) (SPEC §6). Writes experiment ``three_way``; skipped
+    rows when the data cannot support it."""
     weeks = integration_weeks(cfg)
     data = _data(con, cfg, seed)
-    cols = feature_columns("integration", with_locals=True)
     train = data[(data["half"] == "train") & (data["window_id"] == weeks[0].window_id)]
-    search = tuned_logistic_regression(seed, scoring="f1_macro", class_weight="balanced")
-    search.fit(train[cols].to_numpy(dtype=float), train["label"].to_numpy())
+    classes = class_names(INTEGRATION_LABELS)
+    problem = class_problem(train["label"], classes, min_class_size(cfg))
+    if problem:
+        problem = f"training half ({weeks[0].label}): {problem}"
+    cols, dropped, no_columns = usable_columns(train, "integration", with_locals=True)
+    problem = problem or no_columns
+    search = None
+    if not problem:
+        search = tuned_logistic_regression(seed, scoring="f1_macro", class_weight="balanced")
+        search.fit(train[cols].to_numpy(dtype=float), train["label"].to_numpy())
 
     rows, splits = [], []
     for week in weeks:
         test = data[(data["half"] == "test") & (data["window_id"] == week.window_id)]
-        pred = search.predict(test[cols].to_numpy(dtype=float))
         base = {"experiment": THREE_WAY, "window_id": week.window_id, "week": week.label,
-                "seed": seed}
+                "seed": seed, "dropped_groups": ", ".join(dropped) or None}
+        week_problem = problem or (None if len(test) else
+                                   f"no test users in {week.label}")
+        pred = search.predict(test[cols].to_numpy(dtype=float)) if not week_problem else None
         for label in INTEGRATION_LABELS:
-            y, hit = (test["label"] == label).to_numpy(), pred == label
-            m = binary_metrics(y, hit)
-            lo, hi = f1_interval(y, hit, seed)
+            y = (test["label"] == label).to_numpy()
             row = GROUP_ROWS[label]
             paper = PAPER_F1.get((THREE_WAY, row), np.nan) if week.label == PAPER_WEEK else np.nan
+            reason = week_problem or (None if y.any() else
+                                      f"no {row} among the test users of {week.label}")
+            if reason:
+                rows.append({**base, "row": row, "target": label, "n_users": len(y),
+                             "paper_value": paper, **_skipped(reason)})
+                continue
+            hit = pred == label
+            m = binary_metrics(y, hit)
+            lo, hi = f1_interval(y, hit, seed)
             rows.append({
                 **base, **m, "row": row, "target": label, "f1_ci_low": lo, "f1_ci_high": hi,
                 "prevalence": y.mean(), "cv_f1": search.best_score_,
-                "c": search.best_params_["model__C"], "paper_value": paper,
+                "c": search.best_params_["model__C"], "paper_value": paper, "status": OK,
             })
             rows.append({**base, **random_guess(y, seed), "row": RANDOM_GUESS, "target": label,
-                         "prevalence": y.mean()})
-        splits.append(_split_rows(THREE_WAY, week.window_id, train["user_id"].to_numpy(),
-                                  test["user_id"].to_numpy()))
+                         "prevalence": y.mean(), "status": OK})
+        rows += _dropped_rows({**base, "target": "all"}, [] if problem else dropped)
+        if not problem:
+            splits.append(_split_rows(THREE_WAY, week.window_id, train["user_id"].to_numpy(),
+                                      test["user_id"].to_numpy()))
     frame = _frame(rows)
     _write(con, cfg, {THREE_WAY: frame}, splits, THREE_WAY)
-    return IntegrationEvaluation(frame, {THREE_WAY: search.best_estimator_})
+    return IntegrationEvaluation(frame, {THREE_WAY: search.best_estimator_} if search else {})

@@ -3,7 +3,8 @@ never written here): the departure study's Figure 8(a–c) (precision, recall, F
 8(d) (train on k days, test on t days), Figure 9 (feature importances at k = 14), and the
 integration study's Figure 4 (ablation, share classified as locals, three-way F1). Rows resting
 on fewer than ``min_group_size`` positives or negatives are suppressed (SPEC §1) and not drawn.
-A missing or empty table gives a figure that says so."""
+A missing or empty table, or experiments that were all skipped (issue 10), give a figure that
+says why."""
 
 from __future__ import annotations
 
@@ -15,7 +16,12 @@ from migrant_assets.config import StudyConfig
 from migrant_assets.db import run_sql
 from migrant_assets.models.classifiers import CLASSIFIERS, RANDOM_FOREST
 from migrant_assets.models.data import reference_window
-from migrant_assets.models.departure import FIRST_K, RANDOM_GUESS
+from migrant_assets.models.departure import (
+    FEATURE_IMPORTANCE,
+    FIRST_K,
+    RANDOM_GUESS,
+    TRANSFER,
+)
 from migrant_assets.models.integration import (
     CLASSIFIED_AS_LOCALS,
     PAPER_WEEK,
@@ -31,7 +37,7 @@ from migrant_assets.reports.plots import (
     message_figure,
     to_png,
 )
-from migrant_assets.reports.tables import first_k_params, table_problem
+from migrant_assets.reports.tables import first_k_params, skipped_experiments, table_problem
 
 #: One colour per classifier (and the random guess), in every model figure.
 MODEL_COLORS = {
@@ -40,6 +46,17 @@ MODEL_COLORS = {
 }
 FAMILY_COLORS = {"ego_network": "#4477AA", "call_behavior": "#EE6677",
                  "geography": "#228833", "housing_price": "#CCBB44"}
+
+
+def _why_nothing(con: duckdb.DuckDBPyConnection, experiments: list[str], default: str) -> str:
+    """Why a figure of ``experiments`` has nothing to draw: the reasons they were skipped, or
+    ``default`` (e.g. every row suppressed)."""
+    skipped = skipped_experiments(con)
+    reasons = list(dict.fromkeys(skipped.loc[skipped["experiment"].isin(experiments), "reason"]))
+    if not reasons:
+        return default
+    more = f" (and {len(reasons) - 2} other reasons)" if len(reasons) > 2 else ""
+    return "skipped: " + "; ".join(reasons[:2]) + more
 
 
 def first_k_curves(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> bytes:
@@ -52,7 +69,8 @@ def first_k_curves(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> bytes:
         "min_group_size": cfg.thresholds.min_group_size,
     }).df().dropna(subset=["f1"])
     if rows is None or rows.empty:
-        return message_figure(title, problem or f"no published row of experiment {FIRST_K}")
+        return message_figure(title, problem or _why_nothing(
+            con, [FIRST_K], f"no published row of experiment {FIRST_K}"))
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.8), layout="constrained", sharex=True)
     fig.suptitle(title, fontsize=13)
     for ax, metric in zip(axes, ("precision", "recall", "f1"), strict=True):
@@ -81,7 +99,8 @@ def transfer_heatmap(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> bytes:
         "min_group_size": cfg.thresholds.min_group_size,
     }).df()
     if cells is None or cells["f1"].isna().all():
-        return message_figure(title, problem or "no published transfer F1")
+        return message_figure(title, problem or _why_nothing(con, [TRANSFER],
+                                                             "no published transfer F1"))
     grid = cells.pivot(index="train_k", columns="test_k", values="f1")
     fig, ax = plt.subplots(figsize=(9, 7.5), layout="constrained")
     image = ax.imshow(grid.to_numpy(dtype=float), cmap="viridis", origin="lower", aspect="auto")
@@ -110,7 +129,8 @@ def importance_chart(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, top: int 
         "window_id": reference_window(cfg).window_id,
     }).df().head(top)
     if rows is None or rows.empty:
-        return message_figure(title, problem or "no importance for the k = 14 window")
+        return message_figure(title, problem or _why_nothing(
+            con, [FEATURE_IMPORTANCE], "no importance for the k = 14 window"))
     rows = rows.iloc[::-1]
     colors = [FAMILY_COLORS.get(f, "#999999") for f in rows["family"]]
     fig, (ax_g, ax_p) = plt.subplots(1, 2, figsize=(13, 5), layout="constrained", sharey=True)
@@ -145,6 +165,8 @@ def integration_classifier_chart(con: duckdb.DuckDBPyConnection, cfg: StudyConfi
             for e in (SETTLED_VS_LOCALS, CLASSIFIED_AS_LOCALS, THREE_WAY)}
     if all(df.empty for df in read.values()):
         return message_figure(title, "integration_results has none of the three experiments")
+    if all((df["status"] != "ok").all() for df in read.values()):
+        return message_figure(title, _why_nothing(con, list(read), "every row was skipped"))
     fig, axes = plt.subplots(1, 3, figsize=(17, 4.8), layout="constrained")
     fig.suptitle(title, fontsize=13)
     ablation = read[SETTLED_VS_LOCALS]

@@ -5,7 +5,12 @@ values, which come from the reference constants (``migrant_assets.papers``,
 ``migrant_assets.models.reference``, :data:`~.maps.PAPER_HOUSING_PRICES`,
 :data:`~.trajectories.PAPER_TRAJECTORIES`), and the synthetic city's parameters, read from its
 ``manifest.json``. Published aggregates suppress cells of fewer than ``min_group_size`` users
-(SPEC §1); no identifier is ever read. A missing or empty table is reported as such.
+(SPEC §1); no identifier is ever read.
+
+The report renders whatever exists (issue 10): a missing or empty table, a section or figure
+that cannot be built, is reported as "not available (reason)"; what the data cannot give (no
+cell locations, no labelled users of a group) is listed at the top; every skipped experiment
+has a "skipped: <reason>" line in its section.
 """
 
 from __future__ import annotations
@@ -24,7 +29,14 @@ import pandas as pd
 from migrant_assets.config import StudyConfig, SyntheticSource
 from migrant_assets.db import run_sql
 from migrant_assets.models.data import reference_window
-from migrant_assets.models.departure import FIRST_K, TABLE1, TABLE2, TABLE3
+from migrant_assets.models.departure import (
+    FEATURE_IMPORTANCE,
+    FIRST_K,
+    TABLE1,
+    TABLE2,
+    TABLE3,
+    TRANSFER,
+)
 from migrant_assets.models.integration import (
     CLASSIFIED_AS_LOCALS,
     PAPER_WEEK,
@@ -32,6 +44,7 @@ from migrant_assets.models.integration import (
     THREE_WAY,
 )
 from migrant_assets.models.reference import PAPER_F1, PAPER_SHARE
+from migrant_assets.models.store import SKIPPED
 from migrant_assets.papers import GROUP_SIZES
 from migrant_assets.reports.findings import Z_CRITICAL
 from migrant_assets.reports.maps import PAPER_HOUSING_PRICES, group_maps, price_distribution
@@ -41,11 +54,18 @@ from migrant_assets.reports.model_figures import (
     integration_classifier_chart,
     transfer_heatmap,
 )
-from migrant_assets.reports.plots import GROUP_NAMES, png_base64
-from migrant_assets.reports.tables import first_k_params, table_problem
+from migrant_assets.reports.plots import GROUP_NAMES, message_figure, png_base64
+from migrant_assets.reports.tables import (
+    SKIPPED_COLUMNS,
+    first_k_params,
+    skipped_experiments,
+    skipped_text,
+    table_problem,
+    unavailable_data,
+)
 from migrant_assets.reports.trajectories import TRAJECTORIES
 from migrant_assets.reports.trends import plot_trends
-from migrant_assets.summary import quarantine_by_reason, table_rows
+from migrant_assets.summary import group_sizes, quarantine_by_reason, table_rows
 
 #: Every figure of the report: key -> (section, caption).
 FIGURES: dict[str, tuple[str, str]] = {
@@ -125,16 +145,17 @@ Column = tuple[str, str, Callable[[Any], str]]  # (column, header, formatter)
 def html_table(table_id: str, df: pd.DataFrame, columns: Sequence[Column],
                suppressed: str | None = None) -> str:
     """An HTML table of ``df``; a row whose ``suppressed`` column is true shows 'suppressed'
-    in place of its null numbers."""
+    in place of its null numbers, a row whose ``status`` is 'skipped' shows 'skipped'."""
     head = "".join(f"<th>{html.escape(h)}</th>" for _, h, _ in columns)
     body = []
     for rec in df.to_dict("records"):
-        hidden = bool(suppressed and rec.get(suppressed))
+        hidden = ("suppressed" if suppressed and rec.get(suppressed) else
+                  SKIPPED if rec.get("status") == SKIPPED else None)
         cells = []
         for col, _, fmt in columns:
             text = fmt(rec.get(col))
             if hidden and text == DASH:
-                text = "suppressed"
+                text = hidden
             cells.append(f"<td>{html.escape(text)}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
     return (f'<table id="{table_id}"><thead><tr>{head}</tr></thead>'
@@ -143,6 +164,39 @@ def html_table(table_id: str, df: pd.DataFrame, columns: Sequence[Column],
 
 def _unavailable(what: str, reason: str) -> str:
     return f'<p class="missing">{html.escape(what)}: not available ({html.escape(reason)}).</p>'
+
+
+def _error_reason(error: Exception) -> str:
+    """A section or figure that raised: the exception's class and the first line of its
+    message (never a data line: the report reads aggregates only)."""
+    first = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+    return f"it could not be built: {type(error).__name__}" + (f": {first}" if first else "")
+
+
+def _attempt(what: str, build: Callable[[], Any], problems: list[str]) -> tuple[Any, str | None]:
+    """``(build(), None)``, or ``(None, reason)`` when it raises, the reason added to
+    ``problems``: one part of the report that cannot be built never discards the others."""
+    try:
+        return build(), None
+    except Exception as error:  # noqa: BLE001 -- the report shows what it can (issue 10)
+        reason = _error_reason(error)
+        problems.append(f"{what}: {reason}")
+        return None, reason
+
+
+def _section(what: str, build: Callable[[], str], problems: list[str]) -> str:
+    """``build()``, or a 'not available' line saying why it could not be built."""
+    html_text, reason = _attempt(what, build, problems)
+    return _unavailable(what, reason) if reason else html_text
+
+
+def _skipped_list(skipped: pd.DataFrame, experiments: Sequence[str]) -> str:
+    """A 'skipped: <reason>' line per skipped experiment (or rows of one) of ``experiments``."""
+    rows = skipped[skipped["experiment"].isin(experiments)]
+    if rows.empty:
+        return ""
+    items = "".join(f"<li>{html.escape(skipped_text(r))}</li>" for r in rows.to_dict("records"))
+    return f'<ul class="skipped">{items}</ul>'
 
 
 def _figure(key: str, figures: dict[str, bytes]) -> str:
@@ -159,20 +213,41 @@ def _figure(key: str, figures: dict[str, bytes]) -> str:
 
 def report_figures(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
                    trends: pd.DataFrame | None = None) -> dict[str, bytes]:
-    """Every figure of :data:`FIGURES`, from the DuckDB tables (``group_feature_trends`` must
-    exist unless ``trends`` is given; ``group_map`` is rewritten)."""
+    """Every figure of :data:`FIGURES`, from the DuckDB tables (``group_feature_trends`` unless
+    ``trends`` is given; ``group_map`` is rewritten). A figure whose tables are missing, or
+    that cannot be drawn, is a figure saying why."""
+    trends_problem = None
     if trends is None:
-        trends = con.execute("SELECT * FROM group_feature_trends").df()
-    return {
-        "trends_integration": plot_trends(trends, "integration"),
-        "group_map": group_maps(con, cfg)[1],
-        "housing_prices": price_distribution(con, cfg),
-        "trends_departure": plot_trends(trends, "departure"),
-        "first_k_curves": first_k_curves(con, cfg),
-        "transfer_heatmap": transfer_heatmap(con, cfg),
-        "feature_importance": importance_chart(con, cfg),
-        "integration_classifiers": integration_classifier_chart(con, cfg),
+        trends_problem = table_problem(con, "group_feature_trends")
+        trends = None if trends_problem else con.execute(
+            "SELECT * FROM group_feature_trends").df()
+
+    def trend_figure(study: str) -> bytes:
+        if trends is None:
+            return message_figure(f"{study.capitalize()} study trends", trends_problem)
+        return plot_trends(trends, study)
+
+    def group_map() -> bytes:
+        problem = table_problem(con, "features")
+        if problem:
+            return message_figure("Where each group lives (cf. 001 Figure 1)", problem)
+        return group_maps(con, cfg)[1]
+
+    makers: dict[str, Callable[[], bytes]] = {
+        "trends_integration": lambda: trend_figure("integration"),
+        "group_map": group_map,
+        "housing_prices": lambda: price_distribution(con, cfg),
+        "trends_departure": lambda: trend_figure("departure"),
+        "first_k_curves": lambda: first_k_curves(con, cfg),
+        "transfer_heatmap": lambda: transfer_heatmap(con, cfg),
+        "feature_importance": lambda: importance_chart(con, cfg),
+        "integration_classifiers": lambda: integration_classifier_chart(con, cfg),
     }
+    figures = {}
+    for key, make in makers.items():
+        png, reason = _attempt(f"Figure {key}", make, [])
+        figures[key] = message_figure(FIGURES[key][1], reason) if reason else png
+    return figures
 
 
 # ---------------------------------------------------------------- sections
@@ -200,7 +275,7 @@ def _data_section(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> str:
     if problem:
         out.append(_unavailable("The study groups", problem))
     else:
-        ours = run_sql(con, "reports/group_sizes.sql", {"min_group_size": k}).df()
+        ours = group_sizes(con, cfg)
         paper = pd.DataFrame([
             {"study": s, "label": g, "paper_n": n, "paper_share": n / sum(groups.values())}
             for s, groups in GROUP_SIZES.items() for g, n in groups.items()
@@ -352,13 +427,14 @@ def _departure_table(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, table_id:
     return head + html_table(table_id, rows, [
         ("row", "row", fmt_text), ("model", "classifier", fmt_text), *_METRICS,
         ("paper_f1", "F1 (paper)", fmt_metric), ("n_users", "users", fmt_count),
-        ("n_pos", "leaving / positives", fmt_count),
+        ("n_pos", "leaving / positives", fmt_count), ("status", "status", fmt_text),
     ], suppressed="suppressed")
 
 
 def _departure_models_section(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
-                              figures: dict[str, bytes]) -> str:
-    out = ["<h2 id='departure-models'>5. Predicting leaving migrants (000 Section 4)</h2>"]
+                              figures: dict[str, bytes], skipped: pd.DataFrame) -> str:
+    out = ["<h2 id='departure-models'>5. Predicting leaving migrants (000 Section 4)</h2>",
+           _skipped_list(skipped, [TABLE1, FIRST_K, TABLE3, TRANSFER, FEATURE_IMPORTANCE])]
     problem = table_problem(con, "model_results")
     if problem:
         out.append(_unavailable("The departure classifier tables", problem))
@@ -376,6 +452,7 @@ def _departure_models_section(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
         out.append(html_table("table-first-k", curves, [
             ("window_label", "k", fmt_text), ("model", "classifier", fmt_text), *_METRICS,
             ("n_users", "users", fmt_count), ("n_pos", "leaving", fmt_count),
+            ("status", "status", fmt_text),
         ], suppressed="suppressed"))
         out.append("</details>")
     out += [_figure("first_k_curves", figures), _figure("transfer_heatmap", figures)]
@@ -397,9 +474,10 @@ def _departure_models_section(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
 
 
 def _integration_models_section(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
-                                figures: dict[str, bytes]) -> str:
+                                figures: dict[str, bytes], skipped: pd.DataFrame) -> str:
     out = ["<h2 id='integration-models'>6. Distinguishing migrants from locals "
-           "(001 Section 5)</h2>"]
+           "(001 Section 5)</h2>",
+           _skipped_list(skipped, [SETTLED_VS_LOCALS, CLASSIFIED_AS_LOCALS, THREE_WAY])]
     problem = table_problem(con, "integration_results")
     k = cfg.thresholds.min_group_size
     specs = [
@@ -427,14 +505,16 @@ def _integration_models_section(con: duckdb.DuckDBPyConnection, cfg: StudyConfig
                     ("share", "share as locals", fmt_share),
                     ("share_ci_low", "95% low", fmt_share), ("share_ci_high", "95% high",
                                                              fmt_share),
-                    ("paper", "paper", fmt_share), ("n_users", "users", fmt_count)]
+                    ("paper", "paper", fmt_share), ("n_users", "users", fmt_count),
+                    ("status", "status", fmt_text)]
         else:
             df["paper"] = [PAPER_F1.get((experiment, r)) if experiment == SETTLED_VS_LOCALS
                            or w == PAPER_WEEK else None
                            for r, w in zip(df["row"], df["week"], strict=True)]
             cols = [("week", "week", fmt_text), ("row", "row", fmt_text),
                     ("target", "class", fmt_text), *_METRICS,
-                    ("paper", "F1 (paper)", fmt_metric), ("n_users", "test users", fmt_count)]
+                    ("paper", "F1 (paper)", fmt_metric), ("n_users", "test users", fmt_count),
+                    ("status", "status", fmt_text)]
         out.append(html_table(table_id, df, cols, suppressed="suppressed"))
     out.append(_figure("integration_classifiers", figures))
     return "\n".join(out)
@@ -474,15 +554,34 @@ figure{margin:1.2em 0}figure img{max-width:100%;border:1px solid #eee}
 figcaption{font-size:13px;color:#555}
 .banner{background:#fff4d6;border:1px solid #e0b84c;padding:.8em 1em;border-radius:4px}
 .missing{color:#a33;font-style:italic}code{background:#f4f4f4;padding:0 3px}
+.skipped li,.unavailable li{color:#a33}
 """
 
 
+def _limits_section(notes: list[str], skipped: pd.DataFrame) -> str:
+    """What this report cannot show, and why: the data's gaps and how many experiments were
+    skipped (each has its line in its section)."""
+    if not notes and skipped.empty:
+        return ""
+    items = [f"<li>{html.escape(n)}</li>" for n in notes]
+    if len(skipped):
+        items.append(f"<li>{len(skipped)} experiment(s) or rows of one were skipped because "
+                     "the data cannot support them; each is listed, with the reason, in "
+                     "sections <a href='#departure-models'>5</a> and "
+                     "<a href='#integration-models'>6</a>.</li>")
+    return ("<h2 id='unavailable'>What this report cannot show</h2>"
+            f"<ul class='unavailable'>{''.join(items)}</ul>")
+
+
 def build_report(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, figures: dict[str, bytes],
-                 out_path: str | Path) -> Path:
+                 out_path: str | Path, problems: list[str] | None = None) -> Path:
     """Write the HTML report to ``out_path`` and return it. ``figures`` maps the keys of
     :data:`FIGURES` (and any others, shown at the end) to PNG bytes; reads the descriptive
     tables (``group_feature_trends``, ``integration_trajectories``, ``findings``), the
-    classifier result tables and the data tables."""
+    classifier result tables and the data tables, whichever exist. ``problems``, if given,
+    receives a line for everything the report could not show (data gaps, skipped experiments,
+    sections that could not be built)."""
+    problems = [] if problems is None else problems
     k = cfg.thresholds.min_group_size
     synthetic = isinstance(cfg.source, SyntheticSource)
     banner = (
@@ -494,6 +593,11 @@ def build_report(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, figures: dict
         "These results are computed on the study's own data files."
     ) + (f" Published aggregates suppress every cell of fewer than {k} users (SPEC §1); "
          "no identifier appears in this report.")
+    notes = _attempt("Data availability", lambda: unavailable_data(con), problems)[0] or []
+    skipped = _attempt("Skipped experiments", lambda: skipped_experiments(con), problems)[0]
+    if skipped is None:
+        skipped = pd.DataFrame(columns=SKIPPED_COLUMNS)
+    problems += notes + [skipped_text(r) for r in skipped.to_dict("records")]
     extra = [key for key in figures if key not in FIGURES]
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
@@ -503,17 +607,22 @@ def build_report(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, figures: dict
         "Papers: 001 = <em>Urban Dreams of Migrants</em> (integration study), 000 = its "
         "follow-up on early departure.</p>",
         f"<p class='banner'>{banner}</p>",
-        _data_section(con, cfg),
+        _limits_section(notes, skipped),
+        _section("The data section", lambda: _data_section(con, cfg), problems),
         "<h2 id='integration'>2. Locals, settled and new migrants (001 Sections 3–4)</h2>",
-        _figure("trends_integration", figures), _trajectory_section(con),
+        _figure("trends_integration", figures),
+        _section("The trajectory table", lambda: _trajectory_section(con), problems),
         _figure("group_map", figures),
         "<h2 id='departure'>3. Locals, staying and leaving migrants (000 Section 3)</h2>",
-        _price_section(con), _figure("housing_prices", figures),
+        _section("The housing prices", lambda: _price_section(con), problems),
+        _figure("housing_prices", figures),
         _figure("trends_departure", figures),
-        _findings_section(con),
-        _departure_models_section(con, cfg, figures),
-        _integration_models_section(con, cfg, figures),
-        _trends_appendix(con, cfg),
+        _section("The findings", lambda: _findings_section(con), problems),
+        _section("The departure classifiers",
+                 lambda: _departure_models_section(con, cfg, figures, skipped), problems),
+        _section("The integration classifiers",
+                 lambda: _integration_models_section(con, cfg, figures, skipped), problems),
+        _section("The group trends", lambda: _trends_appendix(con, cfg), problems),
     ]
     if extra:
         parts.append("<h2>Other figures</h2>")

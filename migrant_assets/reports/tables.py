@@ -1,11 +1,16 @@
 """Reading result tables that may not exist yet (the report and the model figures must say so,
-not crash), and the windows of the departure study's first-k-days experiments."""
+not crash), what was skipped and why (issue 10), and the windows of the departure study's
+first-k-days experiments."""
 
 from __future__ import annotations
 
 import duckdb
+import pandas as pd
 
 from migrant_assets.config import StudyConfig
+from migrant_assets.db import run_sql
+from migrant_assets.models.departure import FEATURE_IMPORTANCE, FIRST_K, TABLE1, TABLE3, TRANSFER
+from migrant_assets.models.integration import CLASSIFIED_AS_LOCALS, SETTLED_VS_LOCALS, THREE_WAY
 
 
 def table_problem(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
@@ -27,3 +32,86 @@ def first_k_params(cfg: StudyConfig) -> dict[str, list]:
         "window_ids": [w.window_id for w in windows],
         "ks": [(w.end - w.start).days + 1 for w in windows],
     }
+
+
+def has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE table_name = ? AND column_name = ?",
+        [table, column]).fetchall()[0][0])
+
+
+#: The result tables whose rows may be skipped (issue 10), each read by
+#: ``sql/reports/skipped_<table>.sql``.
+SKIP_TABLES = ("model_results", "transfer_f1", "feature_importance", "integration_results")
+SKIPPED_COLUMNS = ["experiment", "window_ids", "windows", "reason", "whole", "rows"]
+
+
+def skipped_experiments(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every skipped experiment (or rows of one) in the result tables that exist, one line per
+    experiment, reason and rows skipped: ``experiment, window_ids`` (the windows it applies
+    to), ``windows`` (their labels, in order), ``reason, whole`` (every row of those windows
+    skipped), ``rows`` (the rows skipped). Empty when nothing was skipped or computed."""
+    frames = [run_sql(con, f"reports/skipped_{t}.sql").df() for t in SKIP_TABLES
+              if has_column(con, t, "status")]
+    frames = [f for f in frames if len(f)]
+    return (pd.concat(frames, ignore_index=True) if frames
+            else pd.DataFrame(columns=SKIPPED_COLUMNS))
+
+
+def experiment_title(experiment: str) -> str:
+    """How the report and the summary name an experiment (the papers' tables and figures)."""
+    return {
+        TABLE1: "Table 1 (new migrants vs locals)",
+        FIRST_K: "leaving vs staying migrants (Table 2, Figure 8(a–c))",
+        TABLE3: "Table 3 (leaving vs staying, per feature group)",
+        TRANSFER: "Figure 8(d) (trained on k days, tested on t days)",
+        FEATURE_IMPORTANCE: "Figure 9 (feature importance)",
+        SETTLED_VS_LOCALS: "settled migrants vs locals (001 Section 5.1)",
+        CLASSIFIED_AS_LOCALS: "share classified as locals (001 Section 5.1)",
+        THREE_WAY: "three-way classification (001 Section 5.2)",
+    }.get(experiment, experiment)
+
+
+def skipped_text(skipped: dict) -> str:
+    """One line of :func:`skipped_experiments`: '<experiment>, <windows> (<rows>): skipped:
+    <reason>' (rows only when part of the experiment's windows ran)."""
+    where = experiment_title(skipped["experiment"])
+    if isinstance(skipped.get("windows"), str):
+        where += f", {skipped['windows']}"
+    if not skipped["whole"]:
+        where += f" ({skipped['rows']})"
+    return f"{where}: skipped: {skipped['reason']}"
+
+
+def unavailable_data(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """What the data cannot give, and why, from the input tables: no cell locations (geography
+    and housing price features), no estates, no labelled users of a study or a group, no
+    features. Empty when everything is there."""
+    out = []
+    problem = table_problem(con, "cells")
+    if problem:
+        out.append(f"geography and housing price features are unavailable: the data has no cell "
+                   f"locations ({problem})")
+    problem = table_problem(con, "estates")
+    if problem:
+        out.append(f"housing price features are unavailable: the data has no estates "
+                   f"({problem})")
+    problem = table_problem(con, "user_labels")
+    if problem:
+        out.append(f"both studies are unavailable: there are no user labels ({problem})")
+    else:
+        n = run_sql(con, "reports/label_presence.sql").df().iloc[0]
+        for study, groups in (("integration", ("settled_migrant", "new_migrant")),
+                              ("departure", ("staying_migrant", "leaving_migrant"))):
+            if not n[study]:
+                out.append(f"the {study} study is unavailable: no {study}-labelled users")
+                continue
+            for group in groups:
+                if not n[group]:
+                    name = group.replace("_", " ") + "s"
+                    out.append(f"the {study} study has no {name}: the experiments that "
+                               "need them are skipped")
+    problem = table_problem(con, "features")
+    if problem:
+        out.append(f"every feature, trend and classifier is unavailable: {problem}")
+    return out

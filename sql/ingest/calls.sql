@@ -11,6 +11,7 @@ WITH typed AS (
         coalesce(ob.user_id, l.callee_number) AS callee,
         l.start_ts,
         l.end_ts,
+        l.duration_s,
         l.caller_cell,
         l.callee_cell
     FROM landed_calls AS l

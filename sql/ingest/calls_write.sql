@@ -1,4 +1,5 @@
 -- Replace one day's accepted calls and quarantined rows (run inside one transaction).
+-- duration_s comes from the landing step (instants, not local clock times).
 DELETE FROM calls WHERE call_date = $day;
 INSERT INTO calls
 SELECT
@@ -7,7 +8,7 @@ SELECT
     callee,
     start_ts,
     end_ts,
-    epoch(end_ts - start_ts),
+    duration_s,
     caller_cell,
     callee_cell
 FROM judged_calls

@@ -16,31 +16,46 @@ WITH typed AS (
         TRY_CAST(duration AS DOUBLE) AS duration_value
     FROM raw_calls
 ),
+-- raw_calls holds instants (TIMESTAMPTZ): the local time of the study city ($city_tz) is taken
+-- here, and durations are differences of instants, not of local clock times, so a call across a
+-- daylight-saving change lasts what it lasted.
+micros AS (
+    SELECT
+        * EXCLUDE (start_ts, end_ts),
+        timezone($city_tz, start_ts) AS start_ts,
+        CASE
+            WHEN $has_duration THEN
+                CASE WHEN isfinite(duration_value) AND abs(duration_value) < 1e9
+                    THEN CAST(round(duration_value * 1e6) AS BIGINT) END
+            ELSE epoch_us(end_ts) - epoch_us(start_ts)
+        END AS duration_us,
+        end_ts AS end_instant,
+        start_ts AS start_instant
+    FROM typed
+),
 timed AS (
     SELECT
         *,
         CASE
             WHEN $has_duration THEN
-                CASE WHEN isfinite(duration_value) AND abs(duration_value) < 1e9
-                    THEN start_ts + to_microseconds(CAST(round(duration_value * 1e6) AS BIGINT))
-                END
-            ELSE end_ts
+                timezone($city_tz, start_instant + to_microseconds(duration_us))
+            ELSE timezone($city_tz, end_instant)
         END AS end_value,
         CAST(start_ts AS DATE) AS day
-    FROM typed
+    FROM micros
 ),
 ruled AS (
     SELECT
         *,
-        event = 'missed' OR end_value = start_ts AS missed,
+        event = 'missed' OR duration_us = 0 AS missed,
         CASE
             WHEN event = 'other' THEN 'not_a_call'
             WHEN caller IS NULL OR callee IS NULL THEN 'missing_id'
             WHEN start_ts IS NULL THEN 'bad_timestamp'
             WHEN day NOT BETWEEN $month_start AND $month_end THEN 'outside_calendar'
             WHEN end_value IS NULL AND event <> 'missed' THEN 'bad_timestamp'
-            WHEN end_value < start_ts THEN 'end_before_start'
-            WHEN end_value - start_ts > INTERVAL 24 HOUR THEN 'duration_over_24h'
+            WHEN duration_us < 0 THEN 'end_before_start'
+            WHEN duration_us > 86400000000 THEN 'duration_over_24h'
         END AS rule
     FROM timed
 )
@@ -52,6 +67,7 @@ SELECT
     CASE WHEN callee IS NOT NULL THEN pseudonym('number', callee) END AS callee_number,
     start_ts,
     CASE WHEN NOT coalesce(missed, false) THEN end_value END AS end_ts,
+    CASE WHEN NOT coalesce(missed, false) THEN duration_us / 1e6 END AS duration_s,
     -- a cell id that is not a known cell is kept only as a keyed hash: it may be a phone number
     -- of a misaligned row (the daily ingestion quarantines it as unknown_cell)
     CASE WHEN caller_cell IS NULL OR caller_cell IN (SELECT cell_id FROM cells) THEN caller_cell

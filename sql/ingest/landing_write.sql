@@ -2,7 +2,9 @@
 -- landing.sql; inside one transaction). Rejected CSV lines are added by ingest.py.
 DELETE FROM landed_calls;
 INSERT INTO landed_calls
-SELECT day, caller_number, callee_number, start_ts, end_ts, caller_cell, callee_cell, _file, _row
+SELECT
+    day, caller_number, callee_number, start_ts, end_ts, duration_s, caller_cell, callee_cell,
+    _file, _row
 FROM judged_landing
 WHERE outcome = 'landed';
 DELETE FROM quarantine WHERE source = 'landed_calls';

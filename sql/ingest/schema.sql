@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS landed_calls (
     callee_number BIGINT NOT NULL,
     start_ts TIMESTAMP NOT NULL,
     end_ts TIMESTAMP,
+    duration_s DOUBLE,  -- from the instants (a call across a DST change keeps its length)
     caller_cell VARCHAR,
     callee_cell VARCHAR,
     file VARCHAR,
@@ -66,3 +67,6 @@ CREATE TABLE IF NOT EXISTS landed_files (
     first_day DATE,
     last_day DATE
 );
+-- Files written before missed calls were kept as contacts had these columns NOT NULL.
+ALTER TABLE calls ALTER COLUMN end_ts DROP NOT NULL;
+ALTER TABLE calls ALTER COLUMN duration_s DROP NOT NULL;

@@ -1,4 +1,9 @@
 -- Result tables of the classifier experiments (SPEC §6, docs/models.md). Idempotent.
+--
+-- An experiment (or one row of it) that the data cannot support is written, not raised (issue 10):
+-- status = 'skipped', skip_reason says why (a class under thresholds.min_class_size, one class
+-- only, no folds, every feature of a group null), its metrics are null. dropped_groups lists the
+-- feature groups left out of a row's feature set because every value of them is null.
 
 -- One row per (experiment, row, window, model): pooled out-of-fold metrics of the positive class,
 -- a 95% bootstrap interval of F1 over test users, and the paper's F1 where it gives one.
@@ -18,8 +23,11 @@ CREATE TABLE IF NOT EXISTS model_results (
     paper_f1 DOUBLE,                 -- null where the paper gives no number
     n_users BIGINT NOT NULL,
     n_pos BIGINT NOT NULL,
-    prevalence DOUBLE NOT NULL,
-    seed BIGINT NOT NULL
+    prevalence DOUBLE,               -- null when there is no user
+    seed BIGINT NOT NULL,
+    status VARCHAR NOT NULL DEFAULT 'ok',  -- ok | skipped
+    skip_reason VARCHAR,             -- why a skipped row could not be computed
+    dropped_groups VARCHAR           -- feature groups left out: every value null (comma-separated)
 );
 
 -- Per-fold metrics of the same experiments (test users of one fold).
@@ -51,19 +59,24 @@ CREATE TABLE IF NOT EXISTS transfer_f1 (
     f1_ci_low DOUBLE,
     f1_ci_high DOUBLE,
     n_users BIGINT NOT NULL,
-    n_pos BIGINT NOT NULL
+    n_pos BIGINT NOT NULL,
+    status VARCHAR NOT NULL DEFAULT 'ok',  -- skipped when the train or the test window is
+    skip_reason VARCHAR
 );
 
 -- Figure 9: Gini importance of the final random forest and permutation importance on the
--- held-out folds, every feature, ranked by Gini.
+-- held-out folds, every feature, ranked by Gini. A skipped feature (the window was skipped, or
+-- every value of its group is null) has null importances and rank.
 CREATE TABLE IF NOT EXISTS feature_importance (
     window_id VARCHAR NOT NULL,
     feature VARCHAR NOT NULL,
     family VARCHAR NOT NULL,
-    gini DOUBLE NOT NULL,
-    permutation_mean DOUBLE NOT NULL,
-    permutation_std DOUBLE NOT NULL,
-    "rank" INTEGER NOT NULL
+    gini DOUBLE,
+    permutation_mean DOUBLE,
+    permutation_std DOUBLE,
+    "rank" INTEGER,
+    status VARCHAR NOT NULL DEFAULT 'ok',
+    skip_reason VARCHAR
 );
 
 -- Integration study (SPEC §6): one row per (experiment, row, target class, test week).
@@ -88,7 +101,10 @@ CREATE TABLE IF NOT EXISTS integration_results (
     paper_value DOUBLE,              -- the paper's F1 or share, where it gives one
     n_users BIGINT NOT NULL,
     prevalence DOUBLE,
-    seed BIGINT NOT NULL
+    seed BIGINT NOT NULL,
+    status VARCHAR NOT NULL DEFAULT 'ok',  -- ok | skipped
+    skip_reason VARCHAR,
+    dropped_groups VARCHAR           -- groups left out: every value null (comma-separated)
 );
 
 -- Which users trained and which were tested, per split (a fold, or the integration halves).
@@ -108,3 +124,20 @@ CREATE TABLE IF NOT EXISTS departure_folds (
     fold INTEGER NOT NULL,
     seed BIGINT NOT NULL
 );
+
+-- Tables written before skipped experiments were recorded (issue 10) gain the new columns.
+ALTER TABLE model_results ADD COLUMN IF NOT EXISTS status VARCHAR DEFAULT 'ok';
+ALTER TABLE model_results ADD COLUMN IF NOT EXISTS skip_reason VARCHAR;
+ALTER TABLE model_results ADD COLUMN IF NOT EXISTS dropped_groups VARCHAR;
+ALTER TABLE model_results ALTER COLUMN prevalence DROP NOT NULL;
+ALTER TABLE transfer_f1 ADD COLUMN IF NOT EXISTS status VARCHAR DEFAULT 'ok';
+ALTER TABLE transfer_f1 ADD COLUMN IF NOT EXISTS skip_reason VARCHAR;
+ALTER TABLE feature_importance ADD COLUMN IF NOT EXISTS status VARCHAR DEFAULT 'ok';
+ALTER TABLE feature_importance ADD COLUMN IF NOT EXISTS skip_reason VARCHAR;
+ALTER TABLE feature_importance ALTER COLUMN gini DROP NOT NULL;
+ALTER TABLE feature_importance ALTER COLUMN permutation_mean DROP NOT NULL;
+ALTER TABLE feature_importance ALTER COLUMN permutation_std DROP NOT NULL;
+ALTER TABLE feature_importance ALTER COLUMN "rank" DROP NOT NULL;
+ALTER TABLE integration_results ADD COLUMN IF NOT EXISTS status VARCHAR DEFAULT 'ok';
+ALTER TABLE integration_results ADD COLUMN IF NOT EXISTS skip_reason VARCHAR;
+ALTER TABLE integration_results ADD COLUMN IF NOT EXISTS dropped_groups VARCHAR;

@@ -13,7 +13,7 @@ WITH people AS (
            CAST(avg(CAST(center_lon AS DECIMAL(18, 15))) AS DOUBLE) AS lon
     FROM features
     WHERE study = 'integration' AND list_contains($window_ids, window_id)
-      AND center_lat IS NOT NULL AND center_lon IS NOT NULL
+      AND center_lat IS NOT NULL AND center_lon IS NOT NULL AND label IS NOT NULL
     GROUP BY user_id
 ),
 placed AS (

@@ -1,7 +1,9 @@
 -- Rows of one departure experiment of model_results over the windows $window_ids (first-k-days
 -- windows, k = $ks) for the report and Figure 8(a-c). Metrics of the positive class rest on
 -- n_pos positives and n_users - n_pos negatives: a row with fewer than $min_group_size of either
--- is published with every number null and suppressed = true (SPEC §1).
+-- is published with every number null and suppressed = true (SPEC §1). A skipped row (issue 10)
+-- has no metrics; it keeps its status and skip_reason, and its counts are published under the
+-- same rule.
 WITH windows AS (SELECT unnest($window_ids) AS window_id, unnest($ks) AS k),
 rows AS (
     SELECT m.*, w.k,
@@ -19,6 +21,7 @@ SELECT "row", model, window_label, k,
        CASE WHEN published THEN pr_auc END AS pr_auc,
        CASE WHEN published THEN n_users END AS n_users,
        CASE WHEN published THEN n_pos END AS n_pos,
-       NOT published AS suppressed
+       NOT published AND status = 'ok' AS suppressed,
+       status, skip_reason
 FROM rows
 ORDER BY k, "row", model;

@@ -1,0 +1,121 @@
+"""Errors a person can act on (issue 10): `migrant-assets demo` prints one paragraph for a
+failure (the traceback only with --verbose), keeps going with what does not need the failed
+step, always writes the report and the summary, and exits 2 for a bad config or mapping before
+any run, 1 for a failed run."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import pytest
+import yaml
+
+from migrant_assets.cli import explain, main
+from migrant_assets.errors import InputError, MappingError
+
+FIX = "map the column that holds the caller's number as caller in the mapping file"
+
+
+def _demo(argv: list[str], capsys) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    out, err = capsys.readouterr()
+    return exit_info.value.code, out, err
+
+
+@pytest.fixture
+def environment(tmp_path, monkeypatch) -> Path:
+    """A fresh Dagster home and no study config from the environment (restored afterwards)."""
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.setenv("MIGRANT_ASSETS_CONFIG", "")
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    monkeypatch.delenv("MIGRANT_ASSETS_WORKDIR", raising=False)
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", secrets.token_hex(20))  # 40 random characters
+    return tmp_path
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_missing_mapping_stops_before_any_run(environment, capsys, verbose):
+    mapping = environment / "mapping.yaml"  # never written
+    config = environment / "study.yaml"
+    config.write_text(yaml.safe_dump({"source": {"kind": "files", "mapping": str(mapping)},
+                                      "workdir": str(environment / "work")}))
+    code, out, err = _demo(["demo", "--config", str(config), *(["--verbose"] * verbose)],
+                           capsys)
+    assert code == 2
+    paragraph = err.strip().splitlines()[0]
+    assert paragraph.startswith("demo stopped: the mapping file does not exist.")
+    assert str(mapping) in paragraph and "Fix:" in paragraph
+    assert ("Traceback" in err) is verbose
+    assert "fold_users" not in out  # no run started
+
+
+def test_invalid_study_config_is_one_paragraph(environment, capsys):
+    config = environment / "study.yaml"
+    config.write_text(yaml.safe_dump({"calendar": {"k_min": "three"}, "workdir": "w"}))
+    code, _, err = _demo(["demo", "--config", str(config)], capsys)
+    assert code == 2
+    assert err.startswith("demo stopped: the study config is invalid (calendar.k_min: ")
+    assert f"Where: {config}." in err and "Traceback" not in err
+    assert "three" not in err  # the paragraph names the key, not the value
+
+
+def _fail_departure_folds(con, cfg, seed):
+    raise MappingError("the subscribers file has no column msisdn", "subscribers.csv, row 1",
+                       FIX)
+
+
+@pytest.fixture
+def failing_run(environment, monkeypatch):
+    """A two-step plan whose first run raises an InputError inside the asset (the way a bad
+    data file fails), then the report step; no synthetic city is generated."""
+    from migrant_assets.defs import jobs
+    from migrant_assets.defs.jobs import Step
+
+    monkeypatch.setattr("migrant_assets.contract.contract_for", lambda *a, **k: None)
+    monkeypatch.setattr("migrant_assets.defs.models.assign_departure_folds",
+                        _fail_departure_folds)
+    monkeypatch.setattr(jobs, "MAIN_PLAN", [Step(jobs.fold_users),
+                                            Step(jobs.describe_and_report)])
+    return ["demo", "--preset", "tiny", "--workdir", str(environment / "work")]
+
+
+def test_input_error_in_a_run_is_one_paragraph(failing_run, environment, capsys):
+    code, out, err = _demo(failing_run, capsys)
+    assert code == 1
+    assert ("  departure_folds failed: the subscribers file has no column msisdn. Where: "
+            f"subscribers.csv, row 1. Fix: {FIX}.\n") in err
+    assert "Traceback" not in err and "Stack Trace" not in err
+    assert "fold_users: FAILED" in out
+    # the report still ran, on its own, and the summary was printed
+    assert "describe_and_report (report alone): ok" in out
+    report = environment / "work" / "report.html"
+    assert report.exists() and "What this report cannot show" in report.read_text()
+    assert f"Report: {report}" in out and "Skipped experiments" in out
+    assert "demo finished with" in err
+
+
+def test_verbose_prints_the_traceback(failing_run, capsys):
+    code, _, err = _demo([*failing_run, "--verbose"], capsys)
+    assert code == 1
+    assert "departure_folds failed: the subscribers file has no column msisdn." in err
+    assert "Traceback of departure_folds" in err and "Stack Trace" in err
+    assert "_fail_departure_folds" in err  # the frame that raised
+
+
+def test_explain_finds_the_innermost_input_error():
+    """Dagster wraps the exception the asset raised; the paragraph is the innermost
+    InputError's, or the class and first line of the raised exception, digits masked."""
+    from dagster_shared.error import SerializableErrorInfo
+
+    def info(cls, message, cause=None):
+        return SerializableErrorInfo(f"pkg.{cls}: {message}\n", [], cls, cause=cause)
+
+    inner = info("MappingError", InputError("bad column", "f.csv, row 3", "rename it").args[0])
+    wrapped = info("DagsterExecutionStepExecutionError", "Error occurred while executing op",
+                   info("RuntimeError", "reading failed", inner))
+    assert explain(wrapped) == ("bad column. Where: f.csv, row 3. Fix: rename it.", True)
+    raw = info("DagsterExecutionStepExecutionError", "Error occurred",
+               info("ConversionException", "Could not convert '13800138000' to INT\nLINE 1"))
+    assert explain(raw) == ("ConversionException: Could not convert '<number>' to INT", False)

@@ -1,0 +1,376 @@
+"""Degrade, never discard (issue 10): experiments the data cannot support are recorded as
+skipped with their reason — in the result tables, the assets' metadata, the checks (not
+evaluated, never a vacuous pass) and the report — and every model and report asset still
+materializes. Small hand-made ``features`` tables (test_models.make_features)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from test_models import SEED, features_db, make_features
+
+import migrant_assets.models as M
+from migrant_assets.cli import QUIET
+from migrant_assets.config import Calendar, StudyConfig
+from migrant_assets.db import connect, run_sql
+from migrant_assets.features import FEATURES
+from migrant_assets.reports import build_report, report_figures
+from migrant_assets.reports.tables import skipped_experiments, unavailable_data
+
+#: The features the data has no value of when it has no cell locations.
+NO_LOCATIONS = ("geography", "housing_price")
+LOCATION_FEATURES = [f for f, spec in FEATURES.items() if spec.family in NO_LOCATIONS]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def small_models():
+    """Forests of 50 trees and a coarser C grid keep the module fast; the protocol is unchanged."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("migrant_assets.models.classifiers.N_TREES", 50)
+        mp.setattr("migrant_assets.models.classifiers.C_GRID", (0.01, 1.0, 100.0))
+        yield
+
+
+@pytest.fixture(scope="module")
+def cfg() -> StudyConfig:
+    return StudyConfig(calendar=Calendar(k_min=12))  # k = 12, 13, 14
+
+
+# ---------------------------------------------------------------- what the data cannot support
+
+
+def test_class_problem_reasons():
+    names = {"a": "leaving migrants", "b": "staying migrants"}
+    labels = pd.Series(["a"] * 6 + ["b"] * 50)
+    assert M.class_problem(labels, names, 10) == (
+        "fewer than 10 leaving migrants (thresholds.min_class_size)")  # no count under 10
+    assert M.class_problem(labels, names, 2) is None
+    few = pd.Series(["a"] * 3 + ["b"] * 50)
+    assert M.class_problem(few, names, 2) == (
+        "fewer leaving migrants than the 5 cross-validation folds")
+    assert M.class_problem(few, names, 2, n_folds=None) is None
+    assert M.class_problem(pd.Series(["b"] * 50), names, 10) == (
+        "no leaving migrants: only one class to classify")
+    assert M.class_problem(pd.Series([], dtype=object), names, 10) == (
+        "no leaving migrants and no staying migrants")
+    assert M.min_class_size(StudyConfig()) == StudyConfig().thresholds.min_class_size == 10
+
+
+def test_usable_columns_drop_null_groups(cfg):
+    data = make_features(cfg, n_locals=0, n_settled=0, n_new=0)
+    cols, dropped, reason = M.usable_columns(data, "departure", with_locals=False)
+    assert (cols, dropped, reason) == (M.feature_columns("departure", with_locals=False), [],
+                                       None)
+    data[LOCATION_FEATURES] = np.nan
+    cols, dropped, reason = M.usable_columns(data, "departure", with_locals=False)
+    assert dropped == list(NO_LOCATIONS) and reason is None
+    assert cols == M.feature_columns("departure", with_locals=False,
+                                     groups=["ego_network", "call_behavior"])
+    assert M.usable_columns(data, "departure", with_locals=False, groups=["geography"])[2] == (
+        "every geography feature is null: nothing to classify on")
+    data[list(FEATURES)] = np.nan
+    assert M.usable_columns(data, "integration", with_locals=True) == (
+        [], list(M.INTEGRATION_GROUPS), "every feature is null: nothing to classify on")
+
+
+@pytest.fixture(scope="module")
+def no_locations(cfg):
+    """Every experiment on a table whose geography and housing price features are all null
+    (the data has no cell locations)."""
+    features = make_features(cfg)
+    features[LOCATION_FEATURES] = np.nan
+    con = features_db(features)
+    windows = M.first_k_windows(con, cfg)
+    M.assign_departure_folds(con, cfg, SEED)
+    out = {
+        "con": con,
+        "k14": M.evaluate_window(con, cfg, windows[-1], SEED, (M.RANDOM_FOREST,)),
+        "table1": M.table1_new_vs_locals(con, cfg, SEED),
+        "table3": M.table3_feature_groups(con, cfg, SEED),
+        "transfer": M.transfer_matrix(con, cfg, SEED),
+        "importance": M.feature_importance(con, cfg, SEED, n_repeats=2),
+        "settled": M.settled_vs_locals(con, cfg, SEED),
+        "three_way": M.three_way(con, cfg, SEED),
+    }
+    yield out
+    con.close()
+
+
+def test_null_groups_are_dropped_and_the_rest_runs(no_locations):
+    kept = M.feature_columns("departure", with_locals=False,
+                             groups=["ego_network", "call_behavior"])
+    rf = no_locations["k14"].results.set_index("row").loc[M.RANDOM_FOREST]
+    assert rf.status == M.OK and rf.n_features == len(kept)
+    assert rf.dropped_groups == "geography, housing_price"
+    assert rf.f1 > 3 * rf.prevalence  # the planted ego-network / call signal is still found
+
+    t3 = no_locations["table3"].results.set_index("row")
+    for row in ("geographical information", "housing price information"):
+        assert t3.loc[row, "status"] == M.SKIPPED and pd.isna(t3.loc[row, "f1"])
+    assert t3.loc["geographical information", "skip_reason"] == (
+        "every geography feature is null: nothing to classify on")
+    assert t3.loc["housing price information", "skip_reason"] == (
+        "every housing price feature is null: nothing to classify on")
+    ok = t3[t3.status == M.OK]
+    assert set(ok.index) == {"all features", "ego network properties", "call behavior",
+                             "random guess"} and ok.f1.notna().all()
+    t1 = no_locations["table1"].results.set_index("row")
+    assert t1.loc["all features", "status"] == M.OK
+    assert t1.loc["geographical patterns", "status"] == M.SKIPPED
+
+    imp = no_locations["importance"]
+    ranked = imp[imp.status == M.OK]
+    assert set(ranked.feature) == set(kept)
+    assert list(ranked["rank"]) == list(range(1, len(kept) + 1))
+    assert ranked.gini.sum() == pytest.approx(1.0)
+    dropped = imp[imp.status == M.SKIPPED]
+    assert set(dropped.feature) == set(LOCATION_FEATURES) and dropped["rank"].isna().all()
+
+    tr = no_locations["transfer"]
+    assert len(tr) == 9 and (tr.status == M.OK).all() and tr.f1.notna().all()
+
+
+def test_integration_without_geography(no_locations):
+    res = no_locations["settled"].results
+    steps = res[(res.experiment == M.SETTLED_VS_LOCALS) & (res.status == M.OK)
+                & (res.row != "random guess")]
+    w2 = steps[steps.week == "W2"].sort_values("step")
+    # G has no value: the paper's order without it (D is the next most influential group)
+    assert list(w2.row) == ["all features", "-D", "-DE"]
+    assert (steps.dropped_groups == "G").all()
+    dropped = res[(res.row == "group G")]
+    assert len(dropped) == 3 and (dropped.status == M.SKIPPED).all()
+    assert dropped.skip_reason.str.startswith("every geography (G) feature is null").all()
+    shares = res[res.experiment == M.CLASSIFIED_AS_LOCALS]
+    assert len(shares) == 6 and (shares.status == M.OK).all()
+    three = no_locations["three_way"].results
+    assert (three[three.status == M.OK].dropped_groups == "G").all()
+    assert len(three[(three.status == M.OK) & (three.row != "random guess")]) == 9
+    assert M.no_user_in_train_and_test(no_locations["con"]) == 0
+
+
+def test_too_few_leaving_migrants_are_skipped(cfg):
+    con = features_db(make_features(cfg, n_leaving=6, n_locals=0, n_settled=0, n_new=0))
+    folds = M.assign_departure_folds(con, cfg, SEED)
+    assert folds.empty
+    assert M.departure_folds(con, cfg, SEED)[1] == (
+        "no departure folds at k=14: fewer than 10 leaving migrants "
+        "(thresholds.min_class_size)")
+    ev = M.evaluate_window(con, cfg, M.reference_window(cfg), SEED)
+    res = ev.results
+    assert len(res) == len(M.CLASSIFIERS) + 1 and (res.status == M.SKIPPED).all()
+    assert res.f1.isna().all() and ev.models == {} and ev.fold_metrics.empty
+    assert (res.skip_reason == "fewer than 10 leaving migrants (thresholds.min_class_size)").all()
+    assert (res.n_pos == 6).all()  # the table keeps the counts; the report suppresses them
+    assert M.split_violations(con, [M.FIRST_K]) == (0, 0)
+    integration = M.settled_vs_locals(con, cfg, SEED).results
+    assert (integration.status == M.SKIPPED).all() and len(integration) == 3 + 6
+    assert integration.skip_reason.str.startswith(
+        "training half (W2): no settled migrants and no locals").all()
+    con.close()
+
+
+# ---------------------------------------------------------------- the assets, end to end
+
+
+def _write_features(path: Path, features: pd.DataFrame) -> None:
+    con = connect(path)
+    cols = ", ".join(f'"{c}" DOUBLE' for c in FEATURES)
+    con.execute("CREATE TABLE features (window_id VARCHAR, study VARCHAR, user_id BIGINT, "
+                f"label VARCHAR, {cols})")
+    con.register("rows", features)
+    con.execute("INSERT INTO features SELECT * FROM rows")
+    run_sql(con, "ingest/schema.sql")  # cells and estates exist and are empty: no locations
+    con.execute("CREATE TABLE user_labels AS SELECT user_id, "
+                "any_value(label) FILTER (study = 'integration') AS integration_label, "
+                "any_value(label) FILTER (study = 'departure') AS departure_label "
+                "FROM rows GROUP BY user_id")
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def no_leavers(tmp_path_factory, monkeypatch_module):
+    """Every model and report asset materialized (Dagster, in process) on a study whose
+    departure study has no leaving migrant and whose data has no cell locations."""
+    from migrant_assets.defs import defs
+
+    tmp = tmp_path_factory.mktemp("no_leavers")
+    cfg = StudyConfig(workdir=tmp)
+    features = make_features(cfg, n_leaving=0, n_staying=300, n_locals=300, n_settled=200,
+                             n_new=40)
+    features[LOCATION_FEATURES] = np.nan
+    _write_features(cfg.duckdb_path, features)
+    config_path = tmp / "study.yaml"
+    config_path.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
+    monkeypatch_module.setenv("MIGRANT_ASSETS_CONFIG", str(config_path))
+    monkeypatch_module.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    instance = dg.DagsterInstance.ephemeral()
+    k14 = cfg.calendar.windows("first_k_days")[-1].key
+    runs = {name: defs.resolve_job_def(name).execute_in_process(
+                run_config=QUIET, instance=instance, partition_key=key, raise_on_error=False)
+            for name, key in (("fold_users", None), ("train_churn_models", k14),
+                              ("prediction_results", None))}
+    runs["report"] = defs.resolve_job_def("describe_and_report").execute_in_process(
+        run_config=QUIET, instance=instance, raise_on_error=False)
+    con = connect(cfg.duckdb_path)
+    yield {"cfg": cfg, "runs": runs, "con": con, "instance": instance,
+           "html": (tmp / "report.html").read_text()}
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as mp:
+        yield mp
+
+
+def _metadata(result, asset: str) -> dict:
+    (event,) = [e for e in result.get_asset_materialization_events()
+                if e.asset_key == dg.AssetKey(asset)]
+    return {k: getattr(v, "value", v) for k, v in event.materialization.metadata.items()}
+
+
+def test_every_asset_materializes(no_leavers):
+    for name, result in no_leavers["runs"].items():
+        assert result.success, name
+    materialized = {e.asset_key.to_user_string() for r in no_leavers["runs"].values()
+                    for e in r.get_asset_materialization_events()}
+    assert materialized == {"departure_folds", "churn_models", "churn_curves", "churn_transfer",
+                            "churn_tables", "churn_feature_importance", "integration_models",
+                            "group_feature_trends", "integration_trajectories", "group_maps",
+                            "findings", "report"}
+
+
+def test_result_tables_hold_skipped_rows(no_leavers):
+    con = no_leavers["con"]
+    reason = "no leaving migrants: only one class to classify"
+    rows = con.execute("SELECT experiment, status, skip_reason, count(*) FROM model_results "
+                       "GROUP BY ALL ORDER BY ALL").fetchall()
+    assert rows == [
+        (M.FIRST_K, "skipped", reason, len(M.CLASSIFIERS) + 1),
+        (M.TABLE1, "ok", None, 4),  # all features, ego network, call behaviour, random guess
+        (M.TABLE1, "skipped", "every geography feature is null: nothing to classify on", 1),
+        (M.TABLE1, "skipped", "every housing price feature is null: nothing to classify on", 1),
+        (M.TABLE3, "skipped", reason, 6),
+    ]
+    windows = no_leavers["cfg"].calendar.windows("first_k_days")
+    transfer = con.execute("SELECT train_label, status, skip_reason FROM transfer_f1").df()
+    assert len(transfer) == len(windows) ** 2 and (transfer.status == "skipped").all()
+    assert set(transfer.skip_reason) == {reason}
+    (line,) = skipped_experiments(con).query("experiment == 'transfer'").to_dict("records")
+    assert line["windows"] == ", ".join(w.label for w in windows) and line["whole"]
+    assert line["rows"] == f"{len(windows) ** 2} of {len(windows) ** 2} train-test pairs"
+    assert con.execute("SELECT DISTINCT status, skip_reason FROM feature_importance"
+                       ).fetchall() == [("skipped", reason)]
+    assert con.execute("SELECT count(*) FROM departure_folds").fetchall() == [(0,)]
+    assert con.execute("SELECT count(*) FROM integration_results WHERE status = 'ok' "
+                       "AND f1 IS NOT NULL").fetchall()[0][0] > 0
+
+
+def test_metadata_names_what_was_skipped(no_leavers):
+    runs = no_leavers["runs"]
+    folds = _metadata(runs["fold_users"], "departure_folds")
+    assert folds["skipped"] == "no departure folds at k=14: no leaving migrants: only one class " \
+                               "to classify"
+    models = _metadata(runs["train_churn_models"], "churn_models")
+    assert models["skipped_experiments"] == 1
+    assert "k=14: skipped: no leaving migrants" in models["skipped"]
+    assert models["skipped_checks"] == {
+        "beats_random_guess": "no classifier was evaluated: every experiment was skipped",
+        "no_user_in_train_and_test": "no split was made: every experiment was skipped"}
+    curves = _metadata(runs["prediction_results"], "churn_curves")
+    assert curves["skipped_checks"] == {"f1_rises_with_k": "the random forest was evaluated at 0 "
+                                        "k (two are needed): the other windows were skipped"}
+    report = _metadata(runs["report"], "report")
+    assert report["unavailable_parts"] > 0
+    assert "the data has no cell locations" in report["unavailable"]
+
+
+def test_checks_with_nothing_to_judge_are_not_evaluated(no_leavers):
+    """Never a vacuous pass: the check is not evaluated (Dagster records it as skipped), while
+    the checks that have something to judge are evaluated."""
+    from dagster._core.storage.asset_check_execution_record import (
+        AssetCheckExecutionRecordStatus,
+    )
+
+    runs, instance = no_leavers["runs"], no_leavers["instance"]
+    assert runs["train_churn_models"].get_asset_check_evaluations() == []
+    evaluated = {(e.asset_key.to_user_string(), e.check_name, e.passed)
+                 for e in runs["prediction_results"].get_asset_check_evaluations()}
+    assert ("integration_models", "beats_random_guess", True) in evaluated
+    assert ("integration_models", "no_user_in_train_and_test", True) in evaluated
+    assert ("churn_tables", "no_user_in_train_and_test", True) in evaluated  # Table 1 ran
+    assert not {(a, c) for a, c, _ in evaluated} & {("churn_curves", "f1_rises_with_k"),
+                                                    ("churn_transfer",
+                                                     "no_user_in_train_and_test")}
+    history = instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(dg.AssetKey("churn_curves"), "f1_rises_with_k"), limit=1)
+    # planned, never evaluated, in a run that succeeded: the UI resolves it to SKIPPED
+    assert history[0].status == AssetCheckExecutionRecordStatus.PLANNED
+    assert instance.get_run_by_id(history[0].run_id).is_success
+
+
+def test_report_says_what_was_skipped_and_why(no_leavers):
+    html = no_leavers["html"]
+    assert ("leaving vs staying migrants (Table 2, Figure 8(a–c)), k=14: skipped: no leaving "
+            "migrants: only one class to classify") in html
+    assert ("Figure 8(d) (trained on k days, tested on t days), k=3, k=4, k=5, k=6, k=7, k=8, "
+            "k=9, k=10, k=11, k=12, k=13, k=14: skipped: no leaving migrants") in html
+    assert "Figure 9 (feature importance): skipped: no leaving migrants" in html
+    assert ("Table 1 (new migrants vs locals), k=14 (geographical patterns): skipped: every "
+            "geography feature is null") in html
+    assert ("geography and housing price features are unavailable: the data has no cell "
+            "locations (table cells is empty)") in html
+    table2 = html[html.index('<table id="table-departure-table2">'):]
+    table2 = table2[:table2.index("</table>")]
+    assert table2.count("<td>skipped</td>") >= 5 * (len(M.CLASSIFIERS) + 1)
+
+
+def test_report_with_missing_and_empty_tables(con, tmp_path):
+    """The report renders on an empty ingestion schema plus labels without a departure study:
+    it says which sections are unavailable and why."""
+    con.execute("CREATE TABLE user_labels (user_id BIGINT, integration_label VARCHAR, "
+                "departure_label VARCHAR)")
+    con.execute("INSERT INTO user_labels VALUES (1, 'local', NULL), (2, 'settled_migrant', NULL)")
+    cfg = StudyConfig(workdir=tmp_path)
+    notes = unavailable_data(con)
+    assert notes == [
+        "geography and housing price features are unavailable: the data has no cell locations "
+        "(table cells is empty)",
+        "housing price features are unavailable: the data has no estates (table estates is "
+        "empty)",
+        "the integration study has no new migrants: the experiments that need them are "
+        "skipped",
+        "the departure study is unavailable: no departure-labelled users",
+        "every feature, trend and classifier is unavailable: table features does not exist: "
+        "its asset has not been materialized",
+    ]
+    assert skipped_experiments(con).empty
+    problems: list[str] = []
+    figures = report_figures(con, cfg)
+    html = build_report(con, cfg, figures, tmp_path / "report.html", problems).read_text()
+    for note in notes:
+        assert note.replace("'", "&#x27;") in html
+    assert "What this report cannot show" in html
+    assert "table model_results does not exist" in html
+    assert problems == notes  # nothing else failed: every section rendered
+
+
+def test_a_check_runs_on_its_own(no_leavers):
+    """``can_subset``: the UI can run a check alone; it reads the result tables and refits
+    nothing (no materialization)."""
+    from migrant_assets.defs import defs
+
+    key = dg.AssetCheckKey(dg.AssetKey("integration_models"), "no_user_in_train_and_test")
+    job = defs.resolve_job_def("prediction_results").get_subset(
+        asset_selection=set(), asset_check_selection={key})
+    result = job.execute_in_process(run_config=QUIET, instance=no_leavers["instance"])
+    assert result.success and result.get_asset_materialization_events() == []
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert (evaluation.check_name, evaluation.passed) == ("no_user_in_train_and_test", True)
+    assert evaluation.metadata["memberships_judged"].value > 0
