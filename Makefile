@@ -15,9 +15,10 @@ $(BIN)/migrant-assets: pyproject.toml
 
 install: $(BIN)/migrant-assets
 
-$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+# dagster.yaml links to the packaged migrant_assets/data/dagster.yaml.
+$(DAGSTER_HOME)/dagster.yaml: migrant_assets/data/dagster.yaml
 	@mkdir -p $(DAGSTER_HOME)
-	cp dagster.yaml $@
+	cp $< $@
 
 demo: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/migrant-assets demo $(DEMO_ARGS)
@@ -29,8 +30,11 @@ test: install $(DAGSTER_HOME)/dagster.yaml
 ui: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
+# Python with ruff, the SQL of migrant_assets/sql/ (top-level sql/ links to it) with sqlfluff
+# (.sqlfluff, .sqlfluffignore).
 lint: install
 	$(BIN)/ruff check migrant_assets migrant_assets_tests benchmarks
+	$(BIN)/sqlfluff lint --disable-progress-bar migrant_assets/sql
 
 clean:
 	rm -rf $(VENV) .dagster_home work

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import sys
 import time
 import traceback
@@ -26,7 +25,13 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import ValidationError
 
-from migrant_assets.config import DEFAULT_CONFIG, PROJECT_ROOT, StudyConfig, SyntheticSource
+from migrant_assets.config import (
+    DEFAULT_CONFIG,
+    DEFAULT_DAGSTER_YAML,
+    PROJECT_ROOT,
+    StudyConfig,
+    SyntheticSource,
+)
 from migrant_assets.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
@@ -171,10 +176,13 @@ def _effective_config(args: argparse.Namespace) -> Path:
 
 
 def _dagster_home() -> None:
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / ".dagster_home")))
+    # A checkout keeps its instance in <checkout>/.dagster_home; an installed package (no
+    # pyproject.toml next to it) in ./.dagster_home, never inside site-packages.
+    root = PROJECT_ROOT if (PROJECT_ROOT / "pyproject.toml").exists() else Path.cwd()
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(root / ".dagster_home")))
     home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    if not (home / "dagster.yaml").exists():  # the packaged instance settings
+        (home / "dagster.yaml").write_text(DEFAULT_DAGSTER_YAML.read_text(encoding="utf-8"))
 
 
 class _Demo:

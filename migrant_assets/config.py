@@ -17,15 +17,23 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+#: The checkout (or, once installed, the site-packages directory) holding the package.
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SQL_DIR = PROJECT_ROOT / "sql"
-DEFAULT_CONFIG = PROJECT_ROOT / "config" / "study.yaml"
+# SQL and the default study/instance settings are package data (issue 12), read through
+# importlib.resources so a plain `pip install .` works; the top-level `sql/`, `config/study.yaml`
+# and `dagster.yaml` of the checkout are symlinks to them. For a package installed as files
+# (setuptools wheels always are) these Traversables are pathlib.Paths.
+PACKAGE_FILES = resources.files("migrant_assets")
+SQL_DIR = PACKAGE_FILES / "sql"
+DEFAULT_CONFIG = PACKAGE_FILES / "data" / "study.yaml"
+DEFAULT_DAGSTER_YAML = PACKAGE_FILES / "data" / "dagster.yaml"
 
 #: The documented key for the synthetic city (SPEC §1). Never use it for real data.
 SYNTHETIC_KEY = "migrant-assets-synthetic-city-key"

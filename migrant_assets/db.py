@@ -52,8 +52,9 @@ def configure(
 
 
 def sql_text(name: str) -> str:
-    """The text of ``sql/<name>`` (e.g. ``labels/user_labels.sql``)."""
-    return (SQL_DIR / name).read_text()
+    """The text of ``sql/<name>`` (e.g. ``labels/user_labels.sql``), package data of
+    ``migrant_assets/sql/``."""
+    return SQL_DIR.joinpath(*name.split("/")).read_text(encoding="utf-8")
 
 
 def run_sql(

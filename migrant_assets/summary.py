@@ -57,18 +57,18 @@ def group_sizes(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> pd.DataFram
 def print_departure_tables(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> None:
     """Tables 1–3 of the departure study beside the papers' F1, as the report publishes them
     (rows under ``min_group_size`` suppressed, skipped rows said so)."""
-    from migrant_assets.reports.report import DEPARTURE_TABLES, departure_table_rows
+    from migrant_assets.reports.report import departure_table_rows, departure_tables
 
     def num(x, spec: str) -> str:
         return "—" if pd.isna(x) else format(x, spec)
 
     tables = [(title, departure_table_rows(con, cfg, experiment, key))
-              for title, experiment, key in DEPARTURE_TABLES]
+              for title, experiment, key in departure_tables(cfg)]
     for title, rows in tables:
         print(f"\n{title}\n  {'':<28}{'precision':>10}{'recall':>8}{'F1':>8}"
               f"{'F1 95% CI':>17}{'paper F1':>10}")
         if rows.empty:
-            print("  not available: no row at k = 14")
+            print(f"  not available: no row at k = {cfg.calendar.k_max}")
         for r in rows.itertuples():
             ci = ("skipped" if r.status == "skipped" else "suppressed" if r.suppressed
                   else f"[{r.f1_ci_low:.3f}, {r.f1_ci_high:.3f}]")

@@ -497,3 +497,30 @@ def test_a_call_across_a_daylight_saving_change_keeps_its_length(
     rows = {(str(r[2]), str(r[3]), r[4]) for r in _calls(con)}
     assert rows == {("2016-10-30 02:59:00", "2016-10-30 02:01:00", 120.0),
                     ("2016-10-30 00:00:00", "2016-10-30 00:05:00", 300.0)}
+
+
+def test_header_only_subscribers_fail_their_checks(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A subscribers file with a header and no row makes every party external: the checks that
+    would otherwise pass on nothing fail with ERROR."""
+    import dagster as dg
+
+    from migrant_assets.defs import ingest as ingest_defs
+    from migrant_assets.defs.resources import StudyResource
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    study, _ = _setup(tmp_path, Case("header only"))
+    (tmp_path / "operator" / "subs.csv").write_text(SUBS_HEADER + "\n")
+    resources = {"study": StudyResource(config_path=str(study))}
+    instance = dg.DagsterInstance.ephemeral()
+    first = dg.materialize([ingest_defs.subscribers, ingest_defs.cells, ingest_defs.estates,
+                            ingest_defs.landed_calls], resources=resources, instance=instance)
+    day = dg.materialize([ingest_defs.calls], resources=resources, instance=instance,
+                         partition_key=DAY)
+    checks = {(e.asset_key.to_user_string(), e.check_name): e
+              for r in (first, day) for e in r.get_asset_check_evaluations()}
+    for name in (("subscribers", "has_users"), ("calls", "linked_to_subscribers")):
+        assert not checks[name].passed and \
+            checks[name].severity == dg.AssetCheckSeverity.ERROR, name
+    assert checks[("calls", "row_accounting")].passed

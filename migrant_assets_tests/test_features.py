@@ -566,7 +566,9 @@ def test_registry_matches_family_tables(hand):
 
 
 def test_sql_stays_in_the_duckdb_spark_subset():
-    for path in (SQL_DIR / "features").glob("*.sql"):
+    paths = [p for p in (SQL_DIR / "features").iterdir() if p.name.endswith(".sql")]
+    assert paths
+    for path in paths:
         text = path.read_text().upper()
         for token in ("QUALIFY", "::", "LIST_", "STRUCT_", "ARG_M", "_BY(", "MACRO", "UNNEST"):
             assert token not in text, (path.name, token)

@@ -40,12 +40,13 @@ SHANGHAI_BBOX = (30.65, 31.90, 120.85, 122.00)
 BERLIN_BBOX = (52.33, 52.68, 13.08, 13.76)
 
 
-def _run_demo(study: Path, home: Path) -> subprocess.CompletedProcess:
+def _start_demo(study: Path, home: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("MIGRANT_ASSETS_") and k != "DAGSTER_HOME"}
     env.update(MIGRANT_ASSETS_KEY=KEY, DAGSTER_HOME=str(home))
-    return subprocess.run([sys.executable, "-m", "migrant_assets.cli", "demo", "--config",
-                           str(study)], env=env, capture_output=True, text=True, timeout=900)
+    return subprocess.Popen([sys.executable, "-m", "migrant_assets.cli", "demo", "--config",
+                             str(study)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
 
 
 def _study(root: Path, mapping: dict, extra: dict) -> Path:
@@ -309,11 +310,17 @@ def _check(shape: str, root: Path, ext: Extract, expected: dict,
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    out = {}
+    """The three demos, each in its own process and work directory, run side by side."""
+    started = {}
     for name, build in (("a", shape_a), ("b", shape_b), ("c", shape_c)):
         root = tmp_path_factory.mktemp(f"shape_{name}")
         study, ext, expected = build(root)
-        out[name] = (root, ext, expected, _run_demo(study, root / "dagster_home"))
+        started[name] = (root, ext, expected, _start_demo(study, root / "dagster_home"))
+    out = {}
+    for name, (root, ext, expected, proc) in started.items():
+        stdout, stderr = proc.communicate(timeout=900)
+        out[name] = (root, ext, expected,
+                     subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr))
     return out
 
 

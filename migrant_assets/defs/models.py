@@ -1,8 +1,9 @@
 """Model assets (SPEC §6): the departure study's classifiers per first-k-days window, its Tables
 1–3 and Figures 8–9, and the integration study's logistic regressions.
 
-`churn_models` is partitioned like the first-k-days features, so a backfill over
-2016-09-07..2016-09-18 trains every k; the assets after it read whatever k partitions exist.
+`churn_models` is partitioned like the first-k-days features, so a backfill over every
+first-k-days partition (k = k_min..k_max of the calendar) trains every k; the assets after it
+read whatever k partitions exist. Descriptions name the calendar's k_max (:func:`_k_max_doc`).
 
 Every asset materializes whatever the data supports: an experiment it cannot support is written
 as skipped rows with the reason (``migrant_assets.models``), listed in the asset's metadata
@@ -22,7 +23,7 @@ import dagster as dg
 import pandas as pd
 
 from migrant_assets.defs.features import features_first_k_days, features_integration_weeks
-from migrant_assets.defs.partitions import first_k_days
+from migrant_assets.defs.partitions import CALENDAR, first_k_days
 from migrant_assets.defs.resources import DUCKDB_POOL, StudyResource
 from migrant_assets.models import (
     CLASSIFIED_AS_LOCALS,
@@ -58,8 +59,9 @@ from migrant_assets.reports import (
 from migrant_assets.reports.tables import skipped_experiments, skipped_text
 
 GROUP = "models"
-#: The k = 14 window fixes the departure folds and is the window of Tables 1–3 and Figure 9.
-K14 = dg.AssetDep(features_first_k_days, partition_mapping=dg.LastPartitionMapping())
+#: The k = k_max window (the calendar's longest first-k-days window) fixes the departure folds
+#: and is the window of Tables 1–3 and Figure 9.
+K_MAX = dg.AssetDep(features_first_k_days, partition_mapping=dg.LastPartitionMapping())
 ALL_K = dg.AssetDep(features_first_k_days, partition_mapping=dg.AllPartitionMapping())
 
 METRIC_COLUMNS = ["row", "window_label", "precision", "recall", "f1", "f1_ci_low", "f1_ci_high",
@@ -201,9 +203,17 @@ _CHECK_TEXT = {
                           "skipped when no row has enough positive test users.",
     "no_user_in_train_and_test": "No user is in both the train and the test users of any split; "
                                  "skipped when no split was made.",
-    "f1_rises_with_k": "Random forest F1 at the largest k evaluated (k = 14 unless skipped) is "
-                       "not below F1 at the smallest (k = 3 unless skipped).",
+    "f1_rises_with_k": f"Random forest F1 at the largest k evaluated (k = {CALENDAR.k_max} "
+                       "unless skipped) is not below F1 at the smallest "
+                       f"(k = {CALENDAR.k_min} unless skipped).",
 }
+
+
+def _k_max_doc(fn):
+    """``fn`` with ``{k_max}`` in its docstring (its asset's description) replaced by the
+    calendar's largest k, so no description assumes a fixed k."""
+    fn.__doc__ = (fn.__doc__ or "").replace("{k_max}", str(CALENDAR.k_max))
+    return fn
 
 
 def _checks(asset: str, *names: str) -> list[dg.AssetCheckSpec]:
@@ -232,11 +242,13 @@ def experiment_asset(*checks: str, deps: Sequence, kinds: frozenset = frozenset(
     return decorate
 
 
-@dg.asset(group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb", "sklearn"}, deps=[K14])
+@dg.asset(group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb", "sklearn"}, deps=[K_MAX])
+@_k_max_doc
 def departure_folds(context: dg.AssetExecutionContext, study: StudyResource):
-    """Stratified 5-fold assignment of the k = 14 staying and leaving migrants, reused by every k
-    so Figure 8(d) tests the same users in the same folds (SPEC §6). None, with the reason in
-    the metadata, when the data cannot support them (every departure experiment is skipped)."""
+    """Stratified 5-fold assignment of the k = {k_max} staying and leaving migrants, reused by
+    every k so Figure 8(d) tests the same users in the same folds (SPEC §6). None, with the
+    reason in the metadata, when the data cannot support them (every departure experiment is
+    skipped)."""
     cfg = study.config
     with study.connect() as con:
         folds = assign_departure_folds(con, cfg, cfg.models.seed)
@@ -251,9 +263,10 @@ def departure_folds(context: dg.AssetExecutionContext, study: StudyResource):
 
 @experiment_asset("beats_random_guess", "no_user_in_train_and_test",
                   deps=[features_first_k_days, departure_folds], partitions_def=first_k_days)
+@_k_max_doc
 def churn_models(context: dg.AssetExecutionContext, study: StudyResource):
     """Leaving vs staying migrants on the first k days: random forest, MLP, SVM and logistic
-    regression, stratified 5-fold CV on the shared folds (SPEC §6; Table 2 at k = 14, Figure
+    regression, stratified 5-fold CV on the shared folds (SPEC §6; Table 2 at k = {k_max}, Figure
     8(a–c) over k). Fitted models are saved as files; per-fold metrics go to DuckDB. A window
     the data cannot support is written as skipped rows with the reason."""
     cfg = study.config
@@ -323,10 +336,11 @@ def churn_transfer(context: dg.AssetExecutionContext, study: StudyResource):
 
 
 @experiment_asset("beats_random_guess", "no_user_in_train_and_test",
-                  deps=[K14, departure_folds])
+                  deps=[K_MAX, departure_folds])
+@_k_max_doc
 def churn_tables(context: dg.AssetExecutionContext, study: StudyResource):
     """Table 1 (new migrants vs locals, random forest, all features and each group alone) and
-    Table 3 (leaving vs staying, random forest per feature group) at k = 14 (SPEC §6)."""
+    Table 3 (leaving vs staying, random forest per feature group) at k = {k_max} (SPEC §6)."""
     cfg = study.config
     metadata = None
     with study.connect() as con:
@@ -342,9 +356,10 @@ def churn_tables(context: dg.AssetExecutionContext, study: StudyResource):
 
 
 @dg.asset(group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb", "sklearn"},
-          deps=[K14, departure_folds])
+          deps=[K_MAX, departure_folds])
+@_k_max_doc
 def churn_feature_importance(context: dg.AssetExecutionContext, study: StudyResource):
-    """Figure 9: the ten features of highest Gini importance at k = 14, with permutation
+    """Figure 9: the ten features of highest Gini importance at k = {k_max}, with permutation
     importance on the held-out folds beside them."""
     cfg = study.config
     with study.connect() as con:

@@ -141,8 +141,8 @@ def first_k_windows(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> list[Wi
 
 
 def reference_window(cfg: StudyConfig) -> Window:
-    """The longest first-k-days window (k = 14 by default): Tables 1–3, Figure 9 and the users
-    over which the departure folds are drawn."""
+    """The longest first-k-days window (k = ``cfg.calendar.k_max``): Tables 1–3, Figure 9 and the
+    users over which the departure folds are drawn."""
     return cfg.calendar.windows("first_k_days")[-1]
 
 
@@ -165,7 +165,7 @@ def _reference_users(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> pd.Dat
 
 
 def _reference_problem(users: pd.DataFrame, cfg: StudyConfig) -> str | None:
-    """Why the reference window's (k = 14) staying and leaving migrants cannot be split into
+    """Why the reference window's (k = k_max) staying and leaving migrants cannot be split into
     the departure folds (:func:`class_problem`), or None."""
     return class_problem(users["label"], class_names(LEAVING_VS_STAYING), min_class_size(cfg))
 
@@ -173,7 +173,7 @@ def _reference_problem(users: pd.DataFrame, cfg: StudyConfig) -> str | None:
 def assign_departure_folds(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int
 ) -> pd.DataFrame:
-    """Assign and store (table ``departure_folds``) the folds of the reference window's (k = 14)
+    """Assign and store (table ``departure_folds``) the folds of the reference window's (k = k_max)
     staying and leaving migrants, stratified by label. Every k reuses them, so Figure 8(d)
     trains and tests the same users in the same folds (SPEC §6). Returns ``user_id, label,
     fold``: empty, and no folds stored, when the data cannot support them
@@ -205,12 +205,13 @@ def departure_folds(
 
 def attach_folds(matrix: pd.DataFrame, folds: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
     """``matrix`` with the ``fold`` of each user, and why it cannot be used: some users have
-    no fold (a departure migrant active in the first k days is also in the k = 14 window, so
+    no fold (a departure migrant active in the first k days is also in the k = k_max window, so
     the folds are older than the features)."""
     out = matrix.merge(folds[["user_id", "fold"]], on="user_id", how="left", validate="m:1")
     if out["fold"].isna().any():
         return out.assign(fold=-1), ("some users of the window have no fold: materialize "
-                                     "departure_folds again after the k = 14 features")
+                                     "departure_folds again after the features of the longest "
+                                     "first-k-days window (k = k_max)")
     return out.astype({"fold": np.int64}), None
 
 

@@ -2,7 +2,7 @@
 
 Protocol (docs/models.md):
 
-- Folds are drawn once per seed over the users of the reference window (k = 14): the staying
+- Folds are drawn once per seed over the users of the reference window (k = k_max): the staying
   and leaving migrants, stratified 5-fold (:func:`~migrant_assets.models.data.departure_folds`).
   Every k uses them, so a user is in the same fold for every k; a window's users are those of
   its rows (a user silent in the first k days has none).
@@ -61,16 +61,20 @@ from migrant_assets.models.metrics import (
 )
 from migrant_assets.models.reference import PAPER_F1
 from migrant_assets.models.store import OK, SKIPPED, concat_rows, write
+from migrant_assets.papers import PAPER_K
 
 TABLE1 = "table1_new_vs_locals_rf"
-FIRST_K = "leaving_vs_staying"  # every classifier per k: Figure 8(a–c); Table 2 at k = 14
-TABLE2 = "table2_leaving_vs_staying_k14"  # the paper's key for FIRST_K at k = 14
+FIRST_K = "leaving_vs_staying"  # every classifier per k: Figure 8(a–c); Table 2 at k = k_max
+TABLE2 = "table2_leaving_vs_staying_k14"  # the paper's key (its Table 2 is at k = PAPER_K)
 TABLE3 = "table3_leaving_vs_staying_rf_k14"
 TRANSFER = "transfer"
 FEATURE_IMPORTANCE = "feature_importance"  # Figure 9, in the report's list of experiments
 ALL_FEATURES = "all features"
 RANDOM_GUESS = "random guess"
-PAPER_K = "k=14"  # the window of the papers' Tables 1–3
+#: The label of our window that the papers' Tables 1–3 (at k = PAPER_K) are printed beside: a
+#: calendar whose k_max is not PAPER_K still reports the paper's values in the report's tables
+#: (read by key), but no result row of another k carries them as ``paper_f1``.
+PAPER_WINDOW_LABEL = f"k={PAPER_K}"
 
 #: Row names of the feature groups in the paper's tables.
 TABLE1_ROWS = {
@@ -121,7 +125,9 @@ class Evaluation:
 
 
 def _paper_f1(paper_experiment: str, window: Window, row: str) -> float:
-    return PAPER_F1.get((paper_experiment, row), np.nan) if window.label == PAPER_K else np.nan
+    if window.label != PAPER_WINDOW_LABEL:
+        return np.nan
+    return PAPER_F1.get((paper_experiment, row), np.nan)
 
 
 def cross_validate(
@@ -256,7 +262,7 @@ def evaluate_window(
     classifiers: Sequence[str] = CLASSIFIERS,
 ) -> Evaluation:
     """Leaving vs staying migrants on one first-k-days window, every classifier on all features
-    (Figure 8(a–c); Table 2 at k = 14), on the shared folds. Writes experiment
+    (Figure 8(a–c); Table 2 at k = k_max), on the shared folds. Writes experiment
     ``leaving_vs_staying`` of the window (skipped rows when the data cannot support it);
     ``models`` holds each classifier fit on all the window's users."""
     matrix = _leaving_vs_staying(con, cfg, window, departure_folds(con, cfg, seed))
@@ -266,7 +272,7 @@ def evaluate_window(
 
 
 def table1_new_vs_locals(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int) -> Evaluation:
-    """Table 1: new migrants (staying + leaving) vs locals at k = 14, random forest, all features
+    """Table 1: new migrants (staying + leaving) vs locals at k = k_max, random forest, all features
     and each departure group alone, ``townsman`` excluded. Own stratified folds (seeded)."""
     window = reference_window(cfg)
     data = load_matrix(con, [window], DEPARTURE_LABELS)
@@ -283,7 +289,7 @@ def table1_new_vs_locals(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed:
 def table3_feature_groups(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int
 ) -> Evaluation:
-    """Table 3: leaving vs staying at k = 14, random forest on all features and on each
+    """Table 3: leaving vs staying at k = k_max, random forest on all features and on each
     departure group alone, on the shared folds."""
     window = reference_window(cfg)
     matrix = _leaving_vs_staying(con, cfg, window, departure_folds(con, cfg, seed))
@@ -398,7 +404,7 @@ def feature_importance(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int, n_repeats: int = 3
 ) -> pd.DataFrame:
     """Figure 9: Gini importance (mean decrease in impurity) of the random forest fit on all
-    staying and leaving migrants at k = 14, each feature's missing-value indicator added to the
+    staying and leaving migrants at k = k_max, each feature's missing-value indicator added to the
     feature; beside it, permutation importance (drop in average precision when the feature is
     shuffled, ``n_repeats`` seeded shuffles) of each fold's forest on its held-out users, mean
     and standard deviation over folds × repeats. Every feature, ranked by Gini (rank 1..10 is

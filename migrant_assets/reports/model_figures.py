@@ -1,6 +1,7 @@
 """Figures of the classifier experiments, read from their result tables (``sql/models/schema.sql``;
 never written here): the departure study's Figure 8(a–c) (precision, recall, F1 against k) and
-8(d) (train on k days, test on t days), Figure 9 (feature importances at k = 14), and the
+8(d) (train on k days, test on t days), Figure 9 (feature importances at the calendar's largest
+k, ``k_max``; the paper's is at k = ``PAPER_K``), and the
 integration study's Figure 4 (ablation, share classified as locals, three-way F1). Rows resting
 on fewer than ``min_group_size`` positives or negatives are suppressed (SPEC §1) and not drawn.
 A missing or empty table, or experiments that were all skipped (issue 10), give a figure that
@@ -29,6 +30,7 @@ from migrant_assets.models.integration import (
     THREE_WAY,
 )
 from migrant_assets.models.reference import PAPER_F1, PAPER_SHARE
+from migrant_assets.papers import PAPER_K
 from migrant_assets.reports.plots import (
     FAMILY_TITLES,
     GROUP_COLORS,
@@ -120,17 +122,26 @@ def transfer_heatmap(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> bytes:
     return to_png(fig, dpi=90)
 
 
+def importance_title(cfg: StudyConfig, top: int = 10) -> str:
+    """The title of :func:`importance_chart`: our k is the calendar's largest, the paper's
+    :data:`~migrant_assets.papers.PAPER_K`."""
+    return (f"The {top} most important features, k = {cfg.calendar.k_max} "
+            f"(cf. 000 Figure 9, k = {PAPER_K})")
+
+
 def importance_chart(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, top: int = 10) -> bytes:
-    """000 Figure 9: the ``top`` features of highest Gini importance at k = 14, coloured by
-    family, beside their permutation importance (mean ± sd over folds and repeats)."""
-    title = f"The {top} most important features, k = 14 (cf. 000 Figure 9)"
+    """000 Figure 9: the ``top`` features of highest Gini importance at k = ``k_max`` (the
+    calendar's largest k), coloured by family, beside their permutation importance (mean ± sd
+    over folds and repeats)."""
+    title = importance_title(cfg, top)
     problem = table_problem(con, "feature_importance")
     rows = None if problem else run_sql(con, "reports/feature_importance.sql", {
         "window_id": reference_window(cfg).window_id,
     }).df().head(top)
     if rows is None or rows.empty:
         return message_figure(title, problem or _why_nothing(
-            con, [FEATURE_IMPORTANCE], "no importance for the k = 14 window"))
+            con, [FEATURE_IMPORTANCE],
+            f"no importance for the k = {cfg.calendar.k_max} window"))
     rows = rows.iloc[::-1]
     colors = [FAMILY_COLORS.get(f, "#999999") for f in rows["family"]]
     fig, (ax_g, ax_p) = plt.subplots(1, 2, figsize=(13, 5), layout="constrained", sharey=True)

@@ -45,7 +45,7 @@ from migrant_assets.models.integration import (
 )
 from migrant_assets.models.reference import PAPER_F1, PAPER_SHARE
 from migrant_assets.models.store import SKIPPED
-from migrant_assets.papers import GROUP_SIZES
+from migrant_assets.papers import GROUP_SIZES, PAPER_K
 from migrant_assets.reports.findings import Z_CRITICAL
 from migrant_assets.reports.maps import PAPER_HOUSING_PRICES, group_maps, price_distribution
 from migrant_assets.reports.model_figures import (
@@ -67,7 +67,9 @@ from migrant_assets.reports.trajectories import TRAJECTORIES
 from migrant_assets.reports.trends import plot_trends
 from migrant_assets.summary import group_sizes, quarantine_by_reason, table_rows
 
-#: Every figure of the report: key -> (section, caption).
+#: Every figure of the report: key -> (section, caption). A caption is a template of
+#: ``{k_max}`` (our largest k, the calendar's) and ``{paper_k}`` (the paper's): see
+#: :func:`figure_caption`.
 FIGURES: dict[str, tuple[str, str]] = {
     "trends_integration": ("integration", "Group mean ± standard error of every feature per "
                            "week, locals / settled / new migrants (cf. 001 Figures 2–3)."),
@@ -81,8 +83,8 @@ FIGURES: dict[str, tuple[str, str]] = {
                        "(cf. 000 Figure 8(a–c))."),
     "transfer_heatmap": ("departure_models", "Trained on k days, tested on t days "
                          "(cf. 000 Figure 8(d))."),
-    "feature_importance": ("departure_models", "The ten most important features at k = 14 "
-                           "(cf. 000 Figure 9)."),
+    "feature_importance": ("departure_models", "The ten most important features at k = {k_max} "
+                           "(cf. 000 Figure 9, at k = {paper_k})."),
     "integration_classifiers": ("integration_models", "Settled migrants vs locals, share "
                                 "classified as locals, three-way F1 (cf. 001 Figure 4)."),
 }
@@ -199,8 +201,13 @@ def _skipped_list(skipped: pd.DataFrame, experiments: Sequence[str]) -> str:
     return f'<ul class="skipped">{items}</ul>'
 
 
-def _figure(key: str, figures: dict[str, bytes]) -> str:
-    caption = FIGURES.get(key, ("", key))[1]
+def figure_caption(key: str, cfg: StudyConfig) -> str:
+    """The caption of figure ``key`` (:data:`FIGURES`) for the calendar of ``cfg``."""
+    return FIGURES.get(key, ("", key))[1].format(k_max=cfg.calendar.k_max, paper_k=PAPER_K)
+
+
+def _figure(key: str, figures: dict[str, bytes], cfg: StudyConfig) -> str:
+    caption = figure_caption(key, cfg)
     if key not in figures:
         return _unavailable(f"Figure {key}", "it was not produced for this report")
     return (f'<figure id="figure-{key}"><img alt="{html.escape(caption)}" '
@@ -246,7 +253,7 @@ def report_figures(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
     figures = {}
     for key, make in makers.items():
         png, reason = _attempt(f"Figure {key}", make, [])
-        figures[key] = message_figure(FIGURES[key][1], reason) if reason else png
+        figures[key] = message_figure(figure_caption(key, cfg), reason) if reason else png
     return figures
 
 
@@ -396,11 +403,21 @@ _METRICS: list[Column] = [
 
 
 #: Tables 1–3 of the departure study: (title, experiment in model_results, the paper's key).
+#: Titles are templates of ``{k_max}`` and ``{paper_k}``: see :func:`departure_tables`.
 DEPARTURE_TABLES = (
-    ("Table 1: new migrants vs locals, random forest", TABLE1, TABLE1),
-    ("Table 2: leaving vs staying migrants, k = 14", FIRST_K, TABLE2),
-    ("Table 3: leaving vs staying migrants, random forest per feature group", TABLE3, TABLE3),
+    ("Table 1: new migrants vs locals, random forest, k = {k_max}", TABLE1, TABLE1),
+    ("Table 2: leaving vs staying migrants, k = {k_max} (paper: k = {paper_k})", FIRST_K,
+     TABLE2),
+    ("Table 3: leaving vs staying migrants, random forest per feature group, k = {k_max}",
+     TABLE3, TABLE3),
 )
+
+
+def departure_tables(cfg: StudyConfig) -> list[tuple[str, str, str]]:
+    """:data:`DEPARTURE_TABLES` with their titles for the calendar of ``cfg`` (our tables are at
+    its largest k; the paper's at :data:`~migrant_assets.papers.PAPER_K`)."""
+    return [(title.format(k_max=cfg.calendar.k_max, paper_k=PAPER_K), experiment, key)
+            for title, experiment, key in DEPARTURE_TABLES]
 
 
 def departure_table_rows(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, experiment: str,
@@ -441,7 +458,7 @@ def _departure_models_section(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
     else:
         out += [
             _departure_table(con, cfg, f"table-departure-table{i}", title, experiment, key)
-            for i, (title, experiment, key) in enumerate(DEPARTURE_TABLES, start=1)
+            for i, (title, experiment, key) in enumerate(departure_tables(cfg), start=1)
         ]
         curves = run_sql(con, "reports/model_results.sql", {
             **first_k_params(cfg), "experiment": FIRST_K,
@@ -455,7 +472,7 @@ def _departure_models_section(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
             ("status", "status", fmt_text),
         ], suppressed="suppressed"))
         out.append("</details>")
-    out += [_figure("first_k_curves", figures), _figure("transfer_heatmap", figures)]
+    out += [_figure("first_k_curves", figures, cfg), _figure("transfer_heatmap", figures, cfg)]
     out.append("<h3>Feature importance (cf. 000 Figure 9)</h3>")
     problem = table_problem(con, "feature_importance")
     if problem:
@@ -469,7 +486,7 @@ def _departure_models_section(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
             ("permutation_mean", "permutation (mean)", fmt_metric),
             ("permutation_std", "permutation (sd)", fmt_metric),
         ]))
-    out.append(_figure("feature_importance", figures))
+    out.append(_figure("feature_importance", figures, cfg))
     return "\n".join(out)
 
 
@@ -516,7 +533,7 @@ def _integration_models_section(con: duckdb.DuckDBPyConnection, cfg: StudyConfig
                     ("paper", "F1 (paper)", fmt_metric), ("n_users", "test users", fmt_count),
                     ("status", "status", fmt_text)]
         out.append(html_table(table_id, df, cols, suppressed="suppressed"))
-    out.append(_figure("integration_classifiers", figures))
+    out.append(_figure("integration_classifiers", figures, cfg))
     return "\n".join(out)
 
 
@@ -610,13 +627,13 @@ def build_report(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, figures: dict
         _limits_section(notes, skipped),
         _section("The data section", lambda: _data_section(con, cfg), problems),
         "<h2 id='integration'>2. Locals, settled and new migrants (001 Sections 3–4)</h2>",
-        _figure("trends_integration", figures),
+        _figure("trends_integration", figures, cfg),
         _section("The trajectory table", lambda: _trajectory_section(con), problems),
-        _figure("group_map", figures),
+        _figure("group_map", figures, cfg),
         "<h2 id='departure'>3. Locals, staying and leaving migrants (000 Section 3)</h2>",
         _section("The housing prices", lambda: _price_section(con), problems),
-        _figure("housing_prices", figures),
-        _figure("trends_departure", figures),
+        _figure("housing_prices", figures, cfg),
+        _figure("trends_departure", figures, cfg),
         _section("The findings", lambda: _findings_section(con), problems),
         _section("The departure classifiers",
                  lambda: _departure_models_section(con, cfg, figures, skipped), problems),
@@ -626,7 +643,7 @@ def build_report(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, figures: dict
     ]
     if extra:
         parts.append("<h2>Other figures</h2>")
-        parts += [_figure(key, figures) for key in extra]
+        parts += [_figure(key, figures, cfg) for key in extra]
     parts.append("</body></html>")
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)

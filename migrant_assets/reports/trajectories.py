@@ -33,6 +33,9 @@ TRAJECTORIES: dict[str, str] = {
 
 #: The paper's assignment of features to trajectories (001 Section 4, "Integration of New
 #: Migrants", paragraphs 3–5; the slide deck 002 shows the same three panels).
+#: Kept here, not in ``data/paper_reference.csv``: that file holds the papers' numbers (one value
+#: per study, experiment, row and metric), and this is a categorical assignment it has no column
+#: for (SPEC §6 names the papers' numbers only).
 PAPER_TRAJECTORIES: dict[str, str] = {
     **dict.fromkeys(["same_sex", "local", "call_duration", "duration_variance",
                      "avg_moving_distance"], "settled_between"),

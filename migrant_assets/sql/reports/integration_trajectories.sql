@@ -54,7 +54,7 @@ classified AS (
     LEFT JOIN ordered o USING (feature)
 )
 SELECT k.feature, k.feature_group, k.local_mean, k.settled_mean, k.new_mean,
-       array_to_string(list_transform(k.sorted, lambda s: s.name), ' < ') AS ordering,
+       array_to_string(list_transform(k.sorted, lambda s: s.name), ' < ') AS ordering, -- noqa: RF01
        k.trajectory,
        least(abs(k.sorted[2].mean - k.sorted[1].mean)
                  / nullif(sqrt(k.sorted[2].se ^ 2 + k.sorted[1].se ^ 2), 0),

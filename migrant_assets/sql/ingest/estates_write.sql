@@ -5,6 +5,7 @@ SELECT id, lat_value, lon_value, price_value FROM judged_place WHERE reason IS N
 DELETE FROM quarantine WHERE source = 'estates';
 INSERT INTO quarantine
 SELECT 'estates', '', reason, _file, _row,
-    CAST(to_json({estate_id: safe_text(id), lat: safe_text(lat), lon: safe_text(lon), price_per_sqm: safe_text(price)}) AS VARCHAR)
+    CAST(to_json({estate_id: safe_text(id), lat: safe_text(lat), lon: safe_text(lon),
+                  price_per_sqm: safe_text(price)}) AS VARCHAR)
 FROM judged_place
 WHERE reason IS NOT NULL;

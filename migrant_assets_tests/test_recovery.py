@@ -1,0 +1,122 @@
+"""Recovery (issue 11): a run killed with SIGKILL during ingestion, features or models never
+blocks the next one, and the re-run's tables equal a clean run's; a second process on a work
+directory in use gets a clear error, not a crash."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from migrant_assets.errors import InputError
+from migrant_assets.runs import workdir_lock
+
+
+def _env(home: Path) -> dict:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("MIGRANT_ASSETS_") and k != "DAGSTER_HOME"}
+    env["DAGSTER_HOME"] = str(home)
+    return env
+
+
+def _demo(work: Path) -> list[str]:
+    return [sys.executable, "-m", "migrant_assets.cli", "demo", "--preset", "tiny",
+            "--workdir", str(work)]
+
+
+def _kill_during(cmd: list[str], env: dict, marker: str) -> tuple[str, str]:
+    """Start the demo; once it prints ``marker`` (the step before the stage to interrupt has
+    finished), wait until the stage's run has started, then SIGKILL the process. Returns the id
+    of the run left STARTED, and what the process printed."""
+    import dagster as dg
+
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=env)
+    seen = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        seen.append(line)
+        if line.startswith(marker):
+            break
+    instance = dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
+    deadline = time.monotonic() + 60
+    started = []
+    while not started and time.monotonic() < deadline:
+        started = instance.get_runs(
+            filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait(timeout=60)
+    assert proc.returncode == -9 and started, "".join(seen)[-2000:]
+    return started[0].run_id, "".join(seen)
+
+
+def _same_tables(a: Path, a_root: str, b: Path, b_root: str) -> list[str]:
+    """Tables whose rows differ (EXCEPT ALL both ways), paths made relative to each workdir."""
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{a}' AS a (READ_ONLY)")
+    con.execute(f"ATTACH '{b}' AS b (READ_ONLY)")
+    tables = {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'a'").fetchall()}
+    other = {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'b'").fetchall()}
+    differ = sorted(tables ^ other)
+    for table in sorted(tables & other):
+        cols = con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() "
+            "WHERE database_name = 'a' AND table_name = ? ORDER BY column_index",
+            [table]).fetchall()
+
+        def select(db: str, root: str, cols=cols, table=table) -> str:
+            exprs = [f"replace(\"{c}\", '{root}', '<workdir>')" if t == "VARCHAR" else f'"{c}"'
+                     for c, t in cols]
+            return f'SELECT {", ".join(exprs)} FROM {db}."{table}"'
+
+        for x, y in ((("a", a_root), ("b", b_root)), (("b", b_root), ("a", a_root))):
+            n = con.execute(f"SELECT count(*) FROM ({select(*x)} EXCEPT ALL "
+                            f"{select(*y)})").fetchone()[0]
+            if n:
+                differ.append(f"{table} ({n} rows only in {x[0]})")
+                break
+    return differ
+
+
+def test_killed_runs_never_block_the_next_one(tiny: dict, tmp_path: Path) -> None:
+    work, env = tmp_path / "work", _env(tmp_path / "dagster_home")
+    cmd = _demo(work)
+    stages = {"ingest": "ingest_reference:", "features": "price_cells:",
+              "models": "fold_users:"}
+    killed, printed = [], []
+    for marker in stages.values():  # each kill leaves a run STARTED, holding the pool's slot
+        run_id, out = _kill_during(cmd, env, marker)
+        killed.append(run_id)
+        printed.append(out)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    later = "".join(printed[1:]) + done.stdout  # the next process recovers each killed run
+    for run_id in killed:
+        assert f"recovered: run {run_id}" in later, later[:3000]
+    clean = tiny["cfg"]
+    differ = _same_tables(work / "migrant_assets.duckdb", str(work),
+                          clean.duckdb_path, str(clean.workdir))
+    assert not differ, differ
+
+
+def test_a_second_process_on_a_workdir_in_use_gets_a_clear_error(tmp_path: Path) -> None:
+    with workdir_lock(tmp_path):
+        proc = subprocess.run(
+            [sys.executable, "-c", "from pathlib import Path; from migrant_assets.runs import "
+             f"workdir_lock\nwith workdir_lock(Path({str(tmp_path)!r})): pass"],
+            capture_output=True, text=True, timeout=120)
+        assert proc.returncode != 0
+        assert f"another migrant-assets process (PID {os.getpid()}) is running" in proc.stderr
+        with pytest.raises(InputError, match="wait for it to finish"):
+            with workdir_lock(tmp_path):
+                pass  # flock is per open file: a second open in one process conflicts too
+    with workdir_lock(tmp_path):  # released: free again
+        pass

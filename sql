@@ -1,0 +1,1 @@
+migrant_assets/sql
