@@ -26,14 +26,7 @@ from migrant_assets.reports.tables import skipped_experiments, unavailable_data
 NO_LOCATIONS = ("geography", "housing_price")
 LOCATION_FEATURES = [f for f, spec in FEATURES.items() if spec.family in NO_LOCATIONS]
 
-
-@pytest.fixture(scope="module", autouse=True)
-def small_models():
-    """Forests of 50 trees and a coarser C grid keep the module fast; the protocol is unchanged."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("migrant_assets.models.classifiers.N_TREES", 50)
-        mp.setattr("migrant_assets.models.classifiers.C_GRID", (0.01, 1.0, 100.0))
-        yield
+pytestmark = pytest.mark.usefixtures("small_forests")  # conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,8 @@ DEPARTURE_SIGNAL = ("degree", "in_calls", "neighbor_avg_price")
 #: ego network (E); call behaviour (C) is noise. New migrants make longer calls.
 INTEGRATION_SIGNAL = {"center_lat": 3.0, "local": 1.5, "degree": 0.7}
 
+pytestmark = pytest.mark.usefixtures("small_forests")  # conftest.py
+
 
 def make_features(cfg, *, n_staying=900, n_leaving=100, n_locals=600, n_settled=400, n_new=60,
                   signal=2.0, seed=0, silent_share=0.1, nan_share=0.05) -> pd.DataFrame:
@@ -78,15 +80,6 @@ def features_db(features: pd.DataFrame):
     con.execute("INSERT INTO features SELECT * FROM rows")
     con.unregister("rows")
     return con
-
-
-@pytest.fixture(scope="module", autouse=True)
-def small_forests():
-    """Forests of 50 trees and a coarser C grid keep the module fast; the protocol is unchanged."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("migrant_assets.models.classifiers.N_TREES", 50)
-        mp.setattr("migrant_assets.models.classifiers.C_GRID", (0.01, 1.0, 100.0))
-        yield
 
 
 @pytest.fixture(scope="module")
