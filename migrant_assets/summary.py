@@ -28,6 +28,15 @@ def quarantine_by_reason(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str,
     ).fetchall()
 
 
+def landing_exclusions(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int, int]:
+    """Calls files read, rows read, rows that are not calls, rows dated outside the calendar
+    (``landed_files``): what the mapping's rules left out, counted, never silently."""
+    files, read, not_call, outside = con.execute(
+        "SELECT count(*), sum(rows_read), sum(rows_not_a_call), sum(rows_outside_calendar) "
+        "FROM landed_files").fetchone()
+    return files, int(read or 0), int(not_call or 0), int(outside or 0)
+
+
 def group_proportions(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig
 ) -> list[tuple[str, str, int | None, float | None, float]]:
@@ -147,6 +156,12 @@ def _print_tables(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> None:
         if not rows:
             print("  none")
 
+    def landing() -> None:
+        files, read, not_call, outside = landing_exclusions(con)
+        print(f"\nCalls files read once: {files:,} file(s), {read:,} rows; left out by the "
+              f"mapping's rules: {not_call:,} not calls, {outside:,} dated outside the study "
+              "calendar (per file: table landed_files)")
+
     def groups() -> None:
         rows = group_proportions(con, cfg)
         print("\nStudy groups (share of the study's labelled users; the papers' share beside;"
@@ -156,6 +171,7 @@ def _print_tables(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> None:
             share = "" if ours is None else f"{ours:7.2%}"
             print(f"  {study:<12}{group:<18}{users:>10}  {share:>7}   paper {paper:7.2%}")
 
+    _part("Calls files read once", landing, ("landed_files",), con)
     _part("Quarantined rows by reason", quarantine, (), con)
     _part("Study groups", groups, ("user_labels",), con)
     _part("Unavailable", lambda: print_limits(con), (), con)

@@ -326,6 +326,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 def test_shape_a_csv_epoch_durations_events_no_cells(runs: dict) -> None:
     con = _check("a", *runs["a"])
+    root, ext, expected, proc = runs["a"]
+    sms = expected["excluded"]["not_a_call"]
+    assert f"left out by the mapping's rules: {sms:,} not calls, 1 dated outside" in proc.stdout
     missed = sum(c.event == "missed" for c in runs["a"][1].calls)
     assert missed > 0 and con.execute(
         "SELECT count(*) FROM calls WHERE duration_s IS NULL AND end_ts IS NULL").fetchone()[0] \
