@@ -93,11 +93,11 @@ def config_error(error: Exception, path: Path) -> InputError:
 
 
 def _input_error_names() -> set[str]:
-    names, todo = set(), [InputError]
-    while todo:
-        cls = todo.pop()
+    names, pending = set(), [InputError]
+    while pending:
+        cls = pending.pop()
         names.add(cls.__name__)
-        todo += cls.__subclasses__()
+        pending += cls.__subclasses__()
     return names
 
 

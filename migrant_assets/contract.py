@@ -459,8 +459,8 @@ def read_table(
     may show, then ``_file`` and ``_row`` (Parquet: the row number, 1-based; CSV: the line
     number in the file, counting the header).
     """
-    src = contract.source(table)
-    assert src is not None, f"{table} has no source"
+    src = contract.source(table)  # raises for a name outside CONTRACT_COLUMNS: the temp table
+    assert src is not None, f"{table} has no source"  # names below are from that allow-list
     files = files if files is not None else contract.files(table, cfg.calendar.days)
     fmt = src.format or ("parquet" if files[0].suffix == ".parquet" else "csv")
     run_sql(con, "ingest/canonical.sql")

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from test_models import SEED, features_db, make_features
+from test_models import SEED, features_db, make_features, run_experiments
 
 import migrant_assets.models as M
 from migrant_assets.cli import QUIET
@@ -78,19 +78,7 @@ def no_locations(cfg):
     features = make_features(cfg)
     features[LOCATION_FEATURES] = np.nan
     con = features_db(features)
-    windows = M.first_k_windows(con, cfg)
-    M.assign_departure_folds(con, cfg, SEED)
-    out = {
-        "con": con,
-        "k14": M.evaluate_window(con, cfg, windows[-1], SEED, (M.RANDOM_FOREST,)),
-        "table1": M.table1_new_vs_locals(con, cfg, SEED),
-        "table3": M.table3_feature_groups(con, cfg, SEED),
-        "transfer": M.transfer_matrix(con, cfg, SEED),
-        "importance": M.feature_importance(con, cfg, SEED, n_repeats=2),
-        "settled": M.settled_vs_locals(con, cfg, SEED),
-        "three_way": M.three_way(con, cfg, SEED),
-    }
-    yield out
+    yield run_experiments(con, cfg, (M.RANDOM_FOREST,))
     con.close()
 
 

@@ -87,18 +87,21 @@ def cfg() -> StudyConfig:
     return StudyConfig(calendar=Calendar(k_min=12))  # k = 12, 13, 14
 
 
-@pytest.fixture(scope="module")
-def run(cfg):
-    """Every experiment once on the planted-signal table."""
-    con = features_db(make_features(cfg))
+def run_experiments(con, cfg, last_k_classifiers=None, every_k: bool = False) -> dict:
+    """Folds, then every experiment once: the other k with a random forest (``every_k``), the
+    last k with ``last_k_classifiers`` (default all), Tables 1 and 3, the transfer matrix,
+    importance and the integration study's."""
     windows = M.first_k_windows(con, cfg)
     M.assign_departure_folds(con, cfg, SEED)
-    out = {
+    per_k = {w.window_id: M.evaluate_window(con, cfg, w, SEED, (M.RANDOM_FOREST,))
+             for w in (windows[:-1] if every_k else [])}
+    last = (M.evaluate_window(con, cfg, windows[-1], SEED) if last_k_classifiers is None else
+            M.evaluate_window(con, cfg, windows[-1], SEED, last_k_classifiers))
+    return {
         "con": con,
         "windows": windows,
-        "per_k": {w.window_id: M.evaluate_window(con, cfg, w, SEED, (M.RANDOM_FOREST,))
-                  for w in windows[:-1]},
-        "k14": M.evaluate_window(con, cfg, windows[-1], SEED),
+        "per_k": per_k,
+        "k14": last,
         "table1": M.table1_new_vs_locals(con, cfg, SEED),
         "table3": M.table3_feature_groups(con, cfg, SEED),
         "transfer": M.transfer_matrix(con, cfg, SEED),
@@ -106,7 +109,13 @@ def run(cfg):
         "settled": M.settled_vs_locals(con, cfg, SEED),
         "three_way": M.three_way(con, cfg, SEED),
     }
-    yield out
+
+
+@pytest.fixture(scope="module")
+def run(cfg):
+    """Every experiment once on the planted-signal table."""
+    con = features_db(make_features(cfg))
+    yield run_experiments(con, cfg, every_k=True)
     con.close()
 
 

@@ -116,7 +116,10 @@ def test_a_second_process_on_a_workdir_in_use_gets_a_clear_error(tmp_path: Path)
         assert proc.returncode != 0
         assert f"another migrant-assets process (PID {os.getpid()}) is running" in proc.stderr
         with pytest.raises(InputError, match="wait for it to finish"):
-            with workdir_lock(tmp_path):
-                pass  # flock is per open file: a second open in one process conflicts too
-    with workdir_lock(tmp_path):  # released: free again
-        pass
+            _hold(tmp_path)  # flock is per open file: a second open in one process conflicts
+    assert _hold(tmp_path)  # released: free again
+
+
+def _hold(workdir: Path) -> bool:
+    with workdir_lock(workdir):
+        return (workdir / ".migrant_assets.lock").read_text() == str(os.getpid())
