@@ -51,6 +51,18 @@ def configure(
         con.execute("SET temp_directory = ?", [str(spill_dir)])
 
 
+def start_query_log(con: duckdb.DuckDBPyConnection) -> None:
+    """Record every statement this connection runs (DuckDB's query log)."""
+    con.execute("CALL enable_logging('QueryLog')")
+
+
+def query_log(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The statements recorded since :func:`start_query_log`, in order."""
+    return [m for (m,) in con.execute(
+        "SELECT message FROM duckdb_logs() WHERE type = 'QueryLog' ORDER BY context_id, timestamp"
+    ).fetchall()]
+
+
 def sql_text(name: str) -> str:
     """The text of ``sql/<name>`` (e.g. ``labels/user_labels.sql``), package data of
     ``migrant_assets/sql/``."""

@@ -1,4 +1,4 @@
-"""A partition backfill of `churn_models` over three first-k-days windows, launched through the
+"""A partition backfill of `departure_models` over three first-k-days windows, launched through the
 webserver's GraphQL `launchPartitionBackfill` as the UI does, completes with no DuckDB lock
 error: the runs start in parallel and the `duckdb` pool (limit 1, dagster.yaml) serialises them.
 Three runs queued at once prove the serialisation as well as twelve, in a quarter of the time.
@@ -96,13 +96,13 @@ def webserver(tiny: dict, tmp_path: Path):
         log.close()
 
 
-def test_churn_models_backfill_from_the_webserver(tiny: dict, webserver: int) -> None:
+def test_departure_models_backfill_from_the_webserver(tiny: dict, webserver: int) -> None:
     cfg = tiny["cfg"]
     every_k = [w.key for w in cfg.calendar.windows("first_k_days")]
     assert every_k[0] == "2016-09-07" and every_k[-1] == "2016-09-18"
     keys = every_k[-3:]  # k = 12, 13, 14
     launched = _graphql(webserver, LAUNCH, {"params": {
-        "assetSelection": [{"path": ["churn_models"]}], "partitionNames": keys,
+        "assetSelection": [{"path": ["departure_models"]}], "partitionNames": keys,
         "fromFailure": False}})["launchPartitionBackfill"]
     assert launched["__typename"] == "LaunchBackfillSuccess", launched
     backfill = launched["backfillId"]

@@ -148,7 +148,7 @@ def test_too_few_leaving_migrants_are_skipped(cfg):
     assert res.f1.isna().all() and ev.models == {} and ev.fold_metrics.empty
     assert (res.skip_reason == "fewer than 10 leaving migrants (thresholds.min_class_size)").all()
     assert (res.n_pos == 6).all()  # the table keeps the counts; the report suppresses them
-    assert M.split_violations(con, [M.FIRST_K]) == (0, 0)
+    assert M.split_violations(con, [M.LEAVING_VS_STAYING]) == (0, 0)
     integration = M.settled_vs_locals(con, cfg, SEED).results
     assert (integration.status == M.SKIPPED).all() and len(integration) == 3 + 6
     assert integration.skip_reason.str.startswith(
@@ -194,7 +194,7 @@ def no_leavers(tmp_path_factory, monkeypatch_module):
     k14 = cfg.calendar.windows("first_k_days")[-1].key
     runs = {name: defs.resolve_job_def(name).execute_in_process(
                 run_config=QUIET, instance=instance, partition_key=key, raise_on_error=False)
-            for name, key in (("fold_users", None), ("train_churn_models", k14),
+            for name, key in (("fold_users", None), ("train_departure_models", k14),
                               ("prediction_results", None))}
     runs["report"] = defs.resolve_job_def("describe_and_report").execute_in_process(
         run_config=QUIET, instance=instance, raise_on_error=False)
@@ -221,8 +221,9 @@ def test_every_asset_materializes(no_leavers):
         assert result.success, name
     materialized = {e.asset_key.to_user_string() for r in no_leavers["runs"].values()
                     for e in r.get_asset_materialization_events()}
-    assert materialized == {"departure_folds", "churn_models", "churn_curves", "churn_transfer",
-                            "churn_tables", "churn_feature_importance", "integration_models",
+    assert materialized == {"departure_folds", "departure_models", "departure_curves",
+                            "departure_transfer", "departure_tables",
+                            "departure_feature_importance", "integration_models",
                             "group_feature_trends", "integration_trajectories", "group_maps",
                             "findings", "report"}
 
@@ -233,7 +234,7 @@ def test_result_tables_hold_skipped_rows(no_leavers):
     rows = con.execute("SELECT experiment, status, skip_reason, count(*) FROM model_results "
                        "GROUP BY ALL ORDER BY ALL").fetchall()
     assert rows == [
-        (M.FIRST_K, "skipped", reason, len(M.CLASSIFIERS) + 1),
+        (M.LEAVING_VS_STAYING, "skipped", reason, len(M.CLASSIFIERS) + 1),
         (M.TABLE1, "ok", None, 4),  # all features, ego network, call behaviour, random guess
         (M.TABLE1, "skipped", "every geography feature is null: nothing to classify on", 1),
         (M.TABLE1, "skipped", "every housing price feature is null: nothing to classify on", 1),
@@ -258,13 +259,13 @@ def test_metadata_names_what_was_skipped(no_leavers):
     folds = _metadata(runs["fold_users"], "departure_folds")
     assert folds["skipped"] == "no departure folds at k=14: no leaving migrants: only one class " \
                                "to classify"
-    models = _metadata(runs["train_churn_models"], "churn_models")
+    models = _metadata(runs["train_departure_models"], "departure_models")
     assert models["skipped_experiments"] == 1
     assert "k=14: skipped: no leaving migrants" in models["skipped"]
     assert models["skipped_checks"] == {
         "beats_random_guess": "no classifier was evaluated: every experiment was skipped",
         "no_user_in_train_and_test": "no split was made: every experiment was skipped"}
-    curves = _metadata(runs["prediction_results"], "churn_curves")
+    curves = _metadata(runs["prediction_results"], "departure_curves")
     assert curves["skipped_checks"] == {"f1_rises_with_k": "the random forest was evaluated at 0 "
                                         "k (two are needed): the other windows were skipped"}
     report = _metadata(runs["report"], "report")
@@ -280,17 +281,17 @@ def test_checks_with_nothing_to_judge_are_not_evaluated(no_leavers):
     )
 
     runs, instance = no_leavers["runs"], no_leavers["instance"]
-    assert runs["train_churn_models"].get_asset_check_evaluations() == []
+    assert runs["train_departure_models"].get_asset_check_evaluations() == []
     evaluated = {(e.asset_key.to_user_string(), e.check_name, e.passed)
                  for e in runs["prediction_results"].get_asset_check_evaluations()}
     assert ("integration_models", "beats_random_guess", True) in evaluated
     assert ("integration_models", "no_user_in_train_and_test", True) in evaluated
-    assert ("churn_tables", "no_user_in_train_and_test", True) in evaluated  # Table 1 ran
-    assert not {(a, c) for a, c, _ in evaluated} & {("churn_curves", "f1_rises_with_k"),
-                                                    ("churn_transfer",
+    assert ("departure_tables", "no_user_in_train_and_test", True) in evaluated  # Table 1 ran
+    assert not {(a, c) for a, c, _ in evaluated} & {("departure_curves", "f1_rises_with_k"),
+                                                    ("departure_transfer",
                                                      "no_user_in_train_and_test")}
     history = instance.event_log_storage.get_asset_check_execution_history(
-        dg.AssetCheckKey(dg.AssetKey("churn_curves"), "f1_rises_with_k"), limit=1)
+        dg.AssetCheckKey(dg.AssetKey("departure_curves"), "f1_rises_with_k"), limit=1)
     # planned, never evaluated, in a run that succeeded: the UI resolves it to SKIPPED
     assert history[0].status == AssetCheckExecutionRecordStatus.PLANNED
     assert instance.get_run_by_id(history[0].run_id).is_success

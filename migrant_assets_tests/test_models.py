@@ -146,7 +146,7 @@ def test_random_guess_is_prevalence(run):
     assert len(rows) == len(run["windows"]) + 2
     by_hand = con.sql("SELECT window_id, avg((label = 'leaving_migrant')::INT) AS p FROM features "
                       "WHERE label IN ('staying_migrant', 'leaving_migrant') GROUP BY ALL").df()
-    merged = rows[rows.experiment == M.FIRST_K].merge(by_hand, on="window_id")
+    merged = rows[rows.experiment == M.LEAVING_VS_STAYING].merge(by_hand, on="window_id")
     for col in ("precision", "recall", "f1", "prevalence"):
         np.testing.assert_allclose(merged[col], merged["p"])
     assert (rows["f1"] == rows["n_pos"] / rows["n_users"]).all()
@@ -169,10 +169,11 @@ def test_bootstrap_interval_contains_point_and_is_deterministic():
 def test_results_carry_interval_and_paper_f1(run):
     res = run["con"].sql("SELECT * FROM model_results").df()
     assert (res.f1_ci_low <= res.f1 + 1e-12).all() and (res.f1 <= res.f1_ci_high + 1e-12).all()
-    k14 = res[(res.experiment == M.FIRST_K) & (res.window_label == "k=14")].set_index("row")
+    by_k = res[res.experiment == M.LEAVING_VS_STAYING]
+    k14 = by_k[by_k.window_label == "k=14"].set_index("row")
     assert k14.loc["random forest", "paper_f1"] == 0.2576
     assert k14.loc["random guess", "paper_f1"] == 0.0431
-    assert res[(res.experiment == M.FIRST_K) & (res.window_label != "k=14")].paper_f1.isna().all()
+    assert by_k[by_k.window_label != "k=14"].paper_f1.isna().all()
     t1 = res[res.experiment == M.TABLE1].set_index("row")
     assert t1.loc["geographical patterns", "paper_f1"] == 0.1433
     assert len(run["table3"].results) == 6  # all features, four groups, random guess
@@ -186,7 +187,7 @@ def test_folds_stratified_per_user_and_identical_across_k(run, cfg):
     per_fold = folds.groupby("fold").label.apply(lambda s: (s == "leaving_migrant").sum())
     assert per_fold.max() - per_fold.min() <= 1
     tested = con.sql("SELECT window_id, user_id, split FROM split_membership "
-                     f"WHERE experiment = '{M.FIRST_K}' AND role = 'test'").df()
+                     f"WHERE experiment = '{M.LEAVING_VS_STAYING}' AND role = 'test'").df()
     assert tested.groupby(["window_id", "user_id"]).size().eq(1).all()
     tested["fold"] = tested.split.str.removeprefix("fold").astype(int)
     merged = tested.merge(folds, on="user_id", suffixes=("", "_ref"))
@@ -200,7 +201,8 @@ def test_cv_f1_recomputed_from_the_splits(run, cfg):
     con, window = run["con"], run["windows"][0]
     data = M.load_matrix(con, [window], ("staying_migrant", "leaving_migrant"))
     splits = con.sql("SELECT user_id, split, role FROM split_membership "
-                     f"WHERE experiment = '{M.FIRST_K}' AND window_id = '{window.window_id}'").df()
+                     f"WHERE experiment = '{M.LEAVING_VS_STAYING}' "
+                     f"AND window_id = '{window.window_id}'").df()
     cols = M.feature_columns("departure", with_locals=False)
     pred = pd.Series(False, index=data.user_id)
     for _, s in splits.groupby("split"):
@@ -219,8 +221,8 @@ def test_no_user_in_train_and_test(run, cfg):
     con = run["con"]
     assert M.no_user_in_train_and_test(con) == 0
     experiments = set(con.sql("SELECT DISTINCT experiment FROM split_membership").df().experiment)
-    assert experiments == {M.FIRST_K, M.TABLE1, M.TABLE3, M.TRANSFER, M.SETTLED_VS_LOCALS,
-                           M.THREE_WAY}
+    assert experiments == {M.LEAVING_VS_STAYING, M.TABLE1, M.TABLE3, M.TRANSFER,
+                           M.SETTLED_VS_LOCALS, M.THREE_WAY}
     half = M.integration_split(con, cfg, SEED)
     train = set(half.user_id[half.half == "train"])
     assert abs(len(train) - len(half) / 2) <= 1
@@ -243,7 +245,8 @@ def test_planted_signal_found(run):
     for name in M.CLASSIFIERS:
         assert k14.loc[name, "f1"] > 3 * guess, name
     beats = M.beats_random_guess(run["con"])
-    ours = beats[beats.experiment.isin([M.FIRST_K, M.TABLE1, M.TABLE3, M.SETTLED_VS_LOCALS])]
+    ours = beats[beats.experiment.isin([M.LEAVING_VS_STAYING, M.TABLE1, M.TABLE3,
+                                         M.SETTLED_VS_LOCALS])]
     ours = ours[ours.row.isin([*M.CLASSIFIERS, "all features"])]
     assert len(ours) == 6 + 1 + 1 + 3 and ours.beats_all_positive.all()
     assert set(run["k14"].models) == set(M.CLASSIFIERS)

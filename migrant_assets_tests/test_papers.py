@@ -170,10 +170,10 @@ def test_model_asset_descriptions_name_the_calendars_k_max():
     from migrant_assets.defs import models as defs_models
     from migrant_assets.defs.partitions import CALENDAR
 
-    assets = [defs_models.departure_folds, defs_models.churn_models, defs_models.churn_tables,
-              defs_models.churn_feature_importance]
+    assets = [defs_models.departure_folds, defs_models.departure_models,
+              defs_models.departure_tables, defs_models.departure_feature_importance]
     texts = [spec.description for a in assets for spec in a.specs]
-    texts += [c.description for a in assets + [defs_models.churn_curves] for c in a.check_specs]
+    texts += [c.description for a in assets + [defs_models.departure_curves] for c in a.check_specs]
     assert not any("{k_max}" in t for t in texts)
     assert all(f"k = {CALENDAR.k_max}" in spec.description
                for a in assets[:2] + assets[3:] for spec in a.specs)

@@ -19,7 +19,7 @@ from migrant_assets.config import City, StudyConfig
 from migrant_assets.db import connect, run_sql
 from migrant_assets.features import FEATURES
 from migrant_assets.models.classifiers import CLASSIFIERS
-from migrant_assets.models.departure import FIRST_K, TABLE1, TABLE3
+from migrant_assets.models.departure import LEAVING_VS_STAYING, TABLE1, TABLE3
 from migrant_assets.models.integration import CLASSIFIED_AS_LOCALS, SETTLED_VS_LOCALS, THREE_WAY
 from migrant_assets.reports import (
     FIGURES,
@@ -94,7 +94,7 @@ def _model_tables(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> None:
     for w in windows:
         for i, model in enumerate([*CLASSIFIERS, "random guess"]):
             f1 = 0.1 + 0.01 * i + 0.005 * len(w.days)
-            rows.append({"experiment": FIRST_K, "row": model, "window_id": w.window_id,
+            rows.append({"experiment": LEAVING_VS_STAYING, "row": model, "window_id": w.window_id,
                          "window_label": w.label, "model": model, "precision": f1 - 0.02,
                          "recall": 0.6, "f1": f1, "f1_ci_low": f1 - 0.03, "f1_ci_high": f1 + 0.03,
                          "n_users": 500, "n_pos": 40, "prevalence": 0.08, **common})

@@ -59,14 +59,14 @@ first_k_features = _job(
 )
 
 fold_users = _job("fold_users", [models.departure_folds], "Departure study folds (SPEC §6).")
-train_churn_models = _job(
-    "train_churn_models", [models.churn_models],
+train_departure_models = _job(
+    "train_departure_models", [models.departure_models],
     "The four classifiers on each first-k-days window, k = 3..14 (SPEC §6).",
 )
 prediction_results = _job(
     "prediction_results",
-    [models.churn_curves, models.churn_transfer, models.churn_tables,
-     models.churn_feature_importance, models.integration_models],
+    [models.departure_curves, models.departure_transfer, models.departure_tables,
+     models.departure_feature_importance, models.integration_models],
     "Tables 1–3, Figures 8–9 and the integration study's classifiers (SPEC §6).",
 )
 
@@ -92,7 +92,7 @@ MAIN_PLAN: list[Step] = [
     Step(first_k_features, partitioned=True),
     Step(features.whole_period_job, partitioned=True),
     Step(fold_users),
-    Step(train_churn_models, partitioned=True),
+    Step(train_departure_models, partitioned=True),
     Step(prediction_results),
     Step(describe_and_report),
 ]

@@ -1,7 +1,7 @@
 """Model assets (SPEC §6): the departure study's classifiers per first-k-days window, its Tables
 1–3 and Figures 8–9, and the integration study's logistic regressions.
 
-`churn_models` is partitioned like the first-k-days features, so a backfill over every
+`departure_models` is partitioned like the first-k-days features, so a backfill over every
 first-k-days partition (k = k_min..k_max of the calendar) trains every k; the assets after it
 read whatever k partitions exist. Descriptions name the calendar's k_max (:func:`_k_max_doc`).
 
@@ -23,12 +23,13 @@ import dagster as dg
 import pandas as pd
 
 from migrant_assets.defs.features import features_first_k_days, features_integration_weeks
+from migrant_assets.defs.metadata import markdown_table
 from migrant_assets.defs.partitions import CALENDAR, first_k_days
 from migrant_assets.defs.resources import DUCKDB_POOL, StudyResource
 from migrant_assets.models import (
     CLASSIFIED_AS_LOCALS,
     FEATURE_IMPORTANCE,
-    FIRST_K,
+    LEAVING_VS_STAYING,
     OK,
     RANDOM_FOREST,
     SETTLED_VS_LOCALS,
@@ -66,16 +67,6 @@ ALL_K = dg.AssetDep(features_first_k_days, partition_mapping=dg.AllPartitionMapp
 
 METRIC_COLUMNS = ["row", "window_label", "precision", "recall", "f1", "f1_ci_low", "f1_ci_high",
                   "pr_auc", "paper_f1", "n_users", "n_pos", "status"]
-
-
-def markdown_table(df: pd.DataFrame, columns: list[str] | None = None) -> dg.MetadataValue:
-    """A small result frame as a markdown table for asset metadata (numbers to 4 places)."""
-    df = df[columns] if columns else df
-    cells = [[f"{v:.4f}" if isinstance(v, float) else ("" if v is None else str(v))
-              for v in row] for row in df.itertuples(index=False)]
-    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
-    lines += ["| " + " | ".join(row) + " |" for row in cells]
-    return dg.MetadataValue.md("\n".join(lines))
 
 
 def skipped_metadata(con, experiments: Sequence[str],
@@ -264,7 +255,7 @@ def departure_folds(context: dg.AssetExecutionContext, study: StudyResource):
 @experiment_asset("beats_random_guess", "no_user_in_train_and_test",
                   deps=[features_first_k_days, departure_folds], partitions_def=first_k_days)
 @_k_max_doc
-def churn_models(context: dg.AssetExecutionContext, study: StudyResource):
+def departure_models(context: dg.AssetExecutionContext, study: StudyResource):
     """Leaving vs staying migrants on the first k days: random forest, MLP, SVM and logistic
     regression, stratified 5-fold CV on the shared folds (SPEC §6; Table 2 at k = {k_max}, Figure
     8(a–c) over k). Fitted models are saved as files; per-fold metrics go to DuckDB. A window
@@ -278,13 +269,13 @@ def churn_models(context: dg.AssetExecutionContext, study: StudyResource):
             metadata = {"window": window.label,
                         "results": markdown_table(ev.results, METRIC_COLUMNS),
                         "seed": cfg.models.seed,
-                        **skipped_metadata(con, [FIRST_K], [window.window_id])}
-        outcomes = [_random_guess_check(con, [FIRST_K], [window.window_id]),
-                    _split_check(con, [FIRST_K], [window.window_id])]
+                        **skipped_metadata(con, [LEAVING_VS_STAYING], [window.window_id])}
+        outcomes = [_random_guess_check(con, [LEAVING_VS_STAYING], [window.window_id]),
+                    _split_check(con, [LEAVING_VS_STAYING], [window.window_id])]
     if ev is not None:
         saved = {}
         for name, model in sorted(ev.models.items()):
-            path = cfg.models_dir / "churn_models" / context.partition_key / f"{name}.joblib"
+            path = cfg.models_dir / "departure_models" / context.partition_key / f"{name}.joblib"
             saved[name] = {"path": str(path), "sha256": save_model(model, path)}
         metadata["models"] = dg.MetadataValue.json(saved)
         context.log.info(f"{window.label}: " + ", ".join(
@@ -294,10 +285,10 @@ def churn_models(context: dg.AssetExecutionContext, study: StudyResource):
 
 
 @experiment_asset("f1_rises_with_k", kinds=frozenset({"duckdb"}),
-                  deps=[dg.AssetDep(churn_models, partition_mapping=dg.AllPartitionMapping())])
-def churn_curves(context: dg.AssetExecutionContext, study: StudyResource):
+                  deps=[dg.AssetDep(departure_models, partition_mapping=dg.AllPartitionMapping())])
+def departure_curves(context: dg.AssetExecutionContext, study: StudyResource):
     """Figure 8(a–c): precision, recall and F1 of each classifier against k, from whatever k
-    partitions of `churn_models` exist."""
+    partitions of `departure_models` exist."""
     metadata = None
     with study.connect() as con:
         curves = con.execute(
@@ -311,12 +302,12 @@ def churn_curves(context: dg.AssetExecutionContext, study: StudyResource):
                         "k_available": int(((curves["row"] == RANDOM_FOREST)
                                             & (curves["status"] == OK)).sum()),
                         "figure_8abc": dg.MetadataValue.md(png_markdown(figure, "Figure 8(a-c)")),
-                        **skipped_metadata(con, [FIRST_K])}
+                        **skipped_metadata(con, [LEAVING_VS_STAYING])}
     yield from _emit(context, metadata, [_f1_rises_check(curves)])
 
 
 @experiment_asset("no_user_in_train_and_test", deps=[ALL_K, departure_folds])
-def churn_transfer(context: dg.AssetExecutionContext, study: StudyResource):
+def departure_transfer(context: dg.AssetExecutionContext, study: StudyResource):
     """Figure 8(d): a random forest trained on the first k days, tested on the first t days, for
     every pair of available windows, same users in the same folds."""
     cfg = study.config
@@ -338,7 +329,7 @@ def churn_transfer(context: dg.AssetExecutionContext, study: StudyResource):
 @experiment_asset("beats_random_guess", "no_user_in_train_and_test",
                   deps=[K_MAX, departure_folds])
 @_k_max_doc
-def churn_tables(context: dg.AssetExecutionContext, study: StudyResource):
+def departure_tables(context: dg.AssetExecutionContext, study: StudyResource):
     """Table 1 (new migrants vs locals, random forest, all features and each group alone) and
     Table 3 (leaving vs staying, random forest per feature group) at k = {k_max} (SPEC §6)."""
     cfg = study.config
@@ -358,7 +349,7 @@ def churn_tables(context: dg.AssetExecutionContext, study: StudyResource):
 @dg.asset(group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb", "sklearn"},
           deps=[K_MAX, departure_folds])
 @_k_max_doc
-def churn_feature_importance(context: dg.AssetExecutionContext, study: StudyResource):
+def departure_feature_importance(context: dg.AssetExecutionContext, study: StudyResource):
     """Figure 9: the ten features of highest Gini importance at k = {k_max}, with permutation
     importance on the held-out folds beside them."""
     cfg = study.config

@@ -10,13 +10,13 @@ from migrant_assets.defs.features import (
     features_whole_period,
 )
 from migrant_assets.defs.ingest import estates
+from migrant_assets.defs.metadata import markdown_table
 from migrant_assets.defs.models import (
-    churn_curves,
-    churn_feature_importance,
-    churn_tables,
-    churn_transfer,
+    departure_curves,
+    departure_feature_importance,
+    departure_tables,
+    departure_transfer,
     integration_models,
-    markdown_table,
 )
 from migrant_assets.defs.resources import DUCKDB_POOL, StudyResource
 from migrant_assets.reports import (
@@ -105,8 +105,8 @@ def findings_asset(context: dg.AssetExecutionContext, study: StudyResource):
 @dg.asset(
     group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb", "html"},
     deps=[group_feature_trends_asset, integration_trajectories_asset, group_maps_asset,
-          findings_asset, churn_curves, churn_transfer, churn_tables, churn_feature_importance,
-          integration_models],
+          findings_asset, departure_curves, departure_transfer, departure_tables,
+          departure_feature_importance, integration_models],
 )
 def report(context: dg.AssetExecutionContext, study: StudyResource):
     """One self-contained HTML report: data summary, group sizes, every table of the prediction

@@ -1,22 +1,44 @@
-"""The one resource every asset uses: the study configuration and its DuckDB file."""
+"""The one resource every asset uses: the study configuration and its DuckDB file, as a
+`dagster_duckdb.DuckDBResource` (``get_connection``) that opens the file with the study's
+settings (memory cap, spill directory, a clear error when another process holds the lock)."""
 
+import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster as dg
 import duckdb
+from dagster_duckdb import DuckDBResource
 
 from migrant_assets.config import StudyConfig
 from migrant_assets.contract import DataContract, contract_for
-from migrant_assets.db import connect
+from migrant_assets.db import connect, query_log, start_query_log
 
 #: Every asset that writes the DuckDB file runs in this pool (limit 1, dagster.yaml).
 DUCKDB_POOL = "duckdb"
+#: When set, every statement an asset or check runs is appended to this JSON-lines file with
+#: the step's asset and check keys (the test that no table is written by two assets).
+SQL_LOG_ENV = "MIGRANT_ASSETS_SQL_LOG"
 
 
-class StudyResource(dg.ConfigurableResource):
-    """The study (``config/study.yaml`` unless ``config_path`` or MIGRANT_ASSETS_CONFIG says)."""
+def _current_step() -> dict:
+    """The asset and check keys of the step running now (empty outside a step)."""
+    try:
+        context = dg.AssetExecutionContext.get()
+    except Exception:  # noqa: BLE001 -- no step is running (a test or a script)
+        return {"assets": [], "checks": []}
+    op = context.op_execution_context
+    return {"assets": sorted(k.to_user_string() for k in op.selected_asset_keys),
+            "checks": sorted(f"{k.asset_key.to_user_string()}.{k.name}"
+                             for k in op.selected_asset_check_keys)}
 
+
+class StudyResource(DuckDBResource):
+    """The study (``config/study.yaml`` unless ``config_path`` or MIGRANT_ASSETS_CONFIG says);
+    ``database`` defaults to the study's DuckDB file."""
+
+    database: str = ""
     config_path: str | None = None
 
     @property
@@ -27,10 +49,22 @@ class StudyResource(dg.ConfigurableResource):
         return contract_for(self.config, generate_missing=True)
 
     @contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         cfg = self.config
-        con = connect(cfg.duckdb_path, cfg.duckdb)
+        con = connect(self.database or cfg.duckdb_path, cfg.duckdb)
+        log_path = os.environ.get(SQL_LOG_ENV)
+        if log_path:
+            start_query_log(con)
         try:
             yield con
         finally:
+            if log_path:
+                step = _current_step()
+                with open(log_path, "a", encoding="utf-8") as log:
+                    for statement in query_log(con):
+                        log.write(json.dumps({**step, "sql": statement}) + "\n")
             con.close()
+
+    def connect(self):
+        """The connection of :meth:`get_connection` (the name the assets use)."""
+        return self.get_connection()

@@ -35,7 +35,7 @@ from migrant_assets.models.data import (
 )
 from migrant_assets.models.departure import (
     FEATURE_IMPORTANCE,
-    FIRST_K,
+    LEAVING_VS_STAYING,
     TABLE1,
     TABLE3,
     TRANSFER,
@@ -73,7 +73,7 @@ __all__ = [
     "CLASSIFIERS",
     "DEPARTURE_GROUPS",
     "FEATURE_IMPORTANCE",
-    "FIRST_K",
+    "LEAVING_VS_STAYING",
     "INTEGRATION_GROUPS",
     "LOGISTIC_REGRESSION",
     "MLP",

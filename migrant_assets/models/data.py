@@ -41,7 +41,7 @@ GROUP_TITLES = {
     "C": "call behaviour (C)", "G": "geography (G)",
 }
 
-LEAVING_VS_STAYING = ("staying_migrant", "leaving_migrant")
+STAYING_AND_LEAVING = ("staying_migrant", "leaving_migrant")
 N_FOLDS = 5
 
 
@@ -161,13 +161,13 @@ def stratified_folds(labels: pd.Series, seed: int, n_splits: int = N_FOLDS) -> n
 
 
 def _reference_users(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> pd.DataFrame:
-    return load_matrix(con, [reference_window(cfg)], LEAVING_VS_STAYING)[["user_id", "label"]]
+    return load_matrix(con, [reference_window(cfg)], STAYING_AND_LEAVING)[["user_id", "label"]]
 
 
 def _reference_problem(users: pd.DataFrame, cfg: StudyConfig) -> str | None:
     """Why the reference window's (k = k_max) staying and leaving migrants cannot be split into
     the departure folds (:func:`class_problem`), or None."""
-    return class_problem(users["label"], class_names(LEAVING_VS_STAYING), min_class_size(cfg))
+    return class_problem(users["label"], class_names(STAYING_AND_LEAVING), min_class_size(cfg))
 
 
 def assign_departure_folds(

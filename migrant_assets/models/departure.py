@@ -40,7 +40,7 @@ from migrant_assets.models.classifiers import (
 from migrant_assets.models.data import (
     DEPARTURE_GROUPS,
     GROUP_TITLES,
-    LEAVING_VS_STAYING,
+    STAYING_AND_LEAVING,
     attach_folds,
     class_names,
     class_problem,
@@ -64,7 +64,8 @@ from migrant_assets.models.store import OK, SKIPPED, concat_rows, write
 from migrant_assets.papers import PAPER_K
 
 TABLE1 = "table1_new_vs_locals_rf"
-FIRST_K = "leaving_vs_staying"  # every classifier per k: Figure 8(a–c); Table 2 at k = k_max
+#: Every classifier per k: Figure 8(a–c); Table 2 at k = k_max.
+LEAVING_VS_STAYING = "leaving_vs_staying"
 TABLE2 = "table2_leaving_vs_staying_k14"  # the paper's key (its Table 2 is at k = PAPER_K)
 TABLE3 = "table3_leaving_vs_staying_rf_k14"
 TRANSFER = "transfer"
@@ -243,9 +244,9 @@ def _leaving_vs_staying(
     """The staying and leaving migrants of ``window`` on the shared folds ``(folds, reason
     there are none)``, and what the data cannot support: too few of a class, no folds, users
     without a fold, a fold whose training users lack a class."""
-    data = load_matrix(con, [window], LEAVING_VS_STAYING)
+    data = load_matrix(con, [window], STAYING_AND_LEAVING)
     y = (data["label"] == "leaving_migrant").to_numpy()
-    problem = class_problem(data["label"], class_names(LEAVING_VS_STAYING), min_class_size(cfg))
+    problem = class_problem(data["label"], class_names(STAYING_AND_LEAVING), min_class_size(cfg))
     stored, no_folds = folds
     data, no_fold = attach_folds(data, stored)
     problem = problem or no_folds or no_fold
@@ -267,7 +268,7 @@ def evaluate_window(
     ``models`` holds each classifier fit on all the window's users."""
     matrix = _leaving_vs_staying(con, cfg, window, departure_folds(con, cfg, seed))
     rows = [(name, name, None) for name in classifiers]
-    return _evaluate(con, FIRST_K, TABLE2, window, matrix, rows, seed, fit_final=True,
+    return _evaluate(con, LEAVING_VS_STAYING, TABLE2, window, matrix, rows, seed, fit_final=True,
                      with_locals=False)
 
 

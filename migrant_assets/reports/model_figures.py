@@ -19,7 +19,7 @@ from migrant_assets.models.classifiers import CLASSIFIERS, RANDOM_FOREST
 from migrant_assets.models.data import reference_window
 from migrant_assets.models.departure import (
     FEATURE_IMPORTANCE,
-    FIRST_K,
+    LEAVING_VS_STAYING,
     RANDOM_GUESS,
     TRANSFER,
 )
@@ -67,12 +67,12 @@ def first_k_curves(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> bytes:
     title = "Leaving vs staying migrants against the days observed (cf. 000 Figure 8(a–c))"
     problem = table_problem(con, "model_results")
     rows = None if problem else run_sql(con, "reports/model_results.sql", {
-        **first_k_params(cfg), "experiment": FIRST_K,
+        **first_k_params(cfg), "experiment": LEAVING_VS_STAYING,
         "min_group_size": cfg.thresholds.min_group_size,
     }).df().dropna(subset=["f1"])
     if rows is None or rows.empty:
         return message_figure(title, problem or _why_nothing(
-            con, [FIRST_K], f"no published row of experiment {FIRST_K}"))
+            con, [LEAVING_VS_STAYING], f"no published row of experiment {LEAVING_VS_STAYING}"))
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.8), layout="constrained", sharex=True)
     fig.suptitle(title, fontsize=13)
     for ax, metric in zip(axes, ("precision", "recall", "f1"), strict=True):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+from pathlib import Path
 
 import matplotlib
 
@@ -104,3 +105,19 @@ def message_figure(title: str, message: str) -> bytes:
     ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True, fontsize=11,
             transform=ax.transAxes)
     return to_png(fig)
+
+
+def figure_path(workdir: Path, name: str) -> Path:
+    """Where the asset that draws figure ``name`` saves it (``<workdir>/figures/<name>.png``);
+    the report reads figures from here and never draws them again."""
+    return Path(workdir) / "figures" / f"{name}.png"
+
+
+def save_figure(workdir: Path, name: str, png: bytes) -> Path:
+    """Write figure ``name`` (PNG bytes) to :func:`figure_path`, replacing it."""
+    path = figure_path(workdir, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".png.tmp")
+    tmp.write_bytes(png)
+    tmp.replace(path)
+    return path

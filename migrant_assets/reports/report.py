@@ -31,7 +31,7 @@ from migrant_assets.db import run_sql
 from migrant_assets.models.data import reference_window
 from migrant_assets.models.departure import (
     FEATURE_IMPORTANCE,
-    FIRST_K,
+    LEAVING_VS_STAYING,
     TABLE1,
     TABLE2,
     TABLE3,
@@ -406,7 +406,7 @@ _METRICS: list[Column] = [
 #: Titles are templates of ``{k_max}`` and ``{paper_k}``: see :func:`departure_tables`.
 DEPARTURE_TABLES = (
     ("Table 1: new migrants vs locals, random forest, k = {k_max}", TABLE1, TABLE1),
-    ("Table 2: leaving vs staying migrants, k = {k_max} (paper: k = {paper_k})", FIRST_K,
+    ("Table 2: leaving vs staying migrants, k = {k_max} (paper: k = {paper_k})", LEAVING_VS_STAYING,
      TABLE2),
     ("Table 3: leaving vs staying migrants, random forest per feature group, k = {k_max}",
      TABLE3, TABLE3),
@@ -451,7 +451,8 @@ def _departure_table(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, table_id:
 def _departure_models_section(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
                               figures: dict[str, bytes], skipped: pd.DataFrame) -> str:
     out = ["<h2 id='departure-models'>5. Predicting leaving migrants (000 Section 4)</h2>",
-           _skipped_list(skipped, [TABLE1, FIRST_K, TABLE3, TRANSFER, FEATURE_IMPORTANCE])]
+           _skipped_list(skipped, [TABLE1, LEAVING_VS_STAYING, TABLE3, TRANSFER,
+                                   FEATURE_IMPORTANCE])]
     problem = table_problem(con, "model_results")
     if problem:
         out.append(_unavailable("The departure classifier tables", problem))
@@ -461,7 +462,7 @@ def _departure_models_section(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
             for i, (title, experiment, key) in enumerate(departure_tables(cfg), start=1)
         ]
         curves = run_sql(con, "reports/model_results.sql", {
-            **first_k_params(cfg), "experiment": FIRST_K,
+            **first_k_params(cfg), "experiment": LEAVING_VS_STAYING,
             "min_group_size": cfg.thresholds.min_group_size,
         }).df()
         out.append("<details><summary>Figure 8(a–c) in numbers: every classifier and k"

@@ -9,7 +9,13 @@ import pandas as pd
 
 from migrant_assets.config import StudyConfig
 from migrant_assets.db import run_sql
-from migrant_assets.models.departure import FEATURE_IMPORTANCE, FIRST_K, TABLE1, TABLE3, TRANSFER
+from migrant_assets.models.departure import (
+    FEATURE_IMPORTANCE,
+    LEAVING_VS_STAYING,
+    TABLE1,
+    TABLE3,
+    TRANSFER,
+)
 from migrant_assets.models.integration import CLASSIFIED_AS_LOCALS, SETTLED_VS_LOCALS, THREE_WAY
 
 
@@ -62,7 +68,7 @@ def experiment_title(experiment: str) -> str:
     """How the report and the summary name an experiment (the papers' tables and figures)."""
     return {
         TABLE1: "Table 1 (new migrants vs locals)",
-        FIRST_K: "leaving vs staying migrants (Table 2, Figure 8(a–c))",
+        LEAVING_VS_STAYING: "leaving vs staying migrants (Table 2, Figure 8(a–c))",
         TABLE3: "Table 3 (leaving vs staying, per feature group)",
         TRANSFER: "Figure 8(d) (trained on k days, tested on t days)",
         FEATURE_IMPORTANCE: "Figure 9 (feature importance)",
