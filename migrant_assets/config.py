@@ -190,10 +190,18 @@ class Checks(_Model):
       keep :data:`DEFAULT_MAX_NULL_SHARE`.
     - ``tolerance``: slack of the range checks: a value passes a bound b within
       ``tolerance * (1 + |b|)`` (exact sums keep rounding far below the default).
+    - ``leaving_share``: the range of the leaving migrants' share of the departure study's new
+      migrants (the paper: about 4%); outside it the labels check fails on the synthetic city
+      and warns on real data.
+    - ``min_positives``: fewer positive test users than this make an F1 too noisy to compare
+      with random guess; such classifier rows are listed, not judged (the `tiny` city has
+      about a dozen leavers, the `demo` city about 300).
     """
 
     max_null_share: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_MAX_NULL_SHARE))
     tolerance: float = 1e-9
+    leaving_share: tuple[float, float] = (0.02, 0.08)
+    min_positives: int = 30
 
     @model_validator(mode="before")
     @classmethod
@@ -213,6 +221,11 @@ class Checks(_Model):
             raise ValueError(f"checks.max_null_share must lie in [0, 1]: {bad}")
         if self.tolerance < 0:
             raise ValueError("checks.tolerance must be >= 0")
+        low, high = self.leaving_share
+        if not 0.0 <= low <= high <= 1.0:
+            raise ValueError("checks.leaving_share must be [low, high] with 0 <= low <= high <= 1")
+        if self.min_positives < 1:
+            raise ValueError("checks.min_positives must be >= 1")
         return self
 
 
