@@ -1,5 +1,6 @@
 """Command line: `migrant-assets generate` writes a synthetic city; `migrant-assets demo` is the
-main job — it materializes every asset for every partition and prints a summary.
+main job — it materializes every asset for every partition, in an order derived from the asset
+graph (`runs.main_plan`), and prints a summary.
 
 The demo degrades, never discards (issue 10): when a run fails, the steps that do not need what
 it failed to materialize still run, the report is always written for what succeeded, and the
@@ -197,6 +198,7 @@ class _Demo:
 
         self.dg, self.defs, self.verbose = dg, defs, verbose
         self.graph = defs.resolve_asset_graph()
+        self.job = defs.resolve_implicit_global_asset_job_def()
         with instance_lock(Path(os.environ["DAGSTER_HOME"])):
             self.instance = dg.DagsterInstance.get()
         for message in recover_dead_runs(self.instance, DUCKDB_POOL):
@@ -209,27 +211,27 @@ class _Demo:
         return self.dg.AssetSelection.assets(key).upstream().resolve(self.graph) - {key}
 
     def step(self, step) -> None:
-        job = self.defs.resolve_job_def(step.job.name)
-        assets = step.job.selection.resolve(self.graph)
+        """Run ``step`` (a :class:`migrant_assets.runs.Step`) unless what it needs failed."""
+        assets = set(step.keys)
         blocked = {k for k in assets if self._upstream(k) & self.lost
                    and k.to_user_string() not in ALWAYS_RUN}
         if blocked:
             needs = sorted({u.to_user_string() for k in blocked for u in self._upstream(k)
                             & self.lost})
             names = sorted(k.to_user_string() for k in blocked)
-            print(f"{step.job.name}: skipped {', '.join(names)} (needs {', '.join(needs)}, "
+            print(f"{step.name}: skipped {', '.join(names)} (needs {', '.join(needs)}, "
                   "which did not materialize)", flush=True)
             self.lost |= blocked
         runnable = assets - blocked
         if not runnable:
             return
-        selection = None if runnable == assets else sorted(runnable)
-        keys = job.partitions_def.get_partition_keys() if step.partitioned else [None]
-        runs = [(keys[0], keys[-1])] if step.single_run else [(k, k) for k in keys]
-        for first, last in runs:
+        selection = sorted(runnable)
+        name = step.name if runnable == assets else " + ".join(k.to_user_string()
+                                                               for k in selection)
+        for first, last in step.partition_runs():
             span = "" if first is None else f" [{first}]" if first == last else \
                 f" [{first}..{last}]"
-            result = self.run(job, f"{step.job.name}{span}", first, last, selection)
+            result = self.run(f"{name}{span}", first, last, selection)
             if result.success:
                 continue
             done = {e.asset_key for e in result.get_asset_materialization_events()}
@@ -238,10 +240,9 @@ class _Demo:
                            and k.to_user_string() not in failed_steps)
             self.lost |= runnable - done - set(retry)
             for key in retry:  # skipped in the run because something upstream of it failed
-                self.run(job, f"{step.job.name}{span} ({key.to_user_string()} alone)", first,
-                         last, [key])
+                self.run(f"{name}{span} ({key.to_user_string()} alone)", first, last, [key])
 
-    def run(self, job, name: str, first: str | None, last: str | None, selection):
+    def run(self, name: str, first: str | None, last: str | None, selection):
         from migrant_assets.runs import process_tags
 
         t = time.perf_counter()
@@ -249,7 +250,7 @@ class _Demo:
         if first is not None and first != last:
             tags |= {"dagster/asset_partition_range_start": first,
                      "dagster/asset_partition_range_end": last}
-        result = job.execute_in_process(
+        result = self.job.execute_in_process(
             run_config=QUIET, instance=self.instance, asset_selection=selection,
             partition_key=first if first == last else None, tags=tags, raise_on_error=False,
         )
@@ -306,18 +307,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     cfg = StudyConfig.load(config_path)
 
     from migrant_assets.contract import contract_for
-    from migrant_assets.defs.jobs import MAIN_PLAN
 
     t0 = time.perf_counter()
     if isinstance(cfg.source, SyntheticSource):
         print(f"synthetic city '{cfg.source.preset}' (seed {cfg.source.seed}): "
               f"{cfg.synthetic_dir}", flush=True)
-    from migrant_assets.runs import workdir_lock
+    from migrant_assets.runs import main_plan, workdir_lock
 
     with workdir_lock(cfg.workdir):  # a second process on this DuckDB file gets a clear error
         contract_for(cfg, generate_missing=True, progress=_progress)  # a bad mapping fails early
         demo = _Demo(args.verbose)
-        for step in MAIN_PLAN:
+        for step in main_plan(demo.defs):
             demo.step(step)
     elapsed = f"{time.perf_counter() - t0:.0f} s"
     if demo.failed_runs:

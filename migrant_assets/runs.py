@@ -22,6 +22,8 @@ import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from graphlib import TopologicalSorter
 from pathlib import Path
 
 import dagster as dg
@@ -118,3 +120,63 @@ def instance_lock(home: Path) -> Iterator[None]:
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+# ---------------------------------------------------------------- the main job's order
+
+#: The order of stages when several are ready at once (the asset groups, docs/architecture.md).
+STAGES = ("ingest", "labels", "graphs", "features", "models", "reports")
+
+
+@dataclass(frozen=True)
+class Step:
+    """Assets that are ready together and share a partitioning: one run over all partitions
+    when they backfill in a single run, else one run per partition."""
+
+    keys: tuple[dg.AssetKey, ...]
+    partitions_def: dg.PartitionsDefinition | None = None
+    single_run: bool = False
+
+    @property
+    def name(self) -> str:
+        return " + ".join(k.to_user_string() for k in self.keys)
+
+    def partition_runs(self) -> list[tuple[str | None, str | None]]:
+        """``(first, last)`` partition key of each run (``(None, None)``: unpartitioned)."""
+        if self.partitions_def is None:
+            return [(None, None)]
+        keys = self.partitions_def.get_partition_keys()
+        return [(keys[0], keys[-1])] if self.single_run else [(k, k) for k in keys]
+
+
+def main_plan(defs: dg.Definitions) -> list[Step]:
+    """Every materializable asset of ``defs`` in an order of its graph: the assets whose
+    upstream is done, by stage, grouped by partitioning (derived, never written by hand)."""
+    specs = {s.key: s for s in defs.resolve_all_asset_specs()}
+    runnable = {k for k in specs if defs.resolve_assets_def(k).is_executable}
+    sorter = TopologicalSorter(
+        {k: {d.asset_key for d in specs[k].deps} & runnable for k in runnable})
+    sorter.prepare()
+
+    def order(key: dg.AssetKey) -> tuple:
+        group = specs[key].group_name
+        return (STAGES.index(group) if group in STAGES else len(STAGES), key.to_user_string())
+
+    steps: list[Step] = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready(), key=order)
+        groups: list[Step] = []
+        for key in ready:
+            policy = defs.resolve_assets_def(key).backfill_policy
+            partitions = specs[key].partitions_def
+            single = partitions is not None and policy is not None \
+                and policy.max_partitions_per_run is None
+            same = next((i for i, s in enumerate(groups)
+                         if s.partitions_def == partitions and s.single_run == single), None)
+            if same is None:
+                groups.append(Step((key,), partitions, single))
+            else:
+                groups[same] = Step((*groups[same].keys, key), partitions, single)
+        steps += groups
+        sorter.done(*ready)
+    return steps

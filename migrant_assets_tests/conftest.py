@@ -16,6 +16,7 @@ import pytest
 from migrant_assets.cli import main
 from migrant_assets.config import StudyConfig
 from migrant_assets.db import connect, run_sql
+from migrant_assets.defs.resources import SQL_LOG_ENV
 
 #: Defaults of a ``subscribers`` row after ``user_id``, in column order.
 SUBSCRIBER_DEFAULTS = {
@@ -86,12 +87,15 @@ def table_rows(con) -> Callable[[str], list[tuple]]:
 
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """`migrant-assets demo --preset tiny` run once for the session (the main job end to end);
-    the environment is restored afterwards."""
+    """`migrant-assets demo --preset tiny` run once for the session (the main job end to end),
+    every statement each asset runs logged (``sql_log``, test_house.py); the environment is
+    restored afterwards."""
     tmp = tmp_path_factory.mktemp("tiny")
     saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "MIGRANT_ASSETS_CONFIG",
-                                            "MIGRANT_ASSETS_DUCKDB", "MIGRANT_ASSETS_KEY")}
+                                            "MIGRANT_ASSETS_DUCKDB", "MIGRANT_ASSETS_KEY",
+                                            SQL_LOG_ENV)}
     os.environ["DAGSTER_HOME"] = str(tmp / "dagster_home")
+    os.environ[SQL_LOG_ENV] = str(tmp / "sql_log.jsonl")
     for k in ("MIGRANT_ASSETS_DUCKDB", "MIGRANT_ASSETS_KEY", "MIGRANT_ASSETS_CONFIG"):
         os.environ.pop(k, None)
     try:
@@ -99,7 +103,9 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict:
         with contextlib.redirect_stdout(out):
             main(["demo", "--preset", "tiny", "--workdir", str(tmp / "work")])
         cfg = StudyConfig.load(tmp / "work" / "study.yaml")
-        yield {"output": out.getvalue(), "cfg": cfg, "config_path": tmp / "work" / "study.yaml"}
+        os.environ.pop(SQL_LOG_ENV)  # only the demo's statements
+        yield {"output": out.getvalue(), "cfg": cfg, "config_path": tmp / "work" / "study.yaml",
+               "dagster_home": tmp / "dagster_home", "sql_log": tmp / "sql_log.jsonl"}
     finally:
         for k, v in saved.items():
             if v is None:

@@ -1,14 +1,14 @@
-"""A partition backfill of `departure_models` over three first-k-days windows, launched through the
+"""A partition backfill of `departure_models` over two first-k-days windows, launched through the
 webserver's GraphQL `launchPartitionBackfill` as the UI does, completes with no DuckDB lock
 error: the runs start in parallel and the `duckdb` pool (limit 1, dagster.yaml) serialises them.
-Three runs queued at once prove the serialisation as well as twelve, in a quarter of the time.
+Then the automation (issue 12) takes over: `departure_curves`, which reads every k, is stale and
+re-materialized by the `keep_results_fresh` sensor, and after it the `report`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -17,12 +17,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
-from migrant_assets.config import DEFAULT_DAGSTER_YAML, PROJECT_ROOT
+from migrant_assets.config import PROJECT_ROOT
 
-TIMEOUT_S = 600  # three runs, one at a time through the duckdb pool
+TIMEOUT_S = 600  # two runs, one at a time through the duckdb pool, then the automation
 
 
 def _free_port() -> int:
@@ -62,10 +63,10 @@ query($id: String!) {
 
 @pytest.fixture()
 def webserver(tiny: dict, tmp_path: Path):
-    """`dagster dev` (webserver and daemon) on 127.0.0.1 over the tiny city's DuckDB file."""
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(DEFAULT_DAGSTER_YAML, home / "dagster.yaml")
+    """`dagster dev` (webserver and daemon) on 127.0.0.1 over the tiny city's DuckDB file and
+    the demo's Dagster instance."""
+    # the demo's instance: the automation judges staleness from its materializations
+    home = Path(tiny["dagster_home"])
     port = _free_port()
     env = {**os.environ, "DAGSTER_HOME": str(home),
            "MIGRANT_ASSETS_CONFIG": str(tiny["config_path"])}
@@ -100,7 +101,7 @@ def test_departure_models_backfill_from_the_webserver(tiny: dict, webserver: int
     cfg = tiny["cfg"]
     every_k = [w.key for w in cfg.calendar.windows("first_k_days")]
     assert every_k[0] == "2016-09-07" and every_k[-1] == "2016-09-18"
-    keys = every_k[-3:]  # k = 12, 13, 14
+    keys = every_k[-2:]  # k = 13, 14
     launched = _graphql(webserver, LAUNCH, {"params": {
         "assetSelection": [{"path": ["departure_models"]}], "partitionNames": keys,
         "fromFailure": False}})["launchPartitionBackfill"]
@@ -127,4 +128,20 @@ def test_departure_models_backfill_from_the_webserver(tiny: dict, webserver: int
             "WHERE experiment = 'leaving_vs_staying'").fetchone()[0]
     finally:
         con.close()
-    assert windows == len(every_k)  # the demo's twelve, the three backfilled among them
+    assert windows == len(every_k)  # the demo's twelve, the two backfilled among them
+
+    # the automation: curves (downstream of every k), then the report (downstream of curves)
+    instance = dg.DagsterInstance.from_config(str(tiny["dagster_home"]))
+    backfill_end = max(instance.get_run_stats(r["runId"]).end_time for r in runs)
+    updated = {}
+    while time.monotonic() < deadline and len(updated) < 2:
+        for name in ("departure_curves", "report"):
+            event = instance.get_latest_materialization_event(dg.AssetKey(name))
+            if event is not None and event.timestamp > backfill_end:
+                updated[name] = event
+        time.sleep(3)
+    assert set(updated) == {"departure_curves", "report"}, "automation did not update them"
+    assert updated["report"].timestamp > updated["departure_curves"].timestamp
+    for event in updated.values():
+        tags = instance.get_run_by_id(event.run_id).tags
+        assert tags.get("dagster/sensor_name") == "keep_results_fresh", tags

@@ -1,4 +1,12 @@
-"""The Dagster code location: every asset, check, job and resource of the pipeline."""
+"""The Dagster code location: every asset and check of the pipeline, the resource, and the
+automation that keeps the results fresh.
+
+Every asset of the `models` and `reports` groups that is not partitioned updates itself when
+something it reads is re-materialized (``AutomationCondition.eager()``): e.g. after a backfill of
+some k of `departure_models`, `departure_curves` and then `report` are marked stale and run. The
+automation sensor that evaluates these conditions is on by default (the daemon of `dagster dev`
+runs it); `migrant-assets demo` materializes everything itself and needs no daemon.
+"""
 
 import dagster as dg
 
@@ -6,8 +14,30 @@ from migrant_assets.defs import features, graphs, ingest, labels, models, report
 from migrant_assets.defs.jobs import JOBS
 from migrant_assets.defs.resources import StudyResource
 
+#: The groups whose results follow their inputs by themselves.
+SELF_UPDATING_GROUPS = ("models", "reports")
+#: How often the automation sensor evaluates the conditions (seconds).
+AUTOMATION_INTERVAL_S = 30
+
+
+def _self_updating(spec: dg.AssetSpec) -> dg.AssetSpec:
+    if spec.group_name in SELF_UPDATING_GROUPS and spec.partitions_def is None:
+        return spec.replace_attributes(automation_condition=dg.AutomationCondition.eager())
+    return spec
+
+
+_assets = dg.load_assets_from_modules([ingest, labels, graphs, features, models, reports])
+_checks = dg.load_asset_checks_from_modules([ingest, labels, graphs, features, models, reports])
+
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([ingest, labels, graphs, features, models, reports]),
+    assets=_assets,
+    asset_checks=_checks,
     jobs=JOBS,
     resources={"study": StudyResource()},
-)
+    sensors=[dg.AutomationConditionSensorDefinition(
+        "keep_results_fresh", target=dg.AssetSelection.all(),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=AUTOMATION_INTERVAL_S,
+        description="Runs the assets whose automation condition is met (the models and reports "
+        "after what they read was re-materialized).")],
+).map_asset_specs(func=_self_updating)
