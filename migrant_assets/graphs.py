@@ -1,8 +1,9 @@
 """Communication graphs (SPEC §4), computed in DuckDB by ``sql/graphs/``.
 
 ``daily_contacts`` holds one daily partition per call date: the directed (caller, callee) pairs
-with their number of calls and total duration. ``window_graph`` holds G_t of each study window,
-summed from ``daily_contacts``. Every party is a node, subscriber or not; service-like owners stay
+with their number of calls and total duration. Each window family's graph table
+(:data:`GRAPH_TABLES`) holds G_t of its windows, summed from ``daily_contacts``; the view
+``window_graph`` unions them. Every party is a node, subscriber or not; service-like owners stay
 in the graphs (they are only removed from the user population, SPEC §3).
 
 A call with no duration (a missed call kept as a contact: ``calls.end_ts`` and ``duration_s``
@@ -12,13 +13,64 @@ durations, null when none of the edge's calls has one.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
 import duckdb
 
-from migrant_assets.config import Window
-from migrant_assets.db import first_row, run_sql, transaction
+from migrant_assets.config import Calendar, Window
+from migrant_assets.db import first_row, run_sql, sql_text, transaction
+
+#: The graph table of each window family, written by the asset of the same name
+#: (``sql/graphs/schema.sql``; the view ``window_graph`` unions them).
+GRAPH_TABLES: dict[str, str] = {
+    "integration_week": "integration_week_graph",
+    "departure_week": "departure_week_graph",
+    "first_k_days": "first_k_days_graph",
+    "whole_period": "whole_period_graph",
+}
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def quote(name: str) -> str:
+    """``name`` as a quoted SQL identifier, if it is a plain lower-case name (else ValueError):
+    the allow-list of every table or column name that reaches SQL from code."""
+    if not _IDENTIFIER.fullmatch(name):
+        raise ValueError(f"not an allowed SQL identifier: {name!r}")
+    return f'"{name}"'
+
+
+def run_sql_on(
+    con: duckdb.DuckDBPyConnection, name: str, tables: Mapping[str, str],
+    params: Mapping[str, Any] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """:func:`migrant_assets.db.run_sql` for a file whose ``$<key>`` of ``tables`` is an
+    identifier: each is replaced by its table, allow-listed and quoted (:func:`quote`); the
+    other ``$names`` stay bound values. Returns the cursor of the last statement."""
+    text = sql_text(name)
+    for key, table in tables.items():
+        text = re.sub(rf"\${re.escape(key)}\b", quote(table), text)
+    return run_text(con, text, params)
+
+
+def run_text(
+    con: duckdb.DuckDBPyConnection, text: str, params: Mapping[str, Any] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Run every statement of ``text`` with only the ``$parameters`` each one names, as
+    :func:`migrant_assets.db.run_sql` does for a file; returns the cursor of the last one."""
+    params = dict(params or {})
+    result = con
+    for stmt in duckdb.extract_statements(text):
+        result = con.execute(stmt, {k: params[k] for k in stmt.named_parameters})
+    return result
+
+
+def graph_table(window: Window) -> str:
+    """The table holding ``window``'s graph (:data:`GRAPH_TABLES`)."""
+    return GRAPH_TABLES[window.family]
 
 
 def _window_params(window: Window) -> dict[str, Any]:
@@ -36,15 +88,36 @@ def build_daily_contacts(con: duckdb.DuckDBPyConnection, day: date) -> dict[str,
     return first_row(run_sql(con, "graphs/daily_contacts_stats.sql", {"day": day}))
 
 
+def first_k_days_span(calendar: Calendar) -> tuple[date, date]:
+    """The days a first-k-days window can cover: those of the longest one (k = k_max)."""
+    longest = calendar.windows("first_k_days")[-1]
+    return longest.start, longest.end
+
+
+def build_first_k_days_contacts(
+    con: duckdb.DuckDBPyConnection, calendar: Calendar, start: date, end: date
+) -> dict[str, Any]:
+    """Make the view ``first_k_days_contacts``: ``daily_contacts`` of the days of
+    :func:`first_k_days_span` (the span table ``first_k_days_span``, written in one
+    transaction). Returns ``n_rows`` and ``n_calls`` of its days ``start``..``end``."""
+    first, last = first_k_days_span(calendar)
+    run_sql(con, "graphs/schema.sql")
+    with transaction(con):
+        return first_row(run_sql(con, "graphs/first_k_days_contacts.sql", {
+            "first_day": first, "last_day": last, "start": start, "end": end}))
+
+
 def build_window_graph(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, Any]:
-    """Replace the ``window_graph`` partition of ``window`` from ``daily_contacts`` (SPEC §4).
+    """Replace ``window``'s partition of its graph table (:func:`graph_table`) from
+    ``daily_contacts`` (SPEC §4).
 
     Needs the ``daily_contacts`` partitions of the window's days. Returns the graph's stats (see
     :func:`window_graph_stats`).
     """
     run_sql(con, "graphs/schema.sql")
     with transaction(con):
-        run_sql(con, "graphs/window_graph.sql", _window_params(window))
+        run_sql_on(con, "graphs/window_graph.sql", {"graph_table": graph_table(window)},
+                   _window_params(window))
     return window_graph_stats(con, window)
 
 
@@ -70,4 +143,19 @@ def window_graph_consistency(con: duckdb.DuckDBPyConnection, window: Window) -> 
         and out["stored_calls"] == out["expected_calls"]
     )
     out["judged"] = out["stored_edges"] + out["expected_edges"]
+    return out
+
+
+def graphs_consistency(
+    con: duckdb.DuckDBPyConnection, windows: Iterable[Window]
+) -> dict[str, Any]:
+    """:func:`window_graph_consistency` of several windows at once (a run over a partition
+    range): totals summed, ``ok`` when every window agrees, ``windows`` the ids judged."""
+    each = {w.window_id: window_graph_consistency(con, w) for w in windows}
+    if len(each) == 1:
+        return next(iter(each.values()))
+    out: dict[str, Any] = {k: sum(c[k] for c in each.values())
+                           for k in next(iter(each.values())) if k != "ok"}
+    out["ok"] = all(c["ok"] for c in each.values())
+    out["windows"] = sorted(each)
     return out

@@ -10,11 +10,16 @@ import dagster as dg
 import networkx as nx
 import numpy as np
 import pytest
+from conftest import insert_calls
 
 from migrant_assets.config import Calendar, Window
 from migrant_assets.graphs import (
+    GRAPH_TABLES,
     build_daily_contacts,
+    build_first_k_days_contacts,
     build_window_graph,
+    first_k_days_span,
+    graph_table,
     window_graph_consistency,
 )
 
@@ -150,9 +155,10 @@ def test_consistency_catches_disagreement(con, calls):
     build_daily_contacts(con, window.end)
     build_window_graph(con, window)
     assert window_graph_consistency(con, window)["ok"]
+    table = graph_table(window)  # the window family's table, under the view window_graph
     con.execute(
-        "UPDATE window_graph SET duration_s = duration_s + 1 WHERE window_id = ? "
-        "AND (src, dst) IN (SELECT (src, dst) FROM window_graph ORDER BY ALL LIMIT 1)",
+        f"UPDATE {table} SET duration_s = duration_s + 1 WHERE window_id = ? "  # noqa: S608
+        f"AND (src, dst) IN (SELECT (src, dst) FROM {table} ORDER BY ALL LIMIT 1)",
         [window.window_id],
     )
     check = window_graph_consistency(con, window)
@@ -233,3 +239,106 @@ def test_whole_period_window_and_lineage():
         want = [whole.key] if upstream == "whole_period_graph" else [d.isoformat()
                                                                     for d in whole.days]
         assert sorted(keys) == want, (asset, upstream)
+
+
+def test_each_window_family_owns_its_table(con, calls):
+    """A window's edges are in its family's table only; `window_graph` unions the four tables
+    with the columns every reader knows."""
+    build_all(con)
+    columns = [c for (c,) in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'window_graph' "
+        "ORDER BY column_index").fetchall()]
+    assert columns == ["window_id", "src", "dst", "n_calls", "duration_s"]
+    for window in WINDOWS:
+        for table in GRAPH_TABLES.values():
+            (n,) = con.execute(f"SELECT count(*) FROM {table} WHERE window_id = ?",  # noqa: S608
+                               [window.window_id]).fetchone()
+            assert (n > 0) == (table == graph_table(window)), (window.window_id, table)
+    assert table_count(con, "window_graph") == sum(
+        table_count(con, t) for t in GRAPH_TABLES.values()) > 0
+
+
+def table_count(con, table: str) -> int:
+    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+
+
+def test_first_k_days_contacts_is_a_view_over_a_span(con, calls):
+    """The view holds the daily contacts of the longest first-k-days window's days and no date
+    written into its SQL."""
+    for day in CALENDAR.days:
+        build_daily_contacts(con, day)
+    first, last = first_k_days_span(CALENDAR)
+    assert (first, last) == (CALENDAR.first_k_start,
+                             CALENDAR.first_k_start + timedelta(CALENDAR.k_max - 1))
+    stats = build_first_k_days_contacts(con, CALENDAR, first, first)
+    want = con.execute("SELECT * FROM daily_contacts WHERE call_date BETWEEN ? AND ?",
+                       [first, last]).fetchall()
+    assert sorted(con.execute("SELECT * FROM first_k_days_contacts").fetchall()) == sorted(want)
+    assert stats["n_rows"] == sum(1 for r in want if r[0] == first) > 0
+    (sql,) = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = "
+                         "'first_k_days_contacts'").fetchone()
+    assert str(first.year) not in sql and "DATE '" not in sql.upper()
+
+
+def _graph_city(tmp_path, rows: list[tuple]):
+    """A study DuckDB file holding `calls` only, and the resource that reads it."""
+    import yaml
+
+    from migrant_assets.db import connect, run_sql
+    from migrant_assets.defs.resources import StudyResource
+
+    con = connect(tmp_path / "migrant_assets.duckdb")
+    run_sql(con, "ingest/schema.sql")
+    insert_calls(con, rows)
+    con.close()
+    study = tmp_path / "study.yaml"
+    study.write_text(yaml.safe_dump({"workdir": str(tmp_path)}))
+    return StudyResource(config_path=str(study)), tmp_path / "migrant_assets.duckdb"
+
+
+def test_edges_match_calls_is_evaluated_per_partition(tmp_path, monkeypatch, calls):
+    """The blocking check `edges_match_calls` judges the stored graph of the partition it runs
+    for, its evaluation tied to that partition; run alone it catches a corrupted edge."""
+    from migrant_assets.db import connect
+    from migrant_assets.defs import graphs as ga
+
+    for var in ("MIGRANT_ASSETS_DUCKDB", "MIGRANT_ASSETS_WORKDIR", "MIGRANT_ASSETS_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    study, path = _graph_city(tmp_path, calls)
+    resources = {"study": study}
+    instance = dg.DagsterInstance.ephemeral()
+    days = [d.isoformat() for d in CALENDAR.days]
+    assert dg.materialize([ga.daily_contacts], resources=resources, instance=instance, tags={
+        "dagster/asset_partition_range_start": days[0],
+        "dagster/asset_partition_range_end": days[-1]}).success
+    key = dg.AssetCheckKey(dg.AssetKey("departure_week_graph"), "edges_match_calls")
+    (spec,) = ga.departure_week_graph_edges.check_specs
+    assert spec.blocking and spec.partitions_def == ga.departure_week_graph.partitions_def
+    weeks = [w.key for w in CALENDAR.windows("departure_week")]
+    for week in weeks:
+        result = dg.materialize([ga.departure_week_graph, ga.departure_week_graph_edges],
+                                resources=resources, instance=instance, partition_key=week)
+        (evaluation,) = result.get_asset_check_evaluations()
+        assert (evaluation.partition, evaluation.passed) == (week, True)
+        assert evaluation.metadata["judged"].value > 0
+    history = instance.event_log_storage.get_asset_check_execution_history(key, limit=10)
+    assert sorted(r.partition for r in history) == sorted(weeks)
+
+    con = connect(path)
+    con.execute("UPDATE departure_week_graph SET n_calls = n_calls + 1 WHERE window_id = ? "
+                "AND (src, dst) IN (SELECT (src, dst) FROM departure_week_graph "
+                "WHERE window_id = ? ORDER BY ALL LIMIT 1)",
+                [f"departure_week:{weeks[1]}"] * 2)
+    con.close()
+    job = dg.Definitions(
+        assets=[ga.departure_week_graph], asset_checks=[ga.departure_week_graph_edges],
+        resources=resources,
+        jobs=[dg.define_asset_job("edges", selection=dg.AssetSelection.checks(
+            ga.departure_week_graph_edges))],
+    ).resolve_job_def("edges")
+    result = job.execute_in_process(instance=instance, tags={"dagster/partition": weeks[1]},
+                                    raise_on_error=False)
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert (evaluation.partition, evaluation.passed) == (weeks[1], False)
+    assert evaluation.severity == dg.AssetCheckSeverity.ERROR
+    assert evaluation.metadata["mismatched_edges"].value == 1

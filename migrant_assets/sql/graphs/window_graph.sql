@@ -1,11 +1,13 @@
--- Partition $window_id of window_graph (SPEC §4): G_t over $start..$end (inclusive), an edge
--- u -> v when u called v at least once, weighted by calls and total duration. Summed from
--- daily_contacts, durations exactly; a day with no known duration adds nothing, so duration_s is
--- the sum of the known durations of the window's calls, null when none is known
--- (daily_contacts.sql). Delete-then-insert; run inside one transaction.
-DELETE FROM window_graph WHERE window_id = $window_id;
+-- Partition $window_id of a window family's graph table (SPEC §4): G_t over $start..$end
+-- (inclusive), an edge u -> v when u called v at least once, weighted by calls and total
+-- duration. $graph_table is an identifier (graphs.GRAPH_TABLES, allow-listed and quoted before
+-- the statement runs); every other $name is a bound value. Summed from daily_contacts, durations
+-- exactly; a day with no known duration adds nothing, so duration_s is the sum of the known
+-- durations of the window's calls, null when none is known (daily_contacts.sql).
+-- Delete-then-insert; run inside one transaction.
+DELETE FROM $graph_table WHERE window_id = $window_id;
 
-INSERT INTO window_graph
+INSERT INTO $graph_table
 SELECT
     $window_id AS window_id,
     caller AS src,
