@@ -20,8 +20,8 @@
 
 The city (``synthetic/<preset>-<seed>/``) and a DuckDB file with calls, labels, daily contacts
 and every window graph (``<preset>-<seed>.duckdb``) are built once with the project's plain
-functions under ``--workdir`` and re-used; ``features`` and ``cell_prices`` are dropped before
-each measured run.
+functions under ``--workdir`` and re-used; the features tables (and their view) and
+``cell_prices`` are dropped before each measured run.
 """
 
 from __future__ import annotations
@@ -56,13 +56,9 @@ TARGET_PEAK_MB = 4096  # 4 GB
 TARGET_BASELINE_RATIO = 10  # one window vs pandas + networkx
 TARGET_IGRAPH_RATIO = 2  # clustering vs igraph
 SQL_FILES = {  # SQL file of build_features -> the family it computes
-    "features/prepare.sql": "prepare",
-    "features/clustering.sql": "clustering",
-    "features/ego_network.sql": "ego_network",
-    "features/call_behavior.sql": "call_behavior",
-    "features/geography.sql": "geography",
-    "features/housing_price.sql": "housing_price",
-    "features/features.sql": "write features",
+    f"features/{step}.sql": step for step in (
+        "prepare", *(s for family in features.FAMILIES
+                     for s in (*features.REQUIRES.get(family, ()), family)))
 }
 #: our SQL files that compute BASELINE_COLUMNS (and 17 more features)
 SAME_FEATURE_FILES = ("prepare", "clustering", "ego_network", "call_behavior", "geography")
@@ -154,8 +150,9 @@ def feature_step(db: Path) -> dict:
     cfg = StudyConfig()
     sql_seconds = time_sql_files()
     con = open_db(db, cfg)
-    con.execute("DROP TABLE IF EXISTS features")
-    con.execute("DROP TABLE IF EXISTS cell_prices")
+    con.execute("DROP VIEW IF EXISTS features")
+    for table in (*features.FEATURE_TABLES.values(), "cell_prices"):
+        con.execute(f"DROP TABLE IF EXISTS {features.quote(table)}")
     t0 = time.perf_counter()
     features.write_cell_prices(con)
     t1 = time.perf_counter()

@@ -40,18 +40,23 @@ Choices the SPEC leaves open, made here and in the SQL files' headers:
 - **Ids.** Parties keep their BIGINT ids: measured on the `large` city, dense integer ids would
   cost a mapping join per edge and call side and save nothing in the hash joins that follow.
 
-Each family function runs ``sql/features/prepare.sql`` (unless ``prepared=True``; it reads the
-``cell_prices`` table, :func:`write_cell_prices`) and its own SQL file, and returns the name of
-the connection-local table it wrote: one row per featurised user. :func:`clustering` is a step of
-its own (``sql/features/clustering.sql``), run by :func:`ego_network`. :func:`build_features`
-prepares once, runs the four families and writes ``features``. :func:`evaluate_feature_checks`
-judges a stored window (:data:`CHECKS`; thresholds from the study config's ``checks``; null
-shares over the users whose data can support a value, :attr:`Feature.support`); nothing to
-judge is never a pass (:class:`CheckOutcome`).
+The registry :data:`FEATURES` is the one list of feature columns: the families
+(:data:`FAMILIES`, each ``sql/features/<family>.sql`` writing the connection-local table
+``feat_<family>``, one row per featurised user), the DDL of the window families' tables
+(:data:`FEATURE_TABLES`, the view ``features`` unions them) with their column comments, and the
+statement that assembles a window's rows all follow from it. :func:`run_family` runs
+``sql/features/prepare.sql`` (unless ``prepared=True``; it reads the ``cell_prices`` table,
+:func:`write_cell_prices`), the steps a family's file reads (:data:`REQUIRES`: clustering before
+the ego network) and the family's file. :func:`build_features` prepares once, runs every family
+and writes the window's rows. :func:`evaluate_feature_checks` judges a stored window
+(:data:`CHECKS`; thresholds from the study config's ``checks``; null shares over the users whose
+data can support a value, :attr:`Feature.support`); nothing to judge is never a pass
+(:class:`CheckOutcome`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -60,8 +65,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from migrant_assets.config import StudyConfig, Window
+from migrant_assets.config import DEFAULT_MAX_NULL_SHARE, StudyConfig, Window
 from migrant_assets.db import first_row, run_sql, transaction
+from migrant_assets.graphs import quote, run_text
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean earth radius; the SQL files use the same number
 NEAR_KM = 1.0  # SPEC §5: mean price of the estates within 1 km ...
@@ -96,26 +102,28 @@ SUPPORT_DESCRIPTIONS: dict[str, str] = {
     "priced": "subscribers, when `cells` and `estates` have rows",
 }
 
-Family = Literal["ego_network", "call_behavior", "geography", "housing_price"]
-
-
 @dataclass(frozen=True)
 class Feature:
     """One column of ``features``: its family, SPEC §5 definition, inputs and ablation groups.
 
-    The departure study's group is the family (ego network includes demographics); the
-    integration study's groups are D, E, C, G, and housing prices are not in it. ``support``: the
-    users whose data can give the column a value (:data:`SUPPORT_DESCRIPTIONS`); its null share
-    is judged over them only. By default the family's: geography ``located``, housing prices
-    ``priced``, the rest ``every``.
+    ``family`` names the SQL file that computes it (``sql/features/<family>.sql``). The departure
+    study's group is the family (ego network includes demographics); the integration study's
+    groups are D, E, C, G, and housing prices are not in it. ``support``: the users whose data can
+    give the column a value (:data:`SUPPORT_DESCRIPTIONS`); its null share is judged over them
+    only. By default the family's: geography ``located``, housing prices ``priced``, the rest
+    ``every``. ``dtype``: the column's SQL type.
     """
 
-    family: Family
+    family: str
     definition: str
     inputs: tuple[str, ...]
     demographic: bool = False
     excluded_with_locals: bool = False
     needs: Support | None = None
+    dtype: Literal["BIGINT", "DOUBLE"] = "DOUBLE"
+
+    def __post_init__(self) -> None:
+        quote(self.family)  # a family names a SQL file and a table: a plain identifier
 
     @property
     def support(self) -> Support:
@@ -146,10 +154,12 @@ _PRICES = (*_LOCATIONS, "cell_prices.price", "estates.lat", "estates.lon",
 
 #: Every feature column of ``features``, in table order.
 FEATURES: dict[str, Feature] = {
-    "degree": Feature("ego_network", "d_v = |N(v)|, contacts in the undirected view", _GRAPH),
-    "in_degree": Feature("ego_network", "|{u: u->v}|", _GRAPH),
-    "out_degree": Feature("ego_network", "|{u: v->u}|", _GRAPH),
-    "weighted_degree": Feature("ego_network", "number of calls v made or received", _CALLS),
+    "degree": Feature("ego_network", "d_v = |N(v)|, contacts in the undirected view", _GRAPH,
+                      dtype="BIGINT"),
+    "in_degree": Feature("ego_network", "|{u: u->v}|", _GRAPH, dtype="BIGINT"),
+    "out_degree": Feature("ego_network", "|{u: v->u}|", _GRAPH, dtype="BIGINT"),
+    "weighted_degree": Feature("ego_network", "number of calls v made or received", _CALLS,
+                               dtype="BIGINT"),
     "neighbor_degree": Feature("ego_network", "mean d_u over u in N(v)", _GRAPH),
     "clustering": Feature(
         "ego_network", "2 |edges among N(v)| / (d_v (d_v - 1)) undirected; 0 when d_v < 2", _GRAPH
@@ -174,9 +184,9 @@ FEATURES: dict[str, Feature] = {
         (*_GRAPH, "subscribers.birth_province"), demographic=True, excluded_with_locals=True,
         needs="townsman",
     ),
-    "in_calls": Feature("call_behavior", "number of calls v received", _CALLS),
-    "out_calls": Feature("call_behavior", "number of calls v made", _CALLS),
-    "out_minus_in": Feature("call_behavior", "out_calls - in_calls", _CALLS),
+    "in_calls": Feature("call_behavior", "number of calls v received", _CALLS, dtype="BIGINT"),
+    "out_calls": Feature("call_behavior", "number of calls v made", _CALLS, dtype="BIGINT"),
+    "out_minus_in": Feature("call_behavior", "out_calls - in_calls", _CALLS, dtype="BIGINT"),
     "call_duration": Feature(
         "call_behavior", "mean duration (s) of v's calls of known duration", _DURATIONS,
         needs="timed_call",
@@ -270,65 +280,114 @@ def prepare(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window) ->
     run_sql(con, "features/prepare.sql", _params(cfg, window))
 
 
-def _run_family(
-    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window, name: str, prepared: bool
+#: The feature families, in table order: each is ``sql/features/<family>.sql``, which writes
+#: ``feat_<family>`` (``user_id`` and the family's columns of :data:`FEATURES`).
+FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(f.family for f in FEATURES.values()))
+#: Steps a family's SQL reads besides prepare.sql, run before it (``sql/features/<step>.sql``
+#: writes ``feat_<step>``): the ego network reads the clustering coefficients.
+REQUIRES: dict[str, tuple[str, ...]] = {"ego_network": ("clustering",)}
+
+#: The features table of each window family, written by the asset of the same name; the view
+#: ``features`` unions them (:func:`ensure_schema`).
+FEATURE_TABLES: dict[str, str] = {
+    "integration_week": "features_integration_weeks",
+    "departure_week": "features_departure_weeks",
+    "first_k_days": "features_first_k_days",
+    "whole_period": "features_whole_period",
+}
+#: The columns of every features table before the features: name, type, description.
+KEY_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("window_id", "VARCHAR NOT NULL", "<family>:<partition key> of the window."),
+    ("study", "VARCHAR NOT NULL", "integration | departure | descriptive (whole_period)."),
+    ("user_id", "BIGINT NOT NULL", "Pseudonymised user (a party of the window graph)."),
+    ("label", "VARCHAR", "The user's label in the window's study; null when none "
+     "(study.population subscribers or all_active)."),
+)
+
+_missing = sorted(set(FEATURES) - set(DEFAULT_MAX_NULL_SHARE))
+if _missing:  # a new column needs its null-share threshold, or every check run would fail
+    raise ValueError(f"config.DEFAULT_MAX_NULL_SHARE lacks the features {_missing}")
+
+
+def features_table(window: Window) -> str:
+    """The table holding ``window``'s feature rows (:data:`FEATURE_TABLES`)."""
+    return FEATURE_TABLES[window.family]
+
+
+def _literal(text: str) -> str:
+    """A registry text as a SQL string literal (COMMENT ON takes no bound value)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _description(name: str, f: Feature) -> str:
+    return (f"{f.definition} (departure group: {f.departure_group}; integration group: "
+            f"{f.integration_group or '—'})")
+
+
+def schema_sql() -> list[str]:
+    """The DDL of the features tables, their column comments and the view ``features``, from
+    :data:`KEY_COLUMNS` and :data:`FEATURES` (identifiers allow-listed and quoted)."""
+    columns = [(quote(n), t, d) for n, t, d in KEY_COLUMNS] + [
+        (quote(n), f.dtype, _description(n, f)) for n, f in FEATURES.items()]
+    statements = []
+    for table in map(quote, FEATURE_TABLES.values()):
+        body = ", ".join(f"{name} {dtype}" for name, dtype, _ in columns)
+        statements.append(f"CREATE TABLE IF NOT EXISTS {table} ({body})")
+        statements += [f"COMMENT ON COLUMN {table}.{name} IS {_literal(text)}"
+                       for name, _, text in columns]
+    select = ", ".join(name for name, _, _ in columns)
+    statements.append("CREATE OR REPLACE VIEW features AS " + " UNION ALL ".join(
+        f"SELECT {select} FROM {quote(t)}" for t in FEATURE_TABLES.values()))
+    return statements
+
+
+def write_sql(table: str) -> list[str]:
+    """Delete-then-insert of one window's rows of ``table``: the featurised users
+    (``feat_users``) joined to every family's table, columns in :data:`FEATURES` order."""
+    names = [quote(n) for n, _, _ in KEY_COLUMNS] + [quote(n) for n in FEATURES]
+    values = ["$window_id", "$study", "u.user_id", "u.label"] + [
+        f"{quote('feat_' + f.family)}.{quote(n)}" for n, f in FEATURES.items()]
+    joins = " ".join(f"LEFT JOIN {quote('feat_' + fam)} ON {quote('feat_' + fam)}.user_id = "
+                     "u.user_id" for fam in FAMILIES)
+    return [
+        f"DELETE FROM {quote(table)} WHERE window_id = $window_id",
+        f"INSERT INTO {quote(table)} ({', '.join(names)}) SELECT {', '.join(values)} "
+        f"FROM feat_users AS u {joins}",
+    ]
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the features tables and the view ``features`` if needed (:func:`schema_sql`)."""
+    run_text(con, ";\n".join(schema_sql()))
+
+
+def run_family(
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window, family: str, *,
+    prepared: bool = False,
 ) -> str:
+    """SPEC §5 features of one family (or a step of :data:`REQUIRES`) for the window's users:
+    runs :func:`prepare` unless ``prepared``, the steps the family reads, then
+    ``sql/features/<family>.sql``; returns the table it wrote, ``feat_<family>``."""
     if not prepared:
         prepare(con, cfg, window)
-    run_sql(con, f"features/{name}.sql", _params(cfg, window))
-    return f"feat_{name}"
-
-
-def clustering(
-    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window, *, prepared: bool = False
-) -> str:
-    """SPEC §5 local clustering of the window's users (triangles of the undirected view);
-    writes ``feat_clustering`` (``user_id, clustering``)."""
-    return _run_family(con, cfg, window, "clustering", prepared)
-
-
-def ego_network(
-    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window, *, prepared: bool = False
-) -> str:
-    """SPEC §5 ego network and demographics of the window's users; runs :func:`clustering` and
-    writes ``feat_ego_network``."""
-    clustering(con, cfg, window, prepared=prepared)
-    return _run_family(con, cfg, window, "ego_network", prepared=True)
-
-
-def call_behavior(
-    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window, *, prepared: bool = False
-) -> str:
-    """SPEC §5 call behaviour of the window's users; writes ``feat_call_behavior``."""
-    return _run_family(con, cfg, window, "call_behavior", prepared)
-
-
-def geography(
-    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window, *, prepared: bool = False
-) -> str:
-    """SPEC §5 geography of the window's users; writes ``feat_geography``."""
-    return _run_family(con, cfg, window, "geography", prepared)
-
-
-def housing_price(
-    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window, *, prepared: bool = False
-) -> str:
-    """SPEC §5 housing prices of the window's users; writes ``feat_housing_price``.
-
-    Needs the ``cell_prices`` table (:func:`write_cell_prices`)."""
-    return _run_family(con, cfg, window, "housing_price", prepared)
+    for step in (*REQUIRES.get(family, ()), family):
+        quote(step)
+        run_sql(con, f"features/{step}.sql", _params(cfg, window))
+    return f"feat_{family}"
 
 
 def build_features(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window) -> str:
-    """Every SPEC §5 feature of the window's featurised users, into ``features`` (one transaction,
-    delete-then-insert of the window); returns ``"features"``."""
+    """Every SPEC §5 feature of the window's featurised users, into the window family's table
+    (:func:`features_table`; one transaction, delete-then-insert of the window); returns it."""
+    ensure_schema(con)
     prepare(con, cfg, window)
-    for family in (ego_network, call_behavior, geography, housing_price):
-        family(con, cfg, window, prepared=True)
-    params = _params(cfg, window)
+    for family in FAMILIES:
+        run_family(con, cfg, window, family, prepared=True)
+    table = features_table(window)
+    params = {"window_id": window.window_id, "study": study_of(window)}
     with transaction(con):
-        run_sql(con, "features/features.sql", params)
-    return "features"
+        run_text(con, ";\n".join(write_sql(table)), params)
+    return table
 
 
 def haversine_km(lat1, lon1, lat2, lon2):
@@ -399,6 +458,17 @@ def write_cell_prices(con: duckdb.DuckDBPyConnection) -> str:
     return "cell_prices"
 
 
+def cell_prices_stats(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """``n_cells``, ``cells_with_price``, ``price_min`` and ``price_max`` of ``cell_prices``."""
+    return first_row(run_sql(con, "features/cell_prices_stats.sql"))
+
+
+def users_by_label(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, int]:
+    """Featurised users of a stored window per label (``unlabelled`` for none)."""
+    return dict(run_sql(con, "features/users_by_label.sql",
+                        {"window_id": window.window_id}).fetchall())
+
+
 def feature_checks(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window) -> dict:
     """The counts the feature checks judge (``sql/features/checks.sql``): rows, expected and
     candidate users, missing / unexpected / duplicate / wrongly labelled rows, and per range
@@ -409,11 +479,14 @@ def feature_checks(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Win
 def null_shares(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, float | None]:
     """Share of null values of every feature column over all of one window's rows (None without
     rows)."""
-    cols = ", ".join(f'avg(CASE WHEN "{f}" IS NULL THEN 1.0 ELSE 0.0 END)' for f in FEATURES)
+    cols = ", ".join(f"avg(CASE WHEN {quote(f)} IS NULL THEN 1.0 ELSE 0.0 END)" for f in FEATURES)
     row = con.execute(
         f"SELECT {cols} FROM features WHERE window_id = ?", [window.window_id]
     ).fetchone()
     return dict(zip(FEATURES, row, strict=True))
+
+
+_NO_USER = "no featurised user"
 
 
 def judged_null_shares(
@@ -434,7 +507,7 @@ def judged_null_shares(
     }
     cols = ", ".join(
         f"SUM(CASE WHEN {condition[f.support]} THEN 1 ELSE 0 END), "
-        f'SUM(CASE WHEN {condition[f.support]} AND r."{name}" IS NULL THEN 1 ELSE 0 END)'
+        f"SUM(CASE WHEN {condition[f.support]} AND r.{quote(name)} IS NULL THEN 1 ELSE 0 END)"
         for name, f in FEATURES.items()
     )
     row = con.execute(
@@ -450,7 +523,7 @@ def judged_null_shares(
         elif f.support == "priced" and not n_estates:
             reason = "the estates table is empty: no location has a price"
         elif judged == 0:
-            reason = ("no featurised user" if f.support == "every" else
+            reason = (_NO_USER if f.support == "every" else
                       f"no {SUPPORT_DESCRIPTIONS[f.support]} among the window's users")
         if reason is not None:
             judged = nulls = 0
@@ -478,6 +551,20 @@ class CheckOutcome:
     def severity(self) -> str:
         return "WARN" if self.judged == 0 else "ERROR"
 
+    @staticmethod
+    def over_windows(outcomes: dict[str, CheckOutcome]) -> CheckOutcome:
+        """One verdict for several windows (keyed by window id; a run over a partition range):
+        passes when every window passes, judges what they judged, lists each window."""
+        if len(outcomes) == 1:
+            return next(iter(outcomes.values()))
+        judged = sum(o.judged for o in outcomes.values())
+        return CheckOutcome(
+            all(o.passed for o in outcomes.values()), judged,
+            None if judged else "no window of the range has anything to judge",
+            {"windows": {w: {"passed": o.passed, "judged": o.judged, "reason": o.reason}
+                         for w, o in outcomes.items()}},
+        )
+
 
 #: The feature checks, with what they assert.
 CHECKS: dict[str, str] = {
@@ -497,15 +584,35 @@ CHECKS: dict[str, str] = {
         "Each column's null share, among the users whose data can support a value, is at most "
         "checks.max_null_share.",
 }
+#: The checks whose failure would poison what reads the features (the classifiers): a window
+#: missing users, or with users outside the population or under another label.
+BLOCKING_CHECKS = frozenset({"one_row_per_active_labelled_user"})
 
 
 def evaluate_feature_checks(
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window,
+    checks: Iterable[str] | None = None,
+) -> dict[str, CheckOutcome]:
+    """The checks of :data:`CHECKS` (or those named in ``checks``) on the stored rows of
+    ``window`` (after :func:`build_features`). No check passes on nothing: with zero rows the
+    range and null-share checks are not judged, and the row check fails if the population has
+    users, else is not judged."""
+    wanted = set(CHECKS if checks is None else checks)
+    out: dict[str, CheckOutcome] = {}
+    if wanted - {"null_shares_under_thresholds"}:
+        out |= _count_checks(con, cfg, window)
+    if "null_shares_under_thresholds" in wanted:
+        out["null_shares_under_thresholds"] = _null_share_check(con, cfg, window)
+    return {k: v for k, v in out.items() if k in wanted}
+
+
+_NO_ROWS = "no featurised user in the window: no value to judge"
+
+
+def _count_checks(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window
 ) -> dict[str, CheckOutcome]:
-    """Every check of :data:`CHECKS` on the stored rows of ``window`` (after
-    :func:`build_features`). No check passes on nothing: with zero rows the range and null-share
-    checks are not judged, and the row check fails if the population has users, else is not
-    judged."""
+    """The row check and the range checks, from ``sql/features/checks.sql``."""
     c = feature_checks(con, cfg, window)
     out: dict[str, CheckOutcome] = {}
     counts = {k: c[k] for k in ("n_rows", "n_expected", "n_candidates", "missing_users",
@@ -525,7 +632,6 @@ def evaluate_feature_checks(
         judged = c["n_expected"] + c["unexpected_users"] or c["n_candidates"]  # users judged
         out["one_row_per_active_labelled_user"] = CheckOutcome(ok, judged, reason, counts)
 
-    no_rows = "no featurised user in the window: no value to judge"
     ranges = {
         "fractions_in_unit_interval": ("fraction", None),
         "entropies_in_range": ("entropy", None),
@@ -541,11 +647,17 @@ def evaluate_feature_checks(
         values, bad = c[f"{kind}_values"], c[f"{kind}_out_of_range"]
         meta = {"values_judged": values, "rows_out_of_range": bad}
         if values == 0:
-            reason = no_rows if c["n_rows"] == 0 else empty or "every value is null"
+            reason = _NO_ROWS if c["n_rows"] == 0 else empty or "every value is null"
             out[check] = CheckOutcome(False, 0, reason, meta)
         else:
             out[check] = CheckOutcome(bad == 0, values, None, meta)
+    return out
 
+
+def _null_share_check(
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window
+) -> CheckOutcome:
+    """Each column's null share among its supported users (:func:`judged_null_shares`)."""
     shares = judged_null_shares(con, cfg, window)
     judged = {k: v for k, v in shares.items() if v["reason"] is None}
     too_null = {k: round(v["share"], 4) for k, v in judged.items()
@@ -557,8 +669,7 @@ def evaluate_feature_checks(
         "not_judged": {k: v["reason"] for k, v in shares.items() if v["reason"] is not None},
     }
     if not judged:
-        out["null_shares_under_thresholds"] = CheckOutcome(
-            False, 0, no_rows if c["n_rows"] == 0 else "no column has a user to judge", meta)
-    else:
-        out["null_shares_under_thresholds"] = CheckOutcome(not too_null, len(judged), None, meta)
-    return out
+        no_rows = any(v["reason"] == _NO_USER for v in shares.values())
+        return CheckOutcome(
+            False, 0, _NO_ROWS if no_rows else "no column has a user to judge", meta)
+    return CheckOutcome(not too_null, len(judged), None, meta)

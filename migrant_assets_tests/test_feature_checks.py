@@ -19,11 +19,13 @@ from migrant_assets.features import (
     FEATURES,
     build_features,
     evaluate_feature_checks,
+    features_table,
     judged_null_shares,
 )
-from migrant_assets.graphs import build_daily_contacts
+from migrant_assets.graphs import build_daily_contacts, graph_table
 
 CFG = StudyConfig()
+TABLE = features_table(A_WEEK)  # the departure weeks' table, under the view `features`
 PRICES = [n for n, f in FEATURES.items() if f.family == "housing_price"]
 GEOGRAPHY = [n for n, f in FEATURES.items() if f.family == "geography"]
 
@@ -58,7 +60,7 @@ def test_a_good_window_passes_every_check_with_something_judged(built):
 
 def test_zero_rows_fail_while_the_population_has_users(built):
     """A window whose features vanished (or were never written) must not pass."""
-    built.execute("DELETE FROM features")
+    built.execute(f"DELETE FROM {TABLE}")
     outcomes = evaluate_feature_checks(built, CFG, A_WEEK)
     rows = outcomes["one_row_per_active_labelled_user"]
     assert not rows.passed and rows.judged > 0 and rows.severity == "ERROR"
@@ -75,9 +77,9 @@ def test_zero_rows_fail_while_the_population_has_users(built):
 
 
 def test_nothing_at_all_is_not_judged(built):
-    built.execute("DELETE FROM features")
+    built.execute(f"DELETE FROM {TABLE}")
     built.execute("DELETE FROM user_labels")
-    built.execute("DELETE FROM window_graph")
+    built.execute(f"DELETE FROM {graph_table(A_WEEK)}")
     outcomes = evaluate_feature_checks(built, CFG, A_WEEK)
     assert all(not_judged(o) for o in outcomes.values()), outcomes
 
@@ -96,7 +98,7 @@ def test_nothing_at_all_is_not_judged(built):
 def test_planted_out_of_range_values_fail(built, column, value, check):
     uid = built.execute("SELECT min(user_id) FROM features WHERE center_lat IS NOT NULL "
                         "AND province_diversity IS NOT NULL").fetchone()[0]
-    built.execute(f'UPDATE features SET "{column}" = ? WHERE user_id = ?', [value, uid])
+    built.execute(f'UPDATE {TABLE} SET "{column}" = ? WHERE user_id = ?', [value, uid])
     outcomes = evaluate_feature_checks(built, CFG, A_WEEK)
     assert not outcomes[check].passed and outcomes[check].judged > 0
     assert outcomes[check].severity == "ERROR"
@@ -107,7 +109,7 @@ def test_planted_out_of_range_values_fail(built, column, value, check):
 
 def test_tolerance_comes_from_the_config(built):
     uid = built.execute("SELECT min(user_id) FROM features").fetchone()[0]
-    built.execute("UPDATE features SET clustering = 1 + 1e-10 WHERE user_id = ?", [uid])
+    built.execute(f"UPDATE {TABLE} SET clustering = 1 + 1e-10 WHERE user_id = ?", [uid])
     assert evaluate_feature_checks(built, CFG, A_WEEK)["fractions_in_unit_interval"].passed
     strict = StudyConfig(checks=Checks(tolerance=0.0))
     assert not evaluate_feature_checks(built, strict, A_WEEK)["fractions_in_unit_interval"].passed
@@ -115,11 +117,11 @@ def test_tolerance_comes_from_the_config(built):
 
 def test_label_and_row_faults_fail(built):
     uid, other = built.execute("SELECT min(user_id), max(user_id) FROM features").fetchone()
-    built.execute("UPDATE features SET label = 'local' WHERE user_id = ? AND label <> 'local'",
+    built.execute(f"UPDATE {TABLE} SET label = 'local' WHERE user_id = ? AND label <> 'local'",
                   [uid])
-    built.execute("UPDATE features SET label = 'staying_migrant' WHERE user_id = ? "
+    built.execute(f"UPDATE {TABLE} SET label = 'staying_migrant' WHERE user_id = ? "
                   "AND label = 'local'", [uid])
-    built.execute("INSERT INTO features SELECT * FROM features WHERE user_id = ?", [other])
+    built.execute(f"INSERT INTO {TABLE} SELECT * FROM {TABLE} WHERE user_id = ?", [other])
     rows = evaluate_feature_checks(built, CFG, A_WEEK)["one_row_per_active_labelled_user"]
     assert not rows.passed and rows.metadata["wrong_labels"] >= 1
     assert rows.metadata["duplicate_rows"] == 1
@@ -147,7 +149,7 @@ def test_demographic_null_share_is_judged_over_supported_users_only(city, built)
     assert shares["similar_age"]["share"] == 0.0
     # a null planted on a supported user is caught at the default threshold (0) ...
     victim = min(supported)
-    built.execute("UPDATE features SET similar_age = NULL WHERE user_id = ?", [victim])
+    built.execute(f"UPDATE {TABLE} SET similar_age = NULL WHERE user_id = ?", [victim])
     outcome = evaluate_feature_checks(built, CFG, A_WEEK)["null_shares_under_thresholds"]
     assert not outcome.passed and outcome.severity == "ERROR"
     assert outcome.metadata["too_null"] == {"similar_age": round(1 / len(supported), 4)}
@@ -231,10 +233,15 @@ def test_assets_materialize_without_cells_or_estates(tmp_path, monkeypatch, miss
     runs = [
         ([fa.cell_prices], None),
         ([ga.first_k_days_contacts], "2016-09-05"),
-        ([ga.integration_week_graph, fa.features_integration_weeks], "2016-09-10"),
-        ([ga.departure_week_graph, fa.features_departure_weeks], "2016-09-05"),
-        ([ga.first_k_days_graph, fa.features_first_k_days], "2016-09-11"),
-        ([ga.whole_period_graph, fa.features_whole_period], date(2016, 9, 1).isoformat()),
+        ([ga.integration_week_graph, ga.integration_week_graph_edges,
+          fa.features_integration_weeks, fa.features_integration_weeks_checks], "2016-09-10"),
+        ([ga.departure_week_graph, ga.departure_week_graph_edges,
+          fa.features_departure_weeks, fa.features_departure_weeks_checks], "2016-09-05"),
+        ([ga.first_k_days_graph, ga.first_k_days_graph_edges,
+          fa.features_first_k_days, fa.features_first_k_days_checks], "2016-09-11"),
+        ([ga.whole_period_graph, ga.whole_period_graph_edges,
+          fa.features_whole_period, fa.features_whole_period_checks],
+         date(2016, 9, 1).isoformat()),
     ]
     unpriced = {"prices_within_estates_range"} | ({"radii_consistent"} if missing == "cells"
                                                   else set())
@@ -242,7 +249,12 @@ def test_assets_materialize_without_cells_or_estates(tmp_path, monkeypatch, miss
         result = dg.materialize(assets, resources=resources, instance=instance,
                                 partition_key=key)
         assert result.success
-        for e in result.get_asset_check_evaluations():
+        evaluations = result.get_asset_check_evaluations()
+        if len(assets) > 1:  # the graph's check and every feature check, once, for this key
+            assert sorted(e.check_name for e in evaluations) == sorted(
+                ["edges_match_calls", *CHECKS])
+        for e in evaluations:
+            assert e.partition == key, (e.check_name, e.partition)
             meta = {k: getattr(v, "value", getattr(v, "text", v)) for k, v in e.metadata.items()}
             if e.check_name in unpriced:
                 assert not e.passed and e.severity == dg.AssetCheckSeverity.WARN, e.check_name

@@ -16,16 +16,16 @@ import pytest
 from migrant_assets.config import SQL_DIR, StudyConfig, Window
 from migrant_assets.db import run_sql
 from migrant_assets.features import (
+    FAMILIES,
+    FEATURE_TABLES,
     FEATURES,
     build_features,
-    call_behavior,
     cell_prices,
-    clustering,
-    ego_network,
-    geography,
-    housing_price,
+    features_table,
+    run_family,
     write_cell_prices,
 )
+from migrant_assets.graphs import graph_table
 
 CFG = StudyConfig()
 R = 6371.0088
@@ -38,13 +38,13 @@ A_WEEK = CFG.calendar.window("departure_week", "2016-09-05")  # departure study,
 
 def load(calls: list[tuple], subscribers: list[tuple], cells: list[tuple], estates: list[tuple],
          labels: list[tuple], windows: list[Window]) -> duckdb.DuckDBPyConnection:
-    """A fresh DuckDB with the ingestion tables, user_labels, window_graph and cell_prices."""
+    """A fresh DuckDB with the ingestion tables, user_labels, the windows' graphs (summed here
+    from calls, into their family's table under the view window_graph) and cell_prices."""
     con = duckdb.connect(":memory:")
     run_sql(con, "ingest/schema.sql")
+    run_sql(con, "graphs/schema.sql")
     con.execute("CREATE TABLE user_labels (user_id BIGINT, integration_label VARCHAR, "
                 "departure_label VARCHAR)")
-    con.execute("CREATE TABLE window_graph (window_id VARCHAR, src BIGINT, dst BIGINT, "
-                "n_calls BIGINT, duration_s DOUBLE)")
     calls_df = pd.DataFrame(calls, columns=["caller", "callee", "start_ts", "duration_s",
                                             "caller_cell", "callee_cell"])
     calls_df["start_ts"] = pd.to_datetime(calls_df["start_ts"])
@@ -62,8 +62,8 @@ def load(calls: list[tuple], subscribers: list[tuple], cells: list[tuple], estat
                 " caller_cell, callee_cell FROM calls_df")
     for w in windows:
         con.execute(
-            "INSERT INTO window_graph SELECT ?, caller, callee, COUNT(*), SUM(duration_s) "
-            "FROM calls WHERE call_date BETWEEN ? AND ? GROUP BY caller, callee",
+            f"INSERT INTO {graph_table(w)} SELECT ?, caller, callee, COUNT(*), "  # noqa: S608
+            "SUM(duration_s) FROM calls WHERE call_date BETWEEN ? AND ? GROUP BY caller, callee",
             [w.window_id, w.start, w.end],
         )
     write_cell_prices(con)
@@ -126,7 +126,7 @@ def hand():
 def test_hand_ego_network(hand):
     # Undirected contacts: A {B, C, D, X} (d=4), B {A, C} (2), C {A, B, X} (3), D {A} (1),
     # X {A, C} (2). E only called before the window: not featurised.
-    got = rows(hand, ego_network(hand, CFG, FIRST_7))
+    got = rows(hand, run_family(hand, CFG, FIRST_7, "ego_network"))
     assert set(got) == {A, B, C, D}
     a = got[A]
     # in(A) = {B, D}, out(A) = {B, C, X}; A made 4 calls (1, 2, 4, 7) and received 2 (3, 6).
@@ -150,12 +150,12 @@ def test_hand_ego_network(hand):
     assert got[C]["townsman"] == 0.0 and got[C]["local"] == 0.0
     # Integration study (W1 holds the same calls; only A has an integration label): threshold
     # 10 years, |33 - 30| and |40 - 30| <= 10 -> similar_age 2/2.
-    got = rows(hand, ego_network(hand, CFG, W1))
+    got = rows(hand, run_family(hand, CFG, W1, "ego_network"))
     assert set(got) == {A} and got[A]["similar_age"] == pytest.approx(1.0)
 
 
 def test_hand_call_behavior(hand):
-    got = rows(hand, call_behavior(hand, CFG, FIRST_7))
+    got = rows(hand, run_family(hand, CFG, FIRST_7, "call_behavior"))
     a = got[A]
     assert (a["in_calls"], a["out_calls"], a["out_minus_in"]) == (2, 4, 2)
     # A's durations 60, 120, 30, 300, 90, 45: mean 645 / 6 = 107.5; squared deviations
@@ -184,7 +184,7 @@ def test_hand_call_behavior(hand):
 
 
 def test_hand_geography(hand):
-    got = rows(hand, geography(hand, CFG, FIRST_7))
+    got = rows(hand, run_family(hand, CFG, FIRST_7, "geography"))
     a = got[A]
     # L_A by (start_ts, cell_id): P0 (call 1), P0 and P2 (calls 2, 3 tie at 10:00 -> P0 first),
     # P1 (call 4), P1 (call 6); call 7 has no cell. lats 31.0, 31.0, 31.3, 31.1, 31.1.
@@ -212,7 +212,7 @@ def test_hand_housing_price(hand):
     prices = dict(hand.execute("SELECT cell_id, price FROM cell_prices").fetchall())
     assert prices["P0"] == pytest.approx(50000.0) and prices["P1"] == pytest.approx(40000.0)
     assert prices["P2"] is None
-    got = rows(hand, housing_price(hand, CFG, FIRST_7))
+    got = rows(hand, run_family(hand, CFG, FIRST_7, "housing_price"))
     a = got[A]
     # L_A prices 50000, 50000, -, 40000, 40000 -> 45000; centre (31.1, 121.0) is P1 -> 40000.
     assert a["avg_price"] == pytest.approx(45000.0)
@@ -230,8 +230,9 @@ def test_hand_housing_price(hand):
 
 
 def test_build_features_table(hand):
-    assert build_features(hand, CFG, FIRST_7) == "features"
-    assert build_features(hand, CFG, FIRST_7) == "features"  # delete-then-insert: idempotent
+    assert build_features(hand, CFG, FIRST_7) == "features_first_k_days"
+    # delete-then-insert: idempotent
+    assert build_features(hand, CFG, FIRST_7) == "features_first_k_days"
     build_features(hand, CFG, W2)  # no calls in W2: no rows, no error
     df = hand.table("features").df()
     assert list(df.columns) == ["window_id", "study", "user_id", "label", *FEATURES]
@@ -519,7 +520,7 @@ def test_clustering_alone_against_networkx(seed):
     labels = [(p, "new_migrant" if rng.random() < 0.7 else None, None) for p in parties]
     subscribers = [(p, 30, "F", "Anhui") for p in parties[:5]]
     con = load(calls, subscribers, HAND_CELLS, HAND_ESTATES, labels, [W2])
-    assert clustering(con, CFG, W2) == "feat_clustering"
+    assert run_family(con, CFG, W2, "clustering") == "feat_clustering"
     got = dict(con.execute("SELECT user_id, clustering FROM feat_clustering").fetchall())
     want = nx.clustering(nx.relabel_nodes(graph, lambda v: v + 1))
     labelled = {p for p, label, _ in labels if label is not None}
@@ -529,8 +530,8 @@ def test_clustering_alone_against_networkx(seed):
     assert any(0 < want[v] < 1 for v in got) and got.get(201, 1.0) == 1.0
     assert got.get(301, 0.0) == 0.0
     # ego_network reports the same values
-    ego = dict(con.execute(f"SELECT user_id, clustering FROM {ego_network(con, CFG, W2)}")
-               .fetchall())
+    ego_table = run_family(con, CFG, W2, "ego_network")
+    ego = dict(con.execute(f"SELECT user_id, clustering FROM {ego_table}").fetchall())
     assert ego == got
 
 
@@ -549,12 +550,22 @@ def test_cell_prices_against_brute_force():
 
 
 def test_registry_matches_family_tables(hand):
-    for family in (ego_network, call_behavior, geography, housing_price):
-        table = family(hand, CFG, FIRST_7)
-        assert table == f"feat_{family.__name__}"
-        columns = list(hand.table(table).columns)
-        assert columns == ["user_id", *(n for n, f in FEATURES.items()
-                                        if f.family == family.__name__)]
+    """Each family's SQL writes exactly its registry columns, of the registry's types; the
+    stored tables and the view `features` have the key columns, then every feature in order."""
+    assert FAMILIES == ("ego_network", "call_behavior", "geography", "housing_price")
+    for family in FAMILIES:
+        table = run_family(hand, CFG, FIRST_7, family)
+        assert table == f"feat_{family}"
+        relation = hand.table(table)
+        assert relation.columns == ["user_id", *(n for n, f in FEATURES.items()
+                                                 if f.family == family)]
+        integer = {"INTEGER", "BIGINT", "HUGEINT"}  # stored as the registry's BIGINT
+        assert ["BIGINT" if str(t) in integer else str(t) for t in relation.types[1:]] == [
+            f.dtype for f in FEATURES.values() if f.family == family]
+    build_features(hand, CFG, FIRST_7)
+    for table in (*FEATURE_TABLES.values(), "features"):
+        assert hand.table(table).columns == ["window_id", "study", "user_id", "label",
+                                             *FEATURES], table
     groups = defaultdict(list)
     for name, f in FEATURES.items():
         groups[f.integration_group].append(name)
@@ -669,3 +680,18 @@ def test_no_cells_or_no_estates_gives_null_geography_and_prices(missing):
             assert all(x is None for x in values), name
         else:
             assert any(x is not None for x in values), name
+
+
+def test_each_window_family_writes_its_own_table():
+    """A window's rows go to its family's table only, delete-then-insert: a re-run leaves the
+    same rows; the view `features` shows every window."""
+    calls, subscribers, cells, estates, labels, _ = random_city(7)
+    con = load(calls, subscribers, cells, estates, labels, [W2, A_WEEK])
+    for window in (W2, A_WEEK, A_WEEK):
+        assert build_features(con, CFG, window) == features_table(window)
+    counts = {t: con.execute(f"SELECT window_id, count(*) FROM {t} GROUP BY 1")  # noqa: S608
+              .fetchall() for t in FEATURE_TABLES.values()}
+    assert [w for t in counts.values() for w, _ in t] == [W2.window_id, A_WEEK.window_id]
+    assert dict(counts[features_table(A_WEEK)])[A_WEEK.window_id] == con.execute(
+        "SELECT count(*) FROM features WHERE window_id = ?", [A_WEEK.window_id]).fetchone()[0]
+    assert all(n > 20 for t in counts.values() for _, n in t)
