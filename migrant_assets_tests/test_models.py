@@ -233,10 +233,11 @@ def test_no_user_in_train_and_test(run, cfg):
                       f"experiment = '{M.SETTLED_VS_LOCALS}'").df().user_id
     labels = half.set_index("user_id").label
     assert not train & set(settled[labels[settled].to_numpy() != "new_migrant"])
-    con.execute("INSERT INTO split_membership VALUES ('transfer', 'x', 'fold0', 1, 'train'), "
+    table = M.splits_table(M.DEPARTURE_TRANSFER)
+    con.execute(f"INSERT INTO {table} VALUES ('transfer', 'x', 'fold0', 1, 'train'), "
                 "('transfer', 'x', 'fold0', 1, 'test')")
     assert M.no_user_in_train_and_test(con) == 1
-    con.execute("DELETE FROM split_membership WHERE window_id = 'x'")
+    con.execute(f"DELETE FROM {table} WHERE window_id = 'x'")
 
 
 def test_planted_signal_found(run):
@@ -352,3 +353,106 @@ def test_save_model(run, tmp_path):
     path = tmp_path / "models" / "rf.joblib"
     digest = M.save_model(run["k14"].models[M.RANDOM_FOREST], path)
     assert digest == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ------------------------------------------------ one table per asset, the checks' judgements
+
+
+def test_each_asset_writes_its_own_table_and_the_views_union_them(run):
+    """Every experiment's rows are in the table of the asset that runs it; the shared names are
+    views with the columns they always had."""
+    con = run["con"]
+
+    def experiments(table: str) -> set[str]:
+        return set(con.sql(f"SELECT DISTINCT experiment FROM {table}").df().experiment)
+
+    assert experiments(M.DEPARTURE_MODELS) == {M.LEAVING_VS_STAYING}
+    assert experiments(M.DEPARTURE_TABLES) == {M.TABLE1, M.TABLE3}
+    assert experiments(M.INTEGRATION_MODELS) == {M.SETTLED_VS_LOCALS, M.CLASSIFIED_AS_LOCALS,
+                                                 M.THREE_WAY}
+    assert experiments(M.splits_table(M.DEPARTURE_TRANSFER)) == {M.TRANSFER}
+    assert experiments(M.splits_table(M.INTEGRATION_MODELS)) == {M.SETTLED_VS_LOCALS,
+                                                                 M.THREE_WAY}
+    assert experiments(M.fold_metrics_table(M.DEPARTURE_TABLES)) == {M.TABLE1, M.TABLE3}
+    views = dict(con.execute("SELECT view_name, sql FROM duckdb_views() WHERE NOT internal"
+                             ).fetchall())
+    assert set(M.SHARED_VIEWS) <= set(views)
+    for view, owners in {"model_results": [M.DEPARTURE_MODELS, M.DEPARTURE_TABLES],
+                         "transfer_f1": [M.DEPARTURE_TRANSFER],
+                         "feature_importance": [M.DEPARTURE_FEATURE_IMPORTANCE],
+                         "integration_results": [M.INTEGRATION_MODELS]}.items():
+        total = sum(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in owners)
+        assert con.execute(f"SELECT count(*) FROM {view}").fetchone()[0] == total > 0, view
+        for t in owners:
+            assert con.sql(f"SELECT * FROM {view}").columns == con.sql(
+                f"SELECT * FROM {t}").columns
+    assert con.sql("SELECT * FROM model_results").columns[:5] == [
+        "experiment", "row", "window_id", "window_label", "model"]
+    assert con.sql("SELECT * FROM split_membership").columns == [
+        "experiment", "window_id", "split", "user_id", "role"]
+
+
+def test_the_writer_replaces_the_rows_of_its_key_only():
+    con = connect(":memory:")
+    M.ensure_schema(con)
+    folds = pd.DataFrame({"user_id": [1, 2], "label": ["staying_migrant", "leaving_migrant"],
+                          "fold": [0, 1], "seed": [SEED, SEED]})
+    splits = pd.DataFrame({"experiment": ["a", "a", "b"], "window_id": "w", "split": "fold0",
+                           "user_id": [1, 2, 3], "role": ["train", "test", "test"]})
+    table = M.splits_table(M.DEPARTURE_MODELS)
+    M.write(con, [(M.DEPARTURE_FOLDS, folds, {}), (table, splits, {"experiment": "a"})])
+    M.write(con, [(table, splits[splits.experiment == "a"].iloc[:1], {"experiment": "a"})])
+    assert con.execute(f'SELECT experiment, user_id, "role" FROM {table} ORDER BY ALL'
+                       ).fetchall() == [("a", 1, "train"), ("b", 3, "test")]
+    with pytest.raises(ValueError, match=r"rows lack \['seed'\]"):
+        M.write(con, [(M.DEPARTURE_FOLDS, folds.drop(columns="seed"), {})])
+    with pytest.raises(ValueError, match="no such table"):
+        M.write(con, [("departure_nothing", folds, {})])
+    assert con.execute(f"SELECT count(*) FROM {M.DEPARTURE_FOLDS}").fetchone() == (2,)
+    con.close()
+
+
+def test_a_file_with_the_old_shared_tables_says_what_to_do():
+    from migrant_assets.errors import InputError
+
+    con = connect(":memory:")
+    con.execute("CREATE TABLE model_results (experiment VARCHAR)")
+    with pytest.raises(InputError, match=r"shared tables model_results.*DROP TABLE model_results"):
+        M.ensure_schema(con)
+    con.close()
+
+
+def test_curves_and_the_checks_judgements(run, cfg):
+    from migrant_assets.models import checks
+
+    con = run["con"]
+    curves = M.curves_against_k(con)
+    rf = curves[curves.row == M.RANDOM_FOREST]
+    assert list(rf.window_label) == [w.label for w in run["windows"]]
+    assert len(curves) == con.execute(
+        f"SELECT count(*) FROM {M.DEPARTURE_MODELS}").fetchone()[0]
+    rises = checks.f1_rises_with_k(con)
+    assert rises.passed and rises.judged == 3  # the planted signal grows with k
+    assert rises.metadata["largest_k"] == run["windows"][-1].label
+
+    beaten = checks.random_guess_beaten(con, [M.LEAVING_VS_STAYING], 30)
+    assert beaten.passed and beaten.judged == 4 + 2  # four classifiers at k_max, rf at the others
+    one_k = checks.random_guess_beaten(con, [M.LEAVING_VS_STAYING], 30,
+                                       [run["windows"][0].window_id])
+    assert one_k.passed and one_k.judged == 1
+    too_few = checks.random_guess_beaten(con, [M.LEAVING_VS_STAYING], 10_000)
+    assert not too_few.passed and too_few.judged == 0 and "fewer than 10000" in too_few.reason
+    ablation = checks.random_guess_beaten(con, [M.SETTLED_VS_LOCALS], 30)
+    assert ablation.metadata["not_judged_ablation_steps"] > 0 and ablation.judged == 3
+
+    apart = checks.no_user_in_train_and_test(con, [M.TRANSFER])
+    assert apart.passed and apart.judged > 0 and apart.reason is None
+    nothing = checks.no_user_in_train_and_test(con, ["no such experiment"])
+    assert (nothing.passed, nothing.judged) == (False, 0) and "no split" in nothing.reason
+
+    con.execute(f"UPDATE {M.DEPARTURE_CURVES} SET status = 'skipped' "
+                f"WHERE window_id <> '{run['windows'][-1].window_id}'")
+    single = checks.f1_rises_with_k(con)
+    assert single.judged == 0 and "evaluated at 1 k" in single.reason
+    M.curves_against_k(con)
+    assert checks.f1_rises_with_k(con).judged == 3

@@ -1,10 +1,11 @@
 """Classifier experiments of SPEC §6 on the ``features`` table: the departure study's Tables 1–3
 and Figures 8–9 (:mod:`.departure`) and the integration study's Section 5 (:mod:`.integration`).
 
-Plain functions for the assets: each takes ``(con, cfg, ..., seed)``, writes its result tables
-(``sql/models/``, delete-then-insert in one transaction) and returns small frames and the fitted
-models. An experiment the data cannot support is written as rows with ``status = 'skipped'`` and
-the reason, never raised (issue 10). Protocols and choices: ``docs/models.md``.
+Plain functions for the assets: each takes ``(con, cfg, ..., seed)``, writes the tables of the
+asset it serves (``sql/models/``, one table per asset, delete-then-insert in one transaction)
+and returns small frames and the fitted models; what the checks judge is in :mod:`.checks`.
+An experiment the data cannot support is written as rows with ``status = 'skipped'`` and the
+reason, never raised (issue 10). Protocols and choices: ``docs/models.md``.
 """
 
 from migrant_assets.models.classifiers import (
@@ -41,6 +42,7 @@ from migrant_assets.models.departure import (
     TRANSFER,
     Evaluation,
     cross_validate,
+    curves_against_k,
     evaluate_window,
     feature_importance,
     table1_new_vs_locals,
@@ -59,19 +61,38 @@ from migrant_assets.models.integration import (
 from migrant_assets.models.metrics import binary_metrics, f1_interval, random_guess
 from migrant_assets.models.reference import PAPER_F1, PAPER_SHARE
 from migrant_assets.models.store import (
+    DEPARTURE_CURVES,
+    DEPARTURE_FEATURE_IMPORTANCE,
+    DEPARTURE_FOLDS,
+    DEPARTURE_MODELS,
+    DEPARTURE_TABLES,
+    DEPARTURE_TRANSFER,
+    INTEGRATION_MODELS,
     OK,
+    SHARED_VIEWS,
     SKIPPED,
     beats_random_guess,
     ensure_schema,
+    fold_metrics_table,
     no_user_in_train_and_test,
     save_model,
     split_violations,
+    splits_table,
+    write,
 )
 
 __all__ = [
     "CLASSIFIED_AS_LOCALS",
     "CLASSIFIERS",
+    "DEPARTURE_CURVES",
+    "DEPARTURE_FEATURE_IMPORTANCE",
+    "DEPARTURE_FOLDS",
     "DEPARTURE_GROUPS",
+    "DEPARTURE_MODELS",
+    "DEPARTURE_TABLES",
+    "DEPARTURE_TRANSFER",
+    "INTEGRATION_MODELS",
+    "SHARED_VIEWS",
     "FEATURE_IMPORTANCE",
     "LEAVING_VS_STAYING",
     "INTEGRATION_GROUPS",
@@ -98,6 +119,7 @@ __all__ = [
     "binary_metrics",
     "class_problem",
     "cross_validate",
+    "curves_against_k",
     "departure_folds",
     "ensure_schema",
     "evaluate_window",
@@ -105,6 +127,7 @@ __all__ = [
     "feature_columns",
     "feature_importance",
     "first_k_windows",
+    "fold_metrics_table",
     "integration_split",
     "integration_weeks",
     "load_matrix",
@@ -116,10 +139,12 @@ __all__ = [
     "save_model",
     "settled_vs_locals",
     "split_violations",
+    "splits_table",
     "table1_new_vs_locals",
     "table3_feature_groups",
     "three_way",
     "transfer_matrix",
     "tuned_logistic_regression",
     "usable_columns",
+    "write",
 ]

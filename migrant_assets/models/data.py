@@ -25,7 +25,7 @@ from migrant_assets.config import StudyConfig, Window
 from migrant_assets.db import run_sql
 from migrant_assets.features import FEATURES
 from migrant_assets.labels import INTEGRATION_LABELS
-from migrant_assets.models.store import ensure_schema, write
+from migrant_assets.models.store import DEPARTURE_FOLDS, ensure_schema, write
 
 #: Departure study groups (SPEC §5; ego network includes demographics).
 DEPARTURE_GROUPS = ("ego_network", "call_behavior", "geography", "housing_price")
@@ -183,7 +183,7 @@ def assign_departure_folds(
         folds = users.iloc[:0].assign(fold=pd.Series(dtype=np.int64))
     else:
         folds = users.assign(fold=stratified_folds(users["label"], seed))
-    write(con, [("departure_folds", folds, {"seed": seed})])
+    write(con, [(DEPARTURE_FOLDS, folds.assign(seed=seed), {})])
     return folds
 
 

@@ -29,6 +29,7 @@ import pandas as pd
 from sklearn.inspection import permutation_importance
 
 from migrant_assets.config import StudyConfig, Window
+from migrant_assets.db import run_sql
 from migrant_assets.features import FEATURES
 from migrant_assets.labels import DEPARTURE_LABELS
 from migrant_assets.models.classifiers import (
@@ -60,7 +61,20 @@ from migrant_assets.models.metrics import (
     random_guess,
 )
 from migrant_assets.models.reference import PAPER_F1
-from migrant_assets.models.store import OK, SKIPPED, concat_rows, write
+from migrant_assets.models.store import (
+    DEPARTURE_CURVES,
+    DEPARTURE_FEATURE_IMPORTANCE,
+    DEPARTURE_MODELS,
+    DEPARTURE_TABLES,
+    DEPARTURE_TRANSFER,
+    OK,
+    SKIPPED,
+    concat_rows,
+    ensure_schema,
+    fold_metrics_table,
+    splits_table,
+    write,
+)
 from migrant_assets.papers import PAPER_K
 
 TABLE1 = "table1_new_vs_locals_rf"
@@ -181,10 +195,12 @@ def _evaluate(
     seed: int,
     fit_final: bool,
     with_locals: bool,
+    owner: str,
 ) -> Evaluation:
     """Cross-validate each ``(row, classifier, groups)`` (groups None: all of them) on
-    ``matrix`` (with ``fold``), add the random-guess row, write the three tables of
-    ``(experiment, window)`` in one transaction. A row is skipped with the reason when the
+    ``matrix`` (with ``fold``), add the random-guess row, write the rows of ``(experiment,
+    window)`` in one transaction to the tables of asset ``owner`` (its results, fold metrics
+    and splits). A row is skipped with the reason when the
     matrix is (``matrix.problem``) or when every value of its groups is null; groups of which
     every value is null are left out of the other rows (``dropped_groups``)."""
     data, y, problem = matrix.data, matrix.y, matrix.problem
@@ -225,15 +241,11 @@ def _evaluate(
                         "status": OK})
     result_df = pd.DataFrame(results, columns=RESULT_COLUMNS)
     fold_df = pd.DataFrame(fold_rows, columns=FOLD_COLUMNS)
-    params = {"experiment": experiment, "window_id": window.window_id}
+    key = {"experiment": experiment, "window_id": window.window_id}
     kept = slice(0, 0) if problem else slice(None)  # a skipped experiment splits nobody
     splits = _split_rows(experiment, window, data["user_id"].to_numpy()[kept], fold[kept])
-    write(con, [
-        ("model_results", result_df, params),
-        ("model_fold_metrics", fold_df, params),
-        ("split_membership", splits, {"experiment": experiment,
-                                      "window_ids": [window.window_id]}),
-    ])
+    write(con, [(owner, result_df, key), (fold_metrics_table(owner), fold_df, key),
+                (splits_table(owner), splits, key)])
     return Evaluation(result_df, fold_df, models)
 
 
@@ -264,12 +276,12 @@ def evaluate_window(
 ) -> Evaluation:
     """Leaving vs staying migrants on one first-k-days window, every classifier on all features
     (Figure 8(a–c); Table 2 at k = k_max), on the shared folds. Writes experiment
-    ``leaving_vs_staying`` of the window (skipped rows when the data cannot support it);
-    ``models`` holds each classifier fit on all the window's users."""
+    ``leaving_vs_staying`` of the window to ``departure_models`` (skipped rows when the data
+    cannot support it); ``models`` holds each classifier fit on all the window's users."""
     matrix = _leaving_vs_staying(con, cfg, window, departure_folds(con, cfg, seed))
     rows = [(name, name, None) for name in classifiers]
     return _evaluate(con, LEAVING_VS_STAYING, TABLE2, window, matrix, rows, seed, fit_final=True,
-                     with_locals=False)
+                     with_locals=False, owner=DEPARTURE_MODELS)
 
 
 def table1_new_vs_locals(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int) -> Evaluation:
@@ -284,7 +296,7 @@ def table1_new_vs_locals(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed:
     rows = [(ALL_FEATURES, RANDOM_FOREST, None)]
     rows += [(TABLE1_ROWS[g], RANDOM_FOREST, [g]) for g in DEPARTURE_GROUPS]
     return _evaluate(con, TABLE1, TABLE1, window, Matrix(data, y, problem), rows, seed,
-                     fit_final=False, with_locals=True)
+                     fit_final=False, with_locals=True, owner=DEPARTURE_TABLES)
 
 
 def table3_feature_groups(
@@ -297,7 +309,7 @@ def table3_feature_groups(
     rows = [(ALL_FEATURES, RANDOM_FOREST, None)]
     rows += [(TABLE3_ROWS[g], RANDOM_FOREST, [g]) for g in DEPARTURE_GROUPS]
     return _evaluate(con, TABLE3, TABLE3, window, matrix, rows, seed, fit_final=False,
-                     with_locals=False)
+                     with_locals=False, owner=DEPARTURE_TABLES)
 
 
 def transfer_matrix(
@@ -305,8 +317,8 @@ def transfer_matrix(
 ) -> pd.DataFrame:
     """Figure 8(d): for every pair of available windows (k, t) and every fold, a classifier fit
     on the fold-train users' first-k-days features predicts the fold-test users' first-t-days
-    features; metrics pooled over folds. Writes ``transfer_f1`` (of ``classifier``) and the
-    splits (experiment ``transfer``, per train window) in one transaction. The diagonal k = t
+    features; metrics pooled over folds. Writes ``departure_transfer`` (of ``classifier``) and
+    its splits (experiment ``transfer``, per train window) in one transaction. The diagonal k = t
     is the per-k evaluation of :func:`evaluate_window`. A pair whose k or t window the data
     cannot support is a skipped row with the reason of that window (k's first); groups of which
     every value is null in the windows used are left out of every model."""
@@ -361,11 +373,10 @@ def transfer_matrix(
                 "status": OK,
             })
     result = pd.DataFrame(rows, columns=TRANSFER_COLUMNS)
-    all_windows = [w.window_id for w in cfg.calendar.windows("first_k_days")]
     write(con, [
-        ("transfer_f1", result, {"model": classifier}),
-        ("split_membership", concat_rows(splits, SPLIT_COLUMNS),
-         {"experiment": TRANSFER, "window_ids": all_windows}),
+        (DEPARTURE_TRANSFER, result, {"model": classifier}),
+        (splits_table(DEPARTURE_TRANSFER), concat_rows(splits, SPLIT_COLUMNS),
+         {"experiment": TRANSFER}),
     ])
     return result
 
@@ -409,8 +420,9 @@ def feature_importance(
     feature; beside it, permutation importance (drop in average precision when the feature is
     shuffled, ``n_repeats`` seeded shuffles) of each fold's forest on its held-out users, mean
     and standard deviation over folds × repeats. Every feature, ranked by Gini (rank 1..10 is
-    Figure 9). Writes ``feature_importance`` of the window. The features of a group of which
-    every value is null are skipped rows (no rank); every feature is when the window is."""
+    Figure 9). Writes ``departure_feature_importance`` of the window. The features of a group
+    of which every value is null are skipped rows (no rank); every feature is when the window
+    is."""
     window = reference_window(cfg)
     matrix = _leaving_vs_staying(con, cfg, window, departure_folds(con, cfg, seed))
     cols, _, no_columns = usable_columns(matrix.data, "departure", with_locals=False)
@@ -429,5 +441,15 @@ def feature_importance(
               if cols else skipped.iloc[:0])
     result = concat_rows([ranked, skipped], IMPORTANCE_COLUMNS).reindex(
         columns=IMPORTANCE_COLUMNS)
-    write(con, [("feature_importance", result, {"window_id": window.window_id})])
+    write(con, [(DEPARTURE_FEATURE_IMPORTANCE, result, {"window_id": window.window_id})])
     return result
+
+
+def curves_against_k(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Figure 8(a–c) as shown: precision, recall and F1 of each classifier and the random
+    guess at every k partition of ``departure_models`` that exists (skipped rows with their
+    reason). Replaces ``departure_curves``; returns its rows."""
+    ensure_schema(con)
+    curves = run_sql(con, "models/departure_curves.sql").df()
+    write(con, [(DEPARTURE_CURVES, curves, {})])
+    return curves

@@ -55,7 +55,14 @@ from migrant_assets.models.data import (
 )
 from migrant_assets.models.metrics import binary_metrics, f1_interval, random_guess, share_interval
 from migrant_assets.models.reference import PAPER_F1, PAPER_SHARE
-from migrant_assets.models.store import OK, SKIPPED, concat_rows, write
+from migrant_assets.models.store import (
+    INTEGRATION_MODELS,
+    OK,
+    SKIPPED,
+    concat_rows,
+    splits_table,
+    write,
+)
 
 SETTLED_VS_LOCALS = "settled_vs_locals_lr"
 CLASSIFIED_AS_LOCALS = "classified_as_locals"
@@ -78,7 +85,7 @@ SPLIT_COLUMNS = ["experiment", "window_id", "split", "user_id", "role"]
 
 @dataclass(frozen=True)
 class IntegrationEvaluation:
-    """Rows written to ``integration_results`` and the fitted models by name, for saving."""
+    """Rows written to ``integration_models`` and the fitted models by name, for saving."""
 
     results: pd.DataFrame
     models: dict[str, object]
@@ -102,13 +109,14 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _write(con, cfg: StudyConfig, frames: dict[str, pd.DataFrame], splits: list[pd.DataFrame],
+def _write(con, frames: dict[str, pd.DataFrame], splits: list[pd.DataFrame],
            experiment: str) -> None:
-    weeks = [w.window_id for w in cfg.calendar.windows("integration_week")]
+    """The rows of each experiment of ``frames`` and the splits of ``experiment``, to the
+    tables of ``integration_models``, in one transaction."""
     write(con, [
-        *(("integration_results", df, {"experiment": name}) for name, df in frames.items()),
-        ("split_membership", concat_rows(splits, SPLIT_COLUMNS),
-         {"experiment": experiment, "window_ids": weeks}),
+        *((INTEGRATION_MODELS, df, {"experiment": name}) for name, df in frames.items()),
+        (splits_table(INTEGRATION_MODELS), concat_rows(splits, SPLIT_COLUMNS),
+         {"experiment": experiment}),
     ])
 
 
@@ -238,7 +246,7 @@ def settled_vs_locals(
                                       np.unique(tested)))
 
     frames = {SETTLED_VS_LOCALS: _frame(rows), CLASSIFIED_AS_LOCALS: _frame(share_rows)}
-    _write(con, cfg, frames, splits, SETTLED_VS_LOCALS)
+    _write(con, frames, splits, SETTLED_VS_LOCALS)
     return IntegrationEvaluation(
         pd.concat(frames.values(), ignore_index=True),
         {ALL_FEATURES: steps[0][1].best_estimator_} if steps else {},
@@ -296,5 +304,5 @@ def three_way(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int) -> In
             splits.append(_split_rows(THREE_WAY, week.window_id, train["user_id"].to_numpy(),
                                       test["user_id"].to_numpy()))
     frame = _frame(rows)
-    _write(con, cfg, {THREE_WAY: frame}, splits, THREE_WAY)
+    _write(con, {THREE_WAY: frame}, splits, THREE_WAY)
     return IntegrationEvaluation(frame, {THREE_WAY: search.best_estimator_} if search else {})

@@ -1,5 +1,9 @@
-"""Result tables (``sql/models/``): delete-then-insert writes in one transaction, saved models,
-and the checks an asset check calls."""
+"""Result tables (``sql/models/``): one table per model asset, written by one generic
+delete-then-insert writer in one transaction; saved models; the counts the asset checks judge.
+
+Each asset owns the table named as the asset and its auxiliary tables (``<asset>_splits``,
+``<asset>_fold_metrics``); the shared names the report reads (``model_results``,
+``split_membership`` …) are views over them (``sql/models/schema.sql``)."""
 
 from __future__ import annotations
 
@@ -12,7 +16,9 @@ import duckdb
 import joblib
 import pandas as pd
 
+from migrant_assets.contract import quote_identifier
 from migrant_assets.db import run_sql, transaction
+from migrant_assets.errors import InputError
 
 NEW_ROWS = "new_rows"
 #: ``status`` of a result row: computed, or skipped because the data cannot support it (issue
@@ -20,24 +26,74 @@ NEW_ROWS = "new_rows"
 OK = "ok"
 SKIPPED = "skipped"
 
+#: The table of each model asset, named as the asset (SPEC §6).
+DEPARTURE_FOLDS = "departure_folds"
+DEPARTURE_MODELS = "departure_models"
+DEPARTURE_CURVES = "departure_curves"
+DEPARTURE_TRANSFER = "departure_transfer"
+DEPARTURE_TABLES = "departure_tables"
+DEPARTURE_FEATURE_IMPORTANCE = "departure_feature_importance"
+INTEGRATION_MODELS = "integration_models"
+#: The shared names of before one table per asset, now views over the owners' tables.
+SHARED_VIEWS = ("model_results", "model_fold_metrics", "split_membership", "transfer_f1",
+                "feature_importance", "integration_results")
+
+
+def splits_table(owner: str) -> str:
+    """The train/test users of the splits of asset ``owner`` (a view ``split_membership``)."""
+    return f"{owner}_splits"
+
+
+def fold_metrics_table(owner: str) -> str:
+    """The per-fold metrics of asset ``owner`` (a view ``model_fold_metrics``)."""
+    return f"{owner}_fold_metrics"
+
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the result tables if missing (``sql/models/schema.sql``)."""
+    """Create the result tables and views if missing and describe their columns
+    (``sql/models/schema.sql``, ``column_comments.sql``). A DuckDB file written before each
+    asset had its own table holds the shared names as tables: an :class:`InputError`."""
+    old = [t for (t,) in run_sql(con, "models/shared_tables.sql",
+                                 {"names": list(SHARED_VIEWS)}).fetchall()]
+    if old:
+        raise InputError(
+            f"the DuckDB file holds model results in the shared tables {', '.join(old)}, written "
+            "before each model asset had its own table",
+            where="the study's DuckDB file",
+            fix=f"drop those tables (DROP TABLE {', '.join(old)}) or start from a fresh DuckDB "
+                "file, then materialize the model assets again")
     run_sql(con, "models/schema.sql")
+    run_sql(con, "models/column_comments.sql")
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [c for (c,) in run_sql(con, "models/table_columns.sql", {"table": table}).fetchall()]
 
 
 def write(
     con: duckdb.DuckDBPyConnection,
     writes: Sequence[tuple[str, pd.DataFrame, Mapping[str, Any]]],
 ) -> None:
-    """Run ``sql/models/write_<table>.sql`` for each ``(table, rows, params)`` with ``rows``
-    registered as ``new_rows``, all in one transaction."""
+    """For each ``(table, rows, key)``: delete the rows of ``table`` whose columns equal ``key``
+    (``{}``: every row), then insert ``rows`` (every column of the table, read from the table
+    itself; identifiers quoted, values bound). All in one transaction."""
     ensure_schema(con)
     with transaction(con):
-        for table, rows, params in writes:
+        for table, rows, key in writes:
+            columns = _columns(con, table)
+            missing = [c for c in columns if c not in rows.columns]
+            if not columns or missing:
+                raise ValueError(f"cannot write {table}: "
+                                 + (f"rows lack {missing}" if columns else "no such table"))
+            name = quote_identifier(table)
+            where = " AND ".join(f"{quote_identifier(c)} = ?" for c in key) or "true"
+            listed = ", ".join(quote_identifier(c) for c in columns)
             con.register(NEW_ROWS, rows)
             try:
-                run_sql(con, f"models/write_{table}.sql", params)
+                con.execute(f"DELETE FROM {name} WHERE {where}",  # noqa: S608 -- quoted
+                            list(key.values()))
+                con.execute(f"INSERT INTO {name} ({listed}) "  # noqa: S608 -- quoted
+                            f"SELECT {listed} FROM {NEW_ROWS}")
             finally:
                 con.unregister(NEW_ROWS)
 
@@ -81,7 +137,7 @@ def no_user_in_train_and_test(con: duckdb.DuckDBPyConnection) -> int:
 
 def beats_random_guess(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Every classifier row beside the random guess of its experiment, window (and target
-    class): ``experiment, row, target, window_id, f1, f1_ci_low, random_f1, beats,
+    class): ``experiment, row, target, window_id, f1, f1_ci_low, random_f1, n_pos, beats,
     all_positive_f1, beats_all_positive``. ``beats``: the lower end of the F1 interval lies
     above random guess (F1 = prevalence p, SPEC §6); ``beats_all_positive``: above 2p/(1+p), the
     F1 of predicting everyone positive, which a chance-level classifier can approach. Skipped
