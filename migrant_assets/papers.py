@@ -4,9 +4,8 @@ The one source of these numbers is ``migrant_assets/data/paper_reference.csv`` (
 ``shared/paper_reference.csv`` shipped in the package), read once by :func:`paper_reference`.
 Columns: ``study`` (departure = paper 000, integration = paper 001), ``experiment``, ``row``,
 ``metric``, ``value``, ``source`` (the paper and its table or section). Every name below, and
-:data:`~migrant_assets.models.reference.PAPER_F1`,
-:data:`~migrant_assets.models.reference.PAPER_SHARE` and
-:data:`~migrant_assets.reports.maps.PAPER_HOUSING_PRICES`, is computed from it. These are
+:data:`~migrant_assets.models.reference.PAPER_F1` and
+:data:`~migrant_assets.models.reference.PAPER_SHARE`, is computed from it. These are
 literature values, never used in a computation of ours.
 """
 
@@ -15,12 +14,9 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import re
 from importlib.resources import files
 from typing import NamedTuple
-
-#: The departure paper's Tables 1–3 and Figure 9 are at k = 14 (000 Section 4; SPEC §6). This is
-#: the paper's k, not ours: our largest k is ``StudyConfig.calendar.k_max``.
-PAPER_K = 14
 
 
 class PaperValue(NamedTuple):
@@ -75,3 +71,22 @@ def _group_sizes() -> dict[str, dict[str, int]]:
 
 #: Group sizes: integration study (001, Section 2.2) and departure study (000, Section 2.1).
 GROUP_SIZES: dict[str, dict[str, int]] = _group_sizes()
+
+
+def _paper_k() -> int:
+    """The k of the departure paper's Tables 2–3: the ``_k<k>`` ending of their experiment ids
+    in the CSV (one k for every such id)."""
+    (k,) = {int(m.group(1)) for v in paper_reference()
+            if (m := re.search(r"_k(\d+)$", v.experiment))}
+    return k
+
+
+#: The departure paper's Tables 1–3 and Figure 9 are at this k (000 Section 4; SPEC §6), read
+#: from the CSV. This is the paper's k, not ours: our largest k is ``StudyConfig.calendar.k_max``.
+PAPER_K: int = _paper_k()
+
+#: The paper's housing price statistics, ``{metric: yuan/m²}`` (000 Section 2.2).
+PAPER_HOUSING_PRICES: dict[str, float] = {
+    v.metric: v.value for v in paper_reference()
+    if (v.study, v.experiment, v.row) == ("departure", "housing_prices", "all estates")
+}

@@ -1,7 +1,8 @@
 """The main job's closing summary: what is in DuckDB, what was quarantined, the study groups
 beside the papers', what the data could not give and which experiments were skipped (and why),
 and where to look next. Every part prints what exists: a missing or empty table is said, never
-a crash (issue 10)."""
+a crash (issue 10). It reads what it prints through :mod:`migrant_assets.reports.tables`, as the
+report does."""
 
 from __future__ import annotations
 
@@ -12,29 +13,27 @@ import duckdb
 import pandas as pd
 
 from migrant_assets.config import StudyConfig
-from migrant_assets.db import run_sql
-from migrant_assets.labels import DEPARTURE_LABELS, INTEGRATION_LABELS
+from migrant_assets.db import first_row, run_sql
 from migrant_assets.papers import GROUP_SIZES
-
-
-def table_rows(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    tables = [r[0] for r in con.execute("SHOW TABLES").fetchall()]
-    return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in sorted(tables)}
-
-
-def quarantine_by_reason(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
-    return con.execute(
-        "SELECT source, reason, count(*) FROM quarantine GROUP BY ALL ORDER BY 1, 3 DESC"
-    ).fetchall()
+from migrant_assets.reports.tables import (
+    departure_table_rows,
+    departure_tables,
+    group_sizes,
+    quarantine_by_reason,
+    skipped_experiments,
+    skipped_text,
+    table_problem,
+    table_rows,
+    unavailable_data,
+)
 
 
 def landing_exclusions(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int, int]:
     """Calls files read, rows read, rows that are not calls, rows dated outside the calendar
     (``landed_files``): what the mapping's rules left out, counted, never silently."""
-    files, read, not_call, outside = con.execute(
-        "SELECT count(*), sum(rows_read), sum(rows_not_a_call), sum(rows_outside_calendar) "
-        "FROM landed_files").fetchone()
-    return files, int(read or 0), int(not_call or 0), int(outside or 0)
+    row = first_row(run_sql(con, "reports/landing_exclusions.sql"))
+    return (int(row["files"]), int(row["rows_read"]), int(row["rows_not_a_call"]),
+            int(row["rows_outside_calendar"]))
 
 
 def group_proportions(
@@ -54,20 +53,9 @@ def group_proportions(
     return out
 
 
-def group_sizes(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> pd.DataFrame:
-    """Users and share per study group, as published (suppressed where SPEC §1 says)."""
-    return run_sql(con, "reports/group_sizes.sql", {
-        "min_group_size": cfg.thresholds.min_group_size,
-        "integration_labels": list(INTEGRATION_LABELS),
-        "departure_labels": list(DEPARTURE_LABELS),
-    }).df()
-
-
 def print_departure_tables(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> None:
     """Tables 1–3 of the departure study beside the papers' F1, as the report publishes them
     (rows under ``min_group_size`` suppressed, skipped rows said so)."""
-    from migrant_assets.reports.report import departure_table_rows, departure_tables
-
     def num(x, spec: str) -> str:
         return "—" if pd.isna(x) else format(x, spec)
 
@@ -87,8 +75,6 @@ def print_departure_tables(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> 
 
 def print_limits(con: duckdb.DuckDBPyConnection) -> None:
     """What the data cannot give, and every skipped experiment with its reason."""
-    from migrant_assets.reports.tables import skipped_experiments, skipped_text, unavailable_data
-
     notes = unavailable_data(con)
     skipped = skipped_experiments(con)
     if notes:
@@ -107,8 +93,6 @@ def _part(title: str, show: Callable[[], None], needs: tuple[str, ...],
     """Print one part of the summary (``show`` reads before it prints), or under ``title`` why
     it is not available: a table it ``needs`` is missing or empty, or reading failed (the
     class and first line of the error)."""
-    from migrant_assets.reports.tables import table_problem
-
     problem = next((p for p in (table_problem(con, t) for t in needs) if p), None)
     if problem:
         print(f"\n{title}\n  not available: {problem}")

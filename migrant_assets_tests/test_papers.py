@@ -12,8 +12,7 @@ import pytest
 from migrant_assets import papers
 from migrant_assets.config import Calendar, StudyConfig
 from migrant_assets.models.reference import PAPER_F1, PAPER_SHARE
-from migrant_assets.papers import GROUP_SIZES
-from migrant_assets.reports.maps import PAPER_HOUSING_PRICES
+from migrant_assets.papers import GROUP_SIZES, PAPER_HOUSING_PRICES
 
 SHARED_CSV = Path(__file__).resolve().parents[2] / "shared" / "paper_reference.csv"
 
@@ -102,7 +101,7 @@ def test_no_paper_number_is_a_literal_in_the_package():
     are left to their owner)."""
     root = Path(papers.__file__).resolve().parent
     offenders = []
-    for path in root.rglob("*.py"):
+    for path in [*root.rglob("*.py"), *root.rglob("*.sql"), *root.rglob("*.j2")]:
         if "synthetic" in path.parts:
             continue
         text = path.read_text(encoding="utf-8")
@@ -113,14 +112,54 @@ def test_no_paper_number_is_a_literal_in_the_package():
     assert not offenders, offenders
 
 
+def test_paper_k_is_read_from_the_csv():
+    """The paper's k is the ``_k<k>`` ending of its Tables 2–3 experiment ids in the CSV."""
+    ids = {v.experiment for v in papers.paper_reference() if v.experiment.startswith("table")}
+    assert {i for i in ids if i.endswith(f"_k{papers.PAPER_K}")} == {
+        "table2_leaving_vs_staying_k14", "table3_leaving_vs_staying_rf_k14"}
+    assert type(papers.PAPER_K) is int
+
+
+def test_report_and_summary_do_not_import_each_other():
+    """The report and the closing summary read through ``reports.tables``; neither imports the
+    other (no import cycle, not even a deferred one)."""
+    import ast
+
+    root = Path(papers.__file__).resolve().parent
+
+    def imported(path: Path) -> set[str]:
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module)
+            elif isinstance(node, ast.Import):
+                names.update(a.name for a in node.names)
+        return names
+
+    for path in (root / "reports").rglob("*.py"):
+        assert "migrant_assets.summary" not in imported(path), path
+    assert not {m for m in imported(root / "summary.py")
+                if m.startswith("migrant_assets.reports.report")}
+
+
 # ---------------------------------------------------------------- nothing assumes k = 14
+
+def test_no_report_text_assumes_k_14():
+    """Titles and captions name our k (``k_max``) and the paper's (``PAPER_K``), never 14."""
+    root = Path(papers.__file__).resolve().parent
+    paths = [*(root / "reports").rglob("*.py"), *(root / "reports").rglob("*.j2"),
+             root / "summary.py"]
+    offenders = [f"{p.name}: {t}" for p in paths for t in ("k = 14", "k=14", "K14", "k14")
+                 if t in p.read_text(encoding="utf-8")]
+    assert not offenders, offenders
+
 
 def _cfg_k10() -> StudyConfig:
     return StudyConfig(calendar=Calendar(k_max=10))
 
 
 def test_departure_table_titles_follow_k_max():
-    from migrant_assets.reports.report import departure_tables
+    from migrant_assets.reports.tables import departure_tables
 
     titles = [t for t, _, _ in departure_tables(_cfg_k10())]
     assert all("k = 10" in t for t in titles), titles

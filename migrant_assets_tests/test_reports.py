@@ -3,6 +3,7 @@ results are known: planted group differences, a group below min_group_size, mode
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
@@ -16,7 +17,7 @@ import pandas as pd
 import pytest
 
 from migrant_assets.config import City, StudyConfig
-from migrant_assets.db import connect, run_sql
+from migrant_assets.db import connect, query_log, run_sql, start_query_log
 from migrant_assets.features import FEATURES
 from migrant_assets.models.classifiers import CLASSIFIERS
 from migrant_assets.models.departure import LEAVING_VS_STAYING, TABLE1, TABLE3
@@ -25,16 +26,29 @@ from migrant_assets.reports import (
     FIGURES,
     FINDINGS,
     REPORT_TABLES,
-    build_report,
+    figure_path,
     findings,
+    first_k_curves,
     group_feature_trends,
     group_maps,
+    importance_chart,
+    integration_classifier_chart,
     integration_trajectories,
+    plot_trends,
     png_markdown,
-    report_figures,
+    price_distribution,
+    render_report,
+    save_figure,
+    store_report_parts,
+    transfer_heatmap,
 )
 from migrant_assets.reports.maps import district_outlines
-from migrant_assets.reports.report import fmt_count, fmt_metric, fmt_z
+from migrant_assets.reports.report import SECTIONS, fmt_count, fmt_metric, fmt_z
+from migrant_assets.reports.tables import (
+    group_sizes,
+    unavailable_data,
+    unsuppressed_small_cells,
+)
 
 BASE_ID = 1_152_921_504_606_846_000  # pseudonym-sized ids, so no count can collide with one
 SHARED_DISTRICTS = (Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -191,19 +205,45 @@ def study(cfg) -> Iterator[duckdb.DuckDBPyConnection]:
     con.close()
 
 
+def _save_figures(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
+                  trends: pd.DataFrame) -> dict[str, bytes]:
+    """Draw and save every figure of the report with the functions its assets use (the trend
+    figures and maps: ``defs/reports.py``; the model figures: ``defs/models.py``)."""
+    figures = {
+        "trends_integration": plot_trends(trends, "integration"),
+        "trends_departure": plot_trends(trends, "departure"),
+        "group_map": group_maps(con, cfg)[1],
+        "housing_prices": price_distribution(con, cfg),
+        "first_k_curves": first_k_curves(con, cfg),
+        "transfer_heatmap": transfer_heatmap(con, cfg),
+        "feature_importance": importance_chart(con, cfg),
+        "integration_classifiers": integration_classifier_chart(con, cfg),
+    }
+    for key, png in figures.items():
+        save_figure(cfg.workdir, key, png)
+    return figures
+
+
 @pytest.fixture(scope="module")
 def figures(study, cfg) -> dict[str, bytes]:
-    """Every figure of the report, after the descriptive tables are written."""
-    return report_figures(study, cfg, _descriptive(study, cfg))
+    """Every figure of the report, saved where the report reads it, after the descriptive
+    tables are written."""
+    return _save_figures(study, cfg, _descriptive(study, cfg))
 
 
 @pytest.fixture(scope="module")
-def report_html(study, cfg, figures) -> str:
+def rendered(study, cfg, figures):
     manifest = cfg.synthetic_dir / "manifest.json"
     manifest.parent.mkdir(parents=True)
-    manifest.write_text(json.dumps({"preset": "tiny", "seed": 424242, "parameters": {"n": 5},
+    manifest.write_text(json.dumps({"preset": "tiny", "seed": 424242,
+                                    "parameters": {"n": 5, "note": "<b>bold</b> & co"},
                                     "behaviour": {"local": {"p_local": 0.7}}}))
-    return build_report(study, cfg, figures, cfg.workdir / "out" / "report.html").read_text()
+    return render_report(study, cfg)
+
+
+@pytest.fixture(scope="module")
+def report_html(rendered, cfg) -> str:
+    return rendered.write(cfg.workdir / "out" / "report.html").read_text()
 
 
 def _descriptive(con, cfg) -> pd.DataFrame:
@@ -328,14 +368,14 @@ def _assert_png(png: bytes) -> None:
     assert image.reshape(-1, image.shape[-1]).std(axis=0).max() > 0  # not one colour
 
 
-def test_every_figure_is_a_real_png(figures):
+def test_every_figure_is_a_real_png(figures, cfg):
     assert set(figures) == set(FIGURES)
-    for png in figures.values():
-        _assert_png(png)
+    for key in FIGURES:
+        _assert_png(figure_path(cfg.workdir, key).read_bytes())
     assert png_markdown(b"\x89PNG", "alt text") == "![alt text](data:image/png;base64,iVBORw==)"
 
 
-def test_report_shows_every_table_and_figure(study, report_html):
+def test_report_shows_every_table_and_figure(study, cfg, report_html):
     html = report_html
     for key in FIGURES:
         assert re.search(rf'<figure id="figure-{key}"><img [^>]*src="data:image/png;base64,',
@@ -358,6 +398,60 @@ def test_report_shows_every_table_and_figure(study, report_html):
     assert f"<td>{fmt_z(z)}</td><td>yes</td>" in row
     table3 = re.search(r'<table id="table-departure-table3">.*?</table>', html).group(0)
     assert "<td>housing price information</td><td>random forest</td><td>suppressed" in table3
+    for key in FIGURES:  # the very file its asset saved, embedded
+        src = base64.b64encode(figure_path(cfg.workdir, key).read_bytes()).decode()
+        assert f'src="data:image/png;base64,{src}"' in html, key
+
+
+def test_report_escapes_what_it_reads(report_html):
+    """Autoescaped templates: a value read from a file or table is text, never markup."""
+    assert "&lt;b&gt;bold&lt;/b&gt; &amp; co" in report_html
+    assert "<b>bold</b>" not in report_html
+
+
+def test_report_parts_are_all_ok_and_stored(study, rendered):
+    """One part per section, table and figure; with every table and figure there, all ok; the
+    ``report`` table holds them (the asset's one table)."""
+    ids = [p.part_id for p in rendered.parts]
+    assert len(ids) == len(set(ids))
+    assert {p for p in ids if p.startswith("table-")} == set(REPORT_TABLES)
+    assert {p for p in ids if p.startswith("figure-")} == {f"figure-{k}" for k in FIGURES}
+    assert {p for p in ids if p.startswith("section-")} == (
+        {"section-limits"} | {f"section-{k}" for k in SECTIONS})
+    assert rendered.unavailable == []
+    assert rendered.problems == unavailable_data(study)  # the fixture has no cells: a data gap
+    store_report_parts(study, rendered.parts)
+    stored = study.execute("SELECT part_id, kind, status, reason FROM report "
+                           "ORDER BY part_order").fetchall()
+    assert stored == [(p.part_id, p.kind, p.status, p.reason) for p in rendered.parts]
+
+
+def test_report_draws_nothing_and_writes_nothing(study, cfg, figures):
+    """The report reads the tables and the saved figures: it runs no statement that writes, and
+    leaves every figure file as its asset saved it."""
+    saved = {k: figure_path(cfg.workdir, k).stat().st_mtime_ns for k in FIGURES}
+    start_query_log(study)
+    before = len(query_log(study))
+    render_report(study, cfg)
+    statements = query_log(study)[before:]
+    study.execute("CALL disable_logging()")
+    assert statements
+    writes = [s for s in statements if re.match(
+        r"\s*(INSERT|DELETE|UPDATE|CREATE|DROP|ALTER|COPY)\b", s, re.IGNORECASE)]
+    assert writes == []
+    assert {k: figure_path(cfg.workdir, k).stat().st_mtime_ns for k in FIGURES} == saved
+
+
+def test_published_cells_are_suppressed(study, cfg, figures):
+    """The blocking checks of group_feature_trends and group_maps judge every cell and find
+    none published under min_group_size; a cell published under it is found."""
+    for table in ("group_feature_trends", "group_map"):
+        bad, judged = unsuppressed_small_cells(study, cfg, table)
+        assert (bad, judged) == (0, study.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    strict = cfg.model_copy(update={"thresholds": cfg.thresholds.model_copy(
+        update={"min_group_size": 13})})  # every published group of 12 users is now too small
+    bad, _ = unsuppressed_small_cells(study, strict, "group_feature_trends")
+    assert bad > 0
 
 
 def test_report_never_shows_an_identifier(study, report_html):
@@ -367,13 +461,24 @@ def test_report_never_shows_an_identifier(study, report_html):
 
 def test_report_says_when_tables_are_missing(con, tmp_path):
     cfg = StudyConfig(workdir=tmp_path)
-    figures = {"group_map": b"", "extra": b""}
-    html = build_report(con, cfg, figures, tmp_path / "report.html").read_text()
+    save_figure(tmp_path, "group_map", b"")  # an empty file is no figure
+    report = render_report(con, cfg)
+    html = report.write(tmp_path / "report.html").read_text()
     assert "table model_results does not exist" in html
     assert "table integration_results does not exist" in html
     assert "table findings does not exist" in html
     assert "manifest.json not found" in html
-    assert "Figure trends_integration: not available" in html
+    for key, figure in FIGURES.items():
+        reason = (f"figures/{key}.png not found: the asset {figure.asset} draws it and has not "
+                  "been materialized")
+        assert f"Figure {key}: not available ({reason})." in html
+    parts = {p.part_id: p for p in report.parts}
+    assert parts["figure-group_map"].status == "unavailable"
+    assert parts["table-findings"].reason == ("table findings does not exist: its asset has "
+                                              "not been materialized")
+    assert parts["table-rows"].status == "ok"
+    assert {p.part_id for p in report.unavailable} >= {f"figure-{k}" for k in FIGURES}
+    assert all(p.reason for p in report.unavailable)
 
 
 @pytest.mark.parametrize(("sizes", "suppressed"), [
@@ -388,9 +493,6 @@ def test_report_says_when_tables_are_missing(con, tmp_path):
 ])
 def test_group_sizes_suppress_small_groups_and_their_complement(sizes, suppressed) -> None:
     """SPEC §1: no published count or share gives a group under min_group_size back."""
-    from migrant_assets.config import StudyConfig
-    from migrant_assets.summary import group_sizes
-
     con = duckdb.connect()
     con.execute("CREATE TABLE user_labels (user_id BIGINT, integration_label VARCHAR, "
                 "departure_label VARCHAR)")
@@ -413,3 +515,64 @@ def test_group_sizes_suppress_small_groups_and_their_complement(sizes, suppresse
     # what is published cannot give one suppressed count back: each study hides none or >= 2
     for study in totals:
         assert len({label for s, label in hidden if s == study}) != 1
+
+
+def test_report_assets_own_one_table_each(study, tmp_path, monkeypatch):
+    """The report assets in Dagster: each names its table and returns its column schema and
+    rows; the figure assets save their figures; the report opens from its asset page (path and
+    file:// URL), writes table ``report`` and names which asset draws each missing figure; the
+    suppression checks pass."""
+    import dagster as dg
+    import yaml
+
+    from migrant_assets.defs import reports as defs_reports
+    from migrant_assets.defs.resources import StudyResource
+
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    cfg = StudyConfig(workdir=tmp_path)
+    study.execute("ATTACH ? AS copy", [str(cfg.duckdb_path)])
+    study.execute("COPY FROM DATABASE memory TO copy")
+    study.execute("DETACH copy")
+    config_path = tmp_path / "study.yaml"
+    config_path.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
+    assets = [defs_reports.group_feature_trends_asset, defs_reports.integration_trajectories_asset,
+              defs_reports.group_maps_asset, defs_reports.findings_asset, defs_reports.report]
+    result = dg.materialize(
+        [*assets, defs_reports.trends_suppress_small_groups,
+         defs_reports.map_suppresses_small_cells],
+        resources={"study": StudyResource(config_path=str(config_path))})
+    assert result.success
+    tables = {"group_feature_trends": "group_feature_trends",
+              "integration_trajectories": "integration_trajectories", "group_maps": "group_map",
+              "findings": "findings", "report": "report"}
+    con = connect(cfg.duckdb_path)
+    for asset in assets:
+        (spec,) = asset.specs
+        name = spec.key.to_user_string()
+        assert spec.metadata["dagster/table_name"] == tables[name]
+        (event,) = [e for e in result.get_asset_materialization_events()
+                    if e.asset_key == spec.key]
+        md = event.materialization.metadata
+        assert md["dagster/table_name"].value == tables[name]
+        rows = con.execute(f"SELECT count(*) FROM {tables[name]}").fetchone()[0]
+        assert md["dagster/row_count"].value == rows > 0
+        columns = md["dagster/column_schema"].value.columns
+        assert columns and all(c.description for c in columns), name
+    for key in ("trends_integration", "trends_departure", "group_map", "housing_prices"):
+        _assert_png(figure_path(tmp_path, key).read_bytes())
+    report_md = result.asset_materializations_for_node("report")[0].metadata
+    path = Path(report_md["path"].value)
+    assert path == tmp_path / "report.html" and path.is_file()
+    assert report_md["url"].value == path.resolve().as_uri()
+    assert report_md["figures"].value == 4
+    # the model figures were not drawn, and this study has no synthetic city manifest
+    unavailable = {f"figure-{k}" for k, f in FIGURES.items() if f.section.endswith("_models")}
+    unavailable |= {"table-synthetic-parameters", "table-synthetic-behaviour"}
+    assert report_md["unavailable_parts"].value == len(unavailable)
+    assert ("figure-first_k_curves: figures/first_k_curves.png not found: the asset "
+            "departure_curves draws it") in report_md["unavailable"].value
+    assert {r[0] for r in con.execute("SELECT part_id FROM report WHERE status = 'unavailable'"
+                                      ).fetchall()} == unavailable
+    con.close()
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {"trends_suppress_small_groups": True, "map_suppresses_small_cells": True}

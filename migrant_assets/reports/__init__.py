@@ -2,7 +2,9 @@
 
 Plain functions for the assets; each reads DuckDB tables with the SQL of ``sql/reports/`` and
 writes its own table (``group_feature_trends``, ``integration_trajectories``, ``group_map``,
-``findings``); plot functions return PNG bytes; :func:`build_report` writes one HTML file.
+``findings``, ``report``); plot functions return PNG bytes, which the asset that draws a figure
+saves once (:func:`save_figure`); :func:`render_report` renders the HTML report from the tables
+and the saved figures.
 """
 
 from migrant_assets.reports.findings import FINDINGS, Finding, findings
@@ -13,8 +15,20 @@ from migrant_assets.reports.model_figures import (
     integration_classifier_chart,
     transfer_heatmap,
 )
-from migrant_assets.reports.plots import GROUP_COLORS, GROUP_NAMES, png_markdown
-from migrant_assets.reports.report import FIGURES, REPORT_TABLES, build_report, report_figures
+from migrant_assets.reports.plots import (
+    GROUP_COLORS,
+    GROUP_NAMES,
+    figure_path,
+    png_markdown,
+    save_figure,
+)
+from migrant_assets.reports.report import (
+    FIGURES,
+    REPORT_TABLES,
+    Report,
+    render_report,
+    store_report_parts,
+)
 from migrant_assets.reports.trajectories import PAPER_TRAJECTORIES, integration_trajectories
 from migrant_assets.reports.trends import group_feature_trends, plot_trends
 
@@ -26,7 +40,8 @@ __all__ = [
     "PAPER_TRAJECTORIES",
     "REPORT_TABLES",
     "Finding",
-    "build_report",
+    "Report",
+    "figure_path",
     "findings",
     "first_k_curves",
     "group_feature_trends",
@@ -37,6 +52,8 @@ __all__ = [
     "plot_trends",
     "png_markdown",
     "price_distribution",
-    "report_figures",
+    "render_report",
+    "save_figure",
+    "store_report_parts",
     "transfer_heatmap",
 ]

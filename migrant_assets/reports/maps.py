@@ -15,7 +15,7 @@ departure study's Figure 2 (housing prices over the city).
 - Figure 2 (``sql/reports/price_map.sql``, ``price_histogram.sql``, ``price_summary.sql``):
   the mean ``price_per_sqm`` of the estates of each grid cell, and the histogram of estate
   prices with their mean and standard deviation beside the paper's (000 Section 2.2,
-  :data:`PAPER_HOUSING_PRICES`). Estates are not people: no suppression.
+  :data:`~migrant_assets.papers.PAPER_HOUSING_PRICES`). Estates are not people: no suppression.
 """
 
 from __future__ import annotations
@@ -35,17 +35,10 @@ from matplotlib.colors import LogNorm, TwoSlopeNorm
 from migrant_assets.config import StudyConfig
 from migrant_assets.db import run_sql
 from migrant_assets.features import EARTH_RADIUS_KM
-from migrant_assets.papers import paper_reference
+from migrant_assets.papers import PAPER_HOUSING_PRICES
 from migrant_assets.reports.plots import GROUP_NAMES, STUDY_GROUPS, message_figure, to_png
 
 KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180
-
-#: The paper's housing price statistics, ``{metric: yuan/m²}`` (000 Section 2.2; read from the
-#: package's ``data/paper_reference.csv``).
-PAPER_HOUSING_PRICES: dict[str, float] = {
-    v.metric: v.value for v in paper_reference()
-    if (v.study, v.experiment, v.row) == ("departure", "housing_prices", "all estates")
-}
 
 
 def grid_params(cfg: StudyConfig, cell_km: float) -> dict[str, float]:

@@ -1,6 +1,7 @@
-"""Reading result tables that may not exist yet (the report and the model figures must say so,
-not crash), what was skipped and why (issue 10), and the windows of the departure study's
-first-k-days experiments."""
+"""Reading the tables the report and the closing summary publish (both read them here; neither
+imports the other): tables that may not exist yet (say so, never crash), what was skipped and
+why (issue 10), the windows of the departure study's first-k-days experiments, the study groups
+and Tables 1–3 of the departure study beside the papers' numbers (SPEC §6)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,23 @@ import pandas as pd
 
 from migrant_assets.config import StudyConfig
 from migrant_assets.db import run_sql
+from migrant_assets.labels import DEPARTURE_LABELS, INTEGRATION_LABELS
+from migrant_assets.models.data import reference_window
 from migrant_assets.models.departure import (
     FEATURE_IMPORTANCE,
     LEAVING_VS_STAYING,
     TABLE1,
+    TABLE2,
     TABLE3,
     TRANSFER,
 )
 from migrant_assets.models.integration import CLASSIFIED_AS_LOCALS, SETTLED_VS_LOCALS, THREE_WAY
+from migrant_assets.models.reference import PAPER_F1
+from migrant_assets.papers import PAPER_K
+
+
+def _quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 def table_problem(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
@@ -26,7 +36,7 @@ def table_problem(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
     ).fetchall()[0][0]
     if not exists:
         return f"table {table} does not exist: its asset has not been materialized"
-    if con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0] == 0:
+    if con.execute(f"SELECT count(*) FROM {_quoted(table)}").fetchall()[0][0] == 0:  # noqa: S608
         return f"table {table} is empty"
     return None
 
@@ -121,3 +131,73 @@ def unavailable_data(con: duckdb.DuckDBPyConnection) -> list[str]:
     if problem:
         out.append(f"every feature, trend and classifier is unavailable: {problem}")
     return out
+
+
+def table_rows(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows of every table of the DuckDB file, by name."""
+    tables = sorted(r[0] for r in con.execute("SHOW TABLES").fetchall())
+    return {t: con.execute(f"SELECT count(*) FROM {_quoted(t)}").fetchone()[0]  # noqa: S608
+            for t in tables}
+
+
+def quarantine_by_reason(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
+    """(source, reason, rows) of the quarantined input rows."""
+    return run_sql(con, "reports/quarantine_by_reason.sql").fetchall()
+
+
+def group_sizes(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> pd.DataFrame:
+    """Users and share per study group, as published (suppressed where SPEC §1 says)."""
+    return run_sql(con, "reports/group_sizes.sql", {
+        "min_group_size": cfg.thresholds.min_group_size,
+        "integration_labels": list(INTEGRATION_LABELS),
+        "departure_labels": list(DEPARTURE_LABELS),
+    }).df()
+
+
+#: Tables 1–3 of the departure study: (title, experiment in model_results, the paper's key).
+#: Titles are templates of ``{k_max}`` and ``{paper_k}``: see :func:`departure_tables`.
+DEPARTURE_TABLES = (
+    ("Table 1: new migrants vs locals, random forest, k = {k_max}", TABLE1, TABLE1),
+    ("Table 2: leaving vs staying migrants, k = {k_max} (paper: k = {paper_k})",
+     LEAVING_VS_STAYING, TABLE2),
+    ("Table 3: leaving vs staying migrants, random forest per feature group, k = {k_max}",
+     TABLE3, TABLE3),
+)
+
+
+def departure_tables(cfg: StudyConfig) -> list[tuple[str, str, str]]:
+    """:data:`DEPARTURE_TABLES` with their titles for the calendar of ``cfg`` (our tables are at
+    its largest k; the paper's at :data:`~migrant_assets.papers.PAPER_K`)."""
+    return [(title.format(k_max=cfg.calendar.k_max, paper_k=PAPER_K), experiment, key)
+            for title, experiment, key in DEPARTURE_TABLES]
+
+
+def departure_table_rows(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, experiment: str,
+                         paper_key: str) -> pd.DataFrame:
+    """One of Tables 1–3 at k = k_max in the paper's row order, the paper's F1 beside ours,
+    rows under ``min_group_size`` positives or negatives suppressed (SPEC §1, §6)."""
+    rows = run_sql(con, "reports/model_results.sql", {
+        "window_ids": [reference_window(cfg).window_id], "ks": [cfg.calendar.k_max],
+        "experiment": experiment, "min_group_size": cfg.thresholds.min_group_size,
+    }).df()
+    rows["paper_f1"] = [PAPER_F1.get((paper_key, r)) for r in rows["row"]]
+    order = [r for (e, r) in PAPER_F1 if e == paper_key]
+    rows["_order"] = [order.index(r) if r in order else len(order) for r in rows["row"]]
+    return rows.sort_values(["_order", "row"]).drop(columns="_order")
+
+
+#: The published aggregates of people whose small cells are suppressed (SPEC §1), each with the
+#: SQL that counts the cells that are not (the checks of the assets that write them).
+SUPPRESSION_CHECKS = {
+    "group_feature_trends": "reports/check_trends_suppression.sql",
+    "group_map": "reports/check_map_suppression.sql",
+}
+
+
+def unsuppressed_small_cells(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
+                             table: str) -> tuple[int, int]:
+    """(cells published although under ``min_group_size`` or with numbers left in a suppressed
+    cell, cells judged) of ``table``, one of :data:`SUPPRESSION_CHECKS`."""
+    bad, judged = run_sql(con, SUPPRESSION_CHECKS[table],
+                          {"min_group_size": cfg.thresholds.min_group_size}).fetchone()
+    return int(bad), int(judged)

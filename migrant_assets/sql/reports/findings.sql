@@ -94,4 +94,24 @@ SELECT s.finding_id, s.study, s.paper_section, s.statement, s.test, s.feature, s
 FROM finding_specs s
 LEFT JOIN weakest w USING (finding_id);
 
+COMMENT ON TABLE findings IS
+'Every qualitative finding of the papers tested on our data (reports/findings.py).';
+COMMENT ON COLUMN findings.finding_id IS 'I01.. (integration, 001), D01.. (departure, 000).';
+COMMENT ON COLUMN findings.study IS 'integration | departure';
+COMMENT ON COLUMN findings.paper_section IS 'The paper, section and figure stating it.';
+COMMENT ON COLUMN findings.statement IS 'The finding as the paper states it.';
+COMMENT ON COLUMN findings.test IS 'difference | order | extreme | change';
+COMMENT ON COLUMN findings.feature IS 'The feature compared.';
+COMMENT ON COLUMN findings.groups IS 'The groups compared, in the stated order.';
+COMMENT ON COLUMN findings."window" IS 'The week (or the two weeks of a change).';
+COMMENT ON COLUMN findings.compared IS 'The weakest comparison: label and week of a vs b.';
+COMMENT ON COLUMN findings.value_a IS 'Mean of side a of the weakest comparison.';
+COMMENT ON COLUMN findings.value_b IS 'Mean of side b of the weakest comparison.';
+COMMENT ON COLUMN findings.difference IS 'value_a - value_b (paired mean for a change).';
+COMMENT ON COLUMN findings.se IS 'Standard error of the difference.';
+COMMENT ON COLUMN findings.z IS 'difference / se';
+COMMENT ON COLUMN findings.holds IS
+'Every comparison has the paper''s sign and |z| >= 1.96; null when a mean is suppressed.';
+COMMENT ON COLUMN findings.finding_order IS 'Position of the finding in the papers'' order.';
+
 SELECT * EXCLUDE (finding_order) FROM findings ORDER BY finding_order;

@@ -56,6 +56,29 @@ FROM stats s
 JOIN windows w USING (window_id)
 JOIN catalogue c USING (feature);
 
+COMMENT ON TABLE group_feature_trends IS
+'Group mean and standard error of every feature per window and group (SPEC §6).';
+COMMENT ON COLUMN group_feature_trends.study IS 'integration | departure | descriptive';
+COMMENT ON COLUMN group_feature_trends.window_family IS
+'integration_week | departure_week | first_k_days | whole_period';
+COMMENT ON COLUMN group_feature_trends.feature IS 'Feature name (features registry).';
+COMMENT ON COLUMN group_feature_trends.feature_family IS
+'ego_network | call_behavior | geography | housing_price';
+COMMENT ON COLUMN group_feature_trends.window_id IS 'The window (calendar window id).';
+COMMENT ON COLUMN group_feature_trends.window_label IS
+'The window''s label: W1..W4, A..C, k=<k>, ...';
+COMMENT ON COLUMN group_feature_trends.window_order IS 'Position of the window in the calendar.';
+COMMENT ON COLUMN group_feature_trends.label IS 'The study group, or all (every featurised user).';
+COMMENT ON COLUMN group_feature_trends.n IS
+'Users with a value; null when suppressed (fewer than min_group_size).';
+COMMENT ON COLUMN group_feature_trends.mean IS
+'Mean over the users with a value; null when suppressed.';
+COMMENT ON COLUMN group_feature_trends.se IS
+'Standard error: sample sd / sqrt(n); null when suppressed.';
+COMMENT ON COLUMN group_feature_trends.suppressed IS
+'Fewer than min_group_size users: n, mean and se withheld (SPEC §1).';
+COMMENT ON COLUMN group_feature_trends.feature_order IS 'Position of the feature in the registry.';
+
 SELECT * EXCLUDE (feature_order)
 FROM group_feature_trends
 ORDER BY study, window_order, feature_order, label;

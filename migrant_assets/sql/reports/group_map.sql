@@ -52,4 +52,19 @@ SELECT cell_row, cell_col,
        suppressed
 FROM (SELECT *, n < $min_group_size OR n_all < $min_group_size AS suppressed FROM shares);
 
+COMMENT ON TABLE group_map IS
+'Integration Figure 1: users per grid cell and group (001 Figure 1).';
+COMMENT ON COLUMN group_map.cell_row IS 'Grid row from the south edge of the study area.';
+COMMENT ON COLUMN group_map.cell_col IS 'Grid column from the west edge of the study area.';
+COMMENT ON COLUMN group_map.lat_min IS 'South edge of the cell (degrees).';
+COMMENT ON COLUMN group_map.lat_max IS 'North edge of the cell (degrees).';
+COMMENT ON COLUMN group_map.lon_min IS 'West edge of the cell (degrees).';
+COMMENT ON COLUMN group_map.lon_max IS 'East edge of the cell (degrees).';
+COMMENT ON COLUMN group_map.label IS 'all, or an integration group.';
+COMMENT ON COLUMN group_map.n IS 'Users of the group in the cell; null when suppressed.';
+COMMENT ON COLUMN group_map.log_p IS 'ln of the share of the group''s users in the cell.';
+COMMENT ON COLUMN group_map.log_ratio IS 'ln P_group - ln P_all; null for all and when suppressed.';
+COMMENT ON COLUMN group_map.suppressed IS
+'The group or the cell has fewer than min_group_size users (SPEC §1).';
+
 SELECT * FROM group_map ORDER BY label, cell_row, cell_col;

@@ -68,4 +68,30 @@ SELECT k.feature, k.feature_group, k.local_mean, k.settled_mean, k.new_mean,
 FROM classified k
 LEFT JOIN paper p USING (feature);
 
+COMMENT ON TABLE integration_trajectories IS
+'The integration paper''s Table 2: ordering of the W2 group means and trajectory per feature.';
+COMMENT ON COLUMN integration_trajectories.feature IS 'Feature name (features registry).';
+COMMENT ON COLUMN integration_trajectories.feature_group IS
+'Integration feature group: D, E, C or G.';
+COMMENT ON COLUMN integration_trajectories.local_mean IS
+'Locals'' mean in W2 (null when suppressed).';
+COMMENT ON COLUMN integration_trajectories.settled_mean IS
+'Settled migrants'' mean in W2 (null when suppressed).';
+COMMENT ON COLUMN integration_trajectories.new_mean IS
+'New migrants'' mean in W2 (null when suppressed).';
+COMMENT ON COLUMN integration_trajectories.ordering IS 'The three groups by W2 mean, lowest first.';
+COMMENT ON COLUMN integration_trajectories.trajectory IS
+'settled_between | locals_between | new_between: the group in the middle.';
+COMMENT ON COLUMN integration_trajectories.min_abs_z IS
+'The weaker |z| of the two adjacent differences of the ordering.';
+COMMENT ON COLUMN integration_trajectories.new_toward_settled IS
+'New migrants'' mean closer to settled migrants'' in the last week than in W2.';
+COMMENT ON COLUMN integration_trajectories.new_toward_locals IS
+'New migrants'' mean closer to locals'' in the last week than in W2.';
+COMMENT ON COLUMN integration_trajectories.paper_trajectory IS
+'The paper''s trajectory of the feature (001 Section 4); null when it names none.';
+COMMENT ON COLUMN integration_trajectories.agrees IS 'Our trajectory is the paper''s.';
+COMMENT ON COLUMN integration_trajectories.feature_order IS
+'Position of the feature in the registry.';
+
 SELECT * EXCLUDE (feature_order) FROM integration_trajectories ORDER BY feature_order;
