@@ -1,22 +1,30 @@
 """Ingestion (SPEC §1): read a contract table, validate it in SQL, pseudonymise, write.
 
 Each function reads through :func:`migrant_assets.contract.read_table`, judges every row with
-``sql/ingest/<table>.sql`` (a reason, or NULL when accepted) and replaces its rows and its
-quarantine rows in one transaction, so running it twice leaves the same rows. It returns
-:class:`IngestStats`, the row accounting that asset metadata and checks use.
+``sql/ingest/<table>.sql`` (a reason, or NULL when accepted) and replaces, in one transaction,
+its rows, its quarantine rows (``quarantine_<asset>``; the view ``quarantine`` reads them all) and
+its row accounting (``accounting_<asset>``, ``landed_files``), so running it twice leaves the same
+rows. It returns :class:`IngestStats` for the asset metadata; the checks read the stored tables
+(:func:`row_accounting` and the functions after it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import duckdb
+import pandas as pd
 
-from migrant_assets.config import StudyConfig
+from migrant_assets.config import StudyConfig, SyntheticSource
 from migrant_assets.contract import DataContract, RawRead, quote_identifier, read_table
-from migrant_assets.db import run_sql, transaction
+from migrant_assets.db import first_row, run_sql, transaction
+from migrant_assets.errors import ConfigError
 from migrant_assets.privacy import register_pseudonym_macro
+from migrant_assets.synthetic import generate
 
 #: Every reason a row can be quarantined for, by source (docs/data_contract.md). The landing
 #: step (``landed_calls``) judges what a calls row says by itself; the daily ``calls`` ingestion
@@ -72,33 +80,34 @@ class IngestStats:
         return self.quarantined / judged if judged else 0.0
 
 
-@dataclass(frozen=True)
-class LandingStats(IngestStats):
-    """The landing step's accounting, plus the calendar coverage it found."""
-
-    days_without_calls: tuple[str, ...] = ()
-    days_without_file: tuple[str, ...] = ()
-    files: int = 0
-    raw_identifier_hits: dict[str, int] = field(default_factory=dict)  # SPEC §1 privacy check
-
-
 def prepare(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> None:
     """Create the ingestion tables and the pseudonym and canonical-form macros on ``con``."""
+    _drop_legacy_quarantine(con)
     run_sql(con, "ingest/schema.sql")
     run_sql(con, "ingest/canonical.sql")
     register_pseudonym_macro(con, cfg.pseudonym_key)
 
 
-def _write_rejected_lines(
-    con: duckdb.DuckDBPyConnection, source: str, partition_key: str, raw: RawRead
-) -> None:
-    """CSV lines the parser could not split: the line number and error, never the text."""
+def _drop_legacy_quarantine(con: duckdb.DuckDBPyConnection) -> None:
+    """A DuckDB file written before each asset had its quarantine table holds a table
+    ``quarantine``, where the view of that name now goes: drop it (its rows are rewritten by
+    the assets' next materialization)."""
+    legacy = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = 'quarantine' AND NOT temporary").fetchone()[0]
+    if legacy:
+        con.execute("DROP TABLE quarantine")
+
+
+def _stage_rejected_lines(con: duckdb.DuckDBPyConnection, raw: RawRead) -> None:
+    """Temp table ``rejected_lines`` (``sql/ingest/rejected_lines.sql``): the CSV lines the
+    parser could not split, as quarantine rows (line number and error, never the text)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE parser_rejects "
+                "(file VARCHAR, line BIGINT, error VARCHAR)")
     if raw.rejected_lines:
-        con.executemany(
-            "INSERT INTO quarantine VALUES (?, ?, 'malformed_line', ?, ?, "
-            "CAST(to_json({error: ?}) AS VARCHAR))",
-            [(source, partition_key, f, line, err) for f, line, err in raw.rejected_lines],
-        )
+        con.executemany("INSERT INTO parser_rejects VALUES (?, ?, ?)", raw.rejected_lines)
+    run_sql(con, "ingest/rejected_lines.sql")
+    con.execute("DROP TABLE parser_rejects")
 
 
 def _stats(
@@ -117,12 +126,10 @@ def _stats(
 
 def land_calls(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContract
-) -> LandingStats:
+) -> IngestStats:
     """Read every calls file once: judge each row, give it its local day, pseudonymise its
-    numbers, and replace ``landed_calls``, the landing's quarantine rows and ``landed_files``.
-
-    Then searches the whole DuckDB file for the numbers just read (:func:`find_raw_identifiers`).
-    """
+    numbers, and replace ``landed_calls``, ``quarantine_landed_calls`` and ``landed_files``
+    (the per-file accounting)."""
     prepare(con, cfg)
     cal = cfg.calendar
     src = contract.calls
@@ -139,47 +146,26 @@ def land_calls(
         "city_tz": cfg.city.timezone,
     }
     run_sql(con, "ingest/landing.sql", params)
-    con.execute("CREATE OR REPLACE TEMP TABLE rejected_lines (file VARCHAR, line BIGINT)")
-    if raw.rejected_lines:
-        con.executemany("INSERT INTO rejected_lines VALUES (?, ?)",
-                        [(f, line) for f, line, _ in raw.rejected_lines])
+    _stage_rejected_lines(con, raw)
     with transaction(con):
         run_sql(con, "ingest/landing_write.sql", {"files": raw.files})
-        _write_rejected_lines(con, "landed_calls", "", raw)
     counts = dict(con.execute(
         "SELECT outcome, count(*) FROM judged_landing GROUP BY ALL").fetchall())
     landed = counts.pop("landed", 0)
     excluded = {r: counts.pop(r) for r in EXCLUSION_REASONS if r in counts}
     if raw.rejected_lines:
         counts["malformed_line"] = len(raw.rejected_lines)
-    per_day = dict(con.execute(
-        "SELECT call_date, count(*) FROM landed_calls GROUP BY ALL").fetchall())
-    missing_files = contract.missing_days(cal.days)
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE raw_identifiers AS "
-        "SELECT v AS token, TRY_CAST(v AS BIGINT) AS as_int FROM ("
-        "SELECT caller AS v FROM raw_calls UNION SELECT callee FROM raw_calls) "
-        "WHERE length(v) >= 6"
-    )
     for t in ("judged_landing", "rejected_lines", raw.table):
         con.execute(f"DROP TABLE {t}")
-    hits = find_raw_identifiers(con)
-    con.execute("DROP TABLE raw_identifiers")
-    return LandingStats(
-        "landed_calls", "", raw.read, landed, dict(sorted(counts.items())),
-        dict(sorted(excluded.items())),
-        days_without_calls=tuple(d.isoformat() for d in cal.days if d not in per_day),
-        days_without_file=tuple(d.isoformat() for d in missing_files),
-        files=len(raw.files),
-        raw_identifier_hits=hits,
-    )
+    return IngestStats("landed_calls", "", raw.read, landed, dict(sorted(counts.items())),
+                       dict(sorted(excluded.items())))
 
 
 def ingest_calls(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, day: date
 ) -> IngestStats:
     """One day of landed calls: owners merged, rows checked against the reference tables,
-    bad rows quarantined; read = the day's landed rows."""
+    bad rows quarantined; read = the day's landed rows (``accounting_calls``)."""
     prepare(con, cfg)
     key = day.isoformat()
     run_sql(con, "ingest/calls.sql", {"day": day})
@@ -203,16 +189,14 @@ def ingest_subscribers(
     has_owner = "owner_id" in src.columns or "owner_id" in src.constants or con.execute(
         f"SELECT count(owner_id) > 0 FROM {raw.table}").fetchone()[0]
     run_sql(con, "ingest/subscribers.sql", {"has_owner": bool(has_owner)})
+    _stage_rejected_lines(con, raw)
     with transaction(con):
-        run_sql(
-            con,
-            "ingest/subscribers_write.sql",
-            {"service_user_types": [t.lower() for t in cfg.thresholds.service_user_types]},
-        )
-        _write_rejected_lines(con, "subscribers", "", raw)
+        run_sql(con, "ingest/subscribers_write.sql", {
+            "service_user_types": [t.lower() for t in cfg.thresholds.service_user_types],
+            "rows_read": raw.read, "note": None})
     stats = _stats(con, "subscribers", "", "judged_subscribers", raw)
-    con.execute("DROP TABLE judged_subscribers")
-    con.execute(f"DROP TABLE {raw.table}")
+    for t in ("judged_subscribers", "rejected_lines", raw.table):
+        con.execute(f"DROP TABLE {t}")
     return stats
 
 
@@ -224,17 +208,19 @@ def ingest_places(
     if table not in ("cells", "estates"):
         raise ValueError(f"not a point table: {table}")
     prepare(con, cfg)
-    if contract.source(table) is None:
-        with transaction(con):
-            con.execute(f"DELETE FROM {table}")
-            con.execute("DELETE FROM quarantine WHERE source = ?", [table])
-        return IngestStats(table, "", 0, 0, note=f"the mapping has no {table}")
-    raw = read_table(con, cfg, contract, table)
-    id_col, price = ("cell_id", "NULL") if table == "cells" else ("estate_id", "price_per_sqm")
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE raw_place AS SELECT {id_col} AS id, lat, lon, "
-        f"{price} AS price, _file, _row FROM {raw.table}"
-    )
+    note = None if contract.source(table) is not None else f"the mapping has no {table}"
+    if note is None:
+        raw = read_table(con, cfg, contract, table)
+        id_col, price = ("cell_id", "NULL") if table == "cells" else ("estate_id", "price_per_sqm")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE raw_place AS SELECT {id_col} AS id, lat, lon, "
+            f"{price} AS price, _file, _row FROM {raw.table}"
+        )
+        con.execute(f"DROP TABLE {raw.table}")
+    else:
+        raw = RawRead("raw_place", 0)
+        con.execute("CREATE OR REPLACE TEMP TABLE raw_place (id VARCHAR, lat VARCHAR, "
+                    "lon VARCHAR, price VARCHAR, _file VARCHAR, _row BIGINT)")
     city = cfg.city
     run_sql(
         con,
@@ -248,38 +234,93 @@ def ingest_places(
             "max_price": cfg.thresholds.max_price_per_sqm,
         },
     )
+    _stage_rejected_lines(con, raw)
     with transaction(con):
-        run_sql(con, f"ingest/{table}_write.sql")
-        _write_rejected_lines(con, table, "", raw)
+        run_sql(con, f"ingest/{table}_write.sql", {"rows_read": raw.read, "note": note})
     stats = _stats(con, table, "", "judged_place", raw)
-    for t in ("judged_place", "raw_place", raw.table):
+    for t in ("judged_place", "raw_place", "rejected_lines"):
         con.execute(f"DROP TABLE {t}")
-    return stats
+    return replace(stats, note=note or "")
 
 
-def stored_accounting(con: duckdb.DuckDBPyConnection, source: str, partition_key: str) -> dict:
-    """What DuckDB holds for one ingested partition: accepted rows and quarantined rows."""
-    quarantined = con.execute(
-        "SELECT count(*) FROM quarantine WHERE source = ? AND partition_key = ?",
-        [source, partition_key],
-    ).fetchone()[0]
-    if source == "calls":
-        accepted = con.execute(
-            "SELECT count(*) FROM calls WHERE call_date = CAST(? AS DATE)", [partition_key]
-        ).fetchone()[0]
-    elif source == "landed_calls":
-        accepted = con.execute("SELECT count(*) FROM landed_calls").fetchone()[0]
-    elif source == "subscribers":
-        accepted = con.execute("SELECT count(*) FROM number_owner").fetchone()[0]
-    else:
-        accepted = con.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
-    return {"accepted": accepted, "quarantined": quarantined}
+# ---------------------------------------------------------------- what the checks judge
+def row_accounting(con: duckdb.DuckDBPyConnection, source: str) -> list[dict]:
+    """Per part of ``source`` (a file of ``landed_calls``, a day of ``calls``, else ``''``): rows
+    read and excluded as its ingestion recorded them, rows accepted and quarantined as stored
+    (``sql/ingest/row_accounting.sql``), and ``balanced``: read = the three others' sum."""
+    if source not in QUARANTINE_REASONS:
+        raise ValueError(f"not an ingestion asset: {source}")
+    cur = run_sql(con, "ingest/row_accounting.sql", {"source": source})
+    names = [d[0] for d in cur.description]
+    rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    for r in rows:
+        r["balanced"] = (r["rows_accepted"] + r["rows_quarantined"] + r["rows_excluded"]
+                         == r["rows_read"])
+    return rows
+
+
+def quarantine_reasons(
+    con: duckdb.DuckDBPyConnection, source: str, partition_key: str = ""
+) -> dict[str, int]:
+    """Stored quarantined rows of ``source`` (and partition) per reason."""
+    return dict(run_sql(con, "ingest/quarantine_reasons.sql",
+                        {"source": source, "partition_key": partition_key}).fetchall())
+
+
+def subscriber_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Users, users with a local number, service users, users with several numbers."""
+    return first_row(run_sql(con, "ingest/subscribers_stats.sql"))
+
+
+def landing_summary(con: duckdb.DuckDBPyConnection) -> dict:
+    """The landing step's files: ``files``, ``rows_read``, ``rows_outside_calendar``,
+    ``first_day``, ``last_day`` (None when nothing landed) and ``rows_landed``."""
+    return first_row(run_sql(con, "ingest/landed_files_stats.sql"))
+
+
+def calendar_coverage(
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContract
+) -> dict:
+    """The calendar days without a landed call and without a calls file (a ``{date}`` path),
+    the rows dated outside the calendar and the rows landed."""
+    landed = {d for (d,) in run_sql(con, "ingest/landed_days.sql").fetchall()}
+    summary = landing_summary(con)
+    days = cfg.calendar.days
+    return {
+        "days_in_calendar": len(days),
+        "days_without_calls": [d.isoformat() for d in days if d not in landed],
+        "days_without_file": [d.isoformat() for d in contract.missing_days(days)],
+        "rows_outside_calendar": int(summary["rows_outside_calendar"]),
+        "rows_landed": int(summary["rows_landed"]),
+    }
+
+
+def calls_day_facts(con: duckdb.DuckDBPyConnection, day: date) -> dict[str, int]:
+    """One stored day of calls: ``calls``, ``calls_unknown_cell``, ``calls_with_a_subscriber``."""
+    return first_row(run_sql(con, "ingest/calls_day_checks.sql", {"day": day}))
+
+
+def raw_identifier_hits(
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContract, table: str
+) -> tuple[int, dict[str, int]]:
+    """Read the identifiers of source table ``table`` (``calls`` or ``subscribers``) again from
+    its files and search the DuckDB file for them (:func:`find_raw_identifiers`): how many
+    identifiers were searched, and the hits per ``table.column``."""
+    if table not in ("calls", "subscribers"):
+        raise ValueError(f"no raw identifiers in {table}")
+    raw = read_table(con, cfg, contract, table)
+    run_sql(con, f"ingest/raw_identifiers_{table}.sql")
+    con.execute(f"DROP TABLE {raw.table}")
+    searched = con.execute("SELECT count(*) FROM raw_identifiers").fetchone()[0]
+    hits = find_raw_identifiers(con)
+    con.execute("DROP TABLE raw_identifiers")
+    return searched, hits
 
 
 def find_raw_identifiers(
     con: duckdb.DuckDBPyConnection, scope: dict[str, str] | None = None
 ) -> dict[str, int]:
-    """Where the identifiers of temp table ``raw_identifiers`` (:func:`load_raw_identifiers`)
+    """Where the identifiers of temp table ``raw_identifiers`` (:func:`raw_identifier_hits`)
     occur in the DuckDB file: ``{"table.column": hits}`` (SPEC §1).
 
     Integer columns are matched against the identifiers that read as integers; text columns are
@@ -314,18 +355,63 @@ def find_raw_identifiers(
     return hits
 
 
-def load_raw_identifiers(
-    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContract, table: str
-) -> int:
-    """Read a source table's identifiers (numbers, owner ids, canonical form) again from its
-    files into temp table ``raw_identifiers(token, as_int)``; identifiers shorter than 6
-    characters are left out (they would match ages and counts). Returns how many there are."""
-    raw = read_table(con, cfg, contract, table)
-    cols = ("caller", "callee") if table == "calls" else ("number", "owner_id")
-    union = " UNION ".join(f"SELECT {c} AS v FROM {raw.table}" for c in cols)
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE raw_identifiers AS "
-        f"SELECT v AS token, TRY_CAST(v AS BIGINT) AS as_int FROM ({union}) WHERE length(v) >= 6"
-    )
-    con.execute(f"DROP TABLE {raw.table}")
-    return con.execute("SELECT count(*) FROM raw_identifiers").fetchone()[0]
+
+
+# ---------------------------------------------------------------- sources
+def generate_city(cfg: StudyConfig,
+                  progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """Generate the study's synthetic city (SPEC §7) into ``cfg.synthetic_dir``: the same files
+    for the same preset, seed and calendar. Returns its files: the contract table each feeds,
+    path, rows, bytes and SHA-256, nothing of their content (:func:`record_city`)."""
+    if not isinstance(cfg.source, SyntheticSource):
+        raise ConfigError("the study's source is not the synthetic city: there is nothing to "
+                          "generate", "source.kind in the study config",
+                          "materialize the ingestion assets, which read the mapping's files")
+    src = cfg.source
+    manifest = generate(src.preset, src.seed, cfg.synthetic_dir, proportions=src.proportions,
+                        start=cfg.calendar.month_start, end=cfg.calendar.month_end,
+                        progress=progress)
+    city = manifest.parent
+    rows: dict[str, int | None] = json.loads(manifest.read_text())["rows"]
+    rows[manifest.name] = None
+    return pd.DataFrame([
+        {"table_name": _city_table(path), "path": path, "n_rows": n,
+         "n_bytes": (city / path).stat().st_size,
+         "sha256": hashlib.sha256((city / path).read_bytes()).hexdigest()}
+        for path, n in sorted(rows.items())])
+
+
+def record_city(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, files: pd.DataFrame) -> None:
+    """Replace table ``synthetic_city`` with the files of :func:`generate_city`."""
+    prepare(con, cfg)
+    con.register("generated_files", files)
+    try:
+        with transaction(con):
+            run_sql(con, "ingest/synthetic_city_write.sql")
+    finally:
+        con.unregister("generated_files")
+
+
+def _city_table(path: str) -> str:
+    """The contract table a file of the synthetic city feeds (``ground_truth``, ``manifest``
+    for the others)."""
+    first = path.split("/")[0]
+    if first == "manifest.json":
+        return "manifest"
+    return first.removesuffix(".parquet")
+
+
+def source_kind(contract: DataContract, table: str) -> str:
+    """How the mapping lays out ``table``'s files, in words (no path, no value): one file, a
+    glob, or one file per day, and the format."""
+    src = contract.source(table)
+    if src is None:
+        return f"the mapping has no {table}"
+    if "{date" in src.path:
+        layout = "one file per day of the calendar"
+    elif any(c in src.path for c in "*?["):
+        layout = "every file matching a glob"
+    else:
+        layout = "one file"
+    fmt = src.format or ("parquet" if src.path.endswith(".parquet") else "csv")
+    return f"{table}: {layout} ({fmt}), read through the mapping file"

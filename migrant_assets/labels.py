@@ -61,13 +61,22 @@ def build_user_labels(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict[
         run_sql(con, "labels/user_labels.sql", params)
 
     stats: dict[str, Any] = first_row(run_sql(con, "labels/user_labels_stats.sql"))
-    counts = run_sql(con, "labels/label_counts.sql").fetchall()
-    for study, labels in (("integration", INTEGRATION_LABELS), ("departure", DEPARTURE_LABELS)):
-        per_label = dict.fromkeys([*labels, "unlabelled"], 0)
-        per_label.update({label: n for s, label, n in counts if s == study})
+    for study, per_label in label_counts(con).items():
         stats[f"{study}_label_counts"] = per_label
     stats["max_degree"] = cfg.thresholds.max_degree
     return stats
+
+
+def label_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
+    """Users per label of each study (``integration``, ``departure``), ``unlabelled`` included,
+    every label listed (0 when it has no user)."""
+    counts = run_sql(con, "labels/label_counts.sql").fetchall()
+    out = {}
+    for study, labels in (("integration", INTEGRATION_LABELS), ("departure", DEPARTURE_LABELS)):
+        per_label = dict.fromkeys([*labels, "unlabelled"], 0)
+        per_label.update({label: n for s, label, n in counts if s == study})
+        out[study] = per_label
+    return out
 
 
 def label_checks(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

@@ -514,10 +514,17 @@ def test_header_only_subscribers_fail_their_checks(tmp_path: Path,
     (tmp_path / "operator" / "subs.csv").write_text(SUBS_HEADER + "\n")
     resources = {"study": StudyResource(config_path=str(study))}
     instance = dg.DagsterInstance.ephemeral()
-    first = dg.materialize([ingest_defs.subscribers, ingest_defs.cells, ingest_defs.estates,
-                            ingest_defs.landed_calls], resources=resources, instance=instance)
-    day = dg.materialize([ingest_defs.calls], resources=resources, instance=instance,
-                         partition_key=DAY)
+    checks = dg.load_asset_checks_from_modules([ingest_defs])
+    reference = [ingest_defs.subscribers, ingest_defs.cells, ingest_defs.estates,
+                 ingest_defs.landed_calls]
+    keys = {a.key for a in reference}
+    first = dg.materialize([*reference, *(c for c in checks if {k.asset_key for k in
+                                                                c.check_keys} <= keys)],
+                           resources=resources, instance=instance)
+    day = dg.materialize([ingest_defs.calls, *(c for c in checks if {k.asset_key for k in
+                                                                     c.check_keys} <= {
+                                                   ingest_defs.calls.key})],
+                         resources=resources, instance=instance, partition_key=DAY)
     checks = {(e.asset_key.to_user_string(), e.check_name): e
               for r in (first, day) for e in r.get_asset_check_evaluations()}
     for name in (("subscribers", "has_users"), ("calls", "linked_to_subscribers")):

@@ -334,25 +334,55 @@ def test_real_data_needs_a_key(user_data: Path, monkeypatch: pytest.MonkeyPatch)
     assert cfg.pseudonym_key == "x" * 32
 
 
-def test_ingestion_assets_and_checks(user_data: Path, env: None) -> None:
+def _checks_of(*assets) -> list:
+    """The asset checks of ``assets`` (every check is declared in defs/ingest.py)."""
+    from migrant_assets.defs import ingest as ingest_defs
+
+    keys = {a.key for a in assets}
+    return [c for c in dg.load_asset_checks_from_modules([ingest_defs])
+            if {k.asset_key for k in c.check_keys} <= keys]
+
+
+REFERENCE = ("subscribers", "cells", "estates", "landed_calls")
+
+
+def _materialize_reference(user_data: Path, instance: dg.DagsterInstance):
     from migrant_assets.defs import ingest as ingest_defs
     from migrant_assets.defs.resources import StudyResource
 
+    assets = [getattr(ingest_defs, name) for name in REFERENCE]
     resources = {"study": StudyResource(config_path=str(user_data))}
-    assets = [ingest_defs.subscribers, ingest_defs.cells, ingest_defs.estates,
-              ingest_defs.landed_calls]
+    return dg.materialize([*assets, *_checks_of(*assets)], resources=resources,
+                          instance=instance), resources
+
+
+def test_ingestion_assets_and_checks(user_data: Path, env: None) -> None:
+    from migrant_assets.defs import ingest as ingest_defs
+
     instance = dg.DagsterInstance.ephemeral()
-    first = dg.materialize(assets, resources=resources, instance=instance)
+    first, resources = _materialize_reference(user_data, instance)
     assert first.success
     landing = {e.check_name: e for e in first.get_asset_check_evaluations()
                if e.asset_key == ingest_defs.landed_calls.key}
     assert landing["row_accounting"].passed and landing["no_raw_identifiers"].passed
+    assert landing["no_raw_identifiers"].metadata["judged"].value == len(
+        {r[0] for r in CALLS if r[0]} | {r[1] for r in CALLS})  # every number is 11 digits
     assert not landing["calendar_coverage"].passed  # 28 of the 30 days have no calls
     assert landing["calendar_coverage"].severity == dg.AssetCheckSeverity.WARN
+    every = {(e.asset_key.to_user_string(), e.check_name) for e in
+             first.get_asset_check_evaluations()}
+    assert every == {(a, c) for a in REFERENCE for c in ("row_accounting", "quarantine_share")} | {
+        ("subscribers", "no_raw_identifiers"), ("subscribers", "has_users"),
+        ("landed_calls", "no_raw_identifiers"), ("landed_calls", "calendar_coverage")}
+    for table in REFERENCE:
+        md = first.asset_materializations_for_node(table)[0].metadata
+        assert md["dagster/table_name"].value == table
+        assert md["dagster/column_schema"].schema.columns
+    calls_checks = _checks_of(ingest_defs.calls)
     for _ in range(2):  # twice: the second run must find the same rows
         result = dg.materialize(
-            [ingest_defs.calls], resources=resources, instance=instance,
-            partition_key=DAY.isoformat(), selection=[ingest_defs.calls],
+            [ingest_defs.calls, *calls_checks], resources=resources, instance=instance,
+            partition_key=DAY.isoformat(),
         )
         assert result.success
         evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
@@ -360,10 +390,142 @@ def test_ingestion_assets_and_checks(user_data: Path, env: None) -> None:
             "row_accounting", "quarantine_share", "cells_known", "accepted_rows",
             "linked_to_subscribers"}
         assert all(e.passed for e in evaluations.values()), evaluations
+        assert {e.partition for e in evaluations.values()} == {DAY.isoformat()}
         md = result.asset_materializations_for_node("calls")[0].metadata
         assert md["rows_read"].value == 9  # the rows landed on 09-05
         assert md["rows_accepted"].value == 4
+        assert md["dagster/row_count"].value == 4
+        schema = {c.name: c.description for c in md["dagster/column_schema"].schema.columns}
+        assert schema["call_date"] == "Day of start_ts; the partition key."
     con = duckdb.connect(str(StudyConfig.load(user_data).duckdb_path), read_only=True)
     assert con.execute("SELECT count(*) FROM calls").fetchone()[0] == 4
     assert con.execute("SELECT count(*) FROM quarantine WHERE source = 'calls'").fetchone()[0] \
         == sum(CALL_REASONS.values())
+
+
+def test_daily_checks_report_each_day_of_a_range(user_data: Path, env: None) -> None:
+    """A single-run backfill over 09-04..09-05: each daily check reports one evaluation per day,
+    tied to its partition (Dagster alone would record one evaluation for no partition)."""
+    from migrant_assets.defs import ingest as ingest_defs
+
+    instance = dg.DagsterInstance.ephemeral()
+    _, resources = _materialize_reference(user_data, instance)
+    calls = ingest_defs.calls
+    defs = dg.Definitions(assets=[calls], asset_checks=_checks_of(calls), resources=resources,
+                          jobs=[dg.define_asset_job("days", selection=[calls])])
+    result = defs.resolve_job_def("days").execute_in_process(instance=instance, tags={
+        "dagster/asset_partition_range_start": OTHER_DAY.isoformat(),
+        "dagster/asset_partition_range_end": DAY.isoformat()})
+    assert result.success
+    got = {(e.check_name, e.partition): e for e in result.get_asset_check_evaluations()}
+    names = {"row_accounting", "quarantine_share", "cells_known", "accepted_rows",
+             "linked_to_subscribers"}
+    assert set(got) == {(n, d.isoformat()) for n in names for d in (OTHER_DAY, DAY)}
+    assert all(e.passed for e in got.values())
+    assert got[("row_accounting", DAY.isoformat())].metadata["judged"].value == 9
+    assert got[("row_accounting", OTHER_DAY.isoformat())].metadata["judged"].value == 1
+    assert got[("row_accounting", DAY.isoformat())].blocking
+    history = instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(calls.key, "cells_known"), limit=10)
+    assert sorted(r.event.asset_check_evaluation.partition for r in history) == [
+        OTHER_DAY.isoformat(), DAY.isoformat()]
+
+
+def test_a_check_runs_alone_on_the_stored_tables(user_data: Path, env: None) -> None:
+    """row_accounting reads what is stored: a row deleted behind the asset's back fails it
+    (ERROR, blocking) when the check runs alone, without the asset."""
+    from migrant_assets.defs import ingest as ingest_defs
+
+    instance = dg.DagsterInstance.ephemeral()
+    _, resources = _materialize_reference(user_data, instance)
+    calls, checks = ingest_defs.calls, _checks_of(ingest_defs.calls)
+    assert dg.materialize([calls, *checks], resources=resources, instance=instance,
+                          partition_key=DAY.isoformat()).success
+    path = str(StudyConfig.load(user_data).duckdb_path)
+    with duckdb.connect(path) as con:
+        con.execute("DELETE FROM quarantine_calls WHERE reason = 'self_call'")
+    # as the UI runs one check of one partition: the asset's job, subset to the check
+    job = dg.Definitions(assets=[calls], asset_checks=checks, resources=resources,
+                         jobs=[dg.define_asset_job("calls", selection=[calls])]
+                         ).resolve_job_def("calls")
+    alone = job.get_subset(
+        asset_selection=set(), asset_check_selection={dg.AssetCheckKey(calls.key, name) for name
+                                                      in ("row_accounting", "cells_known")},
+    ).execute_in_process(instance=instance, partition_key=DAY.isoformat(), raise_on_error=False)
+    assert not alone.get_asset_materialization_events()  # the asset did not run
+    assert not alone.success  # a blocking check failed with ERROR: its step fails
+    got = {e.check_name: e for e in alone.get_asset_check_evaluations()}
+    accounting = got["row_accounting"]
+    assert not accounting.passed and accounting.severity == dg.AssetCheckSeverity.ERROR
+    assert accounting.blocking and accounting.partition == DAY.isoformat()
+    assert accounting.metadata["unbalanced"].value == {DAY.isoformat(): {
+        "rows_read": 9, "rows_accepted": 4, "rows_quarantined": 3, "rows_excluded": 0}}
+    assert set(got) == {"row_accounting", "cells_known"} and got["cells_known"].passed
+
+
+def _tiny_study(tmp_path: Path) -> Path:
+    study = {"source": {"kind": "synthetic", "preset": "tiny", "seed": 7},
+             "workdir": str(tmp_path / "work")}
+    (tmp_path / "study.yaml").write_text(yaml.safe_dump(study))
+    return tmp_path / "study.yaml"
+
+
+def test_synthetic_city_asset_gives_the_same_files(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The synthetic city is an asset: its table lists the generated files (no content), and
+    materializing it again writes the same bytes (seeded)."""
+    from migrant_assets.defs import ingest as ingest_defs
+    from migrant_assets.defs.resources import StudyResource
+
+    if not hasattr(ingest_defs, "synthetic_city"):
+        pytest.skip("the code location's study reads files (MIGRANT_ASSETS_CONFIG)")
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    monkeypatch.delenv("MIGRANT_ASSETS_WORKDIR", raising=False)
+    study = _tiny_study(tmp_path)
+    cfg = StudyConfig.load(study)
+    resources = {"study": StudyResource(config_path=str(study))}
+    tables = []
+    for _ in range(2):
+        result = dg.materialize([ingest_defs.synthetic_city], resources=resources)
+        assert result.success
+        with duckdb.connect(str(cfg.duckdb_path), read_only=True) as con:
+            tables.append(con.execute("SELECT * FROM synthetic_city ORDER BY path").fetchall())
+    first, second = tables
+    assert first == second
+    manifest = json.loads((cfg.synthetic_dir / "manifest.json").read_text())
+    rows = {path: n for _, path, n, _, _ in first}
+    assert rows == {**manifest["rows"], "manifest.json": None}
+    for table, path, _, size, digest in first:
+        assert (cfg.synthetic_dir / path).stat().st_size == size
+        assert hashlib.sha256((cfg.synthetic_dir / path).read_bytes()).hexdigest() == digest
+        assert table in ("calls", "subscribers", "cells", "estates", "ground_truth", "manifest")
+    assert sum(n for t, _, n, _, _ in first if t == "calls") == manifest["calls_total"]
+    md = result.asset_materializations_for_node("synthetic_city")[0].metadata
+    assert md["dagster/row_count"].value == len(first)
+
+
+def test_a_files_source_is_a_set_of_external_assets(user_data: Path) -> None:
+    """With a mapping, the raw inputs are external assets (their layout, no path) upstream of
+    the ingestion assets, and there is no synthetic city."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import json\n"
+        "from migrant_assets.defs import ingest as d\n"
+        "print(json.dumps({'synthetic': hasattr(d, 'synthetic_city'),\n"
+        " 'specs': {s.key.to_user_string(): s.description for s in d.source_specs},\n"
+        " 'deps': {a.key.to_user_string(): sorted(k.to_user_string() for k in a.dependency_keys)\n"
+        "          for a in (d.subscribers, d.cells, d.estates, d.landed_calls)}}))\n")
+    env = {**os.environ, "MIGRANT_ASSETS_CONFIG": str(user_data)}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                         check=True).stdout
+    got = json.loads(out.strip().splitlines()[-1])
+    assert not got["synthetic"]
+    assert got["deps"] == {t: [f"source_{'calls' if t == 'landed_calls' else t}"]
+                           for t in ("subscribers", "cells", "estates", "landed_calls")}
+    assert got["specs"]["source_calls"] == (
+        "calls: one file per day of the calendar (csv), read through the mapping file")
+    assert got["specs"]["source_cells"] == "cells: one file (csv), read through the mapping file"
+    assert "towers" not in json.dumps(got) and "operator" not in json.dumps(got)

@@ -186,13 +186,12 @@ def test_empty_input(con, cfg):
 
 
 def _checks(con, cfg, population="labelled"):
-    from migrant_assets.defs.labels import _check_results
-    from migrant_assets.labels import label_checks
+    """Every check of `user_labels`, judged on the stored tables (as the asset checks do)."""
+    from migrant_assets.defs.labels import LABEL_CHECKS
 
-    stats = build_user_labels(con, cfg)
-    results = _check_results(population, stats["integration_label_counts"],
-                             stats["departure_label_counts"], label_checks(con), synthetic=True)
-    return {r.check_name: r for r in results}
+    build_user_labels(con, cfg)
+    cfg = cfg.model_copy(update={"population": population})
+    return {name: judge(cfg, con) for name, (judge, _, _) in LABEL_CHECKS.items()}
 
 
 def _judged(result) -> int:
@@ -210,6 +209,36 @@ def test_label_checks_judge_the_city(con, cfg, city):
     leaving = got["leaving_share"]  # 3 leaving of 10 new migrants: outside 2%..8%
     assert not leaving.passed and leaving.severity == dg.AssetCheckSeverity.ERROR
     assert _judged(leaving) == 10
+
+
+def test_leaving_share_range_is_the_study_config(con, cfg, city):
+    """The range comes from checks.leaving_share: 3 of 10 passes in 25%..35%, and on real data
+    a share outside the range only warns."""
+    import dagster as dg
+
+    from migrant_assets.config import Checks, FilesSource
+
+    wide = cfg.model_copy(update={"checks": Checks(leaving_share=(0.25, 0.35))})
+    got = _checks(con, wide)["leaving_share"]
+    assert got.passed and got.metadata["leaving_share"].value == 0.3
+    assert got.metadata["range"].value == [0.25, 0.35]
+    files = cfg.model_copy(update={"source": FilesSource(mapping="m.yaml")})
+    assert _checks(con, files)["leaving_share"].severity == dg.AssetCheckSeverity.WARN
+
+
+def test_label_checks_are_declared_as_data():
+    """Each label check is an asset check of `user_labels` that reads the stored table; one
+    label per study is blocking (a user with two labels would poison every study)."""
+    import dagster as dg
+
+    from migrant_assets.defs import labels as label_defs
+
+    specs = {spec.name: spec for c in dg.load_asset_checks_from_modules([label_defs])
+             for spec in c.check_specs}
+    assert set(specs) == {"group_counts_nonzero", "leaving_share", "one_label_per_study",
+                          "labelled_users_have_attributes"}
+    assert {n for n, s in specs.items() if s.blocking} == {"one_label_per_study"}
+    assert {s.asset_key.to_user_string() for s in specs.values()} == {"user_labels"}
 
 
 def test_label_checks_never_pass_on_nothing(con, cfg):

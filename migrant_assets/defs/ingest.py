@@ -1,53 +1,89 @@
-"""Ingestion assets (SPEC §1): the contract tables, validated and pseudonymised, in DuckDB."""
+"""Ingestion assets (SPEC §1): the study's raw inputs (the synthetic city, or the files a mapping
+names), the contract tables validated and pseudonymised in DuckDB, and their checks, which read
+the stored tables (so each can be re-run alone)."""
 
+from collections.abc import Callable, Iterator
 from datetime import date
 
 import dagster as dg
+import duckdb
 
+from migrant_assets.config import StudyConfig, SyntheticSource
+from migrant_assets.contract import CONTRACT_COLUMNS, DataContract
+from migrant_assets.defs.checks import verdict
+from migrant_assets.defs.metadata import table_metadata, table_name_metadata, tidy
 from migrant_assets.defs.partitions import study_days
 from migrant_assets.defs.resources import DUCKDB_POOL, StudyResource
+from migrant_assets.errors import InputError
 from migrant_assets.ingest import (
     IngestStats,
-    find_raw_identifiers,
+    calendar_coverage,
+    calls_day_facts,
+    generate_city,
     ingest_calls,
     ingest_places,
     ingest_subscribers,
     land_calls,
-    load_raw_identifiers,
-    stored_accounting,
+    landing_summary,
+    quarantine_reasons,
+    raw_identifier_hits,
+    record_city,
+    row_accounting,
+    source_kind,
+    subscriber_counts,
 )
 
 GROUP = "ingest"
-
-CALLS_SCHEMA = dg.TableSchema(
-    columns=[
-        dg.TableColumn("call_date", "DATE", description="Day of start_ts; the partition key."),
-        dg.TableColumn("caller", "BIGINT", description="Pseudonymised party (user id or number)."),
-        dg.TableColumn("callee", "BIGINT", description="Pseudonymised party (user id or number)."),
-        dg.TableColumn("start_ts", "TIMESTAMP", description="Local time of the study city."),
-        dg.TableColumn("end_ts", "TIMESTAMP",
-                       description="Local time of the study city; null for a missed call."),
-        dg.TableColumn("duration_s", "DOUBLE",
-                       description="end_ts - start_ts in seconds; null for a missed call."),
-        dg.TableColumn("caller_cell", "VARCHAR", description="Null for other operators."),
-        dg.TableColumn("callee_cell", "VARCHAR", description="Null for other operators."),
-    ]
-)
-SUBSCRIBERS_SCHEMA = dg.TableSchema(
-    columns=[
-        dg.TableColumn("user_id", "BIGINT", description="Pseudonymised owner id: one user."),
-        dg.TableColumn("age", "INTEGER"),
-        dg.TableColumn("sex", "VARCHAR", description="'M' or 'F'."),
-        dg.TableColumn("birth_province", "VARCHAR"),
-        dg.TableColumn("has_local_number", "BOOLEAN", description="Any of the owner's numbers."),
-        dg.TableColumn("is_service", "BOOLEAN", description="user_type is a service type."),
-        dg.TableColumn("n_numbers", "INTEGER", description="Numbers merged into this user."),
-    ]
-)
+#: The study's source, read when the code location loads (as `defs/partitions.py` reads the
+#: calendar): the synthetic city is an asset, a mapping's files are external assets.
+SOURCE = StudyConfig.load().source
 
 
+# ------------------------------------------------------------------------------- raw inputs
+def _source_specs() -> dict[str, dg.AssetSpec]:
+    """One external asset per contract table the mapping names (its layout, never a path)."""
+    try:
+        contract: DataContract | None = DataContract.load(SOURCE.mapping)
+    except InputError:
+        contract = None  # the ingestion assets report the mapping's problem when they run
+    specs = {}
+    for table in CONTRACT_COLUMNS:
+        if contract is not None and contract.source(table) is None:
+            continue
+        specs[table] = dg.AssetSpec(
+            f"source_{table}", group_name=GROUP,
+            description=source_kind(contract, table) if contract is not None else
+            f"{table}: the files the study's mapping names (the mapping could not be read)")
+    return specs
+
+
+if isinstance(SOURCE, SyntheticSource):
+
+    @dg.asset(group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb", "parquet"},
+              metadata=table_name_metadata("synthetic_city"))
+    def synthetic_city(context: dg.AssetExecutionContext,
+                       study: StudyResource) -> dg.MaterializeResult:
+        """The synthetic city's files (SPEC §7), generated from the study's preset, seed and
+        calendar (the same files every time); the table lists each file's contract table,
+        path, rows, bytes and SHA-256."""
+        cfg = study.config
+        files = generate_city(cfg, progress=context.log.debug)
+        with study.connect() as con:
+            record_city(con, cfg, files)
+            md = table_metadata(con, "synthetic_city")
+        return dg.MaterializeResult(metadata={
+            **md, "preset": cfg.source.preset, "seed": cfg.source.seed,
+            "city_dir": dg.MetadataValue.path(str(cfg.synthetic_dir))})
+
+    SOURCES: dict[str, list] = {t: [synthetic_city] for t in CONTRACT_COLUMNS}
+else:
+    source_specs = list(_source_specs().values())
+    SOURCES = {spec.key.path[0].removeprefix("source_"): [spec] for spec in source_specs}
+
+
+# ----------------------------------------------------------------------------------- assets
 def _metadata(stats: list[IngestStats]) -> dict:
-    read = sum(s.read for s in stats)
+    """The ingestion's own count of what it read (the checks count what is stored)."""
     reasons: dict[str, int] = {}
     excluded: dict[str, int] = {}
     for s in stats:
@@ -56,11 +92,10 @@ def _metadata(stats: list[IngestStats]) -> dict:
         for reason, n in s.excluded_by_reason.items():
             excluded[reason] = excluded.get(reason, 0) + n
     md = {
-        "rows_read": read,
+        "rows_read": sum(s.read for s in stats),
         "rows_accepted": sum(s.accepted for s in stats),
         "rows_quarantined": sum(reasons.values()),
         "quarantined_by_reason": dg.MetadataValue.json(reasons),
-        "dagster/row_count": sum(s.accepted for s in stats),
     }
     if excluded:
         md["rows_excluded_by_rule"] = dg.MetadataValue.json(excluded)
@@ -70,115 +105,23 @@ def _metadata(stats: list[IngestStats]) -> dict:
     return md
 
 
-def _check_results(
-    asset: str, stats: list[IngestStats], stored: list[dict], privacy_hits: dict[str, int] | None,
-    study: StudyResource,
-) -> list[dg.AssetCheckResult]:
-    """The checks every ingested table gets: accounting, quarantine share, no raw identifier
-    (``privacy_hits`` None: this asset does not read raw identifiers)."""
-    t = study.config.thresholds
-    unbalanced = {
-        s.partition_key or asset: {"read": s.read, "excluded": s.excluded, **st}
-        for s, st in zip(stats, stored, strict=True)
-        if st["accepted"] + st["quarantined"] + s.excluded != s.read
-    }
-    worst = max(stats, key=lambda s: s.quarantine_share)
-    share = worst.quarantine_share
-    severity = (
-        dg.AssetCheckSeverity.ERROR if share > t.quarantine_error_share else
-        dg.AssetCheckSeverity.WARN
-    )
-    judged = sum(s.read for s in stats)
-    results = [
-        dg.AssetCheckResult(
-            check_name="row_accounting",
-            passed=not unbalanced,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"partitions_checked": len(stats), "rows_read": judged,
-                      "unbalanced": dg.MetadataValue.json(unbalanced)},
-        ),
-        dg.AssetCheckResult(
-            check_name="quarantine_share",
-            passed=share <= t.quarantine_warn_share,
-            severity=severity,
-            metadata={
-                "worst_share": round(share, 6),
-                "worst_partition": worst.partition_key or asset,
-                "warn_above": t.quarantine_warn_share,
-                "error_above": t.quarantine_error_share,
-                "rows_judged": judged,
-            },
-        ),
-    ]
-    if privacy_hits is not None:
-        results.append(dg.AssetCheckResult(
-            check_name="no_raw_identifiers",
-            passed=not privacy_hits,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"columns_with_raw_identifiers": dg.MetadataValue.json(privacy_hits)},
-        ))
-    return results
-
-
-CHECK_DESCRIPTIONS = {
-    "row_accounting": "Rows read = rows accepted + rows quarantined (+ rows excluded by the "
-    "mapping's rules), per partition and per file.",
-    "quarantine_share": "Quarantined share of rows: warns above the configured share and "
-    "fails far above it.",
-    "no_raw_identifiers": "No raw phone number or owner id of the source is in any DuckDB "
-    "table.",
-    "cells_known": "Every accepted call's cells are in the cells table.",
-    "has_users": "At least one subscriber user was accepted (fails on an empty or header-only "
-    "file).",
-    "calendar_coverage": "Every day of the study calendar has calls; days without a file or "
-    "without calls, and rows dated outside the calendar, are listed.",
-    "accepted_rows": "A day with landed calls keeps some of them (fails when every row of a day "
-    "is quarantined; warns on a day without calls).",
-    "linked_to_subscribers": "Some accepted calls have a subscriber at one end (fails when no "
-    "call links to a subscriber: numbers written differently in calls and subscribers).",
-}
-
-
-def _ingest_checks(asset: str, names: tuple[str, ...]) -> list[dg.AssetCheckSpec]:
-    return [dg.AssetCheckSpec(n, asset=asset, description=CHECK_DESCRIPTIONS[n]) for n in names]
-
-
 @dg.asset(
     group_name=GROUP,
     pool=DUCKDB_POOL,
     kinds={"duckdb"},
-    check_specs=_ingest_checks(
-        "subscribers", ("row_accounting", "quarantine_share", "no_raw_identifiers", "has_users")),
-    metadata={"dagster/column_schema": SUBSCRIBERS_SCHEMA},
+    deps=SOURCES.get("subscribers", []),
+    metadata=table_name_metadata("subscribers"),
 )
 def subscribers(context: dg.AssetExecutionContext, study: StudyResource) -> dg.MaterializeResult:
-    """Operator subscribers, one user per owner (numbers merged), pseudonymised (SPEC §1)."""
+    """Operator subscribers, one user per owner (numbers merged), pseudonymised (SPEC §1);
+    also writes `number_owner`, `quarantine_subscribers` and `accounting_subscribers`."""
     cfg, contract = study.config, study.contract()
     with study.connect() as con:
         stats = ingest_subscribers(con, cfg, contract)
-        stored = stored_accounting(con, "subscribers", "")
-        load_raw_identifiers(con, cfg, contract, "subscribers")
-        hits = find_raw_identifiers(con)
-        users = con.execute(
-            "SELECT count(*), count(*) FILTER (has_local_number), count(*) FILTER (is_service),"
-            " count(*) FILTER (n_numbers > 1) FROM subscribers"
-        ).fetchone()
-    context.log.info(f"subscribers: {stats.accepted} numbers accepted, {users[0]} users")
-    checks = _check_results("subscribers", [stats], [stored], hits, study)
-    checks.append(dg.AssetCheckResult(
-        check_name="has_users", passed=users[0] > 0, severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"users": users[0], "rows_read": stats.read},
-    ))
-    return dg.MaterializeResult(
-        metadata={
-            **_metadata([stats]),
-            "users": users[0],
-            "users_with_local_number": users[1],
-            "service_users": users[2],
-            "users_with_several_numbers": users[3],
-        },
-        check_results=checks,
-    )
+        users = subscriber_counts(con)
+        md = table_metadata(con, "subscribers")
+    context.log.info(f"subscribers: {stats.accepted} numbers accepted, {users['users']} users")
+    return dg.MaterializeResult(metadata={**md, **_metadata([stats]), **users})
 
 
 def _place_asset(table: str, description: str) -> dg.AssetsDefinition:
@@ -187,78 +130,54 @@ def _place_asset(table: str, description: str) -> dg.AssetsDefinition:
         group_name=GROUP,
         pool=DUCKDB_POOL,
         kinds={"duckdb"},
-        check_specs=_ingest_checks(table, ("row_accounting", "quarantine_share")),
+        deps=SOURCES.get(table, []),
         description=description,
+        metadata=table_name_metadata(table),
     )
     def _asset(context: dg.AssetExecutionContext, study: StudyResource) -> dg.MaterializeResult:
         cfg = study.config
         with study.connect() as con:
             stats = ingest_places(con, cfg, study.contract(), table)
-            stored = stored_accounting(con, table, "")
+            md = table_metadata(con, table)
         if stats.note:
             context.log.warning(f"{table}: empty ({stats.note})")
         context.log.info(f"{table}: {stats.accepted} accepted, {stats.quarantined} quarantined")
-        return dg.MaterializeResult(
-            metadata=_metadata([stats]),
-            check_results=_check_results(table, [stats], [stored], None, study),
-        )
+        return dg.MaterializeResult(metadata={**md, **_metadata([stats])})
 
     return _asset
 
 
 cells = _place_asset("cells", "Cell towers inside the study area (SPEC §1); empty when the "
-                     "mapping has no cells (geography and housing features are then null).")
+                     "mapping has no cells (geography and housing features are then null). "
+                     "Also writes `quarantine_cells` and `accounting_cells`.")
 estates = _place_asset("estates", "Housing estates with prices per m² (SPEC §1); empty when the "
-                       "mapping has no estates (housing features are then null).")
+                       "mapping has no estates (housing features are then null). Also writes "
+                       "`quarantine_estates` and `accounting_estates`.")
 
 
 @dg.asset(
     group_name=GROUP,
     pool=DUCKDB_POOL,
     kinds={"duckdb"},
-    check_specs=_ingest_checks(
-        "landed_calls",
-        ("row_accounting", "quarantine_share", "no_raw_identifiers", "calendar_coverage")),
+    deps=SOURCES.get("calls", []),
+    metadata=table_name_metadata("landed_calls"),
 )
 def landed_calls(context: dg.AssetExecutionContext, study: StudyResource) -> dg.MaterializeResult:
     """Every calls file read once (one file, a glob, or one file per day): each row judged on
     its own, given its local day and pseudonymised by number; rows that are not calls or are
     dated outside the study calendar are counted per file (`landed_files`), never dropped
-    silently (SPEC §1)."""
+    silently (SPEC §1). Also writes `quarantine_landed_calls`."""
     cfg, contract = study.config, study.contract()
     with study.connect() as con:
         stats = land_calls(con, cfg, contract)
-        stored = stored_accounting(con, "landed_calls", "")
-        files = con.execute(
-            "SELECT count(*), sum(rows_read), min(first_day), max(last_day) FROM landed_files"
-        ).fetchone()
-    for day in stats.days_without_file:
-        context.log.warning(f"no calls file for {day}: an empty day")
-    if stats.days_without_calls:
-        context.log.warning(f"{len(stats.days_without_calls)} day(s) of the calendar have no "
-                            f"calls: {', '.join(stats.days_without_calls)}")
+        files = landing_summary(con)
+        md = table_metadata(con, "landed_calls")
     for reason, n in stats.excluded_by_reason.items():
         context.log.info(f"landed_calls: {n} rows excluded by the mapping's rules ({reason})")
-    checks = _check_results("landed_calls", [stats], [stored], stats.raw_identifier_hits, study)
-    checks.append(dg.AssetCheckResult(
-        check_name="calendar_coverage",
-        passed=not stats.days_without_calls and stats.accepted > 0,
-        severity=dg.AssetCheckSeverity.ERROR if stats.accepted == 0 else
-        dg.AssetCheckSeverity.WARN,
-        metadata={
-            "days_in_calendar": len(cfg.calendar.days),
-            "days_without_calls": dg.MetadataValue.json(list(stats.days_without_calls)),
-            "days_without_file": dg.MetadataValue.json(list(stats.days_without_file)),
-            "rows_outside_calendar": stats.excluded_by_reason.get("outside_calendar", 0),
-            "rows_landed": stats.accepted,
-        },
-    ))
-    return dg.MaterializeResult(
-        metadata={**_metadata([stats]), "files": files[0],
-                  "first_day": str(files[2]) if files[2] else "none",
-                  "last_day": str(files[3]) if files[3] else "none"},
-        check_results=checks,
-    )
+    return dg.MaterializeResult(metadata={
+        **md, **_metadata([stats]), "files": files["files"],
+        "first_day": str(files["first_day"] or "none"),
+        "last_day": str(files["last_day"] or "none")})
 
 
 @dg.asset(
@@ -268,62 +187,228 @@ def landed_calls(context: dg.AssetExecutionContext, study: StudyResource) -> dg.
     partitions_def=study_days,
     backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[landed_calls, subscribers, cells],
-    check_specs=_ingest_checks(
-        "calls",
-        ("row_accounting", "quarantine_share", "cells_known", "accepted_rows",
-         "linked_to_subscribers")),
-    metadata={"dagster/column_schema": CALLS_SCHEMA},
+    metadata=table_name_metadata("calls"),
 )
 def calls(context: dg.AssetExecutionContext, study: StudyResource) -> dg.MaterializeResult:
     """Calls of each day, taken from `landed_calls`, owners merged and checked against the
-    subscribers and cells; bad rows quarantined (SPEC §1).
+    subscribers and cells; bad rows quarantined (SPEC §1). Also writes the day's rows of
+    `quarantine_calls` and `accounting_calls`.
 
     A run may cover a range of days (single-run backfill); each day is replaced in its own
     transaction, so re-materializing a day leaves the same rows.
     """
     cfg = study.config
-    stats, stored = [], []
+    stats = []
     with study.connect() as con:
         for key in context.partition_keys:
-            day = date.fromisoformat(key)
-            s = ingest_calls(con, cfg, day)
+            s = ingest_calls(con, cfg, date.fromisoformat(key))
             stats.append(s)
-            stored.append(stored_accounting(con, "calls", key))
             context.log.info(
                 f"calls {key}: {s.read} landed, {s.accepted} accepted, {s.quarantined} quarantined"
             )
-        days = [date.fromisoformat(k) for k in context.partition_keys]
-        unknown, linked, accepted = con.execute(
-            "SELECT"
-            " count(*) FILTER ((caller_cell IS NOT NULL AND caller_cell NOT IN"
-            "   (SELECT cell_id FROM cells)) OR (callee_cell IS NOT NULL AND callee_cell NOT IN"
-            "   (SELECT cell_id FROM cells))),"
-            " count(*) FILTER (caller IN (SELECT user_id FROM subscribers)"
-            "   OR callee IN (SELECT user_id FROM subscribers)),"
-            " count(*)"
-            " FROM calls WHERE list_contains(?, call_date)",
-            [days],
-        ).fetchone()
-    empty = [s.partition_key for s in stats if s.read == 0]
-    lost = [s.partition_key for s in stats if s.read > 0 and s.accepted == 0]
-    for key in empty:
-        context.log.warning(f"calls {key}: no calls landed on this day")
-    checks = _check_results("calls", stats, stored, None, study)
-    checks += [
-        dg.AssetCheckResult(
-            check_name="cells_known", passed=unknown == 0,
-            severity=dg.AssetCheckSeverity.ERROR, metadata={"calls_unknown_cell": unknown}),
-        dg.AssetCheckResult(
-            check_name="accepted_rows", passed=not empty and not lost,
-            severity=dg.AssetCheckSeverity.ERROR if lost else dg.AssetCheckSeverity.WARN,
-            metadata={"days_checked": len(stats),
-                      "days_without_calls": dg.MetadataValue.json(empty),
-                      "days_with_every_row_quarantined": dg.MetadataValue.json(lost)}),
-        dg.AssetCheckResult(
-            check_name="linked_to_subscribers", passed=accepted > 0 and linked > 0,
-            severity=dg.AssetCheckSeverity.ERROR if accepted > 0 else
-            dg.AssetCheckSeverity.WARN,
-            metadata={"calls_accepted": accepted, "calls_with_a_subscriber": linked,
-                      "share_linked": round(linked / accepted, 6) if accepted else 0.0}),
-    ]
-    return dg.MaterializeResult(metadata=_metadata(stats), check_results=checks)
+        window = context.partition_key_range
+        md = table_metadata(con, "calls", "call_date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)",
+                            [window.start, window.end])
+    return dg.MaterializeResult(metadata={**md, **_metadata(stats)})
+
+
+# ----------------------------------------------------------------------------------- checks
+ACCOUNTING = ("Rows read = rows accepted + rows quarantined (+ rows excluded by the mapping's "
+              "rules), from the stored tables and the asset's accounting table")
+SHARE = ("Quarantined share of the rows judged: warns above thresholds.quarantine_warn_share "
+         "and fails above thresholds.quarantine_error_share")
+PRIVACY = ("No identifier of the source files (phone number, owner id, 6 characters or more) "
+           "is in any DuckDB table: the source is read again and every table searched")
+
+
+def _accounting_verdict(parts: list[dict], note: str = "") -> dg.AssetCheckResult:
+    """Row accounting of the parts (files, days or the table) of one check (SPEC §1)."""
+    columns = ("rows_read", "rows_accepted", "rows_quarantined", "rows_excluded")
+    unbalanced = {p["part"] or "table": {c: p[c] for c in columns}
+                  for p in parts if not p["balanced"]}
+    judged = sum(max(p["rows_read"], p["rows_accepted"] + p["rows_quarantined"]
+                     + p["rows_excluded"]) for p in parts)
+    reason = None
+    if not parts:
+        reason = "no row accounting stored: materialize the asset (partition) first"
+    elif not judged:
+        reason = note or "no row was read"
+    return verdict(not unbalanced, judged,
+                   {"parts_checked": len(parts), "rows_read": sum(p["rows_read"] for p in parts),
+                    "unbalanced": unbalanced}, reason)
+
+
+def _share_verdict(cfg: StudyConfig, parts: list[dict], reasons: dict[str, int]
+                   ) -> dg.AssetCheckResult:
+    """Quarantined share of the rows judged (read minus excluded by the mapping's rules)."""
+    t = cfg.thresholds
+    judged = sum(p["rows_read"] - p["rows_excluded"] for p in parts)
+    quarantined = sum(p["rows_quarantined"] for p in parts)
+    share = quarantined / judged if judged else 0.0
+    return verdict(
+        share <= t.quarantine_warn_share, judged,
+        {"share": share, "rows_quarantined": quarantined, "quarantined_by_reason": reasons,
+         "warn_above": t.quarantine_warn_share, "error_above": t.quarantine_error_share},
+        None if judged else "no row to judge",
+        dg.AssetCheckSeverity.ERROR if share > t.quarantine_error_share else
+        dg.AssetCheckSeverity.WARN)
+
+
+def _privacy_verdict(searched: int, hits: dict[str, int]) -> dg.AssetCheckResult:
+    return verdict(not hits, searched, {"identifiers_searched": searched,
+                                        "columns_with_raw_identifiers": hits},
+                   None if searched else "the source has no identifier to search for")
+
+
+def _table_checks(asset: dg.AssetsDefinition) -> list[dg.AssetChecksDefinition]:
+    """row_accounting (blocking) and quarantine_share of an unpartitioned ingestion asset."""
+    source = asset.key.path[-1]
+
+    @dg.asset_check(asset=asset, name="row_accounting", blocking=True, pool=DUCKDB_POOL,
+                    description=ACCOUNTING + ("; per file." if source == "landed_calls" else "."))
+    def _accounting(study: StudyResource) -> dg.AssetCheckResult:
+        with study.connect() as con:
+            parts = row_accounting(con, source)
+        return _accounting_verdict(parts, "; ".join(p["note"] for p in parts if p["note"]))
+
+    @dg.asset_check(asset=asset, name="quarantine_share", pool=DUCKDB_POOL,
+                    description=SHARE + ".")
+    def _share(study: StudyResource) -> dg.AssetCheckResult:
+        with study.connect() as con:
+            return _share_verdict(study.config, row_accounting(con, source),
+                                  quarantine_reasons(con, source))
+
+    return [_accounting, _share]
+
+
+subscribers_checks = _table_checks(subscribers)
+cells_checks = _table_checks(cells)
+estates_checks = _table_checks(estates)
+landed_calls_checks = _table_checks(landed_calls)
+
+
+@dg.asset_check(asset=subscribers, name="no_raw_identifiers", blocking=True, pool=DUCKDB_POOL,
+                description=PRIVACY + " (the subscribers files).")
+def subscribers_no_raw_identifiers(study: StudyResource) -> dg.AssetCheckResult:
+    with study.connect() as con:
+        return _privacy_verdict(*raw_identifier_hits(con, study.config, study.contract(),
+                                                     "subscribers"))
+
+
+@dg.asset_check(asset=subscribers, name="has_users", pool=DUCKDB_POOL,
+                description="At least one subscriber user was accepted (fails on an empty or "
+                "header-only file); judges the one table.")
+def subscribers_has_users(study: StudyResource) -> dg.AssetCheckResult:
+    with study.connect() as con:
+        users = subscriber_counts(con)["users"]
+        read = sum(p["rows_read"] for p in row_accounting(con, "subscribers"))
+    return verdict(users > 0, 1, {"users": users, "rows_read": read})
+
+
+@dg.asset_check(asset=landed_calls, name="no_raw_identifiers", blocking=True, pool=DUCKDB_POOL,
+                description=PRIVACY + " (every calls file).")
+def landed_calls_no_raw_identifiers(study: StudyResource) -> dg.AssetCheckResult:
+    with study.connect() as con:
+        return _privacy_verdict(*raw_identifier_hits(con, study.config, study.contract(),
+                                                     "calls"))
+
+
+@dg.asset_check(asset=landed_calls, name="calendar_coverage", pool=DUCKDB_POOL,
+                description="Every day of the study calendar has landed calls; days without a "
+                "file or without calls, and rows dated outside the calendar, are listed (fails "
+                "when nothing landed, warns on days without calls).")
+def landed_calls_calendar_coverage(study: StudyResource) -> dg.AssetCheckResult:
+    with study.connect() as con:
+        cov = calendar_coverage(con, study.config, study.contract())
+    return verdict(not cov["days_without_calls"] and cov["rows_landed"] > 0,
+                   cov["days_in_calendar"], cov,
+                   severity=dg.AssetCheckSeverity.ERROR if cov["rows_landed"] == 0 else
+                   dg.AssetCheckSeverity.WARN)
+
+
+# Daily checks of `calls`. A partitioned check's result is tied to the run's partition only
+# when the run has one partition; a single-run backfill over a range would record one result
+# for no partition. So each daily check judges every partition of its run and, for a range,
+# reports one evaluation per day itself (`_per_partition`).
+DayJudge = Callable[[duckdb.DuckDBPyConnection, StudyConfig, str], dg.AssetCheckResult]
+
+
+def _per_partition(context: dg.AssetCheckExecutionContext, spec: dg.AssetCheckSpec,
+                   results: dict[str, dg.AssetCheckResult]) -> Iterator:
+    """One run, one partition: the result (Dagster ties it to the partition and to the
+    materialization it checks). A range: one evaluation per partition."""
+    if context.has_partition_key:
+        yield from results.values()
+        return
+    for key, r in results.items():
+        yield dg.AssetCheckEvaluation(
+            asset_key=spec.asset_key, check_name=spec.name, passed=r.passed,
+            metadata=r.metadata, severity=r.severity, description=r.description,
+            blocking=spec.blocking, partition=key)
+
+
+def _daily_check(name: str, description: str, judge: DayJudge,
+                 blocking: bool = False) -> dg.AssetChecksDefinition:
+    spec = dg.AssetCheckSpec(name, asset=calls, blocking=blocking, partitions_def=study_days,
+                             description=description)
+
+    @dg.multi_asset_check(name=f"calls_{name}", specs=[spec], can_subset=True, pool=DUCKDB_POOL)
+    def _check(context: dg.AssetCheckExecutionContext, study: StudyResource) -> Iterator:
+        with study.connect() as con:
+            results = {k: judge(con, study.config, k) for k in context.partition_keys}
+        yield from _per_partition(context, spec, results)
+
+    return _check
+
+
+def _day_parts(con: duckdb.DuckDBPyConnection, key: str) -> list[dict]:
+    return [p for p in row_accounting(con, "calls") if p["part"] == key]
+
+
+def _day_accounting(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, key: str
+                    ) -> dg.AssetCheckResult:
+    return _accounting_verdict(_day_parts(con, key))
+
+
+def _day_share(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, key: str
+               ) -> dg.AssetCheckResult:
+    return _share_verdict(cfg, _day_parts(con, key), quarantine_reasons(con, "calls", key))
+
+
+def _day_accepted(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, key: str
+                  ) -> dg.AssetCheckResult:
+    parts = _day_parts(con, key)
+    read = sum(p["rows_read"] for p in parts)
+    accepted = sum(p["rows_accepted"] for p in parts)
+    return verdict(accepted > 0, read, {"rows_landed": read, "rows_accepted": accepted},
+                   None if read else "no calls landed on this day" if parts else
+                   "the day is not ingested yet")
+
+
+def _day_cells(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, key: str
+               ) -> dg.AssetCheckResult:
+    f = calls_day_facts(con, date.fromisoformat(key))
+    return verdict(f["calls_unknown_cell"] == 0, f["calls"],
+                   {"calls_unknown_cell": f["calls_unknown_cell"]},
+                   None if f["calls"] else "no call stored on this day")
+
+
+def _day_linked(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, key: str
+                ) -> dg.AssetCheckResult:
+    f = calls_day_facts(con, date.fromisoformat(key))
+    n, linked = f["calls"], f["calls_with_a_subscriber"]
+    return verdict(linked > 0, n, {"calls_accepted": n, "calls_with_a_subscriber": linked,
+                                   "share_linked": tidy(linked / n) if n else 0.0},
+                   None if n else "no call stored on this day")
+
+
+calls_checks = [
+    _daily_check("row_accounting", ACCOUNTING + "; per day.", _day_accounting, blocking=True),
+    _daily_check("quarantine_share", SHARE + "; per day.", _day_share),
+    _daily_check("cells_known", "Every stored call's cells are in the cells table.", _day_cells),
+    _daily_check("accepted_rows", "A day with landed calls keeps some of them (fails when every "
+                 "row of a day is quarantined; warns on a day without calls).", _day_accepted),
+    _daily_check("linked_to_subscribers", "Some stored calls of the day have a subscriber at one "
+                 "end (fails when no call links to a subscriber: numbers written differently in "
+                 "calls and subscribers).", _day_linked),
+]

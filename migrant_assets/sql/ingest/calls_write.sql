@@ -1,5 +1,10 @@
--- Replace one day's accepted calls and quarantined rows (run inside one transaction).
--- duration_s comes from the landing step (instants, not local clock times).
+-- Replace one day's accepted calls, quarantined rows and row accounting (run inside one
+-- transaction). duration_s comes from the landing step (instants, not local clock times).
+
+-- Files written before missed calls were kept as contacts had these columns NOT NULL.
+ALTER TABLE calls ALTER COLUMN end_ts DROP NOT NULL;
+ALTER TABLE calls ALTER COLUMN duration_s DROP NOT NULL;
+
 DELETE FROM calls WHERE call_date = $day;
 INSERT INTO calls
 SELECT
@@ -13,10 +18,9 @@ SELECT
     callee_cell
 FROM judged_calls
 WHERE reason IS NULL;
-DELETE FROM quarantine WHERE source = 'calls' AND partition_key = $partition_key;
-INSERT INTO quarantine
+DELETE FROM quarantine_calls WHERE partition_key = $partition_key;
+INSERT INTO quarantine_calls
 SELECT
-    'calls',
     $partition_key,
     reason,
     file,
@@ -27,3 +31,10 @@ SELECT
     }) AS VARCHAR)
 FROM judged_calls
 WHERE reason IS NOT NULL;
+DELETE FROM accounting_calls WHERE partition_key = $partition_key;
+INSERT INTO accounting_calls
+SELECT
+    $partition_key,
+    count(*),
+    CASE WHEN count(*) = 0 THEN 'no calls landed on this day' END
+FROM judged_calls;

@@ -1,9 +1,13 @@
--- Replace the cells and their quarantined rows (after places.sql; inside one transaction).
+-- Replace the cells, their quarantined rows and their row accounting (after places.sql and
+-- rejected_lines.sql; inside one transaction).
 DELETE FROM cells;
 INSERT INTO cells SELECT id, lat_value, lon_value FROM judged_place WHERE reason IS NULL;
-DELETE FROM quarantine WHERE source = 'cells';
-INSERT INTO quarantine
-SELECT 'cells', '', reason, _file, _row,
+DELETE FROM quarantine_cells;
+INSERT INTO quarantine_cells
+SELECT reason, _file, _row,
     CAST(to_json({cell_id: safe_text(id), lat: safe_text(lat), lon: safe_text(lon)}) AS VARCHAR)
 FROM judged_place
 WHERE reason IS NOT NULL;
+INSERT INTO quarantine_cells SELECT * FROM rejected_lines;
+DELETE FROM accounting_cells;
+INSERT INTO accounting_cells VALUES ($rows_read, $note);

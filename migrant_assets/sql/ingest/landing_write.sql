@@ -1,5 +1,5 @@
 -- Replace the landed calls, the landing's quarantined rows and the per-file accounting (after
--- landing.sql; inside one transaction). Rejected CSV lines are added by ingest.py.
+-- landing.sql and rejected_lines.sql; inside one transaction).
 DELETE FROM landed_calls;
 INSERT INTO landed_calls
 SELECT
@@ -7,11 +7,9 @@ SELECT
     _file, _row
 FROM judged_landing
 WHERE outcome = 'landed';
-DELETE FROM quarantine WHERE source = 'landed_calls';
-INSERT INTO quarantine
+DELETE FROM quarantine_landed_calls;
+INSERT INTO quarantine_landed_calls
 SELECT
-    'landed_calls',
-    '',
     outcome,
     _file,
     _row,
@@ -22,6 +20,7 @@ SELECT
     }) AS VARCHAR)
 FROM judged_landing
 WHERE outcome NOT IN ('landed', 'not_a_call', 'outside_calendar');
+INSERT INTO quarantine_landed_calls SELECT * FROM rejected_lines;
 DELETE FROM landed_files;
 INSERT INTO landed_files
 SELECT

@@ -1,4 +1,5 @@
--- Tables written by the ingestion assets (docs/data_model.md, SPEC §1). Idempotent.
+-- Tables written by the ingestion assets (docs/data_model.md, SPEC §1). Idempotent. Each table
+-- has one writer: the asset of the same name, or the asset named in its comment.
 CREATE TABLE IF NOT EXISTS subscribers (
     user_id BIGINT,
     age INTEGER,
@@ -8,6 +9,7 @@ CREATE TABLE IF NOT EXISTS subscribers (
     is_service BOOLEAN NOT NULL,
     n_numbers INTEGER NOT NULL
 );
+-- Written by subscribers.
 CREATE TABLE IF NOT EXISTS number_owner (
     number_id BIGINT,
     user_id BIGINT NOT NULL
@@ -28,18 +30,10 @@ CREATE TABLE IF NOT EXISTS calls (
     caller BIGINT NOT NULL,
     callee BIGINT NOT NULL,
     start_ts TIMESTAMP NOT NULL,
-    end_ts TIMESTAMP,  -- null for a missed call kept as a contact
-    duration_s DOUBLE,  -- end_ts - start_ts in seconds; null for a missed call
+    end_ts TIMESTAMP,
+    duration_s DOUBLE,
     caller_cell VARCHAR,
     callee_cell VARCHAR
-);
-CREATE TABLE IF NOT EXISTS quarantine (
-    source VARCHAR NOT NULL,
-    partition_key VARCHAR NOT NULL,
-    reason VARCHAR NOT NULL,
-    file VARCHAR,
-    row_number BIGINT,
-    record VARCHAR
 );
 -- Calls read once from the files (the landing step), pseudonymised by number, each with its
 -- local day; the daily ingestion takes its day from here.
@@ -49,14 +43,14 @@ CREATE TABLE IF NOT EXISTS landed_calls (
     callee_number BIGINT NOT NULL,
     start_ts TIMESTAMP NOT NULL,
     end_ts TIMESTAMP,
-    duration_s DOUBLE,  -- from the instants (a call across a DST change keeps its length)
+    duration_s DOUBLE,
     caller_cell VARCHAR,
     callee_cell VARCHAR,
     file VARCHAR,
     row_number BIGINT
 );
--- Per input file of calls: rows read, landed, quarantined, and excluded by the mapping's rules
--- (not a call; dated outside the study calendar), with the range of days seen.
+-- Written by landed_calls: per input file of calls, rows read, landed, quarantined, and
+-- excluded by the mapping's rules, with the range of days seen (its row accounting).
 CREATE TABLE IF NOT EXISTS landed_files (
     file VARCHAR NOT NULL,
     rows_read BIGINT NOT NULL,
@@ -67,6 +61,190 @@ CREATE TABLE IF NOT EXISTS landed_files (
     first_day DATE,
     last_day DATE
 );
--- Files written before missed calls were kept as contacts had these columns NOT NULL.
-ALTER TABLE calls ALTER COLUMN end_ts DROP NOT NULL;
-ALTER TABLE calls ALTER COLUMN duration_s DROP NOT NULL;
+
+-- Quarantined rows, one table per ingestion asset (quarantine_<asset>, written by that asset);
+-- the view `quarantine` below reads them all.
+CREATE TABLE IF NOT EXISTS quarantine_landed_calls (
+    reason VARCHAR NOT NULL,
+    file VARCHAR,
+    row_number BIGINT,
+    record VARCHAR
+);
+CREATE TABLE IF NOT EXISTS quarantine_calls (
+    partition_key VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL,
+    file VARCHAR,
+    row_number BIGINT,
+    record VARCHAR
+);
+CREATE TABLE IF NOT EXISTS quarantine_subscribers (
+    reason VARCHAR NOT NULL,
+    file VARCHAR,
+    row_number BIGINT,
+    record VARCHAR
+);
+CREATE TABLE IF NOT EXISTS quarantine_cells (
+    reason VARCHAR NOT NULL,
+    file VARCHAR,
+    row_number BIGINT,
+    record VARCHAR
+);
+CREATE TABLE IF NOT EXISTS quarantine_estates (
+    reason VARCHAR NOT NULL,
+    file VARCHAR,
+    row_number BIGINT,
+    record VARCHAR
+);
+
+-- Row accounting of one ingestion, one table per asset (accounting_<asset>, written by that
+-- asset; landed_calls keeps its own in landed_files): what the ingestion read, so that the
+-- row_accounting check can compare it with the rows stored, on its own.
+CREATE TABLE IF NOT EXISTS accounting_subscribers (
+    rows_read BIGINT NOT NULL,
+    note VARCHAR
+);
+CREATE TABLE IF NOT EXISTS accounting_cells (
+    rows_read BIGINT NOT NULL,
+    note VARCHAR
+);
+CREATE TABLE IF NOT EXISTS accounting_estates (
+    rows_read BIGINT NOT NULL,
+    note VARCHAR
+);
+CREATE TABLE IF NOT EXISTS accounting_calls (
+    partition_key VARCHAR NOT NULL,
+    rows_read BIGINT NOT NULL,
+    note VARCHAR
+);
+
+-- Written by synthetic_city: the files of the generated city (sizes and hashes only).
+CREATE TABLE IF NOT EXISTS synthetic_city (
+    table_name VARCHAR NOT NULL,
+    path VARCHAR NOT NULL,
+    n_rows BIGINT,
+    n_bytes BIGINT NOT NULL,
+    sha256 VARCHAR NOT NULL
+);
+
+-- Every quarantined row of every ingestion asset, in the shape readers have always used.
+CREATE OR REPLACE VIEW quarantine AS
+SELECT 'landed_calls' AS source, '' AS partition_key, reason, file, row_number, record
+FROM quarantine_landed_calls
+UNION ALL
+SELECT 'calls' AS source, partition_key, reason, file, row_number, record
+FROM quarantine_calls
+UNION ALL
+SELECT 'subscribers' AS source, '' AS partition_key, reason, file, row_number, record
+FROM quarantine_subscribers
+UNION ALL
+SELECT 'cells' AS source, '' AS partition_key, reason, file, row_number, record
+FROM quarantine_cells
+UNION ALL
+SELECT 'estates' AS source, '' AS partition_key, reason, file, row_number, record
+FROM quarantine_estates;
+
+COMMENT ON COLUMN subscribers.user_id IS 'Pseudonymised owner id: one user per owner.';
+COMMENT ON COLUMN subscribers.age IS 'Age in whole years (0..120); null when not given.';
+COMMENT ON COLUMN subscribers.sex IS '''M'' or ''F''; null when not given.';
+COMMENT ON COLUMN subscribers.birth_province IS 'Birth province as given; null when unknown.';
+COMMENT ON COLUMN subscribers.has_local_number IS 'Any of the owner''s numbers is local.';
+COMMENT ON COLUMN subscribers.is_service IS 'Any of the owner''s numbers has a service user_type.';
+COMMENT ON COLUMN subscribers.n_numbers IS 'Numbers merged into this user.';
+COMMENT ON COLUMN number_owner.number_id IS 'Pseudonymised phone number of an operator subscriber.';
+COMMENT ON COLUMN number_owner.user_id IS 'The owner (subscribers.user_id) of the number.';
+COMMENT ON COLUMN cells.cell_id IS 'Cell tower id as given (not an identifier of a person).';
+COMMENT ON COLUMN cells.lat IS 'Latitude in degrees, inside the study area.';
+COMMENT ON COLUMN cells.lon IS 'Longitude in degrees, inside the study area.';
+COMMENT ON COLUMN estates.estate_id IS 'Housing estate id as given.';
+COMMENT ON COLUMN estates.lat IS 'Latitude in degrees, inside the study area.';
+COMMENT ON COLUMN estates.lon IS 'Longitude in degrees, inside the study area.';
+COMMENT ON COLUMN estates.price_per_sqm IS 'Price per square metre (> 0).';
+COMMENT ON COLUMN calls.call_date IS 'Day of start_ts; the partition key.';
+COMMENT ON COLUMN calls.caller IS
+    'Pseudonymised party: the owner''s user id, or another operator''s number.';
+COMMENT ON COLUMN calls.callee IS
+    'Pseudonymised party: the owner''s user id, or another operator''s number.';
+COMMENT ON COLUMN calls.start_ts IS 'Local time of the study city.';
+COMMENT ON COLUMN calls.end_ts IS 'Local time of the study city; null for a missed call.';
+COMMENT ON COLUMN calls.duration_s IS
+    'end_ts - start_ts in seconds (from the instants); null for a missed call.';
+COMMENT ON COLUMN calls.caller_cell IS 'Cell of the caller; null for another operator.';
+COMMENT ON COLUMN calls.callee_cell IS 'Cell of the callee; null for another operator.';
+COMMENT ON COLUMN landed_calls.call_date IS 'Local day of start_ts.';
+COMMENT ON COLUMN landed_calls.caller_number IS 'Pseudonymised number of the caller.';
+COMMENT ON COLUMN landed_calls.callee_number IS 'Pseudonymised number of the callee.';
+COMMENT ON COLUMN landed_calls.start_ts IS 'Local time of the study city.';
+COMMENT ON COLUMN landed_calls.end_ts IS 'Local time of the study city; null for a missed call.';
+COMMENT ON COLUMN landed_calls.duration_s IS
+    'Seconds between the instants (a call across a DST change keeps its length).';
+COMMENT ON COLUMN landed_calls.caller_cell IS
+    'A known cell id, or unknown:<keyed hash> for any other text.';
+COMMENT ON COLUMN landed_calls.callee_cell IS
+    'A known cell id, or unknown:<keyed hash> for any other text.';
+COMMENT ON COLUMN landed_calls.file IS 'The calls file the row was read from.';
+COMMENT ON COLUMN landed_calls.row_number IS 'CSV: line number in the file; Parquet: row number.';
+COMMENT ON COLUMN landed_files.file IS 'A calls file read by the landing step.';
+COMMENT ON COLUMN landed_files.rows_read IS 'Rows of the file, rejected CSV lines included.';
+COMMENT ON COLUMN landed_files.rows_landed IS 'Rows kept in landed_calls.';
+COMMENT ON COLUMN landed_files.rows_quarantined IS 'Rows quarantined by the landing step.';
+COMMENT ON COLUMN landed_files.rows_not_a_call IS 'Rows the mapping''s event types leave out.';
+COMMENT ON COLUMN landed_files.rows_outside_calendar IS 'Rows dated outside the study calendar.';
+COMMENT ON COLUMN landed_files.first_day IS 'First local day of a landed row.';
+COMMENT ON COLUMN landed_files.last_day IS 'Last local day of a landed row.';
+COMMENT ON COLUMN quarantine_landed_calls.reason IS
+    'Why the row was quarantined (docs/data_contract.md).';
+COMMENT ON COLUMN quarantine_landed_calls.file IS 'The file the row was read from.';
+COMMENT ON COLUMN quarantine_landed_calls.row_number IS
+    'CSV: line number in the file; Parquet: row number.';
+COMMENT ON COLUMN quarantine_landed_calls.record IS
+    'JSON: identifiers pseudonymised, other text only when it cannot be an identifier.';
+COMMENT ON COLUMN quarantine_calls.partition_key IS
+    'The day (calls partition) the row was judged in.';
+COMMENT ON COLUMN quarantine_calls.reason IS 'Why the row was quarantined (docs/data_contract.md).';
+COMMENT ON COLUMN quarantine_calls.file IS 'The file the row was read from.';
+COMMENT ON COLUMN quarantine_calls.row_number IS
+    'CSV: line number in the file; Parquet: row number.';
+COMMENT ON COLUMN quarantine_calls.record IS
+    'JSON: identifiers pseudonymised, other text only when it cannot be an identifier.';
+COMMENT ON COLUMN quarantine_subscribers.reason IS
+    'Why the row was quarantined (docs/data_contract.md).';
+COMMENT ON COLUMN quarantine_subscribers.file IS 'The file the row was read from.';
+COMMENT ON COLUMN quarantine_subscribers.row_number IS
+    'CSV: line number in the file; Parquet: row number.';
+COMMENT ON COLUMN quarantine_subscribers.record IS
+    'JSON: identifiers pseudonymised, other text only when it cannot be an identifier.';
+COMMENT ON COLUMN quarantine_cells.reason IS 'Why the row was quarantined (docs/data_contract.md).';
+COMMENT ON COLUMN quarantine_cells.file IS 'The file the row was read from.';
+COMMENT ON COLUMN quarantine_cells.row_number IS
+    'CSV: line number in the file; Parquet: row number.';
+COMMENT ON COLUMN quarantine_cells.record IS
+    'JSON: identifiers pseudonymised, other text only when it cannot be an identifier.';
+COMMENT ON COLUMN quarantine_estates.reason IS
+    'Why the row was quarantined (docs/data_contract.md).';
+COMMENT ON COLUMN quarantine_estates.file IS 'The file the row was read from.';
+COMMENT ON COLUMN quarantine_estates.row_number IS
+    'CSV: line number in the file; Parquet: row number.';
+COMMENT ON COLUMN quarantine_estates.record IS
+    'JSON: identifiers pseudonymised, other text only when it cannot be an identifier.';
+COMMENT ON COLUMN accounting_subscribers.rows_read IS
+    'Rows of the subscribers files, rejected CSV lines included.';
+COMMENT ON COLUMN accounting_subscribers.note IS 'Why the table is empty, when it is.';
+COMMENT ON COLUMN accounting_cells.rows_read IS
+    'Rows of the cells files, rejected CSV lines included.';
+COMMENT ON COLUMN accounting_cells.note IS
+    'Why the table is empty (e.g. the mapping has no cells).';
+COMMENT ON COLUMN accounting_estates.rows_read IS
+    'Rows of the estates files, rejected CSV lines included.';
+COMMENT ON COLUMN accounting_estates.note IS
+    'Why the table is empty (e.g. the mapping has no estates).';
+COMMENT ON COLUMN accounting_calls.partition_key IS 'The day (calls partition).';
+COMMENT ON COLUMN accounting_calls.rows_read IS
+    'Rows of landed_calls on that day when it was ingested.';
+COMMENT ON COLUMN accounting_calls.note IS 'Why the day is empty, when it is.';
+COMMENT ON COLUMN synthetic_city.table_name IS
+    'Contract table the file feeds (calls, subscribers, cells, estates), ground_truth or manifest.';
+COMMENT ON COLUMN synthetic_city.path IS 'Path of the file relative to the city''s folder.';
+COMMENT ON COLUMN synthetic_city.n_rows IS 'Rows of the file (null for the manifest).';
+COMMENT ON COLUMN synthetic_city.n_bytes IS 'Size of the file in bytes.';
+COMMENT ON COLUMN synthetic_city.sha256 IS
+    'SHA-256 of the file: a seeded city gives the same hashes.';

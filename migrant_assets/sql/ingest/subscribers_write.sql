@@ -1,6 +1,7 @@
--- Replace the subscribers, their number -> owner map and their quarantined rows. One user per
--- owner: attributes from the owner's first number by pseudonym (deterministic), service if any
--- number is a service number, local if any number is local.
+-- Replace the subscribers, their number -> owner map, their quarantined rows and their row
+-- accounting (after subscribers.sql and rejected_lines.sql; inside one transaction). One user
+-- per owner: attributes from the owner's first number by pseudonym (deterministic), service if
+-- any number is a service number, local if any number is local.
 DELETE FROM number_owner;
 INSERT INTO number_owner SELECT number_id, user_id FROM judged_subscribers WHERE reason IS NULL;
 DELETE FROM subscribers;
@@ -16,11 +17,9 @@ SELECT
 FROM judged_subscribers
 WHERE reason IS NULL
 GROUP BY user_id;
-DELETE FROM quarantine WHERE source = 'subscribers';
-INSERT INTO quarantine
+DELETE FROM quarantine_subscribers;
+INSERT INTO quarantine_subscribers
 SELECT
-    'subscribers',
-    '',
     reason,
     _file,
     _row,
@@ -31,3 +30,6 @@ SELECT
     }) AS VARCHAR)
 FROM judged_subscribers
 WHERE reason IS NOT NULL;
+INSERT INTO quarantine_subscribers SELECT * FROM rejected_lines;
+DELETE FROM accounting_subscribers;
+INSERT INTO accounting_subscribers VALUES ($rows_read, $note);

@@ -1,0 +1,69 @@
+-- Row accounting of one ingestion asset ($source), read from the stored tables (SPEC §1): per
+-- part (a file of landed_calls, a day of calls, else the whole table), the rows the ingestion
+-- read and the rows the mapping's rules excluded, as its accounting table recorded them, the
+-- rows stored now as accepted and as quarantined, and why the part is empty when it is. The
+-- row_accounting check requires read = accepted + quarantined + excluded for every part.
+SELECT
+    '' AS part,
+    a.rows_read,
+    0 AS rows_excluded,
+    (SELECT count(*) FROM number_owner) AS rows_accepted,
+    (SELECT count(*) FROM quarantine_subscribers) AS rows_quarantined,
+    a.note
+FROM accounting_subscribers AS a
+WHERE $source = 'subscribers'
+UNION ALL
+SELECT
+    '' AS part,
+    a.rows_read,
+    0 AS rows_excluded,
+    (SELECT count(*) FROM cells) AS rows_accepted,
+    (SELECT count(*) FROM quarantine_cells) AS rows_quarantined,
+    a.note
+FROM accounting_cells AS a
+WHERE $source = 'cells'
+UNION ALL
+SELECT
+    '' AS part,
+    a.rows_read,
+    0 AS rows_excluded,
+    (SELECT count(*) FROM estates) AS rows_accepted,
+    (SELECT count(*) FROM quarantine_estates) AS rows_quarantined,
+    a.note
+FROM accounting_estates AS a
+WHERE $source = 'estates'
+UNION ALL
+SELECT
+    f.file AS part,
+    f.rows_read,
+    f.rows_not_a_call + f.rows_outside_calendar AS rows_excluded,
+    coalesce(l.n, 0) AS rows_accepted,
+    coalesce(q.n, 0) AS rows_quarantined,
+    CAST(NULL AS VARCHAR) AS note
+FROM landed_files AS f
+LEFT JOIN (
+    SELECT file, count(*) AS n FROM landed_calls GROUP BY file
+) AS l ON l.file = f.file
+LEFT JOIN (
+    SELECT file, count(*) AS n FROM quarantine_landed_calls GROUP BY file
+) AS q ON q.file = f.file
+WHERE $source = 'landed_calls'
+UNION ALL
+SELECT
+    a.partition_key AS part,
+    a.rows_read,
+    0 AS rows_excluded,
+    coalesce(c.n, 0) AS rows_accepted,
+    coalesce(q.n, 0) AS rows_quarantined,
+    a.note
+FROM accounting_calls AS a
+LEFT JOIN (
+    SELECT CAST(call_date AS VARCHAR) AS partition_key, count(*) AS n
+    FROM calls
+    GROUP BY call_date
+) AS c ON c.partition_key = a.partition_key
+LEFT JOIN (
+    SELECT partition_key, count(*) AS n FROM quarantine_calls GROUP BY partition_key
+) AS q ON q.partition_key = a.partition_key
+WHERE $source = 'calls'
+ORDER BY part;
