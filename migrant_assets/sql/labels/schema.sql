@@ -1,31 +1,62 @@
--- Tables of the labels stage (docs/data_model.md, SPEC §3). Idempotent.
+-- Tables of the labels stage (docs/data_model.md, SPEC §3), both written by user_labels.
+-- Idempotent.
 
 -- One row per user: an owner with a local number who is not service-like.
 CREATE TABLE IF NOT EXISTS user_labels (
     user_id BIGINT NOT NULL,
-    birth_province VARCHAR,          -- null when unknown
-    is_local_born BOOLEAN,           -- null when the birth province is unknown
-    degree BIGINT NOT NULL,          -- distinct parties called or called by, whole month
-    n_calls BIGINT NOT NULL,         -- calls made or received, whole month
-    first_active_day DATE,           -- null when the user made or received no call
+    birth_province VARCHAR,
+    is_local_born BOOLEAN,
+    degree BIGINT NOT NULL,
+    n_calls BIGINT NOT NULL,
+    first_active_day DATE,
     last_active_day DATE,
-    active_pre BOOLEAN NOT NULL,     -- a call before departure week A (09-01..09-04)
-    active_w1 BOOLEAN NOT NULL,      -- integration weeks W1..W4
+    active_pre BOOLEAN NOT NULL,
+    active_w1 BOOLEAN NOT NULL,
     active_w2 BOOLEAN NOT NULL,
     active_w3 BOOLEAN NOT NULL,
     active_w4 BOOLEAN NOT NULL,
-    active_a BOOLEAN NOT NULL,       -- departure weeks A..C
+    active_a BOOLEAN NOT NULL,
     active_b BOOLEAN NOT NULL,
     active_c BOOLEAN NOT NULL,
-    active_after_c BOOLEAN NOT NULL, -- a call after week C (09-26..09-30, ignored by the labels)
-    integration_label VARCHAR,       -- local | settled_migrant | new_migrant | null
-    departure_label VARCHAR          -- local | staying_migrant | leaving_migrant | null
+    active_after_c BOOLEAN NOT NULL,
+    integration_label VARCHAR,
+    departure_label VARCHAR
 );
 
 -- Owners with a local number removed from the user population as service-like numbers; one row
 -- per (user_id, reason), so an owner caught by both rules appears twice.
 CREATE TABLE IF NOT EXISTS service_like_users (
     user_id BIGINT NOT NULL,
-    reason VARCHAR NOT NULL,         -- user_type | max_degree
+    reason VARCHAR NOT NULL,
     degree BIGINT NOT NULL
 );
+
+COMMENT ON COLUMN user_labels.user_id IS 'Pseudonymised owner id (subscribers.user_id).';
+COMMENT ON COLUMN user_labels.birth_province IS 'Trimmed birth province; null when unknown.';
+COMMENT ON COLUMN user_labels.is_local_born IS
+    'Birth province is the study city''s province; null when unknown.';
+COMMENT ON COLUMN user_labels.degree IS
+    'Distinct parties called or called by over the study month (every party counted).';
+COMMENT ON COLUMN user_labels.n_calls IS 'Calls made or received over the study month.';
+COMMENT ON COLUMN user_labels.first_active_day IS 'First day with a call; null when silent.';
+COMMENT ON COLUMN user_labels.last_active_day IS 'Last day with a call; null when silent.';
+COMMENT ON COLUMN user_labels.active_pre IS
+    'A call before departure week A (calendar.departure_pre_window).';
+COMMENT ON COLUMN user_labels.active_w1 IS 'A call in integration week W1.';
+COMMENT ON COLUMN user_labels.active_w2 IS 'A call in integration week W2.';
+COMMENT ON COLUMN user_labels.active_w3 IS 'A call in integration week W3.';
+COMMENT ON COLUMN user_labels.active_w4 IS 'A call in integration week W4.';
+COMMENT ON COLUMN user_labels.active_a IS 'A call in departure week A.';
+COMMENT ON COLUMN user_labels.active_b IS 'A call in departure week B.';
+COMMENT ON COLUMN user_labels.active_c IS 'A call in departure week C.';
+COMMENT ON COLUMN user_labels.active_after_c IS
+    'A call after week C (ignored by the labels: SPEC §3 needs silence in C only).';
+COMMENT ON COLUMN user_labels.integration_label IS
+    'local, settled_migrant, new_migrant, or null (SPEC §3).';
+COMMENT ON COLUMN user_labels.departure_label IS
+    'local, staying_migrant, leaving_migrant, or null (SPEC §3).';
+COMMENT ON COLUMN service_like_users.user_id IS
+    'Pseudonymised owner with a local number removed from the users.';
+COMMENT ON COLUMN service_like_users.reason IS
+    'user_type (a service user type) or max_degree (degree above thresholds.max_degree).';
+COMMENT ON COLUMN service_like_users.degree IS 'The owner''s degree over the study month.';
