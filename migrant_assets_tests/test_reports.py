@@ -481,6 +481,28 @@ def test_report_says_when_tables_are_missing(con, tmp_path):
     assert all(p.reason for p in report.unavailable)
 
 
+def test_a_section_that_fails_keeps_its_figures(con, tmp_path):
+    """A section whose query fails (a table of another shape) is one "not available" line with
+    the error; its tables are unavailable for that reason and its saved figures still shown."""
+    from migrant_assets.reports.plots import message_figure
+
+    con.execute("CREATE TABLE model_results (x INTEGER)")
+    con.execute("INSERT INTO model_results VALUES (1)")
+    cfg = StudyConfig(workdir=tmp_path)
+    save_figure(tmp_path, "first_k_curves", message_figure("curves", "a saved figure"))
+    report = render_report(con, cfg)
+    assert re.search(r'<p class="missing">The departure classifiers: not available \(it could '
+                     r"not be built: \w+Exception: ", report.html)
+    assert '<figure id="figure-first_k_curves"><img ' in report.html
+    parts = {p.part_id: p for p in report.parts}
+    section = parts["section-departure_models"]
+    assert section.status == "unavailable" and section.reason.startswith("it could not be built")
+    for table_id in SECTIONS["departure_models"][1]:
+        assert parts[table_id].reason == section.reason
+    assert parts["figure-first_k_curves"].status == "ok"
+    assert f"The departure classifiers: {section.reason}" in report.problems
+
+
 @pytest.mark.parametrize(("sizes", "suppressed"), [
     # integration (local, settled, new), departure (local, staying, leaving) -> suppressed labels
     ((50, 40, 30, 50, 40, 30), set()),
