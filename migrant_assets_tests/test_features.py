@@ -695,3 +695,27 @@ def test_each_window_family_writes_its_own_table():
     assert dict(counts[features_table(A_WEEK)])[A_WEEK.window_id] == con.execute(
         "SELECT count(*) FROM features WHERE window_id = ?", [A_WEEK.window_id]).fetchone()[0]
     assert all(n > 20 for t in counts.values() for _, n in t)
+
+
+def test_a_new_family_is_its_sql_file_and_registry_entries(monkeypatch):
+    """Adding a family takes its SQL file (writing feat_<family>) and its FEATURES entries: the
+    run, the tables' DDL, the assembling statement and the view follow from the registry."""
+    import migrant_assets.db as db
+    import migrant_assets.features as fm
+
+    sql = {"features/reach.sql": "CREATE OR REPLACE TEMP TABLE feat_reach AS "
+                                 "SELECT user_id, 2 * out_degree AS twice_out FROM feat_directed"}
+    real = db.sql_text
+    monkeypatch.setattr(db, "sql_text", lambda name: sql.get(name) or real(name))
+    registry = {**FEATURES, "twice_out": fm.Feature(
+        "reach", "2 out_degree", ("window_graph.src", "window_graph.dst"), dtype="BIGINT")}
+    monkeypatch.setattr(fm, "FEATURES", registry)
+    monkeypatch.setattr(fm, "FAMILIES", tuple(dict.fromkeys(f.family for f in registry.values())))
+    calls, subscribers, cells, estates, labels, _ = random_city(7)
+    con = load(calls, subscribers, cells, estates, labels, [A_WEEK])
+    build_features(con, CFG, A_WEEK)
+    df = con.execute("SELECT * FROM features").df()
+    assert list(df.columns)[-2:] == ["neighbor_center_price", "twice_out"] and len(df) > 20
+    assert (df["twice_out"] == 2 * df["out_degree"]).all()
+    with pytest.raises(ValueError, match="identifier"):
+        fm.Feature("Robert'); DROP TABLE calls; --", "", ())
