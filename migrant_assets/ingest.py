@@ -52,6 +52,8 @@ QUARANTINE_REASONS: dict[str, tuple[str, ...]] = {
 }
 #: Rows the mapping's own rules leave out of the study: counted per file, never quarantined.
 EXCLUSION_REASONS = ("not_a_call", "outside_calendar")
+#: The rows of ``calls`` from one day to another (bound: the first and last partition keys).
+CALLS_OF_DAYS = "call_date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from migrant_assets.defs.partitions import study_days
 from migrant_assets.defs.resources import DUCKDB_POOL, StudyResource
 from migrant_assets.errors import InputError
 from migrant_assets.ingest import (
+    CALLS_OF_DAYS,
     IngestStats,
     calendar_coverage,
     calls_day_facts,
@@ -207,8 +208,7 @@ def calls(context: dg.AssetExecutionContext, study: StudyResource) -> dg.Materia
                 f"calls {key}: {s.read} landed, {s.accepted} accepted, {s.quarantined} quarantined"
             )
         window = context.partition_key_range
-        md = table_metadata(con, "calls", "call_date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)",
-                            [window.start, window.end])
+        md = table_metadata(con, "calls", CALLS_OF_DAYS, [window.start, window.end])
     return dg.MaterializeResult(metadata={**md, **_metadata(stats)})
 
 
