@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import duckdb
 import jinja2
@@ -184,7 +184,7 @@ class Table:
     id: str
     headers: list[str]
     rows: list[list[str]]
-    kind: str = "table"
+    kind: ClassVar[str] = "table"
 
 
 @dataclass(frozen=True)
@@ -193,7 +193,7 @@ class Unavailable:
 
     what: str
     reason: str
-    kind: str = "unavailable"
+    kind: ClassVar[str] = "unavailable"
 
 
 @dataclass(frozen=True)
@@ -203,7 +203,7 @@ class Image:
     key: str
     caption: str
     png_base64: str
-    kind: str = "figure"
+    kind: ClassVar[str] = "figure"
 
 
 @dataclass(frozen=True)
@@ -223,6 +223,11 @@ class _Parts:
 
     parts: dict[str, Part] = field(default_factory=dict)
 
+    def add(self, part_id: str, kind: Literal["section", "figure", "table"],
+            reason: str | None = None) -> None:
+        """Record a part: ok, or unavailable for ``reason``."""
+        self.parts[part_id] = Part(part_id, kind, "unavailable" if reason else "ok", reason)
+
     def table(self, table_id: str, df: pd.DataFrame, columns: Sequence[Column],
               suppressed: str | None = None) -> Table:
         """The table of ``df``; a row whose ``suppressed`` column is true shows 'suppressed'
@@ -233,13 +238,13 @@ class _Parts:
                       SKIPPED if rec.get("status") == SKIPPED else None)
             cells = [fmt(rec.get(col)) for col, _, fmt in columns]
             rows.append([hidden if hidden and c == DASH else c for c in cells])
-        self.parts[table_id] = Part(table_id, "table", "ok")
+        self.add(table_id, "table")
         return Table(table_id, [h for _, h, _ in columns], rows)
 
     def missing(self, what: str, reason: str, *ids: str) -> Unavailable:
         """The line shown in place of the tables ``ids`` (recorded as unavailable)."""
         for part_id in ids:
-            self.parts[part_id] = Part(part_id, "table", "unavailable", reason)
+            self.add(part_id, "table", reason)
         return Unavailable(what, reason)
 
 
@@ -273,9 +278,9 @@ def _figure(key: str, cfg: StudyConfig, parts: _Parts) -> Image | Unavailable:
     if not path.is_file() or path.stat().st_size == 0:
         reason = (f"figures/{path.name} not found: the asset {FIGURES[key].asset} draws it "
                   "and has not been materialized")
-        parts.parts[part_id] = Part(part_id, "figure", "unavailable", reason)
+        parts.add(part_id, "figure", reason)
         return Unavailable(f"Figure {key}", reason)
-    parts.parts[part_id] = Part(part_id, "figure", "ok")
+    parts.add(part_id, "figure")
     return Image(key, figure_caption(key, cfg), png_base64(path.read_bytes()))
 
 
@@ -551,9 +556,7 @@ def render_report(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> Report:
     skipped = pd.DataFrame(columns=SKIPPED_COLUMNS) if skipped is None else skipped
     notes = notes or []
     problems += notes + [skipped_text(r) for r in skipped.to_dict("records")]
-    limits_reason = reason_notes or reason_skipped
-    t.parts["section-limits"] = Part("section-limits", "section",
-                                     "unavailable" if limits_reason else "ok", limits_reason)
+    t.add("section-limits", "section", reason_notes or reason_skipped)
 
     figures = {key: _figure(key, cfg, t) for key in FIGURES}
     builders: dict[str, Callable[[], dict]] = {
@@ -571,11 +574,9 @@ def render_report(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> Report:
         html, reason = _attempt(what, lambda key=key, build=build: Markup(TEMPLATES.get_template(
             f"section_{key}.html.j2").render(figures=figures, **build())), problems)
         sections[key] = Unavailable(what, reason) if reason else html
-        t.parts[f"section-{key}"] = Part(f"section-{key}", "section",
-                                         "unavailable" if reason else "ok", reason)
-        for table_id in table_ids:
-            if reason or table_id not in t.parts:
-                t.missing(what, reason or "not shown", table_id)
+        t.add(f"section-{key}", "section", reason)
+        if reason:  # none of its tables is shown
+            t.missing(what, reason, *table_ids)
     html = TEMPLATES.get_template("report.html.j2").render(
         built=f"{datetime.now():%Y-%m-%d %H:%M}",
         synthetic=isinstance(cfg.source, SyntheticSource),
