@@ -124,8 +124,10 @@ def _model_tables(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> None:
                  "model": "random forest", "precision": 0.5, "recall": 0.5, "f1": 0.5,
                  "f1_ci_low": 0.4, "f1_ci_high": 0.6, "n_users": 500, "n_pos": 4,  # suppressed
                  "prevalence": 0.008, **common})
-    _insert(con, "model_results", pd.DataFrame(rows))
-    _insert(con, "transfer_f1", pd.DataFrame([
+    rows = pd.DataFrame(rows)  # the view model_results reads both tables
+    _insert(con, "departure_models", rows[rows["experiment"] == LEAVING_VS_STAYING])
+    _insert(con, "departure_tables", rows[rows["experiment"] != LEAVING_VS_STAYING])
+    _insert(con, "departure_transfer", pd.DataFrame([
         {"train_window": a.window_id, "test_window": b.window_id, "train_label": a.label,
          "test_label": b.label, "model": "random forest", "precision": 0.2, "recall": 0.6,
          "f1": 0.1 + 0.01 * i + 0.005 * j, "f1_ci_low": 0.1, "f1_ci_high": 0.4,
@@ -133,7 +135,7 @@ def _model_tables(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> None:
         for i, a in enumerate(windows) for j, b in enumerate(windows)
     ]))
     names = list(FEATURES)[:15]
-    _insert(con, "feature_importance", pd.DataFrame({
+    _insert(con, "departure_feature_importance", pd.DataFrame({
         "window_id": k14.window_id, "feature": names,
         "family": [FEATURES[f].family for f in names],
         "gini": np.linspace(0.08, 0.01, len(names)), "permutation_mean": 0.01,
@@ -159,7 +161,7 @@ def _model_tables(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> None:
             integ.append({**base, "experiment": THREE_WAY, "row": name, "target": label,
                           "precision": 0.5, "recall": 0.5, "f1": 0.5, "f1_ci_low": 0.4,
                           "f1_ci_high": 0.6, "prevalence": 0.3})
-    _insert(con, "integration_results", pd.DataFrame(integ))
+    _insert(con, "integration_models", pd.DataFrame(integ))
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame) -> None:
@@ -198,8 +200,8 @@ def study(cfg) -> Iterator[duckdb.DuckDBPyConnection]:
         "lat": rng.uniform(31.0, 31.5, 300), "lon": rng.uniform(121.2, 121.7, 300),
         "price_per_sqm": rng.uniform(20_000, 100_000, 300),
     }))
-    con.execute("INSERT INTO quarantine (source, partition_key, reason, file, row_number, record)"
-                " VALUES ('calls', '2016-09-01', 'self_call', 'f.csv', 3, '{}')")
+    con.execute("INSERT INTO quarantine_calls (partition_key, reason, file, row_number, record)"
+                " VALUES ('2016-09-01', 'self_call', 'f.csv', 3, '{}')")
     _model_tables(con, cfg)
     yield con
     con.close()

@@ -30,10 +30,9 @@ def _quoted(identifier: str) -> str:
 
 
 def table_problem(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
-    """Why ``table`` cannot be shown (missing or empty), or None when it has rows."""
-    exists = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]
-    ).fetchall()[0][0]
+    """Why ``table`` (a table, or a view over the tables of several assets) cannot be shown
+    (missing or empty), or None when it has rows."""
+    (exists,) = run_sql(con, "reports/relation_exists.sql", {"name": table}).fetchone()
     if not exists:
         return f"table {table} does not exist: its asset has not been materialized"
     if con.execute(f"SELECT count(*) FROM {_quoted(table)}").fetchall()[0][0] == 0:  # noqa: S608
