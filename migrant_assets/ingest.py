@@ -20,10 +20,10 @@ import duckdb
 import pandas as pd
 
 from migrant_assets.config import StudyConfig, SyntheticSource
-from migrant_assets.contract import DataContract, RawRead, quote_identifier, read_table
+from migrant_assets.contract import DataContract, RawRead, read_table
 from migrant_assets.db import first_row, run_sql, transaction
 from migrant_assets.errors import ConfigError
-from migrant_assets.privacy import register_pseudonym_macro
+from migrant_assets.privacy import find_raw_identifiers, register_pseudonym_macro
 from migrant_assets.synthetic import generate
 
 #: Every reason a row can be quarantined for, by source (docs/data_contract.md). The landing
@@ -317,46 +317,6 @@ def raw_identifier_hits(
     hits = find_raw_identifiers(con)
     con.execute("DROP TABLE raw_identifiers")
     return searched, hits
-
-
-def find_raw_identifiers(
-    con: duckdb.DuckDBPyConnection, scope: dict[str, str] | None = None
-) -> dict[str, int]:
-    """Where the identifiers of temp table ``raw_identifiers`` (:func:`raw_identifier_hits`)
-    occur in the DuckDB file: ``{"table.column": hits}`` (SPEC §1).
-
-    Integer columns are matched against the identifiers that read as integers; text columns are
-    split into alphanumeric tokens (so a number inside a JSON record is found too). ``scope``
-    restricts a table to some rows (a WHERE clause), e.g. one partition of ``calls``.
-    """
-    scope = scope or {}
-    columns = con.execute(
-        "SELECT table_name, column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = 'main' AND table_catalog = current_database() "
-        "AND (data_type = 'VARCHAR' OR data_type IN ('BIGINT', 'INTEGER', 'HUGEINT', 'UBIGINT'))"
-    ).fetchall()
-    hits: dict[str, int] = {}
-    for table, column, dtype in columns:
-        where = f"WHERE {scope[table]}" if table in scope else ""
-        if dtype == "VARCHAR":
-            query = (
-                "SELECT count(*) FROM (SELECT unnest(regexp_extract_all("
-                f"{quote_identifier(column)}, '[A-Za-z0-9+]+')) AS token "
-                f"FROM {quote_identifier(table)} {where}) "
-                f"WHERE token IN (SELECT token FROM raw_identifiers)"
-            )
-        else:
-            query = (
-                f"SELECT count(*) FROM (SELECT {quote_identifier(column)} AS v "
-                f"FROM {quote_identifier(table)} {where}) "
-                f"WHERE v IN (SELECT as_int FROM raw_identifiers WHERE as_int IS NOT NULL)"
-            )
-        n = con.execute(query).fetchone()[0]
-        if n:
-            hits[f"{table}.{column}"] = n
-    return hits
-
-
 
 
 # ---------------------------------------------------------------- sources

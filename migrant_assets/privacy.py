@@ -6,6 +6,8 @@ through the temporary macro ``pseudonym(kind, value)`` that :func:`register_pseu
 creates on a connection (the key lives only in that connection, never in the DuckDB file);
 :func:`pseudonym` is the reference implementation in Python, used by tests and by nothing that
 touches raw data at scale. 60 bits keep collisions negligible (≈1e-5 for 10M numbers).
+:func:`find_raw_identifiers` searches every table of the DuckDB file for identifiers read from
+the source (the `no_raw_identifiers` checks).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import hashlib
 import hmac
 
 import duckdb
+
+from migrant_assets.contract import quote_identifier
 
 _BLOCK = 64  # SHA-256 block size in bytes
 _HEX_DIGITS = 15  # 60 bits
@@ -38,3 +42,40 @@ def register_pseudonym_macro(con: duckdb.DuckDBPyConnection, key: str) -> None:
         f"CAST('0x' || substr(sha256(from_hex('{opad}') || unhex(sha256("
         f"from_hex('{ipad}') || encode(kind || ':' || v)))), 1, {_HEX_DIGITS}) AS BIGINT)"
     )
+
+
+def find_raw_identifiers(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Where the identifiers of temp table ``raw_identifiers`` (read from the source by
+    ``migrant_assets.ingest.raw_identifier_hits``) occur in the tables of the DuckDB file (views
+    only repeat them): ``{"table.column": hits}`` (SPEC §1).
+
+    Integer columns are matched against the identifiers that read as integers; text columns are
+    split into alphanumeric tokens (so a number inside a JSON record is found too).
+    """
+    columns = con.execute(
+        "SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns AS c "
+        "JOIN information_schema.tables AS t USING (table_catalog, table_schema, table_name) "
+        "WHERE c.table_schema = 'main' AND c.table_catalog = current_database() "
+        "AND t.table_type = 'BASE TABLE' "
+        "AND (c.data_type = 'VARCHAR' OR c.data_type IN ('BIGINT', 'INTEGER', 'HUGEINT', "
+        "'UBIGINT'))"
+    ).fetchall()
+    hits: dict[str, int] = {}
+    for table, column, dtype in columns:
+        if dtype == "VARCHAR":
+            query = (
+                "SELECT count(*) FROM (SELECT unnest(regexp_extract_all("
+                f"{quote_identifier(column)}, '[A-Za-z0-9+]+')) AS token "
+                f"FROM {quote_identifier(table)}) "
+                f"WHERE token IN (SELECT token FROM raw_identifiers)"
+            )
+        else:
+            query = (
+                f"SELECT count(*) FROM (SELECT {quote_identifier(column)} AS v "
+                f"FROM {quote_identifier(table)}) "
+                f"WHERE v IN (SELECT as_int FROM raw_identifiers WHERE as_int IS NOT NULL)"
+            )
+        n = con.execute(query).fetchone()[0]
+        if n:
+            hits[f"{table}.{column}"] = n
+    return hits
