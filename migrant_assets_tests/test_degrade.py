@@ -1,7 +1,7 @@
 """Degrade, never discard (issue 10): experiments the data cannot support are recorded as
-skipped with their reason — in the result tables, the assets' metadata, the checks (not
-evaluated, never a vacuous pass) and the report — and every model and report asset still
-materializes. Small hand-made ``features`` tables (test_models.make_features)."""
+skipped with their reason — in the result tables, the assets' metadata, the checks (not judged:
+``judged`` 0, WARN and the reason, never a vacuous pass) and the report — and every model and
+report asset still materializes. Small hand-made ``features`` tables (test_models.make_features)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from migrant_assets.cli import QUIET
 from migrant_assets.config import Calendar, StudyConfig
 from migrant_assets.db import connect, run_sql
 from migrant_assets.features import FEATURES
-from migrant_assets.reports import build_report, report_figures
+from migrant_assets.reports import render_report
 from migrant_assets.reports.tables import skipped_experiments, unavailable_data
 
 #: The features the data has no value of when it has no cell locations.
@@ -191,15 +191,15 @@ def no_leavers(tmp_path_factory, monkeypatch_module):
     monkeypatch_module.setenv("MIGRANT_ASSETS_CONFIG", str(config_path))
     monkeypatch_module.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
     instance = dg.DagsterInstance.ephemeral()
-    k14 = cfg.calendar.windows("first_k_days")[-1].key
+    k_max = cfg.calendar.windows("first_k_days")[-1].key
     runs = {name: defs.resolve_job_def(name).execute_in_process(
                 run_config=QUIET, instance=instance, partition_key=key, raise_on_error=False)
-            for name, key in (("fold_users", None), ("train_departure_models", k14),
+            for name, key in (("fold_users", None), ("train_departure_models", k_max),
                               ("prediction_results", None))}
     runs["report"] = defs.resolve_job_def("describe_and_report").execute_in_process(
         run_config=QUIET, instance=instance, raise_on_error=False)
     con = connect(cfg.duckdb_path)
-    yield {"cfg": cfg, "runs": runs, "con": con, "instance": instance,
+    yield {"cfg": cfg, "runs": runs, "con": con, "instance": instance, "k_max": k_max,
            "html": (tmp / "report.html").read_text()}
     con.close()
 
@@ -259,42 +259,81 @@ def test_metadata_names_what_was_skipped(no_leavers):
     folds = _metadata(runs["fold_users"], "departure_folds")
     assert folds["skipped"] == "no departure folds at k=14: no leaving migrants: only one class " \
                                "to classify"
+    assert folds["dagster/row_count"] == 0 and folds["dagster/table_name"] == "departure_folds"
     models = _metadata(runs["train_departure_models"], "departure_models")
     assert models["skipped_experiments"] == 1
     assert "k=14: skipped: no leaving migrants" in models["skipped"]
-    assert models["skipped_checks"] == {
-        "beats_random_guess": "no classifier was evaluated: every experiment was skipped",
-        "no_user_in_train_and_test": "no split was made: every experiment was skipped"}
-    curves = _metadata(runs["prediction_results"], "departure_curves")
-    assert curves["skipped_checks"] == {"f1_rises_with_k": "the random forest was evaluated at 0 "
-                                        "k (two are needed): the other windows were skipped"}
+    assert models["dagster/row_count"] == len(M.CLASSIFIERS) + 1  # the partition's rows
     report = _metadata(runs["report"], "report")
     assert report["unavailable_parts"] > 0
     assert "the data has no cell locations" in report["unavailable"]
 
 
-def test_checks_with_nothing_to_judge_are_not_evaluated(no_leavers):
-    """Never a vacuous pass: the check is not evaluated (Dagster records it as skipped), while
-    the checks that have something to judge are evaluated."""
-    from dagster._core.storage.asset_check_execution_record import (
-        AssetCheckExecutionRecordStatus,
-    )
+def _evaluations(result) -> dict:
+    return {(e.asset_key.to_user_string(), e.check_name): e
+            for e in result.get_asset_check_evaluations()}
 
-    runs, instance = no_leavers["runs"], no_leavers["instance"]
-    assert runs["train_departure_models"].get_asset_check_evaluations() == []
-    evaluated = {(e.asset_key.to_user_string(), e.check_name, e.passed)
-                 for e in runs["prediction_results"].get_asset_check_evaluations()}
-    assert ("integration_models", "beats_random_guess", True) in evaluated
-    assert ("integration_models", "no_user_in_train_and_test", True) in evaluated
-    assert ("departure_tables", "no_user_in_train_and_test", True) in evaluated  # Table 1 ran
-    assert not {(a, c) for a, c, _ in evaluated} & {("departure_curves", "f1_rises_with_k"),
-                                                    ("departure_transfer",
-                                                     "no_user_in_train_and_test")}
-    history = instance.event_log_storage.get_asset_check_execution_history(
-        dg.AssetCheckKey(dg.AssetKey("departure_curves"), "f1_rises_with_k"), limit=1)
-    # planned, never evaluated, in a run that succeeded: the UI resolves it to SKIPPED
-    assert history[0].status == AssetCheckExecutionRecordStatus.PLANNED
-    assert instance.get_run_by_id(history[0].run_id).is_success
+
+def test_checks_with_nothing_to_judge_are_not_judged(no_leavers):
+    """Never a vacuous pass: a check with nothing to judge is evaluated as not passed, severity
+    WARN, ``judged`` 0 and the reason (a blocking one does not stop the run); the checks that have
+    something to judge pass with what they judged."""
+    runs = no_leavers["runs"]
+    not_judged = {
+        ("departure_models", "beats_random_guess"):
+            "no classifier was evaluated: every experiment was skipped",
+        ("departure_models", "no_user_in_train_and_test"):
+            "no split was made: every experiment was skipped",
+        ("departure_curves", "f1_rises_with_k"):
+            "the random forest was evaluated at 0 k (two are needed): the other windows were "
+            "skipped",
+        ("departure_transfer", "no_user_in_train_and_test"):
+            "no split was made: every experiment was skipped",
+    }
+    evaluations = {**_evaluations(runs["train_departure_models"]),
+                   **_evaluations(runs["prediction_results"])}
+    for key, reason in not_judged.items():
+        e = evaluations[key]
+        assert not e.passed and e.severity == dg.AssetCheckSeverity.WARN, key
+        assert e.metadata["judged"].value == 0 and e.metadata["reason"].value == reason, key
+    judged = set(evaluations) - set(not_judged)
+    assert judged == {("integration_models", "beats_random_guess"),
+                      ("integration_models", "no_user_in_train_and_test"),
+                      ("departure_tables", "beats_random_guess"),
+                      ("departure_tables", "no_user_in_train_and_test")}
+    for key in judged - {("departure_tables", "beats_random_guess")}:
+        assert evaluations[key].passed and evaluations[key].metadata["judged"].value > 0, key
+    # Table 1 ran (new migrants vs locals); no signal is planted in call behaviour alone
+    table1 = evaluations["departure_tables", "beats_random_guess"]
+    assert not table1.passed and table1.severity == dg.AssetCheckSeverity.ERROR
+    assert table1.metadata["judged"].value == 3  # all features, ego network, call behaviour
+    assert table1.metadata["not_above_random_guess"].value == [
+        {"experiment": M.TABLE1, "row": "call behavior",
+         "window_id": no_leavers["cfg"].calendar.windows("first_k_days")[-1].window_id}]
+    assert runs["train_departure_models"].success  # the blocking check warned, nothing failed
+
+
+def test_a_partitioned_check_records_its_partition(no_leavers):
+    """The checks of `departure_models` are partitioned like it: the run of one k records each
+    evaluation against that k, in the run and in the instance's check history."""
+    k_max, instance = no_leavers["k_max"], no_leavers["instance"]
+    evaluations = _evaluations(no_leavers["runs"]["train_departure_models"])
+    assert {e.partition for e in evaluations.values()} == {k_max}
+    for name in ("beats_random_guess", "no_user_in_train_and_test"):
+        key = dg.AssetCheckKey(dg.AssetKey("departure_models"), name)
+        (record,) = instance.event_log_storage.get_asset_check_execution_history(key, limit=10)
+        assert record.partition == k_max
+    blocking = {k.name: spec.blocking for k, spec in
+                _check_specs("departure_models").items()}
+    assert blocking == {"beats_random_guess": False, "no_user_in_train_and_test": True}
+
+
+def _check_specs(asset: str) -> dict:
+    from migrant_assets.defs import defs
+
+    graph = defs.resolve_asset_graph()
+    return {k: graph.get_check_spec(k) for k in graph.asset_check_keys
+            if k.asset_key == dg.AssetKey(asset)}
 
 
 def test_report_says_what_was_skipped_and_why(no_leavers):
@@ -333,19 +372,18 @@ def test_report_with_missing_and_empty_tables(con, tmp_path):
         "its asset has not been materialized",
     ]
     assert skipped_experiments(con).empty
-    problems: list[str] = []
-    figures = report_figures(con, cfg)
-    html = build_report(con, cfg, figures, tmp_path / "report.html", problems).read_text()
+    report = render_report(con, cfg)
+    html = report.write(tmp_path / "report.html").read_text()
     for note in notes:
         assert note.replace("'", "&#x27;") in html
     assert "What this report cannot show" in html
     assert "table model_results does not exist" in html
-    assert problems == notes  # nothing else failed: every section rendered
+    assert report.problems == notes  # nothing else failed: every section rendered
 
 
 def test_a_check_runs_on_its_own(no_leavers):
-    """``can_subset``: the UI can run a check alone; it reads the result tables and refits
-    nothing (no materialization)."""
+    """A check reads the result tables: the UI can run it alone, and it refits nothing (no
+    materialization); a check of `departure_models` runs alone for one k."""
     from migrant_assets.defs import defs
 
     key = dg.AssetCheckKey(dg.AssetKey("integration_models"), "no_user_in_train_and_test")
@@ -356,3 +394,13 @@ def test_a_check_runs_on_its_own(no_leavers):
     (evaluation,) = result.get_asset_check_evaluations()
     assert (evaluation.check_name, evaluation.passed) == ("no_user_in_train_and_test", True)
     assert evaluation.metadata["memberships_judged"].value > 0
+
+    key = dg.AssetCheckKey(dg.AssetKey("departure_models"), "no_user_in_train_and_test")
+    job = defs.resolve_job_def("train_departure_models").get_subset(
+        asset_selection=set(), asset_check_selection={key})
+    result = job.execute_in_process(run_config=QUIET, instance=no_leavers["instance"],
+                                    partition_key=no_leavers["k_max"])
+    assert result.success and result.get_asset_materialization_events() == []
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert evaluation.partition == no_leavers["k_max"]
+    assert evaluation.metadata["judged"].value == 0
