@@ -315,7 +315,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from migrant_assets.runs import main_plan, workdir_lock
 
     with workdir_lock(cfg.workdir):  # a second process on this DuckDB file gets a clear error
-        contract_for(cfg, generate_missing=True, progress=_progress)  # a bad mapping fails early
+        if not isinstance(cfg.source, SyntheticSource):
+            contract_for(cfg)  # a bad mapping fails before any run
         demo = _Demo(args.verbose)
         for step in main_plan(demo.defs):
             demo.step(step)

@@ -69,19 +69,50 @@ def sql_text(name: str) -> str:
     return SQL_DIR.joinpath(*name.split("/")).read_text(encoding="utf-8")
 
 
-def run_sql(
-    con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def quote(name: str) -> str:
+    """``name`` as a quoted SQL identifier if it is a plain lower-case name (else ValueError):
+    the allow-list of every table or column name that reaches SQL from code."""
+    if not _IDENTIFIER.fullmatch(name):
+        raise ValueError(f"not an allowed SQL identifier: {name!r}")
+    return f'"{name}"'
+
+
+def quote_identifier(name: str) -> str:
+    """Any name (a column of a user's file) as a quoted SQL identifier, quotes doubled."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def run_text(
+    con: duckdb.DuckDBPyConnection, text: str, params: Mapping[str, Any] | None = None,
+    where: str = "the SQL",
 ) -> duckdb.DuckDBPyConnection:
-    """Run every statement of ``sql/<name>``; returns the cursor of the last one."""
+    """Run every statement of ``text`` with only the ``$parameters`` each one names; returns
+    the cursor of the last one."""
     params = dict(params or {})
-    statements = duckdb.extract_statements(sql_text(name))
+    statements = duckdb.extract_statements(text)
     missing = set().union(*(s.named_parameters for s in statements)) - params.keys()
     if missing:
-        raise ValueError(f"sql/{name} needs parameters {sorted(missing)}")
+        raise ValueError(f"{where} needs parameters {sorted(missing)}")
     result = con
     for stmt in statements:
         result = con.execute(stmt, {k: params[k] for k in stmt.named_parameters})
     return result
+
+
+def run_sql(
+    con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None,
+    identifiers: Mapping[str, str] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Run every statement of ``sql/<name>``; returns the cursor of the last one. Each
+    ``$<key>`` of ``identifiers`` is a table or column name, allow-listed and quoted
+    (:func:`quote`); every other ``$name`` is a bound value of ``params``."""
+    text = sql_text(name)
+    for key, identifier in (identifiers or {}).items():
+        text = re.sub(rf"\${re.escape(key)}\b", quote(identifier), text)
+    return run_text(con, text, params, where=f"sql/{name}")
 
 
 def first_row(cursor: duckdb.DuckDBPyConnection) -> dict[str, Any]:

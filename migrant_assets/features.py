@@ -66,8 +66,7 @@ import pandas as pd
 import shapely
 
 from migrant_assets.config import DEFAULT_MAX_NULL_SHARE, StudyConfig, Window
-from migrant_assets.db import first_row, run_sql, transaction
-from migrant_assets.graphs import quote, run_text
+from migrant_assets.db import first_row, quote, run_sql, run_text, transaction
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean earth radius; the SQL files use the same number
 NEAR_KM = 1.0  # SPEC §5: mean price of the estates within 1 km ...

@@ -13,15 +13,14 @@ durations, null when none of the edge's calls has one.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 import duckdb
 
 from migrant_assets.config import Calendar, Window
-from migrant_assets.db import first_row, run_sql, sql_text, transaction
+from migrant_assets.db import first_row, run_sql, transaction
 
 #: The graph table of each window family, written by the asset of the same name
 #: (``sql/graphs/schema.sql``; the view ``window_graph`` unions them).
@@ -31,42 +30,6 @@ GRAPH_TABLES: dict[str, str] = {
     "first_k_days": "first_k_days_graph",
     "whole_period": "whole_period_graph",
 }
-
-_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
-
-
-def quote(name: str) -> str:
-    """``name`` as a quoted SQL identifier, if it is a plain lower-case name (else ValueError):
-    the allow-list of every table or column name that reaches SQL from code."""
-    if not _IDENTIFIER.fullmatch(name):
-        raise ValueError(f"not an allowed SQL identifier: {name!r}")
-    return f'"{name}"'
-
-
-def run_sql_on(
-    con: duckdb.DuckDBPyConnection, name: str, tables: Mapping[str, str],
-    params: Mapping[str, Any] | None = None,
-) -> duckdb.DuckDBPyConnection:
-    """:func:`migrant_assets.db.run_sql` for a file whose ``$<key>`` of ``tables`` is an
-    identifier: each is replaced by its table, allow-listed and quoted (:func:`quote`); the
-    other ``$names`` stay bound values. Returns the cursor of the last statement."""
-    text = sql_text(name)
-    for key, table in tables.items():
-        text = re.sub(rf"\${re.escape(key)}\b", quote(table), text)
-    return run_text(con, text, params)
-
-
-def run_text(
-    con: duckdb.DuckDBPyConnection, text: str, params: Mapping[str, Any] | None = None
-) -> duckdb.DuckDBPyConnection:
-    """Run every statement of ``text`` with only the ``$parameters`` each one names, as
-    :func:`migrant_assets.db.run_sql` does for a file; returns the cursor of the last one."""
-    params = dict(params or {})
-    result = con
-    for stmt in duckdb.extract_statements(text):
-        result = con.execute(stmt, {k: params[k] for k in stmt.named_parameters})
-    return result
-
 
 def graph_table(window: Window) -> str:
     """The table holding ``window``'s graph (:data:`GRAPH_TABLES`)."""
@@ -116,8 +79,8 @@ def build_window_graph(con: duckdb.DuckDBPyConnection, window: Window) -> dict[s
     """
     run_sql(con, "graphs/schema.sql")
     with transaction(con):
-        run_sql_on(con, "graphs/window_graph.sql", {"graph_table": graph_table(window)},
-                   _window_params(window))
+        run_sql(con, "graphs/window_graph.sql", _window_params(window),
+                identifiers={"graph_table": graph_table(window)})
     return window_graph_stats(con, window)
 
 

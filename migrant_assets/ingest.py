@@ -24,7 +24,7 @@ from migrant_assets.contract import DataContract, RawRead, read_table
 from migrant_assets.db import first_row, run_sql, transaction
 from migrant_assets.errors import ConfigError
 from migrant_assets.privacy import find_raw_identifiers, register_pseudonym_macro
-from migrant_assets.synthetic import generate
+from migrant_assets.synthetic import GENERATOR_VERSION, generate
 
 #: Every reason a row can be quarantined for, by source (docs/data_contract.md). The landing
 #: step (``landed_calls``) judges what a calls row says by itself; the daily ``calls`` ingestion
@@ -323,16 +323,23 @@ def raw_identifier_hits(
 def generate_city(cfg: StudyConfig,
                   progress: Callable[[str], None] | None = None) -> pd.DataFrame:
     """Generate the study's synthetic city (SPEC §7) into ``cfg.synthetic_dir``: the same files
-    for the same preset, seed and calendar. Returns its files: the contract table each feeds,
-    path, rows, bytes and SHA-256, nothing of their content (:func:`record_city`)."""
+    for the same preset, seed and calendar, so a complete city of the same parameters is kept
+    as it is. Returns its files: the contract table each feeds, path, rows, bytes and SHA-256,
+    nothing of their content (:func:`record_city`)."""
     if not isinstance(cfg.source, SyntheticSource):
         raise ConfigError("the study's source is not the synthetic city: there is nothing to "
                           "generate", "source.kind in the study config",
                           "materialize the ingestion assets, which read the mapping's files")
     src = cfg.source
-    manifest = generate(src.preset, src.seed, cfg.synthetic_dir, proportions=src.proportions,
-                        start=cfg.calendar.month_start, end=cfg.calendar.month_end,
-                        progress=progress)
+    manifest = cfg.synthetic_dir / "manifest.json"
+    wanted = {"generator_version": GENERATOR_VERSION, "preset": src.preset, "seed": src.seed,
+              "proportions": src.proportions, "start": cfg.calendar.month_start.isoformat(),
+              "end": cfg.calendar.month_end.isoformat()}
+    made = json.loads(manifest.read_text()) if manifest.exists() else {}
+    if any(made.get(k) != v for k, v in wanted.items()):
+        manifest = generate(src.preset, src.seed, cfg.synthetic_dir,
+                            proportions=src.proportions, start=cfg.calendar.month_start,
+                            end=cfg.calendar.month_end, progress=progress)
     city = manifest.parent
     rows: dict[str, int | None] = json.loads(manifest.read_text())["rows"]
     rows[manifest.name] = None

@@ -17,7 +17,7 @@ import hmac
 
 import duckdb
 
-from migrant_assets.contract import quote_identifier
+from migrant_assets.db import quote_identifier
 
 _BLOCK = 64  # SHA-256 block size in bytes
 _HEX_DIGITS = 15  # 60 bits

@@ -70,14 +70,15 @@ def _fail_departure_folds(con, cfg, seed):
 def failing_run(environment, monkeypatch):
     """A two-step plan whose first run raises an InputError inside the asset (the way a bad
     data file fails), then the report step; no synthetic city is generated."""
-    from migrant_assets.defs import jobs
-    from migrant_assets.defs.jobs import Step
+    import dagster as dg
 
-    monkeypatch.setattr("migrant_assets.contract.contract_for", lambda *a, **k: None)
+    from migrant_assets.runs import Step
+
     monkeypatch.setattr("migrant_assets.defs.models.assign_departure_folds",
                         _fail_departure_folds)
-    monkeypatch.setattr(jobs, "MAIN_PLAN", [Step(jobs.fold_users),
-                                            Step(jobs.describe_and_report)])
+    plan = [Step((dg.AssetKey("departure_folds"),)),
+            Step((dg.AssetKey("departure_curves"), dg.AssetKey("report")))]
+    monkeypatch.setattr("migrant_assets.runs.main_plan", lambda defs: plan)
     return ["demo", "--preset", "tiny", "--workdir", str(environment / "work")]
 
 
@@ -87,9 +88,10 @@ def test_input_error_in_a_run_is_one_paragraph(failing_run, environment, capsys)
     assert ("  departure_folds failed: the subscribers file has no column msisdn. Where: "
             f"subscribers.csv, row 1. Fix: {FIX}.\n") in err
     assert "Traceback" not in err and "Stack Trace" not in err
-    assert "fold_users: FAILED" in out
-    # the report still ran, on its own, and the summary was printed
-    assert "describe_and_report (report alone): ok" in out
+    assert "departure_folds: FAILED" in out
+    # what needs the folds was skipped, the report still ran, and the summary was printed
+    assert "departure_curves + report: skipped departure_curves (needs departure_folds" in out
+    assert "report: ok" in out
     report = environment / "work" / "report.html"
     assert report.exists() and "What this report cannot show" in report.read_text()
     assert f"Report: {report}" in out and "Skipped experiments" in out

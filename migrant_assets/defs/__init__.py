@@ -11,7 +11,6 @@ runs it); `migrant-assets demo` materializes everything itself and needs no daem
 import dagster as dg
 
 from migrant_assets.defs import features, graphs, ingest, labels, models, reports
-from migrant_assets.defs.jobs import JOBS
 from migrant_assets.defs.resources import StudyResource
 
 #: The groups whose results follow their inputs by themselves.
@@ -26,13 +25,13 @@ def _self_updating(spec: dg.AssetSpec) -> dg.AssetSpec:
     return spec
 
 
-_assets = dg.load_assets_from_modules([ingest, labels, graphs, features, models, reports])
+_assets = dg.load_assets_from_modules([ingest, labels, graphs, features, models, reports],
+                                      include_specs=True)  # the raw inputs' source specs
 _checks = dg.load_asset_checks_from_modules([ingest, labels, graphs, features, models, reports])
 
 defs = dg.Definitions(
     assets=_assets,
     asset_checks=_checks,
-    jobs=JOBS,
     resources={"study": StudyResource()},
     sensors=[dg.AutomationConditionSensorDefinition(
         "keep_results_fresh", target=dg.AssetSelection.all(),

@@ -4,6 +4,8 @@ reported as not judged (``passed`` False, severity WARN, ``judged: 0`` and the r
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
 import dagster as dg
 
 from migrant_assets.defs.metadata import tidy
@@ -11,15 +13,33 @@ from migrant_assets.defs.metadata import tidy
 
 def verdict(passed: bool, judged: int, metadata: dict | None = None, reason: str | None = None,
             severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
-            ) -> dg.AssetCheckResult:
+            check_name: str | None = None) -> dg.AssetCheckResult:
     """A check's result: ``judged`` is how many rows (users, edges, partitions…) it judged;
-    0 means nothing to judge (not passed, WARN, with ``reason``)."""
+    0 means nothing to judge (not passed, WARN, with ``reason``). ``check_name`` names the
+    check of a multi-check."""
     md = {k: (dg.MetadataValue.json(tidy(v)) if isinstance(v, dict | list) else tidy(v))
           for k, v in (metadata or {}).items()}
     md["judged"] = int(judged)
     if reason is not None:
         md["reason"] = reason
     if judged == 0:
-        return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN,
-                                   metadata=md)
-    return dg.AssetCheckResult(passed=bool(passed), severity=severity, metadata=md)
+        passed, severity = False, dg.AssetCheckSeverity.WARN
+    return dg.AssetCheckResult(passed=bool(passed), severity=severity, metadata=md,
+                               check_name=check_name)
+
+
+def per_partition(context: dg.AssetCheckExecutionContext, spec: dg.AssetCheckSpec,
+                  results: Mapping[str, dg.AssetCheckResult]) -> Iterator:
+    """The results of a partitioned check, one per partition key of its run. A run of one
+    partition: the result (Dagster ties it to the partition and to the materialization it
+    checks). A single run over a range, where Dagster would record one result for no
+    partition: one evaluation per partition (the check must be a ``multi_asset_check`` with
+    ``can_subset=True`` to yield them)."""
+    if context.has_partition_key:
+        yield from results.values()
+        return
+    for key, r in results.items():
+        yield dg.AssetCheckEvaluation(
+            asset_key=spec.asset_key, check_name=spec.name, passed=r.passed,
+            metadata=r.metadata, severity=r.severity, description=r.description,
+            blocking=spec.blocking, partition=key)

@@ -125,8 +125,8 @@ def _features_asset(
 
 
 def _result(check: str, outcome: CheckOutcome) -> dg.AssetCheckResult:
-    result = verdict(outcome.passed, outcome.judged, outcome.metadata, outcome.reason)
-    return result._replace(check_name=check)
+    return verdict(outcome.passed, outcome.judged, outcome.metadata, outcome.reason,
+                   check_name=check)
 
 
 def _feature_checks(asset: dg.AssetsDefinition, family: str) -> dg.AssetChecksDefinition:
@@ -178,10 +178,3 @@ features_integration_weeks_checks = _feature_checks(features_integration_weeks, 
 features_departure_weeks_checks = _feature_checks(features_departure_weeks, "departure_week")
 features_first_k_days_checks = _feature_checks(features_first_k_days, "first_k_days")
 features_whole_period_checks = _feature_checks(features_whole_period, "whole_period")
-
-#: The main job's step for the descriptive window: its graph, then its features.
-whole_period_job = dg.define_asset_job(
-    "whole_period", selection=[whole_period_graph, features_whole_period],
-    description="Graph and features of the whole study month, the descriptive window "
-    "(SPEC §2, §4, §5).",
-)

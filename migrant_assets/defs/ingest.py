@@ -10,7 +10,7 @@ import duckdb
 
 from migrant_assets.config import StudyConfig, SyntheticSource
 from migrant_assets.contract import CONTRACT_COLUMNS, DataContract
-from migrant_assets.defs.checks import verdict
+from migrant_assets.defs.checks import per_partition, verdict
 from migrant_assets.defs.metadata import table_metadata, table_name_metadata, tidy
 from migrant_assets.defs.partitions import study_days
 from migrant_assets.defs.resources import DUCKDB_POOL, StudyResource
@@ -329,22 +329,8 @@ def landed_calls_calendar_coverage(study: StudyResource) -> dg.AssetCheckResult:
 # Daily checks of `calls`. A partitioned check's result is tied to the run's partition only
 # when the run has one partition; a single-run backfill over a range would record one result
 # for no partition. So each daily check judges every partition of its run and, for a range,
-# reports one evaluation per day itself (`_per_partition`).
+# reports one evaluation per day itself (`checks.per_partition`).
 DayJudge = Callable[[duckdb.DuckDBPyConnection, StudyConfig, str], dg.AssetCheckResult]
-
-
-def _per_partition(context: dg.AssetCheckExecutionContext, spec: dg.AssetCheckSpec,
-                   results: dict[str, dg.AssetCheckResult]) -> Iterator:
-    """One run, one partition: the result (Dagster ties it to the partition and to the
-    materialization it checks). A range: one evaluation per partition."""
-    if context.has_partition_key:
-        yield from results.values()
-        return
-    for key, r in results.items():
-        yield dg.AssetCheckEvaluation(
-            asset_key=spec.asset_key, check_name=spec.name, passed=r.passed,
-            metadata=r.metadata, severity=r.severity, description=r.description,
-            blocking=spec.blocking, partition=key)
 
 
 def _daily_check(name: str, description: str, judge: DayJudge,
@@ -356,7 +342,7 @@ def _daily_check(name: str, description: str, judge: DayJudge,
     def _check(context: dg.AssetCheckExecutionContext, study: StudyResource) -> Iterator:
         with study.connect() as con:
             results = {k: judge(con, study.config, k) for k in context.partition_keys}
-        yield from _per_partition(context, spec, results)
+        yield from per_partition(context, spec, results)
 
     return _check
 

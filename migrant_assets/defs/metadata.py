@@ -12,6 +12,8 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
+from migrant_assets.db import quote_identifier
+
 #: Significant digits of a float shown in metadata (a 17-digit float says nothing more).
 DIGITS = 4
 
@@ -67,8 +69,7 @@ def table_metadata(con: duckdb.DuckDBPyConnection, table: str,
         dg.TableColumn(name, dtype, description=notes.get(name),
                        constraints=dg.TableColumnConstraints(nullable=bool(nullable)))
         for name, dtype, nullable in columns])
-    quoted = '"' + table.replace('"', '""') + '"'
-    (rows,) = con.execute(f"SELECT count(*) FROM {quoted}"  # noqa: S608 -- identifier quoted
+    (rows,) = con.execute(f"SELECT count(*) FROM {quote_identifier(table)}"  # noqa: S608 -- identifier quoted
                           + (f" WHERE {where}" if where else ""), params or []).fetchone()
     return {**table_name_metadata(table), "dagster/column_schema": schema,
             "dagster/row_count": int(rows)}

@@ -46,7 +46,9 @@ class StudyResource(DuckDBResource):
         return StudyConfig.load(self.config_path)
 
     def contract(self) -> DataContract:
-        return contract_for(self.config, generate_missing=True)
+        """The data contract: the mapping's files, or the synthetic city the `synthetic_city`
+        asset generated."""
+        return contract_for(self.config)
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:

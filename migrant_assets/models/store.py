@@ -16,8 +16,7 @@ import duckdb
 import joblib
 import pandas as pd
 
-from migrant_assets.contract import quote_identifier
-from migrant_assets.db import run_sql, transaction
+from migrant_assets.db import quote_identifier, run_sql, transaction
 from migrant_assets.errors import InputError
 
 NEW_ROWS = "new_rows"

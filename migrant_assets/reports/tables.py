@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 
 from migrant_assets.config import StudyConfig
-from migrant_assets.db import run_sql
+from migrant_assets.db import quote_identifier, run_sql
 from migrant_assets.labels import DEPARTURE_LABELS, INTEGRATION_LABELS
 from migrant_assets.models.data import reference_window
 from migrant_assets.models.departure import (
@@ -25,17 +25,13 @@ from migrant_assets.models.reference import PAPER_F1
 from migrant_assets.papers import PAPER_K
 
 
-def _quoted(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def table_problem(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
     """Why ``table`` (a table, or a view over the tables of several assets) cannot be shown
     (missing or empty), or None when it has rows."""
     (exists,) = run_sql(con, "reports/relation_exists.sql", {"name": table}).fetchone()
     if not exists:
         return f"table {table} does not exist: its asset has not been materialized"
-    if con.execute(f"SELECT count(*) FROM {_quoted(table)}").fetchall()[0][0] == 0:  # noqa: S608
+    if con.execute(f"SELECT count(*) FROM {quote_identifier(table)}").fetchall()[0][0] == 0:  # noqa: S608
         return f"table {table} is empty"
     return None
 
@@ -135,7 +131,7 @@ def unavailable_data(con: duckdb.DuckDBPyConnection) -> list[str]:
 def table_rows(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rows of every table of the DuckDB file, by name."""
     tables = sorted(r[0] for r in con.execute("SHOW TABLES").fetchall())
-    return {t: con.execute(f"SELECT count(*) FROM {_quoted(t)}").fetchone()[0]  # noqa: S608
+    return {t: con.execute(f"SELECT count(*) FROM {quote_identifier(t)}").fetchone()[0]  # noqa: S608
             for t in tables}
 
 
