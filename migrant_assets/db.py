@@ -40,6 +40,26 @@ def connect(path: str | Path, settings: DuckDBSettings | None = None) -> duckdb.
     return con
 
 
+#: The names that are views over the tables of several assets (docs/data_model.md). A DuckDB
+#: file that holds one of them as a table was written before each asset had its own table.
+SHARED_VIEWS = ("quarantine", "window_graph", "features", "model_results", "model_fold_metrics",
+                "split_membership", "transfer_f1", "feature_importance", "integration_results")
+
+
+def refuse_old_layout(con: duckdb.DuckDBPyConnection) -> None:
+    """An :class:`InputError` naming what to do when the file holds a name of
+    :data:`SHARED_VIEWS` as a table; nothing is dropped behind the user's back."""
+    old = [t for (t,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE NOT temporary AND schema_name = 'main' "
+        "AND list_contains(?, table_name) ORDER BY table_name", [list(SHARED_VIEWS)]).fetchall()]
+    if old:
+        raise InputError(
+            f"the DuckDB file holds the shared tables {', '.join(old)}, written before each "
+            "asset had its own table (they are views now)", "the study's DuckDB file",
+            f"drop those tables (DROP TABLE {', '.join(old)}) or start from a fresh DuckDB file "
+            "(another workdir), then materialize the assets again")
+
+
 def configure(
     con: duckdb.DuckDBPyConnection, settings: DuckDBSettings, spill_dir: Path | None = None
 ) -> None:
@@ -113,6 +133,27 @@ def run_sql(
     for key, identifier in (identifiers or {}).items():
         text = re.sub(rf"\${re.escape(key)}\b", quote(identifier), text)
     return run_text(con, text, params, where=f"sql/{name}")
+
+
+_COMMENT = re.compile(r'\s*COMMENT\s+ON\s+(?:COLUMN|TABLE)\s+"?([A-Za-z_][A-Za-z0-9_]*)"?',
+                      re.IGNORECASE)
+
+
+def run_schema(con: duckdb.DuckDBPyConnection, *texts: str) -> None:
+    """Run schema DDL (CREATE … IF NOT EXISTS, views, ``COMMENT ON``): a comment only for a
+    table this call created, so a stage's schema costs nothing once its tables exist."""
+    before = {t for (t,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()}
+    for text in texts:
+        for stmt in duckdb.extract_statements(text):
+            comment = _COMMENT.match(stmt.query)
+            if comment is None or comment.group(1) not in before:
+                con.execute(stmt)
+
+
+def run_schema_sql(con: duckdb.DuckDBPyConnection, *names: str) -> None:
+    """:func:`run_schema` of the files ``sql/<name>``."""
+    run_schema(con, *(sql_text(n) for n in names))
 
 
 def first_row(cursor: duckdb.DuckDBPyConnection) -> dict[str, Any]:

@@ -66,7 +66,7 @@ import pandas as pd
 import shapely
 
 from migrant_assets.config import DEFAULT_MAX_NULL_SHARE, StudyConfig, Window
-from migrant_assets.db import first_row, quote, run_sql, run_text, transaction
+from migrant_assets.db import first_row, quote, run_schema, run_sql, run_text, transaction
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean earth radius; the SQL files use the same number
 NEAR_KM = 1.0  # SPEC §5: mean price of the estates within 1 km ...
@@ -357,7 +357,7 @@ def write_sql(table: str) -> list[str]:
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the features tables and the view ``features`` if needed (:func:`schema_sql`)."""
-    run_text(con, ";\n".join(schema_sql()))
+    run_schema(con, ";\n".join(schema_sql()))
 
 
 def run_family(

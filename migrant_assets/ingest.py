@@ -21,7 +21,7 @@ import pandas as pd
 
 from migrant_assets.config import StudyConfig, SyntheticSource
 from migrant_assets.contract import DataContract, RawRead, read_table
-from migrant_assets.db import first_row, run_sql, transaction
+from migrant_assets.db import first_row, refuse_old_layout, run_schema_sql, run_sql, transaction
 from migrant_assets.errors import ConfigError
 from migrant_assets.privacy import find_raw_identifiers, register_pseudonym_macro
 from migrant_assets.synthetic import GENERATOR_VERSION, generate
@@ -84,21 +84,10 @@ class IngestStats:
 
 def prepare(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> None:
     """Create the ingestion tables and the pseudonym and canonical-form macros on ``con``."""
-    _drop_legacy_quarantine(con)
-    run_sql(con, "ingest/schema.sql")
+    refuse_old_layout(con)
+    run_schema_sql(con, "ingest/schema.sql")
     run_sql(con, "ingest/canonical.sql")
     register_pseudonym_macro(con, cfg.pseudonym_key)
-
-
-def _drop_legacy_quarantine(con: duckdb.DuckDBPyConnection) -> None:
-    """A DuckDB file written before each asset had its quarantine table holds a table
-    ``quarantine``, where the view of that name now goes: drop it (its rows are rewritten by
-    the assets' next materialization)."""
-    legacy = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = 'main' AND table_name = 'quarantine' AND NOT temporary").fetchone()[0]
-    if legacy:
-        con.execute("DROP TABLE quarantine")
 
 
 def _stage_rejected_lines(con: duckdb.DuckDBPyConnection, raw: RawRead) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 import duckdb
 
 from migrant_assets.config import StudyConfig
-from migrant_assets.db import first_row, run_sql, transaction
+from migrant_assets.db import first_row, run_schema_sql, run_sql, transaction
 
 INTEGRATION_LABELS = ("local", "settled_migrant", "new_migrant")
 DEPARTURE_LABELS = ("local", "staying_migrant", "leaving_migrant")
@@ -51,7 +51,7 @@ def build_user_labels(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict[
     included), owners removed as service-like per reason, the ``max_degree`` threshold and the
     degree range of the removed owners.
     """
-    run_sql(con, "labels/schema.sql")
+    run_schema_sql(con, "labels/schema.sql")
     params = {
         **calendar_params(cfg),
         "province": cfg.city.province,

@@ -85,6 +85,15 @@ def table_rows(con) -> Callable[[str], list[tuple]]:
     return lambda table: sorted(con.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The installed-wheel demo (test_packaging.py) runs in subprocesses beside the suite: start
+    it as soon as its tests are collected."""
+    for item in items:
+        if item.name == "test_installed_wheel_works_outside_the_checkout":
+            item.module.start_wheel_run()
+            return
+
+
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """`migrant-assets demo --preset tiny` run once for the session (the main job end to end),

@@ -192,12 +192,17 @@ def no_leavers(tmp_path_factory, monkeypatch_module):
     monkeypatch_module.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
     instance = dg.DagsterInstance.ephemeral()
     k_max = cfg.calendar.windows("first_k_days")[-1].key
-    runs = {name: defs.resolve_job_def(name).execute_in_process(
-                run_config=QUIET, instance=instance, partition_key=key, raise_on_error=False)
-            for name, key in (("fold_users", None), ("train_departure_models", k_max),
-                              ("prediction_results", None))}
-    runs["report"] = defs.resolve_job_def("describe_and_report").execute_in_process(
-        run_config=QUIET, instance=instance, raise_on_error=False)
+    job = defs.resolve_implicit_global_asset_job_def()
+    steps = {"fold_users": (["departure_folds"], None),
+             "train_departure_models": (["departure_models"], k_max),
+             "prediction_results": (["departure_curves", "departure_transfer", "departure_tables",
+                                     "departure_feature_importance", "integration_models"], None),
+             "report": (["group_feature_trends", "integration_trajectories", "group_maps",
+                         "findings", "report"], None)}
+    runs = {name: job.execute_in_process(
+                run_config=QUIET, instance=instance, partition_key=key, raise_on_error=False,
+                asset_selection=[dg.AssetKey(a) for a in assets])
+            for name, (assets, key) in steps.items()}
     con = connect(cfg.duckdb_path)
     yield {"cfg": cfg, "runs": runs, "con": con, "instance": instance, "k_max": k_max,
            "html": (tmp / "report.html").read_text()}
@@ -387,7 +392,7 @@ def test_a_check_runs_on_its_own(no_leavers):
     from migrant_assets.defs import defs
 
     key = dg.AssetCheckKey(dg.AssetKey("integration_models"), "no_user_in_train_and_test")
-    job = defs.resolve_job_def("prediction_results").get_subset(
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(
         asset_selection=set(), asset_check_selection={key})
     result = job.execute_in_process(run_config=QUIET, instance=no_leavers["instance"])
     assert result.success and result.get_asset_materialization_events() == []
@@ -396,8 +401,10 @@ def test_a_check_runs_on_its_own(no_leavers):
     assert evaluation.metadata["memberships_judged"].value > 0
 
     key = dg.AssetCheckKey(dg.AssetKey("departure_models"), "no_user_in_train_and_test")
-    job = defs.resolve_job_def("train_departure_models").get_subset(
-        asset_selection=set(), asset_check_selection={key})
+    # a check-only run needs a job with the asset's partitions (the global job has several)
+    job = dg.Definitions.merge(defs, dg.Definitions(jobs=[dg.define_asset_job(
+        "departure_models_job", selection=["departure_models"])])).resolve_job_def(
+        "departure_models_job").get_subset(asset_selection=set(), asset_check_selection={key})
     result = job.execute_in_process(run_config=QUIET, instance=no_leavers["instance"],
                                     partition_key=no_leavers["k_max"])
     assert result.success and result.get_asset_materialization_events() == []

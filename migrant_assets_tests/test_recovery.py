@@ -89,8 +89,10 @@ def _same_tables(a: Path, a_root: str, b: Path, b_root: str) -> list[str]:
 def test_killed_runs_never_block_the_next_one(tiny: dict, tmp_path: Path) -> None:
     work, env = tmp_path / "work", _env(tmp_path / "dagster_home")
     cmd = _demo(work)
-    stages = {"ingest": "ingest_reference:", "features": "price_cells:",
-              "models": "fold_users:"}
+    # a marker is the line of the step before the stage (runs.main_plan's order)
+    last_k = tiny["cfg"].calendar.windows("first_k_days")[-1].key
+    stages = {"ingest": "synthetic_city:", "features": f"first_k_days_graph [{last_k}]:",
+              "models": f"features_first_k_days [{last_k}]:"}
     killed, printed = [], []
     for marker in stages.values():  # each kill leaves a run STARTED, holding the pool's slot
         run_id, out = _kill_during(cmd, env, marker)

@@ -330,7 +330,9 @@ def landed_calls_calendar_coverage(study: StudyResource) -> dg.AssetCheckResult:
 # when the run has one partition; a single-run backfill over a range would record one result
 # for no partition. So each daily check judges every partition of its run and, for a range,
 # reports one evaluation per day itself (`checks.per_partition`).
-DayJudge = Callable[[duckdb.DuckDBPyConnection, StudyConfig, str], dg.AssetCheckResult]
+#: A daily check's judge: the connection, the study, the day and its stored accounting rows.
+DayJudge = Callable[[duckdb.DuckDBPyConnection, StudyConfig, str, list[dict]],
+                    dg.AssetCheckResult]
 
 
 def _daily_check(name: str, description: str, judge: DayJudge,
@@ -341,29 +343,26 @@ def _daily_check(name: str, description: str, judge: DayJudge,
     @dg.multi_asset_check(name=f"calls_{name}", specs=[spec], can_subset=True, pool=DUCKDB_POOL)
     def _check(context: dg.AssetCheckExecutionContext, study: StudyResource) -> Iterator:
         with study.connect() as con:
-            results = {k: judge(con, study.config, k) for k in context.partition_keys}
+            parts = row_accounting(con, "calls")  # every day's, read once
+            results = {k: judge(con, study.config, k, [p for p in parts if p["part"] == k])
+                       for k in context.partition_keys}
         yield from per_partition(context, spec, results)
 
     return _check
 
 
-def _day_parts(con: duckdb.DuckDBPyConnection, key: str) -> list[dict]:
-    return [p for p in row_accounting(con, "calls") if p["part"] == key]
+def _day_accounting(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, key: str,
+                    parts: list[dict]) -> dg.AssetCheckResult:
+    return _accounting_verdict(parts)
 
 
-def _day_accounting(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, key: str
-                    ) -> dg.AssetCheckResult:
-    return _accounting_verdict(_day_parts(con, key))
+def _day_share(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, key: str,
+               parts: list[dict]) -> dg.AssetCheckResult:
+    return _share_verdict(cfg, parts, quarantine_reasons(con, "calls", key))
 
 
-def _day_share(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, key: str
-               ) -> dg.AssetCheckResult:
-    return _share_verdict(cfg, _day_parts(con, key), quarantine_reasons(con, "calls", key))
-
-
-def _day_accepted(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, key: str
-                  ) -> dg.AssetCheckResult:
-    parts = _day_parts(con, key)
+def _day_accepted(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, key: str,
+                  parts: list[dict]) -> dg.AssetCheckResult:
     read = sum(p["rows_read"] for p in parts)
     accepted = sum(p["rows_accepted"] for p in parts)
     return verdict(accepted > 0, read, {"rows_landed": read, "rows_accepted": accepted},
@@ -371,16 +370,16 @@ def _day_accepted(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, key: str
                    "the day is not ingested yet")
 
 
-def _day_cells(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, key: str
-               ) -> dg.AssetCheckResult:
+def _day_cells(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, key: str,
+               parts: list[dict]) -> dg.AssetCheckResult:
     f = calls_day_facts(con, date.fromisoformat(key))
     return verdict(f["calls_unknown_cell"] == 0, f["calls"],
                    {"calls_unknown_cell": f["calls_unknown_cell"]},
                    None if f["calls"] else "no call stored on this day")
 
 
-def _day_linked(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, key: str
-                ) -> dg.AssetCheckResult:
+def _day_linked(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, key: str,
+                parts: list[dict]) -> dg.AssetCheckResult:
     f = calls_day_facts(con, date.fromisoformat(key))
     n, linked = f["calls"], f["calls_with_a_subscriber"]
     return verdict(linked > 0, n, {"calls_accepted": n, "calls_with_a_subscriber": linked,

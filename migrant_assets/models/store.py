@@ -16,8 +16,13 @@ import duckdb
 import joblib
 import pandas as pd
 
-from migrant_assets.db import quote_identifier, run_sql, transaction
-from migrant_assets.errors import InputError
+from migrant_assets.db import (
+    quote_identifier,
+    refuse_old_layout,
+    run_schema_sql,
+    run_sql,
+    transaction,
+)
 
 NEW_ROWS = "new_rows"
 #: ``status`` of a result row: computed, or skipped because the data cannot support it (issue
@@ -34,6 +39,7 @@ DEPARTURE_TABLES = "departure_tables"
 DEPARTURE_FEATURE_IMPORTANCE = "departure_feature_importance"
 INTEGRATION_MODELS = "integration_models"
 #: The shared names of before one table per asset, now views over the owners' tables.
+#: The model stage's views over its assets' tables (db.SHARED_VIEWS lists every stage's).
 SHARED_VIEWS = ("model_results", "model_fold_metrics", "split_membership", "transfer_f1",
                 "feature_importance", "integration_results")
 
@@ -52,17 +58,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the result tables and views if missing and describe their columns
     (``sql/models/schema.sql``, ``column_comments.sql``). A DuckDB file written before each
     asset had its own table holds the shared names as tables: an :class:`InputError`."""
-    old = [t for (t,) in run_sql(con, "models/shared_tables.sql",
-                                 {"names": list(SHARED_VIEWS)}).fetchall()]
-    if old:
-        raise InputError(
-            f"the DuckDB file holds model results in the shared tables {', '.join(old)}, written "
-            "before each model asset had its own table",
-            where="the study's DuckDB file",
-            fix=f"drop those tables (DROP TABLE {', '.join(old)}) or start from a fresh DuckDB "
-                "file, then materialize the model assets again")
-    run_sql(con, "models/schema.sql")
-    run_sql(con, "models/column_comments.sql")
+    refuse_old_layout(con)
+    run_schema_sql(con, "models/schema.sql", "models/column_comments.sql")
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
