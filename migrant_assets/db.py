@@ -7,7 +7,7 @@ several statements, and are run statement by statement with only the parameters 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -40,18 +40,14 @@ def connect(path: str | Path, settings: DuckDBSettings | None = None) -> duckdb.
     return con
 
 
-#: The names that are views over the tables of several assets (docs/data_model.md). A DuckDB
-#: file that holds one of them as a table was written before each asset had its own table.
-SHARED_VIEWS = ("quarantine", "window_graph", "features", "model_results", "model_fold_metrics",
-                "split_membership", "transfer_f1", "feature_importance", "integration_results")
-
-
-def refuse_old_layout(con: duckdb.DuckDBPyConnection) -> None:
-    """An :class:`InputError` naming what to do when the file holds a name of
-    :data:`SHARED_VIEWS` as a table; nothing is dropped behind the user's back."""
+def refuse_old_layout(con: duckdb.DuckDBPyConnection, views: Sequence[str]) -> None:
+    """Before a stage creates its ``views`` over the tables of several assets
+    (docs/data_model.md): an :class:`InputError` naming what to do when the file holds one of
+    them as a table, written before each asset had its own table; nothing is dropped behind
+    the user's back."""
     old = [t for (t,) in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE NOT temporary AND schema_name = 'main' "
-        "AND list_contains(?, table_name) ORDER BY table_name", [list(SHARED_VIEWS)]).fetchall()]
+        "AND list_contains(?, table_name) ORDER BY table_name", [list(views)]).fetchall()]
     if old:
         raise InputError(
             f"the DuckDB file holds the shared tables {', '.join(old)}, written before each "
@@ -159,6 +155,20 @@ def run_schema_sql(con: duckdb.DuckDBPyConnection, *names: str) -> None:
 def first_row(cursor: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """The first row of a query's result as ``{column: value}`` (stats and check counts)."""
     return dict(zip([d[0] for d in cursor.description], cursor.fetchone(), strict=True))
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection,
+               **frames: Any) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Each data frame of ``frames`` visible to SQL under its keyword's name while the block
+    runs (how Python-made rows reach a SQL file)."""
+    for name, frame in frames.items():
+        con.register(name, frame)
+    try:
+        yield con
+    finally:
+        for name in frames:
+            con.unregister(name)
 
 
 @contextmanager

@@ -66,7 +66,16 @@ import pandas as pd
 import shapely
 
 from migrant_assets.config import DEFAULT_MAX_NULL_SHARE, StudyConfig, Window
-from migrant_assets.db import first_row, quote, run_schema, run_sql, run_text, transaction
+from migrant_assets.db import (
+    first_row,
+    quote,
+    refuse_old_layout,
+    registered,
+    run_schema,
+    run_sql,
+    run_text,
+    transaction,
+)
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean earth radius; the SQL files use the same number
 NEAR_KM = 1.0  # SPEC §5: mean price of the estates within 1 km ...
@@ -282,6 +291,61 @@ def prepare(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window) ->
 #: The feature families, in table order: each is ``sql/features/<family>.sql``, which writes
 #: ``feat_<family>`` (``user_id`` and the family's columns of :data:`FEATURES`).
 FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(f.family for f in FEATURES.values()))
+@dataclass(frozen=True)
+class Group:
+    """A feature group of a study's ablations and figure panels (SPEC §6): its section title,
+    how a skip reason names it, the papers' figure of its panel, its colour in the importance
+    chart."""
+
+    title: str
+    name: str
+    paper_figure: str
+    color: str = "#999999"
+
+
+#: Every feature group, in the papers' order: the integration study's D, E, C, G
+#: (:attr:`Feature.integration_group`), then the departure study's, which are the families. A
+#: new family needs its entry here (checked at import).
+GROUPS: dict[str, Group] = {
+    "D": Group("Demographics of contacts (D)", "demographics (D)", "001 Fig. 2(a), 3"),
+    "E": Group("Ego-network characteristics (E)", "ego network (E)", "001 Fig. 2(b), 3"),
+    "C": Group("Call behaviour (C)", "call behaviour (C)", "001 Fig. 2(c), 3"),
+    "G": Group("Geographical features (G)", "geography (G)", "001 Fig. 2(d), 3"),
+    "ego_network": Group("Ego network and demographics of contacts", "ego network",
+                         "000 Fig. 3", "#4477AA"),
+    "call_behavior": Group("Call behaviour", "call behaviour", "000 Fig. 5", "#EE6677"),
+    "geography": Group("Geographical patterns", "geography", "000 Fig. 6", "#228833"),
+    "housing_price": Group("Housing prices", "housing price", "000 Fig. 7", "#CCBB44"),
+}
+#: The groups of the departure study (the families) and of the integration study, in table
+#: order.
+DEPARTURE_GROUPS: tuple[str, ...] = FAMILIES
+INTEGRATION_GROUPS: tuple[str, ...] = ("D", "E", "C", "G")
+
+#: Unit of each feature (axis labels; checked at import): a fraction or an entropy has none.
+UNITS: dict[str, str] = {
+    **dict.fromkeys(["degree", "in_degree", "out_degree"], "contacts"),
+    "weighted_degree": "calls",
+    "neighbor_degree": "contacts",
+    **dict.fromkeys(["clustering", "similar_age", "same_sex", "local", "townsman",
+                     "reciprocal_call"], "fraction"),
+    **dict.fromkeys(["in_calls", "out_calls", "out_minus_in"], "calls"),
+    **dict.fromkeys(["call_duration", "local_call_duration"], "s"),
+    **dict.fromkeys(["duration_variance", "local_duration_variance"], "s²"),
+    "province_diversity": "bits",
+    "communication_diversity": "normalised entropy",
+    **dict.fromkeys(["center_lat", "home_lat", "work_lat"], "° N"),
+    **dict.fromkeys(["center_lon", "home_lon", "work_lon"], "° E"),
+    **dict.fromkeys(["avg_radius", "max_radius", "moving_distance", "avg_moving_distance",
+                     "home_work_distance"], "km"),
+    **dict.fromkeys([f for f, spec in FEATURES.items() if spec.family == "housing_price"],
+                    "yuan/m²"),
+}
+for _what, _missing in (("a group (GROUPS)", set(FAMILIES) - set(GROUPS)),
+                        ("a unit (UNITS)", set(FEATURES) - set(UNITS))):
+    if _missing:
+        raise ValueError(f"features.py: {sorted(_missing)} need {_what}")
+
 #: Steps a family's SQL reads besides prepare.sql, run before it (``sql/features/<step>.sql``
 #: writes ``feat_<step>``): the ego network reads the clustering coefficients.
 REQUIRES: dict[str, tuple[str, ...]] = {"ego_network": ("clustering",)}
@@ -357,6 +421,7 @@ def write_sql(table: str) -> list[str]:
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the features tables and the view ``features`` if needed (:func:`schema_sql`)."""
+    refuse_old_layout(con, ["features"])
     run_schema(con, ";\n".join(schema_sql()))
 
 
@@ -448,12 +513,8 @@ def write_cell_prices(con: duckdb.DuckDBPyConnection) -> str:
         con.table("cells").select("cell_id, lat, lon").df(),
         con.table("estates").select("lat, lon, price_per_sqm").df(),
     )
-    con.register("cell_prices_new", prices)
-    try:
-        with transaction(con):
-            run_sql(con, "features/cell_prices.sql")
-    finally:
-        con.unregister("cell_prices_new")
+    with registered(con, cell_prices_new=prices), transaction(con):
+        run_sql(con, "features/cell_prices.sql")
     return "cell_prices"
 
 

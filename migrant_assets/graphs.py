@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 
 from migrant_assets.config import Calendar, Window
-from migrant_assets.db import first_row, run_schema_sql, run_sql, transaction
+from migrant_assets.db import first_row, refuse_old_layout, run_schema_sql, run_sql, transaction
 
 #: The graph table of each window family, written by the asset of the same name
 #: (``sql/graphs/schema.sql``; the view ``window_graph`` unions them).
@@ -30,6 +30,12 @@ GRAPH_TABLES: dict[str, str] = {
     "first_k_days": "first_k_days_graph",
     "whole_period": "whole_period_graph",
 }
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the graph tables and the view ``window_graph`` (``sql/graphs/schema.sql``)."""
+    refuse_old_layout(con, ["window_graph"])
+    run_schema_sql(con, "graphs/schema.sql")
+
 
 def graph_table(window: Window) -> str:
     """The table holding ``window``'s graph (:data:`GRAPH_TABLES`)."""
@@ -45,7 +51,7 @@ def build_daily_contacts(con: duckdb.DuckDBPyConnection, day: date) -> dict[str,
 
     Returns ``n_rows`` (directed caller-callee pairs) and ``n_calls``.
     """
-    run_schema_sql(con, "graphs/schema.sql")
+    ensure_schema(con)
     with transaction(con):
         run_sql(con, "graphs/daily_contacts.sql", {"day": day})
     return first_row(run_sql(con, "graphs/daily_contacts_stats.sql", {"day": day}))
@@ -64,7 +70,7 @@ def build_first_k_days_contacts(
     :func:`first_k_days_span` (the span table ``first_k_days_span``, written in one
     transaction). Returns ``n_rows`` and ``n_calls`` of its days ``start``..``end``."""
     first, last = first_k_days_span(calendar)
-    run_schema_sql(con, "graphs/schema.sql")
+    ensure_schema(con)
     with transaction(con):
         return first_row(run_sql(con, "graphs/first_k_days_contacts.sql", {
             "first_day": first, "last_day": last, "start": start, "end": end}))
@@ -77,7 +83,7 @@ def build_window_graph(con: duckdb.DuckDBPyConnection, window: Window) -> dict[s
     Needs the ``daily_contacts`` partitions of the window's days. Returns the graph's stats (see
     :func:`window_graph_stats`).
     """
-    run_schema_sql(con, "graphs/schema.sql")
+    ensure_schema(con)
     with transaction(con):
         run_sql(con, "graphs/window_graph.sql", _window_params(window),
                 identifiers={"graph_table": graph_table(window)})

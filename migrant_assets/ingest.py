@@ -21,7 +21,14 @@ import pandas as pd
 
 from migrant_assets.config import StudyConfig, SyntheticSource
 from migrant_assets.contract import DataContract, RawRead, read_table
-from migrant_assets.db import first_row, refuse_old_layout, run_schema_sql, run_sql, transaction
+from migrant_assets.db import (
+    first_row,
+    refuse_old_layout,
+    registered,
+    run_schema_sql,
+    run_sql,
+    transaction,
+)
 from migrant_assets.errors import ConfigError
 from migrant_assets.privacy import find_raw_identifiers, register_pseudonym_macro
 from migrant_assets.synthetic import GENERATOR_VERSION, generate
@@ -84,7 +91,7 @@ class IngestStats:
 
 def prepare(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> None:
     """Create the ingestion tables and the pseudonym and canonical-form macros on ``con``."""
-    refuse_old_layout(con)
+    refuse_old_layout(con, ["quarantine"])
     run_schema_sql(con, "ingest/schema.sql")
     run_sql(con, "ingest/canonical.sql")
     register_pseudonym_macro(con, cfg.pseudonym_key)
@@ -342,12 +349,8 @@ def generate_city(cfg: StudyConfig,
 def record_city(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, files: pd.DataFrame) -> None:
     """Replace table ``synthetic_city`` with the files of :func:`generate_city`."""
     prepare(con, cfg)
-    con.register("generated_files", files)
-    try:
-        with transaction(con):
-            run_sql(con, "ingest/synthetic_city_write.sql")
-    finally:
-        con.unregister("generated_files")
+    with registered(con, generated_files=files), transaction(con):
+        run_sql(con, "ingest/synthetic_city_write.sql")
 
 
 def _city_table(path: str) -> str:

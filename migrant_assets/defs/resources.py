@@ -13,7 +13,7 @@ from dagster_duckdb import DuckDBResource
 
 from migrant_assets.config import StudyConfig
 from migrant_assets.contract import DataContract, contract_for
-from migrant_assets.db import connect, query_log, refuse_old_layout, start_query_log
+from migrant_assets.db import connect, query_log, start_query_log
 
 #: Every asset that writes the DuckDB file runs in this pool (limit 1, dagster.yaml).
 DUCKDB_POOL = "duckdb"
@@ -54,11 +54,6 @@ class StudyResource(DuckDBResource):
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         cfg = self.config
         con = connect(self.database or cfg.duckdb_path, cfg.duckdb)
-        try:
-            refuse_old_layout(con)
-        except Exception:
-            con.close()
-            raise
         log_path = os.environ.get(SQL_LOG_ENV)
         if log_path:
             start_query_log(con)

@@ -23,23 +23,14 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from migrant_assets.config import StudyConfig, Window
 from migrant_assets.db import run_sql
-from migrant_assets.features import FEATURES
+from migrant_assets.features import DEPARTURE_GROUPS, FEATURES, GROUPS, INTEGRATION_GROUPS
 from migrant_assets.labels import INTEGRATION_LABELS
 from migrant_assets.models.store import DEPARTURE_FOLDS, ensure_schema, write
 
-#: Departure study groups (SPEC §5; ego network includes demographics).
-DEPARTURE_GROUPS = ("ego_network", "call_behavior", "geography", "housing_price")
-#: Integration study groups: demographics, ego network, call behaviour, geography.
-INTEGRATION_GROUPS = ("D", "E", "C", "G")
-
 #: The groups of each study, in table order.
 STUDY_GROUPS = {"departure": DEPARTURE_GROUPS, "integration": INTEGRATION_GROUPS}
-#: How a reason names a feature group.
-GROUP_TITLES = {
-    "ego_network": "ego network", "call_behavior": "call behaviour", "geography": "geography",
-    "housing_price": "housing price", "D": "demographics (D)", "E": "ego network (E)",
-    "C": "call behaviour (C)", "G": "geography (G)",
-}
+#: How a reason names a feature group (the registry's GROUPS).
+GROUP_TITLES = {g: group.name for g, group in GROUPS.items()}
 
 STAYING_AND_LEAVING = ("staying_migrant", "leaving_migrant")
 N_FOLDS = 5

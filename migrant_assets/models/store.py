@@ -19,6 +19,7 @@ import pandas as pd
 from migrant_assets.db import (
     quote_identifier,
     refuse_old_layout,
+    registered,
     run_schema_sql,
     run_sql,
     transaction,
@@ -39,7 +40,7 @@ DEPARTURE_TABLES = "departure_tables"
 DEPARTURE_FEATURE_IMPORTANCE = "departure_feature_importance"
 INTEGRATION_MODELS = "integration_models"
 #: The shared names of before one table per asset, now views over the owners' tables.
-#: The model stage's views over its assets' tables (db.SHARED_VIEWS lists every stage's).
+#: The model stage's views over its assets' tables.
 SHARED_VIEWS = ("model_results", "model_fold_metrics", "split_membership", "transfer_f1",
                 "feature_importance", "integration_results")
 
@@ -58,7 +59,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the result tables and views if missing and describe their columns
     (``sql/models/schema.sql``, ``column_comments.sql``). A DuckDB file written before each
     asset had its own table holds the shared names as tables: an :class:`InputError`."""
-    refuse_old_layout(con)
+    refuse_old_layout(con, SHARED_VIEWS)
     run_schema_sql(con, "models/schema.sql", "models/column_comments.sql")
 
 
@@ -84,14 +85,11 @@ def write(
             name = quote_identifier(table)
             where = " AND ".join(f"{quote_identifier(c)} = ?" for c in key) or "true"
             listed = ", ".join(quote_identifier(c) for c in columns)
-            con.register(NEW_ROWS, rows)
-            try:
+            with registered(con, **{NEW_ROWS: rows}):
                 con.execute(f"DELETE FROM {name} WHERE {where}",  # noqa: S608 -- quoted
                             list(key.values()))
                 con.execute(f"INSERT INTO {name} ({listed}) "  # noqa: S608 -- quoted
                             f"SELECT {listed} FROM {NEW_ROWS}")
-            finally:
-                con.unregister(NEW_ROWS)
 
 
 def concat_rows(frames: Iterable[pd.DataFrame], columns: Sequence[str]) -> pd.DataFrame:

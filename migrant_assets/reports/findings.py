@@ -30,7 +30,7 @@ import duckdb
 import pandas as pd
 
 from migrant_assets.config import StudyConfig
-from migrant_assets.db import run_sql
+from migrant_assets.db import registered, run_sql
 from migrant_assets.reports.plots import STUDY_GROUPS
 from migrant_assets.reports.trends import TREND_FAMILY
 
@@ -265,12 +265,7 @@ def findings(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> pd.DataFrame:
     window, compared, value_a, value_b, difference, se, z, holds, finding_order) from
     ``group_feature_trends`` and ``features``, and return it without ``finding_order``."""
     specs, comparisons = _frames(cfg)
-    con.register("finding_specs", specs)
-    con.register("finding_comparisons", comparisons)
-    try:
+    with registered(con, finding_specs=specs, finding_comparisons=comparisons):
         return run_sql(con, "reports/findings.sql", {
             "min_group_size": cfg.thresholds.min_group_size, "z_critical": Z_CRITICAL,
         }).df()
-    finally:
-        con.unregister("finding_specs")
-        con.unregister("finding_comparisons")

@@ -15,6 +15,7 @@ import numpy as np
 
 from migrant_assets.config import StudyConfig
 from migrant_assets.db import run_sql
+from migrant_assets.features import DEPARTURE_GROUPS, GROUPS
 from migrant_assets.models.classifiers import CLASSIFIERS, RANDOM_FOREST
 from migrant_assets.models.data import reference_window
 from migrant_assets.models.departure import (
@@ -46,8 +47,7 @@ MODEL_COLORS = {
     CLASSIFIERS[0]: "#1b9e77", CLASSIFIERS[1]: "#d95f02", CLASSIFIERS[2]: "#7570b3",
     CLASSIFIERS[3]: "#e7298a", RANDOM_GUESS: "#666666",
 }
-FAMILY_COLORS = {"ego_network": "#4477AA", "call_behavior": "#EE6677",
-                 "geography": "#228833", "housing_price": "#CCBB44"}
+FAMILY_COLORS = {f: GROUPS[f].color for f in DEPARTURE_GROUPS}
 
 
 def _why_nothing(con: duckdb.DuckDBPyConnection, experiments: list[str], default: str) -> str:

@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from migrant_assets.features import FEATURES  # noqa: E402
+from migrant_assets.features import GROUPS, UNITS  # noqa: E402
 
 #: One colour per group, the same in every figure of both studies (colour-blind safe palette).
 GROUP_COLORS: dict[str, str] = {
@@ -39,43 +39,13 @@ STUDY_GROUPS: dict[str, tuple[str, ...]] = {
     "departure": ("local", "staying_migrant", "leaving_migrant"),
 }
 
-#: Unit of each feature (axis labels); a fraction or entropy has none.
-FEATURE_UNITS: dict[str, str] = {
-    **dict.fromkeys(["degree", "in_degree", "out_degree"], "contacts"),
-    "weighted_degree": "calls",
-    "neighbor_degree": "contacts",
-    **dict.fromkeys(["clustering", "similar_age", "same_sex", "local", "townsman",
-                     "reciprocal_call"], "fraction"),
-    **dict.fromkeys(["in_calls", "out_calls", "out_minus_in"], "calls"),
-    **dict.fromkeys(["call_duration", "local_call_duration"], "s"),
-    **dict.fromkeys(["duration_variance", "local_duration_variance"], "s²"),
-    "province_diversity": "bits",
-    "communication_diversity": "normalised entropy",
-    **dict.fromkeys(["center_lat", "home_lat", "work_lat"], "° N"),
-    **dict.fromkeys(["center_lon", "home_lon", "work_lon"], "° E"),
-    **dict.fromkeys(["avg_radius", "max_radius", "moving_distance", "avg_moving_distance",
-                     "home_work_distance"], "km"),
-    **dict.fromkeys([f for f, spec in FEATURES.items() if spec.family == "housing_price"],
-                    "yuan/m²"),
-}
-
-#: Section titles of the integration groups and of the feature families (departure grouping),
-#: in the papers' order.
-FAMILY_TITLES: dict[str, str] = {
-    "D": "Demographics of contacts (D)",
-    "E": "Ego-network characteristics (E)",
-    "C": "Call behaviour (C)",
-    "G": "Geographical features (G)",
-    "ego_network": "Ego network and demographics of contacts",
-    "call_behavior": "Call behaviour",
-    "geography": "Geographical patterns",
-    "housing_price": "Housing prices",
-}
+#: Section titles of the feature groups, in the papers' order (the registry's GROUPS).
+FAMILY_TITLES: dict[str, str] = {g: group.title for g, group in GROUPS.items()}
 
 
 def feature_label(feature: str) -> str:
     """Axis label of a feature: its name and unit."""
-    return f"{feature.replace('_', ' ')} ({FEATURE_UNITS[feature]})"
+    return f"{feature.replace('_', ' ')} ({UNITS[feature]})"
 
 
 def to_png(fig: Figure, dpi: int = 110) -> bytes:

@@ -32,7 +32,7 @@ import pandas as pd
 
 from migrant_assets.config import StudyConfig
 from migrant_assets.db import run_sql
-from migrant_assets.features import FEATURES
+from migrant_assets.features import FEATURES, GROUPS
 from migrant_assets.reports.plots import (
     FAMILY_TITLES,
     GROUP_COLORS,
@@ -48,15 +48,6 @@ COORDINATE_FEATURES = tuple(f for f in FEATURES if f.endswith(("_lat", "_lon")))
 
 #: The window family whose windows are the x axis of each study's trend figure.
 TREND_FAMILY = {"integration": "integration_week", "departure": "departure_week"}
-
-#: The papers' figures each panel group corresponds to.
-PAPER_FIGURES = {
-    ("integration", "D"): "001 Fig. 2(a), 3", ("integration", "E"): "001 Fig. 2(b), 3",
-    ("integration", "C"): "001 Fig. 2(c), 3", ("integration", "G"): "001 Fig. 2(d), 3",
-    ("departure", "ego_network"): "000 Fig. 3", ("departure", "call_behavior"): "000 Fig. 5",
-    ("departure", "geography"): "000 Fig. 6", ("departure", "housing_price"): "000 Fig. 7",
-}
-
 
 def group_feature_trends(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> pd.DataFrame:
     """Write ``group_feature_trends`` (study, window_family, feature, feature_family, window_id,
@@ -108,7 +99,7 @@ def plot_trends(trends: pd.DataFrame, study: str, ncols: int = 5) -> bytes:
     for subfig, (group, features), rows in zip(
         [subfigs] if len(sections) == 1 else subfigs, sections.items(), n_rows, strict=True
     ):
-        subfig.suptitle(f"{FAMILY_TITLES[group]} — cf. {PAPER_FIGURES[study, group]}",
+        subfig.suptitle(f"{FAMILY_TITLES[group]} — cf. {GROUPS[group].paper_figure}",
                         fontsize=12, fontweight="bold")
         axes = subfig.subplots(rows, ncols, squeeze=False).ravel()
         for ax, feature in zip(axes, features, strict=False):
