@@ -152,6 +152,31 @@ def run_schema_sql(con: duckdb.DuckDBPyConnection, *names: str) -> None:
     run_schema(con, *(sql_text(n) for n in names))
 
 
+def describe_table(con: duckdb.DuckDBPyConnection, table: str, where: str | None = None,
+                   params: list | None = None) -> tuple[list[tuple[str, str, bool, str | None]],
+                                                        int]:
+    """The columns of table or view ``table`` — (name, type, nullable, comment; a view's column
+    takes the comment of the same column in the tables its definition names) — and its row
+    count (``where``: a fixed predicate of the caller, its values bound from ``params``)."""
+    columns = con.execute(
+        "SELECT column_name, data_type, is_nullable, comment FROM duckdb_columns() "
+        "WHERE table_name = ? ORDER BY column_index", [table]).fetchall()
+    if not columns:
+        raise ValueError(f"table {table} does not exist")
+    view = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = ?", [table]).fetchone()
+    inherited: dict[str, str] = {}
+    if view is not None:
+        for name, column, comment in con.execute(
+                "SELECT table_name, column_name, comment FROM duckdb_columns() "
+                "WHERE comment IS NOT NULL AND table_name <> ? ORDER BY table_name",
+                [table]).fetchall():
+            if name in view[0]:
+                inherited.setdefault(column, comment)
+    (rows,) = con.execute(f"SELECT count(*) FROM {quote_identifier(table)}"  # noqa: S608
+                          + (f" WHERE {where}" if where else ""), params or []).fetchone()
+    return [(n, t, bool(null), c or inherited.get(n)) for n, t, null, c in columns], int(rows)
+
+
 def first_row(cursor: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """The first row of a query's result as ``{column: value}`` (stats and check counts)."""
     return dict(zip([d[0] for d in cursor.description], cursor.fetchone(), strict=True))

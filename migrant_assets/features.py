@@ -77,7 +77,7 @@ from migrant_assets.db import (
     transaction,
 )
 
-EARTH_RADIUS_KM = 6371.0088  # IUGG mean earth radius; the SQL files use the same number
+EARTH_RADIUS_KM = 6371.0088  # IUGG mean earth radius; sql/features/macros.sql has the same
 NEAR_KM = 1.0  # SPEC §5: mean price of the estates within 1 km ...
 FAR_KM = 5.0  # ... else the nearest estate within 5 km
 
@@ -285,6 +285,7 @@ def _params(cfg: StudyConfig, window: Window) -> dict[str, Any]:
 def prepare(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window) -> None:
     """Featurised users, directed and undirected edges, degrees, contacts, locations, centres and
     mean cell prices of a window (§4-§5); needs the ``cell_prices`` table."""
+    run_sql(con, "features/macros.sql")
     run_sql(con, "features/prepare.sql", _params(cfg, window))
 
 
@@ -533,6 +534,7 @@ def feature_checks(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Win
     """The counts the feature checks judge (``sql/features/checks.sql``): rows, expected and
     candidate users, missing / unexpected / duplicate / wrongly labelled rows, and per range
     check the values judged and the rows out of range."""
+    run_sql(con, "features/macros.sql")
     return first_row(run_sql(con, "features/checks.sql", _params(cfg, window)))
 
 

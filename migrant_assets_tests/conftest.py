@@ -85,12 +85,16 @@ def table_rows(con) -> Callable[[str], list[tuple]]:
     return lambda table: sorted(con.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
 
 
+#: The installed-wheel demo of test_packaging.py, when the session runs it: it runs in
+#: subprocesses beside the suite, started once the `tiny` demo is done (two demos at once would
+#: only share the two cores) or by its own test.
+_WHEEL_RUN: list = []
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The installed-wheel demo (test_packaging.py) runs in subprocesses beside the suite: start
-    it as soon as its tests are collected."""
     for item in items:
         if item.name == "test_installed_wheel_works_outside_the_checkout":
-            item.module.start_wheel_run()
+            _WHEEL_RUN.append(item.module.start_wheel_run)
             return
 
 
@@ -113,6 +117,8 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict:
             main(["demo", "--preset", "tiny", "--workdir", str(tmp / "work")])
         cfg = StudyConfig.load(tmp / "work" / "study.yaml")
         os.environ.pop(SQL_LOG_ENV)  # only the demo's statements
+        for start in _WHEEL_RUN:
+            start()
         yield {"output": out.getvalue(), "cfg": cfg, "config_path": tmp / "work" / "study.yaml",
                "dagster_home": tmp / "dagster_home", "sql_log": tmp / "sql_log.jsonl"}
     finally:

@@ -50,8 +50,8 @@ def _build_wheel(root: Path) -> Path:
 
 class WheelRun(threading.Thread):
     """Build the wheel, install it into a fresh virtual environment outside the checkout, import
-    it there and run the `tiny` demo with it. Started as soon as the session has collected this
-    module's tests (conftest), it runs in subprocesses beside the rest of the suite."""
+    it there and run the `tiny` demo with it. Started by the session (conftest) once the `tiny`
+    demo is done, it runs in subprocesses beside the rest of the suite."""
 
     def __init__(self, root: Path) -> None:
         super().__init__(daemon=True)

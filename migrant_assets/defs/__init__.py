@@ -16,7 +16,7 @@ from migrant_assets.defs.resources import StudyResource
 #: The groups whose results follow their inputs by themselves.
 SELF_UPDATING_GROUPS = ("models", "reports")
 #: How often the automation sensor evaluates the conditions (seconds).
-AUTOMATION_INTERVAL_S = 30
+AUTOMATION_INTERVAL_S = 10
 
 
 def _self_updating(spec: dg.AssetSpec) -> dg.AssetSpec:

@@ -12,7 +12,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from migrant_assets.db import quote_identifier
+from migrant_assets.db import describe_table
 
 #: Significant digits of a float shown in metadata (a 17-digit float says nothing more).
 DIGITS = 4
@@ -36,43 +36,18 @@ def table_name_metadata(table: str) -> dict:
     return {"dagster/table_name": table}
 
 
-def _descriptions(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
-    """Column comments of ``table``; a view's columns take the comment of the same column in
-    the tables its definition names."""
-    rows = con.execute(
-        "SELECT column_name, comment FROM duckdb_columns() WHERE table_name = ? "
-        "AND comment IS NOT NULL", [table]).fetchall()
-    found = dict(rows)
-    view = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = ?", [table]).fetchone()
-    if view is not None:
-        for name, column, comment in con.execute(
-                "SELECT table_name, column_name, comment FROM duckdb_columns() "
-                "WHERE comment IS NOT NULL AND table_name <> ? ORDER BY table_name",
-                [table]).fetchall():
-            if name in view[0]:
-                found.setdefault(column, comment)
-    return found
-
-
 def table_metadata(con: duckdb.DuckDBPyConnection, table: str,
                    where: str | None = None, params: list | None = None) -> dict:
     """``dagster/table_name``, ``dagster/column_schema`` and ``dagster/row_count`` of ``table``
     as stored (``where``: a fixed predicate, its values in ``params``, for the rows of one
-    partition)."""
-    columns = con.execute(
-        "SELECT column_name, data_type, is_nullable FROM duckdb_columns() WHERE table_name = ? "
-        "ORDER BY column_index", [table]).fetchall()
-    if not columns:
-        raise ValueError(f"table {table} does not exist")
-    notes = _descriptions(con, table)
+    partition; :func:`migrant_assets.db.describe_table`)."""
+    columns, rows = describe_table(con, table, where, params)
     schema = dg.TableSchema(columns=[
-        dg.TableColumn(name, dtype, description=notes.get(name),
-                       constraints=dg.TableColumnConstraints(nullable=bool(nullable)))
-        for name, dtype, nullable in columns])
-    (rows,) = con.execute(f"SELECT count(*) FROM {quote_identifier(table)}"  # noqa: S608 -- identifier quoted
-                          + (f" WHERE {where}" if where else ""), params or []).fetchone()
+        dg.TableColumn(name, dtype, description=comment,
+                       constraints=dg.TableColumnConstraints(nullable=nullable))
+        for name, dtype, nullable, comment in columns])
     return {**table_name_metadata(table), "dagster/column_schema": schema,
-            "dagster/row_count": int(rows)}
+            "dagster/row_count": rows}
 
 
 def markdown_table(df: pd.DataFrame, columns: list[str] | None = None) -> dg.MetadataValue:

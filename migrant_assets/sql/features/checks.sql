@@ -59,7 +59,7 @@ box AS (
 extent AS (
     SELECT
         b.*,
-        6371.0088 * (
+        EARTH_RADIUS_KM() * (
             RADIANS(b.max_lat - b.min_lat)
             + RADIANS(b.max_lon - b.min_lon) * CASE
                 WHEN b.min_lat <= 0 AND b.max_lat >= 0 THEN 1.0

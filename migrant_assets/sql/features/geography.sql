@@ -1,8 +1,8 @@
 -- Geography of the featurised users of one window (SPEC §5).
 -- Reads feat_users, feat_locations, feat_centers (prepare.sql).
 --
--- Distances are haversine great-circle km on a sphere of radius 6371.0088 km (the IUGG mean
--- earth radius), written out in plain arithmetic. L is ordered by (start_ts, cell_id) (through
+-- Distances are haversine great-circle km (HAVERSINE_KM, a shared expression) on a sphere of
+-- radius 6371.0088 km (the IUGG mean earth radius). L is ordered by (start_ts, cell_id) (through
 -- feat_locations.cell_rank): calls starting in the same second are taken in cell order, which
 -- makes the moving distance deterministic (two tied calls in the same cell are the same
 -- location). A user whose calls have no location has null geography. Sums are exact
@@ -24,16 +24,8 @@ WITH located AS (
 distances AS (
     SELECT
         user_id,
-        2 * 6371.0088 * ASIN(SQRT(
-            POWER(SIN(RADIANS(lat - center_lat) / 2), 2)
-            + COS(RADIANS(center_lat)) * COS(RADIANS(lat))
-            * POWER(SIN(RADIANS(lon - center_lon) / 2), 2)
-        )) AS radius,
-        2 * 6371.0088 * ASIN(SQRT(
-            POWER(SIN(RADIANS(lat - prev_lat) / 2), 2)
-            + COS(RADIANS(prev_lat)) * COS(RADIANS(lat))
-            * POWER(SIN(RADIANS(lon - prev_lon) / 2), 2)
-        )) AS step
+        HAVERSINE_KM(center_lat, center_lon, lat, lon) AS radius,
+        HAVERSINE_KM(prev_lat, prev_lon, lat, lon) AS step
     FROM located
 ),
 spread AS (
@@ -58,11 +50,7 @@ SELECT
     c.home_lon,
     c.work_lat,
     c.work_lon,
-    2 * 6371.0088 * ASIN(SQRT(
-        POWER(SIN(RADIANS(c.work_lat - c.home_lat) / 2), 2)
-        + COS(RADIANS(c.home_lat)) * COS(RADIANS(c.work_lat))
-        * POWER(SIN(RADIANS(c.work_lon - c.home_lon) / 2), 2)
-    )) AS home_work_distance
+    HAVERSINE_KM(c.home_lat, c.home_lon, c.work_lat, c.work_lon) AS home_work_distance
 FROM feat_users AS f
 LEFT JOIN feat_centers AS c ON c.party = f.user_id
 LEFT JOIN spread AS s ON s.user_id = f.user_id;

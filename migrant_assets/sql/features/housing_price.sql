@@ -82,7 +82,7 @@ near AS (
         CROSS JOIN offsets AS o
     ) AS e ON e.gx = p.gx1 AND e.gy = p.gy1
     WHERE (p.x - e.x) * (p.x - e.x) + (p.y - e.y) * (p.y - e.y) + (p.z - e.z) * (p.z - e.z)
-        <= 4 * POWER(SIN(1.0 / (2 * 6371.0088)), 2)
+        <= 4 * POWER(SIN(1.0 / (2 * EARTH_RADIUS_KM())), 2)
     GROUP BY p.position_id
 ),
 within5 AS (
@@ -99,7 +99,7 @@ within5 AS (
     ) AS e ON e.gx = p.gx5 AND e.gy = p.gy5
     WHERE n.position_id IS NULL
         AND (p.x - e.x) * (p.x - e.x) + (p.y - e.y) * (p.y - e.y) + (p.z - e.z) * (p.z - e.z)
-            <= 4 * POWER(SIN(5.0 / (2 * 6371.0088)), 2)
+            <= 4 * POWER(SIN(5.0 / (2 * EARTH_RADIUS_KM())), 2)
 ),
 nearest AS (
     SELECT position_id, MIN(chord2) AS chord2

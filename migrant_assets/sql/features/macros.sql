@@ -1,0 +1,13 @@
+-- Expressions the feature SQL shares (SPEC §5), as scalar macros: each is one expression that a
+-- Spark port can inline. Created on the connection before the feature SQL runs.
+
+-- The IUGG mean earth radius (km) of every distance; features.EARTH_RADIUS_KM is the same number.
+CREATE OR REPLACE TEMP MACRO earth_radius_km() AS 6371.0088;
+
+-- Haversine great-circle distance (km) between two points given in degrees.
+CREATE OR REPLACE TEMP MACRO haversine_km(lat1, lon1, lat2, lon2) AS
+2 * earth_radius_km() * ASIN(SQRT(
+    POWER(SIN(RADIANS(lat2 - lat1) / 2), 2)
+    + COS(RADIANS(lat1)) * COS(RADIANS(lat2))
+    * POWER(SIN(RADIANS(lon2 - lon1) / 2), 2)
+));
