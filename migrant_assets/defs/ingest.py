@@ -287,12 +287,22 @@ estates_checks = _table_checks(estates)
 landed_calls_checks = _table_checks(landed_calls)
 
 
-@dg.asset_check(asset=subscribers, name="no_raw_identifiers", blocking=True, pool=DUCKDB_POOL,
-                description=PRIVACY + " (the subscribers files).")
-def subscribers_no_raw_identifiers(study: StudyResource) -> dg.AssetCheckResult:
-    with study.connect() as con:
-        return _privacy_verdict(*raw_identifier_hits(con, study.config, study.contract(),
-                                                     "subscribers"))
+def _privacy_check(asset: dg.AssetsDefinition, table: str,
+                   files: str) -> dg.AssetChecksDefinition:
+    """``no_raw_identifiers`` of the asset that reads the raw identifiers of source ``table``."""
+
+    @dg.asset_check(asset=asset, name="no_raw_identifiers", blocking=True, pool=DUCKDB_POOL,
+                    description=f"{PRIVACY} ({files}).")
+    def _check(study: StudyResource) -> dg.AssetCheckResult:
+        with study.connect() as con:
+            return _privacy_verdict(*raw_identifier_hits(con, study.config, study.contract(),
+                                                         table))
+
+    return _check
+
+
+subscribers_no_raw_identifiers = _privacy_check(subscribers, "subscribers", "the subscribers files")
+landed_calls_no_raw_identifiers = _privacy_check(landed_calls, "calls", "every calls file")
 
 
 @dg.asset_check(asset=subscribers, name="has_users", pool=DUCKDB_POOL,
@@ -305,12 +315,6 @@ def subscribers_has_users(study: StudyResource) -> dg.AssetCheckResult:
     return verdict(users > 0, 1, {"users": users, "rows_read": read})
 
 
-@dg.asset_check(asset=landed_calls, name="no_raw_identifiers", blocking=True, pool=DUCKDB_POOL,
-                description=PRIVACY + " (every calls file).")
-def landed_calls_no_raw_identifiers(study: StudyResource) -> dg.AssetCheckResult:
-    with study.connect() as con:
-        return _privacy_verdict(*raw_identifier_hits(con, study.config, study.contract(),
-                                                     "calls"))
 
 
 @dg.asset_check(asset=landed_calls, name="calendar_coverage", pool=DUCKDB_POOL,

@@ -68,14 +68,25 @@ def group_feature_trends_asset(context: dg.AssetExecutionContext, study: StudyRe
     })
 
 
-@dg.asset_check(asset=group_feature_trends_asset, blocking=True,
-                description="No published group mean rests on fewer than min_group_size users "
-                "(SPEC §1): every cell below it is suppressed.")
-def trends_suppress_small_groups(study: StudyResource) -> dg.AssetCheckResult:
-    with study.connect() as con:
-        bad, judged = unsuppressed_small_cells(con, study.config, "group_feature_trends")
-    return verdict(bad == 0, judged, {"unsuppressed_small_cells": bad},
-                   reason=None if judged else "no published cell")
+def _suppression_check(asset: dg.AssetsDefinition, name: str, table: str,
+                       what: str) -> dg.AssetChecksDefinition:
+    """A blocking check that no published cell of ``table`` rests on too few users."""
+
+    @dg.asset_check(asset=asset, name=name, blocking=True,
+                    description=f"No published {what} rests on fewer than min_group_size users "
+                    "(SPEC §1): every cell below it is suppressed.")
+    def _check(study: StudyResource) -> dg.AssetCheckResult:
+        with study.connect() as con:
+            bad, judged = unsuppressed_small_cells(con, study.config, table)
+        return verdict(bad == 0, judged, {"unsuppressed_small_cells": bad},
+                       reason=None if judged else "no published cell")
+
+    return _check
+
+
+trends_suppress_small_groups = _suppression_check(
+    group_feature_trends_asset, "trends_suppress_small_groups", "group_feature_trends",
+    "group mean")
 
 
 @dg.asset(name="integration_trajectories", group_name=GROUP, pool=DUCKDB_POOL,
@@ -117,14 +128,8 @@ def group_maps_asset(context: dg.AssetExecutionContext, study: StudyResource):
     })
 
 
-@dg.asset_check(asset=group_maps_asset, blocking=True,
-                description="No published map cell rests on fewer than min_group_size users "
-                "(SPEC §1): every cell below it is suppressed.")
-def map_suppresses_small_cells(study: StudyResource) -> dg.AssetCheckResult:
-    with study.connect() as con:
-        bad, judged = unsuppressed_small_cells(con, study.config, "group_map")
-    return verdict(bad == 0, judged, {"unsuppressed_small_cells": bad},
-                   reason=None if judged else "no published cell")
+map_suppresses_small_cells = _suppression_check(
+    group_maps_asset, "map_suppresses_small_cells", "group_map", "map cell")
 
 
 @dg.asset(name="findings", group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb"},
