@@ -257,11 +257,8 @@ class _Demo:
         evaluations = result.get_asset_check_evaluations()
         not_judged = [e for e in evaluations if _not_judged(e) is not None]
         failed = [e for e in evaluations if not e.passed and e not in not_judged]
-        skipped = [(e.asset_key.to_user_string(), check, reason)
-                   for e in result.get_asset_materialization_events()
-                   for check, reason in _skipped_checks(e)]
-        skipped += [(e.asset_key.to_user_string(), e.check_name, _not_judged(e))
-                    for e in not_judged]
+        skipped = [(e.asset_key.to_user_string(), e.check_name, _not_judged(e))
+                   for e in not_judged]
         evaluations = [e for e in evaluations if e not in not_judged]
         self.evaluated += len(evaluations)
         self.failed_checks += len(failed)
@@ -292,12 +289,6 @@ def _not_judged(evaluation) -> str | None:
         return None
     reason = md.get("reason")
     return str(reason.value) if reason is not None else "nothing to judge"
-
-
-def _skipped_checks(event) -> list[tuple[str, str]]:
-    """The checks an asset did not evaluate, with the reason (metadata ``skipped_checks``)."""
-    value = event.materialization.metadata.get("skipped_checks")
-    return sorted((value.value or {}).items()) if value is not None else []
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
