@@ -44,7 +44,7 @@ import pandas as pd
 from migrant_assets import features
 from migrant_assets.config import StudyConfig, Window
 from migrant_assets.contract import DataContract
-from migrant_assets.db import connect, run_sql, sql_text
+from migrant_assets.db import connect, quote, run_sql, sql_text
 from migrant_assets.graphs import build_daily_contacts, build_window_graph
 from migrant_assets.ingest import ingest_calls, ingest_places, ingest_subscribers, land_calls
 from migrant_assets.labels import build_user_labels
@@ -152,7 +152,7 @@ def feature_step(db: Path) -> dict:
     con = open_db(db, cfg)
     con.execute("DROP VIEW IF EXISTS features")
     for table in (*features.FEATURE_TABLES.values(), "cell_prices"):
-        con.execute(f"DROP TABLE IF EXISTS {features.quote(table)}")
+        con.execute(f"DROP TABLE IF EXISTS {quote(table)}")
     t0 = time.perf_counter()
     features.write_cell_prices(con)
     t1 = time.perf_counter()

@@ -152,12 +152,13 @@ def run_schema_sql(con: duckdb.DuckDBPyConnection, *names: str) -> None:
     run_schema(con, *(sql_text(n) for n in names))
 
 
-def describe_table(con: duckdb.DuckDBPyConnection, table: str, where: str | None = None,
-                   params: list | None = None) -> tuple[list[tuple[str, str, bool, str | None]],
-                                                        int]:
+def describe_table(con: duckdb.DuckDBPyConnection, table: str,
+                   rows_of: tuple[str, Any, Any] | None = None,
+                   ) -> tuple[list[tuple[str, str, bool, str | None]], int]:
     """The columns of table or view ``table`` — (name, type, nullable, comment; a view's column
     takes the comment of the same column in the tables its definition names) — and its row
-    count (``where``: a fixed predicate of the caller, its values bound from ``params``)."""
+    count: every row, or with ``rows_of = (column, first, last)`` the rows of one partition
+    (``column`` between the bound ``first`` and ``last``; a window is ``(id, id)``)."""
     columns = con.execute(
         "SELECT column_name, data_type, is_nullable, comment FROM duckdb_columns() "
         "WHERE table_name = ? ORDER BY column_index", [table]).fetchall()
@@ -172,8 +173,12 @@ def describe_table(con: duckdb.DuckDBPyConnection, table: str, where: str | None
                 [table]).fetchall():
             if name in view[0]:
                 inherited.setdefault(column, comment)
-    (rows,) = con.execute(f"SELECT count(*) FROM {quote_identifier(table)}"  # noqa: S608
-                          + (f" WHERE {where}" if where else ""), params or []).fetchone()
+    where, values = "", []
+    if rows_of is not None:
+        column, first, last = rows_of
+        where, values = f" WHERE {quote(column)} BETWEEN ? AND ?", [first, last]
+    (rows,) = con.execute(f"SELECT count(*) FROM {quote(table)}{where}",  # noqa: S608
+                          values).fetchone()
     return [(n, t, bool(null), c or inherited.get(n)) for n, t, null, c in columns], int(rows)
 
 

@@ -23,6 +23,7 @@ from migrant_assets.config import StudyConfig, SyntheticSource
 from migrant_assets.contract import DataContract, RawRead, read_table
 from migrant_assets.db import (
     first_row,
+    quote,
     refuse_old_layout,
     registered,
     run_schema_sql,
@@ -59,8 +60,6 @@ QUARANTINE_REASONS: dict[str, tuple[str, ...]] = {
 }
 #: Rows the mapping's own rules leave out of the study: counted per file, never quarantined.
 EXCLUSION_REASONS = ("not_a_call", "outside_calendar")
-#: The rows of ``calls`` from one day to another (bound: the first and last partition keys).
-CALLS_OF_DAYS = "call_date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)"
 
 
 @dataclass(frozen=True)
@@ -154,7 +153,7 @@ def land_calls(
     if raw.rejected_lines:
         counts["malformed_line"] = len(raw.rejected_lines)
     for t in ("judged_landing", "rejected_lines", raw.table):
-        con.execute(f"DROP TABLE {t}")
+        con.execute(f"DROP TABLE {quote(t)}")
     return IngestStats("landed_calls", "", raw.read, landed, dict(sorted(counts.items())),
                        dict(sorted(excluded.items())))
 
@@ -194,7 +193,7 @@ def ingest_subscribers(
             "rows_read": raw.read, "note": None})
     stats = _stats(con, "subscribers", "", "judged_subscribers", raw)
     for t in ("judged_subscribers", "rejected_lines", raw.table):
-        con.execute(f"DROP TABLE {t}")
+        con.execute(f"DROP TABLE {quote(t)}")
     return stats
 
 
@@ -214,7 +213,7 @@ def ingest_places(
             f"CREATE OR REPLACE TEMP TABLE raw_place AS SELECT {id_col} AS id, lat, lon, "
             f"{price} AS price, _file, _row FROM {raw.table}"
         )
-        con.execute(f"DROP TABLE {raw.table}")
+        con.execute(f"DROP TABLE {quote(raw.table)}")
     else:
         raw = RawRead("raw_place", 0)
         con.execute("CREATE OR REPLACE TEMP TABLE raw_place (id VARCHAR, lat VARCHAR, "
@@ -237,7 +236,7 @@ def ingest_places(
         run_sql(con, f"ingest/{table}_write.sql", {"rows_read": raw.read, "note": note})
     stats = _stats(con, table, "", "judged_place", raw)
     for t in ("judged_place", "raw_place", "rejected_lines"):
-        con.execute(f"DROP TABLE {t}")
+        con.execute(f"DROP TABLE {quote(t)}")
     return replace(stats, note=note or "")
 
 
@@ -308,7 +307,7 @@ def raw_identifier_hits(
         raise ValueError(f"no raw identifiers in {table}")
     raw = read_table(con, cfg, contract, table)
     run_sql(con, f"ingest/raw_identifiers_{table}.sql")
-    con.execute(f"DROP TABLE {raw.table}")
+    con.execute(f"DROP TABLE {quote(raw.table)}")
     searched = con.execute("SELECT count(*) FROM raw_identifiers").fetchone()[0]
     hits = find_raw_identifiers(con)
     con.execute("DROP TABLE raw_identifiers")

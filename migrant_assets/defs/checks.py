@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping
 import dagster as dg
 
 from migrant_assets.defs.metadata import tidy
+from migrant_assets.features import CheckOutcome
 
 
 def verdict(passed: bool, judged: int, metadata: dict | None = None, reason: str | None = None,
@@ -26,6 +27,13 @@ def verdict(passed: bool, judged: int, metadata: dict | None = None, reason: str
         passed, severity = False, dg.AssetCheckSeverity.WARN
     return dg.AssetCheckResult(passed=bool(passed), severity=severity, metadata=md,
                                check_name=check_name)
+
+
+def outcome_verdict(outcome: CheckOutcome, check_name: str | None = None,
+                    ) -> dg.AssetCheckResult:
+    """:func:`verdict` of a check computed by a stage module (``features.CheckOutcome``)."""
+    return verdict(outcome.passed, outcome.judged, outcome.metadata, outcome.reason,
+                   check_name=check_name)
 
 
 def per_partition(context: dg.AssetCheckExecutionContext, spec: dg.AssetCheckSpec,

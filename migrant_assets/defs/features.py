@@ -13,7 +13,7 @@ partition (`BLOCKING_CHECKS` block what reads the features).
 
 import dagster as dg
 
-from migrant_assets.defs.checks import verdict
+from migrant_assets.defs.checks import outcome_verdict
 from migrant_assets.defs.graphs import (
     departure_week_graph,
     first_k_days_contacts,
@@ -108,7 +108,7 @@ def _features_asset(
             build_features(con, cfg, window)
             shares = null_shares(con, window)
             by_label = users_by_label(con, window)
-            meta = table_metadata(con, table, "window_id = ?", [window.window_id])
+            meta = table_metadata(con, table, ("window_id", window.window_id, window.window_id))
         return dg.MaterializeResult(
             metadata={
                 **meta,
@@ -122,11 +122,6 @@ def _features_asset(
         )
 
     return _asset
-
-
-def _result(check: str, outcome: CheckOutcome) -> dg.AssetCheckResult:
-    return verdict(outcome.passed, outcome.judged, outcome.metadata, outcome.reason,
-                   check_name=check)
 
 
 def _feature_checks(asset: dg.AssetsDefinition, family: str) -> dg.AssetChecksDefinition:
@@ -147,8 +142,8 @@ def _feature_checks(asset: dg.AssetsDefinition, family: str) -> dg.AssetChecksDe
             by_window = {w.window_id: evaluate_feature_checks(con, cfg, w, selected)
                          for w in windows}
         for check in selected:
-            yield _result(check, CheckOutcome.over_windows(
-                {w: outcomes[check] for w, outcomes in by_window.items()}))
+            yield outcome_verdict(CheckOutcome.over_windows(
+                {w: outcomes[check] for w, outcomes in by_window.items()}), check_name=check)
 
     return _checks
 

@@ -37,8 +37,6 @@ from migrant_assets.graphs import (
 )
 
 GROUP = "graphs"
-_DAYS = "call_date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)"
-_WINDOW = "window_id = ?"
 
 
 @dg.asset(
@@ -57,7 +55,7 @@ def daily_contacts(context: dg.AssetExecutionContext, study: StudyResource) -> d
         for key in context.partition_keys:
             n_calls += build_daily_contacts(con, date.fromisoformat(key))["n_calls"] or 0
         keys = context.partition_key_range
-        meta = table_metadata(con, "daily_contacts", _DAYS, [keys.start, keys.end])
+        meta = table_metadata(con, "daily_contacts", ("call_date", keys.start, keys.end))
     return dg.MaterializeResult(metadata={**meta, "calls": n_calls})
 
 
@@ -80,7 +78,8 @@ def first_k_days_contacts(
         stats = build_first_k_days_contacts(con, study.config.calendar,
                                             date.fromisoformat(keys.start),
                                             date.fromisoformat(keys.end))
-        meta = table_metadata(con, "first_k_days_contacts", _DAYS, [keys.start, keys.end])
+        meta = table_metadata(con, "first_k_days_contacts",
+                              ("call_date", keys.start, keys.end))
     return dg.MaterializeResult(metadata={**meta, "calls": stats["n_calls"]})
 
 
@@ -107,7 +106,7 @@ def _graph_asset(
         window = study.config.calendar.window(family, context.partition_key)
         with study.connect() as con:
             stats = build_window_graph(con, window)
-            meta = table_metadata(con, table, _WINDOW, [window.window_id])
+            meta = table_metadata(con, table, ("window_id", window.window_id, window.window_id))
         context.log.info(f"{window.label} ({window.start}..{window.end}): {stats}")
         return dg.MaterializeResult(
             metadata={

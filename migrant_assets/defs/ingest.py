@@ -12,11 +12,10 @@ from migrant_assets.config import StudyConfig, SyntheticSource
 from migrant_assets.contract import CONTRACT_COLUMNS, DataContract
 from migrant_assets.defs.checks import per_partition, verdict
 from migrant_assets.defs.metadata import table_metadata, table_name_metadata, tidy
-from migrant_assets.defs.partitions import study_days
+from migrant_assets.defs.partitions import STUDY, study_days
 from migrant_assets.defs.resources import DUCKDB_POOL, StudyResource
 from migrant_assets.errors import InputError
 from migrant_assets.ingest import (
-    CALLS_OF_DAYS,
     IngestStats,
     calendar_coverage,
     calls_day_facts,
@@ -35,9 +34,9 @@ from migrant_assets.ingest import (
 )
 
 GROUP = "ingest"
-#: The study's source, read when the code location loads (as `defs/partitions.py` reads the
-#: calendar): the synthetic city is an asset, a mapping's files are external assets.
-SOURCE = StudyConfig.load().source
+#: The study's source (`defs/partitions.STUDY`): the synthetic city is an asset, a mapping's
+#: files are external assets.
+SOURCE = STUDY.source
 
 
 # ------------------------------------------------------------------------------- raw inputs
@@ -208,7 +207,7 @@ def calls(context: dg.AssetExecutionContext, study: StudyResource) -> dg.Materia
                 f"calls {key}: {s.read} landed, {s.accepted} accepted, {s.quarantined} quarantined"
             )
         window = context.partition_key_range
-        md = table_metadata(con, "calls", CALLS_OF_DAYS, [window.start, window.end])
+        md = table_metadata(con, "calls", ("call_date", window.start, window.end))
     return dg.MaterializeResult(metadata={**md, **_metadata(stats)})
 
 

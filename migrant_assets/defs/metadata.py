@@ -37,11 +37,11 @@ def table_name_metadata(table: str) -> dict:
 
 
 def table_metadata(con: duckdb.DuckDBPyConnection, table: str,
-                   where: str | None = None, params: list | None = None) -> dict:
+                   rows_of: tuple[str, Any, Any] | None = None) -> dict:
     """``dagster/table_name``, ``dagster/column_schema`` and ``dagster/row_count`` of ``table``
-    as stored (``where``: a fixed predicate, its values in ``params``, for the rows of one
-    partition; :func:`migrant_assets.db.describe_table`)."""
-    columns, rows = describe_table(con, table, where, params)
+    as stored (``rows_of``: the partition's column, first and last key;
+    :func:`migrant_assets.db.describe_table`)."""
+    columns, rows = describe_table(con, table, rows_of)
     schema = dg.TableSchema(columns=[
         dg.TableColumn(name, dtype, description=comment,
                        constraints=dg.TableColumnConstraints(nullable=nullable))

@@ -19,12 +19,11 @@ from collections.abc import Sequence
 import dagster as dg
 import pandas as pd
 
-from migrant_assets.defs.checks import verdict
+from migrant_assets.defs.checks import outcome_verdict
 from migrant_assets.defs.features import features_first_k_days, features_integration_weeks
 from migrant_assets.defs.metadata import markdown_table, table_metadata, table_name_metadata
 from migrant_assets.defs.partitions import CALENDAR, first_k_days
 from migrant_assets.defs.resources import DUCKDB_POOL, StudyResource
-from migrant_assets.features import CheckOutcome
 from migrant_assets.models import (
     CLASSIFIED_AS_LOCALS,
     DEPARTURE_CURVES,
@@ -122,10 +121,6 @@ def _save_models(cfg, folder: str, models: dict) -> dg.MetadataValue:
     return dg.MetadataValue.json(saved)
 
 
-def _verdict(outcome: CheckOutcome) -> dg.AssetCheckResult:
-    return verdict(outcome.passed, outcome.judged, outcome.metadata, outcome.reason)
-
-
 def _asset(table: str, deps: Sequence, kinds=frozenset(KINDS), **kwargs):
     """A model asset stored as ``table``; its description is the function's docstring."""
     return dg.asset(name=table, group_name=GROUP, pool=DUCKDB_POOL, kinds=set(kinds), deps=deps,
@@ -163,7 +158,8 @@ def departure_models(context: dg.AssetExecutionContext, study: StudyResource):
     window = cfg.calendar.window("first_k_days", context.partition_key)
     with study.connect() as con:
         ev = evaluate_window(con, cfg, window, cfg.models.seed)
-        metadata = {**table_metadata(con, DEPARTURE_MODELS, "window_id = ?", [window.window_id]),
+        metadata = {**table_metadata(con, DEPARTURE_MODELS, ("window_id", window.window_id,
+                                                                window.window_id)),
                     "window": window.label,
                     "results": markdown_table(ev.results, METRIC_COLUMNS),
                     "seed": cfg.models.seed,
@@ -287,7 +283,7 @@ def _window_id(context: dg.AssetCheckExecutionContext, study: StudyResource) -> 
 def departure_models_beats_random_guess(context: dg.AssetCheckExecutionContext,
                                         study: StudyResource):
     with study.connect() as con:
-        return _verdict(random_guess_beaten(con, [LEAVING_VS_STAYING],
+        return outcome_verdict(random_guess_beaten(con, [LEAVING_VS_STAYING],
                                             study.config.checks.min_positives,
                                             [_window_id(context, study)]))
 
@@ -297,43 +293,43 @@ def departure_models_beats_random_guess(context: dg.AssetCheckExecutionContext,
 def departure_models_no_user_in_train_and_test(context: dg.AssetCheckExecutionContext,
                                                study: StudyResource):
     with study.connect() as con:
-        return _verdict(no_user_in_train_and_test(con, [LEAVING_VS_STAYING],
+        return outcome_verdict(no_user_in_train_and_test(con, [LEAVING_VS_STAYING],
                                                   [_window_id(context, study)]))
 
 
 @_check(departure_curves, "f1_rises_with_k")
 def departure_curves_f1_rises_with_k(study: StudyResource):
     with study.connect() as con:
-        return _verdict(f1_rises_with_k(con))
+        return outcome_verdict(f1_rises_with_k(con))
 
 
 @_check(departure_transfer, "no_user_in_train_and_test", blocking=True)
 def departure_transfer_no_user_in_train_and_test(study: StudyResource):
     with study.connect() as con:
-        return _verdict(no_user_in_train_and_test(con, [TRANSFER]))
+        return outcome_verdict(no_user_in_train_and_test(con, [TRANSFER]))
 
 
 @_check(departure_tables, "beats_random_guess")
 def departure_tables_beats_random_guess(study: StudyResource):
     with study.connect() as con:
-        return _verdict(random_guess_beaten(con, TABLE_EXPERIMENTS,
+        return outcome_verdict(random_guess_beaten(con, TABLE_EXPERIMENTS,
                                             study.config.checks.min_positives))
 
 
 @_check(departure_tables, "no_user_in_train_and_test", blocking=True)
 def departure_tables_no_user_in_train_and_test(study: StudyResource):
     with study.connect() as con:
-        return _verdict(no_user_in_train_and_test(con, TABLE_EXPERIMENTS))
+        return outcome_verdict(no_user_in_train_and_test(con, TABLE_EXPERIMENTS))
 
 
 @_check(integration_models, "beats_random_guess")
 def integration_models_beats_random_guess(study: StudyResource):
     with study.connect() as con:
-        return _verdict(random_guess_beaten(con, INTEGRATION_EXPERIMENTS,
+        return outcome_verdict(random_guess_beaten(con, INTEGRATION_EXPERIMENTS,
                                             study.config.checks.min_positives))
 
 
 @_check(integration_models, "no_user_in_train_and_test", blocking=True)
 def integration_models_no_user_in_train_and_test(study: StudyResource):
     with study.connect() as con:
-        return _verdict(no_user_in_train_and_test(con, INTEGRATION_EXPERIMENTS))
+        return outcome_verdict(no_user_in_train_and_test(con, INTEGRATION_EXPERIMENTS))

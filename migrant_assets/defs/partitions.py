@@ -6,7 +6,9 @@ import dagster as dg
 
 from migrant_assets.config import StudyConfig
 
-CALENDAR = StudyConfig.load().calendar
+#: The study the code location is built for (read once, when the definitions load).
+STUDY = StudyConfig.load()
+CALENDAR = STUDY.calendar
 
 
 def _weekly(starts: list[date]) -> dg.WeeklyPartitionsDefinition:
