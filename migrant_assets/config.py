@@ -234,6 +234,9 @@ class SyntheticSource(_Model):
     preset: str = "demo"
     seed: int = 20160901
     proportions: Literal["preset", "paper"] = "preset"
+    #: Scale knob (``migrant-assets generate --calls N``): the month's social calls; the
+    #: population scales with it from the preset's own ratio (None: the preset's size).
+    calls: int | None = Field(default=None, ge=1_000)
 
 
 class FilesSource(_Model):
@@ -248,8 +251,12 @@ class ModelSettings(_Model):
 
 
 class DuckDBSettings(_Model):
+    """DuckDB sized for the run (docs/scale.md): ``preserve_insertion_order`` is always off."""
+
     memory_limit: str = "8GB"  # a size such as 8GB, 512MiB or 75%
     threads: int = Field(default=2, ge=1, le=1024)
+    #: Where DuckDB spills what does not fit in ``memory_limit`` (None: ``tmp`` beside the DuckDB file).
+    temp_directory: Path | None = None
 
     @field_validator("memory_limit")
     @classmethod
@@ -307,7 +314,8 @@ class StudyConfig(_Model):
     def synthetic_dir(self) -> Path:
         """Where the synthetic city of this config is (or will be) generated."""
         assert isinstance(self.source, SyntheticSource)
-        return self.workdir / "synthetic" / f"{self.source.preset}-{self.source.seed}"
+        size = "" if self.source.calls is None else f"-{self.source.calls}"
+        return self.workdir / "synthetic" / f"{self.source.preset}{size}-{self.source.seed}"
 
     @property
     def pseudonym_key(self) -> str:

@@ -36,7 +36,8 @@ def connect(path: str | Path, settings: DuckDBSettings | None = None) -> duckdb.
             str(path),
             "wait for that run to finish (the Dagster UI lists it), or give this run another "
             "workdir or MIGRANT_ASSETS_DUCKDB") from None
-    configure(con, settings, spill_dir=None if str(path) == ":memory:" else path.parent / "tmp")
+    spill = settings.temp_directory or (None if str(path) == ":memory:" else path.parent / "tmp")
+    configure(con, settings, spill_dir=spill)
     return con
 
 
