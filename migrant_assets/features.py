@@ -58,6 +58,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Literal
 
 import duckdb
@@ -72,6 +73,7 @@ from migrant_assets.db import (
     refuse_old_layout,
     registered,
     run_schema,
+    run_schema_sql,
     run_sql,
     run_text,
     transaction,
@@ -282,11 +284,48 @@ def _params(cfg: StudyConfig, window: Window) -> dict[str, Any]:
     }
 
 
-def prepare(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window) -> None:
-    """Featurised users, directed and undirected edges, degrees, contacts, locations, centres and
-    mean cell prices of a window (§4-§5); needs the ``cell_prices`` table."""
+def previous_window(cfg: StudyConfig, window: Window) -> Window | None:
+    """The first k - 1 days of a first-k-days window of k > k_min (SPEC §2), else None: the
+    window whose stored sums (and graph) window k is built from."""
+    if window.family != "first_k_days" or window.end <= window.start:
+        return None
+    key = (window.end - timedelta(1)).isoformat()
+    keys = [w.key for w in cfg.calendar.windows("first_k_days")]
+    return cfg.calendar.window("first_k_days", key) if key in keys else None
+
+
+def sum_window(
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window, *, incremental: bool = True
+) -> Window | None:
+    """The window's additive sums ``feat_places``, ``feat_moves``, ``feat_moments``
+    (``sql/features/additive.sql``, ``accumulate.sql``): for a first-k-days window, those stored
+    for the first k - 1 days (:func:`previous_window`) plus day k when they can be reused (same
+    province, same calls; ``incremental``), else from the calls of all its days. Returns the
+    window added to, or None."""
     run_sql(con, "features/macros.sql")
+    previous = previous_window(cfg, window) if incremental else None
+    if previous is not None and not first_row(run_sql(con, "features/previous_sums.sql", {
+            "previous_id": previous.window_id, "province": cfg.city.province,
+            "start": previous.start, "end": previous.end}))["usable"]:
+        previous = None
+    days = {"start": window.start if previous is None else window.end, "end": window.end,
+            "province": cfg.city.province}
+    run_sql(con, "features/additive.sql", days)
+    run_sql(con, "features/accumulate.sql",
+            {"previous_id": None if previous is None else previous.window_id})
+    return previous
+
+
+def prepare(
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window, *, incremental: bool = True
+) -> Window | None:
+    """The window's additive sums (:func:`sum_window`), then its featurised users, directed and
+    undirected edges, degrees, contacts, cells and centres (§4-§5); needs the ``cell_prices``
+    table. Returns the window whose stored sums were added to, or None."""
+    ensure_schema(con)
+    previous = sum_window(con, cfg, window, incremental=incremental)
     run_sql(con, "features/prepare.sql", _params(cfg, window))
+    return previous
 
 
 #: The feature families, in table order: each is ``sql/features/<family>.sql``, which writes
@@ -424,6 +463,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the features tables and the view ``features`` if needed (:func:`schema_sql`)."""
     refuse_old_layout(con, ["features"])
     run_schema(con, ";\n".join(schema_sql()))
+    run_schema_sql(con, "features/first_k_days_sums.sql")
 
 
 def run_family(
@@ -441,17 +481,25 @@ def run_family(
     return f"feat_{family}"
 
 
-def build_features(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window) -> str:
+def build_features(
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window, *, incremental: bool = True
+) -> str:
     """Every SPEC §5 feature of the window's featurised users, into the window family's table
-    (:func:`features_table`; one transaction, delete-then-insert of the window); returns it."""
-    ensure_schema(con)
-    prepare(con, cfg, window)
+    (:func:`features_table`; one transaction, delete-then-insert of the window); returns it.
+    A first-k-days window adds day k to the stored sums of the first k - 1 days when it can
+    (:func:`sum_window`; ``incremental=False`` sums all its days) and stores its own sums for
+    window k + 1 in the same transaction."""
+    prepare(con, cfg, window, incremental=incremental)
     for family in FAMILIES:
         run_family(con, cfg, window, family, prepared=True)
     table = features_table(window)
     params = {"window_id": window.window_id, "study": study_of(window)}
     with transaction(con):
         run_text(con, ";\n".join(write_sql(table)), params)
+        if window.family == "first_k_days":
+            run_sql(con, "features/save_sums.sql", {
+                "window_id": window.window_id, "province": cfg.city.province,
+                "start": window.start, "end": window.end})
     return table
 
 

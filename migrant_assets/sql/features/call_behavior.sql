@@ -1,5 +1,6 @@
 -- Call behaviour of the featurised users of one window (SPEC §5).
--- Reads feat_users, feat_contacts, feat_arcs, feat_directed (prepare.sql), calls and subscribers.
+-- Reads feat_users, feat_contacts, feat_arcs, feat_directed (prepare.sql) and feat_moments (the
+-- window's additive sums of durations, accumulate.sql).
 --
 -- Durations are per call (both sides of every call of the window's dates) and only the known ones
 -- count: a missed call (duration_s null) counts in in_calls / out_calls (through window_graph's
@@ -8,36 +9,14 @@
 -- province. province_diversity uses the undirected contacts with a known
 -- birth province (null when none is known); reciprocal_call and communication_diversity use the
 -- directed out-edges of v (window_graph), natural log in the entropy.
--- Sums are exact (prepare.sql): durations are fixed-point to the microsecond, and the sample
--- variance is (n sum(x^2) - sum(x)^2) / (n (n - 1)) with an exact numerator; entropy terms are
--- fixed-point to 1e-15.
+-- Sums are exact (prepare.sql): durations are fixed-point to the microsecond (summed per party
+-- in additive.sql), and the sample variance is (n sum(x^2) - sum(x)^2) / (n (n - 1)) with an
+-- exact numerator; entropy terms are fixed-point to 1e-15.
 CREATE OR REPLACE TEMP TABLE feat_call_behavior AS
-WITH user_calls AS (
-    SELECT c.caller AS user_id, c.callee AS contact, CAST(c.duration_s AS DECIMAL(38, 6)) AS x
-    FROM calls AS c
-    JOIN feat_users AS f ON f.user_id = c.caller
-    WHERE c.call_date BETWEEN $start AND $end
-    UNION ALL
-    SELECT c.callee AS user_id, c.caller AS contact, CAST(c.duration_s AS DECIMAL(38, 6)) AS x
-    FROM calls AS c
-    JOIN feat_users AS f ON f.user_id = c.callee
-    WHERE c.call_date BETWEEN $start AND $end
-),
-moments AS (
-    SELECT
-        user_id,
-        COUNT(x) AS n,
-        SUM(x) AS sum_x,
-        SUM(x * x) AS sum_x2,
-        COUNT(local_x) AS n_local,
-        SUM(local_x) AS sum_local_x,
-        SUM(local_x * local_x) AS sum_local_x2
-    FROM (
-        SELECT u.user_id, u.x, CASE WHEN s.birth_province = $province THEN u.x END AS local_x
-        FROM user_calls AS u
-        LEFT JOIN subscribers AS s ON s.user_id = u.contact
-    ) AS d
-    GROUP BY user_id
+WITH moments AS (
+    SELECT m.party AS user_id, m.n, m.sum_x, m.sum_x2, m.n_local, m.sum_local_x, m.sum_local_x2
+    FROM feat_moments AS m
+    JOIN feat_users AS f ON f.user_id = m.party
 ),
 durations AS (
     SELECT

@@ -1,6 +1,8 @@
 -- Shared preparation of one window's features (SPEC §4-§5), read by every feature family.
 -- Connection-local TEMP tables; the SELECT bodies stay in the SQL shared by DuckDB and Spark.
--- The window's edges (window_graph) and its calls' locations are read here once, for every family.
+-- The window's edges (window_graph) are read here once, for every family; the calls are read
+-- only through the window's additive sums (additive.sql, accumulate.sql: feat_places,
+-- feat_moves, feat_moments), which run first.
 --
 -- feat_arcs: the directed edges of G_t (window_graph is already one row per directed pair) with
 -- a flag telling whether the reverse edge exists too.
@@ -107,47 +109,18 @@ FROM feat_users AS f
 LEFT JOIN out_edges AS o ON o.user_id = f.user_id
 LEFT JOIN in_edges AS i ON i.user_id = f.user_id;
 
--- Cells with their position, price(cell) (cell_prices) and their rank in cell_id order.
+-- Cells with their position and price(cell) (cell_prices).
 CREATE OR REPLACE TEMP TABLE feat_cells AS
-SELECT
-    c.cell_id,
-    ROW_NUMBER() OVER (ORDER BY c.cell_id) AS cell_rank,
-    c.lat,
-    c.lon,
-    p.price
+SELECT c.cell_id, c.lat, c.lon, p.price
 FROM cells AS c
 LEFT JOIN cell_prices AS p ON p.cell_id = c.cell_id;
 
--- L_v^t of every party with a location: one row per call and side, the cell of the party's own
--- side (caller_cell when it called, callee_cell when it was called); calls without a cell skipped.
--- A missed call (no duration) has a start time and cells, so it is a location like any other.
--- With an empty `cells` table nobody has a location: geography and prices are null.
--- cell_rank orders ties in start_ts like cell_id. price is price(cell), null when it has none.
--- home = local start time in [20:00, 07:00), work = [09:00, 16:00).
-CREATE OR REPLACE TEMP TABLE feat_locations AS
-SELECT
-    k.party,
-    k.start_ts,
-    c.cell_rank,
-    c.lat,
-    c.lon,
-    c.price,
-    (HOUR(k.start_ts) >= 20 OR HOUR(k.start_ts) < 7) AS is_home,
-    (HOUR(k.start_ts) >= 9 AND HOUR(k.start_ts) < 16) AS is_work
-FROM (
-    SELECT caller AS party, start_ts, caller_cell AS cell_id
-    FROM calls
-    WHERE call_date BETWEEN $start AND $end AND caller_cell IS NOT NULL
-    UNION ALL
-    SELECT callee AS party, start_ts, callee_cell AS cell_id
-    FROM calls
-    WHERE call_date BETWEEN $start AND $end AND callee_cell IS NOT NULL
-) AS k
-JOIN feat_cells AS c ON c.cell_id = k.cell_id;
-
--- Per party with a location: centres of mass of all of L, its home part and its work part (null
--- when that part is empty), and the mean price(l) over each (locations with a price; null when
--- none has one).
+-- Per party with a location: centres of mass of all of L_v^t, its home part and its work part
+-- (null when that part is empty), and the mean price(l) over each (locations with a price; null
+-- when none has one), as weighted sums over the party's cells (feat_places, additive.sql and
+-- accumulate.sql: L is one row per call and side with the party's own cell; home = local start
+-- time in [20:00, 07:00), work = [09:00, 16:00)). With an empty `cells` table nobody has a
+-- location: geography and prices are null.
 -- Exact sums: every sum or mean of non-integer values in the feature SQL adds fixed-point
 -- DECIMALs (degrees to 1e-15, km to 1e-12, yuan to 1e-6, seconds to 1e-6, entropy terms to
 -- 1e-15), whose sums are exact, so a feature does not depend on the order in which rows are
@@ -155,24 +128,31 @@ JOIN feat_cells AS c ON c.cell_id = k.cell_id;
 CREATE OR REPLACE TEMP TABLE feat_centers AS
 WITH fixed AS (
     SELECT
-        party,
-        is_home,
-        is_work,
-        CAST(lat AS DECIMAL(18, 15)) AS lat,
-        CAST(lon AS DECIMAL(18, 15)) AS lon,
-        CAST(price AS DECIMAL(18, 6)) AS price
-    FROM feat_locations
+        p.party,
+        p.n,
+        CASE WHEN p.is_home THEN p.n END AS n_home,
+        CASE WHEN p.is_work THEN p.n END AS n_work,
+        CASE WHEN c.price IS NOT NULL THEN p.n END AS n_priced,
+        CAST(c.lat AS DECIMAL(18, 15)) * p.n AS lat,
+        CAST(c.lon AS DECIMAL(18, 15)) * p.n AS lon,
+        CAST(c.price AS DECIMAL(18, 6)) * p.n AS price,
+        p.is_home,
+        p.is_work
+    FROM feat_places AS p
+    JOIN feat_cells AS c ON c.cell_id = p.cell_id
 )
 SELECT
     party,
-    CAST(AVG(lat) AS DOUBLE) AS center_lat,
-    CAST(AVG(lon) AS DOUBLE) AS center_lon,
-    CAST(AVG(CASE WHEN is_home THEN lat END) AS DOUBLE) AS home_lat,
-    CAST(AVG(CASE WHEN is_home THEN lon END) AS DOUBLE) AS home_lon,
-    CAST(AVG(CASE WHEN is_work THEN lat END) AS DOUBLE) AS work_lat,
-    CAST(AVG(CASE WHEN is_work THEN lon END) AS DOUBLE) AS work_lon,
-    CAST(AVG(price) AS DOUBLE) AS avg_price,
-    CAST(AVG(CASE WHEN is_home THEN price END) AS DOUBLE) AS home_avg_price,
-    CAST(AVG(CASE WHEN is_work THEN price END) AS DOUBLE) AS work_avg_price
+    CAST(SUM(lat) AS DOUBLE) / SUM(n) AS center_lat,
+    CAST(SUM(lon) AS DOUBLE) / SUM(n) AS center_lon,
+    CAST(SUM(CASE WHEN is_home THEN lat END) AS DOUBLE) / SUM(n_home) AS home_lat,
+    CAST(SUM(CASE WHEN is_home THEN lon END) AS DOUBLE) / SUM(n_home) AS home_lon,
+    CAST(SUM(CASE WHEN is_work THEN lat END) AS DOUBLE) / SUM(n_work) AS work_lat,
+    CAST(SUM(CASE WHEN is_work THEN lon END) AS DOUBLE) / SUM(n_work) AS work_lon,
+    CAST(SUM(price) AS DOUBLE) / SUM(n_priced) AS avg_price,
+    CAST(SUM(CASE WHEN is_home THEN price END) AS DOUBLE)
+    / SUM(CASE WHEN is_home THEN n_priced END) AS home_avg_price,
+    CAST(SUM(CASE WHEN is_work THEN price END) AS DOUBLE)
+    / SUM(CASE WHEN is_work THEN n_priced END) AS work_avg_price
 FROM fixed
 GROUP BY party;

@@ -1,0 +1,57 @@
+-- A window's additive sums (additive.sql) = the sums stored for the window $previous_id plus
+-- those of the new days (feat_new_*): the first k days from the first k - 1 days and day k.
+-- $previous_id is null for a window built from its own days (nothing stored is added). Integer
+-- counts and fixed-point DECIMAL sums add exactly, so both ways give the same tables, bit for bit.
+-- The stored sums are those of the first-k-days windows (first_k_days_sums.sql).
+CREATE OR REPLACE TEMP TABLE feat_places AS
+SELECT party, cell_id, is_home, is_work, CAST(SUM(n) AS BIGINT) AS n
+FROM (
+    SELECT party, cell_id, is_home, is_work, n
+    FROM features_first_k_days_places
+    WHERE window_id = $previous_id
+    UNION ALL
+    SELECT party, cell_id, is_home, is_work, n
+    FROM feat_new_places
+) AS p
+GROUP BY party, cell_id, is_home, is_work;
+
+CREATE OR REPLACE TEMP TABLE feat_moments AS
+SELECT
+    party,
+    CAST(SUM(n) AS BIGINT) AS n,
+    CAST(SUM(sum_x) AS DECIMAL(38, 6)) AS sum_x,
+    CAST(SUM(sum_x2) AS DECIMAL(38, 12)) AS sum_x2,
+    CAST(SUM(n_local) AS BIGINT) AS n_local,
+    CAST(SUM(sum_local_x) AS DECIMAL(38, 6)) AS sum_local_x,
+    CAST(SUM(sum_local_x2) AS DECIMAL(38, 12)) AS sum_local_x2
+FROM (
+    SELECT party, n, sum_x, sum_x2, n_local, sum_local_x, sum_local_x2
+    FROM features_first_k_days_moments
+    WHERE window_id = $previous_id
+    UNION ALL
+    SELECT party, n, sum_x, sum_x2, n_local, sum_local_x, sum_local_x2
+    FROM feat_new_moments
+) AS m
+GROUP BY party;
+
+-- The path of the window: the stored path, then the new days' path, joined by the step from the
+-- stored last cell to the new first cell.
+CREATE OR REPLACE TEMP TABLE feat_moves AS
+WITH previous AS (
+    SELECT party, first_cell, last_cell, moving_km
+    FROM features_first_k_days_moves
+    WHERE window_id = $previous_id
+)
+SELECT
+    COALESCE(p.party, n.party) AS party,
+    COALESCE(p.first_cell, n.first_cell) AS first_cell,
+    COALESCE(n.last_cell, p.last_cell) AS last_cell,
+    CAST(
+        COALESCE(p.moving_km, 0) + COALESCE(n.moving_km, 0)
+        + COALESCE(CAST(HAVERSINE_KM(a.lat, a.lon, b.lat, b.lon) AS DECIMAL(18, 12)), 0)
+        AS DECIMAL(38, 12)
+    ) AS moving_km
+FROM previous AS p
+FULL OUTER JOIN feat_new_moves AS n ON n.party = p.party
+LEFT JOIN cells AS a ON a.cell_id = p.last_cell
+LEFT JOIN cells AS b ON b.cell_id = n.first_cell;

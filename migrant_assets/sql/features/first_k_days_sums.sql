@@ -1,0 +1,46 @@
+-- Auxiliary tables of the asset features_first_k_days (docs/data_model.md): the additive sums of
+-- each first-k-days window (additive.sql, accumulate.sql), kept so that window k is built from
+-- window k - 1 plus day k. Idempotent schema DDL.
+CREATE TABLE IF NOT EXISTS features_first_k_days_sums (
+    window_id VARCHAR NOT NULL,
+    province VARCHAR,
+    n_calls BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS features_first_k_days_places (
+    window_id VARCHAR NOT NULL,
+    party BIGINT NOT NULL,
+    cell_id VARCHAR NOT NULL,
+    is_home BOOLEAN NOT NULL,
+    is_work BOOLEAN NOT NULL,
+    n BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS features_first_k_days_moves (
+    window_id VARCHAR NOT NULL,
+    party BIGINT NOT NULL,
+    first_cell VARCHAR NOT NULL,
+    last_cell VARCHAR NOT NULL,
+    moving_km DECIMAL(38, 12) NOT NULL
+);
+CREATE TABLE IF NOT EXISTS features_first_k_days_moments (
+    window_id VARCHAR NOT NULL,
+    party BIGINT NOT NULL,
+    n BIGINT NOT NULL,
+    sum_x DECIMAL(38, 6),
+    sum_x2 DECIMAL(38, 12),
+    n_local BIGINT NOT NULL,
+    sum_local_x DECIMAL(38, 6),
+    sum_local_x2 DECIMAL(38, 12)
+);
+COMMENT ON COLUMN features_first_k_days_sums.window_id IS 'The first-k-days window summed.';
+COMMENT ON COLUMN features_first_k_days_sums.province IS
+    'The study province its local durations were summed for (city.province).';
+COMMENT ON COLUMN features_first_k_days_sums.n_calls IS
+    'Calls of the window''s days when it was summed: sums of a window whose calls changed since '
+    'are not reused.';
+COMMENT ON COLUMN features_first_k_days_places.n IS
+    'Locations of the party in the cell, at home hours (is_home), work hours (is_work) or neither.';
+COMMENT ON COLUMN features_first_k_days_moves.moving_km IS
+    'Exact sum of the km between consecutive locations from first_cell to last_cell.';
+COMMENT ON COLUMN features_first_k_days_moments.n IS 'Known call durations of the party.';
+COMMENT ON COLUMN features_first_k_days_moments.n_local IS
+    'Known call durations with a contact born in the study province.';
