@@ -58,7 +58,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any, Literal
 
 import duckdb
@@ -78,6 +77,7 @@ from migrant_assets.db import (
     run_text,
     transaction,
 )
+from migrant_assets.graphs import previous_window
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean earth radius; sql/features/macros.sql has the same
 NEAR_KM = 1.0  # SPEC §5: mean price of the estates within 1 km ...
@@ -284,26 +284,16 @@ def _params(cfg: StudyConfig, window: Window) -> dict[str, Any]:
     }
 
 
-def previous_window(cfg: StudyConfig, window: Window) -> Window | None:
-    """The first k - 1 days of a first-k-days window of k > k_min (SPEC §2), else None: the
-    window whose stored sums (and graph) window k is built from."""
-    if window.family != "first_k_days" or window.end <= window.start:
-        return None
-    key = (window.end - timedelta(1)).isoformat()
-    keys = [w.key for w in cfg.calendar.windows("first_k_days")]
-    return cfg.calendar.window("first_k_days", key) if key in keys else None
-
-
 def sum_window(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window, *, incremental: bool = True
 ) -> Window | None:
     """The window's additive sums ``feat_places``, ``feat_moves``, ``feat_moments``
     (``sql/features/additive.sql``, ``accumulate.sql``): for a first-k-days window, those stored
-    for the first k - 1 days (:func:`previous_window`) plus day k when they can be reused (same
-    province, same calls; ``incremental``), else from the calls of all its days. Returns the
-    window added to, or None."""
+    for the first k - 1 days (``graphs.previous_window``) plus day k when they can be reused
+    (same province, same calls; ``incremental``), else from the calls of all its days. Returns
+    the window added to, or None."""
     run_sql(con, "features/macros.sql")
-    previous = previous_window(cfg, window) if incremental else None
+    previous = previous_window(cfg.calendar, window) if incremental else None
     if previous is not None and not first_row(run_sql(con, "features/previous_sums.sql", {
             "previous_id": previous.window_id, "province": cfg.city.province,
             "start": previous.start, "end": previous.end}))["usable"]:

@@ -14,7 +14,7 @@ durations, null when none of the edge's calls has one.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import duckdb
@@ -76,18 +76,42 @@ def build_first_k_days_contacts(
             "first_day": first, "last_day": last, "start": start, "end": end}))
 
 
-def build_window_graph(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, Any]:
+def previous_window(calendar: Calendar, window: Window) -> Window | None:
+    """The first k - 1 days of a first-k-days window of k > k_min (SPEC §2), else None: the
+    window whose stored graph (and feature sums) window k is built from."""
+    if window.family != "first_k_days":
+        return None
+    key = (window.end - timedelta(1)).isoformat()
+    earlier = [w for w in calendar.windows("first_k_days") if w.key == key]
+    return earlier[0] if earlier else None
+
+
+def build_window_graph(
+    con: duckdb.DuckDBPyConnection, window: Window, previous: Window | None = None
+) -> dict[str, Any]:
     """Replace ``window``'s partition of its graph table (:func:`graph_table`) from
     ``daily_contacts`` (SPEC §4).
 
-    Needs the ``daily_contacts`` partitions of the window's days. Returns the graph's stats (see
-    :func:`window_graph_stats`).
+    With ``previous`` (the first k - 1 days of a first-k-days window, :func:`previous_window`)
+    whose stored graph still matches ``daily_contacts`` (same calls), G_k is G_{k-1} plus day k
+    (``sql/graphs/first_k_days_graph.sql``: edge weights add up exactly); else it is summed from
+    the daily contacts of all the window's days. Needs the ``daily_contacts`` partitions of the
+    days read. Returns the graph's stats (see :func:`window_graph_stats`) and ``built_from``
+    (the previous window's id, or None).
     """
     ensure_schema(con)
+    if previous is not None and not first_row(run_sql(
+            con, "graphs/previous_graph.sql", _window_params(previous)))["usable"]:
+        previous = None
     with transaction(con):
-        run_sql(con, "graphs/window_graph.sql", _window_params(window),
-                identifiers={"graph_table": graph_table(window)})
-    return window_graph_stats(con, window)
+        if previous is None:
+            run_sql(con, "graphs/window_graph.sql", _window_params(window),
+                    identifiers={"graph_table": graph_table(window)})
+        else:
+            run_sql(con, "graphs/first_k_days_graph.sql",
+                    {**_window_params(window), "previous_id": previous.window_id})
+    return {**window_graph_stats(con, window),
+            "built_from": None if previous is None else previous.window_id}
 
 
 def window_graph_stats(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, Any]:

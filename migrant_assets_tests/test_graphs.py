@@ -107,6 +107,7 @@ def test_window_graph_matches_networkx(con, calls, window):
         assert got[u][v]["duration_s"] == as_float(data["duration_s"])  # exact sums
 
     assert 0 < nx.overall_reciprocity(expected) < 1  # the city exercises both cases
+    assert stats.pop("built_from") is None  # nothing stored before: summed from its days
     assert stats == {
         "n_nodes": expected.number_of_nodes(),
         "n_edges": expected.number_of_edges(),
@@ -123,6 +124,7 @@ def test_empty_window(con, calls):
     window = Window("first_k_days", "2016-10-07", "k=3", date(2016, 10, 5), date(2016, 10, 7))
     stats = build_all(con, [window])[window.window_id]
     assert stats == {
+        "built_from": None,
         "n_nodes": 0,
         "n_edges": 0,
         "n_undirected_edges": 0,

@@ -7,6 +7,11 @@ the two papers start on different weekdays, so the weekly features are two asset
 partition). Who gets a row is `study.population` (the papers: labelled users). `whole_period` is
 the job of the whole-period graph and features, a step of the main job.
 
+`features_first_k_days` reads its own previous partition (k - 1): the additive sums of window k
+(locations per cell, the path's length, duration moments) are those stored for window k - 1
+plus day k when they are stored and still match the calls, else the sums of all its days
+(`features.sum_window`); the rest is computed on window k (docs/data_model.md).
+
 The checks of `migrant_assets.features.CHECKS` judge each stored partition, one evaluation per
 partition (`BLOCKING_CHECKS` block what reads the features).
 """
@@ -29,6 +34,7 @@ from migrant_assets.defs.partitions import (
     first_k_days,
     first_k_window_mapping,
     integration_weeks,
+    previous_first_k_mapping,
     whole_period,
     whole_period_mapping,
 )
@@ -85,6 +91,10 @@ def _features_asset(
     description: str,
 ) -> dg.AssetsDefinition:
     table = FEATURE_TABLES[family]
+    deps = [graph_asset, dg.AssetDep(daily_upstream, partition_mapping=daily_mapping),
+            user_labels, subscribers, cells, estates, cell_prices]
+    if family == "first_k_days":  # sums of window k = those of window k - 1 plus day k
+        deps.append(dg.AssetDep(dg.AssetKey(table), partition_mapping=previous_first_k_mapping))
 
     @dg.asset(
         name=table,
@@ -92,11 +102,7 @@ def _features_asset(
         pool=DUCKDB_POOL,
         kinds={"duckdb"},
         partitions_def=partitions_def,
-        deps=[
-            graph_asset,
-            dg.AssetDep(daily_upstream, partition_mapping=daily_mapping),
-            user_labels, subscribers, cells, estates, cell_prices,
-        ],
+        deps=deps,
         description=description,
         metadata={**table_name_metadata(table),
                   "dagster/column_lineage": _column_lineage(graph_asset)},

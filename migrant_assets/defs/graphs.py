@@ -5,6 +5,10 @@ Each window family's graph is its own asset and table (`graphs.GRAPH_TABLES`); t
 is partition-to-partition: a week to its seven days, a first-k-days window (keyed by its last
 day) to its days from 09-05 on, through `first_k_days_contacts`, and the descriptive whole-period
 window (one static partition, keyed by the month's first day) to every day of the study month.
+A first-k-days window also reads its own asset's previous partition (k - 1): G_k is G_{k-1} plus
+day k when G_{k-1} is stored and still matches the daily contacts, else the sum of its days
+(`graphs.build_window_graph`); so a window materialized alone is right, and a backfill in order
+reads each day once.
 
 `edges_match_calls` (blocking) compares each stored graph partition with the calls.
 """
@@ -23,6 +27,7 @@ from migrant_assets.defs.partitions import (
     first_k_window_days,
     first_k_window_mapping,
     integration_weeks,
+    previous_first_k_mapping,
     study_days,
     whole_period,
     whole_period_mapping,
@@ -34,6 +39,7 @@ from migrant_assets.graphs import (
     build_first_k_days_contacts,
     build_window_graph,
     graphs_consistency,
+    previous_window,
 )
 
 GROUP = "graphs"
@@ -91,6 +97,9 @@ def _graph_asset(
     description: str,
 ) -> dg.AssetsDefinition:
     table = GRAPH_TABLES[family]
+    deps = [dg.AssetDep(upstream, partition_mapping=mapping)]
+    if family == "first_k_days":  # G_k = G_{k-1} plus day k: the asset's previous partition
+        deps.append(dg.AssetDep(dg.AssetKey(table), partition_mapping=previous_first_k_mapping))
 
     @dg.asset(
         name=table,
@@ -98,14 +107,15 @@ def _graph_asset(
         pool=DUCKDB_POOL,
         kinds={"duckdb"},
         partitions_def=partitions_def,
-        deps=[dg.AssetDep(upstream, partition_mapping=mapping)],
+        deps=deps,
         description=description,
         metadata=table_name_metadata(table),
     )
     def _asset(context: dg.AssetExecutionContext, study: StudyResource) -> dg.MaterializeResult:
-        window = study.config.calendar.window(family, context.partition_key)
+        calendar = study.config.calendar
+        window = calendar.window(family, context.partition_key)
         with study.connect() as con:
-            stats = build_window_graph(con, window)
+            stats = build_window_graph(con, window, previous_window(calendar, window))
             meta = table_metadata(con, table, ("window_id", window.window_id, window.window_id))
         context.log.info(f"{window.label} ({window.start}..{window.end}): {stats}")
         return dg.MaterializeResult(
@@ -119,6 +129,7 @@ def _graph_asset(
                 "undirected_edges": stats["n_undirected_edges"],
                 "reciprocity": tidy(stats["reciprocity"]),
                 "total_calls": stats["n_calls"],
+                "built_from": stats["built_from"] or "its days",
             },
         )
 

@@ -49,3 +49,8 @@ first_k_window_mapping = dg.TimeWindowPartitionMapping(
 whole_period = dg.StaticPartitionsDefinition([CALENDAR.month_start.isoformat()])
 #: The whole-period window reads every day of the study month, i.e. every daily partition.
 whole_period_mapping = dg.AllPartitionMapping()
+#: A first-k-days window is built from the one before it (k - 1: the day before its last), its
+#: own asset's previous partition; k = k_min has none and sums its own days.
+previous_first_k_mapping = dg.TimeWindowPartitionMapping(
+    start_offset=-1, end_offset=-1, allow_nonexistent_upstream_partitions=True
+)

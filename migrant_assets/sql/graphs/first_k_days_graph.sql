@@ -1,0 +1,24 @@
+-- Partition $window_id of first_k_days_graph (SPEC §4) from the stored first k - 1 days
+-- ($previous_id) plus the daily contacts of day k ($end): each edge's calls and known durations
+-- add up. Durations are exact sums (fixed point to the microsecond, daily_contacts.sql), so this
+-- gives the same rows as window_graph.sql summing all k days. Delete-then-insert; run inside one
+-- transaction.
+DELETE FROM first_k_days_graph WHERE window_id = $window_id;
+
+INSERT INTO first_k_days_graph
+SELECT
+    $window_id AS window_id,
+    src,
+    dst,
+    sum(n_calls) AS n_calls,
+    CAST(sum(CAST(duration_s AS DECIMAL(18, 6))) AS DOUBLE) AS duration_s
+FROM (
+    SELECT src, dst, n_calls, duration_s
+    FROM first_k_days_graph
+    WHERE window_id = $previous_id
+    UNION ALL
+    SELECT caller AS src, callee AS dst, n_calls, duration_s
+    FROM daily_contacts
+    WHERE call_date = $end
+) AS edges
+GROUP BY src, dst;

@@ -1,0 +1,168 @@
+"""Incremental first-k-days windows (SPEC §2, §4-§5; issue 13): window k built from the stored
+window k - 1 plus day k gives the same graph, sums and features, bit for bit, as window k
+rebuilt from its raw calls; a window whose predecessor is missing or stale is summed from its
+days; the main job's plan runs the windows one per run, in order."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from migrant_assets import features as fm
+from migrant_assets.graphs import (
+    build_daily_contacts,
+    build_window_graph,
+    previous_window,
+    window_graph_consistency,
+)
+from migrant_assets_tests.test_features import (
+    CFG,
+    FEATURES,
+    load,
+    random_city,
+    reference,
+    same,
+    with_missed_calls,
+)
+
+CAL = CFG.calendar
+FIRST_K = CAL.windows("first_k_days")
+SUMS = ("features_first_k_days_places", "features_first_k_days_moves",
+        "features_first_k_days_moments")
+
+
+def city(seed: int, missed: bool):
+    calls, subscribers, cells, estates, labels, _ = random_city(seed)
+    # calls on every day of the windows, at the same second in two cells, and across midnight
+    users = [s[0] for s in subscribers]
+    for i, day in enumerate(range(5, 19)):
+        a, b = users[i % 20], users[20 + i % 20]
+        calls.append((a, b, datetime(2016, 9, day, 23, 59, 59), 30.5, "c01", "c02"))
+        calls.append((b, a, datetime(2016, 9, day, 23, 59, 59), 12.25, "c03", "c01"))
+        calls.append((a, b, datetime(2016, 9, day + 1, 0, 0, 0), 7.0, "c04", None))
+    if missed:
+        calls, _ = with_missed_calls(calls, seed)
+    return calls, subscribers, cells, estates, labels
+
+
+def built(city_rows, incremental: bool, spy: list | None = None):
+    """Every first-k-days window of the city, in order, one way; the connection."""
+    con = load(*city_rows, [])
+    for day in CAL.days:
+        build_daily_contacts(con, day)
+    for w in FIRST_K:
+        stats = build_window_graph(con, w, previous_window(CAL, w) if incremental else None)
+        if spy is not None:
+            spy.append(("graph", w.window_id, stats["built_from"]))
+        fm.build_features(con, CFG, w, incremental=incremental)
+    return con
+
+
+def table(con, name: str) -> pd.DataFrame:
+    return con.execute(f"SELECT * FROM {name} ORDER BY ALL").df()  # noqa: S608
+
+
+@pytest.fixture
+def spy_sums(monkeypatch):
+    """Record which stored window each call of sum_window added to."""
+    calls = []
+    real = fm.sum_window
+
+    def spy(con, cfg, window, *, incremental=True):
+        previous = real(con, cfg, window, incremental=incremental)
+        calls.append(("sums", window.window_id, previous and previous.window_id))
+        return previous
+
+    monkeypatch.setattr(fm, "sum_window", spy)
+    return calls
+
+
+@pytest.mark.parametrize(("seed", "missed"), [(21, False), (22, True), (23, False)])
+def test_incremental_windows_equal_windows_rebuilt_from_calls(seed, missed, spy_sums):
+    rows_ = city(seed, missed)
+    con = built(rows_, incremental=True, spy=spy_sums)
+    scratch = built(rows_, incremental=False)
+    # every window after the first was built from the one before it
+    for kind in ("graph", "sums"):
+        sources = [src for k, _, src in spy_sums if k == kind][:len(FIRST_K)]
+        assert sources == [None] + [w.window_id for w in FIRST_K[:-1]], kind
+    for name in ("first_k_days_graph", "features_first_k_days", *SUMS):
+        a, b = table(con, name), table(scratch, name)
+        assert list(a.columns) == list(b.columns) and len(a) == len(b) > 0, name
+        differing = [c for c in a.columns if not a[c].equals(b[c])]  # same values, same nulls
+        assert not differing, (name, differing)
+    n_rows = dict(con.execute("SELECT window_id, count(*) FROM features GROUP BY 1").fetchall())
+    assert list(n_rows) and all(n > 20 for n in n_rows.values()) and len(n_rows) == len(FIRST_K)
+    # the columns the sums feed are not all null, and match the independent reference
+    last = FIRST_K[-1]
+    got = {r["user_id"]: r for r in con.execute(
+        "SELECT * FROM features WHERE window_id = ?", [last.window_id]).df()
+        .astype(object).where(lambda d: pd.notna(d), None).to_dict("records")}
+    want, _ = reference(*rows_, last, "departure", 5)
+    assert set(got) == set(want)
+    mismatches = [(v, n, got[v][n], want[v][n]) for v in want for n in FEATURES
+                  if not same(got[v][n], want[v][n])]
+    assert not mismatches, mismatches[:10]
+    for w in FIRST_K:
+        assert window_graph_consistency(con, w)["ok"], w.label
+
+
+def test_a_window_alone_or_after_a_changed_day_is_summed_from_its_days(spy_sums):
+    rows_ = city(24, False)
+    con = load(*rows_, [])
+    for day in CAL.days:
+        build_daily_contacts(con, day)
+    k7, k8 = FIRST_K[4], FIRST_K[5]
+    assert (k7.label, k8.label, previous_window(CAL, k8)) == ("k=7", "k=8", k7)
+    # k = 8 first, k = 7 missing: from its own days
+    assert build_window_graph(con, k8, previous_window(CAL, k8))["built_from"] is None
+    fm.build_features(con, CFG, k8)
+    assert spy_sums[-1] == ("sums", k8.window_id, None)
+    # then k = 7, and k = 8 again: from k = 7
+    build_window_graph(con, k7)
+    fm.build_features(con, CFG, k7)
+    assert build_window_graph(con, k8, k7)["built_from"] == k7.window_id
+    fm.build_features(con, CFG, k8)
+    assert spy_sums[-1] == ("sums", k8.window_id, k7.window_id)
+    # a day of k = 7 re-ingested with a call less: k = 7's graph and sums are stale, not reused
+    con.execute("DELETE FROM calls WHERE rowid = (SELECT min(rowid) FROM calls "
+                "WHERE call_date = DATE '2016-09-06')")
+    build_daily_contacts(con, date(2016, 9, 6))
+    assert build_window_graph(con, k8, k7)["built_from"] is None
+    fm.build_features(con, CFG, k8)
+    assert spy_sums[-1] == ("sums", k8.window_id, None)
+    assert window_graph_consistency(con, k8)["ok"]
+    fresh = load(*rows_, [])
+    fresh.execute("DELETE FROM calls WHERE rowid = (SELECT min(rowid) FROM calls "
+                  "WHERE call_date = DATE '2016-09-06')")
+    for day in k8.days:
+        build_daily_contacts(fresh, day)
+    build_window_graph(fresh, k8)
+    fm.build_features(fresh, CFG, k8, incremental=False)
+    a, b = (c.execute("SELECT * FROM features WHERE window_id = ? ORDER BY user_id",
+                      [k8.window_id]).df() for c in (con, fresh))
+    assert len(a) > 20 and all(a[c].equals(b[c]) for c in a.columns)
+
+
+def test_first_k_windows_read_their_previous_partition_and_run_one_per_run():
+    from migrant_assets.defs import defs
+    from migrant_assets.runs import main_plan
+
+    graph = defs.resolve_asset_graph()
+    keys = [w.key for w in FIRST_K]
+    for name in ("first_k_days_graph", "features_first_k_days"):
+        asset = dg.AssetKey(name)
+        for i, key in enumerate(keys):
+            parents = graph.get_parent_partition_keys_for_child(
+                key, asset, asset).partitions_subset.get_partition_keys()
+            assert list(parents) == keys[i - 1:i] if i else list(parents) == [], (name, key)
+    steps = {k: s for s in main_plan(defs) for k in s.keys}
+    for name in ("first_k_days_graph", "features_first_k_days"):
+        step = steps[dg.AssetKey(name)]
+        assert step.partition_runs() == [(k, k) for k in keys]  # one per run, k = 3 first
+    order = [k for s in main_plan(defs) for k in s.keys]
+    assert order.index(dg.AssetKey("first_k_days_graph")) < order.index(
+        dg.AssetKey("features_first_k_days"))
