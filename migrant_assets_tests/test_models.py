@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+from contextlib import contextmanager
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import f1_score, precision_score, recall_score
+from sklearn.pipeline import Pipeline
 
 import migrant_assets.models as M
-from migrant_assets.config import Calendar, StudyConfig
+from migrant_assets.config import Calendar, ModelSettings, StudyConfig
 from migrant_assets.db import connect
 from migrant_assets.features import FEATURES
 from migrant_assets.models.metrics import f1_interval, share_interval
@@ -23,7 +25,8 @@ DEPARTURE_SIGNAL = ("degree", "in_calls", "neighbor_avg_price")
 #: ego network (E); call behaviour (C) is noise. New migrants make longer calls.
 INTEGRATION_SIGNAL = {"center_lat": 3.0, "local": 1.5, "degree": 0.7}
 
-pytestmark = pytest.mark.usefixtures("small_forests")  # conftest.py
+#: Forests of 50 trees and a coarser C grid keep the module fast; the protocol is unchanged.
+SMALL_MODELS = ModelSettings(n_trees=50, c_grid=(0.01, 1.0, 100.0))
 
 
 def make_features(cfg, *, n_staying=900, n_leaving=100, n_locals=600, n_settled=400, n_new=60,
@@ -84,38 +87,56 @@ def features_db(features: pd.DataFrame):
 
 @pytest.fixture(scope="module")
 def cfg() -> StudyConfig:
-    return StudyConfig(calendar=Calendar(k_min=12))  # k = 12, 13, 14
+    return StudyConfig(calendar=Calendar(k_min=12), models=SMALL_MODELS)  # k = 12, 13, 14
 
 
-def run_experiments(con, cfg, last_k_classifiers=None, every_k: bool = False) -> dict:
-    """Folds, then every experiment once: the other k with a random forest (``every_k``), the
-    last k with ``last_k_classifiers`` (default all), Tables 1 and 3, the transfer matrix,
-    importance and the integration study's."""
+@contextmanager
+def counted_fits():
+    """Every scikit-learn pipeline fit inside (each classifier of ``make_classifier`` and each
+    tuned logistic regression is one pipeline), listed by its last step."""
+    fits, fit = [], Pipeline.fit
+
+    def counting(self, *args, **kwargs):
+        fits.append(type(self.steps[-1][1]).__name__)
+        return fit(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Pipeline, "fit", counting)
+        yield fits
+
+
+def run_experiments(con, cfg, last_k_classifiers=None) -> dict:
+    """Folds, then every experiment once, in the order of the asset graph: the other k with a
+    random forest, the last k with ``last_k_classifiers`` (default all), Tables 1 and 3, the
+    transfer matrix, importance and the integration study's. ``fits``: the pipelines each
+    step fit."""
     windows = M.first_k_windows(con, cfg)
     M.assign_departure_folds(con, cfg, SEED)
-    per_k = {w.window_id: M.evaluate_window(con, cfg, w, SEED, (M.RANDOM_FOREST,))
-             for w in (windows[:-1] if every_k else [])}
-    last = (M.evaluate_window(con, cfg, windows[-1], SEED) if last_k_classifiers is None else
-            M.evaluate_window(con, cfg, windows[-1], SEED, last_k_classifiers))
-    return {
-        "con": con,
-        "windows": windows,
-        "per_k": per_k,
-        "k14": last,
-        "table1": M.table1_new_vs_locals(con, cfg, SEED),
-        "table3": M.table3_feature_groups(con, cfg, SEED),
-        "transfer": M.transfer_matrix(con, cfg, SEED),
-        "importance": M.feature_importance(con, cfg, SEED, n_repeats=2),
-        "settled": M.settled_vs_locals(con, cfg, SEED),
-        "three_way": M.three_way(con, cfg, SEED),
+    out: dict = {"con": con, "windows": windows, "fits": {}}
+    steps = {
+        "per_k": lambda: {w.window_id: M.evaluate_window(con, cfg, w, SEED, (M.RANDOM_FOREST,))
+                          for w in windows[:-1]},
+        "k14": lambda: M.evaluate_window(con, cfg, windows[-1], SEED,
+                                         last_k_classifiers or M.CLASSIFIERS),
+        "table1": lambda: M.table1_new_vs_locals(con, cfg, SEED),
+        "table3": lambda: M.table3_feature_groups(con, cfg, SEED),
+        "transfer": lambda: M.transfer_matrix(con, cfg, SEED),
+        "importance": lambda: M.feature_importance(con, cfg, SEED, n_repeats=2),
+        "settled": lambda: M.settled_vs_locals(con, cfg, SEED),
+        "three_way": lambda: M.three_way(con, cfg, SEED),
     }
+    for name, step in steps.items():
+        with counted_fits() as fits:
+            out[name] = step()
+        out["fits"][name] = fits
+    return out
 
 
 @pytest.fixture(scope="module")
 def run(cfg):
     """Every experiment once on the planted-signal table."""
     con = features_db(make_features(cfg))
-    yield run_experiments(con, cfg, every_k=True)
+    yield run_experiments(con, cfg)
     con.close()
 
 
@@ -208,7 +229,7 @@ def test_cv_f1_recomputed_from_the_splits(run, cfg):
     for _, s in splits.groupby("split"):
         train = data[data.user_id.isin(s[s.role == "train"].user_id)]
         test = data[data.user_id.isin(s[s.role == "test"].user_id)]
-        model = M.make_classifier(M.RANDOM_FOREST, SEED).fit(
+        model = M.make_classifier(M.RANDOM_FOREST, SEED, cfg.models).fit(
             train[cols].to_numpy(), train.label == "leaving_migrant")
         pred[test.user_id.to_numpy()] = model.predict(test[cols].to_numpy())
     y = (data.label == "leaving_migrant").to_numpy()
@@ -456,3 +477,91 @@ def test_curves_and_the_checks_judgements(run, cfg):
     assert single.judged == 0 and "evaluated at 1 k" in single.reason
     M.curves_against_k(con)
     assert checks.f1_rises_with_k(con).judged == 3
+
+
+# ------------------------------------------------------------------ bounded cost (issue 13)
+
+
+def test_each_model_is_fitted_once(run):
+    """The protocol's count of fits, step by step: per k each classifier's 5 fold models and
+    its model of every user; Table 1 five feature sets × 5 folds; Table 3 its four groups ×
+    5 folds (its all-features row is Table 2's forest); the transfer matrix and Figure 9 none
+    (departure_models' forests); the backward removal one search per candidate feature set
+    (1 + 4 + 3 + 2) and the three-way one search."""
+    fits = {name: len(f) for name, f in run["fits"].items()}
+    groups = len(M.DEPARTURE_GROUPS)
+    assert fits == {"per_k": 2 * (5 + 1), "k14": len(M.CLASSIFIERS) * (5 + 1),
+                    "table1": (1 + groups) * 5, "table3": groups * 5, "transfer": 0,
+                    "importance": 0, "settled": 1 + 4 + 3 + 2, "three_way": 1}
+    assert set(run["fits"]["settled"]) == {"LogisticRegressionCV"}
+    con = run["con"]
+    assert con.sql("SELECT DISTINCT fitted_in FROM transfer_f1 WHERE status = 'ok'"
+                   ).fetchall() == [(M.DEPARTURE_MODELS,)]
+    t3 = run["table3"].results.set_index("row")
+    assert t3.loc["all features", "fitted_in"] == M.DEPARTURE_MODELS
+    assert (t3.drop(["all features", "random guess"]).fitted_in == M.DEPARTURE_TABLES).all()
+    # Table 3's all-features row is Table 2's random forest at k = k_max, fold by fold
+    k14 = run["k14"].results.set_index("row").loc[M.RANDOM_FOREST]
+    for col in ("precision", "recall", "f1", "pr_auc", "n_train", "n_train_available"):
+        assert t3.loc["all features", col] == k14[col], col
+
+
+def test_a_stored_model_fit_on_other_users_is_not_reused(cfg):
+    """The transfer matrix fits (the same models) where departure_models stored none, or
+    stored one fit on something else (another fingerprint: other users, caps or columns)."""
+    con = features_db(make_features(cfg, n_locals=0, n_settled=0, n_new=0))
+    windows = M.first_k_windows(con, cfg)
+    M.assign_departure_folds(con, cfg, SEED)
+    for w in windows:
+        M.evaluate_window(con, cfg, w, SEED, (M.RANDOM_FOREST,))
+    reused = M.transfer_matrix(con, cfg, SEED)
+    fitted = M.fitted_table(M.DEPARTURE_MODELS)
+    first, middle = windows[0].window_id, windows[1].window_id
+    con.execute(f"DELETE FROM {fitted} WHERE window_id = ?", [first])
+    con.execute(f"UPDATE {fitted} SET fingerprint = 'fit on other users' "
+                "WHERE window_id = ? AND split = 'fold1'", [middle])
+    with counted_fits() as fits:
+        refit = M.transfer_matrix(con, cfg, SEED)
+    assert len(fits) == 5 + 1
+    fitted_in = refit.groupby("train_window").fitted_in.unique().map(list).to_dict()
+    assert fitted_in == {first: [M.DEPARTURE_TRANSFER], middle: [M.DEPARTURE_TRANSFER],
+                         windows[2].window_id: [M.DEPARTURE_MODELS]}
+    pd.testing.assert_series_equal(reused.f1, refit.f1)  # a refit is the same model
+    con.close()
+
+
+def test_training_rows_are_capped_per_class_and_recorded(cfg):
+    y = np.repeat([0, 1, 2], [500, 40, 5])
+    rows = M.training_rows(y, 30, SEED)
+    assert np.bincount(y[rows]).tolist() == [30, 30, 5] and np.all(np.diff(rows) > 0)
+    assert (rows == M.training_rows(y, 30, SEED)).all()
+    kept = np.bincount(y[M.training_rows(y, 100, SEED, keep_proportions=True)])
+    assert kept.tolist() == [100, 8, 1]  # every class at the rate 100/500
+    assert len(M.training_rows(y, 500, SEED)) == len(y)
+
+    capped = cfg.model_copy(update={"models": SMALL_MODELS.model_copy(
+        update={"max_train_rows_per_class": 200})})
+    con = features_db(make_features(cfg, n_staying=900, n_leaving=100, n_locals=0, n_settled=0,
+                                    n_new=0))
+    window = M.reference_window(cfg)
+    M.assign_departure_folds(con, capped, SEED)
+    res = M.evaluate_window(con, capped, window, SEED, (M.RANDOM_FOREST,)).results
+    rf = res.set_index("row").loc[M.RANDOM_FOREST]
+    # each fold trains on 720 staying (sampled to 200) and 80 leaving migrants
+    assert (rf.train_rows_cap, rf.n_train, rf.n_train_available) == (200, 5 * 280, 5 * 800)
+    per_fold = con.sql("SELECT n_train, n_train_available FROM model_fold_metrics").df()
+    assert (per_fold.n_train == 280).all() and (per_fold.n_train_available == 800).all()
+    assert rf.f1 > 3 * rf.prevalence  # the planted signal survives the sample
+    con.close()
+
+
+def test_bootstrap_draws_the_distribution_of_resampled_users():
+    """The outcome counts drawn at once have the distribution of resampling users: the
+    interval matches the straightforward resampling of rows (a large number of resamples)."""
+    rng = np.random.default_rng(3)
+    y = rng.random(2000) < 0.1
+    p = np.where(rng.random(2000) < 0.8, y, rng.random(2000) < 0.1)
+    idx = np.random.default_rng(4).integers(0, len(y), size=(4000, len(y)))
+    tp, fp, fn = (y[idx] & p[idx]).sum(1), (~y[idx] & p[idx]).sum(1), (y[idx] & ~p[idx]).sum(1)
+    by_rows = np.quantile(2 * tp / (2 * tp + fp + fn), [0.025, 0.975])
+    np.testing.assert_allclose(f1_interval(y, p, seed=5, n_boot=4000), by_rows, atol=0.01)

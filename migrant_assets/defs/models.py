@@ -5,8 +5,11 @@ Each asset owns the table named as itself (and its ``_splits`` / ``_fold_metrics
 the shared names the report reads are views over them (``sql/models/schema.sql``).
 `departure_models` is partitioned like the first-k-days features, so a backfill over every
 first-k-days partition (k = k_min..k_max of the calendar) trains every k; the assets after it
-read whatever k partitions exist. An experiment the data cannot support is written as skipped
-rows with the reason (``migrant_assets.models``), listed in the asset's metadata.
+read whatever k partitions exist and reuse the models it stored (`departure_models_fitted`:
+the transfer matrix, Table 3's all-features row, Figure 9), so nothing is fitted twice. Every
+fit is bounded by the caps of the study config's `models` section (docs/models.md). An
+experiment the data cannot support is written as skipped rows with the reason
+(``migrant_assets.models``), listed in the asset's metadata.
 
 The checks read the stored result tables (``migrant_assets.models.checks``), so each can be
 re-run alone; a check with nothing to judge is reported as not judged (``defs.checks.verdict``).
@@ -80,7 +83,8 @@ TABLE_EXPERIMENTS = [TABLE1, TABLE3]
 INTEGRATION_EXPERIMENTS = [SETTLED_VS_LOCALS, CLASSIFIED_AS_LOCALS, THREE_WAY]
 
 METRIC_COLUMNS = ["row", "window_label", "precision", "recall", "f1", "f1_ci_low", "f1_ci_high",
-                  "pr_auc", "paper_f1", "n_users", "n_pos", "status"]
+                  "pr_auc", "paper_f1", "n_users", "n_pos", "n_train", "n_train_available",
+                  "status"]
 
 
 def skipped_metadata(con, experiments: Sequence[str],
@@ -191,10 +195,16 @@ def departure_curves(study: StudyResource):
                                           **_figure(cfg, "first_k_curves", png, "Figure 8(a-c)")})
 
 
-@_asset(DEPARTURE_TRANSFER, deps=[ALL_K, departure_folds])
+#: The stored models of every k (the transfer matrix) and of k = k_max (Tables, Figure 9).
+ALL_K_MODELS = dg.AssetDep(departure_models, partition_mapping=dg.AllPartitionMapping())
+K_MAX_MODELS = dg.AssetDep(departure_models, partition_mapping=dg.LastPartitionMapping())
+
+
+@_asset(DEPARTURE_TRANSFER, deps=[ALL_K, departure_folds, ALL_K_MODELS])
 def departure_transfer(study: StudyResource):
     """Figure 8(d): a random forest trained on the first k days, tested on the first t days, for
-    every pair of available windows, same users in the same folds."""
+    every pair of available windows, same users in the same folds; the forests are the fold
+    models `departure_models` fit for each k (reused, not fit again)."""
     cfg = study.config
     with study.connect() as con:
         matrix = transfer_matrix(con, cfg, cfg.models.seed)
@@ -207,11 +217,12 @@ def departure_transfer(study: StudyResource):
         **_figure(cfg, "transfer_heatmap", png, "Figure 8(d)")})
 
 
-@_asset(DEPARTURE_TABLES, deps=[K_MAX, departure_folds])
+@_asset(DEPARTURE_TABLES, deps=[K_MAX, departure_folds, K_MAX_MODELS])
 @_k_max_doc
 def departure_tables(study: StudyResource):
     """Table 1 (new migrants vs locals, random forest, all features and each group alone) and
-    Table 3 (leaving vs staying, random forest per feature group) at k = {k_max} (SPEC §6)."""
+    Table 3 (leaving vs staying, random forest per feature group) at k = {k_max} (SPEC §6);
+    Table 3's all-features forests are those of `departure_models` at k = {k_max}."""
     cfg = study.config
     with study.connect() as con:
         t1 = table1_new_vs_locals(con, cfg, cfg.models.seed)
@@ -223,11 +234,12 @@ def departure_tables(study: StudyResource):
     return dg.MaterializeResult(metadata=metadata)
 
 
-@_asset(DEPARTURE_FEATURE_IMPORTANCE, deps=[K_MAX, departure_folds])
+@_asset(DEPARTURE_FEATURE_IMPORTANCE, deps=[K_MAX, departure_folds, K_MAX_MODELS])
 @_k_max_doc
 def departure_feature_importance(study: StudyResource):
-    """Figure 9: the ten features of highest Gini importance at k = {k_max}, with permutation
-    importance on the held-out folds beside them."""
+    """Figure 9: the ten features of highest Gini importance at k = {k_max} (the forest
+    `departure_models` fit on every user), with permutation importance of its fold forests on a
+    sample of their held-out users beside them."""
     cfg = study.config
     with study.connect() as con:
         imp = feature_importance(con, cfg, cfg.models.seed)

@@ -3,42 +3,52 @@
 Departure study (positive class: leaving migrants, ≈4%; new migrants vs locals ≈2% in the
 paper), class imbalance handled inside each model:
 
-- random forest: median imputation with missing-value indicators; 100 trees, each grown on a
-  bootstrap of half the training users (``max_samples=0.5``, halves the time) with leaves of at
-  least 2% of them (``min_samples_leaf=0.02``, smoother probabilities); a user is predicted to
-  leave when the forest's probability exceeds the training prevalence
-  (:class:`PriorThresholdClassifier`, the balanced decision rule). Class weights
-  (``'balanced_subsample'``) were tried and rejected: the leaves of the trees are nearly pure,
-  so the weights hardly change a vote and the forest predicts almost no leaver when the signal
-  is weak (small k, and F1 = 0 on noise);
+- random forest: median imputation with missing-value indicators; ``models.n_trees`` (100)
+  trees, each grown on a bootstrap of half the training users (``max_samples=0.5``, halves the
+  time) with leaves of at least 2% of them (``min_samples_leaf=0.02``, smoother probabilities;
+  at most 50 leaves a tree); a user is predicted to leave when the forest's probability exceeds
+  the training prevalence (:class:`PriorThresholdClassifier`, the balanced decision rule).
+  Class weights (``'balanced_subsample'``) were tried and rejected: the leaves of the trees are
+  nearly pure, so the weights hardly change a vote and the forest predicts almost no leaver
+  when the signal is weak (small k, and F1 = 0 on noise);
 - multilayer perceptron: imputation, ``arcsinh`` (counts, variances and prices are heavy-tailed),
-  standard scaling; one hidden layer of 32 (ℓ2 ``alpha=0.01``), early stopping on a 10%
-  validation split (5 epochs without gain); it has no class weights, so the
-  positive class is randomly oversampled (seeded) to the size of the negative one by
-  :class:`OversampledClassifier`, a step of the pipeline, hence on the training fold only;
-- support vector machine: the same scaling, an RBF kernel approximated by 300 Nyström
-  components (seeded) and a linear SVM with ``class_weight='balanced'``. An exact RBF ``SVC`` is
-  quadratic in the users and too slow for 4 classifiers × 12 windows × 6 fits; the decision
-  function gives the PR-AUC;
+  standard scaling; one hidden layer of 32 (ℓ2 ``alpha=0.01``), at most ``models.mlp_max_iter``
+  epochs with early stopping on a 10% validation split (5 epochs without gain); it has no class
+  weights, so the positive class is randomly oversampled (seeded) to the size of the negative
+  one by :class:`OversampledClassifier`, a step of the pipeline, hence on the training fold only;
+- support vector machine: the same scaling, an RBF kernel approximated by
+  ``models.svm_components`` (300) Nyström components (seeded) and a linear SVM with
+  ``class_weight='balanced'``. An exact RBF ``SVC`` is quadratic in the users and too slow for
+  4 classifiers × 12 windows × 6 fits; the decision function gives the PR-AUC;
 - logistic regression: the same scaling, ℓ2, ``C=1``, ``class_weight='balanced'``.
 
-Integration study: ℓ2 logistic regression with C chosen by 5-fold stratified CV on the training
-users (:func:`tuned_logistic_regression`).
+Integration study: ℓ2 logistic regression with C chosen from ``models.c_grid`` by 5-fold
+stratified CV on the training users (:func:`tuned_logistic_regression`).
+
+Bounded cost (docs/models.md): every cap is a field of the study config's ``models`` section
+(:class:`~migrant_assets.config.ModelSettings`); :func:`training_rows` samples the training rows
+of a class larger than ``models.max_train_rows_per_class``; fits run under
+:func:`fit_threads` (``models.n_jobs`` threads, BLAS included).
 """
 
 from __future__ import annotations
+
+from contextlib import contextmanager
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.kernel_approximation import Nystroem
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+from sklearn.model_selection import StratifiedKFold
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.svm import LinearSVC
+from threadpoolctl import threadpool_limits
+
+from migrant_assets.config import ModelSettings
 
 RANDOM_FOREST = "random forest"
 MLP = "multilayer perceptron"
@@ -47,10 +57,13 @@ LOGISTIC_REGRESSION = "logistic regression"
 #: The classifiers of Table 2, in the paper's order.
 CLASSIFIERS = (RANDOM_FOREST, MLP, SVM, LOGISTIC_REGRESSION)
 
-#: The grid of ℓ2 inverse penalties C searched by cross-validation (integration study).
-C_GRID = tuple(np.logspace(-4, 4, 9))
-N_TREES = 100
-N_JOBS = 2
+#: The caps of the default study config (``models`` section).
+DEFAULT_SETTINGS = ModelSettings()
+#: Not read: ``migrant_assets_tests/conftest.small_forests`` still patches them (the caps are
+#: ``ModelSettings`` fields now); to be removed with that fixture.
+N_TREES = DEFAULT_SETTINGS.n_trees
+C_GRID = DEFAULT_SETTINGS.c_grid
+CV_FOLDS = 5
 
 
 class OversampledClassifier(ClassifierMixin, BaseEstimator):
@@ -114,14 +127,15 @@ def _scaled() -> list[tuple[str, object]]:
     ]
 
 
-def make_classifier(name: str, seed: int) -> Pipeline:
-    """A fresh, unfitted pipeline for one of :data:`CLASSIFIERS` (module docstring, SPEC §6)."""
+def make_classifier(name: str, seed: int, settings: ModelSettings = DEFAULT_SETTINGS) -> Pipeline:
+    """A fresh, unfitted pipeline for one of :data:`CLASSIFIERS` (module docstring, SPEC §6),
+    bounded by the caps of ``settings``."""
     if name == RANDOM_FOREST:
         forest = RandomForestClassifier(
-            n_estimators=N_TREES,
+            n_estimators=settings.n_trees,
             min_samples_leaf=0.02,
             max_samples=0.5,
-            n_jobs=N_JOBS,
+            n_jobs=settings.n_jobs,
             random_state=seed,
         )
         return Pipeline([("impute", _imputer()), ("model", PriorThresholdClassifier(forest))])
@@ -131,38 +145,122 @@ def make_classifier(name: str, seed: int) -> Pipeline:
             alpha=1e-2,
             early_stopping=True,
             n_iter_no_change=5,
-            max_iter=200,
+            max_iter=settings.mlp_max_iter,
             random_state=seed,
         )
         return Pipeline([*_scaled(), ("model", OversampledClassifier(mlp, random_state=seed))])
     if name == SVM:
         return Pipeline([
             *_scaled(),
-            ("kernel", Nystroem(kernel="rbf", n_components=300, random_state=seed)),
-            ("model", LinearSVC(class_weight="balanced", random_state=seed)),
+            ("kernel", Nystroem(kernel="rbf", n_components=settings.svm_components,
+                                random_state=seed)),
+            ("model", LinearSVC(class_weight="balanced", max_iter=settings.linear_max_iter,
+                                random_state=seed)),
         ])
     if name == LOGISTIC_REGRESSION:
-        model = LogisticRegression(class_weight="balanced", max_iter=2000)
+        model = LogisticRegression(class_weight="balanced", max_iter=settings.linear_max_iter)
         return Pipeline([*_scaled(), ("model", model)])
     raise ValueError(f"unknown classifier {name!r}; expected one of {CLASSIFIERS}")
 
 
+#: What bounds each classifier's fit besides the rows (the ``model_caps`` column).
+def model_caps(name: str, settings: ModelSettings) -> str:
+    """The caps of classifier ``name`` as written in the result tables."""
+    return {
+        RANDOM_FOREST: f"trees={settings.n_trees}, max_samples=0.5, min_samples_leaf=0.02",
+        MLP: f"max_iter={settings.mlp_max_iter}, early stopping",
+        SVM: f"nystroem={settings.svm_components}, max_iter={settings.linear_max_iter}",
+        LOGISTIC_REGRESSION: f"max_iter={settings.linear_max_iter}",
+    }[name]
+
+
+class TunedLogisticRegression(ClassifierMixin, BaseEstimator):
+    """ℓ2 logistic regression (imputed, arcsinh, scaled) whose C is chosen from ``c_grid`` by
+    stratified ``CV_FOLDS``-fold CV (shuffled with ``seed``) on the training users, then refit
+    on all of them (:class:`~sklearn.linear_model.LogisticRegressionCV`: each fold's path over
+    the grid is warm-started). The imputation and scaling are fit once on all training users,
+    before the folds: they do not look at the labels. ``best_score_`` is the cross-validated
+    score of the chosen C, ``best_params_`` holds it as ``model__C``."""
+
+    def __init__(self, seed: int, scoring: str, class_weight: str | None = None,
+                 c_grid=DEFAULT_SETTINGS.c_grid, max_iter: int = DEFAULT_SETTINGS.linear_max_iter):
+        self.seed = seed
+        self.scoring = scoring
+        self.class_weight = class_weight
+        self.c_grid = c_grid
+        self.max_iter = max_iter
+
+    def fit(self, X, y):
+        model = LogisticRegressionCV(
+            Cs=list(self.c_grid), l1_ratios=(0.0,), use_legacy_attributes=False,
+            cv=StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=self.seed),
+            scoring=self.scoring, class_weight=self.class_weight, max_iter=self.max_iter,
+        )
+        self.best_estimator_ = Pipeline([*_scaled(), ("model", model)]).fit(X, y)
+        self.classes_ = self.best_estimator_.classes_
+        self.best_score_ = float(np.max(np.mean(model.scores_, axis=0)))
+        self.best_params_ = {"model__C": float(model.C_)}
+        return self
+
+    def predict(self, X):
+        return self.best_estimator_.predict(X)
+
+    def predict_proba(self, X):
+        return self.best_estimator_.predict_proba(X)
+
+
 def tuned_logistic_regression(
-    seed: int, *, scoring: str, class_weight: str | None = None
-) -> GridSearchCV:
-    """ℓ2 logistic regression (scaled as above) whose C is chosen from :data:`C_GRID` by
-    stratified 5-fold CV (shuffled with ``seed``) on the training users, then refit on all of
-    them; ``best_score_`` is the cross-validated score of the chosen C."""
-    pipeline = Pipeline([
-        *_scaled(),
-        ("model", LogisticRegression(class_weight=class_weight, max_iter=2000)),
-    ])
-    return GridSearchCV(
-        pipeline,
-        {"model__C": list(C_GRID)},
-        scoring=scoring,
-        cv=StratifiedKFold(n_splits=5, shuffle=True, random_state=seed),
-    )
+    seed: int, *, scoring: str, class_weight: str | None = None,
+    settings: ModelSettings = DEFAULT_SETTINGS,
+) -> TunedLogisticRegression:
+    """ℓ2 logistic regression whose C is chosen from ``settings.c_grid`` by stratified 5-fold CV
+    on the training users (:class:`TunedLogisticRegression`)."""
+    return TunedLogisticRegression(seed, scoring, class_weight, settings.c_grid,
+                                   settings.linear_max_iter)
+
+
+def _sample_classes(y: np.ndarray, sizes, seed: int) -> np.ndarray:
+    """Sorted indices: ``sizes[i]`` rows of the i-th class of ``np.unique(y)``, drawn without
+    replacement (``default_rng(seed)``), or all of them when a class has no more."""
+    rng = np.random.default_rng(seed)
+    keep = []
+    for c, size in zip(np.unique(y), sizes, strict=True):
+        rows = np.flatnonzero(y == c)
+        keep.append(rows if size >= len(rows) else rng.choice(rows, size, replace=False))
+    return np.sort(np.concatenate(keep)) if keep else np.arange(0)
+
+
+def training_rows(y: np.ndarray, cap: int, seed: int, *, keep_proportions: bool = False
+                  ) -> np.ndarray:
+    """Indices (sorted) of the rows a fit is trained on: every row of a class of at most
+    ``cap`` rows; a larger class is sampled without replacement (seeded) down to ``cap``. With
+    ``keep_proportions`` every class is sampled at the rate of the largest, so the class
+    proportions (an unweighted model's prior) are kept."""
+    y = np.asarray(y)
+    counts = np.unique(y, return_counts=True)[1]
+    if counts.size == 0 or counts.max() <= cap:
+        return np.arange(len(y))
+    rate = cap / counts.max()
+    sizes = [max(1, round(n * rate)) if keep_proportions else min(n, cap) for n in counts]
+    return _sample_classes(y, sizes, seed)
+
+
+def stratified_sample(y: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """Indices (sorted) of a seeded sample of about ``size`` rows, every class at the same rate
+    (at least one row of each), or every row when there are no more than ``size``."""
+    y = np.asarray(y)
+    if len(y) <= size:
+        return np.arange(len(y))
+    counts = np.unique(y, return_counts=True)[1]
+    return _sample_classes(y, [max(1, round(n * size / len(y))) for n in counts], seed)
+
+
+@contextmanager
+def fit_threads(settings: ModelSettings):
+    """Fits inside use at most ``settings.n_jobs`` threads: forests by their ``n_jobs``, BLAS
+    and OpenMP pools by this limit (no oversubscription beside DuckDB's threads)."""
+    with threadpool_limits(limits=settings.n_jobs):
+        yield
 
 
 def positive_scores(model, X: np.ndarray) -> np.ndarray:

@@ -16,27 +16,42 @@ Protocol (docs/models.md):
   raised: a window with a class under ``thresholds.min_class_size``, one class only, no folds, a
   fold without a class; a feature group of which every value is null is left out of the
   all-features rows (``dropped_groups``) and its own row is skipped.
+- Bounded cost (docs/models.md): every fit sees at most ``models.max_train_rows_per_class``
+  training rows of a class (a seeded sample); ``departure_models`` stores every model it fits
+  (``departure_models_fitted``) and the transfer matrix, Table 3's all-features row and Figure 9
+  reuse them (matched by :func:`fingerprint`), so nothing is fitted twice; permutation
+  importance runs on a seeded sample of ``models.permutation_rows`` held-out users per fold.
+  The result rows record the caps and the rows used (``train_rows_cap``, ``n_train``,
+  ``n_train_available``, ``model_caps``, ``fitted_in``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 import numpy as np
 import pandas as pd
 from sklearn.inspection import permutation_importance
 
-from migrant_assets.config import StudyConfig, Window
+from migrant_assets.config import ModelSettings, StudyConfig, Window
 from migrant_assets.db import run_sql
 from migrant_assets.features import FEATURES
 from migrant_assets.labels import DEPARTURE_LABELS
 from migrant_assets.models.classifiers import (
     CLASSIFIERS,
+    DEFAULT_SETTINGS,
     RANDOM_FOREST,
+    fit_threads,
     make_classifier,
+    model_caps,
     positive_scores,
+    stratified_sample,
+    training_rows,
 )
 from migrant_assets.models.data import (
     DEPARTURE_GROUPS,
@@ -71,7 +86,10 @@ from migrant_assets.models.store import (
     SKIPPED,
     concat_rows,
     ensure_schema,
+    fitted_rows,
+    fitted_table,
     fold_metrics_table,
+    load_fitted,
     splits_table,
     write,
 )
@@ -103,20 +121,26 @@ TABLE3_ROWS = {**TABLE1_ROWS, "geography": "geographical information"}
 LEAVING_NAMES = {True: "leaving migrants", False: "staying migrants"}
 NEW_NAMES = {True: "new migrants", False: "locals"}
 
+#: What a computed row records of its fits (issue 13): the caps and the rows actually used.
+CAP_COLUMNS = ["train_rows_cap", "n_train", "n_train_available", "model_caps", "fitted_in"]
 RESULT_COLUMNS = [
     "experiment", "row", "window_id", "window_label", "model", "n_features", "precision",
     "recall", "f1", "f1_ci_low", "f1_ci_high", "pr_auc", "paper_f1", "n_users", "n_pos",
-    "prevalence", "seed", "status", "skip_reason", "dropped_groups",
+    "prevalence", "seed", "status", "skip_reason", "dropped_groups", *CAP_COLUMNS,
 ]
 FOLD_COLUMNS = ["experiment", "row", "window_id", "model", "fold", "precision", "recall", "f1",
-                "pr_auc", "n_test", "n_pos"]
+                "pr_auc", "n_test", "n_pos", "n_train", "n_train_available"]
 SPLIT_COLUMNS = ["experiment", "window_id", "split", "user_id", "role"]
 IMPORTANCE_COLUMNS = ["window_id", "feature", "family", "gini", "permutation_mean",
-                      "permutation_std", "rank", "status", "skip_reason"]
+                      "permutation_std", "rank", "status", "skip_reason", "n_train",
+                      "n_train_available", "permutation_rows", "n_permutation_rows",
+                      "permutation_repeats"]
 TRANSFER_COLUMNS = [
     "train_window", "test_window", "train_label", "test_label", "model", "precision", "recall",
-    "f1", "f1_ci_low", "f1_ci_high", "n_users", "n_pos", "status", "skip_reason",
+    "f1", "f1_ci_low", "f1_ci_high", "n_users", "n_pos", "status", "skip_reason", *CAP_COLUMNS,
 ]
+#: The split of a model fit on every user of a window (the others are ``fold<f>``).
+ALL_USERS = "all"
 
 
 @dataclass(frozen=True)
@@ -145,21 +169,90 @@ def _paper_f1(paper_experiment: str, window: Window, row: str) -> float:
     return PAPER_F1.get((paper_experiment, row), np.nan)
 
 
-def cross_validate(
-    name: str, X: np.ndarray, y: np.ndarray, fold: np.ndarray, seed: int
-) -> tuple[np.ndarray, np.ndarray, list[dict]]:
-    """Out-of-fold predictions and scores of classifier ``name``, and per-fold metrics: each
-    fold's users are predicted by a model fit on the other folds' users only."""
+def fingerprint(name: str, seed: int, settings: ModelSettings, columns: Sequence[str],
+                train_users: np.ndarray) -> str:
+    """What a model is fit on: classifier, its caps, seed, feature columns and training users
+    (sha256). A stored model is reused only where the fit would have the same fingerprint."""
+    digest = hashlib.sha256(json.dumps(
+        [name, seed, model_caps(name, settings), settings.max_train_rows_per_class,
+         list(columns)]).encode())
+    digest.update(np.sort(np.asarray(train_users, dtype=np.int64)).tobytes())
+    return digest.hexdigest()
+
+
+def fit_model(name: str, X: np.ndarray, y: np.ndarray, users: np.ndarray, train: np.ndarray,
+              seed: int, settings: ModelSettings, columns: Sequence[str], split: str,
+              stored: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """Classifier ``name`` fit on the rows ``train`` (a mask), at most
+    ``settings.max_train_rows_per_class`` of each class (:func:`training_rows`), or the model
+    ``stored`` for ``split`` when it was fit on exactly that (:func:`fingerprint`): ``split``,
+    ``model``, ``fingerprint``, ``n_train`` (rows fit on), ``n_train_available``, ``reused``."""
+    key = fingerprint(name, seed, settings, columns, users[train])
+    old = (stored or {}).get(split)
+    if old is not None and old["fingerprint"] == key:
+        return {**old, "split": split, "reused": True}
+    rows = np.flatnonzero(train)
+    rows = rows[training_rows(y[rows], settings.max_train_rows_per_class, seed)]
+    with fit_threads(settings):
+        model = make_classifier(name, seed, settings).fit(X[rows], y[rows])
+    return {"split": split, "model": model, "fingerprint": key, "n_train": len(rows),
+            "n_train_available": int(train.sum()), "reused": False}
+
+
+def fold_fits(name: str, X: np.ndarray, y: np.ndarray, users: np.ndarray, fold: np.ndarray,
+              seed: int, settings: ModelSettings = DEFAULT_SETTINGS,
+              columns: Sequence[str] = (), stored: Mapping[str, Mapping] | None = None,
+              final: bool = False) -> list[dict[str, Any]]:
+    """One :func:`fit_model` per fold (on the other folds' users), in fold order, and with
+    ``final`` one on every user (split ``all``) last."""
+    fits = [fit_model(name, X, y, users, fold != f, seed, settings, columns, f"fold{f}", stored)
+            for f in np.unique(fold)]
+    if final:
+        fits.append(fit_model(name, X, y, users, np.ones(len(y), dtype=bool), seed, settings,
+                              columns, ALL_USERS, stored))
+    return fits
+
+
+def out_of_fold(fits: Sequence[Mapping[str, Any]], X: np.ndarray, y: np.ndarray,
+                fold: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    """Out-of-fold predictions and scores, and per-fold metrics: each fold's users are
+    predicted by the model of ``fits`` (by fold, as :func:`fold_fits`) fit on the other folds'
+    users only."""
     pred = np.zeros(len(y), dtype=bool)
     score = np.zeros(len(y))
     per_fold = []
-    for f in np.unique(fold):
+    for f, fit in zip(np.unique(fold), fits, strict=False):
         test = fold == f
-        model = make_classifier(name, seed).fit(X[~test], y[~test])
-        pred[test] = model.predict(X[test]) == 1
-        score[test] = positive_scores(model, X[test])
-        per_fold.append({"fold": int(f), **binary_metrics(y[test], pred[test], score[test])})
+        pred[test] = fit["model"].predict(X[test]) == 1
+        score[test] = positive_scores(fit["model"], X[test])
+        per_fold.append({"fold": int(f), **binary_metrics(y[test], pred[test], score[test]),
+                         "n_train": fit["n_train"],
+                         "n_train_available": fit["n_train_available"]})
     return pred, score, per_fold
+
+
+def cross_validate(
+    name: str, X: np.ndarray, y: np.ndarray, fold: np.ndarray, seed: int,
+    settings: ModelSettings = DEFAULT_SETTINGS,
+) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    """Out-of-fold predictions and scores of classifier ``name``, and per-fold metrics: each
+    fold's users are predicted by a model fit on the other folds' users only
+    (:func:`fold_fits`, :func:`out_of_fold`)."""
+    fits = fold_fits(name, X, y, np.arange(len(y)), fold, seed, settings)
+    return out_of_fold(fits, X, y, fold)
+
+
+def _caps(name: str, settings: ModelSettings, fits: Sequence[Mapping[str, Any]],
+          owner: str) -> dict[str, Any]:
+    """The ``CAP_COLUMNS`` of a row computed from the fold models ``fits``."""
+    folds = [f for f in fits if f["split"] != ALL_USERS]
+    return {
+        "train_rows_cap": settings.max_train_rows_per_class,
+        "n_train": sum(f["n_train"] for f in folds),
+        "n_train_available": sum(f["n_train_available"] for f in folds),
+        "model_caps": model_caps(name, settings),
+        "fitted_in": DEPARTURE_MODELS if all(f["reused"] for f in folds) else owner,
+    }
 
 
 def _split_rows(experiment: str, window: Window, users: np.ndarray, fold: np.ndarray):
@@ -196,16 +289,21 @@ def _evaluate(
     fit_final: bool,
     with_locals: bool,
     owner: str,
+    settings: ModelSettings = DEFAULT_SETTINGS,
+    reuse: Mapping[str, Mapping[str, Mapping]] | None = None,
 ) -> Evaluation:
     """Cross-validate each ``(row, classifier, groups)`` (groups None: all of them) on
     ``matrix`` (with ``fold``), add the random-guess row, write the rows of ``(experiment,
     window)`` in one transaction to the tables of asset ``owner`` (its results, fold metrics
-    and splits). A row is skipped with the reason when the
-    matrix is (``matrix.problem``) or when every value of its groups is null; groups of which
-    every value is null are left out of the other rows (``dropped_groups``)."""
+    and splits; for ``departure_models`` also every model fit, ``departure_models_fitted``). A
+    row is skipped with the reason when the matrix is (``matrix.problem``) or when every value
+    of its groups is null; groups of which every value is null are left out of the other rows
+    (``dropped_groups``). ``reuse[row]``: stored models (:func:`load_fitted`) the row's fits
+    take instead of fitting when they match (:func:`fit_model`)."""
     data, y, problem = matrix.data, matrix.y, matrix.problem
     fold = data["fold"].to_numpy()
-    results, fold_rows, models = [], [], {}
+    users = data["user_id"].to_numpy()
+    results, fold_rows, models, stored = [], [], {}, []
     base = {"experiment": experiment, "window_id": window.window_id, "seed": seed}
     for row, name, groups in rows:
         cols, dropped, no_columns = usable_columns(data, "departure", with_locals=with_locals,
@@ -219,17 +317,22 @@ def _evaluate(
             results.append({**common, **_counts(y), **_skipped(problem or no_columns)})
             continue
         X = data[cols].to_numpy(dtype=float)
-        pred, _, per_fold = cross_validate(name, X, y, fold, seed)
+        fits = fold_fits(name, X, y, users, fold, seed, settings, cols,
+                         (reuse or {}).get(row), final=fit_final)
+        pred, _, per_fold = out_of_fold(fits, X, y, fold)
         lo, hi = f1_interval(y, pred, seed)
         results.append({
             **common, **binary_metrics(y, pred), "prevalence": _counts(y)["prevalence"],
             "pr_auc": float(np.mean([m["pr_auc"] for m in per_fold])),
             "f1_ci_low": lo, "f1_ci_high": hi, "status": OK,
+            **_caps(name, settings, fits, owner),
         })
         fold_rows += [{**base, "row": row, "model": name, **m, "n_test": m["n_users"]}
                       for m in per_fold]
         if fit_final:
-            models[row] = make_classifier(name, seed).fit(X, y)
+            models[row] = fits[-1]["model"]
+        if owner == DEPARTURE_MODELS:
+            stored.append(fitted_rows(window.window_id, name, fits))
     guess = {
         **base, "row": RANDOM_GUESS, "window_label": window.label, "model": RANDOM_GUESS,
         "n_features": 0, "paper_f1": _paper_f1(paper_experiment, window, RANDOM_GUESS),
@@ -243,9 +346,13 @@ def _evaluate(
     fold_df = pd.DataFrame(fold_rows, columns=FOLD_COLUMNS)
     key = {"experiment": experiment, "window_id": window.window_id}
     kept = slice(0, 0) if problem else slice(None)  # a skipped experiment splits nobody
-    splits = _split_rows(experiment, window, data["user_id"].to_numpy()[kept], fold[kept])
-    write(con, [(owner, result_df, key), (fold_metrics_table(owner), fold_df, key),
-                (splits_table(owner), splits, key)])
+    splits = _split_rows(experiment, window, users[kept], fold[kept])
+    writes = [(owner, result_df, key), (fold_metrics_table(owner), fold_df, key),
+              (splits_table(owner), splits, key)]
+    if owner == DEPARTURE_MODELS:
+        writes.append((fitted_table(owner), concat_rows(stored, []).reindex(
+            columns=fitted_rows("", "", []).columns), {"window_id": window.window_id}))
+    write(con, writes)
     return Evaluation(result_df, fold_df, models)
 
 
@@ -277,11 +384,12 @@ def evaluate_window(
     """Leaving vs staying migrants on one first-k-days window, every classifier on all features
     (Figure 8(a–c); Table 2 at k = k_max), on the shared folds. Writes experiment
     ``leaving_vs_staying`` of the window to ``departure_models`` (skipped rows when the data
-    cannot support it); ``models`` holds each classifier fit on all the window's users."""
+    cannot support it); ``models`` holds each classifier fit on all the window's users. Every
+    model fit is stored (``departure_models_fitted``) for the assets that reuse it."""
     matrix = _leaving_vs_staying(con, cfg, window, departure_folds(con, cfg, seed))
     rows = [(name, name, None) for name in classifiers]
     return _evaluate(con, LEAVING_VS_STAYING, TABLE2, window, matrix, rows, seed, fit_final=True,
-                     with_locals=False, owner=DEPARTURE_MODELS)
+                     with_locals=False, owner=DEPARTURE_MODELS, settings=cfg.models)
 
 
 def table1_new_vs_locals(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int) -> Evaluation:
@@ -296,55 +404,67 @@ def table1_new_vs_locals(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed:
     rows = [(ALL_FEATURES, RANDOM_FOREST, None)]
     rows += [(TABLE1_ROWS[g], RANDOM_FOREST, [g]) for g in DEPARTURE_GROUPS]
     return _evaluate(con, TABLE1, TABLE1, window, Matrix(data, y, problem), rows, seed,
-                     fit_final=False, with_locals=True, owner=DEPARTURE_TABLES)
+                     fit_final=False, with_locals=True, owner=DEPARTURE_TABLES,
+                     settings=cfg.models)
 
 
 def table3_feature_groups(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int
 ) -> Evaluation:
     """Table 3: leaving vs staying at k = k_max, random forest on all features and on each
-    departure group alone, on the shared folds."""
+    departure group alone, on the shared folds. The all-features row is Table 2's random
+    forest: its fold models are the ones ``departure_models`` stored for k = k_max (fit here
+    only when they are missing or were fit on something else)."""
     window = reference_window(cfg)
     matrix = _leaving_vs_staying(con, cfg, window, departure_folds(con, cfg, seed))
     rows = [(ALL_FEATURES, RANDOM_FOREST, None)]
     rows += [(TABLE3_ROWS[g], RANDOM_FOREST, [g]) for g in DEPARTURE_GROUPS]
+    reuse = {ALL_FEATURES: load_fitted(con, window.window_id, RANDOM_FOREST)}
     return _evaluate(con, TABLE3, TABLE3, window, matrix, rows, seed, fit_final=False,
-                     with_locals=False, owner=DEPARTURE_TABLES)
+                     with_locals=False, owner=DEPARTURE_TABLES, settings=cfg.models,
+                     reuse=reuse)
 
 
 def transfer_matrix(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int, classifier: str = RANDOM_FOREST
 ) -> pd.DataFrame:
-    """Figure 8(d): for every pair of available windows (k, t) and every fold, a classifier fit
-    on the fold-train users' first-k-days features predicts the fold-test users' first-t-days
-    features; metrics pooled over folds. Writes ``departure_transfer`` (of ``classifier``) and
-    its splits (experiment ``transfer``, per train window) in one transaction. The diagonal k = t
-    is the per-k evaluation of :func:`evaluate_window`. A pair whose k or t window the data
-    cannot support is a skipped row with the reason of that window (k's first); groups of which
-    every value is null in the windows used are left out of every model."""
+    """Figure 8(d): for every pair of available windows (k, t) and every fold, the classifier
+    fit on the fold-train users' first-k-days features predicts the fold-test users'
+    first-t-days features; metrics pooled over folds. The fold models are those
+    ``departure_models`` fit and stored for each k (the diagonal k = t is exactly the per-k
+    evaluation of :func:`evaluate_window`); a model missing or fit on something else is fit
+    here. Writes ``departure_transfer`` (of ``classifier``) and its splits (experiment
+    ``transfer``, per train window) in one transaction. A pair whose k or t window the data
+    cannot support is a skipped row with the reason of that window (k's first); groups of
+    which every value is null in window k are left out of its models, as in
+    :func:`evaluate_window`."""
+    settings = cfg.models
     windows = first_k_windows(con, cfg)
     folds = departure_folds(con, cfg, seed)
     data = {w.window_id: _leaving_vs_staying(con, cfg, w, folds) for w in windows}
-    usable = [w for w in windows if data[w.window_id].problem is None]
-    cols, no_columns = [], None
-    if usable:
-        cols, _, no_columns = usable_columns(pd.concat([data[w.window_id].data for w in usable]),
-                                             "departure", with_locals=False)
-    if no_columns:
-        usable = []
-    X = {w.window_id: data[w.window_id].data[cols].to_numpy(dtype=float) for w in usable}
+    cols, reason = {}, {}
+    for w in windows:
+        m = data[w.window_id]
+        cols[w.window_id], _, no_columns = usable_columns(m.data, "departure", with_locals=False)
+        reason[w.window_id] = m.problem or no_columns
+    usable = [w for w in windows if reason[w.window_id] is None]
     fold = {w.window_id: data[w.window_id].data["fold"].to_numpy() for w in usable}
     preds = {(k.window_id, t.window_id): np.zeros(len(fold[t.window_id]), dtype=bool)
              for k in usable for t in usable}
-    splits = []
+    splits, caps = [], {}
     for k in usable:
-        mk, fk = data[k.window_id], fold[k.window_id]
-        for f in np.unique(folds[0]["fold"]):
-            model = make_classifier(classifier, seed).fit(X[k.window_id][fk != f], mk.y[fk != f])
+        mk, fk, ck = data[k.window_id], fold[k.window_id], cols[k.window_id]
+        fits = fold_fits(classifier, mk.data[ck].to_numpy(dtype=float), mk.y,
+                         mk.data["user_id"].to_numpy(), fk, seed, settings, ck,
+                         load_fitted(con, k.window_id, classifier))
+        caps[k.window_id] = _caps(classifier, settings, fits, DEPARTURE_TRANSFER)
+        for f, fit in zip(np.unique(fk), fits, strict=True):
             tested = []
             for t in usable:
                 test = fold[t.window_id] == f
-                preds[k.window_id, t.window_id][test] = model.predict(X[t.window_id][test]) == 1
+                X_t = data[t.window_id].data.loc[test, ck].to_numpy(dtype=float)
+                if len(X_t):
+                    preds[k.window_id, t.window_id][test] = fit["model"].predict(X_t) == 1
                 tested.append(data[t.window_id].data["user_id"].to_numpy()[test])
             train_users = mk.data["user_id"].to_numpy()[fk != f]
             test_users = np.unique(np.concatenate(tested))
@@ -359,10 +479,9 @@ def transfer_matrix(
             y = data[t.window_id].y
             pair = {"train_window": k.window_id, "test_window": t.window_id,
                     "train_label": k.label, "test_label": t.label, "model": classifier}
-            reason = next((data[w.window_id].problem for w in (k, t)
-                           if data[w.window_id].problem), no_columns)
-            if reason:
-                rows.append({**pair, **_counts(y), **_skipped(reason)})
+            why = reason[k.window_id] or reason[t.window_id]
+            if why:
+                rows.append({**pair, **_counts(y), **_skipped(why)})
                 continue
             pred = preds[k.window_id, t.window_id]
             m = binary_metrics(y, pred)
@@ -370,7 +489,7 @@ def transfer_matrix(
             rows.append({
                 **pair, "precision": m["precision"], "recall": m["recall"], "f1": m["f1"],
                 "f1_ci_low": lo, "f1_ci_high": hi, "n_users": m["n_users"], "n_pos": m["n_pos"],
-                "status": OK,
+                "status": OK, **caps[k.window_id],
             })
     result = pd.DataFrame(rows, columns=TRANSFER_COLUMNS)
     write(con, [
@@ -382,24 +501,29 @@ def transfer_matrix(
 
 
 def _ranked_importances(window: Window, data: pd.DataFrame, y: np.ndarray, cols: list[str],
-                        seed: int, n_repeats: int) -> pd.DataFrame:
+                        seed: int, n_repeats: int, settings: ModelSettings,
+                        stored: Mapping[str, Mapping]) -> pd.DataFrame:
     """Gini and permutation importance of ``cols`` (:func:`feature_importance`), ranked."""
     X, fold = data[cols].to_numpy(dtype=float), data["fold"].to_numpy()
-    final = make_classifier(RANDOM_FOREST, seed).fit(X, y)
+    fits = fold_fits(RANDOM_FOREST, X, y, data["user_id"].to_numpy(), fold, seed, settings,
+                     cols, stored, final=True)
+    final = fits[-1]["model"]
     raw = final.named_steps["model"].estimator_.feature_importances_
     indicator = final.named_steps["impute"].indicator_
     gini = raw[: len(cols)] + np.bincount(
         indicator.features_, weights=raw[len(cols):], minlength=len(cols)
     )
 
-    drops = []
-    for f in np.unique(fold):
-        test = fold == f
-        model = make_classifier(RANDOM_FOREST, seed).fit(X[~test], y[~test])
-        drops.append(permutation_importance(
-            model, X[test], y[test], scoring="average_precision", n_repeats=n_repeats,
-            random_state=seed,
-        ).importances)
+    drops, n_rows = [], 0
+    for f, fit in zip(np.unique(fold), fits, strict=False):
+        test = np.flatnonzero(fold == f)
+        test = test[stratified_sample(y[test], settings.permutation_rows, seed)]
+        n_rows += len(test)
+        with fit_threads(settings):
+            drops.append(permutation_importance(
+                fit["model"], X[test], y[test], scoring="average_precision",
+                n_repeats=n_repeats, random_state=seed,
+            ).importances)
     drops = np.concatenate(drops, axis=1)
     ranked = pd.DataFrame({
         "window_id": window.window_id,
@@ -409,20 +533,28 @@ def _ranked_importances(window: Window, data: pd.DataFrame, y: np.ndarray, cols:
         "permutation_mean": drops.mean(axis=1),
         "permutation_std": drops.std(axis=1, ddof=1),
     }).sort_values(["gini", "feature"], ascending=[False, True], ignore_index=True)
-    return ranked.assign(rank=np.arange(1, len(ranked) + 1), status=OK)
+    return ranked.assign(rank=np.arange(1, len(ranked) + 1), status=OK,
+                         n_train=fits[-1]["n_train"],
+                         n_train_available=fits[-1]["n_train_available"],
+                         permutation_rows=settings.permutation_rows, n_permutation_rows=n_rows,
+                         permutation_repeats=n_repeats)
 
 
 def feature_importance(
-    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int, n_repeats: int = 3
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int, n_repeats: int | None = None
 ) -> pd.DataFrame:
     """Figure 9: Gini importance (mean decrease in impurity) of the random forest fit on all
     staying and leaving migrants at k = k_max, each feature's missing-value indicator added to the
     feature; beside it, permutation importance (drop in average precision when the feature is
-    shuffled, ``n_repeats`` seeded shuffles) of each fold's forest on its held-out users, mean
-    and standard deviation over folds × repeats. Every feature, ranked by Gini (rank 1..10 is
-    Figure 9). Writes ``departure_feature_importance`` of the window. The features of a group
-    of which every value is null are skipped rows (no rank); every feature is when the window
-    is."""
+    shuffled, ``n_repeats`` seeded shuffles, default ``models.permutation_repeats``) of each
+    fold's forest on a seeded sample of ``models.permutation_rows`` of its held-out users
+    (stratified by class), mean and standard deviation over folds × repeats. The forests are
+    those ``departure_models`` stored for k = k_max (fit here only when missing or fit on
+    something else). Every feature, ranked by Gini (rank 1..10 is Figure 9). Writes
+    ``departure_feature_importance`` of the window. The features of a group of which every
+    value is null are skipped rows (no rank); every feature is when the window is."""
+    settings = cfg.models
+    n_repeats = settings.permutation_repeats if n_repeats is None else n_repeats
     window = reference_window(cfg)
     matrix = _leaving_vs_staying(con, cfg, window, departure_folds(con, cfg, seed))
     cols, _, no_columns = usable_columns(matrix.data, "departure", with_locals=False)
@@ -437,7 +569,8 @@ def feature_importance(
         "skip_reason": [problem or f"every {GROUP_TITLES[FEATURES[c].departure_group]} "
                         "feature is null" for c in left_out],
     })
-    ranked = (_ranked_importances(window, matrix.data, matrix.y, cols, seed, n_repeats)
+    ranked = (_ranked_importances(window, matrix.data, matrix.y, cols, seed, n_repeats,
+                                  settings, load_fitted(con, window.window_id, RANDOM_FOREST))
               if cols else skipped.iloc[:0])
     result = concat_rows([ranked, skipped], IMPORTANCE_COLUMNS).reindex(
         columns=IMPORTANCE_COLUMNS)

@@ -26,6 +26,12 @@ Protocol (docs/models.md):
   raised: a class of the training half under ``thresholds.min_class_size`` (or under the 5 CV
   folds), a test week without a class; a group of which every value is null in the training
   rows is left out of every step (``dropped_groups``) and recorded as a skipped row.
+- Bounded cost (docs/models.md): the training rows of a class above
+  ``models.max_train_rows_per_class`` are sampled (seeded) before the search, every class at
+  the rate of the largest for the unweighted settled-vs-locals regression (its prior kept),
+  each class to the cap for the balanced three-way one; C is searched over ``models.c_grid``
+  with warm-started paths. Rows record ``train_rows_cap``, ``n_train``, ``n_train_available``,
+  ``c_grid_size`` and ``cv_folds``.
 """
 
 from __future__ import annotations
@@ -40,7 +46,12 @@ import pandas as pd
 
 from migrant_assets.config import StudyConfig
 from migrant_assets.labels import INTEGRATION_LABELS
-from migrant_assets.models.classifiers import tuned_logistic_regression
+from migrant_assets.models.classifiers import (
+    CV_FOLDS,
+    fit_threads,
+    training_rows,
+    tuned_logistic_regression,
+)
 from migrant_assets.models.data import (
     GROUP_TITLES,
     INTEGRATION_GROUPS,
@@ -78,7 +89,8 @@ COLUMNS = [
     "experiment", "row", "target", "step", "removed_group", "window_id", "week", "precision",
     "recall", "f1", "f1_ci_low", "f1_ci_high", "share", "share_ci_low", "share_ci_high",
     "cv_f1", "c", "paper_value", "n_users", "prevalence", "seed", "status", "skip_reason",
-    "dropped_groups",
+    "dropped_groups", "train_rows_cap", "n_train", "n_train_available", "c_grid_size",
+    "cv_folds",
 ]
 SPLIT_COLUMNS = ["experiment", "window_id", "split", "user_id", "role"]
 
@@ -129,6 +141,22 @@ def _dropped_rows(base: dict, dropped: list[str]) -> list[dict]:
     return [{**base, "row": f"group {g}", "removed_group": g, "n_users": 0,
              **_skipped(f"every {GROUP_TITLES[g]} feature is null in the training rows: the "
                         "group is left out of every step")} for g in dropped]
+
+
+def _fit_tuned(cfg: StudyConfig, seed: int, X: np.ndarray, y: np.ndarray, *, scoring: str,
+               class_weight: str | None, keep_proportions: bool) -> tuple[Any, dict]:
+    """:func:`tuned_logistic_regression` fit on at most ``models.max_train_rows_per_class``
+    training rows of a class (:func:`training_rows`), and the caps columns of its rows."""
+    settings = cfg.models
+    rows = training_rows(y, settings.max_train_rows_per_class, seed,
+                         keep_proportions=keep_proportions)
+    search = tuned_logistic_regression(seed, scoring=scoring, class_weight=class_weight,
+                                       settings=settings)
+    with fit_threads(settings):
+        search.fit(X[rows], y[rows])
+    return search, {"train_rows_cap": settings.max_train_rows_per_class, "n_train": len(rows),
+                    "n_train_available": len(y), "c_grid_size": len(settings.c_grid),
+                    "cv_folds": CV_FOLDS}
 
 
 def _test_problem(y: pd.Series, classes: dict, week: str) -> str | None:
@@ -182,10 +210,14 @@ def settled_vs_locals(
     problem = problem or no_columns
     kept = [g for g in INTEGRATION_GROUPS if g not in dropped]
 
+    caps: dict = {}  # the same training rows at every step
+
     def fit(groups: list[str]):
         cols = feature_columns("integration", with_locals=True, groups=groups)
-        search = tuned_logistic_regression(seed, scoring="f1")
-        return search.fit(train[cols].to_numpy(dtype=float), y_train), cols
+        search, fit_caps = _fit_tuned(cfg, seed, train[cols].to_numpy(dtype=float), y_train,
+                                      scoring="f1", class_weight=None, keep_proportions=True)
+        caps.update(fit_caps)
+        return search, cols
 
     steps = [] if problem else backward_removal(kept, fit, remove)
     rows, share_rows, splits = [], [], []
@@ -216,6 +248,7 @@ def settled_vs_locals(
                 "f1_ci_low": lo, "f1_ci_high": hi, "prevalence": m["n_pos"] / m["n_users"],
                 "cv_f1": search.best_score_, "c": search.best_params_["model__C"],
                 "paper_value": PAPER_F1.get((SETTLED_VS_LOCALS, row), np.nan), "status": OK,
+                **caps,
             })
         if not week_problem:
             rows.append({**base, **random_guess(y, seed), "row": RANDOM_GUESS,
@@ -239,7 +272,7 @@ def settled_vs_locals(
                 continue
             lo, hi = share_interval(flags, seed)
             share_rows.append({**share, "share": flags.mean(), "share_ci_low": lo,
-                               "share_ci_high": hi, "status": OK})
+                               "share_ci_high": hi, "status": OK, **caps})
         if not problem:
             tested = np.concatenate([test["user_id"].to_numpy(), applied["user_id"].to_numpy()])
             splits.append(_split_rows(SETTLED_VS_LOCALS, week.window_id, train_users,
@@ -266,10 +299,11 @@ def three_way(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int) -> In
         problem = f"training half ({weeks[0].label}): {problem}"
     cols, dropped, no_columns = usable_columns(train, "integration", with_locals=True)
     problem = problem or no_columns
-    search = None
+    search, caps = None, {}
     if not problem:
-        search = tuned_logistic_regression(seed, scoring="f1_macro", class_weight="balanced")
-        search.fit(train[cols].to_numpy(dtype=float), train["label"].to_numpy())
+        search, caps = _fit_tuned(cfg, seed, train[cols].to_numpy(dtype=float),
+                                  train["label"].to_numpy(), scoring="f1_macro",
+                                  class_weight="balanced", keep_proportions=False)
 
     rows, splits = [], []
     for week in weeks:
@@ -296,6 +330,7 @@ def three_way(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int) -> In
                 **base, **m, "row": row, "target": label, "f1_ci_low": lo, "f1_ci_high": hi,
                 "prevalence": y.mean(), "cv_f1": search.best_score_,
                 "c": search.best_params_["model__C"], "paper_value": paper, "status": OK,
+                **caps,
             })
             rows.append({**base, **random_guess(y, seed), "row": RANDOM_GUESS, "target": label,
                          "prevalence": y.mean(), "status": OK})

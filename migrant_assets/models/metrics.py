@@ -1,8 +1,11 @@
 """Metrics of the positive class, random guess and percentile bootstrap intervals (SPEC §6).
 
-Counts are plain numpy; the bootstrap resamples test users with replacement (``n_boot``
-resamples from ``numpy.random.default_rng(seed)``, drawn in blocks of :data:`BLOCK` so memory
-stays small) and takes the 2.5% and 97.5% percentiles.
+Counts are plain numpy. The bootstrap resamples test users with replacement (``n_boot``
+resamples from ``numpy.random.default_rng(seed)``) and takes the 2.5% and 97.5% percentiles. The
+statistics depend on a resample only through how many of its users fall in each outcome (true
+positive, false positive, false negative, true negative), so a resample is drawn as those counts
+directly: a multinomial draw of n users over the outcomes' shares, the exact distribution of
+resampling the rows, in O(n_boot) time and memory whatever the number of users (docs/models.md).
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ import numpy as np
 from sklearn.metrics import average_precision_score
 
 N_BOOT = 1000
-BLOCK = 100
 LEVEL = 0.95
 
 
@@ -34,16 +36,14 @@ def prf(tp, fp, fn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def bootstrap_sums(values: np.ndarray, seed: int, n_boot: int = N_BOOT) -> np.ndarray:
-    """Column sums of ``values`` (n rows = test users) over ``n_boot`` resamples of the rows
-    with replacement, shape (n_boot, columns)."""
+    """Column sums of ``values`` (n rows = test users, each row one of a few distinct outcomes)
+    over ``n_boot`` resamples of the rows with replacement, shape (n_boot, columns): each
+    resample counts its users per distinct row (a multinomial draw of n over the rows' shares)."""
     values = np.asarray(values)
-    rng = np.random.default_rng(seed)
-    n = len(values)
-    blocks = []
-    for start in range(0, n_boot, BLOCK):
-        idx = rng.integers(0, n, size=(min(BLOCK, n_boot - start), n), dtype=np.int64)
-        blocks.append(values[idx].sum(axis=1))
-    return np.concatenate(blocks)
+    outcomes, counts = np.unique(values, axis=0, return_counts=True)
+    draws = np.random.default_rng(seed).multinomial(len(values), counts / len(values),
+                                                    size=n_boot)
+    return draws @ outcomes
 
 
 def percentile_interval(stat: np.ndarray) -> tuple[float, float]:

@@ -8,6 +8,7 @@ Each asset owns the table named as the asset and its auxiliary tables (``<asset>
 from __future__ import annotations
 
 import hashlib
+import pickle
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,35 @@ def splits_table(owner: str) -> str:
 def fold_metrics_table(owner: str) -> str:
     """The per-fold metrics of asset ``owner`` (a view ``model_fold_metrics``)."""
     return f"{owner}_fold_metrics"
+
+
+def fitted_table(owner: str) -> str:
+    """The pickled fitted models of asset ``owner``, reused by the assets after it."""
+    return f"{owner}_fitted"
+
+
+def fitted_rows(window_id: str, model: str, fits: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Rows of :func:`fitted_table` for the ``fits`` (``split``, ``fingerprint``, ``n_train``,
+    ``n_train_available``, ``model``: the fitted estimator) of one classifier on one window."""
+    return pd.DataFrame([{
+        "window_id": window_id, "model": model, "split": f["split"],
+        "fingerprint": f["fingerprint"], "n_train": f["n_train"],
+        "n_train_available": f["n_train_available"],
+        "fitted": pickle.dumps(f["model"], protocol=pickle.HIGHEST_PROTOCOL),
+    } for f in fits], columns=["window_id", "model", "split", "fingerprint", "n_train",
+                               "n_train_available", "fitted"])
+
+
+def load_fitted(con: duckdb.DuckDBPyConnection, window_id: str, model: str
+                ) -> dict[str, dict[str, Any]]:
+    """The models ``departure_models`` stored for ``window_id`` and classifier ``model``, by
+    split: ``fingerprint``, ``n_train``, ``n_train_available`` and ``model`` (unpickled; the
+    file is the pipeline's own output)."""
+    ensure_schema(con)
+    rows = run_sql(con, "models/fitted_models.sql", {"window_id": window_id, "model": model})
+    return {split: {"fingerprint": fp, "n_train": n, "n_train_available": avail,
+                    "model": pickle.loads(blob)}  # noqa: S301 -- written by departure_models
+            for split, fp, n, avail, blob in rows.fetchall()}
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -201,3 +201,71 @@ COMMENT ON COLUMN integration_models_splits.window_id IS 'the week evaluated';
 COMMENT ON COLUMN integration_models_splits.split IS 'half';
 COMMENT ON COLUMN integration_models_splits.user_id IS 'user (pseudonym)';
 COMMENT ON COLUMN integration_models_splits."role" IS 'train or test';
+
+COMMENT ON COLUMN departure_models_fitted.window_id IS 'first-k-days window the model was fit on';
+COMMENT ON COLUMN departure_models_fitted.model IS 'the classifier';
+COMMENT ON COLUMN departure_models_fitted.split IS
+    'fold0..fold4: fit on the other folds'' users; all: fit on every user of the window';
+COMMENT ON COLUMN departure_models_fitted.fingerprint IS
+    'sha256 of classifier, caps, seed, columns and training users: what the model was fit on';
+COMMENT ON COLUMN departure_models_fitted.n_train IS 'training rows the model was fit on';
+COMMENT ON COLUMN departure_models_fitted.n_train_available IS
+    'training rows available (more than n_train: sampled, models.max_train_rows_per_class)';
+COMMENT ON COLUMN departure_models_fitted.fitted IS 'the fitted scikit-learn pipeline, pickled';
+COMMENT ON COLUMN departure_models.train_rows_cap IS
+    'training rows of one class a fit sees (models.max_train_rows_per_class)';
+COMMENT ON COLUMN departure_models.n_train IS
+    'training rows the models were fit on, summed over the folds';
+COMMENT ON COLUMN departure_models.n_train_available IS
+    'training rows available, summed over folds (above n_train: sampled)';
+COMMENT ON COLUMN departure_models.model_caps IS
+    'what else bounds the fit: trees, iterations, kernel components';
+COMMENT ON COLUMN departure_models.fitted_in IS
+    'the asset that fit the models (departure_models: reused, not fit again)';
+COMMENT ON COLUMN departure_tables.train_rows_cap IS
+    'training rows of one class a fit sees (models.max_train_rows_per_class)';
+COMMENT ON COLUMN departure_tables.n_train IS
+    'training rows the models were fit on, summed over the folds';
+COMMENT ON COLUMN departure_tables.n_train_available IS
+    'training rows available, summed over folds (above n_train: sampled)';
+COMMENT ON COLUMN departure_tables.model_caps IS
+    'what else bounds the fit: trees, iterations, kernel components';
+COMMENT ON COLUMN departure_tables.fitted_in IS
+    'the asset that fit the models (departure_models: reused, not fit again)';
+COMMENT ON COLUMN departure_transfer.train_rows_cap IS
+    'training rows of one class a fit sees (models.max_train_rows_per_class)';
+COMMENT ON COLUMN departure_transfer.n_train IS
+    'training rows the models were fit on, summed over the folds';
+COMMENT ON COLUMN departure_transfer.n_train_available IS
+    'training rows available, summed over folds (above n_train: sampled)';
+COMMENT ON COLUMN departure_transfer.model_caps IS
+    'what else bounds the fit: trees, iterations, kernel components';
+COMMENT ON COLUMN departure_transfer.fitted_in IS
+    'the asset that fit the models (departure_models: reused, not fit again)';
+COMMENT ON COLUMN departure_models_fold_metrics.n_train IS
+    'training rows the fold''s model was fit on';
+COMMENT ON COLUMN departure_models_fold_metrics.n_train_available IS
+    'training rows of the fold available (more than n_train: sampled)';
+COMMENT ON COLUMN departure_tables_fold_metrics.n_train IS
+    'training rows the fold''s model was fit on';
+COMMENT ON COLUMN departure_tables_fold_metrics.n_train_available IS
+    'training rows of the fold available (more than n_train: sampled)';
+COMMENT ON COLUMN departure_feature_importance.n_train IS
+    'training rows of the final forest (Gini importance)';
+COMMENT ON COLUMN departure_feature_importance.n_train_available IS
+    'users of the window (more than n_train: sampled, models.max_train_rows_per_class)';
+COMMENT ON COLUMN departure_feature_importance.permutation_rows IS
+    'held-out users per fold permutation importance is computed on (models.permutation_rows)';
+COMMENT ON COLUMN departure_feature_importance.n_permutation_rows IS
+    'held-out users permutation importance was computed on, summed over the folds';
+COMMENT ON COLUMN departure_feature_importance.permutation_repeats IS
+    'shuffles of each feature (models.permutation_repeats)';
+COMMENT ON COLUMN integration_models.train_rows_cap IS
+    'training rows of one class a fit sees (models.max_train_rows_per_class)';
+COMMENT ON COLUMN integration_models.n_train IS
+    'training rows (W2, training half) the model was fit on';
+COMMENT ON COLUMN integration_models.n_train_available IS
+    'training rows available (more than n_train: sampled)';
+COMMENT ON COLUMN integration_models.c_grid_size IS
+    'values of C searched by cross-validation (models.c_grid)';
+COMMENT ON COLUMN integration_models.cv_folds IS 'cross-validation folds that chose C';

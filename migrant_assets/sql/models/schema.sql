@@ -214,6 +214,55 @@ CREATE TABLE IF NOT EXISTS integration_models_splits (
     "role" VARCHAR NOT NULL
 );
 
+-- departure_models_fitted (an auxiliary table of departure_models): every model departure_models
+-- fit on one first-k-days window, pickled: each classifier's fold models (split fold0..fold4)
+-- and its model of all the window's users (split all). departure_transfer, departure_tables
+-- (Table 3's all-features row) and departure_feature_importance reuse them instead of fitting
+-- again; fingerprint identifies what a model was fit on (classifier, caps, seed, columns, the
+-- training users), so a model is reused only for exactly that fit.
+CREATE TABLE IF NOT EXISTS departure_models_fitted (
+    window_id VARCHAR NOT NULL,
+    model VARCHAR NOT NULL,
+    split VARCHAR NOT NULL,
+    fingerprint VARCHAR NOT NULL,
+    n_train BIGINT NOT NULL,
+    n_train_available BIGINT NOT NULL,
+    fitted BLOB NOT NULL
+);
+
+-- The caps of each fit and the rows actually used (issue 13; docs/models.md, "Bounded cost"),
+-- added after the tables above so that a file written before gains them. The two tables of
+-- model_results (and of model_fold_metrics) gain the same columns in the same order.
+ALTER TABLE departure_models ADD COLUMN IF NOT EXISTS train_rows_cap INTEGER;
+ALTER TABLE departure_models ADD COLUMN IF NOT EXISTS n_train BIGINT;
+ALTER TABLE departure_models ADD COLUMN IF NOT EXISTS n_train_available BIGINT;
+ALTER TABLE departure_models ADD COLUMN IF NOT EXISTS model_caps VARCHAR;
+ALTER TABLE departure_models ADD COLUMN IF NOT EXISTS fitted_in VARCHAR;
+ALTER TABLE departure_tables ADD COLUMN IF NOT EXISTS train_rows_cap INTEGER;
+ALTER TABLE departure_tables ADD COLUMN IF NOT EXISTS n_train BIGINT;
+ALTER TABLE departure_tables ADD COLUMN IF NOT EXISTS n_train_available BIGINT;
+ALTER TABLE departure_tables ADD COLUMN IF NOT EXISTS model_caps VARCHAR;
+ALTER TABLE departure_tables ADD COLUMN IF NOT EXISTS fitted_in VARCHAR;
+ALTER TABLE departure_models_fold_metrics ADD COLUMN IF NOT EXISTS n_train BIGINT;
+ALTER TABLE departure_models_fold_metrics ADD COLUMN IF NOT EXISTS n_train_available BIGINT;
+ALTER TABLE departure_tables_fold_metrics ADD COLUMN IF NOT EXISTS n_train BIGINT;
+ALTER TABLE departure_tables_fold_metrics ADD COLUMN IF NOT EXISTS n_train_available BIGINT;
+ALTER TABLE departure_transfer ADD COLUMN IF NOT EXISTS train_rows_cap INTEGER;
+ALTER TABLE departure_transfer ADD COLUMN IF NOT EXISTS n_train BIGINT;
+ALTER TABLE departure_transfer ADD COLUMN IF NOT EXISTS n_train_available BIGINT;
+ALTER TABLE departure_transfer ADD COLUMN IF NOT EXISTS model_caps VARCHAR;
+ALTER TABLE departure_transfer ADD COLUMN IF NOT EXISTS fitted_in VARCHAR;
+ALTER TABLE departure_feature_importance ADD COLUMN IF NOT EXISTS n_train BIGINT;
+ALTER TABLE departure_feature_importance ADD COLUMN IF NOT EXISTS n_train_available BIGINT;
+ALTER TABLE departure_feature_importance ADD COLUMN IF NOT EXISTS permutation_rows INTEGER;
+ALTER TABLE departure_feature_importance ADD COLUMN IF NOT EXISTS n_permutation_rows BIGINT;
+ALTER TABLE departure_feature_importance ADD COLUMN IF NOT EXISTS permutation_repeats INTEGER;
+ALTER TABLE integration_models ADD COLUMN IF NOT EXISTS train_rows_cap INTEGER;
+ALTER TABLE integration_models ADD COLUMN IF NOT EXISTS n_train BIGINT;
+ALTER TABLE integration_models ADD COLUMN IF NOT EXISTS n_train_available BIGINT;
+ALTER TABLE integration_models ADD COLUMN IF NOT EXISTS c_grid_size INTEGER;
+ALTER TABLE integration_models ADD COLUMN IF NOT EXISTS cv_folds INTEGER;
+
 -- The shared names, read by the report, the summary and the checks.
 CREATE OR REPLACE VIEW model_results AS
 SELECT * FROM departure_models
