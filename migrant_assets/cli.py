@@ -149,10 +149,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from migrant_assets.synthetic import generate
 
     start = time.perf_counter()
-    manifest = generate(args.preset, args.seed, Path(args.out), proportions=args.proportions,
-                        progress=_progress)
-    print(f"synthetic city '{args.preset}' (seed {args.seed}) written to {manifest.parent} "
-          f"in {time.perf_counter() - start:.1f} s")
+    manifest = generate(args.preset, args.seed, Path(args.out), calls=args.calls,
+                        proportions=args.proportions, progress=_progress, workers=args.workers)
+    size = "" if args.calls is None else f", {args.calls:,} calls"
+    print(f"synthetic city '{args.preset}' (seed {args.seed}{size}) written to "
+          f"{manifest.parent} in {time.perf_counter() - start:.1f} s")
     return 0
 
 
@@ -338,7 +339,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="migrant-assets", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     gen = sub.add_parser("generate", help="write a synthetic city (SPEC §7)")
-    gen.add_argument("--preset", default="demo", choices=["tiny", "demo", "large"])
+    gen.add_argument("--preset", default="demo", choices=["tiny", "demo", "large", "paper"])
+    gen.add_argument("--calls", type=int, help="the month's social calls; the population scales "
+                     "with them from the preset's ratio (default: the preset's size)")
+    gen.add_argument("--workers", type=int, help="processes building blocks of the city "
+                     "(default: up to 2; the files are the same)")
     gen.add_argument("--seed", type=int, default=20160901)
     gen.add_argument("--proportions", default="preset", choices=["preset", "paper"])
     gen.add_argument("--out", required=True)

@@ -1,4 +1,5 @@
-"""The synthetic city (SPEC §7): layout, determinism, calibration and planted malformed rows."""
+"""The synthetic city (SPEC §7): layout, determinism, calibration, planted malformed rows, and
+streaming by blocks (the ``calls`` knob, bounded blocks, the same bytes with or without workers)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ import pytest
 
 from migrant_assets.config import City
 from migrant_assets.synthetic import PRESETS, generate
+from migrant_assets.synthetic.presets import BLOCK_CALLS as BLOCK_SIZE
+from migrant_assets.synthetic.presets import COUNTS, MAX_BLOCK_PERSONS, plan_blocks
+from migrant_assets.synthetic.seeding import permute
+from migrant_assets.synthetic.writer import BlockJob, build_block
 
 SEED = 20160901
 CITY = City()
@@ -29,8 +34,8 @@ def city(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def calls(city) -> pd.DataFrame:
+def _day_frames(city: Path) -> pd.DataFrame:
+    """Every call of the city's day files, with its file and row index in the file."""
     frames = []
     for path in sorted((city / "calls").glob("*.parquet")):
         frame = pd.read_parquet(path)
@@ -38,6 +43,11 @@ def calls(city) -> pd.DataFrame:
         frame["row"] = np.arange(len(frame))
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def calls(city) -> pd.DataFrame:
+    return _day_frames(city)
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +97,8 @@ def test_schema(city, calls):
     assert set(subs.user_type) == {"regular", "delivery", "customer_service", "fraud"}
     assert subs.age.isna().any() and subs.sex.isna().any() and subs.birth_province.isna().any()
     assert subs.birth_province.nunique() >= 25
-    top = subs.birth_province[subs.birth_province != "Shanghai"].value_counts().index[:3]
-    assert set(top) == {"Anhui", "Jiangsu", "Zhejiang"}
+    top = subs.birth_province[subs.birth_province != "Shanghai"].value_counts().index
+    assert set(top[:2]) == {"Anhui", "Jiangsu"} and "Zhejiang" in top[:4]  # weights .22 .17 .10
     two = subs.dropna(subset=["number"]).groupby("owner_id").number.nunique()
     used = set(calls.caller) | set(calls.callee)
     second = subs[subs.owner_id.isin(two[two == 2].index)].number
@@ -257,3 +267,104 @@ def test_prices_resemble_real_shanghai_estates(city):
     syn_means = synthetic.price_per_sqm.groupby(r_syn, observed=True).mean().to_numpy()
     assert (np.diff(real_means) < 0).all() and (np.diff(syn_means) < 0).all()
     assert np.all(np.abs(syn_means / real_means - 1) < 0.35)
+
+
+# ------------------------------------------------------------------ streaming by blocks
+
+BLOCK_CALLS = 15_000  # tiny (45K social calls) in three blocks
+
+
+@pytest.fixture(scope="module")
+def blocked(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("tiny_blocks")
+    generate("tiny", SEED, out, block_calls=BLOCK_CALLS, workers=1)
+    return out
+
+
+def test_permute_is_a_bijection():
+    for domain in (1, 2, 7, 64, 1000, 12_345):
+        image = permute(np.arange(domain), domain, SEED, "test")
+        assert sorted(image.tolist()) == list(range(domain))
+    assert not np.array_equal(permute(np.arange(1000), 1000, SEED, "test"), np.arange(1000))
+    with pytest.raises(ValueError):
+        permute(np.array([5]), 5, SEED, "test")
+
+
+def test_block_plan_shares_add_up_and_stay_bounded():
+    for city in (PRESETS["paper"], PRESETS["large"].scaled(400_000_000), PRESETS["tiny"]):
+        blocks = plan_blocks(city)
+        assert len(blocks) == max(1, -(-city.calls_per_month // BLOCK_SIZE))
+        for field in COUNTS:
+            assert sum(getattr(b.params, field) for b in blocks) == getattr(city, field), field
+        for b in blocks:
+            assert b.params.calls_per_month <= BLOCK_SIZE
+            assert b.params.n_owners + b.params.n_external <= MAX_BLOCK_PERSONS
+        owners = np.cumsum([0] + [b.params.n_owners for b in blocks])
+        assert [b.owner_offset for b in blocks] == owners[:-1].tolist()
+
+
+def test_a_block_holds_only_its_share_whatever_the_city_size():
+    """The memory of a block is set by the block size: block 1 of a city of 2 blocks and of
+    one of 6 blocks hold the same number of people, about the same ties and social calls."""
+    sizes = []
+    for calls in (30_000, 90_000):
+        city = PRESETS["tiny"].scaled(calls)
+        blocks = plan_blocks(city, BLOCK_CALLS)
+        owners = sum(b.params.n_owners for b in blocks)
+        out = build_block(BlockJob(SEED, blocks[1], owners, date(2016, 9, 1), 30))
+        assert len(out.calls) == 30
+        sizes.append((out.truth.num_rows, out.counts["ties"], len(blocks),
+                      out.counts["social_calls"]))
+    (owners_a, ties_a, n_a, social_a), (owners_b, ties_b, n_b, social_b) = sizes
+    assert (n_a, n_b) == (2, 6)
+    assert abs(owners_a / owners_b - 1) < 0.02  # the same share, up to rounding
+    assert abs(ties_a / ties_b - 1) < 0.1
+    assert abs(social_a / BLOCK_CALLS - 1) < 0.05 and abs(social_b / BLOCK_CALLS - 1) < 0.05
+
+
+@pytest.mark.parametrize("calls", [20_000, 90_000])
+def test_calls_knob_scales_calls_and_people(tmp_path, calls):
+    manifest = json.loads(generate("tiny", SEED, tmp_path, calls=calls).read_text())
+    counts = manifest["counts"]
+    assert manifest["calls"] == calls and manifest["parameters"]["calls_per_month"] == calls
+    assert abs(counts["social_calls"] / calls - 1) < 0.03  # the stated tolerance (docs)
+    f = calls / PRESETS["tiny"].calls_per_month
+    for group, n in [("local", 1000), ("settled_migrant", 700), ("new_migrant", 300)]:
+        assert counts[group] == round(n * f)
+    assert counts["external_parties"] == round(1800 * f)
+
+
+def test_blocks_same_bytes_with_or_without_workers(blocked, tmp_path):
+    generate("tiny", SEED, tmp_path, block_calls=BLOCK_CALLS, workers=2)
+    files = sorted(p.relative_to(blocked) for p in blocked.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    for path in files:
+        assert (blocked / path).read_bytes() == (tmp_path / path).read_bytes(), path
+    assert json.loads((blocked / "manifest.json").read_text())["blocks"] == 3
+
+
+def test_blocks_keep_numbers_ids_and_planted_rows(blocked):
+    subs = pd.read_parquet(blocked / "subscribers.parquet")
+    truth = pd.read_parquet(blocked / "ground_truth" / "truth.parquet")
+    valid = subs.dropna(subset=["number"])
+    assert valid.number.is_unique and truth.owner_id.is_unique
+    assert set(valid.owner_id) == set(truth.owner_id)
+    calls = _day_frames(blocked)
+    bad = pd.read_parquet(blocked / "ground_truth" / "malformed.parquet")
+    bad_calls = bad[bad.file.str.startswith("calls/")]
+    rows = calls.merge(bad_calls, on=["file", "row"])
+    assert len(rows) == len(bad_calls) and bad_calls.detail.nunique() == 10
+    assert rows[rows.detail == "null_caller"].caller.isna().all()
+    assert rows[rows.detail == "self_call"].eval("caller == callee").all()
+    clean = calls.merge(bad_calls[["file", "row"]], how="left", indicator=True)
+    clean = calls[(clean["_merge"] == "left_only").to_numpy()]
+    assert not clean.duplicated(["caller", "callee", "start_ts", "end_ts", "caller_cell",
+                                 "callee_cell"]).any()
+    # The planted calendar, from the calls of every block.
+    days = pd.concat([clean[["caller", "start_ts"]].set_axis(["number", "ts"], axis=1),
+                      clean[["callee", "start_ts"]].set_axis(["number", "ts"], axis=1)])
+    span = days.merge(valid[["number", "owner_id"]]).groupby("owner_id").ts.agg(["min", "max"])
+    new = span.merge(truth, on="owner_id").query("group == 'new_migrant'")
+    assert len(new) == 300 and (new["min"].dt.date == new.arrival_day).all()
+    leavers = new[new.will_leave]
+    assert len(leavers) >= 6 and (leavers["max"].dt.date + timedelta(1) == leavers.leave_day).all()

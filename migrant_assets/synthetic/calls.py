@@ -1,8 +1,9 @@
-"""The calls of one day (SPEC §7): behaviour, never features.
+"""The calls of a block's month, day by day (SPEC §7): behaviour, never features.
 
-- Social calls: each tie that exists and whose two parties are present gets Poisson(rate) calls;
-  the caller is drawn with the tie's direction bias; weekends are 15% quieter; a leaver's calls
-  fade by up to 40% toward the last day.
+- Social calls: each tie that exists and whose two parties are present gets Poisson(rate) calls
+  a day (drawn for the whole month at once by thinning, :meth:`CallModel.month`); the caller is
+  drawn with the tie's direction bias; weekends are 15% quieter; a leaver's calls fade by up to
+  40% toward the last day; nobody calls or is called during a quiet spell.
 - Anchors: a new migrant calls their relative on the arrival day, a leaver on the last day, so the
   planted arrival and departure days are the first and last days with a call.
 - Service calls: each service number calls each of its customers once, on a day when the customer
@@ -20,10 +21,9 @@ from datetime import date
 
 import numpy as np
 
-from migrant_assets.synthetic.population import EXTERNAL, SERVICE, Population
+from migrant_assets.synthetic.population import SERVICE, Population
 from migrant_assets.synthetic.presets import Preset
-from migrant_assets.synthetic.seeding import rng_for
-from migrant_assets.synthetic.social import Ties
+from migrant_assets.synthetic.social import Ties, first_of_each
 
 HOUR_WEIGHTS = np.array([0.6, 0.3, 0.15, 0.1, 0.1, 0.25, 0.8, 2.5, 4.5, 6.0, 6.5, 6.5,
                          5.5, 5.5, 6.0, 6.0, 6.0, 6.5, 6.5, 6.5, 6.5, 5.5, 3.5, 1.8])
@@ -34,33 +34,40 @@ PLACE_P = {
     "workday": (0.15, 0.65, 0.20),  # 09:00-16:00 on weekdays
     "rest": (0.40, 0.20, 0.40),  # everything else
 }
+#: Period of (hour + 24 × weekend): 0 night 20:00-07:00, 1 weekdays 09:00-16:00, 2 otherwise.
+_HOURS = np.arange(48) % 24
+PERIOD = np.where((_HOURS >= 20) | (_HOURS < 7), 0,
+                  np.where((_HOURS >= 9) & (_HOURS < 16) & (np.arange(48) < 24), 1, 2))
+P_HOME = np.array([PLACE_P[k][0] for k in ("night", "workday", "rest")])
+P_HOME_OR_WORK = P_HOME + np.array([PLACE_P[k][1] for k in ("night", "workday", "rest")])
+HOUR_CDF = np.cumsum(HOUR_P)
 MAX_DURATION_S = 4 * 3600
+RANDOM_CELL = -2  # a service number's tower: a random one for each call
 SECOND_NUMBER_P = 0.3  # share of an owner's calls made from a second number
 
 
 @dataclass(frozen=True)
 class Services:
-    """(service number, customer, day) triples, sorted by day; ``offsets[d]`` starts day d."""
+    """(service number, customer, day) triples."""
 
     person: np.ndarray
     customer: np.ndarray
-    offsets: np.ndarray
+    day: np.ndarray
 
 
-def build_services(rng: np.random.Generator, pop: Population, preset: Preset, n_days: int):
+def build_services(rng: np.random.Generator, pop: Population, preset: Preset) -> Services:
     """Each service number gets a customer list of distinct non-service parties, each customer
     called on one day of their presence."""
     services = np.flatnonzero(pop.role == SERVICE)
     pool = np.flatnonzero(pop.role != SERVICE)
     lo, hi = preset.service_customers
     sizes = np.minimum(rng.integers(lo, hi + 1, services.size), pool.size)
-    customer = np.concatenate([rng.choice(pool, s, replace=False) for s in sizes])
+    customer = np.concatenate([rng.choice(pool, s, replace=False) for s in sizes]
+                              or [np.zeros(0, np.int64)])
     person = np.repeat(services, sizes)
     span = pop.last[customer] - pop.first[customer] + 1
     day = pop.first[customer] + (rng.random(customer.size) * span).astype(np.int64)
-    order = np.argsort(day, kind="stable")
-    offsets = np.searchsorted(day[order], np.arange(n_days + 1))
-    return Services(person[order], customer[order], offsets)
+    return Services(person, customer, day)
 
 
 @dataclass
@@ -80,102 +87,143 @@ class DayCalls:
     def __len__(self) -> int:
         return self.caller.size
 
-    def take(self, index: np.ndarray) -> DayCalls:
+    def take(self, index: np.ndarray | slice) -> DayCalls:
         return DayCalls(*(getattr(self, f)[index] for f in self.__dataclass_fields__))
 
 
+def day_weights(start: date, n_days: int) -> tuple[np.ndarray, np.ndarray]:
+    """Weekday (0 = Monday) and call-rate factor (weekends 15% quieter) of each day."""
+    weekday = (start.weekday() + np.arange(n_days)) % 7
+    return weekday, np.where(weekday >= 5, 0.85, 1.0)
+
+
+def _fade(pop: Population, person: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """A leaver's activity fades by up to 40% toward the last day (1 for everyone else)."""
+    first, last = pop.first[person], pop.last[person]
+    progress = np.clip((day - first) / np.maximum(last - first, 1), 0, 1)
+    return 1 - 0.4 * progress * pop.leaver[person]
+
+
+def _quiet(pop: Population, person: np.ndarray, day: np.ndarray) -> np.ndarray:
+    return (pop.quiet_start[person] <= day) & (day < pop.quiet_end[person])
+
+
 class CallModel:
-    """Generates day ``d`` (offset from ``start``) independently of every other day."""
+    """Generates a block's month of calls at once, day by day in memory order."""
 
     def __init__(self, pop: Population, ties: Ties, services: Services, n_cells: int,
-                 seed: int, start: date):
+                 start: date, n_days: int):
         self.pop, self.ties, self.services = pop, ties, services
-        self.n_cells, self.seed, self.start = n_cells, seed, start
+        self.n_cells, self.start, self.n_days = n_cells, start, n_days
+        self.weekday, self.day_weight = day_weights(start, n_days)
         self.leavers = np.flatnonzero(pop.leaver)
+        # Each person's cells: home, work, other places (services draw, externals have none).
+        cells = np.full((pop.n_persons, 2 + pop.places.shape[1]), -1, np.int32)
+        o = pop.n_owners
+        cells[:o, 0], cells[:o, 1], cells[:o, 2:] = pop.home_cell, pop.work_cell, pop.places
+        cells[pop.role == SERVICE] = RANDOM_CELL
+        self.cells, self.width = cells.ravel(), cells.shape[1]
+        self.n_places = np.ones(pop.n_persons, np.int64)
+        self.n_places[:o] = pop.n_places
+        odd = pop.leaver | (pop.quiet_end > pop.quiet_start)
+        self.special = odd[ties.u] | odd[ties.v]
 
-    def day(self, d: int) -> DayCalls:
-        pop, ties, rng = self.pop, self.ties, rng_for(self.seed, "calls", d)
-        weekday = date.fromordinal(self.start.toordinal() + d).weekday()
-        present = pop.present(d)
-        factor = np.ones(pop.n_persons)
-        lv = self.leavers
-        progress = (d - pop.first[lv]) / np.maximum(pop.last[lv] - pop.first[lv], 1)
-        factor[lv] = 1 - 0.4 * np.clip(progress, 0, 1)
-        alive = np.flatnonzero((ties.form <= d) & present[ties.u] & present[ties.v])
-        lam = ties.rate[alive] * factor[ties.u[alive]] * factor[ties.v[alive]]
-        lam *= 0.85 if weekday >= 5 else 1.0
-        edge = np.repeat(alive, rng.poisson(lam))
+    def month(self, rng: np.random.Generator) -> tuple[DayCalls, np.ndarray, dict[str, int]]:
+        """Every call of the month sorted by start time (then caller, callee), where each day
+        starts, and the number of anchor, social and service calls. Social calls thin a Poisson
+        process: Poisson(rate × span) candidates per tie on uniform days of its span, each kept
+        with the day's factor (weekend, quiet spells, a leaver's fade), which makes a
+        Poisson(rate × factor) count per day."""
+        pop, ties = self.pop, self.ties
+        edge = np.repeat(np.arange(ties.size), rng.poisson(ties.rate * ties.span))
+        day = ties.lo[edge] + (rng.random(edge.size) * ties.span[edge]).astype(np.int16)
+        p_keep = self.day_weight[day]
+        s = np.flatnonzero(self.special[edge])  # a leaver or someone with a quiet spell
+        su, sv, sd = ties.u[edge[s]], ties.v[edge[s]], day[s]
+        p_keep[s] *= _fade(pop, su, sd) * _fade(pop, sv, sd) * ~_quiet(pop, su, sd) \
+            * ~_quiet(pop, sv, sd)
+        keep = rng.random(edge.size) < p_keep
+        edge, day = edge[keep], day[keep]
+        u, v = ties.u[edge], ties.v[edge]
         u_calls = rng.random(edge.size) < ties.p_u_calls[edge]
-        caller = np.where(u_calls, ties.u[edge], ties.v[edge])
-        callee = np.where(u_calls, ties.v[edge], ties.u[edge])
+        caller, callee = np.where(u_calls, u, v), np.where(u_calls, v, u)
         log_dur = rng.normal(ties.mu[edge], ties.sigma[edge])
+        n_social = edge.size
+        del edge, u, v, u_calls
 
-        anchors = np.flatnonzero((pop.first == d) & (ties.family >= 0))
-        anchors = np.concatenate([anchors, self.leavers[pop.last[self.leavers] == d]])
+        # Anchors: a new migrant calls the relative on arrival, a leaver on the last day.
+        arriving = np.flatnonzero(ties.family >= 0)
+        leaving = self.leavers[ties.family[self.leavers] >= 0]
+        anchors = np.concatenate([arriving, leaving])
+        a_day = np.concatenate([pop.first[arriving], pop.last[leaving]])
         fam = ties.family[anchors]
         a_callee = np.where(ties.u[fam] == anchors, ties.v[fam], ties.u[fam])
 
-        s0, s1 = self.services.offsets[d], self.services.offsets[d + 1]
-        s_person = self.services.person[s0:s1]
-        s_customer = self.services.customer[s0:s1]
-        ok = present[s_customer]
-        s_person, s_customer = s_person[ok], s_customer[ok]
+        # Service calls, on the drawn day when the customer is not silent.
+        sv = self.services
+        ok = ~_quiet(pop, sv.customer, sv.day)
+        s_person, s_customer, s_day = sv.person[ok], sv.customer[ok], sv.day[ok]
         outbound = rng.random(s_person.size) < 0.8
 
+        day = np.concatenate([a_day, day, s_day]).astype(np.int64)
         caller = np.concatenate([anchors, caller, np.where(outbound, s_person, s_customer)])
         callee = np.concatenate([a_callee, callee, np.where(outbound, s_customer, s_person)])
         log_dur = np.concatenate([rng.normal(5.0, 0.8, anchors.size), log_dur,
                                   rng.normal(3.6, 0.7, s_person.size)])
-        protected = np.zeros(caller.size, bool)
-        protected[: anchors.size] = True
-
         n = caller.size
-        second = rng.integers(0, 3600, n) + 3600 * rng.choice(24, n, p=HOUR_P)
-        # The same caller, callee and second twice would be an exact duplicate: keep the first.
-        key = (caller.astype(np.int64) << 40) | (callee.astype(np.int64) << 17) | second
-        _, first_seen = np.unique(key, return_index=True)
-        keep = np.sort(first_seen)
-        caller, callee, second = caller[keep], callee[keep], second[keep]
-        log_dur, protected = log_dur[keep], protected[keep]
-        n = keep.size
+        hour = np.minimum(np.searchsorted(HOUR_CDF, rng.random(n), "right"), 23)
+        second = rng.integers(0, 3600, n) + 3600 * hour
+
+        # Sort by (day, second, caller, callee); the same four twice would be an exact
+        # duplicate: keep the first (an anchor before any other call).
+        bits = int(max(pop.n_persons - 1, 1)).bit_length()
+        if 17 + 2 * bits + int(self.n_days - 1).bit_length() > 64:
+            raise ValueError("block too large to pack its calls' sort key")
+        key = day.astype(np.uint64) << np.uint64(17) | second.astype(np.uint64)
+        key = key << np.uint64(bits) | caller.astype(np.uint64)
+        key = key << np.uint64(bits) | callee.astype(np.uint64)
+        _, order = first_of_each(key)
+        protected = order < anchors.size
+        n_social = int(((order >= anchors.size) & (order < anchors.size + n_social)).sum())
+        n_anchor = int((order < anchors.size).sum())
+        counts = {"anchor_calls": n_anchor, "social_calls": n_social,
+                  "service_calls": int(order.size) - n_social - n_anchor}
+        day, caller, callee = day[order], caller[order], callee[order]
+        second, log_dur = second[order], log_dur[order]
+        n = order.size
+        del key, order
 
         duration = np.clip(np.round(np.exp(log_dur)), 1, MAX_DURATION_S).astype(np.int64)
-        midnight = (self.start.toordinal() + d - date(1970, 1, 1).toordinal()) * 86400
-        start_ts = midnight + second
+        epoch = self.start.toordinal() - date(1970, 1, 1).toordinal()
+        start_ts = (epoch + day) * 86400 + second
         hour = second // 3600
-        return DayCalls(
+        weekend = self.weekday[day] >= 5
+        calls = DayCalls(
             caller=self._number(rng, caller),
             callee=self._number(rng, callee),
             start=start_ts,
             end=start_ts + duration,
             start_null=np.zeros(n, bool),
             end_null=np.zeros(n, bool),
-            caller_cell=self._cell(rng, caller, hour, weekday),
-            callee_cell=self._cell(rng, callee, hour, weekday),
+            caller_cell=self._cell(rng, caller, hour, weekend),
+            callee_cell=self._cell(rng, callee, hour, weekend),
             protected=protected,
         )
+        return calls, np.searchsorted(day, np.arange(self.n_days + 1)), counts
 
     def _number(self, rng: np.random.Generator, person: np.ndarray) -> np.ndarray:
         num2 = self.pop.num2[person]
         use2 = (num2 >= 0) & (rng.random(person.size) < SECOND_NUMBER_P)
         return np.where(use2, num2, self.pop.num1[person])
 
-    def _cell(self, rng, person: np.ndarray, hour: np.ndarray, weekday: int) -> np.ndarray:
-        pop = self.pop
-        role = pop.role[person]
-        owner = np.minimum(person, pop.n_owners - 1)
-        night = (hour >= 20) | (hour < 7)
-        workday = (hour >= 9) & (hour < 16) & (weekday < 5)
-        p_home = np.select([night, workday], [PLACE_P["night"][0], PLACE_P["workday"][0]],
-                           PLACE_P["rest"][0])
-        p_work = np.select([night, workday], [PLACE_P["night"][1], PLACE_P["workday"][1]],
-                           PLACE_P["rest"][1])
+    def _cell(self, rng, person: np.ndarray, hour: np.ndarray, weekend: np.ndarray):
+        """Home, work or one of the other places by period of the day, from one table of each
+        person's cells (services: a random tower; other operators' parties: none)."""
+        period = PERIOD[hour + 24 * weekend]
         u = rng.random(person.size)
-        k = (rng.random(person.size) * pop.n_places[owner]).astype(np.int64)
-        cell = np.where(
-            u < p_home,
-            pop.home_cell[owner],
-            np.where(u < p_home + p_work, pop.work_cell[owner], pop.places[owner, k]),
-        )
-        cell = np.where(role == SERVICE, rng.integers(0, self.n_cells, person.size), cell)
-        return np.where(role == EXTERNAL, -1, cell).astype(np.int32)
+        other = 2 + (rng.random(person.size) * self.n_places[person]).astype(np.int64)
+        column = np.where(u < P_HOME[period], 0, np.where(u < P_HOME_OR_WORK[period], 1, other))
+        cell = self.cells[person * self.width + column]
+        service = np.flatnonzero(cell == RANDOM_CELL)
+        cell[service] = rng.integers(0, self.n_cells, service.size)
+        return cell

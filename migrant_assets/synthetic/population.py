@@ -27,6 +27,7 @@ import numpy as np
 
 from migrant_assets.synthetic.geography import Geography, place
 from migrant_assets.synthetic.presets import Preset
+from migrant_assets.synthetic.seeding import permute
 
 #: Birth provinces; index 0 is the study city. Weights for migrants: neighbours first (SPEC §7).
 PROVINCE_WEIGHTS: dict[str, float] = {
@@ -203,15 +204,20 @@ OTHER_PREFIXES = np.array([130, 131, 132, 134, 135, 136, 137, 138, 139, 150, 151
                            157, 158, 159, 182, 183, 185, 186, 187, 188])
 
 
-def _numbers(rng: np.random.Generator, prefixes: np.ndarray, n: int) -> np.ndarray:
-    code = rng.choice(prefixes.size * 100_000_000, size=n, replace=False)
+def _numbers(prefixes: np.ndarray, index: np.ndarray, seed: int, purpose: str) -> np.ndarray:
+    """The numbers of a range of the city's numbering: a keyed bijection of the index onto the
+    prefixes' 8-digit space, so every block's numbers are unique in the whole city."""
+    code = permute(index, prefixes.size * 100_000_000, seed, purpose)
     return prefixes[code // 100_000_000].astype(np.int64) * 100_000_000 + code % 100_000_000
 
 
 def build_population(
-    rng: np.random.Generator, preset: Preset, n_days: int, geo: Geography
+    rng: np.random.Generator, preset: Preset, n_days: int, geo: Geography, *, seed: int = 0,
+    owner_offset: int = 0, external_offset: int = 0, city_owners: int | None = None,
 ) -> Population:
-    """Draw every person of the city; see the module docstring for the groups."""
+    """Draw every person of a block (by default the whole city); see the module docstring for
+    the groups. Owners are numbers ``owner_offset..`` of the city's ``city_owners`` (first
+    numbers, then second numbers), external parties ``external_offset..`` of other operators'."""
     p = preset
     n_service = p.n_delivery + p.n_customer_service + p.n_fraud + p.n_unflagged_service
     sizes = [p.n_local, p.n_settled, p.n_new, p.n_other, n_service, p.n_external]
@@ -271,8 +277,13 @@ def build_population(
     two = owner & (role != SERVICE) & (rng.random(n) < p.two_number_share)
     two[nonlocal_only] = False
     n_op = n_owners + int(two.sum())
-    numbers = np.concatenate([_numbers(rng, OPERATOR_PREFIXES, n_op),
-                              _numbers(rng, OTHER_PREFIXES, p.n_external)])
+    city_owners = n_owners if city_owners is None else city_owners
+    first_numbers = owner_offset + np.arange(n_owners)
+    op_index = np.concatenate([first_numbers, city_owners + first_numbers[two[:n_owners]]])
+    numbers = np.concatenate([
+        _numbers(OPERATOR_PREFIXES, op_index, seed, "operator_numbers"),
+        _numbers(OTHER_PREFIXES, external_offset + np.arange(p.n_external), seed,
+                 "other_numbers")])
     num1 = np.concatenate([np.arange(n_owners), n_op + np.arange(p.n_external)]).astype(np.int32)
     num2 = np.full(n, -1, np.int32)
     num2[two] = n_owners + np.arange(int(two.sum()))

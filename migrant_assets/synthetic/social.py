@@ -29,6 +29,7 @@ from migrant_assets.synthetic.population import EXTERNAL, MIGRANT_P, NEW, SERVIC
 
 INITIAL, BROUGHT, GROWN, CLOSED = range(4)
 N_AGE_BANDS = 20
+N_KEYS = 3 * 64 * 2 * N_AGE_BANDS  # strata keys are below this (pools × provinces × sex × age)
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class Ties:
     mu: np.ndarray  # log-duration location (seconds)
     sigma: np.ndarray  # log-duration scale: heavier tails for strong ties
     family: np.ndarray  # per person: index of the relative's tie, −1 if none
+    lo: np.ndarray  # first day both parties are present and the tie exists
+    span: np.ndarray  # days from ``lo`` to the last day both are present (0: never)
 
     @property
     def size(self) -> int:
@@ -52,10 +55,10 @@ class Ties:
 
 def _pick(member_key: np.ndarray, members: np.ndarray, query: np.ndarray, u: np.ndarray):
     """A random member whose key equals each query key (−1 when the stratum is empty)."""
-    order = np.argsort(member_key, kind="stable")
-    sorted_key = member_key[order]
-    left = np.searchsorted(sorted_key, query, "left")
-    count = np.searchsorted(sorted_key, query, "right") - left
+    order = np.argsort(member_key.astype(np.int16), kind="stable")  # small keys: radix sort
+    count = np.bincount(member_key, minlength=N_KEYS)
+    left = (np.cumsum(count) - count)[query]
+    count = count[query]
     pos = np.minimum(left + (u * count).astype(np.int64), members.size - 1)
     return np.where(count > 0, members[order[pos]], -1)
 
@@ -90,21 +93,44 @@ def _choose_contacts(rng, pop: Population, ego, p_town, p_local, p_ext) -> np.nd
     return partner
 
 
+def first_of_each(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sort ``key`` and return the distinct keys in order with, for each, the first position
+    holding it: the same whatever the sort algorithm (equal keys are broken by position)."""
+    order = np.argsort(key)
+    key = key[order]
+    start = np.ones(key.size, bool)
+    start[1:] = key[1:] != key[:-1]
+    start = np.flatnonzero(start)
+    first = np.minimum.reduceat(order, start) if key.size else order
+    return key[start], first
+
+
 def _dedupe(u, v, form, kind, weight):
-    """One tie per unordered pair (the earliest formed); no self ties, none between externals."""
-    a, b = np.minimum(u, v), np.maximum(u, v)
-    order = np.lexsort((form, b, a))
-    a, b, form, kind, weight = a[order], b[order], form[order], kind[order], weight[order]
-    keep = np.ones(a.size, bool)
-    keep[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
-    keep &= a != b
-    return a[keep], b[keep], form[keep], kind[keep], weight[keep]
+    """One tie per unordered pair (the earliest formed); no self ties, none between externals.
+    One sort of a packed (pair, formation day) key."""
+    a, b = np.minimum(u, v).astype(np.int64), np.maximum(u, v).astype(np.int64)
+    bits = int(max(int(b.max(initial=0)), 1)).bit_length()
+    key, first = first_of_each((((a << bits) | b) << 16) | (form.astype(np.int64) + 1))
+    pair = key >> 16
+    keep = np.ones(key.size, bool)
+    keep[1:] = pair[1:] != pair[:-1]
+    first = first[keep & (a[first] != b[first])]
+    return a[first], b[first], form[first], kind[first], weight[first]
+
+
+def _weight_within(lo, end, q0, q1, cum):
+    """Sum of the day weights over the days of ``[lo, end)`` that are also in ``[q0, q1)``."""
+    last = cum.size - 1
+    a, b = np.minimum(np.maximum(lo, q0), last), np.minimum(np.minimum(end, q1), last)
+    return np.where(b > a, cum[np.maximum(b, a)] - cum[a], 0.0)
 
 
 def build_ties(
-    rng: np.random.Generator, pop: Population, n_days: int, calls_per_month: int
+    rng: np.random.Generator, pop: Population, n_days: int, calls_per_month: int,
+    day_weight: np.ndarray | None = None,
 ) -> Ties:
-    """Draw the social graph; see the module docstring."""
+    """Draw the social graph; see the module docstring. ``day_weight`` (1 on weekdays) is the
+    call-rate factor of each day, so the expected calls add up to ``calls_per_month``."""
     k_total = pop.k_initial + pop.k_new
     ego = np.repeat(np.arange(pop.n_persons), k_total)
     starts = np.cumsum(k_total) - k_total
@@ -154,11 +180,24 @@ def build_ties(
     seen = (pop.role[u] != EXTERNAL) | (pop.role[v] != EXTERNAL)
     u, v, form, kind, weight = u[seen], v[seen], form[seen], kind[seen], weight[seen]
 
-    # Rates scaled to the month's call target; direction and duration laws.
+    # Rates scaled to the month's call target: the expected calls of a tie are its rate times
+    # the weighted days both parties are present (out of quiet spells; fading leavers aside).
     raw = weight * pop.activity[u] * pop.activity[v]
     lo = np.maximum(np.maximum(pop.first[u], pop.first[v]), np.maximum(form, 0))
-    overlap = np.maximum(0, np.minimum(pop.last[u], pop.last[v]) - lo + 1)
-    rate = raw * (calls_per_month / max(float((raw * overlap).sum()), 1e-9))
+    hi = np.minimum(pop.last[u], pop.last[v])
+    span = np.maximum(0, hi - lo + 1)
+    weights = np.ones(n_days) if day_weight is None else np.asarray(day_weight, float)
+    cum = np.concatenate([[0.0], np.cumsum(weights)])
+    days = np.where(span > 0, cum[np.minimum(hi + 1, n_days)] - cum[np.minimum(lo, n_days)], 0.0)
+    quiet = np.flatnonzero((span > 0) & ((pop.quiet_end[u] > pop.quiet_start[u])
+                                         | (pop.quiet_end[v] > pop.quiet_start[v])))
+    lo_, end = lo[quiet].astype(np.int64), (hi[quiet] + 1).astype(np.int64)
+    qu0, qu1 = pop.quiet_start[u[quiet]], pop.quiet_end[u[quiet]]
+    qv0, qv1 = pop.quiet_start[v[quiet]], pop.quiet_end[v[quiet]]
+    days[quiet] -= (_weight_within(lo_, end, qu0, qu1, cum)
+                    + _weight_within(lo_, end, qv0, qv1, cum)
+                    - _weight_within(lo_, end, np.maximum(qu0, qv0), np.minimum(qu1, qv1), cum))
+    rate = raw * (calls_per_month / max(float((raw * days).sum()), 1e-9))
     logit = pop.out_bias[u] - pop.out_bias[v] + rng.normal(0, 1.2, u.size)
     strength = np.log(weight)
     both_local = (pop.province[u] == 0) & (pop.province[v] == 0)
@@ -174,5 +213,5 @@ def build_ties(
     return Ties(
         u=u.astype(np.int32), v=v.astype(np.int32), form=form.astype(np.int16), kind=kind,
         rate=rate.astype(np.float64), p_u_calls=1 / (1 + np.exp(-logit)), mu=mu, sigma=sigma,
-        family=family,
+        family=family, lo=lo.astype(np.int16), span=span.astype(np.int16),
     )

@@ -1,17 +1,27 @@
-"""Build the synthetic city once, then stream it to the files of the data contract (SPEC §1, §7).
+"""Build the synthetic city block by block and stream it to the files of the data contract
+(SPEC §1, §7).
 
-``generate`` writes ``cells``, ``estates`` and ``subscribers`` (each with its planted malformed
-rows), one ``calls/<date>.parquet`` per day (only one day in memory at a time), the ground truth
-and, last, ``manifest.json`` — its presence means the city is complete. Every file is a
-deterministic function of (preset, proportions, seed, start, end): no clock, no unseeded draw.
+The city is cut into blocks of at most ``block_calls`` social calls (:func:`plan_blocks`): a
+block is a community with its own people, ties and calls, so memory holds one block (per worker)
+whatever the city's size or number of days. ``generate`` writes ``cells`` and ``estates``, then
+for each block in order its rows of ``subscribers`` and ``ground_truth/truth`` and one row group
+of each day's ``calls/<date>.parquet`` (zstd), the record of malformed rows and, last,
+``manifest.json`` — its presence means the city is complete. Every file is a deterministic
+function of (preset, calls, proportions, seed, start, end, block size), whatever the number of
+worker processes: no clock, no unseeded draw.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
+from functools import lru_cache
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Literal
 
@@ -19,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from migrant_assets.synthetic.calls import CallModel, DayCalls, build_services
+from migrant_assets.synthetic.calls import CallModel, DayCalls, build_services, day_weights
 from migrant_assets.synthetic.geography import Geography, build_geography, to_latlon
 from migrant_assets.synthetic.malformed import CALL_DEFECTS, inject_calls
 from migrant_assets.synthetic.population import (
@@ -33,31 +43,63 @@ from migrant_assets.synthetic.population import (
     behaviour_table,
     build_population,
 )
-from migrant_assets.synthetic.presets import PRESETS
-from migrant_assets.synthetic.seeding import rng_for
+from migrant_assets.synthetic.presets import BLOCK_CALLS, PRESETS, Block, plan_blocks
+from migrant_assets.synthetic.seeding import permute, rng_for
 from migrant_assets.synthetic.social import build_ties
 
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "2.0"
 UNKNOWN_CELL_ID = "C9999999"
 DEFECT_REASONS = np.array([reason for reason, _ in CALL_DEFECTS])
 DEFECT_DETAILS = np.array([detail for _, detail in CALL_DEFECTS])
+COMPRESSION = "zstd"
+MALFORMED_FLUSH_ROWS = 1_000_000
 
 
-def _ids(prefix: str, n: int, width: int) -> np.ndarray:
-    return np.char.add(prefix, np.char.zfill(np.arange(n).astype(str), width))
+def _ids(prefix: str, n: int | np.ndarray, width: int) -> np.ndarray:
+    """``prefix`` and zero-padded numbers: ``0..n-1``, or the numbers of an index array."""
+    index = np.arange(n) if np.isscalar(n) else np.asarray(n)
+    return np.char.add(prefix, np.char.zfill(index.astype(str), width))
 
 
 def _write(table: pa.Table, path: Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, compression="snappy")
+    pq.write_table(table, path, compression=COMPRESSION)
     return table.num_rows
 
 
-class _Malformed:
-    """The record of every injected row: file, row index in the file, reason, detail."""
+class _Appender:
+    """One Parquet file written a row group at a time, with the schema of its first table."""
 
-    def __init__(self) -> None:
+    def __init__(self, path: Path, dictionary: bool | list[str] = True) -> None:
+        self.path, self.rows, self.dictionary = path, 0, dictionary
+        self.writer: pq.ParquetWriter | None = None
+
+    def write(self, table: pa.Table) -> None:
+        if self.writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.writer = pq.ParquetWriter(self.path, table.schema, compression=COMPRESSION,
+                                           use_dictionary=self.dictionary)
+        self.writer.write_table(table.cast(self.writer.schema))
+        self.rows += table.num_rows
+
+    def close(self) -> int:
+        if self.writer is not None:
+            self.writer.close()
+        return self.rows
+
+
+MALFORMED_SCHEMA = pa.schema([("file", pa.string()), ("row", pa.int64()),
+                              ("reason", pa.string()), ("detail", pa.string())])
+
+
+class _Malformed:
+    """The record of every injected row (file, row index in the file, reason, detail), written
+    to ``path`` in row groups of :data:`MALFORMED_FLUSH_ROWS`."""
+
+    def __init__(self, path: Path) -> None:
+        self.out = _Appender(path)
         self.parts: list[pa.Table] = []
+        self.pending = 0
         self.counts: dict[str, dict[str, int]] = {}
 
     def add(self, file: str, rows: np.ndarray, reasons: np.ndarray, details: np.ndarray) -> None:
@@ -66,13 +108,22 @@ class _Malformed:
             "row": pa.array(rows, pa.int64()),
             "reason": pa.array(reasons, pa.string()),
             "detail": pa.array(details, pa.string()),
-        }))
+        }, schema=MALFORMED_SCHEMA))
+        self.pending += rows.size
         counts = self.counts.setdefault(file.split("/")[0].removesuffix(".parquet"), {})
         for reason, n in zip(*np.unique(reasons, return_counts=True), strict=True):
             counts[str(reason)] = counts.get(str(reason), 0) + int(n)
+        if self.pending >= MALFORMED_FLUSH_ROWS:
+            self.flush()
 
-    def table(self) -> pa.Table:
-        return pa.concat_tables(self.parts)
+    def flush(self) -> None:
+        if self.parts:
+            self.out.write(pa.concat_tables(self.parts))
+        self.parts, self.pending = [], 0
+
+    def close(self) -> int:
+        self.flush()
+        return self.out.close()
 
 
 def _cells(geo: Geography, rng: np.random.Generator, bad: _Malformed) -> pa.Table:
@@ -108,14 +159,20 @@ def _estates(geo: Geography, bad: _Malformed) -> pa.Table:
     return table
 
 
-def _owner_ids(pop: Population, rng: np.random.Generator) -> np.ndarray:
-    """Owner ids in a shuffled order, so an id says nothing about the owner's group."""
-    return _ids("O", pop.n_owners, 7)[rng.permutation(pop.n_owners)]
+def _id_width(city_owners: int) -> int:
+    return max(7, len(str(city_owners)))
 
 
-def _subscribers(pop: Population, owner_id: np.ndarray, number_str: np.ndarray,
-                 bad: _Malformed) -> pa.Table:
-    """One row per operator number (attributes masked where missing), then a null number."""
+def _owner_ids(block: Block, pop: Population, seed: int, city_owners: int) -> np.ndarray:
+    """Owner ids: a keyed bijection of the owners' place in the city's numbering, so an id says
+    nothing about the owner's group or block."""
+    index = permute(block.owner_offset + np.arange(pop.n_owners), city_owners, seed, "owner_ids")
+    return _ids("O", index, _id_width(city_owners))
+
+
+def _subscribers(pop: Population, owner_id: np.ndarray, number_str: np.ndarray) -> pa.Table:
+    """One row per operator number of a block (attributes masked where missing), sorted by
+    owner id and number."""
     o = np.arange(pop.n_owners)
     two = o[pop.num2[o] >= 0]
     owner = np.concatenate([o, two])
@@ -123,24 +180,27 @@ def _subscribers(pop: Population, owner_id: np.ndarray, number_str: np.ndarray,
     local = np.concatenate([pop.local1[o], pop.local2[two]])
     order = np.lexsort((number_str[num], owner_id[owner]))
     owner, num, local = owner[order], num[order], local[order]
-    spare = pop.n_owners  # the malformed row belongs to an owner with no valid number
-    owner_col = np.concatenate([owner_id[owner], _ids("O", spare + 1, 7)[[spare]]])
-    age = pop.age[owner].astype(np.int32)
-    table = pa.table({
-        "number": pa.array(np.concatenate([number_str[num], [None]]), pa.string()),
-        "owner_id": owner_col,
-        "age": pa.array(np.append(age, 30), pa.int32(),
-                        mask=np.append(pop.missing_age[owner], False)),
-        "sex": pa.array(np.append(np.where(pop.sex[owner] == 1, "M", "F"), "F"), pa.string(),
-                        mask=np.append(pop.missing_sex[owner], False)),
-        "birth_province": pa.array(np.append(PROVINCES[pop.province[owner]], "Anhui"),
-                                   pa.string(), mask=np.append(pop.missing_province[owner], False)),
-        "is_local_number": np.append(local, True),
-        "user_type": np.append(np.array(USER_TYPES)[pop.user_type[owner]], "regular"),
+    return pa.table({
+        "number": pa.array(number_str[num], pa.string()),
+        "owner_id": pa.array(owner_id[owner], pa.string()),
+        "age": pa.array(pop.age[owner].astype(np.int32), pa.int32(), mask=pop.missing_age[owner]),
+        "sex": pa.array(np.where(pop.sex[owner] == 1, "M", "F"), pa.string(),
+                        mask=pop.missing_sex[owner]),
+        "birth_province": pa.array(PROVINCES[pop.province[owner]], pa.string(),
+                                   mask=pop.missing_province[owner]),
+        "is_local_number": pa.array(local, pa.bool_()),
+        "user_type": pa.array(np.array(USER_TYPES)[pop.user_type[owner]], pa.string()),
     })
-    bad.add("subscribers.parquet", np.array([owner.size]), np.array(["missing_id"]),
-            np.array(["null_number"]))
-    return table
+
+
+def _spare_subscriber(schema: pa.Schema, city_owners: int) -> pa.Table:
+    """The malformed last row: a null number, for an owner with no valid number."""
+    return pa.table({
+        "number": pa.array([None], pa.string()),
+        "owner_id": _ids("O", np.array([city_owners]), _id_width(city_owners)),
+        "age": pa.array([30], pa.int32()), "sex": ["F"], "birth_province": ["Anhui"],
+        "is_local_number": [True], "user_type": ["regular"],
+    }).cast(schema)
 
 
 def _calls_table(c: DayCalls, numbers: pa.Array, cells: pa.Array) -> pa.Table:
@@ -207,66 +267,157 @@ def _truth(pop: Population, owner_id: np.ndarray, start: date) -> pa.Table:
                      for k, v in columns.items()})
 
 
+@dataclass
+class BlockOutput:
+    """A block's rows of every file; ``bad`` holds, per day, the injected rows' positions in
+    the block's part of that day and their defect index."""
+
+    calls: list[pa.Table]
+    bad: list[tuple[np.ndarray, np.ndarray]]
+    subscribers: pa.Table
+    truth: pa.Table
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class BlockJob:
+    seed: int
+    block: Block
+    city_owners: int
+    start: date
+    n_days: int
+
+
+@lru_cache(maxsize=2)
+def _geography(seed: int, n_cells: int, n_estates: int) -> Geography:
+    return build_geography(rng_for(seed, "geography"), n_cells, n_estates)
+
+
+def build_block(job: BlockJob) -> BlockOutput:
+    """Everything about one block, from its own random streams: people, ties, services and the
+    month of calls cut into days, each day with its planted malformed rows."""
+    seed, block, b = job.seed, job.block, job.block.index
+    params = block.params
+    geo = _geography(seed, params.n_cells, params.n_estates)
+    pop = build_population(rng_for(seed, "population", b), params, job.n_days, geo, seed=seed,
+                           owner_offset=block.owner_offset,
+                           external_offset=block.external_offset, city_owners=job.city_owners)
+    _, weight = day_weights(job.start, job.n_days)
+    ties = build_ties(rng_for(seed, "ties", b), pop, job.n_days, params.calls_per_month, weight)
+    services = build_services(rng_for(seed, "services", b), pop, params)
+    model = CallModel(pop, ties, services, geo.n_cells, job.start, job.n_days)
+    month, offsets, counts = model.month(rng_for(seed, "calls", b))
+    del model, services
+
+    owner_id = _owner_ids(block, pop, seed, job.city_owners)
+    number_str = pop.numbers.astype(str)
+    numbers = pa.array(number_str, pa.string())
+    cells = pa.array(np.append(_ids("C", geo.n_cells, 6), UNKNOWN_CELL_ID), pa.string())
+    tables, bad = [], []
+    for d in range(job.n_days):
+        day, where, defect = inject_calls(
+            month.take(slice(offsets[d], offsets[d + 1])), rng_for(seed, "malformed", b, d),
+            params.malformed_share, d + b, geo.n_cells)
+        tables.append(_calls_table(day, numbers, cells))
+        bad.append((where, defect))
+    counts |= pop.summary() | {"ties": int(ties.size)}
+    return BlockOutput(tables, bad, _subscribers(pop, owner_id, number_str),
+                       _truth(pop, owner_id, job.start), counts)
+
+
+def _outputs(jobs: list[BlockJob], workers: int):
+    """The blocks' outputs in block order; with workers, at most ``workers`` blocks are built or
+    waiting at once besides the one being written (the spawned processes share nothing with the
+    caller)."""
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            yield build_block(job)
+        return
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        pending: deque[Future] = deque()
+        todo = iter(jobs)
+        for job in todo:
+            pending.append(pool.submit(build_block, job))
+            if len(pending) == workers:
+                break
+        while pending:
+            out = pending.popleft().result()
+            job = next(todo, None)
+            if job is not None:
+                pending.append(pool.submit(build_block, job))
+            yield out
+
+
 def generate(
     preset: str = "demo",
     seed: int = 20160901,
     out: Path | str | None = None,
     *,
+    calls: int | None = None,
     proportions: Literal["preset", "paper"] = "preset",
     start: date = date(2016, 9, 1),
     end: date = date(2016, 9, 30),
     progress: Callable[[str], None] | None = None,
+    workers: int | None = None,
+    block_calls: int = BLOCK_CALLS,
 ) -> Path:
     """Generate the synthetic city into ``out`` (default ``work/synthetic/<preset>-<seed>``) and
-    return the path of its ``manifest.json``. See ``docs/synthetic_city.md``."""
+    return the path of its ``manifest.json``. ``calls`` scales the preset to that many social
+    calls a month (``Preset.scaled``); ``workers`` processes build blocks (default: up to 2;
+    the files do not depend on it). See ``docs/synthetic_city.md``."""
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
     if end < start + timedelta(17):
         raise ValueError("the synthetic calendar needs at least 18 days (arrivals, departures)")
-    params = PRESETS[preset].with_proportions(proportions)
+    params = PRESETS[preset].scaled(calls).with_proportions(proportions)
     out = Path(out) if out is not None else Path("work") / "synthetic" / f"{preset}-{seed}"
     out.mkdir(parents=True, exist_ok=True)
     (out / "manifest.json").unlink(missing_ok=True)
     for stale in (out / "calls").glob("*.parquet"):
         stale.unlink()
     n_days = (end - start).days + 1
+    blocks = plan_blocks(params, block_calls)
+    city_owners = sum(b.params.n_owners for b in blocks)
+    workers = min(2, os.cpu_count() or 1) if workers is None else workers
 
-    geo = build_geography(rng_for(seed, "geography"), params.n_cells, params.n_estates)
-    pop = build_population(rng_for(seed, "population"), params, n_days, geo)
-    ties = build_ties(rng_for(seed, "ties"), pop, n_days, params.calls_per_month)
-    services = build_services(rng_for(seed, "services"), pop, params, n_days)
-    model = CallModel(pop, ties, services, geo.n_cells, seed, start)
-
-    bad = _Malformed()
-    owner_id = _owner_ids(pop, rng_for(seed, "owner_ids"))
-    number_str = pop.numbers.astype(str)
+    geo = _geography(seed, params.n_cells, params.n_estates)
+    bad = _Malformed(out / "ground_truth" / "malformed.parquet")
     rows = {
         "cells.parquet": _write(_cells(geo, rng_for(seed, "cells"), bad), out / "cells.parquet"),
         "estates.parquet": _write(_estates(geo, bad), out / "estates.parquet"),
-        "subscribers.parquet": _write(_subscribers(pop, owner_id, number_str, bad),
-                                      out / "subscribers.parquet"),
     }
-    numbers = pa.array(number_str, pa.string())
-    cells = pa.array(np.append(_ids("C", geo.n_cells, 6), UNKNOWN_CELL_ID), pa.string())
-    for d in range(n_days):
-        day = start + timedelta(d)
-        calls, where, defect = inject_calls(
-            model.day(d), rng_for(seed, "malformed", d), params.malformed_share, d, geo.n_cells
-        )
-        name = f"calls/{day.isoformat()}.parquet"
-        rows[name] = _write(_calls_table(calls, numbers, cells), out / name)
-        bad.add(name, where, DEFECT_REASONS[defect], DEFECT_DETAILS[defect])
+    names = [f"calls/{(start + timedelta(d)).isoformat()}.parquet" for d in range(n_days)]
+    # Numbers are nearly all distinct within a row group: no dictionary (faster and smaller).
+    days = [_Appender(out / name, ["caller_cell", "callee_cell"]) for name in names]
+    subscribers = _Appender(out / "subscribers.parquet")
+    truth = _Appender(out / "ground_truth" / "truth.parquet")
+    counts: dict[str, int] = {}
+    jobs = [BlockJob(seed, block, city_owners, start, n_days) for block in blocks]
+    for block, result in zip(blocks, _outputs(jobs, workers), strict=True):
+        for name, appender, table, (where, defect) in zip(names, days, result.calls, result.bad,
+                                                           strict=True):
+            bad.add(name, appender.rows + where, DEFECT_REASONS[defect], DEFECT_DETAILS[defect])
+            appender.write(table)
+        subscribers.write(result.subscribers)
+        truth.write(result.truth)
+        for k, v in result.counts.items():
+            counts[k] = counts.get(k, 0) + v
         if progress is not None:
-            progress(f"{day.isoformat()}: {len(calls)} calls")
-
-    rows["ground_truth/truth.parquet"] = _write(_truth(pop, owner_id, start),
-                                                out / "ground_truth" / "truth.parquet")
-    rows["ground_truth/malformed.parquet"] = _write(bad.table(),
-                                                    out / "ground_truth" / "malformed.parquet")
+            n = sum(t.num_rows for t in result.calls)
+            progress(f"block {block.index + 1}/{len(blocks)}: {n:,} calls")
+        del result
+    bad.add("subscribers.parquet", np.array([subscribers.rows]), np.array(["missing_id"]),
+            np.array(["null_number"]))
+    subscribers.write(_spare_subscriber(subscribers.writer.schema, city_owners))
+    rows["subscribers.parquet"] = subscribers.close()
+    rows |= {name: appender.close() for name, appender in zip(names, days, strict=True)}
+    rows["ground_truth/truth.parquet"] = truth.close()
+    rows["ground_truth/malformed.parquet"] = bad.close()
     manifest = {
         "generator": "migrant_assets.synthetic",
         "generator_version": GENERATOR_VERSION,
         "preset": preset,
+        "calls": calls,
         "proportions": proportions,
         "proportions_note": (
             "group ratios of the papers (1.7M locals : 1.0M settled : 22K new migrants)"
@@ -277,9 +428,11 @@ def generate(
         "seed": seed,
         "start": start.isoformat(),
         "end": end.isoformat(),
+        "blocks": len(blocks),
+        "block_calls": block_calls,
         "parameters": asdict(params),
         "behaviour": behaviour_table(),
-        "counts": pop.summary() | {"ties": int(ties.size)},
+        "counts": counts,
         "calls_total": sum(v for k, v in rows.items() if k.startswith("calls/")),
         "rows": rows,
         "malformed": bad.counts,
