@@ -1,27 +1,38 @@
 """Benchmark of the feature step (SPEC §5) on the synthetic ``demo`` and ``large`` cities.
 
     .venv/bin/python benchmarks/features.py [--workdir work/bench] [--presets demo large]
-                                            [--skip-baseline]
+                                            [--skip-baseline] [--repeats 3]
 
-1. Seconds and peak memory of every feature partition of each city: ``write_cell_prices`` plus
-   ``build_features`` for all 19 windows (4 integration weeks, 3 departure weeks, k = 3..14),
-   run in a fresh spawned process so that its ``ru_maxrss`` leaves out the preparation. The time
-   of each SQL file is recorded by wrapping ``migrant_assets.features.run_sql`` with a timer.
-2. Departure week A of the last preset (default ``large``): ``build_features`` (best of 3 runs)
-   against the same kind of features computed as a researcher would without this project (pandas
-   groupby, networkx, numpy haversine; one run), with the max abs difference of each baseline
-   column from the ``features`` table. Two ratios: all 39 of our features against the baseline's
-   14, and the same features on both sides (our SQL files that compute the baseline's columns:
-   ``prepare``, ``clustering``, ``ego_network``, ``call_behavior``, ``geography``; they compute
-   31 features). And our clustering against igraph's (best of 2 runs), both from the window's
-   directed edges: our graph build (the ``prepare`` statements clustering reads: ``feat_arcs``,
-   ``feat_pairs``, ``feat_degree``, ``feat_users``) plus ``clustering.sql``, against igraph's
-   construction plus ``transitivity_local_undirected``.
+1. Seconds (wall and CPU) and peak memory of every feature partition of each city:
+   ``write_cell_prices`` plus ``build_features`` for every window of the calendar (4 integration
+   weeks, 3 departure weeks, k = 3..14, the whole period), run in a fresh spawned process so that
+   its ``ru_maxrss`` leaves out the preparation. The time of each SQL file of ``build_features``
+   is recorded by wrapping ``migrant_assets.features.run_sql`` with a timer.
+2. Departure week A of the last preset (default ``large``), ours against two baselines, run in
+   turns (ours, igraph, pandas + networkx; ``--repeats`` rounds, at least 3) and compared by
+   their medians, wall and CPU seconds (``time.process_time``: every thread of this process, so
+   DuckDB's threads count):
+   - ``build_features`` against the same kind of features computed as a researcher would without
+     this project, on the fastest reasonable path: pandas groupbys and numpy on the edge list and
+     the calls (degrees, neighbour degree, calls, durations, centres, vectorised haversine radii)
+     and networkx only for the clustering (``nx.from_pandas_edgelist`` of the undirected simple
+     pairs, ``nx.clustering`` of the featurised users). Two ratios: all 39 of our features
+     against the baseline's 14, and the same features on both sides (our SQL files that compute
+     the baseline's columns: every file but those of the families with none of them).
+   - our clustering against igraph's, both from the window's directed edges: our graph build (the
+     ``prepare`` statements clustering reads: ``feat_arcs``, ``feat_pairs``, ``feat_degree``,
+     ``feat_users``) plus ``clustering.sql``, against igraph's fastest construction (the simple
+     undirected pairs made with numpy, vertex ids 0..n-1 by ``pd.factorize``, ``igraph.Graph(n,
+     edges=list of int pairs)``, which python-igraph converts faster than a numpy array, and no
+     ``simplify`` needed) plus ``transitivity_local_undirected(mode="zero")`` (0 for degree < 2,
+     as ours).
+   The max abs difference of each baseline column (and of igraph's clustering) from the
+   ``features`` table is printed; the baselines' input DataFrames are loaded once, not timed.
 
 The city (``synthetic/<preset>-<seed>/``) and a DuckDB file with calls, labels, daily contacts
 and every window graph (``<preset>-<seed>.duckdb``) are built once with the project's plain
 functions under ``--workdir`` and re-used; the features tables (and their view) and
-``cell_prices`` are dropped before each measured run.
+``cell_prices`` are dropped before each measured run of part 1.
 """
 
 from __future__ import annotations
@@ -30,10 +41,13 @@ import argparse
 import gc
 import re
 import resource
+import statistics
 import sys
 import time
-from collections import Counter
+from collections import defaultdict
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -44,7 +58,7 @@ import pandas as pd
 from migrant_assets import features
 from migrant_assets.config import StudyConfig, Window
 from migrant_assets.contract import DataContract
-from migrant_assets.db import connect, quote, run_sql, sql_text
+from migrant_assets.db import connect, quote, run_sql, run_text, sql_text
 from migrant_assets.graphs import build_daily_contacts, build_window_graph
 from migrant_assets.ingest import ingest_calls, ingest_places, ingest_subscribers, land_calls
 from migrant_assets.labels import build_user_labels
@@ -55,13 +69,7 @@ TARGET_SECONDS = 180  # all feature partitions of `large`
 TARGET_PEAK_MB = 4096  # 4 GB
 TARGET_BASELINE_RATIO = 10  # one window vs pandas + networkx
 TARGET_IGRAPH_RATIO = 2  # clustering vs igraph
-SQL_FILES = {  # SQL file of build_features -> the family it computes
-    f"features/{step}.sql": step for step in (
-        "prepare", *(s for family in features.FAMILIES
-                     for s in (*features.REQUIRES.get(family, ()), family)))
-}
-#: our SQL files that compute BASELINE_COLUMNS (and 17 more features)
-SAME_FEATURE_FILES = ("prepare", "clustering", "ego_network", "call_behavior", "geography")
+MIN_REPEATS = 3
 #: the tables of prepare.sql that clustering.sql reads (directly or through one another)
 GRAPH_TABLES = ("feat_arcs", "feat_pairs", "feat_degree", "feat_users")
 BASELINE_COLUMNS = [
@@ -69,42 +77,63 @@ BASELINE_COLUMNS = [
     "in_calls", "out_calls", "call_duration", "duration_variance",
     "center_lat", "center_lon", "avg_radius", "max_radius",
 ]
+#: families none of whose columns the baseline computes: their SQL files are left out of the
+#: same-features figure
+OTHER_FAMILIES = tuple(family for family in features.FAMILIES
+                       if not any(f.family == family for name, f in features.FEATURES.items()
+                                  if name in BASELINE_COLUMNS))
+
+#: (wall, CPU) seconds
+Clock = tuple[float, float]
 
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def time_sql_files() -> Counter:
-    """Seconds spent in each SQL file run by ``migrant_assets.features`` from now on, keyed by
-    file name, and by ``file:table`` for every statement that creates a table."""
-    seconds: Counter = Counter()
+@contextmanager
+def clocked(into: dict[str, Clock], *keys: str) -> Iterator[None]:
+    """Add the wall and CPU seconds (every thread of this process) of the block to
+    ``into[key]`` for each of ``keys``."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    try:
+        yield
+    finally:
+        spent = (time.perf_counter() - wall, time.process_time() - cpu)
+        for key in keys:
+            into[key] = add(into.get(key, (0.0, 0.0)), spent)
 
-    def timed_run_sql(con, name, params=None):
-        params = dict(params or {})
-        t0 = time.perf_counter()
-        cursor = run_sql(con, name, params)
-        seconds[name] += time.perf_counter() - t0
-        return cursor
 
-    def timed_statements(con, name, params=None):
-        if name != "features/prepare.sql":
-            return timed_run_sql(con, name, params)
-        # statement by statement, as run_sql does, so that the graph build can be told apart
-        params = dict(params or {})
+def add(a: Clock, b: Clock) -> Clock:
+    return a[0] + b[0], a[1] + b[1]
+
+
+def time_sql_files() -> dict[str, Clock]:
+    """(wall, CPU) seconds spent in each SQL file run by ``migrant_assets.features`` from now
+    on, keyed by file name, and by ``file:table`` for every statement of ``prepare.sql`` that
+    creates a table."""
+    seconds: dict[str, Clock] = {}
+
+    def timed_run_sql(con, name, params=None, *args, **kwargs):
+        if name != "features/prepare.sql" or args or kwargs:
+            with clocked(seconds, name):
+                return run_sql(con, name, params, *args, **kwargs)
+        # statement by statement, so that the graph build can be told apart
         cursor = con
         for stmt in duckdb.extract_statements(sql_text(name)):
             table = re.search(r"TEMP TABLE (\w+)", stmt.query)
-            t0 = time.perf_counter()
-            cursor = con.execute(stmt, {k: params[k] for k in stmt.named_parameters})
-            elapsed = time.perf_counter() - t0
-            seconds[name] += elapsed
-            if table:
-                seconds[f"{name}:{table.group(1)}"] += elapsed
+            keys = (name, f"{name}:{table.group(1)}") if table else (name,)
+            with clocked(seconds, *keys):
+                cursor = run_text(con, stmt.query, params, where=f"sql/{name}")
         return cursor
 
-    features.run_sql = timed_statements
+    features.run_sql = timed_run_sql
     return seconds
+
+
+def median(clocks: list[Clock]) -> Clock:
+    """Median wall and median CPU seconds of several runs (each taken on its own)."""
+    return (statistics.median(w for w, _ in clocks), statistics.median(c for _, c in clocks))
 
 
 def open_db(path: Path, cfg: StudyConfig) -> duckdb.DuckDBPyConnection:
@@ -148,25 +177,26 @@ def prepared_db(workdir: Path, preset: str, cfg: StudyConfig) -> Path:
 def feature_step(db: Path) -> dict:
     """Every feature partition of ``db``; run in a fresh process (``ru_maxrss`` is its own)."""
     cfg = StudyConfig()
-    sql_seconds = time_sql_files()
     con = open_db(db, cfg)
     con.execute("DROP VIEW IF EXISTS features")
     for table in (*features.FEATURE_TABLES.values(), "cell_prices"):
         con.execute(f"DROP TABLE IF EXISTS {quote(table)}")
-    t0 = time.perf_counter()
-    features.write_cell_prices(con)
-    t1 = time.perf_counter()
-    for window in cfg.calendar.windows():
-        features.build_features(con, cfg, window)
-    t2 = time.perf_counter()
+    steps: dict[str, Clock] = {}
+    with clocked(steps, "total", "cell_prices"):
+        features.write_cell_prices(con)
+    sql_seconds = time_sql_files()  # the files of build_features only
+    with clocked(steps, "total"):
+        for window in cfg.calendar.windows():
+            features.build_features(con, cfg, window)
     calls, rows = con.execute(
         "SELECT (SELECT count(*) FROM calls), (SELECT count(*) FROM features)"
     ).fetchone()
     con.close()
     return {
-        "seconds": t2 - t0,
-        "cell_prices_seconds": t1 - t0,
-        "sql_seconds": dict(sql_seconds),
+        "seconds": steps["total"][0],
+        "cpu_seconds": steps["total"][1],
+        "cell_prices_seconds": steps["cell_prices"][0],
+        "sql_seconds": {name: wall for name, (wall, _) in sql_seconds.items()},
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # KiB on Linux
         "calls": calls,
         "rows": rows,
@@ -178,83 +208,99 @@ def measure_in_child(db: Path) -> dict:
         return pool.submit(feature_step, db).result()
 
 
+def undirected_pairs(edges: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Both ends (a < b) of every edge of the simple undirected view of the directed edges:
+    self-loops dropped, a reciprocated pair once."""
+    src, dst = edges["src"].to_numpy(), edges["dst"].to_numpy()
+    keep = src != dst
+    pairs = pd.DataFrame({"a": np.minimum(src, dst)[keep], "b": np.maximum(src, dst)[keep]})
+    pairs = pairs.drop_duplicates()
+    return pairs["a"].to_numpy(), pairs["b"].to_numpy()
+
+
 def pandas_networkx(
     edges: pd.DataFrame, calls: pd.DataFrame, cells: pd.DataFrame, labelled: np.ndarray
-) -> tuple[pd.DataFrame, dict[str, float]]:
-    """BASELINE_COLUMNS of the window's featurised users, the way a researcher would compute
-    them; returns them and the seconds of each step."""
+) -> tuple[pd.DataFrame, dict[str, Clock]]:
+    """BASELINE_COLUMNS of the window's featurised users (labelled users with an undirected
+    edge), the way a researcher would compute them on the fastest reasonable path; returns them
+    and the (wall, CPU) seconds of each step."""
     import networkx as nx  # here, so the feature-step child does not load it
 
-    seconds = {}
-    t0 = time.perf_counter()
-    directed = nx.from_pandas_edgelist(
-        edges, "src", "dst", edge_attr="n_calls", create_using=nx.DiGraph
-    )
-    graph = nx.Graph(directed)
-    graph.remove_edges_from(list(nx.selfloop_edges(graph)))
-    users = [u for u in labelled if u in graph and graph.degree(u) > 0]
-    seconds["networkx graphs (directed + undirected simple)"] = time.perf_counter() - t0
+    steps: dict[str, Clock] = {}
+    with clocked(steps, "pandas undirected pairs, degree, neighbor_degree"):
+        a, b = undirected_pairs(edges)
+        ends = pd.DataFrame({"user_id": np.concatenate([a, b]), "contact": np.concatenate([b, a])})
+        degree = ends["user_id"].value_counts()
+        users = pd.Index(labelled[np.isin(labelled, degree.index.to_numpy())], name="user_id")
+        mine = ends[ends["user_id"].isin(users)]
+        neighbor_degree = pd.Series(
+            degree.reindex(mine["contact"]).to_numpy(), index=mine["user_id"].to_numpy()
+        ).groupby(level=0).mean()
+        out = pd.DataFrame(index=users)
+        out["degree"] = degree
+        out["neighbor_degree"] = neighbor_degree
 
-    t0 = time.perf_counter()
-    out = pd.DataFrame(index=pd.Index(users, name="user_id"))
-    out["degree"] = pd.Series(dict(graph.degree(users)))
-    out["in_degree"] = pd.Series(dict(directed.in_degree(users)))
-    out["out_degree"] = pd.Series(dict(directed.out_degree(users)))
-    out["weighted_degree"] = pd.Series(dict(directed.degree(users, weight="n_calls")))
-    out["neighbor_degree"] = pd.Series(nx.average_neighbor_degree(graph, nodes=users))
-    seconds["networkx degrees, neighbor_degree"] = time.perf_counter() - t0
+    with clocked(steps, "pandas directed degrees and calls (edge list groupby)"):
+        out_edges = edges.groupby("src").agg(out_degree=("dst", "size"),
+                                             out_calls=("n_calls", "sum"))
+        in_edges = edges.groupby("dst").agg(in_degree=("src", "size"),
+                                            in_calls=("n_calls", "sum"))
+        directed = pd.concat([out_edges.reindex(users), in_edges.reindex(users)], axis=1)
+        directed = directed.fillna(0)
+        out[["in_degree", "out_degree", "in_calls", "out_calls"]] = directed[
+            ["in_degree", "out_degree", "in_calls", "out_calls"]]
+        out["weighted_degree"] = out["in_calls"] + out["out_calls"]
 
-    t0 = time.perf_counter()
-    out["clustering"] = pd.Series(nx.clustering(graph, nodes=users))
-    seconds["networkx clustering"] = time.perf_counter() - t0
+    with clocked(steps, "networkx graph (from_pandas_edgelist of the pairs)"):
+        graph = nx.from_pandas_edgelist(pd.DataFrame({"a": a, "b": b}), "a", "b")
+    with clocked(steps, "networkx clustering"):
+        out["clustering"] = pd.Series(nx.clustering(graph, nodes=users))
+    del graph
 
-    t0 = time.perf_counter()
-    sides = pd.concat([
-        pd.DataFrame({"user_id": calls["caller"], "out": 1, "duration_s": calls["duration_s"]}),
-        pd.DataFrame({"user_id": calls["callee"], "out": 0, "duration_s": calls["duration_s"]}),
-    ])
-    per_user = sides[sides["user_id"].isin(users)].groupby("user_id").agg(
-        n=("out", "size"), out_calls=("out", "sum"),
-        call_duration=("duration_s", "mean"), duration_variance=("duration_s", "var"),
-    )
-    out["out_calls"] = per_user["out_calls"]
-    out["in_calls"] = per_user["n"] - per_user["out_calls"]
-    out[["call_duration", "duration_variance"]] = per_user[["call_duration", "duration_variance"]]
-    seconds["pandas call counts, duration mean/variance"] = time.perf_counter() - t0
+    with clocked(steps, "pandas duration mean/variance"):
+        party = np.concatenate([calls["caller"].to_numpy(), calls["callee"].to_numpy()])
+        featurised = np.isin(party, users.to_numpy())
+        duration = calls["duration_s"].to_numpy(dtype=float, na_value=np.nan)
+        per_user = pd.Series(np.concatenate([duration, duration])[featurised],
+                             index=party[featurised]).groupby(level=0).agg(["mean", "var"])
+        out["call_duration"], out["duration_variance"] = per_user["mean"], per_user["var"]
 
-    t0 = time.perf_counter()
-    located = pd.concat([
-        pd.DataFrame({"user_id": calls["caller"], "cell_id": calls["caller_cell"]}),
-        pd.DataFrame({"user_id": calls["callee"], "cell_id": calls["callee_cell"]}),
-    ]).dropna()
-    located = located[located["user_id"].isin(users)].merge(cells, on="cell_id")
-    centre = located.groupby("user_id")[["lat", "lon"]].mean()
-    at = centre.loc[located["user_id"]]
-    located["radius"] = features.haversine_km(
-        located["lat"].to_numpy(), located["lon"].to_numpy(),
-        at["lat"].to_numpy(), at["lon"].to_numpy(),
-    )
-    radius = located.groupby("user_id")["radius"].agg(["mean", "max"])
-    out["center_lat"], out["center_lon"] = centre["lat"], centre["lon"]
-    out["avg_radius"], out["max_radius"] = radius["mean"], radius["max"]
-    seconds["pandas/numpy centre, avg/max radius (haversine)"] = time.perf_counter() - t0
-    return out[BASELINE_COLUMNS], seconds
+    with clocked(steps, "pandas/numpy centre, avg/max radius (vectorised haversine)"):
+        cell = pd.concat([calls["caller_cell"], calls["callee_cell"]], ignore_index=True)
+        located = pd.DataFrame({"user_id": party, "cell_id": cell})[featurised & cell.notna()
+                                                                    .to_numpy()]
+        located = located.merge(cells, on="cell_id")
+        by_user = located.groupby("user_id")
+        centre = by_user[["lat", "lon"]].transform("mean")
+        located["radius"] = features.haversine_km(
+            located["lat"].to_numpy(), located["lon"].to_numpy(),
+            centre["lat"].to_numpy(), centre["lon"].to_numpy(),
+        )
+        spread = located.groupby("user_id").agg(
+            center_lat=("lat", "mean"), center_lon=("lon", "mean"),
+            avg_radius=("radius", "mean"), max_radius=("radius", "max"),
+        )
+        out[list(spread.columns)] = spread
+    return out[BASELINE_COLUMNS], steps
 
 
-def igraph_clustering(edges: pd.DataFrame) -> tuple[pd.Series, float, float]:
-    """Local clustering of every party with igraph: the series by party id, the seconds of the
-    graph construction (ids to 0..n-1, undirected, simplified) and of the transitivity."""
+def igraph_clustering(edges: pd.DataFrame) -> tuple[pd.Series, dict[str, Clock]]:
+    """Local clustering of every party with igraph: the series by party id, and the (wall, CPU)
+    seconds of the construction (simple undirected pairs, ids to 0..n-1) and of the
+    transitivity."""
     import igraph as ig  # here, so the feature-step child does not load it
 
-    gc.collect()
-    t0 = time.perf_counter()
-    codes, parties = pd.factorize(pd.concat([edges["src"], edges["dst"]], ignore_index=True))
-    graph = ig.Graph(n=len(parties), edges=codes.reshape(2, -1).T, directed=False)
-    graph.simplify()
-    t1 = time.perf_counter()
-    clustering = graph.transitivity_local_undirected(mode="zero")
-    t2 = time.perf_counter()
-    return pd.Series(clustering, index=parties), t1 - t0, t2 - t1
+    steps: dict[str, Clock] = {}
+    with clocked(steps, "construction"):
+        a, b = undirected_pairs(edges)
+        codes, parties = pd.factorize(np.concatenate([a, b]))
+        graph = ig.Graph(n=len(parties), edges=list(zip(codes[:len(a)].tolist(),
+                                                         codes[len(a):].tolist(), strict=True)))
+    with clocked(steps, "transitivity"):
+        clustering = graph.transitivity_local_undirected(mode="zero")
+    if not graph.is_simple():
+        raise AssertionError("igraph's graph is not simple: transitivity would be wrong")
+    return pd.Series(clustering, index=parties), steps
 
 
 def difference(ours: pd.Series, theirs: pd.Series) -> tuple[float, int]:
@@ -263,43 +309,51 @@ def difference(ours: pd.Series, theirs: pd.Series) -> tuple[float, int]:
     return float((ours - theirs).abs().max()), int((ours.isna() != theirs.isna()).sum())
 
 
-def compare(db: Path, cfg: StudyConfig, window: Window) -> dict:
-    """One window: build_features vs pandas + networkx; SQL ego_network vs igraph clustering."""
+def compare(db: Path, cfg: StudyConfig, window: Window, repeats: int) -> dict:
+    """One window, in turns: build_features; igraph clustering; pandas + networkx."""
     con = open_db(db, cfg)
-    sql_runs = []  # (seconds, seconds per SQL file) of three runs; the best counts
-    for _ in range(3):
+    load: dict[str, Clock] = {}
+    with clocked(load, "load"):
+        edges = con.execute(
+            "SELECT src, dst, n_calls FROM window_graph WHERE window_id = ?", [window.window_id]
+        ).df()
+        calls = con.execute(
+            "SELECT caller, callee, duration_s, caller_cell, callee_cell FROM calls "
+            "WHERE call_date BETWEEN ? AND ?", [window.start, window.end],
+        ).df()
+        cells = con.table("cells").select("cell_id, lat, lon").df()
+        labelled = con.execute(
+            "SELECT user_id FROM user_labels WHERE departure_label IS NOT NULL"
+        ).df()["user_id"].to_numpy()
+
+    ours_runs, igraph_runs, baseline_runs = [], [], []
+    for turn in range(1, repeats + 1):
+        log(f"round {turn}/{repeats}: ours (build_features)")
         sql_seconds = time_sql_files()
-        t0 = time.perf_counter()
-        features.build_features(con, cfg, window)
-        sql_runs.append((time.perf_counter() - t0, dict(sql_seconds)))
-    best = min(sql_runs, key=lambda run: run[0])
+        clock: dict[str, Clock] = {}
+        gc.collect()
+        with clocked(clock, "build_features"):
+            features.build_features(con, cfg, window)
+        ours_runs.append({"total": clock["build_features"], "sql": dict(sql_seconds)})
+        log(f"round {turn}/{repeats}: igraph")
+        gc.collect()
+        ig_clustering, ig_steps = igraph_clustering(edges)
+        igraph_runs.append(ig_steps)
+        log(f"round {turn}/{repeats}: pandas + networkx")
+        gc.collect()  # networkx graphs hold reference cycles: freed before every measured run
+        theirs, baseline_steps = pandas_networkx(edges, calls, cells, labelled)
+        baseline_runs.append(baseline_steps)
+        gc.collect()
+
+    missing = [t for t in (*(f"features/prepare.sql:{t}" for t in GRAPH_TABLES),
+                           "features/clustering.sql") if t not in ours_runs[0]["sql"]]
+    if missing:
+        log(f"WARNING: not timed (the graph build vs igraph is understated): {missing}")
     ours = con.execute(
         f"SELECT user_id, {', '.join(BASELINE_COLUMNS)} FROM features WHERE window_id = ?",
         [window.window_id],
     ).df().set_index("user_id")
-
-    t0 = time.perf_counter()
-    edges = con.execute(
-        "SELECT src, dst, n_calls FROM window_graph WHERE window_id = ?", [window.window_id]
-    ).df()
-    calls = con.execute(
-        "SELECT caller, callee, duration_s, caller_cell, callee_cell FROM calls "
-        "WHERE call_date BETWEEN ? AND ?", [window.start, window.end],
-    ).df()
-    cells = con.table("cells").select("cell_id, lat, lon").df()
-    labelled = con.execute(
-        "SELECT user_id FROM user_labels WHERE departure_label IS NOT NULL"
-    ).df()["user_id"].to_numpy()
-    load_seconds = time.perf_counter() - t0
     con.close()
-
-    # igraph first: networkx graphs hold reference cycles, and while they await the cyclic
-    # garbage collector they slow down every allocation that follows (igraph's construction x3)
-    log("baseline: igraph")
-    ig_runs = [igraph_clustering(edges) for _ in range(2)]
-    ig_clustering, ig_build, ig_transitivity = min(ig_runs, key=lambda run: run[1] + run[2])
-    log("baseline: pandas + networkx")
-    theirs, baseline_seconds = pandas_networkx(edges, calls, cells, labelled)
 
     both = ours.index.intersection(theirs.index)
     diffs = {c: difference(ours.loc[both, c], theirs.loc[both, c]) for c in BASELINE_COLUMNS}
@@ -308,32 +362,47 @@ def compare(db: Path, cfg: StudyConfig, window: Window) -> dict:
         "calls": len(calls),
         "edges": len(edges),
         "users": (len(ours), len(theirs), len(both)),
-        "sql_runs": [seconds for seconds, _ in sql_runs],
-        "sql_total": best[0],
-        "sql_seconds": best[1],
-        "load_seconds": load_seconds,
-        "baseline_seconds": baseline_seconds,
-        "igraph": (ig_build, ig_transitivity),
+        "load": load["load"],
+        "ours": ours_runs,
+        "igraph": igraph_runs,
+        "baseline": baseline_runs,
         "diffs": diffs,
     }
 
 
-def same_feature_seconds(cmp: dict) -> float:
-    """Seconds of our SQL files that compute the baseline's columns (SAME_FEATURE_FILES)."""
-    return sum(cmp["sql_seconds"].get(f"features/{name}.sql", 0.0) for name in SAME_FEATURE_FILES)
+def runs_median(runs: list[dict[str, Clock]]) -> dict[str, Clock]:
+    """Median (wall, CPU) of each step over the runs, in the first run's order."""
+    keys = dict.fromkeys(k for run in runs for k in run)
+    return {k: median([run.get(k, (0.0, 0.0)) for run in runs]) for k in keys}
 
 
-def clustering_seconds(cmp: dict) -> tuple[float, float]:
-    """Seconds of our graph build (the GRAPH_TABLES statements of prepare.sql) and of
-    clustering.sql, in the best build_features run."""
-    sql = cmp["sql_seconds"]
-    return (sum(sql[f"features/prepare.sql:{table}"] for table in GRAPH_TABLES),
-            sql["features/clustering.sql"])
+def total(run: dict[str, Clock]) -> Clock:
+    return (sum(w for w, _ in run.values()), sum(c for _, c in run.values()))
 
 
-def steps_of(sql_seconds: dict[str, float]) -> dict[str, float]:
-    """Seconds of each family (SQL file) of build_features, in SQL_FILES order."""
-    return {family: sql_seconds.get(sql, 0.0) for sql, family in SQL_FILES.items()}
+def same_feature_files(sql: dict[str, Clock]) -> list[str]:
+    """Our SQL files (keys of ``sql``) that compute the baseline's columns: all but the
+    statement keys and the files of OTHER_FAMILIES."""
+    other = {f"features/{family}.sql" for family in OTHER_FAMILIES}
+    return [name for name in sql if ":" not in name and name not in other]
+
+
+def ours_figures(cmp: dict) -> dict[str, list[Clock]]:
+    """Per run of ours: total, same-feature files, graph build, clustering.sql."""
+    out: dict[str, list[Clock]] = defaultdict(list)
+    for run in cmp["ours"]:
+        sql = run["sql"]
+        out["total"].append(run["total"])
+        out["same"].append(total({k: sql[k] for k in same_feature_files(sql)}))
+        out["graph"].append(total({t: sql.get(f"features/prepare.sql:{t}", (0.0, 0.0))
+                                   for t in GRAPH_TABLES}))
+        out["clustering"].append(sql.get("features/clustering.sql", (0.0, 0.0)))
+        out["ours igraph"].append(add(out["graph"][-1], out["clustering"][-1]))
+    return out
+
+
+def fmt(clock: Clock) -> str:
+    return f"{clock[0]:.2f} s wall / {clock[1]:.2f} s CPU"
 
 
 def print_report(cfg: StudyConfig, runs: dict[str, dict], cmp: dict | None, preset: str,
@@ -341,50 +410,24 @@ def print_report(cfg: StudyConfig, runs: dict[str, dict], cmp: dict | None, pres
     d = cfg.duckdb
     print(f"Feature step: write_cell_prices + build_features for {len(cfg.calendar.windows())} "
           f"windows (DuckDB threads={d.threads}, memory_limit={d.memory_limit}), seed {SEED}")
-    print(f"{'city':<6} {'calls':>11} {'feature rows':>13} {'seconds':>8} {'peak MB':>8} "
-          f"{'calls/s':>9}")
+    print(f"{'city':<6} {'calls':>11} {'feature rows':>13} {'seconds':>8} {'CPU s':>8} "
+          f"{'peak MB':>8} {'calls/s':>9}")
     for name, r in runs.items():
         print(f"{name:<6} {r['calls']:>11,} {r['rows']:>13,} {r['seconds']:>8.1f} "
-              f"{r['peak_mb']:>8,.0f} {r['calls'] / r['seconds']:>9,.0f}")
+              f"{r['cpu_seconds']:>8.1f} {r['peak_mb']:>8,.0f} "
+              f"{r['calls'] / r['seconds']:>9,.0f}")
     for name, r in runs.items():
-        steps = {"cell_prices": r["cell_prices_seconds"], **steps_of(r["sql_seconds"])}
+        steps = {"cell_prices": r["cell_prices_seconds"],
+                 **{k.removeprefix("features/"): s for k, s in r["sql_seconds"].items()
+                    if ":" not in k}}
         steps["other (commits, Python)"] = r["seconds"] - sum(steps.values())
-        print(f"  {name} seconds by step: "
+        print(f"  {name} wall seconds by step: "
               + ", ".join(f"{step} {s:.1f}" for step, s in steps.items()))
 
     if cmp is not None:
-        n_ours, n_theirs, n_both = cmp["users"]
-        print(f"\nOne window: {preset} departure week {window.label} "
-              f"({window.start}..{window.end}): {cmp['calls']:,} calls, "
-              f"{cmp['edges']:,} directed edges, featurised users: SQL {n_ours:,}, "
-              f"baseline {n_theirs:,}, both {n_both:,}")
-        steps = steps_of(cmp["sql_seconds"])
-        steps["other (commit, Python)"] = cmp["sql_total"] - sum(steps.values())
-        print(f"  our SQL build_features (all {len(features.FEATURES)} features): runs "
-              + ", ".join(f"{run:.2f}" for run in cmp["sql_runs"])
-              + f" s; best {cmp['sql_total']:.2f} s = "
-              + ", ".join(f"{step} {s:.2f}" for step, s in steps.items()))
-        print(f"  same features both sides: our SQL files computing the baseline's columns "
-              f"({' + '.join(SAME_FEATURE_FILES)}) {same_feature_seconds(cmp):.2f} s")
-        baseline_total = sum(cmp["baseline_seconds"].values())
-        print(f"  pandas + networkx baseline ({len(BASELINE_COLUMNS)} features: "
-              f"{', '.join(BASELINE_COLUMNS)}): {baseline_total:.1f} s, from DataFrames of the "
-              f"window graph, its calls and cells (loading them from DuckDB, "
-              f"{cmp['load_seconds']:.1f} s, not counted)")
-        for step, s in cmp["baseline_seconds"].items():
-            print(f"    {step}: {s:.1f}")
-        ig_build, ig_transitivity = cmp["igraph"]
-        graph_build, clustering = clustering_seconds(cmp)
-        print(f"  clustering from the window's directed edges: ours {graph_build + clustering:.2f}"
-              f" s = graph build (prepare: {', '.join(GRAPH_TABLES)}) {graph_build:.2f} + "
-              f"clustering.sql {clustering:.2f}; igraph {ig_build + ig_transitivity:.2f} s = "
-              f"construction from the edge DataFrame {ig_build:.2f} + "
-              f"transitivity_local_undirected(mode='zero') {ig_transitivity:.2f}")
-        print("  agreement with the features table (max abs diff, null mismatches):")
-        print("    " + ", ".join(f"{c} {diff:.2g}/{nulls}"
-                                 for c, (diff, nulls) in cmp["diffs"].items()))
+        print_comparison(cmp, preset, window)
 
-    print("\nFigures vs targets")
+    print("\nFigures vs targets (medians; ratio = baseline / ours)")
     rows = []
     if "large" in runs:
         large = runs["large"]
@@ -395,26 +438,76 @@ def print_report(cfg: StudyConfig, runs: dict[str, dict], cmp: dict | None, pres
              f"< {TARGET_PEAK_MB:,}", large["peak_mb"] < TARGET_PEAK_MB),
         ]
     if cmp is not None:
-        baseline = sum(cmp["baseline_seconds"].values())
-        ratio = baseline / cmp["sql_total"]
-        same_ratio = baseline / same_feature_seconds(cmp)
-        graph_build, clustering = clustering_seconds(cmp)
-        ig_ratio = sum(cmp["igraph"]) / (graph_build + clustering)
+        ours = {k: median(v) for k, v in ours_figures(cmp).items()}
+        baseline = median([total(run) for run in cmp["baseline"]])
+        ig = median([total(run) for run in cmp["igraph"]])
+        ig_transitivity = median([run["transitivity"] for run in cmp["igraph"]])
         week = f"{preset} week {window.label}"
-        rows += [
-            (f"{week}: pandas+networkx (14 features) s / SQL all 39 s", f"{ratio:.1f}x",
-             f">= {TARGET_BASELINE_RATIO}x", ratio >= TARGET_BASELINE_RATIO),
-            (f"{week}: same features both sides, pandas+networkx s / SQL s",
-             f"{same_ratio:.1f}x", f">= {TARGET_BASELINE_RATIO}x",
-             same_ratio >= TARGET_BASELINE_RATIO),
-            (f"{week}: igraph build+transitivity s / SQL graph build+clustering s",
-             f"{ig_ratio:.1f}x", f">= {TARGET_IGRAPH_RATIO}x", ig_ratio >= TARGET_IGRAPH_RATIO),
-            (f"{week}: igraph transitivity only s / SQL clustering.sql s",
-             f"{cmp['igraph'][1] / clustering:.1f}x", "(info)", None),
-        ]
+        n_same = sum(f.family not in OTHER_FAMILIES for f in features.FEATURES.values())
+        for i, kind in enumerate(("wall", "CPU")):
+            rows += [
+                (f"{week}: pandas+networkx (14 features) / ours all "
+                 f"{len(features.FEATURES)}, {kind}", f"{baseline[i] / ours['total'][i]:.1f}x",
+                 f">= {TARGET_BASELINE_RATIO}x",
+                 baseline[i] / ours["total"][i] >= TARGET_BASELINE_RATIO),
+                (f"{week}: same features both sides (ours {n_same}), {kind}",
+                 f"{baseline[i] / ours['same'][i]:.1f}x", f">= {TARGET_BASELINE_RATIO}x",
+                 baseline[i] / ours["same"][i] >= TARGET_BASELINE_RATIO),
+                (f"{week}: igraph build+transitivity / ours graph+clustering, {kind}",
+                 f"{ig[i] / ours['ours igraph'][i]:.1f}x", f">= {TARGET_IGRAPH_RATIO}x",
+                 ig[i] / ours["ours igraph"][i] >= TARGET_IGRAPH_RATIO),
+                (f"{week}: igraph transitivity only / ours clustering.sql, {kind}",
+                 f"{ig_transitivity[i] / ours['clustering'][i]:.1f}x", "(info)", None),
+            ]
     for figure, value, target, ok in rows:
         verdict = "" if ok is None else ("met" if ok else "MISSED")
         print(f"  {figure:<72} {value:>6} {target:>8} {verdict}")
+
+
+def print_comparison(cmp: dict, preset: str, window: Window) -> None:
+    repeats = len(cmp["ours"])
+    n_ours, n_theirs, n_both = cmp["users"]
+    print(f"\nOne window: {preset} departure week {window.label} "
+          f"({window.start}..{window.end}): {cmp['calls']:,} calls, "
+          f"{cmp['edges']:,} directed edges, featurised users: SQL {n_ours:,}, "
+          f"baseline {n_theirs:,}, both {n_both:,}")
+    print(f"  {repeats} rounds in turns (ours, igraph, pandas + networkx); medians of each "
+          f"figure on its own; CPU = user + sys of this process, all threads")
+    ours = ours_figures(cmp)
+    sql = runs_median([run["sql"] for run in cmp["ours"]])
+    files = {k.removeprefix("features/"): s for k, s in sql.items() if ":" not in k}
+    files["other (commit, Python)"] = (median(ours["total"])[0] - total(files)[0],
+                                       median(ours["total"])[1] - total(files)[1])
+    print(f"  ours, build_features (all {len(features.FEATURES)} features): runs "
+          + ", ".join(f"{w:.2f}/{c:.2f}" for w, c in ours["total"])
+          + f" s wall/CPU; median {fmt(median(ours['total']))}")
+    print("    by SQL file (median wall/CPU s): "
+          + ", ".join(f"{name} {w:.2f}/{c:.2f}" for name, (w, c) in files.items()))
+    same = same_feature_files(cmp["ours"][0]["sql"])
+    print(f"  ours, same features as the baseline "
+          f"({' + '.join(name.removeprefix('features/') for name in same)}): "
+          f"median {fmt(median(ours['same']))}")
+    baseline = [total(run) for run in cmp["baseline"]]
+    print(f"  pandas + networkx baseline ({len(BASELINE_COLUMNS)} features: "
+          f"{', '.join(BASELINE_COLUMNS)}): runs "
+          + ", ".join(f"{w:.2f}/{c:.2f}" for w, c in baseline)
+          + f" s wall/CPU; median {fmt(median(baseline))}; from DataFrames of the window graph, "
+          f"its calls and cells (loading them from DuckDB, {fmt(cmp['load'])}, not counted)")
+    for step, clock in runs_median(cmp["baseline"]).items():
+        print(f"    {step}: {fmt(clock)}")
+    ig = [total(run) for run in cmp["igraph"]]
+    ig_steps = runs_median(cmp["igraph"])
+    print(f"  clustering from the window's directed edges: ours median "
+          f"{fmt(median(ours['ours igraph']))} = graph build (prepare: "
+          f"{', '.join(GRAPH_TABLES)}) {fmt(median(ours['graph']))} + clustering.sql "
+          f"{fmt(median(ours['clustering']))}")
+    print("    igraph runs " + ", ".join(f"{w:.2f}/{c:.2f}" for w, c in ig)
+          + f" s wall/CPU; median {fmt(median(ig))} = construction (numpy pairs, factorize, "
+          f"Graph(n, edges)) {fmt(ig_steps['construction'])} + "
+          f"transitivity_local_undirected(mode='zero') {fmt(ig_steps['transitivity'])}")
+    print("  agreement with the features table (max abs diff, null mismatches):")
+    print("    " + ", ".join(f"{c} {diff:.2g}/{nulls}"
+                             for c, (diff, nulls) in cmp["diffs"].items()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -423,7 +516,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--presets", nargs="+", default=["demo", "large"],
                         help="cities to measure; the baseline uses the last one")
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--repeats", type=int, default=MIN_REPEATS,
+                        help=f"rounds of ours vs the baselines (at least {MIN_REPEATS})")
     args = parser.parse_args(argv)
+    if args.repeats < MIN_REPEATS:
+        parser.error(f"--repeats must be at least {MIN_REPEATS} (medians)")
     start = time.perf_counter()
     cfg = StudyConfig()
     runs = {}
@@ -434,10 +531,12 @@ def main(argv: list[str] | None = None) -> int:
     window = cfg.calendar.window("departure_week", "2016-09-05")
     cmp = None
     if not args.skip_baseline:
-        cmp = compare(prepared_db(args.workdir, args.presets[-1], cfg), cfg, window)
+        cmp = compare(prepared_db(args.workdir, args.presets[-1], cfg), cfg, window,
+                      args.repeats)
     print_report(cfg, runs, cmp, args.presets[-1], window)
     print(f"\nwall time of this run: {time.perf_counter() - start:.0f} s "
-          f"(duckdb {duckdb.__version__})")
+          f"(duckdb {duckdb.__version__}; the machine may be shared: compare figures of the "
+          f"same run only)")
     return 0
 
 
