@@ -370,20 +370,23 @@ def _text(expr: str, p: _Params, tokens: str) -> str:
     return f"CASE WHEN list_contains({tokens}, {t}) THEN NULL ELSE {t} END"
 
 
-def _identifier(expr: str, dtype: str, p: _Params, tokens: str, number: bool,
-                numbers: Numbers) -> str:
-    """One canonical text form of an identifier, whatever the column's physical type."""
+def _identifier_text(expr: str, dtype: str, p: _Params, tokens: str) -> str:
+    """An identifier column as text, before its canonical form (:func:`canonical_identifier`):
+    integers as digits, float-encoded integers as their digits, text trimmed, null tokens NULL."""
     if dtype in _INTEGER_TYPES:
-        text = f"CAST({expr} AS VARCHAR)"
-    elif dtype in _FLOAT_TYPES or dtype.startswith("DECIMAL"):
-        text = (f"CASE WHEN isfinite(CAST({expr} AS DOUBLE)) AND {expr} = trunc({expr}) "
+        return f"CAST({expr} AS VARCHAR)"
+    if dtype in _FLOAT_TYPES or dtype.startswith("DECIMAL"):
+        return (f"CASE WHEN isfinite(CAST({expr} AS DOUBLE)) AND {expr} = trunc({expr}) "
                 f"THEN CAST(CAST({expr} AS HUGEINT) AS VARCHAR) ELSE CAST({expr} AS VARCHAR) END")
-    else:
-        text = f"canonical_id({_text(expr, p, tokens)})"
+    return _text(expr, p, tokens)
+
+
+def canonical_identifier(text: str, number: bool, numbers: Numbers, p: _Params) -> str:
+    """The canonical form of the text of :func:`_identifier_text`: the macros
+    ``canonical_id`` and ``canonical_phone`` of ``sql/ingest/canonical.sql``."""
     if not number:
-        return text
-    return (f"canonical_number({text}, {p(numbers.country_code)}, "
-            f"{p(numbers.national_digits)})")
+        return f"canonical_id({text})"
+    return f"canonical_phone({text}, {p(numbers.country_code)}, {p(numbers.national_digits)})"
 
 
 def _timestamp(expr: str, dtype: str, rule: Timestamps, city_tz: str, p: _Params, tokens: str,
@@ -431,15 +434,18 @@ def _timestamp(expr: str, dtype: str, rule: Timestamps, city_tz: str, p: _Params
 
 def read_table(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContract, table: str,
-    files: list[Path] | None = None,
+    files: list[Path] | None = None, deferred: tuple[str, ...] = (),
 ) -> RawRead:
-    """Read one contract table into temp table ``raw_<table>``, every row once.
+    """Read one contract table (or its ``files``) into temp table ``raw_<table>``, every row
+    once.
 
-    Columns: each contract column normalised (identifiers canonical text, ``start_ts`` /
+    Columns: each contract column normalised (identifiers canonical text, except the
+    identifier columns named in ``deferred``, left as their text for the caller to make
+    canonical once per distinct value (``canonical_id``, ``canonical_phone``); ``start_ts`` /
     ``end_ts`` as instants (TIMESTAMPTZ), other values trimmed text with null tokens as NULL),
-    ``<column>_text`` (the trimmed text) for the time columns, whose text a quarantine record
-    may show, then ``_file`` and ``_row`` (Parquet: the row number, 1-based; CSV: the line
-    number in the file, counting the header).
+    ``<column>_text`` (the trimmed text; NULL for a column typed as a time) for the time
+    columns, whose text a quarantine record may show, then ``_file`` and ``_row`` (Parquet:
+    the row number, 1-based; CSV: the line number in the file, counting the header).
     """
     src = contract.source(table)  # raises for a name outside CONTRACT_COLUMNS: the temp table
     assert src is not None, f"{table} has no source"  # names below are from that allow-list
@@ -476,14 +482,19 @@ def read_table(
         if name in TIME_COLUMNS:
             ts = _timestamp(expr, dtype, rule, cfg.city.timezone, p, tokens, name, table)
             cols.append(f"{ts} AS {name}")
-            cols.append(f"{_text(expr, p, tokens)} AS {name}_text")
+            typed = dtype.startswith("TIMESTAMP") or dtype == "DATE"  # NULL only when absent
+            text = "CAST(NULL AS VARCHAR)" if typed else _text(expr, p, tokens)
+            cols.append(f"{text} AS {name}_text")
         elif name in NUMBER_COLUMNS or name in ID_COLUMNS:
-            ident = _identifier(expr, dtype, p, tokens, name in NUMBER_COLUMNS, contract.numbers)
+            ident = _identifier_text(expr, dtype, p, tokens)
+            if name not in deferred:
+                ident = canonical_identifier(ident, name in NUMBER_COLUMNS, contract.numbers, p)
             cols.append(f"{ident} AS {name}")
         else:
             cols.append(f"{_text(expr, p, tokens)} AS {name}")
     row = "file_row_number + 1" if fmt == "parquet" else "NULL"
-    con.execute("SET preserve_insertion_order = true")  # CSV rows keep file order: line numbers
+    if fmt == "csv":  # CSV rows keep file order (their line numbers); Parquet has row numbers
+        con.execute("SET preserve_insertion_order = true")
     try:
         sql = (f"CREATE OR REPLACE TEMP TABLE raw_{table} AS SELECT {', '.join(cols)}, "
                f"filename AS _file, CAST({row} AS BIGINT) AS _row FROM {scan}")

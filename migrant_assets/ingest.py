@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -121,16 +122,37 @@ def _stats(
     return IngestStats(source, partition_key, raw.read, accepted, dict(sorted(counts.items())))
 
 
+#: The landing step reads the calls files in batches of about this many bytes (at least one
+#: file), so its temporary tables stay bounded whatever the month's size.
+LANDING_BATCH_BYTES = 256 * 2**20
+
+
+def _batches(files: list[Path], size: int = LANDING_BATCH_BYTES) -> list[list[Path]]:
+    """Consecutive groups of ``files`` of at least ``size`` bytes (the last may be smaller)."""
+    batches: list[list[Path]] = [[]]
+    held = 0
+    for f in files:
+        if held >= size:
+            batches.append([])
+            held = 0
+        batches[-1].append(f)
+        held += f.stat().st_size
+    return [b for b in batches if b]
+
+
 def land_calls(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContract
 ) -> IngestStats:
-    """Read every calls file once: judge each row, give it its local day, pseudonymise its
-    numbers, and replace ``landed_calls``, ``quarantine_landed_calls`` and ``landed_files``
-    (the per-file accounting)."""
+    """Read every calls file once, batch by batch (:data:`LANDING_BATCH_BYTES`): judge each
+    row, give it its local day and its numbers' pseudonyms (each distinct number hashed once,
+    ``sql/ingest/landing_identifiers.sql``), and replace, in one transaction,
+    ``landed_calls``, ``quarantine_landed_calls``, ``landed_files`` (the per-file accounting)
+    and ``identifier_scan_landed_calls`` (the no_raw_identifiers search, made with the numbers
+    in hand)."""
     prepare(con, cfg)
     cal = cfg.calendar
     src = contract.calls
-    raw = read_table(con, cfg, contract, "calls")
+    files = contract.files("calls", cal.days)
     events = src.event_types
     params = {
         "has_events": events is not None,
@@ -142,20 +164,49 @@ def land_calls(
         "month_end": cal.month_end,
         "city_tz": cfg.city.timezone,
     }
-    run_sql(con, "ingest/landing.sql", params)
-    _stage_rejected_lines(con, raw)
+    numbers = {"country_code": contract.numbers.country_code,
+               "national_digits": contract.numbers.national_digits}
+    run_sql(con, "ingest/landing_start.sql", {"files": [str(f) for f in files]})
+    read, counts = 0, {}
     with transaction(con):
-        run_sql(con, "ingest/landing_write.sql", {"files": raw.files})
-    counts = dict(con.execute(
-        "SELECT outcome, count(*) FROM judged_landing GROUP BY ALL").fetchall())
+        run_sql(con, "ingest/landing_reset.sql")
+        for batch in _batches(files):
+            raw = read_table(con, cfg, contract, "calls", files=batch,
+                             deferred=("caller", "callee", "caller_cell", "callee_cell"))
+            run_sql(con, "ingest/landing_identifiers.sql", numbers)
+            run_sql(con, "ingest/landing.sql", params)
+            _stage_rejected_lines(con, raw)
+            run_sql(con, "ingest/landing_write.sql", {"files": raw.files})
+            for outcome, n in con.execute(
+                    "SELECT outcome, count(*) FROM judged_landing GROUP BY ALL").fetchall():
+                counts[outcome] = counts.get(outcome, 0) + n
+            if raw.rejected_lines:
+                counts["malformed_line"] = counts.get("malformed_line", 0) + len(
+                    raw.rejected_lines)
+            read += raw.read
+            for t in ("judged_landing", "rejected_lines", raw.table):
+                con.execute(f"DROP TABLE {quote(t)}")
+        run_sql(con, "ingest/raw_identifiers_calls.sql")
+        _store_identifier_scan(con, "landed_calls")
+    for t in ("landing_file_ids", "landing_numbers", "landing_number_ids", "landing_cells"):
+        con.execute(f"DROP TABLE {quote(t)}")
     landed = counts.pop("landed", 0)
     excluded = {r: counts.pop(r) for r in EXCLUSION_REASONS if r in counts}
-    if raw.rejected_lines:
-        counts["malformed_line"] = len(raw.rejected_lines)
-    for t in ("judged_landing", "rejected_lines", raw.table):
-        con.execute(f"DROP TABLE {quote(t)}")
-    return IngestStats("landed_calls", "", raw.read, landed, dict(sorted(counts.items())),
+    return IngestStats("landed_calls", "", read, landed, dict(sorted(counts.items())),
                        dict(sorted(excluded.items())))
+
+
+def _store_identifier_scan(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    """Search every table for the identifiers of temp table ``raw_identifiers`` (the source's,
+    in hand during its ingestion: :func:`find_raw_identifiers`) and store the result in
+    ``identifier_scan_<source>`` (the no_raw_identifiers check reads it); drops the temp
+    table."""
+    searched = con.execute("SELECT count(*) FROM raw_identifiers").fetchone()[0]
+    hits = find_raw_identifiers(con)
+    con.execute("DROP TABLE raw_identifiers")
+    run_sql(con, "ingest/identifier_scan_write.sql",
+            {"searched": searched, "hits": json.dumps(hits, sort_keys=True)},
+            identifiers={"scan_table": f"identifier_scan_{source}"})
 
 
 def ingest_calls(
@@ -179,7 +230,9 @@ def ingest_calls(
 def ingest_subscribers(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContract
 ) -> IngestStats:
-    """Subscribers merged into one user per owner (SPEC §1); service types from config."""
+    """Subscribers merged into one user per owner (SPEC §1); service types from config. The
+    no_raw_identifiers search of the subscribers' numbers and owner ids is made in the same
+    pass and stored in ``identifier_scan_subscribers``."""
     prepare(con, cfg)
     raw = read_table(con, cfg, contract, "subscribers")
     src = contract.subscribers
@@ -191,6 +244,8 @@ def ingest_subscribers(
         run_sql(con, "ingest/subscribers_write.sql", {
             "service_user_types": [t.lower() for t in cfg.thresholds.service_user_types],
             "rows_read": raw.read, "note": None})
+        run_sql(con, "ingest/raw_identifiers_subscribers.sql")
+        _store_identifier_scan(con, "subscribers")
     stats = _stats(con, "subscribers", "", "judged_subscribers", raw)
     for t in ("judged_subscribers", "rejected_lines", raw.table):
         con.execute(f"DROP TABLE {quote(t)}")
@@ -297,21 +352,18 @@ def calls_day_facts(con: duckdb.DuckDBPyConnection, day: date) -> dict[str, int]
     return first_row(run_sql(con, "ingest/calls_day_checks.sql", {"day": day}))
 
 
-def raw_identifier_hits(
-    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContract, table: str
-) -> tuple[int, dict[str, int]]:
-    """Read the identifiers of source table ``table`` (``calls`` or ``subscribers``) again from
-    its files and search the DuckDB file for them (:func:`find_raw_identifiers`): how many
-    identifiers were searched, and the hits per ``table.column``."""
-    if table not in ("calls", "subscribers"):
-        raise ValueError(f"no raw identifiers in {table}")
-    raw = read_table(con, cfg, contract, table)
-    run_sql(con, f"ingest/raw_identifiers_{table}.sql")
-    con.execute(f"DROP TABLE {quote(raw.table)}")
-    searched = con.execute("SELECT count(*) FROM raw_identifiers").fetchone()[0]
-    hits = find_raw_identifiers(con)
-    con.execute("DROP TABLE raw_identifiers")
-    return searched, hits
+def identifier_scan(
+    con: duckdb.DuckDBPyConnection, source: str
+) -> tuple[int, dict[str, int]] | None:
+    """The no_raw_identifiers search that the ingestion of ``source`` (``landed_calls`` or
+    ``subscribers``) made over every table of the DuckDB file with the source's identifiers in
+    hand: how many were searched and the hits per ``table.column``; None before the asset's
+    first materialization."""
+    if source not in ("landed_calls", "subscribers"):
+        raise ValueError(f"no raw identifiers in {source}")
+    row = run_sql(con, "ingest/identifier_scan.sql",
+                  identifiers={"scan_table": f"identifier_scan_{source}"}).fetchone()
+    return None if row is None else (int(row[0]), json.loads(row[1]))
 
 
 # ---------------------------------------------------------------- sources

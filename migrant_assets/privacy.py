@@ -6,8 +6,8 @@ through the temporary macro ``pseudonym(kind, value)`` that :func:`register_pseu
 creates on a connection (the key lives only in that connection, never in the DuckDB file);
 :func:`pseudonym` is the reference implementation in Python, used by tests and by nothing that
 touches raw data at scale. 60 bits keep collisions negligible (≈1e-5 for 10M numbers).
-:func:`find_raw_identifiers` searches every table of the DuckDB file for identifiers read from
-the source (the `no_raw_identifiers` checks).
+:func:`find_raw_identifiers` searches every table of the DuckDB file for the identifiers of a
+source while it is ingested (the `no_raw_identifiers` checks judge the stored result).
 """
 
 from __future__ import annotations
@@ -45,12 +45,13 @@ def register_pseudonym_macro(con: duckdb.DuckDBPyConnection, key: str) -> None:
 
 
 def find_raw_identifiers(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Where the identifiers of temp table ``raw_identifiers`` (read from the source by
-    ``migrant_assets.ingest.raw_identifier_hits``) occur in the tables of the DuckDB file (views
-    only repeat them): ``{"table.column": hits}`` (SPEC §1).
+    """Where the identifiers of temp table ``raw_identifiers`` (the source's, in hand while
+    ``migrant_assets.ingest`` ingests it) occur in the tables of the DuckDB file (views only
+    repeat them): ``{"table.column": rows}`` (SPEC §1).
 
     Integer columns are matched against the identifiers that read as integers; text columns are
-    split into alphanumeric tokens (so a number inside a JSON record is found too).
+    split into alphanumeric tokens (so a number inside a JSON record is found too), each
+    distinct text once.
     """
     columns = con.execute(
         "SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns AS c "
@@ -62,11 +63,12 @@ def find_raw_identifiers(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     ).fetchall()
     hits: dict[str, int] = {}
     for table, column, dtype in columns:
-        if dtype == "VARCHAR":
+        if dtype == "VARCHAR":  # each distinct text split once, its hits counted per row
             query = (
-                "SELECT count(*) FROM (SELECT unnest(regexp_extract_all("
-                f"{quote_identifier(column)}, '[A-Za-z0-9+]+')) AS token "
-                f"FROM {quote_identifier(table)}) "
+                "SELECT coalesce(sum(n), 0) FROM (SELECT unnest(regexp_extract_all("
+                "v, '[A-Za-z0-9+]+')) AS token, n "
+                f"FROM (SELECT {quote_identifier(column)} AS v, count(*) AS n "
+                f"FROM {quote_identifier(table)} GROUP BY 1)) "
                 f"WHERE token IN (SELECT token FROM raw_identifiers)"
             )
         else:

@@ -20,13 +20,13 @@ from migrant_assets.ingest import (
     calendar_coverage,
     calls_day_facts,
     generate_city,
+    identifier_scan,
     ingest_calls,
     ingest_places,
     ingest_subscribers,
     land_calls,
     landing_summary,
     quarantine_reasons,
-    raw_identifier_hits,
     record_city,
     row_accounting,
     source_kind,
@@ -217,7 +217,8 @@ ACCOUNTING = ("Rows read = rows accepted + rows quarantined (+ rows excluded by 
 SHARE = ("Quarantined share of the rows judged: warns above thresholds.quarantine_warn_share "
          "and fails above thresholds.quarantine_error_share")
 PRIVACY = ("No identifier of the source files (phone number, owner id, 6 characters or more) "
-           "is in any DuckDB table: the source is read again and every table searched")
+           "is in any DuckDB table: the ingestion searched every table for them in the same "
+           "pass, with the identifiers in hand, and stored the result this check judges")
 
 
 def _accounting_verdict(parts: list[dict], note: str = "") -> dg.AssetCheckResult:
@@ -253,10 +254,12 @@ def _share_verdict(cfg: StudyConfig, parts: list[dict], reasons: dict[str, int]
         dg.AssetCheckSeverity.WARN)
 
 
-def _privacy_verdict(searched: int, hits: dict[str, int]) -> dg.AssetCheckResult:
+def _privacy_verdict(scan: tuple[int, dict[str, int]] | None) -> dg.AssetCheckResult:
+    searched, hits = scan if scan is not None else (0, {})
     return verdict(not hits, searched, {"identifiers_searched": searched,
                                         "columns_with_raw_identifiers": hits},
-                   None if searched else "the source has no identifier to search for")
+                   None if searched else "the source has no identifier to search for"
+                   if scan is not None else "no search stored: materialize the asset first")
 
 
 def _table_checks(asset: dg.AssetsDefinition) -> list[dg.AssetChecksDefinition]:
@@ -286,22 +289,22 @@ estates_checks = _table_checks(estates)
 landed_calls_checks = _table_checks(landed_calls)
 
 
-def _privacy_check(asset: dg.AssetsDefinition, table: str,
-                   files: str) -> dg.AssetChecksDefinition:
-    """``no_raw_identifiers`` of the asset that reads the raw identifiers of source ``table``."""
+def _privacy_check(asset: dg.AssetsDefinition, files: str) -> dg.AssetChecksDefinition:
+    """``no_raw_identifiers`` of an asset that reads raw identifiers: the search its
+    ingestion stored (``ingest.identifier_scan``)."""
+    source = asset.key.path[-1]
 
     @dg.asset_check(asset=asset, name="no_raw_identifiers", blocking=True, pool=DUCKDB_POOL,
                     description=f"{PRIVACY} ({files}).")
     def _check(study: StudyResource) -> dg.AssetCheckResult:
         with study.connect() as con:
-            return _privacy_verdict(*raw_identifier_hits(con, study.config, study.contract(),
-                                                         table))
+            return _privacy_verdict(identifier_scan(con, source))
 
     return _check
 
 
-subscribers_no_raw_identifiers = _privacy_check(subscribers, "subscribers", "the subscribers files")
-landed_calls_no_raw_identifiers = _privacy_check(landed_calls, "calls", "every calls file")
+subscribers_no_raw_identifiers = _privacy_check(subscribers, "the subscribers files")
+landed_calls_no_raw_identifiers = _privacy_check(landed_calls, "every calls file")
 
 
 @dg.asset_check(asset=subscribers, name="has_users", pool=DUCKDB_POOL,

@@ -5,7 +5,7 @@
 CREATE OR REPLACE TEMP TABLE judged_calls AS
 WITH typed AS (
     SELECT
-        l.file,
+        l.file_id,
         l.row_number,
         coalesce(oa.user_id, l.caller_number) AS caller,
         coalesce(ob.user_id, l.callee_number) AS callee,
@@ -30,15 +30,39 @@ ruled AS (
     FROM typed AS t
     LEFT JOIN cells AS ca ON ca.cell_id = t.caller_cell
     LEFT JOIN cells AS cb ON cb.cell_id = t.callee_cell
+),
+-- A duplicate call is a second valid row with the same caller, callee and start time: only
+-- the valid rows of a repeated key are ranked (the others cannot be duplicates).
+repeated AS (
+    SELECT caller, callee, start_ts
+    FROM ruled
+    WHERE reason IS NULL
+    GROUP BY caller, callee, start_ts
+    HAVING count(*) > 1
+),
+flagged AS (
+    SELECT
+        r.*,
+        k.caller IS NOT NULL AS is_repeated
+    FROM ruled AS r
+    LEFT JOIN repeated AS k
+        ON r.reason IS NULL AND k.caller = r.caller AND k.callee = r.callee
+        AND k.start_ts = r.start_ts
 )
--- A duplicate call is a second valid row with the same caller, callee and start time.
 SELECT
-    * EXCLUDE (reason),
+    file_id, row_number, caller, callee, start_ts, end_ts, duration_s, caller_cell,
+    callee_cell, reason
+FROM flagged
+WHERE NOT is_repeated
+UNION ALL
+SELECT
+    file_id, row_number, caller, callee, start_ts, end_ts, duration_s, caller_cell,
+    callee_cell,
     CASE
-        WHEN reason IS NOT NULL THEN reason
         WHEN row_number() OVER (
-            PARTITION BY caller, callee, start_ts, reason IS NULL
-            ORDER BY end_ts, caller_cell, callee_cell, file, row_number
+            PARTITION BY caller, callee, start_ts
+            ORDER BY end_ts, caller_cell, callee_cell, file_id, row_number
         ) > 1 THEN 'duplicate_call'
     END AS reason
-FROM ruled;
+FROM flagged
+WHERE is_repeated;

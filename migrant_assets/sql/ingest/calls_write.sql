@@ -22,15 +22,17 @@ DELETE FROM quarantine_calls WHERE partition_key = $partition_key;
 INSERT INTO quarantine_calls
 SELECT
     $partition_key,
-    reason,
-    file,
-    row_number,
+    j.reason,
+    f.file,
+    j.row_number,
     CAST(to_json({
-        caller: caller, callee: callee, start_ts: CAST(start_ts AS VARCHAR),
-        end_ts: CAST(end_ts AS VARCHAR), caller_cell: caller_cell, callee_cell: callee_cell
+        caller: j.caller, callee: j.callee, start_ts: CAST(j.start_ts AS VARCHAR),
+        end_ts: CAST(j.end_ts AS VARCHAR), caller_cell: j.caller_cell,
+        callee_cell: j.callee_cell
     }) AS VARCHAR)
-FROM judged_calls
-WHERE reason IS NOT NULL;
+FROM judged_calls AS j
+LEFT JOIN landed_files AS f ON f.file_id = j.file_id
+WHERE j.reason IS NOT NULL;
 DELETE FROM accounting_calls WHERE partition_key = $partition_key;
 INSERT INTO accounting_calls
 SELECT

@@ -39,6 +39,11 @@ CREATE OR REPLACE TEMP MACRO canonical_number(t, cc, national_digits) AS
         ELSE strip_separators(t)
     END;
 
+-- Any identifier text as a canonical phone number (contract.canonical_identifier): the same
+-- form whatever the file stored it as (integer digits are left as they are by canonical_id).
+CREATE OR REPLACE TEMP MACRO canonical_phone(t, cc, national_digits) AS
+    canonical_number(canonical_id(t), cc, national_digits);
+
 -- Text a quarantine record may show: NULL, or the text when it cannot be an identifier (no run
 -- of 7 or more digits, at most 64 characters); otherwise only its length.
 CREATE OR REPLACE TEMP MACRO safe_text(t) AS

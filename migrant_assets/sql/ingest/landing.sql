@@ -1,20 +1,39 @@
--- The landing step (docs/data_contract.md): judge every row of the calls files once, give it its
--- local day, pseudonymise its numbers. Input: temp table raw_calls (contract.read_table).
--- Output: temp table judged_landing with `outcome`: 'landed', a quarantine reason, or an
--- exclusion by the mapping's rules ('not_a_call', 'outside_calendar'). The first rule that
--- applies, in the order below, decides.
+-- The landing step (docs/data_contract.md): judge every row of one batch of calls files, give
+-- it its local day and its numbers' pseudonyms. Input: temp table raw_calls
+-- (contract.read_table, numbers and cells as read) and the lookup tables of
+-- landing_identifiers.sql. Output: temp table judged_landing with `outcome`: 'landed', a
+-- quarantine reason, or an exclusion by the mapping's rules ('not_a_call', 'outside_calendar'),
+-- and the quarantine record of a quarantined row. The first rule that applies, in the order
+-- below, decides.
 CREATE OR REPLACE TEMP TABLE judged_landing AS
 WITH typed AS (
     SELECT
-        *,
+        r._file,
+        r._row,
+        r.start_ts,
+        r.end_ts,
+        r.start_ts_text,
+        r.end_ts_text,
+        r.duration,
+        r.event_type,
+        a.number_id AS caller_number,
+        b.number_id AS callee_number,
+        ca.cell AS caller_cell,
+        cb.cell AS callee_cell,
+        ca.shown AS caller_cell_shown,
+        cb.shown AS callee_cell_shown,
         CASE
             WHEN NOT $has_events THEN 'call'
-            WHEN list_contains($call_events, lower(event_type)) THEN 'call'
-            WHEN list_contains($missed_events, lower(event_type)) THEN 'missed'
+            WHEN list_contains($call_events, lower(r.event_type)) THEN 'call'
+            WHEN list_contains($missed_events, lower(r.event_type)) THEN 'missed'
             ELSE 'other'
         END AS event,
-        TRY_CAST(duration AS DOUBLE) AS duration_value
-    FROM raw_calls
+        TRY_CAST(r.duration AS DOUBLE) AS duration_value
+    FROM raw_calls AS r
+    LEFT JOIN landing_numbers AS a ON a.text = r.caller
+    LEFT JOIN landing_numbers AS b ON b.text = r.callee
+    LEFT JOIN landing_cells AS ca ON ca.text = r.caller_cell
+    LEFT JOIN landing_cells AS cb ON cb.text = r.callee_cell
 ),
 -- raw_calls holds instants (TIMESTAMPTZ): the local time of the study city ($city_tz) is taken
 -- here, and durations are differences of instants, not of local clock times, so a call across a
@@ -50,7 +69,7 @@ ruled AS (
         event = 'missed' OR duration_us = 0 AS missed,
         CASE
             WHEN event = 'other' THEN 'not_a_call'
-            WHEN caller IS NULL OR callee IS NULL THEN 'missing_id'
+            WHEN caller_number IS NULL OR callee_number IS NULL THEN 'missing_id'
             WHEN start_ts IS NULL THEN 'bad_timestamp'
             WHEN day NOT BETWEEN $month_start AND $month_end THEN 'outside_calendar'
             WHEN end_value IS NULL AND event <> 'missed' THEN 'bad_timestamp'
@@ -58,34 +77,40 @@ ruled AS (
             WHEN duration_us > 86400000000 THEN 'duration_over_24h'
         END AS rule
     FROM timed
+),
+decided AS (
+    SELECT
+        *,
+        coalesce(
+            rule,
+            CASE WHEN missed AND $missed_rule = 'quarantine' THEN 'missed_call' END,
+            'landed'
+        ) AS outcome
+    FROM ruled
 )
 SELECT
-    _file,
-    _row,
-    day,
-    CASE WHEN caller IS NOT NULL THEN pseudonym('number', caller) END AS caller_number,
-    CASE WHEN callee IS NOT NULL THEN pseudonym('number', callee) END AS callee_number,
-    start_ts,
-    CASE WHEN NOT coalesce(missed, false) THEN end_value END AS end_ts,
-    CASE WHEN NOT coalesce(missed, false) THEN duration_us / 1e6 END AS duration_s,
-    -- a cell id that is not a known cell is kept only as a keyed hash: it may be a phone number
-    -- of a misaligned row (the daily ingestion quarantines it as unknown_cell)
-    CASE WHEN caller_cell IS NULL OR caller_cell IN (SELECT cell_id FROM cells) THEN caller_cell
-        ELSE 'unknown:' || pseudonym('cell', caller_cell) END AS caller_cell,
-    CASE WHEN callee_cell IS NULL OR callee_cell IN (SELECT cell_id FROM cells) THEN callee_cell
-        ELSE 'unknown:' || pseudonym('cell', callee_cell) END AS callee_cell,
-    coalesce(
-        rule,
-        CASE WHEN missed AND $missed_rule = 'quarantine' THEN 'missed_call' END,
-        'landed'
-    ) AS outcome,
-    -- what a quarantine record may show: parsed values, or text that cannot be an identifier
-    coalesce(CAST(start_ts AS VARCHAR), safe_text(start_ts_text)) AS start_shown,
-    coalesce(CAST(end_value AS VARCHAR), safe_text(end_ts_text)) AS end_shown,
-    coalesce(CAST(duration_value AS VARCHAR), safe_text(duration)) AS duration_shown,
-    CASE WHEN caller_cell IN (SELECT cell_id FROM cells) THEN caller_cell
-        ELSE safe_text(caller_cell) END AS caller_cell_shown,
-    CASE WHEN callee_cell IN (SELECT cell_id FROM cells) THEN callee_cell
-        ELSE safe_text(callee_cell) END AS callee_cell_shown,
-    safe_text(event_type) AS event_shown
-FROM ruled;
+    f.file_id,
+    d._row,
+    d.day,
+    d.caller_number,
+    d.callee_number,
+    d.start_ts,
+    CASE WHEN NOT coalesce(d.missed, false) THEN d.end_value END AS end_ts,
+    CASE WHEN NOT coalesce(d.missed, false) THEN d.duration_us / 1e6 END AS duration_s,
+    d.caller_cell,
+    d.callee_cell,
+    d.outcome,
+    -- what a quarantine record may show: pseudonyms, parsed values, or text that cannot be an
+    -- identifier
+    CASE WHEN d.outcome NOT IN ('landed', 'not_a_call', 'outside_calendar') THEN
+        CAST(to_json({
+            caller: d.caller_number, callee: d.callee_number,
+            start_ts: coalesce(CAST(d.start_ts AS VARCHAR), safe_text(d.start_ts_text)),
+            end_ts: coalesce(CAST(d.end_value AS VARCHAR), safe_text(d.end_ts_text)),
+            duration: coalesce(CAST(d.duration_value AS VARCHAR), safe_text(d.duration)),
+            caller_cell: d.caller_cell_shown, callee_cell: d.callee_cell_shown,
+            event_type: safe_text(d.event_type)
+        }) AS VARCHAR)
+    END AS record
+FROM decided AS d
+INNER JOIN landing_file_ids AS f ON f.file = d._file;

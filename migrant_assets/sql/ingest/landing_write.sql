@@ -1,41 +1,45 @@
--- Replace the landed calls, the landing's quarantined rows and the per-file accounting (after
--- landing.sql and rejected_lines.sql; inside one transaction).
-DELETE FROM landed_calls;
-INSERT INTO landed_calls
+-- Append one batch of the landing step (after landing.sql and rejected_lines.sql; inside the
+-- landing's one transaction, after landing_reset.sql): its landed calls, its quarantined rows
+-- and the accounting of its files ($files).
+INSERT INTO landed_calls BY NAME
 SELECT
-    day, caller_number, callee_number, start_ts, end_ts, duration_s, caller_cell, callee_cell,
-    _file, _row
+    day AS call_date,
+    caller_number,
+    callee_number,
+    start_ts,
+    end_ts,
+    duration_s,
+    caller_cell,
+    callee_cell,
+    file_id,
+    _row AS row_number
 FROM judged_landing
 WHERE outcome = 'landed';
-DELETE FROM quarantine_landed_calls;
 INSERT INTO quarantine_landed_calls
 SELECT
-    outcome,
-    _file,
-    _row,
-    CAST(to_json({
-        caller: caller_number, callee: callee_number, start_ts: start_shown, end_ts: end_shown,
-        duration: duration_shown, caller_cell: caller_cell_shown, callee_cell: callee_cell_shown,
-        event_type: event_shown
-    }) AS VARCHAR)
-FROM judged_landing
-WHERE outcome NOT IN ('landed', 'not_a_call', 'outside_calendar');
-INSERT INTO quarantine_landed_calls SELECT * FROM rejected_lines;
-DELETE FROM landed_files;
-INSERT INTO landed_files
-SELECT
+    j.outcome,
     f.file,
-    coalesce(j.n, 0) + coalesce(r.n, 0),
-    coalesce(j.landed, 0),
-    coalesce(j.quarantined, 0) + coalesce(r.n, 0),
-    coalesce(j.not_a_call, 0),
-    coalesce(j.outside_calendar, 0),
+    j._row,
+    j.record
+FROM judged_landing AS j
+INNER JOIN landing_file_ids AS f ON f.file_id = j.file_id
+WHERE j.outcome NOT IN ('landed', 'not_a_call', 'outside_calendar');
+INSERT INTO quarantine_landed_calls SELECT * FROM rejected_lines;
+INSERT INTO landed_files BY NAME
+SELECT
+    f.file_id,
+    f.file,
+    coalesce(j.n, 0) + coalesce(r.n, 0) AS rows_read,
+    coalesce(j.landed, 0) AS rows_landed,
+    coalesce(j.quarantined, 0) + coalesce(r.n, 0) AS rows_quarantined,
+    coalesce(j.not_a_call, 0) AS rows_not_a_call,
+    coalesce(j.outside_calendar, 0) AS rows_outside_calendar,
     j.first_day,
     j.last_day
-FROM (SELECT unnest($files) AS file) AS f
+FROM landing_file_ids AS f
 LEFT JOIN (
     SELECT
-        _file AS file,
+        file_id,
         count(*) AS n,
         count(*) FILTER (outcome = 'landed') AS landed,
         count(*) FILTER (outcome NOT IN ('landed', 'not_a_call', 'outside_calendar'))
@@ -45,8 +49,9 @@ LEFT JOIN (
         min(day) FILTER (outcome = 'landed') AS first_day,
         max(day) FILTER (outcome = 'landed') AS last_day
     FROM judged_landing
-    GROUP BY ALL
-) AS j USING (file)
+    GROUP BY file_id
+) AS j ON j.file_id = f.file_id
 LEFT JOIN (
-    SELECT file, count(*) AS n FROM rejected_lines GROUP BY ALL
-) AS r USING (file);
+    SELECT file, count(*) AS n FROM rejected_lines GROUP BY file
+) AS r ON r.file = f.file
+WHERE list_contains($files, f.file);

@@ -42,8 +42,8 @@ SELECT
     CAST(NULL AS VARCHAR) AS note
 FROM landed_files AS f
 LEFT JOIN (
-    SELECT file, count(*) AS n FROM landed_calls GROUP BY file
-) AS l ON l.file = f.file
+    SELECT file_id, count(*) AS n FROM landed_calls GROUP BY file_id
+) AS l ON l.file_id = f.file_id
 LEFT JOIN (
     SELECT file, count(*) AS n FROM quarantine_landed_calls GROUP BY file
 ) AS q ON q.file = f.file

@@ -46,12 +46,14 @@ CREATE TABLE IF NOT EXISTS landed_calls (
     duration_s DOUBLE,
     caller_cell VARCHAR,
     callee_cell VARCHAR,
-    file VARCHAR,
+    file_id INTEGER,
     row_number BIGINT
 );
--- Written by landed_calls: per input file of calls, rows read, landed, quarantined, and
--- excluded by the mapping's rules, with the range of days seen (its row accounting).
+-- Written by landed_calls: per input file of calls, its index (landed_calls.file_id), rows
+-- read, landed, quarantined, and excluded by the mapping's rules, with the range of days seen
+-- (its row accounting).
 CREATE TABLE IF NOT EXISTS landed_files (
+    file_id INTEGER,
     file VARCHAR NOT NULL,
     rows_read BIGINT NOT NULL,
     rows_landed BIGINT NOT NULL,
@@ -115,6 +117,18 @@ CREATE TABLE IF NOT EXISTS accounting_calls (
     partition_key VARCHAR NOT NULL,
     rows_read BIGINT NOT NULL,
     note VARCHAR
+);
+
+-- The no_raw_identifiers search of an ingestion asset, made in the same pass as the ingestion
+-- (while the source's identifiers are in hand, never stored): one row, written by the asset of
+-- the name's suffix.
+CREATE TABLE IF NOT EXISTS identifier_scan_landed_calls (
+    identifiers_searched BIGINT NOT NULL,
+    hits VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS identifier_scan_subscribers (
+    identifiers_searched BIGINT NOT NULL,
+    hits VARCHAR NOT NULL
 );
 
 -- Written by synthetic_city: the files of the generated city (sizes and hashes only).
@@ -181,8 +195,10 @@ COMMENT ON COLUMN landed_calls.caller_cell IS
     'A known cell id, or unknown:<keyed hash> for any other text.';
 COMMENT ON COLUMN landed_calls.callee_cell IS
     'A known cell id, or unknown:<keyed hash> for any other text.';
-COMMENT ON COLUMN landed_calls.file IS 'The calls file the row was read from.';
+COMMENT ON COLUMN landed_calls.file_id IS
+    'The calls file the row was read from (landed_files.file_id).';
 COMMENT ON COLUMN landed_calls.row_number IS 'CSV: line number in the file; Parquet: row number.';
+COMMENT ON COLUMN landed_files.file_id IS 'Index of the file (landed_calls.file_id).';
 COMMENT ON COLUMN landed_files.file IS 'A calls file read by the landing step.';
 COMMENT ON COLUMN landed_files.rows_read IS 'Rows of the file, rejected CSV lines included.';
 COMMENT ON COLUMN landed_files.rows_landed IS 'Rows kept in landed_calls.';
@@ -241,6 +257,14 @@ COMMENT ON COLUMN accounting_calls.partition_key IS 'The day (calls partition).'
 COMMENT ON COLUMN accounting_calls.rows_read IS
     'Rows of landed_calls on that day when it was ingested.';
 COMMENT ON COLUMN accounting_calls.note IS 'Why the day is empty, when it is.';
+COMMENT ON COLUMN identifier_scan_landed_calls.identifiers_searched IS
+    'Distinct numbers of the calls files (6 characters or more) searched for in every table.';
+COMMENT ON COLUMN identifier_scan_landed_calls.hits IS
+    'JSON: table.column -> values equal to (or text holding) one of them; {} when none.';
+COMMENT ON COLUMN identifier_scan_subscribers.identifiers_searched IS
+    'Distinct numbers and owner ids of the subscribers files (6 characters or more) searched for.';
+COMMENT ON COLUMN identifier_scan_subscribers.hits IS
+    'JSON: table.column -> values equal to (or text holding) one of them; {} when none.';
 COMMENT ON COLUMN synthetic_city.table_name IS
     'Contract table the file feeds (calls, subscribers, cells, estates), ground_truth or manifest.';
 COMMENT ON COLUMN synthetic_city.path IS 'Path of the file relative to the city''s folder.';

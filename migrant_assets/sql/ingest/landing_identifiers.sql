@@ -1,0 +1,53 @@
+-- The identifiers of one batch of calls files (temp table raw_calls, numbers and cells as read,
+-- before their canonical form) added to the landing's lookup tables (landing_start.sql): only
+-- texts not seen in an earlier batch are made canonical, and only canonical numbers not seen
+-- before are hashed, so each distinct number is pseudonymised once for the whole landing.
+CREATE OR REPLACE TEMP TABLE batch_numbers AS
+SELECT
+    n.text,
+    canonical_phone(n.text, $country_code, $national_digits) AS number
+FROM (
+    SELECT caller AS text FROM raw_calls
+    UNION
+    SELECT callee AS text FROM raw_calls
+) AS n
+WHERE n.text IS NOT NULL AND n.text NOT IN (SELECT l.text FROM landing_numbers AS l);
+
+INSERT INTO landing_number_ids
+SELECT
+    b.number,
+    pseudonym('number', b.number)
+FROM (SELECT DISTINCT number FROM batch_numbers) AS b
+WHERE b.number NOT IN (SELECT k.number FROM landing_number_ids AS k);
+
+INSERT INTO landing_numbers
+SELECT
+    b.text,
+    k.number_id
+FROM batch_numbers AS b
+INNER JOIN landing_number_ids AS k ON k.number = b.number;
+
+DROP TABLE batch_numbers;
+
+-- A cell id that is not a known cell is kept only as a keyed hash: it may be a phone number of
+-- a misaligned row (the daily ingestion quarantines it as unknown_cell).
+INSERT INTO landing_cells
+SELECT
+    b.text,
+    CASE
+        WHEN c.cell_id IS NOT NULL THEN b.cell_id
+        ELSE 'unknown:' || pseudonym('cell', b.cell_id)
+    END AS cell,
+    CASE WHEN c.cell_id IS NOT NULL THEN b.cell_id ELSE safe_text(b.cell_id) END AS shown
+FROM (
+    SELECT
+        n.text,
+        canonical_id(n.text) AS cell_id
+    FROM (
+        SELECT caller_cell AS text FROM raw_calls
+        UNION
+        SELECT callee_cell AS text FROM raw_calls
+    ) AS n
+    WHERE n.text IS NOT NULL AND n.text NOT IN (SELECT l.text FROM landing_cells AS l)
+) AS b
+LEFT JOIN (SELECT DISTINCT cell_id FROM cells) AS c ON c.cell_id = b.cell_id;
