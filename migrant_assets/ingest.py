@@ -127,7 +127,7 @@ def _stats(
 LANDING_BATCH_BYTES = 256 * 2**20
 
 
-def _batches(files: list[Path], size: int = LANDING_BATCH_BYTES) -> list[list[Path]]:
+def _batches(files: list[Path], size: int) -> list[list[Path]]:
     """Consecutive groups of ``files`` of at least ``size`` bytes (the last may be smaller)."""
     batches: list[list[Path]] = [[]]
     held = 0
@@ -170,7 +170,7 @@ def land_calls(
     read, counts = 0, {}
     with transaction(con):
         run_sql(con, "ingest/landing_reset.sql")
-        for batch in _batches(files):
+        for batch in _batches(files, LANDING_BATCH_BYTES):
             raw = read_table(con, cfg, contract, "calls", files=batch,
                              deferred=("caller", "callee", "caller_cell", "callee_cell"))
             run_sql(con, "ingest/landing_identifiers.sql", numbers)
