@@ -284,19 +284,25 @@ def _params(cfg: StudyConfig, window: Window) -> dict[str, Any]:
     }
 
 
+def _sums_key(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, Any]:
+    """What a window's stored sums are computed from (``sql/features/sums_key.sql``)."""
+    return first_row(run_sql(con, "features/sums_key.sql",
+                             {"start": window.start, "end": window.end}))
+
+
 def sum_window(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window, *, incremental: bool = True
 ) -> Window | None:
     """The window's additive sums ``feat_places``, ``feat_moves``, ``feat_moments``
     (``sql/features/additive.sql``, ``accumulate.sql``): for a first-k-days window, those stored
     for the first k - 1 days (``graphs.previous_window``) plus day k when they can be reused
-    (same province, same calls; ``incremental``), else from the calls of all its days. Returns
-    the window added to, or None."""
+    (same province, calls, cells, estates and birth provinces; ``incremental``), else from the
+    calls of all its days. Returns the window added to, or None."""
     run_sql(con, "features/macros.sql")
     previous = previous_window(cfg.calendar, window) if incremental else None
     if previous is not None and not first_row(run_sql(con, "features/previous_sums.sql", {
             "previous_id": previous.window_id, "province": cfg.city.province,
-            "start": previous.start, "end": previous.end}))["usable"]:
+            **_sums_key(con, previous)}))["usable"]:
         previous = None
     days = {"start": window.start if previous is None else window.end, "end": window.end,
             "province": cfg.city.province}
@@ -489,7 +495,7 @@ def build_features(
         if window.family == "first_k_days":
             run_sql(con, "features/save_sums.sql", {
                 "window_id": window.window_id, "province": cfg.city.province,
-                "start": window.start, "end": window.end})
+                **_sums_key(con, window)})
     return table
 
 

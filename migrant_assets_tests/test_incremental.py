@@ -31,7 +31,7 @@ from migrant_assets_tests.test_features import (
 CAL = CFG.calendar
 FIRST_K = CAL.windows("first_k_days")
 SUMS = ("features_first_k_days_places", "features_first_k_days_moves",
-        "features_first_k_days_moments")
+        "features_first_k_days_moments", "features_first_k_days_positions")
 
 
 def city(seed: int, missed: bool):
@@ -127,6 +127,15 @@ def test_a_window_alone_or_after_a_changed_day_is_summed_from_its_days(spy_sums)
     assert build_window_graph(con, k8, k7)["built_from"] == k7.window_id
     fm.build_features(con, CFG, k8)
     assert spy_sums[-1] == ("sums", k8.window_id, k7.window_id)
+    # an estate's price changed since k = 7: its priced positions are not reused
+    raise_price = "UPDATE estates SET price_per_sqm = price_per_sqm + 1 WHERE estate_id = 'e1'"
+    con.execute(raise_price)
+    fm.write_cell_prices(con)
+    fm.build_features(con, CFG, k8)
+    assert spy_sums[-1] == ("sums", k8.window_id, None)
+    fm.build_features(con, CFG, k7)
+    fm.build_features(con, CFG, k8)
+    assert spy_sums[-1] == ("sums", k8.window_id, k7.window_id)
     # a day of k = 7 re-ingested with a call less: k = 7's graph and sums are stale, not reused
     con.execute("DELETE FROM calls WHERE rowid = (SELECT min(rowid) FROM calls "
                 "WHERE call_date = DATE '2016-09-06')")
@@ -136,6 +145,8 @@ def test_a_window_alone_or_after_a_changed_day_is_summed_from_its_days(spy_sums)
     assert spy_sums[-1] == ("sums", k8.window_id, None)
     assert window_graph_consistency(con, k8)["ok"]
     fresh = load(*rows_, [])
+    fresh.execute(raise_price)
+    fm.write_cell_prices(fresh)
     fresh.execute("DELETE FROM calls WHERE rowid = (SELECT min(rowid) FROM calls "
                   "WHERE call_date = DATE '2016-09-06')")
     for day in k8.days:

@@ -4,16 +4,21 @@
 -- counts and fixed-point DECIMAL sums add exactly, so both ways give the same tables, bit for bit.
 -- The stored sums are those of the first-k-days windows (first_k_days_sums.sql).
 CREATE OR REPLACE TEMP TABLE feat_places AS
-SELECT party, cell_id, is_home, is_work, CAST(SUM(n) AS BIGINT) AS n
+SELECT
+    party,
+    cell_id,
+    CAST(SUM(n) AS BIGINT) AS n,
+    CAST(SUM(n_home) AS BIGINT) AS n_home,
+    CAST(SUM(n_work) AS BIGINT) AS n_work
 FROM (
-    SELECT party, cell_id, is_home, is_work, n
+    SELECT party, cell_id, n, n_home, n_work
     FROM features_first_k_days_places
     WHERE window_id = $previous_id
     UNION ALL
-    SELECT party, cell_id, is_home, is_work, n
+    SELECT party, cell_id, n, n_home, n_work
     FROM feat_new_places
 ) AS p
-GROUP BY party, cell_id, is_home, is_work;
+GROUP BY party, cell_id;
 
 CREATE OR REPLACE TEMP TABLE feat_moments AS
 SELECT
@@ -55,3 +60,9 @@ FROM previous AS p
 FULL OUTER JOIN feat_new_moves AS n ON n.party = p.party
 LEFT JOIN cells AS a ON a.cell_id = p.last_cell
 LEFT JOIN cells AS b ON b.cell_id = n.first_cell;
+
+-- The positions priced for the stored window (housing_price.sql does not price them again).
+CREATE OR REPLACE TEMP TABLE feat_known_prices AS
+SELECT lat, lon, price
+FROM features_first_k_days_positions
+WHERE window_id = $previous_id;

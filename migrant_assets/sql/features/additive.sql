@@ -20,20 +20,18 @@ FROM (
 ) AS k
 JOIN cells AS c ON c.cell_id = k.cell_id;
 
--- feat_new_places: how many locations of each party fall in each cell, at home hours (local
--- start time in [20:00, 07:00)), at work hours ([09:00, 16:00)) or neither: the centres, radii
--- and mean prices of L, home and work are weighted sums over these rows.
+-- feat_new_places: how many locations of each party fall in each cell, and how many of them at
+-- home hours (local start time in [20:00, 07:00)) and at work hours ([09:00, 16:00)): the
+-- centres, radii and mean prices of L, home and work are weighted sums over these rows.
 CREATE OR REPLACE TEMP TABLE feat_new_places AS
 SELECT
     party,
     cell_id,
-    (HOUR(start_ts) >= 20 OR HOUR(start_ts) < 7) AS is_home,
-    (HOUR(start_ts) >= 9 AND HOUR(start_ts) < 16) AS is_work,
-    COUNT(*) AS n
+    COUNT(*) AS n,
+    SUM(CASE WHEN HOUR(start_ts) >= 20 OR HOUR(start_ts) < 7 THEN 1 ELSE 0 END) AS n_home,
+    SUM(CASE WHEN HOUR(start_ts) >= 9 AND HOUR(start_ts) < 16 THEN 1 ELSE 0 END) AS n_work
 FROM feat_new_locations
-GROUP BY
-    party, cell_id, (HOUR(start_ts) >= 20 OR HOUR(start_ts) < 7),
-    (HOUR(start_ts) >= 9 AND HOUR(start_ts) < 16);
+GROUP BY party, cell_id;
 
 -- feat_new_moves: the party's path through L in (start_ts, cell_id) order (calls starting in
 -- the same second are taken in cell order): its first and last cell and the exact sum of the

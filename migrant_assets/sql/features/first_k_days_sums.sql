@@ -4,15 +4,16 @@
 CREATE TABLE IF NOT EXISTS features_first_k_days_sums (
     window_id VARCHAR NOT NULL,
     province VARCHAR,
-    n_calls BIGINT NOT NULL
+    n_calls BIGINT NOT NULL,
+    inputs VARCHAR
 );
 CREATE TABLE IF NOT EXISTS features_first_k_days_places (
     window_id VARCHAR NOT NULL,
     party BIGINT NOT NULL,
     cell_id VARCHAR NOT NULL,
-    is_home BOOLEAN NOT NULL,
-    is_work BOOLEAN NOT NULL,
-    n BIGINT NOT NULL
+    n BIGINT NOT NULL,
+    n_home BIGINT NOT NULL,
+    n_work BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS features_first_k_days_moves (
     window_id VARCHAR NOT NULL,
@@ -31,14 +32,24 @@ CREATE TABLE IF NOT EXISTS features_first_k_days_moments (
     sum_local_x DECIMAL(38, 6),
     sum_local_x2 DECIMAL(38, 12)
 );
+CREATE TABLE IF NOT EXISTS features_first_k_days_positions (
+    window_id VARCHAR NOT NULL,
+    lat DOUBLE NOT NULL,
+    lon DOUBLE NOT NULL,
+    price DOUBLE
+);
+COMMENT ON COLUMN features_first_k_days_positions.price IS
+    'price of the point (centre of L, home or work) at lat, lon; null when it has none.';
 COMMENT ON COLUMN features_first_k_days_sums.window_id IS 'The first-k-days window summed.';
 COMMENT ON COLUMN features_first_k_days_sums.province IS
     'The study province its local durations were summed for (city.province).';
 COMMENT ON COLUMN features_first_k_days_sums.n_calls IS
     'Calls of the window''s days when it was summed: sums of a window whose calls changed since '
     'are not reused.';
+COMMENT ON COLUMN features_first_k_days_sums.inputs IS
+    'Checksum of cells, estates, cell prices and birth provinces when summed (sums_key.sql).';
 COMMENT ON COLUMN features_first_k_days_places.n IS
-    'Locations of the party in the cell, at home hours (is_home), work hours (is_work) or neither.';
+    'Locations of the party in the cell (n_home at home hours, n_work at work hours).';
 COMMENT ON COLUMN features_first_k_days_moves.moving_km IS
     'Exact sum of the km between consecutive locations from first_cell to last_cell.';
 COMMENT ON COLUMN features_first_k_days_moments.n IS 'Known call durations of the party.';

@@ -1,5 +1,6 @@
 -- Housing prices of the featurised users of one window (SPEC §5).
--- Reads feat_contacts, feat_users, feat_centers (prepare.sql) and estates.
+-- Reads feat_contacts, feat_users, feat_centers (prepare.sql), feat_known_prices
+-- (accumulate.sql) and estates.
 --
 -- price(l) of a location is cell_prices.price of its cell; its means over L, home and work are in
 -- feat_centers. A centre is a point, not a cell: its price follows the same rule as cell_prices
@@ -14,24 +15,40 @@
 -- Each distinct position is priced once. Every party with a location gets its centre price
 -- (contacts' values feed the neighbour prices); home and work centres are priced for the
 -- featurised users only. Means of prices are exact (prepare.sql): fixed-point to 1e-6 yuan.
-CREATE OR REPLACE TEMP TABLE feat_point_prices AS
-WITH points AS (
-    SELECT party, 'center' AS kind, center_lat AS lat, center_lon AS lon
-    FROM feat_centers
-    UNION ALL
-    SELECT c.party, 'home' AS kind, c.home_lat AS lat, c.home_lon AS lon
-    FROM feat_centers AS c
-    JOIN feat_users AS f ON f.user_id = c.party
-    WHERE c.home_lat IS NOT NULL
-    UNION ALL
-    SELECT c.party, 'work' AS kind, c.work_lat AS lat, c.work_lon AS lon
-    FROM feat_centers AS c
-    JOIN feat_users AS f ON f.user_id = c.party
-    WHERE c.work_lat IS NOT NULL
+-- A position's price depends on the position and the estates only: the positions priced for the
+-- previous first-k-days window (feat_known_prices, empty for other windows) are not priced again
+-- (the grid is a prefilter only, so pricing fewer positions gives each the same price).
+-- feat_points: the centre of every party with a location, the home and work centres of the
+-- featurised users.
+CREATE OR REPLACE TEMP TABLE feat_points AS
+SELECT party, 'center' AS kind, center_lat AS lat, center_lon AS lon
+FROM feat_centers
+UNION ALL
+SELECT c.party, 'home' AS kind, c.home_lat AS lat, c.home_lon AS lon
+FROM feat_centers AS c
+JOIN feat_users AS f ON f.user_id = c.party
+WHERE c.home_lat IS NOT NULL
+UNION ALL
+SELECT c.party, 'work' AS kind, c.work_lat AS lat, c.work_lon AS lon
+FROM feat_centers AS c
+JOIN feat_users AS f ON f.user_id = c.party
+WHERE c.work_lat IS NOT NULL;
+
+-- feat_position_prices: every distinct position of the window with its price (null: none).
+CREATE OR REPLACE TEMP TABLE feat_position_prices AS
+WITH all_positions AS (
+    SELECT DISTINCT lat, lon FROM feat_points
+),
+known AS (
+    SELECT a.lat, a.lon, k.price
+    FROM all_positions AS a
+    JOIN feat_known_prices AS k ON k.lat = a.lat AND k.lon = a.lon
 ),
 positions AS (
-    SELECT lat, lon, ROW_NUMBER() OVER (ORDER BY lat, lon) AS position_id
-    FROM (SELECT DISTINCT lat, lon FROM points) AS p
+    SELECT a.lat, a.lon, ROW_NUMBER() OVER (ORDER BY a.lat, a.lon) AS position_id
+    FROM all_positions AS a
+    LEFT JOIN known AS k ON k.lat = a.lat AND k.lon = a.lon
+    WHERE k.lat IS NULL
 ),
 grid AS (
     -- degrees per km of latitude and of longitude (at the highest |latitude| present), +1 %
@@ -116,10 +133,18 @@ prices AS (
     JOIN nearest AS n ON n.position_id = w.position_id AND n.chord2 = w.chord2
     GROUP BY w.position_id
 )
+SELECT o.lat, o.lon, r.price
+FROM positions AS o
+LEFT JOIN prices AS r ON r.position_id = o.position_id
+UNION ALL
+SELECT lat, lon, price
+FROM known;
+
+CREATE OR REPLACE TEMP TABLE feat_point_prices AS
 SELECT p.party, p.kind, r.price
-FROM points AS p
-JOIN positions AS o ON o.lat = p.lat AND o.lon = p.lon
-JOIN prices AS r ON r.position_id = o.position_id;
+FROM feat_points AS p
+JOIN feat_position_prices AS r ON r.lat = p.lat AND r.lon = p.lon
+WHERE r.price IS NOT NULL;
 
 CREATE OR REPLACE TEMP TABLE feat_housing_price AS
 WITH party_prices AS (

@@ -130,29 +130,27 @@ WITH fixed AS (
     SELECT
         p.party,
         p.n,
-        CASE WHEN p.is_home THEN p.n END AS n_home,
-        CASE WHEN p.is_work THEN p.n END AS n_work,
+        NULLIF(p.n_home, 0) AS n_home,
+        NULLIF(p.n_work, 0) AS n_work,
         CASE WHEN c.price IS NOT NULL THEN p.n END AS n_priced,
-        CAST(c.lat AS DECIMAL(18, 15)) * p.n AS lat,
-        CAST(c.lon AS DECIMAL(18, 15)) * p.n AS lon,
-        CAST(c.price AS DECIMAL(18, 6)) * p.n AS price,
-        p.is_home,
-        p.is_work
+        CASE WHEN c.price IS NOT NULL THEN NULLIF(p.n_home, 0) END AS n_home_priced,
+        CASE WHEN c.price IS NOT NULL THEN NULLIF(p.n_work, 0) END AS n_work_priced,
+        CAST(c.lat AS DECIMAL(18, 15)) AS lat,
+        CAST(c.lon AS DECIMAL(18, 15)) AS lon,
+        CAST(c.price AS DECIMAL(18, 6)) AS price
     FROM feat_places AS p
     JOIN feat_cells AS c ON c.cell_id = p.cell_id
 )
 SELECT
     party,
-    CAST(SUM(lat) AS DOUBLE) / SUM(n) AS center_lat,
-    CAST(SUM(lon) AS DOUBLE) / SUM(n) AS center_lon,
-    CAST(SUM(CASE WHEN is_home THEN lat END) AS DOUBLE) / SUM(n_home) AS home_lat,
-    CAST(SUM(CASE WHEN is_home THEN lon END) AS DOUBLE) / SUM(n_home) AS home_lon,
-    CAST(SUM(CASE WHEN is_work THEN lat END) AS DOUBLE) / SUM(n_work) AS work_lat,
-    CAST(SUM(CASE WHEN is_work THEN lon END) AS DOUBLE) / SUM(n_work) AS work_lon,
-    CAST(SUM(price) AS DOUBLE) / SUM(n_priced) AS avg_price,
-    CAST(SUM(CASE WHEN is_home THEN price END) AS DOUBLE)
-    / SUM(CASE WHEN is_home THEN n_priced END) AS home_avg_price,
-    CAST(SUM(CASE WHEN is_work THEN price END) AS DOUBLE)
-    / SUM(CASE WHEN is_work THEN n_priced END) AS work_avg_price
+    CAST(SUM(lat * n) AS DOUBLE) / SUM(n) AS center_lat,
+    CAST(SUM(lon * n) AS DOUBLE) / SUM(n) AS center_lon,
+    CAST(SUM(lat * n_home) AS DOUBLE) / SUM(n_home) AS home_lat,
+    CAST(SUM(lon * n_home) AS DOUBLE) / SUM(n_home) AS home_lon,
+    CAST(SUM(lat * n_work) AS DOUBLE) / SUM(n_work) AS work_lat,
+    CAST(SUM(lon * n_work) AS DOUBLE) / SUM(n_work) AS work_lon,
+    CAST(SUM(price * n) AS DOUBLE) / SUM(n_priced) AS avg_price,
+    CAST(SUM(price * n_home) AS DOUBLE) / SUM(n_home_priced) AS home_avg_price,
+    CAST(SUM(price * n_work) AS DOUBLE) / SUM(n_work_priced) AS work_avg_price
 FROM fixed
 GROUP BY party;

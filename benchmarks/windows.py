@@ -1,0 +1,99 @@
+"""Benchmark of the incremental first-k-days windows (SPEC §2, §4-§5; issue 13, item 3).
+
+    .venv/bin/python benchmarks/windows.py [--workdir work/bench] [--presets demo large]
+                                           [--repeats 3]
+
+On each city, the seconds of building the graphs and features of the 12 first-k-days windows
+(k = 3..14, in order) two ways, against one k = 14 window built from its raw days:
+
+- ``incremental``: window k from the stored window k - 1 plus day k (graph, additive sums), as
+  the assets do (``build_window_graph(con, w, previous_window(...))``, ``build_features``);
+- ``from scratch``: every window summed from all its days (``incremental=False``), the way
+  every window was built before;
+- ``one k=14``: the k = 14 window alone, from scratch (the target: 12 windows <= 3x this).
+
+The three are alternated (A B C A B C ...) and the medians printed with CPU seconds beside wall
+seconds; the machine may be shared, so compare the figures of one run. The city's DuckDB file
+(calls, labels, daily contacts, cell prices) comes from ``benchmarks/features.prepared_db`` and
+is re-used; each measured build first drops the first-k-days graphs, features and stored sums.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from features import open_db, prepared_db  # noqa: E402  (benchmarks/features.py)
+
+from migrant_assets import features  # noqa: E402
+from migrant_assets.config import StudyConfig  # noqa: E402
+from migrant_assets.graphs import build_window_graph, previous_window  # noqa: E402
+
+TARGET_RATIO = 3.0  # 12 first-k windows <= 3x one k = 14 window
+FIRST_K_TABLES = ("first_k_days_graph", "features_first_k_days", "features_first_k_days_sums",
+                  "features_first_k_days_places", "features_first_k_days_moves",
+                  "features_first_k_days_moments")
+
+
+def clear(con) -> None:
+    for table in FIRST_K_TABLES:
+        con.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed names)
+    con.execute("CHECKPOINT")
+
+
+def build(con, cfg: StudyConfig, how: str) -> tuple[float, float]:
+    """Wall and CPU seconds of one way of building the windows (after :func:`clear`)."""
+    windows = cfg.calendar.windows("first_k_days")
+    if how == "one k=14":
+        windows = windows[-1:]
+    clear(con)
+    wall, cpu = time.perf_counter(), time.process_time()
+    for w in windows:
+        previous = previous_window(cfg.calendar, w) if how == "incremental" else None
+        build_window_graph(con, w, previous)
+        features.build_features(con, cfg, w, incremental=how == "incremental")
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workdir", type=Path, default=Path("work/bench"))
+    parser.add_argument("--presets", nargs="+", default=["demo"])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    cfg = StudyConfig()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    for preset in args.presets:
+        con = open_db(prepared_db(args.workdir, preset, cfg), cfg)
+        features.write_cell_prices(con)
+        features.ensure_schema(con)
+        n_calls = con.execute("SELECT count(*) FROM calls").fetchone()[0]
+        ways = ("incremental", "from scratch", "one k=14")
+        times: dict[str, list[tuple[float, float]]] = {w: [] for w in ways}
+        for _ in range(args.repeats):
+            for way in ways:
+                times[way].append(build(con, cfg, way))
+        con.close()
+        med = {w: (statistics.median(t[0] for t in times[w]),
+                   statistics.median(t[1] for t in times[w])) for w in ways}
+        base = med["one k=14"][0]
+        print(f"\n{preset} ({n_calls:,} calls), medians of {args.repeats} (A B C alternated)")
+        print(f"{'':28} {'wall s':>8} {'CPU s':>8} {'x one k=14':>11}")
+        for way, label in (("incremental", "12 windows, incremental"),
+                           ("from scratch", "12 windows, from scratch"),
+                           ("one k=14", "one k=14 window, scratch")):
+            wall, cpu = med[way]
+            print(f"{label:28} {wall:8.2f} {cpu:8.2f} {wall / base:11.2f}")
+        ratio = med["incremental"][0] / base
+        print(f"incremental / from scratch: {med['incremental'][0] / med['from scratch'][0]:.2f}; "
+              f"target 12 windows <= {TARGET_RATIO:g}x one k=14: "
+              f"{'met' if ratio <= TARGET_RATIO else 'NOT met'} ({ratio:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
