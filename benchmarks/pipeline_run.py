@@ -1,0 +1,267 @@
+"""Shared by ``benchmarks/demo.py`` and ``benchmarks/scale.py``: run ``migrant-assets demo`` in a
+child process with a fresh Dagster home, sample the resident memory of its process tree, and read
+back from the Dagster event log the seconds of every step, by asset and by stage (asset group).
+
+Not a benchmark itself. Memory is sampled from ``/proc`` (Linux) every 0.2 s: ``peak RSS`` is the
+largest sum of the tree's resident sets seen, and each step's peak is the largest seen while it
+ran. Disk is the work directory's size at the end (city files, DuckDB file, figures) and the
+largest size of the DuckDB spill directory seen while it ran.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGES = ("ingest", "labels", "graphs", "features", "models", "reports")
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and all its descendants."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        total += _rss_bytes(p)
+        todo += _children(p)
+    return total
+
+
+def dir_bytes(path: Path) -> int:
+    """Bytes of the files under ``path`` (0 when it does not exist)."""
+    if not path.exists():
+        return 0
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+@dataclass
+class Sampler:
+    """Samples a process tree's RSS and a directory's size in a thread."""
+
+    pid: int
+    spill_dir: Path
+    interval: float = 0.2
+    samples: list[tuple[float, int]] = field(default_factory=list)
+    peak_spill: int = 0
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        n = 0
+        while not self._stop.is_set():
+            self.samples.append((time.time(), tree_rss(self.pid)))
+            if n % 25 == 0:  # every 5 s: walking a large spill directory is not free
+                self.peak_spill = max(self.peak_spill, dir_bytes(self.spill_dir))
+            n += 1
+            self._stop.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peak(self, start: float = 0.0, end: float = float("inf")) -> int:
+        return max((r for t, r in self.samples if start <= t <= end), default=0)
+
+
+@dataclass
+class Step:
+    """One Dagster step of a run: what it materialized or checked, when, and its stage."""
+
+    run: str
+    step_key: str
+    assets: tuple[str, ...]
+    stage: str
+    start: float
+    end: float
+    ok: bool
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+
+@dataclass
+class PipelineRun:
+    wall: float
+    returncode: int
+    steps: list[Step]
+    sampler: Sampler
+    workdir: Path
+    output: str
+
+    @property
+    def peak_rss(self) -> int:
+        return self.sampler.peak()
+
+    def by_stage(self) -> dict[str, dict]:
+        """Seconds (sum of the stage's step durations) and peak RSS while the stage ran."""
+        out: dict[str, dict] = {}
+        for stage in STAGES:
+            steps = [s for s in self.steps if s.stage == stage]
+            if steps:
+                out[stage] = {
+                    "seconds": sum(s.seconds for s in steps),
+                    "peak_rss": max(self.sampler.peak(s.start, s.end) for s in steps),
+                }
+        return out
+
+    def by_asset(self) -> dict[str, dict]:
+        """Seconds per asset (a step that materialized several assets counts once, under their
+        joined names; checks run in their own steps count under ``<asset> checks``)."""
+        out: dict[str, dict] = defaultdict(lambda: {"seconds": 0.0, "peak_rss": 0, "runs": 0})
+        for s in self.steps:
+            name = " + ".join(s.assets) if s.assets else s.step_key
+            row = out[name]
+            row["seconds"] += s.seconds
+            row["peak_rss"] = max(row["peak_rss"], self.sampler.peak(s.start, s.end))
+            row["runs"] += 1
+        return dict(out)
+
+
+def write_config(workdir: Path, preset: str, seed: int, calls: int | None,
+                 duckdb: dict | None = None) -> Path:
+    """A study config for the synthetic city ``preset`` (scaled to ``calls`` when given)."""
+    source = {"kind": "synthetic", "preset": preset, "seed": seed}
+    if calls is not None:
+        source["calls"] = calls
+    cfg = {"source": source, "workdir": str(workdir)}
+    if duckdb:
+        cfg["duckdb"] = duckdb
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir.parent / f"{workdir.name}.study.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
+
+
+def run_demo(config: Path, workdir: Path, *, python_path: Path | None = None,
+             echo: bool = True) -> PipelineRun:
+    """``migrant-assets demo --config config`` in a child process with a fresh Dagster home
+    under ``workdir``; ``python_path``: run another checkout's package (a baseline)."""
+    home = workdir.parent / f"{workdir.name}.dagster_home"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    shutil.copy(ROOT / "migrant_assets" / "data" / "dagster.yaml", home / "dagster.yaml")
+    env = dict(os.environ, DAGSTER_HOME=str(home))
+    env.pop("MIGRANT_ASSETS_CONFIG", None)
+    if python_path is not None:
+        env["PYTHONPATH"] = str(python_path)
+    cmd = [sys.executable, "-m", "migrant_assets.cli", "demo", "--config", str(config),
+           "--workdir", str(workdir)]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, cwd=python_path or ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    sampler = Sampler(proc.pid, workdir / "tmp")
+    lines = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        if echo:
+            print(f"    | {line}", end="", flush=True)
+    proc.wait()
+    wall = time.perf_counter() - t0
+    sampler.stop()
+    steps = read_steps(home, config, python_path)
+    return PipelineRun(wall, proc.returncode, steps, sampler, workdir, "".join(lines))
+
+
+_READ_STEPS = r"""
+import json, os, sys
+import dagster as dg
+from dagster import DagsterEventType as T
+from migrant_assets.defs import defs
+graph = defs.resolve_asset_graph()
+group = {k.to_user_string(): graph.get(k).group_name for k in graph.get_all_asset_keys()}
+inst = dg.DagsterInstance.get()
+out = []
+for run in inst.get_runs():
+    steps = {}
+    for rec in inst.all_logs(run.run_id, of_type={T.STEP_START, T.STEP_SUCCESS, T.STEP_FAILURE,
+                                                  T.ASSET_MATERIALIZATION,
+                                                  T.ASSET_CHECK_EVALUATION}):
+        ev = rec.dagster_event
+        s = steps.setdefault(ev.step_key, {"assets": [], "checked": [], "ok": True})
+        if ev.event_type == T.STEP_START:
+            s["start"] = rec.timestamp
+        elif ev.event_type in (T.STEP_SUCCESS, T.STEP_FAILURE):
+            s["end"] = rec.timestamp
+            s["ok"] = ev.event_type == T.STEP_SUCCESS
+        elif ev.event_type == T.ASSET_MATERIALIZATION:
+            name = ev.asset_key.to_user_string()
+            if name not in s["assets"]:
+                s["assets"].append(name)
+        else:
+            name = ev.event_specific_data.asset_key.to_user_string()
+            if name not in s["checked"]:
+                s["checked"].append(name)
+    for key, s in steps.items():
+        if "start" not in s or "end" not in s:
+            continue
+        named = s["assets"] or [f"{a} checks" for a in s["checked"]]
+        owner = (s["assets"] or s["checked"] or [None])[0]
+        out.append({"run": run.run_id, "step_key": key, "assets": sorted(named),
+                    "stage": group.get(owner, "other"), "start": s["start"], "end": s["end"],
+                    "ok": s["ok"]})
+json.dump(out, sys.stdout)
+"""
+
+
+def read_steps(home: Path, config: Path, python_path: Path | None) -> list[Step]:
+    """Every finished step of the Dagster home's runs (read in a child process that loads the
+    same definitions, so that a baseline checkout reads its own asset groups)."""
+    import json
+
+    env = dict(os.environ, DAGSTER_HOME=str(home), MIGRANT_ASSETS_CONFIG=str(config))
+    if python_path is not None:
+        env["PYTHONPATH"] = str(python_path)
+    done = subprocess.run([sys.executable, "-c", _READ_STEPS], env=env, capture_output=True,
+                          text=True, cwd=python_path or ROOT)
+    if done.returncode:
+        print(f"could not read the runs' steps:\n{done.stderr[-2000:]}", file=sys.stderr)
+        return []
+    return [Step(r["run"], r["step_key"], tuple(r["assets"]), r["stage"], r["start"], r["end"],
+                 r["ok"]) for r in json.loads(done.stdout)]
+
+
+def baseline_checkout(rev: str, where: Path) -> Path:
+    """A worktree of ``rev`` at ``where`` (made once), whose package a baseline run imports."""
+    if not (where / "migrant_assets").exists():
+        where.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(where), rev],
+                       check=True, capture_output=True)
+    return where
+
+
+def gb(n: int | float) -> str:
+    return f"{n / 1e9:.2f} GB"
