@@ -195,11 +195,12 @@ class _Demo:
 
         from migrant_assets.defs import defs
         from migrant_assets.defs.resources import DUCKDB_POOL
-        from migrant_assets.runs import instance_lock, recover_dead_runs
+        from migrant_assets.runs import instance_lock, quick_event_log, recover_dead_runs
 
         self.dg, self.defs, self.verbose = dg, defs, verbose
         self.graph = defs.resolve_asset_graph()
         self.job = defs.resolve_implicit_global_asset_job_def()
+        quick_event_log(Path(os.environ["DAGSTER_HOME"]))
         with instance_lock(Path(os.environ["DAGSTER_HOME"])):
             self.instance = dg.DagsterInstance.get()
         for message in recover_dead_runs(self.instance, DUCKDB_POOL):

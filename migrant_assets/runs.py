@@ -122,6 +122,44 @@ def instance_lock(home: Path) -> Iterator[None]:
         os.close(fd)
 
 
+#: Set to 1 to keep every commit of Dagster's run history synced to disk (:func:`quick_event_log`).
+DURABLE_ENV = "MIGRANT_ASSETS_DURABLE_EVENT_LOG"
+
+
+def quick_event_log(home: Path) -> bool:
+    """Let this process write Dagster's SQLite run history under ``home`` without an fsync per
+    event (``PRAGMA synchronous=OFF``), unless ``MIGRANT_ASSETS_DURABLE_EVENT_LOG=1``.
+
+    Dagster's SQLite storage opens, commits and closes a connection for every event, and each
+    close checkpoints the WAL with an fsync: measured here, half of a small run's time
+    (``benchmarks/demo.py``; docs/scale.md). A crash of the process loses nothing; a power loss
+    may lose or damage the run history of ``home``, never the study's DuckDB file. Returns
+    whether it applies."""
+    if os.environ.get(DURABLE_ENV) == "1":
+        return False
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    if not _QUICK_HOMES:
+        event.listen(Engine, "connect", _no_fsync)
+    _QUICK_HOMES.add(str(home.resolve()))
+    return True
+
+
+_QUICK_HOMES: set[str] = set()
+
+
+def _no_fsync(dbapi_connection, _record) -> None:
+    """SQLAlchemy ``connect`` hook of :func:`quick_event_log`: SQLite files under its homes."""
+    import sqlite3
+
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    files = [row[2] for row in dbapi_connection.execute("PRAGMA database_list")]
+    if any(f and f.startswith(home) for f in files for home in _QUICK_HOMES):
+        dbapi_connection.execute("PRAGMA synchronous = OFF")
+
+
 # ---------------------------------------------------------------- the main job's order
 
 #: The order of stages when several are ready at once (the asset groups, docs/architecture.md).

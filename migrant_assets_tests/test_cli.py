@@ -121,3 +121,28 @@ def test_explain_finds_the_innermost_input_error():
     raw = info("DagsterExecutionStepExecutionError", "Error occurred",
                info("ConversionException", "Could not convert '13800138000' to INT\nLINE 1"))
     assert explain(raw) == ("ConversionException: Could not convert '<number>' to INT", False)
+
+
+def test_quick_event_log_skips_fsync_under_the_dagster_home_only(tmp_path, monkeypatch):
+    """The demo's run history is written without an fsync per event; other SQLite files keep
+    theirs, and MIGRANT_ASSETS_DURABLE_EVENT_LOG=1 keeps it everywhere."""
+    import sqlalchemy
+
+    from migrant_assets.runs import DURABLE_ENV, quick_event_log
+
+    def synchronous(path) -> int:
+        engine = sqlalchemy.create_engine(f"sqlite:///{path}",
+                                          poolclass=sqlalchemy.pool.NullPool)
+        with engine.connect() as c:
+            return c.exec_driver_sql("PRAGMA synchronous").scalar()
+
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    home.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.setenv(DURABLE_ENV, "1")
+    assert quick_event_log(home) is False
+    assert synchronous(home / "runs.db") == 2  # FULL, SQLite's default
+    monkeypatch.delenv(DURABLE_ENV)
+    assert quick_event_log(home) is True
+    assert synchronous(home / "runs.db") == 0  # OFF
+    assert synchronous(elsewhere / "other.db") == 2
