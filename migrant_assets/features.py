@@ -44,7 +44,10 @@ The registry :data:`FEATURES` is the one list of feature columns: the families
 (:data:`FAMILIES`, each ``sql/features/<family>.sql`` writing the connection-local table
 ``feat_<family>``, one row per featurised user), the DDL of the window families' tables
 (:data:`FEATURE_TABLES`, the view ``features`` unions them) with their column comments, and the
-statement that assembles a window's rows all follow from it. :func:`run_family` runs
+statement that assembles a window's rows all follow from it. The families read the calls only
+through additive per-party sums (:func:`sum_window`: ``additive.sql``, ``accumulate.sql``), so
+a first-k-days window is window k - 1's sums plus day k (docs/data_model.md, "Incremental
+first-k-days windows"). :func:`run_family` runs the sums and
 ``sql/features/prepare.sql`` (unless ``prepared=True``; it reads the ``cell_prices`` table,
 :func:`write_cell_prices`), the steps a family's file reads (:data:`REQUIRES`: clustering before
 the ego network) and the family's file. :func:`build_features` prepares once, runs every family
