@@ -1,7 +1,8 @@
 """The synthetic city of SPEC §7: a seeded, streaming generator of the four input tables.
 
-``generate(preset, seed, out)`` writes the files of the data contract (SPEC §1) plus a ground
-truth; ``PRESETS`` lists the sizes (``tiny``, ``demo``, ``large``).
+``generate(preset, seed, out, calls=None)`` writes the files of the data contract (SPEC §1) plus
+a ground truth, block by block in bounded memory; ``PRESETS`` lists the sizes (``tiny``,
+``demo``, ``large``, ``paper``), ``calls`` scales one to that many social calls a month.
 """
 
 from migrant_assets.synthetic.presets import PRESETS, Preset

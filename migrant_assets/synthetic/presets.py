@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 #: Social calls per block: a block's people, ties and calls are in memory at once (docs).
-BLOCK_CALLS = 4_000_000
+BLOCK_CALLS = 2_500_000
 #: People per block at most (a call's sort key packs two people of a block into 38 bits).
 MAX_BLOCK_PERSONS = 2**19
 #: Head counts that scale with ``calls`` and are shared among blocks.

@@ -16,7 +16,8 @@ with a formation day, a call rate, a direction bias and a call-duration law.
 - Ties between two parties of other operators are dropped (their calls are not the operator's).
 
 Call rates are lognormal tie strengths times both parties' activity, scaled so the expected number
-of calls over the presence overlap of each tie sums to ``calls_per_month``.
+of calls over the presence overlap of each tie (weekends weighted 0.85, quiet spells left out)
+sums to ``calls_per_month``. A block's ties never leave the block (``writer``).
 """
 
 from __future__ import annotations
