@@ -343,6 +343,17 @@ def test_blocks_same_bytes_with_or_without_workers(blocked, tmp_path):
     assert json.loads((blocked / "manifest.json").read_text())["blocks"] == 3
 
 
+def test_blocks_one_sorted_row_group_each(blocked):
+    for path in sorted((blocked / "calls").glob("*.parquet")):
+        day = pq.ParquetFile(path)
+        assert day.metadata.num_row_groups == 3
+        for g in range(3):
+            start = day.read_row_group(g, columns=["start_ts"]).column(0).to_pandas()
+            n_null = int(start.isna().sum())
+            assert start.dropna().is_monotonic_increasing
+            assert n_null == 0 or start.tail(n_null).isna().all()
+
+
 def test_blocks_keep_numbers_ids_and_planted_rows(blocked):
     subs = pd.read_parquet(blocked / "subscribers.parquet")
     truth = pd.read_parquet(blocked / "ground_truth" / "truth.parquet")
