@@ -26,7 +26,8 @@ DEPARTURE_SIGNAL = ("degree", "in_calls", "neighbor_avg_price")
 INTEGRATION_SIGNAL = {"center_lat": 3.0, "local": 1.5, "degree": 0.7}
 
 #: Forests of 50 trees and a coarser C grid keep the module fast; the protocol is unchanged.
-SMALL_MODELS = ModelSettings(n_trees=50, c_grid=(0.01, 1.0, 100.0))
+#: Fits run in this process (``n_jobs=1``), where ``counted_fits`` sees them.
+SMALL_MODELS = ModelSettings(n_trees=50, c_grid=(0.01, 1.0, 100.0), n_jobs=1)
 
 
 def make_features(cfg, *, n_staying=900, n_leaving=100, n_locals=600, n_settled=400, n_new=60,
@@ -565,3 +566,20 @@ def test_bootstrap_draws_the_distribution_of_resampled_users():
     tp, fp, fn = (y[idx] & p[idx]).sum(1), (~y[idx] & p[idx]).sum(1), (y[idx] & ~p[idx]).sum(1)
     by_rows = np.quantile(2 * tp / (2 * tp + fp + fn), [0.025, 0.975])
     np.testing.assert_allclose(f1_interval(y, p, seed=5, n_boot=4000), by_rows, atol=0.01)
+
+
+def test_fits_in_parallel_processes_give_the_same_models(cfg):
+    """The folds' fits of the MLP, SVM and logistic regression run in ``n_jobs`` processes:
+    each is seeded, so the results equal those of fitting one after the other."""
+    con = features_db(make_features(cfg, n_staying=300, n_leaving=60, n_locals=0,
+                                    n_settled=0, n_new=0))
+    window = M.reference_window(cfg)
+    M.assign_departure_folds(con, cfg, SEED)
+    results = []
+    for n_jobs in (1, 2):
+        two = cfg.model_copy(update={"models": SMALL_MODELS.model_copy(update={"n_jobs": n_jobs})})
+        res = M.evaluate_window(con, two, window, SEED, (M.MLP, M.SVM)).results
+        results.append(res.drop(columns="model_caps"))
+    pd.testing.assert_frame_equal(*results)
+    assert results[0].f1.notna().sum() == 2 + 1  # and the random guess
+    con.close()

@@ -28,16 +28,18 @@ stratified CV on the training users (:func:`tuned_logistic_regression`).
 Bounded cost (docs/models.md): every cap is a field of the study config's ``models`` section
 (:class:`~migrant_assets.config.ModelSettings`); :func:`training_rows` samples the training rows
 of a class larger than ``models.max_train_rows_per_class``; fits run under
-:func:`fit_threads` (``models.n_jobs`` threads, BLAS included).
+:func:`one_blas_thread` (the forests use ``models.n_jobs`` threads).
 """
 
 from __future__ import annotations
 
+import warnings
 from contextlib import contextmanager
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import RandomForestClassifier
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
 from sklearn.kernel_approximation import Nystroem
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
@@ -256,10 +258,23 @@ def stratified_sample(y: np.ndarray, size: int, seed: int) -> np.ndarray:
 
 
 @contextmanager
-def fit_threads(settings: ModelSettings):
-    """Fits inside use at most ``settings.n_jobs`` threads: forests by their ``n_jobs``, BLAS
-    and OpenMP pools by this limit (no oversubscription beside DuckDB's threads)."""
-    with threadpool_limits(limits=settings.n_jobs):
+def one_blas_thread():
+    """Fits and predictions inside run their BLAS and OpenMP calls on one thread: the matrices
+    have tens of columns, where a second BLAS thread only adds synchronisation (measured on the
+    demo city: logistic regression and MLP fits 2-10x slower with two); the parallel work is
+    the forests' trees (``models.n_jobs`` threads), so the stage never runs more than
+    ``n_jobs`` busy threads."""
+    with threadpool_limits(limits=1):
+        yield
+
+
+@contextmanager
+def capped_fit():
+    """A fit bounded by the ``models`` caps: on one BLAS thread (:func:`one_blas_thread`), and
+    without the warning that an iteration cap was reached (the caps are deliberate and written
+    in the result tables)."""
+    with one_blas_thread(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
         yield
 
 

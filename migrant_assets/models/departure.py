@@ -36,6 +36,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.inspection import permutation_importance
 
 from migrant_assets.config import ModelSettings, StudyConfig, Window
@@ -46,9 +47,10 @@ from migrant_assets.models.classifiers import (
     CLASSIFIERS,
     DEFAULT_SETTINGS,
     RANDOM_FOREST,
-    fit_threads,
+    capped_fit,
     make_classifier,
     model_caps,
+    one_blas_thread,
     positive_scores,
     stratified_sample,
     training_rows,
@@ -180,36 +182,53 @@ def fingerprint(name: str, seed: int, settings: ModelSettings, columns: Sequence
     return digest.hexdigest()
 
 
-def fit_model(name: str, X: np.ndarray, y: np.ndarray, users: np.ndarray, train: np.ndarray,
-              seed: int, settings: ModelSettings, columns: Sequence[str], split: str,
-              stored: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
-    """Classifier ``name`` fit on the rows ``train`` (a mask), at most
-    ``settings.max_train_rows_per_class`` of each class (:func:`training_rows`), or the model
-    ``stored`` for ``split`` when it was fit on exactly that (:func:`fingerprint`): ``split``,
-    ``model``, ``fingerprint``, ``n_train`` (rows fit on), ``n_train_available``, ``reused``."""
-    key = fingerprint(name, seed, settings, columns, users[train])
-    old = (stored or {}).get(split)
-    if old is not None and old["fingerprint"] == key:
-        return {**old, "split": split, "reused": True}
-    rows = np.flatnonzero(train)
-    rows = rows[training_rows(y[rows], settings.max_train_rows_per_class, seed)]
-    with fit_threads(settings):
-        model = make_classifier(name, seed, settings).fit(X[rows], y[rows])
-    return {"split": split, "model": model, "fingerprint": key, "n_train": len(rows),
-            "n_train_available": int(train.sum()), "reused": False}
+def fit_classifier(name: str, X: np.ndarray, y: np.ndarray, seed: int,
+                   settings: ModelSettings) -> Any:
+    """Classifier ``name`` (:func:`make_classifier`) fit on ``X, y`` under :func:`capped_fit`;
+    a forest then predicts on one thread (a few thousand rows: starting threads costs more
+    than the trees)."""
+    with capped_fit():
+        model = make_classifier(name, seed, settings).fit(X, y)
+    if name == RANDOM_FOREST:
+        model.named_steps["model"].estimator_.n_jobs = 1
+    return model
 
 
 def fold_fits(name: str, X: np.ndarray, y: np.ndarray, users: np.ndarray, fold: np.ndarray,
               seed: int, settings: ModelSettings = DEFAULT_SETTINGS,
               columns: Sequence[str] = (), stored: Mapping[str, Mapping] | None = None,
               final: bool = False) -> list[dict[str, Any]]:
-    """One :func:`fit_model` per fold (on the other folds' users), in fold order, and with
-    ``final`` one on every user (split ``all``) last."""
-    fits = [fit_model(name, X, y, users, fold != f, seed, settings, columns, f"fold{f}", stored)
-            for f in np.unique(fold)]
+    """Classifier ``name`` fit once per fold on the other folds' users (split ``fold<f>``), in
+    fold order, and with ``final`` once on every user (split ``all``) last: ``split``,
+    ``model``, ``fingerprint``, ``n_train`` (rows fit on), ``n_train_available``, ``reused``.
+
+    A fit sees at most ``settings.max_train_rows_per_class`` rows of a class
+    (:func:`training_rows`). The model ``stored`` for a split (:func:`load_fitted`) is taken
+    instead of fitting when it was fit on exactly the same (:func:`fingerprint`). The fits of a
+    classifier that is not a forest run in ``settings.n_jobs`` processes (a forest uses its
+    threads); each is seeded, so the models do not depend on where they were fit."""
+    plan = [(f"fold{f}", fold != f) for f in np.unique(fold)]
     if final:
-        fits.append(fit_model(name, X, y, users, np.ones(len(y), dtype=bool), seed, settings,
-                              columns, ALL_USERS, stored))
+        plan.append((ALL_USERS, np.ones(len(y), dtype=bool)))
+    fits, todo = [], []
+    for split, train in plan:
+        key = fingerprint(name, seed, settings, columns, users[train])
+        old = (stored or {}).get(split)
+        if old is not None and old["fingerprint"] == key:
+            fits.append({**old, "split": split, "reused": True})
+            continue
+        rows = np.flatnonzero(train)
+        rows = rows[training_rows(y[rows], settings.max_train_rows_per_class, seed)]
+        fits.append({"split": split, "fingerprint": key, "n_train": len(rows),
+                     "n_train_available": int(train.sum()), "reused": False})
+        todo.append((fits[-1], rows))
+    jobs = [delayed(fit_classifier)(name, X[rows], y[rows], seed, settings) for _, rows in todo]
+    if name != RANDOM_FOREST and settings.n_jobs > 1 and len(jobs) > 1:
+        models = Parallel(n_jobs=min(settings.n_jobs, len(jobs)))(jobs)
+    else:
+        models = [fn(*args, **kwargs) for fn, args, kwargs in jobs]
+    for (fit, _), model in zip(todo, models, strict=True):
+        fit["model"] = model
     return fits
 
 
@@ -223,8 +242,9 @@ def out_of_fold(fits: Sequence[Mapping[str, Any]], X: np.ndarray, y: np.ndarray,
     per_fold = []
     for f, fit in zip(np.unique(fold), fits, strict=False):
         test = fold == f
-        pred[test] = fit["model"].predict(X[test]) == 1
-        score[test] = positive_scores(fit["model"], X[test])
+        with one_blas_thread():
+            pred[test] = fit["model"].predict(X[test]) == 1
+            score[test] = positive_scores(fit["model"], X[test])
         per_fold.append({"fold": int(f), **binary_metrics(y[test], pred[test], score[test]),
                          "n_train": fit["n_train"],
                          "n_train_available": fit["n_train_available"]})
@@ -299,7 +319,7 @@ def _evaluate(
     row is skipped with the reason when the matrix is (``matrix.problem``) or when every value
     of its groups is null; groups of which every value is null are left out of the other rows
     (``dropped_groups``). ``reuse[row]``: stored models (:func:`load_fitted`) the row's fits
-    take instead of fitting when they match (:func:`fit_model`)."""
+    take instead of fitting when they match (:func:`fold_fits`)."""
     data, y, problem = matrix.data, matrix.y, matrix.problem
     fold = data["fold"].to_numpy()
     users = data["user_id"].to_numpy()
@@ -448,26 +468,35 @@ def transfer_matrix(
         cols[w.window_id], _, no_columns = usable_columns(m.data, "departure", with_locals=False)
         reason[w.window_id] = m.problem or no_columns
     usable = [w for w in windows if reason[w.window_id] is None]
+    every = feature_columns("departure", with_locals=False)
+    X = {w.window_id: data[w.window_id].data[every].to_numpy(dtype=float) for w in usable}
     fold = {w.window_id: data[w.window_id].data["fold"].to_numpy() for w in usable}
+    users = {w.window_id: data[w.window_id].data["user_id"].to_numpy() for w in usable}
     preds = {(k.window_id, t.window_id): np.zeros(len(fold[t.window_id]), dtype=bool)
              for k in usable for t in usable}
     splits, caps = [], {}
     for k in usable:
         mk, fk, ck = data[k.window_id], fold[k.window_id], cols[k.window_id]
-        fits = fold_fits(classifier, mk.data[ck].to_numpy(dtype=float), mk.y,
-                         mk.data["user_id"].to_numpy(), fk, seed, settings, ck,
-                         load_fitted(con, k.window_id, classifier))
+        on = [every.index(c) for c in ck]
+        fits = fold_fits(classifier, X[k.window_id][:, on], mk.y, users[k.window_id], fk, seed,
+                         settings, ck, load_fitted(con, k.window_id, classifier))
         caps[k.window_id] = _caps(classifier, settings, fits, DEPARTURE_TRANSFER)
         for f, fit in zip(np.unique(fk), fits, strict=True):
-            tested = []
-            for t in usable:
-                test = fold[t.window_id] == f
-                X_t = data[t.window_id].data.loc[test, ck].to_numpy(dtype=float)
-                if len(X_t):
-                    preds[k.window_id, t.window_id][test] = fit["model"].predict(X_t) == 1
-                tested.append(data[t.window_id].data["user_id"].to_numpy()[test])
-            train_users = mk.data["user_id"].to_numpy()[fk != f]
-            test_users = np.unique(np.concatenate(tested))
+            # one prediction of the fold's test users of every window t at once
+            tests = [fold[t.window_id] == f for t in usable]
+            stacked = np.concatenate([X[t.window_id][test][:, on]
+                                      for t, test in zip(usable, tests, strict=True)])
+            with one_blas_thread():
+                pred = (fit["model"].predict(stacked) == 1 if len(stacked)
+                        else np.zeros(0, dtype=bool))
+            start = 0
+            for t, test in zip(usable, tests, strict=True):
+                preds[k.window_id, t.window_id][test] = pred[start:start + test.sum()]
+                start += test.sum()
+            train_users = users[k.window_id][fk != f]
+            test_users = np.unique(np.concatenate([users[t.window_id][test]
+                                                   for t, test in zip(usable, tests,
+                                                                      strict=True)]))
             splits.append(pd.DataFrame({
                 "experiment": TRANSFER, "window_id": k.window_id, "split": f"fold{f}",
                 "user_id": np.concatenate([train_users, test_users]),
@@ -519,7 +548,7 @@ def _ranked_importances(window: Window, data: pd.DataFrame, y: np.ndarray, cols:
         test = np.flatnonzero(fold == f)
         test = test[stratified_sample(y[test], settings.permutation_rows, seed)]
         n_rows += len(test)
-        with fit_threads(settings):
+        with one_blas_thread():
             drops.append(permutation_importance(
                 fit["model"], X[test], y[test], scoring="average_precision",
                 n_repeats=n_repeats, random_state=seed,

@@ -48,7 +48,7 @@ from migrant_assets.config import StudyConfig
 from migrant_assets.labels import INTEGRATION_LABELS
 from migrant_assets.models.classifiers import (
     CV_FOLDS,
-    fit_threads,
+    capped_fit,
     training_rows,
     tuned_logistic_regression,
 )
@@ -152,7 +152,7 @@ def _fit_tuned(cfg: StudyConfig, seed: int, X: np.ndarray, y: np.ndarray, *, sco
                          keep_proportions=keep_proportions)
     search = tuned_logistic_regression(seed, scoring=scoring, class_weight=class_weight,
                                        settings=settings)
-    with fit_threads(settings):
+    with capped_fit():
         search.fit(X[rows], y[rows])
     return search, {"train_rows_cap": settings.max_train_rows_per_class, "n_train": len(rows),
                     "n_train_available": len(y), "c_grid_size": len(settings.c_grid),
