@@ -159,7 +159,7 @@ estates = _place_asset("estates", "Housing estates with prices per m² (SPEC §1
     group_name=GROUP,
     pool=DUCKDB_POOL,
     kinds={"duckdb"},
-    deps=SOURCES.get("calls", []),
+    deps=[*SOURCES.get("calls", []), cells],  # unknown cells are hashed against `cells`
     metadata=table_name_metadata("landed_calls"),
 )
 def landed_calls(context: dg.AssetExecutionContext, study: StudyResource) -> dg.MaterializeResult:
