@@ -167,9 +167,14 @@ def _effective_config(args: argparse.Namespace) -> Path:
     updates: dict = {}
     if args.workdir:
         updates["workdir"] = Path(args.workdir).resolve()
-    if isinstance(cfg.source, SyntheticSource) and (args.preset or args.seed is not None):
-        updates["source"] = cfg.source.model_copy(update={
-            k: v for k, v in (("preset", args.preset), ("seed", args.seed)) if v is not None})
+    given = {k: v for k, v in (("preset", args.preset), ("seed", args.seed),
+                               ("calls", args.calls)) if v is not None}
+    if isinstance(cfg.source, SyntheticSource) and given:
+        try:
+            updates["source"] = SyntheticSource.model_validate({**cfg.source.model_dump(),
+                                                                **given})
+        except ValidationError as error:
+            raise config_error(error, source) from error
     cfg = cfg.model_copy(update=updates)
     path = cfg.workdir / "study.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -350,8 +355,10 @@ def main(argv: list[str] | None = None) -> None:
     gen.add_argument("--out", required=True)
     gen.set_defaults(func=cmd_generate)
     demo = sub.add_parser("demo", help="run the main job: every asset, every partition")
-    demo.add_argument("--preset", choices=["tiny", "demo", "large"],
+    demo.add_argument("--preset", choices=["tiny", "demo", "large", "paper"],
                       help="synthetic city preset (default: the study config's)")
+    demo.add_argument("--calls", type=int, help="scale the synthetic city to this many social "
+                      "calls in the month (default: the config's, else the preset's size)")
     demo.add_argument("--seed", type=int, help="synthetic city seed (default: the config's)")
     demo.add_argument("--workdir", help="where the city, DuckDB file and outputs go")
     demo.add_argument("--config", help="study config (default: config/study.yaml)")

@@ -380,11 +380,12 @@ def generate_city(cfg: StudyConfig,
     src = cfg.source
     manifest = cfg.synthetic_dir / "manifest.json"
     wanted = {"generator_version": GENERATOR_VERSION, "preset": src.preset, "seed": src.seed,
-              "proportions": src.proportions, "start": cfg.calendar.month_start.isoformat(),
+              "calls": src.calls, "proportions": src.proportions,
+              "start": cfg.calendar.month_start.isoformat(),
               "end": cfg.calendar.month_end.isoformat()}
     made = json.loads(manifest.read_text()) if manifest.exists() else {}
     if any(made.get(k) != v for k, v in wanted.items()):
-        manifest = generate(src.preset, src.seed, cfg.synthetic_dir,
+        manifest = generate(src.preset, src.seed, cfg.synthetic_dir, calls=src.calls,
                             proportions=src.proportions, start=cfg.calendar.month_start,
                             end=cfg.calendar.month_end, progress=progress)
     city = manifest.parent
@@ -393,8 +394,14 @@ def generate_city(cfg: StudyConfig,
     return pd.DataFrame([
         {"table_name": _city_table(path), "path": path, "n_rows": n,
          "n_bytes": (city / path).stat().st_size,
-         "sha256": hashlib.sha256((city / path).read_bytes()).hexdigest()}
+         "sha256": _sha256(city / path)}
         for path, n in sorted(rows.items())])
+
+
+def _sha256(path: Path) -> str:
+    """SHA-256 of a file, read in chunks (a paper-scale day file is hundreds of MB)."""
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def record_city(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, files: pd.DataFrame) -> None:
