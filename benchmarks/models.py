@@ -121,14 +121,13 @@ def feature_file(source: Path, workdir: Path) -> Path:
     out = workdir / "features.duckdb"
     if out.exists():
         return out
-    src = duckdb.connect(str(source), read_only=True)
-    view = src.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'features'").fetchone()
-    src.execute("ATTACH ? AS f", [str(out)])
-    for table in FEATURE_TABLES:
-        src.execute(f"CREATE TABLE f.{table} AS SELECT * FROM {table}")  # noqa: S608 -- constant
-    src.execute("DETACH f")
-    src.close()
     con = duckdb.connect(str(out))
+    con.execute("ATTACH ? AS src (READ_ONLY)", [str(source)])
+    view = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'features' "
+                       "AND database_name = 'src'").fetchone()
+    for table in FEATURE_TABLES:
+        con.execute(f"CREATE TABLE {table} AS SELECT * FROM src.{table}")  # noqa: S608
+    con.execute("DETACH src")
     con.execute(view[0])
     con.close()
     return out
@@ -151,11 +150,14 @@ def run_side(code: Path, features: Path, workdir: Path, name: str) -> dict:
     env = {**os.environ, "PYTHONPATH": str(code)}
     env.pop("MIGRANT_ASSETS_DUCKDB", None)
     proc = subprocess.run([sys.executable, "-c", CHILD, str(db), str(workdir / name)],
-                          env=env, capture_output=True, text=True, check=False)
+                          env=env, cwd=workdir, capture_output=True, text=True, check=False)
     line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
     if line is None:
         raise SystemExit(f"{name} failed:\n{proc.stderr[-4000:]}")
-    return {**json.loads(line.removeprefix("RESULT ")), "db": db}
+    result = json.loads(line.removeprefix("RESULT "))
+    if not result["code"].startswith(str(code)):
+        raise SystemExit(f"{name} ran {result['code']}, not the code of {code}")
+    return {**result, "db": db}
 
 
 def steps_table(runs: dict[str, list[dict]]) -> str:
