@@ -145,7 +145,8 @@ def test_the_main_plan_follows_the_asset_graph() -> None:
     position = {k: i for i, k in enumerate(order)}
     for spec in _specs():
         for dep in spec.deps:
-            if dep.asset_key in position:
+            # a first-k window reads its own previous partition (a self-dependency)
+            if dep.asset_key in position and dep.asset_key != spec.key:
                 assert position[dep.asset_key] < position[spec.key], (dep.asset_key, spec.key)
     for step in steps:
         assert len({defs.resolve_assets_def(k).partitions_def for k in step.keys}) == 1
