@@ -583,3 +583,14 @@ def test_fits_in_parallel_processes_give_the_same_models(cfg):
     pd.testing.assert_frame_equal(*results)
     assert results[0].f1.notna().sum() == 2 + 1  # and the random guess
     con.close()
+
+
+def test_a_file_with_result_tables_without_caps_says_what_to_do():
+    from migrant_assets.errors import InputError
+
+    con = connect(":memory:")
+    con.execute("CREATE TABLE departure_transfer (train_window VARCHAR, f1 DOUBLE)")
+    with pytest.raises(InputError, match=r"departure_transfer written before.*DROP TABLE "
+                                         r"departure_transfer\)"):
+        M.ensure_schema(con)
+    con.close()

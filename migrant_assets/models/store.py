@@ -25,6 +25,7 @@ from migrant_assets.db import (
     run_sql,
     transaction,
 )
+from migrant_assets.errors import InputError
 
 NEW_ROWS = "new_rows"
 #: ``status`` of a result row: computed, or skipped because the data cannot support it (issue
@@ -90,7 +91,28 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     (``sql/models/schema.sql``, ``column_comments.sql``). A DuckDB file written before each
     asset had its own table holds the shared names as tables: an :class:`InputError`."""
     refuse_old_layout(con, SHARED_VIEWS)
+    _refuse_tables_without_caps(con)
     run_schema_sql(con, "models/schema.sql", "models/column_comments.sql")
+
+
+#: A column every result table has since the caps of the fits are recorded (issue 13).
+CAPS_COLUMN = "n_train_available"
+RESULT_TABLES = (DEPARTURE_MODELS, DEPARTURE_TABLES, DEPARTURE_TRANSFER,
+                 DEPARTURE_FEATURE_IMPORTANCE, INTEGRATION_MODELS)
+
+
+def _refuse_tables_without_caps(con: duckdb.DuckDBPyConnection) -> None:
+    """An :class:`InputError` naming what to do when the file holds result tables written
+    before they recorded the caps of their fits; nothing is dropped behind the user's back."""
+    old = [t for t in RESULT_TABLES if (cols := _columns(con, t)) and CAPS_COLUMN not in cols]
+    if old:
+        tables = [*old, *(fold_metrics_table(t) for t in old
+                          if t in (DEPARTURE_MODELS, DEPARTURE_TABLES))]
+        raise InputError(
+            f"the DuckDB file holds the model tables {', '.join(old)} written before they "
+            "recorded the caps of each fit", "the study's DuckDB file",
+            f"drop them (DROP TABLE {', '.join(tables)}) or start from a fresh DuckDB file "
+            "(another workdir), then materialize the model assets again")
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:

@@ -10,6 +10,8 @@
 -- status = 'skipped', skip_reason says why (a class under thresholds.min_class_size, one class
 -- only, no folds, every feature of a group null), its metrics are null. dropped_groups lists the
 -- feature groups left out of a row's feature set because every value of them is null.
+-- The caps of each fit and the rows actually used (issue 13; docs/models.md, "Bounded cost") are
+-- the last columns of the result tables (train_rows_cap, n_train, n_train_available, ...).
 -- Column descriptions: column_comments.sql.
 
 -- departure_folds: the departure study's folds over the reference window's (k = k_max) staying
@@ -46,7 +48,12 @@ CREATE TABLE IF NOT EXISTS departure_models (
     seed BIGINT NOT NULL,
     status VARCHAR NOT NULL DEFAULT 'ok',
     skip_reason VARCHAR,
-    dropped_groups VARCHAR
+    dropped_groups VARCHAR,
+    train_rows_cap INTEGER,
+    n_train BIGINT,
+    n_train_available BIGINT,
+    model_caps VARCHAR,
+    fitted_in VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS departure_tables (
@@ -69,7 +76,12 @@ CREATE TABLE IF NOT EXISTS departure_tables (
     seed BIGINT NOT NULL,
     status VARCHAR NOT NULL DEFAULT 'ok',
     skip_reason VARCHAR,
-    dropped_groups VARCHAR
+    dropped_groups VARCHAR,
+    train_rows_cap INTEGER,
+    n_train BIGINT,
+    n_train_available BIGINT,
+    model_caps VARCHAR,
+    fitted_in VARCHAR
 );
 
 -- Per-fold metrics of the same experiments (test users of one fold).
@@ -84,7 +96,9 @@ CREATE TABLE IF NOT EXISTS departure_models_fold_metrics (
     f1 DOUBLE,
     pr_auc DOUBLE,
     n_test BIGINT NOT NULL,
-    n_pos BIGINT NOT NULL
+    n_pos BIGINT NOT NULL,
+    n_train BIGINT,
+    n_train_available BIGINT
 );
 
 CREATE TABLE IF NOT EXISTS departure_tables_fold_metrics (
@@ -98,7 +112,9 @@ CREATE TABLE IF NOT EXISTS departure_tables_fold_metrics (
     f1 DOUBLE,
     pr_auc DOUBLE,
     n_test BIGINT NOT NULL,
-    n_pos BIGINT NOT NULL
+    n_pos BIGINT NOT NULL,
+    n_train BIGINT,
+    n_train_available BIGINT
 );
 
 -- departure_curves: Figure 8(a-c) as shown, one row per (classifier or random guess, k) of
@@ -134,7 +150,12 @@ CREATE TABLE IF NOT EXISTS departure_transfer (
     n_users BIGINT NOT NULL,
     n_pos BIGINT NOT NULL,
     status VARCHAR NOT NULL DEFAULT 'ok',
-    skip_reason VARCHAR
+    skip_reason VARCHAR,
+    train_rows_cap INTEGER,
+    n_train BIGINT,
+    n_train_available BIGINT,
+    model_caps VARCHAR,
+    fitted_in VARCHAR
 );
 
 -- departure_feature_importance, Figure 9: Gini importance of the final random forest and
@@ -149,7 +170,12 @@ CREATE TABLE IF NOT EXISTS departure_feature_importance (
     permutation_std DOUBLE,
     "rank" INTEGER,
     status VARCHAR NOT NULL DEFAULT 'ok',
-    skip_reason VARCHAR
+    skip_reason VARCHAR,
+    n_train BIGINT,
+    n_train_available BIGINT,
+    permutation_rows INTEGER,
+    n_permutation_rows BIGINT,
+    permutation_repeats INTEGER
 );
 
 -- integration_models (SPEC §6): one row per (experiment, row, target class, test week).
@@ -177,7 +203,12 @@ CREATE TABLE IF NOT EXISTS integration_models (
     seed BIGINT NOT NULL,
     status VARCHAR NOT NULL DEFAULT 'ok',
     skip_reason VARCHAR,
-    dropped_groups VARCHAR
+    dropped_groups VARCHAR,
+    train_rows_cap INTEGER,
+    n_train BIGINT,
+    n_train_available BIGINT,
+    c_grid_size INTEGER,
+    cv_folds INTEGER
 );
 
 -- Which users trained and which were tested, per split (a fold, or the integration halves), one
@@ -229,39 +260,6 @@ CREATE TABLE IF NOT EXISTS departure_models_fitted (
     n_train_available BIGINT NOT NULL,
     fitted BLOB NOT NULL
 );
-
--- The caps of each fit and the rows actually used (issue 13; docs/models.md, "Bounded cost"),
--- added after the tables above so that a file written before gains them. The two tables of
--- model_results (and of model_fold_metrics) gain the same columns in the same order.
-ALTER TABLE departure_models ADD COLUMN IF NOT EXISTS train_rows_cap INTEGER;
-ALTER TABLE departure_models ADD COLUMN IF NOT EXISTS n_train BIGINT;
-ALTER TABLE departure_models ADD COLUMN IF NOT EXISTS n_train_available BIGINT;
-ALTER TABLE departure_models ADD COLUMN IF NOT EXISTS model_caps VARCHAR;
-ALTER TABLE departure_models ADD COLUMN IF NOT EXISTS fitted_in VARCHAR;
-ALTER TABLE departure_tables ADD COLUMN IF NOT EXISTS train_rows_cap INTEGER;
-ALTER TABLE departure_tables ADD COLUMN IF NOT EXISTS n_train BIGINT;
-ALTER TABLE departure_tables ADD COLUMN IF NOT EXISTS n_train_available BIGINT;
-ALTER TABLE departure_tables ADD COLUMN IF NOT EXISTS model_caps VARCHAR;
-ALTER TABLE departure_tables ADD COLUMN IF NOT EXISTS fitted_in VARCHAR;
-ALTER TABLE departure_models_fold_metrics ADD COLUMN IF NOT EXISTS n_train BIGINT;
-ALTER TABLE departure_models_fold_metrics ADD COLUMN IF NOT EXISTS n_train_available BIGINT;
-ALTER TABLE departure_tables_fold_metrics ADD COLUMN IF NOT EXISTS n_train BIGINT;
-ALTER TABLE departure_tables_fold_metrics ADD COLUMN IF NOT EXISTS n_train_available BIGINT;
-ALTER TABLE departure_transfer ADD COLUMN IF NOT EXISTS train_rows_cap INTEGER;
-ALTER TABLE departure_transfer ADD COLUMN IF NOT EXISTS n_train BIGINT;
-ALTER TABLE departure_transfer ADD COLUMN IF NOT EXISTS n_train_available BIGINT;
-ALTER TABLE departure_transfer ADD COLUMN IF NOT EXISTS model_caps VARCHAR;
-ALTER TABLE departure_transfer ADD COLUMN IF NOT EXISTS fitted_in VARCHAR;
-ALTER TABLE departure_feature_importance ADD COLUMN IF NOT EXISTS n_train BIGINT;
-ALTER TABLE departure_feature_importance ADD COLUMN IF NOT EXISTS n_train_available BIGINT;
-ALTER TABLE departure_feature_importance ADD COLUMN IF NOT EXISTS permutation_rows INTEGER;
-ALTER TABLE departure_feature_importance ADD COLUMN IF NOT EXISTS n_permutation_rows BIGINT;
-ALTER TABLE departure_feature_importance ADD COLUMN IF NOT EXISTS permutation_repeats INTEGER;
-ALTER TABLE integration_models ADD COLUMN IF NOT EXISTS train_rows_cap INTEGER;
-ALTER TABLE integration_models ADD COLUMN IF NOT EXISTS n_train BIGINT;
-ALTER TABLE integration_models ADD COLUMN IF NOT EXISTS n_train_available BIGINT;
-ALTER TABLE integration_models ADD COLUMN IF NOT EXISTS c_grid_size INTEGER;
-ALTER TABLE integration_models ADD COLUMN IF NOT EXISTS cv_folds INTEGER;
 
 -- The shared names, read by the report, the summary and the checks.
 CREATE OR REPLACE VIEW model_results AS
