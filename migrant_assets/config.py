@@ -245,9 +245,38 @@ class FilesSource(_Model):
 
 
 class ModelSettings(_Model):
-    """SPEC §6 experiments: one seed for every random draw (folds, splits, models, bootstrap)."""
+    """SPEC §6 experiments: one seed for every random draw (folds, splits, models, bootstrap,
+    samples) and the cap of every fit, so that a fit's time and memory are bounded whatever the
+    number of users (docs/models.md, "Bounded cost"; the result tables record the caps and the
+    rows actually used)."""
 
     seed: int = 20161001
+    #: Training rows of one class a fit sees: a larger class is sampled (seeded) down to this
+    #: many; the departure classifiers and the three-way regression cap each class (their
+    #: decision rules are class-balanced), the unweighted settled-vs-locals regression samples
+    #: every class at the rate of the largest (its class proportions, hence its prior, kept).
+    max_train_rows_per_class: int = Field(default=10_000, ge=10)
+    #: Trees of each random forest (each grown on half the training rows, leaves of >= 2% of
+    #: them: at most 50 leaves a tree whatever the rows).
+    n_trees: int = Field(default=100, ge=1)
+    #: Epochs of the multilayer perceptron (it stops earlier when the validation score stalls;
+    #: on the demo city 40 epochs halve the time and keep F1 and PR-AUC, docs/models.md).
+    mlp_max_iter: int = Field(default=40, ge=1)
+    #: Nyström components of the SVM's approximate RBF kernel (150 halve the time of 300 and
+    #: keep PR-AUC on the demo city, docs/models.md).
+    svm_components: int = Field(default=150, ge=1)
+    #: Solver iterations of the logistic regressions and the linear SVM.
+    linear_max_iter: int = Field(default=2000, ge=1)
+    #: The ℓ2 inverse penalties C searched by 5-fold CV (integration study).
+    c_grid: tuple[float, ...] = Field(
+        default=(1e-4, 1e-3, 1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3, 1e4), min_length=1)
+    #: Held-out users per fold on which permutation importance is computed (a seeded sample,
+    #: stratified by class), and the shuffles of each feature.
+    permutation_rows: int = Field(default=2000, ge=10)
+    permutation_repeats: int = Field(default=3, ge=1)
+    #: Threads of the forests' fits and predictions (BLAS runs on one thread: the matrices are
+    #: narrow): the machine's cores; the model assets run one at a time.
+    n_jobs: int = Field(default=2, ge=1)
 
 
 class DuckDBSettings(_Model):
