@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +39,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
+from joblib.externals.loky import get_reusable_executor
 from sklearn.inspection import permutation_importance
 
 from migrant_assets.config import ModelSettings, StudyConfig, Window
@@ -225,6 +228,7 @@ def fold_fits(name: str, X: np.ndarray, y: np.ndarray, users: np.ndarray, fold: 
     jobs = [delayed(fit_classifier)(name, X[rows], y[rows], seed, settings) for _, rows in todo]
     if name != RANDOM_FOREST and settings.n_jobs > 1 and len(jobs) > 1:
         models = Parallel(n_jobs=min(settings.n_jobs, len(jobs)))(jobs)
+        _WORKERS_STARTED.set()
     else:
         models = [fn(*args, **kwargs) for fn, args, kwargs in jobs]
     for (fit, _), model in zip(todo, models, strict=True):
@@ -408,8 +412,25 @@ def evaluate_window(
     model fit is stored (``departure_models_fitted``) for the assets that reuse it."""
     matrix = _leaving_vs_staying(con, cfg, window, departure_folds(con, cfg, seed))
     rows = [(name, name, None) for name in classifiers]
-    return _evaluate(con, LEAVING_VS_STAYING, TABLE2, window, matrix, rows, seed, fit_final=True,
-                     with_locals=False, owner=DEPARTURE_MODELS, settings=cfg.models)
+    try:
+        return _evaluate(con, LEAVING_VS_STAYING, TABLE2, window, matrix, rows, seed,
+                         fit_final=True, with_locals=False, owner=DEPARTURE_MODELS,
+                         settings=cfg.models)
+    finally:
+        release_workers()
+
+
+#: Set once :func:`fold_fits` has started joblib's worker processes in this process.
+_WORKERS_STARTED = threading.Event()
+
+
+def release_workers() -> None:
+    """Stop the fits' worker processes (joblib's reusable loky executor) when this process is
+    itself a child, such as a Dagster step worker of a UI run: its exit would wait for their
+    idle timeout (300 s). The demo's main process keeps them for the next window's fits."""
+    if _WORKERS_STARTED.is_set() and multiprocessing.parent_process() is not None:
+        get_reusable_executor().shutdown(wait=True)
+        _WORKERS_STARTED.clear()
 
 
 def table1_new_vs_locals(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int) -> Evaluation:
