@@ -127,13 +127,3 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-
-
-@pytest.fixture(scope="module")
-def small_forests():
-    """Forests of 50 trees and a coarser C grid keep a test module fast; the protocol is
-    unchanged (``pytestmark = pytest.mark.usefixtures("small_forests")``)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("migrant_assets.models.classifiers.N_TREES", 50)
-        mp.setattr("migrant_assets.models.classifiers.C_GRID", (0.01, 1.0, 100.0))
-        yield

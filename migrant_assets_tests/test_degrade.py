@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from test_models import SEED, features_db, make_features, run_experiments
+from test_models import SEED, SMALL_MODELS, features_db, make_features, run_experiments
 
 import migrant_assets.models as M
 from migrant_assets.cli import QUIET
@@ -26,12 +26,9 @@ from migrant_assets.reports.tables import skipped_experiments, unavailable_data
 NO_LOCATIONS = ("geography", "housing_price")
 LOCATION_FEATURES = [f for f, spec in FEATURES.items() if spec.family in NO_LOCATIONS]
 
-pytestmark = pytest.mark.usefixtures("small_forests")  # conftest.py
-
-
 @pytest.fixture(scope="module")
 def cfg() -> StudyConfig:
-    return StudyConfig(calendar=Calendar(k_min=12))  # k = 12, 13, 14
+    return StudyConfig(calendar=Calendar(k_min=12), models=SMALL_MODELS)  # k = 12, 13, 14
 
 
 # ---------------------------------------------------------------- what the data cannot support
@@ -181,7 +178,7 @@ def no_leavers(tmp_path_factory, monkeypatch_module):
     from migrant_assets.defs import defs
 
     tmp = tmp_path_factory.mktemp("no_leavers")
-    cfg = StudyConfig(workdir=tmp)
+    cfg = StudyConfig(workdir=tmp, models=SMALL_MODELS)
     features = make_features(cfg, n_leaving=0, n_staying=300, n_locals=300, n_settled=200,
                              n_new=40)
     features[LOCATION_FEATURES] = np.nan

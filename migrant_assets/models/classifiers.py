@@ -61,10 +61,6 @@ CLASSIFIERS = (RANDOM_FOREST, MLP, SVM, LOGISTIC_REGRESSION)
 
 #: The caps of the default study config (``models`` section).
 DEFAULT_SETTINGS = ModelSettings()
-#: Not read: ``migrant_assets_tests/conftest.small_forests`` still patches them (the caps are
-#: ``ModelSettings`` fields now); to be removed with that fixture.
-N_TREES = DEFAULT_SETTINGS.n_trees
-C_GRID = DEFAULT_SETTINGS.c_grid
 CV_FOLDS = 5
 
 
