@@ -284,7 +284,8 @@ class DuckDBSettings(_Model):
 
     memory_limit: str = "8GB"  # a size such as 8GB, 512MiB or 75%
     threads: int = Field(default=2, ge=1, le=1024)
-    #: Where DuckDB spills what does not fit in ``memory_limit`` (None: ``tmp`` beside the DuckDB file).
+    #: Where DuckDB spills what does not fit in ``memory_limit`` (None: ``tmp`` beside the
+    #: DuckDB file).
     temp_directory: Path | None = None
 
     @field_validator("memory_limit")
