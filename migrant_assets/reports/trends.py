@@ -31,7 +31,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from migrant_assets.config import StudyConfig
-from migrant_assets.db import run_sql
+from migrant_assets.db import run_sql, transaction
 from migrant_assets.features import FEATURES, GROUPS
 from migrant_assets.reports.plots import (
     FAMILY_TITLES,
@@ -53,17 +53,19 @@ def group_feature_trends(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> pd
     """Write ``group_feature_trends`` (study, window_family, feature, feature_family, window_id,
     window_label, window_order, label, n, mean, se, suppressed, feature_order) and return it
     without ``feature_order``, ordered by study, window, feature, group."""
-    windows = cfg.calendar.windows()
-    params = {
-        "window_ids": [w.window_id for w in windows],
-        "window_labels": [w.label for w in windows],
-        "window_families": [w.family for w in windows],
+    common = {
         "features": list(FEATURES),
         "feature_families": [f.family for f in FEATURES.values()],
         "min_group_size": cfg.thresholds.min_group_size,
         "with_all": cfg.population != "labelled",
     }
-    return run_sql(con, "reports/group_feature_trends.sql", params).df()
+    with transaction(con):
+        run_sql(con, "reports/group_feature_trends_table.sql")
+        for order, w in enumerate(cfg.calendar.windows(), start=1):  # one window in memory
+            run_sql(con, "reports/group_feature_trends.sql", {
+                **common, "window_ids": [w.window_id], "window_labels": [w.label],
+                "window_families": [w.family], "window_orders": [order]})
+    return run_sql(con, "reports/group_feature_trends_rows.sql").df()
 
 
 def panel_groups(study: str) -> dict[str, list[str]]:

@@ -5,14 +5,15 @@
 -- Groups are the labels; users without one (study.population subscribers / all_active) are in no
 -- labelled group. Group 'all' (every featurised user of the window, labelled or not) is added
 -- when $with_all (population other than 'labelled') and for the descriptive study's windows.
+-- Run once per window (reports/trends.py), so memory holds one window's values, not all.
 -- Sums are exact, so the statistics do not depend on row order: the mean sums fixed-point values
 -- (1e-12), the sd sums the fixed-point squared deviations from that mean (two passes).
-CREATE OR REPLACE TABLE group_feature_trends AS
+INSERT INTO group_feature_trends
 WITH windows AS (
     SELECT unnest($window_ids) AS window_id,
            unnest($window_labels) AS window_label,
            unnest($window_families) AS window_family,
-           unnest(generate_series(1, len($window_ids))) AS window_order
+           unnest($window_orders) AS window_order
 ),
 catalogue AS (
     SELECT unnest($features) AS feature,
@@ -55,30 +56,3 @@ SELECT s.study, w.window_family, c.feature, c.feature_family, s.window_id, w.win
 FROM stats s
 JOIN windows w USING (window_id)
 JOIN catalogue c USING (feature);
-
-COMMENT ON TABLE group_feature_trends IS
-'Group mean and standard error of every feature per window and group (SPEC §6).';
-COMMENT ON COLUMN group_feature_trends.study IS 'integration | departure | descriptive';
-COMMENT ON COLUMN group_feature_trends.window_family IS
-'integration_week | departure_week | first_k_days | whole_period';
-COMMENT ON COLUMN group_feature_trends.feature IS 'Feature name (features registry).';
-COMMENT ON COLUMN group_feature_trends.feature_family IS
-'ego_network | call_behavior | geography | housing_price';
-COMMENT ON COLUMN group_feature_trends.window_id IS 'The window (calendar window id).';
-COMMENT ON COLUMN group_feature_trends.window_label IS
-'The window''s label: W1..W4, A..C, k=<k>, ...';
-COMMENT ON COLUMN group_feature_trends.window_order IS 'Position of the window in the calendar.';
-COMMENT ON COLUMN group_feature_trends.label IS 'The study group, or all (every featurised user).';
-COMMENT ON COLUMN group_feature_trends.n IS
-'Users with a value; null when suppressed (fewer than min_group_size).';
-COMMENT ON COLUMN group_feature_trends.mean IS
-'Mean over the users with a value; null when suppressed.';
-COMMENT ON COLUMN group_feature_trends.se IS
-'Standard error: sample sd / sqrt(n); null when suppressed.';
-COMMENT ON COLUMN group_feature_trends.suppressed IS
-'Fewer than min_group_size users: n, mean and se withheld (SPEC §1).';
-COMMENT ON COLUMN group_feature_trends.feature_order IS 'Position of the feature in the registry.';
-
-SELECT * EXCLUDE (feature_order)
-FROM group_feature_trends
-ORDER BY study, window_order, feature_order, label;
