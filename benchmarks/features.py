@@ -58,7 +58,7 @@ import pandas as pd
 from migrant_assets import features
 from migrant_assets.config import StudyConfig, Window
 from migrant_assets.contract import DataContract
-from migrant_assets.db import connect, quote, run_sql, run_text, sql_text
+from migrant_assets.db import connect, drop_tables, run_sql, run_text, sql_text
 from migrant_assets.graphs import build_daily_contacts, build_window_graph
 from migrant_assets.ingest import ingest_calls, ingest_places, ingest_subscribers, land_calls
 from migrant_assets.labels import build_user_labels
@@ -179,8 +179,7 @@ def feature_step(db: Path) -> dict:
     cfg = StudyConfig()
     con = open_db(db, cfg)
     con.execute("DROP VIEW IF EXISTS features")
-    for table in (*features.FEATURE_TABLES.values(), "cell_prices"):
-        con.execute(f"DROP TABLE IF EXISTS {quote(table)}")
+    drop_tables(con, *features.FEATURE_TABLES.values(), "cell_prices", if_exists=True)
     steps: dict[str, Clock] = {}
     with clocked(steps, "total", "cell_prices"):
         features.write_cell_prices(con)

@@ -32,24 +32,10 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from pipeline_run import tree_rss  # benchmarks/pipeline_run.py: RSS of a process tree
+
 ROOT = Path(__file__).resolve().parents[1]
 BASE = "7bef73e"  # the last commit with the all-in-memory generator (173K calls/s, 1.5 GB)
-
-
-def _tree_rss_mb(pid: int) -> float:
-    """RSS of ``pid`` and all its descendants (MB), from /proc."""
-    total, todo = 0.0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            status = Path(f"/proc/{p}/status").read_text()
-            total += next(int(line.split()[1]) for line in status.splitlines()
-                          if line.startswith("VmRSS:")) / 1024
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
-        except (OSError, StopIteration, ValueError):
-            continue
-    return total
 
 
 def _base_package(rev: str, into: Path) -> str:
@@ -114,7 +100,7 @@ def _run(impl: str, args: argparse.Namespace, base_path: str) -> dict:
 
     def sample() -> None:
         while proc.poll() is None:
-            peak[0] = max(peak[0], _tree_rss_mb(proc.pid))
+            peak[0] = max(peak[0], tree_rss(proc.pid) / 2**20)
             time.sleep(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)

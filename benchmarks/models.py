@@ -38,6 +38,8 @@ from pathlib import Path
 
 import duckdb
 
+from migrant_assets.db import quote
+
 ROOT = Path(__file__).resolve().parents[1]
 #: The parent of the commit that bounded the fits (issue 13): the old model stage.
 BASELINE = "f4dc12d^"
@@ -127,7 +129,7 @@ def feature_file(source: Path, workdir: Path) -> Path:
     view = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'features' "
                        "AND database_name = 'src'").fetchone()
     for table in FEATURE_TABLES:
-        con.execute(f"CREATE TABLE {table} AS SELECT * FROM src.{table}")  # noqa: S608
+        con.execute(f"CREATE TABLE {quote(table)} AS SELECT * FROM src.{quote(table)}")  # noqa: S608
     con.execute("DETACH src")
     con.execute(view[0])
     con.close()

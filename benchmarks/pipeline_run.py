@@ -48,11 +48,11 @@ def _rss_bytes(pid: int) -> int:
 
 def tree_rss(pid: int) -> int:
     """Resident bytes of ``pid`` and all its descendants."""
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
+    total, pending = 0, [pid]
+    while pending:
+        p = pending.pop()
         total += _rss_bytes(p)
-        todo += _children(p)
+        pending += _children(p)
     return total
 
 

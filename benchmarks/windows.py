@@ -32,6 +32,7 @@ from features import open_db, prepared_db  # noqa: E402  (benchmarks/features.py
 
 from migrant_assets import features  # noqa: E402
 from migrant_assets.config import StudyConfig  # noqa: E402
+from migrant_assets.db import quote  # noqa: E402
 from migrant_assets.graphs import build_window_graph, previous_window  # noqa: E402
 
 TARGET_RATIO = 3.0  # 12 first-k windows <= 3x one k = 14 window
@@ -43,7 +44,7 @@ FIRST_K_TABLES = ("first_k_days_graph", "features_first_k_days", "features_first
 
 def clear(con) -> None:
     for table in FIRST_K_TABLES:
-        con.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed names)
+        con.execute(f"DELETE FROM {quote(table)}")  # noqa: S608 (allow-listed names)
     con.execute("CHECKPOINT")
 
 

@@ -68,6 +68,12 @@ def configure(
         con.execute("SET temp_directory = ?", [str(spill_dir)])
 
 
+def drop_tables(con: duckdb.DuckDBPyConnection, *tables: str, if_exists: bool = False) -> None:
+    """Drop ``tables`` (names allow-listed and quoted by :func:`quote`, never pasted raw)."""
+    for table in tables:
+        con.execute(f"DROP TABLE {'IF EXISTS ' if if_exists else ''}{quote(table)}")
+
+
 def start_query_log(con: duckdb.DuckDBPyConnection) -> None:
     """Record every statement this connection runs (DuckDB's query log)."""
     con.execute("CALL enable_logging('QueryLog')")

@@ -23,8 +23,8 @@ import pandas as pd
 from migrant_assets.config import StudyConfig, SyntheticSource
 from migrant_assets.contract import DataContract, RawRead, read_table
 from migrant_assets.db import (
+    drop_tables,
     first_row,
-    quote,
     refuse_old_layout,
     registered,
     run_schema_sql,
@@ -184,12 +184,11 @@ def land_calls(
                 counts["malformed_line"] = counts.get("malformed_line", 0) + len(
                     raw.rejected_lines)
             read += raw.read
-            for t in ("judged_landing", "rejected_lines", raw.table):
-                con.execute(f"DROP TABLE {quote(t)}")
+            drop_tables(con, "judged_landing", "rejected_lines", raw.table)
         run_sql(con, "ingest/raw_identifiers_calls.sql")
         _store_identifier_scan(con, "landed_calls")
-    for t in ("landing_file_ids", "landing_numbers", "landing_number_ids", "landing_cells"):
-        con.execute(f"DROP TABLE {quote(t)}")
+    drop_tables(con, "landing_file_ids", "landing_numbers", "landing_number_ids",
+                "landing_cells")
     landed = counts.pop("landed", 0)
     excluded = {r: counts.pop(r) for r in EXCLUSION_REASONS if r in counts}
     return IngestStats("landed_calls", "", read, landed, dict(sorted(counts.items())),
@@ -247,8 +246,7 @@ def ingest_subscribers(
         run_sql(con, "ingest/raw_identifiers_subscribers.sql")
         _store_identifier_scan(con, "subscribers")
     stats = _stats(con, "subscribers", "", "judged_subscribers", raw)
-    for t in ("judged_subscribers", "rejected_lines", raw.table):
-        con.execute(f"DROP TABLE {quote(t)}")
+    drop_tables(con, "judged_subscribers", "rejected_lines", raw.table)
     return stats
 
 
@@ -268,7 +266,7 @@ def ingest_places(
             f"CREATE OR REPLACE TEMP TABLE raw_place AS SELECT {id_col} AS id, lat, lon, "
             f"{price} AS price, _file, _row FROM {raw.table}"
         )
-        con.execute(f"DROP TABLE {quote(raw.table)}")
+        drop_tables(con, raw.table)
     else:
         raw = RawRead("raw_place", 0)
         con.execute("CREATE OR REPLACE TEMP TABLE raw_place (id VARCHAR, lat VARCHAR, "
@@ -290,8 +288,7 @@ def ingest_places(
     with transaction(con):
         run_sql(con, f"ingest/{table}_write.sql", {"rows_read": raw.read, "note": note})
     stats = _stats(con, table, "", "judged_place", raw)
-    for t in ("judged_place", "raw_place", "rejected_lines"):
-        con.execute(f"DROP TABLE {quote(t)}")
+    drop_tables(con, "judged_place", "raw_place", "rejected_lines")
     return replace(stats, note=note or "")
 
 
