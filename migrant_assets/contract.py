@@ -29,6 +29,7 @@ a bound parameter.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import re
 from dataclasses import dataclass, field
@@ -341,6 +342,50 @@ class _Params:
         return {k: v for k, v in self.values.items() if k in used}
 
 
+#: A CSV line with more fields than this is refused before parsing (:func:`guard_wide_lines`).
+MAX_CSV_FIELDS = 4096
+#: A CSV line longer than this is refused before parsing (a calls line is under 1 KB).
+MAX_CSV_LINE_BYTES = 16 * 2**20
+#: The delimiters DuckDB's sniffer tries, counted when the mapping does not set one.
+_SNIFFED_DELIMITERS = [",", ";", "\t", "|"]
+
+
+def guard_wide_lines(con: duckdb.DuckDBPyConnection, files: list[Path], src: TableSource,
+                     table: str) -> None:
+    """Refuse a CSV file with a line of more than :data:`MAX_CSV_FIELDS` fields or
+    :data:`MAX_CSV_LINE_BYTES` bytes, with its line number, before DuckDB's parser reads it: the
+    parser writes one reject row per extra field, so such a line (a wrong delimiter, a binary
+    file, a file glued into one line) would keep it busy for hours (docs/data_contract.md)."""
+    delim = src.csv.get("delim", src.csv.get("sep"))
+    params = {"max_fields": MAX_CSV_FIELDS, "max_line_size": MAX_CSV_LINE_BYTES,
+              "delimiters": [delim] if isinstance(delim, str) and delim else _SNIFFED_DELIMITERS,
+              "encoding": src.csv.get("encoding", "utf-8")}
+    con.execute("SET preserve_insertion_order = true")  # line numbers in file order
+    try:
+        for path in files:
+            try:
+                wide = run_sql(con, "ingest/csv_widest_lines.sql",
+                               {**params, "file": str(path)}).fetchone()
+            except duckdb.Error as e:
+                if "maximum line size" not in str(e).lower():
+                    continue  # not a wide line: the parser reports it as it reads
+                raise MappingError(
+                    f"{table}: a line of the file is longer than {MAX_CSV_LINE_BYTES // 2**20} "
+                    "MB, so it cannot be a record of this table", str(path),
+                    "check the line endings and the file's format (a binary or compressed file "
+                    "read as text, or records that are not on lines of their own)") from None
+            if wide is not None:
+                fields, line = wide
+                raise MappingError(
+                    f"{table}: line {line} of the file has {fields:,} fields (more than "
+                    f"{MAX_CSV_FIELDS:,}), so it cannot be a record of this table", str(path),
+                    "check the mapping's csv delimiter and the line endings, or remove that "
+                    "line")
+    finally:
+        with contextlib.suppress(duckdb.Error):  # an aborted transaction: the caller rolls back
+            con.execute("SET preserve_insertion_order = false")
+
+
 def _scan(files: list[Path], fmt: str, src: TableSource, p: _Params, table: str) -> str:
     if fmt == "parquet":
         return f"read_parquet({p([str(f) for f in files])}, filename = true, " \
@@ -454,6 +499,8 @@ def read_table(
     run_sql(con, "ingest/canonical.sql")
     p = _Params()
     tokens = p(list(contract.null_tokens))
+    if fmt == "csv":
+        guard_wide_lines(con, files, src, table)
     scan = _scan(files, fmt, src, p, table)
     present = _describe(con, scan, p, files, table)
     rule = src.time_rule

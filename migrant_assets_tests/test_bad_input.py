@@ -184,6 +184,12 @@ CASES = [
     Case("too few fields", calls_text=f"{A},{B}", quarantined=("landed_calls", "malformed_line")),
     Case("too many fields", calls_text=f"{A},{B},{T}11:00:00,{T}11:01:00,T1,T2,extra,more",
          quarantined=("landed_calls", "malformed_line")),
+    # refused before parsing: DuckDB writes a reject row per extra field (quadratic; ~10 s for
+    # this line, hours for a few hundred thousand fields) and never stops on a huge line
+    Case("a line of 20,000 fields", calls_text=",".join([A] * 20_000),
+         error=(MappingError, "line 3 of the file has 20,000 fields")),
+    Case("a line of 20 MB", calls_text="x" * 20 * 2**20,
+         error=(MappingError, "longer than 16 MB")),
     # ---- subscribers
     Case("subscriber without number", subs=[("", "O9", "30", "M", "Anhui", "true", "")],
          quarantined=("subscribers", "missing_id")),
