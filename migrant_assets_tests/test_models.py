@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import pickle
 from contextlib import contextmanager
 from types import SimpleNamespace
 
@@ -74,9 +75,9 @@ def make_features(cfg, *, n_staying=900, n_leaving=100, n_locals=600, n_settled=
     return pd.concat(frames, ignore_index=True)
 
 
-def features_db(features: pd.DataFrame):
-    """An in-memory DuckDB with ``features`` (every feature column DOUBLE)."""
-    con = connect(":memory:")
+def features_db(features: pd.DataFrame, path=":memory:"):
+    """A DuckDB (in memory unless ``path``) with ``features`` (every feature column DOUBLE)."""
+    con = connect(path)
     cols = ", ".join(f'"{c}" DOUBLE' for c in FEATURES)
     con.execute("CREATE TABLE features (window_id VARCHAR, study VARCHAR, user_id BIGINT, "
                 f"label VARCHAR, {cols})")
@@ -528,6 +529,44 @@ def test_a_stored_model_fit_on_other_users_is_not_reused(cfg):
     assert fitted_in == {first: [M.DEPARTURE_TRANSFER], middle: [M.DEPARTURE_TRANSFER],
                          windows[2].window_id: [M.DEPARTURE_MODELS]}
     pd.testing.assert_series_equal(reused.f1, refit.f1)  # a refit is the same model
+    con.close()
+
+
+class _Planted:
+    """A pickle that, if ever loaded, leaves a file behind (the payload of a hostile file)."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_only_models_signed_by_this_work_directory_are_unpickled(cfg, tmp_path):
+    """A pickle is code: a stored model whose bytes were replaced, or a DuckDB file that came
+    without its key file, is never unpickled; the model is fitted again."""
+    db = tmp_path / "study.duckdb"
+    con = features_db(make_features(cfg, n_locals=0, n_settled=0, n_new=0), db)
+    windows = M.first_k_windows(con, cfg)
+    M.assign_departure_folds(con, cfg, SEED)
+    for w in windows:
+        M.evaluate_window(con, cfg, w, SEED, (M.RANDOM_FOREST,))
+    key_file = tmp_path / f"study.duckdb{M.store.KEY_SUFFIX}"
+    assert key_file.stat().st_mode & 0o077 == 0 and len(key_file.read_bytes()) == 32
+    planted = tmp_path / "planted"
+    first = windows[0].window_id
+    con.execute(f"UPDATE {M.fitted_table(M.DEPARTURE_MODELS)} SET fitted = ? "
+                "WHERE window_id = ? AND split = 'fold1'",
+                [pickle.dumps(_Planted(planted)), first])
+    with counted_fits() as fits:
+        M.transfer_matrix(con, cfg, SEED)
+    assert not planted.exists() and len(fits) == 1
+    con.close()
+    key_file.unlink()  # the DuckDB file alone, as someone else would hand it over
+    con = connect(db)
+    with counted_fits() as fits:
+        M.transfer_matrix(con, cfg, SEED)
+    assert not planted.exists() and len(fits) == 5 * len(windows)
     con.close()
 
 

@@ -95,6 +95,7 @@ from migrant_assets.models.store import (
     fitted_table,
     fold_metrics_table,
     load_fitted,
+    signing_key,
     splits_table,
     write,
 )
@@ -356,7 +357,7 @@ def _evaluate(
         if fit_final:
             models[row] = fits[-1]["model"]
         if owner == DEPARTURE_MODELS:
-            stored.append(fitted_rows(window.window_id, name, fits))
+            stored.append(fitted_rows(signing_key(con), window.window_id, name, fits))
     guess = {
         **base, "row": RANDOM_GUESS, "window_label": window.label, "model": RANDOM_GUESS,
         "n_features": 0, "paper_f1": _paper_f1(paper_experiment, window, RANDOM_GUESS),
@@ -375,7 +376,7 @@ def _evaluate(
               (splits_table(owner), splits, key)]
     if owner == DEPARTURE_MODELS:
         writes.append((fitted_table(owner), concat_rows(stored, []).reindex(
-            columns=fitted_rows("", "", []).columns), {"window_id": window.window_id}))
+            columns=fitted_rows(b"", "", "", []).columns), {"window_id": window.window_id}))
     write(con, writes)
     return Evaluation(result_df, fold_df, models)
 

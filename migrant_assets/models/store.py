@@ -8,7 +8,11 @@ Each asset owns the table named as the asset and its auxiliary tables (``<asset>
 from __future__ import annotations
 
 import hashlib
+import hmac
+import logging
+import os
 import pickle
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -62,28 +66,76 @@ def fitted_table(owner: str) -> str:
     return f"{owner}_fitted"
 
 
-def fitted_rows(window_id: str, model: str, fits: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+#: The key of the pickled models of in-memory databases (this process only).
+_MEMORY_KEY = secrets.token_bytes(32)
+#: Beside the DuckDB file ``<file>``: the key that signs its pickled models (:func:`signing_key`).
+KEY_SUFFIX = ".models-key"
+
+
+def signing_key(con: duckdb.DuckDBPyConnection) -> bytes:
+    """The key that signs the pickled models of ``con``'s DuckDB file: 32 random bytes in a file
+    of its own beside it (``<file>.models-key``, readable by its owner only), never in the DuckDB
+    file, so a DuckDB file from elsewhere carries no model this work directory will unpickle."""
+    path = con.execute("SELECT path FROM duckdb_databases() "
+                       "WHERE database_name = current_database()").fetchone()[0]
+    if not path:
+        return _MEMORY_KEY
+    key_path = Path(f"{path}{KEY_SUFFIX}")
+    try:
+        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return key_path.read_bytes()
+    with os.fdopen(fd, "wb") as f:
+        f.write(secrets.token_bytes(32))
+    return key_path.read_bytes()
+
+
+def _signature(key: bytes, window_id: str, model: str, split: str, fingerprint: str,
+               blob: bytes) -> bytes:
+    head = "\0".join((window_id, model, split, fingerprint)).encode()
+    return hmac.new(key, head + b"\0" + blob, hashlib.sha256).digest()
+
+
+def fitted_rows(key: bytes, window_id: str, model: str, fits: Iterable[Mapping[str, Any]]
+                ) -> pd.DataFrame:
     """Rows of :func:`fitted_table` for the ``fits`` (``split``, ``fingerprint``, ``n_train``,
-    ``n_train_available``, ``model``: the fitted estimator) of one classifier on one window."""
-    return pd.DataFrame([{
-        "window_id": window_id, "model": model, "split": f["split"],
-        "fingerprint": f["fingerprint"], "n_train": f["n_train"],
-        "n_train_available": f["n_train_available"],
-        "fitted": pickle.dumps(f["model"], protocol=pickle.HIGHEST_PROTOCOL),
-    } for f in fits], columns=["window_id", "model", "split", "fingerprint", "n_train",
-                               "n_train_available", "fitted"])
+    ``n_train_available``, ``model``: the fitted estimator) of one classifier on one window,
+    each pickle signed with ``key`` (:func:`signing_key`)."""
+    rows = []
+    for f in fits:
+        blob = pickle.dumps(f["model"], protocol=pickle.HIGHEST_PROTOCOL)
+        rows.append({
+            "window_id": window_id, "model": model, "split": f["split"],
+            "fingerprint": f["fingerprint"], "n_train": f["n_train"],
+            "n_train_available": f["n_train_available"], "fitted": blob,
+            "signature": _signature(key, window_id, model, f["split"], f["fingerprint"], blob),
+        })
+    return pd.DataFrame(rows, columns=["window_id", "model", "split", "fingerprint", "n_train",
+                                       "n_train_available", "fitted", "signature"])
 
 
 def load_fitted(con: duckdb.DuckDBPyConnection, window_id: str, model: str
                 ) -> dict[str, dict[str, Any]]:
     """The models ``departure_models`` stored for ``window_id`` and classifier ``model``, by
-    split: ``fingerprint``, ``n_train``, ``n_train_available`` and ``model`` (unpickled; the
-    file is the pipeline's own output)."""
+    split: ``fingerprint``, ``n_train``, ``n_train_available`` and ``model`` (unpickled). A
+    pickle is code: only one signed with this DuckDB file's key (:func:`signing_key`) is
+    unpickled; any other is left out, so the asset fits that model again (``fitted_in``)."""
     ensure_schema(con)
+    key = signing_key(con)
     rows = run_sql(con, "models/fitted_models.sql", {"window_id": window_id, "model": model})
-    return {split: {"fingerprint": fp, "n_train": n, "n_train_available": avail,
-                    "model": pickle.loads(blob)}  # noqa: S301 -- written by departure_models
-            for split, fp, n, avail, blob in rows.fetchall()}
+    out, unsigned = {}, []
+    for split, fp, n, avail, blob, signature in rows.fetchall():
+        if signature is None or not hmac.compare_digest(
+                signature, _signature(key, window_id, model, split, fp, blob)):
+            unsigned.append(split)
+            continue
+        out[split] = {"fingerprint": fp, "n_train": n, "n_train_available": avail,
+                      "model": pickle.loads(blob)}  # noqa: S301 -- signed by this work directory
+    if unsigned:
+        logging.getLogger(__name__).warning(
+            "%s models of %s on %s are not signed by this DuckDB file's key (%s): not loaded, "
+            "fitted again", len(unsigned), model, window_id, KEY_SUFFIX)
+    return out
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -212,6 +212,8 @@ COMMENT ON COLUMN departure_models_fitted.n_train IS 'training rows the model wa
 COMMENT ON COLUMN departure_models_fitted.n_train_available IS
     'training rows available (more than n_train: sampled, models.max_train_rows_per_class)';
 COMMENT ON COLUMN departure_models_fitted.fitted IS 'the fitted scikit-learn pipeline, pickled';
+COMMENT ON COLUMN departure_models_fitted.signature IS
+'HMAC-SHA256 of the pickle keyed by <DuckDB file>.models-key: only a signed model is unpickled';
 COMMENT ON COLUMN departure_models.train_rows_cap IS
     'training rows of one class a fit sees (models.max_train_rows_per_class)';
 COMMENT ON COLUMN departure_models.n_train IS

@@ -5,7 +5,8 @@ SELECT
     fingerprint,
     n_train,
     n_train_available,
-    fitted
+    fitted,
+    signature
 FROM departure_models_fitted
 WHERE window_id = $window_id AND model = $model
 ORDER BY split;
