@@ -17,7 +17,9 @@ import migrant_assets.models as M
 from migrant_assets.config import Calendar, ModelSettings, StudyConfig
 from migrant_assets.db import connect
 from migrant_assets.features import FEATURES
+from migrant_assets.models.departure import TABLE2
 from migrant_assets.models.metrics import f1_interval, share_interval
+from migrant_assets.reports.tables import departure_table_rows
 
 SEED = 11
 #: Leaving migrants call fewer people and less, and their contacts live in cheaper places.
@@ -592,6 +594,10 @@ def test_training_rows_are_capped_per_class_and_recorded(cfg):
     per_fold = con.sql("SELECT n_train, n_train_available FROM model_fold_metrics").df()
     assert (per_fold.n_train == 280).all() and (per_fold.n_train_available == 800).all()
     assert rf.f1 > 3 * rf.prevalence  # the planted signal survives the sample
+    # the report's Table 2 says so (issue 13: a sampled fit is never shown as a full one)
+    shown = departure_table_rows(con, capped, M.LEAVING_VS_STAYING, TABLE2).set_index("row")
+    assert shown.loc[M.RANDOM_FOREST, "training_rows"] == "1,400 of 4,000 (sampled)"
+    assert bool(shown.loc[M.RANDOM_FOREST, "sampled"])
     con.close()
 
 

@@ -418,7 +418,8 @@ def _departure_models_section(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, 
                               skipped: pd.DataFrame) -> dict:
     out: dict[str, Any] = {"skipped": _skipped_lines(
         skipped, [TABLE1, LEAVING_VS_STAYING, TABLE3, TRANSFER, FEATURE_IMPORTANCE]),
-        "tables": [], "first_k": None}
+        "tables": [], "first_k": None, "sampled": False,
+        "max_train_rows": cfg.models.max_train_rows_per_class}
     ids = SECTIONS["departure_models"][1]
     problem = table_problem(con, "model_results")
     if problem:
@@ -433,8 +434,11 @@ def _departure_models_section(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, 
                 t.table(table_id, rows, [
                     ("row", "row", fmt_text), ("model", "classifier", fmt_text), *_METRICS,
                     ("paper_f1", "F1 (paper)", fmt_metric), ("n_users", "users", fmt_count),
-                    ("n_pos", "leaving / positives", fmt_count), ("status", "status", fmt_text),
+                    ("n_pos", "leaving / positives", fmt_count),
+                    ("training_rows", "training rows (folds)", fmt_text),
+                    ("status", "status", fmt_text),
                 ], suppressed="suppressed")))
+            out["sampled"] = out.get("sampled", False) or bool(rows["sampled"].fillna(False).any())
         curves = run_sql(con, "reports/model_results.sql", {
             **first_k_params(cfg), "experiment": LEAVING_VS_STAYING,
             "min_group_size": cfg.thresholds.min_group_size,
