@@ -29,9 +29,13 @@ a bound parameter.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import glob
+import gzip
 import re
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -226,6 +230,11 @@ class DataContract(_Model):
                     raise MappingError(
                         f"{table}.csv option {option!r} is not allowed or has the wrong type",
                         str(where), f"allowed options: {sorted(CSV_OPTIONS)}")
+            encoding = src.csv.get("encoding")
+            if encoding is not None and _python_codec(encoding) is None:
+                raise MappingError(f"{table}.csv encoding {encoding!r} is not a known encoding",
+                                   str(where), "use a name such as utf-8, utf-16, latin-1, "
+                                   "gb18030, gbk, big5, shift_jis or cp1252")
         calls = self.calls
         if "end_ts" in calls.columns and "duration" in calls.columns:
             raise MappingError("calls maps both end_ts and duration", str(where),
@@ -342,6 +351,47 @@ class _Params:
         return {k: v for k, v in self.values.items() if k in used}
 
 
+#: Columns holding decimal numbers: a CSV's ``decimal_separator`` is read as the decimal point.
+DECIMAL_COLUMNS = ("duration", "age", "lat", "lon", "price_per_sqm")
+#: Encodings DuckDB's CSV reader decodes itself; a file in any other encoding Python knows
+#: (gb18030, gbk, big5, shift_jis, cp1252, …) is read from a UTF-8 copy (:func:`utf8_copies`).
+_DUCKDB_ENCODINGS = {"utf-8", "utf-16", "latin-1"}
+
+
+def _python_codec(encoding: str) -> str | None:
+    """The codec's canonical name (``utf-8``, ``gb18030`` …), None for an unknown encoding."""
+    try:
+        return codecs.lookup(encoding).name.replace("_", "-")
+    except LookupError:
+        return None
+
+
+def _duckdb_encoding(encoding: str) -> str | None:
+    """How DuckDB's reader names ``encoding``; None when it cannot decode it itself."""
+    name = _python_codec(encoding)
+    return {"utf-8": "utf-8", "utf-16": "utf-16", "iso8859-1": "latin-1"}.get(name or "")
+
+
+@contextlib.contextmanager
+def utf8_copies(files: list[Path], encoding: str, where: Path) -> Iterator[dict[str, str]]:
+    """UTF-8 copies of ``files`` decoded from ``encoding``, in a private directory under
+    ``where`` that is removed on exit: yields ``{copy: original}``. A byte sequence the
+    encoding cannot decode is copied as it is (invalid UTF-8), so the parser rejects that line
+    (``malformed_line``, as in a UTF-8 file), never the file, and never reads it as text."""
+    where.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="transcoded-", dir=where) as tmp:
+        copies = {}
+        for i, path in enumerate(files):
+            copy = Path(tmp) / f"{i}.csv"
+            opener = gzip.open if path.suffix == ".gz" else open
+            with opener(path, "rb") as raw, open(copy, "wb") as out:
+                text = codecs.getreader(encoding)(raw, errors="surrogateescape")
+                while chunk := text.read(1 << 22):
+                    out.write(chunk.encode("utf-8", errors="surrogateescape"))
+            copies[str(copy)] = str(path)
+        yield copies
+
+
 #: A CSV line with more fields than this is refused before parsing (:func:`guard_wide_lines`).
 MAX_CSV_FIELDS = 4096
 #: A CSV line longer than this is refused before parsing (a calls line is under 1 KB).
@@ -351,7 +401,7 @@ _SNIFFED_DELIMITERS = [",", ";", "\t", "|"]
 
 
 def guard_wide_lines(con: duckdb.DuckDBPyConnection, files: list[Path], src: TableSource,
-                     table: str) -> None:
+                     table: str, encoding: str = "utf-8") -> None:
     """Refuse a CSV file with a line of more than :data:`MAX_CSV_FIELDS` fields or
     :data:`MAX_CSV_LINE_BYTES` bytes, with its line number, before DuckDB's parser reads it: the
     parser writes one reject row per extra field, so such a line (a wrong delimiter, a binary
@@ -359,7 +409,7 @@ def guard_wide_lines(con: duckdb.DuckDBPyConnection, files: list[Path], src: Tab
     delim = src.csv.get("delim", src.csv.get("sep"))
     params = {"max_fields": MAX_CSV_FIELDS, "max_line_size": MAX_CSV_LINE_BYTES,
               "delimiters": [delim] if isinstance(delim, str) and delim else _SNIFFED_DELIMITERS,
-              "encoding": src.csv.get("encoding", "utf-8")}
+              "encoding": encoding}
     con.execute("SET preserve_insertion_order = true")  # line numbers in file order
     try:
         for path in files:
@@ -390,7 +440,10 @@ def _scan(files: list[Path], fmt: str, src: TableSource, p: _Params, table: str)
     if fmt == "parquet":
         return f"read_parquet({p([str(f) for f in files])}, filename = true, " \
                "file_row_number = true)"
-    opts = "".join(f", {k} = {p(v)}" for k, v in src.csv.items())
+    options = dict(src.csv)
+    if "encoding" in options:  # what DuckDB decodes (a transcoded copy is UTF-8)
+        options["encoding"] = _duckdb_encoding(options["encoding"]) or "utf-8"
+    opts = "".join(f", {k} = {p(v)}" for k, v in options.items())
     return (f"read_csv({p([str(f) for f in files])}, all_varchar = true, filename = true, "
             f"store_rejects = true, rejects_table = 'rejects_{table}', "
             f"rejects_scan = 'rejects_scan_{table}'{opts})")
@@ -496,11 +549,36 @@ def read_table(
     assert src is not None, f"{table} has no source"  # names below are from that allow-list
     files = files if files is not None else contract.files(table, cfg.calendar.days)
     fmt = src.format or ("parquet" if files[0].suffix == ".parquet" else "csv")
+    encoding = src.csv.get("encoding", "utf-8")
+    if fmt != "csv" or _duckdb_encoding(encoding) is not None:
+        return _read_table(con, cfg, contract, table, src, fmt, files, deferred,
+                           _duckdb_encoding(encoding) or "utf-8")
+    spill = cfg.duckdb.temp_directory or cfg.duckdb_path.parent / "tmp"
+    with utf8_copies(files, encoding, Path(spill)) as copies:
+        try:
+            raw = _read_table(con, cfg, contract, table, src, fmt, [Path(c) for c in copies],
+                              deferred, "utf-8")
+        except MappingError as e:  # name the user's file, not the copy
+            raise MappingError(e.what, copies.get(e.where or "", e.where), e.fix) from None
+        for copy, original in copies.items():  # name the user's files, not the copies
+            con.execute(f"UPDATE {quote_identifier(raw.table)} SET _file = $original "
+                        "WHERE _file = $copy",
+                        {"original": original, "copy": copy})
+    return RawRead(raw.table, raw.rows,
+                   [(copies.get(f, f), line, error) for f, line, error in raw.rejected_lines],
+                   [str(f) for f in files])
+
+
+def _read_table(
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContract, table: str,
+    src: TableSource, fmt: str, files: list[Path], deferred: tuple[str, ...], encoding: str,
+) -> RawRead:
+    """:func:`read_table` of ``files`` that DuckDB decodes itself (``encoding``)."""
     run_sql(con, "ingest/canonical.sql")
     p = _Params()
     tokens = p(list(contract.null_tokens))
     if fmt == "csv":
-        guard_wide_lines(con, files, src, table)
+        guard_wide_lines(con, files, src, table, encoding)
     scan = _scan(files, fmt, src, p, table)
     present = _describe(con, scan, p, files, table)
     rule = src.time_rule
@@ -538,7 +616,11 @@ def read_table(
                 ident = canonical_identifier(ident, name in NUMBER_COLUMNS, contract.numbers, p)
             cols.append(f"{ident} AS {name}")
         else:
-            cols.append(f"{_text(expr, p, tokens)} AS {name}")
+            text = _text(expr, p, tokens)
+            sep = src.csv.get("decimal_separator")
+            if name in DECIMAL_COLUMNS and isinstance(sep, str) and sep not in ("", "."):
+                text = f"replace({text}, {p(sep)}, '.')"  # all_varchar: DuckDB does not
+            cols.append(f"{text} AS {name}")
     row = "file_row_number + 1" if fmt == "parquet" else "NULL"
     if fmt == "csv":  # CSV rows keep file order (their line numbers); Parquet has row numbers
         con.execute("SET preserve_insertion_order = true")

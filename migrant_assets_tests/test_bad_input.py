@@ -9,6 +9,7 @@ docs/data_contract.md ("Bad input: kinds and outcomes").
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -537,3 +538,74 @@ def test_header_only_subscribers_fail_their_checks(tmp_path: Path,
         assert not checks[name].passed and \
             checks[name].severity == dg.AssetCheckSeverity.ERROR, name
     assert checks[("calls", "row_accounting")].passed
+
+
+def _remap(src: Path, table: str, **update) -> None:
+    mapping = yaml.safe_load((src / "mapping.yaml").read_text())
+    mapping[table].update(update)
+    (src / "mapping.yaml").write_text(yaml.safe_dump(mapping, allow_unicode=True))
+
+
+def test_csv_in_a_legacy_encoding_is_read_through_a_utf8_copy(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Chinese operator's GB18030 export (header, owner ids and provinces in Chinese) is
+    decoded as the mapping says; a gzipped GBK file with a line GBK cannot decode quarantines
+    that line (named in the user's file), and reads the rest."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("gb18030"))
+    src = tmp_path / "operator"
+    text = (src / "subs.csv").read_text().replace("msisdn", "号码").replace("O2", "王伟")
+    (src / "subs.csv").write_bytes(text.replace("Anhui", "安徽").encode("gb18030"))
+    _remap(src, "subscribers", csv={"encoding": "gb18030"},
+           columns={**yaml.safe_load((src / "mapping.yaml").read_text())["subscribers"]["columns"],
+                    "number": "号码"})
+    con, stats = _ingest(study)
+    assert stats["subscribers"].accepted == 3
+    assert _sub(con, "王伟", "birth_province") == "安徽"  # the pseudonym of the decoded owner id
+    assert not list((tmp_path / "work").glob("**/transcoded-*"))  # the copies are removed
+
+    study, _ = _setup(tmp_path / "gbk", Case("gbk"))
+    src = tmp_path / "gbk" / "operator"
+    data = (src / "subs.csv").read_text().replace("Anhui", "安徽").encode("gbk")
+    (src / "subs.csv.gz").write_bytes(gzip.compress(data + b"13800000009,O9,30,M,\xff\xfe,true,\n"))
+    (src / "subs.csv").unlink()
+    _remap(src, "subscribers", path="subs.csv.gz", csv={"encoding": "gbk"})
+    con, stats = _ingest(study)
+    assert stats["subscribers"].accepted == 3
+    assert con.execute("SELECT reason, file, row_number FROM quarantine").fetchall() == [
+        ("malformed_line", str(src / "subs.csv.gz"), 5)]
+    assert _sub(con, "O2", "birth_province") == "安徽"
+
+
+def test_an_unknown_encoding_is_a_clear_error(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("klingon"))
+    _remap(tmp_path / "operator", "subscribers", csv={"encoding": "klingon"})
+    with pytest.raises(MappingError, match="encoding 'klingon' is not a known encoding"):
+        _ingest(study)
+
+
+def test_a_decimal_comma_is_read_as_the_decimal_point(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A European export (';' between fields, ',' before decimals): with the mapping's
+    ``decimal_separator`` the coordinates and prices are numbers; without it they are
+    quarantined as bad coordinates, never guessed."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    for option in (True, False):
+        study, _ = _setup(tmp_path / str(option), Case("decimal comma"))
+        src = tmp_path / str(option) / "operator"
+        for name in ("towers.csv", "prices.csv"):
+            lines = (src / name).read_text().splitlines()
+            rows = [";".join(v.replace(".", ",") for v in line.split(",")) for line in lines[1:]]
+            (src / name).write_text("\n".join([lines[0].replace(",", ";"), *rows]) + "\n")
+        if option:
+            _remap(src, "cells", csv={"delim": ";", "decimal_separator": ","})
+            _remap(src, "estates", csv={"delim": ";", "decimal_separator": ","})
+        con, stats = _ingest(study)
+        if option:
+            assert con.execute("SELECT lat, lon FROM cells ORDER BY lat").fetchall() == [
+                (31.20, 121.40), (31.30, 121.50)]
+            assert con.execute("SELECT price_per_sqm FROM estates").fetchall() == [(52000.0,)]
+        else:
+            assert stats["cells"].accepted == 0 and stats["cells"].quarantined == 2
