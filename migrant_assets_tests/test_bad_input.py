@@ -609,3 +609,24 @@ def test_a_decimal_comma_is_read_as_the_decimal_point(tmp_path: Path,
             assert con.execute("SELECT price_per_sqm FROM estates").fetchall() == [(52000.0,)]
         else:
             assert stats["cells"].accepted == 0 and stats["cells"].quarantined == 2
+
+
+def test_durations_as_seconds_or_clock_time(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A duration column holds seconds (``90``, ``90.5``) or a clock duration ``H:MM:SS[.f]``
+    (``0:01:30``, ``01:02:03.5``, as many switches print it); ``1:30`` could be minutes or hours,
+    so it is quarantined, never guessed."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("durations"))
+    src = tmp_path / "operator"
+    rows = [(A, B, f"{DAY} {hour}:00:00", secs, "T1", "T2") for hour, secs in (
+        (10, "90"), (11, "90.5"), (12, "0:01:30"), (13, "01:02:03.5"), (14, "1:30"))]
+    _write(src / "cdr.csv", "a_party,b_party,begin,secs,a_cell,b_cell", rows)
+    columns = yaml.safe_load((src / "mapping.yaml").read_text())["calls"]["columns"]
+    del columns["end_ts"]
+    _remap(src, "calls", columns={**columns, "duration": "secs"})
+    con, _ = _ingest(study)
+    got = con.execute("SELECT hour(start_ts), duration_s FROM calls ORDER BY 1").fetchall()
+    assert got == [(10, 90.0), (11, 90.5), (12, 90.0), (13, 3723.5)]
+    assert con.execute("SELECT reason, row_number FROM quarantine").fetchall() == [
+        ("bad_timestamp", 6)]

@@ -28,7 +28,12 @@ WITH typed AS (
             WHEN list_contains($missed_events, lower(r.event_type)) THEN 'missed'
             ELSE 'other'
         END AS event,
-        TRY_CAST(r.duration AS DOUBLE) AS duration_value
+        -- seconds, or a clock duration H:MM:SS[.f] (never the ambiguous M:SS / H:MM)
+        CASE
+            WHEN regexp_full_match(r.duration, '[0-9]+:[0-5][0-9]:[0-5][0-9](\.[0-9]+)?')
+                THEN epoch(CAST(r.duration AS INTERVAL))
+            ELSE TRY_CAST(r.duration AS DOUBLE)
+        END AS duration_value
     FROM raw_calls AS r
     LEFT JOIN landing_numbers AS a ON a.text = r.caller
     LEFT JOIN landing_numbers AS b ON b.text = r.callee
