@@ -59,6 +59,28 @@ QUARANTINE_REASONS: dict[str, tuple[str, ...]] = {
         "duplicate_id",
     ),
 }
+
+#: What to look at when many rows share a quarantine reason: a reason that takes most of a file
+#: is usually the mapping, not the data (docs/data_contract.md).
+REASON_FIXES: dict[str, str] = {
+    "malformed_line": "the csv options: delim, quote, header, and encoding (a GBK or GB18030 "
+                      "file read as UTF-8 fails on every line with Chinese text)",
+    "missing_id": "the columns mapped to the numbers and ids, and null_tokens",
+    "bad_timestamp": "the timestamps rule: format (e.g. '%d/%m/%Y %H:%M:%S' for day-first "
+                     "dates), unit for numbers, and duration (seconds or H:MM:SS)",
+    "end_before_start": "the timestamps' time zones (end_ts and start_ts in one zone)",
+    "duration_over_24h": "the duration's unit (seconds are expected)",
+    "missed_call": "event_types and missed_calls",
+    "self_call": "caller and callee mapped to the same column",
+    "unknown_cell": "the cells file and the cell columns of calls (the same ids)",
+    "duplicate_call": "overlapping files (the same day delivered twice)",
+    "bad_attribute": "the subscribers' age, sex and local flag columns",
+    "duplicate_number": "overlapping subscribers files",
+    "bad_coordinates": "the lat/lon columns and decimal_separator",
+    "outside_bbox": "lat and lon swapped, or the city's bbox in the study config",
+    "bad_price": "the price column, decimal_separator and thresholds.max_price_per_sqm",
+    "duplicate_id": "overlapping files",
+}
 #: Rows the mapping's own rules leave out of the study: counted per file, never quarantined.
 EXCLUSION_REASONS = ("not_a_call", "outside_calendar")
 

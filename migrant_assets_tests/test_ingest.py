@@ -590,3 +590,20 @@ def test_no_raw_identifiers_finds_a_planted_number(user_data: Path, env: None) -
     assert identifier_scan(con, "landed_calls")[1] == {"planted.note": 1, "planted.n": 1}
     result = _privacy_verdict(identifier_scan(con, "landed_calls"))
     assert not result.passed and result.severity == dg.AssetCheckSeverity.ERROR
+
+
+def test_a_high_quarantine_share_says_what_to_check_first() -> None:
+    """Every quarantine reason has a hint; the share check names the hint of the reason that
+    took most rows once the share is over the warning threshold (a reason that takes most of a
+    file is usually the mapping), and none below it."""
+    from migrant_assets.defs.ingest import _share_verdict
+    from migrant_assets.ingest import QUARANTINE_REASONS, REASON_FIXES
+
+    assert {r for rs in QUARANTINE_REASONS.values() for r in rs} == set(REASON_FIXES)
+    cfg = StudyConfig()
+    part = {"rows_read": 1000, "rows_excluded": 0, "rows_quarantined": 900}
+    high = _share_verdict(cfg, [part], {"bad_timestamp": 880, "missing_id": 20})
+    assert not high.passed and high.severity == dg.AssetCheckSeverity.ERROR
+    assert high.metadata["check_first"].value.startswith("bad_timestamp: the timestamps rule")
+    low = _share_verdict(cfg, [{**part, "rows_quarantined": 5}], {"missing_id": 5})
+    assert low.passed and "check_first" not in low.metadata

@@ -16,6 +16,7 @@ from migrant_assets.defs.partitions import STUDY, study_days
 from migrant_assets.defs.resources import DUCKDB_POOL, StudyResource
 from migrant_assets.errors import InputError
 from migrant_assets.ingest import (
+    REASON_FIXES,
     IngestStats,
     calendar_coverage,
     calls_day_facts,
@@ -245,10 +246,12 @@ def _share_verdict(cfg: StudyConfig, parts: list[dict], reasons: dict[str, int]
     judged = sum(p["rows_read"] - p["rows_excluded"] for p in parts)
     quarantined = sum(p["rows_quarantined"] for p in parts)
     share = quarantined / judged if judged else 0.0
+    top = max(reasons, key=reasons.get) if reasons and share > t.quarantine_warn_share else None
     return verdict(
         share <= t.quarantine_warn_share, judged,
         {"share": share, "rows_quarantined": quarantined, "quarantined_by_reason": reasons,
-         "warn_above": t.quarantine_warn_share, "error_above": t.quarantine_error_share},
+         "warn_above": t.quarantine_warn_share, "error_above": t.quarantine_error_share,
+         **({"check_first": f"{top}: {REASON_FIXES[top]}"} if top in REASON_FIXES else {})},
         None if judged else "no row to judge",
         dg.AssetCheckSeverity.ERROR if share > t.quarantine_error_share else
         dg.AssetCheckSeverity.WARN)
