@@ -261,7 +261,8 @@ class DataContract(_Model):
 
     def files(self, table: str, days: list[date] | None = None) -> list[Path]:
         """The files of ``table``, sorted; an error if there are none. A ``{date}`` path is
-        expanded for each of ``days`` (every file found for any day)."""
+        expanded for each of ``days`` (every file found for any day); ``**`` matches any depth; a
+        folder stands for every data file under it (:func:`_data_files`)."""
         src = self.source(table)
         if src is None:
             return []
@@ -273,7 +274,7 @@ class DataContract(_Model):
             patterns = [pattern.format(date=d) for d in days]
         else:
             patterns = [pattern]
-        found = sorted({Path(p) for pat in patterns for p in glob.glob(str(self.base_dir / pat))})
+        found = sorted({f for pat in patterns for f in self._matches(pat)})
         if not found:
             raise MappingError(f"no {table} file matches the mapping's path",
                                str(self.base_dir / pattern),
@@ -285,7 +286,28 @@ class DataContract(_Model):
         pattern = self.calls.path
         if "{date" not in pattern:
             return []
-        return [d for d in days if not glob.glob(str(self.base_dir / pattern.format(date=d)))]
+        return [d for d in days if not self._matches(pattern.format(date=d))]
+
+    def _matches(self, pattern: str) -> list[Path]:
+        """The data files of one path pattern relative to ``base_dir`` (:func:`_data_files`)."""
+        return [f for p in glob.glob(str(self.base_dir / pattern), recursive=True)
+                for f in _data_files(Path(p), literal=not glob.has_magic(pattern))]
+
+
+def _data_files(path: Path, literal: bool) -> list[Path]:
+    """The data files ``path`` stands for: itself, or every file under a folder (a Spark or Hive
+    export: ``day=…/part-….parquet``). Matched by a folder or a wildcard, names starting with
+    ``.`` or ``_`` are left out, as Spark and Hadoop do (``_SUCCESS``, ``.crc`` checksums,
+    ``_temporary``); an empty file (0 bytes) holds no row and is left out too (DuckDB would
+    read the next file's header as data)."""
+    if path.is_dir():
+        files = [f for f in path.rglob("*") if f.is_file() and not any(
+            part.startswith((".", "_")) for part in f.relative_to(path).parts)]
+    elif literal or not path.name.startswith((".", "_")):
+        files = [path]
+    else:
+        files = []
+    return [f for f in files if f.stat().st_size > 0]
 
 
 def contract_for(cfg: StudyConfig) -> DataContract:
@@ -548,7 +570,12 @@ def read_table(
     src = contract.source(table)  # raises for a name outside CONTRACT_COLUMNS: the temp table
     assert src is not None, f"{table} has no source"  # names below are from that allow-list
     files = files if files is not None else contract.files(table, cfg.calendar.days)
-    fmt = src.format or ("parquet" if files[0].suffix == ".parquet" else "csv")
+    kinds = {"parquet" if f.suffix == ".parquet" else "csv" for f in files}
+    if src.format is None and len(kinds) > 1:
+        raise MappingError(f"{table}: the files mix Parquet and other files", str(files[0]),
+                           f"narrow {table}.path to one kind (e.g. a '*.parquet' pattern), or set "
+                           f"{table}.format")
+    fmt = src.format or kinds.pop()
     encoding = src.csv.get("encoding", "utf-8")
     if fmt != "csv" or _duckdb_encoding(encoding) is not None:
         return _read_table(con, cfg, contract, table, src, fmt, files, deferred,

@@ -13,7 +13,7 @@ import gzip
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -630,3 +630,51 @@ def test_durations_as_seconds_or_clock_time(tmp_path: Path,
     assert got == [(10, 90.0), (11, 90.5), (12, 90.0), (13, 3723.5)]
     assert con.execute("SELECT reason, row_number FROM quarantine").fetchall() == [
         ("bad_timestamp", 6)]
+
+
+@pytest.mark.parametrize("layout", ["folder", "folder/", "nested **", "int96"])
+def test_a_spark_or_hive_export_folder(layout: str, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Spark or Hive export: Parquet parts under ``day=…`` (or year/month/day) folders beside
+    ``_SUCCESS`` and ``.crc`` files, the calls path a folder or a ``**`` pattern, timestamps
+    possibly as legacy INT96. Markers and checksums are not read; the call is."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case(layout))
+    src = tmp_path / "operator"
+    names = CALLS_HEADER.split(",")
+    table = pa.table({n: [v] for n, v in zip(names, CALL, strict=True)}).set_column(
+        2, "begin", pa.array([datetime.fromisoformat(CALL[2])])).set_column(
+        3, "finish", pa.array([datetime.fromisoformat(CALL[3])]))
+    part = src / "calls" / ("year=2016/month=09/day=05" if layout == "nested **"
+                            else "day=2016-09-05")
+    part.mkdir(parents=True)
+    pq.write_table(table, part / "part-00000-c000.snappy.parquet",
+                   use_deprecated_int96_timestamps=layout == "int96")
+    (src / "calls" / "_SUCCESS").write_text("")
+    (part / ".part-00000-c000.snappy.parquet.crc").write_bytes(b"\x00crc")
+    (src / "cdr.csv").unlink()
+    path = {"folder": "calls", "folder/": "calls/", "nested **": "calls/**/*.parquet",
+            "int96": "calls/*/*.parquet"}[layout]
+    _remap(src, "calls", path=path)
+    con, stats = _ingest(study)
+    assert stats["landed_calls"].read == 1 and stats["landed_calls"].accepted == 1
+    assert (_uid("O1"), _uid("O2")) in {(r[0], r[1]) for r in _calls(con)}
+
+
+def test_empty_and_mixed_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty file (0 bytes) among the calls files holds no row and is not read (DuckDB
+    would otherwise take the next file's header for data); Parquet and CSV files under one
+    pattern are a clear error."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("empty"))
+    src = tmp_path / "operator"
+    (src / "calls").mkdir()
+    (src / "cdr.csv").rename(src / "calls" / "b.csv")
+    (src / "calls" / "a.csv").write_text("")  # sorted first
+    _remap(src, "calls", path="calls/*")
+    con, stats = _ingest(study)
+    assert stats["landed_calls"].read == 1 and stats["landed_calls"].accepted == 1
+    assert con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
+    pq.write_table(pa.table({"x": [1]}), src / "calls" / "c.parquet")
+    with pytest.raises(MappingError, match="the files mix Parquet and other files"):
+        _ingest(study)
