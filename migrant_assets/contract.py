@@ -156,7 +156,8 @@ class TableSource(_Model):
 
     path: str
     format: Literal["csv", "parquet"] | None = None  # default: from the file extension
-    columns: dict[str, str] = Field(default_factory=dict)  # contract name -> file column
+    # contract name -> file column, or several joined by a space (LAC + CI, date + time)
+    columns: dict[str, str | list[str]] = Field(default_factory=dict)
     constants: dict[str, str] = Field(default_factory=dict)  # contract name -> value, every row
     csv: dict[str, str | bool | int] = Field(default_factory=dict)  # allow-listed read_csv options
     timestamp_format: str | None = None  # shorthand for timestamps.format
@@ -220,6 +221,10 @@ class DataContract(_Model):
                 raise MappingError(
                     f"{table}.columns maps unknown contract columns {sorted(unknown)}", str(where),
                     f"use the contract names {list(CONTRACT_COLUMNS[table])}")
+            empty = [name for name, col in src.columns.items() if not col]
+            if empty:
+                raise MappingError(f"{table}.columns maps {sorted(empty)} to no column",
+                                   str(where), "give a file column, or a list of them")
             both = set(src.columns) & set(src.constants)
             if both:
                 raise MappingError(f"{table}: {sorted(both)} is both a column and a constant",
@@ -615,14 +620,17 @@ def _read_table(
             expr, dtype = p(src.constants[name]), "VARCHAR"
         else:
             mapped = src.columns.get(name, name)
-            found = present.get(mapped.lower())
-            if found is None:
+            parts = [mapped] if isinstance(mapped, str) else list(mapped)
+            found_parts = [present.get(part.lower()) for part in parts]
+            found = found_parts[0] if len(parts) == 1 else None
+            if None in found_parts:
                 if name in src.columns or name in REQUIRED_COLUMNS[table] or (
                         table == "calls" and name == "end_ts" and "duration" not in src.columns):
                     has = sorted(v[0] for k, v in present.items()
                                  if k not in ("filename", "file_row_number"))
+                    absent = parts[found_parts.index(None)]
                     raise MappingError(
-                        f"{table}: column {mapped!r} (contract column {name!r}) is not in the "
+                        f"{table}: column {absent!r} (contract column {name!r}) is not in the "
                         f"file; it has {has}",
                         str(files[0]), f"map {name} to one of those columns in {table}.columns")
                 kind = "TIMESTAMPTZ" if name in TIME_COLUMNS else "VARCHAR"
@@ -630,7 +638,14 @@ def _read_table(
                 if name in TIME_COLUMNS:
                     cols.append(f"CAST(NULL AS VARCHAR) AS {name}_text")
                 continue
-            expr, dtype = quote_identifier(found[0]), found[1]
+            if found is not None:
+                expr, dtype = quote_identifier(found[0]), found[1]
+            else:  # several columns: their texts joined by a space, NULL if one is missing
+                texts = [_text(quote_identifier(f[0]), p, tokens) for f in found_parts]
+                missing = " OR ".join(f"{t} IS NULL" for t in texts)
+                joined = " || ' ' || ".join(texts)
+                expr = f"CASE WHEN {missing} THEN NULL ELSE {joined} END"
+                dtype = "VARCHAR"
         if name in TIME_COLUMNS:
             ts = _timestamp(expr, dtype, rule, cfg.city.timezone, p, tokens, name, table)
             cols.append(f"{ts} AS {name}")

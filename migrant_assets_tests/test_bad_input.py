@@ -678,3 +678,35 @@ def test_empty_and_mixed_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     pq.write_table(pa.table({"x": [1]}), src / "calls" / "c.parquet")
     with pytest.raises(MappingError, match="the files mix Parquet and other files"):
         _ingest(study)
+
+
+def test_columns_made_of_several_file_columns(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cell known by LAC + CI (in the calls and in the cells file) and a time split into a
+    date and a clock column: each contract column is the file columns joined by a space, NULL
+    when one of them is missing (the row is then judged as for any missing value)."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("composite"))
+    src = tmp_path / "operator"
+    _write(src / "cdr.csv", "a_party,b_party,day,begin,finish,a_lac,a_ci,b_lac,b_ci", [
+        (A, B, DAY, "10:00:00", f"{DAY} 10:01:00", "4301", "17", "4301", "18"),
+        (A, B, DAY, "11:00:00", f"{DAY} 11:01:00", "4302", "17", "", "")])
+    _write(src / "towers.csv", "lac,ci,latitude,longitude", [
+        ("4301", "17", "31.20", "121.40"), ("4301", "18", "31.30", "121.50"),
+        ("4302", "17", "31.25", "121.45")])
+    columns = yaml.safe_load((src / "mapping.yaml").read_text())["calls"]["columns"]
+    _remap(src, "calls", columns={**columns, "start_ts": ["day", "begin"],
+                                  "caller_cell": ["a_lac", "a_ci"],
+                                  "callee_cell": ["b_lac", "b_ci"]})
+    _remap(src, "cells", columns={"cell_id": ["lac", "ci"], "lat": "latitude",
+                                  "lon": "longitude"})
+    con, stats = _ingest(study)
+    assert stats["cells"].accepted == 3 and stats["landed_calls"].accepted == 2
+    got = con.execute("SELECT CAST(start_ts AS VARCHAR), c.lat, d.lat FROM calls "
+                      "JOIN cells c ON c.cell_id = caller_cell "
+                      "LEFT JOIN cells d ON d.cell_id = callee_cell ORDER BY 1").fetchall()
+    assert got == [(f"{DAY} 10:00:00", 31.20, 31.30), (f"{DAY} 11:00:00", 31.25, None)]
+    _remap(src, "cells", columns={"cell_id": ["lac", "cell"], "lat": "latitude",
+                                  "lon": "longitude"})
+    with pytest.raises(MappingError, match="column 'cell' .contract column 'cell_id'. is not in"):
+        _ingest(study)
