@@ -164,6 +164,8 @@ class TableSource(_Model):
     timestamps: Timestamps = Timestamps()
     event_types: EventTypes | None = None
     missed_calls: Literal["contact", "quarantine"] = "contact"
+    # contract column -> {value in the file: value meant}, applied before the values are judged
+    recode: dict[str, dict[str, str]] = Field(default_factory=dict)
 
     @property
     def time_rule(self) -> Timestamps:
@@ -220,6 +222,16 @@ class DataContract(_Model):
             if unknown:
                 raise MappingError(
                     f"{table}.columns maps unknown contract columns {sorted(unknown)}", str(where),
+                    f"use the contract names {list(CONTRACT_COLUMNS[table])}")
+            not_recodable = set(src.recode) - set(RECODABLE_COLUMNS)
+            if not_recodable & set(CONTRACT_COLUMNS[table]):
+                raise MappingError(
+                    f"{table}.recode names {sorted(not_recodable)}, which cannot be recoded",
+                    str(where), f"recode only {list(RECODABLE_COLUMNS)}")
+            if set(src.recode) - set(CONTRACT_COLUMNS[table]):
+                raise MappingError(
+                    f"{table}.recode names unknown contract columns "
+                    f"{sorted(set(src.recode) - set(CONTRACT_COLUMNS[table]))}", str(where),
                     f"use the contract names {list(CONTRACT_COLUMNS[table])}")
             empty = [name for name, col in src.columns.items() if not col]
             if empty:
@@ -378,6 +390,9 @@ class _Params:
         return {k: v for k, v in self.values.items() if k in used}
 
 
+#: Columns whose values a mapping may translate (``recode``): attributes and event types, never
+#: identifiers, times or numbers.
+RECODABLE_COLUMNS = ("sex", "birth_province", "is_local_number", "user_type", "event_type")
 #: Columns holding decimal numbers: a CSV's ``decimal_separator`` is read as the decimal point.
 DECIMAL_COLUMNS = ("duration", "age", "lat", "lon", "price_per_sqm")
 #: Encodings DuckDB's CSV reader decodes itself; a file in any other encoding Python knows
@@ -659,6 +674,10 @@ def _read_table(
             cols.append(f"{ident} AS {name}")
         else:
             text = _text(expr, p, tokens)
+            if src.recode.get(name):  # the file's value -> the value meant; others unchanged
+                pairs = src.recode[name]
+                recoded = f"MAP({p(list(pairs))}, {p(list(pairs.values()))})"
+                text = f"coalesce(map_extract_value({recoded}, {text}), {text})"
             sep = src.csv.get("decimal_separator")
             if name in DECIMAL_COLUMNS and isinstance(sep, str) and sep not in ("", "."):
                 text = f"replace({text}, {p(sep)}, '.')"  # all_varchar: DuckDB does not

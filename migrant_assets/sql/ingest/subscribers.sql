@@ -14,12 +14,12 @@ SELECT
     -- an age is a whole number of years: '35.5' is a bad attribute, never rounded
     CASE WHEN regexp_full_match(age, '[0-9]{1,3}(\.0*)?')
         THEN CAST(CAST(age AS DOUBLE) AS INTEGER) END AS age,
-    CASE upper(sex) WHEN 'M' THEN 'M' WHEN 'MALE' THEN 'M' WHEN 'F' THEN 'F'
-        WHEN 'FEMALE' THEN 'F' END AS sex,
+    CASE upper(sex) WHEN 'M' THEN 'M' WHEN 'MALE' THEN 'M' WHEN '男' THEN 'M'
+        WHEN 'F' THEN 'F' WHEN 'FEMALE' THEN 'F' WHEN '女' THEN 'F' END AS sex,
     birth_province,
     CASE
-        WHEN lower(is_local_number) IN ('true', 't', '1', 'yes', 'y') THEN true
-        WHEN lower(is_local_number) IN ('false', 'f', '0', 'no', 'n') THEN false
+        WHEN lower(is_local_number) IN ('true', 't', '1', 'yes', 'y', '是') THEN true
+        WHEN lower(is_local_number) IN ('false', 'f', '0', 'no', 'n', '否') THEN false
     END AS is_local_number,
     coalesce(lower(user_type), 'regular') AS user_type,
     age AS age_text,
