@@ -735,3 +735,45 @@ def test_attribute_codes_are_recoded_as_the_mapping_says(
     _remap(src, "subscribers", recode={"number": {"1": "2"}})
     with pytest.raises(MappingError, match=r"recode names \['number'\], which cannot"):
         _ingest(study)
+
+
+def test_the_documented_chinese_export_mapping_reads_its_shape(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/your_own_data.md shape (d), its mapping as printed: a GB18030 export in a Spark
+    folder, LAC + CI cells with decimal commas, date and clock columns, H:MM:SS durations,
+    男/女, 是/否 and province codes."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    doc = (Path(__file__).parents[1] / "docs" / "your_own_data.md").read_text()
+    block = doc.split("### Shape (d)")[1].split("```yaml\n")[1].split("```")[0]
+    src = tmp_path / "operator"
+    (src / "cdr" / "day=2016-09-05").mkdir(parents=True)
+    (src / "mapping.yaml").write_text(block)
+    (src / "cdr" / "_SUCCESS").write_text("")
+    gb = "gb18030"
+    (src / "cdr" / "day=2016-09-05" / "part-0.csv").write_bytes(
+        "主叫号码,被叫号码,通话日期,开始时间,通话时长,主叫LAC,主叫CI,被叫LAC,被叫CI\n"
+        f"{A},{B},{DAY},10:00:00,0:01:30,4301,17,4301,18\n".encode(gb))
+    (src / "subscribers.csv").write_bytes(
+        "号码,客户编号,年龄,性别,籍贯,本地号码\n"
+        f"{A},O1,30,男,34,是\n{B},O2,25,女,41,否\n".encode(gb))
+    (src / "cells.csv").write_bytes(
+        "LAC;CI;纬度;经度\n4301;17;31,20;121,40\n4301;18;31,30;121,50\n".encode(gb))
+    study = tmp_path / "study.yaml"
+    study.write_text(yaml.safe_dump({"source": {"kind": "files",
+                                                "mapping": str(src / "mapping.yaml")},
+                                     "workdir": str(tmp_path / "work")}))
+    cfg = StudyConfig.load(study)
+    contract = contract_for(cfg)
+    con = connect(":memory:")
+    assert ingest_places(con, cfg, contract, "cells").accepted == 2
+    assert ingest_subscribers(con, cfg, contract).accepted == 2
+    assert land_calls(con, cfg, contract).accepted == 1
+    ingest_calls(con, cfg, date.fromisoformat(DAY))
+    got = con.execute("SELECT CAST(start_ts AS VARCHAR), duration_s, c.lat, d.lon FROM calls "
+                      "JOIN cells c ON c.cell_id = caller_cell "
+                      "JOIN cells d ON d.cell_id = callee_cell").fetchall()
+    assert got == [(f"{DAY} 10:00:00", 90.0, 31.20, 121.50)]
+    assert [_sub(con, o, c) for o in ("O1", "O2") for c in ("sex", "birth_province",
+                                                            "has_local_number")] == [
+        "M", "Anhui", True, "F", "Henan", False]
+    assert con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
