@@ -42,6 +42,7 @@ QUARANTINE_REASONS: dict[str, tuple[str, ...]] = {
     "landed_calls": (
         "malformed_line",
         "missing_id",
+        "masked_number",
         "bad_timestamp",
         "end_before_start",
         "duration_over_24h",
@@ -66,6 +67,8 @@ REASON_FIXES: dict[str, str] = {
     "malformed_line": "the csv options: delim, quote, header, and encoding (a GBK or GB18030 "
                       "file read as UTF-8 fails on every line with Chinese text)",
     "missing_id": "the columns mapped to the numbers and ids, and null_tokens",
+    "masked_number": "the export's masking of numbers (138****1234 stands for many people): "
+                     "ask for numbers hashed with a key instead, which keep people apart",
     "bad_timestamp": "the timestamps rule: format (e.g. '%d/%m/%Y %H:%M:%S' for day-first "
                      "dates), unit for numbers, and duration (seconds or H:MM:SS)",
     "end_before_start": "the timestamps' time zones (end_ts and start_ts in one zone)",

@@ -79,6 +79,7 @@ CALLS = [
     ("13800000004", "13800000001", T + "23:59:00", "2016-09-06 00:10:00", "T2", "T1"),  # ok
     ("13800000001", "13800000003", T + "10:00:00", T + "10:01:00", "T1", "T2"),  # duplicate_call
     ("", OTHER, T + "13:00:00", T + "13:01:00", "T1", ""),  # missing_id
+    ("13800000001", "138****5678", T + "13:30:00", T + "13:31:00", "T1", ""),  # masked_number
     ("13800000001", OTHER, "yesterday", T + "13:01:00", "T1", ""),  # bad_timestamp
     ("13800000001", OTHER, T + "14:00:00", "", "T1", ""),  # bad_timestamp
     ("13800000001", OTHER, T + "15:00:00", T + "14:00:00", "T1", ""),  # end_before_start
@@ -95,6 +96,7 @@ CALLS = [
 #: (rows judged against subscribers and cells).
 LANDING_REASONS = {
     "missing_id": 1,
+    "masked_number": 1,
     "bad_timestamp": 2,
     "end_before_start": 1,
     "duration_over_24h": 1,
@@ -231,7 +233,7 @@ def test_every_reason_is_triggered_and_counted(user_data: Path, env: None) -> No
     assert stats["calls"].accepted == 4 and stats["calls_other_day"].accepted == 1
     assert con.execute("SELECT count(*) FROM calls").fetchone()[0] == 5
     assert con.execute("SELECT rows_read, rows_landed, rows_quarantined, rows_outside_calendar "
-                       "FROM landed_files").fetchall() == [(len(CALLS) + 1, 10, 7, 1)]
+                       "FROM landed_files").fetchall() == [(len(CALLS) + 1, 10, 8, 1)]
     assert stats["subscribers"].read == len(SUBSCRIBERS) + 1
     assert stats["subscribers"].accepted == 4  # numbers: 4 valid rows of 3 owners
     assert stats["cells"].read == len(CELLS) + 1 and stats["cells"].accepted == 2

@@ -18,6 +18,7 @@ WITH typed AS (
         r.event_type,
         a.number_id AS caller_number,
         b.number_id AS callee_number,
+        a.masked OR b.masked AS masked,
         ca.cell AS caller_cell,
         cb.cell AS callee_cell,
         ca.shown AS caller_cell_shown,
@@ -75,6 +76,7 @@ ruled AS (
         CASE
             WHEN event = 'other' THEN 'not_a_call'
             WHEN caller_number IS NULL OR callee_number IS NULL THEN 'missing_id'
+            WHEN masked THEN 'masked_number'
             WHEN start_ts IS NULL THEN 'bad_timestamp'
             WHEN day NOT BETWEEN $month_start AND $month_end THEN 'outside_calendar'
             WHEN end_value IS NULL AND event <> 'missed' THEN 'bad_timestamp'

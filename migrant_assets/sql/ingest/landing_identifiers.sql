@@ -20,10 +20,22 @@ SELECT
 FROM (SELECT DISTINCT number FROM batch_numbers) AS b
 WHERE b.number NOT IN (SELECT k.number FROM landing_number_ids AS k);
 
+-- masked: a number that stands for many people (digits hidden: 138****1234, 1380000XXXX; or a
+-- placeholder for a withheld caller): its calls are quarantined as masked_number, never merged
+-- into one node of the graph. Only digits, separators and mask characters make a masked number
+-- (a hashed id such as 'ab9xXk' is not one).
 INSERT INTO landing_numbers
 SELECT
     b.text,
-    k.number_id
+    k.number_id,
+    (
+        regexp_full_match(b.number, '[+]?[0-9*#?xX ().-]+')
+        AND regexp_matches(b.number, '[*#?]|[xX]{2,}')
+        AND regexp_matches(b.number, '[0-9]')
+    )
+    OR lower(b.number) IN (
+        'anonymous', 'private', 'withheld', 'unknown', 'restricted', 'unavailable', 'hidden'
+    ) AS masked
 FROM batch_numbers AS b
 INNER JOIN landing_number_ids AS k ON k.number = b.number;
 
