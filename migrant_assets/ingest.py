@@ -192,7 +192,7 @@ def land_calls(
     numbers = {"country_code": contract.numbers.country_code,
                "national_digits": contract.numbers.national_digits}
     run_sql(con, "ingest/landing_start.sql", {"files": [str(f) for f in files]})
-    read, counts = 0, {}
+    read, counts, outside = 0, {}, []
     with transaction(con):
         run_sql(con, "ingest/landing_reset.sql")
         for batch in _batches(files, LANDING_BATCH_BYTES):
@@ -202,14 +202,24 @@ def land_calls(
             run_sql(con, "ingest/landing.sql", params)
             _stage_rejected_lines(con, raw)
             run_sql(con, "ingest/landing_write.sql", {"files": raw.files})
-            for outcome, n in con.execute(
-                    "SELECT outcome, count(*) FROM judged_landing GROUP BY ALL").fetchall():
+            for outcome, n, first, last in con.execute(
+                    "SELECT outcome, count(*), min(day), max(day) FROM judged_landing "
+                    "GROUP BY ALL").fetchall():
                 counts[outcome] = counts.get(outcome, 0) + n
+                if outcome == "outside_calendar":
+                    outside += [first, last]
             if raw.rejected_lines:
                 counts["malformed_line"] = counts.get("malformed_line", 0) + len(
                     raw.rejected_lines)
             read += raw.read
             drop_tables(con, "judged_landing", "rejected_lines", raw.table)
+        if outside and not counts.get("landed"):  # rolled back: what was landed stays
+            raise ConfigError(
+                f"none of the {counts['outside_calendar']:,} calls dated in the files falls in "
+                f"the study calendar ({cal.month_start} .. {cal.month_end}): they run from "
+                f"{min(outside)} to {max(outside)}", "calendar in the study config",
+                "set calendar.month_start, month_end and the study weeks to your data's month "
+                "(docs/your_own_data.md, step 3)")
         run_sql(con, "ingest/raw_identifiers_calls.sql")
         _store_identifier_scan(con, "landed_calls")
     drop_tables(con, "landing_file_ids", "landing_numbers", "landing_number_ids",

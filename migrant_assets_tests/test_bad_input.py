@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from migrant_assets.config import StudyConfig
 from migrant_assets.contract import contract_for
 from migrant_assets.db import connect
-from migrant_assets.errors import InputError, MappingError
+from migrant_assets.errors import ConfigError, InputError, MappingError
 from migrant_assets.ingest import (
     ingest_calls,
     ingest_places,
@@ -787,3 +787,22 @@ def test_the_documented_chinese_export_mapping_reads_its_shape(
                                                             "has_local_number")] == [
         "M", "Anhui", True, "F", "Henan", False]
     assert con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
+
+
+def test_calls_of_another_month_than_the_calendar_are_a_clear_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every call dated outside the study calendar (the config left at its default month): an
+    error naming both the calendar and the files' dates, and nothing replaced; one call inside
+    is enough to land (the rest are excluded and counted)."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("march 2021"))
+    march = [(A, B, f"2021-03-0{d} 10:00:00", f"2021-03-0{d} 10:01:00", "T1", "T2")
+             for d in (1, 8)]
+    _write(tmp_path / "operator" / "cdr.csv", CALLS_HEADER, march)
+    with pytest.raises(ConfigError, match=r"none of the 2 calls .* \(2016-09-01 \.\. 2016-09-30\)"
+                                          r": they run from 2021-03-01 to 2021-03-08"):
+        _ingest(study)
+    _write(tmp_path / "operator" / "cdr.csv", CALLS_HEADER, [CALL, *march])
+    _, stats = _ingest(study)
+    assert stats["landed_calls"].accepted == 1
+    assert stats["landed_calls"].excluded_by_reason == {"outside_calendar": 2}
