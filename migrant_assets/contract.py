@@ -590,7 +590,7 @@ def read_table(
     src = contract.source(table)  # raises for a name outside CONTRACT_COLUMNS: the temp table
     assert src is not None, f"{table} has no source"  # names below are from that allow-list
     files = files if files is not None else contract.files(table, cfg.calendar.days)
-    kinds = {"parquet" if f.suffix == ".parquet" else "csv" for f in files}
+    kinds = {"parquet" if f.suffix.lower() == ".parquet" else "csv" for f in files}
     if src.format is None and len(kinds) > 1:
         raise MappingError(f"{table}: the files mix Parquet and other files", str(files[0]),
                            f"narrow {table}.path to one kind (e.g. a '*.parquet' pattern), or set "
