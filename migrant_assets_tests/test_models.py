@@ -569,6 +569,10 @@ def test_only_models_signed_by_this_work_directory_are_unpickled(cfg, tmp_path):
     with counted_fits() as fits:
         M.transfer_matrix(con, cfg, SEED)
     assert not planted.exists() and len(fits) == 5 * len(windows)
+    # a file from before models were signed: the column is added, its models fitted again
+    con.execute(f"ALTER TABLE {M.fitted_table(M.DEPARTURE_MODELS)} DROP COLUMN signature")
+    assert M.load_fitted(con, first, M.RANDOM_FOREST) == {}
+    assert "signature" in con.sql(f"SELECT * FROM {M.fitted_table(M.DEPARTURE_MODELS)}").columns
     con.close()
 
 

@@ -145,6 +145,10 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     refuse_old_layout(con, SHARED_VIEWS)
     _refuse_tables_without_caps(con)
     run_schema_sql(con, "models/schema.sql", "models/column_comments.sql")
+    # a file written before models were signed: its models are unsigned, so fitted again
+    fitted = fitted_table(DEPARTURE_MODELS)
+    if "signature" not in _columns(con, fitted):
+        con.execute(f"ALTER TABLE {quote_identifier(fitted)} ADD COLUMN signature BLOB")
 
 
 #: A column every result table has since the caps of the fits are recorded (issue 13).

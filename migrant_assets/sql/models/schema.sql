@@ -262,8 +262,6 @@ CREATE TABLE IF NOT EXISTS departure_models_fitted (
     -- HMAC-SHA256 of the pickle, keyed by the file beside the DuckDB file (store.signing_key)
     signature BLOB
 );
--- a file written before models were signed: its models are fitted again
-ALTER TABLE departure_models_fitted ADD COLUMN IF NOT EXISTS signature BLOB;
 
 -- The shared names, read by the report, the summary and the checks.
 CREATE OR REPLACE VIEW model_results AS
