@@ -162,7 +162,8 @@ def run_schema(con: duckdb.DuckDBPyConnection, *texts: str) -> None:
 
 def run_schema_sql(con: duckdb.DuckDBPyConnection, *names: str,
                    identifiers: Mapping[str, str] | None = None) -> None:
-    """:func:`run_schema` of the files ``sql/<name>`` (``identifiers``: :func:`with_identifiers`)."""
+    """:func:`run_schema` of the files ``sql/<name>``, each ``$<key>`` of ``identifiers`` an
+    allow-listed name (:func:`with_identifiers`)."""
     run_schema(con, *(with_identifiers(sql_text(n), identifiers) for n in names))
 
 

@@ -31,7 +31,7 @@ GRAPH_TABLES: dict[str, str] = {
     "whole_period": "whole_period_graph",
 }
 #: Graph tables of windows that are no study family of their own: a new migrant's first k days
-#: since her arrival (``early_warning.py``); auxiliary table of ``arrival_days_features``.
+#: since her arrival (``early_warning.py``); auxiliary table of ``features_arrival_days``.
 OTHER_GRAPH_TABLES: dict[str, str] = {"arrival_days": "arrival_days_graph"}
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

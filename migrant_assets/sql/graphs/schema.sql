@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS first_k_days_graph (
     duration_s DOUBLE
 );
 -- G_t of the early-warning windows (a migrant's first k days since her arrival day, auxiliary
--- table of the asset arrival_days_features: docs/early_warning.md).
+-- table of the asset features_arrival_days: docs/early_warning.md).
 CREATE TABLE IF NOT EXISTS arrival_days_graph (
     window_id VARCHAR NOT NULL,
     src BIGINT NOT NULL,
