@@ -65,10 +65,11 @@ TOP_FEATURES = 3
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the early-warning tables (``sql/early_warning/schema.sql``) and those of the
-    graphs and features they extend."""
+    graphs and features they extend (and the labels table ``prepare.sql`` names, empty on a
+    live feed: a cohort window reads no label)."""
     ensure_graph_schema(con)
     ensure_feature_schema(con)
-    run_schema_sql(con, "early_warning/schema.sql")
+    run_schema_sql(con, "labels/schema.sql", "early_warning/schema.sql")
 
 
 def first_arrival(cfg: StudyConfig) -> date:

@@ -92,6 +92,7 @@ def _scoring_city(tmp: Path, model_dir: Path) -> tuple[StudyConfig, Path, Path]:
     folder, scored with the models of ``model_dir``."""
     from migrant_assets.ingest import generate_city
 
+    tmp.mkdir(parents=True, exist_ok=True)
     study = tmp / "study.yaml"
     study.write_text(yaml.safe_dump({
         "workdir": str(tmp / "work"),
@@ -141,7 +142,7 @@ def test_sensor_drops_day_files_one_by_one_into_daily_risk_partitions(tiny: dict
     assert dg.materialize([ind.subscribers, ind.cells, ind.estates], resources=resources,
                           instance=instance).success
     landing = cfg.synthetic_dir / "calls"
-    days = [d.isoformat() for d in cfg.calendar.days[3:8]]  # 09-04 .. 09-08
+    days = [d.isoformat() for d in cfg.calendar.days[:7]]  # 09-01 .. 09-07
     cursor, keys = None, set()
     for day in days:
         shutil.copy(staging / f"{day}.parquet", landing / f"{day}.parquet")
@@ -168,7 +169,8 @@ def test_sensor_drops_day_files_one_by_one_into_daily_risk_partitions(tiny: dict
     finally:
         con.close()
     scored_days = sorted({d.isoformat() for d in risk["call_date"].dt.date})
-    assert scored_days == days[1:]  # 09-04: nobody has arrived yet (silent days of the feed)
+    # 09-01..09-04: nobody can have arrived yet (the feed's silent days, min_silent_days)
+    assert scored_days == days[4:]
     assert len(risk) > 50 and risk["probability"].notna().mean() > 0.9
     for row in risk.itertuples():
         assert row.arrival_day.date() == first_call[row.user_id]
@@ -178,17 +180,25 @@ def test_sensor_drops_day_files_one_by_one_into_daily_risk_partitions(tiny: dict
     assert sorted(one_day["risk_rank"]) == sorted(
         one_day["probability"].rank(ascending=False, method="min").astype(int))
 
-    # re-running a day changes nothing
+    # re-running a day changes nothing (its windows now summed from their days: the stored
+    # windows of the day before were dropped when the next day ran)
+    def stored() -> tuple[pd.DataFrame, pd.DataFrame]:
+        con = connect(cfg.duckdb_path)
+        try:
+            return (con.execute("SELECT * FROM departure_risk ORDER BY call_date, user_id").df(),
+                    con.execute("SELECT * FROM features_arrival_days "
+                                "ORDER BY window_id, user_id").df())
+        finally:
+            con.close()
+
+    _, features_before = stored()
     assert dg.materialize(ewd.DAY_ASSETS, resources=resources, instance=instance,
-                          partition_key=days[2]).success
-    con = connect(cfg.duckdb_path)
-    try:
-        again = con.execute("SELECT * FROM departure_risk ORDER BY call_date, user_id").df()
-    finally:
-        con.close()
-    pd.testing.assert_frame_equal(risk, again)
+                          partition_key=days[5]).success
+    risk_again, features_again = stored()
+    pd.testing.assert_frame_equal(risk, risk_again)
+    pd.testing.assert_frame_equal(features_before, features_again)
     # other bytes for a landed day: a new run key for that day only
-    shutil.copy(staging / f"{days[1]}.parquet", landing / f"{days[2]}.parquet")
+    shutil.copy(staging / f"{days[1]}.parquet", landing / f"{days[5]}.parquet")
     context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
     fresh = [r for r in ewd.calls_landing_sensor(context) if r.run_key not in keys]
-    assert [r.partition_key for r in fresh] == [days[2]]
+    assert [r.partition_key for r in fresh] == [days[5]]
