@@ -69,7 +69,13 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     live feed: a cohort window reads no label)."""
     ensure_graph_schema(con)
     ensure_feature_schema(con)
-    run_schema_sql(con, "labels/schema.sql", "early_warning/schema.sql")
+    run_schema_sql(con, "labels/schema.sql")
+    ensure_own_schema(con)
+
+
+def ensure_own_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the early-warning tables only (what the evaluation and the report read)."""
+    run_schema_sql(con, "early_warning/schema.sql")
 
 
 def first_arrival(cfg: StudyConfig) -> date:
@@ -415,7 +421,7 @@ def evaluate(predictions: pd.DataFrame, models: pd.DataFrame, cfg: StudyConfig) 
 
 def write_evaluation(con: duckdb.DuckDBPyConnection, cells: pd.DataFrame) -> None:
     """Replace ``early_warning_evaluation`` (one transaction)."""
-    ensure_schema(con)
+    ensure_own_schema(con)
     with transaction(con), registered(con, ew_cells=cells):
         con.execute("DELETE FROM early_warning_evaluation")
         con.execute("INSERT INTO early_warning_evaluation BY NAME SELECT * FROM ew_cells")
@@ -424,7 +430,7 @@ def write_evaluation(con: duckdb.DuckDBPyConnection, cells: pd.DataFrame) -> Non
 def headline(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """The demo's line: precision in the top 5% at k = 7 and k = 14 beside the leaving share,
     and the median lead time (model and random), from ``early_warning_evaluation``."""
-    ensure_schema(con)
+    ensure_own_schema(con)
     got = con.execute("SELECT k, metric, value FROM early_warning_evaluation WHERE bin IS NULL"
                       ).fetchall()
     table = {(k, m): v for k, m, v in got}
@@ -434,15 +440,4 @@ def headline(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             "share_k14": table.get((14, "leaving_share")),
             "lead": table.get((None, "median_lead_days")),
             "random_lead": table.get((None, "random_median_lead_days"))}
-
-
-def reliability_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Stored reliability bins (predicted, observed, n) by k, suppressed cells left out."""
-    ensure_schema(con)
-    return con.execute(
-        "SELECT p.k, p.bin, p.value AS predicted, o.value AS observed, p.n "
-        "FROM early_warning_evaluation AS p JOIN early_warning_evaluation AS o "
-        "ON o.k = p.k AND o.bin = p.bin AND o.metric = 'reliability_observed' "
-        "WHERE p.metric = 'reliability_predicted' AND NOT p.suppressed ORDER BY p.k, p.bin"
-    ).df()
 
