@@ -10,7 +10,7 @@ last first-k-days day: up to 14 cohorts), the seconds of the steps a landed day 
 
 - ``land``: `calls` of the day (``ingest_calls``) and its `daily_contacts`;
 - ``features``: `features_arrival_days` of the day (every cohort's window from the day before's
-  stored window plus the day; the day before is built first, untimed);
+  stored window plus the day; the day before is built first, untimed, and stays stored);
 - ``score``: `departure_risk` of the day with the models of ``--models`` (a study's
   ``models/early_warning`` folder); without it the rows are written ``unscored`` and the line
   says so.
@@ -97,7 +97,6 @@ def main() -> None:
                 lambda day=day, stats=stats: stats.update(build_arrival_features(con, cfg, day))))
             cohorts = stats["windows"]
             rows["score"].append(timed(lambda day=day: score_day(con, cfg, day, models)))
-            build_arrival_features(con, cfg, day - timedelta(1))  # restore the day before
         med = {k: statistics.median(v) for k, v in rows.items()}
         total = sum(med.values())
         print(f"  {name} day {day} ({cohorts} cohorts): land {med['land']:.1f} s + features "

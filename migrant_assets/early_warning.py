@@ -26,6 +26,7 @@ within her first two weeks, scored every day as that day's calls land.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -266,19 +267,26 @@ def write_models(con: duckdb.DuckDBPyConnection, models: pd.DataFrame,
 
 
 def load_models(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict[int, RiskModel]:
-    """The fitted risk models by k: from ``early_warning.models_from`` (another study's
-    ``models/early_warning`` folder) when set, else those of ``early_warning_models``."""
+    """The fitted risk models by k: those of ``early_warning_models``, each file's sha256 checked
+    against the one stored when it was saved (an edited pickle is refused, never loaded); or,
+    when ``early_warning.models_from`` is set, every ``k*.joblib`` of that folder (another
+    study's ``models/early_warning``: a pickle is code, so only a folder you trust)."""
     if cfg.early_warning.models_from is not None:
         paths = sorted(Path(cfg.early_warning.models_from).glob("k*.joblib"))
         if not paths:
             raise FileNotFoundError(
                 f"early_warning.models_from: no k*.joblib model in {cfg.early_warning.models_from}")
-    else:
-        ensure_schema(con)
-        paths = [Path(p) for (p,) in con.execute(
-            "SELECT path FROM early_warning_models WHERE status = 'ok' ORDER BY k").fetchall()]
-    models = [joblib.load(p) for p in paths]
-    return {m.k: m for m in models}
+        return {m.k: m for m in map(joblib.load, paths)}
+    ensure_schema(con)
+    models = {}
+    for path, sha in con.execute("SELECT path, sha256 FROM early_warning_models "
+                                 "WHERE status = 'ok' ORDER BY k").fetchall():
+        if hashlib.sha256(Path(path).read_bytes()).hexdigest() != sha:
+            raise ValueError(f"{path} is not the model early_warning_models saved (sha256 "
+                             "differs): not loaded; materialize early_warning_models again")
+        model = joblib.load(path)
+        models[model.k] = model
+    return models
 
 
 # ---------------------------------------------------------------------------------- scoring

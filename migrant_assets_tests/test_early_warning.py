@@ -202,3 +202,23 @@ def test_sensor_drops_day_files_one_by_one_into_daily_risk_partitions(tiny: dict
     context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
     fresh = [r for r in ewd.calls_landing_sensor(context) if r.run_key not in keys]
     assert [r.partition_key for r in fresh] == [days[5]]
+
+
+def test_an_edited_model_file_is_refused(tmp_path) -> None:
+    """A pickle is code: a model file whose bytes are not those saved is never loaded."""
+    from migrant_assets.early_warning import RiskModel, load_models, write_models
+    from migrant_assets.models.store import save_model
+
+    path = tmp_path / "k07.joblib"
+    sha = save_model(RiskModel(7, None, ["degree"], np.zeros(1), 0.5, 0.04), path)
+    con = connect(tmp_path / "db.duckdb")
+    try:
+        write_models(con, pd.DataFrame([{"k": 7, "classifier": "random forest", "status": "ok",
+                                         "n_train": 20, "n_leaving": 10, "path": str(path),
+                                         "sha256": sha}]), pd.DataFrame())
+        assert load_models(con, StudyConfig())[7].threshold == 0.5
+        path.write_bytes(path.read_bytes() + b"\0")
+        with pytest.raises(ValueError, match="sha256 differs"):
+            load_models(con, StudyConfig())
+    finally:
+        con.close()
