@@ -298,6 +298,34 @@ def _not_judged(evaluation) -> str | None:
     return str(reason.value) if reason is not None else "nothing to judge"
 
 
+def _print_early_warning(cfg: StudyConfig) -> None:
+    """The early-warning line (docs/early_warning.md): precision in the top 5% at k = 7 and
+    k = 14 beside the leaving share, and the median lead time of flagged leavers."""
+    from migrant_assets.db import connect
+    from migrant_assets.early_warning import headline
+
+    def show(x: float | None, spec: str = ".3f") -> str:
+        return "n/a" if x is None else format(x, spec)
+
+    if not cfg.duckdb_path.exists():
+        return
+    con = connect(cfg.duckdb_path)
+    try:
+        h = headline(con)
+    finally:
+        con.close()
+    print("\nEarly warning (out-of-fold, docs/early_warning.md)")
+    if all(v is None for v in h.values()):
+        print("  not available: no risk model could be evaluated (early_warning_models says "
+              "why)")
+        return
+    print(f"  precision in the top 5%: k = 7 {show(h['top5_k7'])} (leaving share "
+          f"{show(h['share_k7'])}), k = 14 {show(h['top5_k14'])} (leaving share "
+          f"{show(h['share_k14'])})")
+    print(f"  median lead time of flagged leavers: {show(h['lead'], '.1f')} days before "
+          f"their last call (random flags: {show(h['random_lead'], '.1f')})")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     config_path = _effective_config(args)
     os.environ["MIGRANT_ASSETS_CONFIG"] = str(config_path)  # before the definitions load
@@ -333,6 +361,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from migrant_assets.summary import print_summary
 
     print_summary(cfg, config_path)
+    _print_early_warning(cfg)
     if demo.failed_runs:
         _error(f"demo finished with {len(demo.failed_runs)} failed run(s): see the paragraphs "
                "above" + ("" if args.verbose else " (--verbose shows the tracebacks)"))

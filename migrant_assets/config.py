@@ -49,7 +49,8 @@ class _Model(BaseModel):
 class Window:
     """One study window: a date range, the Dagster partition key that names it, a paper label."""
 
-    family: Literal["integration_week", "departure_week", "first_k_days", "whole_period"]
+    family: Literal["integration_week", "departure_week", "first_k_days", "whole_period",
+                    "arrival_days"]  # arrival_days: early warning, docs/early_warning.md
     key: str  # Dagster partition key (ISO date: week start, last day for first-k-days, month start)
     label: str  # the paper's name: W1..W4, A..C, k=3..k=14; "whole period"
     start: date
@@ -279,6 +280,35 @@ class ModelSettings(_Model):
     n_jobs: int = Field(default=2, ge=1)
 
 
+class EarlyWarningSettings(_Model):
+    """Early warning (issue 15, docs/early_warning.md): each new migrant's risk of leaving
+    within her first ``horizon_days`` days, scored each day from her first k days since arrival.
+
+    - ``horizon_days``: the windows k = 1..horizon_days (the paper's "sooner than two weeks").
+    - ``min_silent_days``: a new migrant's first call is at least this many days after the
+      feed's first day (default: the days of the departure study's pre-window, 09-01..09-04).
+    - ``train_arrivals``: the arrival days of the training cohort (default: week A, the departure
+      study's first week); users whose outcome is not known yet are left out.
+    - ``classifier``: one of ``models.classifiers.CLASSIFIERS`` (its caps: ``models``).
+    - ``calibration``: ``CalibratedClassifierCV`` method, fitted on ``calibration_folds`` folds
+      of the training rows; ``sigmoid`` suits a few dozen leavers, ``isotonic`` needs more.
+    - ``models_from``: score with the models another study trained (the ``early_warning`` folder
+      of its ``models`` directory), e.g. last month's; None: this study's own.
+    - ``reliability_bins``, ``random_rankings``: bins of the reliability curve; random rankings
+      drawn (seeded) for the lead time of random flags.
+    """
+
+    horizon_days: int = Field(default=14, ge=1, le=60)
+    min_silent_days: int | None = Field(default=None, ge=0)
+    train_arrivals: tuple[date, date] | None = None
+    classifier: str = "random forest"
+    calibration: Literal["sigmoid", "isotonic"] = "sigmoid"
+    calibration_folds: int = Field(default=3, ge=2)
+    models_from: Path | None = None
+    reliability_bins: int = Field(default=10, ge=2)
+    random_rankings: int = Field(default=200, ge=1)
+
+
 class DuckDBSettings(_Model):
     """DuckDB sized for the run (docs/scale.md): ``preserve_insertion_order`` is always off."""
 
@@ -313,6 +343,7 @@ class StudyConfig(_Model):
     workdir: Path = Path("work")
     duckdb: DuckDBSettings = DuckDBSettings()
     models: ModelSettings = ModelSettings()
+    early_warning: EarlyWarningSettings = EarlyWarningSettings()
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> StudyConfig:

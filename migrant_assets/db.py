@@ -92,6 +92,14 @@ def sql_text(name: str) -> str:
     return SQL_DIR.joinpath(*name.split("/")).read_text(encoding="utf-8")
 
 
+def with_identifiers(text: str, identifiers: Mapping[str, str] | None) -> str:
+    """``text`` with each ``$<key>`` of ``identifiers`` replaced by that table or column name,
+    allow-listed and quoted (:func:`quote`)."""
+    for key, identifier in (identifiers or {}).items():
+        text = re.sub(rf"\${re.escape(key)}\b", quote(identifier), text)
+    return text
+
+
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 
 
@@ -132,10 +140,8 @@ def run_sql(
     """Run every statement of ``sql/<name>``; returns the cursor of the last one. Each
     ``$<key>`` of ``identifiers`` is a table or column name, allow-listed and quoted
     (:func:`quote`); every other ``$name`` is a bound value of ``params``."""
-    text = sql_text(name)
-    for key, identifier in (identifiers or {}).items():
-        text = re.sub(rf"\${re.escape(key)}\b", quote(identifier), text)
-    return run_text(con, text, params, where=f"sql/{name}")
+    return run_text(con, with_identifiers(sql_text(name), identifiers), params,
+                    where=f"sql/{name}")
 
 
 _COMMENT = re.compile(r'\s*COMMENT\s+ON\s+(?:COLUMN|TABLE)\s+"?([A-Za-z_][A-Za-z0-9_]*)"?',
@@ -154,9 +160,11 @@ def run_schema(con: duckdb.DuckDBPyConnection, *texts: str) -> None:
                 con.execute(stmt)
 
 
-def run_schema_sql(con: duckdb.DuckDBPyConnection, *names: str) -> None:
-    """:func:`run_schema` of the files ``sql/<name>``."""
-    run_schema(con, *(sql_text(n) for n in names))
+def run_schema_sql(con: duckdb.DuckDBPyConnection, *names: str,
+                   identifiers: Mapping[str, str] | None = None) -> None:
+    """:func:`run_schema` of the files ``sql/<name>``, each ``$<key>`` of ``identifiers`` an
+    allow-listed name (:func:`with_identifiers`)."""
+    run_schema(con, *(with_identifiers(sql_text(n), identifiers) for n in names))
 
 
 def describe_table(con: duckdb.DuckDBPyConnection, table: str,

@@ -91,6 +91,7 @@ STUDY_OF_FAMILY = {
     "departure_week": "departure",
     "first_k_days": "departure",
     "whole_period": "descriptive",
+    "arrival_days": "departure",  # early warning: the departure study's question, per migrant
 }
 
 #: ``study.population``: who gets a feature row (module docstring).
@@ -279,12 +280,30 @@ def _params(cfg: StudyConfig, window: Window) -> dict[str, Any]:
         "start": window.start,
         "end": window.end,
         "study": study,
-        "population": cfg.population,
+        # an early-warning window featurises its cohort, the temp table feat_cohort (prepare.sql)
+        "population": "cohort" if window.family == "arrival_days" else cfg.population,
         "province": cfg.city.province,
         "similar_age": t.similar_age_departure if study == "departure" else
         t.similar_age_integration,
         "tolerance": cfg.checks.tolerance,
     }
+
+
+#: The stored additive sums of the incremental window families (``<prefix>_sums``, ``_places``,
+#: ``_moves``, ``_moments``, ``_positions``: ``sql/features/first_k_days_sums.sql``), auxiliary
+#: tables of the family's feature asset; a window of another family is summed from its days.
+STORED_SUMS: dict[str, str] = {
+    "first_k_days": "features_first_k_days",
+    "arrival_days": "features_arrival_days",
+}
+_SUMS_PARTS = ("sums", "places", "moves", "moments", "positions")
+
+
+def stored_sums_tables(family: str) -> dict[str, str]:
+    """The identifiers ``stored_<part>`` of the SQL of stored sums, for a family of
+    :data:`STORED_SUMS` (another family reads the first-k-days tables with no window: nothing)."""
+    prefix = STORED_SUMS.get(family, STORED_SUMS["first_k_days"])
+    return {f"stored_{part}": f"{prefix}_{part}" for part in _SUMS_PARTS}
 
 
 def _sums_key(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, Any]:
@@ -303,15 +322,16 @@ def sum_window(
     calls of all its days. Returns the window added to, or None."""
     run_sql(con, "features/macros.sql")
     previous = previous_window(cfg.calendar, window) if incremental else None
+    stored = stored_sums_tables(window.family)
     if previous is not None and not first_row(run_sql(con, "features/previous_sums.sql", {
             "previous_id": previous.window_id, "province": cfg.city.province,
-            **_sums_key(con, previous)}))["usable"]:
+            **_sums_key(con, previous)}, stored))["usable"]:
         previous = None
     days = {"start": window.start if previous is None else window.end, "end": window.end,
             "province": cfg.city.province}
     run_sql(con, "features/additive.sql", days)
     run_sql(con, "features/accumulate.sql",
-            {"previous_id": None if previous is None else previous.window_id})
+            {"previous_id": None if previous is None else previous.window_id}, stored)
     return previous
 
 
@@ -397,6 +417,9 @@ FEATURE_TABLES: dict[str, str] = {
     "first_k_days": "features_first_k_days",
     "whole_period": "features_whole_period",
 }
+#: Features tables of windows outside the view ``features`` (same columns): the early-warning
+#: windows, a new migrant's first k days since her arrival (``early_warning.py``).
+OTHER_FEATURE_TABLES: dict[str, str] = {"arrival_days": "features_arrival_days"}
 #: The columns of every features table before the features: name, type, description.
 KEY_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("window_id", "VARCHAR NOT NULL", "<family>:<partition key> of the window."),
@@ -412,8 +435,9 @@ if _missing:  # a new column needs its null-share threshold, or every check run 
 
 
 def features_table(window: Window) -> str:
-    """The table holding ``window``'s feature rows (:data:`FEATURE_TABLES`)."""
-    return FEATURE_TABLES[window.family]
+    """The table holding ``window``'s feature rows (:data:`FEATURE_TABLES`,
+    :data:`OTHER_FEATURE_TABLES`)."""
+    return FEATURE_TABLES.get(window.family) or OTHER_FEATURE_TABLES[window.family]
 
 
 def _literal(text: str) -> str:
@@ -432,7 +456,7 @@ def schema_sql() -> list[str]:
     columns = [(quote(n), t, d) for n, t, d in KEY_COLUMNS] + [
         (quote(n), f.dtype, _description(n, f)) for n, f in FEATURES.items()]
     statements = []
-    for table in map(quote, FEATURE_TABLES.values()):
+    for table in map(quote, [*FEATURE_TABLES.values(), *OTHER_FEATURE_TABLES.values()]):
         body = ", ".join(f"{name} {dtype}" for name, dtype, _ in columns)
         statements.append(f"CREATE TABLE IF NOT EXISTS {table} ({body})")
         statements += [f"COMMENT ON COLUMN {table}.{name} IS {_literal(text)}"
@@ -462,7 +486,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the features tables and the view ``features`` if needed (:func:`schema_sql`)."""
     refuse_old_layout(con, ["features"])
     run_schema(con, ";\n".join(schema_sql()))
-    run_schema_sql(con, "features/first_k_days_sums.sql")
+    for family in STORED_SUMS:
+        run_schema_sql(con, "features/first_k_days_sums.sql",
+                       identifiers=stored_sums_tables(family))
 
 
 def run_family(
@@ -495,10 +521,10 @@ def build_features(
     params = {"window_id": window.window_id, "study": study_of(window)}
     with transaction(con):
         run_text(con, ";\n".join(write_sql(table)), params)
-        if window.family == "first_k_days":
+        if window.family in STORED_SUMS:
             run_sql(con, "features/save_sums.sql", {
                 "window_id": window.window_id, "province": cfg.city.province,
-                **_sums_key(con, window)})
+                **_sums_key(con, window)}, stored_sums_tables(window.family))
     return table
 
 

@@ -30,6 +30,9 @@ GRAPH_TABLES: dict[str, str] = {
     "first_k_days": "first_k_days_graph",
     "whole_period": "whole_period_graph",
 }
+#: Graph tables of windows that are no study family of their own: a new migrant's first k days
+#: since her arrival (``early_warning.py``); auxiliary table of ``features_arrival_days``.
+OTHER_GRAPH_TABLES: dict[str, str] = {"arrival_days": "arrival_days_graph"}
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the graph tables and the view ``window_graph`` (``sql/graphs/schema.sql``)."""
@@ -38,8 +41,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def graph_table(window: Window) -> str:
-    """The table holding ``window``'s graph (:data:`GRAPH_TABLES`)."""
-    return GRAPH_TABLES[window.family]
+    """The table holding ``window``'s graph (:data:`GRAPH_TABLES`, :data:`OTHER_GRAPH_TABLES`)."""
+    return GRAPH_TABLES.get(window.family) or OTHER_GRAPH_TABLES[window.family]
 
 
 def _window_params(window: Window) -> dict[str, Any]:
@@ -76,9 +79,24 @@ def build_first_k_days_contacts(
             "first_day": first, "last_day": last, "start": start, "end": end}))
 
 
+def arrival_window(arrival: date, end: date) -> Window:
+    """The early-warning window of the migrants who arrived on ``arrival`` (their day 1, the
+    first day with a call) as of day ``end``: their first k = end - arrival + 1 days
+    (docs/early_warning.md); id ``arrival_days:<arrival>/<end>``."""
+    k = (end - arrival).days + 1
+    if k < 1:
+        raise ValueError(f"an arrival-relative window ends on or after its arrival day: {end}")
+    return Window("arrival_days", f"{arrival.isoformat()}/{end.isoformat()}", f"k={k}",
+                  arrival, end)
+
+
 def previous_window(calendar: Calendar, window: Window) -> Window | None:
     """The first k - 1 days of a first-k-days window of k > k_min (SPEC §2), else None: the
-    window whose stored graph (and feature sums) window k is built from."""
+    window whose stored graph (and feature sums) window k is built from. An arrival-relative
+    window (``arrival_days``, any k > 1) likewise has the same start and one day less."""
+    if window.family == "arrival_days":
+        return arrival_window(window.start, window.end - timedelta(1)) \
+            if window.end > window.start else None
     if window.family != "first_k_days":
         return None
     key = (window.end - timedelta(1)).isoformat()
@@ -100,16 +118,17 @@ def build_window_graph(
     (the previous window's id, or None).
     """
     ensure_schema(con)
+    table = {"graph_table": graph_table(window)}
     if previous is not None and not first_row(run_sql(
-            con, "graphs/previous_graph.sql", _window_params(previous)))["usable"]:
+            con, "graphs/previous_graph.sql", _window_params(previous), table))["usable"]:
         previous = None
     with transaction(con):
         if previous is None:
-            run_sql(con, "graphs/window_graph.sql", _window_params(window),
-                    identifiers={"graph_table": graph_table(window)})
+            run_sql(con, "graphs/window_graph.sql", _window_params(window), identifiers=table)
         else:
             run_sql(con, "graphs/first_k_days_graph.sql",
-                    {**_window_params(window), "previous_id": previous.window_id})
+                    {**_window_params(window), "previous_id": previous.window_id},
+                    identifiers=table)
     return {**window_graph_stats(con, window),
             "built_from": None if previous is None else previous.window_id}
 

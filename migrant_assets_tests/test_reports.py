@@ -203,8 +203,28 @@ def study(cfg) -> Iterator[duckdb.DuckDBPyConnection]:
     con.execute("INSERT INTO quarantine_calls (partition_key, reason, file, row_number, record)"
                 " VALUES ('2016-09-01', 'self_call', 'f.csv', 3, '{}')")
     _model_tables(con, cfg)
+    _early_warning_tables(con, cfg)
     yield con
     con.close()
+
+
+def _early_warning_tables(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> None:
+    """The early-warning evaluation of out-of-fold probabilities at k = 7 and 14
+    (``early_warning.evaluate``, docs/early_warning.md)."""
+    from datetime import date
+
+    from migrant_assets.early_warning import evaluate, write_evaluation
+
+    rng = np.random.default_rng(5)
+    frames = []
+    for k in (7, 14):
+        leaving = rng.random(300) < 0.2
+        frames.append(pd.DataFrame({
+            "k": k, "user_id": np.arange(300), "arrival_day": date(2016, 9, 5),
+            "last_call_day": date(2016, 9, 15), "leaving": leaving, "fold": 0,
+            "probability": 0.5 * leaving + 0.5 * rng.random(300)}))
+    write_evaluation(con, evaluate(pd.concat(frames, ignore_index=True),
+                                   pd.DataFrame({"k": [7, 14], "threshold": [0.5, 0.5]}), cfg))
 
 
 def _save_figures(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,

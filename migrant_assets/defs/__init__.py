@@ -10,7 +10,7 @@ runs it); `migrant-assets demo` materializes everything itself and needs no daem
 
 import dagster as dg
 
-from migrant_assets.defs import features, graphs, ingest, labels, models, reports
+from migrant_assets.defs import early_warning, features, graphs, ingest, labels, models, reports
 from migrant_assets.defs.resources import StudyResource
 
 #: The groups whose results follow their inputs by themselves.
@@ -25,15 +25,17 @@ def _self_updating(spec: dg.AssetSpec) -> dg.AssetSpec:
     return spec
 
 
-_assets = dg.load_assets_from_modules([ingest, labels, graphs, features, models, reports],
+_assets = dg.load_assets_from_modules([ingest, labels, graphs, features, models, reports,
+                                       early_warning],
                                       include_specs=True)  # the raw inputs' source specs
-_checks = dg.load_asset_checks_from_modules([ingest, labels, graphs, features, models, reports])
+_checks = dg.load_asset_checks_from_modules([ingest, labels, graphs, features, models, reports,
+                                              early_warning])
 
 defs = dg.Definitions(
     assets=_assets,
     asset_checks=_checks,
     resources={"study": StudyResource()},
-    sensors=[dg.AutomationConditionSensorDefinition(
+    sensors=[early_warning.calls_landing_sensor, dg.AutomationConditionSensorDefinition(
         "keep_results_fresh", target=dg.AssetSelection.all(),
         default_status=dg.DefaultSensorStatus.RUNNING,
         minimum_interval_seconds=AUTOMATION_INTERVAL_S,

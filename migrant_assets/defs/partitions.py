@@ -54,3 +54,13 @@ whole_period_mapping = dg.AllPartitionMapping()
 previous_first_k_mapping = dg.TimeWindowPartitionMapping(
     start_offset=-1, end_offset=-1, allow_nonexistent_upstream_partitions=True
 )
+#: Early warning (docs/early_warning.md): a day's cohorts are found from every day of the study
+#: month up to that day (a new migrant's first day with a call) ...
+days_up_to_mapping = dg.TimeWindowPartitionMapping(
+    start_offset=-((CALENDAR.month_end - CALENDAR.month_start).days),
+    allow_nonexistent_upstream_partitions=True,
+)
+#: ... and each cohort's window of day D is its window of day D - 1 plus day D.
+previous_day_mapping = dg.TimeWindowPartitionMapping(
+    start_offset=-1, end_offset=-1, allow_nonexistent_upstream_partitions=True
+)

@@ -152,7 +152,8 @@ def findings_asset(context: dg.AssetExecutionContext, study: StudyResource):
     group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb", "html"},
     deps=[group_feature_trends_asset, integration_trajectories_asset, group_maps_asset,
           findings_asset, departure_curves, departure_transfer, departure_tables,
-          departure_feature_importance, integration_models],
+          departure_feature_importance, integration_models,
+          dg.AssetKey("early_warning_evaluation")],  # defs/early_warning.py
     metadata=table_name_metadata("report"),
 )
 def report(context: dg.AssetExecutionContext, study: StudyResource):

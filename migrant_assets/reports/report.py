@@ -120,6 +120,8 @@ SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
         "table-integration-ablation", "table-integration-classified-as-locals",
         "table-integration-three-way")),
     "appendix": ("The group trends", ("table-trends",)),
+    "early_warning": ("The early warning", ("table-early-warning",
+                                            "table-early-warning-reliability")),
 }
 
 #: The id of every HTML table of the report.
@@ -549,6 +551,50 @@ class Report:
         return out
 
 
+_EARLY_WARNING_METRICS = ("leaving_share", "precision", "recall", "f1", "precision_top_1pct",
+                          "precision_top_5pct", "brier")
+
+
+def _early_warning_section(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, t: _Parts) -> dict:
+    """Early warning in hindsight (docs/early_warning.md): per k the metrics of the out-of-fold
+    calibrated probabilities, the lead time of flagged leavers, the reliability curve."""
+    problem = table_problem(con, "early_warning_evaluation")
+    if problem:
+        return {"table": t.missing("The early-warning evaluation", problem, "table-early-warning",
+                                   "table-early-warning-reliability"), "reliability": None,
+                "lead": DASH, "random_lead": DASH, "n_lead": DASH}
+    cells = run_sql(con, "reports/early_warning.sql").df()
+    per_k = cells[cells["k"].notna() & cells["bin"].isna()]
+    wide = per_k.pivot(index="k", columns="metric", values="value").reindex(
+        columns=list(_EARLY_WARNING_METRICS))
+    hidden = per_k.pivot(index="k", columns="metric", values="suppressed").reindex(
+        columns=list(_EARLY_WARNING_METRICS)).fillna(False).any(axis=1)
+    wide = wide.reset_index().assign(suppressed=hidden.to_numpy())
+    lead = cells[cells["k"].isna()].set_index("metric")
+    reliability = cells[cells["metric"].isin(["reliability_predicted", "reliability_observed"])
+                        & cells["k"].isin([7, cfg.early_warning.horizon_days])]
+    rel = reliability.pivot_table(index=["k", "bin"], columns="metric", values="value",
+                                  aggfunc="first", dropna=False).reset_index()
+    counts = reliability.groupby(["k", "bin"])["n"].first().reset_index()
+    rel = rel.merge(counts, on=["k", "bin"])
+    return {
+        "table": t.table("table-early-warning", wide, [
+            ("k", "k", fmt_count), ("leaving_share", "leaving share", fmt_share),
+            ("precision", "precision", fmt_metric), ("recall", "recall", fmt_metric),
+            ("f1", "F1", fmt_metric), ("precision_top_1pct", "precision, top 1%", fmt_metric),
+            ("precision_top_5pct", "precision, top 5%", fmt_metric),
+            ("brier", "Brier score", fmt_metric)], suppressed="suppressed"),
+        "reliability": t.table("table-early-warning-reliability", rel, [
+            ("k", "k", fmt_count), ("bin", "bin", fmt_count),
+            ("reliability_predicted", "mean predicted", fmt_metric),
+            ("reliability_observed", "observed leaving share", fmt_metric),
+            ("n", "users", fmt_count)]),
+        "lead": fmt_z(lead["value"].get("median_lead_days")),
+        "random_lead": fmt_z(lead["value"].get("random_median_lead_days")),
+        "n_lead": fmt_count(lead["n"].get("median_lead_days")),
+    }
+
+
 def render_report(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> Report:
     """Render the report from the tables of ``con`` (whichever exist) and the figures saved
     under ``cfg.workdir`` (module docstring)."""
@@ -571,6 +617,7 @@ def render_report(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> Report:
         "departure_models": lambda: _departure_models_section(con, cfg, t, skipped),
         "integration_models": lambda: _integration_models_section(con, cfg, t, skipped),
         "appendix": lambda: _trends_appendix(con, cfg, t),
+        "early_warning": lambda: _early_warning_section(con, cfg, t),
     }
     sections = {}
     for key, build in builders.items():

@@ -2,7 +2,8 @@
 -- those of the new days (feat_new_*): the first k days from the first k - 1 days and day k.
 -- $previous_id is null for a window built from its own days (nothing stored is added). Integer
 -- counts and fixed-point DECIMAL sums add exactly, so both ways give the same tables, bit for bit.
--- The stored sums are those of the first-k-days windows (first_k_days_sums.sql).
+-- The stored sums are those of the window's family ($stored_*: identifiers of the family's
+-- tables, features.stored_sums_tables; first_k_days_sums.sql).
 CREATE OR REPLACE TEMP TABLE feat_places AS
 SELECT
     party,
@@ -12,7 +13,7 @@ SELECT
     CAST(SUM(n_work) AS BIGINT) AS n_work
 FROM (
     SELECT party, cell_id, n, n_home, n_work
-    FROM features_first_k_days_places
+    FROM $stored_places
     WHERE window_id = $previous_id
     UNION ALL
     SELECT party, cell_id, n, n_home, n_work
@@ -31,7 +32,7 @@ SELECT
     CAST(SUM(sum_local_x2) AS DECIMAL(38, 12)) AS sum_local_x2
 FROM (
     SELECT party, n, sum_x, sum_x2, n_local, sum_local_x, sum_local_x2
-    FROM features_first_k_days_moments
+    FROM $stored_moments
     WHERE window_id = $previous_id
     UNION ALL
     SELECT party, n, sum_x, sum_x2, n_local, sum_local_x, sum_local_x2
@@ -44,7 +45,7 @@ GROUP BY party;
 CREATE OR REPLACE TEMP TABLE feat_moves AS
 WITH previous AS (
     SELECT party, first_cell, last_cell, moving_km
-    FROM features_first_k_days_moves
+    FROM $stored_moves
     WHERE window_id = $previous_id
 )
 SELECT
@@ -64,5 +65,5 @@ LEFT JOIN cells AS b ON b.cell_id = n.first_cell;
 -- The positions priced for the stored window (housing_price.sql does not price them again).
 CREATE OR REPLACE TEMP TABLE feat_known_prices AS
 SELECT lat, lon, price
-FROM features_first_k_days_positions
+FROM $stored_positions
 WHERE window_id = $previous_id;

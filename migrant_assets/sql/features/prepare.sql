@@ -36,11 +36,17 @@ FROM (
 ) AS ends
 GROUP BY party;
 
+-- feat_cohort: the users an early-warning window featurises (population 'cohort', the migrants
+-- who arrived on its first day, written by early_warning.py before this file runs, label their
+-- outcome when known); empty and unread for every other window.
+CREATE TEMP TABLE IF NOT EXISTS feat_cohort (user_id BIGINT, label VARCHAR);
+
 -- The featurised users: the window's population ($population) active in the window (a party of
 -- G_t, i.e. at least one call made or received in its dates), with their own attributes.
 -- 'labelled': users with the study's label (the descriptive study: with either label);
--- 'subscribers': every user of user_labels; 'all_active': every party of G_t. label is the
--- study's label (descriptive: the integration label, else the departure label), else null.
+-- 'subscribers': every user of user_labels; 'all_active': every party of G_t; 'cohort': the
+-- users of feat_cohort. label is the study's label (descriptive: the integration label, else
+-- the departure label; cohort: its label), else null.
 CREATE OR REPLACE TEMP TABLE feat_users AS
 WITH labels AS (
     SELECT
@@ -62,6 +68,11 @@ population AS (
     FROM feat_degree AS d
     LEFT JOIN labels AS l ON l.user_id = d.party
     WHERE $population = 'all_active'
+    UNION ALL
+    SELECT c.user_id, c.label
+    FROM feat_cohort AS c
+    JOIN feat_degree AS d ON d.party = c.user_id
+    WHERE $population = 'cohort'
 )
 SELECT p.user_id, p.label, s.age, s.sex, s.birth_province
 FROM population AS p

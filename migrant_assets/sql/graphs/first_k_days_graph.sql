@@ -1,11 +1,13 @@
--- Partition $window_id of first_k_days_graph (SPEC §4) from the stored first k - 1 days
--- ($previous_id) plus the daily contacts of day k ($end): each edge's calls and known durations
--- add up. Durations are exact sums (fixed point to the microsecond, daily_contacts.sql), so this
+-- Window $window_id of $graph_table (SPEC §4) from its stored first k - 1 days ($previous_id)
+-- plus the daily contacts of day k ($end): each edge's calls and known durations add up.
+-- $graph_table is an identifier (first_k_days_graph, or arrival_days_graph of the early-warning
+-- windows: graphs.graph_table), allow-listed and quoted; every other $name is a bound value.
+-- Durations are exact sums (fixed point to the microsecond, daily_contacts.sql), so this
 -- gives the same rows as window_graph.sql summing all k days. Delete-then-insert; run inside one
 -- transaction.
-DELETE FROM first_k_days_graph WHERE window_id = $window_id;
+DELETE FROM $graph_table WHERE window_id = $window_id;
 
-INSERT INTO first_k_days_graph
+INSERT INTO $graph_table
 SELECT
     $window_id AS window_id,
     src,
@@ -14,7 +16,7 @@ SELECT
     CAST(sum(CAST(duration_s AS DECIMAL(18, 6))) AS DOUBLE) AS duration_s
 FROM (
     SELECT src, dst, n_calls, duration_s
-    FROM first_k_days_graph
+    FROM $graph_table
     WHERE window_id = $previous_id
     UNION ALL
     SELECT caller AS src, callee AS dst, n_calls, duration_s

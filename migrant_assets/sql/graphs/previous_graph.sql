@@ -1,9 +1,9 @@
 -- Whether the stored graph of window $window_id ($start..$end) can be added to: it holds as many
 -- calls as daily_contacts over its days (a re-ingested day changes the count), and has edges
--- or those days have no contact.
+-- or those days have no contact. $graph_table: the window's graph table (an identifier).
 WITH stored AS (
     SELECT count(*) AS n_edges, coalesce(sum(n_calls), 0) AS n_calls
-    FROM first_k_days_graph
+    FROM $graph_table
     WHERE window_id = $window_id
 ),
 expected AS (

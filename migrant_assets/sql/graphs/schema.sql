@@ -34,6 +34,15 @@ CREATE TABLE IF NOT EXISTS first_k_days_graph (
     n_calls BIGINT NOT NULL,
     duration_s DOUBLE
 );
+-- G_t of the early-warning windows (a migrant's first k days since her arrival day, auxiliary
+-- table of the asset features_arrival_days: docs/early_warning.md).
+CREATE TABLE IF NOT EXISTS arrival_days_graph (
+    window_id VARCHAR NOT NULL,
+    src BIGINT NOT NULL,
+    dst BIGINT NOT NULL,
+    n_calls BIGINT NOT NULL,
+    duration_s DOUBLE
+);
 CREATE TABLE IF NOT EXISTS whole_period_graph (
     window_id VARCHAR NOT NULL,
     src BIGINT NOT NULL,
@@ -50,7 +59,9 @@ SELECT window_id, src, dst, n_calls, duration_s FROM departure_week_graph
 UNION ALL
 SELECT window_id, src, dst, n_calls, duration_s FROM first_k_days_graph
 UNION ALL
-SELECT window_id, src, dst, n_calls, duration_s FROM whole_period_graph;
+SELECT window_id, src, dst, n_calls, duration_s FROM whole_period_graph
+UNION ALL
+SELECT window_id, src, dst, n_calls, duration_s FROM arrival_days_graph;
 
 COMMENT ON COLUMN daily_contacts.call_date IS 'Day of the calls (the partition key).';
 COMMENT ON COLUMN daily_contacts.caller IS 'Party that called (user id or pseudonymised number).';

@@ -1,0 +1,111 @@
+"""Benchmark of the daily early-warning step (issue 15): land one day and score it.
+
+    .venv/bin/python benchmarks/early_warning.py [--workdir work/bench] [--preset large]
+                                                 [--models DIR] [--repeats 2]
+
+On the city of ``benchmarks/features.prepared_db`` (calls, labels, daily contacts, every window
+graph), for an early day (the 3rd day after the first arrivals: 3 cohorts) and a late day (the
+last first-k-days day: up to 14 cohorts), the seconds of the steps a landed day runs after
+`landed_calls`:
+
+- ``land``: `calls` of the day (``ingest_calls``) and its `daily_contacts`;
+- ``features``: `features_arrival_days` of the day (every cohort's window from the day before's
+  stored window plus the day; the day before is built first, untimed, and stays stored);
+- ``score``: `departure_risk` of the day with the models of ``--models`` (a study's
+  ``models/early_warning`` folder); without it the rows are written ``unscored`` and the line
+  says so.
+
+Baseline of the same run: one fixed-calendar k = 14 window (graph and features) from its days.
+The machine may be shared: compare the figures of one run. Target: land + features + score
+< 30 s on `large`, the same for the early and the late day up to the number of cohorts (the
+work of a day depends on its cohorts' windows, not on how many days came before).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from features import open_db, prepared_db  # noqa: E402  (benchmarks/features.py)
+
+from migrant_assets import features  # noqa: E402
+from migrant_assets.config import StudyConfig  # noqa: E402
+from migrant_assets.early_warning import (  # noqa: E402
+    build_arrival_features,
+    first_arrival,
+    load_models,
+    score_day,
+)
+from migrant_assets.graphs import build_daily_contacts, build_window_graph  # noqa: E402
+from migrant_assets.ingest import ingest_calls  # noqa: E402
+
+TARGET_S = 30.0
+
+
+def timed(step) -> float:
+    t = time.perf_counter()
+    step()
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workdir", type=Path, default=Path("work/bench"))
+    parser.add_argument("--preset", default="large")
+    parser.add_argument("--models", type=Path, default=None)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    cfg = StudyConfig()
+    if args.models is not None:
+        cfg = cfg.model_copy(update={"early_warning": cfg.early_warning.model_copy(
+            update={"models_from": args.models})})
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    source = prepared_db(args.workdir, args.preset, cfg)
+    path = source.with_name(f"{source.stem}-early-warning.duckdb")
+    shutil.copy(source, path)
+    con = open_db(path, cfg)
+    features.write_cell_prices(con)
+    n_calls = con.execute("SELECT count(*) FROM calls").fetchone()[0]
+    models = load_models(con, cfg) if args.models is not None else {}
+    first = first_arrival(cfg)
+    days = {"early": first + timedelta(2), "late": cfg.calendar.windows("first_k_days")[-1].end}
+    print(f"{args.preset}: {n_calls:,} calls; models: "
+          f"{args.models or 'none (rows written unscored)'}", flush=True)
+    k14 = cfg.calendar.windows("first_k_days")[-1]
+    base = []
+    for _ in range(args.repeats):
+        base.append(timed(lambda: (build_window_graph(con, k14),
+                                   features.build_features(con, cfg, k14, incremental=False))))
+    print(f"  baseline, one fixed-calendar k=14 window from its days: "
+          f"{statistics.median(base):.1f} s", flush=True)
+    for name, day in days.items():
+        build_arrival_features(con, cfg, day - timedelta(1))  # the day before, untimed
+        rows = {"land": [], "features": [], "score": []}
+        cohorts = 0
+        for _ in range(args.repeats):
+            rows["land"].append(timed(lambda day=day: (ingest_calls(con, cfg, day),
+                                                       build_daily_contacts(con, day))))
+            stats = {}
+            rows["features"].append(timed(
+                lambda day=day, stats=stats: stats.update(build_arrival_features(con, cfg, day))))
+            cohorts = stats["windows"]
+            rows["score"].append(timed(lambda day=day: score_day(con, cfg, day, models)))
+        med = {k: statistics.median(v) for k, v in rows.items()}
+        total = sum(med.values())
+        print(f"  {name} day {day} ({cohorts} cohorts): land {med['land']:.1f} s + features "
+              f"{med['features']:.1f} s + score {med['score']:.1f} s = {total:.1f} s "
+              f"({total / statistics.median(base):.1f}x the baseline; target < {TARGET_S:.0f} s:"
+              f" {'met' if total < TARGET_S else 'NOT met'})", flush=True)
+    con.close()
+    path.unlink()
+
+
+if __name__ == "__main__":
+    main()

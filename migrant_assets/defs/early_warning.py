@@ -1,0 +1,211 @@
+"""Early-warning assets and the landing sensor (issue 15, docs/early_warning.md): the features
+of each new migrant's first k days since her arrival (`features_arrival_days`, daily), the risk
+models per k (`early_warning_models`), the daily scores (`departure_risk`), their evaluation in
+hindsight (`early_warning_evaluation`), and `calls_landing_sensor`, which turns a calls file
+dropped in the landing folder into a run of that day from ingestion to `departure_risk`."""
+
+import glob
+import hashlib
+import json
+import os
+import re
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+
+from migrant_assets.contract import contract_for
+from migrant_assets.defs.features import cell_prices
+from migrant_assets.defs.graphs import daily_contacts
+from migrant_assets.defs.ingest import calls, cells, estates, landed_calls, subscribers
+from migrant_assets.defs.metadata import markdown_table, table_metadata, table_name_metadata, tidy
+from migrant_assets.defs.partitions import days_up_to_mapping, previous_day_mapping, study_days
+from migrant_assets.defs.resources import DUCKDB_POOL, StudyResource
+from migrant_assets.early_warning import (
+    build_arrival_features,
+    evaluate,
+    headline,
+    load_models,
+    risk_counts,
+    score_day,
+    train_risk_models,
+    write_evaluation,
+    write_models,
+)
+
+GROUP = "early_warning"
+
+@dg.asset(
+    group_name=GROUP,
+    pool=DUCKDB_POOL,
+    kinds={"duckdb"},
+    partitions_def=study_days,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[dg.AssetDep(daily_contacts, partition_mapping=days_up_to_mapping),
+          dg.AssetDep(calls, partition_mapping=days_up_to_mapping),
+          dg.AssetDep(dg.AssetKey("features_arrival_days"),
+                      partition_mapping=previous_day_mapping),
+          subscribers, cells, estates, cell_prices],
+    metadata=table_name_metadata("features_arrival_days"),
+)
+def features_arrival_days(context: dg.AssetExecutionContext,
+                          study: StudyResource) -> dg.MaterializeResult:
+    """SPEC §5 features of every new migrant who arrived in the last `early_warning.horizon_days`
+    days, over her own first k days (arrival day .. the partition's day; the graph of all calls
+    of those days). Each cohort's window is the day before's plus this day (stored graph and
+    sums, like the first-k-days windows). Also writes `arrival_days_windows`,
+    `arrival_days_graph` and the sums `features_arrival_days_*`. A run may cover a range of
+    days (single-run backfill), built day after day."""
+    cfg = study.config
+    stats = []
+    with study.connect() as con:
+        for key in context.partition_keys:
+            s = build_arrival_features(con, cfg, date.fromisoformat(key))
+            context.log.info(f"features_arrival_days {key}: {s}")
+            stats.append(s)
+        md = table_metadata(con, "features_arrival_days")
+    return dg.MaterializeResult(metadata={
+        **md, "cohorts": sum(s["windows"] for s in stats),
+        "new_migrants": sum(s["users"] for s in stats),
+        "windows_built_from_previous_day": sum(s["built_from_previous"] for s in stats)})
+
+@dg.asset(
+    group_name=GROUP,
+    pool=DUCKDB_POOL,
+    kinds={"duckdb", "sklearn"},
+    deps=[dg.AssetDep(features_arrival_days, partition_mapping=dg.AllPartitionMapping()),
+          dg.AssetDep(daily_contacts, partition_mapping=dg.AllPartitionMapping())],
+    metadata=table_name_metadata("early_warning_models"),
+)
+def early_warning_models(context: dg.AssetExecutionContext,
+                         study: StudyResource) -> dg.MaterializeResult:
+    """The calibrated risk model of every k (the study's classifier inside
+    `CalibratedClassifierCV`), trained on the training cohort whose outcome is known; fitted
+    models under `models/early_warning/`. Also writes `early_warning_predictions` (out-of-fold
+    probabilities, for the evaluation)."""
+    cfg = study.config
+    with study.connect() as con:
+        models, predictions = train_risk_models(con, cfg, cfg.models_dir / "early_warning")
+        write_models(con, models, predictions)
+        md = table_metadata(con, "early_warning_models")
+    for row in models.itertuples():
+        if row.status != "ok":
+            context.log.info(f"early warning k={row.k}: skipped ({row.reason})")
+    return dg.MaterializeResult(metadata={
+        **md, "models": markdown_table(models, ["k", "status", "n_train", "n_leaving",
+                                                "threshold"]),
+        "sha256": dg.MetadataValue.json({int(r.k): r.sha256 for r in models.itertuples()
+                                         if r.status == "ok"})})
+
+@dg.asset(
+    group_name=GROUP,
+    pool=DUCKDB_POOL,
+    kinds={"duckdb"},
+    partitions_def=study_days,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[features_arrival_days, early_warning_models],
+    metadata=table_name_metadata("departure_risk"),
+)
+def departure_risk(context: dg.AssetExecutionContext, study: StudyResource
+                   ) -> dg.MaterializeResult:
+    """Each day, every new migrant who arrived in the last `early_warning.horizon_days` days:
+    pseudonym, arrival day, k, calibrated probability of leaving within her first two weeks,
+    rank, risk band and the three features moving her score most. Metadata: counts by band (of
+    the last day of the run), never an identifier."""
+    cfg = study.config
+    keys = context.partition_keys
+    with study.connect() as con:
+        models = load_models(con, cfg)
+        for key in keys:
+            stats = score_day(con, cfg, date.fromisoformat(key), models)
+            context.log.info(f"departure_risk {key}: {stats['by_band']}")
+        last = date.fromisoformat(keys[-1])
+        bands = risk_counts(con, last)
+        md = table_metadata(con, "departure_risk", ("call_date", keys[0], keys[-1]))
+    return dg.MaterializeResult(metadata={
+        **md, "day": last.isoformat(), "by_risk_band": dg.MetadataValue.json(bands),
+        "by_k": dg.MetadataValue.json(stats["by_k"]),
+        "models": len(models),
+        "models_from": str(cfg.early_warning.models_from or "this study")})
+
+@dg.asset(
+    group_name=GROUP,
+    pool=DUCKDB_POOL,
+    kinds={"duckdb"},
+    deps=[early_warning_models],
+    metadata=table_name_metadata("early_warning_evaluation"),
+)
+def early_warning_evaluation(study: StudyResource) -> dg.MaterializeResult:
+    """In hindsight, per k: precision, recall, F1 at the flag threshold, precision in the top 1%
+    and 5%, Brier score and reliability curve of the out-of-fold calibrated probabilities, and
+    the median lead time of flagged leavers against random rankings; cells of fewer than
+    `thresholds.min_group_size` users suppressed."""
+    cfg = study.config
+    with study.connect() as con:
+        models = con.execute("SELECT * FROM early_warning_models").df()
+        preds = con.execute("SELECT * FROM early_warning_predictions").df()
+        write_evaluation(con, evaluate(preds, models, cfg))
+        line = headline(con)
+        md = table_metadata(con, "early_warning_evaluation")
+    return dg.MaterializeResult(metadata={**md, **{k: tidy(v) for k, v in line.items()
+                                                   if v is not None}})
+
+# ------------------------------------------------------------------------------------ sensor
+#: What a landed day runs: its ingestion and everything down to `departure_risk`.
+DAY_ASSETS = [landed_calls, calls, daily_contacts, features_arrival_days, departure_risk]
+
+def landed_day_files(pattern: str, days: list[date]) -> dict[str, list[Path]]:
+    """The calls files of each day under the mapping's calls ``pattern`` (a path with a
+    ``{date}`` field, or a glob whose file names are ISO dates), by ISO day."""
+    out: dict[str, list[Path]] = {}
+    if "{date" in pattern:
+        for d in days:
+            found = sorted(Path(p) for p in glob.glob(pattern.format(date=d)))
+            if found:
+                out[d.isoformat()] = found
+        return out
+    known = {d.isoformat() for d in days}
+    for p in sorted(glob.glob(pattern)):
+        m = re.match(r"(\d{4}-\d{2}-\d{2})", Path(p).name)
+        if m and m.group(1) in known:
+            out.setdefault(m.group(1), []).append(Path(p))
+    return out
+
+def content_hash(paths: list[Path], cache: dict[str, list]) -> str:
+    """sha256 of the files' bytes (in path order), each file hashed again only when its size or
+    modification time changed (``cache``: path -> [size, mtime_ns, sha256])."""
+    digest = hashlib.sha256()
+    for p in paths:
+        st = os.stat(p)
+        seen = cache.get(str(p))
+        if seen is None or seen[:2] != [st.st_size, st.st_mtime_ns]:
+            h = hashlib.sha256()
+            with open(p, "rb") as f:
+                for block in iter(lambda f=f: f.read(1 << 20), b""):
+                    h.update(block)
+            seen = cache[str(p)] = [st.st_size, st.st_mtime_ns, h.hexdigest()]
+        digest.update(seen[2].encode())
+    return digest.hexdigest()
+
+@dg.sensor(
+    asset_selection=DAY_ASSETS,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Watches the calls landing folder (the mapping's calls path): a new day file, or "
+    "one re-delivered with other bytes, requests that day's ingestion and everything down to "
+    "departure_risk. The run key is the day and the file's sha256, so a file seen before "
+    "requests nothing.",
+)
+def calls_landing_sensor(context: dg.SensorEvaluationContext, study: StudyResource):
+    """One run request per landed day whose files' content is new (docs/early_warning.md)."""
+    cfg = study.config
+    contract = contract_for(cfg)
+    pattern = str(contract.base_dir / contract.calls.path)
+    cache = json.loads(context.cursor) if context.cursor else {}
+    requests = []
+    for day, paths in landed_day_files(pattern, cfg.calendar.days).items():
+        sha = content_hash(paths, cache)
+        requests.append(dg.RunRequest(run_key=f"{day}:{sha[:16]}", partition_key=day,
+                                      tags={"landed_file_sha256": sha}))
+    context.update_cursor(json.dumps(cache, sort_keys=True))
+    return requests

@@ -1,0 +1,451 @@
+"""Early warning (issue 15, docs/early_warning.md): each newly arrived migrant's risk of leaving
+within her first two weeks, scored every day as that day's calls land.
+
+- **Arrival-relative windows.** A new migrant's day 1 is her first day with a call (paper 000:
+  "the first 14 days since she moves"); the migrants who arrived on day a form a cohort, and on
+  day D their window is a..D (k = D - a + 1). Its graph is the graph of *all* calls of a..D
+  (``arrival_days_graph``) and its features are the SPEC §5 features of ``features.py``, run
+  for the cohort only (population ``cohort``). Both are incremental exactly as the first-k-days
+  windows are: window (a, D) = window (a, D - 1) plus day D (``graphs.previous_window``;
+  ``features.sum_window`` with the family's stored sums, ``features.STORED_SUMS``).
+- **Outcome** (``sql/early_warning/outcomes.sql``): the departure study's weeks A, B, C counted
+  from her arrival day; leaving = silent in her week C, known once her week C has landed.
+- **Risk model per k** (:func:`train_risk_models`): the study's classifier and caps
+  (``models/classifiers.py``) inside scikit-learn's ``CalibratedClassifierCV`` (calibrated on
+  folds of the training rows), trained on the training cohort (``early_warning.train_arrivals``,
+  default week A); out-of-fold calibrated probabilities (5 stratified folds, seeded) give the
+  flag threshold (the F1-best) and the hindsight evaluation.
+- **Top features** (:func:`top_features`): for each scored user and feature, her probability
+  minus the probability with that feature set to the training median (an occlusion of her own
+  row); the three largest changes in absolute value.
+- **Evaluation** (:func:`evaluate`): per k precision/recall/F1 at the threshold, precision in
+  the top 1% / 5%, Brier score, reliability curve, and the lead time of flagged leavers (days
+  from the day she is first flagged to her last call) against random rankings; every cell of
+  fewer than ``thresholds.min_group_size`` users suppressed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.metrics import brier_score_loss
+from sklearn.model_selection import StratifiedKFold
+
+from migrant_assets.config import StudyConfig
+from migrant_assets.db import registered, run_schema_sql, run_sql, transaction
+from migrant_assets.features import build_features, stored_sums_tables
+from migrant_assets.features import ensure_schema as ensure_feature_schema
+from migrant_assets.graphs import arrival_window, build_window_graph, previous_window
+from migrant_assets.graphs import ensure_schema as ensure_graph_schema
+from migrant_assets.models.classifiers import (
+    CLASSIFIERS,
+    capped_fit,
+    make_classifier,
+    training_rows,
+)
+from migrant_assets.models.data import usable_columns
+from migrant_assets.models.store import save_model
+
+FAMILY = "arrival_days"
+#: Out-of-fold folds of the training cohort (evaluation and threshold).
+OUTER_FOLDS = 5
+#: Risk bands of ``departure_risk`` (counts by band in the asset metadata).
+BANDS = ("high", "elevated", "low", "unscored")
+TOP_FEATURES = 3
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the early-warning tables (``sql/early_warning/schema.sql``) and those of the
+    graphs and features they extend (and the labels table ``prepare.sql`` names, empty on a
+    live feed: a cohort window reads no label)."""
+    ensure_graph_schema(con)
+    ensure_feature_schema(con)
+    run_schema_sql(con, "labels/schema.sql")
+    ensure_own_schema(con)
+
+
+def ensure_own_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the early-warning tables only (what the evaluation and the report read)."""
+    run_schema_sql(con, "early_warning/schema.sql")
+
+
+def first_arrival(cfg: StudyConfig) -> date:
+    """The earliest arrival day: ``min_silent_days`` (default: the departure pre-window's days)
+    after the feed's first day."""
+    cal, ew = cfg.calendar, cfg.early_warning
+    silent = ew.min_silent_days
+    if silent is None:
+        start, end = cal.departure_pre_window
+        silent = (end - start).days + 1
+    return cal.month_start + timedelta(silent)
+
+
+def train_arrivals(cfg: StudyConfig) -> tuple[date, date]:
+    """The training cohort's arrival days (default: the departure study's week A)."""
+    given = cfg.early_warning.train_arrivals
+    if given is not None:
+        return given
+    a = cfg.calendar.departure_weeks[0]
+    return a, a + timedelta(6)
+
+
+def _arrivals(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, day: date, first: date,
+              last: date) -> None:
+    """The TEMP table ``ew_arrivals``: new migrants arrived on first..last, seen on ``day``."""
+    run_sql(con, "early_warning/arrivals.sql", {
+        "month_start": cfg.calendar.month_start, "day": day, "first": first, "last": last,
+        "first_arrival": first_arrival(cfg), "province": cfg.city.province})
+
+
+# ------------------------------------------------------------------- arrival-relative windows
+def build_arrival_features(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, day: date
+                           ) -> dict[str, Any]:
+    """Partition ``day`` of ``features_arrival_days``: for each cohort of the last
+    ``horizon_days`` days (new migrants by arrival day), the graph of all calls of its window
+    (arrival..day) and the SPEC §5 features of its users, each window built from the same
+    cohort's window of the day before plus ``day`` when that is stored and still valid, else
+    from its days. Drops stored graphs and sums older than the day before (prune.sql).
+    Returns ``windows``, ``users`` and ``built_from_previous``."""
+    ensure_schema(con)
+    horizon = cfg.early_warning.horizon_days
+    _arrivals(con, cfg, day, day - timedelta(horizon - 1), day)
+    with transaction(con):
+        run_sql(con, "early_warning/stale_windows.sql", {"day": day})
+        run_sql(con, "early_warning/windows_write.sql", {"day": day})
+    arrivals = [a for (a,) in con.execute(
+        "SELECT DISTINCT arrival_day FROM ew_arrivals ORDER BY arrival_day").fetchall()]
+    reused = 0
+    for arrival in arrivals:
+        window = arrival_window(arrival, day)
+        stats = build_window_graph(con, window, previous_window(cfg.calendar, window))
+        reused += stats["built_from"] is not None
+        run_sql(con, "early_warning/cohort.sql", {"arrival_day": arrival})
+        build_features(con, cfg, window)
+    with transaction(con):
+        run_sql(con, "early_warning/prune.sql", {"keep_from": day - timedelta(1)},
+                stored_sums_tables(FAMILY))
+    users = con.execute("SELECT count(*) FROM ew_arrivals").fetchone()[0]
+    return {"windows": len(arrivals), "users": users, "built_from_previous": reused}
+
+
+# --------------------------------------------------------------------------------- the model
+@dataclass
+class RiskModel:
+    """The fitted calibrated model of k days, its feature columns, the training medians (for
+    :func:`top_features`) and the flag threshold."""
+
+    k: int
+    model: Any
+    columns: list[str]
+    medians: np.ndarray
+    threshold: float
+    leaving_share: float
+
+
+def _calibrated(cfg: StudyConfig, seed: int) -> CalibratedClassifierCV:
+    """The study's classifier calibrated by ``CalibratedClassifierCV`` on stratified folds of
+    its own training rows (seeded)."""
+    ew = cfg.early_warning
+    if ew.classifier not in CLASSIFIERS:
+        raise ValueError(f"early_warning.classifier must be one of {CLASSIFIERS}")
+    return CalibratedClassifierCV(
+        make_classifier(ew.classifier, seed, cfg.models), method=ew.calibration,
+        cv=StratifiedKFold(ew.calibration_folds, shuffle=True, random_state=seed))
+
+
+def _fit(cfg: StudyConfig, X: np.ndarray, y: np.ndarray, seed: int) -> CalibratedClassifierCV:
+    rows = training_rows(y, cfg.models.max_train_rows_per_class, seed)
+    with capped_fit():
+        return _calibrated(cfg, seed).fit(X[rows], y[rows])
+
+
+def best_f1_threshold(y: np.ndarray, p: np.ndarray) -> float:
+    """The probability threshold (flag when p >= it) of the highest F1 on (y, p); ties: the
+    highest threshold."""
+    order = np.argsort(-p, kind="stable")
+    ys, ps = y[order].astype(int), p[order]
+    tp = np.cumsum(ys)
+    flagged = np.arange(1, len(ys) + 1)
+    f1 = 2 * tp / (flagged + ys.sum())
+    last_of_value = np.r_[ps[1:] != ps[:-1], True]  # a threshold flags every tie at once
+    f1 = np.where(last_of_value, f1, -1.0)
+    return float(ps[int(np.argmax(f1))])
+
+
+def _training_matrix(con: duckdb.DuckDBPyConnection, k: int) -> pd.DataFrame:
+    return run_sql(con, "early_warning/training.sql", {"k": k}).df()
+
+
+def train_risk_models(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, out_dir: Path
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fit the risk model of every k = 1..horizon on the training cohort with a known outcome
+    and save it (joblib) under ``out_dir``; returns the model rows (``early_warning_models``)
+    and the out-of-fold predictions (``early_warning_predictions``). A k whose training users
+    have fewer than ``thresholds.min_class_size`` of a class is skipped with its reason."""
+    ensure_schema(con)
+    first, last = train_arrivals(cfg)
+    latest = con.execute("SELECT max(call_date) FROM daily_contacts").fetchone()[0]
+    ew, seed = cfg.early_warning, cfg.models.seed
+    rows, predictions = [], []
+    if latest is None:
+        return _model_rows([{"k": k, "status": "skipped", "reason": "no calls landed"}
+                            for k in range(1, ew.horizon_days + 1)], ew.classifier), \
+            pd.DataFrame()
+    _arrivals(con, cfg, latest, first, last)
+    outcomes = run_sql(con, "early_warning/outcomes.sql", {"day": latest}).df()
+    with registered(con, ew_outcome_frame=outcomes):
+        con.execute("CREATE OR REPLACE TEMP TABLE ew_outcomes AS SELECT * FROM ew_outcome_frame")
+    for k in range(1, ew.horizon_days + 1):
+        data = _training_matrix(con, k)
+        y = data["leaving"].to_numpy(bool) if len(data) else np.zeros(0, bool)
+        n_pos, n_neg = int(y.sum()), int((~y).sum())
+        row = {"k": k, "n_train": len(y), "n_leaving": n_pos,
+               "leaving_share": n_pos / len(y) if len(y) else None}
+        if min(n_pos, n_neg) < cfg.thresholds.min_class_size:
+            rows.append({**row, "status": "skipped", "reason": (
+                f"{n_pos} leaving and {n_neg} staying migrants with a known outcome among the "
+                f"arrivals of {first}..{last}: fewer than thresholds.min_class_size = "
+                f"{cfg.thresholds.min_class_size}")})
+            continue
+        columns, _, reason = usable_columns(data, "departure", with_locals=False)
+        if reason:
+            rows.append({**row, "status": "skipped", "reason": reason})
+            continue
+        X = data[columns].to_numpy(float)
+        folds = np.zeros(len(y), int)
+        oof = np.zeros(len(y))
+        split = StratifiedKFold(OUTER_FOLDS, shuffle=True, random_state=seed)
+        for i, (train, test) in enumerate(split.split(X, y)):
+            folds[test] = i
+            oof[test] = _fit(cfg, X[train], y[train], seed + i).predict_proba(X[test])[:, 1]
+        threshold = best_f1_threshold(y, oof)
+        model = RiskModel(k, _fit(cfg, X, y, seed), columns,
+                          np.nanmedian(np.where(np.isfinite(X), X, np.nan), axis=0),
+                          threshold, n_pos / len(y))
+        path = out_dir / f"k{k:02d}.joblib"
+        sha = save_model(model, path)
+        rows.append({**row, "status": "ok", "threshold": threshold,
+                     "features": ",".join(columns), "path": str(path), "sha256": sha})
+        predictions.append(pd.DataFrame({
+            "k": k, "user_id": data["user_id"].to_numpy(), "arrival_day": data["arrival_day"],
+            "last_call_day": data["last_call_day"], "leaving": y, "fold": folds,
+            "probability": oof}))
+    preds = pd.concat(predictions, ignore_index=True) if predictions else pd.DataFrame()
+    return _model_rows(rows, ew.classifier), preds
+
+
+def _model_rows(rows: list[dict], classifier: str) -> pd.DataFrame:
+    cols = ["k", "classifier", "status", "reason", "n_train", "n_leaving", "leaving_share",
+            "threshold", "features", "path", "sha256"]
+    frame = pd.DataFrame([{"classifier": classifier, "n_train": 0, "n_leaving": 0, **r}
+                          for r in rows])
+    return frame.reindex(columns=cols)
+
+
+def write_models(con: duckdb.DuckDBPyConnection, models: pd.DataFrame,
+                 predictions: pd.DataFrame) -> None:
+    """Replace ``early_warning_models`` and ``early_warning_predictions`` (one transaction)."""
+    ensure_schema(con)
+    with transaction(con), registered(con, ew_models=models):
+        con.execute("DELETE FROM early_warning_models")
+        con.execute("INSERT INTO early_warning_models BY NAME SELECT * FROM ew_models")
+        con.execute("DELETE FROM early_warning_predictions")
+        if len(predictions):
+            with registered(con, ew_predictions=predictions):
+                con.execute("INSERT INTO early_warning_predictions BY NAME "
+                            "SELECT * FROM ew_predictions")
+
+
+def load_models(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict[int, RiskModel]:
+    """The fitted risk models by k: those of ``early_warning_models``, each file's sha256 checked
+    against the one stored when it was saved (an edited pickle is refused, never loaded); or,
+    when ``early_warning.models_from`` is set, every ``k*.joblib`` of that folder (another
+    study's ``models/early_warning``: a pickle is code, so only a folder you trust)."""
+    if cfg.early_warning.models_from is not None:
+        paths = sorted(Path(cfg.early_warning.models_from).glob("k*.joblib"))
+        if not paths:
+            raise FileNotFoundError(
+                f"early_warning.models_from: no k*.joblib model in {cfg.early_warning.models_from}")
+        return {m.k: m for m in map(joblib.load, paths)}
+    ensure_schema(con)
+    models = {}
+    for path, sha in con.execute("SELECT path, sha256 FROM early_warning_models "
+                                 "WHERE status = 'ok' ORDER BY k").fetchall():
+        if hashlib.sha256(Path(path).read_bytes()).hexdigest() != sha:
+            raise ValueError(f"{path} is not the model early_warning_models saved (sha256 "
+                             "differs): not loaded; materialize early_warning_models again")
+        model = joblib.load(path)
+        models[model.k] = model
+    return models
+
+
+# ---------------------------------------------------------------------------------- scoring
+def top_features(model: RiskModel, X: np.ndarray, p: np.ndarray) -> list[str]:
+    """For each row, the :data:`TOP_FEATURES` features whose replacement by the training median
+    changes her probability most (JSON list of [feature, probability minus probability with the
+    median]); a feature already at the median moves nothing."""
+    n, m = X.shape
+    if n == 0:
+        return []
+    occluded = np.repeat(X[:, None, :], m, axis=1)  # (n, m, m): row i with feature j replaced
+    occluded[:, np.arange(m), np.arange(m)] = model.medians
+    with capped_fit():
+        q = model.model.predict_proba(occluded.reshape(n * m, m))[:, 1].reshape(n, m)
+    delta = p[:, None] - q
+    order = np.argsort(-np.abs(delta), axis=1, kind="stable")[:, :TOP_FEATURES]
+    return [json.dumps([[model.columns[j], round(float(delta[i, j]), 4)] for j in order[i]])
+            for i in range(n)]
+
+
+def score_day(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, day: date,
+              models: dict[int, RiskModel]) -> dict[str, Any]:
+    """Partition ``day`` of ``departure_risk``: every new migrant of the windows ending on
+    ``day`` with her k, calibrated probability, rank among the day's migrants, risk band and top
+    features; a k without a model gives the band ``unscored``. Delete-then-insert in one
+    transaction. Returns counts by band and by k."""
+    ensure_schema(con)
+    data = run_sql(con, "early_warning/features.sql", {"day": day}).df()
+    frames = []
+    for k, part in data.groupby("k", sort=True):
+        model = models.get(int(k))
+        out = part[["user_id", "arrival_day", "k"]].copy()
+        if model is None:
+            out["probability"], out["top_features"], out["risk_band"] = np.nan, None, "unscored"
+        else:
+            X = part.reindex(columns=model.columns).to_numpy(float)
+            with capped_fit():
+                p = model.model.predict_proba(X)[:, 1]
+            out["probability"] = p
+            out["top_features"] = top_features(model, X, p)
+            out["risk_band"] = np.where(p >= model.threshold, "high",
+                                        np.where(p >= model.leaving_share, "elevated", "low"))
+        frames.append(out)
+    cols = ["user_id", "arrival_day", "k", "probability", "risk_rank", "risk_band",
+            "top_features"]
+    scores = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+    scores["risk_rank"] = scores["probability"].rank(ascending=False, method="min").astype(
+        "Int64")
+    scores = scores.reindex(columns=cols).sort_values(["user_id"], kind="stable")
+    with transaction(con), registered(con, ew_scores=scores):
+        run_sql(con, "early_warning/risk_write.sql", {"day": day})
+    bands = scores["risk_band"].value_counts()
+    return {"users": len(scores), "by_band": {b: int(bands.get(b, 0)) for b in BANDS},
+            "by_k": {int(k): int(n) for k, n in scores["k"].value_counts().sort_index().items()}}
+
+
+def risk_counts(con: duckdb.DuckDBPyConnection, day: date) -> dict[str, Any]:
+    """The stored partition's counts by risk band (asset metadata: never an identifier)."""
+    got = dict(con.execute("SELECT risk_band, count(*) FROM departure_risk WHERE call_date = ? "
+                           "GROUP BY risk_band", [day]).fetchall())
+    return {b: int(got.get(b, 0)) for b in BANDS}
+
+
+# ------------------------------------------------------------------------------- evaluation
+def _cell(k: int | None, metric: str, value: float | None, n: int, min_size: int,
+          bin_: int | None = None) -> dict[str, Any]:
+    suppressed = n < min_size
+    return {"k": k, "metric": metric, "bin": bin_, "n": n, "suppressed": suppressed,
+            "value": None if suppressed or value is None or not np.isfinite(value)
+            else float(value)}
+
+
+def _lead_days(preds: pd.DataFrame, flagged: pd.Series) -> pd.Series:
+    """Per leaver flagged at some k: days from the day of her first flag (arrival + k - 1) to
+    her last call."""
+    first = preds[flagged & preds["leaving"]].groupby("user_id").agg(
+        k=("k", "min"), arrival_day=("arrival_day", "first"),
+        last_call_day=("last_call_day", "first"))
+    flag_day = pd.to_datetime(first["arrival_day"]) + pd.to_timedelta(first["k"] - 1, unit="D")
+    return (pd.to_datetime(first["last_call_day"]) - flag_day).dt.days
+
+
+def evaluate(predictions: pd.DataFrame, models: pd.DataFrame, cfg: StudyConfig) -> pd.DataFrame:
+    """``early_warning_evaluation`` from the out-of-fold predictions (module docstring). Lead
+    time over every k: a leaver is flagged on the first day her probability reaches her k's
+    threshold; the random baseline flags, at each k, as many users as the model does, drawn
+    at random (``early_warning.random_rankings`` seeded draws; the median of their medians)."""
+    min_size, cells = cfg.thresholds.min_group_size, []
+    if predictions.empty:
+        return pd.DataFrame(cells, columns=["k", "metric", "bin", "value", "n", "suppressed"])
+    thresholds = models.set_index("k")["threshold"]
+    preds = predictions.copy()
+    preds["flagged"] = preds["probability"] >= preds["k"].map(thresholds)
+    bins = cfg.early_warning.reliability_bins
+    for k, part in preds.groupby("k", sort=True):
+        y, p, f = part["leaving"].to_numpy(bool), part["probability"].to_numpy(), \
+            part["flagged"].to_numpy(bool)
+        tp, n_flag, n_pos = int((y & f).sum()), int(f.sum()), int(y.sum())
+        precision = tp / n_flag if n_flag else None
+        recall = tp / n_pos if n_pos else None
+        f1 = 2 * tp / (n_flag + n_pos) if n_flag + n_pos else None
+        k = int(k)
+        cells += [_cell(k, "precision", precision, n_flag, min_size),
+                  _cell(k, "recall", recall, n_pos, min_size),
+                  _cell(k, "f1", f1, min(n_flag, n_pos), min_size),
+                  _cell(k, "leaving_share", n_pos / len(y), len(y), min_size),
+                  _cell(k, "brier", brier_score_loss(y, p), len(y), min_size)]
+        order = np.argsort(-p, kind="stable")
+        for share, name in ((0.01, "precision_top_1pct"), (0.05, "precision_top_5pct")):
+            top = order[:max(1, int(np.ceil(share * len(y))))]
+            cells.append(_cell(k, name, y[top].mean(), len(top), min_size))
+        edges = np.linspace(0, 1, bins + 1)
+        which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+        for b in range(bins):
+            inside = which == b
+            if inside.any():
+                cells += [_cell(k, "reliability_predicted", p[inside].mean(), int(inside.sum()),
+                                min_size, b),
+                          _cell(k, "reliability_observed", y[inside].mean(), int(inside.sum()),
+                                min_size, b)]
+    lead = _lead_days(preds, preds["flagged"])
+    cells.append(_cell(None, "median_lead_days", float(lead.median()) if len(lead) else None,
+                       len(lead), min_size))
+    rng = np.random.default_rng(cfg.models.seed)
+    medians, sizes = [], []
+    for _ in range(cfg.early_warning.random_rankings):
+        flags = pd.Series(False, index=preds.index)
+        for _k, idx in preds.groupby("k").groups.items():
+            n = int(preds.loc[idx, "flagged"].sum())
+            flags.loc[rng.choice(np.asarray(idx), n, replace=False)] = True
+        random_lead = _lead_days(preds, flags)
+        sizes.append(len(random_lead))
+        if len(random_lead):
+            medians.append(float(random_lead.median()))
+    cells.append(_cell(None, "random_median_lead_days",
+                       float(np.median(medians)) if medians else None,
+                       int(np.median(sizes)), min_size))
+    return pd.DataFrame(cells, columns=["k", "metric", "bin", "value", "n", "suppressed"])
+
+
+def write_evaluation(con: duckdb.DuckDBPyConnection, cells: pd.DataFrame) -> None:
+    """Replace ``early_warning_evaluation`` (one transaction)."""
+    ensure_own_schema(con)
+    with transaction(con), registered(con, ew_cells=cells):
+        con.execute("DELETE FROM early_warning_evaluation")
+        con.execute("INSERT INTO early_warning_evaluation BY NAME SELECT * FROM ew_cells")
+
+
+def headline(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The demo's line: precision in the top 5% at k = 7 and k = 14 beside the leaving share,
+    and the median lead time (model and random), from ``early_warning_evaluation``."""
+    ensure_own_schema(con)
+    got = con.execute("SELECT k, metric, value FROM early_warning_evaluation WHERE bin IS NULL"
+                      ).fetchall()
+    table = {(k, m): v for k, m, v in got}
+    return {"top5_k7": table.get((7, "precision_top_5pct")),
+            "top5_k14": table.get((14, "precision_top_5pct")),
+            "share_k7": table.get((7, "leaving_share")),
+            "share_k14": table.get((14, "leaving_share")),
+            "lead": table.get((None, "median_lead_days")),
+            "random_lead": table.get((None, "random_median_lead_days"))}
+

@@ -1,0 +1,224 @@
+"""Early warning (issue 15, docs/early_warning.md): arrival-relative windows against the
+fixed-calendar ones, the risk model's pieces, and the landing sensor driving daily
+`departure_risk` partitions on a scoring city with a model trained on another city."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from migrant_assets.config import StudyConfig
+from migrant_assets.db import connect
+from migrant_assets.early_warning import best_f1_threshold, evaluate, train_risk_models
+from migrant_assets.features import FEATURES
+from migrant_assets.graphs import arrival_window
+
+
+def _read(cfg: StudyConfig) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(cfg.duckdb_path), read_only=True)
+
+
+def test_arrival_k14_equals_fixed_calendar_k14_for_first_day_arrivals(tiny: dict) -> None:
+    """A migrant whose first call is on the first-k-days start has the same first 14 days in
+    both families: every feature column agrees, nulls included (the arrival-relative window was
+    built day after day from its own stored graph and sums, the fixed one likewise)."""
+    cfg = tiny["cfg"]
+    start = cfg.calendar.first_k_start
+    k14 = cfg.calendar.windows("first_k_days")[-1]
+    mine = arrival_window(start, k14.end)
+    con = _read(cfg)
+    try:
+        cols = ", ".join(f'"{c}"' for c in FEATURES)
+        fixed = con.execute(f"SELECT user_id, {cols} FROM features_first_k_days "
+                            "WHERE window_id = ? ORDER BY user_id", [k14.window_id]).df()
+        arrival = con.execute(f"SELECT user_id, {cols} FROM features_arrival_days "
+                              "WHERE window_id = ? ORDER BY user_id", [mine.window_id]).df()
+        # independently: who made or got a first call on `start`, silent on the days before
+        first_day = dict(con.execute(
+            "SELECT party, min(call_date) FROM (SELECT caller AS party, call_date FROM calls "
+            "UNION ALL SELECT callee, call_date FROM calls) GROUP BY party").fetchall())
+        reused = con.execute("SELECT count(*) FROM arrival_days_windows WHERE arrival_day = ? "
+                             "AND k > 1", [start]).fetchone()[0]
+    finally:
+        con.close()
+    assert reused == cfg.early_warning.horizon_days - 1
+    assert set(arrival["user_id"]) and all(first_day[u] == start for u in arrival["user_id"])
+    both = sorted(set(fixed["user_id"]) & set(arrival["user_id"]))
+    assert len(both) >= 20
+    a = arrival.set_index("user_id").loc[both]
+    f = fixed.set_index("user_id").loc[both]
+    differing = [c for c in FEATURES if not a[c].equals(f[c])]
+    assert not differing, differing
+    assert a.isna().any(axis=None)  # the comparison covers nulls too
+
+
+def test_best_f1_threshold_by_hand() -> None:
+    y = np.array([1, 0, 1, 0, 0, 1])
+    p = np.array([0.9, 0.8, 0.7, 0.3, 0.3, 0.1])
+    # flag >= 0.9: F1 = 2/(1+3) = .5; >= 0.8: 2/(2+3) = .4; >= 0.7: 4/(3+3) = .667;
+    # >= 0.3: 4/(5+3) = .5; >= 0.1: 6/(6+3) = .667 -> the tie goes to the higher threshold
+    assert best_f1_threshold(y, p) == 0.7
+
+
+def test_evaluation_suppresses_small_cells_and_computes_by_hand() -> None:
+    cfg = StudyConfig.model_validate({"thresholds": {"min_group_size": 3},
+                                      "early_warning": {"random_rankings": 5}})
+    a = date(2016, 9, 5)
+    preds = pd.DataFrame({
+        "k": [1] * 6, "user_id": range(6), "arrival_day": [a] * 6,
+        "last_call_day": [a + timedelta(9)] * 6,
+        "leaving": [True, True, False, False, False, False],
+        "fold": [0] * 6, "probability": [0.9, 0.2, 0.8, 0.1, 0.1, 0.1]})
+    models = pd.DataFrame({"k": [1], "threshold": [0.5]})
+    cells = evaluate(preds, models, cfg).set_index(["metric"])
+    cells = cells[cells["k"] == 1]
+    # flagged: users 0 and 2 -> precision 1/2 over 2 flagged users (< 3: suppressed)
+    assert cells.loc["precision", "suppressed"] and pd.isna(cells.loc["precision", "value"])
+    assert cells.loc["leaving_share", "value"] == pytest.approx(2 / 6)
+    brier = np.mean((np.array([0.9, 0.2, 0.8, 0.1, 0.1, 0.1]) - [1, 1, 0, 0, 0, 0]) ** 2)
+    assert cells.loc["brier", "value"] == pytest.approx(brier)
+
+
+def _scoring_city(tmp: Path, model_dir: Path) -> tuple[StudyConfig, Path, Path]:
+    """A `tiny` city of another seed (the scoring month) whose calls files wait in a staging
+    folder, scored with the models of ``model_dir``."""
+    from migrant_assets.ingest import generate_city
+
+    tmp.mkdir(parents=True, exist_ok=True)
+    study = tmp / "study.yaml"
+    study.write_text(yaml.safe_dump({
+        "workdir": str(tmp / "work"),
+        "source": {"kind": "synthetic", "preset": "tiny", "seed": 7},
+        "early_warning": {"models_from": str(model_dir)},
+    }))
+    cfg = StudyConfig.load(study)
+    generate_city(cfg)
+    staging = tmp / "staging"
+    shutil.move(cfg.synthetic_dir / "calls", staging)
+    (cfg.synthetic_dir / "calls").mkdir()
+    return cfg, study, staging
+
+
+def test_sensor_drops_day_files_one_by_one_into_daily_risk_partitions(tiny: dict, tmp_path,
+                                                                       monkeypatch) -> None:
+    """Trained on the `tiny` city's month, scoring another city as its day files land: each
+    dropped file gives one run request (key: day and content hash), the run of that day gives
+    one `departure_risk` partition whose k is each migrant's days since her first call; a file
+    seen before requests nothing, and re-running a day leaves the same rows."""
+    from migrant_assets.defs import early_warning as ewd
+    from migrant_assets.defs import features as fd
+    from migrant_assets.defs import ingest as ind
+    from migrant_assets.defs.resources import StudyResource
+
+    for var in ("MIGRANT_ASSETS_DUCKDB", "MIGRANT_ASSETS_WORKDIR", "MIGRANT_ASSETS_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    # the training month: the tiny city's stored windows, a fast classifier, a smaller class
+    # minimum (the tiny city has about ten leavers)
+    train_cfg = tiny["cfg"].model_copy(update={
+        "thresholds": tiny["cfg"].thresholds.model_copy(update={"min_class_size": 5}),
+        "early_warning": tiny["cfg"].early_warning.model_copy(
+            update={"classifier": "logistic regression"})})
+    train_db = tmp_path / "train.duckdb"
+    shutil.copy(tiny["cfg"].duckdb_path, train_db)
+    con = connect(train_db)
+    try:
+        models, _ = train_risk_models(con, train_cfg, tmp_path / "models")
+    finally:
+        con.close()
+    assert (models["status"] == "ok").sum() >= 10, models[["k", "status", "reason"]]
+
+    cfg, study_path, staging = _scoring_city(tmp_path / "scoring", tmp_path / "models")
+    study = StudyResource(config_path=str(study_path))
+    resources = {"study": study}
+    instance = dg.DagsterInstance.ephemeral()
+    assert dg.materialize([ind.subscribers, ind.cells, ind.estates], resources=resources,
+                          instance=instance).success
+    landing = cfg.synthetic_dir / "calls"
+    days = [d.isoformat() for d in cfg.calendar.days[:7]]  # 09-01 .. 09-07
+    cursor, keys = None, set()
+    for day in days:
+        shutil.copy(staging / f"{day}.parquet", landing / f"{day}.parquet")
+        context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
+        requests = ewd.calls_landing_sensor(context)
+        cursor = context.cursor
+        new = [r for r in requests if r.run_key not in keys]
+        assert [r.partition_key for r in new] == [day]
+        keys.add(new[0].run_key)
+        if day == days[0]:  # cell prices once the cells are in
+            assert dg.materialize([fd.cell_prices], resources=resources,
+                                  instance=instance).success
+        assert dg.materialize(ewd.DAY_ASSETS, resources=resources, instance=instance,
+                              partition_key=day, tags=new[0].tags).success
+    # a re-delivered identical file requests nothing new; other bytes request that day again
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
+    assert {r.run_key for r in ewd.calls_landing_sensor(context)} == keys
+    con = connect(cfg.duckdb_path)
+    try:
+        risk = con.execute("SELECT * FROM departure_risk ORDER BY call_date, user_id").df()
+        first_call = dict(con.execute(
+            "SELECT party, min(call_date) FROM (SELECT caller AS party, call_date FROM calls "
+            "UNION ALL SELECT callee, call_date FROM calls) GROUP BY party").fetchall())
+    finally:
+        con.close()
+    scored_days = sorted({d.isoformat() for d in risk["call_date"].dt.date})
+    # 09-01..09-04: nobody can have arrived yet (the feed's silent days, min_silent_days)
+    assert scored_days == days[4:]
+    assert len(risk) > 50 and risk["probability"].notna().mean() > 0.9
+    for row in risk.itertuples():
+        assert row.arrival_day.date() == first_call[row.user_id]
+        assert row.k == (row.call_date - row.arrival_day).days + 1
+    assert set(risk["risk_band"]) <= {"high", "elevated", "low", "unscored"}
+    one_day = risk[risk["call_date"] == pd.Timestamp(days[-1])]
+    assert sorted(one_day["risk_rank"]) == sorted(
+        one_day["probability"].rank(ascending=False, method="min").astype(int))
+
+    # re-running a day changes nothing (its windows now summed from their days: the stored
+    # windows of the day before were dropped when the next day ran)
+    def stored() -> tuple[pd.DataFrame, pd.DataFrame]:
+        con = connect(cfg.duckdb_path)
+        try:
+            return (con.execute("SELECT * FROM departure_risk ORDER BY call_date, user_id").df(),
+                    con.execute("SELECT * FROM features_arrival_days "
+                                "ORDER BY window_id, user_id").df())
+        finally:
+            con.close()
+
+    _, features_before = stored()
+    assert dg.materialize(ewd.DAY_ASSETS, resources=resources, instance=instance,
+                          partition_key=days[5]).success
+    risk_again, features_again = stored()
+    pd.testing.assert_frame_equal(risk, risk_again)
+    pd.testing.assert_frame_equal(features_before, features_again)
+    # other bytes for a landed day: a new run key for that day only
+    shutil.copy(staging / f"{days[1]}.parquet", landing / f"{days[5]}.parquet")
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
+    fresh = [r for r in ewd.calls_landing_sensor(context) if r.run_key not in keys]
+    assert [r.partition_key for r in fresh] == [days[5]]
+
+
+def test_an_edited_model_file_is_refused(tmp_path) -> None:
+    """A pickle is code: a model file whose bytes are not those saved is never loaded."""
+    from migrant_assets.early_warning import RiskModel, load_models, write_models
+    from migrant_assets.models.store import save_model
+
+    path = tmp_path / "k07.joblib"
+    sha = save_model(RiskModel(7, None, ["degree"], np.zeros(1), 0.5, 0.04), path)
+    con = connect(tmp_path / "db.duckdb")
+    try:
+        write_models(con, pd.DataFrame([{"k": 7, "classifier": "random forest", "status": "ok",
+                                         "n_train": 20, "n_leaving": 10, "path": str(path),
+                                         "sha256": sha}]), pd.DataFrame())
+        assert load_models(con, StudyConfig())[7].threshold == 0.5
+        path.write_bytes(path.read_bytes() + b"\0")
+        with pytest.raises(ValueError, match="sha256 differs"):
+            load_models(con, StudyConfig())
+    finally:
+        con.close()
