@@ -167,6 +167,8 @@ def _effective_config(args: argparse.Namespace) -> Path:
     updates: dict = {}
     if args.workdir:
         updates["workdir"] = Path(args.workdir).resolve()
+    if getattr(args, "early_warning", False):
+        updates["early_warning"] = cfg.early_warning.model_copy(update={"enabled": True})
     given = {k: v for k, v in (("preset", args.preset), ("seed", args.seed),
                                ("calls", args.calls)) if v is not None}
     if isinstance(cfg.source, SyntheticSource) and given:
@@ -307,6 +309,10 @@ def _print_early_warning(cfg: StudyConfig) -> None:
     def show(x: float | None, spec: str = ".3f") -> str:
         return "n/a" if x is None else format(x, spec)
 
+    if not cfg.early_warning.enabled:
+        print("\nEarly warning: off (migrant-assets demo --early-warning, or early_warning."
+              "enabled in the study config; docs/early_warning.md)")
+        return
     if not cfg.duckdb_path.exists():
         return
     con = connect(cfg.duckdb_path)
@@ -338,13 +344,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if isinstance(cfg.source, SyntheticSource):
         print(f"synthetic city '{cfg.source.preset}' (seed {cfg.source.seed}): "
               f"{cfg.synthetic_dir}", flush=True)
+    from migrant_assets.defs.early_warning import GROUP as EARLY_WARNING_GROUP
     from migrant_assets.runs import main_plan, workdir_lock
 
     with workdir_lock(cfg.workdir):  # a second process on this DuckDB file gets a clear error
         if not isinstance(cfg.source, SyntheticSource):
             contract_for(cfg)  # a bad mapping fails before any run
         demo = _Demo(args.verbose)
-        for step in main_plan(demo.defs):
+        skipped = () if cfg.early_warning.enabled else (EARLY_WARNING_GROUP,)
+        for step in main_plan(demo.defs, skip_groups=skipped):
             demo.step(step)
     elapsed = f"{time.perf_counter() - t0:.0f} s"
     if demo.failed_runs:
@@ -391,6 +399,8 @@ def main(argv: list[str] | None = None) -> None:
     demo.add_argument("--seed", type=int, help="synthetic city seed (default: the config's)")
     demo.add_argument("--workdir", help="where the city, DuckDB file and outputs go")
     demo.add_argument("--config", help="study config (default: config/study.yaml)")
+    demo.add_argument("--early-warning", action="store_true",
+                      help="also run the early-warning assets (docs/early_warning.md; slower)")
     demo.set_defaults(func=cmd_demo)
     for command in (gen, demo):
         command.add_argument("--verbose", action="store_true",

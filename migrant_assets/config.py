@@ -284,6 +284,10 @@ class EarlyWarningSettings(_Model):
     """Early warning (issue 15, docs/early_warning.md): each new migrant's risk of leaving
     within her first ``horizon_days`` days, scored each day from her first k days since arrival.
 
+    - ``enabled``: the main job (``migrant-assets demo``) runs the early-warning assets only when
+      true (``demo --early-warning``): their arrival-relative windows cost several times the rest
+      of the job (docs/early_warning.md, "Cost"). In the Dagster UI they are there either way.
+
     - ``horizon_days``: the windows k = 1..horizon_days (the paper's "sooner than two weeks").
     - ``min_silent_days``: a new migrant's first call is at least this many days after the
       feed's first day (default: the days of the departure study's pre-window, 09-01..09-04).
@@ -298,6 +302,7 @@ class EarlyWarningSettings(_Model):
       drawn (seeded) for the lead time of random flags.
     """
 
+    enabled: bool = False
     horizon_days: int = Field(default=14, ge=1, le=60)
     min_silent_days: int | None = Field(default=None, ge=0)
     train_arrivals: tuple[date, date] | None = None

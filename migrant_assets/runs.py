@@ -187,11 +187,13 @@ class Step:
         return [(keys[0], keys[-1])] if self.single_run else [(k, k) for k in keys]
 
 
-def main_plan(defs: dg.Definitions) -> list[Step]:
-    """Every materializable asset of ``defs`` in an order of its graph: the assets whose
-    upstream is done, by stage, grouped by partitioning (derived, never written by hand)."""
+def main_plan(defs: dg.Definitions, skip_groups: tuple[str, ...] = ()) -> list[Step]:
+    """Every materializable asset of ``defs`` but those of ``skip_groups``, in an order of its
+    graph: the assets whose upstream is done, by stage, grouped by partitioning (derived, never
+    written by hand)."""
     specs = {s.key: s for s in defs.resolve_all_asset_specs()}
-    runnable = {k for k in specs if defs.resolve_assets_def(k).is_executable}
+    runnable = {k for k in specs if defs.resolve_assets_def(k).is_executable
+                and specs[k].group_name not in skip_groups}
     # an asset reading its own previous partition (a first-k-days window) is not its own upstream
     sorter = TopologicalSorter(
         {k: {d.asset_key for d in specs[k].deps} & runnable - {k} for k in runnable})

@@ -100,9 +100,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """`migrant-assets demo --preset tiny` run once for the session (the main job end to end),
-    every statement each asset runs logged (``sql_log``, test_house.py); the environment is
-    restored afterwards."""
+    """`migrant-assets demo --preset tiny --early-warning` run once for the session (the main
+    job end to end, the early warning included), every statement each asset runs logged
+    (``sql_log``, test_house.py); the environment is restored afterwards."""
     tmp = tmp_path_factory.mktemp("tiny")
     saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "MIGRANT_ASSETS_CONFIG",
                                             "MIGRANT_ASSETS_DUCKDB", "MIGRANT_ASSETS_KEY",
@@ -114,7 +114,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict:
     try:
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            main(["demo", "--preset", "tiny", "--workdir", str(tmp / "work")])
+            main(["demo", "--preset", "tiny", "--early-warning", "--workdir", str(tmp / "work")])
         cfg = StudyConfig.load(tmp / "work" / "study.yaml")
         os.environ.pop(SQL_LOG_ENV)  # only the demo's statements
         for start in _WHEEL_RUN:

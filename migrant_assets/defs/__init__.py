@@ -19,9 +19,18 @@ SELF_UPDATING_GROUPS = ("models", "reports")
 AUTOMATION_INTERVAL_S = 10
 
 
+#: Assets that update without waiting for an input nobody materialized: the report reads the
+#: early warning's evaluation when there is one (early_warning.enabled) and says so when not.
+OPTIONAL_INPUTS = frozenset({dg.AssetKey("report")})
+
+
 def _self_updating(spec: dg.AssetSpec) -> dg.AssetSpec:
     if spec.group_name in SELF_UPDATING_GROUPS and spec.partitions_def is None:
-        return spec.replace_attributes(automation_condition=dg.AutomationCondition.eager())
+        condition = dg.AutomationCondition.eager()
+        if spec.key in OPTIONAL_INPUTS:
+            condition = condition.without(~dg.AutomationCondition.any_deps_missing()).with_label(
+                "eager_allow_missing")
+        return spec.replace_attributes(automation_condition=condition)
     return spec
 
 

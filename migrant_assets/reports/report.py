@@ -559,6 +559,9 @@ def _early_warning_section(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, t: 
     """Early warning in hindsight (docs/early_warning.md): per k the metrics of the out-of-fold
     calibrated probabilities, the lead time of flagged leavers, the reliability curve."""
     problem = table_problem(con, "early_warning_evaluation")
+    if not cfg.early_warning.enabled and problem:
+        problem = ("the early warning is off in this study (migrant-assets demo --early-warning, "
+                   "or early_warning.enabled; docs/early_warning.md)")
     if problem:
         return {"table": t.missing("The early-warning evaluation", problem, "table-early-warning",
                                    "table-early-warning-reliability"), "reliability": None,
