@@ -182,6 +182,20 @@ class SparkSQL:
         """A warehouse table, temporary table or view as a Spark DataFrame."""
         return self.spark.table(quote(name).replace('"', "`"))
 
+    def describe(self, table: str, rows_of: tuple[str, Any, Any] | None = None,
+                 ) -> tuple[list[tuple[str, str, bool, str | None]], int]:
+        """As ``db.describe_table``: a warehouse table's columns (name, Spark type, nullable,
+        no comment) and its rows, or those of ``rows_of = (column, first, last)``."""
+        from pyspark.sql import functions as F
+
+        df = self.table(table)
+        columns = [(f.name, f.dataType.simpleString().upper(), f.nullable, None)
+                   for f in df.schema.fields]
+        if rows_of is not None:
+            column, first, last = rows_of
+            df = df.where(F.col(column).between(F.lit(first), F.lit(last)))
+        return columns, df.count()
+
     def partition_path(self, table: str, value: Any) -> str:
         """The directory of one partition of a warehouse table (Hive layout, value escaped as
         Spark escapes it)."""
