@@ -58,14 +58,16 @@ INPUT_TABLES = ("subscribers", "cells", "estates", "user_labels", "cell_prices")
 #: Settings of every session this module starts, under the study's ``engine.conf``: session
 #: time in UTC (timestamps are the city's local wall clock, stored without a zone, so HOUR()
 #: reads them as they are), few shuffle partitions (adaptive execution merges them further; raise
-#: it on a cluster), no web UI, Parquet partition values typed by the tables' DDL, decimal
-#: arithmetic that keeps the SQL's fixed-point scales (the exact sums, prepare.sql) as DuckDB does
-#: instead of rounding them to 6 digits, a driver of 2 GB in local mode.
+#: it on a cluster), no web UI nor console progress bars, Parquet partition values typed by the
+#: tables' DDL, decimal arithmetic that keeps the SQL's fixed-point scales (the exact sums,
+#: prepare.sql) as DuckDB does instead of rounding them to 6 digits, a driver of 2 GB in local
+#: mode.
 SPARK_DEFAULTS: dict[str, str] = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.shuffle.partitions": "8",
     "spark.sql.adaptive.enabled": "true",
     "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
     "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
     "spark.sql.parquet.inferTimestampNTZ.enabled": "true",
     "spark.sql.decimalOperations.allowPrecisionLoss": "false",
