@@ -175,10 +175,11 @@ class SparkSQL:
         return self
 
     def fetchone(self) -> tuple | None:
-        return self._rows[0] if self._rows else None
+        return self._rows.pop(0) if self._rows else None
 
     def fetchall(self) -> list[tuple]:
-        return list(self._rows)
+        rows, self._rows = self._rows, []
+        return rows
 
     def table(self, name: str) -> DataFrame:
         """A warehouse table, temporary table or view as a Spark DataFrame."""

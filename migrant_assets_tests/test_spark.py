@@ -186,6 +186,13 @@ def test_dagster_assets_run_on_spark_with_their_partitions_and_checks(spark_run,
     assert sorted(e.partition for e in events) == days  # one materialization per day
     meta = events[0].materialization.metadata
     assert meta["dagster/row_count"].value > 0 and meta["calls"].value > 0
+    result = dg.materialize([ga.first_k_days_contacts], resources=resources, instance=instance,
+                            tags={"dagster/asset_partition_range_start": days[0],
+                                  "dagster/asset_partition_range_end": days[-1]})
+    assert result.success  # the view over the span of the first k days, on Spark
+    (calls,) = {e.materialization.metadata["calls"].value
+                for e in result.get_asset_materialization_events()}
+    assert calls == meta["calls"].value  # the contacts of the same days count the same calls
     result = dg.materialize([ga.first_k_days_graph, ga.first_k_days_graph_edges,
                              fa.features_first_k_days, fa.features_first_k_days_checks],
                             resources=resources, instance=instance, partition_key=window.key)
