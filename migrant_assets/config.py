@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -331,6 +331,31 @@ class DuckDBSettings(_Model):
         return v.strip()
 
 
+class EngineSettings(_Model):
+    """Where the feature stage (window graphs and features) runs (docs/spark.md): ``duckdb``
+    (the default, embedded in the study's DuckDB file) or ``spark`` (the same SQL files on
+    Apache Spark through ``migrant_assets.engines``; needs the ``spark`` extra and Java). A
+    plain ``engine: spark`` in the YAML is short for ``engine: {kind: spark}``."""
+
+    kind: Literal["duckdb", "spark"] = "duckdb"
+    #: The Spark master: ``local[N]`` (N threads of this machine), ``spark://host:7077``,
+    #: ``yarn``, ``k8s://...``; under spark-submit / Databricks / EMR the session they start
+    #: wins (docs/spark.md).
+    master: str = "local[2]"
+    app_name: str = "migrant_assets"
+    #: The Parquet warehouse: inputs and outputs partitioned by day / window (None:
+    #: ``<workdir>/spark_warehouse``); any Hadoop path (``s3a://``, ``hdfs://``) on a cluster.
+    warehouse: str | None = None
+    #: Extra Spark settings (``spark.executor.memory``, ...), over the engine's defaults
+    #: (``engines.SPARK_DEFAULTS``).
+    conf: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_name(cls, value: Any) -> Any:
+        return {"kind": value} if isinstance(value, str) else value
+
+
 class StudyConfig(_Model):
     calendar: Calendar = Calendar()
     city: City = City()
@@ -349,6 +374,7 @@ class StudyConfig(_Model):
     duckdb: DuckDBSettings = DuckDBSettings()
     models: ModelSettings = ModelSettings()
     early_warning: EarlyWarningSettings = EarlyWarningSettings()
+    engine: EngineSettings = EngineSettings()
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> StudyConfig:

@@ -484,6 +484,8 @@ def write_sql(table: str) -> list[str]:
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the features tables and the view ``features`` if needed (:func:`schema_sql`)."""
+    if not isinstance(con, duckdb.DuckDBPyConnection):
+        return  # another engine (engines.SparkSQL) declared the tables when it started
     refuse_old_layout(con, ["features"])
     run_schema(con, ";\n".join(schema_sql()))
     for family in STORED_SUMS:
@@ -521,7 +523,8 @@ def build_features(
     params = {"window_id": window.window_id, "study": study_of(window)}
     with transaction(con):
         run_text(con, ";\n".join(write_sql(table)), params)
-        if window.family in STORED_SUMS:
+        # window k + 1 adds to these sums on DuckDB; another engine sums each window's own days
+        if window.family in STORED_SUMS and isinstance(con, duckdb.DuckDBPyConnection):
             run_sql(con, "features/save_sums.sql", {
                 "window_id": window.window_id, "province": cfg.city.province,
                 **_sums_key(con, window)}, stored_sums_tables(window.family))

@@ -36,6 +36,8 @@ OTHER_GRAPH_TABLES: dict[str, str] = {"arrival_days": "arrival_days_graph"}
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the graph tables and the view ``window_graph`` (``sql/graphs/schema.sql``)."""
+    if not isinstance(con, duckdb.DuckDBPyConnection):
+        return  # another engine (engines.SparkSQL) declared the tables when it started
     refuse_old_layout(con, ["window_graph"])
     run_schema_sql(con, "graphs/schema.sql")
 

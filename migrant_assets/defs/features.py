@@ -111,7 +111,14 @@ def _features_asset(
         cfg = study.config
         window = cfg.calendar.window(family, context.partition_key)
         with study.connect() as con:
-            build_features(con, cfg, window)
+            if study.on_spark:  # the same SQL on Spark, the rows read back into the table
+                from migrant_assets.engines import export_inputs, spark_features
+
+                with study.spark() as sql:
+                    export_inputs(con, sql)
+                    spark_features(con, sql, cfg, window)
+            else:
+                build_features(con, cfg, window)
             shares = null_shares(con, window)
             by_label = users_by_label(con, window)
             meta = table_metadata(con, table, ("window_id", window.window_id, window.window_id))
@@ -122,6 +129,7 @@ def _features_asset(
                 "first_day": window.start.isoformat(),
                 "last_day": window.end.isoformat(),
                 "population": cfg.population,
+                "engine": cfg.engine.kind,
                 "users_by_label": dg.MetadataValue.json(by_label),
                 "null_shares": dg.MetadataValue.json(tidy(shares)),
             },

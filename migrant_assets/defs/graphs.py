@@ -13,9 +13,13 @@ reads each day once.
 `edges_match_calls` (blocking) compares each stored graph partition with the calls.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
+from typing import Any
 
 import dagster as dg
+import duckdb
 
 from migrant_assets.defs.checks import verdict
 from migrant_assets.defs.ingest import calls
@@ -45,6 +49,26 @@ from migrant_assets.graphs import (
 GROUP = "graphs"
 
 
+@contextmanager
+def engine_connection(study: StudyResource) -> Iterator[Any]:
+    """Where the study's engine stores the graph stage: the DuckDB connection, or on Spark the
+    ``engines.SparkSQL`` over the warehouse; the stage functions take either."""
+    with study.spark() if study.on_spark else study.connect() as con:
+        yield con
+
+
+def engine_metadata(con: Any, table: str, rows_of: tuple[str, Any, Any]) -> dict:
+    """``table_metadata`` of a table of the DuckDB file, or of the Spark warehouse."""
+    if isinstance(con, duckdb.DuckDBPyConnection):
+        return table_metadata(con, table, rows_of)
+    columns, rows = con.describe(table, rows_of)
+    return {**table_name_metadata(table), "dagster/row_count": rows,
+            "dagster/column_schema": dg.TableSchema(columns=[
+                dg.TableColumn(n, t, constraints=dg.TableColumnConstraints(nullable=null))
+                for n, t, null, _ in columns]),
+            "warehouse": con.warehouse}
+
+
 @dg.asset(
     group_name=GROUP,
     pool=DUCKDB_POOL,
@@ -57,10 +81,18 @@ GROUP = "graphs"
 def daily_contacts(context: dg.AssetExecutionContext, study: StudyResource) -> dg.MaterializeResult:
     """One row per (caller, callee) and day: number of calls and total duration (SPEC §4)."""
     n_calls = 0
+    keys = context.partition_key_range
+    if study.on_spark:  # the days' calls copied to the warehouse, the same SQL on Spark
+        from migrant_assets.engines import spark_daily_contacts  # the optional extra `spark`
+
+        with study.connect() as con, study.spark() as sql:
+            n_calls = spark_daily_contacts(
+                con, sql, [date.fromisoformat(k) for k in context.partition_keys])
+            meta = engine_metadata(sql, "daily_contacts", ("call_date", keys.start, keys.end))
+        return dg.MaterializeResult(metadata={**meta, "calls": n_calls})
     with study.connect() as con:
         for key in context.partition_keys:
             n_calls += build_daily_contacts(con, date.fromisoformat(key))["n_calls"] or 0
-        keys = context.partition_key_range
         meta = table_metadata(con, "daily_contacts", ("call_date", keys.start, keys.end))
     return dg.MaterializeResult(metadata={**meta, "calls": n_calls})
 
@@ -80,12 +112,12 @@ def first_k_days_contacts(
     """The daily contacts of the days a first-k-days window can cover (SPEC §2: 09-05..09-18),
     as the view `first_k_days_contacts`; each partition records its day's contacts."""
     keys = context.partition_key_range
-    with study.connect() as con:
+    with engine_connection(study) as con:
         stats = build_first_k_days_contacts(con, study.config.calendar,
                                             date.fromisoformat(keys.start),
                                             date.fromisoformat(keys.end))
-        meta = table_metadata(con, "first_k_days_contacts",
-                              ("call_date", keys.start, keys.end))
+        meta = engine_metadata(con, "first_k_days_contacts",
+                               ("call_date", keys.start, keys.end))
     return dg.MaterializeResult(metadata={**meta, "calls": stats["n_calls"]})
 
 
@@ -114,9 +146,10 @@ def _graph_asset(
     def _asset(context: dg.AssetExecutionContext, study: StudyResource) -> dg.MaterializeResult:
         calendar = study.config.calendar
         window = calendar.window(family, context.partition_key)
-        with study.connect() as con:
-            stats = build_window_graph(con, window, previous_window(calendar, window))
-            meta = table_metadata(con, table, ("window_id", window.window_id, window.window_id))
+        with engine_connection(study) as con:  # on Spark, each window from its own days
+            stats = build_window_graph(
+                con, window, None if study.on_spark else previous_window(calendar, window))
+            meta = engine_metadata(con, table, ("window_id", window.window_id, window.window_id))
         context.log.info(f"{window.label} ({window.start}..{window.end}): {stats}")
         return dg.MaterializeResult(
             metadata={
@@ -130,6 +163,7 @@ def _graph_asset(
                 "reciprocity": tidy(stats["reciprocity"]),
                 "total_calls": stats["n_calls"],
                 "built_from": stats["built_from"] or "its days",
+                "engine": study.config.engine.kind,
             },
         )
 
@@ -157,7 +191,7 @@ def _graph_check(asset: dg.AssetsDefinition, family: str) -> dg.AssetChecksDefin
     )
     def _check(context: dg.AssetCheckExecutionContext, study: StudyResource) -> dg.AssetCheckResult:
         windows = [study.config.calendar.window(family, k) for k in context.partition_keys]
-        with study.connect() as con:
+        with engine_connection(study) as con:  # where the graphs are stored
             return _edges_match_calls(graphs_consistency(con, windows))
 
     return _check

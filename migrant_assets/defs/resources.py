@@ -70,3 +70,18 @@ class StudyResource(DuckDBResource):
     def connect(self):
         """The connection of :meth:`get_connection` (the name the assets use)."""
         return self.get_connection()
+
+    @contextmanager
+    def spark(self):
+        """The study's Spark engine (``engine: spark``, docs/spark.md): a
+        ``migrant_assets.engines.SparkSQL`` over its Parquet warehouse, on the session that
+        dagster-pyspark builds from the study's ``engine`` settings (master, app name, conf)."""
+        from migrant_assets.engines import spark_sql  # pyspark: the optional extra `spark`
+
+        with spark_sql(self.config) as sql:
+            yield sql
+
+    @property
+    def on_spark(self) -> bool:
+        """Whether the feature stage runs on Spark (the study's ``engine.kind``)."""
+        return self.config.engine.kind == "spark"
