@@ -45,7 +45,14 @@ import sqlglot
 from sqlglot import exp
 
 from migrant_assets.config import EngineSettings, StudyConfig, Window
-from migrant_assets.db import quote, registered, run_text, sql_text, transaction
+from migrant_assets.db import (
+    quote,
+    registered,
+    run_text,
+    sql_text,
+    transaction,
+    with_identifiers,
+)
 
 if TYPE_CHECKING:  # pyspark is the optional extra `spark`
     from pyspark.sql import DataFrame, SparkSession
@@ -73,7 +80,8 @@ SPARK_DEFAULTS: dict[str, str] = {
     "spark.sql.decimalOperations.allowPrecisionLoss": "false",
     "spark.driver.memory": "2g",
 }
-#: The schema files run on a Spark warehouse (every table the feature stage reads or writes).
+#: The schema files run on a Spark warehouse (every table the feature stage reads or writes);
+#: the stored sums' file once per family that stores sums (``features.stored_sums_tables``).
 SCHEMA_FILES = ("graphs/schema.sql", "features/first_k_days_sums.sql")
 
 
@@ -119,8 +127,13 @@ class SparkSQL:
         self._delete: dict[str, tuple[str | None, Any]] = {}
         self._rows: list[tuple] = []
         self.description: list[tuple] | None = None
-        for name in SCHEMA_FILES:
-            run_text(self, sql_text(name), where=f"sql/{name}")
+        from migrant_assets.features import STORED_SUMS, stored_sums_tables
+
+        graphs, sums = SCHEMA_FILES
+        run_text(self, sql_text(graphs), where=f"sql/{graphs}")
+        for family in STORED_SUMS:
+            run_text(self, with_identifiers(sql_text(sums), stored_sums_tables(family)),
+                     where=f"sql/{sums}")
         self.declare_features()
 
     # ---------------------------------------------------------------- the translation, one place

@@ -78,7 +78,7 @@ def failing_run(environment, monkeypatch):
                         _fail_departure_folds)
     plan = [Step((dg.AssetKey("departure_folds"),)),
             Step((dg.AssetKey("departure_curves"), dg.AssetKey("report")))]
-    monkeypatch.setattr("migrant_assets.runs.main_plan", lambda defs: plan)
+    monkeypatch.setattr("migrant_assets.runs.main_plan", lambda defs, **_: plan)
     return ["demo", "--preset", "tiny", "--workdir", str(environment / "work")]
 
 

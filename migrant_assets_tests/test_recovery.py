@@ -26,7 +26,7 @@ def _env(home: Path) -> dict:
 
 def _demo(work: Path) -> list[str]:
     return [sys.executable, "-m", "migrant_assets.cli", "demo", "--preset", "tiny",
-            "--workdir", str(work)]
+            "--early-warning", "--workdir", str(work)]  # as the `tiny` fixture it is compared to
 
 
 def _kill_during(cmd: list[str], env: dict, marker: str) -> tuple[str, str]:
