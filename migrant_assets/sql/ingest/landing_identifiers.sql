@@ -21,7 +21,7 @@ FROM (SELECT DISTINCT number FROM batch_numbers) AS b
 WHERE b.number NOT IN (SELECT k.number FROM landing_number_ids AS k);
 
 -- masked: a number that stands for many people (digits hidden: 138****1234, 1380000XXXX; or a
--- placeholder for a withheld caller): its calls are quarantined as masked_number, never merged
+-- stand-in for a withheld caller): its calls are quarantined as masked_number, never merged
 -- into one node of the graph. Only digits, separators and mask characters make a masked number
 -- (a hashed id such as 'ab9xXk' is not one).
 INSERT INTO landing_numbers
