@@ -9,45 +9,14 @@ sqlglot parses each one.
 
 from __future__ import annotations
 
-import json
-from collections import defaultdict
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
-import sqlglot
-from sqlglot import exp
 
 from migrant_assets.runs import main_plan
-
-
-def _table(node: exp.Expression | None) -> str | None:
-    table = node if isinstance(node, exp.Table) else (node.find(exp.Table) if node else None)
-    return table.name.lower() if table is not None else None
-
-
-def written_tables(sql: str) -> tuple[set[str], set[str]]:
-    """(persistent tables ``sql`` writes, temporary tables it creates). Schema DDL — CREATE
-    TABLE IF NOT EXISTS, views, comments — writes no data and is not counted."""
-    writes, temps = set(), set()
-    try:
-        statements = sqlglot.parse(sql, read="duckdb")
-    except sqlglot.errors.ParseError:
-        statements = []
-    for stmt in statements:
-        if isinstance(stmt, exp.Insert | exp.Delete | exp.Update):
-            writes.add(_table(stmt.this))
-        elif isinstance(stmt, exp.Create) and stmt.kind == "TABLE":
-            props = stmt.args.get("properties")
-            if props is not None and props.find(exp.TemporaryProperty):
-                temps.add(_table(stmt.this))
-            elif not stmt.args.get("exists"):
-                writes.add(_table(stmt.this))
-        elif isinstance(stmt, exp.Drop) and stmt.kind == "TABLE" \
-                or isinstance(stmt, exp.Alter):
-            writes.add(_table(stmt))
-    return writes - {None}, temps - {None}
+from migrant_assets_tests.sql_log import tables_written, written_tables
 
 
 def test_the_write_classifier():
@@ -66,16 +35,7 @@ def test_the_write_classifier():
 @pytest.fixture(scope="module")
 def writers(tiny: dict) -> dict[str, set[str]]:
     """Every persistent table the demo wrote, with the assets (or checks) that wrote it."""
-    lines = Path(tiny["sql_log"]).read_text().splitlines()
-    assert len(lines) > 1000  # the log holds the demo's statements
-    found: dict[str, set[str]] = defaultdict(set)
-    temps: set[str] = set()
-    for line in map(json.loads, lines):
-        writes, created = written_tables(line["sql"])
-        temps |= created
-        for table in writes:
-            found[table] |= set(line["assets"]) or {f"check {c}" for c in line["checks"]}
-    return {t: w for t, w in found.items() if t not in temps}
+    return tables_written(Path(tiny["sql_log"]))
 
 
 def _specs():
