@@ -1,10 +1,12 @@
 -- The additive sums (places, moves, moments: additive.sql) of every early-warning window ending
--- on $day, for the parties of its cohort's N1 only (ew_members): the sums of her window's days
--- (arrival..$day), added up from the stored daily sums (day_sums_write.sql), exactly as
--- accumulate.sql adds a stored window's sums to a day's: integer counts and fixed-point DECIMAL
--- sums, so the same tables bit for bit. The path of a window is its days' paths joined end to
--- start: the km of each day plus the step from one day's last cell to the next active day's
--- first cell. TEMP tables ew_places, ew_moments, ew_moves (one row per arrival day and party).
+-- on $day, added up from the stored daily sums of its days arrival..$day (day_sums_write.sql),
+-- exactly as accumulate.sql adds a stored window's sums to a day's: integer counts and
+-- fixed-point DECIMAL sums, so the same tables bit for bit. Places for the parties of the
+-- cohort's N1 (ew_members: the centres and prices of her contacts), moves and moments for the
+-- new migrants only (ew_arrivals: only her own geography and durations are read). The path of a
+-- window is its days' paths joined end to start: the km of each day plus the step from one
+-- day's last cell to the next active day's first cell. TEMP tables ew_places, ew_moments,
+-- ew_moves (one row per arrival day and party).
 CREATE OR REPLACE TEMP TABLE ew_places AS
 SELECT
     m.arrival_day,
@@ -28,7 +30,7 @@ SELECT
     CAST(sum(s.sum_local_x) AS DECIMAL(38, 6)) AS sum_local_x,
     CAST(sum(s.sum_local_x2) AS DECIMAL(38, 12)) AS sum_local_x2
 FROM arrival_days_daily_moments AS s
-JOIN ew_members AS m ON m.party = s.party AND s.call_date BETWEEN m.arrival_day AND $day
+JOIN ew_arrivals AS m ON m.user_id = s.party AND s.call_date BETWEEN m.arrival_day AND $day
 GROUP BY m.arrival_day, s.party;
 
 CREATE OR REPLACE TEMP TABLE ew_moves AS
@@ -44,7 +46,7 @@ WITH days AS (
             PARTITION BY m.arrival_day, v.party ORDER BY v.call_date
         ) AS previous_cell
     FROM arrival_days_daily_moves AS v
-    JOIN ew_members AS m ON m.party = v.party AND v.call_date BETWEEN m.arrival_day AND $day
+    JOIN ew_arrivals AS m ON m.user_id = v.party AND v.call_date BETWEEN m.arrival_day AND $day
 )
 SELECT
     d.arrival_day,
