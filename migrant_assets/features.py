@@ -341,14 +341,15 @@ def prepare(
 ) -> Window | None:
     """The window's additive sums (:func:`sum_window`; with ``summed``, those already in
     ``feat_places``, ``feat_moves``, ``feat_moments`` and ``feat_known_prices``: an early-warning
-    window's, ``sql/early_warning/cohort.sql``), then its featurised users, directed and
-    undirected edges, degrees, contacts, cells and centres (§4-§5); needs the ``cell_prices``
-    table. Returns the window whose stored sums were added to, or None."""
-    ensure_schema(con)
+    window's, ``sql/early_warning/cohort.sql``, whose caller made the schema), then its
+    featurised users, directed and undirected edges, degrees, contacts, cells and centres
+    (§4-§5); needs the ``cell_prices`` table. Returns the window whose stored sums were added
+    to, or None."""
     previous = None
     if summed:
         run_sql(con, "features/macros.sql")
     else:
+        ensure_schema(con)
         previous = sum_window(con, cfg, window, incremental=incremental)
     run_sql(con, "features/prepare.sql", _params(cfg, window))
     return previous
