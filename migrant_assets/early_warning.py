@@ -58,7 +58,6 @@ from migrant_assets.models.classifiers import (
 from migrant_assets.models.data import usable_columns
 from migrant_assets.models.store import save_model
 
-FAMILY = "arrival_days"
 #: Out-of-fold folds of the training cohort (evaluation and threshold).
 OUTER_FOLDS = 5
 #: Risk bands of ``departure_risk`` (counts by band in the asset metadata).
