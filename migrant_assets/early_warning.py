@@ -3,11 +3,13 @@ within her first two weeks, scored every day as that day's calls land.
 
 - **Arrival-relative windows.** A new migrant's day 1 is her first day with a call (paper 000:
   "the first 14 days since she moves"); the migrants who arrived on day a form a cohort, and on
-  day D their window is a..D (k = D - a + 1). Its graph is the graph of *all* calls of a..D
-  (``arrival_days_graph``) and its features are the SPEC §5 features of ``features.py``, run
-  for the cohort only (population ``cohort``). Both are incremental exactly as the first-k-days
-  windows are: window (a, D) = window (a, D - 1) plus day D (``graphs.previous_window``;
-  ``features.sum_window`` with the family's stored sums, ``features.STORED_SUMS``).
+  day D their window is a..D (k = D - a + 1). Its features are the SPEC §5 features of
+  ``features.py``, run for the cohort only (population ``cohort``), over the graph of all calls
+  of a..D restricted to what they read: the edges with an end in the cohort's N1 (its users and
+  their contacts; ``sql/early_warning/members.sql``, ``graphs_write.sql``), and the additive
+  sums of the N1 parties, added up from each day's stored sums (``day_sums_write.sql``,
+  ``window_sums.sql``): each day's calls are read once, and a day's work depends on its
+  cohorts' windows (at most ``horizon_days`` days each), not on the days before.
 - **Outcome** (``sql/early_warning/outcomes.sql``): the departure study's weeks A, B, C counted
   from her arrival day; leaving = silent in her week C, known once her week C has landed.
 - **Risk model per k** (:func:`train_risk_models`): the study's classifier and caps
@@ -43,9 +45,9 @@ from sklearn.model_selection import StratifiedKFold
 
 from migrant_assets.config import StudyConfig
 from migrant_assets.db import registered, run_schema_sql, run_sql, transaction
-from migrant_assets.features import build_features, stored_sums_tables
+from migrant_assets.features import build_features, sums_key
 from migrant_assets.features import ensure_schema as ensure_feature_schema
-from migrant_assets.graphs import arrival_window, build_window_graph, previous_window
+from migrant_assets.graphs import arrival_window
 from migrant_assets.graphs import ensure_schema as ensure_graph_schema
 from migrant_assets.models.classifiers import (
     CLASSIFIERS,
@@ -56,7 +58,6 @@ from migrant_assets.models.classifiers import (
 from migrant_assets.models.data import usable_columns
 from migrant_assets.models.store import save_model
 
-FAMILY = "arrival_days"
 #: Out-of-fold folds of the training cohort (evaluation and threshold).
 OUTER_FOLDS = 5
 #: Risk bands of ``departure_risk`` (counts by band in the asset metadata).
@@ -108,34 +109,57 @@ def _arrivals(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, day: date, first
 
 
 # ------------------------------------------------------------------- arrival-relative windows
+def _sum_days(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, first: date, day: date) -> int:
+    """Store the additive sums of every day of first..day whose stored sums are missing or stale
+    (``sql/early_warning/day_sums_status.sql``: another province, number of calls or inputs),
+    each from that day's calls (``sql/features/additive.sql``); returns how many were summed."""
+    province = cfg.city.province
+    inputs = sums_key(con, arrival_window(first, day))["inputs"]
+    stale = run_sql(con, "early_warning/day_sums_status.sql", {
+        "first": first, "day": day, "province": province, "inputs": inputs}).fetchall()
+    run_sql(con, "features/macros.sql")
+    for call_date, n_calls in stale:
+        run_sql(con, "features/additive.sql",
+                {"start": call_date, "end": call_date, "province": province})
+        with transaction(con):
+            run_sql(con, "early_warning/day_sums_write.sql", {
+                "day": call_date, "province": province, "n_calls": n_calls, "inputs": inputs})
+    return len(stale)
+
+
 def build_arrival_features(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, day: date
                            ) -> dict[str, Any]:
     """Partition ``day`` of ``features_arrival_days``: for each cohort of the last
-    ``horizon_days`` days (new migrants by arrival day), the graph of all calls of its window
-    (arrival..day) and the SPEC §5 features of its users, each window built from the same
-    cohort's window of the day before plus ``day`` when that is stored and still valid, else
-    from its days. Drops stored graphs and sums older than the day before (prune.sql).
-    Returns ``windows``, ``users`` and ``built_from_previous``."""
+    ``horizon_days`` days (new migrants by arrival day), the SPEC §5 features of its users over
+    arrival..day, from the window's graph restricted to the cohort's N1 (``arrival_days_graph``)
+    and the N1 parties' sums of the window's days (stored daily sums; a day's calls are summed
+    once). Drops the graphs of earlier days and the daily sums no window of ``day`` reads
+    (prune.sql). Returns ``windows``, ``users`` and ``days_summed`` (days whose calls were
+    read)."""
     ensure_schema(con)
     horizon = cfg.early_warning.horizon_days
-    _arrivals(con, cfg, day, day - timedelta(horizon - 1), day)
+    first = day - timedelta(horizon - 1)
+    _arrivals(con, cfg, day, first, day)
     with transaction(con):
         run_sql(con, "early_warning/stale_windows.sql", {"day": day})
         run_sql(con, "early_warning/windows_write.sql", {"day": day})
     arrivals = [a for (a,) in con.execute(
         "SELECT DISTINCT arrival_day FROM ew_arrivals ORDER BY arrival_day").fetchall()]
-    reused = 0
+    summed = 0
+    if arrivals:
+        summed = _sum_days(con, cfg, arrivals[0], day)
+        span = {"first": arrivals[0], "day": day}
+        run_sql(con, "early_warning/members.sql", span)
+        with transaction(con):
+            run_sql(con, "early_warning/graphs_write.sql", span)
+        run_sql(con, "early_warning/window_sums.sql", {"day": day})
     for arrival in arrivals:
-        window = arrival_window(arrival, day)
-        stats = build_window_graph(con, window, previous_window(cfg.calendar, window))
-        reused += stats["built_from"] is not None
         run_sql(con, "early_warning/cohort.sql", {"arrival_day": arrival})
-        build_features(con, cfg, window)
+        build_features(con, cfg, arrival_window(arrival, day), summed=True)
     with transaction(con):
-        run_sql(con, "early_warning/prune.sql", {"keep_from": day - timedelta(1)},
-                stored_sums_tables(FAMILY))
+        run_sql(con, "early_warning/prune.sql", {"keep_from": day, "keep_days_from": first})
     users = con.execute("SELECT count(*) FROM ew_arrivals").fetchone()[0]
-    return {"windows": len(arrivals), "users": users, "built_from_previous": reused}
+    return {"windows": len(arrivals), "users": users, "days_summed": summed}
 
 
 # --------------------------------------------------------------------------------- the model

@@ -291,10 +291,10 @@ def _params(cfg: StudyConfig, window: Window) -> dict[str, Any]:
 
 #: The stored additive sums of the incremental window families (``<prefix>_sums``, ``_places``,
 #: ``_moves``, ``_moments``, ``_positions``: ``sql/features/first_k_days_sums.sql``), auxiliary
-#: tables of the family's feature asset; a window of another family is summed from its days.
+#: tables of the family's feature asset; a window of another family is summed from its days
+#: (the early-warning windows add up stored daily sums: ``sql/early_warning/window_sums.sql``).
 STORED_SUMS: dict[str, str] = {
     "first_k_days": "features_first_k_days",
-    "arrival_days": "features_arrival_days",
 }
 _SUMS_PARTS = ("sums", "places", "moves", "moments", "positions")
 
@@ -306,7 +306,7 @@ def stored_sums_tables(family: str) -> dict[str, str]:
     return {f"stored_{part}": f"{prefix}_{part}" for part in _SUMS_PARTS}
 
 
-def _sums_key(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, Any]:
+def sums_key(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, Any]:
     """What a window's stored sums are computed from (``sql/features/sums_key.sql``)."""
     return first_row(run_sql(con, "features/sums_key.sql",
                              {"start": window.start, "end": window.end}))
@@ -325,7 +325,7 @@ def sum_window(
     stored = stored_sums_tables(window.family)
     if previous is not None and not first_row(run_sql(con, "features/previous_sums.sql", {
             "previous_id": previous.window_id, "province": cfg.city.province,
-            **_sums_key(con, previous)}, stored))["usable"]:
+            **sums_key(con, previous)}, stored))["usable"]:
         previous = None
     days = {"start": window.start if previous is None else window.end, "end": window.end,
             "province": cfg.city.province}
@@ -336,13 +336,21 @@ def sum_window(
 
 
 def prepare(
-    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window, *, incremental: bool = True
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window, *, incremental: bool = True,
+    summed: bool = False,
 ) -> Window | None:
-    """The window's additive sums (:func:`sum_window`), then its featurised users, directed and
-    undirected edges, degrees, contacts, cells and centres (§4-§5); needs the ``cell_prices``
-    table. Returns the window whose stored sums were added to, or None."""
-    ensure_schema(con)
-    previous = sum_window(con, cfg, window, incremental=incremental)
+    """The window's additive sums (:func:`sum_window`; with ``summed``, those already in
+    ``feat_places``, ``feat_moves``, ``feat_moments`` and ``feat_known_prices``: an early-warning
+    window's, ``sql/early_warning/cohort.sql``, whose caller made the schema), then its
+    featurised users, directed and undirected edges, degrees, contacts, cells and centres
+    (§4-§5); needs the ``cell_prices`` table. Returns the window whose stored sums were added
+    to, or None."""
+    previous = None
+    if summed:
+        run_sql(con, "features/macros.sql")
+    else:
+        ensure_schema(con)
+        previous = sum_window(con, cfg, window, incremental=incremental)
     run_sql(con, "features/prepare.sql", _params(cfg, window))
     return previous
 
@@ -509,14 +517,16 @@ def run_family(
 
 
 def build_features(
-    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window, *, incremental: bool = True
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window, *, incremental: bool = True,
+    summed: bool = False,
 ) -> str:
     """Every SPEC §5 feature of the window's featurised users, into the window family's table
     (:func:`features_table`; one transaction, delete-then-insert of the window); returns it.
     A first-k-days window adds day k to the stored sums of the first k - 1 days when it can
     (:func:`sum_window`; ``incremental=False`` sums all its days) and stores its own sums for
-    window k + 1 in the same transaction."""
-    prepare(con, cfg, window, incremental=incremental)
+    window k + 1 in the same transaction; ``summed``: the sums are already made
+    (:func:`prepare`)."""
+    prepare(con, cfg, window, incremental=incremental, summed=summed)
     for family in FAMILIES:
         run_family(con, cfg, window, family, prepared=True)
     table = features_table(window)
@@ -527,7 +537,7 @@ def build_features(
         if window.family in STORED_SUMS and isinstance(con, duckdb.DuckDBPyConnection):
             run_sql(con, "features/save_sums.sql", {
                 "window_id": window.window_id, "province": cfg.city.province,
-                **_sums_key(con, window)}, stored_sums_tables(window.family))
+                **sums_key(con, window)}, stored_sums_tables(window.family))
     return table
 
 

@@ -94,11 +94,7 @@ def arrival_window(arrival: date, end: date) -> Window:
 
 def previous_window(calendar: Calendar, window: Window) -> Window | None:
     """The first k - 1 days of a first-k-days window of k > k_min (SPEC §2), else None: the
-    window whose stored graph (and feature sums) window k is built from. An arrival-relative
-    window (``arrival_days``, any k > 1) likewise has the same start and one day less."""
-    if window.family == "arrival_days":
-        return arrival_window(window.start, window.end - timedelta(1)) \
-            if window.end > window.start else None
+    window whose stored graph (and feature sums) window k is built from."""
     if window.family != "first_k_days":
         return None
     key = (window.end - timedelta(1)).isoformat()

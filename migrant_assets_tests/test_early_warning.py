@@ -60,6 +60,50 @@ def test_arrival_k14_equals_fixed_calendar_k14_for_first_day_arrivals(tiny: dict
     assert a.isna().any(axis=None)  # the comparison covers nulls too
 
 
+def test_restricted_windows_equal_full_window_features(tiny: dict, tmp_path) -> None:
+    """A later cohort's window at a middle k and at k = 14, built from its neighbourhood's graph
+    and stored daily sums, equals the same window rebuilt straight: the graph of all calls of
+    its days (``build_window_graph``) and its sums from the calls (``incremental=False``); every
+    feature column, nulls included."""
+    from migrant_assets.features import build_features
+    from migrant_assets.graphs import build_window_graph
+
+    cfg = tiny["cfg"]
+    a = cfg.calendar.first_k_start + timedelta(3)
+    windows = [arrival_window(a, a + timedelta(6)), arrival_window(a, a + timedelta(13))]
+    path = tmp_path / "copy.duckdb"
+    shutil.copy(cfg.duckdb_path, path)
+    cols = ", ".join(f'"{c}"' for c in FEATURES)
+    con = connect(path)
+    try:
+        def rows(window):
+            return con.execute(f"SELECT user_id, {cols} FROM features_arrival_days WHERE "
+                               "window_id = ? ORDER BY user_id", [window.window_id]).df()
+
+        stored = [rows(w) for w in windows]
+        # the longest stored window's graph (the last day's) against all edges of its days
+        restricted, full = con.execute(
+            "WITH w AS (SELECT * FROM arrival_days_windows WHERE window_id IN (SELECT window_id "
+            "FROM arrival_days_graph) ORDER BY k DESC LIMIT 1) "
+            "SELECT (SELECT count(*) FROM arrival_days_graph AS g JOIN w USING (window_id)), "
+            "(SELECT count(DISTINCT (caller, callee)) FROM daily_contacts AS d JOIN w "
+            "ON d.call_date BETWEEN w.arrival_day AND w.end_day)").fetchone()
+        for w, mine in zip(windows, stored, strict=True):
+            con.execute("CREATE OR REPLACE TEMP TABLE feat_cohort AS SELECT u.user_id, "
+                        "CAST(NULL AS VARCHAR) AS label FROM (SELECT DISTINCT user_id FROM "
+                        "features_arrival_days WHERE window_id = ?) AS u", [w.window_id])
+            build_window_graph(con, w)
+            build_features(con, cfg, w, incremental=False)
+            straight = rows(w)
+            assert len(mine) >= 20 and list(mine["user_id"]) == list(straight["user_id"])
+            differing = [c for c in FEATURES if not mine[c].equals(straight[c])]
+            assert not differing, (w.window_id, differing)
+            assert mine.isna().any(axis=None)
+    finally:
+        con.close()
+    assert 0 < restricted < full  # the stored graphs are restricted to the neighbourhoods
+
+
 def test_best_f1_threshold_by_hand() -> None:
     y = np.array([1, 0, 1, 0, 0, 1])
     p = np.array([0.9, 0.8, 0.7, 0.3, 0.3, 0.1])

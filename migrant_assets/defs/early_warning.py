@@ -52,10 +52,10 @@ def features_arrival_days(context: dg.AssetExecutionContext,
                           study: StudyResource) -> dg.MaterializeResult:
     """SPEC §5 features of every new migrant who arrived in the last `early_warning.horizon_days`
     days, over her own first k days (arrival day .. the partition's day; the graph of all calls
-    of those days). Each cohort's window is the day before's plus this day (stored graph and
-    sums, like the first-k-days windows). Also writes `arrival_days_windows`,
-    `arrival_days_graph` and the sums `features_arrival_days_*`. A run may cover a range of
-    days (single-run backfill), built day after day."""
+    of those days, restricted to the edges her cohort's features read). Each day's calls are
+    summed once (stored daily sums); a window adds up its days'. Also writes
+    `arrival_days_windows`, `arrival_days_graph` and the daily sums `arrival_days_daily_*`. A
+    run may cover a range of days (single-run backfill), built day after day."""
     cfg = study.config
     stats = []
     with study.connect() as con:
@@ -67,7 +67,7 @@ def features_arrival_days(context: dg.AssetExecutionContext,
     return dg.MaterializeResult(metadata={
         **md, "cohorts": sum(s["windows"] for s in stats),
         "new_migrants": sum(s["users"] for s in stats),
-        "windows_built_from_previous_day": sum(s["built_from_previous"] for s in stats)})
+        "days_summed_from_calls": sum(s["days_summed"] for s in stats)})
 
 @dg.asset(
     group_name=GROUP,

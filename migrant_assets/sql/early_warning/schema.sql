@@ -1,6 +1,6 @@
--- Tables of the early-warning stage (docs/early_warning.md). arrival_days_windows is an
--- auxiliary table of the asset features_arrival_days (its feature rows are in
--- features_arrival_days, its graphs in arrival_days_graph, its sums in features_arrival_days_*);
+-- Tables of the early-warning stage (docs/early_warning.md). arrival_days_windows and the daily
+-- sums arrival_days_daily_* are auxiliary tables of the asset features_arrival_days (its feature
+-- rows are in features_arrival_days, its graphs in arrival_days_graph);
 -- early_warning_models and its auxiliary early_warning_predictions belong to the asset
 -- early_warning_models; departure_risk and early_warning_evaluation to their assets.
 CREATE TABLE IF NOT EXISTS arrival_days_windows (
@@ -9,6 +9,39 @@ CREATE TABLE IF NOT EXISTS arrival_days_windows (
     end_day DATE NOT NULL,
     k INTEGER NOT NULL,
     n_users BIGINT NOT NULL
+);
+-- The additive sums of each day's calls for every party (additive.sql over one day), kept for the
+-- days the current windows cover: a window adds up its days' (window_sums.sql).
+CREATE TABLE IF NOT EXISTS arrival_days_daily_sums (
+    call_date DATE NOT NULL,
+    province VARCHAR,
+    n_calls BIGINT NOT NULL,
+    inputs VARCHAR
+);
+CREATE TABLE IF NOT EXISTS arrival_days_daily_places (
+    call_date DATE NOT NULL,
+    party BIGINT NOT NULL,
+    cell_id VARCHAR NOT NULL,
+    n BIGINT NOT NULL,
+    n_home BIGINT NOT NULL,
+    n_work BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS arrival_days_daily_moves (
+    call_date DATE NOT NULL,
+    party BIGINT NOT NULL,
+    first_cell VARCHAR NOT NULL,
+    last_cell VARCHAR NOT NULL,
+    moving_km DECIMAL(38, 12) NOT NULL
+);
+CREATE TABLE IF NOT EXISTS arrival_days_daily_moments (
+    call_date DATE NOT NULL,
+    party BIGINT NOT NULL,
+    n BIGINT NOT NULL,
+    sum_x DECIMAL(38, 6),
+    sum_x2 DECIMAL(38, 12),
+    n_local BIGINT NOT NULL,
+    sum_local_x DECIMAL(38, 6),
+    sum_local_x2 DECIMAL(38, 12)
 );
 CREATE TABLE IF NOT EXISTS early_warning_models (
     k INTEGER NOT NULL,
@@ -57,6 +90,15 @@ COMMENT ON COLUMN arrival_days_windows.arrival_day IS
 COMMENT ON COLUMN arrival_days_windows.end_day IS 'Last day of the window (the partition).';
 COMMENT ON COLUMN arrival_days_windows.k IS 'Days since arrival, arrival day included.';
 COMMENT ON COLUMN arrival_days_windows.n_users IS 'New migrants of the cohort featurised.';
+COMMENT ON COLUMN arrival_days_daily_sums.n_calls IS
+    'Calls of the day when it was summed: the sums of a re-ingested day are computed again.';
+COMMENT ON COLUMN arrival_days_daily_sums.inputs IS
+    'Checksum of cells, estates, cell prices and birth provinces when summed (sums_key.sql).';
+COMMENT ON COLUMN arrival_days_daily_places.n IS
+    'Locations of the party in the cell that day (n_home at home hours, n_work at work hours).';
+COMMENT ON COLUMN arrival_days_daily_moves.moving_km IS
+    'Exact km between consecutive locations of the day, from first_cell to last_cell.';
+COMMENT ON COLUMN arrival_days_daily_moments.n IS 'Known call durations of the party that day.';
 COMMENT ON COLUMN early_warning_models.status IS 'ok, or skipped (with its reason).';
 COMMENT ON COLUMN early_warning_models.n_train IS
     'Training users: new migrants of the training arrivals with a known outcome.';

@@ -1,7 +1,8 @@
 -- Auxiliary tables of the asset features_first_k_days (docs/data_model.md): the additive sums of
 -- each first-k-days window (additive.sql, accumulate.sql), kept so that window k is built from
--- window k - 1 plus day k; the same tables of features_arrival_days for the early-warning windows
--- ($stored_* are the family's tables: features.stored_sums_tables). Idempotent schema DDL.
+-- window k - 1 plus day k ($stored_* are the family's tables: features.stored_sums_tables; the
+-- early-warning windows keep daily sums instead, sql/early_warning/schema.sql). Idempotent
+-- schema DDL.
 CREATE TABLE IF NOT EXISTS $stored_sums (
     window_id VARCHAR NOT NULL,
     province VARCHAR,

@@ -1,7 +1,7 @@
 -- Window $window_id of $graph_table (SPEC §4) from its stored first k - 1 days ($previous_id)
 -- plus the daily contacts of day k ($end): each edge's calls and known durations add up.
--- $graph_table is an identifier (first_k_days_graph, or arrival_days_graph of the early-warning
--- windows: graphs.graph_table), allow-listed and quoted; every other $name is a bound value.
+-- $graph_table is an identifier (the window family's graph table: graphs.graph_table),
+-- allow-listed and quoted; every other $name is a bound value.
 -- Durations are exact sums (fixed point to the microsecond, daily_contacts.sql), so this
 -- gives the same rows as window_graph.sql summing all k days. Delete-then-insert; run inside one
 -- transaction.
