@@ -3,6 +3,7 @@ with seconds and peak memory per asset and per stage, beside a baseline checkout
 
     .venv/bin/python benchmarks/demo.py [--presets tiny demo] [--baseline REV|none]
                                         [--workdir /tmp/bench-demo] [--quiet]
+                                        [--memory-limit 1GB]
 
 Each preset runs from nothing (city generation included) in a fresh work directory and Dagster
 home, ours first, then the baseline (``REV`` checked out as a git worktree and imported instead of
@@ -25,9 +26,9 @@ SEED = 20160901
 
 
 def _run(label: str, preset: str, workdir: Path, python_path: Path | None,
-         echo: bool) -> PipelineRun:
+         echo: bool, duckdb: dict | None = None) -> PipelineRun:
     shutil.rmtree(workdir, ignore_errors=True)
-    config = write_config(workdir, preset, SEED, None)
+    config = write_config(workdir, preset, SEED, None, duckdb)
     print(f"\n== {preset}: {label} ==", flush=True)
     run = run_demo(config, workdir, python_path=python_path, echo=echo)
     status = "ok" if run.returncode == 0 else f"exit code {run.returncode}"
@@ -75,14 +76,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="git revision to compare with, or 'none'")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/bench-demo"))
     parser.add_argument("--quiet", action="store_true", help="do not echo the demo's output")
+    parser.add_argument("--memory-limit", help="duckdb.memory_limit of both runs (default: the "
+                        "study config's default)")
     args = parser.parse_args(argv)
     base_path = (None if args.baseline == "none"
                  else baseline_checkout(args.baseline, args.workdir / f"base-{args.baseline}"))
+    duckdb = {"memory_limit": args.memory_limit} if args.memory_limit else None
     failed = False
     for preset in args.presets:
-        ours = _run("ours", preset, args.workdir / f"{preset}-ours", None, not args.quiet)
+        ours = _run("ours", preset, args.workdir / f"{preset}-ours", None, not args.quiet,
+                    duckdb)
         base = (_run(f"baseline {args.baseline}", preset, args.workdir / f"{preset}-base",
-                     base_path, not args.quiet) if base_path else None)
+                     base_path, not args.quiet, duckdb) if base_path else None)
         _report(preset, ours, base)
         failed |= ours.returncode != 0
     return 1 if failed else 0

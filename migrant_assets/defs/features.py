@@ -12,8 +12,9 @@ the job of the whole-period graph and features, a step of the main job.
 plus day k when they are stored and still match the calls, else the sums of all its days
 (`features.sum_window`); the rest is computed on window k (docs/data_model.md).
 
-The checks of `migrant_assets.features.CHECKS` judge each stored partition, one evaluation per
-partition (`BLOCKING_CHECKS` block what reads the features).
+Every feature asset backfills in a single run, window after window in order. The checks of
+`migrant_assets.features.CHECKS` judge each stored partition, one evaluation per partition
+(`checks.per_partition`; `BLOCKING_CHECKS` block what reads the features).
 """
 
 import dagster as dg

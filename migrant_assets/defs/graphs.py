@@ -8,9 +8,10 @@ window (one static partition, keyed by the month's first day) to every day of th
 A first-k-days window also reads its own asset's previous partition (k - 1): G_k is G_{k-1} plus
 day k when G_{k-1} is stored and still matches the daily contacts, else the sum of its days
 (`graphs.build_window_graph`); so a window materialized alone is right, and a backfill in order
-reads each day once.
+reads each day once. Every window asset backfills in a single run, window after window in order.
 
-`edges_match_calls` (blocking) compares each stored graph partition with the calls.
+`edges_match_calls` (blocking) compares each stored graph partition with the calls, one
+evaluation per partition (`checks.per_partition`).
 """
 
 from collections.abc import Iterator

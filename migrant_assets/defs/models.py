@@ -4,8 +4,8 @@ window, its Tables 1–3 and Figures 8–9, and the integration study's logistic
 Each asset owns the table named as itself (and its ``_splits`` / ``_fold_metrics`` tables);
 the shared names the report reads are views over them (``sql/models/schema.sql``).
 `departure_models` is partitioned like the first-k-days features, so a backfill over every
-first-k-days partition (k = k_min..k_max of the calendar) trains every k; the assets after it
-read whatever k partitions exist and reuse the models it stored (`departure_models_fitted`:
+first-k-days partition (k = k_min..k_max of the calendar; one run) trains every k; the assets
+after it read whatever k partitions exist and reuse the models it stored (`departure_models_fitted`:
 the transfer matrix, Table 3's all-features row, Figure 9), so nothing is fitted twice. Every
 fit is bounded by the caps of the study config's `models` section (docs/models.md). An
 experiment the data cannot support is written as skipped rows with the reason
@@ -13,8 +13,8 @@ experiment the data cannot support is written as skipped rows with the reason
 
 The checks read the stored result tables (``migrant_assets.models.checks``), so each can be
 re-run alone; a check with nothing to judge is reported as not judged (``defs.checks.verdict``).
-The checks of `departure_models` are partitioned like it: each run of one k records the
-evaluation of that k (docs/models.md).
+The checks of `departure_models` are partitioned like it: a run records one evaluation per k
+it fit, tied to that k (`checks.per_partition`, docs/models.md).
 """
 
 from collections.abc import Sequence
