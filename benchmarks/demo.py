@@ -7,7 +7,9 @@ with seconds and peak memory per asset and per stage, beside a baseline checkout
 
 Each preset runs from nothing (city generation included) in a fresh work directory and Dagster
 home, ours first, then the baseline (``REV`` checked out as a git worktree and imported instead of
-this checkout; default: ``870090f``, the main job before issue 13). Targets on 2 cores: ``demo``
+this checkout; default: ``870090f``, the main job before issue 13), each with the DuckDB
+settings of its own default study config, as its ``make demo`` (``--memory-limit``: the same
+for both). Targets on 2 cores: ``demo``
 under 180 s with peak RSS under 2 GB, ``tiny`` under 45 s. Peak RSS is the largest resident size
 of the demo's process tree, sampled every 0.2 s (``pipeline_run.py``).
 """
@@ -19,10 +21,26 @@ import shutil
 import sys
 from pathlib import Path
 
-from pipeline_run import STAGES, PipelineRun, baseline_checkout, gb, run_demo, write_config
+import yaml
+from pipeline_run import (
+    ROOT,
+    STAGES,
+    PipelineRun,
+    baseline_checkout,
+    gb,
+    run_demo,
+    write_config,
+)
 
 TARGETS = {"tiny": (45.0, None), "demo": (180.0, 2e9)}
 SEED = 20160901
+
+
+def _shipped_duckdb(checkout: Path) -> dict | None:
+    """The ``duckdb`` section of a checkout's default study config (what its ``make demo``
+    runs with), or None."""
+    shipped = yaml.safe_load((checkout / "migrant_assets" / "data" / "study.yaml").read_text())
+    return (shipped or {}).get("duckdb")
 
 
 def _run(label: str, preset: str, workdir: Path, python_path: Path | None,
@@ -76,18 +94,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="git revision to compare with, or 'none'")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/bench-demo"))
     parser.add_argument("--quiet", action="store_true", help="do not echo the demo's output")
-    parser.add_argument("--memory-limit", help="duckdb.memory_limit of both runs (default: the "
-                        "study config's default)")
+    parser.add_argument("--memory-limit", help="duckdb.memory_limit of both runs (default: "
+                        "each checkout's default study config, as its `make demo`)")
     args = parser.parse_args(argv)
     base_path = (None if args.baseline == "none"
                  else baseline_checkout(args.baseline, args.workdir / f"base-{args.baseline}"))
-    duckdb = {"memory_limit": args.memory_limit} if args.memory_limit else None
+    ours_db, base_db = ((({"memory_limit": args.memory_limit},) * 2) if args.memory_limit
+                        else (_shipped_duckdb(ROOT), base_path and _shipped_duckdb(base_path)))
     failed = False
     for preset in args.presets:
         ours = _run("ours", preset, args.workdir / f"{preset}-ours", None, not args.quiet,
-                    duckdb)
+                    ours_db)
         base = (_run(f"baseline {args.baseline}", preset, args.workdir / f"{preset}-base",
-                     base_path, not args.quiet, duckdb) if base_path else None)
+                     base_path, not args.quiet, base_db) if base_path else None)
         _report(preset, ours, base)
         failed |= ours.returncode != 0
     return 1 if failed else 0

@@ -63,6 +63,7 @@ from migrant_assets.models.checks import (
     random_guess_beaten,
 )
 from migrant_assets.models.data import departure_folds as stored_departure_folds
+from migrant_assets.models.departure import release_workers
 from migrant_assets.reports import (
     first_k_curves,
     importance_chart,
@@ -163,13 +164,16 @@ def departure_models(context: dg.AssetExecutionContext, study: StudyResource):
     windows = [cfg.calendar.window("first_k_days", k) for k in context.partition_keys]
     results, saved = [], {}
     with study.connect() as con:
-        for key, window in zip(context.partition_keys, windows, strict=True):
-            ev = evaluate_window(con, cfg, window, cfg.models.seed)
-            results.append(ev.results)
-            saved[key] = _save_models(cfg, f"{DEPARTURE_MODELS}/{key}", ev.models)
-            context.log.info(f"{window.label}: " + ", ".join(
-                f"{r.row} F1 {r.f1:.3f}" if r.status == OK else f"{r.row} skipped"
-                for r in ev.results.itertuples()))
+        try:
+            for key, window in zip(context.partition_keys, windows, strict=True):
+                ev = evaluate_window(con, cfg, window, cfg.models.seed)
+                results.append(ev.results)
+                saved[key] = _save_models(cfg, f"{DEPARTURE_MODELS}/{key}", ev.models)
+                context.log.info(f"{window.label}: " + ", ".join(
+                    f"{r.row} F1 {r.f1:.3f}" if r.status == OK else f"{r.row} skipped"
+                    for r in ev.results.itertuples()))
+        finally:
+            release_workers()  # every window of the run is fit
         metadata = {**table_metadata(con, DEPARTURE_MODELS, ("window_id", windows[0].window_id,
                                                                 windows[-1].window_id)),
                     "window": windows[0].label if len(windows) == 1
