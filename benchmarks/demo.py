@@ -50,7 +50,8 @@ def _run(label: str, preset: str, workdir: Path, python_path: Path | None,
     print(f"\n== {preset}: {label} ==", flush=True)
     run = run_demo(config, workdir, python_path=python_path, echo=echo)
     status = "ok" if run.returncode == 0 else f"exit code {run.returncode}"
-    print(f"{preset} {label}: {run.wall:.1f} s wall, peak RSS {gb(run.peak_rss)} ({status})",
+    print(f"{preset} {label}: {run.wall:.1f} s wall, {run.cpu:.1f} CPU-s, peak RSS "
+          f"{gb(run.peak_rss)} ({status})",
           flush=True)
     return run
 
@@ -77,9 +78,11 @@ def _report(preset: str, ours: PipelineRun, base: PipelineRun | None) -> None:
             line += f"   baseline {sb.get(stage, {}).get('seconds', 0):7.1f} s"
         print(line)
     limit_s, limit_rss = TARGETS.get(preset, (None, None))
-    print(f"\n{preset}: ours {ours.wall:.1f} s, peak RSS {gb(ours.peak_rss)}"
-          + (f"; baseline {base.wall:.1f} s, peak RSS {gb(base.peak_rss)}; speed-up "
-             f"{base.wall / ours.wall:.1f}x" if base else ""))
+    print(f"\n{preset}: ours {ours.wall:.1f} s ({ours.cpu:.1f} CPU-s), peak RSS "
+          f"{gb(ours.peak_rss)}"
+          + (f"; baseline {base.wall:.1f} s ({base.cpu:.1f} CPU-s), peak RSS "
+             f"{gb(base.peak_rss)}; speed-up {base.wall / ours.wall:.1f}x wall, "
+             f"{base.cpu / ours.cpu:.1f}x CPU" if base else ""))
     if limit_s is not None:
         print(f"{preset}: target under {limit_s:.0f} s"
               + (f" and {gb(limit_rss)}" if limit_rss else "") + ": "
