@@ -137,7 +137,8 @@ def test_a_check_on_a_partitioned_asset_reports_its_partition(tiny: dict) -> Non
     for key in partitioned:
         keys = graph.get(key.asset_key).partitions_def.get_partition_keys()
         records = instance.event_log_storage.get_asset_check_execution_history(key, limit=100)
-        assert sorted(r.partition for r in records) == sorted(keys), key
+        # every partition, none missing or None (a later backfill may add records)
+        assert {r.partition for r in records} == set(keys), key
         for record in records:
             evaluation = record.event.dagster_event.event_specific_data
             assert evaluation.partition == record.partition, key
