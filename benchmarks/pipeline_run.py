@@ -116,6 +116,9 @@ class Step:
 class PipelineRun:
     wall: float
     returncode: int
+    #: CPU seconds (user + system) of the demo's process tree: the processes waited for, the
+    #: fits' workers included; less sensitive than ``wall`` to a machine shared with others.
+    cpu: float
     steps: list[Step]
     sampler: Sampler
     workdir: Path
@@ -180,6 +183,7 @@ def run_demo(config: Path, workdir: Path, *, python_path: Path | None = None,
     cmd = [sys.executable, "-m", "migrant_assets.cli", "demo", "--config", str(config),
            "--workdir", str(workdir)]
     t0 = time.perf_counter()
+    cpu0 = _children_cpu()
     proc = subprocess.Popen(cmd, env=env, cwd=python_path or ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     sampler = Sampler(proc.pid, workdir / "tmp")
@@ -191,9 +195,18 @@ def run_demo(config: Path, workdir: Path, *, python_path: Path | None = None,
             print(f"    | {line}", end="", flush=True)
     proc.wait()
     wall = time.perf_counter() - t0
+    cpu = _children_cpu() - cpu0
     sampler.stop()
     steps = read_steps(home, config, python_path)
-    return PipelineRun(wall, proc.returncode, steps, sampler, workdir, "".join(lines))
+    return PipelineRun(wall, proc.returncode, cpu, steps, sampler, workdir, "".join(lines))
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of this process's children that have been waited for."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 _READ_STEPS = r"""

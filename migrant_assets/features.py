@@ -699,20 +699,6 @@ class CheckOutcome:
     def severity(self) -> str:
         return "WARN" if self.judged == 0 else "ERROR"
 
-    @staticmethod
-    def over_windows(outcomes: dict[str, CheckOutcome]) -> CheckOutcome:
-        """One verdict for several windows (keyed by window id; a run over a partition range):
-        passes when every window passes, judges what they judged, lists each window."""
-        if len(outcomes) == 1:
-            return next(iter(outcomes.values()))
-        judged = sum(o.judged for o in outcomes.values())
-        return CheckOutcome(
-            all(o.passed for o in outcomes.values()), judged,
-            None if judged else "no window of the range has anything to judge",
-            {"windows": {w: {"passed": o.passed, "judged": o.judged, "reason": o.reason}
-                         for w, o in outcomes.items()}},
-        )
-
 
 #: The feature checks, with what they assert.
 CHECKS: dict[str, str] = {

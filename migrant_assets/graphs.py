@@ -13,7 +13,6 @@ durations, null when none of the edge's calls has one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
@@ -153,19 +152,4 @@ def window_graph_consistency(con: duckdb.DuckDBPyConnection, window: Window) -> 
         and out["stored_calls"] == out["expected_calls"]
     )
     out["judged"] = out["stored_edges"] + out["expected_edges"]
-    return out
-
-
-def graphs_consistency(
-    con: duckdb.DuckDBPyConnection, windows: Iterable[Window]
-) -> dict[str, Any]:
-    """:func:`window_graph_consistency` of several windows at once (a run over a partition
-    range): totals summed, ``ok`` when every window agrees, ``windows`` the ids judged."""
-    each = {w.window_id: window_graph_consistency(con, w) for w in windows}
-    if len(each) == 1:
-        return next(iter(each.values()))
-    out: dict[str, Any] = {k: sum(c[k] for c in each.values())
-                           for k in next(iter(each.values())) if k != "ok"}
-    out["ok"] = all(c["ok"] for c in each.values())
-    out["windows"] = sorted(each)
     return out

@@ -300,7 +300,8 @@ def _graph_city(tmp_path, rows: list[tuple]):
 
 def test_edges_match_calls_is_evaluated_per_partition(tmp_path, monkeypatch, calls):
     """The blocking check `edges_match_calls` judges the stored graph of the partition it runs
-    for, its evaluation tied to that partition; run alone it catches a corrupted edge."""
+    for, its evaluation tied to that partition; run alone it catches a corrupted edge; run over a
+    range of weeks it judges each week apart and its failure fails the step."""
     from migrant_assets.db import connect
     from migrant_assets.defs import graphs as ga
 
@@ -344,3 +345,11 @@ def test_edges_match_calls_is_evaluated_per_partition(tmp_path, monkeypatch, cal
     assert (evaluation.partition, evaluation.passed) == (weeks[1], False)
     assert evaluation.severity == dg.AssetCheckSeverity.ERROR
     assert evaluation.metadata["mismatched_edges"].value == 1
+    # a single run over every week (a range, as the main job and a UI backfill run it): one
+    # evaluation per week, the corrupted one failed, and the blocking failure fails the step
+    result = job.execute_in_process(instance=instance, raise_on_error=False, tags={
+        "dagster/asset_partition_range_start": weeks[0],
+        "dagster/asset_partition_range_end": weeks[-1]})
+    got = {e.partition: e.passed for e in result.get_asset_check_evaluations()}
+    assert got == {w: w != weeks[1] for w in weeks}
+    assert not result.success

@@ -4,7 +4,7 @@ reported as not judged (``passed`` False, severity WARN, ``judged: 0`` and the r
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
 import dagster as dg
 
@@ -36,18 +36,29 @@ def outcome_verdict(outcome: CheckOutcome, check_name: str | None = None,
                    check_name=check_name)
 
 
-def per_partition(context: dg.AssetCheckExecutionContext, spec: dg.AssetCheckSpec,
-                  results: Mapping[str, dg.AssetCheckResult]) -> Iterator:
-    """The results of a partitioned check, one per partition key of its run. A run of one
-    partition: the result (Dagster ties it to the partition and to the materialization it
-    checks). A single run over a range, where Dagster would record one result for no
-    partition: one evaluation per partition (the check must be a ``multi_asset_check`` with
-    ``can_subset=True`` to yield them)."""
+def per_partition(context: dg.AssetCheckExecutionContext,
+                  checks: Sequence[tuple[dg.AssetCheckSpec, Mapping[str, dg.AssetCheckResult]]],
+                  ) -> Iterator:
+    """The results of partitioned checks, one per check and partition key of the run
+    (``checks``: each spec with its results by partition key). A run of one partition: the
+    results (Dagster ties them to the partition and to the materialization they check). A
+    single run over a range, where Dagster would record one result for no partition: one
+    evaluation per check and partition (the check must be a ``multi_asset_check`` with
+    ``can_subset=True`` to yield them); then, as a blocking check does in a run of one
+    partition, the step fails when a blocking check failed with severity ERROR on some
+    partition, so nothing downstream in the run reads the partition."""
     if context.has_partition_key:
-        yield from results.values()
+        for _, results in checks:
+            yield from results.values()
         return
-    for key, r in results.items():
-        yield dg.AssetCheckEvaluation(
-            asset_key=spec.asset_key, check_name=spec.name, passed=r.passed,
-            metadata=r.metadata, severity=r.severity, description=r.description,
-            blocking=spec.blocking, partition=key)
+    blocked = []
+    for spec, results in checks:
+        for key, r in results.items():
+            yield dg.AssetCheckEvaluation(
+                asset_key=spec.asset_key, check_name=spec.name, passed=r.passed,
+                metadata=r.metadata, severity=r.severity, description=r.description,
+                blocking=spec.blocking, partition=key)
+            if spec.blocking and not r.passed and r.severity == dg.AssetCheckSeverity.ERROR:
+                blocked.append(f"{spec.asset_key.to_user_string()}.{spec.name} [{key}]")
+    if blocked:
+        raise dg.Failure(description="blocking check(s) failed: " + ", ".join(blocked))

@@ -12,13 +12,14 @@ the job of the whole-period graph and features, a step of the main job.
 plus day k when they are stored and still match the calls, else the sums of all its days
 (`features.sum_window`); the rest is computed on window k (docs/data_model.md).
 
-The checks of `migrant_assets.features.CHECKS` judge each stored partition, one evaluation per
-partition (`BLOCKING_CHECKS` block what reads the features).
+Every feature asset backfills in a single run, window after window in order. The checks of
+`migrant_assets.features.CHECKS` judge each stored partition, one evaluation per partition
+(`checks.per_partition`; `BLOCKING_CHECKS` block what reads the features).
 """
 
 import dagster as dg
 
-from migrant_assets.defs.checks import outcome_verdict
+from migrant_assets.defs.checks import outcome_verdict, per_partition
 from migrant_assets.defs.graphs import (
     departure_week_graph,
     first_k_days_contacts,
@@ -44,7 +45,6 @@ from migrant_assets.features import (
     CHECKS,
     FEATURE_TABLES,
     FEATURES,
-    CheckOutcome,
     build_features,
     cell_prices_stats,
     evaluate_feature_checks,
@@ -102,6 +102,7 @@ def _features_asset(
         pool=DUCKDB_POOL,
         kinds={"duckdb"},
         partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
         deps=deps,
         description=description,
         metadata={**table_name_metadata(table),
@@ -109,55 +110,61 @@ def _features_asset(
     )
     def _asset(context: dg.AssetExecutionContext, study: StudyResource) -> dg.MaterializeResult:
         cfg = study.config
-        window = cfg.calendar.window(family, context.partition_key)
+        windows = [cfg.calendar.window(family, k) for k in context.partition_keys]
+        built = []
         with study.connect() as con:
             if study.on_spark:  # the same SQL on Spark, the rows read back into the table
                 from migrant_assets.engines import export_inputs, spark_features
 
                 with study.spark() as sql:
                     export_inputs(con, sql)
-                    spark_features(con, sql, cfg, window)
-            else:
-                build_features(con, cfg, window)
-            shares = null_shares(con, window)
-            by_label = users_by_label(con, window)
-            meta = table_metadata(con, table, ("window_id", window.window_id, window.window_id))
+                    for window in windows:
+                        spark_features(con, sql, cfg, window)
+            for window in windows:  # in order: window k adds to the sums of window k - 1
+                if not study.on_spark:
+                    build_features(con, cfg, window)
+                built.append({
+                    "window": window.label,
+                    "first_day": window.start.isoformat(),
+                    "last_day": window.end.isoformat(),
+                    "users_by_label": users_by_label(con, window),
+                    "null_shares": tidy(null_shares(con, window)),
+                })
+            meta = table_metadata(con, table, ("window_id", windows[0].window_id,
+                                               windows[-1].window_id))
+        # one window: its figures; a range (single run): one entry per window
+        figures = ({**built[0], "users_by_label": dg.MetadataValue.json(built[0]["users_by_label"]),
+                    "null_shares": dg.MetadataValue.json(built[0]["null_shares"])}
+                   if len(built) == 1 else {"windows": dg.MetadataValue.json(built)})
         return dg.MaterializeResult(
-            metadata={
-                **meta,
-                "window": window.label,
-                "first_day": window.start.isoformat(),
-                "last_day": window.end.isoformat(),
-                "population": cfg.population,
-                "engine": cfg.engine.kind,
-                "users_by_label": dg.MetadataValue.json(by_label),
-                "null_shares": dg.MetadataValue.json(tidy(shares)),
-            },
-        )
+            metadata={**meta, **figures, "population": cfg.population,
+                      "engine": cfg.engine.kind})
 
     return _asset
 
 
 def _feature_checks(asset: dg.AssetsDefinition, family: str) -> dg.AssetChecksDefinition:
     """The checks of `CHECKS` on one feature asset: one op judging the selected ones from the
-    stored rows of each partition it runs for."""
-    specs = [dg.AssetCheckSpec(check, asset=asset, description=text,
-                               blocking=check in BLOCKING_CHECKS,
-                               partitions_def=asset.partitions_def)
-             for check, text in CHECKS.items()]
+    stored rows of each partition it runs for, one evaluation per check and partition
+    (`checks.per_partition`)."""
+    specs = {check: dg.AssetCheckSpec(check, asset=asset, description=text,
+                                      blocking=check in BLOCKING_CHECKS,
+                                      partitions_def=asset.partitions_def)
+             for check, text in CHECKS.items()}
 
-    @dg.multi_asset_check(name=f"{asset.key.path[-1]}_checks", specs=specs, can_subset=True,
-                          pool=DUCKDB_POOL)
+    @dg.multi_asset_check(name=f"{asset.key.path[-1]}_checks", specs=list(specs.values()),
+                          can_subset=True, pool=DUCKDB_POOL)
     def _checks(context: dg.AssetCheckExecutionContext, study: StudyResource):
         cfg = study.config
         selected = [k.name for k in context.selected_asset_check_keys]
-        windows = [cfg.calendar.window(family, k) for k in context.partition_keys]
         with study.connect() as con:
-            by_window = {w.window_id: evaluate_feature_checks(con, cfg, w, selected)
-                         for w in windows}
-        for check in selected:
-            yield outcome_verdict(CheckOutcome.over_windows(
-                {w: outcomes[check] for w, outcomes in by_window.items()}), check_name=check)
+            by_key = {k: evaluate_feature_checks(con, cfg, cfg.calendar.window(family, k),
+                                                 selected)
+                      for k in context.partition_keys}
+        yield from per_partition(context, [
+            (specs[check], {k: outcome_verdict(outcomes[check], check_name=check)
+                            for k, outcomes in by_key.items()})
+            for check in selected])
 
     return _checks
 

@@ -8,9 +8,10 @@ window (one static partition, keyed by the month's first day) to every day of th
 A first-k-days window also reads its own asset's previous partition (k - 1): G_k is G_{k-1} plus
 day k when G_{k-1} is stored and still matches the daily contacts, else the sum of its days
 (`graphs.build_window_graph`); so a window materialized alone is right, and a backfill in order
-reads each day once.
+reads each day once. Every window asset backfills in a single run, window after window in order.
 
-`edges_match_calls` (blocking) compares each stored graph partition with the calls.
+`edges_match_calls` (blocking) compares each stored graph partition with the calls, one
+evaluation per partition (`checks.per_partition`).
 """
 
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 
-from migrant_assets.defs.checks import verdict
+from migrant_assets.defs.checks import per_partition, verdict
 from migrant_assets.defs.ingest import calls
 from migrant_assets.defs.metadata import table_metadata, table_name_metadata, tidy
 from migrant_assets.defs.partitions import (
@@ -42,8 +43,8 @@ from migrant_assets.graphs import (
     build_daily_contacts,
     build_first_k_days_contacts,
     build_window_graph,
-    graphs_consistency,
     previous_window,
+    window_graph_consistency,
 )
 
 GROUP = "graphs"
@@ -139,33 +140,37 @@ def _graph_asset(
         pool=DUCKDB_POOL,
         kinds={"duckdb"},
         partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
         deps=deps,
         description=description,
         metadata=table_name_metadata(table),
     )
     def _asset(context: dg.AssetExecutionContext, study: StudyResource) -> dg.MaterializeResult:
         calendar = study.config.calendar
-        window = calendar.window(family, context.partition_key)
+        windows = [calendar.window(family, k) for k in context.partition_keys]
+        built = []
         with engine_connection(study) as con:  # on Spark, each window from its own days
-            stats = build_window_graph(
-                con, window, None if study.on_spark else previous_window(calendar, window))
-            meta = engine_metadata(con, table, ("window_id", window.window_id, window.window_id))
-        context.log.info(f"{window.label} ({window.start}..{window.end}): {stats}")
+            for window in windows:  # in order: window k reads window k - 1, stored just before
+                stats = build_window_graph(
+                    con, window, None if study.on_spark else previous_window(calendar, window))
+                context.log.info(f"{window.label} ({window.start}..{window.end}): {stats}")
+                built.append({
+                    "window": window.label,
+                    "first_day": window.start.isoformat(),
+                    "last_day": window.end.isoformat(),
+                    "nodes": stats["n_nodes"],
+                    "edges": stats["n_edges"],
+                    "undirected_edges": stats["n_undirected_edges"],
+                    "reciprocity": tidy(stats["reciprocity"]),
+                    "total_calls": stats["n_calls"],
+                    "built_from": stats["built_from"] or "its days",
+                })
+            meta = engine_metadata(con, table, ("window_id", windows[0].window_id,
+                                                windows[-1].window_id))
+        # one window: its figures; a range (single run): one row per window
+        figures = built[0] if len(built) == 1 else {"windows": dg.MetadataValue.json(built)}
         return dg.MaterializeResult(
-            metadata={
-                **meta,
-                "window": window.label,
-                "first_day": window.start.isoformat(),
-                "last_day": window.end.isoformat(),
-                "nodes": stats["n_nodes"],
-                "edges": stats["n_edges"],
-                "undirected_edges": stats["n_undirected_edges"],
-                "reciprocity": tidy(stats["reciprocity"]),
-                "total_calls": stats["n_calls"],
-                "built_from": stats["built_from"] or "its days",
-                "engine": study.config.engine.kind,
-            },
-        )
+            metadata={**meta, **figures, "engine": study.config.engine.kind})
 
     return _asset
 
@@ -180,19 +185,20 @@ def _edges_match_calls(consistency: dict) -> dg.AssetCheckResult:
 
 
 def _graph_check(asset: dg.AssetsDefinition, family: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=asset,
-        name="edges_match_calls",
-        blocking=True,
-        partitions_def=asset.partitions_def,
-        pool=DUCKDB_POOL,
+    spec = dg.AssetCheckSpec(
+        "edges_match_calls", asset=asset, blocking=True, partitions_def=asset.partitions_def,
         description="The stored edges, calls and durations of each window agree with the graph "
-        "recomputed straight from `calls` (blocking: features read these graphs).",
-    )
-    def _check(context: dg.AssetCheckExecutionContext, study: StudyResource) -> dg.AssetCheckResult:
-        windows = [study.config.calendar.window(family, k) for k in context.partition_keys]
+        "recomputed straight from `calls` (blocking: features read these graphs).")
+
+    @dg.multi_asset_check(name=f"{asset.key.path[-1]}_edges_match_calls", specs=[spec],
+                          can_subset=True, pool=DUCKDB_POOL)
+    def _check(context: dg.AssetCheckExecutionContext, study: StudyResource) -> Iterator:
+        """One evaluation per window of the run (`checks.per_partition`)."""
+        calendar = study.config.calendar
         with engine_connection(study) as con:  # where the graphs are stored
-            return _edges_match_calls(graphs_consistency(con, windows))
+            results = {k: _edges_match_calls(window_graph_consistency(
+                con, calendar.window(family, k))) for k in context.partition_keys}
+        yield from per_partition(context, [(spec, results)])
 
     return _check
 

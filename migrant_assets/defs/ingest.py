@@ -355,7 +355,7 @@ def _daily_check(name: str, description: str, judge: DayJudge,
             parts = row_accounting(con, "calls")  # every day's, read once
             results = {k: judge(con, study.config, k, [p for p in parts if p["part"] == k])
                        for k in context.partition_keys}
-        yield from per_partition(context, spec, results)
+        yield from per_partition(context, [(spec, results)])
 
     return _check
 

@@ -4,8 +4,8 @@ window, its Tables 1–3 and Figures 8–9, and the integration study's logistic
 Each asset owns the table named as itself (and its ``_splits`` / ``_fold_metrics`` tables);
 the shared names the report reads are views over them (``sql/models/schema.sql``).
 `departure_models` is partitioned like the first-k-days features, so a backfill over every
-first-k-days partition (k = k_min..k_max of the calendar) trains every k; the assets after it
-read whatever k partitions exist and reuse the models it stored (`departure_models_fitted`:
+first-k-days partition (k = k_min..k_max of the calendar; one run) trains every k; the assets
+after it read whatever k partitions exist and reuse the models it stored (`departure_models_fitted`:
 the transfer matrix, Table 3's all-features row, Figure 9), so nothing is fitted twice. Every
 fit is bounded by the caps of the study config's `models` section (docs/models.md). An
 experiment the data cannot support is written as skipped rows with the reason
@@ -13,8 +13,8 @@ experiment the data cannot support is written as skipped rows with the reason
 
 The checks read the stored result tables (``migrant_assets.models.checks``), so each can be
 re-run alone; a check with nothing to judge is reported as not judged (``defs.checks.verdict``).
-The checks of `departure_models` are partitioned like it: each run of one k records the
-evaluation of that k (docs/models.md).
+The checks of `departure_models` are partitioned like it: a run records one evaluation per k
+it fit, tied to that k (`checks.per_partition`, docs/models.md).
 """
 
 from collections.abc import Sequence
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import dagster as dg
 import pandas as pd
 
-from migrant_assets.defs.checks import outcome_verdict
+from migrant_assets.defs.checks import outcome_verdict, per_partition
 from migrant_assets.defs.features import features_first_k_days, features_integration_weeks
 from migrant_assets.defs.metadata import markdown_table, table_metadata, table_name_metadata
 from migrant_assets.defs.partitions import CALENDAR, first_k_days
@@ -63,6 +63,7 @@ from migrant_assets.models.checks import (
     random_guess_beaten,
 )
 from migrant_assets.models.data import departure_folds as stored_departure_folds
+from migrant_assets.models.departure import release_workers
 from migrant_assets.reports import (
     first_k_curves,
     importance_chart,
@@ -151,28 +152,39 @@ def departure_folds(context: dg.AssetExecutionContext, study: StudyResource):
 
 
 @_asset(DEPARTURE_MODELS, deps=[features_first_k_days, departure_folds],
-        partitions_def=first_k_days)
+        partitions_def=first_k_days, backfill_policy=dg.BackfillPolicy.single_run())
 @_k_max_doc
 def departure_models(context: dg.AssetExecutionContext, study: StudyResource):
     """Leaving vs staying migrants on the first k days: random forest, MLP, SVM and logistic
     regression, stratified 5-fold CV on the shared folds (SPEC §6; Table 2 at k = {k_max}, Figure
     8(a–c) over k). Fitted models are saved as files; per-fold metrics and splits go to
-    DuckDB. A window the data cannot support is written as skipped rows with the reason."""
+    DuckDB. A window the data cannot support is written as skipped rows with the reason. A run
+    may cover a range of k (single-run backfill), fit window after window."""
     cfg = study.config
-    window = cfg.calendar.window("first_k_days", context.partition_key)
+    windows = [cfg.calendar.window("first_k_days", k) for k in context.partition_keys]
+    results, saved = [], {}
     with study.connect() as con:
-        ev = evaluate_window(con, cfg, window, cfg.models.seed)
-        metadata = {**table_metadata(con, DEPARTURE_MODELS, ("window_id", window.window_id,
-                                                                window.window_id)),
-                    "window": window.label,
-                    "results": markdown_table(ev.results, METRIC_COLUMNS),
+        try:
+            for key, window in zip(context.partition_keys, windows, strict=True):
+                ev = evaluate_window(con, cfg, window, cfg.models.seed)
+                results.append(ev.results)
+                saved[key] = _save_models(cfg, f"{DEPARTURE_MODELS}/{key}", ev.models)
+                context.log.info(f"{window.label}: " + ", ".join(
+                    f"{r.row} F1 {r.f1:.3f}" if r.status == OK else f"{r.row} skipped"
+                    for r in ev.results.itertuples()))
+        finally:
+            release_workers()  # every window of the run is fit
+        metadata = {**table_metadata(con, DEPARTURE_MODELS, ("window_id", windows[0].window_id,
+                                                                windows[-1].window_id)),
+                    "window": windows[0].label if len(windows) == 1
+                    else f"{windows[0].label}..{windows[-1].label}",
+                    "results": markdown_table(pd.concat(results, ignore_index=True),
+                                              METRIC_COLUMNS),
                     "seed": cfg.models.seed,
-                    **skipped_metadata(con, [LEAVING_VS_STAYING], [window.window_id])}
-    metadata["models"] = _save_models(cfg, f"{DEPARTURE_MODELS}/{context.partition_key}",
-                                      ev.models)
-    context.log.info(f"{window.label}: " + ", ".join(
-        f"{r.row} F1 {r.f1:.3f}" if r.status == OK else f"{r.row} skipped"
-        for r in ev.results.itertuples()))
+                    **skipped_metadata(con, [LEAVING_VS_STAYING],
+                                       [w.window_id for w in windows])}
+    metadata["models"] = (saved[context.partition_keys[0]] if len(saved) == 1
+                          else dg.MetadataValue.json({k: v.value for k, v in saved.items()}))
     return dg.MaterializeResult(metadata=metadata)
 
 
@@ -282,31 +294,36 @@ def integration_models(study: StudyResource):
 # poison every table, curve and figure downstream. A weak classifier (beats_random_guess) or a
 # curve that falls with k (f1_rises_with_k) is a finding, not a defect of the inputs.
 
-def _check(asset, name: str, blocking: bool = False, partitions_def=None):
+def _check(asset, name: str, blocking: bool = False):
     return dg.asset_check(asset=asset, name=name, description=CHECKS[name], blocking=blocking,
-                          pool=DUCKDB_POOL, partitions_def=partitions_def)
+                          pool=DUCKDB_POOL)
 
 
-def _window_id(context: dg.AssetCheckExecutionContext, study: StudyResource) -> str:
-    return study.config.calendar.window("first_k_days", context.partition_key).window_id
+def _per_k_check(name: str, blocking: bool, judge) -> dg.AssetChecksDefinition:
+    """A check of `departure_models` judging each k of its run (``judge(con, cfg, window_id)``),
+    one evaluation per k (`checks.per_partition`)."""
+    spec = dg.AssetCheckSpec(name, asset=departure_models, description=CHECKS[name],
+                             blocking=blocking, partitions_def=first_k_days)
+
+    @dg.multi_asset_check(name=f"departure_models_{name}", specs=[spec], can_subset=True,
+                          pool=DUCKDB_POOL)
+    def _check_k(context: dg.AssetCheckExecutionContext, study: StudyResource):
+        cfg = study.config
+        with study.connect() as con:
+            results = {k: outcome_verdict(judge(con, cfg,
+                                                cfg.calendar.window("first_k_days", k).window_id))
+                       for k in context.partition_keys}
+        yield from per_partition(context, [(spec, results)])
+
+    return _check_k
 
 
-@_check(departure_models, "beats_random_guess", partitions_def=first_k_days)
-def departure_models_beats_random_guess(context: dg.AssetCheckExecutionContext,
-                                        study: StudyResource):
-    with study.connect() as con:
-        return outcome_verdict(random_guess_beaten(con, [LEAVING_VS_STAYING],
-                                            study.config.checks.min_positives,
-                                            [_window_id(context, study)]))
-
-
-@_check(departure_models, "no_user_in_train_and_test", blocking=True,
-        partitions_def=first_k_days)
-def departure_models_no_user_in_train_and_test(context: dg.AssetCheckExecutionContext,
-                                               study: StudyResource):
-    with study.connect() as con:
-        return outcome_verdict(no_user_in_train_and_test(con, [LEAVING_VS_STAYING],
-                                                  [_window_id(context, study)]))
+departure_models_beats_random_guess = _per_k_check(
+    "beats_random_guess", False, lambda con, cfg, window_id: random_guess_beaten(
+        con, [LEAVING_VS_STAYING], cfg.checks.min_positives, [window_id]))
+departure_models_no_user_in_train_and_test = _per_k_check(
+    "no_user_in_train_and_test", True, lambda con, cfg, window_id: no_user_in_train_and_test(
+        con, [LEAVING_VS_STAYING], [window_id]))
 
 
 @_check(departure_curves, "f1_rises_with_k")

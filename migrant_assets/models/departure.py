@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -410,15 +409,13 @@ def evaluate_window(
     (Figure 8(a–c); Table 2 at k = k_max), on the shared folds. Writes experiment
     ``leaving_vs_staying`` of the window to ``departure_models`` (skipped rows when the data
     cannot support it); ``models`` holds each classifier fit on all the window's users. Every
-    model fit is stored (``departure_models_fitted``) for the assets that reuse it."""
+    model fit is stored (``departure_models_fitted``) for the assets that reuse it. The fits'
+    worker processes stay for the next window: :func:`release_workers` after the last."""
     matrix = _leaving_vs_staying(con, cfg, window, departure_folds(con, cfg, seed))
     rows = [(name, name, None) for name in classifiers]
-    try:
-        return _evaluate(con, LEAVING_VS_STAYING, TABLE2, window, matrix, rows, seed,
-                         fit_final=True, with_locals=False, owner=DEPARTURE_MODELS,
-                         settings=cfg.models)
-    finally:
-        release_workers()
+    return _evaluate(con, LEAVING_VS_STAYING, TABLE2, window, matrix, rows, seed,
+                     fit_final=True, with_locals=False, owner=DEPARTURE_MODELS,
+                     settings=cfg.models)
 
 
 #: Set once :func:`fold_fits` has started joblib's worker processes in this process.
@@ -426,10 +423,11 @@ _WORKERS_STARTED = threading.Event()
 
 
 def release_workers() -> None:
-    """Stop the fits' worker processes (joblib's reusable loky executor) when this process is
-    itself a child, such as a Dagster step worker of a UI run: its exit would wait for their
-    idle timeout (300 s). The demo's main process keeps them for the next window's fits."""
-    if _WORKERS_STARTED.is_set() and multiprocessing.parent_process() is not None:
+    """Stop the fits' worker processes (joblib's reusable loky executor), once the windows of
+    a run are fit: idle, they would hold about 300 MB each until their idle timeout (300 s),
+    through the rest of the main job (docs/scale.md), and a Dagster step worker's exit would
+    wait for it."""
+    if _WORKERS_STARTED.is_set():
         get_reusable_executor().shutdown(wait=True)
         _WORKERS_STARTED.clear()
 

@@ -5,7 +5,8 @@
 -- Groups are the labels; users without one (study.population subscribers / all_active) are in no
 -- labelled group. Group 'all' (every featurised user of the window, labelled or not) is added
 -- when $with_all (population other than 'labelled') and for the descriptive study's windows.
--- Run once per window (reports/trends.py), so memory holds one window's values, not all.
+-- Run once per window (reports/trends.py), so memory holds one window's values, not all; the
+-- long values are streamed into both passes (NOT MATERIALIZED), never held whole.
 -- Sums are exact, so the statistics do not depend on row order: the mean sums fixed-point values
 -- (1e-12), the sd sums the fixed-point squared deviations from that mean (two passes).
 INSERT INTO group_feature_trends
@@ -20,12 +21,12 @@ catalogue AS (
            unnest($feature_families) AS feature_family,
            unnest(generate_series(1, len($features))) AS feature_order
 ),
-long AS (
+long AS NOT MATERIALIZED (
     UNPIVOT (SELECT f.* FROM features f SEMI JOIN windows w ON f.window_id = w.window_id)
     ON COLUMNS(* EXCLUDE (window_id, study, user_id, label))
     INTO NAME feature VALUE value
 ),
-grouped AS (
+grouped AS NOT MATERIALIZED (
     SELECT study, window_id, label, feature, value FROM long WHERE label IS NOT NULL
     UNION ALL
     SELECT study, window_id, 'all' AS label, feature, value FROM long
