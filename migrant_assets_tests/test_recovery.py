@@ -118,9 +118,10 @@ def test_killed_runs_never_block_the_next_one(tiny: dict, tmp_path: Path) -> Non
     work, env = tmp_path / "work", _env(tmp_path / "dagster_home")
     cmd = _demo(work)
     # a marker is the line of the step before the stage (runs.main_plan's order)
-    last_k = tiny["cfg"].calendar.windows("first_k_days")[-1].key
-    stages = {"ingest": "synthetic_city:", "features": f"first_k_days_graph [{last_k}]:",
-              "models": f"features_first_k_days [{last_k}]:"}
+    windows = tiny["cfg"].calendar.windows("first_k_days")  # one run over every k
+    every_k = f"[{windows[0].key}..{windows[-1].key}]:"
+    stages = {"ingest": "synthetic_city:", "features": f"first_k_days_graph {every_k}",
+              "models": f"features_first_k_days {every_k}"}
     killed, printed = [], []
     for marker in stages.values():  # each kill leaves a run STARTED, holding the pool's slot
         run_id, out = _kill_during(cmd, env, marker)
