@@ -121,7 +121,7 @@ class GroupBehaviour:
 BEHAVIOUR: dict[str, GroupBehaviour] = {
     "local": GroupBehaviour(
         initial_ties=13, new_ties=1.0, p_townsman=0.0, p_local=0.95, p_external=0.45,
-        p_same_sex=0.78, age_sd=6, closure=1.5, activity=1.0, out_bias=0.0,
+        p_same_sex=0.85, age_sd=6, closure=1.5, activity=1.0, out_bias=0.0,
         duration_shift=0.0, home_km=16, commute_km=5, radius_km=4.5, n_places=8.0,
         age_mean=43, age_spread=13, p_male=0.5, roam=2.6),
     "settled_migrant": GroupBehaviour(
@@ -136,7 +136,7 @@ BEHAVIOUR: dict[str, GroupBehaviour] = {
         age_mean=26, age_spread=6, p_male=0.56, landing_km=3.0, move_after=6.0, p_near=0.15),
     "new_leaving": GroupBehaviour(
         initial_ties=4, new_ties=9.0, p_townsman=0.70, p_local=0.10, p_external=0.75,
-        p_same_sex=0.65, age_sd=2, closure=10.0, activity=1.3, out_bias=2.3,
+        p_same_sex=0.75, age_sd=2, closure=10.0, activity=1.3, out_bias=2.3,
         duration_shift=-0.5, home_km=5.0, commute_km=4, radius_km=2.5, n_places=2.1,
         age_mean=25, age_spread=6, p_male=0.58, p_near=0.15),
     "other": GroupBehaviour(
