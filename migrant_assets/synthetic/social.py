@@ -208,6 +208,8 @@ def build_ties(
         initial, -1, np.where(is_new & (not pop.null), pop.first[ego] + ramp,
                               rng.integers(0, n_days, ego.size))
     ).astype(np.int16)
+    if pop.null:  # the null city: no trend over the month, every tie exists from the start
+        form[:] = -1
     kind = np.where(brought, BROUGHT, np.where(initial, INITIAL, GROWN)).astype(np.int8)
     weight = rng.lognormal(0.0, 0.9, ego.size) * np.where(planted, 2.5, 1.0)
     weight[relative & planted] *= 2.0
