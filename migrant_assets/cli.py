@@ -150,8 +150,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     manifest = generate(args.preset, args.seed, Path(args.out), calls=args.calls,
-                        proportions=args.proportions, progress=_progress, workers=args.workers)
-    size = "" if args.calls is None else f", {args.calls:,} calls"
+                        proportions=args.proportions, progress=_progress, workers=args.workers,
+                        null=args.null)
+    size = ("" if args.calls is None else f", {args.calls:,} calls") + (", null" if args.null
+                                                                        else "")
     print(f"synthetic city '{args.preset}' (seed {args.seed}{size}) written to "
           f"{manifest.parent} in {time.perf_counter() - start:.1f} s")
     return 0
@@ -390,6 +392,8 @@ def main(argv: list[str] | None = None) -> None:
     gen.add_argument("--seed", type=int, default=20160901)
     gen.add_argument("--proportions", default="preset", choices=["preset", "paper"])
     gen.add_argument("--out", required=True)
+    gen.add_argument("--null", action="store_true", help="the null city: every studied group "
+                     "draws from the same behaviour (docs/synthetic_city.md)")
     gen.set_defaults(func=cmd_generate)
     demo = sub.add_parser("demo", help="run the main job: every asset, every partition")
     demo.add_argument("--preset", choices=["tiny", "demo", "large", "paper"],

@@ -238,6 +238,9 @@ class SyntheticSource(_Model):
     #: Scale knob (``migrant-assets generate --calls N``): the month's social calls; the
     #: population scales with it from the preset's own ratio (None: the preset's size).
     calls: int | None = Field(default=None, ge=1_000)
+    #: The null city (``migrant-assets generate --null``, docs/synthetic_city.md): every studied
+    #: group draws from the same behaviour, so the papers' findings should not hold on it.
+    null: bool = False
 
 
 class FilesSource(_Model):
@@ -407,7 +410,8 @@ class StudyConfig(_Model):
         """Where the synthetic city of this config is (or will be) generated."""
         assert isinstance(self.source, SyntheticSource)
         size = "" if self.source.calls is None else f"-{self.source.calls}"
-        return self.workdir / "synthetic" / f"{self.source.preset}{size}-{self.source.seed}"
+        null = "-null" if self.source.null else ""
+        return self.workdir / "synthetic" / f"{self.source.preset}{size}{null}-{self.source.seed}"
 
     @property
     def pseudonym_key(self) -> str:

@@ -412,14 +412,14 @@ def generate_city(cfg: StudyConfig,
     src = cfg.source
     manifest = cfg.synthetic_dir / "manifest.json"
     wanted = {"generator_version": GENERATOR_VERSION, "preset": src.preset, "seed": src.seed,
-              "calls": src.calls, "proportions": src.proportions,
+              "calls": src.calls, "proportions": src.proportions, "null": src.null,
               "start": cfg.calendar.month_start.isoformat(),
               "end": cfg.calendar.month_end.isoformat()}
     made = json.loads(manifest.read_text()) if manifest.exists() else {}
     if any(made.get(k) != v for k, v in wanted.items()):
         manifest = generate(src.preset, src.seed, cfg.synthetic_dir, calls=src.calls,
                             proportions=src.proportions, start=cfg.calendar.month_start,
-                            end=cfg.calendar.month_end, progress=progress)
+                            end=cfg.calendar.month_end, progress=progress, null=src.null)
     city = manifest.parent
     rows: dict[str, int | None] = json.loads(manifest.read_text())["rows"]
     rows[manifest.name] = None

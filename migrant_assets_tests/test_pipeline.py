@@ -85,9 +85,11 @@ def test_labels_agree_with_planted_truth(tiny: dict) -> None:
     # New migrants who arrived by the end of W1 called in W1 (the arrival call): never 'new'.
     early = m[(m["group"] == "new_migrant") & (arrival <= w1_end)]
     assert not (early["integration_label"] == "new_migrant").any()
-    # Staying new migrants arriving in W2 with a known province are labelled new migrants.
+    # Staying new migrants arriving in W2 with a known province are labelled new migrants unless
+    # silent in W3 or W4 (generator 3.0: sparser new callers, and stayers who share a leaver's
+    # few contacts; 13% of them on the tiny city).
     w2 = m[(m["group"] == "new_migrant") & ~m["will_leave"] & (arrival >= w2_start) & known]
-    assert len(w2) > 0 and (w2["integration_label"] == "new_migrant").mean() > 0.9
+    assert len(w2) > 0 and (w2["integration_label"] == "new_migrant").mean() > 0.8
     # Planted leavers (arrived in week A, left in B) are found; few others are.
     leavers = m[m["will_leave"] & known & (arrival >= a_start) & (arrival < b_start)]
     assert len(leavers) >= 5

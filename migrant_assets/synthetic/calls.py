@@ -3,15 +3,18 @@
 - Social calls: each tie that exists and whose two parties are present gets Poisson(rate) calls
   a day (drawn for the whole month at once by thinning, :meth:`CallModel.month`); the caller is
   drawn with the tie's direction bias; weekends are 15% quieter; a leaver's calls fade by up to
-  40% toward the last day; nobody calls or is called during a quiet spell.
+  LEAVER_FADE toward the last day; nobody calls or is called during a quiet spell.
 - Anchors: a new migrant calls their relative on the arrival day, a leaver on the last day, so the
   planted arrival and departure days are the first and last days with a call.
 - Service calls: each service number calls each of its customers once, on a day when the customer
   is present (a fifth of them the other way round).
 - Time of day follows a daily rhythm (few calls at night); durations are lognormal with the tie's
-  law (longer and heavier-tailed for strong ties), capped at 4 h.
+  law (longer and heavier-tailed for strong ties), shorter in a new migrant's first days
+  (ARRIVAL_DIP), capped at 4 h. A leaver's contacts call back less and less (LEAVER_DRIFT).
 - Each operator party's tower is its home cell (mostly at 20:00–07:00), its work cell (mostly at
-  09:00–16:00 on weekdays) or one of its other places; other operators' parties have no cell.
+  09:00–16:00 on weekdays) or one of its other places (``roam`` scales how often); a new
+  migrant's home is the landing cell until the move day and their places open up nearest first
+  (EXPLORE_DAYS); other operators' parties have no cell.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from datetime import date
 
 import numpy as np
 
-from migrant_assets.synthetic.population import SERVICE, Population
+from migrant_assets.synthetic.population import NEW, SERVICE, Population
 from migrant_assets.synthetic.presets import Preset
 from migrant_assets.synthetic.social import Ties, first_of_each
 
@@ -44,6 +47,19 @@ HOUR_CDF = np.cumsum(HOUR_P)
 MAX_DURATION_S = 4 * 3600
 RANDOM_CELL = -2  # a service number's tower: a random one for each call
 SECOND_NUMBER_P = 0.3  # share of an owner's calls made from a second number
+#: A new migrant's first calls are short: their log duration is lowered by ARRIVAL_DIP on the
+#: arrival day, less each day, nothing from ARRIVAL_DIP_DAYS on (paper 001 Fig. 2(c): new
+#: migrants' calls are the shortest in their first week; paper 000 Fig. 5(b): a week later the
+#: staying migrants' are the longest).
+ARRIVAL_DIP, ARRIVAL_DIP_DAYS = 2.0, 8
+#: A new migrant's other places open up one every EXPLORE_DAYS days after arrival, nearest first
+#: (paper 000 Fig. 6(b): staying migrants' active area grows).
+EXPLORE_DAYS = 3
+#: A leaver's calls fade by up to this share toward the last day (paper 000 Fig. 5(a), 5(d)).
+LEAVER_FADE = 0.8
+#: ... and their contacts call them back less: the log-odds that the leaver is the caller grow
+#: by up to LEAVER_DRIFT toward the last day (paper 000 Fig. 5(d): fewer reciprocal calls).
+LEAVER_DRIFT = 1.5
 
 
 @dataclass(frozen=True)
@@ -55,14 +71,22 @@ class Services:
     day: np.ndarray
 
 
-def build_services(rng: np.random.Generator, pop: Population, preset: Preset) -> Services:
+def build_services(rng: np.random.Generator, pop: Population, preset: Preset,
+                   ties: Ties) -> Services:
     """Each service number gets a customer list of distinct non-service parties, each customer
     called on one day of their presence."""
     services = np.flatnonzero(pop.role == SERVICE)
     pool = np.flatnonzero(pop.role != SERVICE)
     lo, hi = preset.service_customers
     sizes = np.minimum(rng.integers(lo, hi + 1, services.size), pool.size)
-    customer = np.concatenate([rng.choice(pool, s, replace=False) for s in sizes]
+    # Customers in proportion to their expected social calls: a hub is then about as likely
+    # among anyone's contacts of a week, so it does not reverse the groups' orders of neighbour
+    # degree (a user with few contacts and a hub has a huge mean neighbour degree).
+    expected = ties.rate * ties.span
+    weight = (np.bincount(ties.u, expected, pop.n_persons)
+              + np.bincount(ties.v, expected, pop.n_persons))[pool] + 1e-3
+    weight = weight / weight.sum()
+    customer = np.concatenate([rng.choice(pool, s, replace=False, p=weight) for s in sizes]
                               or [np.zeros(0, np.int64)])
     person = np.repeat(services, sizes)
     span = pop.last[customer] - pop.first[customer] + 1
@@ -98,10 +122,25 @@ def day_weights(start: date, n_days: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _fade(pop: Population, person: np.ndarray, day: np.ndarray) -> np.ndarray:
-    """A leaver's activity fades by up to 40% toward the last day (1 for everyone else)."""
+    """A leaver's activity fades by up to LEAVER_FADE toward the last day (1 for everyone else
+    and in the null city)."""
+    return 1 - LEAVER_FADE * _progress(pop, person, day)
+
+
+def _progress(pop: Population, person: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Share of a leaver's stay gone by on ``day`` (0 for everyone else and in the null city)."""
     first, last = pop.first[person], pop.last[person]
     progress = np.clip((day - first) / np.maximum(last - first, 1), 0, 1)
-    return 1 - 0.4 * progress * pop.leaver[person]
+    return progress * (pop.leaver[person] & (not pop.null))
+
+
+def _arrival_dip(pop: Population, person: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Log-duration shift of a new migrant's calls in their first days (ARRIVAL_DIP)."""
+    new = pop.role[person] == NEW
+    if pop.null or not new.any():
+        return np.zeros(person.size)
+    t = (day - pop.first[person]).astype(float)
+    return np.where(new, -ARRIVAL_DIP * np.clip(1 - t / ARRIVAL_DIP_DAYS, 0, 1), 0.0)
 
 
 def _quiet(pop: Population, person: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -123,6 +162,8 @@ class CallModel:
         cells[:o, 0], cells[:o, 1], cells[:o, 2:] = pop.home_cell, pop.work_cell, pop.places
         cells[pop.role == SERVICE] = RANDOM_CELL
         self.cells, self.width = cells.ravel(), cells.shape[1]
+        self.roam = np.ones(pop.n_persons)
+        self.roam[:o] = pop.roam[:o]
         self.n_places = np.ones(pop.n_persons, np.int64)
         self.n_places[:o] = pop.n_places
         odd = pop.leaver | (pop.quiet_end > pop.quiet_start)
@@ -145,19 +186,34 @@ class CallModel:
         keep = rng.random(edge.size) < p_keep
         edge, day = edge[keep], day[keep]
         u, v = ties.u[edge], ties.v[edge]
-        u_calls = rng.random(edge.size) < ties.p_u_calls[edge]
+        p_u = ties.p_u_calls[edge]
+        lv = np.flatnonzero(pop.leaver[u] | pop.leaver[v])
+        if lv.size and not pop.null:  # a leaver's contacts call back less and less
+            drift = LEAVER_DRIFT * (_progress(pop, u[lv], day[lv]) - _progress(pop, v[lv], day[lv]))
+            p_u = p_u.copy()
+            p_u[lv] = 1 / (1 + (1 / p_u[lv] - 1) * np.exp(-drift))
+        u_calls = rng.random(edge.size) < p_u
         caller, callee = np.where(u_calls, u, v), np.where(u_calls, v, u)
         log_dur = rng.normal(ties.mu[edge], ties.sigma[edge])
+        log_dur += _arrival_dip(pop, u, day) + _arrival_dip(pop, v, day)
         n_social = edge.size
         del edge, u, v, u_calls
 
         # Anchors: a new migrant calls the relative on arrival, a leaver on the last day.
         arriving = np.flatnonzero(ties.family >= 0)
         leaving = self.leavers[ties.family[self.leavers] >= 0]
-        anchors = np.concatenate([arriving, leaving])
-        a_day = np.concatenate([pop.first[arriving], pop.last[leaving]])
+        visiting = np.flatnonzero((pop.visit >= 0) & (ties.family >= 0))
+        anchors = np.concatenate([arriving, leaving, visiting])
+        a_day = np.concatenate([pop.first[arriving], pop.last[leaving], pop.visit[visiting]])
         fam = ties.family[anchors]
         a_callee = np.where(ties.u[fam] == anchors, ties.v[fam], ties.u[fam])
+        if pop.null:  # the null city: an anchor is an ordinary call of the tie, either way
+            swap = rng.random(anchors.size) < 0.5
+            anchors, a_callee = np.where(swap, a_callee, anchors), np.where(swap, anchors,
+                                                                           a_callee)
+            a_log_dur = rng.normal(ties.mu[fam], ties.sigma[fam])
+        else:
+            a_log_dur = rng.normal(5.0, 0.8, anchors.size)
 
         # Service calls, on the drawn day when the customer is not silent.
         sv = self.services
@@ -168,7 +224,7 @@ class CallModel:
         day = np.concatenate([a_day, day, s_day]).astype(np.int64)
         caller = np.concatenate([anchors, caller, np.where(outbound, s_person, s_customer)])
         callee = np.concatenate([a_callee, callee, np.where(outbound, s_customer, s_person)])
-        log_dur = np.concatenate([rng.normal(5.0, 0.8, anchors.size), log_dur,
+        log_dur = np.concatenate([a_log_dur, log_dur,
                                   rng.normal(3.6, 0.7, s_person.size)])
         n = caller.size
         hour = np.minimum(np.searchsorted(HOUR_CDF, rng.random(n), "right"), 23)
@@ -205,8 +261,8 @@ class CallModel:
             end=start_ts + duration,
             start_null=np.zeros(n, bool),
             end_null=np.zeros(n, bool),
-            caller_cell=self._cell(rng, caller, hour, weekend),
-            callee_cell=self._cell(rng, callee, hour, weekend),
+            caller_cell=self._cell(rng, caller, hour, weekend, day),
+            callee_cell=self._cell(rng, callee, hour, weekend, day),
             protected=protected,
         )
         return calls, np.searchsorted(day, np.arange(self.n_days + 1)), counts
@@ -216,14 +272,33 @@ class CallModel:
         use2 = (num2 >= 0) & (rng.random(person.size) < SECOND_NUMBER_P)
         return np.where(use2, num2, self.pop.num1[person])
 
-    def _cell(self, rng, person: np.ndarray, hour: np.ndarray, weekend: np.ndarray):
+    def _cell(self, rng, person: np.ndarray, hour: np.ndarray, weekend: np.ndarray,
+              day: np.ndarray):
         """Home, work or one of the other places by period of the day, from one table of each
-        person's cells (services: a random tower; other operators' parties: none)."""
+        person's cells (services: a random tower; other operators' parties: none). A new
+        migrant's home is the landing cell before the move day, and their other places open up
+        nearest first (EXPLORE_DAYS)."""
+        pop = self.pop
         period = PERIOD[hour + 24 * weekend]
         u = rng.random(person.size)
-        other = 2 + (rng.random(person.size) * self.n_places[person]).astype(np.int64)
-        column = np.where(u < P_HOME[period], 0, np.where(u < P_HOME_OR_WORK[period], 1, other))
+        n_places = self.n_places[person]
+        owner = person < pop.n_owners
+        if not pop.null:
+            new = np.flatnonzero(owner & (pop.role[person] == NEW))
+            t = day[new] - pop.first[person[new]]
+            n_places[new] = np.clip(1 + t // EXPLORE_DAYS, 1, n_places[new])
+        other = 2 + (rng.random(person.size) * n_places).astype(np.int64)
+        # roam scales the probability of another place; home and work share the rest as before
+        p_other = np.minimum((1 - P_HOME_OR_WORK[period]) * self.roam[person], 0.9)
+        scale = (1 - p_other) / P_HOME_OR_WORK[period]
+        column = np.where(u < P_HOME[period] * scale, 0,
+                          np.where(u < P_HOME_OR_WORK[period] * scale, 1, other))
         cell = self.cells[person * self.width + column]
+        landed = np.flatnonzero((column == 0) & owner)
+        if landed.size and not pop.null:
+            p = person[landed]
+            before = (pop.landing_cell[p] >= 0) & (day[landed] < pop.move_day[p])
+            cell[landed[before]] = pop.landing_cell[p[before]]
         service = np.flatnonzero(cell == RANDOM_CELL)
         cell[service] = rng.integers(0, self.n_cells, service.size)
         return cell

@@ -16,7 +16,10 @@ SPEC §2):
 - external parties: numbers of other operators, with hidden attributes used only for homophily.
 
 Behaviour is per person: a group's :class:`GroupBehaviour` plus individual noise, so the groups'
-distributions overlap (leavers differ from stayers by 20–40% in their rates, paper 000 §3).
+distributions overlap. The values plant the papers' findings (docs/synthetic_city.md, issue 16);
+new migrants land in a first home nearer the centre and move to their own a few days later.
+The null city (``null=True``) gives every studied group ``NULL_BEHAVIOUR`` and puts arrivals and
+departures on the study windows' edges.
 """
 
 from __future__ import annotations
@@ -70,6 +73,12 @@ ROLES = ("local", "settled_migrant", "new_migrant", "other", "service", "externa
 LOCAL, SETTLED, NEW, OTHER, SERVICE, EXTERNAL = range(6)
 USER_TYPES = ("regular", "delivery", "customer_service", "fraud")
 MAX_PLACES = 8
+#: A new migrant's landing home is this far round the centre from their own home (radians), so
+#: it is farther from work (paper 000 Fig. 6(d): home-work distance shrinks once they move).
+LANDING_TURN = 0.6
+#: Staying migrants who share one of the two leaving traits (few new contacts, or a townsman
+#: network), half each: the interaction of :func:`build_population`.
+STAYER_LIKE_LEAVER = 0.3
 
 
 @dataclass(frozen=True)
@@ -94,25 +103,42 @@ class GroupBehaviour:
     age_mean: float
     age_spread: float
     p_male: float
+    landing_km: float = 0.0  # new migrants: km from one's own home toward the centre of the
+    # first (landing) home, pricier and farther from work
+    move_after: float = 0.0  # median days after arrival before moving to one's own home (0: none)
+    roam: float = 1.0  # multiplies the probability that a call is made from another place
+    p_near: float = 0.0  # new migrants: a new contact is a neighbour (social.P_NEAR)
 
 
-#: Directions of the papers: locals have more local contacts (~70%), larger and older networks and
-#: live in the periphery; settled migrants have the largest networks and radius; new migrants have
-#: fewer contacts, ~30% townsmen, fewer reciprocal and more outgoing calls; leavers grow fewer, less
-#: diverse, more townsman and more close-knit contacts, move less and stay in pricier areas.
+#: Directions of the papers, planted in behaviour (docs/synthetic_city.md has the table of which
+#: finding each value carries): locals have ~75% local contacts, larger and older networks, few
+#: other operators' numbers among them and live in the periphery, far from work; settled migrants
+#: have the largest networks, the best-connected contacts, the widest places and the fewest
+#: triangles; new migrants have fewer contacts, many on other operators, close-knit, more outgoing
+#: and, once settled in, longer calls; they land in a pricier home near the centre and move to
+#: their own home after a few days. Leavers grow fewer, less diverse, more townsman, same-sex and
+#: same-age contacts, call less, move less, and never leave their landing home.
 BEHAVIOUR: dict[str, GroupBehaviour] = {
     "local": GroupBehaviour(
-        16, 1.0, 0.0, 0.72, 0.35, 0.62, 9, 0.25, 1.0, 0.0, 0.0, 15, 7, 5.0, 4.0, 43, 13, 0.5
-    ),
+        initial_ties=13, new_ties=1.0, p_townsman=0.0, p_local=0.95, p_external=0.45,
+        p_same_sex=0.85, age_sd=6, closure=1.5, activity=1.0, out_bias=0.0,
+        duration_shift=0.0, home_km=16, commute_km=5, radius_km=4.5, n_places=8.0,
+        age_mean=43, age_spread=13, p_male=0.5, roam=2.6),
     "settled_migrant": GroupBehaviour(
-        18, 1.5, 0.40, 0.30, 0.35, 0.52, 8, 0.35, 1.1, 0.1, 0.1, 9, 7, 6.0, 4.5, 34, 9, 0.55
-    ),
+        initial_ties=34, new_ties=1.5, p_townsman=0.40, p_local=0.08, p_external=0.10,
+        p_same_sex=0.52, age_sd=4, closure=0.0, activity=1.35, out_bias=0.1,
+        duration_shift=0.1, home_km=9, commute_km=11, radius_km=12.0, n_places=3.0,
+        age_mean=34, age_spread=9, p_male=0.55, roam=0.3),
     "new_staying": GroupBehaviour(
-        4, 18.0, 0.20, 0.22, 0.35, 0.36, 8, 0.40, 1.4, 0.35, 0.2, 8.5, 6, 4.0, 3.0, 26, 6, 0.56
-    ),
+        initial_ties=4, new_ties=13.0, p_townsman=0.38, p_local=0.03, p_external=0.15,
+        p_same_sex=0.36, age_sd=12, closure=1.5, activity=1.1, out_bias=0.9,
+        duration_shift=0.7, home_km=10, commute_km=3.5, radius_km=6.0, n_places=6.0,
+        age_mean=26, age_spread=6, p_male=0.56, landing_km=3.0, move_after=6.0, p_near=0.15),
     "new_leaving": GroupBehaviour(
-        4, 13.0, 0.36, 0.14, 0.35, 0.46, 6, 0.60, 1.25, 0.2, -0.1, 6.5, 5, 2.8, 2.1, 25, 6, 0.58
-    ),
+        initial_ties=4, new_ties=9.0, p_townsman=0.70, p_local=0.10, p_external=0.75,
+        p_same_sex=0.75, age_sd=2, closure=10.0, activity=1.3, out_bias=2.3,
+        duration_shift=-0.5, home_km=5.0, commute_km=4, radius_km=2.5, n_places=2.1,
+        age_mean=25, age_spread=6, p_male=0.58, p_near=0.15),
     "other": GroupBehaviour(
         6, 0.5, 0.30, 0.35, 0.40, 0.50, 9, 0.20, 0.6, 0.0, 0.0, 10, 6, 4.0, 2.0, 33, 11, 0.55
     ),
@@ -120,11 +146,21 @@ BEHAVIOUR: dict[str, GroupBehaviour] = {
         0, 0.0, 0.20, 0.55, 0.35, 0.50, 9, 0.0, 1.0, 0.0, 0.0, 10, 6, 4.0, 2.0, 37, 12, 0.52
     ),
 }
+#: The null city (``generate(..., null=True)``): every studied owner (locals, settled, new staying
+#: and leaving migrants) draws from this one behaviour, values between theirs, with the same
+#: attribute laws; no townsman preference, no landing home, no group-specific mechanism.
+NULL_BEHAVIOUR = GroupBehaviour(
+    initial_ties=12, new_ties=4.0, p_townsman=0.0, p_local=0.45, p_external=0.30,
+    p_same_sex=0.5, age_sd=7, closure=0.5, activity=1.1, out_bias=0.0, duration_shift=0.2,
+    home_km=10, commute_km=7, radius_km=5.0, n_places=4.0, age_mean=34, age_spread=10,
+    p_male=0.55)
+STUDIED = ("local", "settled_migrant", "new_staying", "new_leaving")
 BKEYS = tuple(BEHAVIOUR)
 
 
-def _table(name: str) -> np.ndarray:
-    return np.array([getattr(BEHAVIOUR[k], name) for k in BKEYS], dtype=float)
+def _table(name: str, null: bool = False) -> np.ndarray:
+    return np.array([getattr(NULL_BEHAVIOUR if null and k in STUDIED else BEHAVIOUR[k], name)
+                     for k in BKEYS], dtype=float)
 
 
 def _beta(rng: np.random.Generator, mean: np.ndarray, concentration: float = 12.0) -> np.ndarray:
@@ -167,6 +203,8 @@ class Population:
     out_bias: np.ndarray
     duration_shift: np.ndarray
     radius_km: np.ndarray
+    p_near: np.ndarray
+    roam: np.ndarray  # multiplies the probability of a call from another place
     home_cell: np.ndarray
     work_cell: np.ndarray
     places: np.ndarray  # (n_owners, MAX_PLACES) cells of other places
@@ -174,6 +212,10 @@ class Population:
     home_xy: np.ndarray
     work_xy: np.ndarray
     numbers: np.ndarray  # int64 11-digit numbers: operator's first, then external parties'
+    landing_cell: np.ndarray  # (n_owners,) a new migrant's first home, −1 when none
+    move_day: np.ndarray  # (n_owners,) first day at one's own home (before: the landing cell)
+    visit: np.ndarray  # day of a visit call before arriving (null city's late arrivals), −1
+    null: bool = False  # every studied group draws from NULL_BEHAVIOUR
 
     @property
     def n_persons(self) -> int:
@@ -214,10 +256,13 @@ def _numbers(prefixes: np.ndarray, index: np.ndarray, seed: int, purpose: str) -
 def build_population(
     rng: np.random.Generator, preset: Preset, n_days: int, geo: Geography, *, seed: int = 0,
     owner_offset: int = 0, external_offset: int = 0, city_owners: int | None = None,
+    null: bool = False,
 ) -> Population:
     """Draw every person of a block (by default the whole city); see the module docstring for
     the groups. Owners are numbers ``owner_offset..`` of the city's ``city_owners`` (first
-    numbers, then second numbers), external parties ``external_offset..`` of other operators'."""
+    numbers, then second numbers), external parties ``external_offset..`` of other operators'.
+    ``null``: the null city (docs/synthetic_city.md): the studied groups share one behaviour,
+    arrivals and departures fall on the study windows' edges and nobody has a quiet spell."""
     p = preset
     n_service = p.n_delivery + p.n_customer_service + p.n_fraud + p.n_unflagged_service
     sizes = [p.n_local, p.n_settled, p.n_new, p.n_other, n_service, p.n_external]
@@ -237,6 +282,17 @@ def build_population(
     leavers = rng.choice(new[:n_a], size=round(p.leave_share * n_a), replace=False)
     leaver[leavers] = True
     last[leavers] = 11 + rng.integers(0, 7, leavers.size)
+    visit = np.full(n, -1, np.int16)
+    if null:
+        # Window edges (SPEC §2 calendar): A-arrivals on 09-05, the first day of week A; leavers'
+        # last day 09-18, the last of week B; later arrivals on 09-10, the first day of W2, after
+        # a visit call on 09-01/02 (outside W1, so they are the integration study's new migrants,
+        # and inside 09-01..04, so the departure study leaves them out). No group is then seen
+        # for part of a week only: that would separate the groups whatever their behaviour.
+        first[new[:n_a]] = 4
+        first[new[n_a:]] = 9
+        visit[new[n_a:]] = rng.integers(0, 2, new.size - n_a)
+        last[leavers] = 17
     other = np.flatnonzero(role == OTHER)
     visitors = other[: other.size // 2]
     first[visitors] = rng.integers(0, n_days - 2, visitors.size)
@@ -245,7 +301,7 @@ def build_population(
     quiet_start = np.zeros(n, np.int16)
     quiet_end = np.zeros(n, np.int16)
     settled_or_local = np.flatnonzero((role == LOCAL) | (role == SETTLED))
-    quiet = settled_or_local[rng.random(settled_or_local.size) < p.quiet_share]
+    quiet = settled_or_local[rng.random(settled_or_local.size) < (0 if null else p.quiet_share)]
     quiet_start[quiet] = rng.integers(0, max(1, n_days - 7), quiet.size)
     quiet_end[quiet] = quiet_start[quiet] + rng.integers(7, 10, quiet.size)
 
@@ -255,15 +311,18 @@ def build_population(
         4,
     ).astype(np.int8)
 
+    def table(name: str) -> np.ndarray:
+        return _table(name, null)
+
     # Attributes (hidden for external parties, a few masked for owners).
     province = np.where(role == LOCAL, 0, rng.choice(PROVINCES.size, n, p=MIGRANT_P))
     ext = role == EXTERNAL
     province[ext & (rng.random(n) < BEHAVIOUR["external"].p_local)] = 0
     province = province.astype(np.int8)
     age = np.clip(
-        rng.normal(_table("age_mean")[bkey], _table("age_spread")[bkey]), 16, 85
+        rng.normal(table("age_mean")[bkey], table("age_spread")[bkey]), 16, 85
     ).astype(np.int16)
-    sex = (rng.random(n) < _table("p_male")[bkey]).astype(np.int8)
+    sex = (rng.random(n) < table("p_male")[bkey]).astype(np.int8)
     owner = np.arange(n) < n_owners
     missing = [owner & (rng.random(n) < p.missing_share) for _ in range(3)]
     user_type = np.zeros(n, np.int8)
@@ -293,21 +352,34 @@ def build_population(
     local2 = two & ((province == 0) | (rng.random(n) >= p.nonlocal_second_share))
 
     # Behaviour: group means with individual noise.
-    def noisy(name: str, sigma: float) -> np.ndarray:
-        return _table(name)[bkey] * rng.lognormal(0.0, sigma, n)
+    def noisy(name: str, sigma: float, key: np.ndarray = bkey) -> np.ndarray:
+        return table(name)[key] * rng.lognormal(0.0, sigma, n)
 
     social = owner & (role != SERVICE)
     k_initial = np.where(social, rng.poisson(noisy("initial_ties", 0.45)), 0).astype(np.int32)
     k_initial[role == NEW] = np.maximum(k_initial[role == NEW], 1)  # at least the relative
-    k_new = np.where(social, rng.poisson(noisy("new_ties", 0.45)), 0).astype(np.int32)
-    p_townsman = np.where(province == 0, 0.0, _beta(rng, _table("p_townsman")[bkey]))
-    p_local = _beta(rng, _table("p_local")[bkey])
-    p_external = _beta(rng, _table("p_external")[bkey])
-    p_same_sex = _beta(rng, _table("p_same_sex")[bkey])
+    # The non-linear signal of leaving (paper 000 §4: the forest beats the linear models): a
+    # leaver makes few new contacts AND leans on townsmen; among the staying migrants, a
+    # STAYER_LIKE_LEAVER share does one of the two (half each), so neither alone says much.
+    like = np.zeros(n, np.int8)
+    staying = np.flatnonzero((role == NEW) & ~leaver)
+    if not null:
+        u = rng.random(staying.size)
+        like[staying] = np.where(u < STAYER_LIKE_LEAVER / 2, 1,
+                                 np.where(u < STAYER_LIKE_LEAVER, 2, 0))
+    leaving_key = np.int8(BKEYS.index("new_leaving"))
+    k_new = np.where(social, rng.poisson(noisy("new_ties", 0.45, np.where(like == 1, leaving_key,
+                                                                          bkey))), 0)
+    k_new = k_new.astype(np.int32)
+    town_key = np.where(like == 2, leaving_key, bkey)
+    p_townsman = np.where((province == 0) | null, 0.0, _beta(rng, table("p_townsman")[town_key]))
+    p_local = _beta(rng, table("p_local")[bkey])
+    p_external = _beta(rng, table("p_external")[bkey])
+    p_same_sex = _beta(rng, table("p_same_sex")[bkey])
     closure = noisy("closure", 0.5)
     activity = noisy("activity", 0.45)
-    out_bias = _table("out_bias")[bkey] + rng.normal(0, 0.3, n)
-    duration_shift = _table("duration_shift")[bkey] + rng.normal(0, 0.2, n)
+    out_bias = table("out_bias")[bkey] + rng.normal(0, 0.3, n)
+    duration_shift = table("duration_shift")[bkey] + rng.normal(0, 0.2, n)
     radius_km = noisy("radius_km", 0.4)
 
     # Places of owners: home, work (pulled toward the centre), a few other places.
@@ -320,22 +392,46 @@ def build_population(
     at_work = rng.random((o, MAX_PLACES)) < 0.4
     ax = np.where(at_work, wx[:, None], hx[:, None]).ravel()
     ay = np.where(at_work, wy[:, None], hy[:, None]).ravel()
-    dist = rng.exponential(np.repeat(radius_km[:o], MAX_PLACES))
+    dist = rng.exponential(np.repeat(radius_km[:o], MAX_PLACES)).reshape(o, MAX_PLACES)
+    if not null:  # a new migrant's places nearest first: they open up in that order (calls.py)
+        newcomer = role[:o] == NEW
+        dist[newcomer] = np.sort(dist[newcomer], axis=1)
+    dist = dist.ravel()
     px, py = place(rng, ax, ay, dist)
+    # A new migrant lands in a first home nearer the centre (pricier, farther from work) and moves
+    # to their own home ``move_after`` days after arriving; a leaver never does (paper 000 §3.3-4).
+    landing_cell = np.full(o, -1, np.int32)
+    move_day = np.zeros(o, np.int16)
+    if not null:
+        lands = np.flatnonzero((role[:o] == NEW) & (table("move_after")[bkey[:o]] > 0))
+        # landing_km nearer the centre than one's home, LANDING_TURN radians round the centre
+        r = np.hypot(hx[lands], hy[lands])
+        inward = np.minimum(table("landing_km")[bkey[lands]] * rng.lognormal(0, 0.3, lands.size),
+                            0.9 * r) / np.maximum(r, 1e-9)
+        turn = LANDING_TURN * rng.choice([-1.0, 1.0], lands.size)
+        cos, sin = np.cos(turn) * (1 - inward), np.sin(turn) * (1 - inward)
+        landing_cell[lands] = geo.nearest_cell(hx[lands] * cos - hy[lands] * sin,
+                                               hx[lands] * sin + hy[lands] * cos)
+        delay = table("move_after")[bkey[lands]] * rng.lognormal(0, 0.35, lands.size)
+        move_day[lands] = first[lands] + np.maximum(1, np.round(delay)).astype(np.int16)
     return Population(
         n_owners=n_owners, role=role, bkey=bkey, leaver=leaver, first=first, last=last,
         quiet_start=quiet_start, quiet_end=quiet_end, province=province, age=age, sex=sex,
         missing_age=missing[0], missing_sex=missing[1], missing_province=missing[2],
         user_type=user_type, num1=num1, num2=num2, local1=local1, local2=local2,
         k_initial=k_initial, k_new=k_new, p_townsman=p_townsman, p_local=p_local,
-        p_external=p_external, p_same_sex=p_same_sex, age_sd=_table("age_sd")[bkey],
+        p_external=p_external, p_same_sex=p_same_sex, age_sd=table("age_sd")[bkey],
         closure=closure, activity=activity, out_bias=out_bias, duration_shift=duration_shift,
-        radius_km=radius_km, home_cell=geo.nearest_cell(hx, hy), work_cell=geo.nearest_cell(wx, wy),
+        radius_km=radius_km, p_near=table("p_near")[bkey], roam=table("roam")[bkey],
+        home_cell=geo.nearest_cell(hx, hy), work_cell=geo.nearest_cell(wx, wy),
         places=geo.nearest_cell(px, py).reshape(o, MAX_PLACES), n_places=n_places,
         home_xy=np.column_stack([hx, hy]), work_xy=np.column_stack([wx, wy]), numbers=numbers,
+        landing_cell=landing_cell, move_day=move_day, visit=visit, null=null,
     )
 
 
-def behaviour_table() -> dict[str, dict[str, float]]:
-    """The group behaviours as plain dicts (for the manifest)."""
-    return {k: {f.name: getattr(b, f.name) for f in fields(b)} for k, b in BEHAVIOUR.items()}
+def behaviour_table(null: bool = False) -> dict[str, dict[str, float]]:
+    """The group behaviours as plain dicts (for the manifest); ``null``: those of the null city."""
+    return {k: {f.name: getattr(b, f.name) for f in fields(b)}
+            for k, b in BEHAVIOUR.items()
+            for b in [NULL_BEHAVIOUR if null and k in STUDIED else b]}

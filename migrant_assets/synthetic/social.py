@@ -11,6 +11,9 @@ with a formation day, a call rate, a direction bias and a call-duration law.
   owner's external probability; new migrants are never drawn (they only choose). The first
   matching stratum (province × sex × 5-year age band,
   then province, then operator) supplies a random member.
+- New migrants' own new contacts are partly other new migrants (P_NEWCOMER) and neighbours
+  (``p_near``: same NEAR_KM square); locals' contacts born elsewhere come from the main sending
+  provinces (LOCALS_OTHER_P).
 - Triadic closure: each owner links pairs of its own contacts, ``closure`` times its degree on
   average; the new tie forms when both of the owner's ties exist.
 - Ties between two parties of other operators are dropped (their calls are not the operator's).
@@ -29,6 +32,29 @@ import numpy as np
 from migrant_assets.synthetic.population import EXTERNAL, MIGRANT_P, NEW, SERVICE, Population
 
 INITIAL, BROUGHT, GROWN, CLOSED = range(4)
+#: Townsmen among a new migrant's brought-along contacts, relative to their later choices: fewer,
+#: so their townsman share grows as they settle in (paper 001 §4, Fig. 3(j)).
+BROUGHT_TOWNSMAN = 0.1
+#: A new migrant's new contact is a neighbour with their probability ``p_near``: someone whose
+#: home is in the same NEAR_KM square (any province, sex, age), so friends' areas follow one's own
+#: (paper 000 Fig. 7(b)); with probability P_NEWCOMER it is another new migrant (chosen as any
+#: contact), less connected than the settled population (paper 001 Fig. 2(b)).
+NEAR_KM, P_NEWCOMER = 3.0, 0.25
+#: Log-duration shift of calls on a new migrant's brought-along ties: long calls home.
+HOME_CALL_SHIFT = 0.4
+#: s.d. of a tie's own log-odds of who calls, around the parties' out_bias difference.
+DIRECTION_SD = 0.6
+#: Locals' contacts born elsewhere come from the provinces sending most migrants, with weights
+#: MIGRANT_P cubed: locals know the least diverse provinces (paper 001 Fig. 2(c)).
+LOCALS_OTHER_P = MIGRANT_P**3 / (MIGRANT_P**3).sum()
+#: Log-strength of a tie closed among one's contacts: as strong as a chosen tie, so its calls
+#: (and the triangle) show in a week's graph (synthetic clustering was ~0.01 with weaker ones).
+CLOSED_LOG_WEIGHT = 0.8
+#: A leaver's brought-along ties are this much stronger again: their calls go to a few people
+#: from home (paper 000 Fig. 3(h): leavers spread their calls less evenly).
+LEAVER_HOME_TIES = 3.0
+#: Added to the log duration of calls between two locals (paper 000 Fig. 5(c)).
+LOCAL_CALL_SHIFT = 0.75
 N_AGE_BANDS = 20
 N_KEYS = 3 * 64 * 2 * N_AGE_BANDS  # strata keys are below this (pools × provinces × sex × age)
 
@@ -64,30 +90,54 @@ def _pick(member_key: np.ndarray, members: np.ndarray, query: np.ndarray, u: np.
     return np.where(count > 0, members[order[pos]], -1)
 
 
+def _square(xy: np.ndarray, province: np.ndarray | None = None) -> np.ndarray:
+    """Key of the NEAR_KM square of points in km around the centre, times the province when
+    given (below N_KEYS: 15 x 15 squares x 31 provinces)."""
+    side = 15
+    g = np.clip(np.floor(xy / NEAR_KM).astype(np.int64) + side // 2, 0, side - 1)
+    square = g[:, 0] * side + g[:, 1]
+    return square if province is None else square * 31 + province
+
+
 def _keys(pool: np.ndarray, province: np.ndarray, sex: np.ndarray, age: np.ndarray):
     band = np.clip(age.astype(np.int64) // 5, 0, N_AGE_BANDS - 1)
     by_province = pool.astype(np.int64) * 64 + province
     return (by_province * 2 + sex) * N_AGE_BANDS + band, by_province, pool.astype(np.int64)
 
 
-def _choose_contacts(rng, pop: Population, ego, p_town, p_local, p_ext) -> np.ndarray:
+def _choose_contacts(rng, pop: Population, ego, pos, p_town, p_local, p_ext) -> np.ndarray:
     n = ego.size
     # Pools: 0 the operator's owners present from the start, 1 other operators, 2 new migrants
     # (nobody draws them: their contacts are their own choices, and friends of friends).
     candidates = np.flatnonzero(pop.role != SERVICE)
-    c_pool = np.select([pop.role[candidates] == EXTERNAL, pop.role[candidates] == NEW], [1, 2], 0)
+    c_pool = np.select([pop.role[candidates] == EXTERNAL,
+                        (pop.role[candidates] == NEW) & (not pop.null)], [1, 2], 0)
     c_keys = _keys(c_pool, pop.province[candidates], pop.sex[candidates], pop.age[candidates])
     u = rng.random(n)
-    province = np.where(
-        u < p_town,
-        pop.province[ego],
-        np.where(u < p_town + p_local, 0, rng.choice(MIGRANT_P.size, n, p=MIGRANT_P)),
-    )
+    elsewhere = rng.choice(MIGRANT_P.size, n, p=MIGRANT_P)
+    if not pop.null:
+        local = np.flatnonzero(pop.province[ego] == 0)
+        elsewhere[local] = rng.choice(MIGRANT_P.size, local.size, p=LOCALS_OTHER_P)
+    province = np.where(u < p_town, pop.province[ego], np.where(u < p_town + p_local, 0, elsewhere))
     sex = np.where(rng.random(n) < pop.p_same_sex[ego], pop.sex[ego], 1 - pop.sex[ego])
     age = pop.age[ego] + rng.normal(0, pop.age_sd[ego])
     q_pool = (rng.random(n) < p_ext).astype(np.int64)
+    newcomer = (pop.role[ego] == NEW) & (not pop.null) & (pos >= pop.k_initial[ego])
+    local_ties = newcomer | (pop.leaver[ego] & (not pop.null))  # neighbours: all of a leaver's
+    q_pool[newcomer & (q_pool == 0) & (rng.random(n) < P_NEWCOMER)] = 2
     q_keys = _keys(q_pool, province, sex, np.clip(age, 0, 99))
     partner = np.full(n, -1, np.int64)
+    # Neighbours: the operator's owners (pool 0) whose home is in the ego's square.
+    o = pop.n_owners
+    owners = candidates[(candidates < o) & (c_pool == 0)]
+    near = np.flatnonzero((rng.random(n) < pop.p_near[ego]) & local_ties & (q_pool == 0))
+    if owners.size and near.size:  # a neighbour of the target province, else any neighbour
+        partner[near] = _pick(_square(pop.home_xy[owners], pop.province[owners]), owners,
+                              _square(pop.home_xy[ego[near]], province[near]),
+                              rng.random(near.size))
+        open_ = near[partner[near] < 0]
+        partner[open_] = _pick(_square(pop.home_xy[owners]), owners,
+                               _square(pop.home_xy[ego[open_]]), rng.random(open_.size))
     for c_key, q_key in zip(c_keys, q_keys, strict=True):
         open_ = partner < 0
         partner[open_] = _pick(c_key, candidates, q_key[open_], rng.random(int(open_.sum())))
@@ -139,22 +189,31 @@ def build_ties(
     initial = pos < pop.k_initial[ego]
     is_new = pop.role[ego] == NEW
     brought = initial & is_new
-    p_town = np.where(brought, np.where(pop.province[ego] == 0, 0.0, 0.5), pop.p_townsman[ego])
-    p_local = np.where(brought, 0.05, pop.p_local[ego])
-    p_ext = np.where(brought, 0.5, pop.p_external[ego])
-    partner = _choose_contacts(rng, pop, ego, p_town, p_local, p_ext)
-    # A new migrant's first brought-along contact is a relative on another operator.
-    relative = brought & (pos == 0)
+    planted = brought & (not pop.null)  # the null city: brought-along ties follow the owner's law
+    # a leaver's brought-along contacts are townsmen as much as their later ones
+    p_town = np.where(planted & ~pop.leaver[ego], BROUGHT_TOWNSMAN * pop.p_townsman[ego],
+                      pop.p_townsman[ego])
+    p_local = np.where(planted, 0.05, pop.p_local[ego])
+    p_ext = np.where(planted, 0.5, pop.p_external[ego])
+    partner = _choose_contacts(rng, pop, ego, pos, p_town, p_local, p_ext)
+    # A new migrant's first brought-along contact is a relative on another operator (the null
+    # city: everyone's first contact held at the start is one).
+    social = pop.role[ego] != EXTERNAL
+    relative = (brought | (initial & social & pop.null)) & (pos == 0)
     ext = np.flatnonzero(pop.role == EXTERNAL)
     partner[relative] = ext[rng.integers(0, ext.size, int(relative.sum()))]
 
     ramp = np.floor(14 * rng.random(ego.size) ** 1.3)
     form = np.where(
-        initial, -1, np.where(is_new, pop.first[ego] + ramp, rng.integers(0, n_days, ego.size))
+        initial, -1, np.where(is_new & (not pop.null), pop.first[ego] + ramp,
+                              rng.integers(0, n_days, ego.size))
     ).astype(np.int16)
+    if pop.null:  # the null city: no trend over the month, every tie exists from the start
+        form[:] = -1
     kind = np.where(brought, BROUGHT, np.where(initial, INITIAL, GROWN)).astype(np.int8)
-    weight = rng.lognormal(0.0, 0.9, ego.size) * np.where(brought, 2.5, 1.0)
-    weight[relative] *= 2.0
+    weight = rng.lognormal(0.0, 0.9, ego.size) * np.where(planted, 2.5, 1.0)
+    weight[relative & planted] *= 2.0
+    weight[planted & pop.leaver[ego]] *= LEAVER_HOME_TIES
     ok = partner >= 0
     u, v, form, kind, weight = _dedupe(ego[ok], partner[ok], form[ok], kind[ok], weight[ok])
 
@@ -172,7 +231,7 @@ def build_ties(
     j = offset[cego] + (rng.random(cego.size) * degree[cego]).astype(np.int64)
     cu, cv = nbr[i], nbr[j]
     cform = np.maximum(nbr_form[i], nbr_form[j])
-    cweight = rng.lognormal(-0.2, 0.8, cego.size)
+    cweight = rng.lognormal(CLOSED_LOG_WEIGHT, 0.8, cego.size)
     u, v, form, kind, weight = _dedupe(
         np.concatenate([u, cu]), np.concatenate([v, cv]), np.concatenate([form, cform]),
         np.concatenate([kind, np.full(cu.size, CLOSED, np.int8)]),
@@ -199,11 +258,12 @@ def build_ties(
                     + _weight_within(lo_, end, qv0, qv1, cum)
                     - _weight_within(lo_, end, np.maximum(qu0, qv0), np.minimum(qu1, qv1), cum))
     rate = raw * (calls_per_month / max(float((raw * days).sum()), 1e-9))
-    logit = pop.out_bias[u] - pop.out_bias[v] + rng.normal(0, 1.2, u.size)
-    strength = np.log(weight)
-    both_local = (pop.province[u] == 0) & (pop.province[v] == 0)
-    mu = 4.0 + 0.35 * strength + (pop.duration_shift[u] + pop.duration_shift[v]) / 2
-    mu = mu + 0.3 * both_local
+    logit = pop.out_bias[u] - pop.out_bias[v] + rng.normal(0, DIRECTION_SD, u.size)
+    # a closed tie is called as often as a chosen one but its calls are of ordinary length
+    strength = np.where(kind == CLOSED, 0.0, np.log(weight))
+    both_local = (pop.province[u] == 0) & (pop.province[v] == 0) & (not pop.null)
+    mu = 4.0 + 0.35 * strength + pop.duration_shift[u] + pop.duration_shift[v]
+    mu = mu + LOCAL_CALL_SHIFT * both_local + HOME_CALL_SHIFT * (kind == BROUGHT) * (not pop.null)
     sigma = 0.85 + 0.15 * np.clip(strength, 0, 2)
     # A new migrant's relative: its strongest brought-along tie to another operator's number.
     family = np.full(pop.n_persons, -1, np.int64)

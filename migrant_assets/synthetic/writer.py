@@ -47,7 +47,7 @@ from migrant_assets.synthetic.presets import BLOCK_CALLS, PRESETS, Block, plan_b
 from migrant_assets.synthetic.seeding import permute, rng_for
 from migrant_assets.synthetic.social import build_ties
 
-GENERATOR_VERSION = "2.0"
+GENERATOR_VERSION = "3.0"
 UNKNOWN_CELL_ID = "C9999999"
 DEFECT_REASONS = np.array([reason for reason, _ in CALL_DEFECTS])
 DEFECT_DETAILS = np.array([detail for _, detail in CALL_DEFECTS])
@@ -262,6 +262,7 @@ def _truth(pop: Population, owner_id: np.ndarray, start: date) -> pa.Table:
         "activity": pop.activity[o],
         "out_bias": pop.out_bias[o],
         "duration_shift": pop.duration_shift[o],
+        "moved_on": day_col(pop.move_day, pop.landing_cell >= 0),
     }
     return pa.table({k: (v.take(pa.array(order)) if isinstance(v, pa.Array) else v[order])
                      for k, v in columns.items()})
@@ -286,6 +287,7 @@ class BlockJob:
     city_owners: int
     start: date
     n_days: int
+    null: bool = False
 
 
 @lru_cache(maxsize=2)
@@ -301,10 +303,11 @@ def build_block(job: BlockJob) -> BlockOutput:
     geo = _geography(seed, params.n_cells, params.n_estates)
     pop = build_population(rng_for(seed, "population", b), params, job.n_days, geo, seed=seed,
                            owner_offset=block.owner_offset,
-                           external_offset=block.external_offset, city_owners=job.city_owners)
+                           external_offset=block.external_offset, city_owners=job.city_owners,
+                           null=job.null)
     _, weight = day_weights(job.start, job.n_days)
     ties = build_ties(rng_for(seed, "ties", b), pop, job.n_days, params.calls_per_month, weight)
-    services = build_services(rng_for(seed, "services", b), pop, params)
+    services = build_services(rng_for(seed, "services", b), pop, params, ties)
     model = CallModel(pop, ties, services, geo.n_cells, job.start, job.n_days)
     month, offsets, counts = model.month(rng_for(seed, "calls", b))
     del model, services
@@ -360,11 +363,13 @@ def generate(
     progress: Callable[[str], None] | None = None,
     workers: int | None = None,
     block_calls: int = BLOCK_CALLS,
+    null: bool = False,
 ) -> Path:
     """Generate the synthetic city into ``out`` (default ``work/synthetic/<preset>-<seed>``) and
     return the path of its ``manifest.json``. ``calls`` scales the preset to that many social
     calls a month (``Preset.scaled``); ``workers`` processes build blocks (default: up to 2;
-    the files do not depend on it). See ``docs/synthetic_city.md``."""
+    the files do not depend on it). ``null``: the null city, where every studied group draws
+    from the same behaviour (``NULL_BEHAVIOUR``). See ``docs/synthetic_city.md``."""
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
     if end < start + timedelta(17):
@@ -392,7 +397,7 @@ def generate(
     subscribers = _Appender(out / "subscribers.parquet")
     truth = _Appender(out / "ground_truth" / "truth.parquet")
     counts: dict[str, int] = {}
-    jobs = [BlockJob(seed, block, city_owners, start, n_days) for block in blocks]
+    jobs = [BlockJob(seed, block, city_owners, start, n_days, null) for block in blocks]
     for block, result in zip(blocks, _outputs(jobs, workers), strict=True):
         for name, appender, table, (where, defect) in zip(names, days, result.calls, result.bad,
                                                            strict=True):
@@ -431,7 +436,13 @@ def generate(
         "blocks": len(blocks),
         "block_calls": block_calls,
         "parameters": asdict(params),
-        "behaviour": behaviour_table(),
+        "behaviour": behaviour_table(null),
+        "null": null,
+        "null_note": (
+            "null city: locals, settled, staying and leaving migrants draw from one behaviour "
+            "(NULL_BEHAVIOUR); arrivals and departures on the study windows' edges; no planted "
+            "mechanism; the papers' findings should not hold" if null
+            else "the papers' directions are planted in behaviour (docs/synthetic_city.md)"),
         "counts": counts,
         "calls_total": sum(v for k, v in rows.items() if k.startswith("calls/")),
         "rows": rows,
