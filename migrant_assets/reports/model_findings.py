@@ -44,7 +44,6 @@ from migrant_assets.features import FEATURES
 from migrant_assets.models.classifiers import LOGISTIC_REGRESSION, MLP, RANDOM_FOREST, SVM
 from migrant_assets.models.data import integration_weeks, reference_window
 from migrant_assets.models.departure import (
-    ALL_FEATURES,
     LEAVING_VS_STAYING,
     TABLE1,
     TABLE1_ROWS,
