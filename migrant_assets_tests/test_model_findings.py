@@ -206,3 +206,20 @@ def test_model_findings_in_the_tiny_pipeline(tiny: dict) -> None:
          for n in CLASSIFIERS if n != RANDOM_FOREST}
     assert dm01["z"] == pytest.approx(min(t.values()))
     assert dm01["holds"] == all(v >= stats.t.ppf(0.975, 4) for v in t.values())
+
+
+def test_feature_quality_contrast_by_hand():
+    """Figure 8(d): [F1(5→max) − F1(5→5)] − [F1(max→max) − F1(5→max)] per fold."""
+    from migrant_assets.reports.model_findings import transfer_q
+
+    k5 = next(w for w in CFG.calendar.windows("first_k_days") if w.label == "k=5")
+    f_5max, f_55 = np.array([.20, .22, .19, .21, .20]), np.array([.10, .11, .09, .12, .10])
+    f_maxmax = np.array([.21, .22, .20, .22, .21])
+    s = Stored(CFG, replicates={transfer_q(k5, K_MAX): folds(f_5max),
+                                transfer_q(k5, k5): folds(f_55),
+                                transfer_q(K_MAX, K_MAX): folds(f_maxmax)})
+    r = evaluate(BY_ID["DM11"], s)
+    d = (f_5max - f_55) - (f_maxmax - f_5max)
+    assert r["difference"] == pytest.approx(d.mean())
+    assert r["value_a"] == pytest.approx((f_5max - f_55).mean())
+    assert r["z"] == pytest.approx(corrected_t(d)[2]) and r["holds"] is True

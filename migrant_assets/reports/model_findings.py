@@ -88,15 +88,22 @@ class Term:
 
 @dataclass(frozen=True)
 class Contrast:
-    """A weighted sum of quantities the paper says is positive; ``label`` names it."""
+    """Side a − side b, each a weighted sum of quantities; the paper says it is positive.
+    ``label`` names it."""
 
     label: str
-    terms: tuple[Term, ...]
+    a: tuple[Term, ...]
+    b: tuple[Term, ...]
+
+    @property
+    def terms(self) -> tuple[Term, ...]:
+        """Every term, side b's with its weight negated: the contrast is their sum."""
+        return self.a + tuple(Term(t.quantity, -t.weight, t.log) for t in self.b)
 
 
-def a_vs_b(label: str, a: str, b: str, log: bool = False) -> Contrast:
+def a_vs_b(label: str, a: str, b: str) -> Contrast:
     """The contrast a − b (the paper: a > b)."""
-    return Contrast(label, (Term(a, 1.0, log), Term(b, -1.0, log)))
+    return Contrast(label, (Term(a, 1.0),), (Term(b, 1.0),))
 
 
 @dataclass
@@ -216,9 +223,9 @@ def _precision_carries(s: Stored) -> list[Contrast] | str:
     if isinstance(small, str):
         return small
     q = lambda w, m: fold_q(LEAVING_VS_STAYING, RANDOM_FOREST, w, m)  # noqa: E731
-    return [Contrast(f"ln gain of precision vs of recall, {small.label} to {big.label}", (
-        Term(q(big, "precision"), 1, True), Term(q(small, "precision"), -1, True),
-        Term(q(big, "recall"), -1, True), Term(q(small, "recall"), 1, True)))]
+    return [Contrast(f"ln gain of precision vs of recall, {small.label} to {big.label}",
+                     (Term(q(big, "precision"), 1, True), Term(q(small, "precision"), -1, True)),
+                     (Term(q(big, "recall"), 1, True), Term(q(small, "recall"), -1, True)))]
 
 
 def _beats_guess_early(s: Stored) -> list[Contrast] | str:
@@ -240,10 +247,10 @@ def _feature_quality(s: Stored) -> list[Contrast] | str:
     if small is None or small == big:
         return (f"the calendar has no first-k-days window k={PAPER_SMALL_K} below k_max "
                 "(the paper's small k)")
-    return [Contrast(f"feature-quality gain vs classifier-quality gain, {small.label} / "
-                     f"{big.label}", (
-                         Term(transfer_q(small, big), 2.0), Term(transfer_q(small, small), -1.0),
-                         Term(transfer_q(big, big), -1.0)))]
+    return [Contrast(f"F1 gain of testing {small.label}'s model on {big.label} vs of training "
+                     f"on {big.label}",
+                     (Term(transfer_q(small, big), 1.0), Term(transfer_q(small, small), -1.0)),
+                     (Term(transfer_q(big, big), 1.0), Term(transfer_q(small, big), -1.0)))]
 
 
 def _gini_features(s: Stored) -> list[str]:
@@ -255,7 +262,7 @@ def _degree_first(s: Stored) -> list[Contrast] | str:
     """Figure 9: degree's Gini importance beats every other feature's, per fold forest."""
     w, features = reference_window(s.cfg), _gini_features(s)
     if DEGREE not in features:
-        return "no Gini importance of degree is stored"
+        return s.missing.get("gini", "no Gini importance of degree is stored")
     return [a_vs_b(f"{DEGREE} vs {f}", gini_q(w, DEGREE), gini_q(w, f))
             for f in features if f != DEGREE]
 
@@ -270,7 +277,8 @@ def _housing_in_top3(s: Stored) -> list[Contrast] | str:
     housing = [f for f in by_gini if FEATURES[f].departure_group == HOUSING]
     other = [f for f in by_gini if FEATURES[f].departure_group != HOUSING]
     if len(housing) < 2 or len(other) < 2:
-        return "fewer than two housing-price (or other) features have a Gini importance"
+        return s.missing.get("gini", "fewer than two housing-price (or other) features have a "
+                                     "Gini importance")
     return [a_vs_b(f"{housing[1]} (2nd housing) vs {other[1]} (2nd other)",
                    gini_q(w, housing[1]), gini_q(w, other[1]))]
 
@@ -282,7 +290,7 @@ def _ablation_step(step: int, paper_removed: str) -> Build:
     def build(s: Stored) -> list[Contrast] | str:
         c = s.candidates
         if c.empty:
-            return "no backward-removal candidates are stored"
+            return s.missing.get("candidate", "no backward-removal candidates are stored")
         at = c[c["step"] == step]
         earlier = paper_removed[:-1]
         done = "".join(c[(c["step"] < step) & c["chosen"]].drop_duplicates("step")
@@ -489,10 +497,9 @@ def corrected_t(per_fold: np.ndarray) -> tuple[float, float, float, int]:
 
 
 def _sides(values: dict[str, float], contrast: Contrast) -> tuple[float, float]:
-    """(Σ of the positive terms, Σ of the negative terms' magnitudes) of the means."""
-    a = sum(t.weight * values[t.quantity] for t in contrast.terms if t.weight > 0)
-    b = sum(-t.weight * values[t.quantity] for t in contrast.terms if t.weight < 0)
-    return float(a), float(b)
+    """The two sides of a contrast at the quantities' means ``values``."""
+    return (float(sum(t.weight * values[t.quantity] for t in contrast.a)),
+            float(sum(t.weight * values[t.quantity] for t in contrast.b)))
 
 
 def _transform(x, log: bool):
@@ -517,7 +524,7 @@ def fold_test(s: Stored, contrast: Contrast) -> dict:
                           f"{contrast.label}" + (" (a value is 0: no logarithm)"
                                                  if any(t.log for t in contrast.terms) else "")}
     means = {t.quantity: float(np.nanmean(_transform(frame[t.quantity].to_numpy(), t.log)))
-             for t in contrast.terms}
+             for t in contrast.terms}  # a quantity is logged in every term or in none
     value_a, value_b = _sides(means, contrast)
     mean, se, t, df = corrected_t(np.asarray(per_fold, dtype=float))
     if se == 0 and mean == 0:
