@@ -1,11 +1,12 @@
 -- The findings that do not hold, each with its verdict, statistic, what the test needed and
--- why (report, section "The findings"): reversed and not-significant ones first, then untested.
+-- why (report, section "The findings"): reversed, wrong-sign and too-weak ones first, then the
+-- untested ones with their reason.
 SELECT finding_id, statement, verdict, compared, z, critical, method, replicates,
        CASE verdict
            WHEN 'untested' THEN reason
            WHEN 'reversed' THEN 'the data show the opposite of the paper, significantly'
-           ELSE CASE WHEN z >= 0 THEN 'the paper''s direction, too weak to be established'
-                     ELSE 'the opposite direction, not significantly' END
+           WHEN 'wrong sign' THEN 'the opposite of the paper, but not significantly'
+           ELSE 'the paper''s direction, too weak to be established at this size'
        END AS explanation
 FROM findings
 WHERE verdict <> 'holds'

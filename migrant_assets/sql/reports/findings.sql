@@ -94,7 +94,8 @@ SELECT s.finding_id, s.study, s.paper_section, s.statement, s.test, s.feature, s
        w.w.difference AS difference, w.w.se AS se, w.w.z AS z,
        CASE WHEN w.tested THEN w.all_hold END AS holds,
        CASE WHEN NOT w.tested THEN 'untested' WHEN w.all_hold THEN 'holds'
-            WHEN w.w.signed_z <= -$z_critical THEN 'reversed' ELSE 'not significant'
+            WHEN w.w.signed_z <= -$z_critical THEN 'reversed'
+            WHEN w.w.signed_z < 0 THEN 'wrong sign' ELSE 'too weak'
        END AS verdict,
        'group means' AS kind,
        'z of a difference of means' AS method,
@@ -111,7 +112,8 @@ SELECT finding_id, study, paper_section, statement, test, feature, groups, "wind
        CAST(difference AS DOUBLE) AS difference, CAST(se AS DOUBLE) AS se,
        CAST(z AS DOUBLE) AS z, CAST(holds AS BOOLEAN) AS holds,
        CASE WHEN holds IS NULL THEN 'untested' WHEN holds THEN 'holds'
-            WHEN z <= -critical THEN 'reversed' ELSE 'not significant' END AS verdict,
+            WHEN z <= -critical THEN 'reversed' WHEN z < 0 THEN 'wrong sign' ELSE 'too weak'
+       END AS verdict,
        kind, method,
        CAST(critical AS DOUBLE) AS critical, CAST(replicates AS BIGINT) AS replicates,
        reason,
@@ -140,7 +142,7 @@ COMMENT ON COLUMN findings.z IS
 COMMENT ON COLUMN findings.holds IS
 'Every comparison has the paper''s sign and its statistic reaches critical; null: untested.';
 COMMENT ON COLUMN findings.verdict IS
-'holds | not significant (below critical) | reversed (significant the other way) | untested';
+'holds | too weak | wrong sign (not significant) | reversed (significant) | untested';
 COMMENT ON COLUMN findings.kind IS
 'group means (a feature''s group means) | model (a classifier result, 000 §4 / 001 §5)';
 COMMENT ON COLUMN findings.method IS 'How the statistic is computed (reports/findings.py).';
