@@ -223,3 +223,44 @@ def test_feature_quality_contrast_by_hand():
     assert r["difference"] == pytest.approx(d.mean())
     assert r["value_a"] == pytest.approx((f_5max - f_55).mean())
     assert r["z"] == pytest.approx(corrected_t(d)[2]) and r["holds"] is True
+
+
+def test_share_trends_net_of_the_locals_drift():
+    """IM05/IM06 from a stored integration_results: the locals' share classified as locals is
+    derived from the settled-vs-locals row (tn / negatives); the trends are net of it."""
+    from migrant_assets.models.integration import (
+        CLASSIFIED_AS_LOCALS,
+        SETTLED_VS_LOCALS,
+    )
+    from migrant_assets.reports.model_findings import load_stored
+
+    con = duckdb.connect(":memory:")
+    rows = []
+    # per week: locals 600 (tn), settled 400 (tp = recall * 400), precision from fp
+    drift = {"W2": 0.00, "W3": 0.02, "W4": 0.04}  # every group's share as locals rises
+    for week, d in drift.items():
+        tn_share = 0.80 + d
+        fp, tp = 600 * (1 - tn_share), 400 * 0.85
+        rows.append((SETTLED_VS_LOCALS, "all features", week, 1000, tp / (tp + fp), 0.85, 0.4,
+                     None))
+        rows.append((CLASSIFIED_AS_LOCALS, "settled migrants", week, 400, None, None, None,
+                     0.15 + d))  # settled: the drift alone
+        rows.append((CLASSIFIED_AS_LOCALS, "new migrants", week, 300, None, None, None,
+                     0.10 + 3 * d))  # new migrants: the drift and a rise of their own
+    con.execute("CREATE TABLE integration_results (experiment VARCHAR, \"row\" VARCHAR, "
+                "week VARCHAR, n_users BIGINT, \"precision\" DOUBLE, recall DOUBLE, "
+                "prevalence DOUBLE, share DOUBLE, status VARCHAR DEFAULT 'ok', f1 DOUBLE, "
+                "f1_ci_low DOUBLE, f1_ci_high DOUBLE)")
+    con.executemany("INSERT INTO integration_results (experiment, \"row\", week, n_users, "
+                    "\"precision\", recall, prevalence, share) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows)
+    s = load_stored(con, CFG)
+    weeks = {w.label: w for w in integration_weeks(CFG)}
+    assert s.estimates[share_q("local", weeks["W4"])][0] == pytest.approx(0.84)
+    se = np.sqrt(0.84 * 0.16 / 600)
+    assert s.estimates[share_q("local", weeks["W4"])][1] == pytest.approx(se)
+    new = evaluate(BY_ID["IM05"], s)
+    assert new["difference"] == pytest.approx(0.12 - 0.04) and new["value_b"] == pytest.approx(
+        0.04)
+    settled = evaluate(BY_ID["IM06"], s)  # the settled share rose with the drift: no fall
+    assert settled["difference"] == pytest.approx(0.0, abs=1e-12) and settled["holds"] is False
