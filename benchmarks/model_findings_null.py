@@ -12,7 +12,8 @@ curves, the transfer matrix, Tables 1 and 3, Figure 9, the integration study), a
 findings are tested (:func:`~migrant_assets.reports.model_findings.model_findings`). Prints,
 per seed, each finding's statistic and verdict, then how many of the tested hold (expected:
 about 5% or fewer; a finding that holds on a null holds for a reason other than the paper's).
-The copy is deleted afterwards unless ``--keep``. Seconds depend on the machine (shared or not).
+With ``--no-shuffle`` the labels are kept (a city generated null, ``generate --null``; then
+``--seeds 1``). The copy is deleted afterwards unless ``--keep``. Seconds depend on the machine (shared or not).
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--workdir", default="/tmp/null-findings")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--no-shuffle", action="store_true",
+                        help="keep the labels: for a city that is already null (generate --null)")
     args = parser.parse_args()
     cfg = StudyConfig.load(args.config)
     work = Path(args.workdir)
@@ -91,7 +94,8 @@ def main() -> None:
         t = time.perf_counter()
         con = connect(str(copy))
         try:
-            shuffle_labels(con, seed)
+            if not args.no_shuffle:
+                shuffle_labels(con, seed)
             run_models(con, cfg)
             found = model_findings(con, cfg)
         finally:
