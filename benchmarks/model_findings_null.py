@@ -13,7 +13,8 @@ findings are tested (:func:`~migrant_assets.reports.model_findings.model_finding
 per seed, each finding's statistic and verdict, then how many of the tested hold (expected:
 about 5% or fewer; a finding that holds on a null holds for a reason other than the paper's).
 With ``--no-shuffle`` the labels are kept (a city generated null, ``generate --null``; then
-``--seeds 1``). The copy is deleted afterwards unless ``--keep``. Seconds depend on the machine (shared or not).
+``--seeds 1``). The copy is deleted afterwards unless ``--keep``. Seconds depend on the
+machine (shared or not).
 """
 
 from __future__ import annotations
