@@ -105,11 +105,15 @@ def test_precision_carries_the_gain_in_logs():
                                 q(K_MAX, "precision"): folds(p_big),
                                 q(K_SMALL, "recall"): folds(r_small),
                                 q(K_MAX, "recall"): folds(r_big),
-                                q(K_SMALL, "f1"): folds(r_small)})
-    r = evaluate(BY_ID["DM09"], s)
+                                q(K_SMALL, "f1"): folds(r_small / 4),
+                                q(K_MAX, "f1"): folds(r_small / 4 + 0.2)})
+    r = evaluate(BY_ID["DM09"], s)  # the F1 gain is far stronger: the log contrast is weakest
     d = np.log(p_big / p_small) - np.log(r_big / r_small)
     assert r["difference"] == pytest.approx(d.mean())
     assert r["z"] == pytest.approx(corrected_t(d)[2]) and r["holds"] is True
+    s.replicates[q(K_MAX, "f1")] = folds(r_small / 4)  # no improvement: nothing to explain
+    assert evaluate(BY_ID["DM09"], s)["holds"] is None  # an exact tie in F1
+    s.replicates[q(K_MAX, "f1")] = folds(r_small / 4 + 0.2)
     s.replicates[q(K_SMALL, "precision")] = folds([0, 0, 0, .1, .1])  # no log of 0
     r = evaluate(BY_ID["DM09"], s)
     assert r["holds"] is None and "no logarithm" in r["reason"]
