@@ -41,9 +41,9 @@ if TYPE_CHECKING:
 #: Dagster's per-event console log is for the UI; the demo prints one line per run and its own
 #: paragraph for a failure (Dagster's would print the traceback).
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-#: Assets the demo runs even when something they depend on failed: the report says what is
-#: missing and why.
-ALWAYS_RUN = frozenset({"report"})
+#: Assets the demo runs even when something they depend on failed: the report (and the model
+#: findings, untested with the reason) say what is missing and why.
+ALWAYS_RUN = frozenset({"findings", "report"})
 #: Exit statuses.
 FAILED_RUN, BAD_INPUT = 1, 2
 

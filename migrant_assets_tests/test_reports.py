@@ -312,6 +312,14 @@ def test_findings_planted_and_reversed(study, cfg):
     assert result.loc["I08", "z"] < -1.96
     assert pd.isna(result.loc["D05", "holds"])  # needs the suppressed leaving migrants
     assert pd.isna(result.loc["D05", "value_b"])
+    assert result.loc[["I05", "I08", "D05"], "verdict"].tolist() == ["holds", "reversed",
+                                                                     "untested"]
+    assert "suppressed" in result.loc["D05", "reason"]
+    # the model findings follow: those of the per-fold tables untested (they are empty here)
+    models = result[result["kind"] == "model"]
+    departure = models[models["study"] == "departure"]
+    assert len(models) == 20 and departure["holds"].isna().all()
+    assert (departure["reason"] == "table model_fold_metrics is empty").any()
 
 
 def test_findings_are_defined_with_their_source():

@@ -178,7 +178,8 @@ class TunedLogisticRegression(ClassifierMixin, BaseEstimator):
     on all of them (:class:`~sklearn.linear_model.LogisticRegressionCV`: each fold's path over
     the grid is warm-started). The imputation and scaling are fit once on all training users,
     before the folds: they do not look at the labels. ``best_score_`` is the cross-validated
-    score of the chosen C, ``best_params_`` holds it as ``model__C``."""
+    score of the chosen C (``fold_scores_``: its score on each CV fold, the replicates the
+    findings test), ``best_params_`` holds it as ``model__C``."""
 
     def __init__(self, seed: int, scoring: str, class_weight: str | None = None,
                  c_grid=DEFAULT_SETTINGS.c_grid, max_iter: int = DEFAULT_SETTINGS.linear_max_iter):
@@ -196,7 +197,10 @@ class TunedLogisticRegression(ClassifierMixin, BaseEstimator):
         )
         self.best_estimator_ = Pipeline([*_scaled(), ("model", model)]).fit(X, y)
         self.classes_ = self.best_estimator_.classes_
-        self.best_score_ = float(np.max(np.mean(model.scores_, axis=0)))
+        per_fold = np.asarray(model.scores_).reshape(CV_FOLDS, -1)  # folds x (l1_ratio, C)
+        best = int(np.argmax(per_fold.mean(axis=0)))
+        self.best_score_ = float(per_fold[:, best].mean())
+        self.fold_scores_ = per_fold[:, best]
         self.best_params_ = {"model__C": float(model.C_)}
         return self
 

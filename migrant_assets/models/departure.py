@@ -144,6 +144,12 @@ TRANSFER_COLUMNS = [
     "train_window", "test_window", "train_label", "test_label", "model", "precision", "recall",
     "f1", "f1_ci_low", "f1_ci_high", "n_users", "n_pos", "status", "skip_reason", *CAP_COLUMNS,
 ]
+#: Figure 8(d) per fold (``departure_transfer_fold_metrics``): the replicates its finding tests.
+TRANSFER_FOLD_COLUMNS = ["train_window", "test_window", "model", "fold", "precision", "recall",
+                         "f1", "n_test", "n_pos"]
+#: Each fold forest's Gini importances, Figure 9 per fold (an auxiliary table).
+FOLD_GINI = f"{DEPARTURE_FEATURE_IMPORTANCE}_folds"
+IMPORTANCE_FOLD_COLUMNS = ["window_id", "feature", "fold", "gini"]
 #: The split of a model fit on every user of a window (the others are ``fold<f>``).
 ALL_USERS = "all"
 
@@ -522,7 +528,7 @@ def transfer_matrix(
                 "user_id": np.concatenate([train_users, test_users]),
                 "role": ["train"] * len(train_users) + ["test"] * len(test_users),
             }))
-    rows = []
+    rows, fold_rows = [], []
     for k in windows:
         for t in windows:
             y = data[t.window_id].y
@@ -535,6 +541,12 @@ def transfer_matrix(
             pred = preds[k.window_id, t.window_id]
             m = binary_metrics(y, pred)
             lo, hi = f1_interval(y, pred, seed)
+            for f in np.unique(fold[t.window_id]):
+                test = fold[t.window_id] == f
+                fm = binary_metrics(y[test], pred[test])
+                fold_rows.append({**pair, "fold": int(f), "precision": fm["precision"],
+                                  "recall": fm["recall"], "f1": fm["f1"],
+                                  "n_test": fm["n_users"], "n_pos": fm["n_pos"]})
             rows.append({
                 **pair, "precision": m["precision"], "recall": m["recall"], "f1": m["f1"],
                 "f1_ci_low": lo, "f1_ci_high": hi, "n_users": m["n_users"], "n_pos": m["n_pos"],
@@ -543,25 +555,42 @@ def transfer_matrix(
     result = pd.DataFrame(rows, columns=TRANSFER_COLUMNS)
     write(con, [
         (DEPARTURE_TRANSFER, result, {"model": classifier}),
+        (fold_metrics_table(DEPARTURE_TRANSFER),
+         pd.DataFrame(fold_rows, columns=TRANSFER_FOLD_COLUMNS), {"model": classifier}),
         (splits_table(DEPARTURE_TRANSFER), concat_rows(splits, SPLIT_COLUMNS),
          {"experiment": TRANSFER}),
     ])
     return result
 
 
+def forest_gini(model, n_columns: int) -> np.ndarray:
+    """Gini importance of each of the ``n_columns`` features of a fitted forest pipeline
+    (:func:`make_classifier`), the importance of its missing-value indicator added."""
+    raw = model.named_steps["model"].estimator_.feature_importances_
+    indicator = model.named_steps["impute"].indicator_
+    return raw[:n_columns] + np.bincount(indicator.features_, weights=raw[n_columns:],
+                                         minlength=n_columns)
+
+
+def _fold_gini(window: Window, cols: list[str], fits: Sequence[Mapping[str, Any]],
+               fold: np.ndarray) -> pd.DataFrame:
+    """The Gini importance of each fold forest of ``fits`` (fold order, as :func:`fold_fits`)."""
+    return concat_rows((
+        pd.DataFrame({"window_id": window.window_id, "feature": cols, "fold": int(f),
+                      "gini": forest_gini(fit["model"], len(cols))})
+        for f, fit in zip(np.unique(fold), fits, strict=False)
+    ), IMPORTANCE_FOLD_COLUMNS)
+
+
 def _ranked_importances(window: Window, data: pd.DataFrame, y: np.ndarray, cols: list[str],
                         seed: int, n_repeats: int, settings: ModelSettings,
-                        stored: Mapping[str, Mapping]) -> pd.DataFrame:
-    """Gini and permutation importance of ``cols`` (:func:`feature_importance`), ranked."""
+                        stored: Mapping[str, Mapping]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Gini and permutation importance of ``cols`` (:func:`feature_importance`), ranked, and
+    each fold forest's Gini importances."""
     X, fold = data[cols].to_numpy(dtype=float), data["fold"].to_numpy()
     fits = fold_fits(RANDOM_FOREST, X, y, data["user_id"].to_numpy(), fold, seed, settings,
                      cols, stored, final=True)
-    final = fits[-1]["model"]
-    raw = final.named_steps["model"].estimator_.feature_importances_
-    indicator = final.named_steps["impute"].indicator_
-    gini = raw[: len(cols)] + np.bincount(
-        indicator.features_, weights=raw[len(cols):], minlength=len(cols)
-    )
+    gini = forest_gini(fits[-1]["model"], len(cols))
 
     drops, n_rows = [], 0
     for f, fit in zip(np.unique(fold), fits, strict=False):
@@ -586,7 +615,7 @@ def _ranked_importances(window: Window, data: pd.DataFrame, y: np.ndarray, cols:
                          n_train=fits[-1]["n_train"],
                          n_train_available=fits[-1]["n_train_available"],
                          permutation_rows=settings.permutation_rows, n_permutation_rows=n_rows,
-                         permutation_repeats=n_repeats)
+                         permutation_repeats=n_repeats), _fold_gini(window, cols, fits, fold)
 
 
 def feature_importance(
@@ -618,12 +647,14 @@ def feature_importance(
         "skip_reason": [problem or f"every {GROUP_TITLES[FEATURES[c].departure_group]} "
                         "feature is null" for c in left_out],
     })
-    ranked = (_ranked_importances(window, matrix.data, matrix.y, cols, seed, n_repeats,
-                                  settings, load_fitted(con, window.window_id, RANDOM_FOREST))
-              if cols else skipped.iloc[:0])
+    ranked, per_fold = (
+        _ranked_importances(window, matrix.data, matrix.y, cols, seed, n_repeats, settings,
+                            load_fitted(con, window.window_id, RANDOM_FOREST))
+        if cols else (skipped.iloc[:0], pd.DataFrame(columns=IMPORTANCE_FOLD_COLUMNS)))
     result = concat_rows([ranked, skipped], IMPORTANCE_COLUMNS).reindex(
         columns=IMPORTANCE_COLUMNS)
-    write(con, [(DEPARTURE_FEATURE_IMPORTANCE, result, {"window_id": window.window_id})])
+    write(con, [(DEPARTURE_FEATURE_IMPORTANCE, result, {"window_id": window.window_id}),
+                (FOLD_GINI, per_fold, {"window_id": window.window_id})])
     return result
 
 

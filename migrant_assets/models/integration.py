@@ -76,6 +76,9 @@ from migrant_assets.models.store import (
 )
 
 SETTLED_VS_LOCALS = "settled_vs_locals_lr"
+#: The backward removal's candidates per CV fold (an auxiliary table of integration_models).
+CANDIDATES = f"{INTEGRATION_MODELS}_candidates"
+CANDIDATE_COLUMNS = ["experiment", "step", "candidate", "removed", "chosen", "fold", "cv_f1"]
 CLASSIFIED_AS_LOCALS = "classified_as_locals"
 THREE_WAY = "three_way"
 ALL_FEATURES = "all features"
@@ -122,14 +125,32 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def _write(con, frames: dict[str, pd.DataFrame], splits: list[pd.DataFrame],
-           experiment: str) -> None:
-    """The rows of each experiment of ``frames`` and the splits of ``experiment``, to the
-    tables of ``integration_models``, in one transaction."""
+           experiment: str, candidates: pd.DataFrame | None = None) -> None:
+    """The rows of each experiment of ``frames``, the splits of ``experiment`` and, when given,
+    its backward-removal candidates, to the tables of ``integration_models``, in one
+    transaction."""
+    extra = [] if candidates is None else [(CANDIDATES, candidates, {"experiment": experiment})]
     write(con, [
         *((INTEGRATION_MODELS, df, {"experiment": name}) for name, df in frames.items()),
         (splits_table(INTEGRATION_MODELS), concat_rows(splits, SPLIT_COLUMNS),
          {"experiment": experiment}),
+        *extra,
     ])
+
+
+def _candidate_rows(steps: Sequence[tuple], tried: Sequence[tuple[int, str, Any]]
+                    ) -> pd.DataFrame:
+    """``integration_models_candidates``: every candidate of every removal step with its CV
+    F1 per fold (``fold_scores_``); ``removed`` names the groups it leaves out."""
+    chosen = {step: group for step, (group, *_) in enumerate(steps)}
+    earlier = {step: "".join(g for g, *_ in steps[1:step]) for step in chosen}
+    return concat_rows((
+        pd.DataFrame({"experiment": SETTLED_VS_LOCALS, "step": step, "candidate": group,
+                      "removed": earlier[step] + group, "chosen": chosen[step] == group,
+                      "fold": np.arange(len(search.fold_scores_)),
+                      "cv_f1": search.fold_scores_})
+        for step, group, search in tried
+    ), CANDIDATE_COLUMNS)
 
 
 def _skipped(reason: str) -> dict:
@@ -169,21 +190,25 @@ def backward_removal(
     groups: Sequence[str],
     fit: Callable[[list[str]], tuple[Any, list[str]]],
     remove: Literal["most", "least"] = "most",
+    candidates: list[tuple[int, str, Any]] | None = None,
 ) -> list[tuple[str | None, Any, list[str]]]:
     """Greedy backward removal of feature groups: ``fit(kept_groups)`` returns a fitted search
     (with ``best_score_``, the cross-validated score on the training users) and its columns.
     Each step drops the group whose removal leaves the lowest score (``"most"`` influential,
     the paper's rule) or the highest (``"least"``), ties in ``groups`` order, until one group is
     left. Returns ``(removed group, search, columns)`` per step, step 0 (nothing removed)
-    first."""
+    first; ``candidates``, when given, receives ``(step, group, search)`` of every candidate
+    of every step (the ablation findings compare them, reports/findings.py)."""
     remaining = list(groups)
     steps = [(None, *fit(remaining))]
     while len(remaining) > 1:
-        candidates = {g: fit([r for r in remaining if r != g]) for g in remaining}
-        score = {g: search.best_score_ for g, (search, _) in candidates.items()}
+        tried = {g: fit([r for r in remaining if r != g]) for g in remaining}
+        score = {g: search.best_score_ for g, (search, _) in tried.items()}
         pick = (min if remove == "most" else max)(remaining, key=score.__getitem__)
+        if candidates is not None:
+            candidates += [(len(steps), g, search) for g, (search, _) in tried.items()]
         remaining.remove(pick)
-        steps.append((pick, *candidates[pick]))
+        steps.append((pick, *tried[pick]))
     return steps
 
 
@@ -219,7 +244,8 @@ def settled_vs_locals(
         caps.update(fit_caps)
         return search, cols
 
-    steps = [] if problem else backward_removal(kept, fit, remove)
+    tried: list[tuple[int, str, Any]] = []
+    steps = [] if problem else backward_removal(kept, fit, remove, tried)
     rows, share_rows, splits = [], [], []
     train_users = train["user_id"].to_numpy()
     for week in weeks:
@@ -279,7 +305,7 @@ def settled_vs_locals(
                                       np.unique(tested)))
 
     frames = {SETTLED_VS_LOCALS: _frame(rows), CLASSIFIED_AS_LOCALS: _frame(share_rows)}
-    _write(con, frames, splits, SETTLED_VS_LOCALS)
+    _write(con, frames, splits, SETTLED_VS_LOCALS, _candidate_rows(steps, tried))
     return IntegrationEvaluation(
         pd.concat(frames.values(), ignore_index=True),
         {ALL_FEATURES: steps[0][1].best_estimator_} if steps else {},

@@ -18,6 +18,10 @@ a suppressed mean (fewer than ``min_group_size`` users or pairs) is untested and
 Weeks: the integration findings use W2 (001 Section 3 describes W2) unless they state a change;
 the departure findings use the week the paper names and week B otherwise (the last week with
 leaving migrants, whose Figures 3, 5–7 show weeks 1–3 = A–C).
+
+The model findings (000 §4, 001 §5: classifier and feature-set rankings, Figures 8–9, the
+ablation, the shares classified as locals, the three-way F1) follow in the same table with
+``kind = 'model'``; their tests are in :mod:`migrant_assets.reports.model_findings`.
 """
 
 from __future__ import annotations
@@ -31,10 +35,9 @@ import pandas as pd
 
 from migrant_assets.config import StudyConfig
 from migrant_assets.db import registered, run_sql
+from migrant_assets.reports.model_findings import Z_CRITICAL, model_findings
 from migrant_assets.reports.plots import STUDY_GROUPS
 from migrant_assets.reports.trends import TREND_FAMILY
-
-Z_CRITICAL = 1.96  # two-sided 5 % level
 
 LOCAL, SETTLED, NEW = STUDY_GROUPS["integration"]
 _, STAYING, LEAVING = STUDY_GROUPS["departure"]
@@ -262,10 +265,14 @@ def _frames(cfg: StudyConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def findings(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> pd.DataFrame:
     """Write ``findings`` (finding_id, study, paper_section, statement, test, feature, groups,
-    window, compared, value_a, value_b, difference, se, z, holds, finding_order) from
-    ``group_feature_trends`` and ``features``, and return it without ``finding_order``."""
+    window, compared, value_a, value_b, difference, se, z, holds, kind, method, critical,
+    replicates, reason, finding_order) from ``group_feature_trends`` and ``features`` (the
+    group-means findings) and the stored classifier results (the model findings,
+    :mod:`~migrant_assets.reports.model_findings`), and return it without ``finding_order``."""
     specs, comparisons = _frames(cfg)
-    with registered(con, finding_specs=specs, finding_comparisons=comparisons):
+    models = model_findings(con, cfg)
+    with registered(con, finding_specs=specs, finding_comparisons=comparisons,
+                    model_finding_rows=models):
         return run_sql(con, "reports/findings.sql", {
             "min_group_size": cfg.thresholds.min_group_size, "z_critical": Z_CRITICAL,
         }).df()

@@ -112,7 +112,7 @@ SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
                                   "table-synthetic-parameters", "table-synthetic-behaviour")),
     "trajectories": ("The trajectory table", ("table-trajectories",)),
     "prices": ("The housing prices", ("table-prices",)),
-    "findings": ("The findings", ("table-findings",)),
+    "findings": ("The findings", ("table-findings", "table-finding-exceptions")),
     "departure_models": ("The departure classifiers", (
         "table-departure-table1", "table-departure-table2", "table-departure-table3",
         "table-first-k", "table-importance")),
@@ -394,18 +394,29 @@ def _price_section(con: duckdb.DuckDBPyConnection, t: _Parts) -> dict:
 def _findings_section(con: duckdb.DuckDBPyConnection, t: _Parts) -> dict:
     problem = table_problem(con, "findings")
     if problem:
-        return {"table": t.missing("The findings table", problem, "table-findings")}
+        return {"table": t.missing("The findings table", problem, "table-findings",
+                                   "table-finding-exceptions")}
     df = run_sql(con, "reports/finding_table.sql").df()
     held, tested, total = run_sql(con, "reports/finding_tally.sql").fetchone()
+    exceptions = run_sql(con, "reports/finding_exceptions.sql").df()
     return {"held": fmt_count(held), "tested": fmt_count(tested), "total": fmt_count(total),
-            "z_critical": Z_CRITICAL, "table": t.table("table-findings", df, [
+            "z_critical": Z_CRITICAL, "n_exceptions": len(exceptions),
+            "table": t.table("table-findings", df, [
                 ("finding_id", "id", fmt_text), ("paper_section", "paper, section", fmt_text),
                 ("statement", "statement", fmt_text), ("test", "test", fmt_text),
                 ("feature", "feature", fmt_text), ("groups", "groups", fmt_text),
                 ("window", "week", fmt_text), ("compared", "weakest comparison", fmt_text),
                 ("value_a", "value a", fmt_value), ("value_b", "value b", fmt_value),
                 ("difference", "difference", fmt_value), ("se", "s.e.", fmt_value),
-                ("z", "z", fmt_z), ("holds", "holds", fmt_bool),
+                ("critical", "needed", fmt_z), ("z", "z (t)", fmt_z),
+                ("holds", "holds", fmt_bool), ("verdict", "verdict", fmt_text),
+            ]),
+            "exceptions": t.table("table-finding-exceptions", exceptions, [
+                ("finding_id", "id", fmt_text), ("statement", "statement", fmt_text),
+                ("verdict", "verdict", fmt_text), ("compared", "weakest comparison", fmt_text),
+                ("z", "z (t)", fmt_z), ("critical", "needed", fmt_z),
+                ("method", "test", fmt_text), ("replicates", "folds", fmt_count),
+                ("explanation", "why", fmt_text),
             ])}
 
 

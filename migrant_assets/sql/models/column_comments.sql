@@ -271,3 +271,14 @@ COMMENT ON COLUMN integration_models.n_train_available IS
 COMMENT ON COLUMN integration_models.c_grid_size IS
     'values of C searched by cross-validation (models.c_grid)';
 COMMENT ON COLUMN integration_models.cv_folds IS 'cross-validation folds that chose C';
+COMMENT ON COLUMN departure_transfer_fold_metrics.train_window IS 'k: window of the fit';
+COMMENT ON COLUMN departure_transfer_fold_metrics.test_window IS 't: window tested on';
+COMMENT ON COLUMN departure_transfer_fold_metrics.fold IS 'the fold whose users are tested';
+COMMENT ON COLUMN departure_transfer_fold_metrics.n_test IS 'test users of the fold';
+COMMENT ON COLUMN departure_feature_importance_folds.fold IS 'fold of the forest (fit without it)';
+COMMENT ON COLUMN departure_feature_importance_folds.gini IS 'Gini importance in that forest';
+COMMENT ON COLUMN integration_models_candidates.step IS 'removal step (1: first group removed)';
+COMMENT ON COLUMN integration_models_candidates.candidate IS 'the group it removes at the step';
+COMMENT ON COLUMN integration_models_candidates.removed IS 'every group removed, e.g. GD';
+COMMENT ON COLUMN integration_models_candidates.chosen IS 'the step removed this group';
+COMMENT ON COLUMN integration_models_candidates.cv_f1 IS 'CV F1 on the fold, at the chosen C';

@@ -263,6 +263,43 @@ CREATE TABLE IF NOT EXISTS departure_models_fitted (
     signature BLOB
 );
 
+-- Per-fold replicates the findings test (reports/findings.py, docs/models.md "Replicates for
+-- the findings"): each is written by the asset of its table, in the same transaction.
+-- departure_transfer_fold_metrics (of departure_transfer): Figure 8(d) per fold, the fold's
+-- model fit on first-k-days features predicting its test users' first-t-days features.
+CREATE TABLE IF NOT EXISTS departure_transfer_fold_metrics (
+    train_window VARCHAR NOT NULL,
+    test_window VARCHAR NOT NULL,
+    model VARCHAR NOT NULL,
+    fold INTEGER NOT NULL,
+    "precision" DOUBLE,
+    recall DOUBLE,
+    f1 DOUBLE,
+    n_test BIGINT NOT NULL,
+    n_pos BIGINT NOT NULL
+);
+
+-- departure_feature_importance_folds (of departure_feature_importance): the Gini importance of
+-- each fold's forest (Figure 9's statistic, per fold), every feature of the ranked window.
+CREATE TABLE IF NOT EXISTS departure_feature_importance_folds (
+    window_id VARCHAR NOT NULL,
+    feature VARCHAR NOT NULL,
+    fold INTEGER NOT NULL,
+    gini DOUBLE
+);
+
+-- integration_models_candidates (of integration_models): each candidate of each step of the
+-- greedy backward removal (001 Section 5.1), its cross-validated F1 per CV fold at its chosen C.
+CREATE TABLE IF NOT EXISTS integration_models_candidates (
+    experiment VARCHAR NOT NULL,
+    step INTEGER NOT NULL,
+    candidate VARCHAR NOT NULL,
+    removed VARCHAR NOT NULL,
+    chosen BOOLEAN NOT NULL,
+    fold INTEGER NOT NULL,
+    cv_f1 DOUBLE
+);
+
 -- The shared names, read by the report, the summary and the checks.
 CREATE OR REPLACE VIEW model_results AS
 SELECT * FROM departure_models

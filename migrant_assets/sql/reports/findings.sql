@@ -9,6 +9,8 @@
 -- Means and sds are exact two-pass sums, as in group_feature_trends.sql.
 -- z = difference / se. A finding holds when every comparison has sign * z >= $z_critical; the
 -- comparison reported is the weakest (smallest sign * z). Untested comparisons: holds is null.
+-- The model findings (registered view model_finding_rows, reports/model_findings.py: tested on
+-- the classifiers' stored per-fold results) follow, in the same columns (kind = 'model').
 CREATE OR REPLACE TABLE findings AS
 WITH independent AS (
     SELECT c.finding_id, c.comparison, c.sign,
@@ -80,7 +82,8 @@ scored AS (
 weakest AS (
     SELECT finding_id,
            arg_min({'comparison': comparison, 'value_a': value_a, 'value_b': value_b,
-                    'difference': difference, 'se': se, 'z': z}, signed_z) AS w,
+                    'difference': difference, 'se': se, 'z': z, 'signed_z': signed_z},
+                   signed_z) AS w,
            count(signed_z) = count(*) AS tested,
            bool_and(signed_z >= $z_critical) AS all_hold
     FROM scored
@@ -90,9 +93,32 @@ SELECT s.finding_id, s.study, s.paper_section, s.statement, s.test, s.feature, s
        s."window", w.w.comparison AS compared, w.w.value_a AS value_a, w.w.value_b AS value_b,
        w.w.difference AS difference, w.w.se AS se, w.w.z AS z,
        CASE WHEN w.tested THEN w.all_hold END AS holds,
+       CASE WHEN NOT w.tested THEN 'untested' WHEN w.all_hold THEN 'holds'
+            WHEN w.w.signed_z <= -$z_critical THEN 'reversed'
+            WHEN w.w.signed_z < 0 THEN 'wrong sign' ELSE 'too weak'
+       END AS verdict,
+       'group means' AS kind,
+       'z of a difference of means' AS method,
+       CAST($z_critical AS DOUBLE) AS critical,
+       CAST(NULL AS BIGINT) AS replicates,
+       CASE WHEN NOT w.tested THEN 'a mean it compares is suppressed (fewer than '
+           || $min_group_size || ' users or pairs)' END AS reason,
        s.finding_order
 FROM finding_specs s
-LEFT JOIN weakest w USING (finding_id);
+LEFT JOIN weakest w USING (finding_id)
+UNION ALL
+SELECT finding_id, study, paper_section, statement, test, feature, groups, "window", compared,
+       CAST(value_a AS DOUBLE) AS value_a, CAST(value_b AS DOUBLE) AS value_b,
+       CAST(difference AS DOUBLE) AS difference, CAST(se AS DOUBLE) AS se,
+       CAST(z AS DOUBLE) AS z, CAST(holds AS BOOLEAN) AS holds,
+       CASE WHEN holds IS NULL THEN 'untested' WHEN holds THEN 'holds'
+            WHEN z <= -critical THEN 'reversed' WHEN z < 0 THEN 'wrong sign' ELSE 'too weak'
+       END AS verdict,
+       kind, method,
+       CAST(critical AS DOUBLE) AS critical, CAST(replicates AS BIGINT) AS replicates,
+       reason,
+       (SELECT count(*) FROM finding_specs) + row_number() OVER () - 1 AS finding_order
+FROM model_finding_rows;
 
 COMMENT ON TABLE findings IS
 'Every qualitative finding of the papers tested on our data (reports/findings.py).';
@@ -100,8 +126,10 @@ COMMENT ON COLUMN findings.finding_id IS 'I01.. (integration, 001), D01.. (depar
 COMMENT ON COLUMN findings.study IS 'integration | departure';
 COMMENT ON COLUMN findings.paper_section IS 'The paper, section and figure stating it.';
 COMMENT ON COLUMN findings.statement IS 'The finding as the paper states it.';
-COMMENT ON COLUMN findings.test IS 'difference | order | extreme | change';
-COMMENT ON COLUMN findings.feature IS 'The feature compared.';
+COMMENT ON COLUMN findings.test IS
+'difference | order | extreme | change (group means); folds | proportions | intervals (model)';
+COMMENT ON COLUMN findings.feature IS
+'The feature compared (a model finding: the metric, e.g. f1, gini, share).';
 COMMENT ON COLUMN findings.groups IS 'The groups compared, in the stated order.';
 COMMENT ON COLUMN findings."window" IS 'The week (or the two weeks of a change).';
 COMMENT ON COLUMN findings.compared IS 'The weakest comparison: label and week of a vs b.';
@@ -109,9 +137,19 @@ COMMENT ON COLUMN findings.value_a IS 'Mean of side a of the weakest comparison.
 COMMENT ON COLUMN findings.value_b IS 'Mean of side b of the weakest comparison.';
 COMMENT ON COLUMN findings.difference IS 'value_a - value_b (paired mean for a change).';
 COMMENT ON COLUMN findings.se IS 'Standard error of the difference.';
-COMMENT ON COLUMN findings.z IS 'difference / se';
+COMMENT ON COLUMN findings.z IS
+'The test statistic of the weakest comparison: difference / se (a t for the folds test).';
 COMMENT ON COLUMN findings.holds IS
-'Every comparison has the paper''s sign and |z| >= 1.96; null when a mean is suppressed.';
+'Every comparison has the paper''s sign and its statistic reaches critical; null: untested.';
+COMMENT ON COLUMN findings.verdict IS
+'holds | too weak | wrong sign (not significant) | reversed (significant) | untested';
+COMMENT ON COLUMN findings.kind IS
+'group means (a feature''s group means) | model (a classifier result, 000 §4 / 001 §5)';
+COMMENT ON COLUMN findings.method IS 'How the statistic is computed (reports/findings.py).';
+COMMENT ON COLUMN findings.critical IS
+'The value the statistic needed: 1.96, or Student''s t at 97.5% with replicates - 1 df.';
+COMMENT ON COLUMN findings.replicates IS 'CV folds of a folds test (null: not a folds test).';
+COMMENT ON COLUMN findings.reason IS 'Why holds is null (untested), or null.';
 COMMENT ON COLUMN findings.finding_order IS 'Position of the finding in the papers'' order.';
 
 SELECT * EXCLUDE (finding_order) FROM findings ORDER BY finding_order;
