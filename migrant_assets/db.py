@@ -198,8 +198,11 @@ def describe_table(con: duckdb.DuckDBPyConnection, table: str,
 
 
 def first_row(cursor: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """The first row of a query's result as ``{column: value}`` (stats and check counts)."""
-    return dict(zip([d[0] for d in cursor.description], cursor.fetchone(), strict=True))
+    """The first row of a query's result as ``{column: value}`` (stats and check counts). The
+    result is read to its end: a result left unfinished blocks the connection's next
+    ``register`` (DuckDB 2.0)."""
+    rows = cursor.fetchall()
+    return dict(zip([d[0] for d in cursor.description], rows[0], strict=True))
 
 
 @contextmanager

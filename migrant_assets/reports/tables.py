@@ -28,7 +28,7 @@ from migrant_assets.papers import PAPER_K
 def table_problem(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
     """Why ``table`` (a table, or a view over the tables of several assets) cannot be shown
     (missing or empty), or None when it has rows."""
-    (exists,) = run_sql(con, "reports/relation_exists.sql", {"name": table}).fetchone()
+    (exists,) = run_sql(con, "reports/relation_exists.sql", {"name": table}).fetchall()[0]
     if not exists:
         return f"table {table} does not exist: its asset has not been materialized"
     if con.execute(f"SELECT count(*) FROM {quote_identifier(table)}").fetchall()[0][0] == 0:  # noqa: S608
