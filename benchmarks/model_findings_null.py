@@ -28,7 +28,7 @@ import duckdb
 import pandas as pd
 
 from migrant_assets.config import StudyConfig
-from migrant_assets.db import connect
+from migrant_assets.db import connect, quote_identifier
 from migrant_assets.models.data import assign_departure_folds, first_k_windows
 from migrant_assets.models.departure import (
     curves_against_k,
@@ -55,7 +55,8 @@ def shuffle_labels(con: duckdb.DuckDBPyConnection, seed: int) -> None:
                                 .to_numpy())
         con.register("shuffled", shuffled)
         for table in FEATURE_TABLES:
-            con.execute(f"UPDATE {table} AS f SET label = s.label FROM shuffled s "  # noqa: S608
+            con.execute(f"UPDATE {quote_identifier(table)} AS f SET label = s.label "  # noqa: S608
+                        "FROM shuffled s "
                         "WHERE f.user_id = s.user_id AND f.study = ?", [study])
         con.unregister("shuffled")
 
