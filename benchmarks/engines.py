@@ -3,18 +3,20 @@ Apache Spark in local mode, on the synthetic ``demo`` (and ``large``) cities.
 
     .venv/bin/python benchmarks/engines.py [--workdir work/bench] [--presets demo large]
                                            [--threads 2 4] [--families departure_week ...]
+                                           [--labels A ...]
 
-The feature stage = ``daily_contacts`` of every study day, the window graphs and the features of
-every window of the chosen families (default: all, 20 windows), from a DuckDB file with calls,
-labels and cell prices (built once under ``--workdir`` with the project's functions, as
-``benchmarks/features.py`` does). Each run is a fresh child process on its own copy of that file:
-DuckDB (the default path: incremental first-k-days windows), then Spark ``local[N]`` for each
-``--threads`` N (session start, the inputs copied to a Parquet warehouse, the same SQL files, the
-features read back into DuckDB). Printed side by side: wall seconds (Spark's also without the
-session start and the copy), peak resident memory of the child's process tree sampled every
-0.2 s (the JVM included: ``pipeline_run.tree_rss``), and the largest relative difference of any
-feature from DuckDB's (same users and nulls checked). DuckDB's run is the baseline measured in
-the same invocation; the machine may be shared, so read ratios, not absolute seconds.
+The feature stage = ``daily_contacts`` of the days the windows cover, the window graphs and the
+features of every window of the chosen families and labels (default: all, 20 windows), from a
+DuckDB file with calls, labels and cell prices (built once under ``--workdir`` with the
+project's functions, as ``benchmarks/features.py`` does). Each run is a fresh child process on
+its own copy of that file: DuckDB (the default path: incremental first-k-days windows), then
+Spark ``local[N]`` for each ``--threads`` N (session start, the inputs copied to a Parquet
+warehouse, the same SQL files, the features read back into DuckDB). Printed side by side: wall
+seconds (Spark's also without the session start and the copy), peak resident memory of the
+child's process tree sampled every 0.2 s (the JVM included: ``pipeline_run.tree_rss``), and the
+largest relative difference of any feature from DuckDB's (same users and nulls checked).
+DuckDB's run is the baseline measured in the same invocation; the machine may be shared, so
+read ratios, not absolute seconds.
 """
 
 from __future__ import annotations
@@ -65,7 +67,21 @@ def prepared(workdir: Path, preset: str) -> Path:
     return path
 
 
-def stage(db: str, engine: str, threads: int, families: list[str], warehouse: str) -> dict:
+def stage_windows(cfg: StudyConfig, families: list[str], labels: list[str]) -> list:
+    """The measured windows: those of ``families``, only the paper labels ``labels`` if given
+    (e.g. ``A`` for departure week A)."""
+    return [w for f in families for w in cfg.calendar.windows(f)
+            if not labels or w.label in labels]
+
+
+def stage_days(windows: list) -> list:
+    """The study days the windows cover: their ``daily_contacts`` are part of the measured
+    stage (every day of the month for the default families)."""
+    return sorted({d for w in windows for d in w.days})
+
+
+def stage(db: str, engine: str, threads: int, families: list[str], labels: list[str],
+          warehouse: str) -> dict:
     """The feature stage on ``db`` (a copy) with one engine; runs in the child process."""
     from migrant_assets import engines, features, graphs
     from migrant_assets.db import connect
@@ -73,12 +89,13 @@ def stage(db: str, engine: str, threads: int, families: list[str], warehouse: st
     cfg = StudyConfig()
     cfg = cfg.model_copy(update={"engine": cfg.engine.model_copy(update={
         "kind": engine, "master": f"local[{threads}]", "warehouse": warehouse})})
-    windows = [w for f in families for w in cfg.calendar.windows(f)]
+    windows = stage_windows(cfg, families, labels)
+    days = stage_days(windows)
     con = connect(db, cfg.duckdb)
-    out: dict = {"windows": len(windows)}
+    out: dict = {"windows": len(windows), "days": len(days)}
     start = time.perf_counter()
     if engine == "duckdb":
-        for day in cfg.calendar.days:
+        for day in days:
             graphs.build_daily_contacts(con, day)
         for window in windows:
             graphs.build_window_graph(con, window, graphs.previous_window(cfg.calendar, window))
@@ -87,9 +104,9 @@ def stage(db: str, engine: str, threads: int, families: list[str], warehouse: st
         with engines.spark_sql(cfg) as sql:
             out["session_s"] = time.perf_counter() - start
             engines.export_inputs(con, sql)
-            engines.export_calls(con, sql, list(cfg.calendar.days))
+            engines.export_calls(con, sql, days)
             out["copy_s"] = time.perf_counter() - start - out["session_s"]
-            for day in cfg.calendar.days:
+            for day in days:
                 graphs.build_daily_contacts(sql, day)
             for window in windows:
                 graphs.build_window_graph(sql, window)
@@ -151,12 +168,16 @@ def main() -> None:
     parser.add_argument("--threads", nargs="+", type=int, default=[2, 4])
     parser.add_argument("--families", nargs="+", default=[
         "integration_week", "departure_week", "first_k_days", "whole_period"])
-    parser.add_argument("--child", nargs=5, metavar=("DB", "ENGINE", "THREADS", "FAMILIES", "WH"),
+    parser.add_argument("--labels", nargs="*", default=[],
+                        help="only the windows of these paper labels (e.g. A; default: all)")
+    parser.add_argument("--child", nargs=6,
+                        metavar=("DB", "ENGINE", "THREADS", "FAMILIES", "LABELS", "WH"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        db, engine, threads, families, warehouse = args.child
-        print(json.dumps(stage(db, engine, int(threads), families.split(","), warehouse)))
+        db, engine, threads, families, labels, warehouse = args.child
+        print(json.dumps(stage(db, engine, int(threads), families.split(","),
+                               [x for x in labels.split(",") if x], warehouse)))
         return
     args.workdir = args.workdir.resolve()
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -172,15 +193,17 @@ def main() -> None:
             shutil.copy(base, copy)
             shutil.rmtree(warehouse, ignore_errors=True)
             log(f"{preset}: feature stage on {engine} ({threads} threads)")
-            result = measure([str(copy), engine, str(threads), families, str(warehouse)])
+            result = measure([str(copy), engine, str(threads), families, ",".join(args.labels),
+                              str(warehouse)])
             copies[(engine, threads)] = copy
             result["difference"] = (0.0 if engine == "duckdb" else
                                     largest_difference(copies[("duckdb", 2)], copy))
             rows.append((engine, threads, result))
             shutil.rmtree(warehouse, ignore_errors=True)
         base_s = rows[0][2]["seconds"]
+        chosen = families + (f" {','.join(args.labels)}" if args.labels else "")
         print(f"\n{preset}: feature stage, {rows[0][2]['windows']} windows "
-              f"({families}), {rows[0][2]['rows']} feature rows")
+              f"({chosen}) over {rows[0][2]['days']} days, {rows[0][2]['rows']} feature rows")
         print(f"{'engine':<16}{'seconds':>9}{'x DuckDB':>10}{'w/o start+copy':>16}"
               f"{'peak MB':>9}{'max rel diff':>14}")
         for engine, threads, r in rows:
