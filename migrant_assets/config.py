@@ -271,6 +271,12 @@ class ModelSettings(_Model):
     svm_components: int = Field(default=150, ge=1)
     #: Solver iterations of the logistic regressions and the linear SVM.
     linear_max_iter: int = Field(default=2000, ge=1)
+    #: Stopping tolerance of the integration study's logistic regressions: their Newton solver
+    #: stops when every component of the gradient of the mean loss is below it (it converges
+    #: quadratically: 1e-8 costs one iteration more than 1e-4 and leaves the fit at its optimum
+    #: within round-off, so features equal to round-off on DuckDB and Spark give the same
+    #: tables; models.classifiers.TunedLogisticRegression, docs/spark.md).
+    lr_tol: float = Field(default=1e-8, gt=0)
     #: The ℓ2 inverse penalties C searched by 5-fold CV (integration study).
     c_grid: tuple[float, ...] = Field(
         default=(1e-4, 1e-3, 1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3, 1e4), min_length=1)

@@ -643,3 +643,18 @@ def test_a_file_with_result_tables_without_caps_says_what_to_do():
                                          r"departure_transfer\)"):
         M.ensure_schema(con)
     con.close()
+
+
+def test_a_file_without_the_solver_tolerance_column_gets_it():
+    """``integration_models`` written before ``lr_tol`` was recorded: the column is added, the
+    old rows keep null there (nothing is dropped)."""
+    con = connect(":memory:")
+    M.ensure_schema(con)
+    con.execute("ALTER TABLE integration_models DROP COLUMN lr_tol")
+    con.execute("INSERT INTO integration_models (experiment, \"row\", target, window_id, week, "
+                "n_users, seed, n_train_available) VALUES ('three_way', 'locals', 'local', "
+                "'integration_week:2016-09-05', 'W1', 10, 1, 10)")
+    M.ensure_schema(con)
+    assert con.execute("SELECT n_users, lr_tol FROM integration_results").fetchall() == [
+        (10, None)]
+    con.close()

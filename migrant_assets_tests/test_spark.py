@@ -1,11 +1,11 @@
 """The feature stage on Apache Spark (local mode) against DuckDB (issue 14, docs/spark.md).
 
-On a copy of the session's `tiny` city, the window graphs and features of one window of each of
-the integration weeks, the departure weeks and the first k days are computed again on Spark
+On a copy of the session's `tiny` city, the window graphs and features of the four integration
+weeks, one departure week and one first-k-days window are computed again on Spark
 (``migrant_assets.engines``: the same SQL files, translated by sqlglot) and read back into the
 DuckDB feature tables: every feature column equals DuckDB's (same users, labels and nulls;
-values to 1e-9, relative above 1), and the departure models fit on the Spark-fed features give
-the same table as the demo's. ``MIGRANT_ASSETS_SPARK_ALL_WINDOWS=1`` runs every window of the
+values to 1e-9, relative above 1), and the departure and integration models fit on the
+Spark-fed features give the same tables as the demo's. ``MIGRANT_ASSETS_SPARK_ALL_WINDOWS=1`` runs every window of the
 study (whole period included; minutes instead of one). One Spark session for the module; skipped
 only when Java or pyspark is missing.
 """
@@ -38,7 +38,8 @@ def _windows(cfg) -> list:
     cal = cfg.calendar
     if os.environ.get("MIGRANT_ASSETS_SPARK_ALL_WINDOWS"):
         return cal.windows()
-    return [cal.windows("integration_week")[0], cal.windows("departure_week")[0],
+    # the integration models need their four weeks (trained on W2, tested on W2..W4)
+    return [*cal.windows("integration_week"), cal.windows("departure_week")[0],
             next(w for w in cal.windows("first_k_days") if w.label == MODEL_K_LABEL)]
 
 
@@ -129,6 +130,34 @@ def test_models_on_spark_features_equal_duckdb_models(spark_run):
         after = con.execute(query, [window.window_id]).df()
         pd.testing.assert_frame_equal(after, before, check_exact=False, rtol=1e-12,
                                       obj=window.window_id)
+
+
+def test_integration_models_on_spark_features_equal_duckdb_models(spark_run):
+    """The integration study's regressions (settled vs locals with backward removal, the share
+    classified as locals, the three-way one), fit again on the Spark-fed features of the four
+    weeks, give the demo's tables (fit on DuckDB's features) row for row, the backward
+    removal's candidates too. Features that differ by round-off (2e-11) gave other rows while the
+    solver stopped at scikit-learn's default tolerance (``models.lr_tol``, docs/spark.md)."""
+    from migrant_assets.models.integration import CANDIDATES, settled_vs_locals, three_way
+
+    cfg, con = spark_run["cfg"], spark_run["con"]
+    assert {w.family for w in spark_run["windows"]} >= {"integration_week"}
+    assert len([w for w in spark_run["windows"] if w.family == "integration_week"]) == 4
+    queries = {
+        "integration_models": 'SELECT * FROM integration_models ORDER BY experiment, window_id, '
+                              '"row", target, step',
+        CANDIDATES: f"SELECT * FROM {CANDIDATES} ORDER BY ALL"}
+    before = {t: con.execute(q).df() for t, q in queries.items()}
+    ok = before["integration_models"].query("status == 'ok' and c.notna()")
+    assert set(ok["experiment"]) == {"settled_vs_locals_lr", "three_way"}  # fit on DuckDB's
+    assert (ok["lr_tol"] == cfg.models.lr_tol).all()
+    three_way(con, cfg, cfg.models.seed)
+    settled_vs_locals(con, cfg, cfg.models.seed)
+    for table, query in queries.items():
+        after = con.execute(query).df()
+        assert len(after) == len(before[table]) > 10, table
+        pd.testing.assert_frame_equal(after, before[table], check_exact=False, rtol=1e-12,
+                                      obj=table)
 
 
 def test_partition_overwrite_is_idempotent_and_local(spark_run, tmp_path):

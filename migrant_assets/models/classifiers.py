@@ -23,7 +23,9 @@ paper), class imbalance handled inside each model:
 - logistic regression: the same scaling, ℓ2, ``C=1``, ``class_weight='balanced'``.
 
 Integration study: ℓ2 logistic regression with C chosen from ``models.c_grid`` by 5-fold
-stratified CV on the training users (:func:`tuned_logistic_regression`).
+stratified CV on the training users (:func:`tuned_logistic_regression`), solved by Newton's
+method to ``models.lr_tol`` (an exact optimum: the same tables from features equal to
+round-off, docs/spark.md).
 
 Bounded cost (docs/models.md): every cap is a field of the study config's ``models`` section
 (:class:`~migrant_assets.config.ModelSettings`); :func:`training_rows` samples the training rows
@@ -179,21 +181,33 @@ class TunedLogisticRegression(ClassifierMixin, BaseEstimator):
     the grid is warm-started). The imputation and scaling are fit once on all training users,
     before the folds: they do not look at the labels. ``best_score_`` is the cross-validated
     score of the chosen C (``fold_scores_``: its score on each CV fold, the replicates the
-    findings test), ``best_params_`` holds it as ``model__C``."""
+    findings test), ``best_params_`` holds it as ``model__C``.
+
+    Solver: Newton-Cholesky (``newton-cholesky``: the Hessian of the few tens of coefficients
+    is small), run until every gradient component of the mean loss is below ``tol``
+    (``models.lr_tol``): it converges quadratically, in ~5 iterations, to the optimum within
+    round-off. scikit-learn's default, lbfgs at tol 1e-4, stopped where round-off of the inputs
+    led it: on ``tiny``, features equal to 2e-11 (DuckDB vs Spark) moved test users' decision
+    scores by 4e-4 (the closest user to the boundary is 2e-3 from it), by 9e-6 at tol 1e-8
+    (lbfgs then stops on its fixed relative-decrease test), by 2e-12 with Newton — which is
+    also 2-5x faster (docs/spark.md, "Parity of the models")."""
 
     def __init__(self, seed: int, scoring: str, class_weight: str | None = None,
-                 c_grid=DEFAULT_SETTINGS.c_grid, max_iter: int = DEFAULT_SETTINGS.linear_max_iter):
+                 c_grid=DEFAULT_SETTINGS.c_grid, max_iter: int = DEFAULT_SETTINGS.linear_max_iter,
+                 tol: float = DEFAULT_SETTINGS.lr_tol):
         self.seed = seed
         self.scoring = scoring
         self.class_weight = class_weight
         self.c_grid = c_grid
         self.max_iter = max_iter
+        self.tol = tol
 
     def fit(self, X, y):
         model = LogisticRegressionCV(
             Cs=list(self.c_grid), l1_ratios=(0.0,), use_legacy_attributes=False,
             cv=StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=self.seed),
             scoring=self.scoring, class_weight=self.class_weight, max_iter=self.max_iter,
+            solver="newton-cholesky", tol=self.tol,
         )
         self.best_estimator_ = Pipeline([*_scaled(), ("model", model)]).fit(X, y)
         self.classes_ = self.best_estimator_.classes_
@@ -218,7 +232,7 @@ def tuned_logistic_regression(
     """ℓ2 logistic regression whose C is chosen from ``settings.c_grid`` by stratified 5-fold CV
     on the training users (:class:`TunedLogisticRegression`)."""
     return TunedLogisticRegression(seed, scoring, class_weight, settings.c_grid,
-                                   settings.linear_max_iter)
+                                   settings.linear_max_iter, settings.lr_tol)
 
 
 def _sample_classes(y: np.ndarray, sizes, seed: int) -> np.ndarray:

@@ -30,8 +30,8 @@ Protocol (docs/models.md):
   ``models.max_train_rows_per_class`` are sampled (seeded) before the search, every class at
   the rate of the largest for the unweighted settled-vs-locals regression (its prior kept),
   each class to the cap for the balanced three-way one; C is searched over ``models.c_grid``
-  with warm-started paths. Rows record ``train_rows_cap``, ``n_train``, ``n_train_available``,
-  ``c_grid_size`` and ``cv_folds``.
+  with warm-started paths, the solver run to ``models.lr_tol``. Rows record ``train_rows_cap``,
+  ``n_train``, ``n_train_available``, ``c_grid_size``, ``cv_folds`` and ``lr_tol``.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ COLUMNS = [
     "recall", "f1", "f1_ci_low", "f1_ci_high", "share", "share_ci_low", "share_ci_high",
     "cv_f1", "c", "paper_value", "n_users", "prevalence", "seed", "status", "skip_reason",
     "dropped_groups", "train_rows_cap", "n_train", "n_train_available", "c_grid_size",
-    "cv_folds",
+    "cv_folds", "lr_tol",
 ]
 SPLIT_COLUMNS = ["experiment", "window_id", "split", "user_id", "role"]
 
@@ -177,7 +177,7 @@ def _fit_tuned(cfg: StudyConfig, seed: int, X: np.ndarray, y: np.ndarray, *, sco
         search.fit(X[rows], y[rows])
     return search, {"train_rows_cap": settings.max_train_rows_per_class, "n_train": len(rows),
                     "n_train_available": len(y), "c_grid_size": len(settings.c_grid),
-                    "cv_folds": CV_FOLDS}
+                    "cv_folds": CV_FOLDS, "lr_tol": settings.lr_tol}
 
 
 def _test_problem(y: pd.Series, classes: dict, week: str) -> str | None:

@@ -144,6 +144,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     asset had its own table holds the shared names as tables: an :class:`InputError`."""
     refuse_old_layout(con, SHARED_VIEWS)
     _refuse_tables_without_caps(con)
+    # a file written before the solver tolerance was recorded: its old rows keep null there
+    if (cols := _columns(con, INTEGRATION_MODELS)) and "lr_tol" not in cols:
+        con.execute(f"ALTER TABLE {quote_identifier(INTEGRATION_MODELS)} ADD COLUMN lr_tol DOUBLE")
     run_schema_sql(con, "models/schema.sql", "models/column_comments.sql")
     # a file written before models were signed: its models are unsigned, so fitted again
     fitted = fitted_table(DEPARTURE_MODELS)

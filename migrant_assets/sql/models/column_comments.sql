@@ -271,6 +271,8 @@ COMMENT ON COLUMN integration_models.n_train_available IS
 COMMENT ON COLUMN integration_models.c_grid_size IS
     'values of C searched by cross-validation (models.c_grid)';
 COMMENT ON COLUMN integration_models.cv_folds IS 'cross-validation folds that chose C';
+COMMENT ON COLUMN integration_models.lr_tol IS
+    'stopping tolerance of the logistic regression solver (models.lr_tol)';
 COMMENT ON COLUMN departure_transfer_fold_metrics.train_window IS 'k: window of the fit';
 COMMENT ON COLUMN departure_transfer_fold_metrics.test_window IS 't: window tested on';
 COMMENT ON COLUMN departure_transfer_fold_metrics.fold IS 'the fold whose users are tested';

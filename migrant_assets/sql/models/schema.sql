@@ -208,7 +208,8 @@ CREATE TABLE IF NOT EXISTS integration_models (
     n_train BIGINT,
     n_train_available BIGINT,
     c_grid_size INTEGER,
-    cv_folds INTEGER
+    cv_folds INTEGER,
+    lr_tol DOUBLE
 );
 
 -- Which users trained and which were tested, per split (a fold, or the integration halves), one
