@@ -125,7 +125,10 @@ def measure(args: list[str]) -> dict:
 
     def sample() -> None:
         while proc.poll() is None:
-            peak[0] = max(peak[0], tree_rss(proc.pid))
+            try:
+                peak[0] = max(peak[0], tree_rss(proc.pid))
+            except OSError:  # a process of the tree ended while it was read: sample again
+                pass
             time.sleep(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
