@@ -5,9 +5,9 @@ weeks, one departure week and one first-k-days window are computed again on Spar
 (``migrant_assets.engines``: the same SQL files, translated by sqlglot) and read back into the
 DuckDB feature tables: every feature column equals DuckDB's (same users, labels and nulls;
 values to 1e-9, relative above 1), and the departure and integration models fit on the
-Spark-fed features give the same tables as the demo's. ``MIGRANT_ASSETS_SPARK_ALL_WINDOWS=1`` runs every window of the
-study (whole period included; minutes instead of one). One Spark session for the module; skipped
-only when Java or pyspark is missing.
+Spark-fed features give the same tables as the demo's. ``MIGRANT_ASSETS_SPARK_ALL_WINDOWS=1``
+runs every window of the study (whole period included; minutes instead of one). One Spark
+session for the module; skipped only when Java or pyspark is missing.
 """
 
 from __future__ import annotations
