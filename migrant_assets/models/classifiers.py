@@ -189,8 +189,9 @@ class TunedLogisticRegression(ClassifierMixin, BaseEstimator):
     round-off. scikit-learn's default, lbfgs at tol 1e-4, stopped where round-off of the inputs
     led it: on ``tiny``, features equal to 2e-11 (DuckDB vs Spark) moved test users' decision
     scores by 4e-4 (the closest user to the boundary is 2e-3 from it), by 9e-6 at tol 1e-8
-    (lbfgs then stops on its fixed relative-decrease test), by 2e-12 with Newton, at the cost
-    of lbfgs at 1e-4 (docs/spark.md, "Parity of the models")."""
+    (lbfgs then stops on its fixed relative-decrease test), by 2e-12 with Newton; the
+    integration models of ``demo`` take 1.0-1.5x the time (docs/spark.md, "Parity of the
+    models")."""
 
     def __init__(self, seed: int, scoring: str, class_weight: str | None = None,
                  c_grid=DEFAULT_SETTINGS.c_grid, max_iter: int = DEFAULT_SETTINGS.linear_max_iter,
