@@ -17,7 +17,7 @@ import migrant_assets.models as M
 from migrant_assets.config import Calendar, ModelSettings, StudyConfig
 from migrant_assets.db import connect
 from migrant_assets.features import FEATURES
-from migrant_assets.models.departure import TABLE2
+from migrant_assets.models.departure import TABLE2, release_workers
 from migrant_assets.models.metrics import f1_interval, share_interval
 from migrant_assets.reports.tables import departure_table_rows
 
@@ -618,19 +618,33 @@ def test_bootstrap_draws_the_distribution_of_resampled_users():
 
 
 def test_fits_in_parallel_processes_give_the_same_models(cfg):
-    """The folds' fits of the MLP, SVM and logistic regression run in ``n_jobs`` processes:
-    each is seeded, so the results equal those of fitting one after the other."""
+    """The fits of a window (every classifier, every fold) run at once in ``n_jobs`` processes,
+    a forest on one thread each: each is seeded, so the results and the models stored equal
+    those of fitting one after the other in this process (the forests' ``n_jobs`` parameter
+    aside: it is the setting)."""
     con = features_db(make_features(cfg, n_staying=300, n_leaving=60, n_locals=0,
                                     n_settled=0, n_new=0))
     window = M.reference_window(cfg)
     M.assign_departure_folds(con, cfg, SEED)
-    results = []
+    results, stored = [], []
     for n_jobs in (1, 2):
         two = cfg.model_copy(update={"models": SMALL_MODELS.model_copy(update={"n_jobs": n_jobs})})
-        res = M.evaluate_window(con, two, window, SEED, (M.MLP, M.SVM)).results
+        res = M.evaluate_window(con, two, window, SEED, M.CLASSIFIERS).results
         results.append(res.drop(columns="model_caps"))
+        models = []
+        for name, split, fp, blob in con.execute(
+                "SELECT model, split, fingerprint, fitted FROM departure_models_fitted "
+                "ORDER BY ALL").fetchall():
+            model = pickle.loads(blob)  # noqa: S301 -- written by this test
+            if name == M.RANDOM_FOREST:
+                model.named_steps["model"].estimator.n_jobs = None
+            models.append((name, split, fp, pickle.dumps(model)))
+        stored.append(models)
+    release_workers()
     pd.testing.assert_frame_equal(*results)
-    assert results[0].f1.notna().sum() == 2 + 1  # and the random guess
+    assert results[0].f1.notna().sum() == len(M.CLASSIFIERS) + 1  # and the random guess
+    assert len(stored[0]) == len(M.CLASSIFIERS) * 6  # 5 folds and every user
+    assert stored[0] == stored[1]
     con.close()
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -192,30 +193,43 @@ def fingerprint(name: str, seed: int, settings: ModelSettings, columns: Sequence
 
 
 def fit_classifier(name: str, X: np.ndarray, y: np.ndarray, seed: int,
-                   settings: ModelSettings) -> Any:
+                   settings: ModelSettings, threads: int | None = None) -> Any:
     """Classifier ``name`` (:func:`make_classifier`) fit on ``X, y`` under :func:`capped_fit`;
     a forest then predicts on one thread (a few thousand rows: starting threads costs more
-    than the trees)."""
+    than the trees). ``threads``: the forest's threads for this fit (default
+    ``settings.n_jobs``; 1 in a worker process, where fits run side by side); its parameter is
+    set back after, so the model is the same wherever it was fit (the trees do not depend on
+    the threads)."""
+    model = make_classifier(name, seed, settings)
+    forest = model.named_steps["model"].estimator if name == RANDOM_FOREST else None
+    if forest is not None and threads is not None:
+        forest.n_jobs = threads
     with capped_fit():
-        model = make_classifier(name, seed, settings).fit(X, y)
-    if name == RANDOM_FOREST:
+        model.fit(X, y)
+    if forest is not None:
+        forest.n_jobs = settings.n_jobs
         model.named_steps["model"].estimator_.n_jobs = 1
     return model
 
 
-def fold_fits(name: str, X: np.ndarray, y: np.ndarray, users: np.ndarray, fold: np.ndarray,
-              seed: int, settings: ModelSettings = DEFAULT_SETTINGS,
-              columns: Sequence[str] = (), stored: Mapping[str, Mapping] | None = None,
-              final: bool = False) -> list[dict[str, Any]]:
-    """Classifier ``name`` fit once per fold on the other folds' users (split ``fold<f>``), in
-    fold order, and with ``final`` once on every user (split ``all``) last: ``split``,
-    ``model``, ``fingerprint``, ``n_train`` (rows fit on), ``n_train_available``, ``reused``.
+def _fit_pickled(name: str, X: np.ndarray, y: np.ndarray, seed: int, settings: ModelSettings,
+                 threads: int | None = None) -> bytes:
+    """:func:`fit_classifier`, the model pickled where it was fit: the bytes stored
+    (``departure_models_fitted``) are those of the fresh model, as if fit in this process. (An
+    array unpickled in a worker carries a copy of its dtype, not numpy's own: viewed with
+    numpy's, so the pickle does not hold that copy beside it.)"""
+    X, y = X.view(np.dtype(X.dtype.str)), y.view(np.dtype(y.dtype.str))
+    return pickle.dumps(fit_classifier(name, X, y, seed, settings, threads),
+                        protocol=pickle.HIGHEST_PROTOCOL)
 
-    A fit sees at most ``settings.max_train_rows_per_class`` rows of a class
-    (:func:`training_rows`). The model ``stored`` for a split (:func:`load_fitted`) is taken
-    instead of fitting when it was fit on exactly the same (:func:`fingerprint`). The fits of a
-    classifier that is not a forest run in ``settings.n_jobs`` processes (a forest uses its
-    threads); each is seeded, so the models do not depend on where they were fit."""
+
+def planned_fits(name: str, X: np.ndarray, y: np.ndarray, users: np.ndarray, fold: np.ndarray,
+                 seed: int, settings: ModelSettings = DEFAULT_SETTINGS,
+                 columns: Sequence[str] = (), stored: Mapping[str, Mapping] | None = None,
+                 final: bool = False) -> tuple[list[dict[str, Any]], list[tuple[dict, tuple]]]:
+    """The fits of :func:`fold_fits` before any is run: every fit's row (``model`` missing
+    where it is still to be fit) and the fits to run, ``(its row, arguments of
+    :func:`fit_classifier`)``, for :func:`run_fits`."""
     plan = [(f"fold{f}", fold != f) for f in np.unique(fold)]
     if final:
         plan.append((ALL_USERS, np.ones(len(y), dtype=bool)))
@@ -230,15 +244,43 @@ def fold_fits(name: str, X: np.ndarray, y: np.ndarray, users: np.ndarray, fold: 
         rows = rows[training_rows(y[rows], settings.max_train_rows_per_class, seed)]
         fits.append({"split": split, "fingerprint": key, "n_train": len(rows),
                      "n_train_available": int(train.sum()), "reused": False})
-        todo.append((fits[-1], rows))
-    jobs = [delayed(fit_classifier)(name, X[rows], y[rows], seed, settings) for _, rows in todo]
-    if name != RANDOM_FOREST and settings.n_jobs > 1 and len(jobs) > 1:
-        models = Parallel(n_jobs=min(settings.n_jobs, len(jobs)))(jobs)
+        todo.append((fits[-1], (name, X[rows], y[rows], seed, settings)))
+    return fits, todo
+
+
+def run_fits(todo: Sequence[tuple[dict, tuple]], settings: ModelSettings) -> None:
+    """Run the fits of :func:`planned_fits` (of one or several classifiers) and put each model
+    (and its pickle, ``blob``) in its row. With ``settings.n_jobs`` > 1 they all run at once in
+    that many worker processes, a forest on one thread each (the Python work of its trees runs
+    side by side too), else one after the other here, a forest on ``n_jobs`` threads. Every fit
+    is seeded: the models do not depend on where they were fit."""
+    if settings.n_jobs > 1 and len(todo) > 1:
+        blobs = Parallel(n_jobs=min(settings.n_jobs, len(todo)))(
+            delayed(_fit_pickled)(*args, threads=1) for _, args in todo)
         _WORKERS_STARTED.set()
+        for (fit, _), blob in zip(todo, blobs, strict=True):
+            fit["blob"] = blob
+            fit["model"] = pickle.loads(blob)  # noqa: S301 -- pickled by this run's own fit
     else:
-        models = [fn(*args, **kwargs) for fn, args, kwargs in jobs]
-    for (fit, _), model in zip(todo, models, strict=True):
-        fit["model"] = model
+        for fit, args in todo:
+            fit["model"] = fit_classifier(*args)
+
+
+def fold_fits(name: str, X: np.ndarray, y: np.ndarray, users: np.ndarray, fold: np.ndarray,
+              seed: int, settings: ModelSettings = DEFAULT_SETTINGS,
+              columns: Sequence[str] = (), stored: Mapping[str, Mapping] | None = None,
+              final: bool = False) -> list[dict[str, Any]]:
+    """Classifier ``name`` fit once per fold on the other folds' users (split ``fold<f>``), in
+    fold order, and with ``final`` once on every user (split ``all``) last: ``split``,
+    ``model``, ``fingerprint``, ``n_train`` (rows fit on), ``n_train_available``, ``reused``.
+
+    A fit sees at most ``settings.max_train_rows_per_class`` rows of a class
+    (:func:`training_rows`). The model ``stored`` for a split (:func:`load_fitted`) is taken
+    instead of fitting when it was fit on exactly the same (:func:`fingerprint`). The fits run
+    in ``settings.n_jobs`` processes (:func:`run_fits`); each is seeded, so the models do not
+    depend on where they were fit."""
+    fits, todo = planned_fits(name, X, y, users, fold, seed, settings, columns, stored, final)
+    run_fits(todo, settings)
     return fits
 
 
@@ -335,6 +377,7 @@ def _evaluate(
     users = data["user_id"].to_numpy()
     results, fold_rows, models, stored = [], [], {}, []
     base = {"experiment": experiment, "window_id": window.window_id, "seed": seed}
+    planned, todo = [], []  # every row's fits run at once (run_fits), then scored in order
     for row, name, groups in rows:
         cols, dropped, no_columns = usable_columns(data, "departure", with_locals=with_locals,
                                                    groups=groups)
@@ -344,11 +387,18 @@ def _evaluate(
             "dropped_groups": ", ".join(dropped) or None,
         }
         if problem or no_columns:
-            results.append({**common, **_counts(y), **_skipped(problem or no_columns)})
+            planned.append((row, name, common, None, None, problem or no_columns))
             continue
         X = data[cols].to_numpy(dtype=float)
-        fits = fold_fits(name, X, y, users, fold, seed, settings, cols,
-                         (reuse or {}).get(row), final=fit_final)
+        fits, row_todo = planned_fits(name, X, y, users, fold, seed, settings, cols,
+                                      (reuse or {}).get(row), final=fit_final)
+        todo += row_todo
+        planned.append((row, name, common, X, fits, None))
+    run_fits(todo, settings)
+    for row, name, common, X, fits, reason in planned:
+        if reason:
+            results.append({**common, **_counts(y), **_skipped(reason)})
+            continue
         pred, _, per_fold = out_of_fold(fits, X, y, fold)
         lo, hi = f1_interval(y, pred, seed)
         results.append({
@@ -597,10 +647,10 @@ def _ranked_importances(window: Window, data: pd.DataFrame, y: np.ndarray, cols:
         test = np.flatnonzero(fold == f)
         test = test[stratified_sample(y[test], settings.permutation_rows, seed)]
         n_rows += len(test)
-        with one_blas_thread():
+        with one_blas_thread():  # features shuffled in n_jobs processes: the same draws
             drops.append(permutation_importance(
                 fit["model"], X[test], y[test], scoring="average_precision",
-                n_repeats=n_repeats, random_state=seed,
+                n_repeats=n_repeats, random_state=seed, n_jobs=settings.n_jobs,
             ).importances)
     drops = np.concatenate(drops, axis=1)
     ranked = pd.DataFrame({
