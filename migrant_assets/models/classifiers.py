@@ -264,9 +264,9 @@ def one_blas_thread():
     have tens of columns, where a second BLAS thread only adds synchronisation (measured on the
     demo city: logistic regression and MLP fits 2-10x slower with two); the parallel work is
     the fits (``models.n_jobs`` worker processes, ``departure.run_fits``) or a forest's trees,
-    so the stage never runs more than ``n_jobs`` busy threads. The thread pools are found once per process (finding them scans
-    every loaded library: 6 ms, more than a small fit; every library that has one is loaded
-    with this module's imports)."""
+    so the stage never runs more than ``n_jobs`` busy threads. The thread pools are found once
+    per process (finding them scans every loaded library: 6 ms, more than a small fit; every
+    library that has one is loaded with this module's imports)."""
     with _thread_pools().limit(limits=1):
         yield
 
