@@ -212,15 +212,24 @@ def fit_classifier(name: str, X: np.ndarray, y: np.ndarray, seed: int,
     return model
 
 
-def _fit_pickled(name: str, X: np.ndarray, y: np.ndarray, seed: int, settings: ModelSettings,
-                 threads: int | None = None) -> bytes:
-    """:func:`fit_classifier`, the model pickled where it was fit: the bytes stored
-    (``departure_models_fitted``) are those of the fresh model, as if fit in this process. (An
-    array unpickled in a worker carries a copy of its dtype, not numpy's own: viewed with
-    numpy's, so the pickle does not hold that copy beside it.)"""
+def held_out_predictions(model, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Whether ``model`` predicts each row of ``X`` positive, and its score (for PR-AUC), on one
+    BLAS thread."""
+    with one_blas_thread():
+        return model.predict(X) == 1, positive_scores(model, X)
+
+
+def _fit_in_worker(name: str, X: np.ndarray, y: np.ndarray, seed: int, settings: ModelSettings,
+                   threads: int, held_out: np.ndarray | None
+                   ) -> tuple[bytes, tuple[np.ndarray, np.ndarray] | None]:
+    """:func:`fit_classifier` in a worker process: the model pickled there, as the bytes stored
+    (``departure_models_fitted``) of a model fit in this process (an array unpickled in a worker
+    carries a copy of its dtype, not numpy's own: viewed with numpy's, so the pickle does not
+    hold that copy beside it), and its :func:`held_out_predictions` of the rows ``held_out``."""
     X, y = X.view(np.dtype(X.dtype.str)), y.view(np.dtype(y.dtype.str))
-    return pickle.dumps(fit_classifier(name, X, y, seed, settings, threads),
-                        protocol=pickle.HIGHEST_PROTOCOL)
+    model = fit_classifier(name, X, y, seed, settings, threads)
+    return (pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL),
+            None if held_out is None else held_out_predictions(model, held_out))
 
 
 def planned_fits(name: str, X: np.ndarray, y: np.ndarray, users: np.ndarray, fold: np.ndarray,
@@ -229,12 +238,14 @@ def planned_fits(name: str, X: np.ndarray, y: np.ndarray, users: np.ndarray, fol
                  final: bool = False) -> tuple[list[dict[str, Any]], list[tuple[dict, tuple]]]:
     """The fits of :func:`fold_fits` before any is run: every fit's row (``model`` missing
     where it is still to be fit) and the fits to run, ``(its row, arguments of
-    :func:`fit_classifier`)``, for :func:`run_fits`."""
+    :func:`fit_classifier`, the rows of ``X`` a fold model predicts or None)``, for
+    :func:`run_fits`."""
     plan = [(f"fold{f}", fold != f) for f in np.unique(fold)]
     if final:
         plan.append((ALL_USERS, np.ones(len(y), dtype=bool)))
     fits, todo = [], []
     for split, train in plan:
+        held_out = None if split == ALL_USERS else X[~train]
         key = fingerprint(name, seed, settings, columns, users[train])
         old = (stored or {}).get(split)
         if old is not None and old["fingerprint"] == key:
@@ -244,25 +255,29 @@ def planned_fits(name: str, X: np.ndarray, y: np.ndarray, users: np.ndarray, fol
         rows = rows[training_rows(y[rows], settings.max_train_rows_per_class, seed)]
         fits.append({"split": split, "fingerprint": key, "n_train": len(rows),
                      "n_train_available": int(train.sum()), "reused": False})
-        todo.append((fits[-1], (name, X[rows], y[rows], seed, settings)))
+        todo.append((fits[-1], (name, X[rows], y[rows], seed, settings), held_out))
     return fits, todo
 
 
-def run_fits(todo: Sequence[tuple[dict, tuple]], settings: ModelSettings) -> None:
+def run_fits(todo: Sequence[tuple[dict, tuple, np.ndarray | None]],
+             settings: ModelSettings) -> None:
     """Run the fits of :func:`planned_fits` (of one or several classifiers) and put each model
-    (and its pickle, ``blob``) in its row. With ``settings.n_jobs`` > 1 they all run at once in
-    that many worker processes, a forest on one thread each (the Python work of its trees runs
-    side by side too), else one after the other here, a forest on ``n_jobs`` threads. Every fit
-    is seeded: the models do not depend on where they were fit."""
+    in its row. With ``settings.n_jobs`` > 1 they all run at once in that many worker
+    processes, a forest on one thread each (the Python work of its trees runs side by side
+    too), and each fold model predicts its held-out rows there (``held_out``, for
+    :func:`out_of_fold`; ``blob``: the model pickled there); else one after the other here, a
+    forest on ``n_jobs`` threads. Every fit is seeded: the models do not depend on where they
+    were fit."""
     if settings.n_jobs > 1 and len(todo) > 1:
-        blobs = Parallel(n_jobs=min(settings.n_jobs, len(todo)))(
-            delayed(_fit_pickled)(*args, threads=1) for _, args in todo)
+        done = Parallel(n_jobs=min(settings.n_jobs, len(todo)))(
+            delayed(_fit_in_worker)(*args, threads=1, held_out=held_out)
+            for _, args, held_out in todo)
         _WORKERS_STARTED.set()
-        for (fit, _), blob in zip(todo, blobs, strict=True):
-            fit["blob"] = blob
+        for (fit, _, _), (blob, held_out) in zip(todo, done, strict=True):
+            fit["blob"], fit["held_out"] = blob, held_out
             fit["model"] = pickle.loads(blob)  # noqa: S301 -- pickled by this run's own fit
     else:
-        for fit, args in todo:
+        for fit, args, _ in todo:
             fit["model"] = fit_classifier(*args)
 
 
@@ -288,15 +303,14 @@ def out_of_fold(fits: Sequence[Mapping[str, Any]], X: np.ndarray, y: np.ndarray,
                 fold: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """Out-of-fold predictions and scores, and per-fold metrics: each fold's users are
     predicted by the model of ``fits`` (by fold, as :func:`fold_fits`) fit on the other folds'
-    users only."""
+    users only (in the worker process that fit it, ``held_out``, else here)."""
     pred = np.zeros(len(y), dtype=bool)
     score = np.zeros(len(y))
     per_fold = []
     for f, fit in zip(np.unique(fold), fits, strict=False):
         test = fold == f
-        with one_blas_thread():
-            pred[test] = fit["model"].predict(X[test]) == 1
-            score[test] = positive_scores(fit["model"], X[test])
+        pred[test], score[test] = (fit.get("held_out")
+                                   or held_out_predictions(fit["model"], X[test]))
         per_fold.append({"fold": int(f), **binary_metrics(y[test], pred[test], score[test]),
                          "n_train": fit["n_train"],
                          "n_train_available": fit["n_train_available"]})
@@ -479,10 +493,10 @@ _WORKERS_STARTED = threading.Event()
 
 
 def release_workers() -> None:
-    """Stop the fits' worker processes (joblib's reusable loky executor), once the windows of
-    a run are fit: idle, they would hold about 300 MB each until their idle timeout (300 s),
-    through the rest of the main job (docs/scale.md), and a Dagster step worker's exit would
-    wait for it."""
+    """Stop the fits' worker processes (joblib's reusable loky executor), once an asset has
+    fit what it fits (every window of a run of ``departure_models``): idle, they would hold
+    about 300 MB each until their idle timeout (300 s), through the rest of the main job
+    (docs/scale.md), and a Dagster step worker's exit would wait for it."""
     if _WORKERS_STARTED.is_set():
         get_reusable_executor().shutdown(wait=True)
         _WORKERS_STARTED.clear()
@@ -652,6 +666,8 @@ def _ranked_importances(window: Window, data: pd.DataFrame, y: np.ndarray, cols:
                 fit["model"], X[test], y[test], scoring="average_precision",
                 n_repeats=n_repeats, random_state=seed, n_jobs=settings.n_jobs,
             ).importances)
+    if settings.n_jobs > 1:
+        _WORKERS_STARTED.set()
     drops = np.concatenate(drops, axis=1)
     ranked = pd.DataFrame({
         "window_id": window.window_id,
