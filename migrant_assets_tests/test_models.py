@@ -648,23 +648,6 @@ def test_fits_in_parallel_processes_give_the_same_models(cfg):
     con.close()
 
 
-def test_backward_removal_in_parallel_processes_gives_the_same_steps(cfg):
-    """The candidates of each removal step are fit side by side in ``n_jobs`` processes: the
-    rows and every candidate's per-fold CV score equal those of fitting them one by one."""
-    con = features_db(make_features(cfg, n_staying=0, n_leaving=0, n_locals=300,
-                                    n_settled=200, n_new=30))
-    tables = []
-    for n_jobs in (1, 2):
-        two = cfg.model_copy(update={"models": SMALL_MODELS.model_copy(update={"n_jobs": n_jobs})})
-        M.settled_vs_locals(con, two, SEED)
-        tables.append([con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in
-                       ("integration_models", "integration_models_candidates")])
-    release_workers()
-    assert len(tables[0][1]) == 5 * (4 + 3 + 2)  # every candidate of the 3 steps, per CV fold
-    assert tables[0] == tables[1]
-    con.close()
-
-
 def test_a_file_with_result_tables_without_caps_says_what_to_do():
     from migrant_assets.errors import InputError
 

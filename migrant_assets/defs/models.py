@@ -284,11 +284,8 @@ def integration_models(study: StudyResource):
     as locals per week, and three-way classification F1 per class per week."""
     cfg = study.config
     with study.connect() as con:
-        try:
-            settled = settled_vs_locals(con, cfg, cfg.models.seed)
-            three = three_way(con, cfg, cfg.models.seed)
-        finally:
-            release_workers()  # the backward removal's candidates are fit
+        settled = settled_vs_locals(con, cfg, cfg.models.seed)
+        three = three_way(con, cfg, cfg.models.seed)
         png = integration_classifier_chart(con, cfg)
         metadata = {**table_metadata(con, INTEGRATION_MODELS),
                     **skipped_metadata(con, INTEGRATION_EXPERIMENTS)}

@@ -272,7 +272,7 @@ def run_fits(todo: Sequence[tuple[dict, tuple, np.ndarray | None]],
         done = Parallel(n_jobs=min(settings.n_jobs, len(todo)))(
             delayed(_fit_in_worker)(*args, threads=1, held_out=held_out)
             for _, args, held_out in todo)
-        workers_started()
+        _WORKERS_STARTED.set()
         for (fit, _, _), (blob, held_out) in zip(todo, done, strict=True):
             fit["blob"], fit["held_out"] = blob, held_out
             fit["model"] = pickle.loads(blob)  # noqa: S301 -- pickled by this run's own fit
@@ -492,11 +492,6 @@ def evaluate_window(
 _WORKERS_STARTED = threading.Event()
 
 
-def workers_started() -> None:
-    """Note that joblib's worker processes were started (:func:`release_workers`)."""
-    _WORKERS_STARTED.set()
-
-
 def release_workers() -> None:
     """Stop the fits' worker processes (joblib's reusable loky executor), once an asset has
     fit what it fits (every window of a run of ``departure_models``): idle, they would hold
@@ -672,7 +667,7 @@ def _ranked_importances(window: Window, data: pd.DataFrame, y: np.ndarray, cols:
                 n_repeats=n_repeats, random_state=seed, n_jobs=settings.n_jobs,
             ).importances)
     if settings.n_jobs > 1:
-        workers_started()
+        _WORKERS_STARTED.set()
     drops = np.concatenate(drops, axis=1)
     ranked = pd.DataFrame({
         "window_id": window.window_id,

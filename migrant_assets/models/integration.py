@@ -43,7 +43,6 @@ from typing import Any, Literal
 import duckdb
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 
 from migrant_assets.config import StudyConfig
 from migrant_assets.labels import INTEGRATION_LABELS
@@ -65,7 +64,6 @@ from migrant_assets.models.data import (
     min_class_size,
     usable_columns,
 )
-from migrant_assets.models.departure import workers_started
 from migrant_assets.models.metrics import binary_metrics, f1_interval, random_guess, share_interval
 from migrant_assets.models.reference import PAPER_F1, PAPER_SHARE
 from migrant_assets.models.store import (
@@ -193,7 +191,6 @@ def backward_removal(
     fit: Callable[[list[str]], tuple[Any, list[str]]],
     remove: Literal["most", "least"] = "most",
     candidates: list[tuple[int, str, Any]] | None = None,
-    n_jobs: int = 1,
 ) -> list[tuple[str | None, Any, list[str]]]:
     """Greedy backward removal of feature groups: ``fit(kept_groups)`` returns a fitted search
     (with ``best_score_``, the cross-validated score on the training users) and its columns.
@@ -201,19 +198,11 @@ def backward_removal(
     the paper's rule) or the highest (``"least"``), ties in ``groups`` order, until one group is
     left. Returns ``(removed group, search, columns)`` per step, step 0 (nothing removed)
     first; ``candidates``, when given, receives ``(step, group, search)`` of every candidate
-    of every step (the ablation findings compare them, reports/findings.py). The candidates of
-    a step are fit side by side in ``n_jobs`` worker processes (``fit`` is then pickled: what
-    it changes outside itself there is lost; each fit is seeded, so the searches are the same)."""
+    of every step (the ablation findings compare them, reports/findings.py)."""
     remaining = list(groups)
     steps = [(None, *fit(remaining))]
     while len(remaining) > 1:
-        kept = [[r for r in remaining if r != g] for g in remaining]
-        if n_jobs > 1:
-            fitted = Parallel(n_jobs=min(n_jobs, len(kept)))(delayed(fit)(k) for k in kept)
-            workers_started()
-        else:
-            fitted = [fit(k) for k in kept]
-        tried = dict(zip(remaining, fitted, strict=True))
+        tried = {g: fit([r for r in remaining if r != g]) for g in remaining}
         score = {g: search.best_score_ for g, (search, _) in tried.items()}
         pick = (min if remove == "most" else max)(remaining, key=score.__getitem__)
         if candidates is not None:
@@ -246,7 +235,7 @@ def settled_vs_locals(
     problem = problem or no_columns
     kept = [g for g in INTEGRATION_GROUPS if g not in dropped]
 
-    caps: dict = {}  # the same training rows at every step (step 0 is fit in this process)
+    caps: dict = {}  # the same training rows at every step
 
     def fit(groups: list[str]):
         cols = feature_columns("integration", with_locals=True, groups=groups)
@@ -256,7 +245,7 @@ def settled_vs_locals(
         return search, cols
 
     tried: list[tuple[int, str, Any]] = []
-    steps = [] if problem else backward_removal(kept, fit, remove, tried, cfg.models.n_jobs)
+    steps = [] if problem else backward_removal(kept, fit, remove, tried)
     rows, share_rows, splits = [], [], []
     train_users = train["user_id"].to_numpy()
     for week in weeks:
