@@ -260,10 +260,7 @@ def departure_feature_importance(study: StudyResource):
     sample of their held-out users beside them."""
     cfg = study.config
     with study.connect() as con:
-        try:
-            imp = feature_importance(con, cfg, cfg.models.seed)
-        finally:
-            release_workers()  # the permutations are done
+        imp = feature_importance(con, cfg, cfg.models.seed)
         png = importance_chart(con, cfg)
         metadata = {**table_metadata(con, DEPARTURE_FEATURE_IMPORTANCE),
                     **skipped_metadata(con, [FEATURE_IMPORTANCE])}

@@ -661,13 +661,11 @@ def _ranked_importances(window: Window, data: pd.DataFrame, y: np.ndarray, cols:
         test = np.flatnonzero(fold == f)
         test = test[stratified_sample(y[test], settings.permutation_rows, seed)]
         n_rows += len(test)
-        with one_blas_thread():  # features shuffled in n_jobs processes: the same draws
+        with one_blas_thread():
             drops.append(permutation_importance(
                 fit["model"], X[test], y[test], scoring="average_precision",
-                n_repeats=n_repeats, random_state=seed, n_jobs=settings.n_jobs,
+                n_repeats=n_repeats, random_state=seed,
             ).importances)
-    if settings.n_jobs > 1:
-        _WORKERS_STARTED.set()
     drops = np.concatenate(drops, axis=1)
     ranked = pd.DataFrame({
         "window_id": window.window_id,
