@@ -14,11 +14,12 @@ the commit before the fits were bounded, or this checkout), the sides alternatin
 ``--rounds`` times). A run does what the model assets do, in the main job's order, with the
 default study config: the folds, ``departure_models`` for every k, the curves, the transfer
 matrix, Tables 1 and 3, Figure 9 and the integration study. For each step it records the wall
-and CPU seconds (``time.process_time``: every thread of the process), the scikit-learn pipeline
-fits (``Pipeline.fit`` wrapped with a counter: each classifier of ``make_classifier``, each
-candidate of the old grid search and each new tuned regression is one) and the process's peak
-RSS so far (``ru_maxrss``; the first line is after the imports and the connection; fits run in
-worker processes, ``models.n_jobs``, are neither counted nor measured). Then the
+and CPU seconds (``time.process_time``: every thread of the process, plus the worker processes
+of the fits, ``models.n_jobs``, stopped at the end of each step so that their CPU is counted),
+the scikit-learn pipeline fits of the main process (``Pipeline.fit`` wrapped with a counter:
+each classifier of ``make_classifier``, each candidate of the old grid search and each new tuned
+regression is one; fits run in worker processes are not counted) and the process's peak RSS so
+far (``ru_maxrss``; the first line is after the imports and the connection). Then the
 F1 of the papers' rows, old beside new, so a reader sees what the caps changed.
 
 The machine may be shared: compare the sides of one run (medians over rounds), not runs.
@@ -72,11 +73,19 @@ out = {"code": str(migrant_assets.__file__), "steps": []}
 def peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
+def cpu_s():
+    # CPU seconds of this process and of its ended children (the fits' worker processes)
+    child = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + child.ru_utime + child.ru_stime
+
 def step(name, fn):
-    n, wall, cpu = len(fits), time.perf_counter(), time.process_time()
+    n, wall, cpu = len(fits), time.perf_counter(), cpu_s()
     fn()
+    release = getattr(M.departure, "release_workers", None)
+    if release is not None:  # its worker processes end, so their CPU is counted
+        release()
     out["steps"].append({"step": name, "wall_s": time.perf_counter() - wall,
-                         "cpu_s": time.process_time() - cpu, "fits": len(fits) - n,
+                         "cpu_s": cpu_s() - cpu, "fits": len(fits) - n,
                          "peak_rss_mb": peak_mb()})
 
 out["steps"].append({"step": "(imports, connection)", "wall_s": 0.0, "cpu_s": 0.0, "fits": 0,

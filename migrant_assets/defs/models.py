@@ -219,7 +219,10 @@ def departure_transfer(study: StudyResource):
     models `departure_models` fit for each k (reused, not fit again)."""
     cfg = study.config
     with study.connect() as con:
-        matrix = transfer_matrix(con, cfg, cfg.models.seed)
+        try:
+            matrix = transfer_matrix(con, cfg, cfg.models.seed)
+        finally:
+            release_workers()  # a model missing from departure_models was fit here
         png = transfer_heatmap(con, cfg)
         metadata = {**table_metadata(con, DEPARTURE_TRANSFER), **skipped_metadata(con, [TRANSFER])}
     table = matrix.pivot(index="train_label", columns="test_label", values="f1").reset_index()
@@ -237,8 +240,11 @@ def departure_tables(study: StudyResource):
     Table 3's all-features forests are those of `departure_models` at k = {k_max}."""
     cfg = study.config
     with study.connect() as con:
-        t1 = table1_new_vs_locals(con, cfg, cfg.models.seed)
-        t3 = table3_feature_groups(con, cfg, cfg.models.seed)
+        try:
+            t1 = table1_new_vs_locals(con, cfg, cfg.models.seed)
+            t3 = table3_feature_groups(con, cfg, cfg.models.seed)
+        finally:
+            release_workers()  # the fits of both tables are done
         metadata = {**table_metadata(con, DEPARTURE_TABLES),
                     "table1": markdown_table(t1.results, METRIC_COLUMNS),
                     "table3": markdown_table(t3.results, METRIC_COLUMNS),

@@ -30,13 +30,14 @@ round-off, docs/spark.md).
 Bounded cost (docs/models.md): every cap is a field of the study config's ``models`` section
 (:class:`~migrant_assets.config.ModelSettings`); :func:`training_rows` samples the training rows
 of a class larger than ``models.max_train_rows_per_class``; fits run under
-:func:`one_blas_thread` (the forests use ``models.n_jobs`` threads).
+:func:`one_blas_thread` (the fits run side by side in ``models.n_jobs`` processes).
 """
 
 from __future__ import annotations
 
 import warnings
 from contextlib import contextmanager
+from functools import cache
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -50,7 +51,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.svm import LinearSVC
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from migrant_assets.config import ModelSettings
 
@@ -277,10 +278,18 @@ def one_blas_thread():
     """Fits and predictions inside run their BLAS and OpenMP calls on one thread: the matrices
     have tens of columns, where a second BLAS thread only adds synchronisation (measured on the
     demo city: logistic regression and MLP fits 2-10x slower with two); the parallel work is
-    the forests' trees (``models.n_jobs`` threads), so the stage never runs more than
-    ``n_jobs`` busy threads."""
-    with threadpool_limits(limits=1):
+    the fits (``models.n_jobs`` worker processes, ``departure.run_fits``) or a forest's trees,
+    so the stage never runs more than ``n_jobs`` busy threads. The thread pools are found once
+    per process (finding them scans every loaded library: 6 ms, more than a small fit; every
+    library that has one is loaded with this module's imports)."""
+    with _thread_pools().limit(limits=1):
         yield
+
+
+@cache
+def _thread_pools() -> ThreadpoolController:
+    """The BLAS and OpenMP thread pools of this process (:func:`one_blas_thread`)."""
+    return ThreadpoolController()
 
 
 @contextmanager

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -192,15 +193,92 @@ def fingerprint(name: str, seed: int, settings: ModelSettings, columns: Sequence
 
 
 def fit_classifier(name: str, X: np.ndarray, y: np.ndarray, seed: int,
-                   settings: ModelSettings) -> Any:
+                   settings: ModelSettings, threads: int | None = None) -> Any:
     """Classifier ``name`` (:func:`make_classifier`) fit on ``X, y`` under :func:`capped_fit`;
     a forest then predicts on one thread (a few thousand rows: starting threads costs more
-    than the trees)."""
+    than the trees). ``threads``: the forest's threads for this fit (default
+    ``settings.n_jobs``; 1 in a worker process, where fits run side by side); its parameter is
+    set back after, so the model is the same wherever it was fit (the trees do not depend on
+    the threads)."""
+    model = make_classifier(name, seed, settings)
+    forest = model.named_steps["model"].estimator if name == RANDOM_FOREST else None
+    if forest is not None and threads is not None:
+        forest.n_jobs = threads
     with capped_fit():
-        model = make_classifier(name, seed, settings).fit(X, y)
-    if name == RANDOM_FOREST:
+        model.fit(X, y)
+    if forest is not None:
+        forest.n_jobs = settings.n_jobs
         model.named_steps["model"].estimator_.n_jobs = 1
     return model
+
+
+def held_out_predictions(model, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Whether ``model`` predicts each row of ``X`` positive, and its score (for PR-AUC), on one
+    BLAS thread."""
+    with one_blas_thread():
+        return model.predict(X) == 1, positive_scores(model, X)
+
+
+def _fit_in_worker(name: str, X: np.ndarray, y: np.ndarray, seed: int, settings: ModelSettings,
+                   threads: int, held_out: np.ndarray | None
+                   ) -> tuple[bytes, tuple[np.ndarray, np.ndarray] | None]:
+    """:func:`fit_classifier` in a worker process: the model pickled there, as the bytes stored
+    (``departure_models_fitted``) of a model fit in this process (an array unpickled in a worker
+    carries a copy of its dtype, not numpy's own: viewed with numpy's, so the pickle does not
+    hold that copy beside it), and its :func:`held_out_predictions` of the rows ``held_out``."""
+    X, y = X.view(np.dtype(X.dtype.str)), y.view(np.dtype(y.dtype.str))
+    model = fit_classifier(name, X, y, seed, settings, threads)
+    return (pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL),
+            None if held_out is None else held_out_predictions(model, held_out))
+
+
+def planned_fits(name: str, X: np.ndarray, y: np.ndarray, users: np.ndarray, fold: np.ndarray,
+                 seed: int, settings: ModelSettings = DEFAULT_SETTINGS,
+                 columns: Sequence[str] = (), stored: Mapping[str, Mapping] | None = None,
+                 final: bool = False) -> tuple[list[dict[str, Any]], list[tuple[dict, tuple]]]:
+    """The fits of :func:`fold_fits` before any is run: every fit's row (``model`` missing
+    where it is still to be fit) and the fits to run, ``(its row, arguments of
+    :func:`fit_classifier`, the rows of ``X`` a fold model predicts or None)``, for
+    :func:`run_fits`."""
+    plan = [(f"fold{f}", fold != f) for f in np.unique(fold)]
+    if final:
+        plan.append((ALL_USERS, np.ones(len(y), dtype=bool)))
+    fits, todo = [], []
+    for split, train in plan:
+        held_out = None if split == ALL_USERS else X[~train]
+        key = fingerprint(name, seed, settings, columns, users[train])
+        old = (stored or {}).get(split)
+        if old is not None and old["fingerprint"] == key:
+            fits.append({**old, "split": split, "reused": True})
+            continue
+        rows = np.flatnonzero(train)
+        rows = rows[training_rows(y[rows], settings.max_train_rows_per_class, seed)]
+        fits.append({"split": split, "fingerprint": key, "n_train": len(rows),
+                     "n_train_available": int(train.sum()), "reused": False})
+        todo.append((fits[-1], (name, X[rows], y[rows], seed, settings), held_out))
+    return fits, todo
+
+
+def run_fits(todo: Sequence[tuple[dict, tuple, np.ndarray | None]],
+             settings: ModelSettings) -> None:
+    """Run the fits of :func:`planned_fits` (of one or several classifiers) and put each model
+    in its row. With ``settings.n_jobs`` > 1 they all run at once in that many worker
+    processes, a forest on one thread each (the Python work of its trees runs side by side
+    too), and each fold model predicts its held-out rows there (``held_out``, for
+    :func:`out_of_fold`; ``blob``: the model pickled there); else one after the other here, a
+    forest on ``n_jobs`` threads. Every fit is seeded: the models do not depend on where they
+    were fit."""
+    if settings.n_jobs > 1 and len(todo) > 1:
+        done = Parallel(n_jobs=min(settings.n_jobs, len(todo)))(
+            delayed(_fit_in_worker)(*args, threads=1, held_out=held_out)
+            for _, args, held_out in todo)
+        _WORKERS_STARTED.set()
+        for (fit, _, _), (blob, held_out) in zip(todo, done, strict=True):
+            fit["blob"], fit["held_out"] = blob, held_out
+            fit["model"] = pickle.loads(blob)  # noqa: S301 -- pickled by this run's own fit
+    else:
+        for fit, args, _ in todo:
+            fit["model"] = fit_classifier(*args)
 
 
 def fold_fits(name: str, X: np.ndarray, y: np.ndarray, users: np.ndarray, fold: np.ndarray,
@@ -213,32 +291,11 @@ def fold_fits(name: str, X: np.ndarray, y: np.ndarray, users: np.ndarray, fold: 
 
     A fit sees at most ``settings.max_train_rows_per_class`` rows of a class
     (:func:`training_rows`). The model ``stored`` for a split (:func:`load_fitted`) is taken
-    instead of fitting when it was fit on exactly the same (:func:`fingerprint`). The fits of a
-    classifier that is not a forest run in ``settings.n_jobs`` processes (a forest uses its
-    threads); each is seeded, so the models do not depend on where they were fit."""
-    plan = [(f"fold{f}", fold != f) for f in np.unique(fold)]
-    if final:
-        plan.append((ALL_USERS, np.ones(len(y), dtype=bool)))
-    fits, todo = [], []
-    for split, train in plan:
-        key = fingerprint(name, seed, settings, columns, users[train])
-        old = (stored or {}).get(split)
-        if old is not None and old["fingerprint"] == key:
-            fits.append({**old, "split": split, "reused": True})
-            continue
-        rows = np.flatnonzero(train)
-        rows = rows[training_rows(y[rows], settings.max_train_rows_per_class, seed)]
-        fits.append({"split": split, "fingerprint": key, "n_train": len(rows),
-                     "n_train_available": int(train.sum()), "reused": False})
-        todo.append((fits[-1], rows))
-    jobs = [delayed(fit_classifier)(name, X[rows], y[rows], seed, settings) for _, rows in todo]
-    if name != RANDOM_FOREST and settings.n_jobs > 1 and len(jobs) > 1:
-        models = Parallel(n_jobs=min(settings.n_jobs, len(jobs)))(jobs)
-        _WORKERS_STARTED.set()
-    else:
-        models = [fn(*args, **kwargs) for fn, args, kwargs in jobs]
-    for (fit, _), model in zip(todo, models, strict=True):
-        fit["model"] = model
+    instead of fitting when it was fit on exactly the same (:func:`fingerprint`). The fits run
+    in ``settings.n_jobs`` processes (:func:`run_fits`); each is seeded, so the models do not
+    depend on where they were fit."""
+    fits, todo = planned_fits(name, X, y, users, fold, seed, settings, columns, stored, final)
+    run_fits(todo, settings)
     return fits
 
 
@@ -246,15 +303,14 @@ def out_of_fold(fits: Sequence[Mapping[str, Any]], X: np.ndarray, y: np.ndarray,
                 fold: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """Out-of-fold predictions and scores, and per-fold metrics: each fold's users are
     predicted by the model of ``fits`` (by fold, as :func:`fold_fits`) fit on the other folds'
-    users only."""
+    users only (in the worker process that fit it, ``held_out``, else here)."""
     pred = np.zeros(len(y), dtype=bool)
     score = np.zeros(len(y))
     per_fold = []
     for f, fit in zip(np.unique(fold), fits, strict=False):
         test = fold == f
-        with one_blas_thread():
-            pred[test] = fit["model"].predict(X[test]) == 1
-            score[test] = positive_scores(fit["model"], X[test])
+        pred[test], score[test] = (fit.get("held_out")
+                                   or held_out_predictions(fit["model"], X[test]))
         per_fold.append({"fold": int(f), **binary_metrics(y[test], pred[test], score[test]),
                          "n_train": fit["n_train"],
                          "n_train_available": fit["n_train_available"]})
@@ -335,6 +391,7 @@ def _evaluate(
     users = data["user_id"].to_numpy()
     results, fold_rows, models, stored = [], [], {}, []
     base = {"experiment": experiment, "window_id": window.window_id, "seed": seed}
+    planned, todo = [], []  # every row's fits run at once (run_fits), then scored in order
     for row, name, groups in rows:
         cols, dropped, no_columns = usable_columns(data, "departure", with_locals=with_locals,
                                                    groups=groups)
@@ -344,11 +401,18 @@ def _evaluate(
             "dropped_groups": ", ".join(dropped) or None,
         }
         if problem or no_columns:
-            results.append({**common, **_counts(y), **_skipped(problem or no_columns)})
+            planned.append((row, name, common, None, None, problem or no_columns))
             continue
         X = data[cols].to_numpy(dtype=float)
-        fits = fold_fits(name, X, y, users, fold, seed, settings, cols,
-                         (reuse or {}).get(row), final=fit_final)
+        fits, row_todo = planned_fits(name, X, y, users, fold, seed, settings, cols,
+                                      (reuse or {}).get(row), final=fit_final)
+        todo += row_todo
+        planned.append((row, name, common, X, fits, None))
+    run_fits(todo, settings)
+    for row, name, common, X, fits, reason in planned:
+        if reason:
+            results.append({**common, **_counts(y), **_skipped(reason)})
+            continue
         pred, _, per_fold = out_of_fold(fits, X, y, fold)
         lo, hi = f1_interval(y, pred, seed)
         results.append({
@@ -429,10 +493,10 @@ _WORKERS_STARTED = threading.Event()
 
 
 def release_workers() -> None:
-    """Stop the fits' worker processes (joblib's reusable loky executor), once the windows of
-    a run are fit: idle, they would hold about 300 MB each until their idle timeout (300 s),
-    through the rest of the main job (docs/scale.md), and a Dagster step worker's exit would
-    wait for it."""
+    """Stop the fits' worker processes (joblib's reusable loky executor), once an asset has
+    fit what it fits (every window of a run of ``departure_models``): idle, they would hold
+    about 300 MB each until their idle timeout (300 s), through the rest of the main job
+    (docs/scale.md), and a Dagster step worker's exit would wait for it."""
     if _WORKERS_STARTED.is_set():
         get_reusable_executor().shutdown(wait=True)
         _WORKERS_STARTED.clear()

@@ -100,10 +100,11 @@ def fitted_rows(key: bytes, window_id: str, model: str, fits: Iterable[Mapping[s
                 ) -> pd.DataFrame:
     """Rows of :func:`fitted_table` for the ``fits`` (``split``, ``fingerprint``, ``n_train``,
     ``n_train_available``, ``model``: the fitted estimator) of one classifier on one window,
-    each pickle signed with ``key`` (:func:`signing_key`)."""
+    each pickle signed with ``key`` (:func:`signing_key`). A fit's ``blob``, when it has one, is
+    its model as pickled where it was fit (``models.departure.run_fits``)."""
     rows = []
     for f in fits:
-        blob = pickle.dumps(f["model"], protocol=pickle.HIGHEST_PROTOCOL)
+        blob = f.get("blob") or pickle.dumps(f["model"], protocol=pickle.HIGHEST_PROTOCOL)
         rows.append({
             "window_id": window_id, "model": model, "split": f["split"],
             "fingerprint": f["fingerprint"], "n_train": f["n_train"],
