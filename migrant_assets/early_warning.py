@@ -39,9 +39,12 @@ import duckdb
 import joblib
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import brier_score_loss
 from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import Pipeline
 
 from migrant_assets.config import StudyConfig
 from migrant_assets.db import registered, run_schema_sql, run_sql, transaction
@@ -51,6 +54,7 @@ from migrant_assets.graphs import arrival_window
 from migrant_assets.graphs import ensure_schema as ensure_graph_schema
 from migrant_assets.models.classifiers import (
     CLASSIFIERS,
+    PriorThresholdClassifier,
     capped_fit,
     make_classifier,
     training_rows,
@@ -314,17 +318,119 @@ def load_models(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict[int, R
 
 
 # ---------------------------------------------------------------------------------- scoring
-def top_features(model: RiskModel, X: np.ndarray, p: np.ndarray) -> list[str]:
+#: Users occluded at once by :func:`top_features` (bounds the stacked matrices: users x
+#: features rows of the model's inputs).
+OCCLUSION_BATCH = 2048
+
+
+def occluded_probabilities(model: RiskModel, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The calibrated probability of each row of ``X`` (n,) and of each row with feature j set
+    to the training median (n, m): the occlusion of :func:`top_features`. A calibrated forest
+    (:func:`_forest_stages`) is evaluated tree by tree, re-running a tree only on the occluded
+    rows whose path in it tests an input the occlusion changed (:func:`_occluded_forest`); any
+    other model predicts the stacked occluded rows. Both are the model's own predictions (a
+    test compares them); ``OCCLUSION_BATCH`` users at a time."""
+    n, m = X.shape
+    p, q = np.zeros(n), np.zeros((n, m))
+    stages = _forest_stages(model.model)
+    for lo in range(0, n, OCCLUSION_BATCH):
+        rows = slice(lo, min(n, lo + OCCLUSION_BATCH))
+        occluded = np.repeat(X[rows, None, :], m, axis=1)  # row i with feature j replaced
+        occluded[:, np.arange(m), np.arange(m)] = model.medians
+        if stages is None:
+            stacked = np.concatenate([X[rows], occluded.reshape(-1, m)])
+            with capped_fit():
+                out = model.model.predict_proba(stacked)[:, 1]
+            k = len(out) - occluded.shape[0] * m
+            p[rows], q[rows] = out[:k], out[k:].reshape(-1, m)
+            continue
+        for pre, forest, calibrator in stages:  # CalibratedClassifierCV.predict_proba's mean
+            raw0, raw = _occluded_forest(pre, forest, X[rows], occluded)
+            p[rows] += calibrator.predict(raw0)
+            q[rows] += calibrator.predict(raw.ravel()).reshape(raw.shape)
+    if stages is not None:
+        p /= len(stages)
+        q /= len(stages)
+    return p, q
+
+
+def _forest_stages(model: Any) -> list[tuple[Any, Any, Any]] | None:
+    """(preprocessing, forest, calibrator) of each calibrated classifier of a
+    ``CalibratedClassifierCV`` (binary, sigmoid or isotonic) over a pipeline ending in a random
+    forest (bare or in ``PriorThresholdClassifier``, whose probabilities are the forest's), as
+    :func:`train_risk_models` fits the default classifier; None for any other model."""
+    if not isinstance(model, CalibratedClassifierCV) or model.method not in ("sigmoid",
+                                                                             "isotonic"):
+        return None
+    stages = []
+    for cc in model.calibrated_classifiers_:
+        pipe = cc.estimator
+        if not isinstance(pipe, Pipeline) or len(cc.classes) != 2 or len(cc.calibrators) != 1:
+            return None
+        final = pipe[-1]
+        forest = final.estimator_ if type(final) is PriorThresholdClassifier else final
+        if type(forest) is not RandomForestClassifier or hasattr(final, "decision_function"):
+            return None
+        stages.append((pipe[:-1] if len(pipe) > 1 else None, forest, cc.calibrators[0]))
+    return stages
+
+
+def _model_input(pre: Any, X: np.ndarray) -> np.ndarray:
+    """The forest's input: the pipeline's preprocessing, in the trees' float32."""
+    Z = X if pre is None else pre.transform(X)
+    return np.ascontiguousarray(Z, dtype=np.float32)
+
+
+def _occluded_forest(pre: Any, forest: Any, X: np.ndarray, occluded: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """The forest's positive-class probability of the rows ``X`` (n,) and of their occluded
+    copies ``occluded`` (n, m, m) as (n, m), as ``predict_proba`` computes it (each tree's leaf
+    frequencies, normalised, added up tree after tree, divided by the number of trees). An
+    occluded row reaches the same leaf as its original in every tree whose path does not test
+    an input that the occlusion changed (after the preprocessing: the feature and its missing
+    indicator); only the others go down the tree again."""
+    n, m = occluded.shape[:2]
+    Z0 = _model_input(pre, X)
+    Zo = _model_input(pre, occluded.reshape(n * m, m)).reshape(n, m, -1)
+    c = Z0.shape[1]
+    changed = np.concatenate([Zo != Z0[:, None, :], np.zeros((n, m, 1), bool)], axis=2)
+    touched = [np.flatnonzero(changed[:, j, :].any(axis=0)) for j in range(m)]
+    width = max(1, *map(len, touched))
+    cols = np.full((m, width), c)  # the inputs feature j's occlusion changes; c: none
+    for j, t in enumerate(touched):
+        cols[j, :len(t)] = t
+    differs = changed[:, np.arange(m)[:, None], cols]  # (n, m, width)
+    acc0, acc = np.zeros(n), np.zeros((n, m))
+    for tree in forest.estimators_:
+        t = tree.tree_
+        value = t.value[:, 0, :tree.n_classes_]
+        norm = value.sum(axis=1)
+        norm[norm == 0.0] = 1.0
+        leaf_p = value[:, 1] / norm
+        tests = sparse.csr_matrix(
+            (np.ones(int((t.feature >= 0).sum())),
+             (np.flatnonzero(t.feature >= 0), t.feature[t.feature >= 0])),
+            shape=(t.node_count, c + 1))
+        on_path = (t.decision_path(Z0) @ tests).toarray() > 0  # (n, c + 1)
+        again = (differs & on_path[:, cols]).any(axis=2)
+        ii, jj = np.nonzero(again)
+        p0 = leaf_p[t.apply(Z0)]
+        contrib = np.repeat(p0[:, None], m, axis=1)
+        contrib[ii, jj] = leaf_p[t.apply(np.ascontiguousarray(Zo[ii, jj]))]
+        acc0 += p0
+        acc += contrib
+    return acc0 / len(forest.estimators_), acc / len(forest.estimators_)
+
+
+def top_features(model: RiskModel, X: np.ndarray) -> list[str]:
     """For each row, the :data:`TOP_FEATURES` features whose replacement by the training median
     changes her probability most (JSON list of [feature, probability minus probability with the
-    median]); a feature already at the median moves nothing."""
-    n, m = X.shape
+    median], from :func:`occluded_probabilities`); a feature already at the median moves
+    nothing."""
+    n = X.shape[0]
     if n == 0:
         return []
-    occluded = np.repeat(X[:, None, :], m, axis=1)  # (n, m, m): row i with feature j replaced
-    occluded[:, np.arange(m), np.arange(m)] = model.medians
-    with capped_fit():
-        q = model.model.predict_proba(occluded.reshape(n * m, m))[:, 1].reshape(n, m)
+    p, q = occluded_probabilities(model, X)
     delta = p[:, None] - q
     order = np.argsort(-np.abs(delta), axis=1, kind="stable")[:, :TOP_FEATURES]
     return [json.dumps([[model.columns[j], round(float(delta[i, j]), 4)] for j in order[i]])
@@ -350,7 +456,7 @@ def score_day(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, day: date,
             with capped_fit():
                 p = model.model.predict_proba(X)[:, 1]
             out["probability"] = p
-            out["top_features"] = top_features(model, X, p)
+            out["top_features"] = top_features(model, X)
             out["risk_band"] = np.where(p >= model.threshold, "high",
                                         np.where(p >= model.leaving_share, "elevated", "low"))
         frames.append(out)
