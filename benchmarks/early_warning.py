@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/early_warning.py [--workdir work/bench] [--preset large]
                                                  [--models DIR] [--repeats 2]
+                                                 [--days early late last]
 
 On the city of ``benchmarks/features.prepared_db`` (calls, labels, daily contacts, every window
 graph), for an early day (the 3rd day after the first arrivals: 3 cohorts), a late day (the
@@ -63,6 +64,8 @@ def main() -> None:
     parser.add_argument("--preset", default="large")
     parser.add_argument("--models", type=Path, default=None)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--days", nargs="+", choices=("early", "late", "last"),
+                        default=["early", "late", "last"], help="which days to time")
     args = parser.parse_args()
     cfg = StudyConfig()
     if args.models is not None:
@@ -79,6 +82,7 @@ def main() -> None:
     first = first_arrival(cfg)
     days = {"early": first + timedelta(2), "late": cfg.calendar.windows("first_k_days")[-1].end,
             "last": cfg.calendar.days[-1]}
+    days = {name: day for name, day in days.items() if name in args.days}
     print(f"{args.preset}: {n_calls:,} calls; models: "
           f"{args.models or 'none (rows written unscored)'}", flush=True)
     k14 = cfg.calendar.windows("first_k_days")[-1]
