@@ -39,7 +39,6 @@ import duckdb
 import joblib
 import numpy as np
 import pandas as pd
-from scipy import sparse
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import brier_score_loss
@@ -381,45 +380,54 @@ def _model_input(pre: Any, X: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(Z, dtype=np.float32)
 
 
+def _path_tests(tree: Any, width: int) -> np.ndarray:
+    """(nodes, width) bool: the inputs tested on the path from the root to each node of a
+    fitted tree (a leaf's row: every test a row reaching it went through). scikit-learn numbers
+    a node after its parent."""
+    t = tree.tree_
+    tests = np.zeros((t.node_count, width), bool)
+    for node in np.flatnonzero(t.children_left >= 0):
+        row = tests[node].copy()
+        row[t.feature[node]] = True
+        for child in (t.children_left[node], t.children_right[node]):
+            if child <= node:
+                raise ValueError("a tree node numbered before its parent")
+            tests[child] = row
+    return tests
+
+
 def _occluded_forest(pre: Any, forest: Any, X: np.ndarray, occluded: np.ndarray
                      ) -> tuple[np.ndarray, np.ndarray]:
     """The forest's positive-class probability of the rows ``X`` (n,) and of their occluded
     copies ``occluded`` (n, m, m) as (n, m), as ``predict_proba`` computes it (each tree's leaf
-    frequencies, normalised, added up tree after tree, divided by the number of trees). An
-    occluded row reaches the same leaf as its original in every tree whose path does not test
-    an input that the occlusion changed (after the preprocessing: the feature and its missing
-    indicator); only the others go down the tree again."""
+    frequencies, normalised, added up over the trees, divided by their number). An occluded row
+    reaches the same leaf as its original in every tree whose path to that leaf tests no input
+    the occlusion changes (after the preprocessing: the feature and its missing indicator);
+    only the others go down the tree again."""
     n, m = occluded.shape[:2]
     Z0 = _model_input(pre, X)
-    Zo = _model_input(pre, occluded.reshape(n * m, m)).reshape(n, m, -1)
+    Zo = _model_input(pre, occluded.reshape(n * m, m))  # row i * m + j: row i, j occluded
     c = Z0.shape[1]
-    changed = np.concatenate([Zo != Z0[:, None, :], np.zeros((n, m, 1), bool)], axis=2)
-    touched = [np.flatnonzero(changed[:, j, :].any(axis=0)) for j in range(m)]
-    width = max(1, *map(len, touched))
-    cols = np.full((m, width), c)  # the inputs feature j's occlusion changes; c: none
+    changed = (Zo.reshape(n, m, c) != Z0[:, None, :]).any(axis=0)  # (m, c): what j changes
+    touched = [np.flatnonzero(changed[j]) for j in range(m)]
+    cols = np.full((m, max(1, *map(len, touched))), c)  # c: a column no tree tests
     for j, t in enumerate(touched):
         cols[j, :len(t)] = t
-    differs = changed[:, np.arange(m)[:, None], cols]  # (n, m, width)
-    acc0, acc = np.zeros(n), np.zeros((n, m))
+    acc0, corr = np.zeros(n), np.zeros(n * m)
     for tree in forest.estimators_:
         t = tree.tree_
         value = t.value[:, 0, :tree.n_classes_]
         norm = value.sum(axis=1)
         norm[norm == 0.0] = 1.0
         leaf_p = value[:, 1] / norm
-        tests = sparse.csr_matrix(
-            (np.ones(int((t.feature >= 0).sum())),
-             (np.flatnonzero(t.feature >= 0), t.feature[t.feature >= 0])),
-            shape=(t.node_count, c + 1))
-        on_path = (t.decision_path(Z0) @ tests).toarray() > 0  # (n, c + 1)
-        again = (differs & on_path[:, cols]).any(axis=2)
-        ii, jj = np.nonzero(again)
-        p0 = leaf_p[t.apply(Z0)]
-        contrib = np.repeat(p0[:, None], m, axis=1)
-        contrib[ii, jj] = leaf_p[t.apply(np.ascontiguousarray(Zo[ii, jj]))]
+        again = _path_tests(tree, c + 1)[:, cols].any(axis=2)  # (nodes, m)
+        leaf0 = t.apply(Z0)
+        ii, jj = np.nonzero(again[leaf0])
+        p0 = leaf_p[leaf0]
         acc0 += p0
-        acc += contrib
-    return acc0 / len(forest.estimators_), acc / len(forest.estimators_)
+        corr[ii * m + jj] += leaf_p[t.apply(np.take(Zo, ii * m + jj, axis=0))] - p0[ii]
+    trees = len(forest.estimators_)
+    return acc0 / trees, (acc0[:, None] + corr.reshape(n, m)) / trees
 
 
 def top_features(model: RiskModel, X: np.ndarray) -> list[str]:
