@@ -328,7 +328,8 @@ def occluded_probabilities(model: RiskModel, X: np.ndarray) -> tuple[np.ndarray,
     (:func:`_forest_stages`) is evaluated tree by tree, re-running a tree only on the occluded
     rows whose path in it tests an input the occlusion changed (:func:`_occluded_forest`); any
     other model predicts the stacked occluded rows. Both are the model's own predictions (a
-    test compares them); ``OCCLUSION_BATCH`` users at a time."""
+    test compares them; a forest's trees added in their order, where scikit-learn's threads add
+    them in any order: equal to 1e-15); ``OCCLUSION_BATCH`` users at a time."""
     n, m = X.shape
     p, q = np.zeros(n), np.zeros((n, m))
     stages = _forest_stages(model.model)
@@ -430,19 +431,15 @@ def _occluded_forest(pre: Any, forest: Any, X: np.ndarray, occluded: np.ndarray
     return acc0 / trees, (acc0[:, None] + corr.reshape(n, m)) / trees
 
 
-def top_features(model: RiskModel, X: np.ndarray) -> list[str]:
+def top_features(model: RiskModel, p: np.ndarray, q: np.ndarray) -> list[str]:
     """For each row, the :data:`TOP_FEATURES` features whose replacement by the training median
-    changes her probability most (JSON list of [feature, probability minus probability with the
-    median], from :func:`occluded_probabilities`); a feature already at the median moves
-    nothing."""
-    n = X.shape[0]
-    if n == 0:
-        return []
-    p, q = occluded_probabilities(model, X)
+    changes her probability most, from her probability ``p`` and the occluded ones ``q``
+    (:func:`occluded_probabilities`): JSON list of [feature, probability minus probability with
+    the median]; a feature already at the median moves nothing."""
     delta = p[:, None] - q
     order = np.argsort(-np.abs(delta), axis=1, kind="stable")[:, :TOP_FEATURES]
     return [json.dumps([[model.columns[j], round(float(delta[i, j]), 4)] for j in order[i]])
-            for i in range(n)]
+            for i in range(len(p))]
 
 
 def score_day(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, day: date,
@@ -461,10 +458,9 @@ def score_day(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, day: date,
             out["probability"], out["top_features"], out["risk_band"] = np.nan, None, "unscored"
         else:
             X = part.reindex(columns=model.columns).to_numpy(float)
-            with capped_fit():
-                p = model.model.predict_proba(X)[:, 1]
+            p, q = occluded_probabilities(model, X)  # p: the model's predict_proba
             out["probability"] = p
-            out["top_features"] = top_features(model, X)
+            out["top_features"] = top_features(model, p, q)
             out["risk_band"] = np.where(p >= model.threshold, "high",
                                         np.where(p >= model.leaving_share, "elevated", "low"))
         frames.append(out)

@@ -160,7 +160,7 @@ def test_top_features_equal_the_model_predicting_each_occluded_row(classifier, c
     ew.OCCLUSION_BATCH = 128  # three batches
     try:
         p, q = ew.occluded_probabilities(model, X)
-        tops = [json.loads(t) for t in ew.top_features(model, X)]
+        tops = [json.loads(t) for t in ew.top_features(model, p, q)]
     finally:
         ew.OCCLUSION_BATCH = old
     p_ref = model.model.predict_proba(X)[:, 1]
