@@ -16,7 +16,9 @@ every day of the month before it), the seconds of the steps a landed day runs af
   untimed, so that only the day's own calls are summed, as on a live feed);
 - ``score``: `departure_risk` of the day with the models of ``--models`` (a study's
   ``models/early_warning`` folder); without it the rows are written ``unscored`` and the line
-  says so.
+  says so. With models, the day is scored again with the top-feature occlusion as one stacked
+  predict of every model (the generic path of ``early_warning.occluded_probabilities``): the
+  baseline of the forest's tree-by-tree occlusion, in the same run.
 
 Baseline of the same run: one fixed-calendar k = 14 window (graph and features) from its days.
 The machine may be shared: compare the figures of one run. Target: land + features + score
@@ -38,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from features import open_db, prepared_db  # noqa: E402  (benchmarks/features.py)
 
-from migrant_assets import features  # noqa: E402
+from migrant_assets import early_warning, features  # noqa: E402
 from migrant_assets.config import StudyConfig  # noqa: E402
 from migrant_assets.early_warning import (  # noqa: E402
     build_arrival_features,
@@ -111,6 +113,17 @@ def main() -> None:
               f"{med['score']:.1f} s = {total:.1f} s "
               f"({total / statistics.median(base):.1f}x the baseline; target < {TARGET_S:.0f} s:"
               f" {'met' if total < TARGET_S else 'NOT met'})", flush=True)
+        if models:  # the same scoring with every model's occlusion as one stacked predict
+            by_tree = early_warning._forest_stages
+            early_warning._forest_stages = lambda model: None
+            try:
+                stacked = statistics.median(
+                    timed(lambda day=day: score_day(con, cfg, day, models))
+                    for _ in range(args.repeats))
+            finally:
+                early_warning._forest_stages = by_tree
+            print(f"    score with the occlusion as one stacked predict per k (baseline of the "
+                  f"tree-by-tree occlusion): {stacked:.1f} s", flush=True)
     con.close()
     path.unlink()
 
