@@ -2,7 +2,10 @@
 
     .venv/bin/python benchmarks/early_warning.py [--workdir work/bench] [--preset large]
                                                  [--models DIR] [--repeats 2]
-                                                 [--days early late last]
+                                                 [--days early late last] [--train]
+
+``--models DIR --train`` first trains the models into DIR (if it holds none) on the city's own
+first week of arrivals (``train_models``).
 
 On the city of ``benchmarks/features.prepared_db`` (calls, labels, daily contacts, every window
 graph), for an early day (the 3rd day after the first arrivals: 3 cohorts), a late day (the
@@ -47,6 +50,8 @@ from migrant_assets.early_warning import (  # noqa: E402
     first_arrival,
     load_models,
     score_day,
+    train_arrivals,
+    train_risk_models,
 )
 from migrant_assets.graphs import build_daily_contacts, build_window_graph  # noqa: E402
 from migrant_assets.ingest import ingest_calls  # noqa: E402
@@ -60,6 +65,31 @@ def timed(step) -> float:
     return time.perf_counter() - t
 
 
+def train_models(workdir: Path, preset: str, cfg: StudyConfig, out: Path) -> None:
+    """The risk models of the city's own training cohort (``early_warning.train_arrivals``,
+    default the first week of arrivals) into ``out``, unless it holds some: its days of
+    ``features_arrival_days`` (up to the training cohort's last k = 14 day), then
+    ``train_risk_models``, on a copy of the prepared database."""
+    if any(out.glob("k*.joblib")):
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    source = prepared_db(workdir, preset, cfg)
+    path = source.with_name(f"{source.stem}-train.duckdb")
+    shutil.copy(source, path)
+    con = open_db(path, cfg)
+    features.write_cell_prices(con)
+    day, last = first_arrival(cfg), train_arrivals(cfg)[1] + timedelta(
+        cfg.early_warning.horizon_days - 1)
+    while day <= last:
+        build_arrival_features(con, cfg, day)
+        day += timedelta(1)
+    models, _ = train_risk_models(con, cfg, out)
+    print(f"{preset}: models of k = {', '.join(map(str, models.loc[models.status == 'ok', 'k']))}"
+          f" trained into {out}", flush=True)
+    con.close()
+    path.unlink()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workdir", type=Path, default=Path("work/bench"))
@@ -68,8 +98,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--days", nargs="+", choices=("early", "late", "last"),
                         default=["early", "late", "last"], help="which days to time")
+    parser.add_argument("--train", action="store_true",
+                        help="first train the models into --models (if it holds none)")
     args = parser.parse_args()
     cfg = StudyConfig()
+    if args.train:
+        if args.models is None:
+            parser.error("--train needs --models DIR")
+        train_models(args.workdir, args.preset, cfg, args.models)
     if args.models is not None:
         cfg = cfg.model_copy(update={"early_warning": cfg.early_warning.model_copy(
             update={"models_from": args.models})})
