@@ -40,8 +40,10 @@ import joblib
 import numpy as np
 import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import brier_score_loss
 from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import Pipeline
 
 from migrant_assets.config import StudyConfig
 from migrant_assets.db import registered, run_schema_sql, run_sql, transaction
@@ -51,6 +53,7 @@ from migrant_assets.graphs import arrival_window
 from migrant_assets.graphs import ensure_schema as ensure_graph_schema
 from migrant_assets.models.classifiers import (
     CLASSIFIERS,
+    PriorThresholdClassifier,
     capped_fit,
     make_classifier,
     training_rows,
@@ -314,21 +317,129 @@ def load_models(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict[int, R
 
 
 # ---------------------------------------------------------------------------------- scoring
-def top_features(model: RiskModel, X: np.ndarray, p: np.ndarray) -> list[str]:
-    """For each row, the :data:`TOP_FEATURES` features whose replacement by the training median
-    changes her probability most (JSON list of [feature, probability minus probability with the
-    median]); a feature already at the median moves nothing."""
+#: Users occluded at once by :func:`top_features` (bounds the stacked matrices: users x
+#: features rows of the model's inputs).
+OCCLUSION_BATCH = 2048
+
+
+def occluded_probabilities(model: RiskModel, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The calibrated probability of each row of ``X`` (n,) and of each row with feature j set
+    to the training median (n, m): the occlusion of :func:`top_features`. A calibrated forest
+    (:func:`_forest_stages`) is evaluated tree by tree, re-running a tree only on the occluded
+    rows whose path in it tests an input the occlusion changed (:func:`_occluded_forest`); any
+    other model predicts the stacked occluded rows. Both are the model's own predictions (a
+    test compares them; a forest's trees added in their order, where scikit-learn's threads add
+    them in any order: equal to 1e-15); ``OCCLUSION_BATCH`` users at a time."""
     n, m = X.shape
-    if n == 0:
-        return []
-    occluded = np.repeat(X[:, None, :], m, axis=1)  # (n, m, m): row i with feature j replaced
-    occluded[:, np.arange(m), np.arange(m)] = model.medians
-    with capped_fit():
-        q = model.model.predict_proba(occluded.reshape(n * m, m))[:, 1].reshape(n, m)
+    p, q = np.zeros(n), np.zeros((n, m))
+    stages = _forest_stages(model.model)
+    for lo in range(0, n, OCCLUSION_BATCH):
+        rows = slice(lo, min(n, lo + OCCLUSION_BATCH))
+        occluded = np.repeat(X[rows, None, :], m, axis=1)  # row i with feature j replaced
+        occluded[:, np.arange(m), np.arange(m)] = model.medians
+        if stages is None:
+            stacked = np.concatenate([X[rows], occluded.reshape(-1, m)])
+            with capped_fit():
+                out = model.model.predict_proba(stacked)[:, 1]
+            k = len(out) - occluded.shape[0] * m
+            p[rows], q[rows] = out[:k], out[k:].reshape(-1, m)
+            continue
+        for pre, forest, calibrator in stages:  # CalibratedClassifierCV.predict_proba's mean
+            raw0, raw = _occluded_forest(pre, forest, X[rows], occluded)
+            p[rows] += calibrator.predict(raw0)
+            q[rows] += calibrator.predict(raw.ravel()).reshape(raw.shape)
+    if stages is not None:
+        p /= len(stages)
+        q /= len(stages)
+    return p, q
+
+
+def _forest_stages(model: Any) -> list[tuple[Any, Any, Any]] | None:
+    """(preprocessing, forest, calibrator) of each calibrated classifier of a
+    ``CalibratedClassifierCV`` (binary, sigmoid or isotonic) over a pipeline ending in a random
+    forest (bare or in ``PriorThresholdClassifier``, whose probabilities are the forest's), as
+    :func:`train_risk_models` fits the default classifier; None for any other model."""
+    if not isinstance(model, CalibratedClassifierCV) or model.method not in ("sigmoid",
+                                                                             "isotonic"):
+        return None
+    stages = []
+    for cc in model.calibrated_classifiers_:
+        pipe = cc.estimator
+        if not isinstance(pipe, Pipeline) or len(cc.classes) != 2 or len(cc.calibrators) != 1:
+            return None
+        final = pipe[-1]
+        forest = final.estimator_ if type(final) is PriorThresholdClassifier else final
+        if type(forest) is not RandomForestClassifier or hasattr(final, "decision_function"):
+            return None
+        stages.append((pipe[:-1] if len(pipe) > 1 else None, forest, cc.calibrators[0]))
+    return stages
+
+
+def _model_input(pre: Any, X: np.ndarray) -> np.ndarray:
+    """The forest's input: the pipeline's preprocessing, in the trees' float32."""
+    Z = X if pre is None else pre.transform(X)
+    return np.ascontiguousarray(Z, dtype=np.float32)
+
+
+def _path_tests(tree: Any, width: int) -> np.ndarray:
+    """(nodes, width) bool: the inputs tested on the path from the root to each node of a
+    fitted tree (a leaf's row: every test a row reaching it went through). scikit-learn numbers
+    a node after its parent."""
+    t = tree.tree_
+    tests = np.zeros((t.node_count, width), bool)
+    for node in np.flatnonzero(t.children_left >= 0):
+        row = tests[node].copy()
+        row[t.feature[node]] = True
+        for child in (t.children_left[node], t.children_right[node]):
+            if child <= node:
+                raise ValueError("a tree node numbered before its parent")
+            tests[child] = row
+    return tests
+
+
+def _occluded_forest(pre: Any, forest: Any, X: np.ndarray, occluded: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """The forest's positive-class probability of the rows ``X`` (n,) and of their occluded
+    copies ``occluded`` (n, m, m) as (n, m), as ``predict_proba`` computes it (each tree's leaf
+    frequencies, normalised, added up over the trees, divided by their number). An occluded row
+    reaches the same leaf as its original in every tree whose path to that leaf tests no input
+    the occlusion changes (after the preprocessing: the feature and its missing indicator);
+    only the others go down the tree again."""
+    n, m = occluded.shape[:2]
+    Z0 = _model_input(pre, X)
+    Zo = _model_input(pre, occluded.reshape(n * m, m))  # row i * m + j: row i, j occluded
+    c = Z0.shape[1]
+    changed = (Zo.reshape(n, m, c) != Z0[:, None, :]).any(axis=0)  # (m, c): what j changes
+    touched = [np.flatnonzero(changed[j]) for j in range(m)]
+    cols = np.full((m, max(1, *map(len, touched))), c)  # c: a column no tree tests
+    for j, t in enumerate(touched):
+        cols[j, :len(t)] = t
+    acc0, corr = np.zeros(n), np.zeros(n * m)
+    for tree in forest.estimators_:
+        t = tree.tree_
+        value = t.value[:, 0, :tree.n_classes_]
+        norm = value.sum(axis=1)
+        norm[norm == 0.0] = 1.0
+        leaf_p = value[:, 1] / norm
+        again = _path_tests(tree, c + 1)[:, cols].any(axis=2)  # (nodes, m)
+        leaf0 = t.apply(Z0)
+        ii, jj = np.nonzero(again[leaf0])
+        p0 = leaf_p[leaf0]
+        acc0 += p0
+        corr[ii * m + jj] += leaf_p[t.apply(np.take(Zo, ii * m + jj, axis=0))] - p0[ii]
+    trees = len(forest.estimators_)
+    return acc0 / trees, (acc0[:, None] + corr.reshape(n, m)) / trees
+
+
+def top_features(model: RiskModel, p: np.ndarray, q: np.ndarray) -> list[str]:
+    """For each row, the :data:`TOP_FEATURES` features whose replacement by the training median
+    changes her probability most, from her probability ``p`` and the occluded ones ``q``
+    (:func:`occluded_probabilities`): JSON list of [feature, probability minus probability with
+    the median]; a feature already at the median moves nothing."""
     delta = p[:, None] - q
     order = np.argsort(-np.abs(delta), axis=1, kind="stable")[:, :TOP_FEATURES]
     return [json.dumps([[model.columns[j], round(float(delta[i, j]), 4)] for j in order[i]])
-            for i in range(n)]
+            for i in range(len(p))]
 
 
 def score_day(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, day: date,
@@ -347,10 +458,9 @@ def score_day(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, day: date,
             out["probability"], out["top_features"], out["risk_band"] = np.nan, None, "unscored"
         else:
             X = part.reindex(columns=model.columns).to_numpy(float)
-            with capped_fit():
-                p = model.model.predict_proba(X)[:, 1]
+            p, q = occluded_probabilities(model, X)  # p: the model's predict_proba
             out["probability"] = p
-            out["top_features"] = top_features(model, X, p)
+            out["top_features"] = top_features(model, p, q)
             out["risk_band"] = np.where(p >= model.threshold, "high",
                                         np.where(p >= model.leaving_share, "elevated", "low"))
         frames.append(out)

@@ -4,6 +4,7 @@ fixed-calendar ones, the risk model's pieces, and the landing sensor driving dai
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from migrant_assets import early_warning as ew
 from migrant_assets.config import StudyConfig
 from migrant_assets.db import connect
 from migrant_assets.early_warning import best_f1_threshold, evaluate, train_risk_models
@@ -129,6 +131,56 @@ def test_evaluation_suppresses_small_cells_and_computes_by_hand() -> None:
     assert cells.loc["leaving_share", "value"] == pytest.approx(2 / 6)
     brier = np.mean((np.array([0.9, 0.2, 0.8, 0.1, 0.1, 0.1]) - [1, 1, 0, 0, 0, 0]) ** 2)
     assert cells.loc["brier", "value"] == pytest.approx(brier)
+
+
+@pytest.mark.parametrize("classifier, calibration", [
+    ("random forest", "sigmoid"), ("random forest", "isotonic"),
+    ("logistic regression", "sigmoid")])
+def test_top_features_equal_the_model_predicting_each_occluded_row(classifier, calibration
+                                                                   ) -> None:
+    """The occlusion of top_features (a calibrated forest evaluated tree by tree, re-running a
+    tree only where the occluded feature is on the row's path; another model: one stacked
+    predict) equals, independently, the calibrated model's predict_proba of each row with one
+    feature set to its median, feature by feature; missing values and rows at the median
+    included, and more users than one batch."""
+    cfg = StudyConfig.model_validate({
+        "models": {"n_trees": 15}, "early_warning": {
+            "classifier": classifier, "calibration": calibration}})
+    rng = np.random.default_rng(3)
+    n, m = 300, 6
+    X = rng.normal(size=(n, m))
+    y = (X[:, 0] + 0.5 * X[:, 1] ** 2 + rng.normal(scale=0.7, size=n)) > 1.0
+    X[rng.random((n, m)) < 0.1] = np.nan  # missing values: the imputer's indicators move too
+    medians = np.nanmedian(X, axis=0)
+    X[:20, 2] = medians[2]  # already at the median: moves nothing
+    model = ew.RiskModel(7, ew._fit(cfg, X, y, 11), [f"f{j}" for j in range(m)], medians,
+                         0.5, float(y.mean()))
+    assert (ew._forest_stages(model.model) is None) == (classifier != "random forest")
+    old = ew.OCCLUSION_BATCH
+    ew.OCCLUSION_BATCH = 128  # three batches
+    try:
+        p, q = ew.occluded_probabilities(model, X)
+        tops = [json.loads(t) for t in ew.top_features(model, p, q)]
+    finally:
+        ew.OCCLUSION_BATCH = old
+    p_ref = model.model.predict_proba(X)[:, 1]
+    q_ref = np.empty((n, m))
+    for j in range(m):
+        Xj = X.copy()
+        Xj[:, j] = medians[j]
+        q_ref[:, j] = model.model.predict_proba(Xj)[:, 1]
+    np.testing.assert_allclose(p, p_ref, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(q, q_ref, rtol=0, atol=1e-12)
+    assert (q[:20, 2] == p[:20]).all()
+    delta_ref = p_ref[:, None] - q_ref
+    assert np.abs(delta_ref).max() > 0.05  # the occlusion moves probabilities
+    for i, top in enumerate(tops):
+        assert [round(d, 4) for _, d in top] == pytest.approx(
+            sorted(delta_ref[i], key=abs, reverse=True)[:3], abs=1e-4)
+        ref = np.abs(delta_ref[i])
+        got = [int(name[1:]) for name, _ in top]
+        # the three largest |changes|; a swap only between changes equal to 1e-12
+        assert all(ref[j] >= np.sort(ref)[-3] - 1e-12 for j in got), (i, top)
 
 
 def _scoring_city(tmp: Path, model_dir: Path) -> tuple[StudyConfig, Path, Path]:

@@ -4,8 +4,9 @@
 -- every edge among the contacts (clustering) is there; the other edges of G_t are read by no
 -- feature of the cohort (docs/early_warning.md). G_t over arrival..$day, summed from
 -- daily_contacts as window_graph.sql does (exact durations); an edge with both ends in N1 is
--- taken once, from its caller's side. Delete-then-insert of the day's windows; run inside one
--- transaction.
+-- taken once, from its caller's side. Summed by arrival day (a window's key is joined after), and
+-- stored in window order, so that a window's reads skip the other windows' row groups (zone
+-- maps). Delete-then-insert of the day's windows; run inside one transaction.
 DELETE FROM arrival_days_graph
 WHERE window_id IN (SELECT window_id FROM arrival_days_windows WHERE end_day = $day);
 
@@ -28,10 +29,19 @@ edges AS (
 )
 SELECT
     w.window_id,
-    e.caller AS src,
-    e.callee AS dst,
-    sum(e.n_calls) AS n_calls,
-    CAST(sum(CAST(e.duration_s AS DECIMAL(18, 6))) AS DOUBLE) AS duration_s
-FROM edges AS e
-JOIN arrival_days_windows AS w ON w.arrival_day = e.arrival_day AND w.end_day = $day
-GROUP BY w.window_id, e.caller, e.callee;
+    g.src,
+    g.dst,
+    g.n_calls,
+    g.duration_s
+FROM (
+    SELECT
+        arrival_day,
+        caller AS src,
+        callee AS dst,
+        sum(n_calls) AS n_calls,
+        CAST(sum(CAST(duration_s AS DECIMAL(18, 6))) AS DOUBLE) AS duration_s
+    FROM edges
+    GROUP BY arrival_day, caller, callee
+) AS g
+JOIN arrival_days_windows AS w ON w.arrival_day = g.arrival_day AND w.end_day = $day
+ORDER BY g.arrival_day;

@@ -6,7 +6,8 @@
 -- new migrants only (ew_arrivals: only her own geography and durations are read). The path of a
 -- window is its days' paths joined end to start: the km of each day plus the step from one
 -- day's last cell to the next active day's first cell. TEMP tables ew_places, ew_moments,
--- ew_moves (one row per arrival day and party).
+-- ew_moves (one row per arrival day and party), in arrival-day order: cohort.sql reads one
+-- arrival day at a time and skips the others' row groups.
 CREATE OR REPLACE TEMP TABLE ew_places AS
 SELECT
     m.arrival_day,
@@ -17,7 +18,8 @@ SELECT
     CAST(sum(p.n_work) AS BIGINT) AS n_work
 FROM arrival_days_daily_places AS p
 JOIN ew_members AS m ON m.party = p.party AND p.call_date BETWEEN m.arrival_day AND $day
-GROUP BY m.arrival_day, p.party, p.cell_id;
+GROUP BY m.arrival_day, p.party, p.cell_id
+ORDER BY m.arrival_day;
 
 CREATE OR REPLACE TEMP TABLE ew_moments AS
 SELECT
@@ -31,7 +33,8 @@ SELECT
     CAST(sum(s.sum_local_x2) AS DECIMAL(38, 12)) AS sum_local_x2
 FROM arrival_days_daily_moments AS s
 JOIN ew_arrivals AS m ON m.user_id = s.party AND s.call_date BETWEEN m.arrival_day AND $day
-GROUP BY m.arrival_day, s.party;
+GROUP BY m.arrival_day, s.party
+ORDER BY m.arrival_day;
 
 CREATE OR REPLACE TEMP TABLE ew_moves AS
 WITH days AS (
@@ -61,4 +64,5 @@ SELECT
 FROM days AS d
 LEFT JOIN cells AS a ON a.cell_id = d.previous_cell
 LEFT JOIN cells AS b ON b.cell_id = d.first_cell
-GROUP BY d.arrival_day, d.party;
+GROUP BY d.arrival_day, d.party
+ORDER BY d.arrival_day;
