@@ -260,8 +260,8 @@ class ModelSettings(_Model):
     #: decision rules are class-balanced), the unweighted settled-vs-locals regression samples
     #: every class at the rate of the largest (its class proportions, hence its prior, kept).
     max_train_rows_per_class: int = Field(default=10_000, ge=10)
-    #: Trees of each random forest (each grown on half the training rows, leaves of >= 2% of
-    #: them: at most 50 leaves a tree whatever the rows).
+    #: Trees of each random forest (each grown on half the training rows, leaves free to grow;
+    #: docs/models.md, "The random forest's set-up").
     n_trees: int = Field(default=100, ge=1)
     #: Epochs of the multilayer perceptron (it stops earlier when the validation score stalls;
     #: on the demo city 40 epochs halve the time and keep F1 and PR-AUC, docs/models.md).

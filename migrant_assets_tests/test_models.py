@@ -670,3 +670,35 @@ def test_a_file_without_the_solver_tolerance_column_gets_it():
     assert con.execute("SELECT n_users, lr_tol FROM integration_results").fetchall() == [
         (10, None)]
     con.close()
+
+
+def test_f1_threshold_by_hand():
+    # scores >= 0.9: F1 2/3; >= 0.8: 1/2; >= 0.7: 4/5 (the best); >= 0.2: 2/3; >= 0.1: 4/7
+    positive = np.array([True, False, True, False, False])
+    scores = np.array([0.9, 0.8, 0.7, 0.2, 0.1])
+    t = M.f1_threshold(positive, scores, floor=0.05)
+    assert list(scores > t) == [True, True, True, False, False]
+    # a floor above 0.7 leaves 0.8 and 0.9: >= 0.9 is the better (2/3 against 1/2)
+    t = M.f1_threshold(positive, scores, floor=0.75)
+    assert t >= 0.75 and list(scores > t) == [True, False, False, False, False]
+    # nothing above the floor, or no positive: the floor itself (the prevalence rule)
+    assert M.f1_threshold(positive, scores, floor=0.95) == 0.95
+    assert M.f1_threshold(np.zeros(5, bool), scores, floor=0.4) == 0.4
+    # rows never out of bag (NaN) are left out
+    t = M.f1_threshold(np.append(positive, True), np.append(scores, np.nan), floor=0.05)
+    assert list(scores > t) == [True, True, True, False, False]
+
+
+def test_forest_threshold_is_the_out_of_bag_f1_best_above_the_prevalence():
+    rng = np.random.default_rng(SEED)
+    y = (rng.random(2000) < 0.05).astype(int)
+    for signal in (0.0, 1.5):
+        X = rng.normal(size=(2000, 5)) + signal * y[:, None] * np.array([1, 1, 0, 0, 0])
+        pipe = M.make_classifier(M.RANDOM_FOREST, SEED, SMALL_MODELS).fit(X, y)
+        model = pipe.named_steps["model"]
+        oob = model.estimator_.oob_decision_function_[:, 1]
+        assert model.threshold_ >= y.mean()  # never below the prevalence rule's threshold
+        # no cut of the out-of-bag scores above the prevalence has a higher F1 (rebuilt by hand)
+        best = max(f1_score(y, oob >= c) for c in np.unique(oob) if c > y.mean())
+        assert f1_score(y, oob > model.threshold_) == pytest.approx(best)
+        assert model.estimator_.get_params()["min_samples_leaf"] == 1  # leaves free to grow

@@ -4,11 +4,12 @@ Departure study (positive class: leaving migrants, ≈4%; new migrants vs locals
 paper), class imbalance handled inside each model:
 
 - random forest: median imputation with missing-value indicators; ``models.n_trees`` (100)
-  trees, each grown on a bootstrap of half the training users (``max_samples=0.5``, halves the
-  time) with leaves of at least 2% of them (``min_samples_leaf=0.02``, smoother probabilities;
-  at most 50 leaves a tree); a user is predicted to leave when the forest's probability exceeds
-  the training prevalence (:class:`PriorThresholdClassifier`, the balanced decision rule).
-  Class weights (``'balanced_subsample'``) were tried and rejected: the leaves of the trees are
+  trees, leaves free to grow (paper 000 §4: a plain forest), each on a bootstrap of half the
+  training users (``max_samples=0.5``, halves the time); a user is predicted to leave when the
+  forest's probability reaches the threshold that maximises F1 on the forest's out-of-bag
+  probabilities of the training users, never below the training prevalence
+  (:class:`OutOfBagF1Classifier`; docs/models.md, "The random forest's set-up"). Class
+  weights (``'balanced_subsample'``) were tried and rejected: the leaves of the trees are
   nearly pure, so the weights hardly change a vote and the forest predicts almost no leaver
   when the signal is weak (small k, and F1 = 0 on noise);
 - multilayer perceptron: imputation, ``arcsinh`` (counts, variances and prices are heavy-tailed),
@@ -46,6 +47,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
 from sklearn.kernel_approximation import Nystroem
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+from sklearn.metrics import precision_recall_curve
 from sklearn.model_selection import StratifiedKFold
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
@@ -116,6 +118,40 @@ class PriorThresholdClassifier(ClassifierMixin, BaseEstimator):
         return self.estimator_.predict_proba(X)
 
 
+class OutOfBagF1Classifier(PriorThresholdClassifier):
+    """A bagged binary classifier (a random forest) that predicts the positive class when its
+    probability reaches the threshold maximising F1 on its out-of-bag probabilities of the
+    training rows, among the thresholds above the positive class's training share (so never
+    below :class:`PriorThresholdClassifier`'s; with no such threshold, that share). No
+    held-out row is used, and nothing is refit: each training row is scored by the trees that
+    did not see it. The floor keeps the rule at the balanced one on noise, where the F1-best
+    threshold is "everyone positive" (F1 = 2p/(1 + p), above a balanced rule's)."""
+
+    def fit(self, X, y):
+        self.estimator_ = clone(self.estimator).set_params(oob_score=True).fit(X, y)
+        self.classes_ = self.estimator_.classes_
+        positive = np.asarray(y) == self.classes_[-1]
+        self.threshold_ = f1_threshold(positive, self.estimator_.oob_decision_function_[:, -1],
+                                       floor=float(positive.mean()))
+        return self
+
+
+def f1_threshold(positive: np.ndarray, scores: np.ndarray, floor: float) -> float:
+    """The threshold ``t`` (a user is positive when score > t) of the highest F1 of ``scores``
+    against ``positive`` among those with ``t >= floor``; ``floor`` when none is higher. Rows
+    without a score (NaN: never out of bag) are left out."""
+    ok = np.isfinite(scores)
+    if not positive[ok].any():
+        return floor
+    precision, recall, cut = precision_recall_curve(positive[ok], scores[ok])
+    precision, recall = precision[:-1], recall[:-1]  # the point at cut[i]: score >= cut[i]
+    f1 = np.where(precision + recall > 0,
+                  2 * precision * recall / np.maximum(precision + recall, 1e-300), 0.0)
+    f1 = np.where(np.nextafter(cut, -np.inf) >= floor, f1, -1.0)
+    best = int(np.argmax(f1))
+    return float(np.nextafter(cut[best], -np.inf)) if f1[best] >= 0 else floor
+
+
 def _imputer() -> SimpleImputer:
     return SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)
 
@@ -134,12 +170,11 @@ def make_classifier(name: str, seed: int, settings: ModelSettings = DEFAULT_SETT
     if name == RANDOM_FOREST:
         forest = RandomForestClassifier(
             n_estimators=settings.n_trees,
-            min_samples_leaf=0.02,
             max_samples=0.5,
             n_jobs=settings.n_jobs,
             random_state=seed,
         )
-        return Pipeline([("impute", _imputer()), ("model", PriorThresholdClassifier(forest))])
+        return Pipeline([("impute", _imputer()), ("model", OutOfBagF1Classifier(forest))])
     if name == MLP:
         mlp = MLPClassifier(
             hidden_layer_sizes=(32,),
@@ -168,7 +203,8 @@ def make_classifier(name: str, seed: int, settings: ModelSettings = DEFAULT_SETT
 def model_caps(name: str, settings: ModelSettings) -> str:
     """The caps of classifier ``name`` as written in the result tables."""
     return {
-        RANDOM_FOREST: f"trees={settings.n_trees}, max_samples=0.5, min_samples_leaf=0.02",
+        RANDOM_FOREST: f"trees={settings.n_trees}, max_samples=0.5, leaves free, "
+                       "threshold: out-of-bag F1 >= prevalence",
         MLP: f"max_iter={settings.mlp_max_iter}, early stopping",
         SVM: f"nystroem={settings.svm_components}, max_iter={settings.linear_max_iter}",
         LOGISTIC_REGRESSION: f"max_iter={settings.linear_max_iter}",
