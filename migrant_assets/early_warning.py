@@ -357,8 +357,9 @@ def occluded_probabilities(model: RiskModel, X: np.ndarray) -> tuple[np.ndarray,
 def _forest_stages(model: Any) -> list[tuple[Any, Any, Any]] | None:
     """(preprocessing, forest, calibrator) of each calibrated classifier of a
     ``CalibratedClassifierCV`` (binary, sigmoid or isotonic) over a pipeline ending in a random
-    forest (bare or in ``PriorThresholdClassifier``, whose probabilities are the forest's), as
-    :func:`train_risk_models` fits the default classifier; None for any other model."""
+    forest (bare or in a ``PriorThresholdClassifier`` such as ``OutOfBagF1Classifier``, whose
+    probabilities are the forest's), as :func:`train_risk_models` fits the default classifier;
+    None for any other model."""
     if not isinstance(model, CalibratedClassifierCV) or model.method not in ("sigmoid",
                                                                              "isotonic"):
         return None
@@ -368,7 +369,7 @@ def _forest_stages(model: Any) -> list[tuple[Any, Any, Any]] | None:
         if not isinstance(pipe, Pipeline) or len(cc.classes) != 2 or len(cc.calibrators) != 1:
             return None
         final = pipe[-1]
-        forest = final.estimator_ if type(final) is PriorThresholdClassifier else final
+        forest = final.estimator_ if isinstance(final, PriorThresholdClassifier) else final
         if type(forest) is not RandomForestClassifier or hasattr(final, "decision_function"):
             return None
         stages.append((pipe[:-1] if len(pipe) > 1 else None, forest, cc.calibrators[0]))

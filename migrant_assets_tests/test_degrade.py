@@ -305,13 +305,19 @@ def test_checks_with_nothing_to_judge_are_not_judged(no_leavers):
                       ("departure_tables", "no_user_in_train_and_test")}
     for key in judged - {("departure_tables", "beats_random_guess")}:
         assert evaluations[key].passed and evaluations[key].metadata["judged"].value > 0, key
-    # Table 1 ran (new migrants vs locals); no signal is planted in call behaviour alone
+    # Table 1 ran (new migrants vs locals): its verdict is the stored rows' (no signal is
+    # planted in call behaviour alone, so that row may fall either side of the random guess)
     table1 = evaluations["departure_tables", "beats_random_guess"]
-    assert not table1.passed and table1.severity == dg.AssetCheckSeverity.ERROR
+    assert table1.severity == dg.AssetCheckSeverity.ERROR
     assert table1.metadata["judged"].value == 3  # all features, ego network, call behaviour
-    assert table1.metadata["not_above_random_guess"].value == [
-        {"experiment": M.TABLE1, "row": "call behavior",
-         "window_id": no_leavers["cfg"].calendar.windows("first_k_days")[-1].window_id}]
+    rows = M.beats_random_guess(no_leavers["con"])
+    rows = rows[rows["experiment"] == M.TABLE1]
+    assert len(rows) == 3
+    losers = [{"experiment": M.TABLE1, "row": r.row, "window_id": r.window_id}
+              for r in rows.itertuples() if not r.f1 > r.random_f1]
+    assert sorted(table1.metadata["not_above_random_guess"].value, key=str) == sorted(
+        losers, key=str)
+    assert table1.passed == (not losers)
     assert runs["train_departure_models"].success  # the blocking check warned, nothing failed
 
 
