@@ -243,7 +243,7 @@ def planned_fits(name: str, X: np.ndarray, y: np.ndarray, users: np.ndarray, fol
     plan = [(f"fold{f}", fold != f) for f in np.unique(fold)]
     if final:
         plan.append((ALL_USERS, np.ones(len(y), dtype=bool)))
-    fits, todo = [], []
+    fits, pending = [], []
     for split, train in plan:
         held_out = None if split == ALL_USERS else X[~train]
         key = fingerprint(name, seed, settings, columns, users[train])
@@ -255,11 +255,11 @@ def planned_fits(name: str, X: np.ndarray, y: np.ndarray, users: np.ndarray, fol
         rows = rows[training_rows(y[rows], settings.max_train_rows_per_class, seed)]
         fits.append({"split": split, "fingerprint": key, "n_train": len(rows),
                      "n_train_available": int(train.sum()), "reused": False})
-        todo.append((fits[-1], (name, X[rows], y[rows], seed, settings), held_out))
-    return fits, todo
+        pending.append((fits[-1], (name, X[rows], y[rows], seed, settings), held_out))
+    return fits, pending
 
 
-def run_fits(todo: Sequence[tuple[dict, tuple, np.ndarray | None]],
+def run_fits(pending: Sequence[tuple[dict, tuple, np.ndarray | None]],
              settings: ModelSettings) -> None:
     """Run the fits of :func:`planned_fits` (of one or several classifiers) and put each model
     in its row. With ``settings.n_jobs`` > 1 they all run at once in that many worker
@@ -268,16 +268,16 @@ def run_fits(todo: Sequence[tuple[dict, tuple, np.ndarray | None]],
     :func:`out_of_fold`; ``blob``: the model pickled there); else one after the other here, a
     forest on ``n_jobs`` threads. Every fit is seeded: the models do not depend on where they
     were fit."""
-    if settings.n_jobs > 1 and len(todo) > 1:
-        done = Parallel(n_jobs=min(settings.n_jobs, len(todo)))(
+    if settings.n_jobs > 1 and len(pending) > 1:
+        done = Parallel(n_jobs=min(settings.n_jobs, len(pending)))(
             delayed(_fit_in_worker)(*args, threads=1, held_out=held_out)
-            for _, args, held_out in todo)
+            for _, args, held_out in pending)
         _WORKERS_STARTED.set()
-        for (fit, _, _), (blob, held_out) in zip(todo, done, strict=True):
+        for (fit, _, _), (blob, held_out) in zip(pending, done, strict=True):
             fit["blob"], fit["held_out"] = blob, held_out
             fit["model"] = pickle.loads(blob)  # noqa: S301 -- pickled by this run's own fit
     else:
-        for fit, args, _ in todo:
+        for fit, args, _ in pending:
             fit["model"] = fit_classifier(*args)
 
 
@@ -294,8 +294,8 @@ def fold_fits(name: str, X: np.ndarray, y: np.ndarray, users: np.ndarray, fold: 
     instead of fitting when it was fit on exactly the same (:func:`fingerprint`). The fits run
     in ``settings.n_jobs`` processes (:func:`run_fits`); each is seeded, so the models do not
     depend on where they were fit."""
-    fits, todo = planned_fits(name, X, y, users, fold, seed, settings, columns, stored, final)
-    run_fits(todo, settings)
+    fits, pending = planned_fits(name, X, y, users, fold, seed, settings, columns, stored, final)
+    run_fits(pending, settings)
     return fits
 
 
@@ -391,7 +391,7 @@ def _evaluate(
     users = data["user_id"].to_numpy()
     results, fold_rows, models, stored = [], [], {}, []
     base = {"experiment": experiment, "window_id": window.window_id, "seed": seed}
-    planned, todo = [], []  # every row's fits run at once (run_fits), then scored in order
+    planned, pending = [], []  # every row's fits run at once (run_fits), then scored in order
     for row, name, groups in rows:
         cols, dropped, no_columns = usable_columns(data, "departure", with_locals=with_locals,
                                                    groups=groups)
@@ -404,11 +404,11 @@ def _evaluate(
             planned.append((row, name, common, None, None, problem or no_columns))
             continue
         X = data[cols].to_numpy(dtype=float)
-        fits, row_todo = planned_fits(name, X, y, users, fold, seed, settings, cols,
+        fits, row_pending = planned_fits(name, X, y, users, fold, seed, settings, cols,
                                       (reuse or {}).get(row), final=fit_final)
-        todo += row_todo
+        pending += row_pending
         planned.append((row, name, common, X, fits, None))
-    run_fits(todo, settings)
+    run_fits(pending, settings)
     for row, name, common, X, fits, reason in planned:
         if reason:
             results.append({**common, **_counts(y), **_skipped(reason)})
