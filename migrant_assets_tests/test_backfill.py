@@ -90,11 +90,15 @@ def webserver(tiny: dict, tmp_path: Path):
             pytest.fail(f"the webserver did not start: {log_text}")
         yield port
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        proc.send_signal(signal.SIGINT)  # dagster dev stops its webserver and daemon
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
+            pass
+        try:  # whatever of its session is left
             os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         log.close()
 
 

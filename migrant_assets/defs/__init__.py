@@ -18,6 +18,13 @@ SELF_UPDATING_GROUPS = ("models", "reports")
 #: How often the automation sensor evaluates the conditions (seconds).
 AUTOMATION_INTERVAL_S = 10
 
+#: Runs launched from the UI or the daemon: each step still runs in its own process (a step that
+#: dies does not take its run down), but the processes are forked from a server that has already
+#: imported the code location, instead of each starting Python and importing Dagster, DuckDB and
+#: scikit-learn anew (several seconds a step; a run of the models has a dozen steps with checks).
+EXECUTOR = dg.multiprocess_executor.configured(
+    {"start_method": {"forkserver": {"preload_modules": ["migrant_assets.defs"]}}})
+
 
 #: Assets that update without waiting for an input nobody materialized: the report reads the
 #: early warning's evaluation when there is one (early_warning.enabled) and says so when not.
@@ -44,6 +51,7 @@ defs = dg.Definitions(
     assets=_assets,
     asset_checks=_checks,
     resources={"study": StudyResource()},
+    executor=EXECUTOR,
     sensors=[early_warning.calls_landing_sensor, dg.AutomationConditionSensorDefinition(
         "keep_results_fresh", target=dg.AssetSelection.all(),
         default_status=dg.DefaultSensorStatus.RUNNING,
