@@ -37,7 +37,7 @@ from migrant_assets.graphs import build_window_graph, previous_window  # noqa: E
 
 TARGET_RATIO = 3.0  # 12 first-k windows <= 3x one k = 14 window
 FIRST_K_TABLES = ("first_k_days_graph", "features_first_k_days", "features_first_k_days_sums",
-                  "features_first_k_days_positions",
+                  "features_first_k_days_positions", "features_first_k_days_triangles",
                   "features_first_k_days_places", "features_first_k_days_moves",
                   "features_first_k_days_moments")
 

@@ -57,3 +57,11 @@ COMMENT ON COLUMN $stored_moves.moving_km IS
 COMMENT ON COLUMN $stored_moments.n IS 'Known call durations of the party.';
 COMMENT ON COLUMN $stored_moments.n_local IS
     'Known call durations with a contact born in the study province.';
+CREATE TABLE IF NOT EXISTS $stored_triangles (
+    window_id VARCHAR NOT NULL,
+    party BIGINT NOT NULL,
+    n_triangles BIGINT NOT NULL
+);
+COMMENT ON COLUMN $stored_triangles.n_triangles IS
+    'Triangles through the party in the window''s undirected graph (parties with at least one; '
+    'triangles.sql, triangles_added.sql).';
