@@ -75,23 +75,27 @@ def profiled_run_text(con, text, params=None, where="the SQL"):
 
 def profile(con, cfg: StudyConfig, top: int) -> None:
     """Print the ``top`` statements of most CPU seconds of the 12 incremental windows, beside
-    the same statements' seconds in one k = 14 window from scratch."""
+    the same statements' CPU seconds in the 12 windows from scratch and in one k = 14 window,
+    and the incremental seconds over the one window's (a statement of one way only: "-")."""
     real = db.run_text, features.run_text
     db.run_text = features.run_text = profiled_run_text
+    ways = ("incremental", "from scratch", "one k=14")
     try:
         spent = {}
-        for how in ("incremental", "one k=14"):
+        for how in ways:
             PROFILE.clear()
             build(con, cfg, how)
             spent[how] = dict(PROFILE)
     finally:
         db.run_text, features.run_text = real
-    print("statements of most CPU s (incremental, 12 windows) | one k=14 | ratio")
+    print("statements of most CPU s, 12 windows incremental | 12 from scratch | one k=14 | ratio")
     ranked = sorted(spent["incremental"].items(), key=lambda kv: -kv[1][1])[:top]
     for key, (_, cpu) in ranked:
-        one = spent["one k=14"].get(key, [0.0, 0.0])[1]
+        scratch, one = (spent[w].get(key, [0.0, 0.0])[1] for w in ways[1:])
         ratio = f"{cpu / one:6.1f}" if one else "     -"
-        print(f"  {key:62.62} {cpu:7.2f} {one:7.2f} {ratio}")
+        print(f"  {key:58.58} {cpu:7.2f} {scratch:7.2f} {one:7.2f} {ratio}")
+    for how in ways:
+        print(f"  total {how}: {sum(c for _, c in spent[how].values()):.2f} CPU s in SQL")
 
 
 def build(con, cfg: StudyConfig, how: str) -> tuple[float, float]:
