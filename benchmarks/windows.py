@@ -74,7 +74,8 @@ def profiled_run_text(con, text, params=None, where="the SQL"):
 
 
 def profile(con, cfg: StudyConfig, top: int) -> None:
-    """Print the ``top`` statements of most CPU seconds of the 12 incremental windows, beside
+    """Print the ``top`` statements of most CPU seconds of the 12 incremental windows (or of the
+    12 from scratch), beside
     the same statements' CPU seconds in the 12 windows from scratch and in one k = 14 window,
     and the incremental seconds over the one window's (a statement of one way only: "-")."""
     real = db.run_text, features.run_text
@@ -89,9 +90,10 @@ def profile(con, cfg: StudyConfig, top: int) -> None:
     finally:
         db.run_text, features.run_text = real
     print("statements of most CPU s, 12 windows incremental | 12 from scratch | one k=14 | ratio")
-    ranked = sorted(spent["incremental"].items(), key=lambda kv: -kv[1][1])[:top]
-    for key, (_, cpu) in ranked:
-        scratch, one = (spent[w].get(key, [0.0, 0.0])[1] for w in ways[1:])
+    keys = sorted(spent["incremental"].keys() | spent["from scratch"].keys(), key=lambda k: -max(
+        spent[w].get(k, [0.0, 0.0])[1] for w in ways[:2]))[:top]
+    for key in keys:
+        cpu, scratch, one = (spent[w].get(key, [0.0, 0.0])[1] for w in ways)
         ratio = f"{cpu / one:6.1f}" if one else "     -"
         print(f"  {key:58.58} {cpu:7.2f} {scratch:7.2f} {one:7.2f} {ratio}")
     for how in ways:
