@@ -74,10 +74,9 @@ def profiled_run_text(con, text, params=None, where="the SQL"):
 
 
 def profile(con, cfg: StudyConfig, top: int) -> None:
-    """Print the ``top`` statements of most CPU seconds of the 12 incremental windows (or of the
-    12 from scratch), beside
-    the same statements' CPU seconds in the 12 windows from scratch and in one k = 14 window,
-    and the incremental seconds over the one window's (a statement of one way only: "-")."""
+    """Print the ``top`` statements of most CPU seconds of the 12 windows built incrementally
+    or from scratch: CPU seconds of each way and of one k = 14 window, and the incremental
+    seconds over the one window's ("-": a statement the one window does not run)."""
     real = db.run_text, features.run_text
     db.run_text = features.run_text = profiled_run_text
     ways = ("incremental", "from scratch", "one k=14")
