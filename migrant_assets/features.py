@@ -313,6 +313,14 @@ def sums_key(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, Any]:
                              {"start": window.start, "end": window.end}))
 
 
+def stored_sums_key(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, Any]:
+    """:func:`sums_key` of a window whose sums are stored, the stored parts named in its
+    ``inputs``: sums stored before a part existed (a DuckDB file of an earlier version, without
+    the window's triangles) are not added to."""
+    key = sums_key(con, window)
+    return {**key, "inputs": f"{key['inputs']}:{'+'.join(_SUMS_PARTS)}"}
+
+
 def sum_window(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window, *, incremental: bool = True
 ) -> Window | None:
@@ -326,7 +334,7 @@ def sum_window(
     stored = stored_sums_tables(window.family)
     if previous is not None and not first_row(run_sql(con, "features/previous_sums.sql", {
             "previous_id": previous.window_id, "province": cfg.city.province,
-            **sums_key(con, previous)}, stored))["usable"]:
+            **stored_sums_key(con, previous)}, stored))["usable"]:
         previous = None
     days = {"start": window.start if previous is None else window.end, "end": window.end,
             "province": cfg.city.province}
@@ -551,7 +559,7 @@ def build_features(
         if window.family in STORED_SUMS and isinstance(con, duckdb.DuckDBPyConnection):
             run_sql(con, "features/save_sums.sql", {
                 "window_id": window.window_id, "province": cfg.city.province,
-                **sums_key(con, window)}, stored_sums_tables(window.family))
+                **stored_sums_key(con, window)}, stored_sums_tables(window.family))
     return table
 
 

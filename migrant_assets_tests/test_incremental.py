@@ -163,6 +163,17 @@ def test_a_window_alone_or_after_a_changed_day_is_summed_from_its_days(spy_sums)
     assert build_window_graph(con, k8, k7)["built_from"] == k7.window_id
     fm.build_features(con, CFG, k8)
     assert spy_sums[-1] == ("sums", k8.window_id, k7.window_id)
+    # sums of k = 7 stored by a version without stored triangles (inputs without the parts):
+    # not added to, k = 8 is summed from its days, with the right clustering
+    con.execute("UPDATE features_first_k_days_sums SET inputs = ? WHERE window_id = ?",
+                [fm.sums_key(con, k7)["inputs"], k7.window_id])
+    con.execute("DELETE FROM features_first_k_days_triangles WHERE window_id = ?",
+                [k7.window_id])
+    fm.build_features(con, CFG, k8)
+    assert spy_sums[-1] == ("sums", k8.window_id, None)
+    fm.build_features(con, CFG, k7)
+    fm.build_features(con, CFG, k8)
+    assert spy_sums[-1] == ("sums", k8.window_id, k7.window_id)
     # an estate's price changed since k = 7: its priced positions are not reused
     raise_price = "UPDATE estates SET price_per_sqm = price_per_sqm + 1 WHERE estate_id = 'e1'"
     con.execute(raise_price)
