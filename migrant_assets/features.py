@@ -49,8 +49,9 @@ through additive per-party sums (:func:`sum_window`: ``additive.sql``, ``accumul
 a first-k-days window is window k - 1's sums plus day k (docs/data_model.md, "Incremental
 first-k-days windows"). :func:`run_family` runs the sums and
 ``sql/features/prepare.sql`` (unless ``prepared=True``; it reads the ``cell_prices`` table,
-:func:`write_cell_prices`), the steps a family's file reads (:data:`REQUIRES`: clustering before
-the ego network) and the family's file. :func:`build_features` prepares once, runs every family
+:func:`write_cell_prices`), the steps a family's file reads (:data:`REQUIRES`: triangles and
+clustering before the ego network; a first-k-days window adds its new triangles to window k - 1's,
+:data:`ADDED_STEPS`) and the family's file. :func:`build_features` prepares once, runs every family
 and writes the window's rows. :func:`evaluate_feature_checks` judges a stored window
 (:data:`CHECKS`; thresholds from the study config's ``checks``; null shares over the users whose
 data can support a value, :attr:`Feature.support`); nothing to judge is never a pass
