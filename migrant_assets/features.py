@@ -49,8 +49,9 @@ through additive per-party sums (:func:`sum_window`: ``additive.sql``, ``accumul
 a first-k-days window is window k - 1's sums plus day k (docs/data_model.md, "Incremental
 first-k-days windows"). :func:`run_family` runs the sums and
 ``sql/features/prepare.sql`` (unless ``prepared=True``; it reads the ``cell_prices`` table,
-:func:`write_cell_prices`), the steps a family's file reads (:data:`REQUIRES`: clustering before
-the ego network) and the family's file. :func:`build_features` prepares once, runs every family
+:func:`write_cell_prices`), the steps a family's file reads (:data:`REQUIRES`: triangles and
+clustering before the ego network; a first-k-days window adds its new triangles to window k - 1's,
+:data:`ADDED_STEPS`) and the family's file. :func:`build_features` prepares once, runs every family
 and writes the window's rows. :func:`evaluate_feature_checks` judges a stored window
 (:data:`CHECKS`; thresholds from the study config's ``checks``; null shares over the users whose
 data can support a value, :attr:`Feature.support`); nothing to judge is never a pass
@@ -290,13 +291,14 @@ def _params(cfg: StudyConfig, window: Window) -> dict[str, Any]:
 
 
 #: The stored additive sums of the incremental window families (``<prefix>_sums``, ``_places``,
-#: ``_moves``, ``_moments``, ``_positions``: ``sql/features/first_k_days_sums.sql``), auxiliary
-#: tables of the family's feature asset; a window of another family is summed from its days
-#: (the early-warning windows add up stored daily sums: ``sql/early_warning/window_sums.sql``).
+#: ``_moves``, ``_moments``, ``_positions``, ``_triangles``:
+#: ``sql/features/first_k_days_sums.sql``), auxiliary tables of the family's feature asset; a
+#: window of another family is summed from its days (the early-warning windows add up stored
+#: daily sums: ``sql/early_warning/window_sums.sql``).
 STORED_SUMS: dict[str, str] = {
     "first_k_days": "features_first_k_days",
 }
-_SUMS_PARTS = ("sums", "places", "moves", "moments", "positions")
+_SUMS_PARTS = ("sums", "places", "moves", "moments", "positions", "triangles")
 
 
 def stored_sums_tables(family: str) -> dict[str, str]:
@@ -312,6 +314,14 @@ def sums_key(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, Any]:
                              {"start": window.start, "end": window.end}))
 
 
+def stored_sums_key(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, Any]:
+    """:func:`sums_key` of a window whose sums are stored, the stored parts named in its
+    ``inputs``: sums stored before a part existed (a DuckDB file of an earlier version, without
+    the window's triangles) are not added to."""
+    key = sums_key(con, window)
+    return {**key, "inputs": f"{key['inputs']}:{'+'.join(_SUMS_PARTS)}"}
+
+
 def sum_window(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window, *, incremental: bool = True
 ) -> Window | None:
@@ -325,7 +335,7 @@ def sum_window(
     stored = stored_sums_tables(window.family)
     if previous is not None and not first_row(run_sql(con, "features/previous_sums.sql", {
             "previous_id": previous.window_id, "province": cfg.city.province,
-            **sums_key(con, previous)}, stored))["usable"]:
+            **stored_sums_key(con, previous)}, stored))["usable"]:
         previous = None
     days = {"start": window.start if previous is None else window.end, "end": window.end,
             "province": cfg.city.province}
@@ -414,8 +424,13 @@ for _what, _missing in (("a group (GROUPS)", set(FAMILIES) - set(GROUPS)),
         raise ValueError(f"features.py: {sorted(_missing)} need {_what}")
 
 #: Steps a family's SQL reads besides prepare.sql, run before it (``sql/features/<step>.sql``
-#: writes ``feat_<step>``): the ego network reads the clustering coefficients.
-REQUIRES: dict[str, tuple[str, ...]] = {"ego_network": ("clustering",)}
+#: writes ``feat_<step>``): the ego network reads the clustering coefficients, which read the
+#: triangles through each party.
+REQUIRES: dict[str, tuple[str, ...]] = {"ego_network": ("triangles", "clustering")}
+#: Steps a first-k-days window whose stored sums of window k - 1 are added to runs instead of
+#: the step that counts over the whole window (same table, bit for bit): the triangles new on
+#: day k added to window k - 1's (``triangles_added.sql``).
+ADDED_STEPS: dict[str, str] = {"triangles": "triangles_added"}
 
 #: The features table of each window family, written by the asset of the same name; the view
 #: ``features`` unions them (:func:`ensure_schema`).
@@ -503,16 +518,24 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 def run_family(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window, family: str, *,
-    prepared: bool = False,
+    prepared: bool = False, previous: Window | None = None,
 ) -> str:
     """SPEC §5 features of one family (or a step of :data:`REQUIRES`) for the window's users:
     runs :func:`prepare` unless ``prepared``, the steps the family reads, then
-    ``sql/features/<family>.sql``; returns the table it wrote, ``feat_<family>``."""
+    ``sql/features/<family>.sql``; returns the table it wrote, ``feat_<family>``. ``previous``
+    (with ``prepared``): the window whose stored sums :func:`prepare` added to, whose stored
+    triangles the :data:`ADDED_STEPS` add to."""
     if not prepared:
-        prepare(con, cfg, window)
+        previous = prepare(con, cfg, window)
+    params = _params(cfg, window)
     for step in (*REQUIRES.get(family, ()), family):
         quote(step)
-        run_sql(con, f"features/{step}.sql", _params(cfg, window))
+        if previous is not None and step in ADDED_STEPS:
+            run_sql(con, f"features/{ADDED_STEPS[step]}.sql",
+                    {**params, "previous_id": previous.window_id},
+                    stored_sums_tables(window.family))
+        else:
+            run_sql(con, f"features/{step}.sql", params)
     return f"feat_{family}"
 
 
@@ -526,9 +549,9 @@ def build_features(
     (:func:`sum_window`; ``incremental=False`` sums all its days) and stores its own sums for
     window k + 1 in the same transaction; ``summed``: the sums are already made
     (:func:`prepare`)."""
-    prepare(con, cfg, window, incremental=incremental, summed=summed)
+    previous = prepare(con, cfg, window, incremental=incremental, summed=summed)
     for family in FAMILIES:
-        run_family(con, cfg, window, family, prepared=True)
+        run_family(con, cfg, window, family, prepared=True, previous=previous)
     table = features_table(window)
     params = {"window_id": window.window_id, "study": study_of(window)}
     with transaction(con):
@@ -537,7 +560,7 @@ def build_features(
         if window.family in STORED_SUMS and isinstance(con, duckdb.DuckDBPyConnection):
             run_sql(con, "features/save_sums.sql", {
                 "window_id": window.window_id, "province": cfg.city.province,
-                **sums_key(con, window)}, stored_sums_tables(window.family))
+                **stored_sums_key(con, window)}, stored_sums_tables(window.family))
     return table
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import dagster as dg
+import networkx as nx
 import pandas as pd
 import pytest
 
@@ -31,7 +32,8 @@ from migrant_assets_tests.test_features import (
 CAL = CFG.calendar
 FIRST_K = CAL.windows("first_k_days")
 SUMS = ("features_first_k_days_places", "features_first_k_days_moves",
-        "features_first_k_days_moments", "features_first_k_days_positions")
+        "features_first_k_days_moments", "features_first_k_days_positions",
+        "features_first_k_days_triangles")
 
 
 def city(seed: int, missed: bool):
@@ -43,6 +45,10 @@ def city(seed: int, missed: bool):
         calls.append((a, b, datetime(2016, 9, day, 23, 59, 59), 30.5, "c01", "c02"))
         calls.append((b, a, datetime(2016, 9, day, 23, 59, 59), 12.25, "c03", "c01"))
         calls.append((a, b, datetime(2016, 9, day + 1, 0, 0, 0), 7.0, "c04", None))
+    # a triangle all of whose edges are new on day 8 of the windows (parties with no other call)
+    trio = (20_001, 20_002, 20_003)
+    for i, (a, b) in enumerate(((trio[0], trio[1]), (trio[1], trio[2]), (trio[2], trio[0]))):
+        calls.append((a, b, datetime(2016, 9, 12, 10, i), 60.0, "c05", "c06"))
     if missed:
         calls, _ = with_missed_calls(calls, seed)
     return calls, subscribers, cells, estates, labels
@@ -108,6 +114,36 @@ def test_incremental_windows_equal_windows_rebuilt_from_calls(seed, missed, spy_
     assert not mismatches, mismatches[:10]
     for w in FIRST_K:
         assert window_graph_consistency(con, w)["ok"], w.label
+    assert_stored_triangles_match_networkx(con)
+
+
+def undirected(con, window) -> nx.Graph:
+    g = nx.Graph()
+    g.add_edges_from(con.execute("SELECT src, dst FROM first_k_days_graph WHERE window_id = ? "
+                                 "AND src <> dst", [window.window_id]).fetchall())
+    return g
+
+
+def assert_stored_triangles_match_networkx(con) -> None:
+    """The triangles stored for every window (window k's = window k - 1's plus those through
+    edges new on day k, triangles_added.sql) are networkx's triangles of G_k, and the city has
+    triangles that gained one, two and three new edges on their day."""
+    new_edges_per_triangle: set[int] = set()
+    before = nx.Graph()
+    for w in FIRST_K:
+        g = undirected(con, w)
+        want = {v: n for v, n in nx.triangles(g).items() if n}
+        got = dict(con.execute("SELECT party, n_triangles FROM features_first_k_days_triangles "
+                               "WHERE window_id = ?", [w.window_id]).fetchall())
+        assert got == want, w.label
+        for clique in nx.enumerate_all_cliques(g):
+            if len(clique) == 3:
+                pairs = [(clique[i], clique[j]) for i, j in ((0, 1), (0, 2), (1, 2))]
+                n_new = sum(not before.has_edge(*p) for p in pairs)
+                if n_new and w is not FIRST_K[0]:
+                    new_edges_per_triangle.add(n_new)
+        before = g
+    assert new_edges_per_triangle == {1, 2, 3}, new_edges_per_triangle
 
 
 def test_a_window_alone_or_after_a_changed_day_is_summed_from_its_days(spy_sums):
@@ -125,6 +161,17 @@ def test_a_window_alone_or_after_a_changed_day_is_summed_from_its_days(spy_sums)
     build_window_graph(con, k7)
     fm.build_features(con, CFG, k7)
     assert build_window_graph(con, k8, k7)["built_from"] == k7.window_id
+    fm.build_features(con, CFG, k8)
+    assert spy_sums[-1] == ("sums", k8.window_id, k7.window_id)
+    # sums of k = 7 stored by a version without stored triangles (inputs without the parts):
+    # not added to, k = 8 is summed from its days, with the right clustering
+    con.execute("UPDATE features_first_k_days_sums SET inputs = ? WHERE window_id = ?",
+                [fm.sums_key(con, k7)["inputs"], k7.window_id])
+    con.execute("DELETE FROM features_first_k_days_triangles WHERE window_id = ?",
+                [k7.window_id])
+    fm.build_features(con, CFG, k8)
+    assert spy_sums[-1] == ("sums", k8.window_id, None)
+    fm.build_features(con, CFG, k7)
     fm.build_features(con, CFG, k8)
     assert spy_sums[-1] == ("sums", k8.window_id, k7.window_id)
     # an estate's price changed since k = 7: its priced positions are not reused

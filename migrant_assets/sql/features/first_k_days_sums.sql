@@ -49,7 +49,8 @@ COMMENT ON COLUMN $stored_sums.n_calls IS
     'Calls of the window''s days when it was summed: sums of a window whose calls changed since '
     'are not reused.';
 COMMENT ON COLUMN $stored_sums.inputs IS
-    'Checksum of cells, estates, cell prices and birth provinces when summed (sums_key.sql).';
+    'Checksum of cells, estates, cell prices and birth provinces when summed (sums_key.sql), '
+    'and the parts stored (features.stored_sums_key).';
 COMMENT ON COLUMN $stored_places.n IS
     'Locations of the party in the cell (n_home at home hours, n_work at work hours).';
 COMMENT ON COLUMN $stored_moves.moving_km IS
@@ -57,3 +58,11 @@ COMMENT ON COLUMN $stored_moves.moving_km IS
 COMMENT ON COLUMN $stored_moments.n IS 'Known call durations of the party.';
 COMMENT ON COLUMN $stored_moments.n_local IS
     'Known call durations with a contact born in the study province.';
+CREATE TABLE IF NOT EXISTS $stored_triangles (
+    window_id VARCHAR NOT NULL,
+    party BIGINT NOT NULL,
+    n_triangles BIGINT NOT NULL
+);
+COMMENT ON COLUMN $stored_triangles.n_triangles IS
+    'Triangles through the party in the window''s undirected graph (parties with at least one; '
+    'triangles.sql, triangles_added.sql).';

@@ -1,6 +1,6 @@
 -- Store, in its family's tables ($stored_*: features.stored_sums_tables), the additive sums of
--- the window $window_id (accumulate.sql's feat_places, feat_moves, feat_moments) and its priced
--- positions (housing_price.sql) for the next window,
+-- the window $window_id (accumulate.sql's feat_places, feat_moves, feat_moments), its priced
+-- positions (housing_price.sql) and its parties' triangles (feat_triangles) for the next window,
 -- with the province they were summed for and what they were computed from ($n_calls, $inputs:
 -- sums_key.sql). Delete-then-insert; run inside one transaction.
 DELETE FROM $stored_sums WHERE window_id = $window_id;
@@ -8,6 +8,7 @@ DELETE FROM $stored_places WHERE window_id = $window_id;
 DELETE FROM $stored_moves WHERE window_id = $window_id;
 DELETE FROM $stored_moments WHERE window_id = $window_id;
 DELETE FROM $stored_positions WHERE window_id = $window_id;
+DELETE FROM $stored_triangles WHERE window_id = $window_id;
 
 INSERT INTO $stored_sums (window_id, province, n_calls, inputs)
 VALUES ($window_id, $province, $n_calls, $inputs);
@@ -29,3 +30,7 @@ FROM feat_moments;
 INSERT INTO $stored_positions (window_id, lat, lon, price)
 SELECT $window_id, lat, lon, price
 FROM feat_position_prices;
+
+INSERT INTO $stored_triangles (window_id, party, n_triangles)
+SELECT $window_id, party, n_triangles
+FROM feat_triangles;
