@@ -160,6 +160,48 @@ def _no_fsync(dbapi_connection, _record) -> None:
         dbapi_connection.execute("PRAGMA synchronous = OFF")
 
 
+@contextmanager
+def kept_event_log_connections(instance: dg.DagsterInstance) -> Iterator[None]:
+    """While inside, ``instance``'s SQLite run history keeps one connection per file open
+    instead of opening, committing and closing one for every event (each open made an engine
+    and a connection, each close checkpointed the write-ahead log: most of the cost of
+    Dagster's storage in the main job, docs/scale.md). The same statements and transactions;
+    the connections are closed on the way out (the main job: after each run). Any other
+    storage is left as it is."""
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+    from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import QueuePool
+
+    storage = instance.event_log_storage
+    if type(storage) is not SqliteEventLogStorage:
+        yield
+        return
+    engines: dict[str, object] = {}
+
+    @contextmanager
+    def _connect(shard: str):  # SqliteEventLogStorage._connect with the engine kept
+        with storage._db_lock:
+            engine = engines.get(shard)
+            if engine is None:
+                engine = engines[shard] = create_engine(
+                    storage.conn_string_for_shard(shard), poolclass=QueuePool, pool_size=1,
+                    connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+            if shard not in storage._initialized_dbs:
+                storage._initdb(engine)
+                storage._initialized_dbs.add(shard)
+            with engine.connect() as conn, conn.begin():
+                yield conn
+
+    storage._connect = _connect
+    try:
+        yield
+    finally:
+        del storage._connect
+        for engine in engines.values():
+            engine.dispose()
+
+
 # ---------------------------------------------------------------- the main job's order
 
 #: The order of stages when several are ready at once (the asset groups, docs/architecture.md).
