@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from graphlib import TopologicalSorter
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -162,42 +163,53 @@ def _no_fsync(dbapi_connection, _record) -> None:
 
 @contextmanager
 def kept_event_log_connections(instance: dg.DagsterInstance) -> Iterator[None]:
-    """While inside, ``instance``'s SQLite run history keeps one connection per file open
-    instead of opening, committing and closing one for every event (each open made an engine
-    and a connection, each close checkpointed the write-ahead log: most of the cost of
-    Dagster's storage in the main job, docs/scale.md). The same statements and transactions;
-    the connections are closed on the way out (the main job: after each run). Any other
-    storage is left as it is."""
+    """While inside, ``instance``'s SQLite run history (its event log and its runs table) keeps
+    one connection per file open instead of opening, committing and closing one for every
+    event (each open made an engine and a connection, each close checkpointed the write-ahead
+    log: most of the cost of Dagster's storage in the main job, docs/scale.md). The same
+    statements and transactions; the connections are closed on the way out (the main job:
+    after each run). Any other storage is left as it is."""
     from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+    from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
     from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
     from sqlalchemy import create_engine
     from sqlalchemy.pool import QueuePool
 
-    storage = instance.event_log_storage
-    if type(storage) is not SqliteEventLogStorage:
-        yield
-        return
-    engines: dict[str, object] = {}
+    engines: dict[str, Any] = {}
 
-    @contextmanager
-    def _connect(shard: str):  # SqliteEventLogStorage._connect with the engine kept
-        with storage._db_lock:
-            engine = engines.get(shard)
-            if engine is None:
-                engine = engines[shard] = create_engine(
-                    storage.conn_string_for_shard(shard), poolclass=QueuePool, pool_size=1,
-                    connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
-            if shard not in storage._initialized_dbs:
-                storage._initdb(engine)
-                storage._initialized_dbs.add(shard)
-            with engine.connect() as conn, conn.begin():
+    def kept_engine(conn_string: str):
+        if conn_string not in engines:
+            engines[conn_string] = create_engine(
+                conn_string, poolclass=QueuePool, pool_size=1,
+                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
+                              "check_same_thread": False})
+        return engines[conn_string]
+
+    events, runs = instance.event_log_storage, instance.run_storage
+    if type(events) is SqliteEventLogStorage:
+        @contextmanager
+        def _connect(shard: str):  # SqliteEventLogStorage._connect, the engine kept
+            with events._db_lock:
+                engine = kept_engine(events.conn_string_for_shard(shard))
+                if shard not in events._initialized_dbs:
+                    events._initdb(engine)
+                    events._initialized_dbs.add(shard)
+                with engine.connect() as conn, conn.begin():
+                    yield conn
+
+        events._connect = _connect
+    if type(runs) is SqliteRunStorage:
+        @contextmanager
+        def connect():  # SqliteRunStorage.connect, the engine kept
+            with kept_engine(runs._conn_string).connect() as conn, conn.begin():
                 yield conn
 
-    storage._connect = _connect
+        runs.connect = connect
     try:
         yield
     finally:
-        del storage._connect
+        for storage, method in ((events, "_connect"), (runs, "connect")):
+            vars(storage).pop(method, None)
         for engine in engines.values():
             engine.dispose()
 

@@ -152,7 +152,7 @@ def test_kept_event_log_connections_store_the_same_events_on_fewer_connections(t
     sqlalchemy.event.listen(sqlalchemy.engine.Engine, "connect", count)
     try:
         with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
-            runs = {}
+            runs, runs_table = {}, {}
             for kept in (False, True):
                 start = len(opened)
                 if kept:
@@ -162,12 +162,14 @@ def test_kept_event_log_connections_store_the_same_events_on_fewer_connections(t
                     result = job.execute_in_process(instance=instance)
                 assert result.success
                 during = Counter(Path(f).name for f in opened[start:] if "/runs/" in f)
+                runs_table[kept] = sum(f.endswith("runs.db") for f in opened[start:])
                 records = instance.get_records_for_run(result.run_id, limit=10_000).records
                 runs[kept] = ([r.event_log_entry.dagster_event_type for r in records], during)
                 check_states = {e.check_name: e.passed
                                 for e in result.get_asset_check_evaluations()}
                 assert check_states == {"c0": True, "c1": False, "c2": True}
             assert "_connect" not in vars(instance.event_log_storage)
+            assert "connect" not in vars(instance.run_storage)
     finally:
         sqlalchemy.event.remove(sqlalchemy.engine.Engine, "connect", count)
     assert runs[True][0] == runs[False][0]  # the same events, in the same order
@@ -179,6 +181,7 @@ def test_kept_event_log_connections_store_the_same_events_on_fewer_connections(t
     run_file = [n for n in runs[True][1] if n != "index.db"]
     assert len(run_file) == 1 and runs[True][1][run_file[0]] <= 2
     assert sum(runs[True][1].values()) < len(runs[True][0]) / 2
+    assert runs_table[True] == 1 < runs_table[False]  # the runs table: one kept connection
 
 
 def test_quick_event_log_skips_fsync_under_the_dagster_home_only(tmp_path, monkeypatch):
