@@ -554,6 +554,16 @@ def test_only_models_signed_by_this_work_directory_are_unpickled(cfg, tmp_path):
     M.assign_departure_folds(con, cfg, SEED)
     for w in windows:
         M.evaluate_window(con, cfg, w, SEED, (M.RANDOM_FOREST,))
+    # every window's models read in one query (the transfer matrix): each window's, by split
+    ids = [w.window_id for w in reversed(windows)]
+    stored = {}
+    for w, split, fp in con.execute(f"SELECT window_id, split, fingerprint FROM "
+                                    f"{M.fitted_table(M.DEPARTURE_MODELS)}").fetchall():
+        stored.setdefault(w, {})[split] = fp
+    loaded = list(M.store.load_fitted_windows(con, ids, M.RANDOM_FOREST))
+    assert [{s: f["fingerprint"] for s, f in d.items()} for d in loaded] == \
+        [stored[w] for w in ids]
+    assert all(len(d) == 6 and isinstance(d["fold0"]["model"], Pipeline) for d in loaded)
     key_file = tmp_path / f"study.duckdb{M.store.KEY_SUFFIX}"
     assert key_file.stat().st_mode & 0o077 == 0 and len(key_file.read_bytes()) == 32
     planted = tmp_path / "planted"

@@ -95,6 +95,7 @@ from migrant_assets.models.store import (
     fitted_table,
     fold_metrics_table,
     load_fitted,
+    load_fitted_windows,
     signing_key,
     splits_table,
     write,
@@ -565,11 +566,12 @@ def transfer_matrix(
     preds = {(k.window_id, t.window_id): np.zeros(len(fold[t.window_id]), dtype=bool)
              for k in usable for t in usable}
     splits, caps = [], {}
-    for k in usable:
+    stored = load_fitted_windows(con, [k.window_id for k in usable], classifier)
+    for k, stored_k in zip(usable, stored, strict=True):
         mk, fk, ck = data[k.window_id], fold[k.window_id], cols[k.window_id]
         on = [every.index(c) for c in ck]
         fits = fold_fits(classifier, X[k.window_id][:, on], mk.y, users[k.window_id], fk, seed,
-                         settings, ck, load_fitted(con, k.window_id, classifier))
+                         settings, ck, stored_k)
         caps[k.window_id] = _caps(classifier, settings, fits, DEPARTURE_TRANSFER)
         for f, fit in zip(np.unique(fk), fits, strict=True):
             # one prediction of the fold's test users of every window t at once
