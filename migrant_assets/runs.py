@@ -168,7 +168,10 @@ def kept_event_log_connections(instance: dg.DagsterInstance) -> Iterator[None]:
     event (each open made an engine and a connection, each close checkpointed the write-ahead
     log: most of the cost of Dagster's storage in the main job, docs/scale.md). The same
     statements and transactions; the connections are closed on the way out (the main job:
-    after each run). Any other storage is left as it is."""
+    after each run). Any other storage is left as it is. It stands in for two private methods
+    of Dagster 1.13's SQLite storage (``SqliteEventLogStorage._connect``,
+    ``SqliteRunStorage.connect``): test_cli.py runs a job with and without it and compares the
+    events stored, so an upgrade that changes them shows there."""
     from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
     from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
     from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
