@@ -254,17 +254,19 @@ class _Demo:
                 self.run(f"{name}{span} ({key.to_user_string()} alone)", first, last, [key])
 
     def run(self, name: str, first: str | None, last: str | None, selection):
-        from migrant_assets.runs import process_tags
+        from migrant_assets.runs import kept_event_log_connections, process_tags
 
         t = time.perf_counter()
         tags = process_tags()
         if first is not None and first != last:
             tags |= {"dagster/asset_partition_range_start": first,
                      "dagster/asset_partition_range_end": last}
-        result = self.job.execute_in_process(
-            run_config=QUIET, instance=self.instance, asset_selection=selection,
-            partition_key=first if first == last else None, tags=tags, raise_on_error=False,
-        )
+        with kept_event_log_connections(self.instance):
+            result = self.job.execute_in_process(
+                run_config=QUIET, instance=self.instance, asset_selection=selection,
+                partition_key=first if first == last else None, tags=tags,
+                raise_on_error=False,
+            )
         evaluations = result.get_asset_check_evaluations()
         not_judged = [e for e in evaluations if _not_judged(e) is not None]
         failed = [e for e in evaluations if not e.passed and e not in not_judged]

@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from graphlib import TopologicalSorter
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -158,6 +159,62 @@ def _no_fsync(dbapi_connection, _record) -> None:
     files = [row[2] for row in dbapi_connection.execute("PRAGMA database_list")]
     if any(f and f.startswith(home) for f in files for home in _QUICK_HOMES):
         dbapi_connection.execute("PRAGMA synchronous = OFF")
+
+
+@contextmanager
+def kept_event_log_connections(instance: dg.DagsterInstance) -> Iterator[None]:
+    """While inside, ``instance``'s SQLite run history (its event log and its runs table) keeps
+    one connection per file open instead of opening, committing and closing one for every
+    event (each open made an engine and a connection, each close checkpointed the write-ahead
+    log: most of the cost of Dagster's storage in the main job, docs/scale.md). The same
+    statements and transactions; the connections are closed on the way out (the main job:
+    after each run). Any other storage is left as it is. It stands in for two private methods
+    of Dagster 1.13's SQLite storage (``SqliteEventLogStorage._connect``,
+    ``SqliteRunStorage.connect``): test_cli.py runs a job with and without it and compares the
+    events stored, so an upgrade that changes them shows there."""
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+    from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
+    from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import QueuePool
+
+    engines: dict[str, Any] = {}
+
+    def kept_engine(conn_string: str):
+        if conn_string not in engines:
+            engines[conn_string] = create_engine(
+                conn_string, poolclass=QueuePool, pool_size=1,
+                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
+                              "check_same_thread": False})
+        return engines[conn_string]
+
+    events, runs = instance.event_log_storage, instance.run_storage
+    if type(events) is SqliteEventLogStorage:
+        @contextmanager
+        def _connect(shard: str):  # SqliteEventLogStorage._connect, the engine kept
+            with events._db_lock:
+                engine = kept_engine(events.conn_string_for_shard(shard))
+                if shard not in events._initialized_dbs:
+                    events._initdb(engine)
+                    events._initialized_dbs.add(shard)
+                with engine.connect() as conn, conn.begin():
+                    yield conn
+
+        events._connect = _connect
+    if type(runs) is SqliteRunStorage:
+        @contextmanager
+        def connect():  # SqliteRunStorage.connect, the engine kept
+            with kept_engine(runs._conn_string).connect() as conn, conn.begin():
+                yield conn
+
+        runs.connect = connect
+    try:
+        yield
+    finally:
+        for storage, method in ((events, "_connect"), (runs, "connect")):
+            vars(storage).pop(method, None)
+        for engine in engines.values():
+            engine.dispose()
 
 
 # ---------------------------------------------------------------- the main job's order

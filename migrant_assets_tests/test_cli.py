@@ -123,6 +123,67 @@ def test_explain_finds_the_innermost_input_error():
     assert explain(raw) == ("ConversionException: Could not convert '<number>' to INT", False)
 
 
+def test_kept_event_log_connections_store_the_same_events_on_fewer_connections(tmp_path):
+    """The main job's runs keep their SQLite connections to the run history open: a run
+    stores the same events as with Dagster's storage as shipped (a connection per event), on
+    one connection to its run's file, and the storage is as shipped again on the way out."""
+    from collections import Counter
+
+    import dagster as dg
+    import sqlalchemy
+
+    from migrant_assets.runs import kept_event_log_connections
+
+    checks = [dg.AssetCheckSpec(f"c{i}", asset="a") for i in range(3)]
+
+    @dg.asset(check_specs=checks)
+    def a(context):
+        context.log.info("a line")
+        yield dg.Output(1)
+        for i in range(3):
+            yield dg.AssetCheckResult(check_name=f"c{i}", passed=i != 1)
+
+    job = dg.Definitions(assets=[a]).resolve_implicit_global_asset_job_def()
+    opened: list[str] = []
+
+    def count(dbapi_connection, _record):
+        opened.append(dbapi_connection.execute("PRAGMA database_list").fetchone()[2])
+
+    sqlalchemy.event.listen(sqlalchemy.engine.Engine, "connect", count)
+    try:
+        with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+            runs, runs_table = {}, {}
+            for kept in (False, True):
+                start = len(opened)
+                if kept:
+                    with kept_event_log_connections(instance):
+                        result = job.execute_in_process(instance=instance)
+                else:
+                    result = job.execute_in_process(instance=instance)
+                assert result.success
+                during = Counter(Path(f).name for f in opened[start:] if "/runs/" in f)
+                runs_table[kept] = sum(f.endswith("runs.db") for f in opened[start:])
+                records = instance.get_records_for_run(result.run_id, limit=10_000).records
+                runs[kept] = ([r.event_log_entry.dagster_event_type for r in records], during)
+                check_states = {e.check_name: e.passed
+                                for e in result.get_asset_check_evaluations()}
+                assert check_states == {"c0": True, "c1": False, "c2": True}
+            assert "_connect" not in vars(instance.event_log_storage)
+            assert "connect" not in vars(instance.run_storage)
+    finally:
+        sqlalchemy.event.remove(sqlalchemy.engine.Engine, "connect", count)
+    assert runs[True][0] == runs[False][0]  # the same events, in the same order
+    assert len(runs[False][0]) > 20
+    # as shipped: a connection per event stored (the run's file) or mirrored (the index)
+    assert sum(runs[False][1].values()) > len(runs[False][0])
+    # kept: the run's own file gets one connection (and one to inspect it when it is made);
+    # the index one, and one per asset event for Dagster's check that a table exists
+    run_file = [n for n in runs[True][1] if n != "index.db"]
+    assert len(run_file) == 1 and runs[True][1][run_file[0]] <= 2
+    assert sum(runs[True][1].values()) < len(runs[True][0]) / 2
+    assert runs_table[True] == 1 < runs_table[False]  # the runs table: one kept connection
+
+
 def test_quick_event_log_skips_fsync_under_the_dagster_home_only(tmp_path, monkeypatch):
     """The demo's run history is written without an fsync per event; other SQLite files keep
     theirs, and MIGRANT_ASSETS_DURABLE_EVENT_LOG=1 keeps it everywhere."""

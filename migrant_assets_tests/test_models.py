@@ -554,6 +554,16 @@ def test_only_models_signed_by_this_work_directory_are_unpickled(cfg, tmp_path):
     M.assign_departure_folds(con, cfg, SEED)
     for w in windows:
         M.evaluate_window(con, cfg, w, SEED, (M.RANDOM_FOREST,))
+    # every window's models read in one query (the transfer matrix): each window's, by split
+    ids = [w.window_id for w in reversed(windows)]
+    stored = {}
+    for w, split, fp in con.execute(f"SELECT window_id, split, fingerprint FROM "
+                                    f"{M.fitted_table(M.DEPARTURE_MODELS)}").fetchall():
+        stored.setdefault(w, {})[split] = fp
+    loaded = list(M.store.load_fitted_windows(con, ids, M.RANDOM_FOREST))
+    assert [{s: f["fingerprint"] for s, f in d.items()} for d in loaded] == \
+        [stored[w] for w in ids]
+    assert all(len(d) == 6 and isinstance(d["fold0"]["model"], Pipeline) for d in loaded)
     key_file = tmp_path / f"study.duckdb{M.store.KEY_SUFFIX}"
     assert key_file.stat().st_mode & 0o077 == 0 and len(key_file.read_bytes()) == 32
     planted = tmp_path / "planted"
@@ -702,3 +712,27 @@ def test_forest_threshold_is_the_out_of_bag_f1_best_above_the_prevalence():
         best = max(f1_score(y, oob >= c) for c in np.unique(oob) if c > y.mean())
         assert f1_score(y, oob > model.threshold_) == pytest.approx(best)
         assert model.estimator_.get_params()["min_samples_leaf"] == 1  # leaves free to grow
+
+
+@pytest.mark.parametrize("batch_rows", [1, 700, 60_000])
+def test_permutation_drops_equal_scikit_learns_permutation_importance(batch_rows):
+    """Figure 9's permutation importance, its shuffled copies predicted in batches
+    (``permutation_drops``), equals scikit-learn's ``permutation_importance`` exactly, whatever
+    the batch: the same seeded shuffles, and a forest's probability of a row does not depend
+    on the rows beside it."""
+    from sklearn.inspection import permutation_importance
+
+    from migrant_assets.models.classifiers import RANDOM_FOREST, make_classifier
+    from migrant_assets.models.departure import permutation_drops
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(260, 5))
+    X[rng.random(X.shape) < 0.1] = np.nan  # the imputer's indicator columns too
+    y = (np.nan_to_num(X[:, 0]) + 0.5 * np.nan_to_num(X[:, 2]) + rng.normal(size=260)) > 1.2
+    model = make_classifier(RANDOM_FOREST, 7, ModelSettings(n_trees=15, n_jobs=1))
+    model.fit(X[:200], y[:200])
+    expected = permutation_importance(model, X[200:], y[200:], scoring="average_precision",
+                                      n_repeats=3, random_state=11).importances
+    got = permutation_drops(model, X[200:], y[200:], 3, 11, batch_rows=batch_rows)
+    np.testing.assert_array_equal(got, expected)
+    assert np.abs(got).max() > 0  # the shuffles move the score

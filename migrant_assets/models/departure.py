@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from joblib.externals.loky import get_reusable_executor
-from sklearn.inspection import permutation_importance
+from sklearn.metrics import average_precision_score
 
 from migrant_assets.config import ModelSettings, StudyConfig, Window
 from migrant_assets.db import run_sql
@@ -95,6 +95,7 @@ from migrant_assets.models.store import (
     fitted_table,
     fold_metrics_table,
     load_fitted,
+    load_fitted_windows,
     signing_key,
     splits_table,
     write,
@@ -565,11 +566,12 @@ def transfer_matrix(
     preds = {(k.window_id, t.window_id): np.zeros(len(fold[t.window_id]), dtype=bool)
              for k in usable for t in usable}
     splits, caps = [], {}
-    for k in usable:
+    stored = load_fitted_windows(con, [k.window_id for k in usable], classifier)
+    for k, stored_k in zip(usable, stored, strict=True):
         mk, fk, ck = data[k.window_id], fold[k.window_id], cols[k.window_id]
         on = [every.index(c) for c in ck]
         fits = fold_fits(classifier, X[k.window_id][:, on], mk.y, users[k.window_id], fk, seed,
-                         settings, ck, load_fitted(con, k.window_id, classifier))
+                         settings, ck, stored_k)
         caps[k.window_id] = _caps(classifier, settings, fits, DEPARTURE_TRANSFER)
         for f, fit in zip(np.unique(fk), fits, strict=True):
             # one prediction of the fold's test users of every window t at once
@@ -646,6 +648,48 @@ def _fold_gini(window: Window, cols: list[str], fits: Sequence[Mapping[str, Any]
     ), IMPORTANCE_FOLD_COLUMNS)
 
 
+#: Rows of one batch of shuffled copies predicted at once by :func:`permutation_drops`.
+PERMUTATION_BATCH_ROWS = 60_000
+
+
+def permutation_drops(model, X: np.ndarray, y: np.ndarray, n_repeats: int, seed: int,
+                      batch_rows: int = PERMUTATION_BATCH_ROWS) -> np.ndarray:
+    """Permutation importance of each column of ``X`` for a binary ``model`` with
+    probabilities (a forest pipeline): the drop in average precision of its positive-class
+    probability when the column is shuffled, ``(columns, n_repeats)``. The same numbers as
+    scikit-learn's ``permutation_importance(model, X, y, scoring="average_precision",
+    n_repeats=n_repeats, random_state=seed)`` (the same seeded shuffles: one seed drawn from
+    ``seed``, every column shuffled from it, repeat r shuffling repeat r−1's column), computed
+    with the shuffled copies stacked and predicted together, up to ``batch_rows`` rows a call:
+    a row's probability does not depend on the rows beside it, and one call per copy is
+    mostly the forest's per-call overhead (issue 13)."""
+    n, m = X.shape
+    draws = np.random.RandomState(np.random.RandomState(seed).randint(np.iinfo(np.int32).max + 1))
+    order, rows, shuffled = np.arange(n), np.arange(n), []
+    for _ in range(n_repeats):
+        draws.shuffle(order)
+        rows = rows[order]  # repeat r's column: repeat r-1's, indexed by the shuffled order
+        shuffled.append(rows)
+    positive = np.flatnonzero(model.classes_ == 1)[0]
+
+    def precision(scores: np.ndarray) -> float:
+        return average_precision_score(y, scores)
+
+    with one_blas_thread():
+        baseline = precision(model.predict_proba(X)[:, positive])
+        scores = np.empty((m, n_repeats))
+        per_batch = max(1, batch_rows // max(1, n * n_repeats))
+        for start in range(0, m, per_batch):
+            columns = range(start, min(m, start + per_batch))
+            block = np.tile(X, (len(columns) * n_repeats, 1))
+            for i, (j, r) in enumerate((j, r) for j in columns for r in range(n_repeats)):
+                block[i * n:(i + 1) * n, j] = X[shuffled[r], j]
+            proba = model.predict_proba(block)[:, positive]
+            for i, (j, r) in enumerate((j, r) for j in columns for r in range(n_repeats)):
+                scores[j, r] = precision(proba[i * n:(i + 1) * n])
+    return baseline - scores
+
+
 def _ranked_importances(window: Window, data: pd.DataFrame, y: np.ndarray, cols: list[str],
                         seed: int, n_repeats: int, settings: ModelSettings,
                         stored: Mapping[str, Mapping]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -661,11 +705,7 @@ def _ranked_importances(window: Window, data: pd.DataFrame, y: np.ndarray, cols:
         test = np.flatnonzero(fold == f)
         test = test[stratified_sample(y[test], settings.permutation_rows, seed)]
         n_rows += len(test)
-        with one_blas_thread():
-            drops.append(permutation_importance(
-                fit["model"], X[test], y[test], scoring="average_precision",
-                n_repeats=n_repeats, random_state=seed,
-            ).importances)
+        drops.append(permutation_drops(fit["model"], X[test], y[test], n_repeats, seed))
     drops = np.concatenate(drops, axis=1)
     ranked = pd.DataFrame({
         "window_id": window.window_id,

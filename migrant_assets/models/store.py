@@ -13,7 +13,7 @@ import logging
 import os
 import pickle
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -121,22 +121,39 @@ def load_fitted(con: duckdb.DuckDBPyConnection, window_id: str, model: str
     split: ``fingerprint``, ``n_train``, ``n_train_available`` and ``model`` (unpickled). A
     pickle is code: only one signed with this DuckDB file's key (:func:`signing_key`) is
     unpickled; any other is left out, so the asset fits that model again (``fitted_in``)."""
+    return next(load_fitted_windows(con, [window_id], model))
+
+
+def load_fitted_windows(con: duckdb.DuckDBPyConnection, window_ids: Sequence[str], model: str
+                        ) -> Iterator[dict[str, dict[str, Any]]]:
+    """:func:`load_fitted` of each of ``window_ids`` in turn, the stored pickles read in one
+    query: DuckDB reads every stored model of the table for any query of the pickles (0.3
+    CPU-s on ``demo``, whatever the rows asked for), so the transfer matrix reads them once,
+    not once per window (issue 13). A window's models are unpickled when it is reached."""
+    if not window_ids:
+        return
     ensure_schema(con)
     key = signing_key(con)
-    rows = run_sql(con, "models/fitted_models.sql", {"window_id": window_id, "model": model})
-    out, unsigned = {}, []
-    for split, fp, n, avail, blob, signature in rows.fetchall():
-        if signature is None or not hmac.compare_digest(
-                signature, _signature(key, window_id, model, split, fp, blob)):
-            unsigned.append(split)
-            continue
-        out[split] = {"fingerprint": fp, "n_train": n, "n_train_available": avail,
-                      "model": pickle.loads(blob)}  # noqa: S301 -- signed by this work directory
-    if unsigned:
-        logging.getLogger(__name__).warning(
-            "%s models of %s on %s are not signed by this DuckDB file's key (%s): not loaded, "
-            "fitted again", len(unsigned), model, window_id, KEY_SUFFIX)
-    return out
+    rows = run_sql(con, "models/fitted_models.sql",
+                   {"window_ids": list(window_ids), "model": model}).fetchall()
+    by_window: dict[str, list[tuple]] = {w: [] for w in window_ids}
+    for row in rows:
+        by_window[row[0]].append(row[1:])
+    del rows
+    for window_id in window_ids:
+        out, unsigned = {}, []
+        for split, fp, n, avail, blob, signature in by_window.pop(window_id):
+            if signature is None or not hmac.compare_digest(
+                    signature, _signature(key, window_id, model, split, fp, blob)):
+                unsigned.append(split)
+                continue
+            out[split] = {"fingerprint": fp, "n_train": n, "n_train_available": avail,
+                          "model": pickle.loads(blob)}  # noqa: S301 -- signed by this work directory
+        if unsigned:
+            logging.getLogger(__name__).warning(
+                "%s models of %s on %s are not signed by this DuckDB file's key (%s): not "
+                "loaded, fitted again", len(unsigned), model, window_id, KEY_SUFFIX)
+        yield out
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

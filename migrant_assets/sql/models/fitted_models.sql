@@ -1,6 +1,7 @@
--- The models departure_models fit on one window with one classifier (departure_models_fitted),
+-- The models departure_models fit on some windows with one classifier (departure_models_fitted),
 -- for the assets that reuse them instead of fitting again.
 SELECT
+    window_id,
     split,
     fingerprint,
     n_train,
@@ -8,5 +9,5 @@ SELECT
     fitted,
     signature
 FROM departure_models_fitted
-WHERE window_id = $window_id AND model = $model
-ORDER BY split;
+WHERE list_contains($window_ids, window_id) AND model = $model
+ORDER BY window_id, split;
