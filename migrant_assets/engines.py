@@ -15,6 +15,8 @@ sqlglot (a well-kept SQL transpiler):
 - the scalar macros of ``sql/features/macros.sql`` are inlined (AST substitution);
 - ``CREATE TEMP TABLE x AS SELECT`` becomes a temporary view of the rows computed at once and
   checkpointed (kept by the executors, lineage cut), as DuckDB stores a temporary table;
+- a CTE read more than once is computed once, checkpointed, for its statement, as DuckDB
+  materializes it (Spark would inline it and compute it again at every reference);
 - ``CREATE TABLE`` declares a warehouse table: Parquet under ``<warehouse>/<table>/``, partitioned
   by its ``window_id`` or ``call_date`` column (:data:`PARTITION_COLUMNS`), read as a temporary
   view of the same name; ``CREATE VIEW`` a temporary view; ``COMMENT ON`` is DuckDB's catalog only;
@@ -27,8 +29,9 @@ On Spark every window is computed from its own days (the incremental first-k-day
 k - 1 plus day k, is DuckDB's: ``features.build_features(..., incremental=False)``); the DuckDB
 path is unchanged. The inputs (``calls`` by day, the small ``subscribers``, ``cells``,
 ``estates``, ``user_labels``, ``cell_prices``) are copied from the DuckDB file to the warehouse
-(:func:`export_calls`, :func:`export_inputs`); the features, small, are read back into the DuckDB
-feature tables (:func:`read_back_features`), so models and reports stay as they are.
+(:func:`export_calls`, :func:`export_inputs`; by DuckDB's Parquet writer on a local
+warehouse); the features, small, are read back into the DuckDB feature tables
+(:func:`read_back_features`), so models and reports stay as they are.
 """
 
 from __future__ import annotations
