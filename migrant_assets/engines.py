@@ -15,6 +15,8 @@ sqlglot (a well-kept SQL transpiler):
 - the scalar macros of ``sql/features/macros.sql`` are inlined (AST substitution);
 - ``CREATE TEMP TABLE x AS SELECT`` becomes a temporary view of the rows computed at once and
   checkpointed (kept by the executors, lineage cut), as DuckDB stores a temporary table;
+- a CTE read more than once is computed once, checkpointed, for its statement, as DuckDB
+  materializes it (Spark would inline it and compute it again at every reference);
 - ``CREATE TABLE`` declares a warehouse table: Parquet under ``<warehouse>/<table>/``, partitioned
   by its ``window_id`` or ``call_date`` column (:data:`PARTITION_COLUMNS`), read as a temporary
   view of the same name; ``CREATE VIEW`` a temporary view; ``COMMENT ON`` is DuckDB's catalog only;
@@ -27,8 +29,9 @@ On Spark every window is computed from its own days (the incremental first-k-day
 k - 1 plus day k, is DuckDB's: ``features.build_features(..., incremental=False)``); the DuckDB
 path is unchanged. The inputs (``calls`` by day, the small ``subscribers``, ``cells``,
 ``estates``, ``user_labels``, ``cell_prices``) are copied from the DuckDB file to the warehouse
-(:func:`export_calls`, :func:`export_inputs`); the features, small, are read back into the DuckDB
-feature tables (:func:`read_back_features`), so models and reports stay as they are.
+(:func:`export_calls`, :func:`export_inputs`; by DuckDB's Parquet writer on a local
+warehouse); the features, small, are read back into the DuckDB feature tables
+(:func:`read_back_features`), so models and reports stay as they are.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -127,6 +131,8 @@ class SparkSQL:
         self._delete: dict[str, tuple[str | None, Any]] = {}
         self._rows: list[tuple] = []
         self.description: list[tuple] | None = None
+        self._cte_views: dict[str, DataFrame] = {}
+        self._cte_count = 0
         from migrant_assets.features import STORED_SUMS, stored_sums_tables
 
         graphs, sums = SCHEMA_FILES
@@ -158,9 +164,60 @@ class SparkSQL:
         return tree.sql(dialect="spark")
 
     def _query(self, tree: exp.Expression, params: Mapping[str, Any]) -> DataFrame:
-        """``tree`` (a query) on Spark, the values of its ``:name`` markers bound."""
+        """``tree`` (a query) on Spark, the values of its ``:name`` markers bound; its CTEs read
+        more than once computed once first (:meth:`_materialize_ctes`)."""
+        tree = self._materialize_ctes(tree, params)
         names = {p.name for p in tree.find_all(exp.Placeholder)}
         return self.spark.sql(self._sql(tree), args={k: params[k] for k in names} or None)
+
+    def _materialize_ctes(self, tree: exp.Expression, params: Mapping[str, Any]
+                          ) -> exp.Expression:
+        """``tree`` with each CTE of its top ``WITH`` that is read more than once and reads a
+        table computed first, checkpointed, as a temporary view of its own, as DuckDB
+        materializes such a CTE; Spark would inline it and compute it again at every reference
+        (``feat_position_prices`` reads its positions' and estates' keys, the 1 km and 5 km
+        candidates, twice or three times). The views live until the statement has run
+        (:meth:`execute`)."""
+        with_ = next((v for v in tree.args.values() if isinstance(v, exp.With)), None)
+        if with_ is None or with_.args.get("recursive"):
+            return tree
+        tree = tree.copy()
+        with_ = next(v for v in tree.args.values() if isinstance(v, exp.With))
+        kept: list[exp.CTE] = []
+        seen: set[int] = set()  # tables read by this and earlier CTEs: not references to it
+        for cte in list(with_.expressions):
+            name = cte.alias
+            seen.update(id(t) for t in cte.this.find_all(exp.Table))
+            reads = [t for t in tree.find_all(exp.Table)
+                     if not t.db and t.name == name and id(t) not in seen]
+            if len(reads) < 2 or not any(not t.db for t in cte.this.find_all(exp.Table)):
+                kept.append(cte)
+                continue
+            body = cte.this.copy()
+            if kept:  # the earlier CTEs it may read, still inline
+                body.set(with_.arg_key, exp.With(expressions=[c.copy() for c in kept]))
+            self._cte_count += 1
+            view = f"cte_{self._cte_count}_{name}"
+            df = self._query(body, params).localCheckpoint()
+            df.createOrReplaceTempView(view)
+            self._cte_views[view] = df
+            for table in reads:
+                table.set("this", exp.to_identifier(view))
+                if not table.alias:
+                    table.set("alias", exp.TableAlias(this=exp.to_identifier(name)))
+        if len(kept) == len(with_.expressions):
+            return tree
+        if kept:
+            with_.set("expressions", kept)
+        else:
+            tree.set(with_.arg_key, None)
+        return tree
+
+    def _release_ctes(self) -> None:
+        for view, df in self._cte_views.items():
+            self.spark.catalog.dropTempView(view)
+            df.unpersist()
+        self._cte_views.clear()
 
     # ------------------------------------------------------------------ the connection's surface
     def execute(self, statement: Any, parameters: Mapping[str, Any] | None = None) -> SparkSQL:
@@ -173,18 +230,21 @@ class SparkSQL:
         tree = self.to_spark(text)
         if isinstance(tree, exp.Transaction | exp.Commit | exp.Rollback | exp.Comment):
             return self
-        if isinstance(tree, exp.Create):
-            self._create(tree, params)
-        elif isinstance(tree, exp.Delete):
-            self._delete_rows(tree, params)
-        elif isinstance(tree, exp.Insert):
-            self._insert(tree, params)
-        elif isinstance(tree, exp.Query):
-            df = self._query(tree, params)
-            self._rows = [tuple(r) for r in df.collect()]
-            self.description = [(c,) for c in df.columns]
-        else:
-            raise ValueError(f"no Spark translation for a {type(tree).__name__} statement")
+        try:
+            if isinstance(tree, exp.Create):
+                self._create(tree, params)
+            elif isinstance(tree, exp.Delete):
+                self._delete_rows(tree, params)
+            elif isinstance(tree, exp.Insert):
+                self._insert(tree, params)
+            elif isinstance(tree, exp.Query):
+                df = self._query(tree, params)
+                self._rows = [tuple(r) for r in df.collect()]
+                self.description = [(c,) for c in df.columns]
+            else:
+                raise ValueError(f"no Spark translation for a {type(tree).__name__} statement")
+        finally:  # each statement computed at once: its materialized CTEs are done with
+            self._release_ctes()
         return self
 
     def fetchone(self) -> tuple | None:
@@ -338,22 +398,40 @@ class SparkSQL:
             self.spark.sql(f"CREATE OR REPLACE TEMPORARY VIEW `{quote(name)[1:-1]}` AS {select}")
 
     # ------------------------------------------------------------------------------- inputs
-    def load(self, table: str, frame: Any, partitions: list | None = None) -> None:
-        """Write an Arrow table (rows from DuckDB) as warehouse table ``table``: the whole table,
-        or with ``partitions`` (values of the table's partition column) those partitions only,
-        each replaced by its rows of ``frame`` (none: emptied)."""
-        df = self.spark.createDataFrame(frame)
+    def load(self, table: str, rows: duckdb.DuckDBPyRelation, partitions: list | None = None,
+             ) -> None:
+        """Write DuckDB's ``rows`` as warehouse table ``table``: the whole table, or with
+        ``partitions`` (values of the table's partition column) those partitions only, each
+        replaced by its rows (none: emptied). On a local warehouse DuckDB's Parquet writer
+        writes the files (no row passes through Python or the JVM); elsewhere (``hdfs://``,
+        ``s3a://``) Spark writes them from an Arrow copy. Spark types from the Arrow schema."""
         if table not in self._tables:
-            self._tables[table] = _Table(df.schema, next(
-                (c for c in PARTITION_COLUMNS if c in df.columns), None))
+            schema = self.spark.createDataFrame(rows.limit(0).to_arrow_table()).schema
+            self._tables[table] = _Table(schema, next(
+                (c for c in PARTITION_COLUMNS if c in schema.names), None))
         spec = self._tables[table]
         path = f"{self.warehouse}/{table}"
-        if partitions is None:
-            self._write(df, path, "overwrite", spec.partition)
+        local = _local_dir(path)
+        if local is None:
+            df = self.spark.createDataFrame(rows.to_arrow_table(), schema=spec.schema)
+            if partitions is None:
+                self._write(df, path, "overwrite", spec.partition)
+            else:
+                for value in partitions:
+                    self._remove(self.partition_path(table, value))
+                self._write(df, path, "append", spec.partition)
+        elif partitions is None:
+            self._remove(path)
+            _write_parquet(rows, local)
         else:
+            column = spec.partition
+            rest = [c for c in rows.columns if c != column]
             for value in partitions:
-                self._remove(self.partition_path(table, value))
-            self._write(df, path, "append", spec.partition)
+                part = self.partition_path(table, value)
+                self._remove(part)
+                _write_parquet(rows.filter(duckdb.ColumnExpression(column)
+                                           == duckdb.ConstantExpression(value)).select(*rest),
+                               _local_dir(part))
         self._refresh(table)
 
     def close(self) -> None:
@@ -363,22 +441,37 @@ class SparkSQL:
         self._temp.clear()
 
 
+def _local_dir(path: str) -> Path | None:
+    """The local directory of a warehouse path (plain or ``file:``), None on another file
+    system (``hdfs://``, ``s3a://``, ...)."""
+    if path.startswith("file:"):
+        return Path(path.removeprefix("file:").removeprefix("//"))
+    return None if "://" in path else Path(path)
+
+
+def _write_parquet(rows: duckdb.DuckDBPyRelation, directory: Path) -> None:
+    """``rows`` as the one Parquet file of a (new) warehouse directory, by DuckDB."""
+    directory.mkdir(parents=True, exist_ok=True)
+    rows.write_parquet(str(directory / "part-00000.parquet"))
+
+
 def export_inputs(con: duckdb.DuckDBPyConnection, sql: SparkSQL) -> None:
     """Copy the small inputs of the feature stage (:data:`INPUT_TABLES`) from DuckDB to the
     warehouse, each whole (overwritten)."""
     with con.cursor() as cur:  # its own cursor: an earlier result may still be open on ``con``
         for table in INPUT_TABLES:
-            sql.load(table, cur.table(quote(table)).to_arrow_table())
+            sql.load(table, cur.table(quote(table)))
 
 
 def export_calls(con: duckdb.DuckDBPyConnection, sql: SparkSQL, days: list[date]) -> int:
     """Copy the ``calls`` of ``days`` to their partitions of the warehouse (each replaced);
     returns the number of calls copied."""
     with con.cursor() as cur:
-        rows = cur.sql("SELECT * FROM calls WHERE list_contains(?, call_date)",
-                       params=[list(days)]).to_arrow_table()
-    sql.load("calls", rows, partitions=list(days))
-    return rows.num_rows
+        rows = cur.table("calls").filter(duckdb.FunctionExpression(
+            "list_contains", duckdb.ConstantExpression(list(days)),
+            duckdb.ColumnExpression("call_date")))
+        sql.load("calls", rows, partitions=list(days))
+        return rows.count("*").fetchall()[0][0]
 
 
 def read_back_features(con: duckdb.DuckDBPyConnection, sql: SparkSQL, window: Window) -> str:

@@ -179,6 +179,41 @@ def test_partition_overwrite_is_idempotent_and_local(spark_run, tmp_path):
             sql.execute("DELETE FROM part_test WHERE x = $x", {"x": 1})
 
 
+def test_cte_read_twice_is_computed_once_for_its_statement(tmp_path):
+    """A CTE read more than once is computed once, as a checkpointed view of the statement (as
+    DuckDB materializes it), dropped afterwards; the rows are DuckDB's. A CTE read once stays
+    inline."""
+    import duckdb
+
+    from migrant_assets.config import StudyConfig
+    from migrant_assets.db import run_text
+
+    cfg = StudyConfig()
+    cfg = cfg.model_copy(update={"engine": cfg.engine.model_copy(update={
+        "kind": "spark", "warehouse": str(tmp_path / "warehouse"),
+        "conf": {"spark.sql.shuffle.partitions": "2"}})})
+    setup = ("CREATE TABLE IF NOT EXISTS twice_test (window_id VARCHAR, x BIGINT);\n"
+             "DELETE FROM twice_test WHERE window_id = $w;\n"
+             "INSERT INTO twice_test SELECT $w AS window_id, x "
+             "FROM (VALUES (1), (2), (3), (5), (8)) AS v(x)")
+    query = ("WITH p AS (SELECT x FROM twice_test WHERE x > $lo), "
+             "s AS (SELECT SUM(x) AS total FROM p) "
+             "SELECT a.x, b.x AS y, s.total FROM p AS a JOIN p AS b ON b.x > a.x CROSS JOIN s "
+             "ORDER BY a.x, b.x")
+    duck = duckdb.connect()
+    run_text(duck, setup, {"w": "a"})
+    want = duck.execute(query, {"lo": 1}).fetchall()
+    assert len(want) == 6 and want[0] == (2, 3, 18)
+    with engines.spark_sql(cfg) as sql:
+        run_text(sql, setup, {"w": "a"})
+        before = sql._cte_count
+        got = sql.execute(query, {"lo": 1}).fetchall()
+        assert [tuple(r) for r in got] == want
+        assert sql._cte_count == before + 1  # p (read three times); s, read once, inline
+        assert not sql._cte_views
+        assert not [t.name for t in sql.spark.catalog.listTables() if t.name.startswith("cte_")]
+
+
 def test_dagster_assets_run_on_spark_with_their_partitions_and_checks(spark_run, tmp_path,
                                                                        monkeypatch):
     """With ``engine: spark`` in the study config, the same assets, partitions and checks: the

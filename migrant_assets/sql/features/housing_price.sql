@@ -12,9 +12,11 @@
 -- wide everywhere in the data (r = 1, then 5 for the points with no estate within 1 km): every
 -- estate is listed under the 5 x 5 grid cells around its own, and a point meets those of its grid
 -- cell (a 2.5 r square around the point: 30 % fewer candidates than 3 x 3 cells of r km).
--- Each distinct position is priced once. Every party with a location gets its centre price
--- (contacts' values feed the neighbour prices); home and work centres are priced for the
--- featurised users only. Means of prices are exact (prepare.sql): fixed-point to 1e-6 yuan.
+-- Each distinct position is priced once, keyed by its (lat, lon) (not numbered: a ROW_NUMBER()
+-- without PARTITION BY would run as one task on Spark, docs/spark.md). Every party with a
+-- location gets its centre price (contacts' values feed the neighbour prices); home and work
+-- centres are priced for the featurised users only. Means of prices are exact (prepare.sql):
+-- fixed-point to 1e-6 yuan.
 -- A position's price depends on the position and the estates only: the positions priced for the
 -- previous first-k-days window (feat_known_prices, empty for other windows) are not priced again
 -- (the grid is a prefilter only, so pricing fewer positions gives each the same price).
@@ -45,7 +47,7 @@ known AS (
     JOIN feat_known_prices AS k ON k.lat = a.lat AND k.lon = a.lon
 ),
 positions AS (
-    SELECT a.lat, a.lon, ROW_NUMBER() OVER (ORDER BY a.lat, a.lon) AS position_id
+    SELECT a.lat, a.lon
     FROM all_positions AS a
     LEFT JOIN known AS k ON k.lat = a.lat AND k.lon = a.lon
     WHERE k.lat IS NULL
@@ -64,7 +66,8 @@ offsets AS (
 ),
 point_keys AS (
     SELECT
-        p.position_id,
+        p.lat,
+        p.lon,
         COS(RADIANS(p.lat)) * COS(RADIANS(p.lon)) AS x,
         COS(RADIANS(p.lat)) * SIN(RADIANS(p.lon)) AS y,
         SIN(RADIANS(p.lat)) AS z,
@@ -90,7 +93,8 @@ estate_keys AS (
 ),
 near AS (
     SELECT
-        p.position_id,
+        p.lat,
+        p.lon,
         CAST(AVG(CAST(e.price_per_sqm AS DECIMAL(18, 6))) AS DOUBLE) AS price
     FROM point_keys AS p
     JOIN (
@@ -100,42 +104,43 @@ near AS (
     ) AS e ON e.gx = p.gx1 AND e.gy = p.gy1
     WHERE (p.x - e.x) * (p.x - e.x) + (p.y - e.y) * (p.y - e.y) + (p.z - e.z) * (p.z - e.z)
         <= 4 * POWER(SIN(1.0 / (2 * EARTH_RADIUS_KM())), 2)
-    GROUP BY p.position_id
+    GROUP BY p.lat, p.lon
 ),
 within5 AS (
     SELECT
-        p.position_id, e.price_per_sqm,
+        p.lat, p.lon, e.price_per_sqm,
         (p.x - e.x) * (p.x - e.x) + (p.y - e.y) * (p.y - e.y) + (p.z - e.z) * (p.z - e.z)
             AS chord2
     FROM point_keys AS p
-    LEFT JOIN near AS n ON n.position_id = p.position_id
+    LEFT JOIN near AS n ON n.lat = p.lat AND n.lon = p.lon
     JOIN (
         SELECT e.price_per_sqm, e.x, e.y, e.z, e.gx5 + o.dx AS gx, e.gy5 + o.dy AS gy
         FROM estate_keys AS e
         CROSS JOIN offsets AS o
     ) AS e ON e.gx = p.gx5 AND e.gy = p.gy5
-    WHERE n.position_id IS NULL
+    WHERE n.lat IS NULL
         AND (p.x - e.x) * (p.x - e.x) + (p.y - e.y) * (p.y - e.y) + (p.z - e.z) * (p.z - e.z)
             <= 4 * POWER(SIN(5.0 / (2 * EARTH_RADIUS_KM())), 2)
 ),
 nearest AS (
-    SELECT position_id, MIN(chord2) AS chord2
+    SELECT lat, lon, MIN(chord2) AS chord2
     FROM within5
-    GROUP BY position_id
+    GROUP BY lat, lon
 ),
 prices AS (
-    SELECT position_id, price FROM near
+    SELECT lat, lon, price FROM near
     UNION ALL
     SELECT
-        w.position_id,
+        w.lat,
+        w.lon,
         CAST(AVG(CAST(w.price_per_sqm AS DECIMAL(18, 6))) AS DOUBLE) AS price
     FROM within5 AS w
-    JOIN nearest AS n ON n.position_id = w.position_id AND n.chord2 = w.chord2
-    GROUP BY w.position_id
+    JOIN nearest AS n ON n.lat = w.lat AND n.lon = w.lon AND n.chord2 = w.chord2
+    GROUP BY w.lat, w.lon
 )
 SELECT o.lat, o.lon, r.price
 FROM positions AS o
-LEFT JOIN prices AS r ON r.position_id = o.position_id
+LEFT JOIN prices AS r ON r.lat = o.lat AND r.lon = o.lon
 UNION ALL
 SELECT lat, lon, price
 FROM known;
