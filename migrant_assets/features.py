@@ -425,8 +425,9 @@ for _what, _missing in (("a group (GROUPS)", set(FAMILIES) - set(GROUPS)),
 
 #: Steps a family's SQL reads besides prepare.sql, run before it (``sql/features/<step>.sql``
 #: writes ``feat_<step>``): the ego network reads the clustering coefficients, which read the
-#: triangles through each party.
-REQUIRES: dict[str, tuple[str, ...]] = {"ego_network": ("triangles", "clustering")}
+#: triangles through each party (each entry lists every step, in order, so a step runs alone).
+REQUIRES: dict[str, tuple[str, ...]] = {"clustering": ("triangles",),
+                                        "ego_network": ("triangles", "clustering")}
 #: Steps a first-k-days window whose stored sums of window k - 1 are added to runs instead of
 #: the step that counts over the whole window (same table, bit for bit): the triangles new on
 #: day k added to window k - 1's (``triangles_added.sql``).
