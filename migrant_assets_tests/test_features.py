@@ -588,7 +588,7 @@ def test_sql_stays_in_the_duckdb_spark_subset():
                 path.name, token)
     # macros.sql holds scalar macros only: one expression each, which a Spark port inlines
     macros = duckdb.extract_statements((SQL_DIR / "features" / "macros.sql").read_text())
-    assert len(macros) == 2
+    assert len(macros) == 4
     for stmt in macros:
         assert re.search(r"^CREATE OR REPLACE TEMP MACRO \w+\([\w, ]*\) AS\s", stmt.query, re.M)
         assert " TABLE " not in stmt.query.upper()
@@ -602,6 +602,11 @@ def test_sql_stays_in_the_duckdb_spark_subset():
     expected = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(a))
     got = con.execute("SELECT haversine_km(48.8566, 2.3522, 51.5074, -0.1278)").fetchone()[0]
     assert got == pytest.approx(expected, rel=1e-12) and 343 < got < 344
+    # an edge oriented from its lower to its higher end in (degree, id) order
+    for (a, da, b, db), ends in {(5, 1, 3, 2): (5, 3), (5, 2, 3, 2): (3, 5),
+                                 (3, 2, 5, 2): (3, 5), (3, 4, 5, 2): (5, 3)}.items():
+        assert con.execute("SELECT lower_end(?, ?, ?, ?), higher_end(?, ?, ?, ?)",
+                           [a, da, b, db] * 2).fetchone() == ends
 
 
 @pytest.mark.parametrize(("window", "study", "threshold"),

@@ -11,3 +11,12 @@ CREATE OR REPLACE TEMP MACRO haversine_km(lat1, lon1, lat2, lon2) AS
     + COS(RADIANS(lat1)) * COS(RADIANS(lat2))
     * POWER(SIN(RADIANS(lon2 - lon1) / 2), 2)
 ));
+
+-- The ends of an undirected edge (a, b) oriented from the lower to the higher in (degree, id)
+-- order (the triangle counts: triangles.sql, triangles_added.sql): no vertex has more than
+-- sqrt(2 |E|) edges out, so hubs do not explode the wedge joins.
+CREATE OR REPLACE TEMP MACRO lower_end(a, degree_a, b, degree_b) AS
+CASE WHEN degree_a < degree_b OR (degree_a = degree_b AND a < b) THEN a ELSE b END;
+
+CREATE OR REPLACE TEMP MACRO higher_end(a, degree_a, b, degree_b) AS
+CASE WHEN degree_a < degree_b OR (degree_a = degree_b AND a < b) THEN b ELSE a END;

@@ -12,10 +12,8 @@
 -- second edge with the closing edge first (27M rows on `large` instead of 2.9M wedges).
 CREATE OR REPLACE TEMP TABLE feat_oriented AS
 SELECT
-    CASE WHEN da.degree < db.degree OR (da.degree = db.degree AND p.a < p.b)
-        THEN p.a ELSE p.b END AS x,
-    CASE WHEN da.degree < db.degree OR (da.degree = db.degree AND p.a < p.b)
-        THEN p.b ELSE p.a END AS y
+    LOWER_END(p.a, da.degree, p.b, db.degree) AS x,
+    HIGHER_END(p.a, da.degree, p.b, db.degree) AS y
 FROM feat_pairs AS p
 JOIN feat_degree AS da ON da.party = p.a
 JOIN feat_degree AS db ON db.party = p.b;

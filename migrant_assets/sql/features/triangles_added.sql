@@ -33,10 +33,8 @@ WITH pivots AS (
     SELECT
         n.a,
         n.b,
-        CASE WHEN da.degree < db.degree OR (da.degree = db.degree AND n.a < n.b)
-            THEN n.a ELSE n.b END AS p,
-        CASE WHEN da.degree < db.degree OR (da.degree = db.degree AND n.a < n.b)
-            THEN n.b ELSE n.a END AS o
+        LOWER_END(n.a, da.degree, n.b, db.degree) AS p,
+        HIGHER_END(n.a, da.degree, n.b, db.degree) AS o
     FROM feat_new_pairs AS n
     JOIN feat_degree AS da ON da.party = n.a
     JOIN feat_degree AS db ON db.party = n.b
