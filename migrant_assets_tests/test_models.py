@@ -15,7 +15,7 @@ from sklearn.pipeline import Pipeline
 
 import migrant_assets.models as M
 from migrant_assets.config import Calendar, ModelSettings, StudyConfig
-from migrant_assets.db import connect
+from migrant_assets.db import connect, quote
 from migrant_assets.features import FEATURES
 from migrant_assets.models.classifiers import positive_scores
 from migrant_assets.models.departure import TABLE2, release_workers
@@ -557,8 +557,9 @@ def test_only_models_signed_by_this_work_directory_are_unpickled(cfg, tmp_path):
     # every window's models read in one query (the transfer matrix): each window's, by split
     ids = [w.window_id for w in reversed(windows)]
     stored = {}
-    for w, split, fp in con.execute(f"SELECT window_id, split, fingerprint FROM "
-                                    f"{M.fitted_table(M.DEPARTURE_MODELS)}").fetchall():
+    table = quote(M.fitted_table(M.DEPARTURE_MODELS))
+    query = f"SELECT window_id, split, fingerprint FROM {table}"
+    for w, split, fp in con.execute(query).fetchall():
         stored.setdefault(w, {})[split] = fp
     loaded = list(M.store.load_fitted_windows(con, ids, M.RANDOM_FOREST))
     assert [{s: f["fingerprint"] for s, f in d.items()} for d in loaded] == \
