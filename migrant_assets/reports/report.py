@@ -69,6 +69,7 @@ from migrant_assets.reports.tables import (
     unavailable_data,
 )
 from migrant_assets.reports.trajectories import TRAJECTORIES
+from migrant_assets.synthetic.planted import why_not_found
 
 
 class Figure(NamedTuple):
@@ -391,7 +392,18 @@ def _price_section(con: duckdb.DuckDBPyConnection, t: _Parts) -> dict:
         ("paper", "paper", fmt_text)])}
 
 
-def _findings_section(con: duckdb.DuckDBPyConnection, t: _Parts) -> dict:
+def explain_exceptions(exceptions: pd.DataFrame, cfg: StudyConfig) -> pd.Series:
+    """The ``explanation`` of each finding that does not hold, with the synthetic city's reason
+    when the data are the synthetic city's (``synthetic.planted``, issue 16)."""
+    if not isinstance(cfg.source, SyntheticSource):
+        return exceptions["explanation"]
+    why = [why_not_found(i, null=cfg.source.null) for i in exceptions["finding_id"]]
+    return pd.Series([e if w is None else f"{e}; on the synthetic city: {w}"
+                      for e, w in zip(exceptions["explanation"], why, strict=True)],
+                     index=exceptions.index, dtype=object)
+
+
+def _findings_section(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, t: _Parts) -> dict:
     problem = table_problem(con, "findings")
     if problem:
         return {"table": t.missing("The findings table", problem, "table-findings",
@@ -399,6 +411,7 @@ def _findings_section(con: duckdb.DuckDBPyConnection, t: _Parts) -> dict:
     df = run_sql(con, "reports/finding_table.sql").df()
     held, tested, total = run_sql(con, "reports/finding_tally.sql").fetchone()
     exceptions = run_sql(con, "reports/finding_exceptions.sql").df()
+    exceptions["explanation"] = explain_exceptions(exceptions, cfg)
     return {"held": fmt_count(held), "tested": fmt_count(tested), "total": fmt_count(total),
             "z_critical": Z_CRITICAL, "n_exceptions": len(exceptions),
             "table": t.table("table-findings", df, [
@@ -627,7 +640,7 @@ def render_report(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> Report:
         "data": lambda: _data_section(con, cfg, t),
         "trajectories": lambda: _trajectory_section(con, t),
         "prices": lambda: _price_section(con, t),
-        "findings": lambda: _findings_section(con, t),
+        "findings": lambda: _findings_section(con, cfg, t),
         "departure_models": lambda: _departure_models_section(con, cfg, t, skipped),
         "integration_models": lambda: _integration_models_section(con, cfg, t, skipped),
         "appendix": lambda: _trends_appendix(con, cfg, t),
