@@ -635,8 +635,10 @@ def test_exceptions_on_the_synthetic_city_say_why(tiny: dict) -> None:
     """Each finding that does not hold on the synthetic city carries the generator's reason in
     the report, when the generator says why (issue 16); the reasons name real findings."""
     from migrant_assets.reports.model_findings import MODEL_FINDINGS
-    from migrant_assets.synthetic.planted import NOT_PLANTED
+    from migrant_assets.synthetic import GENERATOR_VERSION
+    from migrant_assets.synthetic.planted import FOR_GENERATOR, NOT_PLANTED
 
+    assert FOR_GENERATOR == GENERATOR_VERSION  # the reasons describe the city generated now
     ids = {f.finding_id for f in FINDINGS} | {f.finding_id for f in MODEL_FINDINGS}
     assert set(NOT_PLANTED) <= ids and all(NOT_PLANTED.values())
     html = (tiny["cfg"].workdir / "report.html").read_text()
