@@ -630,28 +630,33 @@ def test_bootstrap_draws_the_distribution_of_resampled_users():
 
 
 def test_fits_in_parallel_processes_give_the_same_models(cfg):
-    """The fits of a window (every classifier, every fold) run at once in ``n_jobs`` processes,
-    a forest on one thread each: each is seeded, so the results, and the scores of every model
-    stored, equal those of fitting one after the other in this process."""
+    """The fits of every window (every classifier, every fold) run in one stream in ``n_jobs``
+    processes, a forest on one thread each, each window scored and written as its fits are done
+    (``evaluate_windows``): each fit is seeded, so the results, and the scores of every model
+    stored, equal those of fitting window after window, one fit after the other, in this
+    process."""
     con = features_db(make_features(cfg, n_staying=300, n_leaving=60, n_locals=0,
                                     n_settled=0, n_new=0))
-    window = M.reference_window(cfg)
+    windows = M.first_k_windows(con, cfg)
     M.assign_departure_folds(con, cfg, SEED)
     n_columns = len(M.feature_columns("departure", with_locals=False))
     X = np.random.default_rng(0).normal(size=(200, n_columns))
     results, stored = [], []
     for n_jobs in (1, 2):
         two = cfg.model_copy(update={"models": SMALL_MODELS.model_copy(update={"n_jobs": n_jobs})})
-        res = M.evaluate_window(con, two, window, SEED, M.CLASSIFIERS).results
+        evaluations = ([M.evaluate_window(con, two, w, SEED, M.CLASSIFIERS) for w in windows]
+                       if n_jobs == 1 else list(M.evaluate_windows(con, two, windows, SEED)))
+        res = pd.concat([e.results for e in evaluations], ignore_index=True)
         results.append(res.drop(columns="model_caps"))
-        stored.append([(name, split, fp, positive_scores(pickle.loads(blob), X))  # noqa: S301
-                       for name, split, fp, blob in con.execute(
-                           "SELECT model, split, fingerprint, fitted "
+        stored.append([(window, name, split, fp, positive_scores(pickle.loads(blob), X))  # noqa: S301
+                       for window, name, split, fp, blob in con.execute(
+                           "SELECT window_id, model, split, fingerprint, fitted "
                            "FROM departure_models_fitted ORDER BY ALL").fetchall()])
     release_workers()
     pd.testing.assert_frame_equal(*results)
-    assert results[0].f1.notna().sum() == len(M.CLASSIFIERS) + 1  # and the random guess
-    assert len(stored[0]) == len(M.CLASSIFIERS) * 6  # 5 folds and every user
+    assert len(windows) == 3
+    assert results[0].f1.notna().sum() == 3 * (len(M.CLASSIFIERS) + 1)  # and the random guess
+    assert len(stored[0]) == 3 * len(M.CLASSIFIERS) * 6  # 5 folds and every user, per window
     for (*key, scores), (*key2, scores2) in zip(*stored, strict=True):
         assert key == key2 and np.array_equal(scores, scores2), key  # the same stored models
     con.close()

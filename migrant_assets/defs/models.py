@@ -47,7 +47,7 @@ from migrant_assets.models import (
     TRANSFER,
     assign_departure_folds,
     curves_against_k,
-    evaluate_window,
+    evaluate_windows,
     feature_importance,
     save_model,
     settled_vs_locals,
@@ -159,14 +159,16 @@ def departure_models(context: dg.AssetExecutionContext, study: StudyResource):
     regression, stratified 5-fold CV on the shared folds (SPEC §6; Table 2 at k = {k_max}, Figure
     8(a–c) over k). Fitted models are saved as files; per-fold metrics and splits go to
     DuckDB. A window the data cannot support is written as skipped rows with the reason. A run
-    may cover a range of k (single-run backfill), fit window after window."""
+    may cover a range of k (single-run backfill): the windows' fits run in one stream, each
+    window written as soon as its fits are done."""
     cfg = study.config
     windows = [cfg.calendar.window("first_k_days", k) for k in context.partition_keys]
     results, saved = [], {}
     with study.connect() as con:
         try:
-            for key, window in zip(context.partition_keys, windows, strict=True):
-                ev = evaluate_window(con, cfg, window, cfg.models.seed)
+            evaluations = evaluate_windows(con, cfg, windows, cfg.models.seed)
+            for key, window, ev in zip(context.partition_keys, windows, evaluations,
+                                       strict=True):
                 results.append(ev.results)
                 saved[key] = _save_models(cfg, f"{DEPARTURE_MODELS}/{key}", ev.models)
                 context.log.info(f"{window.label}: " + ", ".join(

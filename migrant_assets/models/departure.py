@@ -31,7 +31,7 @@ import hashlib
 import json
 import pickle
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -233,20 +233,42 @@ def _fit_in_worker(name: str, X: np.ndarray, y: np.ndarray, seed: int, settings:
             None if held_out is None else held_out_predictions(model, held_out))
 
 
+@dataclass
+class PendingFit:
+    """A fit of :func:`planned_fits` still to run: classifier ``name`` on the ``rows`` of
+    ``X, y`` (sliced when the fit is sent to a worker, so that planned fits hold no copies);
+    a fold model also predicts the rows ``held_out`` (a mask of ``X``; None for the final
+    model). Its model goes into ``fit``, the fit's row."""
+
+    fit: dict[str, Any]
+    name: str
+    X: np.ndarray
+    y: np.ndarray
+    rows: np.ndarray
+    held_out: np.ndarray | None
+    seed: int
+    settings: ModelSettings
+
+    def arguments(self) -> tuple:
+        """The arguments of :func:`fit_classifier`."""
+        return self.name, self.X[self.rows], self.y[self.rows], self.seed, self.settings
+
+    def held_out_rows(self) -> np.ndarray | None:
+        return None if self.held_out is None else self.X[self.held_out]
+
+
 def planned_fits(name: str, X: np.ndarray, y: np.ndarray, users: np.ndarray, fold: np.ndarray,
                  seed: int, settings: ModelSettings = DEFAULT_SETTINGS,
                  columns: Sequence[str] = (), stored: Mapping[str, Mapping] | None = None,
-                 final: bool = False) -> tuple[list[dict[str, Any]], list[tuple[dict, tuple]]]:
+                 final: bool = False) -> tuple[list[dict[str, Any]], list[PendingFit]]:
     """The fits of :func:`fold_fits` before any is run: every fit's row (``model`` missing
-    where it is still to be fit) and the fits to run, ``(its row, arguments of
-    :func:`fit_classifier`, the rows of ``X`` a fold model predicts or None)``, for
-    :func:`run_fits`."""
+    where it is still to be fit) and the fits to run (:class:`PendingFit`, for
+    :func:`run_fits`)."""
     plan = [(f"fold{f}", fold != f) for f in np.unique(fold)]
     if final:
         plan.append((ALL_USERS, np.ones(len(y), dtype=bool)))
     fits, pending = [], []
     for split, train in plan:
-        held_out = None if split == ALL_USERS else X[~train]
         key = fingerprint(name, seed, settings, columns, users[train])
         old = (stored or {}).get(split)
         if old is not None and old["fingerprint"] == key:
@@ -256,30 +278,46 @@ def planned_fits(name: str, X: np.ndarray, y: np.ndarray, users: np.ndarray, fol
         rows = rows[training_rows(y[rows], settings.max_train_rows_per_class, seed)]
         fits.append({"split": split, "fingerprint": key, "n_train": len(rows),
                      "n_train_available": int(train.sum()), "reused": False})
-        pending.append((fits[-1], (name, X[rows], y[rows], seed, settings), held_out))
+        pending.append(PendingFit(fits[-1], name, X, y, rows,
+                                  None if split == ALL_USERS else ~train, seed, settings))
     return fits, pending
 
 
-def run_fits(pending: Sequence[tuple[dict, tuple, np.ndarray | None]],
-             settings: ModelSettings) -> None:
-    """Run the fits of :func:`planned_fits` (of one or several classifiers) and put each model
-    in its row. With ``settings.n_jobs`` > 1 they all run at once in that many worker
-    processes, a forest on one thread each (the Python work of its trees runs side by side
-    too), and each fold model predicts its held-out rows there (``held_out``, for
-    :func:`out_of_fold`; ``blob``: the model pickled there); else one after the other here, a
-    forest on ``n_jobs`` threads. Every fit is seeded: the models do not depend on where they
-    were fit."""
-    if settings.n_jobs > 1 and len(pending) > 1:
-        done = Parallel(n_jobs=min(settings.n_jobs, len(pending)))(
-            delayed(_fit_in_worker)(*args, threads=1, held_out=held_out)
-            for _, args, held_out in pending)
+def run_fits_in_turn(groups: Sequence[Sequence[PendingFit]],
+                     settings: ModelSettings) -> Iterator[int]:
+    """Run the fits of several groups (:func:`planned_fits`; e.g. one group per window) and
+    yield each group's index, in order, as soon as its fits are done, each model in its row.
+    With ``settings.n_jobs`` > 1 every group's fits go to the same ``n_jobs`` worker
+    processes in one stream (a forest on one thread each), so the workers go on with the next
+    groups while the caller scores and writes a finished one; each fold model predicts its
+    held-out rows there (``held_out``, for :func:`out_of_fold`; ``blob``: the model pickled
+    there). Else one after the other here, a forest on ``n_jobs`` threads. Every fit is
+    seeded: the models do not depend on where, or with what, they were fit."""
+    total = sum(len(g) for g in groups)
+    if settings.n_jobs > 1 and total > 1:
+        done = Parallel(n_jobs=min(settings.n_jobs, total), return_as="generator")(
+            delayed(_fit_in_worker)(*p.arguments(), threads=1, held_out=p.held_out_rows())
+            for g in groups for p in g)
         _WORKERS_STARTED.set()
-        for (fit, _, _), (blob, held_out) in zip(pending, done, strict=True):
-            fit["blob"], fit["held_out"] = blob, held_out
-            fit["model"] = pickle.loads(blob)  # noqa: S301 -- pickled by this run's own fit
+        for i, group in enumerate(groups):
+            for p, (blob, held_out) in zip(group, done, strict=False):
+                p.fit["blob"], p.fit["held_out"] = blob, held_out
+                p.fit["model"] = pickle.loads(blob)  # noqa: S301 -- pickled by this run's own fit
+            yield i
+        for _ in done:  # none is left: ends joblib's stream
+            raise RuntimeError("more fits returned than were planned")
     else:
-        for fit, args, _ in pending:
-            fit["model"] = fit_classifier(*args)
+        for i, group in enumerate(groups):
+            for p in group:
+                p.fit["model"] = fit_classifier(*p.arguments())
+            yield i
+
+
+def run_fits(pending: Sequence[PendingFit], settings: ModelSettings) -> None:
+    """Run the fits of :func:`planned_fits` (of one or several classifiers) at once
+    (:func:`run_fits_in_turn` of one group)."""
+    for _ in run_fits_in_turn([pending], settings):
+        pass
 
 
 def fold_fits(name: str, X: np.ndarray, y: np.ndarray, users: np.ndarray, fold: np.ndarray,
@@ -365,6 +403,112 @@ def _skipped(reason: str) -> dict:
     return {"status": SKIPPED, "skip_reason": reason}
 
 
+@dataclass
+class _Planned:
+    """One experiment and window planned by :func:`_plan`: each row's fits (``pending`` still
+    to run), scored and written by :func:`_finish` once they have run."""
+
+    experiment: str
+    paper_experiment: str
+    window: Window
+    matrix: Matrix
+    seed: int
+    fit_final: bool
+    owner: str
+    settings: ModelSettings
+    rows: list[tuple]
+    pending: list[PendingFit]
+
+
+def _plan(
+    experiment: str,
+    paper_experiment: str,
+    window: Window,
+    matrix: Matrix,
+    rows: Sequence[tuple[str, str, Sequence[str] | None]],
+    seed: int,
+    fit_final: bool,
+    with_locals: bool,
+    owner: str,
+    settings: ModelSettings = DEFAULT_SETTINGS,
+    reuse: Mapping[str, Mapping[str, Mapping]] | None = None,
+) -> _Planned:
+    """The fits of :func:`_evaluate`'s rows, planned (:func:`planned_fits`), none run."""
+    data, y, problem = matrix.data, matrix.y, matrix.problem
+    fold = data["fold"].to_numpy()
+    users = data["user_id"].to_numpy()
+    planned, pending = [], []
+    for row, name, groups in rows:
+        cols, dropped, no_columns = usable_columns(data, "departure", with_locals=with_locals,
+                                                   groups=groups)
+        common = {
+            "experiment": experiment, "window_id": window.window_id, "seed": seed,
+            "row": row, "window_label": window.label, "model": name,
+            "n_features": len(cols), "paper_f1": _paper_f1(paper_experiment, window, row),
+            "dropped_groups": ", ".join(dropped) or None,
+        }
+        if problem or no_columns:
+            planned.append((row, name, common, None, None, problem or no_columns))
+            continue
+        X = data[cols].to_numpy(dtype=float)
+        fits, row_pending = planned_fits(name, X, y, users, fold, seed, settings, cols,
+                                         (reuse or {}).get(row), final=fit_final)
+        pending += row_pending
+        planned.append((row, name, common, X, fits, None))
+    return _Planned(experiment, paper_experiment, window, matrix, seed, fit_final, owner,
+                    settings, planned, pending)
+
+
+def _finish(con: duckdb.DuckDBPyConnection, plan: _Planned) -> Evaluation:
+    """Score the rows of ``plan`` once its fits have run (:func:`run_fits_in_turn`), add the
+    random-guess row and write them (:func:`_evaluate`)."""
+    data, y, problem = plan.matrix.data, plan.matrix.y, plan.matrix.problem
+    window, seed, owner = plan.window, plan.seed, plan.owner
+    fold = data["fold"].to_numpy()
+    users = data["user_id"].to_numpy()
+    results, fold_rows, models, stored = [], [], {}, []
+    base = {"experiment": plan.experiment, "window_id": window.window_id, "seed": seed}
+    for row, name, common, X, fits, reason in plan.rows:
+        if reason:
+            results.append({**common, **_counts(y), **_skipped(reason)})
+            continue
+        pred, _, per_fold = out_of_fold(fits, X, y, fold)
+        lo, hi = f1_interval(y, pred, seed)
+        results.append({
+            **common, **binary_metrics(y, pred), "prevalence": _counts(y)["prevalence"],
+            "pr_auc": float(np.mean([m["pr_auc"] for m in per_fold])),
+            "f1_ci_low": lo, "f1_ci_high": hi, "status": OK,
+            **_caps(name, plan.settings, fits, owner),
+        })
+        fold_rows += [{**base, "row": row, "model": name, **m, "n_test": m["n_users"]}
+                      for m in per_fold]
+        if plan.fit_final:
+            models[row] = fits[-1]["model"]
+        if owner == DEPARTURE_MODELS:
+            stored.append(fitted_rows(signing_key(con), window.window_id, name, fits))
+    guess = {
+        **base, "row": RANDOM_GUESS, "window_label": window.label, "model": RANDOM_GUESS,
+        "n_features": 0, "paper_f1": _paper_f1(plan.paper_experiment, window, RANDOM_GUESS),
+    }
+    if problem:
+        results.append({**guess, **_counts(y), **_skipped(problem)})
+    else:
+        results.append({**guess, **random_guess(y, seed), "prevalence": _counts(y)["prevalence"],
+                        "status": OK})
+    result_df = pd.DataFrame(results, columns=RESULT_COLUMNS)
+    fold_df = pd.DataFrame(fold_rows, columns=FOLD_COLUMNS)
+    key = {"experiment": plan.experiment, "window_id": window.window_id}
+    kept = slice(0, 0) if problem else slice(None)  # a skipped experiment splits nobody
+    splits = _split_rows(plan.experiment, window, users[kept], fold[kept])
+    writes = [(owner, result_df, key), (fold_metrics_table(owner), fold_df, key),
+              (splits_table(owner), splits, key)]
+    if owner == DEPARTURE_MODELS:
+        writes.append((fitted_table(owner), concat_rows(stored, []).reindex(
+            columns=fitted_rows(b"", "", "", []).columns), {"window_id": window.window_id}))
+    write(con, writes)
+    return Evaluation(result_df, fold_df, models)
+
+
 def _evaluate(
     con: duckdb.DuckDBPyConnection,
     experiment: str,
@@ -386,69 +530,12 @@ def _evaluate(
     row is skipped with the reason when the matrix is (``matrix.problem``) or when every value
     of its groups is null; groups of which every value is null are left out of the other rows
     (``dropped_groups``). ``reuse[row]``: stored models (:func:`load_fitted`) the row's fits
-    take instead of fitting when they match (:func:`fold_fits`)."""
-    data, y, problem = matrix.data, matrix.y, matrix.problem
-    fold = data["fold"].to_numpy()
-    users = data["user_id"].to_numpy()
-    results, fold_rows, models, stored = [], [], {}, []
-    base = {"experiment": experiment, "window_id": window.window_id, "seed": seed}
-    planned, pending = [], []  # every row's fits run at once (run_fits), then scored in order
-    for row, name, groups in rows:
-        cols, dropped, no_columns = usable_columns(data, "departure", with_locals=with_locals,
-                                                   groups=groups)
-        common = {
-            **base, "row": row, "window_label": window.label, "model": name,
-            "n_features": len(cols), "paper_f1": _paper_f1(paper_experiment, window, row),
-            "dropped_groups": ", ".join(dropped) or None,
-        }
-        if problem or no_columns:
-            planned.append((row, name, common, None, None, problem or no_columns))
-            continue
-        X = data[cols].to_numpy(dtype=float)
-        fits, row_pending = planned_fits(name, X, y, users, fold, seed, settings, cols,
-                                      (reuse or {}).get(row), final=fit_final)
-        pending += row_pending
-        planned.append((row, name, common, X, fits, None))
-    run_fits(pending, settings)
-    for row, name, common, X, fits, reason in planned:
-        if reason:
-            results.append({**common, **_counts(y), **_skipped(reason)})
-            continue
-        pred, _, per_fold = out_of_fold(fits, X, y, fold)
-        lo, hi = f1_interval(y, pred, seed)
-        results.append({
-            **common, **binary_metrics(y, pred), "prevalence": _counts(y)["prevalence"],
-            "pr_auc": float(np.mean([m["pr_auc"] for m in per_fold])),
-            "f1_ci_low": lo, "f1_ci_high": hi, "status": OK,
-            **_caps(name, settings, fits, owner),
-        })
-        fold_rows += [{**base, "row": row, "model": name, **m, "n_test": m["n_users"]}
-                      for m in per_fold]
-        if fit_final:
-            models[row] = fits[-1]["model"]
-        if owner == DEPARTURE_MODELS:
-            stored.append(fitted_rows(signing_key(con), window.window_id, name, fits))
-    guess = {
-        **base, "row": RANDOM_GUESS, "window_label": window.label, "model": RANDOM_GUESS,
-        "n_features": 0, "paper_f1": _paper_f1(paper_experiment, window, RANDOM_GUESS),
-    }
-    if problem:
-        results.append({**guess, **_counts(y), **_skipped(problem)})
-    else:
-        results.append({**guess, **random_guess(y, seed), "prevalence": _counts(y)["prevalence"],
-                        "status": OK})
-    result_df = pd.DataFrame(results, columns=RESULT_COLUMNS)
-    fold_df = pd.DataFrame(fold_rows, columns=FOLD_COLUMNS)
-    key = {"experiment": experiment, "window_id": window.window_id}
-    kept = slice(0, 0) if problem else slice(None)  # a skipped experiment splits nobody
-    splits = _split_rows(experiment, window, users[kept], fold[kept])
-    writes = [(owner, result_df, key), (fold_metrics_table(owner), fold_df, key),
-              (splits_table(owner), splits, key)]
-    if owner == DEPARTURE_MODELS:
-        writes.append((fitted_table(owner), concat_rows(stored, []).reindex(
-            columns=fitted_rows(b"", "", "", []).columns), {"window_id": window.window_id}))
-    write(con, writes)
-    return Evaluation(result_df, fold_df, models)
+    take instead of fitting when they match (:func:`fold_fits`). Every row's fits run at once
+    (:func:`run_fits`), then are scored in order."""
+    plan = _plan(experiment, paper_experiment, window, matrix, rows, seed, fit_final,
+                 with_locals, owner, settings, reuse)
+    run_fits(plan.pending, settings)
+    return _finish(con, plan)
 
 
 def _leaving_vs_staying(
@@ -469,6 +556,31 @@ def _leaving_vs_staying(
     return Matrix(data, y, problem)
 
 
+def evaluate_windows(
+    con: duckdb.DuckDBPyConnection,
+    cfg: StudyConfig,
+    windows: Sequence[Window],
+    seed: int,
+    classifiers: Sequence[str] = CLASSIFIERS,
+) -> Iterator[Evaluation]:
+    """Leaving vs staying migrants on each first-k-days window, every classifier on all
+    features (Figure 8(a–c); Table 2 at k = k_max), on the shared folds: each window's
+    :class:`Evaluation`, in order. Writes experiment ``leaving_vs_staying`` of each window to
+    ``departure_models`` as soon as its fits are done (skipped rows when the data cannot
+    support it), while the worker processes fit the next windows (:func:`run_fits_in_turn`);
+    ``models`` holds each classifier fit on all the window's users. Every model fit is stored
+    (``departure_models_fitted``) for the assets that reuse it. The fits' worker processes stay
+    for the caller's next windows: :func:`release_workers` after the last."""
+    folds = departure_folds(con, cfg, seed)
+    rows = [(name, name, None) for name in classifiers]
+    plans = [_plan(LEAVING_VS_STAYING, TABLE2, w, _leaving_vs_staying(con, cfg, w, folds), rows,
+                   seed, fit_final=True, with_locals=False, owner=DEPARTURE_MODELS,
+                   settings=cfg.models) for w in windows]
+    for i in run_fits_in_turn([p.pending for p in plans], cfg.models):
+        yield _finish(con, plans[i])
+        plans[i] = None  # its matrices and models are the caller's now
+
+
 def evaluate_window(
     con: duckdb.DuckDBPyConnection,
     cfg: StudyConfig,
@@ -476,17 +588,9 @@ def evaluate_window(
     seed: int,
     classifiers: Sequence[str] = CLASSIFIERS,
 ) -> Evaluation:
-    """Leaving vs staying migrants on one first-k-days window, every classifier on all features
-    (Figure 8(a–c); Table 2 at k = k_max), on the shared folds. Writes experiment
-    ``leaving_vs_staying`` of the window to ``departure_models`` (skipped rows when the data
-    cannot support it); ``models`` holds each classifier fit on all the window's users. Every
-    model fit is stored (``departure_models_fitted``) for the assets that reuse it. The fits'
-    worker processes stay for the next window: :func:`release_workers` after the last."""
-    matrix = _leaving_vs_staying(con, cfg, window, departure_folds(con, cfg, seed))
-    rows = [(name, name, None) for name in classifiers]
-    return _evaluate(con, LEAVING_VS_STAYING, TABLE2, window, matrix, rows, seed,
-                     fit_final=True, with_locals=False, owner=DEPARTURE_MODELS,
-                     settings=cfg.models)
+    """:func:`evaluate_windows` of one window."""
+    [evaluation] = evaluate_windows(con, cfg, [window], seed, classifiers)
+    return evaluation
 
 
 #: Set once :func:`fold_fits` has started joblib's worker processes in this process.
