@@ -662,6 +662,18 @@ def test_fits_in_parallel_processes_give_the_same_models(cfg):
     con.close()
 
 
+def test_tables_1_and_3_in_one_stream_equal_each_alone(run, cfg):
+    """``departure_tables`` fits Tables 1 and 3 in one stream of two worker processes: the
+    same rows as each table fit alone, one fit after the other, in this process."""
+    two = cfg.model_copy(update={"models": SMALL_MODELS.model_copy(update={"n_jobs": 2})})
+    t1, t3 = M.tables_1_and_3(run["con"], two, SEED)
+    release_workers()
+    for streamed, alone in ((t1, run["table1"]), (t3, run["table3"])):
+        assert streamed.results.f1.notna().sum() == len(M.DEPARTURE_GROUPS) + 2
+        pd.testing.assert_frame_equal(streamed.results, alone.results)
+        pd.testing.assert_frame_equal(streamed.fold_metrics, alone.fold_metrics)
+
+
 def test_a_file_with_result_tables_without_caps_says_what_to_do():
     from migrant_assets.errors import InputError
 

@@ -51,8 +51,7 @@ from migrant_assets.models import (
     feature_importance,
     save_model,
     settled_vs_locals,
-    table1_new_vs_locals,
-    table3_feature_groups,
+    tables_1_and_3,
     three_way,
     transfer_matrix,
 )
@@ -243,8 +242,7 @@ def departure_tables(study: StudyResource):
     cfg = study.config
     with study.connect() as con:
         try:
-            t1 = table1_new_vs_locals(con, cfg, cfg.models.seed)
-            t3 = table3_feature_groups(con, cfg, cfg.models.seed)
+            t1, t3 = tables_1_and_3(con, cfg, cfg.models.seed)
         finally:
             release_workers()  # the fits of both tables are done
         metadata = {**table_metadata(con, DEPARTURE_TABLES),

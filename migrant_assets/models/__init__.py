@@ -57,6 +57,7 @@ from migrant_assets.models.departure import (
     out_of_fold,
     table1_new_vs_locals,
     table3_feature_groups,
+    tables_1_and_3,
     transfer_matrix,
 )
 from migrant_assets.models.integration import (
@@ -158,6 +159,7 @@ __all__ = [
     "splits_table",
     "table1_new_vs_locals",
     "table3_feature_groups",
+    "tables_1_and_3",
     "three_way",
     "transfer_matrix",
     "tuned_logistic_regression",

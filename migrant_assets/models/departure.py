@@ -433,7 +433,15 @@ def _plan(
     settings: ModelSettings = DEFAULT_SETTINGS,
     reuse: Mapping[str, Mapping[str, Mapping]] | None = None,
 ) -> _Planned:
-    """The fits of :func:`_evaluate`'s rows, planned (:func:`planned_fits`), none run."""
+    """The plan (:func:`planned_fits`, none run; :func:`_run_plans` runs it) to cross-validate
+    each ``(row, classifier, groups)`` (groups None: all of them) on ``matrix`` (with
+    ``fold``), add the random-guess row, write the rows of ``(experiment, window)`` in one
+    transaction to the tables of asset ``owner`` (its results, fold metrics
+    and splits; for ``departure_models`` also every model fit, ``departure_models_fitted``). A
+    row is skipped with the reason when the matrix is (``matrix.problem``) or when every value
+    of its groups is null; groups of which every value is null are left out of the other rows
+    (``dropped_groups``). ``reuse[row]``: stored models (:func:`load_fitted`) the row's fits
+    take instead of fitting when they match (:func:`fold_fits`)."""
     data, y, problem = matrix.data, matrix.y, matrix.problem
     fold = data["fold"].to_numpy()
     users = data["user_id"].to_numpy()
@@ -461,7 +469,7 @@ def _plan(
 
 def _finish(con: duckdb.DuckDBPyConnection, plan: _Planned) -> Evaluation:
     """Score the rows of ``plan`` once its fits have run (:func:`run_fits_in_turn`), add the
-    random-guess row and write them (:func:`_evaluate`)."""
+    random-guess row and write them (:func:`_plan`)."""
     data, y, problem = plan.matrix.data, plan.matrix.y, plan.matrix.problem
     window, seed, owner = plan.window, plan.seed, plan.owner
     fold = data["fold"].to_numpy()
@@ -509,33 +517,14 @@ def _finish(con: duckdb.DuckDBPyConnection, plan: _Planned) -> Evaluation:
     return Evaluation(result_df, fold_df, models)
 
 
-def _evaluate(
-    con: duckdb.DuckDBPyConnection,
-    experiment: str,
-    paper_experiment: str,
-    window: Window,
-    matrix: Matrix,
-    rows: Sequence[tuple[str, str, Sequence[str] | None]],
-    seed: int,
-    fit_final: bool,
-    with_locals: bool,
-    owner: str,
-    settings: ModelSettings = DEFAULT_SETTINGS,
-    reuse: Mapping[str, Mapping[str, Mapping]] | None = None,
-) -> Evaluation:
-    """Cross-validate each ``(row, classifier, groups)`` (groups None: all of them) on
-    ``matrix`` (with ``fold``), add the random-guess row, write the rows of ``(experiment,
-    window)`` in one transaction to the tables of asset ``owner`` (its results, fold metrics
-    and splits; for ``departure_models`` also every model fit, ``departure_models_fitted``). A
-    row is skipped with the reason when the matrix is (``matrix.problem``) or when every value
-    of its groups is null; groups of which every value is null are left out of the other rows
-    (``dropped_groups``). ``reuse[row]``: stored models (:func:`load_fitted`) the row's fits
-    take instead of fitting when they match (:func:`fold_fits`). Every row's fits run at once
-    (:func:`run_fits`), then are scored in order."""
-    plan = _plan(experiment, paper_experiment, window, matrix, rows, seed, fit_final,
-                 with_locals, owner, settings, reuse)
-    run_fits(plan.pending, settings)
-    return _finish(con, plan)
+def _run_plans(con: duckdb.DuckDBPyConnection, plans: list[_Planned],
+               settings: ModelSettings) -> Iterator[Evaluation]:
+    """Each plan's :class:`Evaluation`, in order: every plan's fits run in one stream
+    (:func:`run_fits_in_turn`), a plan scored and written (:func:`_finish`) as soon as its
+    fits are done, while the workers fit the next plans'."""
+    for i in run_fits_in_turn([p.pending for p in plans], settings):
+        yield _finish(con, plans[i])
+        plans[i] = None  # its matrices and models are the caller's now
 
 
 def _leaving_vs_staying(
@@ -576,9 +565,7 @@ def evaluate_windows(
     plans = [_plan(LEAVING_VS_STAYING, TABLE2, w, _leaving_vs_staying(con, cfg, w, folds), rows,
                    seed, fit_final=True, with_locals=False, owner=DEPARTURE_MODELS,
                    settings=cfg.models) for w in windows]
-    for i in run_fits_in_turn([p.pending for p in plans], cfg.models):
-        yield _finish(con, plans[i])
-        plans[i] = None  # its matrices and models are the caller's now
+    yield from _run_plans(con, plans, cfg.models)
 
 
 def evaluate_window(
@@ -607,9 +594,7 @@ def release_workers() -> None:
         _WORKERS_STARTED.clear()
 
 
-def table1_new_vs_locals(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int) -> Evaluation:
-    """Table 1: new migrants (staying + leaving) vs locals at k = k_max, random forest, all features
-    and each departure group alone, ``townsman`` excluded. Own stratified folds (seeded)."""
+def _table1_plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int) -> _Planned:
     window = reference_window(cfg)
     data = load_matrix(con, [window], DEPARTURE_LABELS)
     y = (data["label"] != "local").to_numpy()
@@ -618,9 +603,25 @@ def table1_new_vs_locals(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed:
                        else -1)
     rows = [(ALL_FEATURES, RANDOM_FOREST, None)]
     rows += [(TABLE1_ROWS[g], RANDOM_FOREST, [g]) for g in DEPARTURE_GROUPS]
-    return _evaluate(con, TABLE1, TABLE1, window, Matrix(data, y, problem), rows, seed,
-                     fit_final=False, with_locals=True, owner=DEPARTURE_TABLES,
-                     settings=cfg.models)
+    return _plan(TABLE1, TABLE1, window, Matrix(data, y, problem), rows, seed, fit_final=False,
+                 with_locals=True, owner=DEPARTURE_TABLES, settings=cfg.models)
+
+
+def _table3_plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int) -> _Planned:
+    window = reference_window(cfg)
+    matrix = _leaving_vs_staying(con, cfg, window, departure_folds(con, cfg, seed))
+    rows = [(ALL_FEATURES, RANDOM_FOREST, None)]
+    rows += [(TABLE3_ROWS[g], RANDOM_FOREST, [g]) for g in DEPARTURE_GROUPS]
+    reuse = {ALL_FEATURES: load_fitted(con, window.window_id, RANDOM_FOREST)}
+    return _plan(TABLE3, TABLE3, window, matrix, rows, seed, fit_final=False,
+                 with_locals=False, owner=DEPARTURE_TABLES, settings=cfg.models, reuse=reuse)
+
+
+def table1_new_vs_locals(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int) -> Evaluation:
+    """Table 1: new migrants (staying + leaving) vs locals at k = k_max, random forest, all features
+    and each departure group alone, ``townsman`` excluded. Own stratified folds (seeded)."""
+    [evaluation] = _run_plans(con, [_table1_plan(con, cfg, seed)], cfg.models)
+    return evaluation
 
 
 def table3_feature_groups(
@@ -630,14 +631,18 @@ def table3_feature_groups(
     departure group alone, on the shared folds. The all-features row is Table 2's random
     forest: its fold models are the ones ``departure_models`` stored for k = k_max (fit here
     only when they are missing or were fit on something else)."""
-    window = reference_window(cfg)
-    matrix = _leaving_vs_staying(con, cfg, window, departure_folds(con, cfg, seed))
-    rows = [(ALL_FEATURES, RANDOM_FOREST, None)]
-    rows += [(TABLE3_ROWS[g], RANDOM_FOREST, [g]) for g in DEPARTURE_GROUPS]
-    reuse = {ALL_FEATURES: load_fitted(con, window.window_id, RANDOM_FOREST)}
-    return _evaluate(con, TABLE3, TABLE3, window, matrix, rows, seed, fit_final=False,
-                     with_locals=False, owner=DEPARTURE_TABLES, settings=cfg.models,
-                     reuse=reuse)
+    [evaluation] = _run_plans(con, [_table3_plan(con, cfg, seed)], cfg.models)
+    return evaluation
+
+
+def tables_1_and_3(
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int
+) -> tuple[Evaluation, Evaluation]:
+    """:func:`table1_new_vs_locals` and :func:`table3_feature_groups`, their fits in one stream
+    of the worker processes (Table 1 written while Table 3's are fit)."""
+    t1, t3 = _run_plans(con, [_table1_plan(con, cfg, seed), _table3_plan(con, cfg, seed)],
+                        cfg.models)
+    return t1, t3
 
 
 def transfer_matrix(
