@@ -140,9 +140,11 @@ def measure(args: list[str]) -> dict:
     return {**json.loads(stdout.strip().splitlines()[-1]), "peak_mb": peak[0] / 2**20}
 
 
-def largest_difference(reference: Path, other: Path) -> float:
-    """Largest relative (absolute below 1) difference of any feature between two files; an
-    AssertionError when users, labels or nulls differ."""
+def largest_difference(reference: Path, other: Path) -> tuple[float, list[str]]:
+    """Largest relative (absolute below 1) difference of any feature between two files, and a
+    line per feature that differs by more than 1e-9 (its largest difference, the rows above
+    1e-9 and the window families they are in); an AssertionError when users, labels or nulls
+    differ."""
     import duckdb
 
     from migrant_assets.features import FEATURES
@@ -154,14 +156,19 @@ def largest_difference(reference: Path, other: Path) -> float:
         con.close()
     a, b = frames
     assert a[["window_id", "user_id", "label"]].equals(b[["window_id", "user_id", "label"]])
-    worst = 0.0
+    family = a["window_id"].str.split(":").str[0].to_numpy()
+    worst, lines = 0.0, []
     for name in FEATURES:
         x, y = a[name].to_numpy(float), b[name].to_numpy(float)
         assert (np.isnan(x) == np.isnan(y)).all(), name
         both = ~np.isnan(x)
-        gap = np.abs(x[both] - y[both]) / np.maximum(1.0, np.abs(x[both]))
+        gap = np.zeros(len(x))
+        gap[both] = np.abs(x[both] - y[both]) / np.maximum(1.0, np.abs(x[both]))
         worst = max(worst, float(gap.max(initial=0.0)))
-    return worst
+        if (off := gap > 1e-9).any():
+            lines.append(f"  {name}: largest {gap.max():.1e}, {off.sum()} rows above 1e-9 "
+                         f"(windows: {', '.join(sorted(set(family[off])))})")
+    return worst, lines
 
 
 def main() -> None:
@@ -173,6 +180,8 @@ def main() -> None:
         "integration_week", "departure_week", "first_k_days", "whole_period"])
     parser.add_argument("--labels", nargs="*", default=[],
                         help="only the windows of these paper labels (e.g. A; default: all)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep each engine's DuckDB file (features) under --workdir")
     parser.add_argument("--child", nargs=6,
                         metavar=("DB", "ENGINE", "THREADS", "FAMILIES", "LABELS", "WH"),
                         help=argparse.SUPPRESS)
@@ -199,8 +208,9 @@ def main() -> None:
             result = measure([str(copy), engine, str(threads), families, ",".join(args.labels),
                               str(warehouse)])
             copies[(engine, threads)] = copy
-            result["difference"] = (0.0 if engine == "duckdb" else
-                                    largest_difference(copies[("duckdb", 2)], copy))
+            result["difference"], result["differing"] = (
+                (0.0, []) if engine == "duckdb"
+                else largest_difference(copies[("duckdb", 2)], copy))
             rows.append((engine, threads, result))
             shutil.rmtree(warehouse, ignore_errors=True)
         base_s = rows[0][2]["seconds"]
@@ -214,13 +224,17 @@ def main() -> None:
             net = r["seconds"] - r.get("session_s", 0) - r.get("copy_s", 0)
             print(f"{name:<16}{r['seconds']:>9.1f}{r['seconds'] / base_s:>10.1f}{net:>16.1f}"
                   f"{r['peak_mb']:>9.0f}{r['difference']:>14.1e}")
+            if r["differing"]:
+                print(f"{name}: features that differ from DuckDB's by more than 1e-9")
+                print("\n".join(r["differing"]))
         spark = [(t, r) for e, t, r in rows if e == "spark"]
         if len(spark) > 1:
             (t0, r0), (t1, r1) = spark[0], spark[-1]
             print(f"scaling: local[{t1}] takes {r1['seconds'] / r0['seconds']:.2f}x the time of "
                   f"local[{t0}] on this machine's cores")
-        for copy in copies.values():
-            copy.unlink(missing_ok=True)
+        if not args.keep:
+            for copy in copies.values():
+                copy.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

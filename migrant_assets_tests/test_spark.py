@@ -280,3 +280,39 @@ def test_dagster_assets_run_on_spark_with_their_partitions_and_checks(spark_run,
     con.close()
     assert len(got) > 100 and got["user_id"].tolist() == want["user_id"].tolist()
     pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-9)
+
+
+def test_distance_radii_are_the_same_doubles_on_both_engines(tmp_path):
+    """The 1 km and 5 km radii of ``housing_price.sql`` (``r / (2 R)``, the earth radius a
+    macro) are the same doubles on Spark as on DuckDB, so a position and an estate 1 km apart
+    to within 2e-9 (a pair of the ``large`` city whose home centre price differed) are decided
+    alike: a decimal literal R made Spark's radius a DECIMAL of 12 digits."""
+    import math
+
+    from migrant_assets.config import StudyConfig
+    from migrant_assets.db import run_sql
+
+    cfg = StudyConfig()
+    cfg = cfg.model_copy(update={"engine": cfg.engine.model_copy(update={
+        "kind": "spark", "warehouse": str(tmp_path / "warehouse")})})
+    unit = ("COS(RADIANS({0})) * COS(RADIANS({1})) AS x{2}, "
+            "COS(RADIANS({0})) * SIN(RADIANS({1})) AS y{2}, SIN(RADIANS({0})) AS z{2}")
+    query = (
+        "SELECT 4 * POWER(SIN(1.0 / (2 * EARTH_RADIUS_KM())), 2) AS r1, "
+        "4 * POWER(SIN(5.0 / (2 * EARTH_RADIUS_KM())), 2) AS r5, "
+        "(xp - xe) * (xp - xe) + (yp - ye) * (yp - ye) + (zp - ze) * (zp - ze) "
+        "<= 4 * POWER(SIN(1.0 / (2 * EARTH_RADIUS_KM())), 2) AS within "
+        f"FROM (SELECT {unit.format('$lat', '$lon', 'p')}, "
+        f"{unit.format('$elat', '$elon', 'e')}) AS u")
+    pair = {"lat": 31.31704017935768, "lon": 121.51576954337295,
+            "elat": 31.308839423431262, "elon": 121.51144896618145}
+    duck = connect(":memory:")
+    run_sql(duck, "features/macros.sql")
+    want = duck.execute(query, pair).fetchone()
+    chord = 2 * math.asin(math.sqrt(want[0]) / 2) * 6371.0088
+    assert chord == pytest.approx(1.0, rel=1e-12)  # r1 is the 1 km chord
+    assert want[2] is False  # the estate lies 1 km + 1.5e-9 relative away
+    with engines.spark_sql(cfg) as sql:
+        run_sql(sql, "features/macros.sql")
+        got = sql.execute(query, pair).fetchone()
+    assert tuple(got) == tuple(want)

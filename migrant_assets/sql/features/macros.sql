@@ -2,7 +2,9 @@
 -- Spark port can inline. Created on the connection before the feature SQL runs.
 
 -- The IUGG mean earth radius (km) of every distance; features.EARTH_RADIUS_KM is the same number.
-CREATE OR REPLACE TEMP MACRO earth_radius_km() AS 6371.0088;
+-- A DOUBLE: as a decimal literal, Spark divides it as a DECIMAL of 12 digits (housing_price.sql's
+-- 1.0 / (2 R): a 1 km radius of 1.0000000024 km on Spark, a double on DuckDB).
+CREATE OR REPLACE TEMP MACRO earth_radius_km() AS CAST(6371.0088 AS DOUBLE);
 
 -- Haversine great-circle distance (km) between two points given in degrees.
 CREATE OR REPLACE TEMP MACRO haversine_km(lat1, lon1, lat2, lon2) AS
