@@ -38,7 +38,6 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from joblib.externals.loky import get_reusable_executor
 from sklearn.metrics import average_precision_score
 
@@ -287,25 +286,37 @@ def run_fits_in_turn(groups: Sequence[Sequence[PendingFit]],
                      settings: ModelSettings) -> Iterator[int]:
     """Run the fits of several groups (:func:`planned_fits`; e.g. one group per window) and
     yield each group's index, in order, as soon as its fits are done, each model in its row.
-    With ``settings.n_jobs`` > 1 every group's fits go to the same ``n_jobs`` worker
-    processes in one stream (a forest on one thread each), so the workers go on with the next
-    groups while the caller scores and writes a finished one; each fold model predicts its
-    held-out rows there (``held_out``, for :func:`out_of_fold`; ``blob``: the model pickled
-    there). Else one after the other here, a forest on ``n_jobs`` threads. Every fit is
-    seeded: the models do not depend on where, or with what, they were fit."""
+    With ``settings.n_jobs`` > 1 the fits go to ``n_jobs`` worker processes (joblib's reusable
+    executor; a forest on one thread each), the next group's submitted before a group is
+    waited for: the workers go on with it while the caller scores and writes a finished group,
+    and no more than two groups' fits are held at once. Each fold model predicts its held-out
+    rows there (``held_out``, for :func:`out_of_fold`; ``blob``: the model pickled there). Else
+    one after the other here, a forest on ``n_jobs`` threads. Every fit is seeded: the models
+    do not depend on where, or with what, they were fit."""
     total = sum(len(g) for g in groups)
     if settings.n_jobs > 1 and total > 1:
-        done = Parallel(n_jobs=min(settings.n_jobs, total), return_as="generator")(
-            delayed(_fit_in_worker)(*p.arguments(), threads=1, held_out=p.held_out_rows())
-            for g in groups for p in g)
+        executor = get_reusable_executor(max_workers=min(settings.n_jobs, total))
         _WORKERS_STARTED.set()
-        for i, group in enumerate(groups):
-            for p, (blob, held_out) in zip(group, done, strict=False):
-                p.fit["blob"], p.fit["held_out"] = blob, held_out
-                p.fit["model"] = pickle.loads(blob)  # noqa: S301 -- pickled by this run's own fit
-            yield i
-        for _ in done:  # none is left: ends joblib's stream
-            raise RuntimeError("more fits returned than were planned")
+        futures: dict[int, list] = {}
+
+        def submit(i: int) -> None:
+            futures[i] = [executor.submit(_fit_in_worker, *p.arguments(), threads=1,
+                                          held_out=p.held_out_rows()) for p in groups[i]]
+
+        try:
+            submit(0)
+            for i, group in enumerate(groups):
+                if i + 1 < len(groups):
+                    submit(i + 1)
+                for p, future in zip(group, futures.pop(i), strict=True):
+                    blob, held_out = future.result()
+                    p.fit["blob"], p.fit["held_out"] = blob, held_out
+                    p.fit["model"] = pickle.loads(blob)  # noqa: S301 -- this run's own fit
+                yield i
+        finally:  # the caller stopped early: what is not started is not run
+            for pending in futures.values():
+                for future in pending:
+                    future.cancel()
     else:
         for i, group in enumerate(groups):
             for p in group:
