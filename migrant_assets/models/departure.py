@@ -31,8 +31,9 @@ import hashlib
 import json
 import pickle
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import duckdb
@@ -282,46 +283,51 @@ def planned_fits(name: str, X: np.ndarray, y: np.ndarray, users: np.ndarray, fol
     return fits, pending
 
 
-def run_fits_in_turn(groups: Sequence[Sequence[PendingFit]],
+def run_fits_in_turn(groups: Iterable[Sequence[PendingFit]],
                      settings: ModelSettings) -> Iterator[int]:
-    """Run the fits of several groups (:func:`planned_fits`; e.g. one group per window) and
-    yield each group's index, in order, as soon as its fits are done, each model in its row.
-    With ``settings.n_jobs`` > 1 the fits go to ``n_jobs`` worker processes (joblib's reusable
-    executor; a forest on one thread each), the next group's submitted before a group is
-    waited for: the workers go on with it while the caller scores and writes a finished group,
-    and no more than two groups' fits are held at once. Each fold model predicts its held-out
-    rows there (``held_out``, for :func:`out_of_fold`; ``blob``: the model pickled there). Else
-    one after the other here, a forest on ``n_jobs`` threads. Every fit is seeded: the models
-    do not depend on where, or with what, they were fit."""
-    total = sum(len(g) for g in groups)
-    if settings.n_jobs > 1 and total > 1:
-        executor = get_reusable_executor(max_workers=min(settings.n_jobs, total))
-        _WORKERS_STARTED.set()
-        futures: dict[int, list] = {}
-
-        def submit(i: int) -> None:
-            futures[i] = [executor.submit(_fit_in_worker, *p.arguments(), threads=1,
-                                          held_out=p.held_out_rows()) for p in groups[i]]
-
-        try:
-            submit(0)
-            for i, group in enumerate(groups):
-                if i + 1 < len(groups):
-                    submit(i + 1)
-                for p, future in zip(group, futures.pop(i), strict=True):
-                    blob, held_out = future.result()
-                    p.fit["blob"], p.fit["held_out"] = blob, held_out
-                    p.fit["model"] = pickle.loads(blob)  # noqa: S301 -- this run's own fit
-                yield i
-        finally:  # the caller stopped early: what is not started is not run
-            for pending in futures.values():
-                for future in pending:
-                    future.cancel()
-    else:
+    """Run the fits of several groups (:func:`planned_fits`; e.g. one group per window, taken
+    from ``groups`` one at a time) and yield each group's index, in order, as soon as its fits
+    are done, each model in its row. With ``settings.n_jobs`` > 1 the fits go to ``n_jobs``
+    worker processes (joblib's reusable executor; a forest on one thread each), the next group
+    taken and submitted before a group is waited for: the workers go on with it while the
+    caller scores and writes a finished group, and no more than two groups are held at once.
+    Each fold model predicts its held-out rows there (``held_out``, for :func:`out_of_fold`;
+    ``blob``: the model pickled there). Else one after the other here, a forest on ``n_jobs``
+    threads. Every fit is seeded: the models do not depend on where, or with what, they were
+    fit."""
+    groups = iter(groups)
+    if settings.n_jobs <= 1:
         for i, group in enumerate(groups):
             for p in group:
                 p.fit["model"] = fit_classifier(*p.arguments())
             yield i
+        return
+    futures: list[list] = []
+
+    def submit(group: Sequence[PendingFit] | None) -> list | None:
+        if group is None:
+            return None
+        if group:  # nothing to fit starts no worker
+            _WORKERS_STARTED.set()
+            executor = get_reusable_executor(max_workers=settings.n_jobs)
+        futures.append([executor.submit(_fit_in_worker, *p.arguments(), threads=1,
+                                        held_out=p.held_out_rows()) for p in group])
+        return group
+
+    try:
+        current, i = submit(next(groups, None)), 0
+        while current is not None:
+            following = submit(next(groups, None))
+            for p, future in zip(current, futures.pop(0), strict=True):
+                blob, held_out = future.result()
+                p.fit["blob"], p.fit["held_out"] = blob, held_out
+                p.fit["model"] = pickle.loads(blob)  # noqa: S301 -- this run's own fit
+            yield i
+            current, i = following, i + 1
+    finally:  # the caller stopped early: what is not started is not run
+        for pending in futures:
+            for future in pending:
+                future.cancel()
 
 
 def run_fits(pending: Sequence[PendingFit], settings: ModelSettings) -> None:
@@ -528,14 +534,22 @@ def _finish(con: duckdb.DuckDBPyConnection, plan: _Planned) -> Evaluation:
     return Evaluation(result_df, fold_df, models)
 
 
-def _run_plans(con: duckdb.DuckDBPyConnection, plans: list[_Planned],
+def _run_plans(con: duckdb.DuckDBPyConnection, plans: Iterable[Callable[[], _Planned]],
                settings: ModelSettings) -> Iterator[Evaluation]:
-    """Each plan's :class:`Evaluation`, in order: every plan's fits run in one stream
-    (:func:`run_fits_in_turn`), a plan scored and written (:func:`_finish`) as soon as its
-    fits are done, while the workers fit the next plans'."""
-    for i in run_fits_in_turn([p.pending for p in plans], settings):
-        yield _finish(con, plans[i])
-        plans[i] = None  # its matrices and models are the caller's now
+    """Each plan's :class:`Evaluation`, in order: the plans are made one at a time (each
+    callable of ``plans``, when its fits are about to be submitted) and their fits run in one
+    stream (:func:`run_fits_in_turn`), a plan scored and written (:func:`_finish`) as soon as
+    its fits are done, while the workers fit the next plan's."""
+    made: list[_Planned | None] = []
+
+    def groups() -> Iterator[list[PendingFit]]:
+        for make in plans:
+            made.append(make())
+            yield made[-1].pending
+
+    for i in run_fits_in_turn(groups(), settings):
+        yield _finish(con, made[i])
+        made[i] = None  # its matrices and models are the caller's now
 
 
 def _leaving_vs_staying(
@@ -573,10 +587,13 @@ def evaluate_windows(
     for the caller's next windows: :func:`release_workers` after the last."""
     folds = departure_folds(con, cfg, seed)
     rows = [(name, name, None) for name in classifiers]
-    plans = [_plan(LEAVING_VS_STAYING, TABLE2, w, _leaving_vs_staying(con, cfg, w, folds), rows,
-                   seed, fit_final=True, with_locals=False, owner=DEPARTURE_MODELS,
-                   settings=cfg.models) for w in windows]
-    yield from _run_plans(con, plans, cfg.models)
+
+    def plan(window: Window) -> _Planned:
+        return _plan(LEAVING_VS_STAYING, TABLE2, window,
+                     _leaving_vs_staying(con, cfg, window, folds), rows, seed, fit_final=True,
+                     with_locals=False, owner=DEPARTURE_MODELS, settings=cfg.models)
+
+    yield from _run_plans(con, [partial(plan, w) for w in windows], cfg.models)
 
 
 def evaluate_window(
@@ -631,7 +648,7 @@ def _table3_plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int) ->
 def table1_new_vs_locals(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int) -> Evaluation:
     """Table 1: new migrants (staying + leaving) vs locals at k = k_max, random forest, all features
     and each departure group alone, ``townsman`` excluded. Own stratified folds (seeded)."""
-    [evaluation] = _run_plans(con, [_table1_plan(con, cfg, seed)], cfg.models)
+    [evaluation] = _run_plans(con, [lambda: _table1_plan(con, cfg, seed)], cfg.models)
     return evaluation
 
 
@@ -642,7 +659,7 @@ def table3_feature_groups(
     departure group alone, on the shared folds. The all-features row is Table 2's random
     forest: its fold models are the ones ``departure_models`` stored for k = k_max (fit here
     only when they are missing or were fit on something else)."""
-    [evaluation] = _run_plans(con, [_table3_plan(con, cfg, seed)], cfg.models)
+    [evaluation] = _run_plans(con, [lambda: _table3_plan(con, cfg, seed)], cfg.models)
     return evaluation
 
 
@@ -651,8 +668,8 @@ def tables_1_and_3(
 ) -> tuple[Evaluation, Evaluation]:
     """:func:`table1_new_vs_locals` and :func:`table3_feature_groups`, their fits in one stream
     of the worker processes (Table 1 written while Table 3's are fit)."""
-    t1, t3 = _run_plans(con, [_table1_plan(con, cfg, seed), _table3_plan(con, cfg, seed)],
-                        cfg.models)
+    t1, t3 = _run_plans(con, [lambda: _table1_plan(con, cfg, seed),
+                              lambda: _table3_plan(con, cfg, seed)], cfg.models)
     return t1, t3
 
 
