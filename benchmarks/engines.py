@@ -3,7 +3,7 @@ Apache Spark in local mode, on the synthetic ``demo`` (and ``large``) cities.
 
     .venv/bin/python benchmarks/engines.py [--workdir work/bench] [--presets demo large]
                                            [--threads 2 4] [--families departure_week ...]
-                                           [--labels A ...]
+                                           [--labels A ...] [--keep]
 
 The feature stage = ``daily_contacts`` of the days the windows cover, the window graphs and the
 features of every window of the chosen families and labels (default: all, 20 windows), from a

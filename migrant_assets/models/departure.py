@@ -254,6 +254,7 @@ class PendingFit:
         return self.name, self.X[self.rows], self.y[self.rows], self.seed, self.settings
 
     def held_out_rows(self) -> np.ndarray | None:
+        """The rows the fold model predicts (None for the final model)."""
         return None if self.held_out is None else self.X[self.held_out]
 
 
@@ -307,9 +308,11 @@ def run_fits_in_turn(groups: Iterable[Sequence[PendingFit]],
     def submit(group: Sequence[PendingFit] | None) -> list | None:
         if group is None:
             return None
-        if group:  # nothing to fit starts no worker
-            _WORKERS_STARTED.set()
-            executor = get_reusable_executor(max_workers=settings.n_jobs)
+        if not group:  # nothing to fit starts no worker
+            futures.append([])
+            return group
+        _WORKERS_STARTED.set()
+        executor = get_reusable_executor(max_workers=settings.n_jobs)
         futures.append([executor.submit(_fit_in_worker, *p.arguments(), threads=1,
                                         held_out=p.held_out_rows()) for p in group])
         return group
@@ -332,8 +335,10 @@ def run_fits_in_turn(groups: Iterable[Sequence[PendingFit]],
 
 def run_fits(pending: Sequence[PendingFit], settings: ModelSettings) -> None:
     """Run the fits of :func:`planned_fits` (of one or several classifiers) at once
-    (:func:`run_fits_in_turn` of one group)."""
-    for _ in run_fits_in_turn([pending], settings):
+    (:func:`run_fits_in_turn` of one group); a lone fit runs here, a forest on ``n_jobs``
+    threads, rather than in one worker on one."""
+    alone = settings.model_copy(update={"n_jobs": 1}) if len(pending) <= 1 else settings
+    for _ in run_fits_in_turn([pending], alone):
         pass
 
 
