@@ -55,16 +55,19 @@ def city(seed: int, missed: bool):
 
 
 def built(city_rows, incremental: bool, spy: list | None = None):
-    """Every first-k-days window of the city, in order, one way; the connection."""
+    """Every first-k-days window of the city, in order, one way; the connection and the stored
+    sums as each window left them (only the window stored last is kept: save_sums.sql)."""
     con = load(*city_rows, [])
     for day in CAL.days:
         build_daily_contacts(con, day)
+    stored = {}
     for w in FIRST_K:
         stats = build_window_graph(con, w, previous_window(CAL, w) if incremental else None)
         if spy is not None:
             spy.append(("graph", w.window_id, stats["built_from"]))
         fm.build_features(con, CFG, w, incremental=incremental)
-    return con
+        stored[w.window_id] = {name: table(con, name) for name in SUMS}
+    return con, stored
 
 
 def table(con, name: str) -> pd.DataFrame:
@@ -89,17 +92,24 @@ def spy_sums(monkeypatch):
 @pytest.mark.parametrize(("seed", "missed"), [(21, False), (22, True), (23, False)])
 def test_incremental_windows_equal_windows_rebuilt_from_calls(seed, missed, spy_sums):
     rows_ = city(seed, missed)
-    con = built(rows_, incremental=True, spy=spy_sums)
-    scratch = built(rows_, incremental=False)
+    con, stored = built(rows_, incremental=True, spy=spy_sums)
+    scratch, stored_scratch = built(rows_, incremental=False)
     # every window after the first was built from the one before it
     for kind in ("graph", "sums"):
         sources = [src for k, _, src in spy_sums if k == kind][:len(FIRST_K)]
         assert sources == [None] + [w.window_id for w in FIRST_K[:-1]], kind
-    for name in ("first_k_days_graph", "features_first_k_days", *SUMS):
-        a, b = table(con, name), table(scratch, name)
+    pairs = [(name, table(con, name), table(scratch, name))
+             for name in ("first_k_days_graph", "features_first_k_days")]
+    pairs += [(f"{name} of {w}", stored[w][name], stored_scratch[w][name])
+              for w in stored for name in SUMS]
+    for name, a, b in pairs:
         assert list(a.columns) == list(b.columns) and len(a) == len(b) > 0, name
         differing = [c for c in a.columns if not a[c].equals(b[c])]  # same values, same nulls
         assert not differing, (name, differing)
+    # each window's sums replace the previous window's: the last window's only are kept
+    for name in (*SUMS, "features_first_k_days_sums"):
+        kept = con.execute(f"SELECT DISTINCT window_id FROM {name}").fetchall()  # noqa: S608
+        assert kept == [(FIRST_K[-1].window_id,)], name
     n_rows = dict(con.execute("SELECT window_id, count(*) FROM features GROUP BY 1").fetchall())
     assert list(n_rows) and all(n > 20 for n in n_rows.values()) and len(n_rows) == len(FIRST_K)
     # the columns the sums feed are not all null, and match the independent reference
@@ -114,7 +124,7 @@ def test_incremental_windows_equal_windows_rebuilt_from_calls(seed, missed, spy_
     assert not mismatches, mismatches[:10]
     for w in FIRST_K:
         assert window_graph_consistency(con, w)["ok"], w.label
-    assert_stored_triangles_match_networkx(con)
+    assert_stored_triangles_match_networkx(con, stored)
 
 
 def undirected(con, window) -> nx.Graph:
@@ -124,8 +134,8 @@ def undirected(con, window) -> nx.Graph:
     return g
 
 
-def assert_stored_triangles_match_networkx(con) -> None:
-    """The triangles stored for every window (window k's = window k - 1's plus those through
+def assert_stored_triangles_match_networkx(con, stored: dict) -> None:
+    """The triangles stored by every window (window k's = window k - 1's plus those through
     edges new on day k, triangles_added.sql) are networkx's triangles of G_k, and the city has
     triangles that gained one, two and three new edges on their day."""
     new_edges_per_triangle: set[int] = set()
@@ -133,8 +143,9 @@ def assert_stored_triangles_match_networkx(con) -> None:
     for w in FIRST_K:
         g = undirected(con, w)
         want = {v: n for v, n in nx.triangles(g).items() if n}
-        got = dict(con.execute("SELECT party, n_triangles FROM features_first_k_days_triangles "
-                               "WHERE window_id = ?", [w.window_id]).fetchall())
+        rows_ = stored[w.window_id]["features_first_k_days_triangles"]
+        assert set(rows_["window_id"]) == {w.window_id}, w.label
+        got = dict(zip(rows_["party"], rows_["n_triangles"], strict=True))
         assert got == want, w.label
         for clique in nx.enumerate_all_cliques(g):
             if len(clique) == 3:
@@ -163,8 +174,14 @@ def test_a_window_alone_or_after_a_changed_day_is_summed_from_its_days(spy_sums)
     assert build_window_graph(con, k8, k7)["built_from"] == k7.window_id
     fm.build_features(con, CFG, k8)
     assert spy_sums[-1] == ("sums", k8.window_id, k7.window_id)
+    # k = 8 replaced k = 7's sums with its own: k = 8 again is summed from its days
+    assert con.execute("SELECT window_id FROM features_first_k_days_sums").fetchall() == [
+        (k8.window_id,)]
+    fm.build_features(con, CFG, k8)
+    assert spy_sums[-1] == ("sums", k8.window_id, None)
     # sums of k = 7 stored by a version without stored triangles (inputs without the parts):
     # not added to, k = 8 is summed from its days, with the right clustering
+    fm.build_features(con, CFG, k7)
     con.execute("UPDATE features_first_k_days_sums SET inputs = ? WHERE window_id = ?",
                 [fm.sums_key(con, k7)["inputs"], k7.window_id])
     con.execute("DELETE FROM features_first_k_days_triangles WHERE window_id = ?",
@@ -175,6 +192,7 @@ def test_a_window_alone_or_after_a_changed_day_is_summed_from_its_days(spy_sums)
     fm.build_features(con, CFG, k8)
     assert spy_sums[-1] == ("sums", k8.window_id, k7.window_id)
     # an estate's price changed since k = 7: its priced positions are not reused
+    fm.build_features(con, CFG, k7)
     raise_price = "UPDATE estates SET price_per_sqm = price_per_sqm + 1 WHERE estate_id = 'e1'"
     con.execute(raise_price)
     fm.write_cell_prices(con)
@@ -183,6 +201,7 @@ def test_a_window_alone_or_after_a_changed_day_is_summed_from_its_days(spy_sums)
     fm.build_features(con, CFG, k7)
     fm.build_features(con, CFG, k8)
     assert spy_sums[-1] == ("sums", k8.window_id, k7.window_id)
+    fm.build_features(con, CFG, k7)
     # a day of k = 7 re-ingested with a call less: k = 7's graph and sums are stale, not reused
     con.execute("DELETE FROM calls WHERE rowid = (SELECT min(rowid) FROM calls "
                 "WHERE call_date = DATE '2016-09-06')")

@@ -2,13 +2,16 @@
 -- the window $window_id (accumulate.sql's feat_places, feat_moves, feat_moments), its priced
 -- positions (housing_price.sql) and its parties' triangles (feat_triangles) for the next window,
 -- with the province they were summed for and what they were computed from ($n_calls, $inputs:
--- sums_key.sql). Delete-then-insert; run inside one transaction.
-DELETE FROM $stored_sums WHERE window_id = $window_id;
-DELETE FROM $stored_places WHERE window_id = $window_id;
-DELETE FROM $stored_moves WHERE window_id = $window_id;
-DELETE FROM $stored_moments WHERE window_id = $window_id;
-DELETE FROM $stored_positions WHERE window_id = $window_id;
-DELETE FROM $stored_triangles WHERE window_id = $window_id;
+-- sums_key.sql). Only the window stored last is kept: window k reads window k - 1's sums only,
+-- and a window whose predecessor's sums are gone is summed from its days (features.sum_window),
+-- so the tables hold one window, not twelve. Run inside one transaction, after the window's
+-- sums were read (they are in the connection's TEMP tables).
+DELETE FROM $stored_sums;
+DELETE FROM $stored_places;
+DELETE FROM $stored_moves;
+DELETE FROM $stored_moments;
+DELETE FROM $stored_positions;
+DELETE FROM $stored_triangles;
 
 INSERT INTO $stored_sums (window_id, province, n_calls, inputs)
 VALUES ($window_id, $province, $n_calls, $inputs);
