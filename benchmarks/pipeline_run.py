@@ -276,5 +276,20 @@ def baseline_checkout(rev: str, where: Path) -> Path:
     return where
 
 
+def table_bytes(db_path: Path) -> dict[str, int]:
+    """Bytes of each table of a DuckDB file: its distinct storage blocks (``pragma_storage_info``)
+    times the block size, largest first (blobs and long strings in overflow blocks not counted)."""
+    import duckdb
+
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        block = con.execute("SELECT block_size FROM pragma_database_size()").fetchone()[0]
+        names = [r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()]
+        sizes = {name: con.execute(
+            "SELECT count(DISTINCT block_id) FROM pragma_storage_info(?) "
+            "WHERE block_id IS NOT NULL", [name]).fetchone()[0] * block for name in names}
+    return dict(sorted(sizes.items(), key=lambda kv: -kv[1]))
+
+
 def gb(n: int | float) -> str:
     return f"{n / 1e9:.2f} GB"

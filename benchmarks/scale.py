@@ -28,6 +28,7 @@ from pipeline_run import (
     dir_bytes,
     gb,
     run_demo,
+    table_bytes,
     write_config,
 )
 
@@ -59,6 +60,9 @@ def _one(label: str, factor: int, workdir: Path, python_path: Path | None,
           f"{run.returncode}")
     print(f"  disk: DuckDB file {gb(db)}, city files {gb(city)}, peak spill "
           f"{gb(run.sampler.peak_spill)}")
+    tables = table_bytes(workdir / "migrant_assets.duckdb")
+    print("  largest tables, bytes per call: " + ", ".join(
+        f"{name} {size / n_calls:.1f}" for name, size in list(tables.items())[:12]))
     print(f"  {'stage':10s} {'seconds':>9s} {'calls/s':>12s} {'peak RSS':>10s}")
     for stage in STAGES:
         row = run.by_stage().get(stage)
