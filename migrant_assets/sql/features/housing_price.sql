@@ -36,91 +36,113 @@ FROM feat_centers AS c
 JOIN feat_users AS f ON f.user_id = c.party
 WHERE c.work_lat IS NOT NULL;
 
--- feat_position_prices: every distinct position of the window with its price (null: none).
-CREATE OR REPLACE TEMP TABLE feat_position_prices AS
+-- The positions are priced in steps, each a TEMP table, so that the 5 km search runs on the
+-- positions with no estate within 1 km only: written as one statement, DuckDB's optimizer moved
+-- that filter (an anti-join) above the 5 km join once there were a few hundred thousand
+-- positions, and joined every position with every estate within 5 km first (on 400K positions:
+-- 625M rows and 32 s instead of 28M rows and 1.5 s; benchmarks/scale.py, docs/scale.md).
+--
+-- feat_price_positions: every distinct position of the window, with its price when the previous
+-- first-k-days window priced it (known).
+CREATE OR REPLACE TEMP TABLE feat_price_positions AS
 WITH all_positions AS (
     SELECT DISTINCT lat, lon FROM feat_points
-),
-known AS (
-    SELECT a.lat, a.lon, k.price
-    FROM all_positions AS a
-    JOIN feat_known_prices AS k ON k.lat = a.lat AND k.lon = a.lon
-),
-positions AS (
-    SELECT a.lat, a.lon
-    FROM all_positions AS a
-    LEFT JOIN known AS k ON k.lat = a.lat AND k.lon = a.lon
-    WHERE k.lat IS NULL
-),
-grid AS (
-    -- degrees per km of latitude and of longitude (at the highest |latitude| present), +1 %
-    SELECT
-        1.01 / 111.19492664455873 AS lat_per_km,
-        1.01 / (111.19492664455873 * COS(RADIANS(LEAST(89.0, MAX(ABS(lat)))))) AS lon_per_km
-    FROM (SELECT lat FROM estates UNION ALL SELECT lat FROM positions) AS all_points
-),
-offsets AS (
+)
+SELECT a.lat, a.lon, k.price, k.lat IS NOT NULL AS known
+FROM all_positions AS a
+LEFT JOIN feat_known_prices AS k ON k.lat = a.lat AND k.lon = a.lon;
+
+-- feat_price_grid: degrees per km of latitude and of longitude (at the highest |latitude| of the
+-- estates and the positions to price), +1 %.
+CREATE OR REPLACE TEMP TABLE feat_price_grid AS
+SELECT
+    1.01 / 111.19492664455873 AS lat_per_km,
+    1.01 / (111.19492664455873 * COS(RADIANS(LEAST(89.0, MAX(ABS(lat)))))) AS lon_per_km
+FROM (
+    SELECT lat FROM estates
+    UNION ALL
+    SELECT lat FROM feat_price_positions WHERE NOT known
+) AS all_points;
+
+-- feat_price_points, feat_price_estates: the positions to price and the estates, as unit vectors
+-- with their grid cells of r / 2 km for r = 1 (gx1, gy1) and r = 5 (gx5, gy5).
+CREATE OR REPLACE TEMP TABLE feat_price_points AS
+SELECT
+    p.lat,
+    p.lon,
+    COS(RADIANS(p.lat)) * COS(RADIANS(p.lon)) AS x,
+    COS(RADIANS(p.lat)) * SIN(RADIANS(p.lon)) AS y,
+    SIN(RADIANS(p.lat)) AS z,
+    CAST(FLOOR(p.lat / (0.5 * g.lat_per_km)) AS BIGINT) AS gy1,
+    CAST(FLOOR(p.lon / (0.5 * g.lon_per_km)) AS BIGINT) AS gx1,
+    CAST(FLOOR(p.lat / (2.5 * g.lat_per_km)) AS BIGINT) AS gy5,
+    CAST(FLOOR(p.lon / (2.5 * g.lon_per_km)) AS BIGINT) AS gx5
+FROM feat_price_positions AS p
+CROSS JOIN feat_price_grid AS g
+WHERE NOT p.known;
+
+CREATE OR REPLACE TEMP TABLE feat_price_estates AS
+SELECT
+    e.price_per_sqm,
+    COS(RADIANS(e.lat)) * COS(RADIANS(e.lon)) AS x,
+    COS(RADIANS(e.lat)) * SIN(RADIANS(e.lon)) AS y,
+    SIN(RADIANS(e.lat)) AS z,
+    CAST(FLOOR(e.lat / (0.5 * g.lat_per_km)) AS BIGINT) AS gy1,
+    CAST(FLOOR(e.lon / (0.5 * g.lon_per_km)) AS BIGINT) AS gx1,
+    CAST(FLOOR(e.lat / (2.5 * g.lat_per_km)) AS BIGINT) AS gy5,
+    CAST(FLOOR(e.lon / (2.5 * g.lon_per_km)) AS BIGINT) AS gx5
+FROM estates AS e
+CROSS JOIN feat_price_grid AS g;
+
+-- feat_price_near: the positions with an estate within 1 km, and the mean price of those.
+CREATE OR REPLACE TEMP TABLE feat_price_near AS
+WITH offsets AS (
     SELECT a.dx, b.dy
     FROM (VALUES (-2), (-1), (0), (1), (2)) AS a(dx)
     CROSS JOIN (VALUES (-2), (-1), (0), (1), (2)) AS b(dy)
-),
-point_keys AS (
-    SELECT
-        p.lat,
-        p.lon,
-        COS(RADIANS(p.lat)) * COS(RADIANS(p.lon)) AS x,
-        COS(RADIANS(p.lat)) * SIN(RADIANS(p.lon)) AS y,
-        SIN(RADIANS(p.lat)) AS z,
-        CAST(FLOOR(p.lat / (0.5 * g.lat_per_km)) AS BIGINT) AS gy1,
-        CAST(FLOOR(p.lon / (0.5 * g.lon_per_km)) AS BIGINT) AS gx1,
-        CAST(FLOOR(p.lat / (2.5 * g.lat_per_km)) AS BIGINT) AS gy5,
-        CAST(FLOOR(p.lon / (2.5 * g.lon_per_km)) AS BIGINT) AS gx5
-    FROM positions AS p
-    CROSS JOIN grid AS g
-),
-estate_keys AS (
-    SELECT
-        e.price_per_sqm,
-        COS(RADIANS(e.lat)) * COS(RADIANS(e.lon)) AS x,
-        COS(RADIANS(e.lat)) * SIN(RADIANS(e.lon)) AS y,
-        SIN(RADIANS(e.lat)) AS z,
-        CAST(FLOOR(e.lat / (0.5 * g.lat_per_km)) AS BIGINT) AS gy1,
-        CAST(FLOOR(e.lon / (0.5 * g.lon_per_km)) AS BIGINT) AS gx1,
-        CAST(FLOOR(e.lat / (2.5 * g.lat_per_km)) AS BIGINT) AS gy5,
-        CAST(FLOOR(e.lon / (2.5 * g.lon_per_km)) AS BIGINT) AS gx5
-    FROM estates AS e
-    CROSS JOIN grid AS g
-),
-near AS (
-    SELECT
-        p.lat,
-        p.lon,
-        CAST(AVG(CAST(e.price_per_sqm AS DECIMAL(18, 6))) AS DOUBLE) AS price
-    FROM point_keys AS p
-    JOIN (
-        SELECT e.price_per_sqm, e.x, e.y, e.z, e.gx1 + o.dx AS gx, e.gy1 + o.dy AS gy
-        FROM estate_keys AS e
-        CROSS JOIN offsets AS o
-    ) AS e ON e.gx = p.gx1 AND e.gy = p.gy1
-    WHERE (p.x - e.x) * (p.x - e.x) + (p.y - e.y) * (p.y - e.y) + (p.z - e.z) * (p.z - e.z)
-        <= 4 * POWER(SIN(1.0 / (2 * EARTH_RADIUS_KM())), 2)
-    GROUP BY p.lat, p.lon
+)
+SELECT
+    p.lat,
+    p.lon,
+    CAST(AVG(CAST(e.price_per_sqm AS DECIMAL(18, 6))) AS DOUBLE) AS price
+FROM feat_price_points AS p
+JOIN (
+    SELECT e.price_per_sqm, e.x, e.y, e.z, e.gx1 + o.dx AS gx, e.gy1 + o.dy AS gy
+    FROM feat_price_estates AS e
+    CROSS JOIN offsets AS o
+) AS e ON e.gx = p.gx1 AND e.gy = p.gy1
+WHERE (p.x - e.x) * (p.x - e.x) + (p.y - e.y) * (p.y - e.y) + (p.z - e.z) * (p.z - e.z)
+    <= 4 * POWER(SIN(1.0 / (2 * EARTH_RADIUS_KM())), 2)
+GROUP BY p.lat, p.lon;
+
+-- feat_price_far: the positions to price with no estate within 1 km.
+CREATE OR REPLACE TEMP TABLE feat_price_far AS
+SELECT p.*
+FROM feat_price_points AS p
+LEFT JOIN feat_price_near AS n ON n.lat = p.lat AND n.lon = p.lon
+WHERE n.lat IS NULL;
+
+-- feat_position_prices: every distinct position of the window with its price (null: none): the
+-- mean within 1 km, else the mean of the nearest estates within 5 km, else null.
+CREATE OR REPLACE TEMP TABLE feat_position_prices AS
+WITH offsets AS (
+    SELECT a.dx, b.dy
+    FROM (VALUES (-2), (-1), (0), (1), (2)) AS a(dx)
+    CROSS JOIN (VALUES (-2), (-1), (0), (1), (2)) AS b(dy)
 ),
 within5 AS (
     SELECT
         p.lat, p.lon, e.price_per_sqm,
         (p.x - e.x) * (p.x - e.x) + (p.y - e.y) * (p.y - e.y) + (p.z - e.z) * (p.z - e.z)
             AS chord2
-    FROM point_keys AS p
-    LEFT JOIN near AS n ON n.lat = p.lat AND n.lon = p.lon
+    FROM feat_price_far AS p
     JOIN (
         SELECT e.price_per_sqm, e.x, e.y, e.z, e.gx5 + o.dx AS gx, e.gy5 + o.dy AS gy
-        FROM estate_keys AS e
+        FROM feat_price_estates AS e
         CROSS JOIN offsets AS o
     ) AS e ON e.gx = p.gx5 AND e.gy = p.gy5
-    WHERE n.lat IS NULL
-        AND (p.x - e.x) * (p.x - e.x) + (p.y - e.y) * (p.y - e.y) + (p.z - e.z) * (p.z - e.z)
-            <= 4 * POWER(SIN(5.0 / (2 * EARTH_RADIUS_KM())), 2)
+    WHERE (p.x - e.x) * (p.x - e.x) + (p.y - e.y) * (p.y - e.y) + (p.z - e.z) * (p.z - e.z)
+        <= 4 * POWER(SIN(5.0 / (2 * EARTH_RADIUS_KM())), 2)
 ),
 nearest AS (
     SELECT lat, lon, MIN(chord2) AS chord2
@@ -128,7 +150,7 @@ nearest AS (
     GROUP BY lat, lon
 ),
 prices AS (
-    SELECT lat, lon, price FROM near
+    SELECT lat, lon, price FROM feat_price_near
     UNION ALL
     SELECT
         w.lat,
@@ -139,11 +161,13 @@ prices AS (
     GROUP BY w.lat, w.lon
 )
 SELECT o.lat, o.lon, r.price
-FROM positions AS o
+FROM feat_price_positions AS o
 LEFT JOIN prices AS r ON r.lat = o.lat AND r.lon = o.lon
+WHERE NOT o.known
 UNION ALL
 SELECT lat, lon, price
-FROM known;
+FROM feat_price_positions
+WHERE known;
 
 CREATE OR REPLACE TEMP TABLE feat_point_prices AS
 SELECT p.party, p.kind, r.price
