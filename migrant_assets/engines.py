@@ -175,9 +175,8 @@ class SparkSQL:
         """``tree`` with each CTE of its top ``WITH`` that is read more than once and reads a
         table computed first, checkpointed, as a temporary view of its own, as DuckDB
         materializes such a CTE; Spark would inline it and compute it again at every reference
-        (``feat_position_prices`` reads its positions' and estates' keys, the 1 km and 5 km
-        candidates, twice or three times). The views live until the statement has run
-        (:meth:`execute`)."""
+        (``feat_position_prices`` reads its 5 km candidates twice). The views live until the
+        statement has run (:meth:`execute`)."""
         with_ = next((v for v in tree.args.values() if isinstance(v, exp.With)), None)
         if with_ is None or with_.args.get("recursive"):
             return tree
