@@ -31,7 +31,7 @@ import duckdb
 
 from migrant_assets import features
 from migrant_assets.config import DuckDBSettings, StudyConfig
-from migrant_assets.db import connect, sql_text
+from migrant_assets.db import connect, quote, sql_text
 
 ROOT = Path(__file__).resolve().parents[1]
 SQL = "migrant_assets/sql/features/housing_price.sql"
@@ -69,8 +69,9 @@ def main() -> int:
                               cfg.calendar.windows("whole_period")[0].window_id]
     base_text = subprocess.run(["git", "show", f"{args.baseline}:{SQL}"], cwd=ROOT, check=True,
                                capture_output=True, text=True).stdout
-    ways = {"ours": pricing(sql_text("features/housing_price.sql")),
-            f"baseline {args.baseline}": pricing(base_text)}
+    ours_text = sql_text("features/housing_price.sql")
+    first = duckdb.extract_statements(ours_text)[0]  # feat_points, the same in both
+    ways = {"ours": pricing(ours_text), f"baseline {args.baseline}": pricing(base_text)}
     con = connect(args.db, DuckDBSettings(memory_limit=args.memory_limit, threads=args.threads))
     con.execute("SET enable_progress_bar = false")
     n_calls = con.execute("SELECT count(*) FROM calls").fetchone()[0]
@@ -80,14 +81,13 @@ def main() -> int:
         window = windows[window_id]
         features.prepare(con, cfg, window, incremental=False)
         params = features._params(cfg, window)
-        first = duckdb.extract_statements(sql_text("features/housing_price.sql"))[0]
-        con.execute(first, {k: params[k] for k in first.named_parameters})  # feat_points
+        con.execute(first, {k: params[k] for k in first.named_parameters})
         times: dict[str, list[tuple[float, float]]] = {way: [] for way in ways}
         results = {}
         for _ in range(args.repeats):
             for way, statements in ways.items():
                 times[way].append(timed(con, statements, params))
-                results[way] = f"prices_{len(results)}"
+                results[way] = quote(f"prices_{len(results)}")  # a name made here, quoted
                 con.execute(f"CREATE OR REPLACE TEMP TABLE {results[way]} AS "  # noqa: S608
                             "SELECT * FROM feat_position_prices")
         a, b = results.values()

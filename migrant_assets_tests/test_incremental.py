@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from migrant_assets import features as fm
+from migrant_assets.db import quote
 from migrant_assets.graphs import (
     build_daily_contacts,
     build_window_graph,
@@ -71,7 +72,7 @@ def built(city_rows, incremental: bool, spy: list | None = None):
 
 
 def table(con, name: str) -> pd.DataFrame:
-    return con.execute(f"SELECT * FROM {name} ORDER BY ALL").df()  # noqa: S608
+    return con.execute(f"SELECT * FROM {quote(name)} ORDER BY ALL").df()  # noqa: S608
 
 
 @pytest.fixture
@@ -108,7 +109,7 @@ def test_incremental_windows_equal_windows_rebuilt_from_calls(seed, missed, spy_
         assert not differing, (name, differing)
     # each window's sums replace the previous window's: the last window's only are kept
     for name in (*SUMS, "features_first_k_days_sums"):
-        kept = con.execute(f"SELECT DISTINCT window_id FROM {name}").fetchall()  # noqa: S608
+        kept = con.execute(f"SELECT DISTINCT window_id FROM {quote(name)}").fetchall()  # noqa: S608
         assert kept == [(FIRST_K[-1].window_id,)], name
     n_rows = dict(con.execute("SELECT window_id, count(*) FROM features GROUP BY 1").fetchall())
     assert list(n_rows) and all(n > 20 for n in n_rows.values()) and len(n_rows) == len(FIRST_K)
