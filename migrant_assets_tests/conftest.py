@@ -15,8 +15,9 @@ import pytest
 
 from migrant_assets.cli import main
 from migrant_assets.config import StudyConfig
-from migrant_assets.db import connect, run_sql
+from migrant_assets.db import connect, quote, run_sql
 from migrant_assets.defs.resources import SQL_LOG_ENV
+from migrant_assets.features import FEATURE_TABLES, FEATURES
 
 #: Defaults of a ``subscribers`` row after ``user_id``, in column order.
 SUBSCRIBER_DEFAULTS = {
@@ -27,6 +28,23 @@ SUBSCRIBER_DEFAULTS = {
     "sex": "F",
     "n_numbers": 1,
 }
+
+
+def insert_feature_rows(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None:
+    """``rows`` (``window_id, study, user_id, label`` and every feature) in the window families'
+    feature tables, as the pipeline lays them out (``features.schema_sql``: one table per family,
+    the view ``features`` over them), but with every feature column DOUBLE: tests plant
+    non-integer values in count features too."""
+    cols = ", ".join(f"{quote(c)} DOUBLE" for c in FEATURES)
+    con.register("feature_rows", rows)
+    for family, table in FEATURE_TABLES.items():
+        con.execute(f"CREATE TABLE {quote(table)} (window_id VARCHAR, study VARCHAR, "
+                    f"user_id BIGINT, label VARCHAR, {cols})")
+        con.execute(f"INSERT INTO {quote(table)} BY NAME SELECT * FROM feature_rows "
+                    "WHERE starts_with(window_id, ?)", [f"{family}:"])
+    con.unregister("feature_rows")
+    con.execute("CREATE VIEW features AS " + " UNION ALL ".join(
+        f"SELECT * FROM {quote(t)}" for t in FEATURE_TABLES.values()))
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import insert_feature_rows
 from test_models import SEED, SMALL_MODELS, features_db, make_features, run_experiments
 
 import migrant_assets.models as M
@@ -158,11 +159,8 @@ def test_too_few_leaving_migrants_are_skipped(cfg):
 
 def _write_features(path: Path, features: pd.DataFrame) -> None:
     con = connect(path)
-    cols = ", ".join(f'"{c}" DOUBLE' for c in FEATURES)
-    con.execute("CREATE TABLE features (window_id VARCHAR, study VARCHAR, user_id BIGINT, "
-                f"label VARCHAR, {cols})")
+    insert_feature_rows(con, features)
     con.register("rows", features)
-    con.execute("INSERT INTO features SELECT * FROM rows")
     run_sql(con, "ingest/schema.sql")  # cells and estates exist and are empty: no locations
     con.execute("CREATE TABLE user_labels AS SELECT user_id, "
                 "any_value(label) FILTER (study = 'integration') AS integration_label, "

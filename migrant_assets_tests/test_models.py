@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import insert_feature_rows
 from sklearn.metrics import f1_score, precision_score, recall_score
 from sklearn.pipeline import Pipeline
 
@@ -79,14 +80,10 @@ def make_features(cfg, *, n_staying=900, n_leaving=100, n_locals=600, n_settled=
 
 
 def features_db(features: pd.DataFrame, path=":memory:"):
-    """A DuckDB (in memory unless ``path``) with ``features`` (every feature column DOUBLE)."""
+    """A DuckDB (in memory unless ``path``) with the feature tables (every feature column
+    DOUBLE)."""
     con = connect(path)
-    cols = ", ".join(f'"{c}" DOUBLE' for c in FEATURES)
-    con.execute("CREATE TABLE features (window_id VARCHAR, study VARCHAR, user_id BIGINT, "
-                f"label VARCHAR, {cols})")
-    con.register("rows", features)
-    con.execute("INSERT INTO features SELECT * FROM rows")
-    con.unregister("rows")
+    insert_feature_rows(con, features)
     return con
 
 
@@ -241,6 +238,30 @@ def test_cv_f1_recomputed_from_the_splits(run, cfg):
     row = run["per_k"][window.window_id].results.set_index("row").loc[M.RANDOM_FOREST]
     assert row.f1 == pytest.approx(f1_score(y, pred.to_numpy()))
     assert row.precision == pytest.approx(precision_score(y, pred.to_numpy()))
+
+
+def test_model_matrix_reads_the_family_table(run, cfg):
+    """``load_matrix`` reads the windows' own feature table: the same rows, in the same order,
+    as the view ``features`` holds for them; windows of two families are refused."""
+    con, windows = run["con"], run["windows"]
+    data = M.load_matrix(con, windows[:2], ("staying_migrant", "leaving_migrant"))
+    ids = [w.window_id for w in windows[:2]]
+    view = con.execute("SELECT window_id, user_id, label FROM features WHERE list_contains(?, "
+                       "window_id) AND label IN ('staying_migrant', 'leaving_migrant') "
+                       "ORDER BY window_id, user_id", [ids]).df()
+    assert len(view) > 0 and set(view.window_id) == set(ids)
+    pd.testing.assert_frame_equal(data[["window_id", "user_id", "label"]], view)
+    week = M.integration_weeks(cfg)[0]
+    with pytest.raises(ValueError, match="one feature table"):
+        M.load_matrix(con, [windows[0], week], ("staying_migrant", "local"))
+
+
+def test_integration_models_read_once_equal_each_alone(run, cfg):
+    """``evaluate_integration`` (one read of the matrix for both experiments) writes the same
+    results as ``settled_vs_locals`` and ``three_way`` each reading it."""
+    settled, three = M.evaluate_integration(run["con"], cfg, SEED)
+    pd.testing.assert_frame_equal(settled.results, run["settled"].results)
+    pd.testing.assert_frame_equal(three.results, run["three_way"].results)
 
 
 def test_no_user_in_train_and_test(run, cfg):

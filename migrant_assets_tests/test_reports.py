@@ -15,6 +15,7 @@ import matplotlib.image as mpimg
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import insert_feature_rows
 from markupsafe import escape
 
 from migrant_assets.config import City, StudyConfig
@@ -183,10 +184,7 @@ def study(cfg) -> Iterator[duckdb.DuckDBPyConnection]:
     con = connect(":memory:")
     run_sql(con, "ingest/schema.sql")
     frame = _features(cfg)
-    cols = ", ".join(f'"{f}" DOUBLE' for f in FEATURES)
-    con.execute(f"CREATE TABLE features (window_id VARCHAR, study VARCHAR, user_id BIGINT, "
-                f"label VARCHAR, {cols})")
-    _insert(con, "features", frame)
+    insert_feature_rows(con, frame)
     con.register("new_rows", frame)
     con.execute("""
         CREATE TABLE user_labels AS

@@ -47,12 +47,11 @@ from migrant_assets.models import (
     TRANSFER,
     assign_departure_folds,
     curves_against_k,
+    evaluate_integration,
     evaluate_windows,
     feature_importance,
     save_model,
-    settled_vs_locals,
     tables_1_and_3,
-    three_way,
     transfer_matrix,
 )
 from migrant_assets.models.checks import (
@@ -281,8 +280,7 @@ def integration_models(study: StudyResource):
     as locals per week, and three-way classification F1 per class per week."""
     cfg = study.config
     with study.connect() as con:
-        settled = settled_vs_locals(con, cfg, cfg.models.seed)
-        three = three_way(con, cfg, cfg.models.seed)
+        settled, three = evaluate_integration(con, cfg, cfg.models.seed)
         png = integration_classifier_chart(con, cfg)
         metadata = {**table_metadata(con, INTEGRATION_MODELS),
                     **skipped_metadata(con, INTEGRATION_EXPERIMENTS)}

@@ -66,6 +66,7 @@ from migrant_assets.models.integration import (
     THREE_WAY,
     IntegrationEvaluation,
     backward_removal,
+    evaluate_integration,
     settled_vs_locals,
     three_way,
 )
@@ -139,6 +140,7 @@ __all__ = [
     "departure_folds",
     "ensure_schema",
     "evaluate_window",
+    "evaluate_integration",
     "evaluate_windows",
     "f1_interval",
     "feature_columns",

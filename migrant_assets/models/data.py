@@ -23,7 +23,13 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from migrant_assets.config import StudyConfig, Window
 from migrant_assets.db import run_sql
-from migrant_assets.features import DEPARTURE_GROUPS, FEATURES, GROUPS, INTEGRATION_GROUPS
+from migrant_assets.features import (
+    DEPARTURE_GROUPS,
+    FEATURES,
+    GROUPS,
+    INTEGRATION_GROUPS,
+    features_table,
+)
 from migrant_assets.labels import INTEGRATION_LABELS
 from migrant_assets.models.store import DEPARTURE_FOLDS, ensure_schema, write
 
@@ -117,11 +123,16 @@ def load_matrix(
     con: duckdb.DuckDBPyConnection, windows: Sequence[Window], labels: Sequence[str]
 ) -> pd.DataFrame:
     """``window_id, user_id, label`` and every feature as float, for the users of ``windows``
-    with one of ``labels``, ordered by window and user (``sql/models/matrix.sql``)."""
+    (all of one family) with one of ``labels``, ordered by window and user
+    (``sql/models/matrix.sql``, reading the family's table rather than the view ``features``)."""
+    tables = {features_table(w) for w in windows}
+    if len(tables) != 1:
+        raise ValueError(f"a model matrix reads one feature table, not {sorted(tables)}")
     return run_sql(
         con,
         "models/matrix.sql",
         {"window_ids": [w.window_id for w in windows], "labels": list(labels)},
+        identifiers={"features": tables.pop()},
     ).df()
 
 
@@ -214,11 +225,14 @@ def integration_split(
     every week, so that no user is both trained on and tested (SPEC §6, docs/models.md).
     The halves are not stratified when a class has a single user, and there is no training
     half when there are fewer than two users (the experiments are then skipped)."""
-    users = (
-        load_matrix(con, integration_weeks(cfg), INTEGRATION_LABELS)[["user_id", "label"]]
-        .drop_duplicates()
-        .sort_values("user_id", ignore_index=True)
-    )
+    return integration_halves(
+        load_matrix(con, integration_weeks(cfg), INTEGRATION_LABELS)[["user_id", "label"]], seed)
+
+
+def integration_halves(users: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """:func:`integration_split` of the rows ``users`` (``user_id, label``, one row per user and
+    week) of the integration weeks' model matrix."""
+    users = users.drop_duplicates().sort_values("user_id", ignore_index=True)
     if users["user_id"].duplicated().any():
         raise ValueError("a user has two integration labels")
     half = np.full(len(users), "test", dtype=object)

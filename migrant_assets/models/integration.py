@@ -58,7 +58,7 @@ from migrant_assets.models.data import (
     class_names,
     class_problem,
     feature_columns,
-    integration_split,
+    integration_halves,
     integration_weeks,
     load_matrix,
     min_class_size,
@@ -107,9 +107,20 @@ class IntegrationEvaluation:
 
 
 def _data(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int) -> pd.DataFrame:
-    split = integration_split(con, cfg, seed)
+    """The integration weeks' model matrix, read once, with each user's half
+    (:func:`~migrant_assets.models.data.integration_split`)."""
     data = load_matrix(con, integration_weeks(cfg), INTEGRATION_LABELS)
+    split = integration_halves(data[["user_id", "label"]], seed)
     return data.merge(split[["user_id", "half"]], on="user_id", how="left", validate="m:1")
+
+
+def evaluate_integration(
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int
+) -> tuple[IntegrationEvaluation, IntegrationEvaluation]:
+    """:func:`settled_vs_locals` and :func:`three_way` on one read of the model matrix."""
+    data = _data(con, cfg, seed)
+    return (settled_vs_locals(con, cfg, seed, data=data),
+            three_way(con, cfg, seed, data=data))
 
 
 def _split_rows(experiment: str, week_id: str, train: np.ndarray, test: np.ndarray):
@@ -217,13 +228,15 @@ def settled_vs_locals(
     cfg: StudyConfig,
     seed: int,
     remove: Literal["most", "least"] = "most",
+    data: pd.DataFrame | None = None,
 ) -> IntegrationEvaluation:
     """Settled migrants vs locals with greedy backward removal of groups, and the share of
     settled and new migrants classified as locals per week (SPEC §6; module docstring).
     Writes experiments ``settled_vs_locals_lr`` and ``classified_as_locals``; skipped rows
-    when the data cannot support them."""
+    when the data cannot support them. ``data``: the matrix of
+    :func:`evaluate_integration`'s one read, read here when not given."""
     weeks = integration_weeks(cfg)
-    data = _data(con, cfg, seed)
+    data = _data(con, cfg, seed) if data is None else data
     binary = data["label"].isin(["local", "settled_migrant"])
     train = data[binary & (data["half"] == "train") & (data["window_id"] == weeks[0].window_id)]
     y_train = (train["label"] == "settled_migrant").to_numpy()
@@ -312,12 +325,13 @@ def settled_vs_locals(
     )
 
 
-def three_way(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int) -> IntegrationEvaluation:
+def three_way(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int,
+              data: pd.DataFrame | None = None) -> IntegrationEvaluation:
     """Locals / settled / new migrants: F1 of each class (one-vs-rest) per test week, beside the
     class's random guess (its prevalence) (SPEC §6). Writes experiment ``three_way``; skipped
-    rows when the data cannot support it."""
+    rows when the data cannot support it. ``data`` as :func:`settled_vs_locals`'."""
     weeks = integration_weeks(cfg)
-    data = _data(con, cfg, seed)
+    data = _data(con, cfg, seed) if data is None else data
     train = data[(data["half"] == "train") & (data["window_id"] == weeks[0].window_id)]
     classes = class_names(INTEGRATION_LABELS)
     problem = class_problem(train["label"], classes, min_class_size(cfg))

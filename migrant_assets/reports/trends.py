@@ -4,7 +4,7 @@ per window and group, and their figures in the papers' style (001 Figures 2–3;
 
 - Statistics are over the non-null values of a group's users in a window (a null feature is
   undefined for that user, never 0): n, mean, se = sample sd / sqrt(n). Computed in DuckDB by
-  ``sql/reports/group_feature_trends.sql`` (UNPIVOT of ``features``), every window of the
+  ``sql/reports/group_feature_trends.sql`` (over the window's feature table), every window of the
   calendar: integration weeks W1..W4, departure weeks A..C, the first-k-days windows and the
   descriptive whole-period window (study ``descriptive``).
 - Groups are the study labels. Users without a label (``study.population`` ``subscribers`` or
@@ -32,7 +32,7 @@ import pandas as pd
 
 from migrant_assets.config import StudyConfig
 from migrant_assets.db import run_sql, transaction
-from migrant_assets.features import FEATURES, GROUPS
+from migrant_assets.features import FEATURES, GROUPS, features_table
 from migrant_assets.reports.plots import (
     FAMILY_TITLES,
     GROUP_COLORS,
@@ -63,8 +63,9 @@ def group_feature_trends(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> pd
         run_sql(con, "reports/group_feature_trends_table.sql")
         for order, w in enumerate(cfg.calendar.windows(), start=1):  # one window in memory
             run_sql(con, "reports/group_feature_trends.sql", {
-                **common, "window_ids": [w.window_id], "window_labels": [w.label],
-                "window_families": [w.family], "window_orders": [order]})
+                **common, "window_id": w.window_id, "window_label": w.label,
+                "window_family": w.family, "window_order": order},
+                identifiers={"feature_table": features_table(w)})
     return run_sql(con, "reports/group_feature_trends_rows.sql").df()
 
 
