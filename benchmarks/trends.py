@@ -113,8 +113,9 @@ def main() -> int:
 
     weeks = integration_weeks(cfg)
     params = {"window_ids": [w.window_id for w in weeks], "labels": list(INTEGRATION_LABELS)}
-    ours = with_identifiers(sql_text(MATRIX), {"features": features_table(weeks[0])})
-    baseline = with_identifiers(at(args.baseline, MATRIX), {"features": features_table(weeks[0])})
+    table = {"feature_table": features_table(weeks[0])}
+    ours = with_identifiers(sql_text(MATRIX), table)
+    baseline = with_identifiers(at(args.baseline, MATRIX), table)
     reads = {"ours (1 read, family table)": (ours, 1), f"{base} (4 reads)": (baseline, 4)}
     times = {way: [] for way in reads}
     shapes = {}

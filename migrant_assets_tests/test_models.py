@@ -251,6 +251,12 @@ def test_model_matrix_reads_the_family_table(run, cfg):
                        "ORDER BY window_id, user_id", [ids]).df()
     assert len(view) > 0 and set(view.window_id) == set(ids)
     pd.testing.assert_frame_equal(data[["window_id", "user_id", "label"]], view)
+    con.execute("ALTER VIEW features RENAME TO features_hidden")
+    try:  # the same matrix without the view
+        pd.testing.assert_frame_equal(
+            M.load_matrix(con, windows[:2], ("staying_migrant", "leaving_migrant")), data)
+    finally:
+        con.execute("ALTER VIEW features_hidden RENAME TO features")
     week = M.integration_weeks(cfg)[0]
     with pytest.raises(ValueError, match="one feature table"):
         M.load_matrix(con, [windows[0], week], ("staying_migrant", "local"))

@@ -132,7 +132,7 @@ def load_matrix(
         con,
         "models/matrix.sql",
         {"window_ids": [w.window_id for w in windows], "labels": list(labels)},
-        identifiers={"features": tables.pop()},
+        identifiers={"feature_table": tables.pop()},
     ).df()
 
 

@@ -233,8 +233,8 @@ def settled_vs_locals(
     """Settled migrants vs locals with greedy backward removal of groups, and the share of
     settled and new migrants classified as locals per week (SPEC §6; module docstring).
     Writes experiments ``settled_vs_locals_lr`` and ``classified_as_locals``; skipped rows
-    when the data cannot support them. ``data``: the matrix of
-    :func:`evaluate_integration`'s one read, read here when not given."""
+    when the data cannot support them. ``data``: :func:`_data` of the same ``con``, ``cfg`` and
+    ``seed`` (:func:`evaluate_integration`'s one read), read here when not given."""
     weeks = integration_weeks(cfg)
     data = _data(con, cfg, seed) if data is None else data
     binary = data["label"].isin(["local", "settled_migrant"])

@@ -8,10 +8,11 @@
 -- than 'labelled') and for the descriptive study's windows.
 -- Run once per window (reports/trends.py) on the window's own feature table $feature_table (a
 -- constant filter on window_id, so its other windows' row groups are skipped).
--- Two passes, each streaming the window's rows (NOT MATERIALIZED): the counts and means in one
--- wide aggregate over the users (one column per feature), then the squared deviations from the
--- means over the long values. Sums are exact, so the statistics do not depend on row order:
--- the mean sums fixed-point values (1e-12), the sd the fixed-point squared deviations.
+-- Two passes over the window's rows, kept wide (one column per feature; DuckDB may share them
+-- between the passes as one subplan): the counts and means, aggregated over the users, then the
+-- squared deviations from the means over the long (UNPIVOTed) values. Sums are exact, so the
+-- statistics do not depend on row order: the mean sums fixed-point values (1e-12), the sd the
+-- fixed-point squared deviations.
 INSERT INTO group_feature_trends
 WITH catalogue AS (
     SELECT unnest($features) AS feature,
@@ -30,7 +31,7 @@ counts AS (
     FROM grouped
     GROUP BY study, label
 ),
-sums AS (
+means_wide AS (
     SELECT study, label,
            CAST(avg(CAST(CAST(COLUMNS(* EXCLUDE (study, label)) AS DOUBLE) AS DECIMAL(38, 12)))
                 AS DOUBLE)
@@ -41,7 +42,7 @@ means AS (
     SELECT study, label, feature, c.n, m.mean
     FROM (UNPIVOT counts ON COLUMNS(* EXCLUDE (study, label)) INTO NAME feature VALUE n) AS c
     INNER JOIN
-        (UNPIVOT sums ON COLUMNS(* EXCLUDE (study, label)) INTO NAME feature VALUE mean) AS m
+        (UNPIVOT means_wide ON COLUMNS(* EXCLUDE (study, label)) INTO NAME feature VALUE mean) AS m
         USING (study, label, feature)
 ),
 long AS NOT MATERIALIZED (
