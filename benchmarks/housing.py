@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import argparse
 import re
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import duckdb
+from trends import report, rows_differ  # benchmarks/trends.py (scripts run from benchmarks/)
 
 from migrant_assets import features
 from migrant_assets.config import DuckDBSettings, StudyConfig
@@ -91,17 +91,11 @@ def main() -> int:
                 con.execute(f"CREATE OR REPLACE TEMP TABLE {results[way]} AS "  # noqa: S608
                             "SELECT * FROM feat_position_prices")
         a, b = results.values()
-        differ = sum(con.execute(f"SELECT count(*) FROM (SELECT * FROM {x} EXCEPT ALL "  # noqa: S608
-                                 f"SELECT * FROM {y})").fetchone()[0] for x, y in ((a, b), (b, a)))
+        differ = rows_differ(con, a, b)
         n, priced = con.execute(f"SELECT count(*), count(price) FROM {a}").fetchone()  # noqa: S608
-        print(f"\n{window.label} ({window_id}): {n:,} positions, {priced:,} priced; "
-              f"{'the same prices' if differ == 0 else f'{differ} rows DIFFER'}")
-        med = {way: (statistics.median(t[0] for t in ts), statistics.median(t[1] for t in ts))
-               for way, ts in times.items()}
-        for way, (wall, cpu) in med.items():
-            print(f"  {way:24s} {wall:8.2f} s wall {cpu:8.2f} CPU s")
-        (w_ours, c_ours), (w_base, c_base) = med.values()
-        print(f"  baseline / ours: {w_base / w_ours:.1f}x wall, {c_base / c_ours:.1f}x CPU")
+        report(f"{window.label} ({window_id})", times,
+               f": {n:,} positions, {priced:,} priced; "
+               f"{'the same prices' if differ == 0 else f'{differ} rows DIFFER'}")
     con.close()
     return 0
 

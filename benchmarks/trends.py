@@ -31,7 +31,7 @@ from pathlib import Path
 import duckdb
 
 from migrant_assets.config import DuckDBSettings, StudyConfig
-from migrant_assets.db import connect, run_text, sql_text, with_identifiers
+from migrant_assets.db import connect, quote, run_text, sql_text, with_identifiers
 from migrant_assets.features import FEATURES, features_table
 from migrant_assets.labels import INTEGRATION_LABELS
 from migrant_assets.models.data import integration_weeks
@@ -68,7 +68,17 @@ def trends(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, text: str) -> None:
             "window_orders": [order]})
 
 
+def rows_differ(con: duckdb.DuckDBPyConnection, a: str, b: str) -> int:
+    """Rows of table ``a`` not in ``b`` and of ``b`` not in ``a`` (``EXCEPT ALL`` both ways;
+    names made by the benchmarks, quoted here; also used by ``benchmarks/housing.py``)."""
+    a, b = quote(a.strip('"')), quote(b.strip('"'))
+    return sum(con.execute(f"SELECT count(*) FROM (SELECT * FROM {x} EXCEPT ALL "  # noqa: S608
+                           f"SELECT * FROM {y})").fetchone()[0] for x, y in ((a, b), (b, a)))
+
+
 def report(title: str, times: dict[str, list[tuple[float, float]]], note: str = "") -> None:
+    """Print the medians of each way's (wall, CPU) seconds, ours first, and the baseline's over
+    ours (also used by ``benchmarks/housing.py``)."""
     print(f"\n{title}{note}")
     med = {way: (statistics.median(t[0] for t in ts), statistics.median(t[1] for t in ts))
            for way, ts in times.items()}
@@ -103,9 +113,7 @@ def main() -> int:
             times[way].append(timed(lambda text=text: trends(con, cfg, text)))
             con.execute(f"CREATE OR REPLACE TEMP TABLE trends_{i} AS "
                         "SELECT * FROM group_feature_trends")
-    differ = sum(con.execute(f"SELECT count(*) FROM (SELECT * FROM {x} EXCEPT ALL "  # noqa: S608
-                             f"SELECT * FROM {y})").fetchone()[0]
-                 for x, y in (("trends_0", "trends_1"), ("trends_1", "trends_0")))
+    differ = rows_differ(con, "trends_0", "trends_1")
     rows = con.execute("SELECT count(*) FROM trends_0").fetchone()[0]
     con.execute("ROLLBACK")
     report("group_feature_trends, every window", times,
