@@ -87,12 +87,13 @@ def main() -> int:
         for _ in range(args.repeats):
             for way, statements in ways.items():
                 times[way].append(timed(con, statements, params))
-                results[way] = quote(f"prices_{len(results)}")  # a name made here, quoted
-                con.execute(f"CREATE OR REPLACE TEMP TABLE {results[way]} AS "  # noqa: S608
+                results[way] = f"prices_{len(results)}"  # a name made here, quoted where used
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(results[way])} AS "  # noqa: S608
                             "SELECT * FROM feat_position_prices")
         a, b = results.values()
         differ = rows_differ(con, a, b)
-        n, priced = con.execute(f"SELECT count(*), count(price) FROM {a}").fetchone()  # noqa: S608
+        n, priced = con.execute(  # noqa: S608
+            f"SELECT count(*), count(price) FROM {quote(a)}").fetchone()
         report(f"{window.label} ({window_id})", times,
                f": {n:,} positions, {priced:,} priced; "
                f"{'the same prices' if differ == 0 else f'{differ} rows DIFFER'}")

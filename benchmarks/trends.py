@@ -71,7 +71,7 @@ def trends(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, text: str) -> None:
 def rows_differ(con: duckdb.DuckDBPyConnection, a: str, b: str) -> int:
     """Rows of table ``a`` not in ``b`` and of ``b`` not in ``a`` (``EXCEPT ALL`` both ways;
     names made by the benchmarks, quoted here; also used by ``benchmarks/housing.py``)."""
-    a, b = quote(a.strip('"')), quote(b.strip('"'))
+    a, b = quote(a), quote(b)
     return sum(con.execute(f"SELECT count(*) FROM (SELECT * FROM {x} EXCEPT ALL "  # noqa: S608
                            f"SELECT * FROM {y})").fetchone()[0] for x, y in ((a, b), (b, a)))
 
@@ -111,7 +111,7 @@ def main() -> int:
     for _ in range(args.repeats):
         for i, (way, text) in enumerate(ways.items()):
             times[way].append(timed(lambda text=text: trends(con, cfg, text)))
-            con.execute(f"CREATE OR REPLACE TEMP TABLE trends_{i} AS "
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(f'trends_{i}')} AS "  # noqa: S608
                         "SELECT * FROM group_feature_trends")
     differ = rows_differ(con, "trends_0", "trends_1")
     rows = con.execute("SELECT count(*) FROM trends_0").fetchone()[0]
