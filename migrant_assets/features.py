@@ -62,6 +62,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any, Literal
 
 import duckdb
@@ -322,6 +323,20 @@ def stored_sums_key(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str,
     return {**key, "inputs": f"{key['inputs']}:{'+'.join(_SUMS_PARTS)}"}
 
 
+def day_passes(day_calls: Iterable[tuple[date, int]], start: date, end: date, budget: int
+               ) -> list[tuple[date, date]]:
+    """``start..end`` split into runs of whole days (``(first, last)``, in order, covering every
+    day) of at most ``budget`` calls each, by the calls of each day that has any
+    (``day_calls``, in day order); a day with more than ``budget`` calls is a run by itself."""
+    passes, first, total = [], start, 0
+    for day, n in day_calls:
+        if total and total + n > budget:
+            passes.append((first, day - timedelta(days=1)))
+            first, total = day, 0
+        total += n
+    return [*passes, (first, end)]
+
+
 def sum_window(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window, *, incremental: bool = True
 ) -> Window | None:
@@ -329,7 +344,9 @@ def sum_window(
     (``sql/features/additive.sql``, ``accumulate.sql``): for a first-k-days window, those stored
     for the first k - 1 days (``graphs.previous_window``) plus day k when they can be reused
     (same province, calls, cells, estates and birth provinces; ``incremental``), else from the
-    calls of all its days. Returns the window added to, or None."""
+    calls of all its days, in passes of whole days of at most ``duckdb.max_calls_per_pass``
+    calls on DuckDB (:func:`day_passes`; the same sums, bit for bit). Returns the window added
+    to, or None."""
     run_sql(con, "features/macros.sql")
     previous = previous_window(cfg.calendar, window) if incremental else None
     stored = stored_sums_tables(window.family)
@@ -337,11 +354,19 @@ def sum_window(
             "previous_id": previous.window_id, "province": cfg.city.province,
             **stored_sums_key(con, previous)}, stored))["usable"]:
         previous = None
-    days = {"start": window.start if previous is None else window.end, "end": window.end,
-            "province": cfg.city.province}
-    run_sql(con, "features/additive.sql", days)
-    run_sql(con, "features/accumulate.sql",
-            {"previous_id": None if previous is None else previous.window_id}, stored)
+    start = window.start if previous is None else window.end
+    passes = [(start, window.end)]
+    if isinstance(con, duckdb.DuckDBPyConnection) and start < window.end:
+        day_calls = run_sql(con, "features/day_calls.sql",
+                            {"start": start, "end": window.end}).fetchall()
+        passes = day_passes(day_calls, start, window.end, cfg.duckdb.max_calls_per_pass)
+    previous_id = None if previous is None else previous.window_id
+    run_sql(con, "features/sums_start.sql", {"previous_id": previous_id}, stored)
+    for first, last in passes:
+        run_sql(con, "features/additive.sql",
+                {"start": first, "end": last, "province": cfg.city.province})
+        run_sql(con, "features/accumulate.sql", {"previous_id": previous_id}, stored)
+        previous_id = None  # the stored sums are added once, on the first pass
     return previous
 
 

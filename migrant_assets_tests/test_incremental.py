@@ -245,3 +245,49 @@ def test_first_k_windows_read_their_previous_partition_and_run_in_one_run():
     order = [k for s in main_plan(defs) for k in s.keys]
     assert order.index(dg.AssetKey("first_k_days_graph")) < order.index(
         dg.AssetKey("features_first_k_days"))
+
+
+def test_day_passes_cover_every_day_in_runs_within_the_budget():
+    d = [date(2016, 9, i) for i in range(1, 31)]
+    calls = [(d[1], 5), (d[2], 4), (d[3], 2), (d[6], 9), (d[7], 12), (d[9], 1)]
+    got = fm.day_passes(calls, d[0], d[29], 9)
+    # runs in order, each from the day after the last one's end, the last to the window's end
+    assert got == [(d[0], d[2]), (d[3], d[5]), (d[6], d[6]), (d[7], d[8]), (d[9], d[29])]
+    # the calls of each run: within the budget unless one day alone has more
+    per_run = [sum(n for day, n in calls if a <= day <= b) for a, b in got]
+    assert per_run == [9, 2, 9, 12, 1]
+    assert fm.day_passes([], d[0], d[29], 9) == [(d[0], d[29])]
+    assert fm.day_passes(calls, d[0], d[29], 10**9) == [(d[0], d[29])]
+
+
+@pytest.mark.parametrize("family", ["whole_period", "integration_week"])
+@pytest.mark.parametrize("seed", [31, 32])
+def test_a_window_summed_in_passes_equals_one_pass(family, seed):
+    """A window whose days are summed in passes of at most duckdb.max_calls_per_pass calls
+    (every day alone, or runs of a few days) has the same sums and features, bit for bit, as
+    the window summed in one pass; the sums match the reference through the features."""
+    rows_ = city(seed, True)
+    window = CAL.windows(family)[-1 if family == "whole_period" else 1]
+    got = {}
+    for budget in (10**9, 1, 100):
+        cfg = CFG.model_copy(update={"duckdb": CFG.duckdb.model_copy(
+            update={"max_calls_per_pass": budget})})
+        con = load(*rows_, [])
+        for day in window.days:
+            build_daily_contacts(con, day)
+        build_window_graph(con, window)
+        fm.build_features(con, cfg, window)
+        got[budget] = {name: table(con, name) for name in
+                       ("feat_places", "feat_moves", "feat_moments", fm.features_table(window))}
+    day_calls = load(*rows_, []).execute(
+        "SELECT call_date, count(*) FROM calls WHERE call_date BETWEEN ? AND ? GROUP BY 1 "
+        "ORDER BY 1", [window.start, window.end]).fetchall()
+    # every day alone, and runs of two or three days
+    assert len(fm.day_passes(day_calls, window.start, window.end, 1)) == len(day_calls) >= 7
+    assert 2 <= len(fm.day_passes(day_calls, window.start, window.end, 100)) < len(day_calls)
+    for budget in (1, 100):
+        for name, a in got[10**9].items():
+            b = got[budget][name]
+            assert list(a.columns) == list(b.columns) and len(a) == len(b) > 20, name
+            differing = [c for c in a.columns if not a[c].equals(b[c])]
+            assert not differing, (budget, name, differing)

@@ -1,9 +1,12 @@
--- A window's additive sums (additive.sql) = the sums stored for the window $previous_id plus
--- those of the new days (feat_new_*): the first k days from the first k - 1 days and day k.
--- $previous_id is null for a window built from its own days (nothing stored is added). Integer
--- counts and fixed-point DECIMAL sums add exactly, so both ways give the same tables, bit for bit.
--- The stored sums are those of the window's family ($stored_*: identifiers of the family's
--- tables, features.stored_sums_tables; first_k_days_sums.sql).
+-- A window's additive sums (additive.sql) = the sums of its earlier days plus those of the days
+-- just summed (feat_new_*): the first k days from the first k - 1 days and day k, or a window's
+-- days summed in passes of at most duckdb.max_calls_per_pass calls (features.sum_window). The
+-- earlier sums are those stored for the window $previous_id (the first k - 1 days; $stored_*:
+-- identifiers of the family's tables, features.stored_sums_tables; first_k_days_sums.sql) and
+-- this window's own feat_places, feat_moments, feat_moves of the passes before (sums_start.sql
+-- makes them empty); $previous_id is null for a window built from its own days. Integer counts
+-- and fixed-point DECIMAL sums add exactly, so every way of splitting the days gives the same
+-- tables, bit for bit.
 CREATE OR REPLACE TEMP TABLE feat_places AS
 SELECT
     party,
@@ -15,6 +18,9 @@ FROM (
     SELECT party, cell_id, n, n_home, n_work
     FROM $stored_places
     WHERE window_id = $previous_id
+    UNION ALL
+    SELECT party, cell_id, n, n_home, n_work
+    FROM feat_places
     UNION ALL
     SELECT party, cell_id, n, n_home, n_work
     FROM feat_new_places
@@ -36,17 +42,24 @@ FROM (
     WHERE window_id = $previous_id
     UNION ALL
     SELECT party, n, sum_x, sum_x2, n_local, sum_local_x, sum_local_x2
+    FROM feat_moments
+    UNION ALL
+    SELECT party, n, sum_x, sum_x2, n_local, sum_local_x, sum_local_x2
     FROM feat_new_moments
 ) AS m
 GROUP BY party;
 
--- The path of the window: the stored path, then the new days' path, joined by the step from the
--- stored last cell to the new first cell.
+-- The path of the window: the earlier days' path, then the new days' path, joined by the step
+-- from the earlier last cell to the new first cell. The earlier path is the stored one or the
+-- passes' before, never both: a window with stored sums adds one day, in one pass.
 CREATE OR REPLACE TEMP TABLE feat_moves AS
 WITH previous AS (
     SELECT party, first_cell, last_cell, moving_km
     FROM $stored_moves
     WHERE window_id = $previous_id
+    UNION ALL
+    SELECT party, first_cell, last_cell, moving_km
+    FROM feat_moves
 )
 SELECT
     COALESCE(p.party, n.party) AS party,
@@ -61,9 +74,3 @@ FROM previous AS p
 FULL OUTER JOIN feat_new_moves AS n ON n.party = p.party
 LEFT JOIN cells AS a ON a.cell_id = p.last_cell
 LEFT JOIN cells AS b ON b.cell_id = n.first_cell;
-
--- The positions priced for the stored window (housing_price.sql does not price them again).
-CREATE OR REPLACE TEMP TABLE feat_known_prices AS
-SELECT lat, lon, price
-FROM $stored_positions
-WHERE window_id = $previous_id;

@@ -88,3 +88,10 @@ SELECT
     CAST(SUM(local_x * local_x) AS DECIMAL(38, 12)) AS sum_local_x2
 FROM flagged
 GROUP BY party;
+
+-- feat_new_locations is read: emptied here, it would hold one row per call and side of the days
+-- until the window is done (the largest table of a window summed from many days).
+CREATE OR REPLACE TEMP TABLE feat_new_locations AS
+SELECT party, start_ts, cell_id, lat, lon
+FROM feat_new_locations
+WHERE FALSE;
