@@ -333,9 +333,9 @@ class DuckDBSettings(_Model):
     temp_directory: Path | None = None
     #: The most calls one pass of a window's additive sums reads (``features.sum_window``): the
     #: days of a longer window are summed in runs of whole days (a day with more calls is one
-    #: pass by itself). Sized for ``memory_limit`` 6GB: a pass then spills nothing
-    #: (docs/scale.md, ``benchmarks/spill.py``).
-    max_calls_per_pass: int = Field(default=20_000_000, ge=1)
+    #: pass by itself). None: ``memory_limit`` / ``features.BYTES_PER_CALL_IN_A_PASS`` (6GB:
+    #: about 18M calls), sized so that a pass spills nothing (docs/scale.md).
+    max_calls_per_pass: int | None = Field(default=None, ge=1)
 
     @field_validator("memory_limit")
     @classmethod

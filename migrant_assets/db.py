@@ -68,6 +68,17 @@ def configure(
         con.execute("SET temp_directory = ?", [str(spill_dir)])
 
 
+_MEMORY_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+
+
+def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> int:
+    """The connection's ``memory_limit`` in bytes, as DuckDB resolved it (a percentage of the
+    machine's memory included): DuckDB shows it as ``<number> <unit>``, e.g. ``5.5 GiB``."""
+    (text,) = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    number, unit = str(text).split()
+    return int(float(number) * _MEMORY_UNITS[unit])
+
+
 def drop_tables(con: duckdb.DuckDBPyConnection, *tables: str, if_exists: bool = False) -> None:
     """Drop ``tables`` (names allow-listed and quoted by :func:`quote`, never pasted raw)."""
     for table in tables:

@@ -73,6 +73,7 @@ import shapely
 from migrant_assets.config import DEFAULT_MAX_NULL_SHARE, StudyConfig, Window
 from migrant_assets.db import (
     first_row,
+    memory_limit_bytes,
     quote,
     refuse_old_layout,
     registered,
@@ -323,6 +324,19 @@ def stored_sums_key(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str,
     return {**key, "inputs": f"{key['inputs']}:{'+'.join(_SUMS_PARTS)}"}
 
 
+#: Memory a call takes in one pass of :func:`sum_window` (its two located sides, their path's
+#: sort, the sums): a pass of 2M calls under ``memory_limit`` 600MB spilled nothing
+#: (benchmarks/spill.py on the ``large`` city, docs/scale.md).
+BYTES_PER_CALL_IN_A_PASS = 300
+
+
+def calls_per_pass(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> int:
+    """The most calls a pass of :func:`sum_window` reads: ``duckdb.max_calls_per_pass``, else
+    the connection's ``memory_limit`` / :data:`BYTES_PER_CALL_IN_A_PASS`."""
+    given = cfg.duckdb.max_calls_per_pass
+    return given or max(1, memory_limit_bytes(con) // BYTES_PER_CALL_IN_A_PASS)
+
+
 def day_passes(day_calls: Iterable[tuple[date, int]], start: date, end: date, budget: int
                ) -> list[tuple[date, date]]:
     """``start..end`` split into runs of whole days (``(first, last)``, in order, covering every
@@ -344,8 +358,8 @@ def sum_window(
     (``sql/features/additive.sql``, ``accumulate.sql``): for a first-k-days window, those stored
     for the first k - 1 days (``graphs.previous_window``) plus day k when they can be reused
     (same province, calls, cells, estates and birth provinces; ``incremental``), else from the
-    calls of all its days, in passes of whole days of at most ``duckdb.max_calls_per_pass``
-    calls on DuckDB (:func:`day_passes`; the same sums, bit for bit). Returns the window added
+    calls of all its days, in passes of whole days of at most :func:`calls_per_pass` calls on
+    DuckDB (:func:`day_passes`; the same sums, bit for bit). Returns the window added
     to, or None."""
     run_sql(con, "features/macros.sql")
     previous = previous_window(cfg.calendar, window) if incremental else None
@@ -359,7 +373,7 @@ def sum_window(
     if isinstance(con, duckdb.DuckDBPyConnection) and start < window.end:
         day_calls = run_sql(con, "features/day_calls.sql",
                             {"start": start, "end": window.end}).fetchall()
-        passes = day_passes(day_calls, start, window.end, cfg.duckdb.max_calls_per_pass)
+        passes = day_passes(day_calls, start, window.end, calls_per_pass(con, cfg))
     previous_id = None if previous is None else previous.window_id
     run_sql(con, "features/sums_start.sql", {"previous_id": previous_id}, stored)
     for first, last in passes:

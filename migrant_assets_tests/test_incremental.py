@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import dagster as dg
+import duckdb
 import networkx as nx
 import pandas as pd
 import pytest
@@ -291,3 +292,15 @@ def test_a_window_summed_in_passes_equals_one_pass(family, seed):
             assert list(a.columns) == list(b.columns) and len(a) == len(b) > 20, name
             differing = [c for c in a.columns if not a[c].equals(b[c])]
             assert not differing, (budget, name, differing)
+
+
+@pytest.mark.parametrize(("limit", "calls"), [("600MB", 600e6 / 300), ("6GB", 6e9 / 300),
+                                              ("1GiB", 2**30 / 300)])
+def test_calls_per_pass_follow_the_memory_limit_unless_given(limit, calls):
+    con = duckdb.connect()
+    con.execute("SET memory_limit = ?", [limit])
+    # DuckDB shows the limit to a tenth of its binary unit (6GB: 5.5 GiB)
+    assert fm.calls_per_pass(con, CFG) == pytest.approx(calls, rel=0.02)
+    given = CFG.model_copy(update={"duckdb": CFG.duckdb.model_copy(
+        update={"max_calls_per_pass": 1234})})
+    assert fm.calls_per_pass(con, given) == 1234
