@@ -334,7 +334,7 @@ class DuckDBSettings(_Model):
     #: The most calls one pass of a window's additive sums reads (``features.sum_window``): the
     #: days of a longer window are summed in runs of whole days (a day with more calls is one
     #: pass by itself). None: ``memory_limit`` / ``features.BYTES_PER_CALL_IN_A_PASS`` (6GB:
-    #: about 18M calls), sized so that a pass spills nothing (docs/scale.md).
+    #: about 60M calls), sized so that a pass adds no spill (docs/scale.md).
     max_calls_per_pass: int | None = Field(default=None, ge=1)
 
     @field_validator("memory_limit")

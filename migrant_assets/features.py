@@ -325,9 +325,9 @@ def stored_sums_key(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str,
 
 
 #: Memory a call takes in one pass of :func:`sum_window` (its two located sides, their path's
-#: sort, the sums): a pass of 2M calls under ``memory_limit`` 600MB spilled nothing
-#: (benchmarks/spill.py on the ``large`` city, docs/scale.md).
-BYTES_PER_CALL_IN_A_PASS = 300
+#: sort, the sums): passes of 2M to 6M calls under ``memory_limit`` 600MB added no spill to the
+#: window's (benchmarks/spill.py on the ``large`` city, docs/scale.md).
+BYTES_PER_CALL_IN_A_PASS = 100
 
 
 def calls_per_pass(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> int:
