@@ -26,6 +26,8 @@ import tempfile
 import textwrap
 from pathlib import Path
 
+from pipeline_run import baseline_checkout
+
 ROOT = Path(__file__).resolve().parents[1]
 
 #: Runs in a child process with the code under test first on PYTHONPATH; prints one JSON line.
@@ -97,9 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     variants = [(f"ours, max_calls_per_pass {b}", ROOT, b) for b in args.budgets]
     worktree = None
     if args.baseline:
-        worktree = Path(tempfile.mkdtemp(prefix="spill-base-"))
-        subprocess.run(["git", "worktree", "add", "--detach", str(worktree), args.baseline],
-                       cwd=ROOT, check=True, capture_output=True)
+        worktree = baseline_checkout(args.baseline, Path(tempfile.mkdtemp(prefix="spill-base-")))
         variants.append((f"baseline {args.baseline}", worktree, "-"))
     results: dict[str, list[dict]] = {label: [] for label, _, _ in variants}
     try:

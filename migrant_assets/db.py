@@ -75,8 +75,11 @@ def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> int:
     """The connection's ``memory_limit`` in bytes, as DuckDB resolved it (a percentage of the
     machine's memory included): DuckDB shows it as ``<number> <unit>``, e.g. ``5.5 GiB``."""
     (text,) = con.execute("SELECT current_setting('memory_limit')").fetchone()
-    number, unit = str(text).split()
-    return int(float(number) * _MEMORY_UNITS[unit])
+    shown = re.fullmatch(r"(\d+(?:\.\d+)?) (\w+)", str(text))
+    if shown is None or shown.group(2) not in _MEMORY_UNITS:
+        raise ValueError(f"DuckDB shows memory_limit as {text!r}, not '<number> <unit>': set "
+                         "duckdb.max_calls_per_pass in the study config")
+    return int(float(shown.group(1)) * _MEMORY_UNITS[shown.group(2)])
 
 
 def drop_tables(con: duckdb.DuckDBPyConnection, *tables: str, if_exists: bool = False) -> None:
