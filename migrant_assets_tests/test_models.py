@@ -547,6 +547,10 @@ def test_a_stored_model_fit_on_other_users_is_not_reused(cfg):
     for w in windows:
         M.evaluate_window(con, cfg, w, SEED, (M.RANDOM_FOREST,))
     reused = M.transfer_matrix(con, cfg, SEED)
+    # the folds' predictions one after the other (n_jobs 1) or side by side: the same rows
+    assert cfg.models.n_jobs == 1
+    two = cfg.model_copy(update={"models": cfg.models.model_copy(update={"n_jobs": 2})})
+    pd.testing.assert_frame_equal(M.transfer_matrix(con, two, SEED), reused)
     fitted = M.fitted_table(M.DEPARTURE_MODELS)
     first, middle = windows[0].window_id, windows[1].window_id
     con.execute(f"DELETE FROM {fitted} WHERE window_id = ?", [first])

@@ -32,6 +32,7 @@ import json
 import pickle
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -678,6 +679,16 @@ def tables_1_and_3(
     return t1, t3
 
 
+def _predict_fold(X: Sequence[np.ndarray], fold: Sequence[np.ndarray], on: list[int], f: int,
+                  model: Any) -> tuple[list[np.ndarray], np.ndarray]:
+    """Whether ``model`` (fit on the columns ``on``) predicts positive each test user of fold
+    ``f`` of every window (``X``, ``fold``: each window's matrix and folds), in one prediction
+    of them all; and each window's mask of those users."""
+    tests = [window_fold == f for window_fold in fold]
+    stacked = np.concatenate([x[test][:, on] for x, test in zip(X, tests, strict=True)])
+    return tests, (model.predict(stacked) == 1 if len(stacked) else np.zeros(0, dtype=bool))
+
+
 def transfer_matrix(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int, classifier: str = RANDOM_FOREST
 ) -> pd.DataFrame:
@@ -715,14 +726,14 @@ def transfer_matrix(
         fits = fold_fits(classifier, X[k.window_id][:, on], mk.y, users[k.window_id], fk, seed,
                          settings, ck, stored_k)
         caps[k.window_id] = _caps(classifier, settings, fits, DEPARTURE_TRANSFER)
-        for f, fit in zip(np.unique(fk), fits, strict=True):
-            # one prediction of the fold's test users of every window t at once
-            tests = [fold[t.window_id] == f for t in usable]
-            stacked = np.concatenate([X[t.window_id][test][:, on]
-                                      for t, test in zip(usable, tests, strict=True)])
-            with one_blas_thread():
-                pred = (fit["model"].predict(stacked) == 1 if len(stacked)
-                        else np.zeros(0, dtype=bool))
+
+        # the folds' predictions side by side in threads (the trees' work releases the GIL),
+        # each forest on one thread as it was fit: the same predictions as one after the other
+        predict = partial(_predict_fold, [X[t.window_id] for t in usable],
+                          [fold[t.window_id] for t in usable], on)
+        with one_blas_thread(), ThreadPoolExecutor(max_workers=settings.n_jobs) as pool:
+            predicted = list(pool.map(predict, np.unique(fk), [fit["model"] for fit in fits]))
+        for f, (tests, pred) in zip(np.unique(fk), predicted, strict=True):
             start = 0
             for t, test in zip(usable, tests, strict=True):
                 preds[k.window_id, t.window_id][test] = pred[start:start + test.sum()]
