@@ -85,9 +85,9 @@ def main() -> int:
         times: dict[str, list[tuple[float, float]]] = {way: [] for way in ways}
         results = {}
         for _ in range(args.repeats):
-            for way, statements in ways.items():
+            for i, (way, statements) in enumerate(ways.items()):
                 times[way].append(timed(con, statements, params))
-                results[way] = f"prices_{len(results)}"  # a name made here, quoted where used
+                results[way] = f"prices_{i}"  # one table a way (a name made here, quoted)
                 con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(results[way])} AS "  # noqa: S608
                             "SELECT * FROM feat_position_prices")
         a, b = results.values()
