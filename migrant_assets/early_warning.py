@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -55,10 +56,15 @@ from migrant_assets.models.classifiers import (
     CLASSIFIERS,
     PriorThresholdClassifier,
     capped_fit,
-    make_classifier,
     training_rows,
 )
 from migrant_assets.models.data import usable_columns
+from migrant_assets.models.departure import (
+    PendingFit,
+    held_out_predictions,
+    release_workers,
+    run_fits_in_turn,
+)
 from migrant_assets.models.store import save_model
 
 #: Out-of-fold folds of the training cohort (evaluation and threshold).
@@ -179,23 +185,6 @@ class RiskModel:
     leaving_share: float
 
 
-def _calibrated(cfg: StudyConfig, seed: int) -> CalibratedClassifierCV:
-    """The study's classifier calibrated by ``CalibratedClassifierCV`` on stratified folds of
-    its own training rows (seeded)."""
-    ew = cfg.early_warning
-    if ew.classifier not in CLASSIFIERS:
-        raise ValueError(f"early_warning.classifier must be one of {CLASSIFIERS}")
-    return CalibratedClassifierCV(
-        make_classifier(ew.classifier, seed, cfg.models), method=ew.calibration,
-        cv=StratifiedKFold(ew.calibration_folds, shuffle=True, random_state=seed))
-
-
-def _fit(cfg: StudyConfig, X: np.ndarray, y: np.ndarray, seed: int) -> CalibratedClassifierCV:
-    rows = training_rows(y, cfg.models.max_train_rows_per_class, seed)
-    with capped_fit():
-        return _calibrated(cfg, seed).fit(X[rows], y[rows])
-
-
 def best_f1_threshold(y: np.ndarray, p: np.ndarray) -> float:
     """The probability threshold (flag when p >= it) of the highest F1 on (y, p); ties: the
     highest threshold."""
@@ -213,17 +202,41 @@ def _training_matrix(con: duckdb.DuckDBPyConnection, k: int) -> pd.DataFrame:
     return run_sql(con, "early_warning/training.sql", {"k": k}).df()
 
 
+def _risk_fits(cfg: StudyConfig, k: int, X: np.ndarray, y: np.ndarray) -> list[PendingFit]:
+    """The fits of the risk model of k: one per outer fold (seed + fold, predicting the fold's
+    held-out rows) and the final model on every row (seed), each the study's classifier inside
+    ``CalibratedClassifierCV`` on at most ``models.max_train_rows_per_class`` rows of a class."""
+    ew, settings, seed = cfg.early_warning, cfg.models, cfg.models.seed
+    calibration = (ew.calibration, ew.calibration_folds)
+    split = StratifiedKFold(OUTER_FOLDS, shuffle=True, random_state=seed)
+    fits = []
+    for i, (train, test) in enumerate(split.split(X, y)):
+        rows = train[training_rows(y[train], settings.max_train_rows_per_class, seed + i)]
+        held_out = np.zeros(len(y), bool)
+        held_out[test] = True
+        fits.append(PendingFit({"k": k, "fold": i}, ew.classifier, X, y, rows, held_out,
+                               seed + i, settings, calibration))
+    rows = training_rows(y, settings.max_train_rows_per_class, seed)
+    fits.append(PendingFit({"k": k, "fold": None}, ew.classifier, X, y, rows, None, seed,
+                           settings, calibration))
+    return fits
+
+
 def train_risk_models(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, out_dir: Path
                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fit the risk model of every k = 1..horizon on the training cohort with a known outcome
     and save it (joblib) under ``out_dir``; returns the model rows (``early_warning_models``)
     and the out-of-fold predictions (``early_warning_predictions``). A k whose training users
-    have fewer than ``thresholds.min_class_size`` of a class is skipped with its reason."""
+    have fewer than ``thresholds.min_class_size`` of a class is skipped with its reason. The
+    fits of a k run in ``models.n_jobs`` worker processes (``departure.run_fits_in_turn``)
+    while the next k's matrix is read; every fit is seeded, so the models do not depend on
+    where they were fit."""
     ensure_schema(con)
     first, last = train_arrivals(cfg)
     latest = con.execute("SELECT max(call_date) FROM daily_contacts").fetchone()[0]
-    ew, seed = cfg.early_warning, cfg.models.seed
-    rows, predictions = [], []
+    ew = cfg.early_warning
+    if ew.classifier not in CLASSIFIERS:
+        raise ValueError(f"early_warning.classifier must be one of {CLASSIFIERS}")
     if latest is None:
         return _model_rows([{"k": k, "status": "skipped", "reason": "no calls landed"}
                             for k in range(1, ew.horizon_days + 1)], ew.classifier), \
@@ -232,43 +245,76 @@ def train_risk_models(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, out_dir:
     outcomes = run_sql(con, "early_warning/outcomes.sql", {"day": latest}).df()
     with registered(con, ew_outcome_frame=outcomes):
         con.execute("CREATE OR REPLACE TEMP TABLE ew_outcomes AS SELECT * FROM ew_outcome_frame")
-    for k in range(1, ew.horizon_days + 1):
-        data = _training_matrix(con, k)
-        y = data["leaving"].to_numpy(bool) if len(data) else np.zeros(0, bool)
-        n_pos, n_neg = int(y.sum()), int((~y).sum())
-        row = {"k": k, "n_train": len(y), "n_leaving": n_pos,
-               "leaving_share": n_pos / len(y) if len(y) else None}
-        if min(n_pos, n_neg) < cfg.thresholds.min_class_size:
-            rows.append({**row, "status": "skipped", "reason": (
-                f"{n_pos} leaving and {n_neg} staying migrants with a known outcome among the "
-                f"arrivals of {first}..{last}: fewer than thresholds.min_class_size = "
-                f"{cfg.thresholds.min_class_size}")})
-            continue
-        columns, _, reason = usable_columns(data, "departure", with_locals=False)
-        if reason:
-            rows.append({**row, "status": "skipped", "reason": reason})
-            continue
-        X = data[columns].to_numpy(float)
-        folds = np.zeros(len(y), int)
-        oof = np.zeros(len(y))
-        split = StratifiedKFold(OUTER_FOLDS, shuffle=True, random_state=seed)
-        for i, (train, test) in enumerate(split.split(X, y)):
-            folds[test] = i
-            oof[test] = _fit(cfg, X[train], y[train], seed + i).predict_proba(X[test])[:, 1]
-        threshold = best_f1_threshold(y, oof)
-        model = RiskModel(k, _fit(cfg, X, y, seed), columns,
-                          np.nanmedian(np.where(np.isfinite(X), X, np.nan), axis=0),
-                          threshold, n_pos / len(y))
-        path = out_dir / f"k{k:02d}.joblib"
-        sha = save_model(model, path)
-        rows.append({**row, "status": "ok", "threshold": threshold,
-                     "features": ",".join(columns), "path": str(path), "sha256": sha})
-        predictions.append(pd.DataFrame({
-            "k": k, "user_id": data["user_id"].to_numpy(), "arrival_day": data["arrival_day"],
-            "last_call_day": data["last_call_day"], "leaving": y, "fold": folds,
-            "probability": oof}))
+    planned: list[dict[str, Any]] = []
+
+    def groups() -> Iterator[list[PendingFit]]:
+        for k in range(1, ew.horizon_days + 1):
+            plan = _risk_plan(con, cfg, k, first, last)
+            planned.append(plan)
+            yield plan.get("fits", [])
+
+    try:
+        rows, predictions = _risk_models(planned, run_fits_in_turn(groups(), cfg.models),
+                                         out_dir)
+    finally:
+        release_workers()  # idle, they would hold their memory through the next assets
     preds = pd.concat(predictions, ignore_index=True) if predictions else pd.DataFrame()
     return _model_rows(rows, ew.classifier), preds
+
+
+def _risk_models(planned: list[dict[str, Any]], done: Iterator[int], out_dir: Path
+                 ) -> tuple[list[dict], list[pd.DataFrame]]:
+    """The model rows and out-of-fold predictions of each k of ``planned`` as its fits are
+    ``done`` (:func:`train_risk_models`); each ok model saved under ``out_dir``."""
+    rows, predictions = [], []
+    for i in done:
+        plan = planned[i]
+        planned[i] = {}  # its matrix and models are not held past its turn
+        if "fits" not in plan:
+            rows.append(plan["row"])
+            continue
+        row, data, X, y, fits = plan["row"], plan["data"], plan["X"], plan["y"], plan["fits"]
+        folds, oof = np.zeros(len(y), int), np.zeros(len(y))
+        for p in fits[:-1]:
+            test = p.held_out
+            folds[test] = p.fit["fold"]
+            oof[test] = (p.fit.get("held_out")
+                         or held_out_predictions(p.fit["model"], X[test]))[1]
+        threshold = best_f1_threshold(y, oof)
+        model = RiskModel(row["k"], fits[-1].fit["model"], plan["columns"],
+                          np.nanmedian(np.where(np.isfinite(X), X, np.nan), axis=0),
+                          threshold, row["n_leaving"] / len(y))
+        path = out_dir / f"k{row['k']:02d}.joblib"
+        sha = save_model(model, path)
+        rows.append({**row, "status": "ok", "threshold": threshold,
+                     "features": ",".join(plan["columns"]), "path": str(path), "sha256": sha})
+        predictions.append(pd.DataFrame({
+            "k": row["k"], "user_id": data["user_id"].to_numpy(),
+            "arrival_day": data["arrival_day"], "last_call_day": data["last_call_day"],
+            "leaving": y, "fold": folds, "probability": oof}))
+    return rows, predictions
+
+
+def _risk_plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, k: int, first: date,
+               last: date) -> dict[str, Any]:
+    """The training matrix of k and its fits (:func:`_risk_fits`), or only its row when k is
+    skipped (too few users of a class, or no usable feature) with the reason."""
+    data = _training_matrix(con, k)
+    y = data["leaving"].to_numpy(bool) if len(data) else np.zeros(0, bool)
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    row = {"k": k, "n_train": len(y), "n_leaving": n_pos,
+           "leaving_share": n_pos / len(y) if len(y) else None}
+    if min(n_pos, n_neg) < cfg.thresholds.min_class_size:
+        return {"row": {**row, "status": "skipped", "reason": (
+            f"{n_pos} leaving and {n_neg} staying migrants with a known outcome among the "
+            f"arrivals of {first}..{last}: fewer than thresholds.min_class_size = "
+            f"{cfg.thresholds.min_class_size}")}}
+    columns, _, reason = usable_columns(data, "departure", with_locals=False)
+    if reason:
+        return {"row": {**row, "status": "skipped", "reason": reason}}
+    X = data[columns].to_numpy(float)
+    return {"row": row, "data": data, "columns": columns, "X": X, "y": y,
+            "fits": _risk_fits(cfg, k, X, y)}
 
 
 def _model_rows(rows: list[dict], classifier: str) -> pd.DataFrame:

@@ -62,6 +62,10 @@ query($id: String!) {
 }"""
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture()
 def webserver(tiny: dict, tmp_path: Path):
     """`dagster dev` (webserver and daemon) on 127.0.0.1 over the tiny city's DuckDB file and
@@ -76,6 +80,9 @@ def webserver(tiny: dict, tmp_path: Path):
         [str(Path(sys.executable).parent / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port),
          "-w", str(PROJECT_ROOT / "workspace.yaml")],
         cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        # SIGINT as default: a suite started by a script without job control ignores it, and
+        # dagster dev would inherit that and never stop on it (killed after 30 s instead)
+        preexec_fn=_default_sigint,
     )
     try:
         deadline = time.monotonic() + 120

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.model_selection import StratifiedKFold
 
 from migrant_assets import early_warning as ew
 from migrant_assets.config import StudyConfig
@@ -22,6 +24,9 @@ from migrant_assets.db import connect
 from migrant_assets.early_warning import best_f1_threshold, evaluate, train_risk_models
 from migrant_assets.features import FEATURES
 from migrant_assets.graphs import arrival_window
+from migrant_assets.models.classifiers import make_classifier
+from migrant_assets.models.data import usable_columns
+from migrant_assets.models.departure import fit_classifier
 
 
 def _read(cfg: StudyConfig) -> duckdb.DuckDBPyConnection:
@@ -133,6 +138,46 @@ def test_evaluation_suppresses_small_cells_and_computes_by_hand() -> None:
     assert cells.loc["brier", "value"] == pytest.approx(brier)
 
 
+def test_risk_models_fit_in_worker_processes_equal_a_plain_fit(tiny: dict, tmp_path) -> None:
+    """The risk models of k = 1..3 on a copy of the `tiny` city, fit one after the other here
+    (``models.n_jobs`` 1) and in two worker processes, give the same model rows and the same
+    out-of-fold probabilities; and fold 1 of k = 2 equals, independently, scikit-learn's
+    ``CalibratedClassifierCV`` of the forest (seed + 1) fit on the other folds' users."""
+    base = tiny["cfg"].model_copy(update={"early_warning": tiny["cfg"].early_warning.model_copy(
+        update={"horizon_days": 3})})
+    shutil.copy(tiny["cfg"].duckdb_path, tmp_path / "copy.duckdb")
+    con = connect(tmp_path / "copy.duckdb")
+    try:
+        runs = {}
+        for jobs in (1, 2):
+            cfg = base.model_copy(update={"models": base.models.model_copy(
+                update={"n_trees": 20, "n_jobs": jobs})})
+            runs[jobs] = train_risk_models(con, cfg, tmp_path / f"models{jobs}")
+        data = ew._training_matrix(con, 2)  # the temp tables of the last run
+    finally:
+        con.close()
+    (models1, preds1), (models2, preds2) = runs[1], runs[2]
+    assert list(models1["status"]) == ["ok"] * 3, models1[["k", "status", "reason"]]
+    # the files' hashes differ: a tree's node records pickle their padding bytes too
+    same = ["k", "status", "n_train", "n_leaving", "leaving_share", "threshold", "features"]
+    pd.testing.assert_frame_equal(models1[same], models2[same])
+    pd.testing.assert_frame_equal(preds1, preds2)
+
+    y = data["leaving"].to_numpy(bool)
+    X = data[usable_columns(data, "departure", with_locals=False)[0]].to_numpy(float)
+    seed, ew_cfg = cfg.models.seed, cfg.early_warning
+    train, test = list(StratifiedKFold(ew.OUTER_FOLDS, shuffle=True, random_state=seed)
+                       .split(X, y))[1]
+    plain = CalibratedClassifierCV(
+        make_classifier(ew_cfg.classifier, seed + 1, cfg.models), method=ew_cfg.calibration,
+        cv=StratifiedKFold(ew_cfg.calibration_folds, shuffle=True, random_state=seed + 1))
+    plain.fit(X[train], y[train])
+    got = preds2[(preds2["k"] == 2) & (preds2["fold"] == 1)]
+    assert list(got["user_id"]) == list(data["user_id"].to_numpy()[test])
+    np.testing.assert_allclose(got["probability"], plain.predict_proba(X[test])[:, 1],
+                               rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("classifier, calibration", [
     ("random forest", "sigmoid"), ("random forest", "isotonic"),
     ("logistic regression", "sigmoid")])
@@ -153,8 +198,9 @@ def test_top_features_equal_the_model_predicting_each_occluded_row(classifier, c
     X[rng.random((n, m)) < 0.1] = np.nan  # missing values: the imputer's indicators move too
     medians = np.nanmedian(X, axis=0)
     X[:20, 2] = medians[2]  # already at the median: moves nothing
-    model = ew.RiskModel(7, ew._fit(cfg, X, y, 11), [f"f{j}" for j in range(m)], medians,
-                         0.5, float(y.mean()))
+    fitted = fit_classifier(classifier, X, y, 11, cfg.models, calibration=(
+        calibration, cfg.early_warning.calibration_folds))
+    model = ew.RiskModel(7, fitted, [f"f{j}" for j in range(m)], medians, 0.5, float(y.mean()))
     assert (ew._forest_stages(model.model) is None) == (classifier != "random forest")
     old = ew.OCCLUSION_BATCH
     ew.OCCLUSION_BATCH = 128  # three batches

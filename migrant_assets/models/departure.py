@@ -41,7 +41,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 from joblib.externals.loky import get_reusable_executor
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.metrics import average_precision_score
+from sklearn.model_selection import StratifiedKFold
 
 from migrant_assets.config import ModelSettings, StudyConfig, Window
 from migrant_assets.db import run_sql
@@ -195,23 +197,35 @@ def fingerprint(name: str, seed: int, settings: ModelSettings, columns: Sequence
 
 
 def fit_classifier(name: str, X: np.ndarray, y: np.ndarray, seed: int,
-                   settings: ModelSettings, threads: int | None = None) -> Any:
+                   settings: ModelSettings, threads: int | None = None,
+                   calibration: tuple[str, int] | None = None) -> Any:
     """Classifier ``name`` (:func:`make_classifier`) fit on ``X, y`` under :func:`capped_fit`;
     a forest then predicts on one thread (a few thousand rows: starting threads costs more
     than the trees). ``threads``: the forest's threads for this fit (default
     ``settings.n_jobs``; 1 in a worker process, where fits run side by side); its parameter is
     set back after, so the model is the same wherever it was fit (the trees do not depend on
-    the threads)."""
+    the threads). ``calibration``: (method, folds) to fit it inside scikit-learn's
+    ``CalibratedClassifierCV`` on that many stratified folds (seeded), as the early warning's
+    risk models (``early_warning.py``)."""
     model = make_classifier(name, seed, settings)
     forest = model.named_steps["model"].estimator if name == RANDOM_FOREST else None
     if forest is not None and threads is not None:
         forest.n_jobs = threads
+    fitted = model
+    if calibration is not None:
+        method, folds = calibration
+        fitted = CalibratedClassifierCV(
+            model, method=method, cv=StratifiedKFold(folds, shuffle=True, random_state=seed))
     with capped_fit():
-        model.fit(X, y)
+        fitted.fit(X, y)
     if forest is not None:
+        pipelines = ([model] if calibration is None
+                     else [cc.estimator for cc in fitted.calibrated_classifiers_])
         forest.n_jobs = settings.n_jobs
-        model.named_steps["model"].estimator_.n_jobs = 1
-    return model
+        for pipeline in pipelines:
+            pipeline.named_steps["model"].estimator.n_jobs = settings.n_jobs
+            pipeline.named_steps["model"].estimator_.n_jobs = 1
+    return fitted
 
 
 def held_out_predictions(model, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -222,14 +236,15 @@ def held_out_predictions(model, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _fit_in_worker(name: str, X: np.ndarray, y: np.ndarray, seed: int, settings: ModelSettings,
-                   threads: int, held_out: np.ndarray | None
+                   threads: int, held_out: np.ndarray | None,
+                   calibration: tuple[str, int] | None = None
                    ) -> tuple[bytes, tuple[np.ndarray, np.ndarray] | None]:
     """:func:`fit_classifier` in a worker process: the model pickled there, as the bytes stored
     (``departure_models_fitted``) of a model fit in this process (an array unpickled in a worker
     carries a copy of its dtype, not numpy's own: viewed with numpy's, so the pickle does not
     hold that copy beside it), and its :func:`held_out_predictions` of the rows ``held_out``."""
     X, y = X.view(np.dtype(X.dtype.str)), y.view(np.dtype(y.dtype.str))
-    model = fit_classifier(name, X, y, seed, settings, threads)
+    model = fit_classifier(name, X, y, seed, settings, threads, calibration)
     return (pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL),
             None if held_out is None else held_out_predictions(model, held_out))
 
@@ -239,7 +254,8 @@ class PendingFit:
     """A fit of :func:`planned_fits` still to run: classifier ``name`` on the ``rows`` of
     ``X, y`` (sliced when the fit is sent to a worker, so that planned fits hold no copies);
     a fold model also predicts the rows ``held_out`` (a mask of ``X``; None for the final
-    model). Its model goes into ``fit``, the fit's row."""
+    model). Its model goes into ``fit``, the fit's row. ``calibration``: that of
+    :func:`fit_classifier`."""
 
     fit: dict[str, Any]
     name: str
@@ -249,6 +265,7 @@ class PendingFit:
     held_out: np.ndarray | None
     seed: int
     settings: ModelSettings
+    calibration: tuple[str, int] | None = None
 
     def arguments(self) -> tuple:
         """The arguments of :func:`fit_classifier`."""
@@ -301,7 +318,7 @@ def run_fits_in_turn(groups: Iterable[Sequence[PendingFit]],
     if settings.n_jobs <= 1:
         for i, group in enumerate(groups):
             for p in group:
-                p.fit["model"] = fit_classifier(*p.arguments())
+                p.fit["model"] = fit_classifier(*p.arguments(), calibration=p.calibration)
             yield i
         return
     futures: list[list] = []
@@ -315,7 +332,8 @@ def run_fits_in_turn(groups: Iterable[Sequence[PendingFit]],
         _WORKERS_STARTED.set()
         executor = get_reusable_executor(max_workers=settings.n_jobs)
         futures.append([executor.submit(_fit_in_worker, *p.arguments(), threads=1,
-                                        held_out=p.held_out_rows()) for p in group])
+                                        held_out=p.held_out_rows(), calibration=p.calibration)
+                         for p in group])
         return group
 
     try:
