@@ -10,7 +10,9 @@
 -- timed_call        the user made or received a call of known duration in the window (a missed
 --                   call has none: call_duration, duration_variance).
 --
--- A contact is another party of the window's undirected view.
+-- A contact is another party of the window's undirected view: `edges` lists a pair both ways
+-- (a pair called both ways appears twice, which the MAX of `known` does not see; no DISTINCT:
+-- 35-40 % of the statement on the `large` city).
 CREATE OR REPLACE TEMP TABLE feat_check_support AS
 WITH rows AS (
     SELECT user_id FROM features WHERE window_id = $window_id
@@ -18,7 +20,7 @@ WITH rows AS (
 edges AS (
     SELECT src AS user_id, dst AS contact FROM window_graph
     WHERE window_id = $window_id AND src <> dst
-    UNION
+    UNION ALL
     SELECT dst AS user_id, src AS contact FROM window_graph
     WHERE window_id = $window_id AND src <> dst
 ),
