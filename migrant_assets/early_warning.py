@@ -430,9 +430,19 @@ def _model_input(pre: Any, X: np.ndarray) -> np.ndarray:
 
 def _path_tests(tree: Any, width: int) -> np.ndarray:
     """(nodes, width) bool: the inputs tested on the path from the root to each node of a
-    fitted tree (a leaf's row: every test a row reaching it went through). scikit-learn numbers
-    a node after its parent."""
+    fitted tree (a leaf's row: every test a row reaching it went through; a node's row is its
+    parent's and the parent's test). A tree of few nodes per level is walked node by node, a
+    bushier one level by level (a forest of leaves free to grow on 10K rows: 390 nodes, depth
+    18; 0.3 ms a tree against 0.8; on 300 rows node by node is 2x faster)."""
     t = tree.tree_
+    if t.node_count < 10 * (t.max_depth + 1):
+        return _path_tests_by_node(t, width)
+    return _path_tests_by_level(t, width)
+
+
+def _path_tests_by_node(t: Any, width: int) -> np.ndarray:
+    """:func:`_path_tests` of the ``tree_`` ``t``, one node at a time (scikit-learn numbers a
+    node after its parent)."""
     tests = np.zeros((t.node_count, width), bool)
     for node in np.flatnonzero(t.children_left >= 0):
         row = tests[node].copy()
@@ -441,6 +451,24 @@ def _path_tests(tree: Any, width: int) -> np.ndarray:
             if child <= node:
                 raise ValueError("a tree node numbered before its parent")
             tests[child] = row
+    return tests
+
+
+def _path_tests_by_level(t: Any, width: int) -> np.ndarray:
+    """:func:`_path_tests` of the ``tree_`` ``t``, the children of one level at a time."""
+    left, right, feature = t.children_left, t.children_right, t.feature
+    tests = np.zeros((t.node_count, width), bool)
+    level = np.zeros(1, np.intp)
+    while level.size:
+        inner = level[left[level] >= 0]
+        parents = np.concatenate([inner, inner])
+        children = np.concatenate([left[inner], right[inner]])
+        if (children <= parents).any():
+            raise ValueError("a tree node numbered before its parent")
+        rows = tests[parents]
+        rows[np.arange(parents.size), feature[parents]] = True
+        tests[children] = rows
+        level = children
     return tests
 
 
