@@ -432,8 +432,8 @@ def _path_tests(tree: Any, width: int) -> np.ndarray:
     """(nodes, width) bool: the inputs tested on the path from the root to each node of a
     fitted tree (a leaf's row: every test a row reaching it went through; a node's row is its
     parent's and the parent's test). A tree of few nodes per level is walked node by node, a
-    bushier one level by level (a forest of leaves free to grow on 10K rows: 390 nodes, depth
-    18; 0.3 ms a tree against 0.8; on 300 rows node by node is 2x faster)."""
+    bushier one level by level (leaves free to grow: 0.86 ms a tree against 4.3 at 1,737
+    nodes, 0.47 against 0.67 at 268; at 33 nodes node by node is 2x faster)."""
     t = tree.tree_
     if t.node_count < 10 * (t.max_depth + 1):
         return _path_tests_by_node(t, width)
