@@ -63,7 +63,7 @@ from migrant_assets.models.departure import (
     PendingFit,
     held_out_predictions,
     release_workers,
-    run_fits_in_turn,
+    run_plans_in_turn,
 )
 from migrant_assets.models.store import save_model
 
@@ -228,7 +228,7 @@ def train_risk_models(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, out_dir:
     and save it (joblib) under ``out_dir``; returns the model rows (``early_warning_models``)
     and the out-of-fold predictions (``early_warning_predictions``). A k whose training users
     have fewer than ``thresholds.min_class_size`` of a class is skipped with its reason. The
-    fits of a k run in ``models.n_jobs`` worker processes (``departure.run_fits_in_turn``)
+    fits of a k run in ``models.n_jobs`` worker processes (``departure.run_plans_in_turn``)
     while the next k's matrix is read; every fit is seeded, so the models do not depend on
     where they were fit."""
     ensure_schema(con)
@@ -245,31 +245,22 @@ def train_risk_models(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, out_dir:
     outcomes = run_sql(con, "early_warning/outcomes.sql", {"day": latest}).df()
     with registered(con, ew_outcome_frame=outcomes):
         con.execute("CREATE OR REPLACE TEMP TABLE ew_outcomes AS SELECT * FROM ew_outcome_frame")
-    planned: list[dict[str, Any]] = []
-
-    def groups() -> Iterator[list[PendingFit]]:
-        for k in range(1, ew.horizon_days + 1):
-            plan = _risk_plan(con, cfg, k, first, last)
-            planned.append(plan)
-            yield plan.get("fits", [])
-
+    plans = (_risk_plan(con, cfg, k, first, last) for k in range(1, ew.horizon_days + 1))
     try:
-        rows, predictions = _risk_models(planned, run_fits_in_turn(groups(), cfg.models),
-                                         out_dir)
+        rows, predictions = _risk_models(
+            run_plans_in_turn(plans, lambda plan: plan.get("fits", []), cfg.models), out_dir)
     finally:
         release_workers()  # idle, they would hold their memory through the next assets
     preds = pd.concat(predictions, ignore_index=True) if predictions else pd.DataFrame()
     return _model_rows(rows, ew.classifier), preds
 
 
-def _risk_models(planned: list[dict[str, Any]], done: Iterator[int], out_dir: Path
+def _risk_models(plans: Iterator[dict[str, Any]], out_dir: Path
                  ) -> tuple[list[dict], list[pd.DataFrame]]:
-    """The model rows and out-of-fold predictions of each k of ``planned`` as its fits are
-    ``done`` (:func:`train_risk_models`); each ok model saved under ``out_dir``."""
+    """The model rows and out-of-fold predictions of each k's plan (:func:`_risk_plan`) as its
+    fits are done (:func:`train_risk_models`); each ok model saved under ``out_dir``."""
     rows, predictions = [], []
-    for i in done:
-        plan = planned[i]
-        planned[i] = {}  # its matrix and models are not held past its turn
+    for plan in plans:
         if "fits" not in plan:
             rows.append(plan["row"])
             continue

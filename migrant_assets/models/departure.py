@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import numpy as np
@@ -247,6 +247,10 @@ def _fit_in_worker(name: str, X: np.ndarray, y: np.ndarray, seed: int, settings:
     model = fit_classifier(name, X, y, seed, settings, threads, calibration)
     return (pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL),
             None if held_out is None else held_out_predictions(model, held_out))
+
+
+#: A plan of :func:`run_plans_in_turn` (whatever its caller makes).
+P = TypeVar("P")
 
 
 @dataclass
@@ -558,22 +562,31 @@ def _finish(con: duckdb.DuckDBPyConnection, plan: _Planned) -> Evaluation:
     return Evaluation(result_df, fold_df, models)
 
 
-def _run_plans(con: duckdb.DuckDBPyConnection, plans: Iterable[Callable[[], _Planned]],
-               settings: ModelSettings) -> Iterator[Evaluation]:
-    """Each plan's :class:`Evaluation`, in order: the plans are made one at a time (each
-    callable of ``plans``, when its fits are about to be submitted) and their fits run in one
-    stream (:func:`run_fits_in_turn`), a plan scored and written (:func:`_finish`) as soon as
-    its fits are done, while the workers fit the next plan's."""
-    made: list[_Planned | None] = []
+def run_plans_in_turn(plans: Iterable[P], pending: Callable[[P], Sequence[PendingFit]],
+                      settings: ModelSettings) -> Iterator[P]:
+    """Each plan of ``plans``, in order, as soon as its fits (``pending(plan)``) are done: the
+    plans are made one at a time (``plans`` is read when the next plan's fits are about to be
+    submitted) and their fits run in one stream (:func:`run_fits_in_turn`), so the workers fit
+    the next plan's while the caller finishes one, and no more than two plans are held here."""
+    made: list[P | None] = []
 
-    def groups() -> Iterator[list[PendingFit]]:
-        for make in plans:
-            made.append(make())
-            yield made[-1].pending
+    def groups() -> Iterator[Sequence[PendingFit]]:
+        for plan in plans:
+            made.append(plan)
+            yield pending(plan)
 
     for i in run_fits_in_turn(groups(), settings):
-        yield _finish(con, made[i])
-        made[i] = None  # its matrices and models are the caller's now
+        plan, made[i] = made[i], None  # its matrices and models are the caller's now
+        yield plan
+
+
+def _run_plans(con: duckdb.DuckDBPyConnection, plans: Iterable[Callable[[], _Planned]],
+               settings: ModelSettings) -> Iterator[Evaluation]:
+    """Each plan's :class:`Evaluation`, in order: each callable of ``plans`` makes its plan
+    when its fits are about to be submitted (:func:`run_plans_in_turn`), and a plan is scored
+    and written (:func:`_finish`) as soon as its fits are done."""
+    for planned in run_plans_in_turn((make() for make in plans), lambda p: p.pending, settings):
+        yield _finish(con, planned)
 
 
 def _leaving_vs_staying(
