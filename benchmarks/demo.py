@@ -3,7 +3,7 @@ with seconds and peak memory per asset and per stage, beside a baseline checkout
 
     .venv/bin/python benchmarks/demo.py [--presets tiny demo] [--baseline REV|none]
                                         [--workdir /tmp/bench-demo] [--quiet]
-                                        [--memory-limit 1GB]
+                                        [--memory-limit 1GB] [--early-warning]
 
 Each preset runs from nothing (city generation included) in a fresh work directory and Dagster
 home, ours first, then the baseline (``REV`` checked out as a git worktree and imported instead of
@@ -44,9 +44,9 @@ def _shipped_duckdb(checkout: Path) -> dict | None:
 
 
 def _run(label: str, preset: str, workdir: Path, python_path: Path | None,
-         echo: bool, duckdb: dict | None = None) -> PipelineRun:
+         echo: bool, duckdb: dict | None = None, early_warning: bool = False) -> PipelineRun:
     shutil.rmtree(workdir, ignore_errors=True)
-    config = write_config(workdir, preset, SEED, None, duckdb)
+    config = write_config(workdir, preset, SEED, None, duckdb, early_warning)
     print(f"\n== {preset}: {label} ==", flush=True)
     run = run_demo(config, workdir, python_path=python_path, echo=echo)
     status = "ok" if run.returncode == 0 else f"exit code {run.returncode}"
@@ -99,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="do not echo the demo's output")
     parser.add_argument("--memory-limit", help="duckdb.memory_limit of both runs (default: "
                         "each checkout's default study config, as its `make demo`)")
+    parser.add_argument("--early-warning", action="store_true",
+                        help="both runs with the early warning's assets (`demo --early-warning`, "
+                        "as the test suite's `tiny` demo)")
     args = parser.parse_args(argv)
     base_path = (None if args.baseline == "none"
                  else baseline_checkout(args.baseline, args.workdir / f"base-{args.baseline}"))
@@ -107,9 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     failed = False
     for preset in args.presets:
         ours = _run("ours", preset, args.workdir / f"{preset}-ours", None, not args.quiet,
-                    ours_db)
+                    ours_db, args.early_warning)
         base = (_run(f"baseline {args.baseline}", preset, args.workdir / f"{preset}-base",
-                     base_path, not args.quiet, base_db) if base_path else None)
+                     base_path, not args.quiet, base_db, args.early_warning)
+                if base_path else None)
         _report(preset, ours, base)
         failed |= ours.returncode != 0
     return 1 if failed else 0

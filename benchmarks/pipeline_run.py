@@ -154,14 +154,17 @@ class PipelineRun:
 
 
 def write_config(workdir: Path, preset: str, seed: int, calls: int | None,
-                 duckdb: dict | None = None) -> Path:
-    """A study config for the synthetic city ``preset`` (scaled to ``calls`` when given)."""
+                 duckdb: dict | None = None, early_warning: bool = False) -> Path:
+    """A study config for the synthetic city ``preset`` (scaled to ``calls`` when given), with
+    the early warning's assets when ``early_warning``."""
     source = {"kind": "synthetic", "preset": preset, "seed": seed}
     if calls is not None:
         source["calls"] = calls
     cfg = {"source": source, "workdir": str(workdir)}
     if duckdb:
         cfg["duckdb"] = duckdb
+    if early_warning:
+        cfg["early_warning"] = {"enabled": True}
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir.parent / f"{workdir.name}.study.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))

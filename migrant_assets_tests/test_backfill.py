@@ -66,24 +66,43 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def _start(args: list[str], env: dict, log) -> subprocess.Popen:
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / args[0]), *args[1:], "-w",
+         str(PROJECT_ROOT / "workspace.yaml")],
+        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        # SIGINT as default: a suite started by a script without job control ignores it, and
+        # the process would inherit that and never stop on it (killed after 30 s instead)
+        preexec_fn=_default_sigint,
+    )
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGINT)  # the webserver or daemon stops with its code server
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        pass
+    try:  # whatever of its session is left
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 @pytest.fixture()
 def webserver(tiny: dict, tmp_path: Path):
-    """`dagster dev` (webserver and daemon) on 127.0.0.1 over the tiny city's DuckDB file and
-    the demo's Dagster instance."""
+    """The Dagster webserver on 127.0.0.1 over the tiny city's DuckDB file and the demo's
+    Dagster instance, and a function that starts the daemon beside it: the two processes of
+    `dagster dev`, started one after the other as a deployment runs them. The backfill daemon
+    looks for new backfills when it starts and then every 30 s, so the daemon is started once
+    the backfill is launched (`dagster dev` would find it up to 30 s later)."""
     # the demo's instance: the automation judges staleness from its materializations
     home = Path(tiny["dagster_home"])
     port = _free_port()
     env = {**os.environ, "DAGSTER_HOME": str(home),
            "MIGRANT_ASSETS_CONFIG": str(tiny["config_path"])}
-    log = (tmp_path / "dagster_dev.log").open("w")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port),
-         "-w", str(PROJECT_ROOT / "workspace.yaml")],
-        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        # SIGINT as default: a suite started by a script without job control ignores it, and
-        # dagster dev would inherit that and never stop on it (killed after 30 s instead)
-        preexec_fn=_default_sigint,
-    )
+    log = (tmp_path / "dagster.log").open("w")
+    procs = [_start(["dagster-webserver", "-h", "127.0.0.1", "-p", str(port)], env, log)]
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -93,36 +112,31 @@ def webserver(tiny: dict, tmp_path: Path):
             except (OSError, AssertionError):
                 time.sleep(1)
         else:
-            log_text = (tmp_path / "dagster_dev.log").read_text()
+            log_text = (tmp_path / "dagster.log").read_text()
             pytest.fail(f"the webserver did not start: {log_text}")
-        yield port
+        yield port, lambda: procs.append(_start(["dagster-daemon", "run"], env, log))
     finally:
-        proc.send_signal(signal.SIGINT)  # dagster dev stops its webserver and daemon
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            pass
-        try:  # whatever of its session is left
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        for proc in reversed(procs):
+            _stop(proc)
         log.close()
 
 
-def test_departure_models_backfill_from_the_webserver(tiny: dict, webserver: int) -> None:
+def test_departure_models_backfill_from_the_webserver(tiny: dict, webserver) -> None:
+    port, start_daemon = webserver
     cfg = tiny["cfg"]
     every_k = [w.key for w in cfg.calendar.windows("first_k_days")]
     assert every_k[0] == "2016-09-07" and every_k[-1] == "2016-09-18"
     keys = every_k[-2:]  # k = 13, 14
-    launched = _graphql(webserver, LAUNCH, {"params": {
+    launched = _graphql(port, LAUNCH, {"params": {
         "assetSelection": [{"path": ["departure_models"]}], "partitionNames": keys,
         "fromFailure": False}})["launchPartitionBackfill"]
     assert launched["__typename"] == "LaunchBackfillSuccess", launched
     backfill = launched["backfillId"]
+    start_daemon()  # its backfill daemon takes the backfill at once, its sensors run after
 
     deadline = time.monotonic() + TIMEOUT_S
     while time.monotonic() < deadline:
-        data = _graphql(webserver, STATUS, {"id": backfill})
+        data = _graphql(port, STATUS, {"id": backfill})
         status = data["partitionBackfillOrError"]["status"]
         runs = data["runsOrError"]["results"]
         if status in ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED") and runs \

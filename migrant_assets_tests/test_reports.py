@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 import matplotlib.image as mpimg
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -45,12 +46,14 @@ from migrant_assets.reports import (
     transfer_heatmap,
 )
 from migrant_assets.reports.maps import district_outlines
+from migrant_assets.reports.plots import STUDY_GROUPS
 from migrant_assets.reports.report import SECTIONS, fmt_count, fmt_metric, fmt_z
 from migrant_assets.reports.tables import (
     group_sizes,
     unavailable_data,
     unsuppressed_small_cells,
 )
+from migrant_assets.reports.trends import TREND_FAMILY, panel_groups, trend_figure
 
 BASE_ID = 1_152_921_504_606_846_000  # pseudonym-sized ids, so no count can collide with one
 SHARED_DISTRICTS = (Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -290,6 +293,49 @@ def test_trends_match_numpy(study, cfg):
         assert row["window_label"] == "W2" and not row["suppressed"]
     assert trends.loc[(trends["feature"] == "similar_age") & (trends["label"] == "local")
                       & (trends["window_id"] == w2), "n"].item() == 11  # one null skipped
+
+
+#: Magnitudes of group means that make wide or offset tick labels (a variance in s², a price
+#: in yuan, a fraction, a negative difference, ten million).
+_MAGNITUDES = (0.0125, -0.35, 12.5, 345.6, 98_765.4, 812_345.6, 1.2e7)
+
+
+def _wide_trends(study: str) -> pd.DataFrame:
+    """A trend table of every plotted feature of ``study`` for its three groups over four
+    weeks, means of several magnitudes."""
+    rows = []
+    features = [f for fs in panel_groups(study).values() for f in fs]
+    for i, feature in enumerate(features):
+        base = _MAGNITUDES[i % len(_MAGNITUDES)]
+        for g, label in enumerate(STUDY_GROUPS[study]):
+            for week in range(4):
+                rows.append({"study": study, "window_family": TREND_FAMILY[study],
+                             "window_order": week, "window_label": f"W{week + 1}",
+                             "feature": feature, "label": label,
+                             "mean": base * (1 + 0.1 * g - 0.05 * week), "se": abs(base) * 0.02})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("study_name", ["integration", "departure"])
+def test_trend_panels_never_overlap(study_name):
+    """The trend grids are laid out by fixed margins, not by matplotlib's layout engine: every
+    panel with its title, tick labels, unit and offset text, every section title and the legend
+    stay inside the figure and apart from each other, with means of any magnitude."""
+    fig = trend_figure(_wide_trends(study_name), study_name)
+    assert fig is not None and fig.get_layout_engine() is None
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [ax.get_tightbbox(renderer) for ax in fig.axes]
+    assert len(boxes) == sum(len(f) for f in panel_groups(study_name).values())
+    boxes += [t.get_window_extent(renderer) for t in fig.texts]  # the title, section titles
+    boxes.append(fig.legends[0].get_window_extent(renderer))
+    inside = fig.bbox
+    for i, box in enumerate(boxes):
+        assert inside.x0 <= box.x0 and box.x1 <= inside.x1, (i, box)
+        assert inside.y0 <= box.y0 and box.y1 <= inside.y1, (i, box)
+        for other in boxes[i + 1:]:
+            assert not box.overlaps(other), (i, box, other)
+    plt.close(fig)
 
 
 def test_trends_suppress_small_groups(study, cfg):

@@ -29,6 +29,7 @@ import math
 import duckdb
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 
 from migrant_assets.config import StudyConfig
 from migrant_assets.db import run_sql, transaction
@@ -81,31 +82,63 @@ def panel_groups(study: str) -> dict[str, list[str]]:
     return {g: out[g] for g in FAMILY_TITLES if g in out}  # the papers' order
 
 
+#: The trend grids' geometry in inches: a panel (width, height) with its labels, the margins
+#: inside it (left: tick labels and unit; bottom: week labels; top: the feature's title), the
+#: figure title, a section's title and the legend. Fixed, not laid out by matplotlib's
+#: constrained layout, which measured every tick label of the 130 panels and took half of the
+#: figures' drawing time.
+PANEL_IN = (3.1, 2.6)
+PANEL_MARGINS_IN = {"left": 0.78, "right": 0.12, "bottom": 0.55, "top": 0.32}
+TOP_IN, SECTION_IN, LEGEND_IN = 0.6, 0.6, 0.7
+
+
+def _panel(row: int, col: int, top_in: float, ncols: int, height_in: float
+           ) -> tuple[float, float, float, float]:
+    """The axes rectangle (figure fractions) of the panel at ``row``, ``col`` of a section whose
+    panels start ``top_in`` inches below the figure's top."""
+    m, (w, h) = PANEL_MARGINS_IN, PANEL_IN
+    left = col * w + m["left"]
+    bottom = height_in - (top_in + (row + 1) * h) + m["bottom"]
+    return (left / (w * ncols), bottom / height_in,
+            (w - m["left"] - m["right"]) / (w * ncols), (h - m["bottom"] - m["top"]) / height_in)
+
+
 def plot_trends(trends: pd.DataFrame, study: str, ncols: int = 5) -> bytes:
+    """The PNG of :func:`trend_figure`, or a figure saying why there is none."""
+    fig = trend_figure(trends, study, ncols)
+    if fig is None:
+        return message_figure(_trend_title(study), "no published group mean (no data, or every "
+                                                   "cell has fewer users than min_group_size)")
+    return to_png(fig, dpi=80, laid_out=True)
+
+
+def _trend_title(study: str) -> str:
+    return f"{study.capitalize()} study: group mean ± standard error per week"
+
+
+def trend_figure(trends: pd.DataFrame, study: str, ncols: int = 5) -> Figure | None:
     """A grid figure of one study: per feature, the group means ± s.e. over the study's weeks,
-    panels grouped by feature group with the paper's figure named (module docstring)."""
+    panels grouped by feature group with the paper's figure named (module docstring); None
+    when no group mean is published. Laid out by :data:`PANEL_IN` and its margins."""
     data = trends[(trends["study"] == study) & (trends["window_family"] == TREND_FAMILY[study])
                   & trends["mean"].notna()].sort_values("window_order")
-    title = f"{study.capitalize()} study: group mean ± standard error per week"
     if data.empty:
-        return message_figure(title, "no published group mean (no data, or every cell has "
-                                     "fewer users than min_group_size)")
+        return None
     weeks = data.drop_duplicates("window_label").sort_values("window_order")["window_label"]
     x_of = {w: i for i, w in enumerate(weeks)}
     sections = panel_groups(study)
     n_rows = [math.ceil(len(f) / ncols) for f in sections.values()]
-    fig = plt.figure(figsize=(3.1 * ncols, 2.6 * sum(n_rows) + 0.6 * len(sections) + 0.8),
-                     layout="constrained")
-    fig.suptitle(title, fontsize=15)
-    subfigs = fig.subfigures(len(sections), 1, height_ratios=[r + 0.35 for r in n_rows])
+    height = TOP_IN + sum(SECTION_IN + PANEL_IN[1] * r for r in n_rows) + LEGEND_IN
+    fig = plt.figure(figsize=(PANEL_IN[0] * ncols, height))
+    fig.suptitle(_trend_title(study), fontsize=15, y=1 - 0.25 / height, va="top")
     handles = {}
-    for subfig, (group, features), rows in zip(
-        [subfigs] if len(sections) == 1 else subfigs, sections.items(), n_rows, strict=True
-    ):
-        subfig.suptitle(f"{FAMILY_TITLES[group]} — cf. {GROUPS[group].paper_figure}",
-                        fontsize=12, fontweight="bold")
-        axes = subfig.subplots(rows, ncols, squeeze=False).ravel()
-        for ax, feature in zip(axes, features, strict=False):
+    top = TOP_IN  # inches from the figure's top to the next section
+    for (group, features), rows in zip(sections.items(), n_rows, strict=True):
+        fig.text(0.5, 1 - (top + 0.3) / height,
+                 f"{FAMILY_TITLES[group]} — cf. {GROUPS[group].paper_figure}",
+                 ha="center", va="center", fontsize=12, fontweight="bold")
+        for i, feature in enumerate(features):
+            ax = fig.add_axes(_panel(i // ncols, i % ncols, top + SECTION_IN, ncols, height))
             for label in STUDY_GROUPS[study]:
                 g = data[(data["feature"] == feature) & (data["label"] == label)]
                 if g.empty:
@@ -120,9 +153,8 @@ def plot_trends(trends: pd.DataFrame, study: str, ncols: int = 5) -> bytes:
             ax.set_xlabel("week", fontsize=8)
             ax.tick_params(labelsize=8)
             ax.grid(alpha=0.3)
-        for ax in axes[len(features):]:
-            ax.set_axis_off()
+        top += SECTION_IN + PANEL_IN[1] * rows
     fig.legend([handles[g] for g in STUDY_GROUPS[study] if g in handles],
                [GROUP_NAMES[g] for g in STUDY_GROUPS[study] if g in handles],
-               loc="outside lower center", ncols=3, fontsize=12)
-    return to_png(fig, dpi=80)
+               loc="lower center", bbox_to_anchor=(0.5, 0.15 / height), ncols=3, fontsize=12)
+    return fig
