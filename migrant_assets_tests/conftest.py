@@ -3,9 +3,6 @@ hand-written ``subscribers`` and ``calls`` rows with small integer ids."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 
@@ -13,11 +10,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from migrant_assets.cli import main
-from migrant_assets.config import StudyConfig
 from migrant_assets.db import connect, quote, run_sql
-from migrant_assets.defs.resources import SQL_LOG_ENV
 from migrant_assets.features import FEATURE_TABLES, FEATURES
+from migrant_assets_tests import background
 
 #: Defaults of a ``subscribers`` row after ``user_id``, in column order.
 SUBSCRIBER_DEFAULTS = {
@@ -103,45 +98,53 @@ def table_rows(con) -> Callable[[str], list[tuple]]:
     return lambda table: sorted(con.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
 
 
-#: The installed-wheel demo of test_packaging.py, when the session runs it: it runs in
-#: subprocesses beside the suite, started once the `tiny` demo is done (two demos at once would
-#: only share the two cores) or by its own test.
-_WHEEL_RUN: list = []
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "background(job): the test waits for a background.Job that the session starts "
+        "once its tests are collected; such tests run last")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Modules in three turns, each module's tests together and in order: those that need
+    neither the `tiny` demo nor a background job (while those run beside them), those that need
+    the demo, then those that wait for a job of their own."""
+    turn: dict[str, int] = {}
     for item in items:
-        if item.name == "test_installed_wheel_works_outside_the_checkout":
-            _WHEEL_RUN.append(item.module.start_wheel_run)
-            return
+        mine = 2 if item.get_closest_marker("background") else int("tiny" in item.fixturenames)
+        turn[item.nodeid.split("::")[0]] = max(turn.get(item.nodeid.split("::")[0], 0), mine)
+    items.sort(key=lambda item: turn[item.nodeid.split("::")[0]])
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the background jobs of the tests selected (not when only collecting)."""
+    if session.config.option.collectonly:
+        return
+    jobs = []
+    for item in session.items:
+        if "tiny" in item.fixturenames and background.TINY not in jobs:
+            jobs.append(background.TINY)
+        marker = item.get_closest_marker("background")
+        if marker is not None and marker.args[0] not in jobs:
+            jobs.append(marker.args[0])
+    for job in jobs:
+        job.start_once()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    background.cleanup()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    lines = background.timeline()
+    if lines:
+        terminalreporter.write_sep("-", "background jobs")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """`migrant-assets demo --preset tiny --early-warning` run once for the session (the main
-    job end to end, the early warning included), every statement each asset runs logged
-    (``sql_log``, test_house.py); the environment is restored afterwards."""
-    tmp = tmp_path_factory.mktemp("tiny")
-    saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "MIGRANT_ASSETS_CONFIG",
-                                            "MIGRANT_ASSETS_DUCKDB", "MIGRANT_ASSETS_KEY",
-                                            SQL_LOG_ENV)}
-    os.environ["DAGSTER_HOME"] = str(tmp / "dagster_home")
-    os.environ[SQL_LOG_ENV] = str(tmp / "sql_log.jsonl")
-    for k in ("MIGRANT_ASSETS_DUCKDB", "MIGRANT_ASSETS_KEY", "MIGRANT_ASSETS_CONFIG"):
-        os.environ.pop(k, None)
-    try:
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            main(["demo", "--preset", "tiny", "--early-warning", "--workdir", str(tmp / "work")])
-        cfg = StudyConfig.load(tmp / "work" / "study.yaml")
-        os.environ.pop(SQL_LOG_ENV)  # only the demo's statements
-        for start in _WHEEL_RUN:
-            start()
-        yield {"output": out.getvalue(), "cfg": cfg, "config_path": tmp / "work" / "study.yaml",
-               "dagster_home": tmp / "dagster_home", "sql_log": tmp / "sql_log.jsonl"}
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+def tiny() -> dict:
+    """`migrant-assets demo --preset tiny --early-warning`, run once for the session in its own
+    process (``background.TINY``): ``output`` (what it printed), ``cfg``, ``config_path``,
+    ``dagster_home``, ``sql_log`` (every statement each asset ran), ``pristine``."""
+    return background.TINY.result()

@@ -4,10 +4,14 @@ error, in one run (the asset's single-run backfill policy; were there several, t
 limit 1 in dagster.yaml, would serialise them).
 Then the automation (issue 12) takes over: `departure_curves`, which reads every k, is stale and
 re-materialized by the `keep_results_fresh` sensor, and after it the `report`.
+
+It runs beside the rest of the suite (``background.Job``) on a copy of the session's `tiny` demo:
+its work directory and Dagster instance as the demo left them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -23,6 +27,7 @@ import duckdb
 import pytest
 
 from migrant_assets.config import PROJECT_ROOT
+from migrant_assets_tests import background
 
 TIMEOUT_S = 600  # two runs, one at a time through the duckdb pool, then the automation
 
@@ -89,19 +94,16 @@ def _stop(proc: subprocess.Popen) -> None:
         pass
 
 
-@pytest.fixture()
-def webserver(tiny: dict, tmp_path: Path):
-    """The Dagster webserver on 127.0.0.1 over the tiny city's DuckDB file and the demo's
-    Dagster instance, and a function that starts the daemon beside it: the two processes of
-    `dagster dev`, started one after the other as a deployment runs them. The backfill daemon
+@contextlib.contextmanager
+def _webserver(home: Path, config_path: Path, log_path: Path):
+    """The Dagster webserver on 127.0.0.1 over a copy of the tiny city's DuckDB file and the
+    demo's Dagster instance, and a function that starts the daemon beside it: the two processes
+    of `dagster dev`, started one after the other as a deployment runs them. The backfill daemon
     looks for new backfills when it starts and then every 30 s, so the daemon is started once
     the backfill is launched (`dagster dev` would find it up to 30 s later)."""
-    # the demo's instance: the automation judges staleness from its materializations
-    home = Path(tiny["dagster_home"])
     port = _free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(home),
-           "MIGRANT_ASSETS_CONFIG": str(tiny["config_path"])}
-    log = (tmp_path / "dagster.log").open("w")
+    env = {**os.environ, "DAGSTER_HOME": str(home), "MIGRANT_ASSETS_CONFIG": str(config_path)}
+    log = log_path.open("w")
     procs = [_start(["dagster-webserver", "-h", "127.0.0.1", "-p", str(port)], env, log)]
     try:
         deadline = time.monotonic() + 120
@@ -112,8 +114,7 @@ def webserver(tiny: dict, tmp_path: Path):
             except (OSError, AssertionError):
                 time.sleep(1)
         else:
-            log_text = (tmp_path / "dagster.log").read_text()
-            pytest.fail(f"the webserver did not start: {log_text}")
+            raise AssertionError(f"the webserver did not start: {log_path.read_text()}")
         yield port, lambda: procs.append(_start(["dagster-daemon", "run"], env, log))
     finally:
         for proc in reversed(procs):
@@ -121,57 +122,78 @@ def webserver(tiny: dict, tmp_path: Path):
         log.close()
 
 
-def test_departure_models_backfill_from_the_webserver(tiny: dict, webserver) -> None:
-    port, start_daemon = webserver
-    cfg = tiny["cfg"]
+def _backfill(tiny: dict) -> dict:
+    """The backfill and the automation after it, on a copy of the `tiny` demo's work directory
+    and Dagster instance (the demo's own are read by other tests meanwhile); a background job of
+    the session. Returns the runs, when each asset of the automation was updated after them and
+    by which sensor, and the windows modelled."""
+    copy = background.moved_copy(tiny, "backfill")
+    cfg = copy["cfg"]
     every_k = [w.key for w in cfg.calendar.windows("first_k_days")]
-    assert every_k[0] == "2016-09-07" and every_k[-1] == "2016-09-18"
     keys = every_k[-2:]  # k = 13, 14
-    launched = _graphql(port, LAUNCH, {"params": {
-        "assetSelection": [{"path": ["departure_models"]}], "partitionNames": keys,
-        "fromFailure": False}})["launchPartitionBackfill"]
-    assert launched["__typename"] == "LaunchBackfillSuccess", launched
-    backfill = launched["backfillId"]
-    start_daemon()  # its backfill daemon takes the backfill at once, its sensors run after
+    with _webserver(copy["dagster_home"], copy["config_path"],
+                    copy["dagster_home"] / "dagster.log") as (port, start_daemon):
+        launched = _graphql(port, LAUNCH, {"params": {
+            "assetSelection": [{"path": ["departure_models"]}], "partitionNames": keys,
+            "fromFailure": False}})["launchPartitionBackfill"]
+        assert launched["__typename"] == "LaunchBackfillSuccess", launched
+        backfill = launched["backfillId"]
+        start_daemon()  # its backfill daemon takes the backfill at once, its sensors run after
 
-    deadline = time.monotonic() + TIMEOUT_S
-    while time.monotonic() < deadline:
-        data = _graphql(port, STATUS, {"id": backfill})
-        status = data["partitionBackfillOrError"]["status"]
-        runs = data["runsOrError"]["results"]
-        if status in ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED") and runs \
-                and all(r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in runs):
-            break
-        time.sleep(3)
-    else:
-        pytest.fail(f"backfill {backfill} did not finish in {TIMEOUT_S} s: {status}, {runs}")
+        deadline = time.monotonic() + TIMEOUT_S
+        while time.monotonic() < deadline:
+            data = _graphql(port, STATUS, {"id": backfill})
+            status = data["partitionBackfillOrError"]["status"]
+            runs = data["runsOrError"]["results"]
+            if status in ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED") and \
+                    runs and all(r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in runs):
+                break
+            time.sleep(3)
+        else:
+            raise AssertionError(f"backfill {backfill} did not finish in {TIMEOUT_S} s: "
+                                 f"{status}, {runs}")
+        # the automation: curves (downstream of every k), then the report (downstream of curves)
+        instance = dg.DagsterInstance.from_config(str(copy["dagster_home"]))
+        ended = [instance.get_run_stats(r["runId"]).end_time for r in runs]
+        backfill_end = max(t for t in ended if t is not None) if any(ended) else 0.0
+        updated = {}
+        while time.monotonic() < deadline and len(updated) < 2:
+            for name in ("departure_curves", "report"):
+                event = instance.get_latest_materialization_event(dg.AssetKey(name))
+                if event is not None and event.timestamp > backfill_end:
+                    updated[name] = event
+            time.sleep(3)
+        # the DuckDB file, once no run of the sensor holds it (one writing process at a time)
+        busy = dg.RunsFilter(statuses=[dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING,
+                                       dg.DagsterRunStatus.STARTED])
+        while time.monotonic() < deadline and instance.get_runs(filters=busy):
+            time.sleep(3)
+        con = duckdb.connect(str(cfg.duckdb_path), read_only=True)
+        try:
+            windows = con.execute(
+                "SELECT count(DISTINCT window_id) FROM model_results "
+                "WHERE experiment = 'leaving_vs_staying'").fetchone()[0]
+        finally:
+            con.close()
+        sensors = {name: instance.get_run_by_id(event.run_id).tags.get("dagster/sensor_name")
+                   for name, event in updated.items()}
+    return {"every_k": every_k, "runs": runs, "windows": windows, "sensors": sensors,
+            "updated": {name: event.timestamp for name, event in updated.items()}}
+
+
+#: The backfill, beside the rest of the suite once the `tiny` demo is done.
+BACKFILL = background.Job("the webserver's backfill", _backfill, after=background.TINY,
+                          isolated=True)
+
+
+@pytest.mark.background(BACKFILL)
+def test_departure_models_backfill_from_the_webserver() -> None:
+    done = BACKFILL.result()
+    every_k, runs, updated = done["every_k"], done["runs"], done["updated"]
+    assert every_k[0] == "2016-09-07" and every_k[-1] == "2016-09-18"
     assert len(runs) == 1, runs  # a single-run backfill: both k in one run, in order
     assert all(r["status"] == "SUCCESS" for r in runs), runs
-    # the automation: curves (downstream of every k), then the report (downstream of curves)
-    instance = dg.DagsterInstance.from_config(str(tiny["dagster_home"]))
-    backfill_end = max(instance.get_run_stats(r["runId"]).end_time for r in runs)
-    updated = {}
-    while time.monotonic() < deadline and len(updated) < 2:
-        for name in ("departure_curves", "report"):
-            event = instance.get_latest_materialization_event(dg.AssetKey(name))
-            if event is not None and event.timestamp > backfill_end:
-                updated[name] = event
-        time.sleep(3)
     assert set(updated) == {"departure_curves", "report"}, "automation did not update them"
-    # the DuckDB file, once no run of the sensor holds it (one writing process at a time)
-    busy = dg.RunsFilter(statuses=[dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING,
-                                   dg.DagsterRunStatus.STARTED])
-    while time.monotonic() < deadline and instance.get_runs(filters=busy):
-        time.sleep(3)
-    con = duckdb.connect(str(cfg.duckdb_path), read_only=True)
-    try:
-        windows = con.execute(
-            "SELECT count(DISTINCT window_id) FROM model_results "
-            "WHERE experiment = 'leaving_vs_staying'").fetchone()[0]
-    finally:
-        con.close()
-    assert windows == len(every_k)  # the demo's twelve, the two backfilled among them
-    assert updated["report"].timestamp > updated["departure_curves"].timestamp
-    for event in updated.values():
-        tags = instance.get_run_by_id(event.run_id).tags
-        assert tags.get("dagster/sensor_name") == "keep_results_fresh", tags
+    assert done["windows"] == len(every_k)  # the demo's twelve, the two backfilled among them
+    assert updated["report"] > updated["departure_curves"]
+    assert set(done["sensors"].values()) == {"keep_results_fresh"}, done["sensors"]

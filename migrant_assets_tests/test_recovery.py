@@ -17,21 +17,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from migrant_assets.config import StudyConfig
 from migrant_assets.errors import InputError
 from migrant_assets.runs import workdir_lock
+from migrant_assets_tests import background
 from migrant_assets_tests.sql_log import tables_written
-
-
-def _env(home: Path) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("MIGRANT_ASSETS_") and k != "DAGSTER_HOME"}
-    env["DAGSTER_HOME"] = str(home)
-    return env
-
-
-def _demo(work: Path) -> list[str]:
-    return [sys.executable, "-m", "migrant_assets.cli", "demo", "--preset", "tiny",
-            "--workdir", str(work)]
 
 
 def _kill_during(cmd: list[str], env: dict, marker: str) -> tuple[str, str]:
@@ -40,7 +30,7 @@ def _kill_during(cmd: list[str], env: dict, marker: str) -> tuple[str, str]:
     of the run left STARTED, and what the process printed."""
     import dagster as dg
 
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    proc = background.popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=env)
     seen = []
     assert proc.stdout is not None
@@ -114,23 +104,41 @@ def _same_tables(a: Path, a_root: str, b: Path, b_root: str, leave_out: set[str]
     return differ
 
 
-def test_killed_runs_never_block_the_next_one(tiny: dict, tmp_path: Path) -> None:
-    work, env = tmp_path / "work", _env(tmp_path / "dagster_home")
-    cmd = _demo(work)
-    # a marker is the line of the step before the stage (runs.main_plan's order)
-    windows = tiny["cfg"].calendar.windows("first_k_days")  # one run over every k
-    every_k = f"[{windows[0].key}..{windows[-1].key}]:"
-    stages = {"ingest": "synthetic_city:", "features": f"first_k_days_graph {every_k}",
-              "models": f"features_first_k_days {every_k}"}
+def _killed_runs() -> dict:
+    """The `tiny` demo killed during ingestion, features and models, then run to the end, in a
+    new work directory and Dagster instance; a background job of the session."""
+    root = background.scratch("recovery")
+    work, env = root / "work", background.clean_env(root / "dagster_home")
+    cmd = background.demo_command(work)
+    # a marker is the line of the step before the stage (runs.main_plan's order); the first
+    # run writes the study config, whose windows give the later markers
     killed, printed = [], []
-    for marker in stages.values():  # each kill leaves a run STARTED, holding the pool's slot
+    for stage in ("ingest", "features", "models"):  # each kill leaves a run STARTED
+        if stage == "ingest":
+            marker = "synthetic_city:"
+        else:
+            windows = StudyConfig.load(work / "study.yaml").calendar.windows("first_k_days")
+            every_k = f"[{windows[0].key}..{windows[-1].key}]:"  # one run over every k
+            marker = (f"first_k_days_graph {every_k}" if stage == "features"
+                      else f"features_first_k_days {every_k}")
         run_id, out = _kill_during(cmd, env, marker)
         killed.append(run_id)
         printed.append(out)
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    return {"work": work, "killed": killed, "printed": printed, "done": done}
+
+
+#: The killed runs and the run after them, beside the rest of the suite.
+KILLED_RUNS = background.Job("the killed tiny demos", _killed_runs, isolated=True)
+
+
+@pytest.mark.background(KILLED_RUNS)
+def test_killed_runs_never_block_the_next_one(tiny: dict) -> None:
+    runs = KILLED_RUNS.result()
+    done, work = runs["done"], runs["work"]
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    later = "".join(printed[1:]) + done.stdout  # the next process recovers each killed run
-    for run_id in killed:
+    later = "".join(runs["printed"][1:]) + done.stdout  # the next process recovers each one
+    for run_id in runs["killed"]:
         assert f"recovered: run {run_id}" in later, later[:3000]
     clean = tiny["cfg"]
     early_warning, report_rows = _early_warning_parts(Path(tiny["sql_log"]))

@@ -6,8 +6,9 @@ weeks, one departure week and one first-k-days window are computed again on Spar
 DuckDB feature tables: every feature column equals DuckDB's (same users, labels and nulls;
 values to 1e-9, relative above 1), and the departure and integration models fit on the
 Spark-fed features give the same tables as the demo's. ``MIGRANT_ASSETS_SPARK_ALL_WINDOWS=1``
-runs every window of the study (whole period included; minutes instead of one). One Spark
-session for the module; skipped only when Java or pyspark is missing.
+runs every window of the study (whole period included; minutes instead of one). The Spark run
+is a background job of the session (``background.Job``, in a process of its own, beside the
+other tests once the `tiny` demo is done); skipped only when Java or pyspark is missing.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
 
 from migrant_assets import engines  # noqa: E402
 from migrant_assets.graphs import build_window_graph, window_graph_stats  # noqa: E402
+from migrant_assets_tests import background  # noqa: E402
 
 #: The k of the departure models compared (a window whose classes the tiny city supports).
 MODEL_K_LABEL = "k=7"
@@ -43,11 +45,11 @@ def _windows(cfg) -> list:
             next(w for w in cal.windows("first_k_days") if w.label == MODEL_K_LABEL)]
 
 
-@pytest.fixture(scope="module")
-def spark_run(tiny, tmp_path_factory):
+def _spark_run(tiny: dict) -> dict:
     """The tiny city's DuckDB file copied, its windows' graphs and features recomputed on Spark
-    local[2] and read back into the copy; DuckDB's features and graph stats kept beside."""
-    tmp = tmp_path_factory.mktemp("spark")
+    local[2] and read back into the copy; DuckDB's features and graph stats kept beside. A
+    background job of the session, in a process of its own (its JVM stops with it)."""
+    tmp = background.scratch("spark")
     cfg = tiny["cfg"]
     shutil.copy(cfg.duckdb_path, tmp / "spark_fed.duckdb")
     cfg = cfg.model_copy(update={"engine": cfg.engine.model_copy(update={
@@ -55,28 +57,55 @@ def spark_run(tiny, tmp_path_factory):
         "conf": {"spark.sql.shuffle.partitions": "2"}})})
     windows = _windows(cfg)
     con = connect(tmp / "spark_fed.duckdb", cfg.duckdb)
-    duck = {w.window_id: (
-        con.execute("SELECT * FROM features WHERE window_id = ? ORDER BY user_id",
-                    [w.window_id]).df(),
-        window_graph_stats(con, w)) for w in windows}
-    days = sorted({w.start + timedelta(days=i)
-                   for w in windows for i in range((w.end - w.start).days + 1)})
-    with engines.spark_sql(cfg) as sql:
-        engines.export_inputs(con, sql)
-        n_calls = engines.spark_daily_contacts(con, sql, days)
-        spark = {}
-        for w in windows:
-            stats = build_window_graph(sql, w)
-            engines.spark_features(con, sql, cfg, w)
-            spark[w.window_id] = (
-                con.execute("SELECT * FROM features WHERE window_id = ? ORDER BY user_id",
-                            [w.window_id]).df(), stats)
-    yield {"cfg": cfg, "con": con, "duckdb_file": tiny["cfg"].duckdb_path, "duck": duck,
-           "spark": spark, "windows": windows, "n_calls": n_calls, "days": days}
+    try:
+        duck = {w.window_id: (
+            con.execute("SELECT * FROM features WHERE window_id = ? ORDER BY user_id",
+                        [w.window_id]).df(),
+            window_graph_stats(con, w)) for w in windows}
+        days = sorted({w.start + timedelta(days=i)
+                       for w in windows for i in range((w.end - w.start).days + 1)})
+        with engines.spark_sql(cfg) as sql:
+            engines.export_inputs(con, sql)
+            n_calls = engines.spark_daily_contacts(con, sql, days)
+            spark = {}
+            for w in windows:
+                stats = build_window_graph(sql, w)
+                engines.spark_features(con, sql, cfg, w)
+                spark[w.window_id] = (
+                    con.execute("SELECT * FROM features WHERE window_id = ? ORDER BY user_id",
+                                [w.window_id]).df(), stats)
+    finally:
+        con.close()
+    return {"cfg": cfg, "path": tmp / "spark_fed.duckdb", "duckdb_file": tiny["cfg"].duckdb_path,
+            "duck": duck, "spark": spark, "windows": windows, "n_calls": n_calls, "days": days}
+
+
+#: The Spark run, beside the rest of the suite once the `tiny` demo is done.
+SPARK_RUN = background.Job("the Spark features", _spark_run, after=background.TINY,
+                           isolated=True)
+
+
+#: The tests that read it: the session starts it once they are collected, and runs them last.
+reads_spark_run = pytest.mark.background(SPARK_RUN)
+
+
+@pytest.fixture(scope="module")
+def spark_run():
+    """:data:`SPARK_RUN`'s result, and ``con``: the Spark-fed copy of the DuckDB file. The
+    Spark session the module's tests started in this process is stopped afterwards (the JVM's
+    memory back to the rest of the suite)."""
+    run = SPARK_RUN.result()
+    con = connect(run["path"], run["cfg"].duckdb)
+    yield {**run, "con": con}
     con.close()
-    sql.spark.stop()  # the JVM's memory back to the rest of the suite
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        active.stop()
 
 
+@reads_spark_run
 def test_spark_features_equal_duckdb_features(spark_run):
     """Every feature column of every window computed: same users, labels and nulls, values to
     1e-9 (relative above 1: a price of 5e4 yuan rounded to the microyuan in the exact sums can
@@ -99,6 +128,7 @@ def test_spark_features_equal_duckdb_features(spark_run):
             assert gap.max(initial=0.0) <= 1e-9, (window_id, column, gap.max())
 
 
+@reads_spark_run
 def test_spark_window_graphs_equal_duckdb_graphs(spark_run):
     """Nodes, edges, reciprocity, calls and durations of each window graph built on Spark."""
     assert spark_run["n_calls"] > 1000
@@ -111,6 +141,7 @@ def test_spark_window_graphs_equal_duckdb_graphs(spark_run):
             assert spark[key] == pytest.approx(duck[key], rel=1e-12), (window_id, key)
 
 
+@reads_spark_run
 def test_models_on_spark_features_equal_duckdb_models(spark_run):
     """The departure models of each first-k-days window computed (one k by default, every k
     with ``MIGRANT_ASSETS_SPARK_ALL_WINDOWS=1``), fit again on the Spark-fed features, give
@@ -132,6 +163,7 @@ def test_models_on_spark_features_equal_duckdb_models(spark_run):
                                       obj=window.window_id)
 
 
+@reads_spark_run
 def test_integration_models_on_spark_features_equal_duckdb_models(spark_run):
     """The integration study's regressions (settled vs locals with backward removal, the share
     classified as locals, the three-way one), fit again on the Spark-fed features of the four
@@ -160,6 +192,7 @@ def test_integration_models_on_spark_features_equal_duckdb_models(spark_run):
                                       obj=table)
 
 
+@reads_spark_run
 def test_partition_overwrite_is_idempotent_and_local(spark_run, tmp_path):
     """On Spark, the delete-then-insert of one partition replaces that partition only, and
     re-running it gives the same rows."""
@@ -214,6 +247,7 @@ def test_cte_read_twice_is_computed_once_for_its_statement(tmp_path):
         assert not [t.name for t in sql.spark.catalog.listTables() if t.name.startswith("cte_")]
 
 
+@reads_spark_run
 def test_dagster_assets_run_on_spark_with_their_partitions_and_checks(spark_run, tmp_path,
                                                                        monkeypatch):
     """With ``engine: spark`` in the study config, the same assets, partitions and checks: the
