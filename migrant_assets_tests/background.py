@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -72,8 +73,9 @@ class Job(threading.Thread):
             # spawned, not forked: a fork of the session would copy its threads' locks
             context = multiprocessing.get_context("spawn")
             here, there = context.Pipe(duplex=False)
-            child = context.Process(target=_isolated, name=self.name,
-                                    args=(there, self.work, args, scratch_root()))
+            # the work and its arguments pickled here, unpickled once its warnings are off
+            child = context.Process(target=_isolated, name=self.name, args=(
+                there, pickle.dumps((self.work, args)), scratch_root(), self.name))
             child.start()
             _CHILDREN.append(child)
             there.close()
@@ -135,15 +137,21 @@ def scratch_root() -> Path:
     return _ROOT[0]
 
 
-def _isolated(answer: Any, work: Callable[..., Any], args: tuple, root: Path) -> None:
-    """An isolated job's process: the session's scratch directory (the session removes it), no
-    warnings printed (pytest's filters, from pyproject.toml, hold in its own process only:
-    Dagster's preview warnings would be printed into the session's output), the jobs' priority;
-    sends back ``(True, value)`` or ``(False, the traceback)``."""
+def _isolated(answer: Any, payload: bytes, root: Path, name: str) -> None:
+    """An isolated job's process: the session's scratch directory (the session removes it), its
+    output (its own, a JVM's) in a log there instead of the session's, no warnings (pytest's
+    filters, from pyproject.toml, hold in its own process only), the jobs' priority; runs
+    ``payload`` (the pickled work and arguments, unpickled once the warnings are off: importing
+    the test module that holds the work warns) and sends back ``(True, value)`` or ``(False,
+    the traceback)``."""
     _ROOT.append(root)
+    with open(root / ("".join(c if c.isalnum() else "_" for c in name) + ".log"), "ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
     warnings.simplefilter("ignore")
     os.nice(NICE)
     try:
+        work, args = pickle.loads(payload)
         answer.send((True, work(*args)))
     except BaseException:  # noqa: BLE001 -- sent to the session, which raises it
         answer.send((False, traceback.format_exc()))

@@ -4,7 +4,9 @@ directory in use gets a clear error, not a crash.
 
 The clean run is the session's `tiny` demo, which has the early warning on; the killed runs
 leave it off (it is off by default, and it would be run four times here), so the early
-warning's tables and the report's early-warning parts are left out of the comparison."""
+warning's tables and the report's early-warning parts are left out of the comparison. The
+killed runs and the run after them are a background job of the session (``background.Job``, in
+a process of its own), beside the other tests."""
 
 from __future__ import annotations
 
