@@ -84,10 +84,9 @@ class Job(threading.Thread):
             except EOFError:  # it died without an answer
                 done = False
             child.join()
-            if not done and self.value is None:
-                self.value = f"its process ended with code {child.exitcode}, without an answer"
             if not done:
-                raise AssertionError(self.value)
+                raise AssertionError(self.value or f"its process ended with code "
+                                     f"{child.exitcode}, without an answer")
         except BaseException as error:  # noqa: BLE001 -- re-raised by result()
             self.error = error
         finally:

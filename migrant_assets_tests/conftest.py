@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -108,11 +109,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Modules in three turns, each module's tests together and in order: those that need
     neither the `tiny` demo nor a background job (while those run beside them), those that need
     the demo, then those that wait for a job of their own."""
-    turn: dict[str, int] = {}
+    turn: dict[Path, int] = {}
     for item in items:
         mine = 2 if item.get_closest_marker("background") else int("tiny" in item.fixturenames)
-        turn[item.nodeid.split("::")[0]] = max(turn.get(item.nodeid.split("::")[0], 0), mine)
-    items.sort(key=lambda item: turn[item.nodeid.split("::")[0]])
+        turn[item.path] = max(turn.get(item.path, 0), mine)
+    items.sort(key=lambda item: turn[item.path])
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -146,5 +147,6 @@ def pytest_terminal_summary(terminalreporter) -> None:
 def tiny() -> dict:
     """`migrant-assets demo --preset tiny --early-warning`, run once for the session in its own
     process (``background.TINY``): ``output`` (what it printed), ``cfg``, ``config_path``,
-    ``dagster_home``, ``sql_log`` (every statement each asset ran), ``pristine``."""
+    ``dagster_home``, ``sql_log`` (every statement each asset ran), ``pristine`` (a copy as it
+    ended), ``wheel`` (what it ran from, in a source checkout) and ``run_dir``."""
     return background.TINY.result()

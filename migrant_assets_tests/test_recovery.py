@@ -112,17 +112,14 @@ def _killed_runs() -> dict:
     root = background.scratch("recovery")
     work, env = root / "work", background.clean_env(root / "dagster_home")
     cmd = background.demo_command(work)
-    # a marker is the line of the step before the stage (runs.main_plan's order); the first
-    # run writes the study config, whose windows give the later markers
+    # a marker is the line of the step before the stage (runs.main_plan's order); each kill
+    # leaves a run STARTED. The first run writes the study config, whose windows give the
+    # markers of the features and models stages (one run over every k).
     killed, printed = [], []
-    for stage in ("ingest", "features", "models"):  # each kill leaves a run STARTED
-        if stage == "ingest":
-            marker = "synthetic_city:"
-        else:
+    for marker in ("synthetic_city:", "first_k_days_graph", "features_first_k_days"):
+        if marker != "synthetic_city:":
             windows = StudyConfig.load(work / "study.yaml").calendar.windows("first_k_days")
-            every_k = f"[{windows[0].key}..{windows[-1].key}]:"  # one run over every k
-            marker = (f"first_k_days_graph {every_k}" if stage == "features"
-                      else f"features_first_k_days {every_k}")
+            marker = f"{marker} [{windows[0].key}..{windows[-1].key}]:"
         run_id, out = _kill_during(cmd, env, marker)
         killed.append(run_id)
         printed.append(out)
