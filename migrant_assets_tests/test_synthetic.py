@@ -15,6 +15,8 @@ import pytest
 
 from migrant_assets.config import City
 from migrant_assets.synthetic import PRESETS, generate
+from migrant_assets.synthetic.geography import bearings
+from migrant_assets.synthetic.population import BEHAVIOUR, HOME_FOCUS
 from migrant_assets.synthetic.presets import BLOCK_CALLS as BLOCK_SIZE
 from migrant_assets.synthetic.presets import COUNTS, MAX_BLOCK_PERSONS, plan_blocks
 from migrant_assets.synthetic.seeding import permute
@@ -152,6 +154,35 @@ def test_arrivals_and_departures_are_planted_in_calls(city, calls, malformed):
     assert (new["min"].dt.date == new.arrival_day).all()
     leavers = new[new.will_leave]
     assert (leavers["max"].dt.date + timedelta(1) == leavers.leave_day).all()
+
+
+def test_bearings_without_focus_are_the_uniform_draws_themselves():
+    u = np.random.default_rng(3).random(10_000)
+    # bit for bit what rng.uniform(0, 2 pi) gives: groups without a focus keep their city
+    assert np.array_equal(bearings(u), np.random.default_rng(3).uniform(0, 2 * np.pi, 10_000))
+
+
+@pytest.mark.parametrize("focus", [0.3, 0.85])
+def test_bearings_follow_the_wrapped_cauchy_law(focus):
+    theta = bearings(np.random.default_rng(4).random(400_000), np.pi, focus)
+    # the wrapped Cauchy law's mean resultant length is its concentration, round its mean ...
+    resultant = np.mean(np.exp(1j * (theta - np.pi)))
+    assert abs(resultant.real - focus) < 0.005 and abs(resultant.imag) < 0.005
+    # ... and P(|theta - mean| < pi / 2) = (2 / pi) atan((1 + focus) / (1 - focus))
+    near = np.abs(np.angle(np.exp(1j * (theta - np.pi)))) < np.pi / 2
+    assert abs(near.mean() - 2 / np.pi * np.arctan((1 + focus) / (1 - focus))) < 0.005
+
+
+def test_locals_live_east_of_the_centre_migrants_west(city):
+    truth = pd.read_parquet(city / "ground_truth" / "truth.parquet")
+    east = truth["home_lon"] > CITY.center_lon
+    # the share of homes on a side is at least that of bearings within a quarter turn of it
+    # (the bounding box redraws a few), less sampling error
+    side = 2 / np.pi * np.arctan((1 + HOME_FOCUS) / (1 - HOME_FOCUS))
+    assert BEHAVIOUR["local"].home_bearing == 0 and BEHAVIOUR["settled_migrant"].home_bearing > 3
+    assert east[truth.group == "local"].mean() > side - 0.05
+    for group in ("settled_migrant", "new_migrant"):
+        assert (~east[truth.group == group]).mean() > side - 0.05
 
 
 def test_estate_prices_calibrated_and_fall_with_distance(city):
