@@ -125,7 +125,7 @@ def test_labels_agree_with_planted_truth(tiny: dict) -> None:
     # Generator 3.2: or so few calls that, spread at random over the month, all of them miss
     # the days a leaver is silent on (before week A, and week C) with a chance of 1% or more
     # (tiny, seed 20160901: a settled migrant with 8 calls, 2.6%).
-    silent_days = (a_start - cal.month_start).days + 7
+    silent_days = (a_start - cal.month_start).days + (b_start - a_start).days
     sparse |= (1 - silent_days / len(cal.days)) ** calls >= 0.01
     explained = others["subgroup"].eq("visitor") | others["quiet_from"].notna() | sparse[
         others.index]

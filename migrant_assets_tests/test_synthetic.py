@@ -156,6 +156,11 @@ def test_arrivals_and_departures_are_planted_in_calls(city, calls, malformed):
     assert (leavers["max"].dt.date + timedelta(1) == leavers.leave_day).all()
 
 
+def _quarter_turn_share(focus: float) -> float:
+    """P(|bearing - mean| < pi / 2) under the wrapped Cauchy law of concentration ``focus``."""
+    return 2 / np.pi * np.arctan((1 + focus) / (1 - focus))
+
+
 def test_bearings_without_focus_are_the_uniform_draws_themselves():
     u = np.random.default_rng(3).random(10_000)
     # bit for bit what rng.uniform(0, 2 pi) gives: groups without a focus keep their city
@@ -170,7 +175,7 @@ def test_bearings_follow_the_wrapped_cauchy_law(focus):
     assert abs(resultant.real - focus) < 0.005 and abs(resultant.imag) < 0.005
     # ... and P(|theta - mean| < pi / 2) = (2 / pi) atan((1 + focus) / (1 - focus))
     near = np.abs(np.angle(np.exp(1j * (theta - np.pi)))) < np.pi / 2
-    assert abs(near.mean() - 2 / np.pi * np.arctan((1 + focus) / (1 - focus))) < 0.005
+    assert abs(near.mean() - _quarter_turn_share(focus)) < 0.005
 
 
 def test_locals_live_east_of_the_centre_migrants_west(city):
@@ -178,7 +183,7 @@ def test_locals_live_east_of_the_centre_migrants_west(city):
     east = truth["home_lon"] > CITY.center_lon
     # the share of homes on a side is at least that of bearings within a quarter turn of it
     # (the bounding box redraws a few), less sampling error
-    side = 2 / np.pi * np.arctan((1 + HOME_FOCUS) / (1 - HOME_FOCUS))
+    side = _quarter_turn_share(HOME_FOCUS)
     assert BEHAVIOUR["local"].home_bearing == 0 and BEHAVIOUR["settled_migrant"].home_bearing > 3
     assert east[truth.group == "local"].mean() > side - 0.05
     for group in ("settled_migrant", "new_migrant"):

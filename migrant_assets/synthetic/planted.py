@@ -33,7 +33,7 @@ NOT_PLANTED: dict[str, str] = {
     "DM01": "the forest has the highest F1, but by too little against the MLP for the 5-fold t "
             "test; it held at t 7.6 on generator 3.1",
     "DM04": "the paper's text (geography second) and its own Table 1 (call behaviour 0.182 above "
-            "geography 0.143) disagree; the city follows the table: new migrants and locals "
+            "geography 0.143) disagree; on the city, as in that table, new migrants and locals "
             "differ by calls more than by places, which other findings need",
     "DM05": _CLOSE_GROUPS,
     "DM06": _CLOSE_GROUPS,
@@ -52,8 +52,8 @@ NOT_PLANTED: dict[str, str] = {
             "than the ego network once demographics and geography are removed",
     "IM04": _NEW_FEW_CONTACTS,
     "IM05": "new migrants' share classified as locals does not rise over the weeks: they stay in "
-            "the migrant quarter with few local contacts; their locals made last (tried) broke "
-            "D06, D09, D15 and IM06",
+            "the migrant quarter with few local contacts; making their local contacts last (tried) "
+            "broke D06, D09, D15 and IM06",
 }
 
 

@@ -81,7 +81,7 @@ LANDING_TURN = 0.6
 STAYER_LIKE_LEAVER = 0.3
 #: Where people live round the centre (generator 3.2): locals mostly east of it, migrants
 #: (settled and new) mostly west, in the migrant quarter, each home's bearing from a wrapped
-#: Cauchy law of this concentration (0.85: 96% within a quarter turn of their side), the
+#: Cauchy law of this concentration (0.85: 95% within a quarter turn of their side), the
 #: distances unchanged. A linear model can tell the two sides apart (IM01: geography the most
 #: influential set for settled migrants vs locals); prices and radii, radial, do not change.
 HOME_FOCUS = 0.85
