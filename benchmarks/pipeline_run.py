@@ -4,8 +4,10 @@ back from the Dagster event log the seconds of every step, by asset and by stage
 
 Not a benchmark itself. Memory is sampled from ``/proc`` (Linux) every 0.2 s: ``peak RSS`` is the
 largest sum of the tree's resident sets seen, and each step's peak is the largest seen while it
-ran. Disk is the work directory's size at the end (city files, DuckDB file, figures) and the
-largest size of the DuckDB spill directory seen while it ran.
+ran; beside it, the demo's own process alone (``main``: DuckDB, the matrices) and the largest
+other process of the tree (``child``: a fit's worker), each its own peak. Disk is the work
+directory's size at the end (city files, DuckDB file, figures) and the largest size of the
+DuckDB spill directory seen while it ran.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("ingest", "labels", "graphs", "features", "models", "reports")
+#: The peaks reported per stage and asset: the process tree, the demo's own process, the
+#: largest other process (:meth:`Sampler.peak`).
+PEAKS = {"peak_rss": "tree", "peak_main": "main", "peak_child": "child"}
 
 
 def _children(pid: int) -> list[int]:
@@ -48,12 +53,23 @@ def _rss_bytes(pid: int) -> int:
 
 def tree_rss(pid: int) -> int:
     """Resident bytes of ``pid`` and all its descendants."""
-    total, pending = 0, [pid]
+    return tree_rss_parts(pid)[0]
+
+
+def tree_rss_parts(pid: int) -> tuple[int, int, int]:
+    """Resident bytes of ``pid`` and all its descendants, of ``pid`` alone, and of the largest
+    descendant."""
+    total, main, child, pending = 0, 0, 0, [pid]
     while pending:
         p = pending.pop()
-        total += _rss_bytes(p)
+        rss = _rss_bytes(p)
+        total += rss
+        if p == pid:
+            main = rss
+        else:
+            child = max(child, rss)
         pending += _children(p)
-    return total
+    return total, main, child
 
 
 def dir_bytes(path: Path) -> int:
@@ -65,12 +81,13 @@ def dir_bytes(path: Path) -> int:
 
 @dataclass
 class Sampler:
-    """Samples a process tree's RSS and a directory's size in a thread."""
+    """Samples a process tree's RSS (the tree, its root alone, its largest other process) and a
+    directory's size in a thread."""
 
     pid: int
     spill_dir: Path
     interval: float = 0.2
-    samples: list[tuple[float, int]] = field(default_factory=list)
+    samples: list[tuple[float, tuple[int, int, int]]] = field(default_factory=list)
     peak_spill: int = 0
 
     def __post_init__(self) -> None:
@@ -81,7 +98,7 @@ class Sampler:
     def _loop(self) -> None:
         n = 0
         while not self._stop.is_set():
-            self.samples.append((time.time(), tree_rss(self.pid)))
+            self.samples.append((time.time(), tree_rss_parts(self.pid)))
             if n % 25 == 0:  # every 5 s: walking a large spill directory is not free
                 self.peak_spill = max(self.peak_spill, dir_bytes(self.spill_dir))
             n += 1
@@ -91,8 +108,11 @@ class Sampler:
         self._stop.set()
         self._thread.join()
 
-    def peak(self, start: float = 0.0, end: float = float("inf")) -> int:
-        return max((r for t, r in self.samples if start <= t <= end), default=0)
+    def peak(self, start: float = 0.0, end: float = float("inf"), of: str = "tree") -> int:
+        """The largest RSS seen between ``start`` and ``end`` of the tree, its root
+        (``"main"``) or its largest other process (``"child"``)."""
+        i = ("tree", "main", "child").index(of)
+        return max((r[i] for t, r in self.samples if start <= t <= end), default=0)
 
 
 @dataclass
@@ -136,19 +156,22 @@ class PipelineRun:
             if steps:
                 out[stage] = {
                     "seconds": sum(s.seconds for s in steps),
-                    "peak_rss": max(self.sampler.peak(s.start, s.end) for s in steps),
+                    **{key: max(self.sampler.peak(s.start, s.end, of) for s in steps)
+                       for key, of in PEAKS.items()},
                 }
         return out
 
     def by_asset(self) -> dict[str, dict]:
         """Seconds per asset (a step that materialized several assets counts once, under their
         joined names; checks run in their own steps count under ``<asset> checks``)."""
-        out: dict[str, dict] = defaultdict(lambda: {"seconds": 0.0, "peak_rss": 0, "runs": 0})
+        out: dict[str, dict] = defaultdict(lambda: {"seconds": 0.0, "runs": 0,
+                                                    **dict.fromkeys(PEAKS, 0)})
         for s in self.steps:
             name = " + ".join(s.assets) if s.assets else s.step_key
             row = out[name]
             row["seconds"] += s.seconds
-            row["peak_rss"] = max(row["peak_rss"], self.sampler.peak(s.start, s.end))
+            for key, of in PEAKS.items():
+                row[key] = max(row[key], self.sampler.peak(s.start, s.end, of))
             row["runs"] += 1
         return dict(out)
 
