@@ -538,6 +538,50 @@ def test_each_model_is_fitted_once(run):
         assert t3.loc["all features", col] == k14[col], col
 
 
+def test_transfer_sample_keeps_each_folds_class_rates():
+    """Each fold's sample has about ``size`` users, both classes at the fold's rates; a fold
+    with no more users is kept whole; the same seed gives the same users."""
+    rng = np.random.default_rng(3)
+    y = (rng.random(5000) < 0.08).astype(int)
+    fold = np.r_[rng.integers(0, 4, 4900), np.full(100, 4)]  # fold 4: 100 users only
+    keep = M.transfer_sample(y, fold, 300, seed=1)
+    for f in range(4):
+        in_fold = fold == f
+        assert abs(int(keep[in_fold].sum()) - 300) <= 2
+        assert y[keep & in_fold].mean() == pytest.approx(y[in_fold].mean(), abs=0.01)
+    assert keep[fold == 4].all()
+    assert np.array_equal(keep, M.transfer_sample(y, fold, 300, seed=1))
+    assert not np.array_equal(keep, M.transfer_sample(y, fold, 300, seed=2))
+
+
+def test_transfer_tests_the_same_sample_for_every_k(cfg):
+    """With ``models.transfer_rows`` below a fold's users, every pair (k, t) is tested on the
+    same seeded sample of window t's users (recorded: the cap, the users available), which
+    keeps the leavers' share; no sampled user was trained on."""
+    con = features_db(make_features(cfg, n_locals=0, n_settled=0, n_new=0))
+    windows = M.first_k_windows(con, cfg)
+    M.assign_departure_folds(con, cfg, SEED)
+    for w in windows:
+        M.evaluate_window(con, cfg, w, SEED, (M.RANDOM_FOREST,))
+    whole = M.transfer_matrix(con, cfg, SEED)
+    assert (whole.n_users == whole.n_users_available).all()  # 5000 per fold: every user
+    capped = cfg.model_copy(update={"models": cfg.models.model_copy(
+        update={"transfer_rows": 60})})
+    sampled = M.transfer_matrix(con, capped, SEED)
+    assert (sampled.test_rows_cap == 60).all()
+    assert (sampled.n_users_available == whole.n_users).all()
+    assert sampled.n_users.between(5 * 58, 5 * 62).all()
+    for _, pairs in sampled.groupby("test_window"):  # the same users for every k
+        assert pairs.n_users.nunique() == 1 and pairs.n_pos.nunique() == 1
+    share = sampled.n_pos / sampled.n_users
+    assert share.to_numpy() == pytest.approx((whole.n_pos / whole.n_users).to_numpy(), abs=0.02)
+    tests = con.execute(
+        "SELECT window_id, list(DISTINCT user_id ORDER BY user_id) FROM departure_transfer_splits "
+        "WHERE role = 'test' GROUP BY window_id").fetchall()
+    assert len(tests) == len(windows) and len({tuple(users) for _, users in tests}) == 1
+    assert M.no_user_in_train_and_test(con) == 0
+
+
 def test_a_stored_model_fit_on_other_users_is_not_reused(cfg):
     """The transfer matrix fits (the same models) where departure_models stored none, or
     stored one fit on something else (another fingerprint: other users, caps or columns)."""
@@ -728,6 +772,22 @@ def test_a_file_without_the_solver_tolerance_column_gets_it():
     M.ensure_schema(con)
     assert con.execute("SELECT n_users, lr_tol FROM integration_results").fetchall() == [
         (10, None)]
+    con.close()
+
+
+def test_a_file_without_the_transfer_sample_columns_gets_them():
+    """``departure_transfer`` written before its test users were sampled: the columns are
+    added, the old rows keep null there."""
+    con = connect(":memory:")
+    M.ensure_schema(con)
+    con.execute("ALTER TABLE departure_transfer DROP COLUMN test_rows_cap")
+    con.execute("ALTER TABLE departure_transfer DROP COLUMN n_users_available")
+    con.execute("INSERT INTO departure_transfer (train_window, test_window, train_label, "
+                "test_label, model, n_users, n_pos, n_train_available) VALUES "
+                "('a', 'b', 'k=3', 'k=4', 'random forest', 10, 1, 8)")
+    M.ensure_schema(con)
+    assert con.execute("SELECT n_users, test_rows_cap, n_users_available FROM transfer_f1"
+                       ).fetchall() == [(10, None, None)]
     con.close()
 
 

@@ -59,6 +59,7 @@ from migrant_assets.models.departure import (
     table3_feature_groups,
     tables_1_and_3,
     transfer_matrix,
+    transfer_sample,
 )
 from migrant_assets.models.integration import (
     CLASSIFIED_AS_LOCALS,
@@ -164,6 +165,7 @@ __all__ = [
     "tables_1_and_3",
     "three_way",
     "transfer_matrix",
+    "transfer_sample",
     "tuned_logistic_regression",
     "usable_columns",
     "fitted_table",

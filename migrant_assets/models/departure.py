@@ -20,9 +20,10 @@ Protocol (docs/models.md):
   training rows of a class (a seeded sample); ``departure_models`` stores every model it fits
   (``departure_models_fitted``) and the transfer matrix, Table 3's all-features row and Figure 9
   reuse them (matched by :func:`fingerprint`), so nothing is fitted twice; permutation
-  importance runs on a seeded sample of ``models.permutation_rows`` held-out users per fold.
-  The result rows record the caps and the rows used (``train_rows_cap``, ``n_train``,
-  ``n_train_available``, ``model_caps``, ``fitted_in``).
+  importance runs on a seeded sample of ``models.permutation_rows`` held-out users per fold,
+  and the transfer matrix predicts ``models.transfer_rows`` of them (``test_rows_cap``,
+  ``n_users_available``). The result rows record the caps and the rows used
+  (``train_rows_cap``, ``n_train``, ``n_train_available``, ``model_caps``, ``fitted_in``).
 """
 
 from __future__ import annotations
@@ -148,6 +149,7 @@ IMPORTANCE_COLUMNS = ["window_id", "feature", "family", "gini", "permutation_mea
 TRANSFER_COLUMNS = [
     "train_window", "test_window", "train_label", "test_label", "model", "precision", "recall",
     "f1", "f1_ci_low", "f1_ci_high", "n_users", "n_pos", "status", "skip_reason", *CAP_COLUMNS,
+    "test_rows_cap", "n_users_available",
 ]
 #: Figure 8(d) per fold (``departure_transfer_fold_metrics``): the replicates its finding tests.
 TRANSFER_FOLD_COLUMNS = ["train_window", "test_window", "model", "fold", "precision", "recall",
@@ -720,6 +722,17 @@ def _predict_fold(X: Sequence[np.ndarray], fold: Sequence[np.ndarray], on: list[
     return tests, (model.predict(stacked) == 1 if len(stacked) else np.zeros(0, dtype=bool))
 
 
+def transfer_sample(y: np.ndarray, fold: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """Which users of a window the transfer matrix tests: in each fold, a seeded sample of
+    about ``size`` of its users, every class at one rate (``stratified_sample``), or all of
+    them when there are no more."""
+    keep = np.zeros(len(y), dtype=bool)
+    for f in np.unique(fold):
+        rows = np.flatnonzero(fold == f)
+        keep[rows[stratified_sample(y[rows], size, seed)]] = True
+    return keep
+
+
 def transfer_matrix(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int, classifier: str = RANDOM_FOREST
 ) -> pd.DataFrame:
@@ -728,7 +741,10 @@ def transfer_matrix(
     first-t-days features; metrics pooled over folds. The fold models are those
     ``departure_models`` fit and stored for each k (the diagonal k = t is exactly the per-k
     evaluation of :func:`evaluate_window`); a model missing or fit on something else is fit
-    here. Writes ``departure_transfer`` (of ``classifier``) and its splits (experiment
+    here. Each fold of a window t is tested on a seeded sample of at most
+    ``models.transfer_rows`` of its users, every class at one rate (:func:`transfer_sample`),
+    the same for every k: with fewer users, all of them, and the diagonal is the per-k
+    evaluation. Writes ``departure_transfer`` (of ``classifier``) and its splits (experiment
     ``transfer``, per train window) in one transaction. A pair whose k or t window the data
     cannot support is a skipped row with the reason of that window (k's first); groups of
     which every value is null in window k are left out of its models, as in
@@ -746,6 +762,8 @@ def transfer_matrix(
     every = feature_columns("departure", with_locals=False)
     X = {w.window_id: data[w.window_id].data[every].to_numpy(dtype=float) for w in usable}
     fold = {w.window_id: data[w.window_id].data["fold"].to_numpy() for w in usable}
+    tested = {w.window_id: transfer_sample(data[w.window_id].y, fold[w.window_id],
+                                           settings.transfer_rows, seed) for w in usable}
     users = {w.window_id: data[w.window_id].data["user_id"].to_numpy() for w in usable}
     preds = {(k.window_id, t.window_id): np.zeros(len(fold[t.window_id]), dtype=bool)
              for k in usable for t in usable}
@@ -761,7 +779,8 @@ def transfer_matrix(
         # the folds' predictions side by side in threads (the trees' work releases the GIL),
         # each forest on one thread as it was fit: the same predictions as one after the other
         predict = partial(_predict_fold, [X[t.window_id] for t in usable],
-                          [fold[t.window_id] for t in usable], on)
+                          [np.where(tested[t.window_id], fold[t.window_id], -1) for t in usable],
+                          on)
         with one_blas_thread(), ThreadPoolExecutor(max_workers=settings.n_jobs) as pool:
             predicted = list(pool.map(predict, np.unique(fk), [fit["model"] for fit in fits]))
         for f, (tests, pred) in zip(np.unique(fk), predicted, strict=True):
@@ -784,15 +803,18 @@ def transfer_matrix(
             y = data[t.window_id].y
             pair = {"train_window": k.window_id, "test_window": t.window_id,
                     "train_label": k.label, "test_label": t.label, "model": classifier}
+            sample = {"test_rows_cap": settings.transfer_rows, "n_users_available": len(y)}
             why = reason[k.window_id] or reason[t.window_id]
             if why:
-                rows.append({**pair, **_counts(y), **_skipped(why)})
+                rows.append({**pair, **_counts(y), **_skipped(why), **sample})
                 continue
-            pred = preds[k.window_id, t.window_id]
+            keep = tested[t.window_id]
+            y, fold_t = y[keep], fold[t.window_id][keep]
+            pred = preds[k.window_id, t.window_id][keep]
             m = binary_metrics(y, pred)
             lo, hi = f1_interval(y, pred, seed)
-            for f in np.unique(fold[t.window_id]):
-                test = fold[t.window_id] == f
+            for f in np.unique(fold_t):
+                test = fold_t == f
                 fm = binary_metrics(y[test], pred[test])
                 fold_rows.append({**pair, "fold": int(f), "precision": fm["precision"],
                                   "recall": fm["recall"], "f1": fm["f1"],
@@ -800,7 +822,7 @@ def transfer_matrix(
             rows.append({
                 **pair, "precision": m["precision"], "recall": m["recall"], "f1": m["f1"],
                 "f1_ci_low": lo, "f1_ci_high": hi, "n_users": m["n_users"], "n_pos": m["n_pos"],
-                "status": OK, **caps[k.window_id],
+                "status": OK, **caps[k.window_id], **sample,
             })
     result = pd.DataFrame(rows, columns=TRANSFER_COLUMNS)
     write(con, [

@@ -156,15 +156,27 @@ def load_fitted_windows(con: duckdb.DuckDBPyConnection, window_ids: Sequence[str
         yield out
 
 
+#: Columns added to a result table after files were written with it (name, SQL type, from a
+#: fixed list): :func:`ensure_schema` adds them to an older file's table.
+ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    INTEGRATION_MODELS: (("lr_tol", "DOUBLE"),),
+    DEPARTURE_TRANSFER: (("test_rows_cap", "INTEGER"), ("n_users_available", "BIGINT")),
+}
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the result tables and views if missing and describe their columns
     (``sql/models/schema.sql``, ``column_comments.sql``). A DuckDB file written before each
     asset had its own table holds the shared names as tables: an :class:`InputError`."""
     refuse_old_layout(con, SHARED_VIEWS)
     _refuse_tables_without_caps(con)
-    # a file written before the solver tolerance was recorded: its old rows keep null there
-    if (cols := _columns(con, INTEGRATION_MODELS)) and "lr_tol" not in cols:
-        con.execute(f"ALTER TABLE {quote_identifier(INTEGRATION_MODELS)} ADD COLUMN lr_tol DOUBLE")
+    # a file written before a column was recorded: its old rows keep null there
+    for table, added in ADDED_COLUMNS.items():
+        if cols := _columns(con, table):
+            for column, sql_type in added:
+                if column not in cols:
+                    con.execute(f"ALTER TABLE {quote_identifier(table)} "  # noqa: S608 (quoted)
+                                f"ADD COLUMN {quote_identifier(column)} {sql_type}")
     run_schema_sql(con, "models/schema.sql", "models/column_comments.sql")
     # a file written before models were signed: its models are unsigned, so fitted again
     fitted = fitted_table(DEPARTURE_MODELS)

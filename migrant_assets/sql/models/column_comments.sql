@@ -119,8 +119,8 @@ COMMENT ON COLUMN departure_transfer.f1_ci_low IS
 COMMENT ON COLUMN departure_transfer.f1_ci_high IS
     '95% bootstrap interval of F1 over test users: high';
 COMMENT ON COLUMN departure_transfer.n_users IS
-    'test users (staying and leaving migrants of the t window)';
-COMMENT ON COLUMN departure_transfer.n_pos IS 'leaving migrants of the t window';
+    'test users (staying and leaving migrants of the t window, sampled: test_rows_cap)';
+COMMENT ON COLUMN departure_transfer.n_pos IS 'leaving migrants among the test users';
 COMMENT ON COLUMN departure_transfer.status IS
     'ok, or skipped when the k or the t window cannot be classified';
 COMMENT ON COLUMN departure_transfer.skip_reason IS 'why a skipped pair could not be computed';
@@ -244,6 +244,10 @@ COMMENT ON COLUMN departure_transfer.model_caps IS
     'what else bounds the fit: trees, iterations, kernel components';
 COMMENT ON COLUMN departure_transfer.fitted_in IS
     'the asset that fit the models (departure_models: reused, not fit again)';
+COMMENT ON COLUMN departure_transfer.test_rows_cap IS
+    'held-out users per fold of the t window predicted (models.transfer_rows)';
+COMMENT ON COLUMN departure_transfer.n_users_available IS
+    'staying and leaving migrants of the t window (above n_users: a sample was tested)';
 COMMENT ON COLUMN departure_models_fold_metrics.n_train IS
     'training rows the fold''s model was fit on';
 COMMENT ON COLUMN departure_models_fold_metrics.n_train_available IS

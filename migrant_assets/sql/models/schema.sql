@@ -155,7 +155,9 @@ CREATE TABLE IF NOT EXISTS departure_transfer (
     n_train BIGINT,
     n_train_available BIGINT,
     model_caps VARCHAR,
-    fitted_in VARCHAR
+    fitted_in VARCHAR,
+    test_rows_cap INTEGER,
+    n_users_available BIGINT
 );
 
 -- departure_feature_importance, Figure 9: Gini importance of the final random forest and
