@@ -3,6 +3,7 @@ bounded, same run, on one city's ``features``.
 
     .venv/bin/python benchmarks/models.py --features work/migrant_assets.duckdb
         [--baseline REF] [--rounds 1] [--workdir /tmp/models-bench] [--keep]
+        [--steps departure_folds,departure_models,departure_transfer]
 
 ``--features`` is any DuckDB file holding the feature tables (``features_*``), e.g. the one a
 ``migrant-assets demo --preset demo`` run wrote (stop it after the features if you like). Its
@@ -13,7 +14,8 @@ Each side runs in its own process (``PYTHONPATH`` = a ``git worktree`` of ``--ba
 the commit before the fits were bounded, or this checkout), the sides alternating (A B, A B, ...
 ``--rounds`` times). A run does what the model assets do, in the main job's order, with the
 default study config: the folds, ``departure_models`` for every k, the curves, the transfer
-matrix, Tables 1 and 3, Figure 9 and the integration study. For each step it records the wall
+matrix, Tables 1 and 3, Figure 9 and the integration study (``--steps``: only those named, by
+the first word of their names). For each step it records the wall
 and CPU seconds (``time.process_time``: every thread of the process, plus the worker processes
 of the fits, ``models.n_jobs``, stopped at the end of each step so that their CPU is counted),
 the scikit-learn pipeline fits of the main process (``Pipeline.fit`` wrapped with a counter:
@@ -65,6 +67,7 @@ from migrant_assets.config import StudyConfig
 from migrant_assets.db import connect
 
 path, workdir = sys.argv[1], sys.argv[2]
+wanted = set(sys.argv[3].split(",")) if len(sys.argv) > 3 and sys.argv[3] else None
 cfg = StudyConfig(workdir=workdir)
 seed = cfg.models.seed
 con = connect(path)
@@ -79,6 +82,8 @@ def cpu_s():
     return time.process_time() + child.ru_utime + child.ru_stime
 
 def step(name, fn):
+    if wanted is not None and name.split()[0] not in wanted:
+        return
     n, wall, cpu = len(fits), time.perf_counter(), cpu_s()
     fn()
     release = getattr(M.departure, "release_workers", None)
@@ -154,14 +159,15 @@ def baseline_tree(ref: str, workdir: Path) -> Path:
     return tree
 
 
-def run_side(code: Path, features: Path, workdir: Path, name: str) -> dict:
+def run_side(code: Path, features: Path, workdir: Path, name: str, steps: str = "") -> dict:
     """One run of :data:`CHILD` with ``code`` first on the path, on a fresh copy of
-    ``features``; its result and the path of the DuckDB file it wrote."""
+    ``features`` (only the ``steps``, comma-separated, when given); its result and the path of
+    the DuckDB file it wrote."""
     db = workdir / f"{name}.duckdb"
     shutil.copyfile(features, db)
     env = {**os.environ, "PYTHONPATH": str(code)}
     env.pop("MIGRANT_ASSETS_DUCKDB", None)
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(db), str(workdir / name)],
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(db), str(workdir / name), steps],
                           env=env, cwd=workdir, capture_output=True, text=True, check=False)
     line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
     if line is None:
@@ -234,6 +240,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="A B rounds (medians)")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--steps", default="",
+                        help="only these steps, comma-separated (e.g. departure_folds,"
+                        "departure_models,departure_transfer; default: all)")
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="models-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -243,7 +252,7 @@ def main() -> None:
     try:
         for r in range(args.rounds):
             for side, code in sides.items():
-                result = run_side(code, features, workdir, f"{side}{r}")
+                result = run_side(code, features, workdir, f"{side}{r}", args.steps)
                 runs[side].append(result)
                 print(f"round {r + 1} {side}: {sum(s['wall_s'] for s in result['steps']):.1f} s "
                       f"({result['code']})", flush=True)
