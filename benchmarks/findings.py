@@ -35,6 +35,7 @@ from migrant_assets.features import FEATURE_TABLES
 #: Runs in a child process with the code under test first on PYTHONPATH; prints one JSON line.
 RUNNER = textwrap.dedent("""
     import json, sys, time
+    import migrant_assets
     from migrant_assets.config import StudyConfig
     from migrant_assets.db import connect
     from migrant_assets.reports.findings import findings
@@ -45,11 +46,12 @@ RUNNER = textwrap.dedent("""
     rows = findings(con, cfg)
     wall, cpu = time.perf_counter() - t, time.process_time() - cpu
     rows = rows.drop(columns=[c for c in ("finding_order",) if c in rows.columns])
-    print(json.dumps({"wall": wall, "cpu": cpu,
+    print(json.dumps({"wall": wall, "cpu": cpu, "code": migrant_assets.__file__,
                       "rows": rows.astype(str).to_dict(orient="records")}))
 """)
 
-#: Users of copy i are user_id + i * OFFSET (pseudonyms are far below it).
+#: Users of copy i are user_id + i * OFFSET: pseudonyms are 60-bit hashes, so a shifted id may in
+#: principle meet another user's (odds negligible; both sides read the same file either way).
 OFFSET = 10**13
 
 
@@ -73,10 +75,15 @@ def repeated_copy(source: Path, target: Path, times: int) -> int:
 
 
 def _run(code: Path, config: Path, db: Path) -> dict:
-    out = subprocess.run([sys.executable, "-c", RUNNER, str(config), str(db)], check=True,
+    out = subprocess.run([sys.executable, "-c", RUNNER, str(config), str(db)], check=False,
                          capture_output=True, text=True, cwd=code,
                          env={"PYTHONPATH": str(code), "PATH": "/usr/bin:/bin"})
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    if out.returncode != 0:
+        raise SystemExit(f"the run of {code} failed:\n{out.stderr[-4000:]}")
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if not result["code"].startswith(str(code)):
+        raise SystemExit(f"the run of {code} imported {result['code']}")
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", default="f7d9440", help="git revision, or 'none'")
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args(argv)
+    args.work, args.config = args.work.resolve(), args.config.resolve()  # the children's cwd
     sys.path.insert(0, str(ROOT))
     from migrant_assets.config import StudyConfig
 

@@ -109,6 +109,12 @@ con.close()
 print("RESULT " + json.dumps(out))
 """
 
+#: The steps of :data:`CHILD`, by the first word of their names (``--steps``); each needs those
+#: before it that it reads (the folds; the transfer matrix, Table 3 and Figure 9 reuse the models
+#: of departure_models and fit them when they are missing).
+STEPS = ("departure_folds", "departure_models", "departure_curves", "departure_transfer",
+         "departure_tables", "departure_feature_importance", "integration_models")
+
 #: The papers' rows, old beside new (Tables 1-3, the transfer matrix, the integration study).
 COMPARE = {
     "Table 1 (new vs locals, rf)": (
@@ -244,6 +250,9 @@ def main() -> None:
                         help="only these steps, comma-separated (e.g. departure_folds,"
                         "departure_models,departure_transfer; default: all)")
     args = parser.parse_args()
+    unknown = set(filter(None, args.steps.split(","))) - set(STEPS)
+    if unknown:
+        parser.error(f"unknown steps {sorted(unknown)}; the steps: {', '.join(STEPS)}")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="models-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     features = feature_file(args.features, workdir)

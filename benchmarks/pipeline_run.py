@@ -12,6 +12,7 @@ DuckDB spill directory seen while it ran.
 
 from __future__ import annotations
 
+import bisect
 import os
 import shutil
 import subprocess
@@ -112,7 +113,9 @@ class Sampler:
         """The largest RSS seen between ``start`` and ``end`` of the tree, its root
         (``"main"``) or its largest other process (``"child"``)."""
         i = ("tree", "main", "child").index(of)
-        return max((r[i] for t, r in self.samples if start <= t <= end), default=0)
+        first = bisect.bisect_left(self.samples, start, key=lambda sample: sample[0])
+        last = bisect.bisect_right(self.samples, end, key=lambda sample: sample[0])
+        return max((r[i] for _, r in self.samples[first:last]), default=0)  # samples in time order
 
 
 @dataclass

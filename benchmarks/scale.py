@@ -66,8 +66,9 @@ def _one(label: str, factor: int, workdir: Path, python_path: Path | None,
         f"{name} {size / n_calls:.1f}" for name, size in list(tables.items())[:12]))
     print(f"  {'stage':10s} {'seconds':>9s} {'calls/s':>12s} {'peak RSS':>10s} {'main':>10s} "
           f"{'child':>10s}")
+    stages = run.by_stage()
     for stage in STAGES:
-        row = run.by_stage().get(stage)
+        row = stages.get(stage)
         if row:
             rate = n_calls / max(row["seconds"], 1e-9)
             print(f"  {stage:10s} {row['seconds']:9.1f} {rate:12,.0f} {gb(row['peak_rss']):>10s} "

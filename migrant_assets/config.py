@@ -285,8 +285,9 @@ class ModelSettings(_Model):
     permutation_rows: int = Field(default=2000, ge=10)
     permutation_repeats: int = Field(default=3, ge=1)
     #: Held-out users per fold of each first-t-days window the transfer matrix (Figure 8(d))
-    #: predicts: a seeded sample, every class at one rate, the same users for every train
-    #: window k; its predictions grow with the rows times the forests' size otherwise.
+    #: predicts: a seeded sample of about this many (every class at one rate, at least one of
+    #: each), the same users for every train window k; its predictions grow with the rows
+    #: times the forests' size otherwise.
     transfer_rows: int = Field(default=5000, ge=10)
     #: Threads of the forests' fits and predictions (BLAS runs on one thread: the matrices are
     #: narrow): the machine's cores; the model assets run one at a time.

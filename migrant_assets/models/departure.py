@@ -741,7 +741,7 @@ def transfer_matrix(
     first-t-days features; metrics pooled over folds. The fold models are those
     ``departure_models`` fit and stored for each k (the diagonal k = t is exactly the per-k
     evaluation of :func:`evaluate_window`); a model missing or fit on something else is fit
-    here. Each fold of a window t is tested on a seeded sample of at most
+    here. Each fold of a window t is tested on a seeded sample of about
     ``models.transfer_rows`` of its users, every class at one rate (:func:`transfer_sample`),
     the same for every k: with fewer users, all of them, and the diagonal is the per-k
     evaluation. Writes ``departure_transfer`` (of ``classifier``) and its splits (experiment
@@ -805,8 +805,9 @@ def transfer_matrix(
                     "train_label": k.label, "test_label": t.label, "model": classifier}
             sample = {"test_rows_cap": settings.transfer_rows, "n_users_available": len(y)}
             why = reason[k.window_id] or reason[t.window_id]
-            if why:
-                rows.append({**pair, **_counts(y), **_skipped(why), **sample})
+            if why:  # nothing tested: the window's users, no cap (as train_rows_cap)
+                rows.append({**pair, **_counts(y), **_skipped(why),
+                             "n_users_available": len(y)})
                 continue
             keep = tested[t.window_id]
             y, fold_t = y[keep], fold[t.window_id][keep]
