@@ -538,6 +538,17 @@ def test_each_model_is_fitted_once(run):
         assert t3.loc["all features", col] == k14[col], col
 
 
+def forests_of_every_k(cfg):
+    """A migrants-only feature table, its folds and the forests departure_models fits for
+    every k (stored): the connection and the windows."""
+    con = features_db(make_features(cfg, n_locals=0, n_settled=0, n_new=0))
+    windows = M.first_k_windows(con, cfg)
+    M.assign_departure_folds(con, cfg, SEED)
+    for w in windows:
+        M.evaluate_window(con, cfg, w, SEED, (M.RANDOM_FOREST,))
+    return con, windows
+
+
 def test_transfer_sample_keeps_each_folds_class_rates():
     """Each fold's sample has about ``size`` users, both classes at the fold's rates; a fold
     with no more users is kept whole; the same seed gives the same users."""
@@ -558,11 +569,7 @@ def test_transfer_tests_the_same_sample_for_every_k(cfg):
     """With ``models.transfer_rows`` below a fold's users, every pair (k, t) is tested on the
     same seeded sample of window t's users (recorded: the cap, the users available), which
     keeps the leavers' share; no sampled user was trained on."""
-    con = features_db(make_features(cfg, n_locals=0, n_settled=0, n_new=0))
-    windows = M.first_k_windows(con, cfg)
-    M.assign_departure_folds(con, cfg, SEED)
-    for w in windows:
-        M.evaluate_window(con, cfg, w, SEED, (M.RANDOM_FOREST,))
+    con, windows = forests_of_every_k(cfg)
     whole = M.transfer_matrix(con, cfg, SEED)
     assert (whole.n_users == whole.n_users_available).all()  # 5000 per fold: every user
     capped = cfg.model_copy(update={"models": cfg.models.model_copy(
@@ -585,11 +592,7 @@ def test_transfer_tests_the_same_sample_for_every_k(cfg):
 def test_a_stored_model_fit_on_other_users_is_not_reused(cfg):
     """The transfer matrix fits (the same models) where departure_models stored none, or
     stored one fit on something else (another fingerprint: other users, caps or columns)."""
-    con = features_db(make_features(cfg, n_locals=0, n_settled=0, n_new=0))
-    windows = M.first_k_windows(con, cfg)
-    M.assign_departure_folds(con, cfg, SEED)
-    for w in windows:
-        M.evaluate_window(con, cfg, w, SEED, (M.RANDOM_FOREST,))
+    con, windows = forests_of_every_k(cfg)
     reused = M.transfer_matrix(con, cfg, SEED)
     # the folds' predictions one after the other (n_jobs 1) or side by side: the same rows
     assert cfg.models.n_jobs == 1
