@@ -341,12 +341,21 @@ class DuckDBSettings(_Model):
     #: pass by itself). None: ``memory_limit`` / ``features.BYTES_PER_CALL_IN_A_PASS`` (6GB:
     #: about 60M calls), sized so that a pass adds no spill (docs/scale.md).
     max_calls_per_pass: int | None = Field(default=None, ge=1)
+    #: DuckDB's cap in the model assets and their checks (the lower of it and ``memory_limit``;
+    #: None: ``memory_limit``). They read a window's matrix and write small result tables,
+    #: while the fits' worker processes run beside them; under the full limit the blocks they
+    #: scanned stayed cached: at 10x the main process grew from 1.7 to 6 GB during
+    #: `departure_models` (docs/scale.md).
+    models_memory_limit: str | None = "1GB"
 
-    @field_validator("memory_limit")
+    @field_validator("memory_limit", "models_memory_limit")
     @classmethod
-    def _size(cls, v: str) -> str:
+    def _size(cls, v: str | None, info) -> str | None:
+        if v is None:
+            return None
         if not re.fullmatch(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)?", v.strip()):
-            raise ValueError("duckdb.memory_limit must be a size such as '8GB', '512MiB' or '75%'")
+            raise ValueError(f"duckdb.{info.field_name} must be a size such as '8GB', '512MiB' "
+                             "or '75%'")
         return v.strip()
 
 

@@ -83,6 +83,17 @@ def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> int:
     return int(float(shown.group(1)) * _MEMORY_UNITS[shown.group(2)])
 
 
+def lower_memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> int:
+    """Cap the connection's DuckDB at ``limit`` when that is below its ``memory_limit`` (DuckDB
+    evicts the blocks it holds above it); returns the limit in force, in bytes."""
+    with duckdb.connect() as scratch:  # the size as DuckDB reads it, a percentage included
+        scratch.execute("SET memory_limit = ?", [limit])  # a value, bound
+        lower = memory_limit_bytes(scratch) < memory_limit_bytes(con)
+    if lower:
+        con.execute("SET memory_limit = ?", [limit])
+    return memory_limit_bytes(con)
+
+
 def drop_tables(con: duckdb.DuckDBPyConnection, *tables: str, if_exists: bool = False) -> None:
     """Drop ``tables`` (names allow-listed and quoted by :func:`quote`, never pasted raw)."""
     for table in tables:

@@ -794,6 +794,30 @@ def test_a_file_without_the_transfer_sample_columns_gets_them():
     con.close()
 
 
+@pytest.mark.parametrize(("study_limit", "models_limit", "in_force"),
+                         [("6GB", "1GB", "1GB"), ("512MB", "1GB", "512MB"), ("2GB", None, "2GB")])
+def test_the_model_assets_cap_duckdb_lower(tmp_path, study_limit, models_limit, in_force):
+    """The model assets' connection (``StudyResource.connect_models``) holds DuckDB to the
+    lower of ``duckdb.models_memory_limit`` and ``memory_limit``; other assets keep the
+    study's."""
+    import yaml
+
+    from migrant_assets.db import memory_limit_bytes
+    from migrant_assets.defs.resources import StudyResource
+
+    cfg = StudyConfig(workdir=tmp_path, duckdb={"memory_limit": study_limit,
+                                                 "models_memory_limit": models_limit})
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
+    study = StudyResource(config_path=str(path))
+    expected = connect(":memory:", cfg.duckdb.model_copy(update={"memory_limit": in_force}))
+    with study.connect_models() as con:
+        assert memory_limit_bytes(con) == memory_limit_bytes(expected)
+    with study.connect() as con:
+        assert memory_limit_bytes(con) == memory_limit_bytes(
+            connect(":memory:", cfg.duckdb))
+
+
 def test_f1_threshold_by_hand():
     # scores >= 0.9: F1 2/3; >= 0.8: 1/2; >= 0.7: 4/5 (the best); >= 0.2: 2/3; >= 0.1: 4/7
     positive = np.array([True, False, True, False, False])

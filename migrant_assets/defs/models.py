@@ -138,7 +138,7 @@ def departure_folds(context: dg.AssetExecutionContext, study: StudyResource):
     reason in the metadata, when the data cannot support them (every departure experiment is
     skipped)."""
     cfg = study.config
-    with study.connect() as con:
+    with study.connect_models() as con:
         folds = assign_departure_folds(con, cfg, cfg.models.seed)
         missing = stored_departure_folds(con, cfg, cfg.models.seed)[1]
         metadata = {**table_metadata(con, DEPARTURE_FOLDS), "seed": cfg.models.seed}
@@ -162,7 +162,7 @@ def departure_models(context: dg.AssetExecutionContext, study: StudyResource):
     cfg = study.config
     windows = [cfg.calendar.window("first_k_days", k) for k in context.partition_keys]
     results, saved = [], {}
-    with study.connect() as con:
+    with study.connect_models() as con:
         try:
             evaluations = evaluate_windows(con, cfg, windows, cfg.models.seed)
             for key, window, ev in zip(context.partition_keys, windows, evaluations,
@@ -194,7 +194,7 @@ def departure_curves(study: StudyResource):
     """Figure 8(a–c): precision, recall and F1 of each classifier against k, from whatever k
     partitions of `departure_models` exist; the curves shown are stored."""
     cfg = study.config
-    with study.connect() as con:
+    with study.connect_models() as con:
         curves = curves_against_k(con)
         png = first_k_curves(con, cfg)
         metadata = {**table_metadata(con, DEPARTURE_CURVES),
@@ -218,7 +218,7 @@ def departure_transfer(study: StudyResource):
     every pair of available windows, same users in the same folds; the forests are the fold
     models `departure_models` fit for each k (reused, not fit again)."""
     cfg = study.config
-    with study.connect() as con:
+    with study.connect_models() as con:
         try:
             matrix = transfer_matrix(con, cfg, cfg.models.seed)
         finally:
@@ -239,7 +239,7 @@ def departure_tables(study: StudyResource):
     Table 3 (leaving vs staying, random forest per feature group) at k = {k_max} (SPEC §6);
     Table 3's all-features forests are those of `departure_models` at k = {k_max}."""
     cfg = study.config
-    with study.connect() as con:
+    with study.connect_models() as con:
         try:
             t1, t3 = tables_1_and_3(con, cfg, cfg.models.seed)
         finally:
@@ -258,7 +258,7 @@ def departure_feature_importance(study: StudyResource):
     `departure_models` fit on every user), with permutation importance of its fold forests on a
     sample of their held-out users beside them."""
     cfg = study.config
-    with study.connect() as con:
+    with study.connect_models() as con:
         imp = feature_importance(con, cfg, cfg.models.seed)
         png = importance_chart(con, cfg)
         metadata = {**table_metadata(con, DEPARTURE_FEATURE_IMPORTANCE),
@@ -279,7 +279,7 @@ def integration_models(study: StudyResource):
     greedy backward removal of feature groups, the share of settled and new migrants classified
     as locals per week, and three-way classification F1 per class per week."""
     cfg = study.config
-    with study.connect() as con:
+    with study.connect_models() as con:
         settled, three = evaluate_integration(con, cfg, cfg.models.seed)
         png = integration_classifier_chart(con, cfg)
         metadata = {**table_metadata(con, INTEGRATION_MODELS),
@@ -313,7 +313,7 @@ def _per_k_check(name: str, blocking: bool, judge) -> dg.AssetChecksDefinition:
                           pool=DUCKDB_POOL)
     def _check_k(context: dg.AssetCheckExecutionContext, study: StudyResource):
         cfg = study.config
-        with study.connect() as con:
+        with study.connect_models() as con:
             results = {k: outcome_verdict(judge(con, cfg,
                                                 cfg.calendar.window("first_k_days", k).window_id))
                        for k in context.partition_keys}
@@ -332,37 +332,37 @@ departure_models_no_user_in_train_and_test = _per_k_check(
 
 @_check(departure_curves, "f1_rises_with_k")
 def departure_curves_f1_rises_with_k(study: StudyResource):
-    with study.connect() as con:
+    with study.connect_models() as con:
         return outcome_verdict(f1_rises_with_k(con))
 
 
 @_check(departure_transfer, "no_user_in_train_and_test", blocking=True)
 def departure_transfer_no_user_in_train_and_test(study: StudyResource):
-    with study.connect() as con:
+    with study.connect_models() as con:
         return outcome_verdict(no_user_in_train_and_test(con, [TRANSFER]))
 
 
 @_check(departure_tables, "beats_random_guess")
 def departure_tables_beats_random_guess(study: StudyResource):
-    with study.connect() as con:
+    with study.connect_models() as con:
         return outcome_verdict(random_guess_beaten(con, TABLE_EXPERIMENTS,
                                             study.config.checks.min_positives))
 
 
 @_check(departure_tables, "no_user_in_train_and_test", blocking=True)
 def departure_tables_no_user_in_train_and_test(study: StudyResource):
-    with study.connect() as con:
+    with study.connect_models() as con:
         return outcome_verdict(no_user_in_train_and_test(con, TABLE_EXPERIMENTS))
 
 
 @_check(integration_models, "beats_random_guess")
 def integration_models_beats_random_guess(study: StudyResource):
-    with study.connect() as con:
+    with study.connect_models() as con:
         return outcome_verdict(random_guess_beaten(con, INTEGRATION_EXPERIMENTS,
                                             study.config.checks.min_positives))
 
 
 @_check(integration_models, "no_user_in_train_and_test", blocking=True)
 def integration_models_no_user_in_train_and_test(study: StudyResource):
-    with study.connect() as con:
+    with study.connect_models() as con:
         return outcome_verdict(no_user_in_train_and_test(con, INTEGRATION_EXPERIMENTS))

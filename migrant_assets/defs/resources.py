@@ -13,7 +13,7 @@ from dagster_duckdb import DuckDBResource
 
 from migrant_assets.config import StudyConfig
 from migrant_assets.contract import DataContract, contract_for
-from migrant_assets.db import connect, query_log, start_query_log
+from migrant_assets.db import connect, lower_memory_limit, query_log, start_query_log
 
 #: Every asset that writes the DuckDB file runs in this pool (limit 1, dagster.yaml).
 DUCKDB_POOL = "duckdb"
@@ -70,6 +70,16 @@ class StudyResource(DuckDBResource):
     def connect(self):
         """The connection of :meth:`get_connection` (the name the assets use)."""
         return self.get_connection()
+
+    @contextmanager
+    def connect_models(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """:meth:`connect` with DuckDB capped at ``duckdb.models_memory_limit`` (the model
+        assets and their checks: ``db.lower_memory_limit``)."""
+        with self.get_connection() as con:
+            limit = self.config.duckdb.models_memory_limit
+            if limit is not None:
+                lower_memory_limit(con, limit)
+            yield con
 
     @contextmanager
     def spark(self):

@@ -1,0 +1,75 @@
+"""Peak memory of `departure_models` (issue 13: the 10x run's peak RSS was this asset's) under
+the study's DuckDB ``memory_limit`` and under ``duckdb.models_memory_limit``, on a finished run's
+DuckDB file.
+
+    .venv/bin/python benchmarks/models_memory.py --config STUDY.yaml [--limits 6GB 1GB]
+
+Each limit runs :func:`migrant_assets.models.evaluate_windows` over the calendar's first-k-days
+windows in a fresh process (the limits in turns, A B), the way the asset does, on the file of
+``--config`` (it rewrites the `departure_models` tables of that file with the same rows: the
+fits are seeded). The process tree's resident memory is sampled every 0.5 s
+(``pipeline_run.Sampler``); printed per limit: wall seconds, the peak of the tree, of the main
+process (DuckDB, the matrices) and of the largest worker process (a fit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from pipeline_run import ROOT, Sampler, gb
+
+#: One run in a child process: the study's DuckDB settings with ``memory_limit`` replaced.
+RUNNER = textwrap.dedent("""
+    import sys
+    from migrant_assets.config import StudyConfig
+    from migrant_assets.db import connect
+    from migrant_assets.models import evaluate_windows
+    from migrant_assets.models.departure import release_workers
+
+    cfg = StudyConfig.load(sys.argv[1])
+    settings = cfg.duckdb.model_copy(update={"memory_limit": sys.argv[2]})
+    con = connect(cfg.duckdb_path, settings)
+    windows = cfg.calendar.windows("first_k_days")
+    try:
+        for _ in evaluate_windows(con, cfg, windows, cfg.models.seed):
+            pass
+    finally:
+        release_workers()
+    con.close()
+""")
+
+
+def _run(config: Path, limit: str) -> dict:
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", RUNNER, str(config), limit], cwd=ROOT,
+                            stderr=subprocess.PIPE, text=True)
+    sampler = Sampler(proc.pid, config.parent / "no-spill-dir-sampled", interval=0.5)
+    _, err = proc.communicate()
+    sampler.stop()
+    if proc.returncode != 0:
+        raise SystemExit(f"the run under {limit} failed:\n{err[-4000:]}")
+    return {"wall": time.perf_counter() - start, "tree": sampler.peak(),
+            "main": sampler.peak(of="main"), "child": sampler.peak(of="child")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, required=True,
+                        help="the study config of a finished run (its DuckDB file is rewritten)")
+    parser.add_argument("--limits", nargs="+", default=["6GB", "1GB"])
+    args = parser.parse_args(argv)
+    config = args.config.resolve()
+    for limit in args.limits:
+        r = _run(config, limit)
+        print(f"memory_limit {limit}: {r['wall']:.1f} s wall, peak RSS {gb(r['tree'])} "
+              f"(main process {gb(r['main'])}, largest worker {gb(r['child'])})", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
