@@ -1,13 +1,15 @@
-"""Peak memory of `departure_models` (issue 13: the 10x run's peak RSS was this asset's) under
+"""Peak memory of a model asset (issue 13: the 10x run's peak RSS was the model stage's) under
 the study's DuckDB ``memory_limit`` and under ``duckdb.models_memory_limit``, on a finished run's
 DuckDB file.
 
     .venv/bin/python benchmarks/models_memory.py --config STUDY.yaml [--limits 6GB 1GB]
+        [--assets integration_models departure_models]
 
-Each limit runs :func:`migrant_assets.models.evaluate_windows` over the calendar's first-k-days
-windows in a fresh process (the limits in turns, A B), the way the asset does, on the file of
-``--config`` (it rewrites the `departure_models` tables of that file with the same rows: the
-fits are seeded). The process tree's resident memory is sampled every 0.5 s
+For each asset, each limit runs what the asset runs in a fresh process (the limits in turns):
+``integration_models`` :func:`migrant_assets.models.evaluate_integration`, ``departure_models``
+:func:`migrant_assets.models.evaluate_windows` over the calendar's first-k-days windows, on the
+file of ``--config`` (it rewrites that asset's tables of the file with the same rows: the fits
+are seeded). The process tree's resident memory is sampled every 0.5 s
 (``pipeline_run.Sampler``); printed per limit: wall seconds, the peak of the tree, of the main
 process (DuckDB, the matrices) and of the largest worker process (a fit).
 """
@@ -28,25 +30,31 @@ RUNNER = textwrap.dedent("""
     import sys
     from migrant_assets.config import StudyConfig
     from migrant_assets.db import connect
-    from migrant_assets.models import evaluate_windows
+    from migrant_assets.models import evaluate_integration, evaluate_windows
     from migrant_assets.models.departure import release_workers
 
     cfg = StudyConfig.load(sys.argv[1])
     settings = cfg.duckdb.model_copy(update={"memory_limit": sys.argv[2]})
     con = connect(cfg.duckdb_path, settings)
-    windows = cfg.calendar.windows("first_k_days")
     try:
-        for _ in evaluate_windows(con, cfg, windows, cfg.models.seed):
-            pass
+        if sys.argv[3] == "integration_models":
+            evaluate_integration(con, cfg, cfg.models.seed)
+        else:
+            windows = cfg.calendar.windows("first_k_days")
+            for _ in evaluate_windows(con, cfg, windows, cfg.models.seed):
+                pass
     finally:
         release_workers()
     con.close()
 """)
 
 
-def _run(config: Path, limit: str) -> dict:
+ASSETS = ("integration_models", "departure_models")
+
+
+def _run(config: Path, limit: str, asset: str) -> dict:
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", RUNNER, str(config), limit], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-c", RUNNER, str(config), limit, asset], cwd=ROOT,
                             stderr=subprocess.PIPE, text=True)
     sampler = Sampler(proc.pid, config.parent / "no-spill-dir-sampled", interval=0.5)
     _, err = proc.communicate()
@@ -62,12 +70,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, required=True,
                         help="the study config of a finished run (its DuckDB file is rewritten)")
     parser.add_argument("--limits", nargs="+", default=["6GB", "1GB"])
+    parser.add_argument("--assets", nargs="+", default=list(ASSETS), choices=ASSETS)
     args = parser.parse_args(argv)
     config = args.config.resolve()
-    for limit in args.limits:
-        r = _run(config, limit)
-        print(f"memory_limit {limit}: {r['wall']:.1f} s wall, peak RSS {gb(r['tree'])} "
-              f"(main process {gb(r['main'])}, largest worker {gb(r['child'])})", flush=True)
+    for asset in args.assets:
+        for limit in args.limits:
+            r = _run(config, limit, asset)
+            print(f"{asset}, memory_limit {limit}: {r['wall']:.1f} s wall, peak RSS "
+                  f"{gb(r['tree'])} (main process {gb(r['main'])}, largest worker "
+                  f"{gb(r['child'])})", flush=True)
     return 0
 
 
