@@ -42,6 +42,7 @@ RUNNER = textwrap.dedent("""
 
     cfg = StudyConfig.load(sys.argv[1])
     con = connect(sys.argv[2], cfg.duckdb)
+    con.execute("SET enable_progress_bar = false")  # stdout carries the result
     t, cpu = time.perf_counter(), time.process_time()
     rows = findings(con, cfg)
     wall, cpu = time.perf_counter() - t, time.process_time() - cpu

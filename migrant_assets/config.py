@@ -288,7 +288,7 @@ class ModelSettings(_Model):
     #: predicts: a seeded sample of about this many (every class at one rate, at least one of
     #: each), the same users for every train window k; its predictions grow with the rows
     #: times the forests' size otherwise.
-    transfer_rows: int = Field(default=5000, ge=10)
+    transfer_rows: int = Field(default=5000, ge=10, le=2**31 - 1)  # an INTEGER column
     #: Threads of the forests' fits and predictions (BLAS runs on one thread: the matrices are
     #: narrow): the machine's cores; the model assets run one at a time.
     n_jobs: int = Field(default=2, ge=1)
