@@ -65,10 +65,10 @@ def repeated_copy(source: Path, target: Path, times: int) -> int:
             name = quote(table)
             con.execute(f"CREATE TEMP TABLE one AS SELECT * FROM {name}")  # noqa: S608
             con.execute(f"""INSERT INTO {name} BY NAME
-                SELECT o.* REPLACE (o.user_id + r.i * {OFFSET} AS user_id)
+                SELECT o.* REPLACE (o.user_id + r.i * ? AS user_id)
                 FROM one AS o
                 CROSS JOIN (SELECT range AS i FROM range(1, ?)) AS r
-            """, [times])  # noqa: S608 (allow-listed name)
+            """, [OFFSET, times])  # noqa: S608 (allow-listed name, values bound)
             con.execute("DROP TABLE one")
         con.execute("CHECKPOINT")
         return sum(con.execute(f"SELECT count(*) FROM {quote(t)}").fetchone()[0]  # noqa: S608

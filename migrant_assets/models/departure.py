@@ -803,11 +803,10 @@ def transfer_matrix(
             y = data[t.window_id].y
             pair = {"train_window": k.window_id, "test_window": t.window_id,
                     "train_label": k.label, "test_label": t.label, "model": classifier}
-            sample = {"test_rows_cap": settings.transfer_rows, "n_users_available": len(y)}
+            pair["n_users_available"] = len(y)
             why = reason[k.window_id] or reason[t.window_id]
             if why:  # nothing tested: the window's users, no cap (as train_rows_cap)
-                rows.append({**pair, **_counts(y), **_skipped(why),
-                             "n_users_available": len(y)})
+                rows.append({**pair, **_counts(y), **_skipped(why)})
                 continue
             keep = tested[t.window_id]
             y, fold_t = y[keep], fold[t.window_id][keep]
@@ -823,7 +822,7 @@ def transfer_matrix(
             rows.append({
                 **pair, "precision": m["precision"], "recall": m["recall"], "f1": m["f1"],
                 "f1_ci_low": lo, "f1_ci_high": hi, "n_users": m["n_users"], "n_pos": m["n_pos"],
-                "status": OK, **caps[k.window_id], **sample,
+                "status": OK, **caps[k.window_id], "test_rows_cap": settings.transfer_rows,
             })
     result = pd.DataFrame(rows, columns=TRANSFER_COLUMNS)
     write(con, [

@@ -22,6 +22,7 @@ import joblib
 import pandas as pd
 
 from migrant_assets.db import (
+    quote,
     quote_identifier,
     refuse_old_layout,
     registered,
@@ -156,11 +157,14 @@ def load_fitted_windows(con: duckdb.DuckDBPyConnection, window_ids: Sequence[str
         yield out
 
 
-#: Columns added to a result table after files were written with it (name, SQL type, from a
-#: fixed list): :func:`ensure_schema` adds them to an older file's table.
+#: Columns added to a result table after files were written with it (name, SQL type of
+#: :data:`ADDED_TYPES`): :func:`ensure_schema` adds them to an older file's table.
+ADDED_TYPES = frozenset({"INTEGER", "BIGINT", "DOUBLE", "BLOB"})
 ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     INTEGRATION_MODELS: (("lr_tol", "DOUBLE"),),
     DEPARTURE_TRANSFER: (("test_rows_cap", "INTEGER"), ("n_users_available", "BIGINT")),
+    # models stored before they were signed: unsigned, so fitted again
+    fitted_table(DEPARTURE_MODELS): (("signature", "BLOB"),),
 }
 
 
@@ -172,16 +176,13 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     _refuse_tables_without_caps(con)
     # a file written before a column was recorded: its old rows keep null there
     for table, added in ADDED_COLUMNS.items():
-        if cols := _columns(con, table):
-            for column, sql_type in added:
-                if column not in cols:
-                    con.execute(f"ALTER TABLE {quote_identifier(table)} "  # noqa: S608 (quoted)
-                                f"ADD COLUMN {quote_identifier(column)} {sql_type}")
+        cols = _columns(con, table)
+        for column, sql_type in (a for a in added if cols and a[0] not in cols):
+            if sql_type not in ADDED_TYPES:
+                raise ValueError(f"not an allowed column type: {sql_type!r}")
+            con.execute(f"ALTER TABLE {quote(table)} "  # noqa: S608 (allow-listed)
+                        f"ADD COLUMN {quote(column)} {sql_type}")
     run_schema_sql(con, "models/schema.sql", "models/column_comments.sql")
-    # a file written before models were signed: its models are unsigned, so fitted again
-    fitted = fitted_table(DEPARTURE_MODELS)
-    if "signature" not in _columns(con, fitted):
-        con.execute(f"ALTER TABLE {quote_identifier(fitted)} ADD COLUMN signature BLOB")
 
 
 #: A column every result table has since the caps of the fits are recorded (issue 13).
