@@ -3,13 +3,16 @@ the study's DuckDB ``memory_limit`` and under ``duckdb.models_memory_limit``, on
 DuckDB file.
 
     .venv/bin/python benchmarks/models_memory.py --config STUDY.yaml [--limits 6GB 1GB]
-        [--assets integration_models departure_models]
+        [--assets integration_models departure_models departure_transfer departure_tables]
 
 For each asset, each limit runs what the asset runs in a fresh process (the limits in turns):
 ``integration_models`` :func:`migrant_assets.models.evaluate_integration`, ``departure_models``
-:func:`migrant_assets.models.evaluate_windows` over the calendar's first-k-days windows, on the
-file of ``--config`` (it rewrites that asset's tables of the file with the same rows: the fits
-are seeded). The process tree's resident memory is sampled every 0.5 s
+:func:`migrant_assets.models.evaluate_windows` over the calendar's first-k-days windows,
+``departure_transfer`` :func:`migrant_assets.models.transfer_matrix` and ``departure_tables``
+:func:`migrant_assets.models.tables_1_and_3` (the two read the models ``departure_models``
+stored: run it first on a file whose key file is gone), on the file of ``--config`` (it
+rewrites that asset's tables of the file with the same rows: the fits are seeded). The process
+tree's resident memory is sampled every 0.5 s
 (``pipeline_run.Sampler``); printed per limit: wall seconds, the peak of the tree, of the main
 process (DuckDB, the matrices) and of the largest worker process (a fit).
 """
@@ -30,7 +33,8 @@ RUNNER = textwrap.dedent("""
     import sys
     from migrant_assets.config import StudyConfig
     from migrant_assets.db import connect
-    from migrant_assets.models import evaluate_integration, evaluate_windows
+    from migrant_assets.models import (evaluate_integration, evaluate_windows, tables_1_and_3,
+                                       transfer_matrix)
     from migrant_assets.models.departure import release_workers
 
     cfg = StudyConfig.load(sys.argv[1])
@@ -39,6 +43,10 @@ RUNNER = textwrap.dedent("""
     try:
         if sys.argv[3] == "integration_models":
             evaluate_integration(con, cfg, cfg.models.seed)
+        elif sys.argv[3] == "departure_transfer":
+            transfer_matrix(con, cfg, cfg.models.seed)
+        elif sys.argv[3] == "departure_tables":
+            tables_1_and_3(con, cfg, cfg.models.seed)
         else:
             windows = cfg.calendar.windows("first_k_days")
             for _ in evaluate_windows(con, cfg, windows, cfg.models.seed):
@@ -49,7 +57,7 @@ RUNNER = textwrap.dedent("""
 """)
 
 
-ASSETS = ("integration_models", "departure_models")
+ASSETS = ("integration_models", "departure_models", "departure_transfer", "departure_tables")
 
 
 def _run(config: Path, limit: str, asset: str) -> dict:
@@ -70,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, required=True,
                         help="the study config of a finished run (its DuckDB file is rewritten)")
     parser.add_argument("--limits", nargs="+", default=["6GB", "1GB"])
-    parser.add_argument("--assets", nargs="+", default=list(ASSETS), choices=ASSETS)
+    parser.add_argument("--assets", nargs="+", default=list(ASSETS[:2]), choices=ASSETS)
     args = parser.parse_args(argv)
     config = args.config.resolve()
     for asset in args.assets:

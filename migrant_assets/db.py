@@ -83,15 +83,35 @@ def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> int:
     return int(float(shown.group(1)) * _MEMORY_UNITS[shown.group(2)])
 
 
+def _limit_bytes(limit: str | None) -> int:
+    """``limit`` in bytes as DuckDB reads it (a percentage included; None: DuckDB's default)."""
+    with duckdb.connect() as scratch:
+        if limit is not None:
+            scratch.execute("SET memory_limit = ?", [limit])  # a value, bound
+        return memory_limit_bytes(scratch)
+
+
 def lower_memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> int:
     """Cap the connection's DuckDB at ``limit`` when that is below its ``memory_limit`` (DuckDB
     evicts the blocks it holds above it); returns the limit in force, in bytes."""
-    with duckdb.connect() as scratch:  # the size as DuckDB reads it, a percentage included
-        scratch.execute("SET memory_limit = ?", [limit])  # a value, bound
-        lower = memory_limit_bytes(scratch) < memory_limit_bytes(con)
-    if lower:
+    if _limit_bytes(limit) < memory_limit_bytes(con):
         con.execute("SET memory_limit = ?", [limit])
     return memory_limit_bytes(con)
+
+
+@contextmanager
+def memory_limit_at_least(con: duckdb.DuckDBPyConnection, limit: str | None) -> Iterator[None]:
+    """Within the block, the connection's DuckDB ``memory_limit`` is at least ``limit`` (None:
+    DuckDB's default, a share of the machine's memory); the limit in force before is put back
+    after it (DuckDB then evicts the blocks it holds above it)."""
+    before = memory_limit_bytes(con)
+    wanted = _limit_bytes(limit)
+    if wanted > before:
+        con.execute("SET memory_limit = ?", [f"{wanted} bytes"])
+    try:
+        yield
+    finally:
+        con.execute("SET memory_limit = ?", [f"{before} bytes"])
 
 
 def drop_tables(con: duckdb.DuckDBPyConnection, *tables: str, if_exists: bool = False) -> None:

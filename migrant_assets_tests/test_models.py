@@ -7,6 +7,7 @@ import pickle
 from contextlib import contextmanager
 from types import SimpleNamespace
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,7 +17,7 @@ from sklearn.pipeline import Pipeline
 
 import migrant_assets.models as M
 from migrant_assets.config import Calendar, ModelSettings, StudyConfig
-from migrant_assets.db import connect, quote
+from migrant_assets.db import connect, memory_limit_bytes, quote
 from migrant_assets.features import FEATURES
 from migrant_assets.models.classifiers import positive_scores
 from migrant_assets.models.departure import TABLE2, release_workers
@@ -663,6 +664,42 @@ def test_only_models_signed_by_this_work_directory_are_unpickled(cfg, tmp_path):
     con.execute(f"ALTER TABLE {M.fitted_table(M.DEPARTURE_MODELS)} DROP COLUMN signature")
     assert M.load_fitted(con, first, M.RANDOM_FOREST) == {}
     assert "signature" in con.sql(f"SELECT * FROM {M.fitted_table(M.DEPARTURE_MODELS)}").columns
+    con.close()
+
+
+def test_stored_models_larger_than_duckdbs_memory_are_read_in_order(tmp_path):
+    """The transfer matrix reads every window's stored models in one query. At 10x its forests
+    were 1.07 GB (72 pickles of up to 21 MB), beyond ``models_memory_limit`` (1GB): read sorted
+    under it, they failed with an out-of-memory error. The query runs under the study's
+    ``memory_limit``, its rows put in order here, and the cap is back after it."""
+    db = tmp_path / "study.duckdb"
+    con = connect(db)
+    M.store.ensure_schema(con)
+    key = M.store.signing_key(con)
+    rng = np.random.default_rng(SEED)
+    windows = [f"first_k_days:2016-09-{d:02d}" for d in (10, 8, 9)]
+    splits = [f"fold{f}" for f in range(5)] + ["all"]
+    stored = {}
+    for w in windows:  # 3 windows x 6 models x 2.5 MB: 45 MB of pickles, the memory 32 MB
+        fits = [{"split": s, "fingerprint": f"{w}/{s}", "n_train": 1, "n_train_available": 1,
+                 "model": rng.random(2_500_000 // 8)} for s in reversed(splits)]
+        stored[w] = {f["split"]: f["model"] for f in fits}
+        rows = M.store.fitted_rows(key, w, M.RANDOM_FOREST, fits)  # noqa: F841 (read below)
+        con.execute(f"INSERT INTO {quote(M.fitted_table(M.DEPARTURE_MODELS))} BY NAME "
+                    "SELECT * FROM rows")
+    con.close()
+    con = connect(db)
+    con.execute("SET memory_limit = '32MB'")  # the models' cap, below the pickles
+    capped = memory_limit_bytes(con)
+    asked = [windows[1], windows[2], windows[0]]
+    with pytest.raises(duckdb.OutOfMemoryException):  # the query under the cap
+        list(M.store.load_fitted_windows(con, asked, M.RANDOM_FOREST, "32MB"))
+    loaded = list(M.store.load_fitted_windows(con, asked, M.RANDOM_FOREST, "1GB"))
+    assert memory_limit_bytes(con) == capped
+    assert [list(d) for d in loaded] == [sorted(splits)] * 3  # by split, as the old ORDER BY
+    for w, models in zip(asked, loaded, strict=True):
+        assert all(np.array_equal(models[s]["model"], stored[w][s]) for s in splits)
+        assert all(models[s]["fingerprint"] == f"{w}/{s}" for s in splits)
     con.close()
 
 

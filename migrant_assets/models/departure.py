@@ -679,7 +679,8 @@ def _table3_plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int) ->
     matrix = _leaving_vs_staying(con, cfg, window, departure_folds(con, cfg, seed))
     rows = [(ALL_FEATURES, RANDOM_FOREST, None)]
     rows += [(TABLE3_ROWS[g], RANDOM_FOREST, [g]) for g in DEPARTURE_GROUPS]
-    reuse = {ALL_FEATURES: load_fitted(con, window.window_id, RANDOM_FOREST)}
+    reuse = {ALL_FEATURES: load_fitted(con, window.window_id, RANDOM_FOREST,
+                                       cfg.duckdb.memory_limit)}
     return _plan(TABLE3, TABLE3, window, matrix, rows, seed, fit_final=False,
                  with_locals=False, owner=DEPARTURE_TABLES, settings=cfg.models, reuse=reuse)
 
@@ -768,7 +769,8 @@ def transfer_matrix(
     preds = {(k.window_id, t.window_id): np.zeros(len(fold[t.window_id]), dtype=bool)
              for k in usable for t in usable}
     splits, caps = [], {}
-    stored = load_fitted_windows(con, [k.window_id for k in usable], classifier)
+    stored = load_fitted_windows(con, [k.window_id for k in usable], classifier,
+                                 cfg.duckdb.memory_limit)
     for k, stored_k in zip(usable, stored, strict=True):
         mk, fk, ck = data[k.window_id], fold[k.window_id], cols[k.window_id]
         on = [every.index(c) for c in ck]
@@ -959,7 +961,8 @@ def feature_importance(
     })
     ranked, per_fold = (
         _ranked_importances(window, matrix.data, matrix.y, cols, seed, n_repeats, settings,
-                            load_fitted(con, window.window_id, RANDOM_FOREST))
+                            load_fitted(con, window.window_id, RANDOM_FOREST,
+                                        cfg.duckdb.memory_limit))
         if cols else (skipped.iloc[:0], pd.DataFrame(columns=IMPORTANCE_FOLD_COLUMNS)))
     result = concat_rows([ranked, skipped], IMPORTANCE_COLUMNS).reindex(
         columns=IMPORTANCE_COLUMNS)

@@ -22,6 +22,7 @@ import joblib
 import pandas as pd
 
 from migrant_assets.db import (
+    memory_limit_at_least,
     quote,
     quote_identifier,
     refuse_old_layout,
@@ -116,34 +117,47 @@ def fitted_rows(key: bytes, window_id: str, model: str, fits: Iterable[Mapping[s
                                        "n_train_available", "fitted", "signature"])
 
 
-def load_fitted(con: duckdb.DuckDBPyConnection, window_id: str, model: str
-                ) -> dict[str, dict[str, Any]]:
+def load_fitted(con: duckdb.DuckDBPyConnection, window_id: str, model: str,
+                memory_limit: str | None = None) -> dict[str, dict[str, Any]]:
     """The models ``departure_models`` stored for ``window_id`` and classifier ``model``, by
     split: ``fingerprint``, ``n_train``, ``n_train_available`` and ``model`` (unpickled). A
     pickle is code: only one signed with this DuckDB file's key (:func:`signing_key`) is
-    unpickled; any other is left out, so the asset fits that model again (``fitted_in``)."""
-    return next(load_fitted_windows(con, [window_id], model))
+    unpickled; any other is left out, so the asset fits that model again (``fitted_in``).
+    ``memory_limit``: see :func:`load_fitted_windows`."""
+    return next(load_fitted_windows(con, [window_id], model, memory_limit))
 
 
-def load_fitted_windows(con: duckdb.DuckDBPyConnection, window_ids: Sequence[str], model: str
-                        ) -> Iterator[dict[str, dict[str, Any]]]:
+#: Stored models fetched at a time by :func:`load_fitted_windows`.
+FITTED_BATCH = 8
+
+
+def load_fitted_windows(con: duckdb.DuckDBPyConnection, window_ids: Sequence[str], model: str,
+                        memory_limit: str | None = None) -> Iterator[dict[str, dict[str, Any]]]:
     """:func:`load_fitted` of each of ``window_ids`` in turn, the stored pickles read in one
     query: DuckDB reads every stored model of the table for any query of the pickles (0.3
-    CPU-s on ``demo``, whatever the rows asked for), so the transfer matrix reads them once,
-    not once per window (issue 13). A window's models are unpickled when it is reached."""
+    CPU-s on ``demo``, 2.3 s at 10x, whatever the rows asked for), so the transfer matrix
+    reads them once, not once per window (issue 13). Any query of the table holds the pickles
+    it scans in DuckDB's memory (the 72 forests of the 10x city are 1.07 GB, beyond
+    ``duckdb.models_memory_limit``), so the query runs with DuckDB's limit raised to at least
+    ``memory_limit`` (the study's ``duckdb.memory_limit``; the models are capped, so their size
+    is bounded whatever the city), and its rows are streamed unsorted and put in order here (a
+    sort in DuckDB would hold them twice). A window's models are unpickled when it is
+    reached."""
     if not window_ids:
         return
     ensure_schema(con)
     key = signing_key(con)
-    rows = run_sql(con, "models/fitted_models.sql",
-                   {"window_ids": list(window_ids), "model": model}).fetchall()
     by_window: dict[str, list[tuple]] = {w: [] for w in window_ids}
-    for row in rows:
-        by_window[row[0]].append(row[1:])
-    del rows
+    with memory_limit_at_least(con, memory_limit):
+        result = run_sql(con, "models/fitted_models.sql",
+                         {"window_ids": list(window_ids), "model": model})
+        while batch := result.fetchmany(FITTED_BATCH):
+            for row in batch:
+                by_window[row[0]].append(row[1:])
     for window_id in window_ids:
         out, unsigned = {}, []
-        for split, fp, n, avail, blob, signature in by_window.pop(window_id):
+        for split, fp, n, avail, blob, signature in sorted(by_window.pop(window_id),
+                                                           key=lambda row: row[0]):
             if signature is None or not hmac.compare_digest(
                     signature, _signature(key, window_id, model, split, fp, blob)):
                 unsigned.append(split)
