@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("ingest", "labels", "graphs", "features", "models", "reports")
 #: The peaks reported per stage and asset: the process tree, the demo's own process, the
 #: largest other process (:meth:`Sampler.peak`).
-PEAKS = {"peak_rss": "tree", "peak_main": "main", "peak_child": "child"}
+PEAKS = {"peak_rss": "tree", "peak_main": "main", "peak_child": "child", "peak_spill": "spill"}
 
 
 def _children(pid: int) -> list[int]:
@@ -89,7 +89,8 @@ class Sampler:
     spill_dir: Path
     interval: float = 0.2
     samples: list[tuple[float, tuple[int, int, int]]] = field(default_factory=list)
-    peak_spill: int = 0
+    #: (time, bytes) of the spill directory, every 5 s
+    spill: list[tuple[float, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
@@ -101,7 +102,7 @@ class Sampler:
         while not self._stop.is_set():
             self.samples.append((time.time(), tree_rss_parts(self.pid)))
             if n % 25 == 0:  # every 5 s: walking a large spill directory is not free
-                self.peak_spill = max(self.peak_spill, dir_bytes(self.spill_dir))
+                self.spill.append((time.time(), dir_bytes(self.spill_dir)))
             n += 1
             self._stop.wait(self.interval)
 
@@ -111,11 +112,20 @@ class Sampler:
 
     def peak(self, start: float = 0.0, end: float = float("inf"), of: str = "tree") -> int:
         """The largest RSS seen between ``start`` and ``end`` of the tree, its root
-        (``"main"``) or its largest other process (``"child"``)."""
-        i = ("tree", "main", "child").index(of)
-        first = bisect.bisect_left(self.samples, start, key=lambda sample: sample[0])
-        last = bisect.bisect_right(self.samples, end, key=lambda sample: sample[0])
-        return max((r[i] for _, r in self.samples[first:last]), default=0)  # samples in time order
+        (``"main"``) or its largest other process (``"child"``); ``"spill"``: the largest size
+        of the spill directory."""
+        if of == "spill":
+            samples, pick = self.spill, (lambda sample: sample[1])
+        else:
+            i = ("tree", "main", "child").index(of)
+            samples, pick = self.samples, (lambda sample: sample[1][i])
+        first = bisect.bisect_left(samples, start, key=lambda sample: sample[0])
+        last = bisect.bisect_right(samples, end, key=lambda sample: sample[0])
+        return max(map(pick, samples[first:last]), default=0)  # samples in time order
+
+    @property
+    def peak_spill(self) -> int:
+        return self.peak(of="spill")
 
 
 @dataclass

@@ -6,12 +6,12 @@ cities of 1x, 10x (and 40x) the ``large`` preset, with the extrapolation to the 
 
 For each factor the city has ``factor`` x 10.5M social calls (``source.calls``; the population
 scales with it) and runs from nothing through ``migrant-assets demo`` in a child process.
-Printed per stage (asset group): seconds, calls/s and peak RSS (the tree, the main process, its
-largest worker) and the assets of the highest peaks; then wall time, peak RSS, the
-DuckDB file, the city files and the peak spill; the ratio t(10x)/t(1x) (target <= 12), and the
-extrapolation to 698M calls (a power law through the two largest runs; target under 2 hours and
-60 GB of disk). The baseline (``REV`` as a git worktree, default none: the code before issue 13
-takes hours at these sizes) runs the 1x city only.
+Printed per stage (asset group): seconds, calls/s, peak RSS (the tree, the main process, its
+largest worker) and peak spill, and the assets of the highest peaks and of the most spill; then
+wall time, peak RSS, the DuckDB file, the city files and the peak spill; the ratio
+t(10x)/t(1x) (target <= 12), and the extrapolation to 698M calls (a power law through the two
+largest runs; target under 2 hours and 60 GB of disk). The baseline (``REV`` as a git worktree,
+default none: the code before issue 13 takes hours at these sizes) runs the 1x city only.
 """
 
 from __future__ import annotations
@@ -65,20 +65,24 @@ def _one(label: str, factor: int, workdir: Path, python_path: Path | None,
     print("  largest tables, bytes per call: " + ", ".join(
         f"{name} {size / n_calls:.1f}" for name, size in list(tables.items())[:12]))
     print(f"  {'stage':10s} {'seconds':>9s} {'calls/s':>12s} {'peak RSS':>10s} {'main':>10s} "
-          f"{'child':>10s}")
+          f"{'child':>10s} {'spill':>10s}")
     stages = run.by_stage()
     for stage in STAGES:
         row = stages.get(stage)
         if row:
             rate = n_calls / max(row["seconds"], 1e-9)
             print(f"  {stage:10s} {row['seconds']:9.1f} {rate:12,.0f} {gb(row['peak_rss']):>10s} "
-                  f"{gb(row['peak_main']):>10s} {gb(row['peak_child']):>10s}")
+                  f"{gb(row['peak_main']):>10s} {gb(row['peak_child']):>10s} "
+                  f"{gb(row['peak_spill']):>10s}")
     print("  (peak RSS: the process tree; main: the demo's own process; child: its largest "
-          "other process, a fit's worker)")
+          "other process, a fit's worker; spill: the temp directory, sampled every 5 s)")
     assets = sorted(run.by_asset().items(), key=lambda kv: -kv[1]["peak_rss"])[:8]
     print("  assets of the highest peaks (tree / main / child): " + "; ".join(
         f"{name} {gb(r['peak_rss'])} / {gb(r['peak_main'])} / {gb(r['peak_child'])}"
         for name, r in assets))
+    spills = sorted(run.by_asset().items(), key=lambda kv: -kv[1]["peak_spill"])[:5]
+    print("  assets of the most spill: " + "; ".join(
+        f"{name} {gb(r['peak_spill'])}" for name, r in spills if r["peak_spill"]))
     return {"factor": factor, "calls": n_calls, "wall": run.wall, "rss": run.peak_rss,
             "disk": db + run.sampler.peak_spill, "ok": run.returncode == 0}
 
