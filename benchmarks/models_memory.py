@@ -3,18 +3,20 @@ the study's DuckDB ``memory_limit`` and under ``duckdb.models_memory_limit``, on
 DuckDB file.
 
     .venv/bin/python benchmarks/models_memory.py --config STUDY.yaml [--limits 6GB 1GB]
-        [--assets integration_models departure_models departure_transfer departure_tables]
+        [--assets integration_models departure_models departure_transfer departure_tables
+                  departure_feature_importance]
 
 For each asset, each limit runs what the asset runs in a fresh process (the limits in turns):
 ``integration_models`` :func:`migrant_assets.models.evaluate_integration`, ``departure_models``
 :func:`migrant_assets.models.evaluate_windows` over the calendar's first-k-days windows,
-``departure_transfer`` :func:`migrant_assets.models.transfer_matrix` and ``departure_tables``
-:func:`migrant_assets.models.tables_1_and_3` (the two read the models ``departure_models``
-stored: run it first on a file whose key file is gone), on the file of ``--config`` (it
-rewrites that asset's tables of the file with the same rows: the fits are seeded). The process
-tree's resident memory is sampled every 0.5 s
-(``pipeline_run.Sampler``); printed per limit: wall seconds, the peak of the tree, of the main
-process (DuckDB, the matrices) and of the largest worker process (a fit).
+``departure_transfer`` :func:`migrant_assets.models.transfer_matrix`, ``departure_tables``
+:func:`migrant_assets.models.tables_1_and_3` and ``departure_feature_importance``
+:func:`migrant_assets.models.feature_importance` (the three read the models
+``departure_models`` stored: run it first on a file whose key file is gone), on the file of
+``--config`` (it rewrites that asset's tables of the file with the same rows: the fits are
+seeded). The process tree's resident memory is sampled every 0.5 s (``pipeline_run.Sampler``);
+printed per limit: wall seconds, the peak of the tree, of the main process (DuckDB, the
+matrices) and of the largest worker process (a fit).
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ RUNNER = textwrap.dedent("""
     import sys
     from migrant_assets.config import StudyConfig
     from migrant_assets.db import connect
-    from migrant_assets.models import (evaluate_integration, evaluate_windows, tables_1_and_3,
-                                       transfer_matrix)
+    from migrant_assets.models import (evaluate_integration, evaluate_windows,
+                                       feature_importance, tables_1_and_3, transfer_matrix)
     from migrant_assets.models.departure import release_workers
 
     cfg = StudyConfig.load(sys.argv[1])
@@ -47,6 +49,8 @@ RUNNER = textwrap.dedent("""
             transfer_matrix(con, cfg, cfg.models.seed)
         elif sys.argv[3] == "departure_tables":
             tables_1_and_3(con, cfg, cfg.models.seed)
+        elif sys.argv[3] == "departure_feature_importance":
+            feature_importance(con, cfg, cfg.models.seed)
         else:
             windows = cfg.calendar.windows("first_k_days")
             for _ in evaluate_windows(con, cfg, windows, cfg.models.seed):
@@ -57,7 +61,8 @@ RUNNER = textwrap.dedent("""
 """)
 
 
-ASSETS = ("integration_models", "departure_models", "departure_transfer", "departure_tables")
+ASSETS = ("integration_models", "departure_models", "departure_transfer", "departure_tables",
+          "departure_feature_importance")
 
 
 def _run(config: Path, limit: str, asset: str) -> dict:

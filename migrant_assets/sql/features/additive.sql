@@ -48,9 +48,7 @@ JOIN feat_cell_index AS c ON c.idx = p.idx;
 -- the same second are taken in cell order: the order of the ranks): its first and last cell and
 -- the exact sum of the haversine km between consecutive locations (fixed-point to 1e-12 km). A
 -- call's day is the date of its start, so every location of a later day comes after these: a
--- window's path is its days' paths joined end to start (accumulate.sql). A location in the
--- cell of the one before adds 0 km, so no distance is computed for it (a call made where the
--- previous one was: a third of the locations of the `demo` city).
+-- window's path is its days' paths joined end to start (accumulate.sql).
 CREATE OR REPLACE TEMP TABLE feat_new_moves AS
 WITH ordered AS (
     SELECT
@@ -66,8 +64,7 @@ moved AS (
         o.party,
         MAX(CASE WHEN o.step = 1 THEN o.idx END) AS first_idx,
         MAX(CASE WHEN o.next_idx IS NULL THEN o.idx END) AS last_idx,
-        CAST(COALESCE(SUM(CASE WHEN a.idx <> b.idx
-            THEN CAST(HAVERSINE_KM(a.lat, a.lon, b.lat, b.lon) AS DECIMAL(18, 12)) END), 0)
+        CAST(COALESCE(SUM(CAST(HAVERSINE_KM(a.lat, a.lon, b.lat, b.lon) AS DECIMAL(18, 12))), 0)
             AS DECIMAL(38, 12)) AS moving_km
     FROM ordered AS o
     LEFT JOIN feat_cell_index AS a ON a.idx = o.previous_idx
@@ -81,15 +78,14 @@ JOIN feat_cell_index AS l ON l.idx = m.last_idx;
 
 -- feat_new_moments: moments of each party's known call durations (both sides of every call;
 -- a missed call has none), and of those with a contact born in $province (a local), exact:
--- fixed-point to the microsecond (a duration is at most 24 h, so an 18-digit decimal holds
--- it; its square and the sums are 38-digit), squares to 1e-12.
+-- fixed-point to the microsecond, squares to 1e-12.
 CREATE OR REPLACE TEMP TABLE feat_new_moments AS
 WITH sides AS (
-    SELECT caller AS party, callee AS contact, CAST(duration_s AS DECIMAL(18, 6)) AS x
+    SELECT caller AS party, callee AS contact, CAST(duration_s AS DECIMAL(38, 6)) AS x
     FROM calls
     WHERE call_date BETWEEN $start AND $end AND duration_s IS NOT NULL
     UNION ALL
-    SELECT callee AS party, caller AS contact, CAST(duration_s AS DECIMAL(18, 6)) AS x
+    SELECT callee AS party, caller AS contact, CAST(duration_s AS DECIMAL(38, 6)) AS x
     FROM calls
     WHERE call_date BETWEEN $start AND $end AND duration_s IS NOT NULL
 ),
@@ -102,10 +98,10 @@ SELECT
     party,
     COUNT(x) AS n,
     CAST(SUM(x) AS DECIMAL(38, 6)) AS sum_x,
-    CAST(SUM(CAST(x AS DECIMAL(38, 6)) * x) AS DECIMAL(38, 12)) AS sum_x2,
+    CAST(SUM(x * x) AS DECIMAL(38, 12)) AS sum_x2,
     COUNT(local_x) AS n_local,
     CAST(SUM(local_x) AS DECIMAL(38, 6)) AS sum_local_x,
-    CAST(SUM(CAST(local_x AS DECIMAL(38, 6)) * local_x) AS DECIMAL(38, 12)) AS sum_local_x2
+    CAST(SUM(local_x * local_x) AS DECIMAL(38, 12)) AS sum_local_x2
 FROM flagged
 GROUP BY party;
 
