@@ -14,7 +14,9 @@ For each asset, each limit runs what the asset runs in a fresh process (the limi
 :func:`migrant_assets.models.feature_importance` (the three read the models
 ``departure_models`` stored: run it first on a file whose key file is gone), on the file of
 ``--config`` (it rewrites that asset's tables of the file with the same rows: the fits are
-seeded). The process tree's resident memory is sampled every 0.5 s (``pipeline_run.Sampler``);
+seeded). The limit replaces the config's ``memory_limit`` for the connection only, as the
+model assets' cap does: the stored models are read under the config's ``memory_limit``, as in
+the assets. The process tree's resident memory is sampled every 0.5 s (``pipeline_run.Sampler``);
 printed per limit: wall seconds, the peak of the tree, of the main process (DuckDB, the
 matrices) and of the largest worker process (a fit).
 """

@@ -80,9 +80,11 @@ def _one(label: str, factor: int, workdir: Path, python_path: Path | None,
     print("  assets of the highest peaks (tree / main / child): " + "; ".join(
         f"{name} {gb(r['peak_rss'])} / {gb(r['peak_main'])} / {gb(r['peak_child'])}"
         for name, r in assets))
-    spills = sorted(run.by_asset().items(), key=lambda kv: -kv[1]["peak_spill"])[:5]
-    print("  assets of the most spill: " + "; ".join(
-        f"{name} {gb(r['peak_spill'])}" for name, r in spills if r["peak_spill"]))
+    spills = [(name, r) for name, r in sorted(run.by_asset().items(),
+                                              key=lambda kv: -kv[1]["peak_spill"])[:5]
+              if r["peak_spill"]]
+    print("  assets of the most spill: " + ("; ".join(
+        f"{name} {gb(r['peak_spill'])}" for name, r in spills) or "none seen"))
     return {"factor": factor, "calls": n_calls, "wall": run.wall, "rss": run.peak_rss,
             "disk": db + run.sampler.peak_spill, "ok": run.returncode == 0}
 

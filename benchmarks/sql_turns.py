@@ -2,14 +2,15 @@
 revision's, in turns, on the DuckDB file of a run, with the results compared.
 
     .venv/bin/python benchmarks/sql_turns.py DB --file graphs/window_graph_stats.sql
-                     [--baseline REV] [--windows ID ...] [--repeats 3]
+                     [--config STUDY.yaml] [--baseline REV] [--windows ID ...] [--repeats 3]
                      [--memory-limit 6GB] [--threads 2]
 
 For files that read only stored tables and write only TEMP tables or a result (the window
 graph's stats, ``sql/features/additive.sql``'s sums of a window's calls, ...). ``DB`` is the
 DuckDB file of a finished run (``benchmarks/scale.py --keep``, or ``W/migrant_assets.duckdb``
 of ``migrant-assets demo --workdir W``). For each window (default: the k = 14 first-k-days
-window, an integration week and the whole period) both texts run in turns (A B A B ...), each
+window, an integration week and the whole period of ``--config``'s calendar, by default the
+packaged study's) both texts run in turns (A B A B ...), each
 statement given the window's parameters it names (those of the feature SQL: ``window_id``,
 ``start``, ``end``, ``province``, ...); the feature SQL's macros are made once. Printed per
 window: the medians of wall and CPU seconds of each (CPU: every thread of this process, so
@@ -53,6 +54,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("db", type=Path)
     parser.add_argument("--file", required=True, help="a file under migrant_assets/sql/")
+    parser.add_argument("--config", type=Path, help="the run's study config (its calendar, "
+                        "province, population; default: the packaged study's)")
     parser.add_argument("--baseline", default="HEAD", help="git revision (default HEAD)")
     parser.add_argument("--windows", nargs="*",
                         help="window ids (default: k = 14, an integration week, whole period)")
@@ -60,7 +63,7 @@ def main() -> int:
     parser.add_argument("--memory-limit", default="6GB")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    cfg = StudyConfig()
+    cfg = StudyConfig.load(args.config) if args.config else StudyConfig()
     windows = {w.window_id: w for w in cfg.calendar.windows()}
     chosen = args.windows or [cfg.calendar.windows(f)[-1].window_id
                               for f in ("first_k_days", "integration_week", "whole_period")]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -102,16 +102,26 @@ def lower_memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> int:
 @contextmanager
 def memory_limit_at_least(con: duckdb.DuckDBPyConnection, limit: str | None) -> Iterator[None]:
     """Within the block, the connection's DuckDB ``memory_limit`` is at least ``limit`` (None:
-    DuckDB's default, a share of the machine's memory); the limit in force before is put back
-    after it (DuckDB then evicts the blocks it holds above it)."""
+    DuckDB's default, a share of the machine's memory). When it was raised, the limit in force
+    before is put back after the block (DuckDB then evicts the blocks it holds above it), as
+    exactly as DuckDB shows it (to 0.1 of its unit). Outside a transaction: an aborted one
+    refuses the ``SET``, and then the block's own error is the one raised."""
     before = memory_limit_bytes(con)
     wanted = _limit_bytes(limit)
-    if wanted > before:
-        con.execute("SET memory_limit = ?", [f"{wanted} bytes"])
+    if wanted <= before:
+        yield
+        return
+    if limit is None:
+        con.execute("RESET memory_limit")
+    else:
+        con.execute("SET memory_limit = ?", [limit])  # a value, bound
     try:
         yield
-    finally:
-        con.execute("SET memory_limit = ?", [f"{before} bytes"])
+    except BaseException:
+        with suppress(duckdb.Error):
+            con.execute("SET memory_limit = ?", [f"{before} bytes"])
+        raise
+    con.execute("SET memory_limit = ?", [f"{before} bytes"])
 
 
 def drop_tables(con: duckdb.DuckDBPyConnection, *tables: str, if_exists: bool = False) -> None:
