@@ -684,9 +684,9 @@ def test_stored_models_larger_than_duckdbs_memory_are_read_in_order(tmp_path):
         fits = [{"split": s, "fingerprint": f"{w}/{s}", "n_train": 1, "n_train_available": 1,
                  "model": rng.random(2_500_000 // 8)} for s in reversed(splits)]
         stored[w] = {f["split"]: f["model"] for f in fits}
-        rows = M.store.fitted_rows(key, w, M.RANDOM_FOREST, fits)  # noqa: F841 (read below)
-        con.execute(f"INSERT INTO {quote(M.fitted_table(M.DEPARTURE_MODELS))} BY NAME "
-                    "SELECT * FROM rows")
+        M.store.write(con, [(M.fitted_table(M.DEPARTURE_MODELS),
+                             M.store.fitted_rows(key, w, M.RANDOM_FOREST, fits),
+                             {"window_id": w})])
     con.close()
     con = connect(db)
     con.execute("SET memory_limit = '32MB'")  # the models' cap, below the pickles
