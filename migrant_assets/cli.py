@@ -5,9 +5,11 @@ graph (`runs.main_plan`), and prints a summary.
 The demo degrades, never discards (issue 10): when a run fails, the steps that do not need what
 it failed to materialize still run, the report is always written for what succeeded, and the
 summary is always printed. The exit status is 1 when a run failed, 2 when the study config or
-the mapping is wrong before any run, 0 otherwise (skipped experiments and checks are not
-failures). A failure prints one paragraph — what failed, where, what to change — and the
-traceback only with ``--verbose``.
+the mapping is wrong before any run, 3 when every run succeeded but an asset check of severity
+ERROR did not pass (the outputs exist, but the data behind them failed a check: e.g. most calls
+quarantined), 0 otherwise (skipped experiments, checks with nothing to judge and WARN checks are
+not failures). A failure prints one paragraph — what failed, where, what to change — and the
+traceback only with ``--verbose``; a failed check prints what to check first.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 #: findings, untested with the reason) say what is missing and why.
 ALWAYS_RUN = frozenset({"findings", "report"})
 #: Exit statuses.
-FAILED_RUN, BAD_INPUT = 1, 2
+FAILED_RUN, BAD_INPUT, FAILED_CHECK = 1, 2, 3
 
 
 def _progress(message: str) -> None:
@@ -217,6 +219,7 @@ class _Demo:
         self.lost: set = set()  # assets not materialized because a run failed
         self.failed_runs: list[str] = []
         self.evaluated, self.failed_checks, self.skipped_checks = 0, 0, 0
+        self.error_checks: dict[str, str] = {}  # asset.check failed at ERROR -> what to check
 
     def _upstream(self, key) -> set:
         return self.dg.AssetSelection.assets(key).upstream().resolve(self.graph) - {key}
@@ -276,12 +279,19 @@ class _Demo:
         self.evaluated += len(evaluations)
         self.failed_checks += len(failed)
         self.skipped_checks += len(skipped)
+        failures = _counted((f"{e.asset_key.to_user_string()}.{e.check_name}",
+                             e.severity.value, _failure_hint(e)) for e in failed)
+        for (check, severity, hint), _ in failures.items():
+            if severity == "ERROR":
+                self.error_checks.setdefault(check, hint)
         print(f"{name}: {'ok' if result.success else 'FAILED'} in "
               f"{time.perf_counter() - t:.1f} s"
-              + "".join(f"\n    check {e.asset_key.to_user_string()}.{e.check_name} did not "
-                        f"pass ({e.severity.value})" for e in failed)
-              + "".join(f"\n    check {asset}.{check} not evaluated (nothing to judge): "
-                        f"{reason}" for asset, check, reason in skipped), flush=True)
+              + "".join(f"\n    check {check} did not pass ({severity}){_times(n)}"
+                        + (f": check first {hint}" if hint else "")
+                        for (check, severity, hint), n in failures.items())
+              + "".join(f"\n    check {asset}.{check} not evaluated (nothing to judge)"
+                        f"{_times(n)}: {reason}"
+                        for (asset, check, reason), n in _counted(skipped).items()), flush=True)
         if not result.success:
             self.failed_runs.append(name)
             for step_key, error in _run_errors(result):
@@ -292,6 +302,29 @@ class _Demo:
                     _error(f"Traceback of {step_key} (Dagster's error chain):\n"
                            f"{error.to_string()}")
         return result
+
+
+def _counted(items) -> dict:
+    """Each distinct item (in first-seen order) with how many times it came: a check fails,
+    or has nothing to judge, for the same reason in many partitions of a run."""
+    counts: dict = {}
+    for item in items:
+        counts[item] = counts.get(item, 0) + 1
+    return counts
+
+
+def _times(n: int) -> str:
+    return f" in {n} partitions" if n > 1 else ""
+
+
+def _failure_hint(evaluation) -> str:
+    """What a failed check says to look at first: its ``check_first`` metadata (e.g. the top
+    quarantine reason and its fix), else its ``reason``; empty when it has neither."""
+    md = evaluation.metadata
+    for key in ("check_first", "reason"):
+        if md.get(key) is not None:
+            return _no_raw_numbers(str(md[key].value))
+    return ""
 
 
 def _not_judged(evaluation) -> str | None:
@@ -354,6 +387,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with workdir_lock(cfg.workdir):  # a second process on this DuckDB file gets a clear error
         if not isinstance(cfg.source, SyntheticSource):
             contract_for(cfg)  # a bad mapping fails before any run
+            _ = cfg.pseudonym_key  # and so does a missing or short key
         demo = _Demo(args.verbose)
         skipped = () if cfg.early_warning.enabled else (EARLY_WARNING_GROUP,)
         for step in main_plan(demo.defs, skip_groups=skipped):
@@ -366,7 +400,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         head = f"\nall assets materialized in {elapsed}"
     checks = (f"{demo.failed_checks} of {demo.evaluated} asset check evaluations did not pass "
               "(above)" if demo.failed_checks else
-              f"every asset check passed ({demo.evaluated} evaluations)")
+              f"every asset check passed ({demo.evaluated} evaluations)" if demo.evaluated else
+              "no asset check was evaluated")
     if demo.skipped_checks:
         checks += f"; {demo.skipped_checks} not evaluated: nothing to judge (above)"
     print(f"{head}; {checks}\n", flush=True)
@@ -378,6 +413,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _error(f"demo finished with {len(demo.failed_runs)} failed run(s): see the paragraphs "
                "above" + ("" if args.verbose else " (--verbose shows the tracebacks)"))
         return FAILED_RUN
+    if demo.error_checks:
+        _error(f"demo finished, but {len(demo.error_checks)} asset check(s) of severity ERROR did "
+               "not pass: the outputs were written from data that failed them. Check first:\n"
+               + "\n".join(f"  {check}: {hint or 'see its metadata in the UI'}"
+                           for check, hint in demo.error_checks.items()))
+        return FAILED_CHECK
     return 0
 
 

@@ -20,6 +20,7 @@ from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -138,6 +139,17 @@ class City(_Model):
     center_lat: float = 31.2304
     center_lon: float = 121.4737
     districts_geojson: Path | None = None  # optional outlines for maps (WGS-84)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """An IANA zone name, checked when the config loads (not when the calls are read)."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}: use an IANA zone name such as "
+                             "'Asia/Shanghai' or 'UTC'") from None
+        return value
 
 
 class Thresholds(_Model):

@@ -36,7 +36,7 @@ import gzip
 import re
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -164,6 +164,8 @@ class TableSource(_Model):
     timestamps: Timestamps = Timestamps()
     event_types: EventTypes | None = None
     missed_calls: Literal["contact", "quarantine"] = "contact"
+    # calls: the unit of a numeric duration (a clock duration H:MM:SS is always read as such)
+    duration_unit: Literal["s", "ms"] = "s"
     # contract column -> {value in the file: value meant}, applied before the values are judged
     recode: dict[str, dict[str, str]] = Field(default_factory=dict)
 
@@ -348,10 +350,24 @@ class RawRead:
     rows: int
     rejected_lines: list[tuple[str, int, str]] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    #: calls: the end of a call is start_ts + duration (:func:`reads_duration`), not end_ts
+    has_duration: bool = False
 
     @property
     def read(self) -> int:
         return self.rows + len(self.rejected_lines)
+
+
+def reads_duration(src: TableSource, present: dict[str, Any]) -> bool:
+    """Whether a call's end is ``start_ts + duration`` rather than ``end_ts``: ``duration`` is
+    mapped (or a constant), or neither is mapped and the file has a column named ``duration``
+    but none named ``end_ts`` (a column named as in the contract needs no entry). ``present``:
+    the file's columns by lower-case name."""
+    if "duration" in src.columns or "duration" in src.constants:
+        return True
+    if "end_ts" in src.columns or "end_ts" in src.constants:
+        return False
+    return "duration" in present and "end_ts" not in present
 
 
 def _zone_info(name: str) -> ZoneInfo:
@@ -611,9 +627,9 @@ def read_table(
             con.execute(f"UPDATE {quote_identifier(raw.table)} SET _file = $original "
                         "WHERE _file = $copy",
                         {"original": original, "copy": copy})
-    return RawRead(raw.table, raw.rows,
-                   [(copies.get(f, f), line, error) for f, line, error in raw.rejected_lines],
-                   [str(f) for f in files])
+    return replace(raw, rejected_lines=[(copies.get(f, f), line, error)
+                                        for f, line, error in raw.rejected_lines],
+                   files=[str(f) for f in files])
 
 
 def _read_table(
@@ -629,6 +645,11 @@ def _read_table(
     scan = _scan(files, fmt, src, p, table)
     present = _describe(con, scan, p, files, table)
     rule = src.time_rule
+    uses_duration = table == "calls" and reads_duration(src, present)
+    if table == "calls" and src.duration_unit != "s" and not uses_duration:
+        raise MappingError(f"calls.duration_unit is {src.duration_unit!r}, but the calls' end is "
+                           "read from end_ts, not from a duration", str(files[0]),
+                           "map duration to the column of durations, or drop duration_unit")
     cols: list[str] = []
     for name in CONTRACT_COLUMNS[table]:
         if name in src.constants:
@@ -639,10 +660,15 @@ def _read_table(
             found_parts = [present.get(part.lower()) for part in parts]
             found = found_parts[0] if len(parts) == 1 else None
             if None in found_parts:
-                if name in src.columns or name in REQUIRED_COLUMNS[table] or (
-                        table == "calls" and name == "end_ts" and "duration" not in src.columns):
-                    has = sorted(v[0] for k, v in present.items()
-                                 if k not in ("filename", "file_row_number"))
+                has = sorted(v[0] for k, v in present.items()
+                             if k not in ("filename", "file_row_number"))
+                if table == "calls" and name == "end_ts" and name not in src.columns \
+                        and not uses_duration:
+                    raise MappingError(
+                        f"calls: the file has no column 'end_ts' or 'duration' (a call's end "
+                        f"or its duration in seconds); it has {has}", str(files[0]),
+                        "map end_ts or duration to one of those columns in calls.columns")
+                if name in src.columns or name in REQUIRED_COLUMNS[table]:
                     absent = parts[found_parts.index(None)]
                     raise MappingError(
                         f"{table}: column {absent!r} (contract column {name!r}) is not in the "
@@ -707,7 +733,7 @@ def _read_table(
         con.execute(f"DROP TABLE IF EXISTS rejects_{table}")
         con.execute(f"DROP TABLE IF EXISTS rejects_scan_{table}")
     rows = con.execute(f"SELECT count(*) FROM raw_{table}").fetchone()[0]
-    return RawRead(f"raw_{table}", rows, rejected, [str(f) for f in files])
+    return RawRead(f"raw_{table}", rows, rejected, [str(f) for f in files], uses_duration)
 
 
 def _number_csv_lines(con: duckdb.DuckDBPyConnection, table: str) -> None:

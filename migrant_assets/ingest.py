@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -72,7 +73,8 @@ REASON_FIXES: dict[str, str] = {
     "bad_timestamp": "the timestamps rule: format (e.g. '%d/%m/%Y %H:%M:%S' for day-first "
                      "dates), unit for numbers, and duration (seconds or H:MM:SS)",
     "end_before_start": "the timestamps' time zones (end_ts and start_ts in one zone)",
-    "duration_over_24h": "the duration's unit (seconds are expected)",
+    "duration_over_24h": "the duration's unit (seconds are expected; calls.duration_unit: ms "
+                         "reads milliseconds)",
     "missed_call": "event_types and missed_calls",
     "self_call": "caller and callee mapped to the same column",
     "unknown_cell": "the cells file and the cell columns of calls (the same ids)",
@@ -183,8 +185,8 @@ def land_calls(
         "has_events": events is not None,
         "call_events": [e.lower() for e in events.call] if events else [],
         "missed_events": [e.lower() for e in events.missed] if events else [],
-        "has_duration": "duration" in src.columns,
         "missed_rule": src.missed_calls,
+        "seconds_per_unit": {"s": 1.0, "ms": 0.001}[src.duration_unit],
         "month_start": cal.month_start,
         "month_end": cal.month_end,
         "city_tz": cfg.city.timezone,
@@ -199,7 +201,7 @@ def land_calls(
             raw = read_table(con, cfg, contract, "calls", files=batch,
                              deferred=("caller", "callee", "caller_cell", "callee_cell"))
             run_sql(con, "ingest/landing_identifiers.sql", numbers)
-            run_sql(con, "ingest/landing.sql", params)
+            run_sql(con, "ingest/landing.sql", {**params, "has_duration": raw.has_duration})
             _stage_rejected_lines(con, raw)
             run_sql(con, "ingest/landing_write.sql", {"files": raw.files})
             for outcome, n, first, last in con.execute(
@@ -354,6 +356,33 @@ def quarantine_reasons(
 def subscriber_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Users, users with a local number, service users, users with several numbers."""
     return first_row(run_sql(con, "ingest/subscribers_stats.sql"))
+
+
+def province_spellings(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict[str, Any]:
+    """How the stored subscribers spell their birth provinces against ``city.province``
+    (``sql/ingest/province_spellings.sql``): ``users_in_province`` (as spelled in the config),
+    ``users_with_province`` and ``variants``, the provinces spelled several ways up to case and
+    spaces (``spellings``, ``users``, ``is_study_province``); ``problem`` says what is wrong
+    (None: nothing) and ``locals_affected`` whether it changes who is local."""
+    out = first_row(run_sql(con, "ingest/province_spellings.sql",
+                            {"province": cfg.city.province}))
+    study = [v for v in out["variants"] if v["is_study_province"]]
+    out["locals_affected"] = bool(study) or (
+        out["users_with_province"] > 0 and out["users_in_province"] == 0)
+    if study:
+        out["problem"] = (f"the study province is spelled {study[0]['spellings']} by "
+                          f"{study[0]['users']} subscribers; only {cfg.city.province!r} (the "
+                          "config's city.province) makes a local")
+    elif out["locals_affected"]:
+        out["problem"] = (f"no subscriber is born in {cfg.city.province!r} (city.province) as "
+                          "spelled: nobody is local")
+    elif out["variants"]:
+        out["problem"] = (f"{len(out['variants'])} provinces are spelled several ways (e.g. "
+                          f"{out['variants'][0]['spellings']}): each spelling counts as a "
+                          "province of its own in province_diversity")
+    else:
+        out["problem"] = None
+    return out
 
 
 def landing_summary(con: duckdb.DuckDBPyConnection) -> dict:

@@ -275,6 +275,8 @@ CASES = [
          error=(MappingError, "no calls file matches")),
     Case("unknown time zone", mapping={"calls": {"timestamps": {"timezone": "Mars/Olympus"}}},
          error=(MappingError, "unknown time zone")),
+    Case("unknown time zone of the city", study={"city": {"timezone": "Asia/Shangai"}},
+         error=(ValidationError, "unknown time zone 'Asia/Shangai'")),
     Case("memory limit with an injection",
          study={"duckdb": {"memory_limit": "1GB'; DROP TABLE cells; --"}},
          error=(ValidationError, "memory_limit")),
@@ -806,3 +808,82 @@ def test_calls_of_another_month_than_the_calendar_are_a_clear_error(
     _, stats = _ingest(study)
     assert stats["landed_calls"].accepted == 1
     assert stats["landed_calls"].excluded_by_reason == {"outside_calendar": 2}
+
+
+@pytest.mark.parametrize(("column", "value"), [
+    ("duration", "65"),  # a column named as in the contract needs no entry in the mapping
+    ("end_ts", f"{DAY} 10:01:05"),
+    ("length", "65"),  # neither: an error naming both
+])
+def test_end_or_duration_named_as_in_the_contract(column: str, value: str, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A calls file with ``duration`` (or ``end_ts``) under its contract name and no mapping
+    entry for either: the call's end is read from it, never left null (which would make every
+    call a missed one); with neither, the error names both."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("named as in the contract"))
+    src = tmp_path / "operator"
+    (src / "cdr.csv").write_text(f"a_party,b_party,begin,{column},a_cell,b_cell\n"
+                                 f"{A},{B},{DAY} 10:00:00,{value},T1,T2\n")
+    mapping = yaml.safe_load((src / "mapping.yaml").read_text())
+    del mapping["calls"]["columns"]["end_ts"]
+    (src / "mapping.yaml").write_text(yaml.safe_dump(mapping))
+    if column == "length":
+        with pytest.raises(MappingError, match="no column 'end_ts' or 'duration'.*'length'"):
+            _ingest(study)
+        return
+    con, _ = _ingest(study)
+    assert [(str(r[2]), r[4]) for r in _calls(con)] == [(f"{DAY} 10:00:00", 65.0)]
+
+
+@pytest.mark.parametrize(("subs", "province", "problem", "variants"), [
+    ([], "Shanghai", None, {}),
+    ([("13800000009", "O9", "30", "M", "SHANGHAI", "true", ""),
+      ("13800000008", "O8", "30", "M", " anhui ", "true", "")], "Shanghai",
+     "the study province is spelled ['SHANGHAI', 'Shanghai'] by 2 subscribers",
+     {("SHANGHAI", "Shanghai"): (2, True), ("Anhui", "anhui"): (2, False)}),
+    ([("13800000008", "O8", "30", "M", "ANHUI", "true", "")], "Shanghai",
+     "1 provinces are spelled several ways", {("ANHUI", "Anhui"): (2, False)}),
+    ([], "上海", "no subscriber is born in '上海' (city.province) as spelled", {}),
+])
+def test_province_spellings(subs: list, province: str, problem: str | None, variants: dict,
+                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Birth provinces equal up to case and spaces are different provinces to the pipeline:
+    the subscribers' check names them, with whether that changes who is local."""
+    from migrant_assets.ingest import province_spellings
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("spellings", subs=subs,
+                                     study={"city": {"province": province}}))
+    con, _ = _ingest(study)
+    out = province_spellings(con, StudyConfig.load(study))
+    assert out["users_with_province"] == 2 + len(subs)  # O1 (A and C) and O2, then the new
+    assert {tuple(v["spellings"]): (v["users"], v["is_study_province"])
+            for v in out["variants"]} == variants
+    assert (out["problem"] is None) if problem is None else out["problem"].startswith(problem)
+    assert out["locals_affected"] == (problem is not None and "several ways" not in problem)
+
+
+@pytest.mark.parametrize(("unit", "column", "value", "seconds"), [
+    ("ms", "duration", "65250", 65.25),
+    ("ms", "duration", "0:01:05", 65.0),  # a clock duration is read as such
+    ("s", "duration", "65", 65.0),
+    ("ms", "finish", f"{DAY} 10:01:05", None),  # the end from end_ts: the unit is an error
+])
+def test_duration_unit(unit: str, column: str, value: str, seconds: float | None,
+                       tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("unit", mapping={"calls": {"duration_unit": unit}}))
+    src = tmp_path / "operator"
+    (src / "cdr.csv").write_text(f"a_party,b_party,begin,{column},a_cell,b_cell\n"
+                                 f"{A},{B},{DAY} 10:00:00,{value},T1,T2\n")
+    mapping = yaml.safe_load((src / "mapping.yaml").read_text())
+    if column == "duration":
+        del mapping["calls"]["columns"]["end_ts"]
+    (src / "mapping.yaml").write_text(yaml.safe_dump(mapping))
+    if seconds is None:
+        with pytest.raises(MappingError, match="duration_unit is 'ms', but the calls' end"):
+            _ingest(study)
+        return
+    con, _ = _ingest(study)
+    assert [r[4] for r in _calls(con)] == [seconds]

@@ -207,3 +207,51 @@ def test_quick_event_log_skips_fsync_under_the_dagster_home_only(tmp_path, monke
     assert quick_event_log(home) is True
     assert synchronous(home / "runs.db") == 0  # OFF
     assert synchronous(elsewhere / "other.db") == 2
+
+
+def test_a_failed_error_check_prints_what_to_check_and_exits_3(environment, monkeypatch, capsys):
+    """Every run succeeds, but a check of severity ERROR fails (every cell outside the city's
+    box, so all are quarantined): the run's line says what to check first, and the demo exits
+    3 with the same hint (the outputs exist, but from data that failed a check)."""
+    import dagster as dg
+
+    from migrant_assets.runs import Step
+
+    src = environment / "operator"
+    src.mkdir()
+    (src / "towers.csv").write_text("tower,latitude,longitude\nT1,10.0,10.0\nT2,11.0,11.0\n")
+    (src / "cdr.csv").write_text("a,b,begin,finish\n")
+    (src / "subs.csv").write_text("msisdn,local\n")
+    (src / "mapping.yaml").write_text(yaml.safe_dump({
+        "calls": {"path": "cdr.csv", "columns": {"caller": "a", "callee": "b",
+                                                 "start_ts": "begin", "end_ts": "finish"}},
+        "subscribers": {"path": "subs.csv", "columns": {"number": "msisdn",
+                                                        "is_local_number": "local"}},
+        "cells": {"path": "towers.csv", "columns": {"cell_id": "tower", "lat": "latitude",
+                                                    "lon": "longitude"}}}))
+    config = environment / "study.yaml"
+    config.write_text(yaml.safe_dump({"source": {"kind": "files",
+                                                 "mapping": str(src / "mapping.yaml")},
+                                      "workdir": str(environment / "work")}))
+    monkeypatch.setattr("migrant_assets.runs.main_plan",
+                        lambda defs, **_: [Step((dg.AssetKey("cells"),))])
+    code, out, err = _demo(["demo", "--config", str(config)], capsys)
+    assert code == 3, out + err
+    assert "check cells.quarantine_share did not pass (ERROR): check first outside_bbox: " in out
+    assert "1 asset check(s) of severity ERROR did not pass" in err
+    assert "  cells.quarantine_share: outside_bbox: " in err
+
+
+def test_a_short_key_stops_before_any_run(environment, monkeypatch, capsys):
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", "short")
+    (environment / "mapping.yaml").write_text(yaml.safe_dump(
+        {"calls": {"path": "*.csv"}, "subscribers": {"path": "*.csv"}}))
+    config = environment / "study.yaml"
+    config.write_text(yaml.safe_dump({"source": {"kind": "files",
+                                                 "mapping": str(environment / "mapping.yaml")},
+                                      "workdir": str(environment / "work")}))
+    (environment / "x.csv").write_text("a\n")
+    code, out, err = _demo(["demo", "--config", str(config)], capsys)
+    assert code == 2
+    assert err.startswith("demo stopped: MIGRANT_ASSETS_KEY is shorter than 32 bytes")
+    assert ": ok in" not in out  # no run started

@@ -27,6 +27,7 @@ from migrant_assets.ingest import (
     ingest_subscribers,
     land_calls,
     landing_summary,
+    province_spellings,
     quarantine_reasons,
     record_city,
     row_accounting,
@@ -318,6 +319,24 @@ def subscribers_has_users(study: StudyResource) -> dg.AssetCheckResult:
         users = subscriber_counts(con)["users"]
         read = sum(p["rows_read"] for p in row_accounting(con, "subscribers"))
     return verdict(users > 0, 1, {"users": users, "rows_read": read})
+
+
+@dg.asset_check(asset=subscribers, name="province_spellings", pool=DUCKDB_POOL,
+                description="Birth provinces are spelled one way: names equal up to case and "
+                "spaces count as different provinces (fails when that, or no subscriber born in "
+                "`city.province` as spelled, changes who is local; warns when it only splits a "
+                "province in province_diversity). Judges the users of a known province.")
+def subscribers_province_spellings(study: StudyResource) -> dg.AssetCheckResult:
+    with study.connect() as con:
+        out = province_spellings(con, study.config)
+    problem = out.pop("problem")
+    fix = ("recode the spellings in the mapping (subscribers.recode.birth_province: {SHANGHAI: "
+           "Shanghai, ...}) or set city.province to your file's spelling")
+    return verdict(problem is None, out["users_with_province"],
+                   {**out, **({"check_first": f"{problem}: {fix}"} if problem else {})},
+                   None if out["users_with_province"] else "no subscriber has a birth province",
+                   dg.AssetCheckSeverity.ERROR if out["locals_affected"] else
+                   dg.AssetCheckSeverity.WARN)
 
 
 

@@ -34,7 +34,8 @@ import duckdb
 import pandas as pd
 
 from migrant_assets.config import StudyConfig
-from migrant_assets.db import registered, run_sql
+from migrant_assets.db import quote, registered, run_sql
+from migrant_assets.features import ensure_schema as ensure_feature_schema
 from migrant_assets.reports.model_findings import Z_CRITICAL, model_findings
 from migrant_assets.reports.plots import STUDY_GROUPS
 from migrant_assets.reports.trends import TREND_FAMILY
@@ -271,8 +272,33 @@ def findings(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> pd.DataFrame:
     :mod:`~migrant_assets.reports.model_findings`), and return it without ``finding_order``."""
     specs, comparisons = _frames(cfg)
     models = model_findings(con, cfg)
+    stand_ins, untested = _stand_ins(con)
     with registered(con, finding_specs=specs, finding_comparisons=comparisons,
-                    model_finding_rows=models):
+                    model_finding_rows=models, **stand_ins):
         return run_sql(con, "reports/findings.sql", {
             "min_group_size": cfg.thresholds.min_group_size, "z_critical": Z_CRITICAL,
+            "untested_reason": untested,
         }).df()
+
+
+#: The tables (or views) the group-means findings read.
+_GROUP_MEANS_INPUTS = ("group_feature_trends", "features")
+
+
+def _stand_ins(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, pd.DataFrame], str | None]:
+    """Empty stand-ins (the same columns) for the group-means findings' inputs missing from
+    the file (a run before ``findings`` failed), and the reason those findings are then
+    untested; the model findings are tested as usual."""
+    missing = [t for t in _GROUP_MEANS_INPUTS
+               if not run_sql(con, "reports/relation_exists.sql", {"name": t}).fetchall()[0][0]]
+    if not missing:
+        return {}, None
+    scratch = duckdb.connect()  # the owners' DDL, in memory: their columns and types
+    try:
+        ensure_feature_schema(scratch)
+        run_sql(scratch, "reports/group_feature_trends_table.sql")
+        frames = {t: scratch.execute(f"SELECT * FROM {quote(t)}").df() for t in missing}
+    finally:
+        scratch.close()
+    return frames, (f"{' and '.join(missing)} not materialized (a run before findings failed): "
+                    "no group mean to compare")

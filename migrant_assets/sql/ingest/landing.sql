@@ -29,11 +29,12 @@ WITH typed AS (
             WHEN list_contains($missed_events, lower(r.event_type)) THEN 'missed'
             ELSE 'other'
         END AS event,
-        -- seconds, or a clock duration H:MM:SS[.f] (never the ambiguous M:SS / H:MM)
+        -- seconds: a number of $seconds_per_unit seconds (1, or 0.001 for milliseconds), or a
+        -- clock duration H:MM:SS[.f] (never the ambiguous M:SS / H:MM)
         CASE
             WHEN regexp_full_match(r.duration, '[0-9]+:[0-5][0-9]:[0-5][0-9](\.[0-9]+)?')
                 THEN epoch(CAST(r.duration AS INTERVAL))
-            ELSE TRY_CAST(r.duration AS DOUBLE)
+            ELSE TRY_CAST(r.duration AS DOUBLE) * $seconds_per_unit
         END AS duration_value
     FROM raw_calls AS r
     LEFT JOIN landing_numbers AS a ON a.text = r.caller

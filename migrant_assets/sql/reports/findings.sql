@@ -6,6 +6,8 @@
 -- * Over time within a group (paired = true): the same users in both windows; the difference is
 --   the mean of the per-user differences, se = their sample sd / sqrt(n pairs); fewer than
 --   $min_group_size pairs leaves it untested (SPEC §1).
+-- $untested_reason: why a group-means finding is untested when its inputs are missing (a run
+-- before findings failed: reports/findings.py stands in empty tables), else null.
 -- Means and sds are exact two-pass sums, as in group_feature_trends.sql.
 -- z = difference / se. A finding holds when every comparison has sign * z >= $z_critical; the
 -- comparison reported is the weakest (smallest sign * z). Untested comparisons: holds is null.
@@ -113,8 +115,9 @@ SELECT s.finding_id, s.study, s.paper_section, s.statement, s.test, s.feature, s
        'z of a difference of means' AS method,
        CAST($z_critical AS DOUBLE) AS critical,
        CAST(NULL AS BIGINT) AS replicates,
-       CASE WHEN NOT w.tested THEN 'a mean it compares is suppressed (fewer than '
-           || $min_group_size || ' users or pairs)' END AS reason,
+       CASE WHEN NOT w.tested THEN coalesce($untested_reason,
+           'a mean it compares is suppressed (fewer than ' || $min_group_size
+           || ' users or pairs)') END AS reason,
        s.finding_order
 FROM finding_specs s
 LEFT JOIN weakest w USING (finding_id)
