@@ -81,7 +81,7 @@ DEFAULT_NULL_TOKENS = ("", "NULL", "null", "Null", "N/A", "n/a", "NA", "\\N", "N
 #: read_csv options a mapping may set (anything else is refused), with their value types.
 CSV_OPTIONS: dict[str, type] = {
     "delim": str, "sep": str, "quote": str, "escape": str, "header": bool, "skip": int,
-    "comment": str, "encoding": str, "decimal_separator": str, "new_line": str,
+    "comment": str, "encoding": str, "decimal_separator": str, "thousands": str, "new_line": str,
     "max_line_size": int, "strict_mode": bool, "null_padding": bool,
 }
 
@@ -409,7 +409,8 @@ class _Params:
 #: Columns whose values a mapping may translate (``recode``): attributes and event types, never
 #: identifiers, times or numbers.
 RECODABLE_COLUMNS = ("sex", "birth_province", "is_local_number", "user_type", "event_type")
-#: Columns holding decimal numbers: a CSV's ``decimal_separator`` is read as the decimal point.
+#: Columns holding decimal numbers: a CSV's ``decimal_separator`` is read as the decimal point
+#: and its ``thousands`` separator is dropped.
 DECIMAL_COLUMNS = ("duration", "age", "lat", "lon", "price_per_sqm")
 #: Encodings DuckDB's CSV reader decodes itself; a file in any other encoding Python knows
 #: (gb18030, gbk, big5, shift_jis, cp1252, …) is read from a UTF-8 copy (:func:`utf8_copies`).
@@ -704,9 +705,13 @@ def _read_table(
                 pairs = src.recode[name]
                 recoded = f"MAP({p(list(pairs))}, {p(list(pairs.values()))})"
                 text = f"coalesce(map_extract_value({recoded}, {text}), {text})"
+            # all_varchar: DuckDB applies neither separator, so they are applied here
+            thousands = src.csv.get("thousands")
+            if name in DECIMAL_COLUMNS and isinstance(thousands, str) and thousands:
+                text = f"replace({text}, {p(thousands)}, '')"  # 65,860 -> 65860
             sep = src.csv.get("decimal_separator")
             if name in DECIMAL_COLUMNS and isinstance(sep, str) and sep not in ("", "."):
-                text = f"replace({text}, {p(sep)}, '.')"  # all_varchar: DuckDB does not
+                text = f"replace({text}, {p(sep)}, '.')"
             cols.append(f"{text} AS {name}")
     row = "file_row_number + 1" if fmt == "parquet" else "NULL"
     if fmt == "csv":  # CSV rows keep file order (their line numbers); Parquet has row numbers

@@ -83,7 +83,8 @@ REASON_FIXES: dict[str, str] = {
     "duplicate_number": "overlapping subscribers files",
     "bad_coordinates": "the lat/lon columns and decimal_separator",
     "outside_bbox": "lat and lon swapped, or the city's bbox in the study config",
-    "bad_price": "the price column, decimal_separator and thresholds.max_price_per_sqm",
+    "bad_price": "the price column, decimal_separator, thousands (65,860) and "
+                 "thresholds.max_price_per_sqm",
     "duplicate_id": "overlapping files",
 }
 #: Rows the mapping's own rules leave out of the study: counted per file, never quarantined.

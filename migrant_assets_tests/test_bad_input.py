@@ -255,6 +255,13 @@ CASES = [
          quarantined=("estates", "bad_price")),
     Case("price 'cheap'", estates=[("E2", "31.2", "121.4", "cheap")],
          quarantined=("estates", "bad_price")),
+    Case("price '65,860'", estates=[("E2", "31.2", "121.4", '"65,860"')],
+         quarantined=("estates", "bad_price")),
+    Case("price '65,860' with thousands", estates=[("E2", "31.2", "121.4", '"65,860"')],
+         mapping={"estates": {"csv": {"thousands": ","}}},
+         check=lambda con: _assert(con.execute(
+             "SELECT price_per_sqm FROM estates ORDER BY 1").fetchall() == [(52000.0,),
+                                                                            (65860.0,)])),
     # ---- the mapping and the config
     Case("mapping column with an injection",
          mapping={"calls": {"columns": {"caller": 'x"; DROP TABLE cells; --'}}},
