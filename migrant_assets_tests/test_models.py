@@ -930,3 +930,22 @@ def test_permutation_drops_equal_scikit_learns_permutation_importance(batch_rows
     got = permutation_drops(model, X[200:], y[200:], 3, 11, batch_rows=batch_rows)
     np.testing.assert_array_equal(got, expected)
     assert np.abs(got).max() > 0  # the shuffles move the score
+
+
+def test_a_capped_fit_on_fewer_rows_than_nystrom_components_is_quiet_and_uses_every_row():
+    """A small city's fold has fewer users than ``svm_components``: Nyström then uses every row
+    (its components are the rows), and the warning scikit-learn prints for it, once per fit,
+    is not printed under :func:`capped_fit`."""
+    import warnings
+
+    from migrant_assets.models.classifiers import SVM, capped_fit, make_classifier
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 5)), np.repeat([0, 1], 20)
+    model = make_classifier(SVM, seed=0, settings=ModelSettings(svm_components=150))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with capped_fit():
+            model.fit(X, y)
+    assert not [w for w in seen if "n_components" in str(w.message)]
+    assert model.named_steps["kernel"].components_.shape == (40, 5)

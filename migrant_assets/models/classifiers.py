@@ -18,7 +18,7 @@ paper), class imbalance handled inside each model:
   weights, so the positive class is randomly oversampled (seeded) to the size of the negative
   one by :class:`OversampledClassifier`, a step of the pipeline, hence on the training fold only;
 - support vector machine: the same scaling, an RBF kernel approximated by
-  ``models.svm_components`` (300) Nyström components (seeded) and a linear SVM with
+  ``models.svm_components`` (150) Nyström components (seeded) and a linear SVM with
   ``class_weight='balanced'``. An exact RBF ``SVC`` is quadratic in the users and too slow for
   4 classifiers × 12 windows × 6 fits; the decision function gives the PR-AUC;
 - logistic regression: the same scaling, ℓ2, ``C=1``, ``class_weight='balanced'``.
@@ -332,9 +332,12 @@ def _thread_pools() -> ThreadpoolController:
 def capped_fit():
     """A fit bounded by the ``models`` caps: on one BLAS thread (:func:`one_blas_thread`), and
     without the warning that an iteration cap was reached (the caps are deliberate and written
-    in the result tables)."""
+    in the result tables), nor Nyström's that it has fewer rows than components (it then uses
+    every row, as documented by scikit-learn: a small city's folds, one warning per fit)."""
     with one_blas_thread(), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.filterwarnings("ignore", message="n_components > n_samples",
+                                category=UserWarning)
         yield
 
 
