@@ -5,11 +5,13 @@ graph (`runs.main_plan`), and prints a summary.
 The demo degrades, never discards (issue 10): when a run fails, the steps that do not need what
 it failed to materialize still run, the report is always written for what succeeded, and the
 summary is always printed. The exit status is 1 when a run failed, 2 when the study config or
-the mapping is wrong before any run, 3 when every run succeeded but an asset check of severity
-ERROR did not pass (the outputs exist, but the data behind them failed a check: e.g. most calls
-quarantined), 0 otherwise (skipped experiments, checks with nothing to judge and WARN checks are
-not failures). A failure prints one paragraph — what failed, where, what to change — and the
-traceback only with ``--verbose``; a failed check prints what to check first.
+the mapping is wrong before any run, 3 when every run succeeded but a check of severity ERROR
+on an ingested table did not pass (the outputs exist, from input that failed it: e.g. most calls
+quarantined for one reason, usually the mapping), 0 otherwise (skipped experiments, checks with
+nothing to judge, WARN checks, and the later stages' checks of what the data supports, such as
+an empty group or mostly-null features, are not failures). A failure prints one paragraph —
+what failed, where, what to change — and the traceback only with ``--verbose``; a failed check
+prints what to check first.
 """
 
 from __future__ import annotations
@@ -205,10 +207,12 @@ class _Demo:
         import dagster as dg
 
         from migrant_assets.defs import defs
+        from migrant_assets.defs.ingest import GROUP as INGEST_GROUP
         from migrant_assets.defs.resources import DUCKDB_POOL
         from migrant_assets.runs import instance_lock, quick_event_log, recover_dead_runs
 
         self.dg, self.defs, self.verbose = dg, defs, verbose
+        self.ingest_group = INGEST_GROUP
         self.graph = defs.resolve_asset_graph()
         self.job = defs.resolve_implicit_global_asset_job_def()
         quick_event_log(Path(os.environ["DAGSTER_HOME"]))
@@ -219,7 +223,8 @@ class _Demo:
         self.lost: set = set()  # assets not materialized because a run failed
         self.failed_runs: list[str] = []
         self.evaluated, self.failed_checks, self.skipped_checks = 0, 0, 0
-        self.error_checks: dict[str, str] = {}  # asset.check failed at ERROR -> what to check
+        # a check of an ingested table failed at ERROR -> what to check first
+        self.input_checks: dict[str, str] = {}
 
     def _upstream(self, key) -> set:
         return self.dg.AssetSelection.assets(key).upstream().resolve(self.graph) - {key}
@@ -281,9 +286,11 @@ class _Demo:
         self.skipped_checks += len(skipped)
         failures = _counted((f"{e.asset_key.to_user_string()}.{e.check_name}",
                              e.severity.value, _failure_hint(e)) for e in failed)
-        for (check, severity, hint), _ in failures.items():
-            if severity == "ERROR":
-                self.error_checks.setdefault(check, hint)
+        for e in failed:
+            if e.severity.value == "ERROR" and self.graph.get(e.asset_key).group_name \
+                    == self.ingest_group:
+                self.input_checks.setdefault(f"{e.asset_key.to_user_string()}.{e.check_name}",
+                                             _failure_hint(e))
         print(f"{name}: {'ok' if result.success else 'FAILED'} in "
               f"{time.perf_counter() - t:.1f} s"
               + "".join(f"\n    check {check} did not pass ({severity}){_times(n)}"
@@ -413,11 +420,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _error(f"demo finished with {len(demo.failed_runs)} failed run(s): see the paragraphs "
                "above" + ("" if args.verbose else " (--verbose shows the tracebacks)"))
         return FAILED_RUN
-    if demo.error_checks:
-        _error(f"demo finished, but {len(demo.error_checks)} asset check(s) of severity ERROR did "
-               "not pass: the outputs were written from data that failed them. Check first:\n"
+    if demo.input_checks:
+        _error(f"demo finished, but {len(demo.input_checks)} check(s) of severity ERROR on the "
+               "ingested tables did not pass: the outputs were written from input that failed "
+               "them. Check first:\n"
                + "\n".join(f"  {check}: {hint or 'see its metadata in the UI'}"
-                           for check, hint in demo.error_checks.items()))
+                           for check, hint in demo.input_checks.items()))
         return FAILED_CHECK
     return 0
 

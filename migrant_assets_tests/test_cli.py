@@ -238,7 +238,7 @@ def test_a_failed_error_check_prints_what_to_check_and_exits_3(environment, monk
     code, out, err = _demo(["demo", "--config", str(config)], capsys)
     assert code == 3, out + err
     assert "check cells.quarantine_share did not pass (ERROR): check first outside_bbox: " in out
-    assert "1 asset check(s) of severity ERROR did not pass" in err
+    assert "1 check(s) of severity ERROR on the ingested tables did not pass" in err
     assert "  cells.quarantine_share: outside_bbox: " in err
 
 
