@@ -355,6 +355,8 @@ def test_shape_c_other_month_and_city_with_an_empty_class(runs: dict) -> None:
     quiet = con.execute("SELECT count(*) FROM calls WHERE list_contains(?, call_date)",
                         [ext.quiet_days]).fetchone()[0]
     assert quiet == 0 and "landed_calls.calendar_coverage did not pass (WARN)" in proc.stdout
+    assert re.search(r"calendar_coverage did not pass \(WARN\): check first \d+ days of the "
+                     r"calendar without calls \(\d{4}-\d\d-\d\d", proc.stdout)
     # the quiet days' partitions: nothing to judge, said with the reason
     # (once per run, with the count of its partitions when several)
     assert re.search(r"check calls\.accepted_rows not evaluated \(nothing to judge\)"

@@ -348,8 +348,12 @@ def subscribers_province_spellings(study: StudyResource) -> dg.AssetCheckResult:
 def landed_calls_calendar_coverage(study: StudyResource) -> dg.AssetCheckResult:
     with study.connect() as con:
         cov = calendar_coverage(con, study.config, study.contract())
+    days = [str(d) for d in cov["days_without_calls"]]
+    hint = ({"check_first": f"{len(days)} days of the calendar without calls ("
+                            f"{', '.join(days[:5])}{', ...' if len(days) > 5 else ''}): the "
+                            "files of those days, or the calendar"} if days else {})
     return verdict(not cov["days_without_calls"] and cov["rows_landed"] > 0,
-                   cov["days_in_calendar"], cov,
+                   cov["days_in_calendar"], {**cov, **hint},
                    severity=dg.AssetCheckSeverity.ERROR if cov["rows_landed"] == 0 else
                    dg.AssetCheckSeverity.WARN)
 
