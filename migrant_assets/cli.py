@@ -23,6 +23,7 @@ import sys
 import time
 import traceback
 import warnings
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -284,21 +285,21 @@ class _Demo:
         self.evaluated += len(evaluations)
         self.failed_checks += len(failed)
         self.skipped_checks += len(skipped)
-        failures = _counted((f"{e.asset_key.to_user_string()}.{e.check_name}",
-                             e.severity.value, _failure_hint(e)) for e in failed)
-        for e in failed:
-            if e.severity.value == "ERROR" and self.graph.get(e.asset_key).group_name \
-                    == self.ingest_group:
-                self.input_checks.setdefault(f"{e.asset_key.to_user_string()}.{e.check_name}",
-                                             _failure_hint(e))
+        # a check fails, or has nothing to judge, for the same reason in many partitions of a
+        # run: each distinct line once, with its count (Counter keeps the first-seen order)
+        failures = Counter((e.asset_key, e.check_name, e.severity.value, _failure_hint(e))
+                           for e in failed)
+        for (key, check, severity, hint), _ in failures.items():
+            if severity == "ERROR" and self.graph.get(key).group_name == self.ingest_group:
+                self.input_checks.setdefault(f"{key.to_user_string()}.{check}", hint)
         print(f"{name}: {'ok' if result.success else 'FAILED'} in "
               f"{time.perf_counter() - t:.1f} s"
-              + "".join(f"\n    check {check} did not pass ({severity}){_times(n)}"
-                        + (f": check first {hint}" if hint else "")
-                        for (check, severity, hint), n in failures.items())
+              + "".join(f"\n    check {key.to_user_string()}.{check} did not pass ({severity})"
+                        f"{_times(n)}" + (f": check first {hint}" if hint else "")
+                        for (key, check, severity, hint), n in failures.items())
               + "".join(f"\n    check {asset}.{check} not evaluated (nothing to judge)"
                         f"{_times(n)}: {reason}"
-                        for (asset, check, reason), n in _counted(skipped).items()), flush=True)
+                        for (asset, check, reason), n in Counter(skipped).items()), flush=True)
         if not result.success:
             self.failed_runs.append(name)
             for step_key, error in _run_errors(result):
@@ -309,15 +310,6 @@ class _Demo:
                     _error(f"Traceback of {step_key} (Dagster's error chain):\n"
                            f"{error.to_string()}")
         return result
-
-
-def _counted(items) -> dict:
-    """Each distinct item (in first-seen order) with how many times it came: a check fails,
-    or has nothing to judge, for the same reason in many partitions of a run."""
-    counts: dict = {}
-    for item in items:
-        counts[item] = counts.get(item, 0) + 1
-    return counts
 
 
 def _times(n: int) -> str:

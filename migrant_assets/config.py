@@ -127,6 +127,18 @@ class Calendar(_Model):
         raise KeyError(f"no {family} window with partition key {key}")
 
 
+#: What to write instead of a time zone that does not exist.
+ZONE_FIX = "use an IANA zone name such as 'Asia/Shanghai' or 'UTC'"
+
+
+def zone_info(name: str) -> ZoneInfo:
+    """The time zone ``name``; a ValueError saying so when it does not exist."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}: {ZONE_FIX}") from None
+
+
 class City(_Model):
     """The study city: its province name (who is 'local'), bounding box, timezone, centre."""
 
@@ -144,11 +156,7 @@ class City(_Model):
     @classmethod
     def _known_zone(cls, value: str) -> str:
         """An IANA zone name, checked when the config loads (not when the calls are read)."""
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}: use an IANA zone name such as "
-                             "'Asia/Shanghai' or 'UTC'") from None
+        zone_info(value)
         return value
 
 

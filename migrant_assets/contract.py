@@ -40,13 +40,13 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import duckdb
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from migrant_assets.config import FilesSource, StudyConfig
+from migrant_assets.config import ZONE_FIX, FilesSource, StudyConfig, zone_info
 from migrant_assets.db import quote_identifier, run_sql
 from migrant_assets.errors import ConfigError, MappingError
 
@@ -372,10 +372,9 @@ def reads_duration(src: TableSource, present: dict[str, Any]) -> bool:
 
 def _zone_info(name: str) -> ZoneInfo:
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise MappingError(f"unknown time zone {name!r}", None,
-                           "use an IANA zone name such as 'Asia/Shanghai' or 'UTC'") from None
+        return zone_info(name)
+    except ValueError:
+        raise MappingError(f"unknown time zone {name!r}", None, ZONE_FIX) from None
 
 
 _REDACT = re.compile(r"[0-9][0-9 ()+.\-]{4,}[0-9]|[A-Za-z0-9_@.+\-]{24,}")

@@ -293,12 +293,9 @@ def _stand_ins(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, pd.DataFrame],
                if not run_sql(con, "reports/relation_exists.sql", {"name": t}).fetchall()[0][0]]
     if not missing:
         return {}, None
-    scratch = duckdb.connect()  # the owners' DDL, in memory: their columns and types
-    try:
+    with duckdb.connect() as scratch:  # the owners' DDL, in memory: their columns and types
         ensure_feature_schema(scratch)
         run_sql(scratch, "reports/group_feature_trends_table.sql")
         frames = {t: scratch.execute(f"SELECT * FROM {quote(t)}").df() for t in missing}
-    finally:
-        scratch.close()
     return frames, (f"{' and '.join(missing)} not materialized (a run before findings failed): "
                     "no group mean to compare")
