@@ -1,13 +1,18 @@
 """Benchmark of ingestion (SPEC §1, issue 13): land and ingest every day of a synthetic city and
 print, per stage, wall and CPU seconds and calls/s (cells + estates + subscribers, landing, the
-days of calls, the landing's no_raw_identifiers check), peak RSS, the DuckDB file's bytes and
-each ingestion table's bytes per million calls. With ``--baseline DIR`` (a checkout of older
-code, e.g. ``git worktree add /tmp/base <commit>``) the same run alternates ours and the
-baseline (A B A B ...), each round in a fresh process and a fresh DuckDB file, and prints the
-medians.
+days of calls, the landing's no_raw_identifiers check) and the peak of DuckDB's spill (the
+``temp_directory``'s bytes, sampled every 0.2 s), peak RSS, the DuckDB file's bytes and each
+ingestion table's bytes per million calls. ``--memory-limit`` sets ``duckdb.memory_limit`` and
+``--batch-mb`` the landing's batch (``ingest.LANDING_BATCH_BYTES``): a 1x (``large``) city at
+600MB in batches of 25.6 MB (10 batches) shows what a 10x city shows at 6GB in its 256 MB
+batches. With ``--baseline DIR`` (a
+checkout of older code, e.g. ``git worktree add /tmp/base <commit>``) the same run alternates
+ours and the baseline (A B A B ...), each round in a fresh process and a fresh DuckDB file, and
+prints the medians.
 
     .venv/bin/python benchmarks/ingest.py --work /tmp/scale/I [--city DIR] [--preset large]
-        [--baseline /tmp/scale/I/base] [--rounds 2]
+        [--calls 105000000]
+        [--baseline /tmp/scale/I/base] [--rounds 2] [--memory-limit 600MB] [--batch-mb 25.6]
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ SEED = 20160901
 
 #: Runs in a child process with the code under test first on PYTHONPATH; prints one JSON line.
 RUNNER = textwrap.dedent("""
-    import json, os, resource, sys, time
+    import json, os, resource, sys, threading, time
     from datetime import date
     from pathlib import Path
     import duckdb
@@ -37,15 +42,29 @@ RUNNER = textwrap.dedent("""
     from migrant_assets import ingest
 
     cfg = StudyConfig.load(sys.argv[1])
+    if sys.argv[2]:
+        ingest.LANDING_BATCH_BYTES = int(float(sys.argv[2]) * 2**20)
     contract = contract_for(cfg)
     con = connect(cfg.duckdb_path, cfg.duckdb)
     out, t, cpu = {}, time.perf_counter(), time.process_time()
+    spill = {"now": 0, "stop": False}
+
+    def sample():
+        while not spill["stop"]:
+            n = sum(p.stat().st_size for p in Path(cfg.duckdb.temp_directory).rglob("*")
+                    if p.is_file()) if Path(cfg.duckdb.temp_directory).exists() else 0
+            spill["now"] = max(spill["now"], n)
+            time.sleep(0.2)
+
+    threading.Thread(target=sample, daemon=True).start()
 
     def lap(name):
         global t, cpu
         now, now_cpu = time.perf_counter(), time.process_time()
         out[name], out[name + "_cpu"] = now - t, now_cpu - cpu
-        t, cpu = now, now_cpu
+        time.sleep(0.3)  # the sampler's last look at this stage
+        out[name + "_spill"], spill["now"] = spill["now"], 0
+        t, cpu = now, time.process_time()
 
     for table in ("cells", "estates"):
         ingest.ingest_places(con, cfg, contract, table)
@@ -90,26 +109,31 @@ RUNNER = textwrap.dedent("""
 """)
 
 
-def _study(work: Path, city: Path, preset: str, label: str) -> Path:
-    """A study config whose synthetic city is ``city`` (linked, not copied)."""
+def _study(work: Path, city: Path, preset: str, calls: int | None, label: str,
+           memory_limit: str | None) -> Path:
+    """A study config whose synthetic city (``preset`` scaled to ``calls``) is ``city`` (linked,
+    not copied)."""
     run = work / f"run-{label}"
     shutil.rmtree(run, ignore_errors=True)
     (run / "work" / "synthetic").mkdir(parents=True)
-    (run / "work" / "synthetic" / f"{preset}-{SEED}").symlink_to(city)
+    size = "" if calls is None else f"-{calls}"
+    (run / "work" / "synthetic" / f"{preset}{size}-{SEED}").symlink_to(city)
     study = run / "study.yaml"
     study.write_text(json.dumps({
-        "source": {"kind": "synthetic", "preset": preset, "seed": SEED},
+        "source": {"kind": "synthetic", "preset": preset, "seed": SEED,
+                   **({"calls": calls} if calls else {})},
         "workdir": str(run / "work"),
-        "duckdb": {"temp_directory": str(run / "spill")}}))
+        "duckdb": {"temp_directory": str(run / "spill"),
+                   **({"memory_limit": memory_limit} if memory_limit else {})}}))
     return study
 
 
-def _run(code: Path, study: Path) -> dict:
+def _run(code: Path, study: Path, batch_mb: float | None) -> dict:
     env = {**os.environ, "PYTHONPATH": str(code)}
     env.pop("MIGRANT_ASSETS_DUCKDB", None)
     env.pop("MIGRANT_ASSETS_KEY", None)
-    proc = subprocess.run([sys.executable, "-c", RUNNER, str(study)], env=env, cwd=code,
-                          capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", RUNNER, str(study), str(batch_mb or "")],
+                          env=env, cwd=code, capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"{code}: the run failed\n{proc.stderr[-4000:]}")
     line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
@@ -119,7 +143,8 @@ def _run(code: Path, study: Path) -> dict:
 def _report(label: str, runs: list[dict]) -> dict:
     stages = ("subscribers", "landing", "calls", "no_raw_identifiers")
     med = {k: statistics.median(r[k] for r in runs)
-           for k in (*stages, *(f"{s}_cpu" for s in stages), "peak_rss_mb", "duckdb_bytes")}
+           for k in (*stages, *(f"{s}_cpu" for s in stages), *(f"{s}_spill" for s in stages),
+                     "peak_rss_mb", "duckdb_bytes")}
     n = runs[0]["calls_read"]
     mcalls = n / 1e6
     total = med["subscribers"] + med["landing"] + med["calls"] + med["no_raw_identifiers"]
@@ -128,7 +153,8 @@ def _report(label: str, runs: list[dict]) -> dict:
     for stage in stages:
         rate = "" if stage == "subscribers" else f"  {n / med[stage]:>12,.0f} calls/s"
         print(f"  {stage:<20} {med[stage]:8.1f} s wall, {med[stage + '_cpu']:7.1f} s CPU{rate}"
-              "   (rounds: " + ", ".join(f"{r[stage]:.1f}" for r in runs) + ")")
+              f"  spill {med[stage + '_spill'] / 1e9:6.2f} GB   (rounds: "
+              + ", ".join(f"{r[stage]:.1f}" for r in runs) + ")")
     total_cpu = sum(med[f"{s}_cpu"] for s in stages)
     print(f"  {'total':<20} {total:8.1f} s wall, {total_cpu:7.1f} s CPU  "
           f"{n / total:>12,.0f} calls/s")
@@ -150,8 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, required=True, help="scratch directory")
     parser.add_argument("--city", type=Path, help="a generated city (default: generate it)")
     parser.add_argument("--preset", default="large")
+    parser.add_argument("--calls", type=int, help="the preset scaled to this many social calls")
     parser.add_argument("--baseline", type=Path, help="a checkout of the code to compare with")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--memory-limit", help="duckdb.memory_limit of the runs")
+    parser.add_argument("--batch-mb", type=float, help="the landing's batch, in MB")
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     city = args.city
@@ -161,17 +190,19 @@ def main(argv: list[str] | None = None) -> int:
 
         city = args.work / "city"
         if not (city / "manifest.json").exists():
-            generate(args.preset, SEED, city)
+            generate(args.preset, SEED, city, calls=args.calls)
     variants = [("ours", ROOT)] + ([("baseline", args.baseline)] if args.baseline else [])
     runs: dict[str, list[dict]] = {label: [] for label, _ in variants}
     for i in range(args.rounds):
         for label, code in variants:  # A B A B: both see the same machine load
-            study = _study(args.work, city.resolve(), args.preset, label)
-            runs[label].append(_run(code, study))
+            study = _study(args.work, city.resolve(), args.preset, args.calls, label,
+                           args.memory_limit)
+            runs[label].append(_run(code, study, args.batch_mb))
             shutil.rmtree(study.parent, ignore_errors=True)
             r = runs[label][-1]
-            print(f"round {i + 1} {label}: landing {r['landing']:.1f} s, calls "
-                  f"{r['calls']:.1f} s, check {r['no_raw_identifiers']:.1f} s", flush=True)
+            print(f"round {i + 1} {label}: landing {r['landing']:.1f} s (spill "
+                  f"{r['landing_spill'] / 1e9:.2f} GB), calls {r['calls']:.1f} s, check "
+                  f"{r['no_raw_identifiers']:.1f} s", flush=True)
     got = {label: _report(label, rs) for label, rs in runs.items()}
     if "baseline" in got:
         ours, base = got["ours"], got["baseline"]
@@ -179,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         for k in ("subscribers", "landing", "calls", "no_raw_identifiers", "total",
                   "landing_cpu", "calls_cpu", "total_cpu", "peak_rss_mb", "duckdb_bytes"):
             print(f"  {k:<20} {ours[k] / base[k]:6.2f}")
+        for k in ("landing_spill", "calls_spill"):
+            print(f"  {k:<20} ours {ours[k] / 1e9:.2f} GB, baseline {base[k] / 1e9:.2f} GB")
     return 0
 
 

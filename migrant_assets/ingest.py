@@ -117,10 +117,17 @@ class IngestStats:
         return self.quarantined / judged if judged else 0.0
 
 
+def create_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the ingestion tables (``sql/ingest/landing_tables.sql`` under their own names,
+    then ``schema.sql``, whose view ``quarantine`` reads them) if they do not exist."""
+    run_schema_sql(con, "ingest/landing_tables.sql", identifiers={t: t for t in STAGED_LANDING})
+    run_schema_sql(con, "ingest/schema.sql")
+
+
 def prepare(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> None:
     """Create the ingestion tables and the pseudonym and canonical-form macros on ``con``."""
     refuse_old_layout(con, ["quarantine"])
-    run_schema_sql(con, "ingest/schema.sql")
+    create_tables(con)
     run_sql(con, "ingest/canonical.sql")
     register_pseudonym_macro(con, cfg.pseudonym_key)
 
@@ -155,6 +162,12 @@ def _stats(
 LANDING_BATCH_BYTES = 256 * 2**20
 
 
+#: The landing step's staged tables, by the name of the table each is swapped in for
+#: (``sql/ingest/landing_tables.sql``, ``landing_swap.sql``).
+STAGED_LANDING = {t: f"{t}_staged"
+                  for t in ("landed_calls", "landed_files", "quarantine_landed_calls")}
+
+
 def _batches(files: list[Path], size: int) -> list[list[Path]]:
     """Consecutive groups of ``files`` of at least ``size`` bytes (the last may be smaller)."""
     batches: list[list[Path]] = [[]]
@@ -173,10 +186,11 @@ def land_calls(
 ) -> IngestStats:
     """Read every calls file once, batch by batch (:data:`LANDING_BATCH_BYTES`): judge each
     row, give it its local day and its numbers' pseudonyms (each distinct number hashed once,
-    ``sql/ingest/landing_identifiers.sql``), and replace, in one transaction,
+    ``sql/ingest/landing_identifiers.sql``). Each batch is committed into the staged tables
+    (:data:`STAGED_LANDING`), which replace, in one short transaction at the end,
     ``landed_calls``, ``quarantine_landed_calls``, ``landed_files`` (the per-file accounting)
-    and ``identifier_scan_landed_calls`` (the no_raw_identifiers search, made with the numbers
-    in hand)."""
+    beside ``identifier_scan_landed_calls`` (the no_raw_identifiers search, made with the
+    numbers in hand); a failed landing drops them and leaves the last one in place."""
     prepare(con, cfg)
     cal = cfg.calendar
     src = contract.calls
@@ -195,16 +209,18 @@ def land_calls(
     numbers = {"country_code": contract.numbers.country_code,
                "national_digits": contract.numbers.national_digits}
     run_sql(con, "ingest/landing_start.sql", {"files": [str(f) for f in files]})
+    drop_tables(con, *STAGED_LANDING.values(), if_exists=True)
+    run_schema_sql(con, "ingest/landing_tables.sql", identifiers=STAGED_LANDING)
     read, counts, outside = 0, {}, []
-    with transaction(con):
-        run_sql(con, "ingest/landing_reset.sql")
+    try:
         for batch in _batches(files, LANDING_BATCH_BYTES):
             raw = read_table(con, cfg, contract, "calls", files=batch,
                              deferred=("caller", "callee", "caller_cell", "callee_cell"))
             run_sql(con, "ingest/landing_identifiers.sql", numbers)
             run_sql(con, "ingest/landing.sql", {**params, "has_duration": raw.has_duration})
             _stage_rejected_lines(con, raw)
-            run_sql(con, "ingest/landing_write.sql", {"files": raw.files})
+            run_sql(con, "ingest/landing_write.sql", {"files": raw.files},
+                    identifiers=STAGED_LANDING)
             for outcome, n, first, last in con.execute(
                     "SELECT outcome, count(*), min(day), max(day) FROM judged_landing "
                     "GROUP BY ALL").fetchall():
@@ -216,17 +232,21 @@ def land_calls(
                     raw.rejected_lines)
             read += raw.read
             drop_tables(con, "judged_landing", "rejected_lines", raw.table)
-        if outside and not counts.get("landed"):  # rolled back: what was landed stays
+        if outside and not counts.get("landed"):  # not swapped in: what was landed stays
             raise ConfigError(
                 f"none of the {counts['outside_calendar']:,} calls dated in the files falls in "
                 f"the study calendar ({cal.month_start} .. {cal.month_end}): they run from "
                 f"{min(outside)} to {max(outside)}", "calendar in the study config",
                 "set calendar.month_start, month_end and the study weeks to your data's month "
                 "(docs/your_own_data.md, step 3)")
-        run_sql(con, "ingest/raw_identifiers_calls.sql")
-        _store_identifier_scan(con, "landed_calls")
-    drop_tables(con, "landing_file_ids", "landing_numbers", "landing_number_ids",
-                "landing_cells")
+        with transaction(con):
+            run_sql(con, "ingest/landing_swap.sql", identifiers=STAGED_LANDING)
+            run_sql(con, "ingest/raw_identifiers_calls.sql")
+            _store_identifier_scan(con, "landed_calls")
+    finally:
+        drop_tables(con, *STAGED_LANDING.values(), if_exists=True)
+        drop_tables(con, "landing_file_ids", "landing_numbers", "landing_number_ids",
+                    "landing_cells")
     landed = counts.pop("landed", 0)
     excluded = {r: counts.pop(r) for r in EXCLUSION_REASONS if r in counts}
     return IngestStats("landed_calls", "", read, landed, dict(sorted(counts.items())),

@@ -11,8 +11,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from migrant_assets.db import connect, quote, run_sql
+from migrant_assets.db import connect, quote
 from migrant_assets.features import FEATURE_TABLES, FEATURES
+from migrant_assets.ingest import create_tables
 from migrant_assets_tests import background
 
 #: Defaults of a ``subscribers`` row after ``user_id``, in column order.
@@ -47,7 +48,7 @@ def insert_feature_rows(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> N
 def con() -> Iterator[duckdb.DuckDBPyConnection]:
     """An in-memory DuckDB connection with the ingestion tables (empty)."""
     con = connect(":memory:")
-    run_sql(con, "ingest/schema.sql")
+    create_tables(con)
     yield con
     con.close()
 

@@ -18,8 +18,9 @@ from test_models import SEED, SMALL_MODELS, features_db, make_features, run_expe
 import migrant_assets.models as M
 from migrant_assets.cli import QUIET
 from migrant_assets.config import Calendar, StudyConfig
-from migrant_assets.db import connect, run_sql
+from migrant_assets.db import connect
 from migrant_assets.features import FEATURES
+from migrant_assets.ingest import create_tables
 from migrant_assets.reports import render_report
 from migrant_assets.reports.tables import skipped_experiments, unavailable_data
 
@@ -161,7 +162,7 @@ def _write_features(path: Path, features: pd.DataFrame) -> None:
     con = connect(path)
     insert_feature_rows(con, features)
     con.register("rows", features)
-    run_sql(con, "ingest/schema.sql")  # cells and estates exist and are empty: no locations
+    create_tables(con)  # cells and estates exist and are empty: no locations
     con.execute("CREATE TABLE user_labels AS SELECT user_id, "
                 "any_value(label) FILTER (study = 'integration') AS integration_label, "
                 "any_value(label) FILTER (study = 'departure') AS departure_label "

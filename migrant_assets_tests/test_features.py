@@ -28,6 +28,7 @@ from migrant_assets.features import (
     write_cell_prices,
 )
 from migrant_assets.graphs import graph_table
+from migrant_assets.ingest import create_tables
 
 CFG = StudyConfig()
 R = 6371.0088
@@ -43,7 +44,7 @@ def load(calls: list[tuple], subscribers: list[tuple], cells: list[tuple], estat
     """A fresh DuckDB with the ingestion tables, user_labels, the windows' graphs (summed here
     from calls, into their family's table under the view window_graph) and cell_prices."""
     con = duckdb.connect(":memory:")
-    run_sql(con, "ingest/schema.sql")
+    create_tables(con)
     run_sql(con, "graphs/schema.sql")
     con.execute("CREATE TABLE user_labels (user_id BIGINT, integration_label VARCHAR, "
                 "departure_label VARCHAR)")

@@ -286,11 +286,12 @@ def _graph_city(tmp_path, rows: list[tuple]):
     """A study DuckDB file holding `calls` only, and the resource that reads it."""
     import yaml
 
-    from migrant_assets.db import connect, run_sql
+    from migrant_assets.db import connect
     from migrant_assets.defs.resources import StudyResource
+    from migrant_assets.ingest import create_tables
 
     con = connect(tmp_path / "migrant_assets.duckdb")
-    run_sql(con, "ingest/schema.sql")
+    create_tables(con)
     insert_calls(con, rows)
     con.close()
     study = tmp_path / "study.yaml"

@@ -572,6 +572,57 @@ def test_landing_in_batches_gives_the_same_rows(user_data: Path, env: None,
     assert sum(1 for r in landed if r[-2] == 2) == 3  # file_id of the second file
 
 
+def test_a_failed_landing_leaves_the_landed_calls_as_they_were(
+        user_data: Path, env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches are committed into staged tables, swapped in only at the end: a landing that
+    fails in its second batch leaves `landed_calls`, `quarantine_landed_calls` and
+    `landed_files` as the last landing left them and no staged table behind; the next landing
+    replaces them whole, with their column comments."""
+    import migrant_assets.ingest as ingest_module
+
+    cdr = user_data.parent / "operator" / "cdr"
+    (cdr / "20160906.csv").write_text(
+        "a_party,b_party,begin,finish,a_cell,b_cell\n"
+        f"13800000003,{OTHER},2016-09-06 09:00:00,2016-09-06 09:02:00,T2,\n")
+    cfg = StudyConfig.load(user_data)
+    con = connect(":memory:")
+    contract = contract_for(cfg)
+    ingest_places(con, cfg, contract, "cells")
+    monkeypatch.setattr(ingest_module, "LANDING_BATCH_BYTES", 1)  # one batch per file
+    land_calls(con, cfg, contract)
+    tables = ("landed_calls", "quarantine_landed_calls", "landed_files")
+
+    def stored() -> list:
+        return [sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables]
+
+    def comments() -> list:
+        return con.execute("SELECT table_name, column_name, comment FROM duckdb_columns() "
+                           "WHERE table_name IN ? ORDER BY ALL", [list(tables)]).fetchall()
+
+    before, described = stored(), comments()
+    assert len(before[0]) == 11 and len(before[2]) == 2
+    assert all(c for _, _, c in described)
+    read = ingest_module.read_table
+
+    def failing_second_batch(*args, **kwargs):
+        if kwargs["files"][0].name == "20160906.csv":
+            raise OSError("disk gone in the second batch")
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(ingest_module, "read_table", failing_second_batch)
+    (cdr / "20160905.csv").write_text((cdr / "20160905.csv").read_text().splitlines()[0] + "\n")
+    with pytest.raises(OSError, match="second batch"):
+        land_calls(con, cfg, contract)
+    assert stored() == before
+    assert not con.execute("SELECT table_name FROM duckdb_tables() "
+                           "WHERE table_name LIKE '%staged%'").fetchall()
+    monkeypatch.setattr(ingest_module, "read_table", read)
+    land_calls(con, cfg, contract)  # the first file now holds a header only
+    after = stored()
+    assert len(after[0]) == 1 and [r[2] for r in sorted(after[2])] == [0, 1]
+    assert comments() == described
+
+
 def test_no_raw_identifiers_finds_a_planted_number(user_data: Path, env: None) -> None:
     """The search the landing stores finds a raw number already in a table (inside text and as
     an integer), so the blocking check fails; without it the search is clean."""

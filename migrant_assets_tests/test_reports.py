@@ -22,6 +22,7 @@ from markupsafe import escape
 from migrant_assets.config import City, StudyConfig
 from migrant_assets.db import connect, query_log, run_sql, start_query_log
 from migrant_assets.features import FEATURES
+from migrant_assets.ingest import create_tables
 from migrant_assets.models.classifiers import CLASSIFIERS
 from migrant_assets.models.departure import LEAVING_VS_STAYING, TABLE1, TABLE3
 from migrant_assets.models.integration import CLASSIFIED_AS_LOCALS, SETTLED_VS_LOCALS, THREE_WAY
@@ -185,7 +186,7 @@ def study(cfg) -> Iterator[duckdb.DuckDBPyConnection]:
     """An in-memory DuckDB with the ingestion tables, features, user_labels, estates, one
     quarantined row and the model result tables (shared by the module's tests)."""
     con = connect(":memory:")
-    run_sql(con, "ingest/schema.sql")
+    create_tables(con)
     frame = _features(cfg)
     insert_feature_rows(con, frame)
     con.register("new_rows", frame)

@@ -1,7 +1,8 @@
--- Append one batch of the landing step (after landing.sql and rejected_lines.sql; inside the
--- landing's one transaction, after landing_reset.sql): its landed calls, its quarantined rows
--- and the accounting of its files ($files).
-INSERT INTO landed_calls BY NAME
+-- Append one batch of the landing step (after landing.sql and rejected_lines.sql) to the staged
+-- tables ($landed_calls, $landed_files, $quarantine_landed_calls; landing_tables.sql, swapped
+-- in by landing_swap.sql): its landed calls, its quarantined rows and the accounting of its
+-- files ($files).
+INSERT INTO $landed_calls BY NAME
 SELECT
     day AS call_date,
     caller_number,
@@ -15,7 +16,7 @@ SELECT
     _row AS row_number
 FROM judged_landing
 WHERE outcome = 'landed';
-INSERT INTO quarantine_landed_calls
+INSERT INTO $quarantine_landed_calls
 SELECT
     j.outcome,
     f.file,
@@ -24,8 +25,8 @@ SELECT
 FROM judged_landing AS j
 INNER JOIN landing_file_ids AS f ON f.file_id = j.file_id
 WHERE j.outcome NOT IN ('landed', 'not_a_call', 'outside_calendar');
-INSERT INTO quarantine_landed_calls SELECT * FROM rejected_lines;
-INSERT INTO landed_files BY NAME
+INSERT INTO $quarantine_landed_calls SELECT * FROM rejected_lines;
+INSERT INTO $landed_files BY NAME
 SELECT
     f.file_id,
     f.file,
