@@ -14,6 +14,8 @@ read the values (timestamps, event types, null tokens, phone numbers)::
       timestamps: {unit: s}           # or {format: "%d/%m/%Y %H:%M:%S", timezone: UTC}
       event_types: {call: [voice], missed: [missed]}
       missed_calls: contact           # or quarantine
+      # or one record per served party (MOC / MTC): party, other_party, direction, cell
+      # with directions: {outgoing: [MOC], incoming: [MTC]}
     subscribers: {path: subscribers.parquet, constants: {is_local_number: "true"}}
     cells: {path: cells.csv, csv: {delim: ";"}}   # cells and estates may be left out
     estates: {path: estates.csv}
@@ -54,7 +56,7 @@ from migrant_assets.errors import ConfigError, MappingError
 CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
     "calls": (
         "caller", "callee", "start_ts", "end_ts", "duration", "caller_cell", "callee_cell",
-        "event_type",
+        "event_type", *("party", "other_party", "cell", "direction"),
     ),
     "cells": ("cell_id", "lat", "lon"),
     "subscribers": (
@@ -70,9 +72,13 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "subscribers": ("number", "is_local_number"),
     "estates": ("estate_id", "lat", "lon", "price_per_sqm"),
 }
+#: The calls of a per-party export (one record per party of a call, MOC / MTC): the served
+#: ``party``, the ``other_party``, the record's ``direction`` and the served party's ``cell``,
+#: read as caller, callee and their cells by the mapping's ``directions`` rule (:func:`_sided`).
+PARTY_COLUMNS = ("party", "other_party", "cell")
 #: Columns holding phone numbers (canonicalised as numbers) and other identifiers.
-NUMBER_COLUMNS = ("caller", "callee", "number")
-ID_COLUMNS = ("owner_id", "cell_id", "estate_id", "caller_cell", "callee_cell")
+NUMBER_COLUMNS = ("caller", "callee", "number", "party", "other_party")
+ID_COLUMNS = ("owner_id", "cell_id", "estate_id", "caller_cell", "callee_cell", "cell")
 TIME_COLUMNS = ("start_ts", "end_ts")
 
 #: Text that means "no value" unless the mapping sets ``null_tokens``.
@@ -134,6 +140,15 @@ class EventTypes(_Model):
     missed: list[str] = Field(default_factory=list)
 
 
+class Directions(_Model):
+    """Which values of the ``direction`` column mark a record of the caller's side (outgoing,
+    MOC) and which of the callee's (incoming, MTC), compared without case; a record with any
+    other value is quarantined (``bad_direction``)."""
+
+    outgoing: list[str]
+    incoming: list[str]
+
+
 class Numbers(_Model):
     """Phone-number canonical form: separators (space, ``-``, ``(``, ``)``, ``.``) removed from
     numbers written with digits only, float-encoded integers (``1.39e10``, ``139…0.0``) written
@@ -163,6 +178,7 @@ class TableSource(_Model):
     timestamp_format: str | None = None  # shorthand for timestamps.format
     timestamps: Timestamps = Timestamps()
     event_types: EventTypes | None = None
+    directions: Directions | None = None
     missed_calls: Literal["contact", "quarantine"] = "contact"
     # calls: the unit of a numeric duration (a clock duration H:MM:SS is always read as such)
     duration_unit: Literal["s", "ms"] = "s"
@@ -261,6 +277,7 @@ class DataContract(_Model):
         if "event_type" in calls.columns and calls.event_types is None:
             raise MappingError("calls maps event_type but gives no event_types rule", str(where),
                                "add event_types: {call: [...], missed: [...]} to calls")
+        _validate_sides(calls, str(where))
 
     @classmethod
     def synthetic(cls, directory: Path) -> DataContract:
@@ -358,6 +375,87 @@ class RawRead:
         return self.rows + len(self.rejected_lines)
 
 
+def _mapped(src: TableSource) -> set[str]:
+    return set(src.columns) | set(src.constants)
+
+
+def _validate_sides(calls: TableSource, where: str) -> None:
+    """A per-party export (``direction`` with ``directions``; ``party`` / ``other_party``
+    instead of ``caller`` / ``callee``; ``cell`` instead of the two cells) is consistent."""
+    mapped = _mapped(calls)
+    if "direction" in mapped and calls.directions is None:
+        raise MappingError("calls maps direction but gives no directions rule", where,
+                           "add directions: {outgoing: [MOC, ...], incoming: [MTC, ...]} to "
+                           "calls")
+    if calls.directions is None and mapped & set(PARTY_COLUMNS):
+        raise MappingError(
+            f"calls maps {sorted(mapped & set(PARTY_COLUMNS))} (a per-party export) but gives "
+            "no directions rule", where,
+            "map direction to the column that says whether the party called (MOC) or was "
+            "called (MTC), and add directions: {outgoing: [...], incoming: [...]} to calls")
+    if mapped & {"party", "other_party"} and mapped & {"caller", "callee"}:
+        raise MappingError("calls maps both caller/callee and party/other_party", where,
+                           "a per-party export maps party and other_party; a per-call export "
+                           "caller and callee")
+    if "cell" in mapped and mapped & {"caller_cell", "callee_cell"}:
+        raise MappingError("calls maps both cell and caller_cell/callee_cell", where,
+                           "a per-party export maps cell (the served party's) alone")
+
+
+def per_party(src: TableSource, present: dict[str, Any]) -> bool:
+    """Whether calls are read per party (``party``, ``other_party``): a ``directions`` rule, and
+    ``party`` or ``other_party`` mapped, or the file has a column ``party`` but none ``caller``
+    (a column named as in the contract needs no entry). ``present``: the file's columns by
+    lower-case name."""
+    if src.directions is None:
+        return False
+    mapped = _mapped(src)
+    if mapped & {"party", "other_party"}:
+        return True
+    return not mapped & {"caller", "callee"} and "party" in present and "caller" not in present
+
+
+def _required(table: str, src: TableSource, present: dict[str, Any]) -> tuple[str, ...]:
+    """The contract columns ``table``'s files must provide (:data:`REQUIRED_COLUMNS`; a
+    per-party export's parties and direction instead of caller and callee)."""
+    if table != "calls" or src.directions is None:
+        return REQUIRED_COLUMNS[table]
+    if per_party(src, present):
+        return ("party", "other_party", "start_ts", "direction")
+    return (*REQUIRED_COLUMNS[table], "direction")
+
+
+def _sided(inner: str, src: TableSource, present: dict[str, Any], p: _Params) -> str:
+    """The calls of ``inner`` (a SELECT of every contract column) with ``side``: the record's
+    party ('caller' for an outgoing direction, 'callee' for an incoming one, NULL for any other
+    value or without a ``directions`` rule) and ``direction_text``; a per-party record's parties
+    and ``cell`` read as caller, callee and the served party's cell."""
+    rule = src.directions
+    if rule is None:
+        return (f"SELECT * EXCLUDE (party, other_party, cell, direction), "
+                f"CAST(NULL AS VARCHAR) AS side, CAST(NULL AS VARCHAR) AS direction_text "
+                f"FROM ({inner}) AS r")
+    outgoing = p([v.strip().lower() for v in rule.outgoing])
+    incoming = p([v.strip().lower() for v in rule.incoming])
+    side = (f"CASE WHEN list_contains({outgoing}, lower(direction)) THEN 'caller' "
+            f"WHEN list_contains({incoming}, lower(direction)) THEN 'callee' END")
+    parties = per_party(src, present)
+    caller = ("CASE side WHEN 'caller' THEN party WHEN 'callee' THEN other_party END"
+              if parties else "caller")
+    callee = ("CASE side WHEN 'caller' THEN other_party WHEN 'callee' THEN party END"
+              if parties else "callee")
+    mapped = _mapped(src)
+    has_cell = "cell" in mapped or ("cell" in present and not (
+        mapped & {"caller_cell", "callee_cell"} or {"caller_cell", "callee_cell"} & set(present)))
+    caller_cell = "CASE WHEN side = 'caller' THEN cell END" if has_cell else "caller_cell"
+    callee_cell = "CASE WHEN side = 'callee' THEN cell END" if has_cell else "callee_cell"
+    return (f"SELECT * EXCLUDE (caller, callee, caller_cell, callee_cell, party, other_party, "
+            f"cell, direction), {caller} AS caller, {callee} AS callee, "
+            f"{caller_cell} AS caller_cell, {callee_cell} AS callee_cell, side, "
+            f"direction AS direction_text FROM (SELECT *, {side} AS side FROM ({inner}) AS r) "
+            f"AS s")
+
+
 def reads_duration(src: TableSource, present: dict[str, Any]) -> bool:
     """Whether a call's end is ``start_ts + duration`` rather than ``end_ts``: ``duration`` is
     mapped (or a constant), or neither is mapped and the file has a column named ``duration``
@@ -407,7 +505,8 @@ class _Params:
 
 #: Columns whose values a mapping may translate (``recode``): attributes and event types, never
 #: identifiers, times or numbers.
-RECODABLE_COLUMNS = ("sex", "birth_province", "is_local_number", "user_type", "event_type")
+RECODABLE_COLUMNS = ("sex", "birth_province", "is_local_number", "user_type", "event_type",
+                     "direction")
 #: Columns holding decimal numbers: a CSV's ``decimal_separator`` is read as the decimal point
 #: and its ``thousands`` separator is dropped.
 DECIMAL_COLUMNS = ("duration", "age", "lat", "lon", "price_per_sqm")
@@ -650,8 +749,13 @@ def _read_table(
         raise MappingError(f"calls.duration_unit is {src.duration_unit!r}, but the calls' end is "
                            "read from end_ts, not from a duration", str(files[0]),
                            "map duration to the column of durations, or drop duration_unit")
+    required = _required(table, src, present)
     cols: list[str] = []
     for name in CONTRACT_COLUMNS[table]:
+        if table == "calls" and name in (*PARTY_COLUMNS, "direction") \
+                and src.directions is None:  # read only for a per-party export
+            cols.append(f"CAST(NULL AS VARCHAR) AS {name}")
+            continue
         if name in src.constants:
             expr, dtype = p(src.constants[name]), "VARCHAR"
         else:
@@ -668,7 +772,7 @@ def _read_table(
                         f"calls: the file has no column 'end_ts' or 'duration' (a call's end "
                         f"or its duration in seconds); it has {has}", str(files[0]),
                         "map end_ts or duration to one of those columns in calls.columns")
-                if name in src.columns or name in REQUIRED_COLUMNS[table]:
+                if name in src.columns or name in required:
                     absent = parts[found_parts.index(None)]
                     raise MappingError(
                         f"{table}: column {absent!r} (contract column {name!r}) is not in the "
@@ -715,9 +819,12 @@ def _read_table(
     row = "file_row_number + 1" if fmt == "parquet" else "NULL"
     if fmt == "csv":  # CSV rows keep file order (their line numbers); Parquet has row numbers
         con.execute("SET preserve_insertion_order = true")
+    select = (f"SELECT {', '.join(cols)}, filename AS _file, CAST({row} AS BIGINT) AS _row "
+              f"FROM {scan}")
+    if table == "calls":
+        select = _sided(select, src, present, p)
     try:
-        sql = (f"CREATE OR REPLACE TEMP TABLE raw_{table} AS SELECT {', '.join(cols)}, "
-               f"filename AS _file, CAST({row} AS BIGINT) AS _row FROM {scan}")
+        sql = f"CREATE OR REPLACE TEMP TABLE raw_{table} AS {select}"
         con.execute(sql, p.of(sql))
     except duckdb.Error as e:
         raise MappingError(f"{table}: reading the files failed ({type(e).__name__}: "

@@ -42,6 +42,7 @@ from migrant_assets.synthetic import GENERATOR_VERSION, generate
 QUARANTINE_REASONS: dict[str, tuple[str, ...]] = {
     "landed_calls": (
         "malformed_line",
+        "bad_direction",
         "missing_id",
         "masked_number",
         "bad_timestamp",
@@ -78,7 +79,12 @@ REASON_FIXES: dict[str, str] = {
     "missed_call": "event_types and missed_calls",
     "self_call": "caller and callee mapped to the same column",
     "unknown_cell": "the cells file and the cell columns of calls (the same ids)",
-    "duplicate_call": "overlapping files (the same day delivered twice)",
+    "duplicate_call": "overlapping files (the same day delivered twice), or an export with the "
+                      "originating and terminating records (MOC and MTC) of each call: map "
+                      "its record type to direction with a directions rule (a per-party "
+                      "export, docs/data_contract.md)",
+    "bad_direction": "the directions rule: every value of the direction column listed as "
+                     "outgoing or incoming",
     "bad_attribute": "the subscribers' age, sex and local flag columns",
     "duplicate_number": "overlapping subscribers files",
     "bad_coordinates": "the lat/lon columns and decimal_separator",
@@ -89,6 +95,9 @@ REASON_FIXES: dict[str, str] = {
 }
 #: Rows the mapping's own rules leave out of the study: counted per file, never quarantined.
 EXCLUSION_REASONS = ("not_a_call", "outside_calendar")
+#: Rows a day of calls leaves out: the other party's record of a call already counted (a
+#: per-party export), counted per day (``accounting_calls.rows_excluded``), never quarantined.
+DAY_EXCLUSION_REASONS = ("other_party_record",)
 
 
 @dataclass(frozen=True)
@@ -198,6 +207,7 @@ def land_calls(
     events = src.event_types
     params = {
         "has_events": events is not None,
+        "has_directions": src.directions is not None,
         "call_events": [e.lower() for e in events.call] if events else [],
         "missed_events": [e.lower() for e in events.missed] if events else [],
         "missed_rule": src.missed_calls,
@@ -215,7 +225,8 @@ def land_calls(
     try:
         for batch in _batches(files, LANDING_BATCH_BYTES):
             raw = read_table(con, cfg, contract, "calls", files=batch,
-                             deferred=("caller", "callee", "caller_cell", "callee_cell"))
+                             deferred=("caller", "callee", "caller_cell", "callee_cell",
+                                       "party", "other_party", "cell"))
             run_sql(con, "ingest/landing_identifiers.sql", numbers)
             run_sql(con, "ingest/landing.sql", {**params, "has_duration": raw.has_duration})
             _stage_rejected_lines(con, raw)
@@ -280,8 +291,9 @@ def ingest_calls(
         "SELECT coalesce(reason, ''), count(*) FROM judged_calls GROUP BY ALL").fetchall())
     con.execute("DROP TABLE judged_calls")
     accepted = judged.pop("", 0)
-    return IngestStats("calls", key, accepted + sum(judged.values()), accepted,
-                       dict(sorted(judged.items())))
+    excluded = {r: judged.pop(r) for r in DAY_EXCLUSION_REASONS if r in judged}
+    return IngestStats("calls", key, accepted + sum(judged.values()) + sum(excluded.values()),
+                       accepted, dict(sorted(judged.items())), excluded)
 
 
 def ingest_subscribers(

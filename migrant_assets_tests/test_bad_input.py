@@ -32,6 +32,7 @@ from migrant_assets.ingest import (
     ingest_places,
     ingest_subscribers,
     land_calls,
+    row_accounting,
 )
 from migrant_assets.privacy import pseudonym
 
@@ -278,6 +279,14 @@ CASES = [
          error=(MappingError, "both end_ts and duration")),
     Case("event type without a rule", mapping={"calls": {"columns": {"event_type": "a_cell"}}},
          error=(MappingError, "no event_types rule")),
+    Case("direction without a rule", mapping={"calls": {"columns": {"direction": "a_cell"}}},
+         error=(MappingError, "maps direction but gives no directions rule")),
+    Case("parties without a rule", mapping={"calls": {"columns": {"party": "a_party"}}},
+         error=(MappingError, "a per-party export.* no directions rule")),
+    Case("parties beside caller and callee",
+         mapping={"calls": {"columns": {"party": "a_party", "direction": "a_cell"},
+                            "directions": {"outgoing": ["T1"], "incoming": ["T2"]}}},
+         error=(MappingError, "both caller/callee and party/other_party")),
     Case("no calls file", mapping={"calls": {"path": "nothing/*.csv"}},
          error=(MappingError, "no calls file matches")),
     Case("unknown time zone", mapping={"calls": {"timestamps": {"timezone": "Mars/Olympus"}}},
@@ -374,7 +383,7 @@ def test_bad_input(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     day = stats["calls"]
     assert day.read == stats["landed_calls"].accepted - con.execute(
         "SELECT count(*) FROM landed_calls WHERE call_date <> DATE '2016-09-05'").fetchone()[0]
-    assert day.accepted + day.quarantined == day.read
+    assert day.accepted + day.quarantined + day.excluded == day.read
     # the valid call always gets through, and no raw identifier is stored anywhere
     assert (_uid("O1"), _uid("O2")) in {(r[0], r[1]) for r in _calls(con)}
     dump = json.dumps([con.execute(f'SELECT * FROM "{t}"').fetchall()
@@ -894,3 +903,67 @@ def test_duration_unit(unit: str, column: str, value: str, seconds: float | None
         return
     con, _ = _ingest(study)
     assert [r[4] for r in _calls(con)] == [seconds]
+
+
+X = "19912345678"  # another operator's number: no subscriber, no cell
+
+
+@pytest.mark.parametrize("shape", ["per party", "caller and callee with a record type"])
+def test_a_per_party_export_counts_each_call_once(shape: str, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """An export with one record per party of a call (MOC of the caller, MTC of the callee, each
+    with the served party's cell) gives one call per pair of records, with both cells; the
+    second record is excluded (other_party_record), a repeated record of one side is a
+    duplicate_call, a direction outside the rule is quarantined (bad_direction)."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("per party"))
+    src = tmp_path / "operator"
+    records = [  # (served party, other party, direction, start, served party's cell)
+        (A, B, "MOC", "10:00:00", "T1"), (B, A, "mtc", "10:00:00", "T2"),  # one call
+        (A, X, "MTC", "11:00:00", "T2"),  # a call from another operator's number
+        (A, B, "Moc", "12:00:00", "T1"), (A, B, "MOC", "12:00:00", "T1"),  # a repeated record
+        (B, A, "SMS-MT", "13:00:00", "T2"),  # neither direction
+    ]
+    if shape == "per party":
+        header = "msisdn,other,rtype,begin,finish,served_cell"
+        rows = [(s, o, d, f"{DAY} {t}", f"{DAY} {t[:3]}05:00", c) for s, o, d, t, c in records]
+        columns = {"party": "msisdn", "other_party": "other"}
+    else:  # caller and callee as on the switch, whichever side the record is of
+        header = "a_party,b_party,rtype,begin,finish,served_cell"
+        rows = [(s, o, d, f"{DAY} {t}", f"{DAY} {t[:3]}05:00", c) if d.lower() == "moc" else
+                (o, s, d, f"{DAY} {t}", f"{DAY} {t[:3]}05:00", c) for s, o, d, t, c in records]
+        rows[-1] = (A, B, *rows[-1][2:])
+        columns = {"caller": "a_party", "callee": "b_party"}
+    _write(src / "cdr.csv", header, rows)
+    _remap(src, "calls", columns={**columns, "start_ts": "begin", "end_ts": "finish",
+                                  "direction": "rtype", "cell": "served_cell"},
+           directions={"outgoing": ["MOC"], "incoming": ["MTC"]})
+    con, stats = _ingest(study)
+    assert con.execute("SELECT caller, callee, hour(start_ts), caller_cell, callee_cell "
+                       "FROM calls ORDER BY start_ts").fetchall() == [
+        (_uid("O1"), _uid("O2"), 10, "T1", "T2"),
+        (pseudonym(KEY, "number", X), _uid("O1"), 11, None, "T2"),
+        (_uid("O1"), _uid("O2"), 12, "T1", None)]
+    assert stats["landed_calls"].quarantined_by_reason == {"bad_direction": 1}
+    assert (stats["calls"].quarantined_by_reason, stats["calls"].excluded_by_reason) == (
+        {"duplicate_call": 1}, {"other_party_record": 1})
+    assert all(p["balanced"] for source in ("landed_calls", "calls")
+               for p in row_accounting(con, source))
+    assert row_accounting(con, "calls")[0]["rows_excluded"] == 1
+    record = json.loads(con.execute("SELECT record FROM quarantine "
+                                    "WHERE reason = 'bad_direction'").fetchone()[0])
+    assert record["direction"] == "SMS-MT"
+
+
+def test_records_of_one_call_fill_each_others_cells(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a directions rule, a second record of a call is a duplicate_call, and the call
+    kept takes each cell from the first record that has it."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("cells", calls=[(A, B, CALL[2], CALL[3], "", "T1")]))
+    src = tmp_path / "operator"
+    text = (src / "cdr.csv").read_text().replace(",T1,T2\n", ",T2,\n", 1)
+    (src / "cdr.csv").write_text(text)
+    con, stats = _ingest(study)
+    assert con.execute("SELECT caller_cell, callee_cell FROM calls").fetchall() == [("T2", "T1")]
+    assert stats["calls"].quarantined_by_reason == {"duplicate_call": 1}

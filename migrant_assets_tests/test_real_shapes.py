@@ -5,7 +5,8 @@
 calls, no cell columns, numbers as floats in the calls file and as text with a country prefix in
 the subscribers file; (b) a Parquet glob of arbitrary parts with timezone-aware UTC timestamps, a
 study city in UTC+8, subscribers' numbers stored as DOUBLE; (c) a single CSV over another month
-and city (Berlin, March 2021, Monday weeks, quiet days, ISO timestamps with offsets) and no
+and city (Berlin, March 2021, Monday weeks, quiet days, ISO timestamps with offsets) with one
+record per served party (the caller's MOC and the callee's MTC, each with its own cell), and no
 leaving migrant at all, so the departure classifiers cannot be trained.
 
 Each checks the row accounting against the rows written, the labels against the planted
@@ -174,7 +175,8 @@ def shape_b(root: Path) -> tuple[Path, Extract, dict]:
 
 
 def shape_c(root: Path) -> tuple[Path, Extract, dict]:
-    """One CSV over March 2021 in Berlin: Monday weeks, quiet days, ISO offsets, no leavers."""
+    """One CSV over March 2021 in Berlin, one record per served party (MOC, MTC): Monday weeks,
+    quiet days, ISO offsets, no leavers."""
     quiet = [date(2021, 3, 14), date(2021, 3, 21)]
     ext = build_extract(13, date(2021, 3, 1), date(2021, 3, 31), "Berlin", date(2021, 3, 8),
                         None, quiet, BERLIN_BBOX, with_cells=True, number_base=15_100_000_000)
@@ -188,13 +190,21 @@ def shape_c(root: Path) -> tuple[Path, Extract, dict]:
         return instant.strftime("%Y-%m-%dT%H:%M:%SZ") if i % 2 else \
             instant.astimezone(zone).isoformat()
 
-    lines = ["anum,bnum,begin,finish,cell_from,cell_to"]
+    # one record per served party: the caller's MOC and the callee's MTC, each with its own cell
+    # (another operator's number has no record of its own), in no particular order
+    subscribed = {sub["number"] for sub in ext.subscribers}
+    records = []
     for i, c in enumerate(ext.calls):
         end = utc(c.start, zone.key) + timedelta(seconds=c.duration or 0)  # an instant
         end_text = end.strftime("%Y-%m-%dT%H:%M:%SZ") if (i + 1) % 2 else \
             end.astimezone(zone).isoformat()
-        lines.append(f"+49{c.caller},0049{c.callee},{iso(c.start, i)},{end_text},"
-                     f"{c.caller_cell or ''},{c.callee_cell or ''}")
+        times = f"{iso(c.start, i)},{end_text}"
+        if c.caller in subscribed:
+            records.append(f"+49{c.caller},0049{c.callee},MOC,{times},{c.caller_cell or ''}")
+        if c.callee in subscribed:
+            records.append(f"0049{c.callee},+49{c.caller},mtc,{times},{c.callee_cell or ''}")
+    order = sorted(range(len(records)), key=lambda i: (i * 7919) % len(records))
+    lines = ["served,other,call_type,begin,finish,cell"] + [records[i] for i in order]
     data = root / "data"
     data.mkdir(parents=True, exist_ok=True)
     (data / "march_export.csv").write_text("\n".join(lines) + "\n")
@@ -207,9 +217,10 @@ def shape_c(root: Path) -> tuple[Path, Extract, dict]:
     mapping = {
         "numbers": {"country_code": "49"},
         "calls": {"path": "march_export.csv",
-                  "columns": {"caller": "anum", "callee": "bnum", "start_ts": "begin",
-                              "end_ts": "finish", "caller_cell": "cell_from",
-                              "callee_cell": "cell_to"}},
+                  "columns": {"party": "served", "other_party": "other",
+                              "direction": "call_type", "start_ts": "begin",
+                              "end_ts": "finish", "cell": "cell"},
+                  "directions": {"outgoing": ["MOC"], "incoming": ["MTC"]}},
         "subscribers": {"path": "subs.csv", "csv": {"delim": ";"},
                         "columns": {"number": "nr", "owner_id": "owner",
                                     "birth_province": "born", "is_local_number": "local"}},
@@ -228,7 +239,10 @@ def shape_c(root: Path) -> tuple[Path, Extract, dict]:
                  "min_lon": BERLIN_BBOX[2], "max_lon": BERLIN_BBOX[3],
                  "center_lat": 52.52, "center_lon": 13.405},
     }
-    expected = {"read": len(ext.calls), "quarantined": {}, "excluded": {}}
+    both = sum(c.caller in subscribed and c.callee in subscribed for c in ext.calls)
+    expected = {"read": len(records), "quarantined": {}, "excluded": {},
+                "other_party_record": both}
+    assert 0 < both < len(ext.calls)
     return _study(root, mapping, extra), ext, expected
 
 
@@ -265,13 +279,16 @@ def _check(shape: str, root: Path, ext: Extract, expected: dict,
     assert {k: v for k, v in (("not_a_call", not_call), ("outside_calendar", outside)) if v} \
         == expected["excluded"]
     per_day = con.execute(
-        "SELECT l.call_date, l.n, coalesce(c.n, 0), coalesce(q.n, 0) FROM "
+        "SELECT l.call_date, l.n, coalesce(c.n, 0), coalesce(q.n, 0), a.rows_excluded FROM "
         "(SELECT call_date, count(*) AS n FROM landed_calls GROUP BY 1) AS l "
         "LEFT JOIN (SELECT call_date, count(*) AS n FROM calls GROUP BY 1) AS c USING (call_date)"
         " LEFT JOIN (SELECT CAST(partition_key AS DATE) AS call_date, count(*) AS n "
-        "FROM quarantine WHERE source = 'calls' GROUP BY 1) AS q USING (call_date)").fetchall()
-    assert per_day and all(n == accepted + q for _, n, accepted, q in per_day)
-    assert sum(n for _, n, _, _ in per_day) == landed
+        "FROM quarantine WHERE source = 'calls' GROUP BY 1) AS q USING (call_date) "
+        "JOIN (SELECT CAST(partition_key AS DATE) AS call_date, rows_excluded "
+        "FROM accounting_calls) AS a USING (call_date)").fetchall()
+    assert per_day and all(n == accepted + q + x for _, n, accepted, q, x in per_day)
+    assert sum(n for _, n, _, _, _ in per_day) == landed
+    assert sum(x for *_, x in per_day) == expected.get("other_party_record", 0)
     assert con.execute("SELECT count(*) FROM calls").fetchone()[0] == len(ext.calls)
     # labels: exactly the planted groups
     labels = {r[0]: (r[1], r[2]) for r in con.execute(
@@ -352,6 +369,8 @@ def test_shape_b_parquet_glob_utc_timestamps(runs: dict) -> None:
 def test_shape_c_other_month_and_city_with_an_empty_class(runs: dict) -> None:
     root, ext, expected, proc = runs["c"]
     con = _check("c", root, ext, expected, proc)
+    assert (f"{expected['other_party_record']:,} other party's records of calls counted once"
+            in proc.stdout)
     quiet = con.execute("SELECT count(*) FROM calls WHERE list_contains(?, call_date)",
                         [ext.quiet_days]).fetchone()[0]
     assert quiet == 0 and "landed_calls.calendar_coverage did not pass (WARN)" in proc.stdout

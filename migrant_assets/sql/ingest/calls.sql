@@ -1,7 +1,8 @@
 -- Validate one day of landed calls against the reference tables (SPEC §1). Input: landed_calls
 -- of day $day (numbers already pseudonymised by the landing step). Output: temp table
 -- judged_calls (every row, reason NULL when accepted). Operator numbers become their owner's
--- user id; the first failing rule, in the order below, is the row's reason.
+-- user id; the first failing rule, in the order below, is the row's reason ('other_party_record'
+-- is an exclusion, not a quarantine).
 CREATE OR REPLACE TEMP TABLE judged_calls AS
 WITH typed AS (
     SELECT
@@ -13,7 +14,8 @@ WITH typed AS (
         l.end_ts,
         l.duration_s,
         l.caller_cell,
-        l.callee_cell
+        l.callee_cell,
+        l.side
     FROM landed_calls AS l
     LEFT JOIN number_owner AS oa ON oa.number_id = l.caller_number
     LEFT JOIN number_owner AS ob ON ob.number_id = l.callee_number
@@ -31,8 +33,11 @@ ruled AS (
     LEFT JOIN cells AS ca ON ca.cell_id = t.caller_cell
     LEFT JOIN cells AS cb ON cb.cell_id = t.callee_cell
 ),
--- A duplicate call is a second valid row with the same caller, callee and start time: only
--- the valid rows of a repeated key are ranked (the others cannot be duplicates).
+-- The records of one call are the valid rows with the same caller, callee and start time: the
+-- first (in the order below) is the call, with each cell taken from the first record that has
+-- it. A per-party export's first record of the other side is that party's record of the call
+-- ('other_party_record', excluded); any other is a 'duplicate_call'. Only the valid rows of a
+-- repeated key are ranked (the others cannot be records of one call).
 repeated AS (
     SELECT caller, callee, start_ts
     FROM ruled
@@ -48,6 +53,24 @@ flagged AS (
     LEFT JOIN repeated AS k
         ON r.reason IS NULL AND k.caller = r.caller AND k.callee = r.callee
         AND k.start_ts = r.start_ts
+),
+records AS (
+    SELECT
+        *,
+        row_number() OVER (
+            PARTITION BY caller, callee, start_ts, side
+            ORDER BY end_ts, caller_cell, callee_cell, file_id, row_number
+        ) AS side_rank,
+        coalesce(first_value(side) OVER call_records, '') AS first_side,
+        first_value(caller_cell IGNORE NULLS) OVER call_records AS call_caller_cell,
+        first_value(callee_cell IGNORE NULLS) OVER call_records AS call_callee_cell
+    FROM flagged
+    WHERE is_repeated
+    WINDOW call_records AS (
+        PARTITION BY caller, callee, start_ts
+        ORDER BY end_ts, caller_cell, callee_cell, file_id, row_number
+        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+    )
 )
 SELECT
     file_id, row_number, caller, callee, start_ts, end_ts, duration_s, caller_cell,
@@ -56,13 +79,13 @@ FROM flagged
 WHERE NOT is_repeated
 UNION ALL
 SELECT
-    file_id, row_number, caller, callee, start_ts, end_ts, duration_s, caller_cell,
-    callee_cell,
+    file_id, row_number, caller, callee, start_ts, end_ts, duration_s,
+    CASE WHEN side_rank = 1 AND coalesce(side, '') = first_side
+        THEN call_caller_cell ELSE caller_cell END AS caller_cell,
+    CASE WHEN side_rank = 1 AND coalesce(side, '') = first_side
+        THEN call_callee_cell ELSE callee_cell END AS callee_cell,
     CASE
-        WHEN row_number() OVER (
-            PARTITION BY caller, callee, start_ts
-            ORDER BY end_ts, caller_cell, callee_cell, file_id, row_number
-        ) > 1 THEN 'duplicate_call'
+        WHEN side_rank > 1 THEN 'duplicate_call'
+        WHEN coalesce(side, '') <> first_side THEN 'other_party_record'
     END AS reason
-FROM flagged
-WHERE is_repeated;
+FROM records;

@@ -1,5 +1,6 @@
 -- Replace one day's accepted calls, quarantined rows and row accounting (run inside one
--- transaction). duration_s comes from the landing step (instants, not local clock times).
+-- transaction): the other party's records of a call are counted as excluded. duration_s comes
+-- from the landing step (instants, not local clock times).
 
 -- Files written before missed calls were kept as contacts had these columns NOT NULL.
 ALTER TABLE calls ALTER COLUMN end_ts DROP NOT NULL;
@@ -32,11 +33,12 @@ SELECT
     }) AS VARCHAR)
 FROM judged_calls AS j
 LEFT JOIN landed_files AS f ON f.file_id = j.file_id
-WHERE j.reason IS NOT NULL;
+WHERE j.reason <> 'other_party_record';
 DELETE FROM accounting_calls WHERE partition_key = $partition_key;
 INSERT INTO accounting_calls
 SELECT
     $partition_key,
     count(*),
-    CASE WHEN count(*) = 0 THEN 'no calls landed on this day' END
+    CASE WHEN count(*) = 0 THEN 'no calls landed on this day' END,
+    count(*) FILTER (reason = 'other_party_record')
 FROM judged_calls;

@@ -3,7 +3,8 @@
 -- (contract.read_table, numbers and cells as read) and the lookup tables of
 -- landing_identifiers.sql. Output: temp table judged_landing with `outcome`: 'landed', a
 -- quarantine reason, or an exclusion by the mapping's rules ('not_a_call', 'outside_calendar'),
--- and the quarantine record of a quarantined row. The first rule that applies, in the order
+-- the record's `side` (a per-party export's: 'caller' or 'callee') and the quarantine record of
+-- a quarantined row. The first rule that applies, in the order
 -- below, decides.
 CREATE OR REPLACE TEMP TABLE judged_landing AS
 WITH typed AS (
@@ -16,6 +17,8 @@ WITH typed AS (
         r.end_ts_text,
         r.duration,
         r.event_type,
+        r.side,
+        r.direction_text,
         a.number_id AS caller_number,
         b.number_id AS callee_number,
         a.masked OR b.masked AS masked,
@@ -76,6 +79,7 @@ ruled AS (
         event = 'missed' OR duration_us = 0 AS missed,
         CASE
             WHEN event = 'other' THEN 'not_a_call'
+            WHEN $has_directions AND side IS NULL THEN 'bad_direction'
             WHEN caller_number IS NULL OR callee_number IS NULL THEN 'missing_id'
             WHEN masked THEN 'masked_number'
             WHEN start_ts IS NULL THEN 'bad_timestamp'
@@ -107,6 +111,7 @@ SELECT
     CASE WHEN NOT coalesce(d.missed, false) THEN d.duration_us / 1e6 END AS duration_s,
     d.caller_cell,
     d.callee_cell,
+    d.side,
     d.outcome,
     -- what a quarantine record may show: pseudonyms, parsed values, or text that cannot be an
     -- identifier
@@ -117,7 +122,7 @@ SELECT
             end_ts: coalesce(CAST(d.end_value AS VARCHAR), safe_text(d.end_ts_text)),
             duration: coalesce(CAST(d.duration_value AS VARCHAR), safe_text(d.duration)),
             caller_cell: d.caller_cell_shown, callee_cell: d.callee_cell_shown,
-            event_type: safe_text(d.event_type)
+            event_type: safe_text(d.event_type), direction: safe_text(d.direction_text)
         }) AS VARCHAR)
     END AS record
 FROM decided AS d

@@ -14,6 +14,7 @@ CREATE TABLE IF NOT EXISTS $landed_calls (
     duration_s DOUBLE,
     caller_cell VARCHAR,
     callee_cell VARCHAR,
+    side VARCHAR,
     file_id INTEGER,
     row_number BIGINT
 );
@@ -49,6 +50,8 @@ COMMENT ON COLUMN $landed_calls.caller_cell IS
     'A known cell id, or unknown:<keyed hash> for any other text.';
 COMMENT ON COLUMN $landed_calls.callee_cell IS
     'A known cell id, or unknown:<keyed hash> for any other text.';
+COMMENT ON COLUMN $landed_calls.side IS
+    'A per-party export''s record: of the caller''s side (caller) or the callee''s (callee).';
 COMMENT ON COLUMN $landed_calls.file_id IS
     'The calls file the row was read from (landed_files.file_id).';
 COMMENT ON COLUMN $landed_calls.row_number IS 'CSV: line number in the file; Parquet: row number.';

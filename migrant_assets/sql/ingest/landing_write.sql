@@ -12,6 +12,7 @@ SELECT
     duration_s,
     caller_cell,
     callee_cell,
+    side,
     file_id,
     _row AS row_number
 FROM judged_landing

@@ -52,7 +52,7 @@ UNION ALL
 SELECT
     a.partition_key AS part,
     a.rows_read,
-    0 AS rows_excluded,
+    a.rows_excluded,
     coalesce(c.n, 0) AS rows_accepted,
     coalesce(q.n, 0) AS rows_quarantined,
     a.note

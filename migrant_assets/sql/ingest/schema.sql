@@ -82,8 +82,12 @@ CREATE TABLE IF NOT EXISTS accounting_estates (
 CREATE TABLE IF NOT EXISTS accounting_calls (
     partition_key VARCHAR NOT NULL,
     rows_read BIGINT NOT NULL,
-    note VARCHAR
+    note VARCHAR,
+    rows_excluded BIGINT NOT NULL DEFAULT 0
 );
+-- Files written before per-party exports had no rows_excluded nor landed_calls.side.
+ALTER TABLE accounting_calls ADD COLUMN IF NOT EXISTS rows_excluded BIGINT DEFAULT 0;
+ALTER TABLE landed_calls ADD COLUMN IF NOT EXISTS side VARCHAR;
 
 -- The no_raw_identifiers search of an ingestion asset, made in the same pass as the ingestion
 -- (while the source's identifiers are in hand, never stored): one row, written by the asset of
@@ -193,6 +197,8 @@ COMMENT ON COLUMN accounting_calls.partition_key IS 'The day (calls partition).'
 COMMENT ON COLUMN accounting_calls.rows_read IS
     'Rows of landed_calls on that day when it was ingested.';
 COMMENT ON COLUMN accounting_calls.note IS 'Why the day is empty, when it is.';
+COMMENT ON COLUMN accounting_calls.rows_excluded IS
+    'The other party''s records of calls (a per-party export: MOC and MTC of one call).';
 COMMENT ON COLUMN identifier_scan_landed_calls.identifiers_searched IS
     'Distinct numbers of the calls files (6 characters or more) searched for in every table.';
 COMMENT ON COLUMN identifier_scan_landed_calls.hits IS
