@@ -46,7 +46,14 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from migrant_assets.config import ZONE_FIX, FilesSource, StudyConfig, zone_info
 from migrant_assets.db import quote_identifier, run_sql
@@ -153,16 +160,19 @@ class Numbers(_Model):
     """Phone-number canonical form: separators (space, ``-``, ``(``, ``)``, ``.``) removed from
     numbers written with digits only, float-encoded integers (``1.39e10``, ``139…0.0``) written
     as integers, and the country prefix (``+CC``, ``00CC``; bare ``CC`` only when the rest has
-    ``national_digits`` digits) removed."""
+    ``national_digits`` digits) removed, or else the national ``trunk_prefix`` (``0151…`` is
+    ``151…``; never ``00…``, and only before ``national_digits`` digits when that is set)."""
 
     country_code: str | None = None
     national_digits: int | None = None
+    trunk_prefix: str | None = None
 
-    @field_validator("country_code")
+    @field_validator("country_code", "trunk_prefix")
     @classmethod
-    def _digits(cls, v: str | None) -> str | None:
+    def _digits(cls, v: str | None, info: ValidationInfo) -> str | None:
         if v is not None and not v.isdigit():
-            raise ValueError("numbers.country_code must be digits, e.g. '86'")
+            raise ValueError(f"numbers.{info.field_name} must be digits, e.g. "
+                             f"{'86' if info.field_name == 'country_code' else '0'!r}")
         return v
 
 
@@ -641,7 +651,8 @@ def canonical_identifier(text: str, number: bool, numbers: Numbers, p: _Params) 
     ``canonical_id`` and ``canonical_phone`` of ``sql/ingest/canonical.sql``."""
     if not number:
         return f"canonical_id({text})"
-    return f"canonical_phone({text}, {p(numbers.country_code)}, {p(numbers.national_digits)})"
+    return (f"canonical_phone({text}, {p(numbers.country_code)}, {p(numbers.national_digits)}, "
+            f"{p(numbers.trunk_prefix)})")
 
 
 def _timestamp(expr: str, dtype: str, rule: Timestamps, city_tz: str, p: _Params, tokens: str,

@@ -93,6 +93,10 @@ REASON_FIXES: dict[str, str] = {
                  "thresholds.max_price_per_sqm",
     "duplicate_id": "overlapping files",
 }
+#: What to look at when no call of a day links to a subscriber.
+UNLINKED_FIX = ("numbers written differently in calls and subscribers: the mapping's numbers "
+                "rule, country_code (+86… against 138…), trunk_prefix (0151… against "
+                "+49151…) and national_digits (docs/data_contract.md, Identifiers)")
 #: Rows the mapping's own rules leave out of the study: counted per file, never quarantined.
 EXCLUSION_REASONS = ("not_a_call", "outside_calendar")
 #: Rows a day of calls leaves out: the other party's record of a call already counted (a
@@ -217,7 +221,8 @@ def land_calls(
         "city_tz": cfg.city.timezone,
     }
     numbers = {"country_code": contract.numbers.country_code,
-               "national_digits": contract.numbers.national_digits}
+               "national_digits": contract.numbers.national_digits,
+               "trunk_prefix": contract.numbers.trunk_prefix}
     run_sql(con, "ingest/landing_start.sql", {"files": [str(f) for f in files]})
     drop_tables(con, *STAGED_LANDING.values(), if_exists=True)
     run_schema_sql(con, "ingest/landing_tables.sql", identifiers=STAGED_LANDING)
@@ -442,7 +447,8 @@ def calendar_coverage(
 
 
 def calls_day_facts(con: duckdb.DuckDBPyConnection, day: date) -> dict[str, int]:
-    """One stored day of calls: ``calls``, ``calls_unknown_cell``, ``calls_with_a_subscriber``."""
+    """One stored day of calls: ``calls``, ``calls_unknown_cell``, ``calls_with_a_subscriber``,
+    and the ``subscribers`` stored."""
     return first_row(run_sql(con, "ingest/calls_day_checks.sql", {"day": day}))
 
 

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from migrant_assets.config import StudyConfig
 from migrant_assets.contract import contract_for
-from migrant_assets.db import connect
+from migrant_assets.db import connect, run_sql
 from migrant_assets.errors import ConfigError, InputError, MappingError
 from migrant_assets.ingest import (
     ingest_calls,
@@ -119,6 +119,14 @@ CASES = [
     Case("number with bare 86 prefix", calls=[("8613800000001", B, T + "11:00:00",
                                                T + "11:01:00", "T1", "T2")],
          mapping={"numbers": {"country_code": "86", "national_digits": 11}}, check=_linked),
+    Case("number with a trunk prefix", calls=[("013800000001", "+86 138 0000 0002", T + "11:00:00",
+                                                T + "11:01:00", "T1", "T2")],
+         mapping={"numbers": {"country_code": "86", "trunk_prefix": "0"}}, check=_linked),
+    Case("trunk prefix with national digits", calls=[("0138-0000-0001", B, T + "11:00:00",
+                                                      T + "11:01:00", "T1", "T2")],
+         mapping={"numbers": {"trunk_prefix": "0", "national_digits": 11}}, check=_linked),
+    Case("trunk prefix not digits", mapping={"numbers": {"trunk_prefix": "+0"}},
+         error=(MappingError, "numbers.trunk_prefix must be digits")),
     Case("number padded with spaces", calls=[(f"  {A} ", f" {B}", T + "11:00:00",
                                               T + "11:01:00", "T1", "T2")], check=_linked),
     Case("masked callee 138****0002", calls=[(A, "138****0002", T + "11:00:00", T + "11:01:00",
@@ -534,19 +542,14 @@ def test_a_call_across_a_daylight_saving_change_keeps_its_length(
                     ("2016-10-30 00:00:00", "2016-10-30 00:05:00", 300.0)}
 
 
-def test_header_only_subscribers_fail_their_checks(tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    """A subscribers file with a header and no row makes every party external: the checks that
-    would otherwise pass on nothing fail with ERROR."""
+def _ingestion_checks(study: Path) -> dict:
+    """The ingestion assets of ``study`` and the day DAY of calls, with their checks, run by
+    Dagster: the check evaluations by (asset, check name)."""
     import dagster as dg
 
     from migrant_assets.defs import ingest as ingest_defs
     from migrant_assets.defs.resources import StudyResource
 
-    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
-    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
-    study, _ = _setup(tmp_path, Case("header only"))
-    (tmp_path / "operator" / "subs.csv").write_text(SUBS_HEADER + "\n")
     resources = {"study": StudyResource(config_path=str(study))}
     instance = dg.DagsterInstance.ephemeral()
     checks = dg.load_asset_checks_from_modules([ingest_defs])
@@ -560,12 +563,40 @@ def test_header_only_subscribers_fail_their_checks(tmp_path: Path,
                                                                      c.check_keys} <= {
                                                    ingest_defs.calls.key})],
                          resources=resources, instance=instance, partition_key=DAY)
-    checks = {(e.asset_key.to_user_string(), e.check_name): e
-              for r in (first, day) for e in r.get_asset_check_evaluations()}
+    return {(e.asset_key.to_user_string(), e.check_name): e
+            for r in (first, day) for e in r.get_asset_check_evaluations()}
+
+
+def test_header_only_subscribers_fail_their_checks(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A subscribers file with a header and no row makes every party external: the checks that
+    would otherwise pass on nothing fail with ERROR."""
+    import dagster as dg
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    study, _ = _setup(tmp_path, Case("header only"))
+    (tmp_path / "operator" / "subs.csv").write_text(SUBS_HEADER + "\n")
+    checks = _ingestion_checks(study)
     for name in (("subscribers", "has_users"), ("calls", "linked_to_subscribers")):
         assert not checks[name].passed and \
             checks[name].severity == dg.AssetCheckSeverity.ERROR, name
     assert checks[("calls", "row_accounting")].passed
+    assert "check_first" not in checks[("calls", "linked_to_subscribers")].metadata
+
+
+def test_numbers_written_with_a_trunk_prefix_in_calls_only_name_the_fix(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Calls written in the national form (0138…) and subscribers without the trunk prefix link
+    no call: linked_to_subscribers fails and says to look at the numbers rule."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    study, _ = _setup(tmp_path, Case("trunk"))
+    calls = tmp_path / "operator" / "cdr.csv"
+    calls.write_text(calls.read_text().replace(f"{A},{B},", f"0{A},0{B},"))
+    check = _ingestion_checks(study)[("calls", "linked_to_subscribers")]
+    assert not check.passed
+    assert "trunk_prefix" in check.metadata["check_first"].value
 
 
 def _remap(src: Path, table: str, **update) -> None:
@@ -967,3 +998,25 @@ def test_records_of_one_call_fill_each_others_cells(tmp_path: Path,
     con, stats = _ingest(study)
     assert con.execute("SELECT caller_cell, callee_cell FROM calls").fetchall() == [("T2", "T1")]
     assert stats["calls"].quarantined_by_reason == {"duplicate_call": 1}
+
+
+@pytest.mark.parametrize(("text", "cc", "digits", "trunk", "number"), [
+    ("+49 151 2345 6789", "49", None, "0", "15123456789"),
+    ("0049 151 2345 6789", "49", None, "0", "15123456789"),
+    ("015123456789", "49", None, "0", "15123456789"),
+    ("015123456789", "49", None, None, "015123456789"),  # no trunk prefix: as written
+    ("0015123456789", None, None, "0", "0015123456789"),  # 00…: an international prefix
+    ("015123456789", None, 11, "0", "15123456789"),
+    ("01512345678", None, 11, "0", "01512345678"),  # 10 digits after it: not a trunk prefix
+    ("4915123456789", "49", 11, "0", "15123456789"),  # a bare country code
+    ("0-151-2345", None, None, "0", "1512345"),
+    ("0ABC", None, None, "0", "0ABC"),  # not a number
+])
+def test_canonical_phone_numbers(text: str, cc: str | None, digits: int | None,
+                                 trunk: str | None, number: str) -> None:
+    """The country prefix, else the national trunk prefix, removed as docs/data_contract.md
+    ("Identifiers") says; the expected forms are written by hand."""
+    con = duckdb.connect()
+    run_sql(con, "ingest/canonical.sql")
+    assert con.execute("SELECT canonical_phone(?, ?, ?, ?)",
+                       [text, cc, digits, trunk]).fetchone()[0] == number

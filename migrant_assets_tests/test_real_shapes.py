@@ -5,9 +5,10 @@
 calls, no cell columns, numbers as floats in the calls file and as text with a country prefix in
 the subscribers file; (b) a Parquet glob of arbitrary parts with timezone-aware UTC timestamps, a
 study city in UTC+8, subscribers' numbers stored as DOUBLE; (c) a single CSV over another month
-and city (Berlin, March 2021, Monday weeks, quiet days, ISO timestamps with offsets) with one
-record per served party (the caller's MOC and the callee's MTC, each with its own cell), and no
-leaving migrant at all, so the departure classifiers cannot be trained.
+and city (Berlin, March 2021, Monday weeks, quiet days, ISO timestamps with offsets, subscribers'
+numbers with the national trunk prefix) with one record per served party (the caller's MOC and
+the callee's MTC, each with its own cell), and no leaving migrant at all, so the departure
+classifiers cannot be trained.
 
 Each checks the row accounting against the rows written, the labels against the planted
 groups, and every feature of the weekly windows against an independent computation
@@ -208,14 +209,14 @@ def shape_c(root: Path) -> tuple[Path, Extract, dict]:
     data = root / "data"
     data.mkdir(parents=True, exist_ok=True)
     (data / "march_export.csv").write_text("\n".join(lines) + "\n")
-    subs = ["nr;owner;age;sex;born;local"] + [
-        f"{s['number']};{s['owner']};{s['age']};{s['sex']};{s['province']};1"
+    subs = ["nr;owner;age;sex;born;local"] + [  # the national form, with the trunk prefix
+        f"0{s['number']};{s['owner']};{s['age']};{s['sex']};{s['province']};1"
         for s in ext.subscribers]
     (data / "subs.csv").write_text("\n".join(subs) + "\n")
     (data / "sites.csv").write_text("\n".join(
         ["site;latitude;longitude"] + [f"{c[0]};{c[1]!r};{c[2]!r}" for c in ext.cells]) + "\n")
     mapping = {
-        "numbers": {"country_code": "49"},
+        "numbers": {"country_code": "49", "trunk_prefix": "0"},
         "calls": {"path": "march_export.csv",
                   "columns": {"party": "served", "other_party": "other",
                               "direction": "call_type", "start_ts": "begin",

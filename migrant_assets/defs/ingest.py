@@ -17,6 +17,7 @@ from migrant_assets.defs.resources import DUCKDB_POOL, StudyResource
 from migrant_assets.errors import InputError
 from migrant_assets.ingest import (
     REASON_FIXES,
+    UNLINKED_FIX,
     IngestStats,
     calendar_coverage,
     calls_day_facts,
@@ -414,8 +415,9 @@ def _day_linked(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, key: str,
                 parts: list[dict]) -> dg.AssetCheckResult:
     f = calls_day_facts(con, date.fromisoformat(key))
     n, linked = f["calls"], f["calls_with_a_subscriber"]
+    hint = {"check_first": UNLINKED_FIX} if n and not linked and f["subscribers"] else {}
     return verdict(linked > 0, n, {"calls_accepted": n, "calls_with_a_subscriber": linked,
-                                   "share_linked": tidy(linked / n) if n else 0.0},
+                                   "share_linked": tidy(linked / n) if n else 0.0, **hint},
                    None if n else "no call stored on this day")
 
 

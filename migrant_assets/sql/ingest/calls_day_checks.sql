@@ -1,6 +1,6 @@
 -- Facts the checks of one day of calls ($day) judge, from the stored tables (SPEC §1): calls
 -- stored, calls with a cell that is not in cells (cells_known), calls with a subscriber at one
--- end (linked_to_subscribers).
+-- end (linked_to_subscribers), and the subscribers there are.
 SELECT
     count(*) AS calls,
     count(*) FILTER (
@@ -9,7 +9,8 @@ SELECT
     ) AS calls_unknown_cell,
     count(*) FILTER (
         WHERE sa.user_id IS NOT NULL OR sb.user_id IS NOT NULL
-    ) AS calls_with_a_subscriber
+    ) AS calls_with_a_subscriber,
+    (SELECT count(*) FROM subscribers) AS subscribers
 FROM calls AS c
 LEFT JOIN cells AS ca ON ca.cell_id = c.caller_cell
 LEFT JOIN cells AS cb ON cb.cell_id = c.callee_cell

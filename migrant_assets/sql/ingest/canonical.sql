@@ -16,7 +16,9 @@ CREATE OR REPLACE TEMP MACRO canonical_id(t) AS
     END;
 
 -- A phone number: separators removed from a number written with digits only, then the country
--- prefix removed: '+CC' or '00CC' always, a bare 'CC' only when the rest has national_digits.
+-- prefix removed: '+CC' or '00CC' always, a bare 'CC' only when the rest has national_digits;
+-- else the national trunk prefix (e.g. '0' of 0151…), when one is given and the number has
+-- digits only, does not start with '00' and (with national_digits) has that many after it.
 CREATE OR REPLACE TEMP MACRO strip_separators(t) AS
     CASE
         WHEN regexp_full_match(t, '[+]?[0-9 ().-]*[0-9][0-9 ().-]*')
@@ -24,25 +26,28 @@ CREATE OR REPLACE TEMP MACRO strip_separators(t) AS
         ELSE t
     END;
 
-CREATE OR REPLACE TEMP MACRO canonical_number(t, cc, national_digits) AS
+CREATE OR REPLACE TEMP MACRO national_number(s, cc, national_digits, trunk) AS
     CASE
-        WHEN cc IS NULL THEN strip_separators(t)
-        WHEN starts_with(strip_separators(t), '+' || cc)
-            THEN substr(strip_separators(t), length(cc) + 2)
-        WHEN starts_with(strip_separators(t), '00' || cc)
-            THEN substr(strip_separators(t), length(cc) + 3)
-        WHEN national_digits IS NOT NULL
-            AND regexp_full_match(strip_separators(t), '[0-9]+')
-            AND starts_with(strip_separators(t), cc)
-            AND length(strip_separators(t)) = length(cc) + national_digits
-            THEN substr(strip_separators(t), length(cc) + 1)
-        ELSE strip_separators(t)
+        WHEN cc IS NOT NULL AND starts_with(s, '+' || cc) THEN substr(s, length(cc) + 2)
+        WHEN cc IS NOT NULL AND starts_with(s, '00' || cc) THEN substr(s, length(cc) + 3)
+        WHEN cc IS NOT NULL AND national_digits IS NOT NULL
+            AND regexp_full_match(s, '[0-9]+')
+            AND starts_with(s, cc)
+            AND length(s) = length(cc) + national_digits
+            THEN substr(s, length(cc) + 1)
+        WHEN trunk IS NOT NULL
+            AND regexp_full_match(s, '[0-9]+')
+            AND starts_with(s, trunk)
+            AND NOT starts_with(s, '00')
+            AND (national_digits IS NULL OR length(s) = length(trunk) + national_digits)
+            THEN substr(s, length(trunk) + 1)
+        ELSE s
     END;
 
 -- Any identifier text as a canonical phone number (contract.canonical_identifier): the same
 -- form whatever the file stored it as (integer digits are left as they are by canonical_id).
-CREATE OR REPLACE TEMP MACRO canonical_phone(t, cc, national_digits) AS
-    canonical_number(canonical_id(t), cc, national_digits);
+CREATE OR REPLACE TEMP MACRO canonical_phone(t, cc, national_digits, trunk) AS
+    national_number(strip_separators(canonical_id(t)), cc, national_digits, trunk);
 
 -- Text a quarantine record may show: NULL, or the text when it cannot be an identifier (no run
 -- of 7 or more digits, at most 64 characters); otherwise only its length.
