@@ -424,7 +424,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     warnings.filterwarnings("ignore", message=".*(beta|preview).*", category=Warning)
-    parser = argparse.ArgumentParser(prog="migrant-assets", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="migrant-assets",
+                                     description=" ".join(__doc__.split("\n\n")[0].split()))
     sub = parser.add_subparsers(dest="command", required=True)
     gen = sub.add_parser("generate", help="write a synthetic city (SPEC §7)")
     gen.add_argument("--preset", default="demo", choices=["tiny", "demo", "large", "paper"])

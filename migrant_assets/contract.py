@@ -154,6 +154,8 @@ class Directions(_Model):
 
     outgoing: list[str]
     incoming: list[str]
+    # the two records of a call may be stamped this many seconds apart (0: the same second)
+    match_within_s: float = Field(default=0.0, ge=0, le=300)
 
 
 class Numbers(_Model):

@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from migrant_assets.config import StudyConfig, SyntheticSource
+from migrant_assets.config import FilesSource, StudyConfig, SyntheticSource
 from migrant_assets.contract import DataContract, RawRead, read_table
 from migrant_assets.db import (
     drop_tables,
@@ -78,7 +78,9 @@ REASON_FIXES: dict[str, str] = {
                          "reads milliseconds)",
     "missed_call": "event_types and missed_calls",
     "self_call": "caller and callee mapped to the same column",
-    "unknown_cell": "the cells file and the cell columns of calls (the same ids)",
+    "unknown_cell": "the cells file and the cell columns of calls: the same ids, written the "
+                    "same way (0012 and 12 are different ids: a spreadsheet drops leading "
+                    "zeros; LAC + CI mapped as two columns in both)",
     "duplicate_call": "overlapping files (the same day delivered twice), or an export with the "
                       "originating and terminating records (MOC and MTC) of each call: map "
                       "its record type to direction with a directions rule (a per-party "
@@ -88,7 +90,9 @@ REASON_FIXES: dict[str, str] = {
     "bad_attribute": "the subscribers' age, sex and local flag columns",
     "duplicate_number": "overlapping subscribers files",
     "bad_coordinates": "the lat/lon columns and decimal_separator",
-    "outside_bbox": "lat and lon swapped, or the city's bbox in the study config",
+    "outside_bbox": "lat and lon swapped, coordinates written as integers (31230416 for "
+                    "31.230416) or in another projection (WGS-84 degrees are expected), or the "
+                    "city's bbox in the study config",
     "bad_price": "the price column, decimal_separator, thousands (65,860) and "
                  "thresholds.max_price_per_sqm",
     "duplicate_id": "overlapping files",
@@ -282,14 +286,24 @@ def _store_identifier_scan(con: duckdb.DuckDBPyConnection, source: str) -> None:
             identifiers={"scan_table": f"identifier_scan_{source}"})
 
 
+def _match_within_s(cfg: StudyConfig) -> float:
+    """How far apart a per-party export's two records of a call may be stamped (the mapping's
+    ``directions.match_within_s``; 0 for the synthetic city and per-call exports)."""
+    if not isinstance(cfg.source, FilesSource):
+        return 0.0
+    rule = DataContract.load(cfg.source.mapping).calls.directions
+    return rule.match_within_s if rule is not None else 0.0
+
+
 def ingest_calls(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, day: date
 ) -> IngestStats:
     """One day of landed calls: owners merged, rows checked against the reference tables,
-    bad rows quarantined; read = the day's landed rows (``accounting_calls``)."""
+    the records of one call made one call, bad rows quarantined; read = the day's landed rows
+    (``accounting_calls``)."""
     prepare(con, cfg)
     key = day.isoformat()
-    run_sql(con, "ingest/calls.sql", {"day": day})
+    run_sql(con, "ingest/calls.sql", {"day": day, "match_within_s": _match_within_s(cfg)})
     with transaction(con):
         run_sql(con, "ingest/calls_write.sql", {"day": day, "partition_key": key})
     judged = dict(con.execute(

@@ -986,6 +986,37 @@ def test_a_per_party_export_counts_each_call_once(shape: str, tmp_path: Path,
     assert record["direction"] == "SMS-MT"
 
 
+@pytest.mark.parametrize(("within", "calls"), [
+    (0, [(10, 0, "T1", "T2"), (11, 0, None, "T2"), (11, 2, "T1", None), (12, 0, "T1", None),
+         (12, 1, None, "T2"), (12, 3, "T1", None), (12, 4, None, "T2")]),
+    (2, [(10, 0, "T1", "T2"), (11, 2, "T1", "T2"), (12, 0, "T1", "T2"), (12, 3, "T1", "T2")]),
+])
+def test_the_records_of_a_call_stamped_apart(within: float, calls: list, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """With directions.match_within_s, a callee's record takes the start of the caller's record
+    it is nearest to, within that many seconds, when that record is nearest to it too: one call
+    with the caller's start and both cells; without it, records a second apart are two calls."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("stamped apart"))
+    src = tmp_path / "operator"
+    records = [(A, B, "MOC", "10:00:00", "T1"), (B, A, "MTC", "10:00:00", "T2"),
+               (B, A, "MTC", "11:00:00", "T2"), (A, B, "MOC", "11:00:02", "T1"),  # 2 s apart
+               # two calls 3 s apart, each callee record 1 s after its caller record
+               (A, B, "MOC", "12:00:00", "T1"), (B, A, "MTC", "12:00:01", "T2"),
+               (A, B, "MOC", "12:00:03", "T1"), (B, A, "MTC", "12:00:04", "T2")]
+    _write(src / "cdr.csv", "msisdn,other,rtype,begin,finish,served_cell",
+           [(s, o, d, f"{DAY} {t}", f"{DAY} {t[:3]}05:00", c) for s, o, d, t, c in records])
+    _remap(src, "calls", columns={"party": "msisdn", "other_party": "other", "start_ts": "begin",
+                                  "end_ts": "finish", "direction": "rtype", "cell": "served_cell"},
+           directions={"outgoing": ["MOC"], "incoming": ["MTC"], "match_within_s": within})
+    con, stats = _ingest(study)
+    assert con.execute("SELECT hour(start_ts), second(start_ts), caller_cell, callee_cell "
+                       "FROM calls ORDER BY start_ts").fetchall() == calls
+    assert all((r[0], r[1]) == (_uid("O1"), _uid("O2")) for r in _calls(con))
+    assert stats["calls"].excluded_by_reason == (
+        {"other_party_record": 8 - len(calls)} if len(calls) < 8 else {})
+
+
 def test_records_of_one_call_fill_each_others_cells(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """Without a directions rule, a second record of a call is a duplicate_call, and the call

@@ -33,14 +33,50 @@ ruled AS (
     LEFT JOIN cells AS ca ON ca.cell_id = t.caller_cell
     LEFT JOIN cells AS cb ON cb.cell_id = t.callee_cell
 ),
+-- A per-party export's callee record takes the start of the caller record of the same caller and
+-- callee that it is nearest to, within $match_within_s seconds, when that caller record is
+-- nearest to it too (switches may stamp the two records of a call a second apart).
+caller_starts AS (
+    SELECT DISTINCT caller, callee, start_ts
+    FROM ruled
+    WHERE reason IS NULL AND side = 'caller' AND $match_within_s > 0
+),
+nearest AS (
+    SELECT
+        r.file_id,
+        r.row_number,
+        c.start_ts AS caller_start,
+        row_number() OVER (
+            PARTITION BY r.file_id, r.row_number
+            ORDER BY abs(epoch(c.start_ts) - epoch(r.start_ts)), c.start_ts
+        ) AS rank_of_start,
+        row_number() OVER (
+            PARTITION BY r.caller, r.callee, c.start_ts
+            ORDER BY abs(epoch(c.start_ts) - epoch(r.start_ts)), r.file_id, r.row_number
+        ) AS rank_of_record
+    FROM ruled AS r
+    INNER JOIN caller_starts AS c
+        ON r.caller = c.caller AND r.callee = c.callee
+        AND abs(epoch(c.start_ts) - epoch(r.start_ts)) <= $match_within_s
+    WHERE r.reason IS NULL AND r.side = 'callee'
+),
+snapped AS (
+    SELECT
+        r.* REPLACE (coalesce(n.caller_start, r.start_ts) AS start_ts)
+    FROM ruled AS r
+    LEFT JOIN nearest AS n
+        ON n.file_id = r.file_id AND n.row_number = r.row_number
+        AND n.rank_of_start = 1 AND n.rank_of_record = 1
+),
 -- The records of one call are the valid rows with the same caller, callee and start time: the
--- first (in the order below) is the call, with each cell taken from the first record that has
--- it. A per-party export's first record of the other side is that party's record of the call
--- ('other_party_record', excluded); any other is a 'duplicate_call'. Only the valid rows of a
--- repeated key are ranked (the others cannot be records of one call).
+-- first (a per-party export's caller record, then in the order below) is the call, with each
+-- cell taken from the first record that has it. A per-party export's first record of the other
+-- side is that party's record of the call ('other_party_record', excluded); any other is a
+-- 'duplicate_call'. Only the valid rows of a repeated key are ranked (the others cannot be
+-- records of one call).
 repeated AS (
     SELECT caller, callee, start_ts
-    FROM ruled
+    FROM snapped
     WHERE reason IS NULL
     GROUP BY caller, callee, start_ts
     HAVING count(*) > 1
@@ -49,7 +85,7 @@ flagged AS (
     SELECT
         r.*,
         k.caller IS NOT NULL AS is_repeated
-    FROM ruled AS r
+    FROM snapped AS r
     LEFT JOIN repeated AS k
         ON r.reason IS NULL AND k.caller = r.caller AND k.callee = r.callee
         AND k.start_ts = r.start_ts
@@ -68,7 +104,7 @@ records AS (
     WHERE is_repeated
     WINDOW call_records AS (
         PARTITION BY caller, callee, start_ts
-        ORDER BY end_ts, caller_cell, callee_cell, file_id, row_number
+        ORDER BY side = 'callee', end_ts, caller_cell, callee_cell, file_id, row_number
         ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
     )
 )
