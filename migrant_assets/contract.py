@@ -41,18 +41,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 import duckdb
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from migrant_assets.config import ZONE_FIX, FilesSource, StudyConfig, zone_info
@@ -139,31 +141,49 @@ class Timestamps(_Model):
         return v
 
 
+def _code(v: Any) -> Any:
+    """A code of a rule as text: ``1`` written unquoted in YAML is ``"1"``."""
+    return str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+
+
+#: The values of a column a rule lists (event types, directions): text, numbers read as text.
+Code = Annotated[str, BeforeValidator(_code)]
+
+
 class EventTypes(_Model):
     """Which values of the ``event_type`` column are calls and which are missed calls; rows of
     any other type (SMS, data sessions) are not calls: counted, not ingested."""
 
-    call: list[str]
-    missed: list[str] = Field(default_factory=list)
+    call: list[Code]
+    missed: list[Code] = Field(default_factory=list)
 
 
 class Directions(_Model):
     """Which values of the ``direction`` column mark a record of the caller's side (outgoing,
     MOC) and which of the callee's (incoming, MTC), compared without case; a record with any
-    other value is quarantined (``bad_direction``)."""
+    other value is quarantined (``bad_direction``). ``match_within_s``: how far apart the
+    switches may stamp the two records of one call."""
 
-    outgoing: list[str]
-    incoming: list[str]
-    # the two records of a call may be stamped this many seconds apart (0: the same second)
+    outgoing: list[Code] = Field(min_length=1)
+    incoming: list[Code] = Field(min_length=1)
     match_within_s: float = Field(default=0.0, ge=0, le=300)
+
+    @model_validator(mode="after")
+    def _apart(self) -> Directions:
+        both = {v.strip().lower() for v in self.outgoing} & {
+            v.strip().lower() for v in self.incoming}
+        if both:
+            raise ValueError(f"directions lists {sorted(both)} as both outgoing and incoming")
+        return self
 
 
 class Numbers(_Model):
     """Phone-number canonical form: separators (space, ``-``, ``(``, ``)``, ``.``) removed from
     numbers written with digits only, float-encoded integers (``1.39e10``, ``139…0.0``) written
     as integers, and the country prefix (``+CC``, ``00CC``; bare ``CC`` only when the rest has
-    ``national_digits`` digits) removed, or else the national ``trunk_prefix`` (``0151…`` is
-    ``151…``; never ``00…``, and only before ``national_digits`` digits when that is set)."""
+    ``national_digits`` digits) removed, then the national ``trunk_prefix`` (``0151…`` and
+    ``+49 (0)151…`` are ``151…``; never ``00…``, and only before ``national_digits`` digits
+    when that is set)."""
 
     country_code: str | None = None
     national_digits: int | None = None
@@ -175,6 +195,9 @@ class Numbers(_Model):
         if v is not None and not v.isdigit():
             raise ValueError(f"numbers.{info.field_name} must be digits, e.g. "
                              f"{'86' if info.field_name == 'country_code' else '0'!r}")
+        if v is not None and info.field_name == "trunk_prefix" and v.startswith("00"):
+            raise ValueError("numbers.trunk_prefix cannot start with 00 (an international "
+                             "prefix), e.g. '0'")
         return v
 
 

@@ -291,6 +291,10 @@ CASES = [
          error=(MappingError, "maps direction but gives no directions rule")),
     Case("parties without a rule", mapping={"calls": {"columns": {"party": "a_party"}}},
          error=(MappingError, "a per-party export.* no directions rule")),
+    Case("a direction in both lists",
+         mapping={"calls": {"columns": {"direction": "a_cell"},
+                            "directions": {"outgoing": ["T1", "X"], "incoming": [" x "]}}},
+         error=(MappingError, r"directions lists \['x'\] as both outgoing and incoming")),
     Case("parties beside caller and callee",
          mapping={"calls": {"columns": {"party": "a_party", "direction": "a_cell"},
                             "directions": {"outgoing": ["T1"], "incoming": ["T2"]}}},
@@ -939,7 +943,8 @@ def test_duration_unit(unit: str, column: str, value: str, seconds: float | None
 X = "19912345678"  # another operator's number: no subscriber, no cell
 
 
-@pytest.mark.parametrize("shape", ["per party", "caller and callee with a record type"])
+@pytest.mark.parametrize("shape", ["per party", "caller and callee with a record type",
+                                   "numeric codes"])
 def test_a_per_party_export_counts_each_call_once(shape: str, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """An export with one record per party of a call (MOC of the caller, MTC of the callee, each
@@ -954,8 +959,11 @@ def test_a_per_party_export_counts_each_call_once(shape: str, tmp_path: Path,
         (A, X, "MTC", "11:00:00", "T2"),  # a call from another operator's number
         (A, B, "Moc", "12:00:00", "T1"), (A, B, "MOC", "12:00:00", "T1"),  # a repeated record
         (B, A, "SMS-MT", "13:00:00", "T2"),  # neither direction
+        (B, A, "138-0000-0002", "14:00:00", "T2"),  # a number in the direction column
     ]
-    if shape == "per party":
+    codes = {"MOC": "1", "mtc": "2", "Moc": "1", "MTC": "2"} if shape == "numeric codes" else {}
+    records = [(s, o, codes.get(d, d), t, c) for s, o, d, t, c in records]
+    if shape != "caller and callee with a record type":
         header = "msisdn,other,rtype,begin,finish,served_cell"
         rows = [(s, o, d, f"{DAY} {t}", f"{DAY} {t[:3]}05:00", c) for s, o, d, t, c in records]
         columns = {"party": "msisdn", "other_party": "other"}
@@ -968,28 +976,31 @@ def test_a_per_party_export_counts_each_call_once(shape: str, tmp_path: Path,
     _write(src / "cdr.csv", header, rows)
     _remap(src, "calls", columns={**columns, "start_ts": "begin", "end_ts": "finish",
                                   "direction": "rtype", "cell": "served_cell"},
-           directions={"outgoing": ["MOC"], "incoming": ["MTC"]})
+           directions={"outgoing": [1], "incoming": [2]} if codes else  # unquoted in YAML
+           {"outgoing": ["MOC"], "incoming": ["MTC"]})
     con, stats = _ingest(study)
     assert con.execute("SELECT caller, callee, hour(start_ts), caller_cell, callee_cell "
                        "FROM calls ORDER BY start_ts").fetchall() == [
         (_uid("O1"), _uid("O2"), 10, "T1", "T2"),
         (pseudonym(KEY, "number", X), _uid("O1"), 11, None, "T2"),
         (_uid("O1"), _uid("O2"), 12, "T1", None)]
-    assert stats["landed_calls"].quarantined_by_reason == {"bad_direction": 1}
+    assert stats["landed_calls"].quarantined_by_reason == {"bad_direction": 2}
     assert (stats["calls"].quarantined_by_reason, stats["calls"].excluded_by_reason) == (
         {"duplicate_call": 1}, {"other_party_record": 1})
     assert all(p["balanced"] for source in ("landed_calls", "calls")
                for p in row_accounting(con, source))
     assert row_accounting(con, "calls")[0]["rows_excluded"] == 1
-    record = json.loads(con.execute("SELECT record FROM quarantine "
-                                    "WHERE reason = 'bad_direction'").fetchone()[0])
-    assert record["direction"] == "SMS-MT"
+    shown = sorted(json.loads(r)["direction"] for (r,) in con.execute(
+        "SELECT record FROM quarantine WHERE reason = 'bad_direction'").fetchall())
+    assert shown == ["<redacted: 13 characters>", "SMS-MT"]
 
 
 @pytest.mark.parametrize(("within", "calls"), [
     (0, [(10, 0, "T1", "T2"), (11, 0, None, "T2"), (11, 2, "T1", None), (12, 0, "T1", None),
-         (12, 1, None, "T2"), (12, 3, "T1", None), (12, 4, None, "T2")]),
-    (2, [(10, 0, "T1", "T2"), (11, 2, "T1", "T2"), (12, 0, "T1", "T2"), (12, 3, "T1", "T2")]),
+         (12, 1, None, "T2"), (12, 3, "T1", None), (12, 4, None, "T2"), (13, 0, "T1", None),
+         (13, 1, None, "T2"), (13, 2, "T1", None), (13, 3, None, "T2")]),
+    (2, [(10, 0, "T1", "T2"), (11, 2, "T1", "T2"), (12, 0, "T1", "T2"), (12, 3, "T1", "T2"),
+         (13, 0, "T1", "T2"), (13, 2, "T1", "T2")]),
 ])
 def test_the_records_of_a_call_stamped_apart(within: float, calls: list, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
@@ -1003,7 +1014,10 @@ def test_the_records_of_a_call_stamped_apart(within: float, calls: list, tmp_pat
                (B, A, "MTC", "11:00:00", "T2"), (A, B, "MOC", "11:00:02", "T1"),  # 2 s apart
                # two calls 3 s apart, each callee record 1 s after its caller record
                (A, B, "MOC", "12:00:00", "T1"), (B, A, "MTC", "12:00:01", "T2"),
-               (A, B, "MOC", "12:00:03", "T1"), (B, A, "MTC", "12:00:04", "T2")]
+               (A, B, "MOC", "12:00:03", "T1"), (B, A, "MTC", "12:00:04", "T2"),
+               # a call and its redial 2 s later: the record at :01 is as near to both
+               (A, B, "MOC", "13:00:00", "T1"), (B, A, "MTC", "13:00:01", "T2"),
+               (A, B, "MOC", "13:00:02", "T1"), (B, A, "MTC", "13:00:03", "T2")]
     _write(src / "cdr.csv", "msisdn,other,rtype,begin,finish,served_cell",
            [(s, o, d, f"{DAY} {t}", f"{DAY} {t[:3]}05:00", c) for s, o, d, t, c in records])
     _remap(src, "calls", columns={"party": "msisdn", "other_party": "other", "start_ts": "begin",
@@ -1014,7 +1028,7 @@ def test_the_records_of_a_call_stamped_apart(within: float, calls: list, tmp_pat
                        "FROM calls ORDER BY start_ts").fetchall() == calls
     assert all((r[0], r[1]) == (_uid("O1"), _uid("O2")) for r in _calls(con))
     assert stats["calls"].excluded_by_reason == (
-        {"other_party_record": 8 - len(calls)} if len(calls) < 8 else {})
+        {"other_party_record": 12 - len(calls)} if len(calls) < 12 else {})
 
 
 def test_records_of_one_call_fill_each_others_cells(tmp_path: Path,
@@ -1040,6 +1054,9 @@ def test_records_of_one_call_fill_each_others_cells(tmp_path: Path,
     ("015123456789", None, 11, "0", "15123456789"),
     ("01512345678", None, 11, "0", "01512345678"),  # 10 digits after it: not a trunk prefix
     ("4915123456789", "49", 11, "0", "15123456789"),  # a bare country code
+    ("+49 (0)151 2345 6789", "49", None, "0", "15123456789"),  # the (0) written beside +49
+    ("0049 (0) 151 2345 6789", "49", None, "0", "15123456789"),
+    ("0", None, None, "0", "0"),  # nothing after it: not a trunk prefix
     ("0-151-2345", None, None, "0", "1512345"),
     ("0ABC", None, None, "0", "0ABC"),  # not a number
 ])

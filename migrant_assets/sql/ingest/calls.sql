@@ -33,40 +33,68 @@ ruled AS (
     LEFT JOIN cells AS ca ON ca.cell_id = t.caller_cell
     LEFT JOIN cells AS cb ON cb.cell_id = t.callee_cell
 ),
--- A per-party export's callee record takes the start of the caller record of the same caller and
--- callee that it is nearest to, within $match_within_s seconds, when that caller record is
--- nearest to it too (switches may stamp the two records of a call a second apart).
+-- A per-party export's callee record is matched to the caller record of the same two parties
+-- nearest to it within $match_within_s seconds (on a tie, the one at or before it, then the
+-- earlier); of the callee records matched to one caller record, the nearest (then the first in
+-- file order) takes its start: switches may stamp the two records of a call a second apart.
+-- Both sides are bucketed by $match_within_s seconds, so each record meets only its neighbours.
 caller_starts AS (
-    SELECT DISTINCT caller, callee, start_ts
+    SELECT DISTINCT
+        caller,
+        callee,
+        start_ts,
+        CAST(floor(epoch(start_ts) / greatest($match_within_s, 1)) AS BIGINT) AS bucket
     FROM ruled
     WHERE reason IS NULL AND side = 'caller' AND $match_within_s > 0
 ),
-nearest AS (
+callee_records AS (
+    SELECT
+        file_id,
+        row_number,
+        caller,
+        callee,
+        start_ts,
+        CAST(floor(epoch(start_ts) / greatest($match_within_s, 1)) AS BIGINT)
+        + unnest([-1, 0, 1]) AS bucket
+    FROM ruled
+    WHERE reason IS NULL AND side = 'callee' AND $match_within_s > 0
+),
+candidates AS (
     SELECT
         r.file_id,
         r.row_number,
+        r.caller,
+        r.callee,
+        r.start_ts,
         c.start_ts AS caller_start,
-        row_number() OVER (
-            PARTITION BY r.file_id, r.row_number
-            ORDER BY abs(epoch(c.start_ts) - epoch(r.start_ts)), c.start_ts
-        ) AS rank_of_start,
-        row_number() OVER (
-            PARTITION BY r.caller, r.callee, c.start_ts
-            ORDER BY abs(epoch(c.start_ts) - epoch(r.start_ts)), r.file_id, r.row_number
-        ) AS rank_of_record
-    FROM ruled AS r
+        abs(epoch(c.start_ts) - epoch(r.start_ts)) AS gap
+    FROM callee_records AS r
     INNER JOIN caller_starts AS c
-        ON r.caller = c.caller AND r.callee = c.callee
-        AND abs(epoch(c.start_ts) - epoch(r.start_ts)) <= $match_within_s
-    WHERE r.reason IS NULL AND r.side = 'callee'
+        ON r.caller = c.caller AND r.callee = c.callee AND r.bucket = c.bucket
+    WHERE abs(epoch(c.start_ts) - epoch(r.start_ts)) <= $match_within_s
+),
+nearest_start AS (
+    SELECT *
+    FROM candidates
+    QUALIFY row_number() OVER (
+        PARTITION BY file_id, row_number
+        ORDER BY gap, caller_start > start_ts, caller_start
+    ) = 1
+),
+matched AS (
+    SELECT *
+    FROM nearest_start
+    QUALIFY row_number() OVER (
+        PARTITION BY caller, callee, caller_start
+        ORDER BY gap, file_id, row_number
+    ) = 1
 ),
 snapped AS (
     SELECT
         r.* REPLACE (coalesce(n.caller_start, r.start_ts) AS start_ts)
     FROM ruled AS r
-    LEFT JOIN nearest AS n
+    LEFT JOIN matched AS n
         ON n.file_id = r.file_id AND n.row_number = r.row_number
-        AND n.rank_of_start = 1 AND n.rank_of_record = 1
 ),
 -- The records of one call are the valid rows with the same caller, callee and start time: the
 -- first (a per-party export's caller record, then in the order below) is the call, with each

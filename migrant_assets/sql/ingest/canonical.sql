@@ -16,9 +16,10 @@ CREATE OR REPLACE TEMP MACRO canonical_id(t) AS
     END;
 
 -- A phone number: separators removed from a number written with digits only, then the country
--- prefix removed: '+CC' or '00CC' always, a bare 'CC' only when the rest has national_digits;
--- else the national trunk prefix (e.g. '0' of 0151…), when one is given and the number has
--- digits only, does not start with '00' and (with national_digits) has that many after it.
+-- prefix removed ('+CC' or '00CC' always, a bare 'CC' only when the rest has national_digits),
+-- then the national trunk prefix (e.g. the '0' of 0151…, or of +49 (0)151…) when one is given
+-- and the number has digits only, does not start with '00', and has digits after it (with
+-- national_digits: that many).
 CREATE OR REPLACE TEMP MACRO strip_separators(t) AS
     CASE
         WHEN regexp_full_match(t, '[+]?[0-9 ().-]*[0-9][0-9 ().-]*')
@@ -26,7 +27,7 @@ CREATE OR REPLACE TEMP MACRO strip_separators(t) AS
         ELSE t
     END;
 
-CREATE OR REPLACE TEMP MACRO national_number(s, cc, national_digits, trunk) AS
+CREATE OR REPLACE TEMP MACRO without_country(s, cc, national_digits) AS
     CASE
         WHEN cc IS NOT NULL AND starts_with(s, '+' || cc) THEN substr(s, length(cc) + 2)
         WHEN cc IS NOT NULL AND starts_with(s, '00' || cc) THEN substr(s, length(cc) + 3)
@@ -35,10 +36,16 @@ CREATE OR REPLACE TEMP MACRO national_number(s, cc, national_digits, trunk) AS
             AND starts_with(s, cc)
             AND length(s) = length(cc) + national_digits
             THEN substr(s, length(cc) + 1)
+        ELSE s
+    END;
+
+CREATE OR REPLACE TEMP MACRO without_trunk(s, trunk, national_digits) AS
+    CASE
         WHEN trunk IS NOT NULL
             AND regexp_full_match(s, '[0-9]+')
             AND starts_with(s, trunk)
             AND NOT starts_with(s, '00')
+            AND length(s) > length(trunk)
             AND (national_digits IS NULL OR length(s) = length(trunk) + national_digits)
             THEN substr(s, length(trunk) + 1)
         ELSE s
@@ -47,7 +54,10 @@ CREATE OR REPLACE TEMP MACRO national_number(s, cc, national_digits, trunk) AS
 -- Any identifier text as a canonical phone number (contract.canonical_identifier): the same
 -- form whatever the file stored it as (integer digits are left as they are by canonical_id).
 CREATE OR REPLACE TEMP MACRO canonical_phone(t, cc, national_digits, trunk) AS
-    national_number(strip_separators(canonical_id(t)), cc, national_digits, trunk);
+    without_trunk(
+        without_country(strip_separators(canonical_id(t)), cc, national_digits),
+        trunk, national_digits
+    );
 
 -- Text a quarantine record may show: NULL, or the text when it cannot be an identifier (no run
 -- of 7 or more digits, at most 64 characters); otherwise only its length.
@@ -57,4 +67,14 @@ CREATE OR REPLACE TEMP MACRO safe_text(t) AS
         WHEN length(t) > 64 OR regexp_matches(t, '[0-9]{7,}')
             THEN '<redacted: ' || length(t) || ' characters>'
         ELSE t
+    END;
+
+-- A code a quarantine record may show (an event type, a direction): as safe_text, and replaced
+-- by its length when it holds 7 or more digits in all (a number written with separators, such
+-- as 138-0000-0001, in a column mapped by mistake).
+CREATE OR REPLACE TEMP MACRO safe_code(t) AS
+    CASE
+        WHEN length(regexp_replace(coalesce(t, ''), '[^0-9]', '', 'g')) >= 7
+            THEN '<redacted: ' || length(t) || ' characters>'
+        ELSE safe_text(t)
     END;

@@ -122,7 +122,7 @@ SELECT
             end_ts: coalesce(CAST(d.end_value AS VARCHAR), safe_text(d.end_ts_text)),
             duration: coalesce(CAST(d.duration_value AS VARCHAR), safe_text(d.duration)),
             caller_cell: d.caller_cell_shown, callee_cell: d.callee_cell_shown,
-            event_type: safe_text(d.event_type), direction: safe_text(d.direction_text)
+            event_type: safe_code(d.event_type), direction: safe_code(d.direction_text)
         }) AS VARCHAR)
     END AS record
 FROM decided AS d
