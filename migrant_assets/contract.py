@@ -166,7 +166,7 @@ class Directions(_Model):
 
     outgoing: list[Code] = Field(min_length=1)
     incoming: list[Code] = Field(min_length=1)
-    match_within_s: float = Field(default=0.0, ge=0, le=300)
+    match_within_s: float = Field(default=0.0, ge=0, le=60)
 
     @model_validator(mode="after")
     def _apart(self) -> Directions:
