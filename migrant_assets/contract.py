@@ -70,6 +70,7 @@ CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
     "cells": ("cell_id", "lat", "lon"),
     "subscribers": (
         "number", "owner_id", "age", "sex", "birth_province", "is_local_number", "user_type",
+        "birth_year",
     ),
     "estates": ("estate_id", "lat", "lon", "price_per_sqm"),
 }
@@ -313,6 +314,10 @@ class DataContract(_Model):
             raise MappingError("calls maps event_type but gives no event_types rule", str(where),
                                "add event_types: {call: [...], missed: [...]} to calls")
         _validate_sides(calls, str(where))
+        subs = _mapped(self.subscribers)
+        if {"age", "birth_year"} <= subs:
+            raise MappingError("subscribers maps both age and birth_year", str(where),
+                               "map one of them: the age, or the year or date of birth")
 
     @classmethod
     def synthetic(cls, directory: Path) -> DataContract:

@@ -326,7 +326,8 @@ def ingest_subscribers(
     src = contract.subscribers
     has_owner = "owner_id" in src.columns or "owner_id" in src.constants or con.execute(
         f"SELECT count(owner_id) > 0 FROM {raw.table}").fetchone()[0]
-    run_sql(con, "ingest/subscribers.sql", {"has_owner": bool(has_owner)})
+    run_sql(con, "ingest/subscribers.sql", {"has_owner": bool(has_owner),
+                                            "month_start": cfg.calendar.month_start})
     _stage_rejected_lines(con, raw)
     with transaction(con):
         run_sql(con, "ingest/subscribers_write.sql", {

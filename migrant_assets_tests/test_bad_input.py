@@ -1068,3 +1068,32 @@ def test_canonical_phone_numbers(text: str, cc: str | None, digits: int | None,
     run_sql(con, "ingest/canonical.sql")
     assert con.execute("SELECT canonical_phone(?, ?, ?, ?)",
                        [text, cc, digits, trunk]).fetchone()[0] == number
+
+
+def test_ages_from_a_birth_year_or_date(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``birth_year`` (a year or a date) gives the whole years of age on the study month's first
+    day (2016-09-01, counted by hand); an unreadable one, or an age outside 0..120, is a bad
+    attribute whose record shows the value's form, never the date."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("birth"))
+    src = tmp_path / "operator"
+    births = {"O1": "1986", "O2": "1991-03-12", "O3": "19920915", "O4": "1992/09/01",
+              "O5": "1986.0", "O6": "1850", "O7": "12/03/1991", "O8": ""}
+    rows = [(f"1380000010{i}", owner, born, "M", "Shanghai", "true", "regular")
+            for i, (owner, born) in enumerate(births.items())]
+    _write(src / "subs.csv", "msisdn,owner,born,gender,province,local,kind", rows)
+    _remap(src, "subscribers", columns={"number": "msisdn", "owner_id": "owner",
+                                        "birth_year": "born", "sex": "gender",
+                                        "birth_province": "province",
+                                        "is_local_number": "local", "user_type": "kind"})
+    con, stats = _ingest(study)
+    ages = {o: _sub(con, o, "age") for o in ("O1", "O2", "O3", "O4", "O5", "O8")}
+    assert ages == {"O1": 30, "O2": 25, "O3": 23, "O4": 24, "O5": 30, "O8": None}
+    assert stats["subscribers"].quarantined_by_reason == {"bad_attribute": 2}
+    shown = sorted(json.loads(r)["birth_year"] for (r,) in con.execute(
+        "SELECT record FROM quarantine WHERE source = 'subscribers'").fetchall())
+    assert shown == ["99/99/9999", "9999"]
+    _remap(src, "subscribers", columns={"number": "msisdn", "age": "born", "birth_year": "born",
+                                        "is_local_number": "local"})
+    with pytest.raises(MappingError, match="both age and birth_year"):
+        _ingest(study)

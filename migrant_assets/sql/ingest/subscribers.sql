@@ -11,9 +11,20 @@ SELECT
         WHEN $has_owner AND owner_id IS NOT NULL THEN pseudonym('user', owner_id)
         WHEN NOT $has_owner AND number IS NOT NULL THEN pseudonym('user', number)
     END AS user_id,
-    -- an age is a whole number of years: '35.5' is a bad attribute, never rounded
-    CASE WHEN regexp_full_match(age, '[0-9]{1,3}(\.0*)?')
-        THEN CAST(CAST(age AS DOUBLE) AS INTEGER) END AS age,
+    -- an age is a whole number of years: '35.5' is a bad attribute, never rounded; or the whole
+    -- years from a birth year (1986) or birth date (1986-03-12, 19860312, 1986/03/12) to the
+    -- study month's first day ($month_start)
+    CASE
+        WHEN regexp_full_match(age, '[0-9]{1,3}(\.0*)?')
+            THEN CAST(CAST(age AS DOUBLE) AS INTEGER)
+        WHEN regexp_full_match(birth_year, '[0-9]{4}(\.0*)?')
+            THEN year($month_start) - CAST(CAST(birth_year AS DOUBLE) AS INTEGER)
+        WHEN regexp_full_match(birth_year, '[0-9]{4}[-/]?[0-9]{2}[-/]?[0-9]{2}')
+            THEN year($month_start) - year(birth_date) - CASE
+                WHEN month(birth_date) * 100 + day(birth_date)
+                    > month($month_start) * 100 + day($month_start) THEN 1 ELSE 0
+            END
+    END AS age,
     CASE upper(sex) WHEN 'M' THEN 'M' WHEN 'MALE' THEN 'M' WHEN '男' THEN 'M'
         WHEN 'F' THEN 'F' WHEN 'FEMALE' THEN 'F' WHEN '女' THEN 'F' END AS sex,
     birth_province,
@@ -23,9 +34,15 @@ SELECT
     END AS is_local_number,
     coalesce(lower(user_type), 'regular') AS user_type,
     age AS age_text,
+    birth_year AS birth_text,
     sex AS sex_text,
     is_local_number AS local_text
-FROM raw_subscribers;
+FROM (
+    SELECT
+        *,
+        CAST(try_strptime(birth_year, ['%Y-%m-%d', '%Y%m%d', '%Y/%m/%d']) AS DATE) AS birth_date
+    FROM raw_subscribers
+);
 
 CREATE OR REPLACE TEMP TABLE judged_subscribers AS
 SELECT
@@ -40,7 +57,8 @@ FROM (
         *,
         CASE
             WHEN number_id IS NULL OR user_id IS NULL THEN 'missing_id'
-            WHEN (age_text IS NOT NULL AND (age IS NULL OR age NOT BETWEEN 0 AND 120))
+            WHEN (coalesce(age_text, birth_text) IS NOT NULL
+                AND (age IS NULL OR age NOT BETWEEN 0 AND 120))
                 OR (sex_text IS NOT NULL AND sex IS NULL)
                 OR is_local_number IS NULL THEN 'bad_attribute'
         END AS reason
