@@ -32,7 +32,7 @@ from migrant_assets.db import (
     run_sql,
     transaction,
 )
-from migrant_assets.errors import ConfigError
+from migrant_assets.errors import ConfigError, InputError
 from migrant_assets.privacy import find_raw_identifiers, register_pseudonym_macro
 from migrant_assets.synthetic import GENERATOR_VERSION, generate
 
@@ -303,6 +303,11 @@ def ingest_calls(
     (``accounting_calls``)."""
     prepare(con, cfg)
     key = day.isoformat()
+    if not con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = 'landed_calls' "
+                       "AND schema_name = 'main' AND column_name = 'side'").fetchone()[0]:
+        raise InputError("landed_calls was written by an earlier version of migrant_assets "
+                         "(it has no column side)", "the study's DuckDB file",
+                         "materialize landed_calls again (migrant-assets demo does), then calls")
     run_sql(con, "ingest/calls.sql", {"day": day, "match_within_s": _match_within_s(cfg)})
     with transaction(con):
         run_sql(con, "ingest/calls_write.sql", {"day": day, "partition_key": key})

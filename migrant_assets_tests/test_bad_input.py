@@ -1097,3 +1097,18 @@ def test_ages_from_a_birth_year_or_date(tmp_path: Path, monkeypatch: pytest.Monk
                                         "is_local_number": "local"})
     with pytest.raises(MappingError, match="both age and birth_year"):
         _ingest(study)
+
+
+def test_a_landing_of_an_earlier_version_is_a_clear_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A landed_calls table without the column `side` (written before per-party exports): the
+    day's ingestion says to land the calls again, and does after it."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("old landing"))
+    con, _ = _ingest(study)
+    con.execute("ALTER TABLE landed_calls DROP COLUMN side")
+    cfg = StudyConfig.load(study)
+    with pytest.raises(InputError, match="materialize landed_calls again"):
+        ingest_calls(con, cfg, date.fromisoformat(DAY))
+    land_calls(con, cfg, contract_for(cfg))
+    assert ingest_calls(con, cfg, date.fromisoformat(DAY)).accepted == 1

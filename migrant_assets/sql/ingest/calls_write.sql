@@ -2,6 +2,8 @@
 -- transaction): the other party's records of a call are counted as excluded. duration_s comes
 -- from the landing step (instants, not local clock times).
 
+-- Files written before per-party exports had no rows_excluded.
+ALTER TABLE accounting_calls ADD COLUMN IF NOT EXISTS rows_excluded BIGINT DEFAULT 0;
 -- Files written before missed calls were kept as contacts had these columns NOT NULL.
 ALTER TABLE calls ALTER COLUMN end_ts DROP NOT NULL;
 ALTER TABLE calls ALTER COLUMN duration_s DROP NOT NULL;

@@ -85,9 +85,6 @@ CREATE TABLE IF NOT EXISTS accounting_calls (
     note VARCHAR,
     rows_excluded BIGINT NOT NULL DEFAULT 0
 );
--- Files written before per-party exports had no rows_excluded nor landed_calls.side.
-ALTER TABLE accounting_calls ADD COLUMN IF NOT EXISTS rows_excluded BIGINT DEFAULT 0;
-ALTER TABLE landed_calls ADD COLUMN IF NOT EXISTS side VARCHAR;
 
 -- The no_raw_identifiers search of an ingestion asset, made in the same pass as the ingestion
 -- (while the source's identifiers are in hand, never stored): one row, written by the asset of
