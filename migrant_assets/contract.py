@@ -228,6 +228,16 @@ class TableSource(_Model):
         return self.timestamps
 
 
+#: Contract columns that cannot come from one file column (lat and lon of one cell; the two
+#: parties, cells or ends of one call).
+_DISTINCT_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "calls": (("caller", "callee"), ("party", "other_party"), ("caller_cell", "callee_cell"),
+              ("start_ts", "end_ts")),
+    "cells": (("lat", "lon"),),
+    "estates": (("lat", "lon"),),
+}
+
+
 class DataContract(_Model):
     """A mapping file: the contract tables of SPEC §1 (cells and estates may be absent)."""
 
@@ -306,6 +316,16 @@ class DataContract(_Model):
                 raise MappingError(f"{table}.csv encoding {encoding!r} is not a known encoding",
                                    str(where), "use a name such as utf-8, utf-16, latin-1, "
                                    "gb18030, gbk, big5, shift_jis or cp1252")
+        for table, pairs in _DISTINCT_COLUMNS.items():
+            src = self.source(table)
+            for a, b in pairs:
+                if src is not None and a in src.columns and src.columns[a] == src.columns.get(b):
+                    raise MappingError(
+                        f"{table}.columns maps {a} and {b} to the same column "
+                        f"{src.columns[a]!r}", str(where),
+                        "map each to its own column (a file with both in one column, such as "
+                        "'31.2,121.4' or 'POINT(121.4 31.2)', needs them split first)"
+                        if table in ("cells", "estates") else "map each to its own column")
         calls = self.calls
         if "end_ts" in calls.columns and "duration" in calls.columns:
             raise MappingError("calls maps both end_ts and duration", str(where),

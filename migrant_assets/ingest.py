@@ -87,7 +87,9 @@ REASON_FIXES: dict[str, str] = {
                       "export, docs/data_contract.md)",
     "bad_direction": "the directions rule: every value of the direction column listed as "
                      "outgoing or incoming",
-    "bad_attribute": "the subscribers' age, sex and local flag columns",
+    "bad_attribute": "the subscribers' age, sex and local flag columns: other codes need a "
+                     "recode (sex 1/2: recode: {sex: {'1': M, '2': F}}), a year or date of "
+                     "birth maps to birth_year (docs/data_contract.md, Values)",
     "duplicate_number": "overlapping subscribers files",
     "bad_coordinates": "the lat/lon columns and decimal_separator",
     "outside_bbox": "lat and lon swapped, coordinates written as integers (31230416 for "
@@ -252,7 +254,11 @@ def land_calls(
                     raw.rejected_lines)
             read += raw.read
             drop_tables(con, "judged_landing", "rejected_lines", raw.table)
-        if outside and not counts.get("landed"):  # not swapped in: what was landed stays
+        quarantined = sum(n for r, n in counts.items()
+                          if r not in ("landed", *EXCLUSION_REASONS))
+        # the calendar is the cause only when the dated rows outside it outnumber the rows
+        # quarantined (else quarantine_share names the cause); not swapped in: the last stays
+        if outside and not counts.get("landed") and counts["outside_calendar"] > quarantined:
             raise ConfigError(
                 f"none of the {counts['outside_calendar']:,} calls dated in the files falls in "
                 f"the study calendar ({cal.month_start} .. {cal.month_end}): they run from "

@@ -295,6 +295,12 @@ CASES = [
          mapping={"calls": {"columns": {"direction": "a_cell"},
                             "directions": {"outgoing": ["T1", "X"], "incoming": [" x "]}}},
          error=(MappingError, r"directions lists \['x'\] as both outgoing and incoming")),
+    Case("lat and lon from one column",
+         mapping={"cells": {"columns": {"lat": "latitude", "lon": "latitude"}}},
+         error=(MappingError, "maps lat and lon to the same column 'latitude'")),
+    Case("caller and callee from one column",
+         mapping={"calls": {"columns": {"callee": "a_party"}}},
+         error=(MappingError, "maps caller and callee to the same column 'a_party'")),
     Case("parties beside caller and callee",
          mapping={"calls": {"columns": {"party": "a_party", "direction": "a_cell"},
                             "directions": {"outgoing": ["T1"], "incoming": ["T2"]}}},
@@ -846,7 +852,8 @@ def test_calls_of_another_month_than_the_calendar_are_a_clear_error(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every call dated outside the study calendar (the config left at its default month): an
     error naming both the calendar and the files' dates, and nothing replaced; one call inside
-    is enough to land (the rest are excluded and counted)."""
+    is enough to land (the rest are excluded and counted), and so are more quarantined rows than
+    rows outside."""
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
     study, _ = _setup(tmp_path, Case("march 2021"))
     march = [(A, B, f"2021-03-0{d} 10:00:00", f"2021-03-0{d} 10:01:00", "T1", "T2")
@@ -859,6 +866,13 @@ def test_calls_of_another_month_than_the_calendar_are_a_clear_error(
     _, stats = _ingest(study)
     assert stats["landed_calls"].accepted == 1
     assert stats["landed_calls"].excluded_by_reason == {"outside_calendar": 2}
+    # every call of the month unreadable (here its end) beside two dated outside: the
+    # quarantine says why, not the calendar
+    bad = [(A, B, f"{DAY} 1{h}:00:00", "03:53", "T1", "T2") for h in range(3)]
+    _write(tmp_path / "operator" / "cdr.csv", CALLS_HEADER, [*bad, *march])
+    _, stats = _ingest(study)
+    assert (stats["landed_calls"].accepted, stats["landed_calls"].quarantined_by_reason) == (
+        0, {"bad_timestamp": 3})
 
 
 @pytest.mark.parametrize(("column", "value"), [
@@ -1112,3 +1126,20 @@ def test_a_landing_of_an_earlier_version_is_a_clear_error(
         ingest_calls(con, cfg, date.fromisoformat(DAY))
     land_calls(con, cfg, contract_for(cfg))
     assert ingest_calls(con, cfg, date.fromisoformat(DAY)).accepted == 1
+
+
+def test_a_day_with_every_call_quarantined_names_the_reason_to_check(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cells written 0001 in the calls and 1 in the cells file: every call is unknown_cell, and
+    accepted_rows says what to check first, as quarantine_share does."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    study, _ = _setup(tmp_path, Case("padded cells"))
+    src = tmp_path / "operator"
+    (src / "towers.csv").write_text("tower,latitude,longitude\n1,31.20,121.40\n2,31.30,121.50\n")
+    (src / "cdr.csv").write_text((src / "cdr.csv").read_text().replace(",T1,T2", ",0001,0002"))
+    checks = _ingestion_checks(study)
+    for name in ("accepted_rows", "quarantine_share"):
+        check = checks[("calls", name)]
+        assert not check.passed, name
+        assert check.metadata["check_first"].value.startswith("unknown_cell: "), name

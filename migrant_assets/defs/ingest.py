@@ -398,7 +398,10 @@ def _day_accepted(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, key: str,
                   parts: list[dict]) -> dg.AssetCheckResult:
     read = sum(p["rows_read"] for p in parts)
     accepted = sum(p["rows_accepted"] for p in parts)
-    return verdict(accepted > 0, read, {"rows_landed": read, "rows_accepted": accepted},
+    reasons = quarantine_reasons(con, "calls", key) if read and not accepted else {}
+    top = max(reasons, key=reasons.get) if reasons else None
+    hint = {"check_first": f"{top}: {REASON_FIXES[top]}"} if top in REASON_FIXES else {}
+    return verdict(accepted > 0, read, {"rows_landed": read, "rows_accepted": accepted, **hint},
                    None if read else "no calls landed on this day" if parts else
                    "the day is not ingested yet")
 
