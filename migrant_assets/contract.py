@@ -89,6 +89,8 @@ PARTY_COLUMNS = ("party", "other_party", "cell")
 #: Columns holding phone numbers (canonicalised as numbers) and other identifiers.
 NUMBER_COLUMNS = ("caller", "callee", "number", "party", "other_party")
 ID_COLUMNS = ("owner_id", "cell_id", "estate_id", "caller_cell", "callee_cell", "cell")
+#: Columns holding cell ids (canonicalised by the mapping's ``cell_ids`` rule).
+CELL_COLUMNS = ("cell_id", "caller_cell", "callee_cell", "cell")
 TIME_COLUMNS = ("start_ts", "end_ts")
 
 #: Text that means "no value" unless the mapping sets ``null_tokens``.
@@ -202,6 +204,14 @@ class Numbers(_Model):
         return v
 
 
+class CellIds(_Model):
+    """Cell-id canonical form (after :data:`ID_COLUMNS`' own): with ``strip_leading_zeros``, an
+    id of digits (or of runs of digits joined by spaces: LAC + CI) loses the leading zeros of
+    each run, in calls and cells alike (``00182`` is ``182``; ``0012 0345`` is ``12 345``)."""
+
+    strip_leading_zeros: bool = False
+
+
 class TableSource(_Model):
     """Where one contract table's files are and how to read them."""
 
@@ -248,6 +258,7 @@ class DataContract(_Model):
     estates: TableSource | None = None
     null_tokens: list[str] = Field(default_factory=lambda: list(DEFAULT_NULL_TOKENS))
     numbers: Numbers = Numbers()
+    cell_ids: CellIds = CellIds()
 
     @classmethod
     def load(cls, path: str | Path) -> DataContract:
@@ -696,13 +707,17 @@ def _identifier_text(expr: str, dtype: str, p: _Params, tokens: str) -> str:
     return _text(expr, p, tokens)
 
 
-def canonical_identifier(text: str, number: bool, numbers: Numbers, p: _Params) -> str:
-    """The canonical form of the text of :func:`_identifier_text`: the macros
-    ``canonical_id`` and ``canonical_phone`` of ``sql/ingest/canonical.sql``."""
-    if not number:
-        return f"canonical_id({text})"
-    return (f"canonical_phone({text}, {p(numbers.country_code)}, {p(numbers.national_digits)}, "
-            f"{p(numbers.trunk_prefix)})")
+def canonical_identifier(text: str, name: str, contract: DataContract, p: _Params) -> str:
+    """The canonical form of the text of :func:`_identifier_text` of contract column ``name``:
+    the macros ``canonical_phone`` (numbers), ``canonical_cell`` (cell ids) and
+    ``canonical_id`` (any other identifier) of ``sql/ingest/canonical.sql``."""
+    numbers = contract.numbers
+    if name in NUMBER_COLUMNS:
+        return (f"canonical_phone({text}, {p(numbers.country_code)}, "
+                f"{p(numbers.national_digits)}, {p(numbers.trunk_prefix)})")
+    if name in CELL_COLUMNS:
+        return f"canonical_cell({text}, {p(contract.cell_ids.strip_leading_zeros)})"
+    return f"canonical_id({text})"
 
 
 def _timestamp(expr: str, dtype: str, rule: Timestamps, city_tz: str, p: _Params, tokens: str,
@@ -861,7 +876,7 @@ def _read_table(
         elif name in NUMBER_COLUMNS or name in ID_COLUMNS:
             ident = _identifier_text(expr, dtype, p, tokens)
             if name not in deferred:
-                ident = canonical_identifier(ident, name in NUMBER_COLUMNS, contract.numbers, p)
+                ident = canonical_identifier(ident, name, contract, p)
             cols.append(f"{ident} AS {name}")
         else:
             text = _text(expr, p, tokens)

@@ -79,8 +79,9 @@ REASON_FIXES: dict[str, str] = {
     "missed_call": "event_types and missed_calls",
     "self_call": "caller and callee mapped to the same column",
     "unknown_cell": "the cells file and the cell columns of calls: the same ids, written the "
-                    "same way (0012 and 12 are different ids: a spreadsheet drops leading "
-                    "zeros; LAC + CI mapped as two columns in both)",
+                    "same way (0012 and 12 differ: a spreadsheet drops leading zeros, set "
+                    "cell_ids: {strip_leading_zeros: true}; LAC + CI mapped as two columns in "
+                    "both)",
     "duplicate_call": "overlapping files (the same day delivered twice), or an export with the "
                       "originating and terminating records (MOC and MTC) of each call: map "
                       "its record type to direction with a directions rule (a per-party "
@@ -228,7 +229,8 @@ def land_calls(
     }
     numbers = {"country_code": contract.numbers.country_code,
                "national_digits": contract.numbers.national_digits,
-               "trunk_prefix": contract.numbers.trunk_prefix}
+               "trunk_prefix": contract.numbers.trunk_prefix,
+               "strip_cell_zeros": contract.cell_ids.strip_leading_zeros}
     run_sql(con, "ingest/landing_start.sql", {"files": [str(f) for f in files]})
     drop_tables(con, *STAGED_LANDING.values(), if_exists=True)
     run_schema_sql(con, "ingest/landing_tables.sql", identifiers=STAGED_LANDING)

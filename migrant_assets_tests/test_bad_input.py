@@ -1143,3 +1143,33 @@ def test_a_day_with_every_call_quarantined_names_the_reason_to_check(
         check = checks[("calls", name)]
         assert not check.passed, name
         assert check.metadata["check_first"].value.startswith("unknown_cell: "), name
+
+
+@pytest.mark.parametrize(("text", "strip", "cell"), [
+    ("00182", True, "182"), ("00182", False, "00182"), ("0012 0345", True, "12 345"),
+    ("000", True, "0"), ("182.0", True, "182"), ("A0012", True, "A0012"), ("0012-34", True,
+                                                                            "0012-34"),
+])
+def test_canonical_cell_ids(text: str, strip: bool, cell: str) -> None:
+    """cell_ids.strip_leading_zeros, as docs/data_contract.md ("Identifiers") says; the
+    expected forms are written by hand."""
+    con = duckdb.connect()
+    run_sql(con, "ingest/canonical.sql")
+    assert con.execute("SELECT canonical_cell(?, ?)", [text, strip]).fetchone()[0] == cell
+
+
+def test_cell_ids_padded_differently_link_with_strip_leading_zeros(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cells written 1 in the cells file (as integers, in Parquet) and 0001 in the calls: with
+    cell_ids.strip_leading_zeros every call keeps its cells."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("padded", mapping={"cell_ids": {"strip_leading_zeros": True}}))
+    src = tmp_path / "operator"
+    pq.write_table(pa.table({"tower": pa.array([1, 2], pa.int64()),
+                             "latitude": [31.2, 31.3], "longitude": [121.4, 121.5]}),
+                   src / "towers.parquet")
+    _remap(src, "cells", path="towers.parquet")
+    (src / "cdr.csv").write_text((src / "cdr.csv").read_text().replace(",T1,T2", ",0001,0002"))
+    con, stats = _ingest(study)
+    assert stats["calls"].quarantined_by_reason == {}
+    assert con.execute("SELECT caller_cell, callee_cell FROM calls").fetchall() == [("1", "2")]

@@ -59,6 +59,16 @@ CREATE OR REPLACE TEMP MACRO canonical_phone(t, cc, national_digits, trunk) AS
         trunk, national_digits
     );
 
+-- A cell id: its canonical_id, then, with strip (the mapping's cell_ids.strip_leading_zeros),
+-- an id of runs of digits joined by spaces (LAC + CI) without the leading zeros of each run:
+-- '00182' is '182', '0012 0345' is '12 345', '000' is '0'.
+CREATE OR REPLACE TEMP MACRO canonical_cell(t, strip) AS
+    CASE
+        WHEN strip AND regexp_full_match(canonical_id(t), '[0-9]+( [0-9]+)*')
+            THEN regexp_replace(canonical_id(t), '(^| )0+([0-9])', '\1\2', 'g')
+        ELSE canonical_id(t)
+    END;
+
 -- Text a quarantine record may show: NULL, or the text when it cannot be an identifier (no run
 -- of 7 or more digits, at most 64 characters); otherwise only its length.
 CREATE OR REPLACE TEMP MACRO safe_text(t) AS

@@ -54,7 +54,7 @@ SELECT
 FROM (
     SELECT
         n.text,
-        canonical_id(n.text) AS cell_id
+        canonical_cell(n.text, $strip_cell_zeros) AS cell_id
     FROM (
         SELECT caller_cell AS text FROM raw_calls
         UNION
