@@ -208,7 +208,7 @@ def calls(context: dg.AssetExecutionContext, study: StudyResource) -> dg.Materia
             stats.append(s)
             context.log.info(
                 f"calls {key}: {s.read} landed, {s.accepted} accepted, {s.quarantined} quarantined"
-            )
+                + (f", {s.excluded} other party's records of calls" if s.excluded else ""))
         window = context.partition_key_range
         md = table_metadata(con, "calls", ("call_date", window.start, window.end))
     return dg.MaterializeResult(metadata={**md, **_metadata(stats)})
