@@ -73,7 +73,9 @@ REASON_FIXES: dict[str, str] = {
                      "ask for numbers hashed with a key instead, which keep people apart",
     "bad_timestamp": "the timestamps rule: format (e.g. '%d/%m/%Y %H:%M:%S' for day-first "
                      "dates), unit for numbers, and duration (seconds or H:MM:SS)",
-    "end_before_start": "the timestamps' time zones (end_ts and start_ts in one zone)",
+    "end_before_start": "the timestamps' time zones (end_ts and start_ts in one zone), or an "
+                        "end written as a time of day on the start's date (a call across "
+                        "midnight ends the next day: map duration instead of end_ts)",
     "duration_over_24h": "the duration's unit (seconds are expected; calls.duration_unit: ms "
                          "reads milliseconds)",
     "missed_call": "event_types and missed_calls",
