@@ -330,10 +330,13 @@ class DataContract(_Model):
         for table, pairs in _DISTINCT_COLUMNS.items():
             src = self.source(table)
             for a, b in pairs:
-                if src is not None and a in src.columns and src.columns[a] == src.columns.get(b):
+                if src is None or not ({a, b} & set(src.columns)):
+                    continue
+                file_a, file_b = (_file_columns(src, c) for c in (a, b))
+                if file_a == file_b:
                     raise MappingError(
                         f"{table}.columns maps {a} and {b} to the same column "
-                        f"{src.columns[a]!r}", str(where),
+                        f"{src.columns.get(a, a)!r}", str(where),
                         "map each to its own column (a file with both in one column, such as "
                         "'31.2,121.4' or 'POINT(121.4 31.2)', needs them split first)"
                         if table in ("cells", "estates") else "map each to its own column")
@@ -444,6 +447,13 @@ class RawRead:
     @property
     def read(self) -> int:
         return self.rows + len(self.rejected_lines)
+
+
+def _file_columns(src: TableSource, name: str) -> list[str]:
+    """The file columns contract column ``name`` is read from (its own name when not mapped),
+    lower-cased as the reader matches them."""
+    mapped = src.columns.get(name, name)
+    return [c.lower() for c in ([mapped] if isinstance(mapped, str) else mapped)]
 
 
 def _mapped(src: TableSource) -> set[str]:
@@ -832,6 +842,10 @@ def _read_table(
                 and src.directions is None:  # read only for a per-party export
             cols.append(f"CAST(NULL AS VARCHAR) AS {name}")
             continue
+        if table == "subscribers" and name == "birth_year" and "birth_year" not in \
+                _mapped(src) and ("age" in _mapped(src) or "age" in present):  # age wins
+            cols.append("CAST(NULL AS VARCHAR) AS birth_year")
+            continue
         if name in src.constants:
             expr, dtype = p(src.constants[name]), "VARCHAR"
         else:
@@ -862,7 +876,9 @@ def _read_table(
             if found is not None:
                 expr, dtype = quote_identifier(found[0]), found[1]
             else:  # several columns: their texts joined by a space, NULL if one is missing
-                texts = [_text(quote_identifier(f[0]), p, tokens) for f in found_parts]
+                texts = [_identifier_text(quote_identifier(f[0]), f[1], p, tokens)
+                         if name in NUMBER_COLUMNS or name in ID_COLUMNS
+                         else _text(quote_identifier(f[0]), p, tokens) for f in found_parts]
                 missing = " OR ".join(f"{t} IS NULL" for t in texts)
                 joined = " || ' ' || ".join(texts)
                 expr = f"CASE WHEN {missing} THEN NULL ELSE {joined} END"

@@ -401,10 +401,12 @@ def ingest_places(
 def row_accounting(con: duckdb.DuckDBPyConnection, source: str) -> list[dict]:
     """Per part of ``source`` (a file of ``landed_calls``, a day of ``calls``, else ``''``): rows
     read and excluded as its ingestion recorded them, rows accepted and quarantined as stored
-    (``sql/ingest/row_accounting.sql``), and ``balanced``: read = the three others' sum."""
+    (``sql/ingest/row_accounting.sql``, ``row_accounting_calls.sql``), and ``balanced``: read =
+    the three others' sum."""
     if source not in QUARANTINE_REASONS:
         raise ValueError(f"not an ingestion asset: {source}")
-    cur = run_sql(con, "ingest/row_accounting.sql", {"source": source})
+    cur = (run_sql(con, "ingest/row_accounting_calls.sql") if source == "calls" else
+           run_sql(con, "ingest/row_accounting.sql", {"source": source}))
     names = [d[0] for d in cur.description]
     rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
     for r in rows:

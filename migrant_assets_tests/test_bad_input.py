@@ -298,6 +298,11 @@ CASES = [
     Case("lat and lon from one column",
          mapping={"cells": {"columns": {"lat": "latitude", "lon": "latitude"}}},
          error=(MappingError, "maps lat and lon to the same column 'latitude'")),
+    Case("lat from the column named lon", mapping={"cells": {"columns": {
+        "lat": "longitude", "lon": "longitude"}}}, error=(MappingError, "maps lat and lon to")),
+    Case("callee from the caller's column in other case",
+         mapping={"calls": {"columns": {"callee": "A_PARTY"}}},
+         error=(MappingError, "maps caller and callee to the same column")),
     Case("caller and callee from one column",
          mapping={"calls": {"columns": {"callee": "a_party"}}},
          error=(MappingError, "maps caller and callee to the same column 'a_party'")),
@@ -1092,7 +1097,8 @@ def test_ages_from_a_birth_year_or_date(tmp_path: Path, monkeypatch: pytest.Monk
     study, _ = _setup(tmp_path, Case("birth"))
     src = tmp_path / "operator"
     births = {"O1": "1986", "O2": "1991-03-12", "O3": "19920915", "O4": "1992/09/01",
-              "O5": "1986.0", "O6": "1850", "O7": "12/03/1991", "O8": ""}
+              "O5": "1986.0", "O6": "1850", "O7": "12/03/1991", "O8": "",
+              "O9": "1986-09-02 00:00:00", "O10": "12 March 1986"}  # O9: a Parquet timestamp
     rows = [(f"1380000010{i}", owner, born, "M", "Shanghai", "true", "regular")
             for i, (owner, born) in enumerate(births.items())]
     _write(src / "subs.csv", "msisdn,owner,born,gender,province,local,kind", rows)
@@ -1101,13 +1107,20 @@ def test_ages_from_a_birth_year_or_date(tmp_path: Path, monkeypatch: pytest.Monk
                                         "birth_province": "province",
                                         "is_local_number": "local", "user_type": "kind"})
     con, stats = _ingest(study)
-    ages = {o: _sub(con, o, "age") for o in ("O1", "O2", "O3", "O4", "O5", "O8")}
-    assert ages == {"O1": 30, "O2": 25, "O3": 23, "O4": 24, "O5": 30, "O8": None}
-    assert stats["subscribers"].quarantined_by_reason == {"bad_attribute": 2}
+    ages = {o: _sub(con, o, "age") for o in ("O1", "O2", "O3", "O4", "O5", "O8", "O9")}
+    assert ages == {"O1": 30, "O2": 25, "O3": 23, "O4": 24, "O5": 30, "O8": None, "O9": 29}
+    assert stats["subscribers"].quarantined_by_reason == {"bad_attribute": 3}
     shown = sorted(json.loads(r)["birth_year"] for (r,) in con.execute(
         "SELECT record FROM quarantine WHERE source = 'subscribers'").fetchall())
-    assert shown == ["99/99/9999", "9999"]
-    _remap(src, "subscribers", columns={"number": "msisdn", "age": "born", "birth_year": "born",
+    assert shown == ["99 aaaaa 9999", "99/99/9999", "9999"]
+    # a file with an age column mapped: a column named birth_year beside it is not read
+    _write(src / "subs.csv", "msisdn,owner,years,birth_year,local",
+           [("13800000100", "O1", "", "86", "true"), ("13800000101", "O2", "41", "1900", "true")])
+    _remap(src, "subscribers", columns={"number": "msisdn", "owner_id": "owner", "age": "years",
+                                        "is_local_number": "local"})
+    con, stats = _ingest(study)
+    assert (_sub(con, "O1", "age"), _sub(con, "O2", "age")) == (None, 41)
+    _remap(src, "subscribers", columns={"number": "msisdn", "age": "years", "birth_year": "born",
                                         "is_local_number": "local"})
     with pytest.raises(MappingError, match="both age and birth_year"):
         _ingest(study)
@@ -1115,17 +1128,23 @@ def test_ages_from_a_birth_year_or_date(tmp_path: Path, monkeypatch: pytest.Monk
 
 def test_a_landing_of_an_earlier_version_is_a_clear_error(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A landed_calls table without the column `side` (written before per-party exports): the
-    day's ingestion says to land the calls again, and does after it."""
+    """A file written before per-party exports (landed_calls without `side`, accounting_calls
+    without `rows_excluded`): the day's ingestion says to land the calls again, and does after
+    it; the other assets' row accounting works meanwhile."""
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
     study, _ = _setup(tmp_path, Case("old landing"))
     con, _ = _ingest(study)
     con.execute("ALTER TABLE landed_calls DROP COLUMN side")
+    con.execute("ALTER TABLE accounting_calls DROP COLUMN rows_excluded")
     cfg = StudyConfig.load(study)
     with pytest.raises(InputError, match="materialize landed_calls again"):
         ingest_calls(con, cfg, date.fromisoformat(DAY))
+    # the other assets' accounting does not need the calls' new column
+    assert all(p["balanced"] for s in ("subscribers", "landed_calls")
+               for p in row_accounting(con, s))
     land_calls(con, cfg, contract_for(cfg))
     assert ingest_calls(con, cfg, date.fromisoformat(DAY)).accepted == 1
+    assert [p["balanced"] for p in row_accounting(con, "calls")] == [True]
 
 
 def test_a_day_with_every_call_quarantined_names_the_reason_to_check(
@@ -1173,3 +1192,23 @@ def test_cell_ids_padded_differently_link_with_strip_leading_zeros(
     con, stats = _ingest(study)
     assert stats["calls"].quarantined_by_reason == {}
     assert con.execute("SELECT caller_cell, callee_cell FROM calls").fetchall() == [("1", "2")]
+
+
+def test_lac_and_ci_stored_as_doubles_link_to_their_text(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cell id made of two Parquet DOUBLE columns (LAC 12.0, CI 345.0) reads 12 345, as the
+    calls write it."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("lac ci"))
+    src = tmp_path / "operator"
+    pq.write_table(pa.table({"lac": [12.0, 12.0], "ci": [345.0, 346.0],
+                             "latitude": [31.2, 31.3], "longitude": [121.4, 121.5]}),
+                   src / "towers.parquet")
+    _remap(src, "cells", path="towers.parquet",
+           columns={"cell_id": ["lac", "ci"], "lat": "latitude", "lon": "longitude"})
+    (src / "cdr.csv").write_text((src / "cdr.csv").read_text().replace(",T1,T2",
+                                                                        ",12 345,12 346"))
+    con, stats = _ingest(study)
+    assert stats["calls"].quarantined_by_reason == {}
+    assert con.execute("SELECT caller_cell, callee_cell FROM calls").fetchall() == [
+        ("12 345", "12 346")]

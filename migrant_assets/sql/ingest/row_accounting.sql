@@ -1,8 +1,9 @@
--- Row accounting of one ingestion asset ($source), read from the stored tables (SPEC §1): per
--- part (a file of landed_calls, a day of calls, else the whole table), the rows the ingestion
--- read and the rows the mapping's rules excluded, as its accounting table recorded them, the
--- rows stored now as accepted and as quarantined, and why the part is empty when it is. The
--- row_accounting check requires read = accepted + quarantined + excluded for every part.
+-- Row accounting of one ingestion asset ($source) but calls (row_accounting_calls.sql), read
+-- from the stored tables (SPEC §1): per part (a file of landed_calls, else the whole table),
+-- the rows the ingestion read and the rows the mapping's rules excluded, as its accounting
+-- table recorded them, the rows stored now as accepted and as quarantined, and why the part is
+-- empty when it is. The row_accounting check requires read = accepted + quarantined + excluded
+-- for every part.
 SELECT
     '' AS part,
     a.rows_read,
@@ -48,22 +49,4 @@ LEFT JOIN (
     SELECT file, count(*) AS n FROM quarantine_landed_calls GROUP BY file
 ) AS q ON q.file = f.file
 WHERE $source = 'landed_calls'
-UNION ALL
-SELECT
-    a.partition_key AS part,
-    a.rows_read,
-    a.rows_excluded,
-    coalesce(c.n, 0) AS rows_accepted,
-    coalesce(q.n, 0) AS rows_quarantined,
-    a.note
-FROM accounting_calls AS a
-LEFT JOIN (
-    SELECT CAST(call_date AS VARCHAR) AS partition_key, count(*) AS n
-    FROM calls
-    GROUP BY call_date
-) AS c ON c.partition_key = a.partition_key
-LEFT JOIN (
-    SELECT partition_key, count(*) AS n FROM quarantine_calls GROUP BY partition_key
-) AS q ON q.partition_key = a.partition_key
-WHERE $source = 'calls'
 ORDER BY part;

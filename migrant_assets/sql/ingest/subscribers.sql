@@ -12,14 +12,14 @@ SELECT
         WHEN NOT $has_owner AND number IS NOT NULL THEN pseudonym('user', number)
     END AS user_id,
     -- an age is a whole number of years: '35.5' is a bad attribute, never rounded; or the whole
-    -- years from a birth year (1986) or birth date (1986-03-12, 19860312, 1986/03/12) to the
-    -- study month's first day ($month_start)
+    -- years from a birth year (1986) or birth date (1986-03-12, 19860312, 1986/03/12; a
+    -- Parquet timestamp at midnight) to the study month's first day ($month_start)
     CASE
         WHEN regexp_full_match(age, '[0-9]{1,3}(\.0*)?')
             THEN CAST(CAST(age AS DOUBLE) AS INTEGER)
         WHEN regexp_full_match(birth_year, '[0-9]{4}(\.0*)?')
             THEN year($month_start) - CAST(CAST(birth_year AS DOUBLE) AS INTEGER)
-        WHEN regexp_full_match(birth_year, '[0-9]{4}[-/]?[0-9]{2}[-/]?[0-9]{2}')
+        WHEN regexp_full_match(birth_year, '[0-9]{4}[-/]?[0-9]{2}[-/]?[0-9]{2}( 00:00:00)?')
             THEN year($month_start) - year(birth_date) - CASE
                 WHEN month(birth_date) * 100 + day(birth_date)
                     > month($month_start) * 100 + day($month_start) THEN 1 ELSE 0
@@ -40,7 +40,9 @@ SELECT
 FROM (
     SELECT
         *,
-        CAST(try_strptime(birth_year, ['%Y-%m-%d', '%Y%m%d', '%Y/%m/%d']) AS DATE) AS birth_date
+        CAST(try_strptime(
+            birth_year, ['%Y-%m-%d', '%Y%m%d', '%Y/%m/%d', '%Y-%m-%d %H:%M:%S']
+        ) AS DATE) AS birth_date
     FROM raw_subscribers
 );
 
