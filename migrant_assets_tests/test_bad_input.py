@@ -1212,3 +1212,18 @@ def test_lac_and_ci_stored_as_doubles_link_to_their_text(tmp_path: Path,
     assert stats["calls"].quarantined_by_reason == {}
     assert con.execute("SELECT caller_cell, callee_cell FROM calls").fetchall() == [
         ("12 345", "12 346")]
+
+
+def test_no_call_landed_names_the_quarantine_not_the_calendar(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every call's end unreadable (durations written 03:53 as its end): nothing lands, and
+    calendar_coverage says what to check first from the quarantine, not the calendar."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    study, _ = _setup(tmp_path, Case("no call landed"))
+    _write(tmp_path / "operator" / "cdr.csv", CALLS_HEADER,
+           [(A, B, f"{DAY} 1{h}:00:00", "03:53", "T1", "T2") for h in range(3)])
+    check = _ingestion_checks(study)[("landed_calls", "calendar_coverage")]
+    assert not check.passed
+    assert check.metadata["check_first"].value.startswith(
+        "no call landed, 3 rows quarantined as bad_timestamp: ")

@@ -349,8 +349,13 @@ def subscribers_province_spellings(study: StudyResource) -> dg.AssetCheckResult:
 def landed_calls_calendar_coverage(study: StudyResource) -> dg.AssetCheckResult:
     with study.connect() as con:
         cov = calendar_coverage(con, study.config, study.contract())
+        # nothing landed and rows quarantined: the quarantine's top reason, not the calendar
+        reasons = quarantine_reasons(con, "landed_calls") if not cov["rows_landed"] else {}
     days = [str(d) for d in cov["days_without_calls"]]
-    hint = ({"check_first": f"{len(days)} days of the calendar without calls ("
+    top = max(reasons, key=reasons.get) if reasons else None
+    hint = ({"check_first": f"no call landed, {reasons[top]:,} rows quarantined as {top}: "
+                            f"{REASON_FIXES[top]}"} if top in REASON_FIXES else
+            {"check_first": f"{len(days)} days of the calendar without calls ("
                             f"{', '.join(days[:5])}{', ...' if len(days) > 5 else ''}): the "
                             "files of those days, or the calendar"} if days else {})
     return verdict(not cov["days_without_calls"] and cov["rows_landed"] > 0,
