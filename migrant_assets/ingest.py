@@ -102,6 +102,15 @@ REASON_FIXES: dict[str, str] = {
                  "thresholds.max_price_per_sqm",
     "duplicate_id": "overlapping files",
 }
+
+
+def check_first(reasons: dict[str, int]) -> str | None:
+    """What to look at first for the quarantine reason that took most rows (``reasons``: rows
+    per reason), as ``reason: fix`` (:data:`REASON_FIXES`); None without one."""
+    top = max(reasons, key=reasons.get) if reasons else None
+    return f"{top}: {REASON_FIXES[top]}" if top in REASON_FIXES else None
+
+
 #: What to look at when no call of a day links to a subscriber.
 UNLINKED_FIX = ("numbers written differently in calls and subscribers: the mapping's numbers "
                 "rule, country_code (+86… against 138…), trunk_prefix (0151… against "

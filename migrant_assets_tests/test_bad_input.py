@@ -1226,4 +1226,4 @@ def test_no_call_landed_names_the_quarantine_not_the_calendar(
     check = _ingestion_checks(study)[("landed_calls", "calendar_coverage")]
     assert not check.passed
     assert check.metadata["check_first"].value.startswith(
-        "no call landed, 3 rows quarantined as bad_timestamp: ")
+        "no call landed; most rows quarantined as bad_timestamp: the timestamps rule")

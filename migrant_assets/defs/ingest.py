@@ -16,11 +16,11 @@ from migrant_assets.defs.partitions import STUDY, study_days
 from migrant_assets.defs.resources import DUCKDB_POOL, StudyResource
 from migrant_assets.errors import InputError
 from migrant_assets.ingest import (
-    REASON_FIXES,
     UNLINKED_FIX,
     IngestStats,
     calendar_coverage,
     calls_day_facts,
+    check_first,
     generate_city,
     identifier_scan,
     ingest_calls,
@@ -248,12 +248,12 @@ def _share_verdict(cfg: StudyConfig, parts: list[dict], reasons: dict[str, int]
     judged = sum(p["rows_read"] - p["rows_excluded"] for p in parts)
     quarantined = sum(p["rows_quarantined"] for p in parts)
     share = quarantined / judged if judged else 0.0
-    top = max(reasons, key=reasons.get) if reasons and share > t.quarantine_warn_share else None
+    fix = check_first(reasons) if share > t.quarantine_warn_share else None
     return verdict(
         share <= t.quarantine_warn_share, judged,
         {"share": share, "rows_quarantined": quarantined, "quarantined_by_reason": reasons,
          "warn_above": t.quarantine_warn_share, "error_above": t.quarantine_error_share,
-         **({"check_first": f"{top}: {REASON_FIXES[top]}"} if top in REASON_FIXES else {})},
+         **({"check_first": fix} if fix else {})},
         None if judged else "no row to judge",
         dg.AssetCheckSeverity.ERROR if share > t.quarantine_error_share else
         dg.AssetCheckSeverity.WARN)
@@ -350,11 +350,10 @@ def landed_calls_calendar_coverage(study: StudyResource) -> dg.AssetCheckResult:
     with study.connect() as con:
         cov = calendar_coverage(con, study.config, study.contract())
         # nothing landed and rows quarantined: the quarantine's top reason, not the calendar
-        reasons = quarantine_reasons(con, "landed_calls") if not cov["rows_landed"] else {}
+        fix = (check_first(quarantine_reasons(con, "landed_calls")) if not cov["rows_landed"]
+               else None)
     days = [str(d) for d in cov["days_without_calls"]]
-    top = max(reasons, key=reasons.get) if reasons else None
-    hint = ({"check_first": f"no call landed, {reasons[top]:,} rows quarantined as {top}: "
-                            f"{REASON_FIXES[top]}"} if top in REASON_FIXES else
+    hint = ({"check_first": f"no call landed; most rows quarantined as {fix}"} if fix else
             {"check_first": f"{len(days)} days of the calendar without calls ("
                             f"{', '.join(days[:5])}{', ...' if len(days) > 5 else ''}): the "
                             "files of those days, or the calendar"} if days else {})
@@ -403,9 +402,8 @@ def _day_accepted(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, key: str,
                   parts: list[dict]) -> dg.AssetCheckResult:
     read = sum(p["rows_read"] for p in parts)
     accepted = sum(p["rows_accepted"] for p in parts)
-    reasons = quarantine_reasons(con, "calls", key) if read and not accepted else {}
-    top = max(reasons, key=reasons.get) if reasons else None
-    hint = {"check_first": f"{top}: {REASON_FIXES[top]}"} if top in REASON_FIXES else {}
+    fix = check_first(quarantine_reasons(con, "calls", key)) if read and not accepted else None
+    hint = {"check_first": fix} if fix else {}
     return verdict(accepted > 0, read, {"rows_landed": read, "rows_accepted": accepted, **hint},
                    None if read else "no calls landed on this day" if parts else
                    "the day is not ingested yet")
