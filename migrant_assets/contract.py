@@ -15,7 +15,8 @@ read the values (timestamps, event types, null tokens, phone numbers)::
       event_types: {call: [voice], missed: [missed]}
       missed_calls: contact           # or quarantine
       # or one record per served party (MOC / MTC): party, other_party, direction, cell
-      # with directions: {outgoing: [MOC], incoming: [MTC]}
+      # with directions: {outgoing: [MOC], incoming: [MTC]}; one file per party (bandicoot):
+      # party_from_file_name: true
     subscribers: {path: subscribers.parquet, constants: {is_local_number: "true"}}
     cells: {path: cells.csv, csv: {delim: ";"}}   # cells and estates may be left out
     estates: {path: estates.csv}
@@ -230,6 +231,24 @@ class TableSource(_Model):
     duration_unit: Literal["s", "ms"] = "s"
     # contract column -> {value in the file: value meant}, applied before the values are judged
     recode: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # calls, one file per subscriber (bandicoot's layout): each record's party is the file's
+    # name without its extensions (true), or the first group of a regular expression's first
+    # match in the name (:func:`party_files`)
+    party_from_file_name: bool | str = False
+
+    @field_validator("party_from_file_name")
+    @classmethod
+    def _one_group(cls, v: bool | str) -> bool | str:
+        if isinstance(v, str):
+            try:
+                groups = re.compile(v).groups
+            except re.error as e:
+                raise ValueError(f"party_from_file_name is not a regular expression ({e})") \
+                    from None
+            if groups != 1:
+                raise ValueError("party_from_file_name must have exactly one group, the party "
+                                 r"(e.g. 'user_(\w+)\.csv')")
+        return v
 
     @property
     def time_rule(self) -> Timestamps:
@@ -327,6 +346,11 @@ class DataContract(_Model):
                 raise MappingError(f"{table}.csv encoding {encoding!r} is not a known encoding",
                                    str(where), "use a name such as utf-8, utf-16, latin-1, "
                                    "gb18030, gbk, big5, shift_jis or cp1252")
+        for table in ("subscribers", "cells", "estates"):
+            src = self.source(table)
+            if src is not None and src.party_from_file_name:
+                raise MappingError(f"{table} sets party_from_file_name", str(where),
+                                   "only calls may be one file per party")
         for table, pairs in _DISTINCT_COLUMNS.items():
             src = self.source(table)
             for a, b in pairs:
@@ -420,6 +444,46 @@ def _data_files(path: Path, literal: bool) -> list[Path]:
     return [f for f in files if f.stat().st_size > 0]
 
 
+#: A file name: its stem, then its extensions (each starting with a letter: ``.csv``, ``.gz``).
+_NAME_AND_EXTENSIONS = re.compile(r"^(.+?)((?:\.[A-Za-z][A-Za-z0-9]*)*)$")
+
+
+def party_files(contract: DataContract, days: list[date]) -> dict[str, tuple[str, str]]:
+    """The calls files of a one-file-per-party export (``calls.party_from_file_name``): path ->
+    (the party as the file's name writes it, the file's *label*). The label stands for the path
+    in every table, metadata and message, since the name is an identifier (SPEC §1):
+    ``folder/[party file 17 of 104].csv``, the files numbered in path order."""
+    rule = contract.calls.party_from_file_name
+    files = contract.files("calls", days)
+    out: dict[str, tuple[str, str]] = {}
+    unmatched: list[str] = []
+    for i, f in enumerate(files, 1):
+        stem, extensions = _NAME_AND_EXTENSIONS.match(f.name).groups()
+        found = re.search(rule, f.name) if isinstance(rule, str) else None
+        party = (found.group(1) if found else None) if isinstance(rule, str) else stem
+        number = str(i).zfill(len(str(len(files))))  # 07 of 40: labels sort as the paths
+        label = str(f.parent / f"[party file {number} of {len(files)}]{extensions}")
+        if not party:
+            unmatched.append(label)
+        out[str(f)] = (party or "", label)
+    if unmatched:
+        raise MappingError(
+            f"calls: the names of {len(unmatched)} of the {len(files)} calls files give no "
+            "party by party_from_file_name", unmatched[0],
+            "fix party_from_file_name's pattern (its group is the party), or narrow calls.path "
+            "to the files of one party each")
+    return out
+
+
+def file_labels(contract: DataContract, table: str, files: list[Path],
+                days: list[date]) -> dict[str, str]:
+    """How each of ``files`` is named in tables, metadata and messages: its path, or, in a
+    one-file-per-party export, its label (:func:`party_files`)."""
+    parties = party_files(contract, days) \
+        if table == "calls" and contract.calls.party_from_file_name else {}
+    return {str(f): parties[str(f)][1] if str(f) in parties else str(f) for f in files}
+
+
 def contract_for(cfg: StudyConfig) -> DataContract:
     """The data contract of a study: its mapping file, or the layout of the synthetic city
     (generated by the `synthetic_city` asset, `ingest.generate_city`)."""
@@ -474,6 +538,19 @@ def _validate_sides(calls: TableSource, where: str) -> None:
             "no directions rule", where,
             "map direction to the column that says whether the party called (MOC) or was "
             "called (MTC), and add directions: {outgoing: [...], incoming: [...]} to calls")
+    if calls.party_from_file_name:
+        if calls.directions is None:
+            raise MappingError(
+                "calls reads the party from the file names but gives no directions rule", where,
+                "map direction to the column that says whether the file's party called (out, "
+                "MOC) or was called (in, MTC), and add directions: {outgoing: [...], incoming: "
+                "[...]} to calls")
+        if mapped & {"party", "caller", "callee"}:
+            raise MappingError(
+                f"calls reads the party from the file names and also maps "
+                f"{sorted(mapped & {'party', 'caller', 'callee'})}", where,
+                "with party_from_file_name map other_party (the correspondent), not party, "
+                "caller or callee")
     if mapped & {"party", "other_party"} and mapped & {"caller", "callee"}:
         raise MappingError("calls maps both caller/callee and party/other_party", where,
                            "a per-party export maps party and other_party; a per-call export "
@@ -491,7 +568,7 @@ def per_party(src: TableSource, present: dict[str, Any]) -> bool:
     if src.directions is None:
         return False
     mapped = _mapped(src)
-    if mapped & {"party", "other_party"}:
+    if src.party_from_file_name or mapped & {"party", "other_party"}:
         return True
     return not mapped & {"caller", "callee"} and "party" in present and "caller" not in present
 
@@ -798,30 +875,42 @@ def read_table(
                            f"{table}.format")
     fmt = src.format or kinds.pop()
     encoding = src.csv.get("encoding", "utf-8")
-    if fmt != "csv" or _duckdb_encoding(encoding) is not None:
-        return _read_table(con, cfg, contract, table, src, fmt, files, deferred,
-                           _duckdb_encoding(encoding) or "utf-8")
+    parties = party_files(contract, cfg.calendar.days) \
+        if table == "calls" and src.party_from_file_name else {}
+    label = file_labels(contract, table, files, cfg.calendar.days)
+    transcode = fmt == "csv" and _duckdb_encoding(encoding) is None
     spill = cfg.duckdb.temp_directory or cfg.duckdb_path.parent / "tmp"
-    with utf8_copies(files, encoding, Path(spill)) as copies:
+    with utf8_copies(files, encoding, Path(spill)) if transcode else \
+            contextlib.nullcontext({str(f): str(f) for f in files}) as copies:
+        # each path read (a file, or its UTF-8 copy) -> the user's file, and the file's label
+        names = {read: label[original] for read, original in copies.items()}
+        party_of = {read: parties[original][0] for read, original in copies.items()} \
+            if parties else None
         try:
-            raw = _read_table(con, cfg, contract, table, src, fmt, [Path(c) for c in copies],
-                              deferred, "utf-8")
-        except MappingError as e:  # name the user's file, not the copy
-            raise MappingError(e.what, copies.get(e.where or "", e.where), e.fix) from None
-        for copy, original in copies.items():  # name the user's files, not the copies
-            con.execute(f"UPDATE {quote_identifier(raw.table)} SET _file = $original "
-                        "WHERE _file = $copy",
-                        {"original": original, "copy": copy})
-    return replace(raw, rejected_lines=[(copies.get(f, f), line, error)
+            raw = _read_table(con, cfg, contract, table, src, fmt, [Path(r) for r in copies],
+                              deferred, _duckdb_encoding(encoding) or "utf-8", party_of)
+        except MappingError as e:  # name the user's file (or its label), never a copy
+            what = e.what
+            for read, original in copies.items():
+                what = what.replace(read, names[read]).replace(original, names[read])
+            raise MappingError(what, names.get(e.where or "", e.where), e.fix) from None
+        moved = {read: shown for read, shown in names.items() if read != shown}
+        if moved:
+            con.execute(f"UPDATE {quote_identifier(raw.table)} SET _file = coalesce("
+                        "map_extract_value(MAP($read, $shown), _file), _file)",
+                        {"read": list(moved), "shown": list(moved.values())})
+    return replace(raw, rejected_lines=[(names.get(f, f), line, error)
                                         for f, line, error in raw.rejected_lines],
-                   files=[str(f) for f in files])
+                   files=[label[str(f)] for f in files])
 
 
 def _read_table(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContract, table: str,
     src: TableSource, fmt: str, files: list[Path], deferred: tuple[str, ...], encoding: str,
+    party_of: dict[str, str] | None = None,
 ) -> RawRead:
-    """:func:`read_table` of ``files`` that DuckDB decodes itself (``encoding``)."""
+    """:func:`read_table` of ``files`` that DuckDB decodes itself (``encoding``); ``party_of``:
+    each file's party, for a one-file-per-party export (:func:`party_files`)."""
     run_sql(con, "ingest/canonical.sql")
     p = _Params()
     tokens = p(list(contract.null_tokens))
@@ -846,7 +935,10 @@ def _read_table(
                 _mapped(src) and ("age" in _mapped(src) or "age" in present):  # age wins
             cols.append("CAST(NULL AS VARCHAR) AS birth_year")
             continue
-        if name in src.constants:
+        if name == "party" and party_of is not None:
+            expr, dtype = f"map_extract_value(MAP({p(list(party_of))}, " \
+                f"{p(list(party_of.values()))}), filename)", "VARCHAR"
+        elif name in src.constants:
             expr, dtype = p(src.constants[name]), "VARCHAR"
         else:
             mapped = src.columns.get(name, name)

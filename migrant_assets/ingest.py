@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 
 from migrant_assets.config import FilesSource, StudyConfig, SyntheticSource
-from migrant_assets.contract import DataContract, RawRead, read_table
+from migrant_assets.contract import DataContract, RawRead, file_labels, read_table
 from migrant_assets.db import (
     drop_tables,
     first_row,
@@ -79,7 +79,8 @@ REASON_FIXES: dict[str, str] = {
     "duration_over_24h": "the duration's unit (seconds are expected; calls.duration_unit: ms "
                          "reads milliseconds)",
     "missed_call": "event_types and missed_calls",
-    "self_call": "caller and callee mapped to the same column",
+    "self_call": "caller and callee mapped to the same column, or, one record per party, "
+                 "records whose other_party is the served party itself",
     "unknown_cell": "the cells file and the cell columns of calls: the same ids, written the "
                     "same way (0012 and 12 differ: a spreadsheet drops leading zeros, set "
                     "cell_ids: {strip_leading_zeros: true}; LAC + CI mapped as two columns in "
@@ -242,7 +243,8 @@ def land_calls(
                "national_digits": contract.numbers.national_digits,
                "trunk_prefix": contract.numbers.trunk_prefix,
                "strip_cell_zeros": contract.cell_ids.strip_leading_zeros}
-    run_sql(con, "ingest/landing_start.sql", {"files": [str(f) for f in files]})
+    labels = file_labels(contract, "calls", files, cal.days)  # never a name that is a number
+    run_sql(con, "ingest/landing_start.sql", {"files": [labels[str(f)] for f in files]})
     drop_tables(con, *STAGED_LANDING.values(), if_exists=True)
     run_schema_sql(con, "ingest/landing_tables.sql", identifiers=STAGED_LANDING)
     read, counts, outside = 0, {}, []

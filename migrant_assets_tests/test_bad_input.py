@@ -310,6 +310,20 @@ CASES = [
          mapping={"calls": {"columns": {"party": "a_party", "direction": "a_cell"},
                             "directions": {"outgoing": ["T1"], "incoming": ["T2"]}}},
          error=(MappingError, "both caller/callee and party/other_party")),
+    Case("party from file names without a rule",
+         mapping={"calls": {"party_from_file_name": True}},
+         error=(MappingError, "reads the party from the file names but gives no directions")),
+    Case("party from file names beside caller and callee",
+         mapping={"calls": {"party_from_file_name": True, "columns": {"direction": "a_cell"},
+                            "directions": {"outgoing": ["T1"], "incoming": ["T2"]}}},
+         error=(MappingError, r"reads the party from the file names and also maps \['callee', "
+                              r"'caller'\]")),
+    Case("party from file names with two groups",
+         mapping={"calls": {"party_from_file_name": r"(\d+)_(\d+)\.csv"}},
+         error=(MappingError, "must have exactly one group")),
+    Case("party from the subscribers' file names",
+         mapping={"subscribers": {"party_from_file_name": True}},
+         error=(MappingError, "subscribers sets party_from_file_name")),
     Case("no calls file", mapping={"calls": {"path": "nothing/*.csv"}},
          error=(MappingError, "no calls file matches")),
     Case("unknown time zone", mapping={"calls": {"timestamps": {"timezone": "Mars/Olympus"}}},
@@ -1048,6 +1062,57 @@ def test_the_records_of_a_call_stamped_apart(within: float, calls: list, tmp_pat
     assert all((r[0], r[1]) == (_uid("O1"), _uid("O2")) for r in _calls(con))
     assert stats["calls"].excluded_by_reason == (
         {"other_party_record": 12 - len(calls)} if len(calls) < 12 else {})
+
+
+def test_one_file_per_party_named_by_its_number(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """bandicoot's layout, one file per subscriber named by its number: each record's party is
+    read from the file's name (party_from_file_name's group), through a gzipped cp1252 copy
+    too; the name is never kept or shown: the landing's files, the quarantine and the messages
+    name each file by its label, numbered in path order."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("per-user files"))
+    src = tmp_path / "operator"
+    (src / "cdr.csv").unlink()
+    (src / "users").mkdir()
+    records = {A: [(B, "out", "10:00:00", "T1"), (X, "In", "11:00:00", "T2")],
+               B: [(A, "in", "10:00:00", "T2"), (A, "OUT", "12:00:00", "T2")]}
+    for number, rows in records.items():
+        lines = ["correspondent_id,direction,datetime,call_duration,antenna_id",
+                 *(f"{o},{d},{DAY} {t},60,{c}" for o, d, t, c in rows), "a,malformed,line"]
+        (src / "users" / f"user_{number}.csv.gz").write_bytes(
+            gzip.compress(("\n".join(lines) + "\n").encode("cp1252")))
+    _remap(src, "calls", path="users/*.csv.gz", party_from_file_name=r"user_(\d+)\.csv",
+           csv={"encoding": "cp1252"}, directions={"outgoing": ["out"], "incoming": ["in"]},
+           columns={"other_party": "correspondent_id", "start_ts": "datetime",
+                    "duration": "call_duration", "cell": "antenna_id"})
+    con, stats = _ingest(study)
+    assert con.execute("SELECT caller, callee, hour(start_ts), caller_cell, callee_cell "
+                       "FROM calls ORDER BY start_ts").fetchall() == [
+        (_uid("O1"), _uid("O2"), 10, "T1", "T2"),
+        (pseudonym(KEY, "number", X), _uid("O1"), 11, None, "T2"),
+        (_uid("O2"), _uid("O1"), 12, "T2", None)]
+    assert stats["calls"].excluded_by_reason == {"other_party_record": 1}
+    folder = str(src / "users")
+    assert con.execute("SELECT file, rows_read FROM landed_files ORDER BY file_id").fetchall() \
+        == [(f"{folder}/[party file {i} of 2].csv.gz", 3) for i in (1, 2)]
+    assert sorted(con.execute("SELECT file FROM quarantine WHERE reason = 'malformed_line'")
+                  .fetchall()) == [(f"{folder}/[party file {i} of 2].csv.gz",) for i in (1, 2)]
+    for (table,) in con.execute("SHOW TABLES").fetchall():
+        text = con.execute(f'SELECT * FROM "{table}"').df().to_csv(index=False)
+        assert A not in text and B not in text, table
+
+    (src / "users" / "notes.csv.gz").write_bytes(gzip.compress(b"x\n"))  # not a party's file
+    with pytest.raises(MappingError, match=r"the names of 1 of the 3 calls files give no party"
+                       ) as info:
+        _ingest(study)
+    assert info.value.where == f"{folder}/[party file 1 of 3].csv.gz"  # in path order
+    (src / "users" / "notes.csv.gz").unlink()
+    _remap(src, "calls", format="parquet")  # DuckDB's message names the file it read
+    with pytest.raises(MappingError, match="the file cannot be read") as info:
+        _ingest(study)
+    assert A not in str(info.value) and B not in str(info.value)
+    assert info.value.where == f"{folder}/[party file 1 of 2].csv.gz"
 
 
 def test_records_of_one_call_fill_each_others_cells(tmp_path: Path,

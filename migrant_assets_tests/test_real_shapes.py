@@ -4,11 +4,12 @@
 (a) one CSV with epoch seconds, a duration column, an event-type column with SMS and missed
 calls, no cell columns, numbers as floats in the calls file and as text with a country prefix in
 the subscribers file; (b) a Parquet glob of arbitrary parts with timezone-aware UTC timestamps, a
-study city in UTC+8, subscribers' numbers stored as DOUBLE; (c) a single CSV over another month
-and city (Berlin, March 2021, Monday weeks, quiet days, ISO timestamps with offsets, subscribers'
-numbers with the national trunk prefix) with one record per served party (the caller's MOC and
-the callee's MTC, each with its own cell), and no leaving migrant at all, so the departure
-classifiers cannot be trained.
+study city in UTC+8, subscribers' numbers stored as DOUBLE; (c) one CSV per subscriber, named
+by its number (bandicoot's layout), over another month and city (Berlin, March 2021, Monday
+weeks, quiet days, ISO timestamps with offsets, numbers with the national trunk prefix) with one
+record per served party (the caller's "out" and the callee's "in", each with its own cell), and
+no leaving migrant at all, so the departure classifiers cannot be trained. The file names are
+numbers, so test_no_raw_identifier_anywhere also checks that no file name is kept or shown.
 
 Each checks the row accounting against the rows written, the labels against the planted
 groups, and every feature of the weekly windows against an independent computation
@@ -176,8 +177,8 @@ def shape_b(root: Path) -> tuple[Path, Extract, dict]:
 
 
 def shape_c(root: Path) -> tuple[Path, Extract, dict]:
-    """One CSV over March 2021 in Berlin, one record per served party (MOC, MTC): Monday weeks,
-    quiet days, ISO offsets, no leavers."""
+    """One CSV per subscriber over March 2021 in Berlin, named by its number, one record per
+    served party (out, in): Monday weeks, quiet days, ISO offsets, no leavers."""
     quiet = [date(2021, 3, 14), date(2021, 3, 21)]
     ext = build_extract(13, date(2021, 3, 1), date(2021, 3, 31), "Berlin", date(2021, 3, 8),
                         None, quiet, BERLIN_BBOX, with_cells=True, number_base=15_100_000_000)
@@ -191,24 +192,29 @@ def shape_c(root: Path) -> tuple[Path, Extract, dict]:
         return instant.strftime("%Y-%m-%dT%H:%M:%SZ") if i % 2 else \
             instant.astimezone(zone).isoformat()
 
-    # one record per served party: the caller's MOC and the callee's MTC, each with its own cell
-    # (another operator's number has no record of its own), in no particular order
+    # one record per served party: the caller's (out) and the callee's (in), each with its own
+    # cell, in one file per subscriber named by its number, as bandicoot lays users out
+    # (another operator's number has no file), in no particular order
     subscribed = {sub["number"] for sub in ext.subscribers}
-    records = []
+    records: dict[str, list[str]] = {}
     for i, c in enumerate(ext.calls):
         end = utc(c.start, zone.key) + timedelta(seconds=c.duration or 0)  # an instant
         end_text = end.strftime("%Y-%m-%dT%H:%M:%SZ") if (i + 1) % 2 else \
             end.astimezone(zone).isoformat()
         times = f"{iso(c.start, i)},{end_text}"
         if c.caller in subscribed:
-            records.append(f"+49{c.caller},0049{c.callee},MOC,{times},{c.caller_cell or ''}")
+            records.setdefault(c.caller, []).append(f"0049{c.callee},out,{times},"
+                                                    f"{c.caller_cell or ''}")
         if c.callee in subscribed:
-            records.append(f"0049{c.callee},+49{c.caller},mtc,{times},{c.callee_cell or ''}")
-    order = sorted(range(len(records)), key=lambda i: (i * 7919) % len(records))
-    lines = ["served,other,call_type,begin,finish,cell"] + [records[i] for i in order]
+            records.setdefault(c.callee, []).append(f"+49{c.caller},In,{times},"
+                                                    f"{c.callee_cell or ''}")
     data = root / "data"
-    data.mkdir(parents=True, exist_ok=True)
-    (data / "march_export.csv").write_text("\n".join(lines) + "\n")
+    (data / "users").mkdir(parents=True, exist_ok=True)
+    for number, lines in records.items():  # the national form, with the trunk prefix
+        order = sorted(range(len(lines)), key=lambda i: (i * 7919) % len(lines))
+        (data / "users" / f"0{number}.csv").write_text("\n".join(
+            ["correspondent_id,direction,begin,finish,antenna_id"]
+            + [lines[i] for i in order]) + "\n")
     subs = ["nr;owner;age;sex;born;local"] + [  # the national form, with the trunk prefix
         f"0{s['number']};{s['owner']};{s['age']};{s['sex']};{s['province']};1"
         for s in ext.subscribers]
@@ -217,11 +223,10 @@ def shape_c(root: Path) -> tuple[Path, Extract, dict]:
         ["site;latitude;longitude"] + [f"{c[0]};{c[1]!r};{c[2]!r}" for c in ext.cells]) + "\n")
     mapping = {
         "numbers": {"country_code": "49", "trunk_prefix": "0"},
-        "calls": {"path": "march_export.csv",
-                  "columns": {"party": "served", "other_party": "other",
-                              "direction": "call_type", "start_ts": "begin",
-                              "end_ts": "finish", "cell": "cell"},
-                  "directions": {"outgoing": ["MOC"], "incoming": ["MTC"]}},
+        "calls": {"path": "users/*.csv", "party_from_file_name": True,
+                  "columns": {"other_party": "correspondent_id", "start_ts": "begin",
+                              "end_ts": "finish", "cell": "antenna_id"},
+                  "directions": {"outgoing": ["out"], "incoming": ["in"]}},
         "subscribers": {"path": "subs.csv", "csv": {"delim": ";"},
                         "columns": {"number": "nr", "owner_id": "owner",
                                     "birth_province": "born", "is_local_number": "local"}},
@@ -241,7 +246,8 @@ def shape_c(root: Path) -> tuple[Path, Extract, dict]:
                  "center_lat": 52.52, "center_lon": 13.405},
     }
     both = sum(c.caller in subscribed and c.callee in subscribed for c in ext.calls)
-    expected = {"read": len(records), "quarantined": {}, "excluded": {},
+    assert len(records) > 20
+    expected = {"read": sum(map(len, records.values())), "quarantined": {}, "excluded": {},
                 "other_party_record": both}
     assert 0 < both < len(ext.calls)
     return _study(root, mapping, extra), ext, expected
