@@ -156,10 +156,23 @@ Code = Annotated[str, BeforeValidator(_code)]
 
 class EventTypes(_Model):
     """Which values of the ``event_type`` column are calls and which are missed calls; rows of
-    any other type (SMS, data sessions) are not calls: counted, not ingested."""
+    any other type (SMS, data sessions) are not calls: counted, not ingested. Without ``call``,
+    every value not listed as ``missed`` (an empty one too) is a call: ``{missed: [-1]}`` with
+    ``event_type`` and ``duration`` mapped to one column reads a duration of -1 as a missed
+    call."""
 
-    call: list[Code]
+    call: list[Code] | None = None
     missed: list[Code] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _some(self) -> EventTypes:
+        if self.call is None and not self.missed:
+            raise ValueError("event_types lists no call and no missed value")
+        both = {v.strip().lower() for v in self.call or []} & {
+            v.strip().lower() for v in self.missed}
+        if both:
+            raise ValueError(f"event_types lists {sorted(both)} as both call and missed")
+        return self
 
 
 class Directions(_Model):

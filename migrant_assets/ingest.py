@@ -231,7 +231,9 @@ def land_calls(
     params = {
         "has_events": events is not None,
         "has_directions": src.directions is not None,
-        "call_events": [e.lower() for e in events.call] if events else [],
+        # None: every value not listed as missed is a call
+        "call_events": [e.lower() for e in events.call] if events and events.call is not None
+        else None if events else [],
         "missed_events": [e.lower() for e in events.missed] if events else [],
         "missed_rule": src.missed_calls,
         "seconds_per_unit": {"s": 1.0, "ms": 0.001}[src.duration_unit],

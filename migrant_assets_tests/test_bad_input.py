@@ -310,6 +310,13 @@ CASES = [
          mapping={"calls": {"columns": {"party": "a_party", "direction": "a_cell"},
                             "directions": {"outgoing": ["T1"], "incoming": ["T2"]}}},
          error=(MappingError, "both caller/callee and party/other_party")),
+    Case("event types with no list", mapping={"calls": {"columns": {"event_type": "a_cell"},
+                                                        "event_types": {"missed": []}}},
+         error=(MappingError, "event_types lists no call and no missed value")),
+    Case("an event type both a call and missed",
+         mapping={"calls": {"columns": {"event_type": "a_cell"},
+                            "event_types": {"call": ["T1"], "missed": ["t1 "]}}},
+         error=(MappingError, r"event_types lists \['t1'\] as both call and missed")),
     Case("party from file names without a rule",
          mapping={"calls": {"party_from_file_name": True}},
          error=(MappingError, "reads the party from the file names but gives no directions")),
@@ -1113,6 +1120,29 @@ def test_one_file_per_party_named_by_its_number(tmp_path: Path,
         _ingest(study)
     assert A not in str(info.value) and B not in str(info.value)
     assert info.value.where == f"{folder}/[party file 1 of 2].csv.gz"
+
+
+def test_seconds_since_the_start_and_minus_one_for_a_missed_call(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shape of a public study's call log (the Copenhagen Networks Study's calls.csv):
+    seconds since the study's start, and a duration of -1 for a missed call, read by mapping
+    event_type to the duration column with event_types: {missed: [-1]} (every other value a
+    call). The missed call is a contact without a duration; -5 is still end_before_start."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("relative seconds"))
+    src = tmp_path / "operator"
+    day4 = 4 * 86400  # 2016-09-05, the fifth day after the origin
+    _write(src / "cdr.csv", "timestamp,caller,callee,duration",
+           [(str(day4 + 36000), A, B, "60"), (str(day4 + 39600), A, B, "-1"),
+            (str(day4 + 43200), B, A, "-5")])
+    _remap(src, "calls", columns={"start_ts": "timestamp", "event_type": "duration"},
+           timestamps={"unit": "s", "origin": "2016-09-01T00:00:00"},
+           event_types={"missed": [-1]})
+    con, stats = _ingest(study)
+    assert con.execute("SELECT caller, callee, hour(start_ts), duration_s FROM calls "
+                       "ORDER BY start_ts").fetchall() == [
+        (_uid("O1"), _uid("O2"), 10, 60.0), (_uid("O1"), _uid("O2"), 11, None)]
+    assert stats["landed_calls"].quarantined_by_reason == {"end_before_start": 1}
 
 
 def test_records_of_one_call_fill_each_others_cells(tmp_path: Path,

@@ -30,6 +30,8 @@ WITH typed AS (
             WHEN NOT $has_events THEN 'call'
             WHEN list_contains($call_events, lower(r.event_type)) THEN 'call'
             WHEN list_contains($missed_events, lower(r.event_type)) THEN 'missed'
+            -- no list of calls: every value not listed as missed is a call
+            WHEN $call_events IS NULL THEN 'call'
             ELSE 'other'
         END AS event,
         -- seconds: a number of $seconds_per_unit seconds (1, or 0.001 for milliseconds), or a
@@ -85,8 +87,9 @@ ruled AS (
             WHEN start_ts IS NULL THEN 'bad_timestamp'
             WHEN day NOT BETWEEN $month_start AND $month_end THEN 'outside_calendar'
             WHEN end_value IS NULL AND event <> 'missed' THEN 'bad_timestamp'
-            WHEN duration_us < 0 THEN 'end_before_start'
-            WHEN duration_us > 86400000000 THEN 'duration_over_24h'
+            -- a missed call has no duration: -1 may mark it (event_types: {missed: [-1]})
+            WHEN duration_us < 0 AND event <> 'missed' THEN 'end_before_start'
+            WHEN duration_us > 86400000000 AND event <> 'missed' THEN 'duration_over_24h'
         END AS rule
     FROM timed
 ),
