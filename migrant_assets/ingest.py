@@ -45,13 +45,15 @@ QUARANTINE_REASONS: dict[str, tuple[str, ...]] = {
         "bad_direction",
         "missing_id",
         "masked_number",
+        "rounded_id",
         "bad_timestamp",
         "end_before_start",
         "duration_over_24h",
         "missed_call",
     ),
     "calls": ("self_call", "unknown_cell", "duplicate_call"),
-    "subscribers": ("malformed_line", "missing_id", "bad_attribute", "duplicate_number"),
+    "subscribers": ("malformed_line", "missing_id", "rounded_id", "bad_attribute",
+                    "duplicate_number"),
     "cells": ("malformed_line", "missing_id", "bad_coordinates", "outside_bbox", "duplicate_id"),
     "estates": (
         "malformed_line",
@@ -71,6 +73,9 @@ REASON_FIXES: dict[str, str] = {
     "missing_id": "the columns mapped to the numbers and ids, and null_tokens",
     "masked_number": "the export's masking of numbers (138****1234 stands for many people): "
                      "ask for numbers hashed with a key instead, which keep people apart",
+    "rounded_id": "numbers saved by a spreadsheet in scientific notation (1.33518E+10 keeps 6 "
+                  "of 11 digits, so it stands for many people): export the column as text, "
+                  "or from the source rather than through a spreadsheet",
     "bad_timestamp": "the timestamps rule: format (e.g. '%d/%m/%Y %H:%M:%S' for day-first "
                      "dates), unit for numbers, and duration (seconds or H:MM:SS)",
     "end_before_start": "the timestamps' time zones (end_ts and start_ts in one zone), or an "

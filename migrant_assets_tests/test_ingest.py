@@ -40,9 +40,11 @@ SUBSCRIBERS = [
     ("", "OWNER-D", "20", "F", "Anhui", "true", "regular"),  # missing_id
     ("13800000005", "OWNER-E", "old", "M", "Anhui", "true", "regular"),  # bad_attribute
     ("13800000003", "OWNER-F", "33", "M", "Jiangsu", "true", "regular"),  # duplicate_number
+    ("1.38E+10", "OWNER-G", "33", "M", "Jiangsu", "true", "regular"),  # rounded_id
 ]
 SUBSCRIBER_REASONS = {
-    "missing_id": 1, "bad_attribute": 1, "duplicate_number": 1, "malformed_line": 1}
+    "missing_id": 1, "rounded_id": 1, "bad_attribute": 1, "duplicate_number": 1,
+    "malformed_line": 1}
 
 CELLS = [
     ("T1", "31.20", "121.40"),
@@ -80,6 +82,7 @@ CALLS = [
     ("13800000001", "13800000003", T + "10:00:00", T + "10:01:00", "T1", "T2"),  # duplicate_call
     ("", OTHER, T + "13:00:00", T + "13:01:00", "T1", ""),  # missing_id
     ("13800000001", "138****5678", T + "13:30:00", T + "13:31:00", "T1", ""),  # masked_number
+    ("1.38E+10", OTHER, T + "13:40:00", T + "13:41:00", "T1", ""),  # rounded_id
     ("13800000001", OTHER, "yesterday", T + "13:01:00", "T1", ""),  # bad_timestamp
     ("13800000001", OTHER, T + "14:00:00", "", "T1", ""),  # bad_timestamp
     ("13800000001", OTHER, T + "15:00:00", T + "14:00:00", "T1", ""),  # end_before_start
@@ -97,6 +100,7 @@ CALLS = [
 LANDING_REASONS = {
     "missing_id": 1,
     "masked_number": 1,
+    "rounded_id": 1,
     "bad_timestamp": 2,
     "end_before_start": 1,
     "duration_over_24h": 1,
@@ -235,7 +239,7 @@ def test_every_reason_is_triggered_and_counted(user_data: Path, env: None) -> No
     assert stats["calls"].accepted == 4 and stats["calls_other_day"].accepted == 1
     assert con.execute("SELECT count(*) FROM calls").fetchone()[0] == 5
     assert con.execute("SELECT rows_read, rows_landed, rows_quarantined, rows_outside_calendar "
-                       "FROM landed_files").fetchall() == [(len(CALLS) + 1, 10, 8, 1)]
+                       "FROM landed_files").fetchall() == [(len(CALLS) + 1, 10, 9, 1)]
     assert stats["subscribers"].read == len(SUBSCRIBERS) + 1
     assert stats["subscribers"].accepted == 4  # numbers: 4 valid rows of 3 owners
     assert stats["cells"].read == len(CELLS) + 1 and stats["cells"].accepted == 2

@@ -4,7 +4,7 @@
 
 -- A float-encoded integer ('1.39e10', '13912345678.0') as the integer's digits; any other text
 -- as it is.
-CREATE OR REPLACE TEMP MACRO canonical_id(t) AS
+CREATE OR REPLACE TEMP MACRO float_digits(t) AS
     CASE
         WHEN regexp_full_match(t, '[+]?[0-9]+(\.[0-9]*)?([eE][+]?[0-9]+)?')
             AND regexp_matches(t, '[.eE]')
@@ -13,6 +13,31 @@ CREATE OR REPLACE TEMP MACRO canonical_id(t) AS
             AND TRY_CAST(t AS DOUBLE) < 1e18
             THEN CAST(CAST(TRY_CAST(t AS DOUBLE) AS HUGEINT) AS VARCHAR)
         ELSE t
+    END;
+
+-- What a spreadsheet puts around an identifier it was told to keep as text: a leading
+-- apostrophe ('13912345678) or a formula ="0012345"; the identifier is what is inside.
+CREATE OR REPLACE TEMP MACRO unwrapped(t) AS
+    CASE
+        WHEN regexp_full_match(t, '="[^"]*"') THEN trim(substr(t, 3, length(t) - 3))
+        WHEN starts_with(t, '''') AND length(t) > 1 THEN trim(substr(t, 2))
+        ELSE t
+    END;
+
+-- An integer in scientific notation written with fewer significant digits than it has
+-- ('1.33518E+10' for 13351833678: a spreadsheet rounded it, so it stands for many numbers).
+CREATE OR REPLACE TEMP MACRO rounded(t) AS
+    regexp_full_match(t, '[+]?[0-9]+(\.[0-9]*)?[eE][+]?[0-9]+')
+    AND length(ltrim(replace(regexp_extract(t, '[0-9]+(\.[0-9]*)?'), '.', ''), '0'))
+    < length(float_digits(t));
+
+-- Any identifier as one text whatever the file stored it as: unwrapped, float-encoded integers
+-- as digits; a rounded one marked with a leading '~', which no identifier has, so that the
+-- rules quarantine it (rounded_id) rather than merge the people it stands for.
+CREATE OR REPLACE TEMP MACRO canonical_id(t) AS
+    CASE
+        WHEN rounded(unwrapped(t)) THEN '~' || float_digits(unwrapped(t))
+        ELSE float_digits(unwrapped(t))
     END;
 
 -- A phone number: separators removed from a number written with digits only, then the country

@@ -22,6 +22,7 @@ WITH typed AS (
         a.number_id AS caller_number,
         b.number_id AS callee_number,
         a.masked OR b.masked AS masked,
+        a.rounded OR b.rounded AS rounded,
         ca.cell AS caller_cell,
         cb.cell AS callee_cell,
         ca.shown AS caller_cell_shown,
@@ -84,6 +85,7 @@ ruled AS (
             WHEN $has_directions AND side IS NULL THEN 'bad_direction'
             WHEN caller_number IS NULL OR callee_number IS NULL THEN 'missing_id'
             WHEN masked THEN 'masked_number'
+            WHEN rounded THEN 'rounded_id'
             WHEN start_ts IS NULL THEN 'bad_timestamp'
             WHEN day NOT BETWEEN $month_start AND $month_end THEN 'outside_calendar'
             WHEN end_value IS NULL AND event <> 'missed' THEN 'bad_timestamp'

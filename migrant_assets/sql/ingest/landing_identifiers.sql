@@ -35,7 +35,10 @@ SELECT
     )
     OR lower(b.number) IN (
         'anonymous', 'private', 'withheld', 'unknown', 'restricted', 'unavailable', 'hidden'
-    ) AS masked
+    ) AS masked,
+    -- rounded: a number a spreadsheet wrote in scientific notation with fewer digits than it
+    -- has (canonical.sql marks it '~'): it stands for many people too (rounded_id)
+    starts_with(b.number, '~') AS rounded
 FROM batch_numbers AS b
 INNER JOIN landing_number_ids AS k ON k.number = b.number;
 

@@ -10,6 +10,8 @@ SELECT
     CAST(row_number() OVER (ORDER BY file) AS INTEGER) AS file_id,
     file
 FROM (SELECT DISTINCT unnest($files) AS file) AS f;
-CREATE OR REPLACE TEMP TABLE landing_numbers (text VARCHAR, number_id BIGINT, masked BOOLEAN);
+CREATE OR REPLACE TEMP TABLE landing_numbers (
+    text VARCHAR, number_id BIGINT, masked BOOLEAN, rounded BOOLEAN
+);
 CREATE OR REPLACE TEMP TABLE landing_number_ids (number VARCHAR, number_id BIGINT);
 CREATE OR REPLACE TEMP TABLE landing_cells (text VARCHAR, cell VARCHAR, shown VARCHAR);

@@ -36,7 +36,9 @@ SELECT
     age AS age_text,
     birth_year AS birth_text,
     sex AS sex_text,
-    is_local_number AS local_text
+    is_local_number AS local_text,
+    -- an identifier a spreadsheet rounded (canonical.sql marks it '~'): rounded_id
+    starts_with(number, '~') OR starts_with(owner_id, '~') AS rounded
 FROM (
     SELECT
         *,
@@ -59,6 +61,7 @@ FROM (
         *,
         CASE
             WHEN number_id IS NULL OR user_id IS NULL THEN 'missing_id'
+            WHEN rounded THEN 'rounded_id'
             WHEN (coalesce(age_text, birth_text) IS NOT NULL
                 AND (age IS NULL OR age NOT BETWEEN 0 AND 120))
                 OR (sex_text IS NOT NULL AND sex IS NULL)
