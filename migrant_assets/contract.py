@@ -863,6 +863,30 @@ def _timestamp(expr: str, dtype: str, rule: Timestamps, city_tz: str, p: _Params
     return f"CASE WHEN regexp_matches({text}, {p(offset)}) THEN {aware} ELSE {naive} END"
 
 
+#: Files the reader cannot read, by extension: what they are and what to do.
+_UNREADABLE = {
+    ".json": ("a JSON file", "convert it to Parquet or CSV, e.g. with DuckDB: COPY (FROM "
+              "'calls.jsonl') TO 'calls.parquet'"),
+    ".zip": ("a zip archive", "unzip it (a gzipped .gz or zstd .zst file is read as it is)"),
+    ".xlsx": ("a spreadsheet workbook", "save each sheet as CSV, with numbers as text"),
+    ".7z": ("a 7-zip archive", "extract it (a gzipped .gz or zstd .zst file is read as it is)"),
+    ".rar": ("a rar archive", "extract it (a gzipped .gz or zstd .zst file is read as it is)"),
+}
+_UNREADABLE.update({".jsonl": _UNREADABLE[".json"], ".ndjson": _UNREADABLE[".json"],
+                    ".xls": _UNREADABLE[".xlsx"]})
+
+
+def _refuse_unreadable(files: list[Path], table: str, labels: dict[str, str]) -> None:
+    """A JSON file, an archive or a workbook among ``files`` is a clear error, before a CSV
+    reader splits it into nonsense columns (whose names would be data)."""
+    for f in files:
+        kind = next((_UNREADABLE[x.lower()] for x in reversed(f.suffixes)
+                     if x.lower() in _UNREADABLE), None)
+        if kind is not None:
+            raise MappingError(f"{table}: the file is {kind[0]}; the contract reads CSV and "
+                               "Parquet files", labels.get(str(f), str(f)), kind[1])
+
+
 def read_table(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContract, table: str,
     files: list[Path] | None = None, deferred: tuple[str, ...] = (),
@@ -881,6 +905,7 @@ def read_table(
     src = contract.source(table)  # raises for a name outside CONTRACT_COLUMNS: the temp table
     assert src is not None, f"{table} has no source"  # names below are from that allow-list
     files = files if files is not None else contract.files(table, cfg.calendar.days)
+    _refuse_unreadable(files, table, file_labels(contract, table, files, cfg.calendar.days))
     kinds = {"parquet" if f.suffix.lower() == ".parquet" else "csv" for f in files}
     if src.format is None and len(kinds) > 1:
         raise MappingError(f"{table}: the files mix Parquet and other files", str(files[0]),
@@ -959,7 +984,7 @@ def _read_table(
             found_parts = [present.get(part.lower()) for part in parts]
             found = found_parts[0] if len(parts) == 1 else None
             if None in found_parts:
-                has = sorted(v[0] for k, v in present.items()
+                has = sorted(redact(v[0], 64) for k, v in present.items()
                              if k not in ("filename", "file_row_number"))
                 if table == "calls" and name == "end_ts" and name not in src.columns \
                         and not uses_duration:

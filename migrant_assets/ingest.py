@@ -96,9 +96,12 @@ REASON_FIXES: dict[str, str] = {
                       "export, docs/data_contract.md)",
     "bad_direction": "the directions rule: every value of the direction column listed as "
                      "outgoing or incoming",
-    "bad_attribute": "the subscribers' age, sex and local flag columns: other codes need a "
-                     "recode (sex 1/2: recode: {sex: {'1': M, '2': F}}), a year or date of "
-                     "birth maps to birth_year (docs/data_contract.md, Values)",
+    "bad_attribute": "the subscribers' age, sex and local flag columns (each quarantine "
+                     "record shows the values): sex is read as M/F, male/female or 男/女, the "
+                     "local flag as true/false, t/f, 1/0, yes/no, y/n or 是/否, the age as "
+                     "whole years; other codes need a recode (recode: {sex: {'1': M, '2': F}}"
+                     ", {is_local_number: {本地: 'true', 外地: 'false'}}), and a year or date "
+                     "of birth maps to birth_year (docs/data_contract.md, Values)",
     "duplicate_number": "overlapping subscribers files",
     "bad_coordinates": "the lat/lon columns and decimal_separator",
     "outside_bbox": "lat and lon swapped, coordinates written as integers (31230416 for "
@@ -117,6 +120,11 @@ def check_first(reasons: dict[str, int]) -> str | None:
     return f"{top}: {REASON_FIXES[top]}" if top in REASON_FIXES else None
 
 
+#: What to look at when no subscriber was accepted from rows read, or none was read.
+NO_SUBSCRIBER_FIX = ("no subscriber was accepted: see subscribers.quarantine_share and the "
+                     "subscribers table's quarantine")
+EMPTY_SUBSCRIBERS_FIX = ("the subscribers file has no rows (empty, or a header only): the "
+                         "mapping's subscribers.path")
 #: What to look at when no call of a day links to a subscriber.
 UNLINKED_FIX = ("numbers written differently in calls and subscribers: the mapping's numbers "
                 "rule, country_code (+86… against 138…), trunk_prefix (0151… against "

@@ -615,22 +615,33 @@ def _ingestion_checks(study: Path) -> dict:
             for r in (first, day) for e in r.get_asset_check_evaluations()}
 
 
-def test_header_only_subscribers_fail_their_checks(tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    """A subscribers file with a header and no row makes every party external: the checks that
-    would otherwise pass on nothing fail with ERROR."""
+@pytest.mark.parametrize("shape", ["header only", "every local flag 本地/外地"])
+def test_no_subscriber_fails_their_checks_with_what_to_check(
+        shape: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A subscribers file with a header and no row, or whose every row is quarantined, makes
+    every party external: the checks that would otherwise pass on nothing fail with ERROR, and
+    say what to check first."""
     import dagster as dg
+
+    from migrant_assets.ingest import EMPTY_SUBSCRIBERS_FIX, NO_SUBSCRIBER_FIX
 
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
     monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
-    study, _ = _setup(tmp_path, Case("header only"))
-    (tmp_path / "operator" / "subs.csv").write_text(SUBS_HEADER + "\n")
+    study, _ = _setup(tmp_path, Case(shape))
+    subs = tmp_path / "operator" / "subs.csv"
+    subs.write_text(SUBS_HEADER + "\n" if shape == "header only" else
+                    subs.read_text().replace(",true,", ",本地,"))
     checks = _ingestion_checks(study)
     for name in (("subscribers", "has_users"), ("calls", "linked_to_subscribers")):
         assert not checks[name].passed and \
             checks[name].severity == dg.AssetCheckSeverity.ERROR, name
     assert checks[("calls", "row_accounting")].passed
-    assert "check_first" not in checks[("calls", "linked_to_subscribers")].metadata
+    first = {name: checks[name].metadata["check_first"].value
+             for name in (("subscribers", "has_users"), ("calls", "linked_to_subscribers"))}
+    assert first[("calls", "linked_to_subscribers")] == NO_SUBSCRIBER_FIX
+    has_users = first[("subscribers", "has_users")]
+    assert has_users == EMPTY_SUBSCRIBERS_FIX if shape == "header only" else \
+        has_users.startswith("bad_attribute: ") and "本地" in has_users
 
 
 def test_numbers_written_with_a_trunk_prefix_in_calls_only_name_the_fix(
@@ -1155,6 +1166,30 @@ def test_seconds_since_the_start_and_minus_one_for_a_missed_call(
                        "ORDER BY start_ts").fetchall() == [
         (_uid("O1"), _uid("O2"), 10, 60.0), (_uid("O1"), _uid("O2"), 11, None)]
     assert stats["landed_calls"].quarantined_by_reason == {"end_before_start": 1}
+
+
+@pytest.mark.parametrize("shape", ["no header", "JSON lines", "zip", "workbook"])
+def test_a_file_that_is_not_csv_or_has_no_header(shape: str, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file read as CSV whose first line is data names the file's "columns" without the
+    numbers in them; JSON, an archive or a workbook is refused by what it is, with its fix."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case(shape))
+    src = tmp_path / "operator"
+    name, text, pattern = {
+        "no header": ("cdr.csv", f"{A},{B},{DAY} 10:00:00,{DAY} 10:01:00,T1,T2\n",
+                      r"column 'a_party' \(contract column 'caller'\) is not in the file"),
+        "JSON lines": ("cdr.jsonl", f'{{"a_party": "{A}", "b_party": "{B}"}}\n',
+                       "the file is a JSON file.*Fix: convert it to Parquet or CSV"),
+        "zip": ("cdr.zip", "PK", "the file is a zip archive.*Fix: unzip it"),
+        "workbook": ("cdr.xlsx", "PK", "the file is a spreadsheet workbook.*save each sheet"),
+    }[shape]
+    (src / "cdr.csv").unlink()
+    (src / name).write_text(text)
+    _remap(src, "calls", path=name)
+    with pytest.raises(MappingError, match=pattern) as info:
+        _ingest(study)
+    assert A not in str(info.value) and B not in str(info.value)
 
 
 def test_records_of_one_call_fill_each_others_cells(tmp_path: Path,

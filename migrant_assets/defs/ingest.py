@@ -16,6 +16,8 @@ from migrant_assets.defs.partitions import STUDY, study_days
 from migrant_assets.defs.resources import DUCKDB_POOL, StudyResource
 from migrant_assets.errors import InputError
 from migrant_assets.ingest import (
+    EMPTY_SUBSCRIBERS_FIX,
+    NO_SUBSCRIBER_FIX,
     UNLINKED_FIX,
     IngestStats,
     calendar_coverage,
@@ -319,7 +321,10 @@ def subscribers_has_users(study: StudyResource) -> dg.AssetCheckResult:
     with study.connect() as con:
         users = subscriber_counts(con)["users"]
         read = sum(p["rows_read"] for p in row_accounting(con, "subscribers"))
-    return verdict(users > 0, 1, {"users": users, "rows_read": read})
+        fix = None if users else check_first(quarantine_reasons(con, "subscribers")) \
+            if read else EMPTY_SUBSCRIBERS_FIX
+    return verdict(users > 0, 1, {"users": users, "rows_read": read,
+                                  **({"check_first": fix} if fix else {})})
 
 
 @dg.asset_check(asset=subscribers, name="province_spellings", pool=DUCKDB_POOL,
@@ -421,7 +426,8 @@ def _day_linked(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, key: str,
                 parts: list[dict]) -> dg.AssetCheckResult:
     f = calls_day_facts(con, date.fromisoformat(key))
     n, linked = f["calls"], f["calls_with_a_subscriber"]
-    hint = {"check_first": UNLINKED_FIX} if n and not linked and f["subscribers"] else {}
+    hint = {"check_first": UNLINKED_FIX if f["subscribers"] else NO_SUBSCRIBER_FIX} \
+        if n and not linked else {}
     return verdict(linked > 0, n, {"calls_accepted": n, "calls_with_a_subscriber": linked,
                                    "share_linked": tidy(linked / n) if n else 0.0, **hint},
                    None if n else "no call stored on this day")
