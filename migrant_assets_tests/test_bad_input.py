@@ -213,6 +213,9 @@ CASES = [
          check=lambda con: _assert("19912345678" not in "".join(
              r[0] for r in con.execute("SELECT record FROM quarantine").fetchall()))),
     Case("duplicate call", calls=[CALL], quarantined=("calls", "duplicate_call")),
+    Case("a redial in the same minute, stamped to the minute",  # ends apart: two calls
+         calls=[(A, B, CALL[2], f"{DAY} 10:00:20", "T1", "T2")],
+         check=lambda con: _assert(len(_calls(con)) == 2)),
     Case("too few fields", calls_text=f"{A},{B}", quarantined=("landed_calls", "malformed_line")),
     Case("too many fields", calls_text=f"{A},{B},{T}11:00:00,{T}11:01:00,T1,T2,extra,more",
          quarantined=("landed_calls", "malformed_line")),

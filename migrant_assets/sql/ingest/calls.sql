@@ -91,22 +91,27 @@ matched AS (
 ),
 snapped AS (
     SELECT
-        r.* REPLACE (coalesce(n.caller_start, r.start_ts) AS start_ts)
+        r.* REPLACE (coalesce(n.caller_start, r.start_ts) AS start_ts),
+        -- a per-call export's records of one call end together too: two calls of a pair in one
+        -- minute of a file stamped to the minute are two calls (a per-party export's two
+        -- records may end a second apart)
+        CASE WHEN r.side IS NULL THEN r.end_ts END AS end_key
     FROM ruled AS r
     LEFT JOIN matched AS n
         ON n.file_id = r.file_id AND n.row_number = r.row_number
 ),
--- The records of one call are the valid rows with the same caller, callee and start time: the
+-- The records of one call are the valid rows with the same caller, callee and start time (and
+-- end, without sides: end_key): the
 -- first (a per-party export's caller record, then in the order below) is the call, with each
 -- cell taken from the first record that has it. A per-party export's first record of the other
 -- side is that party's record of the call ('other_party_record', excluded); any other is a
 -- 'duplicate_call'. Only the valid rows of a repeated key are ranked (the others cannot be
 -- records of one call).
 repeated AS (
-    SELECT caller, callee, start_ts
+    SELECT caller, callee, start_ts, end_key
     FROM snapped
     WHERE reason IS NULL
-    GROUP BY caller, callee, start_ts
+    GROUP BY caller, callee, start_ts, end_key
     HAVING count(*) > 1
 ),
 flagged AS (
@@ -116,13 +121,13 @@ flagged AS (
     FROM snapped AS r
     LEFT JOIN repeated AS k
         ON r.reason IS NULL AND k.caller = r.caller AND k.callee = r.callee
-        AND k.start_ts = r.start_ts
+        AND k.start_ts = r.start_ts AND k.end_key IS NOT DISTINCT FROM r.end_key
 ),
 records AS (
     SELECT
         *,
         row_number() OVER (
-            PARTITION BY caller, callee, start_ts, side
+            PARTITION BY caller, callee, start_ts, end_key, side
             ORDER BY end_ts, caller_cell, callee_cell, file_id, row_number
         ) AS side_rank,
         coalesce(first_value(side) OVER call_records, '') AS first_side,
@@ -131,7 +136,7 @@ records AS (
     FROM flagged
     WHERE is_repeated
     WINDOW call_records AS (
-        PARTITION BY caller, callee, start_ts
+        PARTITION BY caller, callee, start_ts, end_key
         ORDER BY side = 'callee', end_ts, caller_cell, callee_cell, file_id, row_number
         ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
     )
