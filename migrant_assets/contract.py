@@ -245,8 +245,8 @@ class TableSource(_Model):
     # contract column -> {value in the file: value meant}, applied before the values are judged
     recode: dict[str, dict[str, str]] = Field(default_factory=dict)
     # calls, one file per subscriber (bandicoot's layout): each record's party is the file's
-    # name without its extensions (true), or the first group of a regular expression's first
-    # match in the name (:func:`party_files`)
+    # name without its extensions (true), or the group of a regular expression's first match
+    # in the file's path relative to base_dir (:func:`party_files`)
     party_from_file_name: bool | str = False
 
     @field_validator("party_from_file_name")
@@ -463,19 +463,26 @@ _NAME_AND_EXTENSIONS = re.compile(r"^(.+?)((?:\.[A-Za-z][A-Za-z0-9]*)*)$")
 
 def party_files(contract: DataContract, days: list[date]) -> dict[str, tuple[str, str]]:
     """The calls files of a one-file-per-party export (``calls.party_from_file_name``): path ->
-    (the party as the file's name writes it, the file's *label*). The label stands for the path
-    in every table, metadata and message, since the name is an identifier (SPEC §1):
-    ``folder/[party file 17 of 104].csv``, the files numbered in path order."""
+    (the party as the file's path writes it, the file's *label*). ``true``: the party is the
+    file's name without its extensions; a pattern: its group in the first match in the path
+    relative to ``base_dir`` (``users/([^/]+)/calls.csv`` for one folder per party). The label
+    stands for the path in every table, metadata and message, since the name is an identifier
+    (SPEC §1): ``base_dir/[party file 17 of 104].csv``, the files numbered in path order."""
     rule = contract.calls.party_from_file_name
     files = contract.files("calls", days)
     out: dict[str, tuple[str, str]] = {}
     unmatched: list[str] = []
     for i, f in enumerate(files, 1):
         stem, extensions = _NAME_AND_EXTENSIONS.match(f.name).groups()
-        found = re.search(rule, f.name) if isinstance(rule, str) else None
-        party = (found.group(1) if found else None) if isinstance(rule, str) else stem
+        if isinstance(rule, str):
+            where = f.relative_to(contract.base_dir) if f.is_relative_to(contract.base_dir) \
+                else f
+            found = re.search(rule, where.as_posix())
+            party = found.group(1) if found else None
+        else:
+            party = stem
         number = str(i).zfill(len(str(len(files))))  # 07 of 40: labels sort as the paths
-        label = str(f.parent / f"[party file {number} of {len(files)}]{extensions}")
+        label = str(contract.base_dir / f"[party file {number} of {len(files)}]{extensions}")
         if not party:
             unmatched.append(label)
         out[str(f)] = (party or "", label)

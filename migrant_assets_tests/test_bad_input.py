@@ -1097,12 +1097,13 @@ def test_the_records_of_a_call_stamped_apart(within: float, calls: list, tmp_pat
         {"other_party_record": 12 - len(calls)} if len(calls) < 12 else {})
 
 
-def test_one_file_per_party_named_by_its_number(tmp_path: Path,
+@pytest.mark.parametrize("layout", ["files", "folders"])
+def test_one_file_per_party_named_by_its_number(layout: str, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    """bandicoot's layout, one file per subscriber named by its number: each record's party is
-    read from the file's name (party_from_file_name's group), through a gzipped cp1252 copy
-    too; the name is never kept or shown: the landing's files, the quarantine and the messages
-    name each file by its label, numbered in path order."""
+    """bandicoot's layout, one file per subscriber named by its number (or one folder): each
+    record's party is read from the file's path (party_from_file_name's group), through a
+    gzipped cp1252 copy too; the path is never kept or shown: the landing's files, the
+    quarantine and the messages name each file by its label, numbered in path order."""
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
     study, _ = _setup(tmp_path, Case("per-user files"))
     src = tmp_path / "operator"
@@ -1113,9 +1114,12 @@ def test_one_file_per_party_named_by_its_number(tmp_path: Path,
     for number, rows in records.items():
         lines = ["correspondent_id,direction,datetime,call_duration,antenna_id",
                  *(f"{o},{d},{DAY} {t},60,{c}" for o, d, t, c in rows), "a,malformed,line"]
-        (src / "users" / f"user_{number}.csv.gz").write_bytes(
-            gzip.compress(("\n".join(lines) + "\n").encode("cp1252")))
-    _remap(src, "calls", path="users/*.csv.gz", party_from_file_name=r"user_(\d+)\.csv",
+        path = src / "users" / (f"user_{number}.csv.gz" if layout == "files" else
+                                f"{number}/calls.csv.gz")
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode("cp1252")))
+    _remap(src, "calls", path="users/**/*.csv.gz", party_from_file_name=(
+        r"user_(\d+)\.csv" if layout == "files" else r"^users/([0-9]+)/"),
            csv={"encoding": "cp1252"}, directions={"outgoing": ["out"], "incoming": ["in"]},
            columns={"other_party": "correspondent_id", "start_ts": "datetime",
                     "duration": "call_duration", "cell": "antenna_id"})
@@ -1126,7 +1130,7 @@ def test_one_file_per_party_named_by_its_number(tmp_path: Path,
         (pseudonym(KEY, "number", X), _uid("O1"), 11, None, "T2"),
         (_uid("O2"), _uid("O1"), 12, "T2", None)]
     assert stats["calls"].excluded_by_reason == {"other_party_record": 1}
-    folder = str(src / "users")
+    folder = str(src)  # the label hides the folders below base_dir too
     assert con.execute("SELECT file, rows_read FROM landed_files ORDER BY file_id").fetchall() \
         == [(f"{folder}/[party file {i} of 2].csv.gz", 3) for i in (1, 2)]
     assert sorted(con.execute("SELECT file FROM quarantine WHERE reason = 'malformed_line'")
@@ -1139,7 +1143,8 @@ def test_one_file_per_party_named_by_its_number(tmp_path: Path,
     with pytest.raises(MappingError, match=r"the names of 1 of the 3 calls files give no party"
                        ) as info:
         _ingest(study)
-    assert info.value.where == f"{folder}/[party file 1 of 3].csv.gz"  # in path order
+    assert info.value.where == f"{folder}/[party file {1 if layout == 'files' else 3} of 3]" \
+        ".csv.gz"  # in path order
     (src / "users" / "notes.csv.gz").unlink()
     _remap(src, "calls", format="parquet")  # DuckDB's message names the file it read
     with pytest.raises(MappingError, match="the file cannot be read") as info:
