@@ -580,11 +580,13 @@ def _city_table(path: str) -> str:
 
 def source_kind(contract: DataContract, table: str) -> str:
     """How the mapping lays out ``table``'s files, in words (no path, no value): one file, a
-    glob, or one file per day, and the format."""
+    glob, one file per day or per subscriber, and the format."""
     src = contract.source(table)
     if src is None:
         return f"the mapping has no {table}"
-    if "{date" in src.path:
+    if src.party_from_file_name:
+        layout = "one file per subscriber, the party read from its path"
+    elif "{date" in src.path:
         layout = "one file per day of the calendar"
     elif any(c in src.path for c in "*?["):
         layout = "every file matching a glob"
