@@ -684,7 +684,7 @@ class _Params:
 #: Columns whose values a mapping may translate (``recode``): attributes and event types, never
 #: identifiers, times or numbers.
 RECODABLE_COLUMNS = ("sex", "birth_province", "is_local_number", "user_type", "event_type",
-                     "direction")
+                     "direction", "age")
 #: Columns holding decimal numbers: a CSV's ``decimal_separator`` is read as the decimal point
 #: and its ``thousands`` separator is dropped.
 DECIMAL_COLUMNS = ("duration", "age", "lat", "lon", "price_per_sqm")

@@ -100,8 +100,9 @@ REASON_FIXES: dict[str, str] = {
                      "record shows the values): sex is read as M/F, male/female or 男/女, the "
                      "local flag as true/false, t/f, 1/0, yes/no, y/n or 是/否, the age as "
                      "whole years; other codes need a recode (recode: {sex: {'1': M, '2': F}}"
-                     ", {is_local_number: {本地: 'true', 外地: 'false'}}), and a year or date "
-                     "of birth maps to birth_year (docs/data_contract.md, Values)",
+                     ", {is_local_number: {本地: 'true', 外地: 'false'}}, age bands {age: "
+                     "{'25-34': '30'}}), and a year or date of birth maps to birth_year "
+                     "(docs/data_contract.md, Values)",
     "duplicate_number": "overlapping subscribers files",
     "bad_coordinates": "the lat/lon columns and decimal_separator",
     "outside_bbox": "lat and lon swapped, coordinates written as integers (31230416 for "

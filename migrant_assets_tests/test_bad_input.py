@@ -835,22 +835,25 @@ def test_columns_made_of_several_file_columns(tmp_path: Path,
 
 def test_attribute_codes_are_recoded_as_the_mapping_says(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """An operator's own codes (sex 1/2, province codes, 是/否, 男/女) become the contract's
-    values through ``recode``; 男/女 and 是/否 are read without it; a code the mapping does not
-    list is judged as it is (a bad attribute); identifiers cannot be recoded."""
+    """An operator's own codes (sex 1/2, province codes, 是/否, 男/女, age bands) become the
+    contract's values through ``recode``; 男/女 and 是/否 are read without it; a code the
+    mapping does not list is judged as it is (a bad attribute); identifiers cannot be
+    recoded."""
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
     study, _ = _setup(tmp_path, Case("codes"))
     src = tmp_path / "operator"
     _write(src / "subs.csv", SUBS_HEADER, [
-        (A, "O1", "30", "1", "34", "是", "regular"), (B, "O2", "25", "女", "31", "否", "regular"),
+        (A, "O1", "25-34", "1", "34", "是", "regular"),
+        (B, "O2", "25", "女", "31", "否", "regular"),
         (C, "O1", "30", "1", "34", "是", "regular"), ("13800000009", "O9", "40", "3", "34", "1",
                                                       "regular")])
     _remap(src, "subscribers", recode={"sex": {"1": "M", "2": "F"},
-                                       "birth_province": {"34": "Anhui", "31": "Shanghai"}})
+                                       "birth_province": {"34": "Anhui", "31": "Shanghai"},
+                                       "age": {"25-34": "30"}})
     con, stats = _ingest(study)
     assert [_sub(con, o, c) for o in ("O1", "O2") for c in ("sex", "birth_province",
-                                                            "has_local_number")] == [
-        "M", "Anhui", True, "F", "Shanghai", False]
+                                                            "has_local_number", "age")] == [
+        "M", "Anhui", True, 30, "F", "Shanghai", False, 25]
     assert con.execute("SELECT source, reason FROM quarantine").fetchall() == [
         ("subscribers", "bad_attribute")]  # sex '3' is no code of the mapping
     _remap(src, "subscribers", recode={"number": {"1": "2"}})
