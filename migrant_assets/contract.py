@@ -912,17 +912,17 @@ def read_table(
     src = contract.source(table)  # raises for a name outside CONTRACT_COLUMNS: the temp table
     assert src is not None, f"{table} has no source"  # names below are from that allow-list
     files = files if files is not None else contract.files(table, cfg.calendar.days)
-    _refuse_unreadable(files, table, file_labels(contract, table, files, cfg.calendar.days))
+    label = file_labels(contract, table, files, cfg.calendar.days)  # how a file is named
+    _refuse_unreadable(files, table, label)
     kinds = {"parquet" if f.suffix.lower() == ".parquet" else "csv" for f in files}
     if src.format is None and len(kinds) > 1:
-        raise MappingError(f"{table}: the files mix Parquet and other files", str(files[0]),
+        raise MappingError(f"{table}: the files mix Parquet and other files", label[str(files[0])],
                            f"narrow {table}.path to one kind (e.g. a '*.parquet' pattern), or set "
                            f"{table}.format")
     fmt = src.format or kinds.pop()
     encoding = src.csv.get("encoding", "utf-8")
     parties = party_files(contract, cfg.calendar.days) \
         if table == "calls" and src.party_from_file_name else {}
-    label = file_labels(contract, table, files, cfg.calendar.days)
     transcode = fmt == "csv" and _duckdb_encoding(encoding) is None
     spill = cfg.duckdb.temp_directory or cfg.duckdb_path.parent / "tmp"
     with utf8_copies(files, encoding, Path(spill)) if transcode else \
