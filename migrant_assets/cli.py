@@ -64,11 +64,12 @@ def _error(message: str) -> None:
 # ---------------------------------------------------------------- errors a person can act on
 
 
-def _no_raw_numbers(text: str) -> str:
+def _no_raw_numbers(text: str, limit: int = 300) -> str:
     """The first line of an error message that is not an :class:`InputError` (whose author
-    vouches for it), long digit runs (phone numbers, ids) masked, at most 300 characters."""
+    vouches for it), long digit runs (phone numbers, ids) masked, at most ``limit``
+    characters."""
     first = (text.strip().splitlines() or [""])[0]
-    return re.sub(r"\d{7,}", "<number>", first)[:300]
+    return re.sub(r"\d{7,}", "<number>", first)[:limit]
 
 
 def _sentence(text: str) -> str:
@@ -223,6 +224,8 @@ class _Demo:
             print(f"recovered: {message}", flush=True)
         self.lost: set = set()  # assets not materialized because a run failed
         self.failed_runs: list[str] = []
+        #: failed runs whose every error is an InputError (a file the mapping cannot read)
+        self.input_failed_runs: list[str] = []
         self.evaluated, self.failed_checks, self.skipped_checks = 0, 0, 0
         # a check of an ingested table failed at ERROR -> what to check first
         self.input_checks: dict[str, str] = {}
@@ -302,8 +305,11 @@ class _Demo:
                         for (asset, check, reason), n in Counter(skipped).items()), flush=True)
         if not result.success:
             self.failed_runs.append(name)
-            for step_key, error in _run_errors(result):
-                paragraph, is_input = explain(error)
+            explained = [(step_key, *explain(error), error)
+                         for step_key, error in _run_errors(result)]
+            if explained and all(is_input for _, _, is_input, _ in explained):
+                self.input_failed_runs.append(name)
+            for step_key, paragraph, is_input, error in explained:
                 hint = "" if is_input else " Run with --verbose for the traceback."
                 _error(f"  {step_key} failed: {_sentence(paragraph)}{hint}")
                 if self.verbose:
@@ -322,7 +328,7 @@ def _failure_hint(evaluation) -> str:
     md = evaluation.metadata
     for key in ("check_first", "reason"):
         if md.get(key) is not None:
-            return _no_raw_numbers(str(md[key].value))
+            return _no_raw_numbers(str(md[key].value), limit=800)  # a fix with its examples
     return ""
 
 
@@ -411,7 +417,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if demo.failed_runs:
         _error(f"demo finished with {len(demo.failed_runs)} failed run(s): see the paragraphs "
                "above" + ("" if args.verbose else " (--verbose shows the tracebacks)"))
-        return FAILED_RUN
+        # every failure an input error (a file the mapping cannot read): the input is wrong
+        return BAD_INPUT if demo.input_failed_runs == demo.failed_runs else FAILED_RUN
     if demo.input_checks:
         _error(f"demo finished, but {len(demo.input_checks)} check(s) of severity ERROR on the "
                "ingested tables did not pass: the outputs were written from input that failed "

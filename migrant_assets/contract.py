@@ -243,7 +243,7 @@ class TableSource(_Model):
     # calls: the unit of a numeric duration (a clock duration H:MM:SS is always read as such)
     duration_unit: Literal["s", "ms"] = "s"
     # contract column -> {value in the file: value meant}, applied before the values are judged
-    recode: dict[str, dict[str, str]] = Field(default_factory=dict)
+    recode: dict[str, dict[Code, Code]] = Field(default_factory=dict)
     # calls, one file per subscriber (bandicoot's layout): each record's party is the file's
     # name without its extensions (true), or the group of a regular expression's first match
     # in the file's path relative to base_dir (:func:`party_files`)
@@ -384,6 +384,14 @@ class DataContract(_Model):
         if "event_type" in calls.columns and calls.event_types is None:
             raise MappingError("calls maps event_type but gives no event_types rule", str(where),
                                "add event_types: {call: [...], missed: [...]} to calls")
+        if calls.event_types is not None and calls.event_types.call is None \
+                and _file_columns(calls, "event_type") != _file_columns(calls, "duration"):
+            raise MappingError(
+                "calls.event_types lists no call value, so every event type not listed as missed "
+                "would be read as a call (an SMS or a data session too)", str(where),
+                "list the values of calls: event_types: {call: [...], missed: [...]} (leaving "
+                "call out is for a duration column that holds -1 for a missed call, mapped as "
+                "both event_type and duration)")
         _validate_sides(calls, str(where))
         subs = _mapped(self.subscribers)
         if {"age", "birth_year"} <= subs:
@@ -436,9 +444,16 @@ class DataContract(_Model):
         return [d for d in days if not self._matches(pattern.format(date=d))]
 
     def _matches(self, pattern: str) -> list[Path]:
-        """The data files of one path pattern relative to ``base_dir`` (:func:`_data_files`)."""
-        return [f for p in glob.glob(str(self.base_dir / pattern), recursive=True)
-                for f in _data_files(Path(p), literal=not glob.has_magic(pattern))]
+        """The data files of one path pattern relative to ``base_dir`` (:func:`_data_files`);
+        a file that cannot be read (a broken link, no permission) is an error naming the
+        pattern, never the file (its name may be a subscriber's number)."""
+        try:
+            return [f for p in glob.glob(str(self.base_dir / pattern), recursive=True)
+                    for f in _data_files(Path(p), literal=not glob.has_magic(pattern))]
+        except OSError as e:
+            raise MappingError(f"a file the path matches cannot be read ({e.strerror})",
+                               str(self.base_dir / pattern),
+                               "fix the file's permissions, or remove a broken link") from None
 
 
 def _data_files(path: Path, literal: bool) -> list[Path]:
@@ -457,19 +472,21 @@ def _data_files(path: Path, literal: bool) -> list[Path]:
     return [f for f in files if f.stat().st_size > 0]
 
 
-#: A file name: its stem, then its extensions (each starting with a letter: ``.csv``, ``.gz``).
-_NAME_AND_EXTENSIONS = re.compile(r"^(.+?)((?:\.[A-Za-z][A-Za-z0-9]*)*)$")
+#: A file name: its stem, then the extensions of a data file (``.csv``, ``.csv.gz``, ``.parquet``),
+#: so that ``13912345678.2.csv`` is party ``13912345678.2`` and ``u.ab12cd.csv`` is ``u.ab12cd``.
+_NAME_AND_EXTENSIONS = re.compile(
+    r"^(.+?)((?:\.(?:csv|tsv|txt|dat|parquet))?(?:\.(?:gz|gzip|zst|zstd))?)$", re.IGNORECASE)
 
 
-def party_files(contract: DataContract, days: list[date]) -> dict[str, tuple[str, str]]:
-    """The calls files of a one-file-per-party export (``calls.party_from_file_name``): path ->
-    (the party as the file's path writes it, the file's *label*). ``true``: the party is the
-    file's name without its extensions; a pattern: its group in the first match in the path
-    relative to ``base_dir`` (``users/([^/]+)/calls.csv`` for one folder per party). The label
-    stands for the path in every table, metadata and message, since the name is an identifier
-    (SPEC §1): ``base_dir/[party file 17 of 104].csv``, the files numbered in path order."""
+def party_files(contract: DataContract, files: list[Path]) -> dict[str, tuple[str, str]]:
+    """The calls ``files`` of a one-file-per-party export (``calls.party_from_file_name``):
+    path -> (the party as the file's path writes it, the file's *label*). ``true``: the party is
+    the file's name without its data extensions; a pattern: its group in the first match in the
+    path relative to ``base_dir`` (``users/([^/]+)/calls.csv`` for one folder per party). The
+    label stands for the path in every table, metadata and message, since the name is an
+    identifier (SPEC §1): ``base_dir/[party file 17 of 104].csv``, the files numbered in path
+    order. Two files of one party are an error unless the path has a ``{date}`` field."""
     rule = contract.calls.party_from_file_name
-    files = contract.files("calls", days)
     out: dict[str, tuple[str, str]] = {}
     unmatched: list[str] = []
     for i, f in enumerate(files, 1):
@@ -492,16 +509,36 @@ def party_files(contract: DataContract, days: list[date]) -> dict[str, tuple[str
             "party by party_from_file_name", unmatched[0],
             "fix party_from_file_name's pattern (its group is the party), or narrow calls.path "
             "to the files of one party each")
+    if "{date" not in contract.calls.path:
+        first: dict[str, str] = {}
+        for party, label in out.values():
+            if party in first:
+                raise MappingError(
+                    f"calls: two files give the same party by party_from_file_name ({first[party]}"
+                    f" and {label}), so they are not one file per party", label,
+                    "with one folder per subscriber, give party_from_file_name a pattern whose "
+                    "group is the folder (e.g. '^users/([^/]+)/'); otherwise narrow calls.path")
+            first[party] = label
     return out
 
 
 def file_labels(contract: DataContract, table: str, files: list[Path],
-                days: list[date]) -> dict[str, str]:
+                parties: dict[str, tuple[str, str]] | None = None) -> dict[str, str]:
     """How each of ``files`` is named in tables, metadata and messages: its path, or, in a
-    one-file-per-party export, its label (:func:`party_files`)."""
-    parties = party_files(contract, days) \
-        if table == "calls" and contract.calls.party_from_file_name else {}
-    return {str(f): parties[str(f)][1] if str(f) in parties else str(f) for f in files}
+    one-file-per-party export, its label (``parties``, or :func:`party_files` of ``files``)."""
+    if table != "calls" or not contract.calls.party_from_file_name:
+        return {str(f): str(f) for f in files}
+    parties = parties if parties is not None else party_files(contract, files)
+    return {str(f): parties[str(f)][1] if str(f) in parties else "[a calls file]"
+            for f in files}
+
+
+def shown(text: str, names: dict[str, str]) -> str:
+    """``text`` with each path of ``names`` replaced by how it is shown (its label, or the
+    user's file for a transcoded copy), longest first (a path may begin another)."""
+    for path in sorted(names, key=len, reverse=True):
+        text = text.replace(path, names[path])
+    return text
 
 
 def contract_for(cfg: StudyConfig) -> DataContract:
@@ -719,10 +756,16 @@ def utf8_copies(files: list[Path], encoding: str, where: Path) -> Iterator[dict[
         for i, path in enumerate(files):
             copy = Path(tmp) / f"{i}.csv"
             opener = gzip.open if path.suffix == ".gz" else open
-            with opener(path, "rb") as raw, open(copy, "wb") as out:
-                text = codecs.getreader(encoding)(raw, errors="surrogateescape")
-                while chunk := text.read(1 << 22):
-                    out.write(chunk.encode("utf-8", errors="surrogateescape"))
+            try:
+                with opener(path, "rb") as raw, open(copy, "wb") as out:
+                    text = codecs.getreader(encoding)(raw, errors="surrogateescape")
+                    while chunk := text.read(1 << 22):
+                        out.write(chunk.encode("utf-8", errors="surrogateescape"))
+            except (OSError, EOFError) as e:  # never the path: the caller names the file
+                why = getattr(e, "strerror", None) or type(e).__name__  # no bytes of the file
+                raise MappingError(f"the file cannot be decoded from {encoding} ({why})",
+                                   str(path), "check that the file is complete and readable "
+                                   "(a .gz file is read compressed)") from None
             copies[str(copy)] = str(path)
         yield copies
 
@@ -785,33 +828,67 @@ def _scan(files: list[Path], fmt: str, src: TableSource, p: _Params, table: str)
 
 
 def _describe(con: duckdb.DuckDBPyConnection, scan: str, p: _Params, files: list[Path],
-              table: str) -> dict[str, str]:
-    """The file's columns (lower-cased name -> (name, type))."""
+              table: str, names: dict[str, str]) -> dict[str, str]:
+    """The file's columns (lower-cased name -> (name, type)); ``names``: how each file is
+    shown (:func:`shown`)."""
     try:
         sql = f"DESCRIBE SELECT * FROM {scan}"
         rows = con.execute(sql, p.of(sql)).fetchall()
     except duckdb.Error as e:
         raise MappingError(f"{table}: the file cannot be read ({type(e).__name__}: "
-                           f"{redact(str(e))})", str(files[0]),
+                           f"{redact(shown(str(e), names))})", names.get(str(files[0])),
                            "check the file's format and the mapping's csv options") from None
     return {r[0].lower(): (r[0], r[1]) for r in rows}
 
 
-def _text(expr: str, p: _Params, tokens: str) -> str:
-    """Trimmed text, NULL for a null token."""
+#: A column name as a header writes one: not data read as a header (a file without one).
+_HEADER_NAME = re.compile(r"[A-Za-z_\u4e00-\u9fff][\w .()/%#\-\u4e00-\u9fff]{0,63}")
+
+
+def _header_names(present: dict[str, tuple[str, str]]) -> list[str]:
+    """The file's column names for a message: a name that looks like data (digits, a date, a
+    control character: the first line of a file without a header, or a UTF-16 file read as
+    UTF-8) is shown as ``<column N>``, since it may be an identifier."""
+    names = [v[0] for k, v in present.items() if k not in ("filename", "file_row_number")]
+    return [n if _HEADER_NAME.fullmatch(n) and not re.search(r"[0-9]{4}", n)
+            else f"<column {i}>" for i, n in enumerate(names, 1)]
+
+
+def _header_fix(present: dict[str, tuple[str, str]], fix: str) -> str:
+    """``fix``, and what to check first when the column names look like data."""
+    names = [v[0] for k, v in present.items() if k not in ("filename", "file_row_number")]
+    if any("\x00" in n for n in names):
+        return "the file looks like UTF-16: set csv: {encoding: utf-16}; then " + fix
+    if names and all(re.fullmatch(r"column[0-9]+", n) for n in names):
+        return ("the file seems to have no header line (its columns are named column0, "
+                "column1, ... by position): map to those names, or set csv: {header: true} if "
+                "its first line names the columns; else " + fix)
+    if any(n.startswith("<column") for n in _header_names(present)):
+        return ("if the first line is data, not column names, set csv: {header: false} and map "
+                "the columns by position (column0, column1, ...); else " + fix)
+    return fix
+
+
+def _text(expr: str, p: _Params, tokens: str, unwrap: bool = False) -> str:
+    """Trimmed text, NULL for a null token; ``unwrap``: an identifier's, without what a
+    spreadsheet put around it first (``unwrapped``: ``="NULL"`` is a null token, ``=""``
+    NULL)."""
     t = f"trim(CAST({expr} AS VARCHAR))"
+    if unwrap:
+        t = f"nullif(unwrapped({t}), '')"
     return f"CASE WHEN list_contains({tokens}, {t}) THEN NULL ELSE {t} END"
 
 
 def _identifier_text(expr: str, dtype: str, p: _Params, tokens: str) -> str:
     """An identifier column as text, before its canonical form (:func:`canonical_identifier`):
-    integers as digits, float-encoded integers as their digits, text trimmed, null tokens NULL."""
+    integers as digits, float-encoded integers as their digits, text trimmed and unwrapped,
+    null tokens NULL."""
     if dtype in _INTEGER_TYPES:
         return f"CAST({expr} AS VARCHAR)"
     if dtype in _FLOAT_TYPES or dtype.startswith("DECIMAL"):
         return (f"CASE WHEN isfinite(CAST({expr} AS DOUBLE)) AND {expr} = trunc({expr}) "
                 f"THEN CAST(CAST({expr} AS HUGEINT) AS VARCHAR) ELSE CAST({expr} AS VARCHAR) END")
-    return _text(expr, p, tokens)
+    return _text(expr, p, tokens, unwrap=True)
 
 
 def canonical_identifier(text: str, name: str, contract: DataContract, p: _Params) -> str:
@@ -883,20 +960,24 @@ _UNREADABLE.update({".jsonl": _UNREADABLE[".json"], ".ndjson": _UNREADABLE[".jso
                     ".xls": _UNREADABLE[".xlsx"]})
 
 
-def _refuse_unreadable(files: list[Path], table: str, labels: dict[str, str]) -> None:
-    """A JSON file, an archive or a workbook among ``files`` is a clear error, before a CSV
-    reader splits it into nonsense columns (whose names would be data)."""
+def _refuse_unreadable(files: list[Path], table: str) -> None:
+    """A JSON file, an archive or a workbook among ``files`` (by its last extension, or the one
+    before a compression's: ``calls.jsonl.gz``) is a clear error, before a CSV reader splits it
+    into nonsense columns (whose names would be data)."""
     for f in files:
-        kind = next((_UNREADABLE[x.lower()] for x in reversed(f.suffixes)
-                     if x.lower() in _UNREADABLE), None)
+        last = [x.lower() for x in f.suffixes[-2:]]
+        if last and last[-1] in (".gz", ".zst"):
+            last = last[:-1]
+        kind = _UNREADABLE.get(last[-1]) if last else None
         if kind is not None:
             raise MappingError(f"{table}: the file is {kind[0]}; the contract reads CSV and "
-                               "Parquet files", labels.get(str(f), str(f)), kind[1])
+                               "Parquet files", str(f), kind[1])
 
 
 def read_table(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContract, table: str,
     files: list[Path] | None = None, deferred: tuple[str, ...] = (),
+    parties: dict[str, tuple[str, str]] | None = None,
 ) -> RawRead:
     """Read one contract table (or its ``files``) into temp table ``raw_<table>``, every row
     once.
@@ -908,43 +989,60 @@ def read_table(
     ``<column>_text`` (the trimmed text; NULL for a column typed as a time) for the time
     columns, whose text a quarantine record may show, then ``_file`` and ``_row`` (Parquet:
     the row number, 1-based; CSV: the line number in the file, counting the header).
+    ``parties``: :func:`party_files` of every calls file of a one-file-per-party export, when
+    ``files`` is one batch of them (their labels number every file, not the batch's).
     """
     src = contract.source(table)  # raises for a name outside CONTRACT_COLUMNS: the temp table
     assert src is not None, f"{table} has no source"  # names below are from that allow-list
     files = files if files is not None else contract.files(table, cfg.calendar.days)
-    label = file_labels(contract, table, files, cfg.calendar.days)  # how a file is named
-    _refuse_unreadable(files, table, label)
+    if table == "calls" and src.party_from_file_name:
+        parties = parties if parties is not None else party_files(contract, files)
+    else:
+        parties = {}
+    label = file_labels(contract, table, files, parties)  # how a file is named
+    try:
+        return _read_labelled(con, cfg, contract, table, src, files, deferred, parties, label)
+    except MappingError as e:  # name the user's file by its label
+        raise MappingError(shown(e.what, label), shown(e.where, label) if e.where else None,
+                           e.fix) from None
+
+
+def _read_labelled(
+    con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContract, table: str,
+    src: TableSource, files: list[Path], deferred: tuple[str, ...],
+    parties: dict[str, tuple[str, str]], label: dict[str, str],
+) -> RawRead:
+    """:func:`read_table` of ``files`` named by ``label``: decoded (a UTF-8 copy of a file in
+    an encoding DuckDB does not read), read, and ``_file`` set to the label."""
+    _refuse_unreadable(files, table)
     kinds = {"parquet" if f.suffix.lower() == ".parquet" else "csv" for f in files}
     if src.format is None and len(kinds) > 1:
-        raise MappingError(f"{table}: the files mix Parquet and other files", label[str(files[0])],
+        raise MappingError(f"{table}: the files mix Parquet and other files", str(files[0]),
                            f"narrow {table}.path to one kind (e.g. a '*.parquet' pattern), or set "
                            f"{table}.format")
     fmt = src.format or kinds.pop()
     encoding = src.csv.get("encoding", "utf-8")
-    parties = party_files(contract, cfg.calendar.days) \
-        if table == "calls" and src.party_from_file_name else {}
     transcode = fmt == "csv" and _duckdb_encoding(encoding) is None
     spill = cfg.duckdb.temp_directory or cfg.duckdb_path.parent / "tmp"
     with utf8_copies(files, encoding, Path(spill)) if transcode else \
             contextlib.nullcontext({str(f): str(f) for f in files}) as copies:
-        # each path read (a file, or its UTF-8 copy) -> the user's file, and the file's label
+        # each path read (a file, or its UTF-8 copy) -> the user's file's label
         names = {read: label[original] for read, original in copies.items()}
         party_of = {read: parties[original][0] for read, original in copies.items()} \
             if parties else None
         try:
             raw = _read_table(con, cfg, contract, table, src, fmt, [Path(r) for r in copies],
-                              deferred, _duckdb_encoding(encoding) or "utf-8", party_of)
-        except MappingError as e:  # name the user's file (or its label), never a copy
-            what = e.what
-            for read, original in copies.items():
-                what = what.replace(read, names[read]).replace(original, names[read])
-            raise MappingError(what, names.get(e.where or "", e.where), e.fix) from None
-        moved = {read: shown for read, shown in names.items() if read != shown}
+                              deferred, _duckdb_encoding(encoding) or "utf-8", party_of, names)
+        except MappingError as e:  # a UTF-8 copy is named as the user's file
+            raise MappingError(shown(e.what, names), shown(e.where, names) if e.where else None,
+                               e.fix) from None
+        moved = {read: name for read, name in names.items() if read != name}
         if moved:
-            con.execute(f"UPDATE {quote_identifier(raw.table)} SET _file = coalesce("
-                        "map_extract_value(MAP($read, $shown), _file), _file)",
+            con.execute(f"UPDATE {quote_identifier(raw.table)} AS r SET _file = m.shown "
+                        "FROM (SELECT unnest($read) AS read, unnest($shown) AS shown) AS m "
+                        "WHERE r._file = m.read",
                         {"read": list(moved), "shown": list(moved.values())})
-    return replace(raw, rejected_lines=[(names.get(f, f), line, error)
+    return replace(raw, rejected_lines=[(names.get(f, "[a calls file]"), line, error)
                                         for f, line, error in raw.rejected_lines],
                    files=[label[str(f)] for f in files])
 
@@ -952,22 +1050,25 @@ def read_table(
 def _read_table(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContract, table: str,
     src: TableSource, fmt: str, files: list[Path], deferred: tuple[str, ...], encoding: str,
-    party_of: dict[str, str] | None = None,
+    party_of: dict[str, str] | None = None, names: dict[str, str] | None = None,
 ) -> RawRead:
     """:func:`read_table` of ``files`` that DuckDB decodes itself (``encoding``); ``party_of``:
-    each file's party, for a one-file-per-party export (:func:`party_files`)."""
+    each file's party, for a one-file-per-party export (:func:`party_files`); ``names``: how
+    each file is shown in a message (its label; the user's file for a UTF-8 copy)."""
+    names = names if names is not None else {str(f): str(f) for f in files}
+    where = names.get(str(files[0]))
     run_sql(con, "ingest/canonical.sql")
     p = _Params()
     tokens = p(list(contract.null_tokens))
     if fmt == "csv":
         guard_wide_lines(con, files, src, table, encoding)
     scan = _scan(files, fmt, src, p, table)
-    present = _describe(con, scan, p, files, table)
+    present = _describe(con, scan, p, files, table, names)
     rule = src.time_rule
     uses_duration = table == "calls" and reads_duration(src, present)
     if table == "calls" and src.duration_unit != "s" and not uses_duration:
         raise MappingError(f"calls.duration_unit is {src.duration_unit!r}, but the calls' end is "
-                           "read from end_ts, not from a duration", str(files[0]),
+                           "read from end_ts, not from a duration", where,
                            "map duration to the column of durations, or drop duration_unit")
     required = _required(table, src, present)
     cols: list[str] = []
@@ -981,8 +1082,14 @@ def _read_table(
             cols.append("CAST(NULL AS VARCHAR) AS birth_year")
             continue
         if name == "party" and party_of is not None:
-            expr, dtype = f"map_extract_value(MAP({p(list(party_of))}, " \
-                f"{p(list(party_of.values()))}), filename)", "VARCHAR"
+            if "file_index" in present:
+                raise MappingError("calls: the file has a column named file_index, which the "
+                                   "reader of a one-file-per-party export uses", where,
+                                   "rename that column in the files")
+            # the reader's file_index: the file's place in `files` (one lookup per row)
+            expr = f"list_extract({p([party_of[str(f)] for f in files])}, " \
+                "CAST(file_index AS BIGINT) + 1)"
+            dtype = "VARCHAR"
         elif name in src.constants:
             expr, dtype = p(src.constants[name]), "VARCHAR"
         else:
@@ -991,20 +1098,21 @@ def _read_table(
             found_parts = [present.get(part.lower()) for part in parts]
             found = found_parts[0] if len(parts) == 1 else None
             if None in found_parts:
-                has = sorted(redact(v[0], 64) for k, v in present.items()
-                             if k not in ("filename", "file_row_number"))
+                has = _header_names(present)
                 if table == "calls" and name == "end_ts" and name not in src.columns \
                         and not uses_duration:
                     raise MappingError(
                         f"calls: the file has no column 'end_ts' or 'duration' (a call's end "
-                        f"or its duration in seconds); it has {has}", str(files[0]),
-                        "map end_ts or duration to one of those columns in calls.columns")
+                        f"or its duration in seconds); it has {has}", where,
+                        _header_fix(present, "map end_ts or duration to one of those columns "
+                                    "in calls.columns"))
                 if name in src.columns or name in required:
                     absent = parts[found_parts.index(None)]
                     raise MappingError(
                         f"{table}: column {absent!r} (contract column {name!r}) is not in the "
-                        f"file; it has {has}",
-                        str(files[0]), f"map {name} to one of those columns in {table}.columns")
+                        f"file; it has {has}", where,
+                        _header_fix(present, f"map {name} to one of those columns in "
+                                    f"{table}.columns"))
                 kind = "TIMESTAMPTZ" if name in TIME_COLUMNS else "VARCHAR"
                 cols.append(f"CAST(NULL AS {kind}) AS {name}")
                 if name in TIME_COLUMNS:
@@ -1032,7 +1140,11 @@ def _read_table(
                 ident = canonical_identifier(ident, name, contract, p)
             cols.append(f"{ident} AS {name}")
         else:
-            text = _text(expr, p, tokens)
+            numeric = dtype in _INTEGER_TYPES or dtype in _FLOAT_TYPES or \
+                dtype.startswith("DECIMAL")
+            # a code in a number column (a Parquet DOUBLE -1.0) as the rule writes it (-1)
+            text = _identifier_text(expr, dtype, p, tokens) \
+                if numeric and name in ("event_type", "direction") else _text(expr, p, tokens)
             if src.recode.get(name):  # the file's value -> the value meant; others unchanged
                 pairs = src.recode[name]
                 recoded = f"MAP({p(list(pairs))}, {p(list(pairs.values()))})"
@@ -1057,7 +1169,7 @@ def _read_table(
         con.execute(sql, p.of(sql))
     except duckdb.Error as e:
         raise MappingError(f"{table}: reading the files failed ({type(e).__name__}: "
-                           f"{redact(str(e))})", str(files[0]),
+                           f"{redact(shown(str(e), names))})", where,
                            "check the mapping's columns, timestamps and csv options") from None
     finally:
         con.execute("SET preserve_insertion_order = false")

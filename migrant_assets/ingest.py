@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 
 from migrant_assets.config import FilesSource, StudyConfig, SyntheticSource
-from migrant_assets.contract import DataContract, RawRead, file_labels, read_table
+from migrant_assets.contract import DataContract, RawRead, file_labels, party_files, read_table
 from migrant_assets.db import (
     drop_tables,
     first_row,
@@ -32,7 +32,7 @@ from migrant_assets.db import (
     run_sql,
     transaction,
 )
-from migrant_assets.errors import ConfigError, InputError
+from migrant_assets.errors import ConfigError, InputError, MappingError
 from migrant_assets.privacy import find_raw_identifiers, register_pseudonym_macro
 from migrant_assets.synthetic import GENERATOR_VERSION, generate
 
@@ -54,10 +54,12 @@ QUARANTINE_REASONS: dict[str, tuple[str, ...]] = {
     "calls": ("self_call", "unknown_cell", "duplicate_call"),
     "subscribers": ("malformed_line", "missing_id", "rounded_id", "bad_attribute",
                     "duplicate_number"),
-    "cells": ("malformed_line", "missing_id", "bad_coordinates", "outside_bbox", "duplicate_id"),
+    "cells": ("malformed_line", "missing_id", "rounded_id", "bad_coordinates", "outside_bbox",
+              "duplicate_id"),
     "estates": (
         "malformed_line",
         "missing_id",
+        "rounded_id",
         "bad_coordinates",
         "outside_bbox",
         "bad_price",
@@ -76,8 +78,10 @@ REASON_FIXES: dict[str, str] = {
     "rounded_id": "numbers saved by a spreadsheet in scientific notation (1.33518E+10 keeps 6 "
                   "of 11 digits, so it stands for many people): export the column as text, "
                   "or from the source rather than through a spreadsheet",
-    "bad_timestamp": "the timestamps rule: format (e.g. '%d/%m/%Y %H:%M:%S' for day-first "
-                     "dates), unit for numbers, and duration (seconds or H:MM:SS)",
+    "bad_timestamp": "the start, end and duration columns (each quarantine record shows the "
+                     "text not read): the timestamps rule's format (e.g. '%d/%m/%Y %H:%M:%S' "
+                     "for day-first dates) or unit for numbers; a duration as seconds (35, not "
+                     "35s) or H:MM:SS; an end written as a time of day only: map duration",
     "end_before_start": "the timestamps' time zones (end_ts and start_ts in one zone), or an "
                         "end written as a time of day on the start's date (a call across "
                         "midnight ends the next day: map duration instead of end_ts)",
@@ -86,10 +90,11 @@ REASON_FIXES: dict[str, str] = {
     "missed_call": "event_types and missed_calls",
     "self_call": "caller and callee mapped to the same column, or, one record per party, "
                  "records whose other_party is the served party itself",
-    "unknown_cell": "the cells file and the cell columns of calls: the same ids, written the "
-                    "same way (0012 and 12 differ: a spreadsheet drops leading zeros, set "
-                    "cell_ids: {strip_leading_zeros: true}; LAC + CI mapped as two columns in "
-                    "both)",
+    "unknown_cell": "the cells file's own quarantine first (a cell quarantined there, e.g. "
+                    "outside_bbox, is unknown to calls), then the cells file and the cell "
+                    "columns of calls: the same ids, written the same way (0012 and 12 "
+                    "differ: a spreadsheet drops leading zeros, set cell_ids: "
+                    "{strip_leading_zeros: true}; LAC + CI mapped as two columns in both)",
     "duplicate_call": "overlapping files (the same day delivered twice), or an export with the "
                       "originating and terminating records (MOC and MTC) of each call: map "
                       "its record type to direction with a directions rule (a per-party "
@@ -103,11 +108,13 @@ REASON_FIXES: dict[str, str] = {
                      ", {is_local_number: {本地: 'true', 外地: 'false'}}, age bands {age: "
                      "{'25-34': '30'}}), and a year or date of birth maps to birth_year "
                      "(docs/data_contract.md, Values)",
-    "duplicate_number": "overlapping subscribers files",
+    "duplicate_number": "numbers listed twice: overlapping subscribers files, or a number "
+                        "that changed owner or plan within the month (the first row in file "
+                        "order is kept: keep the row that holds for the month)",
     "bad_coordinates": "the lat/lon columns and decimal_separator",
-    "outside_bbox": "lat and lon swapped, coordinates written as integers (31230416 for "
-                    "31.230416) or in another projection (WGS-84 degrees are expected), or the "
-                    "city's bbox in the study config",
+    "outside_bbox": "lat and lon swapped, coordinates written as integers (micro-degrees, "
+                    "without the decimal point) or in another projection (WGS-84 degrees "
+                    "are expected), or the city's bbox in the study config",
     "bad_price": "the price column, decimal_separator, thousands (65,860) and "
                  "thresholds.max_price_per_sqm",
     "duplicate_id": "overlapping files",
@@ -214,8 +221,9 @@ STAGED_LANDING = {t: f"{t}_staged"
                   for t in ("landed_calls", "landed_files", "quarantine_landed_calls")}
 
 
-def _batches(files: list[Path], size: int) -> list[list[Path]]:
-    """Consecutive groups of ``files`` of at least ``size`` bytes (the last may be smaller)."""
+def _batches(files: list[Path], size: int, labels: dict[str, str]) -> list[list[Path]]:
+    """Consecutive groups of ``files`` of at least ``size`` bytes (the last may be smaller); a
+    file gone since it was listed is an error naming it by its label."""
     batches: list[list[Path]] = [[]]
     held = 0
     for f in files:
@@ -223,7 +231,12 @@ def _batches(files: list[Path], size: int) -> list[list[Path]]:
             batches.append([])
             held = 0
         batches[-1].append(f)
-        held += f.stat().st_size
+        try:
+            held += f.stat().st_size
+        except OSError as e:
+            raise MappingError(f"calls: a file listed a moment ago cannot be read ({e.strerror})",
+                               labels[str(f)], "let the files settle (a copy still under way?) "
+                               "and run again") from None
     return [b for b in batches if b]
 
 
@@ -259,16 +272,18 @@ def land_calls(
                "national_digits": contract.numbers.national_digits,
                "trunk_prefix": contract.numbers.trunk_prefix,
                "strip_cell_zeros": contract.cell_ids.strip_leading_zeros}
-    labels = file_labels(contract, "calls", files, cal.days)  # never a name that is a number
+    # a one-file-per-party export: each file's party and label, once for every batch
+    parties = party_files(contract, files) if src.party_from_file_name else None
+    labels = file_labels(contract, "calls", files, parties)  # never a name that is a number
     run_sql(con, "ingest/landing_start.sql", {"files": [labels[str(f)] for f in files]})
     drop_tables(con, *STAGED_LANDING.values(), if_exists=True)
     run_schema_sql(con, "ingest/landing_tables.sql", identifiers=STAGED_LANDING)
     read, counts, outside = 0, {}, []
     try:
-        for batch in _batches(files, LANDING_BATCH_BYTES):
+        for batch in _batches(files, LANDING_BATCH_BYTES, labels):
             raw = read_table(con, cfg, contract, "calls", files=batch,
                              deferred=("caller", "callee", "caller_cell", "callee_cell",
-                                       "party", "other_party", "cell"))
+                                       "party", "other_party", "cell"), parties=parties)
             run_sql(con, "ingest/landing_identifiers.sql", numbers)
             run_sql(con, "ingest/landing.sql", {**params, "has_duration": raw.has_duration})
             _stage_rejected_lines(con, raw)

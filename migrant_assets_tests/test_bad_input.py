@@ -24,7 +24,7 @@ import yaml
 from pydantic import ValidationError
 
 from migrant_assets.config import StudyConfig
-from migrant_assets.contract import contract_for
+from migrant_assets.contract import DataContract, contract_for, party_files
 from migrant_assets.db import connect, run_sql
 from migrant_assets.errors import ConfigError, InputError, MappingError
 from migrant_assets.ingest import (
@@ -88,6 +88,10 @@ def _linked(con: duckdb.DuckDBPyConnection) -> None:
     assert rows == [(_uid("O1"), _uid("O2"))]
 
 
+def _is(got, expected) -> None:
+    assert got == expected, (got, expected)
+
+
 def _start_is(expected: str) -> Callable[[duckdb.DuckDBPyConnection], None]:
     def check(con: duckdb.DuckDBPyConnection) -> None:
         got = con.execute("SELECT CAST(max(start_ts) AS VARCHAR) FROM calls").fetchone()[0]
@@ -116,6 +120,17 @@ CASES = [
     Case("spreadsheet text markers: '138… and =\"138…\"",
          calls=[("'13800000001", '"=""13800000002"""', T + "11:00:00", T + "11:01:00", "T1",
                  "T2")], check=_linked),
+    Case("an empty formula =\"\" as the caller", calls=[('"="""""', B, T + "11:00:00",
+                                                          T + "11:01:00", "T1", "")],
+         quarantined=("landed_calls", "missing_id")),
+    Case("a null token in a formula =\"NULL\"", calls=[('"=""NULL"""', B, T + "11:00:00",
+                                                        T + "11:01:00", "T1", "")],
+         quarantined=("landed_calls", "missing_id")),
+    Case("an owner id in hex that reads as scientific notation (8e123456)",
+         subs=[("13800000009", "8e123456", "30", "M", "Anhui", "true", "")],
+         check=lambda con: _is(_sub(con, "8e123456", "age"), 30)),
+    Case("cell id rounded by a spreadsheet", cells=[("1.2345E+9", "31.2", "121.4")],
+         quarantined=("cells", "rounded_id")),
     Case("number rounded by a spreadsheet", calls=[("1.38E+10", B, T + "11:00:00",
                                                     T + "11:01:00", "T1", "T2")],
          quarantined=("landed_calls", "rounded_id")),
@@ -849,7 +864,7 @@ def test_attribute_codes_are_recoded_as_the_mapping_says(
                                                       "regular")])
     _remap(src, "subscribers", recode={"sex": {"1": "M", "2": "F"},
                                        "birth_province": {"34": "Anhui", "31": "Shanghai"},
-                                       "age": {"25-34": "30"}})
+                                       "age": {"25-34": 30}})  # a number, unquoted
     con, stats = _ingest(study)
     assert [_sub(con, o, c) for o in ("O1", "O2") for c in ("sex", "birth_province",
                                                             "has_local_number", "age")] == [
@@ -1156,6 +1171,49 @@ def test_one_file_per_party_named_by_its_number(layout: str, tmp_path: Path,
     assert info.value.where == f"{folder}/[party file 1 of 2].csv.gz"
 
 
+def test_party_files_named_by_words_stay_hidden(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Party names that are not numbers (a hashed id such as 'zz99xy') are hidden as well: a
+    DuckDB error naming the file is relabelled before it is redacted (a redaction that cut the
+    path first left the name), and one folder per party read with true (every file named
+    calls.csv) is an error, not one party for all."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("word parties"))
+    src = tmp_path / "operator"
+    (src / "cdr.csv").unlink()
+    for party in ("zz99xy", "qq42ab"):
+        path = src / "export_20160901" / "users" / party / "calls.parquet"
+        path.parent.mkdir(parents=True)
+        path.write_text("correspondent,direction\n")  # not Parquet: DuckDB names the file
+    _remap(src, "calls", path="export_20160901/users/*/calls.parquet",
+           party_from_file_name=r"users/([a-z0-9]+)/",
+           directions={"outgoing": ["out"], "incoming": ["in"]},
+           columns={"other_party": "correspondent", "start_ts": "datetime"})
+    with pytest.raises(MappingError, match="the file cannot be read") as info:
+        _ingest(study)
+    text = f"{info.value} {info.value.where}"
+    assert "zz99xy" not in text and "qq42ab" not in text and "[party file 1 of 2]" in text
+    _remap(src, "calls", party_from_file_name=True)
+    with pytest.raises(MappingError, match="two files give the same party") as info:
+        _ingest(study)
+    assert "zz99xy" not in str(info.value) and "calls" not in str(info.value.where)[-20:]
+
+
+@pytest.mark.parametrize(("name", "party"), [
+    ("13912345678.csv", "13912345678"), ("13912345678.csv.gz", "13912345678"),
+    ("13912345678.2.csv", "13912345678.2"), ("u.ab12cd.csv", "u.ab12cd"),
+    ("ab12cd.parquet", "ab12cd"), ("ab12cd", "ab12cd"), ("x.TSV.ZST", "x")])
+def test_a_party_file_name_loses_only_its_data_extensions(name: str, party: str,
+                                                         tmp_path: Path) -> None:
+    """party_from_file_name: true takes the name without the extensions of a data file."""
+    (tmp_path / name).write_text("x\n")
+    base = DataContract.synthetic(tmp_path)
+    contract = base.model_copy(update={"calls": base.calls.model_copy(
+        update={"path": name, "party_from_file_name": True})})
+    assert list(party_files(contract, contract.files("calls", [])).values()) == [
+        (party, str(tmp_path / f"[party file 1 of 1]{name[len(party):]}"))]
+
+
 def test_seconds_since_the_start_and_minus_one_for_a_missed_call(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The shape of a public study's call log (the Copenhagen Networks Study's calls.csv):
@@ -1178,8 +1236,24 @@ def test_seconds_since_the_start_and_minus_one_for_a_missed_call(
         (_uid("O1"), _uid("O2"), 10, 60.0), (_uid("O1"), _uid("O2"), 11, None)]
     assert stats["landed_calls"].quarantined_by_reason == {"end_before_start": 1}
 
+    # the same log in Parquet, durations as DOUBLE (-1.0 is the rule's -1)
+    pq.write_table(pa.table({"timestamp": [day4 + 36000, day4 + 39600, day4 + 43200],
+                             "caller": [A, A, B], "callee": [B, B, A],
+                             "duration": [60.0, -1.0, -5.0]}), src / "cdr.parquet")
+    _remap(src, "calls", path="cdr.parquet")
+    con, stats = _ingest(study)
+    assert con.execute("SELECT hour(start_ts), duration_s FROM calls ORDER BY start_ts"
+                       ).fetchall() == [(10, 60.0), (11, None)]
+    assert stats["landed_calls"].quarantined_by_reason == {"end_before_start": 1}
 
-@pytest.mark.parametrize("shape", ["no header", "JSON lines", "zip", "workbook"])
+    # event_type on a column of its own: an SMS would be read as a call without a call list
+    _remap(src, "calls", columns={"start_ts": "timestamp", "event_type": "caller"})
+    with pytest.raises(MappingError, match="event_types lists no call value"):
+        _ingest(study)
+
+
+@pytest.mark.parametrize("shape", ["no header", "data as header", "UTF-16", "JSON lines", "zip",
+                                   "workbook"])
 def test_a_file_that_is_not_csv_or_has_no_header(shape: str, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """A file read as CSV whose first line is data names the file's "columns" without the
@@ -1189,15 +1263,25 @@ def test_a_file_that_is_not_csv_or_has_no_header(shape: str, tmp_path: Path,
     src = tmp_path / "operator"
     name, text, pattern = {
         "no header": ("cdr.csv", f"{A},{B},{DAY} 10:00:00,{DAY} 10:01:00,T1,T2\n",
-                      r"column 'a_party' \(contract column 'caller'\) is not in the file"),
+                      r"column 'a_party' \(contract column 'caller'\) is not in the file; "
+                      r"it has \['column0', 'column1'.*no header line"),
+        "data as header": ("cdr.csv", f"{A},{B},x,y,T1,T2\n{B},{A},x,y,T1,T2\n",
+                           r"is not in the file; it has \['<column 1>', '<column 2>', 'x', 'y', "
+                           r"'T1', 'T2'\].*header: false"),
+        "UTF-16": ("cdr.csv", f"{A},{B},{DAY} 10:00:00,{DAY} 10:01:00,T1,T2\n",
+                   "is not in the file.*looks like UTF-16: set csv: {encoding: utf-16}"),
         "JSON lines": ("cdr.jsonl", f'{{"a_party": "{A}", "b_party": "{B}"}}\n',
                        "the file is a JSON file.*Fix: convert it to Parquet or CSV"),
         "zip": ("cdr.zip", "PK", "the file is a zip archive.*Fix: unzip it"),
         "workbook": ("cdr.xlsx", "PK", "the file is a spreadsheet workbook.*save each sheet"),
     }[shape]
     (src / "cdr.csv").unlink()
-    (src / name).write_text(text)
-    _remap(src, "calls", path=name)
+    if shape == "UTF-16":  # a header and a data line, not declared as UTF-16
+        (src / name).write_text(CALLS_HEADER + "\n" + text, encoding="utf-16")
+    else:
+        (src / name).write_text(text)
+    _remap(src, "calls", path=name, **({"csv": {"header": True}} if shape == "data as header"
+                                       else {}))  # a header said to be there
     with pytest.raises(MappingError, match=pattern) as info:
         _ingest(study)
     assert A not in str(info.value) and B not in str(info.value)
@@ -1379,4 +1463,5 @@ def test_no_call_landed_names_the_quarantine_not_the_calendar(
     check = _ingestion_checks(study)[("landed_calls", "calendar_coverage")]
     assert not check.passed
     assert check.metadata["check_first"].value.startswith(
-        "no call landed; most rows quarantined as bad_timestamp: the timestamps rule")
+        "no call landed; most rows quarantined as bad_timestamp: the start, end and duration "
+        "columns")

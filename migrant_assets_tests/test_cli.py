@@ -84,7 +84,7 @@ def failing_run(environment, monkeypatch):
 
 def test_input_error_in_a_run_is_one_paragraph(failing_run, environment, capsys):
     code, out, err = _demo(failing_run, capsys)
-    assert code == 1
+    assert code == 2  # every failure an input error: the input is wrong
     assert ("  departure_folds failed: the subscribers file has no column msisdn. Where: "
             f"subscribers.csv, row 1. Fix: {FIX}.\n") in err
     assert "Traceback" not in err and "Stack Trace" not in err
@@ -100,7 +100,7 @@ def test_input_error_in_a_run_is_one_paragraph(failing_run, environment, capsys)
 
 def test_verbose_prints_the_traceback(failing_run, capsys):
     code, _, err = _demo([*failing_run, "--verbose"], capsys)
-    assert code == 1
+    assert code == 2
     assert "departure_folds failed: the subscribers file has no column msisdn." in err
     assert "Traceback of departure_folds" in err and "Stack Trace" in err
     assert "_fail_departure_folds" in err  # the frame that raised

@@ -4,7 +4,9 @@ fixed-calendar ones, the risk model's pieces, and the landing sensor driving dai
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
@@ -387,3 +389,24 @@ def test_an_edited_model_file_is_refused(tmp_path) -> None:
             load_models(con, StudyConfig())
     finally:
         con.close()
+
+
+def test_the_sensor_cursor_keeps_no_file_name(tmp_path) -> None:
+    """The landing sensor's cache of file hashes is keyed by a hash of each path: a per-party
+    file's name (a subscriber's number) never reaches Dagster's cursor storage; a file's hash is
+    reused until its size or modification time changes."""
+    from migrant_assets.defs.early_warning import content_hash
+
+    path = tmp_path / "13912345678.csv"
+    path.write_bytes(b"a,b\n1,2\n")
+    cache: dict[str, list] = {}
+    first = content_hash([path], cache)
+    assert first == hashlib.sha256(hashlib.sha256(b"a,b\n1,2\n").hexdigest().encode()).hexdigest()
+    assert "13912345678" not in json.dumps(cache) and len(cache) == 1
+    (key, seen), = cache.items()
+    cache[key] = [*seen[:2], "0" * 64]  # the same size and time: the cached hash is used
+    assert content_hash([path], cache) == hashlib.sha256(b"0" * 64).hexdigest()
+    path.write_bytes(b"a,b\n1,3\n")
+    os.utime(path, ns=(seen[1] + 10**9, seen[1] + 10**9))
+    assert content_hash([path], cache) not in (first, hashlib.sha256(b"0" * 64).hexdigest())
+    assert len(cache) == 1

@@ -53,10 +53,11 @@ CELLS = [
     ("T3", "north", "121.50"),  # bad_coordinates
     ("T4", "10.0", "10.0"),  # outside_bbox
     ("T1", "31.21", "121.41"),  # duplicate_id
+    ("4.6E+08", "31.21", "121.41"),  # rounded_id (a spreadsheet's 460011234)
 ]
 CELL_REASONS = {
     "missing_id": 1, "bad_coordinates": 1, "outside_bbox": 1, "duplicate_id": 1,
-    "malformed_line": 1}
+    "rounded_id": 1, "malformed_line": 1}
 
 ESTATES = [
     ("E1", "31.20", "121.40", "52000"),
@@ -66,10 +67,11 @@ ESTATES = [
     ("", "31.20", "121.40", "52000"),  # missing_id
     ("E4", "", "121.40", "52000"),  # bad_coordinates
     ("E5", "35.0", "121.40", "52000"),  # outside_bbox
+    ("1.2E+07", "31.20", "121.40", "52000"),  # rounded_id
 ]
 ESTATE_REASONS = {
     "bad_price": 2, "duplicate_id": 1, "missing_id": 1, "bad_coordinates": 1, "outside_bbox": 1,
-    "malformed_line": 1}
+    "rounded_id": 1, "malformed_line": 1}
 
 OTHER = "19900000009"  # another operator's subscriber
 T = "2016-09-05 "
@@ -664,6 +666,7 @@ def test_a_high_quarantine_share_says_what_to_check_first() -> None:
     part = {"rows_read": 1000, "rows_excluded": 0, "rows_quarantined": 900}
     high = _share_verdict(cfg, [part], {"bad_timestamp": 880, "missing_id": 20})
     assert not high.passed and high.severity == dg.AssetCheckSeverity.ERROR
-    assert high.metadata["check_first"].value.startswith("bad_timestamp: the timestamps rule")
+    assert high.metadata["check_first"].value.startswith(
+        "bad_timestamp: the start, end and duration columns")
     low = _share_verdict(cfg, [{**part, "rows_quarantined": 5}], {"missing_id": 5})
     assert low.passed and "check_first" not in low.metadata

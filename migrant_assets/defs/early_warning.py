@@ -173,17 +173,19 @@ def landed_day_files(pattern: str, days: list[date]) -> dict[str, list[Path]]:
 
 def content_hash(paths: list[Path], cache: dict[str, list]) -> str:
     """sha256 of the files' bytes (in path order), each file hashed again only when its size or
-    modification time changed (``cache``: path -> [size, mtime_ns, sha256])."""
+    modification time changed (``cache``: sha256 of the path -> [size, mtime_ns, sha256]; the
+    cursor keeps no path, since a file's name may be a subscriber's number)."""
     digest = hashlib.sha256()
     for p in paths:
         st = os.stat(p)
-        seen = cache.get(str(p))
+        key = hashlib.sha256(str(p).encode()).hexdigest()
+        seen = cache.get(key)
         if seen is None or seen[:2] != [st.st_size, st.st_mtime_ns]:
             h = hashlib.sha256()
             with open(p, "rb") as f:
                 for block in iter(lambda f=f: f.read(1 << 20), b""):
                     h.update(block)
-            seen = cache[str(p)] = [st.st_size, st.st_mtime_ns, h.hexdigest()]
+            seen = cache[key] = [st.st_size, st.st_mtime_ns, h.hexdigest()]
         digest.update(seen[2].encode())
     return digest.hexdigest()
 
@@ -202,9 +204,15 @@ def calls_landing_sensor(context: dg.SensorEvaluationContext, study: StudyResour
     contract = contract_for(cfg)
     pattern = str(contract.base_dir / contract.calls.path)
     cache = json.loads(context.cursor) if context.cursor else {}
+    cache = {k: v for k, v in cache.items() if re.fullmatch("[0-9a-f]{64}", k)}  # no old paths
     requests = []
     for day, paths in landed_day_files(pattern, cfg.calendar.days).items():
-        sha = content_hash(paths, cache)
+        try:
+            sha = content_hash(paths, cache)
+        except OSError as e:  # a file still being copied, or gone: the next tick sees it
+            context.log.warning(f"{day}: a calls file could not be read ({e.strerror}); "
+                                "tried again at the next evaluation")
+            continue
         requests.append(dg.RunRequest(run_key=f"{day}:{sha[:16]}", partition_key=day,
                                       tags={"landed_file_sha256": sha}))
     context.update_cursor(json.dumps(cache, sort_keys=True))

@@ -32,10 +32,14 @@ CREATE OR REPLACE TEMP MACRO unwrapped(t) AS list_transform(
 )[1];
 
 -- An integer in scientific notation written with fewer significant digits than it has
--- ('1.33518E+10' for 13351833678: a spreadsheet rounded it, so it stands for many numbers).
+-- ('1.33518E+10' for 13351833678: a spreadsheet rounded it, so it stands for many numbers):
+-- one that float_digits reads as an integer of 7 or more digits (a hex id such as '8e123456',
+-- or '3e45', is no such integer and is left alone).
 CREATE OR REPLACE TEMP MACRO rounded(t) AS list_transform(
     [t], lambda x:
         regexp_full_match(x, '[+]?[0-9]+(\.[0-9]*)?[eE][+]?[0-9]+')
+        AND float_digits(x) <> x
+        AND length(float_digits(x)) >= 7
         AND length(ltrim(replace(regexp_extract(x, '[0-9]+(\.[0-9]*)?'), '.', ''), '0'))
         < length(float_digits(x))
 )[1];

@@ -16,6 +16,8 @@ FROM (
         *,
         CASE
             WHEN id IS NULL THEN 'missing_id'
+            -- an id a spreadsheet rounded (canonical.sql marks it '~'): it stands for many
+            WHEN starts_with(id, '~') THEN 'rounded_id'
             WHEN lat_value IS NULL OR lon_value IS NULL
                 OR NOT isfinite(lat_value) OR NOT isfinite(lon_value) THEN 'bad_coordinates'
             WHEN lat_value NOT BETWEEN $min_lat AND $max_lat
