@@ -443,6 +443,33 @@ class DataContract(_Model):
             return []
         return [d for d in days if not self._matches(pattern.format(date=d))]
 
+    def calls_files_by_day(self, days: list[date]) -> tuple[dict[date, list[Path]], int]:
+        """The calls files of each of ``days`` that has any (the landing sensor's view), and how
+        many files the path matches that name none of them. With a ``{date}`` path, each day's
+        path (:meth:`files`: a folder stands for the files under it); otherwise each file whose
+        path below ``base_dir`` names exactly one of the days, as ``2016-09-05`` or ``20160905``
+        in a file or folder name (``cdr_20160905.csv``, a Hive export's
+        ``day=2016-09-05/part-0.parquet``)."""
+        pattern = self.calls.path
+        if "{date" in pattern:
+            by_day = {d: found for d in days if (found := sorted(set(
+                self._matches(pattern.format(date=d)))))}
+            return by_day, 0
+        known = {d.strftime(f): d for d in days for f in ("%Y-%m-%d", "%Y%m%d")}
+        by_day: dict[date, list[Path]] = {}
+        undated = 0
+        for f in sorted(set(self._matches(pattern))):
+            try:
+                where = str(f.relative_to(self.base_dir))
+            except ValueError:
+                where = f.name
+            named = {known[m] for m in _DAY_IN_PATH.findall(where) if m in known}
+            if len(named) == 1:
+                by_day.setdefault(named.pop(), []).append(f)
+            else:
+                undated += 1
+        return by_day, undated
+
     def _matches(self, pattern: str) -> list[Path]:
         """The data files of one path pattern relative to ``base_dir`` (:func:`_data_files`);
         a file that cannot be read (a broken link, no permission) is an error naming the
@@ -474,6 +501,9 @@ def _data_files(path: Path, literal: bool) -> list[Path]:
 
 #: A file name: its stem, then the extensions of a data file (``.csv``, ``.csv.gz``, ``.parquet``),
 #: so that ``13912345678.2.csv`` is party ``13912345678.2`` and ``u.ab12cd.csv`` is ``u.ab12cd``.
+#: A day written in a path: 2016-09-05 or 20160905, not inside a longer run of digits.
+_DAY_IN_PATH = re.compile(r"(?<![0-9])([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{8})(?![0-9])")
+
 _NAME_AND_EXTENSIONS = re.compile(
     r"^(.+?)((?:\.(?:csv|tsv|txt|dat|parquet))?(?:\.(?:gz|gzip|zst|zstd))?)$", re.IGNORECASE)
 

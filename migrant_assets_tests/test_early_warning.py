@@ -410,3 +410,45 @@ def test_the_sensor_cursor_keeps_no_file_name(tmp_path) -> None:
     os.utime(path, ns=(seen[1] + 10**9, seen[1] + 10**9))
     assert content_hash([path], cache) not in (first, hashlib.sha256(b"0" * 64).hexdigest())
     assert len(cache) == 1
+
+
+@pytest.mark.parametrize(("path", "files", "expected", "undated"), [
+    # a glob of ISO-dated names (the synthetic city's layout)
+    ("calls/*.csv", ["calls/2016-09-05.csv", "calls/2016-09-06.csv"],
+     {5: ["calls/2016-09-05.csv"], 6: ["calls/2016-09-06.csv"]}, 0),
+    # compact dates inside a name; a day outside the calendar names no day of it
+    ("calls/*.csv", ["calls/cdr_20160905.csv", "calls/cdr_20160905_b.csv",
+                     "calls/cdr_20161005.csv"],
+     {5: ["calls/cdr_20160905.csv", "calls/cdr_20160905_b.csv"]}, 1),
+    # a Hive/Spark export as a folder: the day in the folder's name, its markers left out
+    ("calls", ["calls/day=2016-09-05/part-0.parquet", "calls/day=2016-09-05/part-1.parquet",
+               "calls/day=2016-09-05/_SUCCESS", "calls/day=2016-09-07/part-0.parquet"],
+     {5: ["calls/day=2016-09-05/part-0.parquet", "calls/day=2016-09-05/part-1.parquet"],
+      7: ["calls/day=2016-09-07/part-0.parquet"]}, 0),
+    # a {date} path to a folder per day
+    ("calls/dt={date:%Y%m%d}", ["calls/dt=20160906/part-0.parquet",
+                                "calls/dt=20160906/.part-0.parquet.crc"],
+     {6: ["calls/dt=20160906/part-0.parquet"]}, 0),
+    # a name with no day, or two different days, is counted, never guessed
+    ("calls/*.csv", ["calls/all.csv", "calls/2016-09-05_to_2016-09-06.csv",
+                     "calls/13912345678.csv"], {}, 3),
+])
+def test_the_sensor_finds_each_days_calls_files_in_any_export_layout(
+        tmp_path: Path, path: str, files: list[str], expected: dict[int, list[str]],
+        undated: int) -> None:
+    """The landing sensor's day files: a day named in a file or folder (ISO or compact), or a
+    {date} path; a folder stands for its data files; a file naming no single day of the
+    calendar is counted (the sensor warns), not assigned."""
+    from migrant_assets.contract import DataContract, TableSource
+
+    base = tmp_path / "operator"
+    for f in files:
+        (base / f).parent.mkdir(parents=True, exist_ok=True)
+        (base / f).write_text("x\n")
+    contract = DataContract(base_dir=base, calls=TableSource(path=path),
+                            subscribers=TableSource(path="subscribers.csv"))
+    days = [date(2016, 9, 1) + timedelta(days=i) for i in range(30)]
+    by_day, n_undated = contract.calls_files_by_day(days)
+    assert {d.day: [str(p.relative_to(base)) for p in ps] for d, ps in by_day.items()} \
+        == expected
+    assert n_undated == undated

@@ -4,7 +4,6 @@ models per k (`early_warning_models`), the daily scores (`departure_risk`), thei
 hindsight (`early_warning_evaluation`), and `calls_landing_sensor`, which turns a calls file
 dropped in the landing folder into a run of that day from ingestion to `departure_risk`."""
 
-import glob
 import hashlib
 import json
 import os
@@ -154,23 +153,6 @@ def early_warning_evaluation(study: StudyResource) -> dg.MaterializeResult:
 #: What a landed day runs: its ingestion and everything down to `departure_risk`.
 DAY_ASSETS = [landed_calls, calls, daily_contacts, features_arrival_days, departure_risk]
 
-def landed_day_files(pattern: str, days: list[date]) -> dict[str, list[Path]]:
-    """The calls files of each day under the mapping's calls ``pattern`` (a path with a
-    ``{date}`` field, or a glob whose file names are ISO dates), by ISO day."""
-    out: dict[str, list[Path]] = {}
-    if "{date" in pattern:
-        for d in days:
-            found = sorted(Path(p) for p in glob.glob(pattern.format(date=d)))
-            if found:
-                out[d.isoformat()] = found
-        return out
-    known = {d.isoformat() for d in days}
-    for p in sorted(glob.glob(pattern)):
-        m = re.match(r"(\d{4}-\d{2}-\d{2})", Path(p).name)
-        if m and m.group(1) in known:
-            out.setdefault(m.group(1), []).append(Path(p))
-    return out
-
 def content_hash(paths: list[Path], cache: dict[str, list]) -> str:
     """sha256 of the files' bytes (in path order), each file hashed again only when its size or
     modification time changed (``cache``: sha256 of the path -> [size, mtime_ns, sha256]; the
@@ -202,11 +184,17 @@ def calls_landing_sensor(context: dg.SensorEvaluationContext, study: StudyResour
     """One run request per landed day whose files' content is new (docs/early_warning.md)."""
     cfg = study.config
     contract = contract_for(cfg)
-    pattern = str(contract.base_dir / contract.calls.path)
     cache = json.loads(context.cursor) if context.cursor else {}
     cache = {k: v for k, v in cache.items() if re.fullmatch("[0-9a-f]{64}", k)}  # no old paths
     requests = []
-    for day, paths in landed_day_files(pattern, cfg.calendar.days).items():
+    by_day, undated = contract.calls_files_by_day(cfg.calendar.days)
+    if undated:  # never their names: a file's name may be a subscriber's number
+        context.log.warning(
+            f"{undated} calls file(s) the mapping's calls path matches name no day of the "
+            "calendar (2016-09-05 or 20160905 in a file or folder name, or a {date} field in "
+            "the path): the sensor requests no run for them")
+    for d, paths in by_day.items():
+        day = d.isoformat()
         try:
             sha = content_hash(paths, cache)
         except OSError as e:  # a file still being copied, or gone: the next tick sees it
