@@ -904,9 +904,15 @@ def _text(expr: str, p: _Params, tokens: str, unwrap: bool = False) -> str:
     spreadsheet put around it first (``unwrapped``: ``="NULL"`` is a null token, ``=""``
     NULL)."""
     t = f"trim(CAST({expr} AS VARCHAR))"
-    if unwrap:
-        t = f"nullif(unwrapped({t}), '')"
-    return f"CASE WHEN list_contains({tokens}, {t}) THEN NULL ELSE {t} END"
+    if not unwrap:
+        return f"CASE WHEN list_contains({tokens}, {t}) THEN NULL ELSE {t} END"
+    # unwrapped only where a spreadsheet could have wrapped it: list_contains evaluates its
+    # needle once per token, and unwrapping every text there made the landing 1.8x slower
+    # (benchmarks/ingest.py)
+    u = f"unwrapped({t})"
+    return (f"CASE WHEN starts_with({t}, '=') OR starts_with({t}, '''') THEN "
+            f"CASE WHEN {u} = '' OR list_contains({tokens}, {u}) THEN NULL ELSE {u} END "
+            f"WHEN {t} = '' OR list_contains({tokens}, {t}) THEN NULL ELSE {t} END")
 
 
 def _identifier_text(expr: str, dtype: str, p: _Params, tokens: str) -> str:
