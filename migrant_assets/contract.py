@@ -107,6 +107,13 @@ CSV_OPTIONS: dict[str, type] = {
 _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
                   "UINTEGER", "UBIGINT", "UHUGEINT")
 _FLOAT_TYPES = ("FLOAT", "DOUBLE", "REAL")
+
+
+def _numeric(dtype: str) -> bool:
+    """Whether a column of DuckDB type ``dtype`` holds numbers."""
+    return dtype in _INTEGER_TYPES or dtype in _FLOAT_TYPES or dtype.startswith("DECIMAL")
+
+
 _UNIT_MICROS = {"s": 1_000_000, "ms": 1_000, "us": 1}
 
 
@@ -499,11 +506,11 @@ def _data_files(path: Path, literal: bool) -> list[Path]:
     return [f for f in files if f.stat().st_size > 0]
 
 
-#: A file name: its stem, then the extensions of a data file (``.csv``, ``.csv.gz``, ``.parquet``),
-#: so that ``13912345678.2.csv`` is party ``13912345678.2`` and ``u.ab12cd.csv`` is ``u.ab12cd``.
 #: A day written in a path: 2016-09-05 or 20160905, not inside a longer run of digits.
 _DAY_IN_PATH = re.compile(r"(?<![0-9])([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{8})(?![0-9])")
 
+#: A file name: its stem, then the extensions of a data file (``.csv``, ``.csv.gz``, ``.parquet``),
+#: so that ``13912345678.2.csv`` is party ``13912345678.2`` and ``u.ab12cd.csv`` is ``u.ab12cd``.
 _NAME_AND_EXTENSIONS = re.compile(
     r"^(.+?)((?:\.(?:csv|tsv|txt|dat|parquet))?(?:\.(?:gz|gzip|zst|zstd))?)$", re.IGNORECASE)
 
@@ -875,18 +882,22 @@ def _describe(con: duckdb.DuckDBPyConnection, scan: str, p: _Params, files: list
 _HEADER_NAME = re.compile(r"[A-Za-z_\u4e00-\u9fff][\w .()/%#\-\u4e00-\u9fff]{0,63}")
 
 
+def _file_column_names(present: dict[str, tuple[str, str]]) -> list[str]:
+    """The file's own column names (without the reader's ``filename``, ``file_row_number``)."""
+    return [v[0] for k, v in present.items() if k not in ("filename", "file_row_number")]
+
+
 def _header_names(present: dict[str, tuple[str, str]]) -> list[str]:
     """The file's column names for a message: a name that looks like data (digits, a date, a
     control character: the first line of a file without a header, or a UTF-16 file read as
     UTF-8) is shown as ``<column N>``, since it may be an identifier."""
-    names = [v[0] for k, v in present.items() if k not in ("filename", "file_row_number")]
     return [n if _HEADER_NAME.fullmatch(n) and not re.search(r"[0-9]{4}", n)
-            else f"<column {i}>" for i, n in enumerate(names, 1)]
+            else f"<column {i}>" for i, n in enumerate(_file_column_names(present), 1)]
 
 
 def _header_fix(present: dict[str, tuple[str, str]], fix: str) -> str:
     """``fix``, and what to check first when the column names look like data."""
-    names = [v[0] for k, v in present.items() if k not in ("filename", "file_row_number")]
+    names = _file_column_names(present)
     if any("\x00" in n for n in names):
         return "the file looks like UTF-16: set csv: {encoding: utf-16}; then " + fix
     if names and all(re.fullmatch(r"column[0-9]+", n) for n in names):
@@ -957,7 +968,7 @@ def _timestamp(expr: str, dtype: str, rule: Timestamps, city_tz: str, p: _Params
         return from_aware(expr)
     if dtype.startswith("TIMESTAMP") or dtype == "DATE":
         return from_naive(f"CAST({expr} AS TIMESTAMP)")
-    numeric = dtype in _INTEGER_TYPES or dtype in _FLOAT_TYPES or dtype.startswith("DECIMAL")
+    numeric = _numeric(dtype)
     if rule.unit is not None:
         value = f"CAST({expr} AS DOUBLE)" if numeric else \
             f"TRY_CAST({_text(expr, p, tokens)} AS DOUBLE)"
@@ -1176,11 +1187,10 @@ def _read_table(
                 ident = canonical_identifier(ident, name, contract, p)
             cols.append(f"{ident} AS {name}")
         else:
-            numeric = dtype in _INTEGER_TYPES or dtype in _FLOAT_TYPES or \
-                dtype.startswith("DECIMAL")
             # a code in a number column (a Parquet DOUBLE -1.0) as the rule writes it (-1)
             text = _identifier_text(expr, dtype, p, tokens) \
-                if numeric and name in ("event_type", "direction") else _text(expr, p, tokens)
+                if _numeric(dtype) and name in ("event_type", "direction") \
+                else _text(expr, p, tokens)
             if src.recode.get(name):  # the file's value -> the value meant; others unchanged
                 pairs = src.recode[name]
                 recoded = f"MAP({p(list(pairs))}, {p(list(pairs.values()))})"
