@@ -28,6 +28,8 @@ from pipeline_run import (
     PipelineRun,
     baseline_checkout,
     gb,
+    load,
+    machine,
     run_demo,
     write_config,
 )
@@ -51,7 +53,7 @@ def _run(label: str, preset: str, workdir: Path, python_path: Path | None,
     run = run_demo(config, workdir, python_path=python_path, echo=echo)
     status = "ok" if run.returncode == 0 else f"exit code {run.returncode}"
     print(f"{preset} {label}: {run.wall:.1f} s wall, {run.cpu:.1f} CPU-s, peak RSS "
-          f"{gb(run.peak_rss)} ({status})",
+          f"{gb(run.peak_rss)} ({status}); {load()} at the end",
           flush=True)
     return run
 
@@ -108,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     ours_db, base_db = ((({"memory_limit": args.memory_limit},) * 2) if args.memory_limit
                         else (_shipped_duckdb(ROOT), base_path and _shipped_duckdb(base_path)))
     failed = False
+    print(f"machine: {machine()}", flush=True)
     for preset in args.presets:
         ours = _run("ours", preset, args.workdir / f"{preset}-ours", None, not args.quiet,
                     ours_db, args.early_warning)

@@ -189,6 +189,22 @@ class PipelineRun:
         return dict(out)
 
 
+def machine() -> str:
+    """The machine a benchmark ran on: CPU model, logical CPUs, memory, load averages (figures
+    of different days compare only beside a baseline of the same run; this says how far)."""
+    model = next((line.split(":", 1)[1].strip()
+                  for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), "unknown CPU")
+    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal:"))
+    return f"{model}, {os.cpu_count()} CPUs, {mem_kb / 2**20:.0f} GB; {load()}"
+
+
+def load() -> str:
+    """The 1, 5 and 15 minute load averages, as ``uptime`` prints them."""
+    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def write_config(workdir: Path, preset: str, seed: int, calls: int | None,
                  duckdb: dict | None = None, early_warning: bool = False) -> Path:
     """A study config for the synthetic city ``preset`` (scaled to ``calls`` when given), with
@@ -313,6 +329,21 @@ def baseline_checkout(rev: str, where: Path) -> Path:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(where), rev],
                        check=True, capture_output=True)
     return where
+
+
+def run_in_checkout(code: Path, runner: str, *args: str) -> dict:
+    """Run the Python text ``runner`` with ``args`` in a fresh process importing the checkout
+    ``code``'s package; returns the JSON of its ``RESULT `` line (a failure exits, with its
+    error output)."""
+    import json
+
+    proc = subprocess.run([sys.executable, "-c", runner, *args],
+                          env={**os.environ, "PYTHONPATH": str(code)}, cwd=code,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"{code}: the run failed\n{proc.stderr[-4000:]}")
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
+    return json.loads(line.removeprefix("RESULT "))
 
 
 def table_bytes(db_path: Path) -> dict[str, int]:

@@ -28,6 +28,8 @@ from pipeline_run import (
     baseline_checkout,
     dir_bytes,
     gb,
+    load,
+    machine,
     run_demo,
     table_bytes,
     write_config,
@@ -58,7 +60,7 @@ def _one(label: str, factor: int, workdir: Path, python_path: Path | None,
     city = dir_bytes(workdir / "synthetic")
     print(f"\n{factor}x ({label}): {n_calls:,} calls, {run.wall:.0f} s wall "
           f"({n_calls / run.wall:,.0f} calls/s), peak RSS {gb(run.peak_rss)}, exit "
-          f"{run.returncode}")
+          f"{run.returncode}; {load()} at the end")
     print(f"  disk: DuckDB file {gb(db)}, city files {gb(city)}, peak spill "
           f"{gb(run.sampler.peak_spill)}")
     tables = table_bytes(workdir / "migrant_assets.duckdb")
@@ -99,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="do not echo the demo's output")
     args = parser.parse_args(argv)
     settings = {"memory_limit": args.memory_limit}
+    print(f"machine: {machine()}", flush=True)
     results = []
     for factor in sorted(args.factors):
         workdir = args.workdir / f"x{factor}"

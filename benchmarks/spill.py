@@ -16,8 +16,6 @@ the same values); give it no other process.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -26,7 +24,7 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-from pipeline_run import baseline_checkout
+from pipeline_run import baseline_checkout, run_in_checkout
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,17 +70,10 @@ RUNNER = textwrap.dedent("""
 def run(code: Path, args: argparse.Namespace, budget: str) -> dict:
     tmp = tempfile.mkdtemp(prefix="spill-", dir=Path(args.db).parent)
     try:
-        proc = subprocess.run(
-            [sys.executable, "-c", RUNNER, str(args.study), str(args.db), args.family,
-             args.memory_limit, tmp, budget],
-            env={**os.environ, "PYTHONPATH": str(code)}, cwd=code, capture_output=True,
-            text=True)
+        return run_in_checkout(code, RUNNER, str(args.study), str(args.db), args.family,
+                               args.memory_limit, tmp, budget)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"{code}: the run failed\n{proc.stderr[-4000:]}")
-    line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
-    return json.loads(line.removeprefix("RESULT "))
 
 
 def main(argv: list[str] | None = None) -> int:

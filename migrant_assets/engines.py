@@ -23,6 +23,8 @@ sqlglot (a well-kept SQL transpiler):
 - ``DELETE FROM t WHERE <partition column> = $v`` followed by ``INSERT INTO t ...`` (the
   delete-then-insert of every partition write) overwrites that one partition directory and
   nothing else: re-running a partition is idempotent;
+- the ``ORDER BY`` of an ``INSERT`` (the order rows are stored in, for DuckDB's compression)
+  sorts each task's rows (``sortWithinPartitions``), not the whole table: no shuffle for it;
 - ``BEGIN`` / ``COMMIT`` / ``ROLLBACK`` do nothing: each partition overwrite stands alone.
 
 On Spark every window is computed from its own days (the incremental first-k-days path, window
@@ -344,10 +346,16 @@ class SparkSQL:
         target = tree.this
         table = (target.this if isinstance(target, exp.Schema) else target).name
         spec = self._tables[table]
-        df = self._query(tree.expression, params)
+        select, order = tree.expression, tree.expression.args.get("order")
+        if order is not None:  # the rows' storage order: sorted within each task, not globally
+            select = select.copy()
+            select.set("order", None)
+        df = self._query(select, params)
         names = ([c.name for c in target.expressions] if isinstance(target, exp.Schema)
                  else spec.schema.names)
         df = df.toDF(*names)
+        if order is not None:
+            df = df.sortWithinPartitions(*[o.this.name for o in order.expressions])
         df = df.select(*[F.col(f.name).cast(f.dataType) if f.name in names
                          else F.lit(None).cast(f.dataType).alias(f.name)
                          for f in spec.schema.fields])

@@ -260,6 +260,40 @@ def test_each_window_family_owns_its_table(con, calls):
         table_count(con, t) for t in GRAPH_TABLES.values()) > 0
 
 
+def test_rows_are_stored_in_src_order(con, add_calls):
+    """Daily contacts are written in (caller, callee) order and every window graph, summed from
+    its days or from window k - 1 plus day k, in (src, dst) order, so that DuckDB keeps each
+    party's run once (RLE; docs/scale.md, "Disk"): read back in storage order (one thread,
+    insertion order kept), each partition's rows are sorted. A city large enough (60,000 calls
+    among 5,000 parties) that grouping alone does not give rows in order."""
+    rng = np.random.default_rng(7)
+    n_calls, n_parties = 60_000, 5_000
+    caller = rng.integers(1, n_parties + 1, n_calls)
+    callee = (caller + rng.integers(1, n_parties, n_calls) - 1) % n_parties + 1
+    seconds = rng.integers(0, 30 * 86400, n_calls)
+    add_calls([(int(u), int(v), datetime(2016, 9, 1) + timedelta(seconds=int(t)), 60.0)
+               for u, v, t in zip(caller, callee, seconds, strict=True)])
+    for day in CALENDAR.days:
+        build_daily_contacts(con, day)
+    previous = None
+    for window in CALENDAR.windows():
+        stats = build_window_graph(con, window, previous)
+        if window.family == "first_k_days":
+            assert stats["built_from"] == (previous and previous.window_id)
+            previous = window
+    assert previous is not None
+    con.execute("SET threads = 1")
+    con.execute("SET preserve_insertion_order = true")
+    for day in CALENDAR.days:
+        rows = con.execute("SELECT caller, callee FROM daily_contacts WHERE call_date = ?",
+                           [day]).fetchall()
+        assert rows == sorted(rows), day
+    for window in CALENDAR.windows():
+        rows = con.execute(f"SELECT src, dst FROM {graph_table(window)} "  # noqa: S608
+                           "WHERE window_id = ?", [window.window_id]).fetchall()
+        assert len(rows) > 1 and rows == sorted(rows), window.window_id
+
+
 def table_count(con, table: str) -> int:
     return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
 

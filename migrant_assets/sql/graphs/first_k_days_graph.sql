@@ -3,8 +3,8 @@
 -- $graph_table is an identifier (the window family's graph table: graphs.graph_table),
 -- allow-listed and quoted; every other $name is a bound value.
 -- Durations are exact sums (fixed point to the microsecond, daily_contacts.sql), so this
--- gives the same rows as window_graph.sql summing all k days. Delete-then-insert; run inside one
--- transaction.
+-- gives the same rows as window_graph.sql summing all k days, stored in the same order (src, dst:
+-- runs of src compressed). Delete-then-insert; run inside one transaction.
 DELETE FROM $graph_table WHERE window_id = $window_id;
 
 INSERT INTO $graph_table
@@ -23,4 +23,5 @@ FROM (
     FROM daily_contacts
     WHERE call_date = $end
 ) AS edges
-GROUP BY src, dst;
+GROUP BY src, dst
+ORDER BY src, dst;
