@@ -50,9 +50,11 @@ a first-k-days window is window k - 1's sums plus day k (docs/data_model.md, "In
 first-k-days windows"). :func:`run_family` runs the sums and
 ``sql/features/prepare.sql`` (unless ``prepared=True``; it reads the ``cell_prices`` table,
 :func:`write_cell_prices`), the steps a family's file reads (:data:`REQUIRES`: triangles and
-clustering before the ego network; a first-k-days window adds its new triangles to window k - 1's,
-:data:`ADDED_STEPS`) and the family's file. :func:`build_features` prepares once, runs every family
-and writes the window's rows. :func:`evaluate_feature_checks` judges a stored window
+clustering before the ego network, the contacts before the families that read them; a first-k-days
+window adds its new triangles to window k - 1's, :data:`ADDED_STEPS`) and the family's file.
+:func:`build_features` prepares once, runs each step of every family once, drops each TEMP table
+after the last step that reads it (:func:`drop_unread`) and writes the window's rows.
+:func:`evaluate_feature_checks` judges a stored window
 (:data:`CHECKS`; thresholds from the study config's ``checks``; null shares over the users whose
 data can support a value, :attr:`Feature.support`); nothing to judge is never a pass
 (:class:`CheckOutcome`).
@@ -60,6 +62,7 @@ data can support a value, :attr:`Feature.support`); nothing to judge is never a 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -70,6 +73,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+import migrant_assets.db
 from migrant_assets.config import DEFAULT_MAX_NULL_SHARE, StudyConfig, Window
 from migrant_assets.db import (
     first_row,
@@ -464,9 +468,12 @@ for _what, _missing in (("a group (GROUPS)", set(FAMILIES) - set(GROUPS)),
 
 #: Steps a family's SQL reads besides prepare.sql, run before it (``sql/features/<step>.sql``
 #: writes ``feat_<step>``): the ego network reads the clustering coefficients, which read the
-#: triangles through each party (each entry lists every step, in order, so a step runs alone).
+#: triangles through each party, and the contacts (each entry lists every step, in order, so a
+#: family runs alone; :func:`build_features` runs each step once).
 REQUIRES: dict[str, tuple[str, ...]] = {"clustering": ("triangles",),
-                                        "ego_network": ("triangles", "clustering")}
+                                        "ego_network": ("triangles", "clustering", "contacts"),
+                                        "call_behavior": ("contacts",),
+                                        "housing_price": ("contacts",)}
 #: Steps a first-k-days window whose stored sums of window k - 1 are added to runs instead of
 #: the step that counts over the whole window (same table, bit for bit): the triangles new on
 #: day k added to window k - 1's (``triangles_added.sql``).
@@ -567,16 +574,50 @@ def run_family(
     triangles the :data:`ADDED_STEPS` add to."""
     if not prepared:
         previous = prepare(con, cfg, window)
-    params = _params(cfg, window)
     for step in (*REQUIRES.get(family, ()), family):
-        quote(step)
-        if previous is not None and step in ADDED_STEPS:
-            run_sql(con, f"features/{ADDED_STEPS[step]}.sql",
-                    {**params, "previous_id": previous.window_id},
-                    stored_sums_tables(window.family))
-        else:
-            run_sql(con, f"features/{step}.sql", params)
+        _run_step(con, cfg, window, step, previous)
     return f"feat_{family}"
+
+
+def _step_file(step: str, previous: Window | None) -> str:
+    """The SQL file of a step: ``features/<step>.sql``, or its :data:`ADDED_STEPS` file when
+    window k - 1's stored sums are added to (``previous``)."""
+    quote(step)
+    added = previous is not None and step in ADDED_STEPS
+    return f"features/{ADDED_STEPS[step] if added else step}.sql"
+
+
+def _run_step(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window, step: str,
+              previous: Window | None) -> None:
+    params = _params(cfg, window)
+    if previous is not None and step in ADDED_STEPS:
+        run_sql(con, _step_file(step, previous), {**params, "previous_id": previous.window_id},
+                stored_sums_tables(window.family))
+    else:
+        run_sql(con, _step_file(step, previous), params)
+
+
+#: TEMP tables kept to the window's end whatever the steps left read: its additive sums (the
+#: incremental tests compare them after a build; cohort.sql makes them for a cohort).
+KEPT_TEMP_TABLES = ("feat_places", "feat_moves", "feat_moments")
+
+
+def drop_unread(con: duckdb.DuckDBPyConnection, later: Iterable[str]) -> list[str]:
+    """Drop the connection's ``feat_*`` TEMP tables that no text of ``later`` (the SQL of the
+    window's steps still to run) names, but :data:`KEPT_TEMP_TABLES`; returns their names. A
+    window then holds only what it still reads: DuckDB spills what does not fit its
+    ``memory_limit``, so a dead table was spill (docs/scale.md, "Spill"). Only on DuckDB."""
+    if not isinstance(con, duckdb.DuckDBPyConnection):
+        return []
+    text = "\n".join(later)
+    names = [n for (n,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary "
+        "AND starts_with(table_name, 'feat_') ORDER BY table_name").fetchall()]
+    dropped = [n for n in names
+               if n not in KEPT_TEMP_TABLES and not re.search(rf"\b{re.escape(n)}\b", text)]
+    for name in dropped:
+        con.execute(f"DROP TABLE {quote(name)}")  # a name DuckDB listed, quoted
+    return dropped
 
 
 def build_features(
@@ -590,12 +631,20 @@ def build_features(
     window k + 1 in the same transaction; ``summed``: the sums are already made
     (:func:`prepare`)."""
     previous = prepare(con, cfg, window, incremental=incremental, summed=summed)
-    for family in FAMILIES:
-        run_family(con, cfg, window, family, prepared=True, previous=previous)
     table = features_table(window)
+    steps = list(dict.fromkeys(step for family in FAMILIES
+                               for step in (*REQUIRES.get(family, ()), family)))
+    write = ";\n".join(write_sql(table))
+    sql_text = migrant_assets.db.sql_text  # looked up at run time: tests may add a family's SQL
+    texts = [*(sql_text(_step_file(step, previous)) for step in steps), write,
+             sql_text("features/save_sums.sql")]
+    drop_unread(con, texts)
+    for i, step in enumerate(steps):  # each step once, its dead TEMP tables dropped after it
+        _run_step(con, cfg, window, step, previous)
+        drop_unread(con, texts[i + 1:])
     params = {"window_id": window.window_id, "study": study_of(window)}
     with transaction(con):
-        run_text(con, ";\n".join(write_sql(table)), params)
+        run_text(con, write, params)
         # window k + 1 adds to these sums on DuckDB; another engine sums each window's own days
         if window.family in STORED_SUMS and isinstance(con, duckdb.DuckDBPyConnection):
             run_sql(con, "features/save_sums.sql", {

@@ -21,8 +21,10 @@ from migrant_assets.features import (
     FAMILIES,
     FEATURE_TABLES,
     FEATURES,
+    KEPT_TEMP_TABLES,
     build_features,
     cell_prices,
+    drop_unread,
     features_table,
     run_family,
     write_cell_prices,
@@ -720,6 +722,41 @@ def test_each_window_family_writes_its_own_table():
     assert dict(counts[features_table(A_WEEK)])[A_WEEK.window_id] == con.execute(
         "SELECT count(*) FROM features WHERE window_id = ?", [A_WEEK.window_id]).fetchone()[0]
     assert all(n > 20 for t in counts.values() for _, n in t)
+
+
+def test_a_window_drops_each_temp_table_once_no_later_step_reads_it(monkeypatch):
+    """build_features drops a TEMP table after the last step whose SQL names it, so the graph's
+    scratch tables (arcs, pairs, oriented edges, contacts) and the last pass's new sums are not
+    held while the later families run (they were spill: docs/scale.md, "Spill"); the features
+    are those of the reference (test above). Seen from inside the housing-price step, the last."""
+    import migrant_assets.features as fm
+
+    alive: dict[str, set[str]] = {}
+    real = fm._run_step
+
+    def spy(con, cfg, window, step, previous):
+        alive[step] = {n for (n,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
+        real(con, cfg, window, step, previous)
+
+    monkeypatch.setattr(fm, "_run_step", spy)
+    calls, subscribers, cells, estates, labels, _ = random_city(1)
+    con = load(calls, subscribers, cells, estates, labels, [W2])
+    build_features(con, CFG, W2)
+    assert list(alive) == ["triangles", "clustering", "contacts", "ego_network",
+                           "call_behavior", "geography", "housing_price"]  # each step once
+    assert {"feat_pairs", "feat_degree", "feat_arcs"} <= alive["triangles"]
+    assert "feat_contacts" not in alive["triangles"]  # made after the triangles
+    assert not {"feat_oriented", "feat_new_places", "feat_new_moves",
+                "feat_new_moments"} & alive["clustering"]
+    assert not {"feat_pairs", "feat_arcs", "feat_oriented"} & alive["housing_price"]
+    assert {"feat_contacts", "feat_centers", "feat_users", *KEPT_TEMP_TABLES,
+            "feat_ego_network", "feat_call_behavior", "feat_geography"} <= alive["housing_price"]
+    # what a later text names is kept; the rest but the kept sums is dropped
+    con.execute("CREATE TEMP TABLE feat_a (x INT); CREATE TEMP TABLE feat_ab (x INT)")
+    dropped = drop_unread(con, ["SELECT * FROM feat_a"])
+    assert "feat_ab" in dropped and "feat_a" not in dropped
+    assert not set(KEPT_TEMP_TABLES) & set(dropped)
 
 
 def test_a_new_family_is_its_sql_file_and_registry_entries(monkeypatch):

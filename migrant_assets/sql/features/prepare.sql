@@ -78,19 +78,6 @@ SELECT p.user_id, p.label, s.age, s.sex, s.birth_province
 FROM population AS p
 LEFT JOIN subscribers AS s ON s.user_id = p.user_id;
 
--- Contacts of the featurised users: both orientations of every undirected edge with a featurised
--- end, with the contact's degree and attributes (null when it has no `subscribers` row).
-CREATE OR REPLACE TEMP TABLE feat_contacts AS
-SELECT e.user_id, e.contact, d.degree, s.age, s.sex, s.birth_province
-FROM (
-    SELECT a AS user_id, b AS contact FROM feat_pairs
-    UNION ALL
-    SELECT b AS user_id, a AS contact FROM feat_pairs
-) AS e
-JOIN feat_users AS f ON f.user_id = e.user_id
-JOIN feat_degree AS d ON d.party = e.contact
-LEFT JOIN subscribers AS s ON s.user_id = e.contact;
-
 -- Directed degrees and calls of the featurised users (self-calls count, as in window_graph).
 CREATE OR REPLACE TEMP TABLE feat_directed AS
 WITH out_edges AS (
