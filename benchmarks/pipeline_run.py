@@ -13,6 +13,7 @@ DuckDB spill directory seen while it ran.
 from __future__ import annotations
 
 import bisect
+import json
 import os
 import shutil
 import subprocess
@@ -335,8 +336,6 @@ def run_in_checkout(code: Path, runner: str, *args: str) -> dict:
     """Run the Python text ``runner`` with ``args`` in a fresh process importing the checkout
     ``code``'s package; returns the JSON of its ``RESULT `` line (a failure exits, with its
     error output)."""
-    import json
-
     proc = subprocess.run([sys.executable, "-c", runner, *args],
                           env={**os.environ, "PYTHONPATH": str(code)}, cwd=code,
                           capture_output=True, text=True)

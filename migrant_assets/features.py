@@ -574,9 +574,14 @@ def run_family(
     triangles the :data:`ADDED_STEPS` add to."""
     if not prepared:
         previous = prepare(con, cfg, window)
-    for step in (*REQUIRES.get(family, ()), family):
+    for step in family_steps(family):
         _run_step(con, cfg, window, step, previous)
     return f"feat_{family}"
+
+
+def family_steps(family: str) -> tuple[str, ...]:
+    """The steps a family runs, in order: those it reads (:data:`REQUIRES`), then its own."""
+    return (*REQUIRES.get(family, ()), family)
 
 
 def _step_file(step: str, previous: Window | None) -> str:
@@ -589,12 +594,12 @@ def _step_file(step: str, previous: Window | None) -> str:
 
 def _run_step(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window, step: str,
               previous: Window | None) -> None:
-    params = _params(cfg, window)
+    """One step's SQL file (:func:`_step_file`); an added step reads window k - 1's stored sums."""
+    params, identifiers = _params(cfg, window), None
     if previous is not None and step in ADDED_STEPS:
-        run_sql(con, _step_file(step, previous), {**params, "previous_id": previous.window_id},
-                stored_sums_tables(window.family))
-    else:
-        run_sql(con, _step_file(step, previous), params)
+        params["previous_id"] = previous.window_id
+        identifiers = stored_sums_tables(window.family)
+    run_sql(con, _step_file(step, previous), params, identifiers)
 
 
 #: TEMP tables kept to the window's end whatever the steps left read: its additive sums (the
@@ -632,8 +637,7 @@ def build_features(
     (:func:`prepare`)."""
     previous = prepare(con, cfg, window, incremental=incremental, summed=summed)
     table = features_table(window)
-    steps = list(dict.fromkeys(step for family in FAMILIES
-                               for step in (*REQUIRES.get(family, ()), family)))
+    steps = list(dict.fromkeys(step for family in FAMILIES for step in family_steps(family)))
     write = ";\n".join(write_sql(table))
     sql_text = migrant_assets.db.sql_text  # looked up at run time: tests may add a family's SQL
     texts = [*(sql_text(_step_file(step, previous)) for step in steps), write,

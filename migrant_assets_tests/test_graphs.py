@@ -13,6 +13,7 @@ import pytest
 from conftest import insert_calls
 
 from migrant_assets.config import Calendar, Window
+from migrant_assets.db import quote
 from migrant_assets.graphs import (
     GRAPH_TABLES,
     build_daily_contacts,
@@ -289,7 +290,7 @@ def test_rows_are_stored_in_src_order(con, add_calls):
                            [day]).fetchall()
         assert rows == sorted(rows), day
     for window in CALENDAR.windows():
-        rows = con.execute(f"SELECT src, dst FROM {graph_table(window)} "  # noqa: S608
+        rows = con.execute(f"SELECT src, dst FROM {quote(graph_table(window))} "  # noqa: S608
                            "WHERE window_id = ?", [window.window_id]).fetchall()
         assert len(rows) > 1 and rows == sorted(rows), window.window_id
 
