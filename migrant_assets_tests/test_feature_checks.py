@@ -159,6 +159,25 @@ def test_demographic_null_share_is_judged_over_supported_users_only(city, built)
     assert evaluate_feature_checks(built, lenient, A_WEEK)["null_shares_under_thresholds"].passed
 
 
+def test_duration_null_share_is_judged_over_users_with_a_timed_call(city):
+    """The duration features are judged over the users with a call of known duration in the
+    window (computed here from the calls); a user whose calls were all missed has none."""
+    calls, subscribers, cells, estates, labels, _ = city
+    silent = {u for u, *_ in subscribers[::3]}  # their calls are all missed (no duration)
+    calls = [(a, b, start, None if {a, b} & silent else d, *rest)
+             for a, b, start, d, *rest in calls]
+    con = load(calls, subscribers, cells, estates, labels, [A_WEEK])
+    build_features(con, CFG, A_WEEK)
+    featurised = {r[0] for r in con.execute("SELECT user_id FROM features").fetchall()}
+    timed = {u for a, b, start, d, *_ in calls if d is not None
+             and A_WEEK.start <= start.date() <= A_WEEK.end for u in (a, b)}
+    shares = judged_null_shares(con, CFG, A_WEEK)
+    timed_features = [n for n, f in FEATURES.items() if f.support == "timed_call"]
+    assert timed_features
+    for name in timed_features:
+        assert shares[name]["judged"] == len(featurised & timed) < len(featurised)
+
+
 def test_every_feature_has_a_default_threshold_and_a_support():
     assert set(Checks().max_null_share) == set(FEATURES)
     assert {f.support for f in FEATURES.values()} == {

@@ -168,6 +168,39 @@ def test_consistency_catches_disagreement(con, calls):
     assert (check["ok"], check["mismatched_edges"]) == (False, 1)
 
 
+def test_consistency_joins_the_graphs_only_when_their_rows_differ(con, calls, monkeypatch):
+    """The check compares sketches of the two graphs' rows; the join that counts mismatched
+    edges runs only when they differ. Two edges that swap their durations keep every total
+    (edges, calls, duration): only the rows tell them apart."""
+    import migrant_assets.graphs as graphs_module
+
+    window = WINDOWS[-1]
+    build_all(con, [window])
+    ran = []
+    run_sql = graphs_module.run_sql
+    monkeypatch.setattr(graphs_module, "run_sql",
+                        lambda c, name, *a, **k: ran.append(name) or run_sql(c, name, *a, **k))
+    before = window_graph_consistency(con, window)
+    assert before["ok"] and before["mismatched_edges"] == 0 and before["stored_edges"] > 0
+    assert ran == ["graphs/window_graph_consistency.sql"]
+
+    table = graph_table(window)  # allow-listed by graph_table
+    (a_src, a_dst, a_d), (b_src, b_dst, b_d) = con.execute(
+        f"SELECT src, dst, duration_s FROM {quote(table)} WHERE window_id = ? "  # noqa: S608
+        "AND duration_s IS NOT NULL ORDER BY duration_s, src, dst LIMIT 2",
+        [window.window_id]).fetchall()
+    assert a_d != b_d
+    for src, dst, d in ((a_src, a_dst, b_d), (b_src, b_dst, a_d)):
+        con.execute(f"UPDATE {quote(table)} SET duration_s = ? "  # noqa: S608
+                    "WHERE window_id = ? AND src = ? AND dst = ?", [d, window.window_id, src, dst])
+    ran.clear()
+    after = window_graph_consistency(con, window)
+    totals = ("stored_edges", "stored_calls", "stored_duration_s")
+    assert [after[k] for k in totals] == [before[k] for k in totals]
+    assert (after["ok"], after["mismatched_edges"]) == (False, 2)
+    assert ran == ["graphs/window_graph_consistency.sql", "graphs/window_graph_mismatches.sql"]
+
+
 def test_rerun_gives_identical_tables(con, calls, table_rows):
     first = build_all(con)
     before = table_rows("daily_contacts"), table_rows("window_graph")
