@@ -21,7 +21,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from pipeline_run import ROOT, baseline_checkout, run_in_checkout
+from pipeline_run import ours_and_baseline_in_turns
 
 FAMILIES = ("integration_week", "departure_week", "first_k_days", "whole_period")
 
@@ -57,14 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
     args = parser.parse_args(argv)
-    ways = {"ours": ROOT,
-            f"baseline {args.baseline}": baseline_checkout(
-                args.baseline, args.db.parent / f"base-{args.baseline}")}
-    results: dict[str, list[dict]] = {way: [] for way in ways}
-    for _ in range(args.rounds):
-        for way, code in ways.items():
-            results[way].append(run_in_checkout(
-                code, RUNNER, str(args.study), str(args.db), ",".join(args.families)))
+    results = ours_and_baseline_in_turns(args.baseline, args.db.parent, args.rounds, RUNNER,
+                                         str(args.study), str(args.db), ",".join(args.families))
     print(f"{args.db}: the checks of every window of {', '.join(args.families)}, "
           f"medians of {args.rounds}, in turns")
     verdicts = set()

@@ -20,7 +20,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from pipeline_run import ROOT, baseline_checkout, run_in_checkout
+from pipeline_run import ours_and_baseline_in_turns
 
 TABLES = ("daily_contacts", "integration_week_graph", "departure_week_graph",
           "first_k_days_graph", "whole_period_graph")
@@ -59,14 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", default="e986ad4", help="git revision (default e986ad4)")
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args(argv)
-    ways = {"ours": ROOT,
-            f"baseline {args.baseline}": baseline_checkout(
-                args.baseline, args.db.parent / f"base-{args.baseline}")}
-    results: dict[str, list[dict]] = {way: [] for way in ways}
-    for _ in range(args.rounds):
-        for way, code in ways.items():
-            results[way].append(run_in_checkout(
-                code, RUNNER, str(args.study), str(args.db), ",".join(TABLES)))
+    results = ours_and_baseline_in_turns(args.baseline, args.db.parent, args.rounds, RUNNER,
+                                         str(args.study), str(args.db), ",".join(TABLES))
     print(f"{args.db}: daily contacts and every window graph, medians of {args.rounds}, in turns")
     sums = set()
     for way, rows in results.items():

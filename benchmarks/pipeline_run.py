@@ -345,6 +345,20 @@ def run_in_checkout(code: Path, runner: str, *args: str) -> dict:
     return json.loads(line.removeprefix("RESULT "))
 
 
+def ours_and_baseline_in_turns(baseline: str, where: Path, rounds: int, runner: str,
+                               *args: str) -> dict[str, list[dict]]:
+    """``rounds`` runs of ``runner`` (:func:`run_in_checkout`) with ``args`` for this checkout
+    ("ours") and for the revision ``baseline`` (a worktree under ``where``), in turns; the
+    results of each way, round by round."""
+    ways = {"ours": ROOT, f"baseline {baseline}": baseline_checkout(
+        baseline, where / f"base-{baseline}")}
+    results: dict[str, list[dict]] = {way: [] for way in ways}
+    for _ in range(rounds):
+        for way, code in ways.items():
+            results[way].append(run_in_checkout(code, runner, *args))
+    return results
+
+
 def table_bytes(db_path: Path) -> dict[str, int]:
     """Bytes of each table of a DuckDB file: its distinct storage blocks (``pragma_storage_info``)
     times the block size, largest first (blobs and long strings in overflow blocks not counted)."""
