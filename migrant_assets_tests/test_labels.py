@@ -268,3 +268,33 @@ def test_no_birth_province_fails_the_papers_only(con, cfg, add_subscribers, add_
         assert groups.severity == dg.AssetCheckSeverity.WARN and _judged(groups) == 0
     assert got["one_label_per_study"].passed and _judged(got["one_label_per_study"]) == 5
     assert _judged(got["labelled_users_have_attributes"]) == 0
+
+
+def test_degree_is_the_month_graphs_undirected_degree(con, add_subscribers, add_calls):
+    """``degree`` counts each owner's distinct other parties of the month, whichever way they
+    called and how often (networkx's undirected degree without self-loops): on a random city
+    with repeated, reciprocated and self calls, and calls just outside the month."""
+    import networkx as nx
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    owners = list(range(1, 61))  # 61..120 are other parties
+    add_subscribers([(u, "Shanghai") for u in owners])
+    month = [date(2016, 9, 1) + timedelta(int(d)) for d in rng.integers(0, 30, 900)]
+    outside = [date(2016, 8, 31), date(2016, 10, 1)] * 20
+    days = month + outside
+    ends = rng.integers(1, 121, (len(days), 2))
+    ends[::25, 1] = ends[::25, 0]  # self-calls
+    calls = [(int(a), int(b), d) for (a, b), d in zip(ends, days, strict=True)]
+    add_calls(calls)
+    build_user_labels(con, StudyConfig(thresholds=Thresholds(max_degree=10**6)))
+
+    graph = nx.Graph()
+    graph.add_nodes_from(owners)
+    graph.add_edges_from((a, b) for a, b, d in calls[:len(month)] if a != b)
+    got = dict(con.execute("SELECT user_id, degree FROM user_labels").fetchall())
+    assert got == {u: graph.degree(u) for u in owners}
+    directed = [(a, b) for a, b, _ in calls[:len(month)] if a != b]
+    assert {(b, a) for a, b in directed} & set(directed)  # some pair called both ways
+    assert len(directed) > len(set(directed))  # some pair called more than once
+    assert len(set(got.values())) > 3  # the degrees vary

@@ -3,39 +3,80 @@
 -- "Active" = at least one call made or received; every date is a parameter from the calendar.
 
 -- Each call seen from both of its ends, restricted to owners with a local number and to the
--- study month, then aggregated per owner: whole-month undirected degree, call count, and the
--- activity facts that decide the labels.
+-- study month, then aggregated per owner: call count and the activity facts that decide the
+-- labels; and the whole-month undirected degree: the month's distinct unordered pairs
+-- (self-calls apart) counted at each end, two plain group-bys instead of a count(DISTINCT) per
+-- owner (1.3x faster at 10x the `large` city, 1.8x at 1x; docs/scale.md).
 CREATE OR REPLACE TEMP TABLE _owner_activity AS
 WITH owners AS (
     SELECT user_id FROM subscribers WHERE has_local_number
 ),
+month AS (
+    SELECT caller, callee, call_date
+    FROM calls
+    WHERE call_date BETWEEN $month_start AND $month_end
+),
+pairs AS (
+    SELECT
+        least(caller, callee) AS a,
+        greatest(caller, callee) AS b
+    FROM month
+    WHERE caller <> callee
+    GROUP BY least(caller, callee), greatest(caller, callee)
+),
+degrees AS (
+    SELECT
+        e.user_id,
+        count(*) AS degree
+    FROM (
+        SELECT a AS user_id FROM pairs
+        UNION ALL
+        SELECT b AS user_id FROM pairs
+    ) AS e
+    SEMI JOIN owners USING (user_id)
+    GROUP BY e.user_id
+),
 call_ends AS (
-    SELECT caller AS user_id, callee AS other, call_date
-    FROM calls
-    WHERE call_date BETWEEN $month_start AND $month_end
+    SELECT caller AS user_id, call_date FROM month
     UNION ALL
-    SELECT callee AS user_id, caller AS other, call_date
-    FROM calls
-    WHERE call_date BETWEEN $month_start AND $month_end
+    SELECT callee AS user_id, call_date FROM month
+),
+facts AS (
+    SELECT
+        user_id,
+        count(*) AS n_calls,
+        min(call_date) AS first_active_day,
+        max(call_date) AS last_active_day,
+        bool_or(call_date BETWEEN $pre_start AND $pre_end) AS active_pre,
+        bool_or(call_date BETWEEN $w1_start AND $w1_end) AS active_w1,
+        bool_or(call_date BETWEEN $w2_start AND $w2_end) AS active_w2,
+        bool_or(call_date BETWEEN $w3_start AND $w3_end) AS active_w3,
+        bool_or(call_date BETWEEN $w4_start AND $w4_end) AS active_w4,
+        bool_or(call_date BETWEEN $a_start AND $a_end) AS active_a,
+        bool_or(call_date BETWEEN $b_start AND $b_end) AS active_b,
+        bool_or(call_date BETWEEN $c_start AND $c_end) AS active_c,
+        bool_or(call_date > $c_end) AS active_after_c
+    FROM call_ends
+    SEMI JOIN owners USING (user_id)
+    GROUP BY user_id
 )
 SELECT
-    user_id,
-    count(DISTINCT other) FILTER (WHERE other <> user_id) AS degree,
-    count(*) AS n_calls,
-    min(call_date) AS first_active_day,
-    max(call_date) AS last_active_day,
-    bool_or(call_date BETWEEN $pre_start AND $pre_end) AS active_pre,
-    bool_or(call_date BETWEEN $w1_start AND $w1_end) AS active_w1,
-    bool_or(call_date BETWEEN $w2_start AND $w2_end) AS active_w2,
-    bool_or(call_date BETWEEN $w3_start AND $w3_end) AS active_w3,
-    bool_or(call_date BETWEEN $w4_start AND $w4_end) AS active_w4,
-    bool_or(call_date BETWEEN $a_start AND $a_end) AS active_a,
-    bool_or(call_date BETWEEN $b_start AND $b_end) AS active_b,
-    bool_or(call_date BETWEEN $c_start AND $c_end) AS active_c,
-    bool_or(call_date > $c_end) AS active_after_c
-FROM call_ends
-SEMI JOIN owners USING (user_id)
-GROUP BY user_id;
+    f.user_id,
+    coalesce(d.degree, 0) AS degree,
+    f.n_calls,
+    f.first_active_day,
+    f.last_active_day,
+    f.active_pre,
+    f.active_w1,
+    f.active_w2,
+    f.active_w3,
+    f.active_w4,
+    f.active_a,
+    f.active_b,
+    f.active_c,
+    f.active_after_c
+FROM facts AS f
+LEFT JOIN degrees AS d ON d.user_id = f.user_id;
 
 -- Service-like owners: flagged by user_type, or whole-month degree above max_degree.
 DELETE FROM service_like_users;
