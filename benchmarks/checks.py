@@ -14,14 +14,12 @@ child process), and whether both ways judged the same (every check's metadata, w
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
 import textwrap
-from pathlib import Path
 
-from pipeline_run import ours_and_baseline_in_turns
+from pipeline_run import ours_and_baseline_in_turns, turns_parser
 
 FAMILIES = ("integration_week", "departure_week", "first_k_days", "whole_period")
 
@@ -50,11 +48,7 @@ RUNNER = textwrap.dedent("""
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("db", type=Path)
-    parser.add_argument("--study", type=Path, required=True, help="the run's study config")
-    parser.add_argument("--baseline", default="a0c73eb", help="git revision (default a0c73eb)")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser = turns_parser(__doc__, "a0c73eb")
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
     args = parser.parse_args(argv)
     results = ours_and_baseline_in_turns(args.baseline, args.db.parent, args.rounds, RUNNER,

@@ -13,14 +13,12 @@ for writing (the tables are rewritten with the same rows); give it no other proc
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
 import textwrap
-from pathlib import Path
 
-from pipeline_run import ours_and_baseline_in_turns
+from pipeline_run import ours_and_baseline_in_turns, turns_parser
 
 TABLES = ("daily_contacts", "integration_week_graph", "departure_week_graph",
           "first_k_days_graph", "whole_period_graph")
@@ -53,11 +51,7 @@ RUNNER = textwrap.dedent("""
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("db", type=Path)
-    parser.add_argument("--study", type=Path, required=True, help="the run's study config")
-    parser.add_argument("--baseline", default="e986ad4", help="git revision (default e986ad4)")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser = turns_parser(__doc__, "e986ad4")
     args = parser.parse_args(argv)
     results = ours_and_baseline_in_turns(args.baseline, args.db.parent, args.rounds, RUNNER,
                                          str(args.study), str(args.db), ",".join(TABLES))

@@ -12,13 +12,11 @@ rows); give it no other process.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import textwrap
-from pathlib import Path
 
-from pipeline_run import ours_and_baseline_in_turns
+from pipeline_run import ours_and_baseline_in_turns, turns_parser
 
 #: Runs in a child process with the code under test first on PYTHONPATH; prints one JSON line.
 RUNNER = textwrap.dedent("""
@@ -39,11 +37,7 @@ RUNNER = textwrap.dedent("""
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("db", type=Path)
-    parser.add_argument("--study", type=Path, required=True, help="the run's study config")
-    parser.add_argument("--baseline", default="5744afd", help="git revision (default 5744afd)")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser = turns_parser(__doc__, "5744afd")
     args = parser.parse_args(argv)
     results = ours_and_baseline_in_turns(args.baseline, args.db.parent, args.rounds, RUNNER,
                                          str(args.study), str(args.db))

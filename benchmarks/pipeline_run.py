@@ -12,6 +12,7 @@ DuckDB spill directory seen while it ran.
 
 from __future__ import annotations
 
+import argparse
 import bisect
 import json
 import os
@@ -343,6 +344,18 @@ def run_in_checkout(code: Path, runner: str, *args: str) -> dict:
         raise SystemExit(f"{code}: the run failed\n{proc.stderr[-4000:]}")
     line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
     return json.loads(line.removeprefix("RESULT "))
+
+
+def turns_parser(doc: str, baseline: str) -> argparse.ArgumentParser:
+    """The arguments of a benchmark that runs on a run's DuckDB file, ours against a revision in
+    turns (:func:`ours_and_baseline_in_turns`): ``DB``, ``--study``, ``--baseline`` (default
+    ``baseline``) and ``--rounds``; ``doc``'s first line describes it."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("db", type=Path)
+    parser.add_argument("--study", type=Path, required=True, help="the run's study config")
+    parser.add_argument("--baseline", default=baseline, help=f"git revision (default {baseline})")
+    parser.add_argument("--rounds", type=int, default=2)
+    return parser
 
 
 def ours_and_baseline_in_turns(baseline: str, where: Path, rounds: int, runner: str,
