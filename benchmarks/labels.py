@@ -23,15 +23,15 @@ RUNNER = textwrap.dedent("""
     import json, sys, time
     from migrant_assets import labels
     from migrant_assets.config import StudyConfig
-    from migrant_assets.db import connect
+    from migrant_assets.db import connect, quote
 
     cfg = StudyConfig.load(sys.argv[1])
     con = connect(sys.argv[2], cfg.duckdb)
     wall, cpu = time.perf_counter(), time.process_time()
     labels.build_user_labels(con, cfg)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    checksum = [str(con.execute(f"SELECT count(*), sum(hash(t)) FROM {t} AS t").fetchone())
-                for t in ("user_labels", "service_like_users")]  # constant names
+    checksum = [str(con.execute(f"SELECT count(*), sum(hash(t)) FROM {quote(t)} AS t")
+                    .fetchone()) for t in ("user_labels", "service_like_users")]
     print("RESULT " + json.dumps({"wall": wall, "cpu": cpu, "checksum": checksum}))
 """)
 

@@ -6,7 +6,7 @@
 -- study month, then aggregated per owner: call count and the activity facts that decide the
 -- labels; and the whole-month undirected degree: the month's distinct unordered pairs
 -- (self-calls apart) counted at each end, two plain group-bys instead of a count(DISTINCT) per
--- owner (1.3x faster at 10x the `large` city, 1.8x at 1x; docs/scale.md).
+-- owner (the labels stage 26.6 s against 33.6 at 10x the `large` city; docs/scale.md).
 CREATE OR REPLACE TEMP TABLE _owner_activity AS
 WITH owners AS (
     SELECT user_id FROM subscribers WHERE has_local_number
