@@ -1,11 +1,15 @@
 """Benchmark of the whole pipeline at scale (issue 13): every asset, every partition, on synthetic
 cities of 1x, 10x (and 40x) the ``large`` preset, with the extrapolation to the papers' month.
 
-    .venv/bin/python benchmarks/scale.py [--factors 1 10] [--baseline REV|none]
-                                         [--workdir /tmp/bench-scale] [--memory-limit 16GB]
+    .venv/bin/python benchmarks/scale.py [--factors 1 10] [--preset large|paper]
+                                         [--baseline REV|none] [--workdir /tmp/bench-scale]
+                                         [--memory-limit 16GB]
 
 For each factor the city has ``factor`` x 10.5M social calls (``source.calls``; the population
 scales with it) and runs from nothing through ``migrant-assets demo`` in a child process.
+``--preset paper`` shapes the cities as the papers' month (its head counts scaled to the calls:
+about 2.8M studied owners and 51M other numbers at 698M calls, where ``large`` has five times
+more studied owners per call), so its extrapolation is through cities of the month's own shape.
 Printed per stage (asset group): seconds, calls/s, peak RSS (the tree, the main process, its
 largest worker) and peak spill, and the assets of the highest peaks and of the most spill; then
 wall time, peak RSS, the DuckDB file, the city files and the peak spill; the ratio
@@ -48,12 +52,12 @@ def _calls(run: PipelineRun) -> int:
         return con.execute("SELECT count(*) FROM calls").fetchone()[0]
 
 
-def _one(label: str, factor: int, workdir: Path, python_path: Path | None,
+def _one(label: str, factor: int, preset: str, workdir: Path, python_path: Path | None,
          duckdb_settings: dict, echo: bool) -> dict:
     shutil.rmtree(workdir, ignore_errors=True)
-    calls = None if factor == 1 else factor * LARGE_CALLS
-    config = write_config(workdir, "large", SEED, calls, duckdb_settings)
-    print(f"\n== {factor}x large ({label}) ==", flush=True)
+    calls = None if factor == 1 and preset == "large" else factor * LARGE_CALLS
+    config = write_config(workdir, preset, SEED, calls, duckdb_settings)
+    print(f"\n== {factor}x large, shaped as {preset} ({label}) ==", flush=True)
     run = run_demo(config, workdir, python_path=python_path, echo=echo)
     n_calls = _calls(run)
     db = (workdir / "migrant_assets.duckdb").stat().st_size
@@ -94,6 +98,8 @@ def _one(label: str, factor: int, workdir: Path, python_path: Path | None,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--factors", nargs="+", type=int, default=[1, 10])
+    parser.add_argument("--preset", choices=("large", "paper"), default="large",
+                        help="the cities' shape (head counts scaled to the calls)")
     parser.add_argument("--baseline", default="none", help="git revision run at 1x, or 'none'")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/bench-scale"))
     parser.add_argument("--memory-limit", default="16GB", help="duckdb.memory_limit of the runs")
@@ -105,13 +111,14 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for factor in sorted(args.factors):
         workdir = args.workdir / f"x{factor}"
-        results.append(_one("ours", factor, workdir, None, settings, not args.quiet))
+        results.append(_one("ours", factor, args.preset, workdir, None, settings,
+                            not args.quiet))
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
     if args.baseline != "none":
         base = baseline_checkout(args.baseline, args.workdir / f"base-{args.baseline}")
-        _one(f"baseline {args.baseline}", min(args.factors), args.workdir / "base", base,
-             settings, not args.quiet)
+        _one(f"baseline {args.baseline}", min(args.factors), args.preset, args.workdir / "base",
+             base, settings, not args.quiet)
     by = {r["factor"]: r for r in results}
     if 1 in by and 10 in by:
         print(f"\nt(10x)/t(1x) = {by[10]['wall'] / by[1]['wall']:.1f} (target <= 12)")

@@ -3,6 +3,8 @@ verdict is known, and in the tiny pipeline."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -95,6 +97,27 @@ def test_ties_and_too_few_folds_are_untested_with_a_reason():
     assert r["holds"] is None and r["reason"].endswith("fewer than 10 leaving migrants")
     r = evaluate(BY_ID["DM01"], Stored(CFG, missing={"fold": "table model_fold_metrics is empty"}))
     assert r["holds"] is None and r["reason"] == "table model_fold_metrics is empty"
+
+
+def test_table1_order_is_the_papers_numbers():
+    """DM04 tests Table 1's order after the ego network as the paper's F1 has it (SPEC §6), one
+    contrast per adjacent pair: an ordering that holds passes, one swapped pair fails."""
+    from migrant_assets.models.departure import TABLE1, TABLE1_ROWS
+    from migrant_assets.models.reference import PAPER_F1
+
+    others = [r for r in TABLE1_ROWS.values() if r != TABLE1_ROWS["ego_network"]]
+    by_paper = sorted(others, key=lambda r: -PAPER_F1[(TABLE1, r)])
+    assert BY_ID["DM04"].groups == " > ".join(by_paper)
+    rng = np.random.default_rng(5)
+    f1 = {row: 0.5 - 0.1 * i + rng.normal(0, 0.005, 5) for i, row in enumerate(by_paper)}
+    stored = Stored(CFG, replicates={fold_q(TABLE1, row, K_MAX, "f1"): folds(v)
+                                     for row, v in f1.items()})
+    r = evaluate(BY_ID["DM04"], stored)
+    assert r["holds"] is True
+    assert r["compared"] in {f"{a} vs {b}" for a, b in pairwise(by_paper)}
+    stored.replicates[fold_q(TABLE1, by_paper[2], K_MAX, "f1")] = folds(f1[by_paper[0]] + 0.1)
+    r = evaluate(BY_ID["DM04"], stored)
+    assert r["holds"] is False and r["compared"] == f"{by_paper[1]} vs {by_paper[2]}"
 
 
 def test_precision_carries_the_gain_in_logs():

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Literal
 
 import duckdb
@@ -194,6 +195,15 @@ def _pairs(experiment: str, better: Sequence[str], worse: Sequence[str],
         w = window(s)
         return [a_vs_b(f"{a} vs {b}", fold_q(experiment, a, w, "f1"),
                        fold_q(experiment, b, w, "f1")) for a in better for b in worse]
+    return build
+
+
+def _order(experiment: str, rows: Sequence[str], window: Callable[[Stored], Window]) -> Build:
+    """Each of ``rows`` beats the next in F1 per fold (an ordering: adjacent pairs)."""
+    def build(s: Stored) -> list[Contrast]:
+        w = window(s)
+        return [a_vs_b(f"{a} vs {b}", fold_q(experiment, a, w, "f1"),
+                       fold_q(experiment, b, w, "f1")) for a, b in pairwise(rows)]
     return build
 
 
@@ -361,6 +371,10 @@ def _K_MAX(s: Stored) -> Window:  # noqa: N802 -- read like a constant in the ta
 
 _ROWS1 = list(TABLE1_ROWS.values())
 _ROWS3 = list(TABLE3_ROWS.values())
+#: Table 1's single sets after the ego network, in the order of the paper's F1 (SPEC §6; a test
+#: holds it equal to the order of ``data/paper_reference.csv``).
+_TABLE1_AFTER_EGO = [TABLE1_ROWS["call_behavior"], TABLE1_ROWS["geography"],
+                     TABLE1_ROWS["housing_price"]]
 LOCAL, SETTLED, NEW = "local", "settled_migrant", "new_migrant"
 
 #: The model findings tested, in the papers' order.
@@ -382,12 +396,12 @@ MODEL_FINDINGS: tuple[ModelFinding, ...] = (
                  "folds", "f1", f"{TABLE1_ROWS['ego_network']} > the other sets", "k_max",
                  _ranking(TABLE1, _ROWS1, TABLE1_ROWS["ego_network"], _K_MAX)),
     ModelFinding("DM04", "departure", f"{_D41} New migrants vs locals (Table 1)",
-                 "Ego network properties are followed by geographical patterns.",
-                 "folds", "f1",
-                 f"{TABLE1_ROWS['geography']} > {TABLE1_ROWS['call_behavior']}, "
-                 f"{TABLE1_ROWS['housing_price']}", "k_max",
-                 _pairs(TABLE1, [TABLE1_ROWS["geography"]],
-                        [TABLE1_ROWS["call_behavior"], TABLE1_ROWS["housing_price"]], _K_MAX)),
+                 "After ego network properties the single feature sets rank as Table 1 has "
+                 "them: call behavior, geographical patterns, housing price (the text's "
+                 "'followed by geographical patterns' contradicts its own Table 1, F1 0.182 for "
+                 "call behavior against 0.143; SPEC §6 gives the table's numbers).",
+                 "folds", "f1", " > ".join(_TABLE1_AFTER_EGO), "k_max",
+                 _order(TABLE1, _TABLE1_AFTER_EGO, _K_MAX)),
     ModelFinding("DM05", "departure", f"{_D42} Overall performance (Table 3)",
                  "Again, ego network properties perform the best of the single feature sets "
                  "(leaving vs staying migrants).", "folds", "f1",

@@ -32,9 +32,6 @@ NOT_PLANTED: dict[str, str] = {
            "would break the leavers' age and sex homophily",
     "DM01": "the forest has the highest F1, but by too little against the MLP for the 5-fold t "
             "test; it held at t 7.6 on generator 3.1",
-    "DM04": "the paper's text (geography second) and its own Table 1 (call behaviour 0.182 above "
-            "geography 0.143) disagree; on the city, as in that table, new migrants and locals "
-            "differ by calls more than by places, which other findings need",
     "DM05": _CLOSE_GROUPS,
     "DM06": _CLOSE_GROUPS,
     "DM08": "recall rises with k as well under the forest's out-of-bag F1 rule; the rise of "
