@@ -442,6 +442,40 @@ def test_daily_checks_report_each_day_of_a_range(user_data: Path, env: None) -> 
         OTHER_DAY.isoformat(), DAY.isoformat()]
 
 
+def test_the_checks_that_read_a_days_calls_read_them_once(user_data: Path, env: None,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """cells_known and linked_to_subscribers judge one pass over each day's calls
+    (``calls_day_facts``), not one each: a two-day range reads two days' facts, and a run that
+    selects one of the two checks yields only that one."""
+    from migrant_assets.defs import ingest as ingest_defs
+
+    instance = dg.DagsterInstance.ephemeral()
+    _, resources = _materialize_reference(user_data, instance)
+    calls, checks = ingest_defs.calls, _checks_of(ingest_defs.calls)
+    days = []
+    real = ingest_defs.calls_day_facts
+    monkeypatch.setattr(ingest_defs, "calls_day_facts",
+                        lambda con, day: days.append(day) or real(con, day))
+    defs = dg.Definitions(assets=[calls], asset_checks=checks, resources=resources,
+                          jobs=[dg.define_asset_job("days", selection=[calls])])
+    result = defs.resolve_job_def("days").execute_in_process(instance=instance, tags={
+        "dagster/asset_partition_range_start": OTHER_DAY.isoformat(),
+        "dagster/asset_partition_range_end": DAY.isoformat()})
+    assert result.success
+    assert sorted(days) == [OTHER_DAY, DAY]
+    got = {(e.check_name, e.partition): e for e in result.get_asset_check_evaluations()}
+    assert got[("cells_known", DAY.isoformat())].passed
+    assert got[("linked_to_subscribers", DAY.isoformat())].metadata["calls_accepted"].value == 4
+    days.clear()
+    one = defs.resolve_job_def("days").get_subset(
+        asset_selection=set(),
+        asset_check_selection={dg.AssetCheckKey(calls.key, "linked_to_subscribers")},
+    ).execute_in_process(instance=instance, partition_key=DAY.isoformat())
+    assert [e.check_name for e in one.get_asset_check_evaluations()] == ["linked_to_subscribers"]
+    assert days == [DAY]
+
+
 def test_a_check_runs_alone_on_the_stored_tables(user_data: Path, env: None) -> None:
     """row_accounting reads what is stored: a row deleted behind the asset's back fails it
     (ERROR, blocking) when the check runs alone, without the asset."""

@@ -48,8 +48,11 @@ def per_partition(context: dg.AssetCheckExecutionContext,
     partition, the step fails when a blocking check failed with severity ERROR on some
     partition, so nothing downstream in the run reads the partition."""
     if context.has_partition_key:
-        for _, results in checks:
-            yield from results.values()
+        for spec, results in checks:  # named: an op may hold several checks of the asset
+            for r in results.values():
+                yield dg.AssetCheckResult(
+                    asset_key=spec.asset_key, check_name=spec.name, passed=r.passed,
+                    metadata=r.metadata, severity=r.severity, description=r.description)
         return
     blocked = []
     for spec, results in checks:

@@ -3,7 +3,9 @@ names), the contract tables validated and pseudonymised in DuckDB, and their che
 the stored tables (so each can be re-run alone)."""
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
 import dagster as dg
 import duckdb
@@ -372,59 +374,75 @@ def landed_calls_calendar_coverage(study: StudyResource) -> dg.AssetCheckResult:
 # when the run has one partition; a single-run backfill over a range would record one result
 # for no partition. So each daily check judges every partition of its run and, for a range,
 # reports one evaluation per day itself (`checks.per_partition`).
-#: A daily check's judge: the connection, the study, the day and its stored accounting rows.
-DayJudge = Callable[[duckdb.DuckDBPyConnection, StudyConfig, str, list[dict]],
-                    dg.AssetCheckResult]
+@dataclass
+class Day:
+    """What a daily check judges: the connection, the study, the day's partition key and its
+    stored accounting rows; ``facts`` (``calls_day_facts``: one pass over the day's calls) is
+    computed once for every check of an op that reads it."""
+
+    con: duckdb.DuckDBPyConnection
+    cfg: StudyConfig
+    key: str
+    parts: list[dict]
+
+    @cached_property
+    def facts(self) -> dict[str, int]:
+        return calls_day_facts(self.con, date.fromisoformat(self.key))
 
 
-def _daily_check(name: str, description: str, judge: DayJudge,
-                 blocking: bool = False) -> dg.AssetChecksDefinition:
-    spec = dg.AssetCheckSpec(name, asset=calls, blocking=blocking, partitions_def=study_days,
-                             description=description)
+#: A daily check's judge of one day.
+DayJudge = Callable[[Day], dg.AssetCheckResult]
 
-    @dg.multi_asset_check(name=f"calls_{name}", specs=[spec], can_subset=True, pool=DUCKDB_POOL)
+
+def _daily_checks(op: str, *checks: tuple[str, str, DayJudge, bool]) -> dg.AssetChecksDefinition:
+    """One op for the daily checks ``checks`` (name, description, judge, blocking): those the
+    run selects judge every partition of the run with the day's facts read once."""
+    specs = [(dg.AssetCheckSpec(name, asset=calls, blocking=blocking, partitions_def=study_days,
+                                description=description), judge)
+             for name, description, judge, blocking in checks]
+
+    @dg.multi_asset_check(name=f"calls_{op}", specs=[spec for spec, _ in specs], can_subset=True,
+                          pool=DUCKDB_POOL)
     def _check(context: dg.AssetCheckExecutionContext, study: StudyResource) -> Iterator:
+        chosen = [(s, judge) for s, judge in specs if s.key in context.selected_asset_check_keys]
         with study.connect() as con:
             parts = row_accounting(con, "calls")  # every day's, read once
-            results = {k: judge(con, study.config, k, [p for p in parts if p["part"] == k])
-                       for k in context.partition_keys}
-        yield from per_partition(context, [(spec, results)])
+            days = [Day(con, study.config, k, [p for p in parts if p["part"] == k])
+                    for k in context.partition_keys]
+            results = [(s, {d.key: judge(d) for d in days}) for s, judge in chosen]
+        yield from per_partition(context, results)
 
     return _check
 
 
-def _day_accounting(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, key: str,
-                    parts: list[dict]) -> dg.AssetCheckResult:
-    return _accounting_verdict(parts)
+def _day_accounting(day: Day) -> dg.AssetCheckResult:
+    return _accounting_verdict(day.parts)
 
 
-def _day_share(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, key: str,
-               parts: list[dict]) -> dg.AssetCheckResult:
-    return _share_verdict(cfg, parts, quarantine_reasons(con, "calls", key))
+def _day_share(day: Day) -> dg.AssetCheckResult:
+    return _share_verdict(day.cfg, day.parts, quarantine_reasons(day.con, "calls", day.key))
 
 
-def _day_accepted(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, key: str,
-                  parts: list[dict]) -> dg.AssetCheckResult:
-    read = sum(p["rows_read"] for p in parts)
-    accepted = sum(p["rows_accepted"] for p in parts)
-    fix = check_first(quarantine_reasons(con, "calls", key)) if read and not accepted else None
+def _day_accepted(day: Day) -> dg.AssetCheckResult:
+    read = sum(p["rows_read"] for p in day.parts)
+    accepted = sum(p["rows_accepted"] for p in day.parts)
+    fix = (check_first(quarantine_reasons(day.con, "calls", day.key)) if read and not accepted
+           else None)
     hint = {"check_first": fix} if fix else {}
     return verdict(accepted > 0, read, {"rows_landed": read, "rows_accepted": accepted, **hint},
-                   None if read else "no calls landed on this day" if parts else
+                   None if read else "no calls landed on this day" if day.parts else
                    "the day is not ingested yet")
 
 
-def _day_cells(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, key: str,
-               parts: list[dict]) -> dg.AssetCheckResult:
-    f = calls_day_facts(con, date.fromisoformat(key))
+def _day_cells(day: Day) -> dg.AssetCheckResult:
+    f = day.facts
     return verdict(f["calls_unknown_cell"] == 0, f["calls"],
                    {"calls_unknown_cell": f["calls_unknown_cell"]},
                    None if f["calls"] else "no call stored on this day")
 
 
-def _day_linked(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, key: str,
-                parts: list[dict]) -> dg.AssetCheckResult:
-    f = calls_day_facts(con, date.fromisoformat(key))
+def _day_linked(day: Day) -> dg.AssetCheckResult:
+    f = day.facts
     n, linked = f["calls"], f["calls_with_a_subscriber"]
     hint = {"check_first": UNLINKED_FIX if f["subscribers"] else NO_SUBSCRIBER_FIX} \
         if n and not linked else {}
@@ -434,12 +452,18 @@ def _day_linked(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, key: str,
 
 
 calls_checks = [
-    _daily_check("row_accounting", ACCOUNTING + "; per day.", _day_accounting, blocking=True),
-    _daily_check("quarantine_share", SHARE + "; per day.", _day_share),
-    _daily_check("cells_known", "Every stored call's cells are in the cells table.", _day_cells),
-    _daily_check("accepted_rows", "A day with landed calls keeps some of them (fails when every "
-                 "row of a day is quarantined; warns on a day without calls).", _day_accepted),
-    _daily_check("linked_to_subscribers", "Some stored calls of the day have a subscriber at one "
-                 "end (fails when no call links to a subscriber: numbers written differently in "
-                 "calls and subscribers).", _day_linked),
+    _daily_checks("row_accounting",
+                  ("row_accounting", ACCOUNTING + "; per day.", _day_accounting, True)),
+    _daily_checks("quarantine_share",
+                  ("quarantine_share", SHARE + "; per day.", _day_share, False)),
+    _daily_checks("accepted_rows", (
+        "accepted_rows", "A day with landed calls keeps some of them (fails when every row of a "
+        "day is quarantined; warns on a day without calls).", _day_accepted, False)),
+    # the two checks that read the day's calls share one pass over them (Day.facts)
+    _daily_checks(
+        "stored_facts",
+        ("cells_known", "Every stored call's cells are in the cells table.", _day_cells, False),
+        ("linked_to_subscribers", "Some stored calls of the day have a subscriber at one end "
+         "(fails when no call links to a subscriber: numbers written differently in calls and "
+         "subscribers).", _day_linked, False)),
 ]
