@@ -5,7 +5,8 @@ Choices the SPEC leaves open, made here and in the SQL files' headers:
 - **Which users.** ``study.population`` decides (:data:`POPULATIONS`). With ``labelled`` (the
   papers), a window of family ``integration_week`` featurises the users with an
   ``integration_label``, ``departure_week`` and ``first_k_days`` those with a
-  ``departure_label``, and the descriptive ``whole_period`` window those with either.
+  ``departure_label`` (a first-k-days window below k_max but the locals: :func:`with_locals`),
+  and the descriptive ``whole_period`` window those with either.
   ``subscribers`` featurises every user of ``user_labels`` (owners with a local number, not
   service-like), labelled or not; ``all_active`` every party of the window graph, subscriber or
   not (another operator's numbers have no attribute and no location: their demographic,
@@ -279,6 +280,15 @@ def study_of(window: Window) -> str:
     return STUDY_OF_FAMILY[window.family]
 
 
+def with_locals(cfg: StudyConfig, window: Window) -> bool:
+    """Whether a ``labelled`` window featurises its study's locals: every window but the
+    first-k-days windows below k_max. Their users are the departure study's migrants, whom
+    Figure 8 and the transfer matrix model (leaving vs staying, SPEC §6); the locals' first k
+    days serve Table 1 (new migrants vs locals), at k_max only."""
+    k_max = cfg.calendar.windows("first_k_days")[-1]
+    return window.family != "first_k_days" or window.window_id == k_max.window_id
+
+
 def _params(cfg: StudyConfig, window: Window) -> dict[str, Any]:
     study = study_of(window)
     t = cfg.thresholds
@@ -289,6 +299,7 @@ def _params(cfg: StudyConfig, window: Window) -> dict[str, Any]:
         "study": study,
         # an early-warning window featurises its cohort, the temp table feat_cohort (prepare.sql)
         "population": "cohort" if window.family == "arrival_days" else cfg.population,
+        "with_locals": with_locals(cfg, window),
         "province": cfg.city.province,
         "similar_age": t.similar_age_departure if study == "departure" else
         t.similar_age_integration,

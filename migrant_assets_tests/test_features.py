@@ -39,6 +39,7 @@ FIRST_7 = CFG.calendar.window("first_k_days", "2016-09-11")  # departure study, 
 W1 = CFG.calendar.window("integration_week", "2016-09-03")  # integration study, 09-03..09-09
 W2 = CFG.calendar.window("integration_week", "2016-09-10")  # integration study, 09-10..09-16
 A_WEEK = CFG.calendar.window("departure_week", "2016-09-05")  # departure study, 09-05..09-11
+FIRST_14 = CFG.calendar.window("first_k_days", "2016-09-18")  # k_max, 09-05..09-18
 
 
 def load(calls: list[tuple], subscribers: list[tuple], cells: list[tuple], estates: list[tuple],
@@ -123,7 +124,7 @@ HAND_LABELS = [  # user_id, integration_label, departure_label
 @pytest.fixture(scope="module")
 def hand():
     con = load(HAND_CALLS, HAND_SUBSCRIBERS, HAND_CELLS, HAND_ESTATES, HAND_LABELS,
-               [FIRST_7, W1, W2])
+               [FIRST_7, FIRST_14, A_WEEK, W1, W2])
     yield con
     con.close()
 
@@ -131,7 +132,7 @@ def hand():
 def test_hand_ego_network(hand):
     # Undirected contacts: A {B, C, D, X} (d=4), B {A, C} (2), C {A, B, X} (3), D {A} (1),
     # X {A, C} (2). E only called before the window: not featurised.
-    got = rows(hand, run_family(hand, CFG, FIRST_7, "ego_network"))
+    got = rows(hand, run_family(hand, CFG, A_WEEK, "ego_network"))
     assert set(got) == {A, B, C, D}
     a = got[A]
     # in(A) = {B, D}, out(A) = {B, C, X}; A made 4 calls (1, 2, 4, 7) and received 2 (3, 6).
@@ -160,7 +161,7 @@ def test_hand_ego_network(hand):
 
 
 def test_hand_call_behavior(hand):
-    got = rows(hand, run_family(hand, CFG, FIRST_7, "call_behavior"))
+    got = rows(hand, run_family(hand, CFG, A_WEEK, "call_behavior"))
     a = got[A]
     assert (a["in_calls"], a["out_calls"], a["out_minus_in"]) == (2, 4, 2)
     # A's durations 60, 120, 30, 300, 90, 45: mean 645 / 6 = 107.5; squared deviations
@@ -189,7 +190,7 @@ def test_hand_call_behavior(hand):
 
 
 def test_hand_geography(hand):
-    got = rows(hand, run_family(hand, CFG, FIRST_7, "geography"))
+    got = rows(hand, run_family(hand, CFG, A_WEEK, "geography"))
     a = got[A]
     # L_A by (start_ts, cell_id): P0 (call 1), P0 and P2 (calls 2, 3 tie at 10:00 -> P0 first),
     # P1 (call 4), P1 (call 6); call 7 has no cell. lats 31.0, 31.0, 31.3, 31.1, 31.1.
@@ -241,9 +242,28 @@ def test_build_features_table(hand):
     build_features(hand, CFG, W2)  # no calls in W2: no rows, no error
     df = hand.table("features").df()
     assert list(df.columns) == ["window_id", "study", "user_id", "label", *FEATURES]
-    assert sorted(df["user_id"]) == [A, B, C, D]
+    # the local C is left out: a first-k-days window below k_max featurises the migrants only
+    assert sorted(df["user_id"]) == [A, B, D]
     assert set(df["window_id"]) == {FIRST_7.window_id} and set(df["study"]) == {"departure"}
     assert dict(zip(df["user_id"], df["label"], strict=True))[B] == "leaving_migrant"
+
+
+def test_first_k_windows_below_k_max_leave_the_locals_out(hand):
+    """A first-k-days window below k_max featurises the departure study's migrants only, and
+    gives them the features of any window over the same days: the departure week A (09-05..
+    09-11, the days of k = 7) has the local C and the same rows for A, B and D, every column
+    (degrees, neighbourhoods and neighbour prices read every party, featurised or not). k_max
+    (k = 14, no call after 09-11 here) has the local again, with the week's values."""
+    def table(window):
+        build_features(hand, CFG, window)
+        return hand.execute("SELECT * EXCLUDE (window_id, study) FROM features "
+                            "WHERE window_id = ? ORDER BY user_id", [window.window_id]).df()
+
+    week, first_7, first_14 = table(A_WEEK), table(FIRST_7), table(FIRST_14)
+    assert sorted(week["user_id"]) == [A, B, C, D] and list(first_14["user_id"]) == [A, B, C, D]
+    assert list(first_7["user_id"]) == [A, B, D]
+    pd.testing.assert_frame_equal(first_7, week[week["user_id"] != C].reset_index(drop=True))
+    pd.testing.assert_frame_equal(first_14, week)
 
 
 # ------------------------------------------------------------------ random cities vs reference

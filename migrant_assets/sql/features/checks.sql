@@ -4,7 +4,8 @@
 --
 -- Who has a row: the window's population ($population, as in prepare.sql) active in it (a party
 -- of window_graph). n_candidates counts the population before activity (the users of user_labels
--- who would get a row if active: with the study's label for 'labelled', all of them otherwise).
+-- who would get a row if active: with the study's label for 'labelled', but for the locals when
+-- $with_locals is false, all of them otherwise).
 -- Every missing / unexpected / duplicate / wrong count must be 0.
 --
 -- Ranges: each *_values counts the non-null values judged, each *_out_of_range the rows with a
@@ -26,7 +27,7 @@ WITH labels AS (
 candidates AS (
     SELECT user_id, label
     FROM labels
-    WHERE $population <> 'labelled' OR label IS NOT NULL
+    WHERE $population <> 'labelled' OR (label IS NOT NULL AND ($with_locals OR label <> 'local'))
 ),
 parties AS (
     SELECT src AS party FROM window_graph WHERE window_id = $window_id

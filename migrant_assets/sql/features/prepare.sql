@@ -46,7 +46,8 @@ CREATE TEMP TABLE IF NOT EXISTS feat_cohort (user_id BIGINT, label VARCHAR);
 -- 'labelled': users with the study's label (the descriptive study: with either label);
 -- 'subscribers': every user of user_labels; 'all_active': every party of G_t; 'cohort': the
 -- users of feat_cohort. label is the study's label (descriptive: the integration label, else
--- the departure label; cohort: its label), else null.
+-- the departure label; cohort: its label), else null. $with_locals false ('labelled' only): the
+-- study's locals are left out (a first-k-days window below k_max, features._params).
 CREATE OR REPLACE TEMP TABLE feat_users AS
 WITH labels AS (
     SELECT
@@ -62,7 +63,9 @@ population AS (
     SELECT l.user_id, l.label
     FROM labels AS l
     JOIN feat_degree AS d ON d.party = l.user_id
-    WHERE ($population = 'labelled' AND l.label IS NOT NULL) OR $population = 'subscribers'
+    WHERE
+        ($population = 'labelled' AND l.label IS NOT NULL AND ($with_locals OR l.label <> 'local'))
+        OR $population = 'subscribers'
     UNION ALL
     SELECT d.party AS user_id, l.label
     FROM feat_degree AS d
