@@ -13,18 +13,20 @@
 -- estate is listed under the 5 x 5 grid cells around its own, and a point meets those of its grid
 -- cell (a 2.5 r square around the point: 30 % fewer candidates than 3 x 3 cells of r km).
 -- Each distinct position is priced once, keyed by its (lat, lon) (not numbered: a ROW_NUMBER()
--- without PARTITION BY would run as one task on Spark, docs/spark.md). Every party with a
--- location gets its centre price (contacts' values feed the neighbour prices); home and work
--- centres are priced for the featurised users only. Means of prices are exact (prepare.sql):
+-- without PARTITION BY would run as one task on Spark, docs/spark.md). The featurised users and
+-- their contacts with a location get their centre price (the contacts' values feed the
+-- neighbour prices; no other party's is read); home and work centres are priced for the
+-- featurised users only. Means of prices are exact (prepare.sql):
 -- fixed-point to 1e-6 yuan.
 -- A position's price depends on the position and the estates only: the positions priced for the
 -- previous first-k-days window (feat_known_prices, empty for other windows) are not priced again
 -- (the grid is a prefilter only, so pricing fewer positions gives each the same price).
--- feat_points: the centre of every party with a location, the home and work centres of the
--- featurised users.
+-- feat_points: the centre of every featurised user or contact with a location, the home and
+-- work centres of the featurised users.
 CREATE OR REPLACE TEMP TABLE feat_points AS
 SELECT party, 'center' AS kind, center_lat AS lat, center_lon AS lon
 FROM feat_centers
+WHERE party IN (SELECT user_id FROM feat_users UNION ALL SELECT contact FROM feat_contacts)
 UNION ALL
 SELECT c.party, 'home' AS kind, c.home_lat AS lat, c.home_lon AS lon
 FROM feat_centers AS c
