@@ -300,6 +300,9 @@ def _params(cfg: StudyConfig, window: Window) -> dict[str, Any]:
         # an early-warning window featurises its cohort, the temp table feat_cohort (prepare.sql)
         "population": "cohort" if window.family == "arrival_days" else cfg.population,
         "with_locals": with_locals(cfg, window),
+        # centres and prices of the users' neighbourhood only, where it is a small part of the
+        # window's parties (prepare.sql, feat_neighbourhood)
+        "neighbourhood_only": window.family == "arrival_days" or not with_locals(cfg, window),
         "province": cfg.city.province,
         "similar_age": t.similar_age_departure if study == "departure" else
         t.similar_age_integration,

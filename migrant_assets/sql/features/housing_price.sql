@@ -21,12 +21,11 @@
 -- A position's price depends on the position and the estates only: the positions priced for the
 -- previous first-k-days window (feat_known_prices, empty for other windows) are not priced again
 -- (the grid is a prefilter only, so pricing fewer positions gives each the same price).
--- feat_points: the centre of every featurised user or contact with a location, the home and
--- work centres of the featurised users.
+-- feat_points: the centre of every featurised user or contact with a location (feat_centers
+-- holds those only: prepare.sql), the home and work centres of the featurised users.
 CREATE OR REPLACE TEMP TABLE feat_points AS
 SELECT party, 'center' AS kind, center_lat AS lat, center_lon AS lon
 FROM feat_centers
-WHERE party IN (SELECT user_id FROM feat_users UNION ALL SELECT contact FROM feat_contacts)
 UNION ALL
 SELECT c.party, 'home' AS kind, c.home_lat AS lat, c.home_lon AS lon
 FROM feat_centers AS c

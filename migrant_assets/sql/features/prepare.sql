@@ -81,6 +81,26 @@ SELECT p.user_id, p.label, s.age, s.sex, s.birth_province
 FROM population AS p
 LEFT JOIN subscribers AS s ON s.user_id = p.user_id;
 
+-- feat_neighbourhood: the featurised users and their contacts, the parties whose centres and
+-- prices a feature reads (geography and prices: the users'; the neighbour prices: the
+-- contacts'), made when $neighbourhood_only (a window whose users are a small part of its
+-- parties: a first-k-days window below k_max, an early-warning cohort; features._params). Else
+-- the users and their contacts are most parties with a location, and every party is taken.
+CREATE OR REPLACE TEMP TABLE feat_neighbourhood AS
+SELECT user_id AS party
+FROM feat_users
+WHERE $neighbourhood_only
+UNION
+SELECT p.b AS party
+FROM feat_pairs AS p
+JOIN feat_users AS f ON f.user_id = p.a
+WHERE $neighbourhood_only
+UNION
+SELECT p.a AS party
+FROM feat_pairs AS p
+JOIN feat_users AS f ON f.user_id = p.b
+WHERE $neighbourhood_only;
+
 -- Directed degrees and calls of the featurised users (self-calls count, as in window_graph).
 CREATE OR REPLACE TEMP TABLE feat_directed AS
 WITH out_edges AS (
@@ -116,12 +136,12 @@ SELECT c.cell_id, c.lat, c.lon, p.price
 FROM cells AS c
 LEFT JOIN cell_prices AS p ON p.cell_id = c.cell_id;
 
--- Per party with a location: centres of mass of all of L_v^t, its home part and its work part
--- (null when that part is empty), and the mean price(l) over each (locations with a price; null
--- when none has one), as weighted sums over the party's cells (feat_places, additive.sql and
--- accumulate.sql: L is one row per call and side with the party's own cell; home = local start
--- time in [20:00, 07:00), work = [09:00, 16:00)). With an empty `cells` table nobody has a
--- location: geography and prices are null.
+-- Per party with a location (of feat_neighbourhood when $neighbourhood_only): centres of mass
+-- of all of L_v^t, its home part and its work part (null when that part is empty), and the mean
+-- price(l) over each (locations with a price; null when none has one), as weighted sums over the
+-- party's cells (feat_places, additive.sql and accumulate.sql: L is one row per call and side
+-- with the party's own cell; home = local start time in [20:00, 07:00), work = [09:00, 16:00)).
+-- With an empty `cells` table nobody has a location: geography and prices are null.
 -- Exact sums: every sum or mean of non-integer values in the feature SQL adds fixed-point
 -- DECIMALs (degrees to 1e-15, km to 1e-12, yuan to 1e-6, seconds to 1e-6, entropy terms to
 -- 1e-15), whose sums are exact, so a feature does not depend on the order in which rows are
@@ -141,6 +161,7 @@ WITH fixed AS (
         CAST(c.price AS DECIMAL(18, 6)) AS price
     FROM feat_places AS p
     JOIN feat_cells AS c ON c.cell_id = p.cell_id
+    WHERE NOT $neighbourhood_only OR p.party IN (SELECT n.party FROM feat_neighbourhood AS n)
 )
 SELECT
     party,
