@@ -296,3 +296,44 @@ def test_assets_materialize_without_cells_or_estates(tmp_path, monkeypatch, miss
         assert (nulls > 0) == (population == "all_active")
     finally:
         con.close()
+
+
+def test_null_share_limit_is_crossed_beyond_sampling_only():
+    """above_limit: the binomial tail P(X >= nulls | judged, limit) under 5%, summed here by
+    hand; a limit of 0 fails on one null, a share under the limit never fails."""
+    from math import comb
+
+    from migrant_assets.features import above_limit
+
+    def tail(n, k, p):
+        return sum(comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k, n + 1))
+
+    for judged, nulls, limit in [(47, 46, 0.95), (60, 60, 0.95), (500, 490, 0.95),
+                                 (100, 60, 0.5), (100, 57, 0.5), (30, 1, 0.0)]:
+        share = {"judged": judged, "nulls": nulls, "max_share": limit}
+        assert above_limit(share) == (nulls > limit * judged and tail(judged, nulls, limit) < 0.05)
+    assert not above_limit({"judged": 47, "nulls": 46, "max_share": 0.95})  # 1 value of 47
+    assert above_limit({"judged": 1000, "nulls": 1000, "max_share": 0.95})  # a broken column
+    assert above_limit({"judged": 30, "nulls": 1, "max_share": 0.0})
+    assert not above_limit({"judged": 10, "nulls": 5, "max_share": 0.5})
+
+
+def test_a_first_k_window_with_no_active_migrant_is_not_judged():
+    """A first-k-days window below k_max featurises the departure study's migrants: when none is
+    active in its days (a migrant who arrives later) its row check is not judged, with the
+    reason, where a window with locals and no active user fails (blocking)."""
+    from test_features import FIRST_7, FIRST_14
+
+    calls = [(1, 9, "2016-09-06 10:00:00", 60.0, "P0", None),  # the local, in k = 7's days
+             (2, 9, "2016-09-15 10:00:00", 60.0, "P0", None)]  # the migrant, after them
+    subscribers = [(1, 40, "M", "Shanghai"), (2, 25, "F", "Anhui")]
+    labels = [(1, None, "local"), (2, None, "staying_migrant")]
+    con = load(calls, subscribers, [("P0", 31.0, 121.0)], [("e1", 31.0, 121.0, 5e4)], labels,
+               [FIRST_7, FIRST_14])
+    build_features(con, CFG, FIRST_7)
+    row = evaluate_feature_checks(con, CFG, FIRST_7)["one_row_per_active_labelled_user"]
+    assert not_judged(row) and "none of the 1 migrants" in row.reason
+    assert row.metadata["n_rows"] == 0 and row.metadata["n_candidates"] == 1
+    build_features(con, CFG, FIRST_14)  # k_max: the local and the migrant
+    row = evaluate_feature_checks(con, CFG, FIRST_14)["one_row_per_active_labelled_user"]
+    assert row.passed and row.metadata["n_rows"] == 2
