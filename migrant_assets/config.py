@@ -207,8 +207,8 @@ class Checks(_Model):
     """Thresholds of the feature asset checks (``docs/data_model.md``, "Feature checks").
 
     - ``max_null_share``: per feature column, the largest share of nulls among the users whose
-      data can support a value; a study config lists only the columns it changes, the others
-      keep :data:`DEFAULT_MAX_NULL_SHARE`.
+      data can support a value (exceeded beyond sampling: ``features.above_limit``); a study
+      config lists only the columns it changes, the others keep :data:`DEFAULT_MAX_NULL_SHARE`.
     - ``tolerance``: slack of the range checks: a value passes a bound b within
       ``tolerance * (1 + |b|)`` (exact sums keep rounding far below the default).
     - ``leaving_share``: the range of the leaving migrants' share of the departure study's new
