@@ -293,6 +293,7 @@ def with_locals(cfg: StudyConfig, window: Window) -> bool:
 def _params(cfg: StudyConfig, window: Window) -> dict[str, Any]:
     study = study_of(window)
     t = cfg.thresholds
+    locals_too = with_locals(cfg, window)
     return {
         "window_id": window.window_id,
         "start": window.start,
@@ -300,10 +301,10 @@ def _params(cfg: StudyConfig, window: Window) -> dict[str, Any]:
         "study": study,
         # an early-warning window featurises its cohort, the temp table feat_cohort (prepare.sql)
         "population": "cohort" if window.family == "arrival_days" else cfg.population,
-        "with_locals": with_locals(cfg, window),
+        "with_locals": locals_too,
         # centres and prices of the users' neighbourhood only, where it is a small part of the
         # window's parties (prepare.sql, feat_neighbourhood)
-        "neighbourhood_only": window.family == "arrival_days" or not with_locals(cfg, window),
+        "neighbourhood_only": window.family == "arrival_days" or not locals_too,
         "province": cfg.city.province,
         "similar_age": t.similar_age_departure if study == "departure" else
         t.similar_age_integration,

@@ -178,33 +178,31 @@ def _k_windows(s: Stored) -> list[Window]:
     return s.cfg.calendar.windows("first_k_days")
 
 
+def _beats(experiment: str, pairs: Sequence[tuple[str, str]],
+           window: Callable[[Stored], Window], metric: str = "f1") -> Build:
+    """For each pair (a, b), row a beats row b in ``metric`` per fold."""
+    def build(s: Stored) -> list[Contrast]:
+        w = window(s)
+        return [a_vs_b(f"{a} vs {b}", fold_q(experiment, a, w, metric),
+                       fold_q(experiment, b, w, metric)) for a, b in pairs]
+    return build
+
+
 def _ranking(experiment: str, rows: Sequence[str], first: str, window: Callable[[Stored], Window],
              metric: str = "f1") -> Build:
     """``first`` beats each of ``rows`` (other than itself) in ``metric`` per fold."""
-    def build(s: Stored) -> list[Contrast]:
-        w = window(s)
-        return [a_vs_b(f"{first} vs {r}", fold_q(experiment, first, w, metric),
-                       fold_q(experiment, r, w, metric)) for r in rows if r != first]
-    return build
+    return _beats(experiment, [(first, r) for r in rows if r != first], window, metric)
 
 
 def _pairs(experiment: str, better: Sequence[str], worse: Sequence[str],
            window: Callable[[Stored], Window]) -> Build:
     """Each of ``better`` beats each of ``worse`` in F1 per fold."""
-    def build(s: Stored) -> list[Contrast]:
-        w = window(s)
-        return [a_vs_b(f"{a} vs {b}", fold_q(experiment, a, w, "f1"),
-                       fold_q(experiment, b, w, "f1")) for a in better for b in worse]
-    return build
+    return _beats(experiment, [(a, b) for a in better for b in worse], window)
 
 
 def _order(experiment: str, rows: Sequence[str], window: Callable[[Stored], Window]) -> Build:
     """Each of ``rows`` beats the next in F1 per fold (an ordering: adjacent pairs)."""
-    def build(s: Stored) -> list[Contrast]:
-        w = window(s)
-        return [a_vs_b(f"{a} vs {b}", fold_q(experiment, a, w, "f1"),
-                       fold_q(experiment, b, w, "f1")) for a, b in pairwise(rows)]
-    return build
+    return _beats(experiment, list(pairwise(rows)), window)
 
 
 def _smallest_k(s: Stored) -> Window | str:
