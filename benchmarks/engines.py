@@ -98,7 +98,8 @@ def stage(db: str, engine: str, threads: int, families: list[str], labels: list[
         for day in days:
             graphs.build_daily_contacts(con, day)
         for window in windows:
-            graphs.build_window_graph(con, window, graphs.previous_window(cfg.calendar, window))
+            graphs.build_window_graph(con, window, graphs.previous_window(cfg.calendar, window),
+                                      cfg)
             features.build_features(con, cfg, window)
     else:
         with engines.spark_sql(cfg) as sql:
@@ -109,7 +110,7 @@ def stage(db: str, engine: str, threads: int, families: list[str], labels: list[
             for day in days:
                 graphs.build_daily_contacts(sql, day)
             for window in windows:
-                graphs.build_window_graph(sql, window)
+                graphs.build_window_graph(sql, window, None, cfg)
                 engines.spark_features(con, sql, cfg, window)
     out["seconds"] = time.perf_counter() - start
     out["rows"] = con.execute("SELECT count(*) FROM features").fetchone()[0]

@@ -7,8 +7,10 @@ round in a fresh process, on the DuckDB file of a run.
 
 Printed per way: the medians of wall and CPU seconds (CPU: every thread of the child process),
 the storage blocks the rewritten tables take (``pragma_storage_info``, times the block size), and
-a checksum of their rows (the same rows in any order give the same checksum). ``DB`` is opened
-for writing (the tables are rewritten with the same rows); give it no other process.
+a checksum of their rows (the same rows in any order give the same checksum; against a revision
+before the first-k-days windows below k_max kept the migrants' neighbourhood only, 2026-12-04,
+``first_k_days_graph``'s differ by design). ``DB`` is opened for writing (the tables are
+rewritten); give it no other process.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ TABLES = ("daily_contacts", "integration_week_graph", "departure_week_graph",
 
 #: Runs in a child process with the code under test first on PYTHONPATH; prints one JSON line.
 RUNNER = textwrap.dedent("""
-    import json, sys, time
+    import inspect, json, sys, time
     from migrant_assets import graphs
     from migrant_assets.config import StudyConfig
     from migrant_assets.db import connect, quote
@@ -36,8 +38,12 @@ RUNNER = textwrap.dedent("""
     wall, cpu = time.perf_counter(), time.process_time()
     for day in cfg.calendar.days:
         graphs.build_daily_contacts(con, day)
+    # as the assets build them (with the study: below k_max, the migrants' neighbourhood), on a
+    # revision that takes it
+    as_assets = [cfg] if "cfg" in inspect.signature(graphs.build_window_graph).parameters else []
     for window in cfg.calendar.windows():
-        graphs.build_window_graph(con, window, graphs.previous_window(cfg.calendar, window))
+        graphs.build_window_graph(con, window, graphs.previous_window(cfg.calendar, window),
+                                  *as_assets)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     con.execute("CHECKPOINT")
     block = con.execute("SELECT block_size FROM pragma_database_size()").fetchone()[0]

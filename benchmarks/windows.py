@@ -108,7 +108,7 @@ def build(con, cfg: StudyConfig, how: str) -> tuple[float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
     for w in windows:
         previous = previous_window(cfg.calendar, w) if how == "incremental" else None
-        build_window_graph(con, w, previous)
+        build_window_graph(con, w, previous, cfg)  # as the assets: below k_max, the neighbourhood
         features.build_features(con, cfg, w, incremental=how == "incremental")
     return time.perf_counter() - wall, time.process_time() - cpu
 

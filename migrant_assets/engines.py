@@ -39,7 +39,7 @@ warehouse); the features, small, are read back into the DuckDB feature tables
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -462,11 +462,13 @@ def _write_parquet(rows: duckdb.DuckDBPyRelation, directory: Path) -> None:
     rows.write_parquet(str(directory / "part-00000.parquet"))
 
 
-def export_inputs(con: duckdb.DuckDBPyConnection, sql: SparkSQL) -> None:
-    """Copy the small inputs of the feature stage (:data:`INPUT_TABLES`) from DuckDB to the
-    warehouse, each whole (overwritten)."""
+def export_inputs(con: duckdb.DuckDBPyConnection, sql: SparkSQL,
+                  tables: Iterable[str] = INPUT_TABLES) -> None:
+    """Copy the small inputs of the feature stage (:data:`INPUT_TABLES`, or those of
+    ``tables``: ``user_labels`` for the migrants' neighbourhood of a first-k-days graph) from
+    DuckDB to the warehouse, each whole (overwritten)."""
     with con.cursor() as cur:  # its own cursor: an earlier result may still be open on ``con``
-        for table in INPUT_TABLES:
+        for table in tables:
             sql.load(table, cur.table(quote(table)))
 
 

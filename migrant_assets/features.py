@@ -89,7 +89,7 @@ from migrant_assets.db import (
     run_text,
     transaction,
 )
-from migrant_assets.graphs import previous_window
+from migrant_assets.graphs import migrants_only, previous_window
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean earth radius; sql/features/macros.sql has the same
 NEAR_KM = 1.0  # SPEC §5: mean price of the estates within 1 km ...
@@ -282,12 +282,10 @@ def study_of(window: Window) -> str:
 
 
 def with_locals(cfg: StudyConfig, window: Window) -> bool:
-    """Whether a ``labelled`` window featurises its study's locals: every window but the
-    first-k-days windows below k_max. Their users are the departure study's migrants, whom
-    Figure 8 and the transfer matrix model (leaving vs staying, SPEC §6); the locals' first k
-    days serve Table 1 (new migrants vs locals), at k_max only."""
-    k_max = cfg.calendar.windows("first_k_days")[-1]
-    return window.family != "first_k_days" or window.window_id == k_max.window_id
+    """Whether a window featurises its study's locals: every window but those of
+    ``graphs.migrants_only`` (the first-k-days windows below k_max of the ``labelled``
+    population), whose users are the departure study's migrants."""
+    return not migrants_only(cfg, window)
 
 
 def _params(cfg: StudyConfig, window: Window) -> dict[str, Any]:
@@ -337,11 +335,13 @@ def sums_key(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, Any]:
 
 
 def stored_sums_key(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, Any]:
-    """:func:`sums_key` of a window whose sums are stored, the stored parts named in its
-    ``inputs``: sums stored before a part existed (a DuckDB file of an earlier version, without
-    the window's triangles) are not added to."""
+    """:func:`sums_key` of a window whose sums are stored, the stored parts and the labels
+    named in its ``inputs``: sums stored before a part existed (a DuckDB file of an earlier
+    version, without the window's triangles), or with other migrants (whose neighbourhood's
+    triangles they count), are not added to."""
     key = sums_key(con, window)
-    return {**key, "inputs": f"{key['inputs']}:{'+'.join(_SUMS_PARTS)}"}
+    labels = key.pop("labels")
+    return {**key, "inputs": f"{key['inputs']}:{'+'.join(_SUMS_PARTS)}:{labels}"}
 
 
 #: Memory a call takes in one pass of :func:`sum_window` (its two located sides, their path's
@@ -589,10 +589,21 @@ def run_family(
     (with ``prepared``): the window whose stored sums :func:`prepare` added to, whose stored
     triangles the :data:`ADDED_STEPS` add to."""
     if not prepared:
-        previous = prepare(con, cfg, window)
+        previous = triangles_added_to(cfg, window, prepare(con, cfg, window))
     for step in family_steps(family):
         _run_step(con, cfg, window, step, previous)
     return f"feat_{family}"
+
+
+def triangles_added_to(cfg: StudyConfig, window: Window, previous: Window | None
+                       ) -> Window | None:
+    """The window whose stored triangles the :data:`ADDED_STEPS` add to: ``previous`` (whose
+    stored sums :func:`prepare` added to) when its graph keeps the same edges as the window's
+    (``graphs.migrants_only`` of both: the triangles of a neighbourhood's graph are not all of
+    the whole graph's, so k_max counts its own), else None."""
+    if previous is None or migrants_only(cfg, previous) != migrants_only(cfg, window):
+        return None
+    return previous
 
 
 def family_steps(family: str) -> tuple[str, ...]:
@@ -651,7 +662,8 @@ def build_features(
     (:func:`sum_window`; ``incremental=False`` sums all its days) and stores its own sums for
     window k + 1 in the same transaction; ``summed``: the sums are already made
     (:func:`prepare`)."""
-    previous = prepare(con, cfg, window, incremental=incremental, summed=summed)
+    previous = triangles_added_to(cfg, window,
+                                  prepare(con, cfg, window, incremental=incremental, summed=summed))
     table = features_table(window)
     steps = list(dict.fromkeys(step for family in FAMILIES for step in family_steps(family)))
     write = ";\n".join(write_sql(table))

@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from migrant_assets.config import Calendar, Window
+from migrant_assets.config import Calendar, StudyConfig, Window
 from migrant_assets.db import first_row, refuse_old_layout, run_schema_sql, run_sql, transaction
 
 #: The graph table of each window family, written by the asset of the same name
@@ -48,6 +48,35 @@ def graph_table(window: Window) -> str:
 
 def _window_params(window: Window) -> dict[str, Any]:
     return {"window_id": window.window_id, "start": window.start, "end": window.end}
+
+
+def migrants_only(cfg: StudyConfig, window: Window) -> bool:
+    """Whether the window's users are the departure study's migrants alone: a first-k-days window
+    below k_max of the ``labelled`` population. Figure 8 and the transfer matrix model them
+    (leaving vs staying, SPEC §6); the locals' first k days serve Table 1, at k_max only. Such a
+    window featurises no local (``features.with_locals``) and its graph keeps the edges of the
+    migrants' neighbourhood only (:func:`neighbourhood`)."""
+    windows = cfg.calendar.windows("first_k_days")
+    return (cfg.population == "labelled" and window.family == "first_k_days"
+            and window.window_id != windows[-1].window_id)
+
+
+def neighbourhood(con: Any, cfg: StudyConfig | None, window: Window, contacts: str) -> bool:
+    """Make the TEMP table ``graph_neighbourhood`` the window graphs' SQL reads with
+    ``$migrants_only`` (returned): for a window of :func:`migrants_only`, the departure study's
+    migrants and every party in contact with one of them (in ``contacts``: ``daily_contacts``,
+    or ``calls`` to check a graph) over the days of the longest such window
+    (``sql/graphs/migrants_neighbourhood.sql``), the same parties for every k, so window k is
+    still window k - 1 plus day k. Their edges are every edge a feature of the migrants reads:
+    their own, their contacts' (degrees of neighbours) and those between their contacts
+    (clustering). Else (or with no ``cfg``: every edge) an empty table."""
+    if cfg is None or not migrants_only(cfg, window):
+        run_sql(con, "graphs/no_neighbourhood.sql")
+        return False
+    longest = [w for w in cfg.calendar.windows("first_k_days") if migrants_only(cfg, w)][-1]
+    run_sql(con, "graphs/migrants_neighbourhood.sql",
+            {"first_day": longest.start, "last_day": longest.end}, {"contacts": contacts})
+    return True
 
 
 def build_daily_contacts(con: duckdb.DuckDBPyConnection, day: date) -> dict[str, Any]:
@@ -102,10 +131,12 @@ def previous_window(calendar: Calendar, window: Window) -> Window | None:
 
 
 def build_window_graph(
-    con: duckdb.DuckDBPyConnection, window: Window, previous: Window | None = None
+    con: duckdb.DuckDBPyConnection, window: Window, previous: Window | None = None,
+    cfg: StudyConfig | None = None,
 ) -> dict[str, Any]:
     """Replace ``window``'s partition of its graph table (:func:`graph_table`) from
-    ``daily_contacts`` (SPEC §4).
+    ``daily_contacts`` (SPEC §4): every edge, or with the study's ``cfg`` and a window of
+    :func:`migrants_only`, the edges of the migrants' neighbourhood (:func:`neighbourhood`).
 
     With ``previous`` (the first k - 1 days of a first-k-days window, :func:`previous_window`)
     whose stored graph still matches ``daily_contacts`` (same calls), G_k is G_{k-1} plus day k
@@ -116,16 +147,20 @@ def build_window_graph(
     """
     ensure_schema(con)
     table = {"graph_table": graph_table(window)}
+    restricted = neighbourhood(con, cfg, window, "daily_contacts")
+    if previous is not None and (cfg is not None and migrants_only(cfg, previous)) != restricted:
+        previous = None  # G_{k-1} keeps other edges than G_k (k_max after a restricted k_max - 1)
     if previous is not None and not first_row(run_sql(
-            con, "graphs/previous_graph.sql", _window_params(previous), table))["usable"]:
+            con, "graphs/previous_graph.sql",
+            {**_window_params(previous), "migrants_only": restricted}, table))["usable"]:
         previous = None
+    params = {**_window_params(window), "migrants_only": restricted}
     with transaction(con):
         if previous is None:
-            run_sql(con, "graphs/window_graph.sql", _window_params(window), identifiers=table)
+            run_sql(con, "graphs/window_graph.sql", params, identifiers=table)
         else:
             run_sql(con, "graphs/first_k_days_graph.sql",
-                    {**_window_params(window), "previous_id": previous.window_id},
-                    identifiers=table)
+                    {**params, "previous_id": previous.window_id}, identifiers=table)
     return {**window_graph_stats(con, window),
             "built_from": None if previous is None else previous.window_id}
 
@@ -137,8 +172,12 @@ def window_graph_stats(con: duckdb.DuckDBPyConnection, window: Window) -> dict[s
     return first_row(run_sql(con, "graphs/window_graph_stats.sql", _window_params(window)))
 
 
-def window_graph_consistency(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, Any]:
-    """Compare a stored window graph with the same graph recomputed straight from ``calls``.
+def window_graph_consistency(
+    con: duckdb.DuckDBPyConnection, window: Window, cfg: StudyConfig | None = None
+) -> dict[str, Any]:
+    """Compare a stored window graph with the same graph recomputed straight from ``calls``
+    (built with the same ``cfg``: with a window of :func:`migrants_only`, the edges of the
+    neighbourhood :func:`neighbourhood` finds in the calls).
 
     Returns stored and expected edge, call and duration totals, the number of mismatched edges
     (missing, extra, or with other weights; counted by a join only when a sketch of the two
@@ -146,7 +185,8 @@ def window_graph_consistency(con: duckdb.DuckDBPyConnection, window: Window) -> 
     empty window too; the asset check reports a window with no edge stored or expected as not
     judged (``judged`` = stored + expected edges).
     """
-    params = {**_window_params(window), "count_mismatches": False}
+    restricted = neighbourhood(con, cfg, window, "calls")
+    params = {**_window_params(window), "count_mismatches": False, "migrants_only": restricted}
     out = first_row(run_sql(con, "graphs/window_graph_consistency.sql", params))
     if not out.pop("same_rows"):  # the rows differ: join the two graphs to count the edges
         params["count_mismatches"] = True

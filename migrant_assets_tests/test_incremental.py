@@ -18,6 +18,7 @@ from migrant_assets.db import quote
 from migrant_assets.graphs import (
     build_daily_contacts,
     build_window_graph,
+    graph_table,
     previous_window,
     window_graph_consistency,
 )
@@ -56,15 +57,16 @@ def city(seed: int, missed: bool):
     return calls, subscribers, cells, estates, labels
 
 
-def built(city_rows, incremental: bool, spy: list | None = None):
+def built(city_rows, incremental: bool, spy: list | None = None, cfg=None):
     """Every first-k-days window of the city, in order, one way; the connection and the stored
-    sums as each window left them (only the window stored last is kept: save_sums.sql)."""
+    sums as each window left them (only the window stored last is kept: save_sums.sql). With
+    ``cfg``, the graphs as the assets build them (below k_max, the migrants' neighbourhood)."""
     con = load(*city_rows, [])
     for day in CAL.days:
         build_daily_contacts(con, day)
     stored = {}
     for w in FIRST_K:
-        stats = build_window_graph(con, w, previous_window(CAL, w) if incremental else None)
+        stats = build_window_graph(con, w, previous_window(CAL, w) if incremental else None, cfg)
         if spy is not None:
             spy.append(("graph", w.window_id, stats["built_from"]))
         fm.build_features(con, CFG, w, incremental=incremental)
@@ -157,6 +159,61 @@ def assert_stored_triangles_match_networkx(con, stored: dict) -> None:
                     new_edges_per_triangle.add(n_new)
         before = g
     assert new_edges_per_triangle == {1, 2, 3}, new_edges_per_triangle
+
+
+def test_windows_below_k_max_keep_the_edges_of_the_migrants_neighbourhood(spy_sums):
+    """Below k_max (graphs.migrants_only) a window's graph keeps the edges with an end among the
+    departure migrants and their contacts of the first k_max - 1 days, found here in Python from
+    the calls; every feature of every window is the same as on the whole graphs, incremental or
+    not; k_max keeps every edge, built from its days, its triangles counted anew; the check
+    compares each graph with the calls as it was built."""
+    calls, subscribers, cells, estates, labels = city(25, True)
+    # a fringe nobody the migrants know: three numbers in a triangle, one of whom calls a
+    # contact of a migrant (an edge the contact's degree needs)
+    migrants = {u for u, _, d in labels if d in ("staying_migrant", "leaving_migrant")}
+    longest = FIRST_K[-2]
+    contact = next(b for a, b, t, *_ in calls
+                   if a in migrants and b not in migrants and longest.start <= t.date()
+                   <= longest.end)
+    fringe = (30_001, 30_002, 30_003)
+    for i, (a, b) in enumerate(((fringe[0], fringe[1]), (fringe[1], fringe[2]),
+                                (fringe[2], fringe[0]), (fringe[0], contact))):
+        calls.append((a, b, datetime(2016, 9, 6 + i, 9, 0), 40.0, "c02", "c03"))
+    rows_ = calls, subscribers, cells, estates, labels
+    whole, _ = built(rows_, incremental=True)
+    part, stored = built(rows_, incremental=True, spy=spy_sums, cfg=CFG)
+    scratch, _ = built(rows_, incremental=False, cfg=CFG)
+    assert [src for k, _, src in spy_sums if k == "graph"] == [
+        None, *(w.window_id for w in FIRST_K[:-2]), None]  # k_max from its own days
+
+    near = migrants | {p for a, b, t, *_ in calls if longest.start <= t.date() <= longest.end
+                       and {a, b} & migrants for p in (a, b)}
+    assert contact in near and not set(fringe) & near
+
+    def edges(con, w):
+        return set(con.execute(f"SELECT src, dst FROM {quote(graph_table(w))} "  # noqa: S608
+                               "WHERE window_id = ?", [w.window_id]).fetchall())
+
+    for w in FIRST_K:
+        everyone = {(a, b) for a, b, t, *_ in calls if w.start <= t.date() <= w.end}
+        assert edges(whole, w) == everyone, w.label
+        want = everyone if w is FIRST_K[-1] else {e for e in everyone if set(e) & near}
+        assert edges(part, w) == edges(scratch, w) == want, w.label
+        if w.end >= date(2016, 9, 9):  # the fringe's edges are left out below k_max only
+            assert (fringe[0], contact) in want and (w is FIRST_K[-1]) == (
+                (fringe[0], fringe[1]) in want), w.label
+        assert window_graph_consistency(part, w, CFG)["ok"], w.label
+        if w is not FIRST_K[-1] and want != everyone:  # the check tells the two graphs apart
+            assert not window_graph_consistency(part, w)["ok"], w.label
+        # the stored triangles are those of the stored graph
+        g = undirected(part, w)
+        rows_t = stored[w.window_id]["features_first_k_days_triangles"]
+        assert dict(zip(rows_t["party"], rows_t["n_triangles"], strict=True)) == {
+            v: n for v, n in nx.triangles(g).items() if n}, w.label
+    for a, b in ((part, whole), (part, scratch)):
+        fa, fb = table(a, "features_first_k_days"), table(b, "features_first_k_days")
+        assert len(fa) == len(fb) > 0
+        assert not [c for c in fa.columns if not fa[c].equals(fb[c])]
 
 
 def test_a_window_alone_or_after_a_changed_day_is_summed_from_its_days(spy_sums):

@@ -69,7 +69,7 @@ def _spark_run(tiny: dict) -> dict:
             n_calls = engines.spark_daily_contacts(con, sql, days)
             spark = {}
             for w in windows:
-                stats = build_window_graph(sql, w)
+                stats = build_window_graph(sql, w, None, cfg)  # as the assets: with the study
                 engines.spark_features(con, sql, cfg, w)
                 spark[w.window_id] = (
                     con.execute("SELECT * FROM features WHERE window_id = ? ORDER BY user_id",

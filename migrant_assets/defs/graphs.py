@@ -8,7 +8,9 @@ window (one static partition, keyed by the month's first day) to every day of th
 A first-k-days window also reads its own asset's previous partition (k - 1): G_k is G_{k-1} plus
 day k when G_{k-1} is stored and still matches the daily contacts, else the sum of its days
 (`graphs.build_window_graph`); so a window materialized alone is right, and a backfill in order
-reads each day once. Every window asset backfills in a single run, window after window in order.
+reads each day once. Below k_max it keeps the edges of the departure migrants' neighbourhood only
+(`graphs.migrants_only`: their users), which it reads from `user_labels`. Every window asset
+backfills in a single run, window after window in order.
 
 `edges_match_calls` (blocking) compares each stored graph partition with the calls, one
 evaluation per partition (`checks.per_partition`).
@@ -24,6 +26,7 @@ import duckdb
 
 from migrant_assets.defs.checks import per_partition, verdict
 from migrant_assets.defs.ingest import calls
+from migrant_assets.defs.labels import user_labels
 from migrant_assets.defs.metadata import table_metadata, table_name_metadata, tidy
 from migrant_assets.defs.partitions import (
     CALENDAR,
@@ -43,6 +46,7 @@ from migrant_assets.graphs import (
     build_daily_contacts,
     build_first_k_days_contacts,
     build_window_graph,
+    migrants_only,
     previous_window,
     window_graph_consistency,
 )
@@ -133,6 +137,7 @@ def _graph_asset(
     deps = [dg.AssetDep(upstream, partition_mapping=mapping)]
     if family == "first_k_days":  # G_k = G_{k-1} plus day k: the asset's previous partition
         deps.append(dg.AssetDep(dg.AssetKey(table), partition_mapping=previous_first_k_mapping))
+        deps.append(dg.AssetDep(user_labels))  # below k_max: the migrants' neighbourhood
 
     @dg.asset(
         name=table,
@@ -150,9 +155,15 @@ def _graph_asset(
         windows = [calendar.window(family, k) for k in context.partition_keys]
         built = []
         with engine_connection(study) as con:  # on Spark, each window from its own days
+            if study.on_spark and any(migrants_only(study.config, w) for w in windows):
+                from migrant_assets.engines import export_inputs  # the optional extra `spark`
+
+                with study.connect() as duck:  # the migrants' neighbourhood reads their labels
+                    export_inputs(duck, con, ["user_labels"])
             for window in windows:  # in order: window k reads window k - 1, stored just before
                 stats = build_window_graph(
-                    con, window, None if study.on_spark else previous_window(calendar, window))
+                    con, window, None if study.on_spark else previous_window(calendar, window),
+                    study.config)
                 context.log.info(f"{window.label} ({window.start}..{window.end}): {stats}")
                 built.append({
                     "window": window.label,
@@ -197,7 +208,7 @@ def _graph_check(asset: dg.AssetsDefinition, family: str) -> dg.AssetChecksDefin
         calendar = study.config.calendar
         with engine_connection(study) as con:  # where the graphs are stored
             results = {k: _edges_match_calls(window_graph_consistency(
-                con, calendar.window(family, k))) for k in context.partition_keys}
+                con, calendar.window(family, k), study.config)) for k in context.partition_keys}
         yield from per_partition(context, [(spec, results)])
 
     return _check

@@ -1,5 +1,6 @@
 -- Window $window_id of $graph_table (SPEC §4) from its stored first k - 1 days ($previous_id)
--- plus the daily contacts of day k ($end): each edge's calls and known durations add up.
+-- plus the daily contacts of day k ($end): each edge's calls and known durations add up. With
+-- $migrants_only, G_{k-1} holds the edges of graph_neighbourhood only, and so do day k's.
 -- $graph_table is an identifier (the window family's graph table: graphs.graph_table),
 -- allow-listed and quoted; every other $name is a bound value.
 -- Durations are exact sums (fixed point to the microsecond, daily_contacts.sql), so this
@@ -22,6 +23,11 @@ FROM (
     SELECT caller AS src, callee AS dst, n_calls, duration_s
     FROM daily_contacts
     WHERE call_date = $end
+        AND (
+            NOT $migrants_only
+            OR caller IN (SELECT n.party FROM graph_neighbourhood AS n)
+            OR callee IN (SELECT n.party FROM graph_neighbourhood AS n)
+        )
 ) AS edges
 GROUP BY src, dst
 ORDER BY src, dst;

@@ -1,6 +1,7 @@
 -- Asset check of one window graph (SPEC §4): the stored edges against the edges recomputed
--- straight from calls over $start..$end, as totals (edges, calls, durations: exact sums,
--- daily_contacts.sql) and as a sketch of each side's rows: the sum of
+-- straight from calls over $start..$end (with $migrants_only, those with an end in
+-- graph_neighbourhood, made from the calls: migrants_neighbourhood.sql), as totals (edges,
+-- calls, durations: exact sums, daily_contacts.sql) and as a sketch of each side's rows: the sum of
 -- hash(src, dst, n_calls, duration_s) (each column cast to one type: the hash depends on it).
 -- The same rows give the same sum; other rows (an edge missing, extra, repeated, or with other
 -- weights) give another but with probability 2^-64 (2^-32 on Spark, whose hash is 32-bit). Each
@@ -19,6 +20,11 @@ expected AS (
         CAST(sum(CAST(duration_s AS DECIMAL(18, 6))) AS DOUBLE) AS duration_s
     FROM calls
     WHERE call_date BETWEEN $start AND $end
+        AND (
+            NOT $migrants_only
+            OR caller IN (SELECT n.party FROM graph_neighbourhood AS n)
+            OR callee IN (SELECT n.party FROM graph_neighbourhood AS n)
+        )
     GROUP BY caller, callee
 ),
 sides AS (
