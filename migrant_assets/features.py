@@ -89,7 +89,7 @@ from migrant_assets.db import (
     run_text,
     transaction,
 )
-from migrant_assets.graphs import migrants_only, previous_window
+from migrant_assets.graphs import migrants_only, neighbourhood, previous_window
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean earth radius; sql/features/macros.sql has the same
 NEAR_KM = 1.0  # SPEC §5: mean price of the estates within 1 km ...
@@ -335,13 +335,13 @@ def sums_key(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, Any]:
 
 
 def stored_sums_key(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, Any]:
-    """:func:`sums_key` of a window whose sums are stored, the stored parts and the labels
-    named in its ``inputs``: sums stored before a part existed (a DuckDB file of an earlier
-    version, without the window's triangles), or with other migrants (whose neighbourhood's
-    triangles they count), are not added to."""
+    """:func:`sums_key` of a window whose sums are stored, with the stored parts and the parties
+    summed (``graph_neighbourhood``, made by :func:`sum_window`) in its ``inputs``: sums stored
+    before a part existed (a DuckDB file of an earlier version, without the window's
+    triangles), or for another neighbourhood, are not added to."""
     key = sums_key(con, window)
-    labels = key.pop("labels")
-    return {**key, "inputs": f"{key['inputs']}:{'+'.join(_SUMS_PARTS)}:{labels}"}
+    parties = first_row(run_sql(con, "graphs/neighbourhood_key.sql"))["neighbourhood"]
+    return {**key, "inputs": f"{key['inputs']}:{'+'.join(_SUMS_PARTS)}:{parties}"}
 
 
 #: Memory a call takes in one pass of :func:`sum_window` (its two located sides, their path's
@@ -375,14 +375,20 @@ def sum_window(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window, *, incremental: bool = True
 ) -> Window | None:
     """The window's additive sums ``feat_places``, ``feat_moves``, ``feat_moments``
-    (``sql/features/additive.sql``, ``accumulate.sql``): for a first-k-days window, those stored
-    for the first k - 1 days (``graphs.previous_window``) plus day k when they can be reused
-    (same province, calls, cells, estates and birth provinces; ``incremental``), else from the
+    (``sql/features/additive.sql``, ``accumulate.sql``), of every party, or for a window of
+    ``graphs.migrants_only`` of the migrants' neighbourhood (``graphs.neighbourhood`` from the
+    calls: every party whose centre or moments a feature of the migrants reads): for a
+    first-k-days window, those stored for the first k - 1 days (``graphs.previous_window``)
+    plus day k when they can be reused (the same parties, province, calls, cells, estates and
+    birth provinces; ``incremental``: not at k_max after k_max - 1), else from the
     calls of all its days, in passes of whole days of at most :func:`calls_per_pass` calls on
     DuckDB (:func:`day_passes`; the same sums, bit for bit). Returns the window added
     to, or None."""
     run_sql(con, "features/macros.sql")
+    restricted = neighbourhood(con, cfg, window, "calls")
     previous = previous_window(cfg.calendar, window) if incremental else None
+    if previous is not None and migrants_only(cfg, previous) != restricted:
+        previous = None  # k_max after k_max - 1: those sums (and triangles) are the neighbourhood's
     stored = stored_sums_tables(window.family)
     if previous is not None and not first_row(run_sql(con, "features/previous_sums.sql", {
             "previous_id": previous.window_id, "province": cfg.city.province,
@@ -397,8 +403,9 @@ def sum_window(
     previous_id = None if previous is None else previous.window_id
     run_sql(con, "features/sums_start.sql", {"previous_id": previous_id}, stored)
     for first, last in passes:
-        run_sql(con, "features/additive.sql",
-                {"start": first, "end": last, "province": cfg.city.province})
+        run_sql(con, "features/additive.sql", {"start": first, "end": last,
+                                                "province": cfg.city.province,
+                                                "migrants_only": restricted})
         run_sql(con, "features/accumulate.sql", {"previous_id": previous_id}, stored)
         previous_id = None  # the stored sums are added once, on the first pass
     return previous
@@ -589,21 +596,10 @@ def run_family(
     (with ``prepared``): the window whose stored sums :func:`prepare` added to, whose stored
     triangles the :data:`ADDED_STEPS` add to."""
     if not prepared:
-        previous = triangles_added_to(cfg, window, prepare(con, cfg, window))
+        previous = prepare(con, cfg, window)
     for step in family_steps(family):
         _run_step(con, cfg, window, step, previous)
     return f"feat_{family}"
-
-
-def triangles_added_to(cfg: StudyConfig, window: Window, previous: Window | None
-                       ) -> Window | None:
-    """The window whose stored triangles the :data:`ADDED_STEPS` add to: ``previous`` (whose
-    stored sums :func:`prepare` added to) when its graph keeps the same edges as the window's
-    (``graphs.migrants_only`` of both: the triangles of a neighbourhood's graph are not all of
-    the whole graph's, so k_max counts its own), else None."""
-    if previous is None or migrants_only(cfg, previous) != migrants_only(cfg, window):
-        return None
-    return previous
 
 
 def family_steps(family: str) -> tuple[str, ...]:
@@ -662,8 +658,7 @@ def build_features(
     (:func:`sum_window`; ``incremental=False`` sums all its days) and stores its own sums for
     window k + 1 in the same transaction; ``summed``: the sums are already made
     (:func:`prepare`)."""
-    previous = triangles_added_to(cfg, window,
-                                  prepare(con, cfg, window, incremental=incremental, summed=summed))
+    previous = prepare(con, cfg, window, incremental=incremental, summed=summed)
     table = features_table(window)
     steps = list(dict.fromkeys(step for family in FAMILIES for step in family_steps(family)))
     write = ";\n".join(write_sql(table))

@@ -98,10 +98,12 @@ def test_incremental_windows_equal_windows_rebuilt_from_calls(seed, missed, spy_
     rows_ = city(seed, missed)
     con, stored = built(rows_, incremental=True, spy=spy_sums)
     scratch, stored_scratch = built(rows_, incremental=False)
-    # every window after the first was built from the one before it
-    for kind in ("graph", "sums"):
+    # every window after the first was built from the one before it, but k_max's sums: from its
+    # days (window k_max - 1 sums the migrants' neighbourhood only, graphs.migrants_only)
+    for kind, added in (("graph", FIRST_K[:-1]), ("sums", FIRST_K[:-2])):
         sources = [src for k, _, src in spy_sums if k == kind][:len(FIRST_K)]
-        assert sources == [None] + [w.window_id for w in FIRST_K[:-1]], kind
+        assert sources == [None, *(w.window_id for w in added)] + [None] * (
+            len(FIRST_K) - 1 - len(added)), kind
     pairs = [(name, table(con, name), table(scratch, name))
              for name in ("first_k_days_graph", "features_first_k_days")]
     pairs += [(f"{name} of {w}", stored[w][name], stored_scratch[w][name])
@@ -164,9 +166,11 @@ def assert_stored_triangles_match_networkx(con, stored: dict) -> None:
 def test_windows_below_k_max_keep_the_edges_of_the_migrants_neighbourhood(spy_sums):
     """Below k_max (graphs.migrants_only) a window's graph keeps the edges with an end among the
     departure migrants and their contacts of the first k_max - 1 days, found here in Python from
-    the calls; every feature of every window is the same as on the whole graphs, incremental or
-    not; k_max keeps every edge, built from its days, its triangles counted anew; the check
-    compares each graph with the calls as it was built."""
+    the calls, and its sums are theirs; every feature of every window is the same as on the
+    whole graphs, incremental or not; k_max keeps every edge and sums every party, from its
+    days, its triangles counted anew; the check compares each graph with the calls as it was
+    built. (That the neighbourhood's sums give the right features: the hand city's k = 7 against
+    the departure week A, test_features.)"""
     calls, subscribers, cells, estates, labels = city(25, True)
     # a fringe nobody the migrants know: three numbers in a triangle, one of whom calls a
     # contact of a migrant (an edge the contact's degree needs)
@@ -183,8 +187,10 @@ def test_windows_below_k_max_keep_the_edges_of_the_migrants_neighbourhood(spy_su
     whole, _ = built(rows_, incremental=True)
     part, stored = built(rows_, incremental=True, spy=spy_sums, cfg=CFG)
     scratch, _ = built(rows_, incremental=False, cfg=CFG)
-    assert [src for k, _, src in spy_sums if k == "graph"] == [
-        None, *(w.window_id for w in FIRST_K[:-2]), None]  # k_max from its own days
+    n = len(FIRST_K)  # the sums of the three builds; the graphs of the second
+    for kind, spied in (("graph", slice(0, n)), ("sums", slice(n, 2 * n))):
+        assert [src for k, _, src in spy_sums if k == kind][spied] == [
+            None, *(w.window_id for w in FIRST_K[:-2]), None], kind  # k_max from its own days
 
     near = migrants | {p for a, b, t, *_ in calls if longest.start <= t.date() <= longest.end
                        and {a, b} & migrants for p in (a, b)}
@@ -210,6 +216,12 @@ def test_windows_below_k_max_keep_the_edges_of_the_migrants_neighbourhood(spy_su
         rows_t = stored[w.window_id]["features_first_k_days_triangles"]
         assert dict(zip(rows_t["party"], rows_t["n_triangles"], strict=True)) == {
             v: n for v, n in nx.triangles(g).items() if n}, w.label
+    # the sums below k_max are the neighbourhood's (the fringe has located calls)
+    for w in FIRST_K[:-1]:
+        places = set(stored[w.window_id]["features_first_k_days_places"]["party"])
+        assert places and places <= near, w.label
+    assert set(fringe) <= set(stored[FIRST_K[-1].window_id]["features_first_k_days_places"][
+        "party"])
     for a, b in ((part, whole), (part, scratch)):
         fa, fb = table(a, "features_first_k_days"), table(b, "features_first_k_days")
         assert len(fa) == len(fb) > 0
