@@ -127,10 +127,9 @@ def _sum_days(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, first: date, day
     stale = run_sql(con, "early_warning/day_sums_status.sql", {
         "first": first, "day": day, "province": province, "inputs": inputs}).fetchall()
     run_sql(con, "features/macros.sql")
-    run_sql(con, "graphs/no_neighbourhood.sql")  # the sums of every party (additive.sql)
     for call_date, n_calls in stale:
-        run_sql(con, "features/additive.sql", {"start": call_date, "end": call_date,
-                                               "province": province, "migrants_only": False})
+        run_sql(con, "features/additive.sql",
+                {"start": call_date, "end": call_date, "province": province})
         with transaction(con):
             run_sql(con, "early_warning/day_sums_write.sql", {
                 "day": call_date, "province": province, "n_calls": n_calls, "inputs": inputs})

@@ -334,12 +334,15 @@ def sums_key(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, Any]:
                              {"start": window.start, "end": window.end}))
 
 
-def stored_sums_key(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, Any]:
-    """:func:`sums_key` of a window whose sums are stored, with the stored parts and the parties
-    summed (``graph_neighbourhood``, made by :func:`sum_window`) in its ``inputs``: sums stored
-    before a part existed (a DuckDB file of an earlier version, without the window's
-    triangles), or for another neighbourhood, are not added to."""
+def stored_sums_key(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window
+                    ) -> dict[str, Any]:
+    """:func:`sums_key` of a window whose sums are stored, with the stored parts and the
+    parties of the window's neighbourhood (``graphs.neighbourhood``, from the calls; none but
+    below k_max) in its ``inputs``: sums stored before a part existed (a DuckDB file of an
+    earlier version, without the window's triangles), or whose triangles were counted on the
+    edges of another neighbourhood, are not added to."""
     key = sums_key(con, window)
+    neighbourhood(con, cfg, window, "calls")
     parties = first_row(run_sql(con, "graphs/neighbourhood_key.sql"))["neighbourhood"]
     return {**key, "inputs": f"{key['inputs']}:{'+'.join(_SUMS_PARTS)}:{parties}"}
 
@@ -375,24 +378,18 @@ def sum_window(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window, *, incremental: bool = True
 ) -> Window | None:
     """The window's additive sums ``feat_places``, ``feat_moves``, ``feat_moments``
-    (``sql/features/additive.sql``, ``accumulate.sql``), of every party, or for a window of
-    ``graphs.migrants_only`` of the migrants' neighbourhood (``graphs.neighbourhood`` from the
-    calls: every party whose centre or moments a feature of the migrants reads): for a
-    first-k-days window, those stored for the first k - 1 days (``graphs.previous_window``)
-    plus day k when they can be reused (the same parties, province, calls, cells, estates and
-    birth provinces; ``incremental``: not at k_max after k_max - 1), else from the
+    (``sql/features/additive.sql``, ``accumulate.sql``): for a first-k-days window, those stored
+    for the first k - 1 days (``graphs.previous_window``) plus day k when they can be reused
+    (same province, calls, cells, estates and birth provinces; ``incremental``), else from the
     calls of all its days, in passes of whole days of at most :func:`calls_per_pass` calls on
     DuckDB (:func:`day_passes`; the same sums, bit for bit). Returns the window added
     to, or None."""
     run_sql(con, "features/macros.sql")
-    restricted = neighbourhood(con, cfg, window, "calls")
     previous = previous_window(cfg.calendar, window) if incremental else None
-    if previous is not None and migrants_only(cfg, previous) != restricted:
-        previous = None  # k_max after k_max - 1: those sums (and triangles) are the neighbourhood's
     stored = stored_sums_tables(window.family)
     if previous is not None and not first_row(run_sql(con, "features/previous_sums.sql", {
             "previous_id": previous.window_id, "province": cfg.city.province,
-            **stored_sums_key(con, previous)}, stored))["usable"]:
+            **stored_sums_key(con, cfg, previous)}, stored))["usable"]:
         previous = None
     start = window.start if previous is None else window.end
     passes = [(start, window.end)]
@@ -403,9 +400,8 @@ def sum_window(
     previous_id = None if previous is None else previous.window_id
     run_sql(con, "features/sums_start.sql", {"previous_id": previous_id}, stored)
     for first, last in passes:
-        run_sql(con, "features/additive.sql", {"start": first, "end": last,
-                                                "province": cfg.city.province,
-                                                "migrants_only": restricted})
+        run_sql(con, "features/additive.sql",
+                {"start": first, "end": last, "province": cfg.city.province})
         run_sql(con, "features/accumulate.sql", {"previous_id": previous_id}, stored)
         previous_id = None  # the stored sums are added once, on the first pass
     return previous
@@ -596,10 +592,21 @@ def run_family(
     (with ``prepared``): the window whose stored sums :func:`prepare` added to, whose stored
     triangles the :data:`ADDED_STEPS` add to."""
     if not prepared:
-        previous = prepare(con, cfg, window)
+        previous = triangles_added_to(cfg, window, prepare(con, cfg, window))
     for step in family_steps(family):
         _run_step(con, cfg, window, step, previous)
     return f"feat_{family}"
+
+
+def triangles_added_to(cfg: StudyConfig, window: Window, previous: Window | None
+                       ) -> Window | None:
+    """The window whose stored triangles the :data:`ADDED_STEPS` add to: ``previous`` (whose
+    stored sums :func:`prepare` added to) when its graph keeps the same edges as the window's
+    (``graphs.migrants_only`` of both: the triangles of a neighbourhood's graph are not all of
+    the whole graph's, so k_max counts its own), else None."""
+    if previous is None or migrants_only(cfg, previous) != migrants_only(cfg, window):
+        return None
+    return previous
 
 
 def family_steps(family: str) -> tuple[str, ...]:
@@ -658,7 +665,8 @@ def build_features(
     (:func:`sum_window`; ``incremental=False`` sums all its days) and stores its own sums for
     window k + 1 in the same transaction; ``summed``: the sums are already made
     (:func:`prepare`)."""
-    previous = prepare(con, cfg, window, incremental=incremental, summed=summed)
+    previous = triangles_added_to(cfg, window,
+                                  prepare(con, cfg, window, incremental=incremental, summed=summed))
     table = features_table(window)
     steps = list(dict.fromkeys(step for family in FAMILIES for step in family_steps(family)))
     write = ";\n".join(write_sql(table))
@@ -676,7 +684,7 @@ def build_features(
         if window.family in STORED_SUMS and isinstance(con, duckdb.DuckDBPyConnection):
             run_sql(con, "features/save_sums.sql", {
                 "window_id": window.window_id, "province": cfg.city.province,
-                **stored_sums_key(con, window)}, stored_sums_tables(window.family))
+                **stored_sums_key(con, cfg, window)}, stored_sums_tables(window.family))
     return table
 
 

@@ -98,12 +98,10 @@ def test_incremental_windows_equal_windows_rebuilt_from_calls(seed, missed, spy_
     rows_ = city(seed, missed)
     con, stored = built(rows_, incremental=True, spy=spy_sums)
     scratch, stored_scratch = built(rows_, incremental=False)
-    # every window after the first was built from the one before it, but k_max's sums: from its
-    # days (window k_max - 1 sums the migrants' neighbourhood only, graphs.migrants_only)
-    for kind, added in (("graph", FIRST_K[:-1]), ("sums", FIRST_K[:-2])):
+    # every window after the first was built from the one before it
+    for kind in ("graph", "sums"):
         sources = [src for k, _, src in spy_sums if k == kind][:len(FIRST_K)]
-        assert sources == [None, *(w.window_id for w in added)] + [None] * (
-            len(FIRST_K) - 1 - len(added)), kind
+        assert sources == [None] + [w.window_id for w in FIRST_K[:-1]], kind
     pairs = [(name, table(con, name), table(scratch, name))
              for name in ("first_k_days_graph", "features_first_k_days")]
     pairs += [(f"{name} of {w}", stored[w][name], stored_scratch[w][name])
@@ -166,18 +164,17 @@ def assert_stored_triangles_match_networkx(con, stored: dict) -> None:
 def test_windows_below_k_max_keep_the_edges_of_the_migrants_neighbourhood(spy_sums):
     """Below k_max (graphs.migrants_only) a window's graph keeps the edges with an end among the
     departure migrants and their contacts of the first k_max - 1 days, found here in Python from
-    the calls, and its sums are theirs; every feature of every window is the same as on the
-    whole graphs, incremental or not; k_max keeps every edge and sums every party, from its
-    days, its triangles counted anew; the check compares each graph with the calls as it was
-    built. (That the neighbourhood's sums give the right features: the hand city's k = 7 against
-    the departure week A, test_features.)"""
+    the calls; every feature of every window is the same as on the whole graphs, incremental or
+    not; k_max keeps every edge, built from its days, its triangles counted anew; the check
+    compares each graph with the calls as it was built."""
     calls, subscribers, cells, estates, labels = city(25, True)
     # a fringe nobody the migrants know: three numbers in a triangle, one of whom calls a
     # contact of a migrant (an edge the contact's degree needs)
     migrants = {u for u, _, d in labels if d in ("staying_migrant", "leaving_migrant")}
+    locals_ = {u for u, _, d in labels if d == "local"}
     longest = FIRST_K[-2]
     contact = next(b for a, b, t, *_ in calls
-                   if a in migrants and b not in migrants and longest.start <= t.date()
+                   if a in migrants and b in locals_ and longest.start <= t.date()
                    <= longest.end)
     fringe = (30_001, 30_002, 30_003)
     for i, (a, b) in enumerate(((fringe[0], fringe[1]), (fringe[1], fringe[2]),
@@ -187,10 +184,8 @@ def test_windows_below_k_max_keep_the_edges_of_the_migrants_neighbourhood(spy_su
     whole, _ = built(rows_, incremental=True)
     part, stored = built(rows_, incremental=True, spy=spy_sums, cfg=CFG)
     scratch, _ = built(rows_, incremental=False, cfg=CFG)
-    n = len(FIRST_K)  # the sums of the three builds; the graphs of the second
-    for kind, spied in (("graph", slice(0, n)), ("sums", slice(n, 2 * n))):
-        assert [src for k, _, src in spy_sums if k == kind][spied] == [
-            None, *(w.window_id for w in FIRST_K[:-2]), None], kind  # k_max from its own days
+    assert [src for k, _, src in spy_sums if k == "graph"] == [
+        None, *(w.window_id for w in FIRST_K[:-2]), None]  # k_max from its own days
 
     near = migrants | {p for a, b, t, *_ in calls if longest.start <= t.date() <= longest.end
                        and {a, b} & migrants for p in (a, b)}
@@ -216,16 +211,33 @@ def test_windows_below_k_max_keep_the_edges_of_the_migrants_neighbourhood(spy_su
         rows_t = stored[w.window_id]["features_first_k_days_triangles"]
         assert dict(zip(rows_t["party"], rows_t["n_triangles"], strict=True)) == {
             v: n for v, n in nx.triangles(g).items() if n}, w.label
-    # the sums below k_max are the neighbourhood's (the fringe has located calls)
-    for w in FIRST_K[:-1]:
-        places = set(stored[w.window_id]["features_first_k_days_places"]["party"])
-        assert places and places <= near, w.label
-    assert set(fringe) <= set(stored[FIRST_K[-1].window_id]["features_first_k_days_places"][
-        "party"])
     for a, b in ((part, whole), (part, scratch)):
         fa, fb = table(a, "features_first_k_days"), table(b, "features_first_k_days")
         assert len(fa) == len(fb) > 0
         assert not [c for c in fa.columns if not fa[c].equals(fb[c])]
+
+    # the contact (a local) turned migrant: the fringe's caller joins the neighbourhood. k = 8
+    # alone after k = 7 does not add to k = 7's sums (their triangles are those of the old
+    # neighbourhood's edges), and has the rows of a city labelled so from the start
+    k7, k8 = FIRST_K[4], FIRST_K[5]
+    build_window_graph(part, k7, previous_window(CAL, k7), CFG)
+    fm.build_features(part, CFG, k7)
+    local = contact
+    relabel = "UPDATE user_labels SET departure_label = 'staying_migrant' WHERE user_id = ?"
+    part.execute(relabel, [local])
+    build_window_graph(part, k8, k7, CFG)
+    fm.build_features(part, CFG, k8)
+    assert spy_sums[-1] == ("sums", k8.window_id, None)
+    fresh = load(*rows_, [])
+    fresh.execute(relabel, [local])
+    for day in CAL.days:
+        build_daily_contacts(fresh, day)
+    build_window_graph(fresh, k8, None, CFG)
+    fm.build_features(fresh, CFG, k8, incremental=False)
+    a, b = (c.execute("SELECT * FROM features WHERE window_id = ? ORDER BY user_id",
+                      [k8.window_id]).df() for c in (part, fresh))
+    assert len(a) > 20 and local in set(a["user_id"])
+    assert not [c for c in a.columns if not a[c].equals(b[c])]
 
 
 def test_a_window_alone_or_after_a_changed_day_is_summed_from_its_days(spy_sums):

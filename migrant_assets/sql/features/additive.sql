@@ -3,9 +3,6 @@
 -- days: accumulate.sql adds them to a stored window's (the first k days are the first k - 1
 -- days plus day k) and every family reads only the accumulated tables feat_places, feat_moves
 -- and feat_moments, never the calls. Connection-local TEMP tables; sums are exact (prepare.sql).
--- With $migrants_only (a first-k-days window below k_max, graphs.migrants_only) the sums of the
--- parties of graph_neighbourhood only (graphs/migrants_neighbourhood.sql; every party whose
--- centre or moments a feature of the migrants reads).
 --
 -- feat_cell_index: each cell with its rank in cell_id order (the path's order of two locations in
 -- the same second, below), so that a location carries a 4-byte integer, not the id and position.
@@ -23,12 +20,10 @@ FROM (
     SELECT caller AS party, start_ts, caller_cell AS cell_id
     FROM calls
     WHERE call_date BETWEEN $start AND $end AND caller_cell IS NOT NULL
-        AND (NOT $migrants_only OR caller IN (SELECT n.party FROM graph_neighbourhood AS n))
     UNION ALL
     SELECT callee AS party, start_ts, callee_cell AS cell_id
     FROM calls
     WHERE call_date BETWEEN $start AND $end AND callee_cell IS NOT NULL
-        AND (NOT $migrants_only OR callee IN (SELECT n.party FROM graph_neighbourhood AS n))
 ) AS k
 JOIN feat_cell_index AS c ON c.cell_id = k.cell_id;
 
@@ -89,12 +84,10 @@ WITH sides AS (
     SELECT caller AS party, callee AS contact, CAST(duration_s AS DECIMAL(38, 6)) AS x
     FROM calls
     WHERE call_date BETWEEN $start AND $end AND duration_s IS NOT NULL
-        AND (NOT $migrants_only OR caller IN (SELECT n.party FROM graph_neighbourhood AS n))
     UNION ALL
     SELECT callee AS party, caller AS contact, CAST(duration_s AS DECIMAL(38, 6)) AS x
     FROM calls
     WHERE call_date BETWEEN $start AND $end AND duration_s IS NOT NULL
-        AND (NOT $migrants_only OR callee IN (SELECT n.party FROM graph_neighbourhood AS n))
 ),
 flagged AS (
     SELECT u.party, u.x, CASE WHEN s.birth_province = $province THEN u.x END AS local_x
