@@ -1,7 +1,7 @@
 """Benchmark of the incremental first-k-days windows (SPEC §2, §4-§5; issue 13, item 3).
 
     .venv/bin/python benchmarks/windows.py [--workdir work/bench] [--presets demo large]
-                                           [--repeats 3]
+                                           [--db FILE ...] [--repeats 3]
 
 On each city, the seconds of building the graphs and features of the 12 first-k-days windows
 (k = 3..14, in order) two ways, against one k = 14 window built from its raw days:
@@ -19,6 +19,9 @@ the last round, the N statements of most CPU seconds of the incremental build be
 statements of the one k = 14 window (what makes the ratio). The city's DuckDB file
 (calls, labels, daily contacts, cell prices) comes from ``benchmarks/features.prepared_db`` and
 is re-used; each measured build first drops the first-k-days graphs, features and stored sums.
+``--db FILE`` measures a study's DuckDB file instead (one kept by ``scale.py --keep``, e.g. a
+city of the papers' shape: ``--preset paper``); the file is changed (its first-k tables), so
+give it a copy.
 """
 
 from __future__ import annotations
@@ -40,7 +43,11 @@ from features import open_db, prepared_db  # noqa: E402  (benchmarks/features.py
 from migrant_assets import db, features  # noqa: E402
 from migrant_assets.config import StudyConfig  # noqa: E402
 from migrant_assets.db import quote  # noqa: E402
-from migrant_assets.graphs import build_window_graph, previous_window  # noqa: E402
+from migrant_assets.graphs import (  # noqa: E402
+    build_window_graph,
+    neighbourhood_once,
+    previous_window,
+)
 
 TARGET_RATIO = 3.0  # 12 first-k windows <= 3x one k = 14 window
 FIRST_K_TABLES = ("first_k_days_graph", "features_first_k_days", "features_first_k_days_sums",
@@ -106,10 +113,11 @@ def build(con, cfg: StudyConfig, how: str) -> tuple[float, float]:
         windows = windows[-1:]
     clear(con)
     wall, cpu = time.perf_counter(), time.process_time()
-    for w in windows:
-        previous = previous_window(cfg.calendar, w) if how == "incremental" else None
-        build_window_graph(con, w, previous, cfg)  # as the assets: below k_max, the neighbourhood
-        features.build_features(con, cfg, w, incremental=how == "incremental")
+    with neighbourhood_once():  # as the assets: below k_max, one neighbourhood for the run
+        for w in windows:
+            previous = previous_window(cfg.calendar, w) if how == "incremental" else None
+            build_window_graph(con, w, previous, cfg)
+            features.build_features(con, cfg, w, incremental=how == "incremental")
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
@@ -117,14 +125,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workdir", type=Path, default=Path("work/bench"))
     parser.add_argument("--presets", nargs="+", default=["demo"])
+    parser.add_argument("--db", nargs="+", type=Path, default=[],
+                        help="study DuckDB files to measure instead of the presets (copies: "
+                             "their first-k tables are rewritten)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="print the N statements of most CPU seconds (after the rounds)")
     args = parser.parse_args()
     cfg = StudyConfig()
     args.workdir.mkdir(parents=True, exist_ok=True)
-    for preset in args.presets:
-        con = open_db(prepared_db(args.workdir, preset, cfg), cfg)
+    cities = ([(path.name, path) for path in args.db] if args.db
+              else [(preset, None) for preset in args.presets])
+    for preset, path in cities:
+        con = open_db(path or prepared_db(args.workdir, preset, cfg), cfg)
         features.write_cell_prices(con)
         features.ensure_schema(con)
         n_calls = con.execute("SELECT count(*) FROM calls").fetchone()[0]

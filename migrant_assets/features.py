@@ -89,7 +89,7 @@ from migrant_assets.db import (
     run_text,
     transaction,
 )
-from migrant_assets.graphs import migrants_only, neighbourhood, previous_window
+from migrant_assets.graphs import graph_key, migrants_only, previous_window, stored_graph_key
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean earth radius; sql/features/macros.sql has the same
 NEAR_KM = 1.0  # SPEC §5: mean price of the estates within 1 km ...
@@ -334,17 +334,15 @@ def sums_key(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, Any]:
                              {"start": window.start, "end": window.end}))
 
 
-def stored_sums_key(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window
+def stored_sums_key(con: duckdb.DuckDBPyConnection, window: Window, graph: str | None
                     ) -> dict[str, Any]:
-    """:func:`sums_key` of a window whose sums are stored, with the stored parts and the
-    parties of the window's neighbourhood (``graphs.neighbourhood``, from the calls; none but
-    below k_max) in its ``inputs``: sums stored before a part existed (a DuckDB file of an
-    earlier version, without the window's triangles), or whose triangles were counted on the
-    edges of another neighbourhood, are not added to."""
+    """:func:`sums_key` of a window whose sums are stored, with the stored parts and ``graph``,
+    the neighbourhood key of the graph its triangles were counted on (``graphs.graph_key``), in
+    its ``inputs``: sums stored before a part existed (a DuckDB file of an earlier version,
+    without the window's triangles), or whose triangles were counted on the edges of another
+    neighbourhood, are not added to."""
     key = sums_key(con, window)
-    neighbourhood(con, cfg, window, "calls")
-    parties = first_row(run_sql(con, "graphs/neighbourhood_key.sql"))["neighbourhood"]
-    return {**key, "inputs": f"{key['inputs']}:{'+'.join(_SUMS_PARTS)}:{parties}"}
+    return {**key, "inputs": f"{key['inputs']}:{'+'.join(_SUMS_PARTS)}:{graph}"}
 
 
 #: Memory a call takes in one pass of :func:`sum_window` (its two located sides, their path's
@@ -387,10 +385,15 @@ def sum_window(
     run_sql(con, "features/macros.sql")
     previous = previous_window(cfg.calendar, window) if incremental else None
     stored = stored_sums_tables(window.family)
-    if previous is not None and not first_row(run_sql(con, "features/previous_sums.sql", {
-            "previous_id": previous.window_id, "province": cfg.city.province,
-            **stored_sums_key(con, cfg, previous)}, stored))["usable"]:
-        previous = None
+    if previous is not None:
+        # the triangles added to must be counted on a graph of the window's neighbourhood; at
+        # k_max (counted anew) the sums only need the graph window k - 1 has now
+        graph = (graph_key(con, cfg, window) if triangles_added_to(cfg, window, previous)
+                 else stored_graph_key(con, previous))
+        if not first_row(run_sql(con, "features/previous_sums.sql", {
+                "previous_id": previous.window_id, "province": cfg.city.province,
+                **stored_sums_key(con, previous, graph)}, stored))["usable"]:
+            previous = None
     start = window.start if previous is None else window.end
     passes = [(start, window.end)]
     if isinstance(con, duckdb.DuckDBPyConnection) and start < window.end:
@@ -665,6 +668,7 @@ def build_features(
     (:func:`sum_window`; ``incremental=False`` sums all its days) and stores its own sums for
     window k + 1 in the same transaction; ``summed``: the sums are already made
     (:func:`prepare`)."""
+    graph = graph_key(con, cfg, window)  # a graph built for other migrants is an error
     previous = triangles_added_to(cfg, window,
                                   prepare(con, cfg, window, incremental=incremental, summed=summed))
     table = features_table(window)
@@ -684,7 +688,7 @@ def build_features(
         if window.family in STORED_SUMS and isinstance(con, duckdb.DuckDBPyConnection):
             run_sql(con, "features/save_sums.sql", {
                 "window_id": window.window_id, "province": cfg.city.province,
-                **stored_sums_key(con, cfg, window)}, stored_sums_tables(window.family))
+                **stored_sums_key(con, window, graph)}, stored_sums_tables(window.family))
     return table
 
 

@@ -13,6 +13,9 @@ durations, null when none of the edge's calls has one.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, timedelta
 from typing import Any
 
@@ -20,6 +23,7 @@ import duckdb
 
 from migrant_assets.config import Calendar, StudyConfig, Window
 from migrant_assets.db import first_row, refuse_old_layout, run_schema_sql, run_sql, transaction
+from migrant_assets.errors import InputError
 
 #: The graph table of each window family, written by the asset of the same name
 #: (``sql/graphs/schema.sql``; the view ``window_graph`` unions them).
@@ -61,22 +65,86 @@ def migrants_only(cfg: StudyConfig, window: Window) -> bool:
             and window.window_id != windows[-1].window_id)
 
 
-def neighbourhood(con: Any, cfg: StudyConfig | None, window: Window, contacts: str) -> bool:
+#: Inside :func:`neighbourhood_once`: by connection id, the connection and what its TEMP table
+#: ``graph_neighbourhood`` holds (the connection is held, so that its id is not reused).
+_MADE: ContextVar[dict[int, tuple[Any, tuple]] | None] = ContextVar("neighbourhoods",
+                                                                    default=None)
+
+#: The key (:func:`neighbourhood_key`) of an empty neighbourhood: a graph of every edge.
+EVERY_EDGE = "0:-"
+
+
+@contextmanager
+def neighbourhood_once() -> Iterator[None]:
+    """Within the block, :func:`neighbourhood` makes the neighbourhood once per connection: an
+    asset's run of many windows below k_max reads one set (the same for every such window). The
+    block must not change ``user_labels`` or ``calls``."""
+    token = _MADE.set({})
+    try:
+        yield
+    finally:
+        _MADE.reset(token)
+
+
+def neighbourhood(con: Any, cfg: StudyConfig | None, window: Window) -> bool:
     """Make the TEMP table ``graph_neighbourhood`` the window graphs' SQL reads with
     ``$migrants_only`` (returned): for a window of :func:`migrants_only`, the departure study's
-    migrants and every party in contact with one of them (in ``contacts``: ``daily_contacts``,
-    or ``calls`` to check a graph) over the days of the longest such window
-    (``sql/graphs/migrants_neighbourhood.sql``), the same parties for every k, so window k is
-    still window k - 1 plus day k. Their edges are every edge a feature of the migrants reads:
-    their own, their contacts' (degrees of neighbours) and those between their contacts
-    (clustering). Else (or with no ``cfg``: every edge) an empty table."""
-    if cfg is None or not migrants_only(cfg, window):
+    migrants and every party in contact with one of them in ``calls`` over the days of the
+    longest such window (``sql/graphs/migrants_neighbourhood.sql``; ``user_labels`` reads every
+    day's calls), the same parties for every k, so window k is still window k - 1 plus day k.
+    Their edges are every edge a feature of the migrants reads: their own, their contacts'
+    (degrees of neighbours) and those between their contacts (clustering). Else (or with no
+    ``cfg``: every edge) an empty table. Inside :func:`neighbourhood_once`, a table already made
+    on ``con`` is kept."""
+    restricted = cfg is not None and migrants_only(cfg, window)
+    longest = ([w for w in cfg.calendar.windows("first_k_days") if migrants_only(cfg, w)][-1]
+               if restricted else None)
+    key = (longest.start, longest.end) if longest else ()
+    made = _MADE.get()
+    if made is not None and made.get(id(con), (None, None)) == (con, key):
+        return restricted
+    if longest is None:
         run_sql(con, "graphs/no_neighbourhood.sql")
-        return False
-    longest = [w for w in cfg.calendar.windows("first_k_days") if migrants_only(cfg, w)][-1]
-    run_sql(con, "graphs/migrants_neighbourhood.sql",
-            {"first_day": longest.start, "last_day": longest.end}, {"contacts": contacts})
-    return True
+    else:
+        run_sql(con, "graphs/migrants_neighbourhood.sql",
+                {"first_day": longest.start, "last_day": longest.end})
+    if made is not None:
+        made[id(con)] = (con, key)
+    return restricted
+
+
+def neighbourhood_key(con: Any) -> str:
+    """A count and a checksum of the parties in ``graph_neighbourhood``
+    (``sql/graphs/neighbourhood_key.sql``; :data:`EVERY_EDGE` when empty)."""
+    return first_row(run_sql(con, "graphs/neighbourhood_key.sql"))["neighbourhood"]
+
+
+def stored_graph_key(con: Any, window: Window) -> str | None:
+    """The :func:`neighbourhood_key` a first-k-days window's stored graph was built with (None:
+    no graph stored, or one stored by an earlier version)."""
+    row = run_sql(con, "graphs/graph_neighbourhood_read.sql",
+                  {"window_id": window.window_id}).fetchone()
+    return None if row is None else row[0]
+
+
+def graph_key(con: Any, cfg: StudyConfig, window: Window) -> str:
+    """The :func:`neighbourhood_key` of the window's stored graph, which its features read: for
+    a first-k-days window, a graph of every edge or of the neighbourhood of today's labels and
+    calls; a graph built for other migrants (``user_labels`` changed since) is an error, never
+    featurised. Other families keep every edge."""
+    if window.family != "first_k_days":
+        return EVERY_EDGE
+    neighbourhood(con, cfg, window)
+    want, stored = neighbourhood_key(con), stored_graph_key(con, window)
+    if stored in (want, EVERY_EDGE):
+        return stored
+    raise InputError(
+        f"the graph of first-k-days window {window.label} was "
+        + ("not built by this version" if stored is None
+           else "built for other migrants or their contacts (user_labels or calls changed "
+                "since)"),
+        "first_k_days_graph", f"materialize first_k_days_graph for {window.label} again, then "
+        "its features")
 
 
 def build_daily_contacts(con: duckdb.DuckDBPyConnection, day: date) -> dict[str, Any]:
@@ -147,9 +215,10 @@ def build_window_graph(
     """
     ensure_schema(con)
     table = {"graph_table": graph_table(window)}
-    restricted = neighbourhood(con, cfg, window, "daily_contacts")
-    if previous is not None and (cfg is not None and migrants_only(cfg, previous)) != restricted:
-        previous = None  # G_{k-1} keeps other edges than G_k (k_max after a restricted k_max - 1)
+    restricted = neighbourhood(con, cfg, window)
+    key = neighbourhood_key(con)
+    if previous is not None and stored_graph_key(con, previous) != key:
+        previous = None  # G_{k-1} keeps other edges than G_k (k_max after k_max - 1, relabelled)
     if previous is not None and not first_row(run_sql(
             con, "graphs/previous_graph.sql",
             {**_window_params(previous), "migrants_only": restricted}, table))["usable"]:
@@ -161,6 +230,9 @@ def build_window_graph(
         else:
             run_sql(con, "graphs/first_k_days_graph.sql",
                     {**params, "previous_id": previous.window_id}, identifiers=table)
+        if window.family == "first_k_days":
+            run_sql(con, "graphs/graph_neighbourhood_write.sql",
+                    {"window_id": window.window_id, "neighbourhood": key})
     return {**window_graph_stats(con, window),
             "built_from": None if previous is None else previous.window_id}
 
@@ -185,7 +257,7 @@ def window_graph_consistency(
     empty window too; the asset check reports a window with no edge stored or expected as not
     judged (``judged`` = stored + expected edges).
     """
-    restricted = neighbourhood(con, cfg, window, "calls")
+    restricted = neighbourhood(con, cfg, window)
     params = {**_window_params(window), "count_mismatches": False, "migrants_only": restricted}
     out = first_row(run_sql(con, "graphs/window_graph_consistency.sql", params))
     if not out.pop("same_rows"):  # the rows differ: join the two graphs to count the edges

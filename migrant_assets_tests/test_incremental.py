@@ -14,11 +14,15 @@ import pandas as pd
 import pytest
 
 from migrant_assets import features as fm
+from migrant_assets import graphs as gm
 from migrant_assets.db import quote
+from migrant_assets.errors import InputError
 from migrant_assets.graphs import (
+    EVERY_EDGE,
     build_daily_contacts,
     build_window_graph,
     graph_table,
+    neighbourhood_once,
     previous_window,
     window_graph_consistency,
 )
@@ -238,6 +242,80 @@ def test_windows_below_k_max_keep_the_edges_of_the_migrants_neighbourhood(spy_su
                       [k8.window_id]).df() for c in (part, fresh))
     assert len(a) > 20 and local in set(a["user_id"])
     assert not [c for c in a.columns if not a[c].equals(b[c])]
+
+    # a graph built before the relabel is never featurised (the fringe's triangle would be
+    # missing from the new neighbourhood's graph, and the new migrant's own edges): its
+    # features stop with the fix; rebuilt, k = 7 then k = 8 equal a city labelled so from the
+    # start, k = 8 added to k = 7's sums (review of 01e2832, findings 1, 2 and 4)
+    with pytest.raises(InputError, match=f"first_k_days_graph for {k7.label} again"):
+        fm.build_features(part, CFG, k7)
+    hoods = dict(part.execute("SELECT window_id, neighbourhood "
+                              "FROM first_k_days_graph_neighbourhood").fetchall())
+    assert len({hoods[k7.window_id], hoods[k8.window_id], EVERY_EDGE}) == 3
+    spy_sums.clear()
+    build_window_graph(part, k7, None, CFG)
+    build_window_graph(part, k8, k7, CFG)
+    fm.build_features(part, CFG, k7)
+    fm.build_features(part, CFG, k8)
+    assert spy_sums == [("sums", k7.window_id, None), ("sums", k8.window_id, k7.window_id)]
+    build_window_graph(fresh, k7, None, CFG)
+    fm.build_features(fresh, CFG, k7, incremental=False)
+    for w in (k7, k8):
+        a, b = (c.execute("SELECT * FROM features WHERE window_id = ? ORDER BY user_id",
+                          [w.window_id]).df() for c in (part, fresh))
+        assert len(a) > 20 and not [c for c in a.columns if not a[c].equals(b[c])], w.label
+
+
+def test_a_run_of_windows_makes_the_migrants_neighbourhood_once(monkeypatch):
+    """Inside graphs.neighbourhood_once (an asset's run) the neighbourhood of the windows below
+    k_max is made once per source and connection, as the graphs asset, the features asset and
+    the check each read it; the graphs, sums, features and checks are those of windows that make
+    it each time."""
+    made = []
+    real = gm.run_sql
+
+    def spy(con, name, *args, **kwargs):
+        if name.startswith("graphs/") and name.endswith("neighbourhood.sql"):
+            made.append((id(con), name.removeprefix("graphs/")))
+        return real(con, name, *args, **kwargs)
+
+    monkeypatch.setattr(gm, "run_sql", spy)
+    rows_ = city(26, True)
+    outputs = []
+    for once in (False, True):
+        con = load(*rows_, [])
+        for day in CAL.days:
+            build_daily_contacts(con, day)
+        made.clear()
+        checks = []
+        for step in ("graphs", "features", "checks"):  # the assets' runs, one after another
+            with neighbourhood_once() if once else open_scope():
+                for w in FIRST_K:
+                    if step == "graphs":
+                        build_window_graph(con, w, previous_window(CAL, w), CFG)
+                    elif step == "features":
+                        fm.build_features(con, CFG, w)
+                    else:
+                        checks.append(window_graph_consistency(con, w, CFG))
+        below = len(FIRST_K) - 1
+        hoods = [n for _, n in made].count("migrants_neighbourhood.sql")
+        assert hoods == 3 if once else hoods >= 3 * below  # else at least once a window a run
+        assert [n for _, n in made].count("no_neighbourhood.sql") == 3  # k_max, once a run
+        assert all(c["ok"] and c["judged"] for c in checks)
+        outputs.append(({w.window_id: sorted(con.execute(
+            f"SELECT * FROM {quote(graph_table(w))} WHERE window_id = ?",  # noqa: S608
+            [w.window_id]).fetchall()) for w in FIRST_K},
+            {name: table(con, name) for name in (*SUMS, "features_first_k_days")}, checks))
+    (graphs_each, sums_each, checks_each), (graphs_once, sums_once, checks_once) = outputs
+    assert graphs_each == graphs_once and checks_each == checks_once
+    for name, frame in sums_each.items():
+        assert len(frame) > 0 and frame.equals(sums_once[name]), name
+
+
+def open_scope():
+    """No scope: every window makes its neighbourhood."""
+    from contextlib import nullcontext
+    return nullcontext()
 
 
 def test_a_window_alone_or_after_a_changed_day_is_summed_from_its_days(spy_sums):

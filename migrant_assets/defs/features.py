@@ -52,6 +52,7 @@ from migrant_assets.features import (
     users_by_label,
     write_cell_prices,
 )
+from migrant_assets.graphs import neighbourhood_once
 
 GROUP = "features"
 
@@ -112,7 +113,7 @@ def _features_asset(
         cfg = study.config
         windows = [cfg.calendar.window(family, k) for k in context.partition_keys]
         built = []
-        with study.connect() as con:
+        with study.connect() as con, neighbourhood_once():  # below k_max: one for the run
             if study.on_spark:  # the same SQL on Spark, the rows read back into the table
                 from migrant_assets.engines import export_inputs, spark_features
 

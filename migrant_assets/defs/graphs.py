@@ -47,6 +47,7 @@ from migrant_assets.graphs import (
     build_first_k_days_contacts,
     build_window_graph,
     migrants_only,
+    neighbourhood_once,
     previous_window,
     window_graph_consistency,
 )
@@ -160,22 +161,23 @@ def _graph_asset(
 
                 with study.connect() as duck:  # the migrants' neighbourhood reads their labels
                     export_inputs(duck, con, ["user_labels"])
-            for window in windows:  # in order: window k reads window k - 1, stored just before
-                stats = build_window_graph(
-                    con, window, None if study.on_spark else previous_window(calendar, window),
-                    study.config)
-                context.log.info(f"{window.label} ({window.start}..{window.end}): {stats}")
-                built.append({
-                    "window": window.label,
-                    "first_day": window.start.isoformat(),
-                    "last_day": window.end.isoformat(),
-                    "nodes": stats["n_nodes"],
-                    "edges": stats["n_edges"],
-                    "undirected_edges": stats["n_undirected_edges"],
-                    "reciprocity": tidy(stats["reciprocity"]),
-                    "total_calls": stats["n_calls"],
-                    "built_from": stats["built_from"] or "its days",
-                })
+            with neighbourhood_once():  # below k_max, one neighbourhood for the run
+                for window in windows:  # in order: window k reads window k - 1, stored just before
+                    stats = build_window_graph(con, window, None if study.on_spark
+                                               else previous_window(calendar, window),
+                                               study.config)
+                    context.log.info(f"{window.label} ({window.start}..{window.end}): {stats}")
+                    built.append({
+                        "window": window.label,
+                        "first_day": window.start.isoformat(),
+                        "last_day": window.end.isoformat(),
+                        "nodes": stats["n_nodes"],
+                        "edges": stats["n_edges"],
+                        "undirected_edges": stats["n_undirected_edges"],
+                        "reciprocity": tidy(stats["reciprocity"]),
+                        "total_calls": stats["n_calls"],
+                        "built_from": stats["built_from"] or "its days",
+                    })
             meta = engine_metadata(con, table, ("window_id", windows[0].window_id,
                                                 windows[-1].window_id))
         # one window: its figures; a range (single run): one row per window
@@ -191,7 +193,8 @@ def _edges_match_calls(consistency: dict) -> dg.AssetCheckResult:
     return verdict(
         consistency["ok"], consistency["judged"],
         {k: v for k, v in consistency.items() if k not in ("ok", "judged")},
-        None if consistency["judged"] else "no call in the window's days: no edge to compare",
+        None if consistency["judged"] else "no edge to compare: no call in the window's days "
+        "(below k_max of the first k days: none of a departure migrant or her contacts)",
     )
 
 
@@ -206,7 +209,7 @@ def _graph_check(asset: dg.AssetsDefinition, family: str) -> dg.AssetChecksDefin
     def _check(context: dg.AssetCheckExecutionContext, study: StudyResource) -> Iterator:
         """One evaluation per window of the run (`checks.per_partition`)."""
         calendar = study.config.calendar
-        with engine_connection(study) as con:  # where the graphs are stored
+        with engine_connection(study) as con, neighbourhood_once():  # where the graphs are
             results = {k: _edges_match_calls(window_graph_consistency(
                 con, calendar.window(family, k), study.config)) for k in context.partition_keys}
         yield from per_partition(context, [(spec, results)])

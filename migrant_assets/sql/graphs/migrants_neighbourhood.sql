@@ -2,8 +2,8 @@
 -- §6): the departure study's migrants (user_labels, as prepare.sql's population) and every party
 -- in contact with one of them over $first_day..$last_day (the days of the longest such window),
 -- as the TEMP table graph_neighbourhood. The same set for every such window, so window k is
--- still window k - 1 plus day k. $contacts is an identifier (daily_contacts to build the graphs,
--- calls for their check; allow-listed and quoted); every other $name is a bound value.
+-- still window k - 1 plus day k. Read from calls (as user_labels, which reads every day's) by
+-- the graphs, their check and their features alike; every $name is a bound value.
 CREATE OR REPLACE TEMP TABLE graph_neighbourhood AS
 WITH migrants AS (
     SELECT user_id AS party
@@ -12,7 +12,7 @@ WITH migrants AS (
 ),
 contacts AS (
     SELECT caller, callee
-    FROM $contacts
+    FROM calls
     WHERE call_date BETWEEN $first_day AND $last_day
 )
 SELECT party FROM migrants

@@ -34,6 +34,12 @@ CREATE TABLE IF NOT EXISTS first_k_days_graph (
     n_calls BIGINT NOT NULL,
     duration_s DOUBLE
 );
+-- Auxiliary table of first_k_days_graph, one row per window: the count and checksum of the
+-- parties whose edges the window's graph keeps (graphs.neighbourhood_key; '0:-' every edge).
+CREATE TABLE IF NOT EXISTS first_k_days_graph_neighbourhood (
+    window_id VARCHAR NOT NULL,
+    neighbourhood VARCHAR NOT NULL
+);
 -- G_t of the early-warning windows (a migrant's first k days since her arrival day, auxiliary
 -- table of the asset features_arrival_days: docs/early_warning.md).
 CREATE TABLE IF NOT EXISTS arrival_days_graph (
