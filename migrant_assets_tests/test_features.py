@@ -29,7 +29,7 @@ from migrant_assets.features import (
     run_family,
     write_cell_prices,
 )
-from migrant_assets.graphs import graph_table
+from migrant_assets.graphs import EVERY_EDGE, graph_table
 from migrant_assets.ingest import create_tables
 
 CFG = StudyConfig()
@@ -72,6 +72,9 @@ def load(calls: list[tuple], subscribers: list[tuple], cells: list[tuple], estat
             "SUM(duration_s) FROM calls WHERE call_date BETWEEN ? AND ? GROUP BY caller, callee",
             [w.window_id, w.start, w.end],
         )
+        if w.family == "first_k_days":  # a graph of every edge (graphs.build_window_graph)
+            con.execute("INSERT INTO first_k_days_graph_neighbourhood VALUES (?, ?)",
+                        [w.window_id, EVERY_EDGE])
     write_cell_prices(con)
     return con
 

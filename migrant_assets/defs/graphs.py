@@ -193,8 +193,8 @@ def _edges_match_calls(consistency: dict) -> dg.AssetCheckResult:
     return verdict(
         consistency["ok"], consistency["judged"],
         {k: v for k, v in consistency.items() if k not in ("ok", "judged")},
-        None if consistency["judged"] else "no edge to compare: no call in the window's days "
-        "(below k_max of the first k days: none of a departure migrant or her contacts)",
+        None if consistency["judged"] else "no call in the window's days (below k_max of the "
+        "first k days: none of a departure migrant or her contacts): no edge to compare",
     )
 
 
