@@ -53,7 +53,7 @@ TARGET_RATIO = 3.0  # 12 first-k windows <= 3x one k = 14 window
 FIRST_K_TABLES = ("first_k_days_graph", "features_first_k_days", "features_first_k_days_sums",
                   "features_first_k_days_positions", "features_first_k_days_triangles",
                   "features_first_k_days_places", "features_first_k_days_moves",
-                  "features_first_k_days_moments")
+                  "features_first_k_days_moments", "first_k_days_graph_neighbourhood")
 
 
 def clear(con) -> None:
@@ -133,10 +133,11 @@ def main() -> None:
                         help="print the N statements of most CPU seconds (after the rounds)")
     args = parser.parse_args()
     cfg = StudyConfig()
-    args.workdir.mkdir(parents=True, exist_ok=True)
     cities = ([(path.name, path) for path in args.db] if args.db
               else [(preset, None) for preset in args.presets])
     for preset, path in cities:
+        if path is None:
+            args.workdir.mkdir(parents=True, exist_ok=True)
         con = open_db(path or prepared_db(args.workdir, preset, cfg), cfg)
         features.write_cell_prices(con)
         features.ensure_schema(con)

@@ -413,9 +413,7 @@ class SparkSQL:
         writes the files (no row passes through Python or the JVM); elsewhere (``hdfs://``,
         ``s3a://``) Spark writes them from an Arrow copy. Spark types from the Arrow schema."""
         if table not in self._tables:
-            schema = self.spark.createDataFrame(rows.limit(0).to_arrow_table()).schema
-            self._tables[table] = _Table(schema, next(
-                (c for c in PARTITION_COLUMNS if c in schema.names), None))
+            self._declare_like(table, rows)
         spec = self._tables[table]
         path = f"{self.warehouse}/{table}"
         local = _local_dir(path)
@@ -439,6 +437,21 @@ class SparkSQL:
                 _write_parquet(rows.filter(duckdb.ColumnExpression(column)
                                            == duckdb.ConstantExpression(value)).select(*rest),
                                _local_dir(part))
+        self._refresh(table)
+
+    def _declare_like(self, table: str, rows: duckdb.DuckDBPyRelation) -> None:
+        """Declare warehouse table ``table`` with the Spark types of DuckDB's ``rows`` (as
+        :meth:`load` writes them), partitioned by its first :data:`PARTITION_COLUMNS` column."""
+        schema = self.spark.createDataFrame(rows.limit(0).to_arrow_table()).schema
+        self._tables[table] = _Table(schema, next(
+            (c for c in PARTITION_COLUMNS if c in schema.names), None))
+
+    def declare_loaded(self, table: str, rows: duckdb.DuckDBPyRelation) -> None:
+        """Read the files another step loaded into warehouse table ``table`` (``calls``, by
+        day: :func:`export_calls`), typed like DuckDB's ``rows`` as :meth:`load` typed them: a
+        session of a later step (another process) knows only the tables it declares."""
+        if table not in self._tables:
+            self._declare_like(table, rows)
         self._refresh(table)
 
     def close(self) -> None:
@@ -470,6 +483,14 @@ def export_inputs(con: duckdb.DuckDBPyConnection, sql: SparkSQL,
     with con.cursor() as cur:  # its own cursor: an earlier result may still be open on ``con``
         for table in tables:
             sql.load(table, cur.table(quote(table)))
+
+
+def declare_calls(con: duckdb.DuckDBPyConnection, sql: SparkSQL) -> None:
+    """The warehouse's ``calls`` (copied by day by the ``daily_contacts`` step:
+    :func:`export_calls`) read by this session (:meth:`SparkSQL.declare_loaded`): the graphs,
+    their checks and the features read them in steps of their own."""
+    with con.cursor() as cur:
+        sql.declare_loaded("calls", cur.table("calls"))
 
 
 def export_calls(con: duckdb.DuckDBPyConnection, sql: SparkSQL, days: list[date]) -> int:

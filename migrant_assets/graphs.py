@@ -65,86 +65,89 @@ def migrants_only(cfg: StudyConfig, window: Window) -> bool:
             and window.window_id != windows[-1].window_id)
 
 
-#: Inside :func:`neighbourhood_once`: by connection id, the connection and what its TEMP table
-#: ``graph_neighbourhood`` holds (the connection is held, so that its id is not reused).
-_MADE: ContextVar[dict[int, tuple[Any, tuple]] | None] = ContextVar("neighbourhoods",
-                                                                    default=None)
+#: Inside :func:`neighbourhood_once`: by connection id, the connection and the key of what its
+#: TEMP table ``graph_neighbourhood`` holds (the connection is held, so its id is not reused).
+_MADE: ContextVar[dict[int, tuple[Any, tuple, str]] | None] = ContextVar("neighbourhoods",
+                                                                         default=None)
 
-#: The key (:func:`neighbourhood_key`) of an empty neighbourhood: a graph of every edge.
-EVERY_EDGE = "0:-"
+#: The key of a graph of every edge; a neighbourhood's key (an empty one's too) is
+#: ``neighbourhood:<parties>:<checksum>`` (``sql/graphs/neighbourhood_key.sql``).
+EVERY_EDGE = "every edge"
 
 
 @contextmanager
 def neighbourhood_once() -> Iterator[None]:
     """Within the block, :func:`neighbourhood` makes the neighbourhood once per connection: an
     asset's run of many windows below k_max reads one set (the same for every such window). The
-    block must not change ``user_labels`` or ``calls``."""
-    token = _MADE.set({})
+    block must not change ``user_labels`` or ``calls``; a block inside another shares its
+    memory."""
+    outer = _MADE.get()
+    token = _MADE.set({} if outer is None else outer)
     try:
         yield
     finally:
         _MADE.reset(token)
 
 
-def neighbourhood(con: Any, cfg: StudyConfig | None, window: Window) -> bool:
+def neighbourhood(con: Any, cfg: StudyConfig | None, window: Window) -> str:
     """Make the TEMP table ``graph_neighbourhood`` the window graphs' SQL reads with
-    ``$migrants_only`` (returned): for a window of :func:`migrants_only`, the departure study's
-    migrants and every party in contact with one of them in ``calls`` over the days of the
-    longest such window (``sql/graphs/migrants_neighbourhood.sql``; ``user_labels`` reads every
-    day's calls), the same parties for every k, so window k is still window k - 1 plus day k.
-    Their edges are every edge a feature of the migrants reads: their own, their contacts'
-    (degrees of neighbours) and those between their contacts (clustering). Else (or with no
-    ``cfg``: every edge) an empty table. Inside :func:`neighbourhood_once`, a table already made
-    on ``con`` is kept."""
+    ``$migrants_only``, and return its key (:data:`EVERY_EDGE`: keep every edge). For a window
+    of :func:`migrants_only`, the departure study's migrants and every party in contact with one
+    of them in ``calls`` over the days of the longest such window
+    (``sql/graphs/migrants_neighbourhood.sql``; ``user_labels`` reads every day's calls), the
+    same parties for every k, so window k is still window k - 1 plus day k. Their edges are
+    every edge a feature of the migrants reads: their own, their contacts' (degrees of
+    neighbours) and those between their contacts (clustering). Else (or with no ``cfg``) an
+    empty table. Inside :func:`neighbourhood_once`, a table already made on ``con`` is kept."""
     restricted = cfg is not None and migrants_only(cfg, window)
     longest = ([w for w in cfg.calendar.windows("first_k_days") if migrants_only(cfg, w)][-1]
                if restricted else None)
-    key = (longest.start, longest.end) if longest else ()
+    days = (longest.start, longest.end) if longest else ()
     made = _MADE.get()
-    if made is not None and made.get(id(con), (None, None)) == (con, key):
-        return restricted
+    held = made.get(id(con)) if made is not None else None
+    if held is not None and held[0] is con and held[1] == days:
+        return held[2]
     if longest is None:
         run_sql(con, "graphs/no_neighbourhood.sql")
+        key = EVERY_EDGE
     else:
         run_sql(con, "graphs/migrants_neighbourhood.sql",
                 {"first_day": longest.start, "last_day": longest.end})
+        key = first_row(run_sql(con, "graphs/neighbourhood_key.sql"))["neighbourhood"]
     if made is not None:
-        made[id(con)] = (con, key)
-    return restricted
-
-
-def neighbourhood_key(con: Any) -> str:
-    """A count and a checksum of the parties in ``graph_neighbourhood``
-    (``sql/graphs/neighbourhood_key.sql``; :data:`EVERY_EDGE` when empty)."""
-    return first_row(run_sql(con, "graphs/neighbourhood_key.sql"))["neighbourhood"]
+        made[id(con)] = (con, days, key)
+    return key
 
 
 def stored_graph_key(con: Any, window: Window) -> str | None:
-    """The :func:`neighbourhood_key` a first-k-days window's stored graph was built with (None:
-    no graph stored, or one stored by an earlier version)."""
+    """The key (:func:`neighbourhood`) a first-k-days window's stored graph was built with
+    (None: no graph stored, or one stored by an earlier version)."""
     row = run_sql(con, "graphs/graph_neighbourhood_read.sql",
                   {"window_id": window.window_id}).fetchone()
     return None if row is None else row[0]
 
 
 def graph_key(con: Any, cfg: StudyConfig, window: Window) -> str:
-    """The :func:`neighbourhood_key` of the window's stored graph, which its features read: for
-    a first-k-days window, a graph of every edge or of the neighbourhood of today's labels and
-    calls; a graph built for other migrants (``user_labels`` changed since) is an error, never
+    """The key (:func:`neighbourhood`) of the window's stored graph, which its features read:
+    for a first-k-days window, a graph of every edge or of the neighbourhood of today's labels
+    and calls (a graph of an earlier version: every edge, but below k_max). A graph built for
+    other migrants (``user_labels`` or ``calls`` changed since) is an error, never
     featurised. Other families keep every edge."""
     if window.family != "first_k_days":
         return EVERY_EDGE
-    neighbourhood(con, cfg, window)
-    want, stored = neighbourhood_key(con), stored_graph_key(con, window)
-    if stored in (want, EVERY_EDGE):
-        return stored
+    ensure_schema(con)
+    want, stored = neighbourhood(con, cfg, window), stored_graph_key(con, window)
+    if stored in (want, EVERY_EDGE) or (stored is None and want == EVERY_EDGE):
+        return stored or EVERY_EDGE
+    below = [w for w in cfg.calendar.windows("first_k_days") if migrants_only(cfg, w)]
     raise InputError(
         f"the graph of first-k-days window {window.label} was "
-        + ("not built by this version" if stored is None
+        + ("stored by an earlier version" if stored is None
            else "built for other migrants or their contacts (user_labels or calls changed "
-                "since)"),
-        "first_k_days_graph", f"materialize first_k_days_graph for {window.label} again, then "
-        "its features")
+                "since, or another DuckDB version hashes them otherwise)"),
+        "first_k_days_graph", f"materialize first_k_days_graph for {below[0].label}.."
+        f"{below[-1].label} again (the windows below k_max keep one neighbourhood), then their "
+        "features")
 
 
 def build_daily_contacts(con: duckdb.DuckDBPyConnection, day: date) -> dict[str, Any]:
@@ -215,8 +218,8 @@ def build_window_graph(
     """
     ensure_schema(con)
     table = {"graph_table": graph_table(window)}
-    restricted = neighbourhood(con, cfg, window)
-    key = neighbourhood_key(con)
+    key = neighbourhood(con, cfg, window)
+    restricted = key != EVERY_EDGE
     if previous is not None and stored_graph_key(con, previous) != key:
         previous = None  # G_{k-1} keeps other edges than G_k (k_max after k_max - 1, relabelled)
     if previous is not None and not first_row(run_sql(
@@ -257,7 +260,7 @@ def window_graph_consistency(
     empty window too; the asset check reports a window with no edge stored or expected as not
     judged (``judged`` = stored + expected edges).
     """
-    restricted = neighbourhood(con, cfg, window)
+    restricted = neighbourhood(con, cfg, window) != EVERY_EDGE
     params = {**_window_params(window), "count_mismatches": False, "migrants_only": restricted}
     out = first_row(run_sql(con, "graphs/window_graph_consistency.sql", params))
     if not out.pop("same_rows"):  # the rows differ: join the two graphs to count the edges

@@ -212,6 +212,30 @@ def test_partition_overwrite_is_idempotent_and_local(spark_run, tmp_path):
             sql.execute("DELETE FROM part_test WHERE x = $x", {"x": 1})
 
 
+@reads_spark_run
+def test_a_later_steps_session_reads_the_calls_another_step_copied(spark_run):
+    """The calls the daily_contacts step copied to the warehouse (the days of the windows) are
+    read by a later step's session (another process: it knows only the tables it declares,
+    here the view dropped) once engines.declare_calls declares them: DuckDB's calls of those
+    days, row for row."""
+    from pyspark.sql import SparkSession
+
+    con, days = spark_run["con"], spark_run["days"]
+    want = con.execute("SELECT count(*) FROM calls WHERE list_contains(?, call_date)",
+                       [days]).fetchone()[0]
+    SparkSession.getActiveSession().catalog.dropTempView("calls")
+    with engines.spark_sql(spark_run["cfg"]) as sql:
+        with pytest.raises(Exception, match="(?i)calls"):
+            sql.execute("SELECT count(*) FROM calls").fetchall()
+        engines.declare_calls(con, sql)
+        rows = sql.execute("SELECT caller, callee, start_ts FROM calls").fetchall()
+    assert want > 1000 and len(rows) == want
+    frame = pd.DataFrame(rows, columns=["caller", "callee", "start_ts"])
+    duck = con.execute("SELECT caller, callee, start_ts FROM calls "
+                       "WHERE list_contains(?, call_date) ORDER BY ALL", [days]).df()
+    assert frame.sort_values(list(frame.columns)).reset_index(drop=True).equals(duck)
+
+
 def test_cte_read_twice_is_computed_once_for_its_statement(tmp_path):
     """A CTE read more than once is computed once, as a checkpointed view of the statement (as
     DuckDB materializes it), dropped afterwards; the rows are DuckDB's. A CTE read once stays

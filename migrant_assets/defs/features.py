@@ -115,10 +115,11 @@ def _features_asset(
         built = []
         with study.connect() as con, neighbourhood_once():  # below k_max: one for the run
             if study.on_spark:  # the same SQL on Spark, the rows read back into the table
-                from migrant_assets.engines import export_inputs, spark_features
+                from migrant_assets.engines import declare_calls, export_inputs, spark_features
 
                 with study.spark() as sql:
                     export_inputs(con, sql)
+                    declare_calls(con, sql)  # copied by the daily_contacts step
                     for window in windows:
                         spark_features(con, sql, cfg, window)
             for window in windows:  # in order: window k adds to the sums of window k - 1

@@ -58,9 +58,18 @@ GROUP = "graphs"
 @contextmanager
 def engine_connection(study: StudyResource) -> Iterator[Any]:
     """Where the study's engine stores the graph stage: the DuckDB connection, or on Spark the
-    ``engines.SparkSQL`` over the warehouse; the stage functions take either."""
-    with study.spark() if study.on_spark else study.connect() as con:
-        yield con
+    ``engines.SparkSQL`` over the warehouse, which reads the calls the ``daily_contacts`` step
+    copied there (``engines.declare_calls``); the stage functions take either."""
+    if not study.on_spark:
+        with study.connect() as con:
+            yield con
+        return
+    from migrant_assets.engines import declare_calls  # the optional extra `spark`
+
+    with study.spark() as sql:
+        with study.connect() as duck:
+            declare_calls(duck, sql)
+        yield sql
 
 
 def engine_metadata(con: Any, table: str, rows_of: tuple[str, Any, Any]) -> dict:

@@ -1,7 +1,8 @@
--- What graph_neighbourhood holds (migrants_neighbourhood.sql; empty for a window of every
--- party): a count and a checksum of its parties, part of the stored sums' key
--- (features.stored_sums_key): sums stored for other parties are not added to. Bookkeeping.
+-- What graph_neighbourhood holds (migrants_neighbourhood.sql): a count and a checksum of its
+-- parties (graphs.neighbourhood), stored with each first-k graph and in the key of the stored
+-- sums (features.stored_sums_key): a graph or sums of other parties are not added to, nor
+-- featurised. Bookkeeping.
 SELECT
-    CAST(COUNT(*) AS VARCHAR) || ':' || COALESCE(CAST(SUM(HASH(party)) AS VARCHAR), '-')
-        AS neighbourhood
+    'neighbourhood:' || CAST(COUNT(*) AS VARCHAR) || ':'
+    || COALESCE(CAST(SUM(HASH(party)) AS VARCHAR), '-') AS neighbourhood
 FROM graph_neighbourhood;

@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS first_k_days_graph (
     duration_s DOUBLE
 );
 -- Auxiliary table of first_k_days_graph, one row per window: the count and checksum of the
--- parties whose edges the window's graph keeps (graphs.neighbourhood_key; '0:-' every edge).
+-- parties whose edges the window's graph keeps (graphs.neighbourhood; 'every edge').
 CREATE TABLE IF NOT EXISTS first_k_days_graph_neighbourhood (
     window_id VARCHAR NOT NULL,
     neighbourhood VARCHAR NOT NULL
