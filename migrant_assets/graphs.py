@@ -140,14 +140,15 @@ def graph_key(con: Any, cfg: StudyConfig, window: Window) -> str:
     if stored in (want, EVERY_EDGE) or (stored is None and want == EVERY_EDGE):
         return stored or EVERY_EDGE
     below = [w for w in cfg.calendar.windows("first_k_days") if migrants_only(cfg, w)]
+    rebuild = (f"{below[0].label}..{below[-1].label} again (the windows below k_max keep one "
+               "neighbourhood), then their features" if migrants_only(cfg, window)
+               else f"{window.label} again, then its features")
     raise InputError(
         f"the graph of first-k-days window {window.label} was "
-        + ("stored by an earlier version" if stored is None
-           else "built for other migrants or their contacts (user_labels or calls changed "
+        + ("not built by this version (an earlier one, or none)" if stored is None
+           else "built for other parties (user_labels, calls or the study's population changed "
                 "since, or another DuckDB version hashes them otherwise)"),
-        "first_k_days_graph", f"materialize first_k_days_graph for {below[0].label}.."
-        f"{below[-1].label} again (the windows below k_max keep one neighbourhood), then their "
-        "features")
+        "first_k_days_graph", f"materialize first_k_days_graph for {rebuild}")
 
 
 def build_daily_contacts(con: duckdb.DuckDBPyConnection, day: date) -> dict[str, Any]:

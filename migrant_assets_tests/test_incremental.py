@@ -247,7 +247,7 @@ def test_windows_below_k_max_keep_the_edges_of_the_migrants_neighbourhood(spy_su
     # missing from the new neighbourhood's graph, and the new migrant's own edges): its
     # features stop with the fix; rebuilt, k = 7 then k = 8 equal a city labelled so from the
     # start, k = 8 added to k = 7's sums (review of 01e2832, findings 1, 2 and 4)
-    with pytest.raises(InputError, match=f"window {k7.label} was built for other migrants"):
+    with pytest.raises(InputError, match=f"window {k7.label} was built for other parties"):
         fm.build_features(part, CFG, k7)
     hoods = dict(part.execute("SELECT window_id, neighbourhood "
                               "FROM first_k_days_graph_neighbourhood").fetchall())
@@ -312,7 +312,7 @@ def test_a_run_of_windows_makes_the_migrants_neighbourhood_once(monkeypatch):
         assert len(frame) > 0 and frame.equals(sums_once[name]), name
 
 
-def test_a_graph_of_no_migrant_or_of_an_earlier_version_is_not_every_edge():
+def test_a_graph_of_no_migrant_or_of_an_earlier_version_is_not_every_edge(monkeypatch):
     """Below k_max a graph built while no departure migrant was labelled keeps no edge: its key
     is an (empty) neighbourhood's, not every edge's, so once the migrants are labelled its
     features stop with the fix. A file of an earlier version (no key stored, no key table): the
@@ -324,14 +324,22 @@ def test_a_graph_of_no_migrant_or_of_an_earlier_version_is_not_every_edge():
     k7, k_max = FIRST_K[4], FIRST_K[-1]
     con.execute("CREATE TABLE held AS SELECT * FROM user_labels")
     con.execute("UPDATE user_labels SET departure_label = NULL WHERE departure_label <> 'local'")
-    with neighbourhood_once(), neighbourhood_once():  # a block inside another shares its memory
+    made = []
+    real = gm.run_sql
+    monkeypatch.setattr(gm, "run_sql", lambda c, name, *a, **k: (
+        made.append(name) if name == "graphs/migrants_neighbourhood.sql" else None,
+        real(c, name, *a, **k))[1])
+    with neighbourhood_once():
         stats = build_window_graph(con, k7, None, CFG)
+        with neighbourhood_once():  # a block inside another shares its memory
+            build_window_graph(con, FIRST_K[3], None, CFG)
         build_window_graph(con, k_max, None, CFG)
-    assert stats["n_edges"] == 0
+    assert stats["n_edges"] == 0 and made == ["graphs/migrants_neighbourhood.sql"]
     stored = dict(con.execute("SELECT * FROM first_k_days_graph_neighbourhood").fetchall())
-    assert stored == {k7.window_id: "neighbourhood:0:-", k_max.window_id: EVERY_EDGE}
+    assert stored == {k7.window_id: "neighbourhood:0:-", FIRST_K[3].window_id:
+                      "neighbourhood:0:-", k_max.window_id: EVERY_EDGE}
     con.execute("DELETE FROM user_labels; INSERT INTO user_labels SELECT * FROM held")
-    with pytest.raises(InputError, match="built for other migrants"):
+    with pytest.raises(InputError, match="built for other parties"):
         fm.build_features(con, CFG, k7)
     build_window_graph(con, k7, None, CFG)
     fm.build_features(con, CFG, k7)
@@ -339,8 +347,15 @@ def test_a_graph_of_no_migrant_or_of_an_earlier_version_is_not_every_edge():
                        [k7.window_id]).fetchone()[0] > 20
     con.execute("DROP TABLE first_k_days_graph_neighbourhood")  # an earlier version's file
     fm.build_features(con, CFG, k_max)
-    with pytest.raises(InputError, match=f"stored by an earlier version.*{FIRST_K[0].label}"):
+    with pytest.raises(InputError, match=f"not built by this version.*{FIRST_K[0].label}"):
         fm.build_features(con, CFG, k7)
+    # another population: no window below k_max, a graph stored for a neighbourhood is refused
+    # naming the window itself
+    build_window_graph(con, k_max, None, CFG)
+    con.execute("UPDATE first_k_days_graph_neighbourhood SET neighbourhood = 'neighbourhood:1:2'")
+    other = CFG.model_copy(update={"population": "subscribers"})
+    with pytest.raises(InputError, match=f"for {k_max.label} again, then its features"):
+        fm.build_features(con, other, k_max)
 
 
 def open_scope():

@@ -329,6 +329,17 @@ def test_dagster_assets_run_on_spark_with_their_partitions_and_checks(spark_run,
     assert checks["edges_match_calls"].passed
     assert checks["edges_match_calls"].metadata["judged"].value > 0
     assert checks["one_row_per_active_labelled_user"].passed
+    # the check in a later step's session (its own process: the views the steps before it left
+    # are gone) reads the calls copied by daily_contacts and today's labels
+    from pyspark.sql import SparkSession
+
+    from migrant_assets.graphs import window_graph_consistency
+
+    for view in ("calls", "user_labels"):
+        assert SparkSession.getActiveSession().catalog.dropTempView(view)
+    with ga.engine_connection(resources["study"]) as sql:
+        alone = window_graph_consistency(sql, window, resources["study"].config)
+    assert alone["ok"] and alone["judged"] > 0
     engines_used = {m.materialization.metadata["engine"].value
                     for m in result.get_asset_materialization_events()}
     assert engines_used == {"spark"}

@@ -46,7 +46,6 @@ from migrant_assets.graphs import (
     build_daily_contacts,
     build_first_k_days_contacts,
     build_window_graph,
-    migrants_only,
     neighbourhood_once,
     previous_window,
     window_graph_consistency,
@@ -59,16 +58,19 @@ GROUP = "graphs"
 def engine_connection(study: StudyResource) -> Iterator[Any]:
     """Where the study's engine stores the graph stage: the DuckDB connection, or on Spark the
     ``engines.SparkSQL`` over the warehouse, which reads the calls the ``daily_contacts`` step
-    copied there (``engines.declare_calls``); the stage functions take either."""
+    copied there (``engines.declare_calls``) and today's ``user_labels`` (copied: the migrants'
+    neighbourhood of the first-k graphs and of their checks, each step in its own process);
+    the stage functions take either."""
     if not study.on_spark:
         with study.connect() as con:
             yield con
         return
-    from migrant_assets.engines import declare_calls  # the optional extra `spark`
+    from migrant_assets.engines import declare_calls, export_inputs  # the extra `spark`
 
     with study.spark() as sql:
         with study.connect() as duck:
             declare_calls(duck, sql)
+            export_inputs(duck, sql, ["user_labels"])
         yield sql
 
 
@@ -165,11 +167,6 @@ def _graph_asset(
         windows = [calendar.window(family, k) for k in context.partition_keys]
         built = []
         with engine_connection(study) as con:  # on Spark, each window from its own days
-            if study.on_spark and any(migrants_only(study.config, w) for w in windows):
-                from migrant_assets.engines import export_inputs  # the optional extra `spark`
-
-                with study.connect() as duck:  # the migrants' neighbourhood reads their labels
-                    export_inputs(duck, con, ["user_labels"])
             with neighbourhood_once():  # below k_max, one neighbourhood for the run
                 for window in windows:  # in order: window k reads window k - 1, stored just before
                     stats = build_window_graph(con, window, None if study.on_spark
