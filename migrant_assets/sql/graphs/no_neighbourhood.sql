@@ -1,4 +1,4 @@
 -- The TEMP table graph_neighbourhood (migrants_neighbourhood.sql), empty, for a window that keeps
--- every edge: the window graphs' SQL names it (and reads it only with $migrants_only), and the
--- stored sums' key counts its parties (neighbourhood_key.sql): none left from an earlier window.
+-- every edge: the window graphs' SQL names it (and reads it only with $migrants_only); replaced,
+-- so no party of an earlier window is left in it.
 CREATE OR REPLACE TEMP TABLE graph_neighbourhood (party BIGINT);
