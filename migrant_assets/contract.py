@@ -878,6 +878,24 @@ def _describe(con: duckdb.DuckDBPyConnection, scan: str, p: _Params, files: list
     return {r[0].lower(): (r[0], r[1]) for r in rows}
 
 
+def _refuse_mixed_time_kinds(con: duckdb.DuckDBPyConnection, files: list[Path], table: str,
+                             names: dict[str, str]) -> None:
+    """A Parquet column held as UTC instants in some files and as local times in others is an
+    error naming one file of each kind: the reader takes the first file's type and would shift
+    the others' times by the city's offset, silently."""
+    mixed = run_sql(con, "ingest/parquet_time_kinds.sql",
+                    {"files": [str(f) for f in files]}).fetchall()
+    if mixed:
+        column, aware, naive, aware_file, naive_file = mixed[0]
+        raise MappingError(
+            f"{table}: column {column!r} holds times with a time zone in {aware:,} file(s) "
+            f"(e.g. {names.get(aware_file, '<a file>')}) and local times without one in "
+            f"{naive:,} (e.g. {names.get(naive_file, '<a file>')}); read together, one kind "
+            "would be shifted by the time zone's offset", names.get(aware_file),
+            "export every file's times the same way: all with a time zone, or all local "
+            "times (timestamps.timezone says whose)")
+
+
 #: A column name as a header writes one: not data read as a header (a file without one).
 _HEADER_NAME = re.compile(r"[A-Za-z_\u4e00-\u9fff][\w .()/%#\-\u4e00-\u9fff]{0,63}")
 
@@ -988,10 +1006,20 @@ def _timestamp(expr: str, dtype: str, rule: Timestamps, city_tz: str, p: _Params
         parsed = f"try_strptime({text}, {p(rule.format)})"
         return from_aware(parsed) if ("%z" in rule.format or "%Z" in rule.format) \
             else from_naive(parsed)
-    offset = r"[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s*([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$"
     aware = from_aware(f"TRY_CAST({text} AS TIMESTAMPTZ)")
     naive = from_naive(f"TRY_CAST({text} AS TIMESTAMP)")
-    return f"CASE WHEN regexp_matches({text}, {p(offset)}) THEN {aware} ELSE {naive} END"
+    # DuckDB's TIMESTAMP cast reads '... 10:08:41 PM' or '... UTC' and drops the word: a text
+    # ending in a zone is read as an instant, in any other word (AM/PM, an abbreviation such as
+    # CST, China's or America's) it is NULL (bad_timestamp; timestamps.format reads it)
+    return (f"CASE WHEN regexp_matches({text}, {p(_ZONED_TEXT)}) THEN {aware} "
+            f"WHEN regexp_matches({text}, {p(_WORD_AFTER_TIME)}) THEN NULL ELSE {naive} END")
+
+
+#: A time of day followed by a UTC offset, Z, UTC or GMT, or an IANA zone name (Asia/Shanghai).
+_ZONED_TEXT = (r"[T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(\s*([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)"
+               r"|\s+((?i)utc|gmt|[A-Za-z_]+(/[A-Za-z0-9_+-]+)+))$")
+#: A time of day followed by any other word: AM/PM, or a zone abbreviation that names several.
+_WORD_AFTER_TIME = r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s*[A-Za-z][A-Za-z.]*$"
 
 
 #: Files the reader cannot read, by extension: what they are and what to do.
@@ -1111,6 +1139,8 @@ def _read_table(
         guard_wide_lines(con, files, src, table, encoding)
     scan = _scan(files, fmt, src, p, table)
     present = _describe(con, scan, p, files, table, names)
+    if fmt == "parquet":
+        _refuse_mixed_time_kinds(con, files, table, names)
     rule = src.time_rule
     uses_duration = table == "calls" and reads_duration(src, present)
     if table == "calls" and src.duration_unit != "s" and not uses_duration:
