@@ -24,7 +24,7 @@ import yaml
 from pydantic import ValidationError
 
 from migrant_assets.config import StudyConfig
-from migrant_assets.contract import DataContract, contract_for, party_files
+from migrant_assets.contract import DataContract, contract_for, failed_file, party_files
 from migrant_assets.db import connect, run_sql
 from migrant_assets.errors import ConfigError, InputError, MappingError
 from migrant_assets.ingest import (
@@ -555,6 +555,15 @@ def test_parquet_files_mixing_utc_and_local_times_are_refused(
         assert stats["landed_calls"].accepted == 2
         # the two files' records are one call at one instant (the second a duplicate_call)
         assert [(str(r[2]), r[4]) for r in _calls(con)] == [("2016-09-05 11:00:00", 60.0)]
+
+
+def test_a_failed_read_names_the_file_the_reader_names_first() -> None:
+    files = [Path("/d/a1.csv"), Path("/d/a10.csv"), Path("/d/a6.csv")]
+    names = {str(f): f"[file {i}]" for i, f in enumerate(files, 1)}
+    message = ('Failed to read file "/d/a10.csv": column "x" was read from the original file '
+               '"/d/a1.csv"')  # /d/a1.csv also begins /d/a10.csv
+    assert failed_file(message, files, names) == "[file 2]"
+    assert failed_file("no file named", files, names) == "[file 1]"
 
 
 def test_injected_names_leave_every_table_in_place(tmp_path: Path,
