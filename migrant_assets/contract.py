@@ -1167,6 +1167,10 @@ def _read_table(
                 _mapped(src) and ("age" in _mapped(src) or "age" in present):  # age wins
             cols.append("CAST(NULL AS VARCHAR) AS birth_year")
             continue
+        if table == "subscribers" and name == "age" and "birth_year" in _mapped(src) \
+                and "age" not in _mapped(src):  # a mapped birth year wins over a column age
+            cols.append("CAST(NULL AS VARCHAR) AS age")
+            continue
         if name == "party" and party_of is not None:
             if "file_index" in present:
                 raise MappingError("calls: the file has a column named file_index, which the "

@@ -1433,6 +1433,14 @@ def test_ages_from_a_birth_year_or_date(tmp_path: Path, monkeypatch: pytest.Monk
                                         "is_local_number": "local"})
     con, stats = _ingest(study)
     assert (_sub(con, "O1", "age"), _sub(con, "O2", "age")) == (None, 41)
+    # and the other way: a birth year mapped, a column named age beside it (the age at export
+    # time, years later) is not read
+    _write(src / "subs.csv", "msisdn,owner,born,age,local",
+           [("13800000100", "O1", "1986", "34", "true"), ("13800000101", "O2", "", "41", "true")])
+    _remap(src, "subscribers", columns={"number": "msisdn", "owner_id": "owner",
+                                        "birth_year": "born", "is_local_number": "local"})
+    con, stats = _ingest(study)
+    assert (_sub(con, "O1", "age"), _sub(con, "O2", "age")) == (30, None)
     _remap(src, "subscribers", columns={"number": "msisdn", "age": "years", "birth_year": "born",
                                         "is_local_number": "local"})
     with pytest.raises(MappingError, match="both age and birth_year"):
