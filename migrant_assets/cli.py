@@ -34,6 +34,7 @@ from pydantic import ValidationError
 from migrant_assets.config import (
     DEFAULT_CONFIG,
     DEFAULT_DAGSTER_YAML,
+    DUPLICATE_KEY,
     PROJECT_ROOT,
     StudyConfig,
     SyntheticSource,
@@ -91,8 +92,10 @@ def config_error(error: Exception, path: Path) -> InputError:
     if isinstance(error, yaml.YAMLError):
         mark = getattr(error, "problem_mark", None)
         line = f", line {mark.line + 1}" if mark is not None else ""
-        return ConfigError("the study config is not valid YAML", where + line,
-                           "fix the YAML syntax at that line")
+        duplicate = getattr(error, "problem", None) == DUPLICATE_KEY
+        return ConfigError("the study config is not valid YAML"
+                           + (f" ({DUPLICATE_KEY})" if duplicate else ""), where + line,
+                           "fix the YAML at that line (each key written once)")
     if isinstance(error, FileNotFoundError):
         return ConfigError("the study config file does not exist", where,
                            "pass --config with the path of a study YAML file")

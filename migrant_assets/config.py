@@ -404,6 +404,31 @@ class EngineSettings(_Model):
         return {"kind": value} if isinstance(value, str) else value
 
 
+#: The problem of a YAML mapping with a key written twice (the line is the error's mark).
+DUPLICATE_KEY = "a key is written a second time in one mapping"
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key written twice in one mapping (YAML keeps the last one
+    silently: a second ``thresholds:`` block dropped the first's values)."""
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, DUPLICATE_KEY,  # not the key: a data file may be read as YAML
+                    key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def load_yaml(text: str) -> Any:
+    """A study config's or a mapping's YAML (:class:`_UniqueKeyLoader`)."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 -- a SafeLoader
+
+
 class StudyConfig(_Model):
     calendar: Calendar = Calendar()
     city: City = City()
@@ -428,7 +453,7 @@ class StudyConfig(_Model):
     def load(cls, path: str | Path | None = None) -> StudyConfig:
         """Read a study YAML (default: ``$MIGRANT_ASSETS_CONFIG`` or ``config/study.yaml``)."""
         path = Path(path or os.environ.get("MIGRANT_ASSETS_CONFIG") or DEFAULT_CONFIG)
-        data = yaml.safe_load(path.read_text()) or {}
+        data = load_yaml(path.read_text()) or {}
         if "MIGRANT_ASSETS_WORKDIR" in os.environ:
             data["workdir"] = os.environ["MIGRANT_ASSETS_WORKDIR"]
         cfg = cls.model_validate(data)

@@ -58,7 +58,14 @@ from pydantic import (
     model_validator,
 )
 
-from migrant_assets.config import ZONE_FIX, FilesSource, StudyConfig, zone_info
+from migrant_assets.config import (
+    DUPLICATE_KEY,
+    ZONE_FIX,
+    FilesSource,
+    StudyConfig,
+    load_yaml,
+    zone_info,
+)
 from migrant_assets.db import quote_identifier, run_sql
 from migrant_assets.errors import ConfigError, MappingError
 
@@ -306,10 +313,15 @@ class DataContract(_Model):
             raise MappingError("the mapping file does not exist", str(path),
                                "point source.mapping of the study config at your mapping file")
         try:
-            data = yaml.safe_load(path.read_text()) or {}
+            data = load_yaml(path.read_text()) or {}
         except yaml.YAMLError as e:
-            raise MappingError(f"the mapping file is not valid YAML ({type(e).__name__})",
-                               str(path), "check its indentation and quoting") from None
+            mark = getattr(e, "problem_mark", None)
+            where = str(path) + (f", line {mark.line + 1}" if mark else "")
+            problem = DUPLICATE_KEY if getattr(e, "problem", None) == DUPLICATE_KEY \
+                else type(e).__name__  # a parser's problem may quote the file
+            raise MappingError(
+                f"the mapping file is not valid YAML ({problem})", where,
+                "check its indentation and quoting, and write each key once") from None
         if not isinstance(data, dict):
             raise MappingError("the mapping file must be a YAML mapping", str(path))
         base = Path(data.pop("base_dir", path.parent))

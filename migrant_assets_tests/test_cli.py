@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from migrant_assets.cli import explain, main
+from migrant_assets.contract import DataContract
 from migrant_assets.errors import InputError, MappingError
 
 FIX = "map the column that holds the caller's number as caller in the mapping file"
@@ -59,6 +60,22 @@ def test_invalid_study_config_is_one_paragraph(environment, capsys):
     assert err.startswith("demo stopped: the study config is invalid (calendar.k_min: ")
     assert f"Where: {config}." in err and "Traceback" not in err
     assert "three" not in err  # the paragraph names the key, not the value
+
+
+def test_a_key_written_twice_is_refused_with_its_line(environment, capsys):
+    """YAML keeps the last of two equal keys silently (a second thresholds block dropped the
+    first's values): the study config and the mapping refuse it, naming the line, not the key."""
+    config = environment / "study.yaml"
+    config.write_text("workdir: w\nthresholds:\n  min_class_size: 5\n"
+                      "thresholds:\n  min_group_size: 3\n")
+    code, _, err = _demo(["demo", "--config", str(config)], capsys)
+    assert code == 2
+    assert err.startswith("demo stopped: the study config is not valid YAML (a key is written "
+                          f"a second time in one mapping). Where: {config}, line 4.")
+    mapping = environment / "mapping.yaml"
+    mapping.write_text("subscribers:\n  path: s.csv\n  columns: {sex: sex, sex: age}\n")
+    with pytest.raises(MappingError, match=r"written a second time .* line 3"):
+        DataContract.load(mapping)
 
 
 def _fail_departure_folds(con, cfg, seed):
