@@ -472,6 +472,21 @@ def subscriber_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return first_row(run_sql(con, "ingest/subscribers_stats.sql"))
 
 
+#: What to check when an owner holds implausibly many numbers (the owner_numbers check).
+OWNER_NUMBERS_FIX = ("if the owner id is a placeholder for numbers without a registered owner "
+                     "(-1, 0, UNKNOWN), add it to the mapping's null_tokens (those numbers are "
+                     "then quarantined as missing_id, not merged into one user); if the owners "
+                     "are companies, raise thresholds.max_numbers_per_owner")
+
+
+def owner_numbers(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict[str, Any]:
+    """The owners holding more than ``thresholds.max_numbers_per_owner`` numbers
+    (``sql/ingest/owner_numbers.sql``): ``users``, ``owners_over``, ``their_numbers`` and
+    ``most_numbers``, counts only."""
+    return first_row(run_sql(con, "ingest/owner_numbers.sql",
+                             {"max_numbers": cfg.thresholds.max_numbers_per_owner}))
+
+
 def province_spellings(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict[str, Any]:
     """How the stored subscribers spell their birth provinces against ``city.province``
     (``sql/ingest/province_spellings.sql``): ``users_in_province`` (as spelled in the config),

@@ -1075,6 +1075,30 @@ def test_province_spellings(subs: list, province: str, problem: str | None, vari
     assert out["locals_affected"] == (problem is not None and "several ways" not in problem)
 
 
+def test_a_placeholder_owner_id_is_counted_by_owner_numbers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Numbers exported with owner -1 (no registered owner) are one user: owner_numbers counts
+    the owners above thresholds.max_numbers_per_owner; -1 as a null token quarantines them."""
+    from migrant_assets.ingest import owner_numbers
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    subs = [(f"1390000{i:04d}", "-1", "30", "M", "Anhui", "false", "") for i in range(4)]
+    study, _ = _setup(tmp_path, Case("placeholder", subs=subs,
+                                     study={"thresholds": {"max_numbers_per_owner": 3}}))
+    con, _ = _ingest(study)
+    cfg = StudyConfig.load(study)
+    assert owner_numbers(con, cfg) == {"users": 3, "owners_over": 1, "their_numbers": 4,
+                                       "most_numbers": 4}  # O1 (A and C), O2 and -1
+    src = tmp_path / "operator"
+    mapping = yaml.safe_load((src / "mapping.yaml").read_text())
+    mapping["null_tokens"] = ["", "-1"]
+    (src / "mapping.yaml").write_text(yaml.safe_dump(mapping))
+    con, stats = _ingest(study)
+    assert owner_numbers(con, cfg) == {"users": 2, "owners_over": 0, "their_numbers": 0,
+                                       "most_numbers": 2}
+    assert stats["subscribers"].quarantined_by_reason == {"missing_id": 4}
+
+
 @pytest.mark.parametrize(("unit", "column", "value", "seconds"), [
     ("ms", "duration", "65250", 65.25),
     ("ms", "duration", "0:01:05", 65.0),  # a clock duration is read as such

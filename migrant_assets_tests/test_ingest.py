@@ -383,7 +383,7 @@ def test_ingestion_assets_and_checks(user_data: Path, env: None) -> None:
              first.get_asset_check_evaluations()}
     assert every == {(a, c) for a in REFERENCE for c in ("row_accounting", "quarantine_share")} | {
         ("subscribers", "no_raw_identifiers"), ("subscribers", "has_users"),
-        ("subscribers", "province_spellings"),
+        ("subscribers", "province_spellings"), ("subscribers", "owner_numbers"),
         ("landed_calls", "no_raw_identifiers"), ("landed_calls", "calendar_coverage")}
     for table in REFERENCE:
         md = first.asset_materializations_for_node(table)[0].metadata

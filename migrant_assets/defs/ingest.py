@@ -20,6 +20,7 @@ from migrant_assets.errors import InputError
 from migrant_assets.ingest import (
     EMPTY_SUBSCRIBERS_FIX,
     NO_SUBSCRIBER_FIX,
+    OWNER_NUMBERS_FIX,
     UNLINKED_FIX,
     IngestStats,
     calendar_coverage,
@@ -32,6 +33,7 @@ from migrant_assets.ingest import (
     ingest_subscribers,
     land_calls,
     landing_summary,
+    owner_numbers,
     province_spellings,
     quarantine_reasons,
     record_city,
@@ -347,6 +349,22 @@ def subscribers_province_spellings(study: StudyResource) -> dg.AssetCheckResult:
                    dg.AssetCheckSeverity.WARN)
 
 
+
+
+@dg.asset_check(asset=subscribers, name="owner_numbers", pool=DUCKDB_POOL,
+                description="No owner holds more than thresholds.max_numbers_per_owner numbers "
+                "(warns: a placeholder owner id such as -1 merges many people into one user). "
+                "Judges the users.")
+def subscribers_owner_numbers(study: StudyResource) -> dg.AssetCheckResult:
+    with study.connect() as con:
+        out = owner_numbers(con, study.config)
+    over = out["owners_over"]
+    limit = study.config.thresholds.max_numbers_per_owner
+    fix = (f"{over} owner(s) hold more than {limit} numbers ({out['their_numbers']} numbers, "
+           f"at most {out['most_numbers']} for one): {OWNER_NUMBERS_FIX}")
+    return verdict(over == 0, out["users"], {**out, **({"check_first": fix} if over else {})},
+                   None if out["users"] else "no subscriber user",
+                   dg.AssetCheckSeverity.WARN)
 
 
 @dg.asset_check(asset=landed_calls, name="calendar_coverage", pool=DUCKDB_POOL,
