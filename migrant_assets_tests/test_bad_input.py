@@ -474,12 +474,23 @@ def test_bad_input(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     ("%Y-%m-%dT%H:%M:%S%z", "2016-09-05T03:00:00+0000", "2016-09-05T03:01:00+0000",
      "2016-09-05 11:00:00"),  # an offset, converted to the city's time
     ("%d/%m/%Y %H:%M", "2016-09-05 11:00:00", "2016-09-05 11:01:00", None),  # not the format
+    # without a format, a zone after the time of day is honoured, any other word (which
+    # DuckDB's TIMESTAMP cast drops: 11 PM read as 11:00) quarantines the row
+    (None, "2016-09-05 11:00:00", "2016-09-05 11:01:00", "2016-09-05 11:00:00"),  # city time
+    (None, "2016-09-05 03:00:00 UTC", "2016-09-05 03:01:00 UTC", "2016-09-05 11:00:00"),
+    (None, "2016-09-05 03:00:00.000000 UTC", "2016-09-05 03:01:00.000000 UTC",  # BigQuery's
+     "2016-09-05 11:00:00"),
+    (None, "2016-09-05 05:00:00 Europe/Berlin", "2016-09-05 05:01:00 Europe/Berlin",  # +2
+     "2016-09-05 11:00:00"),
+    (None, "2016-09-05 11:00:00 AM", "2016-09-05 11:01:00 AM", None),  # 12-hour: a format
+    (None, "2016-09-05 11:00:00 CST", "2016-09-05 11:01:00 CST", None),  # China's or America's
+    (None, "2016-09-05 11:00:00 foo", "2016-09-05 11:01:00 foo", None),
 ])
-def test_text_timestamp_formats(fmt: str, begin: str, finish: str, start: str | None,
+def test_text_timestamp_formats(fmt: str | None, begin: str, finish: str, start: str | None,
                                 tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
     study, _ = _setup(tmp_path, Case("format", mapping={"calls": {"timestamps": {
-        "format": fmt}}}))
+        "format": fmt}}} if fmt else {}))
     (tmp_path / "operator" / "cdr.csv").write_text(
         f"{CALLS_HEADER}\n{A},{B},{begin},{finish},T1,T2\n")
     con, stats = _ingest(study)
@@ -488,73 +499,6 @@ def test_text_timestamp_formats(fmt: str, begin: str, finish: str, start: str | 
         assert stats["landed_calls"].accepted == 0
     else:
         assert [(str(r[2]), r[4]) for r in _calls(con)] == [(start, 60.0)]
-
-
-@pytest.mark.parametrize(("begin", "finish", "start"), [
-    ("2016-09-05 11:00:00", "2016-09-05 11:01:00", "2016-09-05 11:00:00"),  # the city's time
-    ("2016-09-05 03:00:00 UTC", "2016-09-05 03:01:00 UTC", "2016-09-05 11:00:00"),
-    ("2016-09-05 03:00:00.000000 UTC", "2016-09-05 03:01:00.000000 UTC",  # BigQuery's CSV
-     "2016-09-05 11:00:00"),
-    ("2016-09-05 05:00:00 Europe/Berlin", "2016-09-05 05:01:00 Europe/Berlin",  # CEST, +2
-     "2016-09-05 11:00:00"),
-    ("2016-09-05 11:00:00 AM", "2016-09-05 11:01:00 AM", None),  # a 12-hour clock: a format
-    ("2016-09-05 11:00:00 CST", "2016-09-05 11:01:00 CST", None),  # China's or America's
-    ("2016-09-05 11:00:00 foo", "2016-09-05 11:01:00 foo", None),
-])
-def test_text_times_with_a_zone_or_a_word_after_them(
-        begin: str, finish: str, start: str | None, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without a format, a zone after the time of day is honoured, any other word (which
-    DuckDB's TIMESTAMP cast drops: 11 PM read as 11:00) quarantines the row."""
-    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
-    study, _ = _setup(tmp_path, Case("zone words"))
-    (tmp_path / "operator" / "cdr.csv").write_text(
-        f"{CALLS_HEADER}\n{A},{B},{begin},{finish},T1,T2\n")
-    con, stats = _ingest(study)
-    if start is None:
-        assert stats["landed_calls"].quarantined_by_reason == {"bad_timestamp": 1}
-        assert stats["landed_calls"].accepted == 0
-    else:
-        assert [(str(r[2]), r[4]) for r in _calls(con)] == [(start, 60.0)]
-
-
-@pytest.mark.parametrize("aware_first", [True, False])
-def test_parquet_files_mixing_utc_and_local_times_are_refused(
-        aware_first: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """DuckDB reads every Parquet file as the first one's time type, shifting the other kind by
-    the city's offset: a mix is an error naming a file of each kind. Either kind alone reads
-    the same calls."""
-    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
-    study, _ = _setup(tmp_path, Case("mixed kinds"))
-    src = tmp_path / "operator"
-    utc = pa.timestamp("us", tz="UTC")
-
-    def day_file(name: str, aware: bool) -> None:
-        times = [datetime(2016, 9, 5, 3, 0), datetime(2016, 9, 5, 3, 1)] if aware else \
-            [datetime(2016, 9, 5, 11, 0), datetime(2016, 9, 5, 11, 1)]  # the same instants
-        kind = utc if aware else pa.timestamp("us")
-        pq.write_table(pa.table({"a_party": [A], "b_party": [B],
-                                 "begin": pa.array(times[:1], kind),
-                                 "finish": pa.array(times[1:], kind),
-                                 "a_cell": ["T1"], "b_cell": ["T2"]}), src / name)
-
-    mapping = yaml.safe_load((src / "mapping.yaml").read_text())
-    mapping["calls"]["path"] = "cdr_*.parquet"
-    (src / "mapping.yaml").write_text(yaml.safe_dump(mapping))
-    day_file("cdr_1.parquet", aware_first)
-    day_file("cdr_2.parquet", not aware_first)
-    aware_file, local_file = (1, 2) if aware_first else (2, 1)
-    with pytest.raises(MappingError, match=rf"column 'begin' holds times with a time zone in 1 "
-                       rf"file\(s\) \(e\.g\. .*cdr_{aware_file}\.parquet\) and local times "
-                       rf"without one in 1 \(e\.g\. .*cdr_{local_file}\.parquet\)"):
-        _ingest(study)
-    for aware in (True, False):
-        day_file("cdr_2.parquet", aware)
-        day_file("cdr_1.parquet", aware)
-        con, stats = _ingest(study)
-        assert stats["landed_calls"].accepted == 2
-        # the two files' records are one call at one instant (the second a duplicate_call)
-        assert [(str(r[2]), r[4]) for r in _calls(con)] == [("2016-09-05 11:00:00", 60.0)]
 
 
 def test_a_failed_read_names_the_file_the_reader_names_first() -> None:

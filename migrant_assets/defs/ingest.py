@@ -349,8 +349,6 @@ def subscribers_province_spellings(study: StudyResource) -> dg.AssetCheckResult:
                    dg.AssetCheckSeverity.WARN)
 
 
-
-
 @dg.asset_check(asset=subscribers, name="owner_numbers", pool=DUCKDB_POOL,
                 description="No owner holds more than thresholds.max_numbers_per_owner numbers "
                 "(warns: a placeholder owner id such as -1 merges many people into one user). "
