@@ -10,7 +10,10 @@ rows. It returns :class:`IngestStats` for the asset metadata; the checks read th
 
 from __future__ import annotations
 
+import csv
+import functools
 import hashlib
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -21,7 +24,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from migrant_assets.config import FilesSource, StudyConfig, SyntheticSource
+from migrant_assets.config import PACKAGE_FILES, FilesSource, StudyConfig, SyntheticSource
 from migrant_assets.contract import DataContract, RawRead, file_labels, party_files, read_table
 from migrant_assets.db import (
     drop_tables,
@@ -487,14 +490,24 @@ def owner_numbers(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict[str,
                              {"max_numbers": cfg.thresholds.max_numbers_per_owner}))
 
 
+@functools.cache
+def province_names() -> dict[str, list[str]]:
+    """Other spellings of China's provinces (Chinese characters, pinyin) and the province each
+    names, from the shipped ``data/province_names.csv`` (read once)."""
+    text = (PACKAGE_FILES / "data" / "province_names.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    return {"spellings": [r["spelling"] for r in rows], "provinces": [r["province"] for r in rows]}
+
+
 def province_spellings(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict[str, Any]:
     """How the stored subscribers spell their birth provinces against ``city.province``
     (``sql/ingest/province_spellings.sql``): ``users_in_province`` (as spelled in the config),
-    ``users_with_province`` and ``variants``, the provinces spelled several ways up to case and
-    spaces (``spellings``, ``users``, ``is_study_province``); ``problem`` says what is wrong
-    (None: nothing) and ``locals_affected`` whether it changes who is local."""
+    ``users_with_province`` and ``variants``, the provinces spelled several ways up to case,
+    spaces, a suffix or the script (:func:`province_names`) (``spellings``, ``users``,
+    ``is_study_province``); ``problem`` says what is wrong (None: nothing) and
+    ``locals_affected`` whether it changes who is local."""
     out = first_row(run_sql(con, "ingest/province_spellings.sql",
-                            {"province": cfg.city.province}))
+                            {"province": cfg.city.province, **province_names()}))
     study = [v for v in out["variants"] if v["is_study_province"]]
     out["locals_affected"] = bool(study) or (
         out["users_with_province"] > 0 and out["users_in_province"] == 0)

@@ -999,7 +999,18 @@ def test_end_or_duration_named_as_in_the_contract(column: str, value: str, tmp_p
      {("SHANGHAI", "Shanghai"): (2, True), ("Anhui", "anhui"): (2, False)}),
     ([("13800000008", "O8", "30", "M", "ANHUI", "true", "")], "Shanghai",
      "1 provinces are spelled several ways", {("ANHUI", "Anhui"): (2, False)}),
-    ([], "上海", "no subscriber is born in '上海' (city.province) as spelled", {}),
+    ([], "上海", "the study province is spelled ['Shanghai'] by 1 subscribers",
+     {("Shanghai",): (1, True)}),  # the config in Chinese, the file in pinyin
+    ([], "Beijing", "no subscriber is born in 'Beijing' (city.province) as spelled", {}),
+    # another script or a suffix: two systems' exports merged
+    ([("13800000009", "O9", "30", "M", "上海市", "true", ""),
+      ("13800000008", "O8", "30", "M", "Shanghai Shi", "true", ""),
+      ("13800000007", "O7", "30", "M", "安徽省", "true", "")], "Shanghai",
+     "the study province is spelled ['Shanghai', 'Shanghai Shi', '上海市'] by 3 subscribers",
+     {("Shanghai", "Shanghai Shi", "上海市"): (3, True), ("Anhui", "安徽省"): (2, False)}),
+    ([("13800000009", "O9", "30", "M", "Shanxi", "true", ""),
+      ("13800000008", "O8", "30", "M", "陕西", "true", "")], "Shanghai",
+     None, {}),  # 山西 Shanxi and 陕西 Shaanxi are two provinces
 ])
 def test_province_spellings(subs: list, province: str, problem: str | None, variants: dict,
                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

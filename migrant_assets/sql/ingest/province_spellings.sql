@@ -1,25 +1,50 @@
 -- Birth provinces of the stored subscribers spelled several ways (SPEC §1: a local is born in
--- the study province, $province, compared as spelled): names equal up to case and runs of
--- spaces are one province to a reader but several to the pipeline, so a local spelled
--- 'SHANGHAI' counts as a migrant and province_diversity counts 'Anhui' and 'ANHUI' twice.
+-- the study province, $province, compared as spelled): names equal up to case, spaces, a
+-- suffix (Province, Shi, City; 省, 市, 自治区) or the script ('上海市' and 'Shanghai', through the
+-- province names $spellings -> $provinces of data/province_names.csv) are one province to a
+-- reader but several to the pipeline, so a local spelled '上海市' counts as a migrant and
+-- province_diversity counts 'Anhui' and 'Anhui Province' twice.
 -- One row: the users born in $province as spelled, the users of any known province, and the
 -- groups spelled several ways (spellings by users, most first), plus the study province's group
 -- when none of its users spells it as $province.
-WITH names AS (
+CREATE OR REPLACE TEMP MACRO province_fold(x) AS regexp_replace(
+    lower(regexp_replace(trim(x), '\s+', '', 'g')),
+    '(province|shi|city|municipality|autonomousregion|specialadministrativeregion|sar|省|市'
+    || '|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)$', ''
+);
+WITH aliases AS (
     SELECT
-        birth_province AS name,
-        lower(regexp_replace(trim(birth_province), '\s+', ' ', 'g')) AS folded,
-        count(*) AS users
-    FROM subscribers
-    WHERE birth_province IS NOT NULL
-    GROUP BY birth_province
+        province_fold(spelling) AS alias,
+        province_fold(province) AS canonical
+    FROM (SELECT unnest($spellings) AS spelling, unnest($provinces) AS province)
+),
+names AS (
+    SELECT
+        n.name,
+        coalesce(a.canonical, n.fold) AS folded,
+        n.users
+    FROM (
+        SELECT
+            birth_province AS name,
+            province_fold(birth_province) AS fold,
+            count(*) AS users
+        FROM subscribers
+        WHERE birth_province IS NOT NULL
+        GROUP BY birth_province
+    ) AS n
+    LEFT JOIN aliases AS a ON n.fold = a.alias
+),
+study AS (
+    SELECT coalesce(max(canonical), province_fold($province)) AS folded
+    FROM aliases
+    WHERE alias = province_fold($province)
 ),
 groups AS (
     SELECT
         folded,
         list(name ORDER BY users DESC, name ASC) AS spellings,
         sum(users) AS users,
-        folded = lower(regexp_replace(trim($province), '\s+', ' ', 'g')) AS is_study_province
+        folded = (SELECT s.folded FROM study AS s) AS is_study_province
     FROM names
     GROUP BY folded
 )
