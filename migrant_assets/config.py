@@ -162,8 +162,8 @@ class City(_Model):
 
 class Thresholds(_Model):
     max_degree: int = 500  # SPEC §3 service-like filter
-    # subscribers' owner_numbers check warns above this many numbers of one owner (a
-    # placeholder owner id such as -1 for unregistered numbers makes one user of many people)
+    # subscribers' owner_numbers check warns above this many numbers of one owner (an owner
+    # id that stands for no owner, such as -1 for unregistered numbers, makes one user of many)
     max_numbers_per_owner: int = Field(default=20, ge=1)
     service_user_types: list[str] = Field(default=["delivery", "customer_service", "fraud"])
     min_group_size: int = 10  # SPEC §1 suppression of published aggregates

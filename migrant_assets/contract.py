@@ -594,7 +594,8 @@ def failed_file(message: str, files: list[Path], names: dict[str, str]) -> str |
     """How the file a reader's error ``message`` names first is shown ("Failed to read file X:
     ... read from the original file Y"), else the first file's: where a read of many files
     failed."""
-    named = [str(f) for f in files if str(f) in message]  # the longer of two at one place
+    named = [str(f) for f in files if str(f) in message]
+    # the first named; of two paths at one place (a1.csv begins a10.csv), the longer
     first = min(named, key=lambda f: (message.index(f), -len(f))) if named else str(files[0])
     return names.get(first)
 

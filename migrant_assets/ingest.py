@@ -476,8 +476,8 @@ def subscriber_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 #: What to check when an owner holds implausibly many numbers (the owner_numbers check).
-OWNER_NUMBERS_FIX = ("if the owner id is a placeholder for numbers without a registered owner "
-                     "(-1, 0, UNKNOWN), add it to the mapping's null_tokens (those numbers are "
+OWNER_NUMBERS_FIX = ("if the owner id stands for numbers without a registered owner (-1, 0, "
+                     "UNKNOWN), add it to the mapping's null_tokens (those numbers are "
                      "then quarantined as missing_id, not merged into one user); if the owners "
                      "are companies, raise thresholds.max_numbers_per_owner")
 

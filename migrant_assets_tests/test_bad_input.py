@@ -1030,7 +1030,7 @@ def test_province_spellings(subs: list, province: str, problem: str | None, vari
     assert out["locals_affected"] == (problem is not None and "several ways" not in problem)
 
 
-def test_a_placeholder_owner_id_is_counted_by_owner_numbers(
+def test_an_owner_id_standing_for_no_owner_is_counted_by_owner_numbers(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Numbers exported with owner -1 (no registered owner) are one user: owner_numbers counts
     the owners above thresholds.max_numbers_per_owner; -1 as a null token quarantines them."""
@@ -1038,7 +1038,7 @@ def test_a_placeholder_owner_id_is_counted_by_owner_numbers(
 
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
     subs = [(f"1390000{i:04d}", "-1", "30", "M", "Anhui", "false", "") for i in range(4)]
-    study, _ = _setup(tmp_path, Case("placeholder", subs=subs,
+    study, _ = _setup(tmp_path, Case("no owner", subs=subs,
                                      study={"thresholds": {"max_numbers_per_owner": 3}}))
     con, _ = _ingest(study)
     cfg = StudyConfig.load(study)

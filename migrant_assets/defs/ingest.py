@@ -352,8 +352,8 @@ def subscribers_province_spellings(study: StudyResource) -> dg.AssetCheckResult:
 
 @dg.asset_check(asset=subscribers, name="owner_numbers", pool=DUCKDB_POOL,
                 description="No owner holds more than thresholds.max_numbers_per_owner numbers "
-                "(warns: a placeholder owner id such as -1 merges many people into one user). "
-                "Judges the users.")
+                "(warns: an owner id standing for no owner, such as -1, merges many people "
+                "into one user). Judges the users.")
 def subscribers_owner_numbers(study: StudyResource) -> dg.AssetCheckResult:
     with study.connect() as con:
         out = owner_numbers(con, study.config)
