@@ -1,11 +1,11 @@
 """Benchmark of ingestion (SPEC §1, issue 13): land and ingest every day of a synthetic city and
 print, per stage, wall and CPU seconds and calls/s (cells + estates + subscribers, landing, the
-days of calls, the landing's no_raw_identifiers check) and the peak of DuckDB's spill (the
-``temp_directory``'s bytes, sampled every 0.2 s), peak RSS, the DuckDB file's bytes and each
-ingestion table's bytes per million calls. ``--memory-limit`` sets ``duckdb.memory_limit`` and
-``--batch-mb`` the landing's batch (``ingest.LANDING_BATCH_BYTES``): a 1x (``large``) city at
-600MB in batches of 25.6 MB (10 batches) shows what a 10x city shows at 6GB in its 256 MB
-batches. With ``--baseline DIR`` (a
+days of calls, the landing's no_raw_identifiers and number_forms checks) and the peak of
+DuckDB's spill (the ``temp_directory``'s bytes, sampled every 0.2 s), peak RSS, the DuckDB
+file's bytes and each ingestion table's bytes per million calls. ``--memory-limit`` sets
+``duckdb.memory_limit`` and ``--batch-mb`` the landing's batch
+(``ingest.LANDING_BATCH_BYTES``): a 1x (``large``) city at 600MB in batches of 25.6 MB (10
+batches) shows what a 10x city shows at 6GB in its 256 MB batches. With ``--baseline DIR`` (a
 checkout of older code, e.g. ``git worktree add /tmp/base <commit>``) the same run alternates
 ours and the baseline (A B A B ...), each round in a fresh process and a fresh DuckDB file, and
 prints the medians.
@@ -80,6 +80,9 @@ RUNNER = textwrap.dedent("""
     else:  # older code: the calls files read again
         searched, hits = ingest.raw_identifier_hits(con, cfg, contract, "calls")
     lap("no_raw_identifiers")
+    if hasattr(ingest, "number_forms"):  # the numbers stored with a country code, judged
+        out["written_two_ways"] = ingest.number_forms(con)["written_two_ways"]
+        lap("number_forms")
     out["calls_read"] = landing.read
     out["calls_stored"] = con.execute("SELECT count(*) FROM calls").fetchone()[0]
     out["identifiers_searched"] = searched
@@ -141,13 +144,15 @@ def _run(code: Path, study: Path, batch_mb: float | None) -> dict:
 
 
 def _report(label: str, runs: list[dict]) -> dict:
-    stages = ("subscribers", "landing", "calls", "no_raw_identifiers")
+    # number_forms: the check of numbers written two ways (absent from older code)
+    stages = tuple(s for s in ("subscribers", "landing", "calls", "no_raw_identifiers",
+                               "number_forms") if s in runs[0])
     med = {k: statistics.median(r[k] for r in runs)
            for k in (*stages, *(f"{s}_cpu" for s in stages), *(f"{s}_spill" for s in stages),
                      "peak_rss_mb", "duckdb_bytes")}
     n = runs[0]["calls_read"]
     mcalls = n / 1e6
-    total = med["subscribers"] + med["landing"] + med["calls"] + med["no_raw_identifiers"]
+    total = sum(med[s] for s in stages)
     print(f"\n== {label}: {len(runs)} round(s), medians; {n:,} calls read, "
           f"{runs[0]['calls_stored']:,} stored")
     for stage in stages:
@@ -162,7 +167,9 @@ def _report(label: str, runs: list[dict]) -> dict:
     print(f"  peak RSS {med['peak_rss_mb']:,.0f} MB; DuckDB file {med['duckdb_bytes'] / 1e6:,.0f} "
           f"MB = {med['duckdb_bytes'] / mcalls:,.0f} bytes per million calls")
     print(f"  identifiers searched {runs[0]['identifiers_searched']:,}, hits "
-          f"{runs[0]['raw_identifier_hits']}")
+          f"{runs[0]['raw_identifier_hits']}"
+          + (f"; numbers written two ways {runs[0]['written_two_ways']:,}"
+             if "written_two_ways" in runs[0] else ""))
     sizes = runs[0]["table_bytes"]
     print("  bytes per million calls, by table (each copied alone into a fresh file):")
     for name, b in sorted(sizes.items(), key=lambda kv: -kv[1]):

@@ -88,6 +88,9 @@ class Calendar(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> Calendar:
+        if self.month_end < self.month_start:
+            raise ValueError(f"calendar.month_end ({self.month_end}) is before month_start "
+                             f"({self.month_start}): month_end is the study month's last day")
         if len(self.integration_weeks) != 4 or len(self.departure_weeks) != 3:
             raise ValueError("the calendar needs 4 integration weeks and 3 departure weeks")
         for w in [*self.integration_weeks, *self.departure_weeks]:
@@ -159,20 +162,41 @@ class City(_Model):
         zone_info(value)
         return value
 
+    @model_validator(mode="after")
+    def _box(self) -> City:
+        """The bounding box in WGS-84 degrees, its minimum below its maximum (a box drawn the
+        wrong way round would put every cell and estate outside it)."""
+        for axis, low, high, limit in (("lat", self.min_lat, self.max_lat, 90),
+                                       ("lon", self.min_lon, self.max_lon, 180)):
+            if not -limit <= low < high <= limit:
+                raise ValueError(f"city.min_{axis} ({low}) must be below city.max_{axis} "
+                                 f"({high}), both within ±{limit} degrees (WGS-84)")
+        return self
+
 
 class Thresholds(_Model):
-    max_degree: int = 500  # SPEC §3 service-like filter
+    max_degree: int = Field(default=500, ge=1)  # SPEC §3 service-like filter
     # subscribers' owner_numbers check warns above this many numbers of one owner (an owner
     # id that stands for no owner, such as -1 for unregistered numbers, makes one user of many)
     max_numbers_per_owner: int = Field(default=20, ge=1)
     service_user_types: list[str] = Field(default=["delivery", "customer_service", "fraud"])
-    min_group_size: int = 10  # SPEC §1 suppression of published aggregates
-    quarantine_warn_share: float = 0.02  # asset check warns above this share of rows
-    quarantine_error_share: float = 0.20  # and fails above this one
-    similar_age_departure: int = 5  # SPEC §5
-    similar_age_integration: int = 10
-    max_price_per_sqm: float = 1_000_000.0  # estates above are quarantined as bad_price
-    min_class_size: int = 10  # SPEC §6: fewest users of a class an experiment runs with
+    min_group_size: int = Field(default=10, ge=1)  # SPEC §1 suppression of published aggregates
+    # asset check warns above this share of rows, and fails above the error share
+    quarantine_warn_share: float = Field(default=0.02, ge=0, le=1)
+    quarantine_error_share: float = Field(default=0.20, ge=0, le=1)
+    similar_age_departure: int = Field(default=5, ge=0)  # SPEC §5
+    similar_age_integration: int = Field(default=10, ge=0)
+    # estates above are quarantined as bad_price
+    max_price_per_sqm: float = Field(default=1_000_000.0, gt=0)
+    min_class_size: int = Field(default=10, ge=2)  # SPEC §6: fewest users of a class a run uses
+
+    @model_validator(mode="after")
+    def _shares(self) -> Thresholds:
+        if self.quarantine_error_share < self.quarantine_warn_share:
+            raise ValueError(f"thresholds.quarantine_error_share ({self.quarantine_error_share})"
+                             f" is below quarantine_warn_share ({self.quarantine_warn_share}): "
+                             "the check warns above the one and fails above the other")
+        return self
 
 
 #: Default of ``checks.max_null_share``: the largest share of nulls a feature column may have
@@ -412,19 +436,25 @@ DUPLICATE_KEY = "a key is written a second time in one mapping"
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing a key written twice in one mapping (YAML keeps the last one
-    silently: a second ``thresholds:`` block dropped the first's values)."""
+    """PyYAML's safe loader, with every key as written: a key written twice in one mapping is
+    refused (YAML keeps the last one silently: a second ``thresholds:`` block dropped the
+    first's values), and a plain key is its text (YAML 1.1 reads a recode's ``01:`` as 1 and
+    ``010:`` as 8, ``yes:`` as true, which no file's code is)."""
 
     def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict:
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
+        if not isinstance(node, yaml.MappingNode):
+            return super().construct_mapping(node, deep)
+        self.flatten_mapping(node)  # merge keys (<<) first, as SafeLoader does
+        mapping = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else \
+                self.construct_object(key_node, deep=deep)
+            if key in mapping:
                 raise yaml.constructor.ConstructorError(
                     None, None, DUPLICATE_KEY,  # not the key: a data file may be read as YAML
                     key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep)
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
 
 
 def load_yaml(text: str) -> Any:

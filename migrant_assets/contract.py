@@ -449,6 +449,12 @@ class DataContract(_Model):
         else:
             patterns = [pattern]
         found = sorted({f for pat in patterns for f in self._matches(pat)})
+        if not found and any(glob.glob(str(self.base_dir / pat), recursive=True)
+                             for pat in patterns):
+            raise MappingError(f"every {table} file the mapping's path matches is empty "
+                               "(0 bytes)", str(self.base_dir / pattern),
+                               f"export the {table} again (an export or a copy that failed "
+                               "leaves an empty file)")
         if not found:
             raise MappingError(f"no {table} file matches the mapping's path",
                                str(self.base_dir / pattern),
@@ -1243,9 +1249,10 @@ def _read_table(
                 ident = canonical_identifier(ident, name, contract, p)
             cols.append(f"{ident} AS {name}")
         else:
-            # a code in a number column (a Parquet DOUBLE -1.0) as the rule writes it (-1)
+            # a code in a number column (a Parquet DOUBLE -1.0, a sex coded 1.0 / 2.0) as a
+            # rule or a recode writes it (-1, 1)
             text = _identifier_text(expr, dtype, p, tokens) \
-                if _numeric(dtype) and name in ("event_type", "direction") \
+                if _numeric(dtype) and name in RECODABLE_COLUMNS \
                 else _text(expr, p, tokens)
             if src.recode.get(name):  # the file's value -> the value meant; others unchanged
                 pairs = src.recode[name]

@@ -320,6 +320,7 @@ def land_calls(
             run_sql(con, "ingest/landing_swap.sql", identifiers=STAGED_LANDING)
             run_sql(con, "ingest/raw_identifiers_calls.sql")
             _store_identifier_scan(con, "landed_calls")
+            _store_number_forms(con, "landed_calls", "landing_number_ids")
     finally:
         drop_tables(con, *STAGED_LANDING.values(), if_exists=True)
         drop_tables(con, "landing_file_ids", "landing_numbers", "landing_number_ids",
@@ -377,6 +378,15 @@ def ingest_calls(
                        accepted, dict(sorted(judged.items())), excluded)
 
 
+def _store_number_forms(con: duckdb.DuckDBPyConnection, source: str, numbers: str) -> None:
+    """Store in ``number_forms_<source>`` the pseudonyms of the national forms that the
+    numbers of table ``numbers`` (canonical, in hand during the ingestion) written with a
+    country code could stand for (``sql/ingest/number_forms_write.sql``; :func:`number_forms`
+    judges them)."""
+    run_sql(con, "ingest/number_forms_write.sql",
+            identifiers={"forms_table": f"number_forms_{source}", "numbers": numbers})
+
+
 def ingest_subscribers(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContract
 ) -> IngestStats:
@@ -397,6 +407,7 @@ def ingest_subscribers(
             "rows_read": raw.read, "note": None})
         run_sql(con, "ingest/raw_identifiers_subscribers.sql")
         _store_identifier_scan(con, "subscribers")
+        _store_number_forms(con, "subscribers", raw.table)
     stats = _stats(con, "subscribers", "", "judged_subscribers", raw)
     drop_tables(con, "judged_subscribers", "rejected_lines", raw.table)
     return stats
@@ -480,6 +491,44 @@ OWNER_NUMBERS_FIX = ("if the owner id stands for numbers without a registered ow
                      "UNKNOWN), add it to the mapping's null_tokens (those numbers are "
                      "then quarantined as missing_id, not merged into one user); if the owners "
                      "are companies, raise thresholds.max_numbers_per_owner")
+
+
+#: What to do about a user_type that is neither regular nor a service type.
+USER_TYPES_FIX = ("list it in thresholds.service_user_types when its numbers are not people "
+                  "(a company's, a machine's), or recode it to regular (recode: {user_type: "
+                  "{personal: regular}}; docs/data_contract.md, Values)")
+
+
+def user_types(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The subscribers' user types neither regular nor a service type
+    (``sql/ingest/user_types.sql``): ``numbers``, ``unknown_numbers`` and ``unknown_types``
+    (``user_type``, ``numbers``), codes and counts only."""
+    return first_row(run_sql(con, "ingest/user_types.sql"))
+
+
+#: The share of the subscribers' numbers written two ways from which the number_forms check
+#: fails (ERROR); below it, down to one number, it warns (a foreign number can look like one).
+NUMBER_FORMS_ERROR_SHARE = 0.001
+
+
+def number_forms(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The subscribers' numbers written two ways, with and without a country code, in the
+    subscribers or calls files (``sql/ingest/number_forms.sql``): ``subscriber_numbers``,
+    ``written_two_ways``, and ``check_first``, the numbers rule that makes them one (None when
+    there are none). Counts and country codes only."""
+    out = first_row(run_sql(con, "ingest/number_forms.sql"))
+    cc, trunk = out["country_code"], out["trunk_prefix"]
+    rule = ", ".join([*([f"country_code: '{cc}'"] if cc else []),
+                      f"national_digits: {out['national_digits']}",
+                      *([f"trunk_prefix: '{trunk}'"] if trunk else [])])
+    found = out["written_two_ways"]
+    prefix = f"country code {cc}" if cc else f"trunk prefix {trunk}"
+    return {"subscriber_numbers": out["subscriber_numbers"], "written_two_ways": found,
+            "check_first": None if not found else (
+                f"{found:,} of the subscribers' numbers are written both with {prefix} and "
+                "without it, in the subscribers or the calls files, so some of their calls do "
+                "not link to them: set the mapping's numbers rule "
+                f"(numbers: {{{rule}}}; docs/data_contract.md, Identifiers)")}
 
 
 def owner_numbers(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict[str, Any]:

@@ -363,6 +363,8 @@ CASES = [
          error=(MappingError, "subscribers sets party_from_file_name")),
     Case("no calls file", mapping={"calls": {"path": "nothing/*.csv"}},
          error=(MappingError, "no calls file matches")),
+    Case("an empty cells file", mapping={"cells": {"path": "empty.csv"}},
+         error=(MappingError, r"every cells file the mapping's path matches is empty \(0 bytes")),
     Case("unknown time zone", mapping={"calls": {"timestamps": {"timezone": "Mars/Olympus"}}},
          error=(MappingError, "unknown time zone")),
     Case("unknown time zone of the city", study={"city": {"timezone": "Asia/Shangai"}},
@@ -370,6 +372,20 @@ CASES = [
     Case("memory limit with an injection",
          study={"duckdb": {"memory_limit": "1GB'; DROP TABLE cells; --"}},
          error=(ValidationError, "memory_limit")),
+    # config values that contradict each other are refused when the config loads
+    Case("a bounding box the wrong way round", study={"city": {"min_lat": 31.9, "max_lat": 30.6}},
+         error=(ValidationError, r"city.min_lat \(31.9\) must be below city.max_lat")),
+    Case("a longitude out of range", study={"city": {"max_lon": 422.0}},
+         error=(ValidationError, "city.min_lon .* within ±180 degrees")),
+    Case("an error share below the warn share",
+         study={"thresholds": {"quarantine_warn_share": 0.3, "quarantine_error_share": 0.1}},
+         error=(ValidationError, "quarantine_error_share .0.1. is below quarantine_warn_share")),
+    Case("a share above 1", study={"thresholds": {"quarantine_error_share": 20}},
+         error=(ValidationError, "quarantine_error_share")),
+    Case("a negative price limit", study={"thresholds": {"max_price_per_sqm": -1}},
+         error=(ValidationError, "max_price_per_sqm")),
+    Case("the month's end before its start", study={"calendar": {"month_end": "2016-08-30"}},
+         error=(ValidationError, r"calendar.month_end \(2016-08-30\) is before month_start")),
 ]
 
 
@@ -402,6 +418,7 @@ def _setup(tmp: Path, case: Case) -> tuple[Path, dict]:
         "estates": _write(src / "prices.csv", "xiaoqu,lat,lon,price",
                           [*ESTATES, *(case.estates or [])]),
     }
+    (src / "empty.csv").touch()  # what a failed export leaves
     mapping = {
         "calls": {"path": "cdr.csv", "columns": {
             "caller": "a_party", "callee": "b_party", "start_ts": "begin", "end_ts": "finish",
@@ -698,7 +715,7 @@ def test_numbers_written_with_a_trunk_prefix_in_calls_only_name_the_fix(
 
 def _remap(src: Path, table: str, **update) -> None:
     mapping = yaml.safe_load((src / "mapping.yaml").read_text())
-    mapping[table].update(update)
+    mapping.setdefault(table, {}).update(update)
     (src / "mapping.yaml").write_text(yaml.safe_dump(mapping, allow_unicode=True))
 
 
@@ -896,6 +913,35 @@ def test_attribute_codes_are_recoded_as_the_mapping_says(
         _ingest(study)
 
 
+def test_codes_written_as_numbers_are_recoded(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Codes a Parquet file stores as DOUBLE (sex 1.0 / 2.0, local flag 1.0 / 0.0, province
+    31.0) are read as the whole numbers a recode writes (1, 2); a recode's key written unquoted
+    with a leading zero (``01: M``) is the code as written, not YAML 1.1's integer 1 (nor
+    ``010``'s 8)."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("numeric codes"))
+    src = tmp_path / "operator"
+    pq.write_table(pa.table({
+        "msisdn": [A, B, C], "owner": ["O1", "O2", "O1"], "age": [30.0, 25.0, 30.0],
+        "gender": [1.0, 2.0, 1.0], "province": [34.0, 31.0, 34.0], "local": [1.0, 0.0, 1.0],
+        "kind": ["regular"] * 3}), src / "subs.parquet")
+    _remap(src, "subscribers", path="subs.parquet",
+           recode={"sex": {1: "M", 2: "F"}, "birth_province": {34: "Anhui", 31: "Shanghai"}})
+    con, _ = _ingest(study)
+    assert [_sub(con, o, c) for o in ("O1", "O2") for c in ("sex", "birth_province",
+                                                            "has_local_number", "age")] == [
+        "M", "Anhui", True, 30, "F", "Shanghai", False, 25]
+    _write(src / "subs.csv", SUBS_HEADER, [(A, "O1", "30", "01", "Anhui", "true", "regular"),
+                                           (B, "O2", "25", "010", "Anhui", "true", "regular")])
+    _remap(src, "subscribers", path="subs.csv", recode={"sex": {"01": "M", "010": "F"}})
+    text = (src / "mapping.yaml").read_text()
+    (src / "mapping.yaml").write_text(text.replace("'01'", "01").replace("'010'", "010"))
+    assert "01: M" in (src / "mapping.yaml").read_text()
+    con, _ = _ingest(study)
+    assert [_sub(con, o, "sex") for o in ("O1", "O2")] == ["M", "F"]
+
+
 def test_the_documented_chinese_export_mapping_reads_its_shape(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """docs/your_own_data.md shape (d), its mapping as printed: a GB18030 export in a Spark
@@ -1052,6 +1098,109 @@ def test_an_owner_id_standing_for_no_owner_is_counted_by_owner_numbers(
     assert owner_numbers(con, cfg) == {"users": 2, "owners_over": 0, "their_numbers": 0,
                                        "most_numbers": 2}
     assert stats["subscribers"].quarantined_by_reason == {"missing_id": 4}
+
+
+@pytest.mark.parametrize("key", [KEY, *(f"another-key-{i}-with-32-bytes-at-the-very-least"
+                                          for i in range(5))])
+def test_an_owners_conflicting_attributes_come_from_the_first_row(
+        key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An owner whose numbers disagree (A says 30, M; C says 40, F) takes each attribute from
+    the first row in file order that has one, whatever the pseudonymisation key: a key changed
+    between two runs changes no age."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", key)
+    study, _ = _setup(tmp_path, Case("conflicting attributes"))
+    _write(tmp_path / "operator" / "subs.csv", SUBS_HEADER, [
+        (A, "O1", "", "", "Shanghai", "true", "regular"), SUBS[1],
+        (C, "O1", "40", "F", "Anhui", "true", "regular"),
+        ("13800000009", "O1", "50", "M", "Jiangsu", "true", "regular")])
+    con, _ = _ingest(study)
+    uid = pseudonym(key, "user", "O1")
+    assert con.execute("SELECT age, sex, birth_province, n_numbers FROM subscribers "
+                       "WHERE user_id = ?", [uid]).fetchone() == (40, "F", "Shanghai", 3)
+
+
+def test_user_types_neither_regular_nor_service_are_named(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user_type the config does not know (VIP; a number, from a column mapped by mistake) is
+    counted as regular: the user_types check warns naming it (a number only by its length),
+    and passes once the mapping recodes it."""
+    import dagster as dg
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    study, _ = _setup(tmp_path, Case("user types", subs=[
+        ("13800000009", "O9", "30", "M", "Anhui", "true", "VIP"),
+        ("13800000008", "O8", "30", "M", "Anhui", "true", "vip"),
+        ("13800000007", "O7", "30", "M", "Anhui", "true", "13912345678"),
+        ("13800000006", "O6", "30", "M", "Anhui", "true", "Delivery")]))
+    check = _ingestion_checks(study)[("subscribers", "user_types")]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    md = {k: v.value for k, v in check.metadata.items()}
+    assert (md["numbers"], md["unknown_numbers"], md["judged"]) == (7, 3, 7)
+    assert md["unknown_types"] == [{"user_type": "vip", "numbers": 2},
+                                   {"user_type": "<redacted: 11 characters>", "numbers": 1}]
+    assert "13912345678" not in str(md)
+    _remap(tmp_path / "operator", "subscribers",
+           recode={"user_type": {"VIP": "regular", "vip": "regular", "13912345678": "regular"}})
+    check = _ingestion_checks(study)[("subscribers", "user_types")]
+    assert check.passed and check.metadata["judged"].value == 7
+
+
+#: National calls beside the first (A to B): the usual length of the calls' numbers is 11.
+NATIONAL_CALLS = [(C, "13900000004", f"{DAY} 12:00:00", f"{DAY} 12:01:00", "T1", "T2"),
+                  ("13900000005", "13900000006", f"{DAY} 13:00:00", f"{DAY} 13:01:00", "T1", "T2")]
+
+
+@pytest.mark.parametrize(("shape", "written", "caller_b", "rule", "found"), [
+    ("one way", {}, B, None, 0),
+    ("a foreign number", {}, "+442079460000", None, 0),  # B's call is then from abroad
+    ("subscribers with +86", {B: "+86" + B}, B, {"country_code": "86", "national_digits": 11},
+     1),
+    ("calls with 0086", {}, "0086" + B, {"country_code": "86", "national_digits": 11}, 1),
+    ("calls with a bare 86", {}, "86" + B, {"country_code": "86", "national_digits": 11}, 1),
+    ("calls with a trunk 0", {}, "0" + B, {"national_digits": 11, "trunk_prefix": "0"}, 1),
+    # most subscribers with a bare 86, B without: A and C, in the calls without it, are lost
+    ("subscribers mostly with a bare 86", {A: "86" + A, C: "86" + C, "13800000009":
+                                           "8613800000009"}, B,
+     {"country_code": "86", "national_digits": 11}, 2),
+])
+def test_numbers_written_two_ways_name_the_numbers_rule(
+        shape: str, written: dict, caller_b: str, rule: dict | None, found: int,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A subscriber's number written with a country code (or a trunk 0) in one file and
+    without it in the other loses that subscriber's calls, and every other check passes: the
+    number_forms check fails naming the numbers rule, and the rule it names links the calls."""
+    import dagster as dg
+
+    from migrant_assets.ingest import number_forms
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    call = (caller_b, A, f"{DAY} 11:00:00", f"{DAY} 11:01:00", "T1", "T2")
+    subs = [(written.get(r[0], r[0]), *r[1:])
+            for r in [*SUBS, ("13800000009", "O9", "40", "F", "Anhui", "true", "regular")]]
+    study, _ = _setup(tmp_path, Case(shape, calls=[call, *NATIONAL_CALLS]))
+    _write(tmp_path / "operator" / "subs.csv", SUBS_HEADER, subs)
+    con, _ = _ingest(study)
+    out = number_forms(con)
+    assert (out["subscriber_numbers"], out["written_two_ways"]) == (4, found)
+    b_linked = con.execute("SELECT caller FROM calls WHERE hour(start_ts) = 11").fetchall() == [
+        (_uid("O2"),)]
+    assert b_linked == (written.get(B, B) == caller_b)
+    if rule is None:
+        assert out["check_first"] is None
+        return
+    text = ", ".join(f"{k}: {v!r}" for k, v in rule.items())
+    assert f"numbers: {{{text}}}" in out["check_first"]
+    check = _ingestion_checks(study)[("landed_calls", "number_forms")]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert check.metadata["check_first"].value == out["check_first"]
+    _remap(tmp_path / "operator", "numbers", **rule)
+    con, _ = _ingest(study)
+    assert number_forms(con)["written_two_ways"] == 0
+    assert con.execute("SELECT caller, callee FROM calls WHERE hour(start_ts) IN (10, 11) "
+                       "ORDER BY start_ts").fetchall() == [(_uid("O1"), _uid("O2")),
+                                                           (_uid("O2"), _uid("O1"))]
 
 
 @pytest.mark.parametrize(("unit", "column", "value", "seconds"), [

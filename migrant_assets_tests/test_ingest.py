@@ -384,7 +384,9 @@ def test_ingestion_assets_and_checks(user_data: Path, env: None) -> None:
     assert every == {(a, c) for a in REFERENCE for c in ("row_accounting", "quarantine_share")} | {
         ("subscribers", "no_raw_identifiers"), ("subscribers", "has_users"),
         ("subscribers", "province_spellings"), ("subscribers", "owner_numbers"),
-        ("landed_calls", "no_raw_identifiers"), ("landed_calls", "calendar_coverage")}
+        ("subscribers", "user_types"),
+        ("landed_calls", "no_raw_identifiers"), ("landed_calls", "calendar_coverage"),
+        ("landed_calls", "number_forms")}
     for table in REFERENCE:
         md = first.asset_materializations_for_node(table)[0].metadata
         assert md["dagster/table_name"].value == table
@@ -569,7 +571,7 @@ def test_a_files_source_is_a_set_of_external_assets(user_data: Path) -> None:
     got = json.loads(out.strip().splitlines()[-1])
     assert not got["synthetic"]
     assert got["deps"] == {**{t: [f"source_{t}"] for t in ("subscribers", "cells", "estates")},
-                           "landed_calls": ["cells", "source_calls"]}
+                           "landed_calls": ["cells", "source_calls", "subscribers"]}
     assert got["specs"]["source_calls"] == (
         "calls: one file per day of the calendar (csv), read through the mapping file")
     assert got["specs"]["source_cells"] == "cells: one file (csv), read through the mapping file"

@@ -20,8 +20,10 @@ from migrant_assets.errors import InputError
 from migrant_assets.ingest import (
     EMPTY_SUBSCRIBERS_FIX,
     NO_SUBSCRIBER_FIX,
+    NUMBER_FORMS_ERROR_SHARE,
     OWNER_NUMBERS_FIX,
     UNLINKED_FIX,
+    USER_TYPES_FIX,
     IngestStats,
     calendar_coverage,
     calls_day_facts,
@@ -33,6 +35,7 @@ from migrant_assets.ingest import (
     ingest_subscribers,
     land_calls,
     landing_summary,
+    number_forms,
     owner_numbers,
     province_spellings,
     quarantine_reasons,
@@ -40,6 +43,7 @@ from migrant_assets.ingest import (
     row_accounting,
     source_kind,
     subscriber_counts,
+    user_types,
 )
 
 GROUP = "ingest"
@@ -168,7 +172,8 @@ estates = _place_asset("estates", "Housing estates with prices per m² (SPEC §1
     group_name=GROUP,
     pool=DUCKDB_POOL,
     kinds={"duckdb"},
-    deps=[*SOURCES.get("calls", []), cells],  # unknown cells are hashed against `cells`
+    # unknown cells are hashed against `cells`; the number_forms check reads `subscribers`
+    deps=[*SOURCES.get("calls", []), cells, subscribers],
     metadata=table_name_metadata("landed_calls"),
 )
 def landed_calls(context: dg.AssetExecutionContext, study: StudyResource) -> dg.MaterializeResult:
@@ -366,6 +371,25 @@ def subscribers_owner_numbers(study: StudyResource) -> dg.AssetCheckResult:
                    dg.AssetCheckSeverity.WARN)
 
 
+@dg.asset_check(asset=subscribers, name="user_types", pool=DUCKDB_POOL,
+                description="Every user_type is regular (or empty) or a service type of "
+                "thresholds.service_user_types (warns naming the others, whose numbers are "
+                "counted as regular). Judges the subscribers' numbers.")
+def subscribers_user_types(study: StudyResource) -> dg.AssetCheckResult:
+    with study.connect() as con:
+        out = user_types(con)
+    unknown = out["unknown_types"]
+    shown = ", ".join(f"{t['user_type']} ({t['numbers']})" for t in unknown[:10])
+    fix = (f"{out['unknown_numbers']} numbers of user types neither regular nor service "
+           f"({shown}{', ...' if len(unknown) > 10 else ''}) are counted as regular: "
+           f"{USER_TYPES_FIX}")
+    return verdict(not unknown, out["numbers"],
+                   {**out, "unknown_types": unknown[:10], **({"check_first": fix} if unknown
+                                                              else {})},
+                   None if out["numbers"] else "no subscriber number",
+                   dg.AssetCheckSeverity.WARN)
+
+
 @dg.asset_check(asset=landed_calls, name="calendar_coverage", pool=DUCKDB_POOL,
                 description="Every day of the study calendar has landed calls; days without a "
                 "file or without calls, and rows dated outside the calendar, are listed (fails "
@@ -385,6 +409,23 @@ def landed_calls_calendar_coverage(study: StudyResource) -> dg.AssetCheckResult:
                    cov["days_in_calendar"], {**cov, **hint},
                    severity=dg.AssetCheckSeverity.ERROR if cov["rows_landed"] == 0 else
                    dg.AssetCheckSeverity.WARN)
+
+
+@dg.asset_check(asset=landed_calls, name="number_forms", pool=DUCKDB_POOL,
+                description="The calls and the subscribers write each number one way: a "
+                "subscriber's number also written with a country code (+86 139…, 0086139…, "
+                "86139…) in either file loses some of its calls to the users (fails from 1 in "
+                "1,000 of the subscribers' numbers, warns below). Judges the subscribers' "
+                "numbers.")
+def landed_calls_number_forms(study: StudyResource) -> dg.AssetCheckResult:
+    with study.connect() as con:
+        out = number_forms(con)
+    fix = out.pop("check_first")
+    total, found = out["subscriber_numbers"], out["written_two_ways"]
+    return verdict(found == 0, total, {**out, **({"check_first": fix} if fix else {})},
+                   None if total else "no subscriber number",
+                   dg.AssetCheckSeverity.ERROR if found >= NUMBER_FORMS_ERROR_SHARE * total
+                   else dg.AssetCheckSeverity.WARN)
 
 
 # Daily checks of `calls`. A partitioned check's result is tied to the run's partition only

@@ -9,6 +9,13 @@ CREATE TABLE IF NOT EXISTS subscribers (
     is_service BOOLEAN NOT NULL,
     n_numbers INTEGER NOT NULL
 );
+-- Written by subscribers: the accepted rows per user_type as read (lower case, shown as a
+-- quarantine record shows a code), for the user_types check.
+CREATE TABLE IF NOT EXISTS user_types_subscribers (
+    user_type VARCHAR,
+    numbers BIGINT NOT NULL,
+    is_service BOOLEAN NOT NULL
+);
 -- Written by subscribers.
 CREATE TABLE IF NOT EXISTS number_owner (
     number_id BIGINT,
@@ -98,6 +105,23 @@ CREATE TABLE IF NOT EXISTS identifier_scan_subscribers (
     hits VARCHAR NOT NULL
 );
 
+-- The national forms a number of an ingestion asset's files could stand for when it is written
+-- with a country code ('+86 139…', '0086139…', or digits longer than most of the file's
+-- numbers: '86139…'), as pseudonyms, for the number_forms check (number_forms_write.sql): one
+-- row per form, written by the asset of the name's suffix. Pseudonyms and country codes only.
+CREATE TABLE IF NOT EXISTS number_forms_landed_calls (
+    country_code VARCHAR NOT NULL,
+    trunk_prefix VARCHAR,
+    national_digits INTEGER NOT NULL,
+    national_id BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS number_forms_subscribers (
+    country_code VARCHAR NOT NULL,
+    trunk_prefix VARCHAR,
+    national_digits INTEGER NOT NULL,
+    national_id BIGINT NOT NULL
+);
+
 -- Written by synthetic_city: the files of the generated city (sizes and hashes only).
 CREATE TABLE IF NOT EXISTS synthetic_city (
     table_name VARCHAR NOT NULL,
@@ -131,6 +155,11 @@ COMMENT ON COLUMN subscribers.birth_province IS 'Birth province as given; null w
 COMMENT ON COLUMN subscribers.has_local_number IS 'Any of the owner''s numbers is local.';
 COMMENT ON COLUMN subscribers.is_service IS 'Any of the owner''s numbers has a service user_type.';
 COMMENT ON COLUMN subscribers.n_numbers IS 'Numbers merged into this user.';
+COMMENT ON COLUMN user_types_subscribers.user_type IS
+    'A user_type of the subscribers files, lower case (regular when empty).';
+COMMENT ON COLUMN user_types_subscribers.numbers IS 'Accepted numbers of that type.';
+COMMENT ON COLUMN user_types_subscribers.is_service IS
+    'Listed in thresholds.service_user_types: its numbers are service numbers.';
 COMMENT ON COLUMN number_owner.number_id IS 'Pseudonymised phone number of an operator subscriber.';
 COMMENT ON COLUMN number_owner.user_id IS 'The owner (subscribers.user_id) of the number.';
 COMMENT ON COLUMN cells.cell_id IS 'Cell tower id as given (not an identifier of a person).';
@@ -196,6 +225,20 @@ COMMENT ON COLUMN accounting_calls.rows_read IS
 COMMENT ON COLUMN accounting_calls.note IS 'Why the day is empty, when it is.';
 COMMENT ON COLUMN accounting_calls.rows_excluded IS
     'The other party''s records of calls (a per-party export: MOC and MTC of one call).';
+COMMENT ON COLUMN number_forms_landed_calls.country_code IS
+    'The 1 to 3 digits after + or 00 (or before the national form) taken as a country code.';
+COMMENT ON COLUMN number_forms_landed_calls.trunk_prefix IS
+    'The trunk prefix written before the national form (''0''), or null.';
+COMMENT ON COLUMN number_forms_landed_calls.national_digits IS 'Digits of the national form.';
+COMMENT ON COLUMN number_forms_landed_calls.national_id IS
+    'The pseudonym the national form would have (privacy.pseudonym of kind number).';
+COMMENT ON COLUMN number_forms_subscribers.country_code IS
+    'The 1 to 3 digits after + or 00 (or before the national form) taken as a country code.';
+COMMENT ON COLUMN number_forms_subscribers.trunk_prefix IS
+    'The trunk prefix written before the national form (''0''), or null.';
+COMMENT ON COLUMN number_forms_subscribers.national_digits IS 'Digits of the national form.';
+COMMENT ON COLUMN number_forms_subscribers.national_id IS
+    'The pseudonym the national form would have (privacy.pseudonym of kind number).';
 COMMENT ON COLUMN identifier_scan_landed_calls.identifiers_searched IS
     'Distinct numbers of the calls files (6 characters or more) searched for in every table.';
 COMMENT ON COLUMN identifier_scan_landed_calls.hits IS

@@ -1,22 +1,32 @@
--- Replace the subscribers, their number -> owner map, their quarantined rows and their row
--- accounting (after subscribers.sql and rejected_lines.sql; inside one transaction). One user
--- per owner: attributes from the owner's first number by pseudonym (deterministic), service if
--- any number is a service number, local if any number is local.
+-- Replace the subscribers, their number -> owner map, their user types, their quarantined rows
+-- and their row accounting (after subscribers.sql and rejected_lines.sql; inside one
+-- transaction). One user per owner: each attribute from the owner's first row in file order
+-- that has one (the same whatever the pseudonymisation key), service if any number is a
+-- service number, local if any number is local.
 DELETE FROM number_owner;
 INSERT INTO number_owner SELECT number_id, user_id FROM judged_subscribers WHERE reason IS NULL;
 DELETE FROM subscribers;
 INSERT INTO subscribers
 SELECT
     user_id,
-    arg_min(age, number_id),
-    arg_min(sex, number_id),
-    arg_min(birth_province, number_id),
+    arg_min(age, (_file, _row)),
+    arg_min(sex, (_file, _row)),
+    arg_min(birth_province, (_file, _row)),
     bool_or(is_local_number),
     bool_or(list_contains($service_user_types, user_type)),
     count(*)
 FROM judged_subscribers
 WHERE reason IS NULL
 GROUP BY user_id;
+DELETE FROM user_types_subscribers;
+INSERT INTO user_types_subscribers
+SELECT
+    safe_code(user_type),
+    count(*),
+    list_contains($service_user_types, user_type)
+FROM judged_subscribers
+WHERE reason IS NULL
+GROUP BY ALL;
 DELETE FROM quarantine_subscribers;
 INSERT INTO quarantine_subscribers
 SELECT
