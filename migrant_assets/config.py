@@ -186,12 +186,17 @@ class Thresholds(_Model):
     quarantine_error_share: float = Field(default=0.20, ge=0, le=1)
     similar_age_departure: int = Field(default=5, ge=0)  # SPEC §5
     similar_age_integration: int = Field(default=10, ge=0)
-    # estates above are quarantined as bad_price
+    # estates below or above are quarantined as bad_price (below 100 a price per m² is in
+    # another unit: 6.5 for 65,000 yuan written in 万, 10,000 yuan)
+    min_price_per_sqm: float = Field(default=100.0, gt=0)
     max_price_per_sqm: float = Field(default=1_000_000.0, gt=0)
     min_class_size: int = Field(default=10, ge=2)  # SPEC §6: fewest users of a class a run uses
 
     @model_validator(mode="after")
     def _shares(self) -> Thresholds:
+        if self.max_price_per_sqm <= self.min_price_per_sqm:
+            raise ValueError(f"thresholds.max_price_per_sqm ({self.max_price_per_sqm}) must be "
+                             f"above min_price_per_sqm ({self.min_price_per_sqm})")
         if self.quarantine_error_share < self.quarantine_warn_share:
             raise ValueError(f"thresholds.quarantine_error_share ({self.quarantine_error_share})"
                              f" is below quarantine_warn_share ({self.quarantine_warn_share}): "

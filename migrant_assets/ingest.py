@@ -120,8 +120,9 @@ REASON_FIXES: dict[str, str] = {
     "outside_bbox": "lat and lon swapped, coordinates written as integers (micro-degrees, "
                     "without the decimal point) or in another projection (WGS-84 degrees "
                     "are expected), or the city's bbox in the study config",
-    "bad_price": "the price column, decimal_separator, thousands (65,860) and "
-                 "thresholds.max_price_per_sqm",
+    "bad_price": "the price column, decimal_separator, thousands (65,860), the unit (a "
+                 "price per m² in 万 yuan, 6.5 for 65,000: multiply it in the export) and "
+                 "thresholds.min_price_per_sqm and max_price_per_sqm",
     "duplicate_id": "overlapping files",
 }
 
@@ -444,6 +445,7 @@ def ingest_places(
             "min_lon": city.min_lon,
             "max_lon": city.max_lon,
             "has_price": table == "estates",
+            "min_price": cfg.thresholds.min_price_per_sqm,
             "max_price": cfg.thresholds.max_price_per_sqm,
         },
     )

@@ -294,6 +294,12 @@ CASES = [
          quarantined=("estates", "bad_price")),
     Case("price 'cheap'", estates=[("E2", "31.2", "121.4", "cheap")],
          quarantined=("estates", "bad_price")),
+    Case("price in 万 yuan", estates=[("E2", "31.2", "121.4", "6.5")],
+         quarantined=("estates", "bad_price")),
+    Case("price of 100 per m²", estates=[("E2", "31.2", "121.4", "100")]),  # the minimum
+    Case("a minimum price above the maximum",
+         study={"thresholds": {"min_price_per_sqm": 5000, "max_price_per_sqm": 4000}},
+         error=(ValidationError, r"max_price_per_sqm \(4000.0\) must be above")),
     Case("price '65,860'", estates=[("E2", "31.2", "121.4", '"65,860"')],
          quarantined=("estates", "bad_price")),
     Case("price '65,860' with thousands", estates=[("E2", "31.2", "121.4", '"65,860"')],

@@ -1,8 +1,8 @@
 -- Validate cells or estates (SPEC §1): one generic rule set for point tables with an id.
 -- Input: temp table raw_place(id, lat, lon, price, _file, _row) where price is NULL for cells.
 -- Output: temp table judged_place with the reason (NULL when accepted). NaN and infinite
--- coordinates are bad coordinates; NaN, infinite, non-positive prices and prices above
--- $max_price are bad prices.
+-- coordinates are bad coordinates; NaN and infinite prices, and prices below $min_price or
+-- above $max_price are bad prices.
 CREATE OR REPLACE TEMP TABLE judged_place AS
 SELECT
     * EXCLUDE (reason),
@@ -23,7 +23,7 @@ FROM (
             WHEN lat_value NOT BETWEEN $min_lat AND $max_lat
                 OR lon_value NOT BETWEEN $min_lon AND $max_lon THEN 'outside_bbox'
             WHEN $has_price AND (price_value IS NULL OR NOT isfinite(price_value)
-                OR price_value <= 0 OR price_value > $max_price) THEN 'bad_price'
+                OR price_value < $min_price OR price_value > $max_price) THEN 'bad_price'
         END AS reason
     FROM (
         SELECT
