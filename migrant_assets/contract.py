@@ -1176,6 +1176,13 @@ def _read_table(
                            "read from end_ts, not from a duration", where,
                            "map duration to the column of durations, or drop duration_unit")
     required = _required(table, src, present)
+    if table == "subscribers" and {"age", "birth_year"} <= set(present) \
+            and not {"age", "birth_year"} & _mapped(src):
+        raise MappingError("subscribers: the file has a column age and a column birth_year, "
+                           "and the mapping maps neither (an age at export time beside a year "
+                           "of birth would give two ages)", where,
+                           "map the one to read: columns: {age: age} or "
+                           "{birth_year: birth_year}")
     cols: list[str] = []
     for name in CONTRACT_COLUMNS[table]:
         if table == "calls" and name in (*PARTY_COLUMNS, "direction") \

@@ -1579,6 +1579,18 @@ def test_ages_from_a_birth_year_or_date(tmp_path: Path, monkeypatch: pytest.Monk
                                         "is_local_number": "local"})
     with pytest.raises(MappingError, match="both age and birth_year"):
         _ingest(study)
+    # both named as in the contract, neither mapped: an empty age would hide every birth year
+    _write(src / "subs.csv", "msisdn,owner,age,birth_year,local",
+           [("13800000100", "O1", "", "1986", "true"), ("13800000101", "O2", "", "", "true")])
+    _remap(src, "subscribers", columns={"number": "msisdn", "owner_id": "owner",
+                                        "is_local_number": "local"})
+    with pytest.raises(MappingError, match="a column age and a column birth_year, and the "
+                                           "mapping maps neither"):
+        _ingest(study)
+    _remap(src, "subscribers", columns={"number": "msisdn", "owner_id": "owner",
+                                        "birth_year": "birth_year", "is_local_number": "local"})
+    con, _ = _ingest(study)
+    assert (_sub(con, "O1", "age"), _sub(con, "O2", "age")) == (30, None)
 
 
 def test_a_landing_of_an_earlier_version_is_a_clear_error(
