@@ -256,8 +256,9 @@ class TableSource(_Model):
     missed_calls: Literal["contact", "quarantine"] = "contact"
     # calls: the unit of a numeric duration (a clock duration H:MM:SS is always read as such)
     duration_unit: Literal["s", "ms"] = "s"
-    # contract column -> {value in the file: value meant}, applied before the values are judged
-    recode: dict[str, dict[Code, Code]] = Field(default_factory=dict)
+    # contract column -> {value in the file: value meant}, applied before the values are judged;
+    # a value meant null is "no value" in that column only (age 0 for an unknown age)
+    recode: dict[str, dict[Code, Code | None]] = Field(default_factory=dict)
     # calls, one file per subscriber (bandicoot's layout): each record's party is the file's
     # name without its extensions (true), or the group of a regular expression's first match
     # in the file's path relative to base_dir (:func:`party_files`)
@@ -786,7 +787,7 @@ class _Params:
 #: Columns whose values a mapping may translate (``recode``): attributes and event types, never
 #: identifiers, times or numbers.
 RECODABLE_COLUMNS = ("sex", "birth_province", "is_local_number", "user_type", "event_type",
-                     "direction", "age")
+                     "direction", "age", "birth_year")
 #: Columns holding decimal numbers: a CSV's ``decimal_separator`` is read as the decimal point
 #: and its ``thousands`` separator is dropped.
 DECIMAL_COLUMNS = ("duration", "age", "lat", "lon", "price_per_sqm")
@@ -1264,7 +1265,8 @@ def _read_table(
             if src.recode.get(name):  # the file's value -> the value meant; others unchanged
                 pairs = src.recode[name]
                 recoded = f"MAP({p(list(pairs))}, {p(list(pairs.values()))})"
-                text = f"coalesce(map_extract_value({recoded}, {text}), {text})"
+                text = (f"CASE WHEN map_contains({recoded}, {text}) "
+                        f"THEN map_extract_value({recoded}, {text}) ELSE {text} END")
             # all_varchar: DuckDB applies neither separator, so they are applied here
             thousands = src.csv.get("thousands")
             if name in DECIMAL_COLUMNS and isinstance(thousands, str) and thousands:

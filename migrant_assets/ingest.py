@@ -484,8 +484,14 @@ def quarantine_reasons(
 
 
 def subscriber_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Users, users with a local number, service users, users with several numbers."""
+    """Users, users with a local number, service users, users with several numbers, users
+    with an age and of age 0."""
     return first_row(run_sql(con, "ingest/subscribers_stats.sql"))
+
+
+#: What to do when users are of age 0 (the ages check).
+AGE_0_FIX = ("an age of 0 is how some exports write an unknown age: make it unknown in the age "
+             "column alone with recode: {age: {'0': null}} (docs/data_contract.md, Values)")
 
 
 #: What to check when an owner holds implausibly many numbers (the owner_numbers check).

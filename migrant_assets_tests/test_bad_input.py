@@ -1152,6 +1152,30 @@ def test_user_types_neither_regular_nor_service_are_named(
     assert check.passed and check.metadata["judged"].value == 7
 
 
+def test_age_0_is_named_and_recoded_to_unknown(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Age 0 (an export's code for an unknown age) is read as 0: the ages check warns with the
+    count; ``recode: {age: {'0': null}}`` makes it unknown in the age column only (a local
+    flag 0 stays false)."""
+    import dagster as dg
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    study, _ = _setup(tmp_path, Case("age 0", subs=[
+        ("13800000009", "O9", "0", "M", "Anhui", "0", "regular"),
+        ("13800000008", "O8", "0", "F", "Anhui", "true", "regular")]))
+    check = _ingestion_checks(study)[("subscribers", "ages")]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert (check.metadata["users_aged_0"].value, check.metadata["judged"].value) == (2, 4)
+    assert "recode: {age: {'0': null}}" in check.metadata["check_first"].value
+    _remap(tmp_path / "operator", "subscribers", recode={"age": {"0": None}})
+    check = _ingestion_checks(study)[("subscribers", "ages")]
+    assert check.passed and check.metadata["judged"].value == 2  # O1 and O2
+    con, stats = _ingest(study)
+    assert [_sub(con, o, "age") for o in ("O1", "O8", "O9")] == [30, None, None]
+    assert (_sub(con, "O9", "has_local_number"), stats["subscribers"].quarantined) == (False, 0)
+
+
 #: National calls beside the first (A to B): the usual length of the calls' numbers is 11.
 NATIONAL_CALLS = [(C, "13900000004", f"{DAY} 12:00:00", f"{DAY} 12:01:00", "T1", "T2"),
                   ("13900000005", "13900000006", f"{DAY} 13:00:00", f"{DAY} 13:01:00", "T1", "T2")]

@@ -18,6 +18,7 @@ from migrant_assets.defs.partitions import STUDY, study_days
 from migrant_assets.defs.resources import DUCKDB_POOL, StudyResource
 from migrant_assets.errors import InputError
 from migrant_assets.ingest import (
+    AGE_0_FIX,
     EMPTY_SUBSCRIBERS_FIX,
     NO_SUBSCRIBER_FIX,
     NUMBER_FORMS_ERROR_SHARE,
@@ -369,6 +370,21 @@ def subscribers_owner_numbers(study: StudyResource) -> dg.AssetCheckResult:
     return verdict(over == 0, out["users"], {**out, **({"check_first": fix} if over else {})},
                    None if out["users"] else "no subscriber user",
                    dg.AssetCheckSeverity.WARN)
+
+
+@dg.asset_check(asset=subscribers, name="ages", pool=DUCKDB_POOL,
+                description="No user is of age 0, which exports write for an unknown age "
+                "(warns with the count and the recode that makes it unknown). Judges the users "
+                "with an age.")
+def subscribers_ages(study: StudyResource) -> dg.AssetCheckResult:
+    with study.connect() as con:
+        counts = subscriber_counts(con)
+    aged_0, judged = counts["users_aged_0"], counts["users_with_age"]
+    return verdict(aged_0 == 0, judged,
+                   {"users_with_age": judged, "users_aged_0": aged_0,
+                    **({"check_first": f"{aged_0} users of age 0: {AGE_0_FIX}"} if aged_0
+                       else {})},
+                   None if judged else "no user has an age", dg.AssetCheckSeverity.WARN)
 
 
 @dg.asset_check(asset=subscribers, name="user_types", pool=DUCKDB_POOL,
