@@ -925,6 +925,30 @@ def _refuse_mixed_time_kinds(con: duckdb.DuckDBPyConnection, files: list[Path], 
             "times (timestamps.timezone says whose)")
 
 
+def _refuse_int96_without_zone(con: duckdb.DuckDBPyConnection, files: list[Path], table: str,
+                               src: TableSource, names: dict[str, str]) -> None:
+    """A time column stored as Parquet INT96 (Spark's default, Impala's) holds no time zone:
+    Spark wrote UTC instants, Impala and Hive local times, and DuckDB reads either as local
+    times (Spark's would be shifted by the city's offset, silently). Without
+    ``timestamps.timezone`` saying whose times they are, it is an error."""
+    if src.time_rule.timezone is not None:
+        return
+    times = set()
+    for name in TIME_COLUMNS:
+        mapped = src.columns.get(name, name)
+        times |= {c.lower() for c in ([mapped] if isinstance(mapped, str) else mapped)}
+    int96 = [(c, f) for c, f in run_sql(con, "ingest/parquet_int96_columns.sql",
+                                        {"files": [str(f) for f in files]}).fetchall()
+             if c in times]
+    if int96:
+        column, first = int96[0]
+        raise MappingError(
+            f"{table}: column {column!r} holds Parquet INT96 timestamps, which carry no time "
+            "zone: Spark writes UTC instants in them, Impala and Hive local times",
+            names.get(first), f"say whose times they are: {table}: {{timestamps: {{timezone: "
+            "UTC}} for a Spark export, or the local times' zone (e.g. Asia/Shanghai)")
+
+
 #: A column name as a header writes one: not data read as a header (a file without one).
 _HEADER_NAME = re.compile(r"[A-Za-z_\u4e00-\u9fff][\w .()/%#\-\u4e00-\u9fff]{0,63}")
 
@@ -1170,6 +1194,7 @@ def _read_table(
     present = _describe(con, scan, p, files, table, names)
     if fmt == "parquet":
         _refuse_mixed_time_kinds(con, files, table, names)
+        _refuse_int96_without_zone(con, files, table, src, names)
     rule = src.time_rule
     uses_duration = table == "calls" and reads_duration(src, present)
     if table == "calls" and src.duration_unit != "s" and not uses_duration:

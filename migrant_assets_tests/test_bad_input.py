@@ -584,6 +584,28 @@ def test_parquet_numbers_stored_as_double_link_to_text_numbers(
                             pd_ts("2016-09-05 11:01:00"), 60.0, "T1")]
 
 
+def test_int96_times_need_their_zone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spark's default Parquet timestamps (INT96) hold UTC instants without saying so, and were
+    read as Shanghai times (8 h early, every check passing): without timestamps.timezone they
+    are an error naming Spark and Impala; with ``timezone: UTC`` the instant is read."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("int96"))
+    src = tmp_path / "operator"
+    utc = [pa.array([datetime(2016, 9, 5, 3, 0)], pa.timestamp("us")),
+           pa.array([datetime(2016, 9, 5, 3, 1)], pa.timestamp("us"))]
+    pq.write_table(pa.table({"a_party": [A], "b_party": [B], "begin": utc[0], "finish": utc[1],
+                             "a_cell": ["T1"], "b_cell": ["T2"]}), src / "cdr.parquet",
+                   use_deprecated_int96_timestamps=True)
+    assert pq.ParquetFile(src / "cdr.parquet").schema.column(2).physical_type == "INT96"
+    _remap(src, "calls", path="cdr.parquet")
+    with pytest.raises(MappingError, match="column 'begin' holds Parquet INT96 timestamps"):
+        _ingest(study)
+    _remap(src, "calls", timestamps={"timezone": "UTC"})
+    con, _ = _ingest(study)
+    assert _calls(con) == [(_uid("O1"), _uid("O2"), pd_ts("2016-09-05 11:00:00"),
+                            pd_ts("2016-09-05 11:01:00"), 60.0, "T1")]
+
+
 def test_numeric_times_need_a_unit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
     study, _ = _setup(tmp_path, Case("epoch"))
@@ -816,7 +838,8 @@ def test_a_spark_or_hive_export_folder(layout: str, tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """A Spark or Hive export: Parquet parts under ``day=…`` (or year/month/day) folders beside
     ``_SUCCESS`` and ``.crc`` files, the calls path a folder or a ``**`` pattern, timestamps
-    possibly as legacy INT96. Markers and checksums are not read; the call is."""
+    possibly as legacy INT96 (local times, as Hive writes them). Markers and checksums are not
+    read; the call is."""
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
     study, _ = _setup(tmp_path, Case(layout))
     src = tmp_path / "operator"
@@ -835,6 +858,8 @@ def test_a_spark_or_hive_export_folder(layout: str, tmp_path: Path,
     path = {"folder": "calls", "folder/": "calls/", "nested **": "calls/**/*.parquet",
             "int96": "calls/*/*.parquet"}[layout]
     _remap(src, "calls", path=path)
+    if layout == "int96":  # Hive's INT96 local times: the mapping says whose
+        _remap(src, "calls", timestamps={"timezone": "Asia/Shanghai"})
     con, stats = _ingest(study)
     assert stats["landed_calls"].read == 1 and stats["landed_calls"].accepted == 1
     assert (_uid("O1"), _uid("O2")) in {(r[0], r[1]) for r in _calls(con)}
