@@ -44,14 +44,29 @@ def register_pseudonym_macro(con: duckdb.DuckDBPyConnection, key: str) -> None:
     )
 
 
+#: Integer columns are searched for identifiers of at least this value (10 digits: a phone
+#: number with its area code in most numbering plans). Integer columns hold pseudonyms, counts,
+#: row numbers and ages, which a shorter identifier (a sequential owner id such as 100005) can
+#: equal by chance; a leak through a bug would store the long numbers too.
+MIN_INTEGER_IDENTIFIER = 10**9
+
+#: Text that a table holds by design and that no person is identified by: the reference
+#: files' ids (cells, estates) and the input files' labels (every column ``file``; a file named
+#: by a number has a label that is not one). An identifier equal to one of their tokens (an
+#: owner id 100008 and an LTE cell 460-11-10001-100008; an owner id 20160905 and a file
+#: cdr_20160905.csv) is explained by them, not a leak, and is not searched for.
+_EXPLAINED_IDS = (("cells", "cell_id"), ("estates", "estate_id"))
+
+
 def find_raw_identifiers(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Where the identifiers of temp table ``raw_identifiers`` (the source's, in hand while
     ``migrant_assets.ingest`` ingests it) occur in the tables of the DuckDB file (views only
     repeat them): ``{"table.column": rows}`` (SPEC §1).
 
-    Integer columns are matched against the identifiers that read as integers; text columns are
-    split into alphanumeric tokens (so a number inside a JSON record is found too), each
-    distinct text once.
+    Integer columns are matched against the identifiers that read as integers of at least
+    :data:`MIN_INTEGER_IDENTIFIER`; text columns are split into alphanumeric tokens (so a number
+    inside a JSON record is found too), each distinct text once. Identifiers equal to a token of
+    the ids and labels of :data:`_EXPLAINED_IDS` are not searched for.
     """
     columns = con.execute(
         "SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns AS c "
@@ -59,8 +74,15 @@ def find_raw_identifiers(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         "WHERE c.table_schema = 'main' AND c.table_catalog = current_database() "
         "AND t.table_type = 'BASE TABLE' "
         "AND (c.data_type = 'VARCHAR' OR c.data_type IN ('BIGINT', 'INTEGER', 'HUGEINT', "
-        "'UBIGINT'))"
+        "'UBIGINT')) ORDER BY 1, 2"
     ).fetchall()
+    explained = [f"SELECT unnest(regexp_extract_all(v, '[A-Za-z0-9+]+')) FROM (SELECT DISTINCT "
+                 f"{quote_identifier(c)} AS v FROM {quote_identifier(t)})"
+                 for t, c, dtype in columns
+                 if dtype == "VARCHAR" and ((t, c) in _EXPLAINED_IDS or c == "file")]
+    con.execute("CREATE OR REPLACE TEMP TABLE searched_identifiers AS SELECT * FROM "
+                "raw_identifiers" + (f" WHERE token NOT IN ({' UNION '.join(explained)})"
+                                     if explained else ""))
     hits: dict[str, int] = {}
     for table, column, dtype in columns:
         if dtype == "VARCHAR":  # each distinct text split once, its hits counted per row
@@ -69,15 +91,17 @@ def find_raw_identifiers(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
                 "v, '[A-Za-z0-9+]+')) AS token, n "
                 f"FROM (SELECT {quote_identifier(column)} AS v, count(*) AS n "
                 f"FROM {quote_identifier(table)} GROUP BY 1)) "
-                f"WHERE token IN (SELECT token FROM raw_identifiers)"
+                f"WHERE token IN (SELECT token FROM searched_identifiers)"
             )
         else:
             query = (
                 f"SELECT count(*) FROM (SELECT {quote_identifier(column)} AS v "
                 f"FROM {quote_identifier(table)}) "
-                f"WHERE v IN (SELECT as_int FROM raw_identifiers WHERE as_int IS NOT NULL)"
+                f"WHERE v IN (SELECT as_int FROM searched_identifiers "
+                f"WHERE as_int >= {MIN_INTEGER_IDENTIFIER})"
             )
         n = con.execute(query).fetchone()[0]
         if n:
             hits[f"{table}.{column}"] = n
+    con.execute("DROP TABLE searched_identifiers")
     return hits

@@ -1201,6 +1201,38 @@ def test_age_0_is_named_and_recoded_to_unknown(tmp_path: Path,
     assert (_sub(con, "O9", "has_local_number"), stats["subscribers"].quarantined) == (False, 0)
 
 
+def test_sequential_owner_ids_beside_cell_ids_and_counts_are_no_leak(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Owner ids 100001, 100002 (a CRM's sequence) equal a part of an LTE cell id
+    (460-11-10001-100001), a token of a file name and a count: the blocking privacy search
+    stopped the pipeline on them. Those are explained by the cells file, the file labels and
+    the counts; the same owner id inside other text, and a phone number stored as an integer,
+    are still found."""
+    from migrant_assets.ingest import identifier_scan
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("sequential owners"))
+    src = tmp_path / "operator"
+    _write(src / "subs_100002.csv", SUBS_HEADER,  # the bad age stores the file's name
+           [(A, "100001", *SUBS[0][2:]), (B, "100002", *SUBS[1][2:]), (C, "100001", *SUBS[2][2:]),
+            ("13800000009", "100003", "old", "M", "Anhui", "true", "regular")])
+    _write(src / "towers.csv", "tower,latitude,longitude",
+           [("460-11-10001-100001", "31.20", "121.40"), ("T2", "31.30", "121.50")])
+    _remap(src, "subscribers", path="subs_100002.csv")
+    cfg = StudyConfig.load(study)
+    contract = contract_for(cfg)
+    con = connect(":memory:")
+    con.execute("CREATE TABLE counts (n BIGINT)")
+    con.execute("INSERT INTO counts VALUES (100002)")  # a count or a row number
+    ingest_places(con, cfg, contract, "cells")
+    ingest_subscribers(con, cfg, contract)
+    assert identifier_scan(con, "subscribers")[1] == {}
+    con.execute("CREATE TABLE planted (note VARCHAR, n BIGINT)")
+    con.execute(f"INSERT INTO planted VALUES ('owner 100003 again', {A})")
+    ingest_subscribers(con, cfg, contract)
+    assert identifier_scan(con, "subscribers")[1] == {"planted.note": 1, "planted.n": 1}
+
+
 #: National calls beside the first (A to B): the usual length of the calls' numbers is 11.
 NATIONAL_CALLS = [(C, "13900000004", f"{DAY} 12:00:00", f"{DAY} 12:01:00", "T1", "T2"),
                   ("13900000005", "13900000006", f"{DAY} 13:00:00", f"{DAY} 13:01:00", "T1", "T2")]
