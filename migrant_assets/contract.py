@@ -757,13 +757,24 @@ def _zone_info(name: str) -> ZoneInfo:
 
 
 _REDACT = re.compile(r"[0-9][0-9 ()+.\-]{4,}[0-9]|[A-Za-z0-9_@.+\-]{24,}")
+#: A value DuckDB quotes in a message ("Could not convert string '9643ae6487eb6d14' to INT64"):
+#: a hexadecimal id or any other value from a file, shown only by its length.
+_QUOTED_VALUE = re.compile(r"'([^']{6,})'")
 
 
-def redact(message: str, limit: int = 300) -> str:
-    """An error message without anything that could be an identifier or a data line: runs of
-    six or more digits and long tokens are replaced, and the text is cut to ``limit``."""
+def redact(message: str, limit: int = 300, names: dict[str, str] | None = None) -> str:
+    """An error message without anything that could be an identifier or a data line: values
+    DuckDB quotes (6 characters or more), runs of six or more digits and long tokens are
+    replaced, and the text is cut to ``limit``. Each path of ``names`` is shown as its label
+    (:func:`shown`), which is never an identifier: a date in a file's name stays readable."""
     first = message.strip().splitlines()[0] if message.strip() else ""
-    out = _REDACT.sub("<redacted>", first)
+    paths = sorted(names or {}, key=len, reverse=True)  # a path may begin another
+    for i, path in enumerate(paths):
+        first = first.replace(path, f"\x00{i}\x00")
+    out = _QUOTED_VALUE.sub(lambda m: f"'<{len(m.group(1))} characters>'", first)
+    out = _REDACT.sub("<redacted>", out)
+    for i, path in enumerate(paths):
+        out = out.replace(f"\x00{i}\x00", names[path])
     return out if len(out) <= limit else out[:limit] + "…"
 
 
@@ -902,7 +913,7 @@ def _describe(con: duckdb.DuckDBPyConnection, scan: str, p: _Params, files: list
         rows = con.execute(sql, p.of(sql)).fetchall()
     except duckdb.Error as e:
         raise MappingError(f"{table}: the file cannot be read ({type(e).__name__}: "
-                           f"{redact(shown(str(e), names))})", failed_file(str(e), files, names),
+                           f"{redact(str(e), names=names)})", failed_file(str(e), files, names),
                            "check the file's format and the mapping's csv options") from None
     return {r[0].lower(): (r[0], r[1]) for r in rows}
 
@@ -1312,8 +1323,10 @@ def _read_table(
         con.execute(sql, p.of(sql))
     except duckdb.Error as e:
         raise MappingError(f"{table}: reading the files failed ({type(e).__name__}: "
-                           f"{redact(shown(str(e), names))})", failed_file(str(e), files, names),
-                           "check the mapping's columns, timestamps and csv options") from None
+                           f"{redact(str(e), names=names)})", failed_file(str(e), files, names),
+                           "check the mapping's columns, timestamps and csv options; with "
+                           "several files, that each has the same columns of the same types "
+                           "(an export delivered in parts may differ)") from None
     finally:
         con.execute("SET preserve_insertion_order = false")
     rejected: list[tuple[str, int, str]] = []

@@ -606,6 +606,27 @@ def test_int96_times_need_their_zone(tmp_path: Path, monkeypatch: pytest.MonkeyP
                             pd_ts("2016-09-05 11:01:00"), 60.0, "T1")]
 
 
+def test_a_value_quoted_in_a_reader_error_is_not_shown(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two deliveries of subscribers, owner ids as integers in the first and as hex strings in
+    the second: DuckDB's error quotes the hex id it could not convert; the message shows its
+    length only, and the files' names (dates in them) as they are."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("two deliveries"))
+    src = tmp_path / "operator"
+    columns = dict(zip(SUBS_HEADER.split(","), zip(*SUBS), strict=True))
+    pq.write_table(pa.table({**columns, "owner": pa.array([1001, 1002, 1001], pa.int64())}),
+                   src / "subs_20160901.parquet")
+    pq.write_table(pa.table({**columns, "owner": ["9643ae6487eb6d14"] * 3}),
+                   src / "subs_20160915.parquet")
+    _remap(src, "subscribers", path="subs_2016*.parquet")
+    with pytest.raises(MappingError) as info:
+        _ingest(study)
+    text = str(info.value)
+    assert "9643ae6487eb6d14" not in text and "'<16 characters>'" in text, text
+    assert "subs_20160915.parquet" in text and "the same columns of the same types" in text
+
+
 def test_numeric_times_need_a_unit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
     study, _ = _setup(tmp_path, Case("epoch"))
