@@ -129,6 +129,9 @@ CASES = [
     Case("an owner id in hex that reads as scientific notation (8e123456)",
          subs=[("13800000009", "8e123456", "30", "M", "Anhui", "true", "")],
          check=lambda con: _is(_sub(con, "8e123456", "age"), 30)),
+    Case("a long hex owner id of digits and one e (73910284657231e3)",  # not rounded_id
+         subs=[("13800000009", "73910284657231e3", "30", "M", "Anhui", "true", "")],
+         check=lambda con: _is(_sub(con, "73910284657231e3", "age"), 30)),
     Case("cell id rounded by a spreadsheet", cells=[("1.2345E+9", "31.2", "121.4")],
          quarantined=("cells", "rounded_id")),
     Case("number rounded by a spreadsheet", calls=[("1.38E+10", B, T + "11:00:00",
@@ -614,7 +617,7 @@ def test_a_value_quoted_in_a_reader_error_is_not_shown(
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
     study, _ = _setup(tmp_path, Case("two deliveries"))
     src = tmp_path / "operator"
-    columns = dict(zip(SUBS_HEADER.split(","), zip(*SUBS), strict=True))
+    columns = dict(zip(SUBS_HEADER.split(","), zip(*SUBS, strict=True), strict=True))
     pq.write_table(pa.table({**columns, "owner": pa.array([1001, 1002, 1001], pa.int64())}),
                    src / "subs_20160901.parquet")
     pq.write_table(pa.table({**columns, "owner": ["9643ae6487eb6d14"] * 3}),

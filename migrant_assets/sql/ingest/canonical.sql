@@ -5,13 +5,14 @@
 -- or the nested macros of canonical_phone expand into thousands of copies of the column and
 -- take seconds to plan.
 
--- A float-encoded integer ('1.39e10', '13912345678.0') as the integer's digits; any other text
--- as it is.
+-- A float-encoded integer ('1.39e10', '1.39E+10', '13912345678.0') as the integer's digits;
+-- any other text as it is. A float is written with a decimal point or an exponent's sign: a
+-- hexadecimal id of digits and one e ('73910284657231e3', '1e10') is not one.
 CREATE OR REPLACE TEMP MACRO float_digits(t) AS list_transform(
     [t], lambda x:
         CASE
             WHEN regexp_full_match(x, '[+]?[0-9]+(\.[0-9]*)?([eE][+]?[0-9]+)?')
-                AND regexp_matches(x, '[.eE]')
+                AND regexp_matches(x, '[.]|[eE][+]')
                 AND isfinite(TRY_CAST(x AS DOUBLE))
                 AND TRY_CAST(x AS DOUBLE) = trunc(TRY_CAST(x AS DOUBLE))
                 AND TRY_CAST(x AS DOUBLE) < 1e18
