@@ -1430,6 +1430,27 @@ def test_the_records_of_a_call_stamped_apart(within: float, calls: list, tmp_pat
         {"other_party_record": 12 - len(calls)} if len(calls) < 12 else {})
 
 
+def test_a_pair_of_records_stamped_apart_and_delivered_twice_is_one_call(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A caller's record and the callee's a second later, both delivered twice (a call across
+    midnight written in both days' files): one call; the other copies are one other-party
+    record and two duplicates (the second callee copy made a call of its own)."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("delivered twice"))
+    src = tmp_path / "operator"
+    records = [(A, B, "MOC", "10:00:00", "T1"), (B, A, "MTC", "10:00:01", "T2")] * 2
+    _write(src / "cdr.csv", "msisdn,other,rtype,begin,finish,served_cell",
+           [(s, o, d, f"{DAY} {t}", f"{DAY} 10:05:00", c) for s, o, d, t, c in records])
+    _remap(src, "calls", columns={"party": "msisdn", "other_party": "other", "start_ts": "begin",
+                                  "end_ts": "finish", "direction": "rtype", "cell": "served_cell"},
+           directions={"outgoing": ["MOC"], "incoming": ["MTC"], "match_within_s": 2})
+    con, stats = _ingest(study)
+    assert [r[:2] + r[5:] for r in _calls(con)] == [(_uid("O1"), _uid("O2"), "T1")]
+    assert con.execute("SELECT callee_cell FROM calls").fetchall() == [("T2",)]
+    assert (stats["calls"].quarantined_by_reason, stats["calls"].excluded_by_reason) == (
+        {"duplicate_call": 2}, {"other_party_record": 1})
+
+
 @pytest.mark.parametrize("layout", ["files", "folders"])
 def test_one_file_per_party_named_by_its_number(layout: str, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:

@@ -35,9 +35,11 @@ ruled AS (
 ),
 -- A per-party export's callee record is matched to the caller record of the same two parties
 -- nearest to it within $match_within_s seconds (on a tie, the one at or before it, then the
--- earlier); of the callee records matched to one caller record, the nearest (then the first in
--- file order) takes its start: switches may stamp the two records of a call a second apart.
--- Both sides are bucketed by $match_within_s seconds, so each record meets only its neighbours.
+-- earlier); of the callee starts matched to one caller record, the nearest (then the earlier)
+-- takes its start, with every callee record of that start (a record delivered twice is then a
+-- duplicate of the call, not a call of its own): switches may stamp the two records of a call
+-- a second apart. Both sides are bucketed by $match_within_s seconds, so each record meets only
+-- its neighbours.
 caller_starts AS (
     SELECT DISTINCT
         caller,
@@ -47,10 +49,8 @@ caller_starts AS (
     FROM ruled
     WHERE reason IS NULL AND side = 'caller' AND $match_within_s > 0
 ),
-callee_records AS (
-    SELECT
-        file_id,
-        row_number,
+callee_starts AS (
+    SELECT DISTINCT
         caller,
         callee,
         start_ts,
@@ -61,14 +61,12 @@ callee_records AS (
 ),
 candidates AS (
     SELECT
-        r.file_id,
-        r.row_number,
         r.caller,
         r.callee,
         r.start_ts,
         c.start_ts AS caller_start,
         abs(epoch(c.start_ts) - epoch(r.start_ts)) AS gap
-    FROM callee_records AS r
+    FROM callee_starts AS r
     INNER JOIN caller_starts AS c
         ON r.caller = c.caller AND r.callee = c.callee AND r.bucket = c.bucket
     WHERE abs(epoch(c.start_ts) - epoch(r.start_ts)) <= $match_within_s
@@ -77,7 +75,7 @@ nearest_start AS (
     SELECT *
     FROM candidates
     QUALIFY row_number() OVER (
-        PARTITION BY file_id, row_number
+        PARTITION BY caller, callee, start_ts
         ORDER BY gap, caller_start > start_ts, caller_start
     ) = 1
 ),
@@ -86,7 +84,7 @@ matched AS (
     FROM nearest_start
     QUALIFY row_number() OVER (
         PARTITION BY caller, callee, caller_start
-        ORDER BY gap, file_id, row_number
+        ORDER BY gap, start_ts
     ) = 1
 ),
 snapped AS (
@@ -98,7 +96,8 @@ snapped AS (
         CASE WHEN r.side IS NULL THEN r.end_ts END AS end_key
     FROM ruled AS r
     LEFT JOIN matched AS n
-        ON n.file_id = r.file_id AND n.row_number = r.row_number
+        ON r.side = 'callee' AND r.reason IS NULL AND n.caller = r.caller
+        AND n.callee = r.callee AND n.start_ts = r.start_ts
 ),
 -- The records of one call are the valid rows with the same caller, callee and start time (and
 -- end, without sides: end_key): the
