@@ -111,8 +111,10 @@ REASON_FIXES: dict[str, str] = {
                      "local flag as true/false, t/f, 1/0, yes/no, y/n or 是/否, the age as "
                      "whole years; other codes need a recode (recode: {sex: {'1': M, '2': F}}"
                      ", {is_local_number: {本地: 'true', 外地: 'false'}}, age bands {age: "
-                     "{'25-34': '30'}}), and a year or date of birth maps to birth_year "
-                     "(docs/data_contract.md, Values)",
+                     "{'25-34': '30'}}), a year or date of birth maps to birth_year, and "
+                     "a code for an unknown value (a birth date 00000000, a sex 0) is "
+                     "recoded to null ({birth_year: {'00000000': null}}; "
+                     "docs/data_contract.md, Values)",
     "duplicate_number": "numbers listed twice: overlapping subscribers files, or a number "
                         "that changed owner or plan within the month (the first row in file "
                         "order is kept: keep the row that holds for the month)",
@@ -497,8 +499,12 @@ AGE_0_FIX = ("an age of 0 is how some exports write an unknown age: make it unkn
 #: What to check when an owner holds implausibly many numbers (the owner_numbers check).
 OWNER_NUMBERS_FIX = ("if the owner id stands for numbers without a registered owner (-1, 0, "
                      "UNKNOWN), add it to the mapping's null_tokens (those numbers are "
-                     "then quarantined as missing_id, not merged into one user); if the owners "
-                     "are companies, raise thresholds.max_numbers_per_owner")
+                     "then quarantined as missing_id, not merged into one user); if it is a "
+                     "company whose staff use its numbers, each number is a person: export "
+                     "those numbers with an owner id of their own (the merged user's calls "
+                     "between colleagues are self_calls); raise "
+                     "thresholds.max_numbers_per_owner only for owners that are one person or "
+                     "one service")
 
 
 #: What to do about a user_type that is neither regular nor a service type.
