@@ -977,11 +977,37 @@ def _header_names(present: dict[str, tuple[str, str]]) -> list[str]:
             else f"<column {i}>" for i, n in enumerate(_file_column_names(present), 1)]
 
 
-def _header_fix(present: dict[str, tuple[str, str]], fix: str) -> str:
-    """``fix``, and what to check first when the column names look like data."""
+def _first_line_not_utf8(files: list[Path]) -> bool:
+    """Whether the first file is text whose first line (its first 64 KB) is not UTF-8: a
+    GB18030 or cp1252 export read without ``csv.encoding``, whose header DuckDB cannot read."""
+    first = files[0]
+    if first.suffix.lower() == ".parquet":
+        return False
+    opener = gzip.open if first.suffix == ".gz" else open
+    try:
+        with opener(first, "rb") as f:
+            head = f.read(1 << 16)
+    except (OSError, EOFError):
+        return False
+    line = head.split(b"\n", 1)[0]
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return e.start < len(line) - 3  # not a character cut at the 64 KB edge
+    return False
+
+
+def _header_fix(present: dict[str, tuple[str, str]], fix: str,
+                files: list[Path] | None = None) -> str:
+    """``fix``, and what to check first when the column names look like data, or the header is
+    not UTF-8 (``files``: the files read)."""
     names = _file_column_names(present)
     if any("\x00" in n for n in names):
         return "the file looks like UTF-16: set csv: {encoding: utf-16}; then " + fix
+    if files and _first_line_not_utf8(files):
+        return ("the file's first line is not UTF-8 (a Chinese export in GB18030 or GBK, a "
+                "Windows one in cp1252): set csv: {encoding: gb18030}, or the export's "
+                "encoding; then " + fix)
     if names and all(re.fullmatch(r"column[0-9]+", n) for n in names):
         return ("the file seems to have no header line (its columns are named column0, "
                 "column1, ... by position): map to those names, or set csv: {header: true} if "
@@ -1258,14 +1284,14 @@ def _read_table(
                         f"calls: the file has no column 'end_ts' or 'duration' (a call's end "
                         f"or its duration in seconds); it has {has}", where,
                         _header_fix(present, "map end_ts or duration to one of those columns "
-                                    "in calls.columns"))
+                                    "in calls.columns", files))
                 if name in src.columns or name in required:
                     absent = parts[found_parts.index(None)]
                     raise MappingError(
                         f"{table}: column {absent!r} (contract column {name!r}) is not in the "
                         f"file; it has {has}", where,
                         _header_fix(present, f"map {name} to one of those columns in "
-                                    f"{table}.columns"))
+                                    f"{table}.columns", files))
                 kind = "TIMESTAMPTZ" if name in TIME_COLUMNS else "VARCHAR"
                 cols.append(f"CAST(NULL AS {kind}) AS {name}")
                 if name in TIME_COLUMNS:

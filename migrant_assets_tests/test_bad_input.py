@@ -788,6 +788,10 @@ def test_csv_in_a_legacy_encoding_is_read_through_a_utf8_copy(
     assert stats["subscribers"].accepted == 3
     assert _sub(con, "王伟", "birth_province") == "安徽"  # the pseudonym of the decoded owner id
     assert not list((tmp_path / "work").glob("**/transcoded-*"))  # the copies are removed
+    # without the encoding the header cannot be read: the fix names the encoding, not a header
+    _remap(src, "subscribers", csv={})
+    with pytest.raises(MappingError, match="first line is not UTF-8.*encoding: gb18030"):
+        _ingest(study)
 
     study, _ = _setup(tmp_path / "gbk", Case("gbk"))
     src = tmp_path / "gbk" / "operator"
