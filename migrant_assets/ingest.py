@@ -145,6 +145,13 @@ EMPTY_SUBSCRIBERS_FIX = ("the subscribers file has no rows (empty, or a header o
 UNLINKED_FIX = ("numbers written differently in calls and subscribers: the mapping's numbers "
                 "rule, country_code (+86… against 138…), trunk_prefix (0151… against "
                 "+49151…) and national_digits (docs/data_contract.md, Identifiers)")
+#: What to do when a per-party export's callee records stand as calls beside the caller's
+#: record of the same call a few seconds earlier or later (the per_party_records check).
+STAMPED_APART_FIX = ("the switch stamps the caller's and the callee's record of a call apart, "
+                     "so each such call is counted twice: set calls.directions.match_within_s "
+                     "(e.g. 2; at most 60) to the largest gap (docs/data_contract.md)")
+#: The share of a day's landed rows stamped apart from which per_party_records fails (ERROR).
+STAMPED_APART_ERROR_SHARE = 0.01
 #: Rows the mapping's own rules leave out of the study: counted per file, never quarantined.
 EXCLUSION_REASONS = ("not_a_call", "outside_calendar")
 #: Rows a day of calls leaves out: the other party's record of a call already counted (a

@@ -1455,6 +1455,38 @@ def test_a_pair_of_records_stamped_apart_and_delivered_twice_is_one_call(
         {"duplicate_call": 2}, {"other_party_record": 1})
 
 
+def test_records_stamped_apart_without_match_within_s_are_named(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The callee's record a second after the caller's, without directions.match_within_s:
+    each call is counted twice (every other check passes); per_party_records fails naming
+    match_within_s, and passes once it is set. A callee record at the caller's second, and one
+    of an off-net caller, are not counted."""
+    import dagster as dg
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    study, _ = _setup(tmp_path, Case("stamped apart"))
+    src = tmp_path / "operator"
+    records = [(A, B, "MOC", "10:00:00", "T1"), (B, A, "MTC", "10:00:01", "T2"),
+               (A, B, "MOC", "11:00:00", "T1"), (B, A, "MTC", "11:00:00", "T2"),
+               (A, X, "MTC", "12:00:00", "T1")]
+    _write(src / "cdr.csv", "msisdn,other,rtype,begin,finish,served_cell",
+           [(s, o, d, f"{DAY} {t}", f"{DAY} {t[:3]}05:00", c) for s, o, d, t, c in records])
+    columns = {"party": "msisdn", "other_party": "other", "start_ts": "begin",
+               "end_ts": "finish", "direction": "rtype", "cell": "served_cell"}
+    _remap(src, "calls", columns=columns,
+           directions={"outgoing": ["MOC"], "incoming": ["MTC"]})
+    check = _ingestion_checks(study)[("calls", "per_party_records")]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert (check.metadata["records_stamped_apart"].value, check.metadata["judged"].value) == (
+        1, 5)
+    assert "match_within_s" in check.metadata["check_first"].value
+    _remap(src, "calls", directions={"outgoing": ["MOC"], "incoming": ["MTC"],
+                                     "match_within_s": 2})
+    check = _ingestion_checks(study)[("calls", "per_party_records")]
+    assert check.passed and check.metadata["records_stamped_apart"].value == 0
+
+
 @pytest.mark.parametrize("layout", ["files", "folders"])
 def test_one_file_per_party_named_by_its_number(layout: str, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,6 +23,8 @@ from migrant_assets.ingest import (
     NO_SUBSCRIBER_FIX,
     NUMBER_FORMS_ERROR_SHARE,
     OWNER_NUMBERS_FIX,
+    STAMPED_APART_ERROR_SHARE,
+    STAMPED_APART_FIX,
     UNLINKED_FIX,
     USER_TYPES_FIX,
     IngestStats,
@@ -525,11 +527,28 @@ def _day_linked(day: Day) -> dg.AssetCheckResult:
                    None if n else "no call stored on this day")
 
 
+def _day_records(day: Day) -> dg.AssetCheckResult:
+    read = sum(p["rows_read"] for p in day.parts)
+    apart = sum(p["records_stamped_apart"] for p in day.parts)
+    hint = {"check_first": f"{apart} callee records stand as calls beside their caller's "
+                           f"record: {STAMPED_APART_FIX}"} if apart else {}
+    return verdict(apart == 0, read, {"rows_landed": read, "records_stamped_apart": apart, **hint},
+                   None if read else "no calls landed on this day" if day.parts else
+                   "the day is not ingested yet",
+                   dg.AssetCheckSeverity.ERROR if apart >= STAMPED_APART_ERROR_SHARE * read
+                   else dg.AssetCheckSeverity.WARN)
+
+
 calls_checks = [
     _daily_checks("row_accounting",
                   ("row_accounting", ACCOUNTING + "; per day.", _day_accounting, True)),
     _daily_checks("quarantine_share",
                   ("quarantine_share", SHARE + "; per day.", _day_share, False)),
+    _daily_checks("per_party_records", (
+        "per_party_records", "A per-party export's callee record is one call with its caller's "
+        "record: fails when 1% of the day's rows are callee records kept as calls with the "
+        "caller's record of the same two parties within 60 s (records stamped apart, each call "
+        "counted twice: directions.match_within_s), warns below.", _day_records, False)),
     _daily_checks("accepted_rows", (
         "accepted_rows", "A day with landed calls keeps some of them (fails when every row of a "
         "day is quarantined; warns on a day without calls).", _day_accepted, False)),

@@ -1,8 +1,8 @@
 -- Validate one day of landed calls against the reference tables (SPEC §1). Input: landed_calls
 -- of day $day (numbers already pseudonymised by the landing step). Output: temp table
--- judged_calls (every row, reason NULL when accepted). Operator numbers become their owner's
--- user id; the first failing rule, in the order below, is the row's reason ('other_party_record'
--- is an exclusion, not a quarantine).
+-- judged_calls (every row, reason NULL when accepted, and a per-party record's side). Operator
+-- numbers become their owner's user id; the first failing rule, in the order below, is the
+-- row's reason ('other_party_record' is an exclusion, not a quarantine).
 CREATE OR REPLACE TEMP TABLE judged_calls AS
 WITH typed AS (
     SELECT
@@ -142,7 +142,7 @@ records AS (
 )
 SELECT
     file_id, row_number, caller, callee, start_ts, end_ts, duration_s, caller_cell,
-    callee_cell, reason
+    callee_cell, reason, side
 FROM flagged
 WHERE NOT is_repeated
 UNION ALL
@@ -155,5 +155,6 @@ SELECT
     CASE
         WHEN side_rank > 1 THEN 'duplicate_call'
         WHEN coalesce(side, '') <> first_side THEN 'other_party_record'
-    END AS reason
+    END AS reason,
+    side
 FROM records;

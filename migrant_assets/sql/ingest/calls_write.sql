@@ -2,8 +2,9 @@
 -- transaction): the other party's records of a call are counted as excluded. duration_s comes
 -- from the landing step (instants, not local clock times).
 
--- Files written before per-party exports had no rows_excluded.
+-- Files written before per-party exports had no rows_excluded, nor records_stamped_apart.
 ALTER TABLE accounting_calls ADD COLUMN IF NOT EXISTS rows_excluded BIGINT DEFAULT 0;
+ALTER TABLE accounting_calls ADD COLUMN IF NOT EXISTS records_stamped_apart BIGINT DEFAULT 0;
 -- Files written before missed calls were kept as contacts had these columns NOT NULL.
 ALTER TABLE calls ALTER COLUMN end_ts DROP NOT NULL;
 ALTER TABLE calls ALTER COLUMN duration_s DROP NOT NULL;
@@ -37,10 +38,26 @@ FROM judged_calls AS j
 LEFT JOIN landed_files AS f ON f.file_id = j.file_id
 WHERE j.reason <> 'other_party_record';
 DELETE FROM accounting_calls WHERE partition_key = $partition_key;
+-- records_stamped_apart: a per-party export's callee records kept as calls while the caller's
+-- record of the same two parties, kept too, starts within 60 s (a switch stamping the two
+-- records of a call apart: each such call counted twice; directions.match_within_s).
 INSERT INTO accounting_calls
 SELECT
     $partition_key,
     count(*),
     CASE WHEN count(*) = 0 THEN 'no calls landed on this day' END,
-    count(*) FILTER (reason = 'other_party_record')
+    count(*) FILTER (reason = 'other_party_record'),
+    (
+        SELECT count(*) FROM judged_calls AS r
+        WHERE
+            r.reason IS NULL AND r.side = 'callee'
+            AND EXISTS (
+                SELECT 1 FROM judged_calls AS c
+                WHERE
+                    c.reason IS NULL AND c.side = 'caller'
+                    AND c.caller = r.caller AND c.callee = r.callee
+                    AND c.start_ts <> r.start_ts
+                    AND abs(epoch(c.start_ts) - epoch(r.start_ts)) <= 60
+            )
+    )
 FROM judged_calls;

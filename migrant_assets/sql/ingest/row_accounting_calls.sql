@@ -1,11 +1,13 @@
 -- Row accounting of the calls asset, read from the stored tables (SPEC §1): per day, the rows
--- landed on it and the other party's records it excluded, as accounting_calls recorded them
--- (the calls asset adds rows_excluded to a file of an earlier version), the rows stored now as
--- accepted and as quarantined, and why the day is empty when it is.
+-- landed on it, the other party's records it excluded and the records stamped apart from their
+-- call's other record, as accounting_calls recorded them (the calls asset adds the last two to
+-- a file of an earlier version), the rows stored now as accepted and as quarantined, and why
+-- the day is empty when it is.
 SELECT
     a.partition_key AS part,
     a.rows_read,
     a.rows_excluded,
+    a.records_stamped_apart,
     coalesce(c.n, 0) AS rows_accepted,
     coalesce(q.n, 0) AS rows_quarantined,
     a.note

@@ -90,7 +90,8 @@ CREATE TABLE IF NOT EXISTS accounting_calls (
     partition_key VARCHAR NOT NULL,
     rows_read BIGINT NOT NULL,
     note VARCHAR,
-    rows_excluded BIGINT NOT NULL DEFAULT 0
+    rows_excluded BIGINT NOT NULL DEFAULT 0,
+    records_stamped_apart BIGINT NOT NULL DEFAULT 0
 );
 
 -- The no_raw_identifiers search of an ingestion asset, made in the same pass as the ingestion
@@ -225,6 +226,8 @@ COMMENT ON COLUMN accounting_calls.rows_read IS
 COMMENT ON COLUMN accounting_calls.note IS 'Why the day is empty, when it is.';
 COMMENT ON COLUMN accounting_calls.rows_excluded IS
     'The other party''s records of calls (a per-party export: MOC and MTC of one call).';
+COMMENT ON COLUMN accounting_calls.records_stamped_apart IS
+    'Callee records kept as calls with the caller''s record of the pair within 60 s.';
 COMMENT ON COLUMN number_forms_landed_calls.country_code IS
     'The 1 to 3 digits after + or 00 (or before the national form) taken as a country code.';
 COMMENT ON COLUMN number_forms_landed_calls.trunk_prefix IS
