@@ -50,12 +50,13 @@ def register_pseudonym_macro(con: duckdb.DuckDBPyConnection, key: str) -> None:
 #: equal by chance; a leak through a bug would store the long numbers too.
 MIN_INTEGER_IDENTIFIER = 10**9
 
-#: Text that a table holds by design and that no person is identified by: the reference
-#: files' ids (cells, estates) and the input files' labels (every column ``file``; a file named
-#: by a number has a label that is not one). An identifier equal to one of their tokens (an
-#: owner id 100008 and an LTE cell 460-11-10001-100008; an owner id 20160905 and a file
-#: cdr_20160905.csv) is explained by them, not a leak, and is not searched for.
-_EXPLAINED_IDS = (("cells", "cell_id"), ("estates", "estate_id"))
+#: Text that a table holds by design and that no person is identified by: what the reference
+#: files hold (the tables of cells and estates, and their quarantined rows) and the input
+#: files' labels (every column ``file``; a file named by a number has a label that is not one).
+#: An identifier of fewer than 10 characters equal to one of their tokens (an owner id 100008
+#: and an LTE cell 460-11-10001-100008; an owner id 20160905 and a file cdr_20160905.csv) is
+#: explained by them, not a leak, and is not searched for; a phone number always is.
+_EXPLAINED_TABLES = ("cells", "estates", "quarantine_cells", "quarantine_estates")
 
 
 def find_raw_identifiers(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -65,8 +66,9 @@ def find_raw_identifiers(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
     Integer columns are matched against the identifiers that read as integers of at least
     :data:`MIN_INTEGER_IDENTIFIER`; text columns are split into alphanumeric tokens (so a number
-    inside a JSON record is found too), each distinct text once. Identifiers equal to a token of
-    the ids and labels of :data:`_EXPLAINED_IDS` are not searched for.
+    inside a JSON record is found too), each distinct text once. Identifiers of fewer than 10
+    characters equal to a token of :data:`_EXPLAINED_TABLES` or of a file label are not
+    searched for.
     """
     columns = con.execute(
         "SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns AS c "
@@ -79,10 +81,10 @@ def find_raw_identifiers(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     explained = [f"SELECT unnest(regexp_extract_all(v, '[A-Za-z0-9+]+')) FROM (SELECT DISTINCT "
                  f"{quote_identifier(c)} AS v FROM {quote_identifier(t)})"
                  for t, c, dtype in columns
-                 if dtype == "VARCHAR" and ((t, c) in _EXPLAINED_IDS or c == "file")]
+                 if dtype == "VARCHAR" and (t in _EXPLAINED_TABLES or c == "file")]
     con.execute("CREATE OR REPLACE TEMP TABLE searched_identifiers AS SELECT * FROM "
-                "raw_identifiers" + (f" WHERE token NOT IN ({' UNION '.join(explained)})"
-                                     if explained else ""))
+                "raw_identifiers" + (f" WHERE length(token) >= 10 OR token NOT IN "
+                                     f"({' UNION '.join(explained)})" if explained else ""))
     hits: dict[str, int] = {}
     for table, column, dtype in columns:
         if dtype == "VARCHAR":  # each distinct text split once, its hits counted per row

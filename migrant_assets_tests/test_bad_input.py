@@ -1243,16 +1243,19 @@ def test_sequential_owner_ids_beside_cell_ids_and_counts_are_no_leak(
     src = tmp_path / "operator"
     _write(src / "subs_100002.csv", SUBS_HEADER,  # the bad age stores the file's name
            [(A, "100001", *SUBS[0][2:]), (B, "100002", *SUBS[1][2:]), (C, "100001", *SUBS[2][2:]),
-            ("13800000009", "100003", "old", "M", "Anhui", "true", "regular")])
-    _write(src / "towers.csv", "tower,latitude,longitude",
-           [("460-11-10001-100001", "31.20", "121.40"), ("T2", "31.30", "121.50")])
+            ("13800000009", "100003", "old", "M", "Anhui", "true", "regular"),
+            ("13800000008", "100004", "30", "M", "Anhui", "true", "regular")])
+    _write(src / "towers.csv", "tower,latitude,longitude",  # the second is quarantined
+           [("460-11-10001-100001", "31.20", "121.40"), ("T2", "31.30", "121.50"),
+            ("460-11-10001-100004", "39.90", "116.40")])
     _remap(src, "subscribers", path="subs_100002.csv")
     cfg = StudyConfig.load(study)
     contract = contract_for(cfg)
     con = connect(":memory:")
     con.execute("CREATE TABLE counts (n BIGINT)")
     con.execute("INSERT INTO counts VALUES (100002)")  # a count or a row number
-    ingest_places(con, cfg, contract, "cells")
+    assert ingest_places(con, cfg, contract, "cells").quarantined_by_reason == {
+        "outside_bbox": 1}
     ingest_subscribers(con, cfg, contract)
     assert identifier_scan(con, "subscribers")[1] == {}
     con.execute("CREATE TABLE planted (note VARCHAR, n BIGINT)")
