@@ -1324,6 +1324,10 @@ def _read_table(
             text = _identifier_text(expr, dtype, p, tokens) \
                 if _numeric(dtype) and name in RECODABLE_COLUMNS \
                 else _text(expr, p, tokens)
+            if name == "birth_year" and dtype.startswith("TIMESTAMP WITH TIME ZONE"):
+                # a birth date held as an instant (pandas' local midnight in UTC): its day in
+                # the city's time zone
+                text = f"strftime(timezone({p(cfg.city.timezone)}, {expr}), '%Y-%m-%d')"
             if src.recode.get(name):  # the file's value -> the value meant; others unchanged
                 pairs = src.recode[name]
                 recoded = f"MAP({p(list(pairs))}, {p(list(pairs.values()))})"

@@ -1758,6 +1758,28 @@ def test_ages_from_a_birth_year_or_date(tmp_path: Path, monkeypatch: pytest.Monk
     assert (_sub(con, "O1", "age"), _sub(con, "O2", "age")) == (30, None)
 
 
+def test_a_birth_date_held_as_an_instant_is_its_day_in_the_city(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Parquet birth date with a time zone (pandas writes a local midnight as 16:00 UTC the
+    day before) is the day in the city's time zone: O1 born 1986-09-01 is 30 on 2016-09-01,
+    O2 born 1986-09-02 is 29; both were bad attributes."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("birth instants"))
+    src = tmp_path / "operator"
+    from zoneinfo import ZoneInfo
+
+    born = [datetime(1986, 9, d, tzinfo=ZoneInfo("Asia/Shanghai")) for d in (1, 2, 1)]
+    pq.write_table(pa.table({"msisdn": [A, B, C], "owner": ["O1", "O2", "O1"],
+                             "born": pa.array(born, pa.timestamp("us", tz="Asia/Shanghai")),
+                             "local": ["true"] * 3}), src / "subs.parquet")
+    _remap(src, "subscribers", path="subs.parquet",
+           columns={"number": "msisdn", "owner_id": "owner", "birth_year": "born",
+                    "is_local_number": "local"})
+    con, stats = _ingest(study)
+    assert (_sub(con, "O1", "age"), _sub(con, "O2", "age")) == (30, 29)
+    assert stats["subscribers"].quarantined == 0
+
+
 def test_a_landing_of_an_earlier_version_is_a_clear_error(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file written before per-party exports (landed_calls without `side`, accounting_calls
