@@ -918,15 +918,22 @@ def _describe(con: duckdb.DuckDBPyConnection, scan: str, p: _Params, files: list
     return {r[0].lower(): (r[0], r[1]) for r in rows}
 
 
-def _refuse_mixed_time_kinds(con: duckdb.DuckDBPyConnection, files: list[Path], table: str,
-                             names: dict[str, str]) -> None:
-    """A Parquet column held as UTC instants in some files and as local times in others is an
-    error naming one file of each kind: the reader takes the first file's type and would shift
-    the others' times by the city's offset, silently."""
-    mixed = run_sql(con, "ingest/parquet_time_kinds.sql",
+def _refuse_ambiguous_times(con: duckdb.DuckDBPyConnection, files: list[Path], table: str,
+                            src: TableSource, names: dict[str, str]) -> None:
+    """Parquet times the reader would shift silently, read from the files' footers in one pass
+    (``sql/ingest/parquet_time_kinds.sql``), are an error naming a file:
+
+    - a column held as UTC instants in some files and as local times in others (the reader
+      takes the first file's type and shifts the others by the city's offset);
+    - a time column stored as INT96 (Spark's default, Impala's), which holds no time zone:
+      Spark wrote UTC instants, Impala and Hive local times, and DuckDB reads either as local
+      times; unless ``timestamps.timezone`` says whose times they are.
+    """
+    kinds = run_sql(con, "ingest/parquet_time_kinds.sql",
                     {"files": [str(f) for f in files]}).fetchall()
+    mixed = [k for k in kinds if k[1] and k[2]]
     if mixed:
-        column, aware, naive, aware_file, naive_file = mixed[0]
+        column, aware, naive, aware_file, naive_file, _ = mixed[0]
         raise MappingError(
             f"{table}: column {column!r} holds times with a time zone in {aware:,} file(s) "
             f"(e.g. {names.get(aware_file, '<a file>')}) and local times without one in "
@@ -934,23 +941,13 @@ def _refuse_mixed_time_kinds(con: duckdb.DuckDBPyConnection, files: list[Path], 
             "would be shifted by the time zone's offset", names.get(aware_file),
             "export every file's times the same way: all with a time zone, or all local "
             "times (timestamps.timezone says whose)")
-
-
-def _refuse_int96_without_zone(con: duckdb.DuckDBPyConnection, files: list[Path], table: str,
-                               src: TableSource, names: dict[str, str]) -> None:
-    """A time column stored as Parquet INT96 (Spark's default, Impala's) holds no time zone:
-    Spark wrote UTC instants, Impala and Hive local times, and DuckDB reads either as local
-    times (Spark's would be shifted by the city's offset, silently). Without
-    ``timestamps.timezone`` saying whose times they are, it is an error."""
     if src.time_rule.timezone is not None:
         return
     times = set()
     for name in TIME_COLUMNS:
         mapped = src.columns.get(name, name)
         times |= {c.lower() for c in ([mapped] if isinstance(mapped, str) else mapped)}
-    int96 = [(c, f) for c, f in run_sql(con, "ingest/parquet_int96_columns.sql",
-                                        {"files": [str(f) for f in files]}).fetchall()
-             if c in times]
+    int96 = [(k[0], k[5]) for k in kinds if k[5] and k[0] in times]
     if int96:
         column, first = int96[0]
         raise MappingError(
@@ -1230,8 +1227,7 @@ def _read_table(
     scan = _scan(files, fmt, src, p, table)
     present = _describe(con, scan, p, files, table, names)
     if fmt == "parquet":
-        _refuse_mixed_time_kinds(con, files, table, names)
-        _refuse_int96_without_zone(con, files, table, src, names)
+        _refuse_ambiguous_times(con, files, table, src, names)
     rule = src.time_rule
     uses_duration = table == "calls" and reads_duration(src, present)
     if table == "calls" and src.duration_unit != "s" and not uses_duration:

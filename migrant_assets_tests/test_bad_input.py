@@ -1259,7 +1259,7 @@ def test_sequential_owner_ids_beside_cell_ids_and_counts_are_no_leak(
     ingest_subscribers(con, cfg, contract)
     assert identifier_scan(con, "subscribers")[1] == {}
     con.execute("CREATE TABLE planted (note VARCHAR, n BIGINT)")
-    con.execute(f"INSERT INTO planted VALUES ('owner 100003 again', {A})")
+    con.execute("INSERT INTO planted VALUES (?, ?)", ["owner 100003 again", int(A)])
     ingest_subscribers(con, cfg, contract)
     assert identifier_scan(con, "subscribers")[1] == {"planted.note": 1, "planted.n": 1}
 

@@ -14,12 +14,15 @@ from migrant_assets.features import CheckOutcome
 
 def verdict(passed: bool, judged: int, metadata: dict | None = None, reason: str | None = None,
             severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
-            check_name: str | None = None) -> dg.AssetCheckResult:
+            check_name: str | None = None, check_first: str | None = None
+            ) -> dg.AssetCheckResult:
     """A check's result: ``judged`` is how many rows (users, edges, partitions…) it judged;
     0 means nothing to judge (not passed, WARN, with ``reason``). ``check_name`` names the
-    check of a multi-check."""
+    check of a multi-check; ``check_first``, when given, what the user should look at first."""
     md = {k: (dg.MetadataValue.json(tidy(v)) if isinstance(v, dict | list) else tidy(v))
           for k, v in (metadata or {}).items()}
+    if check_first:
+        md["check_first"] = check_first
     md["judged"] = int(judged)
     if reason is not None:
         md["reason"] = reason

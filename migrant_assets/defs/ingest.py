@@ -266,11 +266,10 @@ def _share_verdict(cfg: StudyConfig, parts: list[dict], reasons: dict[str, int]
     return verdict(
         share <= t.quarantine_warn_share, judged,
         {"share": share, "rows_quarantined": quarantined, "quarantined_by_reason": reasons,
-         "warn_above": t.quarantine_warn_share, "error_above": t.quarantine_error_share,
-         **({"check_first": fix} if fix else {})},
+         "warn_above": t.quarantine_warn_share, "error_above": t.quarantine_error_share},
         None if judged else "no row to judge",
         dg.AssetCheckSeverity.ERROR if share > t.quarantine_error_share else
-        dg.AssetCheckSeverity.WARN)
+        dg.AssetCheckSeverity.WARN, check_first=fix)
 
 
 def _privacy_verdict(scan: tuple[int, dict[str, int]] | None) -> dg.AssetCheckResult:
@@ -335,8 +334,7 @@ def subscribers_has_users(study: StudyResource) -> dg.AssetCheckResult:
         read = sum(p["rows_read"] for p in row_accounting(con, "subscribers"))
         fix = None if users else check_first(quarantine_reasons(con, "subscribers")) \
             if read else EMPTY_SUBSCRIBERS_FIX
-    return verdict(users > 0, 1, {"users": users, "rows_read": read,
-                                  **({"check_first": fix} if fix else {})})
+    return verdict(users > 0, 1, {"users": users, "rows_read": read}, check_first=fix)
 
 
 @dg.asset_check(asset=subscribers, name="province_spellings", pool=DUCKDB_POOL,
@@ -351,11 +349,10 @@ def subscribers_province_spellings(study: StudyResource) -> dg.AssetCheckResult:
     problem = out.pop("problem")
     fix = ("recode the spellings in the mapping (subscribers.recode.birth_province: {SHANGHAI: "
            "Shanghai, ...}) or set city.province to your file's spelling")
-    return verdict(problem is None, out["users_with_province"],
-                   {**out, **({"check_first": f"{problem}: {fix}"} if problem else {})},
+    return verdict(problem is None, out["users_with_province"], out,
                    None if out["users_with_province"] else "no subscriber has a birth province",
                    dg.AssetCheckSeverity.ERROR if out["locals_affected"] else
-                   dg.AssetCheckSeverity.WARN)
+                   dg.AssetCheckSeverity.WARN, check_first=f"{problem}: {fix}" if problem else None)
 
 
 @dg.asset_check(asset=subscribers, name="owner_numbers", pool=DUCKDB_POOL,
@@ -369,9 +366,8 @@ def subscribers_owner_numbers(study: StudyResource) -> dg.AssetCheckResult:
     limit = study.config.thresholds.max_numbers_per_owner
     fix = (f"{over} owner(s) hold more than {limit} numbers ({out['their_numbers']} numbers, "
            f"at most {out['most_numbers']} for one): {OWNER_NUMBERS_FIX}")
-    return verdict(over == 0, out["users"], {**out, **({"check_first": fix} if over else {})},
-                   None if out["users"] else "no subscriber user",
-                   dg.AssetCheckSeverity.WARN)
+    return verdict(over == 0, out["users"], out, None if out["users"] else "no subscriber user",
+                   dg.AssetCheckSeverity.WARN, check_first=fix if over else None)
 
 
 @dg.asset_check(asset=subscribers, name="ages", pool=DUCKDB_POOL,
@@ -382,11 +378,9 @@ def subscribers_ages(study: StudyResource) -> dg.AssetCheckResult:
     with study.connect() as con:
         counts = subscriber_counts(con)
     aged_0, judged = counts["users_aged_0"], counts["users_with_age"]
-    return verdict(aged_0 == 0, judged,
-                   {"users_with_age": judged, "users_aged_0": aged_0,
-                    **({"check_first": f"{aged_0} users of age 0: {AGE_0_FIX}"} if aged_0
-                       else {})},
-                   None if judged else "no user has an age", dg.AssetCheckSeverity.WARN)
+    return verdict(aged_0 == 0, judged, {"users_with_age": judged, "users_aged_0": aged_0},
+                   None if judged else "no user has an age", dg.AssetCheckSeverity.WARN,
+                   check_first=f"{aged_0} users of age 0: {AGE_0_FIX}" if aged_0 else None)
 
 
 @dg.asset_check(asset=subscribers, name="user_types", pool=DUCKDB_POOL,
@@ -401,11 +395,9 @@ def subscribers_user_types(study: StudyResource) -> dg.AssetCheckResult:
     fix = (f"{out['unknown_numbers']} numbers of user types neither regular nor service "
            f"({shown}{', ...' if len(unknown) > 10 else ''}) are counted as regular: "
            f"{USER_TYPES_FIX}")
-    return verdict(not unknown, out["numbers"],
-                   {**out, "unknown_types": unknown[:10], **({"check_first": fix} if unknown
-                                                              else {})},
+    return verdict(not unknown, out["numbers"], {**out, "unknown_types": unknown[:10]},
                    None if out["numbers"] else "no subscriber number",
-                   dg.AssetCheckSeverity.WARN)
+                   dg.AssetCheckSeverity.WARN, check_first=fix if unknown else None)
 
 
 @dg.asset_check(asset=landed_calls, name="calendar_coverage", pool=DUCKDB_POOL,
@@ -419,14 +411,14 @@ def landed_calls_calendar_coverage(study: StudyResource) -> dg.AssetCheckResult:
         fix = (check_first(quarantine_reasons(con, "landed_calls")) if not cov["rows_landed"]
                else None)
     days = [str(d) for d in cov["days_without_calls"]]
-    hint = ({"check_first": f"no call landed; most rows quarantined as {fix}"} if fix else
-            {"check_first": f"{len(days)} days of the calendar without calls ("
-                            f"{', '.join(days[:5])}{', ...' if len(days) > 5 else ''}): the "
-                            "files of those days, or the calendar"} if days else {})
+    hint = (f"no call landed; most rows quarantined as {fix}" if fix else
+            f"{len(days)} days of the calendar without calls ("
+            f"{', '.join(days[:5])}{', ...' if len(days) > 5 else ''}): the files of those "
+            "days, or the calendar" if days else None)
     return verdict(not cov["days_without_calls"] and cov["rows_landed"] > 0,
-                   cov["days_in_calendar"], {**cov, **hint},
+                   cov["days_in_calendar"], cov,
                    severity=dg.AssetCheckSeverity.ERROR if cov["rows_landed"] == 0 else
-                   dg.AssetCheckSeverity.WARN)
+                   dg.AssetCheckSeverity.WARN, check_first=hint)
 
 
 @dg.asset_check(asset=landed_calls, name="number_forms", pool=DUCKDB_POOL,
@@ -440,10 +432,9 @@ def landed_calls_number_forms(study: StudyResource) -> dg.AssetCheckResult:
         out = number_forms(con)
     fix = out.pop("check_first")
     total, found = out["subscriber_numbers"], out["written_two_ways"]
-    return verdict(found == 0, total, {**out, **({"check_first": fix} if fix else {})},
-                   None if total else "no subscriber number",
+    return verdict(found == 0, total, out, None if total else "no subscriber number",
                    dg.AssetCheckSeverity.ERROR if found >= NUMBER_FORMS_ERROR_SHARE * total
-                   else dg.AssetCheckSeverity.WARN)
+                   else dg.AssetCheckSeverity.WARN, check_first=fix)
 
 
 # Daily checks of `calls`. A partitioned check's result is tied to the run's partition only
@@ -499,15 +490,19 @@ def _day_share(day: Day) -> dg.AssetCheckResult:
     return _share_verdict(day.cfg, day.parts, quarantine_reasons(day.con, "calls", day.key))
 
 
+def _day_unjudged(day: Day, read: int) -> str | None:
+    """Why a day with ``read`` landed rows has nothing to judge (None: it has some)."""
+    return None if read else "no calls landed on this day" if day.parts else \
+        "the day is not ingested yet"
+
+
 def _day_accepted(day: Day) -> dg.AssetCheckResult:
     read = sum(p["rows_read"] for p in day.parts)
     accepted = sum(p["rows_accepted"] for p in day.parts)
     fix = (check_first(quarantine_reasons(day.con, "calls", day.key)) if read and not accepted
            else None)
-    hint = {"check_first": fix} if fix else {}
-    return verdict(accepted > 0, read, {"rows_landed": read, "rows_accepted": accepted, **hint},
-                   None if read else "no calls landed on this day" if day.parts else
-                   "the day is not ingested yet")
+    return verdict(accepted > 0, read, {"rows_landed": read, "rows_accepted": accepted},
+                   _day_unjudged(day, read), check_first=fix)
 
 
 def _day_cells(day: Day) -> dg.AssetCheckResult:
@@ -520,23 +515,22 @@ def _day_cells(day: Day) -> dg.AssetCheckResult:
 def _day_linked(day: Day) -> dg.AssetCheckResult:
     f = day.facts
     n, linked = f["calls"], f["calls_with_a_subscriber"]
-    hint = {"check_first": UNLINKED_FIX if f["subscribers"] else NO_SUBSCRIBER_FIX} \
-        if n and not linked else {}
+    fix = (UNLINKED_FIX if f["subscribers"] else NO_SUBSCRIBER_FIX) if n and not linked \
+        else None
     return verdict(linked > 0, n, {"calls_accepted": n, "calls_with_a_subscriber": linked,
-                                   "share_linked": tidy(linked / n) if n else 0.0, **hint},
-                   None if n else "no call stored on this day")
+                                   "share_linked": tidy(linked / n) if n else 0.0},
+                   None if n else "no call stored on this day", check_first=fix)
 
 
 def _day_records(day: Day) -> dg.AssetCheckResult:
     read = sum(p["rows_read"] for p in day.parts)
     apart = sum(p["records_stamped_apart"] for p in day.parts)
-    hint = {"check_first": f"{apart} callee records stand as calls beside their caller's "
-                           f"record: {STAMPED_APART_FIX}"} if apart else {}
-    return verdict(apart == 0, read, {"rows_landed": read, "records_stamped_apart": apart, **hint},
-                   None if read else "no calls landed on this day" if day.parts else
-                   "the day is not ingested yet",
+    return verdict(apart == 0, read, {"rows_landed": read, "records_stamped_apart": apart},
+                   _day_unjudged(day, read),
                    dg.AssetCheckSeverity.ERROR if apart >= STAMPED_APART_ERROR_SHARE * read
-                   else dg.AssetCheckSeverity.WARN)
+                   else dg.AssetCheckSeverity.WARN,
+                   check_first=f"{apart} callee records stand as calls beside their caller's "
+                   f"record: {STAMPED_APART_FIX}" if apart else None)
 
 
 calls_checks = [

@@ -1,7 +1,9 @@
--- The columns of the Parquet files $files held as times with a time zone (UTC instants) in some
--- files and as local times without one in others: DuckDB reads every file as the first file's
--- type, converting the others through UTC (a shift by the city's offset). One row per such
--- column: its name (lower case), how many files hold each kind and the first file of each.
+-- How the Parquet files $files hold their times, per column holding times in any of them (name
+-- in lower case): in how many files with a time zone (UTC instants) and without one (local
+-- times), with the first file of each kind, and the first file holding it as INT96 (the legacy
+-- type Spark and Impala write, read as local times: Spark's are UTC instants, Impala's and
+-- Hive's local times). DuckDB reads every file as the first file's type, converting the others
+-- through UTC: a column of both kinds would be shifted by the city's offset in some files.
 SELECT
     lower(name) AS column_key,
     count(*) FILTER (duckdb_type LIKE 'TIMESTAMP WITH TIME ZONE%') AS aware_files,
@@ -11,8 +13,9 @@ SELECT
     min(file_name) FILTER (duckdb_type LIKE 'TIMESTAMP WITH TIME ZONE%') AS aware_file,
     min(file_name) FILTER (
         duckdb_type LIKE 'TIMESTAMP%' AND duckdb_type NOT LIKE 'TIMESTAMP WITH TIME ZONE%'
-    ) AS naive_file
+    ) AS naive_file,
+    min(file_name) FILTER (type = 'INT96') AS int96_file
 FROM parquet_schema($files)
+WHERE duckdb_type LIKE 'TIMESTAMP%' OR type = 'INT96'
 GROUP BY lower(name)
-HAVING aware_files > 0 AND naive_files > 0
 ORDER BY column_key;
