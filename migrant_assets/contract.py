@@ -1335,7 +1335,10 @@ def _read_table(
                 text = f"replace({text}, {p(thousands)}, '')"  # 65,860 -> 65860
             sep = src.csv.get("decimal_separator")
             if name in DECIMAL_COLUMNS and isinstance(sep, str) and sep not in ("", "."):
-                text = f"replace({text}, {p(sep)}, '.')"
+                # a '.' left beside another decimal separator is a thousands separator the
+                # mapping does not name (100.000 with ','): it is doubled, so the value does not
+                # read as a number and is quarantined (bad_price …), never read as 100.0
+                text = f"replace(replace({text}, '.', '..'), {p(sep)}, '.')"
             cols.append(f"{text} AS {name}")
     row = "file_row_number + 1" if fmt == "parquet" else "NULL"
     if fmt == "csv":  # CSV rows keep file order (their line numbers); Parquet has row numbers

@@ -819,7 +819,8 @@ def test_a_decimal_comma_is_read_as_the_decimal_point(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """A European export (';' between fields, ',' before decimals): with the mapping's
     ``decimal_separator`` the coordinates and prices are numbers; without it they are
-    quarantined as bad coordinates, never guessed."""
+    quarantined as bad coordinates, never guessed. A '.' beside the decimal comma is a
+    thousands separator the mapping does not name: ``100.000`` is a bad price, not 100."""
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
     for option in (True, False):
         study, _ = _setup(tmp_path / str(option), Case("decimal comma"))
@@ -828,6 +829,8 @@ def test_a_decimal_comma_is_read_as_the_decimal_point(tmp_path: Path,
             lines = (src / name).read_text().splitlines()
             rows = [";".join(v.replace(".", ",") for v in line.split(",")) for line in lines[1:]]
             (src / name).write_text("\n".join([lines[0].replace(",", ";"), *rows]) + "\n")
+        with (src / "prices.csv").open("a") as f:  # 100,000 yuan with '.' between thousands
+            f.write("X9;31,25;121,45;100.000\n")
         if option:
             _remap(src, "cells", csv={"delim": ";", "decimal_separator": ","})
             _remap(src, "estates", csv={"delim": ";", "decimal_separator": ","})
@@ -836,6 +839,8 @@ def test_a_decimal_comma_is_read_as_the_decimal_point(tmp_path: Path,
             assert con.execute("SELECT lat, lon FROM cells ORDER BY lat").fetchall() == [
                 (31.20, 121.40), (31.30, 121.50)]
             assert con.execute("SELECT price_per_sqm FROM estates").fetchall() == [(52000.0,)]
+            assert con.execute("SELECT reason, row_number FROM quarantine "
+                               "WHERE source = 'estates'").fetchall() == [("bad_price", 3)]
         else:
             assert stats["cells"].accepted == 0 and stats["cells"].quarantined == 2
 
