@@ -59,16 +59,34 @@ MIN_INTEGER_IDENTIFIER = 10**9
 _EXPLAINED_TABLES = ("cells", "estates", "quarantine_cells", "quarantine_estates")
 
 
+#: The tokens of a text: its runs of letters and digits, lower-cased, and, outside what reads
+#: as a date or a time of day (``2016-09-01``, ``08:00:00``), each run of 7 or more digits joined
+#: by separators (``+86 177 1567 9550``, ``(173) 5626-7031``, ``14,900,326,293``) as its digits,
+#: also without its first 1 to 4 digits when 8 or more are left (a country code, ``00``, a trunk
+#: ``0``), as a number written so would be stored.
+_TEXT_TOKENS = (
+    "list_concat(list_transform(regexp_extract_all(v, '[A-Za-z0-9+]+'), lambda t: lower(t)), "
+    "flatten(list_transform(regexp_extract_all(regexp_replace(v, "
+    "'(19|20)[0-9]{2}[-/.][0-9]{1,2}[-/.][0-9]{1,2}|[0-9]{1,2}[-/.][0-9]{1,2}[-/.](19|20)[0-9]{2}"
+    "|[0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?', ' ', 'g'), "
+    "'[0-9]([^0-9A-Za-z:]{0,3}[0-9]){6,}'), "
+    "lambda r: list_transform([regexp_replace(r, '[^0-9]', '', 'g')], "
+    "lambda d: list_filter([d, d[2:], d[3:], d[4:], d[5:]], "
+    "lambda x: x = d OR length(x) >= 8))[1])))"
+)
+
+
 def find_raw_identifiers(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Where the identifiers of temp table ``raw_identifiers`` (the source's, in hand while
     ``migrant_assets.ingest`` ingests it) occur in the tables of the DuckDB file (views only
     repeat them): ``{"table.column": rows}`` (SPEC §1).
 
     Integer columns are matched against the identifiers that read as integers of at least
-    :data:`MIN_INTEGER_IDENTIFIER`; text columns are split into alphanumeric tokens (so a number
-    inside a JSON record is found too), each distinct text once. Identifiers of fewer than 10
-    characters equal to a token of :data:`_EXPLAINED_TABLES` or of a file label are not
-    searched for.
+    :data:`MIN_INTEGER_IDENTIFIER`; text columns are split into tokens (:data:`_TEXT_TOKENS`:
+    a number inside a JSON record or written with separators is found too), each distinct text
+    once, without regard to case. Identifiers of fewer than 10 characters equal to a token of
+    :data:`_EXPLAINED_TABLES` or of a file label are not searched for, nor words that name a
+    column (a header line repeated inside a file gives the identifier ``caller``).
     """
     columns = con.execute(
         "SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns AS c "
@@ -78,22 +96,29 @@ def find_raw_identifiers(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         "AND (c.data_type = 'VARCHAR' OR c.data_type IN ('BIGINT', 'INTEGER', 'HUGEINT', "
         "'UBIGINT')) ORDER BY 1, 2"
     ).fetchall()
-    explained = [f"SELECT unnest(regexp_extract_all(v, '[A-Za-z0-9+]+')) FROM (SELECT DISTINCT "
-                 f"{quote_identifier(c)} AS v FROM {quote_identifier(t)})"
+    explained = [f"SELECT lower(unnest(regexp_extract_all(v, '[A-Za-z0-9+]+'))) FROM (SELECT "
+                 f"DISTINCT {quote_identifier(c)} AS v FROM {quote_identifier(t)})"
                  for t, c, dtype in columns
                  if dtype == "VARCHAR" and (t in _EXPLAINED_TABLES or c == "file")]
-    con.execute("CREATE OR REPLACE TEMP TABLE searched_identifiers AS SELECT * FROM "
-                "raw_identifiers" + (f" WHERE length(token) >= 10 OR token NOT IN "
-                                     f"({' UNION '.join(explained)})" if explained else ""))
+    # each identifier as written (lower-cased) and, with 7 or more digits, as its digits
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE searched_identifiers AS SELECT DISTINCT token, as_int "
+        "FROM (SELECT lower(token) AS token, as_int FROM raw_identifiers UNION ALL "
+        "SELECT regexp_replace(token, '[^0-9]', '', 'g'), as_int FROM raw_identifiers "
+        "WHERE length(regexp_replace(token, '[^0-9]', '', 'g')) >= 7) "
+        "WHERE NOT (NOT regexp_matches(token, '[0-9]') AND token IN "
+        "(SELECT lower(column_name) FROM information_schema.columns))"
+        + (f" AND (length(token) >= 10 OR token NOT IN ({' UNION '.join(explained)}))"
+           if explained else ""))
     hits: dict[str, int] = {}
     for table, column, dtype in columns:
-        if dtype == "VARCHAR":  # each distinct text split once, its hits counted per row
+        if dtype == "VARCHAR":  # each distinct text split once, its rows counted once
             query = (
-                "SELECT coalesce(sum(n), 0) FROM (SELECT unnest(regexp_extract_all("
-                "v, '[A-Za-z0-9+]+')) AS token, n "
+                "SELECT coalesce(sum(n), 0) FROM (SELECT DISTINCT v, n FROM (SELECT v, n, "
+                f"unnest({_TEXT_TOKENS}) AS token "
                 f"FROM (SELECT {quote_identifier(column)} AS v, count(*) AS n "
                 f"FROM {quote_identifier(table)} GROUP BY 1)) "
-                f"WHERE token IN (SELECT token FROM searched_identifiers)"
+                f"WHERE token IN (SELECT token FROM searched_identifiers))"
             )
         else:
             query = (

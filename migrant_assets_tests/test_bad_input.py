@@ -115,6 +115,14 @@ CASES = [
          mapping={"null_tokens": ["", "-1"]}, quarantined=("landed_calls", "missing_id")),
     Case("number with separators", calls=[("138-0000 0001", "(138)00000002", T + "11:00:00",
                                             T + "11:01:00", "T1", "T2")], check=_linked),
+    Case("number with thousands commas, a tab, no-break and full-width spaces",
+         calls=[('"13,800,000,001"', "138\t0000\u00a00002", T + "11:00:00", T + "11:01:00",
+                 "T1", "T2"),
+                ("138\u30000000\u20090001", "\uff11\uff13\uff18\uff10\uff10\uff10\uff10"
+                 "\uff10\uff10\uff10\uff12", T + "12:00:00", T + "12:01:00", "T1", "T2")],
+         check=lambda con: _is(con.execute(
+             "SELECT DISTINCT caller, callee FROM calls WHERE hour(start_ts) IN (11, 12)"
+         ).fetchall(), [(_uid("O1"), _uid("O2"))])),
     Case("number as float text", calls=[("13800000001.0", "1.3800000002e10", T + "11:00:00",
                                           T + "11:01:00", "T1", "T2")], check=_linked),
     Case("spreadsheet text markers: '138… and =\"138…\"",
@@ -1210,6 +1218,35 @@ def test_user_types_neither_regular_nor_service_are_named(
     assert check.passed and check.metadata["judged"].value == 7
 
 
+def test_numbers_in_other_columns_are_never_shown(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A number written with separators in a time, age, sex or province column (a column mapped
+    by mistake) is shown in no quarantine record, a province holding one is a bad attribute
+    (never stored), and a header line repeated inside a file (``cat`` of daily files whose
+    columns are named as the contract's) is no raw identifier: the privacy checks pass."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    written = ["+86 139 1234 5678", "(139) 1234-5678", "139-1234-5678", "13,912,345,678",
+               "139 1234 5678"]
+    study, _ = _setup(tmp_path, Case("numbers elsewhere", calls=[
+        (A, B, written[0], T + "11:01:00", "T1", "T2"),
+        (A, B, T + "12:00:00", written[1], "T1", "T2"),
+        ("caller", "callee", "start_ts", "end_ts", "caller_cell", "callee_cell")],
+        subs=[("13800000007", "O7", "30", "M", written[2], "true", "regular"),
+              ("13800000006", "O6", f'"{written[3]}"', "M", "Anhui", "true", "regular"),
+              ("13800000005", "O5", "30", written[4], "Anhui", "true", "regular")]))
+    checks = _ingestion_checks(study)
+    assert checks[("subscribers", "no_raw_identifiers")].passed
+    assert checks[("landed_calls", "no_raw_identifiers")].passed
+    con = duckdb.connect(str(StudyConfig.load(study).duckdb_path), read_only=True)
+    got = con.execute("SELECT source, reason, record FROM quarantine ORDER BY ALL").fetchall()
+    assert [r[:2] for r in got] == [("landed_calls", "bad_timestamp")] * 3 + [
+        ("subscribers", "bad_attribute")] * 3
+    assert not [r for r in got for w in written if w in r[2] or "1234" in r[2]]
+    assert con.execute("SELECT count(*) FROM subscribers WHERE birth_province LIKE '%1234%'"
+                       ).fetchone()[0] == 0
+
+
 def test_age_0_is_named_and_recoded_to_unknown(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """Age 0 (an export's code for an unknown age) is read as 0: the ages check warns with the
@@ -1264,9 +1301,11 @@ def test_sequential_owner_ids_beside_cell_ids_and_counts_are_no_leak(
     ingest_subscribers(con, cfg, contract)
     assert identifier_scan(con, "subscribers")[1] == {}
     con.execute("CREATE TABLE planted (note VARCHAR, n BIGINT)")
-    con.execute("INSERT INTO planted VALUES (?, ?)", ["owner 100003 again", int(A)])
+    con.execute("INSERT INTO planted VALUES (?, ?), (?, ?), (?, ?)",
+                ["owner 100003 again", int(A), "rang +86 138 0000 0002", 1,
+                 "rang (138) 0000-0002 twice", 2])  # B written with separators
     ingest_subscribers(con, cfg, contract)
-    assert identifier_scan(con, "subscribers")[1] == {"planted.note": 1, "planted.n": 1}
+    assert identifier_scan(con, "subscribers")[1] == {"planted.note": 3, "planted.n": 1}
 
 
 #: National calls beside the first (A to B): the usual length of the calls' numbers is 11.

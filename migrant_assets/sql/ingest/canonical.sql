@@ -58,11 +58,17 @@ CREATE OR REPLACE TEMP MACRO canonical_id(t) AS list_transform(
 -- then the national trunk prefix (e.g. the '0' of 0151…, or of +49 (0)151…) when one is given
 -- and the number has digits only, does not start with '00', and has digits after it (with
 -- national_digits: that many).
+-- Separators: spaces of any kind (a tab, a no-break, thin or full-width space), parentheses,
+-- dots and dashes, and commas between thousands as a spreadsheet writes a number
+-- (14,900,326,293); full-width digits (１３８…) are digits.
 CREATE OR REPLACE TEMP MACRO strip_separators(t) AS list_transform(
-    [t], lambda x:
+    [translate(t, '０１２３４５６７８９＋', '0123456789+')], lambda x:
         CASE
-            WHEN regexp_full_match(x, '[+]?[0-9 ().-]*[0-9][0-9 ().-]*')
-                THEN regexp_replace(x, '[ ().-]', '', 'g')
+            WHEN regexp_full_match(x, '[+]?[0-9]{1,3}(,[0-9]{3})+') THEN replace(x, ',', '')
+            WHEN regexp_full_match(
+                x, '[+]?[0-9 \t\x{00A0}\x{2007}\x{2009}\x{202F}\x{3000}().-]*[0-9]'
+                || '[0-9 \t\x{00A0}\x{2007}\x{2009}\x{202F}\x{3000}().-]*'
+            ) THEN regexp_replace(x, '[ \t\x{00A0}\x{2007}\x{2009}\x{202F}\x{3000}().-]', '', 'g')
             ELSE x
         END
 )[1];
@@ -124,6 +130,27 @@ CREATE OR REPLACE TEMP MACRO safe_text(t) AS list_transform(
             WHEN length(x) > 64 OR regexp_matches(x, '[0-9]{7,}')
                 THEN '<redacted: ' || length(x) || ' characters>'
             ELSE x
+        END
+)[1];
+
+-- A time or duration text a quarantine record may show: as safe_text, and replaced by its
+-- length when, without what reads as a date (2016-09-01, 01/09/2016) or a time of day (08:00,
+-- 08:00:00.123), it holds 7 or more digits joined by separators (+86 177 1567 9550,
+-- (173) 5626-7031: a number in a time column).
+CREATE OR REPLACE TEMP MACRO safe_time(t) AS list_transform(
+    [t], lambda x:
+        CASE
+            WHEN regexp_matches(
+                regexp_replace(
+                    coalesce(x, ''),
+                    '(19|20)[0-9]{2}[-/.][0-9]{1,2}[-/.][0-9]{1,2}'
+                    || '|[0-9]{1,2}[-/.][0-9]{1,2}[-/.](19|20)[0-9]{2}'
+                    || '|[0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?',
+                    ' ', 'g'
+                ),
+                '[0-9]([^0-9A-Za-z]{0,3}[0-9]){6,}'
+            ) THEN '<redacted: ' || length(x) || ' characters>'
+            ELSE safe_text(x)
         END
 )[1];
 

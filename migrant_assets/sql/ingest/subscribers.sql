@@ -65,7 +65,11 @@ FROM (
             WHEN (coalesce(age_text, birth_text) IS NOT NULL
                 AND (age IS NULL OR age NOT BETWEEN 0 AND 120))
                 OR (sex_text IS NOT NULL AND sex IS NULL)
-                OR is_local_number IS NULL THEN 'bad_attribute'
+                OR is_local_number IS NULL
+                -- a number in the province column mapped by mistake (7 or more digits): the
+                -- province is stored, so it is never one
+                OR length(regexp_replace(coalesce(birth_province, ''), '[^0-9]', '', 'g')) >= 7
+                THEN 'bad_attribute'
         END AS reason
     FROM typed_subscribers
 );

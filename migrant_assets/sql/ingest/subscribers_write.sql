@@ -34,14 +34,14 @@ SELECT
     _file,
     _row,
     CAST(to_json({
-        number: number_id, owner_id: user_id, age: safe_text(age_text),
+        number: number_id, owner_id: user_id, age: safe_code(age_text),
         -- a birth date is personal data: only its form is shown (1986-03-12 as 9999-99-99,
         -- 12 March 1986 as 99 aaaaa 9999)
         birth_year: left(regexp_replace(regexp_replace(birth_text, '[0-9]', '9', 'g'),
             '[^9 /.:-]', 'a', 'g'), 64),
-        sex: safe_text(sex_text),
-        birth_province: safe_text(birth_province), is_local_number: safe_text(local_text),
-        user_type: safe_text(user_type)
+        sex: safe_code(sex_text),
+        birth_province: safe_code(birth_province), is_local_number: safe_code(local_text),
+        user_type: safe_code(user_type)
     }) AS VARCHAR)
 FROM judged_subscribers
 WHERE reason IS NOT NULL;
