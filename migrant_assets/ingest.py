@@ -108,7 +108,8 @@ REASON_FIXES: dict[str, str] = {
                      "outgoing or incoming",
     "bad_attribute": "the subscribers' age, sex, local flag and birth province columns "
                      "(each quarantine record shows the values; a province of 7 or more "
-                     "digits is a number, so the mapping names the wrong column): sex is read as M/F, male/female or 男/女, the "
+                     "digits is a number, so the mapping names the wrong column): sex is "
+                     "read as M/F, male/female or 男/女, the "
                      "local flag as true/false, t/f, 1/0, yes/no, y/n or 是/否, the age as "
                      "whole years; other codes need a recode (recode: {sex: {'1': M, '2': F}}"
                      ", {is_local_number: {本地: 'true', 外地: 'false'}}, age bands {age: "
