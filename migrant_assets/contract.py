@@ -501,12 +501,54 @@ class DataContract(_Model):
         a file that cannot be read (a broken link, no permission) is an error naming the
         pattern, never the file (its name may be a subscriber's number)."""
         try:
-            return [f for p in glob.glob(str(self.base_dir / pattern), recursive=True)
-                    for f in _data_files(Path(p), literal=not glob.has_magic(pattern))]
+            literal = not glob.has_magic(pattern)
+            root = _literal_root(self.base_dir / pattern)
+            files = [f for p in glob.glob(str(self.base_dir / pattern), recursive=True)
+                     for f in _data_files(Path(p), literal=literal)
+                     # a wildcard's folders are matched as Spark lists them: not _temporary
+                     if literal or not _hidden(f.relative_to(root).parts[:-1])]
+            _refuse_delta_tables(files, pattern)
+            return files
         except OSError as e:
             raise MappingError(f"a file the path matches cannot be read ({e.strerror})",
                                str(self.base_dir / pattern),
                                "fix the file's permissions, or remove a broken link") from None
+
+
+def _hidden(parts: tuple[str, ...]) -> bool:
+    """Whether a path below a folder or a wildcard passes through a name Spark and Hadoop leave
+    out (``.`` or ``_`` first: ``_temporary``, ``_delta_log``, ``.crc``)."""
+    return any(part.startswith((".", "_")) for part in parts)
+
+
+def _literal_root(pattern: Path) -> Path:
+    """The folder of a path pattern before its first wildcard (the pattern itself without
+    one)."""
+    parts = pattern.parts
+    for i, part in enumerate(parts):
+        if glob.has_magic(part):
+            return Path(*parts[:i])
+    return pattern
+
+
+def _refuse_delta_tables(files: list[Path], pattern: str) -> None:
+    """A Delta Lake table (a folder with ``_delta_log``) keeps on disk the Parquet files later
+    commits removed (a DELETE, an UPDATE, an OPTIMIZE or an overwrite): read as files, its
+    removed and rewritten rows would count again, silently. Refused, naming the pattern."""
+    seen: set[Path] = set()
+    for f in files:
+        for folder in f.parents:
+            if folder in seen:
+                break
+            seen.add(folder)
+            if (folder / "_delta_log").is_dir():
+                raise MappingError(
+                    "the path reads a Delta Lake table's folder (it has a _delta_log): the "
+                    "folder keeps the files later commits removed, so their rows would count "
+                    "again", pattern,
+                    "export the table's current version as Parquet (in Spark "
+                    "spark.read.format('delta').load(folder).write.parquet(out); or with the "
+                    "deltalake package) and map the export")
 
 
 def _data_files(path: Path, literal: bool) -> list[Path]:
@@ -516,8 +558,8 @@ def _data_files(path: Path, literal: bool) -> list[Path]:
     ``_temporary``); an empty file (0 bytes) holds no row and is left out too (DuckDB would
     read the next file's header as data)."""
     if path.is_dir():
-        files = [f for f in path.rglob("*") if f.is_file() and not any(
-            part.startswith((".", "_")) for part in f.relative_to(path).parts)]
+        files = [f for f in path.rglob("*")
+                 if f.is_file() and not _hidden(f.relative_to(path).parts)]
     elif literal or not path.name.startswith((".", "_")):
         files = [path]
     else:

@@ -895,6 +895,11 @@ def test_a_spark_or_hive_export_folder(layout: str, tmp_path: Path,
                    use_deprecated_int96_timestamps=layout == "int96")
     (src / "calls" / "_SUCCESS").write_text("")
     (part / ".part-00000-c000.snappy.parquet.crc").write_bytes(b"\x00crc")
+    # a failed job's attempt, under a folder a wildcard would match: not part of the export
+    attempt = src / "calls" / "_temporary" / "0" / "day=2016-09-05"
+    attempt.mkdir(parents=True)
+    pq.write_table(table, attempt / "part-00000-c001.snappy.parquet",
+                   use_deprecated_int96_timestamps=layout == "int96")
     (src / "cdr.csv").unlink()
     path = {"folder": "calls", "folder/": "calls/", "nested **": "calls/**/*.parquet",
             "int96": "calls/*/*.parquet"}[layout]
@@ -904,6 +909,12 @@ def test_a_spark_or_hive_export_folder(layout: str, tmp_path: Path,
     con, stats = _ingest(study)
     assert stats["landed_calls"].read == 1 and stats["landed_calls"].accepted == 1
     assert (_uid("O1"), _uid("O2")) in {(r[0], r[1]) for r in _calls(con)}
+    con.close()
+    # a Delta Lake table keeps the files later commits removed: refused, never read as files
+    (src / "calls" / "_delta_log").mkdir()
+    (src / "calls" / "_delta_log" / "00000000000000000000.json").write_text("{}\n")
+    with pytest.raises(MappingError, match="Delta Lake table"):
+        _ingest(study)
 
 
 def test_empty_and_mixed_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
