@@ -1080,8 +1080,16 @@ def _identifier_text(expr: str, dtype: str, p: _Params, tokens: str) -> str:
     if dtype in _INTEGER_TYPES:
         return f"CAST({expr} AS VARCHAR)"
     if dtype in _FLOAT_TYPES or dtype.startswith("DECIMAL"):
-        return (f"CASE WHEN isfinite(CAST({expr} AS DOUBLE)) AND {expr} = trunc({expr}) "
+        text = (f"CASE WHEN isfinite(CAST({expr} AS DOUBLE)) AND {expr} = trunc({expr}) "
                 f"THEN CAST(CAST({expr} AS HUGEINT) AS VARCHAR) ELSE CAST({expr} AS VARCHAR) END")
+        if dtype in _FLOAT_TYPES:
+            # a float holds whole numbers exactly up to 2^24 (FLOAT) or 2^53 (DOUBLE: pandas'
+            # 18-digit owner ids in a column with nulls); above, one value stands for many
+            # identifiers, so it is marked rounded (canonical.sql's '~': rounded_id)
+            exact = 2**53 if dtype == "DOUBLE" else 2**24
+            text = (f"CASE WHEN abs(CAST({expr} AS DOUBLE)) >= {exact} AND "
+                    f"isfinite(CAST({expr} AS DOUBLE)) THEN '~' || ({text}) ELSE {text} END")
+        return text
     return _text(expr, p, tokens, unwrap=True)
 
 

@@ -1025,6 +1025,34 @@ def test_codes_written_as_numbers_are_recoded(tmp_path: Path,
     assert [_sub(con, o, "sex") for o in ("O1", "O2")] == ["M", "F"]
 
 
+def test_identifiers_a_float_cannot_hold_are_rounded(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A DOUBLE holds whole numbers exactly up to 2^53, a FLOAT up to 2^24: 18-digit owner ids
+    as pandas stores them beside nulls (two owners 1 apart are one DOUBLE) and numbers stored as
+    FLOAT are rounded ids (quarantined), never merged into one user; smaller ones are read."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("float ids"))
+    src = tmp_path / "operator"
+    big = 310_101_198_603_120_011  # an 18-digit owner id; +1 is the same DOUBLE
+    assert float(big) == float(big + 1)
+    pq.write_table(pa.table({
+        "msisdn": pa.array([float(A), float(B), float(C)], pa.float64()),
+        "owner": pa.array([float(big), float(big + 1), 1234.0], pa.float64()),
+        "age": [30, 25, 30], "gender": ["M", "F", "M"], "province": ["Anhui"] * 3,
+        "local": ["true"] * 3, "kind": ["regular"] * 3}), src / "subs.parquet")
+    _remap(src, "subscribers", path="subs.parquet")
+    con, stats = _ingest(study)
+    assert stats["subscribers"].quarantined_by_reason == {"rounded_id": 2}
+    assert con.execute("SELECT count(*) FROM subscribers").fetchone()[0] == 1
+    pq.write_table(pa.table({
+        "msisdn": pa.array([float(A), float(B), float(C)], pa.float32()),
+        "owner": ["O1", "O2", "O1"], "age": [30, 25, 30], "gender": ["M", "F", "M"],
+        "province": ["Anhui"] * 3, "local": ["true"] * 3, "kind": ["regular"] * 3}),
+        src / "subs.parquet")
+    con, stats = _ingest(study)
+    assert stats["subscribers"].quarantined_by_reason == {"rounded_id": 3}
+
+
 def test_the_documented_chinese_export_mapping_reads_its_shape(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """docs/your_own_data.md shape (d), its mapping as printed: a GB18030 export in a Spark
