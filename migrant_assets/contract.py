@@ -121,7 +121,7 @@ def _numeric(dtype: str) -> bool:
     return dtype in _INTEGER_TYPES or dtype in _FLOAT_TYPES or dtype.startswith("DECIMAL")
 
 
-_UNIT_MICROS = {"s": 1_000_000, "ms": 1_000, "us": 1}
+_UNIT_MICROS = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 0.001}
 
 
 class _Model(BaseModel):
@@ -140,7 +140,7 @@ class Timestamps(_Model):
     """
 
     format: str | None = None
-    unit: Literal["s", "ms", "us"] | None = None
+    unit: Literal["s", "ms", "us", "ns"] | None = None
     origin: str | None = None
     timezone: str | None = None
 
@@ -1133,11 +1133,14 @@ def _timestamp(expr: str, dtype: str, rule: Timestamps, city_tz: str, p: _Params
         origin_utc = origin.astimezone(UTC).replace(tzinfo=None)
         micros = f"CAST(round({value} * {p(_UNIT_MICROS[rule.unit])}) AS BIGINT)"
         instant = f"timezone({p('UTC')}, {p(origin_utc)} + to_microseconds({micros}))"
-        return f"CASE WHEN isfinite({value}) AND abs({value}) < 1e15 THEN {from_aware(instant)} END"
+        # within about 3,000 years of the origin, whatever the unit (a value in us or ns of
+        # today's dates is above 1e15)
+        bounded = f"abs({value} * {p(_UNIT_MICROS[rule.unit])}) < 1e17"
+        return f"CASE WHEN isfinite({value}) AND {bounded} THEN {from_aware(instant)} END"
     if numeric:
         raise MappingError(
             f"{table}.{column} holds numbers, not timestamps", None,
-            f"set {table}.timestamps.unit to s, ms or us (and origin if not the Unix epoch)")
+            f"set {table}.timestamps.unit to s, ms, us or ns (and origin if not the Unix epoch)")
     text = _text(expr, p, tokens)
     if rule.format:
         parsed = f"try_strptime({text}, {p(rule.format)})"

@@ -650,11 +650,16 @@ def test_numeric_times_need_a_unit(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     (src / "mapping.yaml").write_text(yaml.safe_dump(mapping))
     with pytest.raises(MappingError, match="holds numbers"):
         _ingest(study)
-    mapping["calls"]["timestamps"] = {"unit": "s"}
-    (src / "mapping.yaml").write_text(yaml.safe_dump(mapping))
-    con, _ = _ingest(study)
-    assert [r[2:5] for r in _calls(con)] == [
-        (pd_ts("2016-09-05 11:00:00"), pd_ts("2016-09-05 11:01:00"), 60.0)]
+    for unit, scale in (("s", 1), ("ms", 10**3), ("us", 10**6), ("ns", 10**9)):
+        mapping["calls"]["timestamps"] = {"unit": unit}  # Spark and pandas write us and ns
+        (src / "mapping.yaml").write_text(yaml.safe_dump(mapping))
+        pq.write_table(pa.table({"a_party": [A], "b_party": [B], "begin": [1473044400 * scale],
+                                 "finish": [1473044460 * scale], "a_cell": ["T1"],
+                                 "b_cell": ["T2"]}), src / "cdr.parquet")
+        con, _ = _ingest(study)
+        assert [r[2:5] for r in _calls(con)] == [
+            (pd_ts("2016-09-05 11:00:00"), pd_ts("2016-09-05 11:01:00"), 60.0)], unit
+        con.close()
 
 
 def test_a_locked_duckdb_file_is_a_clear_error(tmp_path: Path) -> None:
