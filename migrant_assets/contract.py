@@ -960,17 +960,33 @@ def _describe(con: duckdb.DuckDBPyConnection, scan: str, p: _Params, files: list
     return {r[0].lower(): (r[0], r[1]) for r in rows}
 
 
-def _refuse_ambiguous_times(con: duckdb.DuckDBPyConnection, files: list[Path], table: str,
+def _refuse_misread_parquet(con: duckdb.DuckDBPyConnection, files: list[Path], table: str,
                             src: TableSource, names: dict[str, str]) -> None:
-    """Parquet times the reader would shift silently, read from the files' footers in one pass
-    (``sql/ingest/parquet_time_kinds.sql``), are an error naming a file:
+    """Parquet columns and times the reader would misread silently, read from the files'
+    footers (``sql/ingest/parquet_columns.sql``, ``parquet_time_kinds.sql``), are an error
+    naming a file:
 
+    - a column the table reads held by some files and not others (DuckDB reads every file as
+      the first file's columns: a column renamed or added between deliveries would be empty
+      or ignored in some);
     - a column held as UTC instants in some files and as local times in others (the reader
       takes the first file's type and shifts the others by the city's offset);
     - a time column stored as INT96 (Spark's default, Impala's), which holds no time zone:
       Spark wrote UTC instants, Impala and Hive local times, and DuckDB reads either as local
       times; unless ``timestamps.timezone`` says whose times they are.
     """
+    used = sorted({c for name in CONTRACT_COLUMNS[table] for c in _file_columns(src, name)})
+    for column, holding in run_sql(con, "ingest/parquet_columns.sql", {
+            "files": [str(f) for f in files], "names": used}).fetchall():
+        if len(set(holding)) < len(files):
+            lacking = next(str(f) for f in files if str(f) not in set(holding))
+            raise MappingError(
+                f"{table}: column {column!r} is in {len(set(holding)):,} of the {len(files):,} "
+                f"files (e.g. {names.get(holding[0], '<a file>')}) and not in the others (e.g. "
+                f"{names.get(lacking, '<a file>')}); read together, it would be empty or "
+                "ignored in some files", names.get(lacking),
+                "export every file with the same columns (a column renamed or added between "
+                "deliveries: rename it in the older files, or add it)")
     kinds = run_sql(con, "ingest/parquet_time_kinds.sql",
                     {"files": [str(f) for f in files]}).fetchall()
     mixed = [k for k in kinds if k[1] and k[2]]
@@ -1280,7 +1296,7 @@ def _read_table(
     scan = _scan(files, fmt, src, p, table)
     present = _describe(con, scan, p, files, table, names)
     if fmt == "parquet":
-        _refuse_ambiguous_times(con, files, table, src, names)
+        _refuse_misread_parquet(con, files, table, src, names)
     rule = src.time_rule
     uses_duration = table == "calls" and reads_duration(src, present)
     if table == "calls" and src.duration_unit != "s" and not uses_duration:
@@ -1288,6 +1304,13 @@ def _read_table(
                            "read from end_ts, not from a duration", where,
                            "map duration to the column of durations, or drop duration_unit")
     required = _required(table, src, present)
+    if table == "calls" and "event_type" in present and src.event_types is None \
+            and "event_type" not in _mapped(src):
+        raise MappingError("calls: the files have a column named event_type (read as the "
+                           "contract's, as every column named so) and the mapping gives no "
+                           "event_types rule, so which of its values are calls is unknown",
+                           where, "add event_types: {call: [...], missed: [...]} to calls, "
+                           "listing the values that are voice calls (an SMS is not)")
     if table == "subscribers" and {"age", "birth_year"} <= set(present) \
             and not {"age", "birth_year"} & _mapped(src):
         raise MappingError("subscribers: the file has a column age and a column birth_year, "

@@ -922,6 +922,40 @@ def test_a_spark_or_hive_export_folder(layout: str, tmp_path: Path,
         _ingest(study)
 
 
+def test_a_column_renamed_or_added_between_deliveries(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parquet deliveries whose columns changed: DuckDB reads every file as the first file's
+    columns, so a cell column renamed later (a_cell, then caller_cell) would be empty in the
+    later files and an event_type column added later ignored. Both are errors naming a file
+    without the column; a column named event_type without an event_types rule is one too."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("schema change"))
+    src = tmp_path / "operator"
+    (src / "cdr.csv").unlink()
+    (src / "calls").mkdir()
+    names = CALLS_HEADER.split(",")
+
+    def part(day: str, **extra) -> None:
+        row = dict(zip(names, (A, B, f"2016-09-0{day} 10:00:00", f"2016-09-0{day} 10:01:00",
+                               "T1", "T2"), strict=True))
+        pq.write_table(pa.table({k: [v] for k, v in {**row, **extra}.items()}),
+                       src / "calls" / f"cdr_2016090{day}.parquet")
+
+    part("5")
+    part("6", event_type="VOICE")
+    _remap(src, "calls", path="calls/*.parquet")
+    with pytest.raises(MappingError, match=r"column 'event_type' is in 1 of the 2 files \(e.g. "
+                       r".*cdr_20160906.parquet\) and not in the others \(e.g. .*cdr_20160905"):
+        _ingest(study)
+    part("5", event_type="VOICE")
+    with pytest.raises(MappingError, match="a column named event_type .* no event_types rule"):
+        _ingest(study)
+    _remap(src, "calls", event_types={"call": ["VOICE"]})
+    con, stats = _ingest(study)
+    assert stats["landed_calls"].accepted == 2
+    con.close()
+
+
 def test_empty_and_mixed_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An empty file (0 bytes) among the calls files holds no row and is not read (DuckDB
     would otherwise take the next file's header for data); Parquet and CSV files under one
