@@ -571,6 +571,27 @@ def province_names() -> dict[str, list[str]]:
     return {"spellings": [r["spelling"] for r in rows], "provinces": [r["province"] for r in rows]}
 
 
+def birth_provinces(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict[str, Any]:
+    """The users whose birth province names no province and the local flags of those born in
+    ``city.province`` (``sql/ingest/birth_provinces.sql``): ``users_with_province``,
+    ``unnamed_users``, ``unnamed`` (the commonest such values), ``born_in_province`` and
+    ``born_local_number``."""
+    return first_row(run_sql(con, "ingest/birth_provinces.sql",
+                             {"province": cfg.city.province}))
+
+
+#: What to do when birth provinces name no province (the unnamed_provinces check).
+UNNAMED_PROVINCE_FIX = ("a word for an unknown province makes its users unknown with recode: "
+                        "{birth_province: {'未知': null}} (not studied: a label needs a known "
+                        "province) or null_tokens; a code is recoded to the province's name "
+                        "({birth_province: {'310000': Shanghai}})")
+
+#: What to do when few of the users born in the city's province hold a local number.
+LOCAL_FLAG_FIX = ("is_local_number must be true for a number of the study city: a column that "
+                  "says the opposite (is_migrant, non_local, 外地) is read the other way with "
+                  "recode: {is_local_number: {'1': 'false', '0': 'true'}}")
+
+
 def province_spellings(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict[str, Any]:
     """How the stored subscribers spell their birth provinces against ``city.province``
     (``sql/ingest/province_spellings.sql``): ``users_in_province`` (as spelled in the config),

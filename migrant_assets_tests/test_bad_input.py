@@ -1325,6 +1325,45 @@ def test_numbers_in_other_columns_are_never_shown(tmp_path: Path,
                        ).fetchone()[0] == 0
 
 
+def test_provinces_that_name_none_and_an_inverted_local_flag(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A birth province written as a word for unknown (未知) or as a code (340000) counts as
+    born elsewhere: the unnamed_provinces check fails naming them, and passes once they are
+    recoded (to null: not studied). A local flag read the other way (an is_migrant column
+    mapped to is_local_number) leaves the users born in the city without a local number: the
+    local_numbers check fails; the recode that inverts it passes."""
+    import dagster as dg
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    study, _ = _setup(tmp_path, Case("provinces", subs=[
+        ("13800000009", "O9", "30", "M", "未知", "true", "regular"),
+        ("13800000008", "O8", "30", "M", "340000", "true", "regular"),
+        ("13800000007", "O7", "30", "M", "Shanghai", "true", "regular")]))
+    checks = _ingestion_checks(study)
+    check = checks[("subscribers", "unnamed_provinces")]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    md = {k: v.value for k, v in check.metadata.items()}
+    assert (md["users_with_province"], md["unnamed_users"]) == (5, 2)
+    assert md["unnamed"] == [{"value": "340000", "users": 1}, {"value": "未知", "users": 1}]
+    assert checks[("subscribers", "local_numbers")].passed
+    src = tmp_path / "operator"
+    _remap(src, "subscribers", recode={"birth_province": {"未知": None, "340000": "Anhui"}})
+    assert _ingestion_checks(study)[("subscribers", "unnamed_provinces")].passed
+    # the flag of a column meaning "migrant": the users born in Shanghai hold no local number
+    _write(src / "subs.csv", SUBS_HEADER, [
+        (A, "O1", "30", "M", "Shanghai", "false", "regular"),
+        (B, "O2", "25", "F", "Anhui", "true", "regular"),
+        ("13800000007", "O7", "30", "M", "Shanghai", "false", "regular")])
+    check = _ingestion_checks(study)[("subscribers", "local_numbers")]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert (check.metadata["born_in_province"].value,
+            check.metadata["born_with_local_number"].value) == (2, 0)
+    assert "recode: {is_local_number:" in check.metadata["check_first"].value
+    _remap(src, "subscribers", recode={"is_local_number": {"true": "false", "false": "true"}})
+    assert _ingestion_checks(study)[("subscribers", "local_numbers")].passed
+
+
 def test_age_0_is_named_and_recoded_to_unknown(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """Age 0 (an export's code for an unknown age) is read as 0: the ages check warns with the

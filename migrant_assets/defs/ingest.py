@@ -20,14 +20,17 @@ from migrant_assets.errors import InputError
 from migrant_assets.ingest import (
     AGE_0_FIX,
     EMPTY_SUBSCRIBERS_FIX,
+    LOCAL_FLAG_FIX,
     NO_SUBSCRIBER_FIX,
     NUMBER_FORMS_ERROR_SHARE,
     OWNER_NUMBERS_FIX,
     STAMPED_APART_ERROR_SHARE,
     STAMPED_APART_FIX,
     UNLINKED_FIX,
+    UNNAMED_PROVINCE_FIX,
     USER_TYPES_FIX,
     IngestStats,
+    birth_provinces,
     calendar_coverage,
     calls_day_facts,
     check_first,
@@ -353,6 +356,42 @@ def subscribers_province_spellings(study: StudyResource) -> dg.AssetCheckResult:
                    None if out["users_with_province"] else "no subscriber has a birth province",
                    dg.AssetCheckSeverity.ERROR if out["locals_affected"] else
                    dg.AssetCheckSeverity.WARN, check_first=f"{problem}: {fix}" if problem else None)
+
+
+@dg.asset_check(asset=subscribers, name="unnamed_provinces", pool=DUCKDB_POOL,
+                description="Every birth province names a province: a word for unknown (未知, "
+                "Unknown, -) or a code (340000) counts as born elsewhere, so its users become "
+                "migrants (fails from 1% of the users with a province, warns below). Judges the "
+                "users with a province.")
+def subscribers_unnamed_provinces(study: StudyResource) -> dg.AssetCheckResult:
+    with study.connect() as con:
+        out = birth_provinces(con, study.config)
+    judged, unnamed = out["users_with_province"], out["unnamed_users"]
+    shown = ", ".join(f"{v['value']!r} ({v['users']})" for v in out["unnamed"])
+    fix = (f"{unnamed} users' birth province names no province ({shown}), so they count as "
+           f"born elsewhere: {UNNAMED_PROVINCE_FIX}")
+    return verdict(unnamed == 0, judged, {k: out[k] for k in (
+                       "users_with_province", "unnamed_users", "unnamed")},
+                   None if judged else "no subscriber has a birth province",
+                   dg.AssetCheckSeverity.ERROR if unnamed >= 0.01 * judged
+                   else dg.AssetCheckSeverity.WARN, check_first=fix if unnamed else None)
+
+
+@dg.asset_check(asset=subscribers, name="local_numbers", pool=DUCKDB_POOL,
+                description="Most users born in city.province hold a local number (fails when "
+                "fewer than half do: the local flag is read the other way, e.g. a column "
+                "is_migrant mapped to is_local_number). Judges the users born in the province.")
+def subscribers_local_numbers(study: StudyResource) -> dg.AssetCheckResult:
+    with study.connect() as con:
+        out = birth_provinces(con, study.config)
+    judged, local = out["born_in_province"], out["born_local_number"]
+    province = study.config.city.province
+    fix = (f"only {local} of the {judged} users born in {province!r} hold a local number: "
+           f"{LOCAL_FLAG_FIX}")
+    return verdict(2 * local >= judged, judged, {"born_in_province": judged,
+                                                  "born_with_local_number": local},
+                   None if judged else f"no user is born in {province!r}",
+                   dg.AssetCheckSeverity.ERROR, check_first=None if 2 * local >= judged else fix)
 
 
 @dg.asset_check(asset=subscribers, name="owner_numbers", pool=DUCKDB_POOL,
