@@ -1187,8 +1187,45 @@ _UNREADABLE = {
     ".7z": ("a 7-zip archive", "extract it (a gzipped .gz or zstd .zst file is read as it is)"),
     ".rar": ("a rar archive", "extract it (a gzipped .gz or zstd .zst file is read as it is)"),
 }
-_UNREADABLE.update({".jsonl": _UNREADABLE[".json"], ".ndjson": _UNREADABLE[".json"],
-                    ".xls": _UNREADABLE[".xlsx"]})
+_UNREADABLE.update({
+    ".jsonl": _UNREADABLE[".json"], ".ndjson": _UNREADABLE[".json"],
+    ".geojson": ("a GeoJSON file", "export the points as CSV with lat and lon columns (e.g. "
+                 "ogr2ogr -f CSV out.csv in.geojson -lco GEOMETRY=AS_XY)"),
+    ".xls": _UNREADABLE[".xlsx"],
+    ".bz2": ("bzip2-compressed", "recompress it with gzip or zstd (bzip2 -dc f.bz2 | gzip > "
+             "f.gz), which are read as they are"),
+    ".xz": ("xz-compressed", "recompress it with gzip or zstd (xz -dc f.xz | gzip > f.gz), "
+            "which are read as they are"),
+    ".orc": ("an ORC file", "convert it to Parquet (in Spark: spark.read.orc(path)"
+             ".write.parquet(out))"),
+    ".avro": ("an Avro file", "convert it to Parquet (in Spark: spark.read.format('avro')"
+              ".load(path).write.parquet(out))"),
+})
+#: What a file's first bytes say it is, when its name does not say so.
+_MAGIC = {
+    b"\x1f\x8b": ("gzip-compressed", (".gz", ".gzip"),
+                  "name it with .gz at the end (calls.csv.gz)"),
+    b"\x28\xb5\x2f\xfd": ("zstd-compressed", (".zst", ".zstd"),
+                         "name it with .zst at the end (calls.csv.zst)"),
+    b"PAR1": ("a Parquet file", (".parquet",), "set format: parquet for it in the mapping"),
+    b"BZh": ("bzip2-compressed", (), _UNREADABLE[".bz2"][1]),
+    b"\xfd7zXZ": ("xz-compressed", (), _UNREADABLE[".xz"][1]),
+    b"PK\x03\x04": ("a zip archive or a spreadsheet workbook", (),
+                    "unzip it, or save each sheet as CSV with numbers as text"),
+}
+
+
+def _refuse_disguised(files: list[Path], table: str, label: dict[str, str]) -> None:
+    """A file read as text whose first bytes say it is compressed, Parquet or an archive,
+    though its name does not (a part ``000000_0`` of Hive, ``calls.csv`` holding gzip), is a
+    clear error naming what it is, before the CSV reader's sniffing fails on it."""
+    for f in files:
+        with open(f, "rb") as handle:
+            head = handle.read(6)
+        for magic, (kind, suffixes, fix) in _MAGIC.items():
+            if head.startswith(magic) and f.suffix.lower() not in suffixes:
+                raise MappingError(f"{table}: the file is {kind}, though its name does not say "
+                                   "so", label.get(str(f), str(f)), fix)
 
 
 def _refuse_unreadable(files: list[Path], table: str) -> None:
@@ -1252,6 +1289,8 @@ def _read_labelled(
                            f"narrow {table}.path to one kind (e.g. a '*.parquet' pattern), or set "
                            f"{table}.format")
     fmt = src.format or kinds.pop()
+    if fmt == "csv":
+        _refuse_disguised(files, table, label)
     encoding = src.csv.get("encoding", "utf-8")
     transcode = fmt == "csv" and _duckdb_encoding(encoding) is None
     spill = cfg.duckdb.temp_directory or cfg.duckdb_path.parent / "tmp"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -954,6 +955,34 @@ def test_a_column_renamed_or_added_between_deliveries(tmp_path: Path,
     con, stats = _ingest(study)
     assert stats["landed_calls"].accepted == 2
     con.close()
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("cdr.csv", "gzip", "gzip-compressed, though its name does not say so"),
+    ("000000_0", "parquet", "a Parquet file, though its name"),
+    ("cdr.csv.bz2", "bz2", "the file is bzip2-compressed; the contract reads CSV and Parquet"),
+    ("cells.geojson", "text", "the file is a GeoJSON file"),
+])
+def test_a_file_that_is_not_what_its_name_says(name: str, content: str, message: str,
+                                               tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gzip file named .csv, a Hive part without an extension holding Parquet, a bzip2 or
+    GeoJSON file: an error that says what the file is, not the CSV reader's sniffing error."""
+    import bz2
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case(name))
+    src = tmp_path / "operator"
+    text = (src / "cdr.csv").read_bytes()
+    (src / "cdr.csv").unlink()
+    if content == "parquet":
+        pq.write_table(pa.table({"a_party": [A]}), src / name)
+    else:
+        (src / name).write_bytes({"gzip": gzip.compress, "bz2": bz2.compress,
+                                  "text": lambda b: b}[content](text))
+    _remap(src, "calls", path=name)
+    with pytest.raises(MappingError, match=re.escape(message)):
+        _ingest(study)
 
 
 def test_empty_and_mixed_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
