@@ -68,6 +68,7 @@ from migrant_assets.config import (
 )
 from migrant_assets.db import quote_identifier, run_sql
 from migrant_assets.errors import ConfigError, MappingError
+from migrant_assets.privacy import pseudonym
 
 #: Contract columns of each table; the reader returns them in this order.
 CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -620,12 +621,43 @@ def party_files(contract: DataContract, files: list[Path]) -> dict[str, tuple[st
     return out
 
 
+#: A run of 9 or more digits in a path: a number a folder or file may be named by (a Hive
+#: table partitioned by caller: ``calls/caller=15512345678/part-0.parquet``).
+_IDENTIFIER_IN_PATH = re.compile(r"(?<![0-9])[0-9]{9,}(?![0-9])")
+
+
+def _reads_as_time(run: str) -> bool:
+    """Whether 12 or 14 digits read as a time (``201609010830``, ``20160901083000``)."""
+    for form in ("%Y%m%d%H%M", "%Y%m%d%H%M%S"):
+        with contextlib.suppress(ValueError):
+            return 1900 < datetime.strptime(run, form).year < 2200
+    return False
+
+
+def _path_label(path: Path, base_dir: Path, key: str) -> str:
+    """``path`` as shown, each run of 9 or more digits below ``base_dir`` (but a time) replaced
+    by a short keyed hash of it, the same in every run and batch: ``[number 3f9c2e1a]``."""
+    where = path.relative_to(base_dir).as_posix() if path.is_relative_to(base_dir) else str(path)
+
+    def label(m: re.Match) -> str:
+        run = m.group(0)
+        if len(run) in (12, 14) and _reads_as_time(run):
+            return run
+        return f"[number {pseudonym(key, 'number', run) & 0xFFFFFFFF:08x}]"
+
+    shown = _IDENTIFIER_IN_PATH.sub(label, where)
+    return str(base_dir / shown) if path.is_relative_to(base_dir) else shown
+
+
 def file_labels(contract: DataContract, table: str, files: list[Path],
-                parties: dict[str, tuple[str, str]] | None = None) -> dict[str, str]:
-    """How each of ``files`` is named in tables, metadata and messages: its path, or, in a
-    one-file-per-party export, its label (``parties``, or :func:`party_files` of ``files``)."""
+                parties: dict[str, tuple[str, str]] | None = None,
+                key: str | None = None) -> dict[str, str]:
+    """How each of ``files`` is named in tables, metadata and messages: its path (with ``key``,
+    a number in it replaced by :func:`_path_label`), or, in a one-file-per-party export, its
+    label (``parties``, or :func:`party_files` of ``files``)."""
     if table != "calls" or not contract.calls.party_from_file_name:
-        return {str(f): str(f) for f in files}
+        return {str(f): str(f) if key is None else _path_label(f, contract.base_dir, key)
+                for f in files}
     parties = parties if parties is not None else party_files(contract, files)
     return {str(f): parties[str(f)][1] if str(f) in parties else "[a calls file]"
             for f in files}
@@ -976,8 +1008,17 @@ def _refuse_misread_parquet(con: duckdb.DuckDBPyConnection, files: list[Path], t
       times; unless ``timestamps.timezone`` says whose times they are.
     """
     used = sorted({c for name in CONTRACT_COLUMNS[table] for c in _file_columns(src, name)})
-    for column, holding in run_sql(con, "ingest/parquet_columns.sql", {
-            "files": [str(f) for f in files], "names": used}).fetchall():
+    try:  # the footers of every file: a truncated file fails here, named by its label
+        columns = run_sql(con, "ingest/parquet_columns.sql", {
+            "files": [str(f) for f in files], "names": used}).fetchall()
+        kinds = run_sql(con, "ingest/parquet_time_kinds.sql",
+                        {"files": [str(f) for f in files]}).fetchall()
+    except duckdb.Error as e:
+        raise MappingError(f"{table}: the file cannot be read ({type(e).__name__}: "
+                           f"{redact(str(e), names=names)})", failed_file(str(e), files, names),
+                           "check the file: a Parquet file cut short by a failed copy, or not "
+                           "Parquet") from None
+    for column, holding in columns:
         if len(set(holding)) < len(files):
             lacking = next(str(f) for f in files if str(f) not in set(holding))
             raise MappingError(
@@ -987,8 +1028,6 @@ def _refuse_misread_parquet(con: duckdb.DuckDBPyConnection, files: list[Path], t
                 "ignored in some files", names.get(lacking),
                 "export every file with the same columns (a column renamed or added between "
                 "deliveries: rename it in the older files, or add it)")
-    kinds = run_sql(con, "ingest/parquet_time_kinds.sql",
-                    {"files": [str(f) for f in files]}).fetchall()
     mixed = [k for k in kinds if k[1] and k[2]]
     if mixed:
         column, aware, naive, aware_file, naive_file, _ = mixed[0]
@@ -1267,7 +1306,7 @@ def read_table(
         parties = parties if parties is not None else party_files(contract, files)
     else:
         parties = {}
-    label = file_labels(contract, table, files, parties)  # how a file is named
+    label = file_labels(contract, table, files, parties, cfg.pseudonym_key)  # how it is named
     try:
         return _read_labelled(con, cfg, contract, table, src, files, deferred, parties, label)
     except MappingError as e:  # name the user's file by its label

@@ -291,7 +291,8 @@ def land_calls(
                "strip_cell_zeros": contract.cell_ids.strip_leading_zeros}
     # a one-file-per-party export: each file's party and label, once for every batch
     parties = party_files(contract, files) if src.party_from_file_name else None
-    labels = file_labels(contract, "calls", files, parties)  # never a name that is a number
+    labels = file_labels(contract, "calls", files, parties,
+                         cfg.pseudonym_key)  # never a name that is a number
     run_sql(con, "ingest/landing_start.sql", {"files": [labels[str(f)] for f in files]})
     drop_tables(con, *STAGED_LANDING.values(), if_exists=True)
     run_schema_sql(con, "ingest/landing_tables.sql", identifiers=STAGED_LANDING)

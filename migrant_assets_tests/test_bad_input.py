@@ -985,6 +985,38 @@ def test_a_file_that_is_not_what_its_name_says(name: str, content: str, message:
         _ingest(study)
 
 
+def test_a_table_partitioned_by_number_never_shows_it(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Hive table partitioned by caller (``calls/caller=13800000001/part-0.parquet``): the
+    folder names a subscriber, so each file's label replaces the number by a keyed hash, the
+    same in every run; the privacy checks pass and a part cut short is an error without it."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    study, _ = _setup(tmp_path, Case("partitioned by caller"))
+    src = tmp_path / "operator"
+    (src / "cdr.csv").unlink()
+    names = CALLS_HEADER.split(",")
+    for caller, callee in ((A, B), (B, A)):
+        part = src / "calls" / f"a_party={caller}"
+        part.mkdir(parents=True)
+        row = dict(zip(names[1:], (callee, f"{DAY} 10:00:00", f"{DAY} 10:01:00", "T1", "T2"),
+                       strict=True))
+        pq.write_table(pa.table({k: [v] for k, v in row.items()}), part / "part-0.parquet")
+    _remap(src, "calls", path="calls/*/*.parquet")
+    checks = _ingestion_checks(study)
+    assert checks[("landed_calls", "no_raw_identifiers")].passed
+    con = duckdb.connect(str(StudyConfig.load(study).duckdb_path), read_only=True)
+    labels = [r[0] for r in con.execute("SELECT file FROM landed_files ORDER BY 1").fetchall()]
+    con.close()
+    hashed = [f"[number {pseudonym(KEY, 'number', n) & 0xFFFFFFFF:08x}]" for n in (A, B)]
+    assert sorted(labels) == sorted(str(src / "calls" / f"a_party={h}" / "part-0.parquet")
+                                    for h in hashed)
+    (src / "calls" / f"a_party={B}" / "part-0.parquet").write_bytes(b"PAR1 cut short")
+    with pytest.raises(MappingError) as info:
+        _ingest(study)
+    assert B not in str(info.value) and "cannot be read" in str(info.value)
+
+
 def test_empty_and_mixed_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An empty file (0 bytes) among the calls files holds no row and is not read (DuckDB
     would otherwise take the next file's header for data); Parquet and CSV files under one
