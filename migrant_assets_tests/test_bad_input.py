@@ -243,6 +243,12 @@ CASES = [
     Case("a redial in the same minute, stamped to the minute",  # ends apart: two calls
          calls=[(A, B, CALL[2], f"{DAY} 10:00:20", "T1", "T2")],
          check=lambda con: _assert(len(_calls(con)) == 2)),
+    Case("a corrected record delivered again, stamped to the second",  # one start: one call
+         calls=[(A, B, f"{DAY} 11:00:07", f"{DAY} 11:01:00", "T1", "T2"),
+                (A, B, f"{DAY} 11:00:07", f"{DAY} 11:01:02", "T1", "T2")],
+         quarantined=("calls", "duplicate_call"),
+         check=lambda con: _is(con.execute("SELECT duration_s FROM calls WHERE hour(start_ts) "
+                                           "= 11").fetchall(), [(53.0,)])),
     Case("too few fields", calls_text=f"{A},{B}", quarantined=("landed_calls", "malformed_line")),
     Case("too many fields", calls_text=f"{A},{B},{T}11:00:00,{T}11:01:00,T1,T2,extra,more",
          quarantined=("landed_calls", "malformed_line")),

@@ -21,6 +21,14 @@ WITH typed AS (
     LEFT JOIN number_owner AS ob ON ob.number_id = l.callee_number
     WHERE l.call_date = $day
 ),
+-- A file stamped to the second (a start of the day off the whole minute): two records of a pair
+-- starting in one second are one call, however they end (a corrected record delivered again).
+stamped_to_second AS (
+    SELECT file_id
+    FROM typed
+    GROUP BY file_id
+    HAVING bool_or(start_ts <> date_trunc('minute', start_ts))
+),
 ruled AS (
     SELECT
         t.*,
@@ -90,14 +98,15 @@ matched AS (
 snapped AS (
     SELECT
         r.* REPLACE (coalesce(n.caller_start, r.start_ts) AS start_ts),
-        -- a per-call export's records of one call end together too: two calls of a pair in one
-        -- minute of a file stamped to the minute are two calls (a per-party export's two
-        -- records may end a second apart)
-        CASE WHEN r.side IS NULL THEN r.end_ts END AS end_key
+        -- in a per-call file stamped to the minute the records of one call end together too:
+        -- two calls of a pair in one minute are two calls (a per-party export's two records may
+        -- end a second apart; a file stamped to the second starts two calls in two seconds)
+        CASE WHEN r.side IS NULL AND s.file_id IS NULL THEN r.end_ts END AS end_key
     FROM ruled AS r
     LEFT JOIN matched AS n
         ON r.side = 'callee' AND r.reason IS NULL AND n.caller = r.caller
         AND n.callee = r.callee AND n.start_ts = r.start_ts
+    LEFT JOIN stamped_to_second AS s ON s.file_id = r.file_id
 ),
 -- The records of one call are the valid rows with the same caller, callee and start time (and
 -- end, without sides: end_key): the
