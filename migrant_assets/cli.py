@@ -225,7 +225,8 @@ class _Demo:
             self.instance = dg.DagsterInstance.get()
         for message in recover_dead_runs(self.instance, DUCKDB_POOL):
             print(f"recovered: {message}", flush=True)
-        self.lost: set = set()  # assets not materialized because a run failed
+        # assets not materialized because a run failed, or that failed a blocking check
+        self.lost: set = set()
         self.failed_runs: list[str] = []
         #: failed runs whose every error is an InputError (a file the mapping cannot read)
         self.input_failed_runs: list[str] = []
@@ -246,7 +247,7 @@ class _Demo:
                             & self.lost})
             names = sorted(k.to_user_string() for k in blocked)
             print(f"{step.name}: skipped {', '.join(names)} (needs {', '.join(needs)}, "
-                  "which did not materialize)", flush=True)
+                  "which did not materialize or failed a blocking check)", flush=True)
             self.lost |= blocked
         runnable = assets - blocked
         if not runnable:
@@ -285,6 +286,10 @@ class _Demo:
         evaluations = result.get_asset_check_evaluations()
         not_judged = [e for e in evaluations if _not_judged(e) is not None]
         failed = [e for e in evaluations if not e.passed and e not in not_judged]
+        # an asset that failed a blocking check stands as not materialized for what reads it
+        blocking = sorted({(e.asset_key.to_user_string(), e.check_name) for e in failed
+                           if e.blocking and e.severity.value == "ERROR"})
+        self.lost |= {e.asset_key for e in failed if e.blocking and e.severity.value == "ERROR"}
         skipped = [(e.asset_key.to_user_string(), e.check_name, _not_judged(e))
                    for e in not_judged]
         evaluations = [e for e in evaluations if e not in not_judged]
@@ -308,7 +313,9 @@ class _Demo:
                         for (asset, check, reason), n in Counter(skipped).items()), flush=True)
         if not result.success:
             self.failed_runs.append(name)
-            explained = [(step_key, *explain(error), error)
+            explained = [(step_key, *(_blocking_failure(blocking, self.ingest_group, self.graph)
+                                      if error.cls_name == "DagsterAssetCheckFailedError"
+                                      else explain(error)), error)
                          for step_key, error in _run_errors(result)]
             if explained and all(is_input for _, _, is_input, _ in explained):
                 self.input_failed_runs.append(name)
@@ -319,6 +326,21 @@ class _Demo:
                     _error(f"Traceback of {step_key} (Dagster's error chain):\n"
                            f"{error.to_string()}")
         return result
+
+
+def _blocking_failure(blocking: list[tuple[str, str]], ingest_group: str,
+                      graph) -> tuple[str, bool]:
+    """The paragraph of a run stopped by failed blocking checks (Dagster's own message lists
+    nothing): which checks, that what reads their assets is not run, and whether it is an input
+    problem (a check of an ingested table)."""
+    import dagster as dg
+
+    named = ", ".join(f"{asset}.{check}" for asset, check in blocking) or "a blocking check"
+    is_input = bool(blocking) and all(
+        graph.get(dg.AssetKey.from_user_string(asset)).group_name == ingest_group
+        for asset, _ in blocking)
+    return (f"the blocking check {named} did not pass (its line above says what to check "
+            "first), so what reads its asset is not run"), is_input
 
 
 def _times(n: int) -> str:

@@ -259,6 +259,41 @@ def test_a_failed_error_check_prints_what_to_check_and_exits_3(environment, monk
     assert "  cells.quarantine_share: outside_bbox: " in err
 
 
+def test_a_failed_blocking_check_stops_what_reads_its_asset(environment, monkeypatch, capsys):
+    """A mapping that puts the owner ids into the birth province column: the subscribers are
+    written, but their blocking no_raw_identifiers check fails. The demo names that check (not
+    Dagster's bare "1 blocking asset check failed"), skips landed_calls, which reads the
+    subscribers, and exits 2 (an input problem)."""
+    import dagster as dg
+
+    from migrant_assets.runs import Step
+
+    src = environment / "operator"
+    src.mkdir()
+    (src / "cdr.csv").write_text("a,b,begin,finish\n13800000001,13800000002,"
+                                 "2016-09-05 10:00:00,2016-09-05 10:01:00\n")
+    (src / "subs.csv").write_text("msisdn,owner,local\n13800000001,K00049,true\n"
+                                  "13800000002,K00050,true\n")
+    (src / "mapping.yaml").write_text(yaml.safe_dump({
+        "calls": {"path": "cdr.csv", "columns": {"caller": "a", "callee": "b",
+                                                 "start_ts": "begin", "end_ts": "finish"}},
+        "subscribers": {"path": "subs.csv", "columns": {
+            "number": "msisdn", "owner_id": "owner", "birth_province": "owner",
+            "is_local_number": "local"}}}))
+    config = environment / "study.yaml"
+    config.write_text(yaml.safe_dump({"source": {"kind": "files",
+                                                 "mapping": str(src / "mapping.yaml")},
+                                      "workdir": str(environment / "work")}))
+    monkeypatch.setattr("migrant_assets.runs.main_plan", lambda defs, **_: [
+        Step((dg.AssetKey("subscribers"),)), Step((dg.AssetKey("landed_calls"),))])
+    code, out, err = _demo(["demo", "--config", str(config)], capsys)
+    assert code == 2, out + err
+    assert "the blocking check subscribers.no_raw_identifiers did not pass" in err
+    assert ("landed_calls: skipped landed_calls (needs subscribers, which did not materialize "
+            "or failed a blocking check)") in out
+    assert "K00049" not in out + err and "k00049" not in out + err
+
+
 def test_a_short_key_stops_before_any_run(environment, monkeypatch, capsys):
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", "short")
     (environment / "mapping.yaml").write_text(yaml.safe_dump(
