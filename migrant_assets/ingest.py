@@ -99,7 +99,9 @@ REASON_FIXES: dict[str, str] = {
                     "outside_bbox, is unknown to calls), then the cells file and the cell "
                     "columns of calls: the same ids, written the same way (0012 and 12 "
                     "differ: a spreadsheet drops leading zeros, set cell_ids: "
-                    "{strip_leading_zeros: true}; LAC + CI mapped as two columns in both)",
+                    "{strip_leading_zeros: true}; so do ab12 and AB12, and ids with inner "
+                    "spaces or other separators; LAC + CI mapped as two columns in both), and "
+                    "whether the cells file is older than the calls (cells added since)",
     "duplicate_call": "overlapping files (the same day delivered twice), or an export with the "
                       "originating and terminating records (MOC and MTC) of each call: map "
                       "its record type to direction with a directions rule (a per-party "
@@ -127,7 +129,9 @@ REASON_FIXES: dict[str, str] = {
     "bad_price": "the price column, decimal_separator, thousands (65,860), the unit (a "
                  "price per m² in 万 yuan, 6.5 for 65,000: multiply it in the export) and "
                  "thresholds.min_price_per_sqm and max_price_per_sqm",
-    "duplicate_id": "overlapping files",
+    "duplicate_id": "overlapping files, or a file listing an id more than once (an antenna "
+                    "moved, an estate priced twice: the first row in file order is kept; "
+                    "keep the row that holds for the study month)",
 }
 
 
