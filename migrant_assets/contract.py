@@ -967,8 +967,9 @@ def guard_wide_lines(con: duckdb.DuckDBPyConnection, files: list[Path], src: Tab
 
 def _scan(files: list[Path], fmt: str, src: TableSource, p: _Params, table: str) -> str:
     if fmt == "parquet":
+        # binary_as_string: Impala and Hive write strings as BINARY without the UTF8 mark
         return f"read_parquet({p([str(f) for f in files])}, filename = true, " \
-               "file_row_number = true)"
+               "file_row_number = true, binary_as_string = true)"
     options = dict(src.csv)
     if "encoding" in options:  # what DuckDB decodes (a transcoded copy is UTF-8)
         options["encoding"] = _duckdb_encoding(options["encoding"]) or "utf-8"
@@ -1447,6 +1448,14 @@ def _read_table(
                 if name in TIME_COLUMNS:
                     cols.append(f"CAST(NULL AS VARCHAR) AS {name}_text")
                 continue
+            nested = [f[0] for f in found_parts
+                      if f[1].startswith(("STRUCT", "MAP", "UNION")) or f[1].endswith("]")]
+            if nested:  # its text would be hashed as an identifier, a value read as text
+                raise MappingError(
+                    f"{table}: column {nested[0]!r} (contract column {name!r}) is nested (a "
+                    "struct, map or list), and the contract reads flat columns", where,
+                    f"export the field as a column of its own (in SQL: SELECT "
+                    f"{nested[0]}.field AS {name}, ...) and map that")
             if found is not None:
                 expr, dtype = quote_identifier(found[0]), found[1]
             else:  # several columns: their texts joined by a space, NULL if one is missing

@@ -1023,6 +1023,32 @@ def test_a_table_partitioned_by_number_never_shows_it(tmp_path: Path,
     assert B not in str(info.value) and "cannot be read" in str(info.value)
 
 
+def test_nested_columns_are_refused_and_binary_strings_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A struct mapped whole (caller: {msisdn, cell}) is refused, not hashed as text; strings
+    stored as BINARY without the UTF8 mark (Impala, Hive) are read as text: a province 上海."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("nested and binary"))
+    src = tmp_path / "operator"
+    (src / "cdr.csv").unlink()
+    pq.write_table(pa.table({
+        "a_party": pa.array([{"msisdn": A, "cell": "T1"}]), "b_party": [B],
+        "begin": [f"{DAY} 10:00:00"], "finish": [f"{DAY} 10:01:00"]}), src / "cdr.parquet")
+    _remap(src, "calls", path="cdr.parquet", columns={
+        "caller": "a_party", "callee": "b_party", "start_ts": "begin", "end_ts": "finish"})
+    with pytest.raises(MappingError, match="column 'a_party' .* is nested"):
+        _ingest(study)
+    pq.write_table(pa.table({
+        "a_party": [A], "b_party": [B], "begin": [f"{DAY} 10:00:00"],
+        "finish": [f"{DAY} 10:01:00"]}), src / "cdr.parquet")
+    columns = dict(zip(SUBS_HEADER.split(","), zip(*SUBS, strict=True), strict=True))
+    province = pa.array([v.encode() for v in ("上海", "Anhui", "上海")], pa.binary())
+    pq.write_table(pa.table({**columns, "province": province}), src / "subs.parquet")
+    _remap(src, "subscribers", path="subs.parquet")
+    con, _ = _ingest(study)
+    assert _sub(con, "O1", "birth_province") == "上海"
+
+
 def test_empty_and_mixed_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An empty file (0 bytes) among the calls files holds no row and is not read (DuckDB
     would otherwise take the next file's header for data); Parquet and CSV files under one
