@@ -585,6 +585,20 @@ def birth_provinces(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict[st
                              {"province": cfg.city.province}))
 
 
+def estate_prices(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The stored estates' count, median price per m² and how many lie below a tenth of it
+    (``sql/ingest/estate_prices.sql``)."""
+    return first_row(run_sql(con, "ingest/estate_prices.sql"))
+
+
+#: What to check when the estates' prices are far below the usual scale (price_scale check).
+PRICE_SCALE_FIX = ("price_per_sqm must be a price per m² in whole units of the currency: a "
+                   "price in 万 yuan (6.5 for 65,000), a total price per flat, or thousands "
+                   "written 165.860 without csv thousands: '.' read it too low; convert the "
+                   "column, set csv thousands, or, for a currency whose m² costs less, lower "
+                   "thresholds.min_price_per_sqm")
+
+
 #: What to do when birth provinces name no province (the unnamed_provinces check).
 UNNAMED_PROVINCE_FIX = ("a word for an unknown province makes its users unknown with recode: "
                         "{birth_province: {'未知': null}} (not studied: a label needs a known "

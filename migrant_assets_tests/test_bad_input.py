@@ -1457,6 +1457,32 @@ def test_provinces_that_name_none_and_an_inverted_local_flag(
     assert _ingestion_checks(study)[("subscribers", "local_numbers")].passed
 
 
+def test_prices_off_the_usual_scale_are_named(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Prices per m² in another unit pass the row rules but not the price_scale check: a few
+    under a tenth of the median (165.860 with '.' between thousands, read 165.86), or every
+    price a flat's total in 万 yuan (a median of 490)."""
+    import dagster as dg
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    study, _ = _setup(tmp_path, Case("price scale", estates=[
+        ("X2", "31.25", "121.45", "61000"), ("X3", "31.25", "121.45", "165.860")]))
+    check = _ingestion_checks(study)[("estates", "price_scale")]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert (check.metadata["estates"].value, check.metadata["median_price"].value,
+            check.metadata["far_below_median"].value) == (3, 52000.0, 1)
+    src = tmp_path / "operator"
+    _write(src / "prices.csv", "xiaoqu,lat,lon,price",
+           [(f"X{i}", "31.25", "121.45", str(p)) for i, p in enumerate((380, 490, 620))])
+    check = _ingestion_checks(study)[("estates", "price_scale")]
+    assert not check.passed and "median price per m² is 490, under 1,000" in \
+        check.metadata["check_first"].value
+    _write(src / "prices.csv", "xiaoqu,lat,lon,price",
+           [(f"X{i}", "31.25", "121.45", str(p)) for i, p in enumerate((38000, 49000, 62000))])
+    assert _ingestion_checks(study)[("estates", "price_scale")].passed
+
+
 def test_age_0_is_named_and_recoded_to_unknown(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """Age 0 (an export's code for an unknown age) is read as 0: the ages check warns with the

@@ -24,6 +24,7 @@ from migrant_assets.ingest import (
     NO_SUBSCRIBER_FIX,
     NUMBER_FORMS_ERROR_SHARE,
     OWNER_NUMBERS_FIX,
+    PRICE_SCALE_FIX,
     STAMPED_APART_ERROR_SHARE,
     STAMPED_APART_FIX,
     UNLINKED_FIX,
@@ -34,6 +35,7 @@ from migrant_assets.ingest import (
     calendar_coverage,
     calls_day_facts,
     check_first,
+    estate_prices,
     generate_city,
     identifier_scan,
     ingest_calls,
@@ -356,6 +358,25 @@ def subscribers_province_spellings(study: StudyResource) -> dg.AssetCheckResult:
                    None if out["users_with_province"] else "no subscriber has a birth province",
                    dg.AssetCheckSeverity.ERROR if out["locals_affected"] else
                    dg.AssetCheckSeverity.WARN, check_first=f"{problem}: {fix}" if problem else None)
+
+
+@dg.asset_check(asset=estates, name="price_scale", pool=DUCKDB_POOL,
+                description="Prices per m² are on one scale, the usual one: warns when their "
+                "median is under 10 x thresholds.min_price_per_sqm (1,000 by default: a price "
+                "in 万 yuan or a total price) or when some lie under a tenth of the median (a "
+                "few rows in another unit). Judges the estates.")
+def estates_price_scale(study: StudyResource) -> dg.AssetCheckResult:
+    with study.connect() as con:
+        out = estate_prices(con)
+    floor = 10 * study.config.thresholds.min_price_per_sqm
+    judged, median, below = out["estates"], out["median_price"], out["far_below_median"]
+    problems = ([f"the median price per m² is {median:,.0f}, under {floor:,.0f}"]
+                if judged and median < floor else []) + (
+        [f"{below} estates are priced under a tenth of the median ({median:,.0f})"]
+        if below else [])
+    return verdict(not problems, judged, out, None if judged else "no estate",
+                   dg.AssetCheckSeverity.WARN,
+                   check_first=f"{'; '.join(problems)}: {PRICE_SCALE_FIX}" if problems else None)
 
 
 @dg.asset_check(asset=subscribers, name="unnamed_provinces", pool=DUCKDB_POOL,
