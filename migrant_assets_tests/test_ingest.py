@@ -385,6 +385,8 @@ def test_ingestion_assets_and_checks(user_data: Path, env: None) -> None:
         ("subscribers", "no_raw_identifiers"), ("subscribers", "has_users"),
         ("subscribers", "province_spellings"), ("subscribers", "owner_numbers"),
         ("subscribers", "user_types"), ("subscribers", "ages"),
+        ("subscribers", "unnamed_provinces"), ("subscribers", "local_numbers"),
+        ("estates", "price_scale"),
         ("landed_calls", "no_raw_identifiers"), ("landed_calls", "calendar_coverage"),
         ("landed_calls", "number_forms")}
     for table in REFERENCE:
