@@ -1425,7 +1425,9 @@ def _read_table(
         else:
             mapped = src.columns.get(name, name)
             parts = [mapped] if isinstance(mapped, str) else list(mapped)
-            found_parts = [present.get(part.lower()) for part in parts]
+            # a CSV header's names are read trimmed: ' Caller ' mapped as written is 'Caller'
+            found_parts = [present.get(part.lower(), present.get(part.strip().lower()))
+                           for part in parts]
             found = found_parts[0] if len(parts) == 1 else None
             if None in found_parts:
                 has = _header_names(present)

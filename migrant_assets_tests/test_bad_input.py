@@ -1068,6 +1068,23 @@ def test_empty_and_mixed_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         _ingest(study)
 
 
+def test_a_header_name_mapped_with_its_spaces(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A header written ' a_party , B_PARTY' is read trimmed: mapping the names as the file
+    writes them (spaces and case) finds the columns."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("header spaces"))
+    src = tmp_path / "operator"
+    lines = (src / "cdr.csv").read_text().splitlines()
+    header = lines[0].replace("a_party", " a_party ").replace("b_party", " B_PARTY")
+    (src / "cdr.csv").write_text("\n".join([header, *lines[1:]]) + "\n")
+    columns = yaml.safe_load((src / "mapping.yaml").read_text())["calls"]["columns"]
+    _remap(src, "calls", columns={**columns, "caller": " a_party ", "callee": " B_PARTY"})
+    con, stats = _ingest(study)
+    assert stats["landed_calls"].accepted == 1
+    assert (_uid("O1"), _uid("O2")) in {(r[0], r[1]) for r in _calls(con)}
+
+
 def test_columns_made_of_several_file_columns(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """A cell known by LAC + CI (in the calls and in the cells file) and a time split into a
