@@ -1019,7 +1019,15 @@ def _refuse_misread_parquet(con: duckdb.DuckDBPyConnection, files: list[Path], t
                            f"{redact(str(e), names=names)})", failed_file(str(e), files, names),
                            "check the file: a Parquet file cut short by a failed copy, or not "
                            "Parquet") from None
-    for column, holding in columns:
+    for column, holding, untyped in columns:
+        if str(files[0]) in set(untyped or []) and len(set(untyped)) < len(set(holding)):
+            raise MappingError(
+                f"{table}: column {column!r} has no type in {len(set(untyped)):,} file(s) "
+                f"(e.g. {names.get(str(files[0]), '<a file>')}: every value null, as pandas "
+                "writes a column without a value) and a type in the others; read together, "
+                "the first file's type decides for all", names.get(str(files[0])),
+                "write the column with its type in every file (pandas: "
+                "df[column].astype('string') before to_parquet; pyarrow: a schema)")
         if len(set(holding)) < len(files):
             lacking = next(str(f) for f in files if str(f) not in set(holding))
             raise MappingError(

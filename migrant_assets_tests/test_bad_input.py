@@ -961,6 +961,11 @@ def test_a_column_renamed_or_added_between_deliveries(tmp_path: Path,
     con, stats = _ingest(study)
     assert stats["landed_calls"].accepted == 2
     con.close()
+    # a day without a cell: pandas writes the column with no type, the first file decides
+    part("5", event_type="VOICE", a_cell=None)
+    with pytest.raises(MappingError, match=r"column 'a_cell' has no type in 1 file\(s\) \(e.g. "
+                       r".*cdr_20160905.parquet"):
+        _ingest(study)
 
 
 @pytest.mark.parametrize(("name", "content", "message"), [

@@ -1,9 +1,13 @@
--- Which of the Parquet files $files hold each of the columns $names (lower case), for the
--- reader's schema check: DuckDB reads every file as the first file's columns, so a column
--- added or renamed between deliveries is silently empty or ignored in some files.
+-- Which of the Parquet files $files hold each of the columns $names (lower case), and which
+-- hold it with no type, for the reader's schema check: DuckDB reads every file as the first
+-- file's columns, so a column added or renamed between deliveries is silently empty or ignored
+-- in some files.
 SELECT
     lower(name) AS column_key,
-    list(DISTINCT file_name) AS holding
+    list(DISTINCT file_name) AS holding,
+    -- files holding it with no type (every value null, as pandas and pyarrow write a column
+    -- without a value): DuckDB cannot read the others' values as the first file's NULL type
+    list(DISTINCT file_name) FILTER (WHERE duckdb_type = '"NULL"') AS untyped
 FROM parquet_schema($files)
 WHERE list_contains($names, lower(name))
 GROUP BY lower(name)
