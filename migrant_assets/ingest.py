@@ -79,7 +79,9 @@ REASON_FIXES: dict[str, str] = {
     "masked_number": "the export's masking of numbers (138****1234 stands for many people): "
                      "ask for numbers hashed with a key instead, which keep people apart",
     "rounded_id": "numbers saved by a spreadsheet in scientific notation (1.33518E+10 keeps 6 "
-                  "of 11 digits, so it stands for many people): export the column as text, "
+                  "of 11 digits, so it stands for many people), or stored as floats too large "
+                  "to be exact (a Parquet DOUBLE beyond 16 digits, as pandas stores ids beside "
+                  "nulls; any phone number as FLOAT): export the column as text or integers, "
                   "or from the source rather than through a spreadsheet",
     "bad_timestamp": "the start, end and duration columns (each quarantine record shows the "
                      "text not read): the timestamps rule's format (e.g. '%d/%m/%Y %H:%M:%S' "
