@@ -1443,8 +1443,9 @@ def test_numbers_in_other_columns_are_never_shown(tmp_path: Path,
 def test_provinces_that_name_none_and_an_inverted_local_flag(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A birth province written as a word for unknown (未知) or as a code (340000) counts as
-    born elsewhere: the unnamed_provinces check fails naming them, and passes once they are
-    recoded (to null: not studied). A local flag read the other way (an is_migrant column
+    born elsewhere: the unnamed_provinces check fails naming them (ERROR for words, a warning
+    for a code of another province; the city's province as its code 310000 fails
+    province_spellings), and passes once they are recoded (to null: not studied). A local flag read the other way (an is_migrant column
     mapped to is_local_number) leaves the users born in the city without a local number: the
     local_numbers check fails; the recode that inverts it passes."""
     import dagster as dg
@@ -1463,6 +1464,16 @@ def test_provinces_that_name_none_and_an_inverted_local_flag(
     assert md["unnamed"] == [{"value": "340000", "users": 1}, {"value": "未知", "users": 1}]
     assert checks[("subscribers", "local_numbers")].passed
     src = tmp_path / "operator"
+    _remap(src, "subscribers", recode={"birth_province": {"未知": None}})
+    checks = _ingestion_checks(study)  # a code of another province: born elsewhere indeed
+    assert checks[("subscribers", "unnamed_provinces")].severity == dg.AssetCheckSeverity.WARN
+    # Anhui and 340000: one province spelled two ways, which splits it only (a warning)
+    assert checks[("subscribers", "province_spellings")].severity == dg.AssetCheckSeverity.WARN
+    _remap(src, "subscribers", recode={"birth_province": {"未知": None, "340000": "Anhui",
+                                                          "Shanghai": "310000"}})
+    checks = _ingestion_checks(study)  # the city's province as its code: locals lost
+    spellings = checks[("subscribers", "province_spellings")]
+    assert not spellings.passed and spellings.severity == dg.AssetCheckSeverity.ERROR
     _remap(src, "subscribers", recode={"birth_province": {"未知": None, "340000": "Anhui"}})
     assert _ingestion_checks(study)[("subscribers", "unnamed_provinces")].passed
     # the flag of a column meaning "migrant": the users born in Shanghai hold no local number

@@ -1,14 +1,18 @@
 -- What the stored subscribers' birth provinces and local flags say about the mapping (SPEC §3:
 -- a local is born in the study province $province and holds a local number). One row:
 -- - users_with_province, and unnamed_users: those whose province names no province, a word for
---   unknown (未知, Unknown, N/A) or text without a letter (a code 340000, '-', '?'): counted as
---   born elsewhere, they become migrants; unnamed: the 5 commonest such values with their users;
+--   unknown (未知, Unknown, N/A: unknown_word_users) or text without a letter (a code 340000,
+--   '-', '?'): counted as born elsewhere, they become migrants; unnamed: the 5 commonest such
+--   values with their users;
 -- - born_in_province, and born_local_number: those of them holding a local number (almost all
 --   of an operator's subscribers born in its city, unless the flag is read the other way).
 WITH users AS (
     SELECT
         birth_province,
         has_local_number,
+        birth_province IS NOT NULL
+        AND NOT regexp_matches(birth_province, '[A-Za-z\x{00C0}-\x{024F}\x{4E00}-\x{9FFF}]')
+            AS is_code,
         birth_province IS NOT NULL AND (
             lower(birth_province) IN (
                 'unknown', 'unk', 'n/a', 'na', 'none', 'null', 'nil', 'other', 'others',
@@ -33,6 +37,7 @@ commonest AS (
 SELECT
     (SELECT count(*) FROM users) AS users_with_province,
     (SELECT count(*) FROM users WHERE unnamed) AS unnamed_users,
+    (SELECT count(*) FROM users WHERE unnamed AND NOT is_code) AS unknown_word_users,
     (SELECT coalesce(list({'value': value, 'users': users} ORDER BY users DESC, value ASC), [])
      FROM commonest) AS unnamed,
     (SELECT count(*) FROM users WHERE birth_province = $province) AS born_in_province,
