@@ -1446,8 +1446,9 @@ def test_provinces_that_name_none_and_an_inverted_local_flag(
     born elsewhere: the unnamed_provinces check fails naming them (ERROR for words, a warning
     for a code of another province; the city's province as its code 310000 fails
     province_spellings), and passes once they are recoded (to null: not studied). A local
-    flag read the other way (an is_migrant column mapped to is_local_number) leaves the users born in the city without a local number: the
-    local_numbers check fails; the recode that inverts it passes."""
+    flag read the other way (an is_migrant column mapped to is_local_number) leaves the users
+    born in the city without a local number: the local_numbers check fails; the recode that
+    inverts it passes."""
     import dagster as dg
 
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
