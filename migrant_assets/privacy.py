@@ -60,15 +60,14 @@ _EXPLAINED_TABLES = ("cells", "estates", "quarantine_cells", "quarantine_estates
 
 
 #: The tokens of a text: its runs of letters and digits, lower-cased, and, outside what reads
-#: as a date or a time of day (``2016-09-01``, ``08:00:00``), each run of 7 or more digits joined
-#: by separators (``+86 177 1567 9550``, ``(173) 5626-7031``, ``14,900,326,293``) as its digits,
-#: also without its first 1 to 4 digits when 8 or more are left (a country code, ``00``, a trunk
-#: ``0``), as a number written so would be stored.
+#: as a date or a time of day (``2016-09-01``, ``08:00:00``: the macro ``without_dates`` of
+#: ``sql/ingest/canonical.sql``, which the ingestion's connection holds), each run of 7 or more
+#: digits joined by separators (``+86 177 1567 9550``, ``(173) 5626-7031``, ``14,900,326,293``)
+#: as its digits, also without its first 1 to 4 digits when 8 or more are left (a country code,
+#: ``00``, a trunk ``0``), as a number written so would be stored.
 _TEXT_TOKENS = (
     "list_concat(list_transform(regexp_extract_all(v, '[A-Za-z0-9+]+'), lambda t: lower(t)), "
-    "flatten(list_transform(regexp_extract_all(regexp_replace(v, "
-    "'(19|20)[0-9]{2}[-/.][0-9]{1,2}[-/.][0-9]{1,2}|[0-9]{1,2}[-/.][0-9]{1,2}[-/.](19|20)[0-9]{2}"
-    "|[0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?', ' ', 'g'), "
+    "flatten(list_transform(regexp_extract_all(without_dates(v), "
     "'[0-9]([^0-9A-Za-z:]{0,3}[0-9]){6,}'), "
     "lambda r: list_transform([regexp_replace(r, '[^0-9]', '', 'g')], "
     "lambda d: list_filter([d, d[2:], d[3:], d[4:], d[5:]], "

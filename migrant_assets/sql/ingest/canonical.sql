@@ -133,23 +133,25 @@ CREATE OR REPLACE TEMP MACRO safe_text(t) AS list_transform(
         END
 )[1];
 
+-- A text with what reads as a date (2016-09-01, 01/09/2016) or a time of day (08:00,
+-- 08:00:00.123) replaced by a space: what is left of a time text, where a run of digits is a
+-- number (safe_time; the privacy search of migrant_assets/privacy.py).
+CREATE OR REPLACE TEMP MACRO without_dates(t) AS regexp_replace(
+    coalesce(t, ''),
+    '(19|20)[0-9]{2}[-/.][0-9]{1,2}[-/.][0-9]{1,2}'
+    || '|[0-9]{1,2}[-/.][0-9]{1,2}[-/.](19|20)[0-9]{2}'
+    || '|[0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?',
+    ' ', 'g'
+);
+
 -- A time or duration text a quarantine record may show: as safe_text, and replaced by its
--- length when, without what reads as a date (2016-09-01, 01/09/2016) or a time of day (08:00,
--- 08:00:00.123), it holds 7 or more digits joined by separators (+86 177 1567 9550,
--- (173) 5626-7031: a number in a time column).
+-- length when, without_dates, it holds 7 or more digits joined by separators
+-- (+86 177 1567 9550, (173) 5626-7031: a number in a time column).
 CREATE OR REPLACE TEMP MACRO safe_time(t) AS list_transform(
     [t], lambda x:
         CASE
-            WHEN regexp_matches(
-                regexp_replace(
-                    coalesce(x, ''),
-                    '(19|20)[0-9]{2}[-/.][0-9]{1,2}[-/.][0-9]{1,2}'
-                    || '|[0-9]{1,2}[-/.][0-9]{1,2}[-/.](19|20)[0-9]{2}'
-                    || '|[0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?',
-                    ' ', 'g'
-                ),
-                '[0-9]([^0-9A-Za-z]{0,3}[0-9]){6,}'
-            ) THEN '<redacted: ' || length(x) || ' characters>'
+            WHEN regexp_matches(without_dates(x), '[0-9]([^0-9A-Za-z]{0,3}[0-9]){6,}')
+                THEN '<redacted: ' || length(x) || ' characters>'
             ELSE safe_text(x)
         END
 )[1];
