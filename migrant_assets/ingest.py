@@ -356,7 +356,7 @@ def _store_identifier_scan(con: duckdb.DuckDBPyConnection, source: str) -> None:
     ``identifier_scan_<source>`` (the no_raw_identifiers check reads it); drops the temp
     table."""
     searched = con.execute("SELECT count(*) FROM raw_identifiers").fetchone()[0]
-    hits = find_raw_identifiers(con)
+    hits = find_raw_identifiers(con, province_names()["spellings"])
     con.execute("DROP TABLE raw_identifiers")
     run_sql(con, "ingest/identifier_scan_write.sql",
             {"searched": searched, "hits": json.dumps(hits, sort_keys=True)},

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 
 import duckdb
 
@@ -55,7 +56,9 @@ MIN_INTEGER_IDENTIFIER = 10**9
 #: files' labels (every column ``file``; a file named by a number has a label that is not one).
 #: An identifier of fewer than 10 characters equal to one of their tokens (an owner id 100008
 #: and an LTE cell 460-11-10001-100008; an owner id 20160905 and a file cdr_20160905.csv) is
-#: explained by them, not a leak, and is not searched for; a phone number always is.
+#: explained by them, not a leak, and is not searched for; a phone number always is. Nor is one
+#: equal to a word the caller knows (``known_words``: a province's 6-digit code, 340000, which a
+#: CRM's sequence of owner ids reaches).
 _EXPLAINED_TABLES = ("cells", "estates", "quarantine_cells", "quarantine_estates")
 
 
@@ -75,7 +78,8 @@ _TEXT_TOKENS = (
 )
 
 
-def find_raw_identifiers(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+def find_raw_identifiers(con: duckdb.DuckDBPyConnection,
+                         known_words: Sequence[str] = ()) -> dict[str, int]:
     """Where the identifiers of temp table ``raw_identifiers`` (the source's, in hand while
     ``migrant_assets.ingest`` ingests it) occur in the tables of the DuckDB file (views only
     repeat them): ``{"table.column": rows}`` (SPEC §1).
@@ -84,8 +88,9 @@ def find_raw_identifiers(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     :data:`MIN_INTEGER_IDENTIFIER`; text columns are split into tokens (:data:`_TEXT_TOKENS`:
     a number inside a JSON record or written with separators is found too), each distinct text
     once, without regard to case. Identifiers of fewer than 10 characters equal to a token of
-    :data:`_EXPLAINED_TABLES` or of a file label are not searched for, nor words that name a
-    column (a header line repeated inside a file gives the identifier ``caller``).
+    :data:`_EXPLAINED_TABLES`, of a file label or of ``known_words`` are not searched for, nor
+    words that name a column (a header line repeated inside a file gives the identifier
+    ``caller``).
     """
     columns = con.execute(
         "SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns AS c "
@@ -108,7 +113,9 @@ def find_raw_identifiers(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         "WHERE NOT (NOT regexp_matches(token, '[0-9]') AND token IN "
         "(SELECT lower(column_name) FROM information_schema.columns))"
         + (f" AND (length(token) >= 10 OR token NOT IN ({' UNION '.join(explained)}))"
-           if explained else ""))
+           if explained else "")
+        + " AND (length(token) >= 10 OR token NOT IN (SELECT lower(unnest($known))))",
+        {"known": list(known_words)})
     hits: dict[str, int] = {}
     for table, column, dtype in columns:
         if dtype == "VARCHAR":  # each distinct text split once, its rows counted once

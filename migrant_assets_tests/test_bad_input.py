@@ -1415,8 +1415,9 @@ def test_numbers_in_other_columns_are_never_shown(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """A number written with separators in a time, age, sex or province column (a column mapped
     by mistake) is shown in no quarantine record, a province holding one is a bad attribute
-    (never stored), and a header line repeated inside a file (``cat`` of daily files whose
-    columns are named as the contract's) is no raw identifier: the privacy checks pass."""
+    (never stored), so is a province or user type holding the row's own owner id, and a header
+    line repeated inside a file (``cat`` of daily files whose columns are named as the
+    contract's) is no raw identifier: the privacy checks pass."""
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
     monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
     written = ["+86 139 1234 5678", "(139) 1234-5678", "139-1234-5678", "13,912,345,678",
@@ -1427,15 +1428,19 @@ def test_numbers_in_other_columns_are_never_shown(tmp_path: Path,
         ("caller", "callee", "start_ts", "end_ts", "caller_cell", "callee_cell")],
         subs=[("13800000007", "O7", "30", "M", written[2], "true", "regular"),
               ("13800000006", "O6", f'"{written[3]}"', "M", "Anhui", "true", "regular"),
-              ("13800000005", "O5", "30", written[4], "Anhui", "true", "regular")]))
+              ("13800000005", "O5", "30", written[4], "Anhui", "true", "regular"),
+              # a short owner id in the province or user type column of its own row
+              ("13800000004", "K00049", "30", "M", "K00049", "true", "regular"),
+              ("13800000003", "K00050", "30", "M", "Anhui", "true", "k00050")]))
     checks = _ingestion_checks(study)
     assert checks[("subscribers", "no_raw_identifiers")].passed
     assert checks[("landed_calls", "no_raw_identifiers")].passed
     con = duckdb.connect(str(StudyConfig.load(study).duckdb_path), read_only=True)
     got = con.execute("SELECT source, reason, record FROM quarantine ORDER BY ALL").fetchall()
     assert [r[:2] for r in got] == [("landed_calls", "bad_timestamp")] * 3 + [
-        ("subscribers", "bad_attribute")] * 3
+        ("subscribers", "bad_attribute")] * 5
     assert not [r for r in got for w in written if w in r[2] or "1234" in r[2]]
+    assert not [r for r in got if "k000" in r[2].lower()]
     assert con.execute("SELECT count(*) FROM subscribers WHERE birth_province LIKE '%1234%'"
                        ).fetchone()[0] == 0
 
@@ -1544,10 +1549,10 @@ def test_age_0_is_named_and_recoded_to_unknown(tmp_path: Path,
 def test_sequential_owner_ids_beside_cell_ids_and_counts_are_no_leak(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Owner ids 100001, 100002 (a CRM's sequence) equal a part of an LTE cell id
-    (460-11-10001-100001), a token of a file name and a count: the blocking privacy search
-    stopped the pipeline on them. Those are explained by the cells file, the file labels and
-    the counts; the same owner id inside other text, and a phone number stored as an integer,
-    are still found."""
+    (460-11-10001-100001), a token of a file name, a count and a province's code (340000): the
+    blocking privacy search stopped the pipeline on them. Those are explained by the cells file,
+    the file labels, the counts and the province codes; the same owner id inside other text,
+    and a phone number stored as an integer, are still found."""
     from migrant_assets.ingest import identifier_scan
 
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
@@ -1556,7 +1561,10 @@ def test_sequential_owner_ids_beside_cell_ids_and_counts_are_no_leak(
     _write(src / "subs_100002.csv", SUBS_HEADER,  # the bad age stores the file's name
            [(A, "100001", *SUBS[0][2:]), (B, "100002", *SUBS[1][2:]), (C, "100001", *SUBS[2][2:]),
             ("13800000009", "100003", "old", "M", "Anhui", "true", "regular"),
-            ("13800000008", "100004", "30", "M", "Anhui", "true", "regular")])
+            ("13800000008", "100004", "30", "M", "Anhui", "true", "regular"),
+            # an owner id equal to a province's 6-digit code (GB/T 2260), written as a code
+            ("13800000007", "340000", "30", "M", "Anhui", "true", "regular"),
+            ("13800000006", "100005", "30", "M", "340000", "true", "regular")])
     _write(src / "towers.csv", "tower,latitude,longitude",  # the second is quarantined
            [("460-11-10001-100001", "31.20", "121.40"), ("T2", "31.30", "121.50"),
             ("460-11-10001-100004", "39.90", "116.40")])

@@ -38,7 +38,12 @@ SELECT
     sex AS sex_text,
     is_local_number AS local_text,
     -- an identifier a spreadsheet rounded (canonical.sql marks it '~'): rounded_id
-    starts_with(number, '~') OR starts_with(owner_id, '~') AS rounded
+    starts_with(number, '~') OR starts_with(owner_id, '~') AS rounded,
+    -- an attribute column that holds the row's own owner id or number (a column mapped by
+    -- mistake, an account field): bad_attribute, and never stored or shown
+    coalesce(lower(trim(birth_province)) IN (lower(owner_id), lower(number)), false)
+        AS province_is_id,
+    coalesce(lower(trim(user_type)) IN (lower(owner_id), lower(number)), false) AS type_is_id
 FROM (
     SELECT
         *,
@@ -69,6 +74,7 @@ FROM (
                 -- a number in the province column mapped by mistake (7 or more digits): the
                 -- province is stored, so it is never one
                 OR length(regexp_replace(coalesce(birth_province, ''), '[^0-9]', '', 'g')) >= 7
+                OR province_is_id OR type_is_id
                 THEN 'bad_attribute'
         END AS reason
     FROM typed_subscribers

@@ -40,8 +40,15 @@ SELECT
         birth_year: left(regexp_replace(regexp_replace(birth_text, '[0-9]', '9', 'g'),
             '[^9 /.:-]', 'a', 'g'), 64),
         sex: safe_code(sex_text),
-        birth_province: safe_code(birth_province), is_local_number: safe_code(local_text),
-        user_type: safe_code(user_type)
+        birth_province: CASE
+            WHEN province_is_id THEN '<redacted: ' || length(birth_province) || ' characters>'
+            ELSE safe_code(birth_province)
+        END,
+        is_local_number: safe_code(local_text),
+        user_type: CASE
+            WHEN type_is_id THEN '<redacted: ' || length(user_type) || ' characters>'
+            ELSE safe_code(user_type)
+        END
     }) AS VARCHAR)
 FROM judged_subscribers
 WHERE reason IS NOT NULL;
