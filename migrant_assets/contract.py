@@ -1263,13 +1263,22 @@ _MAGIC = {
 }
 
 
-def _refuse_disguised(files: list[Path], table: str, label: dict[str, str]) -> None:
+def _refuse_disguised(files: list[Path], table: str, label: dict[str, str],
+                      encoding: str) -> None:
     """A file read as text whose first bytes say it is compressed, Parquet or an archive,
-    though its name does not (a part ``000000_0`` of Hive, ``calls.csv`` holding gzip), is a
-    clear error naming what it is, before the CSV reader's sniffing fails on it."""
+    though its name does not (a part ``000000_0`` of Hive, ``calls.csv`` holding gzip), or
+    UTF-16 text (its byte order mark) read in another ``encoding``, is a clear error naming
+    what it is, before the CSV reader's sniffing fails on it."""
+    utf16 = (_python_codec(encoding) or "").startswith("utf-16")
     for f in files:
         with open(f, "rb") as handle:
             head = handle.read(6)
+        if head[:2] in (b"\xff\xfe", b"\xfe\xff") and not utf16:
+            raise MappingError(f"{table}: the file is UTF-16 text (Excel's 'Unicode text', "
+                               f"PowerShell's default), though the mapping reads it as "
+                               f"{encoding}", label.get(str(f), str(f)),
+                               f"set {table}.csv.encoding: utf-16 in the mapping (its columns "
+                               "are often separated by tabs: csv.delim: \"\\t\")")
         for magic, (kind, suffixes, fix) in _MAGIC.items():
             if head.startswith(magic) and f.suffix.lower() not in suffixes:
                 raise MappingError(f"{table}: the file is {kind}, though its name does not say "
@@ -1337,9 +1346,9 @@ def _read_labelled(
                            f"narrow {table}.path to one kind (e.g. a '*.parquet' pattern), or set "
                            f"{table}.format")
     fmt = src.format or kinds.pop()
-    if fmt == "csv":
-        _refuse_disguised(files, table, label)
     encoding = src.csv.get("encoding", "utf-8")
+    if fmt == "csv":
+        _refuse_disguised(files, table, label, encoding)
     transcode = fmt == "csv" and _duckdb_encoding(encoding) is None
     spill = cfg.duckdb.temp_directory or cfg.duckdb_path.parent / "tmp"
     with utf8_copies(files, encoding, Path(spill)) if transcode else \

@@ -973,12 +973,14 @@ def test_a_column_renamed_or_added_between_deliveries(tmp_path: Path,
     ("000000_0", "parquet", "a Parquet file, though its name"),
     ("cdr.csv.bz2", "bz2", "the file is bzip2-compressed; the contract reads CSV and Parquet"),
     ("cells.geojson", "text", "the file is a GeoJSON file"),
+    ("cdr.csv", "utf16", "the file is UTF-16 text (Excel's 'Unicode text'"),
 ])
 def test_a_file_that_is_not_what_its_name_says(name: str, content: str, message: str,
                                                tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """A gzip file named .csv, a Hive part without an extension holding Parquet, a bzip2 or
-    GeoJSON file: an error that says what the file is, not the CSV reader's sniffing error."""
+    GeoJSON file, UTF-16 text read as UTF-8: an error that says what the file is, not the CSV
+    reader's sniffing error; UTF-16 text is read with the encoding the error names."""
     import bz2
 
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
@@ -990,10 +992,14 @@ def test_a_file_that_is_not_what_its_name_says(name: str, content: str, message:
         pq.write_table(pa.table({"a_party": [A]}), src / name)
     else:
         (src / name).write_bytes({"gzip": gzip.compress, "bz2": bz2.compress,
+                                  "utf16": lambda b: b.decode().encode("utf-16"),
                                   "text": lambda b: b}[content](text))
     _remap(src, "calls", path=name)
     with pytest.raises(MappingError, match=re.escape(message)):
         _ingest(study)
+    if content == "utf16":
+        _remap(src, "calls", csv={"encoding": "utf-16"})
+        assert _ingest(study)[1]["landed_calls"].read == text.decode().strip().count("\n")
 
 
 def test_a_table_partitioned_by_number_never_shows_it(tmp_path: Path,
