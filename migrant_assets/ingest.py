@@ -617,7 +617,7 @@ def province_spellings(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict
     """How the stored subscribers spell their birth provinces against ``city.province``
     (``sql/ingest/province_spellings.sql``): ``users_in_province`` (as spelled in the config),
     ``users_with_province`` and ``variants``, the provinces spelled several ways up to case,
-    spaces, a suffix or the script (:func:`province_names`) (``spellings``, ``users``,
+    accents, spaces, a suffix or the script (:func:`province_names`) (``spellings``, ``users``,
     ``is_study_province``); ``problem`` says what is wrong (None: nothing) and
     ``locals_affected`` whether it changes who is local."""
     out = first_row(run_sql(con, "ingest/province_spellings.sql",

@@ -1328,11 +1328,17 @@ def test_end_or_duration_named_as_in_the_contract(column: str, value: str, tmp_p
     ([("13800000009", "O9", "30", "M", "Shanxi", "true", ""),
       ("13800000008", "O8", "30", "M", "陕西", "true", "")], "Shanghai",
      None, {}),  # 山西 Shanxi and 陕西 Shaanxi are two provinces
+    # a study abroad: a system that writes names without accents or hyphens, in capitals
+    ([("13800000009", "O9", "30", "M", "ILE DE FRANCE", "true", ""),
+      ("13800000008", "O8", "30", "M", "Île-de-France", "true", "")], "Île-de-France",
+     "the study province is spelled ['ILE DE FRANCE', 'Île-de-France'] by 2 subscribers",
+     {("ILE DE FRANCE", "Île-de-France"): (2, True)}),
 ])
 def test_province_spellings(subs: list, province: str, problem: str | None, variants: dict,
                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Birth provinces equal up to case and spaces are different provinces to the pipeline:
-    the subscribers' check names them, with whether that changes who is local."""
+    """Birth provinces equal up to case, accents, spaces, a suffix or the script are different
+    provinces to the pipeline: the subscribers' check names them, with whether that changes who
+    is local."""
     from migrant_assets.ingest import province_spellings
 
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)

@@ -344,8 +344,8 @@ def subscribers_has_users(study: StudyResource) -> dg.AssetCheckResult:
 
 @dg.asset_check(asset=subscribers, name="province_spellings", pool=DUCKDB_POOL,
                 description="Birth provinces are spelled one way: names equal up to case, "
-                "spaces, a suffix (Province, Shi; 省, 市) or the script (上海, Shanghai) count as "
-                "different provinces (fails when that, or no subscriber born in "
+                "accents, spaces, a suffix (Province, Shi; 省, 市) or the script (上海, "
+                "Shanghai) count as different provinces (fails when that, or no subscriber born in "
                 "`city.province` as spelled, changes who is local; warns when it only splits a "
                 "province in province_diversity). Judges the users of a known province.")
 def subscribers_province_spellings(study: StudyResource) -> dg.AssetCheckResult:
