@@ -173,6 +173,22 @@ class City(_Model):
                                  f"({high}), both within ±{limit} degrees (WGS-84)")
         return self
 
+    @model_validator(mode="before")
+    @classmethod
+    def _centre_of_the_box(cls, data: Any) -> Any:
+        """A centre not given is the middle of the bounding box, when the box is given (not
+        Shanghai's centre beside another city's box)."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for axis in ("lat", "lon"):
+            ends = (f"min_{axis}", f"max_{axis}")
+            if any(e in data for e in ends) and f"center_{axis}" not in data:
+                low, high = (data.get(e, cls.model_fields[e].default) for e in ends)
+                if isinstance(low, int | float) and isinstance(high, int | float):
+                    data[f"center_{axis}"] = (low + high) / 2
+        return data
+
 
 class Thresholds(_Model):
     max_degree: int = Field(default=500, ge=1)  # SPEC §3 service-like filter
@@ -486,6 +502,23 @@ class StudyConfig(_Model):
     models: ModelSettings = ModelSettings()
     early_warning: EarlyWarningSettings = EarlyWarningSettings()
     engine: EngineSettings = EngineSettings()
+
+    @model_validator(mode="after")
+    def _city_of_the_files(self) -> StudyConfig:
+        """A ``files`` source names its city's time zone and province: the defaults are the
+        synthetic city's (Shanghai), and a study elsewhere read in Shanghai's time would shift
+        every call by hours, with every check passing."""
+        if isinstance(self.source, FilesSource):
+            missing = [f"city.{k}" for k in ("timezone", "province")
+                       if "city" not in self.model_fields_set
+                       or k not in self.city.model_fields_set]
+            if missing:
+                raise ValueError(
+                    f"a study of your own files must set {' and '.join(missing)} (the defaults "
+                    "are the synthetic city's, Shanghai), e.g. city: {province: Shanghai, "
+                    "timezone: Asia/Shanghai, min_lat: 30.65, max_lat: 31.90, min_lon: 120.85, "
+                    "max_lon: 122.0} (the bounding box too, when the city is another)")
+        return self
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> StudyConfig:

@@ -11,6 +11,10 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+#: The ``city`` of a study config over files of the synthetic city's Shanghai (a ``files``
+#: source names its time zone and province).
+SHANGHAI = {"province": "Shanghai", "timezone": "Asia/Shanghai"}
+
 
 @dataclass
 class Call:

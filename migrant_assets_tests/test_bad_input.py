@@ -36,6 +36,7 @@ from migrant_assets.ingest import (
     row_accounting,
 )
 from migrant_assets.privacy import pseudonym
+from migrant_assets_tests.extracts import SHANGHAI
 
 KEY = "bad-input-test-key-with-32-bytes-at-least"
 DAY = "2016-09-05"
@@ -457,7 +458,7 @@ def _setup(tmp: Path, case: Case) -> tuple[Path, dict]:
     }
     (src / "mapping.yaml").write_text(yaml.safe_dump(_merge(mapping, case.mapping)))
     study = _merge({"source": {"kind": "files", "mapping": str(src / "mapping.yaml")},
-                    "workdir": str(tmp / "work")}, case.study)
+                    "workdir": str(tmp / "work"), "city": dict(SHANGHAI)}, case.study)
     (tmp / "study.yaml").write_text(yaml.safe_dump(study))
     return tmp / "study.yaml", counts
 
@@ -1128,6 +1129,27 @@ def test_columns_made_of_several_file_columns(tmp_path: Path,
         _ingest(study)
 
 
+def test_a_study_of_files_names_its_city(tmp_path: Path) -> None:
+    """A ``files`` source without the city's time zone or province is refused when the config
+    loads (the defaults are the synthetic city's: a city elsewhere read in Shanghai's time
+    shifted every call by hours, with every check passing); a centre not given is the middle
+    of the box given, not Shanghai's."""
+    study = tmp_path / "study.yaml"
+    source = {"kind": "files", "mapping": str(tmp_path / "mapping.yaml")}
+    for city, missing in (({}, "city.timezone and city.province"),
+                          ({"timezone": "America/Mexico_City"}, "city.province"),
+                          ({"province": "Ciudad de México"}, "city.timezone")):
+        study.write_text(yaml.safe_dump({"source": source, **({"city": city} if city else {})}))
+        with pytest.raises(ValidationError, match=f"must set {missing} "):
+            StudyConfig.load(study)
+    box = {"min_lat": 18.9, "max_lat": 19.7, "min_lon": -99.4, "max_lon": -98.8}
+    study.write_text(yaml.safe_dump({"source": source, "city": {
+        "province": "Ciudad de México", "timezone": "America/Mexico_City", **box}}))
+    city = StudyConfig.load(study).city
+    assert (city.center_lat, city.center_lon) == pytest.approx((19.3, -99.1))
+    assert StudyConfig.model_validate({}).city.center_lat == 31.2304  # the synthetic city
+
+
 def test_attribute_codes_are_recoded_as_the_mapping_says(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An operator's own codes (sex 1/2, province codes, 是/否, 男/女, age bands) become the
@@ -1237,7 +1259,8 @@ def test_the_documented_chinese_export_mapping_reads_its_shape(
     study = tmp_path / "study.yaml"
     study.write_text(yaml.safe_dump({"source": {"kind": "files",
                                                 "mapping": str(src / "mapping.yaml")},
-                                     "workdir": str(tmp_path / "work")}))
+                                     "workdir": str(tmp_path / "work"), "city": dict(SHANGHAI)},
+                                    allow_unicode=True))
     cfg = StudyConfig.load(study)
     contract = contract_for(cfg)
     con = connect(":memory:")

@@ -14,6 +14,7 @@ import yaml
 from migrant_assets.cli import explain, main
 from migrant_assets.contract import DataContract
 from migrant_assets.errors import InputError, MappingError
+from migrant_assets_tests.extracts import SHANGHAI
 
 FIX = "map the column that holds the caller's number as caller in the mapping file"
 
@@ -41,7 +42,8 @@ def test_missing_mapping_stops_before_any_run(environment, capsys, verbose):
     mapping = environment / "mapping.yaml"  # never written
     config = environment / "study.yaml"
     config.write_text(yaml.safe_dump({"source": {"kind": "files", "mapping": str(mapping)},
-                                      "workdir": str(environment / "work")}))
+                                      "workdir": str(environment / "work"),
+                                      "city": dict(SHANGHAI)}))
     code, out, err = _demo(["demo", "--config", str(config), *(["--verbose"] * verbose)],
                            capsys)
     assert code == 2
@@ -249,7 +251,8 @@ def test_a_failed_error_check_prints_what_to_check_and_exits_3(environment, monk
     config = environment / "study.yaml"
     config.write_text(yaml.safe_dump({"source": {"kind": "files",
                                                  "mapping": str(src / "mapping.yaml")},
-                                      "workdir": str(environment / "work")}))
+                                      "workdir": str(environment / "work"),
+                                      "city": dict(SHANGHAI)}))
     monkeypatch.setattr("migrant_assets.runs.main_plan",
                         lambda defs, **_: [Step((dg.AssetKey("cells"),))])
     code, out, err = _demo(["demo", "--config", str(config)], capsys)
@@ -260,8 +263,9 @@ def test_a_failed_error_check_prints_what_to_check_and_exits_3(environment, monk
 
 
 def test_a_failed_blocking_check_stops_what_reads_its_asset(environment, monkeypatch, capsys):
-    """A mapping that puts the owner ids into the birth province column: the subscribers are
-    written, but their blocking no_raw_identifiers check fails. The demo names that check (not
+    """A mapping that puts a column of other owners' ids (an account's parent) into the birth
+    province column: the subscribers are written, but their blocking no_raw_identifiers check
+    fails. The demo names that check (not
     Dagster's bare "1 blocking asset check failed"), skips landed_calls, which reads the
     subscribers, and exits 2 (an input problem)."""
     import dagster as dg
@@ -272,18 +276,19 @@ def test_a_failed_blocking_check_stops_what_reads_its_asset(environment, monkeyp
     src.mkdir()
     (src / "cdr.csv").write_text("a,b,begin,finish\n13800000001,13800000002,"
                                  "2016-09-05 10:00:00,2016-09-05 10:01:00\n")
-    (src / "subs.csv").write_text("msisdn,owner,local\n13800000001,K00049,true\n"
-                                  "13800000002,K00050,true\n")
+    (src / "subs.csv").write_text("msisdn,owner,parent,local\n13800000001,K00049,K00050,true\n"
+                                  "13800000002,K00050,K00049,true\n")
     (src / "mapping.yaml").write_text(yaml.safe_dump({
         "calls": {"path": "cdr.csv", "columns": {"caller": "a", "callee": "b",
                                                  "start_ts": "begin", "end_ts": "finish"}},
         "subscribers": {"path": "subs.csv", "columns": {
-            "number": "msisdn", "owner_id": "owner", "birth_province": "owner",
+            "number": "msisdn", "owner_id": "owner", "birth_province": "parent",
             "is_local_number": "local"}}}))
     config = environment / "study.yaml"
     config.write_text(yaml.safe_dump({"source": {"kind": "files",
                                                  "mapping": str(src / "mapping.yaml")},
-                                      "workdir": str(environment / "work")}))
+                                      "workdir": str(environment / "work"),
+                                      "city": dict(SHANGHAI)}))
     monkeypatch.setattr("migrant_assets.runs.main_plan", lambda defs, **_: [
         Step((dg.AssetKey("subscribers"),)), Step((dg.AssetKey("landed_calls"),))])
     code, out, err = _demo(["demo", "--config", str(config)], capsys)
@@ -301,7 +306,8 @@ def test_a_short_key_stops_before_any_run(environment, monkeypatch, capsys):
     config = environment / "study.yaml"
     config.write_text(yaml.safe_dump({"source": {"kind": "files",
                                                  "mapping": str(environment / "mapping.yaml")},
-                                      "workdir": str(environment / "work")}))
+                                      "workdir": str(environment / "work"),
+                                      "city": dict(SHANGHAI)}))
     (environment / "x.csv").write_text("a\n")
     code, out, err = _demo(["demo", "--config", str(config)], capsys)
     assert code == 2

@@ -27,6 +27,7 @@ from migrant_assets.ingest import (
     land_calls,
 )
 from migrant_assets.privacy import pseudonym, register_pseudonym_macro
+from migrant_assets_tests.extracts import SHANGHAI
 
 KEY = "test-key-of-at-least-thirty-two-bytes"
 DAY = date(2016, 9, 5)
@@ -169,7 +170,7 @@ def user_data(tmp_path: Path) -> Path:
     (src / "mapping.yaml").write_text(yaml.safe_dump(mapping))
     study = {
         "source": {"kind": "files", "mapping": str(src / "mapping.yaml")},
-        "workdir": str(tmp_path / "work"),
+        "workdir": str(tmp_path / "work"), "city": dict(SHANGHAI),
         "thresholds": {"quarantine_warn_share": 0.9, "quarantine_error_share": 0.95},
     }
     (tmp_path / "study.yaml").write_text(yaml.safe_dump(study))

@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from extracts import Extract, build_extract, epoch_seconds, utc
+from extracts import SHANGHAI, Extract, build_extract, epoch_seconds, utc
 from test_features import reference, same
 
 from migrant_assets.config import StudyConfig
@@ -57,7 +57,7 @@ def _study(root: Path, mapping: dict, extra: dict) -> Path:
     (root / "data").mkdir(parents=True, exist_ok=True)
     (root / "data" / "mapping.yaml").write_text(yaml.safe_dump(mapping, sort_keys=False))
     study = {"source": {"kind": "files", "mapping": "data/mapping.yaml"},
-             "workdir": str(root / "work"), **extra}
+             "workdir": str(root / "work"), "city": dict(SHANGHAI), **extra}
     path = root / "study.yaml"
     path.write_text(yaml.safe_dump(study, sort_keys=False, default_flow_style=None))
     return path

@@ -1,8 +1,9 @@
 -- Birth provinces of the stored subscribers spelled several ways (SPEC §1: a local is born in
 -- the study province, $province, compared as spelled): names equal up to case, accents,
 -- spaces, hyphens, dots and apostrophes (Île-de-France, ILE DE FRANCE), a suffix (Province,
--- Shi, City; 省, 市, 自治区) or the script ('上海市' and 'Shanghai', through the province names $spellings -> $provinces of data/province_names.csv) are one province to a
--- reader but several to the pipeline, so a local spelled '上海市' counts as a migrant and
+-- Shi, City; 省, 市, 自治区) or the script ('上海市' and 'Shanghai', through the province names
+-- $spellings -> $provinces of data/province_names.csv) are one province to a reader but
+-- several to the pipeline, so a local spelled '上海市' counts as a migrant and
 -- province_diversity counts 'Anhui' and 'Anhui Province' twice.
 -- One row: the users born in $province as spelled, the users of any known province, and the
 -- groups spelled several ways (spellings by users, most first), plus the study province's group
