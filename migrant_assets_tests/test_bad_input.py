@@ -1356,6 +1356,9 @@ def test_end_or_duration_named_as_in_the_contract(column: str, value: str, tmp_p
       ("13800000008", "O8", "30", "M", "Île-de-France", "true", "")], "Île-de-France",
      "the study province is spelled ['ILE DE FRANCE', 'Île-de-France'] by 2 subscribers",
      {("ILE DE FRANCE", "Île-de-France"): (2, True)}),
+    # a suffix makes one province only of China's: Mexico City is not the State of Mexico
+    ([("13800000009", "O9", "30", "M", "Mexico", "true", ""),
+      ("13800000008", "O8", "30", "M", "Mexico City", "true", "")], "Mexico City", None, {}),
 ])
 def test_province_spellings(subs: list, province: str, problem: str | None, variants: dict,
                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,25 +8,39 @@
 -- One row: the users born in $province as spelled, the users of any known province, and the
 -- groups spelled several ways (spellings by users, most first), plus the study province's group
 -- when none of its users spells it as $province.
+-- A name up to case, accents, spaces, hyphens, dots and apostrophes; a name with its suffix
+-- removed is the same province only when that is a province of data/province_names.csv
+-- ('Anhui Province' is Anhui, while 'Mexico City' is not the State of Mexico).
+CREATE OR REPLACE TEMP MACRO province_key(x) AS
+lower(strip_accents(regexp_replace(trim(x), '[\s.''’-]+', '', 'g')));
 CREATE OR REPLACE TEMP MACRO province_fold(x) AS regexp_replace(
-    lower(strip_accents(regexp_replace(trim(x), '[\s.''’-]+', '', 'g'))),
+    province_key(x),
     '(province|shi|city|municipality|autonomousregion|specialadministrativeregion|sar|省|市'
     || '|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)$', ''
 );
 WITH aliases AS (
-    SELECT
+    SELECT DISTINCT
         province_fold(spelling) AS alias,
         province_fold(province) AS canonical
-    FROM (SELECT unnest($spellings) AS spelling, unnest($provinces) AS province)
+    FROM (
+        SELECT
+            unnest($spellings) AS spelling,
+            unnest($provinces) AS province
+        UNION ALL
+        SELECT
+            unnest($provinces),
+            unnest($provinces)
+    )
 ),
 names AS (
     SELECT
         n.name,
-        coalesce(a.canonical, n.fold) AS folded,
+        coalesce(a.canonical, n.key) AS folded,
         n.users
     FROM (
         SELECT
             birth_province AS name,
+            province_key(birth_province) AS key,
             province_fold(birth_province) AS fold,
             count(*) AS users
         FROM subscribers
@@ -36,7 +50,7 @@ names AS (
     LEFT JOIN aliases AS a ON n.fold = a.alias
 ),
 study AS (
-    SELECT coalesce(max(canonical), province_fold($province)) AS folded
+    SELECT coalesce(max(canonical), province_key($province)) AS folded
     FROM aliases
     WHERE alias = province_fold($province)
 ),
