@@ -621,27 +621,39 @@ def party_files(contract: DataContract, files: list[Path]) -> dict[str, tuple[st
     return out
 
 
-#: A run of 9 or more digits in a path: a number a folder or file may be named by (a Hive
-#: table partitioned by caller: ``calls/caller=15512345678/part-0.parquet``).
-_IDENTIFIER_IN_PATH = re.compile(r"(?<![0-9])[0-9]{9,}(?![0-9])")
+#: A run of 7 or more digits in a path: a number a folder or file may be named by (a Hive
+#: table partitioned by caller: ``calls/caller=15512345678/part-0.parquet``; 7 and 8 digits are
+#: whole numbers in some countries: Denmark, Singapore, Hong Kong).
+_IDENTIFIER_IN_PATH = re.compile(r"(?<![0-9])[0-9]{7,}(?![0-9])")
+#: A Hive partition key whose value is a time (``dt=20160905``), not a number.
+_TIME_KEY = re.compile(r"(date|day|dt|ds|hour|hr|month|year|time|ts|pt)[A-Za-z_]*=$",
+                       re.IGNORECASE)
+_HIVE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=$")
 
 
 def _reads_as_time(run: str) -> bool:
-    """Whether 12 or 14 digits read as a time (``201609010830``, ``20160901083000``)."""
-    for form in ("%Y%m%d%H%M", "%Y%m%d%H%M%S"):
-        with contextlib.suppress(ValueError):
-            return 1900 < datetime.strptime(run, form).year < 2200
-    return False
+    """Whether 8, 10, 12 or 14 digits read as a date or time (``20160901``, ``2016090108``,
+    ``201609010830``, ``20160901083000``) of the years 1900 to 2199."""
+    form = {8: "%Y%m%d", 10: "%Y%m%d%H", 12: "%Y%m%d%H%M", 14: "%Y%m%d%H%M%S"}.get(len(run))
+    if form is None:
+        return False
+    try:
+        return 1900 < datetime.strptime(run, form).year < 2200
+    except ValueError:
+        return False
 
 
 def _path_label(path: Path, base_dir: Path, key: str) -> str:
-    """``path`` as shown, each run of 9 or more digits below ``base_dir`` (but a time) replaced
-    by a short keyed hash of it, the same in every run and batch: ``[number 3f9c2e1a]``."""
+    """``path`` as shown, each run of 7 or more digits below ``base_dir`` replaced by a short
+    keyed hash of it, the same in every run and batch (``[number 3f9c2e1a]``), but a date or
+    time (``cdr_20160905.csv``; as the value of a Hive key only when the key names a time,
+    ``dt=20160905``, never ``caller=20160905``)."""
     where = path.relative_to(base_dir).as_posix() if path.is_relative_to(base_dir) else str(path)
 
     def label(m: re.Match) -> str:
-        run = m.group(0)
-        if len(run) in (12, 14) and _reads_as_time(run):
+        run, before = m.group(0), where[:m.start()]
+        hive = _HIVE_KEY.search(before) is not None
+        if _reads_as_time(run) and (not hive or _TIME_KEY.search(before) is not None):
             return run
         return f"[number {pseudonym(key, 'number', run) & 0xFFFFFFFF:08x}]"
 

@@ -1003,6 +1003,29 @@ def test_a_file_that_is_not_what_its_name_says(name: str, content: str, message:
         assert _ingest(study)[1]["landed_calls"].read == text.decode().strip().count("\n")
 
 
+@pytest.mark.parametrize(("path", "kept", "hidden"), [
+    ("calls/caller=15512345678/part-0.parquet", [], ["15512345678"]),
+    ("calls/caller=20161231/part-0.parquet", [], ["20161231"]),  # Denmark: 8 digits, a date
+    ("calls/msisdn=1234567/part-0.parquet", [], ["1234567"]),
+    ("users/91234567.csv", [], ["91234567"]),  # Singapore
+    ("calls/dt=20160905/part-0.parquet", ["20160905"], []),
+    ("cdr_20160905.csv", ["20160905"], []),
+    ("CDR_20160905083000.txt", ["20160905083000"], []),
+    ("calls/event_date=20160905/caller=13800000001/p.parquet", ["20160905"], ["13800000001"]),
+])
+def test_a_number_in_a_path_is_hidden_and_a_date_kept(path: str, kept: list, hidden: list,
+                                                      tmp_path: Path) -> None:
+    """Each run of 7 or more digits in a file's path is shown as a keyed hash (a number of
+    Denmark or Singapore has 8 digits), but a date or time; the value of a Hive key is a date
+    only when the key names a time (``caller=20161231`` is a Danish number)."""
+    from migrant_assets.contract import _path_label
+
+    shown = _path_label(tmp_path / path, tmp_path, KEY)
+    assert all(k in shown for k in kept) and not [h for h in hidden if h in shown]
+    assert shown.count("[number ") == len(hidden)
+    assert shown == _path_label(tmp_path / path, tmp_path, KEY)  # the same in every run
+
+
 def test_a_table_partitioned_by_number_never_shows_it(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """A Hive table partitioned by caller (``calls/caller=13800000001/part-0.parquet``): the
