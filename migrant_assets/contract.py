@@ -1289,8 +1289,8 @@ def _refuse_disguised(files: list[Path], table: str, label: dict[str, str],
             raise MappingError(f"{table}: the file is UTF-16 text (Excel's 'Unicode text', "
                                f"PowerShell's default), though the mapping reads it as "
                                f"{encoding}", label.get(str(f), str(f)),
-                               f"set {table}.csv.encoding: utf-16 in the mapping (its columns "
-                               "are often separated by tabs: csv.delim: \"\\t\")")
+                               f"set csv: {{encoding: utf-16}} for {table} in the mapping "
+                               "(its columns are often separated by tabs: delim: \"\\t\")")
         for magic, (kind, suffixes, fix) in _MAGIC.items():
             if head.startswith(magic) and f.suffix.lower() not in suffixes:
                 raise MappingError(f"{table}: the file is {kind}, though its name does not say "

@@ -1660,6 +1660,9 @@ NATIONAL_CALLS = [(C, "13900000004", f"{DAY} 12:00:00", f"{DAY} 12:01:00", "T1",
     ("calls with 0086", {}, "0086" + B, {"country_code": "86", "national_digits": 11}, 1),
     ("calls with a bare 86", {}, "86" + B, {"country_code": "86", "national_digits": 11}, 1),
     ("calls with a trunk 0", {}, "0" + B, {"national_digits": 11, "trunk_prefix": "0"}, 1),
+    # the calls' usual numbers have the trunk 0 (a French export, 06… beside +33 6…): B and C
+    ("calls mostly with a trunk 0", {}, "0" + B, {"national_digits": 11, "trunk_prefix": "0"},
+     2),
     # most subscribers with a bare 86, B without: A and C, in the calls without it, are lost
     ("subscribers mostly with a bare 86", {A: "86" + A, C: "86" + C, "13800000009":
                                            "8613800000009"}, B,
@@ -1680,7 +1683,9 @@ def test_numbers_written_two_ways_name_the_numbers_rule(
     call = (caller_b, A, f"{DAY} 11:00:00", f"{DAY} 11:01:00", "T1", "T2")
     subs = [(written.get(r[0], r[0]), *r[1:])
             for r in [*SUBS, ("13800000009", "O9", "40", "F", "Anhui", "true", "regular")]]
-    study, _ = _setup(tmp_path, Case(shape, calls=[call, *NATIONAL_CALLS]))
+    national = [("0" + r[0], "0" + r[1], *r[2:]) for r in NATIONAL_CALLS] \
+        if shape == "calls mostly with a trunk 0" else NATIONAL_CALLS
+    study, _ = _setup(tmp_path, Case(shape, calls=[call, *national]))
     _write(tmp_path / "operator" / "subs.csv", SUBS_HEADER, subs)
     con, _ = _ingest(study)
     out = number_forms(con)
@@ -2034,8 +2039,8 @@ def test_a_file_that_is_not_csv_or_has_no_header(shape: str, tmp_path: Path,
         "workbook": ("cdr.xlsx", "PK", "the file is a spreadsheet workbook.*save each sheet"),
     }[shape]
     (src / "cdr.csv").unlink()
-    if shape == "UTF-16":  # a header and a data line, not declared as UTF-16
-        (src / name).write_text(CALLS_HEADER + "\n" + text, encoding="utf-16")
+    if shape == "UTF-16":  # a header and a data line, not declared, without a byte order mark
+        (src / name).write_text(CALLS_HEADER + "\n" + text, encoding="utf-16-le")
     else:
         (src / name).write_text(text)
     _remap(src, "calls", path=name, **({"csv": {"header": True}} if shape == "data as header"

@@ -8,9 +8,10 @@
 -- - has digits only and the usual length, while nine in ten of those share their first 2 or 3
 --   digits ('86139…', '86150…' beside a few '139…'): those digits.
 -- A country code never starts with 0; the national form (6 digits or more) is what follows
--- it, as it is or after a trunk '0'. A number of one digit more than usual whose first is a 0
--- ('0139…' beside '139…') stands for the number without it (country code '', trunk prefix
--- '0'). Inside the asset's transaction; no number is stored.
+-- it, as it is or after a trunk '0'. A number of 7 digits or more whose first is a 0 ('0139…'
+-- beside '139…', or a calls file of '06…' beside the subscribers' '6…') stands for the number
+-- without it (country code '', trunk prefix '0'). Inside the asset's transaction; no number is
+-- stored.
 DELETE FROM $forms_table;
 
 INSERT INTO $forms_table
@@ -90,18 +91,18 @@ forms AS (
     CROSS JOIN (SELECT '' AS trunk_prefix UNION ALL SELECT '0' AS trunk_prefix) AS t
     WHERE NOT starts_with(c.digits, '0') AND length(c.digits) - c.k >= 6
     UNION ALL
-    -- one digit more than usual, the first a 0: a trunk prefix the other numbers are without
+    -- the first digit a 0: a trunk prefix, whether the other numbers of the file are without
+    -- it or not (a calls file of 06… beside subscribers' +33 6…)
     SELECT
         '' AS country_code,
         '0' AS trunk_prefix,
         substr(n.digits, 2) AS national,
         substr(n.digits, 2) AS form
     FROM numbers AS n
-    CROSS JOIN usual
     WHERE
         NOT n.international
         AND starts_with(n.digits, '0')
-        AND length(n.digits) = usual.len + 1
+        AND length(n.digits) >= 7
 )
 
 SELECT DISTINCT
