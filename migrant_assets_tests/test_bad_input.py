@@ -177,6 +177,11 @@ CASES = [
                                                                         "masked_number")),
     Case("caller 'Anonymous'", calls=[("Anonymous", B, T + "11:00:00", T + "11:01:00", "", "T2")],
          quarantined=("landed_calls", "masked_number")),
+    Case("caller 'Número privado' (Spanish)", calls=[("Número privado", B, T + "11:00:00",
+                                                      T + "11:01:00", "", "T2")],
+         quarantined=("landed_calls", "masked_number")),
+    Case("caller 'MASQUÉ' (French)", calls=[("MASQUÉ", B, T + "11:00:00", T + "11:01:00", "",
+                                             "T2")], quarantined=("landed_calls", "masked_number")),
     Case("a hashed callee with 'xX' is an identifier", calls=[
         (A, "ab9xXk3f0c", T + "11:00:00", T + "11:01:00", "T1", "")]),
     Case("quoted number", calls_text=f'"{A}","{B}",{T}11:00:00,{T}11:01:00,T1,T2',
@@ -1504,6 +1509,24 @@ def test_numbers_in_other_columns_are_never_shown(tmp_path: Path,
     assert not [r for r in got if "k000" in r[2].lower()]
     assert con.execute("SELECT count(*) FROM subscribers WHERE birth_province LIKE '%1234%'"
                        ).fetchone()[0] == 0
+
+
+@pytest.mark.parametrize(("value", "unnamed", "word"), [
+    ("NO ESPECIFICADO", True, True), ("Inconnu", True, True), ("Non renseigné", True, True),
+    ("N/D", True, True), ("Unbekannt", True, True), ("未知", True, True),
+    ("340000", True, False), ("-", True, False),
+    ("Αττική", False, False), ("Москва", False, False), ("Île-de-France", False, False),
+])
+def test_words_for_unknown_and_names_in_any_script(value: str, unnamed: bool,
+                                                   word: bool) -> None:
+    """birth_provinces.sql: a word for unknown in the languages of the studies' likely cities
+    names no province; a name in any script (Greek, Cyrillic) does, text without a letter
+    (a code) does not."""
+    con = connect(":memory:")
+    con.execute("CREATE TABLE subscribers AS SELECT ? AS birth_province, true AS "
+                "has_local_number", [value])
+    out = run_sql(con, "ingest/birth_provinces.sql", {"province": "X"}).fetchone()
+    assert out[:3] == (1, int(unnamed), int(word))
 
 
 def test_provinces_that_name_none_and_an_inverted_local_flag(

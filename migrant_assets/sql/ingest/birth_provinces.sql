@@ -1,25 +1,30 @@
 -- What the stored subscribers' birth provinces and local flags say about the mapping (SPEC §3:
 -- a local is born in the study province $province and holds a local number). One row:
 -- - users_with_province, and unnamed_users: those whose province names no province, a word for
---   unknown (未知, Unknown, N/A: unknown_word_users) or text without a letter (a code 340000,
---   '-', '?'): counted as born elsewhere, they become migrants; unnamed: the 5 commonest such
---   values with their users;
+--   unknown (未知, Unknown, N/A, Desconocido, Inconnu: unknown_word_users) or text without a
+--   letter of any script (a code 340000, '-', '?'): counted as born elsewhere, they become
+--   migrants; unnamed: the 5 commonest such values with their users;
 -- - born_in_province, and born_local_number: those of them holding a local number (almost all
 --   of an operator's subscribers born in its city, unless the flag is read the other way).
 WITH users AS (
     SELECT
         birth_province,
         has_local_number,
-        birth_province IS NOT NULL
-        AND NOT regexp_matches(birth_province, '[A-Za-z\x{00C0}-\x{024F}\x{4E00}-\x{9FFF}]')
-            AS is_code,
+        birth_province IS NOT NULL AND NOT regexp_matches(birth_province, '\p{L}') AS is_code,
         birth_province IS NOT NULL AND (
-            lower(birth_province) IN (
-                'unknown', 'unk', 'n/a', 'na', 'none', 'null', 'nil', 'other', 'others',
+            strip_accents(lower(trim(birth_province))) IN (
+                'unknown', 'unk', 'n/a', 'na', 'n/d', 'none', 'null', 'nil', 'other', 'others',
                 'not known', 'not available', 'missing', 'unspecified',
-                '未知', '不详', '其他', '其它', '无', '空', '未登记', '未填'
+                '未知', '不详', '其他', '其它', '无', '空', '未登记', '未填',
+                -- Spanish, Portuguese, French, German, Italian
+                'desconocido', 'desconocida', 'no especificado', 'no especificada', 'sin dato',
+                'sin datos', 'sin informacion', 'no disponible', 'otro', 'otros', 'ninguno',
+                's/d', 'desconhecido', 'nao informado', 'nao especificado', 'ignorado',
+                'inconnu', 'inconnue', 'non renseigne', 'non renseignee', 'non precise',
+                'non specifie', 'autre', 'autres', 'aucun', 'n/c', 'unbekannt',
+                'keine angabe', 'k.a.', 'sonstige', 'sconosciuto', 'non specificato', 'altro'
             )
-            OR NOT regexp_matches(birth_province, '[A-Za-z\x{00C0}-\x{024F}\x{4E00}-\x{9FFF}]')
+            OR NOT regexp_matches(birth_province, '\p{L}')
         ) AS unnamed
     FROM subscribers
     WHERE birth_province IS NOT NULL

@@ -33,8 +33,13 @@ SELECT
         AND regexp_matches(b.number, '[*#?]|[xX]{2,}')
         AND regexp_matches(b.number, '[0-9]')
     )
-    OR lower(b.number) IN (
-        'anonymous', 'private', 'withheld', 'unknown', 'restricted', 'unavailable', 'hidden'
+    OR strip_accents(lower(trim(b.number))) IN (
+        'anonymous', 'private', 'withheld', 'unknown', 'restricted', 'unavailable', 'hidden',
+        -- Spanish, Portuguese, French, German, Italian
+        'privado', 'numero privado', 'oculto', 'numero oculto', 'desconocido', 'anonimo',
+        'restringido', 'restrito', 'numero restrito', 'confidencial', 'masque', 'numero masque',
+        'anonyme', 'prive', 'inconnu', 'unbekannt', 'anonym', 'unterdruckt', 'privat',
+        'sconosciuto', 'riservato'
     ) AS masked,
     -- rounded: a number a spreadsheet wrote in scientific notation with fewer digits than it
     -- has (canonical.sql marks it '~'): it stands for many people too (rounded_id)
