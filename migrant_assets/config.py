@@ -154,6 +154,9 @@ class City(_Model):
     center_lat: float = 31.2304
     center_lon: float = 121.4737
     districts_geojson: Path | None = None  # optional outlines for maps (WGS-84)
+    #: the currency of the estates' prices, for the report's labels (the papers' prices are in
+    #: yuan and are shown beside ours only in yuan)
+    currency: str = Field(default="yuan", pattern=r"^[^\W\d_][\w .$€£¥-]{0,15}$")
 
     @field_validator("timezone")
     @classmethod

@@ -391,6 +391,20 @@ def test_trajectories_beside_the_paper(study, cfg):
     assert "center_lat" not in table.index and "avg_price" not in table.index
 
 
+def test_prices_in_another_currency_are_not_set_beside_the_papers(study, cfg):
+    """The price table names ``city.currency``; the papers' prices, in yuan, are shown beside
+    ours only in yuan (a study in pesos showed "mean (yuan/m²) 43,440 | paper 54,300")."""
+    from migrant_assets.papers import PAPER_HOUSING_PRICES
+    from migrant_assets.reports.report import _Parts, _price_section
+
+    paper_mean = fmt_count(PAPER_HOUSING_PRICES["mean_yuan_per_m2"])
+    yuan = str(_price_section(study, cfg, _Parts()))
+    assert "mean (yuan/m²)" in yuan and paper_mean in yuan
+    pesos = cfg.model_copy(update={"city": City(currency="pesos")})
+    text = str(_price_section(study, pesos, _Parts()))
+    assert "mean (pesos/m²)" in text and "yuan" not in text and paper_mean not in text
+
+
 def test_group_map_suppresses_small_cells(study, cfg):
     group_feature_trends(study, cfg)
     cells, png = group_maps(study, cfg)

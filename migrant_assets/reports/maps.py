@@ -78,8 +78,8 @@ def _map_axes(ax: Axes, cfg: StudyConfig, extent: tuple[float, float, float, flo
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
     ax.set_aspect(1 / math.cos(math.radians(cfg.city.center_lat)))
-    ax.set_xlabel("longitude (° E)")
-    ax.set_ylabel("latitude (° N)")
+    ax.set_xlabel("longitude (°, east positive)")
+    ax.set_ylabel("latitude (°, north positive)")
 
 
 def _extent(cells: pd.DataFrame, g: dict[str, float]) -> tuple[float, float, float, float]:
@@ -162,7 +162,9 @@ def price_distribution(
     fig.suptitle(title, fontsize=13)
     mesh = ax_map.pcolormesh(lon, lat, _raster(cells, "mean_price", shape), cmap="magma_r",
                              norm=LogNorm())
-    fig.colorbar(mesh, ax=ax_map, shrink=0.85, label="mean price of the cell's estates (yuan/m²)")
+    currency = cfg.city.currency
+    fig.colorbar(mesh, ax=ax_map, shrink=0.85,
+                 label=f"mean price of the cell's estates ({currency}/m²)")
     ax_map.set_title(f"mean estate price per {cell_km:g} km cell")
     _map_axes(ax_map, cfg, _extent(cells, g), _outlines(cfg))
     ax_hist.bar(hist["bin_start"] / 1000, hist["n_estates"], width=bin_width / 1000,
@@ -172,11 +174,13 @@ def price_distribution(
         (summary["mean_price"], "-", f"mean {summary['mean_price'] / 1000:.1f}K"),
         (summary["mean_price"] + summary["sd_price"], ":",
          f"mean + s.d. (s.d. {summary['sd_price'] / 1000:.1f}K)"),
-        (paper["mean_yuan_per_m2"], "--", f"paper's mean {paper['mean_yuan_per_m2'] / 1000:.1f}K"),
+        *([(paper["mean_yuan_per_m2"], "--",
+            f"paper's mean {paper['mean_yuan_per_m2'] / 1000:.1f}K")] if currency == "yuan"
+          else []),  # the paper's prices are in yuan
     ]:
         if pd.notna(value):
             ax_hist.axvline(value / 1000, ls=style, color="black", lw=1.2, label=name)
-    ax_hist.set_xlabel("price per m² (thousand yuan)")
+    ax_hist.set_xlabel(f"price per m² (thousand {currency})")
     ax_hist.set_ylabel("estates")
     ax_hist.set_title(f"{int(summary['n_estates']):,} estates, bins of {bin_width / 1000:g}K")
     ax_hist.legend()

@@ -374,18 +374,20 @@ def _trajectory_section(con: duckdb.DuckDBPyConnection, t: _Parts) -> dict:
             ])}
 
 
-def _price_section(con: duckdb.DuckDBPyConnection, t: _Parts) -> dict:
+def _price_section(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, t: _Parts) -> dict:
     problem = table_problem(con, "estates")
     if problem:
         return {"table": t.missing("The housing prices", problem, "table-prices")}
     ours = run_sql(con, "reports/price_summary.sql").df().iloc[0]
     paper = PAPER_HOUSING_PRICES
+    currency = cfg.city.currency
+    in_yuan = currency == "yuan"  # the paper's prices are in yuan: shown beside ours only then
     table = pd.DataFrame([
         {"statistic": "estates", "ours": fmt_count(ours["n_estates"]), "paper": DASH},
-        {"statistic": "mean (yuan/m²)", "ours": fmt_count(ours["mean_price"]),
-         "paper": fmt_count(paper["mean_yuan_per_m2"])},
-        {"statistic": "standard deviation (yuan/m²)", "ours": fmt_count(ours["sd_price"]),
-         "paper": fmt_count(paper["sd_yuan_per_m2"])},
+        {"statistic": f"mean ({currency}/m²)", "ours": fmt_count(ours["mean_price"]),
+         "paper": fmt_count(paper["mean_yuan_per_m2"]) if in_yuan else DASH},
+        {"statistic": f"standard deviation ({currency}/m²)", "ours": fmt_count(ours["sd_price"]),
+         "paper": fmt_count(paper["sd_yuan_per_m2"]) if in_yuan else DASH},
     ])
     return {"table": t.table("table-prices", table, [
         ("statistic", "statistic", fmt_text), ("ours", "ours", fmt_text),
@@ -639,7 +641,7 @@ def render_report(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> Report:
     builders: dict[str, Callable[[], dict]] = {
         "data": lambda: _data_section(con, cfg, t),
         "trajectories": lambda: _trajectory_section(con, t),
-        "prices": lambda: _price_section(con, t),
+        "prices": lambda: _price_section(con, cfg, t),
         "findings": lambda: _findings_section(con, cfg, t),
         "departure_models": lambda: _departure_models_section(con, cfg, t, skipped),
         "integration_models": lambda: _integration_models_section(con, cfg, t, skipped),
