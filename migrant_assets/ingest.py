@@ -503,13 +503,23 @@ def quarantine_reasons(
 
 def subscriber_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Users, users with a local number, service users, users with several numbers, users
-    with an age and of age 0."""
+    with an age and of age 0, users with a sex and male users."""
     return first_row(run_sql(con, "ingest/subscribers_stats.sql"))
 
 
 #: What to do when users are of age 0 (the ages check).
 AGE_0_FIX = ("an age of 0 is how some exports write an unknown age: make it unknown in the age "
              "column alone with recode: {age: {'0': null}} (docs/data_contract.md, Values)")
+
+
+#: What to check when nearly every user is of one sex (the sexes check).
+SEXES_FIX = ("a recode that makes two codes one: sex is read as M (male) and F (female), so a "
+             "Spanish export's H (hombre) and M (mujer) need recode: {sex: {H: M, M: F}}; or "
+             "the mapping names another column as sex (docs/data_contract.md, Values)")
+#: The sexes check judges from this many users with a sex, and warns when the male share is
+#: outside [SEXES_SHARE, 1 - SEXES_SHARE] (a population's is near a half).
+SEXES_MIN_USERS = 100
+SEXES_SHARE = 0.1
 
 
 #: What to check when an owner holds implausibly many numbers (the owner_numbers check).

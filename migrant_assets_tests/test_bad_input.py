@@ -1606,6 +1606,30 @@ def test_prices_off_the_usual_scale_are_named(tmp_path: Path,
     assert _ingestion_checks(study)[("estates", "price_scale")].passed
 
 
+def test_a_recode_that_makes_two_sexes_one_is_named(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Spanish export's sex H (hombre) / M (mujer), recoded H: M only, makes every user male
+    and passes every other check: the sexes check warns from 100 users with a sex, naming the
+    recode; the recode of both codes passes."""
+    import dagster as dg
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    subs = [(f"139{i:08d}", f"P{i}", "30", "HM"[i % 2], "Anhui", "false", "regular")
+            for i in range(120)]
+    study, _ = _setup(tmp_path, Case("sexes", subs=subs,
+                                     mapping={"subscribers": {"recode": {"sex": {"H": "M"}}}}))
+    check = _ingestion_checks(study)[("subscribers", "sexes")]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    # the 120 and O1 (M), O2 (F) of the base rows: 122 users with a sex, 121 of them male
+    assert (check.metadata["users_with_sex"].value, check.metadata["male_users"].value) == (
+        122, 121)
+    assert "recode: {sex: {H: M, M: F}}" in check.metadata["check_first"].value
+    _remap(tmp_path / "operator", "subscribers", recode={"sex": {"H": "M", "M": "F"}})
+    check = _ingestion_checks(study)[("subscribers", "sexes")]
+    assert check.passed and check.metadata["male_users"].value == 60
+
+
 def test_age_0_is_named_and_recoded_to_unknown(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """Age 0 (an export's code for an unknown age) is read as 0: the ages check warns with the

@@ -25,6 +25,9 @@ from migrant_assets.ingest import (
     NUMBER_FORMS_ERROR_SHARE,
     OWNER_NUMBERS_FIX,
     PRICE_SCALE_FIX,
+    SEXES_FIX,
+    SEXES_MIN_USERS,
+    SEXES_SHARE,
     STAMPED_APART_ERROR_SHARE,
     STAMPED_APART_FIX,
     UNLINKED_FIX,
@@ -445,6 +448,25 @@ def subscribers_ages(study: StudyResource) -> dg.AssetCheckResult:
     return verdict(aged_0 == 0, judged, {"users_with_age": judged, "users_aged_0": aged_0},
                    None if judged else "no user has an age", dg.AssetCheckSeverity.WARN,
                    check_first=f"{aged_0} users of age 0: {AGE_0_FIX}" if aged_0 else None)
+
+
+@dg.asset_check(asset=subscribers, name="sexes", pool=DUCKDB_POOL,
+                description="Both sexes are common: a male share outside [0.1, 0.9] is a "
+                "recode that made two codes one (Spanish H/M, where M is mujer) or another "
+                "column mapped as sex (warns, from 100 users with a sex). Judges the users with a "
+                "sex.")
+def subscribers_sexes(study: StudyResource) -> dg.AssetCheckResult:
+    with study.connect() as con:
+        counts = subscriber_counts(con)
+    judged, male = counts["users_with_sex"], counts["male_users"]
+    share = male / judged if judged else None
+    # fewer users than SEXES_MIN_USERS tell nothing of the share
+    ok = judged < SEXES_MIN_USERS or SEXES_SHARE <= share <= 1 - SEXES_SHARE
+    return verdict(ok, judged, {"users_with_sex": judged, "male_users": male,
+                                "male_share": round(share, 4) if share is not None else None},
+                   None if judged else "no user has a sex", dg.AssetCheckSeverity.WARN,
+                   check_first=None if ok else
+                   f"{male} of {judged} users with a sex are male: {SEXES_FIX}")
 
 
 @dg.asset_check(asset=subscribers, name="user_types", pool=DUCKDB_POOL,

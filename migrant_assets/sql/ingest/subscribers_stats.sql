@@ -1,11 +1,13 @@
--- Counts for the subscribers asset metadata and its has_users and ages checks (SPEC §1): users
--- (owners), those with a local number, service users, users with several numbers, users with
--- an age and those of age 0. Counts only.
+-- Counts for the subscribers asset metadata and its has_users, ages and sexes checks (SPEC §1):
+-- users (owners), those with a local number, service users, users with several numbers, users
+-- with an age and those of age 0, users with a sex and the male ones. Counts only.
 SELECT
     count(*) AS users,
     count(*) FILTER (WHERE has_local_number) AS users_with_local_number,
     count(*) FILTER (WHERE is_service) AS service_users,
     count(*) FILTER (WHERE n_numbers > 1) AS users_with_several_numbers,
     count(age) AS users_with_age,
-    count(*) FILTER (WHERE age = 0) AS users_aged_0
+    count(*) FILTER (WHERE age = 0) AS users_aged_0,
+    count(sex) AS users_with_sex,
+    count(*) FILTER (WHERE sex = 'M') AS male_users
 FROM subscribers;
