@@ -25,7 +25,14 @@ import duckdb
 import pandas as pd
 
 from migrant_assets.config import PACKAGE_FILES, FilesSource, StudyConfig, SyntheticSource
-from migrant_assets.contract import DataContract, RawRead, file_labels, party_files, read_table
+from migrant_assets.contract import (
+    DataContract,
+    Numbers,
+    RawRead,
+    file_labels,
+    party_files,
+    read_table,
+)
 from migrant_assets.db import (
     drop_tables,
     first_row,
@@ -551,18 +558,22 @@ def user_types(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 NUMBER_FORMS_ERROR_SHARE = 0.001
 
 
-def number_forms(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+def number_forms(con: duckdb.DuckDBPyConnection,
+                 rule: Numbers | None = None) -> dict[str, Any]:
     """The subscribers' numbers written two ways, with and without a country code, in the
     subscribers or calls files (``sql/ingest/number_forms.sql``): ``subscriber_numbers``,
     ``written_two_ways``, and ``check_first``, the numbers rule that makes them one (None when
-    there are none). Counts and country codes only."""
+    there are none): the mapping's ``rule`` with what was found added. Counts and country codes
+    only."""
     out = first_row(run_sql(con, "ingest/number_forms.sql"))
-    cc, trunk = out["country_code"], out["trunk_prefix"]
+    cc = out["country_code"] or (rule.country_code if rule else None)
+    trunk = out["trunk_prefix"] or (rule.trunk_prefix if rule else None)
     rule = ", ".join([*([f"country_code: '{cc}'"] if cc else []),
                       f"national_digits: {out['national_digits']}",
                       *([f"trunk_prefix: '{trunk}'"] if trunk else [])])
     found = out["written_two_ways"]
-    prefix = f"country code {cc}" if cc else f"trunk prefix {trunk}"
+    prefix = (f"country code {out['country_code']}" if out["country_code"]
+              else f"trunk prefix {out['trunk_prefix']}")
     return {"subscriber_numbers": out["subscriber_numbers"], "written_two_ways": found,
             "check_first": None if not found else (
                 f"{found:,} of the subscribers' numbers are written both with {prefix} and "

@@ -25,7 +25,13 @@ import yaml
 from pydantic import ValidationError
 
 from migrant_assets.config import StudyConfig
-from migrant_assets.contract import DataContract, contract_for, failed_file, party_files
+from migrant_assets.contract import (
+    DataContract,
+    Numbers,
+    contract_for,
+    failed_file,
+    party_files,
+)
 from migrant_assets.db import connect, run_sql
 from migrant_assets.errors import ConfigError, InputError, MappingError
 from migrant_assets.ingest import (
@@ -1748,6 +1754,9 @@ def test_numbers_written_two_ways_name_the_numbers_rule(
         return
     text = ", ".join(f"{k}: {v!r}" for k, v in rule.items())
     assert f"numbers: {{{text}}}" in out["check_first"]
+    if shape == "calls mostly with a trunk 0":  # the rule named keeps the mapping's own
+        assert "numbers: {country_code: '86', national_digits: 11, trunk_prefix: '0'}" in \
+            number_forms(con, Numbers(country_code="86"))["check_first"]
     check = _ingestion_checks(study)[("landed_calls", "number_forms")]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
     assert check.metadata["check_first"].value == out["check_first"]

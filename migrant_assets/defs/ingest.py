@@ -515,7 +515,7 @@ def landed_calls_calendar_coverage(study: StudyResource) -> dg.AssetCheckResult:
                 "numbers.")
 def landed_calls_number_forms(study: StudyResource) -> dg.AssetCheckResult:
     with study.connect() as con:
-        out = number_forms(con)
+        out = number_forms(con, study.contract().numbers)
     fix = out.pop("check_first")
     total, found = out["subscriber_numbers"], out["written_two_ways"]
     return verdict(found == 0, total, out, None if total else "no subscriber number",
