@@ -135,9 +135,10 @@ REASON_FIXES: dict[str, str] = {
     "outside_bbox": "lat and lon swapped, coordinates written as integers (micro-degrees, "
                     "without the decimal point) or in another projection (WGS-84 degrees "
                     "are expected), or the city's bbox in the study config",
-    "bad_price": "the price column, decimal_separator, thousands (65,860), the unit (a "
-                 "price per m² in 万 yuan, 6.5 for 65,000: multiply it in the export) and "
-                 "thresholds.min_price_per_sqm and max_price_per_sqm",
+    "bad_price": "thresholds.min_price_per_sqm and max_price_per_sqm (100 to 1,000,000 by "
+                 "default: set them for a currency other than yuan, with city.currency), the "
+                 "price column, decimal_separator, thousands (65,860), and the unit (a price "
+                 "per m² in 万 yuan, 6.5 for 65,000: multiply it in the export)",
     "duplicate_id": "overlapping files, or a file listing an id more than once (an antenna "
                     "moved, an estate priced twice: the first row in file order is kept; "
                     "keep the row that holds for the study month)",
@@ -615,11 +616,12 @@ def estate_prices(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 
 
 #: What to check when the estates' prices are far below the usual scale (price_scale check).
-PRICE_SCALE_FIX = ("price_per_sqm must be a price per m² in whole units of the currency: a "
-                   "price in 万 yuan (6.5 for 65,000), a total price per flat, or thousands "
-                   "written 165.860 without csv thousands: '.' read it too low; convert the "
-                   "column, set csv thousands, or, for a currency whose m² costs less, lower "
-                   "thresholds.min_price_per_sqm")
+PRICE_SCALE_FIX = ("price_per_sqm must be a price per m² in whole units of the currency; for "
+                   "a currency whose m² costs less than yuan's (euros), lower "
+                   "thresholds.min_price_per_sqm and set city.currency; otherwise a price in "
+                   "万 yuan (6.5 for 65,000), a total price per flat, or thousands written "
+                   "165.860 without csv thousands ('.' read it too low): convert the column or "
+                   "set csv thousands")
 
 
 #: What to do when birth provinces name no province (the unnamed_provinces check).
