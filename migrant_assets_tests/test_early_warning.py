@@ -395,7 +395,7 @@ def test_the_sensor_cursor_keeps_no_file_name(tmp_path) -> None:
     """The landing sensor's cache of file hashes is keyed by a hash of each path: a per-party
     file's name (a subscriber's number) never reaches Dagster's cursor storage; a file's hash is
     reused until its size or modification time changes."""
-    from migrant_assets.defs.early_warning import content_hash
+    from migrant_assets.lineage import content_hash
 
     path = tmp_path / "13912345678.csv"
     path.write_bytes(b"a,b\n1,2\n")

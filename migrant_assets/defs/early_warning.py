@@ -4,12 +4,9 @@ models per k (`early_warning_models`), the daily scores (`departure_risk`), thei
 hindsight (`early_warning_evaluation`), and `calls_landing_sensor`, which turns a calls file
 dropped in the landing folder into a run of that day from ingestion to `departure_risk`."""
 
-import hashlib
 import json
-import os
 import re
 from datetime import date
-from pathlib import Path
 
 import dagster as dg
 
@@ -31,6 +28,7 @@ from migrant_assets.early_warning import (
     write_evaluation,
     write_models,
 )
+from migrant_assets.lineage import content_hash
 
 GROUP = "early_warning"
 
@@ -152,24 +150,6 @@ def early_warning_evaluation(study: StudyResource) -> dg.MaterializeResult:
 # ------------------------------------------------------------------------------------ sensor
 #: What a landed day runs: its ingestion and everything down to `departure_risk`.
 DAY_ASSETS = [landed_calls, calls, daily_contacts, features_arrival_days, departure_risk]
-
-def content_hash(paths: list[Path], cache: dict[str, list]) -> str:
-    """sha256 of the files' bytes (in path order), each file hashed again only when its size or
-    modification time changed (``cache``: sha256 of the path -> [size, mtime_ns, sha256]; the
-    cursor keeps no path, since a file's name may be a subscriber's number)."""
-    digest = hashlib.sha256()
-    for p in paths:
-        st = os.stat(p)
-        key = hashlib.sha256(str(p).encode()).hexdigest()
-        seen = cache.get(key)
-        if seen is None or seen[:2] != [st.st_size, st.st_mtime_ns]:
-            h = hashlib.sha256()
-            with open(p, "rb") as f:
-                for block in iter(lambda f=f: f.read(1 << 20), b""):
-                    h.update(block)
-            seen = cache[key] = [st.st_size, st.st_mtime_ns, h.hexdigest()]
-        digest.update(seen[2].encode())
-    return digest.hexdigest()
 
 @dg.sensor(
     asset_selection=DAY_ASSETS,

@@ -2,6 +2,7 @@
 `dagster_duckdb.DuckDBResource` (``get_connection``) that opens the file with the study's
 settings (memory cap, spill directory, a clear error when another process holds the lock)."""
 
+import functools
 import json
 import os
 from collections.abc import Iterator
@@ -11,9 +12,11 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
+from migrant_assets import lineage
 from migrant_assets.config import StudyConfig
 from migrant_assets.contract import DataContract, contract_for
 from migrant_assets.db import connect, lower_memory_limit, query_log, start_query_log
+from migrant_assets.errors import InputError
 
 #: Every asset that writes the DuckDB file runs in this pool (limit 1, dagster.yaml).
 DUCKDB_POOL = "duckdb"
@@ -32,6 +35,59 @@ def _current_step() -> dict:
     return {"assets": sorted(k.to_user_string() for k in op.selected_asset_keys),
             "checks": sorted(f"{k.asset_key.to_user_string()}.{k.name}"
                              for k in op.selected_asset_check_keys)}
+
+
+#: The plan of each running step (its run and step key): checked when the step opens its first
+#: connection, recorded each time one of its connections closes without an error.
+_PLANS: dict[tuple[str, str], lineage.Plan] = {}
+
+
+@functools.cache
+def _asset_graph():
+    """The asset graph of the code location (a run of ``materialize`` has no repository)."""
+    from migrant_assets.defs import defs  # the code location imports this module
+
+    return defs.resolve_asset_graph()
+
+
+def _step_targets(context: dg.AssetExecutionContext) -> list[lineage.Target]:
+    """The asset partitions the running step writes, each with the partitions it reads (the
+    asset graph's partition mappings); none for a check or an early-warning asset."""
+    op = context.op_execution_context
+    graph = _asset_graph()
+    targets = []
+    for key in sorted(op.selected_asset_keys):
+        if not graph.has(key):
+            continue  # an asset of a test's own definitions
+        node = graph.get(key)
+        if node.group_name not in lineage.SETTINGS:
+            continue
+        parts = list(context.partition_keys) if node.partitions_def is not None else [None]
+        for part in parts:
+            parents = graph.get_parents_partitions(key, part).parent_partitions
+            targets.append(lineage.Target(
+                key.to_user_string(), part, node.group_name,
+                tuple(sorted(((p.asset_key.to_user_string(), p.partition_key) for p in parents),
+                             key=lambda p: (p[0], p[1] or "")))))
+    return targets
+
+
+def _step_plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> lineage.Plan | None:
+    """The lineage plan of the asset step running now (:mod:`migrant_assets.lineage`)."""
+    try:
+        context = dg.AssetExecutionContext.get()
+    except Exception:  # noqa: BLE001 -- no step is running (a test or a script)
+        return None
+    if context is None or not context.op_execution_context.selected_asset_keys:
+        return None
+    step = (context.run_id, str(context.op_execution_context.node_handle))
+    if step not in _PLANS:
+        try:
+            contract: DataContract | None = contract_for(cfg)
+        except InputError:
+            contract = None  # not generated yet (synthetic_city), or reported by the asset
+        _PLANS[step] = lineage.plan(con, cfg, contract, _step_targets(context))
+    return _PLANS[step]
 
 
 class StudyResource(DuckDBResource):
@@ -58,7 +114,10 @@ class StudyResource(DuckDBResource):
         if log_path:
             start_query_log(con)
         try:
+            plan = _step_plan(con, cfg)
             yield con
+            if plan is not None:
+                lineage.record(con, plan)
         finally:
             if log_path:
                 step = _current_step()

@@ -1,0 +1,327 @@
+"""What each table was built from, so that a re-run on changed data never mixes old and new
+(docs/architecture.md, "Re-runs").
+
+Every asset of the pipeline's stages records, when it is written, a **version** of each of its
+partitions and what that version was **built from**: the versions of every asset partition it
+read, directly or through its inputs, and of the study settings its stage reads
+(:data:`SETTINGS`). A version is a hash of what went in (the inputs' versions, the settings, the
+source files' bytes), so the same inputs give the same version and an identical re-run changes
+nothing downstream. The versions live in the DuckDB file (``built_from``), beside the tables.
+
+Before an asset is built, :func:`plan` refuses, with the assets to materialize again, when
+
+- a source file (calls, subscribers, cells, estates) changed, appeared or disappeared since the
+  asset that lands it read it (``source_files``: a hash of each file's path, its size,
+  modification time and SHA-256; a file whose size and time are unchanged is not read again);
+- an input was built from an asset partition that has been materialized again since with other
+  contents, or under other settings of its stage than the study config's now.
+
+The calls are landed once for the whole month (`landed_calls`) but read by day: the version of
+each day of `landed_calls` is a hash of that day's landed rows (:data:`SLICES`), so a day file
+corrected and landed again makes only that day's `calls` out of date.
+
+Versions, hashes and asset names only: never a path, a number or a value of a row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from migrant_assets.config import FilesSource, StudyConfig
+from migrant_assets.contract import DataContract
+from migrant_assets.db import run_schema_sql, run_sql, transaction
+from migrant_assets.errors import InputError
+
+#: The settings of the study config each stage reads (dotted paths; ``mapping``: the bytes of the
+#: mapping file). A change of one marks the stage's tables out of date; a change of any other
+#: (checks, DuckDB, engine, work directory) does not.
+SETTINGS: dict[str, tuple[str, ...]] = {
+    "ingest": ("calendar", "source", "mapping", "city.province", "city.timezone", "city.min_lat",
+               "city.max_lat", "city.min_lon", "city.max_lon",
+               "thresholds.max_numbers_per_owner", "thresholds.service_user_types",
+               "thresholds.min_price_per_sqm", "thresholds.max_price_per_sqm"),
+    "labels": ("calendar", "population", "thresholds.max_degree"),
+    "graphs": ("calendar", "population"),
+    "features": ("calendar", "population", "city.center_lat", "city.center_lon",
+                 "thresholds.similar_age_departure", "thresholds.similar_age_integration"),
+    "models": ("calendar", "models", "thresholds.min_class_size"),
+    "reports": ("calendar", "models", "city.currency", "city.districts_geojson",
+                "thresholds.min_group_size"),
+}
+#: Unpartitioned assets read by day: the SQL giving each day's version (``part``, ``version``).
+SLICES = {"landed_calls": "lineage/landed_calls_days.sql"}
+#: The version of an input built before versions were recorded (never judged out of date).
+UNKNOWN = "unknown"
+#: The source of each contract table (the mapping's files) and the asset that lands it.
+LANDED_BY = {"calls": "landed_calls", "subscribers": "subscribers", "cells": "cells",
+             "estates": "estates"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One partition (``part``, None when unpartitioned) of an asset a step writes, with its
+    stage and the asset partitions it reads (``(asset, part)``)."""
+
+    asset: str
+    part: str | None
+    group: str
+    parents: tuple[tuple[str, str | None], ...]
+
+
+@dataclass
+class Plan:
+    """What one step records when it has written its tables (:func:`record`)."""
+
+    rows: list[tuple[str, str, str, str]] = field(default_factory=list)
+    files: dict[str, list[list]] = field(default_factory=dict)
+    slices: tuple[str, ...] = ()
+
+
+def entry(asset: str, part: str | None) -> str:
+    """The name of an asset partition among versions: ``calls@2016-09-10``, ``user_labels``."""
+    return asset if part is None else f"{asset}@{part}"
+
+
+def _digest(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _setting(cfg: StudyConfig, path: str) -> Any:
+    if path == "mapping":
+        if not isinstance(cfg.source, FilesSource):
+            return None
+        try:
+            return hashlib.sha256(Path(cfg.source.mapping).read_bytes()).hexdigest()
+        except OSError:
+            return None  # the ingestion reports an unreadable mapping itself
+    value: Any = cfg.model_dump(mode="json")
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def settings_version(cfg: StudyConfig, group: str) -> str:
+    """A hash of the settings of ``cfg`` that stage ``group`` reads (:data:`SETTINGS`)."""
+    return _digest(group, {p: _setting(cfg, p) for p in SETTINGS[group]})
+
+
+def _path_key(path: Path) -> str:
+    return hashlib.sha256(str(path).encode()).hexdigest()
+
+
+def content_hash(paths: list[Path], cache: dict[str, list]) -> str:
+    """sha256 of the files' bytes (in path order), each file hashed again only when its size or
+    modification time changed (``cache``: sha256 of the path -> [size, mtime_ns, sha256]; it
+    keeps no path, since a file's name may be a subscriber's number)."""
+    digest = hashlib.sha256()
+    for p in paths:
+        st = os.stat(p)
+        key = _path_key(p)
+        seen = cache.get(key)
+        if seen is None or seen[:2] != [st.st_size, st.st_mtime_ns]:
+            h = hashlib.sha256()
+            with open(p, "rb") as f:
+                for block in iter(lambda f=f: f.read(1 << 20), b""):
+                    h.update(block)
+            seen = cache[key] = [st.st_size, st.st_mtime_ns, h.hexdigest()]
+        digest.update(seen[2].encode())
+    return digest.hexdigest()
+
+
+def _source_files(contract: DataContract, cfg: StudyConfig, table: str) -> list[Path]:
+    days = cfg.calendar.days if table == "calls" else None
+    return contract.files(table, days)
+
+
+def _recorded(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, dict[str, list[str]]]]:
+    return {entry(a, p or None): (v, json.loads(i)) for a, p, v, i in con.execute(
+        "SELECT asset, part, version, inputs FROM built_from").fetchall()}
+
+
+def _recorded_files(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, list]]:
+    files: dict[str, dict[str, list]] = {}
+    for table, key, size, mtime, sha in con.execute(
+            "SELECT source, path_key, bytes, modified, sha256 FROM source_files").fetchall():
+        files.setdefault(table, {})[key] = [size, mtime, sha]
+    return files
+
+
+def _changed_sources(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
+                     contract: DataContract | None, read_now: set[str]) -> dict[str, str]:
+    """Each source whose files are not those its landing asset read, with what changed."""
+    if contract is None:
+        return {}
+    out = {}
+    for table, seen in sorted(_recorded_files(con).items()):
+        if table in read_now or table not in LANDED_BY:
+            continue
+        try:
+            paths = _source_files(contract, cfg, table)
+        except InputError:
+            paths = []
+        cache = {k: list(v) for k, v in seen.items()}
+        try:
+            content_hash(paths, cache)
+        except OSError as e:
+            out[table] = f"a file cannot be read ({e.strerror})"
+            continue
+        now = {_path_key(p) for p in paths}
+        counts = {"changed": sum(cache[k][2] != seen[k][2] for k in now if k in seen),
+                  "new": len(now - seen.keys()), "gone": len(seen.keys() - now)}
+        if any(counts.values()):
+            out[table] = ", ".join(f"{n} {what}" for what, n in counts.items() if n)
+    return out
+
+
+def _parts(entries: Iterable[str]) -> str:
+    """``calls (2016-09-10, 2016-09-20)``: the asset partitions of ``entries``, by asset."""
+    by_asset: dict[str, list[str]] = {}
+    for e in sorted(entries):
+        asset, _, part = e.partition("@")
+        by_asset.setdefault(asset, [])
+        if part:
+            by_asset[asset].append(part)
+    shown = []
+    for asset, parts in by_asset.items():
+        if not parts:
+            shown.append(asset)
+        else:
+            more = f" and {len(parts) - 3} more" if len(parts) > 3 else ""
+            shown.append(f"{asset} ({', '.join(parts[:3])}{more})")
+    return ", ".join(shown)
+
+
+def _why(stale: str) -> str:
+    if stale.startswith("settings:"):
+        group = stale.removeprefix("settings:")
+        return f"the study config's {group} settings ({', '.join(SETTINGS[group])})"
+    return _parts([stale])
+
+
+def plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContract | None,
+         targets: list[Target]) -> Plan:
+    """Check that what ``targets`` read is up to date with its own inputs, and compute their
+    versions. Raises :class:`InputError` naming what to materialize again when it is not."""
+    run_schema_sql(con, "lineage/schema.sql")
+    recorded = _recorded(con)
+    settings = {g: settings_version(cfg, g) for g in SETTINGS}
+    slices = {a for a in SLICES if any(k.startswith(f"{a}@") for k in recorded)}
+
+    def current(name: str) -> str | None:
+        if name.startswith("settings:"):
+            return settings.get(name.removeprefix("settings:"))
+        if name in recorded:
+            return recorded[name][0]
+        asset, _, part = name.partition("@")
+        return _digest(asset, part, "no rows") if part and asset in slices else None
+
+    own = {entry(t.asset, t.part) for t in targets}
+    if not isinstance(cfg.source, FilesSource):
+        contract = None  # the synthetic city: its files are the synthetic_city asset's
+    sources = {table for table, asset in LANDED_BY.items()
+               if contract is not None and contract.source(table) is not None
+               and any(t.asset == asset for t in targets)}
+    changed = _changed_sources(con, cfg, contract, sources)
+    if changed:
+        raise InputError(
+            "; ".join(f"the {t} files changed since {LANDED_BY[t]} read them ({what})"
+                      for t, what in changed.items()), "the mapping's files",
+            "materialize " + " and ".join(LANDED_BY[t] for t in changed) + " again, then what "
+            "reads them (migrant-assets demo rebuilds everything in order)")
+
+    # a parent's inputs that were materialized again since it was built
+    stale: dict[str, set[str]] = {}
+    for t in targets:
+        for asset, part in t.parents:
+            name = _read_as(asset, part, t.part, slices)
+            for read in {name, entry(asset, part)} - own:  # a day of a slice: the whole too
+                for inp, versions in recorded.get(read, ("", {}))[1].items():
+                    now = current(inp)
+                    if now is not None and any(v not in (now, UNKNOWN) for v in versions):
+                        stale.setdefault(read, set()).add(inp)
+    if stale:
+        parts = _parts(stale)
+        causes = {i for ins in stale.values() for i in ins}
+        since = [f"{_parts(c for c in causes if not c.startswith('settings:'))} changed"] \
+            if any(not c.startswith("settings:") for c in causes) else []
+        since += [f"{_why(c)} changed" for c in sorted(causes) if c.startswith("settings:")]
+        raise InputError(
+            f"{parts} {'is' if len(stale) == 1 else 'are'} out of date: since "
+            f"{'it was' if len(stale) == 1 else 'they were'} built, " + "; ".join(since),
+            ", ".join(sorted({t.asset for t in targets})),
+            f"materialize {parts} again first (each is checked the same way; "
+            "migrant-assets demo rebuilds everything in order)")
+
+    out = Plan(slices=tuple(sorted({t.asset for t in targets} & SLICES.keys())))
+    versions: dict[str, tuple[str, dict[str, list[str]]]] = {}
+    todo = sorted(targets, key=lambda t: (t.asset, t.part or ""))
+    while todo:
+        waiting = []
+        for t in todo:
+            names = [_read_as(a, p, t.part, slices) for a, p in t.parents]
+            if any(n in own and n not in versions and n != entry(t.asset, t.part)
+                   for n in names):
+                waiting.append(t)
+                continue
+            inputs: dict[str, set[str]] = {f"settings:{t.group}": {settings[t.group]}}
+            for n in names:
+                got = versions.get(n) or recorded.get(n)
+                version = got[0] if got else current(n) or UNKNOWN
+                inputs.setdefault(n, set()).add(version)
+                for inp, vs in (got[1].items() if got else ()):
+                    inputs.setdefault(inp, set()).update(vs)
+            files = {}
+            for table in sources:
+                if LANDED_BY[table] == t.asset:
+                    paths = _source_files(contract, cfg, table)
+                    cache = {k: list(v) for k, v in _recorded_files(con).get(table, {}).items()}
+                    files[table] = content_hash(paths, cache)
+                    out.files[table] = [[k, *cache[k]] for k in sorted({_path_key(p)
+                                                                        for p in paths})]
+            inputs_json = {k: sorted(v) for k, v in sorted(inputs.items())}
+            version = _digest(t.asset, t.part, inputs_json, files)
+            versions[entry(t.asset, t.part)] = (version, inputs_json)
+            out.rows.append((t.asset, t.part or "", version, json.dumps(inputs_json)))
+        if len(waiting) == len(todo):  # a cycle cannot happen in an asset graph
+            raise RuntimeError(f"cannot order {[entry(t.asset, t.part) for t in todo]}")
+        todo = waiting
+    return out
+
+
+def _read_as(asset: str, part: str | None, child_part: str | None, slices: set[str]) -> str:
+    """How a child partition reads a parent: an unpartitioned parent read by day (a slice) by
+    the child's day."""
+    if part is None and child_part is not None and asset in slices:
+        return entry(asset, child_part)
+    return entry(asset, part)
+
+
+def record(con: duckdb.DuckDBPyConnection, done: Plan) -> None:
+    """Store the versions of a step that has written its tables (and, for an asset that lands
+    source files, what it read of them; for one read by day, each day's version)."""
+    if not done.rows:
+        return
+    run_schema_sql(con, "lineage/schema.sql")
+    with transaction(con):
+        for asset, part, version, inputs in done.rows:
+            con.execute("DELETE FROM built_from WHERE asset = $asset AND part = $part",
+                        {"asset": asset, "part": part})
+            con.execute("INSERT INTO built_from VALUES ($asset, $part, $version, $inputs)",
+                        {"asset": asset, "part": part, "version": version, "inputs": inputs})
+        for table, rows in done.files.items():
+            con.execute("DELETE FROM source_files WHERE source = $source", {"source": table})
+            if rows:
+                con.executemany("INSERT INTO source_files VALUES (?, ?, ?, ?, ?)",
+                                [[table, *r] for r in rows])
+        for asset in done.slices:
+            con.execute("DELETE FROM built_from WHERE asset = $asset AND part <> ''",
+                        {"asset": asset})
+            run_sql(con, SLICES[asset])

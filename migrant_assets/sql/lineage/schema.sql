@@ -1,0 +1,21 @@
+-- What each table was built from (migrant_assets/lineage.py): per asset partition ('' when the
+-- asset is not partitioned), its version and the versions of everything it was built from
+-- (JSON: asset partition or 'settings:<stage>' -> [versions]). Written by every asset about its
+-- own partitions. Hashes and asset names only.
+CREATE TABLE IF NOT EXISTS built_from (
+    asset VARCHAR NOT NULL,
+    part VARCHAR NOT NULL,
+    version VARCHAR NOT NULL,
+    inputs VARCHAR NOT NULL
+);
+-- The source files an ingestion asset read: a hash of each file's path, its size, modification
+-- time (ns) and SHA-256 of its bytes. Never a path: a file's name may be a subscriber's number.
+CREATE TABLE IF NOT EXISTS source_files (
+    source VARCHAR NOT NULL,
+    path_key VARCHAR NOT NULL,
+    bytes BIGINT NOT NULL,
+    modified BIGINT NOT NULL,
+    sha256 VARCHAR NOT NULL
+);
+COMMENT ON TABLE built_from IS 'The version of each asset partition and what it was built from.';
+COMMENT ON TABLE source_files IS 'Hashes of the source files each ingestion asset read.';

@@ -1,0 +1,123 @@
+"""Re-runs on changing data (migrant_assets/lineage.py): a source file corrected, added or
+removed, a table materialized again with other rows, or a setting changed, is named before
+anything reads what it made out of date; an identical re-run changes nothing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+import yaml
+
+from migrant_assets import lineage
+from migrant_assets.config import StudyConfig
+from migrant_assets.errors import InputError
+from migrant_assets_tests.test_ingest import DAY, REFERENCE, env, user_data  # noqa: F401
+
+DAY_KEY = DAY.isoformat()
+
+
+def _run(cfg_path: Path, instance: dg.DagsterInstance, *names: str,
+         partition: str | None = None) -> str | None:
+    """Materialize the named assets of the code location; the error of a failed step, else
+    None."""
+    from migrant_assets.defs import ingest as ingest_defs
+    from migrant_assets.defs import labels as label_defs
+    from migrant_assets.defs.resources import StudyResource
+
+    assets = [getattr(ingest_defs, n, None) or getattr(label_defs, n) for n in names]
+    result = dg.materialize(assets, resources={"study": StudyResource(config_path=str(cfg_path))},
+                            instance=instance, partition_key=partition, raise_on_error=False)
+    failures = [e.step_failure_data.error for e in result.all_events if e.is_step_failure]
+    if not failures:
+        assert result.success
+        return None
+    return "\n".join(str(f.cause.message if f.cause else f.message) for f in failures)
+
+
+def test_a_changed_file_or_table_is_named_before_it_is_read(user_data: Path, env: None) -> None:
+    instance = dg.DagsterInstance.ephemeral()
+    assert _run(user_data, instance, *REFERENCE) is None
+    assert _run(user_data, instance, "calls", partition=DAY_KEY) is None
+    assert _run(user_data, instance, "calls", partition="2016-09-06") is None  # a day of no call
+    assert _run(user_data, instance, "user_labels") is None
+    day_file = user_data.parent / "operator" / "cdr" / "20160905.csv"
+    before = day_file.read_bytes()
+
+    # the same bytes written again (a copy, a touch): nothing is out of date
+    day_file.write_bytes(before)
+    os.utime(day_file, ns=(1, 1))
+    assert _run(user_data, instance, "calls", partition=DAY_KEY) is None
+
+    # the day's file corrected: the day is refused until the calls are landed again
+    day_file.write_bytes(before.replace(b"13800000001,", b"13800000002,", 1))
+    error = _run(user_data, instance, "calls", partition=DAY_KEY)
+    assert "InputError: the calls files changed since landed_calls read them (1 changed)" \
+        in error, error
+    assert "materialize landed_calls again" in error
+    assert "13800000001" not in error and "20160905" not in error  # never a number or a name
+    assert _run(user_data, instance, "landed_calls") is None
+    # the labels read the day's calls, built from the day's landed rows as they were
+    error = _run(user_data, instance, "user_labels")
+    assert "calls (2016-09-05) is out of date: since it was built, landed_calls (2016-09-05) " \
+        "changed" in error, error
+    # a day whose landed rows did not change is up to date: only the corrected day is built
+    assert _run(user_data, instance, "calls", partition="2016-09-06") is None
+    assert _run(user_data, instance, "calls", partition=DAY_KEY) is None
+    assert _run(user_data, instance, "user_labels") is None
+
+    # a file that appears, and one that is gone
+    extra = user_data.parent / "operator" / "cdr" / "20160906.csv"
+    extra.write_text(day_file.read_text().replace("2016-09-05", "2016-09-06"))
+    assert "(1 new)" in _run(user_data, instance, "user_labels")
+    extra.unlink()
+    assert _run(user_data, instance, "user_labels") is None  # as it was landed
+    day_file.unlink()
+    assert "(1 gone)" in _run(user_data, instance, "calls", partition=DAY_KEY)
+
+
+def _cfg(tmp_path: Path, **changes) -> StudyConfig:
+    study = {"city": {"province": "Shanghai", "timezone": "Asia/Shanghai"},
+             "workdir": str(tmp_path), **changes}
+    path = tmp_path / f"study{len(list(tmp_path.glob('study*.yaml')))}.yaml"
+    path.write_text(yaml.safe_dump(study))
+    return StudyConfig.load(path)
+
+
+def test_settings_a_stage_reads_make_its_tables_out_of_date(tmp_path: Path) -> None:
+    """Plain functions: the versions of two steps, and a third that reads them."""
+    con = duckdb.connect()
+    base = _cfg(tmp_path)
+    labels = lineage.Target("user_labels", None, "labels", (("calls", "2016-09-05"),))
+    day = lineage.Target("calls", "2016-09-05", "ingest", (("landed_calls", None),))
+    reader = lineage.Target("whole_period_graph", "2016-09-01", "graphs",
+                            (("calls", "2016-09-05"), ("user_labels", None)))
+    first = lineage.plan(con, base, None, [day])
+    lineage.record(con, first)
+    lineage.record(con, lineage.plan(con, base, None, [labels]))
+    again = lineage.plan(con, base, None, [day])
+    assert again.rows == first.rows  # the same inputs give the same version
+    lineage.plan(con, base, None, [reader])
+
+    # a setting no stage reads (an asset check's threshold): nothing is out of date
+    lineage.plan(con, _cfg(tmp_path, checks={"min_positives": 5}), None, [reader])
+    # one the labels read: the labels are out of date, and the graph's own settings are not
+    changed = _cfg(tmp_path, thresholds={"max_degree": 100})
+    assert lineage.settings_version(changed, "graphs") == lineage.settings_version(base, "graphs")
+    with pytest.raises(InputError, match=r"user_labels is out of date: since it was built, the "
+                       r"study config's labels settings \(calendar, population, "
+                       r"thresholds.max_degree\) changed"):
+        lineage.plan(con, changed, None, [reader])
+    # the labels built again under it: what reads them may be built
+    lineage.record(con, lineage.plan(con, changed, None, [labels]))
+    lineage.plan(con, changed, None, [reader])
+
+    # the day built again from other landed rows: the labels built before it are out of date
+    con.execute("INSERT INTO built_from VALUES ('landed_calls', '', 'v2', '{}')")
+    lineage.record(con, lineage.plan(con, changed, None, [day]))
+    with pytest.raises(InputError, match=r"user_labels is out of date: since it was built, "
+                       r"calls \(2016-09-05\) changed"):
+        lineage.plan(con, changed, None, [reader])
