@@ -270,8 +270,10 @@ class _Demo:
                 self.run(f"{name}{span} ({key.to_user_string()} alone)", first, last, [key])
 
     def run(self, name: str, first: str | None, last: str | None, selection):
-        from migrant_assets.runs import kept_event_log_connections, process_tags
+        from migrant_assets.defs.resources import DUCKDB_POOL
+        from migrant_assets.runs import kept_event_log_connections, process_tags, wait_for_pool
 
+        wait_for_pool(self.instance, DUCKDB_POOL, lambda line: print(line, flush=True))
         t = time.perf_counter()
         tags = process_tags()
         if first is not None and first != last:
@@ -454,6 +456,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_recover(args: argparse.Namespace) -> int:
+    """Free the `duckdb` pool slot of runs whose processes died (a `dagster asset materialize`
+    or UI run killed): the next run waits for it otherwise."""
+    _dagster_home()
+    import dagster as dg
+
+    from migrant_assets.defs.resources import DUCKDB_POOL
+    from migrant_assets.runs import instance_lock, recover_dead_runs
+
+    with instance_lock(Path(os.environ["DAGSTER_HOME"])):
+        instance = dg.DagsterInstance.get()
+    messages = recover_dead_runs(instance, DUCKDB_POOL)
+    for message in messages:
+        print(f"recovered: {message}")
+    held = sorted(instance.event_log_storage.get_concurrency_info(DUCKDB_POOL).active_run_ids)
+    print(f"{len(messages)} run(s) recovered; the '{DUCKDB_POOL}' pool slot is "
+          + (f"held by run {', '.join(held)}, whose process is alive" if held else "free"))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     warnings.filterwarnings("ignore", message=".*(beta|preview).*", category=Warning)
     parser = argparse.ArgumentParser(prog="migrant-assets",
@@ -482,7 +504,11 @@ def main(argv: list[str] | None = None) -> None:
     demo.add_argument("--early-warning", action="store_true",
                       help="also run the early-warning assets (docs/early_warning.md; slower)")
     demo.set_defaults(func=cmd_demo)
-    for command in (gen, demo):
+    recover = sub.add_parser(
+        "recover", help="free the DuckDB pool slot of runs whose process died (a killed "
+        "`dagster asset materialize` or UI run); migrant-assets demo does it by itself")
+    recover.set_defaults(func=cmd_recover)
+    for command in (gen, demo, recover):
         command.add_argument("--verbose", action="store_true",
                              help="print the full traceback of a failure")
     args = parser.parse_args(argv)

@@ -74,6 +74,8 @@ class Target:
     part: str | None
     group: str
     parents: tuple[tuple[str, str | None], ...]
+    #: the assets of :data:`LANDED_BY` it is built from, directly or not
+    lands: tuple[str, ...] = ()
 
 
 @dataclass
@@ -155,13 +157,14 @@ def _recorded_files(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, list]
 
 
 def _changed_sources(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
-                     contract: DataContract | None, read_now: set[str]) -> dict[str, str]:
-    """Each source whose files are not those its landing asset read, with what changed."""
+                     contract: DataContract | None, tables: set[str]) -> dict[str, str]:
+    """Each source of ``tables`` whose files are not those its landing asset read, with what
+    changed."""
     if contract is None:
         return {}
     out = {}
     for table, seen in sorted(_recorded_files(con).items()):
-        if table in read_now or table not in LANDED_BY:
+        if table not in tables:
             continue
         try:
             paths = _source_files(contract, cfg, table)
@@ -229,7 +232,9 @@ def plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContrac
     sources = {table for table, asset in LANDED_BY.items()
                if contract is not None and contract.source(table) is not None
                and any(t.asset == asset for t in targets)}
-    changed = _changed_sources(con, cfg, contract, sources)
+    landed = {a for t in targets for a in t.lands}
+    changed = _changed_sources(con, cfg, contract, {
+        table for table, asset in LANDED_BY.items() if asset in landed and table not in sources})
     if changed:
         raise InputError(
             "; ".join(f"the {t} files changed since {LANDED_BY[t]} read them ({what})"
@@ -322,6 +327,5 @@ def record(con: duckdb.DuckDBPyConnection, done: Plan) -> None:
                 con.executemany("INSERT INTO source_files VALUES (?, ?, ?, ?, ?)",
                                 [[table, *r] for r in rows])
         for asset in done.slices:
-            con.execute("DELETE FROM built_from WHERE asset = $asset AND part <> ''",
-                        {"asset": asset})
+            con.execute("DELETE FROM built_from WHERE asset = ? AND length(part) > 0", [asset])
             run_sql(con, SLICES[asset])

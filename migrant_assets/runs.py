@@ -5,8 +5,12 @@ the Dagster pool ``duckdb``. A run whose process was killed (``kill -9``, out of
 never gives its slot back, and the next run would wait for it forever. The main job therefore:
 
 - tags each of its runs with the process id and host that run it (:func:`process_tags`);
-- before it starts, marks as failed every unfinished run of this host whose process is gone, and
-  frees every pool slot held by a run that is finished or dead (:func:`recover_dead_runs`);
+- before it starts, marks as failed every unfinished run of this host whose process is gone (its
+  own, by their tags; those of Dagster's CLI or the UI, by the process ids of their engine
+  events), and frees every pool slot held by a run that is finished or dead
+  (:func:`recover_dead_runs`; ``migrant-assets recover`` does only this);
+- before each run, says which run holds the slot while it waits for a live one
+  (:func:`wait_for_pool`), instead of pausing silently inside Dagster;
 - holds a lock on its work directory while it runs (:func:`workdir_lock`), so a second process
   on the same DuckDB file gets a clear "in use" error instead of a crash;
 - initialises the Dagster instance under a lock of its home (:func:`instance_lock`), so two
@@ -20,7 +24,8 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from graphlib import TopologicalSorter
@@ -53,21 +58,50 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _run_pids(instance: dg.DagsterInstance, run: dg.DagsterRun) -> list[int]:
+    """The processes of a run: the one ``migrant-assets demo`` tagged it with, else those its
+    engine events name (the run's process: Dagster's CLI, the UI's run worker; each step's
+    worker process)."""
+    pid = run.tags.get(PID_TAG)
+    if pid is not None:
+        return [int(pid)] if pid.isdigit() and run.tags.get(HOST_TAG) == socket.gethostname() \
+            else []
+    if not _local_storage(instance):
+        return []  # a run of another host may share the run storage
+    pids = []
+    for record in instance.all_logs(run.run_id, of_type={
+            dg.DagsterEventType.ENGINE_EVENT, dg.DagsterEventType.STEP_WORKER_STARTED}):
+        data = record.dagster_event.event_specific_data if record.dagster_event else None
+        value = getattr(data, "metadata", {}).get("pid")
+        text = getattr(value, "text", None)
+        if text is not None and text.isdigit():
+            pids.append(int(text))
+    return pids
+
+
+def _local_storage(instance: dg.DagsterInstance) -> bool:
+    from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
+
+    return isinstance(instance.run_storage, SqliteRunStorage)
+
+
 def recover_dead_runs(instance: dg.DagsterInstance, pool: str) -> list[str]:
     """Mark unfinished runs of dead processes of this host as failed and free the ``pool`` slots
-    of finished or dead runs. Returns one message per run recovered."""
+    of finished or dead runs: the main job's runs, and those of Dagster's CLI or the UI (their
+    processes are read from their engine events; with a run storage on this machine only).
+    Returns one message per run recovered."""
     messages = []
-    host = socket.gethostname()
     for run in instance.get_runs(filters=dg.RunsFilter(statuses=_UNFINISHED)):
-        pid = run.tags.get(PID_TAG)
-        if run.tags.get(HOST_TAG) != host or not pid or not pid.isdigit() or _alive(int(pid)):
+        pids = _run_pids(instance, run)
+        if not pids or any(_alive(p) for p in pids):
             continue
+        shown = ", ".join(map(str, sorted(set(pids))))
         instance.report_run_failed(
-            run, message=f"The process that ran it (PID {pid}) died; marked failed by the next "
+            run, message=f"The process that ran it (PID {shown}) died; marked failed by the next "
             "run of migrant-assets.")
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         messages.append(f"run {run.run_id} of {run.job_name} was left unfinished by a process "
-                        f"that died (PID {pid}): marked failed and its pool slot freed")
+                        f"that died (PID {shown}): marked failed and its pool slot freed")
     info = instance.event_log_storage.get_concurrency_info(pool)
     for run_id in sorted(info.active_run_ids):
         run = instance.get_run_by_id(run_id)
@@ -76,6 +110,36 @@ def recover_dead_runs(instance: dg.DagsterInstance, pool: str) -> list[str]:
             messages.append(f"run {run_id} had finished but still held a '{pool}' pool slot: "
                             "freed")
     return messages
+
+
+def wait_for_pool(instance: dg.DagsterInstance, pool: str, say: Callable[[str], None],
+                  poll_s: float = 2.0) -> None:
+    """Return when no other run holds a slot of ``pool``, saying once which run it waits for
+    (a run of Dagster's CLI or the UI writing the same DuckDB file); runs whose processes died
+    meanwhile are recovered (:func:`recover_dead_runs`). Ctrl-C or a SIGTERM stops the wait."""
+    told: set[str] = set()
+    while True:
+        for message in recover_dead_runs(instance, pool):
+            say(f"recovered: {message}")
+        holders = sorted(instance.event_log_storage.get_concurrency_info(pool).active_run_ids)
+        if not holders:
+            return
+        for run_id in set(holders) - told:
+            run = instance.get_run_by_id(run_id)
+            record = instance.get_run_record_by_id(run_id)
+            since = f", started {_clock(record.start_time)}" \
+                if record is not None and record.start_time else ""
+            pids = sorted(set(_run_pids(instance, run))) if run is not None else []
+            by = f", PID {', '.join(map(str, pids))}" if pids else ""
+            say(f"waiting for the '{pool}' pool slot held by run {run_id} "
+                f"({run.job_name if run else 'unknown job'}{since}{by}): another process is "
+                "writing the DuckDB file; this run starts when it ends (Ctrl-C stops)")
+            told.add(run_id)
+        time.sleep(poll_s)
+
+
+def _clock(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
 
 
 def _holder(path: Path) -> str:

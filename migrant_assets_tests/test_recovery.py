@@ -163,3 +163,55 @@ def test_a_second_process_on_a_workdir_in_use_gets_a_clear_error(tmp_path: Path)
 def _hold(workdir: Path) -> bool:
     with workdir_lock(workdir):
         return (workdir / ".migrant_assets.lock").read_text() == str(os.getpid())
+
+
+def test_a_run_of_dagsters_cli_killed_frees_its_pool_slot(tmp_path: Path) -> None:
+    """A run started by `dagster asset materialize` or the UI (no tag of the main job) whose
+    processes died holds the `duckdb` slot: the main job says whom it waits for, and frees it
+    once the process is gone (its PID from the run's engine events)."""
+    import threading
+
+    import dagster as dg
+    from dagster._core.events import EngineEventData
+
+    from migrant_assets.runs import recover_dead_runs, wait_for_pool
+
+    (tmp_path / "dagster.yaml").write_text("concurrency:\n  pools:\n    default_limit: 1\n")
+    instance = dg.DagsterInstance.from_config(str(tmp_path))
+    instance.event_log_storage.set_concurrency_slots("duckdb", 1)
+
+    @dg.op
+    def noop() -> None:
+        pass
+
+    @dg.job
+    def cli_job() -> None:
+        noop()
+
+    def started_run(pid: int) -> str:
+        run = instance.create_run_for_job(cli_job, status=dg.DagsterRunStatus.STARTED)
+        instance.report_engine_event(
+            "Executing steps using multiprocess executor: parent process", run,
+            EngineEventData(metadata={"pid": dg.MetadataValue.text(str(pid))}))
+        instance.event_log_storage.claim_concurrency_slot("duckdb", run.run_id, "calls")
+        return run.run_id
+
+    worker = subprocess.Popen(["sleep", "60"])
+    alive = started_run(worker.pid)
+    assert recover_dead_runs(instance, "duckdb") == []  # its process lives: it is left alone
+    said: list[str] = []
+    waiting = threading.Thread(target=wait_for_pool, args=(instance, "duckdb", said.append, 0.05))
+    waiting.start()
+    deadline = time.monotonic() + 30
+    while not said and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert said and said[0].startswith(f"waiting for the 'duckdb' pool slot held by run {alive} "
+                                       f"(cli_job, PID {worker.pid}): "), said
+    worker.kill()
+    worker.wait()
+    waiting.join(timeout=30)
+    assert not waiting.is_alive()
+    assert said[1:] == [f"recovered: run {alive} of cli_job was left unfinished by a process "
+                        f"that died (PID {worker.pid}): marked failed and its pool slot freed"]
+    assert instance.get_run_by_id(alive).status == dg.DagsterRunStatus.FAILURE
+    assert not instance.event_log_storage.get_concurrency_info("duckdb").active_run_ids

@@ -38,7 +38,8 @@ def _run(cfg_path: Path, instance: dg.DagsterInstance, *names: str,
     return "\n".join(str(f.cause.message if f.cause else f.message) for f in failures)
 
 
-def test_a_changed_file_or_table_is_named_before_it_is_read(user_data: Path, env: None) -> None:
+def test_a_changed_file_or_table_is_named_before_it_is_read(
+        user_data: Path, env: None) -> None:  # noqa: F811 -- the fixtures of test_ingest
     instance = dg.DagsterInstance.ephemeral()
     assert _run(user_data, instance, *REFERENCE) is None
     assert _run(user_data, instance, "calls", partition=DAY_KEY) is None

@@ -298,7 +298,8 @@ def test_dagster_assets_run_on_spark_with_their_partitions_and_checks(spark_run,
     study = tmp_path / "study.yaml"
     study.write_text(yaml.safe_dump({
         "workdir": str(tmp_path), "calendar": cfg.calendar.model_dump(mode="json"),
-        "city": cfg.city.model_dump(mode="json"),
+        "city": cfg.city.model_dump(mode="json"), "source": cfg.source.model_dump(mode="json"),
+        "thresholds": cfg.thresholds.model_dump(mode="json"), "population": cfg.population,
         "engine": {"kind": "spark", "warehouse": str(tmp_path / "warehouse"),
                    "conf": {"spark.sql.shuffle.partitions": "2"}}}))
     resources = {"study": StudyResource(config_path=str(study))}
