@@ -41,11 +41,12 @@ from migrant_assets.db import run_schema_sql, run_sql, transaction
 from migrant_assets.errors import InputError
 
 #: The settings of the study config each stage reads (dotted paths; ``mapping``: the bytes of the
-#: mapping file). A change of one marks the stage's tables out of date; a change of any other
-#: (checks, DuckDB, engine, work directory) does not.
+#: mapping file; ``pseudonym_key``: MIGRANT_ASSETS_KEY, as a hash of it). A change of one marks
+#: the stage's tables out of date; a change of any other (checks, DuckDB, engine, work
+#: directory) does not.
 SETTINGS: dict[str, tuple[str, ...]] = {
-    "ingest": ("calendar", "source", "mapping", "city.province", "city.timezone", "city.min_lat",
-               "city.max_lat", "city.min_lon", "city.max_lon",
+    "ingest": ("calendar", "source", "mapping", "pseudonym_key", "city.province",
+               "city.timezone", "city.min_lat", "city.max_lat", "city.min_lon", "city.max_lon",
                "thresholds.max_numbers_per_owner", "thresholds.service_user_types",
                "thresholds.min_price_per_sqm", "thresholds.max_price_per_sqm"),
     "labels": ("calendar", "population", "thresholds.max_degree"),
@@ -97,6 +98,11 @@ def _digest(*parts: Any) -> str:
 
 
 def _setting(cfg: StudyConfig, path: str) -> Any:
+    if path == "pseudonym_key":  # another key gives other pseudonyms
+        try:
+            return hashlib.sha256(cfg.pseudonym_key.encode()).hexdigest()
+        except InputError:
+            return None  # the ingestion refuses a missing or weak key itself
     if path == "mapping":
         if not isinstance(cfg.source, FilesSource):
             return None
@@ -149,28 +155,46 @@ def _recorded(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, dict[str, 
 
 
 def _recorded_files(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, list]]:
+    """Per source table, each file read: path hash -> [size, mtime_ns, sha256, day or None]."""
     files: dict[str, dict[str, list]] = {}
-    for table, key, size, mtime, sha in con.execute(
-            "SELECT source, path_key, bytes, modified, sha256 FROM source_files").fetchall():
-        files.setdefault(table, {})[key] = [size, mtime, sha]
+    for table, key, size, mtime, sha, day in con.execute(
+            "SELECT source, path_key, bytes, modified, sha256, day FROM source_files").fetchall():
+        files.setdefault(table, {})[key] = [size, mtime, sha, day and day.isoformat()]
     return files
 
 
+def _file_days(contract: DataContract, cfg: StudyConfig, table: str) -> dict[str, str]:
+    """Path hash -> the one day of the calendar a calls file's path names (a ``{date}`` path,
+    ``cdr_20160905.csv``, ``day=2016-09-05/``); files naming none are left out."""
+    if table != "calls":
+        return {}
+    by_day, _ = contract.calls_files_by_day(cfg.calendar.days)
+    return {_path_key(p): d.isoformat() for d, paths in by_day.items() for p in paths}
+
+
 def _changed_sources(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
-                     contract: DataContract | None, tables: set[str]) -> dict[str, str]:
+                     contract: DataContract | None,
+                     tables: dict[str, set[str] | None]) -> dict[str, str]:
     """Each source of ``tables`` whose files are not those its landing asset read, with what
-    changed."""
+    changed: of the files that name one of the days given (``None``: every file), and of those
+    that name no day."""
     if contract is None:
         return {}
     out = {}
     for table, seen in sorted(_recorded_files(con).items()):
         if table not in tables:
             continue
+        days = tables[table]
         try:
             paths = _source_files(contract, cfg, table)
         except InputError:
             paths = []
-        cache = {k: list(v) for k, v in seen.items()}
+        if days is not None:
+            named = _file_days(contract, cfg, table)
+            paths = [p for p in paths if named.get(_path_key(p), "") in days
+                     or _path_key(p) not in named]
+            seen = {k: v for k, v in seen.items() if v[3] is None or v[3] in days}
+        cache = {k: list(v[:3]) for k, v in seen.items()}
         try:
             content_hash(paths, cache)
         except OSError as e:
@@ -232,39 +256,6 @@ def plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContrac
     sources = {table for table, asset in LANDED_BY.items()
                if contract is not None and contract.source(table) is not None
                and any(t.asset == asset for t in targets)}
-    landed = {a for t in targets for a in t.lands}
-    changed = _changed_sources(con, cfg, contract, {
-        table for table, asset in LANDED_BY.items() if asset in landed and table not in sources})
-    if changed:
-        raise InputError(
-            "; ".join(f"the {t} files changed since {LANDED_BY[t]} read them ({what})"
-                      for t, what in changed.items()), "the mapping's files",
-            "materialize " + " and ".join(LANDED_BY[t] for t in changed) + " again, then what "
-            "reads them (migrant-assets demo rebuilds everything in order)")
-
-    # a parent's inputs that were materialized again since it was built
-    stale: dict[str, set[str]] = {}
-    for t in targets:
-        for asset, part in t.parents:
-            name = _read_as(asset, part, t.part, slices)
-            for read in {name, entry(asset, part)} - own:  # a day of a slice: the whole too
-                for inp, versions in recorded.get(read, ("", {}))[1].items():
-                    now = current(inp)
-                    if now is not None and any(v not in (now, UNKNOWN) for v in versions):
-                        stale.setdefault(read, set()).add(inp)
-    if stale:
-        parts = _parts(stale)
-        causes = {i for ins in stale.values() for i in ins}
-        since = [f"{_parts(c for c in causes if not c.startswith('settings:'))} changed"] \
-            if any(not c.startswith("settings:") for c in causes) else []
-        since += [f"{_why(c)} changed" for c in sorted(causes) if c.startswith("settings:")]
-        raise InputError(
-            f"{parts} {'is' if len(stale) == 1 else 'are'} out of date: since "
-            f"{'it was' if len(stale) == 1 else 'they were'} built, " + "; ".join(since),
-            ", ".join(sorted({t.asset for t in targets})),
-            f"materialize {parts} again first (each is checked the same way; "
-            "migrant-assets demo rebuilds everything in order)")
-
     out = Plan(slices=tuple(sorted({t.asset for t in targets} & SLICES.keys())))
     versions: dict[str, tuple[str, dict[str, list[str]]]] = {}
     todo = sorted(targets, key=lambda t: (t.asset, t.part or ""))
@@ -287,10 +278,11 @@ def plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContrac
             for table in sources:
                 if LANDED_BY[table] == t.asset:
                     paths = _source_files(contract, cfg, table)
-                    cache = {k: list(v) for k, v in _recorded_files(con).get(table, {}).items()}
+                    cache = {k: v[:3] for k, v in _recorded_files(con).get(table, {}).items()}
                     files[table] = content_hash(paths, cache)
-                    out.files[table] = [[k, *cache[k]] for k in sorted({_path_key(p)
-                                                                        for p in paths})]
+                    named = _file_days(contract, cfg, table)
+                    out.files[table] = [[k, *cache[k], named.get(k)]
+                                        for k in sorted({_path_key(p) for p in paths})]
             inputs_json = {k: sorted(v) for k, v in sorted(inputs.items())}
             version = _digest(t.asset, t.part, inputs_json, files)
             versions[entry(t.asset, t.part)] = (version, inputs_json)
@@ -298,6 +290,47 @@ def plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContrac
         if len(waiting) == len(todo):  # a cycle cannot happen in an asset graph
             raise RuntimeError(f"cannot order {[entry(t.asset, t.part) for t in todo]}")
         todo = waiting
+
+    # the source files of what the targets read, each landed table's by the days they read
+    judged: dict[str, set[str] | None] = {}
+    for t in targets:
+        inputs = versions[entry(t.asset, t.part)][1]
+        for table, asset in LANDED_BY.items():
+            if asset not in t.lands or table in sources:
+                continue
+            days = {n.partition("@")[2] for n in inputs if n.startswith(f"{asset}@")}
+            whole = asset in inputs or not days or judged.get(table, set()) is None
+            judged[table] = None if whole else judged.get(table, set()) | days
+    changed = _changed_sources(con, cfg, contract, judged)
+    if changed:
+        raise InputError(
+            "; ".join(f"the {t} files changed since {LANDED_BY[t]} read them ({what})"
+                      for t, what in changed.items()), "the mapping's files",
+            "materialize " + " and ".join(LANDED_BY[t] for t in changed) + " again, then what "
+            "reads them (migrant-assets demo rebuilds everything in order)")
+
+    # a parent's inputs that were materialized again since it was built
+    stale: dict[str, set[str]] = {}
+    for t in targets:
+        for asset, part in t.parents:
+            name = _read_as(asset, part, t.part, slices)
+            for read in {name, entry(asset, part)} - own:  # a day of a slice: the whole too
+                for inp, built in recorded.get(read, ("", {}))[1].items():
+                    now = current(inp)
+                    if now is not None and any(v not in (now, UNKNOWN) for v in built):
+                        stale.setdefault(read, set()).add(inp)
+    if stale:
+        parts = _parts(stale)
+        causes = {i for ins in stale.values() for i in ins}
+        since = [f"{_parts(c for c in causes if not c.startswith('settings:'))} changed"] \
+            if any(not c.startswith("settings:") for c in causes) else []
+        since += [f"{_why(c)} changed" for c in sorted(causes) if c.startswith("settings:")]
+        raise InputError(
+            f"{parts} {'is' if len(stale) == 1 else 'are'} out of date: since "
+            f"{'it was' if len(stale) == 1 else 'they were'} built, " + "; ".join(since),
+            ", ".join(sorted({t.asset for t in targets})),
+            f"materialize {parts} again first (each is checked the same way; "
+            "migrant-assets demo rebuilds everything in order)")
     return out
 
 
@@ -324,7 +357,7 @@ def record(con: duckdb.DuckDBPyConnection, done: Plan) -> None:
         for table, rows in done.files.items():
             con.execute("DELETE FROM source_files WHERE source = $source", {"source": table})
             if rows:
-                con.executemany("INSERT INTO source_files VALUES (?, ?, ?, ?, ?)",
+                con.executemany("INSERT INTO source_files VALUES (?, ?, ?, ?, ?, ?)",
                                 [[table, *r] for r in rows])
         for asset in done.slices:
             con.execute("DELETE FROM built_from WHERE asset = ? AND length(part) > 0", [asset])

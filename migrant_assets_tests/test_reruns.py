@@ -74,6 +74,9 @@ def test_a_changed_file_or_table_is_named_before_it_is_read(
     extra = user_data.parent / "operator" / "cdr" / "20160906.csv"
     extra.write_text(day_file.read_text().replace("2016-09-05", "2016-09-06"))
     assert "(1 new)" in _run(user_data, instance, "user_labels")
+    # a day reads the files its path names: another day's new file does not concern it
+    assert _run(user_data, instance, "calls", partition=DAY_KEY) is None
+    assert "(1 new)" in _run(user_data, instance, "calls", partition="2016-09-06")
     extra.unlink()
     assert _run(user_data, instance, "user_labels") is None  # as it was landed
     day_file.unlink()
@@ -88,10 +91,18 @@ def _cfg(tmp_path: Path, **changes) -> StudyConfig:
     return StudyConfig.load(path)
 
 
-def test_settings_a_stage_reads_make_its_tables_out_of_date(tmp_path: Path) -> None:
+def test_settings_a_stage_reads_make_its_tables_out_of_date(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Plain functions: the versions of two steps, and a third that reads them."""
     con = duckdb.connect()
+    monkeypatch.delenv("MIGRANT_ASSETS_KEY", raising=False)
     base = _cfg(tmp_path)
+    ingest = lineage.settings_version(base, "ingest")
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", "another key gives other pseudonyms")
+    assert lineage.settings_version(base, "ingest") != ingest
+    assert lineage.settings_version(base, "labels") == lineage.settings_version(
+        _cfg(tmp_path), "labels")
+    monkeypatch.delenv("MIGRANT_ASSETS_KEY")
     labels = lineage.Target("user_labels", None, "labels", (("calls", "2016-09-05"),))
     day = lineage.Target("calls", "2016-09-05", "ingest", (("landed_calls", None),))
     reader = lineage.Target("whole_period_graph", "2016-09-01", "graphs",

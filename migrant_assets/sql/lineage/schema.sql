@@ -9,13 +9,16 @@ CREATE TABLE IF NOT EXISTS built_from (
     inputs VARCHAR NOT NULL
 );
 -- The source files an ingestion asset read: a hash of each file's path, its size, modification
--- time (ns) and SHA-256 of its bytes. Never a path: a file's name may be a subscriber's number.
+-- time (ns), SHA-256 of its bytes, and the day its path names (calls: a {date} path,
+-- cdr_20160905.csv; else null). Never a path: a file's name may be a subscriber's number.
 CREATE TABLE IF NOT EXISTS source_files (
     source VARCHAR NOT NULL,
     path_key VARCHAR NOT NULL,
     bytes BIGINT NOT NULL,
     modified BIGINT NOT NULL,
-    sha256 VARCHAR NOT NULL
+    sha256 VARCHAR NOT NULL,
+    day DATE
 );
+ALTER TABLE source_files ADD COLUMN IF NOT EXISTS day DATE;  -- a file written before it
 COMMENT ON TABLE built_from IS 'The version of each asset partition and what it was built from.';
 COMMENT ON TABLE source_files IS 'Hashes of the source files each ingestion asset read.';
