@@ -25,6 +25,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from migrant_assets.crs import normalise as normalise_crs
+
 #: The checkout (or, once installed, the site-packages directory) holding the package.
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # SQL and the default study/instance settings are package data (issue 12), read through
@@ -153,10 +155,18 @@ class City(_Model):
     max_lon: float = 122.00
     center_lat: float = 31.2304
     center_lon: float = 121.4737
-    districts_geojson: Path | None = None  # optional outlines for maps (WGS-84)
+    districts_geojson: Path | None = None  # optional outlines for maps
+    #: the system of the outlines' coordinates (migrant_assets/crs.py: wgs84, gcj02 for
+    #: DataV/AMap outlines, bd09, EPSG:<code>)
+    districts_crs: str = "wgs84"
     #: the currency of the estates' prices, for the report's labels (the papers' prices are in
     #: yuan and are shown beside ours only in yuan)
     currency: str = Field(default="yuan", pattern=r"^[^\W\d_][\w .$€£¥-]{0,15}$")
+
+    @field_validator("districts_crs")
+    @classmethod
+    def _known_crs(cls, value: str) -> str:
+        return normalise_crs(value)
 
     @field_validator("timezone")
     @classmethod

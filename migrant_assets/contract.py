@@ -66,6 +66,8 @@ from migrant_assets.config import (
     load_yaml,
     zone_info,
 )
+from migrant_assets.crs import WGS84, named_datum
+from migrant_assets.crs import normalise as normalise_crs
 from migrant_assets.db import quote_identifier, run_sql
 from migrant_assets.errors import ConfigError, MappingError
 from migrant_assets.privacy import pseudonym
@@ -265,6 +267,14 @@ class TableSource(_Model):
     # name without its extensions (true), or the group of a regular expression's first match
     # in the file's path relative to base_dir (:func:`party_files`)
     party_from_file_name: bool | str = False
+    # cells and estates: the system their lat/lon columns are in (migrant_assets/crs.py):
+    # wgs84 (degrees, the default), gcj02, bd09, or EPSG:<code> (lat the northing, lon the easting)
+    crs: str = WGS84
+
+    @field_validator("crs")
+    @classmethod
+    def _known_crs(cls, v: str) -> str:
+        return normalise_crs(v)
 
     @field_validator("party_from_file_name")
     @classmethod
@@ -295,6 +305,21 @@ _DISTINCT_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "cells": (("lat", "lon"),),
     "estates": (("lat", "lon"),),
 }
+
+
+def _check_named_datum(table: str, src: TableSource, where: str) -> None:
+    """A coordinate column whose name says its datum (``lat_bd09``) and a ``crs`` that says
+    another: Chinese map services' datums sit hundreds of metres off WGS-84 inside the city's
+    box, so nothing in the values would show it."""
+    for name in ("lat", "lon"):
+        for column in _file_columns(src, name):
+            named = named_datum(column)
+            if named is not None and named != src.crs:
+                raise MappingError(
+                    f"{table}.columns maps {name} to {column!r}, a {named} coordinate by its "
+                    f"name, but {table}.crs is {src.crs}", where,
+                    f"set {table}: {{crs: {named}}} (the coordinates are turned into WGS-84), "
+                    "or map the file's WGS-84 columns")
 
 
 class DataContract(_Model):
@@ -386,6 +411,14 @@ class DataContract(_Model):
             if src is not None and src.party_from_file_name:
                 raise MappingError(f"{table} sets party_from_file_name", str(where),
                                    "only calls may be one file per party")
+        for table in ("calls", "subscribers"):
+            if self.source(table).crs != WGS84:
+                raise MappingError(f"{table} sets crs", str(where),
+                                   "only cells and estates have coordinates")
+        for table in ("cells", "estates"):
+            src = self.source(table)
+            if src is not None:
+                _check_named_datum(table, src, str(where))
         for table, pairs in _DISTINCT_COLUMNS.items():
             src = self.source(table)
             for a, b in pairs:

@@ -33,6 +33,8 @@ from migrant_assets.contract import (
     party_files,
     read_table,
 )
+from migrant_assets.crs import WGS84
+from migrant_assets.crs import to_wgs84 as crs_to_wgs84
 from migrant_assets.db import (
     drop_tables,
     first_row,
@@ -131,10 +133,12 @@ REASON_FIXES: dict[str, str] = {
     "duplicate_number": "numbers listed twice: overlapping subscribers files, or a number "
                         "that changed owner or plan within the month (the first row in file "
                         "order is kept: keep the row that holds for the month)",
-    "bad_coordinates": "the lat/lon columns and decimal_separator",
+    "bad_coordinates": "the lat/lon columns and decimal_separator (and, with crs EPSG:<code>, "
+                       "that lat holds the northing and lon the easting of that system)",
     "outside_bbox": "lat and lon swapped, coordinates written as integers (micro-degrees, "
-                    "without the decimal point) or in another projection (WGS-84 degrees "
-                    "are expected), or the city's bbox in the study config",
+                    "without the decimal point) or in a projection (metres: set the table's "
+                    "crs, e.g. crs: 'EPSG:32651' for UTM zone 51N; docs/data_contract.md, "
+                    "Coordinates), or the city's bbox in the study config",
     "bad_price": "thresholds.min_price_per_sqm and max_price_per_sqm (100 to 1,000,000 by "
                  "default: set them for a currency other than yuan, with city.currency), the "
                  "price column, decimal_separator, thousands (65,860), and the unit (a price "
@@ -461,6 +465,10 @@ def ingest_places(
         raw = RawRead("raw_place", 0)
         con.execute("CREATE OR REPLACE TEMP TABLE raw_place (id VARCHAR, lat VARCHAR, "
                     "lon VARCHAR, price VARCHAR, _file VARCHAR, _row BIGINT)")
+    run_sql(con, "ingest/place_values.sql")
+    source = contract.source(table)
+    if source is not None and source.crs != WGS84:
+        to_wgs84(con, source.crs)
     city = cfg.city
     run_sql(
         con,
@@ -479,8 +487,20 @@ def ingest_places(
     with transaction(con):
         run_sql(con, f"ingest/{table}_write.sql", {"rows_read": raw.read, "note": note})
     stats = _stats(con, table, "", "judged_place", raw)
-    drop_tables(con, "judged_place", "raw_place", "rejected_lines")
+    drop_tables(con, "judged_place", "place_values", "raw_place", "rejected_lines")
     return replace(stats, note=note or "")
+
+
+def to_wgs84(con: duckdb.DuckDBPyConnection, crs: str) -> int:
+    """The finite coordinates of ``place_values``, given in the mapping's ``crs``, replaced by
+    WGS-84 degrees (:func:`migrant_assets.crs.to_wgs84`, vectorised over the table); returns
+    the points turned. The file's own text stays in ``lat`` and ``lon``."""
+    points = run_sql(con, "ingest/place_points.sql").df()
+    points["lat"], points["lon"] = crs_to_wgs84(points.pop("lat_value").to_numpy(),
+                                                 points.pop("lon_value").to_numpy(), crs)
+    with registered(con, wgs84_points=points):
+        run_sql(con, "ingest/place_points_write.sql")
+    return len(points)
 
 
 # ---------------------------------------------------------------- what the checks judge

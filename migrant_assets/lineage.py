@@ -55,7 +55,7 @@ SETTINGS: dict[str, tuple[str, ...]] = {
                  "thresholds.similar_age_departure", "thresholds.similar_age_integration"),
     "models": ("calendar", "models", "thresholds.min_class_size"),
     "reports": ("calendar", "models", "city.currency", "city.districts_geojson",
-                "thresholds.min_group_size"),
+                "city.districts_crs", "thresholds.min_group_size"),
 }
 #: Unpartitioned assets read by day: the SQL giving each day's version (``part``, ``version``).
 SLICES = {"landed_calls": "lineage/landed_calls_days.sql"}

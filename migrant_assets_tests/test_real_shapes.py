@@ -4,7 +4,8 @@
 (a) one CSV with epoch seconds, a duration column, an event-type column with SMS and missed
 calls, no cell columns, numbers as floats in the calls file and as text with a country prefix in
 the subscribers file; (b) a Parquet glob of arbitrary parts with timezone-aware UTC timestamps, a
-study city in UTC+8, subscribers' numbers stored as DOUBLE; (c) one CSV per subscriber, named
+study city in UTC+8, subscribers' numbers stored as DOUBLE, towers in UTM zone 51N and housing
+prices in Baidu's BD-09; (c) one CSV per subscriber, named
 by its number (bandicoot's layout), over another month and city (Berlin, March 2021, Monday
 weeks, quiet days, ISO timestamps with offsets, numbers with the national trunk prefix) with one
 record per served party (the caller's "out" and the callee's "in", each with its own cell), and
@@ -27,15 +28,18 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
 from extracts import SHANGHAI, Extract, build_extract, epoch_seconds, utc
+from pyproj import Transformer
 from test_features import reference, same
 
 from migrant_assets.config import StudyConfig
+from migrant_assets.crs import gcj02_to_bd09, wgs84_to_gcj02
 from migrant_assets.features import FEATURES
 from migrant_assets.privacy import pseudonym
 
@@ -157,9 +161,17 @@ def shape_b(root: Path) -> tuple[Path, Extract, dict]:
         "local": pa.array([True] * len(ext.subscribers)),
     })
     pq.write_table(subs, root / "data" / "subscribers.parquet")
-    pq.write_table(pa.table({"cell": [c[0] for c in ext.cells], "lat": [c[1] for c in ext.cells],
-                             "lng": [c[2] for c in ext.cells]}), root / "data" / "cells.parquet")
-    est = ["id,lat,lon,price"] + [f"{e[0]},{e[1]!r},{e[2]!r},{e[3]!r}" for e in ext.estates]
+    # towers in the network's own UTM zone 51N, prices scraped with Baidu's BD-09 coordinates:
+    # the features must equal the reference's, computed from the WGS-84 points themselves
+    utm = Transformer.from_crs("EPSG:4326", "EPSG:32651", always_xy=True)
+    x, y = utm.transform([c[2] for c in ext.cells], [c[1] for c in ext.cells])
+    pq.write_table(pa.table({"cell": [c[0] for c in ext.cells], "y": y, "x": x}),
+                   root / "data" / "cells.parquet")
+    lat_bd, lon_bd = gcj02_to_bd09(*wgs84_to_gcj02(np.array([e[1] for e in ext.estates]),
+                                                   np.array([e[2] for e in ext.estates])))
+    est = ["id,lat_bd09,lng_bd09,price"] + [
+        f"{e[0]},{float(la)!r},{float(lo)!r},{e[3]!r}"
+        for e, la, lo in zip(ext.estates, lat_bd, lon_bd, strict=True)]
     (root / "data" / "estates.csv").write_text("\n".join(est) + "\n")
     mapping = {
         "calls": {"path": "cdr/*.parquet",
@@ -168,9 +180,11 @@ def shape_b(root: Path) -> tuple[Path, Extract, dict]:
         "subscribers": {"path": "subscribers.parquet",
                         "columns": {"owner_id": "owner", "birth_province": "province",
                                     "is_local_number": "local"}},
-        "cells": {"path": "cells.parquet", "columns": {"cell_id": "cell", "lon": "lng"}},
-        "estates": {"path": "estates.csv",
-                    "columns": {"estate_id": "id", "price_per_sqm": "price"}},
+        "cells": {"path": "cells.parquet", "crs": "EPSG:32651",
+                  "columns": {"cell_id": "cell", "lat": "y", "lon": "x"}},
+        "estates": {"path": "estates.csv", "crs": "bd09",
+                    "columns": {"estate_id": "id", "lat": "lat_bd09", "lon": "lng_bd09",
+                                "price_per_sqm": "price"}},
     }
     expected = {"read": len(ext.calls), "quarantined": {}, "excluded": {}}
     return _study(root, mapping, {}), ext, expected
@@ -368,6 +382,13 @@ def test_shape_a_csv_epoch_durations_events_no_cells(runs: dict) -> None:
 def test_shape_b_parquet_glob_utc_timestamps(runs: dict) -> None:
     con = _check("b", *runs["b"])
     ext = runs["b"][1]
+    # the towers' UTM and the estates' BD-09 came back to their WGS-84 points (1e-9 degrees
+    # is 0.1 mm); _check compared the housing and geography features with them
+    for table, points in (("cells", ext.cells), ("estates", ext.estates)):
+        got = dict((r[0], r[1:]) for r in con.execute(f"SELECT * FROM {table}").fetchall())
+        assert set(got) == {p[0] for p in points}, table
+        assert max(abs(got[p[0]][i] - p[1 + i]) for p in points for i in (0, 1)) < 1e-9, table
+    assert con.execute("SELECT count(avg_price) FROM features").fetchone()[0] > 0
     first = min(c.start for c in ext.calls)
     assert con.execute("SELECT min(start_ts) FROM calls").fetchone()[0] == first
     assert con.execute("SELECT count(center_lat) FROM features").fetchone()[0] > 0

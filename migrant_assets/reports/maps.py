@@ -33,6 +33,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm, TwoSlopeNorm
 
 from migrant_assets.config import StudyConfig
+from migrant_assets.crs import WGS84, to_wgs84
 from migrant_assets.db import run_sql
 from migrant_assets.features import EARTH_RADIUS_KM
 from migrant_assets.papers import PAPER_HOUSING_PRICES
@@ -51,9 +52,9 @@ def grid_params(cfg: StudyConfig, cell_km: float) -> dict[str, float]:
     }
 
 
-def district_outlines(path: Path) -> list[np.ndarray]:
+def district_outlines(path: Path, crs: str = WGS84) -> list[np.ndarray]:
     """The rings (exterior and holes) of every polygon of a GeoJSON file, as (n, 2) lon/lat
-    arrays."""
+    arrays in WGS-84 degrees (the file's coordinates are in ``crs``, :mod:`migrant_assets.crs`)."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     features = data["features"] if data.get("type") == "FeatureCollection" else [data]
     geoms = [shapely.from_geojson(json.dumps(f.get("geometry", f))) for f in features]
@@ -62,7 +63,13 @@ def district_outlines(path: Path) -> list[np.ndarray]:
     rings = [shapely.get_exterior_ring(polygons)]
     rings += [shapely.get_interior_ring(polygons, i)
               for i in range(int(shapely.get_num_interior_rings(polygons).max(initial=0)))]
-    return [shapely.get_coordinates(r) for r in np.concatenate(rings) if r is not None]
+    out = []
+    for ring in np.concatenate(rings):
+        if ring is not None:
+            lon, lat = shapely.get_coordinates(ring).T
+            lat, lon = to_wgs84(lat, lon, crs)
+            out.append(np.column_stack([lon, lat]))
+    return out
 
 
 def _raster(cells: pd.DataFrame, value: str, shape: tuple[int, int]) -> np.ndarray:
@@ -100,7 +107,7 @@ def _mesh(g: dict[str, float]) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]
 
 def _outlines(cfg: StudyConfig) -> list[np.ndarray]:
     path = cfg.city.districts_geojson
-    return district_outlines(path) if path is not None else []
+    return district_outlines(path, cfg.city.districts_crs) if path is not None else []
 
 
 def group_maps(

@@ -1,5 +1,5 @@
 -- Validate cells or estates (SPEC §1): one generic rule set for point tables with an id.
--- Input: temp table raw_place(id, lat, lon, price, _file, _row) where price is NULL for cells.
+-- Input: temp table place_values (place_values.sql), its coordinates in WGS-84 degrees.
 -- Output: temp table judged_place with the reason (NULL when accepted). NaN and infinite
 -- coordinates are bad coordinates; NaN and infinite prices, and prices below $min_price or
 -- above $max_price are bad prices.
@@ -25,17 +25,5 @@ FROM (
             WHEN $has_price AND (price_value IS NULL OR NOT isfinite(price_value)
                 OR price_value < $min_price OR price_value > $max_price) THEN 'bad_price'
         END AS reason
-    FROM (
-        SELECT
-            id,
-            TRY_CAST(lat AS DOUBLE) AS lat_value,
-            TRY_CAST(lon AS DOUBLE) AS lon_value,
-            TRY_CAST(price AS DOUBLE) AS price_value,
-            lat,
-            lon,
-            price,
-            _file,
-            _row
-        FROM raw_place
-    )
+    FROM place_values
 );
