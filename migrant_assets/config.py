@@ -246,7 +246,10 @@ class Thresholds(_Model):
 #:   support the family;
 #: - 0.95 where a null also follows from behaviour (a single call, no call made, fewer than two
 #:   callees, no call at home or work hours, no call with a local, no estate within 5 km): a
-#:   column null for nearly every user carries no information.
+#:   column null for nearly every user carries no information. Such a column fails its check
+#:   with WARN (the window's data are thin, as in a first-k-days window of 3 days), a column
+#:   of a threshold under :data:`BEHAVIOUR_NULL_SHARE` with ERROR (its nulls mean broken input).
+BEHAVIOUR_NULL_SHARE = 0.95
 DEFAULT_MAX_NULL_SHARE: dict[str, float] = {
     **dict.fromkeys(
         ["degree", "in_degree", "out_degree", "weighted_degree", "neighbor_degree", "clustering",
@@ -260,7 +263,7 @@ DEFAULT_MAX_NULL_SHARE: dict[str, float] = {
          "reciprocal_call", "communication_diversity", "home_lat", "home_lon", "work_lat",
          "work_lon", "home_work_distance", "avg_price", "center_price", "home_avg_price",
          "home_center_price", "work_avg_price", "work_center_price", "neighbor_avg_price",
-         "neighbor_center_price"], 0.95),
+         "neighbor_center_price"], BEHAVIOUR_NULL_SHARE),
 }
 
 

@@ -218,22 +218,43 @@ class Numbers(_Model):
     as integers, and the country prefix (``+CC``, ``00CC``; bare ``CC`` only when the rest has
     ``national_digits`` digits) removed, then the national ``trunk_prefix`` (``0151…`` and
     ``+49 (0)151…`` are ``151…``; never ``00…``, and only before ``national_digits`` digits
-    when that is set)."""
+    when that is set). ``trunk_prefix`` may be a list: every prefix dialled before the national
+    number in the files (Mexico's ``044``, ``045`` and ``01``, and the mobile ``1`` of
+    ``+52 1 55…``), the longest that fits removed; a bare country code is then also removed
+    before a listed prefix and ``national_digits`` digits (``52 1 55…``)."""
 
     country_code: str | None = None
     national_digits: int | None = None
-    trunk_prefix: str | None = None
+    trunk_prefix: str | list[str] | None = None
 
     @field_validator("country_code", "trunk_prefix")
     @classmethod
-    def _digits(cls, v: str | None, info: ValidationInfo) -> str | None:
-        if v is not None and not v.isdigit():
-            raise ValueError(f"numbers.{info.field_name} must be digits, e.g. "
-                             f"{'86' if info.field_name == 'country_code' else '0'!r}")
-        if v is not None and info.field_name == "trunk_prefix" and v.startswith("00"):
-            raise ValueError("numbers.trunk_prefix cannot start with 00 (an international "
-                             "prefix), e.g. '0'")
+    def _digits(cls, v: str | list[str] | None, info: ValidationInfo) -> str | list[str] | None:
+        for one in ([] if v is None else [v] if isinstance(v, str) else v):
+            if not one.isdigit():
+                raise ValueError(f"numbers.{info.field_name} must be digits, e.g. "
+                                 f"{'86' if info.field_name == 'country_code' else '0'!r}")
+            if info.field_name == "trunk_prefix" and one.startswith("00"):
+                raise ValueError("numbers.trunk_prefix cannot start with 00 (an international "
+                                 "prefix), e.g. '0'")
+        if isinstance(v, list) and not v:
+            raise ValueError("numbers.trunk_prefix lists no prefix: leave it out instead")
         return v
+
+    @model_validator(mode="after")
+    def _listed_prefixes_need_digits(self) -> Numbers:
+        if len(self.trunk_prefixes) > 1 and self.national_digits is None:
+            raise ValueError("numbers.trunk_prefix lists several prefixes: set "
+                             "numbers.national_digits too (the length of the number after a "
+                             "prefix), so that a prefix is removed only before a whole number")
+        return self
+
+    @property
+    def trunk_prefixes(self) -> list[str]:
+        """The trunk prefixes, the longest first (what canonical.sql tries in turn)."""
+        v = self.trunk_prefix
+        listed = [] if v is None else [v] if isinstance(v, str) else v
+        return sorted(set(listed), key=lambda t: (-len(t), t))
 
 
 class CellIds(_Model):
@@ -1210,7 +1231,7 @@ def canonical_identifier(text: str, name: str, contract: DataContract, p: _Param
     numbers = contract.numbers
     if name in NUMBER_COLUMNS:
         return (f"canonical_phone({text}, {p(numbers.country_code)}, "
-                f"{p(numbers.national_digits)}, {p(numbers.trunk_prefix)})")
+                f"{p(numbers.national_digits)}, {p(numbers.trunk_prefixes)})")
     if name in CELL_COLUMNS:
         return f"canonical_cell({text}, {p(contract.cell_ids.strip_leading_zeros)})"
     return f"canonical_id({text})"

@@ -76,7 +76,12 @@ import shapely
 from scipy import stats
 
 import migrant_assets.db
-from migrant_assets.config import DEFAULT_MAX_NULL_SHARE, StudyConfig, Window
+from migrant_assets.config import (
+    BEHAVIOUR_NULL_SHARE,
+    DEFAULT_MAX_NULL_SHARE,
+    StudyConfig,
+    Window,
+)
 from migrant_assets.db import (
     first_row,
     memory_limit_bytes,
@@ -839,16 +844,18 @@ def judged_null_shares(
 class CheckOutcome:
     """One feature check's verdict. ``judged`` counts what was judged (users, values or columns);
     0 means not judged (``reason`` says why): the check then does not pass, with severity WARN,
-    never a silent green. A judged check that fails has severity ERROR."""
+    never a silent green. A judged check that fails has severity ERROR, or WARN when ``thin``:
+    what it found follows from thin data, not from broken input."""
 
     passed: bool
     judged: int
     reason: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    thin: bool = False
 
     @property
     def severity(self) -> str:
-        return "WARN" if self.judged == 0 else "ERROR"
+        return "WARN" if self.judged == 0 or self.thin else "ERROR"
 
 
 #: The feature checks, with what they assert.
@@ -978,4 +985,11 @@ def _null_share_check(
         no_rows = any(v["reason"] == _NO_USER for v in shares.values())
         return CheckOutcome(
             False, 0, _NO_ROWS if no_rows else "no column has a user to judge", meta)
-    return CheckOutcome(not too_null, len(judged), None, meta)
+    # nulls beyond a threshold of BEHAVIOUR_NULL_SHARE follow from behaviour (thin data: WARN);
+    # beyond a lower one, from the definition, so from broken input (ERROR)
+    thin = all(cfg.checks.max_null_share[k] >= BEHAVIOUR_NULL_SHARE for k in too_null)
+    if too_null and thin:
+        meta["severity"] = ("WARN: each column too null is null by behaviour (one call, no call "
+                            "with a local, no call at home hours...): it carries almost no "
+                            "information in this window, and the models see it as missing")
+    return CheckOutcome(not too_null, len(judged), None, meta, thin=bool(too_null) and thin)

@@ -164,7 +164,9 @@ EMPTY_SUBSCRIBERS_FIX = ("the subscribers file has no rows (empty, or a header o
 #: What to look at when no call of a day links to a subscriber.
 UNLINKED_FIX = ("numbers written differently in calls and subscribers: the mapping's numbers "
                 "rule, country_code (+86… against 138…), trunk_prefix (0151… against "
-                "+49151…) and national_digits (docs/data_contract.md, Identifiers)")
+                "+49151…; a list for dialled and mobile prefixes, ['044', '045', '01', '1'] "
+                "for +52 1 55… against 55…) and national_digits (docs/data_contract.md, "
+                "Identifiers)")
 #: What to do when a per-party export's callee records stand as calls beside the caller's
 #: record of the same call a few seconds earlier or later (the per_party_records check).
 STAMPED_APART_FIX = ("the switch stamps the caller's and the callee's record of a call apart, "
@@ -305,7 +307,7 @@ def land_calls(
     }
     numbers = {"country_code": contract.numbers.country_code,
                "national_digits": contract.numbers.national_digits,
-               "trunk_prefix": contract.numbers.trunk_prefix,
+               "trunk_prefixes": contract.numbers.trunk_prefixes,
                "strip_cell_zeros": contract.cell_ids.strip_leading_zeros}
     # a one-file-per-party export: each file's party and label, once for every batch
     parties = party_files(contract, files) if src.party_from_file_name else None
@@ -588,13 +590,17 @@ def number_forms(con: duckdb.DuckDBPyConnection,
     only."""
     out = first_row(run_sql(con, "ingest/number_forms.sql"))
     cc = out["country_code"] or (rule.country_code if rule else None)
-    trunk = out["trunk_prefix"] or (rule.trunk_prefix if rule else None)
+    # the mapping's trunk prefixes kept, the ones found added (044 found beside 045 listed)
+    trunks = list(dict.fromkeys([*(rule.trunk_prefixes if rule else []),
+                                 *(out["trunk_prefixes"] or [])]))
+    trunk = (f"trunk_prefix: '{trunks[0]}'" if len(trunks) == 1 else
+             f"trunk_prefix: [{', '.join(repr(t) for t in trunks)}]")
     rule = ", ".join([*([f"country_code: '{cc}'"] if cc else []),
                       f"national_digits: {out['national_digits']}",
-                      *([f"trunk_prefix: '{trunk}'"] if trunk else [])])
+                      *([trunk] if trunks else [])])
     found = out["written_two_ways"]
     prefix = (f"country code {out['country_code']}" if out["country_code"]
-              else f"trunk prefix {out['trunk_prefix']}")
+              else "trunk prefix " + " or ".join(out["trunk_prefixes"] or []))
     return {"subscriber_numbers": out["subscriber_numbers"], "written_two_ways": found,
             "check_first": None if not found else (
                 f"{found:,} of the subscribers' numbers are written both with {prefix} and "

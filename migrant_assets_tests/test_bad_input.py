@@ -1716,6 +1716,9 @@ NATIONAL_CALLS = [(C, "13900000004", f"{DAY} 12:00:00", f"{DAY} 12:01:00", "T1",
     ("calls with 0086", {}, "0086" + B, {"country_code": "86", "national_digits": 11}, 1),
     ("calls with a bare 86", {}, "86" + B, {"country_code": "86", "national_digits": 11}, 1),
     ("calls with a trunk 0", {}, "0" + B, {"national_digits": 11, "trunk_prefix": "0"}, 1),
+    # a dialled prefix before the number (Mexico's 044 for a local mobile)
+    ("calls with a dialled 044", {}, "044" + B, {"national_digits": 11, "trunk_prefix": "044"},
+     1),
     # the calls' usual numbers have the trunk 0 (a French export, 06… beside +33 6…): B and C
     ("calls mostly with a trunk 0", {}, "0" + B, {"national_digits": 11, "trunk_prefix": "0"},
      2),
@@ -1757,6 +1760,9 @@ def test_numbers_written_two_ways_name_the_numbers_rule(
     if shape == "calls mostly with a trunk 0":  # the rule named keeps the mapping's own
         assert "numbers: {country_code: '86', national_digits: 11, trunk_prefix: '0'}" in \
             number_forms(con, Numbers(country_code="86"))["check_first"]
+    if shape == "calls with a dialled 044":  # beside the mapping's 045: both, in one rule
+        assert "numbers: {national_digits: 11, trunk_prefix: ['045', '044']}" in number_forms(
+            con, Numbers(national_digits=11, trunk_prefix="045"))["check_first"]
     check = _ingestion_checks(study)[("landed_calls", "number_forms")]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
     assert check.metadata["check_first"].value == out["check_first"]
@@ -2123,6 +2129,10 @@ def test_records_of_one_call_fill_each_others_cells(tmp_path: Path,
     assert stats["calls"].quarantined_by_reason == {"duplicate_call": 1}
 
 
+#: Mexico's numbers rule before 2019 (docs/data_contract.md, Identifiers).
+MEXICO = ["044", "045", "01", "1"]
+
+
 @pytest.mark.parametrize(("text", "cc", "digits", "trunk", "number"), [
     ("+49 151 2345 6789", "49", None, "0", "15123456789"),
     ("0049 151 2345 6789", "49", None, "0", "15123456789"),
@@ -2137,15 +2147,26 @@ def test_records_of_one_call_fill_each_others_cells(tmp_path: Path,
     ("0", None, None, "0", "0"),  # nothing after it: not a trunk prefix
     ("0-151-2345", None, None, "0", "1512345"),
     ("0ABC", None, None, "0", "0ABC"),  # not a number
+    # Mexico before 2019: dialled 044 / 045 / 01 and the mobile 1 after +52, one rule
+    ("+52 1 55 1234 5678", "52", 10, MEXICO, "5512345678"),
+    ("52 1 55 1234 5678", "52", 10, MEXICO, "5512345678"),  # a bare 52 before the 1
+    ("52 55 1234 5678", "52", 10, MEXICO, "5512345678"),
+    ("044 55 1234 5678", "52", 10, MEXICO, "5512345678"),
+    ("045 33 1234 5678", "52", 10, MEXICO, "3312345678"),
+    ("01 55 1234 5678", "52", 10, MEXICO, "5512345678"),
+    ("1 55 1234 5678", "52", 10, MEXICO, "5512345678"),
+    ("55 1234 5678", "52", 10, MEXICO, "5512345678"),
+    ("044 55 1234 567", "52", 10, MEXICO, "044551234567"),  # 9 digits after it: as written
 ])
 def test_canonical_phone_numbers(text: str, cc: str | None, digits: int | None,
-                                 trunk: str | None, number: str) -> None:
+                                 trunk: str | list[str] | None, number: str) -> None:
     """The country prefix, else the national trunk prefix, removed as docs/data_contract.md
     ("Identifiers") says; the expected forms are written by hand."""
     con = duckdb.connect()
     run_sql(con, "ingest/canonical.sql")
+    trunks = Numbers(country_code=cc, national_digits=digits, trunk_prefix=trunk).trunk_prefixes
     assert con.execute("SELECT canonical_phone(?, ?, ?, ?)",
-                       [text, cc, digits, trunk]).fetchone()[0] == number
+                       [text, cc, digits, trunks]).fetchone()[0] == number
 
 
 def test_ages_from_a_birth_year_or_date(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

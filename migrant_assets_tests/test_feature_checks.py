@@ -157,6 +157,15 @@ def test_demographic_null_share_is_judged_over_supported_users_only(city, built)
     lenient = StudyConfig(checks={"max_null_share": {"similar_age": 0.5}})
     assert lenient.checks.max_null_share["same_sex"] == 0.0  # the others keep their defaults
     assert evaluate_feature_checks(built, lenient, A_WEEK)["null_shares_under_thresholds"].passed
+    # a column null for every user where behaviour can make it null (duration_variance: one
+    # call each) is thin data, a WARN; beside a null the definition forbids, an ERROR
+    built.execute(f"UPDATE {TABLE} SET duration_variance = NULL")
+    outcome = evaluate_feature_checks(built, lenient, A_WEEK)["null_shares_under_thresholds"]
+    assert not outcome.passed and outcome.severity == "WARN"
+    assert outcome.metadata["too_null"] == {"duration_variance": 1.0}
+    outcome = evaluate_feature_checks(built, CFG, A_WEEK)["null_shares_under_thresholds"]
+    assert outcome.severity == "ERROR"
+    assert set(outcome.metadata["too_null"]) == {"similar_age", "duration_variance"}
 
 
 def test_duration_null_share_is_judged_over_users_with_a_timed_call(city):

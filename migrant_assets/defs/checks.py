@@ -36,7 +36,7 @@ def outcome_verdict(outcome: CheckOutcome, check_name: str | None = None,
                     ) -> dg.AssetCheckResult:
     """:func:`verdict` of a check computed by a stage module (``features.CheckOutcome``)."""
     return verdict(outcome.passed, outcome.judged, outcome.metadata, outcome.reason,
-                   check_name=check_name)
+                   severity=dg.AssetCheckSeverity[outcome.severity], check_name=check_name)
 
 
 def per_partition(context: dg.AssetCheckExecutionContext,

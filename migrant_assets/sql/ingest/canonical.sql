@@ -54,10 +54,11 @@ CREATE OR REPLACE TEMP MACRO canonical_id(t) AS list_transform(
 )[1];
 
 -- A phone number: separators removed from a number written with digits only, then the country
--- prefix removed ('+CC' or '00CC' always, a bare 'CC' only when the rest has national_digits),
--- then the national trunk prefix (e.g. the '0' of 0151…, or of +49 (0)151…) when one is given
--- and the number has digits only, does not start with '00', and has digits after it (with
--- national_digits: that many).
+-- prefix removed ('+CC' or '00CC' always, a bare 'CC' only when the rest has national_digits,
+-- or is one of the trunks and national_digits), then the first of the national trunk prefixes
+-- (longest first: e.g. the '0' of 0151… or of +49 (0)151…; Mexico's 044, 045, 01 and the
+-- mobile 1 of +52 1 55…) that the number has digits only, does not start with '00', and has
+-- digits after it (with national_digits: that many).
 -- Separators: spaces of any kind (a tab, a no-break, thin or full-width space), parentheses,
 -- dots and dashes, and commas between thousands as a spreadsheet writes a number
 -- (14,900,326,293); full-width digits (１３８…) are digits.
@@ -73,7 +74,7 @@ CREATE OR REPLACE TEMP MACRO strip_separators(t) AS list_transform(
         END
 )[1];
 
-CREATE OR REPLACE TEMP MACRO without_country(s, cc, national_digits) AS list_transform(
+CREATE OR REPLACE TEMP MACRO without_country(s, cc, national_digits, trunks) AS list_transform(
     [s], lambda x:
         CASE
             WHEN cc IS NOT NULL AND starts_with(x, '+' || cc) THEN substr(x, length(cc) + 2)
@@ -81,32 +82,41 @@ CREATE OR REPLACE TEMP MACRO without_country(s, cc, national_digits) AS list_tra
             WHEN cc IS NOT NULL AND national_digits IS NOT NULL
                 AND regexp_full_match(x, '[0-9]+')
                 AND starts_with(x, cc)
-                AND length(x) = length(cc) + national_digits
+                AND (
+                    length(x) = length(cc) + national_digits
+                    OR list_bool_or(list_transform(
+                        CAST(trunks AS VARCHAR []), lambda t:
+                            starts_with(substr(x, length(cc) + 1), t)
+                            AND length(x) = length(cc) + length(t) + national_digits
+                    ))
+                )
                 THEN substr(x, length(cc) + 1)
             ELSE x
         END
 )[1];
 
-CREATE OR REPLACE TEMP MACRO without_trunk(s, trunk, national_digits) AS list_transform(
+CREATE OR REPLACE TEMP MACRO without_trunk(s, trunks, national_digits) AS list_transform(
     [s], lambda x:
-        CASE
-            WHEN trunk IS NOT NULL
-                AND regexp_full_match(x, '[0-9]+')
-                AND starts_with(x, trunk)
-                AND NOT starts_with(x, '00')
-                AND length(x) > length(trunk)
-                AND (national_digits IS NULL OR length(x) = length(trunk) + national_digits)
-                THEN substr(x, length(trunk) + 1)
-            ELSE x
-        END
+        coalesce(list_filter(list_transform(
+            CAST(trunks AS VARCHAR []), lambda t:
+                CASE
+                    WHEN regexp_full_match(x, '[0-9]+')
+                        AND starts_with(x, t)
+                        AND NOT starts_with(x, '00')
+                        AND length(x) > length(t)
+                        AND (national_digits IS NULL OR length(x) = length(t) + national_digits)
+                        THEN substr(x, length(t) + 1)
+                END
+        ), lambda y: y IS NOT NULL)[1], x)
 )[1];
 
 -- Any identifier text as a canonical phone number (contract.canonical_identifier): the same
 -- form whatever the file stored it as (integer digits are left as they are by canonical_id).
-CREATE OR REPLACE TEMP MACRO canonical_phone(t, cc, national_digits, trunk) AS
+-- trunks: the mapping's trunk prefixes, longest first (contract.Numbers.trunk_prefixes).
+CREATE OR REPLACE TEMP MACRO canonical_phone(t, cc, national_digits, trunks) AS
     without_trunk(
-        without_country(strip_separators(canonical_id(t)), cc, national_digits),
-        trunk, national_digits
+        without_country(strip_separators(canonical_id(t)), cc, national_digits, trunks),
+        trunks, national_digits
     );
 
 -- A cell id: its canonical_id, then, with strip (the mapping's cell_ids.strip_leading_zeros),

@@ -5,7 +5,7 @@
 CREATE OR REPLACE TEMP TABLE batch_numbers AS
 SELECT
     n.text,
-    canonical_phone(n.text, $country_code, $national_digits, $trunk_prefix) AS number
+    canonical_phone(n.text, $country_code, $national_digits, $trunk_prefixes) AS number
 FROM (
     SELECT caller AS text FROM raw_calls
     UNION

@@ -49,6 +49,16 @@ SELECT
     (SELECT count(DISTINCT national_id) FROM two_ways) AS written_two_ways,
     best.country_code,
     best.trunk_prefix,
-    best.national_digits
+    best.national_digits,
+    -- every trunk prefix found with the best country code and length, most numbers first
+    -- (044 beside 045: one rule lists them all)
+    (
+        SELECT list(b.trunk_prefix ORDER BY b.numbers DESC, b.trunk_prefix ASC)
+        FROM by_code AS b
+        WHERE
+            b.trunk_prefix IS NOT NULL
+            AND b.country_code = best.country_code
+            AND b.national_digits = best.national_digits
+    ) AS trunk_prefixes
 FROM (SELECT 1) AS one
 LEFT JOIN best ON true;

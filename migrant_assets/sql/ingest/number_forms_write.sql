@@ -10,8 +10,10 @@
 -- A country code never starts with 0; the national form (6 digits or more) is what follows
 -- it, as it is or after a trunk '0'. A number of 7 digits or more whose first is a 0 ('0139…'
 -- beside '139…', or a calls file of '06…' beside the subscribers' '6…') stands for the number
--- without it (country code '', trunk prefix '0'). Inside the asset's transaction; no number is
--- stored.
+-- without it (country code '', trunk prefix '0'); one 2 or 3 digits longer than the usual
+-- length of the numbers not starting with 0, for the number without those first digits (a
+-- dialled prefix: Mexico's 044, 045 and 01, however many numbers of the file carry one).
+-- Inside the asset's transaction; no number is stored.
 DELETE FROM $forms_table;
 
 INSERT INTO $forms_table
@@ -32,6 +34,20 @@ usual AS (
             count(*) AS n
         FROM numbers
         WHERE NOT international
+        GROUP BY ALL
+    ) AS lengths
+),
+
+usual_unprefixed AS (
+    -- the most common length of the numbers of digits only that do not start with 0 (the
+    -- national numbers of a file whose numbers are mostly dialled with a prefix: 044 55…)
+    SELECT arg_max(lengths.len, (lengths.n, lengths.len)) AS len
+    FROM (
+        SELECT
+            length(digits) AS len,
+            count(*) AS n
+        FROM numbers
+        WHERE NOT international AND NOT starts_with(digits, '0')
         GROUP BY ALL
     ) AS lengths
 ),
@@ -103,6 +119,22 @@ forms AS (
         NOT n.international
         AND starts_with(n.digits, '0')
         AND length(n.digits) >= 7
+    UNION ALL
+    -- a dialled prefix of 2 or 3 digits starting with 0 before a number of the usual length
+    -- of those without one
+    SELECT
+        '' AS country_code,
+        left(n.digits, length(n.digits) - u.len) AS trunk_prefix,
+        right(n.digits, u.len) AS national,
+        right(n.digits, u.len) AS form
+    FROM numbers AS n
+    CROSS JOIN usual_unprefixed AS u
+    WHERE
+        NOT n.international
+        AND starts_with(n.digits, '0')
+        AND NOT starts_with(n.digits, '00')
+        AND length(n.digits) - u.len IN (2, 3)
+        AND u.len >= 6
 )
 
 SELECT DISTINCT
