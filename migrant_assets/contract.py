@@ -281,6 +281,10 @@ class TableSource(_Model):
     missed_calls: Literal["contact", "quarantine"] = "contact"
     # calls: the unit of a numeric duration (a clock duration H:MM:SS is always read as such)
     duration_unit: Literal["s", "ms"] = "s"
+    # calls: a long call the switch wrote as several partial records (3GPP partial CDRs): each
+    # record of a pair starting within this many seconds of the previous one's end continues
+    # it, and the records become one call (None: every record is a call of its own)
+    partial_records_within_s: float | None = Field(default=None, ge=0, le=60)
     # contract column -> {value in the file: value meant}, applied before the values are judged;
     # a value meant null is "no value" in that column only (age 0 for an unknown age)
     recode: dict[str, dict[Code, Code | None]] = Field(default_factory=dict)
@@ -432,6 +436,11 @@ class DataContract(_Model):
             if src is not None and src.party_from_file_name:
                 raise MappingError(f"{table} sets party_from_file_name", str(where),
                                    "only calls may be one file per party")
+        for table in ("subscribers", "cells", "estates"):
+            src = self.source(table)
+            if src is not None and src.partial_records_within_s is not None:
+                raise MappingError(f"{table} sets partial_records_within_s", str(where),
+                                   "only calls have partial records")
         for table in ("calls", "subscribers"):
             if self.source(table).crs != WGS84:
                 raise MappingError(f"{table} sets crs", str(where),

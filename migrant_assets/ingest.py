@@ -178,7 +178,18 @@ STAMPED_APART_ERROR_SHARE = 0.01
 EXCLUSION_REASONS = ("not_a_call", "outside_calendar")
 #: Rows a day of calls leaves out: the other party's record of a call already counted (a
 #: per-party export), counted per day (``accounting_calls.rows_excluded``), never quarantined.
-DAY_EXCLUSION_REASONS = ("other_party_record",)
+DAY_EXCLUSION_REASONS = ("other_party_record", "partial_record")
+#: What to do when a day's calls continue the previous call of their pair within a second of
+#: its end (the partial_records check).
+PARTIAL_RECORDS_FIX = ("the switch writes a long call as several partial records (each "
+                       "starting where the previous ended), so each such call is counted "
+                       "several times and its duration split: set "
+                       "calls.partial_records_within_s (e.g. 1) to make them one call "
+                       "(docs/data_contract.md, Partial records)")
+#: The share of a day's calls continuing the previous one from which partial_records fails
+#: (ERROR); from one in a thousand it warns (the synthetic city: 6 in 2.5 million).
+PARTIAL_RECORDS_ERROR_SHARE = 0.01
+PARTIAL_RECORDS_WARN_SHARE = 0.001
 
 
 @dataclass(frozen=True)
@@ -386,6 +397,13 @@ def _match_within_s(cfg: StudyConfig) -> float:
     return rule.match_within_s if rule is not None else 0.0
 
 
+def _partial_records_within_s(cfg: StudyConfig) -> float | None:
+    """The mapping's ``calls.partial_records_within_s`` (None for the synthetic city)."""
+    if not isinstance(cfg.source, FilesSource):
+        return None
+    return DataContract.load(cfg.source.mapping).calls.partial_records_within_s
+
+
 def ingest_calls(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, day: date
 ) -> IngestStats:
@@ -400,6 +418,9 @@ def ingest_calls(
                          "(it has no column side)", "the study's DuckDB file",
                          "materialize landed_calls again (migrant-assets demo does), then calls")
     run_sql(con, "ingest/calls.sql", {"day": day, "match_within_s": _match_within_s(cfg)})
+    within = _partial_records_within_s(cfg)
+    if within is not None:
+        run_sql(con, "ingest/calls_partial_records.sql", {"within_s": within})
     with transaction(con):
         run_sql(con, "ingest/calls_write.sql", {"day": day, "partition_key": key})
     judged = dict(con.execute(

@@ -28,13 +28,14 @@ from migrant_assets.reports.tables import (
 )
 
 
-def landing_exclusions(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int, int, int]:
+def landing_exclusions(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int, int, int, int]:
     """Calls files read, rows read, rows that are not calls, rows dated outside the calendar
-    (``landed_files``), other party's records of calls already counted (``accounting_calls``):
-    what the mapping's rules left out, counted, never silently."""
+    (``landed_files``), other party's records and partial records of calls already counted
+    (``accounting_calls``): what the mapping's rules left out, counted, never silently."""
     row = first_row(run_sql(con, "reports/landing_exclusions.sql"))
     return (int(row["files"]), int(row["rows_read"]), int(row["rows_not_a_call"]),
-            int(row["rows_outside_calendar"]), int(row["rows_other_party_record"]))
+            int(row["rows_outside_calendar"]), int(row["rows_other_party_record"]),
+            int(row["rows_partial_record"]))
 
 
 def group_proportions(
@@ -142,12 +143,14 @@ def _print_tables(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> None:
             print("  none")
 
     def landing() -> None:
-        files, read, not_call, outside, other_party = landing_exclusions(con)
+        files, read, not_call, outside, other_party, partial = landing_exclusions(con)
         print(f"\nCalls files read once: {files:,} file(s), {read:,} rows; left out by the "
               f"mapping's rules: {not_call:,} not calls, {outside:,} dated outside the study "
               "calendar (per file: table landed_files)"
               + (f"; {other_party:,} other party's records of calls counted once (per day: "
-                 "table accounting_calls)" if other_party else ""))
+                 "table accounting_calls)" if other_party else "")
+              + (f"; {partial:,} partial records of long calls made one call with their "
+                 "first (per day: table accounting_calls)" if partial else ""))
 
     def groups() -> None:
         rows = group_proportions(con, cfg)

@@ -2350,3 +2350,45 @@ def test_no_call_landed_names_the_quarantine_not_the_calendar(
     assert check.metadata["check_first"].value.startswith(
         "no call landed; most rows quarantined as bad_timestamp: the start, end and duration "
         "columns")
+
+
+def test_a_long_call_in_partial_records_is_one_call(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A switch writing a 50-minute call as three partial records (each starting where, or a
+    second after, the previous one ended): without the rule they are three calls and the
+    partial_records check fails naming it; with ``calls.partial_records_within_s: 1`` they are
+    one call from the first start to the last end (3,000 s by hand) with the first record's
+    cells, the two others counted as excluded, never quarantined. A redial 30 s later and the
+    call back the other way stay calls of their own."""
+    import dagster as dg
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    long_call = [(A, B, T + "12:00:07", T + "12:20:07", "T1", "T2"),
+                 (A, B, T + "12:20:07", T + "12:40:07", "T2", "T1"),
+                 (A, B, T + "12:40:08", T + "12:50:07", "T2", "T2")]
+    others = [(A, B, T + "12:50:37", T + "12:51:00", "T1", "T2"),  # a redial: a call
+              (B, A, T + "12:51:00", T + "12:52:00", "T2", "T1")]  # the other way: a call
+    study, _ = _setup(tmp_path, Case("partial", calls=[*long_call, *others]))
+    con, stats = _ingest(study)
+    assert stats["calls"].accepted == 6 and not stats["calls"].excluded_by_reason
+    check = _ingestion_checks(study)[("calls", "partial_records")]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert check.metadata["calls_continuing"].value == 2
+    assert "partial_records_within_s" in check.metadata["check_first"].value
+
+    _remap(tmp_path / "operator", "calls", partial_records_within_s=1)
+    con, stats = _ingest(study)
+    assert stats["calls"].accepted == 4
+    assert stats["calls"].excluded_by_reason == {"partial_record": 2}
+    assert not stats["calls"].quarantined_by_reason
+    o1, o2 = _uid("O1"), _uid("O2")
+    start = datetime(2016, 9, 5, 12, 0, 7)
+    assert [c for c in _calls(con) if c[2] >= start] == [
+        (o1, o2, start, datetime(2016, 9, 5, 12, 50, 7), 3000.0, "T1"),
+        (o1, o2, datetime(2016, 9, 5, 12, 50, 37), datetime(2016, 9, 5, 12, 51), 23.0, "T1"),
+        (o2, o1, datetime(2016, 9, 5, 12, 51), datetime(2016, 9, 5, 12, 52), 60.0, "T2")]
+    assert con.execute("SELECT rows_read, rows_excluded, partial_records FROM accounting_calls"
+                       ).fetchall() == [(6, 2, 2)]
+    check = _ingestion_checks(study)[("calls", "partial_records")]
+    assert check.passed and check.metadata["calls_continuing"].value == 0

@@ -24,6 +24,9 @@ from migrant_assets.ingest import (
     NO_SUBSCRIBER_FIX,
     NUMBER_FORMS_ERROR_SHARE,
     OWNER_NUMBERS_FIX,
+    PARTIAL_RECORDS_ERROR_SHARE,
+    PARTIAL_RECORDS_FIX,
+    PARTIAL_RECORDS_WARN_SHARE,
     PRICE_SCALE_FIX,
     SEXES_FIX,
     SEXES_MIN_USERS,
@@ -619,6 +622,21 @@ def _day_records(day: Day) -> dg.AssetCheckResult:
                    f"record: {STAMPED_APART_FIX}" if apart else None)
 
 
+def _day_partial(day: Day) -> dg.AssetCheckResult:
+    f = day.facts
+    n, continuing = f["calls"], f["calls_continuing"]
+    share = continuing / n if n else 0.0
+    return verdict(share < PARTIAL_RECORDS_WARN_SHARE, n,
+                   {"calls_accepted": n, "calls_continuing": continuing,
+                    "share": tidy(share)},
+                   None if n else "no call stored on this day",
+                   dg.AssetCheckSeverity.ERROR if share >= PARTIAL_RECORDS_ERROR_SHARE
+                   else dg.AssetCheckSeverity.WARN,
+                   check_first=f"{continuing} calls start within a second of the end of the "
+                   f"previous call of their pair: {PARTIAL_RECORDS_FIX}"
+                   if share >= PARTIAL_RECORDS_WARN_SHARE else None)
+
+
 calls_checks = [
     _daily_checks("row_accounting",
                   ("row_accounting", ACCOUNTING + "; per day.", _day_accounting, True)),
@@ -638,5 +656,9 @@ calls_checks = [
         ("cells_known", "Every stored call's cells are in the cells table.", _day_cells, False),
         ("linked_to_subscribers", "Some stored calls of the day have a subscriber at one end "
          "(fails when no call links to a subscriber: numbers written differently in calls and "
-         "subscribers).", _day_linked, False)),
+         "subscribers).", _day_linked, False),
+        ("partial_records", "A long call is one call: warns from 0.1% and fails from 1% of the "
+         "day's calls starting within a second after the previous call of their caller and "
+         "callee ended (partial records: calls.partial_records_within_s).", _day_partial,
+         False)),
 ]

@@ -1,6 +1,17 @@
 -- Facts the checks of one day of calls ($day) judge, from the stored tables (SPEC §1): calls
 -- stored, calls with a cell that is not in cells (cells_known), calls with a subscriber at one
--- end (linked_to_subscribers), and the subscribers there are.
+-- end (linked_to_subscribers), the subscribers there are, and timed calls that start within a
+-- second after the previous call of their caller and callee ended (partial_records: a long
+-- call written as partial records; times on the whole minute are left out, a file stamped to
+-- the minute ends one call and starts the next in the same minute).
+WITH day_calls AS (
+    SELECT
+        *,
+        lag(end_ts) OVER (PARTITION BY caller, callee ORDER BY start_ts) AS previous_end
+    FROM calls
+    WHERE call_date = $day
+)
+
 SELECT
     count(*) AS calls,
     count(*) FILTER (
@@ -10,10 +21,15 @@ SELECT
     count(*) FILTER (
         WHERE sa.user_id IS NOT NULL OR sb.user_id IS NOT NULL
     ) AS calls_with_a_subscriber,
-    (SELECT count(*) FROM subscribers) AS subscribers
-FROM calls AS c
+    (SELECT count(*) FROM subscribers) AS subscribers,
+    count(*) FILTER (
+        WHERE
+            c.end_ts IS NOT NULL
+            AND epoch(c.start_ts) - epoch(c.previous_end) BETWEEN 0 AND 1
+            AND (second(c.start_ts) <> 0 OR second(c.previous_end) <> 0)
+    ) AS calls_continuing
+FROM day_calls AS c
 LEFT JOIN cells AS ca ON ca.cell_id = c.caller_cell
 LEFT JOIN cells AS cb ON cb.cell_id = c.callee_cell
 LEFT JOIN subscribers AS sa ON sa.user_id = c.caller
-LEFT JOIN subscribers AS sb ON sb.user_id = c.callee
-WHERE c.call_date = $day;
+LEFT JOIN subscribers AS sb ON sb.user_id = c.callee;

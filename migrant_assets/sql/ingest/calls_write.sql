@@ -5,6 +5,7 @@
 -- Files written before per-party exports had no rows_excluded, nor records_stamped_apart.
 ALTER TABLE accounting_calls ADD COLUMN IF NOT EXISTS rows_excluded BIGINT DEFAULT 0;
 ALTER TABLE accounting_calls ADD COLUMN IF NOT EXISTS records_stamped_apart BIGINT DEFAULT 0;
+ALTER TABLE accounting_calls ADD COLUMN IF NOT EXISTS partial_records BIGINT DEFAULT 0;
 -- Files written before missed calls were kept as contacts had these columns NOT NULL.
 ALTER TABLE calls ALTER COLUMN end_ts DROP NOT NULL;
 ALTER TABLE calls ALTER COLUMN duration_s DROP NOT NULL;
@@ -36,17 +37,20 @@ SELECT
     }) AS VARCHAR)
 FROM judged_calls AS j
 LEFT JOIN landed_files AS f ON f.file_id = j.file_id
-WHERE j.reason <> 'other_party_record';
+WHERE j.reason NOT IN ('other_party_record', 'partial_record');
 DELETE FROM accounting_calls WHERE partition_key = $partition_key;
 -- records_stamped_apart: a per-party export's callee records kept as calls while the caller's
 -- record of the same two parties, kept too, starts within 60 s (a switch stamping the two
 -- records of a call apart: each such call counted twice; directions.match_within_s).
-INSERT INTO accounting_calls
+-- rows_excluded: the other party's records and the partial records (calls_partial_records.sql)
+-- of calls counted once; partial_records: the latter.
+INSERT INTO accounting_calls BY NAME
 SELECT
-    $partition_key,
-    count(*),
-    CASE WHEN count(*) = 0 THEN 'no calls landed on this day' END,
-    count(*) FILTER (reason = 'other_party_record'),
+    $partition_key AS partition_key,
+    count(*) AS rows_read,
+    CASE WHEN count(*) = 0 THEN 'no calls landed on this day' END AS note,
+    count(*) FILTER (reason IN ('other_party_record', 'partial_record')) AS rows_excluded,
+    count(*) FILTER (reason = 'partial_record') AS partial_records,
     (
         SELECT count(*) FROM judged_calls AS r
         WHERE
@@ -59,5 +63,5 @@ SELECT
                     AND c.start_ts <> r.start_ts
                     AND abs(epoch(c.start_ts) - epoch(r.start_ts)) <= 60
             )
-    )
+    ) AS records_stamped_apart
 FROM judged_calls;

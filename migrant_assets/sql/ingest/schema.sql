@@ -91,7 +91,8 @@ CREATE TABLE IF NOT EXISTS accounting_calls (
     rows_read BIGINT NOT NULL,
     note VARCHAR,
     rows_excluded BIGINT NOT NULL DEFAULT 0,
-    records_stamped_apart BIGINT NOT NULL DEFAULT 0
+    records_stamped_apart BIGINT NOT NULL DEFAULT 0,
+    partial_records BIGINT NOT NULL DEFAULT 0
 );
 
 -- The no_raw_identifiers search of an ingestion asset, made in the same pass as the ingestion
@@ -225,7 +226,10 @@ COMMENT ON COLUMN accounting_calls.rows_read IS
     'Rows of landed_calls on that day when it was ingested.';
 COMMENT ON COLUMN accounting_calls.note IS 'Why the day is empty, when it is.';
 COMMENT ON COLUMN accounting_calls.rows_excluded IS
-    'The other party''s records of calls (a per-party export: MOC and MTC of one call).';
+    'The other party''s records of calls (a per-party export: MOC and MTC of one call) and the '
+    'partial records of long calls (calls.partial_records_within_s), counted once.';
+COMMENT ON COLUMN accounting_calls.partial_records IS
+    'Partial records of a long call made one call with its first record.';
 COMMENT ON COLUMN accounting_calls.records_stamped_apart IS
     'Callee records kept as calls with the caller''s record of the pair within 60 s.';
 COMMENT ON COLUMN number_forms_landed_calls.country_code IS
