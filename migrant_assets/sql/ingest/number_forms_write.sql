@@ -26,28 +26,20 @@ WITH numbers AS (
 ),
 
 usual AS (
-    -- the most common length of the numbers of digits only (the longest of equals)
-    SELECT arg_max(lengths.len, (lengths.n, lengths.len)) AS len
+    -- the most common length of the numbers of digits only (the longest of equals), and of
+    -- those not starting with 0 (the national numbers of a file whose numbers are mostly
+    -- dialled with a prefix: 044 55…)
+    SELECT
+        arg_max(lengths.len, (lengths.n, lengths.len)) AS len,
+        arg_max(lengths.len, (lengths.unprefixed, lengths.len))
+            FILTER (WHERE lengths.unprefixed > 0) AS unprefixed_len
     FROM (
         SELECT
             length(digits) AS len,
-            count(*) AS n
+            count(*) AS n,
+            count(*) FILTER (WHERE NOT starts_with(digits, '0')) AS unprefixed
         FROM numbers
         WHERE NOT international
-        GROUP BY ALL
-    ) AS lengths
-),
-
-usual_unprefixed AS (
-    -- the most common length of the numbers of digits only that do not start with 0 (the
-    -- national numbers of a file whose numbers are mostly dialled with a prefix: 044 55…)
-    SELECT arg_max(lengths.len, (lengths.n, lengths.len)) AS len
-    FROM (
-        SELECT
-            length(digits) AS len,
-            count(*) AS n
-        FROM numbers
-        WHERE NOT international AND NOT starts_with(digits, '0')
         GROUP BY ALL
     ) AS lengths
 ),
@@ -124,17 +116,17 @@ forms AS (
     -- of those without one
     SELECT
         '' AS country_code,
-        left(n.digits, length(n.digits) - u.len) AS trunk_prefix,
-        right(n.digits, u.len) AS national,
-        right(n.digits, u.len) AS form
+        left(n.digits, length(n.digits) - u.unprefixed_len) AS trunk_prefix,
+        right(n.digits, u.unprefixed_len) AS national,
+        right(n.digits, u.unprefixed_len) AS form
     FROM numbers AS n
-    CROSS JOIN usual_unprefixed AS u
+    CROSS JOIN usual AS u
     WHERE
         NOT n.international
         AND starts_with(n.digits, '0')
         AND NOT starts_with(n.digits, '00')
-        AND length(n.digits) - u.len IN (2, 3)
-        AND u.len >= 6
+        AND length(n.digits) - u.unprefixed_len IN (2, 3)
+        AND u.unprefixed_len >= 6
 )
 
 SELECT DISTINCT
