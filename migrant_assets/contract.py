@@ -224,8 +224,19 @@ class Numbers(_Model):
     before a listed prefix and ``national_digits`` digits (``52 1 55…``)."""
 
     country_code: str | None = None
-    national_digits: int | None = None
+    # the national number's length, or its lengths (China: landlines 10 digits, mobiles 11)
+    national_digits: int | list[int] | None = None
     trunk_prefix: str | list[str] | None = None
+
+    @field_validator("national_digits")
+    @classmethod
+    def _lengths(cls, v: int | list[int] | None) -> int | list[int] | None:
+        for n in ([] if v is None else [v] if isinstance(v, int) else v):
+            if not 4 <= n <= 15:
+                raise ValueError("numbers.national_digits must be between 4 and 15 digits")
+        if isinstance(v, list) and not v:
+            raise ValueError("numbers.national_digits lists no length: leave it out instead")
+        return v
 
     @field_validator("country_code", "trunk_prefix")
     @classmethod
@@ -243,11 +254,17 @@ class Numbers(_Model):
 
     @model_validator(mode="after")
     def _listed_prefixes_need_digits(self) -> Numbers:
-        if len(self.trunk_prefixes) > 1 and self.national_digits is None:
+        if len(self.trunk_prefixes) > 1 and not self.national_lengths:
             raise ValueError("numbers.trunk_prefix lists several prefixes: set "
                              "numbers.national_digits too (the length of the number after a "
                              "prefix), so that a prefix is removed only before a whole number")
         return self
+
+    @property
+    def national_lengths(self) -> list[int]:
+        """The national numbers' lengths (empty when not set), what canonical.sql compares."""
+        v = self.national_digits
+        return [] if v is None else [v] if isinstance(v, int) else sorted(set(v))
 
     @property
     def trunk_prefixes(self) -> list[str]:
@@ -1240,7 +1257,7 @@ def canonical_identifier(text: str, name: str, contract: DataContract, p: _Param
     numbers = contract.numbers
     if name in NUMBER_COLUMNS:
         return (f"canonical_phone({text}, {p(numbers.country_code)}, "
-                f"{p(numbers.national_digits)}, {p(numbers.trunk_prefixes)})")
+                f"{p(numbers.national_lengths)}, {p(numbers.trunk_prefixes)})")
     if name in CELL_COLUMNS:
         return f"canonical_cell({text}, {p(contract.cell_ids.strip_leading_zeros)})"
     return f"canonical_id({text})"

@@ -317,7 +317,7 @@ def land_calls(
         "city_tz": cfg.city.timezone,
     }
     numbers = {"country_code": contract.numbers.country_code,
-               "national_digits": contract.numbers.national_digits,
+               "national_digits": contract.numbers.national_lengths,
                "trunk_prefixes": contract.numbers.trunk_prefixes,
                "strip_cell_zeros": contract.cell_ids.strip_leading_zeros}
     # a one-file-per-party export: each file's party and label, once for every batch
@@ -616,8 +616,11 @@ def number_forms(con: duckdb.DuckDBPyConnection,
                                  *(out["trunk_prefixes"] or [])]))
     trunk = (f"trunk_prefix: '{trunks[0]}'" if len(trunks) == 1 else
              f"trunk_prefix: [{', '.join(repr(t) for t in trunks)}]")
+    # the mapping's lengths kept, the one found added (10 found beside the mapping's 11)
+    lengths = sorted({*(rule.national_lengths if rule else []), out["national_digits"]} - {None})
+    digits = lengths[0] if len(lengths) == 1 else f"[{', '.join(map(str, lengths))}]"
     rule = ", ".join([*([f"country_code: '{cc}'"] if cc else []),
-                      f"national_digits: {out['national_digits']}",
+                      f"national_digits: {digits}",
                       *([trunk] if trunks else [])])
     found = out["written_two_ways"]
     prefix = (f"country code {out['country_code']}" if out["country_code"]

@@ -1760,6 +1760,9 @@ def test_numbers_written_two_ways_name_the_numbers_rule(
     if shape == "calls mostly with a trunk 0":  # the rule named keeps the mapping's own
         assert "numbers: {country_code: '86', national_digits: 11, trunk_prefix: '0'}" in \
             number_forms(con, Numbers(country_code="86"))["check_first"]
+    if shape == "subscribers with +86":  # beside the mapping's landlines of 10: both lengths
+        assert "numbers: {country_code: '86', national_digits: [10, 11]}" in number_forms(
+            con, Numbers(country_code="86", national_digits=10))["check_first"]
     if shape == "calls with a dialled 044":  # beside the mapping's 045: both, in one rule
         assert "numbers: {national_digits: 11, trunk_prefix: ['045', '044']}" in number_forms(
             con, Numbers(national_digits=11, trunk_prefix="045"))["check_first"]
@@ -2157,16 +2160,26 @@ MEXICO = ["044", "045", "01", "1"]
     ("1 55 1234 5678", "52", 10, MEXICO, "5512345678"),
     ("55 1234 5678", "52", 10, MEXICO, "5512345678"),
     ("044 55 1234 567", "52", 10, MEXICO, "044551234567"),  # 9 digits after it: as written
+    # China: landlines of 10 national digits beside mobiles of 11, one rule for both
+    ("021 5555 1234", "86", [10, 11], "0", "2155551234"),
+    ("+86 21 5555 1234", "86", [10, 11], "0", "2155551234"),
+    ("86 21 5555 1234", "86", [10, 11], "0", "2155551234"),
+    ("0086 139 1234 5678", "86", [10, 11], "0", "13912345678"),
+    ("86 139 1234 5678", "86", [10, 11], "0", "13912345678"),
+    ("139 1234 5678", "86", [10, 11], "0", "13912345678"),
+    ("021 5555 1234", "86", 11, "0", "02155551234"),  # one length: the landline keeps its 0
+    ("0571 8888 1234", "86", [10, 11], "0", "57188881234"),  # a 3-digit area code: 11 digits
 ])
-def test_canonical_phone_numbers(text: str, cc: str | None, digits: int | None,
+def test_canonical_phone_numbers(text: str, cc: str | None, digits: int | list[int] | None,
                                  trunk: str | list[str] | None, number: str) -> None:
     """The country prefix, else the national trunk prefix, removed as docs/data_contract.md
     ("Identifiers") says; the expected forms are written by hand."""
     con = duckdb.connect()
     run_sql(con, "ingest/canonical.sql")
-    trunks = Numbers(country_code=cc, national_digits=digits, trunk_prefix=trunk).trunk_prefixes
+    rule = Numbers(country_code=cc, national_digits=digits, trunk_prefix=trunk)
     assert con.execute("SELECT canonical_phone(?, ?, ?, ?)",
-                       [text, cc, digits, trunks]).fetchone()[0] == number
+                       [text, cc, rule.national_lengths, rule.trunk_prefixes]
+                       ).fetchone()[0] == number
 
 
 def test_ages_from_a_birth_year_or_date(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

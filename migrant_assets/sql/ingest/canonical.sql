@@ -54,11 +54,13 @@ CREATE OR REPLACE TEMP MACRO canonical_id(t) AS list_transform(
 )[1];
 
 -- A phone number: separators removed from a number written with digits only, then the country
--- prefix removed ('+CC' or '00CC' always, a bare 'CC' only when the rest has national_digits,
--- or is one of the trunks and national_digits), then the first of the national trunk prefixes
--- (longest first: e.g. the '0' of 0151… or of +49 (0)151…; Mexico's 044, 045, 01 and the
--- mobile 1 of +52 1 55…) that the number has digits only, does not start with '00', and has
--- digits after it (with national_digits: that many).
+-- prefix removed ('+CC' or '00CC' always, a bare 'CC' only when the rest has one of the
+-- national lengths, or is one of the trunks and such a length), then the first of the national
+-- trunk prefixes (longest first: e.g. the '0' of 0151… or of +49 (0)151…; Mexico's 044, 045,
+-- 01 and the mobile 1 of +52 1 55…) that the number has digits only, does not start with '00',
+-- and has digits after it (with national lengths: one of them). national_digits: the mapping's
+-- national lengths (contract.Numbers.national_lengths: China's landlines 10 digits, its mobiles
+-- 11), an empty list when not set.
 -- Separators: spaces of any kind (a tab, a no-break, thin or full-width space), parentheses,
 -- dots and dashes, and commas between thousands as a spreadsheet writes a number
 -- (14,900,326,293); full-width digits (１３８…) are digits.
@@ -79,15 +81,18 @@ CREATE OR REPLACE TEMP MACRO without_country(s, cc, national_digits, trunks) AS 
         CASE
             WHEN cc IS NOT NULL AND starts_with(x, '+' || cc) THEN substr(x, length(cc) + 2)
             WHEN cc IS NOT NULL AND starts_with(x, '00' || cc) THEN substr(x, length(cc) + 3)
-            WHEN cc IS NOT NULL AND national_digits IS NOT NULL
+            WHEN cc IS NOT NULL
                 AND regexp_full_match(x, '[0-9]+')
                 AND starts_with(x, cc)
                 AND (
-                    length(x) = length(cc) + national_digits
+                    list_contains(CAST(national_digits AS INTEGER []), length(x) - length(cc))
                     OR list_bool_or(list_transform(
                         CAST(trunks AS VARCHAR []), lambda t:
                             starts_with(substr(x, length(cc) + 1), t)
-                            AND length(x) = length(cc) + length(t) + national_digits
+                            AND list_contains(
+                                CAST(national_digits AS INTEGER []),
+                                length(x) - length(cc) - length(t)
+                            )
                     ))
                 )
                 THEN substr(x, length(cc) + 1)
@@ -104,7 +109,12 @@ CREATE OR REPLACE TEMP MACRO without_trunk(s, trunks, national_digits) AS list_t
                         AND starts_with(x, t)
                         AND NOT starts_with(x, '00')
                         AND length(x) > length(t)
-                        AND (national_digits IS NULL OR length(x) = length(t) + national_digits)
+                        AND (
+                            len(CAST(national_digits AS INTEGER [])) = 0
+                            OR list_contains(
+                                CAST(national_digits AS INTEGER []), length(x) - length(t)
+                            )
+                        )
                         THEN substr(x, length(t) + 1)
                 END
         ), lambda y: y IS NOT NULL)[1], x)
