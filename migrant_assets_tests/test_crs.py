@@ -96,6 +96,13 @@ def test_a_projected_system_through_pyproj() -> None:
     assert not np.isfinite(far[0]).all()
 
 
+def test_the_study_config_names_the_outlines_system() -> None:
+    assert StudyConfig(city={"districts_crs": "GCJ-02"}).city.districts_crs == "gcj02"
+    assert StudyConfig().city.districts_crs == "wgs84"
+    with pytest.raises(ValueError, match="is not known"):
+        StudyConfig(city={"districts_crs": "baidu"})
+
+
 def test_names_of_systems() -> None:
     assert [normalise(w) for w in ("WGS-84", "wgs_84", "EPSG:4326", "GCJ-02", "BD09")] == \
         ["wgs84", "wgs84", "wgs84", "gcj02", "bd09"]
