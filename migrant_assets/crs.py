@@ -24,8 +24,9 @@ from functools import lru_cache
 import numpy as np
 
 WGS84 = "wgs84"
-#: The named datums besides WGS-84 and what uses them (the mapping's words, lower case).
-CHINESE_DATUMS = {"gcj02": "GCJ-02 (AMap/Gaode, Tencent)", "bd09": "BD-09 (Baidu, Lianjia, Beike)"}
+#: The named datums besides WGS-84 (the mapping's words, lower case; the module docstring says
+#: what uses them).
+CHINESE_DATUMS = ("gcj02", "bd09")
 _EPSG = re.compile(r"^EPSG:\d{4,6}$")
 
 # GCJ-02's public forward formula: the Krasovsky 1940 ellipsoid and its offset polynomials.
@@ -101,27 +102,30 @@ def gcj02_to_bd09(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndar
     return z * np.sin(theta) + 0.006, z * np.cos(theta) + 0.0065
 
 
+def _inverse(forward, lat: np.ndarray, lon: np.ndarray, start: tuple[np.ndarray, np.ndarray],
+             steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """The point p with forward(p) = (lat, lon), by the fixed-point iteration p -= forward(p) -
+    (lat, lon) from ``start``: both datums' offsets change by under 1e-4 of a degree's shift,
+    so each step gains about four digits."""
+    plat, plon = start
+    for _ in range(steps):
+        flat, flon = forward(plat, plon)
+        plat, plon = plat - (flat - lat), plon - (flon - lon)
+    return plat, plon
+
+
 def _bd09_to_gcj02(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Baidu's published inverse, then the fixed point of its forward formula (the inverse
-    alone is off by up to 1e-6 degrees; three steps leave under 1e-12)."""
+    """From Baidu's published inverse (off by up to 1e-6 degrees), three steps of the fixed
+    point of its forward formula (under 1e-12)."""
     x, y = lon - 0.0065, lat - 0.006
     z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _X_PI)
     theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _X_PI)
-    glat, glon = z * np.sin(theta), z * np.cos(theta)
-    for _ in range(3):
-        blat, blon = gcj02_to_bd09(glat, glon)
-        glat, glon = glat - (blat - lat), glon - (blon - lon)
-    return glat, glon
+    return _inverse(gcj02_to_bd09, lat, lon, (z * np.sin(theta), z * np.cos(theta)), 3)
 
 
 def _gcj02_to_wgs84(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The fixed point of w = g - offset(w): the offset changes by under 1e-4 of a degree's
-    shift, so each step gains four digits; six steps leave under 1e-9 degrees."""
-    wlat, wlon = lat, lon
-    for _ in range(6):
-        dlat, dlon = _gcj_offset(wlat, wlon)
-        wlat, wlon = lat - dlat, lon - dlon
-    return wlat, wlon
+    """From the GCJ-02 point itself, six steps of the fixed point (under 1e-9 degrees)."""
+    return _inverse(wgs84_to_gcj02, lat, lon, (lat, lon), 6)
 
 
 def to_wgs84(lat: np.ndarray, lon: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray]:

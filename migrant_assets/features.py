@@ -987,9 +987,10 @@ def _null_share_check(
             False, 0, _NO_ROWS if no_rows else "no column has a user to judge", meta)
     # nulls beyond a threshold of BEHAVIOUR_NULL_SHARE follow from behaviour (thin data: WARN);
     # beyond a lower one, from the definition, so from broken input (ERROR)
-    thin = all(cfg.checks.max_null_share[k] >= BEHAVIOUR_NULL_SHARE for k in too_null)
-    if too_null and thin:
+    thin = bool(too_null) and all(cfg.checks.max_null_share[k] >= BEHAVIOUR_NULL_SHARE
+                                  for k in too_null)
+    if thin:
         meta["severity"] = ("WARN: each column too null is null by behaviour (one call, no call "
                             "with a local, no call at home hours...): it carries almost no "
                             "information in this window, and the models see it as missing")
-    return CheckOutcome(not too_null, len(judged), None, meta, thin=bool(too_null) and thin)
+    return CheckOutcome(not too_null, len(judged), None, meta, thin=thin)

@@ -33,8 +33,7 @@ from migrant_assets.contract import (
     party_files,
     read_table,
 )
-from migrant_assets.crs import WGS84
-from migrant_assets.crs import to_wgs84 as crs_to_wgs84
+from migrant_assets.crs import WGS84, to_wgs84
 from migrant_assets.db import (
     drop_tables,
     first_row,
@@ -388,20 +387,16 @@ def _store_identifier_scan(con: duckdb.DuckDBPyConnection, source: str) -> None:
             identifiers={"scan_table": f"identifier_scan_{source}"})
 
 
-def _match_within_s(cfg: StudyConfig) -> float:
-    """How far apart a per-party export's two records of a call may be stamped (the mapping's
-    ``directions.match_within_s``; 0 for the synthetic city and per-call exports)."""
+def _calls_rules(cfg: StudyConfig) -> tuple[float, float | None]:
+    """The mapping's rules for the records of one call, read once a day: how far apart a
+    per-party export's two records may be stamped (``directions.match_within_s``; 0 for the
+    synthetic city and per-call exports), and ``calls.partial_records_within_s`` (None: no
+    partial records)."""
     if not isinstance(cfg.source, FilesSource):
-        return 0.0
-    rule = DataContract.load(cfg.source.mapping).calls.directions
-    return rule.match_within_s if rule is not None else 0.0
-
-
-def _partial_records_within_s(cfg: StudyConfig) -> float | None:
-    """The mapping's ``calls.partial_records_within_s`` (None for the synthetic city)."""
-    if not isinstance(cfg.source, FilesSource):
-        return None
-    return DataContract.load(cfg.source.mapping).calls.partial_records_within_s
+        return 0.0, None
+    calls = DataContract.load(cfg.source.mapping).calls
+    return (calls.directions.match_within_s if calls.directions is not None else 0.0,
+            calls.partial_records_within_s)
 
 
 def ingest_calls(
@@ -417,8 +412,8 @@ def ingest_calls(
         raise InputError("landed_calls was written by an earlier version of migrant_assets "
                          "(it has no column side)", "the study's DuckDB file",
                          "materialize landed_calls again (migrant-assets demo does), then calls")
-    run_sql(con, "ingest/calls.sql", {"day": day, "match_within_s": _match_within_s(cfg)})
-    within = _partial_records_within_s(cfg)
+    match_within_s, within = _calls_rules(cfg)
+    run_sql(con, "ingest/calls.sql", {"day": day, "match_within_s": match_within_s})
     if within is not None:
         run_sql(con, "ingest/calls_partial_records.sql", {"within_s": within})
     with transaction(con):
@@ -491,7 +486,7 @@ def ingest_places(
     run_sql(con, "ingest/place_values.sql")
     source = contract.source(table)
     if source is not None and source.crs != WGS84:
-        to_wgs84(con, source.crs)
+        places_to_wgs84(con, source.crs)
     city = cfg.city
     run_sql(
         con,
@@ -514,13 +509,13 @@ def ingest_places(
     return replace(stats, note=note or "")
 
 
-def to_wgs84(con: duckdb.DuckDBPyConnection, crs: str) -> int:
+def places_to_wgs84(con: duckdb.DuckDBPyConnection, crs: str) -> int:
     """The finite coordinates of ``place_values``, given in the mapping's ``crs``, replaced by
     WGS-84 degrees (:func:`migrant_assets.crs.to_wgs84`, vectorised over the table); returns
     the points turned. The file's own text stays in ``lat`` and ``lon``."""
     points = run_sql(con, "ingest/place_points.sql").df()
-    points["lat"], points["lon"] = crs_to_wgs84(points.pop("lat_value").to_numpy(),
-                                                 points.pop("lon_value").to_numpy(), crs)
+    points["lat"], points["lon"] = to_wgs84(points.pop("lat_value").to_numpy(),
+                                            points.pop("lon_value").to_numpy(), crs)
     with registered(con, wgs84_points=points):
         run_sql(con, "ingest/place_points_write.sql")
     return len(points)

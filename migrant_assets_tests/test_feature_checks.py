@@ -13,7 +13,7 @@ import yaml
 from test_features import A_WEEK, load, random_city
 
 from migrant_assets.config import Checks, StudyConfig
-from migrant_assets.db import connect
+from migrant_assets.db import connect, quote_identifier
 from migrant_assets.features import (
     CHECKS,
     FEATURES,
@@ -159,7 +159,7 @@ def test_demographic_null_share_is_judged_over_supported_users_only(city, built)
     assert evaluate_feature_checks(built, lenient, A_WEEK)["null_shares_under_thresholds"].passed
     # a column null for every user where behaviour can make it null (duration_variance: one
     # call each) is thin data, a WARN; beside a null the definition forbids, an ERROR
-    built.execute(f"UPDATE {TABLE} SET duration_variance = NULL")
+    built.execute(f"UPDATE {quote_identifier(TABLE)} SET duration_variance = NULL")
     outcome = evaluate_feature_checks(built, lenient, A_WEEK)["null_shares_under_thresholds"]
     assert not outcome.passed and outcome.severity == "WARN"
     assert outcome.metadata["too_null"] == {"duration_variance": 1.0}

@@ -384,8 +384,9 @@ def test_shape_b_parquet_glob_utc_timestamps(runs: dict) -> None:
     ext = runs["b"][1]
     # the towers' UTM and the estates' BD-09 came back to their WGS-84 points (1e-9 degrees
     # is 0.1 mm); _check compared the housing and geography features with them
-    for table, points in (("cells", ext.cells), ("estates", ext.estates)):
-        got = dict((r[0], r[1:]) for r in con.execute(f"SELECT * FROM {table}").fetchall())
+    for table, points, query in (("cells", ext.cells, "SELECT * FROM cells"),
+                                 ("estates", ext.estates, "SELECT * FROM estates")):
+        got = {r[0]: r[1:] for r in con.execute(query).fetchall()}
         assert set(got) == {p[0] for p in points}, table
         assert max(abs(got[p[0]][i] - p[1 + i]) for p in points for i in (0, 1)) < 1e-9, table
     assert con.execute("SELECT count(avg_price) FROM features").fetchone()[0] > 0

@@ -21,16 +21,22 @@ WITH timed AS (
     WINDOW pair AS (PARTITION BY caller, callee ORDER BY start_ts, file_id, row_number)
 ),
 
-chained AS (
+marked AS (
     SELECT
         *,
-        coalesce(gap_s BETWEEN 0 AND $within_s, false) AS continues,
-        sum(CASE WHEN coalesce(gap_s BETWEEN 0 AND $within_s, false) THEN 0 ELSE 1 END)
-            OVER (
-                PARTITION BY caller, callee ORDER BY start_ts, file_id, row_number
-                ROWS UNBOUNDED PRECEDING
-            ) AS chain
+        coalesce(gap_s BETWEEN 0 AND $within_s, false) AS continues
     FROM timed
+),
+
+chained AS (
+    -- a chain: a record that continues nothing, then the records continuing it
+    SELECT
+        *,
+        count(*) FILTER (WHERE NOT continues) OVER (
+            PARTITION BY caller, callee ORDER BY start_ts, file_id, row_number
+            ROWS UNBOUNDED PRECEDING
+        ) AS chain
+    FROM marked
 ),
 
 chains AS (
@@ -64,8 +70,8 @@ SELECT
     j.caller,
     j.callee,
     j.start_ts,
-    CASE WHEN r.continues = false THEN r.end_ts ELSE j.end_ts END AS end_ts,
-    CASE WHEN r.continues = false THEN r.duration_s ELSE j.duration_s END AS duration_s,
+    CASE WHEN NOT r.continues THEN r.end_ts ELSE j.end_ts END AS end_ts,
+    CASE WHEN NOT r.continues THEN r.duration_s ELSE j.duration_s END AS duration_s,
     j.caller_cell,
     j.callee_cell,
     CASE WHEN r.continues THEN 'partial_record' ELSE j.reason END AS reason,

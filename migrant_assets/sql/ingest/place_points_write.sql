@@ -1,4 +1,4 @@
--- The coordinates of place_values replaced by their WGS-84 degrees (ingest.to_wgs84): the
+-- The coordinates of place_values replaced by their WGS-84 degrees (ingest.places_to_wgs84): the
 -- registered view wgs84_points(_file, _row, lat, lon) holds one row per point of
 -- place_points.sql.
 UPDATE place_values
