@@ -20,7 +20,7 @@ from migrant_assets.synthetic.population import BEHAVIOUR, HOME_FOCUS
 from migrant_assets.synthetic.presets import BLOCK_CALLS as BLOCK_SIZE
 from migrant_assets.synthetic.presets import COUNTS, MAX_BLOCK_PERSONS, plan_blocks
 from migrant_assets.synthetic.seeding import permute
-from migrant_assets.synthetic.writer import BlockJob, build_block
+from migrant_assets.synthetic.writer import BlockJob, base_pages, build_block
 
 SEED = 20160901
 CITY = City()
@@ -415,3 +415,26 @@ def test_blocks_keep_numbers_ids_and_planted_rows(blocked):
     assert len(new) == 300 and (new["min"].dt.date == new.arrival_day).all()
     leavers = new[new.will_leave]
     assert len(leavers) >= 6 and (leavers["max"].dt.date + timedelta(1) == leavers.leave_day).all()
+
+
+def test_base_pages_turns_numpy_huge_pages_off_and_back(monkeypatch):
+    """The generator's arrays go on base pages (writer.base_pages): NumPy's own flag is off
+    inside and as it was after, and left alone when NUMPY_MADVISE_HUGEPAGE says otherwise."""
+    switch = np._core.multiarray._set_madvise_hugepage  # returns the flag it replaces
+
+    def flag() -> bool:
+        value = switch(False)
+        switch(value)
+        return value
+
+    monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
+    before = switch(True)
+    try:
+        with base_pages():
+            inside = flag()
+        assert (inside, flag()) == (False, True)
+        monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", "1")
+        with base_pages():
+            assert flag() is True
+    finally:
+        switch(before)
