@@ -62,10 +62,10 @@ from migrant_assets.models.data import usable_columns
 from migrant_assets.models.departure import (
     PendingFit,
     held_out_predictions,
-    release_workers,
     run_plans_in_turn,
 )
 from migrant_assets.models.store import save_model
+from migrant_assets.models.workers import release_workers
 
 #: Out-of-fold folds of the training cohort (evaluation and threshold).
 OUTER_FOLDS = 5

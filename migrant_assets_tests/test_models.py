@@ -20,8 +20,9 @@ from migrant_assets.config import Calendar, ModelSettings, StudyConfig
 from migrant_assets.db import connect, memory_limit_bytes, quote
 from migrant_assets.features import FEATURES
 from migrant_assets.models.classifiers import positive_scores
-from migrant_assets.models.departure import TABLE2, release_workers
+from migrant_assets.models.departure import TABLE2
 from migrant_assets.models.metrics import f1_interval, share_interval
+from migrant_assets.models.workers import release_workers
 from migrant_assets.reports.tables import departure_table_rows
 
 SEED = 11
@@ -346,15 +347,17 @@ def test_backward_removal_rule():
     """Scores of a fake fit: the cross-validated F1 is the sum of the kept groups' weights."""
     weight = {"D": 0.3, "E": 0.2, "C": 0.0, "G": 0.5}
 
-    def fit(groups):
-        return SimpleNamespace(best_score_=sum(weight[g] for g in groups)), list(groups)
+    def fit(candidates):
+        return [(SimpleNamespace(best_score_=sum(weight[g] for g in groups)), list(groups))
+                for groups in candidates]
 
     most = M.backward_removal("DECG", fit, "most")
     assert [g for g, *_ in most] == [None, "G", "D", "E"]
     assert [cols for *_, cols in most] == [list("DECG"), list("DEC"), list("EC"), ["C"]]
     least = M.backward_removal("DECG", fit, "least")
     assert [g for g, *_ in least] == [None, "C", "E", "D"]
-    assert [g for g, *_ in M.backward_removal("DE", lambda g: fit(["C"]), "most")] == [None, "D"]
+    ties = M.backward_removal("DE", lambda kept: fit([["C"]] * len(kept)), "most")
+    assert [g for g, *_ in ties] == [None, "D"]
 
 
 def test_classified_as_locals_and_three_way(run):
@@ -787,6 +790,23 @@ def test_tables_1_and_3_in_one_stream_equal_each_alone(run, cfg):
         assert streamed.results.f1.notna().sum() == len(M.DEPARTURE_GROUPS) + 2
         pd.testing.assert_frame_equal(streamed.results, alone.results)
         pd.testing.assert_frame_equal(streamed.fold_metrics, alone.fold_metrics)
+
+
+def test_integration_fits_in_worker_processes_equal_those_fit_here(run, cfg):
+    """``integration_models`` fits each step's backward-removal candidates side by side and the
+    three-way regression beside them, in two worker processes: the same rows, chosen C and
+    candidates as every fit one after the other in this process."""
+    two = cfg.model_copy(update={"models": SMALL_MODELS.model_copy(update={"n_jobs": 2})})
+    con = run["con"]
+    here = con.execute("SELECT * FROM integration_models_candidates ORDER BY ALL").df()
+    assert len(here) >= 3  # every candidate of every step
+    settled, three = M.evaluate_integration(con, two, SEED)
+    release_workers()
+    pd.testing.assert_frame_equal(settled.results, run["settled"].results)
+    pd.testing.assert_frame_equal(three.results, run["three_way"].results)
+    assert settled.results.f1.notna().sum() >= 4 and three.results.f1.notna().sum() >= 3
+    pd.testing.assert_frame_equal(
+        con.execute("SELECT * FROM integration_models_candidates ORDER BY ALL").df(), here)
 
 
 def test_a_file_with_result_tables_without_caps_says_what_to_do():

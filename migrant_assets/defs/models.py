@@ -61,7 +61,7 @@ from migrant_assets.models.checks import (
     random_guess_beaten,
 )
 from migrant_assets.models.data import departure_folds as stored_departure_folds
-from migrant_assets.models.departure import release_workers
+from migrant_assets.models.workers import release_workers
 from migrant_assets.reports import (
     first_k_curves,
     importance_chart,
@@ -281,6 +281,7 @@ def integration_models(study: StudyResource):
     cfg = study.config
     with study.connect_models() as con:
         settled, three = evaluate_integration(con, cfg, cfg.models.seed)
+        release_workers()  # the backward removal's candidates are fit
         png = integration_classifier_chart(con, cfg)
         metadata = {**table_metadata(con, INTEGRATION_MODELS),
                     **skipped_metadata(con, INTEGRATION_EXPERIMENTS)}

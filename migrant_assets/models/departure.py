@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -41,7 +40,6 @@ from typing import Any, TypeVar
 import duckdb
 import numpy as np
 import pandas as pd
-from joblib.externals.loky import get_reusable_executor
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.metrics import average_precision_score
 from sklearn.model_selection import StratifiedKFold
@@ -103,6 +101,10 @@ from migrant_assets.models.store import (
     signing_key,
     splits_table,
     write,
+)
+from migrant_assets.models.workers import (
+    executor,
+    release_workers,  # noqa: F401 -- its old home (benchmarks)
 )
 from migrant_assets.papers import PAPER_K
 
@@ -335,9 +337,7 @@ def run_fits_in_turn(groups: Iterable[Sequence[PendingFit]],
         if not group:  # nothing to fit starts no worker
             futures.append([])
             return group
-        _WORKERS_STARTED.set()
-        executor = get_reusable_executor(max_workers=settings.n_jobs)
-        futures.append([executor.submit(_fit_in_worker, *p.arguments(), threads=1,
+        futures.append([executor(settings.n_jobs).submit(_fit_in_worker, *p.arguments(), threads=1,
                                         held_out=p.held_out_rows(), calibration=p.calibration)
                          for p in group])
         return group
@@ -645,20 +645,6 @@ def evaluate_window(
     """:func:`evaluate_windows` of one window."""
     [evaluation] = evaluate_windows(con, cfg, [window], seed, classifiers)
     return evaluation
-
-
-#: Set once :func:`fold_fits` has started joblib's worker processes in this process.
-_WORKERS_STARTED = threading.Event()
-
-
-def release_workers() -> None:
-    """Stop the fits' worker processes (joblib's reusable loky executor), once an asset has
-    fit what it fits (every window of a run of ``departure_models``): idle, they would hold
-    about 300 MB each until their idle timeout (300 s), through the rest of the main job
-    (docs/scale.md), and a Dagster step worker's exit would wait for it."""
-    if _WORKERS_STARTED.is_set():
-        get_reusable_executor().shutdown(wait=True)
-        _WORKERS_STARTED.clear()
 
 
 def _table1_plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int) -> _Planned:

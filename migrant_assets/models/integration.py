@@ -38,13 +38,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from migrant_assets.config import StudyConfig
+from migrant_assets.config import ModelSettings, StudyConfig
 from migrant_assets.labels import INTEGRATION_LABELS
 from migrant_assets.models.classifiers import (
     CV_FOLDS,
@@ -74,6 +75,7 @@ from migrant_assets.models.store import (
     splits_table,
     write,
 )
+from migrant_assets.models.workers import map_in_workers, submit
 
 SETTLED_VS_LOCALS = "settled_vs_locals_lr"
 #: The backward removal's candidates per CV fold (an auxiliary table of integration_models).
@@ -117,10 +119,19 @@ def _data(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int) -> pd.Dat
 def evaluate_integration(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int
 ) -> tuple[IntegrationEvaluation, IntegrationEvaluation]:
-    """:func:`settled_vs_locals` and :func:`three_way` on one read of the model matrix."""
+    """:func:`settled_vs_locals` and :func:`three_way` on one read of the model matrix, the
+    three-way regression fit in a worker process while the backward removal runs."""
     data = _data(con, cfg, seed)
-    return (settled_vs_locals(con, cfg, seed, data=data),
-            three_way(con, cfg, seed, data=data))
+    training = _three_way_training(cfg, data)
+    fit = None if training.problem else submit(*_three_way_fit(cfg, seed, training),
+                                               cfg.models.n_jobs)
+    try:
+        settled = settled_vs_locals(con, cfg, seed, data=data)
+    finally:
+        if fit is not None:
+            fit.cancel()  # when settled_vs_locals failed: not started, not run
+    return settled, three_way(con, cfg, seed, data=data,
+                              fitted=None if fit is None else fit.result())
 
 
 def _split_rows(experiment: str, week_id: str, train: np.ndarray, test: np.ndarray):
@@ -175,11 +186,11 @@ def _dropped_rows(base: dict, dropped: list[str]) -> list[dict]:
                         "group is left out of every step")} for g in dropped]
 
 
-def _fit_tuned(cfg: StudyConfig, seed: int, X: np.ndarray, y: np.ndarray, *, scoring: str,
-               class_weight: str | None, keep_proportions: bool) -> tuple[Any, dict]:
+def _fit_tuned(settings: ModelSettings, seed: int, X: np.ndarray, y: np.ndarray, *,
+               scoring: str, class_weight: str | None, keep_proportions: bool
+               ) -> tuple[Any, dict]:
     """:func:`tuned_logistic_regression` fit on at most ``models.max_train_rows_per_class``
     training rows of a class (:func:`training_rows`), and the caps columns of its rows."""
-    settings = cfg.models
     rows = training_rows(y, settings.max_train_rows_per_class, seed,
                          keep_proportions=keep_proportions)
     search = tuned_logistic_regression(seed, scoring=scoring, class_weight=class_weight,
@@ -199,21 +210,23 @@ def _test_problem(y: pd.Series, classes: dict, week: str) -> str | None:
 
 def backward_removal(
     groups: Sequence[str],
-    fit: Callable[[list[str]], tuple[Any, list[str]]],
+    fit: Callable[[list[list[str]]], list[tuple[Any, list[str]]]],
     remove: Literal["most", "least"] = "most",
     candidates: list[tuple[int, str, Any]] | None = None,
 ) -> list[tuple[str | None, Any, list[str]]]:
-    """Greedy backward removal of feature groups: ``fit(kept_groups)`` returns a fitted search
-    (with ``best_score_``, the cross-validated score on the training users) and its columns.
-    Each step drops the group whose removal leaves the lowest score (``"most"`` influential,
-    the paper's rule) or the highest (``"least"``), ties in ``groups`` order, until one group is
-    left. Returns ``(removed group, search, columns)`` per step, step 0 (nothing removed)
-    first; ``candidates``, when given, receives ``(step, group, search)`` of every candidate
-    of every step (the ablation findings compare them, reports/findings.py)."""
+    """Greedy backward removal of feature groups: ``fit(kept)`` fits each list of groups of
+    ``kept`` (a step's candidates, side by side when it can) and returns, for each, a fitted
+    search (with ``best_score_``, the cross-validated score on the training users) and its
+    columns. Each step drops the group whose removal leaves the lowest score (``"most"``
+    influential, the paper's rule) or the highest (``"least"``), ties in ``groups`` order,
+    until one group is left. Returns ``(removed group, search, columns)`` per step, step 0
+    (nothing removed) first; ``candidates``, when given, receives ``(step, group, search)`` of
+    every candidate of every step (the ablation findings compare them, reports/findings.py)."""
     remaining = list(groups)
-    steps = [(None, *fit(remaining))]
+    steps = [(None, *fit([remaining])[0])]
     while len(remaining) > 1:
-        tried = {g: fit([r for r in remaining if r != g]) for g in remaining}
+        fits = fit([[r for r in remaining if r != g] for g in remaining])
+        tried = dict(zip(remaining, fits, strict=True))
         score = {g: search.best_score_ for g, (search, _) in tried.items()}
         pick = (min if remove == "most" else max)(remaining, key=score.__getitem__)
         if candidates is not None:
@@ -250,12 +263,16 @@ def settled_vs_locals(
 
     caps: dict = {}  # the same training rows at every step
 
-    def fit(groups: list[str]):
-        cols = feature_columns("integration", with_locals=True, groups=groups)
-        search, fit_caps = _fit_tuned(cfg, seed, train[cols].to_numpy(dtype=float), y_train,
-                                      scoring="f1", class_weight=None, keep_proportions=True)
-        caps.update(fit_caps)
-        return search, cols
+    def fit(kept: list[list[str]]):
+        columns = [feature_columns("integration", with_locals=True, groups=groups)
+                   for groups in kept]
+        tuned = partial(_fit_tuned, scoring="f1", class_weight=None, keep_proportions=True)
+        fitted = map_in_workers(
+            tuned, [(cfg.models, seed, train[cols].to_numpy(dtype=float), y_train)
+                    for cols in columns], cfg.models.n_jobs)
+        for _, fit_caps in fitted:
+            caps.update(fit_caps)
+        return [(search, cols) for (search, _), cols in zip(fitted, columns, strict=True)]
 
     tried: list[tuple[int, str, Any]] = []
     steps = [] if problem else backward_removal(kept, fit, remove, tried)
@@ -325,25 +342,55 @@ def settled_vs_locals(
     )
 
 
-def three_way(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int,
-              data: pd.DataFrame | None = None) -> IntegrationEvaluation:
-    """Locals / settled / new migrants: F1 of each class (one-vs-rest) per test week, beside the
-    class's random guess (its prevalence) (SPEC §6). Writes experiment ``three_way``; skipped
-    rows when the data cannot support it. ``data`` as :func:`settled_vs_locals`'."""
+@dataclass
+class _ThreeWayTraining:
+    """The three-way regression's training rows (the training half's first week), its columns,
+    the groups left out and what the data cannot support."""
+
+    train: pd.DataFrame
+    cols: list[str]
+    dropped: list[str]
+    problem: str | None
+
+
+def _three_way_training(cfg: StudyConfig, data: pd.DataFrame) -> _ThreeWayTraining:
     weeks = integration_weeks(cfg)
-    data = _data(con, cfg, seed) if data is None else data
     train = data[(data["half"] == "train") & (data["window_id"] == weeks[0].window_id)]
-    classes = class_names(INTEGRATION_LABELS)
-    problem = class_problem(train["label"], classes, min_class_size(cfg))
+    problem = class_problem(train["label"], class_names(INTEGRATION_LABELS), min_class_size(cfg))
     if problem:
         problem = f"training half ({weeks[0].label}): {problem}"
     cols, dropped, no_columns = usable_columns(train, "integration", with_locals=True)
-    problem = problem or no_columns
+    return _ThreeWayTraining(train, cols, dropped, problem or no_columns)
+
+
+def _three_way_fit(cfg: StudyConfig, seed: int, training: _ThreeWayTraining
+                   ) -> tuple[Callable[..., tuple[Any, dict]], tuple]:
+    """The three-way fit (:func:`_fit_tuned`, multinomial, balanced, macro F1) and its
+    arguments."""
+    tuned = partial(_fit_tuned, scoring="f1_macro", class_weight="balanced",
+                    keep_proportions=False)
+    train = training.train
+    return tuned, (cfg.models, seed, train[training.cols].to_numpy(dtype=float),
+                   train["label"].to_numpy())
+
+
+def three_way(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int,
+              data: pd.DataFrame | None = None,
+              fitted: tuple[Any, dict] | None = None) -> IntegrationEvaluation:
+    """Locals / settled / new migrants: F1 of each class (one-vs-rest) per test week, beside the
+    class's random guess (its prevalence) (SPEC §6). Writes experiment ``three_way``; skipped
+    rows when the data cannot support it. ``data`` as :func:`settled_vs_locals`'; ``fitted``:
+    the result of :func:`_three_way_fit` already run on it (:func:`evaluate_integration`)."""
+    weeks = integration_weeks(cfg)
+    data = _data(con, cfg, seed) if data is None else data
+    training = _three_way_training(cfg, data)
+    cols, dropped, problem = training.cols, training.dropped, training.problem
     search, caps = None, {}
     if not problem:
-        search, caps = _fit_tuned(cfg, seed, train[cols].to_numpy(dtype=float),
-                                  train["label"].to_numpy(), scoring="f1_macro",
-                                  class_weight="balanced", keep_proportions=False)
+        if fitted is None:
+            fn, args = _three_way_fit(cfg, seed, training)
+            fitted = fn(*args)
+        search, caps = fitted
 
     rows, splits = [], []
     for week in weeks:
@@ -376,7 +423,8 @@ def three_way(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int,
                          "prevalence": y.mean(), "status": OK})
         rows += _dropped_rows({**base, "target": "all"}, [] if problem else dropped)
         if not problem:
-            splits.append(_split_rows(THREE_WAY, week.window_id, train["user_id"].to_numpy(),
+            splits.append(_split_rows(THREE_WAY, week.window_id,
+                                      training.train["user_id"].to_numpy(),
                                       test["user_id"].to_numpy()))
     frame = _frame(rows)
     _write(con, {THREE_WAY: frame}, splits, THREE_WAY)
