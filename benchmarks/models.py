@@ -86,7 +86,8 @@ def step(name, fn):
         return
     n, wall, cpu = len(fits), time.perf_counter(), cpu_s()
     fn()
-    release = getattr(M.departure, "release_workers", None)
+    release = (getattr(getattr(M, "workers", None), "release_workers", None)
+               or getattr(M.departure, "release_workers", None))  # its home before 675a197
     if release is not None:  # its worker processes end, so their CPU is counted
         release()
     out["steps"].append({"step": name, "wall_s": time.perf_counter() - wall,

@@ -39,7 +39,7 @@ RUNNER = textwrap.dedent("""
     from migrant_assets.db import connect
     from migrant_assets.models import (evaluate_integration, evaluate_windows,
                                        feature_importance, tables_1_and_3, transfer_matrix)
-    from migrant_assets.models.departure import release_workers
+    from migrant_assets.models.workers import release_workers
 
     cfg = StudyConfig.load(sys.argv[1])
     settings = cfg.duckdb.model_copy(update={"memory_limit": sys.argv[2]})

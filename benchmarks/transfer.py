@@ -32,7 +32,7 @@ RUNNER = textwrap.dedent("""
     from migrant_assets.config import StudyConfig
     from migrant_assets.db import connect
     from migrant_assets.models import transfer_matrix
-    from migrant_assets.models.departure import release_workers
+    from migrant_assets.models.workers import release_workers
 
     cfg = StudyConfig.load(sys.argv[1])
     cfg = cfg.model_copy(update={"models": cfg.models.model_copy(

@@ -102,10 +102,7 @@ from migrant_assets.models.store import (
     splits_table,
     write,
 )
-from migrant_assets.models.workers import (
-    executor,
-    release_workers,  # noqa: F401 -- its old home (benchmarks)
-)
+from migrant_assets.models.workers import executor
 from migrant_assets.papers import PAPER_K
 
 TABLE1 = "table1_new_vs_locals_rf"
@@ -337,9 +334,10 @@ def run_fits_in_turn(groups: Iterable[Sequence[PendingFit]],
         if not group:  # nothing to fit starts no worker
             futures.append([])
             return group
-        futures.append([executor(settings.n_jobs).submit(_fit_in_worker, *p.arguments(), threads=1,
-                                        held_out=p.held_out_rows(), calibration=p.calibration)
-                         for p in group])
+        pool = executor(settings.n_jobs)
+        futures.append([pool.submit(_fit_in_worker, *p.arguments(), threads=1,
+                                    held_out=p.held_out_rows(), calibration=p.calibration)
+                        for p in group])
         return group
 
     try:

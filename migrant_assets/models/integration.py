@@ -127,9 +127,10 @@ def evaluate_integration(
                                                cfg.models.n_jobs)
     try:
         settled = settled_vs_locals(con, cfg, seed, data=data)
-    finally:
+    except BaseException:
         if fit is not None:
-            fit.cancel()  # when settled_vs_locals failed: not started, not run
+            fit.cancel()  # not started: not run
+        raise
     return settled, three_way(con, cfg, seed, data=data,
                               fitted=None if fit is None else fit.result())
 
