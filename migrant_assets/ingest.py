@@ -118,17 +118,14 @@ REASON_FIXES: dict[str, str] = {
                       "export, docs/data_contract.md)",
     "bad_direction": "the directions rule: every value of the direction column listed as "
                      "outgoing or incoming",
-    "bad_attribute": "the subscribers' age, sex, local flag and birth province columns "
+    "bad_attribute": "the subscribers' local flag, birth province and user type columns "
                      "(each quarantine record shows the values; a province of 7 or more "
-                     "digits is a number, so the mapping names the wrong column): sex is "
-                     "read as M/F, male/female or 男/女, the "
-                     "local flag as true/false, t/f, 1/0, yes/no, y/n or 是/否, the age as "
-                     "whole years; other codes need a recode (recode: {sex: {'1': M, '2': F}}"
-                     ", {is_local_number: {本地: 'true', 外地: 'false'}}, age bands {age: "
-                     "{'25-34': '30'}}), a year or date of birth maps to birth_year, and "
-                     "a code for an unknown value (a birth date 00000000, a sex 0) is "
-                     "recoded to null ({birth_year: {'00000000': null}}; "
-                     "docs/data_contract.md, Values)",
+                     "digits is a number, and a province or user type equal to the row's own "
+                     "owner id or number an identifier, so the mapping names the wrong "
+                     "column): the local flag is read "
+                     "as true/false, t/f, 1/0, yes/no, y/n or 是/否; other codes need a recode "
+                     "({is_local_number: {本地: 'true', 外地: 'false'}}; docs/data_contract.md, "
+                     "Values)",
     "duplicate_number": "numbers listed twice: overlapping subscribers files, or a number "
                         "that changed owner or plan within the month (the first row in file "
                         "order is kept: keep the row that holds for the month)",
@@ -577,6 +574,24 @@ OWNER_NUMBERS_FIX = ("if the owner id stands for numbers without a registered ow
                      "between colleagues are self_calls); raise "
                      "thresholds.max_numbers_per_owner only for owners that are one person or "
                      "one service")
+
+
+#: What to do about ages and sexes that could not be read (the readable_attributes check).
+UNREADABLE_ATTRIBUTES_FIX = (
+    "they are stored as unknown, the subscribers kept: sex is read as M/F, male/female or "
+    "男/女, the age as whole years from 0 to 120 (a fraction is never rounded) or from a year "
+    "or date of birth mapped to birth_year; other codes need a recode (recode: {sex: {'1': M, "
+    "'2': F}}, age bands {age: {'25-34': '30'}}), and an export's code for unknown (U, -1, "
+    "00000000) is recoded to null ({sex: {U: null}}) so it is not reported "
+    "(docs/data_contract.md, Values)")
+
+
+def unreadable_attributes(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The ages and sexes given on accepted subscriber rows but unreadable, stored as unknown
+    (``sql/ingest/unreadable_attributes.sql``): ``numbers`` (accepted), ``unreadable_ages``,
+    ``unreadable_sexes`` and ``values`` (``attribute``, ``value``, ``numbers``), codes and
+    counts only."""
+    return first_row(run_sql(con, "ingest/unreadable_attributes.sql"))
 
 
 #: What to do about a user_type that is neither regular nor a service type.

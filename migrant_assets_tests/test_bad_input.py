@@ -90,6 +90,15 @@ def _sub(con: duckdb.DuckDBPyConnection, owner: str, column: str):
                        [_uid(owner)]).fetchone()[0]
 
 
+def _unreadable(con: duckdb.DuckDBPyConnection, owner: str, column: str, shown: str) -> None:
+    """Owner ``owner``'s ``column`` (age or sex) was unreadable: the subscriber is stored with
+    it unknown, their other attributes read, and the value is counted once, as ``shown``."""
+    assert _sub(con, owner, column) is None
+    assert _sub(con, owner, "birth_province") == "Anhui"
+    assert con.execute("SELECT attribute, value, numbers FROM unreadable_attributes_subscribers"
+                       ).fetchall() == [(column, shown, 1)]
+
+
 def _linked(con: duckdb.DuckDBPyConnection) -> None:
     """The extra call (at 11:00) links its caller to owner O1 and callee to O2."""
     rows = con.execute("SELECT caller, callee FROM calls WHERE hour(start_ts) = 11").fetchall()
@@ -278,18 +287,20 @@ CASES = [
     Case("age 'N/D' (Spanish: no disponible) is unknown",
          subs=[("13800000009", "O9", "N/D", "M", "Anhui", "true", "")],
          check=lambda con: _assert(_sub(con, "O9", "age") is None)),
+    # an unreadable age or sex is unknown; the subscriber is kept, the value counted
     Case("age 'old'", subs=[("13800000009", "O9", "old", "M", "Anhui", "true", "")],
-         quarantined=("subscribers", "bad_attribute")),
+         check=lambda con: _unreadable(con, "O9", "age", "old")),
     Case("age 35.5 is not rounded", subs=[("13800000009", "O9", "35.5", "M", "Anhui", "true",
-                                           "")], quarantined=("subscribers", "bad_attribute")),
+                                           "")],
+         check=lambda con: _unreadable(con, "O9", "age", "35.5")),
     Case("age 35.0 is 35", subs=[("13800000009", "O9", "35.0", "M", "Anhui", "true", "")],
          check=lambda con: _assert(_sub(con, "O9", "age") == 35)),
     Case("age 150", subs=[("13800000009", "O9", "150", "M", "Anhui", "true", "")],
-         quarantined=("subscribers", "bad_attribute")),
+         check=lambda con: _unreadable(con, "O9", "age", "150")),
     Case("age -1", subs=[("13800000009", "O9", "-1", "M", "Anhui", "true", "")],
-         quarantined=("subscribers", "bad_attribute")),
+         check=lambda con: _unreadable(con, "O9", "age", "-1")),
     Case("sex 'X'", subs=[("13800000009", "O9", "30", "X", "Anhui", "true", "")],
-         quarantined=("subscribers", "bad_attribute")),
+         check=lambda con: _unreadable(con, "O9", "sex", "X")),
     Case("sex 'female'", subs=[("13800000009", "O9", "30", "female", "Anhui", "true", "")],
          check=lambda con: _assert(_sub(con, "O9", "sex") == "F")),
     Case("local flag 'maybe'", subs=[("13800000009", "O9", "30", "M", "Anhui", "maybe", "")],
@@ -1191,8 +1202,8 @@ def test_attribute_codes_are_recoded_as_the_mapping_says(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An operator's own codes (sex 1/2, province codes, 是/否, 男/女, age bands) become the
     contract's values through ``recode``; 男/女 and 是/否 are read without it; a code the
-    mapping does not list is judged as it is (a bad attribute); identifiers cannot be
-    recoded."""
+    mapping does not list is judged as it is (an unreadable sex: unknown, the subscriber
+    kept); identifiers cannot be recoded."""
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
     study, _ = _setup(tmp_path, Case("codes"))
     src = tmp_path / "operator"
@@ -1208,8 +1219,10 @@ def test_attribute_codes_are_recoded_as_the_mapping_says(
     assert [_sub(con, o, c) for o in ("O1", "O2") for c in ("sex", "birth_province",
                                                             "has_local_number", "age")] == [
         "M", "Anhui", True, 30, "F", "Shanghai", False, 25]
-    assert con.execute("SELECT source, reason FROM quarantine").fetchall() == [
-        ("subscribers", "bad_attribute")]  # sex '3' is no code of the mapping
+    assert con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
+    assert _sub(con, "O9", "sex") is None and _sub(con, "O9", "age") == 40
+    assert con.execute("SELECT * FROM unreadable_attributes_subscribers").fetchall() == [
+        ("sex", "3", 1)]  # sex '3' is no code of the mapping
     _remap(src, "subscribers", recode={"number": {"1": "2"}})
     with pytest.raises(MappingError, match=r"recode names \['number'\], which cannot"):
         _ingest(study)
@@ -1486,11 +1499,59 @@ def test_user_types_neither_regular_nor_service_are_named(
     assert check.passed and check.metadata["judged"].value == 7
 
 
+def test_unreadable_ages_and_sexes_keep_their_subscribers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sex U (an export's code for unknown) or an age 34.5 does not remove its subscriber:
+    the user is stored with that attribute unknown, keeps their calls and label, and the
+    readable_attributes check warns naming the values (counted by hand); when most sexes are
+    a code the mapping does not recode (1/2), it fails; recoding U to null makes it pass."""
+    import dagster as dg
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    rows = [(f"1380000{i:04d}", f"O{i}", "30", "F", "Anhui", "true", "regular")
+            for i in range(10, 30)]
+    rows[0] = (*rows[0][:3], "U", *rows[0][4:])
+    rows[1] = (*rows[1][:3], "U", *rows[1][4:])
+    rows[2] = (*rows[2][:2], "34.5", *rows[2][3:])
+    study, _ = _setup(tmp_path, Case("unknown codes", subs=rows))
+    checks = _ingestion_checks(study)
+    check = checks[("subscribers", "readable_attributes")]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    md = {k: v.value for k, v in check.metadata.items()}
+    # the valid case's subscribers (A, B, C under owners O1, O2) and the 20 written here
+    users = 20 + len({"O1", "O2"})
+    assert (md["numbers"], md["unreadable_ages"], md["unreadable_sexes"]) == (users + 1, 1, 2)
+    assert md["values"] == [{"attribute": "sex", "value": "U", "numbers": 2},
+                            {"attribute": "age", "value": "34.5", "numbers": 1}]
+    assert "sex 'U' (2)" in md["check_first"] and "{sex: {U: null}}" in md["check_first"]
+    assert not checks[("subscribers", "quarantine_share")].metadata.get("check_first")
+    con = duckdb.connect(str(StudyConfig.load(study).duckdb_path), read_only=True)
+    assert con.execute("SELECT count(*), count(sex), count(age) FROM subscribers").fetchone() == (
+        users, users - 2, users - 1)
+    con.close()
+
+    _remap(tmp_path / "operator", "subscribers", recode={"sex": {"U": None}})
+    check = _ingestion_checks(study)[("subscribers", "readable_attributes")]
+    assert [v["attribute"] for v in check.metadata["values"].value] == ["age"]
+
+    coded = [(*r[:3], "1" if i % 2 else "2", *r[4:]) for i, r in enumerate(rows)]
+    _write(tmp_path / "operator" / "subs.csv", SUBS_HEADER, [*SUBS, *coded])
+    check = _ingestion_checks(study)[("subscribers", "readable_attributes")]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+
+    _remap(tmp_path / "operator", "subscribers", recode={"sex": {"1": "M", "2": "F"},
+                                                         "age": {"34.5": "34"}})
+    check = _ingestion_checks(study)[("subscribers", "readable_attributes")]
+    assert check.passed and check.metadata["judged"].value == users + 1
+
+
 def test_numbers_in_other_columns_are_never_shown(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """A number written with separators in a time, age, sex or province column (a column mapped
-    by mistake) is shown in no quarantine record, a province holding one is a bad attribute
-    (never stored), so is a province or user type holding the row's own owner id, and a header
+    by mistake) is shown in no quarantine record nor count of unreadable values, a province
+    holding one is a bad attribute (never stored), so is a province or user type holding the
+    row's own owner id, and a header
     line repeated inside a file (``cat`` of daily files whose columns are named as the
     contract's) is no raw identifier: the privacy checks pass."""
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
@@ -1513,8 +1574,12 @@ def test_numbers_in_other_columns_are_never_shown(tmp_path: Path,
     con = duckdb.connect(str(StudyConfig.load(study).duckdb_path), read_only=True)
     got = con.execute("SELECT source, reason, record FROM quarantine ORDER BY ALL").fetchall()
     assert [r[:2] for r in got] == [("landed_calls", "bad_timestamp")] * 3 + [
-        ("subscribers", "bad_attribute")] * 5
+        ("subscribers", "bad_attribute")] * 3
     assert not [r for r in got for w in written if w in r[2] or "1234" in r[2]]
+    # the age and the sex holding a number are unreadable: unknown, counted by their length
+    assert con.execute("SELECT attribute, value, numbers FROM unreadable_attributes_subscribers "
+                       "ORDER BY ALL").fetchall() == [
+        ("age", "<redacted: 14 characters>", 1), ("sex", "<redacted: 13 characters>", 1)]
     assert not [r for r in got if "k000" in r[2].lower()]
     assert con.execute("SELECT count(*) FROM subscribers WHERE birth_province LIKE '%1234%'"
                        ).fetchone()[0] == 0
@@ -2187,8 +2252,8 @@ def test_canonical_phone_numbers(text: str, cc: str | None, digits: int | list[i
 
 def test_ages_from_a_birth_year_or_date(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``birth_year`` (a year or a date) gives the whole years of age on the study month's first
-    day (2016-09-01, counted by hand); an unreadable one, or an age outside 0..120, is a bad
-    attribute whose record shows the value's form, never the date."""
+    day (2016-09-01, counted by hand); an unreadable one, or an age outside 0..120, is an
+    unknown age, counted by the value's form, never the date."""
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
     study, _ = _setup(tmp_path, Case("birth"))
     src = tmp_path / "operator"
@@ -2205,10 +2270,11 @@ def test_ages_from_a_birth_year_or_date(tmp_path: Path, monkeypatch: pytest.Monk
     con, stats = _ingest(study)
     ages = {o: _sub(con, o, "age") for o in ("O1", "O2", "O3", "O4", "O5", "O8", "O9")}
     assert ages == {"O1": 30, "O2": 25, "O3": 23, "O4": 24, "O5": 30, "O8": None, "O9": 29}
-    assert stats["subscribers"].quarantined_by_reason == {"bad_attribute": 3}
-    shown = sorted(json.loads(r)["birth_year"] for (r,) in con.execute(
-        "SELECT record FROM quarantine WHERE source = 'subscribers'").fetchall())
-    assert shown == ["99 aaaaa 9999", "99/99/9999", "9999"]
+    assert [_sub(con, o, "age") for o in ("O6", "O7", "O10")] == [None] * 3  # kept, unknown
+    assert stats["subscribers"].quarantined_by_reason == {}
+    shown = con.execute("SELECT value, numbers FROM unreadable_attributes_subscribers "
+                        "WHERE attribute = 'age' ORDER BY ALL").fetchall()
+    assert shown == [("99 aaaaa 9999", 1), ("99/99/9999", 1), ("9999", 1)]
     # a file with an age column mapped: a column named birth_year beside it is not read
     _write(src / "subs.csv", "msisdn,owner,years,birth_year,local",
            [("13800000100", "O1", "", "86", "true"), ("13800000101", "O2", "41", "1900", "true")])

@@ -39,7 +39,7 @@ SUBSCRIBERS = [
     ("13800000003", "OWNER-B", "25", "F", "Anhui", "true", "regular"),
     ("13800000004", "OWNER-C", "41", "F", "Henan", "false", "delivery"),
     ("", "OWNER-D", "20", "F", "Anhui", "true", "regular"),  # missing_id
-    ("13800000005", "OWNER-E", "old", "M", "Anhui", "true", "regular"),  # bad_attribute
+    ("13800000005", "OWNER-E", "old", "M", "Anhui", "maybe", "regular"),  # bad_attribute
     ("13800000003", "OWNER-F", "33", "M", "Jiangsu", "true", "regular"),  # duplicate_number
     ("1.38E+10", "OWNER-G", "33", "M", "Jiangsu", "true", "regular"),  # rounded_id
 ]
@@ -386,6 +386,7 @@ def test_ingestion_assets_and_checks(user_data: Path, env: None) -> None:
         ("subscribers", "no_raw_identifiers"), ("subscribers", "has_users"),
         ("subscribers", "province_spellings"), ("subscribers", "owner_numbers"),
         ("subscribers", "user_types"), ("subscribers", "ages"), ("subscribers", "sexes"),
+        ("subscribers", "readable_attributes"),
         ("subscribers", "unnamed_provinces"), ("subscribers", "local_numbers"),
         ("estates", "price_scale"),
         ("landed_calls", "no_raw_identifiers"), ("landed_calls", "calendar_coverage"),

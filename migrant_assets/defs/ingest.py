@@ -35,6 +35,7 @@ from migrant_assets.ingest import (
     STAMPED_APART_FIX,
     UNLINKED_FIX,
     UNNAMED_PROVINCE_FIX,
+    UNREADABLE_ATTRIBUTES_FIX,
     USER_TYPES_FIX,
     IngestStats,
     birth_provinces,
@@ -57,6 +58,7 @@ from migrant_assets.ingest import (
     row_accounting,
     source_kind,
     subscriber_counts,
+    unreadable_attributes,
     user_types,
 )
 
@@ -470,6 +472,28 @@ def subscribers_sexes(study: StudyResource) -> dg.AssetCheckResult:
                    None if judged else "no user has a sex", dg.AssetCheckSeverity.WARN,
                    check_first=None if ok else
                    f"{male} of {judged} users with a sex are male: {SEXES_FIX}")
+
+
+@dg.asset_check(asset=subscribers, name="readable_attributes", pool=DUCKDB_POOL,
+                description="Every age and sex given is read: one that is not (a sex U, an age "
+                "34.5 or -1) is stored as unknown and its subscriber kept (warns naming the "
+                "values; fails from thresholds.quarantine_error_share of the numbers, a code "
+                "the mapping does not recode). Judges the accepted subscriber numbers.")
+def subscribers_readable_attributes(study: StudyResource) -> dg.AssetCheckResult:
+    with study.connect() as con:
+        out = unreadable_attributes(con)
+    ages, sexes, judged = out["unreadable_ages"], out["unreadable_sexes"], out["numbers"]
+    values = out["values"]
+    shown = ", ".join(f"{v['attribute']} {v['value']!r} ({v['numbers']})" for v in values[:10])
+    counts = " and ".join(f"{n} numbers' {what}" for n, what in ((ages, "age"), (sexes, "sex"))
+                          if n)
+    fix = (f"{counts} could not be read ({shown}{', ...' if len(values) > 10 else ''}): "
+           f"{UNREADABLE_ATTRIBUTES_FIX}")
+    error = max(ages, sexes) >= study.config.thresholds.quarantine_error_share * judged
+    return verdict(not values, judged, {**out, "values": values[:10]},
+                   None if judged else "no subscriber number",
+                   dg.AssetCheckSeverity.ERROR if error else dg.AssetCheckSeverity.WARN,
+                   check_first=fix if values else None)
 
 
 @dg.asset_check(asset=subscribers, name="user_types", pool=DUCKDB_POOL,

@@ -16,6 +16,13 @@ CREATE TABLE IF NOT EXISTS user_types_subscribers (
     numbers BIGINT NOT NULL,
     is_service BOOLEAN NOT NULL
 );
+-- Written by subscribers: the ages and sexes given on accepted rows but unreadable (stored as
+-- unknown), per value as a quarantine record shows it, for the readable_attributes check.
+CREATE TABLE IF NOT EXISTS unreadable_attributes_subscribers (
+    attribute VARCHAR NOT NULL,
+    value VARCHAR,
+    numbers BIGINT NOT NULL
+);
 -- Written by subscribers.
 CREATE TABLE IF NOT EXISTS number_owner (
     number_id BIGINT,
@@ -162,6 +169,11 @@ COMMENT ON COLUMN user_types_subscribers.user_type IS
 COMMENT ON COLUMN user_types_subscribers.numbers IS 'Accepted numbers of that type.';
 COMMENT ON COLUMN user_types_subscribers.is_service IS
     'Listed in thresholds.service_user_types: its numbers are service numbers.';
+COMMENT ON COLUMN unreadable_attributes_subscribers.attribute IS '''age'' or ''sex''.';
+COMMENT ON COLUMN unreadable_attributes_subscribers.value IS
+    'The value as given (a birth date: its form; text that may be an identifier: its length).';
+COMMENT ON COLUMN unreadable_attributes_subscribers.numbers IS
+    'Accepted numbers whose attribute was that value, stored as unknown.';
 COMMENT ON COLUMN number_owner.number_id IS 'Pseudonymised phone number of an operator subscriber.';
 COMMENT ON COLUMN number_owner.user_id IS 'The owner (subscribers.user_id) of the number.';
 COMMENT ON COLUMN cells.cell_id IS 'Cell tower id as given (not an identifier of a person).';

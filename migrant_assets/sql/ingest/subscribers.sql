@@ -1,7 +1,10 @@
 -- Validate, pseudonymise and merge subscribers by owner (SPEC §1, §3). Input: raw_subscribers
 -- (contract.read_table: identifiers canonical, null tokens NULL). Output: temp table
 -- judged_subscribers (every row with its reason, NULL when accepted). Without an owner_id
--- column ($has_owner false) each number is its own owner.
+-- column ($has_owner false) each number is its own owner. An age or sex given but unreadable
+-- (age_unreadable, sex_unreadable) is unknown (NULL) on a row kept: neither decides a label,
+-- and the readable_attributes check counts them; an unreadable local flag, which decides the
+-- labels, is a bad_attribute.
 CREATE OR REPLACE TEMP TABLE typed_subscribers AS
 SELECT
     _file,
@@ -35,6 +38,10 @@ SELECT
     coalesce(lower(user_type), 'regular') AS user_type,
     age AS age_text,
     birth_year AS birth_text,
+    -- a birth date is personal data: only its form is ever shown (1986-03-12 as 9999-99-99,
+    -- 12 March 1986 as 99 aaaaa 9999)
+    left(regexp_replace(regexp_replace(birth_year, '[0-9]', '9', 'g'), '[^9 /.:-]', 'a', 'g'),
+        64) AS birth_form,
     sex AS sex_text,
     is_local_number AS local_text,
     -- an identifier a spreadsheet rounded (canonical.sql marks it '~'): rounded_id
@@ -55,7 +62,8 @@ FROM (
 
 CREATE OR REPLACE TEMP TABLE judged_subscribers AS
 SELECT
-    * EXCLUDE (reason),
+    * EXCLUDE (reason, age),
+    CASE WHEN NOT age_unreadable THEN age END AS age,
     CASE
         WHEN reason IS NOT NULL THEN reason
         WHEN row_number() OVER (PARTITION BY number_id, reason IS NULL ORDER BY _file, _row) > 1
@@ -64,13 +72,13 @@ SELECT
 FROM (
     SELECT
         *,
+        coalesce(age_text, birth_text) IS NOT NULL AND coalesce(age NOT BETWEEN 0 AND 120, true)
+            AS age_unreadable,
+        sex_text IS NOT NULL AND sex IS NULL AS sex_unreadable,
         CASE
             WHEN number_id IS NULL OR user_id IS NULL THEN 'missing_id'
             WHEN rounded THEN 'rounded_id'
-            WHEN (coalesce(age_text, birth_text) IS NOT NULL
-                AND (age IS NULL OR age NOT BETWEEN 0 AND 120))
-                OR (sex_text IS NOT NULL AND sex IS NULL)
-                OR is_local_number IS NULL
+            WHEN is_local_number IS NULL
                 -- a number in the province column mapped by mistake (7 or more digits): the
                 -- province is stored, so it is never one
                 OR length(regexp_replace(coalesce(birth_province, ''), '[^0-9]', '', 'g')) >= 7

@@ -1,8 +1,8 @@
--- Replace the subscribers, their number -> owner map, their user types, their quarantined rows
--- and their row accounting (after subscribers.sql and rejected_lines.sql; inside one
--- transaction). One user per owner: each attribute from the owner's first row in file order
--- that has one (the same whatever the pseudonymisation key), service if any number is a
--- service number, local if any number is local.
+-- Replace the subscribers, their number -> owner map, their user types, their unreadable ages
+-- and sexes, their quarantined rows and their row accounting (after subscribers.sql and
+-- rejected_lines.sql; inside one transaction). One user per owner: each attribute from the
+-- owner's first row in file order that has one (the same whatever the pseudonymisation key),
+-- service if any number is a service number, local if any number is local.
 DELETE FROM number_owner;
 INSERT INTO number_owner SELECT number_id, user_id FROM judged_subscribers WHERE reason IS NULL;
 DELETE FROM subscribers;
@@ -27,6 +27,19 @@ SELECT
 FROM judged_subscribers
 WHERE reason IS NULL
 GROUP BY ALL;
+DELETE FROM unreadable_attributes_subscribers;
+INSERT INTO unreadable_attributes_subscribers
+SELECT attribute, value, count(*)
+FROM (
+    SELECT 'age' AS attribute, coalesce(safe_code(age_text), birth_form) AS value
+    FROM judged_subscribers
+    WHERE reason IS NULL AND age_unreadable
+    UNION ALL
+    SELECT 'sex', safe_code(sex_text)
+    FROM judged_subscribers
+    WHERE reason IS NULL AND sex_unreadable
+)
+GROUP BY ALL;
 DELETE FROM quarantine_subscribers;
 INSERT INTO quarantine_subscribers
 SELECT
@@ -35,10 +48,7 @@ SELECT
     _row,
     CAST(to_json({
         number: number_id, owner_id: user_id, age: safe_code(age_text),
-        -- a birth date is personal data: only its form is shown (1986-03-12 as 9999-99-99,
-        -- 12 March 1986 as 99 aaaaa 9999)
-        birth_year: left(regexp_replace(regexp_replace(birth_text, '[0-9]', '9', 'g'),
-            '[^9 /.:-]', 'a', 'g'), 64),
+        birth_year: birth_form,
         sex: safe_code(sex_text),
         birth_province: CASE
             WHEN province_is_id THEN '<redacted: ' || length(birth_province) || ' characters>'
