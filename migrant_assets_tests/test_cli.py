@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from migrant_assets.cli import explain, main
+from migrant_assets.config import StudyConfig
 from migrant_assets.contract import DataContract
 from migrant_assets.errors import InputError, MappingError
 from migrant_assets_tests.extracts import SHANGHAI
@@ -52,6 +53,27 @@ def test_missing_mapping_stops_before_any_run(environment, capsys, verbose):
     assert str(mapping) in paragraph and "Fix:" in paragraph
     assert ("Traceback" in err) is verbose
     assert "fold_users" not in out  # no run started
+
+
+def test_a_study_config_is_parsed_once_per_text(tmp_path, monkeypatch):
+    """``StudyConfig.load`` reads the file each time (every asset step does): the same text
+    gives the config parsed before, an edited file its new values, and the working directory
+    and ``MIGRANT_ASSETS_WORKDIR`` are honoured as before."""
+    monkeypatch.delenv("MIGRANT_ASSETS_WORKDIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "study.yaml"
+    path.write_text("workdir: w\nthresholds: {min_group_size: 7}\n")
+    first = StudyConfig.load(path)
+    assert StudyConfig.load(path) is first and first.thresholds.min_group_size == 7
+    assert first.workdir == (tmp_path / "w").resolve()
+    path.write_text("workdir: w\nthresholds: {min_group_size: 9}\n")
+    assert StudyConfig.load(path).thresholds.min_group_size == 9
+    monkeypatch.setenv("MIGRANT_ASSETS_WORKDIR", str(tmp_path / "elsewhere"))
+    assert StudyConfig.load(path).workdir == tmp_path / "elsewhere"
+    monkeypatch.delenv("MIGRANT_ASSETS_WORKDIR")
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    assert StudyConfig.load(path).workdir == (tmp_path / "sub" / "w").resolve()
 
 
 def test_invalid_study_config_is_one_paragraph(environment, capsys):
