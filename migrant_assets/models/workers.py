@@ -7,17 +7,14 @@ model does not depend on the process it was fit in."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
-from contextlib import contextmanager
 from typing import Any
 
 from joblib.externals.loky import get_reusable_executor
 
 #: Set once :func:`executor` has started the worker processes in this process.
 _STARTED = threading.Event()
-#: Set while :func:`kept` holds the worker processes for the assets run in this process.
-_KEPT = threading.Event()
 
 
 def executor(n_jobs: int) -> Executor:
@@ -30,24 +27,10 @@ def release_workers() -> None:
     """Stop the fits' worker processes, once an asset has fit what it fits (every window of a
     run of ``departure_models``, the integration study's regressions): idle, they would hold
     about 300 MB each until their idle timeout (300 s), through the rest of the main job
-    (docs/scale.md), and a Dagster step worker's exit would wait for it. Inside :func:`kept`,
-    they stay until it ends."""
-    if _STARTED.is_set() and not _KEPT.is_set():
+    (docs/scale.md), and a Dagster step worker's exit would wait for it."""
+    if _STARTED.is_set():
         get_reusable_executor().shutdown(wait=True)
         _STARTED.clear()
-
-
-@contextmanager
-def kept() -> Iterator[None]:
-    """Keep the worker processes from one asset to the next while the assets run one after
-    another in this process (``migrant-assets demo``): each model asset would otherwise start
-    them anew (1.5 s of the main job each, docs/scale.md). Stopped when it ends."""
-    _KEPT.set()
-    try:
-        yield
-    finally:
-        _KEPT.clear()
-        release_workers()
 
 
 def submit(fn: Callable[..., Any], args: tuple, n_jobs: int) -> Future:
