@@ -357,11 +357,13 @@ def _check_named_datum(table: str, src: TableSource, where: str) -> None:
         for column in _file_columns(src, name):
             named = named_datum(column)
             if named is not None and named != src.crs:
+                fix = (f"leave out {table}.crs (WGS-84 is the default) when the column "
+                       f"holds WGS-84 degrees, as its name says" if named == WGS84 else
+                       f"set {table}: {{crs: {named}}} (the coordinates are turned into "
+                       "WGS-84), or map the file's WGS-84 columns")
                 raise MappingError(
                     f"{table}.columns maps {name} to {column!r}, a {named} coordinate by its "
-                    f"name, but {table}.crs is {src.crs}", where,
-                    f"set {table}: {{crs: {named}}} (the coordinates are turned into WGS-84), "
-                    "or map the file's WGS-84 columns")
+                    f"name, but {table}.crs is {src.crs}", where, fix)
 
 
 class DataContract(_Model):
@@ -1157,7 +1159,8 @@ def _refuse_misread_parquet(con: duckdb.DuckDBPyConnection, files: list[Path], t
 
 
 #: A column name as a header writes one: not data read as a header (a file without one).
-_HEADER_NAME = re.compile(r"[A-Za-z_\u4e00-\u9fff][\w .()/%#\-\u4e00-\u9fff]{0,63}")
+_HEADER_NAME = re.compile(
+    r"[A-Za-z_\u4e00-\u9fff][\w .()/%#:\-\u4e00-\u9fff\u3000-\u303f\uff01-\uff5e]{0,63}")
 
 
 def _file_column_names(present: dict[str, tuple[str, str]]) -> list[str]:

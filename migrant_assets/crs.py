@@ -27,6 +27,8 @@ WGS84 = "wgs84"
 #: The named datums besides WGS-84 (the mapping's words, lower case; the module docstring says
 #: what uses them).
 CHINESE_DATUMS = ("gcj02", "bd09")
+#: Other names of those datums: Baidu's API calls its degrees bd09ll, GCJ-02's gcj02ll.
+DATUM_ALIASES = {"bd09ll": "bd09", "gcj02ll": "gcj02"}
 _EPSG = re.compile(r"^EPSG:\d{4,6}$")
 
 # GCJ-02's public forward formula: the Krasovsky 1940 ellipsoid and its offset polynomials.
@@ -44,6 +46,8 @@ def normalise(crs: str) -> str:
         return WGS84
     if word in CHINESE_DATUMS:
         return word
+    if word in DATUM_ALIASES:  # Baidu's own names of its coordinates (its API's coordtype)
+        return DATUM_ALIASES[word]
     code = crs.strip().upper().replace(" ", "")
     if _EPSG.match(code):
         _transformer(code)  # raises for a code pyproj does not know
@@ -146,8 +150,8 @@ def to_wgs84(lat: np.ndarray, lon: np.ndarray, crs: str) -> tuple[np.ndarray, np
 
 
 #: Words in a column's name that say which datum it holds (``lat_bd09``, ``gcj_lng``, ``baidu_x``).
-_DATUM_WORDS = {"bd09": re.compile(r"bd[_-]?09|baidu", re.I),
-                "gcj02": re.compile(r"gcj|amap|gaode|mars", re.I),
+_DATUM_WORDS = {"bd09": re.compile(r"bd[_-]?09|baidu|百度", re.I),
+                "gcj02": re.compile(r"gcj|amap|gaode|mars|高德|火星", re.I),
                 WGS84: re.compile(r"wgs", re.I)}
 
 

@@ -15,7 +15,8 @@ import functools
 import hashlib
 import io
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -134,14 +135,17 @@ REASON_FIXES: dict[str, str] = {
     "outside_bbox": "lat and lon swapped, coordinates written as integers (micro-degrees, "
                     "without the decimal point) or in a projection (metres: set the table's "
                     "crs, e.g. crs: 'EPSG:32651' for UTM zone 51N; docs/data_contract.md, "
-                    "Coordinates), or the city's bbox in the study config",
+                    "Coordinates), points at 0, 0 (a geocoder that found no place: "
+                    "nothing to recover), or the city's bbox in the study config",
     "bad_price": "thresholds.min_price_per_sqm and max_price_per_sqm (100 to 1,000,000 by "
                  "default: set them for a currency other than yuan, with city.currency), the "
                  "price column, decimal_separator, thousands (65,860), and the unit (a price "
                  "per m² in 万 yuan, 6.5 for 65,000: multiply it in the export)",
-    "duplicate_id": "overlapping files, or a file listing an id more than once (an antenna "
-                    "moved, an estate priced twice: the first row in file order is kept; "
-                    "keep the row that holds for the study month)",
+    "duplicate_id": "overlapping files, or a file listing an id more than once (the first "
+                    "row in file order is kept): an antenna that moved or an estate priced "
+                    "twice (keep the row that holds for the study month), or a file of "
+                    "listings, one row per flat sold or let (aggregate it to one row per "
+                    "estate, e.g. the median price per m²)",
 }
 
 
@@ -682,6 +686,42 @@ PRICE_SCALE_FIX = ("price_per_sqm must be a price per m² in whole units of the 
                    "万 yuan (6.5 for 65,000), a total price per flat, or thousands written "
                    "165.860 without csv thousands ('.' read it too low): convert the column or "
                    "set csv thousands")
+
+
+#: Words in the name of the column mapped to price_per_sqm that say it holds something else: a
+#: rent, a monthly or total figure, a price in 万 (the price_scale check).
+NOT_A_PRICE_PER_SQM = re.compile(r"rent|lease|month|total|wan\b|租|月|总|万", re.IGNORECASE)
+
+
+def price_column_doubt(columns: Sequence[str]) -> str | None:
+    """Why the file columns mapped to ``price_per_sqm`` may not hold a sale price per m² (their
+    names speak of a rent, a month, a total or 万: ``rent_cny_month``), or None."""
+    doubtful = [c for c in columns if NOT_A_PRICE_PER_SQM.search(c)]
+    if not doubtful:
+        return None
+    return (f"the column mapped to price_per_sqm is named {doubtful[0]!r}, which reads as a "
+            "rent, a monthly or total figure or a price in 万, not a sale price per m² (SPEC "
+            "§5): map the estates' price per m² (rents and totals fall within the usual range "
+            "of a price per m², so nothing else can tell)")
+
+
+#: The duplicates_agree check: what a place listed with other values means, and what to do.
+DUPLICATES_AGREE_FIX = ("the first row in file order is kept: for an antenna that moved within "
+                        "the month or an estate priced twice, keep the row that holds for the "
+                        "study month; a file of listings (one row per flat sold or let) is "
+                        "aggregated to one row per estate first (e.g. the median price per m²)")
+
+
+def conflicting_duplicates(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, Any]:
+    """The ids of ``table`` (cells or estates) listed more than once with other coordinates or
+    another price than the kept row (``sql/ingest/conflicting_duplicates.sql``): ``places``,
+    ``duplicate_rows``, ``differing_rows``, ``differing_ids`` and up to 5 ``examples``."""
+    if table not in ("cells", "estates"):
+        raise ValueError(f"not a point table: {table}")
+    return first_row(run_sql(con, "ingest/conflicting_duplicates.sql",
+                             {"id_column": "cell_id" if table == "cells" else "estate_id"},
+                             identifiers={"quarantine": f"quarantine_{table}",
+                                          "places": table}))
 
 
 #: What to do when birth provinces name no province (the unnamed_provinces check).

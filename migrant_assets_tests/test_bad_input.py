@@ -1680,6 +1680,73 @@ def test_prices_off_the_usual_scale_are_named(tmp_path: Path,
     assert _ingestion_checks(study)[("estates", "price_scale")].passed
 
 
+def test_a_rent_mapped_as_the_price_per_sqm_is_named(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Shanghai flat's monthly rent (6,300 yuan) lies within the usual range of a price per
+    m², so only the name of the column mapped to it can tell: the price_scale check warns
+    naming it, and passes once a sale price per m² is mapped."""
+    import dagster as dg
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    study, _ = _setup(tmp_path, Case("rent"))
+    src = tmp_path / "operator"
+    _write(src / "prices.csv", "xiaoqu,lat,lon,rent_cny_month,price_per_m2",
+           [(f"X{i}", "31.25", "121.45", str(r), str(p))
+            for i, (r, p) in enumerate(((5200, 48000), (6300, 52000), (7400, 61000)))])
+    _remap(src, "estates", columns={"estate_id": "xiaoqu", "lat": "lat", "lon": "lon",
+                                    "price_per_sqm": "rent_cny_month"})
+    check = _ingestion_checks(study)[("estates", "price_scale")]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["median_price"].value == 6300.0
+    assert "named 'rent_cny_month', which reads as a rent" in check.metadata["check_first"].value
+    _remap(src, "estates", columns={"estate_id": "xiaoqu", "lat": "lat", "lon": "lon",
+                                    "price_per_sqm": "price_per_m2"})
+    assert _ingestion_checks(study)[("estates", "price_scale")].passed
+
+
+@pytest.mark.parametrize(("column", "doubtful"), [
+    ("rent_cny_month", True), ("monthly_rent", True), ("total_price_wan", True), ("租金", True),
+    ("总价", True), ("单价(万/平)", True), ("price_per_m2", False), ("unit_price", False),
+    ("均价", False), ("price_per_sqm", False)])
+def test_price_column_names_that_say_another_quantity(column: str, doubtful: bool) -> None:
+    from migrant_assets.ingest import price_column_doubt
+
+    assert (price_column_doubt([column]) is not None) is doubtful
+
+
+def test_places_listed_twice_with_other_values_are_named(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """An estate listed again with another price (a file of listings) or a cell with other
+    coordinates (an antenna that moved) keeps its first row, and the duplicates_agree check
+    warns naming it; a row listed again as it was is a copy, which it does not name. A
+    geocoder's 8 decimals are shown in the quarantine record (they are no identifier)."""
+    import dagster as dg
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    study, _ = _setup(tmp_path, Case("listings", estates=[
+        ("X1", "31.25", "121.45", "50783"), ("X1", "31.25", "121.45", "53007"),
+        ("X1", "31.25", "121.45", "55200"), ("X2", "31.26", "121.46", "61000"),
+        ("X2", "31.26", "121.46", "61000"), ("X3", "39.90566208", "116.40566208", "61000")]))
+    checks = _ingestion_checks(study)
+    check = checks[("estates", "duplicates_agree")]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    md = {k: v.value for k, v in check.metadata.items()}
+    assert (md["duplicate_rows"], md["differing_rows"], md["differing_ids"],
+            md["examples"]) == (3, 2, 1, ["X1"])
+    assert "a file of listings" in md["check_first"]
+    assert checks[("cells", "duplicates_agree")].passed
+    con = duckdb.connect(str(StudyConfig.load(study).duckdb_path), read_only=True)
+    assert con.execute("SELECT price_per_sqm FROM estates WHERE estate_id = 'X1'"
+                       ).fetchall() == [(50783.0,)]  # the first row in file order
+    records = [json.loads(r) for (r,) in con.execute(
+        "SELECT record FROM quarantine_estates ORDER BY row_number").fetchall()]
+    assert [r.get("differs_from_kept") for r in records] == [True, True, False, None]
+    assert (records[-1]["lat"], records[-1]["lon"]) == ("39.90566208", "116.40566208")
+    con.close()
+
+
 def test_a_recode_that_makes_two_sexes_one_is_named(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A Spanish export's sex H (hombre) / M (mujer), recoded H: M only, makes every user male
@@ -2145,6 +2212,20 @@ def test_seconds_since_the_start_and_minus_one_for_a_missed_call(
     # event_type on a column of its own: an SMS would be read as a call without a call list
     _remap(src, "calls", columns={"start_ts": "timestamp", "event_type": "caller"})
     with pytest.raises(MappingError, match="event_types lists no call value"):
+        _ingest(study)
+
+
+def test_a_missing_column_names_a_pivot_tables_headers(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Column names an Excel pivot table writes (``平均值项:lat``, full-width punctuation) are
+    names, shown as they are when a mapped column is missing, not hidden as data."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("pivot"))
+    src = tmp_path / "operator"
+    _write(src / "prices.csv", "行标签,平均值项:lat,平均值项:lng,平均值项：per_meter",
+           [("X1", "31.25", "121.45", "52000")])
+    with pytest.raises(MappingError, match=r"it has \['行标签', '平均值项:lat', '平均值项:lng', "
+                       r"'平均值项：per_meter'\]"):
         _ingest(study)
 
 

@@ -111,6 +111,10 @@ def test_names_of_systems() -> None:
             normalise(bad)
     assert [named_datum(c) for c in ("lat_bd09", "LNG_GCJ02", "baidu_y", "lat_wgs84", "lat",
                                      "y")] == ["bd09", "gcj02", "bd09", "wgs84", None, None]
+    # Baidu's API names of its degrees, and Chinese column names of the services' coordinates
+    assert [normalise(w) for w in ("bd09ll", "BD09LL", "gcj02ll")] == ["bd09", "bd09", "gcj02"]
+    assert [named_datum(c) for c in ("百度纬度", "高德经度", "火星坐标_lng", "纬度")] == [
+        "bd09", "gcj02", "gcj02", None]
 
 
 def _mapping(tmp_path: Path, cells: dict, estates: dict) -> Path:
@@ -131,6 +135,12 @@ def test_the_mapping_names_its_system(tmp_path: Path) -> None:
     with pytest.raises(MappingError, match="is not known"):
         DataContract.load(_mapping(tmp_path, {"path": "c.csv", "crs": "baidu"},
                                    {"path": "e.csv"}))
+    # a WGS-84 column told it is BD-09: the fix is to leave crs out, not to map WGS-84 columns
+    wgs = {"path": "e.csv", "crs": "bd09", "columns": {"lat": "lat_wgs84", "lon": "lon_wgs84"}}
+    with pytest.raises(MappingError) as e:
+        DataContract.load(_mapping(tmp_path, {"path": "c.csv"}, wgs))
+    assert "a wgs84 coordinate by its name" in str(e.value)
+    assert "leave out estates.crs" in str(e.value) and "map the file's WGS-84" not in str(e.value)
     contract = DataContract.load(_mapping(tmp_path, {"path": "c.csv", "crs": "EPSG:32651"},
                                           {**named, "crs": "BD-09"}))
     assert (contract.cells.crs, contract.estates.crs, contract.calls.crs) == \

@@ -388,9 +388,19 @@ def test_ingestion_assets_and_checks(user_data: Path, env: None) -> None:
         ("subscribers", "user_types"), ("subscribers", "ages"), ("subscribers", "sexes"),
         ("subscribers", "readable_attributes"),
         ("subscribers", "unnamed_provinces"), ("subscribers", "local_numbers"),
-        ("estates", "price_scale"),
+        ("estates", "price_scale"), ("cells", "duplicates_agree"),
+        ("estates", "duplicates_agree"),
         ("landed_calls", "no_raw_identifiers"), ("landed_calls", "calendar_coverage"),
         ("landed_calls", "number_forms")}
+    # T1 is listed again 1.4 km away (the first row kept), E1 again as it was: only T1 is named
+    checks = {(e.asset_key.to_user_string(), e.check_name): e
+              for e in first.get_asset_check_evaluations()}
+    moved, copied = checks[("cells", "duplicates_agree")], checks[("estates", "duplicates_agree")]
+    assert not moved.passed and moved.severity == dg.AssetCheckSeverity.WARN
+    assert (moved.metadata["differing_ids"].value, moved.metadata["examples"].value) == (1, ["T1"])
+    assert "1 cells ids are listed again with other coordinates" in \
+        moved.metadata["check_first"].value
+    assert copied.passed and copied.metadata["duplicate_rows"].value == 1
     for table in REFERENCE:
         md = first.asset_materializations_for_node(table)[0].metadata
         assert md["dagster/table_name"].value == table

@@ -19,6 +19,7 @@ from migrant_assets.defs.resources import DUCKDB_POOL, StudyResource
 from migrant_assets.errors import InputError
 from migrant_assets.ingest import (
     AGE_0_FIX,
+    DUPLICATES_AGREE_FIX,
     EMPTY_SUBSCRIBERS_FIX,
     LOCAL_FLAG_FIX,
     NO_SUBSCRIBER_FIX,
@@ -42,6 +43,7 @@ from migrant_assets.ingest import (
     calendar_coverage,
     calls_day_facts,
     check_first,
+    conflicting_duplicates,
     estate_prices,
     generate_city,
     identifier_scan,
@@ -52,6 +54,7 @@ from migrant_assets.ingest import (
     landing_summary,
     number_forms,
     owner_numbers,
+    price_column_doubt,
     province_spellings,
     quarantine_reasons,
     record_city,
@@ -376,15 +379,43 @@ def subscribers_province_spellings(study: StudyResource) -> dg.AssetCheckResult:
 def estates_price_scale(study: StudyResource) -> dg.AssetCheckResult:
     with study.connect() as con:
         out = estate_prices(con)
+    source = study.contract().source("estates")
+    mapped = source.columns.get("price_per_sqm", "price_per_sqm") if source else []
+    doubt = price_column_doubt([mapped] if isinstance(mapped, str) else mapped)
     floor = 10 * study.config.thresholds.min_price_per_sqm
     judged, median, below = out["estates"], out["median_price"], out["far_below_median"]
     problems = ([f"the median price per m² is {median:,.0f}, under {floor:,.0f}"]
                 if judged and median < floor else []) + (
         [f"{below} estates are priced under a tenth of the median ({median:,.0f})"]
         if below else [])
-    return verdict(not problems, judged, out, None if judged else "no estate",
-                   dg.AssetCheckSeverity.WARN,
-                   check_first=f"{'; '.join(problems)}: {PRICE_SCALE_FIX}" if problems else None)
+    hint = "; ".join([*([doubt] if doubt else []),
+                      *([f"{'; '.join(problems)}: {PRICE_SCALE_FIX}"] if problems else [])])
+    return verdict(not problems and not doubt, judged, out, None if judged else "no estate",
+                   dg.AssetCheckSeverity.WARN, check_first=hint or None)
+
+
+def _duplicates_check(asset: dg.AssetsDefinition, what: str) -> dg.AssetChecksDefinition:
+    """``duplicates_agree`` of cells or estates (:func:`conflicting_duplicates`)."""
+    table = asset.key.path[-1]
+
+    @dg.asset_check(asset=asset, name="duplicates_agree", pool=DUCKDB_POOL,
+                    description=f"An id listed more than once gives the same {what} each time "
+                    "(warns naming the ids listed with other values: the first row in file "
+                    "order is kept, which may not be the one that holds). Judges the ids kept.")
+    def _check(study: StudyResource) -> dg.AssetCheckResult:
+        with study.connect() as con:
+            out = conflicting_duplicates(con, table)
+        ids, rows = out["differing_ids"], out["differing_rows"]
+        fix = (f"{ids} {table} ids are listed again with other {what} ({rows} rows, e.g. "
+               f"{', '.join(map(repr, out['examples']))}): {DUPLICATES_AGREE_FIX}")
+        return verdict(ids == 0, out["places"], out, None if out["places"] else f"no {table}",
+                       dg.AssetCheckSeverity.WARN, check_first=fix if ids else None)
+
+    return _check
+
+
+cells_duplicates_agree = _duplicates_check(cells, "coordinates")
+estates_duplicates_agree = _duplicates_check(estates, "coordinates and price")
 
 
 @dg.asset_check(asset=subscribers, name="unnamed_provinces", pool=DUCKDB_POOL,

@@ -5,7 +5,11 @@ INSERT INTO cells SELECT id, lat_value, lon_value FROM judged_place WHERE reason
 DELETE FROM quarantine_cells;
 INSERT INTO quarantine_cells
 SELECT reason, _file, _row,
-    CAST(to_json({cell_id: safe_text(id), lat: safe_text(lat), lon: safe_text(lon)}) AS VARCHAR)
+    CAST(json_merge_patch(
+        to_json({cell_id: safe_text(id), lat: safe_coordinate(lat), lon: safe_coordinate(lon)}),
+        CASE WHEN reason = 'duplicate_id' THEN json_object('differs_from_kept', differs_from_kept)
+            ELSE '{}' END
+    ) AS VARCHAR)
 FROM judged_place
 WHERE reason IS NOT NULL;
 INSERT INTO quarantine_cells SELECT * FROM rejected_lines;

@@ -2,15 +2,22 @@
 -- Input: temp table place_values (place_values.sql), its coordinates in WGS-84 degrees.
 -- Output: temp table judged_place with the reason (NULL when accepted). NaN and infinite
 -- coordinates are bad coordinates; NaN and infinite prices, and prices below $min_price or
--- above $max_price are bad prices.
+-- above $max_price are bad prices. Of the valid rows of one id the first in file order is kept,
+-- the others are duplicate_id; differs_from_kept: such a row gives other coordinates or another
+-- price than the kept one (an antenna that moved, an estate priced twice, a file of listings),
+-- not a copy of it.
 CREATE OR REPLACE TEMP TABLE judged_place AS
 SELECT
-    * EXCLUDE (reason),
+    * EXCLUDE (row_reason),
     CASE
-        WHEN reason IS NOT NULL THEN reason
-        WHEN row_number() OVER (PARTITION BY id, reason IS NULL ORDER BY _file, _row) > 1
-            THEN 'duplicate_id'
-    END AS reason
+        WHEN row_reason IS NOT NULL THEN row_reason
+        WHEN row_number() OVER valid > 1 THEN 'duplicate_id'
+    END AS reason,
+    row_reason IS NULL AND row_number() OVER valid > 1 AND (
+        lat_value <> first_value(lat_value) OVER valid
+        OR lon_value <> first_value(lon_value) OVER valid
+        OR price_value IS DISTINCT FROM first_value(price_value) OVER valid
+    ) AS differs_from_kept
 FROM (
     SELECT
         *,
@@ -24,6 +31,7 @@ FROM (
                 OR lon_value NOT BETWEEN $min_lon AND $max_lon THEN 'outside_bbox'
             WHEN $has_price AND (price_value IS NULL OR NOT isfinite(price_value)
                 OR price_value < $min_price OR price_value > $max_price) THEN 'bad_price'
-        END AS reason
+        END AS row_reason
     FROM place_values
-);
+)
+WINDOW valid AS (PARTITION BY id, row_reason IS NULL ORDER BY _file, _row);
