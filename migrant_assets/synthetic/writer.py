@@ -128,15 +128,16 @@ class _Malformed:
 
 
 def _cells(geo: Geography, rng: np.random.Generator, bad: _Malformed) -> pa.Table:
-    """The cells, then three unused rows: one id twice (two places) and one outside the box."""
+    """The cells, then three unused rows: one id twice (a copy: the same place, so the
+    duplicates_agree check passes on the city) and one outside the box."""
     lat, lon = to_latlon(geo.cell_x, geo.cell_y)
     n = geo.n_cells
     ids = _ids("C", n + 2, 6)
     spare_lat, spare_lon = rng.uniform(31.0, 31.4, 2), rng.uniform(121.2, 121.7, 2)
     table = pa.table({
         "cell_id": np.concatenate([ids[:n], ids[[n, n]], ids[[n + 1]]]),
-        "lat": np.concatenate([lat, spare_lat, [29.9]]),
-        "lon": np.concatenate([lon, spare_lon, [121.5]]),
+        "lat": np.concatenate([lat, spare_lat[[0, 0]], [29.9]]),
+        "lon": np.concatenate([lon, spare_lon[[0, 0]], [121.5]]),
     })
     bad.add("cells.parquet", np.array([n, n + 1, n + 2]),
             np.array(["duplicate_id", "duplicate_id", "outside_bbox"]),
