@@ -414,6 +414,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"synthetic city '{cfg.source.preset}' (seed {cfg.source.seed}): "
               f"{cfg.synthetic_dir}", flush=True)
     from migrant_assets.defs.early_warning import GROUP as EARLY_WARNING_GROUP
+    from migrant_assets.models.workers import kept as kept_workers
     from migrant_assets.runs import main_plan, workdir_lock
 
     with workdir_lock(cfg.workdir):  # a second process on this DuckDB file gets a clear error
@@ -422,8 +423,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             _ = cfg.pseudonym_key  # and so does a missing or short key
         demo = _Demo(args.verbose)
         skipped = () if cfg.early_warning.enabled else (EARLY_WARNING_GROUP,)
-        for step in main_plan(demo.defs, skip_groups=skipped):
-            demo.step(step)
+        with kept_workers():  # the model assets run here one after another: one start
+            for step in main_plan(demo.defs, skip_groups=skipped):
+                demo.step(step)
     elapsed = f"{time.perf_counter() - t0:.0f} s"
     if demo.failed_runs:
         head = (f"\n{len(demo.failed_runs)} run(s) failed in {elapsed} "

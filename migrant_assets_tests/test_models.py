@@ -22,7 +22,7 @@ from migrant_assets.features import FEATURES
 from migrant_assets.models.classifiers import positive_scores
 from migrant_assets.models.departure import TABLE2
 from migrant_assets.models.metrics import f1_interval, share_interval
-from migrant_assets.models.workers import release_workers
+from migrant_assets.models.workers import executor, kept, release_workers
 from migrant_assets.reports.tables import departure_table_rows
 
 SEED = 11
@@ -778,6 +778,26 @@ def test_fits_in_parallel_processes_give_the_same_models(cfg):
     for (*key, scores), (*key2, scores2) in zip(*stored, strict=True):
         assert key == key2 and np.array_equal(scores, scores2), key  # the same stored models
     con.close()
+
+
+def test_workers_are_kept_between_assets_only_inside_kept():
+    """An asset releases the fits' worker processes when it is done; inside ``kept`` (the
+    demo's assets, run one after another in one process) the same processes serve the next
+    asset, and they stop when it ends."""
+    with kept():
+        first = executor(2)
+        assert first.submit(int, "1").result() == 1
+        release_workers()  # what each model asset does when its fits are done
+        assert executor(2) is first
+    second = executor(2)
+    assert second is not first and second.submit(int, "2").result() == 2
+    release_workers()
+    assert executor(2) is not second
+    with kept():
+        third = executor(2)
+        release_workers(kept_too=True)  # an asset with no room for idle workers
+        assert executor(2) is not third
+    release_workers()
 
 
 def test_tables_1_and_3_in_one_stream_equal_each_alone(run, cfg):

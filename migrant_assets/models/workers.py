@@ -7,14 +7,17 @@ model does not depend on the process it was fit in."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future
+from contextlib import contextmanager
 from typing import Any
 
 from joblib.externals.loky import get_reusable_executor
 
 #: Set once :func:`executor` has started the worker processes in this process.
 _STARTED = threading.Event()
+#: Set while :func:`kept` holds the worker processes for the assets run in this process.
+_KEPT = threading.Event()
 
 
 def executor(n_jobs: int) -> Executor:
@@ -23,14 +26,29 @@ def executor(n_jobs: int) -> Executor:
     return get_reusable_executor(max_workers=n_jobs)
 
 
-def release_workers() -> None:
+def release_workers(kept_too: bool = False) -> None:
     """Stop the fits' worker processes, once an asset has fit what it fits (every window of a
     run of ``departure_models``, the integration study's regressions): idle, they would hold
-    about 300 MB each until their idle timeout (300 s), through the rest of the main job
-    (docs/scale.md), and a Dagster step worker's exit would wait for it."""
-    if _STARTED.is_set():
+    about 230 MB each until their idle timeout (300 s), through the rest of the main job
+    (docs/scale.md), and a Dagster step worker's exit would wait for it. Inside :func:`kept`,
+    they stay until it ends, unless ``kept_too`` (an asset whose own peak leaves no room for
+    them)."""
+    if _STARTED.is_set() and (kept_too or not _KEPT.is_set()):
         get_reusable_executor().shutdown(wait=True)
         _STARTED.clear()
+
+
+@contextmanager
+def kept() -> Iterator[None]:
+    """Keep the worker processes from one asset to the next while the assets run one after
+    another in this process (``migrant-assets demo``): each model asset would otherwise start
+    them anew (1.5 s of the main job each, docs/scale.md). Stopped when it ends."""
+    _KEPT.set()
+    try:
+        yield
+    finally:
+        _KEPT.clear()
+        release_workers()
 
 
 def submit(fn: Callable[..., Any], args: tuple, n_jobs: int) -> Future:
