@@ -688,15 +688,22 @@ PRICE_SCALE_FIX = ("price_per_sqm must be a price per m² in whole units of the 
                    "set csv thousands")
 
 
-#: Words in the name of the column mapped to price_per_sqm that say it holds something else: a
-#: rent, a monthly or total figure, a price in 万 (the price_scale check).
-NOT_A_PRICE_PER_SQM = re.compile(r"rent|lease|month|total|wan\b|租|月|总|万", re.IGNORECASE)
+#: Words of the name of the column mapped to price_per_sqm that say it holds something else: a
+#: rent, a monthly or total figure, a price in 万 (the price_scale check). Latin words are
+#: whole words of the name (``current_price`` speaks of no rent), Chinese ones any part of it
+#: (月 alone is not one: 成交月份均价 is a month's average price).
+NOT_A_PRICE_WORDS = frozenset({"rent", "rents", "rental", "lease", "month", "monthly", "total",
+                               "wan"})
+NOT_A_PRICE_CHINESE = re.compile(r"租|总价|总额|每月|月租|万")
 
 
 def price_column_doubt(columns: Sequence[str]) -> str | None:
     """Why the file columns mapped to ``price_per_sqm`` may not hold a sale price per m² (their
     names speak of a rent, a month, a total or 万: ``rent_cny_month``), or None."""
-    doubtful = [c for c in columns if NOT_A_PRICE_PER_SQM.search(c)]
+    doubtful = [c for c in columns
+                if NOT_A_PRICE_WORDS & {w.lower() for w in  # snake_case and CamelCase words
+                                         re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", c)}
+                or NOT_A_PRICE_CHINESE.search(c)]
     if not doubtful:
         return None
     return (f"the column mapped to price_per_sqm is named {doubtful[0]!r}, which reads as a "
@@ -713,9 +720,9 @@ DUPLICATES_AGREE_FIX = ("the first row in file order is kept: for an antenna tha
 
 
 def conflicting_duplicates(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, Any]:
-    """The ids of ``table`` (cells or estates) listed more than once with other coordinates or
+    """The rows of ``table`` (cells or estates) that list an id again with other coordinates or
     another price than the kept row (``sql/ingest/conflicting_duplicates.sql``): ``places``,
-    ``duplicate_rows``, ``differing_rows``, ``differing_ids`` and up to 5 ``examples``."""
+    ``duplicate_rows``, ``differing_rows`` and up to 5 ``examples`` of their ids."""
     if table not in ("cells", "estates"):
         raise ValueError(f"not a point table: {table}")
     return first_row(run_sql(con, "ingest/conflicting_duplicates.sql",

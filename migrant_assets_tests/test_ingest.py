@@ -397,8 +397,8 @@ def test_ingestion_assets_and_checks(user_data: Path, env: None) -> None:
               for e in first.get_asset_check_evaluations()}
     moved, copied = checks[("cells", "duplicates_agree")], checks[("estates", "duplicates_agree")]
     assert not moved.passed and moved.severity == dg.AssetCheckSeverity.WARN
-    assert (moved.metadata["differing_ids"].value, moved.metadata["examples"].value) == (1, ["T1"])
-    assert "1 cells ids are listed again with other coordinates" in \
+    assert (moved.metadata["differing_rows"].value, moved.metadata["examples"].value) == (1, ["T1"])
+    assert "1 rows list a cells id again with other coordinates" in \
         moved.metadata["check_first"].value
     assert copied.passed and copied.metadata["duplicate_rows"].value == 1
     for table in REFERENCE:

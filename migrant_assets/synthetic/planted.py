@@ -10,7 +10,7 @@ NULL_CITY = "the null city: every group draws from the same behaviour, so no fin
 
 #: The generator version whose city :data:`NOT_PLANTED` describes (a test holds it equal to
 #: ``GENERATOR_VERSION``: a new version's findings are looked at again before its reasons ship).
-FOR_GENERATOR = "3.2"
+FOR_GENERATOR = "3.3"  # 3.3 moved an unused cell only: the findings are those of 3.2
 
 _CLOSE_GROUPS = ("ego network, call behaviour and housing are planted within a few F1 points of "
                  "each other; the fold test swings by 2-3 t between runs")

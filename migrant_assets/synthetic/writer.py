@@ -48,7 +48,7 @@ from migrant_assets.synthetic.presets import BLOCK_CALLS, PRESETS, Block, plan_b
 from migrant_assets.synthetic.seeding import permute, rng_for
 from migrant_assets.synthetic.social import build_ties
 
-GENERATOR_VERSION = "3.2"
+GENERATOR_VERSION = "3.3"  # 3.3: the cell listed twice is a copy
 UNKNOWN_CELL_ID = "C9999999"
 DEFECT_REASONS = np.array([reason for reason, _ in CALL_DEFECTS])
 DEFECT_DETAILS = np.array([detail for _, detail in CALL_DEFECTS])

@@ -188,13 +188,14 @@ CREATE OR REPLACE TEMP MACRO safe_code(t) AS list_transform(
         END
 )[1];
 
--- A coordinate a quarantine record may show: a decimal number of degrees (31.40566208, a
--- geocoder's 8 decimals, or 0) as written, so a point outside the study area can be told from
--- swapped or zero coordinates; any other text as safe_text.
+-- A coordinate a quarantine record may show: a decimal number of degrees with at most 9
+-- decimals (31.40566208, a geocoder's 8, or 0) as written, so a point outside the study area
+-- can be told from swapped or zero coordinates; any other text (more digits could be a number
+-- in a column mapped by mistake) as safe_text.
 CREATE OR REPLACE TEMP MACRO safe_coordinate(t) AS list_transform(
     [t], lambda x:
         CASE
-            WHEN regexp_full_match(trim(x), '-?[0-9]{1,3}([.,][0-9]+)?') THEN trim(x)
+            WHEN regexp_full_match(trim(x), '-?[0-9]{1,3}([.,][0-9]{1,9})?') THEN trim(x)
             ELSE safe_text(x)
         END
 )[1];

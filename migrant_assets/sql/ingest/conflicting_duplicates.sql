@@ -1,8 +1,8 @@
--- The ids a cells or estates file lists more than once with other coordinates or another price
--- than the kept row ($quarantine: quarantine_cells or quarantine_estates; places.sql marks
+-- The rows of a cells or estates file that list an id again with other coordinates or another
+-- price than the kept row ($quarantine: quarantine_cells or quarantine_estates; places.sql marks
 -- each duplicate_id record differs_from_kept), for the duplicates_agree check: the places kept,
--- the duplicate rows, those that differ, and up to 5 of their ids (place ids, as the records
--- show them), the most rows first.
+-- the duplicate rows, those that differ, and up to 5 of their ids as the records show them (an
+-- id of 7 or more digits by its length only, so ids are not counted), the most rows first.
 WITH duplicates AS (
     SELECT
         json_extract_string(record, '$.' || $id_column) AS id,
@@ -24,7 +24,6 @@ SELECT
     (SELECT count(*) FROM $places) AS places,
     (SELECT count(*) FROM duplicates) AS duplicate_rows,
     (SELECT count(*) FILTER (WHERE differs) FROM duplicates) AS differing_rows,
-    (SELECT count(*) FROM conflicting) AS differing_ids,
     coalesce(
         (SELECT list(id ORDER BY rank) FROM conflicting WHERE rank <= 5), []
     ) AS examples;

@@ -14,7 +14,7 @@ SELECT
         WHEN $has_owner AND owner_id IS NOT NULL THEN pseudonym('user', owner_id)
         WHEN NOT $has_owner AND number IS NOT NULL THEN pseudonym('user', number)
     END AS user_id,
-    -- an age is a whole number of years: '35.5' is a bad attribute, never rounded; or the whole
+    -- an age is a whole number of years: '35.5' is unreadable, never rounded; or the whole
     -- years from a birth year (1986) or birth date (1986-03-12, 19860312, 1986/03/12; a
     -- Parquet timestamp at midnight) to the study month's first day ($month_start)
     CASE
@@ -50,7 +50,9 @@ SELECT
     -- mistake, an account field): bad_attribute, and never stored or shown
     coalesce(lower(trim(birth_province)) IN (lower(owner_id), lower(number)), false)
         AS province_is_id,
-    coalesce(lower(trim(user_type)) IN (lower(owner_id), lower(number)), false) AS type_is_id
+    coalesce(lower(trim(user_type)) IN (lower(owner_id), lower(number)), false) AS type_is_id,
+    coalesce(lower(trim(age)) IN (lower(owner_id), lower(number))
+        OR lower(trim(sex)) IN (lower(owner_id), lower(number)), false) AS demographic_is_id
 FROM (
     SELECT
         *,
@@ -82,7 +84,7 @@ FROM (
                 -- a number in the province column mapped by mistake (7 or more digits): the
                 -- province is stored, so it is never one
                 OR length(regexp_replace(coalesce(birth_province, ''), '[^0-9]', '', 'g')) >= 7
-                OR province_is_id OR type_is_id
+                OR province_is_id OR type_is_id OR demographic_is_id
                 THEN 'bad_attribute'
         END AS reason
     FROM typed_subscribers

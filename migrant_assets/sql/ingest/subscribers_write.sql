@@ -47,9 +47,16 @@ SELECT
     _file,
     _row,
     CAST(to_json({
-        number: number_id, owner_id: user_id, age: safe_code(age_text),
+        number: number_id, owner_id: user_id,
+        age: CASE
+            WHEN demographic_is_id THEN '<redacted: ' || length(age_text) || ' characters>'
+            ELSE safe_code(age_text)
+        END,
         birth_year: birth_form,
-        sex: safe_code(sex_text),
+        sex: CASE
+            WHEN demographic_is_id THEN '<redacted: ' || length(sex_text) || ' characters>'
+            ELSE safe_code(sex_text)
+        END,
         birth_province: CASE
             WHEN province_is_id THEN '<redacted: ' || length(birth_province) || ' characters>'
             ELSE safe_code(birth_province)
