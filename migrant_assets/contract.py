@@ -106,7 +106,8 @@ TIME_COLUMNS = ("start_ts", "end_ts")
 
 #: Text that means "no value" unless the mapping sets ``null_tokens``.
 DEFAULT_NULL_TOKENS = ("", "NULL", "null", "Null", "N/A", "n/a", "NA", "\\N", "None", "NaN", "nan",
-                       "N/D", "n/d", "S/D", "s/d")  # no disponible, sin dato (es, pt)
+                       "N/D", "n/d", "S/D", "s/d",  # no disponible, sin dato (es, pt)
+                       "(空白)", "(blank)")  # a pivot table's label of an empty value
 
 #: read_csv options a mapping may set (anything else is refused), with their value types.
 CSV_OPTIONS: dict[str, type] = {

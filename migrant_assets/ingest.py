@@ -66,12 +66,13 @@ QUARANTINE_REASONS: dict[str, tuple[str, ...]] = {
     "calls": ("self_call", "unknown_cell", "duplicate_call"),
     "subscribers": ("malformed_line", "missing_id", "rounded_id", "bad_attribute",
                     "duplicate_number"),
-    "cells": ("malformed_line", "missing_id", "rounded_id", "bad_coordinates", "outside_bbox",
-              "duplicate_id"),
+    "cells": ("malformed_line", "missing_id", "rounded_id", "summary_row", "bad_coordinates",
+              "outside_bbox", "duplicate_id"),
     "estates": (
         "malformed_line",
         "missing_id",
         "rounded_id",
+        "summary_row",
         "bad_coordinates",
         "outside_bbox",
         "bad_price",
@@ -132,6 +133,9 @@ REASON_FIXES: dict[str, str] = {
                         "order is kept: keep the row that holds for the month)",
     "bad_coordinates": "the lat/lon columns and decimal_separator (and, with crs EPSG:<code>, "
                        "that lat holds the northing and lon the easting of that system)",
+    "summary_row": "a spreadsheet's total or subtotal row exported with the data (总计, 合计, "
+                   "Grand Total: a pivot table's, at the mean coordinates and price): it is no "
+                   "place and is left out; export the table without its totals",
     "outside_bbox": "lat and lon swapped, coordinates written as integers (micro-degrees, "
                     "without the decimal point) or in a projection (metres: set the table's "
                     "crs, e.g. crs: 'EPSG:32651' for UTM zone 51N; docs/data_contract.md, "

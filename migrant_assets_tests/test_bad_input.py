@@ -2219,6 +2219,22 @@ def test_seconds_since_the_start_and_minus_one_for_a_missed_call(
         _ingest(study)
 
 
+def test_a_pivot_tables_total_and_blank_rows_are_no_estates(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    """An Excel pivot table of prices saved as the estates file: its grand total row (总计, at
+    the mean position and price) is a summary_row, a row labelled (空白) has no id; the
+    estates are the others."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("pivot rows"))
+    _write(tmp_path / "operator" / "prices.csv", "xiaoqu,lat,lon,price",
+           [("X1", "31.25", "121.45", "52000"), ("(空白)", "31.26", "121.46", "50000"),
+            ("总计", "31.255", "121.455", "51000")])
+    con, stats = _ingest(study)
+    assert stats["estates"].quarantined_by_reason == {"missing_id": 1, "summary_row": 1}
+    assert con.execute("SELECT estate_id FROM estates").fetchall() == [("X1",)]
+
+
 def test_a_missing_column_names_a_pivot_tables_headers(tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """Column names an Excel pivot table writes (``平均值项:lat``, full-width punctuation) are

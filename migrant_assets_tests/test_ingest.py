@@ -55,10 +55,11 @@ CELLS = [
     ("T4", "10.0", "10.0"),  # outside_bbox
     ("T1", "31.21", "121.41"),  # duplicate_id
     ("4.6E+08", "31.21", "121.41"),  # rounded_id (a spreadsheet's 460011234)
+    ("Grand Total", "31.25", "121.45"),  # summary_row
 ]
 CELL_REASONS = {
     "missing_id": 1, "bad_coordinates": 1, "outside_bbox": 1, "duplicate_id": 1,
-    "rounded_id": 1, "malformed_line": 1}
+    "rounded_id": 1, "summary_row": 1, "malformed_line": 1}
 
 ESTATES = [
     ("E1", "31.20", "121.40", "52000"),
@@ -69,10 +70,11 @@ ESTATES = [
     ("E4", "", "121.40", "52000"),  # bad_coordinates
     ("E5", "35.0", "121.40", "52000"),  # outside_bbox
     ("1.2E+07", "31.20", "121.40", "52000"),  # rounded_id
+    (" 总计 ", "31.22", "121.44", "53000"),  # summary_row (a pivot table's grand total)
 ]
 ESTATE_REASONS = {
     "bad_price": 2, "duplicate_id": 1, "missing_id": 1, "bad_coordinates": 1, "outside_bbox": 1,
-    "rounded_id": 1, "malformed_line": 1}
+    "rounded_id": 1, "summary_row": 1, "malformed_line": 1}
 
 OTHER = "19900000009"  # another operator's subscriber
 T = "2016-09-05 "

@@ -25,6 +25,12 @@ FROM (
             WHEN id IS NULL THEN 'missing_id'
             -- an id a spreadsheet rounded (canonical.sql marks it '~'): it stands for many
             WHEN starts_with(id, '~') THEN 'rounded_id'
+            -- a spreadsheet's total or subtotal row exported with the data (a pivot table's
+            -- 总计 at the mean coordinates and price): no place
+            WHEN lower(trim(id)) IN (
+                '总计', '合计', '小计', '汇总', '總計', '合計', 'total', 'totals', 'grand total',
+                'subtotal', 'total result', 'sum'
+            ) THEN 'summary_row'
             WHEN lat_value IS NULL OR lon_value IS NULL
                 OR NOT isfinite(lat_value) OR NOT isfinite(lon_value) THEN 'bad_coordinates'
             WHEN lat_value NOT BETWEEN $min_lat AND $max_lat
