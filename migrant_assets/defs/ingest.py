@@ -374,8 +374,10 @@ def subscribers_province_spellings(study: StudyResource) -> dg.AssetCheckResult:
 @dg.asset_check(asset=estates, name="price_scale", pool=DUCKDB_POOL,
                 description="Prices per m² are on one scale, the usual one: warns when their "
                 "median is under 10 x thresholds.min_price_per_sqm (1,000 by default: a price "
-                "in 万 yuan or a total price) or when some lie under a tenth of the median (a "
-                "few rows in another unit). Judges the estates.")
+                "in 万 yuan or a total price), when some lie under a tenth of the median (a "
+                "few rows in another unit), or when the column mapped to price_per_sqm is named "
+                "as a rent, a monthly or total figure or 万 (rent_cny_month). Judges the "
+                "estates.")
 def estates_price_scale(study: StudyResource) -> dg.AssetCheckResult:
     with study.connect() as con:
         out = estate_prices(con)
