@@ -586,11 +586,11 @@ OWNER_NUMBERS_FIX = ("if the owner id stands for numbers without a registered ow
 
 #: What to do about ages and sexes that could not be read (the readable_attributes check).
 UNREADABLE_ATTRIBUTES_FIX = (
-    "they are stored as unknown, the subscribers kept: sex is read as M/F, male/female or "
-    "男/女, the age as whole years from 0 to 120 (a fraction is never rounded) or from a year "
-    "or date of birth mapped to birth_year; other codes need a recode (recode: {sex: {'1': M, "
-    "'2': F}}, age bands {age: {'25-34': '30'}}), and an export's code for unknown (U, -1, "
-    "00000000) is recoded to null ({sex: {U: null}}) so it is not reported "
+    "they are stored as unknown, the subscribers kept: sex is read as M/F, male/female, 男/女 "
+    "or 男性/女性, the age as whole years from 0 to 120 (a fraction is never rounded) or from "
+    "a year or date of birth mapped to birth_year; other codes need a recode (recode: {sex: "
+    "{'1': M, '2': F}}, age bands {age: {'25-34': '30'}}), and an export's code for unknown "
+    "(U, -1, 00000000) is recoded to null ({sex: {U: null}}) so it is not reported "
     "(docs/data_contract.md, Values)")
 
 

@@ -301,6 +301,8 @@ CASES = [
          check=lambda con: _unreadable(con, "O9", "age", "-1")),
     Case("sex 'X'", subs=[("13800000009", "O9", "30", "X", "Anhui", "true", "")],
          check=lambda con: _unreadable(con, "O9", "sex", "X")),
+    Case("sex '女性'", subs=[("13800000009", "O9", "30", "女性", "Anhui", "true", "")],
+         check=lambda con: _assert(_sub(con, "O9", "sex") == "F")),
     Case("sex 'female'", subs=[("13800000009", "O9", "30", "female", "Anhui", "true", "")],
          check=lambda con: _assert(_sub(con, "O9", "sex") == "F")),
     Case("local flag 'maybe'", subs=[("13800000009", "O9", "30", "M", "Anhui", "maybe", "")],

@@ -28,8 +28,8 @@ SELECT
                     > month($month_start) * 100 + day($month_start) THEN 1 ELSE 0
             END
     END AS age,
-    CASE upper(sex) WHEN 'M' THEN 'M' WHEN 'MALE' THEN 'M' WHEN '男' THEN 'M'
-        WHEN 'F' THEN 'F' WHEN 'FEMALE' THEN 'F' WHEN '女' THEN 'F' END AS sex,
+    CASE upper(sex) WHEN 'M' THEN 'M' WHEN 'MALE' THEN 'M' WHEN '男' THEN 'M' WHEN '男性' THEN 'M'
+        WHEN 'F' THEN 'F' WHEN 'FEMALE' THEN 'F' WHEN '女' THEN 'F' WHEN '女性' THEN 'F' END AS sex,
     birth_province,
     CASE
         WHEN lower(is_local_number) IN ('true', 't', '1', 'yes', 'y', '是') THEN true
