@@ -400,7 +400,7 @@ def test_ingestion_assets_and_checks(user_data: Path, env: None) -> None:
     moved, copied = checks[("cells", "duplicates_agree")], checks[("estates", "duplicates_agree")]
     assert not moved.passed and moved.severity == dg.AssetCheckSeverity.WARN
     assert (moved.metadata["differing_rows"].value, moved.metadata["examples"].value) == (1, ["T1"])
-    assert "1 rows list a cells id again with other coordinates" in \
+    assert "1 rows list a cell id again with other coordinates" in \
         moved.metadata["check_first"].value
     assert copied.passed and copied.metadata["duplicate_rows"].value == 1
     for table in REFERENCE:

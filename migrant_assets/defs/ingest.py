@@ -411,7 +411,8 @@ def _duplicates_check(asset: dg.AssetsDefinition, what: str) -> dg.AssetChecksDe
         with study.connect() as con:
             out = conflicting_duplicates(con, table)
         rows = out["differing_rows"]
-        fix = (f"{rows} rows list a {table} id again with other {what} (e.g. "
+        fix = (f"{rows} rows list {'a cell' if table == 'cells' else 'an estate'} id again "
+               f"with other {what} (e.g. "
                f"{', '.join(map(repr, out['examples']))}): {DUPLICATES_AGREE_FIX}")
         return verdict(rows == 0, out["places"], out, None if out["places"] else f"no {table}",
                        dg.AssetCheckSeverity.WARN, check_first=fix if rows else None)
