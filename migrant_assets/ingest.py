@@ -112,8 +112,10 @@ REASON_FIXES: dict[str, str] = {
                     "columns of calls: the same ids, written the same way (0012 and 12 "
                     "differ: a spreadsheet drops leading zeros, set cell_ids: "
                     "{strip_leading_zeros: true}; so do ab12 and AB12, and ids with inner "
-                    "spaces or other separators; LAC + CI mapped as two columns in both), and "
-                    "whether the cells file is older than the calls (cells added since)",
+                    "spaces or other separators; LAC + CI mapped as two columns in both; "
+                    "hexadecimal LAC/CI in one file, 0x1824 or 1824, and decimal in the other: "
+                    "convert them to decimal), and whether the cells file is older than the "
+                    "calls (cells added since)",
     "duplicate_call": "overlapping files (the same day delivered twice), or an export with the "
                       "originating and terminating records (MOC and MTC) of each call: map "
                       "its record type to direction with a directions rule (a per-party "
@@ -140,7 +142,9 @@ REASON_FIXES: dict[str, str] = {
                     "without the decimal point) or in a projection (metres: set the table's "
                     "crs, e.g. crs: 'EPSG:32651' for UTM zone 51N; docs/data_contract.md, "
                     "Coordinates), points at 0, 0 (a geocoder that found no place: "
-                    "nothing to recover), or the city's bbox in the study config",
+                    "nothing to recover), rows of other places (a country's or the world's "
+                    "cell list, OpenCelliD's: keep the city's operator and area), or the "
+                    "city's bbox in the study config",
     "bad_price": "thresholds.min_price_per_sqm and max_price_per_sqm (100 to 1,000,000 by "
                  "default: set them for a currency other than yuan, with city.currency), the "
                  "price column, decimal_separator, thousands (65,860), and the unit (a price "
@@ -719,8 +723,13 @@ def price_column_doubt(columns: Sequence[str]) -> str | None:
 #: The duplicates_agree check: what a place listed with other values means, and what to do.
 DUPLICATES_AGREE_FIX = ("the first row in file order is kept: for an antenna that moved within "
                         "the month or an estate priced twice, keep the row that holds for the "
-                        "study month; a file of listings (one row per flat sold or let) is "
-                        "aggregated to one row per estate first (e.g. the median price per m²)")
+                        "study month; a public cell list (OpenCelliD) holds every operator's and "
+                        "radio's cells, whose LAC/TAC and cell numbers repeat: keep only the "
+                        "rows of your operator (its MCC and network code) and of the radio "
+                        "your calls' ids name before mapping it, or the calls link to another "
+                        "operator's tower; a file of listings (one row per flat sold or let) "
+                        "is aggregated to one row per estate first (e.g. the median price per "
+                        "m²)")
 
 
 def conflicting_duplicates(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, Any]:
