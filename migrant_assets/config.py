@@ -540,28 +540,28 @@ class StudyConfig(_Model):
     @classmethod
     def load(cls, path: str | Path | None = None) -> StudyConfig:
         """Read a study YAML (default: ``$MIGRANT_ASSETS_CONFIG`` or ``config/study.yaml``).
-        The file is read each time; a text read before (with the same working directory and
-        ``MIGRANT_ASSETS_WORKDIR``) gives the config parsed then (configs are frozen): every
-        asset step and check reads it, 7 ms a parse."""
+        The file is read each time; a text read before (with the same
+        ``MIGRANT_ASSETS_WORKDIR``) is not parsed again (:func:`_parsed_config`: every asset
+        step and check reads it, 7 ms a parse). Relative paths are resolved here, each time:
+        the workdir from the working directory, the mapping from the config's folder."""
         path = Path(path or os.environ.get("MIGRANT_ASSETS_CONFIG") or DEFAULT_CONFIG)
-        return _parsed_config(cls, path.read_text(), path.resolve().parent, Path.cwd(),
-                              os.environ.get("MIGRANT_ASSETS_WORKDIR"))
+        cfg = _parsed_config(cls, path.read_text(), os.environ.get("MIGRANT_ASSETS_WORKDIR"))
+        base = path.resolve().parent
+        updates = {}
+        if not cfg.workdir.is_absolute():
+            updates["workdir"] = (Path.cwd() / cfg.workdir).resolve()
+        if isinstance(cfg.source, FilesSource) and not cfg.source.mapping.is_absolute():
+            updates["source"] = cfg.source.model_copy(update={"mapping": base / cfg.source.mapping})
+        return cfg.model_copy(update=updates) if updates else cfg
 
     @classmethod
-    def parse(cls, text: str, base: Path, cwd: Path, workdir: str | None) -> StudyConfig:
-        """The config of study YAML ``text`` in folder ``base`` (:meth:`load`): relative paths
-        from ``base`` (the mapping) and ``cwd`` (the workdir), the workdir ``workdir`` when
-        given."""
+    def parse(cls, text: str, workdir: str | None = None) -> StudyConfig:
+        """The config of study YAML ``text``, its paths as written (:meth:`load` resolves
+        them); ``workdir`` replaces the workdir when given."""
         data = load_yaml(text) or {}
         if workdir is not None:
             data["workdir"] = workdir
-        cfg = cls.model_validate(data)
-        updates = {}
-        if not cfg.workdir.is_absolute():
-            updates["workdir"] = (cwd / cfg.workdir).resolve()
-        if isinstance(cfg.source, FilesSource) and not cfg.source.mapping.is_absolute():
-            updates["source"] = cfg.source.model_copy(update={"mapping": base / cfg.source.mapping})
-        return cfg.model_copy(update=updates)
+        return cls.model_validate(data)
 
     @property
     def duckdb_path(self) -> Path:
@@ -607,7 +607,7 @@ class StudyConfig(_Model):
 
 
 @functools.lru_cache(maxsize=16)
-def _parsed_config(cls: type[StudyConfig], text: str, base: Path, cwd: Path,
-                   workdir: str | None) -> StudyConfig:
-    """:meth:`StudyConfig.parse`, once per distinct text and setting (:meth:`StudyConfig.load`)."""
-    return cls.parse(text, base, cwd, workdir)
+def _parsed_config(cls: type[StudyConfig], text: str, workdir: str | None) -> StudyConfig:
+    """:meth:`StudyConfig.parse`, once per distinct text and workdir (:meth:`StudyConfig.load`;
+    configs are frozen, so the parsed one is shared)."""
+    return cls.parse(text, workdir)

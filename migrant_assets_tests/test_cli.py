@@ -5,7 +5,10 @@ any run, 1 for a failed run."""
 
 from __future__ import annotations
 
+import os
 import secrets
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,23 +60,30 @@ def test_missing_mapping_stops_before_any_run(environment, capsys, verbose):
 
 def test_a_study_config_is_parsed_once_per_text(tmp_path, monkeypatch):
     """``StudyConfig.load`` reads the file each time (every asset step does): the same text
-    gives the config parsed before, an edited file its new values, and the working directory
-    and ``MIGRANT_ASSETS_WORKDIR`` are honoured as before."""
+    is parsed once, an edited file gives its new values, and the working directory and
+    ``MIGRANT_ASSETS_WORKDIR`` are honoured as before. The working directory is asked only for
+    a relative path: a process whose working directory was deleted reads a config of absolute
+    paths (checked in a child process: this one's directory is the background jobs' too)."""
     monkeypatch.delenv("MIGRANT_ASSETS_WORKDIR", raising=False)
-    monkeypatch.chdir(tmp_path)
     path = tmp_path / "study.yaml"
     path.write_text("workdir: w\nthresholds: {min_group_size: 7}\n")
     first = StudyConfig.load(path)
-    assert StudyConfig.load(path) is first and first.thresholds.min_group_size == 7
-    assert first.workdir == (tmp_path / "w").resolve()
+    assert StudyConfig.load(path).thresholds is first.thresholds  # parsed once
+    assert first.thresholds.min_group_size == 7 and first.workdir == (Path.cwd() / "w").resolve()
     path.write_text("workdir: w\nthresholds: {min_group_size: 9}\n")
     assert StudyConfig.load(path).thresholds.min_group_size == 9
     monkeypatch.setenv("MIGRANT_ASSETS_WORKDIR", str(tmp_path / "elsewhere"))
     assert StudyConfig.load(path).workdir == tmp_path / "elsewhere"
     monkeypatch.delenv("MIGRANT_ASSETS_WORKDIR")
-    (tmp_path / "sub").mkdir()
-    monkeypatch.chdir(tmp_path / "sub")
-    assert StudyConfig.load(path).workdir == (tmp_path / "sub" / "w").resolve()
+    path.write_text(f"workdir: {tmp_path / 'abs'}\n")
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    script = ("import os, sys; from migrant_assets.config import StudyConfig; "
+              "os.rmdir(os.getcwd()); print(StudyConfig.load(sys.argv[1]).workdir)")
+    out = subprocess.run([sys.executable, "-c", script, str(path)], cwd=gone, check=True,
+                         capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    assert out.stdout.strip() == str(tmp_path / "abs")
 
 
 def test_invalid_study_config_is_one_paragraph(environment, capsys):
