@@ -141,6 +141,9 @@ CREATE OR REPLACE TEMP MACRO canonical_cell(t, strip) AS list_transform(
         END
 )[1];
 
+-- What a record shows of a text that may be an identifier: only its length.
+CREATE OR REPLACE TEMP MACRO redacted(t) AS '<redacted: ' || length(t) || ' characters>';
+
 -- Text a quarantine record may show: NULL, or the text when it cannot be an identifier (no run
 -- of 7 or more digits, at most 64 characters); otherwise only its length.
 CREATE OR REPLACE TEMP MACRO safe_text(t) AS list_transform(
@@ -148,7 +151,7 @@ CREATE OR REPLACE TEMP MACRO safe_text(t) AS list_transform(
         CASE
             WHEN x IS NULL THEN NULL
             WHEN length(x) > 64 OR regexp_matches(x, '[0-9]{7,}')
-                THEN '<redacted: ' || length(x) || ' characters>'
+                THEN redacted(x)
             ELSE x
         END
 )[1];
@@ -171,7 +174,7 @@ CREATE OR REPLACE TEMP MACRO safe_time(t) AS list_transform(
     [t], lambda x:
         CASE
             WHEN regexp_matches(without_dates(x), '[0-9]([^0-9A-Za-z]{0,3}[0-9]){6,}')
-                THEN '<redacted: ' || length(x) || ' characters>'
+                THEN redacted(x)
             ELSE safe_text(x)
         END
 )[1];
@@ -183,10 +186,15 @@ CREATE OR REPLACE TEMP MACRO safe_code(t) AS list_transform(
     [t], lambda x:
         CASE
             WHEN length(regexp_replace(coalesce(x, ''), '[^0-9]', '', 'g')) >= 7
-                THEN '<redacted: ' || length(x) || ' characters>'
+                THEN redacted(x)
             ELSE safe_text(x)
         END
 )[1];
+
+-- A code a quarantine record may show (safe_code), or only its length when the row's own owner
+-- id or number stands in its column (is_id: a column mapped by mistake).
+CREATE OR REPLACE TEMP MACRO safe_attribute(t, is_id) AS
+    CASE WHEN is_id THEN redacted(t) ELSE safe_code(t) END;
 
 -- A coordinate a quarantine record may show: a decimal number of degrees with at most 9
 -- decimals (31.40566208, a geocoder's 8, or 0) as written, so a point outside the study area

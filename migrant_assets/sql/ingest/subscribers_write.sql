@@ -48,24 +48,12 @@ SELECT
     _row,
     CAST(to_json({
         number: number_id, owner_id: user_id,
-        age: CASE
-            WHEN demographic_is_id THEN '<redacted: ' || length(age_text) || ' characters>'
-            ELSE safe_code(age_text)
-        END,
+        age: safe_attribute(age_text, demographic_is_id),
         birth_year: birth_form,
-        sex: CASE
-            WHEN demographic_is_id THEN '<redacted: ' || length(sex_text) || ' characters>'
-            ELSE safe_code(sex_text)
-        END,
-        birth_province: CASE
-            WHEN province_is_id THEN '<redacted: ' || length(birth_province) || ' characters>'
-            ELSE safe_code(birth_province)
-        END,
+        sex: safe_attribute(sex_text, demographic_is_id),
+        birth_province: safe_attribute(birth_province, province_is_id),
         is_local_number: safe_code(local_text),
-        user_type: CASE
-            WHEN type_is_id THEN '<redacted: ' || length(user_type) || ' characters>'
-            ELSE safe_code(user_type)
-        END
+        user_type: safe_attribute(user_type, type_is_id)
     }) AS VARCHAR)
 FROM judged_subscribers
 WHERE reason IS NOT NULL;
