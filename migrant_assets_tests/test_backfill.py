@@ -177,8 +177,27 @@ def _backfill(tiny: dict) -> dict:
             con.close()
         sensors = {name: instance.get_run_by_id(event.run_id).tags.get("dagster/sensor_name")
                    for name, event in updated.items()}
+        failures = {r["runId"]: _failures(instance, r["runId"])
+                    for r in runs if r["status"] != "SUCCESS"}
     return {"every_k": every_k, "runs": runs, "windows": windows, "sensors": sensors,
-            "updated": {name: event.timestamp for name, event in updated.items()}}
+            "updated": {name: event.timestamp for name, event in updated.items()},
+            "failures": failures}
+
+
+def _failures(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    """What made a run fail, from its event log: each failure event's message and error (the
+    test's message when the backfill's run does not succeed, instead of its status alone)."""
+    found = []
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        if event is None or not (event.is_step_failure or event.is_run_failure
+                                 or event.event_type_value == "ENGINE_EVENT"
+                                 and "error" in (record.user_message or "").lower()):
+            continue
+        error = getattr(event.event_specific_data, "error", None)
+        found.append(f"{event.event_type_value} {event.step_key or ''}: {record.user_message}"
+                     + ("" if error is None else f"\n{error.to_string()[-3000:]}"))
+    return found
 
 
 #: The backfill, beside the rest of the suite once the `tiny` demo is done.
@@ -192,7 +211,7 @@ def test_departure_models_backfill_from_the_webserver() -> None:
     every_k, runs, updated = done["every_k"], done["runs"], done["updated"]
     assert every_k[0] == "2016-09-07" and every_k[-1] == "2016-09-18"
     assert len(runs) == 1, runs  # a single-run backfill: both k in one run, in order
-    assert all(r["status"] == "SUCCESS" for r in runs), runs
+    assert all(r["status"] == "SUCCESS" for r in runs), (runs, done["failures"])
     assert set(updated) == {"departure_curves", "report"}, "automation did not update them"
     assert done["windows"] == len(every_k)  # the demo's twelve, the two backfilled among them
     assert updated["report"] > updated["departure_curves"]
