@@ -37,6 +37,10 @@ from migrant_assets.defs.resources import SQL_LOG_ENV
 #: The jobs' processes run at a lower priority than the session's own tests: those are the
 #: longest chain of the suite (one after the other in one process), the jobs fill the rest.
 NICE = 10
+#: This process's environment when the session began, before any test changed it: a job's
+#: process is started when the job it waits for ends, mid-session, and would otherwise inherit
+#: what a test has set for itself at that moment (``monkeypatch.setenv`` of a key, a workdir).
+SESSION_ENV = dict(os.environ)
 #: How long a test waits for its job (the slowest, the recovery's four demos, takes minutes).
 JOB_TIMEOUT_S = 1800
 
@@ -75,7 +79,7 @@ class Job(threading.Thread):
             here, there = context.Pipe(duplex=False)
             # the work and its arguments pickled here, unpickled once its warnings are off
             child = context.Process(target=_isolated, name=self.name, args=(
-                there, pickle.dumps((self.work, args)), scratch_root(), self.name))
+                there, pickle.dumps((self.work, args)), scratch_root(), self.name, SESSION_ENV))
             child.start()
             _CHILDREN.append(child)
             there.close()
@@ -136,13 +140,16 @@ def scratch_root() -> Path:
     return _ROOT[0]
 
 
-def _isolated(answer: Any, payload: bytes, root: Path, name: str) -> None:
-    """An isolated job's process: the session's scratch directory (the session removes it), its
+def _isolated(answer: Any, payload: bytes, root: Path, name: str, env: dict[str, str]) -> None:
+    """An isolated job's process: the session's environment as it began (``env``), the
+    session's scratch directory (the session removes it), its
     output (its own, a JVM's) in a log there instead of the session's, no warnings (pytest's
     filters, from pyproject.toml, hold in its own process only), the jobs' priority; runs
     ``payload`` (the pickled work and arguments, unpickled once the warnings are off: importing
     the test module that holds the work warns) and sends back ``(True, value)`` or ``(False,
     the traceback)``."""
+    os.environ.clear()
+    os.environ.update(env)
     _ROOT.append(root)
     with open(root / ("".join(c if c.isalnum() else "_" for c in name) + ".log"), "ab") as log:
         os.dup2(log.fileno(), 1)
@@ -191,8 +198,9 @@ def cleanup() -> None:
 
 
 def clean_env(dagster_home: Path) -> dict[str, str]:
-    """This environment without the project's variables, with its own Dagster instance."""
-    env = {k: v for k, v in os.environ.items()
+    """The session's environment as it began (:data:`SESSION_ENV`) without the project's
+    variables, with its own Dagster instance."""
+    env = {k: v for k, v in SESSION_ENV.items()
            if not k.startswith("MIGRANT_ASSETS_") and k != "DAGSTER_HOME"}
     env["DAGSTER_HOME"] = str(dagster_home)
     return env

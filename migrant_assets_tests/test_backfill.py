@@ -102,7 +102,7 @@ def _webserver(home: Path, config_path: Path, log_path: Path):
     looks for new backfills when it starts and then every 30 s, so the daemon is started once
     the backfill is launched (`dagster dev` would find it up to 30 s later)."""
     port = _free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "MIGRANT_ASSETS_CONFIG": str(config_path)}
+    env = {**background.clean_env(home), "MIGRANT_ASSETS_CONFIG": str(config_path)}
     log = log_path.open("w")
     procs = [_start(["dagster-webserver", "-h", "127.0.0.1", "-p", str(port)], env, log)]
     try:
@@ -157,7 +157,8 @@ def _backfill(tiny: dict) -> dict:
         ended = [instance.get_run_stats(r["runId"]).end_time for r in runs]
         backfill_end = max(t for t in ended if t is not None) if any(ended) else 0.0
         updated = {}
-        while time.monotonic() < deadline and len(updated) < 2:
+        succeeded = all(r["status"] == "SUCCESS" for r in runs)  # else no automation to wait for
+        while succeeded and time.monotonic() < deadline and len(updated) < 2:
             for name in ("departure_curves", "report"):
                 event = instance.get_latest_materialization_event(dg.AssetKey(name))
                 if event is not None and event.timestamp > backfill_end:
@@ -196,8 +197,17 @@ def _failures(instance: dg.DagsterInstance, run_id: str) -> list[str]:
             continue
         error = getattr(event.event_specific_data, "error", None)
         found.append(f"{event.event_type_value} {event.step_key or ''}: {record.user_message}"
-                     + ("" if error is None else f"\n{error.to_string()[-3000:]}"))
+                     + ("" if error is None else f"\n{error.message}{_causes(error)}"))
     return found
+
+
+def _causes(error) -> str:
+    """The messages of an error's causes (a step's error is wrapped in Dagster's own)."""
+    text = ""
+    while error.cause is not None:
+        error = error.cause
+        text += f"\ncaused by {error.cls_name}: {error.message}"
+    return text
 
 
 #: The backfill, beside the rest of the suite once the `tiny` demo is done.
