@@ -102,6 +102,8 @@ NUMBER_COLUMNS = ("caller", "callee", "number", "party", "other_party")
 ID_COLUMNS = ("owner_id", "cell_id", "estate_id", "caller_cell", "callee_cell", "cell")
 #: Columns holding cell ids (canonicalised by the mapping's ``cell_ids`` rule).
 CELL_COLUMNS = ("cell_id", "caller_cell", "callee_cell", "cell")
+#: The cells of a call (the calls table's :data:`CELL_COLUMNS`).
+CALL_CELL_COLUMNS = CELL_COLUMNS[1:]
 TIME_COLUMNS = ("start_ts", "end_ts")
 
 #: Text that means "no value" unless the mapping sets ``null_tokens``.
@@ -1578,8 +1580,16 @@ def _read_table(
                 texts = [_identifier_text(quote_identifier(f[0]), f[1], p, tokens)
                          if name in NUMBER_COLUMNS or name in ID_COLUMNS
                          else _text(quote_identifier(f[0]), p, tokens) for f in found_parts]
-                missing = " OR ".join(f"{t} IS NULL" for t in texts)
-                joined = " || ' ' || ".join(texts)
+                if name in CALL_CELL_COLUMNS:
+                    # a call's cell is missing when every part is (a party who is not a
+                    # subscriber); one part missing (a LAC without its CI) is a cell written
+                    # with that part empty, which no cell has: unknown_cell, not a call that
+                    # silently lost its place
+                    missing = " AND ".join(f"{t} IS NULL" for t in texts)
+                    joined = " || ' ' || ".join(f"coalesce({t}, '')" for t in texts)
+                else:
+                    missing = " OR ".join(f"{t} IS NULL" for t in texts)
+                    joined = " || ' ' || ".join(texts)
                 expr = f"CASE WHEN {missing} THEN NULL ELSE {joined} END"
                 dtype = "VARCHAR"
         if name in TIME_COLUMNS:

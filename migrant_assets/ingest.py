@@ -112,7 +112,8 @@ REASON_FIXES: dict[str, str] = {
                     "columns of calls: the same ids, written the same way (0012 and 12 "
                     "differ: a spreadsheet drops leading zeros, set cell_ids: "
                     "{strip_leading_zeros: true}; so do ab12 and AB12, and ids with inner "
-                    "spaces or other separators; LAC + CI mapped as two columns in both; "
+                    "spaces or other separators; LAC + CI mapped as two columns in both, "
+                    "and in the calls both filled: a LAC whose CI is empty is no cell; "
                     "hexadecimal LAC/CI in one file, 0x1824 or 1824, and decimal in the other: "
                     "convert them to decimal), and whether the cells file is older than the "
                     "calls (cells added since)",

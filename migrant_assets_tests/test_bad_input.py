@@ -1151,13 +1151,17 @@ def test_columns_made_of_several_file_columns(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """A cell known by LAC + CI (in the calls and in the cells file) and a time split into a
     date and a clock column: each contract column is the file columns joined by a space, NULL
-    when one of them is missing (the row is then judged as for any missing value)."""
+    when one of them is missing (the row is then judged as for any missing value), but a call's
+    cell only when all are: a LAC without its CI is a cell no tower has (`unknown_cell`), not a
+    call that silently lost its place."""
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
     study, _ = _setup(tmp_path, Case("composite"))
     src = tmp_path / "operator"
     _write(src / "cdr.csv", "a_party,b_party,day,begin,finish,a_lac,a_ci,b_lac,b_ci", [
         (A, B, DAY, "10:00:00", f"{DAY} 10:01:00", "4301", "17", "4301", "18"),
-        (A, B, DAY, "11:00:00", f"{DAY} 11:01:00", "4302", "17", "", "")])
+        (A, B, DAY, "11:00:00", f"{DAY} 11:01:00", "4302", "17", "", ""),
+        (A, B, DAY, "12:00:00", f"{DAY} 12:01:00", "4302", "", "", ""),
+        (A, B, DAY, "13:00:00", f"{DAY} 13:01:00", "4301", "17", "", "18")])
     _write(src / "towers.csv", "lac,ci,latitude,longitude", [
         ("4301", "17", "31.20", "121.40"), ("4301", "18", "31.30", "121.50"),
         ("4302", "17", "31.25", "121.45")])
@@ -1168,7 +1172,10 @@ def test_columns_made_of_several_file_columns(tmp_path: Path,
     _remap(src, "cells", columns={"cell_id": ["lac", "ci"], "lat": "latitude",
                                   "lon": "longitude"})
     con, stats = _ingest(study)
-    assert stats["cells"].accepted == 3 and stats["landed_calls"].accepted == 2
+    assert stats["cells"].accepted == 3 and stats["landed_calls"].accepted == 4
+    quarantined = con.execute("SELECT source, reason, count(*) FROM quarantine "
+                              "GROUP BY ALL").fetchall()
+    assert quarantined == [("calls", "unknown_cell", 2)]
     got = con.execute("SELECT CAST(start_ts AS VARCHAR), c.lat, d.lat FROM calls "
                       "JOIN cells c ON c.cell_id = caller_cell "
                       "LEFT JOIN cells d ON d.cell_id = callee_cell ORDER BY 1").fetchall()
