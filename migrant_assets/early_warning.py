@@ -273,7 +273,7 @@ def _risk_models(plans: Iterator[dict[str, Any]], out_dir: Path
                          or held_out_predictions(p.fit["model"], X[test]))[1]
         threshold = best_f1_threshold(y, oof)
         model = RiskModel(row["k"], fits[-1].fit["model"], plan["columns"],
-                          np.nanmedian(np.where(np.isfinite(X), X, np.nan), axis=0),
+                          training_medians(X),
                           threshold, row["n_leaving"] / len(y))
         path = out_dir / f"k{row['k']:02d}.joblib"
         sha = save_model(model, path)
@@ -357,6 +357,15 @@ def load_models(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict[int, R
 #: Users occluded at once by :func:`top_features` (bounds the stacked matrices: users x
 #: features rows of the model's inputs).
 OCCLUSION_BATCH = 2048
+
+
+def training_medians(X: np.ndarray) -> np.ndarray:
+    """The median of each column's finite values; NaN for a column with none (a feature no
+    training user has: occluding it changes nothing), without numpy's all-NaN warning in the
+    run's log."""
+    finite = np.isfinite(X)
+    return np.array([np.median(X[finite[:, j], j]) if finite[:, j].any() else np.nan
+                     for j in range(X.shape[1])])
 
 
 def occluded_probabilities(model: RiskModel, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import shutil
+import warnings
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -452,3 +453,20 @@ def test_the_sensor_finds_each_days_calls_files_in_any_export_layout(
     assert {d.day: [str(p.relative_to(base)) for p in ps] for d, ps in by_day.items()} \
         == expected
     assert n_undated == undated
+
+
+def test_training_medians_skip_what_is_not_finite_without_a_warning() -> None:
+    """The medians a risk model occludes with: each column's median of its finite values
+    (numpy's nanmedian of the column with infinities as missing), NaN for a column with none,
+    and no all-NaN RuntimeWarning in the run's log."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(41, 4))
+    X[::3, 0] = np.inf
+    X[::4, 1] = np.nan
+    X[:, 2] = np.nan
+    X[::2, 3] = -np.inf
+    expected = [np.nanmedian(np.where(np.isfinite(X[:, j]), X[:, j], np.nan)) for j in (0, 1, 3)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = ew.training_medians(X)
+    assert got[[0, 1, 3]].tolist() == expected and np.isnan(got[2])
