@@ -86,6 +86,9 @@ class Plan:
     rows: list[tuple[str, str, str, str]] = field(default_factory=list)
     files: dict[str, list[list]] = field(default_factory=dict)
     slices: tuple[str, ...] = ()
+    #: the settings versions the rows were built under: version -> (stage, JSON of
+    #: :func:`setting_hashes`), so that a later change names the settings that changed
+    settings: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def entry(asset: str, part: str | None) -> str:
@@ -119,6 +122,35 @@ def _setting(cfg: StudyConfig, path: str) -> Any:
 def settings_version(cfg: StudyConfig, group: str) -> str:
     """A hash of the settings of ``cfg`` that stage ``group`` reads (:data:`SETTINGS`)."""
     return _digest(group, {p: _setting(cfg, p) for p in SETTINGS[group]})
+
+
+def setting_hashes(cfg: StudyConfig, group: str) -> dict[str, str]:
+    """A hash of each setting stage ``group`` reads: what :data:`settings_versions` records of a
+    version, to name the settings that changed since."""
+    return {p: _digest(_setting(cfg, p)) for p in SETTINGS[group]}
+
+
+#: How an out-of-date message names a setting that is not the study config's own.
+SETTING_NAMES = {"pseudonym_key": "the pseudonymisation key (MIGRANT_ASSETS_KEY in the "
+                                  "environment of the process that runs the assets)",
+                 "mapping": "the mapping file's content"}
+
+
+def _changed_settings(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, group: str,
+                      built: set[str]) -> list[str] | None:
+    """The settings of stage ``group`` whose hash differs between the versions ``built`` (as
+    recorded in ``settings_versions``) and ``cfg``; None when a version is not recorded (a
+    DuckDB file written before they were)."""
+    now = setting_hashes(cfg, group)
+    changed: set[str] = set()
+    for version in built:
+        row = con.execute("SELECT settings FROM settings_versions WHERE version = ?",
+                          [version]).fetchone()
+        if row is None:
+            return None
+        then = json.loads(row[0])
+        changed |= {p for p in SETTINGS[group] if then.get(p) != now[p]}
+    return [p for p in SETTINGS[group] if p in changed]
 
 
 def _path_key(path: Path) -> str:
@@ -226,11 +258,14 @@ def _parts(entries: Iterable[str]) -> str:
     return ", ".join(shown)
 
 
-def _why(stale: str) -> str:
+def _why(stale: str, changed: list[str] | None = None) -> str:
     if stale.startswith("settings:"):
         group = stale.removeprefix("settings:")
-        return f"the study config's {group} settings ({', '.join(SETTINGS[group])})"
-    return _parts([stale])
+        if changed:
+            return f"the {group} settings changed: " + ", ".join(
+                SETTING_NAMES.get(p, p) for p in changed)
+        return f"the study config's {group} settings ({', '.join(SETTINGS[group])}) changed"
+    return _parts([stale]) + " changed"
 
 
 def plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContract | None,
@@ -256,7 +291,9 @@ def plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContrac
     sources = {table for table, asset in LANDED_BY.items()
                if contract is not None and contract.source(table) is not None
                and any(t.asset == asset for t in targets)}
-    out = Plan(slices=tuple(sorted({t.asset for t in targets} & SLICES.keys())))
+    out = Plan(slices=tuple(sorted({t.asset for t in targets} & SLICES.keys())),
+               settings={settings[g]: (g, json.dumps(setting_hashes(cfg, g), sort_keys=True))
+                         for g in sorted({t.group for t in targets})})
     versions: dict[str, tuple[str, dict[str, list[str]]]] = {}
     todo = sorted(targets, key=lambda t: (t.asset, t.part or ""))
     while todo:
@@ -311,6 +348,7 @@ def plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContrac
 
     # a parent's inputs that were materialized again since it was built
     stale: dict[str, set[str]] = {}
+    built_under: dict[str, set[str]] = {}  # a changed input -> the versions it was read at
     for t in targets:
         for asset, part in t.parents:
             name = _read_as(asset, part, t.part, slices)
@@ -319,12 +357,16 @@ def plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContrac
                     now = current(inp)
                     if now is not None and any(v not in (now, UNKNOWN) for v in built):
                         stale.setdefault(read, set()).add(inp)
+                        built_under.setdefault(inp, set()).update(
+                            v for v in built if v not in (now, UNKNOWN))
     if stale:
         parts = _parts(stale)
         causes = {i for ins in stale.values() for i in ins}
         since = [f"{_parts(c for c in causes if not c.startswith('settings:'))} changed"] \
             if any(not c.startswith("settings:") for c in causes) else []
-        since += [f"{_why(c)} changed" for c in sorted(causes) if c.startswith("settings:")]
+        since += [_why(c, _changed_settings(con, cfg, c.removeprefix("settings:"),
+                                            built_under[c]))
+                  for c in sorted(causes) if c.startswith("settings:")]
         raise InputError(
             f"{parts} {'is' if len(stale) == 1 else 'are'} out of date: since "
             f"{'it was' if len(stale) == 1 else 'they were'} built, " + "; ".join(since),
@@ -359,6 +401,11 @@ def record(con: duckdb.DuckDBPyConnection, done: Plan) -> None:
             if rows:
                 con.executemany("INSERT INTO source_files VALUES (?, ?, ?, ?, ?, ?)",
                                 [[table, *r] for r in rows])
+        for version, (group, hashes) in done.settings.items():
+            con.execute("INSERT INTO settings_versions SELECT $version, $stage, $settings "
+                        "WHERE NOT EXISTS (SELECT 1 FROM settings_versions "
+                        "WHERE version = $version)",
+                        {"version": version, "stage": group, "settings": hashes})
         for asset in done.slices:
             con.execute("DELETE FROM built_from WHERE asset = ? AND length(part) > 0", [asset])
             run_sql(con, SLICES[asset])

@@ -20,7 +20,7 @@ from migrant_assets.runs import main_plan
 from migrant_assets_tests.sql_log import tables_written, written_tables
 
 #: The tables of migrant_assets/lineage.py (sql/lineage/schema.sql).
-LINEAGE = {"built_from", "source_files"}
+LINEAGE = {"built_from", "source_files", "settings_versions"}
 
 
 def test_the_write_classifier():

@@ -120,6 +120,18 @@ def test_settings_a_stage_reads_make_its_tables_out_of_date(
     changed = _cfg(tmp_path, thresholds={"max_degree": 100})
     assert lineage.settings_version(changed, "graphs") == lineage.settings_version(base, "graphs")
     with pytest.raises(InputError, match=r"user_labels is out of date: since it was built, the "
+                       r"labels settings changed: thresholds.max_degree\. Where"):
+        lineage.plan(con, changed, None, [reader])
+    # the key of the environment, which no config shows, is named as such
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", "another key gives other pseudonyms")
+    with pytest.raises(InputError, match=r"calls \(2016-09-05\), user_labels are out of date: "
+                       r"since they were built, the ingest settings changed: the "
+                       r"pseudonymisation key \(MIGRANT_ASSETS_KEY in the environment"):
+        lineage.plan(con, base, None, [reader])
+    monkeypatch.delenv("MIGRANT_ASSETS_KEY")
+    # a version recorded before settings_versions was: every setting of the stage is listed
+    con.execute("DELETE FROM settings_versions")
+    with pytest.raises(InputError, match=r"user_labels is out of date: since it was built, the "
                        r"study config's labels settings \(calendar, population, "
                        r"thresholds.max_degree\) changed"):
         lineage.plan(con, changed, None, [reader])

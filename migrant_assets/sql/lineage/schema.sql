@@ -20,5 +20,14 @@ CREATE TABLE IF NOT EXISTS source_files (
     day DATE
 );
 ALTER TABLE source_files ADD COLUMN IF NOT EXISTS day DATE;  -- a file written before it
+-- What each settings version of built_from ('settings:<stage>') was made of: a hash of each
+-- setting the stage reads (JSON: setting -> hash), so that an out-of-date message names the
+-- settings that changed. Hashes only.
+CREATE TABLE IF NOT EXISTS settings_versions (
+    version VARCHAR NOT NULL,
+    stage VARCHAR NOT NULL,
+    settings VARCHAR NOT NULL
+);
 COMMENT ON TABLE built_from IS 'The version of each asset partition and what it was built from.';
 COMMENT ON TABLE source_files IS 'Hashes of the source files each ingestion asset read.';
+COMMENT ON TABLE settings_versions IS 'The hash of each setting behind a settings version.';
