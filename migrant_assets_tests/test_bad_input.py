@@ -1161,7 +1161,9 @@ def test_columns_made_of_several_file_columns(tmp_path: Path,
         (A, B, DAY, "10:00:00", f"{DAY} 10:01:00", "4301", "17", "4301", "18"),
         (A, B, DAY, "11:00:00", f"{DAY} 11:01:00", "4302", "17", "", ""),
         (A, B, DAY, "12:00:00", f"{DAY} 12:01:00", "4302", "", "", ""),
-        (A, B, DAY, "13:00:00", f"{DAY} 13:01:00", "4301", "17", "", "18")])
+        (A, B, DAY, "13:00:00", f"{DAY} 13:01:00", "4301", "17", "", "18"),
+        # a shifted row: a number with separators in the cell, quarantined at landing
+        (A, B, DAY, "at ten", f"{DAY} 14:01:00", "+86 199", "1234 5678", "", "")])
     _write(src / "towers.csv", "lac,ci,latitude,longitude", [
         ("4301", "17", "31.20", "121.40"), ("4301", "18", "31.30", "121.50"),
         ("4302", "17", "31.25", "121.45")])
@@ -1175,7 +1177,11 @@ def test_columns_made_of_several_file_columns(tmp_path: Path,
     assert stats["cells"].accepted == 3 and stats["landed_calls"].accepted == 4
     quarantined = con.execute("SELECT source, reason, count(*) FROM quarantine "
                               "GROUP BY ALL").fetchall()
-    assert quarantined == [("calls", "unknown_cell", 2)]
+    assert sorted(quarantined) == [("calls", "unknown_cell", 2),
+                                   ("landed_calls", "bad_timestamp", 1)]
+    [record] = con.execute("SELECT record FROM quarantine WHERE reason = 'bad_timestamp'"
+                           ).fetchone()
+    assert json.loads(record)["caller_cell"] == "<redacted: 17 characters>"
     got = con.execute("SELECT CAST(start_ts AS VARCHAR), c.lat, d.lat FROM calls "
                       "JOIN cells c ON c.cell_id = caller_cell "
                       "LEFT JOIN cells d ON d.cell_id = callee_cell ORDER BY 1").fetchall()

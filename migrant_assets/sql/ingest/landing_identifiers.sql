@@ -58,7 +58,9 @@ SELECT
         WHEN c.cell_id IS NOT NULL THEN b.cell_id
         ELSE 'unknown:' || pseudonym('cell', b.cell_id)
     END AS cell,
-    CASE WHEN c.cell_id IS NOT NULL THEN b.cell_id ELSE safe_text(b.cell_id) END AS shown
+    -- an unknown cell with 7 digits or more in all (a number written with separators,
+    -- 199 1234 5678) only by its length
+    CASE WHEN c.cell_id IS NOT NULL THEN b.cell_id ELSE safe_code(b.cell_id) END AS shown
 FROM (
     SELECT
         n.text,
