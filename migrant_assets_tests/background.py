@@ -150,6 +150,8 @@ def _isolated(answer: Any, payload: bytes, root: Path, name: str, env: dict[str,
     the traceback)``."""
     os.environ.clear()
     os.environ.update(env)
+    SESSION_ENV.clear()  # this process imported the module with the mid-session environment
+    SESSION_ENV.update(env)
     _ROOT.append(root)
     with open(root / ("".join(c if c.isalnum() else "_" for c in name) + ".log"), "ab") as log:
         os.dup2(log.fileno(), 1)

@@ -154,6 +154,8 @@ def _backfill(tiny: dict) -> dict:
                                  f"{status}, {runs}")
         # the automation: curves (downstream of every k), then the report (downstream of curves)
         instance = dg.DagsterInstance.from_config(str(copy["dagster_home"]))
+        failures = {r["runId"]: _failures(instance, r["runId"])
+                    for r in runs if r["status"] != "SUCCESS"}
         ended = [instance.get_run_stats(r["runId"]).end_time for r in runs]
         backfill_end = max(t for t in ended if t is not None) if any(ended) else 0.0
         updated = {}
@@ -169,17 +171,17 @@ def _backfill(tiny: dict) -> dict:
                                        dg.DagsterRunStatus.STARTED])
         while time.monotonic() < deadline and instance.get_runs(filters=busy):
             time.sleep(3)
-        con = duckdb.connect(str(cfg.duckdb_path), read_only=True)
-        try:
-            windows = con.execute(
-                "SELECT count(DISTINCT window_id) FROM model_results "
-                "WHERE experiment = 'leaving_vs_staying'").fetchone()[0]
-        finally:
-            con.close()
+        windows = None  # a failed run is reported with its errors, whatever the file holds
+        if succeeded:
+            con = duckdb.connect(str(cfg.duckdb_path), read_only=True)
+            try:
+                windows = con.execute(
+                    "SELECT count(DISTINCT window_id) FROM model_results "
+                    "WHERE experiment = 'leaving_vs_staying'").fetchone()[0]
+            finally:
+                con.close()
         sensors = {name: instance.get_run_by_id(event.run_id).tags.get("dagster/sensor_name")
                    for name, event in updated.items()}
-        failures = {r["runId"]: _failures(instance, r["runId"])
-                    for r in runs if r["status"] != "SUCCESS"}
     return {"every_k": every_k, "runs": runs, "windows": windows, "sensors": sensors,
             "updated": {name: event.timestamp for name, event in updated.items()},
             "failures": failures}
