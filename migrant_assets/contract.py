@@ -165,6 +165,23 @@ class Timestamps(_Model):
             datetime.fromisoformat(v)
         return v
 
+    @model_validator(mode="after")
+    def _zone_of_numbers(self) -> Timestamps:
+        """Numbers count from ``origin``, an instant: a ``timezone`` other than UTC beside
+        ``unit`` changes them only with a naive origin. Without one it was ignored (a "local
+        epoch" read as UTC, every call 8 h late in Shanghai, every check passing): refused."""
+        aware = self.origin is None or datetime.fromisoformat(self.origin).tzinfo is not None
+        if self.unit is not None and self.timezone is not None and aware:
+            zone = _zone_info(self.timezone)
+            if any(datetime(2016, m, 1, tzinfo=zone).utcoffset() for m in (1, 7)):
+                raise ValueError(
+                    f"timezone {self.timezone!r} beside unit {self.unit!r} changes nothing: "
+                    "the numbers count from origin, by default 1970-01-01T00:00:00Z (Unix "
+                    "time, the same instant everywhere); for numbers counted from midnight "
+                    f"local time (a \"local epoch\") set origin: '1970-01-01T00:00:00' (no "
+                    f"offset), read in {self.timezone}; for Unix time remove timezone")
+        return self
+
 
 def _code(v: Any) -> Any:
     """A code of a rule as text: ``1`` written unquoted in YAML is ``"1"``."""
@@ -1239,19 +1256,22 @@ def _text(expr: str, p: _Params, tokens: str, unwrap: bool = False) -> str:
 def _identifier_text(expr: str, dtype: str, p: _Params, tokens: str) -> str:
     """An identifier column as text, before its canonical form (:func:`canonical_identifier`):
     integers as digits, float-encoded integers as their digits, text trimmed and unwrapped,
-    null tokens NULL."""
+    null tokens NULL; a float's NaN (pandas' missing value in a column of numbers) or infinity
+    NULL too, never the identifier 'nan' that every such row would share."""
     if dtype in _INTEGER_TYPES:
         return f"CAST({expr} AS VARCHAR)"
     if dtype in _FLOAT_TYPES or dtype.startswith("DECIMAL"):
-        text = (f"CASE WHEN isfinite(CAST({expr} AS DOUBLE)) AND {expr} = trunc({expr}) "
+        text = (f"CASE WHEN NOT isfinite(CAST({expr} AS DOUBLE)) THEN NULL "
+                f"WHEN {expr} = trunc({expr}) "
                 f"THEN CAST(CAST({expr} AS HUGEINT) AS VARCHAR) ELSE CAST({expr} AS VARCHAR) END")
         if dtype in _FLOAT_TYPES:
             # a float holds whole numbers exactly up to 2^24 (FLOAT) or 2^53 (DOUBLE: pandas'
             # 18-digit owner ids in a column with nulls); above, one value stands for many
             # identifiers, so it is marked rounded (canonical.sql's '~': rounded_id)
             exact = 2**53 if dtype == "DOUBLE" else 2**24
-            text = (f"CASE WHEN abs(CAST({expr} AS DOUBLE)) >= {exact} AND "
-                    f"isfinite(CAST({expr} AS DOUBLE)) THEN '~' || ({text}) ELSE {text} END")
+            text = (f"CASE WHEN isfinite(CAST({expr} AS DOUBLE)) AND "
+                    f"abs(CAST({expr} AS DOUBLE)) >= {exact} THEN '~' || ({text}) "
+                    f"ELSE {text} END")
         return text
     return _text(expr, p, tokens, unwrap=True)
 

@@ -98,7 +98,9 @@ REASON_FIXES: dict[str, str] = {
                      "for day-first dates, '%Y-%m-%d %I:%M:%S %p' for a 12-hour clock, a "
                      "zone abbreviation such as CST as an offset or a zone name) or unit for "
                      "numbers; a duration as seconds (35, not "
-                     "35s) or H:MM:SS; an end written as a time of day only: map duration",
+                     "35s) or H:MM:SS; an end written as a time of day only: map duration; "
+                     "null_tokens hold for every column: a token 0 or -1 also empties a "
+                     "duration of 0 or -1",
     "end_before_start": "the timestamps' time zones (end_ts and start_ts in one zone), or an "
                         "end written as a time of day on the start's date (a call across "
                         "midnight ends the next day: map duration instead of end_ts)",

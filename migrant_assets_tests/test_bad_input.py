@@ -14,10 +14,11 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -628,6 +629,31 @@ def test_parquet_numbers_stored_as_double_link_to_text_numbers(
     # 1473044400 is 2016-09-05 03:00 UTC = 11:00 in Shanghai
     assert _calls(con) == [(_uid("O1"), _uid("O2"), pd_ts("2016-09-05 11:00:00"),
                             pd_ts("2016-09-05 11:01:00"), 60.0, "T1")]
+
+
+def test_a_parquet_nan_is_no_identifier(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                        ) -> None:
+    """pandas writes a missing value in a column of numbers as NaN: a callee NaN is a missing
+    number (`missing_id`), a cell NaN no cell (the other party is not a subscriber), never the
+    identifier 'nan' shared by every such row (a callee of every caller; unknown_cell for
+    every call with a non-subscriber)."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("parquet nan"))
+    src = tmp_path / "operator"
+    at = [pa.scalar(t * 1_000_000, pa.timestamp("us", tz="UTC")).as_py()
+          for t in (1473044400, 1473044460, 1473048000, 1473048060)]
+    pq.write_table(pa.table({
+        "a_party": pa.array([float(A), float(A)]), "b_party": pa.array([float(B), np.nan]),
+        "begin": pa.array([at[0], at[2]], pa.timestamp("us", tz="UTC")),
+        "finish": pa.array([at[1], at[3]], pa.timestamp("us", tz="UTC")),
+        "a_cell": ["T1", "T1"], "b_cell": pa.array([np.nan, np.inf])}), src / "cdr.parquet")
+    _remap(src, "calls", path="cdr.parquet")
+    con, stats = _ingest(study)
+    assert stats["landed_calls"].accepted == 1
+    assert con.execute("SELECT source, reason, count(*) FROM quarantine GROUP BY ALL"
+                       ).fetchall() == [("landed_calls", "missing_id", 1)]
+    assert con.execute("SELECT caller, callee, callee_cell FROM calls").fetchall() == [
+        (_uid("O1"), _uid("O2"), None)]
 
 
 def test_int96_times_need_their_zone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -2232,6 +2258,32 @@ def test_seconds_since_the_start_and_minus_one_for_a_missed_call(
     _remap(src, "calls", columns={"start_ts": "timestamp", "event_type": "caller"})
     with pytest.raises(MappingError, match="event_types lists no call value"):
         _ingest(study)
+
+
+def test_a_zone_beside_a_unit_needs_a_naive_origin(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Numbers of seconds count from an instant: ``timezone`` beside ``unit`` was ignored
+    without a naive ``origin`` (a "local epoch" read as Unix time: every call 8 h late, every
+    check passing). It is refused, naming the origin that reads it; with that origin the
+    numbers are local time; with UTC (no offset) it changes nothing and is allowed."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("local epoch"))
+    src = tmp_path / "operator"
+    local_ten = int(datetime(2016, 9, 5, 10, 0).replace(tzinfo=UTC).timestamp())  # 10:00 local
+    _write(src / "cdr.csv", "timestamp,caller,callee,duration",
+           [(str(local_ten), A, B, "60")])
+    _remap(src, "calls", columns={"start_ts": "timestamp", "duration": "duration"},
+           timestamps={"unit": "s", "timezone": "Asia/Shanghai"})
+    with pytest.raises(MappingError, match=r"timezone 'Asia/Shanghai' beside unit 's' changes "
+                       r"nothing.*set origin: '1970-01-01T00:00:00' \(no offset\)"):
+        _ingest(study)
+    _remap(src, "calls", timestamps={"unit": "s", "timezone": "Asia/Shanghai",
+                                     "origin": "1970-01-01T00:00:00"})
+    con, _ = _ingest(study)
+    assert con.execute("SELECT hour(start_ts) FROM calls").fetchall() == [(10,)]
+    _remap(src, "calls", timestamps={"unit": "s", "timezone": "UTC"})
+    con, _ = _ingest(study)
+    assert con.execute("SELECT hour(start_ts) FROM calls").fetchall() == [(18,)]
 
 
 def test_a_pivot_tables_total_and_blank_rows_are_no_estates(tmp_path: Path,
