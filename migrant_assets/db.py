@@ -6,6 +6,7 @@ several statements, and are run statement by statement with only the parameters 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -15,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from migrant_assets.config import SQL_DIR, DuckDBSettings
+from migrant_assets.config import DEFAULT_DAGSTER_YAML, SQL_DIR, DuckDBSettings
 from migrant_assets.errors import InputError
 
 
@@ -31,15 +32,32 @@ def connect(path: str | Path, settings: DuckDBSettings | None = None) -> duckdb.
         held = re.search(r"\(PID (\d+)\)", str(e))
         if "lock" not in str(e).lower():
             raise
+        pid = int(held.group(1)) if held else None
+        if pid is not None and _parent(pid) == os.getppid():
+            raise InputError(
+                f"the DuckDB file is in use by a step of this same run (PID {pid}): the Dagster "
+                "instance runs the steps that write it side by side, with no limit on the "
+                "'duckdb' pool", str(path),
+                f"copy {DEFAULT_DAGSTER_YAML} into $DAGSTER_HOME (it limits every pool to one "
+                "step at a time; migrant-assets demo and make ui do it), then run again") from None
         raise InputError(
             f"the DuckDB file is in use by another process"
-            f"{f' (PID {held.group(1)})' if held else ''}",
+            f"{f' (PID {pid})' if pid is not None else ''}",
             str(path),
             "wait for that run to finish (the Dagster UI lists it), or give this run another "
             "workdir or MIGRANT_ASSETS_DUCKDB") from None
     spill = settings.temp_directory or (None if str(path) == ":memory:" else path.parent / "tmp")
     configure(con, settings, spill_dir=spill)
     return con
+
+
+def _parent(pid: int) -> int | None:
+    """The parent process of ``pid`` (Linux's /proc), or None where it cannot be read."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])  # the fields after the command's name
 
 
 def refuse_old_layout(con: duckdb.DuckDBPyConnection, views: Sequence[str]) -> None:

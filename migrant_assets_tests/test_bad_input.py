@@ -737,6 +737,22 @@ def test_a_locked_duckdb_file_is_a_clear_error(tmp_path: Path) -> None:
     assert "the DuckDB file is in use by another process" in proc.stderr
     assert isinstance(InputError("x"), Exception)
 
+    # held by a sibling process (a step of the same run, under an instance without the pool
+    # limit of the shipped dagster.yaml): the error says so and names the file to copy
+    code = f"from migrant_assets.db import connect; c = connect({str(path)!r}); "
+    sibling = subprocess.Popen([sys.executable, "-c", code + "print('held', flush=True); "
+                                "input()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               text=True)
+    try:
+        assert sibling.stdout.readline().strip() == "held"
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=120)
+    finally:
+        sibling.communicate("\n", timeout=60)
+    assert proc.returncode != 0
+    assert f"in use by a step of this same run (PID {sibling.pid})" in proc.stderr
+    assert "dagster.yaml into $DAGSTER_HOME" in proc.stderr
+
 
 def pd_ts(text: str):
     from datetime import datetime
