@@ -322,7 +322,7 @@ def land_calls(
         else None if events else [],
         "missed_events": [e.lower() for e in events.missed] if events else [],
         "missed_rule": src.missed_calls,
-        "seconds_per_unit": {"s": 1.0, "ms": 0.001}[src.duration_unit],
+        "seconds_per_unit": {"s": 1.0, "ms": 0.001, "min": 60.0}[src.duration_unit],
         "month_start": cal.month_start,
         "month_end": cal.month_end,
         "city_tz": cfg.city.timezone,
@@ -723,6 +723,16 @@ def price_column_doubt(columns: Sequence[str]) -> str | None:
             "of a price per m², so nothing else can tell)")
 
 
+#: The durations check: a day's timed calls whose median lasts less than this many seconds
+#: were not written in seconds (a voice call's median lasts about a minute or more).
+MIN_MEDIAN_DURATION_S = 10
+#: ... judged from this many timed calls of the day (a median of a handful says nothing).
+MIN_TIMED_CALLS = 20
+#: What to look at when the durations are too short to be seconds.
+DURATIONS_FIX = ("the duration column's unit: durations in minutes (2.5 for two and a half "
+                 "minutes) read as seconds make every call 60 times too short; set "
+                 "calls.duration_unit: min, or map the end time instead")
+
 #: The duplicates_agree check: what a place listed with other values means, and what to do.
 DUPLICATES_AGREE_FIX = ("the first row in file order is kept: for an antenna that moved within "
                         "the month or an estate priced twice, keep the row that holds for the "
@@ -812,7 +822,8 @@ def calendar_coverage(
 
 def calls_day_facts(con: duckdb.DuckDBPyConnection, day: date) -> dict[str, int]:
     """One stored day of calls: ``calls``, ``calls_unknown_cell``, ``calls_with_a_subscriber``,
-    and the ``subscribers`` stored."""
+    the ``subscribers`` stored, ``calls_continuing``, and the ``timed_calls`` (a duration over
+    0) with their ``median_duration_s``."""
     return first_row(run_sql(con, "ingest/calls_day_checks.sql", {"day": day}))
 
 

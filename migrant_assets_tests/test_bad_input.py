@@ -841,6 +841,37 @@ def test_no_subscriber_fails_their_checks_with_what_to_check(
         has_users.startswith("bad_attribute: ") and "本地" in has_users
 
 
+def test_durations_in_minutes_are_named_and_read_with_their_unit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Durations written in minutes (2.5) and read as seconds pass every other check: the
+    `durations` check warns when a day's 20 or more timed calls last under 10 s at the median,
+    naming duration_unit: min, which reads them as minutes (median 2.5 min = 150 s)."""
+    import dagster as dg
+
+    from migrant_assets.ingest import DURATIONS_FIX
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    study, _ = _setup(tmp_path, Case("minutes"))
+    src = tmp_path / "operator"
+    minutes = [0.5 + 0.25 * i for i in range(21)]  # 0.5 .. 5.5, median 3.0
+    _write(src / "cdr.csv", "a_party,b_party,begin,minutes,a_cell,b_cell",
+           [(A, B, f"{DAY} {10 + i // 60:02d}:{i % 60:02d}:00", str(m), "T1", "T2")
+            for i, m in enumerate(minutes)])
+    _remap(src, "calls", columns={"caller": "a_party", "callee": "b_party", "start_ts": "begin",
+                                  "duration": "minutes", "caller_cell": "a_cell",
+                                  "callee_cell": "b_cell"})
+    check = _ingestion_checks(study)[("calls", "durations")]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["median_duration_s"].value == 3.0
+    assert check.metadata["check_first"].value == \
+        f"the day's timed calls last 3.0 s at the median: {DURATIONS_FIX}"
+    _remap(src, "calls", duration_unit="min")
+    check = _ingestion_checks(study)[("calls", "durations")]
+    assert check.passed and check.metadata["median_duration_s"].value == 180.0
+    assert check.metadata["timed_calls"].value == 21
+
+
 def test_numbers_written_with_a_trunk_prefix_in_calls_only_name_the_fix(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Calls written in the national form (0138…) and subscribers without the trunk prefix link

@@ -20,8 +20,11 @@ from migrant_assets.errors import InputError
 from migrant_assets.ingest import (
     AGE_0_FIX,
     DUPLICATES_AGREE_FIX,
+    DURATIONS_FIX,
     EMPTY_SUBSCRIBERS_FIX,
     LOCAL_FLAG_FIX,
+    MIN_MEDIAN_DURATION_S,
+    MIN_TIMED_CALLS,
     NO_SUBSCRIBER_FIX,
     NUMBER_FORMS_ERROR_SHARE,
     OWNER_NUMBERS_FIX,
@@ -698,6 +701,19 @@ def _day_partial(day: Day) -> dg.AssetCheckResult:
                    if share >= PARTIAL_RECORDS_WARN_SHARE else None)
 
 
+def _day_durations(day: Day) -> dg.AssetCheckResult:
+    f = day.facts
+    timed, median = f["timed_calls"], f["median_duration_s"]
+    short = timed >= MIN_TIMED_CALLS and median < MIN_MEDIAN_DURATION_S
+    return verdict(not short, timed,
+                   {"timed_calls": timed, "median_duration_s": tidy(median or 0.0)},
+                   None if timed >= MIN_TIMED_CALLS else
+                   f"fewer than {MIN_TIMED_CALLS} timed calls on this day",
+                   dg.AssetCheckSeverity.WARN,
+                   check_first=f"the day's timed calls last {tidy(median)} s at the median: "
+                   f"{DURATIONS_FIX}" if short else None)
+
+
 calls_checks = [
     _daily_checks("row_accounting",
                   ("row_accounting", ACCOUNTING + "; per day.", _day_accounting, True)),
@@ -721,5 +737,8 @@ calls_checks = [
         ("partial_records", "A long call is one call: warns from 0.1% and fails from 1% of the "
          "day's calls starting within a second after the previous call of their caller and "
          "callee ended (partial records: calls.partial_records_within_s).", _day_partial,
-         False)),
+         False),
+        ("durations", f"Durations are seconds: warns when the day's timed calls (at least "
+         f"{MIN_TIMED_CALLS}) last under {MIN_MEDIAN_DURATION_S} s at the median (durations in "
+         "minutes read as seconds: calls.duration_unit: min).", _day_durations, False)),
 ]

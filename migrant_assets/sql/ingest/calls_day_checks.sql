@@ -3,7 +3,8 @@
 -- end (linked_to_subscribers), the subscribers there are, and timed calls that start within a
 -- second after the previous call of their caller and callee ended (partial_records: a long
 -- call written as partial records; times on the whole minute are left out, a file stamped to
--- the minute ends one call and starts the next in the same minute).
+-- the minute ends one call and starts the next in the same minute), and the timed calls (a
+-- duration over 0) with their median duration (durations).
 WITH day_calls AS (
     SELECT
         *,
@@ -27,7 +28,9 @@ SELECT
             c.end_ts IS NOT NULL
             AND epoch(c.start_ts) - epoch(c.previous_end) BETWEEN 0 AND 1
             AND (second(c.start_ts) <> 0 OR second(c.previous_end) <> 0)
-    ) AS calls_continuing
+    ) AS calls_continuing,
+    count(*) FILTER (WHERE c.duration_s > 0) AS timed_calls,
+    median(c.duration_s) FILTER (WHERE c.duration_s > 0) AS median_duration_s
 FROM day_calls AS c
 LEFT JOIN cells AS ca ON ca.cell_id = c.caller_cell
 LEFT JOIN cells AS cb ON cb.cell_id = c.callee_cell
