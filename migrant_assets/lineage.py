@@ -258,14 +258,13 @@ def _parts(entries: Iterable[str]) -> str:
     return ", ".join(shown)
 
 
-def _why(stale: str, changed: list[str] | None = None) -> str:
-    if stale.startswith("settings:"):
-        group = stale.removeprefix("settings:")
-        if changed:
-            return f"the {group} settings changed: " + ", ".join(
-                SETTING_NAMES.get(p, p) for p in changed)
-        return f"the study config's {group} settings ({', '.join(SETTINGS[group])}) changed"
-    return _parts([stale]) + " changed"
+def _settings_changed(group: str, changed: list[str] | None) -> str:
+    """What an out-of-date message says of stage ``group``'s settings: those that changed
+    (:func:`_changed_settings`), or all of them when that is not known."""
+    if changed:
+        return f"the {group} settings changed: " + ", ".join(
+            SETTING_NAMES.get(p, p) for p in changed)
+    return f"the study config's {group} settings ({', '.join(SETTINGS[group])}) changed"
 
 
 def plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContract | None,
@@ -364,9 +363,9 @@ def plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContrac
         causes = {i for ins in stale.values() for i in ins}
         since = [f"{_parts(c for c in causes if not c.startswith('settings:'))} changed"] \
             if any(not c.startswith("settings:") for c in causes) else []
-        since += [_why(c, _changed_settings(con, cfg, c.removeprefix("settings:"),
-                                            built_under[c]))
-                  for c in sorted(causes) if c.startswith("settings:")]
+        since += [_settings_changed(group, _changed_settings(con, cfg, group, built_under[c]))
+                  for c in sorted(causes) if c.startswith("settings:")
+                  for group in [c.removeprefix("settings:")]]
         raise InputError(
             f"{parts} {'is' if len(stale) == 1 else 'are'} out of date: since "
             f"{'it was' if len(stale) == 1 else 'they were'} built, " + "; ".join(since),

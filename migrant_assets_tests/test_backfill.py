@@ -159,7 +159,7 @@ def _backfill(tiny: dict) -> dict:
         ended = [instance.get_run_stats(r["runId"]).end_time for r in runs]
         backfill_end = max(t for t in ended if t is not None) if any(ended) else 0.0
         updated = {}
-        succeeded = all(r["status"] == "SUCCESS" for r in runs)  # else no automation to wait for
+        succeeded = not failures  # else no automation to wait for
         while succeeded and time.monotonic() < deadline and len(updated) < 2:
             for name in ("departure_curves", "report"):
                 event = instance.get_latest_materialization_event(dg.AssetKey(name))
