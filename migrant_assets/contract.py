@@ -332,6 +332,9 @@ class TableSource(_Model):
     # cells and estates: the system their lat/lon columns are in (migrant_assets/crs.py):
     # wgs84 (degrees, the default), gcj02, bd09, or EPSG:<code> (lat the northing, lon the easting)
     crs: str = WGS84
+    # contract column -> texts that mean "no value" in that column only, beside the mapping's
+    # null_tokens (a cell 0 for "no cell", where a duration 0 is a duration)
+    null_tokens: dict[str, list[str]] = Field(default_factory=dict)
 
     @field_validator("crs")
     @classmethod
@@ -440,6 +443,11 @@ class DataContract(_Model):
             if unknown:
                 raise MappingError(
                     f"{table}.columns maps unknown contract columns {sorted(unknown)}", str(where),
+                    f"use the contract names {list(CONTRACT_COLUMNS[table])}")
+            if set(src.null_tokens) - set(CONTRACT_COLUMNS[table]):
+                raise MappingError(
+                    f"{table}.null_tokens names unknown contract columns "
+                    f"{sorted(set(src.null_tokens) - set(CONTRACT_COLUMNS[table]))}", str(where),
                     f"use the contract names {list(CONTRACT_COLUMNS[table])}")
             not_recodable = set(src.recode) - set(RECODABLE_COLUMNS)
             if not_recodable & set(CONTRACT_COLUMNS[table]):
@@ -1253,15 +1261,20 @@ def _text(expr: str, p: _Params, tokens: str, unwrap: bool = False) -> str:
             f"WHEN {t} = '' OR list_contains({tokens}, {t}) THEN NULL ELSE {t} END")
 
 
-def _identifier_text(expr: str, dtype: str, p: _Params, tokens: str) -> str:
+def _identifier_text(expr: str, dtype: str, p: _Params, tokens: str,
+                     number_tokens: str | None) -> str:
     """An identifier column as text, before its canonical form (:func:`canonical_identifier`):
     integers as digits, float-encoded integers as their digits, text trimmed and unwrapped,
     null tokens NULL; a float's NaN (pandas' missing value in a column of numbers) or infinity
-    NULL too, never the identifier 'nan' that every such row would share."""
+    NULL too, never the identifier 'nan' that every such row would share. ``number_tokens``:
+    the null tokens that are numbers (:func:`number_tokens`), compared with a column of numbers
+    as numbers (an INT64 owner -1 is the token '-1', as the same owner in a CSV)."""
+    token = "FALSE" if number_tokens is None else \
+        f"list_contains({number_tokens}, CAST({expr} AS DOUBLE))"
     if dtype in _INTEGER_TYPES:
-        return f"CAST({expr} AS VARCHAR)"
+        return f"CASE WHEN {token} THEN NULL ELSE CAST({expr} AS VARCHAR) END"
     if dtype in _FLOAT_TYPES or dtype.startswith("DECIMAL"):
-        text = (f"CASE WHEN NOT isfinite(CAST({expr} AS DOUBLE)) THEN NULL "
+        text = (f"CASE WHEN NOT isfinite(CAST({expr} AS DOUBLE)) OR {token} THEN NULL "
                 f"WHEN {expr} = trunc({expr}) "
                 f"THEN CAST(CAST({expr} AS HUGEINT) AS VARCHAR) ELSE CAST({expr} AS VARCHAR) END")
         if dtype in _FLOAT_TYPES:
@@ -1274,6 +1287,16 @@ def _identifier_text(expr: str, dtype: str, p: _Params, tokens: str) -> str:
                     f"ELSE {text} END")
         return text
     return _text(expr, p, tokens, unwrap=True)
+
+
+#: A null token that is a number (``-1``, ``0``, ``99999``): :func:`number_tokens`.
+_NUMBER_TOKEN = re.compile(r"[+-]?[0-9]+(\.[0-9]*)?")
+
+
+def number_tokens(tokens: list[str], p: _Params) -> str | None:
+    """The parameter of the null tokens that are numbers, as numbers (None without one)."""
+    numbers = sorted({float(t) for t in tokens if _NUMBER_TOKEN.fullmatch(t.strip())})
+    return p(numbers) if numbers else None
 
 
 def canonical_identifier(text: str, name: str, contract: DataContract, p: _Params) -> str:
@@ -1505,7 +1528,6 @@ def _read_table(
     where = names.get(str(files[0]))
     run_sql(con, "ingest/canonical.sql")
     p = _Params()
-    tokens = p(list(contract.null_tokens))
     if fmt == "csv":
         guard_wide_lines(con, files, src, table, encoding)
     scan = _scan(files, fmt, src, p, table)
@@ -1535,6 +1557,8 @@ def _read_table(
                            "{birth_year: birth_year}")
     cols: list[str] = []
     for name in CONTRACT_COLUMNS[table]:
+        listed = [*contract.null_tokens, *src.null_tokens.get(name, ())]
+        tokens, numbers = p(listed), number_tokens(listed, p)
         if table == "calls" and name in (*PARTY_COLUMNS, "direction") \
                 and src.directions is None:  # read only for a per-party export
             cols.append(f"CAST(NULL AS VARCHAR) AS {name}")
@@ -1597,7 +1621,7 @@ def _read_table(
             if found is not None:
                 expr, dtype = quote_identifier(found[0]), found[1]
             else:  # several columns: their texts joined by a space, NULL if one is missing
-                texts = [_identifier_text(quote_identifier(f[0]), f[1], p, tokens)
+                texts = [_identifier_text(quote_identifier(f[0]), f[1], p, tokens, numbers)
                          if name in NUMBER_COLUMNS or name in ID_COLUMNS
                          else _text(quote_identifier(f[0]), p, tokens) for f in found_parts]
                 if name in CALL_CELL_COLUMNS:
@@ -1619,14 +1643,14 @@ def _read_table(
             text = "CAST(NULL AS VARCHAR)" if typed else _text(expr, p, tokens)
             cols.append(f"{text} AS {name}_text")
         elif name in NUMBER_COLUMNS or name in ID_COLUMNS:
-            ident = _identifier_text(expr, dtype, p, tokens)
+            ident = _identifier_text(expr, dtype, p, tokens, numbers)
             if name not in deferred:
                 ident = canonical_identifier(ident, name, contract, p)
             cols.append(f"{ident} AS {name}")
         else:
             # a code in a number column (a Parquet DOUBLE -1.0, a sex coded 1.0 / 2.0) as a
             # rule or a recode writes it (-1, 1)
-            text = _identifier_text(expr, dtype, p, tokens) \
+            text = _identifier_text(expr, dtype, p, tokens, numbers) \
                 if _numeric(dtype) and name in RECODABLE_COLUMNS \
                 else _text(expr, p, tokens)
             if name == "birth_year" and dtype.startswith("TIMESTAMP WITH TIME ZONE"):

@@ -100,7 +100,8 @@ REASON_FIXES: dict[str, str] = {
                      "numbers; a duration as seconds (35, not "
                      "35s) or H:MM:SS; an end written as a time of day only: map duration; "
                      "null_tokens hold for every column: a token 0 or -1 also empties a "
-                     "duration of 0 or -1",
+                     "duration of 0 or -1 (a token of one column: calls: {null_tokens: "
+                     "{caller_cell: ['0']}})",
     "end_before_start": "the timestamps' time zones (end_ts and start_ts in one zone), or an "
                         "end written as a time of day on the start's date (a call across "
                         "midnight ends the next day: map duration instead of end_ts)",
@@ -117,8 +118,9 @@ REASON_FIXES: dict[str, str] = {
                     "spaces or other separators; LAC + CI mapped as two columns in both, "
                     "and in the calls both filled: a LAC whose CI is empty is no cell; "
                     "hexadecimal LAC/CI in one file, 0x1824 or 1824, and decimal in the other: "
-                    "convert them to decimal), and whether the cells file is older than the "
-                    "calls (cells added since)",
+                    "convert them to decimal), whether the cells file is older than the "
+                    "calls (cells added since), and a cell such as 0 or -1 that stands for "
+                    "no cell (calls: {null_tokens: {caller_cell: ['0'], callee_cell: ['0']}})",
     "duplicate_call": "overlapping files (the same day delivered twice), or an export with the "
                       "originating and terminating records (MOC and MTC) of each call: map "
                       "its record type to direction with a directions rule (a per-party "

@@ -2026,6 +2026,69 @@ def test_duration_unit(unit: str, column: str, value: str, seconds: float | None
     assert [r[4] for r in _calls(con)] == [seconds]
 
 
+@pytest.mark.parametrize(("tokens", "outcome"), [
+    # the cell 0 an export writes for "no cell" is no cell; the duration 0 is read: a missed
+    # call (a contact without duration)
+    ({"calls": {"null_tokens": {"caller_cell": ["0"], "callee_cell": ["0"]}}}, "kept"),
+    ({}, ("calls", "unknown_cell")),  # "0" is a cell id, which no cell has
+    # a token of every column also empties the duration 0: the call has no end
+    ({"null_tokens": ["", "0"]}, ("landed_calls", "bad_timestamp")),
+])
+def test_a_columns_own_null_tokens(tokens: dict, outcome: object, tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A table's ``null_tokens`` of one column (a cell ``0`` for "no cell") empty that column
+    only, where the mapping's ``null_tokens`` hold for every column (a duration 0 too)."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("column tokens", mapping=tokens))
+    src = tmp_path / "operator"
+    (src / "cdr.csv").write_text(f"a_party,b_party,begin,duration,a_cell,b_cell\n"
+                                 f"{A},{B},{DAY} 10:00:00,0,T1,0\n")
+    mapping = yaml.safe_load((src / "mapping.yaml").read_text())
+    del mapping["calls"]["columns"]["end_ts"]
+    (src / "mapping.yaml").write_text(yaml.safe_dump(mapping))
+    con, _ = _ingest(study)
+    quarantined = con.execute("SELECT source, reason FROM quarantine").fetchall()
+    if outcome == "kept":
+        assert quarantined == []
+        assert con.execute("SELECT end_ts, duration_s, caller_cell, callee_cell FROM calls"
+                           ).fetchall() == [(None, None, "T1", None)]
+    else:
+        assert quarantined == [outcome]
+
+
+def test_a_columns_null_tokens_name_contract_columns(tmp_path: Path) -> None:
+    study, _ = _setup(tmp_path, Case("unknown column", mapping={
+        "calls": {"null_tokens": {"a_cell": ["0"]}}}))
+    with pytest.raises(MappingError, match=r"calls.null_tokens names unknown contract columns "
+                                           r"\['a_cell'\]"):
+        contract_for(StudyConfig.load(study))
+
+
+def test_a_null_token_that_is_a_number_holds_in_a_column_of_numbers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``null_tokens: ["", "-1", "0"]`` empty an INT64 owner -1 and a DOUBLE cell 0.0 of a
+    Parquet file as they empty the texts -1 and 0 of a CSV; read as the ids '-1' and '0', the
+    numbers of every owner -1 were one user, and every call with cell 0 was unknown_cell."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("number tokens", mapping={"null_tokens": ["", "-1", "0"]}))
+    src = tmp_path / "operator"
+    numbers = [A, B, C, "13900000004", "13900000005"]
+    pq.write_table(pa.table({
+        "msisdn": numbers, "owner": pa.array([1, 2, 1, -1, -1], pa.int64()),
+        "age": ["30"] * 5, "gender": ["M"] * 5, "province": ["Anhui"] * 5,
+        "local": ["true"] * 5, "kind": ["regular"] * 5}), src / "subs.parquet")
+    _remap(src, "subscribers", path="subs.parquet")
+    at = pa.array([pa.scalar(t * 1_000_000, pa.timestamp("us", tz="UTC")).as_py()
+                   for t in (1473044400, 1473044460)], pa.timestamp("us", tz="UTC"))
+    pq.write_table(pa.table({"a_party": [A], "b_party": [B], "begin": at[:1], "finish": at[1:],
+                             "a_cell": ["T1"], "b_cell": pa.array([0.0])}), src / "cdr.parquet")
+    _remap(src, "calls", path="cdr.parquet")
+    con, stats = _ingest(study)
+    assert stats["subscribers"].quarantined_by_reason == {"missing_id": 2}
+    assert con.execute("SELECT count(*) FROM subscribers").fetchone()[0] == 2  # O1 and O2
+    assert con.execute("SELECT caller_cell, callee_cell FROM calls").fetchall() == [("T1", None)]
+
+
 X = "19912345678"  # another operator's number: no subscriber, no cell
 
 
