@@ -32,14 +32,14 @@ import yaml
 from pydantic import ValidationError
 
 from migrant_assets.config import (
-    DEFAULT_CONFIG,
     DEFAULT_DAGSTER_YAML,
-    DUPLICATE_KEY,
     PROJECT_ROOT,
     StudyConfig,
     SyntheticSource,
+    config_error,
+    config_path,
 )
-from migrant_assets.errors import ConfigError, InputError
+from migrant_assets.errors import InputError
 
 if TYPE_CHECKING:
     from dagster_shared.error import SerializableErrorInfo
@@ -75,31 +75,6 @@ def _no_raw_numbers(text: str, limit: int = 300) -> str:
 
 def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
-
-
-def config_error(error: Exception, path: Path) -> InputError:
-    """A study config that cannot be read or validated, as one paragraph (never the values)."""
-    if isinstance(error, InputError):
-        return error
-    where = str(path)
-    if isinstance(error, ValidationError):
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'the file'}: {e['msg']}"
-            for e in error.errors()[:5])
-        return ConfigError(f"the study config is invalid ({problems})", where,
-                           "correct these keys; config/study.yaml shows every key with its "
-                           "default")
-    if isinstance(error, yaml.YAMLError):
-        mark = getattr(error, "problem_mark", None)
-        line = f", line {mark.line + 1}" if mark is not None else ""
-        duplicate = getattr(error, "problem", None) == DUPLICATE_KEY
-        return ConfigError("the study config is not valid YAML"
-                           + (f" ({DUPLICATE_KEY})" if duplicate else ""), where + line,
-                           "fix the YAML at that line (each key written once)")
-    if isinstance(error, FileNotFoundError):
-        return ConfigError("the study config file does not exist", where,
-                           "pass --config with the path of a study YAML file")
-    return ConfigError(f"the study config cannot be read ({type(error).__name__})", where)
 
 
 def _input_error_names() -> set[str]:
@@ -170,7 +145,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def _effective_config(args: argparse.Namespace) -> Path:
     """The study config the demo runs, written to its workdir so the UI can open it too."""
-    source = Path(args.config or os.environ.get("MIGRANT_ASSETS_CONFIG") or DEFAULT_CONFIG)
+    source = config_path(args.config)
     try:
         cfg = StudyConfig.load(source)
     except (ValidationError, yaml.YAMLError, OSError, InputError) as error:
@@ -402,10 +377,10 @@ def _print_early_warning(cfg: StudyConfig) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    config_path = _effective_config(args)
-    os.environ["MIGRANT_ASSETS_CONFIG"] = str(config_path)  # before the definitions load
+    effective = _effective_config(args)
+    os.environ["MIGRANT_ASSETS_CONFIG"] = str(effective)  # before the definitions load
     _dagster_home()
-    cfg = StudyConfig.load(config_path)
+    cfg = StudyConfig.load(effective)
 
     from migrant_assets.contract import contract_for
 
@@ -441,7 +416,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"{head}; {checks}\n", flush=True)
     from migrant_assets.summary import print_summary
 
-    print_summary(cfg, config_path)
+    print_summary(cfg, effective)
     _print_early_warning(cfg)
     if demo.failed_runs:
         _error(f"demo finished with {len(demo.failed_runs)} failed run(s): see the paragraphs "

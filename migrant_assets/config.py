@@ -24,9 +24,17 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from migrant_assets.crs import normalise as normalise_crs
+from migrant_assets.errors import ConfigError, InputError
 
 #: The checkout (or, once installed, the site-packages directory) holding the package.
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -544,7 +552,7 @@ class StudyConfig(_Model):
         ``MIGRANT_ASSETS_WORKDIR``) is not parsed again (:func:`_parsed_config`: every asset
         step and check reads it, 7 ms a parse). Relative paths are resolved here, each time:
         the workdir from the working directory, the mapping from the config's folder."""
-        path = Path(path or os.environ.get("MIGRANT_ASSETS_CONFIG") or DEFAULT_CONFIG)
+        path = config_path(path)
         cfg = _parsed_config(cls, path.read_text(), os.environ.get("MIGRANT_ASSETS_WORKDIR"))
         base = path.resolve().parent
         updates = {}
@@ -586,8 +594,6 @@ class StudyConfig(_Model):
         """The pseudonymisation key (SPEC §1). A ``files`` source needs a key of its own of at
         least :data:`MIN_KEY_BYTES` bytes: the documented synthetic key and short keys are
         refused."""
-        from migrant_assets.errors import ConfigError
-
         key = os.environ.get("MIGRANT_ASSETS_KEY")
         if isinstance(self.source, SyntheticSource):
             return key or SYNTHETIC_KEY
@@ -604,6 +610,37 @@ class StudyConfig(_Model):
             raise ConfigError(f"MIGRANT_ASSETS_KEY is shorter than {MIN_KEY_BYTES} bytes",
                               "the environment", fix)
         return key
+
+
+def config_path(path: str | Path | None = None) -> Path:
+    """The study config to read: ``path``, else ``$MIGRANT_ASSETS_CONFIG``, else the packaged
+    ``config/study.yaml``."""
+    return Path(path or os.environ.get("MIGRANT_ASSETS_CONFIG") or DEFAULT_CONFIG)
+
+
+def config_error(error: Exception, path: Path) -> InputError:
+    """A study config that cannot be read or validated, as one paragraph (never the values)."""
+    if isinstance(error, InputError):
+        return error
+    where = str(path)
+    if isinstance(error, ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'the file'}: {e['msg']}"
+            for e in error.errors()[:5])
+        return ConfigError(f"the study config is invalid ({problems})", where,
+                           "correct these keys; config/study.yaml shows every key with its "
+                           "default")
+    if isinstance(error, yaml.YAMLError):
+        mark = getattr(error, "problem_mark", None)
+        line = f", line {mark.line + 1}" if mark is not None else ""
+        duplicate = getattr(error, "problem", None) == DUPLICATE_KEY
+        return ConfigError("the study config is not valid YAML"
+                           + (f" ({DUPLICATE_KEY})" if duplicate else ""), where + line,
+                           "fix the YAML at that line (each key written once)")
+    if isinstance(error, FileNotFoundError):
+        return ConfigError("the study config file does not exist", where,
+                           "pass --config with the path of a study YAML file")
+    return ConfigError(f"the study config cannot be read ({type(error).__name__})", where)
 
 
 @functools.lru_cache(maxsize=16)

@@ -96,6 +96,23 @@ def test_invalid_study_config_is_one_paragraph(environment, capsys):
     assert "three" not in err  # the paragraph names the key, not the value
 
 
+def test_the_code_location_of_an_invalid_study_config_ends_in_one_paragraph(tmp_path):
+    """``dagster asset materialize`` and ``dagster dev`` load the definitions with the config
+    of ``MIGRANT_ASSETS_CONFIG``: the loading error ends in the same paragraph as the demo's,
+    not in pydantic's validation error and its chained traceback."""
+    config = tmp_path / "study.yaml"
+    config.write_text(yaml.safe_dump({"calendar": {"k_min": "three"}, "workdir": "w"}))
+    out = subprocess.run([sys.executable, "-c", "import migrant_assets.defs"],
+                         capture_output=True, text=True,
+                         env={**os.environ, "MIGRANT_ASSETS_CONFIG": str(config),
+                              "PYTHONPATH": str(Path(__file__).parents[1])})
+    assert out.returncode != 0
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("migrant_assets.errors.ConfigError: the study config is invalid "
+                           "(calendar.k_min: ")
+    assert f"Where: {config}." in last and "pydantic" not in out.stderr
+
+
 def test_a_key_written_twice_is_refused_with_its_line(environment, capsys):
     """YAML keeps the last of two equal keys silently (a second thresholds block dropped the
     first's values): the study config and the mapping refuse it, naming the line, not the key."""

@@ -4,10 +4,14 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from migrant_assets.config import StudyConfig
+from migrant_assets.config import StudyConfig, config_error, config_path
 
-#: The study the code location is built for (read once, when the definitions load).
-STUDY = StudyConfig.load()
+#: The study the code location is built for (read once, when the definitions load): a config
+#: that cannot be read is one paragraph at the end of the loading error, not pydantic's
+try:
+    STUDY = StudyConfig.load()
+except Exception as error:  # noqa: BLE001 - config_error names what it does not know
+    raise config_error(error, config_path()) from None
 CALENDAR = STUDY.calendar
 
 
