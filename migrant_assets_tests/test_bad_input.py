@@ -886,6 +886,18 @@ def test_numbers_written_with_a_trunk_prefix_in_calls_only_name_the_fix(
     assert "trunk_prefix" in check.metadata["check_first"].value
 
 
+def _one_call_ending_in(src: Path, column: str, value: str, drop_end_ts: bool = True,
+                        callee_cell: str = "T2") -> None:
+    """The calls file as one call from A to B at 10:00 of DAY with its end (or duration) in
+    ``column``; ``drop_end_ts``: the mapping no longer maps end_ts."""
+    (src / "cdr.csv").write_text(f"a_party,b_party,begin,{column},a_cell,b_cell\n"
+                                 f"{A},{B},{DAY} 10:00:00,{value},T1,{callee_cell}\n")
+    mapping = yaml.safe_load((src / "mapping.yaml").read_text())
+    if drop_end_ts:
+        del mapping["calls"]["columns"]["end_ts"]
+    (src / "mapping.yaml").write_text(yaml.safe_dump(mapping))
+
+
 def _remap(src: Path, table: str, **update) -> None:
     mapping = yaml.safe_load((src / "mapping.yaml").read_text())
     mapping.setdefault(table, {}).update(update)
@@ -1455,12 +1467,7 @@ def test_end_or_duration_named_as_in_the_contract(column: str, value: str, tmp_p
     call a missed one); with neither, the error names both."""
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
     study, _ = _setup(tmp_path, Case("named as in the contract"))
-    src = tmp_path / "operator"
-    (src / "cdr.csv").write_text(f"a_party,b_party,begin,{column},a_cell,b_cell\n"
-                                 f"{A},{B},{DAY} 10:00:00,{value},T1,T2\n")
-    mapping = yaml.safe_load((src / "mapping.yaml").read_text())
-    del mapping["calls"]["columns"]["end_ts"]
-    (src / "mapping.yaml").write_text(yaml.safe_dump(mapping))
+    _one_call_ending_in(tmp_path / "operator", column, value)
     if column == "length":
         with pytest.raises(MappingError, match="no column 'end_ts' or 'duration'.*'length'"):
             _ingest(study)
@@ -2011,13 +2018,7 @@ def test_duration_unit(unit: str, column: str, value: str, seconds: float | None
                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
     study, _ = _setup(tmp_path, Case("unit", mapping={"calls": {"duration_unit": unit}}))
-    src = tmp_path / "operator"
-    (src / "cdr.csv").write_text(f"a_party,b_party,begin,{column},a_cell,b_cell\n"
-                                 f"{A},{B},{DAY} 10:00:00,{value},T1,T2\n")
-    mapping = yaml.safe_load((src / "mapping.yaml").read_text())
-    if column == "duration":
-        del mapping["calls"]["columns"]["end_ts"]
-    (src / "mapping.yaml").write_text(yaml.safe_dump(mapping))
+    _one_call_ending_in(tmp_path / "operator", column, value, drop_end_ts=column == "duration")
     if seconds is None:
         with pytest.raises(MappingError, match="duration_unit is 'ms', but the calls' end"):
             _ingest(study)
@@ -2040,12 +2041,7 @@ def test_a_columns_own_null_tokens(tokens: dict, outcome: object, tmp_path: Path
     only, where the mapping's ``null_tokens`` hold for every column (a duration 0 too)."""
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
     study, _ = _setup(tmp_path, Case("column tokens", mapping=tokens))
-    src = tmp_path / "operator"
-    (src / "cdr.csv").write_text(f"a_party,b_party,begin,duration,a_cell,b_cell\n"
-                                 f"{A},{B},{DAY} 10:00:00,0,T1,0\n")
-    mapping = yaml.safe_load((src / "mapping.yaml").read_text())
-    del mapping["calls"]["columns"]["end_ts"]
-    (src / "mapping.yaml").write_text(yaml.safe_dump(mapping))
+    _one_call_ending_in(tmp_path / "operator", "duration", "0", callee_cell="0")
     con, _ = _ingest(study)
     quarantined = con.execute("SELECT source, reason FROM quarantine").fetchall()
     if outcome == "kept":
