@@ -116,8 +116,14 @@ def find_raw_identifiers(con: duckdb.DuckDBPyConnection,
            if explained else "")
         + " AND (length(token) >= 10 OR token NOT IN (SELECT lower(unnest($known))))",
         {"known": list(known_words)})
-    hits: dict[str, int] = {}
-    for table, column, dtype in columns:
+    tables = sorted({t for t, _, _ in columns})
+    filled = {tables[i] for i, f in con.execute(" UNION ALL ".join(
+        f"SELECT {i} AS i, EXISTS (FROM {quote_identifier(t)}) AS f"
+        for i, t in enumerate(tables))).fetchall() if f} if tables else set()
+    counts = []
+    for place, (table, column, dtype) in enumerate(columns):
+        if table not in filled:
+            continue
         if dtype == "VARCHAR":  # each distinct text split once, its rows counted once
             query = (
                 "SELECT coalesce(sum(n), 0) FROM (SELECT DISTINCT v, n FROM (SELECT v, n, "
@@ -133,8 +139,9 @@ def find_raw_identifiers(con: duckdb.DuckDBPyConnection,
                 f"WHERE v IN (SELECT as_int FROM searched_identifiers "
                 f"WHERE as_int >= {MIN_INTEGER_IDENTIFIER})"
             )
-        n = con.execute(query).fetchone()[0]
-        if n:
-            hits[f"{table}.{column}"] = n
+        counts.append(f"SELECT {place} AS i, ({query}) AS n")
+    # one statement for the columns of every table with rows: a statement each cost 3 ms, and
+    # binding the tokens of each text column 1.5 ms, most of a small ingestion
+    found = con.execute(" UNION ALL ".join(counts)).fetchall() if counts else []
     con.execute("DROP TABLE searched_identifiers")
-    return hits
+    return {f"{columns[i][0]}.{columns[i][1]}": n for i, n in sorted(found) if n}
