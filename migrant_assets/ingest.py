@@ -30,6 +30,7 @@ from migrant_assets.contract import (
     DataContract,
     Numbers,
     RawRead,
+    canonical_macros,
     file_labels,
     party_files,
     read_table,
@@ -242,7 +243,7 @@ def prepare(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> None:
     """Create the ingestion tables and the pseudonym and canonical-form macros on ``con``."""
     refuse_old_layout(con, ["quarantine"])
     create_tables(con)
-    run_sql(con, "ingest/canonical.sql")
+    canonical_macros(con)
     register_pseudonym_macro(con, cfg.pseudonym_key)
 
 
