@@ -2052,6 +2052,20 @@ def test_a_columns_own_null_tokens(tokens: dict, outcome: object, tmp_path: Path
         assert quarantined == [outcome]
 
 
+def test_a_number_in_the_duration_column_is_not_shown(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A phone number read as a duration (headerless daily files whose columns moved) is
+    bad_timestamp, and its quarantine record shows the value's length, never the number (it
+    showed the parsed 13712340000.0: no party, so no privacy search looked for it)."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("number as duration"))
+    _one_call_ending_in(tmp_path / "operator", "duration", "13712340000")
+    con, _ = _ingest(study)
+    assert con.execute("SELECT reason, json_extract_string(record, '$.duration') "
+                       "FROM quarantine").fetchall() == [
+        ("bad_timestamp", "<redacted: 13 characters>")]
+
+
 def test_a_columns_null_tokens_name_contract_columns(tmp_path: Path) -> None:
     study, _ = _setup(tmp_path, Case("unknown column", mapping={
         "calls": {"null_tokens": {"a_cell": ["0"]}}}))

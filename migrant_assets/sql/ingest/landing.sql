@@ -125,7 +125,7 @@ SELECT
             caller: d.caller_number, callee: d.callee_number,
             start_ts: coalesce(CAST(d.start_ts AS VARCHAR), safe_time(d.start_ts_text)),
             end_ts: coalesce(CAST(d.end_value AS VARCHAR), safe_time(d.end_ts_text)),
-            duration: coalesce(CAST(d.duration_value AS VARCHAR), safe_time(d.duration)),
+            duration: safe_time(coalesce(CAST(d.duration_value AS VARCHAR), d.duration)),
             caller_cell: d.caller_cell_shown, callee_cell: d.callee_cell_shown,
             event_type: safe_code(d.event_type), direction: safe_code(d.direction_text)
         }) AS VARCHAR)
