@@ -1370,14 +1370,21 @@ def _timestamp(expr: str, dtype: str, rule: Timestamps, city_tz: str, p: _Params
     naive = from_naive(f"TRY_CAST({text} AS TIMESTAMP)")
     # DuckDB's TIMESTAMP cast reads '... 10:08:41 PM' or '... UTC' and drops the word: a text
     # ending in a zone is read as an instant, in any other word (AM/PM, an abbreviation such as
-    # CST, China's or America's) it is NULL (bad_timestamp; timestamps.format reads it)
-    return (f"CASE WHEN regexp_matches({text}, {p(_ZONED_TEXT)}) THEN {aware} "
+    # CST, China's or America's) it is NULL (bad_timestamp; timestamps.format reads it); it
+    # reads '2016-09-05 00:00:00 08:30:15' (a date column written at midnight, joined to a time
+    # column) as midnight: a time of day followed by another is NULL too
+    return (f"CASE WHEN regexp_matches({text}, {p(_TWO_TIMES)}) THEN NULL "
+            f"WHEN regexp_matches({text}, {p(_ZONED_TEXT)}) THEN {aware} "
             f"WHEN regexp_matches({text}, {p(_WORD_AFTER_TIME)}) THEN NULL ELSE {naive} END")
 
 
-#: A time of day followed by a UTC offset, Z, UTC or GMT, or an IANA zone name (Asia/Shanghai).
+#: A time of day followed by a UTC offset, Z, UTC or GMT, UTC or GMT with an offset (Java's
+#: GMT+08:00), or an IANA zone name (Asia/Shanghai).
 _ZONED_TEXT = (r"[T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(\s*([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)"
+               r"|\s*([Uu][Tt][Cc]|[Gg][Mm][Tt])[+-][0-9]{1,2}(:?[0-9]{2})?"
                r"|\s+((?i)utc|gmt|[A-Za-z_]+(/[A-Za-z0-9_+-]+)+))$")
+#: A time of day followed by another (a date written at midnight beside a time column).
+_TWO_TIMES = r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s+[0-9]{1,2}:[0-9]{2}"
 #: A time of day followed by any other word: AM/PM, or a zone abbreviation that names several.
 _WORD_AFTER_TIME = r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s*[A-Za-z][A-Za-z.]*$"
 

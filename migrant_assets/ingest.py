@@ -96,7 +96,9 @@ REASON_FIXES: dict[str, str] = {
                   "or from the source rather than through a spreadsheet",
     "bad_timestamp": "the start, end and duration columns (each quarantine record shows the "
                      "text not read): the timestamps rule's format (e.g. '%d/%m/%Y %H:%M:%S' "
-                     "for day-first dates, '%Y-%m-%d %I:%M:%S %p' for a 12-hour clock, a "
+                     "for day-first dates, '%Y-%m-%d %I:%M:%S %p' for a 12-hour clock, "
+                     "'%Y-%m-%d 00:00:00 %H:%M:%S' for a date written at midnight beside a "
+                     "time column, a "
                      "zone abbreviation such as CST as an offset or a zone name) or unit for "
                      "numbers; a duration as seconds (35, not "
                      "35s) or H:MM:SS; an end written as a time of day only: map duration; "

@@ -555,6 +555,16 @@ def test_bad_input(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     (None, "2016-09-05 11:00:00 AM", "2016-09-05 11:01:00 AM", None),  # 12-hour: a format
     (None, "2016-09-05 11:00:00 CST", "2016-09-05 11:01:00 CST", None),  # China's or America's
     (None, "2016-09-05 11:00:00 foo", "2016-09-05 11:01:00 foo", None),
+    # Java's zone without a name: the offset after GMT or UTC (read as Shanghai time: 8 h off)
+    (None, "2016-09-05 03:00:00 GMT+00:00", "2016-09-05 03:01:00 GMT+00:00",
+     "2016-09-05 11:00:00"),
+    (None, "2016-09-05 03:00:00 UTC+0", "2016-09-05 03:01:00 UTC+0", "2016-09-05 11:00:00"),
+    (None, "2016-09-05 11:00:00 GMT+08:00", "2016-09-05 11:01:00 GMT+08:00",
+     "2016-09-05 11:00:00"),
+    # a date column written at midnight joined to a time column: read as midnight before
+    (None, "2016-09-05 00:00:00 11:00:00", "2016-09-05 00:00:00 11:01:00", None),
+    ("%Y-%m-%d 00:00:00 %H:%M:%S", "2016-09-05 00:00:00 11:00:00", "2016-09-05 00:00:00 11:01:00",
+     "2016-09-05 11:00:00"),
 ])
 def test_text_timestamp_formats(fmt: str | None, begin: str, finish: str, start: str | None,
                                 tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
