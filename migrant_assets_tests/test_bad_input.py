@@ -1960,6 +1960,15 @@ NATIONAL_CALLS = [(C, "13900000004", f"{DAY} 12:00:00", f"{DAY} 12:01:00", "T1",
     # a dialled prefix before the number (Mexico's 044 for a local mobile)
     ("calls with a dialled 044", {}, "044" + B, {"national_digits": 11, "trunk_prefix": "044"},
      1),
+    # China's IP long-distance prefixes dialled before a mobile number
+    ("calls with an IP prefix 17951", {}, "17951" + B,
+     {"national_digits": 11, "trunk_prefix": "17951"}, 1),
+    # the country code in parentheses; VoLTE's telephone URIs
+    ("calls with (+86)", {}, "(+86)" + B, {"country_code": "86", "national_digits": 11}, 1),
+    ("calls as a tel: URI", {}, "tel:+86" + B, {"country_code": "86", "national_digits": 11},
+     1),
+    ("calls as a sip: URI", {}, f"sip:+86{B}@ims.mnc000.mcc460.3gppnetwork.org;user=phone",
+     {"country_code": "86", "national_digits": 11}, 1),
     # the calls' usual numbers have the trunk 0 (a French export, 06… beside +33 6…): B and C
     ("calls mostly with a trunk 0", {}, "0" + B, {"national_digits": 11, "trunk_prefix": "0"},
      2),

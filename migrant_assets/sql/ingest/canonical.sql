@@ -63,13 +63,14 @@ CREATE OR REPLACE TEMP MACRO canonical_id(t) AS list_transform(
 -- 11), an empty list when not set.
 -- Separators: spaces of any kind (a tab, a no-break, thin or full-width space), parentheses,
 -- dots and dashes, and commas between thousands as a spreadsheet writes a number
--- (14,900,326,293); full-width digits (１３８…) are digits.
+-- (14,900,326,293); full-width digits (１３８…) are digits; a country code in parentheses
+-- ((+86)138…) is one.
 CREATE OR REPLACE TEMP MACRO strip_separators(t) AS list_transform(
     [translate(t, '０１２３４５６７８９＋', '0123456789+')], lambda x:
         CASE
             WHEN regexp_full_match(x, '[+]?[0-9]{1,3}(,[0-9]{3})+') THEN replace(x, ',', '')
             WHEN regexp_full_match(
-                x, '[+]?[0-9 \t\x{00A0}\x{2007}\x{2009}\x{202F}\x{3000}().-]*[0-9]'
+                x, '[(]?[+]?[0-9 \t\x{00A0}\x{2007}\x{2009}\x{202F}\x{3000}().-]*[0-9]'
                 || '[0-9 \t\x{00A0}\x{2007}\x{2009}\x{202F}\x{3000}().-]*'
             ) THEN regexp_replace(x, '[ \t\x{00A0}\x{2007}\x{2009}\x{202F}\x{3000}().-]', '', 'g')
             ELSE x
@@ -120,12 +121,24 @@ CREATE OR REPLACE TEMP MACRO without_trunk(s, trunks, national_digits) AS list_t
         ), lambda y: y IS NOT NULL)[1], x)
 )[1];
 
+-- The number of a telephone URI (RFC 3966 tel:, RFC 3261 sip: and sips:, as VoLTE / IMS
+-- records write a party: 'tel:+8613800000123', 'sip:+8613800000123@ims.mnc000.mcc460.3gppnet
+-- work.org;user=phone'): its user part, before any '@' or ';'; any other text as it is.
+CREATE OR REPLACE TEMP MACRO uri_user(t) AS list_transform(
+    [t], lambda x:
+        CASE
+            WHEN regexp_matches(x, '^(?i)(tel|sips?):')
+                THEN regexp_extract(x, '^(?i)(?:tel|sips?):([^@;]*)', 1)
+            ELSE x
+        END
+)[1];
+
 -- Any identifier text as a canonical phone number (contract.canonical_identifier): the same
 -- form whatever the file stored it as (integer digits are left as they are by canonical_id).
 -- trunks: the mapping's trunk prefixes, longest first (contract.Numbers.trunk_prefixes).
 CREATE OR REPLACE TEMP MACRO canonical_phone(t, cc, national_digits, trunks) AS
     without_trunk(
-        without_country(strip_separators(canonical_id(t)), cc, national_digits, trunks),
+        without_country(strip_separators(uri_user(canonical_id(t))), cc, national_digits, trunks),
         trunks, national_digits
     );
 

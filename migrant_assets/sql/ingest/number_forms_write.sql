@@ -12,7 +12,9 @@
 -- beside '139…', or a calls file of '06…' beside the subscribers' '6…') stands for the number
 -- without it (country code '', trunk prefix '0'); one 2 or 3 digits longer than the usual
 -- length of the numbers not starting with 0, for the number without those first digits (a
--- dialled prefix: Mexico's 044, 045 and 01, however many numbers of the file carry one).
+-- dialled prefix: Mexico's 044, 045 and 01, however many numbers of the file carry one); one
+-- 4 or 5 digits longer and not starting with 0, for the number without them (China's IP long
+-- distance prefixes 17951, 12593).
 -- Inside the asset's transaction; no number is stored.
 DELETE FROM $forms_table;
 
@@ -126,6 +128,21 @@ forms AS (
         AND starts_with(n.digits, '0')
         AND NOT starts_with(n.digits, '00')
         AND length(n.digits) - u.unprefixed_len IN (2, 3)
+        AND u.unprefixed_len >= 6
+    UNION ALL
+    -- a dialled prefix of 4 or 5 digits before a number of that length (China's IP long
+    -- distance: 17951, 12593 before a mobile number)
+    SELECT
+        '' AS country_code,
+        left(n.digits, length(n.digits) - u.unprefixed_len) AS trunk_prefix,
+        right(n.digits, u.unprefixed_len) AS national,
+        right(n.digits, u.unprefixed_len) AS form
+    FROM numbers AS n
+    CROSS JOIN usual AS u
+    WHERE
+        NOT n.international
+        AND NOT starts_with(n.digits, '0')
+        AND length(n.digits) - u.unprefixed_len IN (4, 5)
         AND u.unprefixed_len >= 6
 )
 
