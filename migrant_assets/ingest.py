@@ -65,7 +65,7 @@ QUARANTINE_REASONS: dict[str, tuple[str, ...]] = {
         "missed_call",
     ),
     "calls": ("self_call", "unknown_cell", "duplicate_call"),
-    "subscribers": ("malformed_line", "missing_id", "rounded_id", "bad_attribute",
+    "subscribers": ("malformed_line", "missing_id", "rounded_id", "masked_id", "bad_attribute",
                     "duplicate_number"),
     "cells": ("malformed_line", "missing_id", "rounded_id", "summary_row", "bad_coordinates",
               "outside_bbox", "duplicate_id"),
@@ -89,6 +89,9 @@ REASON_FIXES: dict[str, str] = {
     "missing_id": "the columns mapped to the numbers and ids, and null_tokens",
     "masked_number": "the export's masking of numbers (138****1234 stands for many people): "
                      "ask for numbers hashed with a key instead, which keep people apart",
+    "masked_id": "the export's masking of numbers or owner ids (an ID card "
+                 "340104********1234 or a number 138****1234 stands for many people, who would "
+                 "be one user): ask for ids hashed with a key instead, which keep people apart",
     "rounded_id": "numbers saved by a spreadsheet in scientific notation (1.33518E+10 keeps 6 "
                   "of 11 digits, so it stands for many people), or stored as floats too large "
                   "to be exact (a Parquet DOUBLE beyond 16 digits, as pandas stores ids beside "

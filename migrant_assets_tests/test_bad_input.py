@@ -169,6 +169,16 @@ CASES = [
     Case("owner id rounded by a spreadsheet",
          subs=[("13800000009", "4.5E+17", "30", "M", "Anhui", "true", "")],
          quarantined=("subscribers", "rounded_id")),
+    # an ID card with its middle hidden: two people with the same mask would be one user
+    Case("owner id masked 340104********1234",
+         subs=[("13800000009", "340104********1234", "30", "M", "Anhui", "true", "")],
+         quarantined=("subscribers", "masked_id")),
+    Case("subscriber's number masked 138****0009",
+         subs=[("138****0009", "O9", "30", "M", "Anhui", "true", "")],
+         quarantined=("subscribers", "masked_id")),
+    Case("an owner id ending in an ID card's check digit X",  # not masked
+         subs=[("13800000009", "34010419900101123X", "30", "M", "Anhui", "true", "")],
+         check=lambda con: _is(_sub(con, "34010419900101123X", "age"), 30)),
     Case("number with +86 prefix", calls=[("+8613800000001", "008613800000002", T + "11:00:00",
                                            T + "11:01:00", "T1", "T2")],
          mapping={"numbers": {"country_code": "86", "national_digits": 11}}, check=_linked),

@@ -121,6 +121,16 @@ CREATE OR REPLACE TEMP MACRO without_trunk(s, trunks, national_digits) AS list_t
         ), lambda y: y IS NOT NULL)[1], x)
 )[1];
 
+-- An identifier with digits hidden (138****1234, 1380000XXXX, an ID card 340104********1234):
+-- it stands for many people. Only digits, separators and mask characters make a masked one (a
+-- hashed id such as 'ab9xXk' is not one; an ID card's check digit X is a single X).
+CREATE OR REPLACE TEMP MACRO masked(t) AS list_transform(
+    [t], lambda x:
+        regexp_full_match(x, '[+]?[0-9*#?xX ().-]+')
+        AND regexp_matches(x, '[*#?]|[xX]{2,}')
+        AND regexp_matches(x, '[0-9]')
+)[1];
+
 -- The number of a telephone URI (RFC 3966 tel:, RFC 3261 sip: and sips:, as VoLTE / IMS
 -- records write a party: 'tel:+8613800000123', 'sip:+8613800000123@ims.mnc000.mcc460.3gppnet
 -- work.org;user=phone'): its user part, before any '@' or ';'; any other text as it is.

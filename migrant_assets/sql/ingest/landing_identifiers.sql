@@ -22,17 +22,12 @@ WHERE b.number NOT IN (SELECT k.number FROM landing_number_ids AS k);
 
 -- masked: a number that stands for many people (digits hidden: 138****1234, 1380000XXXX; or a
 -- stand-in for a withheld caller): its calls are quarantined as masked_number, never merged
--- into one node of the graph. Only digits, separators and mask characters make a masked number
--- (a hashed id such as 'ab9xXk' is not one).
+-- into one node of the graph (canonical.sql's masked).
 INSERT INTO landing_numbers
 SELECT
     b.text,
     k.number_id,
-    (
-        regexp_full_match(b.number, '[+]?[0-9*#?xX ().-]+')
-        AND regexp_matches(b.number, '[*#?]|[xX]{2,}')
-        AND regexp_matches(b.number, '[0-9]')
-    )
+    masked(b.number)
     OR strip_accents(lower(trim(b.number))) IN (
         'anonymous', 'private', 'withheld', 'unknown', 'restricted', 'unavailable', 'hidden',
         -- Spanish, Portuguese, French, German, Italian

@@ -46,6 +46,9 @@ SELECT
     is_local_number AS local_text,
     -- an identifier a spreadsheet rounded (canonical.sql marks it '~'): rounded_id
     starts_with(number, '~') OR starts_with(owner_id, '~') AS rounded,
+    -- a number or owner id with digits hidden (an ID card 340104********1234): masked_id, never
+    -- the one user of everyone it stands for
+    coalesce(masked(number) OR masked(owner_id), false) AS masked,
     -- an attribute column that holds the row's own owner id or number (a column mapped by
     -- mistake, an account field): bad_attribute, and never stored or shown
     coalesce(lower(trim(birth_province)) IN (lower(owner_id), lower(number)), false)
@@ -80,6 +83,7 @@ FROM (
         CASE
             WHEN number_id IS NULL OR user_id IS NULL THEN 'missing_id'
             WHEN rounded THEN 'rounded_id'
+            WHEN masked THEN 'masked_id'
             WHEN is_local_number IS NULL
                 -- a number in the province column mapped by mistake (7 or more digits): the
                 -- province is stored, so it is never one
