@@ -1094,13 +1094,19 @@ def _scan(files: list[Path], fmt: str, src: TableSource, p: _Params, table: str)
         # binary_as_string: Impala and Hive write strings as BINARY without the UTF8 mark
         return f"read_parquet({p([str(f) for f in files])}, filename = true, " \
                "file_row_number = true, binary_as_string = true)"
-    options = dict(src.csv)
-    if "encoding" in options:  # what DuckDB decodes (a transcoded copy is UTF-8)
-        options["encoding"] = _duckdb_encoding(options["encoding"]) or "utf-8"
-    opts = "".join(f", {k} = {p(v)}" for k, v in options.items())
+    opts = _csv_options(src, p)
     return (f"read_csv({p([str(f) for f in files])}, all_varchar = true, filename = true, "
             f"store_rejects = true, rejects_table = 'rejects_{table}', "
             f"rejects_scan = 'rejects_scan_{table}'{opts})")
+
+
+def _csv_options(src: TableSource, p: _Params) -> str:
+    """The mapping's read_csv options, as bound parameters after a comma each; the encoding is
+    what DuckDB decodes (a transcoded copy is UTF-8)."""
+    options = dict(src.csv)
+    if "encoding" in options:
+        options["encoding"] = _duckdb_encoding(options["encoding"]) or "utf-8"
+    return "".join(f", {k} = {p(v)}" for k, v in options.items())
 
 
 def _describe(con: duckdb.DuckDBPyConnection, scan: str, p: _Params, files: list[Path],
@@ -1115,6 +1121,30 @@ def _describe(con: duckdb.DuckDBPyConnection, scan: str, p: _Params, files: list
                            f"{redact(str(e), names=names)})", failed_file(str(e), files, names),
                            "check the file's format and the mapping's csv options") from None
     return {r[0].lower(): (r[0], r[1]) for r in rows}
+
+
+def _refuse_csv_columns_added_later(con: duckdb.DuckDBPyConnection, files: list[Path],
+                                    table: str, src: TableSource, present: dict[str, Any],
+                                    names: dict[str, str]) -> None:
+    """A column the table reads (mapped, or named as in the contract: ``event_type``,
+    ``duration``) in some CSV files and not in the first is an error: DuckDB reads every file
+    with the first file's columns, so it would be ignored in all (an ``event_type`` added in
+    the middle of a month lets its SMS through as calls). The columns of every file are read
+    from their headers (``union_by_name``); a column missing from a later file is DuckDB's
+    own error."""
+    p = _Params()
+    scan = (f"read_csv({p([str(f) for f in files])}, all_varchar = true, "
+            f"union_by_name = true{_csv_options(src, p)})")
+    every = _describe(con, scan, p, files, table, names)
+    used = {c for name in CONTRACT_COLUMNS[table] for c in _file_columns(src, name)}
+    added = sorted(set(every) - set(present) & used)
+    if added:
+        raise MappingError(
+            f"{table}: column {every[added[0]][0]!r} is in some of the {len(files):,} files and "
+            f"not in the first ({names.get(str(files[0]), '<a file>')}); read together, it "
+            "would be ignored in every file", names.get(str(files[0])),
+            "export every file with the same columns (a column renamed or added between "
+            "deliveries: rename it in the older files, or add it)")
 
 
 def _refuse_misread_parquet(con: duckdb.DuckDBPyConnection, files: list[Path], table: str,
@@ -1555,6 +1585,8 @@ def _read_table(
     present = _describe(con, scan, p, files, table, names)
     if fmt == "parquet":
         _refuse_misread_parquet(con, files, table, src, names)
+    elif len(files) > 1 and src.csv.get("header") is not False:
+        _refuse_csv_columns_added_later(con, files, table, src, present, names)
     rule = src.time_rule
     uses_duration = table == "calls" and reads_duration(src, present)
     if table == "calls" and src.duration_unit != "s" and not uses_duration:

@@ -2095,6 +2095,28 @@ def test_a_number_in_the_duration_column_is_not_shown(tmp_path: Path,
         ("bad_timestamp", "<redacted: 13 characters>")]
 
 
+def test_a_csv_column_added_in_a_later_file_is_refused(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Daily CSV files whose later days add a column the reader uses (``event_type``, with SMS
+    rows): DuckDB reads every file with the first file's columns, so the SMS landed as calls;
+    now an error naming the column and the first file. A column the reader does not use may
+    come and go."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("column added later"))
+    src = tmp_path / "operator"
+    _write(src / "cdr" / "day1.csv", CALLS_HEADER, [CALL])
+    _write(src / "cdr" / "day2.csv", CALLS_HEADER + ",event_type",
+           [(A, B, f"{DAY} 12:00:00", f"{DAY} 12:00:00", "T1", "T2", "SMS")])
+    _remap(src, "calls", path="cdr/*.csv")
+    with pytest.raises(MappingError, match=r"calls: column 'event_type' is in some of the 2 "
+                                           r"files and not in the first \(.*day1.csv\)"):
+        _ingest(study)
+    _write(src / "cdr" / "day2.csv", CALLS_HEADER + ",remark",
+           [(A, B, f"{DAY} 12:00:00", f"{DAY} 12:01:00", "T1", "T2", "ok")])
+    _, stats = _ingest(study)
+    assert stats["landed_calls"].accepted == 2
+
+
 def test_a_columns_null_tokens_name_contract_columns(tmp_path: Path) -> None:
     study, _ = _setup(tmp_path, Case("unknown column", mapping={
         "calls": {"null_tokens": {"a_cell": ["0"]}}}))
