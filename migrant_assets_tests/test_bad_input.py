@@ -1521,6 +1521,12 @@ def test_end_or_duration_named_as_in_the_contract(column: str, value: str, tmp_p
       ("13800000008", "O8", "30", "M", "Île-de-France", "true", "")], "Île-de-France",
      "the study province is spelled ['ILE DE FRANCE', 'Île-de-France'] by 2 subscribers",
      {("ILE DE FRANCE", "Île-de-France"): (2, True)}),
+    # a county's code of GB/T 2260 (Pudong, from an ID card) is its province's; a code of
+    # another province's county is that province
+    ([("13800000009", "O9", "30", "M", "310115", "true", ""),
+      ("13800000008", "O8", "30", "M", "340104", "true", "")], "Shanghai",
+     "the study province is spelled ['310115', 'Shanghai'] by 2 subscribers",
+     {("310115", "Shanghai"): (2, True), ("340104", "Anhui"): (2, False)}),
     # a suffix makes one province only of China's: Mexico City is not the State of Mexico
     ([("13800000009", "O9", "30", "M", "Mexico", "true", ""),
       ("13800000008", "O8", "30", "M", "Mexico City", "true", "")], "Mexico City", None, {}),

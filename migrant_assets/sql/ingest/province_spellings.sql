@@ -10,7 +10,8 @@
 -- when none of its users spells it as $province.
 -- A name up to case, accents, spaces, hyphens, dots and apostrophes; a name with its suffix
 -- removed is the same province only when that is a province of data/province_names.csv
--- ('Anhui Province' is Anhui, while 'Mexico City' is not the State of Mexico).
+-- ('Anhui Province' is Anhui, while 'Mexico City' is not the State of Mexico); a 6-digit code of
+-- GB/T 2260 is its province's.
 CREATE OR REPLACE TEMP MACRO province_key(x) AS
 lower(strip_accents(regexp_replace(trim(x), '[\s.''’-]+', '', 'g')));
 CREATE OR REPLACE TEMP MACRO province_fold(x) AS regexp_replace(
@@ -47,7 +48,12 @@ names AS (
         WHERE birth_province IS NOT NULL
         GROUP BY birth_province
     ) AS n
-    LEFT JOIN aliases AS a ON n.fold = a.alias
+    -- a county's or city's code of GB/T 2260 (310115, an ID card's first six digits) is its
+    -- province's (310000): locals whose birth place is written so are counted as migrants
+    LEFT JOIN aliases AS a ON a.alias = CASE
+        WHEN regexp_full_match(n.fold, '[1-8][0-9]{5}') THEN left(n.fold, 2) || '0000'
+        ELSE n.fold
+    END
 ),
 study AS (
     SELECT coalesce(max(canonical), province_key($province)) AS folded
