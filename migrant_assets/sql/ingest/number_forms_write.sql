@@ -114,8 +114,9 @@ forms AS (
         AND starts_with(n.digits, '0')
         AND length(n.digits) >= 7
     UNION ALL
-    -- a dialled prefix of 2 or 3 digits starting with 0 before a number of the usual length
-    -- of those without one
+    -- a dialled prefix before a number of the usual length of those without one: of 2 or 3
+    -- digits starting with 0, or of 4 or 5 not starting with 0 (China's IP long distance:
+    -- 17951, 12593 before a mobile number)
     SELECT
         '' AS country_code,
         left(n.digits, length(n.digits) - u.unprefixed_len) AS trunk_prefix,
@@ -125,25 +126,12 @@ forms AS (
     CROSS JOIN usual AS u
     WHERE
         NOT n.international
-        AND starts_with(n.digits, '0')
-        AND NOT starts_with(n.digits, '00')
-        AND length(n.digits) - u.unprefixed_len IN (2, 3)
         AND u.unprefixed_len >= 6
-    UNION ALL
-    -- a dialled prefix of 4 or 5 digits before a number of that length (China's IP long
-    -- distance: 17951, 12593 before a mobile number)
-    SELECT
-        '' AS country_code,
-        left(n.digits, length(n.digits) - u.unprefixed_len) AS trunk_prefix,
-        right(n.digits, u.unprefixed_len) AS national,
-        right(n.digits, u.unprefixed_len) AS form
-    FROM numbers AS n
-    CROSS JOIN usual AS u
-    WHERE
-        NOT n.international
-        AND NOT starts_with(n.digits, '0')
-        AND length(n.digits) - u.unprefixed_len IN (4, 5)
-        AND u.unprefixed_len >= 6
+        AND CASE
+            WHEN starts_with(n.digits, '00') THEN false
+            WHEN starts_with(n.digits, '0') THEN length(n.digits) - u.unprefixed_len IN (2, 3)
+            ELSE length(n.digits) - u.unprefixed_len IN (4, 5)
+        END
 )
 
 SELECT DISTINCT
