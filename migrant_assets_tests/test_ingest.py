@@ -42,10 +42,11 @@ SUBSCRIBERS = [
     ("13800000005", "OWNER-E", "old", "M", "Anhui", "maybe", "regular"),  # bad_attribute
     ("13800000003", "OWNER-F", "33", "M", "Jiangsu", "true", "regular"),  # duplicate_number
     ("1.38E+10", "OWNER-G", "33", "M", "Jiangsu", "true", "regular"),  # rounded_id
+    ("13800000006", "340104********1234", "33", "M", "Anhui", "true", "regular"),  # masked_id
 ]
 SUBSCRIBER_REASONS = {
-    "missing_id": 1, "rounded_id": 1, "bad_attribute": 1, "duplicate_number": 1,
-    "malformed_line": 1}
+    "missing_id": 1, "rounded_id": 1, "masked_id": 1, "bad_attribute": 1,
+    "duplicate_number": 1, "malformed_line": 1}
 
 CELLS = [
     ("T1", "31.20", "121.40"),
