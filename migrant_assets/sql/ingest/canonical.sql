@@ -122,8 +122,9 @@ CREATE OR REPLACE TEMP MACRO without_trunk(s, trunks, national_digits) AS list_t
 )[1];
 
 -- An identifier with digits hidden (138****1234, its last digits as x, an ID card
--- 340104********1234): it stands for many people. Only digits, separators and mask characters make a masked one (a
--- hashed id such as 'ab9xXk' is not one; an ID card's check digit X is a single X).
+-- 340104********1234): it stands for many people. Only digits, separators and mask characters
+-- make a masked one (a hashed id such as 'ab9xXk' is not one; an ID card's check digit X is a
+-- single X).
 CREATE OR REPLACE TEMP MACRO masked(t) AS list_transform(
     [t], lambda x:
         regexp_full_match(x, '[+]?[0-9*#?xX ().-]+')
