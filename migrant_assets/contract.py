@@ -129,7 +129,10 @@ def _numeric(dtype: str) -> bool:
     return dtype in _INTEGER_TYPES or dtype in _FLOAT_TYPES or dtype.startswith("DECIMAL")
 
 
-_UNIT_MICROS = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 0.001}
+_UNIT_MICROS = {"d": 86_400_000_000, "s": 1_000_000, "ms": 1_000, "us": 1, "ns": 0.001}
+#: Numbers of days are rounded to the millisecond: a spreadsheet's serial date (days since
+#: 1899-12-30, a double) holds 08:30:15 as 0.35434027..., a few microseconds off the second.
+_UNIT_ROUND_MICROS = {"d": 1_000}
 
 
 class _Model(BaseModel):
@@ -141,14 +144,15 @@ class Timestamps(_Model):
 
     ``format``: strptime format of text timestamps (with ``%z`` when they carry an offset);
     without it text is read as ISO-8601, with or without ``Z`` / ``±hh:mm``. ``unit``: the
-    values are numbers of seconds / milliseconds / microseconds since ``origin`` (default the
-    Unix epoch, 1970-01-01T00:00:00Z). ``timezone``: the zone of naive values (text without an
-    offset, naive Parquet timestamps, a naive ``origin``); default the study city's. Values with
-    an offset and timezone-aware Parquet columns are converted to the city's local time.
+    values are numbers of days / seconds / milliseconds / microseconds / nanoseconds since
+    ``origin`` (default the Unix epoch, 1970-01-01T00:00:00Z). ``timezone``: the zone of naive
+    values (text without an offset, naive Parquet timestamps, a naive ``origin``); default the
+    study city's. Values with an offset and timezone-aware Parquet columns are converted to the
+    city's local time.
     """
 
     format: str | None = None
-    unit: Literal["s", "ms", "us", "ns"] | None = None
+    unit: Literal["d", "s", "ms", "us", "ns"] | None = None
     origin: str | None = None
     timezone: str | None = None
 
@@ -1378,19 +1382,29 @@ def _timestamp(expr: str, dtype: str, rule: Timestamps, city_tz: str, p: _Params
         value = f"CAST({expr} AS DOUBLE)" if numeric else \
             f"TRY_CAST({_text(expr, p, tokens)} AS DOUBLE)"
         origin = datetime.fromisoformat(rule.origin or "1970-01-01T00:00:00+00:00")
+        step = _UNIT_ROUND_MICROS.get(rule.unit)
+        rounded = f"round({value} * {p(_UNIT_MICROS[rule.unit])})" if step is None else \
+            f"round({value} * {p(_UNIT_MICROS[rule.unit] // step)}) * {p(step)}"
+        micros = f"CAST({rounded} AS BIGINT)"
         if origin.tzinfo is None:
-            origin = origin.replace(tzinfo=_zone_info(src_tz))
-        origin_utc = origin.astimezone(UTC).replace(tzinfo=None)
-        micros = f"CAST(round({value} * {p(_UNIT_MICROS[rule.unit])}) AS BIGINT)"
-        instant = f"timezone({p('UTC')}, {p(origin_utc)} + to_microseconds({micros}))"
+            # a naive origin counts wall-clock time ("local epoch", a spreadsheet's serial
+            # date): the origin plus the count is a local time, read in the zone as text is.
+            # Not the origin's instant plus elapsed time: 1899-12-30 in Shanghai is LMT
+            # (+08:05:43), and 1970-01-01 in London was +01:00 (British Standard Time)
+            instant = from_naive(f"{p(origin)} + to_microseconds({micros})")
+        else:
+            origin_utc = origin.astimezone(UTC).replace(tzinfo=None)
+            instant = from_aware(
+                f"timezone({p('UTC')}, {p(origin_utc)} + to_microseconds({micros}))")
         # within about 3,000 years of the origin, whatever the unit (a value in us or ns of
         # today's dates is above 1e15)
         bounded = f"abs({value} * {p(_UNIT_MICROS[rule.unit])}) < 1e17"
-        return f"CASE WHEN isfinite({value}) AND {bounded} THEN {from_aware(instant)} END"
+        return f"CASE WHEN isfinite({value}) AND {bounded} THEN {instant} END"
     if numeric:
         raise MappingError(
             f"{table}.{column} holds numbers, not timestamps", None,
-            f"set {table}.timestamps.unit to s, ms, us or ns (and origin if not the Unix epoch)")
+            f"set {table}.timestamps.unit to s, ms, us or ns (and origin if not the Unix epoch), "
+            "or to d for a spreadsheet's serial dates (days, with origin: '1899-12-30T00:00:00')")
     text = _text(expr, p, tokens)
     if rule.format:
         parsed = f"try_strptime({text}, {p(rule.format)})"

@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -2461,6 +2461,33 @@ def test_a_zone_beside_a_unit_needs_a_naive_origin(tmp_path: Path,
     _remap(src, "calls", timestamps={"unit": "s", "timezone": "UTC"})
     con, _ = _ingest(study)
     assert con.execute("SELECT hour(start_ts) FROM calls").fetchall() == [(18,)]
+
+
+def test_a_naive_origin_counts_wall_clock_time(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Numbers from a naive origin are the local time origin + count, read in the zone: a
+    spreadsheet's serial dates (``unit: d``, days since 1899-12-30, when Shanghai kept its
+    local mean time, +08:05:43) and a "local epoch" written in Mexico City (-06:00 in 1970,
+    -05:00 in September 2016) were shifted by the origin's own offset (5 min 43 s, one hour)."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("serial dates"))
+    src = tmp_path / "operator"
+    serial = (datetime(2016, 9, 5, 8, 30, 15) - datetime(1899, 12, 30)) / timedelta(days=1)
+    _write(src / "cdr.csv", "t,caller,callee,duration", [(repr(serial), A, B, "60")])
+    _remap(src, "calls", columns={"start_ts": "t", "duration": "duration"},
+           timestamps={"unit": "d", "origin": "1899-12-30T00:00:00"})
+    con, _ = _ingest(study)
+    assert con.execute("SELECT start_ts FROM calls").fetchall() == [
+        (datetime(2016, 9, 5, 8, 30, 15),)]
+
+    wall = (datetime(2016, 9, 5, 10, 0) - datetime(1970, 1, 1)).total_seconds()
+    _write(src / "cdr.csv", "t,caller,callee,duration", [(str(int(wall)), A, B, "60")])
+    _remap(src, "calls", timestamps={"unit": "s", "origin": "1970-01-01T00:00:00",
+                                     "timezone": "America/Mexico_City"})
+    con, _ = _ingest(study)
+    # 10:00 CDT (UTC-5) is 15:00 UTC, 23:00 in Shanghai
+    assert con.execute("SELECT start_ts FROM calls").fetchall() == [
+        (datetime(2016, 9, 5, 23, 0),)]
 
 
 def test_a_pivot_tables_total_and_blank_rows_are_no_estates(tmp_path: Path,
