@@ -1743,6 +1743,7 @@ def _read_table(
     row = "file_row_number + 1" if fmt == "parquet" else "NULL"
     if fmt == "csv":  # CSV rows keep file order (their line numbers); Parquet has row numbers
         con.execute("SET preserve_insertion_order = true")
+        cols.append(f"{_LINE_BREAKS} AS _breaks")
     select = (f"SELECT {', '.join(cols)}, filename AS _file, CAST({row} AS BIGINT) AS _row "
               f"FROM {scan}")
     if table == "calls":
@@ -1760,29 +1761,61 @@ def _read_table(
         con.execute("SET preserve_insertion_order = false")
     rejected: list[tuple[str, int, str]] = []
     if fmt == "csv":
+        _number_csv_lines(con, table)
         rejected = con.execute(
-            # one row per bad line (the parser lists a line once per missing column)
-            f"SELECT s.file_path, e.line, min(CAST(e.error_type AS VARCHAR)) "
+            # one row per bad line (the parser lists a line once per missing column); the
+            # parser counts a record over several lines as one line
+            f"SELECT s.file_path, e.line + coalesce((SELECT sum(r._breaks) FROM raw_{table} r "
+            f"WHERE r._file = s.file_path AND r._record_line < e.line), 0), "
+            f"min(CAST(e.error_type AS VARCHAR)) "
             f"FROM rejects_{table} e JOIN rejects_scan_{table} s USING (scan_id, file_id) "
             f"GROUP BY ALL ORDER BY 1, 2"
         ).fetchall()
-        _number_csv_lines(con, table)
         con.execute(f"DROP TABLE IF EXISTS rejects_{table}")
         con.execute(f"DROP TABLE IF EXISTS rejects_scan_{table}")
+        rejected = sorted(rejected + _records_over_lines(con, table))
     rows = con.execute(f"SELECT count(*) FROM raw_{table}").fetchone()[0]
     return RawRead(f"raw_{table}", rows, rejected, [str(f) for f in files], uses_duration)
 
 
+#: The line breaks inside a CSV record's fields (any column of the file, read or not): a
+#: quoted field over several lines, which no column of a contract table holds. It is an
+#: unclosed quote (free text exported without escaping, "Pudong, Tower B), whose field ran on
+#: to the next quote and took the lines between: they were neither read nor quarantined.
+_LINE_BREAKS = ("CAST(length(concat(*COLUMNS(*))) - length(replace(concat(*COLUMNS(*)), "
+                "chr(10), '')) AS BIGINT)")
+
+
+def _records_over_lines(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, int, str]]:
+    """The CSV records of ``raw_{table}`` whose fields run over line breaks (:data:`_LINE_BREAKS`),
+    taken out of it as rejected lines (``malformed_line``): the file, the record's first line
+    and what happened, never the text."""
+    over = con.execute(
+        f"SELECT _file, _row, _breaks FROM raw_{table} WHERE _breaks > 0 ORDER BY 1, 2"
+    ).fetchall()
+    if over:
+        con.execute(f"DELETE FROM raw_{table} WHERE _breaks > 0")
+    con.execute(f"ALTER TABLE raw_{table} DROP COLUMN _breaks")
+    con.execute(f"ALTER TABLE raw_{table} DROP COLUMN _record_line")
+    return [(file, line, f"QUOTED FIELD OVER LINES {line}-{line + breaks}: a quote opened in "
+             "a field and closed lines later (free text with an unescaped quote); the lines "
+             "between were read as part of that field")
+            for file, line, breaks in over]
+
+
 def _number_csv_lines(con: duckdb.DuckDBPyConnection, table: str) -> None:
     """Give each CSV record its line number: the i-th accepted record of a file is on line
-    ``i + header + #(rejected lines before it)`` (a quoted field spanning lines shifts the
-    count: the number is then the record's, not the physical line's)."""
+    ``i + header + #(rejected lines before it) + #(line breaks inside earlier records)``;
+    ``_record_line`` leaves out the line breaks, as the parser's own count of its rejected
+    lines does."""
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE numbered_{table} AS
         WITH ordered AS (
             SELECT * EXCLUDE (_row),
-                row_number() OVER (PARTITION BY _file ORDER BY rowid) AS _ordinal
+                row_number() OVER (PARTITION BY _file ORDER BY rowid) AS _ordinal,
+                coalesce(sum(_breaks) OVER (PARTITION BY _file ORDER BY rowid ROWS BETWEEN
+                    UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS _breaks_before
             FROM raw_{table}
         ),
         scans AS (
@@ -1800,13 +1833,16 @@ def _number_csv_lines(con: duckdb.DuckDBPyConnection, table: str) -> None:
             )
             JOIN scans USING (_file)
         )
-        SELECT o.* EXCLUDE (_ordinal),
-            CAST(o._ordinal + coalesce(s.head, 1) + (
-                SELECT count(*) FROM rejected AS j
-                WHERE j._file = o._file AND j.accepted_before < o._ordinal
-            ) AS BIGINT) AS _row
-        FROM ordered AS o
-        LEFT JOIN scans AS s USING (_file)
+        SELECT * EXCLUDE (_breaks_before), _record_line + _breaks_before AS _row
+        FROM (
+            SELECT o.* EXCLUDE (_ordinal),
+                CAST(o._ordinal + coalesce(s.head, 1) + (
+                    SELECT count(*) FROM rejected AS j
+                    WHERE j._file = o._file AND j.accepted_before < o._ordinal
+                ) AS BIGINT) AS _record_line
+            FROM ordered AS o
+            LEFT JOIN scans AS s USING (_file)
+        )
         """
     )
     con.execute(f"DROP TABLE raw_{table}")

@@ -85,7 +85,9 @@ QUARANTINE_REASONS: dict[str, tuple[str, ...]] = {
 #: is usually the mapping, not the data (docs/data_contract.md).
 REASON_FIXES: dict[str, str] = {
     "malformed_line": "the csv options: delim, quote, header, and encoding (a GBK or GB18030 "
-                      "file read as UTF-8 fails on every line with Chinese text)",
+                      "file read as UTF-8 fails on every line with Chinese text); a record "
+                      "over several lines is a quote left open in free text: escape quotes "
+                      "in the export, or leave the free-text column out of it",
     "missing_id": "the columns mapped to the numbers and ids, and null_tokens",
     "masked_number": "the export's masking of numbers (138****1234 stands for many people): "
                      "ask for numbers hashed with a key instead, which keep people apart",

@@ -2490,6 +2490,33 @@ def test_a_naive_origin_counts_wall_clock_time(tmp_path: Path,
         (datetime(2016, 9, 5, 23, 0),)]
 
 
+def test_a_quote_left_open_takes_lines_into_one_field(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A quote opened in a field and closed lines later (free text with an unescaped quote)
+    made the lines between part of one field: they were neither landed nor quarantined. The
+    record is now malformed_line, naming its lines, and the line numbers after it are the
+    file's (the parser counts the record as one line)."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("open quote"))
+    src = tmp_path / "operator"
+    call = f"{A},{B},{T}1{{h}}:00:00,{T}1{{h}}:01:00,T1,T2"
+    lines = [CALLS_HEADER, call.format(h=0),                      # lines 1, 2
+             call.format(h=1)[:-5] + '"Pudong,T2',                # 3: the quote opens
+             call.format(h=2), call.format(h=3),                  # 4, 5: taken into the field
+             call.format(h=4)[:-5] + 'Tower B",T2',               # 6: closes it
+             call.format(h=5), call.format(h=6) + ",extra",       # 7, 8: too many fields
+             call.format(h=7)]                                    # 9
+    (src / "cdr.csv").write_text("\n".join(lines) + "\n")
+    con, stats = _ingest(study)
+    assert con.execute("SELECT row_number, hour(start_ts) FROM landed_calls ORDER BY 1"
+                       ).fetchall() == [(2, 10), (7, 15), (9, 17)]
+    quarantined = con.execute("SELECT row_number, reason, record FROM quarantine ORDER BY 1"
+                              ).fetchall()
+    assert [(r[0], r[1]) for r in quarantined] == [(3, "malformed_line"), (8, "malformed_line")]
+    assert "LINES 3-6" in quarantined[0][2] and A not in quarantined[0][2]
+    assert stats["landed_calls"].read == 5  # records: the four lines 3-6 are one
+
+
 def test_a_pivot_tables_total_and_blank_rows_are_no_estates(tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch
                                                              ) -> None:
