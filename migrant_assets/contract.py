@@ -1093,13 +1093,19 @@ def guard_wide_lines(con: duckdb.DuckDBPyConnection, files: list[Path], src: Tab
             con.execute("SET preserve_insertion_order = false")
 
 
+#: The reader's column of each row's file: not ``filename``, which an export merged from
+#: several files may hold as a column of its own (DuckDB then refuses to read the file).
+_FILE_COLUMN = "ma_source_file"
+
+
 def _scan(files: list[Path], fmt: str, src: TableSource, p: _Params, table: str) -> str:
     if fmt == "parquet":
         # binary_as_string: Impala and Hive write strings as BINARY without the UTF8 mark
-        return f"read_parquet({p([str(f) for f in files])}, filename = true, " \
+        return f"read_parquet({p([str(f) for f in files])}, filename = '{_FILE_COLUMN}', " \
                "file_row_number = true, binary_as_string = true)"
     opts = _csv_options(src, p)
-    return (f"read_csv({p([str(f) for f in files])}, all_varchar = true, filename = true, "
+    return (f"read_csv({p([str(f) for f in files])}, all_varchar = true, "
+            f"filename = '{_FILE_COLUMN}', "
             f"store_rejects = true, rejects_table = 'rejects_{table}', "
             f"rejects_scan = 'rejects_scan_{table}'{opts})")
 
@@ -1125,6 +1131,45 @@ def _describe(con: duckdb.DuckDBPyConnection, scan: str, p: _Params, files: list
                            f"{redact(str(e), names=names)})", failed_file(str(e), files, names),
                            "check the file's format and the mapping's csv options") from None
     return {r[0].lower(): (r[0], r[1]) for r in rows}
+
+
+def _refuse_repeated_header_names(con: duckdb.DuckDBPyConnection, files: list[Path],
+                                  table: str, src: TableSource, present: dict[str, Any],
+                                  names: dict[str, str]) -> None:
+    """A column the table reads whose name the first file's header gives twice (an export
+    joining two tables: ``MSISDN`` of one party beside ``msisdn`` of the other) is an error:
+    DuckDB renames the later ones (``msisdn_1``, whatever their case), so the mapping's name
+    would read the first, silently. The header is read as a line of data."""
+    own = _file_column_names(present)
+    if src.csv.get("header") is False or not own \
+            or all(re.fullmatch(r"column[0-9]+", n) for n in own):
+        return
+    p = _Params()
+    plain = src.model_copy(update={"csv": {k: v for k, v in src.csv.items() if k != "header"}})
+    sql = (f"SELECT * FROM read_csv({p(str(files[0]))}, all_varchar = true, header = false"
+           f"{_csv_options(plain, p)}) LIMIT 1")
+    try:
+        header = con.execute(sql, p.of(sql)).fetchone()
+    except duckdb.Error:  # the read itself reports what is wrong with the file
+        return
+    if header is None or len(header) != len(own):
+        return
+    fields: dict[str, list[int]] = {}
+    for i, value in enumerate(header, 1):
+        if value is not None:
+            fields.setdefault(value.strip().lower(), []).append(i)
+    for name in CONTRACT_COLUMNS[table]:
+        for column in _file_columns(src, name):
+            at = fields.get(column.strip())
+            if at is not None and len(at) > 1:
+                raise MappingError(
+                    f"{table}: the header names column {column.strip()!r} {len(at)} times "
+                    f"(fields {', '.join(map(str, at))}, letter case aside), and contract column "
+                    f"{name!r} is read from it: which one is meant is unknown",
+                    names.get(str(files[0])),
+                    "give each column of the file a name of its own (msisdn_a, msisdn_b), or "
+                    "set csv: {header: false, skip: 1} and map the columns by position "
+                    "(column0, column1, ...)")
 
 
 def _refuse_csv_columns_added_later(con: duckdb.DuckDBPyConnection, files: list[Path],
@@ -1227,8 +1272,8 @@ _HEADER_NAME = re.compile(
 
 
 def _file_column_names(present: dict[str, tuple[str, str]]) -> list[str]:
-    """The file's own column names (without the reader's ``filename``, ``file_row_number``)."""
-    return [v[0] for k, v in present.items() if k not in ("filename", "file_row_number")]
+    """The file's own column names (without the reader's file name and ``file_row_number``)."""
+    return [v[0] for k, v in present.items() if k not in (_FILE_COLUMN, "file_row_number")]
 
 
 def _header_names(present: dict[str, tuple[str, str]]) -> list[str]:
@@ -1597,6 +1642,8 @@ def _read_table(
         guard_wide_lines(con, files, src, table, encoding)
     scan = _scan(files, fmt, src, p, table)
     present = _describe(con, scan, p, files, table, names)
+    if fmt == "csv":
+        _refuse_repeated_header_names(con, files, table, src, present, names)
     if fmt == "parquet":
         _refuse_misread_parquet(con, files, table, src, names)
     elif len(files) > 1 and src.csv.get("header") is not False:
@@ -1744,7 +1791,7 @@ def _read_table(
     if fmt == "csv":  # CSV rows keep file order (their line numbers); Parquet has row numbers
         con.execute("SET preserve_insertion_order = true")
         cols.append(f"{_LINE_BREAKS} AS _breaks")
-    select = (f"SELECT {', '.join(cols)}, filename AS _file, CAST({row} AS BIGINT) AS _row "
+    select = (f"SELECT {', '.join(cols)}, {_FILE_COLUMN} AS _file, CAST({row} AS BIGINT) AS _row "
               f"FROM {scan}")
     if table == "calls":
         select = _sided(select, src, present, p)

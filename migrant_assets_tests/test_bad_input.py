@@ -2517,6 +2517,36 @@ def test_a_quote_left_open_takes_lines_into_one_field(tmp_path: Path,
     assert stats["landed_calls"].read == 5  # records: the four lines 3-6 are one
 
 
+def test_a_header_that_repeats_a_name_or_names_a_column_filename(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A header naming a column the mapping reads twice (``A`` and ``a``: DuckDB renames the
+    second ``a_1``) read the first one, silently: it is an error naming the fields, and the
+    fix it gives (no header, columns by position) reads the file. A column of the file named
+    ``filename`` (an export merged from files) is a column like any other."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("repeated names"))
+    src = tmp_path / "operator"
+    _write(src / "cdr.csv", "x,A_PARTY," + CALLS_HEADER, [("0", "13900000009", *CALL)])
+    with pytest.raises(MappingError, match=r"the header names column 'a_party' 2 times "
+                       r"\(fields 2, 3, letter case aside\).*'caller'") as info:
+        _ingest(study)
+    assert "header: false, skip: 1" in info.value.fix
+    _remap(src, "calls", csv={"header": False, "skip": 1}, columns={
+        "caller": "column2", "callee": "column3", "start_ts": "column4", "end_ts": "column5",
+        "caller_cell": "column6", "callee_cell": "column7"})
+    con, _ = _ingest(study)
+    assert con.execute("SELECT caller FROM calls").fetchall() == [(_uid("O1"),)]
+
+    _write(src / "cdr.csv", CALLS_HEADER + ",filename", [(*CALL, "cdr_0905.csv")])
+    _remap(src, "calls", csv={}, columns={
+        "caller": "a_party", "callee": "b_party", "start_ts": "begin", "end_ts": "finish",
+        "caller_cell": "a_cell", "callee_cell": "b_cell"})
+    con, stats = _ingest(study)
+    assert con.execute("SELECT caller, callee FROM calls").fetchall() == [
+        (_uid("O1"), _uid("O2"))]
+    assert con.execute("SELECT file FROM landed_files").fetchall() == [(str(src / "cdr.csv"),)]
+
+
 def test_a_pivot_tables_total_and_blank_rows_are_no_estates(tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch
                                                              ) -> None:
