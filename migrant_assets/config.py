@@ -93,22 +93,44 @@ class Calendar(_Model):
     departure_weeks: list[date] = Field(
         default=[date(2016, 9, 5), date(2016, 9, 12), date(2016, 9, 19)]
     )
-    first_k_start: date = date(2016, 9, 5)
+    first_k_start: date = date(2016, 9, 5)  # without it: the first departure week's start
     k_min: int = 3
     k_max: int = 14
 
+    @model_validator(mode="before")
+    @classmethod
+    def _first_k_from_week_a(cls, data: Any) -> Any:
+        """The first-k-days windows start on departure week A's first day (SPEC §2): a
+        calendar that moves the departure weeks and not ``first_k_start`` kept 2016-09-05."""
+        if isinstance(data, dict) and "first_k_start" not in data \
+                and isinstance(data.get("departure_weeks"), list) and data["departure_weeks"]:
+            return {**data, "first_k_start": data["departure_weeks"][0]}
+        return data
+
     @model_validator(mode="after")
     def _check(self) -> Calendar:
+        month = f"the study month ({self.month_start} .. {self.month_end})"
         if self.month_end < self.month_start:
             raise ValueError(f"calendar.month_end ({self.month_end}) is before month_start "
                              f"({self.month_start}): month_end is the study month's last day")
         if len(self.integration_weeks) != 4 or len(self.departure_weeks) != 3:
             raise ValueError("the calendar needs 4 integration weeks and 3 departure weeks")
-        for w in [*self.integration_weeks, *self.departure_weeks]:
-            if not (self.month_start <= w and w + timedelta(6) <= self.month_end):
-                raise ValueError(f"week starting {w} is outside the study month")
+        for key in ("integration_weeks", "departure_weeks"):
+            for w in getattr(self, key):
+                if not (self.month_start <= w and w + timedelta(6) <= self.month_end):
+                    given = "" if key in self.model_fields_set else " (the default)"
+                    raise ValueError(
+                        f"calendar.{key}{given}: the week starting {w} is not inside {month}; "
+                        "set integration_weeks (4 week starts), departure_weeks (3) and "
+                        "first_k_start to days of your month")
         if not 1 <= self.k_min <= self.k_max:
             raise ValueError("need 1 <= k_min <= k_max")
+        last = self.first_k_start + timedelta(self.k_max - 1)
+        if not (self.month_start <= self.first_k_start and last <= self.month_end):
+            raise ValueError(
+                f"calendar.first_k_start: the first-k-days windows ({self.first_k_start} .. "
+                f"{last}, k up to k_max = {self.k_max}) are not inside {month}; set "
+                "first_k_start to the first day of departure week A")
         return self
 
     @property

@@ -298,3 +298,22 @@ def test_degree_is_the_month_graphs_undirected_degree(con, add_subscribers, add_
     assert {(b, a) for a, b in directed} & set(directed)  # some pair called both ways
     assert len(directed) > len(set(directed))  # some pair called more than once
     assert len(set(got.values())) > 3  # the degrees vary
+
+
+def test_a_calendar_moved_to_another_month_moves_its_first_k_days() -> None:
+    """SPEC §2: the first-k-days windows start on departure week A's first day. A calendar
+    that moves the weeks and not first_k_start kept 2016-09-05 (outside an October month);
+    one whose windows leave the month, or a default week outside it, is an error naming the
+    key."""
+    weeks = {"integration_weeks": ["2016-10-01", "2016-10-08", "2016-10-15", "2016-10-22"],
+             "departure_weeks": ["2016-10-03", "2016-10-10", "2016-10-17"]}
+    october = {"month_start": "2016-10-01", "month_end": "2016-10-31"}
+    cal = Calendar.model_validate({**october, **weeks})
+    assert cal.first_k_start == date(2016, 10, 3)
+    assert [w.end for w in cal.windows("first_k_days")][-1] == date(2016, 10, 16)
+    with pytest.raises(ValueError, match=r"calendar.first_k_start: the first-k-days windows "
+                       r"\(2016-10-20 .. 2016-11-02, k up to k_max = 14\) are not inside"):
+        Calendar.model_validate({**october, **weeks, "first_k_start": "2016-10-20"})
+    with pytest.raises(ValueError, match=r"calendar.integration_weeks \(the default\): the "
+                       r"week starting 2016-09-03 is not inside the study month \(2016-10-01"):
+        Calendar.model_validate(october)
