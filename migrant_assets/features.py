@@ -927,6 +927,13 @@ def _count_checks(
             judged, reason = 0, (f"none of the {c['n_candidates']} migrants of the departure "
                                  "study is active in the window (below k_max a first-k-days "
                                  "window featurises the migrants only)")
+        elif c["n_rows"] == 0 and c["n_expected"] == 0 and not first_row(run_sql(
+                con, "features/check_window_calls.sql", _params(cfg, window)))["n_calls"]:
+            # a week of the data with no call of a labelled user (the data start later, an
+            # outage): nothing to featurise, not an error
+            judged, reason = 0, (f"none of the {c['n_candidates']} labelled users is active "
+                                 "in the window: the data have no call of theirs in its days "
+                                 "(calendar_coverage lists the days without calls)")
         out["one_row_per_active_labelled_user"] = CheckOutcome(ok, judged, reason, counts)
 
     ranges = {

@@ -68,8 +68,19 @@ def test_zero_rows_fail_while_the_population_has_users(built):
     for check in CHECKS:
         if check != "one_row_per_active_labelled_user":
             assert not_judged(outcomes[check]), check
-    # a window nobody called in, while labelled users exist: still a failure
+    # a week the data hold no call of a labelled user in (they start later, an outage): not
+    # judged, saying so; with their calls there but none in its graph: a failure
     quiet = CFG.calendar.window("integration_week", "2016-09-24")
+    assert built.execute("SELECT count(*) FROM calls WHERE call_date >= '2016-09-24'"
+                         ).fetchone()[0] == 0
+    outcomes = evaluate_feature_checks(built, CFG, quiet)
+    rows = outcomes["one_row_per_active_labelled_user"]
+    assert not_judged(rows) and rows.metadata["n_candidates"] > 0
+    assert "none of the" in rows.reason and "labelled users is active" in rows.reason
+    built.execute("INSERT INTO calls SELECT DATE '2016-09-25', caller, callee, "
+                  "start_ts + INTERVAL 20 DAY, NULL, NULL, NULL, NULL FROM calls WHERE caller IN "
+                  "(SELECT user_id FROM user_labels WHERE integration_label IS NOT NULL) "
+                  "ORDER BY start_ts, caller, callee LIMIT 1")
     outcomes = evaluate_feature_checks(built, CFG, quiet)
     rows = outcomes["one_row_per_active_labelled_user"]
     assert not rows.passed and rows.severity == "ERROR" and rows.metadata["n_expected"] == 0
