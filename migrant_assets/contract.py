@@ -371,10 +371,19 @@ class TableSource(_Model):
 #: parties, cells or ends of one call).
 _DISTINCT_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "calls": (("caller", "callee"), ("party", "other_party"), ("caller_cell", "callee_cell"),
-              ("start_ts", "end_ts")),
+              ("start_ts", "end_ts"),
+              # a party is no cell: a user x cell table (a session log) has no other party
+              *((party, cell) for party in ("caller", "callee", "party", "other_party")
+                for cell in ("caller_cell", "callee_cell", "cell"))),
     "cells": (("lat", "lon"),),
     "estates": (("lat", "lon"),),
 }
+
+
+#: What to do with a file that has no other party of a call.
+_NO_OTHER_PARTY = ("map each to its own column; a file of one subscriber's places (user, time, "
+                   "cell: a session or location log) has no other party, so it is not a call "
+                   "log: the communication graphs need both parties of each call")
 
 
 def _check_named_datum(table: str, src: TableSource, where: str) -> None:
@@ -513,7 +522,8 @@ class DataContract(_Model):
                         f"{src.columns.get(a, a)!r}", str(where),
                         "map each to its own column (a file with both in one column, such as "
                         "'31.2,121.4' or 'POINT(121.4 31.2)', needs them split first)"
-                        if table in ("cells", "estates") else "map each to its own column")
+                        if table in ("cells", "estates") else _NO_OTHER_PARTY
+                        if b.endswith("cell") else "map each to its own column")
         calls = self.calls
         if "end_ts" in calls.columns and "duration" in calls.columns:
             raise MappingError("calls maps both end_ts and duration", str(where),
@@ -1714,11 +1724,13 @@ def _read_table(
                                     "in calls.columns", files))
                 if name in src.columns or name in required:
                     absent = parts[found_parts.index(None)]
+                    other = "; " + _NO_OTHER_PARTY.split("; ", 1)[1] \
+                        if name in ("callee", "other_party") else ""
                     raise MappingError(
                         f"{table}: column {absent!r} (contract column {name!r}) is not in the "
                         f"file; it has {has}", where,
                         _header_fix(present, f"map {name} to one of those columns in "
-                                    f"{table}.columns", files))
+                                    f"{table}.columns{other}", files))
                 kind = "TIMESTAMPTZ" if name in TIME_COLUMNS else "VARCHAR"
                 cols.append(f"CAST(NULL AS {kind}) AS {name}")
                 if name in TIME_COLUMNS:

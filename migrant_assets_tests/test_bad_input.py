@@ -399,6 +399,11 @@ CASES = [
     Case("caller and callee from one column",
          mapping={"calls": {"columns": {"callee": "a_party"}}},
          error=(MappingError, "maps caller and callee to the same column 'a_party'")),
+    # a user x cell table (a session log) mapped as calls, its cell column as the callee
+    Case("a callee from the cells' column",
+         mapping={"calls": {"columns": {"callee": "b_cell"}}},
+         error=(MappingError, "maps callee and callee_cell to the same column 'b_cell'.*"
+                              "no other party, so it is not a call log")),
     Case("parties beside caller and callee",
          mapping={"calls": {"columns": {"party": "a_party", "direction": "a_cell"},
                             "directions": {"outgoing": ["T1"], "incoming": ["T2"]}}},
