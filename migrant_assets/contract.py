@@ -587,6 +587,9 @@ class DataContract(_Model):
             raise MappingError(f"no {table} file matches the mapping's path",
                                str(self.base_dir / pattern),
                                f"fix {table}.path (relative to base_dir {self.base_dir})")
+        # a file named by a subscriber's number is not named in a message
+        named = not (table == "calls" and src.party_from_file_name)
+        _refuse_stray_files(found, table, None if named else str(self.base_dir / pattern))
         return found
 
     def missing_days(self, days: list[date]) -> list[date]:
@@ -1559,6 +1562,48 @@ def _refuse_unreadable(files: list[Path], table: str) -> None:
         if kind is not None:
             raise MappingError(f"{table}: the file is {kind[0]}; the contract reads CSV and "
                                "Parquet files", str(f), kind[1])
+
+
+#: The extensions of a text file read as data (Parquet beside them is refused by the reader,
+#: unless ``format`` says which), and of a file that is not data (a copy kept beside the data,
+#: notes, checksums): a folder or a wildcard holding both reads the latter too.
+_DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".dat")
+_NOT_DATA_SUFFIXES = (".bak", ".old", ".orig", ".tmp", ".temp", ".swp", ".md", ".log", ".md5",
+                      ".sha1", ".sha256", ".crc", ".pdf", ".doc", ".docx", ".html", ".yaml",
+                      ".yml", ".py", ".sql", ".sh")
+
+
+def _refuse_stray_files(files: list[Path], table: str, where: str | None = None) -> None:
+    """Several files (a folder, a wildcard) of which one is a backup or a note by its extension
+    (``calls_0906.csv.bak``, ``README.md``, ``~`` last), or whose data extensions differ
+    (``README.txt`` beside the ``.csv`` files), are an error naming the odd file: each would be
+    read as data (a stale backup's rows kept over the day's, a note's lines as calls).
+    ``where``: what the error names instead of the file (a path pattern)."""
+    if len(files) < 2:
+        return
+    kinds: dict[str, list[Path]] = {}
+    for f in files:
+        suffixes = [x.lower() for x in f.suffixes[-2:]]
+        if suffixes and suffixes[-1] in (".gz", ".gzip", ".zst", ".zstd"):
+            suffixes = suffixes[:-1]
+        last = suffixes[-1] if suffixes else ""
+        if last in _NOT_DATA_SUFFIXES or f.name.endswith("~"):
+            raise MappingError(
+                f"{table}: the path reads a file that is not data by its name (a backup, a "
+                "note or a checksum beside the data), which would be read as rows",
+                where or str(f),
+                f"move it out of the folder, or narrow {table}.path to the data files (e.g. "
+                "cdr/*.csv)")
+        if last in _DATA_SUFFIXES:
+            kinds.setdefault(last, []).append(f)
+    if len(kinds) > 1:
+        fewest = min(kinds.values(), key=len)
+        counts = ", ".join(f"{len(v):,} {k}" for k, v in sorted(kinds.items()))
+        raise MappingError(
+            f"{table}: the path reads files of several kinds ({counts}), such as this one, "
+            "which would all be read as rows of one table", where or str(fewest[0]),
+            f"narrow {table}.path to the data files (e.g. cdr/*.csv), or move the others out "
+            "(a README.txt beside the exports)")
 
 
 def read_table(

@@ -1240,6 +1240,37 @@ def test_empty_and_mixed_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         _ingest(study)
 
 
+def test_a_backup_or_a_note_beside_the_calls_files(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder of calls files holding a stale backup (its rows would be kept over the day's
+    as the first of two duplicate calls) or a README.txt (its lines read as calls) is an error
+    naming that file, as is a folder of party files holding one, without naming it."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("stray"))
+    src = tmp_path / "operator"
+    (src / "cdr").mkdir()
+    (src / "cdr.csv").rename(src / "cdr" / "cdr_0905.csv")
+    _remap(src, "calls", path="cdr")
+    for stray, message in (("cdr_0905.csv.bak", "not data by its name"),
+                           ("README.txt", r"files of several kinds \(1 \.csv, 1 \.txt\)")):
+        (src / "cdr" / stray).write_text("a_party,b_party\n1,2\n")
+        with pytest.raises(MappingError, match=message) as info:
+            _ingest(study)
+        assert info.value.where == str(src / "cdr" / stray)
+        (src / "cdr" / stray).unlink()
+    con, stats = _ingest(study)
+    assert stats["landed_calls"].accepted == 1
+
+    (src / "cdr" / "cdr_0905.csv").rename(src / "cdr" / f"{A}.csv")
+    (src / "cdr" / f"{B}.csv.bak").write_text("x\n")
+    base = DataContract.synthetic(src)
+    contract = base.model_copy(update={"calls": base.calls.model_copy(
+        update={"path": "cdr", "party_from_file_name": True})})
+    with pytest.raises(MappingError, match="not data by its name") as info:
+        contract.files("calls")
+    assert B not in str(info.value) and info.value.where == str(src / "cdr")
+
+
 def test_a_header_name_mapped_with_its_spaces(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """A header written ' a_party , B_PARTY' is read trimmed: mapping the names as the file
