@@ -13,6 +13,7 @@ working directory (synthetic city, DuckDB file, models, report).
 
 from __future__ import annotations
 
+import codecs
 import functools
 import os
 import re
@@ -525,6 +526,20 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return mapping
 
 
+def yaml_text(path: Path, error: type[InputError], what: str) -> str:
+    """The text of YAML file ``path`` (``what`` it is, for the ``error``): UTF-8, with or
+    without a byte order mark, or UTF-16 with one (Windows Notepad's "Unicode"), whatever the
+    system's locale (a GBK locale read a UTF-8 mapping's Chinese column names as mojibake)."""
+    data = path.read_bytes()
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise error(f"{what} is not UTF-8 text (byte {e.start + 1:,} is not)", str(path),
+                    "save it as UTF-8 (in an editor's 'Save as', encoding UTF-8)") from None
+
+
 def load_yaml(text: str) -> Any:
     """A study config's or a mapping's YAML (:class:`_UniqueKeyLoader`)."""
     return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 -- a SafeLoader
@@ -575,7 +590,8 @@ class StudyConfig(_Model):
         step and check reads it, 7 ms a parse). Relative paths are resolved here, each time:
         the workdir from the working directory, the mapping from the config's folder."""
         path = config_path(path)
-        cfg = _parsed_config(cls, path.read_text(), os.environ.get("MIGRANT_ASSETS_WORKDIR"))
+        cfg = _parsed_config(cls, yaml_text(path, ConfigError, "the study config"),
+                             os.environ.get("MIGRANT_ASSETS_WORKDIR"))
         base = path.resolve().parent
         updates = {}
         if not cfg.workdir.is_absolute():

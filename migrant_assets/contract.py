@@ -65,6 +65,7 @@ from migrant_assets.config import (
     FilesSource,
     StudyConfig,
     load_yaml,
+    yaml_text,
     zone_info,
 )
 from migrant_assets.crs import WGS84, named_datum
@@ -422,7 +423,7 @@ class DataContract(_Model):
             raise MappingError("the mapping file does not exist", str(path),
                                "point source.mapping of the study config at your mapping file")
         try:
-            data = load_yaml(path.read_text()) or {}
+            data = load_yaml(yaml_text(path, MappingError, "the mapping file")) or {}
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             where = str(path) + (f", line {mark.line + 1}" if mark else "")

@@ -1271,6 +1271,29 @@ def test_a_backup_or_a_note_beside_the_calls_files(tmp_path: Path,
     assert B not in str(info.value) and info.value.where == str(src / "cdr")
 
 
+def test_a_mapping_saved_in_another_encoding(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mapping and the study config are UTF-8 whatever the locale, with or without a byte
+    order mark, or UTF-16 with one (Notepad's "Unicode"); any other encoding is an error
+    naming the file, not a UnicodeDecodeError."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("encodings"))
+    src = tmp_path / "operator"
+    text = (src / "mapping.yaml").read_text(encoding="utf-8").replace("a_party", "主叫")
+    (src / "cdr.csv").write_text((src / "cdr.csv").read_text().replace("a_party", "主叫"),
+                                 encoding="utf-8")
+    config = study.read_text(encoding="utf-8")
+    for encoding in ("utf-16", "utf-8-sig"):
+        (src / "mapping.yaml").write_bytes(text.encode(encoding))
+        study.write_bytes(config.encode(encoding))
+        con, stats = _ingest(study)
+        assert stats["landed_calls"].accepted == 1
+    (src / "mapping.yaml").write_bytes(text.encode("gb18030"))
+    with pytest.raises(MappingError, match="the mapping file is not UTF-8 text") as info:
+        _ingest(study)
+    assert info.value.where == str(src / "mapping.yaml") and "save it as UTF-8" in info.value.fix
+
+
 def test_a_header_name_mapped_with_its_spaces(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """A header written ' a_party , B_PARTY' is read trimmed: mapping the names as the file
