@@ -38,6 +38,7 @@ import glob
 import gzip
 import re
 import tempfile
+import unicodedata
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -852,11 +853,21 @@ class RawRead:
         return self.rows + len(self.rejected_lines)
 
 
+def column_key(name: str) -> str:
+    """How a file's column name and a mapping's are matched: letter case, the spaces around it,
+    invisible format characters (a zero-width space, a byte order mark) and Unicode forms
+    aside (NFKC: a macOS tool's decomposed ``durée``, a full-width ``ａ`` typed in a Chinese
+    input method)."""
+    kept = "".join(c for c in unicodedata.normalize("NFKC", name)
+                   if unicodedata.category(c) != "Cf")
+    return kept.strip().lower()
+
+
 def _file_columns(src: TableSource, name: str) -> list[str]:
     """The file columns contract column ``name`` is read from (its own name when not mapped),
-    lower-cased as the reader matches them."""
+    as the reader matches them (:func:`column_key`)."""
     mapped = src.columns.get(name, name)
-    return [c.lower() for c in ([mapped] if isinstance(mapped, str) else mapped)]
+    return [column_key(c) for c in ([mapped] if isinstance(mapped, str) else mapped)]
 
 
 def _mapped(src: TableSource) -> set[str]:
@@ -1141,10 +1152,12 @@ def _describe(con: duckdb.DuckDBPyConnection, scan: str, p: _Params, files: list
         sql = f"DESCRIBE SELECT * FROM {scan}"
         rows = con.execute(sql, p.of(sql)).fetchall()
     except duckdb.Error as e:
+        fix = "check the file's format and the mapping's csv options"
         raise MappingError(f"{table}: the file cannot be read ({type(e).__name__}: "
                            f"{redact(str(e), names=names)})", failed_file(str(e), files, names),
-                           "check the file's format and the mapping's csv options") from None
-    return {r[0].lower(): (r[0], r[1]) for r in rows}
+                           f"{text}; else {fix}" if (text := _text_fix(files)) else fix
+                           ) from None
+    return {column_key(r[0]): (r[0], r[1]) for r in rows}
 
 
 def _refuse_repeated_header_names(con: duckdb.DuckDBPyConnection, files: list[Path],
@@ -1171,13 +1184,13 @@ def _refuse_repeated_header_names(con: duckdb.DuckDBPyConnection, files: list[Pa
     fields: dict[str, list[int]] = {}
     for i, value in enumerate(header, 1):
         if value is not None:
-            fields.setdefault(value.strip().lower(), []).append(i)
+            fields.setdefault(column_key(value), []).append(i)
     for name in CONTRACT_COLUMNS[table]:
         for column in _file_columns(src, name):
-            at = fields.get(column.strip())
+            at = fields.get(column)
             if at is not None and len(at) > 1:
                 raise MappingError(
-                    f"{table}: the header names column {column.strip()!r} {len(at)} times "
+                    f"{table}: the header names column {column!r} {len(at)} times "
                     f"(fields {', '.join(map(str, at))}, letter case aside), and contract column "
                     f"{name!r} is read from it: which one is meant is unknown",
                     names.get(str(files[0])),
@@ -1298,19 +1311,40 @@ def _header_names(present: dict[str, tuple[str, str]]) -> list[str]:
             else f"<column {i}>" for i, n in enumerate(_file_column_names(present), 1)]
 
 
-def _first_line_not_utf8(files: list[Path]) -> bool:
-    """Whether the first file is text whose first line (its first 64 KB) is not UTF-8: a
-    GB18030 or cp1252 export read without ``csv.encoding``, whose header DuckDB cannot read."""
+def _head(files: list[Path]) -> bytes:
+    """The first 64 KB of the first file when it is text (empty for Parquet, or unreadable)."""
     first = files[0]
     if first.suffix.lower() == ".parquet":
-        return False
+        return b""
     opener = gzip.open if first.suffix == ".gz" else open
     try:
         with opener(first, "rb") as f:
-            head = f.read(1 << 16)
+            return f.read(1 << 16)
     except (OSError, EOFError):
-        return False
-    line = head.split(b"\n", 1)[0]
+        return b""
+
+
+def _text_fix(files: list[Path]) -> str | None:
+    """What to change first when the first file's text is laid out as DuckDB's reader cannot
+    guess: Excel's ``sep=;`` first line (which names the delimiter), or lines ending in CRLF
+    and in LF alike."""
+    head = _head(files)
+    first = head.split(b"\n", 1)[0].strip()
+    if re.fullmatch(rb"sep=.", first):
+        delim = first[4:].decode("latin-1")
+        return (f"the file's first line is Excel's 'sep={delim}', which names the delimiter: "
+                f"set csv: {{skip: 1, delim: '{delim}'}}")
+    lines = head.split(b"\n")[:-1]  # the last may be cut at the 64 KB edge
+    if len(lines) > 1 and 0 < sum(line.endswith(b"\r") for line in lines) < len(lines):
+        return ("the file's lines end in CRLF and in LF alike (a file edited on two systems, "
+                "or two files joined): convert it to one (dos2unix), then read it again")
+    return None
+
+
+def _first_line_not_utf8(files: list[Path]) -> bool:
+    """Whether the first file is text whose first line (its first 64 KB) is not UTF-8: a
+    GB18030 or cp1252 export read without ``csv.encoding``, whose header DuckDB cannot read."""
+    line = _head(files).split(b"\n", 1)[0]
     try:
         line.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -1325,6 +1359,8 @@ def _header_fix(present: dict[str, tuple[str, str]], fix: str,
     names = _file_column_names(present)
     if any("\x00" in n for n in names):
         return "the file looks like UTF-16: set csv: {encoding: utf-16}; then " + fix
+    if files and (text := _text_fix(files)):
+        return f"{text}; then {fix}"
     if files and _first_line_not_utf8(files):
         return ("the file's first line is not UTF-8 (a Chinese export in GB18030 or GBK, a "
                 "Windows one in cp1252): set csv: {encoding: gb18030}, or the export's "
@@ -1756,8 +1792,7 @@ def _read_table(
             mapped = src.columns.get(name, name)
             parts = [mapped] if isinstance(mapped, str) else list(mapped)
             # a CSV header's names are read trimmed: ' Caller ' mapped as written is 'Caller'
-            found_parts = [present.get(part.lower(), present.get(part.strip().lower()))
-                           for part in parts]
+            found_parts = [present.get(column_key(part)) for part in parts]
             found = found_parts[0] if len(parts) == 1 else None
             if None in found_parts:
                 has = _header_names(present)

@@ -1310,6 +1310,41 @@ def test_a_header_name_mapped_with_its_spaces(tmp_path: Path,
     assert stats["landed_calls"].accepted == 1
     assert (_uid("O1"), _uid("O2")) in {(r[0], r[1]) for r in _calls(con)}
 
+    # Unicode forms and invisible characters: a decomposed é (a macOS tool's), a zero-width
+    # space, full-width letters (a Chinese input method's) in the header; the mapping as typed
+    header = "\N{ZERO WIDTH SPACE}ａ_party,b_party,de\u0301but,finish,a_cell,b_cell"
+    (src / "cdr.csv").write_text("\n".join([header, *lines[1:]]) + "\n")
+    _remap(src, "calls", columns={**columns, "caller": "a_party", "callee": "b_party",
+                                  "start_ts": "d\u00e9but"})
+    con, stats = _ingest(study)
+    assert stats["landed_calls"].accepted == 1
+    assert (_uid("O1"), _uid("O2")) in {(r[0], r[1]) for r in _calls(con)}
+
+
+def test_a_first_line_naming_the_delimiter_and_mixed_line_ends(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Excel's 'sep=;' first line and lines ending in CRLF and LF alike: the error says what
+    the file holds and how to read it (the fix it gives for the first reads the file)."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("sep line"))
+    src = tmp_path / "operator"
+    lines = [line.replace(",", ";") for line in (src / "cdr.csv").read_text().splitlines()]
+    (src / "cdr.csv").write_text("\n".join(["sep=;", *lines]) + "\n")
+    with pytest.raises(MappingError) as info:
+        _ingest(study)
+    assert "Excel's 'sep=;'" in info.value.fix and "csv: {skip: 1, delim: ';'}" in info.value.fix
+    _remap(src, "calls", csv={"skip": 1, "delim": ";"})
+    _, stats = _ingest(study)
+    assert stats["landed_calls"].accepted == 1
+
+    rows = [",".join(CALL).replace(":00:00", f":00:{s:02d}") for s in range(5)]
+    (src / "cdr.csv").write_bytes(("\n".join([CALLS_HEADER, *rows[:2]]) + "\n"
+                                   + "\r\n".join(rows[2:]) + "\r\n").encode())
+    _remap(src, "calls", csv={})
+    with pytest.raises(MappingError, match="the file cannot be read") as info:
+        _ingest(study)  # DuckDB's sniffer gives up on the mix
+    assert "CRLF and in LF alike" in info.value.fix
+
 
 def test_columns_made_of_several_file_columns(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
