@@ -103,13 +103,12 @@ REASON_FIXES: dict[str, str] = {
                      "text not read): the timestamps rule's format (e.g. '%d/%m/%Y %H:%M:%S' "
                      "for day-first dates, '%Y-%m-%d %I:%M:%S %p' for a 12-hour clock, "
                      "'%Y-%m-%d 00:00:00 %H:%M:%S' for a date written at midnight beside a "
-                     "time column, a "
-                     "zone abbreviation such as CST as an offset or a zone name) or unit for "
-                     "numbers; a duration as seconds (35, not "
-                     "35s) or H:MM:SS; an end written as a time of day only: map duration; "
-                     "null_tokens hold for every column: a token 0 or -1 also empties a "
-                     "duration of 0 or -1 (a token of one column: calls: {null_tokens: "
-                     "{caller_cell: ['0']}})",
+                     "time column, a zone abbreviation such as CST as an offset or a zone "
+                     "name) or unit for numbers; a duration as seconds (35, not 35s; 1,234 "
+                     "with csv: {thousands: ','}) or H:MM:SS; an end written as a time of day "
+                     "only: map duration; null_tokens hold for every column: a token 0 or -1 "
+                     "also empties a duration of 0 or -1 (a token of one column: calls: "
+                     "{null_tokens: {caller_cell: ['0']}})",
     "end_before_start": "the timestamps' time zones (end_ts and start_ts in one zone), or an "
                         "end written as a time of day on the start's date (a call across "
                         "midnight ends the next day: map duration instead of end_ts)",
