@@ -40,6 +40,7 @@ import re
 import tempfile
 import unicodedata
 import weakref
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -719,6 +720,10 @@ def party_files(contract: DataContract, files: list[Path]) -> dict[str, tuple[st
     rule = contract.calls.party_from_file_name
     out: dict[str, tuple[str, str]] = {}
     unmatched: list[str] = []
+    shared: Counter[tuple[str, ...]] = Counter(  # files below each folder under base_dir
+        f.parent.relative_to(contract.base_dir).parts[:j]
+        for f in files if f.is_relative_to(contract.base_dir)
+        for j in range(1, len(f.parent.relative_to(contract.base_dir).parts) + 1))
     for i, f in enumerate(files, 1):
         stem, extensions = _NAME_AND_EXTENSIONS.match(f.name).groups()
         if isinstance(rule, str):
@@ -729,7 +734,15 @@ def party_files(contract: DataContract, files: list[Path]) -> dict[str, tuple[st
         else:
             party = stem
         number = str(i).zfill(len(str(len(files))))  # 07 of 40: labels sort as the paths
-        label = str(contract.base_dir / f"[party file {number} of {len(files)}]{extensions}")
+        # the folders below base_dir when the name alone is the party (records/ beside an
+        # antennas.csv the path also reads), but one of a single file (a party's own folder,
+        # named by a hashed id) or with a number in its name
+        below = f.parent.relative_to(contract.base_dir).parts \
+            if rule is True and f.is_relative_to(contract.base_dir) else ()
+        folders = [part if shared[below[:j + 1]] > 1 and not _IDENTIFIER_IN_PATH.search(part)
+                   else "[folder]" for j, part in enumerate(below)]
+        label = str(contract.base_dir.joinpath(
+            *folders, f"[party file {number} of {len(files)}]{extensions}"))
         if not party:
             unmatched.append(label)
         out[str(f)] = (party or "", label)
@@ -1610,12 +1623,18 @@ _NOT_DATA_SUFFIXES = (".bak", ".old", ".orig", ".tmp", ".temp", ".swp", ".md", "
                       ".yml", ".py", ".sql", ".sh")
 
 
+def _named_unless_a_number(path: Path, where: str | None) -> str:
+    """``path``, or ``where`` instead (a path pattern) when given and the name holds a number
+    (a party file's)."""
+    return str(path) if where is None or not _IDENTIFIER_IN_PATH.search(path.name) else where
+
+
 def _refuse_stray_files(files: list[Path], table: str, where: str | None = None) -> None:
     """Several files (a folder, a wildcard) of which one is a backup or a note by its extension
     (``calls_0906.csv.bak``, ``README.md``, ``~`` last), or whose data extensions differ
     (``README.txt`` beside the ``.csv`` files), are an error naming the odd file: each would be
     read as data (a stale backup's rows kept over the day's, a note's lines as calls).
-    ``where``: what the error names instead of the file (a path pattern)."""
+    ``where``: what the error names instead of a file named by a number (a path pattern)."""
     if len(files) < 2:
         return
     kinds: dict[str, list[Path]] = {}
@@ -1628,7 +1647,7 @@ def _refuse_stray_files(files: list[Path], table: str, where: str | None = None)
             raise MappingError(
                 f"{table}: the path reads a file that is not data by its name (a backup, a "
                 "note or a checksum beside the data), which would be read as rows",
-                where or str(f),
+                _named_unless_a_number(f, where),
                 f"move it out of the folder, or narrow {table}.path to the data files (e.g. "
                 "cdr/*.csv)")
         if last in _DATA_SUFFIXES:
@@ -1638,7 +1657,8 @@ def _refuse_stray_files(files: list[Path], table: str, where: str | None = None)
         counts = ", ".join(f"{len(v):,} {k}" for k, v in sorted(kinds.items()))
         raise MappingError(
             f"{table}: the path reads files of several kinds ({counts}), such as this one, "
-            "which would all be read as rows of one table", where or str(fewest[0]),
+            "which would all be read as rows of one table",
+            _named_unless_a_number(fewest[0], where),
             f"narrow {table}.path to the data files (e.g. cdr/*.csv), or move the others out "
             "(a README.txt beside the exports)")
 

@@ -2493,6 +2493,24 @@ def test_a_party_file_name_loses_only_its_data_extensions(name: str, party: str,
         (party, str(tmp_path / f"[party file 1 of 1]{name[len(party):]}"))]
 
 
+def test_a_party_files_label_keeps_its_folders_but_numbers(tmp_path: Path) -> None:
+    """A party file's label keeps the folders below base_dir (an antennas.csv read beside
+    records/ is told apart), but a folder named by a number."""
+    for rel in ("antennas.csv", "records/13912345678.csv", "records/13912345679.csv",
+                "13800000001/13912345670.csv", "users/ab12cd/calls.csv"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x\n")
+    base = DataContract.synthetic(tmp_path)
+    contract = base.model_copy(update={"calls": base.calls.model_copy(
+        update={"path": "**/*.csv", "party_from_file_name": True})})
+    labels = [label for _, label in party_files(contract, contract.files("calls")).values()]
+    assert labels == [str(tmp_path / "[folder]" / "[party file 1 of 5].csv"),
+                      str(tmp_path / "[party file 2 of 5].csv"),
+                      str(tmp_path / "records" / "[party file 3 of 5].csv"),
+                      str(tmp_path / "records" / "[party file 4 of 5].csv"),
+                      str(tmp_path / "[folder]" / "[folder]" / "[party file 5 of 5].csv")]
+
+
 def test_seconds_since_the_start_and_minus_one_for_a_missed_call(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The shape of a public study's call log (the Copenhagen Networks Study's calls.csv):
