@@ -325,7 +325,7 @@ class TableSource(_Model):
     directions: Directions | None = None
     missed_calls: Literal["contact", "quarantine"] = "contact"
     # calls: the unit of a numeric duration (a clock duration H:MM:SS is always read as such)
-    duration_unit: Literal["s", "ms", "min"] = "s"
+    duration_unit: Literal["s", "ms", "min", "d"] = "s"
     # calls: a long call the switch wrote as several partial records (3GPP partial CDRs): each
     # record of a pair starting within this many seconds of the previous one's end continues
     # it, and the records become one call (None: every record is a call of its own)

@@ -331,7 +331,8 @@ def land_calls(
         else None if events else [],
         "missed_events": [e.lower() for e in events.missed] if events else [],
         "missed_rule": src.missed_calls,
-        "seconds_per_unit": {"s": 1.0, "ms": 0.001, "min": 60.0}[src.duration_unit],
+        "seconds_per_unit": {"s": 1.0, "ms": 0.001, "min": 60.0, "d": 86400.0}[
+            src.duration_unit],
         "month_start": cal.month_start,
         "month_end": cal.month_end,
         "city_tz": cfg.city.timezone,
@@ -740,7 +741,9 @@ MIN_TIMED_CALLS = 20
 #: What to look at when the durations are too short to be seconds.
 DURATIONS_FIX = ("the duration column's unit: durations in minutes (2.5 for two and a half "
                  "minutes) read as seconds make every call 60 times too short; set "
-                 "calls.duration_unit: min, or map the end time instead")
+                 "calls.duration_unit: min, or map the end time instead; durations a "
+                 "spreadsheet saved as fractions of a day (0.00104 for 0:01:30) need "
+                 "calls.duration_unit: d")
 
 #: The duplicates_agree check: what a place listed with other values means, and what to do.
 DUPLICATES_AGREE_FIX = ("the first row in file order is kept: for an antenna that moved within "

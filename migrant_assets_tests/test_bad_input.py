@@ -2141,6 +2141,8 @@ def test_numbers_written_two_ways_name_the_numbers_rule(
     ("ms", "duration", "65250", 65.25),
     ("ms", "duration", "0:01:05", 65.0),  # a clock duration is read as such
     ("s", "duration", "65", 65.0),
+    # a spreadsheet's time of 0:01:05 saved as a number: a fraction of a day
+    ("d", "duration", repr(65 / 86400), 65.0),
     ("ms", "finish", f"{DAY} 10:01:05", None),  # the end from end_ts: the unit is an error
 ])
 def test_duration_unit(unit: str, column: str, value: str, seconds: float | None,
