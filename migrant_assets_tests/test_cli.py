@@ -343,6 +343,7 @@ def test_a_failed_blocking_check_stops_what_reads_its_asset(environment, monkeyp
     code, out, err = _demo(["demo", "--config", str(config)], capsys)
     assert code == 2, out + err
     assert "the blocking check subscribers.no_raw_identifiers did not pass" in err
+    assert "wrong contract column" in out + err  # what to check first
     assert ("landed_calls: skipped landed_calls (needs subscribers, which did not materialize "
             "or failed a blocking check)") in out
     assert "K00049" not in out + err and "k00049" not in out + err

@@ -211,6 +211,22 @@ def test_label_checks_judge_the_city(con, cfg, city):
     assert _judged(leaving) == 10
 
 
+def test_an_empty_group_says_what_to_check_first(con, cfg, city):
+    """Without the leaving migrants (their calls of week C kept), group_counts_nonzero fails
+    naming the empty group and the SPEC rules that make it."""
+    build_user_labels(con, cfg)
+    leavers = [uid for uid, (_, d) in labels(con).items() if d == "leaving_migrant"]
+    week_c = cfg.calendar.departure_weeks[2]
+    con.executemany("INSERT INTO calls SELECT call_date + 14, caller, callee, start_ts + "
+                    "INTERVAL 14 DAY, NULL, NULL, NULL, NULL FROM calls WHERE caller = ? "
+                    "AND call_date BETWEEN ? AND ? LIMIT 1",
+                    [[uid, week_c - timedelta(14), week_c - timedelta(8)] for uid in leavers])
+    got = _checks(con, cfg)["group_counts_nonzero"]
+    assert not got.passed and got.metadata["empty_groups"].value == ["departure.leaving_migrant"]
+    assert got.metadata["check_first"].value.startswith(
+        "departure.leaving_migrant empty: the calendar (SPEC §3")
+
+
 def test_leaving_share_range_is_the_study_config(con, cfg, city):
     """The range comes from checks.leaving_share: 3 of 10 passes in 25%..35%, and on real data
     a share outside the range only warns."""

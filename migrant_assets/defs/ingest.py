@@ -291,12 +291,21 @@ def _share_verdict(cfg: StudyConfig, parts: list[dict], reasons: dict[str, int]
         dg.AssetCheckSeverity.WARN, check_first=fix)
 
 
+#: What to do when a stored column holds raw identifiers.
+PRIVACY_FIX = ("the columns named hold raw phone numbers or owner ids, read into a column the "
+               "pipeline does not pseudonymise: a mapping that reads a file column into the "
+               "wrong contract column (a number as a cell id, a type or a province), or rows "
+               "whose fields moved; fix the mapping, materialize the asset again, and delete "
+               "copies of the DuckDB file made in between (they hold the numbers)")
+
+
 def _privacy_verdict(scan: tuple[int, dict[str, int]] | None) -> dg.AssetCheckResult:
     searched, hits = scan if scan is not None else (0, {})
     return verdict(not hits, searched, {"identifiers_searched": searched,
                                         "columns_with_raw_identifiers": hits},
                    None if searched else "the source has no identifier to search for"
-                   if scan is not None else "no search stored: materialize the asset first")
+                   if scan is not None else "no search stored: materialize the asset first",
+                   check_first=PRIVACY_FIX if hits else None)
 
 
 def _table_checks(asset: dg.AssetsDefinition) -> list[dg.AssetChecksDefinition]:

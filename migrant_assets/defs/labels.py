@@ -53,6 +53,12 @@ def user_labels(context: dg.AssetExecutionContext, study: StudyResource) -> dg.M
 # ----------------------------------------------------------------------------------- checks
 # None passes on nothing: no user, no labelled user, no new migrant is reported as not judged.
 NO_USERS = "user_labels is empty: no owner with a local number who is not service-like"
+#: What to look at when a study group is empty (SPEC §2: who is which group).
+EMPTY_GROUPS_FIX = ("the calendar (SPEC §3: new migrants are silent in W1, or on the days of "
+                    "the month before week A, and leaving migrants in week C: a month that "
+                    "starts on week A's first day has no departure new migrant), city.province "
+                    "(locals are born in it, as spelled: the province_spellings check), or data "
+                    "that hold no such people")
 Judge = Callable[[StudyConfig, duckdb.DuckDBPyConnection], dg.AssetCheckResult]
 
 
@@ -66,10 +72,13 @@ def group_counts_nonzero(cfg: StudyConfig, con: duckdb.DuckDBPyConnection
     if facts["n_known_province"] == 0:
         reason = "no user has a known birth province: no study label can be given"
         return verdict(False, facts["n_users"] if cfg.population == "labelled" else 0, counts,
-                       reason)
+                       reason, check_first="map birth_province in the subscribers' mapping "
+                       "(a label needs the province a user was born in)")
     empty = sorted(f"{study}.{label}" for study, per_label in counts.items()
                    for label, n in per_label.items() if label != "unlabelled" and n == 0)
-    return verdict(not empty, facts["n_users"], {**counts, "empty_groups": empty})
+    return verdict(not empty, facts["n_users"], {**counts, "empty_groups": empty},
+                   check_first=f"{', '.join(empty)} empty: {EMPTY_GROUPS_FIX}" if empty
+                   else None)
 
 
 def leaving_share(cfg: StudyConfig, con: duckdb.DuckDBPyConnection) -> dg.AssetCheckResult:
