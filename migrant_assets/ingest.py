@@ -186,7 +186,8 @@ UNLINKED_FIX = ("numbers written differently in calls and subscribers: the mappi
                 "rule, country_code (+86… against 138…), trunk_prefix (0151… against "
                 "+49151…; a list for dialled and mobile prefixes, ['044', '045', '01', '1'] "
                 "for +52 1 55… against 55…) and national_digits (docs/data_contract.md, "
-                "Identifiers)")
+                "Identifiers); or a subscribers file of other people than the calls' (another "
+                "extract, region or month of the operator's customers)")
 #: What to do when a per-party export's callee records stand as calls beside the caller's
 #: record of the same call a few seconds earlier or later (the per_party_records check).
 STAMPED_APART_FIX = ("the switch stamps the caller's and the callee's record of a call apart, "

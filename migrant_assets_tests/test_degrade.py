@@ -155,6 +155,22 @@ def test_too_few_leaving_migrants_are_skipped(cfg):
     con.close()
 
 
+def test_a_class_not_yet_active_at_k_says_so(cfg):
+    """The study has leaving migrants (k = k_max's folds), but none has called by k = 12's
+    last day: the window is skipped saying that the others had no call yet."""
+    k12 = next(w for w in cfg.calendar.windows("first_k_days") if w.label == "k=12")
+    data = make_features(cfg, n_leaving=30, n_staying=60, n_locals=0, n_settled=0, n_new=0)
+    con = features_db(data[(data.window_id != k12.window_id)
+                           | (data.label != "leaving_migrant")])
+    M.assign_departure_folds(con, cfg, SEED)
+    res = M.evaluate_window(con, cfg, k12, SEED).results
+    assert (res.status == M.SKIPPED).all()
+    assert (res.skip_reason == "no leaving migrants: only one class to classify among the "
+            "migrants active in the first 12 days (the study's 90 migrants of k = 14: the "
+            "others had no call yet)").all()
+    con.close()
+
+
 # ---------------------------------------------------------------- the assets, end to end
 
 

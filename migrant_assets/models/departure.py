@@ -600,6 +600,12 @@ def _leaving_vs_staying(
     y = (data["label"] == "leaving_migrant").to_numpy()
     problem = class_problem(data["label"], class_names(STAYING_AND_LEAVING), min_class_size(cfg))
     stored, no_folds = folds
+    if problem and not stored.empty and window.family == "first_k_days":
+        # the study has them (k = k_max's folds), but few have called by this window's end
+        k = (window.end - window.start).days + 1
+        problem += (f" among the migrants active in the first {k} days (the study's "
+                    f"{len(stored):,} migrants of k = {cfg.calendar.k_max}: the others had no "
+                    "call yet)")
     data, no_fold = attach_folds(data, stored)
     problem = problem or no_folds or no_fold
     if not problem:
