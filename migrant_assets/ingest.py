@@ -104,8 +104,9 @@ REASON_FIXES: dict[str, str] = {
                      "for day-first dates, '%Y-%m-%d %I:%M:%S %p' for a 12-hour clock, "
                      "'%Y-%m-%d 00:00:00 %H:%M:%S' for a date written at midnight beside a "
                      "time column, a zone abbreviation such as CST as an offset or a zone "
-                     "name) or unit for numbers; a duration as seconds (35, not 35s; 1,234 "
-                     "with csv: {thousands: ','}) or H:MM:SS; an end written as a time of day "
+                     "name) or unit for numbers; a duration as seconds (35; 1,234 with csv: "
+                     "{thousands: ','}), H:MM:SS or with its units (3分25秒, 3m25s; not M:SS, "
+                     "which could be H:MM); an end written as a time of day "
                      "only: map duration; null_tokens hold for every column: a token 0 or -1 "
                      "also empties a duration of 0 or -1 (a token of one column: calls: "
                      "{null_tokens: {caller_cell: ['0']}})",

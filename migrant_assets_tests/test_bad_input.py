@@ -2143,6 +2143,10 @@ def test_numbers_written_two_ways_name_the_numbers_rule(
     ("s", "duration", "65", 65.0),
     # a spreadsheet's time of 0:01:05 saved as a number: a fraction of a day
     ("d", "duration", repr(65 / 86400), 65.0),
+    # durations with their units (a Chinese billing export's 3分25秒); the unit rule is for
+    # bare numbers
+    ("s", "duration", "3分25秒", 205.0), ("min", "duration", "1小时2分3秒", 3723.0),
+    ("s", "duration", "2 min 5 sec", 125.0), ("s", "duration", "35s", 35.0),
     ("ms", "finish", f"{DAY} 10:01:05", None),  # the end from end_ts: the unit is an error
 ])
 def test_duration_unit(unit: str, column: str, value: str, seconds: float | None,

@@ -231,3 +231,24 @@ CREATE OR REPLACE TEMP MACRO safe_coordinate(t) AS list_transform(
             ELSE safe_text(x)
         END
 )[1];
+
+-- A duration written with its units, in seconds: 3分25秒, 1小时2分, 25秒 (Chinese billing
+-- exports), 35s, 3m25s, 1h 2m 3s, 2 min 5 sec; NULL for any other text, a bare number
+-- included (its unit is calls.duration_unit's).
+CREATE OR REPLACE TEMP MACRO unit_duration_s(t) AS list_transform(
+    [
+        regexp_extract(
+            lower(trim(t)),
+            '^(?:([0-9]+)\s*(?:hours|hour|hrs|hr|h|小时|时))?\s*'
+            || '(?:([0-9]+)\s*(?:minutes|minute|mins|min|m|分钟|分))?\s*'
+            || '(?:([0-9]+(?:\.[0-9]+)?)\s*(?:seconds|second|secs|sec|s|秒))?$',
+            ['h', 'm', 's']
+        )
+    ], lambda x:
+        CASE
+            WHEN regexp_matches(t, '[0-9]') AND (x.h <> '' OR x.m <> '' OR x.s <> '')
+                THEN coalesce(TRY_CAST(nullif(x.h, '') AS DOUBLE), 0) * 3600
+                + coalesce(TRY_CAST(nullif(x.m, '') AS DOUBLE), 0) * 60
+                + coalesce(TRY_CAST(nullif(x.s, '') AS DOUBLE), 0)
+        END
+)[1];

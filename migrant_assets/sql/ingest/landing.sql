@@ -35,12 +35,15 @@ WITH typed AS (
             WHEN $call_events IS NULL THEN 'call'
             ELSE 'other'
         END AS event,
-        -- seconds: a number of $seconds_per_unit seconds (1, or 0.001 for milliseconds), or a
-        -- clock duration H:MM:SS[.f] (never the ambiguous M:SS / H:MM)
+        -- seconds: a number of $seconds_per_unit seconds (1, or 0.001 for milliseconds), a
+        -- clock duration H:MM:SS[.f] (never the ambiguous M:SS / H:MM), or a duration with its
+        -- units (3分25秒, 3m25s: unit_duration_s)
         CASE
+            WHEN TRY_CAST(r.duration AS DOUBLE) IS NOT NULL
+                THEN TRY_CAST(r.duration AS DOUBLE) * $seconds_per_unit
             WHEN regexp_full_match(r.duration, '[0-9]+:[0-5][0-9]:[0-5][0-9](\.[0-9]+)?')
                 THEN epoch(CAST(r.duration AS INTERVAL))
-            ELSE TRY_CAST(r.duration AS DOUBLE) * $seconds_per_unit
+            ELSE unit_duration_s(r.duration)
         END AS duration_value
     FROM raw_calls AS r
     LEFT JOIN landing_numbers AS a ON a.text = r.caller
