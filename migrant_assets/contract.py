@@ -1822,7 +1822,9 @@ def _read_table(
                         f"calls: the file has no column 'end_ts' or 'duration' (a call's end "
                         f"or its duration in seconds); it has {has}", where,
                         _header_fix(present, "map end_ts or duration to one of those columns "
-                                    "in calls.columns", files))
+                                    "in calls.columns; a log of text messages (SMS: no end, no "
+                                    "duration) is not a calls file, whose rows are voice calls",
+                                    files))
                 if name in src.columns or name in required:
                     absent = parts[found_parts.index(None)]
                     other = "; " + _NO_OTHER_PARTY.split("; ", 1)[1] \
