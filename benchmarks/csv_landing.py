@@ -1,0 +1,115 @@
+"""Benchmark of the landing of a calls CSV (docs/data_contract.md, "Reading calls once"): the
+cost of reading a text export, which the synthetic city (Parquet) does not show. It writes a
+calls CSV of ``--calls`` rows (numbers, text times, durations, cells: an operator's export in
+time order), a subscribers and a cells file and their mapping under ``--work``, then runs
+:func:`migrant_assets.ingest.land_calls` on it, ours and a baseline checkout (``--baseline``, a
+git revision; default ``0262077``, before the CSV records over several lines were looked for)
+alternately (A B A B ...), each round in a fresh process and a fresh DuckDB file. Prints wall
+and CPU seconds per round, their medians and calls/s, and whether both landed the same rows.
+
+    .venv/bin/python benchmarks/csv_landing.py --work /tmp/csvbench [--calls 3000000]
+        [--baseline REV] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import textwrap
+from pathlib import Path
+
+import duckdb
+import yaml
+from pipeline_run import ROOT, baseline_checkout, run_in_checkout
+
+RUNNER = textwrap.dedent("""
+    import json, os, sys, time
+    from pathlib import Path
+    os.environ["MIGRANT_ASSETS_KEY"] = "bench-" + "0" * 58
+    from migrant_assets.config import StudyConfig
+    from migrant_assets.contract import contract_for
+    from migrant_assets.db import connect
+    from migrant_assets.ingest import ingest_places, ingest_subscribers, land_calls
+
+    cfg = StudyConfig.load(sys.argv[1])
+    contract = contract_for(cfg)
+    db = Path(sys.argv[2])
+    db.unlink(missing_ok=True)
+    con = connect(db, cfg.duckdb)
+    con.execute("SET enable_progress_bar = false")
+    ingest_places(con, cfg, contract, "cells")
+    ingest_subscribers(con, cfg, contract)
+    t, cpu = time.perf_counter(), time.process_time()
+    stats = land_calls(con, cfg, contract)
+    wall, cpu = time.perf_counter() - t, time.process_time() - cpu
+    print("RESULT " + json.dumps({"wall": wall, "cpu": cpu, "read": stats.read,
+                                  "landed": stats.accepted,
+                                  "quarantined": stats.quarantined_by_reason}))
+""")
+
+
+def write_extract(work: Path, calls: int) -> Path:
+    """The CSV extract (calls in time order over September 2016, 50,000 subscribers, 2,000
+    cells) and its study config; returns the config's path."""
+    data = work / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    con.execute(f"""COPY (
+        SELECT '1380' || lpad(CAST(i AS VARCHAR), 7, '0') AS msisdn, 'Anhui' AS province,
+            'true' AS local
+        FROM range(50000) AS r(i)) TO '{data / "subs.csv"}' (HEADER)""")
+    con.execute(f"""COPY (
+        SELECT 'C' || i AS cell, 31.0 + (i % 50) * 0.01 AS lat, 121.2 + (i // 50) * 0.01 AS lon
+        FROM range(2000) AS r(i)) TO '{data / "cells.csv"}' (HEADER)""")
+    con.execute(f"""COPY (
+        SELECT '1380' || lpad(CAST(hash(i) % 50000 AS VARCHAR), 7, '0') AS a,
+            '1390' || lpad(CAST(hash(i + 1) % 900000 AS VARCHAR), 7, '0') AS b,
+            strftime(TIMESTAMP '2016-09-01' + to_microseconds(
+                CAST(i * (2592000000000 // {calls}) AS BIGINT)), '%Y-%m-%d %H:%M:%S') AS t,
+            CAST(1 + hash(i + 2) % 600 AS VARCHAR) AS dur,
+            'C' || (hash(i + 3) % 2000) AS ca, '' AS cb
+        FROM range({calls}) AS r(i)) TO '{data / "calls.csv"}' (HEADER)""")
+    (data / "mapping.yaml").write_text(yaml.safe_dump({
+        "calls": {"path": "calls.csv", "columns": {
+            "caller": "a", "callee": "b", "start_ts": "t", "duration": "dur",
+            "caller_cell": "ca", "callee_cell": "cb"}},
+        "subscribers": {"path": "subs.csv", "columns": {
+            "number": "msisdn", "birth_province": "province", "is_local_number": "local"}},
+        "cells": {"path": "cells.csv", "columns": {"cell_id": "cell"}}}))
+    study = work / "study.yaml"
+    study.write_text(yaml.safe_dump({
+        "source": {"kind": "files", "mapping": str(data / "mapping.yaml")},
+        "workdir": str(work / "run"), "city": {"province": "Shanghai",
+                                              "timezone": "Asia/Shanghai"}}))
+    return study
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, required=True, help="scratch directory")
+    parser.add_argument("--calls", type=int, default=3_000_000)
+    parser.add_argument("--baseline", default="0262077", help="git revision")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    study = write_extract(args.work, args.calls)
+    size = (args.work / "data" / "calls.csv").stat().st_size
+    print(f"calls CSV: {args.calls:,} rows, {size / 2**20:,.0f} MB")
+    codes = {"ours": ROOT, "baseline": baseline_checkout(args.baseline, args.work / "base")}
+    runs: dict[str, list[dict]] = {name: [] for name in codes}
+    for i in range(args.rounds):
+        for name, code in codes.items():
+            r = run_in_checkout(code, RUNNER, str(study), str(args.work / f"{name}.duckdb"))
+            runs[name].append(r)
+            print(f"round {i + 1} {name:<8} wall {r['wall']:6.2f} s  cpu {r['cpu']:6.2f} s  "
+                  f"landed {r['landed']:,}  quarantined {r['quarantined']}")
+    for name, rs in runs.items():
+        wall = statistics.median(r["wall"] for r in rs)
+        cpu = statistics.median(r["cpu"] for r in rs)
+        print(f"{name:<8} median wall {wall:6.2f} s, cpu {cpu:6.2f} s, "
+              f"{args.calls / wall:,.0f} calls/s")
+    same = {(r["landed"], str(r["quarantined"])) for rs in runs.values() for r in rs}
+    print("same rows landed by both:", len(same) == 1)
+
+
+if __name__ == "__main__":
+    main()
