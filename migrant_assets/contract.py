@@ -127,6 +127,13 @@ _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYI
 _FLOAT_TYPES = ("FLOAT", "DOUBLE", "REAL")
 
 
+def _aware(dtype: str) -> bool:
+    """Whether a column of DuckDB type ``dtype`` holds instants: ``TIMESTAMP WITH TIME ZONE``,
+    and ``TIMESTAMPTZ_NS``, what pandas' ``datetime64[ns, UTC]`` is read as (read as a local
+    time it was 8 hours early in Shanghai)."""
+    return dtype.startswith(("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"))
+
+
 def _numeric(dtype: str) -> bool:
     """Whether a column of DuckDB type ``dtype`` holds numbers."""
     return dtype in _INTEGER_TYPES or dtype in _FLOAT_TYPES or dtype.startswith("DECIMAL")
@@ -1481,8 +1488,8 @@ def _timestamp(expr: str, dtype: str, rule: Timestamps, city_tz: str, p: _Params
     def from_aware(x: str) -> str:
         return x
 
-    if dtype.startswith("TIMESTAMP WITH TIME ZONE"):
-        return from_aware(expr)
+    if _aware(dtype):
+        return from_aware(f"CAST({expr} AS TIMESTAMPTZ)")
     if dtype.startswith("TIMESTAMP") or dtype == "DATE":
         return from_naive(f"CAST({expr} AS TIMESTAMP)")
     numeric = _numeric(dtype)
@@ -1882,7 +1889,7 @@ def _read_table(
             text = _identifier_text(expr, dtype, p, tokens, numbers) \
                 if _numeric(dtype) and name in RECODABLE_COLUMNS \
                 else _text(expr, p, tokens)
-            if name == "birth_year" and dtype.startswith("TIMESTAMP WITH TIME ZONE"):
+            if name == "birth_year" and _aware(dtype):
                 # a birth date held as an instant (pandas' local midnight in UTC): its day in
                 # the city's time zone
                 text = f"strftime(timezone({p(cfg.city.timezone)}, {expr}), '%Y-%m-%d')"

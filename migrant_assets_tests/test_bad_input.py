@@ -656,6 +656,30 @@ def test_parquet_numbers_stored_as_double_link_to_text_numbers(
                             pd_ts("2016-09-05 11:01:00"), 60.0, "T1")]
 
 
+@pytest.mark.parametrize("machine_zone", ["UTC", "Asia/Shanghai"])
+def test_parquet_instants_in_nanoseconds(machine_zone: str, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """pandas writes datetime64[ns, UTC] as Parquet instants in nanoseconds (DuckDB's
+    TIMESTAMPTZ_NS): read as local times they were 8 hours early on a machine in UTC; beside a
+    file of microsecond instants (Spark's) they were refused as mixed. Both are instants, on
+    every machine."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.setenv("TZ", machine_zone)
+    study, _ = _setup(tmp_path, Case("pandas ns"))
+    src = tmp_path / "operator"
+    (src / "cdr").mkdir()
+    for unit, hour in (("ns", 3), ("us", 4)):
+        pq.write_table(pa.table({
+            "a_party": [A], "b_party": [B],
+            "begin": pa.array([datetime(2016, 9, 5, hour, 0)], pa.timestamp(unit, tz="UTC")),
+            "finish": pa.array([datetime(2016, 9, 5, hour, 1)], pa.timestamp(unit, tz="UTC")),
+            "a_cell": ["T1"], "b_cell": ["T2"]}), src / "cdr" / f"{unit}.parquet")
+    _remap(src, "calls", path="cdr")
+    con, _ = _ingest(study)
+    assert con.execute("SELECT start_ts, duration_s FROM calls ORDER BY 1").fetchall() == [
+        (datetime(2016, 9, 5, 11, 0), 60.0), (datetime(2016, 9, 5, 12, 0), 60.0)]
+
+
 def test_a_parquet_nan_is_no_identifier(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                         ) -> None:
     """pandas writes a missing value in a column of numbers as NaN: a callee NaN is a missing
