@@ -134,6 +134,12 @@ def _aware(dtype: str) -> bool:
     return dtype.startswith(("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"))
 
 
+#: What to do with a Parquet text column holding bytes that are not text.
+_BINARY_TEXT_FIX = ("a column read as text holds bytes that are not UTF-8 text (an id stored "
+                    "as raw bytes: a UUID or a digest in a BINARY column): export it as hex "
+                    "text (hex(column) in SQL, .hex() in Python), or as UTF-8 text")
+
+
 def _numeric(dtype: str) -> bool:
     """Whether a column of DuckDB type ``dtype`` holds numbers."""
     return dtype in _INTEGER_TYPES or dtype in _FLOAT_TYPES or dtype.startswith("DECIMAL")
@@ -1007,6 +1013,9 @@ _REDACT = re.compile(r"[0-9][0-9 ()+.\-]{4,}[0-9]|[A-Za-z0-9_@.+\-]{24,}")
 #: A value DuckDB quotes in a message ("Could not convert string '9643ae6487eb6d14' to INT64"):
 #: a hexadecimal id or any other value from a file, shown only by its length.
 _QUOTED_VALUE = re.compile(r"'([^']{6,})'")
+#: ... or bytes in double quotes ('value "\xAE\xC8..." is not valid UTF8': a binary id), where
+#: DuckDB also quotes paths and column names, which stay.
+_DOUBLE_QUOTED_VALUE = re.compile(r'"([^"]*)"')
 
 
 def redact(message: str, limit: int = 300, names: dict[str, str] | None = None) -> str:
@@ -1019,6 +1028,9 @@ def redact(message: str, limit: int = 300, names: dict[str, str] | None = None) 
     for i, path in enumerate(paths):
         first = first.replace(path, f"\x00{i}\x00")
     out = _QUOTED_VALUE.sub(lambda m: f"'<{len(m.group(1))} characters>'", first)
+    out = _DOUBLE_QUOTED_VALUE.sub(
+        lambda m: f'"<{len(m.group(1))} characters>"' if "\\x" in m.group(1)
+        or not m.group(1).replace("\x00", "").isprintable() else m.group(0), out)
     out = _REDACT.sub("<redacted>", out)
     for i, path in enumerate(paths):
         out = out.replace(f"\x00{i}\x00", names[path])
@@ -1923,6 +1935,7 @@ def _read_table(
     except duckdb.Error as e:
         raise MappingError(f"{table}: reading the files failed ({type(e).__name__}: "
                            f"{redact(str(e), names=names)})", failed_file(str(e), files, names),
+                           _BINARY_TEXT_FIX if "Invalid string encoding" in str(e) else
                            "check the mapping's columns, timestamps and csv options; with "
                            "several files, that each has the same columns of the same types "
                            "(an export delivered in parts may differ)") from None

@@ -680,6 +680,26 @@ def test_parquet_instants_in_nanoseconds(machine_zone: str, tmp_path: Path,
         (datetime(2016, 9, 5, 11, 0), 60.0), (datetime(2016, 9, 5, 12, 0), 60.0)]
 
 
+def test_an_id_stored_as_bytes_is_not_shown(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """An owner id stored as raw bytes (a UUID in a Parquet BINARY column) stops the read with
+    DuckDB's message quoting the bytes in double quotes: the error shows their length only,
+    and says to export the ids as hex text."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("binary id"))
+    src = tmp_path / "operator"
+    owner = bytes.fromhex("aec88fc26840481fbcc429b64c8f9111")
+    columns = dict(zip(SUBS_HEADER.split(","), zip(*SUBS, strict=True), strict=True))
+    pq.write_table(pa.table({**columns, "owner": pa.array([owner, b"O2", b"O1"], pa.binary())}),
+                   src / "subs.parquet")
+    _remap(src, "subscribers", path="subs.parquet")
+    with pytest.raises(MappingError, match="not valid UTF8") as info:
+        _ingest(study)
+    text = f"{info.value}"
+    assert "\\xAE" not in text and "h@H" not in text and '"<' in text
+    assert "hex(column)" in info.value.fix
+
+
 def test_a_parquet_nan_is_no_identifier(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                         ) -> None:
     """pandas writes a missing value in a column of numbers as NaN: a callee NaN is a missing
