@@ -1925,6 +1925,10 @@ def _read_table(
     if fmt == "csv":  # CSV rows keep file order (their line numbers); Parquet has row numbers
         con.execute("SET preserve_insertion_order = true")
         cols.append(f"{_LINE_BREAKS} AS _breaks")
+        # a line inside a field that holds the delimiters of a record: a record swallowed
+        delimiters = max(2, len(_file_column_names(present)) - 2)
+        cols.append(f"CASE WHEN {_LINE_BREAKS} > 0 THEN regexp_matches(concat(*COLUMNS(*)), "
+                    f"{p(_SWALLOWED_LINE.format(delimiters))}) ELSE false END AS _swallowed")
     select = (f"SELECT {', '.join(cols)}, {_FILE_COLUMN} AS _file, CAST({row} AS BIGINT) AS _row "
               f"FROM {scan}")
     if table == "calls":
@@ -1961,23 +1965,27 @@ def _read_table(
 
 
 #: The line breaks inside a CSV record's fields (any column of the file, read or not): a
-#: quoted field over several lines, which no column of a contract table holds. It is an
-#: unclosed quote (free text exported without escaping, "Pudong, Tower B), whose field ran on
-#: to the next quote and took the lines between: they were neither read nor quarantined.
+#: quoted field over several lines. Free text may hold them (a remark over two lines), and the
+#: lines after them keep the file's numbers (:func:`_number_csv_lines`).
 _LINE_BREAKS = ("CAST(length(concat(*COLUMNS(*))) - length(replace(concat(*COLUMNS(*)), "
                 "chr(10), '')) AS BIGINT)")
+#: A line inside a record's fields with {} delimiters or more (the file's columns less two): a
+#: record taken into a field by an unclosed quote (free text exported without escaping,
+#: "Pudong, Tower B), whose field ran on to the next quote and took the lines between.
+_SWALLOWED_LINE = "\n[^\n]*(?:[,;\t|][^\n]*){{{}}}"
 
 
 def _records_over_lines(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, int, str]]:
-    """The CSV records of ``raw_{table}`` whose fields run over line breaks (:data:`_LINE_BREAKS`),
-    taken out of it as rejected lines (``malformed_line``): the file, the record's first line
-    and what happened, never the text."""
+    """The CSV records of ``raw_{table}`` that took other records into a field
+    (:data:`_SWALLOWED_LINE`), taken out of it as rejected lines (``malformed_line``): the
+    file, the record's first line and what happened, never the text."""
     over = con.execute(
-        f"SELECT _file, _row, _breaks FROM raw_{table} WHERE _breaks > 0 ORDER BY 1, 2"
+        f"SELECT _file, _row, _breaks FROM raw_{table} WHERE _swallowed ORDER BY 1, 2"
     ).fetchall()
     if over:
-        con.execute(f"DELETE FROM raw_{table} WHERE _breaks > 0")
+        con.execute(f"DELETE FROM raw_{table} WHERE _swallowed")
     con.execute(f"ALTER TABLE raw_{table} DROP COLUMN _breaks")
+    con.execute(f"ALTER TABLE raw_{table} DROP COLUMN _swallowed")
     con.execute(f"ALTER TABLE raw_{table} DROP COLUMN _record_line")
     return [(file, line, f"QUOTED FIELD OVER LINES {line}-{line + breaks}: a quote opened in "
              "a field and closed lines later (free text with an unescaped quote); the lines "

@@ -2657,7 +2657,8 @@ def test_a_quote_left_open_takes_lines_into_one_field(tmp_path: Path,
     """A quote opened in a field and closed lines later (free text with an unescaped quote)
     made the lines between part of one field: they were neither landed nor quarantined. The
     record is now malformed_line, naming its lines, and the line numbers after it are the
-    file's (the parser counts the record as one line)."""
+    file's (the parser counts the record as one line). Free text over two lines (no record
+    in it) is read."""
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
     study, _ = _setup(tmp_path, Case("open quote"))
     src = tmp_path / "operator"
@@ -2677,6 +2678,16 @@ def test_a_quote_left_open_takes_lines_into_one_field(tmp_path: Path,
     assert [(r[0], r[1]) for r in quarantined] == [(3, "malformed_line"), (8, "malformed_line")]
     assert "LINES 3-6" in quarantined[0][2] and A not in quarantined[0][2]
     assert stats["landed_calls"].read == 5  # records: the four lines 3-6 are one
+
+    # a remark over two lines, quoted as it should be, in a column the mapping does not read:
+    # the call is read, and the line after it keeps its number
+    (src / "cdr.csv").write_text("\n".join([
+        CALLS_HEADER + ",remark", call.format(h=0) + ',"call back later,\nmaybe tomorrow"',
+        call.format(h=1) + ",none"]) + "\n")
+    con, stats = _ingest(study)
+    assert con.execute("SELECT row_number, hour(start_ts) FROM landed_calls ORDER BY 1"
+                       ).fetchall() == [(2, 10), (4, 11)]
+    assert stats["landed_calls"].quarantined_by_reason == {}
 
 
 def test_a_header_that_repeats_a_name_or_names_a_column_filename(
