@@ -1326,8 +1326,8 @@ def _refuse_misread_parquet(con: duckdb.DuckDBPyConnection, files: list[Path], t
 
 
 #: A column name as a header writes one: not data read as a header (a file without one).
-_HEADER_NAME = re.compile(
-    r"[A-Za-z_\u4e00-\u9fff][\w .()/%#:\-\u4e00-\u9fff\u3000-\u303f\uff01-\uff5e]{0,63}")
+_HEADER_NAME = re.compile(  # a letter of any script first (Émetteur, 主叫), no digit
+    r"[^\W\d][\w .()/%#:\-\u4e00-\u9fff\u3000-\u303f\uff01-\uff5e]{0,63}")
 
 
 def _file_column_names(present: dict[str, tuple[str, str]]) -> list[str]:

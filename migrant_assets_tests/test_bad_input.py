@@ -1363,6 +1363,12 @@ def test_a_header_name_mapped_with_its_spaces(tmp_path: Path,
     con, stats = _ingest(study)
     assert stats["landed_calls"].accepted == 1
     assert (_uid("O1"), _uid("O2")) in {(r[0], r[1]) for r in _calls(con)}
+    # a name the mapping misses is listed as the file has it, accented capital first
+    _remap(src, "calls", columns={**columns, "start_ts": "Début"})
+    (src / "cdr.csv").write_text("\n".join([header.replace("de\u0301but", "Émis"),
+                                            *lines[1:]]) + "\n")
+    with pytest.raises(MappingError, match="it has .*'Émis'"):
+        _ingest(study)
 
 
 def test_a_first_line_naming_the_delimiter_and_mixed_line_ends(
