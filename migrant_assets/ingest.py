@@ -670,6 +670,22 @@ def number_forms(con: duckdb.DuckDBPyConnection,
                 f"(numbers: {{{rule}}}; docs/data_contract.md, Identifiers)")}
 
 
+#: What to do when an owner's numbers give different ages, sexes or birth provinces.
+OWNER_ATTRIBUTES_FIX = ("the user keeps the value of the owner's first row in file order that "
+                        "has one, so the row order decides (a birth province decides who is "
+                        "local): make the rows of each owner agree in the export, or check "
+                        "that the owner id stands for one person (a family or company account "
+                        "holds several)")
+
+
+def owner_conflicts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """The owners whose numbers' rows give different values, per attribute (``age``, ``sex``,
+    ``birth_province``; table ``owner_conflicts_subscribers``, written with the subscribers)."""
+    return dict(con.execute(
+        "SELECT attribute, owners FROM owner_conflicts_subscribers ORDER BY attribute"
+    ).fetchall())
+
+
 def owner_numbers(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict[str, Any]:
     """The owners holding more than ``thresholds.max_numbers_per_owner`` numbers
     (``sql/ingest/owner_numbers.sql``): ``users``, ``owners_over``, ``their_numbers`` and

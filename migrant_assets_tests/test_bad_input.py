@@ -881,6 +881,28 @@ def _ingestion_checks(study: Path) -> dict:
             for r in (first, day) for e in r.get_asset_check_evaluations()}
 
 
+def test_an_owners_numbers_that_disagree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                         ) -> None:
+    """Two numbers of one owner whose rows give other ages, sexes and birth provinces: the
+    user keeps the first row's (file order), and the owner_attributes check warns, naming what
+    disagrees (a birth province decides who is local)."""
+    import dagster as dg
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("owner rows"))
+    _write(tmp_path / "operator" / "subs.csv", SUBS_HEADER,
+           [SUBS[0], SUBS[1], (C, "O1", "30", "F", "Anhui", "true", "regular")])
+    checks = _ingestion_checks(study)
+    check = checks[("subscribers", "owner_attributes")]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["owners_with_different_values"].value == {
+        "age": 0, "birth_province": 1, "sex": 1}
+    assert check.metadata["check_first"].value.startswith(
+        "1 owner(s) whose numbers give different birth provinces, 1 owner(s) whose numbers "
+        "give different sexes: the user keeps the value of the owner's first row")
+    assert checks[("subscribers", "has_users")].passed
+
+
 @pytest.mark.parametrize("shape", ["header only", "every local flag 本地/外地"])
 def test_no_subscriber_fails_their_checks_with_what_to_check(
         shape: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -27,6 +27,7 @@ from migrant_assets.ingest import (
     MIN_TIMED_CALLS,
     NO_SUBSCRIBER_FIX,
     NUMBER_FORMS_ERROR_SHARE,
+    OWNER_ATTRIBUTES_FIX,
     OWNER_NUMBERS_FIX,
     PARTIAL_RECORDS_ERROR_SHARE,
     PARTIAL_RECORDS_FIX,
@@ -56,6 +57,7 @@ from migrant_assets.ingest import (
     land_calls,
     landing_summary,
     number_forms,
+    owner_conflicts,
     owner_numbers,
     price_column_doubt,
     province_spellings,
@@ -489,6 +491,23 @@ def subscribers_owner_numbers(study: StudyResource) -> dg.AssetCheckResult:
            f"at most {out['most_numbers']} for one): {OWNER_NUMBERS_FIX}")
     return verdict(over == 0, out["users"], out, None if out["users"] else "no subscriber user",
                    dg.AssetCheckSeverity.WARN, check_first=fix if over else None)
+
+
+@dg.asset_check(asset=subscribers, name="owner_attributes", pool=DUCKDB_POOL,
+                description="The numbers of one owner agree on age, sex and birth province "
+                "(warns naming how many owners' rows disagree: the user keeps the first row's "
+                "value in file order). Judges the users.")
+def subscribers_owner_attributes(study: StudyResource) -> dg.AssetCheckResult:
+    with study.connect() as con:
+        users = subscriber_counts(con)["users"]
+        conflicts = owner_conflicts(con)
+    odd = {attribute: n for attribute, n in conflicts.items() if n}
+    plural = {"age": "ages", "sex": "sexes", "birth_province": "birth provinces"}
+    fix = ", ".join(f"{n:,} owner(s) whose numbers give different {plural[a]}"
+                    for a, n in odd.items())
+    return verdict(not odd, users, {"owners_with_different_values": conflicts},
+                   None if users else "no subscriber user", dg.AssetCheckSeverity.WARN,
+                   check_first=f"{fix}: {OWNER_ATTRIBUTES_FIX}" if odd else None)
 
 
 @dg.asset_check(asset=subscribers, name="ages", pool=DUCKDB_POOL,

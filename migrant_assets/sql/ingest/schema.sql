@@ -23,6 +23,13 @@ CREATE TABLE IF NOT EXISTS unreadable_attributes_subscribers (
     value VARCHAR,
     numbers BIGINT NOT NULL
 );
+-- Written by subscribers: the owners whose numbers' rows give different values of an attribute
+-- (the user keeps the first row's in file order), per attribute, for the owner_attributes
+-- check.
+CREATE TABLE IF NOT EXISTS owner_conflicts_subscribers (
+    attribute VARCHAR NOT NULL,
+    owners BIGINT NOT NULL
+);
 -- Written by subscribers.
 CREATE TABLE IF NOT EXISTS number_owner (
     number_id BIGINT,
@@ -174,6 +181,10 @@ COMMENT ON COLUMN unreadable_attributes_subscribers.value IS
     'The value as given (a birth date: its form; text that may be an identifier: its length).';
 COMMENT ON COLUMN unreadable_attributes_subscribers.numbers IS
     'Accepted numbers whose attribute was that value, stored as unknown.';
+COMMENT ON COLUMN owner_conflicts_subscribers.attribute IS
+    '''age'', ''sex'' or ''birth_province''.';
+COMMENT ON COLUMN owner_conflicts_subscribers.owners IS
+    'Owners with two numbers or more whose rows give different values of it.';
 COMMENT ON COLUMN number_owner.number_id IS 'Pseudonymised phone number of an operator subscriber.';
 COMMENT ON COLUMN number_owner.user_id IS 'The owner (subscribers.user_id) of the number.';
 COMMENT ON COLUMN cells.cell_id IS 'Cell tower id as given (not an identifier of a person).';

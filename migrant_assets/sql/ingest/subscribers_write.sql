@@ -18,6 +18,23 @@ SELECT
 FROM judged_subscribers
 WHERE reason IS NULL
 GROUP BY user_id;
+DELETE FROM owner_conflicts_subscribers;
+INSERT INTO owner_conflicts_subscribers
+WITH per_owner AS (
+    SELECT
+        count(DISTINCT age) AS ages,
+        count(DISTINCT sex) AS sexes,
+        count(DISTINCT birth_province) AS provinces
+    FROM judged_subscribers
+    WHERE reason IS NULL
+    GROUP BY user_id
+    HAVING count(*) > 1
+)
+SELECT 'age', count(*) FILTER (WHERE ages > 1) FROM per_owner
+UNION ALL
+SELECT 'sex', count(*) FILTER (WHERE sexes > 1) FROM per_owner
+UNION ALL
+SELECT 'birth_province', count(*) FILTER (WHERE provinces > 1) FROM per_owner;
 DELETE FROM user_types_subscribers;
 INSERT INTO user_types_subscribers
 SELECT
