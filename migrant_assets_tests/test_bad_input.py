@@ -881,6 +881,30 @@ def _ingestion_checks(study: Path) -> dict:
             for r in (first, day) for e in r.get_asset_check_evaluations()}
 
 
+def test_hashed_ids_in_capitals_and_not(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                        ) -> None:
+    """Numbers hashed by the operator (hexadecimal MD5) in capitals in the calls and not in the
+    subscribers (SQL Server's HASHBYTES against Python's hexdigest), and a UUID owner id written
+    both ways: one number, one owner."""
+    import hashlib
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("hex case"))
+    src = tmp_path / "operator"
+    md5 = {n: hashlib.md5(n.encode()).hexdigest() for n in (A, B, C)}
+    owner = "aec88fc2-6840-481f-bcc4-29b64c8f9111"
+    _write(src / "subs.csv", SUBS_HEADER, [
+        (md5[A], owner, "30", "M", "Shanghai", "true", "regular"),
+        (md5[B], "O2", "25", "F", "Anhui", "true", "regular"),
+        (md5[C], owner.upper(), "30", "M", "Shanghai", "true", "regular")])
+    _write(src / "cdr.csv", CALLS_HEADER, [(md5[A].upper(), md5[B].upper(), *CALL[2:])])
+    con, stats = _ingest(study)
+    assert stats["subscribers"].accepted == 3
+    assert con.execute("SELECT count(*), sum(n_numbers) FROM subscribers").fetchone() == (2, 3)
+    assert con.execute("SELECT caller, callee FROM calls").fetchall() == [
+        (_uid(owner), _uid("O2"))]
+
+
 def test_an_owners_numbers_that_disagree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                          ) -> None:
     """Two numbers of one owner whose rows give other ages, sexes and birth provinces: the

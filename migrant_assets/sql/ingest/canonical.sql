@@ -47,10 +47,21 @@ CREATE OR REPLACE TEMP MACRO rounded(t) AS list_transform(
 
 -- Any identifier as one text whatever the file stored it as: unwrapped, float-encoded integers
 -- as digits; a rounded one marked with a leading '~', which no identifier has, so that the
--- rules quarantine it (rounded_id) rather than merge the people it stands for.
+-- rules quarantine it (rounded_id) rather than merge the people it stands for; a UUID or a
+-- hexadecimal digest (MD5, SHA-1, SHA-256: ids hashed by the operator) in lower case, as
+-- one system writes it in capitals and another not.
 CREATE OR REPLACE TEMP MACRO canonical_id(t) AS list_transform(
     [unwrapped(t)], lambda x:
-        CASE WHEN rounded(x) THEN '~' || float_digits(x) ELSE float_digits(x) END
+        CASE
+            WHEN rounded(x) THEN '~' || float_digits(x)
+            WHEN regexp_full_match(
+                    x,
+                    '[0-9A-Fa-f]{32}|[0-9A-Fa-f]{40}|[0-9A-Fa-f]{64}'
+                    || '|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-'
+                    || '[0-9A-Fa-f]{12}'
+                ) THEN lower(x)
+            ELSE float_digits(x)
+        END
 )[1];
 
 -- A phone number: separators removed from a number written with digits only, then the country
