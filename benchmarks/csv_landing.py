@@ -54,21 +54,23 @@ def write_extract(work: Path, calls: int) -> Path:
     data = work / "data"
     data.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
-    con.execute(f"""COPY (
+    # values bound, files written by the relation API: nothing of --work is pasted into SQL
+    con.sql("""
         SELECT '1380' || lpad(CAST(i AS VARCHAR), 7, '0') AS msisdn, 'Anhui' AS province,
             'true' AS local
-        FROM range(50000) AS r(i)) TO '{data / "subs.csv"}' (HEADER)""")
-    con.execute(f"""COPY (
+        FROM range(50000) AS r(i)""").write_csv(str(data / "subs.csv"), header=True)
+    con.sql("""
         SELECT 'C' || i AS cell, 31.0 + (i % 50) * 0.01 AS lat, 121.2 + (i // 50) * 0.01 AS lon
-        FROM range(2000) AS r(i)) TO '{data / "cells.csv"}' (HEADER)""")
-    con.execute(f"""COPY (
+        FROM range(2000) AS r(i)""").write_csv(str(data / "cells.csv"), header=True)
+    con.sql("""
         SELECT '1380' || lpad(CAST(hash(i) % 50000 AS VARCHAR), 7, '0') AS a,
             '1390' || lpad(CAST(hash(i + 1) % 900000 AS VARCHAR), 7, '0') AS b,
             strftime(TIMESTAMP '2016-09-01' + to_microseconds(
-                CAST(i * (2592000000000 // {calls}) AS BIGINT)), '%Y-%m-%d %H:%M:%S') AS t,
+                CAST(i * (2592000000000 // $calls) AS BIGINT)), '%Y-%m-%d %H:%M:%S') AS t,
             CAST(1 + hash(i + 2) % 600 AS VARCHAR) AS dur,
             'C' || (hash(i + 3) % 2000) AS ca, '' AS cb
-        FROM range({calls}) AS r(i)) TO '{data / "calls.csv"}' (HEADER)""")
+        FROM range($calls) AS r(i)""", params={"calls": calls}).write_csv(
+        str(data / "calls.csv"), header=True)
     (data / "mapping.yaml").write_text(yaml.safe_dump({
         "calls": {"path": "calls.csv", "columns": {
             "caller": "a", "callee": "b", "start_ts": "t", "duration": "dur",

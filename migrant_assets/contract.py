@@ -396,10 +396,11 @@ _DISTINCT_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
-#: What to do with a file that has no other party of a call.
-_NO_OTHER_PARTY = ("map each to its own column; a file of one subscriber's places (user, time, "
-                   "cell: a session or location log) has no other party, so it is not a call "
-                   "log: the communication graphs need both parties of each call")
+#: A file that has no other party of a call.
+_NOT_A_CALL_LOG = ("a file of one subscriber's places (user, time, cell: a session or location "
+                   "log) has no other party, so it is not a call log: the communication graphs "
+                   "need both parties of each call")
+_NO_OTHER_PARTY = f"map each to its own column; {_NOT_A_CALL_LOG}"
 
 
 def _check_named_datum(table: str, src: TableSource, where: str) -> None:
@@ -1178,8 +1179,8 @@ def _csv_options(src: TableSource, p: _Params) -> str:
 
 def _describe(con: duckdb.DuckDBPyConnection, scan: str, p: _Params, files: list[Path],
               table: str, names: dict[str, str]) -> dict[str, str]:
-    """The file's columns (lower-cased name -> (name, type)); ``names``: how each file is
-    shown (:func:`shown`)."""
+    """The file's columns (:func:`column_key` of the name -> (name, type)); ``names``: how
+    each file is shown (:func:`shown`)."""
     try:
         sql = f"DESCRIBE SELECT * FROM {scan}"
         rows = con.execute(sql, p.of(sql)).fetchall()
@@ -1846,8 +1847,8 @@ def _read_table(
                                     files))
                 if name in src.columns or name in required:
                     absent = parts[found_parts.index(None)]
-                    other = "; " + _NO_OTHER_PARTY.split("; ", 1)[1] \
-                        if name in ("callee", "other_party") else ""
+                    other = f"; {_NOT_A_CALL_LOG}" if name in ("callee", "other_party") \
+                        else ""
                     raise MappingError(
                         f"{table}: column {absent!r} (contract column {name!r}) is not in the "
                         f"file; it has {has}", where,
@@ -1979,14 +1980,17 @@ def _records_over_lines(con: duckdb.DuckDBPyConnection, table: str) -> list[tupl
     """The CSV records of ``raw_{table}`` that took other records into a field
     (:data:`_SWALLOWED_LINE`), taken out of it as rejected lines (``malformed_line``): the
     file, the record's first line and what happened, never the text."""
+    if table not in CONTRACT_COLUMNS:  # the name is one of the contract's tables, never data
+        raise ValueError(f"not a contract table: {table!r}")
+    raw = quote_identifier(f"raw_{table}")
     over = con.execute(
-        f"SELECT _file, _row, _breaks FROM raw_{table} WHERE _swallowed ORDER BY 1, 2"
+        f"SELECT _file, _row, _breaks FROM {raw} WHERE _swallowed ORDER BY 1, 2"
     ).fetchall()
     if over:
-        con.execute(f"DELETE FROM raw_{table} WHERE _swallowed")
-    con.execute(f"ALTER TABLE raw_{table} DROP COLUMN _breaks")
-    con.execute(f"ALTER TABLE raw_{table} DROP COLUMN _swallowed")
-    con.execute(f"ALTER TABLE raw_{table} DROP COLUMN _record_line")
+        con.execute(f"DELETE FROM {raw} WHERE _swallowed")
+    con.execute(f"ALTER TABLE {raw} DROP COLUMN _breaks")
+    con.execute(f"ALTER TABLE {raw} DROP COLUMN _swallowed")
+    con.execute(f"ALTER TABLE {raw} DROP COLUMN _record_line")
     return [(file, line, f"QUOTED FIELD OVER LINES {line}-{line + breaks}: a quote opened in "
              "a field and closed lines later (free text with an unescaped quote); the lines "
              "between were read as part of that field")

@@ -53,7 +53,7 @@ def user_labels(context: dg.AssetExecutionContext, study: StudyResource) -> dg.M
 # ----------------------------------------------------------------------------------- checks
 # None passes on nothing: no user, no labelled user, no new migrant is reported as not judged.
 NO_USERS = "user_labels is empty: no owner with a local number who is not service-like"
-#: What to look at when a study group is empty (SPEC §2: who is which group).
+#: What to look at when a study group is empty (SPEC §3: who is which group).
 EMPTY_GROUPS_FIX = ("the calendar (SPEC §3: new migrants are silent in W1, or on the days of "
                     "the month before week A, and leaving migrants in week C: a month that "
                     "starts on week A's first day has no departure new migrant), city.province "
