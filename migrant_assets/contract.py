@@ -36,6 +36,7 @@ import codecs
 import contextlib
 import glob
 import gzip
+import os
 import re
 import tempfile
 import unicodedata
@@ -594,8 +595,7 @@ class DataContract(_Model):
         else:
             patterns = [pattern]
         found = sorted({f for pat in patterns for f in self._matches(pat)})
-        if not found and any(glob.glob(str(self.base_dir / pat), recursive=True)
-                             for pat in patterns):
+        if not found and any(self._glob(pat) for pat in patterns):
             raise MappingError(f"every {table} file the mapping's path matches is empty "
                                "(0 bytes)", str(self.base_dir / pattern),
                                f"export the {table} again (an export or a copy that failed "
@@ -643,14 +643,25 @@ class DataContract(_Model):
                 undated += 1
         return by_day, undated
 
+    def _glob(self, pattern: str) -> list[str]:
+        """The paths one path pattern matches below ``base_dir``, whose name is taken as it is
+        (a folder ``operator export [2016-09]``). In the pattern, ``[..]`` is a set of
+        characters, or, when that matches nothing, the brackets themselves (``subscribers
+        [v2].csv``, ``cdr [2016-09]/*.csv``)."""
+        base = glob.escape(str(self.base_dir))
+        found = glob.glob(os.path.join(base, pattern), recursive=True)
+        if not found and "[" in pattern:
+            found = glob.glob(os.path.join(base, pattern.replace("[", "[[]")), recursive=True)
+        return found
+
     def _matches(self, pattern: str) -> list[Path]:
         """The data files of one path pattern relative to ``base_dir`` (:func:`_data_files`);
         a file that cannot be read (a broken link, no permission) is an error naming the
         pattern, never the file (its name may be a subscriber's number)."""
         try:
-            literal = not glob.has_magic(pattern)
-            root = _literal_root(self.base_dir / pattern)
-            files = [f for p in glob.glob(str(self.base_dir / pattern), recursive=True)
+            literal = not glob.has_magic(pattern) or (self.base_dir / pattern).exists()
+            root = self.base_dir / _literal_root(Path(pattern))
+            files = [f for p in self._glob(pattern)
                      for f in _data_files(Path(p), literal=literal)
                      # a wildcard's folders are matched as Spark lists them: not _temporary
                      if literal or not _hidden(f.relative_to(root).parts[:-1])]
@@ -1239,11 +1250,12 @@ def _refuse_csv_columns_added_later(con: duckdb.DuckDBPyConnection, files: list[
     ``duration``) in some CSV files and not in the first is an error: DuckDB reads every file
     with the first file's columns, so it would be ignored in all (an ``event_type`` added in
     the middle of a month lets its SMS through as calls). The columns of every file are read
-    from their headers (``union_by_name``); a column missing from a later file is DuckDB's
-    own error."""
+    from their headers (``union_by_name``; a line the reader cannot parse, such as a byte that
+    is not UTF-8, is left to the read, which quarantines it); a column missing from a later
+    file is DuckDB's own error."""
     p = _Params()
     scan = (f"read_csv({p([str(f) for f in files])}, all_varchar = true, "
-            f"union_by_name = true{_csv_options(src, p)})")
+            f"union_by_name = true, ignore_errors = true{_csv_options(src, p)})")
     every = _describe(con, scan, p, files, table, names)
     used = {c for name in CONTRACT_COLUMNS[table] for c in _file_columns(src, name)}
     added = sorted(set(every) - set(present) & used)
@@ -1770,6 +1782,9 @@ def _read_table(
     where = names.get(str(files[0]))
     canonical_macros(con)
     p = _Params()
+    if fmt == "csv" and not {"header", "skip"} & set(src.csv) \
+            and _header_only_files(files, src):
+        src = src.model_copy(update={"csv": {**src.csv, "header": True}})
     if fmt == "csv":
         guard_wide_lines(con, files, src, table, encoding)
     scan = _scan(files, fmt, src, p, table)
@@ -1963,6 +1978,27 @@ def _read_table(
         rejected = sorted(rejected + _records_over_lines(con, table))
     rows = con.execute(f"SELECT count(*) FROM raw_{table}").fetchone()[0]
     return RawRead(f"raw_{table}", rows, rejected, [str(f) for f in files], uses_duration)
+
+
+def _header_only_files(files: list[Path], src: TableSource) -> bool:
+    """Whether a CSV file holds nothing but its header line (a day without calls, exported as
+    usual): one line that another file begins with, or that names every column the mapping
+    maps. DuckDB cannot tell a header in a file of one line, and would read it as data; the
+    files are then read with ``header``."""
+    names = {c for name in src.columns for c in _file_columns(src, name)}
+    delims = [src.csv[k] for k in ("delim", "sep") if k in src.csv] or list(",;\t|")
+    lone, firsts = set(), set()
+    for f in files:
+        with open(f, "rb") as fh:
+            head = fh.read(1 << 16)
+        text = head.removeprefix(codecs.BOM_UTF8).rstrip(b"\r\n")
+        first = text.split(b"\n", 1)[0].rstrip(b"\r")
+        (lone if b"\n" not in text and len(head) < 1 << 16 else firsts).add(first)
+    for line in lone:
+        fields = max((line.decode("utf-8", "replace").split(d) for d in delims), key=len)
+        if line in firsts or names and names <= {column_key(x.strip('"')) for x in fields}:
+            return True
+    return False
 
 
 #: The line breaks inside a CSV record's fields (any column of the file, read or not): a

@@ -635,6 +635,26 @@ def test_paths_with_quotes_spaces_and_non_ascii(tmp_path: Path,
         str(odd))
 
 
+def test_square_brackets_in_a_path_or_its_folder(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Square brackets in the mapping's folder (``export [2016-09]``), in a file named exactly
+    (``subs [v2].csv``) or in a folder under a wildcard (``cdr [09]/*.csv``) are the characters
+    themselves, not a glob's set of characters."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path / "export [2016-09]", Case("brackets"))
+    src = tmp_path / "export [2016-09]" / "operator"
+    (src / "subs.csv").rename(src / "subs [v2].csv")
+    (src / "cdr [09]").mkdir()
+    (src / "cdr.csv").rename(src / "cdr [09]" / "cdr_0905.csv")
+    _remap(src, "subscribers", path="subs [v2].csv")
+    _remap(src, "calls", path="cdr [09]/*.csv")
+    con, stats = _ingest(study)
+    assert stats["subscribers"].accepted == 3 and stats["calls"].accepted == 1
+    _remap(src, "calls", path="cdr [09]/*.txt")
+    with pytest.raises(MappingError, match="no calls file matches"):
+        _ingest(study)
+
+
 def test_parquet_numbers_stored_as_double_link_to_text_numbers(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
@@ -1328,6 +1348,28 @@ def test_empty_and_mixed_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     pq.write_table(pa.table({"x": [1]}), src / "calls" / "c.parquet")
     with pytest.raises(MappingError, match="the files mix Parquet and other files"):
         _ingest(study)
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_a_day_file_of_its_header_alone(first: bool, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A day without calls exported as its header line alone, first or after a day with calls,
+    holds no row: DuckDB cannot tell a header in a file of one line (it would take it for data
+    and name its columns column0, ...). Alone, it is told by the mapped columns it names."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("header alone"))
+    src = tmp_path / "operator"
+    (src / "cdr").mkdir()
+    (src / "cdr.csv").rename(src / "cdr" / ("b.csv" if first else "a.csv"))
+    (src / "cdr" / ("a.csv" if first else "b.csv")).write_text(CALLS_HEADER + "\r\n")
+    _remap(src, "calls", path="cdr/*.csv")
+    con, stats = _ingest(study)
+    assert (stats["landed_calls"].read, stats["landed_calls"].accepted) == (1, 1)
+    assert sorted(con.execute("SELECT rows_read FROM landed_files").fetchall()) == [(0,), (1,)]
+    (src / "cdr" / ("b.csv" if first else "a.csv")).unlink()
+    con, stats = _ingest(study)
+    assert stats["landed_calls"].read == 0
+    assert con.execute("SELECT rows_read FROM landed_files").fetchall() == [(0,)]
 
 
 def test_a_backup_or_a_note_beside_the_calls_files(tmp_path: Path,
@@ -2317,6 +2359,15 @@ def test_a_csv_column_added_in_a_later_file_is_refused(tmp_path: Path,
            [(A, B, f"{DAY} 12:00:00", f"{DAY} 12:01:00", "T1", "T2", "ok")])
     _, stats = _ingest(study)
     assert stats["landed_calls"].accepted == 2
+    # a byte that is not UTF-8 in one day's file (a day exported in cp1252 among UTF-8 days)
+    # is its line's quarantine row, as in a file read alone, not an error stopping every file
+    day2 = (CALLS_HEADER + ",remark\n" + ",".join(CALL) + ",ok\n").encode()
+    (src / "cdr" / "day2.csv").write_bytes(day2 + ",".join(CALL[:2]).encode()
+                                           + f",{DAY} 11:00:00,{DAY} 11:01:00,T1,T2,".encode()
+                                           + b"caf\xe9\n")
+    con, stats = _ingest(study)
+    assert stats["landed_calls"].read == 3
+    assert all(r["balanced"] for r in row_accounting(con, "landed_calls"))
 
 
 def test_a_columns_null_tokens_name_contract_columns(tmp_path: Path) -> None:
