@@ -1294,7 +1294,7 @@ def _refuse_misread_parquet(con: duckdb.DuckDBPyConnection, files: list[Path], t
                            f"{redact(str(e), names=names)})", failed_file(str(e), files, names),
                            "check the file: a Parquet file cut short by a failed copy, or not "
                            "Parquet") from None
-    for column, holding, untyped in columns:
+    for column, holding, untyped, _ in columns:
         if str(files[0]) in set(untyped or []) and len(set(untyped)) < len(set(holding)):
             raise MappingError(
                 f"{table}: column {column!r} has no type in {len(set(untyped)):,} file(s) "
@@ -1322,6 +1322,8 @@ def _refuse_misread_parquet(con: duckdb.DuckDBPyConnection, files: list[Path], t
             "would be shifted by the time zone's offset", names.get(aware_file),
             "export every file's times the same way: all with a time zone, or all local "
             "times (timestamps.timezone says whose)")
+    for column, _, _, typed in columns:
+        _refuse_cast_types(table, column, typed or [], str(files[0]), names)
     if src.time_rule.timezone is not None:
         return
     times = set()
@@ -1336,6 +1338,46 @@ def _refuse_misread_parquet(con: duckdb.DuckDBPyConnection, files: list[Path], t
             "zone: Spark writes UTC instants in them, Impala and Hive local times",
             names.get(first), f"say whose times they are: {table}: {{timestamps: {{timezone: "
             "UTC}} for a Spark export, or the local times' zone (e.g. Asia/Shanghai)")
+
+
+#: Parquet types whose values keep their meaning when read as another type of the same
+#: family (an integer of 32 bits in one file and of 64 in the next; times in micro- or
+#: nanoseconds); a number with a fraction keeps an integer's value too.
+_TYPE_FAMILIES = {
+    **dict.fromkeys(("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
+                     "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"), "integer"),
+    **dict.fromkeys(("FLOAT", "DOUBLE"), "fraction"),
+    **dict.fromkeys(("TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"), "local time"),
+    **dict.fromkeys(("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ_NS"), "instant"),
+}
+
+
+def _refuse_cast_types(table: str, column: str, typed: list[dict], first: str,
+                       names: dict[str, str]) -> None:
+    """A column the Parquet files hold with types of different meaning is an error naming two
+    files: DuckDB casts every file's values to the first file's type, silently (a time as text
+    beside a TIMESTAMP loses its ``Z``; a duration of 60.4 s in DOUBLE after an INTEGER file
+    becomes 60). Integers of any width, or integers and fractions under a first file's
+    fraction, times of any unit (:data:`_TYPE_FAMILIES`) are read as they are."""
+    def family(t: str) -> str:
+        return "fraction" if t.startswith("DECIMAL") else _TYPE_FAMILIES.get(t, t)
+
+    kind = {x["file"]: x["type"] for x in typed}
+    if first not in kind:
+        return
+    want = family(kind[first])
+    for file, got in sorted(kind.items()):
+        have = family(got)
+        if have == want or (want == "fraction" and have == "integer"):
+            continue
+        raise MappingError(
+            f"{table}: column {column!r} is {kind[first]} in "
+            f"{names.get(first, '<a file>')} and {got} in {names.get(file, '<a file>')}; read "
+            f"together, every file's values would be cast to the first file's type "
+            f"({kind[first]}) and could change silently (a time zone or a fraction dropped)",
+            names.get(file),
+            "export every file with the same type for the column (times as TIMESTAMP, "
+            "durations as DOUBLE), or every file's as text (CAST(... AS VARCHAR) in the export)")
 
 
 #: A column name as a header writes one: not data read as a header (a file without one).

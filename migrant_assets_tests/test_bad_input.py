@@ -1214,6 +1214,22 @@ def test_a_column_renamed_or_added_between_deliveries(tmp_path: Path,
     with pytest.raises(MappingError, match=r"column 'a_cell' has no type in 1 file\(s\) \(e.g. "
                        r".*cdr_20160905.parquet"):
         _ingest(study)
+    # a type of another meaning in a later file: the reader casts it to the first file's
+
+    def typed(day: int, unit: str, finish: object) -> None:
+        pq.write_table(pa.table({
+            "a_party": [A], "b_party": [B], "finish": [finish], "a_cell": ["T1"],
+            "b_cell": ["T2"], "event_type": ["VOICE"],
+            "begin": pa.array([datetime(2016, 9, day, 10)], pa.timestamp(unit))}),
+            src / "calls" / f"cdr_2016090{day}.parquet")
+
+    typed(5, "us", "2016-09-05 10:01:00")
+    typed(6, "ns", "2016-09-06 10:01:00")
+    assert _ingest(study)[1]["landed_calls"].accepted == 2  # micro- beside nanoseconds
+    typed(6, "ns", datetime(2016, 9, 6, 10, 1))
+    with pytest.raises(MappingError, match=r"column 'finish' is VARCHAR in .*cdr_20160905"
+                       r".parquet and TIMESTAMP in .*cdr_20160906.parquet; read together"):
+        _ingest(study)
 
 
 @pytest.mark.parametrize(("name", "content", "message"), [
