@@ -1,7 +1,7 @@
 -- Which of the Parquet files $files hold each of the columns $names (lower case), which
--- hold it with no type and with which type the others do, for the reader's schema check: DuckDB reads every file as the first
--- file's columns, so a column added or renamed between deliveries is silently empty or ignored
--- in some files.
+-- hold it with no type and with which type the others do, for the reader's schema check:
+-- DuckDB reads every file as the first file's columns, so a column added or renamed between
+-- deliveries is silently empty or ignored in some files.
 SELECT
     lower(name) AS column_key,
     list(DISTINCT file_name) AS holding,
