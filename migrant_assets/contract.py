@@ -1557,7 +1557,13 @@ def _timestamp(expr: str, dtype: str, rule: Timestamps, city_tz: str, p: _Params
 
     if _aware(dtype):
         return from_aware(f"CAST({expr} AS TIMESTAMPTZ)")
-    if dtype.startswith("TIMESTAMP") or dtype == "DATE":
+    if dtype == "DATE":
+        raise MappingError(
+            f"{table}.{column} holds dates without a time of day: every call would start at "
+            "midnight (in the night's hours, where home is found)", None,
+            f"map {column} to the date and the time columns: {table}: {{columns: {{{column}: "
+            "[call_date, call_time]}}")
+    if dtype.startswith("TIMESTAMP"):
         return from_naive(f"CAST({expr} AS TIMESTAMP)")
     numeric = _numeric(dtype)
     if rule.unit is not None:
@@ -1598,8 +1604,10 @@ def _timestamp(expr: str, dtype: str, rule: Timestamps, city_tz: str, p: _Params
     # ending in a zone is read as an instant, in any other word (AM/PM, an abbreviation such as
     # CST, China's or America's) it is NULL (bad_timestamp; timestamps.format reads it); it
     # reads '2016-09-05 00:00:00 08:30:15' (a date column written at midnight, joined to a time
-    # column) as midnight: a time of day followed by another is NULL too
+    # column) as midnight: a time of day followed by another is NULL too; so is a date without
+    # a time of day ('2016-09-05', read as midnight: a time column left out of the mapping)
     return (f"CASE WHEN regexp_matches({text}, {p(_TWO_TIMES)}) THEN NULL "
+            f"WHEN NOT regexp_matches({text}, {p(_TIME_OF_DAY)}) THEN NULL "
             f"WHEN regexp_matches({text}, {p(_ZONED_TEXT)}) THEN {aware} "
             f"WHEN regexp_matches({text}, {p(_WORD_AFTER_TIME)}) THEN NULL ELSE {naive} END")
 
@@ -1609,6 +1617,8 @@ def _timestamp(expr: str, dtype: str, rule: Timestamps, city_tz: str, p: _Params
 _ZONED_TEXT = (r"[T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(\s*([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)"
                r"|\s*([Uu][Tt][Cc]|[Gg][Mm][Tt])[+-][0-9]{1,2}(:?[0-9]{2})?"
                r"|\s+((?i)utc|gmt|[A-Za-z_]+(/[A-Za-z0-9_+-]+)+))$")
+#: A time of day (hours and minutes) somewhere in a text.
+_TIME_OF_DAY = r"[0-9]:[0-9]{2}"
 #: A time of day followed by another (a date written at midnight beside a time column).
 _TWO_TIMES = r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s+[0-9]{1,2}:[0-9]{2}"
 #: A time of day followed by any other word: AM/PM, or a zone abbreviation that names several.
@@ -2018,8 +2028,27 @@ def _read_table(
         con.execute(f"DROP TABLE IF EXISTS rejects_{table}")
         con.execute(f"DROP TABLE IF EXISTS rejects_scan_{table}")
         rejected = sorted(rejected + _records_over_lines(con, table))
+    if fmt == "csv" and uses_duration and not {"thousands", "decimal_separator"} & set(src.csv):
+        _refuse_dotted_thousands(con, names)
     rows = con.execute(f"SELECT count(*) FROM raw_{table}").fetchone()[0]
     return RawRead(f"raw_{table}", rows, rejected, [str(f) for f in files], uses_duration)
+
+
+def _refuse_dotted_thousands(con: duckdb.DuckDBPyConnection, names: dict[str, str]) -> None:
+    """Durations of whole seconds beside values such as 1.234 and 2.500, and no other fraction
+    (``sql/ingest/duration_thousands.sql``), are an error naming the file: a European export
+    writes 1,234 s so, and read as written they would be 1,000 times too short. The csv option
+    ``thousands`` or ``decimal_separator`` says which it is."""
+    found = run_sql(con, "ingest/duration_thousands.sql").fetchone()
+    if found is not None:
+        file, whole, dotted = found
+        raise MappingError(
+            f"calls: {dotted:,} duration(s) are written like 1.234 or 2.500 beside {whole:,} of "
+            "whole seconds and no other fraction: a '.' between thousands (1.234 is 1,234 s) "
+            "would be read as a decimal point (1.234 s)", names.get(file, file),
+            "say which it is: csv: {thousands: '.', decimal_separator: ','} for thousands (a "
+            "European export), or "
+            "csv: {decimal_separator: '.'} for seconds with their milliseconds")
 
 
 def _header_only_files(files: list[Path], src: TableSource) -> bool:
