@@ -103,7 +103,9 @@ REASON_FIXES: dict[str, str] = {
                      "text not read): the timestamps rule's format (e.g. '%d/%m/%Y %H:%M:%S' "
                      "for day-first dates, '%Y-%m-%d %I:%M:%S %p' for a 12-hour clock, "
                      "'%Y-%m-%d 00:00:00 %H:%M:%S' for a date written at midnight beside a "
-                     "time column, a zone abbreviation such as CST as an offset or a zone "
+                     "time column; a date without a time of day: map start_ts: [call_date, "
+                     "call_time], the date and the time columns; a zone abbreviation such "
+                     "as CST as an offset or a zone "
                      "name) or unit for numbers; a duration as seconds (35; 1,234 with csv: "
                      "{thousands: ','}), H:MM:SS or with its units (3分25秒, 3m25s; not M:SS, "
                      "which could be H:MM); an end written as a time of day "
@@ -573,13 +575,24 @@ def quarantine_reasons(
 
 def subscriber_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Users, users with a local number, service users, users with several numbers, users
-    with an age and of age 0, users with a sex and male users."""
-    return first_row(run_sql(con, "ingest/subscribers_stats.sql"))
+    with an age, of age 0 and older than :data:`OLDEST_AGE`, users with a sex and male
+    users."""
+    return first_row(run_sql(con, "ingest/subscribers_stats.sql", {"oldest": OLDEST_AGE}))
 
 
 #: What to do when users are of age 0 (the ages check).
 AGE_0_FIX = ("an age of 0 is how some exports write an unknown age: make it unknown in the age "
              "column alone with recode: {age: {'0': null}} (docs/data_contract.md, Values)")
+
+
+#: The ages check warns about users older than this: a placeholder birth date (1900-01-01,
+#: 19000101) is how some exports write an unknown one (ages up to 120 are read).
+OLDEST_AGE = 105
+#: What to do when users are older than :data:`OLDEST_AGE` (the ages check).
+OLDEST_AGE_FIX = ("an age over 105 is mostly a placeholder birth date for an unknown one "
+                  "(1900-01-01): make it unknown with recode: {birth_year: {'19000101': null}}, "
+                  "written as the file writes it, or {age: {'116': null}} (docs/data_contract.md,"
+                  " Values)")
 
 
 #: What to check when nearly every user is of one sex (the sexes check).
@@ -785,6 +798,26 @@ def conflicting_duplicates(con: duckdb.DuckDBPyConnection, table: str) -> dict[s
                              {"id_column": "cell_id" if table == "cells" else "estate_id"},
                              identifiers={"quarantine": f"quarantine_{table}",
                                           "places": table}))
+
+
+def coordinate_precision(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, Any]:
+    """The stored places of ``table`` (cells or estates) and how many have both coordinates
+    rounded to 0.01 degree or coarser (``sql/ingest/coordinate_precision.sql``): ``places``,
+    ``rounded_places``."""
+    if table not in ("cells", "estates"):
+        raise ValueError(f"not a point table: {table}")
+    return first_row(run_sql(con, "ingest/coordinate_precision.sql",
+                             identifiers={"places": table}))
+
+
+#: The coordinate_precision check judges from this many places, and warns when at least this
+#: share of them lie on a grid of 0.01 degree (about 1 km) or coarser.
+ROUNDED_MIN_PLACES, ROUNDED_SHARE = 5, 0.5
+#: What to do when the places' coordinates are rounded (the coordinate_precision check).
+ROUNDED_FIX = ("export the coordinates with all their decimals (5 or 6: a metre or so): a "
+               "spreadsheet column formatted with fewer rounds them, and places a kilometre or "
+               "more apart become one point, so radius of gyration, distances and the places "
+               "visited are coarse")
 
 
 #: What to do when birth provinces name no province (the unnamed_provinces check).

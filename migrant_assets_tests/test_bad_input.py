@@ -32,6 +32,7 @@ from migrant_assets.contract import (
     contract_for,
     failed_file,
     party_files,
+    redact,
 )
 from migrant_assets.db import connect, run_sql
 from migrant_assets.errors import ConfigError, InputError, MappingError
@@ -770,8 +771,9 @@ def test_int96_times_need_their_zone(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_a_value_quoted_in_a_reader_error_is_not_shown(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two deliveries of subscribers, owner ids as integers in the first and as hex strings in
-    the second: DuckDB's error quotes the hex id it could not convert; the message shows its
-    length only, and the files' names (dates in them) as they are."""
+    the second: refused before the read (the reader would cast the second's to the first's
+    type), naming the files (dates in their names) and types, never an id. DuckDB's own error
+    quotes a value it could not convert: the message shows its length only."""
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
     study, _ = _setup(tmp_path, Case("two deliveries"))
     src = tmp_path / "operator"
@@ -784,8 +786,14 @@ def test_a_value_quoted_in_a_reader_error_is_not_shown(
     with pytest.raises(MappingError) as info:
         _ingest(study)
     text = str(info.value)
-    assert "9643ae6487eb6d14" not in text and "'<16 characters>'" in text, text
-    assert "subs_20160915.parquet" in text and "the same columns of the same types" in text
+    assert "9643ae6487eb6d14" not in text and "1001" not in text, text
+    assert re.search(r"column 'owner' is BIGINT in .*subs_20160901.parquet and VARCHAR in "
+                     r".*subs_20160915.parquet", text), text
+    error = ("Conversion Error: Could not convert string '9643ae6487eb6d14' to INT64 in "
+             "/data/subs_20160915.parquet")
+    assert redact(error, names={"/data/subs_20160915.parquet": "subs_20160915.parquet"}) == (
+        "Conversion Error: Could not convert string '<16 characters>' to INT64 in "
+        "subs_20160915.parquet")
 
 
 def test_numeric_times_need_a_unit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -1111,6 +1119,40 @@ def test_a_decimal_comma_is_read_as_the_decimal_point(tmp_path: Path,
                                "WHERE source = 'estates'").fetchall() == [("bad_price", 3)]
         else:
             assert stats["cells"].accepted == 0 and stats["cells"].quarantined == 2
+
+
+@pytest.mark.parametrize(("durations", "csv", "read"), [
+    (["65", "1.234", "2.500"], {}, None),  # whole seconds beside '.' between thousands
+    (["65", "1.234", "2.500"], {"thousands": ".", "decimal_separator": ","}, [65, 1234, 2500]),
+    (["65", "1.234", "2.500"], {"decimal_separator": "."}, [65, 1.234, 2.5]),
+    (["65", "1.234", "12.5"], {}, [65, 1.234, 12.5]),  # another fraction: decimal points
+    (["65.000", "1.234", "0.250"], {}, [65, 1.234, 0.25]),
+])
+def test_durations_with_a_dot_between_thousands_are_named(
+        durations: list, csv: dict, read: list | None, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A European export writes 1,234 s as 1.234: beside whole seconds and no other
+    fraction, the durations are an error whose fix names both csv options, never read 1,000
+    times too short."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("dotted thousands"))
+    src = tmp_path / "operator"
+    rows = [f"{A};{B};{DAY} 1{i}:00:00;{d};T1;T2" for i, d in enumerate(durations)]
+    (src / "cdr.csv").write_text("a_party;b_party;begin;secs;a_cell;b_cell\n"
+                                 + "\n".join(rows) + "\n")
+    mapping = yaml.safe_load((src / "mapping.yaml").read_text())
+    mapping["calls"]["columns"] = {**mapping["calls"]["columns"], "duration": "secs"}
+    del mapping["calls"]["columns"]["end_ts"]
+    mapping["calls"]["csv"] = {"delim": ";", **csv}
+    (src / "mapping.yaml").write_text(yaml.safe_dump(mapping))
+    if read is None:
+        with pytest.raises(MappingError, match=r"2 duration\(s\) are written like 1.234 .* "
+                           r"beside 1 of whole seconds") as info:
+            _ingest(study)
+        assert "decimal_separator: ','" in info.value.fix and info.value.where.endswith("cdr.csv")
+        return
+    con, _ = _ingest(study)
+    assert [r[4] for r in _calls(con)] == pytest.approx(read)
 
 
 def test_durations_as_seconds_or_clock_time(tmp_path: Path,
@@ -1775,6 +1817,16 @@ def test_end_or_duration_named_as_in_the_contract(column: str, value: str, tmp_p
       ("13800000008", "O8", "30", "M", "340104", "true", "")], "Shanghai",
      "the study province is spelled ['310115', 'Shanghai'] by 2 subscribers",
      {("310115", "Shanghai"): (2, True), ("340104", "Anhui"): (2, False)}),
+    # an ID card's address (the province, then a place below it) and the one-character
+    # abbreviations (沪, 皖) are their provinces'; a city (宁波市) is no province of its own
+    ([("13800000009", "O9", "30", "M", "上海市浦东新区", "true", ""),
+      ("13800000008", "O8", "30", "M", "沪", "true", ""),
+      ("13800000007", "O7", "30", "M", "安徽省合肥市", "true", ""),
+      ("13800000006", "O6", "30", "M", "皖", "true", ""),
+      ("13800000005", "O5", "30", "M", "宁波市", "true", "")], "Shanghai",
+     "the study province is spelled ['Shanghai', '上海市浦东新区', '沪'] by 3 subscribers",
+     {("Shanghai", "上海市浦东新区", "沪"): (3, True),
+      ("Anhui", "安徽省合肥市", "皖"): (3, False)}),
     # a suffix makes one province only of China's: Mexico City is not the State of Mexico
     ([("13800000009", "O9", "30", "M", "Mexico", "true", ""),
       ("13800000008", "O8", "30", "M", "Mexico City", "true", "")], "Mexico City", None, {}),
@@ -2120,6 +2172,27 @@ def test_places_listed_twice_with_other_values_are_named(tmp_path: Path,
     con.close()
 
 
+def test_coordinates_rounded_to_a_kilometre_are_named(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Towers kilometres apart whose coordinates a spreadsheet rounded (to whole degrees here)
+    are one point: the coordinate_precision check warns from 5 places when half of them lie on
+    a grid of 0.01 degree; a geocoder's decimals pass."""
+    import dagster as dg
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    towers = [(f"R{i}", "31", "121") for i in range(6)]
+    study, _ = _setup(tmp_path, Case("rounded", cells=towers))
+    check = _ingestion_checks(study)[("cells", "coordinate_precision")]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert (check.metadata["rounded_places"].value, check.metadata["judged"].value) == (8, 8)
+    assert "8 of 8 cells have coordinates rounded" in check.metadata["check_first"].value
+    study, _ = _setup(tmp_path / "exact", Case("exact", cells=[
+        (f"R{i}", f"31.2{i}3417", f"121.4{i}8823") for i in range(6)]))
+    check = _ingestion_checks(study)[("cells", "coordinate_precision")]
+    assert check.passed and check.metadata["rounded_places"].value == 2  # T1 and T2
+
+
 def test_a_recode_that_makes_two_sexes_one_is_named(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A Spanish export's sex H (hombre) / M (mujer), recoded H: M only, makes every user male
@@ -2166,6 +2239,33 @@ def test_age_0_is_named_and_recoded_to_unknown(tmp_path: Path,
     con, stats = _ingest(study)
     assert [_sub(con, o, "age") for o in ("O1", "O8", "O9")] == [30, None, None]
     assert (_sub(con, "O9", "has_local_number"), stats["subscribers"].quarantined) == (False, 0)
+
+
+def test_a_placeholder_birth_date_is_named_and_recoded_to_unknown(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CRM's birth date for an unknown one (19000101: age 116 in 2016) is read as written:
+    the ages check warns with the count and the recode that makes it unknown."""
+    import dagster as dg
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    study, _ = _setup(tmp_path, Case("birth 1900", mapping={
+        "subscribers": {"columns": {"birth_year": "age"}}}, subs=[
+        ("13800000009", "O9", "19000101", "M", "Anhui", "0", "regular"),
+        ("13800000008", "O8", "19860312", "F", "Anhui", "true", "regular")]))
+    src = tmp_path / "operator"
+    (src / "subs.csv").write_text((src / "subs.csv").read_text().replace(
+        ",30,", ",19860101,").replace(",25,", ",19910101,"))
+    check = _ingestion_checks(study)[("subscribers", "ages")]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert (check.metadata["users_older_than_105"].value, check.metadata["judged"].value) == (
+        1, 4)
+    assert "recode: {birth_year: {'19000101': null}}" in check.metadata["check_first"].value
+    _remap(src, "subscribers", recode={"birth_year": {"19000101": None}})
+    check = _ingestion_checks(study)[("subscribers", "ages")]
+    assert check.passed and check.metadata["judged"].value == 3
+    con, _ = _ingest(study)
+    assert [_sub(con, o, "age") for o in ("O1", "O8", "O9")] == [30, 30, None]
 
 
 def test_sequential_owner_ids_beside_cell_ids_and_counts_are_no_leak(

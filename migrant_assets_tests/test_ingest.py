@@ -393,7 +393,8 @@ def test_ingestion_assets_and_checks(user_data: Path, env: None) -> None:
         ("subscribers", "readable_attributes"),
         ("subscribers", "unnamed_provinces"), ("subscribers", "local_numbers"),
         ("estates", "price_scale"), ("cells", "duplicates_agree"),
-        ("estates", "duplicates_agree"),
+        ("estates", "duplicates_agree"), ("cells", "coordinate_precision"),
+        ("estates", "coordinate_precision"),
         ("landed_calls", "no_raw_identifiers"), ("landed_calls", "calendar_coverage"),
         ("landed_calls", "number_forms")}
     # T1 is listed again 1.4 km away (the first row kept), E1 again as it was: only T1 is named

@@ -27,12 +27,17 @@ from migrant_assets.ingest import (
     MIN_TIMED_CALLS,
     NO_SUBSCRIBER_FIX,
     NUMBER_FORMS_ERROR_SHARE,
+    OLDEST_AGE,
+    OLDEST_AGE_FIX,
     OWNER_ATTRIBUTES_FIX,
     OWNER_NUMBERS_FIX,
     PARTIAL_RECORDS_ERROR_SHARE,
     PARTIAL_RECORDS_FIX,
     PARTIAL_RECORDS_WARN_SHARE,
     PRICE_SCALE_FIX,
+    ROUNDED_FIX,
+    ROUNDED_MIN_PLACES,
+    ROUNDED_SHARE,
     SEXES_FIX,
     SEXES_MIN_USERS,
     SEXES_SHARE,
@@ -48,6 +53,7 @@ from migrant_assets.ingest import (
     calls_day_facts,
     check_first,
     conflicting_duplicates,
+    coordinate_precision,
     estate_prices,
     generate_city,
     identifier_scan,
@@ -378,7 +384,9 @@ def subscribers_province_spellings(study: StudyResource) -> dg.AssetCheckResult:
         out = province_spellings(con, study.config)
     problem = out.pop("problem")
     fix = ("recode the spellings in the mapping (subscribers.recode.birth_province: {SHANGHAI: "
-           "Shanghai, ...}) or set city.province to your file's spelling")
+           "Shanghai, 沪: Shanghai, ...}) or set city.province to your file's spelling; places "
+           "below the province (上海市浦东新区, 安徽省合肥市) are best exported as the province "
+           "alone (or recoded to it)")
     return verdict(problem is None, out["users_with_province"], out,
                    None if out["users_with_province"] else "no subscriber has a birth province",
                    dg.AssetCheckSeverity.ERROR if out["locals_affected"] else
@@ -436,6 +444,34 @@ def _duplicates_check(asset: dg.AssetsDefinition, what: str) -> dg.AssetChecksDe
 
 cells_duplicates_agree = _duplicates_check(cells, "coordinates")
 estates_duplicates_agree = _duplicates_check(estates, "coordinates and price")
+
+
+def _precision_check(asset: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
+    """``coordinate_precision`` of cells or estates (:func:`coordinate_precision`)."""
+    table = asset.key.path[-1]
+
+    @dg.asset_check(asset=asset, name="coordinate_precision", pool=DUCKDB_POOL,
+                    description="Coordinates keep their decimals: warns when half or more of "
+                    f"the {table} (from {ROUNDED_MIN_PLACES}) lie on a grid of 0.01 degree or "
+                    "coarser (a column rounded to two decimals or fewer puts places a kilometre "
+                    f"apart at one point). Judges the {table}.")
+    def _check(study: StudyResource) -> dg.AssetCheckResult:
+        with study.connect() as con:
+            out = coordinate_precision(con, table)
+        places, rounded = out["places"], out["rounded_places"]
+        judged = places if places >= ROUNDED_MIN_PLACES else 0
+        bad = bool(judged) and rounded >= ROUNDED_SHARE * places
+        return verdict(not bad, judged, out,
+                       None if judged else f"fewer than {ROUNDED_MIN_PLACES} {table}",
+                       dg.AssetCheckSeverity.WARN,
+                       check_first=f"{rounded:,} of {places:,} {table} have coordinates rounded "
+                       f"to 0.01 degree or coarser: {ROUNDED_FIX}" if bad else None)
+
+    return _check
+
+
+cells_coordinate_precision = _precision_check(cells)
+estates_coordinate_precision = _precision_check(estates)
 
 
 @dg.asset_check(asset=subscribers, name="unnamed_provinces", pool=DUCKDB_POOL,
@@ -511,16 +547,22 @@ def subscribers_owner_attributes(study: StudyResource) -> dg.AssetCheckResult:
 
 
 @dg.asset_check(asset=subscribers, name="ages", pool=DUCKDB_POOL,
-                description="No user is of age 0, which exports write for an unknown age "
-                "(warns with the count and the recode that makes it unknown). Judges the users "
-                "with an age.")
+                description="No user is of age 0, or older than 105, which exports write for "
+                "an unknown age or birth date (1900-01-01; warns with the counts and the recode "
+                "that makes it unknown). Judges the users with an age.")
 def subscribers_ages(study: StudyResource) -> dg.AssetCheckResult:
     with study.connect() as con:
         counts = subscriber_counts(con)
-    aged_0, judged = counts["users_aged_0"], counts["users_with_age"]
-    return verdict(aged_0 == 0, judged, {"users_with_age": judged, "users_aged_0": aged_0},
+    aged_0, oldest, judged = (counts["users_aged_0"], counts["users_over_oldest"],
+                              counts["users_with_age"])
+    first = "; ".join([*([f"{aged_0} users of age 0: {AGE_0_FIX}"] if aged_0 else []),
+                       *([f"{oldest} users older than {OLDEST_AGE}: {OLDEST_AGE_FIX}"]
+                         if oldest else [])])
+    return verdict(aged_0 == oldest == 0, judged,
+                   {"users_with_age": judged, "users_aged_0": aged_0,
+                    f"users_older_than_{OLDEST_AGE}": oldest},
                    None if judged else "no user has an age", dg.AssetCheckSeverity.WARN,
-                   check_first=f"{aged_0} users of age 0: {AGE_0_FIX}" if aged_0 else None)
+                   check_first=first or None)
 
 
 @dg.asset_check(asset=subscribers, name="sexes", pool=DUCKDB_POOL,

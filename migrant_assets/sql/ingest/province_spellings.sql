@@ -11,7 +11,8 @@
 -- A name up to case, accents, spaces, hyphens, dots and apostrophes; a name with its suffix
 -- removed is the same province only when that is a province of data/province_names.csv
 -- ('Anhui Province' is Anhui, while 'Mexico City' is not the State of Mexico); a 6-digit code of
--- GB/T 2260 is its province's.
+-- GB/T 2260 is its province's, and so is a place written after its province (上海市浦东新区) or
+-- a one-character abbreviation (沪, 皖).
 CREATE OR REPLACE TEMP MACRO province_key(x) AS
 lower(strip_accents(regexp_replace(trim(x), '[\s.''’-]+', '', 'g')));
 CREATE OR REPLACE TEMP MACRO province_fold(x) AS regexp_replace(
@@ -36,7 +37,7 @@ WITH aliases AS (
 names AS (
     SELECT
         n.name,
-        coalesce(a.canonical, n.key) AS folded,
+        coalesce(a.canonical, b.canonical, n.key) AS folded,
         n.users
     FROM (
         SELECT
@@ -54,6 +55,11 @@ names AS (
         WHEN regexp_full_match(n.fold, '[1-8][0-9]{5}') THEN left(n.fold, 2) || '0000'
         ELSE n.fold
     END
+    -- a place below the province written after it, as an ID card's address gives it
+    -- (上海市浦东新区, 安徽省合肥市): its province's
+    LEFT JOIN aliases AS b ON b.alias = regexp_extract(
+        n.key, '^(.{2,3}?)(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区).+$', 1
+    )
 ),
 study AS (
     SELECT coalesce(max(canonical), province_key($province)) AS folded

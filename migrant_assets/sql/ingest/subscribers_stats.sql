@@ -1,6 +1,7 @@
 -- Counts for the subscribers asset metadata and its has_users, ages and sexes checks (SPEC §1):
 -- users (owners), those with a local number, service users, users with several numbers, users
--- with an age and those of age 0, users with a sex and the male ones. Counts only.
+-- with an age, those of age 0 and those older than $oldest (a placeholder birth date such as
+-- 1900-01-01 for an unknown one), users with a sex and the male ones. Counts only.
 SELECT
     count(*) AS users,
     count(*) FILTER (WHERE has_local_number) AS users_with_local_number,
@@ -8,6 +9,7 @@ SELECT
     count(*) FILTER (WHERE n_numbers > 1) AS users_with_several_numbers,
     count(age) AS users_with_age,
     count(*) FILTER (WHERE age = 0) AS users_aged_0,
+    count(*) FILTER (WHERE age > $oldest) AS users_over_oldest,
     count(sex) AS users_with_sex,
     count(*) FILTER (WHERE sex = 'M') AS male_users
 FROM subscribers;
