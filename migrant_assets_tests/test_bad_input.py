@@ -581,6 +581,10 @@ def test_bad_input(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     (None, "2016-09-05 00:00:00 11:00:00", "2016-09-05 00:00:00 11:01:00", None),
     ("%Y-%m-%d 00:00:00 %H:%M:%S", "2016-09-05 00:00:00 11:00:00", "2016-09-05 00:00:00 11:01:00",
      "2016-09-05 11:00:00"),
+    # a date without its time (the time column left out of the mapping): not midnight
+    (None, "2016-09-05", "2016-09-05 11:01:00", None),
+    (None, "2016/09/05", "2016/09/05 11:01:00", None),
+    (None, "2016-09-05 00:00:00", "2016-09-05 00:01:00", "2016-09-05 00:00:00"),  # midnight
 ])
 def test_text_timestamp_formats(fmt: str | None, begin: str, finish: str, start: str | None,
                                 tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -595,6 +599,23 @@ def test_text_timestamp_formats(fmt: str | None, begin: str, finish: str, start:
         assert stats["landed_calls"].accepted == 0
     else:
         assert [(str(r[2]), r[4]) for r in _calls(con)] == [(start, 60.0)]
+
+
+def test_a_parquet_date_as_the_start_names_the_time_column(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Parquet DATE mapped as start_ts would start every call at midnight, in the night's
+    hours where home is found: an error naming the date and time columns."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("date"))
+    src = tmp_path / "operator"
+    pq.write_table(pa.table({"a_party": [A], "b_party": [B], "begin": [date(2016, 9, 5)],
+                             "finish": [f"{DAY} 10:01:00"], "a_cell": ["T1"], "b_cell": ["T2"]}),
+                   src / "cdr.parquet")
+    _remap(src, "calls", path="cdr.parquet")
+    with pytest.raises(MappingError, match=r"calls.start_ts holds dates without a time of "
+                       r"day") as info:
+        _ingest(study)
+    assert "start_ts: [call_date, call_time]" in info.value.fix
 
 
 def test_a_failed_read_names_the_file_the_reader_names_first() -> None:
