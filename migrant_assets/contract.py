@@ -1169,9 +1169,13 @@ _FILE_COLUMN = "ma_source_file"
 
 def _scan(files: list[Path], fmt: str, src: TableSource, p: _Params, table: str) -> str:
     if fmt == "parquet":
-        # binary_as_string: Impala and Hive write strings as BINARY without the UTF8 mark
+        # binary_as_string: Impala and Hive write strings as BINARY without the UTF8 mark;
+        # union_by_name: a column's types in the files are combined into one that holds every
+        # value (INTEGER and DOUBLE durations as DOUBLE, a TIMESTAMP beside a time as text as
+        # text, read as text is; a column of no type as the others'), never each file's values
+        # cast to the first file's type (a time zone or a fraction dropped, silently)
         return f"read_parquet({p([str(f) for f in files])}, filename = '{_FILE_COLUMN}', " \
-               "file_row_number = true, binary_as_string = true)"
+               "file_row_number = true, binary_as_string = true, union_by_name = true)"
     opts = _csv_options(src, p)
     return (f"read_csv({p([str(f) for f in files])}, all_varchar = true, "
             f"filename = '{_FILE_COLUMN}', "
@@ -1272,11 +1276,10 @@ def _refuse_misread_parquet(con: duckdb.DuckDBPyConnection, files: list[Path], t
                             src: TableSource, names: dict[str, str]) -> None:
     """Parquet columns and times the reader would misread silently, read from the files'
     footers (``sql/ingest/parquet_columns.sql``, ``parquet_time_kinds.sql``), are an error
-    naming a file:
+    naming a file (a column's other types in other files are combined, :func:`_scan`):
 
-    - a column the table reads held by some files and not others (DuckDB reads every file as
-      the first file's columns: a column renamed or added between deliveries would be empty
-      or ignored in some);
+    - a column the table reads held by some files and not others (a column renamed or added
+      between deliveries would be empty in some);
     - a column held as UTC instants in some files and as local times in others (the reader
       takes the first file's type and shifts the others by the city's offset);
     - a time column stored as INT96 (Spark's default, Impala's), which holds no time zone:
@@ -1294,15 +1297,7 @@ def _refuse_misread_parquet(con: duckdb.DuckDBPyConnection, files: list[Path], t
                            f"{redact(str(e), names=names)})", failed_file(str(e), files, names),
                            "check the file: a Parquet file cut short by a failed copy, or not "
                            "Parquet") from None
-    for column, holding, untyped, _ in columns:
-        if str(files[0]) in set(untyped or []) and len(set(untyped)) < len(set(holding)):
-            raise MappingError(
-                f"{table}: column {column!r} has no type in {len(set(untyped)):,} file(s) "
-                f"(e.g. {names.get(str(files[0]), '<a file>')}: every value null, as pandas "
-                "writes a column without a value) and a type in the others; read together, "
-                "the first file's type decides for all", names.get(str(files[0])),
-                "write the column with its type in every file (pandas: "
-                "df[column].astype('string') before to_parquet; pyarrow: a schema)")
+    for column, holding in columns:
         if len(set(holding)) < len(files):
             lacking = next(str(f) for f in files if str(f) not in set(holding))
             raise MappingError(
@@ -1322,8 +1317,6 @@ def _refuse_misread_parquet(con: duckdb.DuckDBPyConnection, files: list[Path], t
             "would be shifted by the time zone's offset", names.get(aware_file),
             "export every file's times the same way: all with a time zone, or all local "
             "times (timestamps.timezone says whose)")
-    for column, _, _, typed in columns:
-        _refuse_cast_types(table, column, typed or [], str(files[0]), names)
     if src.time_rule.timezone is not None:
         return
     times = set()
@@ -1338,46 +1331,6 @@ def _refuse_misread_parquet(con: duckdb.DuckDBPyConnection, files: list[Path], t
             "zone: Spark writes UTC instants in them, Impala and Hive local times",
             names.get(first), f"say whose times they are: {table}: {{timestamps: {{timezone: "
             "UTC}} for a Spark export, or the local times' zone (e.g. Asia/Shanghai)")
-
-
-#: Parquet types whose values keep their meaning when read as another type of the same
-#: family (an integer of 32 bits in one file and of 64 in the next; times in micro- or
-#: nanoseconds); a number with a fraction keeps an integer's value too.
-_TYPE_FAMILIES = {
-    **dict.fromkeys(("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
-                     "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"), "integer"),
-    **dict.fromkeys(("FLOAT", "DOUBLE"), "fraction"),
-    **dict.fromkeys(("TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"), "local time"),
-    **dict.fromkeys(("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ_NS"), "instant"),
-}
-
-
-def _refuse_cast_types(table: str, column: str, typed: list[dict], first: str,
-                       names: dict[str, str]) -> None:
-    """A column the Parquet files hold with types of different meaning is an error naming two
-    files: DuckDB casts every file's values to the first file's type, silently (a time as text
-    beside a TIMESTAMP loses its ``Z``; a duration of 60.4 s in DOUBLE after an INTEGER file
-    becomes 60). Integers of any width, or integers and fractions under a first file's
-    fraction, times of any unit (:data:`_TYPE_FAMILIES`) are read as they are."""
-    def family(t: str) -> str:
-        return "fraction" if t.startswith("DECIMAL") else _TYPE_FAMILIES.get(t, t)
-
-    kind = {x["file"]: x["type"] for x in typed}
-    if first not in kind:
-        return
-    want = family(kind[first])
-    for file, got in sorted(kind.items()):
-        have = family(got)
-        if have == want or (want == "fraction" and have == "integer"):
-            continue
-        raise MappingError(
-            f"{table}: column {column!r} is {kind[first]} in "
-            f"{names.get(first, '<a file>')} and {got} in {names.get(file, '<a file>')}; read "
-            f"together, every file's values would be cast to the first file's type "
-            f"({kind[first]}) and could change silently (a time zone or a fraction dropped)",
-            names.get(file),
-            "export every file with the same type for the column (times as TIMESTAMP, "
-            "durations as DOUBLE), or every file's as text (CAST(... AS VARCHAR) in the export)")
 
 
 #: A column name as a header writes one: not data read as a header (a file without one).
