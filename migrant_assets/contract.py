@@ -1185,8 +1185,10 @@ def _scan(files: list[Path], fmt: str, src: TableSource, p: _Params, table: str)
 
 def _csv_options(src: TableSource, p: _Params) -> str:
     """The mapping's read_csv options, as bound parameters after a comma each; the encoding is
-    what DuckDB decodes (a transcoded copy is UTF-8)."""
-    options = dict(src.csv)
+    what DuckDB decodes (a transcoded copy is UTF-8). ``thousands`` and ``decimal_separator``
+    are the reader's to apply (every column is read as text), so DuckDB never sees them (it
+    refuses ``thousands: '.'`` beside its default decimal point)."""
+    options = {k: v for k, v in src.csv.items() if k not in ("thousands", "decimal_separator")}
     if "encoding" in options:
         options["encoding"] = _duckdb_encoding(options["encoding"]) or "utf-8"
     return "".join(f", {k} = {p(v)}" for k, v in options.items())
@@ -1221,7 +1223,8 @@ def _refuse_repeated_header_names(con: duckdb.DuckDBPyConnection, files: list[Pa
         return
     p = _Params()
     plain = src.model_copy(update={"csv": {k: v for k, v in src.csv.items() if k != "header"}})
-    sql = (f"SELECT * FROM read_csv({p(str(files[0]))}, all_varchar = true, header = false"
+    sql = (f"SELECT * FROM read_csv({p(str(files[0]))}, all_varchar = true, header = false, "
+           "hive_partitioning = false"
            f"{_csv_options(plain, p)}) LIMIT 1")
     try:
         header = con.execute(sql, p.of(sql)).fetchone()
@@ -1788,7 +1791,7 @@ def _read_table(
     canonical_macros(con)
     p = _Params()
     if fmt == "csv" and not {"header", "skip"} & set(src.csv) \
-            and _header_only_files(files, src):
+            and _header_only_files(con, files, src):
         src = src.model_copy(update={"csv": {**src.csv, "header": True}})
     if fmt == "csv":
         guard_wide_lines(con, files, src, table, encoding)
@@ -1999,22 +2002,42 @@ def _refuse_dotted_thousands(con: duckdb.DuckDBPyConnection, names: dict[str, st
             f"calls: {dotted:,} duration(s) are written like 1.234 or 2.500 beside {whole:,} of "
             "whole seconds and no other fraction: a '.' between thousands (1.234 is 1,234 s) "
             "would be read as a decimal point (1.234 s)", names.get(file, file),
-            "say which it is: csv: {thousands: '.', decimal_separator: ','} for thousands (a "
-            "European export), or "
-            "csv: {decimal_separator: '.'} for seconds with their milliseconds")
+            "say which it is: csv: {thousands: '.'} for thousands (a European export; with "
+            "decimal_separator: ',' if other numbers have a decimal comma), or csv: "
+            "{decimal_separator: '.'} for seconds with their milliseconds")
 
 
-def _header_only_files(files: list[Path], src: TableSource) -> bool:
+def _text_head(con: duckdb.DuckDBPyConnection, f: Path) -> bytes:
+    """The first 64 KB of a CSV file's text, decompressed: gzip here, zstd by DuckDB (its first
+    two lines)."""
+    suffix = f.suffix.lower()
+    if suffix in (".gz", ".gzip"):
+        with gzip.open(f, "rb") as fh:
+            return fh.read(1 << 16)
+    if suffix in (".zst", ".zstd"):
+        lines = con.execute(
+            "SELECT line FROM read_csv(?, columns = {'line': 'VARCHAR'}, header = false, "
+            "delim = ?, quote = '', escape = '', auto_detect = false, compression = 'zstd') "
+            "LIMIT 2", [str(f), "\x1f"]).fetchall()
+        return "\n".join(line or "" for (line,) in lines).encode()
+    with open(f, "rb") as fh:
+        return fh.read(1 << 16)
+
+
+def _header_only_files(con: duckdb.DuckDBPyConnection, files: list[Path],
+                       src: TableSource) -> bool:
     """Whether a CSV file holds nothing but its header line (a day without calls, exported as
     usual): one line that another file begins with, or that names every column the mapping
-    maps. DuckDB cannot tell a header in a file of one line, and would read it as data; the
-    files are then read with ``header``."""
+    maps (a gzip or zstd file's text). DuckDB cannot tell a header in a file of one line, and
+    would read it as data; the files are then read with ``header``."""
     names = {c for name in src.columns for c in _file_columns(src, name)}
     delims = [src.csv[k] for k in ("delim", "sep") if k in src.csv] or list(",;\t|")
     lone, firsts = set(), set()
     for f in files:
-        with open(f, "rb") as fh:
-            head = fh.read(1 << 16)
+        try:
+            head = _text_head(con, f)
+        except (OSError, EOFError, duckdb.Error):  # the read itself reports a broken file
+            continue
         text = head.removeprefix(codecs.BOM_UTF8).rstrip(b"\r\n")
         first = text.split(b"\n", 1)[0].rstrip(b"\r")
         (lone if b"\n" not in text and len(head) < 1 << 16 else firsts).add(first)

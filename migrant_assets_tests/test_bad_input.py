@@ -1144,6 +1144,7 @@ def test_a_decimal_comma_is_read_as_the_decimal_point(tmp_path: Path,
 @pytest.mark.parametrize(("durations", "csv", "read"), [
     (["65", "1.234", "2.500"], {}, None),  # whole seconds beside '.' between thousands
     (["65", "1.234", "2.500"], {"thousands": ".", "decimal_separator": ","}, [65, 1234, 2500]),
+    (["65", "1.234", "2.500"], {"thousands": "."}, [65, 1234, 2500]),
     (["65", "1.234", "2.500"], {"decimal_separator": "."}, [65, 1.234, 2.5]),
     (["65", "1.234", "12.5"], {}, [65, 1.234, 12.5]),  # another fraction: decimal points
     (["65.000", "1.234", "0.250"], {}, [65, 1.234, 0.25]),
@@ -1169,7 +1170,7 @@ def test_durations_with_a_dot_between_thousands_are_named(
         with pytest.raises(MappingError, match=r"2 duration\(s\) are written like 1.234 .* "
                            r"beside 1 of whole seconds") as info:
             _ingest(study)
-        assert "decimal_separator: ','" in info.value.fix and info.value.where.endswith("cdr.csv")
+        assert "csv: {thousands: '.'}" in info.value.fix and info.value.where.endswith("cdr.csv")
         return
     con, _ = _ingest(study)
     assert [r[4] for r in _calls(con)] == pytest.approx(read)
@@ -1196,7 +1197,7 @@ def test_durations_as_seconds_or_clock_time(tmp_path: Path,
         ("bad_timestamp", 6)]
 
 
-@pytest.mark.parametrize("layout", ["folder", "folder/", "nested **", "int96"])
+@pytest.mark.parametrize("layout", ["folder", "folder/", "nested **", "int96", "csv"])
 def test_a_spark_or_hive_export_folder(layout: str, tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """A Spark or Hive export: Parquet parts under ``day=…`` (or year/month/day) folders beside
@@ -1213,8 +1214,11 @@ def test_a_spark_or_hive_export_folder(layout: str, tmp_path: Path,
     part = src / "calls" / ("year=2016/month=09/day=05" if layout == "nested **"
                             else "day=2016-09-05")
     part.mkdir(parents=True)
-    pq.write_table(table, part / "part-00000-c000.snappy.parquet",
-                   use_deprecated_int96_timestamps=layout == "int96")
+    if layout == "csv":  # df.write.partitionBy('day').csv(...): a typed column in the path
+        _write(part / "part-00000-c000.csv", CALLS_HEADER, [CALL])
+    else:
+        pq.write_table(table, part / "part-00000-c000.snappy.parquet",
+                       use_deprecated_int96_timestamps=layout == "int96")
     (src / "calls" / "_SUCCESS").write_text("")
     (part / ".part-00000-c000.snappy.parquet.crc").write_bytes(b"\x00crc")
     # a failed job's attempt, under a folder a wildcard would match: not part of the export
@@ -1224,7 +1228,7 @@ def test_a_spark_or_hive_export_folder(layout: str, tmp_path: Path,
                    use_deprecated_int96_timestamps=layout == "int96")
     (src / "cdr.csv").unlink()
     path = {"folder": "calls", "folder/": "calls/", "nested **": "calls/**/*.parquet",
-            "int96": "calls/*/*.parquet"}[layout]
+            "int96": "calls/*/*.parquet", "csv": "calls/**/*.csv"}[layout]
     _remap(src, "calls", path=path)
     if layout == "int96":  # Hive's INT96 local times: the mapping says whose
         _remap(src, "calls", timestamps={"timezone": "Asia/Shanghai"})
@@ -1435,23 +1439,31 @@ def test_empty_and_mixed_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         _ingest(study)
 
 
-@pytest.mark.parametrize("first", [True, False])
-def test_a_day_file_of_its_header_alone(first: bool, tmp_path: Path,
+@pytest.mark.parametrize(("first", "suffix"), [(True, ""), (False, ""), (False, ".gz"),
+                                             (True, ".zst")])
+def test_a_day_file_of_its_header_alone(first: bool, suffix: str, tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """A day without calls exported as its header line alone, first or after a day with calls,
-    holds no row: DuckDB cannot tell a header in a file of one line (it would take it for data
-    and name its columns column0, ...). Alone, it is told by the mapped columns it names."""
+    plain or compressed as the others are, holds no row: DuckDB cannot tell a header in a file
+    of one line (it would take it for data and name its columns column0, ...). Alone, it is
+    told by the mapped columns it names."""
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
     study, _ = _setup(tmp_path, Case("header alone"))
     src = tmp_path / "operator"
     (src / "cdr").mkdir()
-    (src / "cdr.csv").rename(src / "cdr" / ("b.csv" if first else "a.csv"))
-    (src / "cdr" / ("a.csv" if first else "b.csv")).write_text(CALLS_HEADER + "\r\n")
-    _remap(src, "calls", path="cdr/*.csv")
+    day, empty = (src / "cdr" / f"{n}.csv{suffix}" for n in (("b", "a") if first else ("a", "b")))
+    for path, text in ((day, (src / "cdr.csv").read_text()), (empty, CALLS_HEADER + "\r\n")):
+        if suffix == ".zst":  # DuckDB writes zstd (Python 3.11 has no zstd module)
+            lines = duckdb.from_arrow(pa.table({"line": text.splitlines()}))
+            lines.write_csv(str(path), sep="\x1f", header=False, compression="zstd")
+        else:
+            path.write_bytes(gzip.compress(text.encode()) if suffix else text.encode())
+    (src / "cdr.csv").unlink()
+    _remap(src, "calls", path=f"cdr/*.csv{suffix}")
     con, stats = _ingest(study)
     assert (stats["landed_calls"].read, stats["landed_calls"].accepted) == (1, 1)
     assert sorted(con.execute("SELECT rows_read FROM landed_files").fetchall()) == [(0,), (1,)]
-    (src / "cdr" / ("b.csv" if first else "a.csv")).unlink()
+    day.unlink()
     con, stats = _ingest(study)
     assert stats["landed_calls"].read == 0
     assert con.execute("SELECT rows_read FROM landed_files").fetchall() == [(0,)]
