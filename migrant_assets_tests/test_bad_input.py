@@ -3098,6 +3098,10 @@ MEXICO = ["044", "045", "01", "1"]
     ("139 1234 5678", "86", [10, 11], "0", "13912345678"),
     ("021 5555 1234", "86", 11, "0", "02155551234"),  # one length: the landline keeps its 0
     ("0571 8888 1234", "86", [10, 11], "0", "57188881234"),  # a 3-digit area code: 11 digits
+    # another country's number: dialled with 00 from China, or written with +, is one number
+    ("00852 9123 4567", "86", [10, 11], "0", "+85291234567"),
+    ("+852 9123 4567", "86", [10, 11], "0", "+85291234567"),
+    ("001 415 555 0100", "86", [10, 11], "0", "+14155550100"),
 ])
 def test_canonical_phone_numbers(text: str, cc: str | None, digits: int | list[int] | None,
                                  trunk: str | list[str] | None, number: str) -> None:

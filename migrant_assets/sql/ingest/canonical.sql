@@ -66,7 +66,8 @@ CREATE OR REPLACE TEMP MACRO canonical_id(t) AS list_transform(
 
 -- A phone number: separators removed from a number written with digits only, then the country
 -- prefix removed ('+CC' or '00CC' always, a bare 'CC' only when the rest has one of the
--- national lengths, or is one of the trunks and such a length), then the first of the national
+-- national lengths, or is one of the trunks and such a length; another country's '00' written
+-- as '+'), then the first of the national
 -- trunk prefixes (longest first: e.g. the '0' of 0151… or of +49 (0)151…; Mexico's 044, 045,
 -- 01 and the mobile 1 of +52 1 55…) that the number has digits only, does not start with '00',
 -- and has digits after it (with national lengths: one of them). national_digits: the mapping's
@@ -93,6 +94,10 @@ CREATE OR REPLACE TEMP MACRO without_country(s, cc, national_digits, trunks) AS 
         CASE
             WHEN cc IS NOT NULL AND starts_with(x, '+' || cc) THEN substr(x, length(cc) + 2)
             WHEN cc IS NOT NULL AND starts_with(x, '00' || cc) THEN substr(x, length(cc) + 3)
+            -- another country's number dialled with the international prefix 00 is the same
+            -- number as written with '+' (0085291234567 and +85291234567)
+            WHEN cc IS NOT NULL AND regexp_full_match(x, '00[1-9][0-9]{4,}')
+                THEN '+' || substr(x, 3)
             WHEN cc IS NOT NULL
                 AND regexp_full_match(x, '[0-9]+')
                 AND starts_with(x, cc)
