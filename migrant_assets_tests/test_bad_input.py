@@ -2949,6 +2949,24 @@ def test_a_quote_left_open_takes_lines_into_one_field(tmp_path: Path,
     assert stats["landed_calls"].quarantined_by_reason == {}
 
 
+def test_line_numbers_in_a_large_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a file of 400,000 calls (DuckDB reads it in many chunks), the quarantine names each
+    bad record by its line: the parallel reader inserted records out of order under the
+    reader's projection, and lines were numbered as they were inserted."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("large"))
+    lines = [CALLS_HEADER, *(f"{A},{B},{DAY} {i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d},"
+                             f"{DAY} 23:59:59,T1,T2" for i in range(400_000))]
+    bad = {150_000: "99:00:00", 330_000: "98:00:00"}  # line number: the time that is not one
+    for line, clock in bad.items():
+        lines[line - 1] = f"{A},{B},{DAY} {clock},{DAY} 23:59:59,T1,T2"
+    (tmp_path / "operator" / "cdr.csv").write_text("\n".join(lines) + "\n")
+    con, _ = _ingest(study)
+    got = con.execute("SELECT row_number, json_extract_string(record, '$.start_ts') "
+                      "FROM quarantine WHERE reason = 'bad_timestamp' ORDER BY 1").fetchall()
+    assert got == [(line, f"{DAY} {clock}") for line, clock in bad.items()]
+
+
 def test_a_header_that_repeats_a_name_or_names_a_column_filename(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A header naming a column the mapping reads twice (``A`` and ``a``: DuckDB renames the
