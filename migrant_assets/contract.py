@@ -1358,24 +1358,11 @@ def _header_names(present: dict[str, tuple[str, str]]) -> list[str]:
             else f"<column {i}>" for i, n in enumerate(_file_column_names(present), 1)]
 
 
-def _head(files: list[Path]) -> bytes:
-    """The first 64 KB of the first file when it is text (empty for Parquet, or unreadable)."""
-    first = files[0]
-    if first.suffix.lower() == ".parquet":
-        return b""
-    opener = gzip.open if first.suffix == ".gz" else open
-    try:
-        with opener(first, "rb") as f:
-            return f.read(1 << 16)
-    except (OSError, EOFError):
-        return b""
-
-
 def _text_fix(files: list[Path]) -> str | None:
     """What to change first when the first file's text is laid out as DuckDB's reader cannot
     guess: Excel's ``sep=;`` first line (which names the delimiter), or lines ending in CRLF
     and in LF alike."""
-    head = _head(files)
+    head = _text_head(files[0])
     first = head.split(b"\n", 1)[0].strip()
     if re.fullmatch(rb"sep=.", first):
         delim = first[4:].decode("latin-1")
@@ -1391,7 +1378,7 @@ def _text_fix(files: list[Path]) -> str | None:
 def _first_line_not_utf8(files: list[Path]) -> bool:
     """Whether the first file is text whose first line (its first 64 KB) is not UTF-8: a
     GB18030 or cp1252 export read without ``csv.encoding``, whose header DuckDB cannot read."""
-    line = _head(files).split(b"\n", 1)[0]
+    line = _text_head(files[0]).split(b"\n", 1)[0]
     try:
         line.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -2011,21 +1998,24 @@ def _refuse_dotted_thousands(con: duckdb.DuckDBPyConnection, names: dict[str, st
             "{decimal_separator: '.'} for seconds with their milliseconds")
 
 
-def _text_head(con: duckdb.DuckDBPyConnection, f: Path) -> bytes:
-    """The first 64 KB of a CSV file's text, decompressed: gzip here, zstd by DuckDB (its first
-    two lines)."""
+def _text_head(f: Path, con: duckdb.DuckDBPyConnection | None = None) -> bytes:
+    """The first 64 KB of a text file, decompressed: gzip here, zstd by DuckDB with ``con`` (its
+    first two lines); empty for Parquet, for zstd without ``con`` and for a file that cannot be
+    read."""
     suffix = f.suffix.lower()
-    if suffix in (".gz", ".gzip"):
-        with gzip.open(f, "rb") as fh:
+    try:
+        if suffix == ".parquet" or (suffix in (".zst", ".zstd") and con is None):
+            return b""
+        if suffix in (".zst", ".zstd"):
+            lines = con.execute(
+                "SELECT line FROM read_csv(?, columns = {'line': 'VARCHAR'}, header = false, "
+                "delim = ?, quote = '', escape = '', auto_detect = false, compression = 'zstd') "
+                "LIMIT 2", [str(f), "\x1f"]).fetchall()
+            return "\n".join(line or "" for (line,) in lines).encode()
+        with (gzip.open if suffix in (".gz", ".gzip") else open)(f, "rb") as fh:
             return fh.read(1 << 16)
-    if suffix in (".zst", ".zstd"):
-        lines = con.execute(
-            "SELECT line FROM read_csv(?, columns = {'line': 'VARCHAR'}, header = false, "
-            "delim = ?, quote = '', escape = '', auto_detect = false, compression = 'zstd') "
-            "LIMIT 2", [str(f), "\x1f"]).fetchall()
-        return "\n".join(line or "" for (line,) in lines).encode()
-    with open(f, "rb") as fh:
-        return fh.read(1 << 16)
+    except (OSError, EOFError, duckdb.Error):
+        return b""
 
 
 def _header_only_files(con: duckdb.DuckDBPyConnection, files: list[Path],
@@ -2038,10 +2028,7 @@ def _header_only_files(con: duckdb.DuckDBPyConnection, files: list[Path],
     delims = [src.csv[k] for k in ("delim", "sep") if k in src.csv] or list(",;\t|")
     lone, firsts = set(), set()
     for f in files:
-        try:
-            head = _text_head(con, f)
-        except (OSError, EOFError, duckdb.Error):  # the read itself reports a broken file
-            continue
+        head = _text_head(f, con)
         text = head.removeprefix(codecs.BOM_UTF8).rstrip(b"\r\n")
         first = text.split(b"\n", 1)[0].rstrip(b"\r")
         (lone if b"\n" not in text and len(head) < 1 << 16 else firsts).add(first)
