@@ -895,7 +895,8 @@ def column_key(name: str) -> str:
     """How a file's column name and a mapping's are matched: letter case, the spaces around it,
     invisible format characters (a zero-width space, a byte order mark) and Unicode forms
     aside (NFKC: a macOS tool's decomposed ``durée``, a full-width ``ａ`` typed in a Chinese
-    input method)."""
+    input method). The values of the mapping's event types and directions are compared so
+    with the file's (``fold_width`` in SQL)."""
     kept = "".join(c for c in unicodedata.normalize("NFKC", name)
                    if unicodedata.category(c) != "Cf")
     return kept.strip().lower()
@@ -981,10 +982,12 @@ def _sided(inner: str, src: TableSource, present: dict[str, Any], p: _Params) ->
         return (f"SELECT * EXCLUDE (party, other_party, cell, direction), "
                 f"CAST(NULL AS VARCHAR) AS side, CAST(NULL AS VARCHAR) AS direction_text "
                 f"FROM ({inner}) AS r")
-    outgoing = p([v.strip().lower() for v in rule.outgoing])
-    incoming = p([v.strip().lower() for v in rule.incoming])
-    side = (f"CASE WHEN list_contains({outgoing}, lower(direction)) THEN 'caller' "
-            f"WHEN list_contains({incoming}, lower(direction)) THEN 'callee' END")
+    outgoing = p([column_key(v) for v in rule.outgoing])
+    incoming = p([column_key(v) for v in rule.incoming])
+    # compared as written up to case, spaces and width (ＭＯＣ, 主叫 as written)
+    folded = "lower(trim(fold_width(direction)))"
+    side = (f"CASE WHEN list_contains({outgoing}, {folded}) THEN 'caller' "
+            f"WHEN list_contains({incoming}, {folded}) THEN 'callee' END")
     parties = per_party(src, present)
     caller = ("CASE side WHEN 'caller' THEN party WHEN 'callee' THEN other_party END"
               if parties else "caller")

@@ -2561,6 +2561,26 @@ def test_a_null_token_that_is_a_number_holds_in_a_column_of_numbers(
 X = "19912345678"  # another operator's number: no subscriber, no cell
 
 
+def test_event_types_written_in_full_width_letters(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """An event type written with a Chinese input method's full-width letters (ＭＯＣ) or
+    spaces is the type the mapping lists (MOC, 语音), as a header name is; an SMS is not."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("full width"))
+    src = tmp_path / "operator"
+    kinds = ["MOC", "ＭＯＣ", "语音\u3000", " moc", "SMS"]
+    _write(src / "cdr.csv", CALLS_HEADER + ",kind",
+           [(A, B, f"{DAY} 1{i}:00:00", f"{DAY} 1{i}:01:00", "T1", "T2", k)
+            for i, k in enumerate(kinds)])
+    _remap(src, "calls", event_types={"call": ["MOC", "语音"]},
+           columns={**yaml.safe_load((src / "mapping.yaml").read_text())["calls"]["columns"],
+                    "event_type": "kind"})
+    con, stats = _ingest(study)
+    assert (stats["landed_calls"].read, stats["landed_calls"].accepted) == (5, 4)
+    assert [h for (h,) in con.execute("SELECT hour(start_ts) FROM calls ORDER BY 1").fetchall()
+            ] == [10, 11, 12, 13]
+
+
 @pytest.mark.parametrize("shape", ["per party", "caller and callee with a record type",
                                    "numeric codes"])
 def test_a_per_party_export_counts_each_call_once(shape: str, tmp_path: Path,

@@ -29,8 +29,9 @@ WITH typed AS (
         cb.shown AS callee_cell_shown,
         CASE
             WHEN NOT $has_events THEN 'call'
-            WHEN list_contains($call_events, lower(r.event_type)) THEN 'call'
-            WHEN list_contains($missed_events, lower(r.event_type)) THEN 'missed'
+            WHEN list_contains($call_events, lower(trim(fold_width(r.event_type)))) THEN 'call'
+            WHEN list_contains($missed_events, lower(trim(fold_width(r.event_type))))
+                THEN 'missed'
             -- no list of calls: every value not listed as missed is a call
             WHEN $call_events IS NULL THEN 'call'
             ELSE 'other'
