@@ -1307,7 +1307,8 @@ def _refuse_misread_parquet(con: duckdb.DuckDBPyConnection, files: list[Path], t
                            f"{redact(str(e), names=names)})", failed_file(str(e), files, names),
                            "check the file: a Parquet file cut short by a failed copy, or not "
                            "Parquet") from None
-    for column, holding in columns:
+    for column, holding, types, float_file, date_file in columns:
+        _refuse_combined_types(table, src, column, types, float_file, date_file, names)
         if len(set(holding)) < len(files):
             lacking = next(str(f) for f in files if str(f) not in set(holding))
             raise MappingError(
@@ -1341,6 +1342,33 @@ def _refuse_misread_parquet(con: duckdb.DuckDBPyConnection, files: list[Path], t
             "zone: Spark writes UTC instants in them, Impala and Hive local times",
             names.get(first), f"say whose times they are: {table}: {{timestamps: {{timezone: "
             "UTC}} for a Spark export, or the local times' zone (e.g. Asia/Shanghai)")
+
+
+def _refuse_combined_types(table: str, src: TableSource, column: str, types: list[str],
+                           float_file: str | None, date_file: str | None,
+                           names: dict[str, str]) -> None:
+    """A Parquet column whose types in several files combine into one that changes values is
+    an error naming a file: an identifier held as integers in some files and as floats in
+    others (combined as DOUBLE, exact 18-digit ids would be rounded), or a time held as a DATE
+    in some files and as a TIMESTAMP in others (the dates read as midnight)."""
+    def reads(names_of: tuple[str, ...]) -> bool:
+        return any(column in _file_columns(src, n) for n in names_of)
+
+    whole = [t for t in types if t in _INTEGER_TYPES or re.fullmatch(r"DECIMAL\(\d+,0\)", t)]
+    if float_file and whole and reads(NUMBER_COLUMNS + ID_COLUMNS):
+        raise MappingError(
+            f"{table}: column {column!r} holds identifiers as integers ({whole[0]}) in some "
+            f"files and as floats in others (e.g. {names.get(float_file, '<a file>')}, as "
+            "pandas writes a column of numbers with a missing value); read together as floats, "
+            "identifiers of more than 15 digits would be rounded", names.get(float_file),
+            "export the column as integers (pandas: astype('Int64')) or as text in every file")
+    if date_file and len(types) > 1 and reads(TIME_COLUMNS):
+        raise MappingError(
+            f"{table}: column {column!r} holds dates without a time of day in some files "
+            f"(e.g. {names.get(date_file, '<a file>')}) and times in others: the dates would "
+            "be read as midnight", names.get(date_file),
+            "export the times in every file (or map the date and the time columns: "
+            "[call_date, call_time])")
 
 
 #: A column name as a header writes one: not data read as a header (a file without one).
@@ -1453,7 +1481,13 @@ def _identifier_text(expr: str, dtype: str, p: _Params, tokens: str,
                     f"abs(CAST({expr} AS DOUBLE)) >= {exact} THEN '~' || ({text}) "
                     f"ELSE {text} END")
         return text
-    return _text(expr, p, tokens, unwrap=True)
+    text = _text(expr, p, tokens, unwrap=True)
+    if number_tokens is None:
+        return text
+    # a number token written as text another way (-1.0: a float file's value beside text files,
+    # read together as text) is the token
+    return f"CASE WHEN list_contains({number_tokens}, TRY_CAST({text} AS DOUBLE)) THEN NULL " \
+           f"ELSE {text} END"
 
 
 #: A null token that is a number (``-1``, ``0``, ``99999``): :func:`number_tokens`.
