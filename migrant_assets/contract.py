@@ -895,11 +895,23 @@ def column_key(name: str) -> str:
     """How a file's column name and a mapping's are matched: letter case, the spaces around it,
     invisible format characters (a zero-width space, a byte order mark) and Unicode forms
     aside (NFKC: a macOS tool's decomposed ``durée``, a full-width ``ａ`` typed in a Chinese
-    input method). The values of the mapping's event types and directions are compared so
-    with the file's (``fold_width`` in SQL)."""
+    input method)."""
     kept = "".join(c for c in unicodedata.normalize("NFKC", name)
                    if unicodedata.category(c) != "Cf")
     return kept.strip().lower()
+
+
+#: Full-width forms of ASCII (U+FF01..U+FF5E) and the ideographic space, as ASCII: the fold of
+#: ``fold_width`` in ``sql/ingest/canonical.sql``.
+_WIDTH = str.maketrans("".join(map(chr, range(0xFF01, 0xFF5F))) + "\u3000",
+                       "".join(map(chr, range(0x21, 0x7F))) + " ")
+
+
+def value_key(value: str) -> str:
+    """How a value of the mapping's event types or directions is compared with the file's,
+    which SQL folds as ``lower(trim(fold_width(x)))``: letter case, the spaces around it and
+    width aside (ＭＯＣ, 语音（本地） typed with a Chinese input method)."""
+    return value.translate(_WIDTH).strip(" ").lower()
 
 
 def _file_columns(src: TableSource, name: str) -> list[str]:
@@ -982,8 +994,8 @@ def _sided(inner: str, src: TableSource, present: dict[str, Any], p: _Params) ->
         return (f"SELECT * EXCLUDE (party, other_party, cell, direction), "
                 f"CAST(NULL AS VARCHAR) AS side, CAST(NULL AS VARCHAR) AS direction_text "
                 f"FROM ({inner}) AS r")
-    outgoing = p([column_key(v) for v in rule.outgoing])
-    incoming = p([column_key(v) for v in rule.incoming])
+    outgoing = p([value_key(v) for v in rule.outgoing])
+    incoming = p([value_key(v) for v in rule.incoming])
     # compared as written up to case, spaces and width (ＭＯＣ, 主叫 as written)
     folded = "lower(trim(fold_width(direction)))"
     side = (f"CASE WHEN list_contains({outgoing}, {folded}) THEN 'caller' "

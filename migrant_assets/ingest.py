@@ -31,10 +31,10 @@ from migrant_assets.contract import (
     Numbers,
     RawRead,
     canonical_macros,
-    column_key,
     file_labels,
     party_files,
     read_table,
+    value_key,
 )
 from migrant_assets.crs import WGS84, to_wgs84
 from migrant_assets.db import (
@@ -332,10 +332,10 @@ def land_calls(
         "has_events": events is not None,
         "has_directions": src.directions is not None,
         # None: every value not listed as missed is a call
-        # compared as written up to case, spaces and width (ＭＯＣ: fold_width, column_key)
-        "call_events": [column_key(e) for e in events.call]
+        # compared as written up to case, spaces and width (ＭＯＣ: fold_width, value_key)
+        "call_events": [value_key(e) for e in events.call]
         if events and events.call is not None else None if events else [],
-        "missed_events": [column_key(e) for e in events.missed] if events else [],
+        "missed_events": [value_key(e) for e in events.missed] if events else [],
         "missed_rule": src.missed_calls,
         "seconds_per_unit": {"s": 1.0, "ms": 0.001, "min": 60.0, "d": 86400.0}[
             src.duration_unit],

@@ -33,6 +33,7 @@ from migrant_assets.contract import (
     failed_file,
     party_files,
     redact,
+    value_key,
 )
 from migrant_assets.db import connect, run_sql
 from migrant_assets.errors import ConfigError, InputError, MappingError
@@ -2605,17 +2606,28 @@ def test_event_types_written_in_full_width_letters(tmp_path: Path,
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
     study, _ = _setup(tmp_path, Case("full width"))
     src = tmp_path / "operator"
-    kinds = ["MOC", "ＭＯＣ", "语音\u3000", " moc", "SMS"]
+    kinds = ["MOC", "ＭＯＣ", "语音\u3000", "语音（本地）", "SMS"]
     _write(src / "cdr.csv", CALLS_HEADER + ",kind",
            [(A, B, f"{DAY} 1{i}:00:00", f"{DAY} 1{i}:01:00", "T1", "T2", k)
             for i, k in enumerate(kinds)])
-    _remap(src, "calls", event_types={"call": ["MOC", "语音"]},
+    _remap(src, "calls", event_types={"call": ["MOC", "语音", "语音（本地）"]},
            columns={**yaml.safe_load((src / "mapping.yaml").read_text())["calls"]["columns"],
                     "event_type": "kind"})
     con, stats = _ingest(study)
     assert (stats["landed_calls"].read, stats["landed_calls"].accepted) == (5, 4)
     assert [h for (h,) in con.execute("SELECT hour(start_ts) FROM calls ORDER BY 1").fetchall()
             ] == [10, 11, 12, 13]
+
+
+def test_the_width_fold_of_sql_and_python_agree() -> None:
+    """``fold_width`` (SQL, the file's values) and ``value_key`` (the mapping's) fold every
+    full-width form of ASCII and the ideographic space alike."""
+    con = duckdb.connect()
+    run_sql(con, "ingest/canonical.sql")
+    texts = ["".join(map(chr, range(0xFF01, 0xFF5F))), "　ＭＯＣ　", "语音（本地）", "Voice", "-1"]
+    got = [con.execute("SELECT lower(trim(fold_width(?)))", [t]).fetchone()[0] for t in texts]
+    assert got == [value_key(t) for t in texts]
+    assert value_key("　ＭＯＣ　") == "moc" and value_key("语音（本地）") == "语音(本地)"
 
 
 @pytest.mark.parametrize("shape", ["per party", "caller and callee with a record type",

@@ -89,14 +89,16 @@ CREATE OR REPLACE TEMP MACRO strip_separators(t) AS list_transform(
         END
 )[1];
 
--- A value with its full-width letters, digits and space (ＭＯＣ, a Chinese input method's) as
--- ASCII ones, for values compared with the mapping's lists (event types, directions), as
--- NFKC makes them of the lists (contract.column_key).
+-- A value with its full-width forms of ASCII (U+FF01..U+FF5E: ＭＯＣ, （本地）, typed with a
+-- Chinese input method) and its ideographic space as ASCII, for values compared with the
+-- mapping's lists (event types, directions), folded alike (contract.value_key).
 CREATE OR REPLACE TEMP MACRO fold_width(t) AS translate(
     t,
-    'ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺａｂｃｄｅ'
-    || 'ｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ０１２３４５６７８９　',
-    'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 '
+    '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠'
+    || 'ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀'
+    || 'ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　',
+    '!"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOP'
+    || 'QRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ '
 );
 
 CREATE OR REPLACE TEMP MACRO without_country(s, cc, national_digits, trunks) AS list_transform(
