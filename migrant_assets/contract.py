@@ -1591,9 +1591,21 @@ def _timestamp(expr: str, dtype: str, rule: Timestamps, city_tz: str, p: _Params
             "or to d for a spreadsheet's serial dates (days, with origin: '1899-12-30T00:00:00')")
     text = _text(expr, p, tokens)
     if rule.format:
+        if not re.search(r"%[HIklTRXcrs]", rule.format):
+            raise MappingError(
+                f"{table}.timestamps.format ({rule.format!r}) reads no time of day: every call "
+                "would start at midnight (in the night's hours, where home is found)", None,
+                f"map {column} to the date and the time columns ({table}: {{columns: "
+                f"{{{column}: [call_date, call_time]}}}}) and give a format of both (e.g. "
+                "'%Y%m%d %H%M%S')")
         parsed = f"try_strptime({text}, {p(rule.format)})"
-        return from_aware(parsed) if ("%z" in rule.format or "%Z" in rule.format) \
+        parsed = from_aware(parsed) if ("%z" in rule.format or "%Z" in rule.format) \
             else from_naive(parsed)
+        # a time another Parquet file held as a TIMESTAMP, read together as text: DuckDB's form
+        return (f"coalesce({parsed}, CASE WHEN regexp_full_match({text}, {p(_ISO_TEXT)}) "
+                f"THEN {from_naive(f'TRY_CAST({text} AS TIMESTAMP)')} "
+                f"WHEN regexp_full_match({text}, {p(_ISO_TEXT + _ISO_OFFSET)}) "
+                f"THEN {from_aware(f'TRY_CAST({text} AS TIMESTAMPTZ)')} END)")
     aware = from_aware(f"TRY_CAST({text} AS TIMESTAMPTZ)")
     naive = from_naive(f"TRY_CAST({text} AS TIMESTAMP)")
     # DuckDB's TIMESTAMP cast reads '... 10:08:41 PM' or '... UTC' and drops the word: a text
@@ -1613,6 +1625,9 @@ def _timestamp(expr: str, dtype: str, rule: Timestamps, city_tz: str, p: _Params
 _ZONED_TEXT = (r"[T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(\s*([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)"
                r"|\s*([Uu][Tt][Cc]|[Gg][Mm][Tt])[+-][0-9]{1,2}(:?[0-9]{2})?"
                r"|\s+((?i)utc|gmt|[A-Za-z_]+(/[A-Za-z0-9_+-]+)+))$")
+#: A time as DuckDB writes a TIMESTAMP as text, and the offset it writes after a TIMESTAMPTZ.
+_ISO_TEXT = r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+_ISO_OFFSET = r"[+-][0-9]{2}(:[0-9]{2})?"
 #: A time of day (hours and minutes) somewhere in a text.
 _TIME_OF_DAY = r"[0-9]:[0-9]{2}"
 #: A time of day followed by another (a date written at midnight beside a time column).

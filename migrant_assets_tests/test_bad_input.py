@@ -560,7 +560,9 @@ def test_bad_input(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     ("%d.%m.%Y %H:%M:%S", "05.09.2016 11:00:00", "05.09.2016 11:01:00", "2016-09-05 11:00:00"),
     ("%Y-%m-%dT%H:%M:%S%z", "2016-09-05T03:00:00+0000", "2016-09-05T03:01:00+0000",
      "2016-09-05 11:00:00"),  # an offset, converted to the city's time
-    ("%d/%m/%Y %H:%M", "2016-09-05 11:00:00", "2016-09-05 11:01:00", None),  # not the format
+    ("%d/%m/%Y %H:%M", "09-05-2016 11:00", "09-05-2016 11:01", None),  # not the format
+    # DuckDB's form of a TIMESTAMP as text (a Parquet part's, read beside text parts): read
+    ("%d/%m/%Y %H:%M", "2016-09-05 11:00:00", "2016-09-05 11:01:00", "2016-09-05 11:00:00"),
     # without a format, a zone after the time of day is honoured, any other word (which
     # DuckDB's TIMESTAMP cast drops: 11 PM read as 11:00) quarantines the row
     (None, "2016-09-05 11:00:00", "2016-09-05 11:01:00", "2016-09-05 11:00:00"),  # city time
@@ -600,6 +602,31 @@ def test_text_timestamp_formats(fmt: str | None, begin: str, finish: str, start:
         assert stats["landed_calls"].accepted == 0
     else:
         assert [(str(r[2]), r[4]) for r in _calls(con)] == [(start, 60.0)]
+
+
+def test_a_format_without_a_time_of_day_and_times_another_part_held_as_timestamps(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A timestamps format that reads no time of day would start every call at midnight: an
+    error naming the date and time columns. With a format of both, a part that holds the times
+    as TIMESTAMPs (read beside the text parts as DuckDB's text) is read too."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("format"))
+    src = tmp_path / "operator"
+    _remap(src, "calls", timestamps={"format": "%d/%m/%Y"})
+    with pytest.raises(MappingError, match=r"calls.timestamps.format \('%d/%m/%Y'\) reads no "
+                       r"time of day") as info:
+        _ingest(study)
+    assert "[call_date, call_time]" in info.value.fix
+    row = {"a_party": [A], "b_party": [B], "a_cell": ["T1"], "b_cell": ["T2"]}
+    pq.write_table(pa.table({**row, "begin": ["05/09/2016 10:00:00"],
+                             "finish": ["05/09/2016 10:01:00"]}), src / "cdr_1.parquet")
+    pq.write_table(pa.table({**row, "begin": [datetime(2016, 9, 5, 11)],
+                             "finish": [datetime(2016, 9, 5, 11, 1)]}), src / "cdr_2.parquet")
+    _remap(src, "calls", path="cdr_*.parquet", timestamps={"format": "%d/%m/%Y %H:%M:%S"})
+    con, stats = _ingest(study)
+    assert stats["landed_calls"].accepted == 2
+    assert [(str(r[2]), r[4]) for r in _calls(con)] == [("2016-09-05 10:00:00", 60.0),
+                                                        ("2016-09-05 11:00:00", 60.0)]
 
 
 def test_a_parquet_date_as_the_start_names_the_time_column(
