@@ -778,6 +778,15 @@ DURATIONS_FIX = ("the duration column's unit: durations in minutes (2.5 for two 
                  "spreadsheet saved as fractions of a day (0.00104 for 0:01:30) need "
                  "calls.duration_unit: d")
 
+#: The start_times check warns when at least this share of a day's calls (from
+#: MIN_TIMED_CALLS calls) start at midnight exactly: a date without its time of day.
+MIDNIGHT_SHARE = 0.1
+#: What to look at when a day's calls start at midnight.
+MIDNIGHT_FIX = ("the start column: a date without its time of day is read as midnight (a date "
+                "column mapped as start_ts, or a Parquet TIMESTAMP column that holds dates), so "
+                "every call falls in the night's hours, where home is found; map start_ts to "
+                "the date and the time columns: [call_date, call_time]")
+
 #: The duplicates_agree check: what a place listed with other values means, and what to do.
 DUPLICATES_AGREE_FIX = ("the first row in file order is kept: for an antenna that moved within "
                         "the month or an estate priced twice, keep the row that holds for the "

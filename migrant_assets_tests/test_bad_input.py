@@ -1093,6 +1093,33 @@ def test_durations_in_minutes_are_named_and_read_with_their_unit(
     assert check.metadata["timed_calls"].value == 21
 
 
+def test_calls_that_start_at_midnight_are_named(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Parquet TIMESTAMP start that holds dates (a date column through pandas) is read as
+    midnight: the start_times check warns from 20 calls when a tenth start at 00:00:00."""
+    import dagster as dg
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    study, _ = _setup(tmp_path, Case("midnight"))
+    src = tmp_path / "operator"
+    for at_midnight, expected in ((3, (False, 3)), (1, (True, 1))):
+        begins = [datetime(2016, 9, 5) if i < at_midnight else datetime(2016, 9, 5, 9, i)
+                  for i in range(21)]
+        pq.write_table(pa.table({"a_party": [A] * 21, "b_party": [B] * 21, "a_cell": ["T1"] * 21,
+                                 "b_cell": ["T2"] * 21, "begin": begins,
+                                 "finish": [b + timedelta(seconds=60 + i)
+                                            for i, b in enumerate(begins)]}),
+                       src / "cdr.parquet")
+        _remap(src, "calls", path="cdr.parquet")
+        check = _ingestion_checks(study)[("calls", "start_times")]
+        assert (check.passed, check.metadata["calls_at_midnight"].value) == expected
+        assert check.metadata["judged"].value == 21
+        if not expected[0]:
+            assert check.severity == dg.AssetCheckSeverity.WARN
+            assert "[call_date, call_time]" in check.metadata["check_first"].value
+
+
 def test_numbers_written_with_a_trunk_prefix_in_calls_only_name_the_fix(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Calls written in the national form (0138…) and subscribers without the trunk prefix link

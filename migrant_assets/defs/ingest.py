@@ -23,6 +23,8 @@ from migrant_assets.ingest import (
     DURATIONS_FIX,
     EMPTY_SUBSCRIBERS_FIX,
     LOCAL_FLAG_FIX,
+    MIDNIGHT_FIX,
+    MIDNIGHT_SHARE,
     MIN_MEDIAN_DURATION_S,
     MIN_TIMED_CALLS,
     NO_SUBSCRIBER_FIX,
@@ -784,6 +786,16 @@ def _day_durations(day: Day) -> dg.AssetCheckResult:
                    f"{DURATIONS_FIX}" if short else None)
 
 
+def _day_start_times(day: Day) -> dg.AssetCheckResult:
+    f = day.facts
+    calls, midnight = f["calls"], f["calls_at_midnight"]
+    bad = calls >= MIN_TIMED_CALLS and midnight >= MIDNIGHT_SHARE * calls
+    return verdict(not bad, calls, {"calls": calls, "calls_at_midnight": midnight},
+                   None if calls else "no call on this day", dg.AssetCheckSeverity.WARN,
+                   check_first=f"{midnight:,} of the day's {calls:,} calls start at 00:00:00: "
+                   f"{MIDNIGHT_FIX}" if bad else None)
+
+
 calls_checks = [
     _daily_checks("row_accounting",
                   ("row_accounting", ACCOUNTING + "; per day.", _day_accounting, True)),
@@ -797,7 +809,7 @@ calls_checks = [
     _daily_checks("accepted_rows", (
         "accepted_rows", "A day with landed calls keeps some of them (fails when every row of a "
         "day is quarantined; warns on a day without calls).", _day_accepted, False)),
-    # the two checks that read the day's calls share one pass over them (Day.facts)
+    # the checks that read the day's calls share one pass over them (Day.facts)
     _daily_checks(
         "stored_facts",
         ("cells_known", "Every stored call's cells are in the cells table.", _day_cells, False),
@@ -810,5 +822,8 @@ calls_checks = [
          False),
         ("durations", f"Durations are seconds: warns when the day's timed calls (at least "
          f"{MIN_TIMED_CALLS}) last under {MIN_MEDIAN_DURATION_S} s at the median (durations in "
-         "minutes read as seconds: calls.duration_unit: min).", _day_durations, False)),
+         "minutes read as seconds: calls.duration_unit: min).", _day_durations, False),
+        ("start_times", f"Calls start at their time of day: warns when a tenth or more of the "
+         f"day's calls (from {MIN_TIMED_CALLS}) start at 00:00:00 exactly (a date without its "
+         "time read as midnight).", _day_start_times, False)),
 ]

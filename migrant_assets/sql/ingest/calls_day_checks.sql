@@ -3,8 +3,9 @@
 -- end (linked_to_subscribers), the subscribers there are, and timed calls that start within a
 -- second after the previous call of their caller and callee ended (partial_records: a long
 -- call written as partial records; times on the whole minute are left out, a file stamped to
--- the minute ends one call and starts the next in the same minute), and the timed calls (a
--- duration over 0) with their median duration (durations).
+-- the minute ends one call and starts the next in the same minute), the timed calls (a
+-- duration over 0) with their median duration (durations), and the calls that start at
+-- midnight exactly (start_times: a date without its time of day read as midnight).
 WITH day_calls AS (
     SELECT
         *,
@@ -30,7 +31,8 @@ SELECT
             AND (second(c.start_ts) <> 0 OR second(c.previous_end) <> 0)
     ) AS calls_continuing,
     count(*) FILTER (WHERE c.duration_s > 0) AS timed_calls,
-    median(c.duration_s) FILTER (WHERE c.duration_s > 0) AS median_duration_s
+    median(c.duration_s) FILTER (WHERE c.duration_s > 0) AS median_duration_s,
+    count(*) FILTER (WHERE c.start_ts = CAST(c.call_date AS TIMESTAMP)) AS calls_at_midnight
 FROM day_calls AS c
 LEFT JOIN cells AS ca ON ca.cell_id = c.caller_cell
 LEFT JOIN cells AS cb ON cb.cell_id = c.callee_cell
