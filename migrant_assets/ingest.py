@@ -587,11 +587,11 @@ AGE_0_FIX = ("an age of 0 is how some exports write an unknown age: make it unkn
              "column alone with recode: {age: {'0': null}} (docs/data_contract.md, Values)")
 
 
-#: The ages check warns about users older than this: a placeholder birth date (1900-01-01,
-#: 19000101) is how some exports write an unknown one (ages up to 120 are read).
+#: The ages check warns about users older than this: 1900-01-01 (19000101) is how some exports
+#: write an unknown birth date (ages up to 120 are read).
 OLDEST_AGE = 105
 #: What to do when users are older than :data:`OLDEST_AGE` (the ages check).
-OLDEST_AGE_FIX = ("an age over 105 is mostly a placeholder birth date for an unknown one "
+OLDEST_AGE_FIX = ("an age over 105 is mostly a birth date a CRM writes for an unknown one "
                   "(1900-01-01): make it unknown with recode: {birth_year: {'19000101': null}}, "
                   "written as the file writes it, or {age: {'116': null}} (docs/data_contract.md,"
                   " Values)")

@@ -2372,7 +2372,7 @@ def test_age_0_is_named_and_recoded_to_unknown(tmp_path: Path,
     assert (_sub(con, "O9", "has_local_number"), stats["subscribers"].quarantined) == (False, 0)
 
 
-def test_a_placeholder_birth_date_is_named_and_recoded_to_unknown(
+def test_a_birth_date_standing_for_unknown_is_named_and_recoded_to_unknown(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A CRM's birth date for an unknown one (19000101: age 116 in 2016) is read as written:
     the ages check warns with the count and the recode that makes it unknown."""

@@ -1,7 +1,7 @@
 -- Counts for the subscribers asset metadata and its has_users, ages and sexes checks (SPEC §1):
 -- users (owners), those with a local number, service users, users with several numbers, users
--- with an age, those of age 0 and those older than $oldest (a placeholder birth date such as
--- 1900-01-01 for an unknown one), users with a sex and the male ones. Counts only.
+-- with an age, those of age 0 and those older than $oldest (1900-01-01, how some exports write
+-- an unknown birth date), users with a sex and the male ones. Counts only.
 SELECT
     count(*) AS users,
     count(*) FILTER (WHERE has_local_number) AS users_with_local_number,
