@@ -165,11 +165,23 @@ class Calendar(_Model):
 
 
 #: What to write instead of a time zone that does not exist.
-ZONE_FIX = "use an IANA zone name such as 'Asia/Shanghai' or 'UTC'"
+ZONE_FIX = ("use the IANA name of the place's zone, such as 'Asia/Shanghai' (UTC+8) or "
+            "'Europe/Madrid', or 'UTC'")
+#: POSIX's fixed-offset zones count their sign the other way: ``Etc/GMT+8`` is UTC-8.
+_INVERTED_SIGN = re.compile(r"(?i)etc/gmt([+-])([0-9]{1,2})")
 
 
 def zone_info(name: str) -> ZoneInfo:
-    """The time zone ``name``; a ValueError saying so when it does not exist."""
+    """The time zone ``name``; a ValueError saying so when it does not exist, or when it is one
+    of the ``Etc/GMT±N`` zones, whose sign is POSIX's (``Etc/GMT+8`` is UTC-8): a user who
+    means UTC+8 and writes it would move every time by 16 hours."""
+    inverted = _INVERTED_SIGN.fullmatch(name.strip())
+    if inverted and int(inverted.group(2)):
+        sign, hours = inverted.groups()
+        means = f"UTC{'-' if sign == '+' else '+'}{int(hours)}"
+        raise ValueError(
+            f"time zone {name!r} is {means} (the Etc/GMT zones count their sign the other way "
+            f"round): {ZONE_FIX}")
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -513,17 +525,24 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict:
         if not isinstance(node, yaml.MappingNode):
             return super().construct_mapping(node, deep)
-        self.flatten_mapping(node)  # merge keys (<<) first, as SafeLoader does
-        mapping = {}
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else \
-                self.construct_object(key_node, deep=deep)
-            if key in mapping:
+        written = set()  # the keys written in this mapping, not merged into it
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self._key(key_node, deep)
+            if key in written:
                 raise yaml.constructor.ConstructorError(
                     None, None, DUPLICATE_KEY,  # not the key: a data file may be read as YAML
                     key_node.start_mark)
-            mapping[key] = self.construct_object(value_node, deep=deep)
-        return mapping
+            written.add(key)
+        # merge keys (<<) first, as SafeLoader does: a merged key is overridden by one written
+        self.flatten_mapping(node)
+        return {self._key(key_node, deep): self.construct_object(value_node, deep=deep)
+                for key_node, value_node in node.value}
+
+    def _key(self, key_node: yaml.Node, deep: bool) -> Any:
+        return key_node.value if isinstance(key_node, yaml.ScalarNode) else \
+            self.construct_object(key_node, deep=deep)
 
 
 def yaml_text(path: Path, error: type[InputError], what: str) -> str:
@@ -656,15 +675,28 @@ def config_path(path: str | Path | None = None) -> Path:
     return Path(path or os.environ.get("MIGRANT_ASSETS_CONFIG") or DEFAULT_CONFIG)
 
 
+def validation_problems(error: ValidationError, limit: int | None = None) -> str:
+    """The problems of a config or mapping, by key (never the values): a text expected where
+    YAML read an unquoted ``NULL``, ``~``, ``yes``, ``no``, ``on`` or ``off`` as no value or as
+    true or false says to quote it."""
+    problems = []
+    for e in error.errors()[:limit]:
+        problem = f"{'.'.join(str(p) for p in e['loc']) or 'the file'}: {e['msg']}"
+        if e["type"] == "string_type" and (e.get("input") is None or
+                                           isinstance(e.get("input"), bool)):
+            problem += (" (YAML reads NULL, ~, yes, no, on and off written without quotes as "
+                        "no value or as true or false: write it in quotes, e.g. 'NULL')")
+        problems.append(problem)
+    return "; ".join(problems)
+
+
 def config_error(error: Exception, path: Path) -> InputError:
     """A study config that cannot be read or validated, as one paragraph (never the values)."""
     if isinstance(error, InputError):
         return error
     where = str(path)
     if isinstance(error, ValidationError):
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'the file'}: {e['msg']}"
-            for e in error.errors()[:5])
+        problems = validation_problems(error, limit=5)
         return ConfigError(f"the study config is invalid ({problems})", where,
                            "correct these keys; config/study.yaml shows every key with its "
                            "default")

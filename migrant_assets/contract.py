@@ -68,6 +68,7 @@ from migrant_assets.config import (
     FilesSource,
     StudyConfig,
     load_yaml,
+    validation_problems,
     yaml_text,
     zone_info,
 )
@@ -115,6 +116,11 @@ TIME_COLUMNS = ("start_ts", "end_ts")
 DEFAULT_NULL_TOKENS = ("", "NULL", "null", "Null", "N/A", "n/a", "NA", "\\N", "None", "NaN", "nan",
                        "N/D", "n/d", "S/D", "s/d",  # no disponible, sin dato (es, pt)
                        "(空白)", "(blank)")  # a pivot table's label of an empty value
+
+#: A spreadsheet's error values: no value, in every column, whatever ``null_tokens`` says (an
+#: owner id ``#N/A`` is no owner, never one owner of every such row).
+SPREADSHEET_ERRORS = ("#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!",
+                      "#N/A N/A", "#SPILL!", "#CALC!", "#GETTING_DATA")
 
 #: read_csv options a mapping may set (anything else is refused), with their value types.
 CSV_OPTIONS: dict[str, type] = {
@@ -457,10 +463,7 @@ class DataContract(_Model):
         try:
             contract = cls.model_validate({"base_dir": base, **data})
         except ValidationError as e:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()
-            )
-            raise MappingError(f"the mapping file is invalid ({problems})", str(path),
+            raise MappingError(f"the mapping file is invalid ({validation_problems(e)})", str(path),
                                "see docs/data_contract.md for the keys it accepts") from None
         contract.validate_columns(path)
         return contract
@@ -764,7 +767,7 @@ def party_files(contract: DataContract, files: list[Path]) -> dict[str, tuple[st
         # named by a hashed id) or with a number in its name
         below = f.parent.relative_to(contract.base_dir).parts \
             if rule is True and f.is_relative_to(contract.base_dir) else ()
-        folders = [part if shared[below[:j + 1]] > 1 and not _IDENTIFIER_IN_PATH.search(part)
+        folders = [part if shared[below[:j + 1]] > 1 and not _numbers_in(part)
                    else "[folder]" for j, part in enumerate(below)]
         label = str(contract.base_dir.joinpath(
             *folders, f"[party file {number} of {len(files)}]{extensions}"))
@@ -790,10 +793,29 @@ def party_files(contract: DataContract, files: list[Path]) -> dict[str, tuple[st
     return out
 
 
-#: A run of 7 or more digits in a path: a number a folder or file may be named by (a Hive
-#: table partitioned by caller: ``calls/caller=15512345678/part-0.parquet``; 7 and 8 digits are
-#: whole numbers in some countries: Denmark, Singapore, Hong Kong).
-_IDENTIFIER_IN_PATH = re.compile(r"(?<![0-9])[0-9]{7,}(?![0-9])")
+#: Digits in a path, alone or in groups joined by one separator (``138-0000-0001``,
+#: ``139_0000_0009``, ``(021) 5555 1234``, ``+86 138 0000 0001``); a date written with its
+#: separators (``2016-09-05``, ``2016_09_05 10.30``) is matched whole as ``date``, so that its
+#: digits never join a number's.
+_DIGITS_IN_PATH = re.compile(
+    r"(?P<date>(?<![0-9])(?:19|20)[0-9]{2}([-_.])[0-9]{2}\2[0-9]{2}"
+    r"(?:[ T_][0-9]{2}(?:[-_.:][0-9]{2}){0,2})?(?![0-9]))"
+    r"|(?<![0-9])\+?(?:\([0-9]{1,5}\)[-_. ]?)?[0-9]+(?:[-_. ][0-9]+)*(?![0-9])")
+#: A number a folder or file may be named by has 7 digits or more (a Hive table partitioned by
+#: caller: ``calls/caller=15512345678/part-0.parquet``; 7 and 8 digits are whole numbers in some
+#: countries: Denmark, Singapore, Hong Kong).
+NUMBER_DIGITS_IN_PATH = 7
+
+
+def _numbers_in(text: str) -> list[re.Match]:
+    """The runs of digits in ``text`` that may be a number: :data:`NUMBER_DIGITS_IN_PATH`
+    digits or more, alone or in groups joined by separators, not a date with separators."""
+    return [m for m in _DIGITS_IN_PATH.finditer(text)
+            if m.group("date") is None and len(_digits(m.group(0))) >= NUMBER_DIGITS_IN_PATH]
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"[^0-9]", "", text)
 #: A Hive partition key whose value is a time (``dt=20160905``), not a number.
 _TIME_KEY = re.compile(r"(date|day|dt|ds|hour|hr|month|year|time|ts|pt)[A-Za-z_]*=$",
                        re.IGNORECASE)
@@ -821,12 +843,15 @@ def _path_label(path: Path, base_dir: Path, key: str) -> str:
 
     def label(m: re.Match) -> str:
         run, before = m.group(0), where[:m.start()]
-        hive = _HIVE_KEY.search(before) is not None
-        if _reads_as_time(run) and (not hive or _TIME_KEY.search(before) is not None):
+        if m.group("date") is not None or len(_digits(run)) < NUMBER_DIGITS_IN_PATH:
             return run
-        return f"[number {pseudonym(key, 'number', run) & 0xFFFFFFFF:08x}]"
+        hive = _HIVE_KEY.search(before) is not None
+        if _reads_as_time(_digits(run)) and (not hive or _TIME_KEY.search(before) is not None):
+            return run
+        # the digits alone: 138-0000-0001 and 13800000001 are one number, one label
+        return f"[number {pseudonym(key, 'number', _digits(run)) & 0xFFFFFFFF:08x}]"
 
-    shown = _IDENTIFIER_IN_PATH.sub(label, where)
+    shown = _DIGITS_IN_PATH.sub(label, where)
     return str(base_dir / shown) if path.is_relative_to(base_dir) else shown
 
 
@@ -1032,8 +1057,8 @@ def reads_duration(src: TableSource, present: dict[str, Any]) -> bool:
 def _zone_info(name: str) -> ZoneInfo:
     try:
         return zone_info(name)
-    except ValueError:
-        raise MappingError(f"unknown time zone {name!r}", None, ZONE_FIX) from None
+    except ValueError as e:
+        raise MappingError(str(e).removesuffix(f": {ZONE_FIX}"), None, ZONE_FIX) from None
 
 
 _REDACT = re.compile(r"[0-9][0-9 ()+.\-]{4,}[0-9]|[A-Za-z0-9_@.+\-]{24,}")
@@ -1598,9 +1623,17 @@ def _timestamp(expr: str, dtype: str, rule: Timestamps, city_tz: str, p: _Params
                 f"map {column} to the date and the time columns ({table}: {{columns: "
                 f"{{{column}: [call_date, call_time]}}}}) and give a format of both (e.g. "
                 "'%Y%m%d %H%M%S')")
+        if "%Z" in rule.format:
+            raise MappingError(
+                f"{table}.timestamps.format ({rule.format!r}) reads a zone's name with %Z, which "
+                "DuckDB resolves by its own table of abbreviations: CST is read as America's "
+                "Central time (China Standard Time is UTC+8), BST as Bangladesh's, IST as "
+                "India's", None,
+                f"write the abbreviation as text in the format (e.g. '%Y-%m-%d %H:%M:%S CST') and "
+                f"give the zone it stands for ({table}: {{timestamps: {{timezone: "
+                "Asia/Shanghai}}); an offset such as +0800 is read with %z")
         parsed = f"try_strptime({text}, {p(rule.format)})"
-        parsed = from_aware(parsed) if ("%z" in rule.format or "%Z" in rule.format) \
-            else from_naive(parsed)
+        parsed = from_aware(parsed) if "%z" in rule.format else from_naive(parsed)
         # a time another Parquet file held as a TIMESTAMP, read together as text: DuckDB's form
         return (f"coalesce({parsed}, CASE WHEN regexp_full_match({text}, {p(_ISO_TEXT)}) "
                 f"THEN {from_naive(f'TRY_CAST({text} AS TIMESTAMP)')} "
@@ -1721,7 +1754,7 @@ _NOT_DATA_SUFFIXES = (".bak", ".old", ".orig", ".tmp", ".temp", ".swp", ".md", "
 def _named_unless_a_number(path: Path, where: str | None) -> str:
     """``path``, or ``where`` instead (a path pattern) when given and the name holds a number
     (a party file's)."""
-    return str(path) if where is None or not _IDENTIFIER_IN_PATH.search(path.name) else where
+    return str(path) if where is None or not _numbers_in(path.name) else where
 
 
 def _refuse_stray_files(files: list[Path], table: str, where: str | None = None) -> None:
@@ -1881,7 +1914,8 @@ def _read_table(
                            "{birth_year: birth_year}")
     cols: list[str] = []
     for name in CONTRACT_COLUMNS[table]:
-        listed = [*contract.null_tokens, *src.null_tokens.get(name, ())]
+        listed = [*contract.null_tokens, *src.null_tokens.get(name, ()),
+                  *SPREADSHEET_ERRORS]
         tokens, numbers = p(listed), number_tokens(listed, p)
         if table == "calls" and name in (*PARTY_COLUMNS, "direction") \
                 and src.directions is None:  # read only for a per-party export
@@ -2041,6 +2075,8 @@ def _read_table(
         rejected = sorted(rejected + _records_over_lines(con, table))
     if fmt == "csv" and uses_duration and not {"thousands", "decimal_separator"} & set(src.csv):
         _refuse_dotted_thousands(con, names)
+    if table == "subscribers":
+        _refuse_rounded_long_ids(con, table, names)
     rows = con.execute(f"SELECT count(*) FROM raw_{table}").fetchone()[0]
     return RawRead(f"raw_{table}", rows, rejected, [str(f) for f in files], uses_duration)
 
@@ -2060,6 +2096,36 @@ def _refuse_dotted_thousands(con: duckdb.DuckDBPyConnection, names: dict[str, st
             "say which it is: csv: {thousands: '.'} for thousands (a European export; with "
             "decimal_separator: ',' if other numbers have a decimal comma), or csv: "
             "{decimal_separator: '.'} for seconds with their milliseconds")
+
+
+#: Columns whose identifiers may be long enough for a spreadsheet to round (an ID card's 18
+#: digits as the owner): a phone number has 15 digits at most, which a spreadsheet keeps.
+LONG_ID_COLUMNS = {"subscribers": ("owner_id", "number")}
+
+
+def _refuse_rounded_long_ids(con: duckdb.DuckDBPyConnection, table: str,
+                             names: dict[str, str]) -> None:
+    """Identifiers of 16 digits or more that end, half of them or more, in the zeros a
+    spreadsheet writes after 15 significant digits (``sql/ingest/rounded_long_ids.sql``) are an
+    error naming the file and column: different people would share an id."""
+    present = {c for (c,) in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = $t",
+        {"t": f"raw_{table}"}).fetchall()}
+    for column in LONG_ID_COLUMNS.get(table, ()):
+        if column not in present:
+            continue
+        found = run_sql(con, "ingest/rounded_long_ids.sql",
+                        identifiers={"raw": f"raw_{table}", "col": column}).fetchone()
+        if found is not None:
+            file, long_ids, rounded_ids = found
+            raise MappingError(
+                f"{table}.{column}: {rounded_ids:,} of {long_ids:,} identifiers of 16 digits or "
+                "more end in the zeros a spreadsheet writes after 15 significant digits (an "
+                "18-digit ID card number saved with 000 as its last digits): people of one "
+                "place born on one day would share an id", names.get(file, file),
+                f"export {column} as text, never through a spreadsheet's number format (in Excel, "
+                "format the column as Text before the data is pasted or imported), or map the "
+                "system's own key instead")
 
 
 def _text_head(f: Path, con: duckdb.DuckDBPyConnection | None = None) -> bytes:

@@ -210,6 +210,45 @@ CASES = [
          quarantined=("landed_calls", "masked_number")),
     Case("caller 'MASQUÉ' (French)", calls=[("MASQUÉ", B, T + "11:00:00", T + "11:01:00", "",
                                              "T2")], quarantined=("landed_calls", "masked_number")),
+    # stand-ins for a withheld caller (a Chinese switch's words, dashes, asterisks, zeros): each
+    # would be one node that called everyone
+    *(Case(f"caller {word!r} stands for no one", calls=[(word, B, T + "11:00:00",
+                                                          T + "11:01:00", "", "T2")],
+           quarantined=("landed_calls", "masked_number"))
+      for word in ("隐藏号码", "未知号码", "匿名", "-", "--", "***********", "00000000000")),
+    # a spreadsheet's error value is no value whatever null_tokens says
+    Case("caller #N/A with null tokens of its own", calls=[("#N/A", B, T + "11:00:00",
+                                                             T + "11:01:00", "", "T2")],
+         mapping={"null_tokens": ["", "-1"]}, quarantined=("landed_calls", "missing_id")),
+    Case("owner id #VALUE!", subs=[("13800000009", "#VALUE!", "30", "M", "Anhui", "true", "")],
+         quarantined=("subscribers", "missing_id")),
+    Case("owner id '-'", subs=[("13800000009", "-", "30", "M", "Anhui", "true", "")],
+         quarantined=("subscribers", "masked_id")),
+    Case("a dataset's first id 0 is an id",  # not masked: zeros alone from two digits on
+         calls=[("0", B, T + "11:00:00", T + "11:01:00", "", "T2")],
+         check=lambda con: _is(con.execute(
+             "SELECT count(*) FROM calls WHERE hour(start_ts) = 11").fetchone()[0], 1)),
+    # typed with a Chinese input method or a word processor: full-width parentheses and
+    # hyphens, an en dash, a minus sign
+    Case("number with full-width and typographic separators",
+         calls=[("\uff08138\uff0900000001", "138\uff0d0000\u20130002", T + "11:00:00",
+                 T + "11:01:00", "T1", "T2"),
+                ("138\u22120000\u20140001", "138\uff0e0000\u20100002", T + "12:00:00",
+                 T + "12:01:00", "T1", "T2")],
+         check=lambda con: _is(con.execute(
+             "SELECT DISTINCT caller, callee FROM calls WHERE hour(start_ts) IN (11, 12)"
+         ).fetchall(), [(_uid("O1"), _uid("O2"))])),
+    # 18-digit ID cards as owners, saved by a spreadsheet: 15 digits kept, then zeros
+    Case("owner ids of 18 digits rounded by a spreadsheet",
+         subs=[("13800000009", "310115199003121000", "30", "M", "Anhui", "true", ""),
+               ("13800000008", "340104198507082000", "30", "F", "Anhui", "true", "")],
+         error=(MappingError, r"subscribers.owner_id: 2 of 2 identifiers of 16 digits or more "
+                              r"end in the zeros a spreadsheet writes")),
+    Case("an owner id of 18 digits ending in 000 beside others",  # chance: one in a thousand
+         subs=[("13800000009", "310115199003121000", "30", "M", "Anhui", "true", ""),
+               ("13800000008", "340104198507082417", "30", "F", "Anhui", "true", ""),
+               ("13800000007", "340104198507082435", "30", "F", "Anhui", "true", "")],
+         check=lambda con: _is(_sub(con, "310115199003121000", "age"), 30)),
     Case("a hashed callee with 'xX' is an identifier", calls=[
         (A, "ab9xXk3f0c", T + "11:00:00", T + "11:01:00", "T1", "")]),
     Case("quoted number", calls_text=f'"{A}","{B}",{T}11:00:00,{T}11:01:00,T1,T2',
@@ -439,6 +478,16 @@ CASES = [
          error=(MappingError, "unknown time zone")),
     Case("unknown time zone of the city", study={"city": {"timezone": "Asia/Shangai"}},
          error=(ValidationError, "unknown time zone 'Asia/Shangai'")),
+    # POSIX's sign: Etc/GMT+8 is UTC-8, 16 hours from the UTC+8 a user writing it means
+    Case("an Etc/GMT zone of the calls",
+         mapping={"calls": {"timestamps": {"timezone": "Etc/GMT+8"}}},
+         error=(MappingError, r"time zone 'Etc/GMT\+8' is UTC-8 \(the Etc/GMT zones count")),
+    Case("an Etc/GMT zone of the city", study={"city": {"timezone": "Etc/GMT-8"}},
+         error=(ValidationError, r"'Etc/GMT-8' is UTC\+8")),
+    # %Z reads CST as America's Central time: a Chinese server's CST moved by 13 hours
+    Case("a format reading a zone's abbreviation",
+         mapping={"calls": {"timestamps": {"format": "%Y-%m-%d %H:%M:%S %Z"}}},
+         error=(MappingError, r"reads a zone's name with %Z.*CST is read as America's")),
     Case("memory limit with an injection",
          study={"duckdb": {"memory_limit": "1GB'; DROP TABLE cells; --"}},
          error=(ValidationError, "memory_limit")),
@@ -573,6 +622,9 @@ def test_bad_input(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
      "2016-09-05 11:00:00"),
     (None, "2016-09-05 11:00:00 AM", "2016-09-05 11:01:00 AM", None),  # 12-hour: a format
     (None, "2016-09-05 11:00:00 CST", "2016-09-05 11:01:00 CST", None),  # China's or America's
+    # ... read by a format that writes it as text, in the city's zone (UTC+8): not America's
+    ("%a %b %d %H:%M:%S CST %Y", "Mon Sep 05 11:00:00 CST 2016", "Mon Sep 05 11:01:00 CST 2016",
+     "2016-09-05 11:00:00"),
     (None, "2016-09-05 11:00:00 foo", "2016-09-05 11:01:00 foo", None),
     # Java's zone without a name: the offset after GMT or UTC (read as Shanghai time: 8 h off)
     (None, "2016-09-05 03:00:00 GMT+00:00", "2016-09-05 03:01:00 GMT+00:00",
@@ -1440,6 +1492,14 @@ def test_a_file_that_is_not_what_its_name_says(name: str, content: str, message:
     ("cdr_20160905.csv", ["20160905"], []),
     ("CDR_20160905083000.txt", ["20160905083000"], []),
     ("calls/event_date=20160905/caller=13800000001/p.parquet", ["20160905"], ["13800000001"]),
+    # a number written with separators, in a per-customer export's file name
+    ("客户 138-0000-0001 通话.csv", ["客户 ", " 通话.csv"], ["138-0000-0001", "0001"]),
+    ("139_0000_0009.csv", [], ["139_0000_0009", "0009"]),
+    ("(021) 5555 1234.csv", [], ["5555", "1234"]),
+    # a date with its separators is a date, and never joins a number's digits
+    ("calls 2016-09-05 3.csv", ["2016-09-05 3"], []),
+    ("cdr_2016_09_05 10.30.csv", ["2016_09_05 10.30"], []),
+    ("export v1.2.3 part 12.csv", ["v1.2.3 part 12"], []),
 ])
 def test_a_number_in_a_path_is_hidden_and_a_date_kept(path: str, kept: list, hidden: list,
                                                       tmp_path: Path) -> None:
@@ -1450,8 +1510,18 @@ def test_a_number_in_a_path_is_hidden_and_a_date_kept(path: str, kept: list, hid
 
     shown = _path_label(tmp_path / path, tmp_path, KEY)
     assert all(k in shown for k in kept) and not [h for h in hidden if h in shown]
-    assert shown.count("[number ") == len(hidden)
+    assert shown.count("[number ") == (1 if hidden else 0)
     assert shown == _path_label(tmp_path / path, tmp_path, KEY)  # the same in every run
+
+
+def test_a_number_with_separators_in_a_path_has_the_label_of_its_digits(tmp_path: Path) -> None:
+    """138-0000-0001 in one file's name and 13800000001 in another's are one number, one label."""
+    from migrant_assets.contract import _path_label
+
+    dashed = _path_label(tmp_path / "138-0000-0001.csv", tmp_path, KEY)
+    plain = _path_label(tmp_path / "13800000001.csv", tmp_path, KEY)
+    assert dashed == plain == str(
+        tmp_path / f"[number {pseudonym(KEY, 'number', A) & 0xFFFFFFFF:08x}].csv")
 
 
 def test_a_table_partitioned_by_number_never_shows_it(tmp_path: Path,

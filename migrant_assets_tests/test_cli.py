@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from migrant_assets.cli import explain, main
-from migrant_assets.config import StudyConfig
+from migrant_assets.config import StudyConfig, load_yaml
 from migrant_assets.contract import DataContract
 from migrant_assets.errors import InputError, MappingError
 from migrant_assets_tests.extracts import SHANGHAI
@@ -127,6 +127,27 @@ def test_a_key_written_twice_is_refused_with_its_line(environment, capsys):
     mapping.write_text("subscribers:\n  path: s.csv\n  columns: {sex: sex, sex: age}\n")
     with pytest.raises(MappingError, match=r"written a second time .* line 3"):
         DataContract.load(mapping)
+    # a key merged from an anchor (<<) and written again is overridden, as YAML has it
+    assert load_yaml("a: &c {x: p, y: q}\nb: {<<: *c, y: r}\n") == {
+        "a": {"x": "p", "y": "q"}, "b": {"x": "p", "y": "r"}}
+    # ... and one written twice beside a merge is still refused
+    mapping.write_text("subscribers:\n  path: s.csv\n  columns: &c {sex: sex}\n"
+                       "cells:\n  path: c.csv\n  columns: {<<: *c, lat: a, lat: b}\n")
+    with pytest.raises(MappingError, match=r"written a second time .* line 6"):
+        DataContract.load(mapping)
+
+
+def test_a_null_or_boolean_where_text_belongs_says_to_quote_it(tmp_path):
+    """YAML reads NULL and ~ as no value and on/off as booleans: the error says to quote them."""
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("null_tokens: ['', NULL, ~]\ncalls:\n  path: c.csv\n"
+                       "  event_types: {call: [MOC, on]}\n")
+    with pytest.raises(MappingError) as info:
+        DataContract.load(mapping)
+    message = str(info.value)
+    assert message.count("write it in quotes") == 3
+    for key in ("null_tokens.1", "null_tokens.2", "calls.event_types.call.1"):
+        assert key in message
 
 
 def _fail_departure_folds(con, cfg, seed):

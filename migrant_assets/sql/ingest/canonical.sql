@@ -74,11 +74,14 @@ CREATE OR REPLACE TEMP MACRO canonical_id(t) AS list_transform(
 -- national lengths (contract.Numbers.national_lengths: China's landlines 10 digits, its mobiles
 -- 11), an empty list when not set.
 -- Separators: spaces of any kind (a tab, a no-break, thin or full-width space), parentheses,
--- dots and dashes, and commas between thousands as a spreadsheet writes a number
+-- dots and dashes (full-width ones too, and the hyphens and dashes U+2010..U+2015 and the minus
+-- U+2212 of a word processor), and commas between thousands as a spreadsheet writes a number
 -- (14,900,326,293); full-width digits (１３８…) are digits; a country code in parentheses
 -- ((+86)138…) is one.
 CREATE OR REPLACE TEMP MACRO strip_separators(t) AS list_transform(
-    [translate(t, '０１２３４５６７８９＋', '0123456789+')], lambda x:
+    [translate(
+        t, '０１２３４５６７８９＋（）－．‐‑‒–—―−', '0123456789+().--------'
+    )], lambda x:
         CASE
             WHEN regexp_full_match(x, '[+]?[0-9]{1,3}(,[0-9]{3})+') THEN replace(x, ',', '')
             WHEN regexp_full_match(
@@ -152,12 +155,17 @@ CREATE OR REPLACE TEMP MACRO without_trunk(s, trunks, national_digits) AS list_t
 -- An identifier with digits hidden (138****1234, its last digits as x, an ID card
 -- 340104********1234): it stands for many people. Only digits, separators and mask characters
 -- make a masked one (a hashed id such as 'ab9xXk' is not one; an ID card's check digit X is a
--- single X).
+-- single X). So does a stand-in for no identifier: zeros alone (00000000000; a single 0 may be
+-- a dataset's first id) or no letter or digit at all (-, --, ***********).
 CREATE OR REPLACE TEMP MACRO masked(t) AS list_transform(
     [t], lambda x:
-        regexp_full_match(x, '[+]?[0-9*#?xX ().-]+')
-        AND regexp_matches(x, '[*#?]|[xX]{2,}')
-        AND regexp_matches(x, '[0-9]')
+        (
+            regexp_full_match(x, '[+]?[0-9*#?xX ().-]+')
+            AND regexp_matches(x, '[*#?]|[xX]{2,}')
+            AND regexp_matches(x, '[0-9]')
+        )
+        OR regexp_full_match(x, '[+]?00+')
+        OR NOT regexp_matches(x, '[\p{L}\p{N}]')
 )[1];
 
 -- The number of a telephone URI (RFC 3966 tel:, RFC 3261 sip: and sips:, as VoLTE / IMS

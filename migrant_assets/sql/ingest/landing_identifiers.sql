@@ -34,7 +34,12 @@ SELECT
         'privado', 'numero privado', 'oculto', 'numero oculto', 'desconocido', 'anonimo',
         'restringido', 'restrito', 'numero restrito', 'confidencial', 'masque', 'numero masque',
         'anonyme', 'prive', 'inconnu', 'unbekannt', 'anonym', 'unterdruckt', 'privat',
-        'sconosciuto', 'riservato'
+        'sconosciuto', 'riservato',
+        'private number', 'unknown number', 'withheld number', 'number withheld', 'blocked',
+        'no caller id', 'no number', 'restricted number',
+        -- Chinese: unknown, unknown / hidden / anonymous / private number, no caller number
+        '未知', '未知号码', '隐藏号码', '号码隐藏', '来电隐藏', '匿名', '匿名号码', '匿名呼叫',
+        '私人号码', '保密号码', '无主叫号码', '无号码', '不显示号码', '未显示号码'
     ) AS masked,
     -- rounded: a number a spreadsheet wrote in scientific notation with fewer digits than it
     -- has (canonical.sql marks it '~'): it stands for many people too (rounded_id)
