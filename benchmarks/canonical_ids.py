@@ -38,9 +38,10 @@ FROM range($n) AS r(i)
 """
 
 QUERIES = {
-    "canonical_phone": "SELECT count(DISTINCT canonical_phone(t, '86', 11, NULL)) FROM texts",
+    "canonical_phone":
+        "SELECT count(DISTINCT canonical_phone(t, '86', 11, NULL, NULL, NULL)) FROM texts",
     "canonical_cell": "SELECT count(DISTINCT canonical_cell(t, true)) FROM texts",
-    "plan one row": "SELECT canonical_phone('13912345678', '86', 11, '0')",
+    "plan one row": "SELECT canonical_phone('13912345678', '86', 11, '0', NULL, NULL)",
 }
 
 

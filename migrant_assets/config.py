@@ -175,6 +175,10 @@ def zone_info(name: str) -> ZoneInfo:
     """The time zone ``name``; a ValueError saying so when it does not exist, or when it is one
     of the ``Etc/GMT±N`` zones, whose sign is POSIX's (``Etc/GMT+8`` is UTC-8): a user who
     means UTC+8 and writes it would move every time by 16 hours."""
+    if name.strip().lower().startswith(("posix/", "right/")):
+        raise ValueError(f"time zone {name!r} is a copy of the database's zone for other "
+                         f"software (right/ counts leap seconds), which DuckDB does not know: "
+                         f"{ZONE_FIX}")
     inverted = _INVERTED_SIGN.fullmatch(name.strip())
     if inverted and int(inverted.group(2)):
         sign, hours = inverted.groups()
@@ -683,9 +687,10 @@ def validation_problems(error: ValidationError, limit: int | None = None) -> str
     for e in error.errors()[:limit]:
         problem = f"{'.'.join(str(p) for p in e['loc']) or 'the file'}: {e['msg']}"
         if e["type"] == "string_type" and (e.get("input") is None or
-                                           isinstance(e.get("input"), bool)):
-            problem += (" (YAML reads NULL, ~, yes, no, on and off written without quotes as "
-                        "no value or as true or false: write it in quotes, e.g. 'NULL')")
+                                           isinstance(e.get("input"), (bool, int, float))):
+            problem += (" (YAML reads NULL, ~, yes, no, on, off and numbers written without "
+                        "quotes as no value, true or false, or a number: write it in quotes, "
+                        "e.g. 'NULL', '-1')")
         problems.append(problem)
     return "; ".join(problems)
 

@@ -42,7 +42,7 @@ import tempfile
 import unicodedata
 import weakref
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -119,8 +119,13 @@ DEFAULT_NULL_TOKENS = ("", "NULL", "null", "Null", "N/A", "n/a", "NA", "\\N", "N
 
 #: A spreadsheet's error values: no value, in every column, whatever ``null_tokens`` says (an
 #: owner id ``#N/A`` is no owner, never one owner of every such row).
-SPREADSHEET_ERRORS = ("#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!",
-                      "#N/A N/A", "#SPILL!", "#CALC!", "#GETTING_DATA")
+SPREADSHEET_ERRORS = ("#N/A", "#n/a", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?",
+                      "#NULL!", "#N/A N/A", "#SPILL!", "#CALC!", "#GETTING_DATA",
+                      # German, Spanish, Portuguese, French, Italian Excel; LibreOffice
+                      "#NV", "#WERT!", "#BEZUG!", "#ZAHL!", "#N/D", "#¡VALOR!", "#VALOR!",
+                      "#¡REF!", "#NÚM!", "#¿NOMBRE?", "#NOMBRE?",
+                      "#NULO!", "#VALEUR!", "#NOM?", "#NUL!", "#VALORE!", "#RIF!",
+                      *(f"Err:{code}" for code in range(501, 540)))
 
 #: read_csv options a mapping may set (anything else is refused), with their value types.
 CSV_OPTIONS: dict[str, type] = {
@@ -269,12 +274,19 @@ class Numbers(_Model):
     when that is set). ``trunk_prefix`` may be a list: every prefix dialled before the national
     number in the files (Mexico's ``044``, ``045`` and ``01``, and the mobile ``1`` of
     ``+52 1 55…``), the longest that fits removed; a bare country code is then also removed
-    before a listed prefix and ``national_digits`` digits (``52 1 55…``)."""
+    before a listed prefix and ``national_digits`` digits (``52 1 55…``). ``area_code`` with
+    ``local_digits``: a number of that many digits, dialled without its area code (a local
+    landline), gets the area code before it (``5555 1234`` with ``21`` is ``2155551234``, as
+    ``021 5555 1234`` reads)."""
 
     country_code: str | None = None
     # the national number's length, or its lengths (China: landlines 10 digits, mobiles 11)
     national_digits: int | list[int] | None = None
     trunk_prefix: str | list[str] | None = None
+    # the study city's area code without its trunk prefix (Shanghai: '21'), and the length or
+    # lengths of a local number dialled without it (8)
+    area_code: str | None = None
+    local_digits: int | list[int] | None = None
 
     @field_validator("national_digits")
     @classmethod
@@ -286,13 +298,28 @@ class Numbers(_Model):
             raise ValueError("numbers.national_digits lists no length: leave it out instead")
         return v
 
-    @field_validator("country_code", "trunk_prefix")
+    @field_validator("local_digits")
+    @classmethod
+    def _local_lengths(cls, v: int | list[int] | None) -> int | list[int] | None:
+        for n in ([] if v is None else [v] if isinstance(v, int) else v):
+            if not 4 <= n <= 10:
+                raise ValueError("numbers.local_digits must be between 4 and 10 digits")
+        if isinstance(v, list) and not v:
+            raise ValueError("numbers.local_digits lists no length: leave it out instead")
+        return v
+
+    @field_validator("country_code", "trunk_prefix", "area_code")
     @classmethod
     def _digits(cls, v: str | list[str] | None, info: ValidationInfo) -> str | list[str] | None:
+        example = {"country_code": "86", "trunk_prefix": "0", "area_code": "21"}
         for one in ([] if v is None else [v] if isinstance(v, str) else v):
             if not one.isdigit():
                 raise ValueError(f"numbers.{info.field_name} must be digits, e.g. "
-                                 f"{'86' if info.field_name == 'country_code' else '0'!r}")
+                                 f"{example[info.field_name]!r}")
+            if info.field_name == "area_code" and one.startswith("0"):
+                raise ValueError("numbers.area_code is written without its trunk prefix, e.g. "
+                                 "'21' for Shanghai's 021 (the trunk prefix is "
+                                 "numbers.trunk_prefix)")
             if info.field_name == "trunk_prefix" and one.startswith("00"):
                 raise ValueError("numbers.trunk_prefix cannot start with 00 (an international "
                                  "prefix), e.g. '0'")
@@ -302,6 +329,16 @@ class Numbers(_Model):
 
     @model_validator(mode="after")
     def _listed_prefixes_need_digits(self) -> Numbers:
+        if (self.area_code is None) != (self.local_digits is None):
+            raise ValueError("numbers.area_code and numbers.local_digits go together: the area "
+                             "code is put before a number of the local length, e.g. "
+                             "{area_code: '21', local_digits: 8}")
+        wrong = [n for n in self.local_lengths if self.national_lengths and self.area_code
+                 and len(self.area_code) + n not in self.national_lengths]
+        if wrong:
+            raise ValueError(f"numbers.area_code ({self.area_code}) before a number of "
+                             f"local_digits ({wrong[0]}) is not one of national_digits "
+                             f"{self.national_lengths}")
         if len(self.trunk_prefixes) > 1 and not self.national_lengths:
             raise ValueError("numbers.trunk_prefix lists several prefixes: set "
                              "numbers.national_digits too (the length of the number after a "
@@ -312,6 +349,12 @@ class Numbers(_Model):
     def national_lengths(self) -> list[int]:
         """The national numbers' lengths (empty when not set), what canonical.sql compares."""
         v = self.national_digits
+        return [] if v is None else [v] if isinstance(v, int) else sorted(set(v))
+
+    @property
+    def local_lengths(self) -> list[int]:
+        """The lengths of a local number without its area code (empty when not set)."""
+        v = self.local_digits
         return [] if v is None else [v] if isinstance(v, int) else sorted(set(v))
 
     @property
@@ -793,33 +836,36 @@ def party_files(contract: DataContract, files: list[Path]) -> dict[str, tuple[st
     return out
 
 
-#: Digits in a path, alone or in groups joined by one separator (``138-0000-0001``,
-#: ``139_0000_0009``, ``(021) 5555 1234``, ``+86 138 0000 0001``); a date written with its
-#: separators (``2016-09-05``, ``2016_09_05 10.30``) is matched whole as ``date``, so that its
-#: digits never join a number's.
+#: Digits of a path, ASCII or full-width (a name typed with a Chinese input method).
+_PATH_DIGIT = "0-9\uff10-\uff19"
+#: What may join a number's groups in a path: ASCII and full-width dashes, dots, parentheses and
+#: spaces, a word processor's hyphens and dashes (U+2010..U+2015, the minus U+2212), no-break,
+#: thin and ideographic spaces.
+_PATH_SEPARATOR = ("\\-_. ()\u00a0\u2007\u2009\u202f\u3000\uff0d\uff0e\uff08\uff09"
+                   "\u2010-\u2015\u2212")
+#: Digits in a path, alone or in groups joined by up to three separators (``138-0000-0001``,
+#: ``139_0000_0009``, ``(021) 5555 1234``, ``139 - 0000 - 0006``, ``１３８－００００``); a date
+#: written with its separators (``2016-09-05``, ``2016_09_05 10.30``) is matched whole as
+#: ``date``, so that its digits never join a number's.
 _DIGITS_IN_PATH = re.compile(
-    r"(?P<date>(?<![0-9])(?:19|20)[0-9]{2}([-_.])[0-9]{2}\2[0-9]{2}"
-    r"(?:[ T_][0-9]{2}(?:[-_.:][0-9]{2}){0,2})?(?![0-9]))"
-    r"|(?<![0-9])\+?(?:\([0-9]{1,5}\)[-_. ]?)?[0-9]+(?:[-_. ][0-9]+)*(?![0-9])")
+    rf"(?P<date>(?<![{_PATH_DIGIT}])(?:19|20)[0-9]{{2}}([-_.])[0-9]{{2}}\2[0-9]{{2}}"
+    rf"(?:[ T_][0-9]{{2}}(?:[-_.:][0-9]{{2}}){{0,2}})?(?![{_PATH_DIGIT}]))"
+    rf"|(?<![{_PATH_DIGIT}])\+?[{_PATH_DIGIT}]+(?:[{_PATH_SEPARATOR}]{{1,3}}[{_PATH_DIGIT}]+)*"
+    rf"(?![{_PATH_DIGIT}])")
+_PATH_GROUPS = re.compile(rf"([^{_PATH_DIGIT}]+)")
 #: A number a folder or file may be named by has 7 digits or more (a Hive table partitioned by
 #: caller: ``calls/caller=15512345678/part-0.parquet``; 7 and 8 digits are whole numbers in some
 #: countries: Denmark, Singapore, Hong Kong).
 NUMBER_DIGITS_IN_PATH = 7
-
-
-def _numbers_in(text: str) -> list[re.Match]:
-    """The runs of digits in ``text`` that may be a number: :data:`NUMBER_DIGITS_IN_PATH`
-    digits or more, alone or in groups joined by separators, not a date with separators."""
-    return [m for m in _DIGITS_IN_PATH.finditer(text)
-            if m.group("date") is None and len(_digits(m.group(0))) >= NUMBER_DIGITS_IN_PATH]
-
-
-def _digits(text: str) -> str:
-    return re.sub(r"[^0-9]", "", text)
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 #: A Hive partition key whose value is a time (``dt=20160905``), not a number.
 _TIME_KEY = re.compile(r"(date|day|dt|ds|hour|hr|month|year|time|ts|pt)[A-Za-z_]*=$",
                        re.IGNORECASE)
 _HIVE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=$")
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"[^0-9]", "", text.translate(_FULL_WIDTH_DIGITS))
 
 
 def _reads_as_time(run: str) -> bool:
@@ -834,24 +880,46 @@ def _reads_as_time(run: str) -> bool:
         return False
 
 
-def _path_label(path: Path, base_dir: Path, key: str) -> str:
-    """``path`` as shown, each run of 7 or more digits below ``base_dir`` replaced by a short
-    keyed hash of it, the same in every run and batch (``[number 3f9c2e1a]``), but a date or
-    time (``cdr_20160905.csv``; as the value of a Hive key only when the key names a time,
-    ``dt=20160905``, never ``caller=20160905``)."""
-    where = path.relative_to(base_dir).as_posix() if path.is_relative_to(base_dir) else str(path)
+def _hide_numbers(where: str, hidden: Callable[[str], str]) -> str:
+    """``where`` with each number in it (:data:`NUMBER_DIGITS_IN_PATH` digits or more, alone or
+    in groups joined by separators) replaced by ``hidden(its digits)``, but a date or time
+    (``cdr_20160905.csv``, ``2016-09-05``; as the value of a Hive key only when the key names a
+    time, ``dt=20160905``, never ``caller=20160905``). A run that holds a date beside other
+    groups (``cdr_20160905_001``, ``13800000001_20160905``) is judged group by group."""
+
+    def one(run: str, before: str) -> str:
+        digits = _digits(run)
+        if len(digits) < NUMBER_DIGITS_IN_PATH:
+            return run
+        if _reads_as_time(digits) and (_HIVE_KEY.search(before) is None
+                                       or _TIME_KEY.search(before) is not None):
+            return run
+        return hidden(digits)
 
     def label(m: re.Match) -> str:
         run, before = m.group(0), where[:m.start()]
-        if m.group("date") is not None or len(_digits(run)) < NUMBER_DIGITS_IN_PATH:
+        if m.group("date") is not None:
             return run
-        hive = _HIVE_KEY.search(before) is not None
-        if _reads_as_time(_digits(run)) and (not hive or _TIME_KEY.search(before) is not None):
-            return run
-        # the digits alone: 138-0000-0001 and 13800000001 are one number, one label
-        return f"[number {pseudonym(key, 'number', _digits(run)) & 0xFFFFFFFF:08x}]"
+        parts = _PATH_GROUPS.split(run)  # digits, separators, digits, ...
+        if len(parts) > 1 and any(_reads_as_time(_digits(g)) for g in parts[::2]):
+            return "".join(one(g, before) if i % 2 == 0 else g for i, g in enumerate(parts))
+        return one(run, before)
 
-    shown = _DIGITS_IN_PATH.sub(label, where)
+    return _DIGITS_IN_PATH.sub(label, where)
+
+
+def _numbers_in(text: str) -> bool:
+    """Whether ``text`` holds a number :func:`_hide_numbers` would hide."""
+    return _hide_numbers(text, lambda digits: "\0") != text
+
+
+def _path_label(path: Path, base_dir: Path, key: str) -> str:
+    """``path`` as shown: each number below ``base_dir`` replaced by a short keyed hash of its
+    digits, the same in every run and batch (``[number 3f9c2e1a]``; ``138-0000-0001`` and
+    ``13800000001`` alike), dates and times kept (:func:`_hide_numbers`)."""
+    where = path.relative_to(base_dir).as_posix() if path.is_relative_to(base_dir) else str(path)
+    shown = _hide_numbers(
+        where, lambda digits: f"[number {pseudonym(key, 'number', digits) & 0xFFFFFFFF:08x}]")
     return str(base_dir / shown) if path.is_relative_to(base_dir) else shown
 
 
@@ -1557,7 +1625,8 @@ def canonical_identifier(text: str, name: str, contract: DataContract, p: _Param
     numbers = contract.numbers
     if name in NUMBER_COLUMNS:
         return (f"canonical_phone({text}, {p(numbers.country_code)}, "
-                f"{p(numbers.national_lengths)}, {p(numbers.trunk_prefixes)})")
+                f"{p(numbers.national_lengths)}, {p(numbers.trunk_prefixes)}, "
+                f"{p(numbers.area_code)}, {p(numbers.local_lengths)})")
     if name in CELL_COLUMNS:
         return f"canonical_cell({text}, {p(contract.cell_ids.strip_leading_zeros)})"
     return f"canonical_id({text})"
@@ -1752,9 +1821,11 @@ _NOT_DATA_SUFFIXES = (".bak", ".old", ".orig", ".tmp", ".temp", ".swp", ".md", "
 
 
 def _named_unless_a_number(path: Path, where: str | None) -> str:
-    """``path``, or ``where`` instead (a path pattern) when given and the name holds a number
-    (a party file's)."""
-    return str(path) if where is None or not _numbers_in(path.name) else where
+    """``path``, or, when it holds a number (a party file's, or its folder's), ``where`` (a path
+    pattern) if given, else ``path`` with each number written ``[number]``."""
+    if not _numbers_in(str(path)):
+        return str(path)
+    return where if where is not None else _hide_numbers(str(path), lambda digits: "[number]")
 
 
 def _refuse_stray_files(files: list[Path], table: str, where: str | None = None) -> None:

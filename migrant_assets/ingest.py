@@ -346,6 +346,8 @@ def land_calls(
     numbers = {"country_code": contract.numbers.country_code,
                "national_digits": contract.numbers.national_lengths,
                "trunk_prefixes": contract.numbers.trunk_prefixes,
+               "area_code": contract.numbers.area_code,
+               "local_digits": contract.numbers.local_lengths,
                "strip_cell_zeros": contract.cell_ids.strip_leading_zeros}
     # a one-file-per-party export: each file's party and label, once for every batch
     parties = party_files(contract, files) if src.party_from_file_name else None

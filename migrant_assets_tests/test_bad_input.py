@@ -193,6 +193,15 @@ CASES = [
     Case("trunk prefix with national digits", calls=[("0138-0000-0001", B, T + "11:00:00",
                                                       T + "11:01:00", "T1", "T2")],
          mapping={"numbers": {"trunk_prefix": "0", "national_digits": 11}}, check=_linked),
+    # a landline dialled without its area code (a local call) and with it: one number
+    Case("a local landline with and without its area code",
+         calls=[(A, "5555 1234", T + "11:00:00", T + "11:01:00", "T1", ""),
+                (A, "021-5555-1234", T + "12:00:00", T + "12:01:00", "T1", "")],
+         mapping={"numbers": {"country_code": "86", "national_digits": [10, 11],
+                              "trunk_prefix": "0", "area_code": "21", "local_digits": 8}},
+         check=lambda con: _is(con.execute(
+             "SELECT count(DISTINCT callee), count(*) FROM calls WHERE hour(start_ts) IN (11, 12)"
+         ).fetchone(), (1, 2))),
     Case("trunk prefix not digits", mapping={"numbers": {"trunk_prefix": "+0"}},
          error=(MappingError, "numbers.trunk_prefix must be digits")),
     Case("number padded with spaces", calls=[(f"  {A} ", f" {B}", T + "11:00:00",
@@ -215,7 +224,8 @@ CASES = [
     *(Case(f"caller {word!r} stands for no one", calls=[(word, B, T + "11:00:00",
                                                           T + "11:01:00", "", "T2")],
            quarantined=("landed_calls", "masked_number"))
-      for word in ("隐藏号码", "未知号码", "匿名", "-", "--", "***********", "00000000000")),
+      for word in ("隐藏号码", "未知号码", "匿名", "隐藏", "保密", "Unknown Caller", "-", "--",
+                   "***********", "XXXXXXXXXXX", "-1", "00000000000", "+86 00000000000")),
     # a spreadsheet's error value is no value whatever null_tokens says
     Case("caller #N/A with null tokens of its own", calls=[("#N/A", B, T + "11:00:00",
                                                              T + "11:01:00", "", "T2")],
@@ -224,10 +234,16 @@ CASES = [
          quarantined=("subscribers", "missing_id")),
     Case("owner id '-'", subs=[("13800000009", "-", "30", "M", "Anhui", "true", "")],
          quarantined=("subscribers", "masked_id")),
-    Case("a dataset's first id 0 is an id",  # not masked: zeros alone from two digits on
-         calls=[("0", B, T + "11:00:00", T + "11:01:00", "", "T2")],
-         check=lambda con: _is(con.execute(
-             "SELECT count(*) FROM calls WHERE hour(start_ts) = 11").fetchone()[0], 1)),
+    # not masked: a dataset's first id, plain or zero-padded (ten zeros or more stand for none)
+    *(Case(f"a dataset's first id {first} is an id",
+           calls=[(first, B, T + "11:00:00", T + "11:01:00", "", "T2")],
+           check=lambda con: _is(con.execute(
+               "SELECT count(*) FROM calls WHERE hour(start_ts) = 11").fetchone()[0], 1))
+      for first in ("0", "00000000")),
+    *(Case(f"caller {error} (a spreadsheet's error in another language)",
+           calls=[(error, B, T + "11:00:00", T + "11:01:00", "", "T2")],
+           quarantined=("landed_calls", "missing_id"))
+      for error in ("#NV", "#¡VALOR!", "Err:502", "#n/a")),
     # typed with a Chinese input method or a word processor: full-width parentheses and
     # hyphens, an en dash, a minus sign
     Case("number with full-width and typographic separators",
@@ -244,6 +260,16 @@ CASES = [
                ("13800000008", "340104198507082000", "30", "F", "Anhui", "true", "")],
          error=(MappingError, r"subscribers.owner_id: 2 of 2 identifiers of 16 digits or more "
                               r"end in the zeros a spreadsheet writes")),
+    Case("owner ids of 18 digits rounded, with commas between thousands",
+         subs=[("13800000009", '"310,115,199,003,121,000"', "30", "M", "Anhui", "true", ""),
+               ("13800000008", '"340,104,198,507,082,000"', "30", "F", "Anhui", "true", "")],
+         error=(MappingError, r"subscribers.owner_id: 2 of 2 identifiers")),
+    # an account number with a 00 line suffix: most end in one zero more than rounding gives
+    Case("owner ids of 16 digits ending in a suffix of zeros of their own",
+         subs=[("1380000000" + str(i), f"62{i}849046647280{0 if i % 2 else 1}00"[:14] + "00",
+                "30", "M", "Anhui", "true", "") for i in range(4, 10)],
+         check=lambda con: _is(con.execute(
+             "SELECT count(*) FROM subscribers").fetchone()[0], 8)),
     Case("an owner id of 18 digits ending in 000 beside others",  # chance: one in a thousand
          subs=[("13800000009", "310115199003121000", "30", "M", "Anhui", "true", ""),
                ("13800000008", "340104198507082417", "30", "F", "Anhui", "true", ""),
@@ -484,6 +510,9 @@ CASES = [
          error=(MappingError, r"time zone 'Etc/GMT\+8' is UTC-8 \(the Etc/GMT zones count")),
     Case("an Etc/GMT zone of the city", study={"city": {"timezone": "Etc/GMT-8"}},
          error=(ValidationError, r"'Etc/GMT-8' is UTC\+8")),
+    Case("a right/ zone of the calls",
+         mapping={"calls": {"timestamps": {"timezone": "right/Asia/Shanghai"}}},
+         error=(MappingError, r"'right/Asia/Shanghai' is a copy of the database's zone")),
     # %Z reads CST as America's Central time: a Chinese server's CST moved by 13 hours
     Case("a format reading a zone's abbreviation",
          mapping={"calls": {"timestamps": {"format": "%Y-%m-%d %H:%M:%S %Z"}}},
@@ -1500,6 +1529,16 @@ def test_a_file_that_is_not_what_its_name_says(name: str, content: str, message:
     ("calls 2016-09-05 3.csv", ["2016-09-05 3"], []),
     ("cdr_2016_09_05 10.30.csv", ["2016_09_05 10.30"], []),
     ("export v1.2.3 part 12.csv", ["v1.2.3 part 12"], []),
+    # typed with a Chinese input method or a word processor, or spaced out
+    ("客户 138－0000－0001 通话.csv", ["客户 ", " 通话.csv"], ["0001"]),
+    ("１３９０００００００３.csv", [], ["０００３"]),
+    ("139\u30000000\u30000005.csv", [], ["0005"]),
+    ("139 - 0000 - 0006.csv", [], ["0006"]),
+    ("139—0000—0002.csv", [], ["0002"]),
+    # a day file's date beside a part number or another date is kept; a number beside it not
+    ("cdr_20160905_001.csv", ["cdr_20160905_001.csv"], []),
+    ("cdr_20160905-20160911.csv", ["cdr_20160905-20160911.csv"], []),
+    ("13800000001_20160905.csv", ["_20160905.csv"], ["13800000001"]),
 ])
 def test_a_number_in_a_path_is_hidden_and_a_date_kept(path: str, kept: list, hidden: list,
                                                       tmp_path: Path) -> None:
@@ -1660,6 +1699,18 @@ def test_a_backup_or_a_note_beside_the_calls_files(tmp_path: Path,
     with pytest.raises(MappingError, match="not data by its name") as info:
         contract.files("calls")
     assert B not in str(info.value) and info.value.where == str(src / "cdr")
+
+    # named by a number without party_from_file_name (a glob), or in a folder named by one
+    (src / "cdr" / f"{B}.csv.bak").unlink()
+    for stray in (f"{B}.csv.bak", "138-0000-0002.md", f"{B}/notes.md"):
+        (src / "cdr" / stray).parent.mkdir(exist_ok=True)
+        (src / "cdr" / stray).write_text("x\n")
+        _remap(src, "calls", path="cdr/*")
+        with pytest.raises(MappingError, match="not data by its name") as info:
+            _ingest(study)
+        assert B not in str(info.value) and "0002" not in str(info.value), stray
+        assert "[number]" in info.value.where
+        (src / "cdr" / stray).unlink()
 
 
 def test_a_mapping_saved_in_another_encoding(tmp_path: Path,
@@ -2053,26 +2104,31 @@ def test_province_spellings(subs: list, province: str, problem: str | None, vari
 
 def test_an_owner_id_standing_for_no_owner_is_counted_by_owner_numbers(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Numbers exported with owner -1 (no registered owner) are one user: owner_numbers counts
-    the owners above thresholds.max_numbers_per_owner; -1 as a null token quarantines them."""
+    """Numbers exported with owner UNKNOWN (no registered owner) are one user: owner_numbers
+    counts the owners above thresholds.max_numbers_per_owner; UNKNOWN as a null token
+    quarantines them. An owner -1, a negative number, is no owner's id: masked_id."""
     from migrant_assets.ingest import owner_numbers
 
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
-    subs = [(f"1390000{i:04d}", "-1", "30", "M", "Anhui", "false", "") for i in range(4)]
+    subs = [(f"1390000{i:04d}", "UNKNOWN", "30", "M", "Anhui", "false", "") for i in range(4)]
     study, _ = _setup(tmp_path, Case("no owner", subs=subs,
                                      study={"thresholds": {"max_numbers_per_owner": 3}}))
     con, _ = _ingest(study)
     cfg = StudyConfig.load(study)
     assert owner_numbers(con, cfg) == {"users": 3, "owners_over": 1, "their_numbers": 4,
-                                       "most_numbers": 4}  # O1 (A and C), O2 and -1
+                                       "most_numbers": 4}  # O1 (A and C), O2 and UNKNOWN
     src = tmp_path / "operator"
     mapping = yaml.safe_load((src / "mapping.yaml").read_text())
-    mapping["null_tokens"] = ["", "-1"]
+    mapping["null_tokens"] = ["", "UNKNOWN"]
     (src / "mapping.yaml").write_text(yaml.safe_dump(mapping))
     con, stats = _ingest(study)
     assert owner_numbers(con, cfg) == {"users": 2, "owners_over": 0, "their_numbers": 0,
                                        "most_numbers": 2}
     assert stats["subscribers"].quarantined_by_reason == {"missing_id": 4}
+    subs_file = src / "subs.csv"
+    subs_file.write_text(subs_file.read_text().replace(",UNKNOWN,", ",-1,"))
+    con, stats = _ingest(study)
+    assert stats["subscribers"].quarantined_by_reason == {"masked_id": 4}
 
 
 @pytest.mark.parametrize("key", [KEY, *(f"another-key-{i}-with-32-bytes-at-the-very-least"
@@ -3322,9 +3378,41 @@ def test_canonical_phone_numbers(text: str, cc: str | None, digits: int | list[i
     con = duckdb.connect()
     run_sql(con, "ingest/canonical.sql")
     rule = Numbers(country_code=cc, national_digits=digits, trunk_prefix=trunk)
-    assert con.execute("SELECT canonical_phone(?, ?, ?, ?)",
+    assert con.execute("SELECT canonical_phone(?, ?, ?, ?, NULL, NULL)",
                        [text, cc, rule.national_lengths, rule.trunk_prefixes]
                        ).fetchone()[0] == number
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("5555 1234", "2155551234"),  # a local landline dialled without its area code
+    ("021-5555-1234", "2155551234"),
+    ("+86 21 5555 1234", "2155551234"),
+    ("13912345678", "13912345678"),  # a mobile: not the local length
+    ("95588", "95588"),  # a service number
+    ("0571 8888 1234", "57188881234"),  # another city's landline
+    ("05555123", "05555123"),  # a trunk 0 before 7 digits: neither national nor local
+])
+def test_a_local_number_gets_the_area_code(text: str, number: str) -> None:
+    """``numbers: {area_code: '21', local_digits: 8}`` puts 21 before a number of 8 digits
+    (docs/data_contract.md, "Identifiers"), so a landline is one number however it was dialled."""
+    con = duckdb.connect()
+    run_sql(con, "ingest/canonical.sql")
+    rule = Numbers(country_code="86", national_digits=[10, 11], trunk_prefix="0",
+                   area_code="21", local_digits=8)
+    assert con.execute("SELECT canonical_phone(?, ?, ?, ?, ?, ?)",
+                       [text, rule.country_code, rule.national_lengths, rule.trunk_prefixes,
+                        rule.area_code, rule.local_lengths]).fetchone()[0] == number
+
+
+@pytest.mark.parametrize(("rule", "message"), [
+    ({"area_code": "21"}, "area_code and numbers.local_digits go together"),
+    ({"area_code": "021", "local_digits": 8}, "without its trunk prefix"),
+    ({"area_code": "21", "local_digits": 7, "national_digits": [10, 11]},
+     r"before a number of local_digits \(7\) is not one of national_digits"),
+])
+def test_an_area_code_rule_that_cannot_hold_is_refused(rule: dict, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        Numbers(**rule)
 
 
 def test_ages_from_a_birth_year_or_date(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

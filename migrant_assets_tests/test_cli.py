@@ -138,15 +138,16 @@ def test_a_key_written_twice_is_refused_with_its_line(environment, capsys):
 
 
 def test_a_null_or_boolean_where_text_belongs_says_to_quote_it(tmp_path):
-    """YAML reads NULL and ~ as no value and on/off as booleans: the error says to quote them."""
+    """YAML reads NULL and ~ as no value, on/off as booleans and -1 as a number: the error says
+    to quote them."""
     mapping = tmp_path / "mapping.yaml"
-    mapping.write_text("null_tokens: ['', NULL, ~]\ncalls:\n  path: c.csv\n"
+    mapping.write_text("null_tokens: ['', NULL, ~, -1]\ncalls:\n  path: c.csv\n"
                        "  event_types: {call: [MOC, on]}\n")
     with pytest.raises(MappingError) as info:
         DataContract.load(mapping)
     message = str(info.value)
-    assert message.count("write it in quotes") == 3
-    for key in ("null_tokens.1", "null_tokens.2", "calls.event_types.call.1"):
+    assert message.count("write it in quotes") == 4
+    for key in ("null_tokens.1", "null_tokens.2", "null_tokens.3", "calls.event_types.call.1"):
         assert key in message
 
 

@@ -83,6 +83,8 @@ CREATE OR REPLACE TEMP MACRO strip_separators(t) AS list_transform(
         t, '０１２３４５６７８９＋（）－．‐‑‒–—―−', '0123456789+().--------'
     )], lambda x:
         CASE
+            -- a negative number (-1, a stand-in for no number) keeps its sign
+            WHEN regexp_full_match(x, '-[0-9]+([.][0-9]*)?') THEN x
             WHEN regexp_full_match(x, '[+]?[0-9]{1,3}(,[0-9]{3})+') THEN replace(x, ',', '')
             WHEN regexp_full_match(
                 x, '[(]?[+]?[0-9 \t\x{00A0}\x{2007}\x{2009}\x{202F}\x{3000}().-]*[0-9]'
@@ -155,8 +157,10 @@ CREATE OR REPLACE TEMP MACRO without_trunk(s, trunks, national_digits) AS list_t
 -- An identifier with digits hidden (138****1234, its last digits as x, an ID card
 -- 340104********1234): it stands for many people. Only digits, separators and mask characters
 -- make a masked one (a hashed id such as 'ab9xXk' is not one; an ID card's check digit X is a
--- single X). So does a stand-in for no identifier: zeros alone (00000000000; a single 0 may be
--- a dataset's first id) or no letter or digit at all (-, --, ***********).
+-- single X). So does a stand-in for no identifier: a mask alone (XXXXXXXXXXX, ***), text
+-- without a letter or digit (-, --), a negative number (-1), ten zeros or more, alone or after
+-- a country code (00000000000, +86 00000000000; a zero-padded dataset's first id 00000000 is
+-- an id).
 CREATE OR REPLACE TEMP MACRO masked(t) AS list_transform(
     [t], lambda x:
         (
@@ -164,7 +168,9 @@ CREATE OR REPLACE TEMP MACRO masked(t) AS list_transform(
             AND regexp_matches(x, '[*#?]|[xX]{2,}')
             AND regexp_matches(x, '[0-9]')
         )
-        OR regexp_full_match(x, '[+]?00+')
+        OR regexp_full_match(x, '[xX*#?]{3,}')
+        OR regexp_full_match(x, '-[0-9]+([.][0-9]*)?')
+        OR regexp_full_match(x, '0{10,}|[+][1-9][0-9]{0,2}0{7,}')
         OR NOT regexp_matches(x, '[\p{L}\p{N}]')
 )[1];
 
@@ -183,11 +189,29 @@ CREATE OR REPLACE TEMP MACRO uri_user(t) AS list_transform(
 -- Any identifier text as a canonical phone number (contract.canonical_identifier): the same
 -- form whatever the file stored it as (integer digits are left as they are by canonical_id).
 -- trunks: the mapping's trunk prefixes, longest first (contract.Numbers.trunk_prefixes).
-CREATE OR REPLACE TEMP MACRO canonical_phone(t, cc, national_digits, trunks) AS
+-- A local number dialled without its area code (a landline's 5555 1234 beside 021 5555 1234):
+-- with the mapping's area code (numbers.area_code, without its trunk prefix: '21') before it
+-- when it has digits only and one of the local lengths (numbers.local_digits); any other number
+-- as it is. area NULL: every number as it is.
+CREATE OR REPLACE TEMP MACRO with_area(s, area, local_digits) AS list_transform(
+    [s], lambda x:
+        CASE
+            WHEN area IS NOT NULL
+                AND regexp_full_match(x, '[1-9][0-9]*')
+                AND list_contains(CAST(local_digits AS INTEGER []), length(x))
+                THEN area || x
+            ELSE x
+        END
+)[1];
+
+CREATE OR REPLACE TEMP MACRO canonical_phone(t, cc, national_digits, trunks, area, local_digits)
+AS with_area(
     without_trunk(
         without_country(strip_separators(uri_user(canonical_id(t))), cc, national_digits, trunks),
         trunks, national_digits
-    );
+    ),
+    area, local_digits
+);
 
 -- A cell id: its canonical_id, then, with strip (the mapping's cell_ids.strip_leading_zeros),
 -- an id of runs of digits joined by spaces (LAC + CI) without the leading zeros of each run:

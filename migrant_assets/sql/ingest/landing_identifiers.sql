@@ -5,7 +5,9 @@
 CREATE OR REPLACE TEMP TABLE batch_numbers AS
 SELECT
     n.text,
-    canonical_phone(n.text, $country_code, $national_digits, $trunk_prefixes) AS number
+    canonical_phone(
+        n.text, $country_code, $national_digits, $trunk_prefixes, $area_code, $local_digits
+    ) AS number
 FROM (
     SELECT caller AS text FROM raw_calls
     UNION
@@ -36,10 +38,13 @@ SELECT
         'anonyme', 'prive', 'inconnu', 'unbekannt', 'anonym', 'unterdruckt', 'privat',
         'sconosciuto', 'riservato',
         'private number', 'unknown number', 'withheld number', 'number withheld', 'blocked',
-        'no caller id', 'no number', 'restricted number',
-        -- Chinese: unknown, unknown / hidden / anonymous / private number, no caller number
-        '未知', '未知号码', '隐藏号码', '号码隐藏', '来电隐藏', '匿名', '匿名号码', '匿名呼叫',
-        '私人号码', '保密号码', '无主叫号码', '无号码', '不显示号码', '未显示号码'
+        'no caller id', 'no number', 'restricted number', 'unknown caller', 'private caller',
+        'caller unknown', 'number unknown', 'no caller', 'restricted caller', 'hidden number',
+        -- Chinese: unknown, hidden, secret, not known, none, unknown / hidden / anonymous /
+        -- private number, no caller number
+        '未知', '隐藏', '保密', '不详', '无', '未知号码', '号码未知', '隐藏号码', '号码隐藏',
+        '来电隐藏', '匿名', '匿名号码', '匿名呼叫', '私人号码', '保密号码', '无主叫号码',
+        '无号码', '不显示号码', '未显示号码'
     ) AS masked,
     -- rounded: a number a spreadsheet wrote in scientific notation with fewer digits than it
     -- has (canonical.sql marks it '~'): it stands for many people too (rounded_id)
