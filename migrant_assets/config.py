@@ -171,6 +171,16 @@ ZONE_FIX = ("use the IANA name of the place's zone, such as 'Asia/Shanghai' (UTC
 _INVERTED_SIGN = re.compile(r"(?i)etc/gmt([+-])([0-9]{1,2})")
 
 
+@functools.cache
+def _duckdb_zones() -> frozenset[str]:
+    """The time zones DuckDB converts with (ICU's), which every SQL step uses."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        return frozenset(n for (n,) in con.execute(
+            "SELECT name FROM pg_timezone_names()").fetchall())
+
+
 def zone_info(name: str) -> ZoneInfo:
     """The time zone ``name``; a ValueError saying so when it does not exist, or when it is one
     of the ``Etc/GMT±N`` zones, whose sign is POSIX's (``Etc/GMT+8`` is UTC-8): a user who
@@ -187,6 +197,8 @@ def zone_info(name: str) -> ZoneInfo:
             f"time zone {name!r} is {means} (the Etc/GMT zones count their sign the other way "
             f"round): {ZONE_FIX}")
     try:
+        if name not in _duckdb_zones():  # Python also reads the machine's files (localtime)
+            raise ZoneInfoNotFoundError(name)
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown time zone {name!r}: {ZONE_FIX}") from None

@@ -117,16 +117,6 @@ DEFAULT_NULL_TOKENS = ("", "NULL", "null", "Null", "N/A", "n/a", "NA", "\\N", "N
                        "N/D", "n/d", "S/D", "s/d",  # no disponible, sin dato (es, pt)
                        "(空白)", "(blank)")  # a pivot table's label of an empty value
 
-#: A spreadsheet's error values: no value, in every column, whatever ``null_tokens`` says (an
-#: owner id ``#N/A`` is no owner, never one owner of every such row).
-SPREADSHEET_ERRORS = ("#N/A", "#n/a", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?",
-                      "#NULL!", "#N/A N/A", "#SPILL!", "#CALC!", "#GETTING_DATA",
-                      # German, Spanish, Portuguese, French, Italian Excel; LibreOffice
-                      "#NV", "#WERT!", "#BEZUG!", "#ZAHL!", "#N/D", "#¡VALOR!", "#VALOR!",
-                      "#¡REF!", "#NÚM!", "#¿NOMBRE?", "#NOMBRE?",
-                      "#NULO!", "#VALEUR!", "#NOM?", "#NUL!", "#VALORE!", "#RIF!",
-                      *(f"Err:{code}" for code in range(501, 540)))
-
 #: read_csv options a mapping may set (anything else is refused), with their value types.
 CSV_OPTIONS: dict[str, type] = {
     "delim": str, "sep": str, "quote": str, "escape": str, "header": bool, "skip": int,
@@ -265,6 +255,11 @@ class Directions(_Model):
         return self
 
 
+def _lengths_of(v: int | list[int] | None) -> list[int]:
+    """A length or a list of lengths of a numbers rule, as a list."""
+    return [] if v is None else [v] if isinstance(v, int) else list(v)
+
+
 class Numbers(_Model):
     """Phone-number canonical form: separators (space, ``-``, ``(``, ``)``, ``.``) removed from
     numbers written with digits only, float-encoded integers (``1.39e10``, ``139…0.0``) written
@@ -275,9 +270,10 @@ class Numbers(_Model):
     number in the files (Mexico's ``044``, ``045`` and ``01``, and the mobile ``1`` of
     ``+52 1 55…``), the longest that fits removed; a bare country code is then also removed
     before a listed prefix and ``national_digits`` digits (``52 1 55…``). ``area_code`` with
-    ``local_digits``: a number of that many digits, dialled without its area code (a local
-    landline), gets the area code before it (``5555 1234`` with ``21`` is ``2155551234``, as
-    ``021 5555 1234`` reads)."""
+    ``local_digits`` (with ``national_digits`` and ``trunk_prefix``): a number written with that
+    many digits, starting with 2 to 9, dialled without its area code (a local landline), gets
+    the area code before it (``5555 1234`` with ``21`` is ``2155551234``, as ``021 5555 1234``
+    reads)."""
 
     country_code: str | None = None
     # the national number's length, or its lengths (China: landlines 10 digits, mobiles 11)
@@ -288,24 +284,17 @@ class Numbers(_Model):
     area_code: str | None = None
     local_digits: int | list[int] | None = None
 
-    @field_validator("national_digits")
+    @field_validator("national_digits", "local_digits")
     @classmethod
-    def _lengths(cls, v: int | list[int] | None) -> int | list[int] | None:
-        for n in ([] if v is None else [v] if isinstance(v, int) else v):
-            if not 4 <= n <= 15:
-                raise ValueError("numbers.national_digits must be between 4 and 15 digits")
+    def _lengths(cls, v: int | list[int] | None,
+                 info: ValidationInfo) -> int | list[int] | None:
+        most = {"national_digits": 15, "local_digits": 10}[info.field_name]
+        for n in _lengths_of(v):
+            if not 4 <= n <= most:
+                raise ValueError(f"numbers.{info.field_name} must be between 4 and {most} "
+                                 "digits")
         if isinstance(v, list) and not v:
-            raise ValueError("numbers.national_digits lists no length: leave it out instead")
-        return v
-
-    @field_validator("local_digits")
-    @classmethod
-    def _local_lengths(cls, v: int | list[int] | None) -> int | list[int] | None:
-        for n in ([] if v is None else [v] if isinstance(v, int) else v):
-            if not 4 <= n <= 10:
-                raise ValueError("numbers.local_digits must be between 4 and 10 digits")
-        if isinstance(v, list) and not v:
-            raise ValueError("numbers.local_digits lists no length: leave it out instead")
+            raise ValueError(f"numbers.{info.field_name} lists no length: leave it out instead")
         return v
 
     @field_validator("country_code", "trunk_prefix", "area_code")
@@ -329,10 +318,13 @@ class Numbers(_Model):
 
     @model_validator(mode="after")
     def _listed_prefixes_need_digits(self) -> Numbers:
-        if (self.area_code is None) != (self.local_digits is None):
-            raise ValueError("numbers.area_code and numbers.local_digits go together: the area "
-                             "code is put before a number of the local length, e.g. "
-                             "{area_code: '21', local_digits: 8}")
+        if (self.area_code is None) != (self.local_digits is None) or (
+                self.area_code is not None and not (self.trunk_prefix and self.national_digits)):
+            raise ValueError("numbers.area_code goes with local_digits, national_digits and "
+                             "trunk_prefix: the area code is put before a number of the local "
+                             "length, as the trunk prefix is removed before one of the national "
+                             "length, e.g. {national_digits: [10, 11], trunk_prefix: '0', "
+                             "area_code: '21', local_digits: 8}")
         wrong = [n for n in self.local_lengths if self.national_lengths and self.area_code
                  and len(self.area_code) + n not in self.national_lengths]
         if wrong:
@@ -348,14 +340,12 @@ class Numbers(_Model):
     @property
     def national_lengths(self) -> list[int]:
         """The national numbers' lengths (empty when not set), what canonical.sql compares."""
-        v = self.national_digits
-        return [] if v is None else [v] if isinstance(v, int) else sorted(set(v))
+        return sorted(set(_lengths_of(self.national_digits)))
 
     @property
     def local_lengths(self) -> list[int]:
         """The lengths of a local number without its area code (empty when not set)."""
-        v = self.local_digits
-        return [] if v is None else [v] if isinstance(v, int) else sorted(set(v))
+        return sorted(set(_lengths_of(self.local_digits)))
 
     @property
     def trunk_prefixes(self) -> list[str]:
@@ -836,19 +826,21 @@ def party_files(contract: DataContract, files: list[Path]) -> dict[str, tuple[st
     return out
 
 
-#: Digits of a path, ASCII or full-width (a name typed with a Chinese input method).
-_PATH_DIGIT = "0-9\uff10-\uff19"
-#: What may join a number's groups in a path: ASCII and full-width dashes, dots, parentheses and
-#: spaces, a word processor's hyphens and dashes (U+2010..U+2015, the minus U+2212), no-break,
-#: thin and ideographic spaces.
-_PATH_SEPARATOR = ("\\-_. ()\u00a0\u2007\u2009\u202f\u3000\uff0d\uff0e\uff08\uff09"
-                   "\u2010-\u2015\u2212")
+#: Digits of a path: any script's decimal digits (ASCII, full-width as a Chinese input method
+#: types them, Arabic-Indic, Devanagari...).
+_PATH_DIGIT = "\\d"
+#: What may join a number's groups in a path: ASCII and full-width dashes, dots, commas,
+#: parentheses, slashes and spaces, a middle dot, a word processor's hyphens and dashes
+#: (U+2010..U+2015, the minus U+2212), no-break, thin and ideographic spaces.
+_PATH_SEPARATOR = ("\\-_. (),\u00b7\u00a0\u2007\u2009\u202f\u3000\uff0d\uff0e\uff08"
+                   "\uff09\uff0c\uff0f\u2010-\u2015\u2212")
 #: Digits in a path, alone or in groups joined by up to three separators (``138-0000-0001``,
 #: ``139_0000_0009``, ``(021) 5555 1234``, ``139 - 0000 - 0006``, ``１３８－００００``); a date
-#: written with its separators (``2016-09-05``, ``2016_09_05 10.30``) is matched whole as
-#: ``date``, so that its digits never join a number's.
+#: written with its separators (``2016-09-05``, ``2016_09_05 10.30``, ``05.09.2016``,
+#: ``09-05-2016``) is matched whole as ``date``, so that its digits never join a number's.
 _DIGITS_IN_PATH = re.compile(
-    rf"(?P<date>(?<![{_PATH_DIGIT}])(?:19|20)[0-9]{{2}}([-_.])[0-9]{{2}}\2[0-9]{{2}}"
+    rf"(?P<date>(?<![{_PATH_DIGIT}])(?:(?:19|20)[0-9]{{2}}(?P<ymd>[-_.])[0-9]{{2}}(?P=ymd)"
+    rf"[0-9]{{2}}|[0-3]?[0-9](?P<dmy>[-_.])[0-3]?[0-9](?P=dmy)(?:19|20)[0-9]{{2}})"
     rf"(?:[ T_][0-9]{{2}}(?:[-_.:][0-9]{{2}}){{0,2}})?(?![{_PATH_DIGIT}]))"
     rf"|(?<![{_PATH_DIGIT}])\+?[{_PATH_DIGIT}]+(?:[{_PATH_SEPARATOR}]{{1,3}}[{_PATH_DIGIT}]+)*"
     rf"(?![{_PATH_DIGIT}])")
@@ -857,7 +849,6 @@ _PATH_GROUPS = re.compile(rf"([^{_PATH_DIGIT}]+)")
 #: caller: ``calls/caller=15512345678/part-0.parquet``; 7 and 8 digits are whole numbers in some
 #: countries: Denmark, Singapore, Hong Kong).
 NUMBER_DIGITS_IN_PATH = 7
-_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 #: A Hive partition key whose value is a time (``dt=20160905``), not a number.
 _TIME_KEY = re.compile(r"(date|day|dt|ds|hour|hr|month|year|time|ts|pt)[A-Za-z_]*=$",
                        re.IGNORECASE)
@@ -865,19 +856,23 @@ _HIVE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=$")
 
 
 def _digits(text: str) -> str:
-    return re.sub(r"[^0-9]", "", text.translate(_FULL_WIDTH_DIGITS))
+    """The decimal digits of ``text``, of any script, as ASCII digits."""
+    return "".join(str(unicodedata.decimal(c)) for c in text if c.isdecimal())
 
 
 def _reads_as_time(run: str) -> bool:
     """Whether 8, 10, 12 or 14 digits read as a date or time (``20160901``, ``2016090108``,
     ``201609010830``, ``20160901083000``) of the years 1900 to 2199."""
-    form = {8: "%Y%m%d", 10: "%Y%m%d%H", 12: "%Y%m%d%H%M", 14: "%Y%m%d%H%M%S"}.get(len(run))
-    if form is None:
-        return False
-    try:
-        return 1900 < datetime.strptime(run, form).year < 2200
-    except ValueError:
-        return False
+    # not 05092016: a day first is as likely a number (Denmark's have 8 digits) as a date
+    forms = {8: ("%Y%m%d",), 10: ("%Y%m%d%H",), 12: ("%Y%m%d%H%M",),
+             14: ("%Y%m%d%H%M%S",)}.get(len(run), ())
+    for form in forms:
+        try:
+            if 1900 < datetime.strptime(run, form).year < 2200:
+                return True
+        except ValueError:
+            pass
+    return False
 
 
 def _hide_numbers(where: str, hidden: Callable[[str], str]) -> str:
@@ -901,8 +896,14 @@ def _hide_numbers(where: str, hidden: Callable[[str], str]) -> str:
         if m.group("date") is not None:
             return run
         parts = _PATH_GROUPS.split(run)  # digits, separators, digits, ...
-        if len(parts) > 1 and any(_reads_as_time(_digits(g)) for g in parts[::2]):
-            return "".join(one(g, before) if i % 2 == 0 else g for i, g in enumerate(parts))
+        times = [g for g in parts[::2] if _reads_as_time(_digits(g))]
+        if len(parts) > 1 and times:
+            # the other groups together (138-0000-0001_20160905): a number, or a part number
+            others = _digits("".join(g for g in parts[::2] if g not in times))
+            if len(others) < NUMBER_DIGITS_IN_PATH:
+                return "".join(one(g, before) if i % 2 == 0 else g
+                               for i, g in enumerate(parts))
+            return "_".join([hidden(others), *times])
         return one(run, before)
 
     return _DIGITS_IN_PATH.sub(label, where)
@@ -930,8 +931,16 @@ def file_labels(contract: DataContract, table: str, files: list[Path],
     a number in it replaced by :func:`_path_label`), or, in a one-file-per-party export, its
     label (``parties``, or :func:`party_files` of ``files``)."""
     if table != "calls" or not contract.calls.party_from_file_name:
-        return {str(f): str(f) if key is None else _path_label(f, contract.base_dir, key)
-                for f in files}
+        labels = {str(f): str(f) if key is None else _path_label(f, contract.base_dir, key)
+                  for f in files}
+        # two paths of one label (138-0000-0001.csv and 13800000001.csv) stay two files
+        shared: dict[str, list[str]] = {}
+        for path, label in labels.items():
+            shared.setdefault(label, []).append(path)
+        for label, paths in shared.items():
+            for i, path in enumerate(sorted(paths) if len(paths) > 1 else []):
+                labels[path] = f"{label} [file {i + 1} of {len(paths)} so named]"
+        return labels
     parties = parties if parties is not None else party_files(contract, files)
     return {str(f): parties[str(f)][1] if str(f) in parties else "[a calls file]"
             for f in files}
@@ -1551,14 +1560,17 @@ def _text(expr: str, p: _Params, tokens: str, unwrap: bool = False) -> str:
     NULL)."""
     t = f"trim(CAST({expr} AS VARCHAR))"
     if not unwrap:
-        return f"CASE WHEN list_contains({tokens}, {t}) THEN NULL ELSE {t} END"
+        return (f"CASE WHEN list_contains({tokens}, {t}) OR spreadsheet_error({t}) THEN NULL "
+                f"ELSE {t} END")
     # unwrapped only where a spreadsheet could have wrapped it: list_contains evaluates its
     # needle once per token, and unwrapping every text there made the landing 1.8x slower
     # (benchmarks/ingest.py)
     u = f"unwrapped({t})"
     return (f"CASE WHEN starts_with({t}, '=') OR starts_with({t}, '''') THEN "
-            f"CASE WHEN {u} = '' OR list_contains({tokens}, {u}) THEN NULL ELSE {u} END "
-            f"WHEN {t} = '' OR list_contains({tokens}, {t}) THEN NULL ELSE {t} END")
+            f"CASE WHEN {u} = '' OR list_contains({tokens}, {u}) OR spreadsheet_error({u}) "
+            f"THEN NULL ELSE {u} END "
+            f"WHEN {t} = '' OR list_contains({tokens}, {t}) OR spreadsheet_error({t}) "
+            f"THEN NULL ELSE {t} END")
 
 
 def _identifier_text(expr: str, dtype: str, p: _Params, tokens: str,
@@ -1985,8 +1997,7 @@ def _read_table(
                            "{birth_year: birth_year}")
     cols: list[str] = []
     for name in CONTRACT_COLUMNS[table]:
-        listed = [*contract.null_tokens, *src.null_tokens.get(name, ()),
-                  *SPREADSHEET_ERRORS]
+        listed = [*contract.null_tokens, *src.null_tokens.get(name, ())]
         tokens, numbers = p(listed), number_tokens(listed, p)
         if table == "calls" and name in (*PARTY_COLUMNS, "direction") \
                 and src.directions is None:  # read only for a per-party export
@@ -2147,7 +2158,7 @@ def _read_table(
     if fmt == "csv" and uses_duration and not {"thousands", "decimal_separator"} & set(src.csv):
         _refuse_dotted_thousands(con, names)
     if table == "subscribers":
-        _refuse_rounded_long_ids(con, table, names)
+        _refuse_rounded_owner_ids(con, names)
     rows = con.execute(f"SELECT count(*) FROM raw_{table}").fetchone()[0]
     return RawRead(f"raw_{table}", rows, rejected, [str(f) for f in files], uses_duration)
 
@@ -2169,34 +2180,26 @@ def _refuse_dotted_thousands(con: duckdb.DuckDBPyConnection, names: dict[str, st
             "{decimal_separator: '.'} for seconds with their milliseconds")
 
 
-#: Columns whose identifiers may be long enough for a spreadsheet to round (an ID card's 18
-#: digits as the owner): a phone number has 15 digits at most, which a spreadsheet keeps.
-LONG_ID_COLUMNS = {"subscribers": ("owner_id", "number")}
-
-
-def _refuse_rounded_long_ids(con: duckdb.DuckDBPyConnection, table: str,
-                             names: dict[str, str]) -> None:
-    """Identifiers of 16 digits or more that end, half of them or more, in the zeros a
-    spreadsheet writes after 15 significant digits (``sql/ingest/rounded_long_ids.sql``) are an
-    error naming the file and column: different people would share an id."""
-    present = {c for (c,) in con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE table_name = $t",
-        {"t": f"raw_{table}"}).fetchall()}
-    for column in LONG_ID_COLUMNS.get(table, ()):
-        if column not in present:
-            continue
-        found = run_sql(con, "ingest/rounded_long_ids.sql",
-                        identifiers={"raw": f"raw_{table}", "col": column}).fetchone()
-        if found is not None:
-            file, long_ids, rounded_ids = found
-            raise MappingError(
-                f"{table}.{column}: {rounded_ids:,} of {long_ids:,} identifiers of 16 digits or "
-                "more end in the zeros a spreadsheet writes after 15 significant digits (an "
-                "18-digit ID card number saved with 000 as its last digits): people of one "
-                "place born on one day would share an id", names.get(file, file),
-                f"export {column} as text, never through a spreadsheet's number format (in Excel, "
-                "format the column as Text before the data is pasted or imported), or map the "
-                "system's own key instead")
+def _refuse_rounded_owner_ids(con: duckdb.DuckDBPyConnection, names: dict[str, str]) -> None:
+    """Owner ids of 16 digits or more that end in the zeros a spreadsheet writes after 15
+    significant digits, some of them shared by numbers whose sex or age differ (``sql/ingest/
+    rounded_owner_ids.sql``), are an error naming the first such file: different people share
+    an id. A phone number has 15 digits at most, which a spreadsheet keeps."""
+    if not con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = "
+                       "'raw_subscribers' AND column_name = 'owner_id'").fetchone()[0]:
+        return
+    found = run_sql(con, "ingest/rounded_owner_ids.sql").fetchone()
+    if found is not None:
+        file, long_ids, rounded_ids, shared_ids = found
+        raise MappingError(
+            f"subscribers.owner_id: {rounded_ids:,} of {long_ids:,} identifiers of 16 digits or "
+            "more end in the zeros a spreadsheet writes after 15 significant digits (an "
+            "18-digit ID card number saved with 000 as its last digits), and "
+            f"{shared_ids:,} of them are each held by numbers of people of another sex or age: "
+            "people of one place born on one day would be one user", names.get(file, file),
+            "export owner_id as text, never through a spreadsheet's number format (in Excel, "
+            "format the column as Text before the data is pasted or imported), or map the "
+            "system's own key instead")
 
 
 def _text_head(f: Path, con: duckdb.DuckDBPyConnection | None = None) -> bytes:

@@ -225,7 +225,8 @@ CASES = [
                                                           T + "11:01:00", "", "T2")],
            quarantined=("landed_calls", "masked_number"))
       for word in ("隐藏号码", "未知号码", "匿名", "隐藏", "保密", "Unknown Caller", "-", "--",
-                   "***********", "XXXXXXXXXXX", "-1", "00000000000", "+86 00000000000")),
+                   "***********", "XXXXXXXXXXX", "-1", "(-1)", "-99999", "00000000000",
+                   "+86 00000000000", "anonymous@anonymous.invalid")),
     # a spreadsheet's error value is no value whatever null_tokens says
     Case("caller #N/A with null tokens of its own", calls=[("#N/A", B, T + "11:00:00",
                                                              T + "11:01:00", "", "T2")],
@@ -243,7 +244,29 @@ CASES = [
     *(Case(f"caller {error} (a spreadsheet's error in another language)",
            calls=[(error, B, T + "11:00:00", T + "11:01:00", "", "T2")],
            quarantined=("landed_calls", "missing_id"))
-      for error in ("#NV", "#¡VALOR!", "Err:502", "#n/a")),
+      for error in ("#NV", "#¡VALOR!", "Err:502", "#n/a", "#N/B", "#Н/Д", "#SAKNAS!",
+                    "#NOMBRE!")),
+    # a signed 64-bit hash (Spark's hash(), Java's hashCode) is an id, not a stand-in
+    Case("a caller pseudonymised as a negative hash",
+         calls=[("-4096721385", B, T + "11:00:00", T + "11:01:00", "", "T2"),
+                ("-4096721385", A, T + "12:00:00", T + "12:01:00", "", "T1")],
+         check=lambda con: _is(con.execute(
+             "SELECT count(DISTINCT caller), count(*) FROM calls WHERE hour(start_ts) IN (11, 12)"
+         ).fetchone(), (1, 2))),
+    # ids that start with #, which no spreadsheet error is: read as ids
+    Case("an owner id and a cell id starting with #",
+         subs=[("13800000009", "#C1001", "30", "M", "Anhui", "true", "")],
+         cells=[("#3G-A12", "31.25", "121.45")],
+         check=lambda con: (_is(_sub(con, "#C1001", "age"), 30), _is(con.execute(
+             "SELECT count(*) FROM cells WHERE cell_id = '#3G-A12'").fetchone()[0], 1))),
+    Case("numbers in Bengali and Thai digits",
+         calls=[("\u09e7\u09e9\u09ee\u09e6\u09e6\u09e6\u09e6\u09e6\u09e6\u09e6\u09e7",
+                 "\u0e51\u0e53\u0e58\u0e50\u0e50\u0e50\u0e50\u0e50\u0e50\u0e50\u0e52",
+                 T + "11:00:00", T + "11:01:00", "T1", "T2")], check=_linked),
+    Case("numbers in Arabic-Indic and Devanagari digits",
+         calls=[("\u0661\u0663\u0668\u0660\u0660\u0660\u0660\u0660\u0660\u0660\u0661",
+                 "\u0967\u0969\u096e\u0966\u0966\u0966\u0966\u0966\u0966\u0966\u0968",
+                 T + "11:00:00", T + "11:01:00", "T1", "T2")], check=_linked),
     # typed with a Chinese input method or a word processor: full-width parentheses and
     # hyphens, an en dash, a minus sign
     Case("number with full-width and typographic separators",
@@ -255,15 +278,34 @@ CASES = [
              "SELECT DISTINCT caller, callee FROM calls WHERE hour(start_ts) IN (11, 12)"
          ).fetchall(), [(_uid("O1"), _uid("O2"))])),
     # 18-digit ID cards as owners, saved by a spreadsheet: 15 digits kept, then zeros
+    # ... two people of one place born on one day then share an id
     Case("owner ids of 18 digits rounded by a spreadsheet",
          subs=[("13800000009", "310115199003121000", "30", "M", "Anhui", "true", ""),
+               ("13800000007", "310115199003121000", "30", "F", "Anhui", "true", ""),
                ("13800000008", "340104198507082000", "30", "F", "Anhui", "true", "")],
          error=(MappingError, r"subscribers.owner_id: 2 of 2 identifiers of 16 digits or more "
-                              r"end in the zeros a spreadsheet writes")),
-    Case("owner ids of 18 digits rounded, with commas between thousands",
-         subs=[("13800000009", '"310,115,199,003,121,000"', "30", "M", "Anhui", "true", ""),
-               ("13800000008", '"340,104,198,507,082,000"', "30", "F", "Anhui", "true", "")],
-         error=(MappingError, r"subscribers.owner_id: 2 of 2 identifiers")),
+                              r"end in the zeros a spreadsheet writes .* and 1 of them")),
+    *(Case(f"owner ids of 18 digits rounded, in groups of three ({sep!r})",
+           subs=[("13800000009", f'"310{sep}115{sep}199{sep}003{sep}121{sep}000"', "30", "M",
+                  "Anhui", "true", ""),
+                 ("13800000007", f'"310{sep}115{sep}199{sep}003{sep}121{sep}000"', "30", "F",
+                  "Anhui", "true", ""),
+                 ("13800000008", f'"340{sep}104{sep}198{sep}507{sep}082{sep}000"', "30", "F",
+                  "Anhui", "true", "")],
+           error=(MappingError, r"subscribers.owner_id: 2 of 2 identifiers"))
+      for sep in (",", " ", ".", "'", "\u00a0", "\u2019", "\u2009")),
+    # one owner's two numbers under a key ending in 0 (an account and its line): they agree
+    Case("owner ids of 16 digits ending in 0, one owner's two numbers",
+         subs=[(f"1380000000{i}", f"31011519900312{i}0", "30", "M", "Anhui", "true", "")
+               for i in range(4, 10)] + [("13900000009", "3101151990031290", "30", "M",
+                                          "Anhui", "true", "")],
+         check=lambda con: _is(con.execute(
+             "SELECT max(n_numbers) FROM subscribers").fetchone()[0], 2)),
+    # rounded, but no two numbers share one: nobody is merged
+    Case("owner ids of 18 digits ending in 000, each held by one number",
+         subs=[("13800000009", "310115199003121000", "30", "M", "Anhui", "true", ""),
+               ("13800000008", "340104198507082000", "30", "F", "Anhui", "true", "")],
+         check=lambda con: _is(_sub(con, "310115199003121000", "age"), 30)),
     # an account number with a 00 line suffix: most end in one zero more than rounding gives
     Case("owner ids of 16 digits ending in a suffix of zeros of their own",
          subs=[("1380000000" + str(i), f"62{i}849046647280{0 if i % 2 else 1}00"[:14] + "00",
@@ -510,6 +552,9 @@ CASES = [
          error=(MappingError, r"time zone 'Etc/GMT\+8' is UTC-8 \(the Etc/GMT zones count")),
     Case("an Etc/GMT zone of the city", study={"city": {"timezone": "Etc/GMT-8"}},
          error=(ValidationError, r"'Etc/GMT-8' is UTC\+8")),
+    Case("the machine's zone 'localtime'",  # Python reads it, DuckDB does not know it
+         mapping={"calls": {"timestamps": {"timezone": "localtime"}}},
+         error=(MappingError, r"unknown time zone 'localtime'")),
     Case("a right/ zone of the calls",
          mapping={"calls": {"timestamps": {"timezone": "right/Asia/Shanghai"}}},
          error=(MappingError, r"'right/Asia/Shanghai' is a copy of the database's zone")),
@@ -1539,6 +1584,16 @@ def test_a_file_that_is_not_what_its_name_says(name: str, content: str, message:
     ("cdr_20160905_001.csv", ["cdr_20160905_001.csv"], []),
     ("cdr_20160905-20160911.csv", ["cdr_20160905-20160911.csv"], []),
     ("13800000001_20160905.csv", ["_20160905.csv"], ["13800000001"]),
+    ("138-0000-0001_20160905.csv", ["_20160905.csv"], ["0001"]),
+    ("139 1234 5678 20160905.csv", ["20160905.csv"], ["5678"]),
+    ("calls_05-09-2016.csv", ["calls_05-09-2016.csv"], []),  # a day first, with separators
+    ("calls_09.05.2016.csv", ["calls_09.05.2016.csv"], []),
+    # other scripts' digits, and a comma, middle dot or full-width slash between groups
+    ("عميل ٠١٠٠١٢٣٤٥٦٧.csv", ["عميل "], ["٤٥٦٧"]),
+    ("ग्राहक १३८००००००१.csv", [], ["००१"]),
+    ("138,0000,0001.csv", [], ["0001"]),
+    ("138·0000·0001.csv", [], ["0001"]),
+    ("138／0000／0001.csv", [], ["0001"]),
 ])
 def test_a_number_in_a_path_is_hidden_and_a_date_kept(path: str, kept: list, hidden: list,
                                                       tmp_path: Path) -> None:
@@ -1554,13 +1609,18 @@ def test_a_number_in_a_path_is_hidden_and_a_date_kept(path: str, kept: list, hid
 
 
 def test_a_number_with_separators_in_a_path_has_the_label_of_its_digits(tmp_path: Path) -> None:
-    """138-0000-0001 in one file's name and 13800000001 in another's are one number, one label."""
-    from migrant_assets.contract import _path_label
+    """138-0000-0001 in one file's name and 13800000001 in another's are one number, one label;
+    read together, the two files are still two files, each labelled apart."""
+    from migrant_assets.contract import _path_label, file_labels
 
     dashed = _path_label(tmp_path / "138-0000-0001.csv", tmp_path, KEY)
     plain = _path_label(tmp_path / "13800000001.csv", tmp_path, KEY)
     assert dashed == plain == str(
         tmp_path / f"[number {pseudonym(KEY, 'number', A) & 0xFFFFFFFF:08x}].csv")
+    files = [tmp_path / "138-0000-0001.csv", tmp_path / "13800000001.csv"]
+    labels = file_labels(DataContract.synthetic(tmp_path), "calls", files, key=KEY)
+    assert sorted(labels.values()) == [f"{plain} [file 1 of 2 so named]",
+                                       f"{plain} [file 2 of 2 so named]"]
 
 
 def test_a_table_partitioned_by_number_never_shows_it(tmp_path: Path,
@@ -3391,6 +3451,8 @@ def test_canonical_phone_numbers(text: str, cc: str | None, digits: int | list[i
     ("95588", "95588"),  # a service number
     ("0571 8888 1234", "57188881234"),  # another city's landline
     ("05555123", "05555123"),  # a trunk 0 before 7 digits: neither national nor local
+    ("1010 1234", "10101234"),  # 8 digits starting with 1: no local landline
+    ("+86 5555 1234", "55551234"),  # written with a country code: not dialled locally
 ])
 def test_a_local_number_gets_the_area_code(text: str, number: str) -> None:
     """``numbers: {area_code: '21', local_digits: 8}`` puts 21 before a number of 8 digits
@@ -3405,9 +3467,12 @@ def test_a_local_number_gets_the_area_code(text: str, number: str) -> None:
 
 
 @pytest.mark.parametrize(("rule", "message"), [
-    ({"area_code": "21"}, "area_code and numbers.local_digits go together"),
-    ({"area_code": "021", "local_digits": 8}, "without its trunk prefix"),
-    ({"area_code": "21", "local_digits": 7, "national_digits": [10, 11]},
+    ({"area_code": "21"}, "area_code goes with local_digits, national_digits and"),
+    ({"area_code": "21", "local_digits": 8, "national_digits": [10, 11]},
+     "area_code goes with local_digits, national_digits and trunk_prefix"),
+    ({"area_code": "021", "local_digits": 8, "national_digits": [10, 11], "trunk_prefix": "0"},
+     "without its trunk prefix"),
+    ({"area_code": "21", "local_digits": 7, "national_digits": [10, 11], "trunk_prefix": "0"},
      r"before a number of local_digits \(7\) is not one of national_digits"),
 ])
 def test_an_area_code_rule_that_cannot_hold_is_refused(rule: dict, message: str) -> None:

@@ -16,6 +16,8 @@ import dagster as dg
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import yaml
 from sklearn.calibration import CalibratedClassifierCV
@@ -280,7 +282,9 @@ def test_sensor_drops_day_files_one_by_one_into_daily_risk_partitions(tiny: dict
     """Trained on the `tiny` city's month, scoring another city as its day files land: each
     dropped file gives one run request (key: day and content hash), the run of that day gives
     one `departure_risk` partition whose k is each migrant's days since her first call; a file
-    seen before requests nothing, and re-running a day leaves the same rows."""
+    seen before requests nothing, and re-running a day leaves the same rows. A day's file that
+    holds a call of the day before (written when it ended) runs the day before again: every
+    day's calls are those landed for it."""
     from migrant_assets.defs import early_warning as ewd
     from migrant_assets.defs import features as fd
     from migrant_assets.defs import ingest as ind
@@ -311,25 +315,41 @@ def test_sensor_drops_day_files_one_by_one_into_daily_risk_partitions(tiny: dict
                           instance=instance).success
     landing = cfg.synthetic_dir / "calls"
     days = [d.isoformat() for d in cfg.calendar.days[:7]]  # 09-01 .. 09-07
+    # the last call of 09-05 delivered in 09-06's file (a record written when the call ended)
+    late = pq.read_table(staging / f"{days[4]}.parquet")
+    pq.write_table(late.slice(0, late.num_rows - 1), staging / f"{days[4]}.parquet")
+    later = pq.read_table(staging / f"{days[5]}.parquet")
+    pq.write_table(pa.concat_tables([later, late.slice(late.num_rows - 1).cast(later.schema)]),
+                   staging / f"{days[5]}.parquet")
     cursor, keys = None, set()
-    for day in days:
+    for i, day in enumerate(days):
         shutil.copy(staging / f"{day}.parquet", landing / f"{day}.parquet")
         context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
         requests = ewd.calls_landing_sensor(context)
         cursor = context.cursor
         new = [r for r in requests if r.run_key not in keys]
-        assert [r.partition_key for r in new] == [day]
+        assert len(new) == 1 and new[0].run_key.startswith(f"{day}:")
+        # the day, and the day before when it has a file
+        assert ([new[0].partition_key] if i == 0 else
+                [new[0].tags[ewd.PARTITION_RANGE_START], new[0].tags[ewd.PARTITION_RANGE_END]]
+                ) == days[max(i - 1, 0):i + 1]
         keys.add(new[0].run_key)
         if day == days[0]:  # cell prices once the cells are in
             assert dg.materialize([fd.cell_prices], resources=resources,
                                   instance=instance).success
         assert dg.materialize(ewd.DAY_ASSETS, resources=resources, instance=instance,
-                              partition_key=day, tags=new[0].tags).success
+                              partition_key=new[0].partition_key, tags=new[0].tags).success
     # a re-delivered identical file requests nothing new; other bytes request that day again
     context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
     assert {r.run_key for r in ewd.calls_landing_sensor(context)} == keys
     con = connect(cfg.duckdb_path)
     try:
+        # each day's calls were built from the rows landed for it, 09-05's late call included
+        landed = dict(con.execute("SELECT CAST(call_date AS VARCHAR), count(*) FROM landed_calls "
+                                  "GROUP BY ALL").fetchall())
+        read = dict(con.execute("SELECT partition_key, rows_read FROM accounting_calls"
+                                ).fetchall())
+        assert read == landed and set(read) == set(days)
         risk = con.execute("SELECT * FROM departure_risk ORDER BY call_date, user_id").df()
         first_call = dict(con.execute(
             "SELECT party, min(call_date) FROM (SELECT caller AS party, call_date FROM calls "
@@ -369,7 +389,8 @@ def test_sensor_drops_day_files_one_by_one_into_daily_risk_partitions(tiny: dict
     shutil.copy(staging / f"{days[1]}.parquet", landing / f"{days[5]}.parquet")
     context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
     fresh = [r for r in ewd.calls_landing_sensor(context) if r.run_key not in keys]
-    assert [r.partition_key for r in fresh] == [days[5]]
+    assert [(r.tags[ewd.PARTITION_RANGE_START], r.tags[ewd.PARTITION_RANGE_END])
+            for r in fresh] == [(days[4], days[5])]
 
 
 def test_an_edited_model_file_is_refused(tmp_path) -> None:

@@ -6,7 +6,7 @@ dropped in the landing folder into a run of that day from ingestion to `departur
 
 import json
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 
@@ -150,6 +150,9 @@ def early_warning_evaluation(study: StudyResource) -> dg.MaterializeResult:
 # ------------------------------------------------------------------------------------ sensor
 #: What a landed day runs: its ingestion and everything down to `departure_risk`.
 DAY_ASSETS = [landed_calls, calls, daily_contacts, features_arrival_days, departure_risk]
+#: The run tags of a range of partitions (Dagster's, as a single-run backfill sets them).
+PARTITION_RANGE_START = "dagster/asset_partition_range_start"
+PARTITION_RANGE_END = "dagster/asset_partition_range_end"
 
 @dg.sensor(
     asset_selection=DAY_ASSETS,
@@ -157,7 +160,8 @@ DAY_ASSETS = [landed_calls, calls, daily_contacts, features_arrival_days, depart
     default_status=dg.DefaultSensorStatus.STOPPED,
     description="Watches the calls landing folder (the mapping's calls path): a new day file, or "
     "one re-delivered with other bytes, requests that day's ingestion and everything down to "
-    "departure_risk. The run key is the day and the file's sha256, so a file seen before "
+    "departure_risk, with the day before when it has files too (a day's file may hold calls "
+    "of the day before). The run key is the day and the file's sha256, so a file seen before "
     "requests nothing.",
 )
 def calls_landing_sensor(context: dg.SensorEvaluationContext, study: StudyResource):
@@ -181,7 +185,15 @@ def calls_landing_sensor(context: dg.SensorEvaluationContext, study: StudyResour
             context.log.warning(f"{day}: a calls file could not be read ({e.strerror}); "
                                 "tried again at the next evaluation")
             continue
-        requests.append(dg.RunRequest(run_key=f"{day}:{sha[:16]}", partition_key=day,
-                                      tags={"landed_file_sha256": sha}))
+        tags = {"landed_file_sha256": sha}
+        previous = d - timedelta(days=1)
+        if previous not in by_day:
+            requests.append(dg.RunRequest(run_key=f"{day}:{sha[:16]}", partition_key=day,
+                                          tags=tags))
+            continue
+        # a day's file may hold calls of the day before (records written when a call ends,
+        # a late delivery): that day's calls are built again in the same run
+        requests.append(dg.RunRequest(run_key=f"{day}:{sha[:16]}", tags={
+            **tags, PARTITION_RANGE_START: previous.isoformat(), PARTITION_RANGE_END: day}))
     context.update_cursor(json.dumps(cache, sort_keys=True))
     return requests

@@ -21,6 +21,25 @@ CREATE OR REPLACE TEMP MACRO float_digits(t) AS list_transform(
         END
 )[1];
 
+-- A spreadsheet's error value, in any language (#N/A, #VALUE!, #DIV/0!, German #NV, Dutch
+-- #N/B, Russian #Н/Д, Spanish #¡VALOR!, Swedish #SAKNAS!; Bloomberg's #N/A N/A; LibreOffice's
+-- Err:502): a # and a word with a letter, without a space, a dash or another #, that ends in
+-- ! or ? or holds a /, or one of the few without (#NV, #YOK, ...). Every column reads it as no
+-- value, whatever null_tokens says (contract._text): an owner id #N/A is no owner, never one
+-- owner of every such row. An id such as #C1001 or #3G-A12, or a number dialled after #31#
+-- (the code that hides a caller), is none. The pattern is tried only on a text starting with
+-- # or Err: (every value of every column goes through it).
+CREATE OR REPLACE TEMP MACRO spreadsheet_error(x) AS
+CASE
+    WHEN starts_with(x, '#') OR starts_with(x, 'Err:')
+        THEN regexp_full_match(
+            x,
+            '#[^\s#-]*\pL[^\s#-]*[!?]|#[^\s#-]*\pL[^\s#-]*/[^\s#-]*|#N/A N/A|Err:[0-9]{3}'
+            || '|#NV|#YOK|#NENÍ_K_DISPOZICI|#HIÁNYZIK|#PUUTTUU|#IKKE[.]TILGJ|#GETTING_DATA'
+        )
+    ELSE false
+END;
+
 -- What a spreadsheet puts around an identifier it was told to keep as text: a leading
 -- apostrophe ('13912345678) or a formula ="0012345"; the identifier is what is inside.
 CREATE OR REPLACE TEMP MACRO unwrapped(t) AS list_transform(
@@ -76,15 +95,19 @@ CREATE OR REPLACE TEMP MACRO canonical_id(t) AS list_transform(
 -- Separators: spaces of any kind (a tab, a no-break, thin or full-width space), parentheses,
 -- dots and dashes (full-width ones too, and the hyphens and dashes U+2010..U+2015 and the minus
 -- U+2212 of a word processor), and commas between thousands as a spreadsheet writes a number
--- (14,900,326,293); full-width digits (１３８…) are digits; a country code in parentheses
--- ((+86)138…) is one.
+-- (14,900,326,293); full-width, Arabic-Indic, Persian, Devanagari, Bengali, Thai and Myanmar
+-- digits (１３８…, ١٣٨…) are digits; a country code in parentheses ((+86)138…) is one.
 CREATE OR REPLACE TEMP MACRO strip_separators(t) AS list_transform(
     [translate(
-        t, '０１２３４５６７８９＋（）－．‐‑‒–—―−', '0123456789+().--------'
+        t,
+        '０１２３４５６７８９＋（）－．‐‑‒–—―−٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹०१२३४५६७८९'
+        || '০১২৩৪৫৬৭৮৯๐๑๒๓๔๕๖๗๘๙၀၁၂၃၄၅၆၇၈၉',
+        '0123456789+().--------012345678901234567890123456789'
+        || '012345678901234567890123456789'
     )], lambda x:
         CASE
-            -- a negative number (-1, a stand-in for no number) keeps its sign
-            WHEN regexp_full_match(x, '-[0-9]+([.][0-9]*)?') THEN x
+            -- a negative number (-1, (-1), a stand-in for no number) keeps its sign
+            WHEN regexp_full_match(x, '[(]?-[0-9]+([.][0-9]*)?[)]?') THEN x
             WHEN regexp_full_match(x, '[+]?[0-9]{1,3}(,[0-9]{3})+') THEN replace(x, ',', '')
             WHEN regexp_full_match(
                 x, '[(]?[+]?[0-9 \t\x{00A0}\x{2007}\x{2009}\x{202F}\x{3000}().-]*[0-9]'
@@ -158,9 +181,10 @@ CREATE OR REPLACE TEMP MACRO without_trunk(s, trunks, national_digits) AS list_t
 -- 340104********1234): it stands for many people. Only digits, separators and mask characters
 -- make a masked one (a hashed id such as 'ab9xXk' is not one; an ID card's check digit X is a
 -- single X). So does a stand-in for no identifier: a mask alone (XXXXXXXXXXX, ***), text
--- without a letter or digit (-, --), a negative number (-1), ten zeros or more, alone or after
--- a country code (00000000000, +86 00000000000; a zero-padded dataset's first id 00000000 is
--- an id).
+-- without a letter or digit (-, --), a small negative number or one of nines (-1, -999,
+-- (-1), -99999; a signed hash such as -4096721385 is an id), ten zeros or more, alone or
+-- after a country code
+-- (00000000000, +86 00000000000; a zero-padded dataset's first id 00000000 is an id).
 CREATE OR REPLACE TEMP MACRO masked(t) AS list_transform(
     [t], lambda x:
         (
@@ -169,8 +193,8 @@ CREATE OR REPLACE TEMP MACRO masked(t) AS list_transform(
             AND regexp_matches(x, '[0-9]')
         )
         OR regexp_full_match(x, '[xX*#?]{3,}')
-        OR regexp_full_match(x, '-[0-9]+([.][0-9]*)?')
-        OR regexp_full_match(x, '0{10,}|[+][1-9][0-9]{0,2}0{7,}')
+        OR regexp_full_match(x, '[(]?-([0-9]{1,3}|9+)([.]0*)?[)]?')
+        OR regexp_full_match(x, '0{10,}|[+][1-9][0-9]{0,2}0{10,}')
         OR NOT regexp_matches(x, '[\p{L}\p{N}]')
 )[1];
 
@@ -190,27 +214,27 @@ CREATE OR REPLACE TEMP MACRO uri_user(t) AS list_transform(
 -- form whatever the file stored it as (integer digits are left as they are by canonical_id).
 -- trunks: the mapping's trunk prefixes, longest first (contract.Numbers.trunk_prefixes).
 -- A local number dialled without its area code (a landline's 5555 1234 beside 021 5555 1234):
--- with the mapping's area code (numbers.area_code, without its trunk prefix: '21') before it
--- when it has digits only and one of the local lengths (numbers.local_digits); any other number
--- as it is. area NULL: every number as it is.
-CREATE OR REPLACE TEMP MACRO with_area(s, area, local_digits) AS list_transform(
+-- the number as written (separators removed) with the mapping's area code (numbers.area_code,
+-- without its trunk prefix: '21') before it when it is digits only, of one of the local lengths
+-- (numbers.local_digits), and starts with 2 to 9 (a trunk 0, a mobile's or a service's 1, a
+-- country code's + or 00 say it is no local number); any other number through the country and
+-- trunk rules. area NULL: every number through those rules.
+CREATE OR REPLACE TEMP MACRO national_number(s, cc, national_digits, trunks, area, local_digits)
+AS list_transform(
     [s], lambda x:
         CASE
             WHEN area IS NOT NULL
-                AND regexp_full_match(x, '[1-9][0-9]*')
+                AND regexp_full_match(x, '[2-9][0-9]*')
                 AND list_contains(CAST(local_digits AS INTEGER []), length(x))
                 THEN area || x
-            ELSE x
+            ELSE without_trunk(without_country(x, cc, national_digits, trunks), trunks,
+                national_digits)
         END
 )[1];
 
 CREATE OR REPLACE TEMP MACRO canonical_phone(t, cc, national_digits, trunks, area, local_digits)
-AS with_area(
-    without_trunk(
-        without_country(strip_separators(uri_user(canonical_id(t))), cc, national_digits, trunks),
-        trunks, national_digits
-    ),
-    area, local_digits
+AS national_number(
+    strip_separators(uri_user(canonical_id(t))), cc, national_digits, trunks, area, local_digits
 );
 
 -- A cell id: its canonical_id, then, with strip (the mapping's cell_ids.strip_leading_zeros),

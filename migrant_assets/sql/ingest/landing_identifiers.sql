@@ -30,6 +30,8 @@ SELECT
     b.text,
     k.number_id,
     masked(b.number)
+    -- SIP's anonymous caller without its scheme (anonymous@anonymous.invalid)
+    OR starts_with(lower(trim(b.number)), 'anonymous@')
     OR strip_accents(lower(trim(b.number))) IN (
         'anonymous', 'private', 'withheld', 'unknown', 'restricted', 'unavailable', 'hidden',
         -- Spanish, Portuguese, French, German, Italian
@@ -40,6 +42,7 @@ SELECT
         'private number', 'unknown number', 'withheld number', 'number withheld', 'blocked',
         'no caller id', 'no number', 'restricted number', 'unknown caller', 'private caller',
         'caller unknown', 'number unknown', 'no caller', 'restricted caller', 'hidden number',
+        'out of area', 'out-of-area', 'payphone', 'unavailable number', 'not available',
         -- Chinese: unknown, hidden, secret, not known, none, unknown / hidden / anonymous /
         -- private number, no caller number
         '未知', '隐藏', '保密', '不详', '无', '未知号码', '号码未知', '隐藏号码', '号码隐藏',
