@@ -1169,8 +1169,13 @@ def redact(message: str, limit: int = 300, names: dict[str, str] | None = None) 
 class _Params:
     """Named parameters of one generated statement: every value is bound, never pasted."""
 
-    def __init__(self) -> None:
+    def __init__(self, spreadsheet_errors: bool = True) -> None:
         self.values: dict[str, Any] = {}
+        #: whether a text that is a spreadsheet's error value is read as no value here (per row:
+        #: the small tables), or later, once per distinct value (the calls' numbers and cells:
+        #: landing_identifiers.sql; a time, duration or event type so written is quarantined
+        #: or counted as not a call anyway)
+        self.spreadsheet_errors = spreadsheet_errors
 
     def __call__(self, value: Any) -> str:
         name = f"p{len(self.values)}"
@@ -1559,18 +1564,17 @@ def _text(expr: str, p: _Params, tokens: str, unwrap: bool = False) -> str:
     spreadsheet put around it first (``unwrapped``: ``="NULL"`` is a null token, ``=""``
     NULL)."""
     t = f"trim(CAST({expr} AS VARCHAR))"
+    error = (lambda x: f" OR spreadsheet_error({x})") if p.spreadsheet_errors else (lambda x: "")
     if not unwrap:
-        return (f"CASE WHEN list_contains({tokens}, {t}) OR spreadsheet_error({t}) THEN NULL "
-                f"ELSE {t} END")
+        return f"CASE WHEN list_contains({tokens}, {t}){error(t)} THEN NULL ELSE {t} END"
     # unwrapped only where a spreadsheet could have wrapped it: list_contains evaluates its
     # needle once per token, and unwrapping every text there made the landing 1.8x slower
     # (benchmarks/ingest.py)
     u = f"unwrapped({t})"
     return (f"CASE WHEN starts_with({t}, '=') OR starts_with({t}, '''') THEN "
-            f"CASE WHEN {u} = '' OR list_contains({tokens}, {u}) OR spreadsheet_error({u}) "
+            f"CASE WHEN {u} = '' OR list_contains({tokens}, {u}){error(u)} "
             f"THEN NULL ELSE {u} END "
-            f"WHEN {t} = '' OR list_contains({tokens}, {t}) OR spreadsheet_error({t}) "
-            f"THEN NULL ELSE {t} END")
+            f"WHEN {t} = '' OR list_contains({tokens}, {t}){error(t)} THEN NULL ELSE {t} END")
 
 
 def _identifier_text(expr: str, dtype: str, p: _Params, tokens: str,
@@ -1960,7 +1964,7 @@ def _read_table(
     names = names if names is not None else {str(f): str(f) for f in files}
     where = names.get(str(files[0]))
     canonical_macros(con)
-    p = _Params()
+    p = _Params(spreadsheet_errors=table != "calls")
     if fmt == "csv" and not {"header", "skip"} & set(src.csv) \
             and _header_only_files(con, files, src):
         src = src.model_copy(update={"csv": {**src.csv, "header": True}})

@@ -246,6 +246,11 @@ CASES = [
            quarantined=("landed_calls", "missing_id"))
       for error in ("#NV", "#¡VALOR!", "Err:502", "#n/a", "#N/B", "#Н/Д", "#SAKNAS!",
                     "#NOMBRE!")),
+    Case("a call's cell #N/A is no cell",
+         calls=[(A, B, T + "11:00:00", T + "11:01:00", "#N/A", "T2")],
+         check=lambda con: _is(con.execute(
+             "SELECT caller_cell IS NULL, callee_cell FROM calls WHERE hour(start_ts) = 11"
+         ).fetchall(), [(True, "T2")])),
     # a signed 64-bit hash (Spark's hash(), Java's hashCode) is an id, not a stand-in
     Case("a caller pseudonymised as a negative hash",
          calls=[("-4096721385", B, T + "11:00:00", T + "11:01:00", "", "T2"),

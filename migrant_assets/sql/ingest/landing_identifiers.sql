@@ -28,7 +28,8 @@ WHERE b.number NOT IN (SELECT k.number FROM landing_number_ids AS k);
 INSERT INTO landing_numbers
 SELECT
     b.text,
-    k.number_id,
+    -- a spreadsheet's error value (#N/A) is no number: missing_id
+    CASE WHEN NOT spreadsheet_error(trim(b.text)) THEN k.number_id END AS number_id,
     masked(b.number)
     -- SIP's anonymous caller without its scheme (anonymous@anonymous.invalid)
     OR starts_with(lower(trim(b.number)), 'anonymous@')
@@ -64,6 +65,8 @@ SELECT
     b.text,
     CASE
         WHEN c.cell_id IS NOT NULL THEN b.cell_id
+        -- a spreadsheet's error value (#N/A) is no cell
+        WHEN spreadsheet_error(trim(b.text)) THEN NULL
         ELSE 'unknown:' || pseudonym('cell', b.cell_id)
     END AS cell,
     -- an unknown cell with 7 digits or more in all (a number written with separators,
