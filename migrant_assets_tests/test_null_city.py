@@ -29,6 +29,7 @@ from migrant_assets.reports.findings import FINDINGS, findings
 from migrant_assets.reports.trends import TREND_FAMILY, group_feature_trends
 from migrant_assets.synthetic import generate
 from migrant_assets.synthetic.population import NULL_BEHAVIOUR, STUDIED
+from migrant_assets_tests import background
 
 #: Seeds of the null cities; the false-positive rate is pooled over them.
 SEEDS = (1, 2, 3)
@@ -73,11 +74,19 @@ def city_findings(workdir: Path, seed: int, *, null: bool, preset: str = "tiny",
     return result
 
 
-@pytest.fixture(scope="module")
-def null_findings(tmp_path_factory: pytest.TempPathFactory) -> list[pd.DataFrame]:
-    return [city_findings(tmp_path_factory.mktemp(f"null{seed}"), seed, null=True,
+def _null_findings() -> list[pd.DataFrame]:
+    """The findings of the null cities of :data:`SEEDS`: a background job of the session."""
+    return [city_findings(background.scratch(f"null{seed}"), seed, null=True,
                           integration_models=True)
             for seed in SEEDS]
+
+
+NULL_CITIES = background.Job("the null cities' findings", _null_findings, isolated=True)
+
+
+@pytest.fixture(scope="module")
+def null_findings() -> list[pd.DataFrame]:
+    return NULL_CITIES.result()
 
 
 def test_the_null_city_manifest_says_so(tmp_path: Path) -> None:
@@ -99,6 +108,7 @@ def test_the_null_city_calendar_is_on_the_window_edges(tmp_path: Path) -> None:
     assert (truth["p_townsman"] == 0).all()
 
 
+@pytest.mark.background(NULL_CITIES)
 def test_few_findings_hold_on_null_cities(null_findings: list[pd.DataFrame]) -> None:
     rows = pd.concat(null_findings)
     tested = rows[rows["kind"] == "group means"]
@@ -121,6 +131,7 @@ def test_the_same_stages_find_the_planted_city(tmp_path: Path) -> None:
     assert planted["holds"].astype(bool).sum() >= len(planted) / 3
 
 
+@pytest.mark.background(NULL_CITIES)
 def test_few_model_findings_hold_on_null_cities(null_findings: list[pd.DataFrame]) -> None:
     """The model findings of the integration study (IM01–IM07, 001 §5) on the same null cities,
     pooled with the group-means findings (the issue's "at most 5% of findings hold"). The

@@ -19,7 +19,6 @@ groups, and every feature of the weekly windows against an independent computati
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -42,6 +41,7 @@ from migrant_assets.config import StudyConfig
 from migrant_assets.crs import gcj02_to_bd09, wgs84_to_gcj02
 from migrant_assets.features import FEATURES
 from migrant_assets.privacy import pseudonym
+from migrant_assets_tests import background
 
 KEY = "k" * 16 + "-real-shapes-test-key-0123456789"
 SHANGHAI_BBOX = (30.65, 31.90, 120.85, 122.00)
@@ -49,10 +49,9 @@ BERLIN_BBOX = (52.33, 52.68, 13.08, 13.76)
 
 
 def _start_demo(study: Path, home: Path) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("MIGRANT_ASSETS_") and k != "DAGSTER_HOME"}
-    env.update(MIGRANT_ASSETS_KEY=KEY, DAGSTER_HOME=str(home))
-    return subprocess.Popen([sys.executable, "-m", "migrant_assets.cli", "demo", "--config",
+    env = background.clean_env(home)
+    env["MIGRANT_ASSETS_KEY"] = KEY
+    return background.popen([sys.executable, "-m", "migrant_assets.cli", "demo", "--config",
                              str(study)], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
@@ -347,12 +346,12 @@ def _check(shape: str, root: Path, ext: Extract, expected: dict,
     return con
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The three demos, each in its own process and work directory, run side by side."""
+def _run_shapes() -> dict:
+    """The three demos, each in its own process and work directory, run side by side: a
+    background job of the session (its extracts are built in its own process)."""
     started = {}
     for name, build in (("a", shape_a), ("b", shape_b), ("c", shape_c)):
-        root = tmp_path_factory.mktemp(f"shape_{name}")
+        root = background.scratch(f"shape_{name}")
         study, ext, expected = build(root)
         started[name] = (root, ext, expected, _start_demo(study, root / "dagster_home"))
     out = {}
@@ -363,6 +362,15 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return out
 
 
+SHAPES = background.Job("the real shapes' demos", _run_shapes, isolated=True)
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict:
+    return SHAPES.result()
+
+
+@pytest.mark.background(SHAPES)
 def test_shape_a_csv_epoch_durations_events_no_cells(runs: dict) -> None:
     con = _check("a", *runs["a"])
     root, ext, expected, proc = runs["a"]
@@ -379,6 +387,7 @@ def test_shape_a_csv_epoch_durations_events_no_cells(runs: dict) -> None:
     assert "no cell locations" in report
 
 
+@pytest.mark.background(SHAPES)
 def test_shape_b_parquet_glob_utc_timestamps(runs: dict) -> None:
     con = _check("b", *runs["b"])
     ext = runs["b"][1]
@@ -395,6 +404,7 @@ def test_shape_b_parquet_glob_utc_timestamps(runs: dict) -> None:
     assert con.execute("SELECT count(center_lat) FROM features").fetchone()[0] > 0
 
 
+@pytest.mark.background(SHAPES)
 def test_shape_c_other_month_and_city_with_an_empty_class(runs: dict) -> None:
     root, ext, expected, proc = runs["c"]
     con = _check("c", root, ext, expected, proc)
@@ -447,6 +457,7 @@ def test_occurs_ignores_the_fraction_digits_of_a_float() -> None:
     assert _occurs("70000248", "1.5 then 70000248")
 
 
+@pytest.mark.background(SHAPES)
 def test_no_raw_identifier_anywhere(runs: dict) -> None:
     """SPEC §1: no raw number or owner id in DuckDB, the work directory, the Dagster home (event
     log, run storage, compute logs) or what the runs printed."""
