@@ -225,7 +225,7 @@ CASES = [
                                                           T + "11:01:00", "", "T2")],
            quarantined=("landed_calls", "masked_number"))
       for word in ("隐藏号码", "未知号码", "匿名", "隐藏", "保密", "Unknown Caller", "-", "--",
-                   "***********", "XXXXXXXXXXX", "-1", "(-1)", "-99999", "00000000000",
+                   "*" * 11, "X" * 11, "-1", "(-1)", "-99999", "00000000000",
                    "+86 00000000000", "anonymous@anonymous.invalid")),
     # a spreadsheet's error value is no value whatever null_tokens says
     Case("caller #N/A with null tokens of its own", calls=[("#N/A", B, T + "11:00:00",

@@ -187,13 +187,11 @@ def calls_landing_sensor(context: dg.SensorEvaluationContext, study: StudyResour
             continue
         tags = {"landed_file_sha256": sha}
         previous = d - timedelta(days=1)
-        if previous not in by_day:
-            requests.append(dg.RunRequest(run_key=f"{day}:{sha[:16]}", partition_key=day,
-                                          tags=tags))
-            continue
         # a day's file may hold calls of the day before (records written when a call ends,
         # a late delivery): that day's calls are built again in the same run
-        requests.append(dg.RunRequest(run_key=f"{day}:{sha[:16]}", tags={
-            **tags, PARTITION_RANGE_START: previous.isoformat(), PARTITION_RANGE_END: day}))
+        if previous in by_day:
+            tags |= {PARTITION_RANGE_START: previous.isoformat(), PARTITION_RANGE_END: day}
+        requests.append(dg.RunRequest(run_key=f"{day}:{sha[:16]}", tags=tags,
+                                      partition_key=None if previous in by_day else day))
     context.update_cursor(json.dumps(cache, sort_keys=True))
     return requests

@@ -180,7 +180,7 @@ CREATE OR REPLACE TEMP MACRO without_trunk(s, trunks, national_digits) AS list_t
 -- An identifier with digits hidden (138****1234, its last digits as x, an ID card
 -- 340104********1234): it stands for many people. Only digits, separators and mask characters
 -- make a masked one (a hashed id such as 'ab9xXk' is not one; an ID card's check digit X is a
--- single X). So does a stand-in for no identifier: a mask alone (XXXXXXXXXXX, ***), text
+-- single X). So does a stand-in for no identifier: a mask alone (a run of X or *), text
 -- without a letter or digit (-, --), a small negative number or one of nines (-1, -999,
 -- (-1), -99999; a signed hash such as -4096721385 is an id), ten zeros or more, alone or
 -- after a country code
