@@ -170,11 +170,16 @@ def _effective_config(args: argparse.Namespace) -> Path:
     return path
 
 
-def _dagster_home() -> None:
-    # A checkout keeps its instance in <checkout>/.dagster_home; an installed package (no
-    # pyproject.toml next to it) in ./.dagster_home, never inside site-packages.
+def _home() -> Path:
+    """The Dagster instance's folder: $DAGSTER_HOME, set here when unset. A checkout keeps its
+    instance in <checkout>/.dagster_home; an installed package (no pyproject.toml next to it) in
+    ./.dagster_home, never inside site-packages."""
     root = PROJECT_ROOT if (PROJECT_ROOT / "pyproject.toml").exists() else Path.cwd()
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(root / ".dagster_home")))
+    return Path(os.environ.setdefault("DAGSTER_HOME", str(root / ".dagster_home")))
+
+
+def _dagster_home() -> None:
+    home = _home()
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():  # the packaged instance settings
         (home / "dagster.yaml").write_text(DEFAULT_DAGSTER_YAML.read_text(encoding="utf-8"))
@@ -435,7 +440,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_recover(args: argparse.Namespace) -> int:
     """Free the `duckdb` pool slot of runs whose processes died (a `dagster asset materialize`
-    or UI run killed): the next run waits for it otherwise."""
+    or UI run killed): the next run waits for it otherwise. Only of an instance that has run:
+    a mistyped DAGSTER_HOME would otherwise make an empty one and call its slot free."""
+    home = _home()
+    if not (home / "history" / "runs.db").is_file():
+        raise InputError(f"no Dagster instance has run in {home}: no run to recover there",
+                         "DAGSTER_HOME", "set DAGSTER_HOME to the folder the runs used (it holds "
+                         "history/runs.db)")
     _dagster_home()
     import dagster as dg
 

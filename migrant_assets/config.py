@@ -124,6 +124,12 @@ class Calendar(_Model):
                         f"calendar.{key}{given}: the week starting {w} is not inside {month}; "
                         "set integration_weeks (4 week starts), departure_weeks (3) and "
                         "first_k_start to days of your month")
+        if self.departure_weeks[0] <= self.month_start:
+            raise ValueError(
+                f"calendar: no day of {month} comes before departure week A "
+                f"({self.departure_weeks[0]}), where a departure new migrant is silent (SPEC "
+                "§3: without those days every settled migrant would be new); start "
+                "month_start at least a day before week A, on days the data covers")
         if not 1 <= self.k_min <= self.k_max:
             raise ValueError("need 1 <= k_min <= k_max")
         last = self.first_k_start + timedelta(self.k_max - 1)

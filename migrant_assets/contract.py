@@ -75,7 +75,7 @@ from migrant_assets.config import (
 from migrant_assets.crs import WGS84, named_datum
 from migrant_assets.crs import normalise as normalise_crs
 from migrant_assets.db import quote_identifier, run_sql
-from migrant_assets.errors import ConfigError, MappingError
+from migrant_assets.errors import ConfigError, MappingError, redact
 from migrant_assets.privacy import pseudonym
 
 #: Contract columns of each table; the reader returns them in this order.
@@ -1138,34 +1138,6 @@ def _zone_info(name: str) -> ZoneInfo:
         raise MappingError(str(e).removesuffix(f": {ZONE_FIX}"), None, ZONE_FIX) from None
 
 
-_REDACT = re.compile(r"[0-9][0-9 ()+.\-]{4,}[0-9]|[A-Za-z0-9_@.+\-]{24,}")
-#: A value DuckDB quotes in a message ("Could not convert string '9643ae6487eb6d14' to INT64"):
-#: a hexadecimal id or any other value from a file, shown only by its length.
-_QUOTED_VALUE = re.compile(r"'([^']{6,})'")
-#: ... or bytes in double quotes ('value "\xAE\xC8..." is not valid UTF8': a binary id), where
-#: DuckDB also quotes paths and column names, which stay.
-_DOUBLE_QUOTED_VALUE = re.compile(r'"([^"]*)"')
-
-
-def redact(message: str, limit: int = 300, names: dict[str, str] | None = None) -> str:
-    """An error message without anything that could be an identifier or a data line: values
-    DuckDB quotes (6 characters or more), runs of six or more digits and long tokens are
-    replaced, and the text is cut to ``limit``. Each path of ``names`` is shown as its label
-    (:func:`shown`), which is never an identifier: a date in a file's name stays readable."""
-    first = message.strip().splitlines()[0] if message.strip() else ""
-    paths = sorted(names or {}, key=len, reverse=True)  # a path may begin another
-    for i, path in enumerate(paths):
-        first = first.replace(path, f"\x00{i}\x00")
-    out = _QUOTED_VALUE.sub(lambda m: f"'<{len(m.group(1))} characters>'", first)
-    out = _DOUBLE_QUOTED_VALUE.sub(
-        lambda m: f'"<{len(m.group(1))} characters>"' if "\\x" in m.group(1)
-        or not m.group(1).replace("\x00", "").isprintable() else m.group(0), out)
-    out = _REDACT.sub("<redacted>", out)
-    for i, path in enumerate(paths):
-        out = out.replace(f"\x00{i}\x00", names[path])
-    return out if len(out) <= limit else out[:limit] + "…"
-
-
 class _Params:
     """Named parameters of one generated statement: every value is bound, never pasted."""
 
@@ -1562,7 +1534,7 @@ def _header_fix(present: dict[str, tuple[str, str]], fix: str,
 def _text(expr: str, p: _Params, tokens: str, unwrap: bool = False) -> str:
     """Trimmed text, NULL for a null token; ``unwrap``: an identifier's, without what a
     spreadsheet put around it first (``unwrapped``: ``="NULL"`` is a null token, ``=""``
-    NULL)."""
+    NULL; a token that itself begins with ``'`` or ``=`` is one as written)."""
     t = f"trim(CAST({expr} AS VARCHAR))"
     error = (lambda x: f" OR spreadsheet_error({x})") if p.spreadsheet_errors else (lambda x: "")
     if not unwrap:
@@ -1572,7 +1544,8 @@ def _text(expr: str, p: _Params, tokens: str, unwrap: bool = False) -> str:
     # (benchmarks/ingest.py)
     u = f"unwrapped({t})"
     return (f"CASE WHEN starts_with({t}, '=') OR starts_with({t}, '''') THEN "
-            f"CASE WHEN {u} = '' OR list_contains({tokens}, {u}){error(u)} "
+            f"CASE WHEN {u} = '' OR list_contains({tokens}, {u}) OR list_contains({tokens}, {t})"
+            f"{error(u)} "
             f"THEN NULL ELSE {u} END "
             f"WHEN {t} = '' OR list_contains({tokens}, {t}){error(t)} THEN NULL ELSE {t} END")
 
@@ -1656,10 +1629,10 @@ def _timestamp(expr: str, dtype: str, rule: Timestamps, city_tz: str, p: _Params
     src_tz = rule.timezone or city_tz
 
     def from_naive(x: str) -> str:
-        return f"timezone({p(src_tz)}, {x})"
+        return f"timezone({p(src_tz)}, plausible_time({x}))"
 
     def from_aware(x: str) -> str:
-        return x
+        return f"plausible_time({x})"
 
     if _aware(dtype):
         return from_aware(f"CAST({expr} AS TIMESTAMPTZ)")

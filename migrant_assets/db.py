@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from migrant_assets.config import DEFAULT_DAGSTER_YAML, SQL_DIR, DuckDBSettings
-from migrant_assets.errors import InputError
+from migrant_assets.errors import InputError, redact
 
 
 def connect(path: str | Path, settings: DuckDBSettings | None = None) -> duckdb.DuckDBPyConnection:
@@ -83,7 +83,13 @@ def configure(
     con.execute("SET threads = ?", [int(settings.threads)])
     con.execute("SET preserve_insertion_order = false")
     if spill_dir is not None:
-        spill_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            spill_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise InputError(f"DuckDB's spill folder {spill_dir} cannot be created "
+                             f"({e.strerror or type(e).__name__})", "duckdb.temp_directory",
+                             "set duckdb.temp_directory to a folder you can write to (it "
+                             "defaults to tmp beside the DuckDB file)") from None
         con.execute("SET temp_directory = ?", [str(spill_dir)])
 
 
@@ -204,7 +210,8 @@ def run_text(
     where: str = "the SQL",
 ) -> duckdb.DuckDBPyConnection:
     """Run every statement of ``text`` with only the ``$parameters`` each one names; returns
-    the cursor of the last one."""
+    the cursor of the last one. A DuckDB error is raised again as its own class with its
+    message redacted (:func:`errors.redact`: no value from a file) and ``where`` named."""
     params = dict(params or {})
     statements = statements_of(text)
     missing = set().union(*(s.named_parameters for s in statements)) - params.keys()
@@ -212,7 +219,12 @@ def run_text(
         raise ValueError(f"{where} needs parameters {sorted(missing)}")
     result = con
     for stmt in statements:
-        result = con.execute(stmt, {k: params[k] for k in stmt.named_parameters})
+        try:
+            result = con.execute(stmt, {k: params[k] for k in stmt.named_parameters})
+        except duckdb.Error as e:
+            # DuckDB quotes the value it failed on: the message is redacted, and the original
+            # (its chain included, which Dagster would store in the event log) is not kept
+            raise type(e)(f"{where}: {redact(str(e))}") from None
     return result
 
 

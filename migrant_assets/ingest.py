@@ -121,10 +121,10 @@ REASON_FIXES: dict[str, str] = {
     "missed_call": "event_types and missed_calls",
     "self_call": "caller and callee mapped to the same column, or, one record per party, "
                  "records whose other_party is the served party itself",
-    "unknown_cell": "the cells file's own quarantine first (a cell quarantined there, e.g. "
-                    "outside_bbox, is unknown to calls), then the cells file and the cell "
-                    "columns of calls: the same ids, written the same way (0012 and 12 "
-                    "differ: a spreadsheet drops leading zeros, set cell_ids: "
+    "unknown_cell": "the cells file and the cell columns of calls (a cell the cells file "
+                    "quarantined for its place is known: its calls are kept): the same ids, "
+                    "written the same way (0012 and 12 differ: a spreadsheet drops leading "
+                    "zeros, set cell_ids: "
                     "{strip_leading_zeros: true}; so do ab12 and AB12, and ids with inner "
                     "spaces or other separators; LAC + CI mapped as two columns in both, "
                     "and in the calls both filled: a LAC whose CI is empty is no cell; "
@@ -313,6 +313,11 @@ def _batches(files: list[Path], size: int, labels: dict[str, str]) -> list[list[
     return [b for b in batches if b]
 
 
+#: What the landing says when the mapping has no cells (any cell ids of the calls are not kept).
+NO_CELLS_NOTE = ("the mapping has no cells: the calls are kept without their cells (geography "
+                 "and housing features are unavailable)")
+
+
 def land_calls(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContract
 ) -> IngestStats:
@@ -342,6 +347,7 @@ def land_calls(
         "month_start": cal.month_start,
         "month_end": cal.month_end,
         "city_tz": cfg.city.timezone,
+        "has_cells": contract.source("cells") is not None,
     }
     numbers = {"country_code": contract.numbers.country_code,
                "national_digits": contract.numbers.national_lengths,
@@ -401,7 +407,8 @@ def land_calls(
     landed = counts.pop("landed", 0)
     excluded = {r: counts.pop(r) for r in EXCLUSION_REASONS if r in counts}
     return IngestStats("landed_calls", "", read, landed, dict(sorted(counts.items())),
-                       dict(sorted(excluded.items())))
+                       dict(sorted(excluded.items())),
+                       note="" if params["has_cells"] else NO_CELLS_NOTE)
 
 
 def _store_identifier_scan(con: duckdb.DuckDBPyConnection, source: str) -> None:
@@ -450,11 +457,19 @@ def ingest_calls(
         run_sql(con, "ingest/calls_write.sql", {"day": day, "partition_key": key})
     judged = dict(con.execute(
         "SELECT coalesce(reason, ''), count(*) FROM judged_calls GROUP BY ALL").fetchall())
+    unlocated = con.execute("SELECT count(*) FROM judged_calls WHERE reason IS NULL "
+                            "AND cell_unlocated").fetchone()[0]
     con.execute("DROP TABLE judged_calls")
     accepted = judged.pop("", 0)
     excluded = {r: judged.pop(r) for r in DAY_EXCLUSION_REASONS if r in judged}
     return IngestStats("calls", key, accepted + sum(judged.values()) + sum(excluded.values()),
-                       accepted, dict(sorted(judged.items())), excluded)
+                       accepted, dict(sorted(judged.items())), excluded,
+                       note=f"{UNLOCATED_NOTE} ({unlocated} calls)" if unlocated else "")
+
+
+#: What a day of calls says of its calls at cells the cells file quarantined.
+UNLOCATED_NOTE = ("calls kept without the place of a cell whose row the cells file quarantined "
+                  "(bad_coordinates, outside_bbox: table unlocated_cells)")
 
 
 def _store_number_forms(con: duckdb.DuckDBPyConnection, source: str, numbers: str) -> None:

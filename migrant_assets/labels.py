@@ -11,6 +11,10 @@ Choices where SPEC §3 leaves room (also in ``docs/data_model.md``):
 - An unknown (null or blank) birth province gives ``is_local_born`` null and no label in either
   study: such a user is neither local nor migrant.
 - Activity is read from ``calls`` over the study month; a call made or received counts.
+- A study's labels are withheld (``withheld_labels``) when a day of the windows whose silence
+  decides them lies outside the month's first to last day with a call: data missing there (an
+  extract that starts on week A, or ends inside week C) would make every settled migrant new,
+  and every migrant leaving.
 - The integration study's new migrant needs no call in W1 only: calls on the days before W1
   (09-01, 09-02) do not matter.
 - The departure study's leaving migrant needs no call in week C (09-19..09-25) only, as SPEC §3
@@ -64,8 +68,39 @@ def build_user_labels(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict[
     for study, per_label in label_counts(con).items():
         stats[f"{study}_label_counts"] = per_label
     stats["max_degree"] = cfg.thresholds.max_degree
+    stats["withheld_labels"] = withheld_labels(con)
     return stats
 
+
+#: The windows whose silence decides each study's labels (SPEC §3).
+SILENCE_WINDOWS = {"integration": "W1, where a new migrant is silent,",
+                   "departure": "the days before week A and week C, where a new and a leaving "
+                                "migrant are silent,"}
+
+
+def withheld_labels(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
+    """The studies whose labels ``user_labels.sql`` withheld, each with ``days`` (the days of
+    its silence windows outside the span of the calls: missing data, not silence), ``first``
+    and ``last`` (the month's first and last day with a call); {} when none."""
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = "
+                       "'withheld_labels' AND NOT temporary").fetchone()[0]:
+        return {}
+    return {study: {"days": days, "first": first, "last": last}
+            for study, days, first, last in con.execute(
+                "SELECT study, days_not_covered, first_call_day, last_call_day "
+                "FROM withheld_labels ORDER BY study").fetchall()}
+
+
+def withheld_reason(study: str, withheld: dict[str, Any]) -> str:
+    """Why a study's labels are withheld, in one sentence naming the days."""
+    days = withheld["days"]
+    shown = ", ".join(str(d) for d in days[:5]) + (", ..." if len(days) > 5 else "")
+    span = (f"the calls cover {withheld['first']} .. {withheld['last']}"
+            if withheld["first"] else "no call is stored")
+    return (f"the {study} labels are withheld: {SILENCE_WINDOWS[study]} include {len(days)} "
+            f"days outside the days with calls ({shown}; {span}), so silence cannot be told "
+            "from missing data: deliver the files of those days, or set a calendar whose "
+            "windows fall inside the extract (docs/your_own_data.md, step 3)")
 
 def label_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
     """Users per label of each study (``integration``, ``departure``), ``unlabelled`` included,

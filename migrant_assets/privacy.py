@@ -76,6 +76,10 @@ _TEXT_TOKENS = (
     "lambda d: list_filter([d, d[2:], d[3:], d[4:], d[5:]], "
     "lambda x: x = d OR length(x) >= 8))[1])))"
 )
+#: ... and, when an identifier holds punctuation (``ID-PERSON-4711``, ``u_48213``, an e-mail, a
+#: UUID), the runs of letters and digits joined by ``-``, ``_``, ``.`` or ``@``.
+_PUNCTUATED_TOKENS = ("list_transform(regexp_extract_all(v, "
+                      "'[A-Za-z0-9+]+([-_.@][A-Za-z0-9+]+)+'), lambda t: lower(t))")
 
 
 def find_raw_identifiers(con: duckdb.DuckDBPyConnection,
@@ -86,8 +90,9 @@ def find_raw_identifiers(con: duckdb.DuckDBPyConnection,
 
     Integer columns are matched against the identifiers that read as integers of at least
     :data:`MIN_INTEGER_IDENTIFIER`; text columns are split into tokens (:data:`_TEXT_TOKENS`:
-    a number inside a JSON record or written with separators is found too), each distinct text
-    once, without regard to case. Identifiers of fewer than 10 characters equal to a token of
+    a number inside a JSON record or written with separators is found too; with
+    :data:`_PUNCTUATED_TOKENS` when an identifier holds punctuation), each distinct text once,
+    without regard to case. Identifiers of fewer than 10 characters equal to a token of
     :data:`_EXPLAINED_TABLES`, of a file label or of ``known_words`` are not searched for, nor
     words that name a column (a header line repeated inside a file gives the identifier
     ``caller``).
@@ -116,6 +121,10 @@ def find_raw_identifiers(con: duckdb.DuckDBPyConnection,
            if explained else "")
         + " AND (length(token) >= 10 OR token NOT IN (SELECT lower(unnest($known))))",
         {"known": list(known_words)})
+    tokens = _TEXT_TOKENS
+    if con.execute("SELECT count(*) FROM searched_identifiers "
+                   "WHERE regexp_matches(token, '[-_.@]')").fetchone()[0]:
+        tokens = f"list_concat({_TEXT_TOKENS}, {_PUNCTUATED_TOKENS})"
     tables = sorted({t for t, _, _ in columns})
     filled = {tables[i] for i, f in con.execute(" UNION ALL ".join(
         f"SELECT {i} AS i, EXISTS (FROM {quote_identifier(t)}) AS f"
@@ -127,7 +136,7 @@ def find_raw_identifiers(con: duckdb.DuckDBPyConnection,
         if dtype == "VARCHAR":  # each distinct text split once, its rows counted once
             query = (
                 "SELECT coalesce(sum(n), 0) FROM (SELECT DISTINCT v, n FROM (SELECT v, n, "
-                f"unnest({_TEXT_TOKENS}) AS token "
+                f"unnest({tokens}) AS token "
                 f"FROM (SELECT {quote_identifier(column)} AS v, count(*) AS n "
                 f"FROM {quote_identifier(table)} GROUP BY 1)) "
                 f"WHERE token IN (SELECT token FROM searched_identifiers))"

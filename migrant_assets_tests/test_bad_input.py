@@ -133,6 +133,10 @@ CASES = [
          quarantined=("landed_calls", "missing_id")),
     Case("configured null token '-1'", calls=[("-1", B, T + "11:00:00", T + "11:01:00", "", "")],
          mapping={"null_tokens": ["", "-1"]}, quarantined=("landed_calls", "missing_id")),
+    # a token that begins as a spreadsheet's wrapping does ('-) is one as written
+    Case("configured null token beginning with an apostrophe", calls=[
+        (A, "'-", T + "11:00:00", T + "11:01:00", "", "")],
+         mapping={"null_tokens": ["", "'-"]}, quarantined=("landed_calls", "missing_id")),
     Case("number with separators", calls=[("138-0000 0001", "(138)00000002", T + "11:00:00",
                                             T + "11:01:00", "T1", "T2")], check=_linked),
     Case("number with thousands commas, a tab, no-break and full-width spaces",
@@ -719,6 +723,13 @@ def test_bad_input(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     (None, "2016-09-05", "2016-09-05 11:01:00", None),
     (None, "2016/09/05", "2016/09/05 11:01:00", None),
     (None, "2016-09-05 00:00:00", "2016-09-05 00:01:00", "2016-09-05 00:00:00"),  # midnight
+    # a corrupt year at the edge of DuckDB's range, or infinity: a bad timestamp, where the
+    # time zone's conversion of it failed the whole landing
+    (None, "294247-01-10 04:00:54", "2016-09-05 11:01:00", None),
+    (None, "-290308-12-22 00:00:00", "2016-09-05 11:01:00", None),
+    (None, "2016-09-05 11:00:00", "294247-01-10 04:00:54", None),
+    (None, "infinity", "2016-09-05 11:01:00", None),
+    (None, "1899-12-31 23:59:59", "1900-01-01 00:00:59", None),
 ])
 def test_text_timestamp_formats(fmt: str | None, begin: str, finish: str, start: str | None,
                                 tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -1401,7 +1412,8 @@ def test_durations_as_seconds_or_clock_time(tmp_path: Path,
     study, _ = _setup(tmp_path, Case("durations"))
     src = tmp_path / "operator"
     rows = [(A, B, f"{DAY} {hour}:00:00", secs, "T1", "T2") for hour, secs in (
-        (10, "90"), (11, "90.5"), (12, "0:01:30"), (13, "01:02:03.5"), (14, "1:30"))]
+        (10, "90"), (11, "90.5"), (12, "0:01:30"), (13, "01:02:03.5"), (14, "1:30"),
+        (15, "13912345678:00:00"))]  # hours past DuckDB's INTERVAL: not a failed landing
     _write(src / "cdr.csv", "a_party,b_party,begin,secs,a_cell,b_cell", rows)
     columns = yaml.safe_load((src / "mapping.yaml").read_text())["calls"]["columns"]
     del columns["end_ts"]
@@ -1409,8 +1421,8 @@ def test_durations_as_seconds_or_clock_time(tmp_path: Path,
     con, _ = _ingest(study)
     got = con.execute("SELECT hour(start_ts), duration_s FROM calls ORDER BY 1").fetchall()
     assert got == [(10, 90.0), (11, 90.5), (12, 90.0), (13, 3723.5)]
-    assert con.execute("SELECT reason, row_number FROM quarantine").fetchall() == [
-        ("bad_timestamp", 6)]
+    assert con.execute("SELECT reason, row_number FROM quarantine ORDER BY 2").fetchall() == [
+        ("bad_timestamp", 6), ("bad_timestamp", 7)]
 
 
 @pytest.mark.parametrize("layout", ["folder", "folder/", "nested **", "int96", "csv"])
@@ -2289,12 +2301,16 @@ def test_unreadable_ages_and_sexes_keep_their_subscribers(
     assert check.passed and check.metadata["judged"].value == users + 1
 
 
+#: Owner ids no attribute could be: letters and digits, an e-mail.
+OTHERS = ("CUST-00123", "jane.doe@example.com", "u_48213")
+
+
 def test_numbers_in_other_columns_are_never_shown(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """A number written with separators in a time, age, sex or province column (a column mapped
     by mistake) is shown in no quarantine record nor count of unreadable values, a province
-    holding one is a bad attribute (never stored), so is a province or user type holding the
-    row's own owner id, and a header
+    holding one is a bad attribute (never stored), so is a province, user type, age or sex
+    holding the row's own owner id or another row's (of letters and digits), and a header
     line repeated inside a file (``cat`` of daily files whose columns are named as the
     contract's) is no raw identifier: the privacy checks pass."""
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
@@ -2312,15 +2328,28 @@ def test_numbers_in_other_columns_are_never_shown(tmp_path: Path,
               ("13800000004", "K00049", "30", "M", "K00049", "true", "regular"),
               ("13800000003", "K00050", "30", "M", "Anhui", "true", "k00050"),
               ("13800000012", "K00051", "K00051", "M", "Anhui", "true", "regular"),
-              ("13800000011", "K00052", "30", "k00052", "Anhui", "true", "regular")]))
+              ("13800000011", "K00052", "30", "k00052", "Anhui", "true", "regular"),
+              *[(f"1380000002{i}", owner, "31", "F", "Anhui", "true", "regular")
+                for i, owner in enumerate(OTHERS)],
+              # another row's owner id (letters and digits, an e-mail) in the province, user
+              # type, age or sex column: an account holder's field mapped, a shifted export
+              ("13800000031", "K00053", "30", "M", OTHERS[0], "true", "regular"),
+              ("13800000032", "K00054", "30", "M", "Anhui", "true", OTHERS[1]),
+              ("13800000033", "K00055", OTHERS[2], "M", "Anhui", "true", "regular"),
+              ("13800000034", "K00056", "30", OTHERS[0], "Anhui", "true", "regular")]))
     checks = _ingestion_checks(study)
     assert checks[("subscribers", "no_raw_identifiers")].passed
     assert checks[("landed_calls", "no_raw_identifiers")].passed
     con = duckdb.connect(str(StudyConfig.load(study).duckdb_path), read_only=True)
     got = con.execute("SELECT source, reason, record FROM quarantine ORDER BY ALL").fetchall()
     assert [r[:2] for r in got] == [("landed_calls", "bad_timestamp")] * 3 + [
-        ("subscribers", "bad_attribute")] * 5
-    assert not [r for r in got for w in written if w in r[2] or "1234" in r[2]]
+        ("subscribers", "bad_attribute")] * 9
+    shown = [re.sub(r'"(number|owner_id)":[0-9]+', "", r[2]) for r in got]  # pseudonyms
+    assert not [s for s in shown for w in written if w in s or "1234" in s]
+    stored = " ".join(con.execute(f"FROM {table}").df().to_csv() for table in (
+        "subscribers", "quarantine", "user_types_subscribers", "unreadable_attributes_subscribers",
+    )).lower()
+    assert "anhui" in stored and not [o for o in OTHERS if o.lower() in stored]
     # the age and the sex holding a number are unreadable: unknown, counted by their length
     assert con.execute("SELECT attribute, value, numbers FROM unreadable_attributes_subscribers "
                        "ORDER BY ALL").fetchall() == [
@@ -3631,6 +3660,45 @@ def test_cell_ids_padded_differently_link_with_strip_leading_zeros(
     con, stats = _ingest(study)
     assert stats["calls"].quarantined_by_reason == {}
     assert con.execute("SELECT caller_cell, callee_cell FROM calls").fetchall() == [("1", "2")]
+
+
+def test_calls_at_a_cell_the_cells_file_quarantined_are_kept_without_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tower of the cells file without coordinates (T3) or geocoded outside the study area
+    (T4) is a known cell without a place: its calls stay in the graphs with that side's cell
+    unknown, counted in the day's note; a cell no row names (T9) is still unknown_cell."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("unlocated", cells=[("T3", "", ""),
+                                                         ("T4", "39.90", "116.40")], calls=[
+        (A, B, T + "11:00:00", T + "11:01:00", "T1", "T3"),
+        (B, A, T + "12:00:00", T + "12:01:00", "T4", "T2"),
+        (A, B, T + "13:00:00", T + "13:01:00", "T9", "T2")]))
+    con, stats = _ingest(study)
+    assert con.execute("SELECT hour(start_ts), caller_cell, callee_cell FROM calls "
+                       "ORDER BY 1").fetchall() == [(10, "T1", "T2"), (11, "T1", None),
+                                                    (12, None, "T2")]
+    assert con.execute("SELECT source, reason FROM quarantine ORDER BY ALL").fetchall() == [
+        ("calls", "unknown_cell"), ("cells", "bad_coordinates"), ("cells", "outside_bbox")]
+    assert con.execute("SELECT * FROM unlocated_cells ORDER BY 1").fetchall() == [
+        ("T3", "bad_coordinates"), ("T4", "outside_bbox")]
+    assert stats["calls"].note.endswith("(2 calls)")
+
+
+def test_without_cells_in_the_mapping_calls_keep_no_cell(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A mapping without cells (an operator that withholds its sites) whose calls carry cell
+    columns: every call is kept without its cells, and the landing says why, where every call
+    was unknown_cell."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("no cells"))
+    src = tmp_path / "operator"
+    mapping = yaml.safe_load((src / "mapping.yaml").read_text())
+    del mapping["cells"]
+    (src / "mapping.yaml").write_text(yaml.safe_dump(mapping))
+    con, stats = _ingest(study)
+    assert [r[5] for r in _calls(con)] == [None]
+    assert con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
+    assert stats["landed_calls"].note.startswith("the mapping has no cells: the calls are kept")
 
 
 def test_lac_and_ci_stored_as_doubles_link_to_their_text(tmp_path: Path,

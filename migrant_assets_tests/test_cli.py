@@ -334,7 +334,8 @@ def test_a_failed_error_check_prints_what_to_check_and_exits_3(environment, monk
 
 
 def test_a_failed_blocking_check_stops_what_reads_its_asset(environment, monkeypatch, capsys):
-    """A mapping that puts a column of other owners' ids (an account's parent) into the birth
+    """A mapping that puts a column of other owners' ids (an account's parent, short account
+    numbers: ids of letters and digits are a bad attribute, never stored) into the birth
     province column: the subscribers are written, but their blocking no_raw_identifiers check
     fails. The demo names that check (not
     Dagster's bare "1 blocking asset check failed"), skips landed_calls, which reads the
@@ -347,8 +348,8 @@ def test_a_failed_blocking_check_stops_what_reads_its_asset(environment, monkeyp
     src.mkdir()
     (src / "cdr.csv").write_text("a,b,begin,finish\n13800000001,13800000002,"
                                  "2016-09-05 10:00:00,2016-09-05 10:01:00\n")
-    (src / "subs.csv").write_text("msisdn,owner,parent,local\n13800000001,K00049,K00050,true\n"
-                                  "13800000002,K00050,K00049,true\n")
+    (src / "subs.csv").write_text("msisdn,owner,parent,local\n13800000001,490173,490239,true\n"
+                                  "13800000002,490239,490173,true\n")
     (src / "mapping.yaml").write_text(yaml.safe_dump({
         "calls": {"path": "cdr.csv", "columns": {"caller": "a", "callee": "b",
                                                  "start_ts": "begin", "end_ts": "finish"}},
@@ -368,7 +369,7 @@ def test_a_failed_blocking_check_stops_what_reads_its_asset(environment, monkeyp
     assert "wrong contract column" in out + err  # what to check first
     assert ("landed_calls: skipped landed_calls (needs subscribers, which did not materialize "
             "or failed a blocking check)") in out
-    assert "K00049" not in out + err and "k00049" not in out + err
+    assert "490173" not in out + err and "490239" not in out + err
 
 
 def test_a_short_key_stops_before_any_run(environment, monkeypatch, capsys):
@@ -385,3 +386,29 @@ def test_a_short_key_stops_before_any_run(environment, monkeypatch, capsys):
     assert code == 2
     assert err.startswith("demo stopped: MIGRANT_ASSETS_KEY is shorter than 32 bytes")
     assert ": ok in" not in out  # no run started
+
+
+def test_recover_refuses_a_dagster_home_where_nothing_ran(environment, capsys):
+    """`migrant-assets recover` under a mistyped DAGSTER_HOME says no instance ran there (exit 2)
+    and creates nothing, instead of an empty instance whose pool slot it would call free."""
+    typo = environment / "dagster_hom"
+    os.environ["DAGSTER_HOME"] = str(typo)  # restored by the fixture's monkeypatch
+    code, _, err = _demo(["recover"], capsys)
+    assert code == 2 and not typo.exists()
+    assert err.startswith(f"recover stopped: no Dagster instance has run in {typo}")
+    assert "Where: DAGSTER_HOME." in err
+
+
+def test_a_spill_folder_that_cannot_be_made_names_its_setting(environment, capsys):
+    """A duckdb.temp_directory that cannot be created (a file stands in its path) is a bad
+    input naming the setting, not a bare FileNotFoundError of every step."""
+    import duckdb
+
+    from migrant_assets.config import DuckDBSettings
+    from migrant_assets.db import configure
+
+    blocker = environment / "not_a_folder"
+    blocker.write_text("")
+    with pytest.raises(InputError, match="spill folder .* cannot be created") as info:
+        configure(duckdb.connect(), DuckDBSettings(), blocker / "tmp")
+    assert info.value.where == "duckdb.temp_directory"

@@ -727,3 +727,43 @@ def test_a_high_quarantine_share_says_what_to_check_first() -> None:
         "bad_timestamp: the start, end and duration columns")
     low = _share_verdict(cfg, [{**part, "rows_quarantined": 5}], {"missing_id": 5})
     assert low.passed and "check_first" not in low.metadata
+
+
+@pytest.mark.parametrize("identifier", [
+    "ID-PERSON-4711", "jane.doe@example.com", "9b2f6c1e-4d3a-4f7b-a8e2-5c6d7e8f9a01", "u_48213",
+    "IDPERSON4711", "13912345678"])
+def test_the_identifier_search_finds_identifiers_with_punctuation(identifier: str) -> None:
+    """privacy.find_raw_identifiers finds an owner id holding punctuation (an e-mail, a UUID,
+    ``ID-PERSON-4711``) stored alone or inside other text, and not a text that only begins
+    like it."""
+    from migrant_assets.ingest import canonical_macros
+    from migrant_assets.privacy import find_raw_identifiers
+
+    con = connect(":memory:")
+    canonical_macros(con)
+    con.execute("CREATE TEMP TABLE raw_identifiers AS SELECT ? AS token, "
+                "TRY_CAST(? AS BIGINT) AS as_int", [identifier, identifier])
+    con.execute("CREATE TABLE stored (v VARCHAR)")
+    con.execute("INSERT INTO stored VALUES (?), (?), ('nothing')",
+                [identifier.upper(), '{"holder":"' + identifier + '","n":1}'])
+    assert find_raw_identifiers(con) == {"stored.v": 2}
+    con.execute("DELETE FROM stored WHERE v <> 'nothing'")
+    con.execute("INSERT INTO stored VALUES (?)", [identifier[:-1] + " " + identifier[-1]])
+    # a number written with a space is still a number (the digits of a text are searched)
+    assert find_raw_identifiers(con) == ({"stored.v": 1} if identifier.isdigit() else {})
+
+
+def test_a_duckdb_error_of_the_package_sql_shows_no_value() -> None:
+    """db.run_text raises DuckDB's error as its own class, naming the statement's file, with
+    the value it failed on redacted and without the original chained (Dagster stores a
+    failure's chain in its event log)."""
+    from migrant_assets.db import run_text
+
+    con = connect(":memory:")
+    with pytest.raises(duckdb.ConversionException) as info:
+        run_text(con, "SELECT CAST($d AS INTERVAL)", {"d": "13912345678:00:00"},
+                 where="sql/ingest/landing.sql")
+    message = str(info.value)
+    assert message.startswith("sql/ingest/landing.sql: Conversion Error")
+    assert "INTERVAL" in message and "1391234" not in message and "5678" not in message
+    assert info.value.__cause__ is None and info.value.__suppress_context__

@@ -161,6 +161,7 @@ def test_stats_are_counts(con, cfg, city):
             "unlabelled": 7,
         },
         "max_degree": 3,
+        "withheld_labels": {},  # 09-01 .. 09-26 hold calls: every silence window is covered
     }
 
 
@@ -333,3 +334,44 @@ def test_a_calendar_moved_to_another_month_moves_its_first_k_days() -> None:
     with pytest.raises(ValueError, match=r"calendar.integration_weeks \(the default\): the "
                        r"week starting 2016-09-03 is not inside the study month \(2016-10-01"):
         Calendar.model_validate(october)
+
+
+@pytest.mark.parametrize(("first", "last", "withheld"), [
+    (5, 30, {"departure": [1, 2, 3, 4], "integration": [3, 4]}),  # an extract from week A on
+    (1, 20, {"departure": [21, 22, 23, 24, 25]}),  # an extract that ends inside week C
+    (1, 25, {}),  # quiet days inside the span are read as they are
+])
+def test_labels_are_withheld_where_the_calls_do_not_cover_a_silence_window(
+        con, add_subscribers, add_calls, first, last, withheld):
+    """SPEC §3's labels rest on silence (before week A, in week C, in W1): days of those
+    windows outside the calls' first to last day are missing data, so the study's labels are
+    withheld, with those days, instead of every settled migrant read as new and every stayer
+    as leaving."""
+    from migrant_assets.labels import withheld_labels
+
+    cfg = StudyConfig(thresholds=Thresholds(max_degree=3))
+    add_subscribers([(1, M), (2, M), (3, L)])
+    days = [d for d in range(first, last + 1) if d not in (7, 14)]  # two quiet days
+    add_calls([(uid, 100 + uid, date(2016, 9, d)) for uid in (1, 3) for d in days]
+              + [(2, 102, date(2016, 9, d)) for d in days if d >= 5])  # silent before week A
+    build_user_labels(con, cfg)
+    got = withheld_labels(con)
+    assert {s: [d.day for d in w["days"]] for s, w in got.items()} == withheld
+    assert all((w["first"], w["last"]) == (date(2016, 9, first), date(2016, 9, last))
+               for w in got.values())
+    stored = {study: dict(con.execute(f"SELECT user_id, {study}_label FROM user_labels"
+                                      ).fetchall()) for study in ("integration", "departure")}
+    for study in withheld:
+        assert set(stored[study].values()) == {None}
+    if not withheld:  # the same users, every day covered: labelled
+        assert stored == {"integration": {1: "settled_migrant", 2: "settled_migrant", 3: "local"},
+                          "departure": {1: None, 2: "staying_migrant", 3: "local"}}
+
+def test_a_calendar_without_days_before_week_a_is_refused() -> None:
+    """A month that starts on departure week A's first day has no day on which a departure new
+    migrant is silent: refused, naming the rule, where it labelled every settled migrant new."""
+    with pytest.raises(ValueError, match=r"no day of the study month .* comes before departure "
+                       r"week A \(2016-09-05\)"):
+        Calendar(month_start=date(2016, 9, 5), month_end=date(2016, 10, 4),
+                 integration_weeks=[date(2016, 9, 5 + 7 * i) for i in range(4)],
+                 departure_weeks=[date(2016, 9, 5), date(2016, 9, 12), date(2016, 9, 19)])

@@ -598,8 +598,9 @@ def test_a_section_that_fails_keeps_its_figures(con, tmp_path):
     ((50, 40, 30, 50, 40, 30), set()),
     ((50, 40, 3, 50, 40, 30), {("integration", "new_migrant"),  # primary: 3 < 10
                                ("integration", "settled_migrant")}),  # complementary: smallest
-    ((50, 40, 3, 50, 0, 30), {("integration", "new_migrant"), ("integration", "settled_migrant"),
-                              ("departure", "staying_migrant"), ("departure", "leaving_migrant")}),
+    # an empty group is no person: published as 0, and never a complement
+    ((50, 40, 3, 50, 0, 30), {("integration", "new_migrant"), ("integration", "settled_migrant")}),
+    ((80, 0, 0, 50, 0, 5), {("departure", "leaving_migrant"), ("departure", "local")}),
     ((50, 4, 3, 50, 40, 30), {("integration", "new_migrant"),  # two primaries: no complement
                               ("integration", "settled_migrant")}),
 ])
@@ -716,3 +717,19 @@ def test_exceptions_on_the_synthetic_city_say_why(tiny: dict) -> None:
         assert str(escape(NOT_PLANTED[finding_id])) in rows[finding_id], finding_id
     for finding_id in failing - set(NOT_PLANTED):
         assert "on the synthetic city" not in rows[finding_id], finding_id
+
+
+def test_a_finding_on_a_feature_no_user_has_names_it(cfg):
+    """A feature null for every user (an operator that gave no ages: similar_age) leaves its
+    findings untested, saying that no user has a value, not that a mean is suppressed."""
+    con = connect(":memory:")
+    create_tables(con)
+    frame = _features(cfg)
+    frame["similar_age"] = np.nan
+    insert_feature_rows(con, frame)
+    group_feature_trends(con, cfg)
+    result = findings(con, cfg).set_index("finding_id")
+    assert result.loc["I02", "verdict"] == "untested"
+    assert result.loc["I02", "reason"].startswith(
+        "no user of a group it compares has a value of similar_age")
+    assert result.loc["I05", "verdict"] != "untested"  # degree has values

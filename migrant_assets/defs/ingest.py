@@ -150,6 +150,17 @@ def _metadata(stats: list[IngestStats]) -> dict:
     return md
 
 
+def _holds_identifiers(con: duckdb.DuckDBPyConnection, column: str) -> bool:
+    """Whether the subscribers' privacy search found their raw identifiers in ``column``
+    (``table.column``): a check then counts its values and never shows them."""
+    scan = identifier_scan(con, "subscribers")
+    return scan is not None and column in scan[1]
+
+
+#: What a check shows instead of values among which the privacy search found identifiers.
+HIDDEN_VALUES = "values not shown: the privacy search found identifiers among them"
+
+
 @dg.asset(
     group_name=GROUP,
     pool=DUCKDB_POOL,
@@ -485,8 +496,10 @@ estates_coordinate_precision = _precision_check(estates)
 def subscribers_unnamed_provinces(study: StudyResource) -> dg.AssetCheckResult:
     with study.connect() as con:
         out = birth_provinces(con, study.config)
+        if _holds_identifiers(con, "subscribers.birth_province"):
+            out["unnamed"] = []
     judged, unnamed = out["users_with_province"], out["unnamed_users"]
-    shown = ", ".join(f"{v['value']!r} ({v['users']})" for v in out["unnamed"])
+    shown = ", ".join(f"{v['value']!r} ({v['users']})" for v in out["unnamed"]) or HIDDEN_VALUES
     fix = (f"{unnamed} users' birth province names no province ({shown}), so they count as "
            f"born elsewhere: {UNNAMED_PROVINCE_FIX}")
     # a code of another province is born elsewhere indeed; one of the city's province is
@@ -594,15 +607,17 @@ def subscribers_sexes(study: StudyResource) -> dg.AssetCheckResult:
 def subscribers_readable_attributes(study: StudyResource) -> dg.AssetCheckResult:
     with study.connect() as con:
         out = unreadable_attributes(con)
+        hidden = _holds_identifiers(con, "unreadable_attributes_subscribers.value")
     ages, sexes, judged = out["unreadable_ages"], out["unreadable_sexes"], out["numbers"]
     values = out["values"]
-    shown = ", ".join(f"{v['attribute']} {v['value']!r} ({v['numbers']})" for v in values[:10])
+    shown = HIDDEN_VALUES if hidden else ", ".join(
+        f"{v['attribute']} {v['value']!r} ({v['numbers']})" for v in values[:10])
     counts = " and ".join(f"{n} numbers' {what}" for n, what in ((ages, "age"), (sexes, "sex"))
                           if n)
     fix = (f"{counts} could not be read ({shown}{', ...' if len(values) > 10 else ''}): "
            f"{UNREADABLE_ATTRIBUTES_FIX}")
     error = max(ages, sexes) >= study.config.thresholds.quarantine_error_share * judged
-    return verdict(not values, judged, {**out, "values": values[:10]},
+    return verdict(not values, judged, {**out, "values": [] if hidden else values[:10]},
                    None if judged else "no subscriber number",
                    dg.AssetCheckSeverity.ERROR if error else dg.AssetCheckSeverity.WARN,
                    check_first=fix if values else None)
@@ -615,12 +630,15 @@ def subscribers_readable_attributes(study: StudyResource) -> dg.AssetCheckResult
 def subscribers_user_types(study: StudyResource) -> dg.AssetCheckResult:
     with study.connect() as con:
         out = user_types(con)
+        hidden = _holds_identifiers(con, "user_types_subscribers.user_type")
     unknown = out["unknown_types"]
-    shown = ", ".join(f"{t['user_type']} ({t['numbers']})" for t in unknown[:10])
+    shown = HIDDEN_VALUES if hidden else ", ".join(
+        f"{t['user_type']} ({t['numbers']})" for t in unknown[:10])
     fix = (f"{out['unknown_numbers']} numbers of user types neither regular nor service "
            f"({shown}{', ...' if len(unknown) > 10 else ''}) are counted as regular: "
            f"{USER_TYPES_FIX}")
-    return verdict(not unknown, out["numbers"], {**out, "unknown_types": unknown[:10]},
+    return verdict(not unknown, out["numbers"],
+                   {**out, "unknown_types": [] if hidden else unknown[:10]},
                    None if out["numbers"] else "no subscriber number",
                    dg.AssetCheckSeverity.WARN, check_first=fix if unknown else None)
 

@@ -11,7 +11,13 @@ from migrant_assets.defs.checks import verdict
 from migrant_assets.defs.ingest import calls, subscribers
 from migrant_assets.defs.metadata import table_metadata, table_name_metadata
 from migrant_assets.defs.resources import DUCKDB_POOL, StudyResource
-from migrant_assets.labels import build_user_labels, label_checks, label_counts
+from migrant_assets.labels import (
+    build_user_labels,
+    label_checks,
+    label_counts,
+    withheld_labels,
+    withheld_reason,
+)
 
 GROUP = "labels"
 
@@ -46,6 +52,9 @@ def user_labels(context: dg.AssetExecutionContext, study: StudyResource) -> dg.M
                 [stats["removed_degree_min"], stats["removed_degree_max"]]),
             "unknown_birth_province": stats["n_unknown_birth_province"],
             "leaving_migrants_active_after_week_c": stats["n_leaving_active_after_c"],
+            "withheld_labels": dg.MetadataValue.json({
+                study: [str(d) for d in w["days"]]
+                for study, w in stats["withheld_labels"].items()}),
         },
     )
 
@@ -76,9 +85,11 @@ def group_counts_nonzero(cfg: StudyConfig, con: duckdb.DuckDBPyConnection
                        "(a label needs the province a user was born in)")
     empty = sorted(f"{study}.{label}" for study, per_label in counts.items()
                    for label, n in per_label.items() if label != "unlabelled" and n == 0)
+    withheld = withheld_labels(con)
+    fix = "; ".join(withheld_reason(s, d) for s, d in withheld.items()) if withheld else \
+        f"{', '.join(empty)} empty: {EMPTY_GROUPS_FIX}"
     return verdict(not empty, facts["n_users"], {**counts, "empty_groups": empty},
-                   check_first=f"{', '.join(empty)} empty: {EMPTY_GROUPS_FIX}" if empty
-                   else None)
+                   check_first=fix if empty else None)
 
 
 def leaving_share(cfg: StudyConfig, con: duckdb.DuckDBPyConnection) -> dg.AssetCheckResult:

@@ -10,7 +10,12 @@ import pandas as pd
 
 from migrant_assets.config import StudyConfig
 from migrant_assets.db import quote_identifier, run_sql
-from migrant_assets.labels import DEPARTURE_LABELS, INTEGRATION_LABELS
+from migrant_assets.labels import (
+    DEPARTURE_LABELS,
+    INTEGRATION_LABELS,
+    withheld_labels,
+    withheld_reason,
+)
 from migrant_assets.models.data import reference_window
 from migrant_assets.models.departure import (
     FEATURE_IMPORTANCE,
@@ -112,8 +117,13 @@ def unavailable_data(con: duckdb.DuckDBPyConnection) -> list[str]:
         out.append(f"both studies are unavailable: there are no user labels ({problem})")
     else:
         n = run_sql(con, "reports/label_presence.sql").df().iloc[0]
+        withheld = withheld_labels(con)
         for study, groups in (("integration", ("settled_migrant", "new_migrant")),
                               ("departure", ("staying_migrant", "leaving_migrant"))):
+            if study in withheld:
+                out.append(f"the {study} study is unavailable: "
+                           f"{withheld_reason(study, withheld[study])}")
+                continue
             if not n[study]:
                 out.append(f"the {study} study is unavailable: no {study}-labelled users")
                 continue

@@ -13,10 +13,15 @@ WITH typed AS (
         l.start_ts,
         l.end_ts,
         l.duration_s,
-        l.caller_cell,
-        l.callee_cell,
+        -- a cell the cells file holds without a usable place (unlocated_cells): the call is
+        -- kept, that side without its cell
+        CASE WHEN ua.cell_id IS NULL THEN l.caller_cell END AS caller_cell,
+        CASE WHEN ub.cell_id IS NULL THEN l.callee_cell END AS callee_cell,
+        ua.cell_id IS NOT NULL OR ub.cell_id IS NOT NULL AS cell_unlocated,
         l.side
     FROM landed_calls AS l
+    LEFT JOIN unlocated_cells AS ua ON ua.cell_id = l.caller_cell
+    LEFT JOIN unlocated_cells AS ub ON ub.cell_id = l.callee_cell
     LEFT JOIN number_owner AS oa ON oa.number_id = l.caller_number
     LEFT JOIN number_owner AS ob ON ob.number_id = l.callee_number
     WHERE l.call_date = $day
@@ -151,7 +156,7 @@ records AS (
 )
 SELECT
     file_id, row_number, caller, callee, start_ts, end_ts, duration_s, caller_cell,
-    callee_cell, reason, side
+    callee_cell, reason, side, cell_unlocated
 FROM flagged
 WHERE NOT is_repeated
 UNION ALL
@@ -165,5 +170,6 @@ SELECT
         WHEN side_rank > 1 THEN 'duplicate_call'
         WHEN coalesce(side, '') <> first_side THEN 'other_party_record'
     END AS reason,
-    side
+    side,
+    cell_unlocated
 FROM records;

@@ -249,6 +249,16 @@ CREATE OR REPLACE TEMP MACRO canonical_cell(t, strip) AS list_transform(
         END
 )[1];
 
+-- A local time (TIMESTAMP) or an instant (TIMESTAMPTZ) of the years 1900 to 2199, else NULL:
+-- a corrupt year (294247-01-10, 'infinity') is a bad timestamp, where a time zone's conversion
+-- of it would fail the whole landing (ICU's range).
+CREATE OR REPLACE TEMP MACRO plausible_time(t) AS list_transform(
+    [t], lambda x:
+        CASE
+            WHEN epoch_us(x) BETWEEN -2208988800000000 AND 7258118400000000 THEN x
+        END
+)[1];
+
 -- What a record shows of a text that may be an identifier: only its length.
 CREATE OR REPLACE TEMP MACRO redacted(t) AS '<redacted: ' || length(t) || ' characters>';
 

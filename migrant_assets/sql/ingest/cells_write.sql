@@ -1,7 +1,12 @@
--- Replace the cells, their quarantined rows and their row accounting (after places.sql and
+-- Replace the cells, the ids of those without a usable place (unlocated_cells: their calls are
+-- kept without the cell), their quarantined rows and their row accounting (after places.sql and
 -- rejected_lines.sql; inside one transaction).
 DELETE FROM cells;
 INSERT INTO cells SELECT id, lat_value, lon_value FROM judged_place WHERE reason IS NULL;
+DELETE FROM unlocated_cells;
+INSERT INTO unlocated_cells
+SELECT DISTINCT id, reason FROM judged_place
+WHERE reason IN ('bad_coordinates', 'outside_bbox') AND id NOT IN (SELECT cell_id FROM cells);
 DELETE FROM quarantine_cells;
 INSERT INTO quarantine_cells
 SELECT reason, _file, _row,

@@ -23,8 +23,9 @@ WITH typed AS (
         b.number_id AS callee_number,
         a.masked OR b.masked AS masked,
         a.rounded OR b.rounded AS rounded,
-        ca.cell AS caller_cell,
-        cb.cell AS callee_cell,
+        -- without a cells file in the mapping no cell is known: the calls keep none
+        CASE WHEN $has_cells THEN ca.cell END AS caller_cell,
+        CASE WHEN $has_cells THEN cb.cell END AS callee_cell,
         ca.shown AS caller_cell_shown,
         cb.shown AS callee_cell_shown,
         CASE
@@ -43,7 +44,7 @@ WITH typed AS (
             WHEN TRY_CAST(r.duration AS DOUBLE) IS NOT NULL
                 THEN TRY_CAST(r.duration AS DOUBLE) * $seconds_per_unit
             WHEN regexp_full_match(r.duration, '[0-9]+:[0-5][0-9]:[0-5][0-9](\.[0-9]+)?')
-                THEN epoch(CAST(r.duration AS INTERVAL))
+                THEN epoch(TRY_CAST(r.duration AS INTERVAL))  -- NULL: hours past INTERVAL's
             ELSE unit_duration_s(r.duration)
         END AS duration_value
     FROM raw_calls AS r

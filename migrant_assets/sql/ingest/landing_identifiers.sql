@@ -59,7 +59,8 @@ INNER JOIN landing_number_ids AS k ON k.number = b.number;
 DROP TABLE batch_numbers;
 
 -- A cell id that is not a known cell is kept only as a keyed hash: it may be a phone number of
--- a misaligned row (the daily ingestion quarantines it as unknown_cell).
+-- a misaligned row (the daily ingestion quarantines it as unknown_cell). A cell of the cells
+-- file without a usable place (unlocated_cells) is known: the daily ingestion keeps its calls.
 INSERT INTO landing_cells
 SELECT
     b.text,
@@ -83,4 +84,8 @@ FROM (
     ) AS n
     WHERE n.text IS NOT NULL AND n.text NOT IN (SELECT l.text FROM landing_cells AS l)
 ) AS b
-LEFT JOIN (SELECT DISTINCT cell_id FROM cells) AS c ON c.cell_id = b.cell_id;
+LEFT JOIN (
+    SELECT cell_id FROM cells
+    UNION
+    SELECT cell_id FROM unlocated_cells
+) AS c ON c.cell_id = b.cell_id;

@@ -40,6 +40,11 @@ CREATE TABLE IF NOT EXISTS cells (
     lat DOUBLE NOT NULL,
     lon DOUBLE NOT NULL
 );
+-- Written by cells: the ids of cells whose every row was quarantined for its place.
+CREATE TABLE IF NOT EXISTS unlocated_cells (
+    cell_id VARCHAR,
+    reason VARCHAR NOT NULL
+);
 CREATE TABLE IF NOT EXISTS estates (
     estate_id VARCHAR,
     lat DOUBLE NOT NULL,
@@ -188,6 +193,9 @@ COMMENT ON COLUMN owner_conflicts_subscribers.owners IS
 COMMENT ON COLUMN number_owner.number_id IS 'Pseudonymised phone number of an operator subscriber.';
 COMMENT ON COLUMN number_owner.user_id IS 'The owner (subscribers.user_id) of the number.';
 COMMENT ON COLUMN cells.cell_id IS 'Cell tower id as given (not an identifier of a person).';
+COMMENT ON COLUMN unlocated_cells.cell_id IS
+    'A cell of the cells file without a usable place: its calls are kept without it.';
+COMMENT ON COLUMN unlocated_cells.reason IS 'bad_coordinates or outside_bbox.';
 COMMENT ON COLUMN cells.lat IS 'Latitude in degrees, inside the study area.';
 COMMENT ON COLUMN cells.lon IS 'Longitude in degrees, inside the study area.';
 COMMENT ON COLUMN estates.estate_id IS 'Housing estate id as given.';

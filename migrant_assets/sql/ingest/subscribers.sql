@@ -5,6 +5,14 @@
 -- (age_unreadable, sex_unreadable) is unknown (NULL) on a row kept: neither decides a label,
 -- and the readable_attributes check counts them; an unreadable local flag, which decides the
 -- labels, is a bad_attribute.
+-- Every owner id and number of the source that no attribute could be (letters and digits, or
+-- an e-mail: CUST-00123, u_48213, jane.doe@example.com), lower-cased: an attribute equal to
+-- one is another person's identifier (a shifted export, an account-holder field mapped).
+CREATE OR REPLACE TEMP TABLE source_identifiers AS
+SELECT DISTINCT lower(x) AS id
+FROM (SELECT unnest([owner_id, number]) AS x FROM raw_subscribers)
+WHERE regexp_matches(x, '[0-9]') AND regexp_matches(x, '[A-Za-z]') OR contains(x, '@');
+
 CREATE OR REPLACE TEMP TABLE typed_subscribers AS
 SELECT
     _file,
@@ -49,13 +57,18 @@ SELECT
     -- a number or owner id with digits hidden (an ID card 340104********1234): masked_id, never
     -- the one user of everyone it stands for
     coalesce(masked(number) OR masked(owner_id), false) AS masked,
-    -- an attribute column that holds the row's own owner id or number (a column mapped by
-    -- mistake, an account field): bad_attribute, and never stored or shown
-    coalesce(lower(trim(birth_province)) IN (lower(owner_id), lower(number)), false)
+    -- an attribute column that holds the row's own owner id or number, or another's of
+    -- source_identifiers (a column mapped by mistake, an account field): bad_attribute, and
+    -- never stored or shown
+    coalesce(lower(trim(birth_province)) IN (lower(owner_id), lower(number))
+        OR lower(trim(birth_province)) IN (SELECT id FROM source_identifiers), false)
         AS province_is_id,
-    coalesce(lower(trim(user_type)) IN (lower(owner_id), lower(number)), false) AS type_is_id,
+    coalesce(lower(trim(user_type)) IN (lower(owner_id), lower(number))
+        OR lower(trim(user_type)) IN (SELECT id FROM source_identifiers), false) AS type_is_id,
     coalesce(lower(trim(age)) IN (lower(owner_id), lower(number))
-        OR lower(trim(sex)) IN (lower(owner_id), lower(number)), false) AS demographic_is_id
+        OR lower(trim(sex)) IN (lower(owner_id), lower(number))
+        OR lower(trim(age)) IN (SELECT id FROM source_identifiers)
+        OR lower(trim(sex)) IN (SELECT id FROM source_identifiers), false) AS demographic_is_id
 FROM (
     SELECT
         *,
@@ -94,3 +107,4 @@ FROM (
     FROM typed_subscribers
 );
 DROP TABLE typed_subscribers;
+DROP TABLE source_identifiers;

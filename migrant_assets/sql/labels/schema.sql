@@ -31,6 +31,23 @@ CREATE TABLE IF NOT EXISTS service_like_users (
     degree BIGINT NOT NULL
 );
 
+-- A study whose labels are withheld: a day of a window whose silence decides them lies outside
+-- the days the calls cover (no data there, not silence).
+CREATE TABLE IF NOT EXISTS withheld_labels (
+    study VARCHAR NOT NULL,
+    days_not_covered DATE [] NOT NULL,
+    first_call_day DATE,
+    last_call_day DATE
+);
+
+COMMENT ON COLUMN withheld_labels.study IS
+    'integration (silence in W1) or departure (silence before week A and in week C).';
+COMMENT ON COLUMN withheld_labels.days_not_covered IS
+    'The days of those windows outside the first to last day of the month with a call.';
+COMMENT ON COLUMN withheld_labels.first_call_day IS
+    'The month''s first day with a stored call; null when none.';
+COMMENT ON COLUMN withheld_labels.last_call_day IS
+    'The month''s last day with a stored call; null when none.';
 COMMENT ON COLUMN user_labels.user_id IS 'Pseudonymised owner id (subscribers.user_id).';
 COMMENT ON COLUMN user_labels.birth_province IS 'Trimmed birth province; null when unknown.';
 COMMENT ON COLUMN user_labels.is_local_born IS

@@ -1,5 +1,6 @@
--- User population and labels of both studies (SPEC §3). Rebuilds user_labels and
--- service_like_users from subscribers and calls; run inside one transaction.
+-- User population and labels of both studies (SPEC §3). Rebuilds user_labels,
+-- service_like_users and withheld_labels from subscribers and calls; run inside one
+-- transaction.
 -- "Active" = at least one call made or received; every date is a parameter from the calendar.
 
 -- Each call seen from both of its ends, restricted to owners with a local number and to the
@@ -78,6 +79,51 @@ SELECT
 FROM facts AS f
 LEFT JOIN degrees AS d ON d.user_id = f.user_id;
 
+-- The labels rest on silence (SPEC §3): a departure new migrant is silent before week A and a
+-- leaving one in week C, an integration new migrant in W1. A day of those windows outside the
+-- days the calls cover (the month's first to last day with a call) is missing data, not
+-- silence (an extract that starts on week A, or ends inside week C): the study's labels are
+-- then withheld, with those days (withheld_labels), never read from it. A quiet day inside
+-- the span is read as it is (the calendar_coverage check names it).
+DELETE FROM withheld_labels;
+
+INSERT INTO withheld_labels
+WITH span AS (
+    SELECT
+        min(call_date) AS first_day,
+        max(call_date) AS last_day
+    FROM calls
+    WHERE call_date BETWEEN $month_start AND $month_end
+),
+silence_days AS (
+    SELECT
+        'departure' AS study,
+        CAST(unnest(generate_series(
+            CAST($pre_start AS DATE), CAST($pre_end AS DATE), INTERVAL 1 DAY
+        )) AS DATE) AS day
+    UNION ALL
+    SELECT
+        'departure',
+        CAST(unnest(generate_series(
+            CAST($c_start AS DATE), CAST($c_end AS DATE), INTERVAL 1 DAY
+        )) AS DATE)
+    UNION ALL
+    SELECT
+        'integration',
+        CAST(unnest(generate_series(
+            CAST($w1_start AS DATE), CAST($w1_end AS DATE), INTERVAL 1 DAY
+        )) AS DATE)
+)
+SELECT
+    s.study,
+    list(DISTINCT s.day ORDER BY s.day) AS days_not_covered,
+    any_value(p.first_day) AS first_call_day,
+    any_value(p.last_day) AS last_call_day
+FROM silence_days AS s
+CROSS JOIN span AS p
+WHERE p.first_day IS NULL OR s.day NOT BETWEEN p.first_day AND p.last_day
+GROUP BY s.study;
+
 -- Service-like owners: flagged by user_type, or whole-month degree above max_degree.
 DELETE FROM service_like_users;
 
@@ -120,20 +166,25 @@ WITH users AS (
 ),
 born AS (
     -- Unknown birth province => is_local_born null => no label in either study.
-    SELECT *, birth_province = $province AS is_local_born FROM users
+    SELECT
+        *,
+        birth_province = $province AS is_local_born,
+        'integration' IN (SELECT study FROM withheld_labels) AS integration_withheld,
+        'departure' IN (SELECT study FROM withheld_labels) AS departure_withheld
+    FROM users
 )
 SELECT
     user_id, birth_province, is_local_born, degree, n_calls, first_active_day, last_active_day,
     active_pre, active_w1, active_w2, active_w3, active_w4, active_a, active_b, active_c,
     active_after_c,
     CASE
-        WHEN NOT (active_w2 AND active_w3 AND active_w4) THEN NULL
+        WHEN integration_withheld OR NOT (active_w2 AND active_w3 AND active_w4) THEN NULL
         WHEN is_local_born AND active_w1 THEN 'local'
         WHEN NOT is_local_born AND active_w1 THEN 'settled_migrant'
         WHEN NOT is_local_born AND NOT active_w1 THEN 'new_migrant'
     END AS integration_label,
     CASE
-        WHEN NOT (active_a AND active_b) THEN NULL
+        WHEN departure_withheld OR NOT (active_a AND active_b) THEN NULL
         WHEN is_local_born AND active_c THEN 'local'
         -- New migrants: born elsewhere and silent before week A. A leaving migrant only needs
         -- silence in week C (SPEC §3 literally): calls after week C do not matter.

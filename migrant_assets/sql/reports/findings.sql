@@ -2,7 +2,8 @@
 -- conjunction of pairwise comparisons (registered view finding_comparisons): value_a - value_b is
 -- expected to have the sign `sign` (+1: a > b, -1: a < b).
 -- * Between groups (paired = false): group means of group_feature_trends; se of the difference
---   = sqrt(se_a^2 + se_b^2) (independent groups); a suppressed mean leaves it untested.
+--   = sqrt(se_a^2 + se_b^2) (independent groups); a suppressed mean leaves it untested, and so
+--   does a group none of whose users has a value (no row: the reason says which).
 -- * Over time within a group (paired = true): the same users in both windows; the difference is
 --   the mean of the per-user differences, se = their sample sd / sqrt(n pairs); fewer than
 --   $min_group_size pairs leaves it untested (SPEC §1).
@@ -17,7 +18,9 @@ CREATE OR REPLACE TABLE findings AS
 WITH independent AS (
     SELECT c.finding_id, c.comparison, c.sign,
            a.mean AS value_a, b.mean AS value_b, a.mean - b.mean AS difference,
-           sqrt(a.se ^ 2 + b.se ^ 2) AS se
+           sqrt(a.se ^ 2 + b.se ^ 2) AS se,
+           -- no row of a side: no user of that group has a value (not a suppressed mean)
+           a.feature IS NULL OR b.feature IS NULL AS no_values
     FROM finding_comparisons c
     LEFT JOIN group_feature_trends a
         ON a.study = c.study AND a.feature = c.feature AND a.window_id = c.window_a
@@ -84,7 +87,8 @@ paired AS (
            CASE WHEN p.n >= $min_group_size THEN p.value_a END AS value_a,
            CASE WHEN p.n >= $min_group_size THEN p.value_b END AS value_b,
            CASE WHEN p.n >= $min_group_size THEN p.difference END AS difference,
-           CASE WHEN p.n >= $min_group_size THEN p.se END AS se
+           CASE WHEN p.n >= $min_group_size THEN p.se END AS se,
+           p.n IS NULL AS no_values
     FROM finding_comparisons c
     LEFT JOIN paired_stats p USING (finding_id, comparison)
     WHERE c.paired
@@ -99,7 +103,8 @@ weakest AS (
                     'difference': difference, 'se': se, 'z': z, 'signed_z': signed_z},
                    signed_z) AS w,
            count(signed_z) = count(*) AS tested,
-           bool_and(signed_z >= $z_critical) AS all_hold
+           bool_and(signed_z >= $z_critical) AS all_hold,
+           bool_or(no_values) AS no_values
     FROM scored
     GROUP BY finding_id
 )
@@ -116,8 +121,11 @@ SELECT s.finding_id, s.study, s.paper_section, s.statement, s.test, s.feature, s
        CAST($z_critical AS DOUBLE) AS critical,
        CAST(NULL AS BIGINT) AS replicates,
        CASE WHEN NOT w.tested THEN coalesce($untested_reason,
-           'a mean it compares is suppressed (fewer than ' || $min_group_size
-           || ' users or pairs)') END AS reason,
+           CASE WHEN w.no_values THEN 'no user of a group it compares has a value of '
+               || s.feature || ' in that window (the data give none: no ages, no cell '
+               || 'locations, no estate near the cells)'
+           ELSE 'a mean it compares is suppressed (fewer than ' || $min_group_size
+               || ' users or pairs)' END) END AS reason,
        s.finding_order
 FROM finding_specs s
 LEFT JOIN weakest w USING (finding_id)
