@@ -440,13 +440,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_recover(args: argparse.Namespace) -> int:
     """Free the `duckdb` pool slot of runs whose processes died (a `dagster asset materialize`
-    or UI run killed): the next run waits for it otherwise. Only of an instance that has run:
-    a mistyped DAGSTER_HOME would otherwise make an empty one and call its slot free."""
+    or UI run killed): the next run waits for it otherwise. Only of an existing instance (its
+    dagster.yaml or the default storage's history/): a mistyped DAGSTER_HOME would otherwise
+    make an empty one and call its slot free."""
     home = _home()
-    if not (home / "history" / "runs.db").is_file():
-        raise InputError(f"no Dagster instance has run in {home}: no run to recover there",
+    if not ((home / "dagster.yaml").is_file() or (home / "history").is_dir()):
+        raise InputError(f"no Dagster instance is in {home}: no run to recover there",
                          "DAGSTER_HOME", "set DAGSTER_HOME to the folder the runs used (it holds "
-                         "history/runs.db)")
+                         "their dagster.yaml)")
     _dagster_home()
     import dagster as dg
 

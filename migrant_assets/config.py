@@ -129,7 +129,8 @@ class Calendar(_Model):
                 f"calendar: no day of {month} comes before departure week A "
                 f"({self.departure_weeks[0]}), where a departure new migrant is silent (SPEC "
                 "§3: without those days every settled migrant would be new); start "
-                "month_start at least a day before week A, on days the data covers")
+                "month_start at least a day before week A (with no data on those days the "
+                "departure labels are withheld, and the integration study still runs)")
         if not 1 <= self.k_min <= self.k_max:
             raise ValueError("need 1 <= k_min <= k_max")
         last = self.first_k_start + timedelta(self.k_max - 1)

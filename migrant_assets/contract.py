@@ -1234,8 +1234,8 @@ def guard_wide_lines(con: duckdb.DuckDBPyConnection, files: list[Path], src: Tab
     try:
         for path in files:
             try:
-                wide = run_sql(con, "ingest/csv_widest_lines.sql",
-                               {**params, "file": str(path)}).fetchone()
+                wide = run_sql(con, "ingest/csv_widest_lines.sql",  # its error never shown
+                               {**params, "file": str(path)}, raw_errors=True).fetchone()
             except duckdb.Error as e:
                 if "maximum line size" not in str(e).lower():
                     continue  # not a wide line: the parser reports it as it reads

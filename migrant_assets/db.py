@@ -207,11 +207,12 @@ def statements_of(text: str) -> tuple[duckdb.Statement, ...]:
 
 def run_text(
     con: duckdb.DuckDBPyConnection, text: str, params: Mapping[str, Any] | None = None,
-    where: str = "the SQL",
+    where: str = "the SQL", raw_errors: bool = False,
 ) -> duckdb.DuckDBPyConnection:
     """Run every statement of ``text`` with only the ``$parameters`` each one names; returns
     the cursor of the last one. A DuckDB error is raised again as its own class with its
-    message redacted (:func:`errors.redact`: no value from a file) and ``where`` named."""
+    message redacted (:func:`errors.redact`: no value from a file) and ``where`` named; with
+    ``raw_errors``, as DuckDB raised it, for a caller that reads it and shows none of it."""
     params = dict(params or {})
     statements = statements_of(text)
     missing = set().union(*(s.named_parameters for s in statements)) - params.keys()
@@ -222,6 +223,8 @@ def run_text(
         try:
             result = con.execute(stmt, {k: params[k] for k in stmt.named_parameters})
         except duckdb.Error as e:
+            if raw_errors:
+                raise
             # DuckDB quotes the value it failed on: the message is redacted, and the original
             # (its chain included, which Dagster would store in the event log) is not kept
             raise type(e)(f"{where}: {redact(str(e))}") from None
@@ -230,13 +233,14 @@ def run_text(
 
 def run_sql(
     con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None,
-    identifiers: Mapping[str, str] | None = None,
+    identifiers: Mapping[str, str] | None = None, raw_errors: bool = False,
 ) -> duckdb.DuckDBPyConnection:
     """Run every statement of ``sql/<name>``; returns the cursor of the last one. Each
     ``$<key>`` of ``identifiers`` is a table or column name, allow-listed and quoted
-    (:func:`quote`); every other ``$name`` is a bound value of ``params``."""
+    (:func:`quote`); every other ``$name`` is a bound value of ``params``; ``raw_errors``: as
+    :func:`run_text`."""
     return run_text(con, with_identifiers(sql_text(name), identifiers), params,
-                    where=f"sql/{name}")
+                    where=f"sql/{name}", raw_errors=raw_errors)
 
 
 _COMMENT = re.compile(r'\s*COMMENT\s+ON\s+(?:COLUMN|TABLE)\s+"?([A-Za-z_][A-Za-z0-9_]*)"?',

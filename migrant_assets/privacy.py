@@ -105,7 +105,8 @@ def find_raw_identifiers(con: duckdb.DuckDBPyConnection,
         "AND (c.data_type = 'VARCHAR' OR c.data_type IN ('BIGINT', 'INTEGER', 'HUGEINT', "
         "'UBIGINT')) ORDER BY 1, 2"
     ).fetchall()
-    explained = [f"SELECT lower(unnest(regexp_extract_all(v, '[A-Za-z0-9+]+'))) FROM (SELECT "
+    explained = [f"SELECT lower(unnest(list_concat(regexp_extract_all(v, '[A-Za-z0-9+]+'), "
+                 "regexp_extract_all(v, '[A-Za-z0-9+]+([-_.@][A-Za-z0-9+]+)+')))) FROM (SELECT "
                  f"DISTINCT {quote_identifier(c)} AS v FROM {quote_identifier(t)})"
                  for t, c, dtype in columns
                  if dtype == "VARCHAR" and (t in _EXPLAINED_TABLES or c == "file")]

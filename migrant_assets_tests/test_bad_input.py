@@ -2336,7 +2336,10 @@ def test_numbers_in_other_columns_are_never_shown(tmp_path: Path,
               ("13800000031", "K00053", "30", "M", OTHERS[0], "true", "regular"),
               ("13800000032", "K00054", "30", "M", "Anhui", "true", OTHERS[1]),
               ("13800000033", "K00055", OTHERS[2], "M", "Anhui", "true", "regular"),
-              ("13800000034", "K00056", "30", OTHERS[0], "Anhui", "true", "regular")]))
+              ("13800000034", "K00056", "30", OTHERS[0], "Anhui", "true", "regular"),
+              # an owner id as short as a user type (4G) is no identifier of another row's
+              ("13800000035", "4G", "30", "M", "Anhui", "true", "regular"),
+              ("13800000036", "K00057", "30", "M", "Anhui", "true", "4G")]))
     checks = _ingestion_checks(study)
     assert checks[("subscribers", "no_raw_identifiers")].passed
     assert checks[("landed_calls", "no_raw_identifiers")].passed
@@ -2350,6 +2353,8 @@ def test_numbers_in_other_columns_are_never_shown(tmp_path: Path,
         "subscribers", "quarantine", "user_types_subscribers", "unreadable_attributes_subscribers",
     )).lower()
     assert "anhui" in stored and not [o for o in OTHERS if o.lower() in stored]
+    assert con.execute("SELECT count(*) FROM user_types_subscribers WHERE user_type = '4g'"
+                       ).fetchone()[0] == 1
     # the age and the sex holding a number are unreadable: unknown, counted by their length
     assert con.execute("SELECT attribute, value, numbers FROM unreadable_attributes_subscribers "
                        "ORDER BY ALL").fetchall() == [

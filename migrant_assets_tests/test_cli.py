@@ -395,7 +395,7 @@ def test_recover_refuses_a_dagster_home_where_nothing_ran(environment, capsys):
     os.environ["DAGSTER_HOME"] = str(typo)  # restored by the fixture's monkeypatch
     code, _, err = _demo(["recover"], capsys)
     assert code == 2 and not typo.exists()
-    assert err.startswith(f"recover stopped: no Dagster instance has run in {typo}")
+    assert err.startswith(f"recover stopped: no Dagster instance is in {typo}")
     assert "Where: DAGSTER_HOME." in err
 
 

@@ -733,3 +733,16 @@ def test_a_finding_on_a_feature_no_user_has_names_it(cfg):
     assert result.loc["I02", "reason"].startswith(
         "no user of a group it compares has a value of similar_age")
     assert result.loc["I05", "verdict"] != "untested"  # degree has values
+
+
+def test_a_finding_on_an_empty_group_says_so(cfg):
+    """A group with no user (no leaving migrant in the data, or its study's labels withheld)
+    leaves its findings untested saying that the group is empty, not that a value is missing."""
+    con = connect(":memory:")
+    create_tables(con)
+    frame = _features(cfg)
+    insert_feature_rows(con, frame[frame["label"] != "leaving_migrant"])
+    group_feature_trends(con, cfg)
+    result = findings(con, cfg).set_index("finding_id")
+    assert result.loc["D05", "verdict"] == "untested"
+    assert result.loc["D05", "reason"].startswith("a group it compares has no user")

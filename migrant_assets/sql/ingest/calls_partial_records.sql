@@ -75,6 +75,7 @@ SELECT
     j.caller_cell,
     j.callee_cell,
     CASE WHEN r.continues THEN 'partial_record' ELSE j.reason END AS reason,
-    j.side
+    j.side,
+    j.cell_unlocated
 FROM judged_calls AS j
 LEFT JOIN records AS r ON j.file_id = r.file_id AND j.row_number = r.row_number;

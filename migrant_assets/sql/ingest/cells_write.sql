@@ -5,8 +5,9 @@ DELETE FROM cells;
 INSERT INTO cells SELECT id, lat_value, lon_value FROM judged_place WHERE reason IS NULL;
 DELETE FROM unlocated_cells;
 INSERT INTO unlocated_cells
-SELECT DISTINCT id, reason FROM judged_place
-WHERE reason IN ('bad_coordinates', 'outside_bbox') AND id NOT IN (SELECT cell_id FROM cells);
+SELECT id, min(reason) FROM judged_place  -- one row per cell, whatever its rows' reasons
+WHERE reason IN ('bad_coordinates', 'outside_bbox') AND id NOT IN (SELECT cell_id FROM cells)
+GROUP BY id;
 DELETE FROM quarantine_cells;
 INSERT INTO quarantine_cells
 SELECT reason, _file, _row,

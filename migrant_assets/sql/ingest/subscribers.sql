@@ -5,13 +5,15 @@
 -- (age_unreadable, sex_unreadable) is unknown (NULL) on a row kept: neither decides a label,
 -- and the readable_attributes check counts them; an unreadable local flag, which decides the
 -- labels, is a bad_attribute.
--- Every owner id and number of the source that no attribute could be (letters and digits, or
--- an e-mail: CUST-00123, u_48213, jane.doe@example.com), lower-cased: an attribute equal to
--- one is another person's identifier (a shifted export, an account-holder field mapped).
+-- Every owner id and number of the source that no attribute could be (6 characters or more,
+-- as the privacy search's identifiers, of letters and digits, or an e-mail: CUST-00123,
+-- u_48213, jane.doe@example.com; not a 4G), lower-cased: an attribute equal to one is another
+-- person's identifier (a shifted export, an account-holder field mapped).
 CREATE OR REPLACE TEMP TABLE source_identifiers AS
 SELECT DISTINCT lower(x) AS id
 FROM (SELECT unnest([owner_id, number]) AS x FROM raw_subscribers)
-WHERE regexp_matches(x, '[0-9]') AND regexp_matches(x, '[A-Za-z]') OR contains(x, '@');
+WHERE length(x) >= 6
+    AND (regexp_matches(x, '[0-9]') AND regexp_matches(x, '[A-Za-z]') OR contains(x, '@'));
 
 CREATE OR REPLACE TEMP TABLE typed_subscribers AS
 SELECT

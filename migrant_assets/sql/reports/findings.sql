@@ -19,7 +19,9 @@ WITH independent AS (
     SELECT c.finding_id, c.comparison, c.sign,
            a.mean AS value_a, b.mean AS value_b, a.mean - b.mean AS difference,
            sqrt(a.se ^ 2 + b.se ^ 2) AS se,
-           -- no row of a side: no user of that group has a value (not a suppressed mean)
+           -- no row of a side: the group has no user in that window (no row of any feature),
+           -- or none of its users has a value of the feature (not a suppressed mean)
+           ga.label IS NULL OR gb.label IS NULL AS no_group,
            a.feature IS NULL OR b.feature IS NULL AS no_values
     FROM finding_comparisons c
     LEFT JOIN group_feature_trends a
@@ -28,6 +30,10 @@ WITH independent AS (
     LEFT JOIN group_feature_trends b
         ON b.study = c.study AND b.feature = c.feature AND b.window_id = c.window_b
        AND b.label = c.label_b
+    LEFT JOIN (SELECT DISTINCT study, window_id, label FROM group_feature_trends) ga
+        ON ga.study = c.study AND ga.window_id = c.window_a AND ga.label = c.label_a
+    LEFT JOIN (SELECT DISTINCT study, window_id, label FROM group_feature_trends) gb
+        ON gb.study = c.study AND gb.window_id = c.window_b AND gb.label = c.label_b
     WHERE NOT c.paired
 ),
 -- The paired values read only the (study, week, group) sides and the features the paired
@@ -88,9 +94,12 @@ paired AS (
            CASE WHEN p.n >= $min_group_size THEN p.value_b END AS value_b,
            CASE WHEN p.n >= $min_group_size THEN p.difference END AS difference,
            CASE WHEN p.n >= $min_group_size THEN p.se END AS se,
+           g.label IS NULL AS no_group,
            p.n IS NULL AS no_values
     FROM finding_comparisons c
     LEFT JOIN paired_stats p USING (finding_id, comparison)
+    LEFT JOIN (SELECT DISTINCT study, window_id, label FROM group_feature_trends) g
+        ON g.study = c.study AND g.window_id = c.window_a AND g.label = c.label_a
     WHERE c.paired
 ),
 scored AS (
@@ -104,6 +113,7 @@ weakest AS (
                    signed_z) AS w,
            count(signed_z) = count(*) AS tested,
            bool_and(signed_z >= $z_critical) AS all_hold,
+           bool_or(no_group) AS no_group,
            bool_or(no_values) AS no_values
     FROM scored
     GROUP BY finding_id
@@ -121,7 +131,9 @@ SELECT s.finding_id, s.study, s.paper_section, s.statement, s.test, s.feature, s
        CAST($z_critical AS DOUBLE) AS critical,
        CAST(NULL AS BIGINT) AS replicates,
        CASE WHEN NOT w.tested THEN coalesce($untested_reason,
-           CASE WHEN w.no_values THEN 'no user of a group it compares has a value of '
+           CASE WHEN w.no_group THEN 'a group it compares has no user in that window (an '
+               || 'empty group, or its study''s labels withheld: see what the data cannot give)'
+           WHEN w.no_values THEN 'no user of a group it compares has a value of '
                || s.feature || ' in that window (the data give none: no ages, no cell '
                || 'locations, no estate near the cells)'
            ELSE 'a mean it compares is suppressed (fewer than ' || $min_group_size
