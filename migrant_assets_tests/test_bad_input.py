@@ -2349,7 +2349,7 @@ def test_numbers_in_other_columns_are_never_shown(tmp_path: Path,
         ("subscribers", "bad_attribute")] * 9
     shown = [re.sub(r'"(number|owner_id)":[0-9]+', "", r[2]) for r in got]  # pseudonyms
     assert not [s for s in shown for w in written if w in s or "1234" in s]
-    stored = " ".join(con.execute(f"FROM {table}").df().to_csv() for table in (
+    stored = " ".join(con.table(table).df().to_csv() for table in (
         "subscribers", "quarantine", "user_types_subscribers", "unreadable_attributes_subscribers",
     )).lower()
     assert "anhui" in stored and not [o for o in OTHERS if o.lower() in stored]

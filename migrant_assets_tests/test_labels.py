@@ -359,8 +359,9 @@ def test_labels_are_withheld_where_the_calls_do_not_cover_a_silence_window(
     assert {s: [d.day for d in w["days"]] for s, w in got.items()} == withheld
     assert all((w["first"], w["last"]) == (date(2016, 9, first), date(2016, 9, last))
                for w in got.values())
-    stored = {study: dict(con.execute(f"SELECT user_id, {study}_label FROM user_labels"
-                                      ).fetchall()) for study in ("integration", "departure")}
+    rows = con.execute("SELECT user_id, integration_label, departure_label FROM user_labels"
+                       ).fetchall()
+    stored = {"integration": {u: i for u, i, _ in rows}, "departure": {u: d for u, _, d in rows}}
     for study in withheld:
         assert set(stored[study].values()) == {None}
     if not withheld:  # the same users, every day covered: labelled

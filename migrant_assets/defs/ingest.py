@@ -496,10 +496,12 @@ estates_coordinate_precision = _precision_check(estates)
 def subscribers_unnamed_provinces(study: StudyResource) -> dg.AssetCheckResult:
     with study.connect() as con:
         out = birth_provinces(con, study.config)
-        if _holds_identifiers(con, "subscribers.birth_province"):
-            out["unnamed"] = []
+        hidden = _holds_identifiers(con, "subscribers.birth_province")
     judged, unnamed = out["users_with_province"], out["unnamed_users"]
-    shown = ", ".join(f"{v['value']!r} ({v['users']})" for v in out["unnamed"]) or HIDDEN_VALUES
+    if hidden:
+        out["unnamed"] = []
+    shown = HIDDEN_VALUES if hidden else ", ".join(
+        f"{v['value']!r} ({v['users']})" for v in out["unnamed"])
     fix = (f"{unnamed} users' birth province names no province ({shown}), so they count as "
            f"born elsewhere: {UNNAMED_PROVINCE_FIX}")
     # a code of another province is born elsewhere indeed; one of the city's province is
