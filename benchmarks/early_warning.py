@@ -47,9 +47,9 @@ from migrant_assets import early_warning, features  # noqa: E402
 from migrant_assets.config import StudyConfig  # noqa: E402
 from migrant_assets.early_warning import (  # noqa: E402
     build_arrival_features,
-    first_arrival,
     load_models,
     score_day,
+    silent_days,
     train_arrivals,
     train_risk_models,
 )
@@ -78,8 +78,8 @@ def train_models(workdir: Path, preset: str, cfg: StudyConfig, out: Path) -> Non
     shutil.copy(source, path)
     con = open_db(path, cfg)
     features.write_cell_prices(con)
-    day, last = first_arrival(cfg), train_arrivals(cfg)[1] + timedelta(
-        cfg.early_warning.horizon_days - 1)
+    day = cfg.calendar.month_start + timedelta(silent_days(cfg))
+    last = train_arrivals(cfg)[1] + timedelta(cfg.early_warning.horizon_days - 1)
     while day <= last:
         build_arrival_features(con, cfg, day)
         day += timedelta(1)
@@ -117,7 +117,7 @@ def main() -> None:
     features.write_cell_prices(con)
     n_calls = con.execute("SELECT count(*) FROM calls").fetchone()[0]
     models = load_models(con, cfg) if args.models is not None else {}
-    first = first_arrival(cfg)
+    first = cfg.calendar.month_start + timedelta(silent_days(cfg))
     days = {"early": first + timedelta(2), "late": cfg.calendar.windows("first_k_days")[-1].end,
             "last": cfg.calendar.days[-1]}
     days = {name: day for name, day in days.items() if name in args.days}

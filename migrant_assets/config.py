@@ -287,6 +287,11 @@ class Thresholds(_Model):
     min_price_per_sqm: float = Field(default=100.0, gt=0)
     max_price_per_sqm: float = Field(default=1_000_000.0, gt=0)
     min_class_size: int = Field(default=10, ge=2)  # SPEC §6: fewest users of a class a run uses
+    # a day with fewer calls than min_day_share of the median day's, once that median is
+    # dense_day_calls or more, is a day the extract does not cover: missing data, not the
+    # silence the labels and the early warning's outcomes read (sql/labels/uncovered_days.sql)
+    min_day_share: float = Field(default=0.1, ge=0, le=1)
+    dense_day_calls: int = Field(default=20, ge=1)
 
     @model_validator(mode="after")
     def _shares(self) -> Thresholds:

@@ -52,6 +52,7 @@ from migrant_assets.features import build_features, sums_key
 from migrant_assets.features import ensure_schema as ensure_feature_schema
 from migrant_assets.graphs import arrival_window
 from migrant_assets.graphs import ensure_schema as ensure_graph_schema
+from migrant_assets.labels import find_uncovered_days
 from migrant_assets.models.classifiers import (
     CLASSIFIERS,
     PriorThresholdClassifier,
@@ -89,15 +90,14 @@ def ensure_own_schema(con: duckdb.DuckDBPyConnection) -> None:
     run_schema_sql(con, "early_warning/schema.sql")
 
 
-def first_arrival(cfg: StudyConfig) -> date:
-    """The earliest arrival day: ``min_silent_days`` (default: the departure pre-window's days)
-    after the feed's first day."""
-    cal, ew = cfg.calendar, cfg.early_warning
-    silent = ew.min_silent_days
+def silent_days(cfg: StudyConfig) -> int:
+    """The days a new migrant is silent after the feed's first day with a call before she can
+    arrive: ``min_silent_days`` (default: the departure pre-window's days)."""
+    silent = cfg.early_warning.min_silent_days
     if silent is None:
-        start, end = cal.departure_pre_window
+        start, end = cfg.calendar.departure_pre_window
         silent = (end - start).days + 1
-    return cal.month_start + timedelta(silent)
+    return silent
 
 
 def train_arrivals(cfg: StudyConfig) -> tuple[date, date]:
@@ -114,7 +114,7 @@ def _arrivals(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, day: date, first
     """The TEMP table ``ew_arrivals``: new migrants arrived on first..last, seen on ``day``."""
     run_sql(con, "early_warning/arrivals.sql", {
         "month_start": cfg.calendar.month_start, "day": day, "first": first, "last": last,
-        "first_arrival": first_arrival(cfg), "province": cfg.city.province})
+        "silent_days": silent_days(cfg), "province": cfg.city.province})
 
 
 # ------------------------------------------------------------------- arrival-relative windows
@@ -242,7 +242,11 @@ def train_risk_models(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, out_dir:
                             for k in range(1, ew.horizon_days + 1)], ew.classifier), \
             pd.DataFrame()
     _arrivals(con, cfg, latest, first, last)
+    find_uncovered_days(con, cfg, cfg.calendar.month_start, latest)
     outcomes = run_sql(con, "early_warning/outcomes.sql", {"day": latest}).df()
+    uncovered = outcomes.pop("week_c_uncovered").to_numpy(bool)
+    unknown = _training_notes(con, cfg, int(uncovered.sum()), first)
+    outcomes = outcomes[~uncovered]
     with registered(con, ew_outcome_frame=outcomes):
         con.execute("CREATE OR REPLACE TEMP TABLE ew_outcomes AS SELECT * FROM ew_outcome_frame")
     plans = (_risk_plan(con, cfg, k, first, last) for k in range(1, ew.horizon_days + 1))
@@ -251,8 +255,38 @@ def train_risk_models(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, out_dir:
             run_plans_in_turn(plans, lambda plan: plan.get("fits", []), cfg.models), out_dir)
     finally:
         release_workers()  # idle, they would hold their memory through the next assets
+    if unknown:  # what every k's training left out, beside a skip's own reason
+        rows = [{**r, "reason": f"{r['reason']}; {unknown}" if r.get("reason") else unknown}
+                for r in rows]
     preds = pd.concat(predictions, ignore_index=True) if predictions else pd.DataFrame()
     return _model_rows(rows, ew.classifier), preds
+
+
+def _training_notes(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, uncovered: int,
+                    first: date) -> str | None:
+    """What the training cohort (arrivals from ``first``) lacks for missing data, not for the
+    users' behaviour: ``uncovered`` arrivals whose week C is over have no outcome, silent in it
+    while it holds days the calls do not cover (``uncovered_days``); and, when the calls begin
+    after the month's first day, the arrivals before that day plus the silent days cannot be
+    told from users already there (none is counted). None when it lacks nothing."""
+    notes = []
+    [(begin,)] = con.execute("SELECT min(call_date) FROM daily_contacts WHERE call_date >= ?",
+                             [cfg.calendar.month_start]).fetchall()
+    earliest = begin + timedelta(silent_days(cfg)) if begin is not None else None
+    if begin is not None and begin > cfg.calendar.month_start and earliest > first:
+        notes.append(f"the calls begin on {begin}, after the month's first day: arrivals before "
+                     f"{earliest} ({silent_days(cfg)} silent days later, "
+                     "early_warning.min_silent_days) cannot be told from users already there "
+                     "and none is counted")
+    if uncovered:
+        days = [d for (d,) in con.execute("SELECT day FROM uncovered_days ORDER BY day"
+                                          ).fetchall()]
+        shown = ", ".join(str(d) for d in days[:5]) + (", ..." if len(days) > 5 else "")
+        notes.append(f"{uncovered} arrivals of the training cohort have no outcome: silent in a "
+                     f"week C that holds days without calls, or with far fewer than a usual "
+                     f"day's ({shown}), which is missing data, not silence; deliver the files "
+                     "of those days")
+    return "; ".join(notes) or None
 
 
 def _risk_models(plans: Iterator[dict[str, Any]], out_dir: Path

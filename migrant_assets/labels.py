@@ -12,9 +12,10 @@ Choices where SPEC §3 leaves room (also in ``docs/data_model.md``):
   study: such a user is neither local nor migrant.
 - Activity is read from ``calls`` over the study month; a call made or received counts.
 - A study's labels are withheld (``withheld_labels``) when a day of the windows whose silence
-  decides them lies outside the month's first to last day with a call: data missing there (an
-  extract that starts on week A, or ends inside week C) would make every settled migrant new,
-  and every migrant leaving.
+  decides them is not covered by the calls (:func:`find_uncovered_days`: outside the month's
+  first to last day with a call, or with fewer than a tenth of the median day's calls): data
+  missing there (an extract that starts on week A, ends inside week C, or lacks a week's files)
+  would make every settled migrant new, and every migrant leaving.
 - The integration study's new migrant needs no call in W1 only: calls on the days before W1
   (09-01, 09-02) do not matter.
 - The departure study's leaving migrant needs no call in week C (09-19..09-25) only, as SPEC §3
@@ -62,6 +63,7 @@ def build_user_labels(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict[
         "max_degree": cfg.thresholds.max_degree,
     }
     with transaction(con):
+        find_uncovered_days(con, cfg, cfg.calendar.month_start, cfg.calendar.month_end)
         run_sql(con, "labels/user_labels.sql", params)
 
     stats: dict[str, Any] = first_row(run_sql(con, "labels/user_labels_stats.sql"))
@@ -72,6 +74,16 @@ def build_user_labels(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict[
     return stats
 
 
+def find_uncovered_days(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, lo: date,
+                        hi: date) -> None:
+    """The days of ``lo``..``hi`` the calls do not cover (missing data, not silence), into the
+    TEMP table ``uncovered_days`` (``sql/labels/uncovered_days.sql``; thresholds
+    ``min_day_share`` and ``dense_day_calls``)."""
+    run_sql(con, "labels/uncovered_days.sql", {
+        "lo": lo, "hi": hi, "min_day_share": cfg.thresholds.min_day_share,
+        "dense_day_calls": cfg.thresholds.dense_day_calls})
+
+
 #: The windows whose silence decides each study's labels (SPEC §3).
 SILENCE_WINDOWS = {"integration": "W1, where a new migrant is silent,",
                    "departure": "the days before week A and week C, where a new and a leaving "
@@ -80,8 +92,8 @@ SILENCE_WINDOWS = {"integration": "W1, where a new migrant is silent,",
 
 def withheld_labels(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
     """The studies whose labels ``user_labels.sql`` withheld, each with ``days`` (the days of
-    its silence windows outside the span of the calls: missing data, not silence), ``first``
-    and ``last`` (the month's first and last day with a call); {} when none."""
+    its silence windows the calls do not cover: missing data, not silence), ``first`` and
+    ``last`` (the month's first and last day with a call); {} when none."""
     if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = "
                        "'withheld_labels' AND NOT temporary").fetchone()[0]:
         return {}
@@ -98,9 +110,9 @@ def withheld_reason(study: str, withheld: dict[str, Any]) -> str:
     span = (f"the calls cover {withheld['first']} .. {withheld['last']}"
             if withheld["first"] else "no call is stored")
     return (f"the {study} labels are withheld: {SILENCE_WINDOWS[study]} include {len(days)} "
-            f"days outside the days with calls ({shown}; {span}), so silence cannot be told "
-            "from missing data: deliver the files of those days, or set a calendar whose "
-            "windows fall inside the extract (docs/your_own_data.md, step 3)")
+            f"days without calls, or with far fewer than a usual day's ({shown}; {span}), so "
+            "silence cannot be told from missing data: deliver the files of those days, or set "
+            "a calendar whose windows fall inside the extract (docs/your_own_data.md, step 3)")
 
 def label_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
     """Users per label of each study (``integration``, ``departure``), ``unlabelled`` included,

@@ -368,6 +368,44 @@ def test_labels_are_withheld_where_the_calls_do_not_cover_a_silence_window(
         assert stored == {"integration": {1: "settled_migrant", 2: "settled_migrant", 3: "local"},
                           "departure": {1: None, 2: "staying_migrant", 3: "local"}}
 
+@pytest.mark.parametrize(("thin", "withheld"), [
+    (range(19, 26), {"departure": [19, 20, 21, 22, 23, 24, 25]}),  # week C's files missing
+    ([2], {"departure": [2]}),  # a day before week A cut short
+    ([5], {"integration": [5]}),  # a day of W1 cut short
+    ([14], {}),  # a day of no silence window: read as it is
+])
+def test_days_far_below_a_usual_day_inside_the_extract_are_not_silence(
+        con, add_subscribers, add_calls, thin, withheld):
+    """A day inside the extract with fewer than a tenth of the median day's calls (a missing
+    day file, a day cut short) is missing data once a usual day holds 20 calls or more: a
+    study whose silence windows hold one has its labels withheld, where every migrant read as
+    leaving. The days are those computed here by hand."""
+    from migrant_assets.labels import withheld_labels
+
+    cfg = StudyConfig(thresholds=Thresholds(max_degree=100))
+    add_subscribers([(1, M), (2, M), (3, L)])
+    days = range(1, 31)
+    # a city's background: 30 calls a day between other parties, 2 on a thin day
+    add_calls([(1000 + i, 2000 + i, date(2016, 9, d)) for d in days
+               for i in range(2 if d in thin else 30)])
+    add_calls([(uid, 100 + uid, date(2016, 9, d)) for uid in (1, 3) for d in days
+               if d not in thin] + [(2, 102, date(2016, 9, d)) for d in days
+                                    if d >= 5 and d not in thin])
+    build_user_labels(con, cfg)
+    assert [d.day for (d,) in con.execute("SELECT day FROM uncovered_days").fetchall()] \
+        == list(thin)
+    got = withheld_labels(con)
+    assert {s: [d.day for d in w["days"]] for s, w in got.items()} == withheld
+    rows = con.execute("SELECT user_id, integration_label, departure_label FROM user_labels"
+                       ).fetchall()
+    stored = {"integration": {u: i for u, i, _ in rows}, "departure": {u: d for u, _, d in rows}}
+    expected = {"integration": {1: "settled_migrant", 2: "settled_migrant", 3: "local"},
+                "departure": {1: None, 2: "staying_migrant", 3: "local"}}
+    for study in ("integration", "departure"):
+        assert stored[study] == ({u: None for u in (1, 2, 3)} if study in withheld
+                                 else expected[study]), study
+
+
 def test_a_calendar_without_days_before_week_a_is_refused() -> None:
     """A month that starts on departure week A's first day has no day on which a departure new
     migrant is silent: refused, naming the rule, where it labelled every settled migrant new."""

@@ -2,7 +2,9 @@
 -- daily_contacts up to $day (docs/early_warning.md): the departure study's weeks A, B, C
 -- counted from her own arrival day a (a..a+6, a+7..a+13, a+14..a+20): leaving = no call in her
 -- week C (she left within her first 14 days), staying = calls in her weeks B and C; silent in B
--- but back in C: no outcome. Known only when her week C is over by $day. Also her last day
+-- but back in C: no outcome. Known only when her week C is over by $day. Silent in a week C
+-- that holds a day the calls do not cover (uncovered_days, run before: a missing day file is
+-- not silence): no outcome, flagged week_c_uncovered so that it is counted. Also her last day
 -- with a call up to $day.
 WITH active AS (
     SELECT DISTINCT d.party, d.call_date
@@ -28,7 +30,15 @@ weeks AS (
     WHERE a.arrival_day + 20 <= $day
     GROUP BY a.user_id, a.arrival_day
 )
-SELECT user_id, arrival_day, last_call_day, days_c = 0 AS leaving
-FROM weeks
-WHERE days_c = 0 OR days_b > 0
-ORDER BY user_id;
+SELECT
+    w.user_id,
+    w.arrival_day,
+    w.last_call_day,
+    w.days_c = 0 AS leaving,
+    w.days_c = 0 AND EXISTS (
+        SELECT 1 FROM uncovered_days AS u
+        WHERE u.day BETWEEN w.arrival_day + 14 AND w.arrival_day + 20
+    ) AS week_c_uncovered
+FROM weeks AS w
+WHERE w.days_c = 0 OR w.days_b > 0
+ORDER BY w.user_id;

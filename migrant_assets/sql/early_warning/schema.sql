@@ -100,6 +100,8 @@ COMMENT ON COLUMN arrival_days_daily_moves.moving_km IS
     'Exact km between consecutive locations of the day, from first_cell to last_cell.';
 COMMENT ON COLUMN arrival_days_daily_moments.n IS 'Known call durations of the party that day.';
 COMMENT ON COLUMN early_warning_models.status IS 'ok, or skipped (with its reason).';
+COMMENT ON COLUMN early_warning_models.reason IS
+    'Why skipped; also the arrivals left without outcome (week C not covered).';
 COMMENT ON COLUMN early_warning_models.n_train IS
     'Training users: new migrants of the training arrivals with a known outcome.';
 COMMENT ON COLUMN early_warning_models.threshold IS

@@ -80,11 +80,11 @@ FROM facts AS f
 LEFT JOIN degrees AS d ON d.user_id = f.user_id;
 
 -- The labels rest on silence (SPEC §3): a departure new migrant is silent before week A and a
--- leaving one in week C, an integration new migrant in W1. A day of those windows outside the
--- days the calls cover (the month's first to last day with a call) is missing data, not
--- silence (an extract that starts on week A, or ends inside week C): the study's labels are
--- then withheld, with those days (withheld_labels), never read from it. A quiet day inside
--- the span is read as it is (the calendar_coverage check names it).
+-- leaving one in week C, an integration new migrant in W1. A day of those windows that the
+-- calls do not cover (uncovered_days.sql, run before: outside the month's first to last day
+-- with a call, or far fewer calls than a usual day's) is missing data, not silence (an extract
+-- that starts on week A, ends inside week C, or lacks a day's file): the study's labels are
+-- then withheld, with those days (withheld_labels), never read from it.
 DELETE FROM withheld_labels;
 
 INSERT INTO withheld_labels
@@ -121,7 +121,7 @@ SELECT
     any_value(p.last_day) AS last_call_day
 FROM silence_days AS s
 CROSS JOIN span AS p
-WHERE p.first_day IS NULL OR s.day NOT BETWEEN p.first_day AND p.last_day
+WHERE s.day IN (SELECT u.day FROM uncovered_days AS u)
 GROUP BY s.study;
 
 -- Service-like owners: flagged by user_type, or whole-month degree above max_degree.
