@@ -120,19 +120,21 @@ def _arrivals(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, day: date, first
 # ------------------------------------------------------------------- arrival-relative windows
 def _sum_days(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, first: date, day: date) -> int:
     """Store the additive sums of every day of first..day whose stored sums are missing or stale
-    (``sql/early_warning/day_sums_status.sql``: another province, number of calls or inputs),
+    (``sql/early_warning/day_sums_status.sql``: another province, number or version of the
+    day's calls, or inputs),
     each from that day's calls (``sql/features/additive.sql``); returns how many were summed."""
     province = cfg.city.province
     inputs = sums_key(con, arrival_window(first, day))["inputs"]
     stale = run_sql(con, "early_warning/day_sums_status.sql", {
         "first": first, "day": day, "province": province, "inputs": inputs}).fetchall()
     run_sql(con, "features/macros.sql")
-    for call_date, n_calls in stale:
+    for call_date, n_calls, day_inputs in stale:
         run_sql(con, "features/additive.sql",
                 {"start": call_date, "end": call_date, "province": province})
         with transaction(con):
             run_sql(con, "early_warning/day_sums_write.sql", {
-                "day": call_date, "province": province, "n_calls": n_calls, "inputs": inputs})
+                "day": call_date, "province": province, "n_calls": n_calls,
+                "inputs": day_inputs})
     return len(stale)
 
 

@@ -334,7 +334,10 @@ def stored_sums_tables(family: str) -> dict[str, str]:
 
 
 def sums_key(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, Any]:
-    """What a window's stored sums are computed from (``sql/features/sums_key.sql``)."""
+    """What a window's stored sums are computed from (``sql/features/sums_key.sql``):
+    ``n_calls``, ``calls_versions`` (the lineage's versions of its days' ``calls``) and
+    ``inputs`` (cells, estates, prices, birth provinces)."""
+    run_schema_sql(con, "lineage/schema.sql")  # built_from, empty without the lineage
     return first_row(run_sql(con, "features/sums_key.sql",
                              {"start": window.start, "end": window.end}))
 
@@ -347,7 +350,8 @@ def stored_sums_key(con: duckdb.DuckDBPyConnection, window: Window, graph: str |
     without the window's triangles), or whose triangles were counted on the edges of another
     neighbourhood, are not added to."""
     key = sums_key(con, window)
-    return {**key, "inputs": f"{key['inputs']}:{'+'.join(_SUMS_PARTS)}:{graph}"}
+    return {**key, "inputs": f"{key['inputs']}:{key['calls_versions']}:"
+                             f"{'+'.join(_SUMS_PARTS)}:{graph}"}
 
 
 #: Memory a call takes in one pass of :func:`sum_window` (its two located sides, their path's

@@ -550,3 +550,34 @@ def test_a_feed_that_begins_late_has_no_arrival_on_its_first_days(con, add_subsc
     assert note == ("the calls begin on 2016-09-05, after the month's first day: arrivals "
                     "before 2016-09-09 (4 silent days later, early_warning.min_silent_days) "
                     "cannot be told from users already there and none is counted")
+
+
+def test_a_day_corrected_with_as_many_calls_is_summed_again(con, add_subscribers,
+                                                            add_calls) -> None:
+    """The stored daily sums of a day are reused only while that day's `calls` partition has
+    the version they were summed from (the lineage's built_from): a day file corrected with as
+    many calls, landed again, gets another version, and its sums are redone, where the count
+    alone kept the old ones. So is a fixed window's stored key."""
+    from migrant_assets import features
+    from migrant_assets.graphs import ensure_schema as ensure_graph_schema
+
+    cfg = StudyConfig()
+    add_subscribers([(1, "Anhui"), (2, "Shanghai")])
+    add_calls([(1, 2, date(2016, 9, d)) for d in range(1, 8)])
+    ensure_graph_schema(con)
+    features.ensure_schema(con)
+    features.write_cell_prices(con)
+    ew.ensure_schema(con)
+    first, day = date(2016, 9, 1), date(2016, 9, 7)
+    window = cfg.calendar.windows("first_k_days")[0]  # k = 3: 09-05 .. 09-07
+    key = features.stored_sums_key(con, window, None)
+    con.executemany("INSERT INTO built_from VALUES ('calls', ?, ?, '{}')",
+                    [(f"2016-09-0{d}", f"v{d}") for d in range(1, 8)])
+    assert ew._sum_days(con, cfg, first, day) == 7
+    assert ew._sum_days(con, cfg, first, day) == 0  # nothing changed: nothing summed again
+    keyed = features.stored_sums_key(con, window, None)
+    assert keyed["inputs"] != key["inputs"]
+    con.execute("UPDATE built_from SET version = 'v6b' WHERE part = '2016-09-06'")
+    assert ew._sum_days(con, cfg, first, day) == 1
+    changed = features.stored_sums_key(con, window, None)
+    assert changed["n_calls"] == keyed["n_calls"] and changed["inputs"] != keyed["inputs"]

@@ -93,7 +93,7 @@ COMMENT ON COLUMN arrival_days_windows.n_users IS 'New migrants of the cohort fe
 COMMENT ON COLUMN arrival_days_daily_sums.n_calls IS
     'Calls of the day when it was summed: the sums of a re-ingested day are computed again.';
 COMMENT ON COLUMN arrival_days_daily_sums.inputs IS
-    'Checksum of cells, estates, cell prices and birth provinces when summed (sums_key.sql).';
+    'Checksum of cells, estates, prices, provinces; the day''s calls version (built_from).';
 COMMENT ON COLUMN arrival_days_daily_places.n IS
     'Locations of the party in the cell that day (n_home at home hours, n_work at work hours).';
 COMMENT ON COLUMN arrival_days_daily_moves.moving_km IS

@@ -50,7 +50,8 @@ COMMENT ON COLUMN $stored_sums.n_calls IS
     'are not reused.';
 COMMENT ON COLUMN $stored_sums.inputs IS
     'Checksum of cells, estates, cell prices and birth provinces when summed (sums_key.sql), '
-    'the parts stored and the migrants'' neighbourhood below k_max (features.stored_sums_key).';
+    'the versions of its days'' calls, the parts stored and the migrants'' neighbourhood below '
+    'k_max (features.stored_sums_key).';
 COMMENT ON COLUMN $stored_places.n IS
     'Locations of the party in the cell (n_home at home hours, n_work at work hours).';
 COMMENT ON COLUMN $stored_moves.moving_km IS
