@@ -246,7 +246,7 @@ def train_risk_models(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, out_dir:
     _arrivals(con, cfg, latest, first, last)
     find_uncovered_days(con, cfg, cfg.calendar.month_start, latest)
     outcomes = run_sql(con, "early_warning/outcomes.sql", {"day": latest}).df()
-    uncovered = outcomes.pop("week_c_uncovered").to_numpy(bool)
+    uncovered = outcomes.pop("weeks_uncovered").to_numpy(bool)
     unknown = _training_notes(con, cfg, int(uncovered.sum()), first)
     outcomes = outcomes[~uncovered]
     with registered(con, ew_outcome_frame=outcomes):
@@ -267,8 +267,8 @@ def train_risk_models(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, out_dir:
 def _training_notes(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, uncovered: int,
                     first: date) -> str | None:
     """What the training cohort (arrivals from ``first``) lacks for missing data, not for the
-    users' behaviour: ``uncovered`` arrivals whose week C is over have no outcome, silent in it
-    while it holds days the calls do not cover (``uncovered_days``); and, when the calls begin
+    users' behaviour: ``uncovered`` arrivals whose week C is over have no outcome, their weeks B
+    and C holding days the calls do not cover (``uncovered_days``); and, when the calls begin
     after the month's first day, the arrivals before that day plus the silent days cannot be
     told from users already there (none is counted). None when it lacks nothing."""
     notes = []
@@ -284,10 +284,10 @@ def _training_notes(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, uncovered:
         days = [d for (d,) in con.execute("SELECT day FROM uncovered_days ORDER BY day"
                                           ).fetchall()]
         shown = ", ".join(str(d) for d in days[:5]) + (", ..." if len(days) > 5 else "")
-        notes.append(f"{uncovered} arrivals of the training cohort have no outcome: silent in a "
-                     f"week C that holds days without calls, or with far fewer than a usual "
-                     f"day's ({shown}), which is missing data, not silence; deliver the files "
-                     "of those days")
+        notes.append(f"{uncovered} arrivals of the training cohort have no outcome: their weeks "
+                     f"B and C hold days without calls, or with far fewer than a usual day's "
+                     f"({shown}), where silence cannot be told from missing data; deliver the "
+                     "files of those days")
     return "; ".join(notes) or None
 
 
@@ -557,10 +557,21 @@ def score_day(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, day: date,
               models: dict[int, RiskModel]) -> dict[str, Any]:
     """Partition ``day`` of ``departure_risk``: every new migrant of the windows ending on
     ``day`` with her k, calibrated probability, rank among the day's migrants, risk band and top
-    features; a k without a model gives the band ``unscored``. Delete-then-insert in one
-    transaction. Returns counts by band and by k."""
+    features; a k without a model gives the band ``unscored``. A day the calls do not cover
+    (:func:`labels.find_uncovered_days`: after the feed's last day with calls, or far fewer
+    calls than a usual day's) has no row: its windows would read missing data as the silence
+    of a leaver. Delete-then-insert in one transaction. Returns counts by band and by k, and
+    ``not_scored``, the reason a day has no row, or None."""
     ensure_schema(con)
+    find_uncovered_days(con, cfg, cfg.calendar.month_start, day)
+    [(uncovered,)] = con.execute("SELECT count(*) FROM uncovered_days WHERE day = ?",
+                                 [day]).fetchall()
+    not_scored = (f"no data for {day}: the calls do not cover it (after the last day with "
+                  "calls, or far fewer calls than a usual day's); it is scored once its files "
+                  "land") if uncovered else None
     data = run_sql(con, "early_warning/features.sql", {"day": day}).df()
+    if not_scored:
+        data = data.iloc[0:0]
     frames = []
     for k, part in data.groupby("k", sort=True):
         model = models.get(int(k))
@@ -585,7 +596,8 @@ def score_day(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, day: date,
         run_sql(con, "early_warning/risk_write.sql", {"day": day})
     bands = scores["risk_band"].value_counts()
     return {"users": len(scores), "by_band": {b: int(bands.get(b, 0)) for b in BANDS},
-            "by_k": {int(k): int(n) for k, n in scores["k"].value_counts().sort_index().items()}}
+            "by_k": {int(k): int(n) for k, n in scores["k"].value_counts().sort_index().items()},
+            "not_scored": not_scored}
 
 
 def risk_counts(con: duckdb.DuckDBPyConnection, day: date) -> dict[str, Any]:

@@ -493,36 +493,36 @@ def test_training_medians_skip_what_is_not_finite_without_a_warning() -> None:
     assert got[[0, 1, 3]].tolist() == expected and np.isnan(got[2])
 
 
-def test_silence_in_a_week_c_the_calls_do_not_cover_is_no_outcome(con, add_calls) -> None:
-    """A new migrant silent in her week C is leaving only when the calls cover that week: days
-    09-19 and 09-20 hold 2 calls where a usual day holds 30 (their files missing), so the
-    arrival of 09-05 who stops on 09-18 has no outcome, counted with the reason, while the one
-    of 09-08 who stops on 09-21 (week C 09-22..09-28, covered) is leaving. The outcomes are
-    those worked out here by hand."""
+def test_weeks_b_and_c_the_calls_do_not_cover_give_no_outcome(con, add_calls) -> None:
+    """An arrival's outcome is read only where the calls cover her weeks B and C: days 09-25
+    and 09-26 hold 2 calls where a usual day holds 30 (their files missing), so the arrivals of
+    09-05 (weeks B and C 09-12..09-25) have no outcome, the one who stops on 09-18 and the one
+    who stays alike (dropping only the silent would bias the leaving share), while those of
+    09-01 (09-08..09-21, covered) are staying and leaving. Worked out here by hand."""
     from migrant_assets.graphs import build_daily_contacts
     from migrant_assets.graphs import ensure_schema as ensure_graph_schema
     from migrant_assets.labels import find_uncovered_days
 
     cfg = StudyConfig()
-    gap = (19, 20)
+    gap = (25, 26)
     add_calls([(1000 + i, 2000 + i, date(2016, 9, d)) for d in range(1, 31)
                for i in range(2 if d in gap else 30)])
-    spans = {1: (5, 30), 2: (5, 18), 3: (8, 21), 4: (8, 30)}  # each user's days with a call
+    spans = {1: (1, 30), 2: (1, 14), 3: (5, 18), 4: (5, 30)}  # each user's days with a call
     add_calls([(u, 100 + u, date(2016, 9, d)) for u, (a, b) in spans.items()
                for d in range(a, b + 1) if d not in gap])
     ensure_graph_schema(con)
     for d in range(1, 31):
         build_daily_contacts(con, date(2016, 9, d))
-    con.execute("CREATE TEMP TABLE ew_arrivals AS SELECT * FROM (VALUES (1, DATE '2016-09-05'), "
-                "(2, DATE '2016-09-05'), (3, DATE '2016-09-08'), (4, DATE '2016-09-08')) "
+    con.execute("CREATE TEMP TABLE ew_arrivals AS SELECT * FROM (VALUES (1, DATE '2016-09-01'), "
+                "(2, DATE '2016-09-01'), (3, DATE '2016-09-05'), (4, DATE '2016-09-05')) "
                 "AS t(user_id, arrival_day)")
     find_uncovered_days(con, cfg, cfg.calendar.month_start, date(2016, 9, 30))
     got = {u: (leaving, uncovered) for u, _, _, leaving, uncovered in run_sql(
         con, "early_warning/outcomes.sql", {"day": date(2016, 9, 30)}).fetchall()}
-    assert got == {1: (False, False), 2: (True, True), 3: (True, False), 4: (False, False)}
-    note = ew._training_notes(con, cfg, 1, date(2016, 9, 5))
-    assert note.startswith("1 arrivals of the training cohort have no outcome")
-    assert "2016-09-19, 2016-09-20" in note
+    assert got == {1: (False, False), 2: (True, False), 3: (True, True), 4: (False, True)}
+    note = ew._training_notes(con, cfg, 2, date(2016, 9, 5))
+    assert note.startswith("2 arrivals of the training cohort have no outcome")
+    assert "(2016-09-25, 2016-09-26)" in note
     assert ew._training_notes(con, cfg, 0, date(2016, 9, 5)) is None
 
 
@@ -581,3 +581,19 @@ def test_a_day_corrected_with_as_many_calls_is_summed_again(con, add_subscribers
     assert ew._sum_days(con, cfg, first, day) == 1
     changed = features.stored_sums_key(con, window, None)
     assert changed["n_calls"] == keyed["n_calls"] and changed["inputs"] != keyed["inputs"]
+
+
+def test_a_day_the_calls_do_not_cover_has_no_risk_row(con, add_calls) -> None:
+    """The feed has reached 09-21 (30 calls a day): 09-23's windows would read two days
+    without data as the silence of leavers, so 09-23 has no row (a stale one written before is
+    removed) and says why, while 09-21 is scored as it is."""
+    add_calls([(1000 + i, 2000 + i, date(2016, 9, d)) for d in range(1, 22) for i in range(30)])
+    cfg = StudyConfig()
+    ew.ensure_schema(con)
+    con.execute("INSERT INTO departure_risk (call_date, user_id, arrival_day, k, probability, "
+                "risk_rank, risk_band) VALUES (DATE '2016-09-23', 7, DATE '2016-09-10', 14, "
+                "0.9, 1, 'high')")
+    late = ew.score_day(con, cfg, date(2016, 9, 23), {})
+    assert late["users"] == 0 and late["not_scored"].startswith("no data for 2016-09-23")
+    assert con.execute("SELECT count(*) FROM departure_risk").fetchall() == [(0,)]
+    assert ew.score_day(con, cfg, date(2016, 9, 21), {})["not_scored"] is None

@@ -108,14 +108,19 @@ def departure_risk(context: dg.AssetExecutionContext, study: StudyResource
     """Each day, every new migrant who arrived in the last `early_warning.horizon_days` days:
     pseudonym, arrival day, k, calibrated probability of leaving within her first two weeks,
     rank, risk band and the three features moving her score most. Metadata: counts by band (of
-    the last day of the run), never an identifier."""
+    the last day of the run), never an identifier. A day the calls do not cover (after the
+    feed's last day with calls, or far fewer calls than a usual day's) has no row, and is
+    listed in `days_not_scored`."""
     cfg = study.config
     keys = context.partition_keys
     with study.connect() as con:
         models = load_models(con, cfg)
+        not_scored = []  # days without data: no row (early_warning.score_day)
         for key in keys:
             stats = score_day(con, cfg, date.fromisoformat(key), models)
-            context.log.info(f"departure_risk {key}: {stats['by_band']}")
+            context.log.info(f"departure_risk {key}: {stats['not_scored'] or stats['by_band']}")
+            if stats["not_scored"]:
+                not_scored.append(key)
         last = date.fromisoformat(keys[-1])
         bands = risk_counts(con, last)
         md = table_metadata(con, "departure_risk", ("call_date", keys[0], keys[-1]))
@@ -123,7 +128,8 @@ def departure_risk(context: dg.AssetExecutionContext, study: StudyResource
         **md, "day": last.isoformat(), "by_risk_band": dg.MetadataValue.json(bands),
         "by_k": dg.MetadataValue.json(stats["by_k"]),
         "models": len(models),
-        "models_from": str(cfg.early_warning.models_from or "this study")})
+        "models_from": str(cfg.early_warning.models_from or "this study"),
+        "days_not_scored": dg.MetadataValue.json(not_scored)})
 
 @dg.asset(
     group_name=GROUP,

@@ -2,10 +2,11 @@
 -- daily_contacts up to $day (docs/early_warning.md): the departure study's weeks A, B, C
 -- counted from her own arrival day a (a..a+6, a+7..a+13, a+14..a+20): leaving = no call in her
 -- week C (she left within her first 14 days), staying = calls in her weeks B and C; silent in B
--- but back in C: no outcome. Known only when her week C is over by $day. Silent in a week C
--- that holds a day the calls do not cover (uncovered_days, run before: a missing day file is
--- not silence): no outcome, flagged week_c_uncovered so that it is counted. Also her last day
--- with a call up to $day.
+-- but back in C: no outcome. Known only when her week C is over by $day. Weeks B and C holding
+-- a day the calls do not cover (uncovered_days, run before: a missing day file is not
+-- silence): no outcome whatever her calls, flagged weeks_uncovered so that it is counted (to
+-- drop only the silent ones would leave the stayers and bias the leaving share). Also her
+-- last day with a call up to $day.
 WITH active AS (
     SELECT DISTINCT d.party, d.call_date
     FROM (
@@ -35,10 +36,10 @@ SELECT
     w.arrival_day,
     w.last_call_day,
     w.days_c = 0 AS leaving,
-    w.days_c = 0 AND EXISTS (
+    EXISTS (
         SELECT 1 FROM uncovered_days AS u
-        WHERE u.day BETWEEN w.arrival_day + 14 AND w.arrival_day + 20
-    ) AS week_c_uncovered
+        WHERE u.day BETWEEN w.arrival_day + 7 AND w.arrival_day + 20
+    ) AS weeks_uncovered
 FROM weeks AS w
 WHERE w.days_c = 0 OR w.days_b > 0
 ORDER BY w.user_id;
