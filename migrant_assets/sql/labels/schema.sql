@@ -43,7 +43,7 @@ CREATE TABLE IF NOT EXISTS withheld_labels (
 COMMENT ON COLUMN withheld_labels.study IS
     'integration (silence in W1) or departure (silence before week A and in week C).';
 COMMENT ON COLUMN withheld_labels.days_not_covered IS
-    'The days of those windows outside the first to last day of the month with a call.';
+    'The days of those windows the calls do not cover (uncovered_days.sql).';
 COMMENT ON COLUMN withheld_labels.first_call_day IS
     'The month''s first day with a stored call; null when none.';
 COMMENT ON COLUMN withheld_labels.last_call_day IS
