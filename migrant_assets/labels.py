@@ -16,6 +16,8 @@ Choices where SPEC §3 leaves room (also in ``docs/data_model.md``):
   first to last day with a call, or with fewer than a tenth of the median day's calls): data
   missing there (an extract that starts on week A, ends inside week C, or lacks a week's files)
   would make every settled migrant new, and every migrant leaving.
+  So are they when a whole week of required activity (W2-W4, week A or B) is not covered: no
+  one could be active in it.
 - The integration study's new migrant needs no call in W1 only: calls on the days before W1
   (09-01, 09-02) do not matter.
 - The departure study's leaving migrant needs no call in week C (09-19..09-25) only, as SPEC §3
@@ -85,9 +87,11 @@ def find_uncovered_days(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, lo: da
 
 
 #: The windows whose silence decides each study's labels (SPEC §3).
-SILENCE_WINDOWS = {"integration": "W1, where a new migrant is silent,",
+SILENCE_WINDOWS = {"integration": "W1, where a new migrant is silent, or a whole week of W2-W4, "
+                                   "where every user must call,",
                    "departure": "the days before week A and week C, where a new and a leaving "
-                                "migrant are silent,"}
+                                "migrant are silent, or a whole week A or B, where every user "
+                                "must call,"}
 
 
 def withheld_labels(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:

@@ -338,7 +338,8 @@ def test_a_calendar_moved_to_another_month_moves_its_first_k_days() -> None:
 
 @pytest.mark.parametrize(("first", "last", "withheld"), [
     (5, 30, {"departure": [1, 2, 3, 4], "integration": [3, 4]}),  # an extract from week A on
-    (1, 20, {"departure": [21, 22, 23, 24, 25]}),  # an extract that ends inside week C
+    # an extract that ends inside week C, before W4 (09-24 .. 09-30), where users must call
+    (1, 20, {"departure": [21, 22, 23, 24, 25], "integration": list(range(24, 31))}),
     (1, 25, {}),  # quiet days inside the span are read as they are
 ])
 def test_labels_are_withheld_where_the_calls_do_not_cover_a_silence_window(
@@ -373,6 +374,9 @@ def test_labels_are_withheld_where_the_calls_do_not_cover_a_silence_window(
     ([2], {"departure": [2]}),  # a day before week A cut short
     ([5], {"integration": [5]}),  # a day of W1 cut short
     ([14], {}),  # a day of no silence window: read as it is
+    # W4 not covered at all (the extract ends 09-23, one stray record later): no one could be
+    # active in it; week C's two days inside it withhold the departure study
+    (range(24, 31), {"integration": list(range(24, 31)), "departure": [24, 25]}),
 ])
 def test_days_far_below_a_usual_day_inside_the_extract_are_not_silence(
         con, add_subscribers, add_calls, thin, withheld):

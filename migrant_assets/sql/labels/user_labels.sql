@@ -84,7 +84,9 @@ LEFT JOIN degrees AS d ON d.user_id = f.user_id;
 -- calls do not cover (uncovered_days.sql, run before: outside the month's first to last day
 -- with a call, or far fewer calls than a usual day's) is missing data, not silence (an extract
 -- that starts on week A, ends inside week C, or lacks a day's file): the study's labels are
--- then withheld, with those days (withheld_labels), never read from it.
+-- then withheld, with those days (withheld_labels), never read from it. So are they when a
+-- whole week where every user must call (W2, W3, W4; week A, B) is not covered: no one could
+-- be active in it, and the groups would be empty for the data, not for the users.
 DELETE FROM withheld_labels;
 
 INSERT INTO withheld_labels
@@ -113,16 +115,46 @@ silence_days AS (
         CAST(unnest(generate_series(
             CAST($w1_start AS DATE), CAST($w1_end AS DATE), INTERVAL 1 DAY
         )) AS DATE)
+),
+activity_days AS (
+    SELECT
+        w.study,
+        w.week,
+        CAST(unnest(generate_series(
+            CAST(w.first_day AS DATE), CAST(w.last_day AS DATE), INTERVAL 1 DAY
+        )) AS DATE) AS day
+    FROM (
+        VALUES
+        ('integration', 'W2', $w2_start, $w2_end),
+        ('integration', 'W3', $w3_start, $w3_end),
+        ('integration', 'W4', $w4_start, $w4_end),
+        ('departure', 'A', $a_start, $a_end),
+        ('departure', 'B', $b_start, $b_end)
+    ) AS w (study, week, first_day, last_day)
+),
+blind_weeks AS (
+    SELECT study, week
+    FROM activity_days
+    GROUP BY study, week
+    HAVING bool_and(day IN (SELECT u.day FROM uncovered_days AS u))
+),
+missing AS (
+    SELECT study, day
+    FROM silence_days
+    WHERE day IN (SELECT u.day FROM uncovered_days AS u)
+    UNION
+    SELECT a.study, a.day
+    FROM activity_days AS a
+    SEMI JOIN blind_weeks AS b ON b.study = a.study AND b.week = a.week
 )
 SELECT
-    s.study,
-    list(DISTINCT s.day ORDER BY s.day) AS days_not_covered,
+    m.study,
+    list(DISTINCT m.day ORDER BY m.day) AS days_not_covered,
     any_value(p.first_day) AS first_call_day,
     any_value(p.last_day) AS last_call_day
-FROM silence_days AS s
+FROM missing AS m
 CROSS JOIN span AS p
-WHERE s.day IN (SELECT u.day FROM uncovered_days AS u)
-GROUP BY s.study;
+GROUP BY m.study;
 
 -- Service-like owners: flagged by user_type, or whole-month degree above max_degree.
 DELETE FROM service_like_users;
