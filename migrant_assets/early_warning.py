@@ -569,9 +569,8 @@ def score_day(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, day: date,
     not_scored = (f"no data for {day}: the calls do not cover it (after the last day with "
                   "calls, or far fewer calls than a usual day's); it is scored once its files "
                   "land") if uncovered else None
-    data = run_sql(con, "early_warning/features.sql", {"day": day}).df()
-    if not_scored:
-        data = data.iloc[0:0]
+    data = pd.DataFrame(columns=["k"]) if not_scored else run_sql(
+        con, "early_warning/features.sql", {"day": day}).df()
     frames = []
     for k, part in data.groupby("k", sort=True):
         model = models.get(int(k))

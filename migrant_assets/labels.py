@@ -86,18 +86,18 @@ def find_uncovered_days(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, lo: da
         "dense_day_calls": cfg.thresholds.dense_day_calls})
 
 
-#: The windows whose silence decides each study's labels (SPEC §3).
-SILENCE_WINDOWS = {"integration": "W1, where a new migrant is silent, or a whole week of W2-W4, "
-                                   "where every user must call,",
-                   "departure": "the days before week A and week C, where a new and a leaving "
-                                "migrant are silent, or a whole week A or B, where every user "
-                                "must call,"}
+#: The windows whose days, not covered by the calls, withhold each study's labels (SPEC §3).
+UNCOVERED_WINDOWS = {
+    "integration": "W1, where a new migrant is silent, or a whole week of W2-W4, where every user "
+                   "must call,",
+    "departure": "the days before week A and week C, where a new and a leaving migrant are "
+                 "silent, or a whole week A or B, where every user must call,"}
 
 
 def withheld_labels(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
     """The studies whose labels ``user_labels.sql`` withheld, each with ``days`` (the days of
-    its silence windows the calls do not cover: missing data, not silence), ``first`` and
-    ``last`` (the month's first and last day with a call); {} when none."""
+    its windows the calls do not cover: missing data, not silence; :data:`UNCOVERED_WINDOWS`),
+    ``first`` and ``last`` (the month's first and last day with a call); {} when none."""
     if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = "
                        "'withheld_labels' AND NOT temporary").fetchone()[0]:
         return {}
@@ -113,7 +113,7 @@ def withheld_reason(study: str, withheld: dict[str, Any]) -> str:
     shown = ", ".join(str(d) for d in days[:5]) + (", ..." if len(days) > 5 else "")
     span = (f"the calls cover {withheld['first']} .. {withheld['last']}"
             if withheld["first"] else "no call is stored")
-    return (f"the {study} labels are withheld: {SILENCE_WINDOWS[study]} include {len(days)} "
+    return (f"the {study} labels are withheld: {UNCOVERED_WINDOWS[study]} include {len(days)} "
             f"days without calls, or with far fewer than a usual day's ({shown}; {span}), so "
             "silence cannot be told from missing data: deliver the files of those days, or set "
             "a calendar whose windows fall inside the extract (docs/your_own_data.md, step 3)")

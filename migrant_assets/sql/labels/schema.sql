@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS withheld_labels (
 );
 
 COMMENT ON COLUMN withheld_labels.study IS
-    'integration (silence in W1) or departure (silence before week A and in week C).';
+    'integration (W1; a whole W2-W4) or departure (before week A, week C; a whole A or B).';
 COMMENT ON COLUMN withheld_labels.days_not_covered IS
     'The days of those windows the calls do not cover (uncovered_days.sql).';
 COMMENT ON COLUMN withheld_labels.first_call_day IS

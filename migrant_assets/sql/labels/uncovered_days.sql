@@ -4,7 +4,7 @@
 -- early), or when it holds fewer calls than $min_day_share of the median day's, that median
 -- being $dense_day_calls calls or more (a day file missing inside the extract, a day cut
 -- short; at a median of 20 calls, 2 or fewer by chance have a probability of 5e-7). Written
--- to the TEMP table uncovered_days: the day, its calls and the median day's.
+-- to the TEMP table uncovered_days (day).
 CREATE OR REPLACE TEMP TABLE uncovered_days AS
 WITH per_day AS (
     SELECT
@@ -27,10 +27,7 @@ days AS (
             CAST($lo AS DATE), CAST($hi AS DATE), INTERVAL 1 DAY
         )) AS DATE) AS day
 )
-SELECT
-    d.day,
-    coalesce(p.calls, 0) AS calls,
-    t.median_calls
+SELECT d.day
 FROM days AS d
 CROSS JOIN typical AS t
 LEFT JOIN per_day AS p ON p.day = d.day

@@ -97,55 +97,44 @@ WITH span AS (
     FROM calls
     WHERE call_date BETWEEN $month_start AND $month_end
 ),
-silence_days AS (
-    SELECT
-        'departure' AS study,
-        CAST(unnest(generate_series(
-            CAST($pre_start AS DATE), CAST($pre_end AS DATE), INTERVAL 1 DAY
-        )) AS DATE) AS day
-    UNION ALL
-    SELECT
-        'departure',
-        CAST(unnest(generate_series(
-            CAST($c_start AS DATE), CAST($c_end AS DATE), INTERVAL 1 DAY
-        )) AS DATE)
-    UNION ALL
-    SELECT
-        'integration',
-        CAST(unnest(generate_series(
-            CAST($w1_start AS DATE), CAST($w1_end AS DATE), INTERVAL 1 DAY
-        )) AS DATE)
-),
-activity_days AS (
+windows AS (
+    -- silence: a day not covered withholds; activity (every user must call): a whole week
     SELECT
         w.study,
         w.week,
+        w.kind,
         CAST(unnest(generate_series(
             CAST(w.first_day AS DATE), CAST(w.last_day AS DATE), INTERVAL 1 DAY
         )) AS DATE) AS day
     FROM (
         VALUES
-        ('integration', 'W2', $w2_start, $w2_end),
-        ('integration', 'W3', $w3_start, $w3_end),
-        ('integration', 'W4', $w4_start, $w4_end),
-        ('departure', 'A', $a_start, $a_end),
-        ('departure', 'B', $b_start, $b_end)
-    ) AS w (study, week, first_day, last_day)
+        ('departure', 'pre', 'silence', $pre_start, $pre_end),
+        ('departure', 'C', 'silence', $c_start, $c_end),
+        ('integration', 'W1', 'silence', $w1_start, $w1_end),
+        ('integration', 'W2', 'activity', $w2_start, $w2_end),
+        ('integration', 'W3', 'activity', $w3_start, $w3_end),
+        ('integration', 'W4', 'activity', $w4_start, $w4_end),
+        ('departure', 'A', 'activity', $a_start, $a_end),
+        ('departure', 'B', 'activity', $b_start, $b_end)
+    ) AS w (study, week, kind, first_day, last_day)
 ),
-blind_weeks AS (
+judged AS (
+    SELECT
+        *,
+        day IN (SELECT u.day FROM uncovered_days AS u) AS uncovered
+    FROM windows
+),
+withholding_weeks AS (
     SELECT study, week
-    FROM activity_days
-    GROUP BY study, week
-    HAVING bool_and(day IN (SELECT u.day FROM uncovered_days AS u))
+    FROM judged
+    GROUP BY study, week, kind
+    HAVING (kind = 'silence' AND bool_or(uncovered)) OR bool_and(uncovered)
 ),
 missing AS (
-    SELECT study, day
-    FROM silence_days
-    WHERE day IN (SELECT u.day FROM uncovered_days AS u)
-    UNION
-    SELECT a.study, a.day
-    FROM activity_days AS a
-    SEMI JOIN blind_weeks AS b ON b.study = a.study AND b.week = a.week
+    SELECT j.study, j.day
+    FROM judged AS j
+    SEMI JOIN withholding_weeks AS w ON w.study = j.study AND w.week = j.week
+    WHERE j.uncovered
 )
 SELECT
     m.study,
