@@ -130,28 +130,27 @@ def find_raw_identifiers(con: duckdb.DuckDBPyConnection,
     filled = {tables[i] for i, f in con.execute(" UNION ALL ".join(
         f"SELECT {i} AS i, EXISTS (FROM {quote_identifier(t)}) AS f"
         for i, t in enumerate(tables))).fetchall() if f} if tables else set()
-    counts = []
+    texts, counts = [], []
     for place, (table, column, dtype) in enumerate(columns):
         if table not in filled:
             continue
-        if dtype == "VARCHAR":  # each distinct text split once, its rows counted once
-            query = (
-                "SELECT coalesce(sum(n), 0) FROM (SELECT DISTINCT v, n FROM (SELECT v, n, "
-                f"unnest({tokens}) AS token "
-                f"FROM (SELECT {quote_identifier(column)} AS v, count(*) AS n "
-                f"FROM {quote_identifier(table)} GROUP BY 1)) "
-                f"WHERE token IN (SELECT token FROM searched_identifiers))"
-            )
+        if dtype == "VARCHAR":  # each distinct text of a column with its rows, split below
+            texts.append(f"SELECT {place} AS i, {quote_identifier(column)} AS v, count(*) AS n "
+                         f"FROM {quote_identifier(table)} GROUP BY 2")
         else:
-            query = (
-                f"SELECT count(*) FROM (SELECT {quote_identifier(column)} AS v "
-                f"FROM {quote_identifier(table)}) "
+            counts.append(
+                f"SELECT {place} AS i, (SELECT count(*) FROM (SELECT "
+                f"{quote_identifier(column)} AS v FROM {quote_identifier(table)}) "
                 f"WHERE v IN (SELECT as_int FROM searched_identifiers "
-                f"WHERE as_int >= {MIN_INTEGER_IDENTIFIER})"
-            )
-        counts.append(f"SELECT {place} AS i, ({query}) AS n")
-    # one statement for the columns of every table with rows: a statement each cost 3 ms, and
-    # binding the tokens of each text column 1.5 ms, most of a small ingestion
+                f"WHERE as_int >= {MIN_INTEGER_IDENTIFIER})) AS n")
+    if texts:  # every text column's distinct texts split in one expression
+        counts.append(
+            "SELECT i, sum(n) AS n FROM (SELECT DISTINCT i, v, n FROM (SELECT i, v, n, "
+            f"unnest({tokens}) AS token FROM ({' UNION ALL '.join(texts)})) "
+            "WHERE token IN (SELECT token FROM searched_identifiers)) GROUP BY i")
+    # one statement for the columns of every table with rows (a statement each cost 3 ms), the
+    # tokens bound once for all text columns (1.5 ms each time: once a column was 20% of a
+    # small ingestion)
     found = con.execute(" UNION ALL ".join(counts)).fetchall() if counts else []
     con.execute("DROP TABLE searched_identifiers")
     return {f"{columns[i][0]}.{columns[i][1]}": n for i, n in sorted(found) if n}

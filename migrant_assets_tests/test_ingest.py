@@ -789,3 +789,58 @@ def test_a_short_punctuated_identifier_that_names_a_cell_is_not_searched() -> No
     assert find_raw_identifiers(con) == {}
     con.execute("INSERT INTO stored VALUES ('ID-PERSON-47 at tower T-01')")
     assert find_raw_identifiers(con) == {"stored.v": 1}
+
+
+#: The blocks of punctuation and symbols that canonical.sql's letters() leaves out: a stand-in
+#: for no identifier is written with these (first and last code point).
+_PUNCTUATION_BLOCKS = [(0x00, 0xFF), (0x2000, 0x206F), (0x20A0, 0x20FF), (0x2190, 0x2BFF),
+                       (0x2E00, 0x2E7F), (0x3000, 0x303F), (0x30FB, 0x30FB), (0xFE00, 0xFE6F),
+                       (0xFF00, 0xFF20), (0xFF3B, 0xFF40), (0xFF5B, 0xFF65), (0xFFE0, 0xFFFF),
+                       (0x1F000, 0x1FAFF)]
+
+
+def test_the_letter_class_holds_every_letter_and_no_punctuation() -> None:
+    """canonical.sql's ``letters()`` (and ``digits()``), what the stand-ins and spreadsheet
+    errors are told by instead of RE2's slow \\p{L}: every code point Python's unicodedata
+    calls a letter is in ``letters()``, every letter or number in the two together, and no
+    punctuation, symbol, space or control character of the punctuation blocks is in either."""
+    import unicodedata
+
+    from migrant_assets.ingest import canonical_macros
+
+    con = connect(":memory:")
+    canonical_macros(con)
+    points = [cp for cp in range(1, 0x40000) if not 0xD800 <= cp <= 0xDFFF]
+    got = dict((cp, (is_letter, is_either)) for cp, is_letter, is_either in con.execute(
+        "SELECT cp, regexp_matches(chr(cp), '[' || letters() || ']'), "
+        "regexp_matches(chr(cp), '[' || letters() || digits() || ']') "
+        "FROM (SELECT CAST(unnest($points) AS INTEGER) AS cp)", {"points": points}).fetchall())
+    category = {cp: unicodedata.category(chr(cp)) for cp in points}
+    letters = [cp for cp in points if category[cp].startswith("L")]
+    numbers = [cp for cp in points if category[cp][0] in "LN"]
+    assert len(letters) > 100_000 and len(numbers) > len(letters)
+    assert [hex(cp) for cp in letters if not got[cp][0]] == []
+    assert [hex(cp) for cp in numbers if not got[cp][1]] == []
+    others = [cp for lo, hi in _PUNCTUATION_BLOCKS for cp in range(max(lo, 1), hi + 1)
+              if category[cp][0] in "PSZC"]
+    assert len(others) > 3000
+    assert [hex(cp) for cp in others if got[cp][1]] == []
+
+
+@pytest.mark.parametrize(("text", "stand_in", "error"), [
+    ("—", True, False), ("－", True, False), ("・", True, False), ("※", True, False),
+    ("\ufffd", True, False), ("📵", True, False), ("王", False, False), ("١٢٣", False, False),
+    ("①", False, False), ("#Н/Д", False, True), ("#ЗНАЧ!", False, True),
+    ("#¡VALOR!", False, True), ("#€!", True, False), ("#１/２", False, False),
+    ("#ΤΙΜΗ!", False, True), ("#値!", False, True)])
+def test_stand_ins_and_spreadsheet_errors_in_any_script(text: str, stand_in: bool,
+                                                         error: bool) -> None:
+    """A text without a letter or digit in any script is a stand-in for no identifier
+    (``masked``); a # and a word with a letter of any script ending in ! or ? or holding a /
+    is a spreadsheet's error value (``spreadsheet_error``), and one without a letter is not."""
+    from migrant_assets.ingest import canonical_macros
+
+    con = connect(":memory:")
+    canonical_macros(con)
+    assert con.execute("SELECT masked($t), spreadsheet_error($t)",
+                       {"t": text}).fetchall() == [(stand_in, error)]
