@@ -245,8 +245,9 @@ def train_risk_models(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, out_dir:
             pd.DataFrame()
     _arrivals(con, cfg, latest, first, last)
     find_uncovered_days(con, cfg, cfg.calendar.month_start, latest)
-    outcomes = run_sql(con, "early_warning/outcomes.sql", {"day": latest}).df()
-    uncovered = outcomes.pop("weeks_uncovered").to_numpy(bool)
+    outcomes = run_sql(con, "early_warning/outcomes.sql", {
+        "day": latest, "month_start": cfg.calendar.month_start}).df()
+    uncovered = outcomes.pop("days_uncovered").to_numpy(bool)
     unknown = _training_notes(con, cfg, int(uncovered.sum()), first)
     outcomes = outcomes[~uncovered]
     with registered(con, ew_outcome_frame=outcomes):
@@ -267,8 +268,9 @@ def train_risk_models(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, out_dir:
 def _training_notes(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, uncovered: int,
                     first: date) -> str | None:
     """What the training cohort (arrivals from ``first``) lacks for missing data, not for the
-    users' behaviour: ``uncovered`` arrivals whose week C is over have no outcome, their weeks B
-    and C holding days the calls do not cover (``uncovered_days``); and, when the calls begin
+    users' behaviour: ``uncovered`` arrivals whose week C is over have no outcome, the days from
+    the feed's first to the end of their week C holding days the calls do not cover
+    (``uncovered_days``: outcomes.sql); and, when the calls begin
     after the month's first day, the arrivals before that day plus the silent days cannot be
     told from users already there (none is counted). None when it lacks nothing."""
     notes = []
@@ -284,10 +286,11 @@ def _training_notes(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, uncovered:
         days = [d for (d,) in con.execute("SELECT day FROM uncovered_days ORDER BY day"
                                           ).fetchall()]
         shown = ", ".join(str(d) for d in days[:5]) + (", ..." if len(days) > 5 else "")
-        notes.append(f"{uncovered} arrivals of the training cohort have no outcome: their weeks "
-                     f"B and C hold days without calls, or with far fewer than a usual day's "
-                     f"({shown}), where silence cannot be told from missing data; deliver the "
-                     "files of those days")
+        notes.append(f"{uncovered} arrivals of the training cohort have no outcome: the days "
+                     f"from the feed's first to the end of their week C hold days without "
+                     f"calls, or with far fewer than a usual day's ({shown}), where silence "
+                     "cannot be told from missing data (before an arrival, in her first-k "
+                     "features, in her outcome); deliver the files of those days")
     return "; ".join(notes) or None
 
 
@@ -557,18 +560,29 @@ def score_day(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, day: date,
               models: dict[int, RiskModel]) -> dict[str, Any]:
     """Partition ``day`` of ``departure_risk``: every new migrant of the windows ending on
     ``day`` with her k, calibrated probability, rank among the day's migrants, risk band and top
-    features; a k without a model gives the band ``unscored``. A day the calls do not cover
-    (:func:`labels.find_uncovered_days`: after the feed's last day with calls, or far fewer
-    calls than a usual day's) has no row: its windows would read missing data as the silence
-    of a leaver. Delete-then-insert in one transaction. Returns counts by band and by k, and
-    ``not_scored``, the reason a day has no row, or None."""
+    features; a k without a model gives the band ``unscored``. A day is not scored (no row)
+    when a day the calls do not cover (:func:`labels.find_uncovered_days`: after the feed's
+    last day with calls, or far fewer calls than a usual day's) lies between the feed's first
+    day with a call and it: the day's windows would read missing data as the silence of a
+    leaver, and before an arrival it may hide a call that makes her no new migrant (as the
+    training's outcomes, outcomes.sql). Delete-then-insert in one transaction. Returns counts
+    by band and by k, and ``not_scored``, the reason a day has no row, or None."""
     ensure_schema(con)
     find_uncovered_days(con, cfg, cfg.calendar.month_start, day)
-    [(uncovered,)] = con.execute("SELECT count(*) FROM uncovered_days WHERE day = ?",
-                                 [day]).fetchall()
-    not_scored = (f"no data for {day}: the calls do not cover it (after the last day with "
-                  "calls, or far fewer calls than a usual day's); it is scored once its files "
-                  "land") if uncovered else None
+    gaps = [d for (d,) in con.execute(
+        "SELECT day FROM uncovered_days WHERE day >= (SELECT min(call_date) FROM calls "
+        "WHERE call_date BETWEEN ? AND ?) OR day = ? ORDER BY day",
+        [cfg.calendar.month_start, day, day]).fetchall()]
+    shown = ", ".join(str(d) for d in gaps[:5]) + (", ..." if len(gaps) > 5 else "")
+    not_scored = None
+    if day in gaps:
+        not_scored = (f"no data for {day}: the calls do not cover it (after the last day with "
+                      "calls, or far fewer calls than a usual day's); it is scored once its "
+                      "files land")
+    elif gaps:
+        not_scored = (f"the calls do not cover {shown} (no calls, or far fewer than a usual "
+                      f"day's), between the feed's first day and {day}: its windows would read "
+                      "missing data as silence; materialize this day again once those files land")
     data = pd.DataFrame(columns=["k"]) if not_scored else run_sql(
         con, "early_warning/features.sql", {"day": day}).df()
     frames = []

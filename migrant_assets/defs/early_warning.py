@@ -108,9 +108,10 @@ def departure_risk(context: dg.AssetExecutionContext, study: StudyResource
     """Each day, every new migrant who arrived in the last `early_warning.horizon_days` days:
     pseudonym, arrival day, k, calibrated probability of leaving within her first two weeks,
     rank, risk band and the three features moving her score most. Metadata: counts by band (of
-    the last day of the run), never an identifier. A day the calls do not cover (after the
-    feed's last day with calls, or far fewer calls than a usual day's) has no row, and is
-    listed in `days_not_scored`."""
+    the last day of the run), never an identifier. A day is not scored (no row; listed in
+    `days_not_scored`) when the calls do not cover it or a day between the feed's first and
+    it (no calls, or far fewer than a usual day's): its windows would read missing data as
+    silence."""
     cfg = study.config
     keys = context.partition_keys
     with study.connect() as con:
