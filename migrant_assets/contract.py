@@ -44,7 +44,7 @@ import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -617,8 +617,11 @@ class DataContract(_Model):
 
     def files(self, table: str, days: list[date] | None = None) -> list[Path]:
         """The files of ``table``, sorted; an error if there are none. A ``{date}`` path is
-        expanded for each of ``days`` (every file found for any day); ``**`` matches any depth; a
-        folder stands for every data file under it (:func:`_data_files`)."""
+        expanded for each of ``days`` and the day before and after them (every file found for
+        any): an export's day need not be the city's (one file per UTC day holds the first or
+        last hours of the city's first or last day; its rows outside the calendar are counted
+        and left out). ``**`` matches any depth; a folder stands for every data file under it
+        (:func:`_data_files`)."""
         src = self.source(table)
         if src is None:
             return []
@@ -627,7 +630,9 @@ class DataContract(_Model):
             if days is None:
                 raise MappingError(f"{table}.path has a {{date}} field", pattern,
                                    "only calls may be split into one file per day")
-            patterns = [pattern.format(date=d) for d in days]
+            edges = [min(days) - timedelta(days=1), max(days) + timedelta(days=1)] \
+                if days else []
+            patterns = [pattern.format(date=d) for d in [*days, *edges]]
         else:
             patterns = [pattern]
         found = sorted({f for pat in patterns for f in self._matches(pat)})

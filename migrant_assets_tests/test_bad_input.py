@@ -1747,6 +1747,32 @@ def test_a_day_file_of_its_header_alone(first: bool, suffix: str, tmp_path: Path
     assert con.execute("SELECT rows_read FROM landed_files").fetchall() == [(0,)]
 
 
+def test_day_files_of_utc_days_give_the_citys_first_and_last_hours(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One file per UTC day under a {date} path (a Spark job's export), the city 8 hours east:
+    the first 8 hours of the city's 09-01 are in the file of 08-31, its last day's in the
+    file of 09-30; the files of the day before and after the calendar are read, their rows
+    outside the calendar counted and left out (they were not read at all, with no word)."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("utc day files"))
+    src = tmp_path / "operator"
+    (src / "cdr").mkdir()
+    utc = {"20160831": ["2016-08-31 15:00:00", "2016-08-31 17:30:00"],  # 08-31 23:00, 09-01
+           "20160905": ["2016-09-05 02:00:00"],
+           "20160930": ["2016-09-30 15:59:00", "2016-09-30 16:00:00"],  # 09-30 23:59, 10-01
+           "20161001": ["2016-10-01 01:00:00"]}  # the city's 10-01 09:00
+    for day, starts in utc.items():
+        _write(src / "cdr" / f"{day}.csv", CALLS_HEADER,
+               [(A, B, t, t[:-2] + "30", "T1", "T2") for t in starts])
+    _remap(src, "calls", path="cdr/{date:%Y%m%d}.csv", timestamps={"timezone": "UTC"})
+    con, stats = _ingest(study)
+    local = con.execute("SELECT call_date, count(*) FROM landed_calls GROUP BY 1 ORDER BY 1"
+                        ).fetchall()
+    assert local == [(date(2016, 9, 1), 1), (date(2016, 9, 5), 1), (date(2016, 9, 30), 1)]
+    assert stats["landed_calls"].excluded_by_reason == {"outside_calendar": 3}
+    assert stats["landed_calls"].read == 6
+
+
 def test_a_backup_or_a_note_beside_the_calls_files(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A folder of calls files holding a stale backup (its rows would be kept over the day's
