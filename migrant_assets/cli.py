@@ -33,13 +33,15 @@ from pydantic import ValidationError
 
 from migrant_assets.config import (
     DEFAULT_DAGSTER_YAML,
+    EARLY_WARNING_ON_SPARK,
+    EARLY_WARNING_ON_SPARK_FIX,
     PROJECT_ROOT,
     StudyConfig,
     SyntheticSource,
     config_error,
     config_path,
 )
-from migrant_assets.errors import InputError
+from migrant_assets.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
     from dagster_shared.error import SerializableErrorInfo
@@ -154,6 +156,9 @@ def _effective_config(args: argparse.Namespace) -> Path:
     if args.workdir:
         updates["workdir"] = Path(args.workdir).resolve()
     if getattr(args, "early_warning", False):
+        if cfg.engine.kind == "spark":
+            raise ConfigError(EARLY_WARNING_ON_SPARK, "--early-warning",
+                              EARLY_WARNING_ON_SPARK_FIX)
         updates["early_warning"] = cfg.early_warning.model_copy(update={"enabled": True})
     given = {k: v for k, v in (("preset", args.preset), ("seed", args.seed),
                                ("calls", args.calls)) if v is not None}

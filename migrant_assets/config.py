@@ -450,6 +450,16 @@ class ModelSettings(_Model):
     n_jobs: int = Field(default=2, ge=1)
 
 
+#: Why the early warning refuses ``engine: spark`` (the config, ``demo --early-warning`` and its
+#: assets), and what to do.
+EARLY_WARNING_ON_SPARK = (
+    "the early warning runs on the DuckDB engine only: its arrivals and outcomes read "
+    "daily_contacts, which engine: spark keeps in the Spark warehouse")
+EARLY_WARNING_ON_SPARK_FIX = (
+    "run the early warning from a study config of its own with engine: duckdb (the default), "
+    "or set early_warning.enabled: false")
+
+
 class EarlyWarningSettings(_Model):
     """Early warning (issue 15, docs/early_warning.md): each new migrant's risk of leaving
     within her first ``horizon_days`` days, scored each day from her first k days since arrival.
@@ -611,6 +621,13 @@ class StudyConfig(_Model):
     models: ModelSettings = ModelSettings()
     early_warning: EarlyWarningSettings = EarlyWarningSettings()
     engine: EngineSettings = EngineSettings()
+
+    @model_validator(mode="after")
+    def _early_warning_on_duckdb(self) -> StudyConfig:
+        """The early warning runs on DuckDB only (:data:`EARLY_WARNING_ON_SPARK`)."""
+        if self.early_warning.enabled and self.engine.kind == "spark":
+            raise ValueError(f"{EARLY_WARNING_ON_SPARK}; {EARLY_WARNING_ON_SPARK_FIX}")
+        return self
 
     @model_validator(mode="after")
     def _city_of_the_files(self) -> StudyConfig:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import functools
 import glob
 import gzip
 import os
@@ -1136,6 +1137,33 @@ def reads_duration(src: TableSource, present: dict[str, Any]) -> bool:
     return "duration" in present and "end_ts" not in present
 
 
+def repeated_hours(zone: str, days: list[date]) -> list[tuple[datetime, int]]:
+    """The changes back of ``zone``'s clocks (the end of daylight saving time) from the day
+    before ``days`` to the day after: each as the instant the clocks go back (UTC) and the
+    seconds repeated. A wall-clock time in ``[instant, instant + seconds)`` of the later offset
+    names an earlier instant too (landing.sql takes the pair of start and end that gives the
+    shortest duration not negative)."""
+    return list(_repeated_hours(zone, min(days), max(days)))
+
+
+@functools.cache
+def _repeated_hours(zone: str, first: date, last: date) -> tuple[tuple[datetime, int], ...]:
+    tz = _zone_info(zone)
+    lo = datetime.combine(first - timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    hi = datetime.combine(last + timedelta(days=2), datetime.min.time(), tzinfo=UTC)
+    step, out, t = timedelta(minutes=15), [], lo
+    while t < hi:
+        before, after = t.astimezone(tz).utcoffset(), (t + step).astimezone(tz).utcoffset()
+        if after < before:  # the change is in (t, t + step]: to the second
+            a, b = t, t + step
+            while b - a > timedelta(seconds=1):
+                m = a + (b - a) / 2
+                a, b = (m, b) if m.astimezone(tz).utcoffset() == before else (a, m)
+            out.append((b.replace(microsecond=0), int((before - after).total_seconds())))
+        t += step
+    return tuple(out)
+
+
 def _zone_info(name: str) -> ZoneInfo:
     try:
         return zone_info(name)
@@ -1627,11 +1655,27 @@ def canonical_identifier(text: str, name: str, contract: DataContract, p: _Param
 
 
 def _timestamp(expr: str, dtype: str, rule: Timestamps, city_tz: str, p: _Params, tokens: str,
-               column: str, table: str) -> str:
-    """The instant (TIMESTAMPTZ) of a timestamp column, NULL when unparsable. The landing step
-    takes the city's local time and the durations from it (a call across a daylight-saving
-    change keeps its length)."""
+               column: str, table: str) -> tuple[str, str]:
+    """The instant (TIMESTAMPTZ) of a timestamp column, NULL when unparsable, and whether it was
+    read as a wall-clock time without an offset (BOOLEAN; FALSE when the source's zone never
+    goes back an hour in the calendar: :func:`repeated_hours`). The landing step takes the
+    city's local time and the durations from it (a call across a daylight-saving change keeps
+    its length; a wall-clock time in the repeated hour names two instants, landing.sql)."""
     src_tz = rule.timezone or city_tz
+    instant = _instant(expr, dtype, rule, src_tz, p, tokens, column, table)
+    if dtype.startswith("TIMESTAMP") and not _aware(dtype):
+        naive = "TRUE"
+    elif _aware(dtype) or dtype == "DATE" or rule.unit is not None or _numeric(dtype):
+        naive = "FALSE" if rule.unit is None or rule.origin is None or \
+            datetime.fromisoformat(rule.origin).tzinfo is not None else "TRUE"
+    else:  # text: without a zone or an offset after its time of day
+        naive = f"NOT regexp_matches({_text(expr, p, tokens)}, {p(_ZONED_TEXT)})"
+    return instant, naive
+
+
+def _instant(expr: str, dtype: str, rule: Timestamps, src_tz: str, p: _Params, tokens: str,
+             column: str, table: str) -> str:
+    """The instant of :func:`_timestamp`, read in ``src_tz`` when the value has no offset."""
 
     def from_naive(x: str) -> str:
         return f"timezone({p(src_tz)}, plausible_time({x}))"
@@ -2034,6 +2078,7 @@ def _read_table(
                 cols.append(f"CAST(NULL AS {kind}) AS {name}")
                 if name in TIME_COLUMNS:
                     cols.append(f"CAST(NULL AS VARCHAR) AS {name}_text")
+                    cols.append(f"CAST(NULL AS BOOLEAN) AS {name}_naive")
                 continue
             nested = [f[0] for f in found_parts
                       if f[1].startswith(("STRUCT", "MAP", "UNION")) or f[1].endswith("]")]
@@ -2062,11 +2107,15 @@ def _read_table(
                 expr = f"CASE WHEN {missing} THEN NULL ELSE {joined} END"
                 dtype = "VARCHAR"
         if name in TIME_COLUMNS:
-            ts = _timestamp(expr, dtype, rule, cfg.city.timezone, p, tokens, name, table)
+            ts, naive = _timestamp(expr, dtype, rule, cfg.city.timezone, p, tokens, name, table)
             cols.append(f"{ts} AS {name}")
             typed = dtype.startswith("TIMESTAMP") or dtype == "DATE"  # NULL only when absent
             text = "CAST(NULL AS VARCHAR)" if typed else _text(expr, p, tokens)
             cols.append(f"{text} AS {name}_text")
+            # read only where the source's zone goes back an hour (a regex a row otherwise)
+            repeats = table == "calls" and repeated_hours(rule.timezone or cfg.city.timezone,
+                                                          cfg.calendar.days)
+            cols.append(f"{naive if repeats else 'FALSE'} AS {name}_naive")
         elif name in NUMBER_COLUMNS or name in ID_COLUMNS:
             ident = _identifier_text(expr, dtype, p, tokens, numbers)
             if name not in deferred:

@@ -46,8 +46,9 @@ from sklearn.metrics import brier_score_loss
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 
-from migrant_assets.config import StudyConfig
+from migrant_assets.config import EARLY_WARNING_ON_SPARK, EARLY_WARNING_ON_SPARK_FIX, StudyConfig
 from migrant_assets.db import registered, run_schema_sql, run_sql, transaction
+from migrant_assets.errors import InputError
 from migrant_assets.features import build_features, sums_key
 from migrant_assets.features import ensure_schema as ensure_feature_schema
 from migrant_assets.graphs import arrival_window
@@ -222,6 +223,14 @@ def _risk_fits(cfg: StudyConfig, k: int, X: np.ndarray, y: np.ndarray) -> list[P
     fits.append(PendingFit({"k": k, "fold": None}, ew.classifier, X, y, rows, None, seed,
                            settings, calibration))
     return fits
+
+
+def require_duckdb(cfg: StudyConfig) -> None:
+    """An :class:`InputError` on ``engine: spark``: the early warning's SQL reads
+    ``daily_contacts`` in the DuckDB file, which Spark keeps in its warehouse (an asset
+    materialized from the UI; the config refuses ``early_warning.enabled`` there)."""
+    if cfg.engine.kind == "spark":
+        raise InputError(EARLY_WARNING_ON_SPARK, "engine", EARLY_WARNING_ON_SPARK_FIX)
 
 
 def train_risk_models(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, out_dir: Path

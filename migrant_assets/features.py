@@ -820,8 +820,8 @@ def judged_null_shares(
     )
     row = con.execute(
         f"SELECT {cols} FROM features AS r JOIN feat_check_support AS s "
-        "ON s.user_id = r.user_id WHERE r.window_id = ?", [window.window_id]
-    ).fetchone()
+        "ON s.user_id = r.user_id WHERE r.window_id = $window_id",
+        {"window_id": window.window_id}).fetchone()
     out: dict[str, dict[str, Any]] = {}
     for i, (name, f) in enumerate(FEATURES.items()):
         judged, nulls = int(row[2 * i] or 0), int(row[2 * i + 1] or 0)

@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from migrant_assets.contract import (
     file_labels,
     party_files,
     read_table,
+    repeated_hours,
     value_key,
 )
 from migrant_assets.crs import WGS84, to_wgs84
@@ -349,6 +350,11 @@ def land_calls(
         "city_tz": cfg.city.timezone,
         "has_cells": contract.source("cells") is not None,
     }
+    # the source zone's changes back (a wall-clock time in the repeated hour: landing.sql)
+    repeats = repeated_hours(src.time_rule.timezone or cfg.city.timezone, cal.days)
+    params |= {"has_repeats": bool(repeats),
+               "repeat_starts": [at for at, _ in repeats] or [datetime(1970, 1, 1, tzinfo=UTC)],
+               "repeat_seconds": [n for _, n in repeats] or [0]}
     numbers = {"country_code": contract.numbers.country_code,
                "national_digits": contract.numbers.national_lengths,
                "trunk_prefixes": contract.numbers.trunk_prefixes,

@@ -1104,6 +1104,38 @@ def test_a_call_across_a_daylight_saving_change_keeps_its_length(
                     ("2016-10-30 00:00:00", "2016-10-30 00:05:00", 300.0)}
 
 
+def test_wall_clock_times_in_the_repeated_hour_give_the_shortest_duration(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Berlin, 2016-10-30, start and end written as wall-clock times without an offset: 02:00
+    to 03:00 happens twice, and the zone's conversion reads its later instant. Of the instants
+    a start and an end name, the pair giving the shortest duration that is not negative: 01:50
+    to 02:10 lasts 20 minutes (not 80), the first 02:41 to the second 02:19 38 (not -22,
+    end_before_start), 02:30 to 02:35 and 02:59 to 03:01 as written; a day without a change as
+    written. Worked out here by hand."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    calendar = {"month_start": "2016-10-01", "month_end": "2016-10-31",
+                "integration_weeks": ["2016-10-01", "2016-10-08", "2016-10-15", "2016-10-22"],
+                "departure_weeks": ["2016-10-03", "2016-10-10", "2016-10-17"],
+                "first_k_start": "2016-10-03"}
+    study, _ = _setup(tmp_path, Case("dst wall clock", study={
+        "city": {"timezone": "Europe/Berlin"}, "calendar": calendar}))
+    spans = [("01:50", "02:10"), ("02:41", "02:19"), ("02:30", "02:35"), ("02:59", "03:01")]
+    lines = [f"{A},{B},2016-10-30 {a}:00,2016-10-30 {b}:00,T1,T2" for a, b in spans]
+    lines.append(f"{B},{A},2016-10-29 02:41:00,2016-10-29 02:19:00,T2,T1")  # no change: broken
+    (tmp_path / "operator" / "cdr.csv").write_text("\n".join([CALLS_HEADER, *lines]) + "\n")
+    cfg = StudyConfig.load(study)
+    con = connect(":memory:")
+    contract = contract_for(cfg)
+    ingest_places(con, cfg, contract, "cells")
+    ingest_subscribers(con, cfg, contract)
+    landing = land_calls(con, cfg, contract)
+    assert (landing.accepted, landing.quarantined_by_reason) == (4, {"end_before_start": 1})
+    ingest_calls(con, cfg, date(2016, 10, 30))
+    rows = sorted((str(r[2])[11:16], str(r[3])[11:16], r[4]) for r in _calls(con))
+    assert rows == [("01:50", "02:10", 1200.0), ("02:30", "02:35", 300.0),
+                    ("02:41", "02:19", 2280.0), ("02:59", "03:01", 120.0)]
+
+
 def _ingestion_checks(study: Path) -> dict:
     """The ingestion assets of ``study`` and the day DAY of calls, with their checks, run by
     Dagster: the check evaluations by (asset, check name)."""

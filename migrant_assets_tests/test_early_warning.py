@@ -625,3 +625,31 @@ def test_a_day_after_a_day_the_calls_do_not_cover_has_no_risk_row(con, add_calls
     assert ew.score_day(con, cfg, date(2016, 9, 9), {})["not_scored"] is None
     add_calls([(3000 + i, 4000 + i, date(2016, 9, 10)) for i in range(28)])
     assert ew.score_day(con, cfg, date(2016, 9, 21), {})["not_scored"] is None
+
+
+def test_the_early_warning_refuses_the_spark_engine(tmp_path) -> None:
+    """The early warning reads daily_contacts in the DuckDB file, which engine: spark keeps in
+    its warehouse (it said "no calls landed" and scored no one): the config refuses
+    early_warning.enabled with it, `demo --early-warning` refuses it before running anything,
+    and its assets, materialized from the UI, fail at once naming the engine."""
+    import argparse
+
+    import yaml
+    from pydantic import ValidationError
+
+    from migrant_assets.cli import _effective_config
+    from migrant_assets.errors import ConfigError, InputError
+
+    with pytest.raises(ValidationError, match="runs on the DuckDB engine only"):
+        StudyConfig.model_validate({"engine": "spark", "early_warning": {"enabled": True}})
+    spark = StudyConfig.model_validate({"engine": "spark"})
+    with pytest.raises(InputError, match="daily_contacts, which engine: spark keeps"):
+        ew.require_duckdb(spark)
+    ew.require_duckdb(StudyConfig())  # DuckDB: nothing to refuse
+    study = tmp_path / "study.yaml"
+    study.write_text(yaml.safe_dump({"engine": "spark", "workdir": str(tmp_path / "work")}))
+    args = argparse.Namespace(config=str(study), workdir=None, early_warning=True, preset=None,
+                              seed=None, calls=None)
+    with pytest.raises(ConfigError, match="DuckDB engine only"):
+        _effective_config(args)
+    assert not (tmp_path / "work").exists()  # refused before anything was written

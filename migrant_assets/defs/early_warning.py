@@ -22,6 +22,7 @@ from migrant_assets.early_warning import (
     evaluate,
     headline,
     load_models,
+    require_duckdb,
     risk_counts,
     score_day,
     train_risk_models,
@@ -54,6 +55,7 @@ def features_arrival_days(context: dg.AssetExecutionContext,
     `arrival_days_windows`, `arrival_days_graph` and the daily sums `arrival_days_daily_*`. A
     run may cover a range of days (single-run backfill), built day after day."""
     cfg = study.config
+    require_duckdb(cfg)
     stats = []
     with study.connect() as con:
         for key in context.partition_keys:
@@ -81,6 +83,7 @@ def early_warning_models(context: dg.AssetExecutionContext,
     models under `models/early_warning/`. Also writes `early_warning_predictions` (out-of-fold
     probabilities, for the evaluation)."""
     cfg = study.config
+    require_duckdb(cfg)
     with study.connect() as con:
         models, predictions = train_risk_models(con, cfg, cfg.models_dir / "early_warning")
         write_models(con, models, predictions)
@@ -113,6 +116,7 @@ def departure_risk(context: dg.AssetExecutionContext, study: StudyResource
     it (no calls, or far fewer than a usual day's): its windows would read missing data as
     silence."""
     cfg = study.config
+    require_duckdb(cfg)
     keys = context.partition_keys
     with study.connect() as con:
         models = load_models(con, cfg)
@@ -145,6 +149,7 @@ def early_warning_evaluation(study: StudyResource) -> dg.MaterializeResult:
     the median lead time of flagged leavers against random rankings; cells of fewer than
     `thresholds.min_group_size` users suppressed."""
     cfg = study.config
+    require_duckdb(cfg)
     with study.connect() as con:
         models = con.execute("SELECT * FROM early_warning_models").df()
         preds = con.execute("SELECT * FROM early_warning_predictions").df()

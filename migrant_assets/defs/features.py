@@ -22,6 +22,7 @@ import dagster as dg
 from migrant_assets.defs.checks import outcome_verdict, per_partition
 from migrant_assets.defs.graphs import (
     departure_week_graph,
+    engine_connection,
     first_k_days_contacts,
     first_k_days_graph,
     integration_week_graph,
@@ -159,7 +160,8 @@ def _feature_checks(asset: dg.AssetsDefinition, family: str) -> dg.AssetChecksDe
     def _checks(context: dg.AssetCheckExecutionContext, study: StudyResource):
         cfg = study.config
         selected = [k.name for k in context.selected_asset_check_keys]
-        with study.connect() as con:
+        # on Spark the graphs are in the warehouse only: the checks read its features there
+        with engine_connection(study) as con:
             by_key = {k: evaluate_feature_checks(con, cfg, cfg.calendar.window(family, k),
                                                  selected)
                       for k in context.partition_keys}

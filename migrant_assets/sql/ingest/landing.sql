@@ -15,6 +15,24 @@ WITH typed AS (
         r.end_ts,
         r.start_ts_text,
         r.end_ts_text,
+        -- the earlier instant a wall-clock time without an offset names when it falls in the
+        -- hour repeated as the clocks go back ($repeat_starts: the instants they go back,
+        -- $repeat_seconds: by how much; contract.repeated_hours), the conversion having read
+        -- the later: for a start and an end so written (below)
+        CASE WHEN $has_repeats AND r.start_ts_naive AND r.end_ts_naive THEN list_max(
+            list_transform(range(1, len($repeat_starts) + 1), lambda i: CASE
+                WHEN r.start_ts >= $repeat_starts[i]
+                    AND r.start_ts < $repeat_starts[i] + to_seconds($repeat_seconds[i])
+                    THEN r.start_ts - to_seconds($repeat_seconds[i])
+            END)
+        ) END AS start_early,
+        CASE WHEN $has_repeats AND r.start_ts_naive AND r.end_ts_naive THEN list_max(
+            list_transform(range(1, len($repeat_starts) + 1), lambda i: CASE
+                WHEN r.end_ts >= $repeat_starts[i]
+                    AND r.end_ts < $repeat_starts[i] + to_seconds($repeat_seconds[i])
+                    THEN r.end_ts - to_seconds($repeat_seconds[i])
+            END)
+        ) END AS end_early,
         r.duration,
         r.event_type,
         r.side,
@@ -53,6 +71,34 @@ WITH typed AS (
     LEFT JOIN landing_cells AS ca ON ca.text = r.caller_cell
     LEFT JOIN landing_cells AS cb ON cb.text = r.callee_cell
 ),
+-- A start and an end written as wall-clock times, one of them in the repeated hour of a change
+-- back: of the pairs of the instants they name, the one giving the shortest duration that is
+-- not negative (a call of 01:50 to 02:10 across the change lasts 20 minutes, not 80; one of the
+-- first 02:41 to the second 02:19 lasts 38, not -22: end_before_start); none: as read.
+resolved AS (
+    SELECT
+        * EXCLUDE (start_ts, end_ts, start_early, end_early, durations, pair),
+        CASE WHEN pair IN (2, 4) THEN start_early ELSE start_ts END AS start_ts,
+        CASE WHEN pair IN (3, 4) THEN end_early ELSE end_ts END AS end_ts
+    FROM (
+        SELECT
+            *,
+            list_position(durations, list_min(list_filter(durations, lambda d: d >= 0)))
+                AS pair
+        FROM (
+            SELECT
+                *,
+                CASE WHEN start_early IS NOT NULL OR end_early IS NOT NULL THEN [
+                    epoch_us(end_ts) - epoch_us(start_ts),
+                    epoch_us(end_ts) - epoch_us(coalesce(start_early, start_ts)),
+                    epoch_us(coalesce(end_early, end_ts)) - epoch_us(start_ts),
+                    epoch_us(coalesce(end_early, end_ts))
+                    - epoch_us(coalesce(start_early, start_ts))
+                ] END AS durations
+            FROM typed
+        ) AS d
+    ) AS p
+),
 -- raw_calls holds instants (TIMESTAMPTZ): the local time of the study city ($city_tz) is taken
 -- here, and durations are differences of instants, not of local clock times, so a call across a
 -- daylight-saving change lasts what it lasted.
@@ -68,7 +114,7 @@ micros AS (
         END AS duration_us,
         end_ts AS end_instant,
         start_ts AS start_instant
-    FROM typed
+    FROM resolved
 ),
 timed AS (
     SELECT
