@@ -38,6 +38,7 @@ from migrant_assets.contract import (
 from migrant_assets.db import connect, run_sql
 from migrant_assets.errors import ConfigError, InputError, MappingError
 from migrant_assets.ingest import (
+    IngestStats,
     ingest_calls,
     ingest_places,
     ingest_subscribers,
@@ -1077,28 +1078,37 @@ def pd_ts(text: str):
     return datetime.fromisoformat(text)
 
 
-def test_a_call_across_a_daylight_saving_change_keeps_its_length(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Berlin, 2016-10-30: clocks go back from 03:00 to 02:00. A call from 02:59 CEST (00:59Z)
-    to 02:01 CET (01:01Z) lasts 120 s, though its local end is before its local start."""
-    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+def _land_in_berlin(tmp: Path, lines: list[str]
+                    ) -> tuple[duckdb.DuckDBPyConnection, IngestStats]:
+    """``lines`` of calls landed in a Berlin study of October 2016 (its clocks go back from
+    03:00 to 02:00 on the 30th), with 10-30 ingested: the connection and the landing's
+    stats."""
     calendar = {"month_start": "2016-10-01", "month_end": "2016-10-31",
                 "integration_weeks": ["2016-10-01", "2016-10-08", "2016-10-15", "2016-10-22"],
                 "departure_weeks": ["2016-10-03", "2016-10-10", "2016-10-17"],
                 "first_k_start": "2016-10-03"}
-    study, _ = _setup(tmp_path, Case("dst", study={
+    study, _ = _setup(tmp, Case("berlin", study={
         "city": {"timezone": "Europe/Berlin"}, "calendar": calendar}))
-    (tmp_path / "operator" / "cdr.csv").write_text(
-        f"{CALLS_HEADER}\n{A},{B},2016-10-30T00:59:00Z,2016-10-30T01:01:00Z,T1,T2\n"
-        f"{B},{A},2016-10-29T22:00:00Z,2016-10-29T22:05:00Z,T2,T1\n")
+    (tmp / "operator" / "cdr.csv").write_text("\n".join([CALLS_HEADER, *lines]) + "\n")
     cfg = StudyConfig.load(study)
     con = connect(":memory:")
     contract = contract_for(cfg)
     ingest_places(con, cfg, contract, "cells")
     ingest_subscribers(con, cfg, contract)
     landing = land_calls(con, cfg, contract)
-    assert landing.accepted == 2 and landing.quarantined == 0
     ingest_calls(con, cfg, date(2016, 10, 30))
+    return con, landing
+
+
+def test_a_call_across_a_daylight_saving_change_keeps_its_length(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Berlin, 2016-10-30: clocks go back from 03:00 to 02:00. A call from 02:59 CEST (00:59Z)
+    to 02:01 CET (01:01Z) lasts 120 s, though its local end is before its local start."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    con, landing = _land_in_berlin(tmp_path, [
+        f"{A},{B},2016-10-30T00:59:00Z,2016-10-30T01:01:00Z,T1,T2",
+        f"{B},{A},2016-10-29T22:00:00Z,2016-10-29T22:05:00Z,T2,T1"])
+    assert landing.accepted == 2 and landing.quarantined == 0
     rows = {(str(r[2]), str(r[3]), r[4]) for r in _calls(con)}
     assert rows == {("2016-10-30 02:59:00", "2016-10-30 02:01:00", 120.0),
                     ("2016-10-30 00:00:00", "2016-10-30 00:05:00", 300.0)}
@@ -1113,24 +1123,11 @@ def test_wall_clock_times_in_the_repeated_hour_give_the_shortest_duration(
     end_before_start), 02:30 to 02:35 and 02:59 to 03:01 as written; a day without a change as
     written. Worked out here by hand."""
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
-    calendar = {"month_start": "2016-10-01", "month_end": "2016-10-31",
-                "integration_weeks": ["2016-10-01", "2016-10-08", "2016-10-15", "2016-10-22"],
-                "departure_weeks": ["2016-10-03", "2016-10-10", "2016-10-17"],
-                "first_k_start": "2016-10-03"}
-    study, _ = _setup(tmp_path, Case("dst wall clock", study={
-        "city": {"timezone": "Europe/Berlin"}, "calendar": calendar}))
     spans = [("01:50", "02:10"), ("02:41", "02:19"), ("02:30", "02:35"), ("02:59", "03:01")]
     lines = [f"{A},{B},2016-10-30 {a}:00,2016-10-30 {b}:00,T1,T2" for a, b in spans]
     lines.append(f"{B},{A},2016-10-29 02:41:00,2016-10-29 02:19:00,T2,T1")  # no change: broken
-    (tmp_path / "operator" / "cdr.csv").write_text("\n".join([CALLS_HEADER, *lines]) + "\n")
-    cfg = StudyConfig.load(study)
-    con = connect(":memory:")
-    contract = contract_for(cfg)
-    ingest_places(con, cfg, contract, "cells")
-    ingest_subscribers(con, cfg, contract)
-    landing = land_calls(con, cfg, contract)
+    con, landing = _land_in_berlin(tmp_path, lines)
     assert (landing.accepted, landing.quarantined_by_reason) == (4, {"end_before_start": 1})
-    ingest_calls(con, cfg, date(2016, 10, 30))
     rows = sorted((str(r[2])[11:16], str(r[3])[11:16], r[4]) for r in _calls(con))
     assert rows == [("01:50", "02:10", 1200.0), ("02:30", "02:35", 300.0),
                     ("02:41", "02:19", 2280.0), ("02:59", "03:01", 120.0)]

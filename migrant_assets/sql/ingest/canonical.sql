@@ -287,6 +287,18 @@ CREATE OR REPLACE TEMP MACRO plausible_time(t) AS list_transform(
         END
 )[1];
 
+-- The earlier instant a wall-clock time names when the zone's conversion read it in the hour
+-- repeated as the clocks go back (the later instant t lies in [starts[i], starts[i] +
+-- seconds[i]): the instants the clocks go back and by how many seconds,
+-- contract.repeated_hours), else NULL.
+CREATE OR REPLACE TEMP MACRO earlier_in_repeat(t, starts, seconds) AS list_max(
+    list_transform(range(1, len(starts) + 1), lambda i:
+        CASE
+            WHEN t >= starts[i] AND t < starts[i] + to_seconds(seconds[i])
+                THEN t - to_seconds(seconds[i])
+        END)
+);
+
 -- What a record shows of a text that may be an identifier: only its length.
 CREATE OR REPLACE TEMP MACRO redacted(t) AS '<redacted: ' || length(t) || ' characters>';
 

@@ -15,24 +15,15 @@ WITH typed AS (
         r.end_ts,
         r.start_ts_text,
         r.end_ts_text,
-        -- the earlier instant a wall-clock time without an offset names when it falls in the
-        -- hour repeated as the clocks go back ($repeat_starts: the instants they go back,
-        -- $repeat_seconds: by how much; contract.repeated_hours), the conversion having read
-        -- the later: for a start and an end so written (below)
-        CASE WHEN $has_repeats AND r.start_ts_naive AND r.end_ts_naive THEN list_max(
-            list_transform(range(1, len($repeat_starts) + 1), lambda i: CASE
-                WHEN r.start_ts >= $repeat_starts[i]
-                    AND r.start_ts < $repeat_starts[i] + to_seconds($repeat_seconds[i])
-                    THEN r.start_ts - to_seconds($repeat_seconds[i])
-            END)
-        ) END AS start_early,
-        CASE WHEN $has_repeats AND r.start_ts_naive AND r.end_ts_naive THEN list_max(
-            list_transform(range(1, len($repeat_starts) + 1), lambda i: CASE
-                WHEN r.end_ts >= $repeat_starts[i]
-                    AND r.end_ts < $repeat_starts[i] + to_seconds($repeat_seconds[i])
-                    THEN r.end_ts - to_seconds($repeat_seconds[i])
-            END)
-        ) END AS end_early,
+        -- the earlier instant of a start and an end both written as wall-clock times, when
+        -- one falls in the hour repeated as the clocks go back (the conversion read the later;
+        -- $repeat_starts, $repeat_seconds: contract.repeated_hours), for resolved below
+        CASE WHEN $has_repeats AND r.start_ts_naive AND r.end_ts_naive
+            THEN earlier_in_repeat(r.start_ts, $repeat_starts, $repeat_seconds)
+        END AS start_early,
+        CASE WHEN $has_repeats AND r.start_ts_naive AND r.end_ts_naive
+            THEN earlier_in_repeat(r.end_ts, $repeat_starts, $repeat_seconds)
+        END AS end_early,
         r.duration,
         r.event_type,
         r.side,
