@@ -485,12 +485,15 @@ def export_inputs(con: duckdb.DuckDBPyConnection, sql: SparkSQL,
             sql.load(table, cur.table(quote(table)))
 
 
-def declare_calls(con: duckdb.DuckDBPyConnection, sql: SparkSQL) -> None:
+def declare_calls(con: duckdb.DuckDBPyConnection, sql: SparkSQL,
+                  inputs: Iterable[str] = ()) -> None:
     """The warehouse's ``calls`` (copied by day by the ``daily_contacts`` step:
     :func:`export_calls`) read by this session (:meth:`SparkSQL.declare_loaded`): the graphs,
-    their checks and the features read them in steps of their own."""
+    their checks and the features read them in steps of their own; so, with ``inputs``, the
+    inputs a feature step copied (:func:`export_inputs`), which its checks read."""
     with con.cursor() as cur:
-        sql.declare_loaded("calls", cur.table("calls"))
+        for table in ("calls", *inputs):
+            sql.declare_loaded(table, cur.table(quote(table)))
 
 
 def export_calls(con: duckdb.DuckDBPyConnection, sql: SparkSQL, days: list[date]) -> int:

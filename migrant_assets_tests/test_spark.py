@@ -348,6 +348,16 @@ def test_dagster_assets_run_on_spark_with_their_partitions_and_checks(spark_run,
     with ga.engine_connection(resources["study"]) as sql:
         alone = window_graph_consistency(sql, window, resources["study"].config)
     assert alone["ok"] and alone["judged"] > 0
+    # so do the feature checks, with the inputs the feature step copied
+    from migrant_assets.features import evaluate_feature_checks
+
+    for view in ("cells", "estates", "subscribers", "cell_prices"):
+        assert SparkSession.getActiveSession().catalog.dropTempView(view)
+    with ga.engine_connection(resources["study"], feature_inputs=True) as sql:
+        outcomes = evaluate_feature_checks(sql, resources["study"].config, window)
+    rows = outcomes["one_row_per_active_labelled_user"]
+    assert rows.passed and rows.judged > 100
+    assert outcomes["null_shares_under_thresholds"].judged > 0
     engines_used = {m.materialization.metadata["engine"].value
                     for m in result.get_asset_materialization_events()}
     assert engines_used == {"spark"}

@@ -160,8 +160,9 @@ def _feature_checks(asset: dg.AssetsDefinition, family: str) -> dg.AssetChecksDe
     def _checks(context: dg.AssetCheckExecutionContext, study: StudyResource):
         cfg = study.config
         selected = [k.name for k in context.selected_asset_check_keys]
-        # on Spark the graphs are in the warehouse only: the checks read its features there
-        with engine_connection(study) as con:
+        # on Spark the graphs are in the warehouse only: the checks read its features there,
+        # and the inputs the feature step copied
+        with engine_connection(study, feature_inputs=True) as con:
             by_key = {k: evaluate_feature_checks(con, cfg, cfg.calendar.window(family, k),
                                                  selected)
                       for k in context.partition_keys}

@@ -55,21 +55,27 @@ GROUP = "graphs"
 
 
 @contextmanager
-def engine_connection(study: StudyResource) -> Iterator[Any]:
+def engine_connection(study: StudyResource, feature_inputs: bool = False) -> Iterator[Any]:
     """Where the study's engine stores the graph stage: the DuckDB connection, or on Spark the
     ``engines.SparkSQL`` over the warehouse, which reads the calls the ``daily_contacts`` step
-    copied there (``engines.declare_calls``) and today's ``user_labels`` (copied: the migrants'
-    neighbourhood of the first-k graphs and of their checks, each step in its own process);
-    the stage functions take either."""
+    copied there (``engines.declare_calls``), with ``feature_inputs`` the inputs a feature step
+    copied (``engines.INPUT_TABLES``: its checks', in a step of their own), and today's
+    ``user_labels`` (copied: the migrants' neighbourhood of the first-k graphs and of their
+    checks, each step in its own process); the stage functions take either."""
     if not study.on_spark:
         with study.connect() as con:
             yield con
         return
-    from migrant_assets.engines import declare_calls, export_inputs  # the extra `spark`
+    from migrant_assets.engines import (  # the extra `spark`
+        INPUT_TABLES,
+        declare_calls,
+        export_inputs,
+    )
 
+    inputs = [t for t in INPUT_TABLES if t != "user_labels"] if feature_inputs else []
     with study.spark() as sql:
         with study.connect() as duck:
-            declare_calls(duck, sql)
+            declare_calls(duck, sql, inputs)
             export_inputs(duck, sql, ["user_labels"])
         yield sql
 
