@@ -726,7 +726,9 @@ def validation_problems(error: ValidationError, limit: int | None = None) -> str
     true or false says to quote it."""
     problems = []
     for e in error.errors()[:limit]:
-        problem = f"{'.'.join(str(p) for p in e['loc']) or 'the file'}: {e['msg']}"
+        # a rule of several keys (a model's validator) has no key: its message names them
+        msg = e["msg"].removeprefix("Value error, ")
+        problem = f"{'.'.join(str(p) for p in e['loc'])}: {msg}" if e["loc"] else msg
         if e["type"] == "string_type" and (e.get("input") is None or
                                            isinstance(e.get("input"), (bool, int, float))):
             problem += (" (YAML reads NULL, ~, yes, no, on, off and numbers written without "

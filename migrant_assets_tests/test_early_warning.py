@@ -638,10 +638,12 @@ def test_the_early_warning_refuses_the_spark_engine(tmp_path) -> None:
     from pydantic import ValidationError
 
     from migrant_assets.cli import _effective_config
+    from migrant_assets.config import validation_problems
     from migrant_assets.errors import ConfigError, InputError
 
-    with pytest.raises(ValidationError, match="runs on the DuckDB engine only"):
+    with pytest.raises(ValidationError, match="runs on the DuckDB engine only") as info:
         StudyConfig.model_validate({"engine": "spark", "early_warning": {"enabled": True}})
+    assert validation_problems(info.value).startswith("the early warning runs on the DuckDB")
     spark = StudyConfig.model_validate({"engine": "spark"})
     with pytest.raises(InputError, match="daily_contacts, which engine: spark keeps"):
         ew.require_duckdb(spark)
