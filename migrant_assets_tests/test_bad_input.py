@@ -1147,13 +1147,19 @@ def _ingestion_checks(study: Path) -> dict:
     reference = [ingest_defs.subscribers, ingest_defs.cells, ingest_defs.estates,
                  ingest_defs.landed_calls]
     keys = {a.key for a in reference}
-    first = dg.materialize([*reference, *(c for c in checks if {k.asset_key for k in
-                                                                c.check_keys} <= keys)],
-                           resources=resources, instance=instance)
-    day = dg.materialize([ingest_defs.calls, *(c for c in checks if {k.asset_key for k in
-                                                                     c.check_keys} <= {
-                                                   ingest_defs.calls.key})],
-                         resources=resources, instance=instance, partition_key=DAY)
+    # held open, so that each step's connection shares its database: a new one costs 25 ms,
+    # a quarter of these runs' time (37 connections)
+    keeper = connect(StudyConfig.load(study).duckdb_path)
+    try:
+        first = dg.materialize([*reference, *(c for c in checks if {k.asset_key for k in
+                                                                    c.check_keys} <= keys)],
+                               resources=resources, instance=instance)
+        day = dg.materialize([ingest_defs.calls, *(c for c in checks if {k.asset_key for k in
+                                                                         c.check_keys} <= {
+                                                       ingest_defs.calls.key})],
+                             resources=resources, instance=instance, partition_key=DAY)
+    finally:
+        keeper.close()
     return {(e.asset_key.to_user_string(), e.check_name): e
             for r in (first, day) for e in r.get_asset_check_evaluations()}
 
