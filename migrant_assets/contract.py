@@ -1663,11 +1663,15 @@ def _timestamp(expr: str, dtype: str, rule: Timestamps, city_tz: str, p: _Params
     its length; a wall-clock time in the repeated hour names two instants, landing.sql)."""
     src_tz = rule.timezone or city_tz
     instant = _instant(expr, dtype, rule, src_tz, p, tokens, column, table)
-    if dtype.startswith("TIMESTAMP") and not _aware(dtype):
+    # in _instant's order: a type with a zone, a type without, epoch numbers (a wall-clock
+    # count from an origin without an offset), text
+    if _aware(dtype):
+        naive = "FALSE"
+    elif dtype.startswith("TIMESTAMP"):
         naive = "TRUE"
-    elif _aware(dtype) or dtype == "DATE" or rule.unit is not None or _numeric(dtype):
-        naive = "FALSE" if rule.unit is None or rule.origin is None or \
-            datetime.fromisoformat(rule.origin).tzinfo is not None else "TRUE"
+    elif rule.unit is not None:
+        naive = "TRUE" if rule.origin is not None and \
+            datetime.fromisoformat(rule.origin).tzinfo is None else "FALSE"
     else:  # text: without a zone or an offset after its time of day
         naive = f"NOT regexp_matches({_text(expr, p, tokens)}, {p(_ZONED_TEXT)})"
     return instant, naive

@@ -292,15 +292,19 @@ def _training_notes(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, uncovered:
                      "early_warning.min_silent_days) cannot be told from users already there "
                      "and none is counted")
     if uncovered:
-        days = [d for (d,) in con.execute("SELECT day FROM uncovered_days ORDER BY day"
-                                          ).fetchall()]
-        shown = ", ".join(str(d) for d in days[:5]) + (", ..." if len(days) > 5 else "")
+        shown = _shown_days([d for (d,) in con.execute(
+            "SELECT day FROM uncovered_days ORDER BY day").fetchall()])
         notes.append(f"{uncovered} arrivals of the training cohort have no outcome: the days "
                      f"from the feed's first to the end of their week C hold days without "
                      f"calls, or with far fewer than a usual day's ({shown}), where silence "
                      "cannot be told from missing data (before an arrival, in her first-k "
                      "features, in her outcome); deliver the files of those days")
     return "; ".join(notes) or None
+
+
+def _shown_days(days: list[date]) -> str:
+    """The first five of ``days`` for a message, then ``...``."""
+    return ", ".join(str(d) for d in days[:5]) + (", ..." if len(days) > 5 else "")
 
 
 def _risk_models(plans: Iterator[dict[str, Any]], out_dir: Path
@@ -582,16 +586,16 @@ def score_day(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, day: date,
         "SELECT day FROM uncovered_days WHERE day >= (SELECT min(call_date) FROM calls "
         "WHERE call_date BETWEEN ? AND ?) OR day = ? ORDER BY day",
         [cfg.calendar.month_start, day, day]).fetchall()]
-    shown = ", ".join(str(d) for d in gaps[:5]) + (", ..." if len(gaps) > 5 else "")
     not_scored = None
     if day in gaps:
         not_scored = (f"no data for {day}: the calls do not cover it (after the last day with "
                       "calls, or far fewer calls than a usual day's); it is scored once its "
                       "files land")
     elif gaps:
-        not_scored = (f"the calls do not cover {shown} (no calls, or far fewer than a usual "
-                      f"day's), between the feed's first day and {day}: its windows would read "
-                      "missing data as silence; materialize this day again once those files land")
+        not_scored = (f"the calls do not cover {_shown_days(gaps)} (no calls, or far fewer "
+                      f"than a usual day's), between the feed's first day and {day}: its "
+                      "windows would read missing data as silence; materialize this day again "
+                      "once those files land")
     data = pd.DataFrame(columns=["k"]) if not_scored else run_sql(
         con, "early_warning/features.sql", {"day": day}).df()
     frames = []
