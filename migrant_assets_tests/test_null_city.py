@@ -12,24 +12,13 @@ import pandas as pd
 import pytest
 
 from migrant_assets.config import StudyConfig, SyntheticSource
-from migrant_assets.contract import contract_for
-from migrant_assets.db import connect
-from migrant_assets.features import build_features, ensure_schema, write_cell_prices
-from migrant_assets.graphs import build_daily_contacts, build_window_graph
-from migrant_assets.ingest import (
-    generate_city,
-    ingest_calls,
-    ingest_places,
-    ingest_subscribers,
-    land_calls,
-)
-from migrant_assets.labels import build_user_labels
 from migrant_assets.models.integration import settled_vs_locals, three_way
 from migrant_assets.reports.findings import FINDINGS, findings
 from migrant_assets.reports.trends import TREND_FAMILY, group_feature_trends
 from migrant_assets.synthetic import generate
 from migrant_assets.synthetic.population import NULL_BEHAVIOUR, STUDIED
 from migrant_assets_tests import background
+from migrant_assets_tests.stages import run_stages, through_features
 
 #: Seeds of the null cities; the false-positive rate is pooled over them.
 SEEDS = (1, 2, 3)
@@ -45,33 +34,14 @@ def city_findings(workdir: Path, seed: int, *, null: bool, preset: str = "tiny",
     backward removal and the shares classified as locals, the three-way model: what model
     findings IM01–IM07 read)."""
     cfg = StudyConfig(workdir=workdir, source=SyntheticSource(preset=preset, seed=seed, null=null))
-    generate_city(cfg)
-    contract = contract_for(cfg)
-    # one connection per stage, as the assets have
-    stages = [
-        lambda con: ingest_subscribers(con, cfg, contract),
-        *[lambda con, t=t: ingest_places(con, cfg, contract, t) for t in ("cells", "estates")],
-        lambda con: land_calls(con, cfg, contract),
-        *[lambda con, d=d: ingest_calls(con, cfg, d) for d in cfg.calendar.days],
-        lambda con: build_user_labels(con, cfg),
-        *[lambda con, d=d: build_daily_contacts(con, d) for d in cfg.calendar.days],
-        write_cell_prices,
-        ensure_schema,  # every feature table and the `features` view over them
-        *[lambda con, w=w: (build_window_graph(con, w), build_features(con, cfg, w))
-          for family in TREND_FAMILY.values()
-          for w in cfg.calendar.windows(family)],
+    windows = [w for family in TREND_FAMILY.values() for w in cfg.calendar.windows(family)]
+    return run_stages(cfg, [
+        *through_features(cfg, windows),
         lambda con: group_feature_trends(con, cfg),
         *([lambda con: settled_vs_locals(con, cfg, cfg.models.seed),
            lambda con: three_way(con, cfg, cfg.models.seed)] if integration_models else []),
         lambda con: findings(con, cfg),
-    ]
-    for stage in stages:
-        con = connect(cfg.duckdb_path, cfg.duckdb)
-        try:
-            result = stage(con)
-        finally:
-            con.close()
-    return result
+    ])
 
 
 def _null_findings() -> list[pd.DataFrame]:

@@ -1,15 +1,16 @@
 """The feature stage on Apache Spark (local mode) against DuckDB (issue 14, docs/spark.md).
 
-On a copy of the session's `tiny` city, the window graphs and features of the three
-integration weeks the integration models read and one first-k-days window are computed again
-on Spark
-(``migrant_assets.engines``: the same SQL files, translated by sqlglot) and read back into the
-DuckDB feature tables: every feature column equals DuckDB's (same users, labels and nulls;
-values to 1e-9, relative above 1), and the departure and integration models fit on the
-Spark-fed features give the same tables as the demo's. ``MIGRANT_ASSETS_SPARK_ALL_WINDOWS=1``
-runs every window of the study (whole period included; minutes instead of one). The Spark run
-is a background job of the session (``background.Job``, in a process of its own, beside the
-other tests once the `tiny` demo is done); skipped only when Java or pyspark is missing.
+On the `tiny` city, taken through the pipeline's functions on DuckDB (``stages.py``), the
+window graphs and features of the three integration weeks the integration models read and one
+first-k-days window are computed again on Spark (``migrant_assets.engines``: the same SQL
+files, translated by sqlglot) and read back into a copy of the DuckDB file: every feature
+column equals DuckDB's (same users, labels and nulls; values to 1e-9, relative above 1), and
+the departure and integration models fit on the Spark-fed features give the same tables as
+those fit on DuckDB's. ``MIGRANT_ASSETS_SPARK_ALL_WINDOWS=1`` runs every window of the study
+(whole period included; minutes instead of one). The Spark run is a background job of the
+session (``background.Job``, in a process of its own, beside the other tests from the
+session's start: it does not wait for the `tiny` demo); skipped only when Java or pyspark is
+missing. The Dagster assets on Spark run on a copy of the `tiny` demo's files.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from migrant_assets.config import StudyConfig, SyntheticSource
 from migrant_assets.db import connect
 
 pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed (extra `spark`)")
@@ -31,8 +33,12 @@ if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
 
 from migrant_assets import engines  # noqa: E402
 from migrant_assets.graphs import build_window_graph, window_graph_stats  # noqa: E402
-from migrant_assets.models.data import integration_weeks  # noqa: E402
+from migrant_assets.models.data import assign_departure_folds, integration_weeks  # noqa: E402
+from migrant_assets.models.departure import evaluate_window  # noqa: E402
+from migrant_assets.models.integration import settled_vs_locals, three_way  # noqa: E402
+from migrant_assets.models.workers import release_workers  # noqa: E402
 from migrant_assets_tests import background  # noqa: E402
+from migrant_assets_tests.stages import run_stages, through_features  # noqa: E402
 
 #: The k of the departure models compared (a window whose classes the tiny city supports).
 MODEL_K_LABEL = "k=7"
@@ -48,17 +54,44 @@ def _windows(cfg) -> list:
             next(w for w in cal.windows("first_k_days") if w.label == MODEL_K_LABEL)]
 
 
-def _spark_run(tiny: dict) -> dict:
-    """The tiny city's DuckDB file copied, its windows' graphs and features recomputed on Spark
-    local[2] and read back into the copy; DuckDB's features and graph stats kept beside. A
-    background job of the session, in a process of its own (its JVM stops with it)."""
-    tmp = background.scratch("spark")
-    cfg = tiny["cfg"]
-    shutil.copy(cfg.duckdb_path, tmp / "spark_fed.duckdb")
-    cfg = cfg.model_copy(update={"engine": cfg.engine.model_copy(update={
-        "kind": "spark", "warehouse": str(tmp / "warehouse"),
+def on_spark(cfg: StudyConfig, warehouse) -> StudyConfig:
+    """``cfg`` with ``engine: spark`` (local, two shuffle partitions) over ``warehouse``."""
+    return cfg.model_copy(update={"engine": cfg.engine.model_copy(update={
+        "kind": "spark", "warehouse": str(warehouse),
         "conf": {"spark.sql.shuffle.partitions": "2"}})})
+
+
+def _duckdb_side(cfg: StudyConfig, windows: list) -> None:
+    """The study's DuckDB file as the assets leave it for ``windows``: the tiny city through
+    their graphs and features (and k = k_max's, for the departure folds), the departure models
+    of their first-k-days windows and the integration study's regressions fit on them."""
+    seed = cfg.models.seed
+    longest = cfg.calendar.windows("first_k_days")[-1]
+    built = [*windows, *([] if longest in windows else [longest])]
+    try:
+        run_stages(cfg, [
+            *through_features(cfg, built),
+            lambda con: assign_departure_folds(con, cfg, seed),
+            *[lambda con, w=w: evaluate_window(con, cfg, w, seed)
+              for w in windows if w.family == "first_k_days"],
+            lambda con: three_way(con, cfg, seed),
+            lambda con: settled_vs_locals(con, cfg, seed),
+        ])
+    finally:
+        release_workers()
+
+
+def _spark_run() -> dict:
+    """The tiny city on DuckDB (:func:`_duckdb_side`), the DuckDB file copied, its windows'
+    graphs and features recomputed on Spark local[2] and read back into the copy; DuckDB's
+    features and graph stats kept beside. A background job of the session, in a process of its
+    own (its JVM stops with it)."""
+    tmp = background.scratch("spark")
+    cfg = StudyConfig(workdir=tmp / "work", source=SyntheticSource(preset="tiny"))
     windows = _windows(cfg)
+    _duckdb_side(cfg, windows)
+    shutil.copy(cfg.duckdb_path, tmp / "spark_fed.duckdb")
+    cfg = on_spark(cfg, tmp / "warehouse")
     con = connect(tmp / "spark_fed.duckdb", cfg.duckdb)
     try:
         duck = {w.window_id: (
@@ -79,13 +112,12 @@ def _spark_run(tiny: dict) -> dict:
                                 [w.window_id]).df(), stats)
     finally:
         con.close()
-    return {"cfg": cfg, "path": tmp / "spark_fed.duckdb", "duckdb_file": tiny["cfg"].duckdb_path,
-            "duck": duck, "spark": spark, "windows": windows, "n_calls": n_calls, "days": days}
+    return {"cfg": cfg, "path": tmp / "spark_fed.duckdb", "duck": duck, "spark": spark,
+            "windows": windows, "n_calls": n_calls, "days": days}
 
 
-#: The Spark run, beside the rest of the suite once the `tiny` demo is done.
-SPARK_RUN = background.Job("the Spark features", _spark_run, after=background.TINY,
-                           isolated=True)
+#: The Spark run, beside the rest of the suite from its start.
+SPARK_RUN = background.Job("the Spark features", _spark_run, isolated=True)
 
 
 #: The tests that read it: the session starts it once they are collected, and runs them last.
@@ -148,9 +180,7 @@ def test_spark_window_graphs_equal_duckdb_graphs(spark_run):
 def test_models_on_spark_features_equal_duckdb_models(spark_run):
     """The departure models of each first-k-days window computed (one k by default, every k
     with ``MIGRANT_ASSETS_SPARK_ALL_WINDOWS=1``), fit again on the Spark-fed features, give
-    the demo's table (fit on DuckDB's features) row for row."""
-    from migrant_assets.models.departure import evaluate_window
-
+    the table fit on DuckDB's features row for row."""
     cfg, con = spark_run["cfg"], spark_run["con"]
     windows = [w for w in spark_run["windows"] if w.family == "first_k_days"]
     assert any(w.label == MODEL_K_LABEL for w in windows)
@@ -170,10 +200,10 @@ def test_models_on_spark_features_equal_duckdb_models(spark_run):
 def test_integration_models_on_spark_features_equal_duckdb_models(spark_run):
     """The integration study's regressions (settled vs locals with backward removal, the share
     classified as locals, the three-way one), fit again on the Spark-fed features of the weeks
-    they read (W2..W4), give the demo's tables (fit on DuckDB's features) row for row, the backward
+    they read (W2..W4), give the tables fit on DuckDB's features row for row, the backward
     removal's candidates too. Features that differ by round-off (2e-11) gave other rows while the
     solver stopped at scikit-learn's default tolerance (``models.lr_tol``, docs/spark.md)."""
-    from migrant_assets.models.integration import CANDIDATES, settled_vs_locals, three_way
+    from migrant_assets.models.integration import CANDIDATES
 
     cfg, con = spark_run["cfg"], spark_run["con"]
     assert {w.window_id for w in integration_weeks(cfg)} <= {
@@ -199,8 +229,7 @@ def test_integration_models_on_spark_features_equal_duckdb_models(spark_run):
 def test_partition_overwrite_is_idempotent_and_local(spark_run, tmp_path):
     """On Spark, the delete-then-insert of one partition replaces that partition only, and
     re-running it gives the same rows."""
-    cfg = spark_run["cfg"].model_copy(update={"engine": spark_run["cfg"].engine.model_copy(
-        update={"warehouse": str(tmp_path / "warehouse")})})
+    cfg = on_spark(spark_run["cfg"], tmp_path / "warehouse")
     with engines.spark_sql(cfg) as sql:
         sql.execute("CREATE TABLE IF NOT EXISTS part_test (window_id VARCHAR, x BIGINT)")
         write = ("DELETE FROM part_test WHERE window_id = $window_id;\n"
@@ -275,13 +304,13 @@ def test_cte_read_twice_is_computed_once_for_its_statement(tmp_path):
 
 
 @reads_spark_run
-def test_dagster_assets_run_on_spark_with_their_partitions_and_checks(spark_run, tmp_path,
+def test_dagster_assets_run_on_spark_with_their_partitions_and_checks(spark_run, tiny, tmp_path,
                                                                        monkeypatch):
-    """With ``engine: spark`` in the study config, the same assets, partitions and checks: the
-    daily contacts of the first three days, the graph of k = 3 (its blocking check judged on
-    Spark) and its features (read back; every feature check judged on Spark, against the
-    warehouse's graph: the DuckDB file's is emptied) materialize, and the features equal
-    DuckDB's."""
+    """With ``engine: spark`` in the study config, the same assets, partitions and checks on a
+    copy of the `tiny` demo's files: the daily contacts of the first three days, the graph of
+    k = 3 (its blocking check judged on Spark) and its features (read back; every feature check
+    judged on Spark, against the warehouse's graph: the DuckDB file's is emptied) materialize,
+    and the features equal the demo's."""
     import dagster as dg
     import yaml
 
@@ -292,8 +321,8 @@ def test_dagster_assets_run_on_spark_with_their_partitions_and_checks(spark_run,
 
     for var in ("MIGRANT_ASSETS_DUCKDB", "MIGRANT_ASSETS_WORKDIR", "MIGRANT_ASSETS_CONFIG"):
         monkeypatch.delenv(var, raising=False)
-    cfg = spark_run["cfg"]
-    shutil.copy(spark_run["duckdb_file"], tmp_path / "migrant_assets.duckdb")
+    cfg = tiny["cfg"]
+    shutil.copy(tiny["cfg"].duckdb_path, tmp_path / "migrant_assets.duckdb")
     window = cfg.calendar.windows("first_k_days")[0]
     con = connect(tmp_path / "migrant_assets.duckdb")
     want = con.execute("SELECT * FROM features WHERE window_id = ? ORDER BY user_id",
