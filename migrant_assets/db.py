@@ -243,20 +243,46 @@ def run_sql(
                     where=f"sql/{name}", raw_errors=raw_errors)
 
 
-_COMMENT = re.compile(r'\s*COMMENT\s+ON\s+(?:COLUMN|TABLE)\s+"?([A-Za-z_][A-Za-z0-9_]*)"?',
-                      re.IGNORECASE)
+#: A ``COMMENT ON`` statement (after its leading comment lines) and its table.
+_COMMENT = re.compile(r'(?:\s*--[^\n]*\n)*\s*COMMENT\s+ON\s+(?:COLUMN|TABLE)\s+'
+                      r'"?([A-Za-z_][A-Za-z0-9_]*)"?', re.IGNORECASE)
+#: A ``CREATE TABLE IF NOT EXISTS`` statement (after its leading comment lines) and its table.
+_CREATE_TABLE = re.compile(r'(?:\s*--[^\n]*\n)*\s*CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+'
+                           r'"?([A-Za-z_][A-Za-z0-9_]*)"?[\s(]', re.IGNORECASE)
+#: A ``CREATE OR REPLACE VIEW`` statement (after its leading comment lines) and its view.
+_CREATE_VIEW = re.compile(r'(?:\s*--[^\n]*\n)*\s*CREATE\s+OR\s+REPLACE\s+VIEW\s+'
+                          r'"?([A-Za-z_][A-Za-z0-9_]*)"?[\s(]', re.IGNORECASE)
+#: For each view statement this process ran, the definition DuckDB stored for it
+#: (``duckdb_views().sql``, DuckDB's own rendering of the statement).
+_STORED_VIEWS: dict[str, str] = {}
 
 
 def run_schema(con: duckdb.DuckDBPyConnection, *texts: str) -> None:
-    """Run schema DDL (CREATE … IF NOT EXISTS, views, ``COMMENT ON``): a comment only for a
-    table this call created, so a stage's schema costs nothing once its tables exist."""
+    """Run schema DDL (CREATE … IF NOT EXISTS, views, ``COMMENT ON``), writing only what
+    changes, so a stage's schema costs little once its tables exist: a table's CREATE and
+    comments only when this call creates it (a CREATE TABLE IF NOT EXISTS of a table that
+    exists does nothing), and a ``CREATE OR REPLACE VIEW`` only when the view stored differs
+    from what the statement stored when this process last ran it (each is a write of the
+    catalog, committed to the file: 1-10 ms). A view reads its tables' columns when queried,
+    so a column added to a table since does not call for it again."""
+    statements = [(stmt, _CREATE_VIEW.match(stmt.query))
+                  for text in texts for stmt in statements_of(text)]
     before = {t for (t,) in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()}
-    for text in texts:
-        for stmt in statements_of(text):
-            comment = _COMMENT.match(stmt.query)
-            if comment is None or comment.group(1) not in before:
-                con.execute(stmt)
+    views = dict(con.execute(
+        "SELECT view_name, sql FROM duckdb_views() WHERE NOT temporary AND NOT internal"
+    ).fetchall()) if any(view for _, view in statements) else {}
+    for stmt, view in statements:
+        named = _COMMENT.match(stmt.query) or _CREATE_TABLE.match(stmt.query)
+        if named is not None and named.group(1) in before:
+            continue
+        if view is not None and views.get(view.group(1), "") == _STORED_VIEWS.get(stmt.query):
+            continue
+        con.execute(stmt)
+        if view is not None:
+            (_STORED_VIEWS[stmt.query],) = con.execute(
+                "SELECT sql FROM duckdb_views() WHERE view_name = ? AND NOT temporary",
+                [view.group(1)]).fetchone()
 
 
 def run_schema_sql(con: duckdb.DuckDBPyConnection, *names: str,

@@ -772,6 +772,52 @@ def test_a_duckdb_error_of_the_package_sql_shows_no_value() -> None:
     assert info.value.__cause__ is None and info.value.__suppress_context__
 
 
+def test_a_schema_writes_only_what_changes(tmp_path: Path) -> None:
+    """db.run_schema creates what is missing, with its comments, and once its tables and views
+    are as the statements make them, runs no statement but its reads of the catalog; a view
+    replaced by another definition, or a table dropped, is made again."""
+    from migrant_assets.db import run_schema
+
+    schema = ("-- a table\nCREATE TABLE IF NOT EXISTS t (a INTEGER, b VARCHAR);\n"
+              "-- its column\nCOMMENT ON COLUMN t.a IS 'the a';\n"
+              "COMMENT ON COLUMN t.b IS 'the b';\n"
+              "-- a view over it\nCREATE OR REPLACE VIEW v AS SELECT a FROM t WHERE a > 0;\n")
+
+    class Counted:
+        def __init__(self, con):
+            self.con, self.ran = con, []
+
+        def execute(self, statement, *args):
+            self.ran.append(getattr(statement, "query", statement).strip())
+            return self.con.execute(statement, *args)
+
+    def run(con) -> list[str]:
+        counted = Counted(con)
+        run_schema(counted, schema)
+        return [q for q in counted.ran if not q.startswith("SELECT")]
+
+    con = connect(tmp_path / "s.duckdb")
+    assert len(run(con)) == 4
+    assert run(con) == []  # everything as the statements make it: nothing written
+    comments = con.execute("SELECT column_name, comment FROM duckdb_columns() "
+                           "WHERE table_name = 't' ORDER BY column_index").fetchall()
+    assert comments == [("a", "the a"), ("b", "the b")]
+    con.execute("CREATE OR REPLACE VIEW v AS SELECT b FROM t")
+    assert [q.split()[-1] for q in run(con)] == ["0;"]  # the view, and only it, made again
+    assert [c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() "
+                                      "WHERE table_name = 'v'").fetchall()] == ["a"]
+    con.execute("ALTER TABLE t ADD COLUMN c DOUBLE")
+    assert run(con) == []  # the view reads its table's columns when queried
+    con.execute("INSERT INTO t VALUES (1, 'x', 2.0)")
+    assert con.execute("SELECT * FROM v").fetchall() == [(1,)]
+    con.execute("DROP VIEW v")
+    con.execute("DROP TABLE t")
+    assert len(run(con)) == 4
+    con.close()
+    con = connect(tmp_path / "s.duckdb")  # another connection, as the next stage's
+    assert run(con) == []
+
+
 def test_a_short_punctuated_identifier_that_names_a_cell_is_not_searched() -> None:
     """An owner id of fewer than 10 characters that is also a cell id (T-01) is explained by
     the cells table, punctuated or not: text naming that cell is no leak."""

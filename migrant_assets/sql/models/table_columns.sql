@@ -1,5 +1,8 @@
--- The columns of the model table $table in their order: the generic writer inserts these.
-SELECT column_name
+-- The columns of each model table of $tables that exists, in their order: the generic writer
+-- inserts these.
+SELECT
+    table_name,
+    list(column_name ORDER BY column_index) AS columns
 FROM duckdb_columns()
-WHERE table_name = $table AND NOT internal
-ORDER BY column_index;
+WHERE list_contains($tables, table_name) AND NOT internal
+GROUP BY table_name;
