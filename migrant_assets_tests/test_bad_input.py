@@ -1133,9 +1133,12 @@ def test_wall_clock_times_in_the_repeated_hour_give_the_shortest_duration(
                     ("02:41", "02:19", 2280.0), ("02:59", "03:01", 120.0)]
 
 
-def _ingestion_checks(study: Path) -> dict:
+def _ingestion_checks(study: Path, *only: str) -> dict:
     """The ingestion assets of ``study`` and the day DAY of calls, with their checks, run by
-    Dagster: the check evaluations by (asset, check name)."""
+    Dagster: the check evaluations by (asset, check name). ``only``: the names of the side
+    files' assets to run alone (``subscribers``, ``cells``, ``estates``: each reads its own
+    file), without the calls (a Dagster run of every ingestion asset and check costs ~3 s, of
+    one side file ~1 s)."""
     import dagster as dg
 
     from migrant_assets.defs import ingest as ingest_defs
@@ -1146,6 +1149,9 @@ def _ingestion_checks(study: Path) -> dict:
     checks = dg.load_asset_checks_from_modules([ingest_defs])
     reference = [ingest_defs.subscribers, ingest_defs.cells, ingest_defs.estates,
                  ingest_defs.landed_calls]
+    if only:
+        assert set(only) <= {"subscribers", "cells", "estates"}, only
+        reference = [a for a in reference if a.key.to_user_string() in only]
     keys = {a.key for a in reference}
     # held open, so that each step's connection shares its database: a new one costs 25 ms,
     # a quarter of these runs' time (37 connections)
@@ -1154,14 +1160,14 @@ def _ingestion_checks(study: Path) -> dict:
         first = dg.materialize([*reference, *(c for c in checks if {k.asset_key for k in
                                                                     c.check_keys} <= keys)],
                                resources=resources, instance=instance)
-        day = dg.materialize([ingest_defs.calls, *(c for c in checks if {k.asset_key for k in
-                                                                         c.check_keys} <= {
-                                                       ingest_defs.calls.key})],
-                             resources=resources, instance=instance, partition_key=DAY)
+        day = None if only else dg.materialize(
+            [ingest_defs.calls, *(c for c in checks if {k.asset_key for k in c.check_keys} <= {
+                ingest_defs.calls.key})],
+            resources=resources, instance=instance, partition_key=DAY)
     finally:
         keeper.close()
     return {(e.asset_key.to_user_string(), e.check_name): e
-            for r in (first, day) for e in r.get_asset_check_evaluations()}
+            for r in (first, day) if r is not None for e in r.get_asset_check_evaluations()}
 
 
 def test_hashed_ids_in_capitals_and_not(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -1199,7 +1205,7 @@ def test_an_owners_numbers_that_disagree(tmp_path: Path, monkeypatch: pytest.Mon
     study, _ = _setup(tmp_path, Case("owner rows"))
     _write(tmp_path / "operator" / "subs.csv", SUBS_HEADER,
            [SUBS[0], SUBS[1], (C, "O1", "30", "F", "Anhui", "true", "regular")])
-    checks = _ingestion_checks(study)
+    checks = _ingestion_checks(study, "subscribers")
     check = checks[("subscribers", "owner_attributes")]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     assert check.metadata["owners_with_different_values"].value == {
@@ -2302,7 +2308,7 @@ def test_user_types_neither_regular_nor_service_are_named(
         ("13800000008", "O8", "30", "M", "Anhui", "true", "vip"),
         ("13800000007", "O7", "30", "M", "Anhui", "true", "13912345678"),
         ("13800000006", "O6", "30", "M", "Anhui", "true", "Delivery")]))
-    check = _ingestion_checks(study)[("subscribers", "user_types")]
+    check = _ingestion_checks(study, "subscribers")[("subscribers", "user_types")]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     md = {k: v.value for k, v in check.metadata.items()}
     assert (md["numbers"], md["unknown_numbers"], md["judged"]) == (7, 3, 7)
@@ -2311,7 +2317,7 @@ def test_user_types_neither_regular_nor_service_are_named(
     assert "13912345678" not in str(md)
     _remap(tmp_path / "operator", "subscribers",
            recode={"user_type": {"VIP": "regular", "vip": "regular", "13912345678": "regular"}})
-    check = _ingestion_checks(study)[("subscribers", "user_types")]
+    check = _ingestion_checks(study, "subscribers")[("subscribers", "user_types")]
     assert check.passed and check.metadata["judged"].value == 7
 
 
@@ -2331,7 +2337,7 @@ def test_unreadable_ages_and_sexes_keep_their_subscribers(
     rows[1] = (*rows[1][:3], "U", *rows[1][4:])
     rows[2] = (*rows[2][:2], "34.5", *rows[2][3:])
     study, _ = _setup(tmp_path, Case("unknown codes", subs=rows))
-    checks = _ingestion_checks(study)
+    checks = _ingestion_checks(study, "subscribers")
     check = checks[("subscribers", "readable_attributes")]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     md = {k: v.value for k, v in check.metadata.items()}
@@ -2348,17 +2354,17 @@ def test_unreadable_ages_and_sexes_keep_their_subscribers(
     con.close()
 
     _remap(tmp_path / "operator", "subscribers", recode={"sex": {"U": None}})
-    check = _ingestion_checks(study)[("subscribers", "readable_attributes")]
+    check = _ingestion_checks(study, "subscribers")[("subscribers", "readable_attributes")]
     assert [v["attribute"] for v in check.metadata["values"].value] == ["age"]
 
     coded = [(*r[:3], "1" if i % 2 else "2", *r[4:]) for i, r in enumerate(rows)]
     _write(tmp_path / "operator" / "subs.csv", SUBS_HEADER, [*SUBS, *coded])
-    check = _ingestion_checks(study)[("subscribers", "readable_attributes")]
+    check = _ingestion_checks(study, "subscribers")[("subscribers", "readable_attributes")]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
 
     _remap(tmp_path / "operator", "subscribers", recode={"sex": {"1": "M", "2": "F"},
                                                          "age": {"34.5": "34"}})
-    check = _ingestion_checks(study)[("subscribers", "readable_attributes")]
+    check = _ingestion_checks(study, "subscribers")[("subscribers", "readable_attributes")]
     assert check.passed and check.metadata["judged"].value == users + 1
 
 
@@ -2462,7 +2468,7 @@ def test_provinces_that_name_none_and_an_inverted_local_flag(
         ("13800000009", "O9", "30", "M", "未知", "true", "regular"),
         ("13800000008", "O8", "30", "M", "340000", "true", "regular"),
         ("13800000007", "O7", "30", "M", "Shanghai", "true", "regular")]))
-    checks = _ingestion_checks(study)
+    checks = _ingestion_checks(study, "subscribers")
     check = checks[("subscribers", "unnamed_provinces")]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
     md = {k: v.value for k, v in check.metadata.items()}
@@ -2471,29 +2477,30 @@ def test_provinces_that_name_none_and_an_inverted_local_flag(
     assert checks[("subscribers", "local_numbers")].passed
     src = tmp_path / "operator"
     _remap(src, "subscribers", recode={"birth_province": {"未知": None}})
-    checks = _ingestion_checks(study)  # a code of another province: born elsewhere indeed
+    # a code of another province: born elsewhere indeed
+    checks = _ingestion_checks(study, "subscribers")
     assert checks[("subscribers", "unnamed_provinces")].severity == dg.AssetCheckSeverity.WARN
     # Anhui and 340000: one province spelled two ways, which splits it only (a warning)
     assert checks[("subscribers", "province_spellings")].severity == dg.AssetCheckSeverity.WARN
     _remap(src, "subscribers", recode={"birth_province": {"未知": None, "340000": "Anhui",
                                                           "Shanghai": "310000"}})
-    checks = _ingestion_checks(study)  # the city's province as its code: locals lost
+    checks = _ingestion_checks(study, "subscribers")  # the city's province as its code: locals lost
     spellings = checks[("subscribers", "province_spellings")]
     assert not spellings.passed and spellings.severity == dg.AssetCheckSeverity.ERROR
     _remap(src, "subscribers", recode={"birth_province": {"未知": None, "340000": "Anhui"}})
-    assert _ingestion_checks(study)[("subscribers", "unnamed_provinces")].passed
+    assert _ingestion_checks(study, "subscribers")[("subscribers", "unnamed_provinces")].passed
     # the flag of a column meaning "migrant": the users born in Shanghai hold no local number
     _write(src / "subs.csv", SUBS_HEADER, [
         (A, "O1", "30", "M", "Shanghai", "false", "regular"),
         (B, "O2", "25", "F", "Anhui", "true", "regular"),
         ("13800000007", "O7", "30", "M", "Shanghai", "false", "regular")])
-    check = _ingestion_checks(study)[("subscribers", "local_numbers")]
+    check = _ingestion_checks(study, "subscribers")[("subscribers", "local_numbers")]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
     assert (check.metadata["born_in_province"].value,
             check.metadata["born_with_local_number"].value) == (2, 0)
     assert "recode: {is_local_number:" in check.metadata["check_first"].value
     _remap(src, "subscribers", recode={"is_local_number": {"true": "false", "false": "true"}})
-    assert _ingestion_checks(study)[("subscribers", "local_numbers")].passed
+    assert _ingestion_checks(study, "subscribers")[("subscribers", "local_numbers")].passed
 
 
 def test_prices_off_the_usual_scale_are_named(tmp_path: Path,
@@ -2507,19 +2514,19 @@ def test_prices_off_the_usual_scale_are_named(tmp_path: Path,
     monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
     study, _ = _setup(tmp_path, Case("price scale", estates=[
         ("X2", "31.25", "121.45", "61000"), ("X3", "31.25", "121.45", "165.860")]))
-    check = _ingestion_checks(study)[("estates", "price_scale")]
+    check = _ingestion_checks(study, "estates")[("estates", "price_scale")]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     assert (check.metadata["estates"].value, check.metadata["median_price"].value,
             check.metadata["far_below_median"].value) == (3, 52000.0, 1)
     src = tmp_path / "operator"
     _write(src / "prices.csv", "xiaoqu,lat,lon,price",
            [(f"X{i}", "31.25", "121.45", str(p)) for i, p in enumerate((380, 490, 620))])
-    check = _ingestion_checks(study)[("estates", "price_scale")]
+    check = _ingestion_checks(study, "estates")[("estates", "price_scale")]
     assert not check.passed and "median price per m² is 490, under 1,000" in \
         check.metadata["check_first"].value
     _write(src / "prices.csv", "xiaoqu,lat,lon,price",
            [(f"X{i}", "31.25", "121.45", str(p)) for i, p in enumerate((38000, 49000, 62000))])
-    assert _ingestion_checks(study)[("estates", "price_scale")].passed
+    assert _ingestion_checks(study, "estates")[("estates", "price_scale")].passed
 
 
 def test_a_rent_mapped_as_the_price_per_sqm_is_named(tmp_path: Path,
@@ -2538,13 +2545,13 @@ def test_a_rent_mapped_as_the_price_per_sqm_is_named(tmp_path: Path,
             for i, (r, p) in enumerate(((5200, 48000), (6300, 52000), (7400, 61000)))])
     _remap(src, "estates", columns={"estate_id": "xiaoqu", "lat": "lat", "lon": "lon",
                                     "price_per_sqm": "rent_cny_month"})
-    check = _ingestion_checks(study)[("estates", "price_scale")]
+    check = _ingestion_checks(study, "estates")[("estates", "price_scale")]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     assert check.metadata["median_price"].value == 6300.0
     assert "named 'rent_cny_month', which reads as a rent" in check.metadata["check_first"].value
     _remap(src, "estates", columns={"estate_id": "xiaoqu", "lat": "lat", "lon": "lon",
                                     "price_per_sqm": "price_per_m2"})
-    assert _ingestion_checks(study)[("estates", "price_scale")].passed
+    assert _ingestion_checks(study, "estates")[("estates", "price_scale")].passed
 
 
 @pytest.mark.parametrize(("column", "doubtful"), [
@@ -2572,7 +2579,7 @@ def test_places_listed_twice_with_other_values_are_named(tmp_path: Path,
         ("X1", "31.25", "121.45", "50783"), ("X1", "31.25", "121.45", "53007"),
         ("X1", "31.25", "121.45", "55200"), ("X2", "31.26", "121.46", "61000"),
         ("X2", "31.26", "121.46", "61000"), ("X3", "39.90566208", "116.40566208", "61000")]))
-    checks = _ingestion_checks(study)
+    checks = _ingestion_checks(study, "cells", "estates")
     check = checks[("estates", "duplicates_agree")]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     md = {k: v.value for k, v in check.metadata.items()}
@@ -2600,13 +2607,13 @@ def test_coordinates_rounded_to_a_kilometre_are_named(tmp_path: Path,
     monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
     towers = [(f"R{i}", "31", "121") for i in range(6)]
     study, _ = _setup(tmp_path, Case("rounded", cells=towers))
-    check = _ingestion_checks(study)[("cells", "coordinate_precision")]
+    check = _ingestion_checks(study, "cells")[("cells", "coordinate_precision")]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     assert (check.metadata["rounded_places"].value, check.metadata["judged"].value) == (8, 8)
     assert "8 of 8 cells have coordinates rounded" in check.metadata["check_first"].value
     study, _ = _setup(tmp_path / "exact", Case("exact", cells=[
         (f"R{i}", f"31.2{i}3417", f"121.4{i}8823") for i in range(6)]))
-    check = _ingestion_checks(study)[("cells", "coordinate_precision")]
+    check = _ingestion_checks(study, "cells")[("cells", "coordinate_precision")]
     assert check.passed and check.metadata["rounded_places"].value == 2  # T1 and T2
 
 
@@ -2623,14 +2630,14 @@ def test_a_recode_that_makes_two_sexes_one_is_named(tmp_path: Path,
             for i in range(120)]
     study, _ = _setup(tmp_path, Case("sexes", subs=subs,
                                      mapping={"subscribers": {"recode": {"sex": {"H": "M"}}}}))
-    check = _ingestion_checks(study)[("subscribers", "sexes")]
+    check = _ingestion_checks(study, "subscribers")[("subscribers", "sexes")]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     # the 120 and O1 (M), O2 (F) of the base rows: 122 users with a sex, 121 of them male
     assert (check.metadata["users_with_sex"].value, check.metadata["male_users"].value) == (
         122, 121)
     assert "recode: {sex: {H: M, M: F}}" in check.metadata["check_first"].value
     _remap(tmp_path / "operator", "subscribers", recode={"sex": {"H": "M", "M": "F"}})
-    check = _ingestion_checks(study)[("subscribers", "sexes")]
+    check = _ingestion_checks(study, "subscribers")[("subscribers", "sexes")]
     assert check.passed and check.metadata["male_users"].value == 60
 
 
@@ -2646,12 +2653,12 @@ def test_age_0_is_named_and_recoded_to_unknown(tmp_path: Path,
     study, _ = _setup(tmp_path, Case("age 0", subs=[
         ("13800000009", "O9", "0", "M", "Anhui", "0", "regular"),
         ("13800000008", "O8", "0", "F", "Anhui", "true", "regular")]))
-    check = _ingestion_checks(study)[("subscribers", "ages")]
+    check = _ingestion_checks(study, "subscribers")[("subscribers", "ages")]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     assert (check.metadata["users_aged_0"].value, check.metadata["judged"].value) == (2, 4)
     assert "recode: {age: {'0': null}}" in check.metadata["check_first"].value
     _remap(tmp_path / "operator", "subscribers", recode={"age": {"0": None}})
-    check = _ingestion_checks(study)[("subscribers", "ages")]
+    check = _ingestion_checks(study, "subscribers")[("subscribers", "ages")]
     assert check.passed and check.metadata["judged"].value == 2  # O1 and O2
     con, stats = _ingest(study)
     assert [_sub(con, o, "age") for o in ("O1", "O8", "O9")] == [30, None, None]
@@ -2673,13 +2680,13 @@ def test_a_birth_date_standing_for_unknown_is_named_and_recoded_to_unknown(
     src = tmp_path / "operator"
     (src / "subs.csv").write_text((src / "subs.csv").read_text().replace(
         ",30,", ",19860101,").replace(",25,", ",19910101,"))
-    check = _ingestion_checks(study)[("subscribers", "ages")]
+    check = _ingestion_checks(study, "subscribers")[("subscribers", "ages")]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     assert (check.metadata["users_older_than_105"].value, check.metadata["judged"].value) == (
         1, 4)
     assert "recode: {birth_year: {'19000101': null}}" in check.metadata["check_first"].value
     _remap(src, "subscribers", recode={"birth_year": {"19000101": None}})
-    check = _ingestion_checks(study)[("subscribers", "ages")]
+    check = _ingestion_checks(study, "subscribers")[("subscribers", "ages")]
     assert check.passed and check.metadata["judged"].value == 3
     con, _ = _ingest(study)
     assert [_sub(con, o, "age") for o in ("O1", "O8", "O9")] == [30, 30, None]
