@@ -10,6 +10,10 @@ nothing downstream. The versions live in the DuckDB file (``built_from``), besid
 
 Before an asset is built, :func:`plan` refuses, with the assets to materialize again, when
 
+- an asset it reads has never been materialized in the study's DuckDB file (``required``):
+  Dagster lets a user materialize any asset alone, and one built on an empty input (calls
+  landed before the cells, a day of calls before the landing) would hold nothing, or every row
+  quarantined, with nothing to say why;
 - a source file (calls, subscribers, cells, estates) changed, appeared or disappeared since the
   asset that lands it read it (``source_files``: a hash of each file's path, its size,
   modification time and SHA-256; a file whose size and time are unchanged is not read again);
@@ -37,7 +41,7 @@ import duckdb
 
 from migrant_assets.config import FilesSource, StudyConfig
 from migrant_assets.contract import DataContract
-from migrant_assets.db import run_schema_sql, run_sql, transaction
+from migrant_assets.db import quote, run_schema_sql, run_sql, transaction
 from migrant_assets.errors import InputError
 
 #: The settings of the study config each stage reads (dotted paths; ``mapping``: the bytes of the
@@ -77,6 +81,9 @@ class Target:
     parents: tuple[tuple[str, str | None], ...]
     #: the assets of :data:`LANDED_BY` it is built from, directly or not
     lands: tuple[str, ...] = ()
+    #: the assets among its parents that record their versions (the stages' assets, not a
+    #: source's files or itself): each must have been materialized before it is built
+    required: tuple[str, ...] = ()
 
 
 @dataclass
@@ -273,6 +280,7 @@ def plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContrac
     versions. Raises :class:`InputError` naming what to materialize again when it is not."""
     run_schema_sql(con, "lineage/schema.sql")
     recorded = _recorded(con)
+    _refuse_never_built(con, cfg, recorded, targets)
     settings = {g: settings_version(cfg, g) for g in SETTINGS}
     slices = {a for a in SLICES if any(k.startswith(f"{a}@") for k in recorded)}
 
@@ -373,6 +381,40 @@ def plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContrac
             f"materialize {parts} again first (each is checked the same way; "
             "migrant-assets demo rebuilds everything in order)")
     return out
+
+
+def _refuse_never_built(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
+                        recorded: dict[str, tuple[str, dict[str, list[str]]]],
+                        targets: list[Target]) -> None:
+    """An :class:`InputError` naming the assets ``targets`` read (``required``) that have never
+    been materialized in the study's DuckDB file: no version recorded, and, in a file where
+    no asset has recorded one (fresh, or written before versions were recorded), no row in
+    their table either. The synthetic city's asset is an input of a synthetic study only
+    (definitions loaded for one read another's files in the tests)."""
+    built = {name.partition("@")[0] for name in recorded}
+    writing = {t.asset for t in targets}
+    if isinstance(cfg.source, FilesSource):
+        built.add("synthetic_city")
+    never = sorted({a for t in targets for a in t.required} - built - writing)
+    if never and not recorded:
+        exists = {name for (name,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE NOT temporary "
+            "AND list_contains($names, table_name) UNION ALL SELECT view_name FROM duckdb_views() "
+            "WHERE NOT temporary AND list_contains($names, view_name)", {"names": never}
+        ).fetchall()}
+        never = [a for a in never if a not in exists or not con.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {quote(a)})").fetchone()[0]]  # noqa: S608 (quoted)
+    if never:
+        readers = sorted({t.asset for t in targets if set(t.required) & set(never)})
+        raise InputError(
+            f"{', '.join(readers)} {'reads' if len(readers) == 1 else 'read'} "
+            f"{', '.join(never)}, which {'has' if len(never) == 1 else 'have'} not been "
+            "materialized in this study's DuckDB file yet: built now, "
+            f"{'it' if len(readers) == 1 else 'they'} would hold nothing of "
+            f"{'it' if len(never) == 1 else 'them'}", ", ".join(readers),
+            f"materialize {', '.join(never)} first (and what "
+            f"{'it reads' if len(never) == 1 else 'they read'}: the Dagster UI's "
+            "'Materialize all' or migrant-assets demo builds everything in order)")
 
 
 def _read_as(asset: str, part: str | None, child_part: str | None, slices: set[str]) -> str:

@@ -68,10 +68,14 @@ def _step_targets(context: dg.AssetExecutionContext) -> list[lineage.Target]:
                              & set(lineage.LANDED_BY.values())))
         for part in parts:
             parents = graph.get_parents_partitions(key, part).parent_partitions
+            required = {p.asset_key for p in parents if p.asset_key != key
+                        and graph.has(p.asset_key) and graph.get(p.asset_key).is_materializable
+                        and graph.get(p.asset_key).group_name in lineage.SETTINGS}
             targets.append(lineage.Target(
                 key.to_user_string(), part, node.group_name,
                 tuple(sorted(((p.asset_key.to_user_string(), p.partition_key) for p in parents),
-                             key=lambda p: (p[0], p[1] or ""))), lands))
+                             key=lambda p: (p[0], p[1] or ""))), lands,
+                tuple(sorted(k.to_user_string() for k in required))))
     return targets
 
 
