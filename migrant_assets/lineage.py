@@ -82,8 +82,9 @@ class Target:
     #: the assets of :data:`LANDED_BY` it is built from, directly or not
     lands: tuple[str, ...] = ()
     #: the assets among its parents that record their versions (the stages' assets, not a
-    #: source's files or itself): each must have been materialized before it is built
-    required: tuple[str, ...] = ()
+    #: source's files or itself), each with its table: each must have been materialized
+    #: before it is built
+    required: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -387,25 +388,26 @@ def _refuse_never_built(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
                         recorded: dict[str, tuple[str, dict[str, list[str]]]],
                         targets: list[Target]) -> None:
     """An :class:`InputError` naming the assets ``targets`` read (``required``) that have never
-    been materialized in the study's DuckDB file: no version recorded, and, in a file where
-    no asset has recorded one (fresh, or written before versions were recorded), no row in
-    their table either. The synthetic city's asset is an input of a synthetic study only
-    (definitions loaded for one read another's files in the tests)."""
-    built = {name.partition("@")[0] for name in recorded}
-    writing = {t.asset for t in targets}
+    been materialized in the study's DuckDB file: no version recorded and no row in their
+    table (a table written before versions were recorded, or by the pipeline's functions
+    outside Dagster, is taken as built). The synthetic city's asset is an input of a synthetic
+    study only (definitions loaded for one read another's files in the tests)."""
+    built = {name.partition("@")[0] for name in recorded} | {t.asset for t in targets}
     if isinstance(cfg.source, FilesSource):
         built.add("synthetic_city")
-    never = sorted({a for t in targets for a in t.required} - built - writing)
-    if never and not recorded:
-        exists = {name for (name,) in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE NOT temporary "
-            "AND list_contains($names, table_name) UNION ALL SELECT view_name FROM duckdb_views() "
-            "WHERE NOT temporary AND list_contains($names, view_name)", {"names": never}
-        ).fetchall()}
-        never = [a for a in never if a not in exists or not con.execute(
-            f"SELECT EXISTS (SELECT 1 FROM {quote(a)})").fetchone()[0]]  # noqa: S608 (quoted)
+    unknown = {(a, table) for t in targets for a, table in t.required if a not in built}
+    if not unknown:
+        return
+    tables = sorted({table for _, table in unknown})
+    exists = {name for (name,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE NOT temporary AND list_contains($names, "
+        "table_name) UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT temporary AND "
+        "list_contains($names, view_name)", {"names": tables}).fetchall()}
+    filled = {table for table in exists if con.execute(
+        f"SELECT EXISTS (SELECT 1 FROM {quote(table)})").fetchone()[0]}  # noqa: S608 (quoted)
+    never = sorted({a for a, table in unknown if table not in filled})
     if never:
-        readers = sorted({t.asset for t in targets if set(t.required) & set(never)})
+        readers = sorted({t.asset for t in targets if {a for a, _ in t.required} & set(never)})
         raise InputError(
             f"{', '.join(readers)} {'reads' if len(readers) == 1 else 'read'} "
             f"{', '.join(never)}, which {'has' if len(never) == 1 else 'have'} not been "

@@ -68,14 +68,15 @@ def _step_targets(context: dg.AssetExecutionContext) -> list[lineage.Target]:
                              & set(lineage.LANDED_BY.values())))
         for part in parts:
             parents = graph.get_parents_partitions(key, part).parent_partitions
-            required = {p.asset_key for p in parents if p.asset_key != key
-                        and graph.has(p.asset_key) and graph.get(p.asset_key).is_materializable
-                        and graph.get(p.asset_key).group_name in lineage.SETTINGS}
+            required = {(k.to_user_string(), str(graph.get(k).metadata.get(
+                             "dagster/table_name", k.to_user_string())))
+                        for k in {p.asset_key for p in parents} - {key}
+                        if graph.has(k) and graph.get(k).is_materializable
+                        and graph.get(k).group_name in lineage.SETTINGS}
             targets.append(lineage.Target(
                 key.to_user_string(), part, node.group_name,
                 tuple(sorted(((p.asset_key.to_user_string(), p.partition_key) for p in parents),
-                             key=lambda p: (p[0], p[1] or ""))), lands,
-                tuple(sorted(k.to_user_string() for k in required))))
+                             key=lambda p: (p[0], p[1] or ""))), lands, tuple(sorted(required))))
     return targets
 
 
