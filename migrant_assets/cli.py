@@ -49,9 +49,6 @@ if TYPE_CHECKING:
 #: Dagster's per-event console log is for the UI; the demo prints one line per run and its own
 #: paragraph for a failure (Dagster's would print the traceback).
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-#: Assets the demo runs even when something they depend on failed: the report (and the model
-#: findings, untested with the reason) say what is missing and why.
-ALWAYS_RUN = frozenset({"findings", "report"})
 #: Exit statuses.
 FAILED_RUN, BAD_INPUT, FAILED_CHECK = 1, 2, 3
 
@@ -199,9 +196,12 @@ class _Demo:
         from migrant_assets.defs import defs
         from migrant_assets.defs.ingest import GROUP as INGEST_GROUP
         from migrant_assets.defs.resources import DUCKDB_POOL
+        from migrant_assets.lineage import BUILT_FROM_WHAT_EXISTS
         from migrant_assets.runs import instance_lock, quick_event_log, recover_dead_runs
 
         self.dg, self.defs, self.verbose = dg, defs, verbose
+        #: run even when something they depend on failed: they say what is missing and why
+        self.always_run = BUILT_FROM_WHAT_EXISTS
         self.ingest_group = INGEST_GROUP
         self.graph = defs.resolve_asset_graph()
         self.job = defs.resolve_implicit_global_asset_job_def()
@@ -226,7 +226,7 @@ class _Demo:
         """Run ``step`` (a :class:`migrant_assets.runs.Step`) unless what it needs failed."""
         assets = set(step.keys)
         blocked = {k for k in assets if self._upstream(k) & self.lost
-                   and k.to_user_string() not in ALWAYS_RUN}
+                   and k.to_user_string() not in self.always_run}
         if blocked:
             needs = sorted({u.to_user_string() for k in blocked for u in self._upstream(k)
                             & self.lost})
@@ -248,7 +248,7 @@ class _Demo:
                 continue
             done = {e.asset_key for e in result.get_asset_materialization_events()}
             failed_steps = {name for name, _ in _run_errors(result)}
-            retry = sorted(k for k in runnable - done if k.to_user_string() in ALWAYS_RUN
+            retry = sorted(k for k in runnable - done if k.to_user_string() in self.always_run
                            and k.to_user_string() not in failed_steps)
             self.lost |= runnable - done - set(retry)
             for key in retry:  # skipped in the run because something upstream of it failed

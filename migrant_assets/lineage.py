@@ -65,6 +65,10 @@ SETTINGS: dict[str, tuple[str, ...]] = {
 SLICES = {"landed_calls": "lineage/landed_calls_days.sql"}
 #: The version of an input built before versions were recorded (never judged out of date).
 UNKNOWN = "unknown"
+#: Assets built from whatever their inputs hold, which say what is missing and why (the
+#: report, and the findings, untested with the reason): never refused for an input not yet
+#: materialized, and run by the demo even when something they read failed.
+BUILT_FROM_WHAT_EXISTS = frozenset({"findings", "report"})
 #: The source of each contract table (the mapping's files) and the asset that lands it.
 LANDED_BY = {"calls": "landed_calls", "subscribers": "subscribers", "cells": "cells",
              "estates": "estates"}
@@ -395,7 +399,8 @@ def _refuse_never_built(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
     built = {name.partition("@")[0] for name in recorded} | {t.asset for t in targets}
     if isinstance(cfg.source, FilesSource):
         built.add("synthetic_city")
-    unknown = {(a, table) for t in targets for a, table in t.required if a not in built}
+    unknown = {(a, table) for t in targets if t.asset not in BUILT_FROM_WHAT_EXISTS
+               for a, table in t.required if a not in built}
     if not unknown:
         return
     tables = sorted({table for _, table in unknown})
@@ -407,7 +412,8 @@ def _refuse_never_built(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
         f"SELECT EXISTS (SELECT 1 FROM {quote(table)})").fetchone()[0]}  # noqa: S608 (quoted)
     never = sorted({a for a, table in unknown if table not in filled})
     if never:
-        readers = sorted({t.asset for t in targets if {a for a, _ in t.required} & set(never)})
+        readers = sorted({t.asset for t in targets if t.asset not in BUILT_FROM_WHAT_EXISTS
+                          and {a for a, _ in t.required} & set(never)})
         raise InputError(
             f"{', '.join(readers)} {'reads' if len(readers) == 1 else 'read'} "
             f"{', '.join(never)}, which {'has' if len(never) == 1 else 'have'} not been "

@@ -166,6 +166,9 @@ def failing_run(environment, monkeypatch):
 
     monkeypatch.setattr("migrant_assets.defs.models.assign_departure_folds",
                         _fail_departure_folds)
+    # no step of the plan builds the features the folds read: the asset must reach its own
+    # failure, not the refusal of an input never materialized (test_reruns.py tests that one)
+    monkeypatch.setattr("migrant_assets.lineage._refuse_never_built", lambda *_: None)
     plan = [Step((dg.AssetKey("departure_folds"),)),
             Step((dg.AssetKey("departure_curves"), dg.AssetKey("report")))]
     monkeypatch.setattr("migrant_assets.runs.main_plan", lambda defs, **_: plan)
