@@ -10,10 +10,11 @@ nothing downstream. The versions live in the DuckDB file (``built_from``), besid
 
 Before an asset is built, :func:`plan` refuses, with the assets to materialize again, when
 
-- an asset it reads has never been materialized in the study's DuckDB file (``required``):
-  Dagster lets a user materialize any asset alone, and one built on an empty input (calls
-  landed before the cells, a day of calls before the landing) would hold nothing, or every row
-  quarantined, with nothing to say why;
+- an asset it reads has never been materialized in the study's DuckDB file (``required``: no
+  version and no table, or for an ingestion asset an empty one): Dagster lets a user
+  materialize any asset alone, and one built on an empty input (calls landed before the cells,
+  a day of calls before the landing) would hold nothing, or every row quarantined, with
+  nothing to say why; one built on a missing table would fail on DuckDB's own error;
 - a source file (calls, subscribers, cells, estates) changed, appeared or disappeared since the
   asset that lands it read it (``source_files``: a hash of each file's path, its size,
   modification time and SHA-256; a file whose size and time are unchanged is not read again);
@@ -285,7 +286,7 @@ def plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContrac
     versions. Raises :class:`InputError` naming what to materialize again when it is not."""
     run_schema_sql(con, "lineage/schema.sql")
     recorded = _recorded(con)
-    _refuse_never_built(con, cfg, recorded, targets)
+    _refuse_never_built(con, recorded, targets)
     settings = {g: settings_version(cfg, g) for g in SETTINGS}
     slices = {a for a in SLICES if any(k.startswith(f"{a}@") for k in recorded)}
 
@@ -388,29 +389,30 @@ def plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContrac
     return out
 
 
-def _refuse_never_built(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
+def _refuse_never_built(con: duckdb.DuckDBPyConnection,
                         recorded: dict[str, tuple[str, dict[str, list[str]]]],
                         targets: list[Target]) -> None:
     """An :class:`InputError` naming the assets ``targets`` read (``required``) that have never
-    been materialized in the study's DuckDB file: no version recorded and no row in their
-    table (a table written before versions were recorded, or by the pipeline's functions
-    outside Dagster, is taken as built). The synthetic city's asset is an input of a synthetic
-    study only (definitions loaded for one read another's files in the tests)."""
+    been materialized in the study's DuckDB file: no version recorded and no table, or, for an
+    ingestion asset (which lands what it reads into its own rows: calls matched with the cells
+    and subscribers, a day of calls taken from the landing), an empty one, as the ingestion's
+    schema leaves it. A table written before versions were recorded, or by the pipeline's
+    functions outside Dagster, counts as built."""
     built = {name.partition("@")[0] for name in recorded} | {t.asset for t in targets}
-    if isinstance(cfg.source, FilesSource):
-        built.add("synthetic_city")
-    unknown = {(a, table) for t in targets if t.asset not in BUILT_FROM_WHAT_EXISTS
+    unknown = {(t.group == "ingest", a, table) for t in targets
+               if t.asset not in BUILT_FROM_WHAT_EXISTS
                for a, table in t.required if a not in built}
     if not unknown:
         return
-    tables = sorted({table for _, table in unknown})
+    tables = sorted({table for _, _, table in unknown})
     exists = {name for (name,) in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE NOT temporary AND list_contains($names, "
         "table_name) UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT temporary AND "
         "list_contains($names, view_name)", {"names": tables}).fetchall()}
     filled = {table for table in exists if con.execute(
         f"SELECT EXISTS (SELECT 1 FROM {quote(table)})").fetchone()[0]}  # noqa: S608 (quoted)
-    never = sorted({a for a, table in unknown if table not in filled})
+    never = sorted({a for landing, a, table in unknown
+                    if table not in (filled if landing else exists)})
     if never:
         readers = sorted({t.asset for t in targets if t.asset not in BUILT_FROM_WHAT_EXISTS
                           and {a for a, _ in t.required} & set(never)})
