@@ -410,7 +410,7 @@ def _refuse_never_built(con: duckdb.DuckDBPyConnection,
         "table_name) UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT temporary AND "
         "list_contains($names, view_name)", {"names": tables}).fetchall()}
     filled = {table for table in exists if con.execute(
-        f"SELECT EXISTS (SELECT 1 FROM {quote(table)})").fetchone()[0]}  # noqa: S608 (quoted)
+        f"SELECT EXISTS (SELECT 1 FROM {quote(table)})").fetchall()[0][0]}  # noqa: S608
     never = sorted({a for landing, a, table in unknown
                     if table not in (filled if landing else exists)})
     if never:
