@@ -11,7 +11,7 @@ nothing downstream. The versions live in the DuckDB file (``built_from``), besid
 Before an asset is built, :func:`plan` refuses, with the assets to materialize again, when
 
 - an asset it reads has never been materialized in the study's DuckDB file (``required``: no
-  version and no table, or for an ingestion asset an empty one): Dagster lets a user
+  version and no table, or an ingestion asset's empty table): Dagster lets a user
   materialize any asset alone, and one built on an empty input (calls landed before the cells,
   a day of calls before the landing) would hold nothing, or every row quarantined, with
   nothing to say why; one built on a missing table would fail on DuckDB's own error;
@@ -73,6 +73,9 @@ BUILT_FROM_WHAT_EXISTS = frozenset({"findings", "report"})
 #: The source of each contract table (the mapping's files) and the asset that lands it.
 LANDED_BY = {"calls": "landed_calls", "subscribers": "subscribers", "cells": "cells",
              "estates": "estates"}
+#: The ingestion's assets, each stored as the table of its name: the ingestion's schema creates
+#: them all, empty, whichever of them runs first.
+INGESTED = frozenset({*LANDED_BY.values(), "calls"})
 
 
 @dataclass(frozen=True)
@@ -394,25 +397,26 @@ def _refuse_never_built(con: duckdb.DuckDBPyConnection,
                         targets: list[Target]) -> None:
     """An :class:`InputError` naming the assets ``targets`` read (``required``) that have never
     been materialized in the study's DuckDB file: no version recorded and no table, or, for an
-    ingestion asset (which lands what it reads into its own rows: calls matched with the cells
-    and subscribers, a day of calls taken from the landing), an empty one, as the ingestion's
-    schema leaves it. A table written before versions were recorded, or by the pipeline's
-    functions outside Dagster, counts as built."""
+    ingestion asset in a file whose ingestion records its versions, an empty table, as the
+    ingestion's schema leaves those it has not filled (the calls landed before the cells would
+    all be quarantined, a day of calls read before its partition is built would hold none). A
+    table written before versions were recorded, or by the pipeline's functions outside
+    Dagster, counts as built."""
     built = {name.partition("@")[0] for name in recorded} | {t.asset for t in targets}
-    unknown = {(t.group == "ingest", a, table) for t in targets
-               if t.asset not in BUILT_FROM_WHAT_EXISTS
+    unknown = {(a, table) for t in targets if t.asset not in BUILT_FROM_WHAT_EXISTS
                for a, table in t.required if a not in built}
     if not unknown:
         return
-    tables = sorted({table for _, _, table in unknown})
+    tables = sorted({table for _, table in unknown})
     exists = {name for (name,) in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE NOT temporary AND list_contains($names, "
         "table_name) UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT temporary AND "
         "list_contains($names, view_name)", {"names": tables}).fetchall()}
-    filled = {table for table in exists if con.execute(
-        f"SELECT EXISTS (SELECT 1 FROM {quote(table)})").fetchall()[0][0]}  # noqa: S608
-    never = sorted({a for landing, a, table in unknown
-                    if table not in (filled if landing else exists)})
+    ingested = INGESTED & built
+    filled = {table for table in exists if table not in INGESTED or not ingested
+              or con.execute(f"SELECT EXISTS (SELECT 1 FROM {quote(table)})"  # noqa: S608
+                             ).fetchall()[0][0]}
+    never = sorted({a for a, table in unknown if table not in filled})
     if never:
         readers = sorted({t.asset for t in targets if t.asset not in BUILT_FROM_WHAT_EXISTS
                           and {a for a, _ in t.required} & set(never)})

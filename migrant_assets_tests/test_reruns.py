@@ -87,8 +87,8 @@ def test_an_asset_whose_input_was_never_materialized_is_refused(
         user_data: Path, env: None) -> None:  # noqa: F811 -- the fixtures of test_ingest
     """Dagster materializes any asset alone: one read before its inputs exist (the calls
     landed before the cells, whose ids they are matched with; a day of calls before the
-    landing) is refused, naming what to materialize first, instead of holding every call
-    quarantined or none (and never judged out of date after)."""
+    landing; the labels before any day of calls) is refused, naming what to materialize first,
+    instead of holding every call quarantined or none (and never judged out of date after)."""
     instance = dg.DagsterInstance.ephemeral()
     error = _run(user_data, instance, "landed_calls")
     assert "InputError: landed_calls reads cells, subscribers, which have not been " \
@@ -99,6 +99,9 @@ def test_an_asset_whose_input_was_never_materialized_is_refused(
         in error, error
     assert _run(user_data, instance, "subscribers", "cells", "estates") is None
     assert _run(user_data, instance, "landed_calls") is None
+    # the ingestion's schema made the calls table, empty: read before a day is built, refused
+    error = _run(user_data, instance, "user_labels")
+    assert "user_labels reads calls, which has not been materialized" in error, error
     assert _run(user_data, instance, "calls", partition=DAY_KEY) is None
     con = duckdb.connect(str(StudyConfig.load(user_data).duckdb_path), read_only=True)
     landed, kept, unknown_cell = con.execute(
