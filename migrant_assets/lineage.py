@@ -64,7 +64,8 @@ SETTINGS: dict[str, tuple[str, ...]] = {
 }
 #: Unpartitioned assets read by day: the SQL giving each day's version (``part``, ``version``).
 SLICES = {"landed_calls": "lineage/landed_calls_days.sql"}
-#: The version of an input built before versions were recorded (never judged out of date).
+#: The version of an input that had none when it was read (built before versions were
+#: recorded, or never materialized): out of date once the input has one.
 UNKNOWN = "unknown"
 #: Assets built from whatever their inputs hold, which say what is missing and why (the
 #: report, and the findings, untested with the reason): never refused for an input not yet
@@ -371,10 +372,10 @@ def plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContrac
             for read in {name, entry(asset, part)} - own:  # a day of a slice: the whole too
                 for inp, built in recorded.get(read, ("", {}))[1].items():
                     now = current(inp)
-                    if now is not None and any(v not in (now, UNKNOWN) for v in built):
+                    if now is not None and any(v != now for v in built):
                         stale.setdefault(read, set()).add(inp)
                         built_under.setdefault(inp, set()).update(
-                            v for v in built if v not in (now, UNKNOWN))
+                            v for v in built if v != now)
     if stale:
         parts = _parts(stale)
         causes = {i for ins in stale.values() for i in ins}

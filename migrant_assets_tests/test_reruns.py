@@ -24,11 +24,13 @@ def _run(cfg_path: Path, instance: dg.DagsterInstance, *names: str,
          partition: str | None = None) -> str | None:
     """Materialize the named assets of the code location; the error of a failed step, else
     None."""
+    from migrant_assets.defs import graphs as graph_defs
     from migrant_assets.defs import ingest as ingest_defs
     from migrant_assets.defs import labels as label_defs
     from migrant_assets.defs.resources import StudyResource
 
-    assets = [getattr(ingest_defs, n, None) or getattr(label_defs, n) for n in names]
+    assets = [getattr(ingest_defs, n, None) or getattr(label_defs, n, None)
+              or getattr(graph_defs, n) for n in names]
     result = dg.materialize(assets, resources={"study": StudyResource(config_path=str(cfg_path))},
                             instance=instance, partition_key=partition, raise_on_error=False)
     failures = [e.step_failure_data.error for e in result.all_events if e.is_step_failure]
@@ -112,6 +114,13 @@ def test_an_asset_whose_input_was_never_materialized_is_refused(
     con.close()
     # the fixture's one call of an unknown cell, not every call of the day
     assert kept > 0 and unknown_cell < kept and landed >= kept + unknown_cell
+    # a day's contacts built before that day's calls: out of date once the calls are built
+    assert _run(user_data, instance, "user_labels") is None
+    assert _run(user_data, instance, "daily_contacts", partition="2016-09-06") is None
+    assert _run(user_data, instance, "calls", partition="2016-09-06") is None
+    error = _run(user_data, instance, "departure_week_graph", partition=DAY_KEY)
+    assert "daily_contacts (2016-09-06) is out of date: since it was built, calls (2016-09-06) " \
+        "changed" in error, error
 
 
 def _cfg(tmp_path: Path, **changes) -> StudyConfig:
@@ -171,8 +180,9 @@ def test_settings_a_stage_reads_make_its_tables_out_of_date(
     lineage.plan(con, changed, None, [reader])
 
     # the day built again from other landed rows: the labels built before it are out of date
+    # (and built while the landing had no version: it has one now)
     con.execute("INSERT INTO built_from VALUES ('landed_calls', '', 'v2', '{}')")
     lineage.record(con, lineage.plan(con, changed, None, [day]))
     with pytest.raises(InputError, match=r"user_labels is out of date: since it was built, "
-                       r"calls \(2016-09-05\) changed"):
+                       r"calls \(2016-09-05\), landed_calls changed"):
         lineage.plan(con, changed, None, [reader])
