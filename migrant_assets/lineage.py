@@ -19,7 +19,8 @@ Before an asset is built, :func:`plan` refuses, with the assets to materialize a
   asset that lands it read it (``source_files``: a hash of each file's path, its size,
   modification time and SHA-256; a file whose size and time are unchanged is not read again);
 - an input was built from an asset partition that has been materialized again since with other
-  contents, or under other settings of its stage than the study config's now.
+  contents, or that had no version when it was read (:data:`UNKNOWN`) and has one now, or
+  under other settings of its stage than the study config's now.
 
 The calls are landed once for the whole month (`landed_calls`) but read by day: the version of
 each day of `landed_calls` is a hash of that day's landed rows (:data:`SLICES`), so a day file
