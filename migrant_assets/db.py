@@ -280,9 +280,9 @@ def run_schema(con: duckdb.DuckDBPyConnection, *texts: str) -> None:
             continue
         con.execute(stmt)
         if view is not None:
-            (_STORED_VIEWS[stmt.query],) = con.execute(
+            [(_STORED_VIEWS[stmt.query],)] = con.execute(
                 "SELECT sql FROM duckdb_views() WHERE view_name = ? AND NOT temporary",
-                [view.group(1)]).fetchone()
+                [view.group(1)]).fetchall()
 
 
 def run_schema_sql(con: duckdb.DuckDBPyConnection, *names: str,

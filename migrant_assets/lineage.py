@@ -43,7 +43,7 @@ import duckdb
 
 from migrant_assets.config import FilesSource, StudyConfig
 from migrant_assets.contract import DataContract
-from migrant_assets.db import quote, run_schema_sql, run_sql, transaction
+from migrant_assets.db import run_schema_sql, run_sql, transaction
 from migrant_assets.errors import InputError
 
 #: The settings of the study config each stage reads (dotted paths; ``mapping``: the bytes of the
@@ -410,14 +410,12 @@ def _refuse_never_built(con: duckdb.DuckDBPyConnection,
     if not unknown:
         return
     tables = sorted({table for _, table in unknown})
-    exists = {name for (name,) in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE NOT temporary AND list_contains($names, "
-        "table_name) UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT temporary AND "
-        "list_contains($names, view_name)", {"names": tables}).fetchall()}
+    exists = {name for (name,) in run_sql(con, "lineage/tables_present.sql",
+                                           {"names": tables}).fetchall()}
     ingested = INGESTED & built
     filled = {table for table in exists if table not in INGESTED or not ingested
-              or con.execute(f"SELECT EXISTS (SELECT 1 FROM {quote(table)})"  # noqa: S608
-                             ).fetchall()[0][0]}
+              or run_sql(con, "lineage/table_has_rows.sql",
+                         identifiers={"table": table}).fetchall()[0][0]}
     never = sorted({a for a, table in unknown if table not in filled})
     if never:
         readers = sorted({t.asset for t in targets if t.asset not in BUILT_FROM_WHAT_EXISTS
