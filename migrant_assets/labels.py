@@ -115,9 +115,9 @@ def withheld_reason(study: str, withheld: dict[str, Any]) -> str:
             if withheld["first"] else "no call is stored")
     return (f"the {study} labels are withheld: {UNCOVERED_WINDOWS[study]} include {len(days)} "
             f"days without calls, or with far fewer than a usual day's ({shown}; {span}), so "
-            "silence cannot be told from missing data: deliver the files of those days (when "
-            "they are delivered, materialize those days of calls: the partitions the Dagster UI "
-            "shows missing), or set a calendar whose windows fall inside the extract "
+            "silence cannot be told from missing data: materialize those days of calls where "
+            "the Dagster UI shows their partitions missing, deliver the files of the days the "
+            "extract lacks, or set a calendar whose windows fall inside the extract "
             "(docs/your_own_data.md, step 3)")
 
 def label_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:

@@ -348,7 +348,7 @@ def test_labels_are_withheld_where_the_calls_do_not_cover_a_silence_window(
     windows outside the calls' first to last day are missing data, so the study's labels are
     withheld, with those days, instead of every settled migrant read as new and every stayer
     as leaving."""
-    from migrant_assets.labels import withheld_labels
+    from migrant_assets.labels import withheld_labels, withheld_reason
 
     cfg = StudyConfig(thresholds=Thresholds(max_degree=3))
     add_subscribers([(1, M), (2, M), (3, L)])
@@ -365,6 +365,10 @@ def test_labels_are_withheld_where_the_calls_do_not_cover_a_silence_window(
     stored = {"integration": {u: i for u, i, _ in rows}, "departure": {u: d for u, _, d in rows}}
     for study in withheld:
         assert set(stored[study].values()) == {None}
+        # the days may be delivered but not yet materialized: the fix names both
+        reason = withheld_reason(study, got[study])
+        assert str(got[study]["days"][0]) in reason and "materialize those days of calls where the Dagster UI shows " \
+            "their partitions missing, deliver the files of the days the extract lacks" in reason
     if not withheld:  # the same users, every day covered: labelled
         assert stored == {"integration": {1: "settled_migrant", 2: "settled_migrant", 3: "local"},
                           "departure": {1: None, 2: "staying_migrant", 3: "local"}}

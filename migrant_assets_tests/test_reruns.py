@@ -123,6 +123,27 @@ def test_an_asset_whose_input_was_never_materialized_is_refused(
         "changed" in error, error
 
 
+def test_a_file_the_mapping_leaves_out_is_nothing_to_wait_for(
+        user_data: Path, env: None) -> None:  # noqa: F811 -- the fixtures of test_ingest
+    """A study without a cells file (docs/data_contract.md: cells may be left out): its calls
+    are landed once the subscribers are, whether or not the (empty) cells were materialized."""
+    mapping_path = user_data.parent / "operator" / "mapping.yaml"
+    mapping = yaml.safe_load(mapping_path.read_text())
+    del mapping["cells"]
+    mapping_path.write_text(yaml.safe_dump(mapping))
+    instance = dg.DagsterInstance.ephemeral()
+    error = _run(user_data, instance, "landed_calls")
+    assert "landed_calls reads subscribers, which has not been materialized" in error, error
+    assert _run(user_data, instance, "subscribers") is None
+    assert _run(user_data, instance, "landed_calls") is None
+    assert _run(user_data, instance, "calls", partition=DAY_KEY) is None
+    con = duckdb.connect(str(StudyConfig.load(user_data).duckdb_path), read_only=True)
+    kept, cells = con.execute(
+        "SELECT (SELECT count(*) FROM calls), (SELECT count(*) FROM cells)").fetchall()[0]
+    con.close()
+    assert kept > 0 and cells == 0
+
+
 def _cfg(tmp_path: Path, **changes) -> StudyConfig:
     study = {"city": {"province": "Shanghai", "timezone": "Asia/Shanghai"},
              "workdir": str(tmp_path), **changes}
