@@ -367,8 +367,9 @@ def test_labels_are_withheld_where_the_calls_do_not_cover_a_silence_window(
         assert set(stored[study].values()) == {None}
         # the days may be delivered but not yet materialized: the fix names both
         reason = withheld_reason(study, got[study])
-        assert str(got[study]["days"][0]) in reason and "materialize those days of calls where the Dagster UI shows " \
-            "their partitions missing, deliver the files of the days the extract lacks" in reason
+        assert str(got[study]["days"][0]) in reason
+        assert "materialize those days of calls where the Dagster UI shows their partitions " \
+            "missing, deliver the files of the days the extract lacks" in reason
     if not withheld:  # the same users, every day covered: labelled
         assert stored == {"integration": {1: "settled_migrant", 2: "settled_migrant", 3: "local"},
                           "departure": {1: None, 2: "staying_migrant", 3: "local"}}
