@@ -14,7 +14,9 @@ Before an asset is built, :func:`plan` refuses, with the assets to materialize a
   version and no table, or an ingestion asset's empty table): Dagster lets a user
   materialize any asset alone, and one built on an empty input (calls landed before the cells,
   a day of calls before the landing) would hold nothing, or every row quarantined, with
-  nothing to say why; one built on a missing table would fail on DuckDB's own error;
+  nothing to say why; one built on a missing table would fail on DuckDB's own error. A
+  partition of an asset is refused the same way when a partition of its input it maps to was
+  never materialized while others were (a week's graph without one of its days' contacts);
 - a source file (calls, subscribers, cells, estates) changed, appeared or disappeared since the
   asset that lands it read it (``source_files``: a hash of each file's path, its size,
   modification time and SHA-256; a file whose size and time are unchanged is not read again);
@@ -408,33 +410,46 @@ def _refuse_never_built(con: duckdb.DuckDBPyConnection,
     all be quarantined, a day of calls read before its partition is built would hold none). A
     table written before versions were recorded, or by the pipeline's functions outside
     Dagster, counts as built, and so does an ingestion asset of a file the mapping leaves out
-    (``left_out``: its table is empty however often it is built)."""
+    (``left_out``: its table is empty however often it is built). A partition of a step reads
+    each partition of such an asset it maps to: one never materialized, where others of the
+    asset were, would be missing from it (a week's graph without one of its days)."""
     built = ({name.partition("@")[0] for name in recorded} | {t.asset for t in targets}
              | left_out)
-    unknown = {(a, table) for t in targets if t.asset not in BUILT_FROM_WHAT_EXISTS
-               for a, table in t.required if a not in built}
-    if not unknown:
+    judged = [t for t in targets if t.asset not in BUILT_FROM_WHAT_EXISTS]
+    unknown = {(a, table) for t in judged for a, table in t.required if a not in built}
+    never: set[str] = set()
+    if unknown:
+        tables = sorted({table for _, table in unknown})
+        exists = {name for (name,) in run_sql(con, "lineage/tables_present.sql",
+                                               {"names": tables}).fetchall()}
+        ingested = INGESTED & built
+        filled = {table for table in exists if table not in INGESTED or not ingested
+                  or run_sql(con, "lineage/table_has_rows.sql",
+                             identifiers={"table": table}).fetchall()[0][0]}
+        never = {a for a, table in unknown if table not in filled}
+    readers = {t.asset for t in judged if {a for a, _ in t.required} & never}
+    missing = set(never)
+    recorded_assets = {name.partition("@")[0] for name in recorded}
+    own = {entry(t.asset, t.part) for t in targets}
+    for t in judged:
+        if t.part is None:
+            continue  # an unpartitioned reader says itself what its days lack (the labels)
+        required = {a for a, _ in t.required} & recorded_assets
+        gaps = {entry(a, p) for a, p in t.parents if p is not None and a in required} \
+            - recorded.keys() - own
+        if gaps:
+            readers.add(entry(t.asset, t.part))
+            missing |= gaps
+    if not missing:
         return
-    tables = sorted({table for _, table in unknown})
-    exists = {name for (name,) in run_sql(con, "lineage/tables_present.sql",
-                                           {"names": tables}).fetchall()}
-    ingested = INGESTED & built
-    filled = {table for table in exists if table not in INGESTED or not ingested
-              or run_sql(con, "lineage/table_has_rows.sql",
-                         identifiers={"table": table}).fetchall()[0][0]}
-    never = sorted({a for a, table in unknown if table not in filled})
-    if never:
-        readers = sorted({t.asset for t in targets if t.asset not in BUILT_FROM_WHAT_EXISTS
-                          and {a for a, _ in t.required} & set(never)})
-        raise InputError(
-            f"{', '.join(readers)} {'reads' if len(readers) == 1 else 'read'} "
-            f"{', '.join(never)}, which {'has' if len(never) == 1 else 'have'} not been "
-            "materialized in this study's DuckDB file yet: built now, "
-            f"{'it' if len(readers) == 1 else 'they'} would hold nothing of "
-            f"{'it' if len(never) == 1 else 'them'}", ", ".join(readers),
-            f"materialize {', '.join(never)} first (and what "
-            f"{'it reads' if len(never) == 1 else 'they read'}: the Dagster UI's "
-            "'Materialize all' or migrant-assets demo builds everything in order)")
+    one, alone = len(readers) == 1, len(missing) == 1
+    raise InputError(
+        f"{_parts(readers)} {'reads' if one else 'read'} {_parts(missing)}, which "
+        f"{'has' if alone else 'have'} not been materialized in this study's DuckDB file yet: "
+        f"built now, {'it' if one else 'they'} would hold nothing of {'it' if alone else 'them'}",
+        ", ".join(sorted({r.partition("@")[0] for r in readers})),
+        f"materialize {_parts(missing)} first (and what {'it reads' if alone else 'they read'}: "
+        "the Dagster UI's 'Materialize all' or migrant-assets demo builds everything in order)")
 
 
 def _read_as(asset: str, part: str | None, child_part: str | None, slices: set[str]) -> str:

@@ -271,7 +271,7 @@ def test_assets_materialize_without_cells_or_estates(tmp_path, monkeypatch, miss
     instance = dg.DagsterInstance.ephemeral()
     runs = [
         ([fa.cell_prices], None),
-        ([ga.first_k_days_contacts], "2016-09-05"),
+        ([ga.first_k_days_contacts], None),
         ([ga.integration_week_graph, ga.integration_week_graph_edges,
           fa.features_integration_weeks, fa.features_integration_weeks_checks], "2016-09-10"),
         ([ga.departure_week_graph, ga.departure_week_graph_edges,
@@ -285,8 +285,12 @@ def test_assets_materialize_without_cells_or_estates(tmp_path, monkeypatch, miss
     unpriced = {"prices_within_estates_range"} | ({"radii_consistent"} if missing == "cells"
                                                   else set())
     for assets, key in runs:
+        # the first-k days' contacts of each day window k = 7 reads (09-05..09-11), one run
+        days = {"dagster/asset_partition_range_start": "2016-09-05",
+                "dagster/asset_partition_range_end": "2016-09-11"} \
+            if assets == [ga.first_k_days_contacts] else None
         result = dg.materialize(assets, resources=resources, instance=instance,
-                                partition_key=key)
+                                partition_key=None if days else key, tags=days)
         assert result.success
         evaluations = result.get_asset_check_evaluations()
         if len(assets) > 1:  # the graph's check and every feature check, once, for this key

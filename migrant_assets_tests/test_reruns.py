@@ -114,13 +114,19 @@ def test_an_asset_whose_input_was_never_materialized_is_refused(
     con.close()
     # the fixture's one call of an unknown cell, not every call of the day
     assert kept > 0 and unknown_cell < kept and landed >= kept + unknown_cell
-    # a day's contacts built before that day's calls: out of date once the calls are built
+    # a partition reads each partition of its input it maps to: a day's contacts before that
+    # day's calls, a week's graph before some of its days' contacts are refused, by name
     assert _run(user_data, instance, "user_labels") is None
-    assert _run(user_data, instance, "daily_contacts", partition="2016-09-06") is None
+    error = _run(user_data, instance, "daily_contacts", partition="2016-09-06")
+    assert "daily_contacts (2016-09-06) reads calls (2016-09-06), which has not been " \
+        "materialized" in error, error
     assert _run(user_data, instance, "calls", partition="2016-09-06") is None
+    assert _run(user_data, instance, "daily_contacts", partition="2016-09-06") is None
     error = _run(user_data, instance, "departure_week_graph", partition=DAY_KEY)
-    assert "daily_contacts (2016-09-06) is out of date: since it was built, calls (2016-09-06) " \
-        "changed" in error, error
+    assert "departure_week_graph (2016-09-05) reads daily_contacts (2016-09-05, 2016-09-07, " \
+        "2016-09-08 and 3 more), which have not been materialized" in error, error
+    assert "materialize daily_contacts (2016-09-05, 2016-09-07, 2016-09-08 and 3 more) first" \
+        in error
 
 
 def test_a_file_the_mapping_leaves_out_is_nothing_to_wait_for(
