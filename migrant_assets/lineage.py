@@ -74,6 +74,9 @@ UNKNOWN = "unknown"
 #: report, and the findings, untested with the reason): never refused for an input not yet
 #: materialized, and run by the demo even when something they read failed.
 BUILT_FROM_WHAT_EXISTS = frozenset({"findings", "report"})
+#: Assets that read every day of the calls and say themselves which days lack calls (the
+#: labels are withheld, naming the days): not refused for a day not yet materialized.
+NAMES_DAYS_WITHOUT_CALLS = frozenset({"user_labels"})
 #: The source of each contract table (the mapping's files) and the asset that lands it.
 LANDED_BY = {"calls": "landed_calls", "subscribers": "subscribers", "cells": "cells",
              "estates": "estates"}
@@ -411,8 +414,9 @@ def _refuse_never_built(con: duckdb.DuckDBPyConnection,
     table written before versions were recorded, or by the pipeline's functions outside
     Dagster, counts as built, and so does an ingestion asset of a file the mapping leaves out
     (``left_out``: its table is empty however often it is built). A partition of a step reads
-    each partition of such an asset it maps to: one never materialized, where others of the
-    asset were, would be missing from it (a week's graph without one of its days)."""
+    each partition of such an asset it maps to, and so does an unpartitioned asset (except
+    :data:`NAMES_DAYS_WITHOUT_CALLS`): one never materialized, where others of the asset were,
+    would be missing from it (a week's graph without one of its days, Figure 8 without a k)."""
     built = ({name.partition("@")[0] for name in recorded} | {t.asset for t in targets}
              | left_out)
     judged = [t for t in targets if t.asset not in BUILT_FROM_WHAT_EXISTS]
@@ -432,8 +436,8 @@ def _refuse_never_built(con: duckdb.DuckDBPyConnection,
     recorded_assets = {name.partition("@")[0] for name in recorded}
     own = {entry(t.asset, t.part) for t in targets}
     for t in judged:
-        if t.part is None:
-            continue  # an unpartitioned reader says itself what its days lack (the labels)
+        if t.asset in NAMES_DAYS_WITHOUT_CALLS:
+            continue
         required = {a for a, _ in t.required} & recorded_assets
         gaps = {entry(a, p) for a, p in t.parents if p is not None and a in required} \
             - recorded.keys() - own

@@ -150,6 +150,41 @@ def test_a_file_the_mapping_leaves_out_is_nothing_to_wait_for(
     assert kept > 0 and cells == 0
 
 
+def test_a_partition_never_materialized_is_named_to_every_reader_but_the_labels(
+        tmp_path: Path) -> None:
+    """Plain functions: of an input whose other partitions are recorded, a partition never
+    materialized refuses a partitioned reader and an unpartitioned one (Figure 8's curves
+    without k = 3); the labels, which name the days without calls themselves, and the report
+    are built; an input with no partition recorded (a file from before versions) is built."""
+    con = duckdb.connect()
+    cfg = _cfg(tmp_path)
+    k4 = lineage.Target("departure_models", "2016-09-08", "models", ())
+    lineage.record(con, lineage.plan(con, cfg, None, [k4]))
+    models = (("departure_models", "departure_models"),)
+    both = (("departure_models", "2016-09-07"), ("departure_models", "2016-09-08"))
+    curves = lineage.Target("departure_curves", None, "models", both, required=models)
+    with pytest.raises(InputError, match=r"departure_curves reads departure_models "
+                       r"\(2016-09-07\), which has not been materialized in this study's "
+                       r"DuckDB file yet.*Fix: materialize departure_models \(2016-09-07\) "
+                       r"first"):
+        lineage.plan(con, cfg, None, [curves])
+    transfer = lineage.Target("departure_transfer", "2016-09-08", "models", both,
+                              required=models)
+    with pytest.raises(InputError, match=r"departure_transfer \(2016-09-08\) reads "
+                       r"departure_models \(2016-09-07\)"):
+        lineage.plan(con, cfg, None, [transfer])
+    for exempt in ("report", "user_labels"):
+        lineage.plan(con, cfg, None, [lineage.Target(exempt, None, "reports", both,
+                                                     required=models)])
+    days = (("calls", "2016-09-05"), ("calls", "2016-09-06"))
+    con.execute("CREATE TABLE calls AS SELECT 1 AS call_id")  # written outside Dagster
+    lineage.plan(con, cfg, None, [lineage.Target("whole_period_graph", "2016-09-01", "graphs",
+                                                 days, required=(("calls", "calls"),))])
+    k3 = lineage.Target("departure_models", "2016-09-07", "models", ())
+    lineage.record(con, lineage.plan(con, cfg, None, [k3]))
+    lineage.plan(con, cfg, None, [curves, transfer])
+
+
 def _cfg(tmp_path: Path, **changes) -> StudyConfig:
     study = {"city": {"province": "Shanghai", "timezone": "Asia/Shanghai"},
              "workdir": str(tmp_path), **changes}
