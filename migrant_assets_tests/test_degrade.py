@@ -171,6 +171,23 @@ def test_a_class_not_yet_active_at_k_says_so(cfg):
     con.close()
 
 
+def test_a_window_of_no_migrant_says_the_studys_reason_first(cfg):
+    """Too few leaving migrants for k = k_max's folds, and no migrant called in the first 12
+    days: k = 12's reason is the study's (it holds for every k), then the window's own, never
+    a bare 'no staying migrants' of a study that has them (probe 19, F2)."""
+    k12 = next(w for w in cfg.calendar.windows("first_k_days") if w.label == "k=12")
+    data = make_features(cfg, n_leaving=2, n_staying=60, n_locals=0, n_settled=0, n_new=0)
+    con = features_db(data[data.window_id != k12.window_id])
+    M.assign_departure_folds(con, cfg, SEED)
+    res = M.evaluate_window(con, cfg, k12, SEED).results
+    assert (res.status == M.SKIPPED).all()
+    reason = res.skip_reason.iloc[0]
+    assert reason.startswith("no departure folds at k=14: fewer than 10 leaving migrants"), reason
+    assert reason.endswith("(and no staying migrants and no leaving migrants among the migrants "
+                           "active in the first 12 days)"), reason
+    con.close()
+
+
 # ---------------------------------------------------------------- the assets, end to end
 
 
@@ -203,18 +220,24 @@ def no_leavers(tmp_path_factory, monkeypatch_module):
     monkeypatch_module.setenv("MIGRANT_ASSETS_CONFIG", str(config_path))
     monkeypatch_module.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
     instance = dg.DagsterInstance.ephemeral()
-    k_max = cfg.calendar.windows("first_k_days")[-1].key
+    first_k = cfg.calendar.windows("first_k_days")
+    k_max = first_k[-1].key
+    # every k before k_max in one run (Figure 8's curves and the transfer read every k)
+    earlier_k = {"dagster/asset_partition_range_start": first_k[0].key,
+                 "dagster/asset_partition_range_end": first_k[-2].key}
     job = defs.resolve_implicit_global_asset_job_def()
     steps = {"fold_users": (["departure_folds"], None),
+             "train_earlier_k": (["departure_models"], earlier_k),
              "train_departure_models": (["departure_models"], k_max),
              "prediction_results": (["departure_curves", "departure_transfer", "departure_tables",
                                      "departure_feature_importance", "integration_models"], None),
              "report": (["group_feature_trends", "integration_trajectories", "group_maps",
                          "findings", "report"], None)}
     runs = {name: job.execute_in_process(
-                run_config=QUIET, instance=instance, partition_key=key, raise_on_error=False,
-                asset_selection=[dg.AssetKey(a) for a in assets])
-            for name, (assets, key) in steps.items()}
+                run_config=QUIET, instance=instance, raise_on_error=False,
+                asset_selection=[dg.AssetKey(a) for a in assets],
+                **({"tags": part} if isinstance(part, dict) else {"partition_key": part}))
+            for name, (assets, part) in steps.items()}
     con = connect(cfg.duckdb_path)
     yield {"cfg": cfg, "runs": runs, "con": con, "instance": instance, "k_max": k_max,
            "html": (tmp / "report.html").read_text()}
@@ -251,7 +274,8 @@ def test_result_tables_hold_skipped_rows(no_leavers):
     rows = con.execute("SELECT experiment, status, skip_reason, count(*) FROM model_results "
                        "GROUP BY ALL ORDER BY ALL").fetchall()
     assert rows == [
-        (M.LEAVING_VS_STAYING, "skipped", reason, len(M.CLASSIFIERS) + 1),
+        (M.LEAVING_VS_STAYING, "skipped", reason,
+         len(no_leavers["cfg"].calendar.windows("first_k_days")) * (len(M.CLASSIFIERS) + 1)),
         (M.TABLE1, "ok", None, 4),  # all features, ego network, call behaviour, random guess
         (M.TABLE1, "skipped", "every geography feature is null: nothing to classify on", 1),
         (M.TABLE1, "skipped", "every housing price feature is null: nothing to classify on", 1),
@@ -342,10 +366,12 @@ def test_a_partitioned_check_records_its_partition(no_leavers):
     k_max, instance = no_leavers["k_max"], no_leavers["instance"]
     evaluations = _evaluations(no_leavers["runs"]["train_departure_models"])
     assert {e.partition for e in evaluations.values()} == {k_max}
+    every_k = {w.key for w in no_leavers["cfg"].calendar.windows("first_k_days")}
     for name in ("beats_random_guess", "no_user_in_train_and_test"):
         key = dg.AssetCheckKey(dg.AssetKey("departure_models"), name)
-        (record,) = instance.event_log_storage.get_asset_check_execution_history(key, limit=10)
-        assert record.partition == k_max
+        records = instance.event_log_storage.get_asset_check_execution_history(key, limit=50)
+        # one record a k: k_max's run, and the run of every k before it
+        assert sorted(r.partition for r in records) == sorted(every_k)
     blocking = {k.name: spec.blocking for k, spec in
                 _check_specs("departure_models").items()}
     assert blocking == {"beats_random_guess": False, "no_user_in_train_and_test": True}
@@ -361,8 +387,9 @@ def _check_specs(asset: str) -> dict:
 
 def test_report_says_what_was_skipped_and_why(no_leavers):
     html = no_leavers["html"]
-    assert ("leaving vs staying migrants (Table 2, Figure 8(a–c)), k=14: skipped: no leaving "
-            "migrants: only one class to classify") in html
+    assert ("leaving vs staying migrants (Table 2, Figure 8(a–c)), k=3, k=4, k=5, k=6, k=7, "
+            "k=8, k=9, k=10, k=11, k=12, k=13, k=14: skipped: no leaving migrants: only one class "
+            "to classify") in html
     assert ("Figure 8(d) (trained on k days, tested on t days), k=3, k=4, k=5, k=6, k=7, k=8, "
             "k=9, k=10, k=11, k=12, k=13, k=14: skipped: no leaving migrants") in html
     assert "Figure 9 (feature importance): skipped: no leaving migrants" in html

@@ -344,7 +344,13 @@ def test_trends_suppress_small_groups(study, cfg):
     leaving = trends[trends["label"] == "leaving_migrant"]
     assert not leaving.empty and leaving["suppressed"].all()
     assert leaving[["n", "mean", "se"]].isna().all().all()
-    assert not trends.loc[trends["label"] != "leaving_migrant", "suppressed"].any()
+    # the complement: beside a suppressed cell no other group of its study, window and feature
+    # is published (its count, with 'all' or the study's total, would give the cell back)
+    sets = trends.groupby(["study", "window_id", "feature"])["suppressed"]
+    assert (sets.transform("all") == sets.transform("any")).all()
+    beside = trends.merge(leaving[["study", "window_id", "feature"]].drop_duplicates())
+    assert set(beside["label"]) >= {"local", "staying_migrant"} and beside["suppressed"].all()
+    assert not trends.loc[trends["study"] == "integration", "suppressed"].any()
     assert (trends["n"].dropna() >= cfg.thresholds.min_group_size).all()
 
 
@@ -596,13 +602,17 @@ def test_a_section_that_fails_keeps_its_figures(con, tmp_path):
 @pytest.mark.parametrize(("sizes", "suppressed"), [
     # integration (local, settled, new), departure (local, staying, leaving) -> suppressed labels
     ((50, 40, 30, 50, 40, 30), set()),
-    ((50, 40, 3, 50, 40, 30), {("integration", "new_migrant"),  # primary: 3 < 10
-                               ("integration", "settled_migrant")}),  # complementary: smallest
+    # primary: 3 < 10; complementary: every other group of the study (a published count and
+    # its share give the total, and the total less the others the suppressed count)
+    ((50, 40, 3, 50, 40, 30), {("integration", "new_migrant"), ("integration", "settled_migrant"),
+                               ("integration", "local")}),
     # an empty group is no person: published as 0, and never a complement
-    ((50, 40, 3, 50, 0, 30), {("integration", "new_migrant"), ("integration", "settled_migrant")}),
+    ((50, 40, 3, 50, 0, 30), {("integration", "new_migrant"), ("integration", "settled_migrant"),
+                              ("integration", "local")}),
     ((80, 0, 0, 50, 0, 5), {("departure", "leaving_migrant"), ("departure", "local")}),
-    ((50, 4, 3, 50, 40, 30), {("integration", "new_migrant"),  # two primaries: no complement
-                              ("integration", "settled_migrant")}),
+    # two primaries of one user each: their sum, from the total, would give both back
+    ((50, 1, 1, 50, 40, 30), {("integration", "new_migrant"), ("integration", "settled_migrant"),
+                              ("integration", "local")}),
 ])
 def test_group_sizes_suppress_small_groups_and_their_complement(sizes, suppressed) -> None:
     """SPEC §1: no published count or share gives a group under min_group_size back."""
@@ -625,9 +635,12 @@ def test_group_sizes_suppress_small_groups_and_their_complement(sizes, suppresse
     for r in got[~got.suppressed].itertuples():
         n = sizes[labels.index((r.study, r.label))]
         assert r.n == n and r.share == pytest.approx(n / totals[r.study])
-    # what is published cannot give one suppressed count back: each study hides none or >= 2
+    # what is published cannot give a suppressed count back: a study that hides a group hides
+    # every group that has a user, and with them its total
     for study in totals:
-        assert len({label for s, label in hidden if s == study}) != 1
+        nonempty = {label for (s, label), n in zip(labels, sizes, strict=True)
+                    if s == study and n > 0}
+        assert {label for s, label in hidden if s == study} in (set(), nonempty)
 
 
 def test_report_assets_own_one_table_each(study, tmp_path, monkeypatch):

@@ -600,12 +600,16 @@ def _leaving_vs_staying(
     y = (data["label"] == "leaving_migrant").to_numpy()
     problem = class_problem(data["label"], class_names(STAYING_AND_LEAVING), min_class_size(cfg))
     stored, no_folds = folds
-    if problem and not stored.empty and window.family == "first_k_days":
-        # the study has them (k = k_max's folds), but few have called by this window's end
-        k = (window.end - window.start).days + 1
-        problem += (f" among the migrants active in the first {k} days (the study's "
-                    f"{len(stored):,} migrants of k = {cfg.calendar.k_max}: the others had no "
-                    "call yet)")
+    k = (window.end - window.start).days + 1
+    if problem and window.family == "first_k_days" and k < cfg.calendar.k_max:
+        among = f"{problem} among the migrants active in the first {k} days"
+        if not stored.empty:
+            # the study has them (k = k_max's folds), but few have called by this window's end
+            problem = (f"{among} (the study's {len(stored):,} migrants of k = "
+                       f"{cfg.calendar.k_max}: the others had no call yet)")
+        elif not no_folds or problem not in no_folds:
+            # the study's own reason first (it holds for every k), unless it is this one
+            problem = f"{no_folds} (and {among})" if no_folds else among
     data, no_fold = attach_folds(data, stored)
     problem = problem or no_folds or no_fold
     if not problem:

@@ -12,8 +12,10 @@ per window and group, and their figures in the papers' style (001 Figures 2–3;
   window, labelled or not) is added for every window when the population is not ``labelled``,
   and for the descriptive window always. ``all`` is suppressed like any group.
 - A (window, group, feature) cell of fewer than ``thresholds.min_group_size`` users is
-  suppressed (n, mean, se null; ``suppressed`` true) (SPEC §1). A group with no user in a window
-  (new migrants in W1, leaving migrants in week C) has no row.
+  suppressed (n, mean, se null; ``suppressed`` true) (SPEC §1), and with it every other group's
+  cell of its study, window and feature (complementary: ``all``, or the study's total, less the
+  others would give it back). A group with no user in a window (new migrants in W1, leaving
+  migrants in week C) has no row.
 - Figures: one panel per feature, x = week, one line with error bars per group. The integration
   study's panels are grouped by its feature groups D, E, C, G (housing prices are not in that
   study), the departure study's by family (ego network = Figure 3, call behaviour = Figure 5,

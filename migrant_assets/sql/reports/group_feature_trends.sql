@@ -1,9 +1,12 @@
 -- Group mean ± standard error of every feature in one window, per group (SPEC §6 "Descriptive
 -- figures"; 001 Figures 2-3, 000 Figures 3, 5-7). Statistics over the non-null values of the
 -- group's users in the window: n = count, mean, se = sample sd / sqrt(n). A cell of fewer than
--- $min_group_size users is published with n, mean and se null and suppressed = true (SPEC §1);
--- a feature with no value in a group has no row. Groups are the labels; users without one
--- (study.population subscribers / all_active) are in no labelled group. Group 'all' (every
+-- $min_group_size users is published with n, mean and se null and suppressed = true (SPEC §1),
+-- and so is every other group's cell of the same study, window and feature (complementary:
+-- the others' counts and means, beside group 'all' or the study's total, would give the
+-- suppressed cell back); a feature with no value in a group has no row. Groups are the
+-- labels; users without one (study.population subscribers / all_active) are in no labelled
+-- group. Group 'all' (every
 -- featurised user of the window, labelled or not) is added when $with_all (population other
 -- than 'labelled') and for the descriptive study's windows.
 -- Run once per window (reports/trends.py) on the window's own feature table $feature_table (a
@@ -59,10 +62,13 @@ stats AS (
 SELECT s.study, $window_family AS window_family, c.feature, c.feature_family,
        $window_id AS window_id, $window_label AS window_label, $window_order AS window_order,
        s.label,
-       CASE WHEN s.n >= $min_group_size THEN s.n END AS n,
-       CASE WHEN s.n >= $min_group_size THEN s.mean END AS mean,
-       CASE WHEN s.n >= $min_group_size THEN s.se END AS se,
-       s.n < $min_group_size AS suppressed,
+       CASE WHEN NOT s.suppressed THEN s.n END AS n,
+       CASE WHEN NOT s.suppressed THEN s.mean END AS mean,
+       CASE WHEN NOT s.suppressed THEN s.se END AS se,
+       s.suppressed,
        c.feature_order
-FROM stats AS s
+FROM (
+    SELECT *, bool_or(n < $min_group_size) OVER (PARTITION BY study, feature) AS suppressed
+    FROM stats
+) AS s
 INNER JOIN catalogue AS c USING (feature);

@@ -1,8 +1,9 @@
 -- Users per study group (user_labels), published with suppression (SPEC §1): a group of 1 to
--- $min_group_size - 1 users is published as null (primary), and when a study has exactly one
--- such group, its smallest other non-empty group is suppressed too (complementary), so the
--- shares and counts published beside it cannot give the suppressed count back. An empty group
--- is no person: published as 0, and never the complement. share = the group's share
+-- $min_group_size - 1 users is published as null (primary), and then so is every other
+-- non-empty group of its study (complementary): a published count and its share give the
+-- study's total, the total less the published counts gives the suppressed ones back, and the
+-- trends' cells of the same groups (reports/group_feature_trends.sql) publish the others' counts
+-- window by window. An empty group is no person: published as 0. share = the group's share
 -- of the study's labelled users. Every label of each study is listed, empty groups included.
 WITH labels AS (
     SELECT 'integration' AS study, unnest($integration_labels) AS label
@@ -17,23 +18,19 @@ counts AS (
         OR (l.study = 'departure' AND u.departure_label = l.label)
     GROUP BY ALL
 ),
-ranked AS (
+counted AS (
     SELECT
         *,
         count(*) FILTER (WHERE n BETWEEN 1 AND $min_group_size - 1)
             OVER (PARTITION BY study) AS n_small,
-        row_number() OVER (
-            PARTITION BY study, n = 0, n < $min_group_size ORDER BY n, label
-        ) AS rank,
         sum(n) OVER (PARTITION BY study) AS total
     FROM counts
 ),
 published AS (
     SELECT
         *,
-        n BETWEEN 1 AND $min_group_size - 1
-        OR (n_small = 1 AND n >= $min_group_size AND rank = 1) AS suppressed
-    FROM ranked
+        n > 0 AND n_small > 0 AS suppressed
+    FROM counted
 )
 SELECT
     study,
