@@ -295,6 +295,19 @@ def test_result_tables_hold_skipped_rows(no_leavers):
                        "AND f1 IS NOT NULL").fetchall()[0][0] > 0
 
 
+def test_findings_untested_name_the_skipped_experiment(no_leavers):
+    """A model finding left untested says which experiment was skipped and why, as the report
+    lists them, not which internal table is empty (probe 19, F3)."""
+    reasons = dict(no_leavers["con"].execute(
+        "SELECT finding_id, reason FROM findings WHERE finding_id IN ('DM11', 'DM12')"
+    ).fetchall())
+    assert reasons["DM11"].startswith("Figure 8(d) (trained on k days, tested on t days), "
+                                      "k=3,"), reasons
+    assert reasons["DM12"] == "Figure 9 (feature importance): skipped: no leaving migrants: " \
+        "only one class to classify", reasons
+    assert "skipped: no leaving migrants" in reasons["DM11"]
+
+
 def test_metadata_names_what_was_skipped(no_leavers):
     runs = no_leavers["runs"]
     folds = _metadata(runs["fold_users"], "departure_folds")

@@ -277,7 +277,7 @@ def test_share_trends_net_of_the_locals_drift():
     con.execute("CREATE TABLE integration_results (experiment VARCHAR, \"row\" VARCHAR, "
                 "week VARCHAR, n_users BIGINT, \"precision\" DOUBLE, recall DOUBLE, "
                 "prevalence DOUBLE, share DOUBLE, status VARCHAR DEFAULT 'ok', f1 DOUBLE, "
-                "f1_ci_low DOUBLE, f1_ci_high DOUBLE)")
+                "f1_ci_low DOUBLE, f1_ci_high DOUBLE, window_id VARCHAR, skip_reason VARCHAR)")
     con.executemany("INSERT INTO integration_results (experiment, \"row\", week, n_users, "
                     "\"precision\", recall, prevalence, share) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     rows)

@@ -46,11 +46,13 @@ from migrant_assets.models.classifiers import LOGISTIC_REGRESSION, MLP, RANDOM_F
 from migrant_assets.models.data import integration_weeks, reference_window
 from migrant_assets.models.departure import (
     ALL_FEATURES,
+    FEATURE_IMPORTANCE,
     LEAVING_VS_STAYING,
     TABLE1,
     TABLE1_ROWS,
     TABLE3,
     TABLE3_ROWS,
+    TRANSFER,
 )
 from migrant_assets.models.integration import (
     CLASSIFIED_AS_LOCALS,
@@ -59,7 +61,7 @@ from migrant_assets.models.integration import (
     SETTLED_VS_LOCALS,
     THREE_WAY,
 )
-from migrant_assets.reports.tables import table_problem
+from migrant_assets.reports.tables import skipped_experiments, skipped_text, table_problem
 
 Z_CRITICAL = 1.96  # two-sided 5 % level
 LEVEL = 0.975  # one side of the two-sided 5 % level
@@ -121,6 +123,14 @@ class Stored:
     candidates: pd.DataFrame = field(default_factory=pd.DataFrame)
     missing: dict[str, str] = field(default_factory=dict)  # source prefix -> why it is absent
     skipped: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    #: experiment -> the first line of its skipped rows (reports.tables.skipped_text)
+    skipped_lines: dict[str, str] = field(default_factory=dict)
+
+    def why(self, prefix: str, otherwise: str) -> str:
+        """Why a source (by the prefix of its quantities) gives nothing: absent, or its
+        experiment skipped (:data:`_SKIPPED_AS`), else ``otherwise``."""
+        return (self.missing.get(prefix) or self.skipped_lines.get(_SKIPPED_AS.get(prefix, ""))
+                or otherwise)
 
     def fold_mean(self, quantity: str) -> float:
         values = self.replicates.get(quantity)
@@ -279,7 +289,7 @@ def _degree_first(s: Stored) -> list[Contrast] | str:
     """Figure 9: degree's Gini importance beats every other feature's, per fold forest."""
     w, features = reference_window(s.cfg), _gini_features(s)
     if DEGREE not in features:
-        return s.missing.get("gini", "no Gini importance of degree is stored")
+        return s.why("gini", "no Gini importance of degree is stored")
     return [a_vs_b(f"{DEGREE} vs {f}", gini_q(w, DEGREE), gini_q(w, f))
             for f in features if f != DEGREE]
 
@@ -294,8 +304,8 @@ def _housing_in_top3(s: Stored) -> list[Contrast] | str:
     housing = [f for f in by_gini if FEATURES[f].departure_group == HOUSING]
     other = [f for f in by_gini if FEATURES[f].departure_group != HOUSING]
     if len(housing) < 2 or len(other) < 2:
-        return s.missing.get("gini", "fewer than two housing-price (or other) features have a "
-                                     "Gini importance")
+        return s.why("gini", "fewer than two housing-price (or other) features have a "
+                             "Gini importance")
     return [a_vs_b(f"{housing[1]} (2nd housing) vs {other[1]} (2nd other)",
                    gini_q(w, housing[1]), gini_q(w, other[1]))]
 
@@ -307,7 +317,7 @@ def _ablation_step(step: int, paper_removed: str) -> Build:
     def build(s: Stored) -> list[Contrast] | str:
         c = s.candidates
         if c.empty:
-            return s.missing.get("candidate", "no backward-removal candidates are stored")
+            return s.why("candidate", "no backward-removal candidates are stored")
         at = c[c["step"] == step]
         earlier = paper_removed[:-1]
         done = "".join(c[(c["step"] < step) & c["chosen"]].drop_duplicates("step")
@@ -511,14 +521,28 @@ def load_stored(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> Stored:
     if "fold" not in s.missing:
         s.skipped = {(r.experiment, r.row, r.window_id): r.skip_reason
                      for r in run_sql(con, "reports/finding_skipped.sql").df().itertuples()}
+    for rec in skipped_experiments(con).to_dict("records"):
+        s.skipped_lines.setdefault(rec["experiment"], skipped_text(rec))
+    for prefix in s.missing:  # an empty source of a skipped experiment: the skip's reason
+        s.missing[prefix] = s.skipped_lines.get(_SKIPPED_AS.get(prefix, ""), s.missing[prefix])
     return s
 
 
+#: The experiment whose skipped rows say why a source of the model findings (by the prefix of
+#: its quantities) has no value.
+_SKIPPED_AS = {"candidate": SETTLED_VS_LOCALS, "share": CLASSIFIED_AS_LOCALS,
+               "three_way": THREE_WAY, "transfer": TRANSFER, "gini": FEATURE_IMPORTANCE}
+
+
 def _why_missing(s: Stored, quantity: str) -> str:
-    """Why a quantity has no value: its source is absent, or its experiment was skipped."""
+    """Why a quantity has no value: its experiment was skipped (the skipped rows' reason, as
+    the report lists them), or its source is absent."""
     prefix = quantity.split("/", 1)[0]
+    skipped = s.skipped_lines.get(_SKIPPED_AS.get(prefix, ""))
     if prefix in s.missing:
         return s.missing[prefix]
+    if skipped:
+        return skipped
     if prefix == "fold":
         _, experiment, row, window_id, _metric = quantity.split("/")
         reason = s.skipped.get((experiment, row, window_id))
