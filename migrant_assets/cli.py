@@ -358,7 +358,7 @@ def _print_early_warning(cfg: StudyConfig) -> None:
     """The early-warning line (docs/early_warning.md): precision in the top 5% at k = 7 and
     k = 14 beside the leaving share, and the median lead time of flagged leavers."""
     from migrant_assets.db import connect
-    from migrant_assets.early_warning import headline
+    from migrant_assets.early_warning import ensure_schema, headline, no_model_reason
 
     def show(x: float | None, spec: str = ".3f") -> str:
         return "n/a" if x is None else format(x, spec)
@@ -372,12 +372,13 @@ def _print_early_warning(cfg: StudyConfig) -> None:
     con = connect(cfg.duckdb_path)
     try:
         h = headline(con)
+        ensure_schema(con)
+        reason = no_model_reason(con)
     finally:
         con.close()
     print("\nEarly warning (out-of-fold, docs/early_warning.md)")
     if all(v is None for v in h.values()):
-        print("  not available: no risk model could be evaluated (early_warning_models says "
-              "why)")
+        print(f"  not available: {reason or 'no risk model could be evaluated'}")
         return
     print(f"  precision in the top 5%: k = 7 {show(h['top5_k7'])} (leaving share "
           f"{show(h['share_k7'])}), k = 14 {show(h['top5_k14'])} (leaving share "

@@ -405,6 +405,18 @@ def load_models(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict[int, R
     return models
 
 
+def no_model_reason(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Why ``early_warning_models`` holds no trained risk model (the reason of its first k,
+    every k skipped), so that what reads them says so; None when one was trained or none was
+    tried. The table exists (:func:`ensure_schema`)."""
+    rows = con.execute("SELECT k, status, reason FROM early_warning_models ORDER BY k"
+                       ).fetchall()
+    if not rows or any(status == "ok" for _, status, _ in rows):
+        return None
+    k, _, reason = rows[0]
+    return f"no risk model could be trained (early_warning_models, k = {k}: {reason})"
+
+
 # ---------------------------------------------------------------------------------- scoring
 #: Users occluded at once by :func:`top_features` (bounds the stacked matrices: users x
 #: features rows of the model's inputs).

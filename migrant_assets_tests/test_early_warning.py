@@ -413,6 +413,29 @@ def test_an_edited_model_file_is_refused(tmp_path) -> None:
         con.close()
 
 
+def test_no_risk_model_says_why_where_its_results_are_read(tmp_path) -> None:
+    """Every k skipped (too few leavers): the report's early-warning part and what reads the
+    models say the models' reason, not that a table is empty (probe 19, F4)."""
+    from migrant_assets.early_warning import ensure_schema, no_model_reason, write_models
+    from migrant_assets.reports.report import render_report
+
+    con = connect(tmp_path / "db.duckdb")
+    try:
+        cfg = StudyConfig(workdir=tmp_path, early_warning={"enabled": True})
+        ensure_schema(con)
+        assert no_model_reason(con) is None  # none tried
+        reason = "1 leaving and 45 staying migrants: fewer than thresholds.min_class_size = 10"
+        write_models(con, pd.DataFrame([
+            {"k": k, "classifier": "random forest", "status": "skipped", "reason": reason,
+             "n_train": 46, "n_leaving": 1} for k in (7, 14)]), pd.DataFrame())
+        expected = f"no risk model could be trained (early_warning_models, k = 7: {reason})"
+        assert no_model_reason(con) == expected
+        html = render_report(con, cfg).html
+        assert f"The early-warning evaluation: not available ({expected})" in html, html
+    finally:
+        con.close()
+
+
 def test_the_sensor_cursor_keeps_no_file_name(tmp_path) -> None:
     """The landing sensor's cache of file hashes is keyed by a hash of each path: a per-party
     file's name (a subscriber's number) never reaches Dagster's cursor storage; a file's hash is

@@ -22,6 +22,7 @@ from migrant_assets.early_warning import (
     evaluate,
     headline,
     load_models,
+    no_model_reason,
     require_duckdb,
     risk_counts,
     score_day,
@@ -129,8 +130,10 @@ def departure_risk(context: dg.AssetExecutionContext, study: StudyResource
         last = date.fromisoformat(keys[-1])
         bands = risk_counts(con, last)
         md = table_metadata(con, "departure_risk", ("call_date", keys[0], keys[-1]))
+        unscored = {} if models else {"unscored_because": no_model_reason(con) or (
+            "no risk model is stored: materialize early_warning_models")}
     return dg.MaterializeResult(metadata={
-        **md, "day": last.isoformat(), "by_risk_band": dg.MetadataValue.json(bands),
+        **md, **unscored, "day": last.isoformat(), "by_risk_band": dg.MetadataValue.json(bands),
         "by_k": dg.MetadataValue.json(stats["by_k"]),
         "models": len(models),
         "models_from": str(cfg.early_warning.models_from or "this study"),
@@ -156,8 +159,10 @@ def early_warning_evaluation(study: StudyResource) -> dg.MaterializeResult:
         write_evaluation(con, evaluate(preds, models, cfg))
         line = headline(con)
         md = table_metadata(con, "early_warning_evaluation")
-    return dg.MaterializeResult(metadata={**md, **{k: tidy(v) for k, v in line.items()
-                                                   if v is not None}})
+        reason = no_model_reason(con)
+    return dg.MaterializeResult(metadata={**md, **({"empty_because": reason} if reason else {}),
+                                          **{k: tidy(v) for k, v in line.items()
+                                             if v is not None}})
 
 # ------------------------------------------------------------------------------------ sensor
 #: What a landed day runs: its ingestion and everything down to `departure_risk`.

@@ -36,6 +36,7 @@ from markupsafe import Markup
 
 from migrant_assets.config import StudyConfig, SyntheticSource
 from migrant_assets.db import run_sql
+from migrant_assets.early_warning import no_model_reason
 from migrant_assets.models.data import reference_window
 from migrant_assets.models.departure import (
     FEATURE_IMPORTANCE,
@@ -588,6 +589,8 @@ def _early_warning_section(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, t: 
     if not cfg.early_warning.enabled and problem:
         problem = ("the early warning is off in this study (migrant-assets demo --early-warning, "
                    "or early_warning.enabled; docs/early_warning.md)")
+    elif problem and table_problem(con, "early_warning_models") is None:
+        problem = no_model_reason(con) or problem
     if problem:
         return {"table": t.missing("The early-warning evaluation", problem, "table-early-warning",
                                    "table-early-warning-reliability"), "reliability": None,
