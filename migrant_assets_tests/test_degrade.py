@@ -5,6 +5,7 @@ report asset still materializes. Small hand-made ``features`` tables (test_model
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -185,6 +186,35 @@ def test_a_window_of_no_migrant_says_the_studys_reason_first(cfg):
     assert reason.startswith("no departure folds at k=14: fewer than 10 leaving migrants"), reason
     assert reason.endswith("(and no staying migrants and no leaving migrants among the migrants "
                            "active in the first 12 days)"), reason
+    con.close()
+
+
+def test_windows_with_days_the_calls_do_not_cover_are_skipped(cfg):
+    """Day files missing inside the extract (09-06, 09-07, 09-19: no calls): the first-k
+    windows and the integration week that hold them are skipped, naming the days, rather
+    than reading the missing days as silence (probe 20, finding 1); the other weeks are fit."""
+    data = make_features(cfg, n_leaving=30, n_staying=60)
+    con = features_db(data)
+    gap = {date(2016, 9, 6), date(2016, 9, 7), date(2016, 9, 19)}
+    days = [date(2016, 9, d) for d in range(1, 31) if date(2016, 9, d) not in gap]
+    con.execute("CREATE TABLE calls (call_date DATE)")
+    con.executemany("INSERT INTO calls SELECT ? FROM range(50)", [[d] for d in days])
+    M.assign_departure_folds(con, cfg, SEED)
+    k12 = next(w for w in cfg.calendar.windows("first_k_days") if w.label == "k=12")
+    res = M.evaluate_window(con, cfg, k12, SEED).results
+    assert (res.status == M.SKIPPED).all()
+    assert set(res.skip_reason) == {
+        "the calls do not cover 2 of the days of k=12 (2016-09-06, 2016-09-07: no calls, or far "
+        "fewer than a usual day's), which its features would read as silence: deliver and "
+        "materialize those days of calls"}
+    integration = M.settled_vs_locals(con, cfg, SEED).results.set_index("week")
+    assert (integration.loc["W3", "status"] == M.SKIPPED).all()
+    assert integration.loc["W3", "skip_reason"].str.startswith(
+        "the calls do not cover 1 of the days of W3 (2016-09-19: ").all()
+    assert (integration.loc[["W2", "W4"], "status"] == "ok").any()
+    three = M.three_way(con, cfg, SEED).results.set_index("week")
+    assert (three.loc["W3", "status"] == M.SKIPPED).all()
+    assert (three.loc[["W2", "W4"], "status"] == "ok").any()
     con.close()
 
 

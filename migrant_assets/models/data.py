@@ -30,7 +30,7 @@ from migrant_assets.features import (
     INTEGRATION_GROUPS,
     features_table,
 )
-from migrant_assets.labels import INTEGRATION_LABELS
+from migrant_assets.labels import INTEGRATION_LABELS, find_uncovered_days
 from migrant_assets.models.store import DEPARTURE_FOLDS, ensure_schema, write
 
 #: The groups of each study, in table order.
@@ -117,6 +117,29 @@ def feature_columns(
         if groups is None or group in groups:
             cols.append(name)
     return cols
+
+
+def uncovered_windows(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
+                      windows: Sequence[Window]) -> dict[str, str]:
+    """Window id -> why a model cannot read its features: days of it that the calls do not
+    cover (no calls, or far fewer than a usual day's: ``labels.find_uncovered_days`` over the
+    study month), which its features would read as silence. Empty for every window when the
+    calls are not in the file (features written by the pipeline's functions alone)."""
+    if not windows or not run_sql(con, "lineage/tables_present.sql",
+                                  {"names": ["calls"]}).fetchall():
+        return {}
+    find_uncovered_days(con, cfg, cfg.calendar.month_start, cfg.calendar.month_end)
+    days = [d for (d,) in con.execute("SELECT day FROM uncovered_days ORDER BY day").fetchall()]
+    out = {}
+    for w in windows:
+        inside = [d for d in days if w.start <= d <= w.end]
+        if inside:
+            shown = ", ".join(d.isoformat() for d in inside[:5]) + (", ..." * (len(inside) > 5))
+            out[w.window_id] = (
+                f"the calls do not cover {len(inside)} of the days of {w.label} ({shown}: no "
+                "calls, or far fewer than a usual day's), which its features would read as "
+                "silence: deliver and materialize those days of calls")
+    return out
 
 
 def load_matrix(

@@ -75,6 +75,7 @@ from migrant_assets.models.data import (
     min_class_size,
     reference_window,
     stratified_folds,
+    uncovered_windows,
     usable_columns,
 )
 from migrant_assets.models.metrics import (
@@ -598,6 +599,7 @@ def _leaving_vs_staying(
     without a fold, a fold whose training users lack a class."""
     data = load_matrix(con, [window], STAYING_AND_LEAVING)
     y = (data["label"] == "leaving_migrant").to_numpy()
+    uncovered = uncovered_windows(con, cfg, [window]).get(window.window_id)
     problem = class_problem(data["label"], class_names(STAYING_AND_LEAVING), min_class_size(cfg))
     stored, no_folds = folds
     k = (window.end - window.start).days + 1
@@ -611,7 +613,7 @@ def _leaving_vs_staying(
             # the study's own reason first (it holds for every k), unless it is this one
             problem = f"{no_folds} (and {among})" if no_folds else among
     data, no_fold = attach_folds(data, stored)
-    problem = problem or no_folds or no_fold
+    problem = uncovered or problem or no_folds or no_fold
     if not problem:
         problem = fold_problem(y, data["fold"].to_numpy(), LEAVING_NAMES)
     return Matrix(data, y, problem)
@@ -659,7 +661,8 @@ def _table1_plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int) ->
     window = reference_window(cfg)
     data = load_matrix(con, [window], DEPARTURE_LABELS)
     y = (data["label"] != "local").to_numpy()
-    problem = class_problem(pd.Series(y), NEW_NAMES, min_class_size(cfg))
+    problem = (uncovered_windows(con, cfg, [window]).get(window.window_id)
+               or class_problem(pd.Series(y), NEW_NAMES, min_class_size(cfg)))
     data = data.assign(fold=stratified_folds(data["label"] == "local", seed) if not problem
                        else -1)
     rows = [(ALL_FEATURES, RANDOM_FOREST, None)]

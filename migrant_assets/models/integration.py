@@ -36,7 +36,7 @@ Protocol (docs/models.md):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
@@ -63,6 +63,7 @@ from migrant_assets.models.data import (
     integration_weeks,
     load_matrix,
     min_class_size,
+    uncovered_windows,
     usable_columns,
 )
 from migrant_assets.models.metrics import binary_metrics, f1_interval, random_guess, share_interval
@@ -122,7 +123,7 @@ def evaluate_integration(
     """:func:`settled_vs_locals` and :func:`three_way` on one read of the model matrix, the
     three-way regression fit in a worker process while the backward removal runs."""
     data = _data(con, cfg, seed)
-    training = _three_way_training(cfg, data)
+    training = _three_way_training(cfg, data, uncovered_windows(con, cfg, integration_weeks(cfg)))
     fit = None if training.problem else submit(*_three_way_fit(cfg, seed, training),
                                                cfg.models.n_jobs)
     try:
@@ -255,7 +256,9 @@ def settled_vs_locals(
     train = data[binary & (data["half"] == "train") & (data["window_id"] == weeks[0].window_id)]
     y_train = (train["label"] == "settled_migrant").to_numpy()
     classes = class_names(["settled_migrant", "local"])
-    problem = class_problem(train["label"], classes, min_class_size(cfg))
+    uncovered = uncovered_windows(con, cfg, weeks)
+    problem = uncovered.get(weeks[0].window_id) or class_problem(train["label"], classes,
+                                                                 min_class_size(cfg))
     if problem:
         problem = f"training half ({weeks[0].label}): {problem}"
     _, dropped, no_columns = usable_columns(train, "integration", with_locals=True)
@@ -288,7 +291,8 @@ def settled_vs_locals(
                 "dropped_groups": ", ".join(dropped) or None}
         applied = data[in_week & ((data["label"] == "settled_migrant") & held_out
                                   | (data["label"] == "new_migrant"))]
-        week_problem = problem or _test_problem(test["label"], classes, week.label)
+        week_problem = (problem or uncovered.get(week.window_id)
+                        or _test_problem(test["label"], classes, week.label))
         if week_problem:
             rows.append({**base, "row": ALL_FEATURES, "step": 0, "n_users": len(test),
                          "paper_value": PAPER_F1.get((SETTLED_VS_LOCALS, ALL_FEATURES), np.nan),
@@ -322,8 +326,8 @@ def settled_vs_locals(
                      "n_users": len(flags),
                      "paper_value": PAPER_SHARE.get((CLASSIFIED_AS_LOCALS, f"{row} {week.label}"),
                                                     np.nan)}
-            reason = problem or (None if len(flags) else f"no {row} among the test users of "
-                                                          f"{week.label}")
+            reason = problem or uncovered.get(week.window_id) or (
+                None if len(flags) else f"no {row} among the test users of {week.label}")
             if reason:
                 share_rows.append({**share, **_skipped(reason)})
                 continue
@@ -354,10 +358,14 @@ class _ThreeWayTraining:
     problem: str | None
 
 
-def _three_way_training(cfg: StudyConfig, data: pd.DataFrame) -> _ThreeWayTraining:
+def _three_way_training(cfg: StudyConfig, data: pd.DataFrame,
+                        uncovered: Mapping[str, str]) -> _ThreeWayTraining:
+    """The three-way training half (W2), or why it cannot be fit (``uncovered``:
+    :func:`~migrant_assets.models.data.uncovered_windows` of the weeks)."""
     weeks = integration_weeks(cfg)
     train = data[(data["half"] == "train") & (data["window_id"] == weeks[0].window_id)]
-    problem = class_problem(train["label"], class_names(INTEGRATION_LABELS), min_class_size(cfg))
+    problem = uncovered.get(weeks[0].window_id) or class_problem(
+        train["label"], class_names(INTEGRATION_LABELS), min_class_size(cfg))
     if problem:
         problem = f"training half ({weeks[0].label}): {problem}"
     cols, dropped, no_columns = usable_columns(train, "integration", with_locals=True)
@@ -384,7 +392,8 @@ def three_way(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int,
     the result of :func:`_three_way_fit` already run on it (:func:`evaluate_integration`)."""
     weeks = integration_weeks(cfg)
     data = _data(con, cfg, seed) if data is None else data
-    training = _three_way_training(cfg, data)
+    uncovered = uncovered_windows(con, cfg, weeks)
+    training = _three_way_training(cfg, data, uncovered)
     cols, dropped, problem = training.cols, training.dropped, training.problem
     search, caps = None, {}
     if not problem:
@@ -398,8 +407,8 @@ def three_way(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int,
         test = data[(data["half"] == "test") & (data["window_id"] == week.window_id)]
         base = {"experiment": THREE_WAY, "window_id": week.window_id, "week": week.label,
                 "seed": seed, "dropped_groups": ", ".join(dropped) or None}
-        week_problem = problem or (None if len(test) else
-                                   f"no test users in {week.label}")
+        week_problem = problem or uncovered.get(week.window_id) or (
+            None if len(test) else f"no test users in {week.label}")
         pred = search.predict(test[cols].to_numpy(dtype=float)) if not week_problem else None
         for label in INTEGRATION_LABELS:
             y = (test["label"] == label).to_numpy()
