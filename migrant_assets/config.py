@@ -493,6 +493,24 @@ class EarlyWarningSettings(_Model):
     reliability_bins: int = Field(default=10, ge=2)
     random_rankings: int = Field(default=200, ge=1)
 
+    @field_validator("classifier")
+    @classmethod
+    def _classifier(cls, v: str) -> str:
+        from migrant_assets.models.classifiers import CLASSIFIERS  # scikit-learn: when set
+
+        if v not in CLASSIFIERS:
+            raise ValueError(f"early_warning.classifier must be one of "
+                             f"{', '.join(repr(c) for c in CLASSIFIERS)}")
+        return v
+
+    @field_validator("train_arrivals")
+    @classmethod
+    def _ordered(cls, v: tuple[date, date] | None) -> tuple[date, date] | None:
+        if v is not None and v[0] > v[1]:
+            raise ValueError(f"early_warning.train_arrivals must be [first day, last day] in "
+                             f"order: {v[0]} comes after {v[1]}")
+        return v
+
 
 class DuckDBSettings(_Model):
     """DuckDB sized for the run (docs/scale.md): ``preserve_insertion_order`` is always off."""
@@ -627,6 +645,17 @@ class StudyConfig(_Model):
         """The early warning runs on DuckDB only (:data:`EARLY_WARNING_ON_SPARK`)."""
         if self.early_warning.enabled and self.engine.kind == "spark":
             raise ValueError(f"{EARLY_WARNING_ON_SPARK}; {EARLY_WARNING_ON_SPARK_FIX}")
+        return self
+
+    @model_validator(mode="after")
+    def _training_cohort_in_the_month(self) -> StudyConfig:
+        """The early warning's training arrivals lie in the study month (its calls)."""
+        arrivals, cal = self.early_warning.train_arrivals, self.calendar
+        if arrivals is not None and not (cal.month_start <= arrivals[0]
+                                         and arrivals[1] <= cal.month_end):
+            raise ValueError(f"early_warning.train_arrivals ({arrivals[0]} .. {arrivals[1]}) "
+                             f"must lie inside the study month ({cal.month_start} .. "
+                             f"{cal.month_end}, calendar)")
         return self
 
     @model_validator(mode="after")

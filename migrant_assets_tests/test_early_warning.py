@@ -436,6 +436,25 @@ def test_no_risk_model_says_why_where_its_results_are_read(tmp_path) -> None:
         con.close()
 
 
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"classifier": "xgboost"}, "early_warning.classifier must be one of 'random forest', "),
+    ({"train_arrivals": ["2016-09-20", "2016-09-10"]},
+     "must be [first day, last day] in order: 2016-09-20 comes after 2016-09-10"),
+    ({"train_arrivals": ["2016-10-01", "2016-10-07"]},
+     "early_warning.train_arrivals (2016-10-01 .. 2016-10-07) must lie inside the study month"),
+])
+def test_early_warning_settings_are_refused_when_the_config_is_read(settings, message) -> None:
+    """A classifier it cannot fit, or a training cohort out of order or outside the month, is
+    refused with the config, not after the month's arrival features (probe 20, finding 7)."""
+    from pydantic import ValidationError
+
+    from migrant_assets.config import validation_problems
+
+    with pytest.raises(ValidationError) as info:
+        StudyConfig.model_validate({"early_warning": settings})
+    assert message in validation_problems(info.value)
+
+
 def test_the_sensor_cursor_keeps_no_file_name(tmp_path) -> None:
     """The landing sensor's cache of file hashes is keyed by a hash of each path: a per-party
     file's name (a subscriber's number) never reaches Dagster's cursor storage; a file's hash is
