@@ -38,6 +38,7 @@ warehouse); the features, small, are read back into the DuckDB feature tables
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -59,6 +60,7 @@ from migrant_assets.db import (
     transaction,
     with_identifiers,
 )
+from migrant_assets.errors import ConfigError
 
 if TYPE_CHECKING:  # pyspark is the optional extra `spark`
     from pyspark.sql import DataFrame, SparkSession
@@ -96,6 +98,26 @@ def spark_config(settings: EngineSettings) -> dict[str, str]:
     then the study's ``engine.conf``."""
     return {"spark.master": settings.master, "spark.app.name": settings.app_name,
             **SPARK_DEFAULTS, **settings.conf}
+
+
+#: What to check when a Spark session cannot start.
+_SPARK_START_FIX = ("check that JAVA_HOME names a Java 17 or later runtime ($JAVA_HOME/bin/java "
+                    "-version; unset, the java on the PATH), engine.master (local[N], local[*], "
+                    "spark://host:port, yarn, k8s://...) and engine.conf (spark.driver.memory "
+                    "and the like; the JVM's own message is printed above); docs/spark.md")
+
+
+def spark_start_problem(error: BaseException) -> str:
+    """What a failed Spark start says, in one line: a Java home without java, else the Java
+    exception's message (``Could not parse Master URL: ...``), else the error's first line."""
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and not (Path(java_home) / "bin" / "java").exists():
+        return f"JAVA_HOME={java_home} has no bin/java"
+    text = str(error)
+    found = re.search(r"(?:[\w.]+(?:Exception|Error)): ([^\n]+)", text)
+    if found:
+        return found.group(1).strip()
+    return f"{type(error).__name__}: {(text.strip().splitlines() or [''])[0][:300]}"
 
 
 def warehouse_path(cfg: StudyConfig) -> str:
@@ -553,8 +575,21 @@ def spark_features(con: duckdb.DuckDBPyConnection, sql: SparkSQL, cfg: StudyConf
 
 @contextmanager
 def spark_sql(cfg: StudyConfig) -> Iterator[SparkSQL]:
-    """A :class:`SparkSQL` over the study's warehouse, on the session of its ``engine``."""
-    sql = SparkSQL(spark_session(cfg.engine), warehouse_path(cfg))
+    """A :class:`SparkSQL` over the study's warehouse, on the session of its ``engine``; a
+    session that cannot start, or a warehouse that cannot be written, is a :class:`ConfigError`
+    naming the settings to check."""
+    try:
+        session = spark_session(cfg.engine)
+    except Exception as e:  # noqa: BLE001 -- PySpark's and Py4J's errors share no base class
+        raise ConfigError(f"Spark could not start ({spark_start_problem(e)})", "engine",
+                          _SPARK_START_FIX) from e
+    try:
+        sql = SparkSQL(session, warehouse_path(cfg))
+    except OSError as e:
+        raise ConfigError(f"the Spark warehouse cannot be written ({type(e).__name__}: "
+                          f"{e.strerror or e})", "engine.warehouse",
+                          "set engine.warehouse to a folder this user can write, or a Hadoop "
+                          "path (hdfs://, s3a://) on a cluster (docs/spark.md)") from e
     try:
         yield sql
     finally:

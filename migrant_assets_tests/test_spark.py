@@ -432,3 +432,21 @@ def test_distance_radii_are_the_same_doubles_on_both_engines(tmp_path):
         run_sql(sql, "features/macros.sql")
         got = sql.execute(query, pair).fetchone()
     assert tuple(got) == tuple(want)
+
+
+def test_a_spark_start_that_fails_names_its_cause(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Probe 20 (findings 3, 4, 10): the one line a failed Spark start gives the user is the
+    cause (a Java home without java, the Java exception's message), not Py4J's generic one."""
+    from migrant_assets.engines import spark_start_problem
+
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    py4j = RuntimeError("An error occurred while calling None.org.apache.spark.api.java."
+                        "JavaSparkContext.\n: org.apache.spark.SparkException: Could not parse "
+                        "Master URL: 'local[two]'\n\tat org.apache.spark.SparkContext$.x")
+    assert spark_start_problem(py4j) == "Could not parse Master URL: 'local[two]'"
+    gateway = RuntimeError("[JAVA_GATEWAY_EXITED] Java gateway process exited before sending "
+                           "its port number.\nmore")
+    assert spark_start_problem(gateway) == ("RuntimeError: [JAVA_GATEWAY_EXITED] Java gateway "
+                                            "process exited before sending its port number.")
+    monkeypatch.setenv("JAVA_HOME", "/nonexistent/jdk")
+    assert spark_start_problem(gateway) == "JAVA_HOME=/nonexistent/jdk has no bin/java"
