@@ -119,7 +119,9 @@ def _trends_by_pandas(features: pd.DataFrame, with_all: bool, min_size: int) -> 
     stats = long.groupby(["window_id", "label", "feature"])["value"].agg(
         n="count", mean="mean", sd=lambda x: x.std(ddof=1)).reset_index()
     stats["se"] = stats["sd"] / np.sqrt(stats["n"])
-    stats["suppressed"] = stats["n"] < min_size
+    # a small cell, and every other group's of its window and feature (the complement)
+    stats["suppressed"] = (stats["n"] < min_size).groupby(
+        [stats["window_id"], stats["feature"]]).transform("any")
     return stats
 
 
@@ -150,7 +152,8 @@ def test_group_trends_add_an_all_group(population):
     suppressed = merged[merged["suppressed"]]
     assert suppressed[["n", "mean", "se"]].isna().all().all()
     all_rows = merged[merged["label"] == "all"]
-    assert len(all_rows) > 0 and (~all_rows["suppressed"]).any()
+    # 'all' is suppressed with a small group of its window (the complement), published else
+    assert len(all_rows) > 0 and (~merged["suppressed"]).any()
     assert set(all_rows["study"]) == ({"descriptive"} if population == "labelled" else
                                       {"integration", "departure", "descriptive"})
     if population != "labelled":  # unlabelled users are in 'all' only: it holds more users

@@ -124,9 +124,10 @@ def uncovered_windows(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
     """Window id -> why a model cannot read its features: days of it that the calls do not
     cover (no calls, or far fewer than a usual day's: ``labels.find_uncovered_days`` over the
     study month), which its features would read as silence. Empty for every window when the
-    calls are not in the file (features written by the pipeline's functions alone)."""
+    file holds no calls (features written by the pipeline's functions alone)."""
     if not windows or not run_sql(con, "lineage/tables_present.sql",
-                                  {"names": ["calls"]}).fetchall():
+                                  {"names": ["calls"]}).fetchall() or not run_sql(
+            con, "lineage/table_has_rows.sql", identifiers={"table": "calls"}).fetchall()[0][0]:
         return {}
     find_uncovered_days(con, cfg, cfg.calendar.month_start, cfg.calendar.month_end)
     days = [d for (d,) in con.execute("SELECT day FROM uncovered_days ORDER BY day").fetchall()]
