@@ -417,8 +417,8 @@ def _refuse_never_built(con: duckdb.DuckDBPyConnection,
     each partition of such an asset it maps to, and so does an unpartitioned asset (except
     :data:`NAMES_DAYS_WITHOUT_CALLS`): one never materialized, where others of the asset were,
     would be missing from it (a week's graph without one of its days, Figure 8 without a k)."""
-    built = ({name.partition("@")[0] for name in recorded} | {t.asset for t in targets}
-             | left_out)
+    recorded_assets = {name.partition("@")[0] for name in recorded}
+    built = recorded_assets | {t.asset for t in targets} | left_out
     judged = [t for t in targets if t.asset not in BUILT_FROM_WHAT_EXISTS]
     unknown = {(a, table) for t in judged for a, table in t.required if a not in built}
     never: set[str] = set()
@@ -433,7 +433,6 @@ def _refuse_never_built(con: duckdb.DuckDBPyConnection,
         never = {a for a, table in unknown if table not in filled}
     readers = {t.asset for t in judged if {a for a, _ in t.required} & never}
     missing = set(never)
-    recorded_assets = {name.partition("@")[0] for name in recorded}
     own = {entry(t.asset, t.part) for t in targets}
     for t in judged:
         if t.asset in NAMES_DAYS_WITHOUT_CALLS:

@@ -592,14 +592,18 @@ def _run_plans(con: duckdb.DuckDBPyConnection, plans: Iterable[Callable[[], _Pla
 
 def _leaving_vs_staying(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, window: Window,
-    folds: tuple[pd.DataFrame, str | None],
+    folds: tuple[pd.DataFrame, str | None], uncovered: Mapping[str, str] | None = None,
 ) -> Matrix:
     """The staying and leaving migrants of ``window`` on the shared folds ``(folds, reason
-    there are none)``, and what the data cannot support: too few of a class, no folds, users
-    without a fold, a fold whose training users lack a class."""
+    there are none)``, and what the data cannot support: days the calls do not cover
+    (``uncovered``: :func:`uncovered_windows` of the caller's windows, else of this one), too
+    few of a class, no folds, users without a fold, a fold whose training users lack a
+    class."""
     data = load_matrix(con, [window], STAYING_AND_LEAVING)
     y = (data["label"] == "leaving_migrant").to_numpy()
-    uncovered = uncovered_windows(con, cfg, [window]).get(window.window_id)
+    if uncovered is None:
+        uncovered = uncovered_windows(con, cfg, [window])
+    not_covered = uncovered.get(window.window_id)
     problem = class_problem(data["label"], class_names(STAYING_AND_LEAVING), min_class_size(cfg))
     stored, no_folds = folds
     k = (window.end - window.start).days + 1
@@ -613,7 +617,7 @@ def _leaving_vs_staying(
             # the study's own reason first (it holds for every k), unless it is this one
             problem = f"{no_folds} (and {among})" if no_folds else among
     data, no_fold = attach_folds(data, stored)
-    problem = uncovered or problem or no_folds or no_fold
+    problem = not_covered or problem or no_folds or no_fold
     if not problem:
         problem = fold_problem(y, data["fold"].to_numpy(), LEAVING_NAMES)
     return Matrix(data, y, problem)
@@ -635,12 +639,14 @@ def evaluate_windows(
     (``departure_models_fitted``) for the assets that reuse it. The fits' worker processes stay
     for the caller's next windows: :func:`release_workers` after the last."""
     folds = departure_folds(con, cfg, seed)
+    uncovered = uncovered_windows(con, cfg, windows)
     rows = [(name, name, None) for name in classifiers]
 
     def plan(window: Window) -> _Planned:
         return _plan(LEAVING_VS_STAYING, TABLE2, window,
-                     _leaving_vs_staying(con, cfg, window, folds), rows, seed, fit_final=True,
-                     with_locals=False, owner=DEPARTURE_MODELS, settings=cfg.models)
+                     _leaving_vs_staying(con, cfg, window, folds, uncovered), rows, seed,
+                     fit_final=True, with_locals=False, owner=DEPARTURE_MODELS,
+                     settings=cfg.models)
 
     yield from _run_plans(con, [partial(plan, w) for w in windows], cfg.models)
 
@@ -750,7 +756,8 @@ def transfer_matrix(
     settings = cfg.models
     windows = first_k_windows(con, cfg)
     folds = departure_folds(con, cfg, seed)
-    data = {w.window_id: _leaving_vs_staying(con, cfg, w, folds) for w in windows}
+    uncovered = uncovered_windows(con, cfg, windows)
+    data = {w.window_id: _leaving_vs_staying(con, cfg, w, folds, uncovered) for w in windows}
     cols, reason = {}, {}
     for w in windows:
         m = data[w.window_id]

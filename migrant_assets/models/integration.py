@@ -123,16 +123,17 @@ def evaluate_integration(
     """:func:`settled_vs_locals` and :func:`three_way` on one read of the model matrix, the
     three-way regression fit in a worker process while the backward removal runs."""
     data = _data(con, cfg, seed)
-    training = _three_way_training(cfg, data, uncovered_windows(con, cfg, integration_weeks(cfg)))
+    uncovered = uncovered_windows(con, cfg, integration_weeks(cfg))
+    training = _three_way_training(cfg, data, uncovered)
     fit = None if training.problem else submit(*_three_way_fit(cfg, seed, training),
                                                cfg.models.n_jobs)
     try:
-        settled = settled_vs_locals(con, cfg, seed, data=data)
+        settled = settled_vs_locals(con, cfg, seed, data=data, uncovered=uncovered)
     except BaseException:
         if fit is not None:
             fit.cancel()  # not started: not run
         raise
-    return settled, three_way(con, cfg, seed, data=data,
+    return settled, three_way(con, cfg, seed, data=data, uncovered=uncovered,
                               fitted=None if fit is None else fit.result())
 
 
@@ -244,19 +245,22 @@ def settled_vs_locals(
     seed: int,
     remove: Literal["most", "least"] = "most",
     data: pd.DataFrame | None = None,
+    uncovered: Mapping[str, str] | None = None,
 ) -> IntegrationEvaluation:
     """Settled migrants vs locals with greedy backward removal of groups, and the share of
     settled and new migrants classified as locals per week (SPEC §6; module docstring).
     Writes experiments ``settled_vs_locals_lr`` and ``classified_as_locals``; skipped rows
     when the data cannot support them. ``data``: :func:`_data` of the same ``con``, ``cfg`` and
-    ``seed`` (:func:`evaluate_integration`'s one read), read here when not given."""
+    ``seed`` (:func:`evaluate_integration`'s one read), read here when not given; ``uncovered``
+    likewise: :func:`~migrant_assets.models.data.uncovered_windows` of the weeks."""
     weeks = integration_weeks(cfg)
     data = _data(con, cfg, seed) if data is None else data
     binary = data["label"].isin(["local", "settled_migrant"])
     train = data[binary & (data["half"] == "train") & (data["window_id"] == weeks[0].window_id)]
     y_train = (train["label"] == "settled_migrant").to_numpy()
     classes = class_names(["settled_migrant", "local"])
-    uncovered = uncovered_windows(con, cfg, weeks)
+    if uncovered is None:
+        uncovered = uncovered_windows(con, cfg, weeks)
     problem = uncovered.get(weeks[0].window_id) or class_problem(train["label"], classes,
                                                                  min_class_size(cfg))
     if problem:
@@ -385,14 +389,17 @@ def _three_way_fit(cfg: StudyConfig, seed: int, training: _ThreeWayTraining
 
 def three_way(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int,
               data: pd.DataFrame | None = None,
-              fitted: tuple[Any, dict] | None = None) -> IntegrationEvaluation:
+              fitted: tuple[Any, dict] | None = None,
+              uncovered: Mapping[str, str] | None = None) -> IntegrationEvaluation:
     """Locals / settled / new migrants: F1 of each class (one-vs-rest) per test week, beside the
     class's random guess (its prevalence) (SPEC §6). Writes experiment ``three_way``; skipped
-    rows when the data cannot support it. ``data`` as :func:`settled_vs_locals`'; ``fitted``:
+    rows when the data cannot support it. ``data``, ``uncovered`` as :func:`settled_vs_locals`';
+    ``fitted``:
     the result of :func:`_three_way_fit` already run on it (:func:`evaluate_integration`)."""
     weeks = integration_weeks(cfg)
     data = _data(con, cfg, seed) if data is None else data
-    uncovered = uncovered_windows(con, cfg, weeks)
+    if uncovered is None:
+        uncovered = uncovered_windows(con, cfg, weeks)
     training = _three_way_training(cfg, data, uncovered)
     cols, dropped, problem = training.cols, training.dropped, training.problem
     search, caps = None, {}

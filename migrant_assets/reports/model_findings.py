@@ -538,11 +538,8 @@ def _why_missing(s: Stored, quantity: str) -> str:
     """Why a quantity has no value: its experiment was skipped (the skipped rows' reason, as
     the report lists them), or its source is absent."""
     prefix = quantity.split("/", 1)[0]
-    skipped = s.skipped_lines.get(_SKIPPED_AS.get(prefix, ""))
-    if prefix in s.missing:
-        return s.missing[prefix]
-    if skipped:
-        return skipped
+    if prefix in s.missing or prefix in _SKIPPED_AS:
+        return s.why(prefix, f"no stored value of {quantity}")
     if prefix == "fold":
         _, experiment, row, window_id, _metric = quantity.split("/")
         reason = s.skipped.get((experiment, row, window_id))
