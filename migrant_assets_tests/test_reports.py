@@ -395,6 +395,31 @@ def test_trajectories_beside_the_paper(study, cfg):
     assert table.loc["local", "paper_trajectory"] == "settled_between"
     assert not table.loc["local", "agrees"]
     assert "center_lat" not in table.index and "avg_price" not in table.index
+    assert table["no_ordering_because"].isna().all()
+
+
+def test_a_feature_without_an_ordering_says_why(cfg):
+    """A feature whose W2 means are suppressed (a group under ``min_group_size``) or absent
+    (no new migrant has a value) has no ordering, and the table names the cause."""
+    w2 = cfg.calendar.windows("integration_week")[1].window_id
+    rows = [("degree", label, 2.0 + i, 0.1, False)
+            for i, label in enumerate(("local", "settled_migrant", "new_migrant"))]
+    rows += [("clustering", label, None, None, True)
+             for label in ("local", "settled_migrant", "new_migrant")]
+    rows += [("townsman", label, 0.5, 0.1, False) for label in ("local", "settled_migrant")]
+    with connect(":memory:") as con:
+        con.execute("CREATE TABLE group_feature_trends (study VARCHAR, window_id VARCHAR, "
+                    "feature VARCHAR, label VARCHAR, mean DOUBLE, se DOUBLE, suppressed BOOLEAN)")
+        con.executemany("INSERT INTO group_feature_trends VALUES ('integration', ?, ?, ?, ?, ?, ?)",
+                        [(w2, *row) for row in rows])
+        table = integration_trajectories(con, cfg).set_index("feature")
+    why = table["no_ordering_because"]
+    assert table.loc["degree", "ordering"] == "locals < settled < new" and pd.isna(why["degree"])
+    assert why["clustering"] == (f"suppressed in W2: a group has fewer than "
+                                 f"{cfg.thresholds.min_group_size} users with a value, so every "
+                                 "group's mean is withheld")
+    assert why["townsman"] == "no W2 value for new migrants"
+    assert why["similar_age"] == "no W2 value for locals, settled migrants, new migrants"
 
 
 def test_prices_in_another_currency_are_not_set_beside_the_papers(study, cfg):

@@ -65,7 +65,10 @@ def class_problem(
         return f"no {' and no '.join(n)}"
     absent = [name for name, count in n.items() if count == 0]
     if absent:
-        return f"no {' and no '.join(absent)}: only one class to classify"
+        left = len(n) - len(absent)
+        return (f"no {' and no '.join(absent)}: "
+                + ("only one class to classify" if left == 1
+                   else f"only {left} of the {len(n)} classes to classify"))
     for name, count in n.items():
         if count < minimum:
             return f"fewer than {minimum} {name} (thresholds.min_class_size)"

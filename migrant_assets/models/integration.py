@@ -239,6 +239,23 @@ def backward_removal(
     return steps
 
 
+def _training_problem(cfg: StudyConfig, data: pd.DataFrame, train: pd.DataFrame,
+                      classes: Mapping[str, str], uncovered: Mapping[str, str]) -> str | None:
+    """Why an integration classifier cannot be fit on ``train``, the training half's W2 rows
+    of ``data``: W2's days not covered, a class too small among the study's W2 users (both
+    halves: no split could give the training half enough; said without naming the half), or
+    in the training half. None when it can."""
+    w2 = integration_weeks(cfg)[0]
+    if uncovered.get(w2.window_id):
+        return f"training half ({w2.label}): {uncovered[w2.window_id]}"
+    everyone = data.loc[data["window_id"] == w2.window_id, "label"]
+    study = class_problem(everyone, classes, min_class_size(cfg))
+    if study:
+        return study
+    half = class_problem(train["label"], classes, min_class_size(cfg))
+    return half and f"training half ({w2.label}): {half}"
+
+
 def settled_vs_locals(
     con: duckdb.DuckDBPyConnection,
     cfg: StudyConfig,
@@ -261,10 +278,7 @@ def settled_vs_locals(
     classes = class_names(["settled_migrant", "local"])
     if uncovered is None:
         uncovered = uncovered_windows(con, cfg, weeks)
-    problem = uncovered.get(weeks[0].window_id) or class_problem(train["label"], classes,
-                                                                 min_class_size(cfg))
-    if problem:
-        problem = f"training half ({weeks[0].label}): {problem}"
+    problem = _training_problem(cfg, data, train, classes, uncovered)
     _, dropped, no_columns = usable_columns(train, "integration", with_locals=True)
     problem = problem or no_columns
     kept = [g for g in INTEGRATION_GROUPS if g not in dropped]
@@ -368,10 +382,7 @@ def _three_way_training(cfg: StudyConfig, data: pd.DataFrame,
     :func:`~migrant_assets.models.data.uncovered_windows` of the weeks)."""
     weeks = integration_weeks(cfg)
     train = data[(data["half"] == "train") & (data["window_id"] == weeks[0].window_id)]
-    problem = uncovered.get(weeks[0].window_id) or class_problem(
-        train["label"], class_names(INTEGRATION_LABELS), min_class_size(cfg))
-    if problem:
-        problem = f"training half ({weeks[0].label}): {problem}"
+    problem = _training_problem(cfg, data, train, class_names(INTEGRATION_LABELS), uncovered)
     cols, dropped, no_columns = usable_columns(train, "integration", with_locals=True)
     return _ThreeWayTraining(train, cols, dropped, problem or no_columns)
 

@@ -372,6 +372,7 @@ def _trajectory_section(con: duckdb.DuckDBPyConnection, t: _Parts) -> dict:
                 ("new_toward_settled", "new → settled W2–W4", fmt_bool),
                 ("new_toward_locals", "new → locals W2–W4", fmt_bool),
                 ("paper_trajectory", "paper", fmt_text), ("agrees", "agrees", fmt_bool),
+                ("no_ordering_because", "no ordering because", fmt_text),
             ])}
 
 

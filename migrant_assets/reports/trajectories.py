@@ -57,8 +57,9 @@ def trajectory_features() -> dict[str, str]:
 def integration_trajectories(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> pd.DataFrame:
     """Write ``integration_trajectories`` (feature, feature_group, local_mean, settled_mean,
     new_mean, ordering, trajectory, min_abs_z, new_toward_settled, new_toward_locals,
-    paper_trajectory, agrees, feature_order) from ``group_feature_trends`` and return it.
-    A feature with a suppressed group mean has no ordering."""
+    paper_trajectory, agrees, no_ordering_because, feature_order) from
+    ``group_feature_trends`` and return it. A feature with a group's W2 mean suppressed or
+    absent has no ordering, and ``no_ordering_because`` says which."""
     weeks = cfg.calendar.windows("integration_week")
     features = trajectory_features()
     params = {
@@ -68,5 +69,6 @@ def integration_trajectories(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -
         "paper_trajectories": list(PAPER_TRAJECTORIES.values()),
         "ref_window": weeks[1].window_id,
         "last_window": weeks[-1].window_id,
+        "min_group_size": cfg.thresholds.min_group_size,
     }
     return run_sql(con, "reports/integration_trajectories.sql", params).df()

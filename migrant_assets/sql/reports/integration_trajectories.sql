@@ -8,7 +8,8 @@
 --   new_between      locals > new > settled (or <): new migrants never move towards locals.
 -- Beside it: the smaller |z| of the two adjacent differences of the ordering, whether new
 -- migrants moved towards settled migrants and towards locals from $ref_window to $last_window
--- (distance of group means), and the paper's assignment. Reads group_feature_trends.
+-- (distance of group means), and the paper's assignment; a feature without an ordering says
+-- why (no_ordering_because). Reads group_feature_trends.
 CREATE OR REPLACE TABLE integration_trajectories AS
 WITH catalogue AS (
     SELECT unnest($features) AS feature, unnest($feature_groups) AS feature_group,
@@ -28,7 +29,8 @@ means AS (
            max(mean) FILTER (label = 'local' AND window_id = $last_window) AS local_last,
            max(mean) FILTER (label = 'settled_migrant' AND window_id = $last_window)
                AS settled_last,
-           max(mean) FILTER (label = 'new_migrant' AND window_id = $last_window) AS new_last
+           max(mean) FILTER (label = 'new_migrant' AND window_id = $last_window) AS new_last,
+           bool_or(suppressed) FILTER (window_id = $ref_window) AS suppressed_ref
     FROM group_feature_trends
     WHERE study = 'integration'
     GROUP BY feature
@@ -64,6 +66,16 @@ SELECT k.feature, k.feature_group, k.local_mean, k.settled_mean, k.new_mean,
        abs(k.new_last - k.local_last) < abs(k.new_mean - k.local_mean) AS new_toward_locals,
        p.paper_trajectory,
        k.trajectory = p.paper_trajectory AS agrees,
+       CASE
+           WHEN k.sorted IS NOT NULL THEN NULL
+           WHEN k.suppressed_ref
+               THEN 'suppressed in W2: a group has fewer than ' || $min_group_size
+                    || ' users with a value, so every group''s mean is withheld'
+           ELSE 'no W2 value for ' || concat_ws(', ',
+               CASE WHEN k.local_mean IS NULL THEN 'locals' END,
+               CASE WHEN k.settled_mean IS NULL THEN 'settled migrants' END,
+               CASE WHEN k.new_mean IS NULL THEN 'new migrants' END)
+       END AS no_ordering_because,
        k.feature_order
 FROM classified k
 LEFT JOIN paper p USING (feature);
@@ -91,6 +103,8 @@ COMMENT ON COLUMN integration_trajectories.new_toward_locals IS
 COMMENT ON COLUMN integration_trajectories.paper_trajectory IS
 'The paper''s trajectory of the feature (001 Section 4); null when it names none.';
 COMMENT ON COLUMN integration_trajectories.agrees IS 'Our trajectory is the paper''s.';
+COMMENT ON COLUMN integration_trajectories.no_ordering_because IS
+'Why the feature has no ordering (a group''s W2 mean suppressed or absent); null when it has one.';
 COMMENT ON COLUMN integration_trajectories.feature_order IS
 'Position of the feature in the registry.';
 
