@@ -62,6 +62,7 @@ QUARANTINE_REASONS: dict[str, tuple[str, ...]] = {
         "masked_number",
         "rounded_id",
         "bad_timestamp",
+        "bad_duration",
         "end_before_start",
         "duration_over_24h",
         "missed_call",
@@ -101,19 +102,23 @@ REASON_FIXES: dict[str, str] = {
                   "to be exact (a Parquet DOUBLE beyond 16 digits, as pandas stores ids beside "
                   "nulls; any phone number as FLOAT): export the column as text or integers, "
                   "or from the source rather than through a spreadsheet",
-    "bad_timestamp": "the start, end and duration columns (each quarantine record shows the "
+    "bad_timestamp": "the start and end columns (each quarantine record shows the "
                      "text not read): the timestamps rule's format (e.g. '%d/%m/%Y %H:%M:%S' "
                      "for day-first dates, '%Y-%m-%d %I:%M:%S %p' for a 12-hour clock, "
                      "'%Y-%m-%d 00:00:00 %H:%M:%S' for a date written at midnight beside a "
                      "time column; a date without a time of day: map start_ts: [call_date, "
                      "call_time], the date and the time columns; a zone abbreviation such "
                      "as CST as an offset or a zone "
-                     "name) or unit for numbers; a duration as seconds (35; 1,234 with csv: "
-                     "{thousands: ','}), H:MM:SS or with its units (3分25秒, 3m25s; not M:SS, "
-                     "which could be H:MM); an end written as a time of day "
-                     "only: map duration; null_tokens hold for every column: a token 0 or -1 "
-                     "also empties a duration of 0 or -1 (a token of one column: calls: "
-                     "{null_tokens: {caller_cell: ['0']}})",
+                     "name) or unit for numbers; an end written as a time of day "
+                     "only: map duration",
+    "bad_duration": "the duration column (each quarantine record shows the text not read, "
+                    "or its length where it could be a number): a duration as seconds (35; "
+                    "1,234 with csv: {thousands: ','}; calls.duration_unit: ms for "
+                    "milliseconds), H:MM:SS or with its units (3分25秒, 3m25s; not M:SS, "
+                    "which could be H:MM); an empty duration of a call that did not connect: "
+                    "map its event type to missed (event_types); null_tokens hold for every "
+                    "column: a token 0 or -1 also empties a duration of 0 or -1 (a token of "
+                    "one column: calls: {null_tokens: {caller_cell: ['0']}})",
     "end_before_start": "the timestamps' time zones (end_ts and start_ts in one zone), or an "
                         "end written as a time of day on the start's date (a call across "
                         "midnight ends the next day: map duration instead of end_ts)",

@@ -1463,7 +1463,7 @@ def test_durations_as_seconds_or_clock_time(tmp_path: Path,
     got = con.execute("SELECT hour(start_ts), duration_s FROM calls ORDER BY 1").fetchall()
     assert got == [(10, 90.0), (11, 90.5), (12, 90.0), (13, 3723.5)]
     assert con.execute("SELECT reason, row_number FROM quarantine ORDER BY 2").fetchall() == [
-        ("bad_timestamp", 6), ("bad_timestamp", 7)]
+        ("bad_duration", 6), ("bad_duration", 7)]
 
 
 @pytest.mark.parametrize("layout", ["folder", "folder/", "nested **", "int96", "csv"])
@@ -2846,7 +2846,7 @@ def test_duration_unit(unit: str, column: str, value: str, seconds: float | None
     ({"calls": {"null_tokens": {"caller_cell": ["0"], "callee_cell": ["0"]}}}, "kept"),
     ({}, ("calls", "unknown_cell")),  # "0" is a cell id, which no cell has
     # a token of every column also empties the duration 0: the call has no end
-    ({"null_tokens": ["", "0"]}, ("landed_calls", "bad_timestamp")),
+    ({"null_tokens": ["", "0"]}, ("landed_calls", "bad_duration")),
 ])
 def test_a_columns_own_null_tokens(tokens: dict, outcome: object, tmp_path: Path,
                                    monkeypatch: pytest.MonkeyPatch) -> None:
@@ -2868,7 +2868,7 @@ def test_a_columns_own_null_tokens(tokens: dict, outcome: object, tmp_path: Path
 def test_a_number_in_the_duration_column_is_not_shown(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A phone number read as a duration (headerless daily files whose columns moved) is
-    bad_timestamp, and its quarantine record shows the value's length, never the number (it
+    bad_duration, and its quarantine record shows the value's length, never the number (it
     showed the parsed 13712340000.0: no party, so no privacy search looked for it)."""
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
     study, _ = _setup(tmp_path, Case("number as duration"))
@@ -2876,7 +2876,7 @@ def test_a_number_in_the_duration_column_is_not_shown(tmp_path: Path,
     con, _ = _ingest(study)
     assert con.execute("SELECT reason, json_extract_string(record, '$.duration') "
                        "FROM quarantine").fetchall() == [
-        ("bad_timestamp", "<redacted: 13 characters>")]
+        ("bad_duration", "<redacted: 13 characters>")]
 
 
 def test_a_csv_column_added_in_a_later_file_is_refused(tmp_path: Path,
@@ -3806,8 +3806,7 @@ def test_no_call_landed_names_the_quarantine_not_the_calendar(
     check = _ingestion_checks(study)[("landed_calls", "calendar_coverage")]
     assert not check.passed
     assert check.metadata["check_first"].value.startswith(
-        "no call landed; most rows quarantined as bad_timestamp: the start, end and duration "
-        "columns")
+        "no call landed; most rows quarantined as bad_timestamp: the start and end columns")
 
 
 def test_a_long_call_in_partial_records_is_one_call(tmp_path: Path,

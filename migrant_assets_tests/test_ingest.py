@@ -236,8 +236,10 @@ def test_every_reason_is_triggered_and_counted(user_data: Path, env: None) -> No
     for source, reasons in expected.items():
         assert stats[source].quarantined_by_reason == reasons, source
         assert _quarantine_counts(con, source) == reasons, source
-        # bad_direction needs a per-party export: test_bad_input.py exercises it
-        assert set(reasons) == set(QUARANTINE_REASONS[source]) - {"bad_direction"}, \
+        # bad_direction needs a per-party export, bad_duration a duration column:
+        # test_bad_input.py exercises them
+        assert set(reasons) == set(QUARANTINE_REASONS[source]) - {"bad_direction",
+                                                                  "bad_duration"}, \
             "a reason is not exercised"
     # accounting: read = accepted + quarantined (+ excluded), against the file's own lines
     landing = stats["landed_calls"]
@@ -727,7 +729,7 @@ def test_a_high_quarantine_share_says_what_to_check_first() -> None:
     high = _share_verdict(cfg, [part], {"bad_timestamp": 880, "missing_id": 20})
     assert not high.passed and high.severity == dg.AssetCheckSeverity.ERROR
     assert high.metadata["check_first"].value.startswith(
-        "bad_timestamp: the start, end and duration columns")
+        "bad_timestamp: the start and end columns")
     low = _share_verdict(cfg, [{**part, "rows_quarantined": 5}], {"missing_id": 5})
     assert low.passed and "check_first" not in low.metadata
 

@@ -130,6 +130,8 @@ ruled AS (
             WHEN rounded THEN 'rounded_id'
             WHEN start_ts IS NULL THEN 'bad_timestamp'
             WHEN day NOT BETWEEN $month_start AND $month_end THEN 'outside_calendar'
+            WHEN $has_duration AND duration_us IS NULL AND event <> 'missed'
+                THEN 'bad_duration'
             WHEN end_value IS NULL AND event <> 'missed' THEN 'bad_timestamp'
             -- a missed call has no duration: -1 may mark it (event_types: {missed: [-1]})
             WHEN duration_us < 0 AND event <> 'missed' THEN 'end_before_start'
