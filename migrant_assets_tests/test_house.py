@@ -10,12 +10,14 @@ sqlglot parses each one.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
 
+from migrant_assets.config import StudyConfig
 from migrant_assets.runs import main_plan
 from migrant_assets_tests.sql_log import tables_written, written_tables
 
@@ -125,6 +127,39 @@ def test_the_main_plan_follows_the_asset_graph() -> None:
                 assert position[dep.asset_key] < position[spec.key], (dep.asset_key, spec.key)
     for step in steps:
         assert len({defs.resolve_assets_def(k).partitions_def for k in step.keys}) == 1
+
+
+def test_every_setting_is_tracked_by_the_stages_that_read_it_or_said_untracked() -> None:
+    """Every setting of the study config is in a stage's ``lineage.SETTINGS`` (a change marks
+    the stage's tables out of date) or in ``lineage.UNTRACKED`` with its reason: the days'
+    coverage thresholds, read by the labels and the models, were in neither, and a change of
+    them rewrote every label while everything downstream stayed current. The thresholds of
+    :func:`migrant_assets.labels.find_uncovered_days` are tracked by each stage that calls it."""
+    from pydantic import BaseModel
+
+    from migrant_assets import lineage
+
+    def leaves(model: BaseModel, prefix: str = "") -> Iterator[str]:
+        for name in type(model).model_fields:
+            value = getattr(model, name)
+            if isinstance(value, BaseModel):
+                yield from leaves(value, f"{prefix}{name}.")
+            else:
+                yield prefix + name
+
+    def covered(path: str, by: Iterable[str]) -> bool:
+        return any(path == p or path.startswith(p + ".") for p in by)
+
+    tracked = {p for paths in lineage.SETTINGS.values() for p in paths}
+    paths = list(leaves(StudyConfig()))
+    assert len(paths) > 50
+    loose = [p for p in paths if not covered(p, tracked) and not covered(p, lineage.UNTRACKED)]
+    assert not loose
+    both = [p for p in paths if covered(p, tracked) and covered(p, lineage.UNTRACKED)]
+    assert not both
+    for group in ("labels", "models"):  # uncovered days: the labels' and the models' windows
+        assert {"thresholds.min_day_share", "thresholds.dense_day_calls"} <= set(
+            lineage.SETTINGS[group])
 
 
 def test_every_asset_records_its_own_lineage(tiny: dict) -> None:

@@ -224,6 +224,10 @@ def test_settings_a_stage_reads_make_its_tables_out_of_date(
     with pytest.raises(InputError, match=r"user_labels is out of date: since it was built, the "
                        r"labels settings changed: thresholds.max_degree\. Where"):
         lineage.plan(con, changed, None, [reader])
+    # the days' coverage rule, which withholds labels (it was untracked: new labels, silently)
+    with pytest.raises(InputError, match=r"user_labels is out of date: since it was built, the "
+                       r"labels settings changed: thresholds.min_day_share\. Where"):
+        lineage.plan(con, _cfg(tmp_path, thresholds={"min_day_share": 0.5}), None, [reader])
     # the key of the environment, which no config shows, is named as such
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", "another key gives other pseudonyms")
     with pytest.raises(InputError, match=r"calls \(2016-09-05\), user_labels are out of date: "
@@ -235,7 +239,8 @@ def test_settings_a_stage_reads_make_its_tables_out_of_date(
     con.execute("DELETE FROM settings_versions")
     with pytest.raises(InputError, match=r"user_labels is out of date: since it was built, the "
                        r"study config's labels settings \(calendar, population, "
-                       r"thresholds.max_degree\) changed"):
+                       r"thresholds.max_degree, thresholds.min_day_share, "
+                       r"thresholds.dense_day_calls\) changed"):
         lineage.plan(con, changed, None, [reader])
     # the labels built again under it: what reads them may be built
     lineage.record(con, lineage.plan(con, changed, None, [labels]))
