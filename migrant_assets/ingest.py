@@ -292,6 +292,10 @@ def _stats(
 #: The landing step reads the calls files in batches of about this many bytes (at least one
 #: file), so its temporary tables stay bounded whatever the month's size.
 LANDING_BATCH_BYTES = 256 * 2**20
+#: A row dated outside the calendar by more than this many days is not a file of the days
+#: beside the month (an extract's edge) but a time misread (epoch seconds among milliseconds,
+#: day-first dates read month-first, a corrupt year): ``calendar_coverage`` judges their share.
+FAR_OUTSIDE_DAYS = 7
 
 
 #: The landing step's staged tables, by the name of the table each is swapped in for
@@ -382,7 +386,9 @@ def land_calls(
             run_sql(con, "ingest/landing_identifiers.sql", numbers)
             run_sql(con, "ingest/landing.sql", {**params, "has_duration": raw.has_duration})
             _stage_rejected_lines(con, raw)
-            run_sql(con, "ingest/landing_write.sql", {"files": raw.files},
+            run_sql(con, "ingest/landing_write.sql",
+                    {"files": raw.files, "month_start": cal.month_start,
+                     "month_end": cal.month_end, "far_days": FAR_OUTSIDE_DAYS},
                     identifiers=STAGED_LANDING)
             for outcome, n, first, last in con.execute(
                     "SELECT outcome, count(*), min(day), max(day) FROM judged_landing "
@@ -909,17 +915,39 @@ def calendar_coverage(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContract
 ) -> dict:
     """The calendar days without a landed call and without a calls file (a ``{date}`` path),
-    the rows dated outside the calendar and the rows landed."""
+    the rows read, landed and dated outside the calendar (their first and last day), those
+    far outside (:data:`FAR_OUTSIDE_DAYS`) and the first files that hold them."""
     landed = {d for (d,) in run_sql(con, "ingest/landed_days.sql").fetchall()}
     summary = landing_summary(con)
     days = cfg.calendar.days
+    outside = [summary[k] for k in ("first_day_outside", "last_day_outside")]
     return {
         "days_in_calendar": len(days),
         "days_without_calls": [d.isoformat() for d in days if d not in landed],
         "days_without_file": [d.isoformat() for d in contract.missing_days(days)],
-        "rows_outside_calendar": int(summary["rows_outside_calendar"]),
+        "rows_read": int(summary["rows_read"]),
         "rows_landed": int(summary["rows_landed"]),
+        "rows_outside_calendar": int(summary["rows_outside_calendar"]),
+        "days_outside": [d.isoformat() for d in outside] if outside[0] else [],
+        "rows_far_outside_calendar": int(summary["rows_far_outside_calendar"]),
+        "files_far_outside": list(summary["files_far_outside"] or []),
     }
+
+
+def far_outside_problem(cov: dict, warn_share: float) -> str | None:
+    """What :func:`calendar_coverage` says of the rows dated far outside the calendar, when
+    they are ``warn_share`` (``thresholds.quarantine_warn_share``) of the rows read or more:
+    times misread, which the landing leaves out as outside the calendar. None below."""
+    far, read = cov["rows_far_outside_calendar"], cov["rows_read"]
+    if not read or far < warn_share * read:
+        return None
+    first, last = cov["days_outside"]
+    return (f"{far:,} of {read:,} rows ({far / read:.1%}) are dated more than "
+            f"{FAR_OUTSIDE_DAYS} days outside the calendar (days outside: {first} to {last}; "
+            f"most in {', '.join(cov['files_far_outside'])}), left out as outside_calendar: "
+            "times misread in some rows, not files of other days (epoch seconds among "
+            "milliseconds: timestamps.unit; day-first dates read month-first: "
+            "timestamps.format; a corrupt year), or files of another period in the calls path")
 
 
 def calls_day_facts(con: duckdb.DuckDBPyConnection, day: date) -> dict[str, int]:

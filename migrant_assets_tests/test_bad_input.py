@@ -3809,6 +3809,47 @@ def test_no_call_landed_names_the_quarantine_not_the_calendar(
         "no call landed; most rows quarantined as bad_timestamp: the start and end columns")
 
 
+def test_rows_dated_far_outside_the_calendar_are_judged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Epoch milliseconds with every tenth row in seconds (two sources concatenated): those
+    rows fall in January 1970, outside the calendar, where they were counted in a summary line
+    only, every check passing. calendar_coverage warns once rows dated more than a week
+    outside are thresholds.quarantine_warn_share of the rows read, naming their days and file;
+    a row of the day before the month (an extract's edge) is not judged."""
+    import dagster as dg
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    study, _ = _setup(tmp_path, Case("seconds among milliseconds"))
+    src = tmp_path / "operator"
+    ten = int(datetime(2016, 9, 5, 10, 0, tzinfo=UTC).timestamp())
+    rows = [(str((ten + 60 * i) * (1 if i % 10 == 9 else 1000)), A, B, "60") for i in range(30)]
+    rows.append((str((ten - 6 * 86400) * 1000), A, B, "60"))  # 2016-08-30: the edge
+    _write(src / "cdr.csv", "timestamp,caller,callee,duration", rows)
+    _remap(src, "calls", columns={"start_ts": "timestamp", "duration": "duration"},
+           timestamps={"unit": "ms"})
+    check = _ingestion_checks(study)[("landed_calls", "calendar_coverage")]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    md = {k: v.value for k, v in check.metadata.items()}
+    assert (md["rows_read"], md["rows_landed"], md["rows_outside_calendar"],
+            md["rows_far_outside_calendar"]) == (31, 27, 4, 3)
+    assert md["days_outside"] == ["1970-01-18", "2016-08-30"]
+    assert md["check_first"].startswith(
+        "3 of 31 rows (9.7%) are dated more than 7 days outside the calendar (days outside: "
+        f"1970-01-18 to 2016-08-30; most in {src / 'cdr.csv'}), left out as outside_calendar: "
+        "times misread in some rows, not files of other days (epoch seconds among milliseconds: "
+        "timestamps.unit; day-first dates read month-first: timestamps.format; a corrupt "
+        "year), or files of another period in the calls path; 29 days of the calendar "
+        "without calls (")
+    # under the share (1 of 61 rows: 1.6%): not judged a problem
+    _write(src / "cdr.csv", "timestamp,caller,callee,duration",
+           rows[:10] + rows[:9] * 5 + rows[23:29])
+    check = _ingestion_checks(study)[("landed_calls", "calendar_coverage")]
+    md = {k: v.value for k, v in check.metadata.items()}
+    assert (md["rows_read"], md["rows_far_outside_calendar"]) == (61, 1)
+    assert "outside the calendar" not in md.get("check_first", ""), md
+
+
 def test_a_long_call_in_partial_records_is_one_call(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A switch writing a 50-minute call as three partial records (each starting where, or a

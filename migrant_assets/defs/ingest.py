@@ -57,6 +57,7 @@ from migrant_assets.ingest import (
     conflicting_duplicates,
     coordinate_precision,
     estate_prices,
+    far_outside_problem,
     generate_city,
     identifier_scan,
     ingest_calls,
@@ -648,7 +649,9 @@ def subscribers_user_types(study: StudyResource) -> dg.AssetCheckResult:
 @dg.asset_check(asset=landed_calls, name="calendar_coverage", pool=DUCKDB_POOL,
                 description="Every day of the study calendar has landed calls; days without a "
                 "file or without calls, and rows dated outside the calendar, are listed (fails "
-                "when nothing landed, warns on days without calls).")
+                "when nothing landed; warns on days without calls, and when rows dated more "
+                "than a week outside the calendar, times misread, are "
+                "thresholds.quarantine_warn_share of the rows read).")
 def landed_calls_calendar_coverage(study: StudyResource) -> dg.AssetCheckResult:
     with study.connect() as con:
         cov = calendar_coverage(con, study.config, study.contract())
@@ -656,11 +659,13 @@ def landed_calls_calendar_coverage(study: StudyResource) -> dg.AssetCheckResult:
         fix = (check_first(quarantine_reasons(con, "landed_calls")) if not cov["rows_landed"]
                else None)
     days = [str(d) for d in cov["days_without_calls"]]
-    hint = (f"no call landed; most rows quarantined as {fix}" if fix else
-            f"{len(days)} days of the calendar without calls ("
-            f"{', '.join(days[:5])}{', ...' if len(days) > 5 else ''}): the files of those "
-            "days, or the calendar" if days else None)
-    return verdict(not cov["days_without_calls"] and cov["rows_landed"] > 0,
+    far = far_outside_problem(cov, study.config.thresholds.quarantine_warn_share)
+    # the misread times first: they may be why days lack calls
+    hint = (f"no call landed; most rows quarantined as {fix}" if fix else "; ".join(
+        [far] * bool(far) + [f"{len(days)} days of the calendar without calls ("
+         f"{', '.join(days[:5])}{', ...' if len(days) > 5 else ''}): the files of those "
+         "days, or the calendar"] * bool(days)) or None)
+    return verdict(not cov["days_without_calls"] and cov["rows_landed"] > 0 and not far,
                    cov["days_in_calendar"], cov,
                    severity=dg.AssetCheckSeverity.ERROR if cov["rows_landed"] == 0 else
                    dg.AssetCheckSeverity.WARN, check_first=hint)

@@ -29,8 +29,11 @@ CREATE TABLE IF NOT EXISTS $landed_files (
     rows_quarantined BIGINT NOT NULL,
     rows_not_a_call BIGINT NOT NULL,
     rows_outside_calendar BIGINT NOT NULL,
+    rows_far_outside_calendar BIGINT NOT NULL,
     first_day DATE,
-    last_day DATE
+    last_day DATE,
+    first_day_outside DATE,
+    last_day_outside DATE
 );
 -- The landing step's quarantined rows (the view `quarantine` of schema.sql reads them).
 CREATE TABLE IF NOT EXISTS $quarantine_landed_calls (
@@ -62,8 +65,14 @@ COMMENT ON COLUMN $landed_files.rows_landed IS 'Rows kept in landed_calls.';
 COMMENT ON COLUMN $landed_files.rows_quarantined IS 'Rows quarantined by the landing step.';
 COMMENT ON COLUMN $landed_files.rows_not_a_call IS 'Rows the mapping''s event types leave out.';
 COMMENT ON COLUMN $landed_files.rows_outside_calendar IS 'Rows dated outside the study calendar.';
+COMMENT ON COLUMN $landed_files.rows_far_outside_calendar IS
+    'Rows dated outside the calendar by more than ingest.FAR_OUTSIDE_DAYS days: a misread time.';
 COMMENT ON COLUMN $landed_files.first_day IS 'First local day of a landed row.';
 COMMENT ON COLUMN $landed_files.last_day IS 'Last local day of a landed row.';
+COMMENT ON COLUMN $landed_files.first_day_outside IS
+    'First local day of a row dated outside the calendar.';
+COMMENT ON COLUMN $landed_files.last_day_outside IS
+    'Last local day of a row dated outside the calendar.';
 COMMENT ON COLUMN $quarantine_landed_calls.reason IS
     'Why the row was quarantined (docs/data_contract.md).';
 COMMENT ON COLUMN $quarantine_landed_calls.file IS 'The file the row was read from.';

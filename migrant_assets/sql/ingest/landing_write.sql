@@ -1,7 +1,8 @@
 -- Append one batch of the landing step (after landing.sql and rejected_lines.sql) to the staged
 -- tables ($landed_calls, $landed_files, $quarantine_landed_calls; landing_tables.sql, swapped
 -- in by landing_swap.sql): its landed calls, its quarantined rows and the accounting of its
--- files ($files).
+-- files ($files), with the rows dated outside the calendar by more than $far_days days (a time
+-- misread: a unit or format that fits some rows only).
 INSERT INTO $landed_calls BY NAME
 SELECT
     day AS call_date,
@@ -36,8 +37,11 @@ SELECT
     coalesce(j.quarantined, 0) + coalesce(r.n, 0) AS rows_quarantined,
     coalesce(j.not_a_call, 0) AS rows_not_a_call,
     coalesce(j.outside_calendar, 0) AS rows_outside_calendar,
+    coalesce(j.far_outside_calendar, 0) AS rows_far_outside_calendar,
     j.first_day,
-    j.last_day
+    j.last_day,
+    j.first_day_outside,
+    j.last_day_outside
 FROM landing_file_ids AS f
 LEFT JOIN (
     SELECT
@@ -48,8 +52,14 @@ LEFT JOIN (
             AS quarantined,
         count(*) FILTER (outcome = 'not_a_call') AS not_a_call,
         count(*) FILTER (outcome = 'outside_calendar') AS outside_calendar,
+        count(*) FILTER (
+            outcome = 'outside_calendar'
+            AND (day < $month_start - to_days($far_days) OR day > $month_end + to_days($far_days))
+        ) AS far_outside_calendar,
         min(day) FILTER (outcome = 'landed') AS first_day,
-        max(day) FILTER (outcome = 'landed') AS last_day
+        max(day) FILTER (outcome = 'landed') AS last_day,
+        min(day) FILTER (outcome = 'outside_calendar') AS first_day_outside,
+        max(day) FILTER (outcome = 'outside_calendar') AS last_day_outside
     FROM judged_landing
     GROUP BY file_id
 ) AS j ON j.file_id = f.file_id
