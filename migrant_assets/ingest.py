@@ -688,6 +688,46 @@ def user_types(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 NUMBER_FORMS_ERROR_SHARE = 0.001
 
 
+#: The time_of_day check judges the calls' hours from this many landed calls.
+TIME_OF_DAY_MIN_CALLS = 1000
+#: ... and warns unless the day's quietest three hours start between 22:00 and 05:00 (the
+#: night, where every city's calls are fewest) ...
+NIGHT_STARTS = frozenset({22, 23, 0, 1, 2, 3, 4, 5})
+#: ... and hold at most this share of an average three hours' calls (a night is far quieter
+#: than the day: under a tenth in call records; times of two zones mixed fill it).
+QUIET_SHARE = 0.5
+#: What to look at when the calls' quietest hours are not a night.
+TIME_OF_DAY_FIX = ("the time zone the times are read in: timestamps.timezone names the zone of "
+                   "times written without an offset (local times declared UTC move every call "
+                   "by the city's offset), a column whose rows carry an offset (+08:00, Z) "
+                   "beside rows without one reads the latter in timestamps.timezone, and "
+                   "epoch numbers are UTC unless timestamps.origin says otherwise")
+
+
+def time_of_day(con: duckdb.DuckDBPyConnection) -> dict:
+    """The landed calls by hour of the city's day, and the quietest three hours: ``calls``,
+    ``calls_by_hour``, ``quietest_hours`` (``"HH:00-HH:00"``), ``quiet_share`` (their calls
+    over an average three hours') and ``problem``: why they are no night, or None (and None
+    under :data:`TIME_OF_DAY_MIN_CALLS` calls)."""
+    (hours,) = run_sql(con, "ingest/time_of_day.sql").fetchone()
+    total = sum(hours)
+    blocks = [hours[h] + hours[(h + 1) % 24] + hours[(h + 2) % 24] for h in range(24)]
+    start = min(range(24), key=blocks.__getitem__)
+    share = blocks[start] / (total / 8) if total else None
+    shown = f"{start:02d}:00-{(start + 3) % 24:02d}:00"
+    problem = None
+    if total >= TIME_OF_DAY_MIN_CALLS and start not in NIGHT_STARTS:
+        problem = (f"the calls' quietest three hours are {shown} city time, where a city's "
+                   f"are at night: the times are likely read in the wrong zone; check "
+                   f"{TIME_OF_DAY_FIX}")
+    elif total >= TIME_OF_DAY_MIN_CALLS and share > QUIET_SHARE:
+        problem = (f"the calls' quietest three hours ({shown} city time) hold {share:.0%} of "
+                   f"an average three hours' calls, where a city's night holds far fewer: "
+                   f"times of two zones mixed fill it; check {TIME_OF_DAY_FIX}")
+    return {"calls": total, "calls_by_hour": hours, "quietest_hours": shown,
+            "quiet_share": None if share is None else round(share, 4), "problem": problem}
+
+
 def number_forms(con: duckdb.DuckDBPyConnection,
                  rule: Numbers | None = None) -> dict[str, Any]:
     """The subscribers' numbers written two ways, with and without a country code, in the

@@ -401,7 +401,7 @@ def test_ingestion_assets_and_checks(user_data: Path, env: None) -> None:
         ("estates", "duplicates_agree"), ("cells", "coordinate_precision"),
         ("estates", "coordinate_precision"),
         ("landed_calls", "no_raw_identifiers"), ("landed_calls", "calendar_coverage"),
-        ("landed_calls", "number_forms")}
+        ("landed_calls", "number_forms"), ("landed_calls", "time_of_day")}
     # T1 is listed again 1.4 km away (the first row kept), E1 again as it was: only T1 is named
     checks = {(e.asset_key.to_user_string(), e.check_name): e
               for e in first.get_asset_check_evaluations()}
@@ -892,3 +892,41 @@ def test_stand_ins_and_spreadsheet_errors_in_any_script(text: str, stand_in: boo
     canonical_macros(con)
     assert con.execute("SELECT masked($t), spreadsheet_error($t)",
                        {"t": text}).fetchall() == [(stand_in, error)]
+
+
+#: Calls by hour of a city's day (the quietest three hours 02:00-05:00, 7.8% of an average
+#: three hours').
+DAY_PROFILE = [30, 15, 8, 5, 5, 8, 20, 60, 100, 120, 130, 130, 120, 120, 130, 130, 120, 110,
+               110, 100, 90, 80, 60, 45]
+
+
+def _calls_by_hour(con: duckdb.DuckDBPyConnection, counts: list[int]) -> None:
+    con.execute("DELETE FROM landed_calls")
+    con.execute("INSERT INTO landed_calls (call_date, caller_number, callee_number, start_ts, "
+                "row_number) SELECT DATE '2016-09-05', 1, 2, TIMESTAMP '2016-09-05' "
+                "+ to_hours(hour), 0 FROM (SELECT hour, unnest(range(n)) FROM (SELECT "
+                "unnest(range(24)) AS hour, unnest(CAST(? AS BIGINT[])) AS n))", [counts])
+
+
+def test_time_of_day_finds_the_night_or_names_the_zone(con: duckdb.DuckDBPyConnection) -> None:
+    """Local times declared UTC move every call 8 h (the quietest hours at 10:00); times of two
+    zones mixed in one column fill the night (its three hours hold 57% of an average three
+    hours'); the city's own day passes, and so does a file too small to tell."""
+    from migrant_assets.ingest import TIME_OF_DAY_FIX, time_of_day
+
+    _calls_by_hour(con, DAY_PROFILE)
+    out = time_of_day(con)
+    assert out["calls_by_hour"] == DAY_PROFILE and out["calls"] == sum(DAY_PROFILE)
+    assert (out["quietest_hours"], out["problem"]) == ("02:00-05:00", None)
+    assert out["quiet_share"] == pytest.approx((8 + 5 + 5) / (sum(DAY_PROFILE) / 8), abs=1e-4)
+    shifted = [DAY_PROFILE[(h - 8) % 24] for h in range(24)]
+    _calls_by_hour(con, shifted)
+    assert time_of_day(con)["problem"] == (
+        "the calls' quietest three hours are 10:00-13:00 city time, where a city's are at "
+        f"night: the times are likely read in the wrong zone; check {TIME_OF_DAY_FIX}")
+    _calls_by_hour(con, [a + b for a, b in zip(DAY_PROFILE, shifted, strict=True)])
+    out = time_of_day(con)
+    assert out["problem"].startswith("the calls' quietest three hours (04:00-07:00 city time) "
+                                     "hold 57% of an average three hours' calls")
+    _calls_by_hour(con, [n // 2 for n in shifted])  # 916 calls: too few to tell
+    assert time_of_day(con)["problem"] is None

@@ -75,6 +75,7 @@ from migrant_assets.ingest import (
     row_accounting,
     source_kind,
     subscriber_counts,
+    time_of_day,
     unreadable_attributes,
     user_types,
 )
@@ -669,6 +670,19 @@ def landed_calls_calendar_coverage(study: StudyResource) -> dg.AssetCheckResult:
                    cov["days_in_calendar"], cov,
                    severity=dg.AssetCheckSeverity.ERROR if cov["rows_landed"] == 0 else
                    dg.AssetCheckSeverity.WARN, check_first=hint)
+
+
+@dg.asset_check(asset=landed_calls, name="time_of_day", pool=DUCKDB_POOL,
+                description="The calls' quietest three hours of the day are a night (starting "
+                "22:00-05:00 city time) and far quieter than the day: times read in the wrong "
+                "zone (local times declared UTC) or two zones mixed in one column show "
+                "otherwise (warns, from 1,000 landed calls). Judges the landed calls.")
+def landed_calls_time_of_day(study: StudyResource) -> dg.AssetCheckResult:
+    with study.connect() as con:
+        out = time_of_day(con)
+    problem = out.pop("problem")
+    return verdict(problem is None, out["calls"], out, None if out["calls"] else "no landed call",
+                   dg.AssetCheckSeverity.WARN, check_first=problem)
 
 
 @dg.asset_check(asset=landed_calls, name="number_forms", pool=DUCKDB_POOL,
