@@ -1325,6 +1325,10 @@ def _csv_options(src: TableSource, p: _Params) -> str:
     return "".join(f", {k} = {p(v)}" for k, v in options.items())
 
 
+#: DuckDB's error for a compressed file that ends early.
+_CUT_SHORT = re.compile(r"unexpected end of (gzip|zstd)", re.IGNORECASE)
+
+
 def _describe(con: duckdb.DuckDBPyConnection, scan: str, p: _Params, files: list[Path],
               table: str, names: dict[str, str]) -> dict[str, str]:
     """The file's columns (:func:`column_key` of the name -> (name, type)); ``names``: how
@@ -1333,7 +1337,12 @@ def _describe(con: duckdb.DuckDBPyConnection, scan: str, p: _Params, files: list
         sql = f"DESCRIBE SELECT * FROM {scan}"
         rows = con.execute(sql, p.of(sql)).fetchall()
     except duckdb.Error as e:
-        fix = "check the file's format and the mapping's csv options"
+        fix = ("the file is cut short (its compressed data ends early: a copy or a download "
+               "that stopped): deliver it again" if _CUT_SHORT.search(str(e)) else
+               "raise duckdb.memory_limit in the study config: reading the files' columns "
+               "needed more memory than it allows"
+               if isinstance(e, duckdb.OutOfMemoryException) else
+               "check the file's format and the mapping's csv options")
         raise MappingError(f"{table}: the file cannot be read ({type(e).__name__}: "
                            f"{redact(str(e), names=names)})", failed_file(str(e), files, names),
                            f"{text}; else {fix}" if (text := _text_fix(files)) else fix
@@ -1381,6 +1390,11 @@ def _refuse_repeated_header_names(con: duckdb.DuckDBPyConnection, files: list[Pa
                     "(column0, column1, ...)")
 
 
+#: How many CSV files one read of their headers opens at once
+#: (:func:`_refuse_csv_columns_added_later`).
+FILES_PER_HEADER_READ = 8
+
+
 def _refuse_csv_columns_added_later(con: duckdb.DuckDBPyConnection, files: list[Path],
                                     table: str, src: TableSource, present: dict[str, Any],
                                     names: dict[str, str]) -> None:
@@ -1390,11 +1404,16 @@ def _refuse_csv_columns_added_later(con: duckdb.DuckDBPyConnection, files: list[
     the middle of a month lets its SMS through as calls). The columns of every file are read
     from their headers (``union_by_name``; a line the reader cannot parse, such as a byte that
     is not UTF-8, is left to the read, which quarantines it); a column missing from a later
-    file is DuckDB's own error."""
-    p = _Params()
-    scan = (f"read_csv({p([str(f) for f in files])}, all_varchar = true, "
-            f"union_by_name = true, ignore_errors = true{_csv_options(src, p)})")
-    every = _describe(con, scan, p, files, table, names)
+    file is DuckDB's own error. ``union_by_name`` opens every file it is given at once, each
+    compressed one with a buffer of about 30 MiB (a month of hourly ``.csv.gz`` exports ran out
+    of memory), so the headers are read :data:`FILES_PER_HEADER_READ` files at a time."""
+    every: dict[str, tuple[str, str]] = {}
+    for at in range(0, len(files), FILES_PER_HEADER_READ):
+        p = _Params()
+        scan = (f"read_csv({p([str(f) for f in files[at:at + FILES_PER_HEADER_READ]])}, "
+                f"all_varchar = true, union_by_name = true, ignore_errors = true"
+                f"{_csv_options(src, p)})")
+        every |= _describe(con, scan, p, files, table, names)
     used = {c for name in CONTRACT_COLUMNS[table] for c in _file_columns(src, name)}
     added = sorted(set(every) - set(present) & used)
     if added:

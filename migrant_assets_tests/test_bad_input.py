@@ -1788,6 +1788,37 @@ def test_a_day_file_of_its_header_alone(first: bool, suffix: str, tmp_path: Path
     assert con.execute("SELECT rows_read FROM landed_files").fetchall() == [(0,)]
 
 
+def test_a_month_of_hourly_compressed_files_lands_under_a_small_memory_limit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hourly ``.csv.gz`` exports: reading every file's header at once (``union_by_name``)
+    held a buffer of about 30 MiB per compressed file, and 40 files ran out of a 512 MB
+    memory limit, reported as a file of a wrong format; the headers are read a few files at a
+    time. A file cut short names itself and says to deliver it again."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("hourly gz"))
+    src = tmp_path / "operator"
+    (src / "cdr").mkdir()
+    for hour in range(40):
+        start = datetime(2016, 9, 5, 10) + timedelta(minutes=hour)
+        end = start + timedelta(seconds=60)
+        row = f"{A},{B},{start:%Y-%m-%d %H:%M:%S},{end:%Y-%m-%d %H:%M:%S},T1,T2"
+        (src / "cdr" / f"{hour:03d}.csv.gz").write_bytes(
+            gzip.compress(f"{CALLS_HEADER}\n{row}\n".encode()))
+    (src / "cdr.csv").unlink()
+    _remap(src, "calls", path="cdr/*.csv.gz")
+    cfg = StudyConfig.load(study)
+    contract = contract_for(cfg)
+    con = connect(":memory:", cfg.duckdb.model_copy(update={"memory_limit": "512MB"}))
+    stats = ingest_subscribers(con, cfg, contract), land_calls(con, cfg, contract)
+    assert (stats[1].read, stats[1].accepted) == (40, 40)
+    cut = src / "cdr" / "020.csv.gz"
+    cut.write_bytes(cut.read_bytes()[:20])
+    with pytest.raises(MappingError, match=r"the file cannot be read \(IOException.*GZIP") as info:
+        land_calls(con, cfg, contract)
+    assert info.value.where == str(cut)
+    assert info.value.fix.startswith("the file is cut short")
+
+
 def test_day_files_of_utc_days_give_the_citys_first_and_last_hours(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """One file per UTC day under a {date} path (a Spark job's export), the city 8 hours east:
