@@ -2926,6 +2926,15 @@ def test_a_csv_column_added_in_a_later_file_is_refused(tmp_path: Path,
     with pytest.raises(MappingError, match=r"calls: column 'event_type' is in some of the 2 "
                                            r"files and not in the first \(.*day1.csv\)"):
         _ingest(study)
+    # beyond the first files whose headers are read together (contract.FILES_PER_HEADER_READ)
+    (src / "cdr" / "day2.csv").rename(src / "cdr" / "day9.csv")
+    for day in range(2, 9):
+        _write(src / "cdr" / f"day{day}.csv", CALLS_HEADER, [CALL])
+    with pytest.raises(MappingError, match=r"calls: column 'event_type' is in some of the 9 "):
+        _ingest(study)
+    for day in range(2, 9):
+        (src / "cdr" / f"day{day}.csv").unlink()
+    (src / "cdr" / "day9.csv").rename(src / "cdr" / "day2.csv")
     _write(src / "cdr" / "day2.csv", CALLS_HEADER + ",remark",
            [(A, B, f"{DAY} 12:00:00", f"{DAY} 12:01:00", "T1", "T2", "ok")])
     _, stats = _ingest(study)
