@@ -464,6 +464,12 @@ def test_daily_checks_report_each_day_of_a_range(user_data: Path, env: None) -> 
     assert got[("row_accounting", DAY.isoformat())].metadata["judged"].value == 9
     assert got[("row_accounting", OTHER_DAY.isoformat())].metadata["judged"].value == 1
     assert got[("row_accounting", DAY.isoformat())].blocking
+    # and each day's materialization its own figures (they were the range's totals: 6 rows)
+    md = {m.partition: {k: v.value for k, v in m.metadata.items()}
+          for m in result.asset_materializations_for_node("calls")}
+    assert {day: (m["dagster/row_count"], m["rows_read"], m["rows_accepted"])
+            for day, m in md.items()} == {DAY.isoformat(): (5, 9, 5),
+                                          OTHER_DAY.isoformat(): (1, 1, 1)}
     history = instance.event_log_storage.get_asset_check_execution_history(
         dg.AssetCheckKey(calls.key, "cells_known"), limit=10)
     assert sorted(r.event.asset_check_evaluation.partition for r in history) == [

@@ -330,6 +330,9 @@ def test_dagster_assets_run_on_spark_with_their_partitions_and_checks(spark_run,
     # on Spark the DuckDB file holds no graph (a fresh study: no window_graph; one a DuckDB run
     # left: stale): the feature checks judge the warehouse's, so an empty one here changes nothing
     con.execute("DELETE FROM first_k_days_graph")
+    day_rows = {d.isoformat(): n for d, n in con.execute(
+        "SELECT call_date, count(*) FROM daily_contacts WHERE call_date BETWEEN ? AND ? "
+        "GROUP BY 1", [window.start, window.end]).fetchall()}
     con.close()
     study = tmp_path / "study.yaml"
     study.write_text(yaml.safe_dump({
@@ -349,14 +352,17 @@ def test_dagster_assets_run_on_spark_with_their_partitions_and_checks(spark_run,
     events = result.get_asset_materialization_events()
     assert sorted(e.partition for e in events) == days  # one materialization per day
     meta = events[0].materialization.metadata
-    assert meta["dagster/row_count"].value > 0 and meta["calls"].value > 0
+    assert meta["dagster/row_count"].value > 0 and meta["calls_in_run"].value > 0
+    # each day its own rows (the range's total on every day before), as DuckDB's
+    assert {e.partition: e.materialization.metadata["dagster/row_count"].value
+            for e in events} == day_rows
     result = dg.materialize([ga.first_k_days_contacts], resources=resources, instance=instance,
                             tags={"dagster/asset_partition_range_start": days[0],
                                   "dagster/asset_partition_range_end": days[-1]})
     assert result.success  # the view over the span of the first k days, on Spark
-    (calls,) = {e.materialization.metadata["calls"].value
+    (calls,) = {e.materialization.metadata["calls_in_run"].value
                 for e in result.get_asset_materialization_events()}
-    assert calls == meta["calls"].value  # the contacts of the same days count the same calls
+    assert calls == meta["calls_in_run"].value  # the same days' contacts count the same calls
     result = dg.materialize([ga.first_k_days_graph, ga.first_k_days_graph_edges,
                              fa.features_first_k_days, fa.features_first_k_days_checks],
                             resources=resources, instance=instance, partition_key=window.key)

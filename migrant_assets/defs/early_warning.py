@@ -14,7 +14,13 @@ from migrant_assets.contract import contract_for
 from migrant_assets.defs.features import cell_prices
 from migrant_assets.defs.graphs import daily_contacts
 from migrant_assets.defs.ingest import calls, cells, estates, landed_calls, subscribers
-from migrant_assets.defs.metadata import markdown_table, table_metadata, table_name_metadata, tidy
+from migrant_assets.defs.metadata import (
+    each_partition,
+    markdown_table,
+    table_metadata,
+    table_name_metadata,
+    tidy,
+)
 from migrant_assets.defs.partitions import days_up_to_mapping, previous_day_mapping, study_days
 from migrant_assets.defs.resources import DUCKDB_POOL, StudyResource
 from migrant_assets.early_warning import (
@@ -57,17 +63,18 @@ def features_arrival_days(context: dg.AssetExecutionContext,
     run may cover a range of days (single-run backfill), built day after day."""
     cfg = study.config
     require_duckdb(cfg)
-    stats = []
+    figures = {}
     with study.connect() as con:
         for key in context.partition_keys:
             s = build_arrival_features(con, cfg, date.fromisoformat(key))
             context.log.info(f"features_arrival_days {key}: {s}")
-            stats.append(s)
+            figures[key] = {"cohorts": s["windows"], "new_migrants": s["users"],
+                            "days_summed_from_calls": s["days_summed"]}
         md = table_metadata(con, "features_arrival_days")
-    return dg.MaterializeResult(metadata={
-        **md, "cohorts": sum(s["windows"] for s in stats),
-        "new_migrants": sum(s["users"] for s in stats),
-        "days_summed_from_calls": sum(s["days_summed"] for s in stats)})
+    each_partition(context, figures)
+    # the table's schema and rows in all (every day's cohorts), beside each day's own figures
+    rows = md.pop("dagster/row_count")
+    return dg.MaterializeResult(metadata={**md, "rows_in_table": rows})
 
 @dg.asset(
     group_name=GROUP,
@@ -111,8 +118,8 @@ def departure_risk(context: dg.AssetExecutionContext, study: StudyResource
                    ) -> dg.MaterializeResult:
     """Each day, every new migrant who arrived in the last `early_warning.horizon_days` days:
     pseudonym, arrival day, k, calibrated probability of leaving within her first two weeks,
-    rank, risk band and the three features moving her score most. Metadata: counts by band (of
-    the last day of the run), never an identifier. A day is not scored (no row; listed in
+    rank, risk band and the three features moving her score most. Metadata: each day's counts
+    by band and by k, never an identifier. A day is not scored (no row; listed in
     `days_not_scored`) when the calls do not cover it or a day between the feed's first and
     it (no calls, or far fewer than a usual day's): its windows would read missing data as
     silence."""
@@ -122,19 +129,21 @@ def departure_risk(context: dg.AssetExecutionContext, study: StudyResource
     with study.connect() as con:
         models = load_models(con, cfg)
         not_scored = []  # days without data: no row (early_warning.score_day)
+        figures = {}
         for key in keys:
             stats = score_day(con, cfg, date.fromisoformat(key), models)
             context.log.info(f"departure_risk {key}: {stats['not_scored'] or stats['by_band']}")
             if stats["not_scored"]:
                 not_scored.append(key)
-        last = date.fromisoformat(keys[-1])
-        bands = risk_counts(con, last)
-        md = table_metadata(con, "departure_risk", ("call_date", keys[0], keys[-1]))
+            figures[key] = {
+                **table_metadata(con, "departure_risk", ("call_date", key, key)), "day": key,
+                "by_risk_band": dg.MetadataValue.json(risk_counts(con, date.fromisoformat(key))),
+                "by_k": dg.MetadataValue.json(stats["by_k"])}
+        each_partition(context, figures)
         unscored = {} if models else {"unscored_because": no_model_reason(con) or (
             "no risk model is stored: materialize early_warning_models")}
     return dg.MaterializeResult(metadata={
-        **md, **unscored, "day": last.isoformat(), "by_risk_band": dg.MetadataValue.json(bands),
-        "by_k": dg.MetadataValue.json(stats["by_k"]),
+        **unscored,
         "models": len(models),
         "models_from": str(cfg.early_warning.models_from or "this study"),
         "days_not_scored": dg.MetadataValue.json(not_scored)})

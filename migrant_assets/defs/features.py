@@ -30,7 +30,12 @@ from migrant_assets.defs.graphs import (
 )
 from migrant_assets.defs.ingest import calls, cells, estates, subscribers
 from migrant_assets.defs.labels import user_labels
-from migrant_assets.defs.metadata import table_metadata, table_name_metadata, tidy
+from migrant_assets.defs.metadata import (
+    each_partition,
+    table_metadata,
+    table_name_metadata,
+    tidy,
+)
 from migrant_assets.defs.partitions import (
     departure_weeks,
     first_k_days,
@@ -127,21 +132,17 @@ def _features_asset(
                 if not study.on_spark:
                     build_features(con, cfg, window)
                 built.append({
+                    **table_metadata(con, table, ("window_id", window.window_id,
+                                                  window.window_id)),
                     "window": window.label,
                     "first_day": window.start.isoformat(),
                     "last_day": window.end.isoformat(),
-                    "users_by_label": users_by_label(con, window),
-                    "null_shares": tidy(null_shares(con, window)),
+                    "users_by_label": dg.MetadataValue.json(users_by_label(con, window)),
+                    "null_shares": dg.MetadataValue.json(tidy(null_shares(con, window))),
                 })
-            meta = table_metadata(con, table, ("window_id", windows[0].window_id,
-                                               windows[-1].window_id))
-        # one window: its figures; a range (single run): one entry per window
-        figures = ({**built[0], "users_by_label": dg.MetadataValue.json(built[0]["users_by_label"]),
-                    "null_shares": dg.MetadataValue.json(built[0]["null_shares"])}
-                   if len(built) == 1 else {"windows": dg.MetadataValue.json(built)})
+        each_partition(context, dict(zip(context.partition_keys, built, strict=True)))
         return dg.MaterializeResult(
-            metadata={**meta, **figures, "population": cfg.population,
-                      "engine": cfg.engine.kind})
+            metadata={"population": cfg.population, "engine": cfg.engine.kind})
 
     return _asset
 

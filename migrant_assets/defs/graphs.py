@@ -27,7 +27,12 @@ import duckdb
 from migrant_assets.defs.checks import per_partition, verdict
 from migrant_assets.defs.ingest import calls
 from migrant_assets.defs.labels import user_labels
-from migrant_assets.defs.metadata import table_metadata, table_name_metadata, tidy
+from migrant_assets.defs.metadata import (
+    each_partition,
+    table_metadata,
+    table_name_metadata,
+    tidy,
+)
 from migrant_assets.defs.partitions import (
     CALENDAR,
     departure_weeks,
@@ -103,21 +108,23 @@ def engine_metadata(con: Any, table: str, rows_of: tuple[str, Any, Any]) -> dict
 )
 def daily_contacts(context: dg.AssetExecutionContext, study: StudyResource) -> dg.MaterializeResult:
     """One row per (caller, callee) and day: number of calls and total duration (SPEC §4)."""
-    n_calls = 0
-    keys = context.partition_key_range
+    keys = context.partition_keys
     if study.on_spark:  # the days' calls copied to the warehouse, the same SQL on Spark
         from migrant_assets.engines import spark_daily_contacts  # the optional extra `spark`
 
         with study.connect() as con, study.spark() as sql:
-            n_calls = spark_daily_contacts(
-                con, sql, [date.fromisoformat(k) for k in context.partition_keys])
-            meta = engine_metadata(sql, "daily_contacts", ("call_date", keys.start, keys.end))
-        return dg.MaterializeResult(metadata={**meta, "calls": n_calls})
+            n_calls = spark_daily_contacts(con, sql, [date.fromisoformat(k) for k in keys])
+            each_partition(context, {k: engine_metadata(sql, "daily_contacts",
+                                                        ("call_date", k, k)) for k in keys})
+        return dg.MaterializeResult(metadata={"calls_in_run": n_calls})
+    figures = {}
     with study.connect() as con:
-        for key in context.partition_keys:
-            n_calls += build_daily_contacts(con, date.fromisoformat(key))["n_calls"] or 0
-        meta = table_metadata(con, "daily_contacts", ("call_date", keys.start, keys.end))
-    return dg.MaterializeResult(metadata={**meta, "calls": n_calls})
+        for key in keys:
+            n_calls = build_daily_contacts(con, date.fromisoformat(key))["n_calls"] or 0
+            figures[key] = {**table_metadata(con, "daily_contacts", ("call_date", key, key)),
+                            "calls": n_calls}
+    each_partition(context, figures)
+    return dg.MaterializeResult()
 
 
 @dg.asset(
@@ -139,9 +146,10 @@ def first_k_days_contacts(
         stats = build_first_k_days_contacts(con, study.config.calendar,
                                             date.fromisoformat(keys.start),
                                             date.fromisoformat(keys.end))
-        meta = engine_metadata(con, "first_k_days_contacts",
-                               ("call_date", keys.start, keys.end))
-    return dg.MaterializeResult(metadata={**meta, "calls": stats["n_calls"]})
+        each_partition(context, {k: engine_metadata(con, "first_k_days_contacts",
+                                                    ("call_date", k, k))
+                                 for k in context.partition_keys})
+    return dg.MaterializeResult(metadata={"calls_in_run": stats["n_calls"]})
 
 
 def _graph_asset(
@@ -180,6 +188,8 @@ def _graph_asset(
                                                study.config)
                     context.log.info(f"{window.label} ({window.start}..{window.end}): {stats}")
                     built.append({
+                        **engine_metadata(con, table, ("window_id", window.window_id,
+                                                       window.window_id)),
                         "window": window.label,
                         "first_day": window.start.isoformat(),
                         "last_day": window.end.isoformat(),
@@ -190,12 +200,8 @@ def _graph_asset(
                         "total_calls": stats["n_calls"],
                         "built_from": stats["built_from"] or "its days",
                     })
-            meta = engine_metadata(con, table, ("window_id", windows[0].window_id,
-                                                windows[-1].window_id))
-        # one window: its figures; a range (single run): one row per window
-        figures = built[0] if len(built) == 1 else {"windows": dg.MetadataValue.json(built)}
-        return dg.MaterializeResult(
-            metadata={**meta, **figures, "engine": study.config.engine.kind})
+        each_partition(context, dict(zip(context.partition_keys, built, strict=True)))
+        return dg.MaterializeResult(metadata={"engine": study.config.engine.kind})
 
     return _asset
 

@@ -13,7 +13,12 @@ import duckdb
 from migrant_assets.config import StudyConfig, SyntheticSource
 from migrant_assets.contract import CONTRACT_COLUMNS, DataContract
 from migrant_assets.defs.checks import per_partition, verdict
-from migrant_assets.defs.metadata import table_metadata, table_name_metadata, tidy
+from migrant_assets.defs.metadata import (
+    each_partition,
+    table_metadata,
+    table_name_metadata,
+    tidy,
+)
 from migrant_assets.defs.partitions import STUDY, study_days
 from migrant_assets.defs.resources import DUCKDB_POOL, StudyResource
 from migrant_assets.errors import InputError
@@ -257,17 +262,17 @@ def calls(context: dg.AssetExecutionContext, study: StudyResource) -> dg.Materia
     transaction, so re-materializing a day leaves the same rows.
     """
     cfg = study.config
-    stats = []
+    figures = {}
     with study.connect() as con:
         for key in context.partition_keys:
             s = ingest_calls(con, cfg, date.fromisoformat(key))
-            stats.append(s)
             context.log.info(
                 f"calls {key}: {s.read} landed, {s.accepted} accepted, {s.quarantined} quarantined"
                 + (f", {s.excluded} other party's records of calls" if s.excluded else ""))
-        window = context.partition_key_range
-        md = table_metadata(con, "calls", ("call_date", window.start, window.end))
-    return dg.MaterializeResult(metadata={**md, **_metadata(stats)})
+            figures[key] = {**table_metadata(con, "calls", ("call_date", key, key)),
+                            **_metadata([s])}
+    each_partition(context, figures)
+    return dg.MaterializeResult()
 
 
 # ----------------------------------------------------------------------------------- checks

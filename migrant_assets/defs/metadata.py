@@ -50,6 +50,14 @@ def table_metadata(con: duckdb.DuckDBPyConnection, table: str,
             "dagster/row_count": rows}
 
 
+def each_partition(context: dg.AssetExecutionContext, figures: Mapping[str, dict]) -> None:
+    """Give each partition of the run its own ``figures`` (by partition key): Dagster attaches
+    an asset's one result to every partition of its run, so a single run over a range showed
+    each day the range's totals."""
+    for key, md in figures.items():
+        context.add_asset_metadata(md, partition_key=key)
+
+
 def markdown_table(df: pd.DataFrame, columns: list[str] | None = None) -> dg.MetadataValue:
     """A small result frame as a markdown table for asset metadata (floats to four significant
     places)."""

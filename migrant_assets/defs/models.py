@@ -24,7 +24,12 @@ import pandas as pd
 
 from migrant_assets.defs.checks import outcome_verdict, per_partition
 from migrant_assets.defs.features import features_first_k_days, features_integration_weeks
-from migrant_assets.defs.metadata import markdown_table, table_metadata, table_name_metadata
+from migrant_assets.defs.metadata import (
+    each_partition,
+    markdown_table,
+    table_metadata,
+    table_name_metadata,
+)
 from migrant_assets.defs.partitions import CALENDAR, first_k_days
 from migrant_assets.defs.resources import DUCKDB_POOL, StudyResource
 from migrant_assets.models import (
@@ -161,31 +166,26 @@ def departure_models(context: dg.AssetExecutionContext, study: StudyResource):
     window written as soon as its fits are done."""
     cfg = study.config
     windows = [cfg.calendar.window("first_k_days", k) for k in context.partition_keys]
-    results, saved = [], {}
+    figures = {}
     with study.connect_models() as con:
         try:
             evaluations = evaluate_windows(con, cfg, windows, cfg.models.seed)
             for key, window, ev in zip(context.partition_keys, windows, evaluations,
                                        strict=True):
-                results.append(ev.results)
-                saved[key] = _save_models(cfg, f"{DEPARTURE_MODELS}/{key}", ev.models)
                 context.log.info(f"{window.label}: " + ", ".join(
                     f"{r.row} F1 {r.f1:.3f}" if r.status == OK else f"{r.row} skipped"
                     for r in ev.results.itertuples()))
+                figures[key] = {
+                    **table_metadata(con, DEPARTURE_MODELS,
+                                     ("window_id", window.window_id, window.window_id)),
+                    "window": window.label,
+                    "results": markdown_table(ev.results, METRIC_COLUMNS),
+                    "models": _save_models(cfg, f"{DEPARTURE_MODELS}/{key}", ev.models),
+                    **skipped_metadata(con, [LEAVING_VS_STAYING], [window.window_id])}
         finally:
             release_workers()  # every window of the run is fit
-        metadata = {**table_metadata(con, DEPARTURE_MODELS, ("window_id", windows[0].window_id,
-                                                                windows[-1].window_id)),
-                    "window": windows[0].label if len(windows) == 1
-                    else f"{windows[0].label}..{windows[-1].label}",
-                    "results": markdown_table(pd.concat(results, ignore_index=True),
-                                              METRIC_COLUMNS),
-                    "seed": cfg.models.seed,
-                    **skipped_metadata(con, [LEAVING_VS_STAYING],
-                                       [w.window_id for w in windows])}
-    metadata["models"] = (saved[context.partition_keys[0]] if len(saved) == 1
-                          else dg.MetadataValue.json({k: v.value for k, v in saved.items()}))
-    return dg.MaterializeResult(metadata=metadata)
+    each_partition(context, figures)
+    return dg.MaterializeResult(metadata={"seed": cfg.models.seed})
 
 
 @_asset(DEPARTURE_CURVES, kinds={"duckdb"},
