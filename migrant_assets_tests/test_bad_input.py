@@ -2254,6 +2254,14 @@ def test_end_or_duration_named_as_in_the_contract(column: str, value: str, tmp_p
      "the study province is spelled ['Shanghai', '上海市浦东新区', '沪'] by 3 subscribers",
      {("Shanghai", "上海市浦东新区", "沪"): (3, True),
       ("Anhui", "安徽省合肥市", "皖"): (3, False)}),
+    # the official English names of the autonomous regions, with their people
+    ([("13800000009", "O9", "30", "M", "Guangxi Zhuang Autonomous Region", "true", ""),
+      ("13800000008", "O8", "30", "M", "广西壮族自治区", "true", ""),
+      ("13800000007", "O7", "30", "M", "Xinjiang Uygur Autonomous Region", "true", ""),
+      ("13800000006", "O6", "30", "M", "XINJIANG", "true", "")], "Shanghai",
+     "2 provinces are spelled several ways",
+     {("Guangxi Zhuang Autonomous Region", "广西壮族自治区"): (2, False),
+      ("XINJIANG", "Xinjiang Uygur Autonomous Region"): (2, False)}),
     # a suffix makes one province only of China's: Mexico City is not the State of Mexico
     ([("13800000009", "O9", "30", "M", "Mexico", "true", ""),
       ("13800000008", "O8", "30", "M", "Mexico City", "true", "")], "Mexico City", None, {}),

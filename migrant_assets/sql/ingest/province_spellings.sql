@@ -1,7 +1,8 @@
 -- Birth provinces of the stored subscribers spelled several ways (SPEC §1: a local is born in
 -- the study province, $province, compared as spelled): names equal up to case, accents,
 -- spaces, hyphens, dots and apostrophes (Île-de-France, ILE DE FRANCE), a suffix (Province,
--- Shi, City; 省, 市, 自治区) or the script ('上海市' and 'Shanghai', through the province names
+-- Shi, City, Zhuang Autonomous Region; 省, 市, 自治区) or the script ('上海市' and 'Shanghai',
+-- through the province names
 -- $spellings -> $provinces of data/province_names.csv) are one province to a reader but
 -- several to the pipeline, so a local spelled '上海市' counts as a migrant and
 -- province_diversity counts 'Anhui' and 'Anhui Province' twice.
@@ -17,7 +18,8 @@ CREATE OR REPLACE TEMP MACRO province_key(x) AS
 lower(strip_accents(regexp_replace(trim(x), '[\s.''’-]+', '', 'g')));
 CREATE OR REPLACE TEMP MACRO province_fold(x) AS regexp_replace(
     province_key(x),
-    '(province|shi|city|municipality|autonomousregion|specialadministrativeregion|sar|省|市'
+    '(province|shi|city|municipality|(zhuang|hui|uygur|uyghur|uighur)?autonomousregion'
+    || '|specialadministrativeregion|sar|省|市'
     || '|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)$', ''
 );
 WITH aliases AS (
