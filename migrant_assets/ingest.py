@@ -885,6 +885,20 @@ def conflicting_duplicates(con: duckdb.DuckDBPyConnection, table: str) -> dict[s
                                           "places": table}))
 
 
+def conflicting_numbers(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """The subscribers' rows that list a number again with another owner or attribute than
+    the kept row (``sql/ingest/conflicting_numbers.sql``): ``numbers`` kept,
+    ``duplicate_rows``, ``differing_rows``."""
+    return first_row(run_sql(con, "ingest/conflicting_numbers.sql"))
+
+
+#: What to do when a number is listed again with other values (subscribers.duplicates_agree).
+NUMBERS_AGREE_FIX = ("the first row in file order is kept, and its birth province and local "
+                     "flag decide who is local: keep one row per number, the one that holds "
+                     "for the study month (a subscribers file appended from two snapshots "
+                     "lists a number that changed owner or record twice)")
+
+
 def coordinate_precision(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, Any]:
     """The stored places of ``table`` (cells or estates) and how many have both coordinates
     rounded to 0.01 degree or coarser (``sql/ingest/coordinate_precision.sql``): ``places``,

@@ -1216,6 +1216,34 @@ def test_an_owners_numbers_that_disagree(tmp_path: Path, monkeypatch: pytest.Mon
     assert checks[("subscribers", "has_users")].passed
 
 
+def test_a_number_listed_again_with_other_values_is_counted(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A number listed twice with another birth province (two snapshots appended): the first
+    row is kept, the other is duplicate_number marked differs_from_kept, and the subscribers'
+    duplicates_agree check warns counting such rows (never naming a number); a copy of the
+    kept row is a duplicate that agrees."""
+    import dagster as dg
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("number twice"))
+    _write(tmp_path / "operator" / "subs.csv", SUBS_HEADER,
+           [*SUBS, (B, "O2", "25", "F", "Shanghai", "true", "regular"), SUBS[0]])
+    con, _ = _ingest(study)
+    got = con.execute("SELECT row_number, json_extract(record, '$.differs_from_kept') "
+                      "FROM quarantine WHERE reason = 'duplicate_number' ORDER BY 1").fetchall()
+    assert got == [(5, "true"), (6, "false")]
+    check = _ingestion_checks(study, "subscribers")[("subscribers", "duplicates_agree")]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert {k: check.metadata[k].value for k in ("numbers", "duplicate_rows",
+                                                 "differing_rows")} == {
+        "numbers": 3, "duplicate_rows": 2, "differing_rows": 1}
+    assert check.metadata["check_first"].value.startswith(
+        "1 rows list a number again with another owner, birth province")
+    assert B not in str(check.metadata)
+    _write(tmp_path / "operator" / "subs.csv", SUBS_HEADER, [*SUBS, SUBS[0]])
+    assert _ingestion_checks(study, "subscribers")[("subscribers", "duplicates_agree")].passed
+
+
 @pytest.mark.parametrize("shape", ["header only", "every local flag 本地/外地"])
 def test_no_subscriber_fails_their_checks_with_what_to_check(
         shape: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -393,7 +393,7 @@ def test_ingestion_assets_and_checks(user_data: Path, env: None) -> None:
     assert every == {(a, c) for a in REFERENCE for c in ("row_accounting", "quarantine_share")} | {
         ("subscribers", "no_raw_identifiers"), ("subscribers", "has_users"),
         ("subscribers", "province_spellings"), ("subscribers", "owner_numbers"),
-        ("subscribers", "owner_attributes"),
+        ("subscribers", "owner_attributes"), ("subscribers", "duplicates_agree"),
         ("subscribers", "user_types"), ("subscribers", "ages"), ("subscribers", "sexes"),
         ("subscribers", "readable_attributes"),
         ("subscribers", "unnamed_provinces"), ("subscribers", "local_numbers"),

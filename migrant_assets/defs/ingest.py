@@ -34,6 +34,7 @@ from migrant_assets.ingest import (
     MIN_TIMED_CALLS,
     NO_SUBSCRIBER_FIX,
     NUMBER_FORMS_ERROR_SHARE,
+    NUMBERS_AGREE_FIX,
     OLDEST_AGE,
     OLDEST_AGE_FIX,
     OWNER_ATTRIBUTES_FIX,
@@ -60,6 +61,7 @@ from migrant_assets.ingest import (
     calls_day_facts,
     check_first,
     conflicting_duplicates,
+    conflicting_numbers,
     coordinate_precision,
     estate_prices,
     far_outside_problem,
@@ -460,6 +462,22 @@ def _duplicates_check(asset: dg.AssetsDefinition, what: str) -> dg.AssetChecksDe
                        dg.AssetCheckSeverity.WARN, check_first=fix if rows else None)
 
     return _check
+
+
+@dg.asset_check(asset=subscribers, name="duplicates_agree", pool=DUCKDB_POOL,
+                description="A number listed more than once gives the same owner and "
+                "attributes each time (warns counting the rows listed with others: the first "
+                "row in file order is kept, and its birth province and local flag decide who is "
+                "local). Judges the numbers kept.")
+def subscribers_duplicates_agree(study: StudyResource) -> dg.AssetCheckResult:
+    with study.connect() as con:
+        out = conflicting_numbers(con)
+    rows = out["differing_rows"]
+    return verdict(rows == 0, out["numbers"], out,
+                   None if out["numbers"] else "no subscriber number", dg.AssetCheckSeverity.WARN,
+                   check_first=f"{rows} rows list a number again with another owner, birth "
+                   f"province, local flag, age, sex or user type: {NUMBERS_AGREE_FIX}"
+                   if rows else None)
 
 
 cells_duplicates_agree = _duplicates_check(cells, "coordinates")

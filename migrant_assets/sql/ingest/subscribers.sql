@@ -80,18 +80,27 @@ FROM (
     FROM raw_subscribers
 );
 
+-- A number listed again is duplicate_number, the first valid row in file order kept;
+-- differs_from_kept: the row gives another owner or attribute than the kept one (the
+-- duplicates_agree check counts them: a birth province and the local flag decide who is local).
 CREATE OR REPLACE TEMP TABLE judged_subscribers AS
 SELECT
-    * EXCLUDE (reason, age),
+    * EXCLUDE (reason, age, row_values),
     CASE WHEN NOT age_unreadable THEN age END AS age,
     CASE
         WHEN reason IS NOT NULL THEN reason
         WHEN row_number() OVER (PARTITION BY number_id, reason IS NULL ORDER BY _file, _row) > 1
             THEN 'duplicate_number'
-    END AS reason
+    END AS reason,
+    reason IS NULL AND (
+        row_values IS DISTINCT FROM first_value(row_values) OVER (
+            PARTITION BY number_id, reason IS NULL ORDER BY _file, _row
+        )
+    ) AS differs_from_kept
 FROM (
     SELECT
         *,
+        row(user_id, birth_province, is_local_number, age, sex, user_type) AS row_values,
         coalesce(age_text, birth_text) IS NOT NULL AND coalesce(age NOT BETWEEN 0 AND 120, true)
             AS age_unreadable,
         sex_text IS NOT NULL AND sex IS NULL AS sex_unreadable,

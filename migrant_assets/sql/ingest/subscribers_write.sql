@@ -63,15 +63,19 @@ SELECT
     reason,
     _file,
     _row,
-    CAST(to_json({
-        number: number_id, owner_id: user_id,
-        age: safe_attribute(age_text, demographic_is_id),
-        birth_year: birth_form,
-        sex: safe_attribute(sex_text, demographic_is_id),
-        birth_province: safe_attribute(birth_province, province_is_id),
-        is_local_number: safe_code(local_text),
-        user_type: safe_attribute(user_type, type_is_id)
-    }) AS VARCHAR)
+    CAST(json_merge_patch(
+        to_json({
+            number: number_id, owner_id: user_id,
+            age: safe_attribute(age_text, demographic_is_id),
+            birth_year: birth_form,
+            sex: safe_attribute(sex_text, demographic_is_id),
+            birth_province: safe_attribute(birth_province, province_is_id),
+            is_local_number: safe_code(local_text),
+            user_type: safe_attribute(user_type, type_is_id)
+        }),
+        CASE WHEN reason = 'duplicate_number'
+            THEN json_object('differs_from_kept', differs_from_kept) ELSE '{}' END
+    ) AS VARCHAR)
 FROM judged_subscribers
 WHERE reason IS NOT NULL;
 INSERT INTO quarantine_subscribers SELECT * FROM rejected_lines;
