@@ -259,8 +259,8 @@ def _changed_sources(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
             paths = _source_files(contract, cfg, table)
         except InputError:
             paths = []
+        named = _file_days(contract, cfg, table)
         if days is not None:
-            named = _file_days(contract, cfg, table)
             paths = [p for p in paths if named.get(_path_key(p), "") in days
                      or _path_key(p) not in named]
             seen = {k: v for k, v in seen.items() if v[3] is None or v[3] in days}
@@ -271,11 +271,24 @@ def _changed_sources(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
             out[table] = f"a file cannot be read ({e.strerror})"
             continue
         now = {_path_key(p) for p in paths}
-        counts = {"changed": sum(cache[k][2] != seen[k][2] for k in now if k in seen),
-                  "new": len(now - seen.keys()), "gone": len(seen.keys() - now)}
-        if any(counts.values()):
-            out[table] = ", ".join(f"{n} {what}" for what, n in counts.items() if n)
+        # a file by the day its path names (a file's name may be a phone number: never shown)
+        day_of = {**{k: v[3] for k, v in seen.items()}, **named}
+        which = {"changed": [k for k in now if k in seen and cache[k][2] != seen[k][2]],
+                 "new": list(now - seen.keys()), "gone": list(seen.keys() - now)}
+        if any(which.values()):
+            out[table] = ", ".join(f"{len(keys)} {what}{_days_of(keys, day_of)}"
+                                   for what, keys in which.items() if keys)
     return out
+
+
+def _days_of(keys: list[str], day_of: dict[str, str | None]) -> str:
+    """``: the files of 2016-09-05, 2016-09-06``: the days the files of ``keys`` (path keys)
+    name, when each names one; else nothing."""
+    days = sorted({day_of.get(k) or "" for k in keys})
+    if not days or "" in days:
+        return ""
+    return f": the file{'s' if len(keys) > 1 else ''} of {', '.join(days[:3])}" + (
+        ", ..." if len(days) > 3 else "")
 
 
 def _parts(entries: Iterable[str]) -> str:

@@ -58,8 +58,8 @@ def test_a_changed_file_or_table_is_named_before_it_is_read(
     # the day's file corrected: the day is refused until the calls are landed again
     day_file.write_bytes(before.replace(b"13800000001,", b"13800000002,", 1))
     error = _run(user_data, instance, "calls", partition=DAY_KEY)
-    assert "InputError: the calls files changed since landed_calls read them (1 changed)" \
-        in error, error
+    assert "InputError: the calls files changed since landed_calls read them (1 changed: the " \
+        "file of 2016-09-05)" in error, error
     assert "materialize landed_calls again" in error
     assert "13800000001" not in error and "20160905" not in error  # never a number or a name
     assert _run(user_data, instance, "landed_calls") is None
@@ -75,14 +75,16 @@ def test_a_changed_file_or_table_is_named_before_it_is_read(
     # a file that appears, and one that is gone
     extra = user_data.parent / "operator" / "cdr" / "20160906.csv"
     extra.write_text(day_file.read_text().replace("2016-09-05", "2016-09-06"))
-    assert "(1 new)" in _run(user_data, instance, "user_labels")
+    assert "(1 new: the file of 2016-09-06)" in _run(user_data, instance, "user_labels")
     # a day reads the files its path names: another day's new file does not concern it
     assert _run(user_data, instance, "calls", partition=DAY_KEY) is None
-    assert "(1 new)" in _run(user_data, instance, "calls", partition="2016-09-06")
+    assert "(1 new: the file of 2016-09-06)" in _run(user_data, instance, "calls",
+                                                     partition="2016-09-06")
     extra.unlink()
     assert _run(user_data, instance, "user_labels") is None  # as it was landed
     day_file.unlink()
-    assert "(1 gone)" in _run(user_data, instance, "calls", partition=DAY_KEY)
+    assert "(1 gone: the file of 2016-09-05)" in _run(user_data, instance, "calls",
+                                                      partition=DAY_KEY)
 
 
 def test_an_asset_whose_input_was_never_materialized_is_refused(
