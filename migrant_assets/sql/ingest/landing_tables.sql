@@ -35,11 +35,6 @@ CREATE TABLE IF NOT EXISTS $landed_files (
     first_day_outside DATE,
     last_day_outside DATE
 );
--- Files landed before the rows far outside the calendar were counted: none counted until the
--- calls are landed again.
-ALTER TABLE $landed_files ADD COLUMN IF NOT EXISTS rows_far_outside_calendar BIGINT DEFAULT 0;
-ALTER TABLE $landed_files ADD COLUMN IF NOT EXISTS first_day_outside DATE;
-ALTER TABLE $landed_files ADD COLUMN IF NOT EXISTS last_day_outside DATE;
 -- The landing step's quarantined rows (the view `quarantine` of schema.sql reads them).
 CREATE TABLE IF NOT EXISTS $quarantine_landed_calls (
     reason VARCHAR NOT NULL,
