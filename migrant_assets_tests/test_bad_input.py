@@ -473,6 +473,8 @@ CASES = [
     Case("price in 万 yuan", estates=[("E2", "31.2", "121.4", "6.5")],
          quarantined=("estates", "bad_price")),
     Case("price of 100 per m²", estates=[("E2", "31.2", "121.4", "100")]),  # the minimum
+    Case("a rent per month, written with its unit", estates=[("E2", "31.2", "121.4", "6300元/月")],
+         quarantined=("estates", "bad_price")),
     Case("a minimum price above the maximum",
          study={"thresholds": {"min_price_per_sqm": 5000, "max_price_per_sqm": 4000}},
          error=(ValidationError, r"max_price_per_sqm \(4000.0\) must be above")),
@@ -1814,6 +1816,23 @@ def test_a_day_file_of_its_header_alone(first: bool, suffix: str, tmp_path: Path
     con, stats = _ingest(study)
     assert stats["landed_calls"].read == 0
     assert con.execute("SELECT rows_read FROM landed_files").fetchall() == [(0,)]
+
+
+def test_prices_written_as_listing_sites_show_them(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scraped price per m² as the listing site shows it, with its currency and unit, is
+    read (they were all bad_price, and the only way through was editing the file): 万 is
+    10,000; a unit that is no price per m² (元/月, a rent) stays unread."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    written = ["47839元/㎡", "¥52000", "38548 元", "6.8万元/平米", "￥ 52000.5 元/m²",
+               "61000 yuan/sqm"]
+    estates = [(f"E{i + 2}", "31.2", "121.4", w) for i, w in enumerate(written)]
+    study, _ = _setup(tmp_path, Case("prices with units", estates=estates))
+    con, stats = _ingest(study)
+    assert stats["estates"].quarantined_by_reason == {}
+    got = dict(con.execute("SELECT estate_id, price_per_sqm FROM estates").fetchall())
+    assert [got[f"E{i + 2}"] for i in range(len(written))] == [
+        47839.0, 52000.0, 38548.0, 68000.0, 52000.5, 61000.0]
 
 
 def test_a_month_of_hourly_compressed_files_lands_under_a_small_memory_limit(

@@ -2,16 +2,35 @@
 -- Input: temp table raw_place(id, lat, lon, price, _file, _row) where price is NULL for cells.
 -- Output: temp table place_values, the same with lat_value, lon_value and price_value; a
 -- mapping's crs other than WGS-84 rewrites lat_value and lon_value (ingest.places_to_wgs84) in
--- between, the text kept as the file wrote it for the quarantine records.
+-- between, the text kept as the file wrote it for the quarantine records. A price that is not a
+-- plain number may be written as a listing site shows it, with its currency and unit
+-- (47839元/㎡, ¥52000, 38548 元, 6.8万元/平米: 万 is 10,000): the number is read, and 万
+-- multiplies it; any other unit (元/月, a rent) stays unread (bad_price).
 CREATE OR REPLACE TEMP TABLE place_values AS
 SELECT
     id,
     TRY_CAST(lat AS DOUBLE) AS lat_value,
     TRY_CAST(lon AS DOUBLE) AS lon_value,
-    TRY_CAST(price AS DOUBLE) AS price_value,
+    coalesce(
+        TRY_CAST(price AS DOUBLE),
+        CASE WHEN written.number <> '' THEN
+                CAST(written.number AS DOUBLE) * CASE WHEN written.wan = '万' THEN 1e4 ELSE 1 END
+        END
+    ) AS price_value,
     lat,
     lon,
     price,
     _file,
     _row
-FROM raw_place;
+FROM (
+    SELECT
+        *,
+        regexp_extract(
+            trim(price),
+            '^[¥￥]?\s*([0-9]+(?:\.[0-9]+)?)\s*(万)?\s*(?:元|yuan|rmb|cny)?\s*'
+            || '(?:/\s*(?:㎡|m²|m2|sqm|平方米|平米|平))?$',
+            ['number', 'wan'],
+            'i'
+        ) AS written
+    FROM raw_place
+);
