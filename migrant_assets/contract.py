@@ -1325,8 +1325,11 @@ def _csv_options(src: TableSource, p: _Params) -> str:
     return "".join(f", {k} = {p(v)}" for k, v in options.items())
 
 
-#: DuckDB's error for a compressed file that ends early.
-_CUT_SHORT = re.compile(r"unexpected end of (gzip|zstd)", re.IGNORECASE)
+#: DuckDB's error for a gzip file that ends early, and what to do. (DuckDB reads a zstd file
+#: cut short up to the cut without an error.)
+_CUT_SHORT = re.compile(r"unexpected end of gzip", re.IGNORECASE)
+CUT_SHORT_FIX = ("the file is cut short (its compressed data ends early: a copy or a download "
+                 "that stopped): deliver it again")
 
 
 def _describe(con: duckdb.DuckDBPyConnection, scan: str, p: _Params, files: list[Path],
@@ -1337,8 +1340,7 @@ def _describe(con: duckdb.DuckDBPyConnection, scan: str, p: _Params, files: list
         sql = f"DESCRIBE SELECT * FROM {scan}"
         rows = con.execute(sql, p.of(sql)).fetchall()
     except duckdb.Error as e:
-        fix = ("the file is cut short (its compressed data ends early: a copy or a download "
-               "that stopped): deliver it again" if _CUT_SHORT.search(str(e)) else
+        fix = (CUT_SHORT_FIX if _CUT_SHORT.search(str(e)) else
                "raise duckdb.memory_limit in the study config: reading the files' columns "
                "needed more memory than it allows"
                if isinstance(e, duckdb.OutOfMemoryException) else
@@ -2189,6 +2191,7 @@ def _read_table(
         raise MappingError(f"{table}: reading the files failed ({type(e).__name__}: "
                            f"{redact(str(e), names=names)})", failed_file(str(e), files, names),
                            _BINARY_TEXT_FIX if "Invalid string encoding" in str(e) else
+                           CUT_SHORT_FIX if _CUT_SHORT.search(str(e)) else
                            "check the mapping's columns, timestamps and csv options; with "
                            "several files, that each has the same columns of the same types "
                            "(an export delivered in parts may differ)") from None

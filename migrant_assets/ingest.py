@@ -888,7 +888,8 @@ def conflicting_duplicates(con: duckdb.DuckDBPyConnection, table: str) -> dict[s
 def conflicting_numbers(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """The subscribers' rows that list a number again with another owner or attribute than
     the kept row (``sql/ingest/conflicting_numbers.sql``): ``numbers`` kept,
-    ``duplicate_rows``, ``differing_rows``."""
+    ``duplicate_rows``, ``differing_rows`` and ``unmarked_rows`` (quarantined by a version
+    that did not record it)."""
     return first_row(run_sql(con, "ingest/conflicting_numbers.sql"))
 
 
@@ -960,8 +961,17 @@ def province_spellings(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict
 
 
 def landing_summary(con: duckdb.DuckDBPyConnection) -> dict:
-    """The landing step's files: ``files``, ``rows_read``, ``rows_outside_calendar``,
-    ``first_day``, ``last_day`` (None when nothing landed) and ``rows_landed``."""
+    """The landing step's files: ``files``, ``rows_read``, ``rows_outside_calendar``, those far
+    outside with their days and first files, ``first_day``, ``last_day`` (None when nothing
+    landed) and ``rows_landed``. A ``landed_files`` of an earlier version (without the rows
+    far outside) is an :class:`InputError` saying to land the calls again."""
+    columns = {c for (c,) in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'landed_files'").fetchall()}
+    if columns and "rows_far_outside_calendar" not in columns:
+        raise InputError("landed_files was written by an earlier version of migrant_assets, "
+                         "which did not count the rows dated far outside the calendar",
+                         "the study's DuckDB file",
+                         "materialize landed_calls again (it writes landed_files anew)")
     return first_row(run_sql(con, "ingest/landed_files_stats.sql"))
 
 
@@ -969,12 +979,13 @@ def calendar_coverage(
     con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContract
 ) -> dict:
     """The calendar days without a landed call and without a calls file (a ``{date}`` path),
-    the rows read, landed and dated outside the calendar (their first and last day), those
-    far outside (:data:`FAR_OUTSIDE_DAYS`) and the first files that hold them."""
+    the rows read, landed and dated outside the calendar, those far outside
+    (:data:`FAR_OUTSIDE_DAYS`) with their first and last day and the first files that hold
+    them."""
     landed = {d for (d,) in run_sql(con, "ingest/landed_days.sql").fetchall()}
     summary = landing_summary(con)
     days = cfg.calendar.days
-    outside = [summary[k] for k in ("first_day_outside", "last_day_outside")]
+    far = [summary[k] for k in ("first_day_far_outside", "last_day_far_outside")]
     return {
         "days_in_calendar": len(days),
         "days_without_calls": [d.isoformat() for d in days if d not in landed],
@@ -982,7 +993,7 @@ def calendar_coverage(
         "rows_read": int(summary["rows_read"]),
         "rows_landed": int(summary["rows_landed"]),
         "rows_outside_calendar": int(summary["rows_outside_calendar"]),
-        "days_outside": [d.isoformat() for d in outside] if outside[0] else [],
+        "days_far_outside": [d.isoformat() for d in far] if far[0] else [],
         "rows_far_outside_calendar": int(summary["rows_far_outside_calendar"]),
         "files_far_outside": list(summary["files_far_outside"] or []),
     }
@@ -993,11 +1004,11 @@ def far_outside_problem(cov: dict, warn_share: float) -> str | None:
     they are ``warn_share`` (``thresholds.quarantine_warn_share``) of the rows read or more:
     times misread, which the landing leaves out as outside the calendar. None below."""
     far, read = cov["rows_far_outside_calendar"], cov["rows_read"]
-    if not read or far < warn_share * read:
+    if not far or far < warn_share * read:
         return None
-    first, last = cov["days_outside"]
+    first, last = cov["days_far_outside"]
     return (f"{far:,} of {read:,} rows ({far / read:.1%}) are dated more than "
-            f"{FAR_OUTSIDE_DAYS} days outside the calendar (days outside: {first} to {last}; "
+            f"{FAR_OUTSIDE_DAYS} days outside the calendar (from {first} to {last}; "
             f"most in {', '.join(cov['files_far_outside'])}), left out as outside_calendar: "
             "times misread in some rows, not files of other days (epoch seconds among "
             "milliseconds: timestamps.unit; day-first dates read month-first: "

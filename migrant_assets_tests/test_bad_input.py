@@ -475,6 +475,8 @@ CASES = [
     Case("price of 100 per m²", estates=[("E2", "31.2", "121.4", "100")]),  # the minimum
     Case("a rent per month, written with its unit", estates=[("E2", "31.2", "121.4", "6300元/月")],
          quarantined=("estates", "bad_price")),
+    Case("a total price in 万", estates=[("E2", "31.2", "121.4", "85万")],
+         quarantined=("estates", "bad_price")),
     Case("a minimum price above the maximum",
          study={"thresholds": {"min_price_per_sqm": 5000, "max_price_per_sqm": 4000}},
          error=(ValidationError, r"max_price_per_sqm \(4000.0\) must be above")),
@@ -1237,12 +1239,15 @@ def test_a_number_listed_again_with_other_values_is_counted(
     check = _ingestion_checks(study, "subscribers")[("subscribers", "duplicates_agree")]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     assert {k: check.metadata[k].value for k in ("numbers", "duplicate_rows",
-                                                 "differing_rows")} == {
-        "numbers": 3, "duplicate_rows": 2, "differing_rows": 1}
+                                                 "differing_rows", "unmarked_rows")} == {
+        "numbers": 3, "duplicate_rows": 2, "differing_rows": 1, "unmarked_rows": 0}
     assert check.metadata["check_first"].value.startswith(
-        "1 rows list a number again with another owner, birth province")
+        "1 row lists a number again with another owner, birth province")
     assert B not in str(check.metadata)
-    _write(tmp_path / "operator" / "subs.csv", SUBS_HEADER, [*SUBS, SUBS[0]])
+    # an age both rows give unreadably (150, 200: unknown as stored) does not differ
+    _write(tmp_path / "operator" / "subs.csv", SUBS_HEADER,
+           [(A, "O1", "150", "M", "Shanghai", "true", "regular"), *SUBS[1:], SUBS[0][:2]
+            + ("200",) + SUBS[0][3:]])
     assert _ingestion_checks(study, "subscribers")[("subscribers", "duplicates_agree")].passed
 
 
@@ -1861,6 +1866,14 @@ def test_a_month_of_hourly_compressed_files_lands_under_a_small_memory_limit(
     cut = src / "cdr" / "020.csv.gz"
     cut.write_bytes(cut.read_bytes()[:20])
     with pytest.raises(MappingError, match=r"the file cannot be read \(IOException.*GZIP") as info:
+        land_calls(con, cfg, contract)
+    assert info.value.where == str(cut)
+    assert info.value.fix.startswith("the file is cut short")
+    # cut after its header: found by the read of the rows, which says the same
+    rows = "".join(f"{A},{B},{DAY} 10:{m:02d}:00,{DAY} 10:{m:02d}:30,T1,T2\n" for m in range(60))
+    whole = gzip.compress(f"{CALLS_HEADER}\n{rows * 400}".encode())
+    cut.write_bytes(whole[:len(whole) * 9 // 10])
+    with pytest.raises(MappingError, match=r"GZIP") as info:
         land_calls(con, cfg, contract)
     assert info.value.where == str(cut)
     assert info.value.fix.startswith("the file is cut short")
@@ -3928,10 +3941,10 @@ def test_rows_dated_far_outside_the_calendar_are_judged(
     md = {k: v.value for k, v in check.metadata.items()}
     assert (md["rows_read"], md["rows_landed"], md["rows_outside_calendar"],
             md["rows_far_outside_calendar"]) == (31, 27, 4, 3)
-    assert md["days_outside"] == ["1970-01-18", "2016-08-30"]
+    assert md["days_far_outside"] == ["1970-01-18", "1970-01-18"]  # the edge's 08-30 not
     assert md["check_first"].startswith(
-        "3 of 31 rows (9.7%) are dated more than 7 days outside the calendar (days outside: "
-        f"1970-01-18 to 2016-08-30; most in {src / 'cdr.csv'}), left out as outside_calendar: "
+        "3 of 31 rows (9.7%) are dated more than 7 days outside the calendar (from "
+        f"1970-01-18 to 1970-01-18; most in {src / 'cdr.csv'}), left out as outside_calendar: "
         "times misread in some rows, not files of other days (epoch seconds among milliseconds: "
         "timestamps.unit; day-first dates read month-first: timestamps.format; a corrupt "
         "year), or files of another period in the calls path; 29 days of the calendar "

@@ -71,7 +71,8 @@ def test_a_class_too_small_in_the_study_is_not_blamed_on_the_split(cfg):
     classes = class_names(INTEGRATION_LABELS)
     train = data[data["half"] == "train"]
     assert _training_problem(cfg, data, train, classes, {}) == (
-        "fewer than 10 new migrants (thresholds.min_class_size)")
+        f"the study's users in {w2.label}: fewer than 10 new migrants "
+        "(thresholds.min_class_size)")
     data = pd.concat([data, pd.DataFrame({"window_id": w2.window_id, "label": "new_migrant",
                                           "half": ["test"] * 20})])
     assert _training_problem(cfg, data, train, classes, {}) == (
@@ -177,7 +178,8 @@ def test_too_few_leaving_migrants_are_skipped(cfg):
     assert M.split_violations(con, [M.LEAVING_VS_STAYING]) == (0, 0)
     integration = M.settled_vs_locals(con, cfg, SEED).results
     assert (integration.status == M.SKIPPED).all() and len(integration) == 3 + 6
-    assert (integration.skip_reason == "no settled migrants and no locals").all()
+    assert (integration.skip_reason
+            == "the study's users in W2: no settled migrants and no locals").all()
     con.close()
 
 

@@ -472,12 +472,16 @@ def _duplicates_check(asset: dg.AssetsDefinition, what: str) -> dg.AssetChecksDe
 def subscribers_duplicates_agree(study: StudyResource) -> dg.AssetCheckResult:
     with study.connect() as con:
         out = conflicting_numbers(con)
-    rows = out["differing_rows"]
-    return verdict(rows == 0, out["numbers"], out,
+    rows, unmarked = out["differing_rows"], out["unmarked_rows"]
+    hint = "; ".join(
+        [f"{rows} row{'s list' if rows != 1 else ' lists'} a number again with another owner, "
+         f"birth province, local flag, age, sex or user type: {NUMBERS_AGREE_FIX}"] * bool(rows)
+        + [f"{unmarked} duplicate row{'s were' if unmarked != 1 else ' was'} quarantined by an "
+           "earlier version, which did not compare them with the row kept: materialize "
+           "subscribers again"] * bool(unmarked))
+    return verdict(rows == unmarked == 0, out["numbers"], out,
                    None if out["numbers"] else "no subscriber number", dg.AssetCheckSeverity.WARN,
-                   check_first=f"{rows} rows list a number again with another owner, birth "
-                   f"province, local flag, age, sex or user type: {NUMBERS_AGREE_FIX}"
-                   if rows else None)
+                   check_first=hint or None)
 
 
 cells_duplicates_agree = _duplicates_check(cells, "coordinates")

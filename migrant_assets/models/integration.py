@@ -243,15 +243,15 @@ def _training_problem(cfg: StudyConfig, data: pd.DataFrame, train: pd.DataFrame,
                       classes: Mapping[str, str], uncovered: Mapping[str, str]) -> str | None:
     """Why an integration classifier cannot be fit on ``train``, the training half's W2 rows
     of ``data``: W2's days not covered, a class too small among the study's W2 users (both
-    halves: no split could give the training half enough; said without naming the half), or
-    in the training half. None when it can."""
+    halves: no split could give the training half enough; said of the study's users), or in
+    the training half. None when it can."""
     w2 = integration_weeks(cfg)[0]
     if uncovered.get(w2.window_id):
         return f"training half ({w2.label}): {uncovered[w2.window_id]}"
     everyone = data.loc[data["window_id"] == w2.window_id, "label"]
     study = class_problem(everyone, classes, min_class_size(cfg))
     if study:
-        return study
+        return f"the study's users in {w2.label}: {study}"
     half = class_problem(train["label"], classes, min_class_size(cfg))
     return half and f"training half ({w2.label}): {half}"
 

@@ -1,13 +1,13 @@
 -- The landing step's files (landed_files): how many, rows read and rows dated outside the
--- calendar (far outside: the first three files with most), the first and last day landed and
--- dated outside; and the days of landed_calls (calendar coverage).
+-- calendar (far outside: their first and last day, and the first three files with most), the
+-- first and last day landed; and the days of landed_calls (calendar coverage).
 SELECT
     count(*) AS files,
     coalesce(sum(rows_read), 0) AS rows_read,
     coalesce(sum(rows_outside_calendar), 0) AS rows_outside_calendar,
     coalesce(sum(rows_far_outside_calendar), 0) AS rows_far_outside_calendar,
-    min(first_day_outside) AS first_day_outside,
-    max(last_day_outside) AS last_day_outside,
+    min(first_day_far_outside) AS first_day_far_outside,
+    max(last_day_far_outside) AS last_day_far_outside,
     (list(file ORDER BY rows_far_outside_calendar DESC, file_id ASC)
         FILTER (rows_far_outside_calendar > 0))[1:3] AS files_far_outside,
     min(first_day) AS first_day,

@@ -32,8 +32,8 @@ CREATE TABLE IF NOT EXISTS $landed_files (
     rows_far_outside_calendar BIGINT NOT NULL,
     first_day DATE,
     last_day DATE,
-    first_day_outside DATE,
-    last_day_outside DATE
+    first_day_far_outside DATE,
+    last_day_far_outside DATE
 );
 -- The landing step's quarantined rows (the view `quarantine` of schema.sql reads them).
 CREATE TABLE IF NOT EXISTS $quarantine_landed_calls (
@@ -69,10 +69,10 @@ COMMENT ON COLUMN $landed_files.rows_far_outside_calendar IS
     'Rows dated outside the calendar by more than ingest.FAR_OUTSIDE_DAYS days: a misread time.';
 COMMENT ON COLUMN $landed_files.first_day IS 'First local day of a landed row.';
 COMMENT ON COLUMN $landed_files.last_day IS 'Last local day of a landed row.';
-COMMENT ON COLUMN $landed_files.first_day_outside IS
-    'First local day of a row dated outside the calendar.';
-COMMENT ON COLUMN $landed_files.last_day_outside IS
-    'Last local day of a row dated outside the calendar.';
+COMMENT ON COLUMN $landed_files.first_day_far_outside IS
+    'First local day of a row dated far outside the calendar (rows_far_outside_calendar).';
+COMMENT ON COLUMN $landed_files.last_day_far_outside IS
+    'Last local day of a row dated far outside the calendar (rows_far_outside_calendar).';
 COMMENT ON COLUMN $quarantine_landed_calls.reason IS
     'Why the row was quarantined (docs/data_contract.md).';
 COMMENT ON COLUMN $quarantine_landed_calls.file IS 'The file the row was read from.';

@@ -40,8 +40,8 @@ SELECT
     coalesce(j.far_outside_calendar, 0) AS rows_far_outside_calendar,
     j.first_day,
     j.last_day,
-    j.first_day_outside,
-    j.last_day_outside
+    j.first_day_far_outside,
+    j.last_day_far_outside
 FROM landing_file_ids AS f
 LEFT JOIN (
     SELECT
@@ -52,15 +52,19 @@ LEFT JOIN (
             AS quarantined,
         count(*) FILTER (outcome = 'not_a_call') AS not_a_call,
         count(*) FILTER (outcome = 'outside_calendar') AS outside_calendar,
-        count(*) FILTER (
-            outcome = 'outside_calendar'
-            AND (day < $month_start - to_days($far_days) OR day > $month_end + to_days($far_days))
-        ) AS far_outside_calendar,
+        count(*) FILTER (far) AS far_outside_calendar,
         min(day) FILTER (outcome = 'landed') AS first_day,
         max(day) FILTER (outcome = 'landed') AS last_day,
-        min(day) FILTER (outcome = 'outside_calendar') AS first_day_outside,
-        max(day) FILTER (outcome = 'outside_calendar') AS last_day_outside
-    FROM judged_landing
+        min(day) FILTER (far) AS first_day_far_outside,
+        max(day) FILTER (far) AS last_day_far_outside
+    FROM (
+        SELECT
+            *,
+            outcome = 'outside_calendar' AND (
+                day < $month_start - to_days($far_days) OR day > $month_end + to_days($far_days)
+            ) AS far
+        FROM judged_landing
+    )
     GROUP BY file_id
 ) AS j ON j.file_id = f.file_id
 LEFT JOIN (

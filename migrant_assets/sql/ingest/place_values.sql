@@ -5,7 +5,8 @@
 -- between, the text kept as the file wrote it for the quarantine records. A price that is not a
 -- plain number may be written as a listing site shows it, with its currency and unit
 -- (47839元/㎡, ¥52000, 38548 元, 6.8万元/平米: 万 is 10,000): the number is read, and 万
--- multiplies it; any other unit (元/月, a rent) stays unread (bad_price).
+-- beside a unit of area multiplies it; 万 alone (85万, a flat's total price) and any other unit
+-- (元/月, a rent) stay unread (bad_price).
 CREATE OR REPLACE TEMP TABLE place_values AS
 SELECT
     id,
@@ -13,8 +14,11 @@ SELECT
     TRY_CAST(lon AS DOUBLE) AS lon_value,
     coalesce(
         TRY_CAST(price AS DOUBLE),
-        CASE WHEN written.number <> '' THEN
-                CAST(written.number AS DOUBLE) * CASE WHEN written.wan = '万' THEN 1e4 ELSE 1 END
+        CASE
+            WHEN written.number <> '' AND written.wan = '' THEN CAST(written.number AS DOUBLE)
+            -- 万 with a unit of area only: a listing's total price is written in 万 (85万)
+            WHEN written.number <> '' AND written.area <> ''
+                THEN CAST(written.number AS DOUBLE) * 1e4
         END
     ) AS price_value,
     lat,
@@ -28,8 +32,8 @@ FROM (
         regexp_extract(
             trim(price),
             '^[¥￥]?\s*([0-9]+(?:\.[0-9]+)?)\s*(万)?\s*(?:元|yuan|rmb|cny)?\s*'
-            || '(?:/\s*(?:㎡|m²|m2|sqm|平方米|平米|平))?$',
-            ['number', 'wan'],
+            || '(/\s*(?:㎡|m²|m2|sqm|平方米|平米|平))?$',
+            ['number', 'wan', 'area'],
             'i'
         ) AS written
     FROM raw_place

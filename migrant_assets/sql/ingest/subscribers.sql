@@ -100,7 +100,11 @@ SELECT
 FROM (
     SELECT
         *,
-        row(user_id, birth_province, is_local_number, age, sex, user_type) AS row_values,
+        -- an unreadable age is unknown on the row kept, as it is stored
+        row(
+            user_id, birth_province, is_local_number, CASE WHEN age BETWEEN 0 AND 120 THEN age END,
+            sex, user_type
+        ) AS row_values,
         coalesce(age_text, birth_text) IS NOT NULL AND coalesce(age NOT BETWEEN 0 AND 120, true)
             AS age_unreadable,
         sex_text IS NOT NULL AND sex IS NULL AS sex_unreadable,
