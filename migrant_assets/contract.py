@@ -75,7 +75,7 @@ from migrant_assets.config import (
 )
 from migrant_assets.crs import WGS84, named_datum
 from migrant_assets.crs import normalise as normalise_crs
-from migrant_assets.db import quote_identifier, run_sql
+from migrant_assets.db import has_column, quote_identifier, run_sql
 from migrant_assets.errors import ConfigError, MappingError, redact
 from migrant_assets.privacy import pseudonym
 
@@ -2242,8 +2242,7 @@ def _refuse_rounded_owner_ids(con: duckdb.DuckDBPyConnection, names: dict[str, s
     significant digits, some of them shared by numbers whose sex or age differ (``sql/ingest/
     rounded_owner_ids.sql``), are an error naming the first such file: different people share
     an id. A phone number has 15 digits at most, which a spreadsheet keeps."""
-    if not con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = "
-                       "'raw_subscribers' AND column_name = 'owner_id'").fetchone()[0]:
+    if not has_column(con, "raw_subscribers", "owner_id"):
         return
     found = run_sql(con, "ingest/rounded_owner_ids.sql").fetchone()
     if found is not None:

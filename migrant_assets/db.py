@@ -292,6 +292,14 @@ def run_schema_sql(con: duckdb.DuckDBPyConnection, *names: str,
     run_schema(con, *(with_identifiers(sql_text(n), identifiers) for n in names))
 
 
+def has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    """Whether table or view ``table`` (a temporary one too) has ``column``: False when there is
+    no such table."""
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE table_name = ? AND column_name = ?",
+        [table, column]).fetchall()[0][0])
+
+
 def describe_table(con: duckdb.DuckDBPyConnection, table: str,
                    rows_of: tuple[str, Any, Any] | None = None,
                    ) -> tuple[list[tuple[str, str, bool, str | None]], int]:

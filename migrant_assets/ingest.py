@@ -41,6 +41,7 @@ from migrant_assets.crs import WGS84, to_wgs84
 from migrant_assets.db import (
     drop_tables,
     first_row,
+    has_column,
     refuse_old_layout,
     registered,
     run_schema_sql,
@@ -461,8 +462,7 @@ def ingest_calls(
     (``accounting_calls``)."""
     prepare(con, cfg)
     key = day.isoformat()
-    if not con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = 'landed_calls' "
-                       "AND schema_name = 'main' AND column_name = 'side'").fetchone()[0]:
+    if not has_column(con, "landed_calls", "side"):
         raise InputError("landed_calls was written by an earlier version of migrant_assets "
                          "(it has no column side)", "the study's DuckDB file",
                          "materialize landed_calls again (migrant-assets demo does), then calls")
@@ -965,9 +965,8 @@ def landing_summary(con: duckdb.DuckDBPyConnection) -> dict:
     outside with their days and first files, ``first_day``, ``last_day`` (None when nothing
     landed) and ``rows_landed``. A ``landed_files`` of an earlier version (without the rows
     far outside) is an :class:`InputError` saying to land the calls again."""
-    columns = {c for (c,) in con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'landed_files'").fetchall()}
-    if columns and "rows_far_outside_calendar" not in columns:
+    if has_column(con, "landed_files", "file") \
+            and not has_column(con, "landed_files", "rows_far_outside_calendar"):
         raise InputError("landed_files was written by an earlier version of migrant_assets, "
                          "which did not count the rows dated far outside the calendar",
                          "the study's DuckDB file",

@@ -136,26 +136,18 @@ else:
 
 
 # ----------------------------------------------------------------------------------- assets
-def _metadata(stats: list[IngestStats]) -> dict:
+def _metadata(stats: IngestStats) -> dict:
     """The ingestion's own count of what it read (the checks count what is stored)."""
-    reasons: dict[str, int] = {}
-    excluded: dict[str, int] = {}
-    for s in stats:
-        for reason, n in s.quarantined_by_reason.items():
-            reasons[reason] = reasons.get(reason, 0) + n
-        for reason, n in s.excluded_by_reason.items():
-            excluded[reason] = excluded.get(reason, 0) + n
     md = {
-        "rows_read": sum(s.read for s in stats),
-        "rows_accepted": sum(s.accepted for s in stats),
-        "rows_quarantined": sum(reasons.values()),
-        "quarantined_by_reason": dg.MetadataValue.json(reasons),
+        "rows_read": stats.read,
+        "rows_accepted": stats.accepted,
+        "rows_quarantined": stats.quarantined,
+        "quarantined_by_reason": dg.MetadataValue.json(stats.quarantined_by_reason),
     }
-    if excluded:
-        md["rows_excluded_by_rule"] = dg.MetadataValue.json(excluded)
-    notes = sorted({s.note for s in stats if s.note})
-    if notes:
-        md["note"] = "; ".join(notes)
+    if stats.excluded_by_reason:
+        md["rows_excluded_by_rule"] = dg.MetadataValue.json(stats.excluded_by_reason)
+    if stats.note:
+        md["note"] = stats.note
     return md
 
 
@@ -186,7 +178,7 @@ def subscribers(context: dg.AssetExecutionContext, study: StudyResource) -> dg.M
         users = subscriber_counts(con)
         md = table_metadata(con, "subscribers")
     context.log.info(f"subscribers: {stats.accepted} numbers accepted, {users['users']} users")
-    return dg.MaterializeResult(metadata={**md, **_metadata([stats]), **users})
+    return dg.MaterializeResult(metadata={**md, **_metadata(stats), **users})
 
 
 def _place_asset(table: str, description: str) -> dg.AssetsDefinition:
@@ -207,7 +199,7 @@ def _place_asset(table: str, description: str) -> dg.AssetsDefinition:
         if stats.note:
             context.log.warning(f"{table}: empty ({stats.note})")
         context.log.info(f"{table}: {stats.accepted} accepted, {stats.quarantined} quarantined")
-        return dg.MaterializeResult(metadata={**md, **_metadata([stats])})
+        return dg.MaterializeResult(metadata={**md, **_metadata(stats)})
 
     return _asset
 
@@ -241,7 +233,7 @@ def landed_calls(context: dg.AssetExecutionContext, study: StudyResource) -> dg.
     for reason, n in stats.excluded_by_reason.items():
         context.log.info(f"landed_calls: {n} rows excluded by the mapping's rules ({reason})")
     return dg.MaterializeResult(metadata={
-        **md, **_metadata([stats]), "files": files["files"],
+        **md, **_metadata(stats), "files": files["files"],
         "first_day": str(files["first_day"] or "none"),
         "last_day": str(files["last_day"] or "none")})
 
@@ -272,7 +264,7 @@ def calls(context: dg.AssetExecutionContext, study: StudyResource) -> dg.Materia
                 f"calls {key}: {s.read} landed, {s.accepted} accepted, {s.quarantined} quarantined"
                 + (f", {s.excluded} other party's records of calls" if s.excluded else ""))
             figures[key] = {**table_metadata(con, "calls", ("call_date", key, key)),
-                            **_metadata([s])}
+                            **_metadata(s)}
     each_partition(context, figures)
     return dg.MaterializeResult()
 
@@ -473,12 +465,12 @@ def subscribers_duplicates_agree(study: StudyResource) -> dg.AssetCheckResult:
     with study.connect() as con:
         out = conflicting_numbers(con)
     rows, unmarked = out["differing_rows"], out["unmarked_rows"]
-    hint = "; ".join(
-        [f"{rows} row{'s list' if rows != 1 else ' lists'} a number again with another owner, "
-         f"birth province, local flag, age, sex or user type: {NUMBERS_AGREE_FIX}"] * bool(rows)
-        + [f"{unmarked} duplicate row{'s were' if unmarked != 1 else ' was'} quarantined by an "
-           "earlier version, which did not compare them with the row kept: materialize "
-           "subscribers again"] * bool(unmarked))
+    differ = (f"{rows} row{'s list' if rows != 1 else ' lists'} a number again with another "
+              f"owner, birth province, local flag, age, sex or user type: {NUMBERS_AGREE_FIX}")
+    earlier = (f"{unmarked} duplicate row{'s were' if unmarked != 1 else ' was'} quarantined by "
+               "an earlier version, which did not compare them with the row kept: materialize "
+               "subscribers again")
+    hint = "; ".join(text for n, text in ((rows, differ), (unmarked, earlier)) if n)
     return verdict(rows == unmarked == 0, out["numbers"], out,
                    None if out["numbers"] else "no subscriber number", dg.AssetCheckSeverity.WARN,
                    check_first=hint or None)
@@ -689,10 +681,11 @@ def landed_calls_calendar_coverage(study: StudyResource) -> dg.AssetCheckResult:
     days = [str(d) for d in cov["days_without_calls"]]
     far = far_outside_problem(cov, study.config.thresholds.quarantine_warn_share)
     # the misread times first: they may be why days lack calls
-    hint = (f"no call landed; most rows quarantined as {fix}" if fix else "; ".join(
-        [far] * bool(far) + [f"{len(days)} days of the calendar without calls ("
-         f"{', '.join(days[:5])}{', ...' if len(days) > 5 else ''}): the files of those "
-         "days, or the calendar"] * bool(days)) or None)
+    missing = (f"{len(days)} days of the calendar without calls ({', '.join(days[:5])}"
+               f"{', ...' if len(days) > 5 else ''}): the files of those days, or the calendar"
+               if days else None)
+    hint = (f"no call landed; most rows quarantined as {fix}" if fix
+            else "; ".join(text for text in (far, missing) if text) or None)
     return verdict(not cov["days_without_calls"] and cov["rows_landed"] > 0 and not far,
                    cov["days_in_calendar"], cov,
                    severity=dg.AssetCheckSeverity.ERROR if cov["rows_landed"] == 0 else

@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 
 from migrant_assets.config import StudyConfig
-from migrant_assets.db import quote_identifier, run_sql
+from migrant_assets.db import has_column, quote_identifier, run_sql
 from migrant_assets.labels import (
     DEPARTURE_LABELS,
     INTEGRATION_LABELS,
@@ -48,12 +48,6 @@ def first_k_params(cfg: StudyConfig) -> dict[str, list]:
         "window_ids": [w.window_id for w in windows],
         "ks": [(w.end - w.start).days + 1 for w in windows],
     }
-
-
-def has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM duckdb_columns() WHERE table_name = ? AND column_name = ?",
-        [table, column]).fetchall()[0][0])
 
 
 #: The result tables whose rows may be skipped (issue 10), each read by
