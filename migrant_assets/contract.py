@@ -1029,6 +1029,13 @@ def _file_columns(src: TableSource, name: str) -> list[str]:
     return [column_key(c) for c in ([mapped] if isinstance(mapped, str) else mapped)]
 
 
+def header_text(src: TableSource, name: str) -> str | None:
+    """The text contract column ``name`` reads, as :func:`column_key` folds it, on a line that
+    repeats the file's header (files joined with their header lines): its columns' names,
+    joined by a space as their values are; None for a constant."""
+    return None if name in src.constants else " ".join(_file_columns(src, name))
+
+
 def _mapped(src: TableSource) -> set[str]:
     return set(src.columns) | set(src.constants)
 

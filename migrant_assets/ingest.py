@@ -32,6 +32,7 @@ from migrant_assets.contract import (
     RawRead,
     canonical_macros,
     file_labels,
+    header_text,
     party_files,
     read_table,
     repeated_hours,
@@ -58,6 +59,7 @@ from migrant_assets.synthetic import GENERATOR_VERSION, generate
 QUARANTINE_REASONS: dict[str, tuple[str, ...]] = {
     "landed_calls": (
         "malformed_line",
+        "repeated_header",
         "bad_direction",
         "missing_id",
         "masked_number",
@@ -92,6 +94,10 @@ REASON_FIXES: dict[str, str] = {
                       "file read as UTF-8 fails on every line with Chinese text); a record "
                       "over several lines is a quote left open in free text: escape quotes "
                       "in the export, or leave the free-text column out of it",
+    "repeated_header": "files joined with each one's header line (hourly files put together "
+                       "with cat): those lines are not calls, and nothing else is lost; to "
+                       "leave them out, join the files without their first lines "
+                       "(tail -n +2) or map the folder's files as a glob (calls.path)",
     "missing_id": "the columns mapped to the numbers and ids, and null_tokens",
     "masked_number": "the export's masking of numbers (138****1234 stands for many people): "
                      "ask for numbers hashed with a key instead, which keep people apart",
@@ -359,6 +365,8 @@ def land_calls(
         "month_end": cal.month_end,
         "city_tz": cfg.city.timezone,
         "has_cells": contract.source("cells") is not None,
+        # a line that repeats the header: the start column's text is its own name
+        "start_header": header_text(src, "start_ts"),
     }
     # the source zone's changes back (a wall-clock time in the repeated hour: landing.sql)
     repeats = repeated_hours(src.time_rule.timezone or cfg.city.timezone, cal.days)

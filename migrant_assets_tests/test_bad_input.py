@@ -39,6 +39,7 @@ from migrant_assets.db import connect, run_sql
 from migrant_assets.errors import ConfigError, InputError, MappingError
 from migrant_assets.ingest import (
     IngestStats,
+    check_first,
     ingest_calls,
     ingest_places,
     ingest_subscribers,
@@ -401,6 +402,10 @@ CASES = [
          check=lambda con: _is(con.execute("SELECT duration_s FROM calls WHERE hour(start_ts) "
                                            "= 11").fetchall(), [(53.0,)])),
     Case("too few fields", calls_text=f"{A},{B}", quarantined=("landed_calls", "malformed_line")),
+    # files joined with their header lines: the header again, in another case and spacing,
+    # is repeated_header (it was bad_timestamp, or not_a_call under an event_types rule)
+    Case("a repeated header line", calls_text=" A_PARTY , B_party,Begin,finish,a_cell,b_cell",
+         quarantined=("landed_calls", "repeated_header")),
     Case("too many fields", calls_text=f"{A},{B},{T}11:00:00,{T}11:01:00,T1,T2,extra,more",
          quarantined=("landed_calls", "malformed_line")),
     # refused before parsing: DuckDB writes a reject row per extra field (quadratic; ~10 s for
@@ -1368,6 +1373,34 @@ def _remap(src: Path, table: str, **update) -> None:
     mapping = yaml.safe_load((src / "mapping.yaml").read_text())
     mapping.setdefault(table, {}).update(update)
     (src / "mapping.yaml").write_text(yaml.safe_dump(mapping, allow_unicode=True))
+
+
+def test_header_lines_of_joined_hourly_files(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hourly files joined with ``cat``, each with its header line, the date and the time in
+    two columns and an event type: every repeated header is ``repeated_header`` (it was
+    ``not_a_call`` under the event types, or ``bad_timestamp``), named with its fix, and every
+    call lands."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("joined hourly files"))
+    src = tmp_path / "operator"
+    header = "a_party,b_party,Call Date,Call Time,secs,kind"
+    hours = [[(A, B, DAY, f"{h:02d}:00:00", "60", "VOICE"), (B, A, DAY, f"{h:02d}:30:00", "5",
+                                                            "SMS")] for h in (9, 10, 11)]
+    (src / "cdr.csv").write_text("\n".join(
+        line for rows in hours for line in [header, *(",".join(r) for r in rows)]) + "\n")
+    _remap(src, "calls", columns={"caller": "a_party", "callee": "b_party",
+                                  "start_ts": ["call date", "CALL TIME"], "duration": "secs",
+                                  "event_type": "kind"},
+           event_types={"call": ["voice"]})
+    con, stats = _ingest(study)
+    landing = stats["landed_calls"]
+    assert landing.read == 8 and landing.accepted == 3
+    assert landing.quarantined_by_reason == {"repeated_header": 2}  # the first is the header
+    assert landing.excluded_by_reason == {"not_a_call": 3}
+    assert check_first(landing.quarantined_by_reason).startswith("repeated_header: files joined")
+    assert con.execute("SELECT DISTINCT json_extract_string(record, '$.start_ts') "
+                       "FROM quarantine").fetchall() == [("Call Date Call Time",)]
 
 
 def test_csv_in_a_legacy_encoding_is_read_through_a_utf8_copy(

@@ -24,6 +24,11 @@ WITH typed AS (
         CASE WHEN $has_repeats AND r.start_ts_naive AND r.end_ts_naive
             THEN earlier_in_repeat(r.end_ts, $repeat_starts, $repeat_seconds)
         END AS end_early,
+        -- a line repeating the header (files joined with their header lines): the start
+        -- column holds its own name ($start_header, as contract.column_key folds it)
+        coalesce(
+            r.start_ts IS NULL AND lower(r.start_ts_text) = $start_header, false
+        ) AS header_line,
         r.duration,
         r.event_type,
         r.side,
@@ -123,6 +128,7 @@ ruled AS (
         *,
         event = 'missed' OR duration_us = 0 AS missed,
         CASE
+            WHEN header_line THEN 'repeated_header'
             WHEN event = 'other' THEN 'not_a_call'
             WHEN $has_directions AND side IS NULL THEN 'bad_direction'
             WHEN caller_number IS NULL OR callee_number IS NULL THEN 'missing_id'
