@@ -3133,6 +3133,10 @@ def test_a_per_party_export_counts_each_call_once(shape: str, tmp_path: Path,
         (A, B, "MOC", "10:00:00", "T1"), (B, A, "mtc", "10:00:00", "T2"),  # one call
         (A, X, "MTC", "11:00:00", "T2"),  # a call from another operator's number
         (A, B, "Moc", "12:00:00", "T1"), (A, B, "MOC", "12:00:00", "T1"),  # a repeated record
+        # a caller's record naming an unknown cell: its call quarantined whole, as a one-row
+        # export's; and a callee's record naming one, the caller's record with it
+        (A, B, "MOC", "15:00:00", "T9"), (B, A, "MTC", "15:00:00", "T2"),
+        (A, B, "MOC", "16:00:00", "T1"), (B, A, "MTC", "16:00:00", "T9"),
         (B, A, "SMS-MT", "13:00:00", "T2"),  # neither direction
         (B, A, "138-0000-0002", "14:00:00", "T2"),  # a number in the direction column
     ]
@@ -3161,10 +3165,15 @@ def test_a_per_party_export_counts_each_call_once(shape: str, tmp_path: Path,
         (_uid("O1"), _uid("O2"), 12, "T1", None)]
     assert stats["landed_calls"].quarantined_by_reason == {"bad_direction": 2}
     assert (stats["calls"].quarantined_by_reason, stats["calls"].excluded_by_reason) == (
-        {"duplicate_call": 1}, {"other_party_record": 1})
+        {"duplicate_call": 1, "unknown_cell": 2}, {"other_party_record": 3})
     assert all(p["balanced"] for source in ("landed_calls", "calls")
                for p in row_accounting(con, source))
-    assert row_accounting(con, "calls")[0]["rows_excluded"] == 1
+    assert row_accounting(con, "calls")[0]["rows_excluded"] == 3
+    # the quarantine rows are the records naming the unknown cell (shown as its hash)
+    shown = [json.loads(r) for (r,) in con.execute(
+        "SELECT record FROM quarantine WHERE reason = 'unknown_cell'").fetchall()]
+    assert len(shown) == 2 and all(
+        str(r["caller_cell"] or r["callee_cell"]).startswith("unknown:") for r in shown), shown
     shown = sorted(json.loads(r)["direction"] for (r,) in con.execute(
         "SELECT record FROM quarantine WHERE reason = 'bad_direction'").fetchall())
     assert shown == ["<redacted: 13 characters>", "SMS-MT"]

@@ -34,7 +34,7 @@ stamped_to_second AS (
     GROUP BY file_id
     HAVING bool_or(start_ts <> date_trunc('minute', start_ts))
 ),
-ruled AS (
+judged AS (
     SELECT
         t.*,
         CASE
@@ -45,6 +45,15 @@ ruled AS (
     FROM typed AS t
     LEFT JOIN cells AS ca ON ca.cell_id = t.caller_cell
     LEFT JOIN cells AS cb ON cb.cell_id = t.callee_cell
+),
+-- The rows that may be records of one call: the valid ones, and a per-party export's record
+-- naming an unknown cell, which quarantines its call whole (as a one-row export's call is),
+-- the other party's record excluded with it, not standing as the call without that cell.
+ruled AS (
+    SELECT
+        *,
+        reason IS NULL OR (reason = 'unknown_cell' AND side IS NOT NULL) AS matchable
+    FROM judged
 ),
 -- A per-party export's callee record is matched to the caller record of the same two parties
 -- nearest to it within $match_within_s seconds (on a tie, the one at or before it, then the
@@ -60,7 +69,7 @@ caller_starts AS (
         start_ts,
         CAST(floor(epoch(start_ts) / greatest($match_within_s, 1)) AS BIGINT) AS bucket
     FROM ruled
-    WHERE reason IS NULL AND side = 'caller' AND $match_within_s > 0
+    WHERE matchable AND side = 'caller' AND $match_within_s > 0
 ),
 callee_starts AS (
     SELECT DISTINCT
@@ -70,7 +79,7 @@ callee_starts AS (
         CAST(floor(epoch(start_ts) / greatest($match_within_s, 1)) AS BIGINT)
         + unnest([-1, 0, 1]) AS bucket
     FROM ruled
-    WHERE reason IS NULL AND side = 'callee' AND $match_within_s > 0
+    WHERE matchable AND side = 'callee' AND $match_within_s > 0
 ),
 candidates AS (
     SELECT
@@ -109,11 +118,11 @@ snapped AS (
         CASE WHEN r.side IS NULL AND s.file_id IS NULL THEN r.end_ts END AS end_key
     FROM ruled AS r
     LEFT JOIN matched AS n
-        ON r.side = 'callee' AND r.reason IS NULL AND n.caller = r.caller
+        ON r.side = 'callee' AND r.matchable AND n.caller = r.caller
         AND n.callee = r.callee AND n.start_ts = r.start_ts
     LEFT JOIN stamped_to_second AS s ON s.file_id = r.file_id
 ),
--- The records of one call are the valid rows with the same caller, callee and start time (and
+-- The records of one call are the matchable rows with the same caller, callee and start time (and
 -- end, without sides: end_key): the
 -- first (a per-party export's caller record, then in the order below) is the call, with each
 -- cell taken from the first record that has it. A per-party export's first record of the other
@@ -123,7 +132,7 @@ snapped AS (
 repeated AS (
     SELECT caller, callee, start_ts, end_key
     FROM snapped
-    WHERE reason IS NULL
+    WHERE matchable
     GROUP BY caller, callee, start_ts, end_key
     HAVING count(*) > 1
 ),
@@ -133,7 +142,7 @@ flagged AS (
         k.caller IS NOT NULL AS is_repeated
     FROM snapped AS r
     LEFT JOIN repeated AS k
-        ON r.reason IS NULL AND k.caller = r.caller AND k.callee = r.callee
+        ON r.matchable AND k.caller = r.caller AND k.callee = r.callee
         AND k.start_ts = r.start_ts AND k.end_key IS NOT DISTINCT FROM r.end_key
 ),
 records AS (
@@ -144,6 +153,12 @@ records AS (
             ORDER BY end_ts, caller_cell, callee_cell, file_id, row_number
         ) AS side_rank,
         coalesce(first_value(side) OVER call_records, '') AS first_side,
+        -- the first record naming an unknown cell is the call's quarantine row
+        CASE WHEN reason = 'unknown_cell' THEN row_number() OVER (
+            PARTITION BY caller, callee, start_ts, end_key, reason = 'unknown_cell'
+            ORDER BY side = 'callee', end_ts, caller_cell, callee_cell, file_id, row_number
+        ) END AS unknown_rank,
+        bool_or(reason = 'unknown_cell') OVER call_records AS call_unknown_cell,
         first_value(caller_cell IGNORE NULLS) OVER call_records AS call_caller_cell,
         first_value(callee_cell IGNORE NULLS) OVER call_records AS call_callee_cell
     FROM flagged
@@ -167,8 +182,9 @@ SELECT
     CASE WHEN side_rank = 1 AND coalesce(side, '') = first_side
         THEN call_callee_cell ELSE callee_cell END AS callee_cell,
     CASE
+        WHEN unknown_rank = 1 THEN 'unknown_cell'
         WHEN side_rank > 1 THEN 'duplicate_call'
-        WHEN coalesce(side, '') <> first_side THEN 'other_party_record'
+        WHEN coalesce(side, '') <> first_side OR call_unknown_cell THEN 'other_party_record'
     END AS reason,
     side,
     cell_unlocated
