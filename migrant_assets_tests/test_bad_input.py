@@ -2728,6 +2728,22 @@ def test_places_listed_twice_with_other_values_are_named(tmp_path: Path,
     con.close()
 
 
+@pytest.mark.parametrize(("written", "shown"), [
+    ("39.90566208", "39.90566208"), (" -46,6333 ", "-46,6333"), ("0", "0"),
+    ("121.47370000000001", "121.473700000…"),  # a float as pandas writes it
+    ("13912345678", "<redacted: 11 characters>"),  # a number in a column mapped by mistake
+    ("1391.25", "1391.25"),  # four integer digits: shown as any text without a number is
+    ("1391.2345678", "<redacted: 12 characters>"),
+    ("13912.345678901", "<redacted: 15 characters>"),
+])
+def test_what_a_quarantine_record_shows_of_a_coordinate(written: str, shown: str) -> None:
+    """A coordinate in a quarantine record (``safe_coordinate``): degrees as written, to 9
+    decimals; a run of 7 digits or more only by its length."""
+    con = duckdb.connect()
+    run_sql(con, "ingest/canonical.sql")
+    assert con.execute("SELECT safe_coordinate(?)", [written]).fetchone()[0] == shown
+
+
 def test_coordinates_rounded_to_a_kilometre_are_named(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """Towers kilometres apart whose coordinates a spreadsheet rounded (to whole degrees here)

@@ -356,12 +356,15 @@ CREATE OR REPLACE TEMP MACRO safe_attribute(t, is_id) AS
 
 -- A coordinate a quarantine record may show: a decimal number of degrees with at most 9
 -- decimals (31.40566208, a geocoder's 8, or 0) as written, so a point outside the study area
--- can be told from swapped or zero coordinates; any other text (more digits could be a number
--- in a column mapped by mistake) as safe_text.
+-- can be told from swapped or zero coordinates; with more (a float's 121.47370000000001), its
+-- first 9 decimals and '…', no more digits than the 9 shown whole; any other text (more digits
+-- could be a number in a column mapped by mistake) as safe_text.
 CREATE OR REPLACE TEMP MACRO safe_coordinate(t) AS list_transform(
     [t], lambda x:
         CASE
             WHEN regexp_full_match(trim(x), '-?[0-9]{1,3}([.,][0-9]{1,9})?') THEN trim(x)
+            WHEN regexp_full_match(trim(x), '-?[0-9]{1,3}[.,][0-9]{10,}')
+                THEN regexp_extract(trim(x), '-?[0-9]{1,3}[.,][0-9]{9}') || '…'
             ELSE safe_text(x)
         END
 )[1];
