@@ -36,7 +36,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -422,13 +422,36 @@ def plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContrac
         since += [_settings_changed(group, _changed_settings(con, cfg, group, built_under[c]))
                   for c in sorted(causes) if c.startswith("settings:")
                   for group in [c.removeprefix("settings:")]]
+        first = _first_to_build(recorded, current, set(stale) - own)
+        last = set(stale) - first
+        order = f"materialize {parts} again first" if not last else (
+            f"materialize {_parts(first)} again first, then what reads "
+            f"{'it' if len(first) == 1 else 'them'}, up to {_parts(last)}")
         raise InputError(
             f"{parts} {'is' if len(stale) == 1 else 'are'} out of date: since "
             f"{'it was' if len(stale) == 1 else 'they were'} built, " + "; ".join(since),
             ", ".join(sorted({t.asset for t in targets})),
-            f"materialize {parts} again first (each is checked the same way; "
-            "migrant-assets demo rebuilds everything in order)")
+            f"{order} (each is checked the same way; migrant-assets demo rebuilds everything "
+            "in order)")
     return out
+
+
+def _first_to_build(recorded: dict[str, tuple[str, dict[str, list[str]]]],
+                    current: Callable[[str], str | None], stale: set[str]) -> set[str]:
+    """Of the out-of-date entries ``stale`` and the recorded entries they were built from
+    (a record lists every input, directly or through others), the out-of-date ones built from
+    no other out-of-date one: what to materialize again first, so that a user is not refused
+    one level further up at each try."""
+    def inputs(name: str) -> dict[str, list[str]]:
+        return recorded.get(name, ("", {}))[1]
+
+    def out_of_date(name: str) -> bool:
+        return any((now := current(i)) is not None and any(v != now for v in built)
+                   for i, built in inputs(name).items())
+
+    candidates = stale | {i for s in stale for i in inputs(s) if i in recorded}
+    behind = {c for c in candidates if c in stale or out_of_date(c)}
+    return {c for c in behind if not (inputs(c).keys() & behind)} or stale
 
 
 def _refuse_never_built(con: duckdb.DuckDBPyConnection,

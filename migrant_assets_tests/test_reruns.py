@@ -234,8 +234,11 @@ def test_settings_a_stage_reads_make_its_tables_out_of_date(
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", "another key gives other pseudonyms")
     with pytest.raises(InputError, match=r"calls \(2016-09-05\), user_labels are out of date: "
                        r"since they were built, the ingest settings changed: the "
-                       r"pseudonymisation key \(MIGRANT_ASSETS_KEY in the environment"):
+                       r"pseudonymisation key \(MIGRANT_ASSETS_KEY in the environment") as info:
         lineage.plan(con, base, None, [reader])
+    # the labels read the day: the day first (the user is not refused again one level up)
+    assert "materialize calls (2016-09-05) again first, then what reads it, up to " \
+        "user_labels (each" in str(info.value), str(info.value)
     monkeypatch.delenv("MIGRANT_ASSETS_KEY")
     # a version recorded before settings_versions was: every setting of the stage is listed
     con.execute("DELETE FROM settings_versions")
@@ -255,3 +258,16 @@ def test_settings_a_stage_reads_make_its_tables_out_of_date(
     with pytest.raises(InputError, match=r"user_labels is out of date: since it was built, "
                        r"calls \(2016-09-05\), landed_calls changed"):
         lineage.plan(con, changed, None, [reader])
+    lineage.record(con, lineage.plan(con, changed, None, [labels]))
+    lineage.record(con, lineage.plan(con, changed, None, [reader]))
+
+    # three levels: a feature of the graph, after a change of the key the day was read with:
+    # the refusal names the day, the deepest out of date, not only the graph it reads
+    features = lineage.Target("features_whole_period", "2016-09-01", "features",
+                              (("whole_period_graph", "2016-09-01"),))
+    lineage.plan(con, changed, None, [features])
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", "another key gives other pseudonyms")
+    with pytest.raises(InputError, match=r"whole_period_graph \(2016-09-01\) is out of date: "
+                       r".*materialize calls \(2016-09-05\) again first, then what reads it, "
+                       r"up to whole_period_graph \(2016-09-01\) \(each"):
+        lineage.plan(con, changed, None, [features])
