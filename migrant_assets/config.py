@@ -480,6 +480,9 @@ class EarlyWarningSettings(_Model):
       of its ``models`` directory), e.g. last month's; None: this study's own.
     - ``reliability_bins``, ``random_rankings``: bins of the reliability curve; random rankings
       drawn (seeded) for the lead time of random flags.
+    - ``flag_alpha``: a k's model flags anyone only when its out-of-fold probabilities rank the
+      leavers above the others better than chance at this level (one-sided Mann-Whitney test;
+      ``early_warning.flag_threshold``); else its migrants are in the band ``no_signal``.
     """
 
     enabled: bool = False
@@ -492,6 +495,7 @@ class EarlyWarningSettings(_Model):
     models_from: Path | None = None
     reliability_bins: int = Field(default=10, ge=2)
     random_rankings: int = Field(default=200, ge=1)
+    flag_alpha: float = Field(default=0.05, gt=0, le=1)
 
     @field_validator("classifier")
     @classmethod

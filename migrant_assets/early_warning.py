@@ -16,7 +16,9 @@ within her first two weeks, scored every day as that day's calls land.
   (``models/classifiers.py``) inside scikit-learn's ``CalibratedClassifierCV`` (calibrated on
   folds of the training rows), trained on the training cohort (``early_warning.train_arrivals``,
   default week A); out-of-fold calibrated probabilities (5 stratified folds, seeded) give the
-  flag threshold (the F1-best) and the hindsight evaluation.
+  flag threshold (the F1-best) and the hindsight evaluation. A k whose out-of-fold
+  probabilities rank the leavers above the others no better than chance (one-sided
+  Mann-Whitney test, ``early_warning.flag_alpha``) flags no one (:func:`flag_threshold`).
 - **Top features** (:func:`top_features`): for each scored user and feature, her probability
   minus the probability with that feature set to the training median (an occlusion of her own
   row); the three largest changes in absolute value.
@@ -40,6 +42,7 @@ import duckdb
 import joblib
 import numpy as np
 import pandas as pd
+from scipy import stats
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import brier_score_loss
@@ -71,7 +74,7 @@ from migrant_assets.models.workers import release_workers
 #: Out-of-fold folds of the training cohort (evaluation and threshold).
 OUTER_FOLDS = 5
 #: Risk bands of ``departure_risk`` (counts by band in the asset metadata).
-BANDS = ("high", "elevated", "low", "unscored")
+BANDS = ("high", "elevated", "low", "no_signal", "unscored")
 TOP_FEATURES = 3
 
 
@@ -177,7 +180,8 @@ def build_arrival_features(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, day
 @dataclass
 class RiskModel:
     """The fitted calibrated model of k days, its feature columns, the training medians (for
-    :func:`top_features`) and the flag threshold."""
+    :func:`top_features`) and the flag threshold; ``signal`` False: its out-of-fold ranking
+    was no better than chance (:func:`flag_threshold`), so it bands no one."""
 
     k: int
     model: Any
@@ -185,6 +189,24 @@ class RiskModel:
     medians: np.ndarray
     threshold: float
     leaving_share: float
+    signal: bool = True  # a class default: models saved before it was recorded had one
+
+
+def flag_threshold(y: np.ndarray, p: np.ndarray, alpha: float) -> tuple[float, str | None]:
+    """The flag threshold of out-of-fold probabilities ``p`` of outcomes ``y``: the F1-best
+    (:func:`best_f1_threshold`) when ``p`` ranks the leavers above the others better than
+    chance (one-sided Mann-Whitney U test, p-value < ``alpha``); else infinity, flagging no
+    one, with the reason. Without signal the F1-best threshold flags (nearly) everyone: F1 of
+    flagging all, 2s/(1+s) for a leaving share s, beats any subset a random ranking gives."""
+    test = stats.mannwhitneyu(p[y], p[~y], alternative="greater")
+    auc = test.statistic / (int(y.sum()) * int((~y).sum()))
+    if test.pvalue < alpha:
+        return best_f1_threshold(y, p), None
+    return float("inf"), (
+        f"no signal: the out-of-fold probabilities rank the leavers above the others no better "
+        f"than chance (AUC {auc:.3f}, one-sided Mann-Whitney p = {test.pvalue:.3g}, not below "
+        f"early_warning.flag_alpha = {alpha:g}): no one is flagged at this k, and every "
+        "migrant scored with it is in the band no_signal")
 
 
 def best_f1_threshold(y: np.ndarray, p: np.ndarray) -> float:
@@ -320,13 +342,14 @@ def _risk_models(plans: Iterator[dict[str, Any]], out_dir: Path
             folds[test] = p.fit["fold"]
             oof[test] = (p.fit.get("held_out")
                          or held_out_predictions(p.fit["model"], X[test]))[1]
-        threshold = best_f1_threshold(y, oof)
+        threshold, no_signal = flag_threshold(y, oof, plan["flag_alpha"])
         model = RiskModel(row["k"], fits[-1].fit["model"], plan["columns"],
                           training_medians(X),
-                          threshold, row["n_leaving"] / len(y))
+                          threshold, row["n_leaving"] / len(y), signal=no_signal is None)
         path = out_dir / f"k{row['k']:02d}.joblib"
         sha = save_model(model, path)
-        rows.append({**row, "status": "ok", "threshold": threshold,
+        rows.append({**row, "status": "ok", "reason": no_signal,
+                     "threshold": None if no_signal else threshold,
                      "features": ",".join(plan["columns"]), "path": str(path), "sha256": sha})
         predictions.append(pd.DataFrame({
             "k": row["k"], "user_id": data["user_id"].to_numpy(),
@@ -354,7 +377,7 @@ def _risk_plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, k: int, first: 
         return {"row": {**row, "status": "skipped", "reason": reason}}
     X = data[columns].to_numpy(float)
     return {"row": row, "data": data, "columns": columns, "X": X, "y": y,
-            "fits": _risk_fits(cfg, k, X, y)}
+            "fits": _risk_fits(cfg, k, X, y), "flag_alpha": cfg.early_warning.flag_alpha}
 
 
 def _model_rows(rows: list[dict], classifier: str) -> pd.DataFrame:
@@ -582,7 +605,8 @@ def score_day(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, day: date,
               models: dict[int, RiskModel]) -> dict[str, Any]:
     """Partition ``day`` of ``departure_risk``: every new migrant of the windows ending on
     ``day`` with her k, calibrated probability, rank among the day's migrants, risk band and top
-    features; a k without a model gives the band ``unscored``. A day is not scored (no row)
+    features; a k without a model gives the band ``unscored``, one without signal
+    (:func:`flag_threshold`) ``no_signal``. A day is not scored (no row)
     when a day the calls do not cover (:func:`labels.find_uncovered_days`: after the feed's
     last day with calls, or far fewer calls than a usual day's) lies between the feed's first
     day with a call and it: the day's windows would read missing data as the silence of a
@@ -618,8 +642,9 @@ def score_day(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, day: date,
             p, q = occluded_probabilities(model, X)  # p: the model's predict_proba
             out["probability"] = p
             out["top_features"] = top_features(model, p, q)
-            out["risk_band"] = np.where(p >= model.threshold, "high",
-                                        np.where(p >= model.leaving_share, "elevated", "low"))
+            out["risk_band"] = "no_signal" if not model.signal else np.where(
+                p >= model.threshold, "high",
+                np.where(p >= model.leaving_share, "elevated", "low"))
         frames.append(out)
     cols = ["user_id", "arrival_day", "k", "probability", "risk_rank", "risk_band",
             "top_features"]

@@ -125,6 +125,24 @@ def test_best_f1_threshold_by_hand() -> None:
     assert best_f1_threshold(y, p) == 0.7
 
 
+def test_a_ranking_no_better_than_chance_flags_no_one() -> None:
+    """Leavers and stayers with the same probabilities (AUC 0.5 by hand: every pair of a
+    leaver and a stayer ties or is matched by its mirror) make the F1-best threshold flag
+    everyone (F1 2s/(1+s) = 1/3 at a leaving share s = 0.2, above any smaller flag set); with
+    no signal nobody is flagged instead, and the reason gives the AUC. A ranking that puts
+    every leaver first keeps the F1-best threshold."""
+    levels = np.array([0.1, 0.2, 0.3, 0.4])
+    y = np.r_[np.ones(4, bool), np.zeros(16, bool)]
+    p = np.r_[levels, np.tile(levels, 4)]
+    assert best_f1_threshold(y, p) == 0.1  # flags all 20
+    threshold, reason = ew.flag_threshold(y, p, 0.05)
+    assert threshold == float("inf") and not (p >= threshold).any()
+    assert reason.startswith("no signal") and "AUC 0.500" in reason
+    separated = np.r_[levels + 0.5, np.tile(levels, 4)]
+    assert ew.flag_threshold(y, separated, 0.05) == (best_f1_threshold(y, separated), None)
+    assert best_f1_threshold(y, separated) == 0.6  # the four leavers, F1 1
+
+
 def test_evaluation_suppresses_small_cells_and_computes_by_hand() -> None:
     cfg = StudyConfig.model_validate({"thresholds": {"min_group_size": 3},
                                       "early_warning": {"random_rankings": 5}})
@@ -363,7 +381,7 @@ def test_sensor_drops_day_files_one_by_one_into_daily_risk_partitions(tiny: dict
     for row in risk.itertuples():
         assert row.arrival_day.date() == first_call[row.user_id]
         assert row.k == (row.call_date - row.arrival_day).days + 1
-    assert set(risk["risk_band"]) <= {"high", "elevated", "low", "unscored"}
+    assert set(risk["risk_band"]) <= set(ew.BANDS)
     one_day = risk[risk["call_date"] == pd.Timestamp(days[-1])]
     assert sorted(one_day["risk_rank"]) == sorted(
         one_day["probability"].rank(ascending=False, method="min").astype(int))

@@ -101,11 +101,13 @@ COMMENT ON COLUMN arrival_days_daily_moves.moving_km IS
 COMMENT ON COLUMN arrival_days_daily_moments.n IS 'Known call durations of the party that day.';
 COMMENT ON COLUMN early_warning_models.status IS 'ok, or skipped (with its reason).';
 COMMENT ON COLUMN early_warning_models.reason IS
-    'Why skipped; also the arrivals left without outcome (week C not covered).';
+    'Why skipped, or why an ok model flags no one (no signal); also the arrivals left without '
+    'outcome (week C not covered).';
 COMMENT ON COLUMN early_warning_models.n_train IS
     'Training users: new migrants of the training arrivals with a known outcome.';
 COMMENT ON COLUMN early_warning_models.threshold IS
-    'Probability above which a user is flagged: the F1-best on the out-of-fold predictions.';
+    'Probability above which a user is flagged: the F1-best on the out-of-fold predictions; '
+    'null when they rank the leavers no better than chance (reason: no signal).';
 COMMENT ON COLUMN early_warning_models.features IS 'Feature columns of the model, comma-separated.';
 COMMENT ON COLUMN early_warning_models.path IS 'The fitted calibrated model (joblib).';
 COMMENT ON COLUMN early_warning_predictions.probability IS
@@ -123,7 +125,7 @@ COMMENT ON COLUMN departure_risk.risk_rank IS
     'Rank of her probability among the day''s scored migrants (1 = most at risk).';
 COMMENT ON COLUMN departure_risk.risk_band IS
     'high (probability >= the model''s threshold), elevated (>= the training leaving share), '
-    'low, or unscored.';
+    'low, no_signal (the model of her k ranks no better than chance), or unscored.';
 COMMENT ON COLUMN departure_risk.top_features IS
     'The three features that move her probability most (JSON: feature, change).';
 COMMENT ON COLUMN early_warning_evaluation.metric IS
