@@ -971,12 +971,14 @@ def province_spellings(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict
 def landing_summary(con: duckdb.DuckDBPyConnection) -> dict:
     """The landing step's files: ``files``, ``rows_read``, ``rows_outside_calendar``, those far
     outside with their days and first files, ``first_day``, ``last_day`` (None when nothing
-    landed) and ``rows_landed``. A ``landed_files`` of an earlier version (without the rows
-    far outside) is an :class:`InputError` saying to land the calls again."""
+    landed), ``rows_landed`` and ``rows_times_disagree``. A ``landed_files`` of an earlier
+    version (without the rows far outside, or those whose end and duration disagree) is an
+    :class:`InputError` saying to land the calls again."""
     if has_column(con, "landed_files", "file") \
-            and not has_column(con, "landed_files", "rows_far_outside_calendar"):
+            and not has_column(con, "landed_files", "rows_times_disagree"):
         raise InputError("landed_files was written by an earlier version of migrant_assets, "
-                         "which did not count the rows dated far outside the calendar",
+                         "which did not count the rows dated far outside the calendar, or "
+                         "the calls whose end and duration disagree",
                          "the study's DuckDB file",
                          "materialize landed_calls again (it writes landed_files anew)")
     return first_row(run_sql(con, "ingest/landed_files_stats.sql"))
@@ -1020,6 +1022,30 @@ def far_outside_problem(cov: dict, warn_share: float) -> str | None:
             "times misread in some rows, not files of other days (epoch seconds among "
             "milliseconds: timestamps.unit; day-first dates read month-first: "
             "timestamps.format; a corrupt year), or files of another period in the calls path")
+
+
+#: Share of the landed calls whose end and duration disagree (``durations_agree``) from which
+#: the check warns: a few records rounded or corrected are no other meaning of a column.
+TIMES_DISAGREE_SHARE = 0.01
+
+
+def durations_agree(con: duckdb.DuckDBPyConnection) -> dict:
+    """The landed calls whose file gives both an end and a duration that disagree (by more than
+    a second; a minute in a file stamped to the minute): ``rows_landed``,
+    ``rows_times_disagree`` and ``problem`` (None under :data:`TIMES_DISAGREE_SHARE` of the
+    landed calls): the file holds two lengths of a call, and the one read may not be the
+    one meant (docs/data_contract.md, "Timestamps")."""
+    summary = landing_summary(con)
+    landed, differ = int(summary["rows_landed"]), int(summary["rows_times_disagree"])
+    problem = None
+    if landed and differ >= TIMES_DISAGREE_SHARE * landed:
+        problem = (f"{differ:,} of {landed:,} landed calls ({differ / landed:.1%}) have an end "
+                   "and a duration that disagree: a call's end is read from end_ts when both "
+                   "are columns named as in the contract, from start_ts + duration when "
+                   "duration is mapped; a billing duration rounded up, or a start at seizure "
+                   "rather than answer, gives another length: map the column that holds the "
+                   "call's length (calls.columns: duration, or end_ts)")
+    return {"rows_landed": landed, "rows_times_disagree": differ, "problem": problem}
 
 
 def calls_day_facts(con: duckdb.DuckDBPyConnection, day: date) -> dict[str, int]:

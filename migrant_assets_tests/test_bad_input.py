@@ -1403,6 +1403,44 @@ def test_header_lines_of_joined_hourly_files(tmp_path: Path,
                        "FROM quarantine").fetchall() == [("Call Date Call Time",)]
 
 
+@pytest.mark.parametrize(("mapped", "second", "lengths", "differ"), [
+    ({}, "05", ["60", "60", "61"], 0),  # agree, to a second
+    ({}, "05", ["60", "120", "60"], 1),  # one record of three: the check warns from 1%
+    ({"duration": "duration"}, "05", ["30", "45", "60"], 2),  # the duration read
+    ({}, "00", ["60", "90", "150"], 1),  # stamped to the minute: 30 s apart agree
+])
+def test_an_end_and_a_duration_that_disagree_are_named(
+        mapped: dict, second: str, lengths: list[str], differ: int, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file with start_ts, end_ts and duration columns (named as in the contract: the end is
+    read from end_ts; or duration mapped: from it): calls whose other column gives another
+    length are counted in landed_files, and durations_agree warns naming both columns. Ends
+    stamped to the minute disagree by a minute at most."""
+    import dagster as dg
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    study, _ = _setup(tmp_path, Case("end and duration"))
+    src = tmp_path / "operator"
+    _write(src / "cdr.csv", "caller,callee,start_ts,end_ts,duration",
+           [(A, B, f"{DAY} 1{i}:00:{second}", f"{DAY} 1{i}:01:{second}", n)
+            for i, n in enumerate(lengths)])
+    _remap(src, "calls", columns=mapped)
+    check = _ingestion_checks(study)[("landed_calls", "durations_agree")]
+    md = {k: v.value for k, v in check.metadata.items()}
+    assert (md["rows_landed"], md["rows_times_disagree"]) == (3, differ)
+    assert check.passed == (differ == 0)
+    if differ:
+        assert check.severity == dg.AssetCheckSeverity.WARN
+        assert md["check_first"].startswith(f"{differ} of 3 landed calls")
+    con = duckdb.connect(str(StudyConfig.load(study).duckdb_path), read_only=True)
+    read = "duration" if mapped else "end_ts"
+    expected = [float(n) for n in lengths] if read == "duration" else [60.0] * 3
+    assert [d for (d,) in con.execute("SELECT duration_s FROM landed_calls ORDER BY start_ts"
+                                      ).fetchall()] == expected
+    con.close()
+
+
 def test_csv_in_a_legacy_encoding_is_read_through_a_utf8_copy(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A Chinese operator's GB18030 export (header, owner ids and provinces in Chinese) is

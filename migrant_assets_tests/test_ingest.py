@@ -401,7 +401,8 @@ def test_ingestion_assets_and_checks(user_data: Path, env: None) -> None:
         ("estates", "duplicates_agree"), ("cells", "coordinate_precision"),
         ("estates", "coordinate_precision"),
         ("landed_calls", "no_raw_identifiers"), ("landed_calls", "calendar_coverage"),
-        ("landed_calls", "number_forms"), ("landed_calls", "time_of_day")}
+        ("landed_calls", "number_forms"), ("landed_calls", "time_of_day"),
+        ("landed_calls", "durations_agree")}
     # T1 is listed again 1.4 km away (the first row kept), E1 again as it was: only T1 is named
     checks = {(e.asset_key.to_user_string(), e.check_name): e
               for e in first.get_asset_check_evaluations()}

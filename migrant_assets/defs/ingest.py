@@ -63,6 +63,7 @@ from migrant_assets.ingest import (
     conflicting_duplicates,
     conflicting_numbers,
     coordinate_precision,
+    durations_agree,
     estate_prices,
     far_outside_problem,
     generate_city,
@@ -702,6 +703,20 @@ def landed_calls_time_of_day(study: StudyResource) -> dg.AssetCheckResult:
         out = time_of_day(con)
     problem = out.pop("problem")
     return verdict(problem is None, out["calls"], out, None if out["calls"] else "no landed call",
+                   dg.AssetCheckSeverity.WARN, check_first=problem)
+
+
+@dg.asset_check(asset=landed_calls, name="durations_agree", pool=DUCKDB_POOL,
+                description="A file with both an end and a duration of each call gives one "
+                "length: the column not read (the end from end_ts, or start_ts + duration "
+                "when duration is mapped) disagrees by more than a second (a minute stamped "
+                "to the minute) on few calls (warns from 1% of the landed calls).")
+def landed_calls_durations_agree(study: StudyResource) -> dg.AssetCheckResult:
+    with study.connect() as con:
+        out = durations_agree(con)
+    problem = out.pop("problem")
+    return verdict(problem is None, out["rows_landed"], out,
+                   None if out["rows_landed"] else "no landed call",
                    dg.AssetCheckSeverity.WARN, check_first=problem)
 
 

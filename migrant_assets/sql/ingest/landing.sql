@@ -109,7 +109,15 @@ micros AS (
             ELSE epoch_us(end_ts) - epoch_us(start_ts)
         END AS duration_us,
         end_ts AS end_instant,
-        start_ts AS start_instant
+        start_ts AS start_instant,
+        -- an end and a duration both in the file, the one not read disagreeing with the
+        -- other by more than a second (a minute in a file stamped to the minute)
+        CASE WHEN end_ts IS NOT NULL AND isfinite(duration_value)
+            AND abs(duration_value) < 1e9 THEN
+            abs((epoch_us(end_ts) - epoch_us(start_ts)) / 1e6 - duration_value)
+            > CASE WHEN date_trunc('minute', start_ts) = start_ts
+                AND date_trunc('minute', end_ts) = end_ts THEN 60 ELSE 1 END
+        END AS times_disagree
     FROM resolved
 ),
 timed AS (
@@ -168,6 +176,8 @@ SELECT
     d.callee_cell,
     d.side,
     d.outcome,
+    coalesce(d.times_disagree AND d.outcome = 'landed' AND NOT d.missed, false)
+        AS times_disagree,
     -- what a quarantine record may show: pseudonyms, parsed values, or text that cannot be an
     -- identifier
     CASE WHEN d.outcome NOT IN ('landed', 'not_a_call', 'outside_calendar') THEN

@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS $landed_files (
     first_day DATE,
     last_day DATE,
     first_day_far_outside DATE,
-    last_day_far_outside DATE
+    last_day_far_outside DATE,
+    rows_times_disagree BIGINT NOT NULL
 );
 -- The landing step's quarantined rows (the view `quarantine` of schema.sql reads them).
 CREATE TABLE IF NOT EXISTS $quarantine_landed_calls (
@@ -73,6 +74,9 @@ COMMENT ON COLUMN $landed_files.first_day_far_outside IS
     'First local day of a row dated far outside the calendar (rows_far_outside_calendar).';
 COMMENT ON COLUMN $landed_files.last_day_far_outside IS
     'Last local day of a row dated far outside the calendar (rows_far_outside_calendar).';
+COMMENT ON COLUMN $landed_files.rows_times_disagree IS
+    'Landed calls whose end and duration, both in the file, disagree by more than 1 s (60 s '
+    'stamped to the minute): the one not read says another length (durations_agree).';
 COMMENT ON COLUMN $quarantine_landed_calls.reason IS
     'Why the row was quarantined (docs/data_contract.md).';
 COMMENT ON COLUMN $quarantine_landed_calls.file IS 'The file the row was read from.';

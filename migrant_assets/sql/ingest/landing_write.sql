@@ -41,7 +41,8 @@ SELECT
     j.first_day,
     j.last_day,
     j.first_day_far_outside,
-    j.last_day_far_outside
+    j.last_day_far_outside,
+    coalesce(j.times_disagree, 0) AS rows_times_disagree
 FROM landing_file_ids AS f
 LEFT JOIN (
     SELECT
@@ -56,7 +57,8 @@ LEFT JOIN (
         min(day) FILTER (outcome = 'landed') AS first_day,
         max(day) FILTER (outcome = 'landed') AS last_day,
         min(day) FILTER (far) AS first_day_far_outside,
-        max(day) FILTER (far) AS last_day_far_outside
+        max(day) FILTER (far) AS last_day_far_outside,
+        count(*) FILTER (times_disagree) AS times_disagree
     FROM (
         SELECT
             *,
