@@ -77,9 +77,9 @@ def main() -> None:
     size = sum(f.stat().st_size for f in files)
     cache: dict = {}
     _timed(f"SHA-256 of the {len(files)} calls files ({size / 2**20:,.0f} MiB), no cache",
-           lambda: lineage.content_hash(files, cache), rows)
+           lambda: lineage.content_hash(files, cache, cfg.pseudonym_key), rows)
     _timed("the same files judged by size and time (cache)",
-           lambda: lineage.content_hash(files, cache), rows)
+           lambda: lineage.content_hash(files, cache, cfg.pseudonym_key), rows)
     landed = lineage.plan(con, cfg, contract, [lineage.Target(
         "landed_calls", None, "ingest", (("cells", None), ("subscribers", None)),
         ("landed_calls",))])

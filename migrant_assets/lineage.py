@@ -34,6 +34,7 @@ Versions, hashes and asset names only: never a path, a number or a value of a ro
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 from collections.abc import Callable, Iterable
@@ -191,27 +192,59 @@ def _changed_settings(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, group: s
     return [p for p in SETTINGS[group] if p in changed]
 
 
-def _path_key(path: Path) -> str:
-    return hashlib.sha256(str(path).encode()).hexdigest()
+#: The form of a path key (:func:`path_key`); a key of another form is an earlier version's.
+PATH_KEY = r"k:[0-9a-f]{64}"
 
 
-def content_hash(paths: list[Path], cache: dict[str, list]) -> str:
+def path_key(path: Path, key: str) -> str:
+    """What stands for a source file's path (``source_files``, the landing sensor's cursor): an
+    HMAC of the path under the pseudonymisation key ``key``. Never the path, nor a plain hash
+    of it: a file's name may be a subscriber's number, which a plain hash gives back to
+    whoever hashes the numbers one by one."""
+    return "k:" + hmac.new(key.encode(), b"source file path\0" + str(path).encode(),
+                           hashlib.sha256).hexdigest()
+
+
+def content_hash(paths: list[Path], cache: dict[str, list], key: str) -> str:
     """sha256 of the files' bytes (in path order), each file hashed again only when its size or
-    modification time changed (``cache``: sha256 of the path -> [size, mtime_ns, sha256]; it
-    keeps no path, since a file's name may be a subscriber's number)."""
+    modification time changed (``cache``: :func:`path_key` under ``key`` -> [size, mtime_ns,
+    sha256]; it keeps no path, since a file's name may be a subscriber's number)."""
     digest = hashlib.sha256()
     for p in paths:
         st = os.stat(p)
-        key = _path_key(p)
-        seen = cache.get(key)
+        key_of = path_key(p, key)
+        seen = cache.get(key_of)
         if seen is None or seen[:2] != [st.st_size, st.st_mtime_ns]:
             h = hashlib.sha256()
             with open(p, "rb") as f:
                 for block in iter(lambda f=f: f.read(1 << 20), b""):
                     h.update(block)
-            seen = cache[key] = [st.st_size, st.st_mtime_ns, h.hexdigest()]
+            seen = cache[key_of] = [st.st_size, st.st_mtime_ns, h.hexdigest()]
         digest.update(seen[2].encode())
     return digest.hexdigest()
+
+
+def _rekey_source_files(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
+                        contract: DataContract) -> None:
+    """Replace the plain sha256 of a path an earlier version stored in ``source_files`` (which
+    gives a number that names a file back) by its :func:`path_key`: a file still there by the
+    key of its path, one gone by an HMAC of the old hash (still a file that is gone)."""
+    legacy = con.execute("SELECT DISTINCT source, path_key FROM source_files "
+                         "WHERE NOT regexp_full_match(path_key, ?)", [PATH_KEY]).fetchall()
+    if not legacy:
+        return
+    key, by_table = cfg.pseudonym_key, {}
+    for table in {t for t, _ in legacy}:
+        try:
+            paths = _source_files(contract, cfg, table)
+        except InputError:
+            paths = []
+        by_table[table] = {hashlib.sha256(str(p).encode()).hexdigest(): path_key(p, key)
+                           for p in paths}
+    with transaction(con):
+        con.executemany("UPDATE source_files SET path_key = ? WHERE source = ? AND path_key = ?",
+                        [[by_table[t].get(old) or path_key(Path(old), key), t, old]
+                         for t, old in legacy])
 
 
 def _source_files(contract: DataContract, cfg: StudyConfig, table: str) -> list[Path]:
@@ -239,7 +272,8 @@ def _file_days(contract: DataContract, cfg: StudyConfig, table: str) -> dict[str
     if table != "calls":
         return {}
     by_day, _ = contract.calls_files_by_day(cfg.calendar.days)
-    return {_path_key(p): d.isoformat() for d, paths in by_day.items() for p in paths}
+    key = cfg.pseudonym_key
+    return {path_key(p, key): d.isoformat() for d, paths in by_day.items() for p in paths}
 
 
 def _changed_sources(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
@@ -260,17 +294,18 @@ def _changed_sources(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
         except InputError:
             paths = []
         named = _file_days(contract, cfg, table)
+        key = cfg.pseudonym_key
         if days is not None:
-            paths = [p for p in paths if named.get(_path_key(p), "") in days
-                     or _path_key(p) not in named]
+            paths = [p for p in paths if named.get(path_key(p, key), "") in days
+                     or path_key(p, key) not in named]
             seen = {k: v for k, v in seen.items() if v[3] is None or v[3] in days}
         cache = {k: list(v[:3]) for k, v in seen.items()}
         try:
-            content_hash(paths, cache)
+            content_hash(paths, cache, key)
         except OSError as e:
             out[table] = f"a file cannot be read ({e.strerror})"
             continue
-        now = {_path_key(p) for p in paths}
+        now = {path_key(p, key) for p in paths}
         # a file by the day its path names (a file's name may be a phone number: never shown)
         day_of = {**{k: v[3] for k, v in seen.items()}, **named}
         which = {"changed": [k for k in now if k in seen and cache[k][2] != seen[k][2]],
@@ -330,6 +365,8 @@ def plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContrac
     # table: nothing to wait for
     left_out = {asset for table, asset in LANDED_BY.items()
                 if contract is not None and contract.source(table) is None}
+    if contract is not None:
+        _rekey_source_files(con, cfg, contract)
     _refuse_never_built(con, recorded, targets, left_out)
     settings = {g: settings_version(cfg, g) for g in SETTINGS}
     slices = {a for a in SLICES if any(k.startswith(f"{a}@") for k in recorded)}
@@ -371,10 +408,11 @@ def plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContrac
                 if LANDED_BY[table] == t.asset:
                     paths = _source_files(contract, cfg, table)
                     cache = {k: v[:3] for k, v in _recorded_files(con).get(table, {}).items()}
-                    files[table] = content_hash(paths, cache)
+                    files[table] = content_hash(paths, cache, cfg.pseudonym_key)
                     named = _file_days(contract, cfg, table)
                     out.files[table] = [[k, *cache[k], named.get(k)]
-                                        for k in sorted({_path_key(p) for p in paths})]
+                                        for k in sorted({path_key(p, cfg.pseudonym_key)
+                                                         for p in paths})]
             inputs_json = {k: sorted(v) for k, v in sorted(inputs.items())}
             version = _digest(t.asset, t.part, inputs_json, files)
             versions[entry(t.asset, t.part)] = (version, inputs_json)

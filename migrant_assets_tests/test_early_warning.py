@@ -474,23 +474,30 @@ def test_early_warning_settings_are_refused_when_the_config_is_read(settings, me
 
 
 def test_the_sensor_cursor_keeps_no_file_name(tmp_path) -> None:
-    """The landing sensor's cache of file hashes is keyed by a hash of each path: a per-party
-    file's name (a subscriber's number) never reaches Dagster's cursor storage; a file's hash is
-    reused until its size or modification time changes."""
+    """The landing sensor's cache of file hashes is keyed by an HMAC of each path under the
+    pseudonymisation key: a per-party file's name (a subscriber's number) never reaches
+    Dagster's cursor storage, nor a plain hash of it (which hashing the numbers one by one
+    would give back); a file's hash is reused until its size or modification time changes."""
+    import hmac
+
     from migrant_assets.lineage import content_hash
 
     path = tmp_path / "13912345678.csv"
     path.write_bytes(b"a,b\n1,2\n")
     cache: dict[str, list] = {}
-    first = content_hash([path], cache)
+    first = content_hash([path], cache, "k" * 32)
     assert first == hashlib.sha256(hashlib.sha256(b"a,b\n1,2\n").hexdigest().encode()).hexdigest()
     assert "13912345678" not in json.dumps(cache) and len(cache) == 1
+    assert list(cache) == ["k:" + hmac.new(b"k" * 32, b"source file path\0" + str(path).encode(),
+                                           hashlib.sha256).hexdigest()]
+    assert hashlib.sha256(str(path).encode()).hexdigest() not in json.dumps(cache)
     (key, seen), = cache.items()
     cache[key] = [*seen[:2], "0" * 64]  # the same size and time: the cached hash is used
-    assert content_hash([path], cache) == hashlib.sha256(b"0" * 64).hexdigest()
+    assert content_hash([path], cache, "k" * 32) == hashlib.sha256(b"0" * 64).hexdigest()
     path.write_bytes(b"a,b\n1,3\n")
     os.utime(path, ns=(seen[1] + 10**9, seen[1] + 10**9))
-    assert content_hash([path], cache) not in (first, hashlib.sha256(b"0" * 64).hexdigest())
+    assert content_hash([path], cache, "k" * 32) not in (first,
+                                                         hashlib.sha256(b"0" * 64).hexdigest())
     assert len(cache) == 1
 
 

@@ -765,6 +765,28 @@ def test_the_identifier_search_finds_identifiers_with_punctuation(identifier: st
     assert find_raw_identifiers(con) == ({"stored.v": 1} if identifier.isdigit() else {})
 
 
+def test_digits_inside_a_stored_digest_are_no_identifier() -> None:
+    """An owner id whose digits occur inside a hex digest the lineage stores (a file's
+    sha256 holding ...7b0001181b1d...) is not found there: the blocking check failed a second
+    run of unchanged data on the bytes of a hash. A number written with separators, or glued to
+    a colon, is still found."""
+    from migrant_assets.ingest import canonical_macros
+    from migrant_assets.privacy import find_raw_identifiers
+
+    con = connect(":memory:")
+    canonical_macros(con)
+    con.execute("CREATE TEMP TABLE raw_identifiers AS SELECT * FROM (VALUES "
+                "('O0001181', NULL::BIGINT), ('13912345678', 13912345678)) AS t(token, as_int)")
+    con.execute("CREATE TABLE source_files (sha256 VARCHAR, note VARCHAR)")
+    con.execute("INSERT INTO source_files VALUES ("
+                "'b81f546817797eac7b0001181b1dbb9c6205e3f341fe7fca03411e814eaedb2c', 'x'), "
+                "('0f3e13912345678ab', 'y')")
+    assert find_raw_identifiers(con) == {}
+    con.execute("INSERT INTO source_files VALUES ('z', 'tel:+86 139 1234 5678'), "
+                "('z', 'owner 0001181.')")
+    assert find_raw_identifiers(con) == {"source_files.note": 2}
+
+
 def test_a_duckdb_error_of_the_package_sql_shows_no_value() -> None:
     """db.run_text raises DuckDB's error as its own class, naming the statement's file, with
     the value it failed on redacted and without the original chained (Dagster stores a

@@ -4,7 +4,9 @@ anything reads what it made out of date; an identical re-run changes nothing."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from pathlib import Path
 
 import dagster as dg
@@ -14,6 +16,7 @@ import yaml
 
 from migrant_assets import lineage
 from migrant_assets.config import StudyConfig
+from migrant_assets.contract import contract_for
 from migrant_assets.errors import InputError
 from migrant_assets_tests.test_ingest import DAY, REFERENCE, env, user_data  # noqa: F401
 
@@ -49,6 +52,25 @@ def test_a_changed_file_or_table_is_named_before_it_is_read(
     assert _run(user_data, instance, "user_labels") is None
     day_file = user_data.parent / "operator" / "cdr" / "20160905.csv"
     before = day_file.read_bytes()
+
+    # the files are known by an HMAC of their path under the key, never by a plain hash,
+    # which hashing the numbers one by one gives back when a file is named by one; an earlier
+    # version's plain hashes are replaced where they are read, the files unchanged
+    cfg = StudyConfig.load(user_data)
+    paths = lineage._source_files(contract_for(cfg), cfg, "calls")
+    con = duckdb.connect(str(cfg.duckdb_path))
+    keyed = {k for (k,) in con.execute("SELECT path_key FROM source_files").fetchall()}
+    assert keyed and all(re.fullmatch(lineage.PATH_KEY, k) for k in keyed)
+    plain = {lineage.path_key(p, cfg.pseudonym_key): hashlib.sha256(str(p).encode()).hexdigest()
+             for p in paths}
+    assert plain.keys() <= keyed and not set(plain.values()) & keyed
+    con.executemany("UPDATE source_files SET path_key = ? WHERE path_key = ?",
+                    [[old, new] for new, old in plain.items()])
+    con.close()
+    assert _run(user_data, instance, "calls", partition=DAY_KEY) is None
+    con = duckdb.connect(str(cfg.duckdb_path))
+    assert {k for (k,) in con.execute("SELECT path_key FROM source_files").fetchall()} == keyed
+    con.close()
 
     # the same bytes written again (a copy, a touch): nothing is out of date
     day_file.write_bytes(before)

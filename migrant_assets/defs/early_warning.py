@@ -36,7 +36,7 @@ from migrant_assets.early_warning import (
     write_evaluation,
     write_models,
 )
-from migrant_assets.lineage import content_hash
+from migrant_assets.lineage import PATH_KEY, content_hash
 
 GROUP = "early_warning"
 
@@ -195,7 +195,8 @@ def calls_landing_sensor(context: dg.SensorEvaluationContext, study: StudyResour
     cfg = study.config
     contract = contract_for(cfg)
     cache = json.loads(context.cursor) if context.cursor else {}
-    cache = {k: v for k, v in cache.items() if re.fullmatch("[0-9a-f]{64}", k)}  # no old paths
+    # an earlier version's keys (paths, plain hashes of paths) left out: hashed again
+    cache = {k: v for k, v in cache.items() if re.fullmatch(PATH_KEY, k)}
     requests = []
     by_day, undated = contract.calls_files_by_day(cfg.calendar.days)
     if undated:  # never their names: a file's name may be a subscriber's number
@@ -206,7 +207,7 @@ def calls_landing_sensor(context: dg.SensorEvaluationContext, study: StudyResour
     for d, paths in by_day.items():
         day = d.isoformat()
         try:
-            sha = content_hash(paths, cache)
+            sha = content_hash(paths, cache, cfg.pseudonym_key)
         except OSError as e:  # a file still being copied, or gone: the next tick sees it
             context.log.warning(f"{day}: a calls file could not be read ({e.strerror}); "
                                 "tried again at the next evaluation")
