@@ -866,7 +866,7 @@ def _digits(text: str) -> str:
     return "".join(str(unicodedata.decimal(c)) for c in text if c.isdecimal())
 
 
-def _reads_as_time(run: str) -> bool:
+def reads_as_time(run: str) -> bool:
     """Whether 8, 10, 12 or 14 digits read as a date or time (``20160901``, ``2016090108``,
     ``201609010830``, ``20160901083000``) of the years 1900 to 2199."""
     # not 05092016: a day first is as likely a number (Denmark's have 8 digits) as a date
@@ -892,7 +892,7 @@ def _hide_numbers(where: str, hidden: Callable[[str], str]) -> str:
         digits = _digits(run)
         if len(digits) < NUMBER_DIGITS_IN_PATH:
             return run
-        if _reads_as_time(digits) and (_HIVE_KEY.search(before) is None
+        if reads_as_time(digits) and (_HIVE_KEY.search(before) is None
                                        or _TIME_KEY.search(before) is not None):
             return run
         return hidden(digits)
@@ -902,7 +902,7 @@ def _hide_numbers(where: str, hidden: Callable[[str], str]) -> str:
         if m.group("date") is not None:
             return run
         parts = _PATH_GROUPS.split(run)  # digits, separators, digits, ...
-        times = [g for g in parts[::2] if _reads_as_time(_digits(g))]
+        times = [g for g in parts[::2] if reads_as_time(_digits(g))]
         if len(parts) > 1 and times:
             # the other groups together (138-0000-0001_20160905): a number, or a part number
             others = _digits("".join(g for g in parts[::2] if g not in times))

@@ -247,10 +247,14 @@ def installed_wheel(root: Path) -> dict:
     # the checkout's editable install is not among them (it lives in its own .venv).
     venv.create(env_dir, system_site_packages=True, with_pip=False)
     python = env_dir / "bin" / "python"
+    # without PYTHONPATH: a checkout on it (its egg-info) reads as installed, and pip would
+    # install nothing
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
          "--no-index", "--quiet", str(wheel)],
-        check=True, timeout=120)
+        check=True, timeout=120, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    if not (env_dir / "bin" / "migrant-assets").exists():
+        raise RuntimeError(f"pip installed no migrant-assets command in {env_dir}")
     # the dependencies come from this environment (.venv) through a .pth file; its editable
     # migrant_assets finder is left out, so only the installed wheel is importable
     site = next((env_dir / "lib").glob("python3.*/site-packages"))

@@ -214,6 +214,11 @@ def test_explain_finds_the_innermost_input_error():
     raw = info("DagsterExecutionStepExecutionError", "Error occurred",
                info("ConversionException", "Could not convert '13800138000' to INT\nLINE 1"))
     assert explain(raw) == ("ConversionException: Could not convert '<number>' to INT", False)
+    # a run of zeros, a date: no one's number, kept (the hint's "(U, -1, 00000000)" was masked)
+    raw = info("DagsterExecutionStepExecutionError", "Error occurred",
+               info("ValueError", "a code for unknown (U, -1, 00000000) on 20160905"))
+    assert explain(raw) == ("ValueError: a code for unknown (U, -1, 00000000) on 20160905",
+                            False)
 
 
 def test_kept_event_log_connections_store_the_same_events_on_fewer_connections(tmp_path):
