@@ -2393,6 +2393,14 @@ def test_end_or_duration_named_as_in_the_contract(column: str, value: str, tmp_p
      "2 provinces are spelled several ways",
      {("Guangxi Zhuang Autonomous Region", "广西壮族自治区"): (2, False),
       ("XINJIANG", "Xinjiang Uygur Autonomous Region"): (2, False)}),
+    # Turkish: the dotless ı folds to i (strip_accents keeps it), so a capital or ASCII
+    # spelling of the study province is named as the study province's, changing who is local
+    ([("13800000009", "O9", "30", "M", "DİYARBAKIR", "true", ""),
+      ("13800000008", "O8", "30", "M", "Diyarbakır", "true", ""),
+      ("13800000007", "O7", "30", "M", "Sanliurfa", "true", ""),
+      ("13800000006", "O6", "30", "M", "Şanlıurfa", "true", "")], "Diyarbakır",
+     "the study province is spelled ['Diyarbakır', 'DİYARBAKIR'] by 2 subscribers",
+     {("Diyarbakır", "DİYARBAKIR"): (2, True), ("Sanliurfa", "Şanlıurfa"): (2, False)}),
     # a suffix makes one province only of China's: Mexico City is not the State of Mexico
     ([("13800000009", "O9", "30", "M", "Mexico", "true", ""),
       ("13800000008", "O8", "30", "M", "Mexico City", "true", "")], "Mexico City", None, {}),
@@ -2606,6 +2614,7 @@ def test_numbers_in_other_columns_are_never_shown(tmp_path: Path,
 @pytest.mark.parametrize(("value", "unnamed", "word"), [
     ("NO ESPECIFICADO", True, True), ("Inconnu", True, True), ("Non renseigné", True, True),
     ("N/D", True, True), ("Unbekannt", True, True), ("未知", True, True),
+    ("BİLİNMİYOR", True, True), ("Belirtilmemiş", True, True), ("Diyarbakır", False, False),
     ("340000", True, False), ("-", True, False),
     ("Αττική", False, False), ("Москва", False, False), ("Île-de-France", False, False),
 ])

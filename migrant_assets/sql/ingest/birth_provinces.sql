@@ -12,7 +12,7 @@ WITH users AS (
         has_local_number,
         birth_province IS NOT NULL AND NOT regexp_matches(birth_province, '\p{L}') AS is_code,
         birth_province IS NOT NULL AND (
-            strip_accents(lower(trim(birth_province))) IN (
+            strip_accents(lower(trim(translate(birth_province, 'ı', 'i')))) IN (
                 'unknown', 'unk', 'n/a', 'na', 'n/d', 'none', 'null', 'nil', 'other', 'others',
                 'not known', 'not available', 'missing', 'unspecified',
                 '未知', '不详', '其他', '其它', '无', '空', '未登记', '未填',
@@ -22,7 +22,9 @@ WITH users AS (
                 's/d', 'desconhecido', 'nao informado', 'nao especificado', 'ignorado',
                 'inconnu', 'inconnue', 'non renseigne', 'non renseignee', 'non precise',
                 'non specifie', 'autre', 'autres', 'aucun', 'n/c', 'unbekannt',
-                'keine angabe', 'k.a.', 'sonstige', 'sconosciuto', 'non specificato', 'altro'
+                'keine angabe', 'k.a.', 'sonstige', 'sconosciuto', 'non specificato', 'altro',
+                -- Turkish
+                'bilinmiyor', 'bilinmeyen', 'belirtilmemis', 'diger'
             )
             OR NOT regexp_matches(birth_province, '\p{L}')
         ) AS unnamed

@@ -13,9 +13,10 @@
 -- removed is the same province only when that is a province of data/province_names.csv
 -- ('Anhui Province' is Anhui, while 'Mexico City' is not the State of Mexico); a 6-digit code of
 -- GB/T 2260 is its province's, and so is a place written after its province (上海市浦东新区) or
--- a one-character abbreviation (沪, 皖).
+-- a one-character abbreviation (沪, 皖). Turkish's dotless ı is an i (strip_accents keeps it:
+-- Diyarbakır, DIYARBAKIR).
 CREATE OR REPLACE TEMP MACRO province_key(x) AS
-lower(strip_accents(regexp_replace(trim(x), '[\s.''’-]+', '', 'g')));
+lower(strip_accents(translate(regexp_replace(trim(x), '[\s.''’-]+', '', 'g'), 'ı', 'i')));
 CREATE OR REPLACE TEMP MACRO province_fold(x) AS regexp_replace(
     province_key(x),
     '(province|shi|city|municipality|(zhuang|hui|uygur|uyghur|uighur)?autonomousregion'
