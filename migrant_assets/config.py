@@ -173,9 +173,38 @@ class Calendar(_Model):
 
 #: What to write instead of a time zone that does not exist.
 ZONE_FIX = ("use the IANA name of the place's zone, such as 'Asia/Shanghai' (UTC+8) or "
-            "'Europe/Madrid', or 'UTC'")
+            "'Europe/Madrid', or 'UTC'; for a clock kept at one offset all year (a switch that "
+            "ignores daylight saving time), that offset, such as 'UTC-03:00'")
 #: POSIX's fixed-offset zones count their sign the other way: ``Etc/GMT+8`` is UTC-8.
 _INVERTED_SIGN = re.compile(r"(?i)etc/gmt([+-])([0-9]{1,2})")
+#: A fixed offset as a person writes it: ``UTC-03:00``, ``GMT+8``, ``-03:00``, ``UTC−3``.
+_FIXED_OFFSET = re.compile(r"(?i)(?:utc|gmt)?\s*([+\-\u2212])\s*([0-9]{1,2})(?::?([0-9]{2}))?")
+
+
+def zone_setting(value: str) -> str:
+    """A time zone of the study config or the mapping as it is stored: an IANA name as written,
+    or a fixed offset of whole hours (``UTC-03:00``: a switch's clock that ignores daylight
+    saving time) as the zone of that offset, ``Etc/GMT+3`` (POSIX's sign, which a user writing
+    ``Etc/GMT+3`` would not mean: refused as written, :func:`zone_info`)."""
+    name = value.strip()
+    inverted = _INVERTED_SIGN.fullmatch(name)
+    if inverted and int(inverted.group(2)):
+        sign, hours = inverted.groups()
+        means = f"UTC{'-' if sign == '+' else '+'}{int(hours):02d}:00"
+        raise ValueError(
+            f"time zone {value!r} is {means} (the Etc/GMT zones count their sign the other way "
+            f"round): write {means!r} for that offset all year, or {ZONE_FIX}")
+    offset = _FIXED_OFFSET.fullmatch(name)
+    if offset:
+        sign, hours, minutes = offset.groups()
+        east = sign == "+"
+        if int(minutes or 0) or int(hours) > (14 if east else 12):
+            raise ValueError(f"time zone {value!r}: a fixed offset is of whole hours, from "
+                             f"UTC-12:00 to UTC+14:00; else {ZONE_FIX} (India's: "
+                             "'Asia/Kolkata')")
+        return "UTC" if not int(hours) else f"Etc/GMT{'-' if east else '+'}{int(hours)}"
+    zone_info(name)
+    return value
 
 
 @functools.cache
@@ -189,20 +218,12 @@ def _duckdb_zones() -> frozenset[str]:
 
 
 def zone_info(name: str) -> ZoneInfo:
-    """The time zone ``name``; a ValueError saying so when it does not exist, or when it is one
-    of the ``Etc/GMT±N`` zones, whose sign is POSIX's (``Etc/GMT+8`` is UTC-8): a user who
-    means UTC+8 and writes it would move every time by 16 hours."""
+    """The time zone ``name`` as stored (:func:`zone_setting`; a fixed offset as its
+    ``Etc/GMT±N`` zone); a ValueError saying so when it does not exist."""
     if name.strip().lower().startswith(("posix/", "right/")):
         raise ValueError(f"time zone {name!r} is a copy of the database's zone for other "
                          f"software (right/ counts leap seconds), which DuckDB does not know: "
                          f"{ZONE_FIX}")
-    inverted = _INVERTED_SIGN.fullmatch(name.strip())
-    if inverted and int(inverted.group(2)):
-        sign, hours = inverted.groups()
-        means = f"UTC{'-' if sign == '+' else '+'}{int(hours)}"
-        raise ValueError(
-            f"time zone {name!r} is {means} (the Etc/GMT zones count their sign the other way "
-            f"round): {ZONE_FIX}")
     try:
         if name not in _duckdb_zones():  # Python also reads the machine's files (localtime)
             raise ZoneInfoNotFoundError(name)
@@ -238,9 +259,9 @@ class City(_Model):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        """An IANA zone name, checked when the config loads (not when the calls are read)."""
-        zone_info(value)
-        return value
+        """An IANA zone name, or a fixed offset (:func:`zone_setting`), checked when the config
+        loads (not when the calls are read)."""
+        return zone_setting(value)
 
     @model_validator(mode="after")
     def _box(self) -> City:

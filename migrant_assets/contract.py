@@ -72,6 +72,7 @@ from migrant_assets.config import (
     validation_problems,
     yaml_text,
     zone_info,
+    zone_setting,
 )
 from migrant_assets.crs import WGS84, named_datum
 from migrant_assets.crs import normalise as normalise_crs
@@ -178,9 +179,13 @@ class Timestamps(_Model):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, v: str | None) -> str | None:
-        if v is not None:
-            _zone_info(v)
-        return v
+        """An IANA name, or a fixed offset as its zone (``config.zone_setting``)."""
+        if v is None:
+            return v
+        try:
+            return zone_setting(v)
+        except ValueError as e:
+            raise MappingError(str(e).removesuffix(f": {ZONE_FIX}"), None, ZONE_FIX) from None
 
     @field_validator("origin")
     @classmethod

@@ -568,9 +568,21 @@ CASES = [
     # POSIX's sign: Etc/GMT+8 is UTC-8, 16 hours from the UTC+8 a user writing it means
     Case("an Etc/GMT zone of the calls",
          mapping={"calls": {"timestamps": {"timezone": "Etc/GMT+8"}}},
-         error=(MappingError, r"time zone 'Etc/GMT\+8' is UTC-8 \(the Etc/GMT zones count")),
+         error=(MappingError, r"time zone 'Etc/GMT\+8' is UTC-08:00 \(the Etc/GMT zones count"
+                              r".*write 'UTC-08:00' for that offset all year")),
     Case("an Etc/GMT zone of the city", study={"city": {"timezone": "Etc/GMT-8"}},
-         error=(ValidationError, r"'Etc/GMT-8' is UTC\+8")),
+         error=(ValidationError, r"'Etc/GMT-8' is UTC\+08:00")),
+    # a switch's clock at one offset all year, written as an offset: 10:00 at UTC-3 is 21:00
+    # in Shanghai; -03:00 and UTC−3 (a minus sign) alike
+    Case("a fixed offset of the calls' clock",
+         mapping={"calls": {"timestamps": {"timezone": "UTC-03:00"}}},
+         check=_start_is("2016-09-05 21:00:00")),
+    Case("a fixed offset written as -3",
+         mapping={"calls": {"timestamps": {"timezone": " UTC\u22123"}}},
+         check=_start_is("2016-09-05 21:00:00")),
+    Case("a fixed offset of half an hour",
+         mapping={"calls": {"timestamps": {"timezone": "+05:30"}}},
+         error=(MappingError, r"'\+05:30': a fixed offset is of whole hours")),
     Case("the machine's zone 'localtime'",  # Python reads it, DuckDB does not know it
          mapping={"calls": {"timestamps": {"timezone": "localtime"}}},
          error=(MappingError, r"unknown time zone 'localtime'")),
