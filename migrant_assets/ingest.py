@@ -176,8 +176,10 @@ REASON_FIXES: dict[str, str] = {
                     "city's bbox in the study config",
     "bad_price": "thresholds.min_price_per_sqm and max_price_per_sqm (100 to 1,000,000 by "
                  "default: set them for a currency other than yuan, with city.currency), the "
-                 "price column, decimal_separator, thousands (65,860), and the unit (a price "
-                 "per m² in 万 yuan, 6.5 for 65,000: multiply it in the export)",
+                 "price column, decimal_separator, thousands (65,860), the unit (a price "
+                 "per m² in 万 yuan, 6.5 for 65,000: multiply it in the export), and text "
+                 "around the number other than a currency and a unit of area (R$ 65.860,00/m² "
+                 "and 47839元/㎡ are read; 6300元/月 is a rent): remove it in the export",
     "duplicate_id": "overlapping files, or a file listing an id more than once (the first "
                     "row in file order is kept): an antenna that moved or an estate priced "
                     "twice (keep the row that holds for the study month), or a file of "

@@ -1921,6 +1921,19 @@ def test_prices_written_as_listing_sites_show_them(tmp_path: Path,
     got = dict(con.execute("SELECT estate_id, price_per_sqm FROM estates").fetchall())
     assert [got[f"E{i + 2}"] for i in range(len(written))] == [
         47839.0, 52000.0, 38548.0, 68000.0, 52000.5, 61000.0]
+    # a Brazilian or European export: ';', decimal commas, thousands dots, a currency before
+    # or after the number (in the study's currency, city.currency); a rent stays unread
+    src = tmp_path / "operator"
+    (src / "prices.csv").write_text(
+        "xiaoqu;lat;lon;price\n" + "\n".join(
+            f"B{i};31,2;121,4;{w}" for i, w in enumerate(
+                ["R$ 65.860,00/m²", "€ 4.200/m2", "4.200 EUR/m²", "$ 3.100,5/sq m",
+                 "1.850 R$/mês"])) + "\n", encoding="utf-8")
+    _remap(src, "estates", csv={"delim": ";", "decimal_separator": ",", "thousands": "."})
+    con, stats = _ingest(study)
+    assert stats["estates"].quarantined_by_reason == {"bad_price": 1}
+    assert sorted(con.execute("SELECT estate_id, price_per_sqm FROM estates").fetchall()) == [
+        ("B0", 65860.0), ("B1", 4200.0), ("B2", 4200.0), ("B3", 3100.5)]
 
 
 def test_a_month_of_hourly_compressed_files_lands_under_a_small_memory_limit(

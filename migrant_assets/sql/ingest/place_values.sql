@@ -4,9 +4,10 @@
 -- mapping's crs other than WGS-84 rewrites lat_value and lon_value (ingest.places_to_wgs84) in
 -- between, the text kept as the file wrote it for the quarantine records. A price that is not a
 -- plain number may be written as a listing site shows it, with its currency and unit
--- (47839元/㎡, ¥52000, 38548 元, 6.8万元/平米: 万 is 10,000): the number is read, and 万
--- beside a unit of area multiplies it; 万 alone (85万, a flat's total price) and any other unit
--- (元/月, a rent) stay unread (bad_price).
+-- (47839元/㎡, ¥52000, 38548 元, 6.8万元/平米: 万 is 10,000; R$ 65860.00/m², € 4200/m²,
+-- 4200 EUR/m2 once the mapping's separators are applied): the number is read, in the study's
+-- currency (city.currency), and 万 beside a unit of area multiplies it; 万 alone (85万, a
+-- flat's total price) and any other unit (元/月, a rent) stay unread (bad_price).
 CREATE OR REPLACE TEMP TABLE place_values AS
 SELECT
     id,
@@ -31,8 +32,9 @@ FROM (
         *,
         regexp_extract(
             trim(price),
-            '^[¥￥]?\s*([0-9]+(?:\.[0-9]+)?)\s*(万)?\s*(?:元|yuan|rmb|cny)?\s*'
-            || '(/\s*(?:㎡|m²|m2|sqm|平方米|平米|平))?$',
+            '^(?:[¥￥€£$₺₹]|r\$|us\$)?\s*([0-9]+(?:\.[0-9]+)?)\s*(万)?\s*'
+            || '(?:元|yuan|rmb|cny|eur|euros?|brl|reais|r\$|usd|gbp|try|tl|₺|inr|€|£|\$)?\s*'
+            || '(/\s*(?:㎡|m²|m2|sqm|sq\.?\s?m|平方米|平米|平))?$',
             ['number', 'wan', 'area'],
             'i'
         ) AS written
