@@ -444,6 +444,14 @@ CASES = [
          quarantined=("subscribers", "bad_attribute")),
     Case("local flag 'Y'", subs=[("13800000009", "O9", "30", "M", "Anhui", "Y", "")],
          check=lambda con: _assert(_sub(con, "O9", "has_local_number") is True)),
+    # a Brazilian or Turkish export's words (Não, HAYIR with its dotless I), and sexes
+    Case("local flag 'Não'", subs=[("13800000009", "O9", "30", "Feminino", "Anhui", "Não", "")],
+         check=lambda con: _assert((_sub(con, "O9", "has_local_number"), _sub(con, "O9", "sex"))
+                                   == (False, "F"))),
+    Case("local flag 'Evet'", subs=[("13800000009", "O9", "30", "ERKEK", "Anhui", "Evet", ""),
+                                    ("13800000008", "O8", "30", "Kadın", "Anhui", "Hayır", "")],
+         check=lambda con: _assert([(_sub(con, o, "has_local_number"), _sub(con, o, "sex"))
+                                    for o in ("O9", "O8")] == [(True, "M"), (False, "F")])),
     Case("province 'NULL'", subs=[("13800000009", "O9", "30", "M", "NULL", "true", "")],
          check=lambda con: _assert(_sub(con, "O9", "birth_province") is None)),
     Case("user type in capitals", subs=[("13800000009", "O9", "30", "M", "Anhui", "true",

@@ -38,12 +38,28 @@ SELECT
                     > month($month_start) * 100 + day($month_start) THEN 1 ELSE 0
             END
     END AS age,
-    CASE upper(sex) WHEN 'M' THEN 'M' WHEN 'MALE' THEN 'M' WHEN '男' THEN 'M' WHEN '男性' THEN 'M'
-        WHEN 'F' THEN 'F' WHEN 'FEMALE' THEN 'F' WHEN '女' THEN 'F' WHEN '女性' THEN 'F' END AS sex,
+    -- the words of the studies' likely countries too (Spanish, Portuguese, French, German,
+    -- Turkish); a single letter only as M and F (Spanish H/M is the recode's to say)
+    CASE
+        WHEN upper(sex) IN ('M', 'MALE', '男', '男性') THEN 'M'
+        WHEN upper(sex) IN ('F', 'FEMALE', '女', '女性') THEN 'F'
+        WHEN strip_accents(lower(translate(sex, 'ı', 'i'))) IN (
+            'masculino', 'homme', 'masculin', 'mannlich', 'erkek'
+        ) THEN 'M'
+        WHEN strip_accents(lower(translate(sex, 'ı', 'i'))) IN (
+            'feminino', 'femenino', 'femme', 'feminin', 'weiblich', 'kadin'
+        ) THEN 'F'
+    END AS sex,
     birth_province,
     CASE
-        WHEN lower(is_local_number) IN ('true', 't', '1', 'yes', 'y', '是') THEN true
-        WHEN lower(is_local_number) IN ('false', 'f', '0', 'no', 'n', '否') THEN false
+        WHEN strip_accents(lower(translate(is_local_number, 'ı', 'i'))) IN (
+            'true', 't', '1', 'yes', 'y', '是', 'si', 'sim', 'oui', 'ja', 'evet',
+            'verdadero', 'verdadeiro', 'vrai', 'wahr', 'vero', 'dogru'
+        ) THEN true
+        WHEN strip_accents(lower(translate(is_local_number, 'ı', 'i'))) IN (
+            'false', 'f', '0', 'no', 'n', '否', 'nao', 'non', 'nein', 'hayir',
+            'falso', 'faux', 'falsch', 'yanlis'
+        ) THEN false
     END AS is_local_number,
     coalesce(lower(user_type), 'regular') AS user_type,
     age AS age_text,
