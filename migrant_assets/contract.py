@@ -845,15 +845,18 @@ _PATH_DIGIT = "\\d"
 #: (U+2010..U+2015, the minus U+2212), no-break, thin and ideographic spaces.
 _PATH_SEPARATOR = ("\\-_. (),\u00b7\u00a0\u2007\u2009\u202f\u3000\uff0d\uff0e\uff08"
                    "\uff09\uff0c\uff0f\u2010-\u2015\u2212")
-#: Digits in a path, alone or in groups joined by up to three separators (``138-0000-0001``,
-#: ``139_0000_0009``, ``(021) 5555 1234``, ``139 - 0000 - 0006``, ``１３８－００００``); a date
+#: Digits in a path, alone or in groups joined by up to four separators (``138-0000-0001``,
+#: ``139_0000_0009``, ``(021) 5555 1234``, ``139 - 0000 - 0006``, ``１３８－００００``; any
+#: character that is no letter, digit or slash joins them too: ``139#1234#5678``,
+#: ``139%201234``, ``139：1234``, ``139____1234`` — hiding too much costs little); a date
 #: written with its separators (``2016-09-05``, ``2016_09_05 10.30``, ``05.09.2016``,
 #: ``09-05-2016``) is matched whole as ``date``, so that its digits never join a number's.
 _DIGITS_IN_PATH = re.compile(
     rf"(?P<date>(?<![{_PATH_DIGIT}])(?:(?:19|20)[0-9]{{2}}(?P<ymd>[-_.])[0-9]{{2}}(?P=ymd)"
     rf"[0-9]{{2}}|[0-3]?[0-9](?P<dmy>[-_.])[0-3]?[0-9](?P=dmy)(?:19|20)[0-9]{{2}})"
     rf"(?:[ T_][0-9]{{2}}(?:[-_.:][0-9]{{2}}){{0,2}})?(?![{_PATH_DIGIT}]))"
-    rf"|(?<![{_PATH_DIGIT}])\+?[{_PATH_DIGIT}]+(?:[{_PATH_SEPARATOR}]{{1,3}}[{_PATH_DIGIT}]+)*"
+    rf"|(?<![{_PATH_DIGIT}])\+?[{_PATH_DIGIT}]+(?:(?:[{_PATH_SEPARATOR}]|[^\w/\\]){{1,4}}"
+    rf"[{_PATH_DIGIT}]+)*"
     rf"(?![{_PATH_DIGIT}])")
 _PATH_GROUPS = re.compile(rf"([^{_PATH_DIGIT}]+)")
 #: A number a folder or file may be named by has 7 digits or more (a Hive table partitioned by

@@ -1778,6 +1778,9 @@ def test_a_file_that_is_not_what_its_name_says(name: str, content: str, message:
     ("138,0000,0001.csv", [], ["0001"]),
     ("138·0000·0001.csv", [], ["0001"]),
     ("138／0000／0001.csv", [], ["0001"]),
+    # any other character that is no letter, digit or slash joins groups too
+    *[(f"139{sep}1234{sep}5678.csv", [], ["5678"])
+      for sep in ("#", "+", "~", "*", "____", "%20", "：", " | ")],
 ])
 def test_a_number_in_a_path_is_hidden_and_a_date_kept(path: str, kept: list, hidden: list,
                                                       tmp_path: Path) -> None:
