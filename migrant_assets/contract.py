@@ -1433,6 +1433,12 @@ def _refuse_csv_columns_added_later(con: duckdb.DuckDBPyConnection, files: list[
         every |= _describe(con, scan, p, files, table, names)
     used = {c for name in CONTRACT_COLUMNS[table] for c in _file_columns(src, name)}
     added = sorted(set(every) - set(present) & used)
+    quoted = [f for f in files[:FILES_PER_HEADER_READ] if _open_quote_line(f) is not None]
+    if (added or set(every) != set(present)) and quoted:  # names read with their quotes
+        raise MappingError(
+            f"{table}: the files' headers do not agree because one is read with its quotes: "
+            f"{_open_quote_fix(_open_quote_line(quoted[0]))}", names.get(str(quoted[0])),
+            "close the quote in that file, then read the files again")
     if added:
         raise MappingError(
             f"{table}: column {every[added[0]][0]!r} is in some of the {len(files):,} files and "
@@ -1563,7 +1569,26 @@ def _text_fix(files: list[Path]) -> str | None:
     if len(lines) > 1 and 0 < sum(line.endswith(b"\r") for line in lines) < len(lines):
         return ("the file's lines end in CRLF and in LF alike (a file edited on two systems, "
                 "or two files joined): convert it to one (dos2unix), then read it again")
+    if (line := _open_quote_line(files[0])) is not None:
+        return _open_quote_fix(line)
     return None
+
+
+def _open_quote_line(f: Path) -> int | None:
+    """The number of the first line of ``f``'s first 64 KB holding an odd number of ``"``
+    when its header's names are quoted: a quote left open, which makes DuckDB's sniffer take
+    the whole file as unquoted (the names then keep their quotes); None when there is none."""
+    head = _text_head(f)
+    lines = head.split(b"\n")[:-1] if len(head) >= 1 << 16 else head.split(b"\n")
+    if not lines or not lines[0].lstrip(b"\xef\xbb\xbf").startswith(b'"'):
+        return None
+    return next((i for i, line in enumerate(lines, 1) if line.count(b'"') % 2), None)
+
+
+def _open_quote_fix(line: int) -> str:
+    return (f"line {line:,} of the file has a quote left open (an odd number of \" "
+            "characters), so the reader takes the file as unquoted and its quoted header's "
+            "names keep their quotes: close or double the quote (\"\") in the export")
 
 
 def _first_line_not_utf8(files: list[Path]) -> bool:

@@ -1461,6 +1461,31 @@ def test_an_end_and_a_duration_that_disagree_are_named(
     con.close()
 
 
+@pytest.mark.parametrize("layout", ["one file", "the first of two", "the second of two"])
+def test_a_quote_left_open_under_a_quoted_header_is_named(
+        layout: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A quoted header (as most exporters write it) and a quote left open on line 3: DuckDB's
+    sniffer reads the file as unquoted, so the names keep their quotes; the error said to set
+    header: false, or that a column was added in later files. It names the line and the
+    quote now."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("open quote"))
+    src = tmp_path / "operator"
+    header = ",".join(f'"{c}"' for c in CALLS_HEADER.split(","))
+    good = ",".join(f'"{v}"' for v in CALL)
+    bad = good.replace(f'"{B}"', f'"{B}', 1)
+    files = {"one file": {"d1.csv": [good, bad, good]},
+             "the first of two": {"d1.csv": [good, bad], "d2.csv": [good]},
+             "the second of two": {"d1.csv": [good], "d2.csv": [good, bad]}}[layout]
+    for name, lines in files.items():
+        (src / "cdr" / name).parent.mkdir(exist_ok=True)
+        (src / "cdr" / name).write_text("\n".join([header, *lines]) + "\n")
+    _remap(src, "calls", path="cdr/*.csv")
+    with pytest.raises(MappingError, match=r"line 3 of the file has a quote left open") as info:
+        _ingest(study)
+    assert A not in str(info.value) and B not in str(info.value)
+
+
 def test_csv_in_a_legacy_encoding_is_read_through_a_utf8_copy(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A Chinese operator's GB18030 export (header, owner ids and provinces in Chinese) is
