@@ -1262,8 +1262,10 @@ def utf8_copies(files: list[Path], encoding: str, where: Path) -> Iterator[dict[
 
 #: A CSV line with more fields than this is refused before parsing (:func:`guard_wide_lines`).
 MAX_CSV_FIELDS = 4096
-#: A CSV line longer than this is refused before parsing (a calls line is under 1 KB).
-MAX_CSV_LINE_BYTES = 16 * 2**20
+#: A CSV line longer than this is refused before parsing (a calls line is under 1 KB): DuckDB's
+#: own limit (``max_line_size``), past which its parser gives only "CSV Error on Line: 1"; a
+#: mapping's ``csv.max_line_size`` raises both.
+MAX_CSV_LINE_BYTES = 2 * 2**20
 #: The delimiters DuckDB's sniffer tries, counted when the mapping does not set one.
 _SNIFFED_DELIMITERS = [",", ";", "\t", "|"]
 
@@ -1275,7 +1277,8 @@ def guard_wide_lines(con: duckdb.DuckDBPyConnection, files: list[Path], src: Tab
     parser writes one reject row per extra field, so such a line (a wrong delimiter, a binary
     file, a file glued into one line) would keep it busy for hours (docs/data_contract.md)."""
     delim = src.csv.get("delim", src.csv.get("sep"))
-    params = {"max_fields": MAX_CSV_FIELDS, "max_line_size": MAX_CSV_LINE_BYTES,
+    longest = max(MAX_CSV_LINE_BYTES, int(src.csv.get("max_line_size") or 0))
+    params = {"max_fields": MAX_CSV_FIELDS, "max_line_size": longest,
               "delimiters": [delim] if isinstance(delim, str) and delim else _SNIFFED_DELIMITERS,
               "encoding": encoding}
     con.execute("SET preserve_insertion_order = true")  # line numbers in file order
@@ -1288,7 +1291,7 @@ def guard_wide_lines(con: duckdb.DuckDBPyConnection, files: list[Path], src: Tab
                 if "maximum line size" not in str(e).lower():
                     continue  # not a wide line: the parser reports it as it reads
                 raise MappingError(
-                    f"{table}: a line of the file is longer than {MAX_CSV_LINE_BYTES // 2**20} "
+                    f"{table}: a line of the file is longer than {longest / 2**20:g} "
                     "MB, so it cannot be a record of this table", str(path),
                     "check the line endings and the file's format (a binary or compressed file "
                     "read as text, or records that are not on lines of their own)") from None

@@ -413,7 +413,13 @@ CASES = [
     Case("a line of 20,000 fields", calls_text=",".join([A] * 20_000),
          error=(MappingError, "line 3 of the file has 20,000 fields")),
     Case("a line of 20 MB", calls_text="x" * 20 * 2**20,
-         error=(MappingError, "longer than 16 MB")),
+         error=(MappingError, "longer than 2 MB")),
+    # past DuckDB's own max_line_size its parser says only "CSV Error on Line: 1"
+    Case("a line of 3 MB", calls_text="x" * 3 * 2**20,
+         error=(MappingError, "longer than 2 MB")),
+    Case("a line of 3 MB, a larger max_line_size", calls_text=f"{A},{B}," + "x" * 3 * 2**20,
+         mapping={"calls": {"csv": {"max_line_size": 8 * 2**20}}},
+         quarantined=("landed_calls", "malformed_line")),
     # ---- subscribers
     Case("subscriber without number", subs=[("", "O9", "30", "M", "Anhui", "true", "")],
          quarantined=("subscribers", "missing_id")),
