@@ -100,7 +100,9 @@ REASON_FIXES: dict[str, str] = {
                        "(tail -n +2) or map the folder's files as a glob (calls.path)",
     "missing_id": "the columns mapped to the numbers and ids, and null_tokens",
     "masked_number": "the export's masking of numbers (138****1234 stands for many people): "
-                     "ask for numbers hashed with a key instead, which keep people apart",
+                     "ask for numbers hashed with a key instead, which keep people apart; "
+                     "letters standing for a carrier code (Brazil's 0xx11 9…) are no digits: "
+                     "write the numbers with their carrier code, or without the prefix",
     "masked_id": "the export's masking of numbers or owner ids (an ID card "
                  "340104********1234 or a number 138****1234 stands for many people, who would "
                  "be one user): ask for ids hashed with a key instead, which keep people apart",
@@ -128,7 +130,11 @@ REASON_FIXES: dict[str, str] = {
                     "one column: calls: {null_tokens: {caller_cell: ['0']}})",
     "end_before_start": "the timestamps' time zones (end_ts and start_ts in one zone), or an "
                         "end written as a time of day on the start's date (a call across "
-                        "midnight ends the next day: map duration instead of end_ts)",
+                        "midnight ends the next day: map duration instead of end_ts), or a "
+                        "start in the hour the clocks skip when daylight saving time begins "
+                        "(that time does not exist, and is read an hour later: a switch's "
+                        "clock that kept its offset needs timestamps.timezone: that offset, "
+                        "such as 'UTC-03:00')",
     "duration_over_24h": "the duration's unit (seconds are expected; calls.duration_unit: ms "
                          "reads milliseconds)",
     "missed_call": "event_types and missed_calls",

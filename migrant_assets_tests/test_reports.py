@@ -505,6 +505,10 @@ def test_report_shows_every_table_and_figure(study, cfg, report_html):
         assert f'<table id="{table_id}">' in html, table_id
     assert "validate the pipeline, not the social science" in html
     assert "424242" in html
+    # the study it is of: the city's province, its zone, the calendar and the currency
+    assert (f"the city of <strong>{cfg.city.province}</strong>" in html
+            and f"times in {cfg.city.timezone}, the calendar {cfg.calendar.month_start} to "
+            f"{cfg.calendar.month_end}, prices in\n{cfg.city.currency} per m²" in html)
 
     f1 = study.execute(f"SELECT f1 FROM model_results WHERE experiment = '{TABLE1}' "
                        "AND \"row\" = 'all features'").fetchall()[0][0]

@@ -663,6 +663,8 @@ def render_report(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> Report:
             t.missing(what, reason, *table_ids)
     html = TEMPLATES.get_template("report.html.j2").render(
         built=f"{datetime.now():%Y-%m-%d %H:%M}",
+        province=cfg.city.province, timezone=cfg.city.timezone, currency=cfg.city.currency,
+        first_day=cfg.calendar.month_start, last_day=cfg.calendar.month_end,
         synthetic=isinstance(cfg.source, SyntheticSource),
         min_group_size=cfg.thresholds.min_group_size,
         notes=notes, n_skipped=len(skipped), figures=figures, sections=sections,
