@@ -1037,6 +1037,16 @@ def _file_columns(src: TableSource, name: str) -> list[str]:
     return [column_key(c) for c in ([mapped] if isinstance(mapped, str) else mapped)]
 
 
+def end_rolls_over(src: TableSource) -> bool:
+    """Whether a call's end is written as a time of day on its start's date: ``start_ts`` and
+    ``end_ts`` each mapped to several columns, one of them the same (``[call_date, start_time]``
+    and ``[call_date, end_time]``), so that an end before the start is the next day's
+    (landing.sql)."""
+    start, end = src.columns.get("start_ts"), src.columns.get("end_ts")
+    return (isinstance(start, list) and isinstance(end, list)
+            and bool(set(_file_columns(src, "start_ts")) & set(_file_columns(src, "end_ts"))))
+
+
 def header_text(src: TableSource, name: str) -> str | None:
     """The text contract column ``name`` reads, as :func:`column_key` folds it, on a line that
     repeats the file's header (files joined with their header lines): its columns' names,

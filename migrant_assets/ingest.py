@@ -32,6 +32,7 @@ from migrant_assets.contract import (
     RawRead,
     canonical_macros,
     file_labels,
+    end_rolls_over,
     header_text,
     party_files,
     read_table,
@@ -130,7 +131,8 @@ REASON_FIXES: dict[str, str] = {
                     "one column: calls: {null_tokens: {caller_cell: ['0']}})",
     "end_before_start": "the timestamps' time zones (end_ts and start_ts in one zone), or an "
                         "end written as a time of day on the start's date (a call across "
-                        "midnight ends the next day: map duration instead of end_ts), or a "
+                        "midnight ends the next day: map end_ts to the start's date column "
+                        "and the end's time, [call_date, end_time], or map duration), or a "
                         "start in the hour the clocks skip when daylight saving time begins "
                         "(that time does not exist, and is read an hour later: a switch's "
                         "clock that kept its offset needs timestamps.timezone: that offset, "
@@ -375,6 +377,7 @@ def land_calls(
         "has_cells": contract.source("cells") is not None,
         # a line that repeats the header: the start column's text is its own name
         "start_header": header_text(src, "start_ts"),
+        "end_rolls_over": end_rolls_over(src),
     }
     # the source zone's changes back (a wall-clock time in the repeated hour: landing.sql)
     repeats = repeated_hours(src.time_rule.timezone or cfg.city.timezone, cal.days)

@@ -1492,6 +1492,26 @@ def test_a_quote_left_open_under_a_quoted_header_is_named(
     assert A not in str(info.value) and B not in str(info.value)
 
 
+def test_an_end_time_on_the_starts_date_rolls_over_midnight(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A date column and the start's and the end's times of day: a call across midnight ends
+    the next day (it was end_before_start, the only way through a duration the file does not
+    have); an end far before its start (23 h later read so) stays end_before_start."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("time of day ends"))
+    src = tmp_path / "operator"
+    _write(src / "cdr.csv", "a_party,b_party,day,begin,finish",
+           [(A, B, DAY, "10:00:00", "10:01:05"), (A, B, DAY, "23:59:50", "00:00:20"),
+            (A, B, DAY, "10:00:00", "09:00:00")])
+    _remap(src, "calls", columns={"caller": "a_party", "callee": "b_party",
+                                  "start_ts": ["day", "begin"], "end_ts": ["DAY", "finish"]})
+    con, stats = _ingest(study)
+    assert stats["landed_calls"].quarantined_by_reason == {"end_before_start": 1}
+    assert con.execute("SELECT CAST(end_ts AS VARCHAR), duration_s FROM landed_calls "
+                       "ORDER BY start_ts").fetchall() == [
+        (f"{DAY} 10:01:05", 65.0), ("2016-09-06 00:00:20", 30.0)]
+
+
 def test_csv_in_a_legacy_encoding_is_read_through_a_utf8_copy(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A Chinese operator's GB18030 export (header, owner ids and provinces in Chinese) is

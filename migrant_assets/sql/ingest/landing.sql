@@ -95,6 +95,21 @@ resolved AS (
         ) AS d
     ) AS p
 ),
+-- An end written as a time of day on the start's date (end_ts and start_ts mapped to the same
+-- date column, $end_rolls_over): an end before the start is the next day's, when the call
+-- then lasts under 12 hours (23:59:50 to 00:00:20: 30 s); else it stays end_before_start.
+rolled AS (
+    SELECT
+        * REPLACE (
+            CASE
+                WHEN $end_rolls_over AND end_ts < start_ts
+                    AND end_ts + INTERVAL 12 HOUR < start_ts
+                    THEN end_ts + INTERVAL 24 HOUR
+                ELSE end_ts
+            END AS end_ts
+        )
+    FROM resolved
+),
 -- raw_calls holds instants (TIMESTAMPTZ): the local time of the study city ($city_tz) is taken
 -- here, and durations are differences of instants, not of local clock times, so a call across a
 -- daylight-saving change lasts what it lasted.
@@ -118,7 +133,7 @@ micros AS (
             > CASE WHEN date_trunc('minute', start_ts) = start_ts
                 AND date_trunc('minute', end_ts) = end_ts THEN 60 ELSE 1 END
         END AS times_disagree
-    FROM resolved
+    FROM rolled
 ),
 timed AS (
     SELECT
