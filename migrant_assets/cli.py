@@ -67,13 +67,11 @@ def _error(message: str) -> None:
 def _no_raw_numbers(text: str, limit: int = 300) -> str:
     """The first line of an error message that is not an :class:`InputError` (whose author
     vouches for it), long digit runs (phone numbers, ids) masked, at most ``limit``
-    characters; a run of zeros or one that reads as a date (``20160905``, as the ingestion's
-    labels of files keep them) is no one's number and is kept."""
-    from migrant_assets.contract import reads_as_time  # the CLI starts without the contract
-
+    characters; a run of zeros (a hint's example of a code for unknown) is no one's number and
+    is kept, while one that reads as a date may be a number (2012121212, 20151231)."""
     first = (text.strip().splitlines() or [""])[0]
-    return re.sub(r"\d{7,}", lambda m: m[0] if set(m[0]) == {"0"} or reads_as_time(m[0])
-                  else "<number>", first)[:limit]
+    return re.sub(r"\d{7,}", lambda m: m[0] if set(m[0]) == {"0"} else "<number>",
+                  first)[:limit]
 
 
 def _sentence(text: str) -> str:

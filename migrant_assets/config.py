@@ -182,10 +182,11 @@ _FIXED_OFFSET = re.compile(r"(?i)(?:utc|gmt)?\s*([+\-\u2212])\s*([0-9]{1,2})(?::
 
 
 def zone_setting(value: str) -> str:
-    """A time zone of the study config or the mapping as it is stored: an IANA name as written,
-    or a fixed offset of whole hours (``UTC-03:00``: a switch's clock that ignores daylight
-    saving time) as the zone of that offset, ``Etc/GMT+3`` (POSIX's sign, which a user writing
-    ``Etc/GMT+3`` would not mean: refused as written, :func:`zone_info`)."""
+    """A time zone of the study config or the mapping as it is stored: an IANA name (its spaces
+    around removed), or a fixed offset of whole hours (``UTC-03:00``: a switch's clock that
+    ignores daylight saving time) as ``UTC-03:00``, which DuckDB reads as that offset and
+    :func:`zone_info` as the ``Etc/GMT+3`` zone; the same again when read again. ``Etc/GMT+3``
+    written by a user is refused: POSIX's sign, which a user writing it would not mean."""
     name = value.strip()
     inverted = _INVERTED_SIGN.fullmatch(name)
     if inverted and int(inverted.group(2)):
@@ -193,18 +194,22 @@ def zone_setting(value: str) -> str:
         means = f"UTC{'-' if sign == '+' else '+'}{int(hours):02d}:00"
         raise ValueError(
             f"time zone {value!r} is {means} (the Etc/GMT zones count their sign the other way "
-            f"round): write {means!r} for that offset all year, or {ZONE_FIX}")
+            f"round; write {means!r} for that offset all year): {ZONE_FIX}")
     offset = _FIXED_OFFSET.fullmatch(name)
     if offset:
         sign, hours, minutes = offset.groups()
         east = sign == "+"
         if int(minutes or 0) or int(hours) > (14 if east else 12):
             raise ValueError(f"time zone {value!r}: a fixed offset is of whole hours, from "
-                             f"UTC-12:00 to UTC+14:00; else {ZONE_FIX} (India's: "
-                             "'Asia/Kolkata')")
-        return "UTC" if not int(hours) else f"Etc/GMT{'-' if east else '+'}{int(hours)}"
+                             f"UTC-12:00 to UTC+14:00 (India's zone is 'Asia/Kolkata'): "
+                             f"{ZONE_FIX}")
+        return f"UTC{'+' if east else '-'}{int(hours):02d}:00" if int(hours) else "UTC"
     zone_info(name)
-    return value
+    return name
+
+
+#: A fixed offset as :func:`zone_setting` stores it.
+_STORED_OFFSET = re.compile(r"UTC([+-])([0-9]{2}):00")
 
 
 @functools.cache
@@ -218,12 +223,15 @@ def _duckdb_zones() -> frozenset[str]:
 
 
 def zone_info(name: str) -> ZoneInfo:
-    """The time zone ``name`` as stored (:func:`zone_setting`; a fixed offset as its
-    ``Etc/GMT±N`` zone); a ValueError saying so when it does not exist."""
+    """The time zone ``name`` as stored (:func:`zone_setting`; a fixed offset ``UTC-03:00`` as
+    the ``Etc/GMT+3`` zone); a ValueError saying so when it does not exist."""
     if name.strip().lower().startswith(("posix/", "right/")):
         raise ValueError(f"time zone {name!r} is a copy of the database's zone for other "
                          f"software (right/ counts leap seconds), which DuckDB does not know: "
                          f"{ZONE_FIX}")
+    if fixed := _STORED_OFFSET.fullmatch(name):
+        sign, hours = fixed.groups()
+        return ZoneInfo(f"Etc/GMT{'-' if sign == '+' else '+'}{int(hours)}")
     try:
         if name not in _duckdb_zones():  # Python also reads the machine's files (localtime)
             raise ZoneInfoNotFoundError(name)

@@ -1287,7 +1287,9 @@ def guard_wide_lines(con: duckdb.DuckDBPyConnection, files: list[Path], src: Tab
     parser writes one reject row per extra field, so such a line (a wrong delimiter, a binary
     file, a file glued into one line) would keep it busy for hours (docs/data_contract.md)."""
     delim = src.csv.get("delim", src.csv.get("sep"))
-    longest = max(MAX_CSV_LINE_BYTES, int(src.csv.get("max_line_size") or 0))
+    given = src.csv.get("max_line_size")  # not a number: DuckDB's reader says so
+    longest = max(MAX_CSV_LINE_BYTES,
+                  given if isinstance(given, int) and not isinstance(given, bool) else 0)
     params = {"max_fields": MAX_CSV_FIELDS, "max_line_size": longest,
               "delimiters": [delim] if isinstance(delim, str) and delim else _SNIFFED_DELIMITERS,
               "encoding": encoding}
@@ -1447,7 +1449,7 @@ def _refuse_csv_columns_added_later(con: duckdb.DuckDBPyConnection, files: list[
     used = {c for name in CONTRACT_COLUMNS[table] for c in _file_columns(src, name)}
     added = sorted(set(every) - set(present) & used)
     quoted = [f for f in files[:FILES_PER_HEADER_READ] if _open_quote_line(f) is not None]
-    if (added or set(every) != set(present)) and quoted:  # names read with their quotes
+    if (added or set(every) != set(present)) and quoted and _quoted_names({**every, **present}):
         raise MappingError(
             f"{table}: the files' headers do not agree because one is read with its quotes: "
             f"{_open_quote_fix(_open_quote_line(quoted[0]))}", names.get(str(quoted[0])),
@@ -1582,8 +1584,6 @@ def _text_fix(files: list[Path]) -> str | None:
     if len(lines) > 1 and 0 < sum(line.endswith(b"\r") for line in lines) < len(lines):
         return ("the file's lines end in CRLF and in LF alike (a file edited on two systems, "
                 "or two files joined): convert it to one (dos2unix), then read it again")
-    if (line := _open_quote_line(files[0])) is not None:
-        return _open_quote_fix(line)
     return None
 
 
@@ -1596,6 +1596,12 @@ def _open_quote_line(f: Path) -> int | None:
     if not lines or not lines[0].lstrip(b"\xef\xbb\xbf").startswith(b'"'):
         return None
     return next((i for i, line in enumerate(lines, 1) if line.count(b'"') % 2), None)
+
+
+def _quoted_names(present: dict[str, Any]) -> bool:
+    """Whether a header's names were read with their quotes (``"a_party"``): the sniffer took
+    the file as unquoted."""
+    return any(len(k) > 1 and k.startswith('"') and k.endswith('"') for k in present)
 
 
 def _open_quote_fix(line: int) -> str:
@@ -1622,6 +1628,8 @@ def _header_fix(present: dict[str, tuple[str, str]], fix: str,
     names = _file_column_names(present)
     if any("\x00" in n for n in names):
         return "the file looks like UTF-16: set csv: {encoding: utf-16}; then " + fix
+    if files and _quoted_names(present) and (line := _open_quote_line(files[0])) is not None:
+        return f"{_open_quote_fix(line)}; then {fix}"
     if files and (text := _text_fix(files)):
         return f"{text}; then {fix}"
     if files and _first_line_not_utf8(files):

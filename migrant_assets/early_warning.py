@@ -326,6 +326,13 @@ def _shown_days(days: list[date]) -> str:
     return ", ".join(str(d) for d in days[:5]) + (", ..." if len(days) > 5 else "")
 
 
+def without_signal(models: pd.DataFrame) -> list[int]:
+    """The k whose model was trained but flags no one (its ranking no better than chance:
+    :func:`flag_threshold`)."""
+    return [int(k) for k in models.loc[(models["status"] == "ok")
+                                       & models["threshold"].isna(), "k"]]
+
+
 def _risk_models(plans: Iterator[dict[str, Any]], out_dir: Path
                  ) -> tuple[list[dict], list[pd.DataFrame]]:
     """The model rows and out-of-fold predictions of each k's plan (:func:`_risk_plan`) as its

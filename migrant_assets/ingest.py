@@ -186,14 +186,39 @@ REASON_FIXES: dict[str, str] = {
                  "default: set them for a currency other than yuan, with city.currency), the "
                  "price column, decimal_separator, thousands (65,860), the unit (a price "
                  "per m² in 万 yuan, 6.5 for 65,000: multiply it in the export), and text "
-                 "around the number other than a currency and a unit of area (R$ 65.860,00/m² "
-                 "and 47839元/㎡ are read; 6300元/月 is a rent): remove it in the export",
+                 "around the number other than the study currency's mark and a unit of area "
+                 "(city.currency: 47839元/㎡ is read in a study in yuan, R$ 65.860,00/m² in "
+                 "one in reais; 6300元/月 is a rent): remove it in the export",
     "duplicate_id": "overlapping files, or a file listing an id more than once (the first "
                     "row in file order is kept): an antenna that moved or an estate priced "
                     "twice (keep the row that holds for the study month), or a file of "
                     "listings, one row per flat sold or let (aggregate it to one row per "
                     "estate, e.g. the median price per m²)",
 }
+
+
+#: The marks a price may be written with, by the study's currency (``city.currency``; its
+#: name is one of its marks whatever it is): a mark of another currency is a price in it,
+#: ``bad_price``, never read as the study's.
+CURRENCY_MARKS: dict[str, tuple[str, ...]] = {
+    "yuan": ("¥", "￥", "元", "yuan", "rmb", "cny"),
+    "reais": ("r$", "brl", "real", "reais"),
+    "euros": ("€", "eur", "euro", "euros"),
+    "dollars": ("$", "us$", "usd", "dollar", "dollars"),
+    "pounds": ("£", "gbp", "pound", "pounds"),
+    "lira": ("₺", "tl", "try", "lira"),
+    "rupees": ("₹", "inr", "rs", "rupee", "rupees"),
+}
+_CURRENCY_NAMES = {"real": "reais", "euro": "euros", "eur": "euros", "dollar": "dollars",
+                   "usd": "dollars", "pound": "pounds", "gbp": "pounds", "rupee": "rupees",
+                   "try": "lira", "brl": "reais", "cny": "yuan", "rmb": "yuan"}
+
+
+def currency_marks(currency: str) -> list[str]:
+    """The marks a price of the study's ``currency`` may carry (:data:`CURRENCY_MARKS`),
+    lower-case."""
+    name = currency.strip().lower()
+    return sorted({name, *CURRENCY_MARKS.get(_CURRENCY_NAMES.get(name, name), ())})
 
 
 def check_first(reasons: dict[str, int]) -> str | None:
@@ -564,7 +589,7 @@ def ingest_places(
         raw = RawRead("raw_place", 0)
         con.execute("CREATE OR REPLACE TEMP TABLE raw_place (id VARCHAR, lat VARCHAR, "
                     "lon VARCHAR, price VARCHAR, _file VARCHAR, _row BIGINT)")
-    run_sql(con, "ingest/place_values.sql")
+    run_sql(con, "ingest/place_values.sql", {"marks": currency_marks(cfg.city.currency)})
     source = contract.source(table)
     if source is not None and source.crs != WGS84:
         places_to_wgs84(con, source.crs)

@@ -67,15 +67,15 @@ _EXPLAINED_TABLES = ("cells", "estates", "quarantine_cells", "quarantine_estates
 #: ``sql/ingest/canonical.sql``, which the ingestion's connection holds), each run of 7 or more
 #: digits joined by separators (``+86 177 1567 9550``, ``(173) 5626-7031``, ``14,900,326,293``)
 #: as its digits, also without its first 1 to 4 digits when 8 or more are left (a country code,
-#: ``00``, a trunk ``0``), as a number written so would be stored. A run glued to letters (a
-#: hex digest's ``…eac7b0001181b1d…``, which the lineage tables and model files' hashes hold)
-#: is no number written with separators: it is matched with the letters and numbers glued to
-#: it, and left out (a number glued to letters, ``id13912345678``, is searched as written).
+#: ``00``, a trunk ``0``), as a number written so would be stored. Runs of 16 or more hex
+#: characters (a digest: ``…eac7b0001181b1d…``, which the lineage tables and the model files'
+#: hashes hold) are left out of that search, whose digits are no number written with
+#: separators (a run of 16 digits or more is still a token); a number glued to letters
+#: (``tel13912345678``) is not.
 _TEXT_TOKENS = (
     "list_concat(list_transform(regexp_extract_all(v, '[A-Za-z0-9+]+'), lambda t: lower(t)), "
-    "flatten(list_transform(list_filter(regexp_extract_all(without_dates(v), "
-    "'[A-Za-z0-9]*[0-9]([^0-9A-Za-z:]{0,3}[0-9]){6,}[A-Za-z0-9]*'), "
-    "lambda r: NOT regexp_matches(r, '[A-Za-z]')), "
+    "flatten(list_transform(regexp_extract_all(regexp_replace(without_dates(v), "
+    "'[0-9A-Fa-f]{16,}', ' ', 'g'), '[0-9]([^0-9A-Za-z:]{0,3}[0-9]){6,}'), "
     "lambda r: list_transform([regexp_replace(r, '[^0-9]', '', 'g')], "
     "lambda d: list_filter([d, d[2:], d[3:], d[4:], d[5:]], "
     "lambda x: x = d OR length(x) >= 8))[1])))"

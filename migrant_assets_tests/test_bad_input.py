@@ -1512,6 +1512,27 @@ def test_an_end_time_on_the_starts_date_rolls_over_midnight(
         (f"{DAY} 10:01:05", 65.0), ("2016-09-06 00:00:20", 30.0)]
 
 
+def test_a_fixed_offset_is_stored_as_written_and_read_again() -> None:
+    """A fixed offset is stored as ``UTC-03:00`` (never ``Etc/GMT+3``, which a config read
+    again would refuse, and a report would show with POSIX's sign), read again the same, and
+    is the zone of that offset; a zone's name loses the spaces around it when it loads."""
+    from migrant_assets.config import zone_info
+
+    cfg = StudyConfig.model_validate({"city": {"timezone": " gmt−3 "}})
+    assert cfg.city.timezone == "UTC-03:00"
+    again = StudyConfig.model_validate(yaml.safe_load(yaml.safe_dump(cfg.model_dump(
+        mode="json"))))
+    assert again.city.timezone == "UTC-03:00"
+    for month in (1, 7):  # one offset all year
+        assert datetime(2016, month, 1, tzinfo=zone_info("UTC-03:00")).utcoffset(
+            ).total_seconds() == -3 * 3600
+    assert StudyConfig.model_validate({"city": {"timezone": "Asia/Shanghai "}}
+                                      ).city.timezone == "Asia/Shanghai"
+    con = duckdb.connect()
+    assert con.execute("SELECT CAST(timezone('UTC-03:00', TIMESTAMP '2016-10-20 10:00') "
+                       "AS VARCHAR)").fetchone()[0].startswith("2016-10-20 13:00:00")
+
+
 def test_csv_in_a_legacy_encoding_is_read_through_a_utf8_copy(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A Chinese operator's GB18030 export (header, owner ids and provinces in Chinese) is
@@ -1983,19 +2004,23 @@ def test_prices_written_as_listing_sites_show_them(tmp_path: Path,
     got = dict(con.execute("SELECT estate_id, price_per_sqm FROM estates").fetchall())
     assert [got[f"E{i + 2}"] for i in range(len(written))] == [
         47839.0, 52000.0, 38548.0, 68000.0, 52000.5, 61000.0]
-    # a Brazilian or European export: ';', decimal commas, thousands dots, a currency before
-    # or after the number (in the study's currency, city.currency); a rent stays unread
+    # a Brazilian export: ';', decimal commas, thousands dots, the study's currency's marks
+    # before or after the number (city.currency: reais); another currency's mark, or a rent,
+    # stays unread, never read as reais
     src = tmp_path / "operator"
     (src / "prices.csv").write_text(
         "xiaoqu;lat;lon;price\n" + "\n".join(
             f"B{i};31,2;121,4;{w}" for i, w in enumerate(
-                ["R$ 65.860,00/m²", "€ 4.200/m2", "4.200 EUR/m²", "$ 3.100,5/sq m",
-                 "1.850 R$/mês"])) + "\n", encoding="utf-8")
+                ["R$ 65.860,00/m²", "8.500 reais/m2", "4.200 BRL/sq m", "€ 4.200/m2",
+                 "$ 3.100,5/m²", "1.850 R$/mês", "¥52000"])) + "\n", encoding="utf-8")
     _remap(src, "estates", csv={"delim": ";", "decimal_separator": ",", "thousands": "."})
+    config = yaml.safe_load(study.read_text())
+    study.write_text(yaml.safe_dump({**config, "city": {**config["city"],
+                                                         "currency": "reais"}}))
     con, stats = _ingest(study)
-    assert stats["estates"].quarantined_by_reason == {"bad_price": 1}
+    assert stats["estates"].quarantined_by_reason == {"bad_price": 4}
     assert sorted(con.execute("SELECT estate_id, price_per_sqm FROM estates").fetchall()) == [
-        ("B0", 65860.0), ("B1", 4200.0), ("B2", 4200.0), ("B3", 3100.5)]
+        ("B0", 65860.0), ("B1", 8500.0), ("B2", 4200.0)]
 
 
 def test_a_month_of_hourly_compressed_files_lands_under_a_small_memory_limit(

@@ -214,10 +214,11 @@ def test_explain_finds_the_innermost_input_error():
     raw = info("DagsterExecutionStepExecutionError", "Error occurred",
                info("ConversionException", "Could not convert '13800138000' to INT\nLINE 1"))
     assert explain(raw) == ("ConversionException: Could not convert '<number>' to INT", False)
-    # a run of zeros, a date: no one's number, kept (the hint's "(U, -1, 00000000)" was masked)
+    # a run of zeros is no one's number, kept (the hint's "(U, -1, 00000000)" was masked); a
+    # run that reads as a date may be one (a US number 201 212 1212)
     raw = info("DagsterExecutionStepExecutionError", "Error occurred",
-               info("ValueError", "a code for unknown (U, -1, 00000000) on 20160905"))
-    assert explain(raw) == ("ValueError: a code for unknown (U, -1, 00000000) on 20160905",
+               info("ValueError", "a code for unknown (U, -1, 00000000) from 2012121212"))
+    assert explain(raw) == ("ValueError: a code for unknown (U, -1, 00000000) from <number>",
                             False)
 
 

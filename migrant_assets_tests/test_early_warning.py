@@ -141,6 +141,9 @@ def test_a_ranking_no_better_than_chance_flags_no_one() -> None:
     separated = np.r_[levels + 0.5, np.tile(levels, 4)]
     assert ew.flag_threshold(y, separated, 0.05) == (best_f1_threshold(y, separated), None)
     assert best_f1_threshold(y, separated) == 0.6  # the four leavers, F1 1
+    models = pd.DataFrame({"k": [1, 2, 3], "status": ["ok", "ok", "skipped"],
+                           "threshold": [None, 0.6, None]})
+    assert ew.without_signal(models) == [1]
 
 
 def test_evaluation_suppresses_small_cells_and_computes_by_hand() -> None:

@@ -780,11 +780,11 @@ def test_digits_inside_a_stored_digest_are_no_identifier() -> None:
     con.execute("CREATE TABLE source_files (sha256 VARCHAR, note VARCHAR)")
     con.execute("INSERT INTO source_files VALUES ("
                 "'b81f546817797eac7b0001181b1dbb9c6205e3f341fe7fca03411e814eaedb2c', 'x'), "
-                "('0f3e13912345678ab', 'y')")
+                "('0f3e13912345678abcd', 'y')")
     assert find_raw_identifiers(con) == {}
     con.execute("INSERT INTO source_files VALUES ('z', 'tel:+86 139 1234 5678'), "
-                "('z', 'owner 0001181.')")
-    assert find_raw_identifiers(con) == {"source_files.note": 2}
+                "('z', 'owner 0001181.'), ('z', 'tel13912345678'), ('z', 'Tel139-1234-5678')")
+    assert find_raw_identifiers(con) == {"source_files.note": 4}
 
 
 def test_a_duckdb_error_of_the_package_sql_shows_no_value() -> None:

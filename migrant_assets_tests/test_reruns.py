@@ -71,6 +71,15 @@ def test_a_changed_file_or_table_is_named_before_it_is_read(
     con = duckdb.connect(str(cfg.duckdb_path))
     assert {k for (k,) in con.execute("SELECT path_key FROM source_files").fetchall()} == keyed
     con.close()
+    # another key: the same files under other path keys are no changed files, and the refusal
+    # names the key
+    key = os.environ["MIGRANT_ASSETS_KEY"]
+    os.environ["MIGRANT_ASSETS_KEY"] = key + " and another"
+    try:
+        error = _run(user_data, instance, "calls", partition=DAY_KEY)
+    finally:
+        os.environ["MIGRANT_ASSETS_KEY"] = key
+    assert "the pseudonymisation key" in error and "files changed" not in error, error
 
     # the same bytes written again (a copy, a touch): nothing is out of date
     day_file.write_bytes(before)

@@ -33,6 +33,7 @@ from migrant_assets.early_warning import (
     risk_counts,
     score_day,
     train_risk_models,
+    without_signal,
     write_evaluation,
     write_models,
 )
@@ -96,12 +97,16 @@ def early_warning_models(context: dg.AssetExecutionContext,
         models, predictions = train_risk_models(con, cfg, cfg.models_dir / "early_warning")
         write_models(con, models, predictions)
         md = table_metadata(con, "early_warning_models")
+    silent = without_signal(models)
     for row in models.itertuples():
         if row.status != "ok":
             context.log.info(f"early warning k={row.k}: skipped ({row.reason})")
+        elif row.k in silent:
+            context.log.warning(f"early warning k={row.k}: {row.reason}")
     return dg.MaterializeResult(metadata={
         **md, "models": markdown_table(models, ["k", "status", "n_train", "n_leaving",
                                                 "threshold"]),
+        "k_without_signal": dg.MetadataValue.json(silent),
         "sha256": dg.MetadataValue.json({int(r.k): r.sha256 for r in models.itertuples()
                                          if r.status == "ok"})})
 

@@ -357,8 +357,8 @@ CREATE OR REPLACE TEMP MACRO safe_attribute(t, is_id) AS
 -- A coordinate a quarantine record may show: a decimal number of degrees with at most 9
 -- decimals (31.40566208, a geocoder's 8, or 0) as written, so a point outside the study area
 -- can be told from swapped or zero coordinates; with more (a float's 121.47370000000001), its
--- first 9 decimals and '…', no more digits than the 9 shown whole; any other text (more digits
--- could be a number in a column mapped by mistake) as safe_text.
+-- first 9 decimals and '…' (at most 12 digits, as a number of degrees shown whole); any other
+-- text (more digits could be a number in a column mapped by mistake) as safe_text.
 CREATE OR REPLACE TEMP MACRO safe_coordinate(t) AS list_transform(
     [t], lambda x:
         CASE

@@ -27,7 +27,10 @@ WITH typed AS (
         -- a line repeating the header (files joined with their header lines): the start
         -- column holds its own name ($start_header, as contract.column_key folds it)
         coalesce(
-            r.start_ts IS NULL AND lower(r.start_ts_text) = $start_header, false
+            r.start_ts IS NULL AND lower(regexp_replace(
+                r.start_ts_text, '[\x{FEFF}\x{200B}-\x{200D}\x{2060}]', '', 'g'
+            )) = $start_header,
+            false
         ) AS header_line,
         r.duration,
         r.event_type,
