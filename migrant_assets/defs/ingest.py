@@ -699,10 +699,17 @@ def landed_calls_calendar_coverage(study: StudyResource) -> dg.AssetCheckResult:
                 "zone (local times declared UTC) or two zones mixed in one column show "
                 "otherwise (warns, from 1,000 landed calls). Judges the landed calls.")
 def landed_calls_time_of_day(study: StudyResource) -> dg.AssetCheckResult:
+    return _landed_calls_warning(study, time_of_day, "calls")
+
+
+def _landed_calls_warning(study: StudyResource, judge: Callable[[duckdb.DuckDBPyConnection], dict],
+                          judged: str) -> dg.AssetCheckResult:
+    """A check of the landed calls that warns: ``judge`` gives its figures, ``judged`` the
+    count judged among them, and ``problem``, None when it passes."""
     with study.connect() as con:
-        out = time_of_day(con)
+        out = judge(con)
     problem = out.pop("problem")
-    return verdict(problem is None, out["calls"], out, None if out["calls"] else "no landed call",
+    return verdict(problem is None, out[judged], out, None if out[judged] else "no landed call",
                    dg.AssetCheckSeverity.WARN, check_first=problem)
 
 
@@ -712,12 +719,7 @@ def landed_calls_time_of_day(study: StudyResource) -> dg.AssetCheckResult:
                 "when duration is mapped) disagrees by more than a second (a minute stamped "
                 "to the minute) on few calls (warns from 1% of the landed calls).")
 def landed_calls_durations_agree(study: StudyResource) -> dg.AssetCheckResult:
-    with study.connect() as con:
-        out = durations_agree(con)
-    problem = out.pop("problem")
-    return verdict(problem is None, out["rows_landed"], out,
-                   None if out["rows_landed"] else "no landed call",
-                   dg.AssetCheckSeverity.WARN, check_first=problem)
+    return _landed_calls_warning(study, durations_agree, "rows_landed")
 
 
 @dg.asset_check(asset=landed_calls, name="number_forms", pool=DUCKDB_POOL,
