@@ -3312,6 +3312,10 @@ def test_a_per_party_export_counts_each_call_once(shape: str, tmp_path: Path,
         # export's; and a callee's record naming one, the caller's record with it
         (A, B, "MOC", "15:00:00", "T9"), (B, A, "MTC", "15:00:00", "T2"),
         (A, B, "MOC", "16:00:00", "T1"), (B, A, "MTC", "16:00:00", "T9"),
+        # a call whose caller's record is repeated, the copy naming an unknown cell: a
+        # duplicate, the call kept with both cells
+        (A, B, "MOC", "17:00:00", "T1"), (A, B, "MOC", "17:00:00", "T9"),
+        (B, A, "MTC", "17:00:00", "T2"),
         (B, A, "SMS-MT", "13:00:00", "T2"),  # neither direction
         (B, A, "138-0000-0002", "14:00:00", "T2"),  # a number in the direction column
     ]
@@ -3337,13 +3341,13 @@ def test_a_per_party_export_counts_each_call_once(shape: str, tmp_path: Path,
                        "FROM calls ORDER BY start_ts").fetchall() == [
         (_uid("O1"), _uid("O2"), 10, "T1", "T2"),
         (pseudonym(KEY, "number", X), _uid("O1"), 11, None, "T2"),
-        (_uid("O1"), _uid("O2"), 12, "T1", None)]
+        (_uid("O1"), _uid("O2"), 12, "T1", None), (_uid("O1"), _uid("O2"), 17, "T1", "T2")]
     assert stats["landed_calls"].quarantined_by_reason == {"bad_direction": 2}
     assert (stats["calls"].quarantined_by_reason, stats["calls"].excluded_by_reason) == (
-        {"duplicate_call": 1, "unknown_cell": 2}, {"other_party_record": 3})
+        {"duplicate_call": 2, "unknown_cell": 2}, {"other_party_record": 4})
     assert all(p["balanced"] for source in ("landed_calls", "calls")
                for p in row_accounting(con, source))
-    assert row_accounting(con, "calls")[0]["rows_excluded"] == 3
+    assert row_accounting(con, "calls")[0]["rows_excluded"] == 4
     # the quarantine rows are the records naming the unknown cell (shown as its hash)
     shown = [json.loads(r) for (r,) in con.execute(
         "SELECT record FROM quarantine WHERE reason = 'unknown_cell'").fetchall()]

@@ -145,24 +145,32 @@ flagged AS (
         ON r.matchable AND k.caller = r.caller AND k.callee = r.callee
         AND k.start_ts = r.start_ts AND k.end_key IS NOT DISTINCT FROM r.end_key
 ),
-records AS (
+ranked AS (
     SELECT
         *,
         row_number() OVER (
             PARTITION BY caller, callee, start_ts, end_key, side
             ORDER BY end_ts, caller_cell, callee_cell, file_id, row_number
-        ) AS side_rank,
-        coalesce(first_value(side) OVER call_records, '') AS first_side,
-        -- the first record naming an unknown cell is the call's quarantine row
-        CASE WHEN reason = 'unknown_cell' THEN row_number() OVER (
-            PARTITION BY caller, callee, start_ts, end_key, reason = 'unknown_cell'
-            ORDER BY side = 'callee', end_ts, caller_cell, callee_cell, file_id, row_number
-        ) END AS unknown_rank,
-        bool_or(reason = 'unknown_cell') OVER call_records AS call_unknown_cell,
-        first_value(caller_cell IGNORE NULLS) OVER call_records AS call_caller_cell,
-        first_value(callee_cell IGNORE NULLS) OVER call_records AS call_callee_cell
+        ) AS side_rank
     FROM flagged
     WHERE is_repeated
+),
+-- a side's first record naming an unknown cell quarantines the call (a further copy of a side
+-- is a duplicate_call whatever it names); the first such record is the call's quarantine row
+records AS (
+    SELECT
+        *,
+        coalesce(first_value(side) OVER call_records, '') AS first_side,
+        CASE WHEN reason = 'unknown_cell' AND side_rank = 1 THEN row_number() OVER (
+            PARTITION BY caller, callee, start_ts, end_key,
+            reason = 'unknown_cell' AND side_rank = 1
+            ORDER BY side = 'callee', end_ts, caller_cell, callee_cell, file_id, row_number
+        ) END AS unknown_rank,
+        bool_or(reason = 'unknown_cell' AND side_rank = 1) OVER call_records
+            AS call_unknown_cell,
+        first_value(caller_cell IGNORE NULLS) OVER call_records AS call_caller_cell,
+        first_value(callee_cell IGNORE NULLS) OVER call_records AS call_callee_cell
+    FROM ranked
     WINDOW call_records AS (
         PARTITION BY caller, callee, start_ts, end_key
         ORDER BY side = 'callee', end_ts, caller_cell, callee_cell, file_id, row_number
