@@ -874,7 +874,7 @@ def _digits(text: str) -> str:
     return "".join(str(unicodedata.decimal(c)) for c in text if c.isdecimal())
 
 
-def reads_as_time(run: str) -> bool:
+def _reads_as_time(run: str) -> bool:
     """Whether 8, 10, 12 or 14 digits read as a date or time (``20160901``, ``2016090108``,
     ``201609010830``, ``20160901083000``) of the years 1900 to 2199."""
     # not 05092016: a day first is as likely a number (Denmark's have 8 digits) as a date
@@ -900,7 +900,7 @@ def _hide_numbers(where: str, hidden: Callable[[str], str]) -> str:
         digits = _digits(run)
         if len(digits) < NUMBER_DIGITS_IN_PATH:
             return run
-        if reads_as_time(digits) and (_HIVE_KEY.search(before) is None
+        if _reads_as_time(digits) and (_HIVE_KEY.search(before) is None
                                        or _TIME_KEY.search(before) is not None):
             return run
         return hidden(digits)
@@ -910,7 +910,7 @@ def _hide_numbers(where: str, hidden: Callable[[str], str]) -> str:
         if m.group("date") is not None:
             return run
         parts = _PATH_GROUPS.split(run)  # digits, separators, digits, ...
-        times = [g for g in parts[::2] if reads_as_time(_digits(g))]
+        times = [g for g in parts[::2] if _reads_as_time(_digits(g))]
         if len(parts) > 1 and times:
             # the other groups together (138-0000-0001_20160905): a number, or a part number
             others = _digits("".join(g for g in parts[::2] if g not in times))
@@ -1448,12 +1448,13 @@ def _refuse_csv_columns_added_later(con: duckdb.DuckDBPyConnection, files: list[
         every |= _describe(con, scan, p, files, table, names)
     used = {c for name in CONTRACT_COLUMNS[table] for c in _file_columns(src, name)}
     added = sorted(set(every) - set(present) & used)
-    quoted = [f for f in files[:FILES_PER_HEADER_READ] if _open_quote_line(f) is not None]
-    if (added or set(every) != set(present)) and quoted and _quoted_names({**every, **present}):
-        raise MappingError(
-            f"{table}: the files' headers do not agree because one is read with its quotes: "
-            f"{_open_quote_fix(_open_quote_line(quoted[0]))}", names.get(str(quoted[0])),
-            "close the quote in that file, then read the files again")
+    if (added or set(every) != set(present)) and _quoted_names({**every, **present}):
+        for f in files[:FILES_PER_HEADER_READ]:
+            if (line := _open_quote_line(f)) is not None:
+                raise MappingError(
+                    f"{table}: the files' headers do not agree because one is read with its "
+                    f"quotes: {_open_quote_fix(line)}", names.get(str(f)),
+                    "close the quote in that file, then read the files again")
     if added:
         raise MappingError(
             f"{table}: column {every[added[0]][0]!r} is in some of the {len(files):,} files and "

@@ -180,8 +180,8 @@ def build_arrival_features(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, day
 @dataclass
 class RiskModel:
     """The fitted calibrated model of k days, its feature columns, the training medians (for
-    :func:`top_features`) and the flag threshold; ``signal`` False: its out-of-fold ranking
-    was no better than chance (:func:`flag_threshold`), so it bands no one."""
+    :func:`top_features`) and the flag threshold (infinite: its out-of-fold ranking was no
+    better than chance, :func:`flag_threshold`, so it bands no one)."""
 
     k: int
     model: Any
@@ -189,7 +189,6 @@ class RiskModel:
     medians: np.ndarray
     threshold: float
     leaving_share: float
-    signal: bool = True  # a class default: models saved before it was recorded had one
 
 
 def flag_threshold(y: np.ndarray, p: np.ndarray, alpha: float) -> tuple[float, str | None]:
@@ -352,7 +351,7 @@ def _risk_models(plans: Iterator[dict[str, Any]], out_dir: Path
         threshold, no_signal = flag_threshold(y, oof, plan["flag_alpha"])
         model = RiskModel(row["k"], fits[-1].fit["model"], plan["columns"],
                           training_medians(X),
-                          threshold, row["n_leaving"] / len(y), signal=no_signal is None)
+                          threshold, row["n_leaving"] / len(y))
         path = out_dir / f"k{row['k']:02d}.joblib"
         sha = save_model(model, path)
         rows.append({**row, "status": "ok", "reason": no_signal,
@@ -649,7 +648,7 @@ def score_day(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, day: date,
             p, q = occluded_probabilities(model, X)  # p: the model's predict_proba
             out["probability"] = p
             out["top_features"] = top_features(model, p, q)
-            out["risk_band"] = "no_signal" if not model.signal else np.where(
+            out["risk_band"] = "no_signal" if np.isinf(model.threshold) else np.where(
                 p >= model.threshold, "high",
                 np.where(p >= model.leaving_share, "elevated", "low"))
         frames.append(out)

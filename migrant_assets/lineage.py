@@ -295,9 +295,9 @@ def _changed_sources(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
             paths = []
         named = _file_days(contract, cfg, table)
         key = cfg.pseudonym_key
+        keys = {p: path_key(p, key) for p in paths}
         if days is not None:
-            paths = [p for p in paths if named.get(path_key(p, key), "") in days
-                     or path_key(p, key) not in named]
+            paths = [p for p in paths if named.get(keys[p], "") in days or keys[p] not in named]
             seen = {k: v for k, v in seen.items() if v[3] is None or v[3] in days}
         cache = {k: list(v[:3]) for k, v in seen.items()}
         try:
@@ -305,7 +305,7 @@ def _changed_sources(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
         except OSError as e:
             out[table] = f"a file cannot be read ({e.strerror})"
             continue
-        now = {path_key(p, key) for p in paths}
+        now = {keys[p] for p in paths}
         # a file by the day its path names (a file's name may be a phone number: never shown)
         day_of = {**{k: v[3] for k, v in seen.items()}, **named}
         which = {"changed": [k for k in now if k in seen and cache[k][2] != seen[k][2]],
