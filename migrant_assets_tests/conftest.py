@@ -126,9 +126,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         if "tiny" in item.fixturenames and background.TINY not in jobs:
             jobs.append(background.TINY)
         marker = item.get_closest_marker("background")
-        if marker is not None and marker.args[0] not in jobs:
-            jobs.append(marker.args[0])
-    for job in jobs:
+        job = None if marker is None else marker.args[0]
+        while job is not None and job not in jobs:  # and the job whose value it needs
+            jobs.append(job)
+            job = job.after
+    for job in sorted(jobs, key=lambda job: not job.first):  # those that go first, first
         job.start_once()
 
 

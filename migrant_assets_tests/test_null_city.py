@@ -44,11 +44,13 @@ def city_findings(workdir: Path, seed: int, *, null: bool, preset: str = "tiny",
     ])
 
 
-def _null_findings() -> list[pd.DataFrame]:
-    """The findings of the null cities of :data:`SEEDS`: a background job of the session."""
-    return [city_findings(background.scratch(f"null{seed}"), seed, null=True,
-                          integration_models=True)
-            for seed in SEEDS]
+def _null_findings() -> dict[str, pd.DataFrame | list[pd.DataFrame]]:
+    """The findings of the null cities of :data:`SEEDS` (``null``) and of the planted city of
+    the first seed (``planted``): a background job of the session."""
+    return {"null": [city_findings(background.scratch(f"null{seed}"), seed, null=True,
+                                   integration_models=True)
+                     for seed in SEEDS],
+            "planted": city_findings(background.scratch("planted"), SEEDS[0], null=False)}
 
 
 NULL_CITIES = background.Job("the null cities' findings", _null_findings, isolated=True)
@@ -56,7 +58,7 @@ NULL_CITIES = background.Job("the null cities' findings", _null_findings, isolat
 
 @pytest.fixture(scope="module")
 def null_findings() -> list[pd.DataFrame]:
-    return NULL_CITIES.result()
+    return NULL_CITIES.result()["null"]
 
 
 def test_the_null_city_manifest_says_so(tmp_path: Path) -> None:
@@ -90,12 +92,13 @@ def test_few_findings_hold_on_null_cities(null_findings: list[pd.DataFrame]) -> 
     assert len(held) <= MAX_SHARE * len(tested), held
 
 
-def test_the_same_stages_find_the_planted_city(tmp_path: Path) -> None:
+@pytest.mark.background(NULL_CITIES)
+def test_the_same_stages_find_the_planted_city() -> None:
     """The null test has power at this size: on the planted tiny city (same seed, same stages)
     a third of the tested findings hold already (demo: 40 of 42, docs/synthetic_city.md). Of the
     tested, as the null test counts: which comparisons of ~10 leavers are suppressed varies with
     the city (seed 1: 33 tested on generator 3.1, 40 on 3.0; 13 and 17 hold)."""
-    planted = city_findings(tmp_path, SEEDS[0], null=False)
+    planted = NULL_CITIES.result()["planted"]
     planted = planted[(planted["kind"] == "group means") & planted["holds"].notna()]
     assert len(planted) >= len(FINDINGS) / 2
     assert planted["holds"].astype(bool).sum() >= len(planted) / 3

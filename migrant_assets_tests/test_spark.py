@@ -10,7 +10,8 @@ those fit on DuckDB's. ``MIGRANT_ASSETS_SPARK_ALL_WINDOWS=1`` runs every window 
 (whole period included; minutes instead of one). The Spark run is a background job of the
 session (``background.Job``, in a process of its own, beside the other tests from the
 session's start: it does not wait for the `tiny` demo); skipped only when Java or pyspark is
-missing. The Dagster assets on Spark run on a copy of the `tiny` demo's files.
+missing. The Dagster assets on Spark run on a copy of the `tiny` demo's files, in a background
+job of their own after the demo.
 """
 
 from __future__ import annotations
@@ -303,28 +304,27 @@ def test_cte_read_twice_is_computed_once_for_its_statement(tmp_path):
         assert not [t.name for t in sql.spark.catalog.listTables() if t.name.startswith("cte_")]
 
 
-@reads_spark_run
-def test_dagster_assets_run_on_spark_with_their_partitions_and_checks(spark_run, tiny, tmp_path,
-                                                                       monkeypatch):
-    """With ``engine: spark`` in the study config, the same assets, partitions and checks on a
-    copy of the `tiny` demo's files: the daily contacts of the first three days, the graph of
-    k = 3 (its blocking check judged on Spark) and its features (read back; every feature check
-    judged on Spark, against the warehouse's graph: the DuckDB file's is emptied) materialize,
-    and the features equal the demo's."""
+def _dagster_on_spark(tiny: dict) -> dict:
+    """The Dagster assets of one first-k-days window on Spark, on a copy of the `tiny` demo's
+    DuckDB file, what they gave and what the demo's DuckDB run gave: a background job of the
+    session (in a process of its own: its JVM, beside the session's tests), after the demo."""
     import dagster as dg
     import yaml
+    from pyspark.sql import SparkSession
 
     from migrant_assets.defs import features as fa
     from migrant_assets.defs import graphs as ga
     from migrant_assets.defs.resources import StudyResource
-    from migrant_assets.features import CHECKS
+    from migrant_assets.features import evaluate_feature_checks
+    from migrant_assets.graphs import window_graph_consistency
 
     for var in ("MIGRANT_ASSETS_DUCKDB", "MIGRANT_ASSETS_WORKDIR", "MIGRANT_ASSETS_CONFIG"):
-        monkeypatch.delenv(var, raising=False)
+        os.environ.pop(var, None)
+    tmp = background.scratch("spark_dagster")
     cfg = tiny["cfg"]
-    shutil.copy(tiny["cfg"].duckdb_path, tmp_path / "migrant_assets.duckdb")
+    shutil.copy(tiny["cfg"].duckdb_path, tmp / "migrant_assets.duckdb")
     window = cfg.calendar.windows("first_k_days")[0]
-    con = connect(tmp_path / "migrant_assets.duckdb")
+    con = connect(tmp / "migrant_assets.duckdb")
     want = con.execute("SELECT * FROM features WHERE window_id = ? ORDER BY user_id",
                        [window.window_id]).df()
     # on Spark the DuckDB file holds no graph (a fresh study: no window_graph; one a DuckDB run
@@ -334,72 +334,98 @@ def test_dagster_assets_run_on_spark_with_their_partitions_and_checks(spark_run,
         "SELECT call_date, count(*) FROM daily_contacts WHERE call_date BETWEEN ? AND ? "
         "GROUP BY 1", [window.start, window.end]).fetchall()}
     con.close()
-    study = tmp_path / "study.yaml"
+    study = tmp / "study.yaml"
     study.write_text(yaml.safe_dump({
-        "workdir": str(tmp_path), "calendar": cfg.calendar.model_dump(mode="json"),
+        "workdir": str(tmp), "calendar": cfg.calendar.model_dump(mode="json"),
         "city": cfg.city.model_dump(mode="json"), "source": cfg.source.model_dump(mode="json"),
         "thresholds": cfg.thresholds.model_dump(mode="json"), "population": cfg.population,
-        "engine": {"kind": "spark", "warehouse": str(tmp_path / "warehouse"),
+        "engine": {"kind": "spark", "warehouse": str(tmp / "warehouse"),
                    "conf": {"spark.sql.shuffle.partitions": "2"}}}))
     resources = {"study": StudyResource(config_path=str(study))}
     instance = dg.DagsterInstance.ephemeral()
     days = [(window.start + timedelta(days=i)).isoformat()
             for i in range((window.end - window.start).days + 1)]
-    result = dg.materialize([ga.daily_contacts], resources=resources, instance=instance, tags={
-        "dagster/asset_partition_range_start": days[0],
-        "dagster/asset_partition_range_end": days[-1]})
-    assert result.success
-    events = result.get_asset_materialization_events()
-    assert sorted(e.partition for e in events) == days  # one materialization per day
-    meta = events[0].materialization.metadata
-    assert meta["dagster/row_count"].value > 0 and meta["calls_in_run"].value > 0
-    # each day its own rows (the range's total on every day before), as DuckDB's
-    assert {e.partition: e.materialization.metadata["dagster/row_count"].value
-            for e in events} == day_rows
-    result = dg.materialize([ga.first_k_days_contacts], resources=resources, instance=instance,
-                            tags={"dagster/asset_partition_range_start": days[0],
-                                  "dagster/asset_partition_range_end": days[-1]})
-    assert result.success  # the view over the span of the first k days, on Spark
-    (calls,) = {e.materialization.metadata["calls_in_run"].value
-                for e in result.get_asset_materialization_events()}
-    assert calls == meta["calls_in_run"].value  # the same days' contacts count the same calls
+    span = {"dagster/asset_partition_range_start": days[0],
+            "dagster/asset_partition_range_end": days[-1]}
+    out: dict = {"days": days, "day_rows": day_rows, "want": want}
+    contacts = dg.materialize([ga.daily_contacts], resources=resources, instance=instance,
+                              tags=span)
+    out["contacts_ok"] = contacts.success
+    events = contacts.get_asset_materialization_events()
+    out["contacts"] = {e.partition: {k: v.value for k, v in e.materialization.metadata.items()
+                                     if k in ("dagster/row_count", "calls_in_run")}
+                       for e in events}
+    first_k = dg.materialize([ga.first_k_days_contacts], resources=resources, instance=instance,
+                             tags=span)
+    out["first_k_ok"] = first_k.success  # the view over the span of the first k days
+    out["first_k_calls"] = {e.materialization.metadata["calls_in_run"].value
+                            for e in first_k.get_asset_materialization_events()}
     result = dg.materialize([ga.first_k_days_graph, ga.first_k_days_graph_edges,
                              fa.features_first_k_days, fa.features_first_k_days_checks],
                             resources=resources, instance=instance, partition_key=window.key)
-    assert result.success
-    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    assert sorted(checks) == sorted(["edges_match_calls", *CHECKS])
-    assert checks["edges_match_calls"].passed
-    assert checks["edges_match_calls"].metadata["judged"].value > 0
-    assert checks["one_row_per_active_labelled_user"].passed
+    out["window_ok"] = result.success
+    out["checks"] = {e.check_name: (e.passed, {k: v.value for k, v in e.metadata.items()
+                                               if k == "judged"})
+                     for e in result.get_asset_check_evaluations()}
+    out["engines"] = {m.materialization.metadata["engine"].value
+                      for m in result.get_asset_materialization_events()}
     # the check in a later step's session (its own process: the views the steps before it left
     # are gone) reads the calls copied by daily_contacts and today's labels
-    from pyspark.sql import SparkSession
-
-    from migrant_assets.graphs import window_graph_consistency
-
-    for view in ("calls", "user_labels"):
-        assert SparkSession.getActiveSession().catalog.dropTempView(view)
+    out["views_dropped"] = [SparkSession.getActiveSession().catalog.dropTempView(view)
+                            for view in ("calls", "user_labels")]
     with ga.engine_connection(resources["study"]) as sql:
         alone = window_graph_consistency(sql, window, resources["study"].config)
-    assert alone["ok"] and alone["judged"] > 0
+    out["alone"] = (alone["ok"], alone["judged"])
     # so do the feature checks, with the inputs the feature step copied
-    from migrant_assets.features import evaluate_feature_checks
-
-    for view in ("cells", "estates", "subscribers", "cell_prices"):
-        assert SparkSession.getActiveSession().catalog.dropTempView(view)
+    out["views_dropped"] += [SparkSession.getActiveSession().catalog.dropTempView(view)
+                             for view in ("cells", "estates", "subscribers", "cell_prices")]
     with ga.engine_connection(resources["study"], feature_inputs=True) as sql:
         outcomes = evaluate_feature_checks(sql, resources["study"].config, window)
-    rows = outcomes["one_row_per_active_labelled_user"]
-    assert rows.passed and rows.judged > 100
-    assert outcomes["null_shares_under_thresholds"].judged > 0
-    engines_used = {m.materialization.metadata["engine"].value
-                    for m in result.get_asset_materialization_events()}
-    assert engines_used == {"spark"}
-    con = connect(tmp_path / "migrant_assets.duckdb")
-    got = con.execute("SELECT * FROM features WHERE window_id = ? ORDER BY user_id",
-                      [window.window_id]).df()
+    out["outcomes"] = {name: (o.passed, o.judged) for name, o in outcomes.items()}
+    con = connect(tmp / "migrant_assets.duckdb")
+    out["got"] = con.execute("SELECT * FROM features WHERE window_id = ? ORDER BY user_id",
+                             [window.window_id]).df()
     con.close()
+    return out
+
+
+#: The Dagster assets on Spark, after the `tiny` demo, beside the session's tests.
+SPARK_DAGSTER = background.Job("the Dagster assets on Spark", _dagster_on_spark,
+                               after=background.TINY, isolated=True)
+
+
+@pytest.mark.background(SPARK_DAGSTER)
+def test_dagster_assets_run_on_spark_with_their_partitions_and_checks():
+    """With ``engine: spark`` in the study config, the same assets, partitions and checks on a
+    copy of the `tiny` demo's files: the daily contacts of the first three days, the graph of
+    k = 3 (its blocking check judged on Spark) and its features (read back; every feature check
+    judged on Spark, against the warehouse's graph: the DuckDB file's is emptied) materialize,
+    and the features equal the demo's."""
+    from migrant_assets.features import CHECKS
+
+    run = SPARK_DAGSTER.result()
+    assert run["contacts_ok"]
+    assert sorted(run["contacts"]) == run["days"]  # one materialization per day
+    meta = run["contacts"][run["days"][0]]
+    assert meta["dagster/row_count"] > 0 and meta["calls_in_run"] > 0
+    # each day its own rows (the range's total on every day before), as DuckDB's
+    assert {day: m["dagster/row_count"] for day, m in run["contacts"].items()} == run["day_rows"]
+    assert run["first_k_ok"]
+    # the same days' contacts count the same calls
+    assert run["first_k_calls"] == {meta["calls_in_run"]}
+    assert run["window_ok"]
+    checks = run["checks"]
+    assert sorted(checks) == sorted(["edges_match_calls", *CHECKS])
+    assert checks["edges_match_calls"][0] and checks["edges_match_calls"][1]["judged"] > 0
+    assert checks["one_row_per_active_labelled_user"][0]
+    assert all(run["views_dropped"])
+    ok, judged = run["alone"]
+    assert ok and judged > 0
+    passed, judged = run["outcomes"]["one_row_per_active_labelled_user"]
+    assert passed and judged > 100
+    assert run["outcomes"]["null_shares_under_thresholds"][1] > 0
+    assert run["engines"] == {"spark"}
+    got, want = run["got"], run["want"]
     assert len(got) > 100 and got["user_id"].tolist() == want["user_id"].tolist()
     pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-9)
 
