@@ -19,7 +19,8 @@ Before an asset is built, :func:`plan` refuses, with the assets to materialize a
   never materialized while others were (a week's graph without one of its days' contacts);
 - a source file (calls, subscribers, cells, estates) changed, appeared or disappeared since the
   asset that lands it read it (``source_files``: a hash of each file's path, its size,
-  modification time and SHA-256; a file whose size and time are unchanged is not read again);
+  time stamp (:func:`stamp`) and SHA-256; a file whose size and stamp are unchanged is not read
+  again);
 - an input was built from an asset partition that has been materialized again since with other
   contents, or that had no version when it was read (:data:`UNKNOWN`) and has one now, or
   under other settings of its stage than the study config's now.
@@ -205,21 +206,30 @@ def path_key(path: Path, key: str) -> str:
                            hashlib.sha256).hexdigest()
 
 
+def stamp(st: os.stat_result) -> int:
+    """When a file last changed, in ns: the later of its modification time and its status
+    change time (ctime, which every write, copy, rename or ``touch`` sets to now and no tool
+    sets back). The modification time alone misses a file fixed in place whose old time was put
+    back (``touch -r``, ``cp -p``, ``rsync -a``, an archive unpacked: probe 24 F1); where
+    ctime is the creation time (Windows), the modification time."""
+    return max(st.st_mtime_ns, st.st_ctime_ns)
+
+
 def content_hash(paths: list[Path], cache: dict[str, list], key: str) -> str:
     """sha256 of the files' bytes (in path order), each file hashed again only when its size or
-    modification time changed (``cache``: :func:`path_key` under ``key`` -> [size, mtime_ns,
-    sha256]; it keeps no path, since a file's name may be a subscriber's number)."""
+    :func:`stamp` changed (``cache``: :func:`path_key` under ``key`` -> [size, stamp, sha256];
+    it keeps no path, since a file's name may be a subscriber's number)."""
     digest = hashlib.sha256()
     for p in paths:
         st = os.stat(p)
         key_of = path_key(p, key)
         seen = cache.get(key_of)
-        if seen is None or seen[:2] != [st.st_size, st.st_mtime_ns]:
+        if seen is None or seen[:2] != [st.st_size, stamp(st)]:
             h = hashlib.sha256()
             with open(p, "rb") as f:
                 for block in iter(lambda f=f: f.read(1 << 20), b""):
                     h.update(block)
-            seen = cache[key_of] = [st.st_size, st.st_mtime_ns, h.hexdigest()]
+            seen = cache[key_of] = [st.st_size, stamp(st), h.hexdigest()]
         digest.update(seen[2].encode())
     return digest.hexdigest()
 
@@ -258,7 +268,7 @@ def _recorded(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, dict[str, 
 
 
 def _recorded_files(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, list]]:
-    """Per source table, each file read: path hash -> [size, mtime_ns, sha256, day or None]."""
+    """Per source table, each file read: path hash -> [size, stamp, sha256, day or None]."""
     files: dict[str, dict[str, list]] = {}
     for table, key, size, mtime, sha, day in con.execute(
             "SELECT source, path_key, bytes, modified, sha256, day FROM source_files").fetchall():

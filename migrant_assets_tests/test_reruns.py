@@ -102,6 +102,19 @@ def test_a_changed_file_or_table_is_named_before_it_is_read(
     assert _run(user_data, instance, "calls", partition="2016-09-06") is None
     assert _run(user_data, instance, "calls", partition=DAY_KEY) is None
     assert _run(user_data, instance, "user_labels") is None
+    # a digit fixed in place (the same size) and the old modification time put back (`touch
+    # -r`, `cp -p`, `rsync -a`): a changed file all the same (probe 24 F1); the bytes put back
+    # as they were landed: nothing changed
+    landed, st = day_file.read_bytes(), day_file.stat()
+    day_file.write_bytes(landed.replace(b"13800000002,", b"13800000003,", 1))
+    os.utime(day_file, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (day_file.stat().st_size, day_file.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    error = _run(user_data, instance, "calls", partition=DAY_KEY)
+    assert "files changed since landed_calls read them (1 changed: the file of 2016-09-05)" \
+        in error, error
+    day_file.write_bytes(landed)
+    os.utime(day_file, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert _run(user_data, instance, "calls", partition=DAY_KEY) is None
 
     # a file that appears, and one that is gone
     extra = user_data.parent / "operator" / "cdr" / "20160906.csv"
