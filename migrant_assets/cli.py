@@ -101,17 +101,26 @@ def _message(error: SerializableErrorInfo) -> str:
     return rest if sep and head.split(".")[-1] == error.cls_name else text
 
 
+#: What to do when DuckDB ran out of the memory the study config gives it.
+OUT_OF_MEMORY_FIX = ("Fix: raise duckdb.memory_limit in the study config (the models' steps: "
+                     "duckdb.models_memory_limit), or free memory on the machine")
+
+
 def explain(error: SerializableErrorInfo) -> tuple[str, bool]:
     """One paragraph for a failed step, and whether it is an input problem: the message of the
     innermost :class:`InputError` in the chain of causes (Dagster wraps the exception the code
-    raised), else the class and first line of the exception the code raised."""
+    raised), else the class and first line of the exception the code raised (DuckDB out of
+    memory: with :data:`OUT_OF_MEMORY_FIX`)."""
     names = _input_error_names()
     inputs = [e for e in _chain(error) if e.cls_name in names]
     if inputs:
         return _message(inputs[-1]), True
     raised = next((e for e in _chain(error)
                    if e.cls_name and not e.cls_name.startswith("Dagster")), error)
-    return f"{raised.cls_name}: {_no_raw_numbers(_message(raised))}", False
+    text = f"{raised.cls_name}: {_no_raw_numbers(_message(raised))}"
+    if raised.cls_name == "OutOfMemoryException":
+        text = f"{text.rstrip('.')}. {OUT_OF_MEMORY_FIX}."
+    return text, False
 
 
 def _run_errors(result: Any) -> list[tuple[str, SerializableErrorInfo]]:

@@ -220,6 +220,14 @@ def test_explain_finds_the_innermost_input_error():
                info("ValueError", "a code for unknown (U, -1, 00000000) from 2012121212"))
     assert explain(raw) == ("ValueError: a code for unknown (U, -1, 00000000) from <number>",
                             False)
+    # DuckDB out of its memory: what to raise (probe 24 F3)
+    raw = info("DagsterExecutionStepExecutionError", "Error occurred", info(
+        "OutOfMemoryException", "sql/reports/findings.sql: Out of Memory Error: failed to pin "
+        "block of size 256.0 KiB (38.0 MiB/38.1 MiB used)"))
+    text, is_input = explain(raw)
+    assert not is_input and text.startswith("OutOfMemoryException: sql/reports/findings.sql: Out")
+    assert text.endswith("Fix: raise duckdb.memory_limit in the study config (the models' "
+                         "steps: duckdb.models_memory_limit), or free memory on the machine.")
 
 
 def test_kept_event_log_connections_store_the_same_events_on_fewer_connections(tmp_path):

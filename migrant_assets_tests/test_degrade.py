@@ -489,7 +489,7 @@ def test_report_with_missing_and_empty_tables(con, tmp_path):
         "skipped",
         "the departure study is unavailable: no departure-labelled users",
         "every feature, trend and classifier is unavailable: table features does not exist: "
-        "its asset has not been materialized",
+        "its asset has not been materialized, or its run failed",
     ]
     assert skipped_experiments(con).empty
     report = render_report(con, cfg)

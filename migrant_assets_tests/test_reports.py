@@ -595,12 +595,12 @@ def test_report_says_when_tables_are_missing(con, tmp_path):
     assert "manifest.json not found" in html
     for key, figure in FIGURES.items():
         reason = (f"figures/{key}.png not found: the asset {figure.asset} draws it and has not "
-                  "been materialized")
+                  "been materialized, or its run failed")
         assert f"Figure {key}: not available ({reason})." in html
     parts = {p.part_id: p for p in report.parts}
     assert parts["figure-group_map"].status == "unavailable"
     assert parts["table-findings"].reason == ("table findings does not exist: its asset has "
-                                              "not been materialized")
+                                              "not been materialized, or its run failed")
     assert parts["table-rows"].status == "ok"
     assert {p.part_id for p in report.unavailable} >= {f"figure-{k}" for k in FIGURES}
     assert all(p.reason for p in report.unavailable)

@@ -281,7 +281,7 @@ def _figure(key: str, cfg: StudyConfig, parts: _Parts) -> Image | Unavailable:
     part_id = f"figure-{key}"
     if not path.is_file() or path.stat().st_size == 0:
         reason = (f"figures/{path.name} not found: the asset {FIGURES[key].asset} draws it "
-                  "and has not been materialized")
+                  "and has not been materialized, or its run failed")
         parts.add(part_id, "figure", reason)
         return Unavailable(f"Figure {key}", reason)
     parts.add(part_id, "figure")

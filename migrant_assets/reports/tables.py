@@ -35,7 +35,9 @@ def table_problem(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
     (missing or empty), or None when it has rows."""
     (exists,) = run_sql(con, "reports/relation_exists.sql", {"name": table}).fetchall()[0]
     if not exists:
-        return f"table {table} does not exist: its asset has not been materialized"
+        # never built, or its run failed (probe 24 F3: a step out of memory)
+        return (f"table {table} does not exist: its asset has not been materialized, or its "
+                "run failed")
     if con.execute(f"SELECT count(*) FROM {quote_identifier(table)}").fetchall()[0][0] == 0:  # noqa: S608
         return f"table {table} is empty"
     return None
