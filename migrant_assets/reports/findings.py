@@ -272,6 +272,7 @@ def findings(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> pd.DataFrame:
     :mod:`~migrant_assets.reports.model_findings`), and return it without ``finding_order``."""
     specs, comparisons = _frames(cfg)
     models = model_findings(con, cfg)
+    models = models.assign(model_order=range(len(models)))  # their order, stated
     stand_ins, untested = _stand_ins(con)
     with registered(con, finding_specs=specs, finding_comparisons=comparisons,
                     model_finding_rows=models, **stand_ins):

@@ -13,7 +13,8 @@
 -- z = difference / se. A finding holds when every comparison has sign * z >= $z_critical; the
 -- comparison reported is the weakest (smallest sign * z). Untested comparisons: holds is null.
 -- The model findings (registered view model_finding_rows, reports/model_findings.py: tested on
--- the classifiers' stored per-fold results) follow, in the same columns (kind = 'model').
+-- the classifiers' stored per-fold results) follow, in the same columns (kind = 'model'), in
+-- their order there (model_order).
 CREATE OR REPLACE TABLE findings AS
 WITH independent AS (
     SELECT c.finding_id, c.comparison, c.sign,
@@ -107,10 +108,11 @@ scored AS (
     FROM (SELECT * FROM independent UNION ALL BY NAME SELECT * FROM paired)
 ),
 weakest AS (
+    -- two comparisons of the same z: the first by name, whatever order the rows came in
     SELECT finding_id,
            arg_min({'comparison': comparison, 'value_a': value_a, 'value_b': value_b,
                     'difference': difference, 'se': se, 'z': z, 'signed_z': signed_z},
-                   signed_z) AS w,
+                   CASE WHEN signed_z IS NOT NULL THEN (signed_z, comparison) END) AS w,
            count(signed_z) = count(*) AS tested,
            bool_and(signed_z >= $z_critical) AS all_hold,
            bool_or(no_group) AS no_group,
@@ -152,7 +154,8 @@ SELECT finding_id, study, paper_section, statement, test, feature, groups, "wind
        kind, method,
        CAST(critical AS DOUBLE) AS critical, CAST(replicates AS BIGINT) AS replicates,
        reason,
-       (SELECT count(*) FROM finding_specs) + row_number() OVER () - 1 AS finding_order
+       (SELECT count(*) FROM finding_specs) + row_number() OVER (ORDER BY model_order) - 1
+           AS finding_order
 FROM model_finding_rows;
 
 COMMENT ON TABLE findings IS
