@@ -26,9 +26,8 @@ Before an asset is built, :func:`plan` refuses, with the assets to materialize a
   under other settings of its stage than the study config's now.
 
 The calls are landed once for the whole month (`landed_calls`) but read by day: the version of
-each day of `landed_calls` is a hash of that day's landed rows and their files' names
-(:data:`SLICES`), so a day file corrected (or renamed) and landed again makes only that day's
-`calls` out of date.
+each day of `landed_calls` is a hash of that day's landed rows (:data:`SLICES`), so a day file
+corrected and landed again makes only that day's `calls` out of date.
 
 Versions, hashes and asset names only: never a path, a number or a value of a row.
 """

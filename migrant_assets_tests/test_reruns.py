@@ -315,35 +315,3 @@ def test_settings_a_stage_reads_make_its_tables_out_of_date(
                        r".*materialize calls \(2016-09-05\) again first, then what reads it, "
                        r"up to whole_period_graph \(2016-09-01\) \(each"):
         lineage.plan(con, changed, None, [features])
-
-
-def test_a_day_of_landed_calls_is_versioned_by_its_rows_and_their_files_names(con) -> None:
-    """The version of a day of ``landed_calls`` (``lineage/landed_calls_days.sql``): a file
-    renamed changes the days it holds (their quarantine rows name it: probe 24 F2), the files
-    numbered anew (another day's file added) changes none, a row changed changes its day."""
-    from migrant_assets.db import run_schema_sql, run_sql
-
-    run_schema_sql(con, "lineage/schema.sql")
-    con.execute("INSERT INTO landed_calls SELECT day, 1, 2, day + INTERVAL 12 HOUR, NULL, 60, "
-                "NULL, NULL, NULL, d + 1, r FROM (SELECT d, CAST(DATE '2016-09-01' + "
-                "CAST(d AS INTEGER) AS DATE) AS day FROM range(3) AS a(d)), range(4) AS b(r)")
-    con.execute("INSERT INTO landed_files SELECT d + 1, 'cdr/day' || d || '.csv', 4, 4, 0, 0, "
-                "0, 0, NULL, NULL, NULL, NULL, 0 FROM range(3) AS a(d)")
-
-    def versions() -> dict[str, str]:
-        con.execute("DELETE FROM built_from")
-        run_sql(con, "lineage/landed_calls_days.sql")
-        return dict(con.execute("SELECT part, version FROM built_from").fetchall())
-
-    before = versions()
-    assert len(before) == 3 and len(set(before.values())) == 3
-    con.execute("UPDATE landed_files SET file = 'cdr/day1_v2.csv' WHERE file_id = 2")
-    renamed = versions()
-    assert [d for d in before if renamed[d] != before[d]] == ["2016-09-02"]
-    con.execute("UPDATE landed_files SET file_id = file_id + 10")
-    con.execute("UPDATE landed_calls SET file_id = file_id + 10")
-    assert versions() == renamed
-    con.execute("UPDATE landed_calls SET duration_s = 61 WHERE row_number = 0 "
-                "AND call_date = DATE '2016-09-03'")
-    changed = versions()
-    assert [d for d in before if changed[d] != renamed[d]] == ["2016-09-03"]
