@@ -494,17 +494,23 @@ def _first_to_build(recorded: dict[str, tuple[str, dict[str, list[str]]]],
     """Of the out-of-date entries ``stale`` and the recorded entries they were built from
     (a record lists every input, directly or through others), the out-of-date ones built from
     no other out-of-date one: what to materialize again first, so that a user is not refused
-    one level further up at each try."""
+    one level further up at each try. A day of a slice (:data:`SLICES`, ``landed_calls@…``,
+    whose record lists no input) stands for its asset, whose record lists what the whole was
+    built from (the subscribers: probe 24 F4)."""
     def inputs(name: str) -> dict[str, list[str]]:
         return recorded.get(name, ("", {}))[1]
+
+    def whole(name: str) -> str:
+        asset = name.partition("@")[0]
+        return asset if asset in SLICES and asset in recorded else name
 
     def out_of_date(name: str) -> bool:
         return any((now := current(i)) is not None and any(v != now for v in built)
                    for i, built in inputs(name).items())
 
-    candidates = stale | {i for s in stale for i in inputs(s) if i in recorded}
+    candidates = stale | {whole(i) for s in stale for i in inputs(s) if i in recorded}
     behind = {c for c in candidates if c in stale or out_of_date(c)}
-    return {c for c in behind if not (inputs(c).keys() & behind)} or stale
+    return {c for c in behind if not ({whole(i) for i in inputs(c)} & behind)} or stale
 
 
 def _refuse_never_built(con: duckdb.DuckDBPyConnection,

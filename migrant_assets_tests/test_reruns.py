@@ -315,3 +315,28 @@ def test_settings_a_stage_reads_make_its_tables_out_of_date(
                        r".*materialize calls \(2016-09-05\) again first, then what reads it, "
                        r"up to whole_period_graph \(2016-09-01\) \(each"):
         lineage.plan(con, changed, None, [features])
+
+
+def test_a_changed_subscriber_names_the_landing_first(
+        user_data: Path, env: None) -> None:  # noqa: F811 -- the fixtures of test_ingest
+    """An age changed in the subscribers file: the labels, which read the days' calls, built
+    from the landing, built from the subscribers, name the landing to materialize first, not
+    the days, which would be refused in turn (probe 24 F4)."""
+    instance = dg.DagsterInstance.ephemeral()
+    assert _run(user_data, instance, *REFERENCE) is None
+    assert _run(user_data, instance, "calls", partition=DAY_KEY) is None
+    assert _run(user_data, instance, "calls", partition="2016-09-06") is None
+    assert _run(user_data, instance, "user_labels") is None
+    subs = user_data.parent / "operator" / "subs.csv"
+    header, first, *rest = subs.read_text().splitlines()
+    fields = first.split(",")
+    fields[2] = str(int(fields[2]) + 1)  # the age
+    subs.write_text("\n".join([header, ",".join(fields), *rest]) + "\n")
+    assert _run(user_data, instance, "subscribers") is None
+    error = _run(user_data, instance, "user_labels")
+    assert "materialize landed_calls again first, then what reads it, up to calls " \
+        "(2016-09-05, 2016-09-06)" in error, error
+    assert _run(user_data, instance, "landed_calls") is None  # and so on, as it says
+    for day in (DAY_KEY, "2016-09-06"):
+        assert _run(user_data, instance, "calls", partition=day) is None
+    assert _run(user_data, instance, "user_labels") is None
