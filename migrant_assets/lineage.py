@@ -210,8 +210,8 @@ def stamp(st: os.stat_result) -> int:
     """When a file last changed, in ns: the later of its modification time and its status
     change time (ctime, which every write, copy, rename or ``touch`` sets to now and no tool
     sets back). The modification time alone misses a file fixed in place whose old time was put
-    back (``touch -r``, ``cp -p``, ``rsync -a``, an archive unpacked: probe 24 F1); where
-    ctime is the creation time (Windows), the modification time."""
+    back (``touch -r``, ``cp -p``, ``rsync -a``, an archive unpacked: probe 24 F1). On
+    Windows, where ctime is the creation time, such a file is not seen."""
     return max(st.st_mtime_ns, st.st_ctime_ns)
 
 
@@ -315,6 +315,13 @@ def _changed_sources(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
         except OSError as e:
             out[table] = f"a file cannot be read ({e.strerror})"
             continue
+        # the same bytes under a new stamp (a chmod, a copy, a backup restored, an earlier
+        # version's stamp): kept, so that the next step does not read the file again
+        restamped = [[*cache[k][:2], table, k] for k in cache.keys() & seen.keys()
+                     if cache[k][2] == seen[k][2] and cache[k][:2] != seen[k][:2]]
+        if restamped:
+            con.executemany("UPDATE source_files SET bytes = ?, modified = ? "
+                            "WHERE source = ? AND path_key = ?", sorted(restamped))
         now = {keys[p] for p in paths}
         # a file by the day its path names (a file's name may be a phone number: never shown)
         day_of = {**{k: v[3] for k, v in seen.items()}, **named}

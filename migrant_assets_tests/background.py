@@ -66,8 +66,8 @@ class Job(threading.Thread):
     def start_once(self) -> Job:
         with self._lock:
             if self.ident is None:
-                STARTED_JOBS.append(self)
                 self.start()
+                STARTED_JOBS.append(self)  # started: a job may join it
         return self
 
     def run(self) -> None:

@@ -115,6 +115,12 @@ def test_a_changed_file_or_table_is_named_before_it_is_read(
     day_file.write_bytes(landed)
     os.utime(day_file, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert _run(user_data, instance, "calls", partition=DAY_KEY) is None
+    # its new stamp kept: the next step does not read the file again
+    con = duckdb.connect(str(cfg.duckdb_path))
+    stamps = {m for (m,) in con.execute(
+        "SELECT modified FROM source_files WHERE source = 'calls'").fetchall()}
+    con.close()
+    assert lineage.stamp(day_file.stat()) in stamps
 
     # a file that appears, and one that is gone
     extra = user_data.parent / "operator" / "cdr" / "20160906.csv"

@@ -8,10 +8,10 @@ column equals DuckDB's (same users, labels and nulls; values to 1e-9, relative a
 the departure and integration models fit on the Spark-fed features give the same tables as
 those fit on DuckDB's. ``MIGRANT_ASSETS_SPARK_ALL_WINDOWS=1`` runs every window of the study
 (whole period included; minutes instead of one). The Spark run is a background job of the
-session (``background.Job``, in a process of its own, beside the other tests from the
-session's start: it does not wait for the `tiny` demo); skipped only when Java or pyspark is
-missing. The Dagster assets on Spark run on a copy of the `tiny` demo's files, in a background
-job of their own after the demo.
+session (``background.Job``, in a process of its own, beside the other tests once the
+`tiny` demo, which goes first, has ended; it needs none of its files); skipped only when Java
+or pyspark is missing. The Dagster assets on Spark run on a copy of the `tiny` demo's files, in
+a background job of their own after the demo.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def _spark_run() -> dict:
             "windows": windows, "n_calls": n_calls, "days": days}
 
 
-#: The Spark run, beside the rest of the suite from its start.
+#: The Spark run, beside the rest of the suite once the `tiny` demo has ended.
 SPARK_RUN = background.Job("the Spark features", _spark_run, isolated=True)
 
 
@@ -322,7 +322,9 @@ def _dagster_on_spark(tiny: dict) -> dict:
         os.environ.pop(var, None)
     tmp = background.scratch("spark_dagster")
     cfg = tiny["cfg"]
-    shutil.copy(tiny["cfg"].duckdb_path, tmp / "migrant_assets.duckdb")
+    # the copy taken as the demo ended: the session's tests may be writing the original now
+    shutil.copy(tiny["pristine"] / "work" / cfg.duckdb_path.relative_to(cfg.workdir),
+                tmp / "migrant_assets.duckdb")
     window = cfg.calendar.windows("first_k_days")[0]
     con = connect(tmp / "migrant_assets.duckdb")
     want = con.execute("SELECT * FROM features WHERE window_id = ? ORDER BY user_id",
