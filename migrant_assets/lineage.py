@@ -173,7 +173,11 @@ def setting_hashes(cfg: StudyConfig, group: str) -> dict[str, str]:
 #: How an out-of-date message names a setting that is not the study config's own.
 SETTING_NAMES = {"pseudonym_key": "the pseudonymisation key (MIGRANT_ASSETS_KEY in the "
                                   "environment of the process that runs the assets)",
-                 "mapping": "the mapping file's content"}
+                 "mapping": "the mapping file's content",
+                 # a files study's source is its mapping file's path: a moved study (probe 24 F5)
+                 "source": "source (a synthetic city's settings, or the mapping file's path: "
+                           "the same files moved to another folder are read again, and what "
+                           "is built from them built again)"}
 
 
 def _changed_settings(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, group: str,

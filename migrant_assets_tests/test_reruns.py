@@ -290,6 +290,12 @@ def test_settings_a_stage_reads_make_its_tables_out_of_date(
     assert "materialize calls (2016-09-05) again first, then what reads it, up to " \
         "user_labels (each" in str(info.value), str(info.value)
     monkeypatch.delenv("MIGRANT_ASSETS_KEY")
+    # the source: a synthetic city's seed here; for a files study, its mapping's path (a study
+    # moved to another folder), which the message names (probe 24 F5)
+    with pytest.raises(InputError, match=r"the ingest settings changed: source \(a synthetic "
+                       r"city's settings, or the mapping file's path: the same files moved"):
+        lineage.plan(con, _cfg(tmp_path, source={"kind": "synthetic", "seed": 7}), None,
+                     [reader])
     # a version recorded before settings_versions was: every setting of the stage is listed
     con.execute("DELETE FROM settings_versions")
     with pytest.raises(InputError, match=r"user_labels is out of date: since it was built, the "
