@@ -274,9 +274,9 @@ def _recorded(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, dict[str, 
 def _recorded_files(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, list]]:
     """Per source table, each file read: path hash -> [size, stamp, sha256, day or None]."""
     files: dict[str, dict[str, list]] = {}
-    for table, key, size, mtime, sha, day in con.execute(
+    for table, key, size, stamped, sha, day in con.execute(
             "SELECT source, path_key, bytes, modified, sha256, day FROM source_files").fetchall():
-        files.setdefault(table, {})[key] = [size, mtime, sha, day and day.isoformat()]
+        files.setdefault(table, {})[key] = [size, stamped, sha, day and day.isoformat()]
     return files
 
 

@@ -10,8 +10,8 @@ CREATE TABLE IF NOT EXISTS built_from (
 );
 -- The source files an ingestion asset read: a keyed hash of each file's path (lineage.path_key),
 -- its size, time stamp (ns: the later of its modification and status-change times), SHA-256
--- of its bytes, and the day its path names (calls: a {date} path, cdr_20160905.csv; else null). Never a path, nor a plain hash of one: a file's
--- name may be a subscriber's number.
+-- of its bytes, and the day its path names (calls: a {date} path, cdr_20160905.csv; else
+-- null). Never a path, nor a plain hash of one: a file's name may be a subscriber's number.
 CREATE TABLE IF NOT EXISTS source_files (
     source VARCHAR NOT NULL,
     path_key VARCHAR NOT NULL,
