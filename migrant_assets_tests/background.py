@@ -41,7 +41,10 @@ NICE = 10
 #: process is started when the job it waits for ends, mid-session, and would otherwise inherit
 #: what a test has set for itself at that moment (``monkeypatch.setenv`` of a key, a workdir).
 SESSION_ENV = dict(os.environ)
-#: How long a test waits for its job (the slowest, the recovery's four demos, takes minutes).
+#: How long the jobs may run, counted from when the session's first job began (the last of
+#: them ends after about 1,050 s on a quiet 2-core machine): one deadline for every wait, so a
+#: job that hangs fails its tests, and those of every job waiting for it, once, not each wait
+#: after the other for its own full time.
 JOB_TIMEOUT_S = 1800
 
 
@@ -73,7 +76,10 @@ class Job(threading.Thread):
         try:
             for job in list(STARTED_JOBS):
                 if job.first and job is not self:
-                    job.join()  # its failure is its own tests' to report
+                    job.join(_left())  # its failure is its own tests' to report
+                    if job.is_alive():
+                        raise AssertionError(f"not started: {job.name} was still running "
+                                             f"{JOB_TIMEOUT_S} s after the first job began")
             self.began = _since_start()
             args = () if self.after is None else (self.after.result(),)
             if not self.isolated:
@@ -101,10 +107,13 @@ class Job(threading.Thread):
         finally:
             self.ended = _since_start()
 
-    def result(self, timeout: float = JOB_TIMEOUT_S) -> Any:
-        self.start_once().join(timeout)
+    def result(self) -> Any:
+        """The job's value, once it has ended; an error when it is still running at the
+        session's deadline (:data:`JOB_TIMEOUT_S` after the first job began)."""
+        self.start_once().join(_left())
         if self.is_alive():
-            raise AssertionError(f"{self.name} was still running after {timeout} s")
+            raise AssertionError(f"{self.name} was still running {JOB_TIMEOUT_S} s after the "
+                                 "first job began")
         if self.error is not None:
             raise AssertionError(f"{self.name} failed: {self.error}") from self.error
         return self.value
@@ -119,6 +128,11 @@ def _since_start() -> float:
     if not _STARTED:
         _STARTED.append(time.monotonic())
     return time.monotonic() - _STARTED[0]
+
+
+def _left() -> float:
+    """Seconds to the jobs' deadline (:data:`JOB_TIMEOUT_S` after the first job began)."""
+    return max(0.0, JOB_TIMEOUT_S - _since_start())
 
 
 def timeline() -> list[str]:

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from migrant_assets.config import StudyConfig
+from migrant_assets.config import PROJECT_ROOT, StudyConfig
 from migrant_assets.errors import InputError
 from migrant_assets.runs import workdir_lock
 from migrant_assets_tests import background
@@ -145,6 +145,41 @@ def test_killed_runs_never_block_the_next_one(tiny: dict) -> None:
                           clean.duckdb_path, str(clean.workdir), leave_out=early_warning,
                           where={"report": report_rows})
     assert not differ, differ
+
+
+#: A job that never ends, first of its session, and a job after it, with a 2 s deadline.
+_HUNG_SESSION = """
+import threading, time
+from migrant_assets_tests import background
+background.JOB_TIMEOUT_S = 2.0
+hung = background.Job("the hung job", threading.Event().wait, first=True).start_once()
+later = background.Job("a later job", lambda: "ran").start_once()
+begin, errors = time.monotonic(), []
+for job in (hung, later, hung):
+    try:
+        job.result()
+    except AssertionError as error:
+        errors.append(str(error))
+print(round(time.monotonic() - begin, 2))
+print(*errors, sep="\\n")
+"""
+
+
+def test_a_hung_job_fails_every_wait_for_it_by_one_deadline() -> None:
+    """The suite's own harness: a background job that hangs fails the tests that wait for it,
+    and the jobs that start after it, once the session's deadline (``JOB_TIMEOUT_S`` from the
+    first job's start) is past: every wait ends by then, rather than each waiting its own full
+    time after the last (in a process of its own: the session's jobs share the deadline)."""
+    proc = subprocess.run([sys.executable, "-c", _HUNG_SESSION], capture_output=True, text=True,
+                          timeout=120, cwd=PROJECT_ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    elapsed, *errors = proc.stdout.splitlines()
+    assert 1.5 <= float(elapsed) < 10, elapsed  # the deadline, once: not 3 x 2 s, not 1800 s
+    assert errors == [
+        "the hung job was still running 2.0 s after the first job began",
+        "a later job failed: not started: the hung job was still running 2.0 s after the first "
+        "job began",
+        "the hung job was still running 2.0 s after the first job began"], errors
 
 
 def test_a_second_process_on_a_workdir_in_use_gets_a_clear_error(tmp_path: Path) -> None:
