@@ -4,6 +4,7 @@ Apache Spark in local mode, on the synthetic ``demo`` (and ``large``) cities.
     .venv/bin/python benchmarks/engines.py [--workdir work/bench] [--presets demo large]
                                            [--threads 2 4] [--families departure_week ...]
                                            [--labels A ...] [--keep]
+                                           [--conf NAME=JSON ...]
 
 The feature stage = ``daily_contacts`` of the days the windows cover, the window graphs and the
 features of every window of the chosen families and labels (default: all, 20 windows), from a
@@ -14,7 +15,12 @@ Spark ``local[N]`` for each ``--threads`` N (session start, the inputs copied to
 warehouse, the same SQL files, the features read back into DuckDB). Printed side by side: wall
 seconds (Spark's also without the session start and the copy), peak resident memory of the
 child's process tree sampled every 0.2 s (the JVM included: ``pipeline_run.tree_rss``), and the
-largest relative difference of any feature from DuckDB's (same users and nulls checked).
+largest relative difference of any feature from DuckDB's (same users and nulls checked), and
+CPU seconds of the child's process tree (the JVM included, which no parent waits for: each
+process's last sampled value). ``--conf NAME=JSON`` runs Spark once per such set of settings
+(over ``engines.SPARK_DEFAULTS``) for each ``--threads`` N, the first set the baseline of the
+others: e.g. the test suite's settings against its former ones (migrant_assets_tests/
+test_spark.py ``TEST_CONF``).
 DuckDB's run is the baseline measured in the same invocation; the machine may be shared, so
 read ratios, not absolute seconds.
 """
@@ -33,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pipeline_run import tree_rss  # noqa: E402
+from pipeline_run import tree_cpu, tree_rss  # noqa: E402
 
 from migrant_assets.config import StudyConfig  # noqa: E402
 
@@ -81,14 +87,15 @@ def stage_days(windows: list) -> list:
 
 
 def stage(db: str, engine: str, threads: int, families: list[str], labels: list[str],
-          warehouse: str) -> dict:
-    """The feature stage on ``db`` (a copy) with one engine; runs in the child process."""
+          warehouse: str, conf: dict[str, str]) -> dict:
+    """The feature stage on ``db`` (a copy) with one engine (Spark with ``conf``); runs in the
+    child process."""
     from migrant_assets import engines, features, graphs
     from migrant_assets.db import connect
 
     cfg = StudyConfig()
     cfg = cfg.model_copy(update={"engine": cfg.engine.model_copy(update={
-        "kind": engine, "master": f"local[{threads}]", "warehouse": warehouse})})
+        "kind": engine, "master": f"local[{threads}]", "warehouse": warehouse, "conf": conf})})
     windows = stage_windows(cfg, families, labels)
     days = stage_days(windows)
     con = connect(db, cfg.duckdb)
@@ -119,15 +126,17 @@ def stage(db: str, engine: str, threads: int, families: list[str], labels: list[
 
 
 def measure(args: list[str]) -> dict:
-    """Run the child ``args``; its JSON result plus ``peak_mb`` of its process tree."""
+    """Run the child ``args``; its JSON result plus ``peak_mb`` and ``cpu_s`` of its process
+    tree."""
     proc = subprocess.Popen([sys.executable, __file__, "--child", *args],
                             stdout=subprocess.PIPE, text=True)
-    peak = [0]
+    peak, cpu = [0], {}
 
     def sample() -> None:
         while proc.poll() is None:
             try:
                 peak[0] = max(peak[0], tree_rss(proc.pid))
+                cpu.update(tree_cpu(proc.pid))
             except OSError:  # a process of the tree ended while it was read: sample again
                 pass
             time.sleep(0.2)
@@ -138,7 +147,8 @@ def measure(args: list[str]) -> dict:
     sampler.join()
     if proc.returncode:
         raise SystemExit(f"child {args} failed ({proc.returncode})")
-    return {**json.loads(stdout.strip().splitlines()[-1]), "peak_mb": peak[0] / 2**20}
+    return {**json.loads(stdout.strip().splitlines()[-1]), "peak_mb": peak[0] / 2**20,
+            "cpu_s": sum(cpu.values())}
 
 
 def largest_difference(reference: Path, other: Path) -> tuple[float, list[str]]:
@@ -183,52 +193,75 @@ def main() -> None:
                         help="only the windows of these paper labels (e.g. A; default: all)")
     parser.add_argument("--keep", action="store_true",
                         help="keep each engine's DuckDB file (features) under --workdir")
-    parser.add_argument("--child", nargs=6,
-                        metavar=("DB", "ENGINE", "THREADS", "FAMILIES", "LABELS", "WH"),
+    parser.add_argument("--conf", action="append", default=[], metavar="NAME=JSON",
+                        help="a set of Spark settings (a JSON object) to run Spark with, named; "
+                             "repeat to compare sets (default: the study's, none added)")
+    parser.add_argument("--child", nargs=7,
+                        metavar=("DB", "ENGINE", "THREADS", "FAMILIES", "LABELS", "WH", "CONF"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        db, engine, threads, families, labels, warehouse = args.child
+        db, engine, threads, families, labels, warehouse, conf = args.child
         print(json.dumps(stage(db, engine, int(threads), families.split(","),
-                               [x for x in labels.split(",") if x], warehouse)))
+                               [x for x in labels.split(",") if x], warehouse,
+                               json.loads(conf))))
         return
+    confs = {"": {}}
+    if args.conf:
+        confs = {}
+        for item in args.conf:
+            name, _, text = item.partition("=")
+            confs[name] = json.loads(text)
+            if not name or not isinstance(confs[name], dict):
+                parser.error(f"--conf {item!r}: NAME=JSON, the JSON an object of settings")
     args.workdir = args.workdir.resolve()
     args.workdir.mkdir(parents=True, exist_ok=True)
     families = ",".join(args.families)
     for preset in args.presets:
         base = prepared(args.workdir, preset)
         rows = []
-        runs = [("duckdb", 2)] + [("spark", n) for n in args.threads]
+        runs = [("duckdb", 2, "")] + [("spark", n, c) for n in args.threads for c in confs]
         copies = {}
-        for engine, threads in runs:
-            copy = args.workdir / f"{preset}-{engine}-{threads}.duckdb"
+        for engine, threads, conf in runs:
+            copy = args.workdir / f"{preset}-{engine}-{threads}{conf and '-' + conf}.duckdb"
             warehouse = args.workdir / f"{preset}-warehouse-{threads}"
             shutil.copy(base, copy)
             shutil.rmtree(warehouse, ignore_errors=True)
-            log(f"{preset}: feature stage on {engine} ({threads} threads)")
+            log(f"{preset}: feature stage on {engine} ({threads} threads{conf and ', ' + conf})")
             result = measure([str(copy), engine, str(threads), families, ",".join(args.labels),
-                              str(warehouse)])
-            copies[(engine, threads)] = copy
+                              str(warehouse), json.dumps(confs.get(conf, {}))])
+            copies[(engine, threads, conf)] = copy
             result["difference"], result["differing"] = (
                 (0.0, []) if engine == "duckdb"
-                else largest_difference(copies[("duckdb", 2)], copy))
-            rows.append((engine, threads, result))
+                else largest_difference(copies[("duckdb", 2, "")], copy))
+            rows.append((engine, threads, conf, result))
             shutil.rmtree(warehouse, ignore_errors=True)
-        base_s = rows[0][2]["seconds"]
+        first = rows[0][3]
+        base_s = first["seconds"]
         chosen = families + (f" {','.join(args.labels)}" if args.labels else "")
-        print(f"\n{preset}: feature stage, {rows[0][2]['windows']} windows "
-              f"({chosen}) over {rows[0][2]['days']} days, {rows[0][2]['rows']} feature rows")
-        print(f"{'engine':<16}{'seconds':>9}{'x DuckDB':>10}{'w/o start+copy':>16}"
-              f"{'peak MB':>9}{'max rel diff':>14}")
-        for engine, threads, r in rows:
+        print(f"\n{preset}: feature stage, {first['windows']} windows "
+              f"({chosen}) over {first['days']} days, {first['rows']} feature rows")
+        width = max(16, *(len(c) + 17 for c in confs))
+        print(f"{'engine':<{width}}{'seconds':>9}{'x DuckDB':>10}{'w/o start+copy':>16}"
+              f"{'CPU-s':>8}{'peak MB':>9}{'max rel diff':>14}")
+        for engine, threads, conf, r in rows:
             name = "duckdb" if engine == "duckdb" else f"spark local[{threads}]"
+            name += f" {conf}" if conf else ""
             net = r["seconds"] - r.get("session_s", 0) - r.get("copy_s", 0)
-            print(f"{name:<16}{r['seconds']:>9.1f}{r['seconds'] / base_s:>10.1f}{net:>16.1f}"
-                  f"{r['peak_mb']:>9.0f}{r['difference']:>14.1e}")
+            print(f"{name:<{width}}{r['seconds']:>9.1f}{r['seconds'] / base_s:>10.1f}"
+                  f"{net:>16.1f}{r['cpu_s']:>8.1f}{r['peak_mb']:>9.0f}{r['difference']:>14.1e}")
             if r["differing"]:
                 print(f"{name}: features that differ from DuckDB's by more than 1e-9")
                 print("\n".join(r["differing"]))
-        spark = [(t, r) for e, t, r in rows if e == "spark"]
+        if len(confs) > 1:
+            for threads in args.threads:
+                same = [(c, r) for e, t, c, r in rows if e == "spark" and t == threads]
+                (c0, r0), others = same[0], same[1:]
+                for c, r in others:
+                    print(f"spark local[{threads}] {c} against {c0}: {r['seconds']:.1f} s, "
+                          f"{r['cpu_s']:.1f} CPU-s against {r0['seconds']:.1f} s, "
+                          f"{r0['cpu_s']:.1f} CPU-s ({r0['cpu_s'] / r['cpu_s']:.2f}x less CPU)")
+        spark = [(t, r) for e, t, c, r in rows if e == "spark" and c == next(iter(confs))]
         if len(spark) > 1:
             (t0, r0), (t1, r1) = spark[0], spark[-1]
             print(f"scaling: local[{t1}] takes {r1['seconds'] / r0['seconds']:.2f}x the time of "

@@ -75,6 +75,22 @@ def tree_rss_parts(pid: int) -> tuple[int, int, int]:
     return total, main, child
 
 
+def tree_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) so far of ``pid`` and each of its descendants, by PID: a
+    sampler keeps each process's last value, since a process that is not waited for (a JVM that
+    pyspark starts) is counted in no parent's ``RUSAGE_CHILDREN``."""
+    tick, out, pending = os.sysconf("SC_CLK_TCK"), {}, [pid]
+    while pending:
+        p = pending.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            out[p] = (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            pass
+        pending += _children(p)
+    return out
+
+
 def dir_bytes(path: Path) -> int:
     """Bytes of the files under ``path`` (0 when it does not exist)."""
     if not path.exists():
