@@ -5,10 +5,12 @@ time order), a subscribers and a cells file and their mapping under ``--work``, 
 :func:`migrant_assets.ingest.land_calls` on it, ours and a baseline checkout (``--baseline``, a
 git revision; default ``0262077``, before the CSV records over several lines were looked for)
 alternately (A B A B ...), each round in a fresh process and a fresh DuckDB file. Prints wall
-and CPU seconds per round, their medians and calls/s, and whether both landed the same rows.
+and CPU seconds and the peak resident memory per round, their medians and calls/s, and whether
+both landed the same rows. ``--gzip`` writes the calls as one gzipped CSV per day instead of one
+CSV (an operator's usual delivery: what the batches of the landing are sized by then).
 
     .venv/bin/python benchmarks/csv_landing.py --work /tmp/csvbench [--calls 3000000]
-        [--baseline REV] [--rounds 3]
+        [--baseline REV] [--rounds 3] [--gzip]
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import yaml
 from pipeline_run import ROOT, baseline_checkout, run_in_checkout
 
 RUNNER = textwrap.dedent("""
-    import json, os, sys, time
+    import json, os, resource, sys, time
     from pathlib import Path
     os.environ["MIGRANT_ASSETS_KEY"] = "bench-" + "0" * 58
     from migrant_assets.config import StudyConfig
@@ -42,15 +44,17 @@ RUNNER = textwrap.dedent("""
     t, cpu = time.perf_counter(), time.process_time()
     stats = land_calls(con, cfg, contract)
     wall, cpu = time.perf_counter() - t, time.process_time() - cpu
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("RESULT " + json.dumps({"wall": wall, "cpu": cpu, "read": stats.read,
-                                  "landed": stats.accepted,
+                                  "landed": stats.accepted, "peak_mb": peak,
                                   "quarantined": stats.quarantined_by_reason}))
 """)
 
 
-def write_extract(work: Path, calls: int) -> Path:
+def write_extract(work: Path, calls: int, gzipped: bool = False) -> Path:
     """The CSV extract (calls in time order over September 2016, 50,000 subscribers, 2,000
-    cells) and its study config; returns the config's path."""
+    cells; ``gzipped``: the calls in one gzipped file per day) and its study config; returns
+    the config's path."""
     data = work / "data"
     data.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
@@ -62,17 +66,26 @@ def write_extract(work: Path, calls: int) -> Path:
     con.sql("""
         SELECT 'C' || i AS cell, 31.0 + (i % 50) * 0.01 AS lat, 121.2 + (i // 50) * 0.01 AS lon
         FROM range(2000) AS r(i)""").write_csv(str(data / "cells.csv"), header=True)
-    con.sql("""
+    rows = """
         SELECT '1380' || lpad(CAST(hash(i) % 50000 AS VARCHAR), 7, '0') AS a,
             '1390' || lpad(CAST(hash(i + 1) % 900000 AS VARCHAR), 7, '0') AS b,
             strftime(TIMESTAMP '2016-09-01' + to_microseconds(
                 CAST(i * (2592000000000 // $calls) AS BIGINT)), '%Y-%m-%d %H:%M:%S') AS t,
             CAST(1 + hash(i + 2) % 600 AS VARCHAR) AS dur,
             'C' || (hash(i + 3) % 2000) AS ca, '' AS cb
-        FROM range($calls) AS r(i)""", params={"calls": calls}).write_csv(
-        str(data / "calls.csv"), header=True)
+        FROM range($calls) AS r(i)"""
+    path = "calls.csv"
+    if not gzipped:
+        con.sql(rows, params={"calls": calls}).write_csv(str(data / path), header=True)
+    else:
+        path = "calls_*.csv.gz"
+        con.execute(f"CREATE TABLE c AS {rows}", {"calls": calls})
+        for day in range(1, 31):
+            con.sql("SELECT * FROM c WHERE t LIKE $day", params={
+                "day": f"2016-09-{day:02d} %"}).write_csv(
+                str(data / f"calls_201609{day:02d}.csv.gz"), header=True, compression="gzip")
     (data / "mapping.yaml").write_text(yaml.safe_dump({
-        "calls": {"path": "calls.csv", "columns": {
+        "calls": {"path": path, "columns": {
             "caller": "a", "callee": "b", "start_ts": "t", "duration": "dur",
             "caller_cell": "ca", "callee_cell": "cb"}},
         "subscribers": {"path": "subs.csv", "columns": {
@@ -92,10 +105,12 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=3_000_000)
     parser.add_argument("--baseline", default="0262077", help="git revision")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--gzip", action="store_true", help="one gzipped CSV of calls per day")
     args = parser.parse_args()
-    study = write_extract(args.work, args.calls)
-    size = (args.work / "data" / "calls.csv").stat().st_size
-    print(f"calls CSV: {args.calls:,} rows, {size / 2**20:,.0f} MB")
+    study = write_extract(args.work, args.calls, args.gzip)
+    size = sum(f.stat().st_size for f in (args.work / "data").glob("calls*"))
+    print(f"calls CSV: {args.calls:,} rows, {size / 2**20:,.0f} MB"
+          + (" gzipped, in 30 files" if args.gzip else ""))
     codes = {"ours": ROOT, "baseline": baseline_checkout(args.baseline, args.work / "base")}
     runs: dict[str, list[dict]] = {name: [] for name in codes}
     for i in range(args.rounds):
@@ -103,11 +118,13 @@ def main() -> None:
             r = run_in_checkout(code, RUNNER, str(study), str(args.work / f"{name}.duckdb"))
             runs[name].append(r)
             print(f"round {i + 1} {name:<8} wall {r['wall']:6.2f} s  cpu {r['cpu']:6.2f} s  "
-                  f"landed {r['landed']:,}  quarantined {r['quarantined']}")
+                  f"peak {r.get('peak_mb', float('nan')):,.0f} MB  landed {r['landed']:,}  "
+                  f"quarantined {r['quarantined']}")
     for name, rs in runs.items():
         wall = statistics.median(r["wall"] for r in rs)
         cpu = statistics.median(r["cpu"] for r in rs)
-        print(f"{name:<8} median wall {wall:6.2f} s, cpu {cpu:6.2f} s, "
+        peak = statistics.median(r.get("peak_mb", float("nan")) for r in rs)
+        print(f"{name:<8} median wall {wall:6.2f} s, cpu {cpu:6.2f} s, peak {peak:,.0f} MB, "
               f"{args.calls / wall:,.0f} calls/s")
     same = {(r["landed"], str(r["quarantined"])) for rs in runs.values() for r in rs}
     print("same rows landed by both:", len(same) == 1)

@@ -24,6 +24,8 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from migrant_assets.config import PACKAGE_FILES, FilesSource, StudyConfig, SyntheticSource
 from migrant_assets.contract import (
@@ -331,9 +333,14 @@ def _stats(
     return IngestStats(source, partition_key, raw.read, accepted, dict(sorted(counts.items())))
 
 
-#: The landing step reads the calls files in batches of about this many bytes (at least one
-#: file), so its temporary tables stay bounded whatever the month's size.
+#: The landing step reads the calls files in batches of about this many bytes once read (at
+#: least one file; :func:`read_bytes`), so its temporary tables stay bounded whatever the
+#: month's size.
 LANDING_BATCH_BYTES = 256 * 2**20
+#: How many times its own size a compressed calls file counts for at least in a batch: text of
+#: calls inflates 3-10 times (a month of gzipped CSV: 244 MB to 770 MB), and the reader's
+#: tables grow with the rows, not with the bytes on disk.
+INFLATION = 4
 #: A row dated outside the calendar by more than this many days is not a file of the days
 #: beside the month (an extract's edge) but a time misread (epoch seconds among milliseconds,
 #: day-first dates read month-first, a corrupt year): ``calendar_coverage`` judges their share.
@@ -346,9 +353,39 @@ STAGED_LANDING = {t: f"{t}_staged"
                   for t in ("landed_calls", "landed_files", "quarantine_landed_calls")}
 
 
-def _batches(files: list[Path], size: int, labels: dict[str, str]) -> list[list[Path]]:
-    """Consecutive groups of ``files`` of at least ``size`` bytes (the last may be smaller); a
-    file gone since it was listed is an error naming it by its label."""
+def read_bytes(path: Path, fmt: str | None = None) -> int:
+    """About how many bytes ``path`` holds once read, what a landing batch is sized by (``fmt``:
+    the mapping's ``format``; None: by the file's extension, as the reader decides): a
+    Parquet file's uncompressed column chunks (its footer), a gzip file's inflated size (its
+    trailer: the size, modulo 4 GiB, of its last member), and a compressed file at least
+    :data:`INFLATION` times its own size (a gzip trailer below that has wrapped, or belongs to
+    the last of several members); any other file its size. Raises OSError as ``stat`` does."""
+    size = path.stat().st_size
+    suffix = path.suffix.lower()
+    if (fmt or ("parquet" if suffix == ".parquet" else "csv")) == "parquet":
+        try:
+            meta = pq.read_metadata(path)
+        except (OSError, pa.ArrowException):  # not Parquet: the reader says what it is
+            return size
+        return max(size, sum(meta.row_group(i).total_byte_size
+                             for i in range(meta.num_row_groups)))
+    if suffix in (".gz", ".gzip"):
+        inflated = 0
+        if size >= 18:  # a gzip header and trailer at least
+            with open(path, "rb") as handle:
+                handle.seek(-4, 2)
+                inflated = int.from_bytes(handle.read(4), "little")
+        return max(inflated, INFLATION * size)
+    if suffix in (".zst", ".zstd"):
+        return INFLATION * size
+    return size
+
+
+def _batches(files: list[Path], size: int, labels: dict[str, str],
+             fmt: str | None = None) -> list[list[Path]]:
+    """Consecutive groups of ``files`` of at least ``size`` bytes once read (:func:`read_bytes`;
+    the last may be smaller); a file gone since it was listed is an error naming it by its
+    label."""
     batches: list[list[Path]] = [[]]
     held = 0
     for f in files:
@@ -357,7 +394,7 @@ def _batches(files: list[Path], size: int, labels: dict[str, str]) -> list[list[
             held = 0
         batches[-1].append(f)
         try:
-            held += f.stat().st_size
+            held += read_bytes(f, fmt)
         except OSError as e:
             raise MappingError(f"calls: a file listed a moment ago cannot be read ({e.strerror})",
                                labels[str(f)], "let the files settle (a copy still under way?) "
@@ -424,7 +461,7 @@ def land_calls(
     run_schema_sql(con, "ingest/landing_tables.sql", identifiers=STAGED_LANDING)
     read, counts, outside = 0, {}, []
     try:
-        for batch in _batches(files, LANDING_BATCH_BYTES, labels):
+        for batch in _batches(files, LANDING_BATCH_BYTES, labels, src.format):
             raw = read_table(con, cfg, contract, "calls", files=batch,
                              deferred=("caller", "callee", "caller_cell", "callee_cell",
                                        "party", "other_party", "cell"), parties=parties)

@@ -649,6 +649,47 @@ def test_landing_in_batches_gives_the_same_rows(user_data: Path, env: None,
     assert sum(1 for r in landed if r[-2] == 2) == 3  # file_id of the second file
 
 
+def test_a_batch_is_sized_by_the_bytes_its_files_hold_once_read(tmp_path: Path) -> None:
+    """A landing batch counts what its files hold once read (probe 25: a gzipped month of
+    244 MB, 770 MB of text, was one batch of 256 MB by its bytes on disk, and the landing peaked
+    at 7.9 GB): a gzip file its inflated size, from its trailer, or at least INFLATION times
+    its size; a Parquet file its uncompressed columns; a plain file its size."""
+    import gzip
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import migrant_assets.ingest as ingest_module
+
+    text = "".join(f"1380000{i % 10_000:04d},13900000001,2016-09-05 10:00:00,60\n"
+                   for i in range(50_000)).encode()
+    plain, packed, zst = tmp_path / "a.csv", tmp_path / "b.csv.gz", tmp_path / "c.csv.zst"
+    plain.write_bytes(text)
+    packed.write_bytes(gzip.compress(text))
+    zst.write_bytes(text[:1000])  # only its size is read
+    assert len(gzip.compress(text)) * ingest_module.INFLATION < len(text)  # it inflates more
+    assert ingest_module.read_bytes(plain) == len(text)
+    assert ingest_module.read_bytes(packed) == len(text)  # its trailer, exactly
+    assert ingest_module.read_bytes(zst) == 1000 * ingest_module.INFLATION
+    # a trailer below the floor (several members: the last one's size only)
+    joined = tmp_path / "d.csv.gz"
+    joined.write_bytes(gzip.compress(text) + gzip.compress(b"x\n"))
+    assert ingest_module.read_bytes(joined) == joined.stat().st_size * ingest_module.INFLATION
+    table = pa.table({"n": np.arange(200_000, dtype=np.int64)})
+    pq.write_table(table, tmp_path / "e.parquet", compression="zstd")
+    meta = pq.read_metadata(tmp_path / "e.parquet")
+    assert ingest_module.read_bytes(tmp_path / "e.parquet") == sum(
+        meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)) >= 1_600_000
+    # two gzip files of one batch on disk are two batches once read
+    other = tmp_path / "f.csv.gz"
+    other.write_bytes(gzip.compress(text))
+    files, labels = [packed, other], {str(packed): "b", str(other): "f"}
+    size = 2 * packed.stat().st_size
+    assert ingest_module._batches(files, size, labels) == [[packed], [other]]
+    assert ingest_module._batches(files, 2 * len(text), labels) == [[packed, other]]
+
+
 def test_a_failed_landing_leaves_the_landed_calls_as_they_were(
         user_data: Path, env: None, monkeypatch: pytest.MonkeyPatch) -> None:
     """Batches are committed into staged tables, swapped in only at the end: a landing that
