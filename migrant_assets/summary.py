@@ -13,12 +13,12 @@ import duckdb
 import pandas as pd
 
 from migrant_assets.config import StudyConfig
-from migrant_assets.db import first_row, run_sql
 from migrant_assets.papers import GROUP_SIZES
 from migrant_assets.reports.tables import (
     departure_table_rows,
     departure_tables,
     group_sizes,
+    landing_exclusions,
     quarantine_by_reason,
     skipped_experiments,
     skipped_text,
@@ -26,16 +26,6 @@ from migrant_assets.reports.tables import (
     table_rows,
     unavailable_data,
 )
-
-
-def landing_exclusions(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int, int, int, int]:
-    """Calls files read, rows read, rows that are not calls, rows dated outside the calendar
-    (``landed_files``), other party's records and partial records of calls already counted
-    (``accounting_calls``): what the mapping's rules left out, counted, never silently."""
-    row = first_row(run_sql(con, "reports/landing_exclusions.sql"))
-    return (int(row["files"]), int(row["rows_read"]), int(row["rows_not_a_call"]),
-            int(row["rows_outside_calendar"]), int(row["rows_other_party_record"]),
-            int(row["rows_partial_record"]))
 
 
 def group_proportions(
@@ -143,7 +133,10 @@ def _print_tables(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> None:
             print("  none")
 
     def landing() -> None:
-        files, read, not_call, outside, other_party, partial = landing_exclusions(con)
+        counts = landing_exclusions(con)
+        files, read, not_call, outside, other_party, partial = (counts[k] for k in (
+            "files", "rows_read", "rows_not_a_call", "rows_outside_calendar",
+            "rows_other_party_record", "rows_partial_record"))
         print(f"\nCalls files read once: {files:,} file(s), {read:,} rows; left out by the "
               f"mapping's rules: {not_call:,} not calls, {outside:,} dated outside the study "
               "calendar (per file: table landed_files)"

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import insert_feature_rows
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from migrant_assets.config import City, StudyConfig
 from migrant_assets.db import connect, query_log, run_sql, start_query_log
@@ -604,6 +604,37 @@ def test_report_says_when_tables_are_missing(con, tmp_path):
     assert parts["table-rows"].status == "ok"
     assert {p.part_id for p in report.unavailable} >= {f"figure-{k}" for k in FIGURES}
     assert all(p.reason for p in report.unavailable)
+
+
+def test_report_accounts_for_every_row_of_the_calls_files(tmp_path):
+    """The report's data section says what the landing made of the calls files' rows (probe 25:
+    only the terminal did): files read, rows read = landed + quarantined + not calls + dated
+    outside the calendar, and, of those landed, what the days left out; summed here from the
+    rows inserted."""
+    con = connect(":memory:")
+    create_tables(con)
+    files = [  # file_id, read, landed, quarantined, not calls, outside the calendar
+        (1, 1000, 950, 20, 25, 5), (2, 700, 690, 0, 10, 0), (3, 3, 0, 3, 0, 0)]
+    for i, read, landed, quarantined, not_call, outside in files:
+        con.execute("INSERT INTO landed_files VALUES (?, ?, ?, ?, ?, ?, ?, 0, NULL, NULL, "
+                    "NULL, NULL, 0)", [i, f"cdr_{i}.csv", read, landed, quarantined, not_call,
+                                       outside])
+    con.execute("INSERT INTO accounting_calls VALUES ('2016-09-05', 900, NULL, 40, 0, 15), "
+                "('2016-09-06', 700, NULL, 12, 0, 0)")
+    html = render_report(con, StudyConfig(workdir=tmp_path)).write(
+        tmp_path / "report.html").read_text()
+    table = re.search(r'<table id="table-calls-read">.*?</table>', html, re.S).group(0)
+    cells = [Markup(c).unescape() for c in re.findall(r"<td>(.*?)</td>", table)]
+    got = dict(zip(cells[::2], cells[1::2], strict=True))
+    column = list(zip(*files, strict=True))
+    assert [got[k] for k in ("files read", "rows read", "landed")] == [
+        fmt_count(len(files)), fmt_count(sum(column[1])), fmt_count(sum(column[2]))]
+    assert sum(column[1]) == sum(column[2]) + sum(column[3]) + sum(column[4]) + sum(column[5])
+    assert got["quarantined by the landing (table below)"] == fmt_count(sum(column[3]))
+    assert got["not calls (the mapping's event types)"] == fmt_count(sum(column[4]))
+    assert got["dated outside the study calendar"] == fmt_count(sum(column[5]))
+    other, partial = (v for k, v in got.items() if k.startswith("of those landed"))
+    assert (other, partial) == (fmt_count(40 + 12 - 15), fmt_count(15))
 
 
 def test_a_section_that_fails_keeps_its_figures(con, tmp_path):

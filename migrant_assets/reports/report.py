@@ -62,6 +62,7 @@ from migrant_assets.reports.tables import (
     departure_tables,
     first_k_params,
     group_sizes,
+    landing_exclusions,
     quarantine_by_reason,
     skipped_experiments,
     skipped_text,
@@ -107,10 +108,23 @@ FIGURES: dict[str, Figure] = {
                                       "integration_models"),
 }
 
+#: The rows of the calls files, as the report counts them (``tables.landing_exclusions``).
+CALLS_READ = {
+    "files": "files read", "rows_read": "rows read", "rows_landed": "landed",
+    "rows_quarantined": "quarantined by the landing (table below)",
+    "rows_not_a_call": "not calls (the mapping's event types)",
+    "rows_outside_calendar": "dated outside the study calendar",
+    "rows_other_party_record": "of those landed, left out by the days: the other party's "
+                               "records of calls counted once",
+    "rows_partial_record": "of those landed, left out by the days: partial records of long "
+                           "calls counted as one",
+}
+
 #: The sections built from queries (each may fail alone): key -> (what it is called in an
 #: "unavailable" line, the ids of its tables).
 SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "data": ("The data section", ("table-rows", "table-quarantine", "table-groups",
+    "data": ("The data section", ("table-rows", "table-calls-read", "table-quarantine",
+                                  "table-groups",
                                   "table-synthetic-parameters", "table-synthetic-behaviour")),
     "trajectories": ("The trajectory table", ("table-trajectories",)),
     "prices": ("The housing prices", ("table-prices",)),
@@ -304,6 +318,15 @@ def _data_section(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, t: _Parts) -
                                              ("rows", "rows", fmt_count)]),
         "min_group_size": cfg.thresholds.min_group_size, "no_quarantine": False,
     }
+    problem = table_problem(con, "landed_files")
+    if problem and "empty" not in problem:
+        out["calls_read"] = t.missing("The calls files' rows", problem, "table-calls-read")
+    else:  # every row read, landed or counted where it went (probe 25)
+        counts = landing_exclusions(con)
+        read = pd.DataFrame([(what, counts[key]) for key, what in CALLS_READ.items()],
+                            columns=["what", "rows"])
+        out["calls_read"] = t.table("table-calls-read", read, [
+            ("what", "calls files", fmt_text), ("rows", "count", fmt_count)])
     problem = table_problem(con, "quarantine")
     if problem and "empty" not in problem:
         out["quarantine"] = t.missing("The quarantine", problem, "table-quarantine")

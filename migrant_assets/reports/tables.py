@@ -141,6 +141,15 @@ def table_rows(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
             for t in tables}
 
 
+def landing_exclusions(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Calls files read (``files``), their rows (``rows_read``), landed and quarantined by the
+    landing, not calls, dated outside the calendar (``landed_files``), other party's records
+    and partial records of calls already counted (``accounting_calls``): what the landing made
+    of every row read, what the mapping's rules left out counted, never silently."""
+    return {k: int(v) for k, v in run_sql(con, "reports/landing_exclusions.sql").df()
+            .iloc[0].items()}
+
+
 def quarantine_by_reason(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
     """(source, reason, rows) of the quarantined input rows."""
     return run_sql(con, "reports/quarantine_by_reason.sql").fetchall()
