@@ -20,11 +20,13 @@ import argparse
 import os
 import re
 import sys
+import threading
 import time
 import traceback
 import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +51,28 @@ if TYPE_CHECKING:
 #: Dagster's per-event console log is for the UI; the demo prints one line per run and its own
 #: paragraph for a failure (Dagster's would print the traceback).
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+#: A run of the main job that lasts longer says every this many seconds that it is still
+#: running (a month's landing or the departure models run for minutes at a city's size).
+STILL_RUNNING_EVERY_S = 60.0
+
+
+@contextmanager
+def still_running(name: str, every_s: float, say: Callable[[str], None]) -> Iterator[None]:
+    """While the block runs, ``say`` a line every ``every_s`` seconds that run ``name`` is
+    still running, with its time so far (probe 25: four minutes of silence in the landing)."""
+    begun, done = time.perf_counter(), threading.Event()
+
+    def tell() -> None:
+        while not done.wait(every_s):
+            say(f"    {name}: still running, {time.perf_counter() - begun:.0f} s so far")
+
+    teller = threading.Thread(target=tell, name=f"still running: {name}", daemon=True)
+    teller.start()
+    try:
+        yield
+    finally:
+        done.set()
+        teller.join()
 #: Exit statuses.
 FAILED_RUN, BAD_INPUT, FAILED_CHECK = 1, 2, 3
 
@@ -275,7 +299,8 @@ class _Demo:
         if first is not None and first != last:
             tags |= {"dagster/asset_partition_range_start": first,
                      "dagster/asset_partition_range_end": last}
-        with kept_event_log_connections(self.instance):
+        with kept_event_log_connections(self.instance), still_running(
+                name, STILL_RUNNING_EVERY_S, lambda line: print(line, flush=True)):
             result = self.job.execute_in_process(
                 run_config=QUIET, instance=self.instance, asset_selection=selection,
                 partition_key=first if first == last else None, tags=tags,

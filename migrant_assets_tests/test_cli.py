@@ -6,15 +6,17 @@ any run, 1 for a failed run."""
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from migrant_assets.cli import explain, main
+from migrant_assets.cli import explain, main, still_running
 from migrant_assets.config import StudyConfig, load_yaml
 from migrant_assets.contract import DataContract
 from migrant_assets.errors import InputError, MappingError
@@ -429,3 +431,17 @@ def test_a_spill_folder_that_cannot_be_made_names_its_setting(environment, capsy
     with pytest.raises(InputError, match="spill folder .* cannot be created") as info:
         configure(duckdb.connect(), DuckDBSettings(), blocker / "tmp")
     assert info.value.where == "duckdb.temp_directory"
+
+
+def test_a_long_run_says_it_is_still_running():
+    """A run of the main job lasting minutes is not silent (probe 25: four minutes of a month's
+    landing without a line): a line every interval with the time so far, none once it ends."""
+    lines: list[str] = []
+    with still_running("landed_calls + cell_prices", 0.2, lines.append):
+        time.sleep(0.9)
+    said = len(lines)
+    time.sleep(0.5)
+    assert len(lines) == said and 1 <= said <= 5, lines  # none after the end
+    seconds = [int(re.fullmatch(r"    landed_calls \+ cell_prices: still running, (\d+) s so "
+                                r"far", line).group(1)) for line in lines]
+    assert seconds == sorted(seconds) and seconds[-1] <= 1
