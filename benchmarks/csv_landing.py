@@ -108,7 +108,8 @@ def main() -> None:
     parser.add_argument("--gzip", action="store_true", help="one gzipped CSV of calls per day")
     args = parser.parse_args()
     study = write_extract(args.work, args.calls, args.gzip)
-    size = sum(f.stat().st_size for f in (args.work / "data").glob("calls*"))
+    size = sum(f.stat().st_size for f in (args.work / "data").glob(
+        "calls_*.csv.gz" if args.gzip else "calls.csv"))
     print(f"calls CSV: {args.calls:,} rows, {size / 2**20:,.0f} MB"
           + (" gzipped, in 30 files" if args.gzip else ""))
     codes = {"ours": ROOT, "baseline": baseline_checkout(args.baseline, args.work / "base")}

@@ -211,7 +211,10 @@ def main() -> None:
         confs = {}
         for item in args.conf:
             name, _, text = item.partition("=")
-            confs[name] = json.loads(text)
+            try:
+                confs[name] = json.loads(text)
+            except json.JSONDecodeError as e:
+                parser.error(f"--conf {item!r}: {e}")
             if not name or not isinstance(confs[name], dict):
                 parser.error(f"--conf {item!r}: NAME=JSON, the JSON an object of settings")
     args.workdir = args.workdir.resolve()

@@ -334,7 +334,7 @@ def _stats(
 
 
 #: The landing step reads the calls files in batches of about this many bytes once read (at
-#: least one file; :func:`read_bytes`), so its temporary tables stay bounded whatever the
+#: least one file; :func:`bytes_once_read`), so its temporary tables stay bounded whatever the
 #: month's size.
 LANDING_BATCH_BYTES = 256 * 2**20
 #: How many times its own size a compressed calls file counts for at least in a batch: text of
@@ -353,11 +353,12 @@ STAGED_LANDING = {t: f"{t}_staged"
                   for t in ("landed_calls", "landed_files", "quarantine_landed_calls")}
 
 
-def read_bytes(path: Path, fmt: str | None = None) -> int:
+def bytes_once_read(path: Path, fmt: str | None = None) -> int:
     """About how many bytes ``path`` holds once read, what a landing batch is sized by (``fmt``:
     the mapping's ``format``; None: by the file's extension, as the reader decides): a
-    Parquet file's uncompressed column chunks (its footer), a gzip file's inflated size (its
-    trailer: the size, modulo 4 GiB, of its last member), and a compressed file at least
+    Parquet file's uncompressed column chunks (its footer; still about half of what its rows
+    take once read, dictionaries encoded), a gzip file's inflated size (its trailer: the size,
+    modulo 4 GiB, of its last member), each of them, and a zstd file, at least
     :data:`INFLATION` times its own size (a gzip trailer below that has wrapped, or belongs to
     the last of several members); any other file its size. Raises OSError as ``stat`` does."""
     size = path.stat().st_size
@@ -367,8 +368,8 @@ def read_bytes(path: Path, fmt: str | None = None) -> int:
             meta = pq.read_metadata(path)
         except (OSError, pa.ArrowException):  # not Parquet: the reader says what it is
             return size
-        return max(size, sum(meta.row_group(i).total_byte_size
-                             for i in range(meta.num_row_groups)))
+        return max(INFLATION * size, sum(meta.row_group(i).total_byte_size
+                                         for i in range(meta.num_row_groups)))
     if suffix in (".gz", ".gzip"):
         inflated = 0
         if size >= 18:  # a gzip header and trailer at least
@@ -383,9 +384,9 @@ def read_bytes(path: Path, fmt: str | None = None) -> int:
 
 def _batches(files: list[Path], size: int, labels: dict[str, str],
              fmt: str | None = None) -> list[list[Path]]:
-    """Consecutive groups of ``files`` of at least ``size`` bytes once read (:func:`read_bytes`;
-    the last may be smaller); a file gone since it was listed is an error naming it by its
-    label."""
+    """Consecutive groups of ``files`` of at least ``size`` bytes once read
+    (:func:`bytes_once_read`; the last may be smaller); a file gone since it was listed is an
+    error naming it by its label."""
     batches: list[list[Path]] = [[]]
     held = 0
     for f in files:
@@ -394,7 +395,7 @@ def _batches(files: list[Path], size: int, labels: dict[str, str],
             held = 0
         batches[-1].append(f)
         try:
-            held += read_bytes(f, fmt)
+            held += bytes_once_read(f, fmt)
         except OSError as e:
             raise MappingError(f"calls: a file listed a moment ago cannot be read ({e.strerror})",
                                labels[str(f)], "let the files settle (a copy still under way?) "

@@ -42,10 +42,10 @@ NICE = 10
 #: what a test has set for itself at that moment (``monkeypatch.setenv`` of a key, a workdir).
 SESSION_ENV = dict(os.environ)
 #: How long the jobs may run, counted from when the session's first job began (the last of
-#: them ends after about 1,050 s on a quiet 2-core machine): one deadline for every wait, so a
-#: job that hangs fails its tests, and those of every job waiting for it, once, not each wait
-#: after the other for its own full time.
-JOB_TIMEOUT_S = 1800
+#: them ends after about 1,050 s on a quiet 2-core machine; ``MIGRANT_ASSETS_TEST_JOBS_S`` sets
+#: it for a slower one): one deadline for every wait, so a job that hangs fails its tests, and
+#: those of every job waiting for it, once, not each wait after the other for its own full time.
+JOB_TIMEOUT_S = float(os.environ.get("MIGRANT_ASSETS_TEST_JOBS_S", 3000))
 
 
 class Job(threading.Thread):
@@ -79,7 +79,7 @@ class Job(threading.Thread):
                     job.join(_left())  # its failure is its own tests' to report
                     if job.is_alive():
                         raise AssertionError(f"not started: {job.name} was still running "
-                                             f"{JOB_TIMEOUT_S} s after the first job began")
+                                             f"{JOB_TIMEOUT_S:g} s after the first job began")
             self.began = _since_start()
             args = () if self.after is None else (self.after.result(),)
             if not self.isolated:
@@ -111,8 +111,12 @@ class Job(threading.Thread):
         """The job's value, once it has ended; an error when it is still running at the
         session's deadline (:data:`JOB_TIMEOUT_S` after the first job began)."""
         self.start_once().join(_left())
+        if self.is_alive() and self.began is None:
+            # still in its own wait for a first job, which ends at the same deadline: with the
+            # error that says which job it waited for
+            self.join()
         if self.is_alive():
-            raise AssertionError(f"{self.name} was still running {JOB_TIMEOUT_S} s after the "
+            raise AssertionError(f"{self.name} was still running {JOB_TIMEOUT_S:g} s after the "
                                  "first job began")
         if self.error is not None:
             raise AssertionError(f"{self.name} failed: {self.error}") from self.error

@@ -437,11 +437,13 @@ def test_a_long_run_says_it_is_still_running():
     """A run of the main job lasting minutes is not silent (probe 25: four minutes of a month's
     landing without a line): a line every interval with the time so far, none once it ends."""
     lines: list[str] = []
+    begun = time.perf_counter()
     with still_running("landed_calls + cell_prices", 0.2, lines.append):
         time.sleep(0.9)
+    lasted = time.perf_counter() - begun
     said = len(lines)
     time.sleep(0.5)
-    assert len(lines) == said and 1 <= said <= 5, lines  # none after the end
+    assert len(lines) == said and 1 <= said <= lasted / 0.2, lines  # none after the end
     seconds = [int(re.fullmatch(r"    landed_calls \+ cell_prices: still running, (\d+) s so "
                                 r"far", line).group(1)) for line in lines]
-    assert seconds == sorted(seconds) and seconds[-1] <= 1
+    assert seconds == sorted(seconds) and seconds[-1] <= round(lasted)

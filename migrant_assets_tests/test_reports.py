@@ -609,8 +609,8 @@ def test_report_says_when_tables_are_missing(con, tmp_path):
 def test_report_accounts_for_every_row_of_the_calls_files(tmp_path):
     """The report's data section says what the landing made of the calls files' rows (probe 25:
     only the terminal did): files read, rows read = landed + quarantined + not calls + dated
-    outside the calendar, and, of those landed, what the days left out; summed here from the
-    rows inserted."""
+    outside the calendar (an identity test_real_shapes.py holds on three landings), and, of those
+    landed, what the days left out; summed here from the rows inserted."""
     con = connect(":memory:")
     create_tables(con)
     files = [  # file_id, read, landed, quarantined, not calls, outside the calendar
@@ -629,7 +629,6 @@ def test_report_accounts_for_every_row_of_the_calls_files(tmp_path):
     column = list(zip(*files, strict=True))
     assert [got[k] for k in ("files read", "rows read", "landed")] == [
         fmt_count(len(files)), fmt_count(sum(column[1])), fmt_count(sum(column[2]))]
-    assert sum(column[1]) == sum(column[2]) + sum(column[3]) + sum(column[4]) + sum(column[5])
     assert got["quarantined by the landing (table below)"] == fmt_count(sum(column[3]))
     assert got["not calls (the mapping's event types)"] == fmt_count(sum(column[4]))
     assert got["dated outside the study calendar"] == fmt_count(sum(column[5]))

@@ -66,10 +66,11 @@ def _windows(cfg) -> list:
             next(w for w in cal.windows("first_k_days") if w.label == MODEL_K_LABEL)]
 
 
-def on_spark(cfg: StudyConfig, warehouse) -> StudyConfig:
-    """``cfg`` with ``engine: spark`` (local, :data:`TEST_CONF`) over ``warehouse``."""
+def on_spark(cfg: StudyConfig, warehouse, conf: dict[str, str] = TEST_CONF) -> StudyConfig:
+    """``cfg`` with ``engine: spark`` (local, ``conf``: :data:`TEST_CONF`) over
+    ``warehouse``."""
     return cfg.model_copy(update={"engine": cfg.engine.model_copy(update={
-        "kind": "spark", "warehouse": str(warehouse), "conf": TEST_CONF})})
+        "kind": "spark", "warehouse": str(warehouse), "conf": conf})})
 
 
 def _duckdb_side(cfg: StudyConfig, windows: list) -> None:
@@ -288,7 +289,9 @@ def test_cte_read_twice_is_computed_once_for_its_statement(tmp_path):
     from migrant_assets.config import StudyConfig
     from migrant_assets.db import run_text
 
-    cfg = on_spark(StudyConfig(), tmp_path / "warehouse")
+    # Spark's own plan settings (adaptive execution, whole-stage code generation), as a study
+    # runs them: the tests' other sessions turn them off (TEST_CONF)
+    cfg = on_spark(StudyConfig(), tmp_path / "warehouse", {"spark.sql.shuffle.partitions": "2"})
     setup = ("CREATE TABLE IF NOT EXISTS twice_test (window_id VARCHAR, x BIGINT);\n"
              "DELETE FROM twice_test WHERE window_id = $w;\n"
              "INSERT INTO twice_test SELECT $w AS window_id, x "
