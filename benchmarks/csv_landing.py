@@ -79,7 +79,7 @@ def write_extract(work: Path, calls: int, gzipped: bool = False) -> Path:
         con.sql(rows, params={"calls": calls}).write_csv(str(data / path), header=True)
     else:
         path = "calls_*.csv.gz"
-        con.execute(f"CREATE TABLE c AS {rows}", {"calls": calls})
+        con.sql(rows, params={"calls": calls}).to_table("c")
         for day in range(1, 31):
             con.sql("SELECT * FROM c WHERE t LIKE $day", params={
                 "day": f"2016-09-{day:02d} %"}).write_csv(

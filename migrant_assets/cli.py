@@ -73,6 +73,8 @@ def still_running(name: str, every_s: float, say: Callable[[str], None]) -> Iter
     finally:
         done.set()
         teller.join()
+
+
 #: Exit statuses.
 FAILED_RUN, BAD_INPUT, FAILED_CHECK = 1, 2, 3
 

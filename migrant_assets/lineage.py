@@ -227,13 +227,13 @@ def content_hash(paths: list[Path], cache: dict[str, list], key: str) -> str:
     for p in paths:
         st = os.stat(p)
         key_of = path_key(p, key)
-        seen = cache.get(key_of)
-        if seen is None or seen[:2] != [st.st_size, stamp(st)]:
+        seen, stamped = cache.get(key_of), stamp(st)
+        if seen is None or seen[:2] != [st.st_size, stamped]:
             h = hashlib.sha256()
             with open(p, "rb") as f:
                 for block in iter(lambda f=f: f.read(1 << 20), b""):
                     h.update(block)
-            seen = cache[key_of] = [st.st_size, stamp(st), h.hexdigest()]
+            seen = cache[key_of] = [st.st_size, stamped, h.hexdigest()]
         digest.update(seen[2].encode())
     return digest.hexdigest()
 

@@ -133,10 +133,10 @@ def _print_tables(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> None:
             print("  none")
 
     def landing() -> None:
-        counts = landing_exclusions(con)
-        files, read, not_call, outside, other_party, partial = (counts[k] for k in (
-            "files", "rows_read", "rows_not_a_call", "rows_outside_calendar",
-            "rows_other_party_record", "rows_partial_record"))
+        n = landing_exclusions(con)
+        files, read, not_call, outside = (n["files"], n["rows_read"], n["rows_not_a_call"],
+                                          n["rows_outside_calendar"])
+        other_party, partial = n["rows_other_party_record"], n["rows_partial_record"]
         print(f"\nCalls files read once: {files:,} file(s), {read:,} rows; left out by the "
               f"mapping's rules: {not_call:,} not calls, {outside:,} dated outside the study "
               "calendar (per file: table landed_files)"

@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 
 from migrant_assets.config import StudyConfig
-from migrant_assets.db import has_column, quote_identifier, run_sql
+from migrant_assets.db import first_row, has_column, quote_identifier, run_sql
 from migrant_assets.labels import (
     DEPARTURE_LABELS,
     INTEGRATION_LABELS,
@@ -146,8 +146,8 @@ def landing_exclusions(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     landing, not calls, dated outside the calendar (``landed_files``), other party's records
     and partial records of calls already counted (``accounting_calls``): what the landing made
     of every row read, what the mapping's rules left out counted, never silently."""
-    return {k: int(v) for k, v in run_sql(con, "reports/landing_exclusions.sql").df()
-            .iloc[0].items()}
+    return {k: int(v) for k, v in first_row(run_sql(con, "reports/landing_exclusions.sql"))
+            .items()}
 
 
 def quarantine_by_reason(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
