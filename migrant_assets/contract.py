@@ -2152,10 +2152,23 @@ def _read_table(
                                     "in calls.columns; a log of text messages (SMS: no end, no "
                                     "duration) is not a calls file, whose rows are voice calls",
                                     files))
+                if table == "subscribers" and name == "birth_province" \
+                        and name not in src.columns and cfg.population == "labelled":
+                    raise MappingError(
+                        "subscribers: the file has no column 'birth_province', and every label "
+                        "of the studies (study.population: labelled) needs the province a user "
+                        f"was born in (SPEC §3); it has {has}", where,
+                        _header_fix(present, "map birth_province to one of those columns in "
+                                    "subscribers.columns; or, for the features of every user "
+                                    "without the studies' groups, set population: subscribers "
+                                    "(or all_active) in the study config", files))
                 if name in src.columns or name in required:
                     absent = parts[found_parts.index(None)]
-                    other = f"; {_NOT_A_CALL_LOG}" if name in ("callee", "other_party") \
-                        else ""
+                    other = {"callee": f"; {_NOT_A_CALL_LOG}",
+                             "other_party": f"; {_NOT_A_CALL_LOG}",
+                             "is_local_number": "; or, when every number of the file is local, "
+                                                "constants: {is_local_number: 'true'}"
+                             }.get(name, "")
                     raise MappingError(
                         f"{table}: column {absent!r} (contract column {name!r}) is not in the "
                         f"file; it has {has}", where,

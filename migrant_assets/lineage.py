@@ -67,7 +67,8 @@ SETTINGS: dict[str, tuple[str, ...]] = {
     "models": ("calendar", "models", "thresholds.min_class_size", "thresholds.min_day_share",
                "thresholds.dense_day_calls"),
     "reports": ("calendar", "models", "city.currency", "city.districts_geojson",
-                "city.districts_crs", "thresholds.min_group_size"),
+                "city.districts_crs", "thresholds.min_group_size", "thresholds.min_day_share",
+                "thresholds.dense_day_calls"),
 }
 #: The settings no stage's tables depend on, with the reason (a test holds every setting of
 #: the study config in :data:`SETTINGS` or here, so a new one is placed on purpose).

@@ -1401,6 +1401,36 @@ def _remap(src: Path, table: str, **update) -> None:
     (src / "mapping.yaml").write_text(yaml.safe_dump(mapping, allow_unicode=True))
 
 
+def test_subscribers_without_a_birth_province_are_refused_for_the_studies_labels(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A subscribers file with no birth province (and none mapped) is refused when the study
+    labels its users (population: labelled), naming the column and the populations that need
+    none: it ran to the end with nothing labelled and exit 0 (probe 26, M3). With population
+    all_active it is read, every birth province unknown. A file without is_local_number is
+    refused naming the constant too."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("no birth province"))
+    src = tmp_path / "operator"
+    _remap(src, "subscribers", columns={"number": "msisdn", "owner_id": "owner", "age": "age",
+                                        "sex": "gender", "is_local_number": "local",
+                                        "user_type": "kind"})
+    _write(src / "subs.csv", "msisdn,owner,age,gender,local,kind",
+           [(r[0], r[1], r[2], r[3], r[5], r[6]) for r in SUBS])
+    with pytest.raises(MappingError) as info:
+        _ingest(study)
+    text = str(info.value)
+    assert "subscribers: the file has no column 'birth_province'" in text
+    assert "set population: subscribers (or all_active)" in text
+    config = yaml.safe_load(study.read_text())
+    study.write_text(yaml.safe_dump({**config, "population": "all_active"}))
+    con, stats = _ingest(study)
+    assert stats["subscribers"].accepted == len(SUBS)
+    assert con.execute("SELECT count(birth_province) FROM subscribers").fetchone()[0] == 0
+    _remap(src, "subscribers", columns={"number": "msisdn"})
+    with pytest.raises(MappingError, match="constants: {is_local_number: 'true'}"):
+        _ingest(study)
+
+
 def test_header_lines_of_joined_hourly_files(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """Hourly files joined with ``cat``, each with its header line, the date and the time in

@@ -472,6 +472,30 @@ def test_report_says_what_was_skipped_and_why(no_leavers):
     assert table2.count("<td>skipped</td>") >= 5 * (len(M.CLASSIFIERS) + 1)
 
 
+def test_no_ages_no_sexes_and_no_locals_are_named(con):
+    """Subscribers of whom none has an age or a sex (an export without those columns: the
+    mapping allows it) and a departure study without locals: what the data cannot give names
+    the features and the group (probe 26, M2 and L5), beside a study that has its groups."""
+    con.executemany("INSERT INTO subscribers VALUES (?, NULL, NULL, ?, true, false, 1)",
+                    [(i, "Anhui" if i % 3 else "Shanghai") for i in range(1, 31)])
+    con.execute("CREATE TABLE user_labels (user_id BIGINT, integration_label VARCHAR, "
+                "departure_label VARCHAR)")
+    con.executemany("INSERT INTO user_labels VALUES (?, ?, ?)", [
+        (i, ("local", "settled_migrant", "new_migrant")[i % 3],
+         (None, "staying_migrant", "leaving_migrant")[i % 3]) for i in range(1, 31)])
+    notes = unavailable_data(con)
+    assert notes[2:5] == [
+        "similar_age is unavailable: no subscriber has an age",
+        "same_sex is unavailable: no subscriber has a sex",
+        "the departure study has no locals: the experiments that need them are skipped"]
+    con.execute("UPDATE subscribers SET age = 30 WHERE user_id = 1")
+    con.execute("UPDATE user_labels SET departure_label = 'local' WHERE user_id = 3")
+    assert unavailable_data(con)[2:4] == [
+        "same_sex is unavailable: no subscriber has a sex",
+        "every feature, trend and classifier is unavailable: table features does not exist: "
+        "its asset has not been materialized, or its run failed"]
+
+
 def test_report_with_missing_and_empty_tables(con, tmp_path):
     """The report renders on an empty ingestion schema plus labels without a departure study:
     it says which sections are unavailable and why."""

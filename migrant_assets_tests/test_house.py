@@ -157,7 +157,8 @@ def test_every_setting_is_tracked_by_the_stages_that_read_it_or_said_untracked()
     assert not loose
     both = [p for p in paths if covered(p, tracked) and covered(p, lineage.UNTRACKED)]
     assert not both
-    for group in ("labels", "models"):  # uncovered days: the labels' and the models' windows
+    # uncovered days: the labels', the models' and the group means' windows
+    for group in ("labels", "models", "reports"):
         assert {"thresholds.min_day_share", "thresholds.dense_day_calls"} <= set(
             lineage.SETTINGS[group])
 

@@ -399,19 +399,22 @@ def test_trajectories_beside_the_paper(study, cfg):
 
 
 def test_a_feature_without_an_ordering_says_why(cfg):
-    """A feature whose W2 means are suppressed (a group under ``min_group_size``) or absent
-    (no new migrant has a value) has no ordering, and the table names the cause."""
+    """A feature whose W2 means are suppressed (a group under ``min_group_size``), absent
+    (no new migrant has a value) or withheld (a day of W2 the calls do not cover) has no
+    ordering, and the table names the cause."""
     w2 = cfg.calendar.windows("integration_week")[1].window_id
-    rows = [("degree", label, 2.0 + i, 0.1, False)
-            for i, label in enumerate(("local", "settled_migrant", "new_migrant"))]
-    rows += [("clustering", label, None, None, True)
-             for label in ("local", "settled_migrant", "new_migrant")]
-    rows += [("townsman", label, 0.5, 0.1, False) for label in ("local", "settled_migrant")]
+    groups = ("local", "settled_migrant", "new_migrant")
+    rows = [("degree", label, 2.0 + i, 0.1, False, None) for i, label in enumerate(groups)]
+    rows += [("clustering", label, None, None, True, None) for label in groups]
+    rows += [("townsman", label, 0.5, 0.1, False, None) for label in ("local", "settled_migrant")]
+    uncovered = "the calls do not cover 1 of the days of W2 (2016-09-14: ...)"
+    rows += [("weighted_degree", label, None, None, False, uncovered) for label in groups]
     with connect(":memory:") as con:
         con.execute("CREATE TABLE group_feature_trends (study VARCHAR, window_id VARCHAR, "
-                    "feature VARCHAR, label VARCHAR, mean DOUBLE, se DOUBLE, suppressed BOOLEAN)")
-        con.executemany("INSERT INTO group_feature_trends VALUES ('integration', ?, ?, ?, ?, ?, ?)",
-                        [(w2, *row) for row in rows])
+                    "feature VARCHAR, label VARCHAR, mean DOUBLE, se DOUBLE, suppressed BOOLEAN, "
+                    "uncovered VARCHAR)")
+        con.executemany("INSERT INTO group_feature_trends VALUES "
+                        "('integration', ?, ?, ?, ?, ?, ?, ?)", [(w2, *row) for row in rows])
         table = integration_trajectories(con, cfg).set_index("feature")
     why = table["no_ordering_because"]
     assert table.loc["degree", "ordering"] == "locals < settled < new" and pd.isna(why["degree"])
@@ -419,6 +422,7 @@ def test_a_feature_without_an_ordering_says_why(cfg):
                                  f"{cfg.thresholds.min_group_size} users with a value, so every "
                                  "group's mean is withheld")
     assert why["townsman"] == "no W2 value for new migrants"
+    assert why["weighted_degree"] == uncovered
     assert why["similar_age"] == "no W2 value for locals, settled migrants, new migrants"
 
 
@@ -805,6 +809,54 @@ def test_a_finding_on_a_feature_no_user_has_names_it(cfg):
     assert result.loc["I02", "reason"].startswith(
         "no user of a group it compares has a value of similar_age")
     assert result.loc["I05", "verdict"] != "untested"  # degree has values
+
+
+def test_a_day_the_calls_do_not_cover_withholds_the_means_and_findings_of_its_windows(cfg):
+    """No calls on 09-14 (a day file missing inside the extract): the group means of the
+    windows holding it (W2, week B, k = 10..14, the whole period) are withheld with the day
+    named, as the classifiers skip those windows, never published as if the day were silent
+    (probe 26, H1); the findings that read them are untested with that reason; the other
+    windows' means are published; the report's list of what the data cannot give names them
+    and the weeks of required activity whose labels may have lost users."""
+    from datetime import date, timedelta
+
+    con = connect(":memory:")
+    create_tables(con)
+    insert_feature_rows(con, _features(cfg))
+    gap = date(2016, 9, 14)
+    con.execute("CREATE OR REPLACE TABLE calls (call_date DATE)")  # 50 calls a day
+    con.executemany("INSERT INTO calls SELECT ? FROM range(50)",
+                    [[date(2016, 9, 1) + timedelta(days=d)] for d in range(30)
+                     if date(2016, 9, 1) + timedelta(days=d) != gap])
+    trends = group_feature_trends(con, cfg)
+    holding = {w.window_id: w.label for w in cfg.calendar.windows() if w.start <= gap <= w.end}
+    assert sorted(holding.values()) == sorted(
+        ["W2", "B", "whole period", *(f"k={k}" for k in range(10, 15))])
+    withheld = trends[trends["window_id"].isin(holding)]
+    assert set(withheld["window_label"]) == {"W2", "B"}
+    assert withheld[["n", "mean", "se"]].isna().all().all()
+    for window_id, reason in withheld.groupby("window_id")["uncovered"].unique().items():
+        assert list(reason) == [
+            f"the calls do not cover 1 of the days of {holding[window_id]} (2016-09-14: no "
+            "calls, or far fewer than a usual day's), which its features would read as "
+            "silence: deliver and materialize those days of calls"]
+    published = trends[~trends["window_id"].isin(holding)]
+    assert published["uncovered"].isna().all()
+    assert published.loc[published["study"] == "integration", "mean"].notna().all()
+    assert published.loc[~published["suppressed"].astype(bool), "mean"].notna().all()
+    assert run_sql(con, "reports/check_trends_suppression.sql", {
+        "min_group_size": cfg.thresholds.min_group_size}).fetchall()[0][0] == 0
+    result = findings(con, cfg).set_index("finding_id")
+    for finding_id in ("I05", "I15"):  # W2's degree order; new migrants' degree W2 -> W4
+        assert result.loc[finding_id, "verdict"] == "untested"
+        assert result.loc[finding_id, "reason"].startswith(
+            "the calls do not cover 1 of the days of W2 (2016-09-14")
+        assert pd.isna(result.loc[finding_id, "z"])
+    assert "do not cover" not in str(result.loc["D03", "reason"])  # week A: its own verdict
+    notes = unavailable_data(con)  # the weeks hold features here, not the first-k windows
+    assert "the group means and findings of 2 window(s) (W2, B) are withheld: the calls do not " \
+        "cover 1 of the days of W2 (2016-09-14" in " ".join(notes)
+    assert any(n.startswith("a user must call in W2, B for a label") for n in notes)
 
 
 def test_a_finding_on_an_empty_group_says_so(cfg):

@@ -97,8 +97,9 @@ def skipped_text(skipped: dict) -> str:
 
 def unavailable_data(con: duckdb.DuckDBPyConnection) -> list[str]:
     """What the data cannot give, and why, from the input tables: no cell locations (geography
-    and housing price features), no estates, no labelled users of a study or a group, no
-    features. Empty when everything is there."""
+    and housing price features), no estates, no ages or sexes, no labelled users of a study or
+    a group, no features, windows holding days the calls do not cover. Empty when everything
+    is there."""
     out = []
     problem = table_problem(con, "cells")
     if problem:
@@ -108,14 +109,22 @@ def unavailable_data(con: duckdb.DuckDBPyConnection) -> list[str]:
     if problem:
         out.append(f"housing price features are unavailable: the data has no estates "
                    f"({problem})")
+    if not table_problem(con, "subscribers"):
+        people = first_row(run_sql(con, "reports/attribute_presence.sql"))
+        for column, feature, name in (("ages", "similar_age", "age"),
+                                      ("sexes", "same_sex", "sex")):
+            if people["users"] and not people[column]:
+                out.append(f"{feature} is unavailable: no subscriber has an {name}" if
+                           name == "age" else
+                           f"{feature} is unavailable: no subscriber has a {name}")
     problem = table_problem(con, "user_labels")
     if problem:
         out.append(f"both studies are unavailable: there are no user labels ({problem})")
     else:
         n = run_sql(con, "reports/label_presence.sql").df().iloc[0]
         withheld = withheld_labels(con)
-        for study, groups in (("integration", ("settled_migrant", "new_migrant")),
-                              ("departure", ("staying_migrant", "leaving_migrant"))):
+        for study, groups in (("integration", ("local", "settled_migrant", "new_migrant")),
+                              ("departure", ("local", "staying_migrant", "leaving_migrant"))):
             if study in withheld:
                 out.append(f"the {study} study is unavailable: "
                            f"{withheld_reason(study, withheld[study])}")
@@ -124,13 +133,38 @@ def unavailable_data(con: duckdb.DuckDBPyConnection) -> list[str]:
                 out.append(f"the {study} study is unavailable: no {study}-labelled users")
                 continue
             for group in groups:
-                if not n[group]:
+                if not n[f"{study}_{group}" if group == "local" else group]:
                     name = group.replace("_", " ") + "s"
                     out.append(f"the {study} study has no {name}: the experiments that "
                                "need them are skipped")
     problem = table_problem(con, "features")
     if problem:
         out.append(f"every feature, trend and classifier is unavailable: {problem}")
+    elif not table_problem(con, "group_feature_trends"):
+        out.extend(uncovered_notes(run_sql(con, "reports/uncovered_trend_windows.sql").fetchall()))
+    return out
+
+
+#: The study weeks in which every user must call for a label (SPEC §3; ``user_labels.sql``):
+#: a day of them without data withholds no label, and may cost one.
+ACTIVITY_WEEKS = {"integration_week": ("W2", "W3", "W4"), "departure_week": ("A", "B")}
+
+
+def uncovered_notes(windows: list[tuple[str, str, str]]) -> list[str]:
+    """What days the calls do not cover cost, from :file:`uncovered_trend_windows.sql`'s
+    (label, family, reason) rows: the windows whose group means and findings are withheld (as
+    the classifiers skip them), and the labels that a week of required activity with such a
+    day may have lost."""
+    if not windows:
+        return []
+    shown = ", ".join(label for label, _, _ in windows[:12]) + (", ..." * (len(windows) > 12))
+    out = [f"the group means and findings of {len(windows)} window(s) ({shown}) are withheld: "
+           f"{windows[0][2]}"]
+    weeks = [label for label, family, _ in windows if label in ACTIVITY_WEEKS.get(family, ())]
+    if weeks:
+        out.append(f"a user must call in {', '.join(weeks)} for a label, and these weeks hold "
+                   "days without data: a user whose calls of such a week all fell on those "
+                   "days has no label")
     return out
 
 

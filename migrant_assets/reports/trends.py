@@ -16,6 +16,9 @@ per window and group, and their figures in the papers' style (001 Figures 2–3;
   cell of its study, window and feature (complementary: ``all``, or the study's total, less the
   others would give it back). A group with no user in a window (new migrants in W1, leaving
   migrants in week C) has no row.
+- A window holding days the calls do not cover (``models.data.uncovered_windows``: missing
+  data, which its features read as silence, SPEC §3) has its n, mean and se withheld, and the
+  reason in ``uncovered``, as the classifiers skip it.
 - Figures: one panel per feature, x = week, one line with error bars per group. The integration
   study's panels are grouped by its feature groups D, E, C, G (housing prices are not in that
   study), the departure study's by family (ego network = Figure 3, call behaviour = Figure 5,
@@ -36,6 +39,7 @@ from matplotlib.figure import Figure
 from migrant_assets.config import StudyConfig
 from migrant_assets.db import run_sql, transaction
 from migrant_assets.features import FEATURES, GROUPS, features_table
+from migrant_assets.models.data import uncovered_windows
 from migrant_assets.reports.plots import (
     FAMILY_TITLES,
     GROUP_COLORS,
@@ -54,7 +58,8 @@ TREND_FAMILY = {"integration": "integration_week", "departure": "departure_week"
 
 def group_feature_trends(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> pd.DataFrame:
     """Write ``group_feature_trends`` (study, window_family, feature, feature_family, window_id,
-    window_label, window_order, label, n, mean, se, suppressed, feature_order) and return it
+    window_label, window_order, label, n, mean, se, suppressed, uncovered, feature_order) and
+    return it
     without ``feature_order``, ordered by study, window, feature, group."""
     common = {
         "features": list(FEATURES),
@@ -62,12 +67,15 @@ def group_feature_trends(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> pd
         "min_group_size": cfg.thresholds.min_group_size,
         "with_all": cfg.population != "labelled",
     }
+    windows = cfg.calendar.windows()
+    uncovered = uncovered_windows(con, cfg, windows)
     with transaction(con):
         run_sql(con, "reports/group_feature_trends_table.sql")
-        for order, w in enumerate(cfg.calendar.windows(), start=1):  # one window in memory
+        for order, w in enumerate(windows, start=1):  # one window in memory
             run_sql(con, "reports/group_feature_trends.sql", {
                 **common, "window_id": w.window_id, "window_label": w.label,
-                "window_family": w.family, "window_order": order},
+                "window_family": w.family, "window_order": order,
+                "uncovered": uncovered.get(w.window_id)},
                 identifiers={"feature_table": features_table(w)})
     return run_sql(con, "reports/group_feature_trends_rows.sql").df()
 

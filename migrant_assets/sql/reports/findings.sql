@@ -7,6 +7,8 @@
 -- * Over time within a group (paired = true): the same users in both windows; the difference is
 --   the mean of the per-user differences, se = their sample sd / sqrt(n pairs); fewer than
 --   $min_group_size pairs leaves it untested (SPEC §1).
+-- A comparison reading a window the calls do not fully cover (group_feature_trends.uncovered)
+-- is untested, with that reason: missing data is not silence (SPEC §3).
 -- $untested_reason: why a group-means finding is untested when its inputs are missing (a run
 -- before findings failed: reports/findings.py stands in empty tables), else null.
 -- Means and sds are exact two-pass sums, as in group_feature_trends.sql.
@@ -16,14 +18,19 @@
 -- the classifiers' stored per-fold results) follow, in the same columns (kind = 'model'), in
 -- their order there (model_order).
 CREATE OR REPLACE TABLE findings AS
-WITH independent AS (
+WITH uncovered AS (
+    SELECT DISTINCT study, window_id, uncovered FROM group_feature_trends
+    WHERE uncovered IS NOT NULL
+),
+independent AS (
     SELECT c.finding_id, c.comparison, c.sign,
            a.mean AS value_a, b.mean AS value_b, a.mean - b.mean AS difference,
            sqrt(a.se ^ 2 + b.se ^ 2) AS se,
            -- no row of a side: the group has no user in that window (no row of any feature),
            -- or none of its users has a value of the feature (not a suppressed mean)
            ga.label IS NULL OR gb.label IS NULL AS no_group,
-           a.feature IS NULL OR b.feature IS NULL AS no_values
+           a.feature IS NULL OR b.feature IS NULL AS no_values,
+           coalesce(ua.uncovered, ub.uncovered) AS uncovered
     FROM finding_comparisons c
     LEFT JOIN group_feature_trends a
         ON a.study = c.study AND a.feature = c.feature AND a.window_id = c.window_a
@@ -35,6 +42,8 @@ WITH independent AS (
         ON ga.study = c.study AND ga.window_id = c.window_a AND ga.label = c.label_a
     LEFT JOIN (SELECT DISTINCT study, window_id, label FROM group_feature_trends) gb
         ON gb.study = c.study AND gb.window_id = c.window_b AND gb.label = c.label_b
+    LEFT JOIN uncovered ua ON ua.study = c.study AND ua.window_id = c.window_a
+    LEFT JOIN uncovered ub ON ub.study = c.study AND ub.window_id = c.window_b
     WHERE NOT c.paired
 ),
 -- The paired values read only the (study, week, group) sides and the features the paired
@@ -96,15 +105,20 @@ paired AS (
            CASE WHEN p.n >= $min_group_size THEN p.difference END AS difference,
            CASE WHEN p.n >= $min_group_size THEN p.se END AS se,
            g.label IS NULL AS no_group,
-           p.n IS NULL AS no_values
+           p.n IS NULL AS no_values,
+           coalesce(ua.uncovered, ub.uncovered) AS uncovered
     FROM finding_comparisons c
     LEFT JOIN paired_stats p USING (finding_id, comparison)
     LEFT JOIN (SELECT DISTINCT study, window_id, label FROM group_feature_trends) g
         ON g.study = c.study AND g.window_id = c.window_a AND g.label = c.label_a
+    LEFT JOIN uncovered ua ON ua.study = c.study AND ua.window_id = c.window_a
+    LEFT JOIN uncovered ub ON ub.study = c.study AND ub.window_id = c.window_b
     WHERE c.paired
 ),
 scored AS (
-    SELECT *, difference / nullif(se, 0) AS z, sign * difference / nullif(se, 0) AS signed_z
+    SELECT *,
+           CASE WHEN uncovered IS NULL THEN difference / nullif(se, 0) END AS z,
+           CASE WHEN uncovered IS NULL THEN sign * difference / nullif(se, 0) END AS signed_z
     FROM (SELECT * FROM independent UNION ALL BY NAME SELECT * FROM paired)
 ),
 weakest AS (
@@ -116,7 +130,8 @@ weakest AS (
            count(signed_z) = count(*) AS tested,
            bool_and(signed_z >= $z_critical) AS all_hold,
            bool_or(no_group) AS no_group,
-           bool_or(no_values) AS no_values
+           bool_or(no_values) AS no_values,
+           min(uncovered) AS uncovered
     FROM scored
     GROUP BY finding_id
 )
@@ -133,11 +148,12 @@ SELECT s.finding_id, s.study, s.paper_section, s.statement, s.test, s.feature, s
        CAST($z_critical AS DOUBLE) AS critical,
        CAST(NULL AS BIGINT) AS replicates,
        CASE WHEN NOT w.tested THEN coalesce($untested_reason,
-           CASE WHEN w.no_group THEN 'a group it compares has no user in that window (an '
+           CASE WHEN w.uncovered IS NOT NULL THEN w.uncovered
+           WHEN w.no_group THEN 'a group it compares has no user in that window (an '
                || 'empty group, or its study''s labels withheld: see what the data cannot give)'
            WHEN w.no_values THEN 'no user of a group it compares has a value of '
-               || s.feature || ' in that window (the data give none: no ages, no cell '
-               || 'locations, no estate near the cells)'
+               || s.feature || ' in that window (the data may lack what it is computed from: '
+               || 'see what the data cannot give; else no such user made the calls it needs)'
            ELSE 'a mean it compares is suppressed (fewer than ' || $min_group_size
                || ' users or pairs)' END) END AS reason,
        s.finding_order

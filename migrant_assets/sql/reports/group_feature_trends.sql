@@ -9,6 +9,8 @@
 -- group. Group 'all' (every
 -- featurised user of the window, labelled or not) is added when $with_all (population other
 -- than 'labelled') and for the descriptive study's windows.
+-- A window holding days the calls do not cover ($uncovered: why, else null; SPEC §3, missing
+-- data is not silence) has its rows with n, mean and se withheld and that reason.
 -- Run once per window (reports/trends.py) on the window's own feature table $feature_table (a
 -- constant filter on window_id, so its other windows' row groups are skipped).
 -- Two passes over the window's rows, kept wide (one column per feature; DuckDB may share them
@@ -62,10 +64,11 @@ stats AS (
 SELECT s.study, $window_family AS window_family, c.feature, c.feature_family,
        $window_id AS window_id, $window_label AS window_label, $window_order AS window_order,
        s.label,
-       CASE WHEN NOT s.suppressed THEN s.n END AS n,
-       CASE WHEN NOT s.suppressed THEN s.mean END AS mean,
-       CASE WHEN NOT s.suppressed THEN s.se END AS se,
+       CASE WHEN NOT s.suppressed AND $uncovered IS NULL THEN s.n END AS n,
+       CASE WHEN NOT s.suppressed AND $uncovered IS NULL THEN s.mean END AS mean,
+       CASE WHEN NOT s.suppressed AND $uncovered IS NULL THEN s.se END AS se,
        s.suppressed,
+       CAST($uncovered AS VARCHAR) AS uncovered,
        c.feature_order
 FROM (
     SELECT *, bool_or(n < $min_group_size) OVER (PARTITION BY study, feature) AS suppressed

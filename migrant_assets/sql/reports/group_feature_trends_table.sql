@@ -13,6 +13,7 @@ CREATE OR REPLACE TABLE group_feature_trends (
     mean DOUBLE,
     se DOUBLE,
     suppressed BOOLEAN,
+    uncovered VARCHAR,
     feature_order BIGINT
 );
 
@@ -37,4 +38,6 @@ COMMENT ON COLUMN group_feature_trends.se IS
 'Standard error: sample sd / sqrt(n); null when suppressed.';
 COMMENT ON COLUMN group_feature_trends.suppressed IS
 'Fewer than min_group_size users: n, mean and se withheld (SPEC §1).';
+COMMENT ON COLUMN group_feature_trends.uncovered IS
+'Why n, mean and se are withheld for the window: days of it the calls do not cover; or null.';
 COMMENT ON COLUMN group_feature_trends.feature_order IS 'Position of the feature in the registry.';

@@ -30,7 +30,8 @@ means AS (
            max(mean) FILTER (label = 'settled_migrant' AND window_id = $last_window)
                AS settled_last,
            max(mean) FILTER (label = 'new_migrant' AND window_id = $last_window) AS new_last,
-           bool_or(suppressed) FILTER (window_id = $ref_window) AS suppressed_ref
+           bool_or(suppressed) FILTER (window_id = $ref_window) AS suppressed_ref,
+           min(uncovered) FILTER (window_id = $ref_window) AS uncovered_ref
     FROM group_feature_trends
     WHERE study = 'integration'
     GROUP BY feature
@@ -68,6 +69,7 @@ SELECT k.feature, k.feature_group, k.local_mean, k.settled_mean, k.new_mean,
        k.trajectory = p.paper_trajectory AS agrees,
        CASE
            WHEN k.sorted IS NOT NULL THEN NULL
+           WHEN k.uncovered_ref IS NOT NULL THEN k.uncovered_ref
            WHEN k.suppressed_ref
                THEN 'suppressed in W2: a group has fewer than ' || $min_group_size
                     || ' users with a value, so every group''s mean is withheld'
@@ -104,7 +106,7 @@ COMMENT ON COLUMN integration_trajectories.paper_trajectory IS
 'The paper''s trajectory of the feature (001 Section 4); null when it names none.';
 COMMENT ON COLUMN integration_trajectories.agrees IS 'Our trajectory is the paper''s.';
 COMMENT ON COLUMN integration_trajectories.no_ordering_because IS
-'Why the feature has no ordering (a group''s W2 mean suppressed or absent); null when it has one.';
+'Why no ordering: a W2 mean suppressed, absent or withheld (days without calls); else null.';
 COMMENT ON COLUMN integration_trajectories.feature_order IS
 'Position of the feature in the registry.';
 
