@@ -32,7 +32,7 @@ from typing import Any
 
 import duckdb
 
-from migrant_assets.config import StudyConfig
+from migrant_assets.config import Calendar, StudyConfig
 from migrant_assets.db import first_row, run_schema_sql, run_sql, transaction
 
 INTEGRATION_LABELS = ("local", "settled_migrant", "new_migrant")
@@ -92,6 +92,25 @@ UNCOVERED_WINDOWS = {
                    "must call,",
     "departure": "the days before week A and week C, where a new and a leaving migrant are "
                  "silent, or a whole week A or B, where every user must call,"}
+
+
+def _silent_days_before_a(calendar: Calendar) -> int:
+    return (calendar.departure_weeks[0] - calendar.month_start).days
+
+
+def calendar_notes(cfg: StudyConfig) -> list[str]:
+    """How the study's label windows differ from the papers' (the default calendar, SPEC §3):
+    a departure study whose new migrants are silent on another number of days before week A
+    (a calendar that starts later, to fit an extract) labels other migrants new."""
+    ours, paper = _silent_days_before_a(cfg.calendar), _silent_days_before_a(Calendar())
+    if ours == paper:
+        return []
+    first, last = cfg.calendar.departure_pre_window
+    effect = ("fewer silent days let a migrant who was only away briefly count as new" if
+              ours < paper else "more silent days count fewer migrants as new")
+    return [f"the departure study's new migrants are silent on the {ours} day(s) before week A "
+            f"({first} .. {last}), the papers' on {paper}: {effect}, so its staying and leaving "
+            "migrants are not the papers' groups"]
 
 
 def withheld_labels(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:

@@ -65,9 +65,9 @@ def print_departure_tables(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> 
                   f"{num(r.f1, '.4f'):>8}{ci:>17}{num(r.paper_f1, '.4f'):>10}")
 
 
-def print_limits(con: duckdb.DuckDBPyConnection) -> None:
+def print_limits(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> None:
     """What the data cannot give, and every skipped experiment with its reason."""
-    notes = unavailable_data(con)
+    notes = unavailable_data(con, cfg)
     skipped = skipped_experiments(con)
     if notes:
         print("\nUnavailable")
@@ -157,6 +157,6 @@ def _print_tables(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> None:
     _part("Calls files read once", landing, ("landed_files",), con)
     _part("Quarantined rows by reason", quarantine, (), con)
     _part("Study groups", groups, ("user_labels",), con)
-    _part("Unavailable", lambda: print_limits(con), (), con)
+    _part("Unavailable", lambda: print_limits(con, cfg), (), con)
     _part("Tables 1–3 of the departure study", lambda: print_departure_tables(con, cfg),
           ("model_results",), con)

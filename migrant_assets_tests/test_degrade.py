@@ -496,6 +496,21 @@ def test_no_ages_no_sexes_and_no_locals_are_named(con):
         "its asset has not been materialized, or its run failed"]
 
 
+def test_prices_of_part_of_the_cells_are_named(con):
+    """An estates file covering part of the city (probe 26, M1: 38 of 301 cells priced): what
+    the data cannot give says on how many cells the housing price features rest; with 9 of 10
+    priced it says nothing."""
+    con.execute("INSERT INTO estates VALUES ('E1', 31.2, 121.4, 52000.0)")
+    con.execute("CREATE TABLE cell_prices AS SELECT 'c' || i AS cell_id, "
+                "CASE WHEN i < 3 THEN 5e4 END AS price FROM range(10) AS t(i)")
+    note = ("housing price features rest on 3 of the 10 cells: the others have no estate within "
+            "5 km (SPEC §5; the estates cover part of the city), so the prices of users whose "
+            "places lie there are null")
+    assert note in unavailable_data(con)
+    con.execute("UPDATE cell_prices SET price = 5e4 WHERE cell_id <> 'c9'")
+    assert not [n for n in unavailable_data(con) if "rest on" in n]
+
+
 def test_report_with_missing_and_empty_tables(con, tmp_path):
     """The report renders on an empty ingestion schema plus labels without a departure study:
     it says which sections are unavailable and why."""

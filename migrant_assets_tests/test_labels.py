@@ -423,3 +423,19 @@ def test_a_calendar_without_days_before_week_a_is_refused() -> None:
         Calendar(month_start=date(2016, 9, 5), month_end=date(2016, 10, 4),
                  integration_weeks=[date(2016, 9, 5 + 7 * i) for i in range(4)],
                  departure_weeks=[date(2016, 9, 5), date(2016, 9, 12), date(2016, 9, 19)])
+
+
+def test_a_calendar_with_fewer_silent_days_before_week_a_is_named() -> None:
+    """A calendar that starts on 09-03 to fit an extract (the advice when the days before week
+    A are not covered) leaves 2 silent days before week A where the papers have 4: the report
+    and the summary say that the departure groups are not the papers' (probe 26, M4)."""
+    from migrant_assets.labels import calendar_notes
+
+    assert calendar_notes(StudyConfig()) == []
+    later = StudyConfig(calendar={"month_start": "2016-09-03", "month_end": "2016-09-30"})
+    assert later.calendar.departure_weeks[0] == date(2016, 9, 5)
+    assert calendar_notes(later) == [
+        "the departure study's new migrants are silent on the 2 day(s) before week A "
+        "(2016-09-03 .. 2016-09-04), the papers' on 4: fewer silent days let a migrant who was "
+        "only away briefly count as new, so its staying and leaving migrants are not the "
+        "papers' groups"]

@@ -454,6 +454,28 @@ def test_group_map_suppresses_small_cells(study, cfg):
     _assert_png(png)
 
 
+def test_a_map_without_centres_says_why_not_that_cells_are_small(cfg, monkeypatch):
+    """No user has a centre (no cells file: no call has a place) and the map says so, not
+    that its grid cells are too small (probe 26, L3); cells of few users say that."""
+    from migrant_assets.reports import maps
+
+    said: list[str] = []
+    monkeypatch.setattr(maps, "message_figure", lambda title, text: said.append(text) or b"")
+    con = connect(":memory:")
+    create_tables(con)
+    frame = _features(cfg)
+    insert_feature_rows(con, frame.assign(center_lat=np.nan, center_lon=np.nan))
+    cells, _ = group_maps(con, cfg)
+    assert cells.empty and said == [
+        "no user has a centre in W2-W4 (no cell locations, or no labelled user active then)"]
+    few = connect(":memory:")  # a user in twenty: every cell under min_group_size
+    create_tables(few)
+    insert_feature_rows(few, frame[frame["user_id"] % 20 == 0])
+    cells, _ = group_maps(few, cfg)
+    assert not cells.empty and cells["suppressed"].all()
+    assert said[-1] == "no grid cell has min_group_size users or more"
+
+
 def _square(lon: float, lat: float, d: float = 0.1) -> list:
     return [[lon, lat], [lon + d, lat], [lon + d, lat + d], [lon, lat + d], [lon, lat]]
 

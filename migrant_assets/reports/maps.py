@@ -123,6 +123,9 @@ def group_maps(
     }).df()
     title = "Where each group lives (cf. 001 Figure 1)"
     shown = cells[~cells["suppressed"]]
+    if cells.empty:  # no user has a centre: no cell location, or no labelled user in W2-W4
+        return cells, message_figure(title, "no user has a centre in W2-W4 (no cell locations, "
+                                            "or no labelled user active then)")
     if shown.empty:
         return cells, message_figure(title, "no grid cell has min_group_size users or more")
     lon, lat, shape = _mesh(g)

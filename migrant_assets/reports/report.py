@@ -661,7 +661,8 @@ def render_report(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> Report:
     under ``cfg.workdir`` (module docstring)."""
     problems: list[str] = []
     t = _Parts()
-    notes, reason_notes = _attempt("Data availability", lambda: unavailable_data(con), problems)
+    notes, reason_notes = _attempt("Data availability", lambda: unavailable_data(con, cfg),
+                                   problems)
     skipped, reason_skipped = _attempt("Skipped experiments", lambda: skipped_experiments(con),
                                        problems)
     skipped = pd.DataFrame(columns=SKIPPED_COLUMNS) if skipped is None else skipped

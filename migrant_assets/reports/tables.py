@@ -10,9 +10,11 @@ import pandas as pd
 
 from migrant_assets.config import StudyConfig
 from migrant_assets.db import first_row, has_column, quote_identifier, run_sql
+from migrant_assets.features import FAR_KM, cell_prices_stats
 from migrant_assets.labels import (
     DEPARTURE_LABELS,
     INTEGRATION_LABELS,
+    calendar_notes,
     withheld_labels,
     withheld_reason,
 )
@@ -95,12 +97,19 @@ def skipped_text(skipped: dict) -> str:
     return f"{where}: skipped: {skipped['reason']}"
 
 
-def unavailable_data(con: duckdb.DuckDBPyConnection) -> list[str]:
+#: Below this share of the cells with a price (an estates file covering part of the city), the
+#: housing price features are said to rest on part of the city only.
+PRICED_CELLS_SHARE = 0.9
+
+
+def unavailable_data(con: duckdb.DuckDBPyConnection, cfg: StudyConfig | None = None
+                     ) -> list[str]:
     """What the data cannot give, and why, from the input tables: no cell locations (geography
     and housing price features), no estates, no ages or sexes, no labelled users of a study or
-    a group, no features, windows holding days the calls do not cover. Empty when everything
-    is there."""
-    out = []
+    a group, no features, windows holding days the calls do not cover; with ``cfg``, label
+    windows other than the papers' (``labels.calendar_notes``). Empty when everything is
+    there."""
+    out = calendar_notes(cfg) if cfg is not None else []
     problem = table_problem(con, "cells")
     if problem:
         out.append(f"geography and housing price features are unavailable: the data has no cell "
@@ -109,6 +118,13 @@ def unavailable_data(con: duckdb.DuckDBPyConnection) -> list[str]:
     if problem:
         out.append(f"housing price features are unavailable: the data has no estates "
                    f"({problem})")
+    elif not table_problem(con, "cell_prices"):
+        priced = cell_prices_stats(con)
+        if priced["cells_with_price"] < PRICED_CELLS_SHARE * priced["n_cells"]:
+            out.append(f"housing price features rest on {priced['cells_with_price']:,} of the "
+                       f"{priced['n_cells']:,} cells: the others have no estate within "
+                       f"{FAR_KM:g} km (SPEC §5; the estates cover part of the city), so the "
+                       "prices of users whose places lie there are null")
     if not table_problem(con, "subscribers"):
         people = first_row(run_sql(con, "reports/attribute_presence.sql"))
         for column, feature, name in (("ages", "similar_age", "age"),
