@@ -94,7 +94,8 @@ CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
     "estates": ("estate_id", "lat", "lon", "price_per_sqm"),
 }
 #: Columns a file must provide (through ``columns`` or ``constants``); the others may be absent
-#: and are then NULL. Calls also need ``end_ts`` or ``duration``.
+#: and are then NULL. Calls also need ``end_ts`` or ``duration``; subscribers need
+#: ``birth_province`` when the study labels its users (``population: labelled``).
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "calls": ("caller", "callee", "start_ts"),
     "cells": ("cell_id", "lat", "lon"),

@@ -3971,7 +3971,9 @@ def test_ages_from_a_birth_year_or_date(tmp_path: Path, monkeypatch: pytest.Monk
     shown = con.execute("SELECT value, numbers FROM unreadable_attributes_subscribers "
                         "WHERE attribute = 'age' ORDER BY ALL").fetchall()
     assert shown == [("99 aaaaa 9999", 1), ("99/99/9999", 1), ("9999", 1)]
-    # a file with an age column mapped: a column named birth_year beside it is not read
+    # a file with an age column mapped: a column named birth_year beside it is not read (the
+    # files below have no birth province: a constant one, as the studies' labels need one)
+    _remap(src, "subscribers", constants={"birth_province": "Anhui"})
     _write(src / "subs.csv", "msisdn,owner,years,birth_year,local",
            [("13800000100", "O1", "", "86", "true"), ("13800000101", "O2", "41", "1900", "true")])
     _remap(src, "subscribers", columns={"number": "msisdn", "owner_id": "owner", "age": "years",

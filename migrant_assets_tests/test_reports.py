@@ -52,6 +52,7 @@ from migrant_assets.reports.report import SECTIONS, fmt_count, fmt_metric, fmt_z
 from migrant_assets.reports.tables import (
     group_sizes,
     unavailable_data,
+    uncovered_notes,
     unsuppressed_small_cells,
 )
 from migrant_assets.reports.trends import TREND_FAMILY, panel_groups, trend_figure
@@ -336,6 +337,22 @@ def test_trend_panels_never_overlap(study_name):
         assert inside.y0 <= box.y0 and box.y1 <= inside.y1, (i, box)
         for other in boxes[i + 1:]:
             assert not box.overlaps(other), (i, box, other)
+    plt.close(fig)
+
+
+def test_a_withheld_week_keeps_its_place_and_breaks_the_lines():
+    """A week whose means are withheld for days the calls do not cover stays on the axis,
+    marked, and the groups' lines break there, never joining W1 to W3 as neighbours."""
+    trends = _wide_trends("integration").assign(uncovered=None)
+    w2 = trends["window_label"] == "W2"
+    trends.loc[w2, ["mean", "se"]] = np.nan
+    trends.loc[w2, "uncovered"] = "the calls do not cover 1 of the days of W2"
+    fig = trend_figure(trends, "integration")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["W1", "W2*", "W3", "W4"]
+    line = ax.get_lines()[0]
+    assert list(line.get_xdata()) == [0, 1, 2, 3] and np.isnan(line.get_ydata()[1])
+    assert "* withheld" in fig._suptitle.get_text()
     plt.close(fig)
 
 
@@ -879,6 +896,9 @@ def test_a_day_the_calls_do_not_cover_withholds_the_means_and_findings_of_its_wi
     assert "the group means and findings of 2 window(s) (W2, B) are withheld: the calls do not " \
         "cover 1 of the days of W2 (2016-09-14" in " ".join(notes)
     assert any(n.startswith("a user must call in W2, B for a label") for n in notes)
+    # a study whose labels are withheld whole lost none to a week of required activity
+    rows = run_sql(con, "reports/uncovered_trend_windows.sql").fetchall()
+    assert uncovered_notes(rows, {"departure"})[1].startswith("a user must call in W2 for a")
 
 
 def test_a_finding_on_an_empty_group_says_so(cfg):

@@ -46,7 +46,7 @@ MODEL_K_LABEL = "k=7"
 #: The tests' Spark settings over ``engines.SPARK_DEFAULTS``, for inputs of a few thousand rows:
 #: two shuffle partitions, no adaptive re-planning, no whole-stage code generation, and a JVM
 #: that compiles with C1 only and one GC thread. On such inputs a statement's cost is its
-#: planning, its generated code's compilation and the JIT. The four windows of SPARK_RUN took 155.5
+#: planning, its generated code's compilation and the JIT. The four windows of _spark_run took 155.5
 #: CPU-s with these against 230.6 with two shuffle partitions alone, the same features
 #: (`benchmarks/engines.py --presets tiny --threads 2 --families integration_week first_k_days
 #: --labels W2 W3 W4 k=7 --conf former=... --conf suite=...`). How Spark runs a plan, not what

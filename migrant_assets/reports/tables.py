@@ -127,13 +127,12 @@ def unavailable_data(con: duckdb.DuckDBPyConnection, cfg: StudyConfig | None = N
                        "prices of users whose places lie there are null")
     if not table_problem(con, "subscribers"):
         people = first_row(run_sql(con, "reports/attribute_presence.sql"))
-        for column, feature, name in (("ages", "similar_age", "age"),
-                                      ("sexes", "same_sex", "sex")):
+        for column, feature, one in (("ages", "similar_age", "an age"),
+                                     ("sexes", "same_sex", "a sex")):
             if people["users"] and not people[column]:
-                out.append(f"{feature} is unavailable: no subscriber has an {name}" if
-                           name == "age" else
-                           f"{feature} is unavailable: no subscriber has a {name}")
+                out.append(f"{feature} is unavailable: no subscriber has {one}")
     problem = table_problem(con, "user_labels")
+    withheld: dict = {}
     if problem:
         out.append(f"both studies are unavailable: there are no user labels ({problem})")
     else:
@@ -157,26 +156,31 @@ def unavailable_data(con: duckdb.DuckDBPyConnection, cfg: StudyConfig | None = N
     if problem:
         out.append(f"every feature, trend and classifier is unavailable: {problem}")
     elif not table_problem(con, "group_feature_trends"):
-        out.extend(uncovered_notes(run_sql(con, "reports/uncovered_trend_windows.sql").fetchall()))
+        out.extend(uncovered_notes(run_sql(con, "reports/uncovered_trend_windows.sql").fetchall(),
+                                   set(withheld)))
     return out
 
 
 #: The study weeks in which every user must call for a label (SPEC §3; ``user_labels.sql``):
 #: a day of them without data withholds no label, and may cost one.
 ACTIVITY_WEEKS = {"integration_week": ("W2", "W3", "W4"), "departure_week": ("A", "B")}
+#: The study whose weeks each family's windows are.
+STUDY_OF_WEEKS = {"integration_week": "integration", "departure_week": "departure"}
 
 
-def uncovered_notes(windows: list[tuple[str, str, str]]) -> list[str]:
+def uncovered_notes(windows: list[tuple[str, str, str]], withheld: set[str] = frozenset()
+                    ) -> list[str]:
     """What days the calls do not cover cost, from :file:`uncovered_trend_windows.sql`'s
     (label, family, reason) rows: the windows whose group means and findings are withheld (as
     the classifiers skip them), and the labels that a week of required activity with such a
-    day may have lost."""
+    day may have lost (not for a study in ``withheld``, whose labels are withheld whole)."""
     if not windows:
         return []
     shown = ", ".join(label for label, _, _ in windows[:12]) + (", ..." * (len(windows) > 12))
     out = [f"the group means and findings of {len(windows)} window(s) ({shown}) are withheld: "
            f"{windows[0][2]}"]
-    weeks = [label for label, family, _ in windows if label in ACTIVITY_WEEKS.get(family, ())]
+    weeks = [label for label, family, _ in windows if label in ACTIVITY_WEEKS.get(family, ())
+             and STUDY_OF_WEEKS[family] not in withheld]
     if weeks:
         out.append(f"a user must call in {', '.join(weeks)} for a label, and these weeks hold "
                    "days without data: a user whose calls of such a week all fell on those "

@@ -117,8 +117,9 @@ def plot_trends(trends: pd.DataFrame, study: str, ncols: int = 5) -> bytes:
     """The PNG of :func:`trend_figure`, or a figure saying why there is none."""
     fig = trend_figure(trends, study, ncols)
     if fig is None:
-        return message_figure(_trend_title(study), "no published group mean (no data, or every "
-                                                   "cell has fewer users than min_group_size)")
+        return message_figure(_trend_title(study), "no published group mean (no data, every "
+                                                   "cell has fewer users than min_group_size, "
+                                                   "or days the calls do not cover)")
     return to_png(fig, dpi=80, laid_out=True)
 
 
@@ -129,18 +130,25 @@ def _trend_title(study: str) -> str:
 def trend_figure(trends: pd.DataFrame, study: str, ncols: int = 5) -> Figure | None:
     """A grid figure of one study: per feature, the group means ± s.e. over the study's weeks,
     panels grouped by feature group with the paper's figure named (module docstring); None
-    when no group mean is published. Laid out by :data:`PANEL_IN` and its margins."""
-    data = trends[(trends["study"] == study) & (trends["window_family"] == TREND_FAMILY[study])
-                  & trends["mean"].notna()].sort_values("window_order")
+    when no group mean is published. Laid out by :data:`PANEL_IN` and its margins. A week whose
+    means are withheld for days the calls do not cover (``uncovered``) keeps its place on the
+    axis, marked ``*``, and breaks the lines."""
+    rows = trends[(trends["study"] == study) & (trends["window_family"] == TREND_FAMILY[study])]
+    data = rows[rows["mean"].notna()]
     if data.empty:
         return None
-    weeks = data.drop_duplicates("window_label").sort_values("window_order")["window_label"]
-    x_of = {w: i for i, w in enumerate(weeks)}
+    weeks = rows.drop_duplicates("window_label").sort_values("window_order")
+    withheld = set(weeks.loc[weeks["uncovered"].notna(), "window_label"]) \
+        if "uncovered" in weeks else set()
+    ticks = [w + "*" * (w in withheld) for w in weeks["window_label"]]
+    weeks = list(weeks["window_label"])
     sections = panel_groups(study)
     n_rows = [math.ceil(len(f) / ncols) for f in sections.values()]
     height = TOP_IN + sum(SECTION_IN + PANEL_IN[1] * r for r in n_rows) + LEGEND_IN
     fig = plt.figure(figsize=(PANEL_IN[0] * ncols, height))
-    fig.suptitle(_trend_title(study), fontsize=15, y=1 - 0.25 / height, va="top")
+    title = _trend_title(study) + (" (* withheld: days the calls do not cover)" if withheld
+                                   else "")
+    fig.suptitle(title, fontsize=15, y=1 - 0.25 / height, va="top")
     handles = {}
     top = TOP_IN  # inches from the figure's top to the next section
     for (group, features), rows in zip(sections.items(), n_rows, strict=True):
@@ -153,13 +161,14 @@ def trend_figure(trends: pd.DataFrame, study: str, ncols: int = 5) -> Figure | N
                 g = data[(data["feature"] == feature) & (data["label"] == label)]
                 if g.empty:
                     continue
+                g = g.set_index("window_label").reindex(weeks)  # a missing week breaks the line
                 handles[label] = ax.errorbar(
-                    g["window_label"].map(x_of), g["mean"], yerr=g["se"], marker="o", ms=4,
+                    range(len(weeks)), g["mean"], yerr=g["se"], marker="o", ms=4,
                     capsize=3, color=GROUP_COLORS[label], label=GROUP_NAMES[label],
                 )
             ax.set_title(feature.replace("_", " "), fontsize=10)
             ax.set_ylabel(feature_label(feature), fontsize=8)
-            ax.set_xticks(range(len(weeks)), list(weeks))
+            ax.set_xticks(range(len(weeks)), ticks)
             ax.set_xlabel("week", fontsize=8)
             ax.tick_params(labelsize=8)
             ax.grid(alpha=0.3)
