@@ -50,9 +50,9 @@ from migrant_assets.reports.maps import district_outlines
 from migrant_assets.reports.plots import STUDY_GROUPS
 from migrant_assets.reports.report import SECTIONS, fmt_count, fmt_metric, fmt_z
 from migrant_assets.reports.tables import (
+    activity_weeks,
     group_sizes,
     unavailable_data,
-    uncovered_notes,
     unsuppressed_small_cells,
 )
 from migrant_assets.reports.trends import TREND_FAMILY, panel_groups, trend_figure
@@ -895,10 +895,31 @@ def test_a_day_the_calls_do_not_cover_withholds_the_means_and_findings_of_its_wi
     notes = unavailable_data(con)  # the weeks hold features here, not the first-k windows
     assert "the group means and findings of 2 window(s) (W2, B) are withheld: the calls do not " \
         "cover 1 of the days of W2 (2016-09-14" in " ".join(notes)
-    assert any(n.startswith("a user must call in W2, B for a label") for n in notes)
+    assert not [n for n in notes if "must call" in n]  # no user_labels: no label lost
     # a study whose labels are withheld whole lost none to a week of required activity
     rows = run_sql(con, "reports/uncovered_trend_windows.sql").fetchall()
-    assert uncovered_notes(rows, {"departure"})[1].startswith("a user must call in W2 for a")
+    assert activity_weeks(rows, {"departure"}) == {"integration": ["W2"], "departure": []}
+    assert activity_weeks(rows, set()) == {"integration": ["W2"], "departure": ["B"]}
+    # with labels: the users who called on none of the covered days of W2 (B), and would have a
+    # label had they called on the missing one, are counted
+    flags = "is_local_born, active_pre, active_w2, active_w3, active_w4, active_a, active_b, " \
+        "active_c"
+    con.execute(f"CREATE TABLE user_labels (user_id BIGINT, {flags.replace(',', ' BOOLEAN,')} "
+                "BOOLEAN, integration_label VARCHAR, departure_label VARCHAR)")
+    con.executemany(f"INSERT INTO user_labels (user_id, {flags}, integration_label, "
+                    "departure_label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+                        (1, True, True, True, True, True, True, True, True, "local", "local"),
+                        (2, False, False, False, True, True, True, True, True, None,
+                         "staying_migrant"),  # W2 only on the missing day: counted
+                        (3, True, True, True, True, True, True, False, True, "local", None),
+                        (4, False, True, True, False, True, True, False, True, None, None),
+                        (5, None, False, False, True, True, True, True, True, None, None)])
+    notes = unavailable_data(con)
+    assert "the integration study's users must call in W2, which hold days without data: 1 " \
+        "user(s) who called on none of the other days of such a week have no label (they may " \
+        "have called on those days)" in notes
+    assert any(n.startswith("the departure study's users must call in B, which hold days "
+                            "without data: 1 user(s)") for n in notes)
 
 
 def test_a_finding_on_an_empty_group_says_so(cfg):

@@ -132,6 +132,7 @@ def unavailable_data(con: duckdb.DuckDBPyConnection, cfg: StudyConfig | None = N
             if people["users"] and not people[column]:
                 out.append(f"{feature} is unavailable: no subscriber has {one}")
     problem = table_problem(con, "user_labels")
+    unlabelled = {"integration", "departure"} if problem else set()  # no label to have lost
     withheld: dict = {}
     if problem:
         out.append(f"both studies are unavailable: there are no user labels ({problem})")
@@ -156,8 +157,12 @@ def unavailable_data(con: duckdb.DuckDBPyConnection, cfg: StudyConfig | None = N
     if problem:
         out.append(f"every feature, trend and classifier is unavailable: {problem}")
     elif not table_problem(con, "group_feature_trends"):
-        out.extend(uncovered_notes(run_sql(con, "reports/uncovered_trend_windows.sql").fetchall(),
-                                   set(withheld)))
+        windows = run_sql(con, "reports/uncovered_trend_windows.sql").fetchall()
+        weeks = activity_weeks(windows, set(withheld) | unlabelled)
+        lost = first_row(run_sql(con, "reports/labels_lost_to_uncovered_weeks.sql", {
+            "integration_weeks": weeks["integration"], "departure_weeks": weeks["departure"]
+        })) if any(weeks.values()) else {}
+        out.extend(uncovered_notes(windows, weeks, lost))
     return out
 
 
@@ -168,23 +173,36 @@ ACTIVITY_WEEKS = {"integration_week": ("W2", "W3", "W4"), "departure_week": ("A"
 STUDY_OF_WEEKS = {"integration_week": "integration", "departure_week": "departure"}
 
 
-def uncovered_notes(windows: list[tuple[str, str, str]], withheld: set[str] = frozenset()
-                    ) -> list[str]:
-    """What days the calls do not cover cost, from :file:`uncovered_trend_windows.sql`'s
-    (label, family, reason) rows: the windows whose group means and findings are withheld (as
-    the classifiers skip them), and the labels that a week of required activity with such a
-    day may have lost (not for a study in ``withheld``, whose labels are withheld whole)."""
+def activity_weeks(windows: list[tuple[str, str, str]], withheld: set[str]
+                   ) -> dict[str, list[str]]:
+    """Per study, the weeks of required activity among :file:`uncovered_trend_windows.sql`'s
+    (label, family, reason) rows, but none of a study in ``withheld`` (labels withheld whole,
+    or none)."""
+    out: dict[str, list[str]] = {study: [] for study in STUDY_OF_WEEKS.values()}
+    for label, family, _ in windows:
+        if label in ACTIVITY_WEEKS.get(family, ()) and STUDY_OF_WEEKS[family] not in withheld:
+            out[STUDY_OF_WEEKS[family]].append(label)
+    return out
+
+
+def uncovered_notes(windows: list[tuple[str, str, str]], weeks: dict[str, list[str]],
+                    lost: dict[str, int]) -> list[str]:
+    """What days the calls do not cover cost: the windows (``windows``: label, family, reason)
+    whose group means and findings are withheld (as the classifiers skip them), and per study
+    the weeks of required activity holding such days (``weeks``: :func:`activity_weeks`) with
+    the users who may have lost a label to them (``lost``:
+    :file:`labels_lost_to_uncovered_weeks.sql`)."""
     if not windows:
         return []
     shown = ", ".join(label for label, _, _ in windows[:12]) + (", ..." * (len(windows) > 12))
     out = [f"the group means and findings of {len(windows)} window(s) ({shown}) are withheld: "
            f"{windows[0][2]}"]
-    weeks = [label for label, family, _ in windows if label in ACTIVITY_WEEKS.get(family, ())
-             and STUDY_OF_WEEKS[family] not in withheld]
-    if weeks:
-        out.append(f"a user must call in {', '.join(weeks)} for a label, and these weeks hold "
-                   "days without data: a user whose calls of such a week all fell on those "
-                   "days has no label")
+    for study, labels in weeks.items():
+        if labels:
+            out.append(f"the {study} study's users must call in {', '.join(labels)}, which hold "
+                       f"days without data: {lost.get(study, 0):,} user(s) who called on none "
+                       "of the other days of such a week have no label (they may have called "
+                       "on those days)")
     return out
 
 
