@@ -4019,10 +4019,11 @@ def test_a_birth_date_held_as_an_instant_is_its_day_in_the_city(
     born = [datetime(1986, 9, d, tzinfo=ZoneInfo("Asia/Shanghai")) for d in (1, 2, 1)]
     pq.write_table(pa.table({"msisdn": [A, B, C], "owner": ["O1", "O2", "O1"],
                              "born": pa.array(born, pa.timestamp("us", tz="Asia/Shanghai")),
-                             "local": ["true"] * 3}), src / "subs.parquet")
+                             "province": ["Anhui"] * 3, "local": ["true"] * 3}),
+                   src / "subs.parquet")
     _remap(src, "subscribers", path="subs.parquet",
            columns={"number": "msisdn", "owner_id": "owner", "birth_year": "born",
-                    "is_local_number": "local"})
+                    "birth_province": "province", "is_local_number": "local"})
     con, stats = _ingest(study)
     assert (_sub(con, "O1", "age"), _sub(con, "O2", "age")) == (30, 29)
     assert stats["subscribers"].quarantined == 0

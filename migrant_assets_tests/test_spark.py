@@ -7,17 +7,17 @@ files, translated by sqlglot) and read back into a copy of the DuckDB file: ever
 column equals DuckDB's (same users, labels and nulls; values to 1e-9, relative above 1), and
 the departure and integration models fit on the Spark-fed features give the same tables as
 those fit on DuckDB's. ``MIGRANT_ASSETS_SPARK_ALL_WINDOWS=1`` runs every window of the study
-(whole period included; minutes instead of one). The Dagster assets on Spark run on a copy of
-the `tiny` demo's files. Both are one background job of the session (``background.Job``, in a
-process of its own, beside the other tests once the `tiny` demo has ended): one JVM, whose
-classes the second run finds loaded and compiled. Skipped only when Java or pyspark is missing.
+(whole period included; minutes instead of one). The Spark run is a background job of the
+session (``background.Job``, in a process of its own, beside the other tests once the
+`tiny` demo, which goes first, has ended; it needs none of its files); skipped only when Java
+or pyspark is missing. The Dagster assets on Spark run on a copy of the `tiny` demo's files, in
+a background job of their own after the demo.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import traceback
 from datetime import timedelta
 
 import numpy as np
@@ -46,7 +46,7 @@ MODEL_K_LABEL = "k=7"
 #: The tests' Spark settings over ``engines.SPARK_DEFAULTS``, for inputs of a few thousand rows:
 #: two shuffle partitions, no adaptive re-planning, no whole-stage code generation, and a JVM
 #: that compiles with C1 only and one GC thread. On such inputs a statement's cost is its
-#: planning, its generated code's compilation and the JIT. The four windows of _spark_run took 155.5
+#: planning, its generated code's compilation and the JIT. The four windows of SPARK_RUN took 155.5
 #: CPU-s with these against 230.6 with two shuffle partitions alone, the same features
 #: (`benchmarks/engines.py --presets tiny --threads 2 --families integration_week first_k_days
 #: --labels W2 W3 W4 k=7 --conf former=... --conf suite=...`). How Spark runs a plan, not what
@@ -96,7 +96,8 @@ def _duckdb_side(cfg: StudyConfig, windows: list) -> None:
 def _spark_run() -> dict:
     """The tiny city on DuckDB (:func:`_duckdb_side`), the DuckDB file copied, its windows'
     graphs and features recomputed on Spark local[2] and read back into the copy; DuckDB's
-    features and graph stats kept beside: the first part of :data:`SPARK_RUNS`."""
+    features and graph stats kept beside. A background job of the session, in a process of its
+    own (its JVM stops with it)."""
     tmp = background.scratch("spark")
     cfg = StudyConfig(workdir=tmp / "work", source=SyntheticSource(preset="tiny"))
     windows = _windows(cfg)
@@ -127,44 +128,20 @@ def _spark_run() -> dict:
             "windows": windows, "n_calls": n_calls, "days": days}
 
 
-def _spark_runs(tiny: dict) -> dict:
-    """:func:`_spark_run`, then :func:`_dagster_on_spark`, in one process and so one JVM: the
-    second finds Spark's classes loaded and compiled (apart, the two took 197 and 110 CPU-s of
-    Python and JVM; together 258, the second 67 s of wall instead of 111). Each part's value,
-    or its traceback when it failed (its own tests report it; the other part still runs)."""
-    out: dict = {}
-    for part, work in (("features", _spark_run), ("dagster", lambda: _dagster_on_spark(tiny))):
-        try:
-            out[part] = work()
-        except Exception:  # noqa: BLE001 -- reported by the part's tests
-            out[part] = traceback.format_exc()
-    return out
-
-
-#: The Spark runs, beside the rest of the suite once the `tiny` demo has ended.
-SPARK_RUNS = background.Job("the Spark runs", _spark_runs, after=background.TINY,
-                            isolated=True)
-
-
-def spark_part(part: str) -> dict:
-    """The value of ``part`` of :data:`SPARK_RUNS` (``features`` or ``dagster``), or an error
-    with its traceback."""
-    value = SPARK_RUNS.result()[part]
-    if isinstance(value, str):
-        raise AssertionError(f"the Spark run of the {part} failed:\n{value[-4000:]}")
-    return value
+#: The Spark run, beside the rest of the suite once the `tiny` demo has ended.
+SPARK_RUN = background.Job("the Spark features", _spark_run, isolated=True)
 
 
 #: The tests that read it: the session starts it once they are collected, and runs them last.
-reads_spark_run = pytest.mark.background(SPARK_RUNS)
+reads_spark_run = pytest.mark.background(SPARK_RUN)
 
 
 @pytest.fixture(scope="module")
 def spark_run():
-    """The features part of :data:`SPARK_RUNS`, and ``con``: the Spark-fed copy of the DuckDB
-    file. The Spark session the module's tests started in this process is stopped afterwards
-    (the JVM's memory back to the rest of the suite)."""
-    run = spark_part("features")
+    """:data:`SPARK_RUN`'s result, and ``con``: the Spark-fed copy of the DuckDB file. The
+    Spark session the module's tests started in this process is stopped afterwards (the JVM's
+    memory back to the rest of the suite)."""
+    run = SPARK_RUN.result()
     con = connect(run["path"], run["cfg"].duckdb)
     yield {**run, "con": con}
     con.close()
@@ -339,8 +316,8 @@ def test_cte_read_twice_is_computed_once_for_its_statement(tmp_path):
 
 def _dagster_on_spark(tiny: dict) -> dict:
     """The Dagster assets of one first-k-days window on Spark, on a copy of the `tiny` demo's
-    DuckDB file, what they gave and what the demo's DuckDB run gave: the second part of
-    :data:`SPARK_RUNS`."""
+    DuckDB file, what they gave and what the demo's DuckDB run gave: a background job of the
+    session (in a process of its own: its JVM, beside the session's tests), after the demo."""
     import dagster as dg
     import yaml
     from pyspark.sql import SparkSession
@@ -423,7 +400,12 @@ def _dagster_on_spark(tiny: dict) -> dict:
     return out
 
 
-@reads_spark_run
+#: The Dagster assets on Spark, after the `tiny` demo, beside the session's tests.
+SPARK_DAGSTER = background.Job("the Dagster assets on Spark", _dagster_on_spark,
+                               after=background.TINY, isolated=True)
+
+
+@pytest.mark.background(SPARK_DAGSTER)
 def test_dagster_assets_run_on_spark_with_their_partitions_and_checks():
     """With ``engine: spark`` in the study config, the same assets, partitions and checks on a
     copy of the `tiny` demo's files: the daily contacts of the first three days, the graph of
@@ -432,7 +414,7 @@ def test_dagster_assets_run_on_spark_with_their_partitions_and_checks():
     and the features equal the demo's."""
     from migrant_assets.features import CHECKS
 
-    run = spark_part("dagster")
+    run = SPARK_DAGSTER.result()
     assert run["contacts_ok"]
     assert sorted(run["contacts"]) == run["days"]  # one materialization per day
     meta = run["contacts"][run["days"][0]]
