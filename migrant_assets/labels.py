@@ -132,12 +132,16 @@ def withheld_reason(study: str, withheld: dict[str, Any]) -> str:
     shown = ", ".join(str(d) for d in days[:5]) + (", ..." if len(days) > 5 else "")
     span = (f"the calls cover {withheld['first']} .. {withheld['last']}"
             if withheld["first"] else "no call is stored")
+    covered = (withheld["last"] - withheld["first"]).days + 1 if withheld["first"] else 0
+    calendar = ("or set a calendar whose windows fall inside the extract" if covered >= 28 else
+                f"or deliver a longer extract: its {covered} day(s) cannot hold a calendar (4 "
+                "integration weeks, the departure weeks and a day before them: 28 days or "
+                "more)")
     return (f"the {study} labels are withheld: {UNCOVERED_WINDOWS[study]} include {len(days)} "
             f"days without calls, or with far fewer than a usual day's ({shown}; {span}), so "
             "silence cannot be told from missing data: materialize those days of calls where "
             "the Dagster UI shows their partitions missing, deliver the files of the days the "
-            "extract lacks, or set a calendar whose windows fall inside the extract "
-            "(docs/your_own_data.md, step 3)")
+            f"extract lacks, {calendar} (docs/your_own_data.md, step 3)")
 
 def label_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
     """Users per label of each study (``integration``, ``departure``), ``unlabelled`` included,

@@ -370,6 +370,10 @@ def test_labels_are_withheld_where_the_calls_do_not_cover_a_silence_window(
         assert str(got[study]["days"][0]) in reason
         assert "materialize those days of calls where the Dagster UI shows their partitions " \
             "missing, deliver the files of the days the extract lacks" in reason
+        # a calendar inside the extract is advised only when the extract can hold one
+        fits = last - first + 1 >= 28
+        assert ("set a calendar whose windows fall inside the extract" in reason) == fits
+        assert (f"its {last - first + 1} day(s) cannot hold a calendar" in reason) != fits
     if not withheld:  # the same users, every day covered: labelled
         assert stored == {"integration": {1: "settled_migrant", 2: "settled_migrant", 3: "local"},
                           "departure": {1: None, 2: "staying_migrant", 3: "local"}}
