@@ -934,6 +934,19 @@ DURATIONS_FIX = ("the duration column's unit: durations in minutes (2.5 for two 
                  "spreadsheet saved as fractions of a day (0.00104 for 0:01:30) need "
                  "calls.duration_unit: d")
 
+#: The located_sides check warns when at least this share of a day's calls from (or to) a
+#: subscriber lack her cell, from LOCATED_MIN_CALLS such calls: an export that logs one
+#: party's cell only (the caller's, as some switches do).
+LOCATED_SIDE_SHARE = 0.9
+LOCATED_MIN_CALLS = 100
+#: What to look at when one side of the calls has no cell.
+LOCATED_SIDE_FIX = ("the cell columns of calls: a user's places (centre, home, work, "
+                    "distances, prices) are read from the cells of her calls, made and "
+                    "received; an export that logs the caller's cell only places everyone by "
+                    "the calls she made: map the other party's cell if the file holds it "
+                    "(calls.columns: callee_cell, or caller_cell), or ask for an export with "
+                    "both; for one record per party, map each record's cell (cell)")
+
 #: The start_times check warns when at least this share of a day's calls (from
 #: MIN_TIMED_CALLS calls) start at midnight exactly: a date without its time of day.
 MIDNIGHT_SHARE = 0.1
@@ -1124,8 +1137,10 @@ def durations_agree(con: duckdb.DuckDBPyConnection) -> dict:
 
 def calls_day_facts(con: duckdb.DuckDBPyConnection, day: date) -> dict[str, int]:
     """One stored day of calls: ``calls``, ``calls_unknown_cell``, ``calls_with_a_subscriber``,
-    the ``subscribers`` stored, ``calls_continuing``, and the ``timed_calls`` (a duration over
-    0) with their ``median_duration_s``."""
+    the ``subscribers`` stored, ``calls_continuing``, the ``timed_calls`` (a duration over 0)
+    with their ``median_duration_s``, ``calls_at_midnight``, the calls from and to a subscriber
+    (``calls_from_a_subscriber``, ``calls_to_a_subscriber``) and of them those without that
+    party's cell (``..._without_cell``), and the ``cells`` stored."""
     return first_row(run_sql(con, "ingest/calls_day_checks.sql", {"day": day}))
 
 

@@ -1369,6 +1369,36 @@ def test_calls_that_start_at_midnight_are_named(tmp_path: Path,
             assert "[call_date, call_time]" in check.metadata["check_first"].value
 
 
+def test_an_export_of_the_callers_cell_only_is_named(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A switch that logs the caller's cell only (every callee cell empty, the callee a
+    subscriber): located_sides warns from 100 such calls, naming the side (probe 26, L4: the
+    geography quietly rested on the calls made); with the callee's cell it passes."""
+    import dagster as dg
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    study, _ = _setup(tmp_path, Case("caller cells only"))
+    src = tmp_path / "operator"
+    begins = [datetime(2016, 9, 5, 9) + timedelta(minutes=3 * i) for i in range(120)]
+    for callee_cell, passed in ((None, False), ("T2", True)):
+        pq.write_table(pa.table({
+            "a_party": [A] * 120, "b_party": [B] * 120, "a_cell": ["T1"] * 120,
+            "b_cell": pa.array([callee_cell] * 120, pa.string()), "begin": begins,
+            "finish": [b + timedelta(seconds=60) for b in begins]}), src / "cdr.parquet")
+        _remap(src, "calls", path="cdr.parquet")
+        check = _ingestion_checks(study)[("calls", "located_sides")]
+        md = {k: v.value for k, v in check.metadata.items()}
+        assert check.passed == passed and md["judged"] == 240
+        assert (md["calls_to_a_subscriber"], md["calls_to_a_subscriber_without_cell"]) == (
+            120, 0 if passed else 120)
+        assert md["calls_from_a_subscriber_without_cell"] == 0
+        if not passed:
+            assert check.severity == dg.AssetCheckSeverity.WARN
+            assert md["check_first"].startswith("120 of the day's 120 calls to a subscriber "
+                                                "have no callee cell: the cell columns")
+
+
 def test_numbers_written_with_a_trunk_prefix_in_calls_only_name_the_fix(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Calls written in the national form (0138…) and subscribers without the trunk prefix link

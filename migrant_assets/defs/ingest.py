@@ -28,6 +28,9 @@ from migrant_assets.ingest import (
     DURATIONS_FIX,
     EMPTY_SUBSCRIBERS_FIX,
     LOCAL_FLAG_FIX,
+    LOCATED_MIN_CALLS,
+    LOCATED_SIDE_FIX,
+    LOCATED_SIDE_SHARE,
     MIDNIGHT_FIX,
     MIDNIGHT_SHARE,
     MIN_MEDIAN_DURATION_S,
@@ -872,6 +875,22 @@ def _day_start_times(day: Day) -> dg.AssetCheckResult:
                    f"{MIDNIGHT_FIX}" if bad else None)
 
 
+def _day_located(day: Day) -> dg.AssetCheckResult:
+    f = day.facts
+    sides = {"caller": (f["calls_from_a_subscriber"], f["calls_from_a_subscriber_without_cell"]),
+             "callee": (f["calls_to_a_subscriber"], f["calls_to_a_subscriber_without_cell"])}
+    bare = [f"{missing:,} of the day's {n:,} calls {'from' if side == 'caller' else 'to'} a "
+            f"subscriber have no {side} cell" for side, (n, missing) in sides.items()
+            if n >= LOCATED_MIN_CALLS and missing >= LOCATED_SIDE_SHARE * n]
+    judged = sum(n for n, _ in sides.values()) if f["cells"] else 0
+    facts = {k: f[k] for k in ("calls_from_a_subscriber", "calls_from_a_subscriber_without_cell",
+                               "calls_to_a_subscriber", "calls_to_a_subscriber_without_cell")}
+    return verdict(not bare, judged, facts,
+                   None if judged else "no cell locations, or no call with a subscriber",
+                   dg.AssetCheckSeverity.WARN,
+                   check_first=f"{'; '.join(bare)}: {LOCATED_SIDE_FIX}" if bare else None)
+
+
 calls_checks = [
     _daily_checks("row_accounting",
                   ("row_accounting", ACCOUNTING + "; per day.", _day_accounting, True)),
@@ -901,5 +920,9 @@ calls_checks = [
          "minutes read as seconds: calls.duration_unit: min).", _day_durations, False),
         ("start_times", f"Calls start at their time of day: warns when a tenth or more of the "
          f"day's calls (from {MIN_TIMED_CALLS}) start at 00:00:00 exactly (a date without its "
-         "time read as midnight).", _day_start_times, False)),
+         "time read as midnight).", _day_start_times, False),
+        ("located_sides", f"Both parties' cells are given: warns when "
+         f"{LOCATED_SIDE_SHARE:.0%} or more of the day's calls from (or to) a subscriber (from "
+         f"{LOCATED_MIN_CALLS}) have no cell for her (an export that logs the caller's cell "
+         "only: her places would rest on the calls she made).", _day_located, False)),
 ]

@@ -5,7 +5,9 @@
 -- call written as partial records; times on the whole minute are left out, a file stamped to
 -- the minute ends one call and starts the next in the same minute), the timed calls (a
 -- duration over 0) with their median duration (durations), and the calls that start at
--- midnight exactly (start_times: a date without its time of day read as midnight).
+-- midnight exactly (start_times: a date without its time of day read as midnight), and the
+-- calls from and to a subscriber with and without that party's cell, with the cells stored
+-- (located_sides: an export that logs one party's cell only).
 WITH day_calls AS (
     SELECT
         *,
@@ -32,7 +34,16 @@ SELECT
     ) AS calls_continuing,
     count(*) FILTER (WHERE c.duration_s > 0) AS timed_calls,
     median(c.duration_s) FILTER (WHERE c.duration_s > 0) AS median_duration_s,
-    count(*) FILTER (WHERE c.start_ts = CAST(c.call_date AS TIMESTAMP)) AS calls_at_midnight
+    count(*) FILTER (WHERE c.start_ts = CAST(c.call_date AS TIMESTAMP)) AS calls_at_midnight,
+    count(*) FILTER (WHERE sa.user_id IS NOT NULL) AS calls_from_a_subscriber,
+    count(*) FILTER (
+        WHERE sa.user_id IS NOT NULL AND c.caller_cell IS NULL
+    ) AS calls_from_a_subscriber_without_cell,
+    count(*) FILTER (WHERE sb.user_id IS NOT NULL) AS calls_to_a_subscriber,
+    count(*) FILTER (
+        WHERE sb.user_id IS NOT NULL AND c.callee_cell IS NULL
+    ) AS calls_to_a_subscriber_without_cell,
+    (SELECT count(*) FROM cells) AS cells
 FROM day_calls AS c
 LEFT JOIN cells AS ca ON ca.cell_id = c.caller_cell
 LEFT JOIN cells AS cb ON cb.cell_id = c.callee_cell
