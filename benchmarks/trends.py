@@ -116,7 +116,7 @@ def main() -> int:
             run_text(con, table)
             times[way].append(timed(lambda text=text: trends(con, cfg, text)))
             con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(f'trends_{i}')} AS "  # noqa: S608
-                        "SELECT COLUMNS(c -> c <> 'uncovered') FROM group_feature_trends")
+                        "SELECT COLUMNS(lambda c: c <> 'uncovered') FROM group_feature_trends")
     differ = rows_differ(con, "trends_0", "trends_1")
     rows = con.execute("SELECT count(*) FROM trends_0").fetchone()[0]
     con.execute("ROLLBACK")

@@ -134,9 +134,9 @@ def withheld_reason(study: str, withheld: dict[str, Any]) -> str:
             if withheld["first"] else "no call is stored")
     covered = (withheld["last"] - withheld["first"]).days + 1 if withheld["first"] else 0
     calendar = ("or set a calendar whose windows fall inside the extract" if covered >= 28 else
-                f"or deliver a longer extract: its {covered} day(s) cannot hold a calendar (4 "
-                "integration weeks, the departure weeks and a day before them: 28 days or "
-                "more)")
+                "or set a calendar over the days the extract covers, which needs 28 days or "
+                f"more (4 integration weeks; the calls of this month cover {covered}): else "
+                "deliver a longer extract")
     return (f"the {study} labels are withheld: {UNCOVERED_WINDOWS[study]} include {len(days)} "
             f"days without calls, or with far fewer than a usual day's ({shown}; {span}), so "
             "silence cannot be told from missing data: materialize those days of calls where "

@@ -373,7 +373,8 @@ def test_labels_are_withheld_where_the_calls_do_not_cover_a_silence_window(
         # a calendar inside the extract is advised only when the extract can hold one
         fits = last - first + 1 >= 28
         assert ("set a calendar whose windows fall inside the extract" in reason) == fits
-        assert (f"its {last - first + 1} day(s) cannot hold a calendar" in reason) != fits
+        assert (f"the calls of this month cover {last - first + 1}): else deliver a longer "
+                "extract" in reason) != fits
     if not withheld:  # the same users, every day covered: labelled
         assert stored == {"integration": {1: "settled_migrant", 2: "settled_migrant", 3: "local"},
                           "departure": {1: None, 2: "staying_migrant", 3: "local"}}

@@ -248,13 +248,13 @@ class _Parts:
 
     def table(self, table_id: str, df: pd.DataFrame, columns: Sequence[Column],
               suppressed: str | None = None) -> Table:
-        """The table of ``df``; a row whose ``suppressed`` column is true shows 'suppressed'
-        in place of its null numbers, a row with an ``uncovered`` reason (days the calls do not
-        cover) 'withheld', a row whose ``status`` is 'skipped' shows 'skipped'."""
+        """The table of ``df``; a row with an ``uncovered`` reason (days the calls do not cover)
+        shows 'withheld' in place of its null numbers, else a row whose ``suppressed`` column is
+        true 'suppressed', a row whose ``status`` is 'skipped' 'skipped'."""
         rows = []
         for rec in df.to_dict("records"):
-            hidden = ("suppressed" if suppressed and rec.get(suppressed) else
-                      "withheld" if isinstance(rec.get("uncovered"), str) else
+            hidden = ("withheld" if isinstance(rec.get("uncovered"), str) else
+                      "suppressed" if suppressed and rec.get(suppressed) else
                       SKIPPED if rec.get("status") == SKIPPED else None)
             cells = [fmt(rec.get(col)) for col, _, fmt in columns]
             rows.append([hidden if hidden and c == DASH else c for c in cells])

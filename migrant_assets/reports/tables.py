@@ -200,9 +200,9 @@ def uncovered_notes(windows: list[tuple[str, str, str]], weeks: dict[str, list[s
     for study, labels in weeks.items():
         if labels:
             out.append(f"the {study} study's users must call in {', '.join(labels)}, which hold "
-                       f"days without data: {lost.get(study, 0):,} user(s) who called on none "
-                       "of the other days of such a week have no label (they may have called "
-                       "on those days)")
+                       f"days without data: up to {lost.get(study, 0):,} user(s) who called on "
+                       "none of the other days of such a week have no label (they may have "
+                       "called on those days)")
     return out
 
 
