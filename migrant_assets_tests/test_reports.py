@@ -924,6 +924,28 @@ def test_a_day_the_calls_do_not_cover_withholds_the_means_and_findings_of_its_wi
                             "without data: up to 1 user(s)") for n in notes)
 
 
+def test_group_means_of_an_earlier_version_are_named_with_the_fix(cfg):
+    """A group_feature_trends written before the column uncovered (a DuckDB file of an earlier
+    version, its findings materialized alone): the findings and the trajectories refuse it
+    naming the fix, not a Binder error, and the notes say the same."""
+    from migrant_assets.errors import InputError
+
+    con = connect(":memory:")
+    create_tables(con)
+    insert_feature_rows(con, _features(cfg))
+    con.execute("CREATE TABLE group_feature_trends (study VARCHAR, window_id VARCHAR, "
+                "feature VARCHAR, label VARCHAR, mean DOUBLE, se DOUBLE, suppressed BOOLEAN)")
+    for reader in (findings, integration_trajectories):
+        with pytest.raises(InputError, match="written by an earlier version .* Fix: "
+                                             "materialize group_feature_trends again"):
+            reader(con, cfg)
+    assert "group_feature_trends was written by an earlier version of migrant_assets, which " \
+        "did not withhold the windows holding days the calls do not cover: materialize " \
+        "group_feature_trends again" in unavailable_data(con)
+    group_feature_trends(con, cfg)  # materialized again: read
+    assert not findings(con, cfg).empty
+
+
 def test_a_finding_on_an_empty_group_says_so(cfg):
     """A group with no user (no leaving migrant in the data, or its study's labels withheld)
     leaves its findings untested saying that the group is empty, not that a value is missing."""

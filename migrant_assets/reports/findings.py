@@ -38,7 +38,7 @@ from migrant_assets.db import quote, registered, run_sql
 from migrant_assets.features import ensure_schema as ensure_feature_schema
 from migrant_assets.reports.model_findings import Z_CRITICAL, model_findings
 from migrant_assets.reports.plots import STUDY_GROUPS
-from migrant_assets.reports.trends import TREND_FAMILY
+from migrant_assets.reports.trends import TREND_FAMILY, require_current_trends
 
 LOCAL, SETTLED, NEW = STUDY_GROUPS["integration"]
 _, STAYING, LEAVING = STUDY_GROUPS["departure"]
@@ -270,6 +270,7 @@ def findings(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> pd.DataFrame:
     replicates, reason, finding_order) from ``group_feature_trends`` and ``features`` (the
     group-means findings) and the stored classifier results (the model findings,
     :mod:`~migrant_assets.reports.model_findings`), and return it without ``finding_order``."""
+    require_current_trends(con)
     specs, comparisons = _frames(cfg)
     models = model_findings(con, cfg)
     models = models.assign(model_order=range(len(models)))  # their order, stated

@@ -30,6 +30,7 @@ from migrant_assets.models.departure import (
 from migrant_assets.models.integration import CLASSIFIED_AS_LOCALS, SETTLED_VS_LOCALS, THREE_WAY
 from migrant_assets.models.reference import PAPER_F1
 from migrant_assets.papers import PAPER_K
+from migrant_assets.reports.trends import EARLIER_TRENDS, EARLIER_TRENDS_FIX, earlier_trends
 
 
 def table_problem(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
@@ -156,6 +157,8 @@ def unavailable_data(con: duckdb.DuckDBPyConnection, cfg: StudyConfig | None = N
     problem = table_problem(con, "features")
     if problem:
         out.append(f"every feature, trend and classifier is unavailable: {problem}")
+    elif earlier_trends(con):
+        out.append(f"{EARLIER_TRENDS}: {EARLIER_TRENDS_FIX}")
     elif not table_problem(con, "group_feature_trends"):
         windows = run_sql(con, "reports/uncovered_trend_windows.sql").fetchall()
         weeks = activity_weeks(windows, set(withheld) | unlabelled)

@@ -22,7 +22,7 @@ import pandas as pd
 from migrant_assets.config import StudyConfig
 from migrant_assets.db import run_sql
 from migrant_assets.features import FEATURES
-from migrant_assets.reports.trends import COORDINATE_FEATURES
+from migrant_assets.reports.trends import COORDINATE_FEATURES, require_current_trends
 
 #: The trajectories of 001 Table 2, by the group whose mean lies between the other two.
 TRAJECTORIES: dict[str, str] = {
@@ -60,6 +60,7 @@ def integration_trajectories(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -
     paper_trajectory, agrees, no_ordering_because, feature_order) from
     ``group_feature_trends`` and return it. A feature with a group's W2 mean suppressed or
     absent has no ordering, and ``no_ordering_because`` says which."""
+    require_current_trends(con)
     weeks = cfg.calendar.windows("integration_week")
     features = trajectory_features()
     params = {

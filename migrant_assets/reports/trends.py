@@ -37,7 +37,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from migrant_assets.config import StudyConfig
-from migrant_assets.db import run_sql, transaction
+from migrant_assets.db import has_column, run_sql, transaction
+from migrant_assets.errors import InputError
 from migrant_assets.features import FEATURES, GROUPS, features_table
 from migrant_assets.models.data import uncovered_windows
 from migrant_assets.reports.plots import (
@@ -78,6 +79,26 @@ def group_feature_trends(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> pd
                 "uncovered": uncovered.get(w.window_id)},
                 identifiers={"feature_table": features_table(w)})
     return run_sql(con, "reports/group_feature_trends_rows.sql").df()
+
+
+#: Why a ``group_feature_trends`` of an earlier version cannot be read, and what to do.
+EARLIER_TRENDS = ("group_feature_trends was written by an earlier version of migrant_assets, "
+                  "which did not withhold the windows holding days the calls do not cover")
+EARLIER_TRENDS_FIX = "materialize group_feature_trends again"
+
+
+def earlier_trends(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether ``group_feature_trends`` exists without the column ``uncovered`` (written by an
+    earlier version): its readers would fail on the column, or publish withheld windows."""
+    return bool(run_sql(con, "reports/relation_exists.sql",
+                        {"name": "group_feature_trends"}).fetchall()[0][0]) \
+        and not has_column(con, "group_feature_trends", "uncovered")
+
+
+def require_current_trends(con: duckdb.DuckDBPyConnection) -> None:
+    """An :class:`InputError` naming the fix when :func:`earlier_trends`."""
+    if earlier_trends(con):
+        raise InputError(EARLIER_TRENDS, "the study's DuckDB file", EARLIER_TRENDS_FIX)
 
 
 def panel_groups(study: str) -> dict[str, list[str]]:
