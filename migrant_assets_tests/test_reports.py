@@ -902,13 +902,12 @@ def test_a_day_the_calls_do_not_cover_withholds_the_means_and_findings_of_its_wi
     assert activity_weeks(rows, set()) == {"integration": ["W2"], "departure": ["B"]}
     # with labels: the users who called on none of the covered days of W2 (B), and would have a
     # label had they called on the missing one, are counted
-    flags = "is_local_born, active_pre, active_w1, active_w2, active_w3, active_w4, active_a, " \
-        "active_b, active_c"
-    con.execute(f"CREATE TABLE user_labels (user_id BIGINT, {flags.replace(',', ' BOOLEAN,')} "
-                "BOOLEAN, integration_label VARCHAR, departure_label VARCHAR)")
+    con.execute("CREATE TABLE user_labels (user_id BIGINT, is_local_born BOOLEAN, "
+                "active_pre BOOLEAN, active_w1 BOOLEAN, active_w2 BOOLEAN, active_w3 BOOLEAN, "
+                "active_w4 BOOLEAN, active_a BOOLEAN, active_b BOOLEAN, active_c BOOLEAN, "
+                "integration_label VARCHAR, departure_label VARCHAR)")
     t, f = True, False
-    con.executemany(f"INSERT INTO user_labels (user_id, {flags}, integration_label, "
-                    "departure_label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+    con.executemany("INSERT INTO user_labels VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
                         (1, t, t, t, t, t, t, t, t, t, "local", "local"),
                         (2, f, f, t, f, t, t, t, t, t, None, "staying_migrant"),  # W2: counted
                         (3, t, t, t, t, t, t, t, f, t, "local", None),  # B: counted
