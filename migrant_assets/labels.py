@@ -86,6 +86,9 @@ def find_uncovered_days(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, lo: da
         "dense_day_calls": cfg.thresholds.dense_day_calls})
 
 
+#: The weeks of each study in which every user must call for a label (SPEC §3;
+#: ``user_labels.sql``): a day of them without data withholds no label, and may cost one.
+ACTIVITY_WEEKS = {"integration": ("W2", "W3", "W4"), "departure": ("A", "B")}
 #: The windows whose days, not covered by the calls, withhold each study's labels (SPEC §3).
 UNCOVERED_WINDOWS = {
     "integration": "W1, where a new migrant is silent, or a whole week of W2-W4, where every user "

@@ -12,6 +12,7 @@ from migrant_assets.config import StudyConfig
 from migrant_assets.db import first_row, has_column, quote_identifier, run_sql
 from migrant_assets.features import FAR_KM, cell_prices_stats
 from migrant_assets.labels import (
+    ACTIVITY_WEEKS,
     DEPARTURE_LABELS,
     INTEGRATION_LABELS,
     calendar_notes,
@@ -169,9 +170,6 @@ def unavailable_data(con: duckdb.DuckDBPyConnection, cfg: StudyConfig | None = N
     return out
 
 
-#: The study weeks in which every user must call for a label (SPEC §3; ``user_labels.sql``):
-#: a day of them without data withholds no label, and may cost one.
-ACTIVITY_WEEKS = {"integration_week": ("W2", "W3", "W4"), "departure_week": ("A", "B")}
 #: The study whose weeks each family's windows are.
 STUDY_OF_WEEKS = {"integration_week": "integration", "departure_week": "departure"}
 
@@ -183,8 +181,9 @@ def activity_weeks(windows: list[tuple[str, str, str]], withheld: set[str]
     or none)."""
     out: dict[str, list[str]] = {study: [] for study in STUDY_OF_WEEKS.values()}
     for label, family, _ in windows:
-        if label in ACTIVITY_WEEKS.get(family, ()) and STUDY_OF_WEEKS[family] not in withheld:
-            out[STUDY_OF_WEEKS[family]].append(label)
+        study = STUDY_OF_WEEKS.get(family)
+        if study and label in ACTIVITY_WEEKS[study] and study not in withheld:
+            out[study].append(label)
     return out
 
 

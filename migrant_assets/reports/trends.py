@@ -60,8 +60,7 @@ TREND_FAMILY = {"integration": "integration_week", "departure": "departure_week"
 def group_feature_trends(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> pd.DataFrame:
     """Write ``group_feature_trends`` (study, window_family, feature, feature_family, window_id,
     window_label, window_order, label, n, mean, se, suppressed, uncovered, feature_order) and
-    return it
-    without ``feature_order``, ordered by study, window, feature, group."""
+    return it without ``feature_order``, ordered by study, window, feature, group."""
     common = {
         "features": list(FEATURES),
         "feature_families": [f.family for f in FEATURES.values()],
