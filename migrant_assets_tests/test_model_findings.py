@@ -137,9 +137,11 @@ def test_precision_carries_the_gain_in_logs():
     s.replicates[q(K_MAX, "f1")] = folds(r_small / 4)  # no improvement: nothing to explain
     assert evaluate(BY_ID["DM09"], s)["holds"] is None  # an exact tie in F1
     s.replicates[q(K_MAX, "f1")] = folds(r_small / 4 + 0.2)
-    s.replicates[q(K_SMALL, "precision")] = folds([0, 0, 0, .1, .1])  # no log of 0
+    # no log of 0: one such fold leaves it untested (the other four are not tested alone)
+    s.replicates[q(K_SMALL, "precision")] = folds([.10, 0, .09, .10, .12])
     r = evaluate(BY_ID["DM09"], s)
     assert r["holds"] is None and "no logarithm" in r["reason"]
+    assert q(K_SMALL, "precision") in r["reason"]
 
 
 def test_gini_findings():
@@ -250,6 +252,14 @@ def test_feature_quality_contrast_by_hand():
     assert r["difference"] == pytest.approx(d.mean())
     assert r["value_a"] == pytest.approx((f_5max - f_55).mean())
     assert r["z"] == pytest.approx(corrected_t(d)[2]) and r["holds"] is True
+    # k=5 skipped (and k=3 before it, for another reason): the reason is k=5's, not the first
+    from migrant_assets.models.departure import TRANSFER
+
+    s = Stored(CFG, replicates={transfer_q(K_MAX, K_MAX): folds(f_maxmax)},
+               skipped_lines={TRANSFER: "k=3: skipped: too few leaving migrants"},
+               skipped_windows={(TRANSFER, K_SMALL.window_id): "k=3: skipped: too few",
+                                (TRANSFER, k5.window_id): "k=5: skipped: a day uncovered"})
+    assert evaluate(BY_ID["DM11"], s)["reason"] == "k=5: skipped: a day uncovered"
 
 
 def test_share_trends_net_of_the_locals_drift():

@@ -377,6 +377,9 @@ def test_findings_planted_and_reversed(study, cfg):
     assert result.loc["I05", "holds"]  # degree: settled > local > new, planted
     assert result.loc["I15", "holds"]  # new migrants' degree grows W2 -> W4 (paired)
     assert result.loc["I15", "difference"] == pytest.approx(-4.0, abs=0.5)
+    # the z needed has the paper's sign (probe 27, L1): W2 < W4 stated, so -1.96 and z below
+    assert result.loc["I15", "critical"] == -1.96 and result.loc["I15", "z"] < -1.96
+    assert result.loc["I05", "critical"] == 1.96 and result.loc["I05", "z"] > 1.96
     assert not result.loc["I08", "holds"]  # clustering planted in the reverse order
     assert result.loc["I08", "z"] < -1.96
     assert pd.isna(result.loc["D05", "holds"])  # needs the suppressed leaving migrants
@@ -943,6 +946,30 @@ def test_group_means_of_an_earlier_version_are_named_with_the_fix(cfg):
         "group_feature_trends again" in unavailable_data(con)
     group_feature_trends(con, cfg)  # materialized again: read
     assert not findings(con, cfg).empty
+
+
+def test_a_finding_whose_values_do_not_vary_says_so_not_suppressed(cfg):
+    """Every leaving migrant's reciprocal_call is 0 in weeks A and B (probe 27, M1): the paired
+    differences are all 0, so D18 has no z; it is untested saying the values do not vary, not
+    that a mean is suppressed (there are enough pairs). Two groups each of one value (D16's
+    staying and leaving migrants, D17's staying migrants in A and B) are named the same way."""
+    cfg = cfg.model_copy(update={"thresholds": cfg.thresholds.model_copy(
+        update={"min_group_size": 5})})  # the fixture's 5 leaving migrants are tested
+    con = connect(":memory:")
+    create_tables(con)
+    frame = _features(cfg)
+    leaving = frame["label"] == "leaving_migrant"
+    frame.loc[leaving, "reciprocal_call"] = 0.0
+    frame.loc[frame["label"] == "staying_migrant", "reciprocal_call"] = 0.5
+    insert_feature_rows(con, frame)
+    group_feature_trends(con, cfg)
+    result = findings(con, cfg).set_index("finding_id")
+    assert (frame[leaving].groupby("window_id").size() >= cfg.thresholds.min_group_size).all()
+    assert pd.isna(result.loc["D18", "z"])
+    for finding_id in ("D18", "D17", "D16"):  # D16's locals vs staying has a z
+        row = result.loc[finding_id]
+        assert row["verdict"] == "untested", finding_id
+        assert row["reason"].startswith("the values it compares do not vary"), row["reason"]
 
 
 def test_a_finding_on_an_empty_group_says_so(cfg):

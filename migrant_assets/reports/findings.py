@@ -11,13 +11,16 @@ A finding is one or more pairwise comparisons of a feature's means (``sql/report
   and se of the per-user differences; the groups' means alone would ignore that the two weeks
   are the same people).
 
-z = difference / se; a finding holds when every comparison has the paper's sign and |z| ≥ 1.96;
-the table reports its weakest comparison (smallest z in the paper's direction). A comparison of
-a suppressed mean (fewer than ``min_group_size`` users or pairs) is untested and ``holds`` is null.
+z = difference / se; a finding holds when every comparison has the paper's sign and |z| ≥ 1.96
+(``critical`` is ±1.96 with the paper's sign); the table reports its weakest comparison
+(smallest z in the paper's direction). A comparison of a suppressed mean (fewer than
+``min_group_size`` users or pairs), or of values that do not vary (se = 0), is untested and
+``holds`` is null.
 
 Weeks: the integration findings use W2 (001 Section 3 describes W2) unless they state a change;
 the departure findings use the week the paper names and week B otherwise (the last week with
-leaving migrants, whose Figures 3, 5–7 show weeks 1–3 = A–C).
+leaving migrants, whose Figures 3, 5–7 show weeks 1–3 = A–C). D11's "new migrants" are the
+staying migrants (as D21 and D22 say).
 
 The model findings (000 §4, 001 §5: classifier and feature-set rankings, Figures 8–9, the
 ablation, the shares classified as locals, the three-way F1) follow in the same table with
@@ -202,7 +205,7 @@ FINDINGS: tuple[Finding, ...] = (
     Finding("D16", "departure", f"{_D32} Call behavior (Fig. 5(d))",
             "Locals have the largest fraction of reciprocal calls, staying migrants a lower one "
             "and leaving migrants the lowest.",
-            "order", "reciprocal_call", (LOCAL, STAYING, LEAVING), ("A",), ">"),
+            "order", "reciprocal_call", (LOCAL, STAYING, LEAVING), ("B",), ">"),
     Finding("D17", "departure", f"{_D32} Call behavior (Fig. 5(d))",
             "In week 2 staying migrants have more reciprocal relationships than in week 1.",
             "change", "reciprocal_call", (STAYING,), ("A", "B"), "<"),

@@ -125,6 +125,8 @@ class Stored:
     skipped: dict[tuple[str, str, str], str] = field(default_factory=dict)
     #: experiment -> the first line of its skipped rows (reports.tables.skipped_text)
     skipped_lines: dict[str, str] = field(default_factory=dict)
+    #: (experiment, window id) -> the line of the skipped rows of that window
+    skipped_windows: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def why(self, prefix: str, otherwise: str) -> str:
         """Why a source (by the prefix of its quantities) gives nothing: absent, or its
@@ -523,6 +525,9 @@ def load_stored(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> Stored:
                      for r in run_sql(con, "reports/finding_skipped.sql").df().itertuples()}
     for rec in skipped_experiments(con).to_dict("records"):
         s.skipped_lines.setdefault(rec["experiment"], skipped_text(rec))
+        for window_id in rec["window_ids"] if isinstance(rec["window_ids"], list | np.ndarray) \
+                else ():
+            s.skipped_windows.setdefault((rec["experiment"], window_id), skipped_text(rec))
     for prefix in s.missing:  # an empty source of a skipped experiment: the skip's reason
         s.missing[prefix] = s.skipped_lines.get(_SKIPPED_AS.get(prefix, ""), s.missing[prefix])
     return s
@@ -538,6 +543,11 @@ def _why_missing(s: Stored, quantity: str) -> str:
     """Why a quantity has no value: its experiment was skipped (the skipped rows' reason, as
     the report lists them), or its source is absent."""
     prefix = quantity.split("/", 1)[0]
+    if prefix == "transfer" and prefix not in s.missing:  # the line of the windows it needs
+        _, train, test, _metric = quantity.split("/")
+        for window_id in (train, test):
+            if (TRANSFER, window_id) in s.skipped_windows:
+                return s.skipped_windows[TRANSFER, window_id]
     if prefix in s.missing or prefix in _SKIPPED_AS:
         return s.why(prefix, f"no stored value of {quantity}")
     if prefix == "fold":
@@ -582,11 +592,15 @@ def fold_test(s: Stored, contrast: Contrast) -> dict:
     frame = frame.dropna()
     per_fold = sum(t.weight * _transform(frame[t.quantity].to_numpy(), t.log)
                    for t in contrast.terms)
-    per_fold = per_fold[~np.isnan(per_fold)]
+    if np.isnan(per_fold).any():  # dropping the fold would drop the classifier's worst one
+        zero = sorted({t.quantity for t in contrast.terms if t.log
+                       and (frame[t.quantity] <= 0).any()})
+        return {"reason": f"{', '.join(zero)} is 0 in a fold and {contrast.label} compares "
+                          "logarithms: no logarithm of 0, and leaving that fold out would "
+                          "leave out the classifier's worst"}
     if len(per_fold) < MIN_REPLICATES:
         return {"reason": f"fewer than {MIN_REPLICATES} folds have every value of "
-                          f"{contrast.label}" + (" (a value is 0: no logarithm)"
-                                                 if any(t.log for t in contrast.terms) else "")}
+                          f"{contrast.label}"}
     means = {t.quantity: float(np.nanmean(_transform(frame[t.quantity].to_numpy(), t.log)))
              for t in contrast.terms}  # a quantity is logged in every term or in none
     value_a, value_b = _sides(means, contrast)

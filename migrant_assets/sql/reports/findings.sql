@@ -12,7 +12,8 @@
 -- $untested_reason: why a group-means finding is untested when its inputs are missing (a run
 -- before findings failed: reports/findings.py stands in empty tables), else null.
 -- Means and sds are exact two-pass sums, as in group_feature_trends.sql.
--- z = difference / se. A finding holds when every comparison has sign * z >= $z_critical; the
+-- z = difference / se (none when se = 0: the values compared do not vary; untested, with that
+-- reason). A finding holds when every comparison has sign * z >= $z_critical; the
 -- comparison reported is the weakest (smallest sign * z). Untested comparisons: holds is null.
 -- The model findings (registered view model_finding_rows, reports/model_findings.py: tested on
 -- the classifiers' stored per-fold results) follow, in the same columns (kind = 'model'), in
@@ -131,6 +132,9 @@ weakest AS (
            bool_and(signed_z >= $z_critical) AS all_hold,
            bool_or(no_group) AS no_group,
            bool_or(no_values) AS no_values,
+           bool_or(se IS NULL) AS suppressed,
+           min(sign) AS sign,  -- every comparison of a finding has the finding's direction
+           bool_or(se = 0) AS no_spread,
            min(uncovered) AS uncovered
     FROM scored
     GROUP BY finding_id
@@ -145,7 +149,7 @@ SELECT s.finding_id, s.study, s.paper_section, s.statement, s.test, s.feature, s
        END AS verdict,
        'group means' AS kind,
        'z of a difference of means' AS method,
-       CAST($z_critical AS DOUBLE) AS critical,
+       CAST(w.sign * $z_critical AS DOUBLE) AS critical,
        CAST(NULL AS BIGINT) AS replicates,
        CASE WHEN NOT w.tested THEN coalesce($untested_reason,
            CASE WHEN w.uncovered IS NOT NULL THEN w.uncovered
@@ -154,6 +158,9 @@ SELECT s.finding_id, s.study, s.paper_section, s.statement, s.test, s.feature, s
            WHEN w.no_values THEN 'no user of a group it compares has a value of '
                || s.feature || ' in that window (the data may lack what it is computed from: '
                || 'see what the data cannot give; else no such user made the calls it needs)'
+           WHEN w.no_spread AND NOT w.suppressed THEN 'the values it compares do not vary '
+               || '(standard error 0: every user of a group, or every pair, has the same '
+               || 'value), so no z can be formed'
            ELSE 'a mean it compares is suppressed (fewer than ' || $min_group_size
                || ' users or pairs)' END) END AS reason,
        s.finding_order
@@ -201,7 +208,9 @@ COMMENT ON COLUMN findings.kind IS
 'group means (a feature''s group means) | model (a classifier result, 000 §4 / 001 §5)';
 COMMENT ON COLUMN findings.method IS 'How the statistic is computed (reports/findings.py).';
 COMMENT ON COLUMN findings.critical IS
-'The value the statistic needed: 1.96, or Student''s t at 97.5% with replicates - 1 df.';
+'The value the statistic needed, with the paper''s sign: ±1.96 for group means (-1.96 where '
+'a < b is stated: z = (a - b) / se), else Student''s t at 97.5% with replicates - 1 df (a '
+'model statistic is positive in the paper''s direction).';
 COMMENT ON COLUMN findings.replicates IS 'CV folds of a folds test (null: not a folds test).';
 COMMENT ON COLUMN findings.reason IS 'Why holds is null (untested), or null.';
 COMMENT ON COLUMN findings.finding_order IS 'Position of the finding in the papers'' order.';
