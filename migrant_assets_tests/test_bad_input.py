@@ -3171,9 +3171,10 @@ def test_numbers_written_two_ways_name_the_numbers_rule(
     if shape == "calls with a dialled 044":  # beside the mapping's 045: both, in one rule
         assert "numbers: {national_digits: 11, trunk_prefix: ['045', '044']}" in number_forms(
             con, Numbers(national_digits=11, trunk_prefix="045"))["check_first"]
-    check = _ingestion_checks(study)[("landed_calls", "number_forms")]
-    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
-    assert check.metadata["check_first"].value == out["check_first"]
+    if shape == "calls with a trunk 0":  # the check is this function's, run by Dagster once
+        check = _ingestion_checks(study)[("landed_calls", "number_forms")]
+        assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+        assert check.metadata["check_first"].value == out["check_first"]
     _remap(tmp_path / "operator", "numbers", **rule)
     con, _ = _ingest(study)
     assert number_forms(con)["written_two_ways"] == 0
