@@ -924,6 +924,12 @@ def test_a_day_the_calls_do_not_cover_withholds_the_means_and_findings_of_its_wi
         "may have called on those days)" in notes
     assert any(n.startswith("the departure study's users must call in B, which hold days "
                             "without data: up to 1 user(s)") for n in notes)
+    # a second gap, 09-21: the note names both days, not only those of its first window
+    con.execute("DELETE FROM calls WHERE call_date = DATE '2016-09-21'")
+    group_feature_trends(con, cfg)
+    assert "the group means and findings of 4 window(s) (W2, W3, B, C) are withheld: the calls " \
+        "do not cover 2 day(s) (2016-09-14, 2016-09-21: no calls, or far fewer than a usual " \
+        "day's), which their features would read as silence" in " ".join(unavailable_data(con, cfg))
 
 
 def test_group_means_of_an_earlier_version_are_named_with_the_fix(cfg):

@@ -16,6 +16,7 @@ from migrant_assets.labels import (
     DEPARTURE_LABELS,
     INTEGRATION_LABELS,
     calendar_notes,
+    find_uncovered_days,
     withheld_labels,
     withheld_reason,
 )
@@ -166,8 +167,19 @@ def unavailable_data(con: duckdb.DuckDBPyConnection, cfg: StudyConfig | None = N
         lost = first_row(run_sql(con, "reports/labels_lost_to_uncovered_weeks.sql", {
             "integration_weeks": weeks["integration"], "departure_weeks": weeks["departure"]
         })) if any(weeks.values()) else {}
-        out.extend(uncovered_notes(windows, weeks, lost))
+        out.extend(uncovered_notes(windows, weeks, lost, uncovered_days(con, cfg)
+                                   if windows and cfg is not None else None))
     return out
+
+
+def uncovered_days(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> list[str] | None:
+    """The days of the study month the calls do not cover (``labels.find_uncovered_days``, the
+    rule that withholds the trends' windows), or None without a calls table."""
+    if table_problem(con, "calls"):
+        return None
+    find_uncovered_days(con, cfg, cfg.calendar.month_start, cfg.calendar.month_end)
+    return [d.isoformat() for (d,) in con.execute(
+        "SELECT day FROM uncovered_days ORDER BY day").fetchall()]
 
 
 #: The study whose weeks each family's windows are.
@@ -188,17 +200,22 @@ def activity_weeks(windows: list[tuple[str, str, str]], withheld: set[str]
 
 
 def uncovered_notes(windows: list[tuple[str, str, str]], weeks: dict[str, list[str]],
-                    lost: dict[str, int]) -> list[str]:
+                    lost: dict[str, int], days: list[str] | None = None) -> list[str]:
     """What days the calls do not cover cost: the windows (``windows``: label, family, reason)
-    whose group means and findings are withheld (as the classifiers skip them), and per study
+    whose group means and findings are withheld (as the classifiers skip them), with those
+    ``days`` (:func:`uncovered_days`; without them, the first window's reason), and per study
     the weeks of required activity holding such days (``weeks``: :func:`activity_weeks`) with
     the users who may have lost a label to them (``lost``:
     :file:`labels_lost_to_uncovered_weeks.sql`)."""
     if not windows:
         return []
     shown = ", ".join(label for label, _, _ in windows[:12]) + (", ..." * (len(windows) > 12))
+    why = windows[0][2] if not days else (
+        f"the calls do not cover {len(days)} day(s) ({', '.join(days[:10])}"
+        f"{', ...' * (len(days) > 10)}: no calls, or far fewer than a usual day's), which their "
+        "features would read as silence: deliver and materialize those days of calls")
     out = [f"the group means and findings of {len(windows)} window(s) ({shown}) are withheld: "
-           f"{windows[0][2]}"]
+           f"{why}"]
     for study, labels in weeks.items():
         if labels:
             out.append(f"the {study} study's users must call in {', '.join(labels)}, which hold "
