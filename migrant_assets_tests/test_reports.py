@@ -444,6 +444,26 @@ def test_a_feature_without_an_ordering_says_why(cfg):
     assert why["townsman"] == "no W2 value for new migrants"
     assert why["weighted_degree"] == uncovered
     assert why["similar_age"] == "no W2 value for locals, settled migrants, new migrants"
+    # the last week (W4) withheld, or a group absent there: no movement, and why (review 94 L4)
+    w4 = cfg.calendar.windows("integration_week")[-1].window_id
+    last = "the calls do not cover 1 of the days of W4 (2016-09-28: ...)"
+    with connect(":memory:") as con:
+        con.execute("CREATE TABLE group_feature_trends (study VARCHAR, window_id VARCHAR, "
+                    "feature VARCHAR, label VARCHAR, mean DOUBLE, se DOUBLE, suppressed BOOLEAN, "
+                    "uncovered VARCHAR)")
+        con.executemany(
+            "INSERT INTO group_feature_trends VALUES ('integration', ?, ?, ?, ?, ?, ?, ?)",
+            [(w2, "degree", label, 2.0 + i, 0.1, False, None) for i, label in enumerate(groups)]
+            + [(w2, "townsman", label, 2.0 + i, 0.1, False, None)
+               for i, label in enumerate(groups)]
+            + [(w4, "degree", label, None, None, False, last) for label in groups]
+            + [(w4, "townsman", label, 3.0, 0.1, False, None) for label in groups[:2]])
+        table = integration_trajectories(con, cfg).set_index("feature")
+    moved = table[["new_toward_settled", "new_toward_locals", "no_movement_because"]]
+    assert moved.loc["degree", ["new_toward_settled", "new_toward_locals"]].isna().all()
+    assert moved.loc["degree", "no_movement_because"] == last
+    assert moved.loc["townsman", "no_movement_because"] == "no last-week value for new migrants"
+    assert table["no_movement_because"].drop(["degree", "townsman"]).isna().all()
 
 
 def test_prices_in_another_currency_are_not_set_beside_the_papers(study, cfg):

@@ -403,6 +403,7 @@ def _trajectory_section(con: duckdb.DuckDBPyConnection, t: _Parts) -> dict:
                 ("new_toward_locals", "new → locals W2–W4", fmt_bool),
                 ("paper_trajectory", "paper", fmt_text), ("agrees", "agrees", fmt_bool),
                 ("no_ordering_because", "no ordering because", fmt_text),
+                ("no_movement_because", "no W2–W4 movement because", fmt_text),
             ])}
 
 

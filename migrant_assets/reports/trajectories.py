@@ -57,7 +57,7 @@ def trajectory_features() -> dict[str, str]:
 def integration_trajectories(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> pd.DataFrame:
     """Write ``integration_trajectories`` (feature, feature_group, local_mean, settled_mean,
     new_mean, ordering, trajectory, min_abs_z, new_toward_settled, new_toward_locals,
-    paper_trajectory, agrees, no_ordering_because, feature_order) from
+    paper_trajectory, agrees, no_ordering_because, no_movement_because, feature_order) from
     ``group_feature_trends`` and return it. A feature with a group's W2 mean suppressed or
     absent has no ordering, and ``no_ordering_because`` says which."""
     require_current_trends(con)

@@ -31,7 +31,9 @@ means AS (
                AS settled_last,
            max(mean) FILTER (label = 'new_migrant' AND window_id = $last_window) AS new_last,
            bool_or(suppressed) FILTER (window_id = $ref_window) AS suppressed_ref,
-           min(uncovered) FILTER (window_id = $ref_window) AS uncovered_ref
+           min(uncovered) FILTER (window_id = $ref_window) AS uncovered_ref,
+           bool_or(suppressed) FILTER (window_id = $last_window) AS suppressed_last,
+           min(uncovered) FILTER (window_id = $last_window) AS uncovered_last
     FROM group_feature_trends
     WHERE study = 'integration'
     GROUP BY feature
@@ -78,6 +80,18 @@ SELECT k.feature, k.feature_group, k.local_mean, k.settled_mean, k.new_mean,
                CASE WHEN k.settled_mean IS NULL THEN 'settled migrants' END,
                CASE WHEN k.new_mean IS NULL THEN 'new migrants' END)
        END AS no_ordering_because,
+       CASE
+           WHEN k.sorted IS NULL OR k.new_last IS NOT NULL AND k.settled_last IS NOT NULL
+                AND k.local_last IS NOT NULL THEN NULL
+           WHEN k.uncovered_last IS NOT NULL THEN k.uncovered_last
+           WHEN k.suppressed_last
+               THEN 'suppressed in the last week: a group has fewer than ' || $min_group_size
+                    || ' users with a value, so every group''s mean is withheld'
+           ELSE 'no last-week value for ' || concat_ws(', ',
+               CASE WHEN k.local_last IS NULL THEN 'locals' END,
+               CASE WHEN k.settled_last IS NULL THEN 'settled migrants' END,
+               CASE WHEN k.new_last IS NULL THEN 'new migrants' END)
+       END AS no_movement_because,
        k.feature_order
 FROM classified k
 LEFT JOIN paper p USING (feature);
@@ -107,6 +121,9 @@ COMMENT ON COLUMN integration_trajectories.paper_trajectory IS
 COMMENT ON COLUMN integration_trajectories.agrees IS 'Our trajectory is the paper''s.';
 COMMENT ON COLUMN integration_trajectories.no_ordering_because IS
 'Why no ordering: a W2 mean suppressed, absent or withheld (days without calls); else null.';
+COMMENT ON COLUMN integration_trajectories.no_movement_because IS
+'Why new_toward_* are null beside an ordering: a last-week mean withheld (days without calls), '
+'suppressed or absent; else null.';
 COMMENT ON COLUMN integration_trajectories.feature_order IS
 'Position of the feature in the registry.';
 
