@@ -720,7 +720,10 @@ def test_a_section_that_fails_keeps_its_figures(con, tmp_path):
     assert section.status == "unavailable" and section.reason.startswith("it could not be built")
     for table_id in SECTIONS["departure_models"][1]:
         assert parts[table_id].reason == section.reason
-    assert parts["figure-first_k_curves"].status == "ok"
+    # the figure says why it has no data (probe 26, L3): shown, and listed with its message
+    assert parts["figure-first_k_curves"].status == "unavailable"
+    assert parts["figure-first_k_curves"].reason == \
+        "the figure says why it has no data: a saved figure"
     assert f"The departure classifiers: {section.reason}" in report.problems
 
 

@@ -48,14 +48,16 @@ def feature_label(feature: str) -> str:
     return f"{feature.replace('_', ' ')} ({UNITS[feature]})"
 
 
-def to_png(fig: Figure, dpi: int = 110, laid_out: bool = False) -> bytes:
-    """Render a figure to PNG bytes and close it. A figure with a layout engine (constrained),
-    or ``laid_out`` by its maker, is drawn as it is: a tight bounding box would draw it twice
-    (half the time of the trend grids)."""
+def to_png(fig: Figure, dpi: int = 110, laid_out: bool = False,
+           text: dict[str, str] | None = None) -> bytes:
+    """Render a figure to PNG bytes and close it, with ``text`` in the PNG's text chunks. A
+    figure with a layout engine (constrained), or ``laid_out`` by its maker, is drawn as it is:
+    a tight bounding box would draw it twice (half the time of the trend grids)."""
     buf = io.BytesIO()
     tight = None if laid_out or fig.get_layout_engine() is not None else "tight"
     try:
-        fig.savefig(buf, format="png", dpi=dpi, bbox_inches=tight, facecolor="white")
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches=tight, facecolor="white",
+                    metadata=text)
     finally:
         plt.close(fig)
     return buf.getvalue()
@@ -70,14 +72,29 @@ def png_markdown(png: bytes, alt: str) -> str:
     return f"![{alt}](data:image/png;base64,{png_base64(png)})"
 
 
+#: The PNG text key under which :func:`message_figure` keeps its message (the report lists
+#: such a figure as unavailable, with the message as the reason).
+NO_DATA_KEY = "migrant_assets.no_data"
+
+
 def message_figure(title: str, message: str) -> bytes:
-    """A small figure that says why a plot has no data (e.g. every cell suppressed)."""
+    """A small figure that says why a plot has no data (e.g. every cell suppressed); the
+    message is also kept in the PNG (:data:`NO_DATA_KEY`, :func:`figure_message`)."""
     fig, ax = plt.subplots(figsize=(6, 2.5))
     ax.set_axis_off()
     ax.set_title(title)
     ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True, fontsize=11,
             transform=ax.transAxes)
-    return to_png(fig)
+    return to_png(fig, text={NO_DATA_KEY: message})
+
+
+def figure_message(png: bytes) -> str | None:
+    """Why the figure ``png`` has no data, when :func:`message_figure` drew it; else None."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        message = image.info.get(NO_DATA_KEY)
+    return str(message) if message is not None else None
 
 
 def figure_path(workdir: Path, name: str) -> Path:

@@ -55,7 +55,7 @@ from migrant_assets.models.reference import PAPER_F1, PAPER_SHARE
 from migrant_assets.models.store import SKIPPED
 from migrant_assets.papers import GROUP_SIZES, PAPER_HOUSING_PRICES, PAPER_K
 from migrant_assets.reports.findings import Z_CRITICAL
-from migrant_assets.reports.plots import GROUP_NAMES, figure_path, png_base64
+from migrant_assets.reports.plots import GROUP_NAMES, figure_message, figure_path, png_base64
 from migrant_assets.reports.tables import (
     SKIPPED_COLUMNS,
     departure_table_rows,
@@ -300,8 +300,11 @@ def _figure(key: str, cfg: StudyConfig, parts: _Parts) -> Image | Unavailable:
                   "and has not been materialized, or its run failed")
         parts.add(part_id, "figure", reason)
         return Unavailable(f"Figure {key}", reason)
-    parts.add(part_id, "figure")
-    return Image(key, figure_caption(key, cfg), png_base64(path.read_bytes()))
+    png = path.read_bytes()
+    message = figure_message(png)  # shown, as it says why; listed with its reason
+    parts.add(part_id, "figure", f"the figure says why it has no data: {message}"
+              if message else None)
+    return Image(key, figure_caption(key, cfg), png_base64(png))
 
 
 def _skipped_lines(skipped: pd.DataFrame, experiments: Sequence[str]) -> list[str]:
