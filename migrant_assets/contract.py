@@ -969,14 +969,18 @@ def shown(text: str, names: dict[str, str]) -> str:
     return text
 
 
-def failed_file(message: str, files: list[Path], names: dict[str, str]) -> str | None:
-    """How the file a reader's error ``message`` names first is shown ("Failed to read file X:
-    ... read from the original file Y"), else the first file's: where a read of many files
-    failed."""
-    named = [str(f) for f in files if str(f) in message]
+def failed_path(message: str, files: list[Path]) -> Path | None:
+    """The file a reader's error ``message`` names first ("Failed to read file X: ... read
+    from the original file Y"), else None."""
+    named = [f for f in files if str(f) in message]
     # the first named; of two paths at one place (a1.csv begins a10.csv), the longer
-    first = min(named, key=lambda f: (message.index(f), -len(f))) if named else str(files[0])
-    return names.get(first)
+    return min(named, key=lambda f: (message.index(str(f)), -len(str(f)))) if named else None
+
+
+def failed_file(message: str, files: list[Path], names: dict[str, str]) -> str | None:
+    """How the file a reader's error ``message`` names first is shown, else the first
+    file's: where a read of many files failed."""
+    return names.get(str(failed_path(message, files) or files[0]))
 
 
 def contract_for(cfg: StudyConfig) -> DataContract:
@@ -1378,8 +1382,8 @@ def _describe(con: duckdb.DuckDBPyConnection, scan: str, p: _Params, files: list
                "check the file's format and the mapping's csv options")
         raise MappingError(f"{table}: the file cannot be read ({type(e).__name__}: "
                            f"{redact(str(e), names=names)})", failed_file(str(e), files, names),
-                           f"{text}; else {fix}" if (text := _text_fix(files)) else fix
-                           ) from None
+                           f"{text}; else {fix}" if (text := _text_fix(
+                               files, failed_path(str(e), files))) else fix) from None
     return {column_key(r[0]): (r[0], r[1]) for r in rows}
 
 
@@ -1565,39 +1569,84 @@ def _file_column_names(present: dict[str, tuple[str, str]]) -> list[str]:
 
 
 def _header_names(present: dict[str, tuple[str, str]]) -> list[str]:
-    """The file's column names for a message: a name that looks like data (digits, a date, a
-    control character: the first line of a file without a header, or a UTF-16 file read as
-    UTF-8) is shown as ``<column N>``, since it may be an identifier."""
-    return [n if _HEADER_NAME.fullmatch(n) and not re.search(r"[0-9]{4}", n)
-            else f"<column {i}>" for i, n in enumerate(_file_column_names(present), 1)]
+    """The file's column names for a message: a name that is not one (a control character:
+    a UTF-16 file read as UTF-8) is shown as ``<column N>``, and every name is when one holds
+    4 digits in a row (a number, a date: the first line of a file without a header, whose other
+    fields may be identifiers that look like names, such as an owner id OWNER-A)."""
+    names = _file_column_names(present)
+    if any(re.search(r"[0-9]{4}", n) for n in names):
+        return [f"<column {i}>" for i in range(1, len(names) + 1)]
+    return [n if _HEADER_NAME.fullmatch(n) else f"<column {i}>"
+            for i, n in enumerate(names, 1)]
 
 
-def _text_fix(files: list[Path]) -> str | None:
-    """What to change first when the first file's text is laid out as DuckDB's reader cannot
-    guess: Excel's ``sep=;`` first line (which names the delimiter), or lines ending in CRLF
-    and in LF alike."""
-    head = _text_head(files[0])
+#: How many files' first 64 KB :func:`_text_fix` reads when the reader's error names none.
+TEXT_FIX_FILES = 50
+
+
+def _text_fix(files: list[Path], failed: Path | None = None) -> str | None:
+    """What to change first when a file's text is laid out as DuckDB's reader cannot guess:
+    Excel's ``sep=;`` first line (which names the delimiter), or lines ending in CRLF and in LF
+    alike; of the file the error names (``failed``), else of the first of ``files`` (up to
+    :data:`TEXT_FIX_FILES`) with such a layout."""
+    for f in [failed] if failed is not None else files[:TEXT_FIX_FILES]:
+        if (fix := _text_fix_of(f)) is not None:
+            return fix
+    return None
+
+
+def _text_fix_of(f: Path) -> str | None:
+    head = _text_head(f)
     first = head.split(b"\n", 1)[0].strip()
     if re.fullmatch(rb"sep=.", first):
         delim = first[4:].decode("latin-1")
         return (f"the file's first line is Excel's 'sep={delim}', which names the delimiter: "
                 f"set csv: {{skip: 1, delim: '{delim}'}}")
     lines = head.split(b"\n")[:-1]  # the last may be cut at the 64 KB edge
+    lines += _text_tail(f).split(b"\n")[1:-1]  # its first may be cut; the last has no end
     if len(lines) > 1 and 0 < sum(line.endswith(b"\r") for line in lines) < len(lines):
         return ("the file's lines end in CRLF and in LF alike (a file edited on two systems, "
                 "or two files joined): convert it to one (dos2unix), then read it again")
     return None
 
 
-def _open_quote_line(f: Path) -> int | None:
+def _open_quote_line(f: Path, quoted_header: bool = True) -> int | None:
     """The number of the first line of ``f``'s first 64 KB holding an odd number of ``"``
-    when its header's names are quoted: a quote left open, which makes DuckDB's sniffer take
-    the whole file as unquoted (the names then keep their quotes); None when there is none."""
+    (when its header's names are quoted, with ``quoted_header``): a quote left open, which
+    makes DuckDB's sniffer take the whole file as unquoted (its names and quoted values then
+    keep their quotes); None when there is none."""
     head = _text_head(f)
     lines = head.split(b"\n")[:-1] if len(head) >= 1 << 16 else head.split(b"\n")
-    if not lines or not lines[0].lstrip(b"\xef\xbb\xbf").startswith(b'"'):
+    if not lines or quoted_header and not lines[0].lstrip(b"\xef\xbb\xbf").startswith(b'"'):
         return None
     return next((i for i, line in enumerate(lines, 1) if line.count(b'"') % 2), None)
+
+
+def _refuse_kept_quotes(con: duckdb.DuckDBPyConnection, raw: RawRead, table: str,
+                        files: list[Path], names: dict[str, str]) -> None:
+    """A MappingError when values of a CSV read keep their quotes (``"Shanghai"``): a quote
+    left open made the reader take the file as unquoted, and every quoted value would be
+    stored with its quotes (a birth province then no province's), never silently. Names the
+    columns and the line holding an odd number of quotes, never a value."""
+    text = [c for c, dtype, *_ in con.execute(f"DESCRIBE {quote_identifier(raw.table)}"
+                                              ).fetchall()
+            if dtype == "VARCHAR" and not c.startswith("_")]
+    if not text:
+        return
+    kept = con.execute("SELECT " + ", ".join(
+        f"bool_or(starts_with({quote_identifier(c)}, '\"'))" for c in text)
+        + f" FROM {quote_identifier(raw.table)}").fetchone()
+    columns = [c for c, k in zip(text, kept, strict=True) if k]
+    if not columns:
+        return
+    at = next(((f, line) for f in files
+               if (line := _open_quote_line(f, quoted_header=False)) is not None), None)
+    raise MappingError(
+        f"{table}: values of {columns} keep their quotes, as the reader took the file as "
+        "unquoted" + (f": line {at[1]:,} holds an odd number of \" characters (a quote left "
+                      "open)" if at else ""),
+        names.get(str(at[0] if at else files[0])),
+        "close or double the quote (\"\") in the export, then read the file again")
 
 
 def _quoted_names(present: dict[str, Any]) -> bool:
@@ -1632,7 +1681,7 @@ def _header_fix(present: dict[str, tuple[str, str]], fix: str,
         return "the file looks like UTF-16: set csv: {encoding: utf-16}; then " + fix
     if files and _quoted_names(present) and (line := _open_quote_line(files[0])) is not None:
         return f"{_open_quote_fix(line)}; then {fix}"
-    if files and (text := _text_fix(files)):
+    if files and (text := _text_fix(files[:1])):
         return f"{text}; then {fix}"
     if files and _first_line_not_utf8(files):
         return ("the file's first line is not UTF-8 (a Chinese export in GB18030 or GBK, a "
@@ -2049,6 +2098,8 @@ def _read_labelled(
         try:
             raw = _read_table(con, cfg, contract, table, src, fmt, [Path(r) for r in copies],
                               deferred, _duckdb_encoding(encoding) or "utf-8", party_of, names)
+            if fmt == "csv" and table != "calls":  # calls: a malformed_line each
+                _refuse_kept_quotes(con, raw, table, [Path(r) for r in copies], names)
         except MappingError as e:  # a UTF-8 copy is named as the user's file
             raise MappingError(shown(e.what, names), shown(e.where, names) if e.where else None,
                                e.fix) from None
@@ -2332,6 +2383,22 @@ def _refuse_rounded_owner_ids(con: duckdb.DuckDBPyConnection, names: dict[str, s
             "export owner_id as text, never through a spreadsheet's number format (in Excel, "
             "format the column as Text before the data is pasted or imported), or map the "
             "system's own key instead")
+
+
+def _text_tail(f: Path) -> bytes:
+    """The last 64 KB of an uncompressed text file beyond its first 64 KB (lines appended to
+    a file, ending otherwise than its first ones); empty for any other file."""
+    if f.suffix.lower() in (".parquet", ".gz", ".gzip", ".zst", ".zstd", ".bz2", ".xz"):
+        return b""
+    try:
+        with f.open("rb") as fh:
+            size = fh.seek(0, 2)
+            if size <= 1 << 16:
+                return b""
+            fh.seek(max(1 << 16, size - (1 << 16)))
+            return fh.read()
+    except OSError:
+        return b""
 
 
 def _text_head(f: Path, con: duckdb.DuckDBPyConnection | None = None) -> bytes:

@@ -417,7 +417,8 @@ def land_calls(
     (:data:`STAGED_LANDING`), which replace, in one short transaction at the end,
     ``landed_calls``, ``quarantine_landed_calls``, ``landed_files`` (the per-file accounting)
     beside ``identifier_scan_landed_calls`` (the no_raw_identifiers search, made with the
-    numbers in hand); a failed landing drops them and leaves the last one in place."""
+    numbers in hand and the subscribers' numbers and owner ids, their files read again); a
+    failed landing drops them and leaves the last one in place."""
     prepare(con, cfg)
     cal = cfg.calendar
     src = contract.calls
@@ -495,15 +496,20 @@ def land_calls(
                 f"{min(outside)} to {max(outside)}", "calendar in the study config",
                 "set calendar.month_start, month_end and the study weeks to your data's month "
                 "(docs/your_own_data.md, step 3)")
+        # the subscribers' ids in hand again, for the search (an owner id in a calls field)
+        owners = read_table(con, cfg, contract, "subscribers")
         with transaction(con):
             run_sql(con, "ingest/landing_swap.sql", identifiers=STAGED_LANDING)
             run_sql(con, "ingest/raw_identifiers_calls.sql")
+            run_sql(con, "ingest/raw_identifiers_owners.sql", identifiers={"raw": owners.table})
+            drop_tables(con, owners.table)
             _store_identifier_scan(con, "landed_calls")
             _store_number_forms(con, "landed_calls", "landing_number_ids")
     finally:
         drop_tables(con, *STAGED_LANDING.values(), if_exists=True)
         drop_tables(con, "landing_file_ids", "landing_numbers", "landing_number_ids",
                     "landing_cells")
+        drop_tables(con, "raw_subscribers", if_exists=True)
     landed = counts.pop("landed", 0)
     excluded = {r: counts.pop(r) for r in EXCLUSION_REASONS if r in counts}
     return IngestStats("landed_calls", "", read, landed, dict(sorted(counts.items())),

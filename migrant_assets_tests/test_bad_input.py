@@ -344,6 +344,21 @@ CASES = [
          quarantined=("landed_calls", "bad_timestamp")),
     Case("missing end", calls=[(A, B, T + "11:00:00", "", "T1", "")],
          quarantined=("landed_calls", "bad_timestamp")),
+    # a line's fields shifted: an owner id where the start is, shown by its length only; a
+    # time's words stay (probe 28, H2)
+    Case("an owner id where the start is",
+         calls=[(C, B, "OWNER-CANARY", T + "11:01:00", "T1", "")],
+         quarantined=("landed_calls", "bad_timestamp"),
+         check=lambda con: _is(con.execute(
+             "SELECT json_extract_string(record, '$.start_ts') FROM quarantine").fetchall(),
+             [("<redacted: 12 characters>",)])),
+    Case("a start with its words", calls=[(C, B, "5 Sept 2016 11:00 pm", T + "11:01:00", "T1",
+                                           "")],
+         mapping={"calls": {"timestamps": {"format": "%Y-%m-%d %H:%M:%S"}}},
+         quarantined=("landed_calls", "bad_timestamp"),
+         check=lambda con: _is(con.execute(
+             "SELECT json_extract_string(record, '$.start_ts') FROM quarantine").fetchall(),
+             [("5 Sept 2016 11:00 pm",)])),
     Case("impossible date", calls=[(A, B, "2016-09-31 11:00:00", "2016-09-31 11:01:00", "T1",
                                     "")], quarantined=("landed_calls", "bad_timestamp")),
     Case("hour 25", calls=[(A, B, T + "25:00:00", T + "25:01:00", "T1", "")],
@@ -2270,6 +2285,22 @@ def test_a_first_line_naming_the_delimiter_and_mixed_line_ends(
     with pytest.raises(MappingError, match="the file cannot be read") as info:
         _ingest(study)  # DuckDB's sniffer gives up on the mix
     assert "CRLF and in LF alike" in info.value.fix
+    # the mix past the first 64 KB of a file, and in the second file of two (probe 28, M2):
+    # the same fix, not a generic one
+    row = ",".join(CALL)
+    (src / "cdr.csv").write_bytes((CALLS_HEADER + "\r\n" + (row + "\r\n") * 2000
+                                   + (row + "\n") * 3).encode())
+    with pytest.raises(MappingError, match="the file cannot be read") as info:
+        _ingest(study)
+    assert "CRLF and in LF alike" in info.value.fix
+    (src / "calls").mkdir()
+    (src / "calls" / "a.csv").write_bytes((CALLS_HEADER + "\r\n" + (row + "\r\n") * 3).encode())
+    (src / "calls" / "b.csv").write_bytes((CALLS_HEADER + "\r\n" + (row + "\r\n") * 3
+                                           + (row + "\n") * 3).encode())
+    _remap(src, "calls", path="calls/*.csv")
+    with pytest.raises(MappingError, match="the file cannot be read") as info:
+        _ingest(study)
+    assert "CRLF and in LF alike" in info.value.fix and info.value.where.endswith("b.csv")
 
 
 def test_columns_made_of_several_file_columns(tmp_path: Path,
@@ -3847,9 +3878,11 @@ def test_a_file_that_is_not_csv_or_has_no_header(shape: str, tmp_path: Path,
         "no header": ("cdr.csv", f"{A},{B},{DAY} 10:00:00,{DAY} 10:01:00,T1,T2\n",
                       r"column 'a_party' \(contract column 'caller'\) is not in the file; "
                       r"it has \['column0', 'column1'.*no header line"),
-        "data as header": ("cdr.csv", f"{A},{B},x,y,T1,T2\n{B},{A},x,y,T1,T2\n",
-                           r"is not in the file; it has \['<column 1>', '<column 2>', 'x', 'y', "
-                           r"'T1', 'T2'\].*header: false"),
+        # an owner id that looks like a name beside the number: none of the line is shown
+        "data as header": ("cdr.csv", f"{A},OWNER-AB,x,y,T1,T2\n{B},{A},x,y,T1,T2\n",
+                           r"is not in the file; it has \['<column 1>', '<column 2>', "
+                           r"'<column 3>', '<column 4>', '<column 5>', '<column 6>'\]"
+                           r".*header: false"),
         "UTF-16": ("cdr.csv", f"{A},{B},{DAY} 10:00:00,{DAY} 10:01:00,T1,T2\n",
                    "is not in the file.*looks like UTF-16: set csv: {encoding: utf-16}"),
         "JSON lines": ("cdr.jsonl", f'{{"a_party": "{A}", "b_party": "{B}"}}\n',
@@ -3867,6 +3900,47 @@ def test_a_file_that_is_not_csv_or_has_no_header(shape: str, tmp_path: Path,
     with pytest.raises(MappingError, match=pattern) as info:
         _ingest(study)
     assert A not in str(info.value) and B not in str(info.value)
+    assert "OWNER-AB" not in str(info.value)  # probe 28, H1
+
+
+def test_an_owner_id_in_a_calls_folder_is_found_by_the_landings_search(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A calls folder named by an owner id (owner=OWNERCANARY77/): the landing's privacy search
+    knows the subscribers' owner ids too (their files read again), so the stored path is found
+    and named, as the no_raw_identifiers check then fails (probe 28, M1); it knew only the
+    calls' numbers."""
+    import shutil
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("owner folder", subs=[
+        ("13800000005", "OWNERCANARY77", "30", "M", "Anhui", "true", "regular")]))
+    src = tmp_path / "operator"
+    (src / "owner=OWNERCANARY77").mkdir()
+    shutil.move(src / "cdr.csv", src / "owner=OWNERCANARY77" / "cdr.csv")
+    _remap(src, "calls", path="owner=OWNERCANARY77/cdr.csv")
+    con, _ = _ingest(study)
+    assert json.loads(con.execute("SELECT hits FROM identifier_scan_landed_calls").fetchone()[0]
+                      ) == {"landed_files.file": 1}
+    assert not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = "
+                           "'raw_subscribers'").fetchone()[0]
+
+
+def test_a_quote_left_open_under_an_unquoted_header_is_named(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A subscribers file whose header is unquoted, a value quoted ("Shanghai") and a quote
+    left open: the reader takes the file as unquoted, so the values would keep their quotes
+    (a province no province's, an owner another's). Refused, naming the columns and the line,
+    never the value (probe 28, M3); it was read silently."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("open quote", subs=[
+        ("13800000005", "O5", "30", "M", '"Shanghai"', "true", "regular"),
+        ("13800000004", '"OWNERX4', "30", "M", "Shanghai", "true", "regular")]))
+    with pytest.raises(MappingError, match=re.escape(
+            "subscribers: values of ['owner_id', 'birth_province'] keep their quotes, as the "
+            "reader took the file as unquoted: line 6 holds an odd number of \" characters")
+            ) as info:
+        _ingest(study)
+    assert "OWNERX4" not in str(info.value) and info.value.where.endswith("subs.csv")
 
 
 def test_records_of_one_call_fill_each_others_cells(tmp_path: Path,

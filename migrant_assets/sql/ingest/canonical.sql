@@ -327,11 +327,29 @@ CREATE OR REPLACE TEMP MACRO without_dates(t) AS regexp_replace(
 
 -- A time or duration text a quarantine record may show: as safe_text, and replaced by its
 -- length when, without_dates, it holds 7 or more digits joined by separators
--- (+86 177 1567 9550, (173) 5626-7031: a number in a time column).
+-- (+86 177 1567 9550, (173) 5626-7031: a number in a time column), or when a run of its
+-- letters is no word of a time or a duration (an owner id such as OWNER-A in a time column, as
+-- the fields of a line shifted: a time's letters are only these words, in English or Chinese).
 CREATE OR REPLACE TEMP MACRO safe_time(t) AS list_transform(
     [t], lambda x:
         CASE
             WHEN regexp_matches(without_dates(x), '[0-9]([^0-9A-Za-z]{0,3}[0-9]){6,}')
+                THEN redacted(x)
+            WHEN len(list_filter(
+                    regexp_extract_all(coalesce(x, ''), '[' || letters() || ']+'),
+                    lambda w: NOT list_contains([
+                        'a', 'p', 'm', 't', 'z', 'h', 's', 'am', 'pm', 'utc', 'gmt', 'cst',
+                        'jan', 'january', 'feb', 'february', 'mar', 'march', 'apr', 'april',
+                        'may', 'jun', 'june', 'jul', 'july', 'aug', 'august', 'sep', 'sept',
+                        'september', 'oct', 'october', 'nov', 'november', 'dec', 'december',
+                        'mon', 'monday', 'tue', 'tues', 'tuesday', 'wed', 'wednesday', 'thu',
+                        'thur', 'thurs', 'thursday', 'fri', 'friday', 'sat', 'saturday', 'sun',
+                        'sunday', 'hr', 'hrs', 'hour', 'hours', 'min', 'mins', 'minute',
+                        'minutes', 'sec', 'secs', 'second', 'seconds', 'ms', '年', '月', '日',
+                        '时', '時', '点', '點', '分', '秒', '上午', '下午', '小时', '小時', '分钟',
+                        '分鐘', '秒钟', '秒鐘'
+                    ], lower(w))
+                )) > 0
                 THEN redacted(x)
             ELSE safe_text(x)
         END
