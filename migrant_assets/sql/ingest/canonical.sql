@@ -329,13 +329,14 @@ CREATE OR REPLACE TEMP MACRO without_dates(t) AS regexp_replace(
 -- length when, without_dates, it holds 7 or more digits joined by separators
 -- (+86 177 1567 9550, (173) 5626-7031: a number in a time column), or when a run of its
 -- letters is no word of a time or a duration (an owner id such as OWNER-A in a time column, as
--- the fields of a line shifted: a time's letters are only these words, in English or Chinese).
-CREATE OR REPLACE TEMP MACRO safe_time(t) AS list_transform(
+-- the fields of a line shifted: a time's letters are only these words, in English or Chinese),
+-- unless the row repeats the header (named: its texts are the file's column names).
+CREATE OR REPLACE TEMP MACRO safe_time(t, named) AS list_transform(
     [t], lambda x:
         CASE
             WHEN regexp_matches(without_dates(x), '[0-9]([^0-9A-Za-z]{0,3}[0-9]){6,}')
                 THEN redacted(x)
-            WHEN len(list_filter(
+            WHEN NOT named AND len(list_filter(
                     regexp_extract_all(coalesce(x, ''), '[' || letters() || ']+'),
                     lambda w: NOT list_contains([
                         'a', 'p', 'm', 't', 'z', 'h', 's', 'am', 'pm', 'utc', 'gmt', 'cst',

@@ -201,9 +201,12 @@ SELECT
     CASE WHEN d.outcome NOT IN ('landed', 'not_a_call', 'outside_calendar') THEN
         CAST(to_json({
             caller: d.caller_number, callee: d.callee_number,
-            start_ts: coalesce(CAST(d.start_ts AS VARCHAR), safe_time(d.start_ts_text)),
-            end_ts: coalesce(CAST(d.end_value AS VARCHAR), safe_time(d.end_ts_text)),
-            duration: safe_time(coalesce(CAST(d.duration_value AS VARCHAR), d.duration)),
+            start_ts: coalesce(CAST(d.start_ts AS VARCHAR),
+                               safe_time(d.start_ts_text, d.outcome = 'repeated_header')),
+            end_ts: coalesce(CAST(d.end_value AS VARCHAR),
+                             safe_time(d.end_ts_text, d.outcome = 'repeated_header')),
+            duration: safe_time(coalesce(CAST(d.duration_value AS VARCHAR), d.duration),
+                                d.outcome = 'repeated_header'),
             caller_cell: d.caller_cell_shown, callee_cell: d.callee_cell_shown,
             event_type: safe_code(d.event_type), direction: safe_code(d.direction_text)
         }) AS VARCHAR)
