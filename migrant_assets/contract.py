@@ -1637,15 +1637,16 @@ def _refuse_kept_quotes(con: duckdb.DuckDBPyConnection, raw: RawRead, table: str
         f"bool_or(starts_with({quote_identifier(c)}, '\"'))" for c in text)
         + f" FROM {quote_identifier(raw.table)}").fetchone()
     columns = [c for c, k in zip(text, kept, strict=True) if k]
-    if not columns:
+    # a value may begin with a quote doubled inside quotes (\"\"\"Sunshine\"\" Garden\"): only a
+    # line with an odd number of quotes says the reader took the file as unquoted
+    at = next(((f, line) for f in files if columns
+               and (line := _open_quote_line(f, quoted_header=False)) is not None), None)
+    if at is None:
         return
-    at = next(((f, line) for f in files
-               if (line := _open_quote_line(f, quoted_header=False)) is not None), None)
     raise MappingError(
         f"{table}: values of {columns} keep their quotes, as the reader took the file as "
-        "unquoted" + (f": line {at[1]:,} holds an odd number of \" characters (a quote left "
-                      "open)" if at else ""),
-        names.get(str(at[0] if at else files[0])),
+        f"unquoted: line {at[1]:,} holds an odd number of \" characters (a quote left open)",
+        names.get(str(at[0])),
         "close or double the quote (\"\") in the export, then read the file again")
 
 
@@ -2098,8 +2099,8 @@ def _read_labelled(
         try:
             raw = _read_table(con, cfg, contract, table, src, fmt, [Path(r) for r in copies],
                               deferred, _duckdb_encoding(encoding) or "utf-8", party_of, names)
-            if fmt == "csv" and table != "calls":  # calls: a malformed_line each
-                _refuse_kept_quotes(con, raw, table, [Path(r) for r in copies], names)
+            if fmt == "csv" and table != "calls" and "quote" not in src.csv:  # calls: a
+                _refuse_kept_quotes(con, raw, table, [Path(r) for r in copies], names)  # line
         except MappingError as e:  # a UTF-8 copy is named as the user's file
             raise MappingError(shown(e.what, names), shown(e.where, names) if e.where else None,
                                e.fix) from None

@@ -53,7 +53,11 @@ from migrant_assets.db import (
     transaction,
 )
 from migrant_assets.errors import ConfigError, InputError, MappingError
-from migrant_assets.privacy import find_raw_identifiers, register_pseudonym_macro
+from migrant_assets.privacy import (
+    find_owner_ids,
+    find_raw_identifiers,
+    register_pseudonym_macro,
+)
 from migrant_assets.synthetic import GENERATOR_VERSION, generate
 
 #: Every reason a row can be quarantined for, by source (docs/data_contract.md). The landing
@@ -417,8 +421,8 @@ def land_calls(
     (:data:`STAGED_LANDING`), which replace, in one short transaction at the end,
     ``landed_calls``, ``quarantine_landed_calls``, ``landed_files`` (the per-file accounting)
     beside ``identifier_scan_landed_calls`` (the no_raw_identifiers search, made with the
-    numbers in hand and the subscribers' numbers and owner ids, their files read again); a
-    failed landing drops them and leaves the last one in place."""
+    numbers in hand, and of the subscribers' owner ids by their pseudonyms); a failed landing
+    drops them and leaves the last one in place."""
     prepare(con, cfg)
     cal = cfg.calendar
     src = contract.calls
@@ -496,20 +500,18 @@ def land_calls(
                 f"{min(outside)} to {max(outside)}", "calendar in the study config",
                 "set calendar.month_start, month_end and the study weeks to your data's month "
                 "(docs/your_own_data.md, step 3)")
-        # the subscribers' ids in hand again, for the search (an owner id in a calls field)
-        owners = read_table(con, cfg, contract, "subscribers")
         with transaction(con):
             run_sql(con, "ingest/landing_swap.sql", identifiers=STAGED_LANDING)
             run_sql(con, "ingest/raw_identifiers_calls.sql")
-            run_sql(con, "ingest/raw_identifiers_owners.sql", identifiers={"raw": owners.table})
-            drop_tables(con, owners.table)
-            _store_identifier_scan(con, "landed_calls")
+            # landed_calls' texts are cells, known (the cells file's, searched with the
+            # subscribers) or hashed: the other two hold the calls files' other texts
+            _store_identifier_scan(con, "landed_calls",
+                                   owners_in=["landed_files", "quarantine_landed_calls"])
             _store_number_forms(con, "landed_calls", "landing_number_ids")
     finally:
         drop_tables(con, *STAGED_LANDING.values(), if_exists=True)
         drop_tables(con, "landing_file_ids", "landing_numbers", "landing_number_ids",
                     "landing_cells")
-        drop_tables(con, "raw_subscribers", if_exists=True)
     landed = counts.pop("landed", 0)
     excluded = {r: counts.pop(r) for r in EXCLUSION_REASONS if r in counts}
     return IngestStats("landed_calls", "", read, landed, dict(sorted(counts.items())),
@@ -517,13 +519,18 @@ def land_calls(
                        note="" if params["has_cells"] else NO_CELLS_NOTE)
 
 
-def _store_identifier_scan(con: duckdb.DuckDBPyConnection, source: str) -> None:
+def _store_identifier_scan(con: duckdb.DuckDBPyConnection, source: str,
+                           owners_in: Sequence[str] = ()) -> None:
     """Search every table for the identifiers of temp table ``raw_identifiers`` (the source's,
-    in hand during its ingestion: :func:`find_raw_identifiers`) and store the result in
+    in hand during its ingestion: :func:`find_raw_identifiers`), and ``owners_in`` (the tables
+    this ingestion wrote) for the subscribers' owner ids by their pseudonyms
+    (:func:`find_owner_ids`: they are no longer in hand), and store the result in
     ``identifier_scan_<source>`` (the no_raw_identifiers check reads it); drops the temp
     table."""
     searched = con.execute("SELECT count(*) FROM raw_identifiers").fetchone()[0]
     hits = find_raw_identifiers(con, province_names()["spellings"])
+    for place, n in find_owner_ids(con, owners_in).items():
+        hits[place] = max(hits.get(place, 0), n)
     con.execute("DROP TABLE raw_identifiers")
     run_sql(con, "ingest/identifier_scan_write.sql",
             {"searched": searched, "hits": json.dumps(hits, sort_keys=True)},

@@ -86,6 +86,42 @@ _PUNCTUATED_TOKENS = ("list_transform(regexp_extract_all(v, "
                       "'[A-Za-z0-9+]+([-_.@][A-Za-z0-9+]+)+'), lambda t: lower(t))")
 
 
+#: Owner ids are searched by their pseudonyms (:func:`find_owner_ids`) from this length: a
+#: shorter token of a stored text (a part of a cell id, a date, a count) can hash to a short
+#: owner id by being equal to it; the raw search explains those (:func:`find_raw_identifiers`).
+MIN_OWNER_TOKEN = 10
+
+
+def find_owner_ids(con: duckdb.DuckDBPyConnection, tables: Sequence[str]) -> dict[str, int]:
+    """Where a subscriber's owner id (not in hand when the calls are landed: known by its
+    pseudonym, ``subscribers.user_id``, through the connection's ``pseudonym`` macro) occurs in
+    the text columns of ``tables``: ``{"table.column": rows}``. Each distinct text is split into
+    its runs of letters and digits, also joined by ``-``, ``_``, ``.`` or ``@`` (``OWNER-4711``,
+    an e-mail), as written (case kept), of :data:`MIN_OWNER_TOKEN` characters or more (SPEC
+    §1). Empty without a subscribers table."""
+    if not tables or not con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'subscribers' "
+            "AND NOT temporary").fetchone()[0]:
+        return {}
+    columns = con.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = "
+        "current_database() AND schema_name = 'main' AND data_type = 'VARCHAR' "
+        "AND list_contains(?, table_name) ORDER BY 1, 2", [list(tables)]).fetchall()
+    if not columns:
+        return {}
+    texts = " UNION ALL ".join(
+        f"SELECT {i} AS i, {quote_identifier(c)} AS v, count(*) AS n "
+        f"FROM {quote_identifier(t)} GROUP BY 2" for i, (t, c) in enumerate(columns))
+    found = con.execute(
+        "SELECT i, sum(n) FROM (SELECT DISTINCT i, v, n FROM (SELECT i, v, n, unnest(list_concat("
+        "regexp_extract_all(v, '[A-Za-z0-9+]+'), "
+        "regexp_extract_all(v, '[A-Za-z0-9+]+([-_.@][A-Za-z0-9+]+)+'))) AS token "
+        f"FROM ({texts}) WHERE v IS NOT NULL) WHERE length(token) >= $min_length "
+        "AND pseudonym('user', token) IN (SELECT user_id FROM subscribers)) GROUP BY i",
+        {"min_length": MIN_OWNER_TOKEN}).fetchall()
+    return {f"{columns[i][0]}.{columns[i][1]}": int(n) for i, n in sorted(found) if n}
+
+
 def find_raw_identifiers(con: duckdb.DuckDBPyConnection,
                          known_words: Sequence[str] = ()) -> dict[str, int]:
     """Where the identifiers of temp table ``raw_identifiers`` (the source's, in hand while

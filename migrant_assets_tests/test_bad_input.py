@@ -3906,9 +3906,9 @@ def test_a_file_that_is_not_csv_or_has_no_header(shape: str, tmp_path: Path,
 def test_an_owner_id_in_a_calls_folder_is_found_by_the_landings_search(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A calls folder named by an owner id (owner=OWNERCANARY77/): the landing's privacy search
-    knows the subscribers' owner ids too (their files read again), so the stored path is found
-    and named, as the no_raw_identifiers check then fails (probe 28, M1); it knew only the
-    calls' numbers."""
+    finds the subscribers' owner ids too, by their pseudonyms (the ids are no longer in hand),
+    so the stored path is named, as the no_raw_identifiers check then fails (probe 28, M1); it
+    knew only the calls' numbers."""
     import shutil
 
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
@@ -3941,6 +3941,12 @@ def test_a_quote_left_open_under_an_unquoted_header_is_named(
             ) as info:
         _ingest(study)
     assert "OWNERX4" not in str(info.value) and info.value.where.endswith("subs.csv")
+    # a quote doubled inside quotes, as RFC 4180 writes one, begins a value: read (review 96)
+    _write(tmp_path / "operator" / "subs.csv", SUBS_HEADER, SUBS)
+    _write(tmp_path / "operator" / "prices.csv", "xiaoqu,lat,lon,price",
+           [*ESTATES, ('"""Sunshine"" Garden"', "31.21", "121.41", "50000")])
+    con, stats = _ingest(study)
+    assert stats["estates"].accepted == 2
 
 
 def test_records_of_one_call_fill_each_others_cells(tmp_path: Path,

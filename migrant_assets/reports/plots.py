@@ -92,8 +92,11 @@ def figure_message(png: bytes) -> str | None:
     """Why the figure ``png`` has no data, when :func:`message_figure` drew it; else None."""
     from PIL import Image
 
-    with Image.open(io.BytesIO(png)) as image:
-        message = image.info.get(NO_DATA_KEY)
+    try:
+        with Image.open(io.BytesIO(png)) as image:
+            message = image.info.get(NO_DATA_KEY)
+    except (OSError, ValueError):  # not a PNG, or cut short: embedded as it is, as before
+        return None
     return str(message) if message is not None else None
 
 

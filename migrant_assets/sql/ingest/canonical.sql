@@ -346,9 +346,13 @@ CREATE OR REPLACE TEMP MACRO safe_time(t, named) AS list_transform(
                         'mon', 'monday', 'tue', 'tues', 'tuesday', 'wed', 'wednesday', 'thu',
                         'thur', 'thurs', 'thursday', 'fri', 'friday', 'sat', 'saturday', 'sun',
                         'sunday', 'hr', 'hrs', 'hour', 'hours', 'min', 'mins', 'minute',
-                        'minutes', 'sec', 'secs', 'second', 'seconds', 'ms', '年', '月', '日',
-                        '时', '時', '点', '點', '分', '秒', '上午', '下午', '小时', '小時', '分钟',
-                        '分鐘', '秒钟', '秒鐘'
+                        'minutes', 'sec', 'secs', 'second', 'seconds', 'ms', 'd', 'day', 'days',
+                        'pt', 'noon', 'midnight', 'uhr', 'cet', 'cest', 'est', 'edt', 'pst',
+                        'pdt', 'bst', 'ist', 'jst', 'kst', 'hkt', '年', '月', '日', '号', '號',
+                        '时', '時', '点', '點', '分', '秒', '上午', '下午', '中午', '凌晨', '早上',
+                        '晚上', '午前', '午後', '小时', '小時', '分钟', '分鐘', '秒钟', '秒鐘',
+                        '星期一', '星期二', '星期三', '星期四', '星期五', '星期六', '星期日',
+                        '星期天', '周一', '周二', '周三', '周四', '周五', '周六', '周日'
                     ], lower(w))
                 )) > 0
                 THEN redacted(x)

@@ -122,8 +122,8 @@ COMMENT ON COLUMN integration_trajectories.agrees IS 'Our trajectory is the pape
 COMMENT ON COLUMN integration_trajectories.no_ordering_because IS
 'Why no ordering: a W2 mean suppressed, absent or withheld (days without calls); else null.';
 COMMENT ON COLUMN integration_trajectories.no_movement_because IS
-'Why new_toward_* are null beside an ordering: a last-week mean withheld (days without calls), '
-'suppressed or absent; else null.';
+'Why new_toward_settled or new_toward_locals is null beside an ordering: a last-week mean '
+'withheld (days without calls), suppressed or absent (the groups named); else null.';
 COMMENT ON COLUMN integration_trajectories.feature_order IS
 'Position of the feature in the registry.';
 
