@@ -462,7 +462,7 @@ def test_a_feature_without_an_ordering_says_why(cfg):
     moved = table[["new_toward_settled", "new_toward_locals", "no_movement_because"]]
     assert moved.loc["degree", ["new_toward_settled", "new_toward_locals"]].isna().all()
     assert moved.loc["degree", "no_movement_because"] == last
-    assert moved.loc["townsman", "no_movement_because"] == "no last-week value for new migrants"
+    assert moved.loc["townsman", "no_movement_because"] == "no W4 value for new migrants"
     assert table["no_movement_because"].drop(["degree", "townsman"]).isna().all()
 
 

@@ -69,7 +69,9 @@ def integration_trajectories(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -
         "paper_features": list(PAPER_TRAJECTORIES),
         "paper_trajectories": list(PAPER_TRAJECTORIES.values()),
         "ref_window": weeks[1].window_id,
+        "ref_label": weeks[1].label,
         "last_window": weeks[-1].window_id,
+        "last_label": weeks[-1].label,
         "min_group_size": cfg.thresholds.min_group_size,
     }
     return run_sql(con, "reports/integration_trajectories.sql", params).df()

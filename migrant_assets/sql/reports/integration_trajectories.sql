@@ -10,6 +10,22 @@
 -- migrants moved towards settled migrants and towards locals from $ref_window to $last_window
 -- (distance of group means), and the paper's assignment; a feature without an ordering says
 -- why (no_ordering_because). Reads group_feature_trends.
+-- Why a week's three group means are not all there: withheld (days without calls), suppressed
+-- (a group under min_size users), or absent (the groups named).
+CREATE OR REPLACE TEMP MACRO why_no_means(
+    uncovered, suppressed, local, settled, new, week, min_size
+) AS
+CASE
+    WHEN uncovered IS NOT NULL THEN uncovered
+    WHEN suppressed
+        THEN 'suppressed in ' || week || ': a group has fewer than ' || min_size
+             || ' users with a value, so every group''s mean is withheld'
+    ELSE 'no ' || week || ' value for ' || concat_ws(', ',
+        CASE WHEN local IS NULL THEN 'locals' END,
+        CASE WHEN settled IS NULL THEN 'settled migrants' END,
+        CASE WHEN new IS NULL THEN 'new migrants' END)
+END;
+
 CREATE OR REPLACE TABLE integration_trajectories AS
 WITH catalogue AS (
     SELECT unnest($features) AS feature, unnest($feature_groups) AS feature_group,
@@ -69,29 +85,16 @@ SELECT k.feature, k.feature_group, k.local_mean, k.settled_mean, k.new_mean,
        abs(k.new_last - k.local_last) < abs(k.new_mean - k.local_mean) AS new_toward_locals,
        p.paper_trajectory,
        k.trajectory = p.paper_trajectory AS agrees,
-       CASE
-           WHEN k.sorted IS NOT NULL THEN NULL
-           WHEN k.uncovered_ref IS NOT NULL THEN k.uncovered_ref
-           WHEN k.suppressed_ref
-               THEN 'suppressed in W2: a group has fewer than ' || $min_group_size
-                    || ' users with a value, so every group''s mean is withheld'
-           ELSE 'no W2 value for ' || concat_ws(', ',
-               CASE WHEN k.local_mean IS NULL THEN 'locals' END,
-               CASE WHEN k.settled_mean IS NULL THEN 'settled migrants' END,
-               CASE WHEN k.new_mean IS NULL THEN 'new migrants' END)
-       END AS no_ordering_because,
-       CASE
-           WHEN k.sorted IS NULL OR k.new_last IS NOT NULL AND k.settled_last IS NOT NULL
-                AND k.local_last IS NOT NULL THEN NULL
-           WHEN k.uncovered_last IS NOT NULL THEN k.uncovered_last
-           WHEN k.suppressed_last
-               THEN 'suppressed in the last week: a group has fewer than ' || $min_group_size
-                    || ' users with a value, so every group''s mean is withheld'
-           ELSE 'no last-week value for ' || concat_ws(', ',
-               CASE WHEN k.local_last IS NULL THEN 'locals' END,
-               CASE WHEN k.settled_last IS NULL THEN 'settled migrants' END,
-               CASE WHEN k.new_last IS NULL THEN 'new migrants' END)
-       END AS no_movement_because,
+       CASE WHEN k.sorted IS NULL THEN why_no_means(
+           k.uncovered_ref, k.suppressed_ref, k.local_mean, k.settled_mean, k.new_mean,
+           $ref_label, $min_group_size
+       ) END AS no_ordering_because,
+       CASE WHEN k.sorted IS NOT NULL AND (
+           k.new_last IS NULL OR k.settled_last IS NULL OR k.local_last IS NULL
+       ) THEN why_no_means(
+           k.uncovered_last, k.suppressed_last, k.local_last, k.settled_last, k.new_last,
+           $last_label, $min_group_size
+       ) END AS no_movement_because,
        k.feature_order
 FROM classified k
 LEFT JOIN paper p USING (feature);
