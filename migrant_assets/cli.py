@@ -332,10 +332,15 @@ class _Demo:
               f"{time.perf_counter() - t:.1f} s"
               + "".join(f"\n    check {key.to_user_string()}.{check} did not pass ({severity})"
                         f"{_times(n)}" + (f": check first {hint}" if hint else "")
-                        for (key, check, severity, hint), n in failures.items())
+                        # in the checks' order, not the order their steps happened to end
+                        for (key, check, severity, hint), n in sorted(
+                            failures.items(), key=lambda f: (f[0][0].to_user_string(),
+                                                             *map(str, f[0][1:]))))
               + "".join(f"\n    check {asset}.{check} not evaluated (nothing to judge)"
                         f"{_times(n)}: {reason}"
-                        for (asset, check, reason), n in Counter(skipped).items()), flush=True)
+                        for (asset, check, reason), n in sorted(Counter(skipped).items(),
+                                                                key=lambda s: str(s[0]))),
+              flush=True)
         if not result.success:
             self.failed_runs.append(name)
             explained = [(step_key, *(_blocking_failure(blocking, self.ingest_group, self.graph)

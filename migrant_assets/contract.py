@@ -1628,20 +1628,21 @@ def _refuse_kept_quotes(con: duckdb.DuckDBPyConnection, raw: RawRead, table: str
     left open made the reader take the file as unquoted, and every quoted value would be
     stored with its quotes (a birth province then no province's), never silently. Names the
     columns and the line holding an odd number of quotes, never a value."""
+    # a value may begin with a quote doubled inside quotes (\"\"\"Sunshine\"\" Garden\"): only a
+    # line with an odd number of quotes says the reader took the file as unquoted (looked for
+    # first: the files' heads are at hand, and most files have none)
+    at = next(((f, line) for f in files
+               if (line := _open_quote_line(f, quoted_header=False)) is not None), None)
+    if at is None:
+        return
     text = [c for c, dtype, *_ in con.execute(f"DESCRIBE {quote_identifier(raw.table)}"
                                               ).fetchall()
             if dtype == "VARCHAR" and not c.startswith("_")]
-    if not text:
-        return
     kept = con.execute("SELECT " + ", ".join(
         f"bool_or(starts_with({quote_identifier(c)}, '\"'))" for c in text)
-        + f" FROM {quote_identifier(raw.table)}").fetchone()
+        + f" FROM {quote_identifier(raw.table)}").fetchone() if text else ()
     columns = [c for c, k in zip(text, kept, strict=True) if k]
-    # a value may begin with a quote doubled inside quotes (\"\"\"Sunshine\"\" Garden\"): only a
-    # line with an odd number of quotes says the reader took the file as unquoted
-    at = next(((f, line) for f in files if columns
-               and (line := _open_quote_line(f, quoted_header=False)) is not None), None)
-    if at is None:
+    if not columns:
         return
     raise MappingError(
         f"{table}: values of {columns} keep their quotes, as the reader took the file as "
