@@ -548,6 +548,14 @@ class DataContract(_Model):
                     raise MappingError(
                         f"{table}.csv option {option!r} is not allowed or has the wrong type",
                         str(where), f"allowed options: {sorted(CSV_OPTIONS)}")
+            for key in ("delim", "sep"):  # DuckDB's reader refuses more, once the files
+                size = len(str(src.csv.get(key, "")).encode())  # are read (probe 28, L2)
+                if size > 4:
+                    raise MappingError(
+                        f"{table}.csv {key} {src.csv[key]!r} is {size} bytes: the reader "
+                        "takes a delimiter of 1 to 4 bytes", str(where),
+                        "give the delimiter the files use (',', ';', '\\t', '|' or another "
+                        "of 4 bytes at most)")
             encoding = src.csv.get("encoding")
             if encoding is not None and _python_codec(encoding) is None:
                 raise MappingError(f"{table}.csv encoding {encoding!r} is not a known encoding",

@@ -586,6 +586,11 @@ CASES = [
     Case("party from the subscribers' file names",
          mapping={"subscribers": {"party_from_file_name": True}},
          error=(MappingError, "subscribers sets party_from_file_name")),
+    # a delimiter DuckDB's reader refuses, refused when the mapping loads, not after the
+    # other tables are read (an em dash is 3 bytes in UTF-8)
+    Case("a delimiter of 6 bytes", mapping={"cells": {"csv": {"delim": "——"}}},
+         error=(MappingError, r"cells.csv delim '——' is 6 bytes: the reader takes a delimiter "
+                              r"of 1 to 4 bytes")),
     Case("no calls file", mapping={"calls": {"path": "nothing/*.csv"}},
          error=(MappingError, "no calls file matches")),
     Case("an empty cells file", mapping={"cells": {"path": "empty.csv"}},
