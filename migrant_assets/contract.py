@@ -76,7 +76,7 @@ from migrant_assets.config import (
 )
 from migrant_assets.crs import WGS84, named_datum
 from migrant_assets.crs import normalise as normalise_crs
-from migrant_assets.db import has_column, quote_identifier, run_sql
+from migrant_assets.db import has_column, quote, quote_identifier, run_sql
 from migrant_assets.errors import ConfigError, MappingError, redact
 from migrant_assets.privacy import pseudonym
 
@@ -1643,12 +1643,14 @@ def _refuse_kept_quotes(con: duckdb.DuckDBPyConnection, raw: RawRead, table: str
                if (line := _open_quote_line(f, quoted_header=False)) is not None), None)
     if at is None:
         return
-    text = [c for c, dtype, *_ in con.execute(f"DESCRIBE {quote_identifier(raw.table)}"
-                                              ).fetchall()
-            if dtype == "VARCHAR" and not c.startswith("_")]
+    # the temp table and its columns are the contract's names (allow-listed by quote)
+    text = [c for (c,) in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = 'temp' AND table_name = ? "
+        "AND data_type = 'VARCHAR' AND NOT starts_with(column_name, '_') "
+        "ORDER BY column_index", [raw.table]).fetchall()]
     kept = con.execute("SELECT " + ", ".join(
-        f"bool_or(starts_with({quote_identifier(c)}, '\"'))" for c in text)
-        + f" FROM {quote_identifier(raw.table)}").fetchone() if text else ()
+        f"bool_or(starts_with({quote(c)}, '\"'))" for c in text)
+        + f" FROM {quote(raw.table)}").fetchone() if text else ()
     columns = [c for c, k in zip(text, kept, strict=True) if k]
     if not columns:
         return

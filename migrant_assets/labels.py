@@ -77,13 +77,14 @@ def build_user_labels(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> dict[
 
 
 def find_uncovered_days(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, lo: date,
-                        hi: date) -> None:
+                        hi: date) -> list[date]:
     """The days of ``lo``..``hi`` the calls do not cover (missing data, not silence), into the
     TEMP table ``uncovered_days`` (``sql/labels/uncovered_days.sql``; thresholds
-    ``min_day_share`` and ``dense_day_calls``)."""
+    ``min_day_share`` and ``dense_day_calls``), and returned in order."""
     run_sql(con, "labels/uncovered_days.sql", {
         "lo": lo, "hi": hi, "min_day_share": cfg.thresholds.min_day_share,
         "dense_day_calls": cfg.thresholds.dense_day_calls})
+    return [d for (d,) in con.execute("SELECT day FROM uncovered_days ORDER BY day").fetchall()]
 
 
 #: The weeks of each study in which every user must call for a label (SPEC §3;

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import duckdb
 
-from migrant_assets.db import quote_identifier
+from migrant_assets.db import quote, quote_identifier
 
 _BLOCK = 64  # SHA-256 block size in bytes
 _HEX_DIGITS = 15  # 60 bits
@@ -109,9 +109,9 @@ def find_owner_ids(con: duckdb.DuckDBPyConnection, tables: Sequence[str]) -> dic
         "AND list_contains(?, table_name) ORDER BY 1, 2", [list(tables)]).fetchall()
     if not columns:
         return {}
-    texts = " UNION ALL ".join(
-        f"SELECT {i} AS i, {quote_identifier(c)} AS v, count(*) AS n "
-        f"FROM {quote_identifier(t)} GROUP BY 2" for i, (t, c) in enumerate(columns))
+    texts = " UNION ALL ".join(  # the pipeline's own tables and columns, allow-listed
+        f"SELECT {i} AS i, {quote(c)} AS v, count(*) AS n "
+        f"FROM {quote(t)} GROUP BY 2" for i, (t, c) in enumerate(columns))
     found = con.execute(
         "SELECT i, sum(n) FROM (SELECT DISTINCT i, v, n FROM (SELECT i, v, n, unnest(list_concat("
         "regexp_extract_all(v, '[A-Za-z0-9+]+'), "

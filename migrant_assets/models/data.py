@@ -132,8 +132,7 @@ def uncovered_windows(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
                                   {"names": ["calls"]}).fetchall() or not run_sql(
             con, "lineage/table_has_rows.sql", identifiers={"table": "calls"}).fetchall()[0][0]:
         return {}
-    find_uncovered_days(con, cfg, cfg.calendar.month_start, cfg.calendar.month_end)
-    days = [d for (d,) in con.execute("SELECT day FROM uncovered_days ORDER BY day").fetchall()]
+    days = find_uncovered_days(con, cfg, cfg.calendar.month_start, cfg.calendar.month_end)
     out = {}
     for w in windows:
         inside = [d for d in days if w.start <= d <= w.end]

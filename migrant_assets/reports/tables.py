@@ -177,9 +177,8 @@ def uncovered_days(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> list[str
     rule that withholds the trends' windows), or None without a calls table."""
     if table_problem(con, "calls"):
         return None
-    find_uncovered_days(con, cfg, cfg.calendar.month_start, cfg.calendar.month_end)
-    return [d.isoformat() for (d,) in con.execute(
-        "SELECT day FROM uncovered_days ORDER BY day").fetchall()]
+    return [d.isoformat() for d in find_uncovered_days(con, cfg, cfg.calendar.month_start,
+                                                       cfg.calendar.month_end)]
 
 
 #: The study whose weeks each family's windows are.
