@@ -60,6 +60,13 @@ def _parent(pid: int) -> int | None:
     return int(stat.rsplit(")", 1)[1].split()[1])  # the fields after the command's name
 
 
+def has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether the DuckDB file holds ``table`` (not a temporary one)."""
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary",
+        [table]).fetchone()[0])
+
+
 def refuse_old_layout(con: duckdb.DuckDBPyConnection, views: Sequence[str]) -> None:
     """Before a stage creates its ``views`` over the tables of several assets
     (docs/data_model.md): an :class:`InputError` naming what to do when the file holds one of

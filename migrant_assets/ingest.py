@@ -46,6 +46,7 @@ from migrant_assets.db import (
     drop_tables,
     first_row,
     has_column,
+    has_table,
     refuse_old_layout,
     registered,
     run_schema_sql,
@@ -463,6 +464,10 @@ def land_calls(
     labels = file_labels(contract, "calls", files, parties,
                          cfg.pseudonym_key)  # never a name that is a number
     run_sql(con, "ingest/landing_start.sql", {"files": [labels[str(f)] for f in files]})
+    # the subscribers' owner ids by their pseudonyms: a quarantine record shows none (landing.sql)
+    con.execute("CREATE OR REPLACE TEMP TABLE landing_owner_ids AS "
+                + ("SELECT DISTINCT user_id FROM subscribers" if has_table(con, "subscribers")
+                   else "SELECT CAST(NULL AS BIGINT) AS user_id WHERE false"))
     drop_tables(con, *STAGED_LANDING.values(), if_exists=True)
     run_schema_sql(con, "ingest/landing_tables.sql", identifiers=STAGED_LANDING)
     read, counts, outside = 0, {}, []
@@ -511,7 +516,7 @@ def land_calls(
     finally:
         drop_tables(con, *STAGED_LANDING.values(), if_exists=True)
         drop_tables(con, "landing_file_ids", "landing_numbers", "landing_number_ids",
-                    "landing_cells")
+                    "landing_cells", "landing_owner_ids")
     landed = counts.pop("landed", 0)
     excluded = {r: counts.pop(r) for r in EXCLUSION_REASONS if r in counts}
     return IngestStats("landed_calls", "", read, landed, dict(sorted(counts.items())),

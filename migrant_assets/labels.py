@@ -33,7 +33,7 @@ from typing import Any
 import duckdb
 
 from migrant_assets.config import Calendar, StudyConfig
-from migrant_assets.db import first_row, run_schema_sql, run_sql, transaction
+from migrant_assets.db import first_row, has_table, run_schema_sql, run_sql, transaction
 
 INTEGRATION_LABELS = ("local", "settled_migrant", "new_migrant")
 DEPARTURE_LABELS = ("local", "staying_migrant", "leaving_migrant")
@@ -121,8 +121,7 @@ def withheld_labels(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]
     """The studies whose labels ``user_labels.sql`` withheld, each with ``days`` (the days of
     its windows the calls do not cover: missing data, not silence; :data:`UNCOVERED_WINDOWS`),
     ``first`` and ``last`` (the month's first and last day with a call); {} when none."""
-    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = "
-                       "'withheld_labels' AND NOT temporary").fetchone()[0]:
+    if not has_table(con, "withheld_labels"):
         return {}
     return {study: {"days": days, "first": first, "last": last}
             for study, days, first, last in con.execute(

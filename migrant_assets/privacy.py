@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import duckdb
 
-from migrant_assets.db import quote, quote_identifier
+from migrant_assets.db import has_table, quote, quote_identifier
 
 _BLOCK = 64  # SHA-256 block size in bytes
 _HEX_DIGITS = 15  # 60 bits
@@ -99,9 +99,7 @@ def find_owner_ids(con: duckdb.DuckDBPyConnection, tables: Sequence[str]) -> dic
     its runs of letters and digits, also joined by ``-``, ``_``, ``.`` or ``@`` (``OWNER-4711``,
     an e-mail), as written (case kept), of :data:`MIN_OWNER_TOKEN` characters or more (SPEC
     §1). Empty without a subscribers table."""
-    if not tables or not con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'subscribers' "
-            "AND NOT temporary").fetchone()[0]:
+    if not tables or not has_table(con, "subscribers"):
         return {}
     columns = con.execute(
         "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = "

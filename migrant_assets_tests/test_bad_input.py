@@ -3359,6 +3359,40 @@ def test_a_null_token_that_is_a_number_holds_in_a_column_of_numbers(
 X = "19912345678"  # another operator's number: no subscriber, no cell
 
 
+def test_a_quarantine_record_shows_no_short_identifier(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A direction or cell of a quarantined row that is a subscriber's owner id or a number of
+    the landing, however short (a column mapped by mistake, a service number), is shown only by
+    its length; codes that are neither are shown as read."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    service = "95588"  # a number of five digits, a party of the extract
+    study, _ = _setup(tmp_path, Case("short identifiers"))
+    src = tmp_path / "operator"
+    at = (f"{DAY} 10:00:00", f"{DAY} 10:01:00")
+    _write(src / "cdr.csv", "msisdn,other,rtype,begin,finish,served_cell", [
+        (A, B, "MOC", *at, "T1"), (service, A, "MOC", f"{DAY} 11:00:00", f"{DAY} 11:01:00", "T2"),
+        # bad_direction: an owner id, or a code outside the rule, as the direction
+        (A, B, "O2", *at, "T1"), (A, B, "MOX", *at, "T1"),
+        # bad_timestamp: a number, or an owner id, as the cell
+        (A, B, "MOC", "noon", at[1], service), (A, B, "MOC", "noon", at[1], "O1"),
+        (A, B, "MOC", "noon", at[1], "T9")])
+    _remap(src, "calls", columns={"party": "msisdn", "other_party": "other", "start_ts": "begin",
+                                  "end_ts": "finish", "direction": "rtype",
+                                  "cell": "served_cell"},
+           directions={"outgoing": ["MOC"], "incoming": ["MTC"]})
+    con, stats = _ingest(study)
+    assert stats["landed_calls"].quarantined_by_reason == {"bad_direction": 2,
+                                                           "bad_timestamp": 3}
+    shown = sorted((reason, r["direction"], r["caller_cell"]) for reason, r in (
+        (reason, json.loads(t)) for reason, t in con.execute(
+            "SELECT reason, record FROM quarantine WHERE source = 'landed_calls'").fetchall()))
+    assert shown == [("bad_direction", "<redacted: 2 characters>", None),
+                     ("bad_direction", "MOX", None),
+                     ("bad_timestamp", "MOC", "<redacted: 2 characters>"),
+                     ("bad_timestamp", "MOC", "<redacted: 5 characters>"),
+                     ("bad_timestamp", "MOC", "T9")], shown
+
+
 def test_event_types_written_in_full_width_letters(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """An event type written with a Chinese input method's full-width letters (ＭＯＣ) or

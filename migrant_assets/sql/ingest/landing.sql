@@ -45,6 +45,11 @@ WITH typed AS (
         CASE WHEN $has_cells THEN cb.cell END AS callee_cell,
         ca.shown AS caller_cell_shown,
         cb.shown AS callee_cell_shown,
+        -- a cell id not of the cells file, as read (the redaction at the end)
+        CASE WHEN ca.cell IS NULL OR starts_with(ca.cell, 'unknown:') THEN r.caller_cell END
+            AS caller_cell_text,
+        CASE WHEN cb.cell IS NULL OR starts_with(cb.cell, 'unknown:') THEN r.callee_cell END
+            AS callee_cell_text,
         CASE
             WHEN NOT $has_events THEN 'call'
             WHEN list_contains($call_events, lower(trim(fold_width(r.event_type)))) THEN 'call'
@@ -210,6 +215,50 @@ SELECT
             caller_cell: d.caller_cell_shown, callee_cell: d.callee_cell_shown,
             event_type: safe_code(d.event_type), direction: safe_code(d.direction_text)
         }) AS VARCHAR)
-    END AS record
+    END AS record,
+    -- a quarantined row's codes as read, for the redaction below (temporary, never stored)
+    CASE WHEN d.outcome NOT IN ('landed', 'not_a_call', 'outside_calendar') THEN {
+        event_type: d.event_type, direction: d.direction_text,
+        caller_cell: d.caller_cell_text, callee_cell: d.callee_cell_text
+    } END AS codes
 FROM decided AS d
 INNER JOIN landing_file_ids AS f ON f.file = d._file;
+
+-- A quarantined row's event type, direction or cell that is a number of the landing or a
+-- subscriber's owner id (landing_owner_ids, by its pseudonym), however short (a column mapped
+-- by mistake): its record shows it only by its length, as safe_code does a long one. Only the
+-- quarantined rows' few codes are looked up.
+CREATE OR REPLACE TEMP TABLE landing_identifier_codes AS
+WITH shown_codes AS (
+    SELECT DISTINCT unnest([
+        j.codes.event_type, j.codes.direction, j.codes.caller_cell, j.codes.callee_cell
+    ]) AS text
+    FROM judged_landing AS j
+    WHERE j.codes IS NOT NULL
+)
+SELECT c.text FROM shown_codes AS c INNER JOIN landing_numbers AS l ON l.text = c.text
+UNION
+SELECT c.text FROM shown_codes AS c
+WHERE pseudonym('user', trim(c.text)) IN (SELECT o.user_id FROM landing_owner_ids AS o);
+
+UPDATE judged_landing SET record = CAST(json_merge_patch(
+    record, to_json({event_type: redacted(codes.event_type)})
+) AS VARCHAR)
+WHERE codes.event_type IN (SELECT i.text FROM landing_identifier_codes AS i);
+
+UPDATE judged_landing SET record = CAST(json_merge_patch(
+    record, to_json({direction: redacted(codes.direction)})
+) AS VARCHAR)
+WHERE codes.direction IN (SELECT i.text FROM landing_identifier_codes AS i);
+
+UPDATE judged_landing SET record = CAST(json_merge_patch(
+    record, to_json({caller_cell: redacted(codes.caller_cell)})
+) AS VARCHAR)
+WHERE codes.caller_cell IN (SELECT i.text FROM landing_identifier_codes AS i);
+
+UPDATE judged_landing SET record = CAST(json_merge_patch(
+    record, to_json({callee_cell: redacted(codes.callee_cell)})
+) AS VARCHAR)
+WHERE codes.callee_cell IN (SELECT i.text FROM landing_identifier_codes AS i);
+
+DROP TABLE landing_identifier_codes;
