@@ -139,6 +139,13 @@ class Calendar(_Model):
                 f"calendar.first_k_start: the first-k-days windows ({self.first_k_start} .. "
                 f"{last}, k up to k_max = {self.k_max}) are not inside {month}; set "
                 "first_k_start to the first day of departure week A")
+        week_c = self.departure_weeks[2]
+        if last >= week_c:
+            raise ValueError(
+                f"calendar.k_max: the first-k-days windows reach {last}, into departure week C "
+                f"(from {week_c}), whose silence defines a leaving migrant (SPEC §3): its calls "
+                "would give the label away to the classifiers; set k_max to at most "
+                f"{(week_c - self.first_k_start).days} (the paper's is 14)")
         return self
 
     @property

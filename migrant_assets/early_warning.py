@@ -373,11 +373,12 @@ def _risk_plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, k: int, first: 
     n_pos, n_neg = int(y.sum()), int((~y).sum())
     row = {"k": k, "n_train": len(y), "n_leaving": n_pos,
            "leaving_share": n_pos / len(y) if len(y) else None}
-    if min(n_pos, n_neg) < cfg.thresholds.min_class_size:
+    if min(n_pos, n_neg) < cfg.thresholds.min_class_size:  # no count under it (SPEC §1)
         return {"row": {**row, "status": "skipped", "reason": (
-            f"{n_pos} leaving and {n_neg} staying migrants with a known outcome among the "
-            f"arrivals of {first}..{last}: fewer than thresholds.min_class_size = "
-            f"{cfg.thresholds.min_class_size}")}}
+            f"fewer than {cfg.thresholds.min_class_size} "
+            f"{'leaving' if n_pos < cfg.thresholds.min_class_size else 'staying'} migrants "
+            f"(thresholds.min_class_size) with a known outcome among the arrivals of "
+            f"{first}..{last}")}}
     columns, _, reason = usable_columns(data, "departure", with_locals=False)
     if reason:
         return {"row": {**row, "status": "skipped", "reason": reason}}

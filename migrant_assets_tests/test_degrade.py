@@ -84,17 +84,33 @@ def test_a_class_too_small_in_the_study_is_not_blamed_on_the_split(cfg):
 def test_usable_columns_drop_null_groups(cfg):
     data = make_features(cfg, n_locals=0, n_settled=0, n_new=0)
     cols, dropped, reason = M.usable_columns(data, "departure", with_locals=False)
-    assert (cols, dropped, reason) == (M.feature_columns("departure", with_locals=False), [],
+    assert (cols, dropped, reason) == (M.feature_columns("departure", with_locals=False), {},
                                        None)
+    # one cell: every geography value the same up to round-off, every price one value (probe
+    # 31 H3); a value that differs beyond round-off keeps the group
+    one_cell = data.copy()
+    geography = M.feature_columns("departure", with_locals=False, groups=["geography"])
+    housing = M.feature_columns("departure", with_locals=False, groups=["housing_price"])
+    one_cell[geography] = np.tile(np.where(np.arange(len(data)) % 2, 0.0, 1e-12)[:, None],
+                                  (1, len(geography)))
+    one_cell[housing] = 60702.5
+    one_cell.loc[one_cell.index[0], housing[0]] = np.nan  # a user without a price
+    assert M.usable_columns(one_cell, "departure", with_locals=False)[1] == {
+        "geography": "every geography feature takes one value for every user",
+        "housing_price": "every housing price feature takes one value for every user"}
+    one_cell.loc[one_cell.index[1], geography[0]] = 1e-3  # a metre
+    assert list(M.usable_columns(one_cell, "departure", with_locals=False)[1]) == [
+        "housing_price"]
     data[LOCATION_FEATURES] = np.nan
     cols, dropped, reason = M.usable_columns(data, "departure", with_locals=False)
-    assert dropped == list(NO_LOCATIONS) and reason is None
+    assert list(dropped) == list(NO_LOCATIONS) and reason is None
     assert cols == M.feature_columns("departure", with_locals=False,
                                      groups=["ego_network", "call_behavior"])
     assert M.usable_columns(data, "departure", with_locals=False, groups=["geography"])[2] == (
         "every geography feature is null: nothing to classify on")
     data[list(FEATURES)] = np.nan
-    assert M.usable_columns(data, "integration", with_locals=True) == (
+    cols, dropped, reason = M.usable_columns(data, "integration", with_locals=True)
+    assert (cols, list(dropped), reason) == (
         [], list(M.INTEGRATION_GROUPS), "every feature is null: nothing to classify on")
 
 

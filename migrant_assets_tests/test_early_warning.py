@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import warnings
 from datetime import date, timedelta
@@ -227,6 +228,25 @@ def test_risk_models_fit_in_worker_processes_equal_a_plain_fit(tiny: dict, tmp_p
                                rtol=0, atol=1e-12)
 
 
+def test_a_skipped_risk_model_gives_no_count_under_the_threshold(tiny: dict, tmp_path) -> None:
+    """A k with too few leavers is skipped saying the threshold, never the count under it (the
+    report publishes the reason: SPEC §1; probe 31 M4)."""
+    cfg = tiny["cfg"].model_copy(update={
+        "thresholds": tiny["cfg"].thresholds.model_copy(update={"min_class_size": 100_000}),
+        "early_warning": tiny["cfg"].early_warning.model_copy(update={"horizon_days": 2})})
+    shutil.copy(tiny["cfg"].duckdb_path, tmp_path / "copy.duckdb")
+    con = connect(tmp_path / "copy.duckdb")
+    try:
+        models, _ = train_risk_models(con, cfg, tmp_path / "models")
+    finally:
+        con.close()
+    assert list(models["status"]) == ["skipped"] * 2
+    for reason in models["reason"]:
+        assert re.fullmatch(r"fewer than 100000 leaving migrants \(thresholds.min_class_size\) "
+                            r"with a known outcome among the arrivals of "
+                            r"\d{4}-\d\d-\d\d\.\.\d{4}-\d\d-\d\d", reason), reason
+
+
 @pytest.mark.parametrize("classifier, calibration", [
     ("random forest", "sigmoid"), ("random forest", "isotonic"),
     ("logistic regression", "sigmoid")])
@@ -445,7 +465,8 @@ def test_no_risk_model_says_why_where_its_results_are_read(tmp_path) -> None:
         cfg = StudyConfig(workdir=tmp_path, early_warning={"enabled": True})
         ensure_schema(con)
         assert no_model_reason(con) is None  # none tried
-        reason = "1 leaving and 45 staying migrants: fewer than thresholds.min_class_size = 10"
+        reason = ("fewer than 10 leaving migrants (thresholds.min_class_size) with a known "
+                  "outcome among the arrivals of 2016-09-05..2016-09-11")
         write_models(con, pd.DataFrame([
             {"k": k, "classifier": "random forest", "status": "skipped", "reason": reason,
              "n_train": 46, "n_leaving": 1} for k in (7, 14)]), pd.DataFrame())

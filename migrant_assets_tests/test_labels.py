@@ -331,6 +331,12 @@ def test_a_calendar_moved_to_another_month_moves_its_first_k_days() -> None:
     with pytest.raises(ValueError, match=r"calendar.first_k_start: the first-k-days windows "
                        r"\(2016-10-20 .. 2016-11-02, k up to k_max = 14\) are not inside"):
         Calendar.model_validate({**october, **weeks, "first_k_start": "2016-10-20"})
+    # windows into week C would hold the silence that makes a leaving migrant (probe 31 H1)
+    with pytest.raises(ValueError, match=r"calendar.k_max: the first-k-days windows reach "
+                       r"2016-10-17, into departure week C \(from 2016-10-17\).*set k_max to "
+                       r"at most 14"):
+        Calendar.model_validate({**october, **weeks, "k_max": 15})
+    assert Calendar.model_validate({**october, **weeks, "k_min": 1, "k_max": 14}).k_max == 14
     with pytest.raises(ValueError, match=r"calendar.integration_weeks \(the default\): the "
                        r"week starting 2016-09-03 is not inside the study month \(2016-10-01"):
         Calendar.model_validate(october)

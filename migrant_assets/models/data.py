@@ -7,7 +7,8 @@ folds and halves whatever order DuckDB returns rows in.
 An experiment the data cannot support is skipped with a reason, never raised:
 :func:`class_problem` (no users, one class only, a class under ``thresholds.min_class_size`` or
 under the number of folds), :func:`fold_problem` (a fold's training users lack a class) and
-:func:`usable_columns` (feature groups of which every value is null are left out; nothing left).
+:func:`usable_columns` (feature groups of which every value is null, or that take one value for
+every user, are left out; nothing left).
 Reasons name classes, windows and thresholds, never a user, and no count under the threshold.
 """
 
@@ -88,22 +89,43 @@ def fold_problem(y: np.ndarray, fold: np.ndarray, names: Mapping[bool, str]) -> 
     return None
 
 
+#: Values of a feature that differ by no more than this share of (1 + their largest size) are
+#: one value (the round-off of means of one cell's coordinates).
+ROUND_OFF = 1e-9
+
+
+def group_problem(data: pd.DataFrame, study: str, group: str, *, with_locals: bool
+                  ) -> str | None:
+    """Why no classifier can learn from feature group ``group`` of ``data``: every value null
+    (no cell locations), or every feature one value for every user up to :data:`ROUND_OFF`
+    (a single cell, a single price); None when some feature varies."""
+    values = data[feature_columns(study, with_locals=with_locals, groups=[group])]
+    if values.isna().all(axis=None):
+        return f"every {GROUP_TITLES[group]} feature is null"
+    low, high = values.min(), values.max()
+    if ((high - low).fillna(0) <= ROUND_OFF * (1 + values.abs().max().fillna(0))).all():
+        return f"every {GROUP_TITLES[group]} feature takes one value for every user"
+    return None
+
+
 def usable_columns(
     data: pd.DataFrame, study: str, *, with_locals: bool, groups: Sequence[str] | None = None
-) -> tuple[list[str], list[str], str | None]:
-    """The feature columns of ``groups`` (default: every group of ``study``) less the groups of
-    which every value in ``data`` is null (e.g. geography and housing prices when the data has
-    no cell locations): ``(columns, groups left out, reason)``; the reason says why no column
-    is left, else it is None."""
+) -> tuple[list[str], dict[str, str], str | None]:
+    """The feature columns of ``groups`` (default: every group of ``study``) less the groups
+    no classifier can learn from in ``data`` (:func:`group_problem`: e.g. geography and housing
+    prices when the data has no cell locations, or one cell): ``(columns, groups left out with
+    why, reason)``; the reason says why no column is left, else it is None."""
     groups = list(STUDY_GROUPS[study] if groups is None else groups)
-    null = [g for g in groups if data[feature_columns(study, with_locals=with_locals,
-                                                      groups=[g])].isna().all(axis=None)]
-    kept = [g for g in groups if g not in null]
+    dropped = {g: why for g in groups
+               if (why := group_problem(data, study, g, with_locals=with_locals))}
+    kept = [g for g in groups if g not in dropped]
     if not kept:
-        what = (f"every {GROUP_TITLES[null[0]]} feature" if len(null) == 1
-                else "every feature")
-        return [], null, f"{what} is null: nothing to classify on"
-    return feature_columns(study, with_locals=with_locals, groups=kept), null, None
+        whys = list(dropped.values())
+        what = whys[0] if len(whys) == 1 else (
+            "every feature is null" if all(w.endswith(" is null") for w in whys)
+            else "no feature varies (every value null or one value for every user)")
+        return [], dropped, f"{what}: nothing to classify on"
+    return feature_columns(study, with_locals=with_locals, groups=kept), dropped, None
 
 
 def feature_columns(

@@ -54,7 +54,6 @@ from migrant_assets.models.classifiers import (
     tuned_logistic_regression,
 )
 from migrant_assets.models.data import (
-    GROUP_TITLES,
     INTEGRATION_GROUPS,
     class_names,
     class_problem,
@@ -182,11 +181,12 @@ def _skipped(reason: str) -> dict:
     return {"status": SKIPPED, "skip_reason": reason}
 
 
-def _dropped_rows(base: dict, dropped: list[str]) -> list[dict]:
-    """A skipped row per group left out because every value of it is null."""
+def _dropped_rows(base: dict, dropped: Mapping[str, str]) -> list[dict]:
+    """A skipped row per group left out (every value of it null, or one value for every user:
+    ``models.data.group_problem``)."""
     return [{**base, "row": f"group {g}", "removed_group": g, "n_users": 0,
-             **_skipped(f"every {GROUP_TITLES[g]} feature is null in the training rows: the "
-                        "group is left out of every step")} for g in dropped]
+             **_skipped(f"{why} in the training rows: the group is left out of every step")}
+            for g, why in dropped.items()]
 
 
 def _fit_tuned(settings: ModelSettings, seed: int, X: np.ndarray, y: np.ndarray, *,
@@ -332,7 +332,7 @@ def settled_vs_locals(
         if not week_problem:
             rows.append({**base, **random_guess(y, seed), "row": RANDOM_GUESS,
                          "prevalence": y.mean(), "status": OK})
-        rows += _dropped_rows(base, [] if problem else dropped)
+        rows += _dropped_rows(base, {} if problem else dropped)
 
         full, cols = (steps[0][1], steps[0][2]) if steps else (None, [])
         as_local = (~full.predict(applied[cols].to_numpy(dtype=float)) if full is not None
@@ -372,7 +372,7 @@ class _ThreeWayTraining:
 
     train: pd.DataFrame
     cols: list[str]
-    dropped: list[str]
+    dropped: dict[str, str]
     problem: str | None
 
 
@@ -449,7 +449,7 @@ def three_way(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, seed: int,
             })
             rows.append({**base, **random_guess(y, seed), "row": RANDOM_GUESS, "target": label,
                          "prevalence": y.mean(), "status": OK})
-        rows += _dropped_rows({**base, "target": "all"}, [] if problem else dropped)
+        rows += _dropped_rows({**base, "target": "all"}, {} if problem else dropped)
         if not problem:
             splits.append(_split_rows(THREE_WAY, week.window_id,
                                       training.train["user_id"].to_numpy(),

@@ -37,7 +37,13 @@ from migrant_assets.crs import WGS84, to_wgs84
 from migrant_assets.db import run_sql
 from migrant_assets.features import EARTH_RADIUS_KM
 from migrant_assets.papers import PAPER_HOUSING_PRICES
-from migrant_assets.reports.plots import GROUP_NAMES, STUDY_GROUPS, message_figure, to_png
+from migrant_assets.reports.plots import (
+    GROUP_NAMES,
+    STUDY_GROUPS,
+    message_figure,
+    panel_message,
+    to_png,
+)
 
 KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180
 
@@ -149,6 +155,12 @@ def group_maps(
     fig.colorbar(mesh, ax=axes[1:], shrink=0.8, label="ln P_group − ln P_all")
     for ax in axes:
         _map_axes(ax, cfg, extent, outlines)
+    for ax, label in zip(axes[1:], STUDY_GROUPS["integration"], strict=True):
+        if shown[shown["label"] == label].empty:  # a blank panel says why
+            panel_message(ax, f"no {GROUP_NAMES[label]} in W2–W4"
+                          if cells[cells["label"] == label].empty else
+                          f"every cell suppressed: fewer than "
+                          f"{cfg.thresholds.min_group_size} {GROUP_NAMES[label]}")
     return cells, to_png(fig, dpi=90)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import duckdb
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
 from migrant_assets.config import StudyConfig
 from migrant_assets.db import run_sql
@@ -38,9 +39,15 @@ from migrant_assets.reports.plots import (
     GROUP_NAMES,
     STUDY_GROUPS,
     message_figure,
+    panel_message,
     to_png,
 )
-from migrant_assets.reports.tables import first_k_params, skipped_experiments, table_problem
+from migrant_assets.reports.tables import (
+    first_k_params,
+    integration_rows,
+    skipped_experiments,
+    table_problem,
+)
 
 #: One colour per classifier (and the random guess), in every model figure.
 MODEL_COLORS = {
@@ -170,9 +177,7 @@ def integration_classifier_chart(con: duckdb.DuckDBPyConnection, cfg: StudyConfi
     problem = table_problem(con, "integration_results")
     if problem:
         return message_figure(title, problem)
-    k = cfg.thresholds.min_group_size
-    read = {e: run_sql(con, "reports/integration_results.sql",
-                       {"experiment": e, "min_group_size": k}).df()
+    read = {e: integration_rows(con, cfg, e)
             for e in (SETTLED_VS_LOCALS, CLASSIFIED_AS_LOCALS, THREE_WAY)}
     if all(df.empty for df in read.values()):
         return message_figure(title, "integration_results has none of the three experiments")
@@ -180,6 +185,21 @@ def integration_classifier_chart(con: duckdb.DuckDBPyConnection, cfg: StudyConfi
         return message_figure(title, _why_nothing(con, list(read), "every row was skipped"))
     fig, axes = plt.subplots(1, 3, figsize=(17, 4.8), layout="constrained")
     fig.suptitle(title, fontsize=13)
+    small = cfg.thresholds.min_group_size
+
+    def why_none(df: pd.DataFrame, shown: pd.DataFrame, label: str | None = None) -> str | None:
+        """Why a panel (or one group of it) draws nothing: the experiment's skip reason, or
+        its rows suppressed (SPEC §1); None when it draws something."""
+        rows = df if label is None else df[df["target"] == label]
+        if not (shown if label is None else shown[shown["target"] == label]).empty:
+            return None
+        skipped = rows.loc[rows["status"] != "ok", "skip_reason"].dropna()
+        if not skipped.empty:
+            return f"skipped: {skipped.iloc[0]}"
+        if rows["suppressed"].any():
+            return f"suppressed: fewer than {small} users (SPEC §1)"
+        return "no row"
+
     ablation = read[SETTLED_VS_LOCALS]
     ablation = ablation[(ablation["week"] == "W2") & ablation["f1"].notna()]
     axes[0].bar(ablation["row"], ablation["f1"], color="#E69F00",
@@ -206,6 +226,8 @@ def integration_classifier_chart(con: duckdb.DuckDBPyConnection, cfg: StudyConfi
     three = three[(three["row"] != RANDOM_GUESS) & three["f1"].notna()]
     for label in STUDY_GROUPS["integration"]:
         g = three[three["target"] == label]
+        if g.empty:
+            continue
         axes[2].plot(g["week"], g["f1"], marker="o", color=GROUP_COLORS[label],
                      label=GROUP_NAMES[label])
         paper = PAPER_F1.get((THREE_WAY, GROUP_NAMES[label]))
@@ -214,6 +236,18 @@ def integration_classifier_chart(con: duckdb.DuckDBPyConnection, cfg: StudyConfi
                          label=f"{GROUP_NAMES[label]}, paper")
     axes[2].set_title("(c) three-way classification")
     axes[2].set_ylabel("F1 of the class")
+    for ax, df, drawn in ((axes[0], read[SETTLED_VS_LOCALS], ablation),
+                          (axes[1], read[CLASSIFIED_AS_LOCALS], shares),
+                          (axes[2], read[THREE_WAY], three)):
+        reason = why_none(df, drawn)
+        if reason:
+            panel_message(ax, reason)
+        elif ax is not axes[0]:  # a group the panel leaves out, and why
+            notes = [f"{GROUP_NAMES[g]}: {why}" for g in STUDY_GROUPS["integration"]
+                     if g in set(df["target"]) and (why := why_none(df, drawn, g))]
+            if notes:
+                ax.text(0.01, 0.01, "\n".join(notes), fontsize=7, va="bottom",
+                        transform=ax.transAxes, wrap=True)
     for ax in axes:
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:

@@ -127,6 +127,8 @@ class Stored:
     skipped_lines: dict[str, str] = field(default_factory=dict)
     #: (experiment, window id) -> the line of the skipped rows of that window
     skipped_windows: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: the estimates the report suppresses (fewer than min_group_size users: SPEC §1)
+    suppressed: set[str] = field(default_factory=set)
 
     def why(self, prefix: str, otherwise: str) -> str:
         """Why a source (by the prefix of its quantities) gives nothing: absent, or its
@@ -514,12 +516,14 @@ def load_stored(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> Stored:
     if problem:
         s.missing["share"] = s.missing["three_way"] = problem
     else:
+        run_sql(con, "reports/macros.sql")
         df = run_sql(con, "reports/finding_estimates.sql", {
             "classified_as_locals": CLASSIFIED_AS_LOCALS, "three_way": THREE_WAY,
             "random_guess": RANDOM_GUESS, "z_critical": Z_CRITICAL,
             "settled_vs_locals": SETTLED_VS_LOCALS, "all_features": ALL_FEATURES,
-            "locals": GROUP_ROWS[LOCAL]}).df()
-        s.estimates = {r.quantity: (r.value, r.se) for r in df.itertuples()}
+            "locals": GROUP_ROWS[LOCAL], "min_group_size": cfg.thresholds.min_group_size}).df()
+        s.estimates = {r.quantity: (r.value, r.se) for r in df.itertuples() if r.published}
+        s.suppressed = {r.quantity for r in df.itertuples() if not r.published}
     if "fold" not in s.missing:
         s.skipped = {(r.experiment, r.row, r.window_id): r.skip_reason
                      for r in run_sql(con, "reports/finding_skipped.sql").df().itertuples()}
@@ -543,6 +547,9 @@ def _why_missing(s: Stored, quantity: str) -> str:
     """Why a quantity has no value: its experiment was skipped (the skipped rows' reason, as
     the report lists them), or its source is absent."""
     prefix = quantity.split("/", 1)[0]
+    if quantity in s.suppressed:
+        return (f"{quantity} rests on fewer than {s.cfg.thresholds.min_group_size} users "
+                "(thresholds.min_group_size): suppressed, as in the report (SPEC §1)")
     if prefix == "transfer" and prefix not in s.missing:  # the line of the windows it needs
         _, train, test, _metric = quantity.split("/")
         for window_id in (train, test):

@@ -88,6 +88,15 @@ def message_figure(title: str, message: str) -> bytes:
     return to_png(fig, text={NO_DATA_KEY: message})
 
 
+def panel_message(ax, message: str) -> None:
+    """Say in one panel of a figure why it has no data (as :func:`message_figure` does for a
+    whole figure): its axes hidden, the message in its middle."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True, fontsize=10,
+            transform=ax.transAxes)
+
+
 def figure_message(png: bytes) -> str | None:
     """Why the figure ``png`` has no data, when :func:`message_figure` drew it; else None."""
     from PIL import Image

@@ -62,6 +62,7 @@ from migrant_assets.reports.tables import (
     departure_tables,
     first_k_params,
     group_sizes,
+    integration_rows,
     landing_exclusions,
     quarantine_by_reason,
     skipped_experiments,
@@ -539,9 +540,7 @@ INTEGRATION_TABLES = (
 
 def _integration_table(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, t: _Parts,
                        table_id: str, title: str, experiment: str) -> Table | Unavailable:
-    df = run_sql(con, "reports/integration_results.sql",
-                 {"experiment": experiment,
-                  "min_group_size": cfg.thresholds.min_group_size}).df()
+    df = integration_rows(con, cfg, experiment)
     if df.empty:
         return t.missing(title, f"integration_results has no row of {experiment}", table_id)
     if experiment == CLASSIFIED_AS_LOCALS:

@@ -272,6 +272,16 @@ def departure_tables(cfg: StudyConfig) -> list[tuple[str, str, str]]:
             for title, experiment, key in DEPARTURE_TABLES]
 
 
+def integration_rows(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
+                     experiment: str) -> pd.DataFrame:
+    """The rows of one integration experiment as published: rows resting on fewer than
+    ``min_group_size`` users (or positives, or negatives) suppressed (SPEC §1,
+    ``reports/integration_results.sql``)."""
+    run_sql(con, "reports/macros.sql")
+    return run_sql(con, "reports/integration_results.sql", {
+        "experiment": experiment, "min_group_size": cfg.thresholds.min_group_size}).df()
+
+
 def departure_table_rows(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, experiment: str,
                          paper_key: str) -> pd.DataFrame:
     """One of Tables 1–3 at k = k_max in the paper's row order, the paper's F1 beside ours,

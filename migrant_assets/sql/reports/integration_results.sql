@@ -1,14 +1,11 @@
 -- Rows of one integration experiment of integration_results (001 Section 5). F1 rows rest on
 -- round(prevalence * n_users) positives, share rows on n_users users of the group: a row resting
 -- on fewer than $min_group_size users (or negatives) is published with its numbers null and
--- suppressed = true (SPEC §1). A skipped row (issue 10) has no numbers; it keeps its status and
--- skip_reason.
+-- suppressed = true (SPEC §1; published_result of macros.sql). A skipped row (issue 10) has no
+-- numbers; it keeps its status and skip_reason.
 WITH rows AS (
     SELECT *,
-           CASE WHEN share IS NOT NULL OR prevalence IS NULL THEN n_users >= $min_group_size
-                ELSE round(prevalence * n_users) >= $min_group_size
-                     AND n_users - round(prevalence * n_users) >= $min_group_size
-           END AS published
+           published_result(share, prevalence, n_users, $min_group_size) AS published
     FROM integration_results
     WHERE experiment = $experiment
 )
