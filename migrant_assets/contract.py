@@ -39,6 +39,7 @@ import glob
 import gzip
 import os
 import re
+import string
 import tempfile
 import unicodedata
 import weakref
@@ -370,6 +371,21 @@ class CellIds(_Model):
     strip_leading_zeros: bool = False
 
 
+#: strftime directives of a time of day, which a {date} path field (a date) cannot vary.
+_TIME_DIRECTIVES = ("%H", "%I", "%M", "%S", "%p", "%f", "%X", "%c", "%T", "%R", "%k", "%l", "%s")
+
+
+def _time_directives(path: str) -> list[str]:
+    """The time-of-day directives of the ``{date:...}`` fields of ``path``, in order."""
+    try:
+        specs = [spec or "" for _, name, spec, _ in string.Formatter().parse(path)
+                 if name == "date"]
+    except ValueError:  # unbalanced braces: the path's own error, where it is expanded
+        return []
+    return [d for spec in specs for d in re.findall(r"%-?.", spec) if d.replace("-", "")
+            in _TIME_DIRECTIVES]
+
+
 class TableSource(_Model):
     """Where one contract table's files are and how to read them."""
 
@@ -556,6 +572,14 @@ class DataContract(_Model):
                         "takes a delimiter of 1 to 4 bytes", str(where),
                         "give the delimiter the files use (',', ';', '\\t', '|' or another "
                         "of 4 bytes at most)")
+            hourly = _time_directives(src.path)
+            if hourly:  # {date} is expanded once per day: an hour's field would read 00 only
+                raise MappingError(
+                    f"{table}.path names its files by the time of day ({', '.join(hourly)} in "
+                    "its {date} field): a {date} path is expanded once per day, so only the "
+                    "files of hour 00 would be read", str(where),
+                    "keep the day's directives in {date:...} and match the rest of the name "
+                    "with a glob, e.g. calls_{date:%Y%m%d}*.csv.gz, or give a plain glob")
             encoding = src.csv.get("encoding")
             if encoding is not None and _python_codec(encoding) is None:
                 raise MappingError(f"{table}.csv encoding {encoding!r} is not a known encoding",

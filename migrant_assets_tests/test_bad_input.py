@@ -591,6 +591,11 @@ CASES = [
     Case("a delimiter of 6 bytes", mapping={"cells": {"csv": {"delim": "——"}}},
          error=(MappingError, r"cells.csv delim '——' is 6 bytes: the reader takes a delimiter "
                               r"of 1 to 4 bytes")),
+    # hourly files named by a {date} field: expanded once a day, hour 00 alone would be read
+    # (probe 30 H1)
+    Case("an hour in a {date} path", mapping={"calls": {"path": "cdr_{date:%Y%m%d%H}.csv"}},
+         error=(MappingError, r"calls.path names its files by the time of day \(%H in its "
+                              r"\{date\} field\).*only the files of hour 00 would be read")),
     Case("no calls file", mapping={"calls": {"path": "nothing/*.csv"}},
          error=(MappingError, "no calls file matches")),
     Case("an empty cells file", mapping={"cells": {"path": "empty.csv"}},

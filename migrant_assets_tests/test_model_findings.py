@@ -301,6 +301,20 @@ def test_share_trends_net_of_the_locals_drift():
         0.04)
     settled = evaluate(BY_ID["IM06"], s)  # the settled share rose with the drift: no fall
     assert settled["difference"] == pytest.approx(0.0, abs=1e-12) and settled["holds"] is False
+    # 6 new migrants in W2: the report suppresses their share, so no finding tests it and none
+    # shows it (SPEC §1; probe 31 H2)
+    con.execute("UPDATE integration_results SET n_users = 6 WHERE \"row\" = 'new migrants' "
+                "AND week = 'W2'")
+    s = load_stored(con, CFG)
+    assert share_q("new_migrant", weeks["W2"]) not in s.estimates
+    for finding in ("IM04", "IM05"):
+        got = evaluate(BY_ID[finding], s)
+        assert got["holds"] is None and got.get("value_a") is None and got.get(
+            "value_b") is None, got
+        assert got["reason"].endswith("rests on fewer than 10 users "
+                                      "(thresholds.min_group_size): suppressed, as in the "
+                                      "report (SPEC §1)"), got
+    assert evaluate(BY_ID["IM06"], s)["holds"] is False  # the settled migrants' still tested
 
 
 def test_findings_after_an_upstream_failure_say_why_they_are_untested():

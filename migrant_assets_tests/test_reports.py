@@ -1012,3 +1012,39 @@ def test_a_finding_on_an_empty_group_says_so(cfg):
     result = findings(con, cfg).set_index("finding_id")
     assert result.loc["D05", "verdict"] == "untested"
     assert result.loc["D05", "reason"].startswith("a group it compares has no user")
+
+
+def test_a_panel_without_data_says_why(cfg, monkeypatch):
+    """001 Figure 4 when the three-way classification was skipped and the new migrants' share
+    is suppressed: panel (c) says the skip's reason, panel (b) names the group it leaves out
+    and why, panel (a) draws its bars (probe 31 M2)."""
+    from migrant_assets.reports import model_figures
+
+    said: list[str] = []
+    monkeypatch.setattr(model_figures, "panel_message", lambda ax, message: said.append(message))
+    notes: list[str] = []
+    text = plt.Axes.text
+    monkeypatch.setattr(plt.Axes, "text", lambda ax, x, y, s, *a, **k: (
+        notes.append(s), text(ax, x, y, s, *a, **k))[1])
+    con = duckdb.connect(":memory:")
+    con.execute("CREATE TABLE integration_results (experiment VARCHAR, \"row\" VARCHAR, "
+                "target VARCHAR, step INTEGER, removed_group VARCHAR, week VARCHAR, "
+                "n_users BIGINT, \"precision\" DOUBLE, recall DOUBLE, prevalence DOUBLE, "
+                "f1 DOUBLE, f1_ci_low DOUBLE, f1_ci_high DOUBLE, share DOUBLE, "
+                "share_ci_low DOUBLE, share_ci_high DOUBLE, status VARCHAR, "
+                "skip_reason VARCHAR)")
+    skip = "the study's users in W2: fewer than 10 new migrants"
+    con.executemany("INSERT INTO integration_results VALUES (?, ?, ?, NULL, NULL, ?, ?, ?, ?, "
+                    "?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        (SETTLED_VS_LOCALS, "all features", "settled_migrant", "W2", 1000, 0.8, 0.85, 0.4,
+         0.82, 0.8, 0.84, None, None, None, "ok", None),
+        (CLASSIFIED_AS_LOCALS, "settled migrants", "settled_migrant", "W2", 400, None, None,
+         None, None, None, None, 0.15, 0.12, 0.18, "ok", None),
+        (CLASSIFIED_AS_LOCALS, "new migrants", "new_migrant", "W2", 6, None, None, None, None,
+         None, None, 1 / 6, 0.0, 0.5, "ok", None),
+        (THREE_WAY, "three-way", "all", "W2", None, None, None, None, None, None, None, None,
+         None, None, "skipped", skip)])
+    png = model_figures.integration_classifier_chart(con, cfg)
+    assert png.startswith(b"\x89PNG")
+    assert said == [f"skipped: {skip}"]
+    assert "new migrants: suppressed: fewer than 10 users (SPEC §1)" in notes
