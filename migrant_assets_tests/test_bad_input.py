@@ -1254,6 +1254,22 @@ def test_hashed_ids_in_capitals_and_not(tmp_path: Path, monkeypatch: pytest.Monk
         (_uid(owner), _uid("O2"))]
 
 
+def test_an_id_card_owner_id_with_its_x_in_either_case(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Chinese ID card number as the owner id, its check character X written x on one row:
+    one owner (probe 30 M2)."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("id card"))
+    card = "31010419800101123X"
+    _write(tmp_path / "operator" / "subs.csv", SUBS_HEADER, [
+        (A, card.lower(), "30", "M", "Shanghai", "true", "regular"), SUBS[1],
+        (C, card, "30", "M", "Shanghai", "true", "regular")])
+    con, _ = _ingest(study)
+    assert con.execute("SELECT count(*), sum(n_numbers) FROM subscribers").fetchone() == (2, 3)
+    assert con.execute("SELECT caller, callee FROM calls").fetchall() == [(_uid(card),
+                                                                          _uid("O2"))]
+
+
 def test_an_owners_numbers_that_disagree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                          ) -> None:
     """Two numbers of one owner whose rows give other ages, sexes and birth provinces: the

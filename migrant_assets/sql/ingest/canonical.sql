@@ -96,11 +96,13 @@ CREATE OR REPLACE TEMP MACRO rounded(t) AS list_transform(
 -- as digits; a rounded one marked with a leading '~', which no identifier has, so that the
 -- rules quarantine it (rounded_id) rather than merge the people it stands for; a UUID or a
 -- hexadecimal digest (MD5, SHA-1, SHA-256: ids hashed by the operator) in lower case, as
--- one system writes it in capitals and another not.
+-- one system writes it in capitals and another not; a Chinese resident ID card number (17
+-- digits and a check character, X for 10) with a capital X, written x as often.
 CREATE OR REPLACE TEMP MACRO canonical_id(t) AS list_transform(
     [unwrapped(t)], lambda x:
         CASE
             WHEN rounded(x) THEN '~' || float_digits(x)
+            WHEN regexp_full_match(x, '[0-9]{17}[Xx]') THEN upper(x)
             WHEN regexp_full_match(
                     x,
                     '[0-9A-Fa-f]{32}|[0-9A-Fa-f]{40}|[0-9A-Fa-f]{64}'
