@@ -1889,12 +1889,16 @@ def _instant(expr: str, dtype: str, rule: Timestamps, src_tz: str, p: _Params, t
         # today's dates is above 1e15)
         bounded = f"abs({value} * {p(_UNIT_MICROS[rule.unit])}) < 1e17"
         return f"CASE WHEN isfinite({value}) AND {bounded} THEN {instant} END"
-    if numeric:
+    if numeric and not rule.format:
         raise MappingError(
             f"{table}.{column} holds numbers, not timestamps", None,
             f"set {table}.timestamps.unit to s, ms, us or ns (and origin if not the Unix epoch), "
-            "or to d for a spreadsheet's serial dates (days, with origin: '1899-12-30T00:00:00')")
+            "or to d for a spreadsheet's serial dates (days, with origin: '1899-12-30T00:00:00'); "
+            "for the digits of a date and time stored as a number (20160905143000), set "
+            f"{table}.timestamps.format instead (e.g. '%Y%m%d%H%M%S')")
     text = _text(expr, p, tokens)
+    if numeric:  # the digits of a date and time (20160905143000), read with the format
+        text = f"float_digits({text})"
     if rule.format:
         if not re.search(r"%[HIklTRXcrs]", rule.format):
             raise MappingError(

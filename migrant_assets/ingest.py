@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import re
+import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -1096,13 +1097,20 @@ def calendar_coverage(
     the rows read, landed and dated outside the calendar, those far outside
     (:data:`FAR_OUTSIDE_DAYS`) with their first and last day and the first files that hold
     them."""
-    landed = {d for (d,) in run_sql(con, "ingest/landed_days.sql").fetchall()}
+    landed = dict(run_sql(con, "ingest/landed_days.sql").fetchall())
     summary = landing_summary(con)
     days = cfg.calendar.days
     far = [summary[k] for k in ("first_day_far_outside", "last_day_far_outside")]
+    counts = [landed[d] for d in days if d in landed]
+    median = float(statistics.median(counts)) if counts else 0.0
+    short = {d.isoformat(): round(landed[d] / median, 3) for d in days
+             if median >= cfg.thresholds.dense_day_calls and d in landed
+             and landed[d] < SHORT_DAY_SHARE * median}
     return {
         "days_in_calendar": len(days),
         "days_without_calls": [d.isoformat() for d in days if d not in landed],
+        "median_day_calls": median,
+        "short_days": short,
         "days_without_file": [d.isoformat() for d in contract.missing_days(days)],
         "rows_read": int(summary["rows_read"]),
         "rows_landed": int(summary["rows_landed"]),
@@ -1111,6 +1119,25 @@ def calendar_coverage(
         "rows_far_outside_calendar": int(summary["rows_far_outside_calendar"]),
         "files_far_outside": list(summary["files_far_outside"] or []),
     }
+
+
+#: A calendar day with calls but fewer than this share of the median day's (once that median is
+#: ``thresholds.dense_day_calls``) is listed by the calendar_coverage check (a warning): a day
+#: file cut short, or an hour's files missing, which the labels would read as a quiet day
+#: (under ``thresholds.min_day_share`` the day is not covered: labels.find_uncovered_days).
+SHORT_DAY_SHARE = 0.5
+
+
+def short_days_problem(cov: dict) -> str | None:
+    """What :func:`calendar_coverage` says of its short days; None without any."""
+    short = cov["short_days"]
+    if not short:
+        return None
+    shown = ", ".join(f"{d}: {share:.0%}" for d, share in list(short.items())[:5])
+    return (f"{len(short)} days with fewer than {SHORT_DAY_SHARE:.0%} of the median day's calls "
+            f"({shown}{', ...' if len(short) > 5 else ''}): a day's file cut short or an hour's "
+            "files missing? Deliver those days again if so: above thresholds.min_day_share of "
+            "the median the labels read such a day as a quiet one")
 
 
 def far_outside_problem(cov: dict, warn_share: float) -> str | None:

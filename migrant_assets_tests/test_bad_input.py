@@ -849,6 +849,32 @@ def test_a_parquet_date_as_the_start_names_the_time_column(
     assert "start_ts: [call_date, call_time]" in info.value.fix
 
 
+@pytest.mark.parametrize("kind", [pa.int64(), pa.float64()])
+def test_parquet_date_time_digits_stored_as_numbers(kind, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Start and end written as the digits of a date and time in a Parquet number column
+    (20160905100000) are read with timestamps.format, as the same digits in a CSV; without a
+    format or a unit, the error names both (probe 30 M1)."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("digits"))
+    src = tmp_path / "operator"
+    pq.write_table(pa.table({"a_party": [A, A], "b_party": [B, B],
+                             "begin": pa.array([20160905100000, 20160905111500], kind),
+                             "finish": pa.array([20160905100100, 20160905111630], kind),
+                             "a_cell": ["T1", "T1"], "b_cell": ["T2", "T2"]}),
+                   src / "cdr.parquet")
+    _remap(src, "calls", path="cdr.parquet")
+    with pytest.raises(MappingError, match=r"calls.start_ts holds numbers, not timestamps") \
+            as info:
+        _ingest(study)
+    assert "calls.timestamps.format instead (e.g. '%Y%m%d%H%M%S')" in info.value.fix
+    _remap(src, "calls", timestamps={"format": "%Y%m%d%H%M%S"})
+    con, stats = _ingest(study)
+    assert stats["landed_calls"].accepted == 2
+    assert con.execute("SELECT CAST(start_ts AS VARCHAR), duration_s FROM calls ORDER BY 1"
+                       ).fetchall() == [(f"{DAY} 10:00:00", 60.0), (f"{DAY} 11:15:00", 90.0)]
+
+
 def test_a_failed_read_names_the_file_the_reader_names_first() -> None:
     files = [Path("/d/a1.csv"), Path("/d/a10.csv"), Path("/d/a6.csv")]
     names = {str(f): f"[file {i}]" for i, f in enumerate(files, 1)}
@@ -4381,6 +4407,27 @@ def test_rows_dated_far_outside_the_calendar_are_judged(
     md = {k: v.value for k, v in check.metadata.items()}
     assert (md["rows_read"], md["rows_far_outside_calendar"]) == (61, 1)
     assert "outside the calendar" not in md.get("check_first", ""), md
+
+
+def test_a_day_cut_short_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A day with calls but under half the median day's (its file cut at noon) is named by
+    calendar_coverage, which warns; the labels would read it as a quiet day (probe 30 M3)."""
+    import dagster as dg
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    study, _ = _setup(tmp_path, Case("a day cut short"))
+    per_day = {d: 40 for d in range(1, 31)} | {7: 12, 8: 21}  # 30% and 52.5% of 40
+    _write(tmp_path / "operator" / "cdr.csv", CALLS_HEADER, [
+        (A, B, f"2016-09-{d:02d} {10 + i // 60:02d}:{i % 60:02d}:00",
+         f"2016-09-{d:02d} {10 + i // 60:02d}:{i % 60:02d}:30", "T1", "T2")
+        for d, n in per_day.items() for i in range(n)])
+    check = _ingestion_checks(study)[("landed_calls", "calendar_coverage")]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    md = {k: v.value for k, v in check.metadata.items()}
+    assert (md["median_day_calls"], md["short_days"]) == (40.0, {"2016-09-07": 0.3})
+    assert md["check_first"].startswith("1 days with fewer than 50% of the median day's calls "
+                                        "(2016-09-07: 30%): a day's file cut short")
 
 
 def test_a_long_call_in_partial_records_is_one_call(tmp_path: Path,

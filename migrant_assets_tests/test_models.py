@@ -164,6 +164,19 @@ def test_binary_metrics_match_sklearn():
     assert M.binary_metrics(y, np.zeros(500, bool))["f1"] == 0.0
 
 
+def test_a_fold_without_a_positive_has_no_f1():
+    """A fold with no positive test user has null precision, recall and F1 (there was none to
+    find), not scikit-learn's 0; with one, the plain metrics (probe 31 M1)."""
+    from migrant_assets.models.metrics import fold_metrics
+
+    none = fold_metrics(np.zeros(20, bool), np.arange(20) < 3)
+    assert all(np.isnan(none[k]) for k in ("precision", "recall", "f1"))
+    assert (none["n_users"], none["n_pos"]) == (20, 0)
+    y, p = np.arange(20) < 2, np.arange(20) < 3
+    assert fold_metrics(y, p) == M.binary_metrics(y, p)
+    assert fold_metrics(y, p)["f1"] == pytest.approx(f1_score(y, p))
+
+
 def test_random_guess_is_prevalence(run):
     con = run["con"]
     rows = con.sql("SELECT experiment, window_id, precision, recall, f1, prevalence, n_pos, "

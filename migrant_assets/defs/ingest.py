@@ -84,6 +84,7 @@ from migrant_assets.ingest import (
     quarantine_reasons,
     record_city,
     row_accounting,
+    short_days_problem,
     source_kind,
     subscriber_counts,
     time_of_day,
@@ -673,7 +674,8 @@ def subscribers_user_types(study: StudyResource) -> dg.AssetCheckResult:
 @dg.asset_check(asset=landed_calls, name="calendar_coverage", pool=DUCKDB_POOL,
                 description="Every day of the study calendar has landed calls; days without a "
                 "file or without calls, and rows dated outside the calendar, are listed (fails "
-                "when nothing landed; warns on days without calls, and when rows dated more "
+                "when nothing landed; warns on days without calls, on days with fewer than "
+                "half the median day's calls (a file cut short), and when rows dated more "
                 "than a week outside the calendar, times misread, are "
                 "thresholds.quarantine_warn_share of the rows read).")
 def landed_calls_calendar_coverage(study: StudyResource) -> dg.AssetCheckResult:
@@ -688,9 +690,11 @@ def landed_calls_calendar_coverage(study: StudyResource) -> dg.AssetCheckResult:
     missing = (f"{len(days)} days of the calendar without calls ({', '.join(days[:5])}"
                f"{', ...' if len(days) > 5 else ''}): the files of those days, or the calendar"
                if days else None)
+    short = short_days_problem(cov)
     hint = (f"no call landed; most rows quarantined as {fix}" if fix
-            else "; ".join(text for text in (far, missing) if text) or None)
-    return verdict(not cov["days_without_calls"] and cov["rows_landed"] > 0 and not far,
+            else "; ".join(text for text in (far, missing, short) if text) or None)
+    return verdict(not cov["days_without_calls"] and cov["rows_landed"] > 0 and not far
+                   and not short,
                    cov["days_in_calendar"], cov,
                    severity=dg.AssetCheckSeverity.ERROR if cov["rows_landed"] == 0 else
                    dg.AssetCheckSeverity.WARN, check_first=hint)

@@ -81,6 +81,7 @@ from migrant_assets.models.data import (
 from migrant_assets.models.metrics import (
     binary_metrics,
     f1_interval,
+    fold_metrics,
     random_guess,
 )
 from migrant_assets.models.reference import PAPER_F1
@@ -396,7 +397,7 @@ def out_of_fold(fits: Sequence[Mapping[str, Any]], X: np.ndarray, y: np.ndarray,
         test = fold == f
         pred[test], score[test] = (fit.get("held_out")
                                    or held_out_predictions(fit["model"], X[test]))
-        per_fold.append({"fold": int(f), **binary_metrics(y[test], pred[test], score[test]),
+        per_fold.append({"fold": int(f), **fold_metrics(y[test], pred[test], score[test]),
                          "n_train": fit["n_train"],
                          "n_train_available": fit["n_train_available"]})
     return pred, score, per_fold
@@ -821,7 +822,7 @@ def transfer_matrix(
             lo, hi = f1_interval(y, pred, seed)
             for f in np.unique(fold_t):
                 test = fold_t == f
-                fm = binary_metrics(y[test], pred[test])
+                fm = fold_metrics(y[test], pred[test])
                 fold_rows.append({**pair, "fold": int(f), "precision": fm["precision"],
                                   "recall": fm["recall"], "f1": fm["f1"],
                                   "n_test": fm["n_users"], "n_pos": fm["n_pos"]})

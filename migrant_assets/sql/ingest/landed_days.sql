@@ -1,2 +1,2 @@
--- The days with at least one landed call (calendar_coverage check).
-SELECT DISTINCT call_date FROM landed_calls ORDER BY call_date;
+-- The days with at least one landed call and their calls (calendar_coverage check).
+SELECT call_date, count(*) AS calls FROM landed_calls GROUP BY call_date ORDER BY call_date;

@@ -66,10 +66,11 @@ COMMENT ON COLUMN departure_models_fold_metrics.window_id IS 'first-k-days windo
 COMMENT ON COLUMN departure_models_fold_metrics.model IS 'the classifier';
 COMMENT ON COLUMN departure_models_fold_metrics.fold IS 'the fold whose users were tested';
 COMMENT ON COLUMN departure_models_fold_metrics."precision" IS
-    'precision of the positive class on the fold';
+    'precision of the positive class on the fold (null when it has no positive user)';
 COMMENT ON COLUMN departure_models_fold_metrics.recall IS
-    'recall of the positive class on the fold';
-COMMENT ON COLUMN departure_models_fold_metrics.f1 IS 'F1 of the positive class on the fold';
+    'recall of the positive class on the fold (null when it has no positive user)';
+COMMENT ON COLUMN departure_models_fold_metrics.f1 IS
+    'F1 of the positive class on the fold (null when it has no positive user)';
 COMMENT ON COLUMN departure_models_fold_metrics.pr_auc IS
     'area under the precision-recall curve on the fold';
 COMMENT ON COLUMN departure_models_fold_metrics.n_test IS 'test users of the fold';
@@ -82,10 +83,11 @@ COMMENT ON COLUMN departure_tables_fold_metrics.window_id IS 'the reference wind
 COMMENT ON COLUMN departure_tables_fold_metrics.model IS 'random forest';
 COMMENT ON COLUMN departure_tables_fold_metrics.fold IS 'the fold whose users were tested';
 COMMENT ON COLUMN departure_tables_fold_metrics."precision" IS
-    'precision of the positive class on the fold';
+    'precision of the positive class on the fold (null when it has no positive user)';
 COMMENT ON COLUMN departure_tables_fold_metrics.recall IS
-    'recall of the positive class on the fold';
-COMMENT ON COLUMN departure_tables_fold_metrics.f1 IS 'F1 of the positive class on the fold';
+    'recall of the positive class on the fold (null when it has no positive user)';
+COMMENT ON COLUMN departure_tables_fold_metrics.f1 IS
+    'F1 of the positive class on the fold (null when it has no positive user)';
 COMMENT ON COLUMN departure_tables_fold_metrics.pr_auc IS
     'area under the precision-recall curve on the fold';
 COMMENT ON COLUMN departure_tables_fold_metrics.n_test IS 'test users of the fold';
