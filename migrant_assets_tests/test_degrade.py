@@ -510,6 +510,13 @@ def test_no_ages_no_sexes_and_no_locals_are_named(con):
         "same_sex is unavailable: no subscriber has a sex",
         "every feature, trend and classifier is unavailable: table features does not exist: "
         "its asset has not been materialized, or its run failed"]
+    # no birth province at all: no label, and the note says why (probe 31 M3)
+    con.execute("UPDATE subscribers SET birth_province = NULL")
+    con.execute("UPDATE user_labels SET integration_label = NULL, departure_label = NULL")
+    assert [n for n in unavailable_data(con) if "study is unavailable" in n] == [
+        f"the {study} study is unavailable: no {study}-labelled users: no subscriber has a "
+        "birth province, which the labels need (SPEC §3; the subscribers' birth_province "
+        "column is empty or unreadable)" for study in ("integration", "departure")]
 
 
 def test_prices_of_part_of_the_cells_are_named(con):

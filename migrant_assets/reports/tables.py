@@ -128,6 +128,7 @@ def unavailable_data(con: duckdb.DuckDBPyConnection, cfg: StudyConfig | None = N
                        f"{priced['n_cells']:,} cells: the others have no estate within "
                        f"{FAR_KM:g} km (SPEC §5; the estates cover part of the city), so the "
                        "prices of users whose places lie there are null")
+    people = {}
     if not table_problem(con, "subscribers"):
         people = first_row(run_sql(con, "reports/attribute_presence.sql"))
         for column, feature, one in (("ages", "similar_age", "an age"),
@@ -149,7 +150,10 @@ def unavailable_data(con: duckdb.DuckDBPyConnection, cfg: StudyConfig | None = N
                            f"{withheld_reason(study, withheld[study])}")
                 continue
             if not n[study]:
-                out.append(f"the {study} study is unavailable: no {study}-labelled users")
+                why = (": no subscriber has a birth province, which the labels need (SPEC §3; "
+                       "the subscribers' birth_province column is empty or unreadable)"
+                       if people.get("users") and not people["provinces"] else "")
+                out.append(f"the {study} study is unavailable: no {study}-labelled users{why}")
                 continue
             for group in groups:
                 if not n[f"{study}_{group}" if group == "local" else group]:
