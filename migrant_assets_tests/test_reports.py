@@ -1012,6 +1012,11 @@ def test_a_finding_on_an_empty_group_says_so(cfg):
     result = findings(con, cfg).set_index("finding_id")
     assert result.loc["D05", "verdict"] == "untested"
     assert result.loc["D05", "reason"].startswith("a group it compares has no user")
+    # an untested finding shows the comparison it could not make, not a z beside it (D16:
+    # locals > staying > leaving; probe 31 L1)
+    untested = result[(result["kind"] == "group means") & (result["verdict"] == "untested")]
+    assert untested["z"].isna().all(), untested[["compared", "z"]]
+    assert "leaving_migrant" in result.loc["D16", "compared"]
 
 
 def test_a_panel_without_data_says_why(cfg, monkeypatch):

@@ -14,7 +14,8 @@
 -- Means and sds are exact two-pass sums, as in group_feature_trends.sql.
 -- z = difference / se (none when se = 0: the values compared do not vary; untested, with that
 -- reason). A finding holds when every comparison has sign * z >= $z_critical; the
--- comparison reported is the weakest (smallest sign * z). Untested comparisons: holds is null.
+-- comparison reported is the weakest (smallest sign * z). Untested comparisons: holds is null,
+-- and the comparison reported is one without a z.
 -- The model findings (registered view model_finding_rows, reports/model_findings.py: tested on
 -- the classifiers' stored per-fold results) follow, in the same columns (kind = 'model'), in
 -- their order there (model_order).
@@ -123,11 +124,13 @@ scored AS (
     FROM (SELECT * FROM independent UNION ALL BY NAME SELECT * FROM paired)
 ),
 weakest AS (
-    -- two comparisons of the same z: the first by name, whatever order the rows came in
+    -- two comparisons of the same z: the first by name, whatever order the rows came in; a
+    -- comparison without a z first (it leaves the finding untested: a tested one beside it
+    -- would show a z the verdict does not rest on)
     SELECT finding_id,
            arg_min({'comparison': comparison, 'value_a': value_a, 'value_b': value_b,
                     'difference': difference, 'se': se, 'z': z, 'signed_z': signed_z},
-                   CASE WHEN signed_z IS NOT NULL THEN (signed_z, comparison) END) AS w,
+                   (signed_z IS NOT NULL, coalesce(signed_z, 0), comparison)) AS w,
            count(signed_z) = count(*) AS tested,
            bool_and(signed_z >= $z_critical) AS all_hold,
            bool_or(no_group) AS no_group,
