@@ -1779,7 +1779,8 @@ def test_durations_as_seconds_or_clock_time(tmp_path: Path,
     src = tmp_path / "operator"
     rows = [(A, B, f"{DAY} {hour}:00:00", secs, "T1", "T2") for hour, secs in (
         (10, "90"), (11, "90.5"), (12, "0:01:30"), (13, "01:02:03.5"), (14, "1:30"),
-        (15, "13912345678:00:00"))]  # hours past DuckDB's INTERVAL: not a failed landing
+        (15, "13912345678:00:00"),  # hours past DuckDB's INTERVAL: not a failed landing
+        (16, "-0:36:54"))]  # negative: an end before the start, as -2214 (probe 30 L3)
     _write(src / "cdr.csv", "a_party,b_party,begin,secs,a_cell,b_cell", rows)
     columns = yaml.safe_load((src / "mapping.yaml").read_text())["calls"]["columns"]
     del columns["end_ts"]
@@ -1788,7 +1789,7 @@ def test_durations_as_seconds_or_clock_time(tmp_path: Path,
     got = con.execute("SELECT hour(start_ts), duration_s FROM calls ORDER BY 1").fetchall()
     assert got == [(10, 90.0), (11, 90.5), (12, 90.0), (13, 3723.5)]
     assert con.execute("SELECT reason, row_number FROM quarantine ORDER BY 2").fetchall() == [
-        ("bad_duration", 6), ("bad_duration", 7)]
+        ("bad_duration", 6), ("bad_duration", 7), ("end_before_start", 8)]
 
 
 @pytest.mark.parametrize("layout", ["folder", "folder/", "nested **", "int96", "csv"])

@@ -65,7 +65,8 @@ WITH typed AS (
         CASE
             WHEN TRY_CAST(r.duration AS DOUBLE) IS NOT NULL
                 THEN TRY_CAST(r.duration AS DOUBLE) * $seconds_per_unit
-            WHEN regexp_full_match(r.duration, '[0-9]+:[0-5][0-9]:[0-5][0-9](\.[0-9]+)?')
+            -- a negative one (-0:36:54: an end before the start) stays negative
+            WHEN regexp_full_match(r.duration, '-?[0-9]+:[0-5][0-9]:[0-5][0-9](\.[0-9]+)?')
                 THEN epoch(TRY_CAST(r.duration AS INTERVAL))  -- NULL: hours past INTERVAL's
             ELSE unit_duration_s(r.duration)
         END AS duration_value
