@@ -97,6 +97,11 @@ def test_ties_and_too_few_folds_are_untested_with_a_reason():
     assert r["holds"] is None and r["reason"].endswith("fewer than 10 leaving migrants")
     r = evaluate(BY_ID["DM01"], Stored(CFG, missing={"fold": "table model_fold_metrics is empty"}))
     assert r["holds"] is None and r["reason"] == "table model_fold_metrics is empty"
+    # every experiment skipped, so no fold was stored: the skip's reason (probe 31 L2)
+    skip = "leaving vs staying migrants, k=14: skipped: no leaving migrant"
+    r = evaluate(BY_ID["DM01"], Stored(CFG, missing={"fold": "table model_fold_metrics is empty"},
+                                       skipped_lines={LEAVING_VS_STAYING: skip}))
+    assert r["holds"] is None and r["reason"] == skip
 
 
 def test_table1_order_is_the_papers_numbers():

@@ -555,6 +555,10 @@ def _why_missing(s: Stored, quantity: str) -> str:
         for window_id in (train, test):
             if (TRANSFER, window_id) in s.skipped_windows:
                 return s.skipped_windows[TRANSFER, window_id]
+    if prefix == "fold" and prefix in s.missing:  # no fold at all: its experiment's skip
+        experiment = quantity.split("/")[1]
+        if experiment in s.skipped_lines:
+            return s.skipped_lines[experiment]
     if prefix in s.missing or prefix in _SKIPPED_AS:
         return s.why(prefix, f"no stored value of {quantity}")
     if prefix == "fold":
