@@ -366,9 +366,12 @@ class Numbers(_Model):
 class CellIds(_Model):
     """Cell-id canonical form (after :data:`ID_COLUMNS`' own): with ``strip_leading_zeros``, an
     id of digits (or of runs of digits joined by spaces: LAC + CI) loses the leading zeros of
-    each run, in calls and cells alike (``00182`` is ``182``; ``0012 0345`` is ``12 345``)."""
+    each run, in calls and cells alike (``00182`` is ``182``; ``0012 0345`` is ``12 345``); with
+    ``ignore_case``, letters are read in capitals (hexadecimal CGIs written ``1a03`` in one file
+    and ``1A03`` in another)."""
 
     strip_leading_zeros: bool = False
+    ignore_case: bool = False
 
 
 #: strftime directives of a time of day, which a {date} path field (a date) cannot vary.
@@ -1819,7 +1822,8 @@ def canonical_identifier(text: str, name: str, contract: DataContract, p: _Param
                 f"{p(numbers.national_lengths)}, {p(numbers.trunk_prefixes)}, "
                 f"{p(numbers.area_code)}, {p(numbers.local_lengths)})")
     if name in CELL_COLUMNS:
-        return f"canonical_cell({text}, {p(contract.cell_ids.strip_leading_zeros)})"
+        return (f"canonical_cell({text}, {p(contract.cell_ids.strip_leading_zeros)}, "
+                f"{p(contract.cell_ids.ignore_case)})")
     return f"canonical_id({text})"
 
 

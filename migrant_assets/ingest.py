@@ -154,7 +154,8 @@ REASON_FIXES: dict[str, str] = {
                     "quarantined for its place is known: its calls are kept): the same ids, "
                     "written the same way (0012 and 12 differ: a spreadsheet drops leading "
                     "zeros, set cell_ids: "
-                    "{strip_leading_zeros: true}; so do ab12 and AB12, and ids with inner "
+                    "{strip_leading_zeros: true}; so do ab12 and AB12: cell_ids: "
+                    "{ignore_case: true}; and ids with inner "
                     "spaces or other separators; LAC + CI mapped as two columns in both, "
                     "and in the calls both filled: a LAC whose CI is empty is no cell; "
                     "hexadecimal LAC/CI in one file, 0x1824 or 1824, and decimal in the other: "
@@ -459,7 +460,8 @@ def land_calls(
                "trunk_prefixes": contract.numbers.trunk_prefixes,
                "area_code": contract.numbers.area_code,
                "local_digits": contract.numbers.local_lengths,
-               "strip_cell_zeros": contract.cell_ids.strip_leading_zeros}
+               "strip_cell_zeros": contract.cell_ids.strip_leading_zeros,
+               "fold_cell_case": contract.cell_ids.ignore_case}
     # a one-file-per-party export: each file's party and label, once for every batch
     parties = party_files(contract, files) if src.party_from_file_name else None
     labels = file_labels(contract, "calls", files, parties,

@@ -4265,17 +4265,21 @@ def test_a_day_with_every_call_quarantined_names_the_reason_to_check(
         assert check.metadata["check_first"].value.startswith("unknown_cell: "), name
 
 
-@pytest.mark.parametrize(("text", "strip", "cell"), [
-    ("00182", True, "182"), ("00182", False, "00182"), ("0012 0345", True, "12 345"),
-    ("000", True, "0"), ("182.0", True, "182"), ("A0012", True, "A0012"), ("0012-34", True,
-                                                                            "0012-34"),
+@pytest.mark.parametrize(("text", "strip", "fold", "cell"), [
+    ("00182", True, False, "182"), ("00182", False, False, "00182"),
+    ("0012 0345", True, False, "12 345"), ("000", True, False, "0"), ("182.0", True, False, "182"),
+    ("A0012", True, False, "A0012"), ("0012-34", True, False, "0012-34"),
+    # cell_ids.ignore_case (probe 30 L4)
+    ("262-01-1a03-0bb0", False, True, "262-01-1A03-0BB0"),
+    ("262-01-1a03-0bb0", False, False, "262-01-1a03-0bb0"), ("00ab", True, True, "00AB"),
 ])
-def test_canonical_cell_ids(text: str, strip: bool, cell: str) -> None:
-    """cell_ids.strip_leading_zeros, as docs/data_contract.md ("Identifiers") says; the
-    expected forms are written by hand."""
+def test_canonical_cell_ids(text: str, strip: bool, fold: bool, cell: str) -> None:
+    """cell_ids.strip_leading_zeros and ignore_case, as docs/data_contract.md ("Identifiers")
+    says; the expected forms are written by hand."""
     con = duckdb.connect()
     run_sql(con, "ingest/canonical.sql")
-    assert con.execute("SELECT canonical_cell(?, ?)", [text, strip]).fetchone()[0] == cell
+    assert con.execute("SELECT canonical_cell(?, ?, ?)", [text, strip, fold]
+                       ).fetchone()[0] == cell
 
 
 def test_cell_ids_padded_differently_link_with_strip_leading_zeros(
@@ -4293,6 +4297,19 @@ def test_cell_ids_padded_differently_link_with_strip_leading_zeros(
     con, stats = _ingest(study)
     assert stats["calls"].quarantined_by_reason == {}
     assert con.execute("SELECT caller_cell, callee_cell FROM calls").fetchall() == [("1", "2")]
+
+
+def test_cell_ids_in_either_case_link_with_ignore_case(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cells written T1 in the cells file and t1 in the calls: with cell_ids.ignore_case every
+    call keeps its cells, in capitals (probe 30 L4)."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("case", mapping={"cell_ids": {"ignore_case": True}}))
+    src = tmp_path / "operator"
+    (src / "cdr.csv").write_text((src / "cdr.csv").read_text().replace(",T1,T2", ",t1,t2"))
+    con, stats = _ingest(study)
+    assert stats["calls"].quarantined_by_reason == {}
+    assert con.execute("SELECT caller_cell, callee_cell FROM calls").fetchall() == [("T1", "T2")]
 
 
 def test_calls_at_a_cell_the_cells_file_quarantined_are_kept_without_it(

@@ -76,7 +76,7 @@ SELECT
 FROM (
     SELECT
         n.text,
-        canonical_cell(n.text, $strip_cell_zeros) AS cell_id
+        canonical_cell(n.text, $strip_cell_zeros, $fold_cell_case) AS cell_id
     FROM (
         SELECT caller_cell AS text FROM raw_calls
         UNION
