@@ -144,8 +144,10 @@ class Calendar(_Model):
             raise ValueError(
                 f"calendar.k_max: the first-k-days windows reach {last}, into departure week C "
                 f"(from {week_c}), whose silence defines a leaving migrant (SPEC §3): its calls "
-                "would give the label away to the classifiers; set k_max to at most "
-                f"{(week_c - self.first_k_start).days} (the paper's is 14)")
+                "would give the label away to the classifiers; "
+                + (f"set k_max to at most {(week_c - self.first_k_start).days} (the paper's is "
+                   "14)" if (week_c - self.first_k_start).days >= self.k_min else
+                   "set first_k_start to the first day of departure week A"))
         return self
 
     @property

@@ -374,8 +374,9 @@ class CellIds(_Model):
     ignore_case: bool = False
 
 
-#: strftime directives of a time of day, which a {date} path field (a date) cannot vary.
-_TIME_DIRECTIVES = ("%H", "%I", "%M", "%S", "%p", "%f", "%X", "%c", "%T", "%R", "%k", "%l", "%s")
+#: strftime directives (their letters) of a time of day, which a {date} path field (a date)
+#: cannot vary; with or without a ``-``, ``E`` or ``O`` modifier.
+_TIME_DIRECTIVES = "HIMSpPfXcTRrkls"
 
 
 def _time_directives(path: str) -> list[str]:
@@ -385,8 +386,8 @@ def _time_directives(path: str) -> list[str]:
                  if name == "date"]
     except ValueError:  # unbalanced braces: the path's own error, where it is expanded
         return []
-    return [d for spec in specs for d in re.findall(r"%-?.", spec) if d.replace("-", "")
-            in _TIME_DIRECTIVES]
+    return [d for spec in specs for d in re.findall(r"%[-EO]?.", spec)
+            if d[-1] in _TIME_DIRECTIVES]
 
 
 class TableSource(_Model):

@@ -15,6 +15,7 @@ import functools
 import hashlib
 import io
 import json
+import math
 import re
 import statistics
 from collections.abc import Callable, Sequence
@@ -508,6 +509,7 @@ def land_calls(
                 f"{min(outside)} to {max(outside)}", "calendar in the study config",
                 "set calendar.month_start, month_end and the study weeks to your data's month "
                 "(docs/your_own_data.md, step 3)")
+        run_sql(con, "ingest/landing_redact.sql", numbers, identifiers=STAGED_LANDING)
         with transaction(con):
             run_sql(con, "ingest/landing_swap.sql", identifiers=STAGED_LANDING)
             run_sql(con, "ingest/raw_identifiers_calls.sql")
@@ -519,7 +521,7 @@ def land_calls(
     finally:
         drop_tables(con, *STAGED_LANDING.values(), if_exists=True)
         drop_tables(con, "landing_file_ids", "landing_numbers", "landing_number_ids",
-                    "landing_cells", "landing_owner_ids")
+                    "landing_cells", "landing_owner_ids", "landing_codes")
     landed = counts.pop("landed", 0)
     excluded = {r: counts.pop(r) for r in EXCLUSION_REASONS if r in counts}
     return IngestStats("landed_calls", "", read, landed, dict(sorted(counts.items())),
@@ -1135,8 +1137,10 @@ def short_days_problem(cov: dict) -> str | None:
     short = cov["short_days"]
     if not short:
         return None
-    shown = ", ".join(f"{d}: {share:.0%}" for d, share in list(short.items())[:5])
-    return (f"{len(short)} days with fewer than {SHORT_DAY_SHARE:.0%} of the median day's calls "
+    # a share shown rounded down: a day under half never reads 50%
+    shown = ", ".join(f"{d}: {math.floor(share * 100)}%" for d, share in list(short.items())[:5])
+    days = "1 day" if len(short) == 1 else f"{len(short)} days"
+    return (f"{days} with fewer than {SHORT_DAY_SHARE:.0%} of the median day's calls "
             f"({shown}{', ...' if len(short) > 5 else ''}): a day's file cut short or an hour's "
             "files missing? Deliver those days again if so: above thresholds.min_day_share of "
             "the median the labels read such a day as a quiet one")

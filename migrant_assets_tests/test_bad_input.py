@@ -3410,34 +3410,43 @@ X = "19912345678"  # another operator's number: no subscriber, no cell
 def test_a_quarantine_record_shows_no_short_identifier(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """A direction or cell of a quarantined row that is a subscriber's owner id or a number of
-    the landing, however short (a column mapped by mistake, a service number), is shown only by
-    its length; codes that are neither are shown as read."""
+    any calls file, however short and in whatever form (a column mapped by mistake, a service
+    number first seen in a later batch), is shown only by its length; codes that are neither,
+    and a withheld caller's stand-in, are shown as read (review 96 M2, review 97)."""
+    from migrant_assets import ingest as ingest_module
+
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
-    service = "95588"  # a number of five digits, a party of the extract
+    monkeypatch.setattr(ingest_module, "LANDING_BATCH_BYTES", 1)  # one batch per file
+    service = "95588"  # a number of five digits, a party of the second file only
     study, _ = _setup(tmp_path, Case("short identifiers"))
     src = tmp_path / "operator"
     at = (f"{DAY} 10:00:00", f"{DAY} 10:01:00")
-    _write(src / "cdr.csv", "msisdn,other,rtype,begin,finish,served_cell", [
-        (A, B, "MOC", *at, "T1"), (service, A, "MOC", f"{DAY} 11:00:00", f"{DAY} 11:01:00", "T2"),
-        # bad_direction: an owner id, or a code outside the rule, as the direction
-        (A, B, "O2", *at, "T1"), (A, B, "MOX", *at, "T1"),
-        # bad_timestamp: a number, or an owner id, as the cell
-        (A, B, "MOC", "noon", at[1], service), (A, B, "MOC", "noon", at[1], "O1"),
+    header = "msisdn,other,rtype,begin,finish,served_cell"
+    _write(src / "cdr_a.csv", header, [
+        (A, B, "MOC", *at, "T1"),
+        # bad_direction: an owner id, a code outside the rule, a withheld caller's stand-in
+        (A, B, "O2", *at, "T1"), (A, B, "MOX", *at, "T1"), (A, B, "unknown", *at, "T1"),
+        (A, "unknown", "MOC", *at, "T1"),  # masked_number
+        # bad_timestamp: a number (as a float), or an owner id, as the cell
+        (A, B, "MOC", "noon", at[1], service + ".0"), (A, B, "MOC", "noon", at[1], "O1"),
         (A, B, "MOC", "noon", at[1], "T9")])
-    _remap(src, "calls", columns={"party": "msisdn", "other_party": "other", "start_ts": "begin",
-                                  "end_ts": "finish", "direction": "rtype",
-                                  "cell": "served_cell"},
+    _write(src / "cdr_b.csv", header,
+           [(service, A, "MOC", f"{DAY} 11:00:00", f"{DAY} 11:01:00", "T2")])
+    _remap(src, "calls", path="cdr_*.csv",
+           columns={"party": "msisdn", "other_party": "other", "start_ts": "begin",
+                    "end_ts": "finish", "direction": "rtype", "cell": "served_cell"},
            directions={"outgoing": ["MOC"], "incoming": ["MTC"]})
     con, stats = _ingest(study)
-    assert stats["landed_calls"].quarantined_by_reason == {"bad_direction": 2,
-                                                           "bad_timestamp": 3}
+    assert stats["landed_calls"].quarantined_by_reason == {
+        "bad_direction": 3, "bad_timestamp": 3, "masked_number": 1}
     shown = sorted((reason, r["direction"], r["caller_cell"]) for reason, r in (
         (reason, json.loads(t)) for reason, t in con.execute(
-            "SELECT reason, record FROM quarantine WHERE source = 'landed_calls'").fetchall()))
+            "SELECT reason, record FROM quarantine WHERE source = 'landed_calls' "
+            "AND reason <> 'masked_number'").fetchall()))
     assert shown == [("bad_direction", "<redacted: 2 characters>", None),
-                     ("bad_direction", "MOX", None),
+                     ("bad_direction", "MOX", None), ("bad_direction", "unknown", None),
                      ("bad_timestamp", "MOC", "<redacted: 2 characters>"),
-                     ("bad_timestamp", "MOC", "<redacted: 5 characters>"),
+                     ("bad_timestamp", "MOC", "<redacted: 7 characters>"),
                      ("bad_timestamp", "MOC", "T9")], shown
 
 
@@ -4265,6 +4274,19 @@ def test_a_day_with_every_call_quarantined_names_the_reason_to_check(
         assert check.metadata["check_first"].value.startswith("unknown_cell: "), name
 
 
+@pytest.mark.parametrize(("path", "found"), [
+    ("cdr_{date:%Y%m%d%H}.csv.gz", ["%H"]), ("cdr_{date:%Y%m%d}*.csv.gz", []),
+    ("{date:%Y-%m-%d}/%H.csv", []), ("a/{date:%d %r}.csv", ["%r"]), ("{date:%-I%P}", ["%-I", "%P"]),
+    ("{date:%OH}", ["%OH"]), ("{date:%Y%j}.csv", []), ("{date:%Y", []),
+])
+def test_time_directives_of_a_date_path(path: str, found: list) -> None:
+    """The time-of-day directives of a {date} path field, which would read hour 00 alone (probe
+    30 H1); a day's directive (%j) is not one, and a malformed field is left to its own error."""
+    from migrant_assets.contract import _time_directives
+
+    assert _time_directives(path) == found
+
+
 @pytest.mark.parametrize(("text", "strip", "fold", "cell"), [
     ("00182", True, False, "182"), ("00182", False, False, "00182"),
     ("0012 0345", True, False, "12 345"), ("000", True, False, "0"), ("182.0", True, False, "182"),
@@ -4444,7 +4466,7 @@ def test_a_day_cut_short_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     md = {k: v.value for k, v in check.metadata.items()}
     assert (md["median_day_calls"], md["short_days"]) == (40.0, {"2016-09-07": 0.3})
-    assert md["check_first"].startswith("1 days with fewer than 50% of the median day's calls "
+    assert md["check_first"].startswith("1 day with fewer than 50% of the median day's calls "
                                         "(2016-09-07: 30%): a day's file cut short")
 
 

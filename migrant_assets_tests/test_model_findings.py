@@ -102,6 +102,12 @@ def test_ties_and_too_few_folds_are_untested_with_a_reason():
     r = evaluate(BY_ID["DM01"], Stored(CFG, missing={"fold": "table model_fold_metrics is empty"},
                                        skipped_lines={LEAVING_VS_STAYING: skip}))
     assert r["holds"] is None and r["reason"] == skip
+    # every k skipped, k_max too: the trend findings quote k_max's skip, not "no k below k_max"
+    every = Stored(CFG, skipped={(LEAVING_VS_STAYING, RANDOM_FOREST, K_MAX.window_id):
+                                 "fewer than 10 leaving migrants"})
+    for finding in ("DM07", "DM08"):
+        r = evaluate(BY_ID[finding], every)
+        assert r["holds"] is None and r["reason"].endswith("fewer than 10 leaving migrants"), r
 
 
 def test_table1_order_is_the_papers_numbers():

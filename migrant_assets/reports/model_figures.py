@@ -236,9 +236,10 @@ def integration_classifier_chart(con: duckdb.DuckDBPyConnection, cfg: StudyConfi
                          label=f"{GROUP_NAMES[label]}, paper")
     axes[2].set_title("(c) three-way classification")
     axes[2].set_ylabel("F1 of the class")
-    for ax, df, drawn in ((axes[0], read[SETTLED_VS_LOCALS], ablation),
+    settled, classes = read[SETTLED_VS_LOCALS], read[THREE_WAY]
+    for ax, df, drawn in ((axes[0], settled[settled["week"] == "W2"], ablation),
                           (axes[1], read[CLASSIFIED_AS_LOCALS], shares),
-                          (axes[2], read[THREE_WAY], three)):
+                          (axes[2], classes[classes["row"] != RANDOM_GUESS], three)):
         reason = why_none(df, drawn)
         if reason:
             panel_message(ax, reason)

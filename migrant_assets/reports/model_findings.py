@@ -221,9 +221,13 @@ def _order(experiment: str, rows: Sequence[str], window: Callable[[Stored], Wind
 
 def _smallest_k(s: Stored) -> Window | str:
     """The smallest k at which the random forest was evaluated (Figure 8's first point)."""
-    for w in _k_windows(s)[:-1]:
+    windows = _k_windows(s)
+    for w in windows[:-1]:
         if s.replicates.get(fold_q(LEAVING_VS_STAYING, RANDOM_FOREST, w, "f1")) is not None:
             return w
+    if windows and s.replicates.get(fold_q(LEAVING_VS_STAYING, RANDOM_FOREST, windows[-1],
+                                           "f1")) is None:  # k_max too: its skip says why
+        return _why_missing(s, fold_q(LEAVING_VS_STAYING, RANDOM_FOREST, windows[-1], "f1"))
     return "the random forest was evaluated at no k below k_max (every smaller k skipped)"
 
 

@@ -225,41 +225,16 @@ SELECT
 FROM decided AS d
 INNER JOIN landing_file_ids AS f ON f.file = d._file;
 
--- A quarantined row's event type, direction or cell that is a number of the landing or a
--- subscriber's owner id (landing_owner_ids, by its pseudonym), however short (a column mapped
--- by mistake): its record shows it only by its length, as safe_code does a long one. Only the
--- quarantined rows' few codes are looked up.
-CREATE OR REPLACE TEMP TABLE landing_identifier_codes AS
-WITH shown_codes AS (
-    SELECT DISTINCT unnest([
-        j.codes.event_type, j.codes.direction, j.codes.caller_cell, j.codes.callee_cell
-    ]) AS text
-    FROM judged_landing AS j
-    WHERE j.codes IS NOT NULL
-)
-SELECT c.text FROM shown_codes AS c INNER JOIN landing_numbers AS l ON l.text = c.text
-UNION
-SELECT c.text FROM shown_codes AS c
-WHERE pseudonym('user', trim(c.text)) IN (SELECT o.user_id FROM landing_owner_ids AS o);
-
-UPDATE judged_landing SET record = CAST(json_merge_patch(
-    record, to_json({event_type: redacted(codes.event_type)})
-) AS VARCHAR)
-WHERE codes.event_type IN (SELECT i.text FROM landing_identifier_codes AS i);
-
-UPDATE judged_landing SET record = CAST(json_merge_patch(
-    record, to_json({direction: redacted(codes.direction)})
-) AS VARCHAR)
-WHERE codes.direction IN (SELECT i.text FROM landing_identifier_codes AS i);
-
-UPDATE judged_landing SET record = CAST(json_merge_patch(
-    record, to_json({caller_cell: redacted(codes.caller_cell)})
-) AS VARCHAR)
-WHERE codes.caller_cell IN (SELECT i.text FROM landing_identifier_codes AS i);
-
-UPDATE judged_landing SET record = CAST(json_merge_patch(
-    record, to_json({callee_cell: redacted(codes.callee_cell)})
-) AS VARCHAR)
-WHERE codes.callee_cell IN (SELECT i.text FROM landing_identifier_codes AS i);
-
-DROP TABLE landing_identifier_codes;
+-- A quarantined row's codes as read, kept (temporarily) until every batch is read:
+-- landing_redact.sql shows those that are identifiers only by their length.
+INSERT INTO landing_codes
+SELECT
+    f.file,
+    j._row,
+    j.codes.event_type,
+    j.codes.direction,
+    j.codes.caller_cell,
+    j.codes.callee_cell
+FROM judged_landing AS j
+INNER JOIN landing_file_ids AS f ON f.file_id = j.file_id
+WHERE j.codes IS NOT NULL;

@@ -15,3 +15,13 @@ CREATE OR REPLACE TEMP TABLE landing_numbers (
 );
 CREATE OR REPLACE TEMP TABLE landing_number_ids (number VARCHAR, number_id BIGINT);
 CREATE OR REPLACE TEMP TABLE landing_cells (text VARCHAR, cell VARCHAR, shown VARCHAR);
+-- landing_codes: the event type, direction and unknown cells of each quarantined row as read
+-- (landing.sql), until landing_redact.sql has judged them.
+CREATE OR REPLACE TEMP TABLE landing_codes (
+    file VARCHAR,
+    row_number BIGINT,
+    event_type VARCHAR,
+    direction VARCHAR,
+    caller_cell VARCHAR,
+    callee_cell VARCHAR
+);
