@@ -28,36 +28,23 @@ SELECT s.text
 FROM shown AS s
 WHERE pseudonym('user', canonical_id(s.text)) IN (SELECT o.user_id FROM landing_owner_ids AS o);
 
-UPDATE $quarantine_landed_calls AS q SET record = CAST(json_merge_patch(
-    q.record, to_json({event_type: redacted(c.event_type)})
-) AS VARCHAR)
-FROM landing_codes AS c
-WHERE
-    c.file = q.file AND c.row_number = q.row_number
-    AND c.event_type IN (SELECT i.text FROM landing_identifier_codes AS i);
+-- each quarantined row's codes to redact, as a JSON patch of its record
+CREATE OR REPLACE TEMP TABLE landing_redactions AS
+SELECT
+    c.file,
+    c.row_number,
+    to_json(map_from_entries(list({'k': c.code, 'v': redacted(c.text)}))) AS patch
+FROM (
+    UNPIVOT landing_codes ON event_type, direction, caller_cell, callee_cell  -- noqa: RF03
+    INTO NAME code VALUE text
+) AS c
+WHERE c.text IN (SELECT i.text FROM landing_identifier_codes AS i)
+GROUP BY c.file, c.row_number;
 
-UPDATE $quarantine_landed_calls AS q SET record = CAST(json_merge_patch(
-    q.record, to_json({direction: redacted(c.direction)})
-) AS VARCHAR)
-FROM landing_codes AS c
-WHERE
-    c.file = q.file AND c.row_number = q.row_number
-    AND c.direction IN (SELECT i.text FROM landing_identifier_codes AS i);
-
-UPDATE $quarantine_landed_calls AS q SET record = CAST(json_merge_patch(
-    q.record, to_json({caller_cell: redacted(c.caller_cell)})
-) AS VARCHAR)
-FROM landing_codes AS c
-WHERE
-    c.file = q.file AND c.row_number = q.row_number
-    AND c.caller_cell IN (SELECT i.text FROM landing_identifier_codes AS i);
-
-UPDATE $quarantine_landed_calls AS q SET record = CAST(json_merge_patch(
-    q.record, to_json({callee_cell: redacted(c.callee_cell)})
-) AS VARCHAR)
-FROM landing_codes AS c
-WHERE
-    c.file = q.file AND c.row_number = q.row_number
-    AND c.callee_cell IN (SELECT i.text FROM landing_identifier_codes AS i);
+UPDATE $quarantine_landed_calls AS q
+SET record = CAST(json_merge_patch(q.record, r.patch) AS VARCHAR)
+FROM landing_redactions AS r
+WHERE r.file = q.file AND r.row_number = q.row_number;
 
 DROP TABLE landing_identifier_codes;
+DROP TABLE landing_redactions;
