@@ -374,8 +374,7 @@ def _risk_plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, k: int, first: 
     row = {"k": k, "n_train": len(y), "n_leaving": n_pos,
            "leaving_share": n_pos / len(y) if len(y) else None}
     if min(n_pos, n_neg) < cfg.thresholds.min_class_size:  # no count under it (SPEC §1)
-        return {"row": {**row, "n_leaving": None, "leaving_share": None, "status": "skipped",
-                        "reason": (
+        return {"row": {**row, "status": "skipped", "reason": (
             f"fewer than {cfg.thresholds.min_class_size} "
             f"{'leaving' if n_pos < cfg.thresholds.min_class_size else 'staying'} migrants "
             f"(thresholds.min_class_size) with a known outcome among the arrivals of "

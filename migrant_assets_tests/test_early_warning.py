@@ -234,10 +234,15 @@ def test_a_skipped_risk_model_gives_no_count_under_the_threshold(tiny: dict, tmp
     cfg = tiny["cfg"].model_copy(update={
         "thresholds": tiny["cfg"].thresholds.model_copy(update={"min_class_size": 100_000}),
         "early_warning": tiny["cfg"].early_warning.model_copy(update={"horizon_days": 2})})
+    from migrant_assets.early_warning import write_models
+
     shutil.copy(tiny["cfg"].duckdb_path, tmp_path / "copy.duckdb")
     con = connect(tmp_path / "copy.duckdb")
     try:
-        models, _ = train_risk_models(con, cfg, tmp_path / "models")
+        models, predictions = train_risk_models(con, cfg, tmp_path / "models")
+        write_models(con, models, predictions)  # the asset's write takes the skipped rows
+        assert con.execute("SELECT count(*) FROM early_warning_models WHERE status = 'skipped'"
+                           ).fetchone()[0] == 2
     finally:
         con.close()
     assert list(models["status"]) == ["skipped"] * 2

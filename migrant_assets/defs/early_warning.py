@@ -104,8 +104,11 @@ def early_warning_models(context: dg.AssetExecutionContext,
         elif row.k in silent:
             context.log.warning(f"early warning k={row.k}: {row.reason}")
     return dg.MaterializeResult(metadata={
-        **md, "models": markdown_table(models, ["k", "status", "n_train", "n_leaving",
-                                                "threshold"]),
+        # a skipped k's count of leavers may be under the threshold: not shown (SPEC §1)
+        **md, "models": markdown_table(
+            models.assign(n_leaving=models["n_leaving"].astype(object).where(
+                models["status"] == "ok", None)),
+            ["k", "status", "n_train", "n_leaving", "threshold"]),
         "k_without_signal": dg.MetadataValue.json(silent),
         "sha256": dg.MetadataValue.json({int(r.k): r.sha256 for r in models.itertuples()
                                          if r.status == "ok"})})
