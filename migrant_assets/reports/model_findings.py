@@ -221,13 +221,12 @@ def _order(experiment: str, rows: Sequence[str], window: Callable[[Stored], Wind
 
 def _smallest_k(s: Stored) -> Window | str:
     """The smallest k at which the random forest was evaluated (Figure 8's first point)."""
-    windows = _k_windows(s)
-    for w in windows[:-1]:
-        if s.replicates.get(fold_q(LEAVING_VS_STAYING, RANDOM_FOREST, w, "f1")) is not None:
+    quantities = [fold_q(LEAVING_VS_STAYING, RANDOM_FOREST, w, "f1") for w in _k_windows(s)]
+    for w, q in zip(_k_windows(s)[:-1], quantities, strict=False):
+        if q in s.replicates:
             return w
-    if windows and s.replicates.get(fold_q(LEAVING_VS_STAYING, RANDOM_FOREST, windows[-1],
-                                           "f1")) is None:  # k_max too: its skip says why
-        return _why_missing(s, fold_q(LEAVING_VS_STAYING, RANDOM_FOREST, windows[-1], "f1"))
+    if quantities and quantities[-1] not in s.replicates:  # k_max too: its skip says why
+        return _why_missing(s, quantities[-1])
     return "the random forest was evaluated at no k below k_max (every smaller k skipped)"
 
 

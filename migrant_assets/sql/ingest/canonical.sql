@@ -272,10 +272,11 @@ AS national_number(
 -- '00182' is '182', '0012 0345' is '12 345', '000' is '0'; with fold (cell_ids.ignore_case)
 -- in capitals ('262-01-1a03-0bb0' is '262-01-1A03-0BB0').
 CREATE OR REPLACE TEMP MACRO canonical_cell(t, strip, fold) AS list_transform(
-    [CASE WHEN fold THEN upper(canonical_id(t)) ELSE canonical_id(t) END], lambda x:
+    [canonical_id(t)], lambda x:
         CASE
             WHEN strip AND regexp_full_match(x, '[0-9]+( [0-9]+)*')
                 THEN regexp_replace(x, '(^| )0+([0-9])', '\1\2', 'g')
+            WHEN fold THEN upper(x)
             ELSE x
         END
 )[1];

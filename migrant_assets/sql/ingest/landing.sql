@@ -45,7 +45,7 @@ WITH typed AS (
         CASE WHEN $has_cells THEN cb.cell END AS callee_cell,
         ca.shown AS caller_cell_shown,
         cb.shown AS callee_cell_shown,
-        -- a cell id not of the cells file, as read (the redaction at the end)
+        -- a cell id not of the cells file, as read (landing_codes, for landing_redact.sql)
         CASE WHEN ca.cell IS NULL OR starts_with(ca.cell, 'unknown:') THEN r.caller_cell END
             AS caller_cell_text,
         CASE WHEN cb.cell IS NULL OR starts_with(cb.cell, 'unknown:') THEN r.callee_cell END
@@ -217,7 +217,7 @@ SELECT
             event_type: safe_code(d.event_type), direction: safe_code(d.direction_text)
         }) AS VARCHAR)
     END AS record,
-    -- a quarantined row's codes as read, for the redaction below (temporary, never stored)
+    -- a quarantined row's codes as read, for landing_codes below (temporary, never stored)
     CASE WHEN d.outcome NOT IN ('landed', 'not_a_call', 'outside_calendar') THEN {
         event_type: d.event_type, direction: d.direction_text,
         caller_cell: d.caller_cell_text, callee_cell: d.callee_cell_text
