@@ -855,7 +855,7 @@ def number_forms(con: duckdb.DuckDBPyConnection,
                       *([trunk] if trunks else [])])
     found = out["written_two_ways"]
     prefix = (f"country code {out['country_code']}" if out["country_code"]
-              else "trunk prefix " + " or ".join(out["trunk_prefixes"] or []))
+              else "a trunk or carrier prefix, " + " or ".join(out["trunk_prefixes"] or []))
     return {"subscriber_numbers": out["subscriber_numbers"], "written_two_ways": found,
             "check_first": None if not found else (
                 f"{found:,} of the subscribers' numbers are written both with {prefix} and "

@@ -47,7 +47,7 @@ import duckdb
 
 from migrant_assets.config import FilesSource, StudyConfig
 from migrant_assets.contract import DataContract
-from migrant_assets.db import run_schema_sql, run_sql, transaction
+from migrant_assets.db import has_table, quote, run_schema_sql, run_sql, transaction
 from migrant_assets.errors import InputError
 
 #: The settings of the study config each stage reads (dotted paths; ``mapping``: the bytes of the
@@ -98,6 +98,29 @@ NAMES_DAYS_WITHOUT_CALLS = frozenset({"user_labels"})
 #: The source of each contract table (the mapping's files) and the asset that lands it.
 LANDED_BY = {"calls": "landed_calls", "subscribers": "subscribers", "cells": "cells",
              "estates": "estates"}
+#: The tables each partitioned asset writes by partition, with the column that holds the
+#: partition (``window_id``: ``<family>:<key>``; else the key, a day). When the calendar no
+#: longer has a partition (a smaller ``k_max``, a later ``month_start``), :func:`record` drops
+#: its rows the next time the asset writes, so that no table keeps a window of an earlier
+#: calendar (a test holds every partitioned asset of the stages here).
+PARTITION_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "calls": (("calls", "call_date"), ("quarantine_calls", "partition_key"),
+              ("accounting_calls", "partition_key")),
+    "daily_contacts": (("daily_contacts", "call_date"),),
+    "first_k_days_contacts": (("first_k_days_contacts", "call_date"),),
+    "integration_week_graph": (("integration_week_graph", "window_id"),),
+    "departure_week_graph": (("departure_week_graph", "window_id"),),
+    "whole_period_graph": (("whole_period_graph", "window_id"),),
+    "first_k_days_graph": (("first_k_days_graph", "window_id"),
+                           ("first_k_days_graph_neighbourhood", "window_id")),
+    "features_integration_weeks": (("features_integration_weeks", "window_id"),),
+    "features_departure_weeks": (("features_departure_weeks", "window_id"),),
+    "features_whole_period": (("features_whole_period", "window_id"),),
+    "features_first_k_days": tuple((f"features_first_k_days{suffix}", "window_id") for suffix in (
+        "", "_sums", "_places", "_moves", "_moments", "_positions", "_triangles")),
+    "departure_models": tuple((f"departure_models{suffix}", "window_id") for suffix in (
+        "", "_fold_metrics", "_splits", "_fitted")),
+}
 #: The ingestion's assets, each stored as the table of its name: the ingestion's schema creates
 #: them all, empty, whichever of them runs first.
 INGESTED = frozenset({*LANDED_BY.values(), "calls"})
@@ -118,6 +141,9 @@ class Target:
     #: source's files or itself), each with its table: each must have been materialized
     #: before it is built
     required: tuple[tuple[str, str], ...] = ()
+    #: every partition the asset has under the study's calendar now (partitioned assets;
+    #: none given: nothing is dropped, :func:`drop_left_partitions`)
+    partitions: tuple[str, ...] = ()
 
 
 @dataclass
@@ -130,6 +156,8 @@ class Plan:
     #: the settings versions the rows were built under: version -> (stage, JSON of
     #: :func:`setting_hashes`), so that a later change names the settings that changed
     settings: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: each partitioned asset written -> its partitions under the calendar now
+    partitions: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def entry(asset: str, part: str | None) -> str:
@@ -412,7 +440,9 @@ def plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContrac
                and any(t.asset == asset for t in targets)}
     out = Plan(slices=tuple(sorted({t.asset for t in targets} & SLICES.keys())),
                settings={settings[g]: (g, json.dumps(setting_hashes(cfg, g), sort_keys=True))
-                         for g in sorted({t.group for t in targets})})
+                         for g in sorted({t.group for t in targets})},
+               partitions={t.asset: t.partitions for t in targets
+                           if t.partitions and t.asset in PARTITION_TABLES})
     versions: dict[str, tuple[str, dict[str, list[str]]]] = {}
     todo = sorted(targets, key=lambda t: (t.asset, t.part or ""))
     while todo:
@@ -610,3 +640,28 @@ def record(con: duckdb.DuckDBPyConnection, done: Plan) -> None:
         for asset in done.slices:
             con.execute("DELETE FROM built_from WHERE asset = ? AND length(part) > 0", [asset])
             run_sql(con, SLICES[asset])
+        for asset, parts in done.partitions.items():
+            drop_left_partitions(con, asset, parts)
+
+
+def drop_left_partitions(con: duckdb.DuckDBPyConnection, asset: str,
+                         parts: Iterable[str]) -> list[str]:
+    """Delete the rows of ``asset``'s partitions that it recorded but that are not among
+    ``parts`` (the calendar's now; :data:`PARTITION_TABLES`), and their records; return those
+    partitions. Only partitions the asset recorded are dropped, never what it did not write."""
+    left = [p for (p,) in con.execute(
+        "SELECT DISTINCT part FROM built_from WHERE asset = $asset AND part <> '' "
+        "AND part NOT IN (SELECT unnest($parts::VARCHAR[])) ORDER BY part",
+        {"asset": asset, "parts": list(parts)}).fetchall()]
+    if not left:
+        return left
+    for table, column in PARTITION_TABLES.get(asset, ()):
+        if not has_table(con, table):
+            continue
+        key = (f"split_part({quote(column)}, ':', 2)" if column == "window_id"
+               else f"CAST({quote(column)} AS VARCHAR)")
+        con.execute(f"DELETE FROM {quote(table)} WHERE {key} IN "  # noqa: S608 -- allow-listed
+                    "(SELECT unnest($left::VARCHAR[]))", {"left": left})
+    con.execute("DELETE FROM built_from WHERE asset = $asset "
+                "AND part IN (SELECT unnest($left::VARCHAR[]))", {"asset": asset, "left": left})
+    return left

@@ -50,3 +50,20 @@ def test_window_partitions_map_to_their_days() -> None:
                 w.key, dg.AssetKey(upstream), dg.AssetKey(asset)
             ).partitions_subset.get_partition_keys()
             assert sorted(date.fromisoformat(k) for k in keys) == w.days, (asset, w.label)
+
+
+def test_every_partitioned_asset_names_the_tables_it_writes_by_partition() -> None:
+    """A partition that leaves the calendar is dropped from the tables of
+    `lineage.PARTITION_TABLES` (probe 33 F1): every partitioned asset of the stages is there,
+    its own table first, each table with its partition's column."""
+    from migrant_assets import lineage
+
+    graph = defs.resolve_asset_graph()
+    partitioned = {node.key.to_user_string(): node for node in graph.asset_nodes
+                   if node.partitions_def is not None and node.group_name in lineage.SETTINGS}
+    assert partitioned.keys() == lineage.PARTITION_TABLES.keys()
+    for name, node in partitioned.items():
+        tables = lineage.PARTITION_TABLES[name]
+        assert tables[0][0] == node.metadata.get("dagster/table_name", name), name
+        assert all(column in ("window_id", "call_date", "partition_key")
+                   for _, column in tables), name

@@ -329,6 +329,60 @@ def test_settings_a_stage_reads_make_its_tables_out_of_date(
         lineage.plan(con, changed, None, [features])
 
 
+def test_partitions_the_calendar_no_longer_has_are_dropped_when_their_asset_writes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Probe 33 F1: a later month_start or a smaller k_max leaves partitions the calendar no
+    longer has. The next write of their asset drops their rows from each of its tables, and
+    their records; the calendar's partitions, and what the asset never recorded, stay."""
+    con = duckdb.connect()
+    monkeypatch.delenv("MIGRANT_ASSETS_KEY", raising=False)
+    cfg = _cfg(tmp_path)
+    con.execute("CREATE TABLE calls (call_date DATE, n INTEGER)")
+    con.execute("CREATE TABLE quarantine_calls (partition_key VARCHAR)")
+    con.execute("CREATE TABLE accounting_calls (partition_key VARCHAR)")
+    con.execute("CREATE TABLE features_first_k_days (window_id VARCHAR)")
+    con.execute("CREATE TABLE features_first_k_days_sums (window_id VARCHAR)")
+    days, ends = ("2016-09-01", "2016-09-02", "2016-09-03"), ("2016-09-07", "2016-09-08")
+
+    def write(asset: str, part: str, every: tuple[str, ...]) -> None:
+        lineage.record(con, lineage.plan(con, cfg, None, [lineage.Target(
+            asset, part, "ingest" if asset == "calls" else "features", (), partitions=every)]))
+
+    for day in days:
+        con.execute("INSERT INTO calls VALUES (?, 1), (?, 2)", [day, day])
+        con.execute("INSERT INTO quarantine_calls VALUES (?)", [day])
+        write("calls", day, days)
+    con.execute("INSERT INTO accounting_calls VALUES ('2016-09-01'), ('2016-09-04')")
+    for end in ends:
+        con.execute("INSERT INTO features_first_k_days VALUES (?)", [f"first_k_days:{end}"])
+        write("features_first_k_days", end, ends)
+    con.execute("INSERT INTO features_first_k_days_sums VALUES ('first_k_days:2016-09-08')")
+
+    def parts(asset: str) -> list[str]:
+        return [p for (p,) in con.execute("SELECT part FROM built_from WHERE asset = ? "
+                                          "ORDER BY part", [asset]).fetchall()]
+
+    def column(table: str) -> list[str]:
+        return sorted(str(v) for (v,) in con.execute(f"SELECT * FROM {table}").fetchall()
+                      if v is not None)
+
+    # the month starts a day later: writing the 3rd drops the 1st, in every table of calls
+    write("calls", "2016-09-03", days[1:])
+    assert sorted(str(d) for (d,) in con.execute("SELECT call_date FROM calls").fetchall()) \
+        == ["2016-09-02"] * 2 + ["2016-09-03"] * 2
+    assert column("quarantine_calls") == ["2016-09-02", "2016-09-03"]
+    assert column("accounting_calls") == ["2016-09-04"]  # never recorded: not calls' to drop
+    assert parts("calls") == ["2016-09-02", "2016-09-03"]
+    # k_max one smaller: k's window and its saved sums go, k - 1's stays
+    write("features_first_k_days", "2016-09-07", ends[:1])
+    assert column("features_first_k_days") == ["first_k_days:2016-09-07"]
+    assert column("features_first_k_days_sums") == []
+    assert parts("features_first_k_days") == ["2016-09-07"]
+    # the same calendar again: nothing else goes
+    write("calls", "2016-09-02", days[1:])
+    assert con.execute("SELECT count(*) FROM calls").fetchone()[0] == 4
+
+
 def test_a_changed_subscriber_names_the_landing_first(
         user_data: Path, env: None) -> None:  # noqa: F811 -- the fixtures of test_ingest
     """An age changed in the subscribers file: the labels, which read the days' calls, built

@@ -68,6 +68,8 @@ def _step_targets(context: dg.AssetExecutionContext) -> list[lineage.Target]:
         if node.group_name not in lineage.SETTINGS:
             continue
         parts = list(context.partition_keys) if node.partitions_def is not None else [None]
+        every = tuple(node.partitions_def.get_partition_keys()) \
+            if node.partitions_def is not None else ()
         built_from = {key, *graph.get_ancestor_asset_keys(key)}
         lands = tuple(sorted({k.to_user_string() for k in built_from}
                              & set(lineage.LANDED_BY.values())))
@@ -81,7 +83,8 @@ def _step_targets(context: dg.AssetExecutionContext) -> list[lineage.Target]:
             targets.append(lineage.Target(
                 key.to_user_string(), part, node.group_name,
                 tuple(sorted(((p.asset_key.to_user_string(), p.partition_key) for p in parents),
-                             key=lambda p: (p[0], p[1] or ""))), lands, tuple(sorted(required))))
+                             key=lambda p: (p[0], p[1] or ""))), lands, tuple(sorted(required)),
+                every))
     return targets
 
 
