@@ -255,6 +255,12 @@ UNLINKED_FIX = ("numbers written differently in calls and subscribers: the mappi
 STAMPED_APART_FIX = ("the switch stamps the caller's and the callee's record of a call apart, "
                      "so each such call is counted twice: set calls.directions.match_within_s "
                      "(e.g. 2; at most 60) to the largest gap (docs/data_contract.md)")
+#: Why duplicate records of a call that end at other times are named, and what to do.
+CALL_DUPLICATES_FIX = ("of the records of a call with one caller, callee and start, the one "
+                         "that ends last is kept: a copy cut at the end of an earlier file of "
+                         "overlapping deliveries, or a record corrected and delivered again, ends "
+                         "earlier. If the later end is not the one that holds, deliver one record "
+                         "per call (quarantine_calls: differs_from_kept)")
 #: The share of a day's landed rows stamped apart from which per_party_records fails (ERROR).
 STAMPED_APART_ERROR_SHARE = 0.01
 #: Rows the mapping's own rules leave out of the study: counted per file, never quarantined.

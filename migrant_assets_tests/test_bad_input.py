@@ -406,16 +406,26 @@ CASES = [
          quarantined=("calls", "unknown_cell"),
          check=lambda con: _assert("19912345678" not in "".join(
              r[0] for r in con.execute("SELECT record FROM quarantine").fetchall()))),
-    Case("duplicate call", calls=[CALL], quarantined=("calls", "duplicate_call")),
+    Case("duplicate call", calls=[CALL], quarantined=("calls", "duplicate_call"),
+         check=lambda con: _is(con.execute(  # an exact copy: nothing differs
+             "SELECT (SELECT list(json_extract(record, '$.differs_from_kept')) FROM quarantine "
+             "WHERE reason = 'duplicate_call'), (SELECT sum(duplicates_differing) "
+             "FROM accounting_calls)").fetchall(), [([None], 0)])),
     Case("a redial in the same minute, stamped to the minute",  # ends apart: two calls
          calls=[(A, B, CALL[2], f"{DAY} 10:00:20", "T1", "T2")],
          check=lambda con: _assert(len(_calls(con)) == 2)),
-    Case("a corrected record delivered again, stamped to the second",  # one start: one call
+    # one start: one call, the record that ends last (a copy cut at the end of an earlier file
+    # of overlapping deliveries ends earlier: probe 32 M1), the other named as differing
+    Case("a corrected record delivered again, stamped to the second",
          calls=[(A, B, f"{DAY} 11:00:07", f"{DAY} 11:01:00", "T1", "T2"),
                 (A, B, f"{DAY} 11:00:07", f"{DAY} 11:01:02", "T1", "T2")],
          quarantined=("calls", "duplicate_call"),
-         check=lambda con: _is(con.execute("SELECT duration_s FROM calls WHERE hour(start_ts) "
-                                           "= 11").fetchall(), [(53.0,)])),
+         check=lambda con: _is(con.execute(
+             "SELECT (SELECT list(duration_s) FROM calls WHERE hour(start_ts) = 11), "
+             "(SELECT list(json_extract(record, '$.differs_from_kept')::BOOLEAN) "
+             "FROM quarantine WHERE reason = 'duplicate_call'), "
+             "(SELECT sum(duplicates_differing) FROM accounting_calls)").fetchall(),
+             [([55.0], [True], 1)])),
     Case("too few fields", calls_text=f"{A},{B}", quarantined=("landed_calls", "malformed_line")),
     # files joined with their header lines: the header again, in another case and spacing,
     # is repeated_header (it was bad_timestamp, or not_a_call under an event_types rule)
@@ -3601,6 +3611,42 @@ def test_a_pair_of_records_stamped_apart_and_delivered_twice_is_one_call(
     assert con.execute("SELECT callee_cell FROM calls").fetchall() == [("T2",)]
     assert (stats["calls"].quarantined_by_reason, stats["calls"].excluded_by_reason) == (
         {"duplicate_call": 2}, {"other_party_record": 1})
+
+
+def test_duplicate_records_of_a_call_that_end_apart_are_named(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Overlapping daily files, each holding the last hour of the day before: a call still
+    running at one file's cut is written there cut short, and whole in the next file. The
+    whole record is the call; duplicates_agree warns naming the one that differed, and passes
+    on exact copies (probe 32 M1: the cut record was kept, 6.8 h of 47 calls lost, silently)."""
+    import dagster as dg
+
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_DUCKDB", raising=False)
+    study, _ = _setup(tmp_path, Case("overlapping files"))
+    src = tmp_path / "operator"
+    (src / "cdr.csv").unlink()
+    cut = (A, B, f"{DAY} 10:00:13", f"{DAY} 10:00:58", "T1", "T2")  # stamped to the second
+    _write(src / "cdr_a.csv", CALLS_HEADER, [cut, (B, A, f"{DAY} 09:00:21", f"{DAY} 09:02:21",
+                                                   "T2", "T1")])
+    _write(src / "cdr_b.csv", CALLS_HEADER, [(A, B, f"{DAY} 10:00:13", f"{DAY} 10:02:20", "T1",
+                                              "T2"),
+                                             (B, A, f"{DAY} 09:00:21", f"{DAY} 09:02:21", "T2",
+                                              "T1")])
+    _remap(src, "calls", path="cdr_*.csv")
+    check = _ingestion_checks(study)[("calls", "duplicates_agree")]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert (check.metadata["duplicates_differing"].value, check.metadata["judged"].value) == (
+        1, 4)
+    assert "the one that ends last is kept" in check.metadata["check_first"].value
+    con = duckdb.connect(str(StudyConfig.load(study).duckdb_path), read_only=True)
+    assert sorted(con.execute("SELECT duration_s FROM calls").fetchall()) == [(120.0,), (127.0,)]
+    con.close()
+    # exact copies only: nothing to name
+    _write(src / "cdr_a.csv", CALLS_HEADER, [(B, A, f"{DAY} 09:00:21", f"{DAY} 09:02:21", "T2",
+                                              "T1")])
+    check = _ingestion_checks(study)[("calls", "duplicates_agree")]
+    assert check.passed and check.metadata["duplicates_differing"].value == 0
 
 
 def test_records_stamped_apart_without_match_within_s_are_named(

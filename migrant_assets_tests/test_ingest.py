@@ -427,6 +427,7 @@ def test_ingestion_assets_and_checks(user_data: Path, env: None) -> None:
         assert set(evaluations) == {
             "row_accounting", "quarantine_share", "cells_known", "accepted_rows",
             "linked_to_subscribers", "per_party_records", "partial_records", "durations",
+            "duplicates_agree",
             "start_times", "located_sides"}
         assert all(e.passed for e in evaluations.values()), evaluations
         assert {e.partition for e in evaluations.values()} == {DAY.isoformat()}
@@ -459,6 +460,7 @@ def test_daily_checks_report_each_day_of_a_range(user_data: Path, env: None) -> 
     got = {(e.check_name, e.partition): e for e in result.get_asset_check_evaluations()}
     names = {"row_accounting", "quarantine_share", "cells_known", "accepted_rows",
              "linked_to_subscribers", "per_party_records", "partial_records", "durations",
+            "duplicates_agree",
             "start_times", "located_sides"}
     assert set(got) == {(n, d.isoformat()) for n in names for d in (OTHER_DAY, DAY)}
     assert all(e.passed for e in got.values())

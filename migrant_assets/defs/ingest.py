@@ -24,6 +24,7 @@ from migrant_assets.defs.resources import DUCKDB_POOL, StudyResource
 from migrant_assets.errors import InputError
 from migrant_assets.ingest import (
     AGE_0_FIX,
+    CALL_DUPLICATES_FIX,
     DUPLICATES_AGREE_FIX,
     DURATIONS_FIX,
     EMPTY_SUBSCRIBERS_FIX,
@@ -841,6 +842,16 @@ def _day_records(day: Day) -> dg.AssetCheckResult:
                    f"record: {STAMPED_APART_FIX}" if apart else None)
 
 
+def _day_duplicates(day: Day) -> dg.AssetCheckResult:
+    read = sum(p["rows_read"] for p in day.parts)
+    differing = sum(p["duplicates_differing"] for p in day.parts)
+    return verdict(differing == 0, read, {"rows_landed": read, "duplicates_differing": differing},
+                   _day_unjudged(day, read), dg.AssetCheckSeverity.WARN,
+                   check_first=f"{differing} duplicate record{'s' if differing != 1 else ''} of "
+                   f"calls end at another time than the record kept: {CALL_DUPLICATES_FIX}"
+                   if differing else None)
+
+
 def _day_partial(day: Day) -> dg.AssetCheckResult:
     f = day.facts
     n, continuing = f["calls"], f["calls_continuing"]
@@ -899,7 +910,11 @@ calls_checks = [
     _daily_checks("row_accounting",
                   ("row_accounting", ACCOUNTING + "; per day.", _day_accounting, True)),
     _daily_checks("quarantine_share",
-                  ("quarantine_share", SHARE + "; per day.", _day_share, False)),
+                  ("quarantine_share", SHARE + "; per day.", _day_share, False),
+                  ("duplicates_agree", "The records of a call agree: warns naming the duplicate "
+                   "records of a call (one caller, callee and start) that end at another time "
+                   "than the one kept, the one that ends last (a copy cut at a file's end, a "
+                   "corrected record).", _day_duplicates, False)),
     _daily_checks("per_party_records", (
         "per_party_records", "A per-party export's callee record is one call with its caller's "
         "record: fails when 1% of the day's rows are callee records kept as calls with the "

@@ -1,6 +1,7 @@
 -- Validate one day of landed calls against the reference tables (SPEC §1). Input: landed_calls
 -- of day $day (numbers already pseudonymised by the landing step). Output: temp table
--- judged_calls (every row, reason NULL when accepted, and a per-party record's side). Operator
+-- judged_calls (every row, reason NULL when accepted, a per-party record's side, and whether a
+-- duplicate_call ends at another time than the record kept: differs_from_kept). Operator
 -- numbers become their owner's user id; the first failing rule, in the order below, is the
 -- row's reason ('other_party_record' is an exclusion, not a quarantine).
 CREATE OR REPLACE TEMP TABLE judged_calls AS
@@ -127,8 +128,11 @@ snapped AS (
 -- first (a per-party export's caller record, then in the order below) is the call, with each
 -- cell taken from the first record that has it. A per-party export's first record of the other
 -- side is that party's record of the call ('other_party_record', excluded); any other is a
--- 'duplicate_call'. Only the valid rows of a repeated key are ranked (the others cannot be
--- records of one call).
+-- 'duplicate_call'. Of one side's records, the one that ends last is kept (the most complete:
+-- a copy cut at the end of an earlier file of overlapping deliveries, or a record corrected and
+-- delivered again, ends earlier); a duplicate_call that ends at another time than the kept
+-- record differs_from_kept (the calls check duplicates_agree). Only the valid rows of a
+-- repeated key are ranked (the others cannot be records of one call).
 repeated AS (
     SELECT caller, callee, start_ts, end_key
     FROM snapped
@@ -148,12 +152,15 @@ flagged AS (
 ranked AS (
     SELECT
         *,
-        row_number() OVER (
-            PARTITION BY caller, callee, start_ts, end_key, side
-            ORDER BY end_ts, caller_cell, callee_cell, file_id, row_number
-        ) AS side_rank
+        row_number() OVER side_records AS side_rank,
+        first_value(end_ts) OVER side_records AS kept_end_ts
     FROM flagged
     WHERE is_repeated
+    WINDOW side_records AS (
+        PARTITION BY caller, callee, start_ts, end_key, side
+        ORDER BY
+            end_ts DESC NULLS LAST, caller_cell ASC, callee_cell ASC, file_id ASC, row_number ASC
+    )
 ),
 -- a side's first record naming an unknown cell quarantines the call (a further copy of a side
 -- is a duplicate_call whatever it names); the first such record is the call's quarantine row
@@ -164,7 +171,9 @@ records AS (
         CASE WHEN reason = 'unknown_cell' AND side_rank = 1 THEN row_number() OVER (
             PARTITION BY caller, callee, start_ts, end_key,
             reason = 'unknown_cell' AND side_rank = 1
-            ORDER BY side = 'callee', end_ts, caller_cell, callee_cell, file_id, row_number
+            ORDER BY
+                side = 'callee' ASC, end_ts DESC NULLS LAST, caller_cell ASC, callee_cell ASC,
+                file_id ASC, row_number ASC
         ) END AS unknown_rank,
         bool_or(reason = 'unknown_cell' AND side_rank = 1) OVER call_records
             AS call_unknown_cell,
@@ -173,13 +182,15 @@ records AS (
     FROM ranked
     WINDOW call_records AS (
         PARTITION BY caller, callee, start_ts, end_key
-        ORDER BY side = 'callee', end_ts, caller_cell, callee_cell, file_id, row_number
+        ORDER BY
+            side = 'callee' ASC, end_ts DESC NULLS LAST, caller_cell ASC, callee_cell ASC,
+            file_id ASC, row_number ASC
         ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
     )
 )
 SELECT
     file_id, row_number, caller, callee, start_ts, end_ts, duration_s, caller_cell,
-    callee_cell, reason, side, cell_unlocated
+    callee_cell, reason, side, cell_unlocated, false AS differs_from_kept
 FROM flagged
 WHERE NOT is_repeated
 UNION ALL
@@ -195,5 +206,6 @@ SELECT
         WHEN coalesce(side, '') <> first_side OR call_unknown_cell THEN 'other_party_record'
     END AS reason,
     side,
-    cell_unlocated
+    cell_unlocated,
+    (side_rank > 1 AND end_ts IS DISTINCT FROM kept_end_ts) AS differs_from_kept
 FROM records;

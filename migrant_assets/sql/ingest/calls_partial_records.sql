@@ -76,6 +76,7 @@ SELECT
     j.callee_cell,
     CASE WHEN r.continues THEN 'partial_record' ELSE j.reason END AS reason,
     j.side,
-    j.cell_unlocated
+    j.cell_unlocated,
+    j.differs_from_kept
 FROM judged_calls AS j
 LEFT JOIN records AS r ON j.file_id = r.file_id AND j.row_number = r.row_number;

@@ -6,6 +6,7 @@
 ALTER TABLE accounting_calls ADD COLUMN IF NOT EXISTS rows_excluded BIGINT DEFAULT 0;
 ALTER TABLE accounting_calls ADD COLUMN IF NOT EXISTS records_stamped_apart BIGINT DEFAULT 0;
 ALTER TABLE accounting_calls ADD COLUMN IF NOT EXISTS partial_records BIGINT DEFAULT 0;
+ALTER TABLE accounting_calls ADD COLUMN IF NOT EXISTS duplicates_differing BIGINT DEFAULT 0;
 -- Files written before missed calls were kept as contacts had these columns NOT NULL.
 ALTER TABLE calls ALTER COLUMN end_ts DROP NOT NULL;
 ALTER TABLE calls ALTER COLUMN duration_s DROP NOT NULL;
@@ -30,11 +31,18 @@ SELECT
     j.reason,
     f.file,
     j.row_number,
-    CAST(to_json({
-        caller: j.caller, callee: j.callee, start_ts: CAST(j.start_ts AS VARCHAR),
-        end_ts: CAST(j.end_ts AS VARCHAR), caller_cell: j.caller_cell,
-        callee_cell: j.callee_cell
-    }) AS VARCHAR)
+    CAST(CASE
+        WHEN j.reason = 'duplicate_call' AND j.differs_from_kept THEN to_json({
+            caller: j.caller, callee: j.callee, start_ts: CAST(j.start_ts AS VARCHAR),
+            end_ts: CAST(j.end_ts AS VARCHAR), caller_cell: j.caller_cell,
+            callee_cell: j.callee_cell, differs_from_kept: true
+        })
+        ELSE to_json({
+            caller: j.caller, callee: j.callee, start_ts: CAST(j.start_ts AS VARCHAR),
+            end_ts: CAST(j.end_ts AS VARCHAR), caller_cell: j.caller_cell,
+            callee_cell: j.callee_cell
+        })
+    END AS VARCHAR)
 FROM judged_calls AS j
 LEFT JOIN landed_files AS f ON f.file_id = j.file_id
 WHERE j.reason NOT IN ('other_party_record', 'partial_record');
@@ -43,7 +51,8 @@ DELETE FROM accounting_calls WHERE partition_key = $partition_key;
 -- record of the same two parties, kept too, starts within 60 s (a switch stamping the two
 -- records of a call apart: each such call counted twice; directions.match_within_s).
 -- rows_excluded: the other party's records and the partial records (calls_partial_records.sql)
--- of calls counted once; partial_records: the latter.
+-- of calls counted once; partial_records: the latter. duplicates_differing: the duplicate_calls
+-- that end at another time than the record kept (calls.sql).
 INSERT INTO accounting_calls BY NAME
 SELECT
     $partition_key AS partition_key,
@@ -51,6 +60,7 @@ SELECT
     CASE WHEN count(*) = 0 THEN 'no calls landed on this day' END AS note,
     count(*) FILTER (reason IN ('other_party_record', 'partial_record')) AS rows_excluded,
     count(*) FILTER (reason = 'partial_record') AS partial_records,
+    count(*) FILTER (reason = 'duplicate_call' AND differs_from_kept) AS duplicates_differing,
     (
         SELECT count(*) FROM judged_calls AS r
         WHERE

@@ -1,13 +1,15 @@
 -- Row accounting of the calls asset, read from the stored tables (SPEC §1): per day, the rows
--- landed on it, the other party's records it excluded and the records stamped apart from their
--- call's other record, as accounting_calls recorded them (the calls asset adds the last two to
--- a file of an earlier version), the rows stored now as accepted and as quarantined, and why
+-- landed on it, the other party's records it excluded, the records stamped apart from their
+-- call's other record and the duplicates of a call that differ from the record kept, as
+-- accounting_calls recorded them (the calls asset adds the last three to a file of an earlier
+-- version), the rows stored now as accepted and as quarantined, and why
 -- the day is empty when it is.
 SELECT
     a.partition_key AS part,
     a.rows_read,
     a.rows_excluded,
     a.records_stamped_apart,
+    a.duplicates_differing,
     coalesce(c.n, 0) AS rows_accepted,
     coalesce(q.n, 0) AS rows_quarantined,
     a.note

@@ -111,7 +111,8 @@ CREATE TABLE IF NOT EXISTS accounting_calls (
     note VARCHAR,
     rows_excluded BIGINT NOT NULL DEFAULT 0,
     records_stamped_apart BIGINT NOT NULL DEFAULT 0,
-    partial_records BIGINT NOT NULL DEFAULT 0
+    partial_records BIGINT NOT NULL DEFAULT 0,
+    duplicates_differing BIGINT NOT NULL DEFAULT 0
 );
 
 -- The no_raw_identifiers search of an ingestion asset, made in the same pass as the ingestion
@@ -263,6 +264,9 @@ COMMENT ON COLUMN accounting_calls.partial_records IS
     'Partial records of a long call made one call with its first record.';
 COMMENT ON COLUMN accounting_calls.records_stamped_apart IS
     'Callee records kept as calls with the caller''s record of the pair within 60 s.';
+COMMENT ON COLUMN accounting_calls.duplicates_differing IS
+    'Duplicate records of a call (duplicate_call) that end at another time than the record '
+    'kept, the one that ends last.';
 COMMENT ON COLUMN number_forms_landed_calls.country_code IS
     'The 1 to 3 digits after + or 00 (or before the national form) taken as a country code.';
 COMMENT ON COLUMN number_forms_landed_calls.trunk_prefix IS
