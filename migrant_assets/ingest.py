@@ -620,13 +620,15 @@ def ingest_subscribers(
     src = contract.subscribers
     has_owner = "owner_id" in src.columns or "owner_id" in src.constants or con.execute(
         f"SELECT count(owner_id) > 0 FROM {raw.table}").fetchone()[0]
+    keep_last = src.keep == "last"
     run_sql(con, "ingest/subscribers.sql", {"has_owner": bool(has_owner),
-                                            "month_start": cfg.calendar.month_start})
+                                            "month_start": cfg.calendar.month_start,
+                                            "keep_last": keep_last})
     _stage_rejected_lines(con, raw)
     with transaction(con):
         run_sql(con, "ingest/subscribers_write.sql", {
             "service_user_types": [t.lower() for t in cfg.thresholds.service_user_types],
-            "rows_read": raw.read, "note": None})
+            "rows_read": raw.read, "note": None, "keep_last": keep_last})
         run_sql(con, "ingest/raw_identifiers_subscribers.sql")
         _store_identifier_scan(con, "subscribers")
         _store_number_forms(con, "subscribers", raw.table)
@@ -1021,7 +1023,8 @@ def conflicting_numbers(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 NUMBERS_AGREE_FIX = ("the first row in file order is kept, and its birth province and local "
                      "flag decide who is local: keep one row per number, the one that holds "
                      "for the study month (a subscribers file appended from two snapshots "
-                     "lists a number that changed owner or record twice)")
+                     "lists a number that changed owner or record twice), or, for a history "
+                     "whose newest row of a number comes last, set subscribers.keep: last")
 
 
 def coordinate_precision(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, Any]:

@@ -96,7 +96,8 @@ FROM (
     FROM raw_subscribers
 );
 
--- A number listed again is duplicate_number, the first valid row in file order kept;
+-- A number listed again is duplicate_number, the first valid row in file order kept (the last
+-- with the mapping's subscribers.keep: last, $keep_last: a history appended over time);
 -- differs_from_kept: the row gives another owner or attribute than the kept one (the
 -- duplicates_agree check counts them: a birth province and the local flag decide who is local).
 CREATE OR REPLACE TEMP TABLE judged_subscribers AS
@@ -105,13 +106,10 @@ SELECT
     CASE WHEN NOT age_unreadable THEN age END AS age,
     CASE
         WHEN reason IS NOT NULL THEN reason
-        WHEN row_number() OVER (PARTITION BY number_id, reason IS NULL ORDER BY _file, _row) > 1
-            THEN 'duplicate_number'
+        WHEN row_number() OVER number_rows > 1 THEN 'duplicate_number'
     END AS reason,
     reason IS NULL AND (
-        row_values IS DISTINCT FROM first_value(row_values) OVER (
-            PARTITION BY number_id, reason IS NULL ORDER BY _file, _row
-        )
+        row_values IS DISTINCT FROM first_value(row_values) OVER number_rows
     ) AS differs_from_kept
 FROM (
     SELECT
@@ -136,6 +134,14 @@ FROM (
                 THEN 'bad_attribute'
         END AS reason
     FROM typed_subscribers
+)
+WINDOW number_rows AS (
+    PARTITION BY number_id, reason IS NULL
+    ORDER BY
+        CASE WHEN $keep_last THEN NULL ELSE _file END ASC,
+        CASE WHEN $keep_last THEN NULL ELSE _row END ASC,
+        CASE WHEN $keep_last THEN _file END DESC,
+        CASE WHEN $keep_last THEN _row END DESC
 );
 DROP TABLE typed_subscribers;
 DROP TABLE source_identifiers;

@@ -1,7 +1,8 @@
 -- Replace the subscribers, their number -> owner map, their user types, their unreadable ages
 -- and sexes, their quarantined rows and their row accounting (after subscribers.sql and
 -- rejected_lines.sql; inside one transaction). One user per owner: each attribute from the
--- owner's first row in file order that has one (the same whatever the pseudonymisation key),
+-- owner's first row in file order that has one (the last with $keep_last: the mapping's
+-- subscribers.keep; the same whatever the pseudonymisation key),
 -- service if any number is a service number, local if any number is local.
 DELETE FROM number_owner;
 INSERT INTO number_owner SELECT number_id, user_id FROM judged_subscribers WHERE reason IS NULL;
@@ -9,9 +10,12 @@ DELETE FROM subscribers;
 INSERT INTO subscribers
 SELECT
     user_id,
-    arg_min(age, (_file, _row)),
-    arg_min(sex, (_file, _row)),
-    arg_min(birth_province, (_file, _row)),
+    CASE WHEN $keep_last THEN arg_max(age, (_file, _row)) ELSE arg_min(age, (_file, _row)) END,
+    CASE WHEN $keep_last THEN arg_max(sex, (_file, _row)) ELSE arg_min(sex, (_file, _row)) END,
+    CASE
+        WHEN $keep_last THEN arg_max(birth_province, (_file, _row))
+        ELSE arg_min(birth_province, (_file, _row))
+    END,
     bool_or(is_local_number),
     bool_or(list_contains($service_user_types, user_type)),
     count(*)
