@@ -174,6 +174,43 @@ def workdir_lock(workdir: Path) -> Iterator[None]:
         os.close(fd)
 
 
+#: The file of a work directory that names the DuckDB file whose figures, models and report
+#: it holds (:func:`claim_workdir`).
+OWNER_FILE = ".migrant_assets_duckdb"
+
+
+def claim_workdir(workdir: Path, database: Path) -> None:
+    """Record that ``workdir``'s figures, models and report are ``database``'s, or refuse when
+    they are another DuckDB file's that still exists (probe 33 F5: two studies in one work
+    directory, their tables apart through MIGRANT_ASSETS_DUCKDB, overwrote each other's
+    figures and models, and a report showed the other study's figures). The file is named
+    relative to the work directory when it is inside it, so a copied work directory is its
+    copy's."""
+    database = database.resolve()
+    marker = workdir / OWNER_FILE
+    try:
+        named = marker.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        named = ""
+    owner = (workdir / named).resolve() if named else None
+    if owner == database:
+        return
+    if owner is not None and owner.exists():
+        raise InputError(
+            f"the work directory holds the figures, models and report of another DuckDB file "
+            f"({owner}), which this study's ({database}) would overwrite", str(workdir),
+            "give this study a work directory of its own (MIGRANT_ASSETS_WORKDIR, or workdir in "
+            f"its study config), or delete {marker} if that DuckDB file is no longer used")
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        text = str(database.relative_to(workdir.resolve()))
+    except ValueError:
+        text = str(database)
+    tmp = marker.with_name(f"{OWNER_FILE}.{os.getpid()}")
+    tmp.write_text(text + "\n", encoding="utf-8")
+    tmp.replace(marker)
+
+
 @contextmanager
 def instance_lock(home: Path) -> Iterator[None]:
     """Wait for any other process initialising the same Dagster home."""

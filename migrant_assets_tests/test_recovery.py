@@ -21,7 +21,7 @@ import pytest
 
 from migrant_assets.config import PROJECT_ROOT, StudyConfig
 from migrant_assets.errors import InputError
-from migrant_assets.runs import workdir_lock
+from migrant_assets.runs import OWNER_FILE, claim_workdir, workdir_lock
 from migrant_assets_tests import background
 from migrant_assets_tests.sql_log import tables_written
 
@@ -193,6 +193,31 @@ def test_a_second_process_on_a_workdir_in_use_gets_a_clear_error(tmp_path: Path)
         with pytest.raises(InputError, match="wait for it to finish"):
             _hold(tmp_path)  # flock is per open file: a second open in one process conflicts
     assert _hold(tmp_path)  # released: free again
+
+
+def test_a_work_directory_holds_the_outputs_of_one_duckdb_file(tmp_path: Path) -> None:
+    """Two studies in one work directory, their tables in two DuckDB files: the second is
+    refused while the first's file exists, since their figures, models and report would mix
+    (probe 33 F5); a copied work directory is its copy's, and a file no longer there frees it."""
+    import shutil
+
+    work, outside = tmp_path / "work", tmp_path / "elsewhere" / "b.duckdb"
+    own = work / "migrant_assets.duckdb"
+    claim_workdir(work, own)
+    claim_workdir(work, own)  # again: the same file
+    assert (work / OWNER_FILE).read_text().strip() == "migrant_assets.duckdb"
+    own.write_bytes(b"")
+    with pytest.raises(InputError, match=r"holds the figures, models and report of another "
+                       r"DuckDB file .*migrant_assets\.duckdb.*Fix: give this study a work "
+                       r"directory of its own") as info:
+        claim_workdir(work, outside)
+    assert str(work / OWNER_FILE) in str(info.value)
+    copy = tmp_path / "copy"
+    shutil.copytree(work, copy)
+    claim_workdir(copy, copy / "migrant_assets.duckdb")  # the copy's own file
+    own.unlink()
+    claim_workdir(work, outside)  # the first file is gone: the second takes the directory
+    assert (work / OWNER_FILE).read_text().strip() == str(outside.resolve())
 
 
 def _hold(workdir: Path) -> bool:

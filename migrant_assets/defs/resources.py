@@ -7,6 +7,7 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -17,6 +18,7 @@ from migrant_assets.config import StudyConfig
 from migrant_assets.contract import DataContract, contract_for
 from migrant_assets.db import connect, lower_memory_limit, query_log, start_query_log
 from migrant_assets.errors import InputError
+from migrant_assets.runs import claim_workdir
 
 #: Every asset that writes the DuckDB file runs in this pool (limit 1, dagster.yaml).
 DUCKDB_POOL = "duckdb"
@@ -127,7 +129,10 @@ class StudyResource(DuckDBResource):
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         cfg = self.config
-        con = connect(self.database or cfg.duckdb_path, cfg.duckdb)
+        database = self.database or cfg.duckdb_path
+        if str(database) != ":memory:":
+            claim_workdir(cfg.workdir, Path(database))
+        con = connect(database, cfg.duckdb)
         log_path = os.environ.get(SQL_LOG_ENV)
         if log_path:
             start_query_log(con)
