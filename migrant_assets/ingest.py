@@ -231,6 +231,30 @@ def currency_marks(currency: str) -> list[str]:
     return sorted({name, *CURRENCY_MARKS.get(_CURRENCY_NAMES.get(name, name), ())})
 
 
+def swapped_coordinates(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
+                        table: str) -> dict[str, int]:
+    """The places of ``table`` (cells or estates) quarantined ``outside_bbox``, and how many of
+    them lie inside the city's box with lat and lon swapped (``outside_bbox``,
+    ``inside_swapped``; ``sql/ingest/swapped_coordinates.sql``)."""
+    if table not in ("cells", "estates"):
+        raise ValueError(f"not a point table: {table}")
+    c = cfg.city
+    return first_row(run_sql(con, "ingest/swapped_coordinates.sql", {
+        "min_lat": c.min_lat, "max_lat": c.max_lat, "min_lon": c.min_lon, "max_lon": c.max_lon},
+        identifiers={"quarantine": f"quarantine_{table}"}))
+
+
+def swapped_fix(table: str, found: dict[str, int]) -> str | None:
+    """The quarantine_share hint when half or more of the places outside the box lie inside it
+    with lat and lon swapped (probe 32 L2: the hint listed six causes), else None."""
+    n, outside = found["inside_swapped"], found["outside_bbox"]
+    if not outside or 2 * n < outside:
+        return None
+    return (f"outside_bbox: {n:,} of the {outside:,} {table} outside the city's box lie inside "
+            f"it with lat and lon swapped: map lat to the file column now mapped to lon, and lon "
+            f"to lat ({table}.columns in the mapping)")
+
+
 def check_first(reasons: dict[str, int]) -> str | None:
     """What to look at first for the quarantine reason that took most rows (``reasons``: rows
     per reason), as ``reason: fix`` (:data:`REASON_FIXES`); None without one."""

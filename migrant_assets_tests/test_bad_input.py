@@ -3645,6 +3645,28 @@ def test_a_subscriber_history_keeps_its_last_row_with_keep_last(
         _ingest(study)
 
 
+def test_a_towers_file_with_lat_and_lon_swapped_is_named_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every tower outside the box, each inside it with its two values swapped: the
+    quarantine_share hint names the swap (probe 32 L2: it listed six causes); towers outside
+    the box for another reason keep the general hint."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_WORKDIR", raising=False)
+    study, _ = _setup(tmp_path, Case("swapped"))
+    src = tmp_path / "operator"
+    _write(src / "towers.csv", "tower,latitude,longitude",
+           [("T1", "121.40", "31.20"), ("T2", "121.50", "31.30"), ("T3", "121.45", "31.25")])
+    check = _ingestion_checks(study, "cells")[("cells", "quarantine_share")]
+    assert not check.passed
+    assert check.metadata["check_first"].value.startswith(
+        "outside_bbox: 3 of the 3 cells outside the city's box lie inside it with lat and lon "
+        "swapped"), check.metadata["check_first"].value
+    _write(src / "towers.csv", "tower,latitude,longitude",
+           [("T1", "10.0", "10.0"), ("T2", "121.50", "31.30"), ("T3", "0", "0")])
+    check = _ingestion_checks(study, "cells")[("cells", "quarantine_share")]
+    assert check.metadata["check_first"].value.startswith("outside_bbox: lat and lon swapped, ")
+
+
 def test_duplicate_records_of_a_call_that_end_apart_are_named(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Overlapping daily files, each holding the last hour of the day before: a call still

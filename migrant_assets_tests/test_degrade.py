@@ -534,6 +534,21 @@ def test_prices_of_part_of_the_cells_are_named(con):
     assert not [n for n in unavailable_data(con) if "rest on" in n]
 
 
+def test_a_places_file_quarantined_whole_is_named_so(con):
+    """A cells file whose every row was quarantined (lat and lon swapped: every tower outside
+    the box) is named with its reasons, not as an empty table, which reads as if no file was
+    given (probe 32 L2); an estates file never given stays "is empty"."""
+    con.executemany("INSERT INTO quarantine_cells VALUES (?, 'towers.csv', ?, '{}')",
+                    [("outside_bbox", i) for i in range(2, 5)] + [("missing_id", 5)])
+    notes = unavailable_data(con)
+    assert notes[:2] == [
+        "geography and housing price features are unavailable: the data has no cell locations "
+        "(every row of the cells file was quarantined: missing_id 1, outside_bbox 3; see the "
+        "check cells.quarantine_share)",
+        "housing price features are unavailable: the data has no estates (table estates is "
+        "empty)"]
+
+
 def test_report_with_missing_and_empty_tables(con, tmp_path):
     """The report renders on an empty ingestion schema plus labels without a departure study:
     it says which sections are unavailable and why."""

@@ -88,6 +88,8 @@ from migrant_assets.ingest import (
     short_days_problem,
     source_kind,
     subscriber_counts,
+    swapped_coordinates,
+    swapped_fix,
     time_of_day,
     unreadable_attributes,
     user_types,
@@ -302,14 +304,15 @@ def _accounting_verdict(parts: list[dict], note: str = "") -> dg.AssetCheckResul
                     "unbalanced": unbalanced}, reason)
 
 
-def _share_verdict(cfg: StudyConfig, parts: list[dict], reasons: dict[str, int]
-                   ) -> dg.AssetCheckResult:
-    """Quarantined share of the rows judged (read minus excluded by the mapping's rules)."""
+def _share_verdict(cfg: StudyConfig, parts: list[dict], reasons: dict[str, int],
+                   cause: str | None = None) -> dg.AssetCheckResult:
+    """Quarantined share of the rows judged (read minus excluded by the mapping's rules);
+    ``cause``: the hint when the data names its cause, instead of the top reason's."""
     t = cfg.thresholds
     judged = sum(p["rows_read"] - p["rows_excluded"] for p in parts)
     quarantined = sum(p["rows_quarantined"] for p in parts)
     share = quarantined / judged if judged else 0.0
-    fix = check_first(reasons) if share > t.quarantine_warn_share else None
+    fix = (cause or check_first(reasons)) if share > t.quarantine_warn_share else None
     return verdict(
         share <= t.quarantine_warn_share, judged,
         {"share": share, "rows_quarantined": quarantined, "quarantined_by_reason": reasons,
@@ -351,8 +354,10 @@ def _table_checks(asset: dg.AssetsDefinition) -> list[dg.AssetChecksDefinition]:
                     description=SHARE + ".")
     def _share(study: StudyResource) -> dg.AssetCheckResult:
         with study.connect() as con:
-            return _share_verdict(study.config, row_accounting(con, source),
-                                  quarantine_reasons(con, source))
+            reasons = quarantine_reasons(con, source)
+            swapped = swapped_fix(source, swapped_coordinates(con, study.config, source)) \
+                if reasons.get("outside_bbox") and source in ("cells", "estates") else None
+            return _share_verdict(study.config, row_accounting(con, source), reasons, swapped)
 
     return [_accounting, _share]
 

@@ -11,6 +11,7 @@ import pandas as pd
 from migrant_assets.config import StudyConfig
 from migrant_assets.db import first_row, has_column, quote_identifier, run_sql
 from migrant_assets.features import FAR_KM, cell_prices_stats
+from migrant_assets.ingest import quarantine_reasons
 from migrant_assets.labels import (
     ACTIVITY_WEEKS,
     DEPARTURE_LABELS,
@@ -46,6 +47,21 @@ def table_problem(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
     if con.execute(f"SELECT count(*) FROM {quote_identifier(table)}").fetchall()[0][0] == 0:  # noqa: S608
         return f"table {table} is empty"
     return None
+
+
+def _places_problem(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
+    """:func:`table_problem` of cells or estates, naming the quarantine's reasons when every
+    row of the file was quarantined (probe 32 L2: "table cells is empty" read as if no file
+    was given, when all 303 towers were outside the box)."""
+    problem = table_problem(con, table)
+    if problem != f"table {table} is empty" or table_problem(con, "quarantine"):
+        return problem
+    reasons = quarantine_reasons(con, table)
+    if not reasons:
+        return problem
+    return (f"every row of the {table} file was quarantined: "
+            + ", ".join(f"{reason} {n:,}" for reason, n in reasons.items())
+            + f"; see the check {table}.quarantine_share")
 
 
 def first_k_params(cfg: StudyConfig) -> dict[str, list]:
@@ -113,11 +129,11 @@ def unavailable_data(con: duckdb.DuckDBPyConnection, cfg: StudyConfig | None = N
     windows other than the papers' (``labels.calendar_notes``). Empty when everything is
     there."""
     out = calendar_notes(cfg) if cfg is not None else []
-    problem = table_problem(con, "cells")
+    problem = _places_problem(con, "cells")
     if problem:
         out.append(f"geography and housing price features are unavailable: the data has no cell "
                    f"locations ({problem})")
-    problem = table_problem(con, "estates")
+    problem = _places_problem(con, "estates")
     if problem:
         out.append(f"housing price features are unavailable: the data has no estates "
                    f"({problem})")
