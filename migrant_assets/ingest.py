@@ -70,6 +70,7 @@ QUARANTINE_REASONS: dict[str, tuple[str, ...]] = {
     "landed_calls": (
         "malformed_line",
         "repeated_header",
+        "summary_row",
         "bad_direction",
         "missing_id",
         "masked_number",
@@ -179,12 +180,14 @@ REASON_FIXES: dict[str, str] = {
                      "Values)",
     "duplicate_number": "numbers listed twice: overlapping subscribers files, or a number "
                         "that changed owner or plan within the month (the first row in file "
-                        "order is kept: keep the row that holds for the month)",
+                        "order is kept: keep the row that holds for the month, or set "
+                        "subscribers.keep: last for a history whose newest row comes last)",
     "bad_coordinates": "the lat/lon columns and decimal_separator (and, with crs EPSG:<code>, "
                        "that lat holds the northing and lon the easting of that system)",
     "summary_row": "a spreadsheet's total or subtotal row exported with the data (总计, 合计, "
-                   "Grand Total: a pivot table's, at the mean coordinates and price): it is no "
-                   "place and is left out; export the table without its totals",
+                   "Grand Total: a pivot table's, at the mean coordinates and price; a calls "
+                   "file's trailer line, Summe;1410): it is no place and no call, and is left "
+                   "out; export the table without its totals",
     "outside_bbox": "lat and lon swapped, coordinates written as integers (micro-degrees, "
                     "without the decimal point) or in a projection (metres: set the table's "
                     "crs, e.g. crs: 'EPSG:32651' for UTM zone 51N; docs/data_contract.md, "

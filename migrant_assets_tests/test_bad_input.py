@@ -432,6 +432,11 @@ CASES = [
     # is repeated_header (it was bad_timestamp, or not_a_call under an event_types rule)
     Case("a repeated header line", calls_text=" A_PARTY , B_party,Begin,finish,a_cell,b_cell",
          quarantined=("landed_calls", "repeated_header")),
+    # a spreadsheet's trailer line, its word and count taken for numbers (probe 32 L3: it was
+    # bad_timestamp, which sent the user to the time format)
+    Case("a trailer line with the file's total", calls_text=" Summe ,1410,,,,",
+         quarantined=("landed_calls", "summary_row")),
+    Case("a total line", calls_text="合计,,,,,", quarantined=("landed_calls", "summary_row")),
     Case("too many fields", calls_text=f"{A},{B},{T}11:00:00,{T}11:01:00,T1,T2,extra,more",
          quarantined=("landed_calls", "malformed_line")),
     # refused before parsing: DuckDB writes a reject row per extra field (quadratic; ~10 s for

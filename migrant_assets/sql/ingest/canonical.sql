@@ -21,6 +21,15 @@ CREATE OR REPLACE TEMP MACRO float_digits(t) AS list_transform(
         END
 )[1];
 
+-- A spreadsheet's total or subtotal label exported with the data (a pivot table's 总计, a
+-- trailer line 'Summe;1410' of a calls file), in the languages of the studies' likely countries:
+-- such a row is summary_row, no place and no call.
+CREATE OR REPLACE TEMP MACRO is_summary_word(t) AS lower(trim(t)) IN (
+    '总计', '合计', '小计', '汇总', '總計', '合計', 'total', 'totals', 'grand total', 'subtotal',
+    'total result', 'sum', 'summe', 'gesamt', 'gesamtsumme', 'somme', 'suma', 'soma', 'totale',
+    'toplam'
+);
+
 -- A letter, as a regular expression's class body: an ASCII letter or a character of the
 -- blocks that hold the world's letters (Latin-1's letters; U+00F8-1FFF, Latin Extended to
 -- Greek Extended; the superscript and subscript letters U+2070-209F; the letterlike symbols

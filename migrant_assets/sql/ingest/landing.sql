@@ -32,6 +32,11 @@ WITH typed AS (
             )) = $start_header,
             false
         ) AS header_line,
+        -- a spreadsheet's total line ('Summe;1410;;;'): a total word for a number, no start
+        coalesce(
+            r.start_ts IS NULL AND (is_summary_word(r.caller) OR is_summary_word(r.callee)),
+            false
+        ) AS summary_line,
         r.duration,
         r.event_type,
         r.side,
@@ -161,6 +166,7 @@ ruled AS (
         event = 'missed' OR duration_us = 0 AS missed,
         CASE
             WHEN header_line THEN 'repeated_header'
+            WHEN summary_line THEN 'summary_row'
             WHEN event = 'other' THEN 'not_a_call'
             WHEN $has_directions AND side IS NULL THEN 'bad_direction'
             WHEN caller_number IS NULL OR callee_number IS NULL THEN 'missing_id'

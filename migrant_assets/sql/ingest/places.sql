@@ -27,10 +27,7 @@ FROM (
             WHEN starts_with(id, '~') THEN 'rounded_id'
             -- a spreadsheet's total or subtotal row exported with the data (a pivot table's
             -- 总计 at the mean coordinates and price): no place
-            WHEN lower(trim(id)) IN (
-                '总计', '合计', '小计', '汇总', '總計', '合計', 'total', 'totals', 'grand total',
-                'subtotal', 'total result', 'sum'
-            ) THEN 'summary_row'
+            WHEN is_summary_word(id) THEN 'summary_row'
             WHEN lat_value IS NULL OR lon_value IS NULL
                 OR NOT isfinite(lat_value) OR NOT isfinite(lon_value) THEN 'bad_coordinates'
             WHEN lat_value NOT BETWEEN $min_lat AND $max_lat
