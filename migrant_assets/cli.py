@@ -295,9 +295,11 @@ class _Demo:
         from migrant_assets.defs.resources import DUCKDB_POOL
         from migrant_assets.runs import kept_event_log_connections, process_tags, wait_for_pool
 
-        wait_for_pool(self.instance, DUCKDB_POOL, lambda line: print(line, flush=True))
+        database = StudyConfig.load().duckdb_path
+        wait_for_pool(self.instance, DUCKDB_POOL, lambda line: print(line, flush=True),
+                      database=database)
         t = time.perf_counter()
-        tags = process_tags()
+        tags = process_tags(database)
         if first is not None and first != last:
             tags |= {"dagster/asset_partition_range_start": first,
                      "dagster/asset_partition_range_end": last}

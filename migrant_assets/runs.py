@@ -43,9 +43,31 @@ _UNFINISHED = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED,
                dg.DagsterRunStatus.CANCELING]
 
 
-def process_tags() -> dict[str, str]:
-    """Tags that let a later process tell whether this one is still alive."""
-    return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+#: The DuckDB file a run of the main job writes: a run waiting for the pool says whether the
+#: run it waits for writes the same file, or another study's (probe 33 F3).
+DUCKDB_TAG = "migrant_assets/duckdb"
+
+
+def process_tags(database: Path | None = None) -> dict[str, str]:
+    """Tags that let a later process tell whether this one is still alive, and which DuckDB
+    file it writes."""
+    tags = {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+    if database is not None:
+        tags[DUCKDB_TAG] = str(Path(database).resolve())
+    return tags
+
+
+def _holder_writes(run: dg.DagsterRun | None, database: Path | None) -> str:
+    """What the run holding the pool writes, as the wait's message says it."""
+    theirs = run.tags.get(DUCKDB_TAG) if run is not None else None
+    if theirs is None or database is None:
+        return ("another run of this Dagster instance is writing a DuckDB file (this study's, or "
+                "another study's that shares DAGSTER_HOME)")
+    if theirs == str(Path(database).resolve()):
+        return "another process is writing the DuckDB file"
+    return (f"a run of another study is writing its DuckDB file ({theirs}): the pool is the "
+            "Dagster instance's, so studies that share DAGSTER_HOME run one step at a time "
+            "(give each its own DAGSTER_HOME to run them side by side)")
 
 
 def _alive(pid: int) -> bool:
@@ -113,10 +135,11 @@ def recover_dead_runs(instance: dg.DagsterInstance, pool: str) -> list[str]:
 
 
 def wait_for_pool(instance: dg.DagsterInstance, pool: str, say: Callable[[str], None],
-                  poll_s: float = 2.0) -> None:
+                  poll_s: float = 2.0, database: Path | None = None) -> None:
     """Return when no other run holds a slot of ``pool``, saying once which run it waits for
-    (a run of Dagster's CLI or the UI writing the same DuckDB file); runs whose processes died
-    meanwhile are recovered (:func:`recover_dead_runs`). Ctrl-C or a SIGTERM stops the wait."""
+    (a run of Dagster's CLI or the UI writing the same DuckDB file, ``database``, or another
+    study's); runs whose processes died meanwhile are recovered (:func:`recover_dead_runs`).
+    Ctrl-C or a SIGTERM stops the wait."""
     told: set[str] = set()
     while True:
         for message in recover_dead_runs(instance, pool):
@@ -132,8 +155,8 @@ def wait_for_pool(instance: dg.DagsterInstance, pool: str, say: Callable[[str], 
             pids = sorted(set(_run_pids(instance, run))) if run is not None else []
             by = f", PID {', '.join(map(str, pids))}" if pids else ""
             say(f"waiting for the '{pool}' pool slot held by run {run_id} "
-                f"({run.job_name if run else 'unknown job'}{since}{by}): another process is "
-                "writing the DuckDB file; this run starts when it ends (Ctrl-C stops)")
+                f"({run.job_name if run else 'unknown job'}{since}{by}): "
+                f"{_holder_writes(run, database)}; this run starts when it ends (Ctrl-C stops)")
             told.add(run_id)
         time.sleep(poll_s)
 

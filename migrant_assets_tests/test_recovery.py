@@ -220,6 +220,24 @@ def test_a_work_directory_holds_the_outputs_of_one_duckdb_file(tmp_path: Path) -
     assert (work / OWNER_FILE).read_text().strip() == str(outside.resolve())
 
 
+def test_a_run_waiting_for_the_pool_says_whose_duckdb_file_the_holder_writes(
+        tmp_path: Path) -> None:
+    """Two studies sharing DAGSTER_HOME wait for each other's steps on the instance's pool: the
+    wait names the other study's file, not "another process is writing the DuckDB file"
+    (probe 33 F3); a run without the tag (Dagster's CLI, the UI) may be either."""
+    import dagster as dg
+
+    from migrant_assets.runs import _holder_writes, process_tags
+
+    ours, theirs = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
+    run = dg.DagsterRun(job_name="__ASSET_JOB", tags=process_tags(theirs))
+    assert _holder_writes(run, ours).startswith(
+        f"a run of another study is writing its DuckDB file ({theirs.resolve()})")
+    assert _holder_writes(run, theirs) == "another process is writing the DuckDB file"
+    assert "this study's, or another study's" in _holder_writes(
+        dg.DagsterRun(job_name="cli_job", tags={}), ours)
+
+
 def _hold(workdir: Path) -> bool:
     with workdir_lock(workdir):
         return (workdir / ".migrant_assets.lock").read_text() == str(os.getpid())
