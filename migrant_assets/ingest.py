@@ -180,8 +180,9 @@ REASON_FIXES: dict[str, str] = {
                      "Values)",
     "duplicate_number": "numbers listed twice: overlapping subscribers files, or a number "
                         "that changed owner or plan within the month (the first row in file "
-                        "order is kept: keep the row that holds for the month, or set "
-                        "subscribers.keep: last for a history whose newest row comes last)",
+                        "order is kept, or the last with subscribers.keep: last: keep one "
+                        "row per number, the one that holds for the month, or set keep to "
+                        "the file's order, last for a history whose newest row comes last)",
     "bad_coordinates": "the lat/lon columns and decimal_separator (and, with crs EPSG:<code>, "
                        "that lat holds the northing and lon the easting of that system)",
     "summary_row": "a spreadsheet's total or subtotal row exported with the data (总计, 合计, "

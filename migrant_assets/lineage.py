@@ -99,7 +99,8 @@ NAMES_DAYS_WITHOUT_CALLS = frozenset({"user_labels"})
 LANDED_BY = {"calls": "landed_calls", "subscribers": "subscribers", "cells": "cells",
              "estates": "estates"}
 #: The tables each partitioned asset writes by partition, with the column that holds the
-#: partition (``window_id``: ``<family>:<key>``; else the key, a day). When the calendar no
+#: partition (``window_id``: ``<family>:<key>``; else the key, a day), its own first. When the
+#: calendar no
 #: longer has a partition (a smaller ``k_max``, a later ``month_start``), :func:`record` drops
 #: its rows the next time the asset writes, so that no table keeps a window of an earlier
 #: calendar (a test holds every partitioned asset of the stages here).
@@ -107,7 +108,7 @@ PARTITION_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     "calls": (("calls", "call_date"), ("quarantine_calls", "partition_key"),
               ("accounting_calls", "partition_key")),
     "daily_contacts": (("daily_contacts", "call_date"),),
-    "first_k_days_contacts": (("first_k_days_contacts", "call_date"),),
+    "first_k_days_contacts": (),  # a view over daily_contacts: its records only
     "integration_week_graph": (("integration_week_graph", "window_id"),),
     "departure_week_graph": (("departure_week_graph", "window_id"),),
     "whole_period_graph": (("whole_period_graph", "window_id"),),

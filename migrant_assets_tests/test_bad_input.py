@@ -3644,6 +3644,12 @@ def test_a_subscriber_history_keeps_its_last_row_with_keep_last(
     _remap(src, "subscribers", keep="last")
     assert stored() == ([(25, "Anhui"), (30, "Shanghai")], [True])
     assert "subscribers.keep: last" in NUMBERS_AGREE_FIX
+    # the check: a history named so differs by design (counted, not warned about)
+    check = _ingestion_checks(study, "subscribers")[("subscribers", "duplicates_agree")]
+    assert check.passed and check.metadata["differing_rows"].value == 1
+    _remap(src, "subscribers", keep="first")
+    check = _ingestion_checks(study, "subscribers")[("subscribers", "duplicates_agree")]
+    assert not check.passed and "subscribers.keep: last" in check.metadata["check_first"].value
     _remap(src, "subscribers", keep="first")
     _remap(src, "cells", keep="last")
     with pytest.raises(MappingError, match="cells sets keep"):
@@ -3706,6 +3712,13 @@ def test_duplicate_records_of_a_call_that_end_apart_are_named(
                                               "T1")])
     check = _ingestion_checks(study)[("calls", "duplicates_agree")]
     assert check.passed and check.metadata["duplicates_differing"].value == 0
+    # a day ingested before the records were compared (the column added null): not judged,
+    # never passed on the old rule's cut records (review 98 M1)
+    from migrant_assets.defs.ingest import Day, _day_duplicates
+
+    old = _day_duplicates(Day(None, None, DAY, [{"rows_read": 4, "duplicates_differing": None}]))
+    assert not old.passed and old.metadata["judged"].value == 0
+    assert "materialize calls again" in old.metadata["reason"].value
 
 
 def test_records_stamped_apart_without_match_within_s_are_named(

@@ -471,18 +471,23 @@ def _duplicates_check(asset: dg.AssetsDefinition, what: str) -> dg.AssetChecksDe
                 description="A number listed more than once gives the same owner and "
                 "attributes each time (warns counting the rows listed with others: the first "
                 "row in file order is kept, and its birth province and local flag decide who is "
-                "local). Judges the numbers kept.")
+                "local; with the mapping's subscribers.keep: last, a history whose older rows "
+                "differ by design, they are counted only). Judges the numbers kept.")
 def subscribers_duplicates_agree(study: StudyResource) -> dg.AssetCheckResult:
     with study.connect() as con:
         out = conflicting_numbers(con)
+    # a history the mapping names as such (keep: last): its older rows differ by design
+    history = study.contract().subscribers.keep == "last"
     rows, unmarked = out["differing_rows"], out["unmarked_rows"]
     differ = (f"{rows} row{'s list' if rows != 1 else ' lists'} a number again with another "
               f"owner, birth province, local flag, age, sex or user type: {NUMBERS_AGREE_FIX}")
     earlier = (f"{unmarked} duplicate row{'s were' if unmarked != 1 else ' was'} quarantined by "
                "an earlier version, which did not compare them with the row kept: materialize "
                "subscribers again")
-    hint = "; ".join(text for n, text in ((rows, differ), (unmarked, earlier)) if n)
-    return verdict(rows == unmarked == 0, out["numbers"], out,
+    hint = "; ".join(text for n, text in ((0 if history else rows, differ), (unmarked, earlier))
+                     if n)
+    return verdict((history or rows == 0) and unmarked == 0, out["numbers"],
+                   {**out, "keep": "last" if history else "first"},
                    None if out["numbers"] else "no subscriber number", dg.AssetCheckSeverity.WARN,
                    check_first=hint or None)
 
@@ -849,9 +854,13 @@ def _day_records(day: Day) -> dg.AssetCheckResult:
 
 def _day_duplicates(day: Day) -> dg.AssetCheckResult:
     read = sum(p["rows_read"] for p in day.parts)
-    differing = sum(p["duplicates_differing"] for p in day.parts)
-    return verdict(differing == 0, read, {"rows_landed": read, "duplicates_differing": differing},
-                   _day_unjudged(day, read), dg.AssetCheckSeverity.WARN,
+    earlier = any(p["duplicates_differing"] is None for p in day.parts)
+    differing = sum(p["duplicates_differing"] or 0 for p in day.parts)
+    return verdict(differing == 0, 0 if earlier else read,
+                   {"rows_landed": read, "duplicates_differing": differing},
+                   "the day was ingested by an earlier version, which did not compare a call's "
+                   "duplicate records: materialize calls again" if earlier
+                   else _day_unjudged(day, read), dg.AssetCheckSeverity.WARN,
                    check_first=f"{differing} duplicate record{'s' if differing != 1 else ''} of "
                    f"calls end at another time than the record kept: {CALL_DUPLICATES_FIX}"
                    if differing else None)

@@ -14,7 +14,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from migrant_assets import lineage
-from migrant_assets.config import StudyConfig
+from migrant_assets.config import Calendar, StudyConfig
 from migrant_assets.contract import DataContract, contract_for
 from migrant_assets.db import connect, lower_memory_limit, query_log, start_query_log
 from migrant_assets.errors import InputError
@@ -57,9 +57,12 @@ def _asset_graph():
 _SYNTHETIC_CITY = dg.AssetKey("synthetic_city")
 
 
-def _step_targets(context: dg.AssetExecutionContext) -> list[lineage.Target]:
+def _step_targets(context: dg.AssetExecutionContext,
+                  calendar: Calendar) -> list[lineage.Target]:
     """The asset partitions the running step writes, each with the partitions it reads (the
     asset graph's partition mappings); none for a check or an early-warning asset."""
+    from migrant_assets.defs.partitions import CALENDAR  # the code location's calendar
+
     op = context.op_execution_context
     graph = _asset_graph()
     targets = []
@@ -70,8 +73,10 @@ def _step_targets(context: dg.AssetExecutionContext) -> list[lineage.Target]:
         if node.group_name not in lineage.SETTINGS:
             continue
         parts = list(context.partition_keys) if node.partitions_def is not None else [None]
+        # every partition under the calendar now, when the code location's partitions are
+        # the step's study's (else none: nothing is dropped, lineage.drop_left_partitions)
         every = tuple(node.partitions_def.get_partition_keys()) \
-            if node.partitions_def is not None else ()
+            if node.partitions_def is not None and calendar == CALENDAR else ()
         built_from = {key, *graph.get_ancestor_asset_keys(key)}
         lands = tuple(sorted({k.to_user_string() for k in built_from}
                              & set(lineage.LANDED_BY.values())))
@@ -106,7 +111,7 @@ def _step_plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> lineage.Plan
             contract: DataContract | None = contract_for(cfg)
         except InputError:
             contract = None  # not generated yet (synthetic_city), or reported by the asset
-        _PLANS[step] = lineage.plan(con, cfg, contract, _step_targets(context))
+        _PLANS[step] = lineage.plan(con, cfg, contract, _step_targets(context, cfg.calendar))
     return _PLANS[step]
 
 

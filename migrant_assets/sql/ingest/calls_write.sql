@@ -6,7 +6,8 @@
 ALTER TABLE accounting_calls ADD COLUMN IF NOT EXISTS rows_excluded BIGINT DEFAULT 0;
 ALTER TABLE accounting_calls ADD COLUMN IF NOT EXISTS records_stamped_apart BIGINT DEFAULT 0;
 ALTER TABLE accounting_calls ADD COLUMN IF NOT EXISTS partial_records BIGINT DEFAULT 0;
-ALTER TABLE accounting_calls ADD COLUMN IF NOT EXISTS duplicates_differing BIGINT DEFAULT 0;
+-- (null on the days written before it: the duplicates_agree check asks for them again)
+ALTER TABLE accounting_calls ADD COLUMN IF NOT EXISTS duplicates_differing BIGINT;
 -- Files written before missed calls were kept as contacts had these columns NOT NULL.
 ALTER TABLE calls ALTER COLUMN end_ts DROP NOT NULL;
 ALTER TABLE calls ALTER COLUMN duration_s DROP NOT NULL;
