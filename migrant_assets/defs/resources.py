@@ -103,9 +103,9 @@ def _step_plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> lineage.Plan
         return None
     if context is None or not context.op_execution_context.selected_asset_keys:
         return None
-    step = (context.run_id, str(context.op_execution_context.node_handle))
+    step = (context.run.run_id, str(context.op_execution_context.node_handle))
     if step not in _PLANS:
-        for done in [k for k in _PLANS if k[0] != context.run_id]:  # runs of this process end
+        for done in [k for k in _PLANS if k[0] != step[0]]:  # runs of this process end
             del _PLANS[done]                                         # before the next starts
         try:
             contract: DataContract | None = contract_for(cfg)
