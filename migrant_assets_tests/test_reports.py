@@ -685,8 +685,8 @@ def test_report_accounts_for_every_row_of_the_calls_files(tmp_path):
         con.execute("INSERT INTO landed_files VALUES (?, ?, ?, ?, ?, ?, ?, 0, NULL, NULL, "
                     "NULL, NULL, 0)", [i, f"cdr_{i}.csv", read, landed, quarantined, not_call,
                                        outside])
-    con.execute("INSERT INTO accounting_calls VALUES ('2016-09-05', 900, NULL, 40, 0, 15), "
-                "('2016-09-06', 700, NULL, 12, 0, 0)")
+    con.execute("INSERT INTO accounting_calls VALUES ('2016-09-05', 900, NULL, 40, 0, 15, 0), "
+                "('2016-09-06', 700, NULL, 12, 0, 0, 0)")
     html = render_report(con, StudyConfig(workdir=tmp_path)).write(
         tmp_path / "report.html").read_text()
     table = re.search(r'<table id="table-calls-read">.*?</table>', html, re.S).group(0)
