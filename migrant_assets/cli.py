@@ -242,6 +242,8 @@ class _Demo:
         self.ingest_group = INGEST_GROUP
         self.graph = defs.resolve_asset_graph()
         self.job = defs.resolve_implicit_global_asset_job_def()
+        #: the DuckDB file the runs write (their tag, and the pool's wait message)
+        self.database = StudyConfig.load().duckdb_path
         quick_event_log(Path(os.environ["DAGSTER_HOME"]))
         with instance_lock(Path(os.environ["DAGSTER_HOME"])):
             self.instance = dg.DagsterInstance.get()
@@ -295,11 +297,10 @@ class _Demo:
         from migrant_assets.defs.resources import DUCKDB_POOL
         from migrant_assets.runs import kept_event_log_connections, process_tags, wait_for_pool
 
-        database = StudyConfig.load().duckdb_path
         wait_for_pool(self.instance, DUCKDB_POOL, lambda line: print(line, flush=True),
-                      database=database)
+                      database=self.database)
         t = time.perf_counter()
-        tags = process_tags(database)
+        tags = process_tags(self.database)
         if first is not None and first != last:
             tags |= {"dagster/asset_partition_range_start": first,
                      "dagster/asset_partition_range_end": last}

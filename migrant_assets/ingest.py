@@ -180,9 +180,9 @@ REASON_FIXES: dict[str, str] = {
                      "Values)",
     "duplicate_number": "numbers listed twice: overlapping subscribers files, or a number "
                         "that changed owner or plan within the month (the first row in file "
-                        "order is kept, or the last with subscribers.keep: last: keep one "
-                        "row per number, the one that holds for the month, or set keep to "
-                        "the file's order, last for a history whose newest row comes last)",
+                        "order is kept, the last with subscribers.keep: last: keep one row "
+                        "per number, the one that holds for the month, or set keep: last for "
+                        "a history whose newest row comes last)",
     "bad_coordinates": "the lat/lon columns and decimal_separator (and, with crs EPSG:<code>, "
                        "that lat holds the northing and lon the easting of that system)",
     "summary_row": "a spreadsheet's total or subtotal row exported with the data (总计, 合计, "
@@ -285,10 +285,10 @@ STAMPED_APART_FIX = ("the switch stamps the caller's and the callee's record of 
                      "(e.g. 2; at most 60) to the largest gap (docs/data_contract.md)")
 #: Why duplicate records of a call that end at other times are named, and what to do.
 CALL_DUPLICATES_FIX = ("of the records of a call with one caller, callee and start, the one "
-                         "that ends last is kept: a copy cut at the end of an earlier file of "
-                         "overlapping deliveries, or a record corrected and delivered again, ends "
-                         "earlier. If the later end is not the one that holds, deliver one record "
-                         "per call (quarantine_calls: differs_from_kept)")
+                       "that ends last is kept, as the most complete (a copy cut at the end of "
+                       "an earlier file of overlapping deliveries ends earlier); if the later "
+                       "end is not the one that holds (a correction that shortens a call), "
+                       "deliver one record per call (quarantine_calls: differs_from_kept)")
 #: The share of a day's landed rows stamped apart from which per_party_records fails (ERROR).
 STAMPED_APART_ERROR_SHARE = 0.01
 #: Rows the mapping's own rules leave out of the study: counted per file, never quarantined.

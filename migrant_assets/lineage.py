@@ -47,7 +47,7 @@ import duckdb
 
 from migrant_assets.config import FilesSource, StudyConfig
 from migrant_assets.contract import DataContract
-from migrant_assets.db import has_table, quote, run_schema_sql, run_sql, transaction
+from migrant_assets.db import has_table, run_schema_sql, run_sql, transaction
 from migrant_assets.errors import InputError
 
 #: The settings of the study config each stage reads (dotted paths; ``mapping``: the bytes of the
@@ -100,10 +100,9 @@ LANDED_BY = {"calls": "landed_calls", "subscribers": "subscribers", "cells": "ce
              "estates": "estates"}
 #: The tables each partitioned asset writes by partition, with the column that holds the
 #: partition (``window_id``: ``<family>:<key>``; else the key, a day), its own first. When the
-#: calendar no
-#: longer has a partition (a smaller ``k_max``, a later ``month_start``), :func:`record` drops
-#: its rows the next time the asset writes, so that no table keeps a window of an earlier
-#: calendar (a test holds every partitioned asset of the stages here).
+#: calendar no longer has a partition (a smaller ``k_max``, a later ``month_start``),
+#: :func:`record` drops its rows the next time the asset writes, so that no table keeps a window
+#: of an earlier calendar (a test holds every partitioned asset of the stages here).
 PARTITION_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     "calls": (("calls", "call_date"), ("quarantine_calls", "partition_key"),
               ("accounting_calls", "partition_key")),
@@ -657,12 +656,9 @@ def drop_left_partitions(con: duckdb.DuckDBPyConnection, asset: str,
     if not left:
         return left
     for table, column in PARTITION_TABLES.get(asset, ()):
-        if not has_table(con, table):
-            continue
-        key = (f"split_part({quote(column)}, ':', 2)" if column == "window_id"
-               else f"CAST({quote(column)} AS VARCHAR)")
-        con.execute(f"DELETE FROM {quote(table)} WHERE {key} IN "  # noqa: S608 -- allow-listed
-                    "(SELECT unnest($left::VARCHAR[]))", {"left": left})
+        if has_table(con, table):
+            run_sql(con, "lineage/drop_partition_rows.sql", {"dropped": left},
+                    identifiers={"partition_table": table, "partition_column": column})
     con.execute("DELETE FROM built_from WHERE asset = $asset "
                 "AND part IN (SELECT unnest($left::VARCHAR[]))", {"asset": asset, "left": left})
     return left

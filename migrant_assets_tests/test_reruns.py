@@ -17,6 +17,7 @@ import yaml
 from migrant_assets import lineage
 from migrant_assets.config import StudyConfig
 from migrant_assets.contract import contract_for
+from migrant_assets.db import quote
 from migrant_assets.errors import InputError
 from migrant_assets_tests.test_ingest import DAY, REFERENCE, env, user_data  # noqa: F401
 
@@ -363,7 +364,7 @@ def test_partitions_the_calendar_no_longer_has_are_dropped_when_their_asset_writ
                                           "ORDER BY part", [asset]).fetchall()]
 
     def column(table: str) -> list[str]:
-        return sorted(str(v) for (v,) in con.execute(f"SELECT * FROM {table}").fetchall()
+        return sorted(str(v) for (v,) in con.execute(f"SELECT * FROM {quote(table)}").fetchall()
                       if v is not None)
 
     # the month starts a day later: writing the 3rd drops the 1st, in every table of calls

@@ -927,8 +927,8 @@ calls_checks = [
                   ("quarantine_share", SHARE + "; per day.", _day_share, False),
                   ("duplicates_agree", "The records of a call agree: warns naming the duplicate "
                    "records of a call (one caller, callee and start) that end at another time "
-                   "than the one kept, the one that ends last (a copy cut at a file's end, a "
-                   "corrected record).", _day_duplicates, False)),
+                   "than the one kept, the one that ends last (a copy cut at a file's end).",
+                   _day_duplicates, False)),
     _daily_checks("per_party_records", (
         "per_party_records", "A per-party export's callee record is one call with its caller's "
         "record: fails when 1% of the day's rows are callee records kept as calls with the "

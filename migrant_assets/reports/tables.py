@@ -54,9 +54,8 @@ def _places_problem(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
     row of the file was quarantined (probe 32 L2: "table cells is empty" read as if no file
     was given, when all 303 towers were outside the box)."""
     problem = table_problem(con, table)
-    if problem != f"table {table} is empty" or table_problem(con, "quarantine"):
-        return problem
-    reasons = quarantine_reasons(con, table)
+    reasons = {} if problem is None or table_problem(con, "quarantine") \
+        else quarantine_reasons(con, table)
     if not reasons:
         return problem
     return (f"every row of the {table} file was quarantined: "

@@ -128,11 +128,11 @@ snapped AS (
 -- first (a per-party export's caller record, then in the order below) is the call, with each
 -- cell taken from the first record that has it. A per-party export's first record of the other
 -- side is that party's record of the call ('other_party_record', excluded); any other is a
--- 'duplicate_call'. Of one side's records, the one that ends last is kept (the most complete:
--- a copy cut at the end of an earlier file of overlapping deliveries, or a record corrected and
--- delivered again, ends earlier); a duplicate_call that ends at another time than the kept
--- record differs_from_kept (the calls check duplicates_agree). Only the valid rows of a
--- repeated key are ranked (the others cannot be records of one call).
+-- 'duplicate_call'. Of one side's records, the one that ends last is kept, as the most
+-- complete (a copy cut at the end of an earlier file of overlapping deliveries ends earlier; a
+-- correction that shortens a call is not told apart); a duplicate_call that ends at another
+-- time than the kept record differs_from_kept (the calls check duplicates_agree). Only the
+-- valid rows of a repeated key are ranked (the others cannot be records of one call).
 repeated AS (
     SELECT caller, callee, start_ts, end_key
     FROM snapped
