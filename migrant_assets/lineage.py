@@ -69,6 +69,16 @@ SETTINGS: dict[str, tuple[str, ...]] = {
     "reports": ("calendar", "models", "city.currency", "city.districts_geojson",
                 "city.districts_crs", "thresholds.min_group_size", "thresholds.min_day_share",
                 "thresholds.dense_day_calls"),
+    # the features' settings (build_features), the models' and the early warning's own
+    "early_warning": ("calendar", "population", "city.province", "city.center_lat",
+                      "city.center_lon", "thresholds.similar_age_departure",
+                      "thresholds.similar_age_integration", "models",
+                      "thresholds.min_class_size", "thresholds.min_group_size",
+                      "thresholds.min_day_share", "thresholds.dense_day_calls",
+                      *(f"early_warning.{name}" for name in (
+                          "horizon_days", "min_silent_days", "train_arrivals", "classifier",
+                          "calibration", "calibration_folds", "models_from", "reliability_bins",
+                          "random_rankings", "flag_alpha"))),
 }
 #: The settings no stage's tables depend on, with the reason (a test holds every setting of
 #: the study config in :data:`SETTINGS` or here, so a new one is placed on purpose).
@@ -80,8 +90,7 @@ UNTRACKED: dict[str, str] = {
     "duckdb": "how DuckDB runs (memory, threads, spill, passes), not what it computes",
     "engine": "which engine computes the features (Spark's equal DuckDB's, "
               "migrant_assets_tests/test_spark.py)",
-    "early_warning": "the early warning's assets keep no lineage records: re-materialize them "
-                     "after a change (docs/early_warning.md)",
+    "early_warning.enabled": "which assets the main job runs, not what they compute",
 }
 #: Unpartitioned assets read by day: the SQL giving each day's version (``part``, ``version``).
 SLICES = {"landed_calls": "lineage/landed_calls_days.sql"}
@@ -94,12 +103,17 @@ UNKNOWN = "unknown"
 BUILT_FROM_WHAT_EXISTS = frozenset({"findings", "report"})
 #: Assets that read every day of the calls and say themselves which days lack calls (the
 #: labels are withheld, naming the days): not refused for a day not yet materialized.
-NAMES_DAYS_WITHOUT_CALLS = frozenset({"user_labels"})
+NAMES_DAYS_WITHOUT_CALLS = frozenset({
+    "user_labels",
+    # the early warning's features of a day after a day without calls are not scored:
+    # departure_risk lists the day in days_not_scored (a live feed that missed a day goes on)
+    "features_arrival_days"})
 #: The source of each contract table (the mapping's files) and the asset that lands it.
 LANDED_BY = {"calls": "landed_calls", "subscribers": "subscribers", "cells": "cells",
              "estates": "estates"}
 #: The tables each partitioned asset writes by partition, with the column that holds the
-#: partition (``window_id``: ``<family>:<key>``; else the key, a day), its own first. When the
+#: partition (``window_id``: ``<family>:<key>``, or ``arrival_days:<arrival day>/<key>``; else
+#: the key, a day), its own first. When the
 #: calendar no longer has a partition (a smaller ``k_max``, a later ``month_start``),
 #: :func:`record` drops its rows the next time the asset writes, so that no table keeps a window
 #: of an earlier calendar (a test holds every partitioned asset of the stages here).
@@ -120,6 +134,14 @@ PARTITION_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         "", "_sums", "_places", "_moves", "_moments", "_positions", "_triangles")),
     "departure_models": tuple((f"departure_models{suffix}", "window_id") for suffix in (
         "", "_fold_metrics", "_splits", "_fitted")),
+    # a window id 'arrival_days:<arrival day>/<end day>' is of partition <end day>; the daily
+    # sums of a day the calendar no longer has are dropped with it
+    "features_arrival_days": (("features_arrival_days", "window_id"),
+                              ("arrival_days_graph", "window_id"),
+                              ("arrival_days_windows", "end_day"),
+                              *((f"arrival_days_daily_{kind}", "call_date")
+                                for kind in ("sums", "places", "moves", "moments"))),
+    "departure_risk": (("departure_risk", "call_date"),),
 }
 #: The ingestion's assets, each stored as the table of its name: the ingestion's schema creates
 #: them all, empty, whichever of them runs first.
@@ -158,6 +180,15 @@ class Plan:
     settings: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: each partitioned asset written -> its partitions under the calendar now
     partitions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def unread_inputs(cfg: StudyConfig) -> frozenset[tuple[str, str]]:
+    """The inputs of the asset graph (reader, input) that the study's settings leave unread:
+    ``departure_risk``'s ``early_warning_models`` when ``early_warning.models_from`` names
+    another study's models (it scores with those, and a live feed never trains its own).
+    Neither required nor judged out of date."""
+    return frozenset({("departure_risk", "early_warning_models")}
+                     if cfg.early_warning.models_from else ())
 
 
 def entry(asset: str, part: str | None) -> str:

@@ -65,5 +65,5 @@ def test_every_partitioned_asset_names_the_tables_it_writes_by_partition() -> No
     for name, node in partitioned.items():
         tables = lineage.PARTITION_TABLES[name]
         assert not tables or tables[0][0] == node.metadata.get("dagster/table_name", name), name
-        assert all(column in ("window_id", "call_date", "partition_key")
+        assert all(column in ("window_id", "call_date", "partition_key", "end_day")
                    for _, column in tables), name

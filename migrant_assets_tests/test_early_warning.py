@@ -438,6 +438,28 @@ def test_sensor_drops_day_files_one_by_one_into_daily_risk_partitions(tiny: dict
     assert [(r.tags[ewd.PARTITION_RANGE_START], r.tags[ewd.PARTITION_RANGE_END])
             for r in fresh] == [(days[4], days[5])]
 
+    # probe 33 F2: a day built from the windows of a day that has changed since is refused
+    # until built again (the synthetic city's files are its asset's: the file itself is not
+    # judged here, test_reruns)
+    def refusal(assets: list, **run) -> str | None:
+        result = dg.materialize(assets, resources=resources, instance=instance,
+                                raise_on_error=False, **run)
+        errors = [e.step_failure_data.error for e in result.all_events if e.is_step_failure]
+        return "\n".join(str(e.cause.message if e.cause else e.message) for e in errors) or None
+
+    # 09-06's file corrected (a call taken out), as the operator delivers it again
+    corrected = pq.read_table(staging / f"{days[5]}.parquet")
+    pq.write_table(corrected.slice(1), landing / f"{days[5]}.parquet")
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
+    fresh = [r for r in ewd.calls_landing_sensor(context) if r.run_key not in keys]
+    assert len(fresh) == 1
+    assert refusal(ewd.DAY_ASSETS, tags=fresh[0].tags) is None
+    error = refusal([ewd.departure_risk], partition_key=days[6])
+    assert f"features_arrival_days ({days[6]}) is out of date: since it was built, " in error \
+        and re.search(rf"features_arrival_days \([^)]*{days[5]}", error), error
+    assert refusal([ewd.features_arrival_days, ewd.departure_risk],
+                   partition_key=days[6]) is None
+
 
 def test_an_edited_model_file_is_refused(tmp_path) -> None:
     """A pickle is code: a model file whose bytes are not those saved is never loaded."""

@@ -330,6 +330,41 @@ def test_settings_a_stage_reads_make_its_tables_out_of_date(
         lineage.plan(con, changed, None, [features])
 
 
+def test_the_early_warning_is_out_of_date_after_a_change_of_what_it_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Probe 33 F2: the early warning's assets were built from whatever their inputs held. A
+    day of its features is now out of date after a change of its settings, or of a day's calls
+    it read; whether the main job runs them (``enabled``) is no change."""
+    con = duckdb.connect()
+    monkeypatch.delenv("MIGRANT_ASSETS_KEY", raising=False)
+    base = _cfg(tmp_path)
+    day = lineage.Target("calls", "2016-09-05", "ingest", (("landed_calls", None),))
+    features = lineage.Target("features_arrival_days", "2016-09-06", "early_warning",
+                              (("calls", "2016-09-05"), ("calls", "2016-09-06")))
+    risk = lineage.Target("departure_risk", "2016-09-06", "early_warning",
+                          (("features_arrival_days", "2016-09-06"),))
+    lineage.record(con, lineage.plan(con, base, None, [day]))
+    lineage.record(con, lineage.plan(con, base, None, [features]))
+    lineage.plan(con, base, None, [risk])
+    lineage.plan(con, _cfg(tmp_path, early_warning={"enabled": True}), None, [risk])
+    with pytest.raises(InputError, match=r"features_arrival_days \(2016-09-06\) is out of date: "
+                       r"since it was built, the early_warning settings changed: "
+                       r"early_warning.horizon_days\. Where"):
+        lineage.plan(con, _cfg(tmp_path, early_warning={"horizon_days": 7}), None, [risk])
+    with pytest.raises(InputError, match=r"features_arrival_days \(2016-09-06\) is out of date: "
+                       r"since it was built, the early_warning settings changed: "
+                       r"city.center_lat\. Where"):
+        lineage.plan(con, _cfg(tmp_path, city={"province": "Shanghai", "timezone":
+                                               "Asia/Shanghai", "center_lat": 31.0}),
+                     None, [risk])
+    # the day's calls built again from other landed rows
+    con.execute("INSERT INTO built_from VALUES ('landed_calls', '', 'v2', '{}')")
+    lineage.record(con, lineage.plan(con, base, None, [day]))
+    with pytest.raises(InputError, match=r"features_arrival_days \(2016-09-06\) is out of date: "
+                       r"since it was built, calls \(2016-09-05\), landed_calls changed"):
+        lineage.plan(con, base, None, [risk])
+
+
 def test_partitions_the_calendar_no_longer_has_are_dropped_when_their_asset_writes(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Probe 33 F1: a later month_start or a smaller k_max leaves partitions the calendar no
@@ -382,6 +417,25 @@ def test_partitions_the_calendar_no_longer_has_are_dropped_when_their_asset_writ
     # the same calendar again: nothing else goes
     write("calls", "2016-09-02", days[1:])
     assert con.execute("SELECT count(*) FROM calls").fetchone()[0] == 4
+
+    # the early warning (probe 33 F2): a window 'arrival_days:<arrival>/<end>' is of partition
+    # <end>, whatever its arrival day; the daily sums of a day the month no longer has go too
+    con.execute("CREATE TABLE features_arrival_days (window_id VARCHAR)")
+    con.execute("CREATE TABLE arrival_days_windows (end_day DATE)")
+    con.execute("CREATE TABLE arrival_days_daily_sums (call_date DATE)")
+    ids = ["arrival_days:2016-09-07/2016-09-07", "arrival_days:2016-09-05/2016-09-08",
+           "arrival_days:2016-09-08/2016-09-08"]
+    con.executemany("INSERT INTO features_arrival_days VALUES (?)", [[i] for i in ids])
+    con.executemany("INSERT INTO arrival_days_windows VALUES (?)", [[i[-10:]] for i in ids])
+    con.executemany("INSERT INTO arrival_days_daily_sums VALUES (?)", [[e] for e in ends])
+    for end in ends:
+        lineage.record(con, lineage.plan(con, cfg, None, [lineage.Target(
+            "features_arrival_days", end, "early_warning", (), partitions=ends)]))
+    lineage.record(con, lineage.plan(con, cfg, None, [lineage.Target(
+        "features_arrival_days", ends[0], "early_warning", (), partitions=ends[:1])]))
+    assert column("features_arrival_days") == ids[:1]
+    assert column("arrival_days_windows") == column("arrival_days_daily_sums") == [ends[0]]
+    assert parts("features_arrival_days") == [ends[0]]
 
 
 def test_a_changed_subscriber_names_the_landing_first(

@@ -14,7 +14,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from migrant_assets import lineage
-from migrant_assets.config import Calendar, StudyConfig
+from migrant_assets.config import StudyConfig
 from migrant_assets.contract import DataContract, contract_for
 from migrant_assets.db import connect, lower_memory_limit, query_log, start_query_log
 from migrant_assets.errors import InputError
@@ -58,14 +58,16 @@ _SYNTHETIC_CITY = dg.AssetKey("synthetic_city")
 
 
 def _step_targets(context: dg.AssetExecutionContext,
-                  calendar: Calendar) -> list[lineage.Target]:
+                  cfg: StudyConfig) -> list[lineage.Target]:
     """The asset partitions the running step writes, each with the partitions it reads (the
-    asset graph's partition mappings); none for a check or an early-warning asset."""
+    asset graph's partition mappings, less what the study leaves unread:
+    ``lineage.unread_inputs``); none for a check."""
     from migrant_assets.defs.partitions import CALENDAR  # the code location's calendar
 
     op = context.op_execution_context
     graph = _asset_graph()
     targets = []
+    unread = lineage.unread_inputs(cfg)
     for key in sorted(op.selected_asset_keys):
         if not graph.has(key):
             continue  # an asset of a test's own definitions
@@ -76,12 +78,13 @@ def _step_targets(context: dg.AssetExecutionContext,
         # every partition under the calendar now, when the code location's partitions are
         # the step's study's (else none: nothing is dropped, lineage.drop_left_partitions)
         every = tuple(node.partitions_def.get_partition_keys()) \
-            if node.partitions_def is not None and calendar == CALENDAR else ()
+            if node.partitions_def is not None and cfg.calendar == CALENDAR else ()
         built_from = {key, *graph.get_ancestor_asset_keys(key)}
         lands = tuple(sorted({k.to_user_string() for k in built_from}
                              & set(lineage.LANDED_BY.values())))
         for part in parts:
-            parents = graph.get_parents_partitions(key, part).parent_partitions
+            parents = [p for p in graph.get_parents_partitions(key, part).parent_partitions
+                       if (key.to_user_string(), p.asset_key.to_user_string()) not in unread]
             required = {(k.to_user_string(), str(graph.get(k).metadata.get(
                              "dagster/table_name", k.to_user_string())))
                         for k in {p.asset_key for p in parents} - {key, _SYNTHETIC_CITY}
@@ -111,7 +114,7 @@ def _step_plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> lineage.Plan
             contract: DataContract | None = contract_for(cfg)
         except InputError:
             contract = None  # not generated yet (synthetic_city), or reported by the asset
-        _PLANS[step] = lineage.plan(con, cfg, contract, _step_targets(context, cfg.calendar))
+        _PLANS[step] = lineage.plan(con, cfg, contract, _step_targets(context, cfg))
     return _PLANS[step]
 
 
