@@ -197,6 +197,18 @@ class Timestamps(_Model):
         return v
 
     @model_validator(mode="after")
+    def _twelve_hours(self) -> Timestamps:
+        """A 12-hour clock (%I) without its halves (%p) reads 2:30 in the afternoon as 02:30
+        (probe 34 F2: a Chinese spreadsheet's 下午 written into the format as text): refused."""
+        if self.format and "%I" in self.format and "%p" not in self.format:
+            raise ValueError(
+                f"format {self.format!r} reads the hour on a 12-hour clock (%I) without AM or "
+                "PM (%p): an afternoon's 2:30 would be read as 02:30. Put %p where the file "
+                "writes the half of the day (AM/PM; 上午/下午, 午前/午後, 오전/오후 and a.m./p.m. "
+                "are read as AM/PM), or read a 24-hour clock with %H")
+        return self
+
+    @model_validator(mode="after")
     def _zone_of_numbers(self) -> Timestamps:
         """Numbers count from ``origin``, an instant: a ``timezone`` other than UTC beside
         ``unit`` changes them only with a naive origin. Without one it was ignored (a "local
@@ -1739,7 +1751,9 @@ def _header_fix(present: dict[str, tuple[str, str]], fix: str,
     if names and all(re.fullmatch(r"column[0-9]+", n) for n in names):
         return ("the file seems to have no header line (its columns are named column0, "
                 "column1, ... by position): map to those names, or set csv: {header: true} if "
-                "its first line names the columns; else " + fix)
+                "its first line names the columns (a first line that ends with the delimiter, "
+                "a|b|c|, names an empty last column, and DuckDB then takes it for data); "
+                "else " + fix)
     if any(n.startswith("<column") for n in _header_names(present)):
         return ("if the first line is data, not column names, set csv: {header: false} and map "
                 "the columns by position (column0, column1, ...); else " + fix)
@@ -1837,6 +1851,34 @@ def canonical_identifier(text: str, name: str, contract: DataContract, p: _Param
     return f"canonical_id({text})"
 
 
+#: The digits of each fixed-width numeric strptime directive.
+_DIGIT_WIDTHS = {"Y": 4, "m": 2, "d": 2, "H": 2, "M": 2, "S": 2, "y": 2, "j": 3}
+
+
+def _digit_widths(fmt: str | None, parts: int) -> list[int | None]:
+    """For a time column of ``parts`` file columns read with ``fmt``: the digits of each part's
+    piece of the format (split at its spaces) when the piece is fixed-width numeric directives
+    only (``%H%M%S``: 6), else None."""
+    pieces = fmt.split(" ") if fmt else []
+    if len(pieces) != parts:
+        return [None] * parts
+    return [sum(_DIGIT_WIDTHS[c] for c in piece[1::2])
+            if re.fullmatch(r"(%[YmdHMSyj])+", piece) else None for piece in pieces]
+
+
+def _time_part(text: str, dtype: str, width: int | None, p: _Params) -> str:
+    """One file column of a time column of several (a date and a time of day): a number's digits
+    (``float_digits``), and, when its piece of the format is ``width`` fixed digits, a value of
+    fewer digits padded with the leading zeros a number loses (01:10:55 stored as the integer
+    11055, which strptime would read as 11:05:05; probe 34 A)."""
+    if _numeric(dtype):
+        text = f"float_digits({text})"
+    if width is None:
+        return text
+    return (f"CASE WHEN regexp_full_match({text}, {p(f'[0-9]{{1,{width - 1}}}')}) "
+            f"THEN lpad({text}, {p(width)}, '0') ELSE {text} END")
+
+
 def _timestamp(expr: str, dtype: str, rule: Timestamps, city_tz: str, p: _Params, tokens: str,
                column: str, table: str) -> tuple[str, str]:
     """The instant (TIMESTAMPTZ) of a timestamp column, NULL when unparsable, and whether it was
@@ -1930,6 +1972,11 @@ def _instant(expr: str, dtype: str, rule: Timestamps, src_tz: str, p: _Params, t
                 f"write the abbreviation as text in the format (e.g. '%Y-%m-%d %H:%M:%S CST') and "
                 f"give the zone it stands for ({table}: {{timestamps: {{timezone: "
                 "Asia/Shanghai}}); an offset such as +0800 is read with %z")
+        if "%p" in rule.format:  # the words DuckDB's %p does not read (AM and PM only)
+            for word, meridiem in _MERIDIEM_WORDS.items():
+                text = f"replace({text}, {p(word)}, {p(meridiem)})"
+            text = (f"regexp_replace({text}, {p(_DOTTED_MERIDIEM)}, {p(_MERIDIEM_OF_DOTTED)}, "
+                    "'g')")
         parsed = f"try_strptime({text}, {p(rule.format)})"
         parsed = from_aware(parsed) if "%z" in rule.format else from_naive(parsed)
         # a time another Parquet file held as a TIMESTAMP, read together as text: DuckDB's form
@@ -1951,6 +1998,13 @@ def _instant(expr: str, dtype: str, rule: Timestamps, src_tz: str, p: _Params, t
             f"WHEN regexp_matches({text}, {p(_WORD_AFTER_TIME)}) THEN NULL ELSE {naive} END")
 
 
+#: The words of a 12-hour clock's halves that a format's %p reads as AM and PM: Chinese,
+#: Japanese and Korean (a spreadsheet's `2016/9/5 下午 2:30:00`), beside a.m./p.m.
+_MERIDIEM_WORDS = {"上午": "AM", "下午": "PM", "午前": "AM", "午後": "PM", "오전": "AM",
+                   "오후": "PM"}
+#: a.m., p.m., a. m., p. m. (Spanish and Portuguese exports): AM, PM
+_DOTTED_MERIDIEM = r"([AaPp])\.\s?[Mm]\."
+_MERIDIEM_OF_DOTTED = r"\1M"
 #: A time of day followed by a UTC offset, Z, UTC or GMT, UTC or GMT with an offset (Java's
 #: GMT+08:00), or an IANA zone name (Asia/Shanghai).
 _ZONED_TEXT = (r"[T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(\s*([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)"
@@ -2300,6 +2354,10 @@ def _read_table(
                 texts = [_identifier_text(quote_identifier(f[0]), f[1], p, tokens, numbers)
                          if name in NUMBER_COLUMNS or name in ID_COLUMNS
                          else _text(quote_identifier(f[0]), p, tokens) for f in found_parts]
+                if name in TIME_COLUMNS:
+                    widths = _digit_widths(rule.format, len(texts))
+                    texts = [_time_part(t, f[1], w, p)
+                             for t, f, w in zip(texts, found_parts, widths, strict=True)]
                 if name in CALL_CELL_COLUMNS:
                     # a call's cell is missing when every part is (a party who is not a
                     # subscriber); one part missing (a LAC without its CI) is a cell written

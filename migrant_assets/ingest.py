@@ -127,7 +127,12 @@ REASON_FIXES: dict[str, str] = {
                      "for day-first dates, '%Y-%m-%d %I:%M:%S %p' for a 12-hour clock, "
                      "'%Y-%m-%d 00:00:00 %H:%M:%S' for a date written at midnight beside a "
                      "time column; a date without a time of day: map start_ts: [call_date, "
-                     "call_time], the date and the time columns; a zone abbreviation such "
+                     "call_time], the date and the time columns; a time of day without "
+                     "its date: map start_ts: [the date column, the time column], where a "
+                     "Hive folder's key (calls/dt=20160905/…) is a column of its files "
+                     "(start_ts: [dt, start_time]), but a date only in a file's name is read "
+                     "by no mapping (write it into the rows, or move the files into dt=… "
+                     "folders); a zone abbreviation such "
                      "as CST as an offset or a zone "
                      "name) or unit for numbers; an end written as a time of day "
                      "only: map duration",
@@ -202,10 +207,14 @@ REASON_FIXES: dict[str, str] = {
                  "per m² in 万 yuan, 6.5 for 65,000: multiply it in the export), and text "
                  "around the number other than the study currency's mark and a unit of area "
                  "(city.currency: 47839元/㎡ is read in a study in yuan, R$ 65.860,00/m² in "
-                 "one in reais; 6300元/月 is a rent): remove it in the export",
+                 "one in reais; 6300元/月 is a rent): remove it in the export; a range "
+                 "(63860-67860, 3.8万-4.1万元/㎡) is no one price: export one number per "
+                 "estate, e.g. the range's midpoint",
     "duplicate_id": "overlapping files, or a file listing an id more than once (the first "
                     "row in file order is kept): an antenna that moved or an estate priced "
-                    "twice (keep the row that holds for the study month), or a file of "
+                    "twice (keep the row that holds for the study month; a cells file that "
+                    "is a history, with valid_from and valid_to, filtered in the export to "
+                    "the rows valid in the month, each cell's latest), or a file of "
                     "listings, one row per flat sold or let (aggregate it to one row per "
                     "estate, e.g. the median price per m²)",
 }

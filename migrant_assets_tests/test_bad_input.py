@@ -891,6 +891,67 @@ def test_parquet_date_time_digits_stored_as_numbers(kind, tmp_path: Path,
                        ).fetchall() == [(f"{DAY} 10:00:00", 60.0), (f"{DAY} 11:15:00", 90.0)]
 
 
+@pytest.mark.parametrize("stored", ["parquet int32", "parquet double", "csv"])
+def test_a_time_of_day_stored_as_a_number_keeps_its_leading_zeros(
+        stored: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Probe 34 A: a date and a time of day in two integer columns (20160905, 11055 for
+    01:10:55: the number lost its leading zero) read with '%Y%m%d %H%M%S': strptime read 11055 as
+    11:05:05 and 5 as nothing, silently. A part of fewer digits than its piece of the format
+    is padded with the zeros a number loses."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("time as a number"))
+    src = tmp_path / "operator"
+    times = [11055, 5, 143000, 94500]  # 01:10:55, 00:00:05, 14:30:00, 09:45:00
+    table = {"a_party": [A] * 4, "b_party": [B] * 4, "d": [20160905] * 4, "t": times,
+             "secs": [60] * 4, "a_cell": ["T1"] * 4, "b_cell": ["T2"] * 4}
+    if stored == "csv":
+        (src / "cdr.csv").write_text("\n".join([",".join(table), *(
+            ",".join(str(v[i]) for v in table.values()) for i in range(4))]) + "\n")
+    else:
+        kind = pa.int32() if stored == "parquet int32" else pa.float64()
+        pq.write_table(pa.table({**table, "d": pa.array(table["d"], kind),
+                                 "t": pa.array(times, kind)}), src / "cdr.parquet")
+    _remap(src, "calls", path="cdr.csv" if stored == "csv" else "cdr.parquet",
+           timestamps={"format": "%Y%m%d %H%M%S"},
+           columns={"caller": "a_party", "callee": "b_party", "start_ts": ["d", "t"],
+                    "duration": "secs", "caller_cell": "a_cell", "callee_cell": "b_cell"})
+    con, stats = _ingest(study)
+    assert stats["landed_calls"].accepted == 4
+    assert [str(r[2]) for r in _calls(con)] == [
+        f"{DAY} 00:00:05", f"{DAY} 01:10:55", f"{DAY} 09:45:00", f"{DAY} 14:30:00"]
+
+
+@pytest.mark.parametrize(("text", "fmt"), [
+    ("2016/9/5 下午 2:30:00", "%Y/%m/%d %p %I:%M:%S"),
+    ("2016/9/5 午後 2:30:00", "%Y/%m/%d %p %I:%M:%S"),
+    ("2016/9/5 오후 2:30:00", "%Y/%m/%d %p %I:%M:%S"),
+    ("5/9/2016 2:30:00 p. m.", "%d/%m/%Y %I:%M:%S %p"),
+    ("5/9/2016 2:30:00 PM", "%d/%m/%Y %I:%M:%S %p")])
+def test_a_twelve_hour_clock_reads_its_halves_in_other_languages(
+        text: str, fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Probe 34 F: a Chinese spreadsheet's '2016/9/5 下午 2:30:00' could not be read by any
+    mapping (DuckDB's %p reads AM and PM only); and a format with %I but no %p, the half of the
+    day written into it as text, read every afternoon 12 hours early (F2): refused."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("twelve hours"))
+    src = tmp_path / "operator"
+    morning = text.replace("下午", "上午").replace("午後", "午前").replace("오후", "오전") \
+        .replace("p. m.", "a. m.").replace("PM", "AM")
+    (src / "cdr.csv").write_text("a_party,b_party,begin,secs,a_cell,b_cell\n" + "".join(
+        f"{A},{B},{t},60,T1,T2\n" for t in (text, morning)), encoding="utf-8")
+    columns = {"caller": "a_party", "callee": "b_party", "start_ts": "begin",
+               "duration": "secs", "caller_cell": "a_cell", "callee_cell": "b_cell"}
+    _remap(src, "calls", columns=columns, timestamps={"format": fmt})
+    con, stats = _ingest(study)
+    assert stats["landed_calls"].accepted == 2
+    assert [str(r[2]) for r in _calls(con)] == [f"{DAY} 02:30:00", f"{DAY} 14:30:00"]
+    word = text.split(" ")[1] if text.startswith("2016") else "PM"
+    _remap(src, "calls", timestamps={"format": fmt.replace("%p", word)})
+    with pytest.raises(MappingError, match=r"reads the hour on a 12-hour clock \(%I\) without "
+                       r"AM or PM \(%p\)"):
+        _ingest(study)
+
+
 def test_a_failed_read_names_the_file_the_reader_names_first() -> None:
     files = [Path("/d/a1.csv"), Path("/d/a10.csv"), Path("/d/a6.csv")]
     names = {str(f): f"[file {i}]" for i, f in enumerate(files, 1)}
