@@ -429,8 +429,10 @@ class TableSource(_Model):
     # name without its extensions (true), or the group of a regular expression's first match
     # in the file's path relative to base_dir (:func:`party_files`)
     party_from_file_name: bool | str = False
-    # subscribers: of the rows that list one number (and the attributes of one owner), the one
-    # kept: the first in file order, or the last (a history appended over time, newest last)
+    # subscribers, cells, estates: of the rows that list one number (and the attributes of one
+    # owner) or one place id, the one kept: the first in file order, or the last (a history
+    # appended over time, newest last: a KYC history, a cell list whose moved antennas are
+    # listed again)
     keep: Literal["first", "last"] = "first"
     # cells and estates: the system their lat/lon columns are in (migrant_assets/crs.py):
     # wgs84 (degrees, the default), gcj02, bd09, or EPSG:<code> (lat the northing, lon the easting)
@@ -609,12 +611,12 @@ class DataContract(_Model):
             if src is not None and src.party_from_file_name:
                 raise MappingError(f"{table} sets party_from_file_name", str(where),
                                    "only calls may be one file per party")
-        for table in ("calls", "cells", "estates"):
-            src = self.source(table)
-            if src is not None and src.keep != "first":
-                raise MappingError(f"{table} sets keep", str(where),
-                                   "only subscribers choose the row kept of a number listed "
-                                   "again (keep: last)")
+        src = self.source("calls")
+        if src is not None and src.keep != "first":
+            raise MappingError("calls sets keep", str(where),
+                               "only subscribers, cells and estates choose the row kept of an "
+                               "id listed again (keep: last); of a call listed twice the "
+                               "copy that ends last is kept")
         for table in ("subscribers", "cells", "estates"):
             src = self.source(table)
             if src is not None and src.partial_records_within_s is not None:

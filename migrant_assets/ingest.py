@@ -213,8 +213,7 @@ REASON_FIXES: dict[str, str] = {
     "duplicate_id": "overlapping files, or a file listing an id more than once (the first "
                     "row in file order is kept): an antenna that moved or an estate priced "
                     "twice (keep the row that holds for the study month; a cells file that "
-                    "is a history, with valid_from and valid_to, filtered in the export to "
-                    "the rows valid in the month, each cell's latest), or a file of "
+                    "is a history, newest row last: cells: {keep: last}), or a file of "
                     "listings, one row per flat sold or let (aggregate it to one row per "
                     "estate, e.g. the median price per m²)",
 }
@@ -711,6 +710,7 @@ def ingest_places(
             "has_price": table == "estates",
             "min_price": cfg.thresholds.min_price_per_sqm,
             "max_price": cfg.thresholds.max_price_per_sqm,
+            "keep_last": source is not None and source.keep == "last",
         },
     )
     _stage_rejected_lines(con, raw)
@@ -1027,7 +1027,9 @@ MIDNIGHT_FIX = ("the start column: a date without its time of day is read as mid
 #: The duplicates_agree check: what a place listed with other values means, and what to do.
 DUPLICATES_AGREE_FIX = ("the first row in file order is kept: for an antenna that moved within "
                         "the month or an estate priced twice, keep the row that holds for the "
-                        "study month; a public cell list (OpenCelliD) holds every operator's and "
+                        "study month (a history file, newest row last: cells: {keep: last}, "
+                        "estates: {keep: last}); a public cell list (OpenCelliD) holds every "
+                        "operator's and "
                         "radio's cells, whose LAC/TAC and cell numbers repeat: keep only the "
                         "rows of your operator (its MCC and network code) and of the radio "
                         "your calls' ids name before mapping it, or the calls link to another "

@@ -3685,8 +3685,8 @@ def test_a_subscriber_history_keeps_its_last_row_with_keep_last(
     """A subscribers file that is a history (an older KYC row of a number first, without a
     birth province, the current row after it): the first row is kept, and duplicates_agree
     warns naming keep: last; with `subscribers: {keep: last}` the current row is, for the
-    number and for its owner's attributes (probe 32 M2: 9% of the labels lost). calls, cells
-    and estates refuse the key."""
+    number and for its owner's attributes (probe 32 M2: 9% of the labels lost). The calls
+    refuse the key."""
     monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
     monkeypatch.delenv("MIGRANT_ASSETS_WORKDIR", raising=False)
     old = (B, "O2", "24", "F", "", "true", "regular")
@@ -3711,10 +3711,43 @@ def test_a_subscriber_history_keeps_its_last_row_with_keep_last(
     _remap(src, "subscribers", keep="first")
     check = _ingestion_checks(study, "subscribers")[("subscribers", "duplicates_agree")]
     assert not check.passed and "subscribers.keep: last" in check.metadata["check_first"].value
-    _remap(src, "subscribers", keep="first")
-    _remap(src, "cells", keep="last")
-    with pytest.raises(MappingError, match="cells sets keep"):
+    _remap(src, "calls", keep="last")
+    with pytest.raises(MappingError, match="calls sets keep"):
         _ingest(study)
+
+
+def test_a_cells_history_keeps_its_last_row_with_keep_last(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cells file that is a history (probe 34 D: an antenna listed at its old site first, at
+    its new one after): the first row is kept and duplicates_agree warns naming keep: last;
+    with `cells: {keep: last}` the last row is, the check counting the differing row without
+    a warning. An estate priced twice, the same way."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    monkeypatch.delenv("MIGRANT_ASSETS_WORKDIR", raising=False)
+    study, _ = _setup(tmp_path, Case("cells history"))
+    src = tmp_path / "operator"
+    _write(src / "towers.csv", "tower,latitude,longitude",
+           [("T1", "31.22", "121.40"), CELLS[1], CELLS[0]])
+    _write(src / "prices.csv", "xiaoqu,lat,lon,price", [ESTATES[0], (*ESTATES[0][:3], "61000")])
+
+    def stored() -> tuple[list, list]:
+        con, _ = _ingest(study)
+        return (con.execute("SELECT cell_id, lat FROM cells ORDER BY ALL").fetchall(),
+                con.execute("SELECT price_per_sqm FROM estates").fetchall())
+
+    assert stored() == ([("T1", 31.22), ("T2", 31.30)], [(52000,)])
+    checks = _ingestion_checks(study, "cells", "estates")
+    for table in ("cells", "estates"):
+        check = checks[(table, "duplicates_agree")]
+        assert not check.passed and f"{table}: {{keep: last}}" in \
+            check.metadata["check_first"].value
+    _remap(src, "cells", keep="last")
+    _remap(src, "estates", keep="last")
+    assert stored() == ([("T1", 31.20), ("T2", 31.30)], [(61000,)])
+    checks = _ingestion_checks(study, "cells", "estates")
+    for table in ("cells", "estates"):
+        check = checks[(table, "duplicates_agree")]
+        assert check.passed and check.metadata["differing_rows"].value == 1, table
 
 
 def test_a_towers_file_with_lat_and_lon_swapped_is_named_so(

@@ -453,16 +453,22 @@ def _duplicates_check(asset: dg.AssetsDefinition, what: str) -> dg.AssetChecksDe
     @dg.asset_check(asset=asset, name="duplicates_agree", pool=DUCKDB_POOL,
                     description=f"An id listed more than once gives the same {what} each time "
                     "(warns naming the ids listed with other values: the first row in file "
-                    "order is kept, which may not be the one that holds). Judges the ids kept.")
+                    "order is kept, which may not be the one that holds; with the mapping's "
+                    f"{table}.keep: last, a history whose older rows differ by design, they are "
+                    "counted only). Judges the ids kept.")
     def _check(study: StudyResource) -> dg.AssetCheckResult:
         with study.connect() as con:
             out = conflicting_duplicates(con, table)
+        source = study.contract().source(table)
+        history = source is not None and source.keep == "last"
         rows = out["differing_rows"]
         fix = (f"{rows} rows list {'a cell' if table == 'cells' else 'an estate'} id again "
                f"with other {what} (e.g. "
                f"{', '.join(map(repr, out['examples']))}): {DUPLICATES_AGREE_FIX}")
-        return verdict(rows == 0, out["places"], out, None if out["places"] else f"no {table}",
-                       dg.AssetCheckSeverity.WARN, check_first=fix if rows else None)
+        return verdict(history or rows == 0, out["places"],
+                       {**out, "keep": "last" if history else "first"},
+                       None if out["places"] else f"no {table}", dg.AssetCheckSeverity.WARN,
+                       check_first=fix if rows and not history else None)
 
     return _check
 

@@ -2,10 +2,11 @@
 -- Input: temp table place_values (place_values.sql), its coordinates in WGS-84 degrees.
 -- Output: temp table judged_place with the reason (NULL when accepted). NaN and infinite
 -- coordinates are bad coordinates; NaN and infinite prices, and prices below $min_price or
--- above $max_price are bad prices. Of the valid rows of one id the first in file order is kept,
--- the others are duplicate_id; differs_from_kept: such a row gives other coordinates or another
--- price than the kept one (an antenna that moved, an estate priced twice, a file of listings),
--- not a copy of it.
+-- above $max_price are bad prices. Of the valid rows of one id the first in file order is kept
+-- (the last with the mapping's keep: last, $keep_last: a history, newest last), the others are
+-- duplicate_id; differs_from_kept: such a row gives other coordinates or another price than the
+-- kept one (an antenna that moved, an estate priced twice, a file of listings), not a copy of
+-- it.
 CREATE OR REPLACE TEMP TABLE judged_place AS
 SELECT
     * EXCLUDE (row_reason),
@@ -37,4 +38,9 @@ FROM (
         END AS row_reason
     FROM place_values
 )
-WINDOW valid AS (PARTITION BY id, row_reason IS NULL ORDER BY _file, _row);
+WINDOW valid AS (
+    PARTITION BY id, row_reason IS NULL
+    ORDER BY
+        CASE WHEN NOT $keep_last THEN {'file': _file, 'line': _row} END ASC,
+        CASE WHEN $keep_last THEN {'file': _file, 'line': _row} END DESC
+);
