@@ -501,9 +501,20 @@ def test_curves_and_the_checks_judgements(run, cfg):
     assert list(rf.window_label) == [w.label for w in run["windows"]]
     assert len(curves) == con.execute(
         f"SELECT count(*) FROM {M.DEPARTURE_MODELS}").fetchone()[0]
-    rises = checks.f1_rises_with_k(con)
+    rises = checks.f1_rises_with_k(con, 30)
     assert rises.passed and rises.judged == 3  # the planted signal grows with k
     assert rises.metadata["largest_k"] == run["windows"][-1].label
+    # a k of fewer positive test users is listed, not judged (probe 35 M1)
+    n_pos = dict(con.execute(f"SELECT window_label, n_pos FROM {M.DEPARTURE_CURVES} "
+                             "WHERE \"row\" = ?", [M.RANDOM_FOREST]).fetchall())
+    low = min(n_pos.values())
+    fewer = checks.f1_rises_with_k(con, low + 1)
+    above = [label for label, n in n_pos.items() if n > low]
+    left = sorted(set(n_pos) - set(above))
+    assert left and sorted(fewer.metadata["not_judged_too_few_positives"]) == left
+    assert fewer.judged == (len(above) if len(above) >= 2 else 0)
+    none = checks.f1_rises_with_k(con, max(n_pos.values()) + 1)
+    assert (none.passed, none.judged) == (False, 0) and "checks.min_positives" in none.reason
 
     beaten = checks.random_guess_beaten(con, [M.LEAVING_VS_STAYING], 30)
     assert beaten.passed and beaten.judged == 4 + 2  # four classifiers at k_max, rf at the others
@@ -522,10 +533,10 @@ def test_curves_and_the_checks_judgements(run, cfg):
 
     con.execute(f"UPDATE {M.DEPARTURE_CURVES} SET status = 'skipped' "
                 f"WHERE window_id <> '{run['windows'][-1].window_id}'")
-    single = checks.f1_rises_with_k(con)
+    single = checks.f1_rises_with_k(con, 30)
     assert single.judged == 0 and "evaluated at 1 k" in single.reason
     M.curves_against_k(con)
-    assert checks.f1_rises_with_k(con).judged == 3
+    assert checks.f1_rises_with_k(con, 30).judged == 3
 
 
 # ------------------------------------------------------------------ bounded cost (issue 13)

@@ -337,7 +337,7 @@ departure_models_no_user_in_train_and_test = _per_k_check(
 @_check(departure_curves, "f1_rises_with_k")
 def departure_curves_f1_rises_with_k(study: StudyResource):
     with study.connect_models() as con:
-        return outcome_verdict(f1_rises_with_k(con))
+        return outcome_verdict(f1_rises_with_k(con, study.config.checks.min_positives))
 
 
 @_check(departure_transfer, "no_user_in_train_and_test", blocking=True)
