@@ -794,6 +794,40 @@ def null_shares(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, flo
     return dict(zip(FEATURES, row, strict=True))
 
 
+def valueless_features(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The feature columns null in every row of ``features`` (every window), in table order;
+    empty without rows."""
+    cols = ", ".join(f"count({quote(f)})" for f in FEATURES)
+    row = con.execute(f"SELECT count(*), {cols} FROM features").fetchone()  # noqa: S608
+    return [f for f, n in zip(FEATURES, row[1:], strict=True) if row[0] and not n]
+
+
+def valueless_notes(con: duckdb.DuckDBPyConnection, named: set[str]) -> list[str]:
+    """What the data cannot give of the features null for every user in every window
+    (:func:`valueless_features`) that ``named`` (features the report already names) leaves out,
+    one line per cause: no call of known duration, no call between two subscribers, else the
+    users their :data:`SUPPORT_DESCRIPTIONS` need (probe 35 M2: they were tested nowhere, and
+    named nowhere)."""
+    names = [f for f in valueless_features(con) if f not in named]
+    if not names:
+        return []
+    lack = first_row(run_sql(con, "features/valueless_causes.sql"))
+    causes: dict[str, list[str]] = {}
+    for name in names:
+        f = FEATURES[name]
+        if "calls.duration_s" in f.inputs and not lack["timed_calls"]:
+            cause = ("no call has a known duration (a call of 0 s is read as a missed call, "
+                     "which has none)")
+        elif f.support not in ("every", "timed_call") and not lack["calls_between_subscribers"]:
+            cause = ("no call joins two of your subscribers, so no contact's age, sex or birth "
+                     "province is known")
+        else:
+            cause = f"it needs {SUPPORT_DESCRIPTIONS[f.support]}, and the data have none"
+        causes.setdefault(cause, []).append(name)
+    return [f"{', '.join(group)} {'is' if len(group) == 1 else 'are'} unavailable: null for "
+            f"every user in every window: {cause}" for cause, group in causes.items()]
+
+
 _NO_USER = "no featurised user"
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import insert_feature_rows
+from conftest import insert_feature_rows, insert_subscribers
 from test_models import SEED, SMALL_MODELS, features_db, make_features, run_experiments
 
 import migrant_assets.models as M
@@ -517,6 +517,44 @@ def test_no_ages_no_sexes_and_no_locals_are_named(con):
         f"the {study} study is unavailable: no {study}-labelled users: no subscriber has a "
         "birth province, which the labels need (SPEC §3; the subscribers' birth_province "
         "column is empty or unreadable)" for study in ("integration", "departure")]
+
+
+def test_features_null_for_everyone_are_named_with_their_cause(con):
+    """Probe 35 M2: every call of 0 s (a missed call, without a duration), or no call between
+    two subscribers, leaves features null for every user; the findings that read them pointed
+    to what the data cannot give, which named neither. Each is named with its cause; a feature
+    of a cause already named (no age) is not named twice."""
+    from migrant_assets.db import quote
+
+    insert_subscribers(con, [(1, "Anhui", True, False, None, "F"),
+                             (2, "Shanghai", True, False, None, "M")])
+    con.execute("INSERT INTO calls VALUES ('2016-09-05', 1, 9, '2016-09-05 10:00:00', NULL, "
+                "NULL, NULL, NULL)")  # with a non-subscriber, missed
+    con.execute("CREATE TABLE features AS SELECT user_id, " + ", ".join(
+        f"CAST(1.0 AS DOUBLE) AS {quote(f)}" for f in FEATURES) + " FROM range(1, 3) AS t(user_id)")
+    durations = ["call_duration", "duration_variance", "local_call_duration",
+                 "local_duration_variance"]
+    contacts = ["same_sex", "similar_age", "townsman", "local", "province_diversity"]
+    for f in (*durations, *contacts):
+        con.execute(f"UPDATE features SET {quote(f)} = NULL")
+    con.execute("UPDATE features SET degree = NULL WHERE user_id = 1")  # null for one user only
+    notes = [n for n in unavailable_data(con) if "null for every user" in n]
+    by_cause = {n.partition(": null for every user in every window: ")[2]: n for n in notes}
+    assert len(by_cause) == 2, notes
+    timed = by_cause["no call has a known duration (a call of 0 s is read as a missed call, "
+                     "which has none)"]
+    assert timed.startswith(", ".join(f for f in FEATURES if f in durations) + " are unavailable")
+    joined = by_cause["no call joins two of your subscribers, so no contact's age, sex or "
+                      "birth province is known"]
+    # similar_age is named for the ages the subscribers lack, not here again
+    named = [f for f in FEATURES if f in contacts and f != "similar_age"]
+    assert joined.startswith(", ".join(named) + " are unavailable"), joined
+    assert "similar_age is unavailable: no subscriber has an age" in unavailable_data(con)
+    # a call of known duration between the two subscribers: other causes, by the users needed
+    con.execute("INSERT INTO calls VALUES ('2016-09-05', 1, 2, '2016-09-05 11:00:00', NULL, "
+                "30.0, NULL, NULL)")
+    notes = [n for n in unavailable_data(con) if "null for every user" in n]
+    assert notes and all("and the data have none" in n for n in notes), notes
 
 
 def test_prices_of_part_of_the_cells_are_named(con):

@@ -10,7 +10,7 @@ import pandas as pd
 
 from migrant_assets.config import StudyConfig
 from migrant_assets.db import first_row, has_column, quote_identifier, run_sql
-from migrant_assets.features import FAR_KM, cell_prices_stats
+from migrant_assets.features import FAR_KM, FEATURES, cell_prices_stats, valueless_notes
 from migrant_assets.ingest import quarantine_reasons
 from migrant_assets.labels import (
     ACTIVITY_WEEKS,
@@ -176,6 +176,14 @@ def unavailable_data(con: duckdb.DuckDBPyConnection, cfg: StudyConfig | None = N
                     out.append(f"the {study} study has no {name}: the experiments that "
                                "need them are skipped")
     problem = table_problem(con, "features")
+    if not problem:  # a feature null for everyone, for a cause not named above
+        named = {*(f for f, x in FEATURES.items() if x.support in ("located", "priced")
+                   and _places_problem(con, "cells")),
+                 *(f for f, x in FEATURES.items() if x.support == "priced"
+                   and _places_problem(con, "estates")),
+                 *(f for f, column in (("similar_age", "ages"), ("same_sex", "sexes"))
+                   if people.get("users") and not people[column])}
+        out.extend(valueless_notes(con, named))
     if problem:
         out.append(f"every feature, trend and classifier is unavailable: {problem}")
     elif earlier_trends(con):
