@@ -154,6 +154,11 @@ def test_null_groups_are_dropped_and_the_rest_runs(no_locations):
     assert ranked.gini.sum() == pytest.approx(1.0)
     dropped = imp[imp.status == M.SKIPPED]
     assert set(dropped.feature) == set(LOCATION_FEATURES) and dropped["rank"].isna().all()
+    # each with its group's own reason (usable_columns: null here, one value in a one-cell
+    # city, where it said null: probe 35 L1)
+    assert (dropped.skip_reason == dropped.family.map({
+        "geography": "every geography feature is null",
+        "housing_price": "every housing price feature is null"})).all()
 
     tr = no_locations["transfer"]
     assert len(tr) == 9 and (tr.status == M.OK).all() and tr.f1.notna().all()

@@ -62,7 +62,6 @@ from migrant_assets.models.classifiers import (
 )
 from migrant_assets.models.data import (
     DEPARTURE_GROUPS,
-    GROUP_TITLES,
     STAYING_AND_LEAVING,
     attach_folds,
     class_names,
@@ -952,7 +951,7 @@ def feature_importance(
     n_repeats = settings.permutation_repeats if n_repeats is None else n_repeats
     window = reference_window(cfg)
     matrix = _leaving_vs_staying(con, cfg, window, departure_folds(con, cfg, seed))
-    cols, _, no_columns = usable_columns(matrix.data, "departure", with_locals=False)
+    cols, dropped, no_columns = usable_columns(matrix.data, "departure", with_locals=False)
     problem = matrix.problem or no_columns
     if problem:
         cols = []
@@ -961,8 +960,8 @@ def feature_importance(
     skipped = pd.DataFrame({
         "window_id": window.window_id, "feature": left_out,
         "family": [FEATURES[c].family for c in left_out], "status": SKIPPED,
-        "skip_reason": [problem or f"every {GROUP_TITLES[FEATURES[c].departure_group]} "
-                        "feature is null" for c in left_out],
+        # the group's own reason: every value null, or one value for everyone (probe 35 L1)
+        "skip_reason": [problem or dropped[FEATURES[c].departure_group] for c in left_out],
     })
     ranked, per_fold = (
         _ranked_importances(window, matrix.data, matrix.y, cols, seed, n_repeats, settings,
