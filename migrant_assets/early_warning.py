@@ -373,6 +373,10 @@ def _risk_plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, k: int, first: 
     n_pos, n_neg = int(y.sum()), int((~y).sum())
     row = {"k": k, "n_train": len(y), "n_leaving": n_pos,
            "leaving_share": n_pos / len(y) if len(y) else None}
+    if not len(y):  # probe 35 L3: said "fewer than 10 leaving migrants" of an empty cohort
+        return {"row": {**row, "status": "skipped", "reason": (
+            f"no new migrant with a known outcome arrived on {first}..{last} (early_warning."
+            "train_arrivals): the study has no arrival to train on")}}
     if min(n_pos, n_neg) < cfg.thresholds.min_class_size:  # no count under it (SPEC §1)
         return {"row": {**row, "status": "skipped", "reason": (
             f"fewer than {cfg.thresholds.min_class_size} "

@@ -481,6 +481,23 @@ def test_an_edited_model_file_is_refused(tmp_path) -> None:
         con.close()
 
 
+def test_a_study_without_arrivals_says_so(tiny: dict, tmp_path) -> None:
+    """No new migrant among the training arrivals (a city of one province): each k is skipped
+    saying the cohort is empty, not that it has fewer than 10 leavers (probe 35 L3)."""
+    db = tmp_path / "train.duckdb"
+    shutil.copy(tiny["cfg"].duckdb_path, db)
+    con = connect(db)
+    try:
+        con.execute("DELETE FROM features_arrival_days")
+        models, _ = train_risk_models(con, tiny["cfg"], tmp_path / "models")
+    finally:
+        con.close()
+    assert (models["status"] == "skipped").all() and (models["n_train"] == 0).all()
+    assert models["reason"].str.fullmatch(
+        r"no new migrant with a known outcome arrived on \S+\.\.\S+ "
+        r"\(early_warning.train_arrivals\): the study has no arrival to train on").all()
+
+
 def test_no_risk_model_says_why_where_its_results_are_read(tmp_path) -> None:
     """Every k skipped (too few leavers): the report's early-warning part and what reads the
     models say the models' reason, not that a table is empty (probe 19, F4)."""

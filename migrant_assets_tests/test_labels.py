@@ -210,6 +210,10 @@ def test_label_checks_judge_the_city(con, cfg, city):
     leaving = got["leaving_share"]  # 3 leaving of 10 new migrants: outside 2%..8%
     assert not leaving.passed and leaving.severity == dg.AssetCheckSeverity.ERROR
     assert _judged(leaving) == 10
+    # what to check first, said (probe 35 L2: the run printed that it failed, not why)
+    assert leaving.metadata["check_first"].value.startswith(
+        "30.0% of the departure study's 10 new migrants leave, outside checks.leaving_share "
+        "(2.0% to 8.0%)")
 
 
 def test_an_empty_group_says_what_to_check_first(con, cfg, city):
@@ -238,6 +242,7 @@ def test_leaving_share_range_is_the_study_config(con, cfg, city):
     wide = cfg.model_copy(update={"checks": Checks(leaving_share=(0.25, 0.35))})
     got = _checks(con, wide)["leaving_share"]
     assert got.passed and got.metadata["leaving_share"].value == 0.3
+    assert "check_first" not in got.metadata
     assert got.metadata["range"].value == [0.25, 0.35]
     files = cfg.model_copy(update={"source": FilesSource(mapping="m.yaml")})
     assert _checks(con, files)["leaving_share"].severity == dg.AssetCheckSeverity.WARN
