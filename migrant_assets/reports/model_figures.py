@@ -80,6 +80,12 @@ def first_k_curves(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> bytes:
     if rows is None or rows.empty:
         return message_figure(title, problem or _why_nothing(
             con, [LEAVING_VS_STAYING], f"no published row of experiment {LEAVING_VS_STAYING}"))
+    ks = first_k_params(cfg)["ks"]
+    unshown = [k for k in ks if k not in set(rows["k"])]
+    if unshown:  # a k skipped (or withheld) is said, not left to the axis (probe 35 L5)
+        title += (f"\nnot shown: k = {', '.join(map(str, unshown))} (skipped or withheld: see "
+                  "the report's skipped experiments)")
+    start = cfg.calendar.windows("first_k_days")[0].start
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.8), layout="constrained", sharex=True)
     fig.suptitle(title, fontsize=13)
     for ax, metric in zip(axes, ("precision", "recall", "f1"), strict=True):
@@ -91,7 +97,9 @@ def first_k_curves(con: duckdb.DuckDBPyConnection, cfg: StudyConfig) -> bytes:
                 ax.fill_between(g["k"], g["f1_ci_low"], g["f1_ci_high"], alpha=0.15,
                                 color=MODEL_COLORS.get(model), lw=0)
         ax.set_title(f"({'abc'[('precision', 'recall', 'f1').index(metric)]}) {metric}")
-        ax.set_xlabel("k (days observed since 09-05)")
+        ax.set_xticks(ks)  # whole days, every k of the calendar
+        ax.set_xlim(min(ks) - 0.5, max(ks) + 0.5)
+        ax.set_xlabel(f"k (days observed since {start:%m-%d})")
         ax.set_ylabel(f"{metric} of leaving migrants")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
