@@ -1854,18 +1854,21 @@ def canonical_identifier(text: str, name: str, contract: DataContract, p: _Param
 
 
 #: The digits of each fixed-width numeric strptime directive.
-_DIGIT_WIDTHS = {"Y": 4, "m": 2, "d": 2, "H": 2, "M": 2, "S": 2, "y": 2, "j": 3}
+_DIGIT_WIDTHS = {"Y": 4, "m": 2, "d": 2, "H": 2, "I": 2, "M": 2, "S": 2, "y": 2, "j": 3}
 
 
 def _digit_widths(fmt: str | None, parts: int) -> list[int | None]:
     """For a time column of ``parts`` file columns read with ``fmt``: the digits of each part's
-    piece of the format (split at its spaces) when the piece is fixed-width numeric directives
-    only (``%H%M%S``: 6), else None."""
+    piece of the format when the piece is fixed-width numeric directives only (``%H%M%S``: 6),
+    else None. The format is split at its spaces and read from the right: the last parts take
+    a piece each, the first the rest (``'%d %b %Y %H%M%S'`` of a date and a time: ``'%d %b
+    %Y'``, ``'%H%M%S'``; review 99 M3)."""
     pieces = fmt.split(" ") if fmt else []
-    if len(pieces) != parts:
+    if len(pieces) < parts:
         return [None] * parts
+    pieces = [" ".join(pieces[:len(pieces) - parts + 1]), *pieces[len(pieces) - parts + 1:]]
     return [sum(_DIGIT_WIDTHS[c] for c in piece[1::2])
-            if re.fullmatch(r"(%[YmdHMSyj])+", piece) else None for piece in pieces]
+            if re.fullmatch(r"(%[YmdHIMSyj])+", piece) else None for piece in pieces]
 
 
 def _time_part(text: str, dtype: str, width: int | None, p: _Params) -> str:
@@ -2005,7 +2008,7 @@ def _instant(expr: str, dtype: str, rule: Timestamps, src_tz: str, p: _Params, t
 _MERIDIEM_WORDS = {"上午": "AM", "下午": "PM", "午前": "AM", "午後": "PM", "오전": "AM",
                    "오후": "PM"}
 #: a.m., p.m., a. m., p. m. (Spanish and Portuguese exports): AM, PM
-_DOTTED_MERIDIEM = r"([AaPp])\.\s?[Mm]\."
+_DOTTED_MERIDIEM = r"([AaPp])\.[\s\x{00A0}]?[Mm]\."
 _MERIDIEM_OF_DOTTED = r"\1M"
 #: A time of day followed by a UTC offset, Z, UTC or GMT, UTC or GMT with an offset (Java's
 #: GMT+08:00), or an IANA zone name (Asia/Shanghai).

@@ -802,6 +802,10 @@ def valueless_features(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [f for f, n in zip(FEATURES, row[1:], strict=True) if row[0] and not n]
 
 
+#: The supports that need a contact who is a subscriber (her age, sex or birth province).
+_CONTACT_SUPPORTS = frozenset({"contact_age", "contact_sex", "contact_province", "townsman"})
+
+
 def valueless_notes(con: duckdb.DuckDBPyConnection, named: set[str]) -> list[str]:
     """What the data cannot give of the features null for every user in every window
     (:func:`valueless_features`) that ``named`` (features the report already names) leaves out,
@@ -818,7 +822,7 @@ def valueless_notes(con: duckdb.DuckDBPyConnection, named: set[str]) -> list[str
         if "calls.duration_s" in f.inputs and not lack["timed_calls"]:
             cause = ("no call has a known duration (a call of 0 s is read as a missed call, "
                      "which has none)")
-        elif f.support not in ("every", "timed_call") and not lack["calls_between_subscribers"]:
+        elif f.support in _CONTACT_SUPPORTS and not lack["calls_between_subscribers"]:
             cause = ("no call joins two of your subscribers, so no contact's age, sex or birth "
                      "province is known")
         else:

@@ -69,17 +69,27 @@ SETTINGS: dict[str, tuple[str, ...]] = {
     "reports": ("calendar", "models", "city.currency", "city.districts_geojson",
                 "city.districts_crs", "thresholds.min_group_size", "thresholds.min_day_share",
                 "thresholds.dense_day_calls"),
-    # the features' settings (build_features), the models' and the early warning's own
-    "early_warning": ("calendar", "population", "city.province", "city.center_lat",
-                      "city.center_lon", "thresholds.similar_age_departure",
-                      "thresholds.similar_age_integration", "models",
-                      "thresholds.min_class_size", "thresholds.min_group_size",
-                      "thresholds.min_day_share", "thresholds.dense_day_calls",
-                      *(f"early_warning.{name}" for name in (
-                          "horizon_days", "min_silent_days", "train_arrivals", "classifier",
-                          "calibration", "calibration_folds", "models_from", "reliability_bins",
-                          "random_rankings", "flag_alpha"))),
+    # the early warning, asset by asset (a setting of the models or of the evaluation does not
+    # make the daily features out of date, which a live feed would have to rebuild: review 99)
+    "features_arrival_days": ("calendar", "population", "city.province", "city.center_lat",
+                              "city.center_lon", "thresholds.similar_age_departure",
+                              "thresholds.similar_age_integration",
+                              "early_warning.horizon_days", "early_warning.min_silent_days"),
+    "early_warning_models": ("calendar", "models", "thresholds.min_class_size",
+                             "thresholds.min_day_share", "thresholds.dense_day_calls",
+                             *(f"early_warning.{name}" for name in (
+                                 "horizon_days", "min_silent_days", "train_arrivals",
+                                 "classifier", "calibration", "calibration_folds",
+                                 "flag_alpha"))),
+    "departure_risk": ("calendar", "thresholds.min_day_share", "thresholds.dense_day_calls",
+                       "early_warning.horizon_days", "early_warning.min_silent_days",
+                       "early_warning.models_from"),
+    "early_warning_evaluation": ("thresholds.min_group_size", "models.seed",
+                                 "early_warning.reliability_bins",
+                                 "early_warning.random_rankings"),
 }
+#: The stages whose settings are listed asset by asset in :data:`SETTINGS`.
+SETTINGS_BY_ASSET = frozenset({"early_warning"})
 #: The settings no stage's tables depend on, with the reason (a test holds every setting of
 #: the study config in :data:`SETTINGS` or here, so a new one is placed on purpose).
 UNTRACKED: dict[str, str] = {
@@ -150,8 +160,9 @@ INGESTED = frozenset({*LANDED_BY.values(), "calls"})
 
 @dataclass(frozen=True)
 class Target:
-    """One partition (``part``, None when unpartitioned) of an asset a step writes, with its
-    stage and the asset partitions it reads (``(asset, part)``)."""
+    """One partition (``part``, None when unpartitioned) of an asset a step writes, with the key
+    of the settings it reads (its stage, :func:`settings_key`) and the asset partitions it
+    reads (``(asset, part)``)."""
 
     asset: str
     part: str | None
@@ -182,13 +193,32 @@ class Plan:
     partitions: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
+def settings_key(asset: str, group: str) -> str | None:
+    """The key of :data:`SETTINGS` an asset of stage ``group`` records its settings under (its
+    stage's, or its own for :data:`SETTINGS_BY_ASSET`); None for an asset that keeps no
+    lineage (the synthetic city)."""
+    key = asset if group in SETTINGS_BY_ASSET else group
+    return key if key in SETTINGS else None
+
+
 def unread_inputs(cfg: StudyConfig) -> frozenset[tuple[str, str]]:
-    """The inputs of the asset graph (reader, input) that the study's settings leave unread:
-    ``departure_risk``'s ``early_warning_models`` when ``early_warning.models_from`` names
-    another study's models (it scores with those, and a live feed never trains its own).
-    Neither required nor judged out of date."""
-    return frozenset({("departure_risk", "early_warning_models")}
-                     if cfg.early_warning.models_from else ())
+    """The inputs of the asset graph (reader, input) that the asset does not read, or that the
+    study's settings leave unread; neither required nor judged out of date:
+
+    - ``features_arrival_days``' previous day: an order for backfills only, as a day's
+      windows are summed from the calls' days (the daily sums of a day whose calls changed
+      are summed again: ``day_sums_status.sql``); a day out of date would stop every later
+      one of a live feed (review 99 H2);
+    - the ``report``'s ``early_warning_evaluation``: the report says itself when the
+      evaluation is out of date (the main job runs the early warning only when enabled, and
+      a report refused for it would stop every later run: review 99 H1);
+    - ``departure_risk``'s ``early_warning_models`` when ``early_warning.models_from`` names
+      another study's models (it scores with those, and a live feed never trains its own)."""
+    unread = {("features_arrival_days", "features_arrival_days"),
+              ("report", "early_warning_evaluation")}
+    if cfg.early_warning.models_from:
+        unread.add(("departure_risk", "early_warning_models"))
+    return frozenset(unread)
 
 
 def entry(asset: str, part: str | None) -> str:
@@ -562,6 +592,19 @@ def plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContrac
     return out
 
 
+def out_of_date(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, asset: str) -> str | None:
+    """Why the recorded unpartitioned ``asset`` is out of date with what it was built from (what
+    :func:`plan` says to a step reading it), or None: up to date, or never recorded. For a
+    reader that says so itself rather than being refused (:func:`unread_inputs`)."""
+    if not has_table(con, "built_from"):
+        return None
+    try:
+        plan(con, cfg, None, [Target(f"a reader of {asset}", None, "reports", ((asset, None),))])
+    except InputError as e:
+        return e.what
+    return None
+
+
 def _first_to_build(recorded: dict[str, tuple[str, dict[str, list[str]]]],
                     current: Callable[[str], str | None], stale: set[str]) -> set[str]:
     """Of the out-of-date entries ``stale`` and the recorded entries they were built from
@@ -618,11 +661,14 @@ def _refuse_never_built(con: duckdb.DuckDBPyConnection,
     missing = set(never)
     own = {entry(t.asset, t.part) for t in targets}
     for t in judged:
-        if t.asset in NAMES_DAYS_WITHOUT_CALLS:
-            continue
         required = {a for a, _ in t.required} & recorded_assets
         gaps = {entry(a, p) for a, p in t.parents if p is not None and a in required} \
             - recorded.keys() - own
+        if t.asset in NAMES_DAYS_WITHOUT_CALLS:
+            # a day without calls it says itself; a day whose calls were built but not what is
+            # built from them (its contacts) is a gap all the same (review 99 M1)
+            gaps = {g for g in gaps
+                    if entry("calls", g.partition("@")[2]) in recorded.keys() | own}
         if gaps:
             readers.add(entry(t.asset, t.part))
             missing |= gaps

@@ -921,7 +921,32 @@ def test_a_time_of_day_stored_as_a_number_keeps_its_leading_zeros(
         f"{DAY} 00:00:05", f"{DAY} 01:10:55", f"{DAY} 09:45:00", f"{DAY} 14:30:00"]
 
 
+@pytest.mark.parametrize(("columns", "fmt", "rows"), [
+    # a date with spaces in its piece of the format (review 99 M3)
+    (["d", "t"], "%d %b %Y %H%M%S", [("05 Sep 2016", "11055")]),
+    # a 12-hour clock as a number beside its half of the day (review 99 M2)
+    (["d", "t", "h"], "%Y%m%d %I%M%S %p", [("20160905", "11055", "PM")])])
+def test_a_time_of_day_as_a_number_beside_other_pieces_keeps_its_zeros(
+        columns: list, fmt: str, rows: list, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The piece of the format each part reads is found from the right, so a date written with
+    spaces, or a time beside its AM/PM column, still pads the time's lost zeros."""
+    monkeypatch.setenv("MIGRANT_ASSETS_KEY", KEY)
+    study, _ = _setup(tmp_path, Case("time pieces"))
+    src = tmp_path / "operator"
+    (src / "cdr.csv").write_text(f"a_party,b_party,{','.join(columns)},secs,a_cell,b_cell\n"
+                                 + "".join(f"{A},{B},{','.join(r)},60,T1,T2\n" for r in rows))
+    _remap(src, "calls", timestamps={"format": fmt},
+           columns={"caller": "a_party", "callee": "b_party", "start_ts": columns,
+                    "duration": "secs", "caller_cell": "a_cell", "callee_cell": "b_cell"})
+    con, stats = _ingest(study)
+    assert stats["landed_calls"].accepted == 1
+    hour = "13" if "%p" in fmt else "01"
+    assert [str(r[2]) for r in _calls(con)] == [f"{DAY} {hour}:10:55"]
+
+
 @pytest.mark.parametrize(("text", "fmt"), [
+    ("5/9/2016 2:30:00 p.\u00a0m.", "%d/%m/%Y %I:%M:%S %p"),  # Spanish locale data's space
     ("2016/9/5 下午 2:30:00", "%Y/%m/%d %p %I:%M:%S"),
     ("2016/9/5 午後 2:30:00", "%Y/%m/%d %p %I:%M:%S"),
     ("2016/9/5 오후 2:30:00", "%Y/%m/%d %p %I:%M:%S"),
@@ -936,7 +961,7 @@ def test_a_twelve_hour_clock_reads_its_halves_in_other_languages(
     study, _ = _setup(tmp_path, Case("twelve hours"))
     src = tmp_path / "operator"
     morning = text.replace("下午", "上午").replace("午後", "午前").replace("오후", "오전") \
-        .replace("p. m.", "a. m.").replace("PM", "AM")
+        .replace("p. m.", "a. m.").replace("p.\u00a0m.", "a.\u00a0m.").replace("PM", "AM")
     (src / "cdr.csv").write_text("a_party,b_party,begin,secs,a_cell,b_cell\n" + "".join(
         f"{A},{B},{t},60,T1,T2\n" for t in (text, morning)), encoding="utf-8")
     columns = {"caller": "a_party", "callee": "b_party", "start_ts": "begin",
@@ -945,7 +970,7 @@ def test_a_twelve_hour_clock_reads_its_halves_in_other_languages(
     con, stats = _ingest(study)
     assert stats["landed_calls"].accepted == 2
     assert [str(r[2]) for r in _calls(con)] == [f"{DAY} 02:30:00", f"{DAY} 14:30:00"]
-    word = text.split(" ")[1] if text.startswith("2016") else "PM"
+    word = text.split(" ")[1] if text.startswith("2016") else "PM"  # written into the format
     _remap(src, "calls", timestamps={"format": fmt.replace("%p", word)})
     with pytest.raises(MappingError, match=r"reads the hour on a 12-hour clock \(%I\) without "
                        r"AM or PM \(%p\)"):

@@ -60,7 +60,8 @@ def test_every_partitioned_asset_names_the_tables_it_writes_by_partition() -> No
 
     graph = defs.resolve_asset_graph()
     partitioned = {node.key.to_user_string(): node for node in graph.asset_nodes
-                   if node.partitions_def is not None and node.group_name in lineage.SETTINGS}
+                   if node.partitions_def is not None
+                   and lineage.settings_key(node.key.to_user_string(), node.group_name)}
     assert partitioned.keys() == lineage.PARTITION_TABLES.keys()
     for name, node in partitioned.items():
         tables = lineage.PARTITION_TABLES[name]

@@ -554,6 +554,13 @@ def test_features_null_for_everyone_are_named_with_their_cause(con):
     # similar_age is named for the ages the subscribers lack, not here again
     named = [f for f in FEATURES if f in contacts and f != "similar_age"]
     assert joined.startswith(", ".join(named) + " are unavailable"), joined
+    # a place's feature, with cells: not for want of calls between subscribers (review 99 M4)
+    con.execute("INSERT INTO cells VALUES ('C1', 31.2, 121.4)")
+    located = next(f for f, x in FEATURES.items() if x.support == "located")
+    con.execute(f"UPDATE features SET {quote(located)} = NULL")
+    [note] = [n for n in unavailable_data(con) if n.startswith(f"{located} is unavailable")]
+    assert note.endswith("it needs subscribers (only their calls carry cells), when `cells` has "
+                         "rows, and the data have none"), note
     assert "similar_age is unavailable: no subscriber has an age" in unavailable_data(con)
     # a call of known duration between the two subscribers: other causes, by the users needed
     con.execute("INSERT INTO calls VALUES ('2016-09-05', 1, 2, '2016-09-05 11:00:00', NULL, "

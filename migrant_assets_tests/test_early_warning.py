@@ -438,9 +438,9 @@ def test_sensor_drops_day_files_one_by_one_into_daily_risk_partitions(tiny: dict
     assert [(r.tags[ewd.PARTITION_RANGE_START], r.tags[ewd.PARTITION_RANGE_END])
             for r in fresh] == [(days[4], days[5])]
 
-    # probe 33 F2: a day built from the windows of a day that has changed since is refused
-    # until built again (the synthetic city's files are its asset's: the file itself is not
-    # judged here, test_reruns)
+    # probe 33 F2: a day's scores, from features that read a day's calls that have changed
+    # since, are refused until the features are built again (the synthetic city's files are
+    # its asset's: the file itself is not judged here, test_reruns)
     def refusal(assets: list, **run) -> str | None:
         result = dg.materialize(assets, resources=resources, instance=instance,
                                 raise_on_error=False, **run)
@@ -456,7 +456,7 @@ def test_sensor_drops_day_files_one_by_one_into_daily_risk_partitions(tiny: dict
     assert refusal(ewd.DAY_ASSETS, tags=fresh[0].tags) is None
     error = refusal([ewd.departure_risk], partition_key=days[6])
     assert f"features_arrival_days ({days[6]}) is out of date: since it was built, " in error \
-        and re.search(rf"features_arrival_days \([^)]*{days[5]}", error), error
+        and re.search(rf"\bcalls \([^)]*{days[5]}", error), error
     assert refusal([ewd.features_arrival_days, ewd.departure_risk],
                    partition_key=days[6]) is None
 

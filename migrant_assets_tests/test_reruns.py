@@ -334,25 +334,40 @@ def test_the_early_warning_is_out_of_date_after_a_change_of_what_it_read(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Probe 33 F2: the early warning's assets were built from whatever their inputs held. A
     day of its features is now out of date after a change of its settings, or of a day's calls
-    it read; whether the main job runs them (``enabled``) is no change."""
+    it read; a setting of the models only (review 99 H2), or whether the main job runs them
+    (``enabled``), is no change of the features. The report says itself that the evaluation
+    is out of date (review 99 H1: a main job without the early warning was refused for it)."""
     con = duckdb.connect()
     monkeypatch.delenv("MIGRANT_ASSETS_KEY", raising=False)
     base = _cfg(tmp_path)
     day = lineage.Target("calls", "2016-09-05", "ingest", (("landed_calls", None),))
-    features = lineage.Target("features_arrival_days", "2016-09-06", "early_warning",
+    features = lineage.Target("features_arrival_days", "2016-09-06", "features_arrival_days",
                               (("calls", "2016-09-05"), ("calls", "2016-09-06")))
-    risk = lineage.Target("departure_risk", "2016-09-06", "early_warning",
+    risk = lineage.Target("departure_risk", "2016-09-06", "departure_risk",
                           (("features_arrival_days", "2016-09-06"),))
+    models = lineage.Target("early_warning_models", None, "early_warning_models",
+                            (("features_arrival_days", "2016-09-06"),))
+    evaluation = lineage.Target("early_warning_evaluation", None, "early_warning_evaluation",
+                                (("early_warning_models", None),))
     lineage.record(con, lineage.plan(con, base, None, [day]))
     lineage.record(con, lineage.plan(con, base, None, [features]))
+    lineage.record(con, lineage.plan(con, base, None, [models]))
+    lineage.record(con, lineage.plan(con, base, None, [evaluation]))
     lineage.plan(con, base, None, [risk])
+    assert lineage.out_of_date(con, base, "early_warning_evaluation") is None
     lineage.plan(con, _cfg(tmp_path, early_warning={"enabled": True}), None, [risk])
+    lineage.plan(con, _cfg(tmp_path, models={"n_trees": 7},
+                           early_warning={"classifier": "logistic regression"}), None, [risk])
+    assert lineage.out_of_date(con, _cfg(tmp_path, models={"n_trees": 7}),
+                               "early_warning_evaluation") == (
+        "early_warning_evaluation is out of date: since it was built, the early_warning_models "
+        "settings changed: models")
     with pytest.raises(InputError, match=r"features_arrival_days \(2016-09-06\) is out of date: "
-                       r"since it was built, the early_warning settings changed: "
+                       r"since it was built, the features_arrival_days settings changed: "
                        r"early_warning.horizon_days\. Where"):
         lineage.plan(con, _cfg(tmp_path, early_warning={"horizon_days": 7}), None, [risk])
     with pytest.raises(InputError, match=r"features_arrival_days \(2016-09-06\) is out of date: "
-                       r"since it was built, the early_warning settings changed: "
+                       r"since it was built, the features_arrival_days settings changed: "
                        r"city.center_lat\. Where"):
         lineage.plan(con, _cfg(tmp_path, city={"province": "Shanghai", "timezone":
                                                "Asia/Shanghai", "center_lat": 31.0}),
@@ -363,6 +378,33 @@ def test_the_early_warning_is_out_of_date_after_a_change_of_what_it_read(
     with pytest.raises(InputError, match=r"features_arrival_days \(2016-09-06\) is out of date: "
                        r"since it was built, calls \(2016-09-05\), landed_calls changed"):
         lineage.plan(con, base, None, [risk])
+
+
+def test_a_day_without_calls_is_no_gap_of_the_early_warning_but_its_contacts_are(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A day of the early warning's features reads every day up to it: a day never built for
+    want of calls (a live feed that missed a file) does not stop it, as its scores say which
+    days lack calls; a day whose calls were built but not its contacts is a gap, named
+    (review 99 M1: it was accepted, the window's graph silently without that day)."""
+    con = duckdb.connect()
+    monkeypatch.delenv("MIGRANT_ASSETS_KEY", raising=False)
+    cfg = _cfg(tmp_path)
+    days = ("2016-09-05", "2016-09-06", "2016-09-07")
+    for day in days[:2]:
+        lineage.record(con, lineage.plan(con, cfg, None, [lineage.Target(
+            "calls", day, "ingest", (("landed_calls", None),))]))
+    lineage.record(con, lineage.plan(con, cfg, None, [lineage.Target(
+        "daily_contacts", days[0], "graphs", (("calls", days[0]),))]))
+    features = lineage.Target(
+        "features_arrival_days", days[2], "features_arrival_days",
+        tuple((a, d) for a in ("calls", "daily_contacts") for d in days),
+        required=(("calls", "calls"), ("daily_contacts", "daily_contacts")))
+    with pytest.raises(InputError, match=r"features_arrival_days \(2016-09-07\) reads "
+                       r"daily_contacts \(2016-09-06\), which has not been materialized"):
+        lineage.plan(con, cfg, None, [features])
+    lineage.record(con, lineage.plan(con, cfg, None, [lineage.Target(
+        "daily_contacts", days[1], "graphs", (("calls", days[1]),))]))
+    lineage.plan(con, cfg, None, [features])  # 09-07: no calls file, none built
 
 
 def test_partitions_the_calendar_no_longer_has_are_dropped_when_their_asset_writes(
@@ -430,9 +472,10 @@ def test_partitions_the_calendar_no_longer_has_are_dropped_when_their_asset_writ
     con.executemany("INSERT INTO arrival_days_daily_sums VALUES (?)", [[e] for e in ends])
     for end in ends:
         lineage.record(con, lineage.plan(con, cfg, None, [lineage.Target(
-            "features_arrival_days", end, "early_warning", (), partitions=ends)]))
+            "features_arrival_days", end, "features_arrival_days", (), partitions=ends)]))
     lineage.record(con, lineage.plan(con, cfg, None, [lineage.Target(
-        "features_arrival_days", ends[0], "early_warning", (), partitions=ends[:1])]))
+        "features_arrival_days", ends[0], "features_arrival_days", (),
+        partitions=ends[:1])]))
     assert column("features_arrival_days") == ids[:1]
     assert column("arrival_days_windows") == column("arrival_days_daily_sums") == [ends[0]]
     assert parts("features_arrival_days") == [ends[0]]

@@ -72,7 +72,8 @@ def _step_targets(context: dg.AssetExecutionContext,
         if not graph.has(key):
             continue  # an asset of a test's own definitions
         node = graph.get(key)
-        if node.group_name not in lineage.SETTINGS:
+        settings = lineage.settings_key(key.to_user_string(), node.group_name)
+        if settings is None:
             continue
         parts = list(context.partition_keys) if node.partitions_def is not None else [None]
         # every partition under the calendar now, when the code location's partitions are
@@ -89,9 +90,9 @@ def _step_targets(context: dg.AssetExecutionContext,
                              "dagster/table_name", k.to_user_string())))
                         for k in {p.asset_key for p in parents} - {key, _SYNTHETIC_CITY}
                         if graph.has(k) and graph.get(k).is_materializable
-                        and graph.get(k).group_name in lineage.SETTINGS}
+                        and lineage.settings_key(k.to_user_string(), graph.get(k).group_name)}
             targets.append(lineage.Target(
-                key.to_user_string(), part, node.group_name,
+                key.to_user_string(), part, settings,
                 tuple(sorted(((p.asset_key.to_user_string(), p.partition_key) for p in parents),
                              key=lambda p: (p[0], p[1] or ""))), lands, tuple(sorted(required)),
                 every))

@@ -92,7 +92,7 @@ def f1_rises_with_k(con: duckdb.DuckDBPyConnection, min_positives: int) -> Check
                   "windows were skipped") if len(rf) < 2 else (
             f"the random forest was evaluated at {len(rf)} k, {len(judged)} of them with "
             f"{min_positives} or more positive test users (checks.min_positives; two are "
-            f"needed): k {', '.join(listed['not_judged_too_few_positives'])} rest on fewer")
+            f"needed): {', '.join(listed['not_judged_too_few_positives'])} rest on fewer")
         return CheckOutcome(passed=False, judged=0, metadata=listed, reason=reason)
     first, last = judged.iloc[0], judged.iloc[-1]
     return CheckOutcome(passed=bool(last["f1"] >= first["f1"]), judged=len(judged), metadata={

@@ -37,6 +37,7 @@ from markupsafe import Markup
 from migrant_assets.config import StudyConfig, SyntheticSource
 from migrant_assets.db import run_sql
 from migrant_assets.early_warning import no_model_reason
+from migrant_assets.lineage import out_of_date
 from migrant_assets.models.data import reference_window
 from migrant_assets.models.departure import (
     FEATURE_IMPORTANCE,
@@ -620,7 +621,11 @@ def _early_warning_section(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, t: 
     """Early warning in hindsight (docs/early_warning.md): per k the metrics of the out-of-fold
     calibrated probabilities, the lead time of flagged leavers, the reliability curve."""
     problem = table_problem(con, "early_warning_evaluation")
-    if not cfg.early_warning.enabled and problem:
+    stale = None if problem else out_of_date(con, cfg, "early_warning_evaluation")
+    if stale:  # the report is not refused for it (lineage.unread_inputs): said here
+        problem = (f"{stale}: materialize the early-warning assets again (migrant-assets demo "
+                   "--early-warning)")
+    elif not cfg.early_warning.enabled and problem:
         problem = ("the early warning is off in this study (migrant-assets demo --early-warning, "
                    "or early_warning.enabled; docs/early_warning.md)")
     elif problem and table_problem(con, "early_warning_models") is None:

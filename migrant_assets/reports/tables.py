@@ -128,11 +128,11 @@ def unavailable_data(con: duckdb.DuckDBPyConnection, cfg: StudyConfig | None = N
     windows other than the papers' (``labels.calendar_notes``). Empty when everything is
     there."""
     out = calendar_notes(cfg) if cfg is not None else []
-    problem = _places_problem(con, "cells")
-    if problem:
+    no_cells = _places_problem(con, "cells")
+    if no_cells:
         out.append(f"geography and housing price features are unavailable: the data has no cell "
-                   f"locations ({problem})")
-    problem = _places_problem(con, "estates")
+                   f"locations ({no_cells})")
+    no_estates = problem = _places_problem(con, "estates")
     if problem:
         out.append(f"housing price features are unavailable: the data has no estates "
                    f"({problem})")
@@ -177,10 +177,9 @@ def unavailable_data(con: duckdb.DuckDBPyConnection, cfg: StudyConfig | None = N
                                "need them are skipped")
     problem = table_problem(con, "features")
     if not problem:  # a feature null for everyone, for a cause not named above
-        named = {*(f for f, x in FEATURES.items() if x.support in ("located", "priced")
-                   and _places_problem(con, "cells")),
-                 *(f for f, x in FEATURES.items() if x.support == "priced"
-                   and _places_problem(con, "estates")),
+        named = {*(f for f, x in FEATURES.items()
+                   if (no_cells and x.support in ("located", "priced"))
+                   or (no_estates and x.support == "priced")),
                  *(f for f, column in (("similar_age", "ages"), ("same_sex", "sexes"))
                    if people.get("users") and not people[column])}
         out.extend(valueless_notes(con, named))
