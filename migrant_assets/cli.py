@@ -417,18 +417,18 @@ def _print_early_warning(cfg: StudyConfig) -> None:
         return
     con = connect(cfg.duckdb_path)
     try:
-        h = headline(con)
+        h = headline(con, cfg.early_warning.horizon_days)
         ensure_schema(con)
         reason = no_model_reason(con)
     finally:
         con.close()
     print("\nEarly warning (out-of-fold, docs/early_warning.md)")
-    if all(v is None for v in h.values()):
+    if all(v is None for k, v in h.items() if not k.startswith("k_")):
         print(f"  not available: {reason or 'no risk model could be evaluated'}")
         return
-    print(f"  precision in the top 5%: k = 7 {show(h['top5_k7'])} (leaving share "
-          f"{show(h['share_k7'])}), k = 14 {show(h['top5_k14'])} (leaving share "
-          f"{show(h['share_k14'])})")
+    print(f"  precision in the top 5%: k = {h['k_short']} {show(h['top5_k_short'])} (leaving "
+          f"share {show(h['share_k_short'])}), k = {h['k_last']} {show(h['top5_k_last'])} "
+          f"(leaving share {show(h['share_k_last'])})")
     print(f"  median lead time of flagged leavers: {show(h['lead'], '.1f')} days before "
           f"their last call (random flags: {show(h['random_lead'], '.1f')})")
 

@@ -267,6 +267,7 @@ def train_risk_models(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, out_dir:
     latest = con.execute("SELECT max(call_date) FROM daily_contacts").fetchone()[0]
     ew = cfg.early_warning
     if latest is None:
+        _drop_other_models(out_dir, [])
         return _model_rows([{"k": k, "status": "skipped", "reason": "no calls landed"}
                             for k in range(1, ew.horizon_days + 1)], ew.classifier), \
             pd.DataFrame()
@@ -288,8 +289,19 @@ def train_risk_models(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, out_dir:
     if unknown:  # what every k's training left out, beside a skip's own reason
         rows = [{**r, "reason": f"{r['reason']}; {unknown}" if r.get("reason") else unknown}
                 for r in rows]
+    _drop_other_models(out_dir, [r["path"] for r in rows if r.get("path")])
     preds = pd.concat(predictions, ignore_index=True) if predictions else pd.DataFrame()
     return _model_rows(rows, ew.classifier), preds
+
+
+def _drop_other_models(out_dir: Path, written: list[str]) -> None:
+    """Remove the model files of ``out_dir`` this training did not write: an earlier training's
+    k beyond a shorter horizon, or a k skipped now, which a study scoring with these models
+    (``models_from``, :func:`load_models`) would load beside the new ones (probe 36 H2)."""
+    keep = {Path(p) for p in written}
+    for old in Path(out_dir).glob("k*.joblib"):
+        if old not in keep:
+            old.unlink()
 
 
 def _training_notes(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, uncovered: int,
@@ -763,17 +775,20 @@ def write_evaluation(con: duckdb.DuckDBPyConnection, cells: pd.DataFrame) -> Non
         con.execute("INSERT INTO early_warning_evaluation BY NAME SELECT * FROM ew_cells")
 
 
-def headline(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """The demo's line: precision in the top 5% at k = 7 and k = 14 beside the leaving share,
-    and the median lead time (model and random), from ``early_warning_evaluation``."""
+def headline(con: duckdb.DuckDBPyConnection, horizon: int = 14) -> dict[str, Any]:
+    """The demo's line: precision in the top 5% at k = 7 and at the last k (``horizon``, the
+    study's ``early_warning.horizon_days``: 14 in the paper; probe 36 L2) beside the leaving
+    share, and the median lead time (model and random), from ``early_warning_evaluation``."""
     ensure_own_schema(con)
     got = con.execute("SELECT k, metric, value FROM early_warning_evaluation WHERE bin IS NULL"
                       ).fetchall()
     table = {(k, m): v for k, m, v in got}
-    return {"top5_k7": table.get((7, "precision_top_5pct")),
-            "top5_k14": table.get((14, "precision_top_5pct")),
-            "share_k7": table.get((7, "leaving_share")),
-            "share_k14": table.get((14, "leaving_share")),
+    short = min(7, horizon)
+    return {"k_short": short, "k_last": horizon,
+            "top5_k_short": table.get((short, "precision_top_5pct")),
+            "top5_k_last": table.get((horizon, "precision_top_5pct")),
+            "share_k_short": table.get((short, "leaving_share")),
+            "share_k_last": table.get((horizon, "leaving_share")),
             "lead": table.get((None, "median_lead_days")),
             "random_lead": table.get((None, "random_median_lead_days"))}
 

@@ -592,17 +592,29 @@ def plan(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, contract: DataContrac
     return out
 
 
-def out_of_date(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, asset: str) -> str | None:
-    """Why the recorded unpartitioned ``asset`` is out of date with what it was built from (what
-    :func:`plan` says to a step reading it), or None: up to date, or never recorded. For a
-    reader that says so itself rather than being refused (:func:`unread_inputs`)."""
+def out_of_date(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, asset: str,
+                parts: Iterable[str | None] = (None,)) -> InputError | None:
+    """Why ``parts`` of the recorded ``asset`` are out of date with what they were built from
+    (what :func:`plan` says to a step reading them: ``what`` and ``fix``), or None: up to
+    date, or never recorded. For a reader that says so itself rather than being refused
+    (:func:`unread_inputs`), and for the early warning's scores, which nothing reads."""
     if not has_table(con, "built_from"):
         return None
     try:
-        plan(con, cfg, None, [Target(f"a reader of {asset}", None, "reports", ((asset, None),))])
+        plan(con, cfg, None, [Target(f"a reader of {asset}", None, "reports",
+                                     tuple((asset, p) for p in parts))])
     except InputError as e:
-        return e.what
+        return e
     return None
+
+
+def recorded_parts(con: duckdb.DuckDBPyConnection, asset: str) -> list[str]:
+    """The partitions of ``asset`` recorded in ``built_from``, in order."""
+    if not has_table(con, "built_from"):
+        return []
+    return [p for (p,) in con.execute(
+        "SELECT part FROM built_from WHERE asset = $asset AND part <> '' ORDER BY part",
+        {"asset": asset}).fetchall()]
 
 
 def _first_to_build(recorded: dict[str, tuple[str, dict[str, list[str]]]],

@@ -457,8 +457,22 @@ def test_sensor_drops_day_files_one_by_one_into_daily_risk_partitions(tiny: dict
     error = refusal([ewd.departure_risk], partition_key=days[6])
     assert f"features_arrival_days ({days[6]}) is out of date: since it was built, " in error \
         and re.search(rf"\bcalls \([^)]*{days[5]}", error), error
+
+    def scores_check() -> dg.AssetCheckEvaluation:
+        result = dg.materialize([ewd.departure_risk, ewd.departure_risk_scores_up_to_date],
+                                resources=resources, instance=instance, partition_key=days[5])
+        [evaluation] = result.get_asset_check_evaluations()
+        return evaluation
+
+    # the scores of 09-07 stay as they were: the check names them (probe 36 H1)
+    check = scores_check()
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["check_first"].value.startswith(
+        f"departure_risk ({days[6]}) is out of date"), check.metadata["check_first"].value
     assert refusal([ewd.features_arrival_days, ewd.departure_risk],
                    partition_key=days[6]) is None
+    check = scores_check()
+    assert check.passed and check.metadata["days_judged"].value == len(days)
 
 
 def test_an_edited_model_file_is_refused(tmp_path) -> None:
@@ -483,9 +497,13 @@ def test_an_edited_model_file_is_refused(tmp_path) -> None:
 
 def test_a_study_without_arrivals_says_so(tiny: dict, tmp_path) -> None:
     """No new migrant among the training arrivals (a city of one province): each k is skipped
-    saying the cohort is empty, not that it has fewer than 10 leavers (probe 35 L3)."""
+    saying the cohort is empty, not that it has fewer than 10 leavers (probe 35 L3); the model
+    files of an earlier training are removed, which models_from would load (probe 36 H2)."""
     db = tmp_path / "train.duckdb"
     shutil.copy(tiny["cfg"].duckdb_path, db)
+    earlier = tmp_path / "models" / "k15.joblib"
+    earlier.parent.mkdir()
+    earlier.write_bytes(b"an earlier training's model")
     con = connect(db)
     try:
         con.execute("DELETE FROM features_arrival_days")
@@ -493,9 +511,30 @@ def test_a_study_without_arrivals_says_so(tiny: dict, tmp_path) -> None:
     finally:
         con.close()
     assert (models["status"] == "skipped").all() and (models["n_train"] == 0).all()
+    assert not list((tmp_path / "models").glob("*.joblib"))
     assert models["reason"].str.fullmatch(
         r"no new migrant with a known outcome arrived on \S+\.\.\S+ "
         r"\(early_warning.train_arrivals\): the study has no arrival to train on").all()
+
+
+def test_the_headline_reads_the_last_k_of_the_horizon(tmp_path) -> None:
+    """With horizon_days 10 the demo's line showed "k = 14 n/a" (probe 36 L2): it reads k = 7
+    and the horizon's last k, and k = the horizon when it is shorter than 7."""
+    from migrant_assets.early_warning import ensure_schema, headline
+
+    con = connect(tmp_path / "db.duckdb")
+    try:
+        ensure_schema(con)
+        con.executemany("INSERT INTO early_warning_evaluation VALUES (?, ?, NULL, ?, 100, false)",
+                        [(k, m, v) for k in (5, 7, 10) for m, v in (
+                            ("precision_top_5pct", k / 100), ("leaving_share", k / 1000))])
+        h = headline(con, 10)
+        assert (h["k_short"], h["top5_k_short"], h["k_last"], h["top5_k_last"],
+                h["share_k_last"]) == (7, 0.07, 10, 0.10, 0.010)
+        h = headline(con, 5)
+        assert (h["k_short"], h["k_last"], h["top5_k_short"]) == (5, 5, 0.05)
+    finally:
+        con.close()
 
 
 def test_no_risk_model_says_why_where_its_results_are_read(tmp_path) -> None:

@@ -359,7 +359,7 @@ def test_the_early_warning_is_out_of_date_after_a_change_of_what_it_read(
     lineage.plan(con, _cfg(tmp_path, models={"n_trees": 7},
                            early_warning={"classifier": "logistic regression"}), None, [risk])
     assert lineage.out_of_date(con, _cfg(tmp_path, models={"n_trees": 7}),
-                               "early_warning_evaluation") == (
+                               "early_warning_evaluation").what == (
         "early_warning_evaluation is out of date: since it was built, the early_warning_models "
         "settings changed: models")
     with pytest.raises(InputError, match=r"features_arrival_days \(2016-09-06\) is out of date: "

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import dagster as dg
 
 from migrant_assets.contract import contract_for
+from migrant_assets.defs.checks import verdict
 from migrant_assets.defs.features import cell_prices
 from migrant_assets.defs.graphs import daily_contacts
 from migrant_assets.defs.ingest import calls, cells, estates, landed_calls, subscribers
@@ -37,7 +38,7 @@ from migrant_assets.early_warning import (
     write_evaluation,
     write_models,
 )
-from migrant_assets.lineage import PATH_KEY, content_hash
+from migrant_assets.lineage import PATH_KEY, content_hash, out_of_date, recorded_parts
 
 GROUP = "early_warning"
 
@@ -174,12 +175,28 @@ def early_warning_evaluation(study: StudyResource) -> dg.MaterializeResult:
         models = con.execute("SELECT * FROM early_warning_models").df()
         preds = con.execute("SELECT * FROM early_warning_predictions").df()
         write_evaluation(con, evaluate(preds, models, cfg))
-        line = headline(con)
+        line = headline(con, cfg.early_warning.horizon_days)
         md = table_metadata(con, "early_warning_evaluation")
         reason = no_model_reason(con)
     return dg.MaterializeResult(metadata={**md, **({"empty_because": reason} if reason else {}),
                                           **{k: tidy(v) for k, v in line.items()
                                              if v is not None}})
+
+@dg.asset_check(asset=departure_risk, name="scores_up_to_date", pool=DUCKDB_POOL,
+                description="Every day of departure_risk was scored from the features and "
+                "models as they are now (a corrected calls file or a changed setting makes the "
+                "days that read it out of date; nothing reads the scores to refuse them). "
+                "Warns naming the days to score again.")
+def departure_risk_scores_up_to_date(study: StudyResource) -> dg.AssetCheckResult:
+    """Probe 36 H1: after a correction, the scores of the days it touched stayed as they were,
+    with nothing refusing or flagging them."""
+    with study.connect() as con:
+        days = recorded_parts(con, "departure_risk")
+        stale = out_of_date(con, study.config, "departure_risk", days) if days else None
+    return verdict(stale is None, len(days), {"days_judged": len(days)},
+                   None if days else "no day has been scored yet", dg.AssetCheckSeverity.WARN,
+                   check_first=f"{stale.what}: {stale.fix}" if stale else None)
+
 
 # ------------------------------------------------------------------------------------ sensor
 #: What a landed day runs: its ingestion and everything down to `departure_risk`.

@@ -623,8 +623,8 @@ def _early_warning_section(con: duckdb.DuckDBPyConnection, cfg: StudyConfig, t: 
     problem = table_problem(con, "early_warning_evaluation")
     stale = None if problem else out_of_date(con, cfg, "early_warning_evaluation")
     if stale:  # the report is not refused for it (lineage.unread_inputs): said here
-        problem = (f"{stale}: materialize the early-warning assets again (migrant-assets demo "
-                   "--early-warning)")
+        problem = (f"{stale.what}: materialize the early-warning assets again (migrant-assets "
+                   "demo --early-warning)")
     elif not cfg.early_warning.enabled and problem:
         problem = ("the early warning is off in this study (migrant-assets demo --early-warning, "
                    "or early_warning.enabled; docs/early_warning.md)")
