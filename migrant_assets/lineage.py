@@ -401,7 +401,10 @@ def _changed_sources(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
         key = cfg.pseudonym_key
         keys = {p: path_key(p, key) for p in paths}
         if days is not None:
-            paths = [p for p in paths if named.get(keys[p], "") in days or keys[p] not in named]
+            # a file by the day its path names, or named when it was read (a day before the
+            # month the calendar's paths still match: not a new file; probe 36 L1)
+            day = {**{k: v[3] for k, v in seen.items()}, **named}
+            paths = [p for p in paths if day.get(keys[p]) is None or day[keys[p]] in days]
             seen = {k: v for k, v in seen.items() if v[3] is None or v[3] in days}
         cache = {k: list(v[:3]) for k, v in seen.items()}
         try:
@@ -419,8 +422,13 @@ def _changed_sources(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
         now = {keys[p] for p in paths}
         # a file by the day its path names (a file's name may be a phone number: never shown)
         day_of = {**{k: v[3] for k, v in seen.items()}, **named}
+        calendar = {d.isoformat() for d in cfg.calendar.days}
+        # a file of a day the calendar no longer has is not read again, though it is there:
+        # said so, not as gone (probe 36 L1)
+        left = [k for k in seen.keys() - now if day_of.get(k) and day_of[k] not in calendar]
         which = {"changed": [k for k in now if k in seen and cache[k][2] != seen[k][2]],
-                 "new": list(now - seen.keys()), "gone": list(seen.keys() - now)}
+                 "new": list(now - seen.keys()), "gone": list(seen.keys() - now - set(left)),
+                 "of a day the calendar no longer has": left}
         if now and not now & seen.keys() and sorted(cache[k][2] for k in now) == sorted(
                 v[2] for v in seen.values()):
             # the same bytes under other keys: another pseudonymisation key (a key of the

@@ -246,6 +246,40 @@ def _cfg(tmp_path: Path, **changes) -> StudyConfig:
     return StudyConfig.load(path)
 
 
+def test_a_file_of_a_day_the_calendar_no_longer_has_is_named_so(
+        user_data: Path, env: None) -> None:  # noqa: F811 -- the fixtures of test_ingest
+    """A month that ends two days earlier leaves the last day's file out of the files read: the
+    refusal said the file was gone; it says its day left the calendar. A month that starts a
+    day later still matches the file of the day before it (a day's file may hold calls of the
+    day before): the refusal said a file was new; it names the calendar (probe 36 L1)."""
+    instance = dg.DagsterInstance.ephemeral()
+    cdr = user_data.parent / "operator" / "cdr"
+    for day in ("01", "30"):
+        (cdr / f"201609{day}.csv").write_text(
+            (cdr / "20160905.csv").read_text().replace("2016-09-05", f"2016-09-{day}"))
+    assert _run(user_data, instance, *REFERENCE) is None
+    assert _run(user_data, instance, "calls", partition=DAY_KEY) is None
+    assert _run(user_data, instance, "user_labels") is None
+    study = yaml.safe_load(user_data.read_text())
+    weeks = ["2016-09-01", "2016-09-08", "2016-09-15", "2016-09-22"]  # W4 inside the month
+    for name, calendar in (("later", {"month_start": "2016-09-02"}),
+                           ("shorter", {"month_end": "2016-09-28", "integration_weeks": weeks})):
+        path = user_data.parent / f"{name}.yaml"
+        path.write_text(yaml.safe_dump({**study, "calendar": {**study.get("calendar", {}),
+                                                               **calendar}}))
+        error = _run(path, instance, "calls", partition="2016-09-06")
+        assert "files changed" not in error and "settings changed: calendar" in error, error
+    # what read the last day (the early warning's models read every day): its file is not
+    # gone, its day left the calendar
+    cfg = StudyConfig.load(path)
+    con = duckdb.connect(str(cfg.duckdb_path))
+    try:
+        assert lineage._changed_sources(con, cfg, contract_for(cfg), {"calls": None}) == {
+            "calls": "1 of a day the calendar no longer has: the file of 2016-09-30"}
+    finally:
+        con.close()
+
+
 def test_settings_a_stage_reads_make_its_tables_out_of_date(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Plain functions: the versions of two steps, and a third that reads them."""
