@@ -182,6 +182,7 @@ def early_warning_evaluation(study: StudyResource) -> dg.MaterializeResult:
                                           **{k: tidy(v) for k, v in line.items()
                                              if v is not None}})
 
+
 @dg.asset_check(asset=departure_risk, name="scores_up_to_date", pool=DUCKDB_POOL,
                 description="Every day of departure_risk was scored from the features and "
                 "models as they are now (a corrected calls file or a changed setting makes the "
