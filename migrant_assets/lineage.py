@@ -400,11 +400,12 @@ def _changed_sources(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
         named = _file_days(contract, cfg, table)
         key = cfg.pseudonym_key
         keys = {p: path_key(p, key) for p in paths}
+        # a file by the day its path names, or named when it was read (a day before the month
+        # the calendar's paths still match: not a new file; probe 36 L1); a file's name may be
+        # a phone number: never shown
+        day_of = {**{k: v[3] for k, v in seen.items()}, **named}
         if days is not None:
-            # a file by the day its path names, or named when it was read (a day before the
-            # month the calendar's paths still match: not a new file; probe 36 L1)
-            day = {**{k: v[3] for k, v in seen.items()}, **named}
-            paths = [p for p in paths if day.get(keys[p]) is None or day[keys[p]] in days]
+            paths = [p for p in paths if day_of.get(keys[p]) is None or day_of[keys[p]] in days]
             seen = {k: v for k, v in seen.items() if v[3] is None or v[3] in days}
         cache = {k: list(v[:3]) for k, v in seen.items()}
         try:
@@ -420,8 +421,6 @@ def _changed_sources(con: duckdb.DuckDBPyConnection, cfg: StudyConfig,
             con.executemany("UPDATE source_files SET bytes = ?, modified = ? "
                             "WHERE source = ? AND path_key = ?", sorted(restamped))
         now = {keys[p] for p in paths}
-        # a file by the day its path names (a file's name may be a phone number: never shown)
-        day_of = {**{k: v[3] for k, v in seen.items()}, **named}
         calendar = {d.isoformat() for d in cfg.calendar.days}
         # a file of a day the calendar no longer has is not read again, though it is there:
         # said so, not as gone (probe 36 L1)
